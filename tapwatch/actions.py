@@ -1,0 +1,479 @@
+"""What tapwatch does with a packet the host sent into the device: drop, echo or reply.
+
+tapwatch holds the device's file descriptor, so it *is* the other end of the
+wire. In ``reply`` mode it behaves like a small host living behind the device:
+it answers ARP, IPv6 neighbour solicitation and ICMP/ICMPv6 echo requests for
+the addresses it was told to own (see :class:`Responder`), so ``ping`` works
+against a device with nothing else attached.
+
+Replies are assembled with :mod:`struct` rather than scapy. Building one reply
+with scapy costs ~250 µs, so a ``ping -f`` flood would stall the pump thread;
+the struct path below measured (``timeit``, 100k iterations, 2-core VM shared
+with other jobs, Python 3.11, 56-byte ping payload; best run, busy runs ~1.7x):
+
+    tun IPv4 echo reply   ~3.5 µs      tun IPv6 echo reply   ~3.3 µs
+    tap ARP reply         ~1.8 µs      tap NS -> NA          ~4.1 µs
+    tap IPv4 echo reply   ~4.3 µs      frame not answered    ~0.3-0.8 µs
+
+This module must stay free of scapy (and textual): it sits on the hot path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import struct
+from collections.abc import Callable, Iterable
+from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
+
+from tapwatch.linktypes import (
+    LINKTYPE_ETHERNET,
+    LINKTYPE_IPV4,
+    LINKTYPE_IPV6,
+    LINKTYPE_RAW,
+)
+from tapwatch.linktypes import name as linktype_name
+
+MODES = ("drop", "echo", "reply")
+
+ETH_P_IP = 0x0800
+ETH_P_ARP = 0x0806
+ETH_P_IPV6 = 0x86DD
+#: VLAN tag protocol identifiers we look through (802.1Q, 802.1ad, old QinQ).
+VLAN_TPIDS = frozenset((0x8100, 0x88A8, 0x9100))
+
+BROADCAST_MAC = b"\xff" * 6
+#: Ethernet address of the IPv6 all-nodes group ff02::1.
+ALL_NODES_MAC = b"\x33\x33\x00\x00\x00\x01"
+ALL_NODES_IP6 = IPv6Address("ff02::1").packed
+UNSPECIFIED_IP6 = bytes(16)
+SOLICITED_NODE_PREFIX = IPv6Address("ff02::1:ff00:0").packed[:13]
+
+_IPV4_HDR = struct.Struct("!BBHHHBBH4s4s")
+_IPV6_HDR = struct.Struct("!IHBB16s16s")
+
+IPInterface = IPv4Interface | IPv6Interface
+IPAddress = IPv4Address | IPv6Address
+
+
+class ActionError(Exception):
+    """A reply/echo/drop configuration problem, with a one-line message for the user."""
+
+
+def echo(data: bytes) -> list[bytes]:
+    """Echo mode: write every frame straight back, the classic tun/tap loopback."""
+    return [data]
+
+
+def drop(data: bytes) -> list[bytes]:
+    """Drop mode: stay silent, like a cable with nothing plugged in at the far end."""
+    return []
+
+
+def handler(mode: str, responder: Responder | None = None) -> Callable[[bytes], list[bytes]]:
+    """The per-packet function for ``mode``, so callers need no if-chain per packet."""
+    if mode == "drop":
+        return drop
+    if mode == "echo":
+        return echo
+    if mode == "reply":
+        if responder is None:
+            raise ActionError("reply mode needs addresses to answer for (see --addr / --peer)")
+        return responder.respond
+    raise ActionError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
+
+
+def stable_mac(seed: str) -> bytes:
+    """A locally administered unicast MAC derived from ``seed`` (e.g. the device name).
+
+    The same seed gives the same MAC on every run, so the host's neighbour cache
+    and any capture the user compares against stay consistent across restarts.
+    """
+    digest = hashlib.sha256(b"tapwatch-peer:" + seed.encode("utf-8", "surrogatepass")).digest()
+    first = (digest[0] & 0xFC) | 0x02  # locally administered, unicast
+    return bytes((first,)) + digest[1:6]
+
+
+def mac_to_str(mac: bytes) -> str:
+    """``02:ab:...`` text form of a 6-byte MAC."""
+    return ":".join(f"{b:02x}" for b in mac)
+
+
+def parse_mac(text: str | bytes) -> bytes:
+    """Accept a MAC as 6 raw bytes or as ``aa:bb:cc:dd:ee:ff`` / ``aa-bb-...`` text."""
+    if isinstance(text, (bytes, bytearray)):
+        if len(text) != 6:
+            raise ActionError(f"a MAC address has 6 bytes, not {len(text)}")
+        return bytes(text)
+    parts = text.replace("-", ":").split(":")
+    try:
+        if len(parts) != 6 or any(not 1 <= len(p) <= 2 for p in parts):
+            raise ValueError
+        return bytes(int(p, 16) for p in parts)
+    except ValueError:
+        raise ActionError(f"invalid MAC address {text!r} (want aa:bb:cc:dd:ee:ff)") from None
+
+
+def checksum(data: bytes | bytearray | memoryview) -> int:
+    """Internet checksum (RFC 1071) of ``data``, as the 16-bit value to pack with ``!H``.
+
+    Since 2**16 == 1 (mod 0xFFFF), the one's complement sum of the 16-bit
+    big-endian words is the whole buffer read as one big integer modulo
+    0xFFFF; ``int.from_bytes`` and ``%`` do that in C, ~3x faster than summing
+    an ``array('H')`` (0.4 µs for 64 bytes). A residue of 0 stands for the
+    one's complement sum 0xFFFF (checksum 0) unless the buffer is all zeros.
+    A buffer that already holds a correct checksum yields 0.
+    """
+    n = int.from_bytes(data, "big")
+    if len(data) & 1:
+        n <<= 8  # pad the odd byte into the high half of a last word
+    s = n % 0xFFFF
+    if s:
+        return 0xFFFF - s
+    return 0 if n else 0xFFFF
+
+
+def _pseudo6(src: bytes, dst: bytes, length: int, nxt: int = 58) -> bytes:
+    """IPv6 pseudo-header (RFC 8200 §8.1) that ICMPv6 checksums cover."""
+    return src + dst + struct.pack("!IxxxB", length, nxt)
+
+
+class Responder:
+    """Answer ARP, NDP and ICMP/ICMPv6 echo like a host on the far side of the device.
+
+    Which addresses are answered:
+
+    * Without ``peers``: every address inside the subnets of ``own`` except the
+      device's own addresses (the kernel answers those itself; on a tun, traffic
+      to them never even reaches the device), and, for IPv4 prefixes of /30 and
+      wider, except the network and broadcast addresses. For IPv6 the
+      subnet-router anycast address (host part all zero) is skipped too, for
+      prefixes up to /126.
+    * With ``peers``: exactly those addresses. A peer outside every subnet of
+      ``own`` is accepted on purpose: on a tun the user may route more networks
+      into the device (``ip route add 10.9.0.0/16 dev tun1``) and want a host
+      there. On a tap the kernel only ARPs for on-link addresses, so such a peer
+      only answers what reaches it. A peer equal to an own address, or a
+      multicast/unspecified/broadcast peer, is an :class:`ActionError`.
+
+    ``mac`` is the Ethernet address the imaginary host uses on a tap; it must be
+    unicast. If omitted, a stable one is derived from ``own`` and ``peers`` —
+    callers that know the device name should pass ``stable_mac(ifname)``.
+
+    :meth:`respond` never raises: anything malformed, unexpected or not for
+    us yields ``[]``, exactly as a real host stays silent.
+    """
+
+    def __init__(
+        self,
+        linktype: int,
+        own: Iterable[IPInterface],
+        peers: Iterable[IPAddress] | None = None,
+        mac: bytes | str | None = None,
+    ) -> None:
+        if linktype not in (LINKTYPE_RAW, LINKTYPE_IPV4, LINKTYPE_IPV6, LINKTYPE_ETHERNET):
+            raise ActionError(
+                f"reply mode works on tun (raw IP) and tap (Ethernet) devices, "
+                f"not {linktype_name(linktype)}"
+            )
+        self.linktype = linktype
+        self.own: list[IPInterface] = []
+        for iface in own:
+            if not isinstance(iface, (IPv4Interface, IPv6Interface)):
+                try:
+                    iface = ipaddress.ip_interface(iface)
+                except ValueError:
+                    raise ActionError(f"invalid device address {iface!r}") from None
+            self.own.append(iface)
+        own_addrs = {i.ip for i in self.own}
+        self.peers: list[IPAddress] | None = None
+        if peers is not None:
+            self.peers = [self._check_peer(p, own_addrs, self.own) for p in peers]
+            if not self.peers:
+                self.peers = None
+        if mac is None:
+            seed = ",".join(map(str, self.own)) + "|" + ",".join(map(str, self.peers or ()))
+            mac = stable_mac(seed)
+        mac = parse_mac(mac)
+        if mac[0] & 1:
+            raise ActionError(f"the reply MAC {mac_to_str(mac)} is multicast; it must be unicast")
+        if mac == bytes(6):
+            raise ActionError("the reply MAC must not be 00:00:00:00:00:00")
+        self.mac = mac
+        self.replies = 0
+
+        # Precomputed membership tests, keyed by packed address bytes / ints, so
+        # the per-packet check is a set lookup or a couple of integer ANDs.
+        self._peer_set: frozenset[bytes] | None = (
+            frozenset(p.packed for p in self.peers) if self.peers is not None else None
+        )
+        self._nets: dict[int, list[tuple[int, int]]] = {4: [], 6: []}
+        excluded: set[bytes] = {a.packed for a in own_addrs}
+        for iface in self.own:
+            net = iface.network
+            self._nets[net.version].append(
+                (int(net.network_address), int(net.netmask))
+            )
+            if net.version == 4 and net.prefixlen <= 30:
+                excluded.add(net.network_address.packed)
+                excluded.add(net.broadcast_address.packed)
+            if net.version == 6 and net.prefixlen <= 126:
+                excluded.add(net.network_address.packed)
+        self._excluded = frozenset(excluded)
+        self._ip_id = 0
+
+    @staticmethod
+    def _check_peer(
+        peer: IPAddress | str, own_addrs: set[IPAddress], own: list[IPInterface]
+    ) -> IPAddress:
+        """Validate one ``--peer``: a unicast address the device does not own itself."""
+        if not isinstance(peer, (IPv4Address, IPv6Address)):
+            try:
+                peer = ipaddress.ip_address(peer)
+            except ValueError:
+                raise ActionError(f"invalid peer address {peer!r}") from None
+        if peer in own_addrs:
+            raise ActionError(
+                f"peer {peer} is the device's own address; the kernel answers it itself"
+            )
+        if peer.is_multicast or peer.is_unspecified or peer == IPv4Address("255.255.255.255"):
+            raise ActionError(f"peer {peer} is not a unicast address")
+        for iface in own:
+            net = iface.network
+            if net.version == peer.version == 4 and net.prefixlen <= 30 and peer in (
+                net.network_address,
+                net.broadcast_address,
+            ):
+                raise ActionError(f"peer {peer} is the network or broadcast address of {net}")
+        return peer
+
+    @property
+    def answers_nothing(self) -> bool:
+        """True when no address qualifies (e.g. only a /32 and no ``--peer``).
+
+        Not an error at construction: a device may be watched with such an
+        address and the user may never switch to reply mode; the UI can use
+        this to explain why pings go unanswered.
+        """
+        if self._peer_set is not None:
+            return False
+        for iface in self.own:
+            net = iface.network
+            usable = net.num_addresses - 1  # minus the device's own address
+            if net.version == 4 and net.prefixlen <= 30:
+                usable -= 2
+            if net.version == 6 and net.prefixlen <= 126:
+                usable -= 1
+            if usable > 0:
+                return False
+        return True
+
+    @property
+    def mac_str(self) -> str:
+        """The reply MAC as text, for the status bar and logs."""
+        return mac_to_str(self.mac)
+
+    def describe(self) -> str:
+        """One line saying what is answered, for the status bar and ``--help`` style logs."""
+        if self.answers_nothing:
+            return "replying for no address (the device's subnets hold no other address)"
+        if self.peers is not None:
+            who = ", ".join(map(str, self.peers))
+        else:
+            who = ", ".join(f"{i.network} except {i.ip}" for i in self.own)
+        if self.linktype == LINKTYPE_ETHERNET:
+            return f"replying for {who} as {self.mac_str}"
+        return f"replying for {who}"
+
+    def answers(self, addr: IPAddress | str) -> bool:
+        """Whether ``addr`` is one of the addresses this responder plays."""
+        return self._answers(ipaddress.ip_address(addr).packed)
+
+    def _answers(self, packed: bytes) -> bool:
+        if self._peer_set is not None:
+            return packed in self._peer_set
+        if packed in self._excluded:
+            return False
+        nets = self._nets[4 if len(packed) == 4 else 6]
+        if not nets:
+            return False
+        value = int.from_bytes(packed, "big")
+        return any(value & mask == network for network, mask in nets)
+
+    # -- the hot path ---------------------------------------------------------------
+
+    def respond(self, data: bytes) -> list[bytes]:
+        """Frames to write back into the device for ``data``; ``[]`` if none. Never raises."""
+        try:
+            if self.linktype == LINKTYPE_ETHERNET:
+                out = self._respond_ethernet(data)
+            else:
+                out = self._respond_ip(data)
+        except Exception:  # hostile bytes must never reach the user as a traceback
+            return []
+        if out is None:
+            return []
+        self.replies += 1
+        return [out]
+
+    def _respond_ip(self, data: bytes) -> bytes | None:
+        """tun: the frame is a bare IPv4/IPv6 packet."""
+        if not data:
+            return None
+        version = data[0] >> 4
+        if version == 4:
+            return self._echo4(data)
+        if version == 6:
+            return self._echo6(data)
+        return None
+
+    def _respond_ethernet(self, data: bytes) -> bytes | None:
+        """tap: Ethernet II, possibly VLAN tagged; the reply keeps the tags."""
+        if len(data) < 14:
+            return None
+        dst = data[0:6]
+        off = 12
+        etype = (data[12] << 8) | data[13]
+        while etype in VLAN_TPIDS and off < 20:
+            off += 4
+            etype = (data[off] << 8) | data[off + 1]
+        l3 = off + 2
+        if dst != self.mac and not dst[0] & 1:
+            return None  # unicast to some other station: a NIC would filter it
+        if etype == ETH_P_ARP:
+            reply = self._arp(data, l3)
+            if reply is None:
+                return None
+            reply_dst, payload = reply
+        elif etype in (ETH_P_IP, ETH_P_IPV6):
+            is_ns = (
+                etype == ETH_P_IPV6
+                and len(data) >= l3 + 48
+                and data[l3 + 6] == 58
+                and data[l3 + 40] == 135
+            )
+            if is_ns:
+                reply = self._neighbor_solicitation(data, l3)
+                if reply is None:
+                    return None
+                reply_dst, payload = reply
+            else:
+                if dst != self.mac:
+                    return None  # echo requests must be addressed to us at layer 2
+                packet = data[l3:]
+                if not packet or packet[0] >> 4 != (4 if etype == ETH_P_IP else 6):
+                    return None
+                payload = self._echo4(packet) if etype == ETH_P_IP else self._echo6(packet)
+                if payload is None:
+                    return None
+                reply_dst = data[6:12]
+        else:
+            return None
+        if reply_dst[0] & 1 and reply_dst != ALL_NODES_MAC:
+            return None  # never answer to a group address posing as a sender
+        tags = data[12:off]
+        return reply_dst + self.mac + tags + struct.pack("!H", etype) + payload
+
+    def _echo4(self, data: bytes) -> bytes | None:
+        """ICMP echo request -> echo reply, with a fresh 20-byte IPv4 header."""
+        if len(data) < 28:
+            return None
+        vihl = data[0]
+        ihl = (vihl & 0x0F) * 4
+        if vihl >> 4 != 4 or ihl < 20 or data[9] != 1:
+            return None
+        total = (data[2] << 8) | data[3]
+        if total < ihl + 8 or total > len(data):
+            return None
+        frag = (data[6] << 8) | data[7]
+        if frag & 0x3FFF:
+            return None  # a fragment (MF set or offset): a real host would reassemble first
+        icmp = data[ihl:total]
+        if icmp[0] != 8 or icmp[1] != 0:
+            return None
+        src = data[12:16]
+        dst = data[16:20]
+        if not self._answers(dst):
+            return None
+        if src[0] >= 224 or src == b"\x00\x00\x00\x00" or src[0] == 127:
+            return None  # multicast/broadcast/unspecified/loopback sources get no answer
+        if checksum(data[:ihl]) or checksum(icmp):
+            return None  # a host drops corrupt packets silently
+        body = b"\x00\x00\x00\x00" + icmp[4:]
+        body = b"\x00\x00" + struct.pack("!H", checksum(body)) + icmp[4:]
+        self._ip_id = (self._ip_id + 1) & 0xFFFF
+        header = _IPV4_HDR.pack(
+            0x45, data[1], 20 + len(body), self._ip_id, frag & 0x4000, 64, 1, 0, dst, src
+        )
+        header = header[:10] + struct.pack("!H", checksum(header)) + header[12:]
+        return header + body
+
+    def _echo6(self, data: bytes) -> bytes | None:
+        """ICMPv6 echo request (128) -> echo reply (129)."""
+        if len(data) < 48 or data[0] >> 4 != 6 or data[6] != 58:
+            return None  # extension headers before ICMPv6 are not walked
+        plen = (data[4] << 8) | data[5]
+        if plen < 8 or 40 + plen > len(data):
+            return None
+        icmp = data[40:40 + plen]
+        if icmp[0] != 128 or icmp[1] != 0:
+            return None
+        src = data[8:24]
+        dst = data[24:40]
+        if not self._answers(dst):
+            return None
+        if src[0] == 0xFF or src == UNSPECIFIED_IP6:
+            return None
+        if checksum(_pseudo6(src, dst, plen) + icmp):
+            return None
+        body = b"\x81\x00\x00\x00" + icmp[4:]
+        ck = checksum(_pseudo6(dst, src, plen) + body)
+        body = b"\x81\x00" + struct.pack("!H", ck) + icmp[4:]
+        # Keep the traffic class, as Linux does for echo replies; flow label 0.
+        vtf = 0x60000000 | (((data[0] & 0x0F) << 4 | data[1] >> 4) << 20)
+        return _IPV6_HDR.pack(vtf, plen, 58, 64, dst, src) + body
+
+    def _arp(self, data: bytes, off: int) -> tuple[bytes, bytes] | None:
+        """ARP who-has for one of our addresses -> is-at ``mac``, unicast to the asker."""
+        arp = data[off:off + 28]
+        if len(arp) < 28 or arp[:8] != b"\x00\x01\x08\x00\x06\x04\x00\x01":
+            return None  # Ethernet/IPv4 request only
+        sha = arp[8:14]
+        spa = arp[14:18]
+        tpa = arp[24:28]
+        if spa == tpa or not self._answers(tpa):
+            return None  # gratuitous ARP announces, it does not ask
+        if sha[0] & 1:
+            return None
+        payload = b"\x00\x01\x08\x00\x06\x04\x00\x02" + self.mac + tpa + sha + spa
+        return sha, payload
+
+    def _neighbor_solicitation(self, data: bytes, off: int) -> tuple[bytes, bytes] | None:
+        """NS for one of our addresses -> NA with our MAC (RFC 4861 §7.2.4)."""
+        ip6 = data[off:]
+        plen = (ip6[4] << 8) | ip6[5]
+        if ip6[0] >> 4 != 6 or ip6[7] != 255 or plen < 24 or 40 + plen > len(ip6):
+            return None  # NDP must come with hop limit 255 (not forwarded)
+        icmp = ip6[40:40 + plen]
+        if icmp[1] != 0:
+            return None
+        src = ip6[8:24]
+        dst = ip6[24:40]
+        target = icmp[8:24]
+        if target[0] == 0xFF or not self._answers(target):
+            return None
+        if dst != target and dst != SOLICITED_NODE_PREFIX + target[13:]:
+            return None
+        if checksum(_pseudo6(src, dst, plen) + icmp):
+            return None
+        if src == UNSPECIFIED_IP6:
+            # Duplicate address detection: defend the address to all nodes,
+            # with the Solicited flag clear as the RFC demands.
+            na_dst, eth_dst, flags = ALL_NODES_IP6, ALL_NODES_MAC, 0x20000000
+        else:
+            na_dst, eth_dst, flags = src, data[6:12], 0x60000000  # Solicited + Override
+        body = struct.pack("!BBHI", 136, 0, 0, flags) + target + b"\x02\x01" + self.mac
+        ck = checksum(_pseudo6(target, na_dst, len(body)) + body)
+        body = body[:2] + struct.pack("!H", ck) + body[4:]
+        header = _IPV6_HDR.pack(0x60000000, len(body), 58, 255, target, na_dst)
+        return eth_dst, header + body

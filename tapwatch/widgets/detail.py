@@ -1,0 +1,112 @@
+"""Protocol tree of the selected packet (one top node per layer, fields below).
+
+Built from ``decode.detail`` nodes, which carry byte offsets into the packet so
+highlighting a node lets the hex view mark exactly those bytes. Which layers
+are expanded is remembered by layer name across packets, the way Wireshark
+keeps "Internet Protocol" open while you walk through a capture.
+
+Space is deliberately *not* bound here: it pauses the display everywhere in
+the app; Enter, right/left (l/h) and clicks expand and collapse.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.widgets import Tree
+from textual.widgets.tree import TreeNode
+
+if TYPE_CHECKING:
+    from tapwatch.decode import Node
+
+LAYER_STYLE = "bold #61afef"
+FIELD_STYLE = "#d7dae0"
+
+
+def layer_key(label: str) -> str:
+    """Name a layer by what comes before its first comma ("Internet Protocol Version 4")."""
+    return label.split(",", 1)[0].split(":", 1)[0].strip()
+
+
+class DetailTree(Tree["Node | None"], inherit_bindings=False):
+    """The dissection tree; NodeHighlighted carries the ``decode.Node`` as data."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select_cursor", "Toggle", show=False),
+        Binding("up,k", "cursor_up", "Up", show=False),
+        Binding("down,j", "cursor_down", "Down", show=False),
+        Binding("right,l", "expand", "Expand", show=False),
+        Binding("left,h", "collapse", "Collapse", show=False),
+        Binding("shift+left", "cursor_parent", "Parent", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("home,g", "scroll_home", "Top", show=False),
+        Binding("end,G", "scroll_end", "Bottom", show=False),
+        Binding("asterisk", "expand_all", "Expand all", show=False),
+        Binding("minus", "collapse_all", "Collapse all", show=False),
+    ]
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("packet", id=id)
+        self.show_root = False
+        self.guide_depth = 3
+        self.expanded_layers: set[str] = set()
+        self.seq: int | None = None
+
+    def show_nodes(self, seq: int | None, nodes: list[Node], note: str | None = None) -> None:
+        """Replace the tree with the dissection of packet ``seq``."""
+        self.seq = seq
+        self.clear()
+        root = self.root
+        if note:
+            root.add_leaf(Text(note, style="italic #7f8c9d"), data=None)
+        for node in nodes:
+            key = layer_key(node.label)
+            branch = root.add(Text(node.label, style=LAYER_STYLE), data=node,
+                              expand=key in self.expanded_layers,
+                              allow_expand=bool(node.children))
+            self._add_children(branch, node.children)
+        self.cursor_line = -1
+
+    def _add_children(self, parent: TreeNode[Node | None], children: list[Node]) -> None:
+        for child in children:
+            if child.children:
+                sub = parent.add(Text(child.label, style=FIELD_STYLE), data=child)
+                self._add_children(sub, child.children)
+            else:
+                parent.add_leaf(Text(child.label, style=FIELD_STYLE), data=child)
+
+    def on_tree_node_expanded(self, event: Tree.NodeExpanded[Node | None]) -> None:
+        if event.node.parent is self.root and event.node.data is not None:
+            self.expanded_layers.add(layer_key(event.node.data.label))
+
+    def on_tree_node_collapsed(self, event: Tree.NodeCollapsed[Node | None]) -> None:
+        if event.node.parent is self.root and event.node.data is not None:
+            self.expanded_layers.discard(layer_key(event.node.data.label))
+
+    def action_expand(self) -> None:
+        node = self.cursor_node
+        if node is None:
+            return
+        if node.allow_expand and not node.is_expanded:
+            node.expand()
+        elif node.children:
+            self.action_cursor_down()
+
+    def action_collapse(self) -> None:
+        node = self.cursor_node
+        if node is None:
+            return
+        if node.allow_expand and node.is_expanded:
+            node.collapse()
+        else:
+            self.action_cursor_parent()
+
+    def action_expand_all(self) -> None:
+        self.root.expand_all()
+
+    def action_collapse_all(self) -> None:
+        for child in self.root.children:
+            child.collapse_all()

@@ -1,0 +1,125 @@
+"""Hex and ASCII dump of the selected packet, with the selected field's bytes highlighted.
+
+A Line-API view like the packet list: a jumbo frame is 4,000+ dump lines and
+only the visible ones are formatted. The width decides 16 or 8 bytes per line
+so the dump never wraps.
+"""
+
+from __future__ import annotations
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+OFFSET_STYLE = Style(color="#7f8c9d")
+HEX_STYLE = Style(color="#d7dae0")
+ASCII_STYLE = Style(color="#98c379")
+DOT_STYLE = Style(color="#5c6370")
+MARK_STYLE = Style(color="#1e1e1e", bgcolor="#e5c07b", bold=True)
+PRINTABLE = frozenset(range(0x20, 0x7F))
+
+
+def bytes_per_line(width: int) -> int:
+    """16 when ``offset  hex x16  ascii x16`` fits, else 8 (or 4 on tiny panes)."""
+    for n in (16, 8):
+        if 6 + 3 * n + (1 if n > 8 else 0) + 1 + n <= width:
+            return n
+    return 4
+
+
+def dump_line(data: bytes, offset: int, per_line: int,
+              mark: tuple[int, int] | None) -> list[Segment]:
+    """Segments of one dump line; bytes in ``mark`` (start, end) are highlighted.
+
+    Every line has the same width whatever its length, so the ASCII column
+    lines up on the short last line too.
+    """
+    chunk = data[offset : offset + per_line]
+    n = len(chunk)
+    lo, hi = mark if mark is not None else (0, 0)
+    hexes: list[Segment] = []
+    chars: list[Segment] = []
+    for i in range(per_line):
+        pos = offset + i
+        marked = i < n and lo <= pos < hi
+        if i < n:
+            b = chunk[i]
+            hexes.append(Segment(f"{b:02x}", MARK_STYLE if marked else HEX_STYLE))
+            printable = b in PRINTABLE
+            chars.append(Segment(chr(b) if printable else ".",
+                                 MARK_STYLE if marked else
+                                 (ASCII_STYLE if printable else DOT_STYLE)))
+        else:
+            hexes.append(Segment("  "))
+        if i + 1 < per_line:
+            sep = "  " if i == 7 and per_line > 8 else " "
+            joined = marked and i + 1 < n and lo <= pos + 1 < hi
+            hexes.append(Segment(sep, MARK_STYLE if joined else HEX_STYLE))
+    return [Segment(f"{offset:04x}  ", OFFSET_STYLE), *hexes, Segment("  "), *chars]
+
+
+class HexView(ScrollView, can_focus=True):
+    """Offset, hex, ASCII; ``highlight`` marks the bytes of the selected tree node."""
+
+    DEFAULT_CSS = """
+    HexView {
+        overflow-x: hidden;
+        overflow-y: auto;
+        background: $surface;
+    }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.data = b""
+        self.mark: tuple[int, int] | None = None
+
+    @property
+    def per_line(self) -> int:
+        return bytes_per_line(self.scrollable_content_region.width or self.size.width)
+
+    def show(self, data: bytes) -> None:
+        """Show a new packet, unhighlighted, from the top."""
+        self.data = data
+        self.mark = None
+        self._resize()
+        self.scroll_to(y=0, animate=False, force=True)
+        self.refresh()
+
+    def highlight(self, start: int, end: int) -> None:
+        """Mark bytes [start, end) and scroll them into view."""
+        start = max(0, min(start, len(self.data)))
+        end = max(start, min(end, len(self.data)))
+        self.mark = (start, end) if end > start else None
+        if self.mark is not None:
+            per = self.per_line
+            first, last = start // per, (end - 1) // per
+            top = self.scroll_offset.y
+            height = self.scrollable_content_region.height
+            if first < top or last >= top + height:
+                self.scroll_to(y=max(0, first - 1), animate=False, force=True)
+        self.refresh()
+
+    def marked_bytes(self) -> bytes:
+        """The highlighted bytes (for tests and copy)."""
+        return self.data[self.mark[0] : self.mark[1]] if self.mark else b""
+
+    def _resize(self) -> None:
+        per = self.per_line
+        lines = (len(self.data) + per - 1) // per
+        self.virtual_size = Size(self.size.width, lines)
+
+    def on_resize(self, _event: events.Resize) -> None:
+        self._resize()
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        per = self.per_line
+        line = self.scroll_offset.y + y
+        offset = line * per
+        if not self.data or offset >= len(self.data):
+            return Strip.blank(width)
+        return Strip(dump_line(self.data, offset, per, self.mark)).adjust_cell_length(width)

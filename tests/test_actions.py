@@ -1,0 +1,644 @@
+"""Responder (ARP / NDP / ICMP echo), echo/drop, and crafting packets from scapy expressions.
+
+Replies are checked by dissecting them with scapy and comparing every checksum
+with the one scapy computes when the field is deleted and the packet rebuilt.
+The one device test runs in a private network namespace (see tests/test_replay.py
+for the replay half of the same idea); everything else is pure unit testing.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import uuid
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scapy.layers.inet import ICMP, IP, UDP
+from scapy.layers.inet6 import (
+    ICMPv6EchoReply,
+    ICMPv6EchoRequest,
+    ICMPv6ND_NA,
+    ICMPv6ND_NS,
+    ICMPv6NDOptDstLLAddr,
+    ICMPv6NDOptSrcLLAddr,
+    IPv6,
+)
+from scapy.layers.l2 import ARP, Dot1Q, Ether
+from scapy.utils import checksum as scapy_checksum
+
+from tapwatch import actions
+from tapwatch.actions import MODES, ActionError, Responder, checksum, stable_mac
+from tapwatch.craft import CraftError, build, preview
+from tapwatch.linktypes import (
+    LINKTYPE_ETHERNET,
+    LINKTYPE_IPV4,
+    LINKTYPE_LINUX_SLL,
+    LINKTYPE_RAW,
+)
+
+REPO = Path(__file__).resolve().parent.parent
+
+OWN4 = "192.168.3.11"
+PEER4 = "192.168.3.12"
+OWN6 = "fd00:3::11"
+PEER6 = "fd00:3::12"
+HOST_MAC = "52:54:00:12:34:56"
+OWN = [ipaddress.ip_interface(f"{OWN4}/24"), ipaddress.ip_interface(f"{OWN6}/64")]
+PAYLOAD = bytes(range(56))
+
+
+@pytest.fixture(autouse=True)
+def no_scapy_network_lookups(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail, rather than ARP/NS on the host's network, if scapy tries to resolve a MAC.
+
+    scapy fills a missing Ether ``dst`` by asking the network; every frame here
+    must name its addresses, and craft.py must fill them in itself.
+    """
+    from scapy.config import conf
+
+    def forbidden(*args: object) -> None:
+        raise AssertionError("scapy tried to resolve a MAC address on the network")
+
+    monkeypatch.setattr(conf.neighbor, "resolve", forbidden)
+
+
+@pytest.fixture
+def tun() -> Responder:
+    return Responder(LINKTYPE_RAW, OWN)
+
+
+@pytest.fixture
+def tap() -> Responder:
+    return Responder(LINKTYPE_ETHERNET, OWN, mac=stable_mac("tap0"))
+
+
+def only(replies: list[bytes]) -> bytes:
+    assert len(replies) == 1, replies
+    return replies[0]
+
+
+def assert_checksums(pkt):  # type: ignore[no-untyped-def]
+    """Every checksum in ``pkt`` equals what scapy computes from scratch."""
+    fields = [(IP, "chksum"), (ICMP, "chksum"), (ICMPv6EchoReply, "cksum"), (ICMPv6ND_NA, "cksum")]
+    rebuilt = pkt.copy()
+    present = []
+    for cls, name in fields:
+        if cls in rebuilt:
+            delattr(rebuilt[cls], name)
+            present.append((cls, name))
+    assert present, "no checksummed layer in the reply"
+    again = pkt.__class__(bytes(rebuilt))
+    for cls, name in present:
+        assert getattr(pkt[cls], name) == getattr(again[cls], name), f"{cls.__name__}.{name}"
+
+
+def echo4(dst: str = PEER4, src: str = OWN4, **ip):  # type: ignore[no-untyped-def]
+    return IP(src=src, dst=dst, **ip) / ICMP(id=0x1234, seq=7) / PAYLOAD
+
+
+def echo6(dst: str = PEER6, src: str = OWN6):  # type: ignore[no-untyped-def]
+    return IPv6(src=src, dst=dst) / ICMPv6EchoRequest(id=0x4321, seq=9, data=PAYLOAD)
+
+
+# ---- tun: IPv4 / IPv6 echo ------------------------------------------------------------
+
+
+def test_tun_ipv4_echo_reply(tun: Responder) -> None:
+    reply = IP(only(tun.respond(bytes(echo4(flags="DF", tos=0x10, ttl=3)))))
+    assert (reply.src, reply.dst) == (PEER4, OWN4)
+    assert reply.ttl == 64 and reply.proto == 1 and reply.ihl == 5
+    assert reply.flags == "DF" and reply.frag == 0 and reply.tos == 0x10
+    assert reply.len == 20 + 8 + len(PAYLOAD)
+    icmp = reply[ICMP]
+    assert (icmp.type, icmp.code, icmp.id, icmp.seq) == (0, 0, 0x1234, 7)
+    assert bytes(icmp.payload) == PAYLOAD
+    assert_checksums(reply)
+    assert tun.replies == 1
+
+
+def test_tun_ipv4_reply_without_df_and_with_options(tun: Responder) -> None:
+    req = IP(src=OWN4, dst=PEER4, options=[b"\x01\x01\x01\x00"]) / ICMP(id=1, seq=2) / b"odd"
+    reply = IP(only(tun.respond(bytes(req))))
+    assert reply.flags == 0 and reply.ihl == 5
+    assert bytes(reply[ICMP].payload) == b"odd"  # odd length exercises checksum padding
+    assert_checksums(reply)
+
+
+def test_tun_ipv6_echo_reply(tun: Responder) -> None:
+    reply = IPv6(only(tun.respond(bytes(echo6()))))
+    assert (reply.src, reply.dst) == (PEER6, OWN6)
+    assert reply.hlim == 64 and reply.nh == 58 and reply.plen == 8 + len(PAYLOAD)
+    er = reply[ICMPv6EchoReply]
+    assert (er.type, er.code, er.id, er.seq, er.data) == (129, 0, 0x4321, 9, PAYLOAD)
+    assert_checksums(reply)
+
+
+@pytest.mark.parametrize(
+    "packet",
+    [
+        pytest.param(echo4(dst=OWN4, src=PEER4), id="own address"),
+        pytest.param(echo4(dst="192.168.4.1"), id="outside subnet"),
+        pytest.param(echo4(dst="192.168.3.0"), id="network address"),
+        pytest.param(echo4(dst="192.168.3.255"), id="broadcast address"),
+        pytest.param(echo4(flags="MF"), id="first fragment"),
+        pytest.param(echo4(frag=10), id="later fragment"),
+        pytest.param(echo4(src="224.0.0.1"), id="multicast source"),
+        pytest.param(IP(src=OWN4, dst=PEER4) / ICMP(type=0) / b"x", id="echo reply"),
+        pytest.param(IP(src=OWN4, dst=PEER4) / UDP(dport=7) / b"x", id="udp"),
+        pytest.param(IP(src=OWN4, dst=PEER4) / ICMP(chksum=0x1111) / b"x", id="bad icmp csum"),
+        pytest.param(IP(src=OWN4, dst=PEER4, chksum=0x1111) / ICMP(), id="bad ip csum"),
+        pytest.param(echo6(dst=OWN6, src=PEER6), id="own v6 address"),
+        pytest.param(echo6(dst="fd00:4::12"), id="outside v6 prefix"),
+        pytest.param(echo6(dst="fd00:3::"), id="subnet-router anycast"),
+        pytest.param(echo6(src="ff02::1"), id="multicast v6 source"),
+        pytest.param(
+            IPv6(src=OWN6, dst=PEER6) / ICMPv6EchoRequest(cksum=0x1111), id="bad icmpv6 csum"
+        ),
+    ],
+)
+def test_tun_not_answered(tun: Responder, packet) -> None:  # type: ignore[no-untyped-def]
+    assert tun.respond(bytes(packet)) == []
+    assert tun.replies == 0
+
+
+def test_tun_truncated_packet_not_answered(tun: Responder) -> None:
+    raw = bytes(echo4())
+    for cut in range(len(raw)):
+        assert tun.respond(raw[:cut]) == []
+
+
+def test_slash31_and_slash32() -> None:
+    p2p = Responder(LINKTYPE_RAW, [ipaddress.ip_interface("10.0.0.0/31")])
+    assert p2p.answers("10.0.0.1") and not p2p.answers("10.0.0.0")
+    lone = Responder(LINKTYPE_RAW, [ipaddress.ip_interface("10.0.0.1/32")])
+    assert lone.answers_nothing and "no address" in lone.describe()
+    assert lone.respond(bytes(echo4(dst="10.0.0.2", src="10.0.0.1"))) == []
+
+
+def test_peers_narrow_the_answered_addresses() -> None:
+    peers = [ipaddress.ip_address(PEER4), ipaddress.ip_address("10.9.0.5")]
+    r = Responder(LINKTYPE_RAW, OWN, peers)
+    assert r.respond(bytes(echo4(dst=PEER4)))
+    assert r.respond(bytes(echo4(dst="192.168.3.13"))) == []  # in the subnet, not a peer
+    # outside every subnet but routed into the device by the user: allowed, answered
+    assert r.respond(bytes(echo4(dst="10.9.0.5")))
+    assert r.respond(bytes(echo6())) == []
+    assert "10.9.0.5" in r.describe()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"peers": [ipaddress.ip_address(OWN4)]}, "own address"),
+        ({"peers": [ipaddress.ip_address("224.0.0.5")]}, "not a unicast"),
+        ({"peers": [ipaddress.ip_address("192.168.3.255")]}, "broadcast address of"),
+        ({"peers": ["not-an-ip"]}, "invalid peer"),
+        ({"mac": b"\x01\x00\x5e\x00\x00\x01"}, "multicast"),
+        ({"mac": "zz:00:00:00:00:00"}, "invalid MAC"),
+        ({"mac": b"\x02\x00"}, "6 bytes"),
+    ],
+)
+def test_responder_configuration_errors(kwargs: dict, message: str) -> None:  # type: ignore[type-arg]
+    with pytest.raises(ActionError, match=message) as info:
+        Responder(LINKTYPE_ETHERNET, OWN, **kwargs)
+    assert "\n" not in str(info.value)
+
+
+def test_responder_rejects_link_types_it_cannot_answer_on() -> None:
+    with pytest.raises(ActionError, match="Linux cooked"):
+        Responder(LINKTYPE_LINUX_SLL, OWN)
+
+
+# ---- tap: ARP / NDP / echo in Ethernet --------------------------------------------------
+
+
+def arp_request(tpa: str = PEER4, dst: str = "ff:ff:ff:ff:ff:ff", spa: str = OWN4):  # type: ignore[no-untyped-def]
+    return Ether(src=HOST_MAC, dst=dst) / ARP(hwsrc=HOST_MAC, psrc=spa, pdst=tpa)
+
+
+def test_arp_reply(tap: Responder) -> None:
+    frame = Ether(only(tap.respond(bytes(arp_request()))))
+    assert frame.dst == HOST_MAC and frame.src == tap.mac_str and frame.type == 0x0806
+    arp = frame[ARP]
+    assert arp.op == 2 and arp.hwtype == 1 and arp.ptype == 0x0800
+    assert (arp.hwsrc, arp.psrc) == (tap.mac_str, PEER4)
+    assert (arp.hwdst, arp.pdst) == (HOST_MAC, OWN4)
+
+
+def test_arp_unicast_probe_to_our_mac_is_answered(tap: Responder) -> None:
+    # Linux re-validates neighbour entries with unicast ARP to the cached MAC.
+    assert tap.respond(bytes(arp_request(dst=tap.mac_str)))
+    assert tap.respond(bytes(arp_request(dst="52:54:00:aa:bb:cc"))) == []
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        pytest.param(arp_request(tpa=OWN4), id="own address"),
+        pytest.param(arp_request(tpa="10.1.1.1"), id="outside subnet"),
+        pytest.param(arp_request(tpa=PEER4, spa=PEER4), id="gratuitous"),
+        pytest.param(
+            Ether(src=HOST_MAC, dst="ff:ff:ff:ff:ff:ff")
+            / ARP(op=2, hwsrc=HOST_MAC, psrc=OWN4, pdst=PEER4),
+            id="reply",
+        ),
+    ],
+)
+def test_arp_not_answered(tap: Responder, frame) -> None:  # type: ignore[no-untyped-def]
+    assert tap.respond(bytes(frame)) == []
+
+
+def ns_frame(target: str = PEER6, src: str = OWN6, dst: str | None = None, hlim: int = 255,
+             eth_dst: str = "33:33:ff:00:00:12"):  # type: ignore[no-untyped-def]
+    if dst is None:
+        dst = "ff02::1:ff00:12"
+    pkt = Ether(src=HOST_MAC, dst=eth_dst) / IPv6(src=src, dst=dst, hlim=hlim)
+    pkt = pkt / ICMPv6ND_NS(tgt=target)
+    if src != "::":
+        pkt = pkt / ICMPv6NDOptSrcLLAddr(lladdr=HOST_MAC)
+    return pkt
+
+
+def test_neighbor_solicitation_to_solicited_node_multicast(tap: Responder) -> None:
+    frame = Ether(only(tap.respond(bytes(ns_frame()))))
+    assert frame.dst == HOST_MAC and frame.src == tap.mac_str and frame.type == 0x86DD
+    ip6 = frame[IPv6]
+    assert (ip6.src, ip6.dst, ip6.hlim) == (PEER6, OWN6, 255)
+    na = frame[ICMPv6ND_NA]
+    assert (na.R, na.S, na.O, na.tgt) == (0, 1, 1, PEER6)
+    assert frame[ICMPv6NDOptDstLLAddr].lladdr == tap.mac_str
+    assert_checksums(frame)
+
+
+def test_neighbor_solicitation_unicast_probe(tap: Responder) -> None:
+    frame = Ether(only(tap.respond(bytes(ns_frame(dst=PEER6, eth_dst=tap.mac_str)))))
+    assert frame[ICMPv6ND_NA].S == 1 and frame[IPv6].dst == OWN6
+
+
+def test_duplicate_address_detection_is_defended_to_all_nodes(tap: Responder) -> None:
+    frame = Ether(only(tap.respond(bytes(ns_frame(src="::")))))
+    assert frame.dst == "33:33:00:00:00:01" and frame[IPv6].dst == "ff02::1"
+    na = frame[ICMPv6ND_NA]
+    assert (na.S, na.O) == (0, 1)  # RFC 4861 7.2.4: unsolicited when the asker has no address
+    assert_checksums(frame)
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        pytest.param(ns_frame(target=OWN6, dst="ff02::1:ff00:11"), id="own address"),
+        pytest.param(ns_frame(hlim=64), id="hop limit not 255"),
+        pytest.param(ns_frame(dst="ff02::1:ff00:99"), id="wrong solicited-node group"),
+        pytest.param(ns_frame(target="fd00:9::12", dst="ff02::1:ff00:12"), id="outside prefix"),
+    ],
+)
+def test_neighbor_solicitation_not_answered(tap: Responder, frame) -> None:  # type: ignore[no-untyped-def]
+    assert tap.respond(bytes(frame)) == []
+
+
+def test_ethernet_icmp_echo(tap: Responder) -> None:
+    for request, layer in ((echo4(), IP), (echo6(), IPv6)):
+        frame = Ether(only(tap.respond(bytes(Ether(src=HOST_MAC, dst=tap.mac) / request))))
+        assert frame.dst == HOST_MAC and frame.src == tap.mac_str
+        assert frame[layer].dst == request.src and frame[layer].src == request.dst
+        assert_checksums(frame)
+    # not addressed to us at layer 2: a real NIC would not even see it
+    assert tap.respond(bytes(Ether(src=HOST_MAC, dst="52:54:00:aa:bb:cc") / echo4())) == []
+
+
+def test_ethernet_padding_is_not_echoed(tap: Responder) -> None:
+    frame = bytes(Ether(src=HOST_MAC, dst=tap.mac) / IP(src=OWN4, dst=PEER4) / ICMP())
+    padded = frame + b"\x00" * (60 - len(frame))
+    reply = Ether(only(tap.respond(padded)))
+    assert reply[IP].len == 28 and len(bytes(reply)) == 14 + 28
+    assert_checksums(reply)
+
+
+def test_vlan_tag_is_kept(tap: Responder) -> None:
+    arp = Ether(src=HOST_MAC, dst="ff:ff:ff:ff:ff:ff") / Dot1Q(vlan=7, prio=3)
+    arp = arp / ARP(hwsrc=HOST_MAC, psrc=OWN4, pdst=PEER4)
+    frame = Ether(only(tap.respond(bytes(arp))))
+    assert frame[Dot1Q].vlan == 7 and frame[Dot1Q].prio == 3 and frame[ARP].op == 2
+    ping = Ether(src=HOST_MAC, dst=tap.mac) / Dot1Q(vlan=7) / echo4()
+    frame = Ether(only(tap.respond(bytes(ping))))
+    assert frame[Dot1Q].vlan == 7 and frame[ICMP].type == 0
+    assert_checksums(frame)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=200))
+def test_respond_never_raises_on_random_bytes(data: bytes) -> None:
+    for r in (Responder(LINKTYPE_RAW, OWN), Responder(LINKTYPE_ETHERNET, OWN)):
+        out = r.respond(data)
+        assert isinstance(out, list) and all(isinstance(f, bytes) for f in out)
+
+
+_TEMPLATES = [
+    bytes(echo4()),
+    bytes(echo6()),
+    bytes(arp_request()),
+    bytes(ns_frame()),
+    bytes(Ether(src=HOST_MAC, dst=stable_mac("tap0")) / echo4()),
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(_TEMPLATES), st.lists(st.tuples(st.integers(0, 200), st.integers(0, 255)),
+                                             max_size=4), st.integers(0, 200))
+def test_respond_never_raises_on_mutated_requests(template: bytes, flips, cut: int) -> None:  # type: ignore[no-untyped-def]
+    data = bytearray(template)
+    for pos, value in flips:
+        if pos < len(data):
+            data[pos] = value
+    data = data[: len(data) - cut % 8] if cut % 3 == 0 else data
+    tap = Responder(LINKTYPE_ETHERNET, OWN, mac=stable_mac("tap0"))
+    for r in (Responder(LINKTYPE_RAW, OWN), tap):
+        out = r.respond(bytes(data))
+        assert isinstance(out, list) and all(isinstance(f, bytes) for f in out)
+
+
+@given(st.binary(max_size=300))
+def test_checksum_matches_scapy(data: bytes) -> None:
+    assert checksum(data) == scapy_checksum(data)
+
+
+# ---- small pieces -------------------------------------------------------------------------
+
+
+def test_stable_mac_is_stable_unicast_and_local() -> None:
+    mac = stable_mac("tun1")
+    assert mac == stable_mac("tun1") and len(mac) == 6
+    assert mac[0] & 0x02 and not mac[0] & 0x01
+    assert stable_mac("tun2") != mac
+    r = Responder(LINKTYPE_ETHERNET, OWN, mac=mac)
+    assert r.mac_str == ":".join(f"{b:02x}" for b in mac)
+    # without a MAC the responder still picks the same one every run
+    assert Responder(LINKTYPE_ETHERNET, OWN).mac == Responder(LINKTYPE_ETHERNET, OWN).mac
+
+
+def test_echo_drop_and_handler(tun: Responder) -> None:
+    assert MODES == ("drop", "echo", "reply")
+    assert actions.echo(b"abc") == [b"abc"]
+    assert actions.drop(b"abc") == []
+    assert actions.handler("echo")(b"x") == [b"x"]
+    assert actions.handler("drop")(b"x") == []
+    assert actions.handler("reply", tun)(bytes(echo4()))
+    with pytest.raises(ActionError, match="needs addresses"):
+        actions.handler("reply")
+    with pytest.raises(ActionError, match="unknown mode"):
+        actions.handler("bounce")
+
+
+def test_actions_does_not_import_scapy() -> None:
+    code = "import sys, tapwatch.actions; assert 'scapy' not in sys.modules, 'scapy imported'"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
+
+
+# ---- craft ------------------------------------------------------------------------------
+
+
+def test_craft_ip_for_tun() -> None:
+    data = build('IP(src="10.0.0.2", dst="192.168.3.11")/UDP(dport=9)/b"hi"', LINKTYPE_RAW)
+    pkt = IP(data)
+    assert pkt.dst == "192.168.3.11" and pkt[UDP].dport == 9 and bytes(pkt[UDP].payload) == b"hi"
+    expr = 'IP(dst="10.0.0.1", ttl=-(-3))/UDP(sport=RandShort())/Raw(b"ab" * 4)'
+    data = build(expr, LINKTYPE_RAW)
+    assert IP(data).ttl == 3 and bytes(IP(data)[UDP].payload) == b"abababab"
+
+
+def test_craft_strips_ethernet_for_tun() -> None:
+    data = build('Ether()/IP(src="10.0.0.2", dst="10.0.0.1")/ICMP()', LINKTYPE_RAW)
+    assert data[0] >> 4 == 4 and IP(data)[ICMP].type == 8
+    data = build('Ether()/Dot1Q(vlan=3)/IPv6(src="fd00::2", dst="fd00::1")', LINKTYPE_RAW)
+    assert data[0] >> 4 == 6 and len(data) == 40
+
+
+def test_craft_wraps_ip_for_tap_and_never_resolves() -> None:
+    # (the autouse fixture turns any MAC resolution into a failure)
+    data = build('IP(src="10.0.0.2", dst="10.0.0.1")/ICMP()', LINKTYPE_ETHERNET,
+                 eth_src="02:00:00:00:00:aa", eth_dst=b"\x52\x54\x00\x00\x00\x01")
+    frame = Ether(data)
+    assert frame.src == "02:00:00:00:00:aa" and frame.dst == "52:54:00:00:00:01"
+    assert frame.type == 0x0800 and frame[ICMP].type == 8
+    frame = Ether(build('Ether()/IPv6(src="fd00::2", dst="fd00::1")', LINKTYPE_ETHERNET))
+    assert frame.dst == "ff:ff:ff:ff:ff:ff" and frame.type == 0x86DD
+    frame = Ether(build('Ether(dst="52:54:00:00:00:09")/ARP(pdst="10.0.0.1")', LINKTYPE_ETHERNET))
+    assert frame.dst == "52:54:00:00:00:09" and frame[ARP].pdst == "10.0.0.1"
+
+
+def test_craft_preview() -> None:
+    data, summary = preview('IP(src="10.0.0.2", dst="10.0.0.1")/ICMP()', LINKTYPE_RAW)
+    assert len(data) == 28 and "ICMP" in summary and "10.0.0.1" in summary
+    data, summary = preview('ARP(pdst="10.0.0.1", psrc="10.0.0.2")', LINKTYPE_ETHERNET)
+    assert len(data) == 42 and "ARP" in summary
+
+
+@pytest.mark.parametrize(
+    ("expr", "linktype", "message"),
+    [
+        ('Ether()/ARP(pdst="10.0.0.1")', LINKTYPE_RAW, "tun device takes IP packets, not Eth"),
+        ("UDP(dport=9)", LINKTYPE_RAW, "tun device takes IP packets"),
+        ("UDP(dport=9)", LINKTYPE_ETHERNET, "tap device takes Ethernet frames"),
+        ("IP(", LINKTYPE_RAW, "syntax error"),
+        ("Nonsense()", LINKTYPE_RAW, "unknown name 'Nonsense'"),
+        ('open("/etc/passwd")', LINKTYPE_RAW, "unknown name 'open'"),
+        ("IP().__class__", LINKTYPE_RAW, "not allowed"),
+        ('IP().pdfdump("/tmp/x")', LINKTYPE_RAW, "not allowed"),
+        ("__import__('os')", LINKTYPE_RAW, "not allowed"),
+        ("[x for x in ()]", LINKTYPE_RAW, "ListComp is not allowed"),
+        ("IP(ttl=9 ** 9 ** 9)", LINKTYPE_RAW, "Pow is not allowed"),
+        ('IP()/Raw(b"x" * 10 ** 9)', LINKTYPE_RAW, "not allowed"),
+        ('IP()/Raw(b"x" * 1000000)', LINKTYPE_RAW, "too large"),
+        ('IP()/Raw(b"x" * 60000 * 60000)', LINKTYPE_RAW, "nested repetition"),
+        ('IP(ttl="abc")', LINKTYPE_RAW, "ttl"),
+        ("1 + 1", LINKTYPE_RAW, "not a packet"),
+        ('b"raw"', LINKTYPE_RAW, "not a packet"),
+        ("", LINKTYPE_RAW, "empty expression"),
+        ("   ", LINKTYPE_ETHERNET, "empty expression"),
+        ('IP(dst="example.invalid")', LINKTYPE_RAW, "does not resolve host names"),
+        ('IP(dst="10.0.0.0/30")', LINKTYPE_RAW, "makes 4 packets"),
+        ('IP(dst="10.0.0.1")/Raw(b"xx" * 35000)', LINKTYPE_RAW, "does not fit its field"),
+        ('Ether()/Raw(b"xx" * 35000)', LINKTYPE_ETHERNET, "at most"),
+        ("IP(version=5)", LINKTYPE_RAW, "version 5"),
+        ('IP(dst="10.0.0.1")', LINKTYPE_LINUX_SLL, "cannot inject"),
+        ('Ether()/IPv6(dst="fd00::1")', LINKTYPE_IPV4, "takes IPv4 packets, not IPv6"),
+    ],
+)
+def test_craft_errors(expr: str, linktype: int, message: str) -> None:
+    with pytest.raises(CraftError, match=message) as info:
+        build(expr, linktype)
+    assert "\n" not in str(info.value)
+
+
+# ---- the real thing, inside a private network namespace ---------------------------------
+
+_HELPER = textwrap.dedent(
+    '''
+    """Runs inside the test's namespace: a tun and a tap answered by Responder, pinged."""
+    import fcntl, ipaddress, json, os, re, select, socket, struct, subprocess, sys, threading
+    sys.path.insert(0, sys.argv[1])
+    from tapwatch.actions import Responder, stable_mac
+    from tapwatch.linktypes import LINKTYPE_ETHERNET, LINKTYPE_RAW
+    from tapwatch.replay import replay
+
+    TUNSETIFF, IFF_TUN, IFF_TAP, IFF_NO_PI = 0x400454CA, 0x0001, 0x0002, 0x1000
+
+    def open_dev(name, kind):
+        fd = os.open("/dev/net/tun", os.O_RDWR)
+        flags = (IFF_TUN if kind == "tun" else IFF_TAP) | IFF_NO_PI
+        fcntl.ioctl(fd, TUNSETIFF, name.encode().ljust(16, b"\\0") + flags.to_bytes(2, "little"))
+        return fd
+
+    def ip(*args):
+        subprocess.run(["ip", *args], check=True)
+
+    def serve(fd, responder, stop):
+        while not stop.is_set():
+            if not select.select([fd], [], [], 0.05)[0]:
+                continue
+            try:
+                data = os.read(fd, 65536)
+            except OSError:
+                return
+            for frame in responder.respond(data):
+                os.write(fd, frame)
+
+    def read_pcap(path):
+        """Classic pcap, either byte order, µs or ns: (linktype, [(ts_ns, data)])."""
+        raw = open(path, "rb").read()
+        magic = struct.unpack("<I", raw[:4])[0]
+        order = "<" if magic in (0xA1B2C3D4, 0xA1B23C4D) else ">"
+        magic = struct.unpack(order + "I", raw[:4])[0]
+        scale = 1 if magic == 0xA1B23C4D else 1000
+        linktype = struct.unpack(order + "I", raw[20:24])[0] & 0x0FFFFFFF
+        records, off = [], 24
+        while off + 16 <= len(raw):
+            sec, frac, incl, _ = struct.unpack(order + "IIII", raw[off:off + 16])
+            records.append((sec * 10**9 + frac * scale, raw[off + 16:off + 16 + incl]))
+            off += 16 + incl
+        return linktype, records
+
+    def ping(*args):
+        p = subprocess.run(["ping", "-n", "-c", "3", "-W", "1", "-i", "0.2", *args],
+                           capture_output=True, text=True, timeout=20)
+        m = re.search(r"(\\d+) received", p.stdout)
+        return int(m.group(1)) if m else -1
+
+    results = {}
+    stop = threading.Event()
+    threads = []
+    for kind, name, v4, v6 in (("tun", "twtun0", "10.77.0.1/24", "fd77::1/64"),
+                               ("tap", "twtap0", "10.78.0.1/24", "fd78::1/64")):
+        fd = open_dev(name, kind)
+        ip("addr", "add", v4, "dev", name)
+        ip("-6", "addr", "add", v6, "dev", name, "nodad")
+        ip("link", "set", name, "up")
+        lt = LINKTYPE_RAW if kind == "tun" else LINKTYPE_ETHERNET
+        own = [ipaddress.ip_interface(v4), ipaddress.ip_interface(v6)]
+        r = Responder(lt, own, mac=stable_mac(name))
+        t = threading.Thread(target=serve, args=(fd, r, stop), daemon=True)
+        t.start()
+        threads.append(t)
+        peer4 = str(own[0].ip + 1)
+        peer6 = str(own[1].ip + 1)
+        results[kind + "4"] = ping(peer4)
+        results[kind + "6"] = ping("-6", peer6)
+        results[kind + "_replies"] = r.replies
+        if kind == "tun":
+            # replay the capture (Ethernet frames) into the tun; a UDP socket receives it
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sock.bind(("10.77.0.1", 9999))
+            sock.settimeout(2)
+            linktype, records = read_pcap(sys.argv[2])
+            result = replay(records, lambda frame: os.write(fd, frame), speed=1.0,
+                            from_lt=linktype, to_lt=LINKTYPE_RAW)
+            got = []
+            try:
+                while len(got) < 3:
+                    got.append(sock.recv(100).decode())
+            except OSError:
+                pass
+            results["replay"] = {"sent": result.sent, "skipped": result.skipped,
+                                 "elapsed": result.elapsed, "received": got}
+        if kind == "tap":
+            neigh = subprocess.run(["ip", "neigh", "show", peer4, "dev", name],
+                                   capture_output=True, text=True).stdout
+            results["tap_neigh"] = neigh.strip()
+    stop.set()
+    for t in threads:
+        t.join(2)
+    print(json.dumps(results))
+    '''
+)
+
+
+def _netns_usable() -> str | None:
+    if os.geteuid() != 0:
+        return "needs root"
+    if not os.path.exists("/dev/net/tun"):
+        return "no /dev/net/tun"
+    for tool in ("ip", "ping"):
+        if shutil.which(tool) is None:
+            return f"{tool} not installed"
+    return None
+
+
+def _write_capture(path: Path) -> None:
+    """An Ethernet capture: three UDP datagrams 0.1 s apart with an ARP frame between."""
+    from scapy.utils import wrpcap
+
+    frames = []
+    for i in range(3):
+        udp = Ether(src=HOST_MAC, dst="02:00:00:00:00:01") / IP(src="10.77.0.2", dst="10.77.0.1")
+        udp = udp / UDP(sport=4000, dport=9999) / f"replay-{i}".encode()
+        udp.time = 1_700_000_000 + i * 0.1
+        frames.append(udp)
+    arp = Ether(src=HOST_MAC, dst="ff:ff:ff:ff:ff:ff") / ARP(psrc="10.77.0.2", pdst="10.77.0.1")
+    arp.time = 1_700_000_000.05
+    frames.insert(1, arp)
+    wrpcap(str(path), frames)
+
+
+@pytest.mark.skipif(_netns_usable() is not None, reason=str(_netns_usable()))
+def test_real_device_reply_and_replay(tmp_path: Path) -> None:
+    """In a private namespace: ping over tun and tap is answered by Responder (IPv4 and
+    IPv6: ICMP echo, ARP, NDP), and a pcap replayed into the tun reaches a UDP socket."""
+    name = f"tw-act-{uuid.uuid4().hex[:8]}"
+    made = subprocess.run(["ip", "netns", "add", name], capture_output=True, text=True)
+    if made.returncode != 0:
+        pytest.skip(f"cannot create a network namespace: {made.stderr.strip()}")
+    try:
+        helper = tmp_path / "helper.py"
+        helper.write_text(_HELPER)
+        capture = tmp_path / "udp.pcap"
+        _write_capture(capture)
+        subprocess.run(["ip", "netns", "exec", name, "ip", "link", "set", "lo", "up"], check=True)
+        run = subprocess.run(
+            ["ip", "netns", "exec", name, sys.executable, str(helper), str(REPO), str(capture)],
+            capture_output=True, text=True, timeout=90,
+        )
+        assert run.returncode == 0, run.stderr
+        import json
+
+        results = json.loads(run.stdout.strip().splitlines()[-1])
+        assert results["tun4"] == 3, results
+        assert results["tun6"] == 3, results
+        assert results["tap4"] == 3, results
+        assert results["tap6"] == 3, results
+        mac = ":".join(f"{b:02x}" for b in stable_mac("twtap0"))
+        assert mac in results["tap_neigh"], results
+        rep = results["replay"]
+        assert rep["received"] == ["replay-0", "replay-1", "replay-2"], rep
+        assert (rep["sent"], rep["skipped"]) == (3, 1), rep  # the ARP frame cannot enter a tun
+        assert 0.18 <= rep["elapsed"] < 1.5, rep  # the capture spans 0.2 s at speed 1
+    finally:
+        subprocess.run(["ip", "netns", "del", name], check=False)
+    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    assert name not in listed

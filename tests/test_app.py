@@ -1,0 +1,805 @@
+"""The Textual UI, driven by Pilot over deterministic sessions (no device, no root, no network).
+
+Sessions are built with ``Session.from_records`` from scapy-made packets with
+fixed timestamps; "live" updates are ``session.feed`` + ``session.pump`` +
+``app.tick()``, exactly what the reader thread, the pump thread and the
+refresh timer do in a real run. The app's clock for a non-live session is the
+newest packet's timestamp, so nothing on screen depends on the wall clock and
+the SVG snapshots are stable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import shutil
+import subprocess
+from collections.abc import Callable, Coroutine
+from typing import Any
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("textual")
+scapy_all = pytest.importorskip("scapy.all")
+
+from tapwatch.app import TapwatchApp  # noqa: E402
+from tapwatch.device import LinkInfo  # noqa: E402
+from tapwatch.linktypes import LINKTYPE_RAW  # noqa: E402
+from tapwatch.ring import IN, OUT, Ring  # noqa: E402
+from tapwatch.session import Session, SourceInfo  # noqa: E402
+from tapwatch.widgets.detail import DetailTree  # noqa: E402
+from tapwatch.widgets.dialogs import CraftScreen, ExportScreen, HelpScreen  # noqa: E402
+
+IP, ICMP, UDP, TCP = scapy_all.IP, scapy_all.ICMP, scapy_all.UDP, scapy_all.TCP
+DNS, DNSQR, Raw = scapy_all.DNS, scapy_all.DNSQR, scapy_all.Raw
+IPv6, ICMPv6EchoRequest = scapy_all.IPv6, scapy_all.ICMPv6EchoRequest
+
+T0 = 1_700_000_000_000_000_000  # fixed capture start (ns)
+HOST, PEER, DNS_SERVER = "192.168.3.11", "192.168.3.12", "192.168.3.53"
+SIZE = (140, 40)
+
+
+def ping(seq: int, reply: bool = False) -> bytes:
+    src, dst = (PEER, HOST) if reply else (HOST, PEER)
+    pkt = IP(src=src, dst=dst, id=1000 + seq) / ICMP(type=0 if reply else 8, id=0x7477,
+                                                      seq=seq) / Raw(bytes(range(56)))
+    return bytes(pkt)
+
+
+def dns(seq: int) -> bytes:
+    return bytes(IP(src=HOST, dst=DNS_SERVER, id=2000 + seq) /
+                 UDP(sport=40000 + seq, dport=53) /
+                 DNS(id=seq, qd=DNSQR(qname="example.com")))
+
+
+def syn(seq: int) -> bytes:
+    return bytes(IP(src=HOST, dst=PEER, id=3000 + seq) /
+                 TCP(sport=50000 + seq, dport=80, flags="S", seq=1000, window=64240))
+
+
+def ping6(seq: int) -> bytes:
+    return bytes(IPv6(src="fd00:3::11", dst="fd00:3::12") / ICMPv6EchoRequest(id=1, seq=seq))
+
+
+def traffic(n: int = 20, start: int = T0) -> list[tuple[int, int, bytes]]:
+    """A mix that exercises every colour: ping + reply (out), DNS, TCP, ICMPv6, malformed."""
+    out: list[tuple[int, int, bytes]] = []
+    t = start
+    for i in range(n):
+        kind = i % 6
+        if kind in (0, 1):
+            out.append((t, IN, ping(i)))
+            out.append((t + 120_000, OUT, ping(i, reply=True)))
+        elif kind == 2:
+            out.append((t, IN, dns(i)))
+        elif kind == 3:
+            out.append((t, IN, syn(i)))
+        elif kind == 4:
+            out.append((t, IN, ping6(i)))
+        else:
+            out.append((t, IN, b"\x45\x00\x00"))  # cut short: malformed
+        t += 250_000_000
+    return out
+
+
+def tun_info(kind: str = "tun") -> SourceInfo:
+    return SourceInfo("tun1", kind, addresses=["192.168.3.11/24"], mtu=1500)
+
+
+def offline(n: int = 20, **kw: object) -> Session:
+    """A capture-file-like session: no device, actions disabled."""
+    info = SourceInfo("ping.pcapng", "file", read_only_reason="this is a capture file, "
+                      "not a device")
+    return Session.from_records(LINKTYPE_RAW, traffic(n), info=info, **kw)
+
+
+def tun_records(n: int = 20, **kw: object) -> Session:
+    """A tun-like session without a device (what the pump sees in tests)."""
+    return Session.from_records(LINKTYPE_RAW, traffic(n), info=tun_info(), **kw)
+
+
+class FakeDevice:
+    """Just enough of tapwatch.device.Device for the session: fd, name, write, link_info."""
+
+    def __init__(self, state: str = "up") -> None:
+        self.fd = 99
+        self.name = "tun1"
+        self.state = state
+        self.written: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.written.append(bytes(data))
+
+    def link_info(self) -> LinkInfo:
+        if self.state == "gone":
+            return LinkInfo("gone")
+        return LinkInfo(self.state, mtu=1500, addresses=["192.168.3.11/24"], tx_dropped=0)
+
+    def close(self) -> None:
+        self.fd = -1
+
+
+def with_device(n: int = 20, state: str = "up", **kw: object) -> tuple[Session, FakeDevice]:
+    dev = FakeDevice(state)
+    s = Session.from_records(LINKTYPE_RAW, traffic(n), info=tun_info(), device=dev, **kw)
+    return s, dev
+
+
+def ui(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
+    """Run an async Pilot test on a fresh event loop (no pytest-asyncio needed)."""
+
+    @functools.wraps(test)
+    def run(*args: Any, **kwargs: Any) -> None:
+        asyncio.run(test(*args, **kwargs))
+
+    return run
+
+
+async def settle(pilot, app: TapwatchApp) -> None:  # type: ignore[no-untyped-def]
+    """Let the refresh, the detail throttle and any worker finish."""
+    app.tick()
+    await pilot.pause()
+    for _ in range(200):
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.02)
+        if not app.detail_pending:
+            break
+    await pilot.pause()
+
+
+# ----- the list ----------------------------------------------------------------------------
+
+
+@ui
+async def test_lists_every_packet_with_status() -> None:
+    session = tun_records(20)
+    app = TapwatchApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        packets = app.packet_list
+        assert packets.rows == len(session.ring) == 28
+        # a tun session follows: the cursor sits on the newest packet
+        assert packets.cursor_seq == 28
+        status = app.status_bar.text
+        assert "tun1" in status and "192.168.3.11/24" in status
+        assert "packets 28" in status
+        assert "evicted 0" in status and "missed 0" in status
+        # the header and the first row, formatted from the ring on demand
+        assert packets.render_line(0).text.split()[:3] == ["No.", "Time", "Dir"]
+        first_visible = packets.scroll_offset.y
+        row = packets.render_line(1).text
+        assert row.split()[0] == str(first_visible + 1)
+
+
+@ui
+async def test_out_rows_and_colours_differ() -> None:
+    app = TapwatchApp(offline(6))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        packets = app.packet_list
+        packets.action_first()
+        packets.action_cursor_down()
+        packets.action_cursor_down()  # cursor on row 2 so rows 0 and 1 render plainly
+        await pilot.pause()
+        row_in, row_out = packets.render_line(1), packets.render_line(2)
+        assert " in " in row_in.text and " out " in row_out.text
+        in_bg = {seg.style.bgcolor for seg in row_in if seg.style}
+        out_bg = {seg.style.bgcolor for seg in row_out if seg.style}
+        assert in_bg != out_bg
+        malformed = packets.render_line(8)
+        assert "Malformed" in malformed.text
+        assert any(seg.style and seg.style.color and seg.style.color.name == "#ff5f5f"
+                   for seg in malformed)
+
+
+@ui
+async def test_render_cost_is_per_visible_row(monkeypatch: pytest.MonkeyPatch) -> None:
+    """100k packets in the ring: a frame decodes only the rows on screen."""
+    data = ping(1)
+    records = [(T0 + i * 1000, IN, data) for i in range(100_000)]
+    session = Session.from_records(LINKTYPE_RAW, records, info=tun_info())
+    calls = 0
+    real = session.summary
+
+    def counting(rec):  # type: ignore[no-untyped-def]
+        nonlocal calls
+        calls += 1
+        return real(rec)
+
+    monkeypatch.setattr(session, "summary", counting)
+    app = TapwatchApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        packets = app.packet_list
+        assert packets.rows == 100_000
+        height = packets.size.height
+        assert calls <= 2 * height
+        calls = 0
+        packets._cache.clear()
+        for y in range(height):
+            packets.render_line(y)
+        assert calls <= height
+        # a cached frame costs no decoding at all
+        calls = 0
+        for y in range(height):
+            packets.render_line(y)
+        assert calls == 0
+
+
+@ui
+async def test_follow_stops_when_moving_up_and_end_resumes() -> None:
+    session = tun_records(10)
+    app = TapwatchApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        packets = app.packet_list
+        last = session.ring.next_seq - 1
+        assert packets.cursor_seq == last and packets.follow
+
+        session.feed(T0 + 5_000_000_000, IN, ping(100))
+        session.pump()
+        app.tick()
+        assert packets.cursor_seq == last + 1  # followed the new packet
+
+        await pilot.press("k")  # vim up
+        assert not packets.follow
+        where = packets.cursor_seq
+        session.feed(T0 + 5_100_000_000, IN, ping(101))
+        session.pump()
+        app.tick()
+        assert packets.cursor_seq == where  # stayed put
+        assert packets.rows == len(session.ring)
+
+        await pilot.press("end")
+        assert packets.follow and packets.cursor_seq == session.ring.next_seq - 1
+        session.feed(T0 + 5_200_000_000, IN, ping(102))
+        session.pump()
+        app.tick()
+        assert packets.cursor_seq == session.ring.next_seq - 1
+
+        await pilot.press("g")
+        assert packets.cursor_seq == session.ring.first_seq
+        await pilot.press("j", "down")
+        assert packets.cursor_seq == session.ring.first_seq + 2
+        await pilot.press("G")
+        assert packets.follow
+
+
+@ui
+async def test_offline_file_opens_at_first_packet() -> None:
+    app = TapwatchApp(offline(10))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        assert app.packet_list.cursor_seq == 1
+        assert not app.packet_list.follow
+        assert "offline" in app.status_bar.text
+        await pilot.press("pagedown")
+        assert app.packet_list.cursor_seq > 1
+
+
+@ui
+async def test_pause_freezes_the_list_and_counts_new_packets() -> None:
+    session = tun_records(10)
+    app = TapwatchApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        packets = app.packet_list
+        before = packets.rows
+        await pilot.press("space")
+        assert packets.paused
+        for i in range(5):
+            session.feed(T0 + 9_000_000_000 + i, IN, ping(200 + i))
+        session.pump()
+        app.tick()
+        assert packets.rows == before
+        assert "PAUSED" in app.status_bar.text and "+5 new" in app.status_bar.text
+        assert "packets " + str(before + 5) in app.status_bar.text  # capture went on
+        await pilot.press("space")
+        app.tick()
+        assert not packets.paused
+        assert packets.rows == before + 5
+        assert packets.cursor_seq == session.ring.next_seq - 1
+
+
+@ui
+async def test_evicted_records_drop_off_the_top() -> None:
+    session = Session.from_records(LINKTYPE_RAW, [], info=tun_info(), ring=Ring(8))
+    app = TapwatchApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        for ts, d, data in traffic(10):
+            session.feed(ts, d, data)
+        session.pump()
+        app.tick()
+        packets = app.packet_list
+        assert packets.rows == 8
+        assert packets.seq_at(0) == session.ring.first_seq == 7
+        assert "evicted 6" in app.status_bar.text
+
+
+@ui
+async def test_clear_empties_list_counters_and_panes() -> None:
+    session = tun_records(10)
+    app = TapwatchApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        assert app.hex_view.data
+        await pilot.press("c")
+        await settle(pilot, app)
+        assert app.packet_list.rows == 0
+        assert len(session.ring) == 0
+        assert "packets 0" in app.status_bar.text
+        assert app.hex_view.data == b""
+        assert not app.detail_tree.root.children
+        # capture goes on after a clear, numbering continues
+        session.feed(T0 + 20_000_000_000, IN, ping(300))
+        session.pump()
+        app.tick()
+        assert app.packet_list.rows == 1
+        assert app.packet_list.seq_at(0) == 15
+
+
+# ----- display filter ----------------------------------------------------------------------
+
+
+@ui
+async def test_valid_filter_shrinks_the_list() -> None:
+    session = tun_records(20)
+    app = TapwatchApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        total = app.packet_list.rows
+        await pilot.press("slash", *"icmp")
+        flt = app.filter_input
+        assert flt.has_focus
+        assert flt.has_class("-valid") and not flt.has_class("-invalid")
+        await pilot.press("enter")
+        await settle(pilot, app)
+        packets = app.packet_list
+        icmp = sum(1 for _, _, d in traffic(20) if len(d) > 20 and d[9] == 1)
+        assert packets.rows == icmp < total
+        assert app.display_filter == "icmp"
+        assert packets.has_focus and not flt.can_focus
+        assert all(session.summary(session.ring.get(s)).proto == "ICMP"
+                   for s in packets.shown_seqs())
+        # new packets are filtered incrementally
+        session.feed(T0 + 30_000_000_000, IN, dns(400))
+        session.feed(T0 + 30_000_000_001, IN, ping(400))
+        session.pump()
+        app.tick()
+        assert packets.rows == icmp + 1
+        assert "shown " + str(icmp + 1) in app.status_bar.text
+        # an empty filter shows everything again
+        await pilot.press("slash", "ctrl+u", "enter")
+        await settle(pilot, app)
+        assert packets.rows == len(session.ring)
+        assert app.display_filter == ""
+
+
+@ui
+async def test_invalid_filter_is_red_and_changes_nothing() -> None:
+    app = TapwatchApp(tun_records(20))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        total = app.packet_list.rows
+        await pilot.press("slash", *"icmp", "space", *"and")
+        flt = app.filter_input
+        assert flt.has_class("-invalid") and not flt.has_class("-valid")
+        assert app.filter_error
+        await pilot.press("enter")  # refused: stays open, nothing applied
+        await settle(pilot, app)
+        assert flt.has_focus
+        assert app.packet_list.rows == total
+        assert app.display_filter == ""
+        await pilot.press("escape")
+        assert app.packet_list.has_focus
+        assert flt.value == "" and not flt.has_class("-invalid")
+
+
+@ui
+async def test_escape_keeps_the_applied_filter() -> None:
+    app = TapwatchApp(tun_records(20))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("slash", *"udp", "enter")
+        await settle(pilot, app)
+        rows = app.packet_list.rows
+        await pilot.press("slash", "backspace", "backspace", "backspace", *"tcp", "escape")
+        await settle(pilot, app)
+        assert app.display_filter == "udp"
+        assert app.filter_input.value == "udp"
+        assert app.packet_list.rows == rows
+
+
+@ui
+async def test_capture_filter_combines_with_display_filter() -> None:
+    from tapwatch.filters import compile_filter
+
+    cap = compile_filter("ip", LINKTYPE_RAW)  # hides the IPv6 packets
+    session = tun_records(12, capture_filter=cap)
+    app = TapwatchApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        v4 = app.packet_list.rows
+        assert v4 == len(session.ring) - 2
+        await pilot.press("slash", *"icmp", "enter")
+        await settle(pilot, app)
+        assert 0 < app.packet_list.rows < v4
+
+
+@ui
+async def test_filter_rebuild_over_a_big_ring_is_chunked() -> None:
+    data_icmp, data_udp = ping(1), dns(1)
+    records = [(T0 + i, IN, data_icmp if i % 2 else data_udp) for i in range(60_000)]
+    session = Session.from_records(LINKTYPE_RAW, records, info=tun_info())
+    app = TapwatchApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        app.apply_filter("icmp")
+        for _ in range(400):
+            if not app.packet_list.scanning:
+                break
+            app.tick()
+            await pilot.pause()
+        assert app.packet_list.rows == 30_000
+
+
+# ----- export ------------------------------------------------------------------------------
+
+
+def tshark_count(path: Path) -> int:
+    out = subprocess.run(["tshark", "-r", str(path), "-T", "fields", "-e", "frame.number"],
+                         capture_output=True, text=True, check=True, timeout=60)
+    return len(out.stdout.split())
+
+
+async def _export(pilot, app: TapwatchApp, path: Path, only_shown: bool) -> None:  # type: ignore[no-untyped-def]
+    await pilot.press("w")
+    await pilot.pause()
+    screen = app.screen
+    assert isinstance(screen, ExportScreen)
+    assert screen.query_one("#export-path").value.endswith(".pcapng")
+    screen.query_one("#export-path").value = str(path)
+    if only_shown:
+        screen.query_one("#export-shown").value = True
+    await pilot.press("enter")
+    await settle(pilot, app)
+    for _ in range(100):
+        if path.exists() and app._notifications:
+            break
+        await pilot.pause(0.05)
+
+
+@pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed")
+@ui
+async def test_export_everything_reads_back_in_tshark(tmp_path: Path) -> None:
+    session = tun_records(20)
+    app = TapwatchApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        path = tmp_path / "all.pcapng"
+        await _export(pilot, app, path, only_shown=False)
+        assert tshark_count(path) == len(session.ring) == 28
+        messages = [n.message for n in app._notifications]
+        assert f"wrote 28 packets to {path}" in messages
+
+
+@pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed")
+@ui
+async def test_export_only_what_the_filter_shows(tmp_path: Path) -> None:
+    app = TapwatchApp(tun_records(20))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("slash", *"udp", "enter")
+        await settle(pilot, app)
+        shown = app.packet_list.rows
+        path = tmp_path / "udp.pcap"
+        await _export(pilot, app, path, only_shown=True)
+        assert tshark_count(path) == shown
+
+
+@ui
+async def test_export_error_is_notified_not_raised(tmp_path: Path) -> None:
+    app = TapwatchApp(tun_records(5))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("w")
+        await pilot.pause()
+        app.screen.query_one("#export-path").value = str(tmp_path / "missing" / "x.pcap")
+        await pilot.press("enter")
+        await settle(pilot, app)
+        for _ in range(100):
+            if app._notifications:
+                break
+            await pilot.pause(0.05)
+        errors = [n for n in app._notifications if n.severity == "error"]
+        assert errors and "x.pcap" in errors[0].message
+
+
+@ui
+async def test_export_escape_cancels() -> None:
+    app = TapwatchApp(tun_records(5))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("w")
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, ExportScreen)
+
+
+# ----- actions -----------------------------------------------------------------------------
+
+
+@ui
+async def test_mode_keys_switch_the_session() -> None:
+    session, _dev = with_device(5)
+    app = TapwatchApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("e")
+        assert session.mode == "echo"
+        app.tick()
+        assert "mode echo" in app.status_bar.text
+        await pilot.press("d")
+        assert session.mode == "drop"
+        await pilot.press("r")  # no responder: refused with the session's message
+        await pilot.pause()
+        assert session.mode == "drop"
+        errors = [n.message for n in app._notifications if n.severity == "error"]
+        assert any("reply mode needs" in m for m in errors)
+
+
+@ui
+async def test_echo_mode_answers_and_status_counts_replies() -> None:
+    session, dev = with_device(0)
+    app = TapwatchApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("e")
+        session.feed(T0, IN, ping(1))
+        session.pump()
+        app.tick()
+        assert dev.written == [ping(1)]
+        assert app.packet_list.rows == 2
+        assert "(1 sent)" in app.status_bar.text
+
+
+@ui
+async def test_actions_offline_are_refused_with_a_message() -> None:
+    app = TapwatchApp(offline(5))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        for key in ("e", "s", "i"):
+            await pilot.press(key)
+            await pilot.pause()
+            assert not isinstance(app.screen, CraftScreen)
+        errors = [n.message for n in app._notifications if n.severity == "error"]
+        assert len(errors) == 3
+        assert all("capture file" in m for m in errors)
+        assert app.session.mode == "drop"
+
+
+@ui
+async def test_resend_writes_the_selected_packet() -> None:
+    session, dev = with_device(6)
+    app = TapwatchApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("g")
+        await pilot.press("s")
+        first = session.ring.get(1)
+        assert first is not None and dev.written == [first.data]
+        session.pump()
+        app.tick()
+        last = session.ring.get(session.ring.next_seq - 1)
+        assert last is not None and last.direction == OUT and last.data == first.data
+
+
+@ui
+async def test_craft_previews_and_sends() -> None:
+    session, dev = with_device(2)
+    app = TapwatchApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("i")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, CraftScreen)
+        expr = 'IP(dst="192.168.3.11")/UDP(sport=4000,dport=9)/b"hi"'
+        screen.query_one("#craft-expr").value = expr
+        for _ in range(200):
+            await pilot.pause(0.02)
+            await app.workers.wait_for_complete()
+            if screen.bytes is not None:
+                break
+        assert screen.bytes is not None and len(screen.bytes) == 30
+        assert "30 bytes" in str(screen.query_one("#craft-preview").render())
+        await pilot.press("enter")
+        await pilot.pause()
+        assert dev.written and dev.written[-1] == screen.bytes
+        assert not isinstance(app.screen, CraftScreen)
+
+
+@ui
+async def test_craft_errors_stay_in_the_dialog() -> None:
+    session, dev = with_device(2)
+    app = TapwatchApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("i")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, CraftScreen)
+        screen.query_one("#craft-expr").value = "IP(dst=)"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, CraftScreen)
+        assert screen.error
+        assert not dev.written
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, CraftScreen)
+
+
+@ui
+async def test_device_gone_keeps_everything_and_says_so_once() -> None:
+    session, dev = with_device(5)
+    app = TapwatchApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        dev.state = "gone"
+        session._link_cache = None  # ask the (fake) kernel again now
+        app.tick()
+        app.tick()
+        assert "GONE" in app.status_bar.text
+        gone = [n for n in app._notifications if "gone" in n.message]
+        assert len(gone) == 1
+        assert app.packet_list.rows == len(session.ring) == 7
+        await pilot.press("e")
+        await pilot.pause()
+        assert session.mode == "drop"
+
+
+# ----- detail tree and hex ---------------------------------------------------------------
+
+
+@ui
+async def test_detail_tree_and_hex_follow_the_selection() -> None:
+    session = offline(6)
+    app = TapwatchApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        rec = session.ring.get(1)
+        assert rec is not None
+        assert app.hex_view.data == rec.data
+        tree = app.detail_tree
+        assert tree.seq == 1
+        labels = [str(n.label) for n in tree.root.children]
+        assert labels[0].startswith("Internet Protocol Version 4")
+        assert any("Internet Control Message Protocol" in lab for lab in labels)
+
+        # walk into the tree: IPv4 > ttl highlights exactly the TTL byte
+        await pilot.press("tab")
+        assert isinstance(app.focused, DetailTree)
+        await pilot.press("right")  # expand IPv4
+        await pilot.pause()
+        ttl_line = next(i for i in range(tree.last_line + 1)
+                        if str(tree.get_node_at_line(i).label).startswith("ttl"))
+        for _ in range(ttl_line):
+            await pilot.press("down")
+        await pilot.pause()
+        assert app.hex_view.mark == (8, 9)
+        assert app.hex_view.marked_bytes() == bytes([rec.data[8]])
+
+        # the next packet replaces tree and hex; the expanded layer stays expanded
+        await pilot.press("shift+tab")
+        await pilot.press("j")
+        await settle(pilot, app)
+        rec2 = session.ring.get(2)
+        assert rec2 is not None and app.hex_view.data == rec2.data
+        assert tree.root.children[0].is_expanded
+
+
+@ui
+async def test_tab_cycles_the_panes() -> None:
+    app = TapwatchApp(offline(3))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        seen = []
+        for _ in range(4):
+            seen.append(app.focused.id if app.focused else None)
+            await pilot.press("tab")
+        assert seen == ["packets", "detail", "hex", "counters"]
+        assert app.focused is not None and app.focused.id == "packets"
+
+
+@ui
+async def test_counters_toggle_and_help_screen() -> None:
+    app = TapwatchApp(offline(6))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("p")
+        assert not app.counters.display
+        await pilot.press("p")
+        assert app.counters.display
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, HelpScreen)
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0
+
+
+# ----- snapshots ---------------------------------------------------------------------------
+
+
+def snapshot_session() -> Session:
+    return tun_records(30)
+
+
+def test_snapshot_main_screen(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    app = TapwatchApp(snapshot_session())
+
+    async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
+        await settle(pilot, app)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=ready)
+
+
+def test_snapshot_detail_with_highlighted_field(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    app = TapwatchApp(offline(12))
+
+    async def select_field(pilot) -> None:  # type: ignore[no-untyped-def]
+        await settle(pilot, app)
+        await pilot.press("j", "j", "j", "j")  # the DNS query
+        await settle(pilot, app)
+        await pilot.press("tab", "down", "right", "down", "down", "down", "down")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=select_field)
+
+
+def test_snapshot_counters(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    app = TapwatchApp(snapshot_session())
+
+    async def focus_counters(pilot) -> None:  # type: ignore[no-untyped-def]
+        await settle(pilot, app)
+        app.counters.focus()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(160, 40), run_before=focus_counters)
+
+
+def test_snapshot_help(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    app = TapwatchApp(offline(3))
+
+    async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
+        await settle(pilot, app)
+
+    assert snap_compare(app, press=["question_mark"], terminal_size=SIZE, run_before=ready)
+
+
+def test_run_app_returns_exit_status(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tapwatch import app as app_module
+
+    monkeypatch.setattr(app_module.TapwatchApp, "run", lambda self: None)
+    assert app_module.run_app(offline(1), title="x") == 0
+
+
+def test_textual_stays_out_of_the_core() -> None:
+    """Only app.py and widgets/ may import textual (the core runs headless)."""
+    root = Path(__file__).resolve().parent.parent / "tapwatch"
+    offenders = []
+    for path in root.rglob("*.py"):
+        rel = path.relative_to(root)
+        if rel.parts[0] == "widgets" or rel.name == "app.py":
+            continue
+        text = path.read_text()
+        if "import textual" in text or "from textual" in text:
+            offenders.append(str(rel))
+    assert offenders == []

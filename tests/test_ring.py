@@ -1,0 +1,86 @@
+"""The ring keeps the newest packets within both bounds and counts every eviction."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from tapwatch.ring import IN, OUT, Ring
+
+
+def test_numbers_records_monotonically_from_one() -> None:
+    r = Ring(10, 10_000)
+    seqs = [r.append(i, IN, bytes([i])) for i in range(5)]
+    assert seqs == [1, 2, 3, 4, 5]
+    assert len(r) == 5
+    assert r.get(3) is not None and r.get(3).data == b"\x02"
+    assert r.get(0) is None and r.get(6) is None
+
+
+def test_evicts_oldest_by_count_and_counts_it() -> None:
+    r = Ring(3, 10_000)
+    for i in range(7):
+        r.append(i, IN, b"x")
+    assert len(r) == 3 and r.evicted == 4
+    assert [rec.seq for rec in r] == [5, 6, 7]
+    assert r.get(4) is None
+
+
+def test_evicts_oldest_by_bytes() -> None:
+    r = Ring(100, 25)
+    for i in range(5):
+        r.append(i, IN, bytes(10))
+    assert r.nbytes <= 25 and len(r) == 2 and r.evicted == 3
+    # a packet larger than the byte bound is still kept, alone: nothing is silently dropped
+    r.append(9, OUT, bytes(100))
+    assert len(r) == 1 and r.get(r.next_seq - 1).direction == OUT
+
+
+def test_since_reports_what_a_slow_consumer_missed() -> None:
+    r = Ring(4, 1000)
+    for i in range(10):
+        r.append(i, IN, b"p")
+    records, missed = r.since(1)
+    assert missed == 6 and [x.seq for x in records] == [7, 8, 9, 10]
+    records, missed = r.since(9)
+    assert missed == 0 and [x.seq for x in records] == [9, 10]
+
+
+def test_extend_matches_append() -> None:
+    a, b = Ring(5, 1000), Ring(5, 1000)
+    batch = [(i, i % 2, bytes([i]) * i) for i in range(1, 12)]
+    for rec in batch:
+        a.append(*rec)
+    b.extend(batch)
+    assert list(a) == list(b) and a.evicted == b.evicted and a.nbytes == b.nbytes
+
+
+def test_clear_keeps_numbering() -> None:
+    r = Ring(5, 1000)
+    for i in range(3):
+        r.append(i, IN, b"a")
+    r.clear()
+    assert len(r) == 0 and r.cleared == 3 and r.evicted == 0 and r.nbytes == 0
+    assert r.append(0, IN, b"b") == 4
+
+
+def test_concurrent_producers_lose_nothing() -> None:
+    r = Ring(100_000, 10**9)
+
+    def produce(d: int) -> None:
+        for i in range(20_000):
+            r.append(i, d, b"z")
+
+    threads = [threading.Thread(target=produce, args=(d,)) for d in (IN, OUT)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(r) == 40_000 and r.evicted == 0
+    assert sum(1 for rec in r if rec.direction == OUT) == 20_000
+
+
+def test_rejects_empty_bounds() -> None:
+    with pytest.raises(ValueError):
+        Ring(0, 10)
