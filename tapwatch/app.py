@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from rich.text import Text
 from textual import on
@@ -30,6 +30,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import Footer, Input, Label, Tree
 from textual.worker import Worker, WorkerState
 
@@ -49,8 +50,10 @@ from tapwatch.widgets.status import StatusBar, ViewState, render_status
 if TYPE_CHECKING:
     from tapwatch.decode import Node
     from tapwatch.filters import BpfFilter
-    from tapwatch.ring import Record
+    from tapwatch.ring import Record, Ring
     from tapwatch.session import Session
+
+W = TypeVar("W", bound="Widget")
 
 REFRESH_HZ = 20
 COUNTERS_EVERY = 10  # ticks between counter refreshes (0.5 s at 20 Hz)
@@ -140,7 +143,7 @@ class TapwatchApp(App[int]):
         width: 46;
     }
     #counters {
-        width: 58;
+        width: 50;
     }
     #counters.-hidden {
         display: none;
@@ -186,6 +189,7 @@ class TapwatchApp(App[int]):
         self._detail_timer: Timer | None = None
         self._detail_busy = False
         self.paused = False
+        self._panes: dict[str, Widget] = {}
 
     # ----- layout -------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -220,29 +224,37 @@ class TapwatchApp(App[int]):
                 yield counters
         yield Footer()
 
+    # the panes live on the default screen: keep references so the timer can reach them
+    # while a dialog is the active screen (app.query_one searches the active screen)
     @property
     def packet_list(self) -> PacketList:
-        return self.query_one("#packets", PacketList)
+        return self._pane("#packets", PacketList)
 
     @property
     def detail_tree(self) -> DetailTree:
-        return self.query_one("#detail", DetailTree)
+        return self._pane("#detail", DetailTree)
 
     @property
     def hex_view(self) -> HexView:
-        return self.query_one("#hex", HexView)
+        return self._pane("#hex", HexView)
 
     @property
     def counters(self) -> CountersPane:
-        return self.query_one("#counters", CountersPane)
+        return self._pane("#counters", CountersPane)
 
     @property
     def status_bar(self) -> StatusBar:
-        return self.query_one("#status", StatusBar)
+        return self._pane("#status", StatusBar)
 
     @property
     def filter_input(self) -> FilterInput:
-        return self.query_one("#filter", FilterInput)
+        return self._pane("#filter", FilterInput)
+
+    def _pane(self, selector: str, kind: type[W]) -> W:
+        widget = self._panes.get(selector)
+        if widget is None:
+            widget = self._panes[selector] = self.screen_stack[0].query_one(selector, kind)
+        return widget  # type: ignore[return-value]
 
     def on_mount(self) -> None:
         packets = self.packet_list
@@ -312,7 +324,7 @@ class TapwatchApp(App[int]):
         if packets.paused:
             parts.append("paused")
         elif not packets.follow and packets.rows:
-            parts.append("End follows")
+            parts.append("End: follow")
         return " · ".join(parts)
 
     def refresh_counters(self, now: int | None = None) -> None:
@@ -541,14 +553,16 @@ class TapwatchApp(App[int]):
         if request is None:
             return
         path = os.path.abspath(os.path.expanduser(request.path))
+        ring = self.session.ring
+        records: Iterable[Record]
         if request.only_shown:
-            ring = self.session.ring
             seqs = self.packet_list.shown_seqs()
-            records = [r for r in map(ring.get, seqs) if r is not None]
+            records = (r for r in map(ring.get, seqs) if r is not None)
         else:
-            records = list(self.session.ring)
+            records = _ring_slice(ring, ring.first_seq, ring.next_seq)
         linktype = self.session.linktype
         ifname = self.session.info.name
+        # collecting and writing 100k+ records takes a while: off the event loop
         self.run_worker(lambda: _export(path, records, linktype, ifname), thread=True,
                         group="export", exit_on_error=False)
 
@@ -571,7 +585,19 @@ def _dissect(rec: Record, linktype: int) -> tuple[Record, list[Node], str | None
         return rec, [], f"could not dissect: {e.__class__.__name__}: {e}"
 
 
-def _export(path: str, records: list[Record], linktype: int,
+def _ring_slice(ring: Ring, start: int, stop: int) -> Iterator[Record]:
+    """Records ``start <= seq < stop`` still held, read in chunks (safe from any thread)."""
+    seq = start
+    while seq < stop:
+        chunk = ring.range(seq, min(stop, seq + 8192))
+        if chunk:
+            yield from chunk
+            seq = chunk[-1].seq + 1
+        else:
+            seq = max(seq + 8192, ring.first_seq)
+
+
+def _export(path: str, records: Iterable[Record], linktype: int,
             ifname: str | None) -> tuple[bool, str]:
     """Worker body: write the records; (ok, message) for the notification."""
     from tapwatch import pcap

@@ -22,8 +22,10 @@ BATCH = 512
 READ_SIZE = 65536
 POLL_MS = 200
 
-# AF_PACKET packet types (linux/if_packet.h)
+# AF_PACKET constants (linux/if_packet.h)
 PACKET_OUTGOING = 4
+SOL_PACKET = 263
+PACKET_STATISTICS = 6
 
 
 class Reader(threading.Thread):
@@ -89,7 +91,22 @@ class PacketSocketReader(Reader):
     def __init__(self, sock: socket.socket, ring: Ring, wake: threading.Event | None = None):
         super().__init__(sock.fileno(), ring, wake)
         self.sock = sock
+        self._drops = 0
+        self._drops_lock = threading.Lock()
         sock.setblocking(False)
+
+    def kernel_drops(self) -> int:
+        """Packets the kernel dropped because the socket buffer was full.
+
+        PACKET_STATISTICS resets on every read, so the total is accumulated here.
+        """
+        with self._drops_lock:
+            try:
+                raw = self.sock.getsockopt(SOL_PACKET, PACKET_STATISTICS, 8)
+                self._drops += int.from_bytes(raw[4:8], "little")
+            except OSError:
+                pass
+            return self._drops
 
     def _read_batch(self) -> list[tuple[int, int, bytes]]:
         recv, now = self.sock.recvfrom, time.time_ns

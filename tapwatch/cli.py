@@ -257,46 +257,61 @@ def _run_file(args: argparse.Namespace) -> int:
     flt = _compile(args, cap.linktype)
     if args.write:
         return _convert(args, cap, flt)
+    if not _want_ui(args):
+        return _print_file(args, cap, flt)
     from tapwatch.ring import Ring
 
     info = SourceInfo(os.path.basename(args.read) if args.read != "-" else "stdin", "file",
                       read_only_reason="this is a capture file, not a device")
-    ring = Ring(args.ring_packets or max(1, _ring_default(args)), args.ring_bytes or
-                _ring_bytes_default())
+    ring = Ring(args.ring_packets or _ring_default(args), args.ring_bytes or _ring_bytes_default())
     session = Session(cap.linktype, info, ring=ring, capture_filter=flt)  # type: ignore[arg-type]
-    if args.count:
-        session.limit = args.count
-    ui = _want_ui(args)
-    printer = None
-    if not ui:
-        printer = _attach_printer(session, args)
+    batch: list[tuple[int, int, bytes]] = []
     error = None
     try:
-        batch: list[tuple[int, int, bytes]] = []
         for rec in cap:
             batch.append((rec.ts_ns, rec.direction if rec.direction is not None else 0, rec.data))
             if len(batch) >= 4096:
                 ring.extend(batch)
                 batch.clear()
                 session.pump()
-                if session.stop_requested.is_set():
-                    break
-        ring.extend(batch)
-        session.pump()
     except pcap.PcapError as e:
-        error = str(e)
-        session.pump()
-    if printer is not None:
-        printer.flush()
-    if cap.truncated:
-        print(f"{PROG}: {args.read}: the last packet is cut short; "
-              f"read the {session.stats.total_packets} before it", file=sys.stderr)
-    if ui:
-        from tapwatch.app import run_app
+        error = str(e)  # show what was read; the problem is named once the UI closes
+    ring.extend(batch)
+    session.pump()
+    _report_truncation(args, cap, session.stats.total_packets)
+    from tapwatch.app import run_app
 
-        return run_app(session)
+    status = run_app(session)
     if error:
         raise Failure(error)
+    return status
+
+
+def _report_truncation(args: argparse.Namespace, cap: object, n: int) -> None:
+    if getattr(cap, "truncated", False):
+        print(f"{PROG}: {args.read}: the last packet is cut short; kept the {n} before it",
+              file=sys.stderr)
+
+
+def _print_file(args: argparse.Namespace, cap: object, flt: object | None) -> int:
+    """-r without the UI: stream lines like tcpdump -r."""
+    from tapwatch import pcap
+    from tapwatch.headless import print_records
+    from tapwatch.linktypes import name
+
+    print(f"reading from file {args.read}, link-type {name(cap.linktype)}", file=sys.stderr)  # type: ignore[attr-defined]
+    out = sys.stderr if args.write == "-" else sys.stdout
+    try:
+        n = print_records(cap, cap.linktype, out, flt=flt, count=args.count,  # type: ignore[arg-type, attr-defined]
+                          quiet=args.quiet, verbose=args.verbose, link=args.link)
+    except pcap.PcapError as e:
+        raise Failure(str(e)) from None
+    except BrokenPipeError:
+        # the reader of our output went away (| head): that is an ending, not an error
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    _report_truncation(args, cap, n)
     return 0
 
 
@@ -542,7 +557,9 @@ def _drive(session: Session, args: argparse.Namespace) -> int:
 
             status = run_app(session)
         else:
-            if sys.stderr.isatty() and not args.quiet:
+            if session.read_only and session.info.kind == "observe":
+                print(f"{PROG}: {session.info.read_only_reason}", file=sys.stderr)
+            elif sys.stderr.isatty() and not args.quiet:
                 print(_listening(session, args), file=sys.stderr)
             while not session.stop_requested.wait(0.2):
                 pass

@@ -71,6 +71,10 @@ class Summary(NamedTuple):
     link: str
 
 
+#: ``Summary(...)`` goes through a Python-level ``__new__``; the hot path skips it.
+_new_summary = tuple.__new__
+
+
 class Node(NamedTuple):
     """One line of the protocol tree; ``start``/``end`` are byte offsets into the frame."""
 
@@ -378,7 +382,7 @@ def _summarize(d: bytes, lt: int) -> Summary:
     info = a.info or text
     if a.bad and not info.endswith("[Malformed Packet]"):
         info += " [Malformed Packet]"
-    return Summary(proto, a.src, a.dst, info, tuple(lay), a.bad, text, link)
+    return _new_summary(Summary, (proto, a.src, a.dst, info, tuple(lay), a.bad, text, link))
 
 
 def _ether(d: bytes, a: _Acc) -> tuple[str, str]:
@@ -848,7 +852,8 @@ def _tcp(
         a.bad = True
         a.info = f"{sport} → {dport} [{_TCP_WS[flags]}] Seq={seq} Win={win} [|tcp]"
         opts = _tcp_options(d, off + 20, end, a, cut=True)[0] if avail > 20 else ""
-        return f"{head}Flags [{fl}], seq {seq}, win {win}, options [{opts}] [|tcp]"
+        opts = f"options [{opts}] " if opts else ""
+        return f"{head}Flags [{fl}], seq {seq}, win {win}, {opts}[|tcp]"
     plen = avail - doff
     if plen:
         seq_s = f", seq {seq}:{(seq + plen) & 0xFFFFFFFF}"
@@ -1711,6 +1716,10 @@ def _load_scapy() -> None:
     _scapy_ready = True
 
 
+_MIN_HEADER = {"Ether": 14, "CookedLinux": 16, "CookedLinuxV2": 20, "Loopback": 4,
+               "LoopbackOpenBSD": 4}
+
+
 def _dissect(data: bytes, linktype: int) -> Any:
     """Build the scapy packet for ``data``: the first layer is chosen from the link type."""
     _load_scapy()
@@ -1736,6 +1745,11 @@ def _dissect(data: bytes, linktype: int) -> Any:
     elif linktype == LINKTYPE_NULL:
         # The family is in the capturing host's byte order; scapy's Loopback is little-endian.
         cls = LoopbackOpenBSD if len(data) >= 4 and data[0] == 0 and data[1] == 0 else Loopback
+    if len(data) < _MIN_HEADER.get(cls.__name__, 0):
+        # Too short for the link header.  Besides, a half-dissected Ether would keep
+        # dst=None, and displaying that makes scapy *send* an ARP request to find a
+        # MAC: a decoder must never touch the network.
+        cls = Raw
     logger = logging.getLogger("scapy")
     level = logger.level
     logger.setLevel(logging.ERROR)  # scapy warns on stderr about odd packets: noise in a TUI

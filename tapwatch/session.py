@@ -334,6 +334,9 @@ class Session:
 
     def kernel_dropped(self) -> int | None:
         """Packets the kernel dropped on the device queue before tapwatch could read them."""
+        drops = getattr(self.reader, "kernel_drops", None)
+        if drops is not None:  # observer mode: the packet socket's own drop counter
+            return drops()
         info = self.link_info()
         return getattr(info, "tx_dropped", None)
 

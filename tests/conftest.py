@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from netns import Netns, netns  # noqa: E402
+from netns import Netns, netns
 
 
 @pytest.fixture

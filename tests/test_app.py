@@ -15,8 +15,8 @@ import functools
 import shutil
 import subprocess
 from collections.abc import Callable, Coroutine
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -653,6 +653,7 @@ async def test_device_gone_keeps_everything_and_says_so_once() -> None:
         session._link_cache = None  # ask the (fake) kernel again now
         app.tick()
         app.tick()
+        await pilot.pause()
         assert "GONE" in app.status_bar.text
         gone = [n for n in app._notifications if "gone" in n.message]
         assert len(gone) == 1

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from scapy.layers.inet import ICMP, IP, TCP, UDP
-from scapy.layers.inet6 import IPv6, ICMPv6EchoRequest
-from scapy.layers.l2 import ARP, Ether, Dot1Q
+from scapy.layers.inet6 import ICMPv6EchoRequest, IPv6
+from scapy.layers.l2 import ARP, Dot1Q, Ether
 
 from tapwatch.filters import FilterError, compile_filter
 from tapwatch.linktypes import LINKTYPE_ETHERNET, LINKTYPE_RAW

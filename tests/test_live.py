@@ -107,7 +107,7 @@ def test_sigterm_mid_capture_leaves_valid_pcap_and_no_device(ns: Netns, tmp_path
     wait_addr(ns, "tun3", "10.3.0.1")
     ping = ns.popen(["ping", "-i", "0.05", "-W", "1", "10.3.0.2"])
     time.sleep(1.0)
-    out, err = stop(tw, signal.SIGTERM)
+    _, err = stop(tw, signal.SIGTERM)
     ping.kill()
     ping.wait()
     assert tw.returncode == 0, err

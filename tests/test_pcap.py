@@ -695,6 +695,21 @@ def test_big_endian_pcap_rewrites_identically(
     assert out.getvalue() == raw
 
 
+def test_odd_header_fields_rewrite_identically(packets: list[bytes]) -> None:
+    """thiszone, sigfigs, snaplen 0xFFFFFFFF and FCS bits in the link type survive."""
+    header = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, -3600, 7, 0xFFFFFFFF, 0x14000001)
+    raw = header + b"".join(
+        struct.pack("<IIII", 5, 999_999, len(p), 2 * len(p)) + p for p in packets
+    )
+    recs, cap = read_all(io.BytesIO(raw))
+    assert cap.linktype == LINKTYPE_ETHERNET and cap.snaplen == 0xFFFFFFFF
+    out = io.BytesIO()
+    with writer_like(cap, out) as w:
+        for r in recs:
+            w.write(r.ts_ns, r.data, r.direction, r.orig_len)
+    assert out.getvalue() == raw
+
+
 def test_modified_magic_pcap(packets: list[bytes]) -> None:
     body = b"".join(struct.pack("<IIII", 10, 5, len(p), len(p)) + bytes(8) + p for p in packets)
     raw = pcap_header("<", 0xA1B2CD34) + body
@@ -836,6 +851,39 @@ def test_tcpdump_reads_our_files(tmp_path: Path, packets: list[bytes], suffix: s
     assert "IP 192.168.3.11 > 192.168.3.12: ICMP echo request, id 7, seq 1, length 64" in lines[0]
     assert "IP6 fd00::1 > fd00::2: ICMP6, echo request" in lines[4]
     assert "snapshot length 60" in res.stderr
+
+
+@pytest.mark.skipif(shutil.which("mergecap") is None, reason="wireshark tools missing")
+def test_wireshark_written_pcapng(tmp_path: Path, packets: list[bytes]) -> None:
+    """editcap/mergecap output (Wireshark's own writer) reads back faithfully."""
+    a, b = tmp_path / "a.pcapng", tmp_path / "b.pcapng"
+    with open_writer(str(a), LINKTYPE_RAW, ifname="tun0") as w:
+        for i, p in enumerate(packets):
+            w.write(TS0 + 2 * i, p, IN)
+    with open_writer(str(b), LINKTYPE_RAW, ifname="tun1") as w:
+        for i, p in enumerate(packets):
+            w.write(TS0 + 2 * i + 1, p, OUT)
+    merged = tmp_path / "m.pcapng"
+    res = run(["mergecap", "-w", str(merged), str(a), str(b)])
+    assert res.returncode == 0, res.stderr
+    recs, cap = read_all(str(merged))
+    assert [i.name for i in cap.interfaces] == ["tun0", "tun1"]
+    assert [r.ts_ns for r in recs] == [TS0 + k for k in range(10)]
+    assert [r.direction for r in recs] == [IN, OUT] * 5
+    assert [r.data for r in recs] == [p for p in packets for _ in (0, 1)]
+    converted = tmp_path / "c.pcapng"
+    write_file(tmp_path / "ns.pcap", packets, nanosecond=True)
+    res = run(["editcap", "-F", "pcapng", str(tmp_path / "ns.pcap"), str(converted)])
+    assert res.returncode == 0, res.stderr
+    recs2, cap2 = read_all(str(converted))
+    assert cap2.nanosecond and [r.ts_ns for r in recs2] == [TS0 + i * 1_000_001 for i in range(5)]
+    eth = tmp_path / "eth.pcapng"
+    with open_writer(str(eth), LINKTYPE_ETHERNET, ifname="tap0") as w:
+        w.write(TS0, bytes(60))
+    res = run(["mergecap", "-w", str(tmp_path / "mixed.pcapng"), str(a), str(eth)])
+    assert res.returncode == 0, res.stderr
+    with pytest.raises(PcapError, match="interface 1 \\(tap0\\) has link type Ethernet"):
+        read_all(str(tmp_path / "mixed.pcapng"))
 
 
 # --------------------------------------------------------------------------- fuzz

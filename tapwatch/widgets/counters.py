@@ -14,33 +14,39 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from tapwatch.stats import ProtoRow
+from tapwatch.stats import HISTORY_SECONDS, ProtoRow
 from tapwatch.widgets.packet_list import DEFAULT_COLOR, MALFORMED_COLOR, PROTO_COLORS
 from tapwatch.widgets.status import human_bytes
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
-NAME_W = 13
+NAME_W = 12
 NUM_W = 8
 BYTES_W = 9
 RATE_W = 6
 
 
-def sparkline(history: Sequence[int], width: int) -> str:
-    """The last ``width`` values as block characters scaled to their maximum."""
+def sparkline(history: Sequence[int], width: int, span: int = HISTORY_SECONDS) -> str:
+    """The last ``span`` seconds in at most ``width`` cells, right-aligned.
+
+    When the minute does not fit, each cell covers several seconds and shows
+    their busiest one, so a one-second burst never disappears.
+    """
     if width <= 0:
         return ""
-    values = list(history)[-width:]
-    values = [0] * (width - len(values)) + values
-    top = max(values)
+    values = list(history)[-span:]
+    values = [0] * (span - len(values)) + values
+    per_cell = -(-span // width)  # ceil
+    cells = [max(values[i : i + per_cell]) for i in range(0, span, per_cell)]
+    top = max(cells)
     if top <= 0:
         return " " * width
     out = []
-    for v in values:
+    for v in cells:
         if v <= 0:
             out.append(" ")
         else:
             out.append(BLOCKS[max(1, min(8, round(v / top * 8)))])
-    return "".join(out)
+    return "".join(out).rjust(width)
 
 
 def render_counters(rows: list[ProtoRow], width: int) -> Text:

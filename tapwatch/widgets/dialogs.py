@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual import on
@@ -66,18 +67,19 @@ def action_errors() -> tuple[type[Exception], ...]:
     return tuple({session.ActionError, actions.ActionError})
 
 
-def help_table() -> Table:
-    """Every key, grouped, as a rich Table."""
-    table = Table.grid(padding=(0, 2))
-    table.add_column(style="bold #e5c07b", no_wrap=True)
-    table.add_column(style="#d7dae0")
+def help_table() -> Group:
+    """Every key, grouped: a heading and a two-column grid per group."""
+    width = max(len(key) for _, keys in KEYS for key, _ in keys)
+    parts: list[Text | Table] = []
     for i, (group, keys) in enumerate(KEYS):
-        if i:
-            table.add_row("", "")
-        table.add_row(Text(group, style="bold #61afef"), "")
+        parts.append(Text(("\n" if i else "") + group, style="bold #61afef"))
+        table = Table.grid(padding=(0, 2))
+        table.add_column(style="bold #e5c07b", no_wrap=True, min_width=width)
+        table.add_column(style="#d7dae0")
         for key, what in keys:
             table.add_row(key, what)
-    return table
+        parts.append(table)
+    return Group(*parts)
 
 
 class HelpScreen(ModalScreen[None]):

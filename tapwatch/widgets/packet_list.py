@@ -158,6 +158,7 @@ class PacketList(ScrollView, can_focus=True):
         self._cleared_seen = self.ring.cleared
         self._t0: int | None = None  # ts of the first packet: the Time column's origin
         self._cols: Columns | None = None
+        self._frame: tuple[int, int] | None = None  # (scroll top - 1, cursor state)
         self._cache: LRUCache[tuple[int, int, int], Strip] = LRUCache(1024)
         self._reported: int | None = -1
         self.scan_total = 0  # records the running filter pass has to look at
@@ -256,7 +257,7 @@ class PacketList(ScrollView, can_focus=True):
     def sync(self) -> None:
         """Catch up with the ring: new rows, evicted rows, filter progress, cursor."""
         ring = self.ring
-        if ring.cleared != self._cleared_seen and len(ring) == 0:
+        if ring.cleared != self._cleared_seen:
             self.reset()
             return
         first = ring.first_seq
@@ -306,7 +307,10 @@ class PacketList(ScrollView, can_focus=True):
         while start < limit:
             chunk = ring.range(start, min(limit, start + FILTER_CHUNK))
             if not chunk:
-                start = max(limit, ring.first_seq) if start < ring.first_seq else limit
+                if start < ring.first_seq:  # evicted under our feet: go on from the oldest
+                    start = ring.first_seq
+                    continue
+                start = limit
                 break
             for rec in chunk:
                 if match(rec.data):
@@ -422,22 +426,36 @@ class PacketList(ScrollView, can_focus=True):
         self.refresh()
 
     # ----- rendering -------------------------------------------------------------------
-    def render_line(self, y: int) -> Strip:
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._prepare_frame()
+        return super().render_lines(crop)
+
+    def _prepare_frame(self) -> None:
+        """Per-frame values, so each ``render_line`` is a dictionary lookup when cached."""
         width = self.size.width
-        if width <= 0:
-            return Strip.blank(0)
         last = self.seq_at(self._rows - 1) if self._rows else 0
         cols = self._cols
         if cols is None or cols.width != width or cols.no < len(str(last or 0)):
             cols = self._cols = Columns(width, max(last or 0, 99_999))
             self._cache.clear()
+        self._frame = (self.scroll_offset.y - 1, 2 if self.has_focus else 1)
+
+    def render_line(self, y: int) -> Strip:
+        cols = self._cols
+        if cols is None or self._frame is None:
+            self._prepare_frame()
+            cols = self._cols
+            assert cols is not None
+        width = cols.width
+        if width <= 0:
+            return Strip.blank(0)
         if y == 0:
             return Strip([Segment(cols.header(), HEADER_STYLE)], width)
-        index = self.scroll_offset.y + y - 1
-        seq = self.seq_at(index)
+        top, focus_state = self._frame  # type: ignore[misc]
+        seq = self.seq_at(top + y)
         if seq is None:
             return Strip.blank(width)
-        state = 0 if seq != self.cursor_seq else (2 if self.has_focus else 1)
+        state = focus_state if seq == self.cursor_seq else 0
         key = (seq, width, state)
         strip = self._cache.get(key)
         if strip is None:

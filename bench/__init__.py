@@ -1,0 +1,1 @@
+"""tapwatch benchmarks: run with `python bench/run.py` (as root)."""

@@ -1,0 +1,201 @@
+"""Render tapwatch's terminal UI and save SVG screenshots into this directory.
+
+    python screenshots/make_screenshots.py            # writes screenshots/*.svg
+    python screenshots/make_screenshots.py --out DIR  # somewhere else
+
+How the pictures are made: the real ``TapwatchApp`` runs headless
+(``App.run_test``) on a ``Session`` holding a deterministic minute of traffic
+on a tap device (``tap0``, 192.168.3.11/24 and fd00:3::11/64) in reply mode:
+the host ARPs for its peer 192.168.3.12 and pings it once a second (IPv4 and
+IPv6), asks DNS questions, and tries a TCP connection that nobody answers.
+Every packet is built with scapy; the "out" replies are produced by tapwatch's
+own responder (``actions.Responder``) from the requests, exactly the frames
+reply mode writes into a real tap. Timestamps are fixed and the device is a
+stand-in object (no root, no device, no network), so anyone gets the same
+SVGs on any machine. ``--demo`` (a traffic generator in a private network
+namespace, root only) shows the same kind of session live.
+
+Pictures: ``live.svg`` (the live ping session, following the newest packet),
+``detail.svg`` (protocol tree and hex dump with the ICMP sequence number
+highlighted) and ``counters.svg`` (per-protocol counters and sparklines).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ipaddress
+import sys
+from pathlib import Path
+
+from tapwatch.actions import Responder, mac_to_str, stable_mac
+from tapwatch.app import TapwatchApp
+from tapwatch.device import LinkInfo
+from tapwatch.linktypes import LINKTYPE_ETHERNET
+from tapwatch.ring import IN, OUT
+from tapwatch.session import Session, SourceInfo
+
+T0 = 1_718_000_000_000_000_000  # a fixed start time (ns)
+SECOND = 1_000_000_000
+DEVICE = "tap0"
+ADDRS = ["192.168.3.11/24", "fd00:3::11/64"]
+HOST4, PEER4, DNS4 = "192.168.3.11", "192.168.3.12", "192.168.3.53"
+HOST6, PEER6 = "fd00:3::11", "fd00:3::12"
+HOST_MAC = "3a:5e:91:0c:7d:11"
+SIZE = (160, 45)
+
+
+class StandInDevice:
+    """What the session needs from a device to show it as up, with its drop counters."""
+
+    fd = 99
+    name = DEVICE
+
+    def write(self, data: bytes) -> None:
+        """Replies are precomputed; nothing is written anywhere."""
+
+    def link_info(self) -> LinkInfo:
+        return LinkInfo("up", mtu=1500, mac=HOST_MAC, addresses=list(ADDRS), tx_dropped=0)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def host_frames() -> list[tuple[int, bytes]]:
+    """(time, frame) of what the host sends during one minute, oldest first."""
+    from scapy.layers.dns import DNS, DNSQR
+    from scapy.layers.inet import ICMP, IP, TCP, UDP
+    from scapy.layers.inet6 import ICMPv6EchoRequest, ICMPv6ND_NS, ICMPv6NDOptSrcLLAddr, IPv6
+    from scapy.layers.l2 import ARP, Ether
+    from scapy.packet import Raw
+
+    peer_mac = mac_to_str(stable_mac(DEVICE))
+    out: list[tuple[int, bytes]] = []
+
+    def add(at: float, pkt: object) -> None:
+        out.append((T0 + int(at * SECOND), bytes(pkt)))  # type: ignore[call-overload]
+
+    add(0.0, Ether(src=HOST_MAC, dst="ff:ff:ff:ff:ff:ff") /
+        ARP(op=1, hwsrc=HOST_MAC, psrc=HOST4, pdst=PEER4))
+    add(0.4, Ether(src=HOST_MAC, dst="33:33:ff:00:00:12") /
+        IPv6(src=HOST6, dst="ff02::1:ff00:12", hlim=255) /
+        ICMPv6ND_NS(tgt=PEER6) / ICMPv6NDOptSrcLLAddr(lladdr=HOST_MAC))
+    names = ("example.com", "vpn.internal", "wiki.lan", "mail.example.org", "tapwatch.test")
+    for s in range(60):
+        at = 0.01 + s
+        add(at, Ether(src=HOST_MAC, dst=peer_mac) /
+            IP(src=HOST4, dst=PEER4, id=0x4000 + s, flags="DF") /
+            ICMP(type=8, id=0x7477, seq=s + 1) / Raw(bytes(range(56))))
+        if s % 2 == 0:
+            add(at + 0.31, Ether(src=HOST_MAC, dst=peer_mac) /
+                IPv6(src=HOST6, dst=PEER6) / ICMPv6EchoRequest(id=0x7477, seq=s // 2 + 1) /
+                Raw(bytes(range(32))))
+        if s % 5 == 1:
+            qname = names[(s // 5) % len(names)]
+            add(at + 0.52, Ether(src=HOST_MAC, dst=peer_mac) /
+                IP(src=HOST4, dst=DNS4, id=0x5000 + s) /
+                UDP(sport=40000 + s, dport=53) /
+                DNS(id=0x1000 + s, rd=1, qd=DNSQR(qname=qname, qtype="A" if s % 2 else "AAAA")))
+        if s in (12, 13, 15, 19, 40, 41, 43):  # SYN and its retransmissions, unanswered
+            add(at + 0.73, Ether(src=HOST_MAC, dst=peer_mac) /
+                IP(src=HOST4, dst=PEER4, id=0x6000 + s, flags="DF") /
+                TCP(sport=51514 if s < 30 else 51602, dport=443, flags="S", seq=0x1F2E3D4C,
+                    window=64240, options=[("MSS", 1460), ("SAckOK", b""),
+                                           ("Timestamp", (1000 + s, 0)), ("NOP", None),
+                                           ("WScale", 7)]))
+        if 30 <= s < 34:  # a short burst: a UDP app talking to the peer
+            for k in range(6):
+                add(at + 0.6 + k * 0.05, Ether(src=HOST_MAC, dst=peer_mac) /
+                    IP(src=HOST4, dst=PEER4, id=0x7000 + s * 10 + k) /
+                    UDP(sport=5004, dport=5004) / Raw(b"RTP" + bytes(169)))
+    out.sort(key=lambda r: r[0])
+    return out
+
+
+def build_session() -> Session:
+    """The tap session with requests and the responder's replies interleaved."""
+    responder = Responder(LINKTYPE_ETHERNET, [ipaddress.ip_interface(a) for a in ADDRS],
+                          mac=stable_mac(DEVICE))
+    info = SourceInfo(DEVICE, "tap", addresses=list(ADDRS), mtu=1500, mac=HOST_MAC,
+                      peer_mac=mac_to_str(responder.mac))
+    records: list[tuple[int, int, bytes]] = []
+    replies = 0
+    for ts, frame in host_frames():
+        records.append((ts, IN, frame))
+        for n, answer in enumerate(responder.respond(frame)):
+            records.append((ts + 85_000 + n * 1000, OUT, answer))  # 85 µs later, like a peer
+            replies += 1
+    session = Session.from_records(LINKTYPE_ETHERNET, records, info=info,
+                                   device=StandInDevice(), responder=responder)
+    # the replies above are what reply mode wrote; switch it on after the fact so the
+    # pump does not answer (with wall-clock timestamps) a second time
+    session.set_mode("reply")
+    session.replies_sent = replies
+    return session
+
+
+async def settle(app: TapwatchApp, pilot) -> None:  # type: ignore[no-untyped-def]
+    app.tick()
+    await pilot.pause()
+    for _ in range(300):
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.02)
+        if not app.detail_pending:
+            break
+    await pilot.pause()
+
+
+async def shoot(out: Path) -> list[Path]:
+    written: list[Path] = []
+
+    # 1: the live ping session, following the newest packets
+    app = TapwatchApp(build_session(), title=f"tapwatch {DEVICE}")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        written.append(Path(app.save_screenshot("live.svg", str(out))))
+
+    # 2: a ping request dissected, the ICMP sequence number highlighted in the hex dump
+    app = TapwatchApp(build_session(), title=f"tapwatch {DEVICE}")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        packets = app.packet_list
+        ring = app.session.ring
+        target = next(rec.seq for rec in ring.range(ring.next_seq - 40, ring.next_seq)
+                      if app.session.summary(rec).info.startswith("Echo (ping) request")
+                      and app.session.summary(rec).proto == "ICMP")
+        packets.move_cursor(packets.index_of(target))
+        await settle(app, pilot)
+        tree = app.detail_tree
+        tree.focus()
+        icmp = next(n for n in tree.root.children
+                    if str(n.label).startswith("Internet Control Message Protocol"))
+        icmp.expand()
+        await pilot.pause()
+        seq_node = next(n for n in icmp.children if str(n.label).startswith("seq"))
+        tree.move_cursor(seq_node)
+        await pilot.pause()
+        written.append(Path(app.save_screenshot("detail.svg", str(out))))
+
+    # 3: the counters, focused
+    app = TapwatchApp(build_session(), title=f"tapwatch {DEVICE}")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        app.counters.focus()
+        await pilot.pause()
+        written.append(Path(app.save_screenshot("counters.svg", str(out))))
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent,
+                        help="directory for the SVG files (default: screenshots/)")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    for path in asyncio.run(shoot(args.out)):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
