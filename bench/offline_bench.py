@@ -69,10 +69,17 @@ def make_pcap(path: str, count: int, ethernet: bool) -> None:
 
     tpl = templates(ethernet)
     ts = 1_700_000_000_000_000_000
+    off = 14 if ethernet else 0
     with pcap.open_writer(path, LINKTYPE_ETHERNET if ethernet else LINKTYPE_RAW) as w:
         n = len(tpl)
         for i in range(count):
-            w.write(ts + i * 10_000, tpl[i % n])
+            data = tpl[i % n]
+            # no two packets alike (IPv4 id / IPv6 flow label): a decoder cannot just
+            # cache by content, as it could not on real traffic
+            if len(data) > off + 8 and data[off] >> 4 in (4, 6):
+                at = off + 4 if data[off] >> 4 == 4 else off + 2
+                data = data[:at] + (i & 0xFFFF).to_bytes(2, "big") + data[at + 2:]
+            w.write(ts + i * 10_000, data)
 
 
 def run(*, packets: int, repeat: int) -> dict:

@@ -29,6 +29,7 @@ from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Label, Tree
@@ -61,7 +62,12 @@ DETAIL_THROTTLE_S = 0.1
 
 
 class FilterInput(Input):
-    """The one-line display filter; focusable only while the user is editing it."""
+    """The one-line display filter; focusable only while the user is editing it.
+
+    Keeping it out of the focus chain otherwise means Tab moves between the
+    panes and a stray key never lands in the filter. Leaving it any other way
+    than Enter (Escape, Tab, a click elsewhere) restores the applied filter.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel_filter", "Cancel", show=True),
@@ -71,6 +77,17 @@ class FilterInput(Input):
         app = self.app
         if isinstance(app, TapwatchApp):
             app.cancel_filter()
+
+    def on_blur(self) -> None:
+        app = self.app
+        self.can_focus = False
+        if isinstance(app, TapwatchApp) and self.value != app.display_filter:
+            self.value = app.display_filter
+
+    def on_click(self) -> None:
+        app = self.app
+        if not self.has_focus and isinstance(app, TapwatchApp):
+            app.action_filter()
 
 
 class TapwatchApp(App[int]):
@@ -180,7 +197,6 @@ class TapwatchApp(App[int]):
         self.refresh_hz = refresh_hz
         self.display_filter = ""  # the applied display expression
         self.filter_error: str | None = None
-        self._filter_before_edit = ""
         self._ticks = 0
         self._notified_gone = False
         self._notified_stop = False
@@ -268,7 +284,11 @@ class TapwatchApp(App[int]):
 
     def on_resize(self) -> None:
         # 16 bytes per hex line when the terminal is wide enough, else 8
-        self.hex_view.styles.width = 76 if self.size.width >= 200 else 46
+        try:
+            hexv = self.hex_view
+        except NoMatches:  # not composed yet
+            return
+        hexv.styles.width = 76 if self.size.width >= 200 else 46
 
     # ----- the periodic refresh --------------------------------------------------------------
     def now_ns(self) -> int:
@@ -399,7 +419,6 @@ class TapwatchApp(App[int]):
     def action_filter(self) -> None:
         """Open the filter input (with the applied expression) for editing."""
         flt = self.filter_input
-        self._filter_before_edit = self.display_filter
         flt.can_focus = True
         flt.focus()
         flt.cursor_position = len(flt.value)
@@ -463,8 +482,8 @@ class TapwatchApp(App[int]):
 
     def cancel_filter(self) -> None:
         """Escape: forget the edit, keep the filter that was applied."""
-        self.filter_input.value = self._filter_before_edit
-        self._check_filter(self._filter_before_edit)
+        self.filter_input.value = self.display_filter
+        self._check_filter(self.display_filter)
         self._leave_filter()
 
     def _leave_filter(self) -> None:

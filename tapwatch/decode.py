@@ -1474,7 +1474,7 @@ def layers(data: bytes, linktype: int) -> tuple[str, ...]:
     """
     try:
         out: list[str] = []
-        d = data
+        d = data if type(data) is bytes else bytes(data)
         lt = linktype
         n = len(d)
         if lt == LINKTYPE_RAW:

@@ -413,6 +413,32 @@ async def test_escape_keeps_the_applied_filter() -> None:
 
 
 @ui
+async def test_tabbing_out_of_the_filter_restores_it() -> None:
+    app = TapwatchApp(tun_records(20))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("slash", *"icmp and")
+        await pilot.press("tab")
+        await pilot.pause()
+        flt = app.filter_input
+        assert not flt.has_focus and not flt.can_focus
+        assert flt.value == "" and not flt.has_class("-invalid")
+        assert app.packet_list.rows == len(app.session.ring)
+
+
+@ui
+async def test_click_selects_a_row() -> None:
+    app = TapwatchApp(offline(10))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        # border (1) + header (1): the third list line is row 2 when scrolled to the top
+        await pilot.click("#packets", offset=(10, 4))
+        await settle(pilot, app)
+        assert app.packet_list.cursor_seq == 3
+        assert app.detail_tree.seq == 3
+
+
+@ui
 async def test_capture_filter_combines_with_display_filter() -> None:
     from tapwatch.filters import compile_filter
 
@@ -736,6 +762,53 @@ async def test_counters_toggle_and_help_screen() -> None:
     assert app.return_code == 0
 
 
+# ----- pure rendering helpers ------------------------------------------------------------
+
+
+def test_sparkline_one_cell_per_second_then_squeezed() -> None:
+    from tapwatch.widgets.counters import sparkline
+
+    assert sparkline([1, 2, 4, 8], 6, 6) == "  ▁▂▄█"
+    assert sparkline([0, 0, 0], 4, 4) == "    "
+    squeezed = sparkline([0] * 50 + [9] + [0] * 9, 12, 60)  # a burst 10 s ago survives
+    assert len(squeezed) == 12 and squeezed.count("█") == 1
+
+
+def test_hex_lines_keep_their_columns() -> None:
+    from tapwatch.widgets.hexview import bytes_per_line, dump_line
+
+    data = bytes(range(0x41, 0x41 + 20))
+    full = "".join(seg.text for seg in dump_line(data, 0, 16, None))
+    short = "".join(seg.text for seg in dump_line(data, 16, 16, (17, 19)))
+    assert full.startswith("0000  41 42 43 44 45 46 47 48  49 4a")
+    assert full.endswith("ABCDEFGHIJKLMNOP")
+    assert short.index("QRST") == full.index("ABCD")  # the ASCII column lines up
+    assert len(short) == len(full) - 12
+    marked = [seg.text for seg in dump_line(data, 16, 16, (17, 19)) if seg.style
+              and seg.style.bgcolor]
+    assert marked == ["52", " ", "53", "R", "S"]
+    assert bytes_per_line(80) == 16 and bytes_per_line(44) == 8
+
+
+def test_status_shows_every_loss_prominently() -> None:
+    from tapwatch.widgets.status import BAD, ViewState, render_status
+
+    class DroppingDevice(FakeDevice):
+        def link_info(self) -> LinkInfo:
+            return LinkInfo("up", mtu=1500, tx_dropped=5)
+
+    session = Session.from_records(LINKTYPE_RAW, traffic(10), info=tun_info(), ring=Ring(4),
+                                   device=DroppingDevice())
+    session.missed = 3
+    session.write_error = "no space left on device"
+    text = render_status(session, session.status(), ViewState())
+    plain = text.plain
+    assert "evicted 10" in plain and "kernel drops 5" in plain and "missed 3" in plain
+    assert "pcap write error: no space left on device" in plain
+    bad = {plain[span.start:span.end] for span in text.spans if span.style == BAD}
+    assert {"10", "5", "3"} <= bad
+
+
 # ----- snapshots ---------------------------------------------------------------------------
 
 
@@ -744,7 +817,8 @@ def snapshot_session() -> Session:
 
 
 def test_snapshot_main_screen(snap_compare) -> None:  # type: ignore[no-untyped-def]
-    app = TapwatchApp(snapshot_session())
+    session, _dev = with_device(30)  # a "live" tun: device up, drop mode, kernel drops 0
+    app = TapwatchApp(session)
 
     async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
         await settle(pilot, app)

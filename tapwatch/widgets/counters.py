@@ -52,9 +52,12 @@ def sparkline(history: Sequence[int], width: int, span: int = HISTORY_SECONDS) -
 def render_counters(rows: list[ProtoRow], width: int) -> Text:
     """The table as Text: a header line, then one line per protocol layer."""
     spark_w = max(0, width - NAME_W - NUM_W - BYTES_W - RATE_W - 4)
+    # one cell per second while the history fits, the whole minute squeezed once it does not
+    longest = max((len(r.history) for r in rows), default=0)
+    span = min(HISTORY_SECONDS, max(spark_w, longest))
     t = Text(no_wrap=True, overflow="crop")
     header = (f"{'Protocol':<{NAME_W}}{'Packets':>{NUM_W}} {'Bytes':>{BYTES_W}} "
-              f"{'/s':>{RATE_W}} {'last 60 s'[:spark_w]:<{spark_w}}")
+              f"{'/s':>{RATE_W}} {f'last {span} s'[:spark_w]:<{spark_w}}")
     t.append(header.rstrip() + "\n", "bold #e6e6e6")
     if not rows:
         t.append("no packets yet", "italic #7f8c9d")
@@ -66,7 +69,7 @@ def render_counters(rows: list[ProtoRow], width: int) -> Text:
         t.append(f"{name:<{NAME_W}}", f"bold {color}")
         t.append(f"{r.packets:>{NUM_W},} {human_bytes(r.bytes):>{BYTES_W}} "
                  f"{r.pps:>{RATE_W},.0f} ", "#d7dae0")
-        t.append(sparkline(r.history, spark_w), color)
+        t.append(sparkline(r.history, spark_w, span), color)
         if i + 1 < len(rows):
             t.append("\n")
     return t

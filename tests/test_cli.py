@@ -1,0 +1,181 @@
+"""The command line as a user meets it: offline reading, conversion, and every bad input."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from scapy.layers.inet import ICMP, IP, UDP
+from scapy.layers.l2 import ARP, Ether
+from scapy.utils import PcapNgWriter, wrpcap
+
+from tapwatch import pcap
+from tapwatch.cli import main
+
+TAPWATCH = [sys.executable, "-m", "tapwatch"]
+# Even commands meant to fail run in a throw-away network namespace when we are root: should a
+# check ever let one through, it must not create anything on the host.
+ISOLATE = ["unshare", "--net"] if os.geteuid() == 0 and shutil.which("unshare") else []
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*ISOLATE, *TAPWATCH, *args], capture_output=True, text=True,
+                          timeout=60)
+
+
+@pytest.fixture
+def mixed(tmp_path: Path) -> Path:
+    pkts = [
+        Ether(src="02:00:00:00:00:01", dst="ff:ff:ff:ff:ff:ff") / ARP(pdst="192.168.4.2",
+                                                                     psrc="192.168.4.1"),
+        Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / IP(src="192.168.4.1",
+                                                                     dst="192.168.4.2")
+        / ICMP(id=7, seq=1) / (b"x" * 56),
+        Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / IP(src="192.168.4.1",
+                                                                     dst="192.168.4.2")
+        / UDP(sport=5000, dport=9) / b"hello",
+    ]
+    for i, p in enumerate(pkts):
+        p.time = 1_700_000_000 + i / 10
+    path = tmp_path / "mixed.pcap"
+    wrpcap(str(path), pkts)
+    return path
+
+
+def test_reads_a_capture_like_tcpdump(mixed: Path) -> None:
+    r = run("-r", str(mixed))
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert len(lines) == 3
+    assert lines[0].endswith("ARP, Request who-has 192.168.4.2 tell 192.168.4.1, length 28")
+    assert lines[1].endswith("IP 192.168.4.1 > 192.168.4.2: ICMP echo request, id 7, seq 1, "
+                             "length 64")
+    tcpdump = subprocess.run(["tcpdump", "-nn", "-r", str(mixed)], capture_output=True,
+                             text=True, check=True).stdout.splitlines()
+    assert [ln.split(" ", 1)[1] for ln in lines] == [ln.split(" ", 1)[1] for ln in tcpdump]
+    assert "reading from file" in r.stderr
+
+
+def test_filter_count_and_link_level_headers(mixed: Path) -> None:
+    r = run("-r", str(mixed), "-e", "icmp or udp", "-c", "1")
+    assert r.returncode == 0
+    (line,) = r.stdout.splitlines()
+    assert "02:00:00:00:00:01 > 02:00:00:00:00:02, ethertype IPv4 (0x0800)" in line
+
+
+def test_verbose_adds_the_full_dissection(mixed: Path) -> None:
+    r = run("-r", str(mixed), "-v", "-c", "1", "arp")
+    assert r.returncode == 0
+    assert "who-has" in r.stdout and "hwsrc" in r.stdout
+
+
+def test_copy_is_byte_and_timestamp_identical(mixed: Path, tmp_path: Path) -> None:
+    out = tmp_path / "copy.pcap"
+    r = run("-r", str(mixed), "-w", str(out))
+    assert r.returncode == 0, r.stderr
+    assert out.read_bytes() == mixed.read_bytes()
+    assert "wrote 3 packets" in r.stderr
+
+
+def test_pcapng_in_filtered_pcap_out(tmp_path: Path) -> None:
+    src = tmp_path / "in.pcapng"
+    w = PcapNgWriter(str(src))
+    for i in range(4):
+        p = IP(src="10.0.0.1", dst="10.0.0.2") / (ICMP(seq=i) if i % 2 else UDP(dport=9))
+        p.time = 1_700_000_000 + i
+        w.write(p)
+    w.close()
+    out = tmp_path / "out.pcap"
+    r = run("-r", str(src), "-w", str(out), "icmp or arp")
+    assert r.returncode == 0, r.stderr
+    got = list(pcap.read_capture(str(out)))
+    assert len(got) == 2
+    assert [g.ts_ns for g in got] == [1_700_000_001 * 10**9, 1_700_000_003 * 10**9]
+    tshark = subprocess.run(["tshark", "-r", str(out), "-T", "fields", "-e", "icmp.seq"],
+                            capture_output=True, text=True, check=True).stdout.split()
+    assert tshark == ["1", "3"]
+
+
+def test_reads_stdin(mixed: Path) -> None:
+    r = subprocess.run([*TAPWATCH, "-r", "-"], stdin=mixed.open("rb"), capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0 and len(r.stdout.splitlines()) == 3
+
+
+@pytest.mark.parametrize(
+    "args, status, message",
+    [
+        ([], 2, "nothing to watch"),
+        (["--create", "tun1", "--attach", "tun2"], 2, "not allowed with argument"),
+        (["--create", "averyveryverylongname"], 1, "Linux allows at most 15"),
+        (["--create", "tun1", "--addr", "192.168.3.300/24"], 1, "invalid address"),
+        (["--create", "tun1", "--addr", "nonsense"], 1, "invalid address"),
+        (["--create", "tun1", "--mtu", "20"], 2, "out of range"),
+        (["--create", "tun1", "-c", "0"], 2, "must be at least 1"),
+        (["--create", "tun1", "--ring-bytes", "lots"], 2, "is not a size"),
+        (["--attach", "tun1", "--tap"], 2, "--tap goes with --create"),
+        (["-r", "x.pcap", "--reply"], 2, "need a device"),
+        (["--create", "tun1", "--peer", "10.0.0.2"], 2, "--peer narrows --reply"),
+        (["--observe", "lo", "--echo"], 2, "read-only"),
+        (["-r", "/nonexistent.pcap"], 1, "/nonexistent.pcap"),
+    ],
+)
+def test_bad_input_is_one_line_and_an_exit_status(args: list[str], status: int,
+                                                  message: str) -> None:
+    r = run(*args)
+    assert r.returncode == status, r.stderr
+    assert "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert message in r.stderr
+
+
+def test_corrupt_and_non_pcap_files(tmp_path: Path, mixed: Path) -> None:
+    junk = tmp_path / "junk.pcap"
+    junk.write_bytes(b"this is not a capture at all, just text\n" * 3)
+    r = run("-r", str(junk))
+    assert r.returncode == 1 and "not a pcap or pcapng file" in r.stderr
+    empty = tmp_path / "empty.pcap"
+    empty.write_bytes(b"")
+    r = run("-r", str(empty))
+    assert r.returncode == 1 and "Traceback" not in r.stderr and r.stderr.count("\n") == 1
+    cut = tmp_path / "cut.pcap"
+    cut.write_bytes(mixed.read_bytes()[:-10])
+    r = run("-r", str(cut))
+    assert r.returncode == 0
+    assert len(r.stdout.splitlines()) == 2
+    assert "cut short" in r.stderr
+
+
+def test_invalid_filter_is_a_clear_error(mixed: Path) -> None:
+    r = run("-r", str(mixed), "udp", "prt", "53")
+    assert r.returncode == 1
+    assert r.stderr.strip() == ("tapwatch: invalid filter 'udp prt 53': can't parse filter "
+                                "expression: syntax error")
+
+
+def test_same_file_for_read_and_write_is_refused(mixed: Path) -> None:
+    r = run("-r", str(mixed), "-w", str(mixed))
+    assert r.returncode == 2
+    assert mixed.stat().st_size > 24  # nothing was clobbered
+
+
+def test_help_names_the_main_ways_in(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as e:
+        main(["--help"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    for flag in ("--create", "--attach", "--observe", "--demo", "--reply", "-w FILE"):
+        assert flag in out
+
+
+def test_closed_pipe_ends_quietly(mixed: Path, tmp_path: Path) -> None:
+    big = tmp_path / "big.pcap"
+    wrpcap(str(big), [IP(dst="10.0.0.2") / ICMP(seq=i) for i in range(5000)])
+    r = subprocess.run(f"{sys.executable} -m tapwatch -r {big} | head -n 2", shell=True,
+                       capture_output=True, text=True, timeout=60)
+    assert len(r.stdout.splitlines()) == 2
+    assert "Traceback" not in r.stderr and "Broken pipe" not in r.stderr
