@@ -18,3 +18,24 @@ def ns() -> Iterator[Netns]:
     """A fresh network namespace, deleted after the test whatever happens."""
     with netns() as n:
         yield n
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _scapy_never_touches_the_network() -> Iterator[None]:
+    """No test may make scapy send anything (an Ether() without dst would ARP the gateway).
+
+    Tests build packets with scapy but send them only through tapwatch, ping or sockets
+    inside their own namespace; scapy's sockets are replaced by one that refuses.
+    """
+    from scapy.config import conf
+
+    class _Refused:
+        def __init__(self, *a: object, **kw: object) -> None:
+            raise RuntimeError("tests must not send packets through scapy")
+
+    saved = (conf.L2socket, conf.L3socket, conf.L2listen)
+    conf.L2socket = conf.L3socket = conf.L2listen = _Refused  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        conf.L2socket, conf.L3socket, conf.L2listen = saved
