@@ -306,8 +306,8 @@ class TapwatchApp(App[int]):
         self._ticks += 1
         packets = self.packet_list
         packets.sync()
-        st = self.session.status()
         now = self.now_ns()
+        st = self.session.status(now)
         scanning = None
         if packets.scanning:
             scanning = packets.scan_done / packets.scan_total if packets.scan_total else 0.0
@@ -317,7 +317,7 @@ class TapwatchApp(App[int]):
             shown=packets.rows,
             display_filter=self.display_filter,
             scanning=min(scanning, 0.99) if scanning is not None else None,
-            pps=self.session.stats.pps(now),
+            pps=st.pps,
             title="tapwatch",
         )
         self.status_bar.show(render_status(self.session, st, view))
@@ -537,19 +537,8 @@ class TapwatchApp(App[int]):
             return
         self.notify(f"sent packet {rec.seq} again ({len(rec.data)} bytes)", markup=False)
 
-    def writable_problem(self, what: str) -> str | None:
-        """Why ``what`` cannot write into the device, or None (mirrors Session's checks)."""
-        s = self.session
-        if s.info.read_only_reason:
-            return f"{what} is not available: {s.info.read_only_reason}"
-        if s.device is None:
-            return f"{what} needs a live device ({s.info.name} is a {s.info.kind} source)"
-        if s.status().device_state == "gone":
-            return f"{what} is not available: the device is gone"
-        return None
-
     def action_craft(self) -> None:
-        problem = self.writable_problem("injecting")
+        problem = self.session.write_problem("injecting")
         if problem:
             self.notify(problem, severity="error", markup=False)
             return

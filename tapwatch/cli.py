@@ -387,9 +387,10 @@ def _run_live(args: argparse.Namespace) -> int:
 
 def _open_live(args: argparse.Namespace) -> Session:
     from tapwatch import device as devmod
+    from tapwatch.actions import ActionError
     from tapwatch.capture import Reader
     from tapwatch.ring import Ring
-    from tapwatch.session import ActionError, Session, SourceInfo
+    from tapwatch.session import Session, SourceInfo
 
     addrs = [devmod.parse_addr(a) for a in args.addr]
     if args.netns:
@@ -611,7 +612,7 @@ class _Replay(threading.Thread):
 
     def run(self) -> None:
         from tapwatch import replay
-        from tapwatch.session import ActionError
+        from tapwatch.actions import ActionError
 
         s = self.session
         # frames for a tap come from the peer's stable MAC to the device's own MAC

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from tapwatch import decode
+from tapwatch.actions import ActionError
 from tapwatch.ring import IN, OUT, Record, Ring
 
 if TYPE_CHECKING:
@@ -25,10 +26,6 @@ if TYPE_CHECKING:
     from tapwatch.device import Device
     from tapwatch.filters import BpfFilter
     from tapwatch.pcap import PacketWriter
-
-
-class ActionError(Exception):
-    """An action (mode switch, injection) that this session cannot perform."""
 
 
 @dataclass
@@ -167,6 +164,7 @@ class Session:
             self.wake.wait(0.1)
             self.wake.clear()
             self.pump()
+            self.link_info()  # netlink here, about once a second, never on the UI thread
             reader = self.reader
             if reader is not None and reader.error and not self.stop_requested.is_set():
                 self._device_state = "gone" if "went away" in reader.error else "error"
@@ -295,13 +293,20 @@ class Session:
         self._send(data)
         self.wake.set()
 
-    def _require_writable(self, what: str) -> None:
+    def write_problem(self, what: str) -> str | None:
+        """Why ``what`` cannot write into the device now, or None when it can."""
         if self.info.read_only_reason:
-            raise ActionError(f"{what} is not available: {self.info.read_only_reason}")
+            return f"{what} is not available: {self.info.read_only_reason}"
         if self.device is None:
-            raise ActionError(f"{what} needs a live device")
+            return f"{what} needs a live device ({self.info.name} is a {self.info.kind} source)"
         if self._device_state == "gone":
-            raise ActionError(f"{what} is not available: the device is gone")
+            return f"{what} is not available: the device is gone"
+        return None
+
+    def _require_writable(self, what: str) -> None:
+        problem = self.write_problem(what)
+        if problem:
+            raise ActionError(problem)
 
     # ----- views -----------------------------------------------------------------------
     def summary(self, rec: Record) -> decode.Summary:
@@ -337,10 +342,14 @@ class Session:
         drops = getattr(self.reader, "kernel_drops", None)
         if drops is not None:  # observer mode: the packet socket's own drop counter
             return drops()
-        info = self.link_info()
+        if self._pump_thread is not None and self._link_cache is not None:
+            info = self._link_cache[1]  # the pump thread keeps it fresh
+        else:
+            info = self.link_info()
         return getattr(info, "tx_dropped", None)
 
-    def status(self) -> Status:
+    def status(self, now_ns: int | None = None) -> Status:
+        """Counters for the status bar; ``now_ns`` pins the rate's clock (tests, files)."""
         ring = self.ring
         w = self.writer
         return Status(
@@ -348,7 +357,7 @@ class Session:
             device_state=self._device_state,
             captured=self.stats.total_packets,
             bytes=self.stats.total_bytes,
-            pps=self.stats.pps(time.time_ns()),
+            pps=self.stats.pps(time.time_ns() if now_ns is None else now_ns),
             ring_len=len(ring),
             ring_max=ring.max_packets,
             ring_bytes=ring.nbytes,

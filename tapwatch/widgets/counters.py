@@ -54,7 +54,7 @@ def render_counters(rows: list[ProtoRow], width: int) -> Text:
     spark_w = max(0, width - NAME_W - NUM_W - BYTES_W - RATE_W - 4)
     # one cell per second while the history fits, the whole minute squeezed once it does not
     longest = max((len(r.history) for r in rows), default=0)
-    span = min(HISTORY_SECONDS, max(spark_w, longest))
+    span = HISTORY_SECONDS if longest > spark_w else spark_w
     t = Text(no_wrap=True, overflow="crop")
     header = (f"{'Protocol':<{NAME_W}}{'Packets':>{NUM_W}} {'Bytes':>{BYTES_W}} "
               f"{'/s':>{RATE_W}} {f'last {span} s'[:spark_w]:<{spark_w}}")

@@ -62,9 +62,9 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
 
 def action_errors() -> tuple[type[Exception], ...]:
     """The exception types an action may raise with a message meant for the user."""
-    from tapwatch import actions, session
+    from tapwatch import actions
 
-    return tuple({session.ActionError, actions.ActionError})
+    return (actions.ActionError,)
 
 
 def help_table() -> Group:

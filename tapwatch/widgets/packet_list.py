@@ -407,8 +407,9 @@ class PacketList(ScrollView, can_focus=True):
         self.move_cursor(self._index() + self.page_rows)
 
     def on_click(self, event: events.Click) -> None:
-        if event.y >= 1:
-            self.move_cursor(self.scroll_offset.y + event.y - 1)
+        line = event.y - self.gutter.top  # click offsets include the border
+        if line >= 1:  # line 0 is the header
+            self.move_cursor(self.scroll_offset.y + line - 1)
 
     def on_mouse_scroll_up(self, _event: events.MouseScrollUp) -> None:
         # reading back through the list: stop dragging the view to the end
@@ -442,7 +443,9 @@ class PacketList(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         cols = self._cols
-        if cols is None or self._frame is None:
+        frame = self._frame
+        if cols is None or frame is None or frame[0] != round(self.scroll_y) - 1:
+            # called outside render_lines (tests, benchmarks) after a scroll
             self._prepare_frame()
             cols = self._cols
             assert cols is not None
