@@ -495,7 +495,7 @@ def _open_observer(args: argparse.Namespace, name: str, why: str | None) -> Sess
     try:
         sock = open_packet_socket(name)
     except PermissionError:
-        hint = devmod.CAP_HINT.replace("CAP_NET_ADMIN", "CAP_NET_RAW")
+        hint = devmod.cap_hint("CAP_NET_RAW")
         raise Failure(f"not permitted to observe {name}: {hint}") from None
     except OSError as e:
         raise Failure(f"cannot observe {name}: {e.strerror}") from None

@@ -26,10 +26,13 @@ IFF_NO_PI = 0x1000
 IFF_MULTI_QUEUE = 0x0100
 IFNAMSIZ = 16
 
-CAP_HINT = (
-    "run it as root (sudo tapwatch ...) or give it CAP_NET_ADMIN "
-    "(sudo setcap cap_net_admin+ep \"$(readlink -f \"$(command -v python3)\")\")"
-)
+def cap_hint(cap: str = "CAP_NET_ADMIN") -> str:
+    """Name the capability and the command that has it: the same command under sudo."""
+    import shlex
+    import sys
+
+    command = shlex.join(["tapwatch", *sys.argv[1:]])
+    return f"this needs {cap}; run it as root: sudo {command}"
 
 
 class DeviceError(Exception):
@@ -133,7 +136,9 @@ def _open_tun_fd(what: str) -> int:
             "or, in a container, pass the device in (--device /dev/net/tun)"
         ) from None
     except PermissionError:
-        raise DeviceError(f"permission denied opening /dev/net/tun to {what}: {CAP_HINT}") from None
+        raise DeviceError(
+            f"permission denied opening /dev/net/tun to {what}: {cap_hint()}"
+        ) from None
     except OSError as e:
         raise DeviceError(f"cannot open /dev/net/tun: {e.strerror}") from None
 
@@ -190,7 +195,7 @@ class Device:
         except OSError as e:
             os.close(fd)
             if e.errno == errno.EPERM:
-                raise DeviceError(f"not permitted to create {name}: {CAP_HINT}") from None
+                raise DeviceError(f"not permitted to create {name}: {cap_hint()}") from None
             if e.errno == errno.EBUSY:
                 raise DeviceError(f"device {name} is busy: another program holds it") from None
             raise DeviceError(f"cannot create {name}: {e.strerror}") from None
@@ -232,7 +237,7 @@ class Device:
             if e.errno == errno.EPERM:
                 raise DeviceError(
                     f"not permitted to attach to {name} (it may belong to another user): "
-                    f"{CAP_HINT}"
+                    f"{cap_hint()}"
                 ) from None
             if e.errno == errno.EINVAL:
                 raise DeviceError(
@@ -291,7 +296,7 @@ class Device:
                         ) from None
         except NetlinkError as e:
             if e.code == errno.EPERM:
-                raise DeviceError(f"not permitted to configure {self.name}: {CAP_HINT}") from None
+                raise DeviceError(f"not permitted to configure {self.name}: {cap_hint()}") from None
             raise DeviceError(f"cannot configure {self.name}: {os.strerror(e.code)}") from None
 
     def link_info(self) -> LinkInfo:
@@ -358,7 +363,7 @@ def setns(netns: str) -> None:
         ) from None
     except PermissionError:
         raise DeviceError(f"permission denied opening network namespace {netns!r}: "
-                          f"{CAP_HINT}") from None
+                          f"{cap_hint()}") from None
     try:
         _libc_call("setns", fd, 0x40000000)  # CLONE_NEWNET
     except OSError as e:
@@ -374,7 +379,7 @@ def unshare_netns() -> None:
     except OSError as e:
         if e.errno == errno.EPERM:
             raise DeviceError(f"not permitted to make a private network namespace: "
-                              f"{CAP_HINT.replace('CAP_NET_ADMIN', 'CAP_SYS_ADMIN')}") from None
+                              f"{cap_hint('CAP_SYS_ADMIN')}") from None
         raise DeviceError(f"cannot make a private network namespace: {e.strerror}") from None
 
 

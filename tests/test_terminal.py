@@ -1,0 +1,75 @@
+"""The real app in a real terminal (tmux), with a real device and ping, in a namespace."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+
+import pytest
+from netns import Netns, needs_netns
+
+pytestmark = [
+    needs_netns,
+    pytest.mark.netns,
+    pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux"),
+]
+
+
+def tmux(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["tmux", *args], capture_output=True, text=True, timeout=20)
+
+
+def screen(name: str) -> str:
+    return tmux("capture-pane", "-p", "-t", name).stdout
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 20.0, step: float = 0.2) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return False
+
+
+def test_ping_rows_appear_on_screen_and_q_removes_the_device(ns: Netns) -> None:
+    name = f"tw-{uuid.uuid4().hex[:6]}"
+    cmd = (f"ip netns exec {ns.name} {sys.executable} -m tapwatch --create tun1 "
+           f"--addr 192.168.3.11/24; echo EXITED $?; sleep 30")
+    tmux("new-session", "-d", "-x", "160", "-y", "45", "-s", name, cmd)
+    try:
+        assert wait_for(lambda: "tun1" in screen(name) and "Packets" in screen(name)), \
+            screen(name)
+        ping = ns.run(["ping", "-c", "3", "-i", "0.3", "-W", "1", "192.168.3.12"])
+        assert "3 packets transmitted" in ping.stdout
+
+        def three_rows() -> bool:
+            rows = [ln for ln in screen(name).splitlines()
+                    if "192.168.3.12" in ln and "ICMP" in ln and "request" in ln]
+            return len(rows) == 3
+
+        assert wait_for(three_rows), screen(name)
+        tmux("send-keys", "-t", name, "q")
+        assert wait_for(lambda: "EXITED 0" in screen(name)), screen(name)
+        assert ns.wait_link("tun1", present=False)
+    finally:
+        tmux("kill-session", "-t", name)
+
+
+def test_non_root_user_gets_one_clear_line(ns: Netns) -> None:
+    name = f"tw-{uuid.uuid4().hex[:6]}"
+    cmd = (f"ip netns exec {ns.name} setpriv --reuid=65534 --regid=65534 --clear-groups "
+           f"{sys.executable} -m tapwatch --create tun1; echo EXITED $?; sleep 30")
+    tmux("new-session", "-d", "-x", "250", "-y", "20", "-s", name, cmd)
+    try:
+        assert wait_for(lambda: "EXITED 1" in screen(name)), screen(name)
+        lines = [ln for ln in screen(name).splitlines() if ln.strip()]
+        assert lines[0].startswith("tapwatch: ") and lines[1] == "EXITED 1", lines
+        assert "CAP_NET_ADMIN" in lines[0] and "sudo tapwatch --create tun1" in lines[0]
+    finally:
+        tmux("kill-session", "-t", name)
+
