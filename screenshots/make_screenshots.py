@@ -12,8 +12,12 @@ Every packet is built with scapy; the "out" replies are produced by tapwatch's
 own responder (``actions.Responder``) from the requests, exactly the frames
 reply mode writes into a real tap. Timestamps are fixed and the device is a
 stand-in object (no root, no device, no network), so anyone gets the same
-SVGs on any machine. ``--demo`` (a traffic generator in a private network
-namespace, root only) shows the same kind of session live.
+SVGs on any machine.
+
+``--live`` (root) takes the pictures from the real thing instead: ``tapwatch
+--demo`` in a private network namespace of this script's own (tun1, generated
+pings, DNS and TCP, reply mode answering), run for ``--seconds`` before the
+shots. Those pictures differ from run to run.
 
 Pictures: ``live.svg`` (the live ping session, following the newest packet),
 ``detail.svg`` (protocol tree and hex dump with the ICMP sequence number
@@ -26,6 +30,7 @@ import argparse
 import asyncio
 import ipaddress
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from tapwatch.actions import Responder, mac_to_str, stable_mac
@@ -145,17 +150,33 @@ async def settle(app: TapwatchApp, pilot) -> None:  # type: ignore[no-untyped-de
     await pilot.pause()
 
 
-async def shoot(out: Path) -> list[Path]:
+def live_demo_session(seconds: float) -> Session:
+    """The real ``tapwatch --demo`` session, after ``seconds`` of its traffic."""
+    import time
+
+    from tapwatch import demo
+    from tapwatch.cli import open_live_session
+
+    session = open_live_session(["--demo"])
+    traffic = demo.Traffic(session, interval=0.3)
+    session.start()
+    traffic.start()
+    time.sleep(seconds)
+    traffic.stop()
+    return session
+
+
+async def shoot(out: Path, make: Callable[[], Session] = build_session) -> list[Path]:
     written: list[Path] = []
 
     # 1: the live ping session, following the newest packets
-    app = TapwatchApp(build_session(), title=f"tapwatch {DEVICE}")
+    app = TapwatchApp(make(), title="tapwatch")
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         written.append(Path(app.save_screenshot("live.svg", str(out))))
 
     # 2: a ping request dissected, the ICMP sequence number highlighted in the hex dump
-    app = TapwatchApp(build_session(), title=f"tapwatch {DEVICE}")
+    app = TapwatchApp(make(), title="tapwatch")
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         packets = app.packet_list
@@ -177,7 +198,7 @@ async def shoot(out: Path) -> list[Path]:
         written.append(Path(app.save_screenshot("detail.svg", str(out))))
 
     # 3: the counters, focused
-    app = TapwatchApp(build_session(), title=f"tapwatch {DEVICE}")
+    app = TapwatchApp(make(), title="tapwatch")
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         app.counters.focus()
@@ -190,9 +211,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent,
                         help="directory for the SVG files (default: screenshots/)")
+    parser.add_argument("--live", action="store_true",
+                        help="shoot the real --demo session (root; a private network namespace)")
+    parser.add_argument("--seconds", type=float, default=8.0,
+                        help="with --live: how long the demo runs before the shots")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    for path in asyncio.run(shoot(args.out)):
+    if args.live:
+        session = live_demo_session(args.seconds)
+        try:
+            paths = asyncio.run(shoot(args.out, lambda: session))
+        finally:
+            session.close()
+    else:
+        paths = asyncio.run(shoot(args.out))
+    for path in paths:
         print(path)
     return 0
 

@@ -375,6 +375,17 @@ def _attach_printer(session: Session, args: argparse.Namespace) -> object:
 
 # ----- live ---------------------------------------------------------------------------------
 
+def open_live_session(argv: Sequence[str]) -> Session:
+    """A live session built exactly as the command line builds it (scripts, benchmarks).
+
+    The caller starts it (``session.start()``) and closes it; for ``--demo`` the
+    caller also runs ``demo.Traffic``. Raises UsageError, Failure or DeviceError.
+    """
+    args = build_parser().parse_args(list(argv))
+    _check_combinations(args)
+    return _open_live(args)
+
+
 def _run_live(args: argparse.Namespace) -> int:
     from tapwatch.device import DeviceError
 

@@ -316,9 +316,14 @@ class Device:
                     for a in ipr.get_addr(index=self.ifindex)
                     if not str(a.get("IFA_ADDRESS", "")).startswith("fe80:")
                 ]
-                state = str(link.get("IFLA_OPERSTATE") or "unknown").lower()
-                if not link["flags"] & 1:  # IFF_UP
+                # tun/tap report oper state UNKNOWN even when working; the flags tell
+                flags = link["flags"]
+                if not flags & 0x1:  # IFF_UP
                     state = "down"
+                elif not flags & 0x10000:  # IFF_LOWER_UP: no queue attached (carrier off)
+                    state = "no-carrier"
+                else:
+                    state = "up"
                 return LinkInfo(
                     state=state,
                     mtu=link.get("IFLA_MTU"),
