@@ -19,7 +19,9 @@ tests render identically every time.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, ClassVar, TypeVar
@@ -189,9 +191,11 @@ class TapwatchApp(App[int]):
         title: str | None = None,
         clock: Callable[[], int] | None = None,
         refresh_hz: float = REFRESH_HZ,
+        handle_signals: bool = False,
     ) -> None:
         super().__init__()
         self.session = session
+        self.handle_signals = handle_signals
         self.title = title or f"tapwatch {session.info.name}"
         self._clock = clock
         self.refresh_hz = refresh_hz
@@ -281,6 +285,11 @@ class TapwatchApp(App[int]):
         packets.focus()
         self.tick()
         self.set_interval(1 / self.refresh_hz, self.tick, name="tapwatch-refresh")
+        if self.handle_signals:
+            # SIGTERM/SIGHUP end the UI like q does, so cli.py flushes the pcap and cleans up
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGHUP):
+                loop.add_signal_handler(sig, self.exit)
 
     def on_resize(self) -> None:
         # 16 bytes per hex line when the terminal is wide enough, else 8
@@ -621,7 +630,7 @@ def _export(path: str, records: Iterable[Record], linktype: int,
 
 def run_app(session: Session, *, title: str | None = None) -> int:
     """Run the UI until the user quits; returns the exit status for cli.py."""
-    app = TapwatchApp(session, title=title)
+    app = TapwatchApp(session, title=title, handle_signals=True)
     result = app.run()
     if app.return_code not in (None, 0):
         return app.return_code

@@ -427,13 +427,18 @@ def _open_live(args: argparse.Namespace) -> Session:
                 raise Failure(f"{busy}; echo, reply, replay and configuration need the device "
                               "itself") from None
             return _open_observer(args, args.attach, str(busy))
+    reader = None
+    writer = None
     try:
-        txq = args.txqueuelen or (1000 if dev.created else None)
-        dev.configure(addrs, mtu=args.mtu, up=True, txqueuelen=txq)
         flt = _compile(args, dev.linktype)
         writer = _open_output(args, dev.linktype, dev.name)
         ring = Ring(args.ring_packets or _ring_default(args), args.ring_bytes or
                     _ring_bytes_default())
+        # read from before the link is up, so not even the first packet can slip by
+        reader = Reader(dev.fd, ring)
+        reader.start()
+        txq = args.txqueuelen or (1000 if dev.created else None)
+        dev.configure(addrs, mtu=args.mtu, up=True, txqueuelen=txq)
         link = dev.link_info()
         info = SourceInfo(dev.name, "demo" if args.demo else dev.kind,
                           addresses=link.addresses or [str(a) for a in addrs], mtu=link.mtu,
@@ -441,7 +446,6 @@ def _open_live(args: argparse.Namespace) -> Session:
         responder = _responder(args, dev, link.addresses or [str(a) for a in addrs])
         if responder is not None and dev.tap:
             info.peer_mac = responder.mac_str
-        reader = Reader(dev.fd, ring)
         session = Session(dev.linktype, info, ring=ring, device=dev, reader=reader,
                           capture_filter=flt, writer=writer, responder=responder)  # type: ignore[arg-type]
         mode = "echo" if args.echo else "reply" if args.reply else "drop"
@@ -450,6 +454,11 @@ def _open_live(args: argparse.Namespace) -> Session:
         except ActionError as e:
             raise Failure(str(e)) from None
     except BaseException:
+        if reader is not None:
+            reader.stop()
+            reader.join(timeout=2)
+        if writer is not None:
+            _close_quietly(writer)
         dev.close()
         raise
     return session

@@ -105,7 +105,7 @@ class Session:
         self.limit: int | None = None  # -c N: stop after N packets pass the filter
         self.matched = 0  # records that passed the capture filter
         self.wake = reader.wake if reader is not None else threading.Event()
-        self._cursor = self.ring.next_seq
+        self._cursor = self.ring.first_seq  # what the reader got before us counts too
         self._pump_lock = threading.Lock()
         self._pump_thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -151,7 +151,7 @@ class Session:
 
     def start(self) -> None:
         """Start the reader and the pump threads."""
-        if self.reader is not None and not self.reader.is_alive():
+        if self.reader is not None and self.reader.ident is None:  # not started yet
             self.reader.start()
         if self._pump_thread is None:
             self._pump_thread = threading.Thread(
@@ -374,6 +374,7 @@ class Session:
     def clear(self) -> None:
         """Forget what is held (the UI's clear); capture and the pcap go on."""
         with self._pump_lock:
+            self._pump_locked()  # nothing read so far may miss the pcap or the replies
             self.ring.clear()
             self._cursor = self.ring.next_seq
             self.stats.reset()

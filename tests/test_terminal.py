@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from netns import Netns, needs_netns
@@ -73,3 +76,27 @@ def test_non_root_user_gets_one_clear_line(ns: Netns) -> None:
     finally:
         tmux("kill-session", "-t", name)
 
+
+
+def test_sigterm_ends_the_ui_with_a_complete_pcap(ns: Netns, tmp_path: Path) -> None:
+    name = f"tw-{uuid.uuid4().hex[:6]}"
+    out_file = tmp_path / "ui.pcapng"
+    cmd = (f"ip netns exec {ns.name} {sys.executable} -m tapwatch --create tun2 "
+           f"--addr 10.2.2.1/24 -w {out_file} icmp; echo EXITED $?; sleep 30")
+    tmux("new-session", "-d", "-x", "160", "-y", "45", "-s", name, cmd)
+    try:
+        assert wait_for(lambda: "tun2" in screen(name) and "Packets" in screen(name))
+        ns.run(["ping", "-c", "2", "-i", "0.2", "-W", "1", "10.2.2.2"])
+        assert wait_for(lambda: screen(name).count("10.2.2.2") >= 2), screen(name)
+        pids = subprocess.run(["pgrep", "-f", f"tapwatch --create tun2 --addr 10.2.2.1/24 -w "
+                               f"{out_file}"], capture_output=True, text=True).stdout.split()
+        assert pids
+        for pid in pids:
+            os.kill(int(pid), signal.SIGTERM)
+        assert wait_for(lambda: "EXITED 0" in screen(name)), screen(name)
+        seqs = subprocess.run(["tshark", "-r", str(out_file), "-T", "fields", "-e", "icmp.seq"],
+                              capture_output=True, text=True, check=True).stdout.split()
+        assert seqs == ["1", "2"]
+        assert ns.wait_link("tun2", present=False)
+    finally:
+        tmux("kill-session", "-t", name)

@@ -91,7 +91,9 @@ def render_status(session: Session, st: Status, view: ViewState) -> Text:
         else:
             t.append(state.upper(), f"bold {GOOD}")
     sep()
-    if session.device is None:
+    if session.info.kind == "observe":
+        item("mode", "read-only (observing)", "bold #e5c07b")
+    elif session.device is None:
         item("mode", "n/a (no device)", LABEL)
     elif session.read_only:
         item("mode", "read-only", LABEL)
