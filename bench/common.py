@@ -67,8 +67,10 @@ def machine() -> dict[str, str]:
     with contextlib.suppress(OSError, subprocess.SubprocessError):
         virt = subprocess.run(["systemd-detect-virt"], capture_output=True, text=True,
                               timeout=5).stdout.strip()
-    if not virt:
-        virt = "hypervisor" if "hypervisor" in _read("/proc/cpuinfo") else "none detected"
+    if "hypervisor" in _read("/proc/cpuinfo").split("flags", 1)[-1].split("\n", 1)[0]:
+        virt = f"{virt} in a VM (hypervisor CPU flag)" if virt and virt != "none" else "VM"
+    elif not virt:
+        virt = "none detected"
     info = {
         "CPU": cpu,
         "cores": str(os.cpu_count()),

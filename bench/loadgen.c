@@ -42,7 +42,8 @@ static int do_send(const char *dst, int port, long count, double rate, int paylo
     sa.sin_family = AF_INET;
     sa.sin_port = htons(port);
     if (inet_pton(AF_INET, dst, &sa.sin_addr) != 1) { fprintf(stderr, "bad address\n"); return 1; }
-    if (connect(s, (struct sockaddr *)&sa, sizeof sa) < 0) { perror("connect"); return 1; }
+    /* not connect(): the route may not exist yet (start-up test), so each datagram is
+     * addressed, and one that cannot be routed is counted as an error and retried later */
     char *buf = calloc(BATCH, payload > 0 ? payload : 1);
     struct mmsghdr msgs[BATCH];
     struct iovec iov[BATCH];
@@ -52,6 +53,8 @@ static int do_send(const char *dst, int port, long count, double rate, int paylo
         iov[i].iov_len = payload;
         msgs[i].msg_hdr.msg_iov = &iov[i];
         msgs[i].msg_hdr.msg_iovlen = 1;
+        msgs[i].msg_hdr.msg_name = &sa;
+        msgs[i].msg_hdr.msg_namelen = sizeof sa;
     }
     /* at modest rates send smaller bursts so the pacing stays smooth */
     int batch = BATCH;

@@ -337,7 +337,7 @@ class Device:
             if e.code == errno.ENODEV:
                 return LinkInfo("gone")
             return LinkInfo("unknown")
-        except OSError:
+        except (OSError, RuntimeError):  # RuntimeError: pyroute2 inside a running event loop
             return LinkInfo("unknown")
 
     def write(self, data: bytes) -> None:

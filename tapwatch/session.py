@@ -342,8 +342,10 @@ class Session:
         drops = getattr(self.reader, "kernel_drops", None)
         if drops is not None:  # observer mode: the packet socket's own drop counter
             return drops()
-        if self._pump_thread is not None and self._link_cache is not None:
-            info = self._link_cache[1]  # the pump thread keeps it fresh
+        if self._pump_thread is not None:
+            # the pump thread keeps it fresh; netlink from here could be the UI's event loop,
+            # where pyroute2's synchronous calls refuse to run
+            info = self._link_cache[1] if self._link_cache is not None else None
         else:
             info = self.link_info()
         return getattr(info, "tx_dropped", None)

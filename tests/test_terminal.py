@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -22,8 +22,21 @@ pytestmark = [
 ]
 
 
+# a tmux server of our own, so nobody else's sessions or settings change the window size
+SOCKET = f"tapwatch-test-{uuid.uuid4().hex[:8]}"
+
+
 def tmux(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["tmux", *args], capture_output=True, text=True, timeout=20)
+    # COLUMNS/LINES left over from the test run would override the real terminal size
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    return subprocess.run(["tmux", "-L", SOCKET, "-f", "/dev/null", *args],
+                          capture_output=True, text=True, timeout=20, env=env)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _own_tmux_server() -> Iterator[None]:
+    yield
+    tmux("kill-server")
 
 
 def screen(name: str) -> str:
@@ -88,8 +101,10 @@ def test_sigterm_ends_the_ui_with_a_complete_pcap(ns: Netns, tmp_path: Path) -> 
         assert wait_for(lambda: "tun2" in screen(name) and "Packets" in screen(name))
         ns.run(["ping", "-c", "2", "-i", "0.2", "-W", "1", "10.2.2.2"])
         assert wait_for(lambda: screen(name).count("10.2.2.2") >= 2), screen(name)
-        pids = subprocess.run(["pgrep", "-f", f"tapwatch --create tun2 --addr 10.2.2.1/24 -w "
-                               f"{out_file}"], capture_output=True, text=True).stdout.split()
+        # tapwatch itself, not the tmux server or the shell whose command lines also name it
+        pattern = f"^{sys.executable} -m tapwatch --create tun2 "
+        pids = subprocess.run(["pgrep", "-f", pattern], capture_output=True,
+                              text=True).stdout.split()
         assert pids
         for pid in pids:
             os.kill(int(pid), signal.SIGTERM)
