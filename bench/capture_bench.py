@@ -208,35 +208,6 @@ def emulate_terminal(app: object) -> None:
     app._display = display  # type: ignore[attr-defined]
 
 
-def offload_netlink(session: object) -> None:
-    """Work around the live UI calling pyroute2 on the event loop's thread.
-
-    ``Session.kernel_dropped()`` falls back to ``Device.link_info()`` (pyroute2
-    ``IPRoute``) when the reader has no drop counter of its own and the pump has
-    not cached the link yet - as on the app's first tick - and pyroute2's
-    synchronous API raises "This event loop is already running" there, killing
-    the UI on mount. tapwatch's default (ring) reader has its own counter, so
-    only the fallback readers hit it; until session.py avoids the call, the
-    benchmark runs that query on a helper thread (reported in RESULTS.md).
-    """
-    import concurrent.futures
-
-    device = getattr(session, "device", None)
-    if device is None:
-        return
-    pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="bench-netlink")
-    query = device.link_info
-
-    def link_info() -> object:
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return query()
-        return pool.submit(query).result()
-
-    device.link_info = link_info
-
-
 def _tui_trial(loadgen: str, count: int, rate: int, txq: int, dev: str,
                mode: str | None = None) -> dict:
     """The session is built before the event loop starts, exactly as cli does."""
@@ -252,7 +223,6 @@ def _tui_trial(loadgen: str, count: int, rate: int, txq: int, dev: str,
         argv += ["--txqueuelen", str(txq)]
     args = cli.build_parser().parse_args(argv)
     session = cli._open_live(args)
-    offload_netlink(session)
     try:
         session.start()
         gen, st, rows = asyncio.run(_drive_app(session, loadgen, count, rate, dev))

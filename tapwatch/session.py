@@ -338,9 +338,14 @@ class Session:
         return self._link_cache[1]
 
     def kernel_dropped(self) -> int | None:
-        """Packets the kernel dropped on the device queue before tapwatch could read them."""
+        """Packets the kernel dropped before tapwatch could capture them.
+
+        With the packet-ring reader (the default, and observer mode) that is the
+        ring's overflow counter; the device queue's own drops are then no capture
+        loss. On the fallback readers it is the device queue's tx_dropped.
+        """
         drops = getattr(self.reader, "kernel_drops", None)
-        if drops is not None:  # observer mode: the packet socket's own drop counter
+        if drops is not None:
             return drops()
         if self._pump_thread is not None:
             # the pump thread keeps it fresh; netlink from here could be the UI's event loop,
