@@ -643,13 +643,18 @@ def test_fuzz_mutated_packets(
     base: tuple[bytes, int], edits: list[tuple[int, int]], cut: int | None
 ) -> None:
     data, lt = base
+    summ(_edit(data, edits, cut), lt)
+
+
+def _edit(data: bytes, edits: list[tuple[int, int]], cut: int | None) -> bytes:
+    """``data`` with bytes overwritten at (wrapped) positions, then cut at ``cut``."""
     buf = bytearray(data)
     for pos, val in edits:
         if buf:
             buf[pos % len(buf)] = val
     if cut is not None:
         del buf[cut:]
-    summ(bytes(buf), lt)
+    return bytes(buf)
 
 
 def _check_nodes(nodes: list[Node], n: int) -> None:
@@ -672,14 +677,9 @@ def test_fuzz_detail(
     base: tuple[bytes, int], edits: list[tuple[int, int]], cut: int | None
 ) -> None:
     data, lt = base
-    buf = bytearray(data)
-    for pos, val in edits:
-        if buf:
-            buf[pos % len(buf)] = val
-    if cut is not None:
-        del buf[cut:]
-    _check_nodes(detail(bytes(buf), lt), len(buf))
-    assert isinstance(verbose_text(bytes(buf), lt), str)
+    buf = _edit(data, edits, cut)
+    _check_nodes(detail(buf, lt), len(buf))
+    assert isinstance(verbose_text(buf, lt), str)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -10,6 +10,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -52,12 +53,24 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 20.0, step: float =
     return False
 
 
-def test_ping_rows_appear_on_screen_and_q_removes_the_device(ns: Netns) -> None:
+@contextmanager
+def terminal(ns: Netns, args: str, width: int = 160, height: int = 45) -> Iterator[str]:
+    """tapwatch ``args`` in a tmux window inside ``ns``; yields the tmux session name.
+
+    The shell prints ``EXITED <status>`` when tapwatch ends, and keeps the window open.
+    """
     name = f"tw-{uuid.uuid4().hex[:6]}"
-    cmd = (f"ip netns exec {ns.name} {sys.executable} -m tapwatch --create tun1 "
-           f"--addr 192.168.3.11/24; echo EXITED $?; sleep 30")
-    tmux("new-session", "-d", "-x", "160", "-y", "45", "-s", name, cmd)
+    cmd = (f"ip netns exec {ns.name} {args.format(python=sys.executable)}; "
+           f"echo EXITED $?; sleep 30")
+    tmux("new-session", "-d", "-x", str(width), "-y", str(height), "-s", name, cmd)
     try:
+        yield name
+    finally:
+        tmux("kill-session", "-t", name)
+
+
+def test_ping_rows_appear_on_screen_and_q_removes_the_device(ns: Netns) -> None:
+    with terminal(ns, "{python} -m tapwatch --create tun1 --addr 192.168.3.11/24") as name:
         assert wait_for(lambda: "tun1" in screen(name) and "Packets" in screen(name)), \
             screen(name)
         ping = ns.run(["ping", "-c", "3", "-i", "0.3", "-W", "1", "192.168.3.12"])
@@ -72,32 +85,22 @@ def test_ping_rows_appear_on_screen_and_q_removes_the_device(ns: Netns) -> None:
         tmux("send-keys", "-t", name, "q")
         assert wait_for(lambda: "EXITED 0" in screen(name)), screen(name)
         assert ns.wait_link("tun1", present=False)
-    finally:
-        tmux("kill-session", "-t", name)
 
 
 def test_non_root_user_gets_one_clear_line(ns: Netns) -> None:
-    name = f"tw-{uuid.uuid4().hex[:6]}"
-    cmd = (f"ip netns exec {ns.name} setpriv --reuid=65534 --regid=65534 --clear-groups "
-           f"{sys.executable} -m tapwatch --create tun1; echo EXITED $?; sleep 30")
-    tmux("new-session", "-d", "-x", "250", "-y", "20", "-s", name, cmd)
-    try:
+    args = ("setpriv --reuid=65534 --regid=65534 --clear-groups "
+            "{python} -m tapwatch --create tun1")
+    with terminal(ns, args, width=250, height=20) as name:
         assert wait_for(lambda: "EXITED 1" in screen(name)), screen(name)
         lines = [ln for ln in screen(name).splitlines() if ln.strip()]
         assert lines[0].startswith("tapwatch: ") and lines[1] == "EXITED 1", lines
         assert "CAP_NET_ADMIN" in lines[0] and "sudo tapwatch --create tun1" in lines[0]
-    finally:
-        tmux("kill-session", "-t", name)
-
 
 
 def test_sigterm_ends_the_ui_with_a_complete_pcap(ns: Netns, tmp_path: Path) -> None:
-    name = f"tw-{uuid.uuid4().hex[:6]}"
     out_file = tmp_path / "ui.pcapng"
-    cmd = (f"ip netns exec {ns.name} {sys.executable} -m tapwatch --create tun2 "
-           f"--addr 10.2.2.1/24 -w {out_file} icmp; echo EXITED $?; sleep 30")
-    tmux("new-session", "-d", "-x", "160", "-y", "45", "-s", name, cmd)
-    try:
+    args = f"{{python}} -m tapwatch --create tun2 --addr 10.2.2.1/24 -w {out_file} icmp"
+    with terminal(ns, args) as name:
         assert wait_for(lambda: "tun2" in screen(name) and "Packets" in screen(name))
         ns.run(["ping", "-c", "2", "-i", "0.2", "-W", "1", "10.2.2.2"])
         assert wait_for(lambda: screen(name).count("10.2.2.2") >= 2), screen(name)
@@ -113,5 +116,3 @@ def test_sigterm_ends_the_ui_with_a_complete_pcap(ns: Netns, tmp_path: Path) -> 
                               capture_output=True, text=True, check=True).stdout.split()
         assert seqs == ["1", "2"]
         assert ns.wait_link("tun2", present=False)
-    finally:
-        tmux("kill-session", "-t", name)
