@@ -118,6 +118,13 @@ _WRAP = 0xFFFFFFFF  # record length that means "continue at the start of the buf
 _SLOT = _REC.size + READ_SIZE  # contiguous room one read needs
 CHILD_READY_S = 10.0  # give up on the child (and keep reading here) after this long
 ENV_MODE = "TAPWATCH_CAPTURE"  # "ring", "process" or "thread" (see above); default: the best
+
+
+def _forced_mode() -> str:
+    """The capture path TAPWATCH_CAPTURE asks for, "" when it asks for none."""
+    return os.environ.get(ENV_MODE, "").strip().lower()
+
+
 PR_SET_PDEATHSIG = 1
 NOBODY = 65534  # the uid and gid a child started as root continues as
 
@@ -139,7 +146,7 @@ class Reader(threading.Thread):
         self.mode = "thread"  # what is reading now: "ring", "process" or "thread"
         self.child_pid: int | None = None
         self._pring: _PacketRing | None = None
-        if self.use_process and os.environ.get(ENV_MODE, "").strip().lower() in ("", "ring"):
+        if self.use_process and _forced_mode() in ("", "ring"):
             # opened now, while tapwatch may still hold the privileges (-Z drops them later)
             try:
                 self._pring = _PacketRing.for_device(fd)
@@ -281,8 +288,7 @@ class Reader(threading.Thread):
 
     # ----- through a child process -----------------------------------------------------------
     def _want_process(self) -> bool:
-        mode = os.environ.get(ENV_MODE, "").strip().lower()
-        if mode == "thread" or not self.use_process:
+        if _forced_mode() == "thread" or not self.use_process:
             return False
         return bool(sys.executable) and hasattr(os, "memfd_create")
 
@@ -842,7 +848,7 @@ class PacketSocketReader(Reader):
         self._drops_lock = threading.Lock()
         sock.setblocking(False)
         self._oring: _PacketRing | None = None
-        if os.environ.get(ENV_MODE, "").strip().lower() in ("", "ring"):
+        if _forced_mode() in ("", "ring"):
             # the same kernel ring as for owned devices, both directions: a busy interface
             # is read without a system call per packet, and a late reader loses nothing
             # until 32 MB are waiting (the socket buffer alone held 8 MB)

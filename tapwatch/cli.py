@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from tapwatch import __version__
 
 if TYPE_CHECKING:
+    from tapwatch.ring import Ring
     from tapwatch.session import Session
 
 PROG = "tapwatch"
@@ -259,11 +260,10 @@ def _run_file(args: argparse.Namespace) -> int:
         return _convert(args, cap, flt)
     if not _want_ui(args):
         return _print_file(args, cap, flt)
-    from tapwatch.ring import Ring
 
     info = SourceInfo(os.path.basename(args.read) if args.read != "-" else "stdin", "file",
                       read_only_reason="this is a capture file, not a device")
-    ring = Ring(args.ring_packets or _ring_default(args), args.ring_bytes or _ring_bytes_default())
+    ring = _new_ring(args)
     session = Session(cap.linktype, info, ring=ring, capture_filter=flt)  # type: ignore[arg-type]
     batch: list[tuple[int, int, bytes]] = []
     error = None
@@ -315,16 +315,11 @@ def _print_file(args: argparse.Namespace, cap: object, flt: object | None) -> in
     return 0
 
 
-def _ring_default(args: argparse.Namespace) -> int:
-    from tapwatch.ring import DEFAULT_MAX_PACKETS
+def _new_ring(args: argparse.Namespace) -> Ring:
+    """The ring sized by --ring-packets / --ring-bytes, or the defaults."""
+    from tapwatch.ring import DEFAULT_MAX_BYTES, DEFAULT_MAX_PACKETS, Ring
 
-    return DEFAULT_MAX_PACKETS
-
-
-def _ring_bytes_default() -> int:
-    from tapwatch.ring import DEFAULT_MAX_BYTES
-
-    return DEFAULT_MAX_BYTES
+    return Ring(args.ring_packets or DEFAULT_MAX_PACKETS, args.ring_bytes or DEFAULT_MAX_BYTES)
 
 
 def _convert(args: argparse.Namespace, cap: object, flt: object | None) -> int:
@@ -400,7 +395,6 @@ def _open_live(args: argparse.Namespace) -> Session:
     from tapwatch import device as devmod
     from tapwatch.actions import ActionError
     from tapwatch.capture import Reader
-    from tapwatch.ring import Ring
     from tapwatch.session import Session, SourceInfo
 
     addrs = [devmod.parse_addr(a) for a in args.addr]
@@ -432,18 +426,17 @@ def _open_live(args: argparse.Namespace) -> Session:
     try:
         flt = _compile(args, dev.linktype)
         writer = _open_output(args, dev.linktype, dev.name)
-        ring = Ring(args.ring_packets or _ring_default(args), args.ring_bytes or
-                    _ring_bytes_default())
+        ring = _new_ring(args)
         # read from before the link is up, so not even the first packet can slip by
         reader = Reader(dev.fd, ring)
         reader.start()
         txq = args.txqueuelen or (1000 if dev.created else None)
         dev.configure(addrs, mtu=args.mtu, up=True, txqueuelen=txq)
         link = dev.link_info()
-        info = SourceInfo(dev.name, "demo" if args.demo else dev.kind,
-                          addresses=link.addresses or [str(a) for a in addrs], mtu=link.mtu,
-                          mac=link.mac)
-        responder = _responder(args, dev, link.addresses or [str(a) for a in addrs])
+        addresses = link.addresses or [str(a) for a in addrs]
+        info = SourceInfo(dev.name, "demo" if args.demo else dev.kind, addresses=addresses,
+                          mtu=link.mtu, mac=link.mac)
+        responder = _responder(args, dev, addresses)
         if responder is not None and dev.tap:
             info.peer_mac = responder.mac_str
         session = Session(dev.linktype, info, ring=ring, device=dev, reader=reader,
@@ -497,7 +490,6 @@ def _open_observer(args: argparse.Namespace, name: str, why: str | None) -> Sess
     from tapwatch import device as devmod
     from tapwatch.capture import PacketSocketReader, open_packet_socket
     from tapwatch.linktypes import LINKTYPE_ETHERNET, LINKTYPE_RAW
-    from tapwatch.ring import Ring
     from tapwatch.session import Session, SourceInfo
 
     devmod.validate_name(name)
@@ -521,7 +513,7 @@ def _open_observer(args: argparse.Namespace, name: str, why: str | None) -> Sess
         raise Failure(f"cannot observe {name}: {e.strerror}") from None
     flt = _compile(args, linktype)
     writer = _open_output(args, linktype, name)
-    ring = Ring(args.ring_packets or _ring_default(args), args.ring_bytes or _ring_bytes_default())
+    ring = _new_ring(args)
     reason = (why + "; observing read-only") if why else "observer mode is read-only"
     info = SourceInfo(name, "observe", read_only_reason=reason)
     reader = PacketSocketReader(sock, ring)
