@@ -9,7 +9,7 @@ on a tap device (``tap0``, 192.168.3.11/24 and fd00:3::11/64) in reply mode:
 the host ARPs for its peer 192.168.3.12 and pings it once a second (IPv4 and
 IPv6), asks DNS questions, and tries a TCP connection that nobody answers.
 Every packet is built with scapy; the "out" replies are produced by tapwatch's
-own responder (``actions.Responder``) from the requests, exactly the frames
+own responder (``peer.Responder``) from the requests, exactly the frames
 reply mode writes into a real tap. Timestamps are fixed and the device is a
 stand-in object (no root, no device, no network), so anyone gets the same
 SVGs on any machine.
@@ -33,12 +33,13 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from tapwatch.actions import Responder, mac_to_str, stable_mac
 from tapwatch.app import TapwatchApp
 from tapwatch.device import LinkInfo
+from tapwatch.kinds import Direction
 from tapwatch.linktypes import LINKTYPE_ETHERNET
-from tapwatch.ring import IN, OUT
+from tapwatch.peer import Responder, stable_mac
 from tapwatch.session import Session, SourceInfo
+from tapwatch.wire import mac_str
 
 T0 = 1_718_000_000_000_000_000  # a fixed start time (ns)
 SECOND = 1_000_000_000
@@ -74,7 +75,7 @@ def host_frames() -> list[tuple[int, bytes]]:
     from scapy.layers.l2 import ARP, Ether
     from scapy.packet import Raw
 
-    peer_mac = mac_to_str(stable_mac(DEVICE))
+    peer_mac = mac_str(stable_mac(DEVICE))
     out: list[tuple[int, bytes]] = []
 
     def add(at: float, pkt: object) -> None:
@@ -122,13 +123,14 @@ def build_session() -> Session:
     responder = Responder(LINKTYPE_ETHERNET, [ipaddress.ip_interface(a) for a in ADDRS],
                           mac=stable_mac(DEVICE))
     info = SourceInfo(DEVICE, "tap", addresses=list(ADDRS), mtu=1500, mac=HOST_MAC,
-                      peer_mac=mac_to_str(responder.mac))
+                      peer_mac=mac_str(responder.mac))
     records: list[tuple[int, int, bytes]] = []
     replies = 0
     for ts, frame in host_frames():
-        records.append((ts, IN, frame))
+        records.append((ts, Direction.OUTBOUND, frame))
         for n, answer in enumerate(responder.respond(frame)):
-            records.append((ts + 85_000 + n * 1000, OUT, answer))  # 85 µs later, like a peer
+            # 85 µs later, like a peer
+            records.append((ts + 85_000 + n * 1000, Direction.INBOUND, answer))
             replies += 1
     session = Session.from_records(LINKTYPE_ETHERNET, records, info=info,
                                    device=StandInDevice(), responder=responder)

@@ -70,7 +70,13 @@ import sys
 import threading
 import time
 
-from tapwatch.ring import IN, OUT, Ring
+from tapwatch.kinds import Direction
+from tapwatch.ring import Ring
+from tapwatch.wire import ETH_P_8021Q, ETH_P_ALL
+
+#: what a tun/tap device gives its reader is what the host sent: outbound
+HOST_SENT = int(Direction.OUTBOUND)
+HOST_RECEIVED = int(Direction.INBOUND)
 
 BATCH = 512
 READ_SIZE = 65536
@@ -87,7 +93,6 @@ TP_STATUS_USER = 1
 TP_STATUS_VLAN_VALID = 1 << 4
 TP_STATUS_VLAN_TPID_VALID = 1 << 6
 SO_ATTACH_FILTER = 26
-ETH_P_ALL = 0x0003
 TUNGETIFF = 0x800454D2
 IFF_TAP = 0x0002
 # the kernel's receive ring for a device's own packet socket: 128 blocks of 256 KiB
@@ -167,7 +172,7 @@ class Reader(threading.Thread):
         append = batch.append
         try:
             for _ in range(BATCH):
-                append((now(), IN, read(fd, READ_SIZE)))
+                append((now(), HOST_SENT, read(fd, READ_SIZE)))
         except BlockingIOError:
             pass
         return batch
@@ -455,9 +460,9 @@ class _PacketRing:
                 data = mm[at + mac : at + mac + snap]
                 if st & TP_STATUS_VLAN_VALID and net - mac >= 14:  # an Ethernet header
                     data = _with_vlan(data, tci, tpid if st & TP_STATUS_VLAN_TPID_VALID else 0)
-                direction = IN
+                direction = HOST_SENT
                 if both and mm[at + self._PKTTYPE_AT] != PACKET_OUTGOING:
-                    direction = OUT
+                    direction = HOST_RECEIVED
                 append((sec * 1_000_000_000 + nsec, direction, data))
                 at += nxt
             ring.extend(batch)
@@ -517,7 +522,7 @@ def _with_vlan(frame: bytes, tci: int, tpid: int) -> bytes:
     """Put back the 802.1Q tag the kernel keeps beside an Ethernet frame, as the device has it."""
     if len(frame) < 12:
         return frame
-    return frame[:12] + struct.pack("!HH", tpid or 0x8100, tci) + frame[12:]
+    return frame[:12] + struct.pack("!HH", tpid or ETH_P_8021Q, tci) + frame[12:]
 
 
 def _child_env() -> dict[str, str]:
@@ -643,7 +648,7 @@ class _Channel:
             if n == _WRAP:
                 pos += SHM_BYTES - off
                 continue
-            append((ts, IN, mm[at + rec_size : at + rec_size + n]))
+            append((ts, HOST_SENT, mm[at + rec_size : at + rec_size + n]))
             pos += (rec_size + n + 7) & ~7
             if len(batch) >= 4096:
                 ring.extend(batch)
@@ -832,9 +837,8 @@ def _child_main(argv: list[str]) -> int:
 class PacketSocketReader(Reader):
     """Passive capture of any interface through AF_PACKET (observer mode).
 
-    Packets the host sent out of the interface (PACKET_OUTGOING) are "in", as
-    if tapwatch were the far end; the rest are "out", matching what the
-    direction means when tapwatch owns a device. Read through a packet ring
+    Packets the host sent out of the interface (PACKET_OUTGOING) are
+    outbound, the rest inbound: the host's view, as tcpdump's. Read through a packet ring
     when the kernel gives one, else with ``recvfrom`` (the socket's 8 MB buffer
     absorbing the reader's pauses).
     """
@@ -920,7 +924,7 @@ class PacketSocketReader(Reader):
         try:
             for _ in range(BATCH):
                 data, addr = recv(READ_SIZE)
-                append((now(), IN if addr[2] == PACKET_OUTGOING else OUT, data))
+                append((now(), HOST_SENT if addr[2] == PACKET_OUTGOING else HOST_RECEIVED, data))
         except BlockingIOError:
             pass
         return batch
@@ -934,7 +938,7 @@ def _describe(e: OSError) -> str:
 
 def open_packet_socket(ifname: str) -> socket.socket:
     """An AF_PACKET socket bound to ``ifname``, seeing both directions."""
-    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))  # ETH_P_ALL
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 * 1024 * 1024)
         sock.bind((ifname, 0))

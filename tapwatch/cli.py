@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from tapwatch import __version__
+from tapwatch.errors import TapwatchError
 
 if TYPE_CHECKING:
     from tapwatch.ring import Ring
@@ -36,8 +37,9 @@ examples:
   tapwatch -r cap.pcap                                   browse a capture
   tapwatch -r in.pcapng -w out.pcap 'icmp or arp'        filter and convert
 
-directions: "in" is what the host sent into the device (what tapwatch reads),
-"out" is what tapwatch wrote into it (replies, echoes, injected packets).
+directions are the host's, as tcpdump's: "Out" is what the host sent into the
+device (what tapwatch reads), "In" what it received (what tapwatch, or the
+program holding the device, wrote into it: replies, echoes, injected packets).
 """
 
 
@@ -45,7 +47,7 @@ class UsageError(Exception):
     """Bad flags: reported like argparse does, exit status 2."""
 
 
-class Failure(Exception):
+class Failure(TapwatchError):
     """Anything else that stops tapwatch: one line on stderr, exit status 1."""
 
 
@@ -393,8 +395,8 @@ def _run_live(args: argparse.Namespace) -> int:
 
 def _open_live(args: argparse.Namespace) -> Session:
     from tapwatch import device as devmod
-    from tapwatch.actions import ActionError
     from tapwatch.capture import Reader
+    from tapwatch.peer import PeerError
     from tapwatch.session import Session, SourceInfo
 
     addrs = [devmod.parse_addr(a) for a in args.addr]
@@ -444,7 +446,7 @@ def _open_live(args: argparse.Namespace) -> Session:
         mode = "echo" if args.echo else "reply" if args.reply else "drop"
         try:
             session.set_mode(mode)
-        except ActionError as e:
+        except PeerError as e:
             raise Failure(str(e)) from None
     except BaseException:
         if reader is not None:
@@ -461,7 +463,7 @@ def _responder(args: argparse.Namespace, dev: object, addresses: list[str]) -> o
     """A responder for reply mode, built whenever the device has addresses to answer for."""
     import ipaddress
 
-    from tapwatch.actions import ActionError, Responder, stable_mac
+    from tapwatch.peer import PeerError, Responder, stable_mac
 
     own = []
     for a in addresses:
@@ -481,7 +483,7 @@ def _responder(args: argparse.Namespace, dev: object, addresses: list[str]) -> o
     try:
         return Responder(dev.linktype, own, peers,  # type: ignore[attr-defined]
                          stable_mac(dev.name))  # type: ignore[attr-defined]
-    except ActionError as e:
+    except PeerError as e:
         raise Failure(str(e)) from None
 
 
@@ -624,7 +626,7 @@ class _Replay(threading.Thread):
 
     def run(self) -> None:
         from tapwatch import replay
-        from tapwatch.actions import ActionError
+        from tapwatch.peer import PeerError
 
         s = self.session
         # frames for a tap come from the peer's stable MAC to the device's own MAC
@@ -633,7 +635,7 @@ class _Replay(threading.Thread):
         def write(frame: bytes) -> None:
             try:
                 s.inject(frame)
-            except ActionError as e:
+            except PeerError as e:
                 raise replay.ReplayError(str(e)) from None
 
         try:

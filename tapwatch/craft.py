@@ -26,6 +26,7 @@ import struct
 import threading
 from typing import Any
 
+from tapwatch.errors import TapwatchError
 from tapwatch.linktypes import (
     LINKTYPE_ETHERNET,
     LINKTYPE_IPV4,
@@ -54,7 +55,7 @@ _lock = threading.Lock()
 _namespace: dict[str, Any] | None = None
 
 
-class CraftError(Exception):
+class CraftError(TapwatchError):
     """The expression could not be turned into a frame for this device; one-line message."""
 
 

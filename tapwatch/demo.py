@@ -16,6 +16,7 @@ import struct
 import threading
 
 from tapwatch.session import Session
+from tapwatch.wire import checksum
 
 DEVICE = "tun1"
 ADDRESSES = ("192.168.3.11/24", "fd00:3::11/64")
@@ -25,15 +26,6 @@ DNS4 = "192.168.3.53"
 NAMES = ("example.com", "tapwatch.test", "vpn.internal", "wiki.lan", "mail.example.org")
 
 
-def _checksum(data: bytes) -> int:
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
-
-
 def echo_request(ident: int, seq: int, v6: bool = False) -> bytes:
     """An ICMP(v6) echo request with a 56-byte payload, like ping's default."""
     payload = bytes(range(56))
@@ -41,7 +33,7 @@ def echo_request(ident: int, seq: int, v6: bool = False) -> bytes:
     hdr = struct.pack("!BBHHH", kind, 0, 0, ident, seq)
     if v6:
         return hdr + payload  # the kernel fills the ICMPv6 checksum on raw sockets
-    csum = _checksum(hdr + payload)
+    csum = checksum(hdr + payload)
     return struct.pack("!BBHHH", kind, 0, csum, ident, seq) + payload
 
 

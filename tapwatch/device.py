@@ -16,6 +16,7 @@ import socket
 import struct
 from dataclasses import dataclass, field
 
+from tapwatch.errors import TapwatchError
 from tapwatch.linktypes import LINKTYPE_ETHERNET, LINKTYPE_RAW
 
 TUNSETIFF = 0x400454CA
@@ -35,7 +36,7 @@ def cap_hint(cap: str = "CAP_NET_ADMIN") -> str:
     return f"this needs {cap}; run it as root: sudo {command}"
 
 
-class DeviceError(Exception):
+class DeviceError(TapwatchError):
     """A device problem with a message that names the fix."""
 
 

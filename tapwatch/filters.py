@@ -14,6 +14,7 @@ import ctypes
 import ctypes.util
 import threading
 
+from tapwatch.errors import TapwatchError
 from tapwatch.linktypes import LINKTYPE_RAW, name
 
 #: libpcap works with DLT_* values; they equal the LINKTYPE_* values except raw IP.
@@ -22,7 +23,7 @@ _PCAP_NETMASK_UNKNOWN = 0xFFFFFFFF
 _SNAPLEN = 262144
 
 
-class FilterError(ValueError):
+class FilterError(TapwatchError, ValueError):
     """The expression is not valid tcpdump syntax for this link type."""
 
 

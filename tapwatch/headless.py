@@ -12,17 +12,42 @@ from collections.abc import Iterable
 from typing import Protocol, TextIO
 
 from tapwatch import decode
-from tapwatch.ring import OUT, Record
+from tapwatch.kinds import DIRECTION_WORDS, Direction
+from tapwatch.linktypes import LINKTYPE_ETHERNET
+from tapwatch.ring import Record
 from tapwatch.session import Session
 
 
+def direction_word(direction: int | None, data: bytes, linktype: int) -> str:
+    """tcpdump's word for a packet's direction: In, Out, or B/M for group frames received.
+
+    ``tcpdump -i any`` takes it from the kernel's packet type; for an Ethernet
+    frame the host received, the destination address tells the same.
+    """
+    if not direction:
+        return ""
+    if direction == Direction.INBOUND and linktype == LINKTYPE_ETHERNET and data and data[0] & 1:
+        return "B" if data[:6] == b"\xff\xff\xff\xff\xff\xff" else "M"
+    return DIRECTION_WORDS[direction]
+
+
 def render(ts_ns: int, direction: int | None, data: bytes, linktype: int, *,
-           link: bool = False, verbose: bool = False) -> str:
-    """One packet as tcpdump would print it, plus a dissection with ``verbose``."""
+           link: bool = False, verbose: bool = False, ifname: str | None = None,
+           words: bool = False) -> str:
+    """One packet as tcpdump would print it, plus a dissection with ``verbose``.
+
+    ``ifname``: the ``tcpdump -i any`` layout (``TIME IFNAME In  body``), for
+    sessions with several interfaces. ``words``: the direction word alone
+    after the time (one live interface). Neither: ``tcpdump -r``'s layout.
+    """
     line = decode.format_line(ts_ns, decode.summarize(data, linktype), link=link)
-    if direction == OUT:
-        # mark what tapwatch itself wrote, the way `tcpdump -i any` marks direction
-        line = line.replace(" ", " Out ", 1)
+    if ifname is not None:
+        word = direction_word(direction, data, linktype)
+        line = line.replace(" ", f" {ifname:<5} {word:<3} ", 1)
+    elif words:
+        word = direction_word(direction, data, linktype)
+        if word:
+            line = line.replace(" ", f" {word:<3} ", 1)
     if verbose:
         line += "\n" + decode.verbose_text(data, linktype)
     return line
@@ -101,7 +126,7 @@ class LinePrinter:
         if self.quiet or self.broken:
             return
         self._pending.append(render(rec.ts_ns, rec.direction, rec.data, self.session.linktype,
-                                    link=self.link, verbose=self.verbose))
+                                    link=self.link, verbose=self.verbose, words=True))
         self.printed += 1
 
     def flush(self) -> None:

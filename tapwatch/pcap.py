@@ -21,10 +21,11 @@ that is complete up to the last flush (plus possibly a cut-off final record,
 which ``read_capture`` reports as ``truncated``). When writes stop, nothing
 runs by itself: an owner with a timer can call ``flush_if_due()``.
 
-Directions: tapwatch is the peer at the other end of the device, so ``IN``
-(read from the device) is written as pcapng *inbound* (epb_flags 1) and
-``OUT`` (written into the device by tapwatch) as *outbound* (2). Classic pcap
-has no place for the direction; it reads back as ``None``.
+Directions are the host's, as libpcap records them: a record's
+:class:`~tapwatch.kinds.Direction` value *is* its pcapng ``epb_flags``
+direction (1 inbound: the host received it; 2 outbound: the host sent it), so
+a tapwatch pcapng and a ``tcpdump -i any`` capture of the same traffic agree.
+Classic pcap has no place for the direction; it reads back as ``None``.
 
 Reader policy for pcapng files whose interfaces have different link types:
 tapwatch handles one link type per file, so ``read_capture`` raises
@@ -52,8 +53,10 @@ from time import monotonic as _monotonic
 from typing import IO, BinaryIO, NamedTuple
 
 from tapwatch import __version__
+from tapwatch.errors import TapwatchError
+from tapwatch.kinds import Direction
 from tapwatch.linktypes import name as linktype_name
-from tapwatch.ring import IN, OUT, Record
+from tapwatch.ring import Record
 
 __all__ = [
     "DEFAULT_SNAPLEN",
@@ -102,21 +105,18 @@ _OPT_IF_TSOFFSET = 14
 _OPT_SHB_USERAPPL = 4
 _OPT_EPB_FLAGS = 2
 
-#: epb_flags direction bits (0-1) for tapwatch directions, and back.
-_EPB_INBOUND = 1
-_EPB_OUTBOUND = 2
-_FLAGS_FOR_DIRECTION = {IN: _EPB_INBOUND, OUT: _EPB_OUTBOUND, None: 0}
-_DIRECTION_FOR_FLAGS = (None, IN, OUT, None)
+#: epb_flags direction bits (0-1) -> Direction value (the same numbers), None when unknown.
+_DIRECTION_FOR_FLAGS = (None, int(Direction.INBOUND), int(Direction.OUTBOUND), None)
 
 _PADS = (b"", b"\0\0\0", b"\0\0", b"\0")  # indexed by len % 4
 
 
-class PcapError(Exception):
+class PcapError(TapwatchError):
     """A capture file problem, with one clear user-facing message (never a traceback)."""
 
 
 class PcapRecord(NamedTuple):
-    """One packet read from a file. ``direction`` is IN, OUT or None when the file has none."""
+    """One packet read from a file; ``direction`` a Direction value, None when the file has none."""
 
     ts_ns: int
     data: bytes
@@ -318,7 +318,7 @@ class PacketWriter:
         self,
         ts_ns: int,
         data: bytes,
-        direction: int | None = IN,
+        direction: int | None = Direction.OUTBOUND,
         orig_len: int | None = None,
     ) -> None:
         """Append one packet: ``ts_ns`` since the epoch, ``data`` as captured."""
@@ -455,7 +455,7 @@ class PcapWriter(PacketWriter):
         self,
         ts_ns: int,
         data: bytes,
-        direction: int | None = IN,
+        direction: int | None = Direction.OUTBOUND,
         orig_len: int | None = None,
     ) -> None:
         """Append one packet; longer than snaplen is cut, ``orig_len`` keeps the real size."""
@@ -534,10 +534,10 @@ class PcapngWriter(PacketWriter):
         self,
         ts_ns: int,
         data: bytes,
-        direction: int | None = IN,
+        direction: int | None = Direction.OUTBOUND,
         orig_len: int | None = None,
     ) -> None:
-        """Append one EPB; ``direction`` goes into epb_flags (IN inbound, OUT outbound)."""
+        """Append one EPB; ``direction`` (a Direction value) is its epb_flags direction."""
         n = len(data)
         if orig_len is None:
             orig_len = n
@@ -546,7 +546,7 @@ class PcapngWriter(PacketWriter):
             data = data[:n]
         pad = -n & 3
         total = 44 + n + pad  # 28 fixed + data + pad + 8 epb_flags + 4 endofopt + 4 total
-        flags = _FLAGS_FOR_DIRECTION.get(direction, 0)
+        flags = direction & 3 if direction else 0
         try:
             self._write(
                 self._head(_BT_EPB, total, 0, ts_ns >> 32, ts_ns & 0xFFFFFFFF, n, orig_len)

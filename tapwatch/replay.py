@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple
 
+from tapwatch.errors import TapwatchError
 from tapwatch.linktypes import (
     LINKTYPE_ETHERNET,
     LINKTYPE_IPV4,
@@ -31,10 +32,7 @@ from tapwatch.linktypes import (
     SUPPORTED,
 )
 from tapwatch.linktypes import name as linktype_name
-
-ETH_P_IP = 0x0800
-ETH_P_IPV6 = 0x86DD
-VLAN_TPIDS = frozenset((0x8100, 0x88A8, 0x9100))
+from tapwatch.wire import ETH_P_IP, ETH_P_IPV6, VLAN_TPIDS, parse_mac
 
 DEFAULT_SRC_MAC = b"\x02\x00\x00\x00\x00\x01"
 DEFAULT_DST_MAC = b"\xff" * 6
@@ -51,7 +49,7 @@ _MAX_SLEEP = 0.1
 _PACKET_ERRNOS = frozenset((errno.EINVAL, errno.EMSGSIZE, errno.EAFNOSUPPORT))
 
 
-class ReplayError(Exception):
+class ReplayError(TapwatchError):
     """Replay cannot start or had to stop; one-line message for the user."""
 
 
@@ -67,17 +65,10 @@ class ReplayResult(NamedTuple):
 def _mac(value: bytes | str | None, default: bytes) -> bytes:
     if value is None:
         return default
-    if isinstance(value, str):
-        parts = value.replace("-", ":").split(":")
-        try:
-            if len(parts) != 6:
-                raise ValueError
-            return bytes(int(p, 16) for p in parts)
-        except ValueError:
-            raise ReplayError(f"invalid MAC address {value!r}") from None
-    if len(value) != 6:
-        raise ReplayError(f"a MAC address has 6 bytes, not {len(value)}")
-    return bytes(value)
+    try:
+        return parse_mac(value)
+    except ValueError as e:
+        raise ReplayError(str(e)) from None
 
 
 def check_convertible(from_lt: int, to_lt: int) -> None:

@@ -4,11 +4,16 @@ The ring is the only place captured packets live. It is bounded both by packet
 count and by payload bytes, evicts the oldest record when either bound is hit,
 and counts what it evicted so nothing is ever lost silently.
 
-Storage is three parallel, preallocated columns (an ``array('q')`` of
-timestamps, a ``bytearray`` of directions, a list of ``bytes``) rather than a
-deque of tuples: that keeps the per-packet overhead near the 33-byte header of
-the ``bytes`` object plus ~17 bytes of column slots, instead of the ~150 bytes a
-tuple-per-packet design costs.
+Storage is four parallel, preallocated columns (an ``array('q')`` of
+timestamps, a ``bytearray`` of directions, a ``bytearray`` of interface
+numbers, a list of ``bytes``) rather than a deque of tuples: that keeps the
+per-packet overhead near the 33-byte header of the ``bytes`` object plus ~18
+bytes of column slots, instead of the ~150 bytes a tuple-per-packet design
+costs.
+
+A record's interface is a small number the session hands out (see
+``Session.interfaces``): a session may watch several interfaces at once, and
+each of them has its own name and link type.
 """
 
 from __future__ import annotations
@@ -18,24 +23,26 @@ from array import array
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
-#: Direction of a record, from tapwatch's point of view as the peer on the
-#: other end of the device: IN was read from the device (the host sent it),
-#: OUT was written into the device by tapwatch (the host receives it).
-IN = 0
-OUT = 1
-DIRECTION_NAMES = ("in", "out")
-
 DEFAULT_MAX_PACKETS = 500_000
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 
 
+#: Most interfaces one session can number (the interface column is one byte).
+MAX_INTERFACES = 256
+
+
 class Record(NamedTuple):
-    """One captured packet. ``seq`` starts at 1 and never repeats."""
+    """One captured packet. ``seq`` starts at 1 and never repeats.
+
+    ``direction`` is a :class:`~tapwatch.kinds.Direction` value, ``iface`` the
+    session's number for the interface it crossed.
+    """
 
     seq: int
     ts_ns: int
     direction: int
     data: bytes
+    iface: int = 0
 
 
 class Ring:
@@ -52,6 +59,7 @@ class Ring:
         self.max_bytes = max_bytes
         self._ts = array("q", bytes(8 * max_packets))
         self._dir = bytearray(max_packets)
+        self._ifc = bytearray(max_packets)
         self._data: list[bytes | None] = [None] * max_packets
         self._lock = threading.Lock()
         self.first_seq = 1  # oldest seq still held
@@ -73,7 +81,7 @@ class Ring:
         self.first_seq += 1
         self.evicted += 1
 
-    def append(self, ts_ns: int, direction: int, data: bytes) -> int:
+    def append(self, ts_ns: int, direction: int, data: bytes, iface: int = 0) -> int:
         """Store one record and return its seq, evicting the oldest as needed."""
         n = len(data)
         with self._lock:
@@ -85,21 +93,23 @@ class Ring:
             slot = seq % self.max_packets
             self._ts[slot] = ts_ns
             self._dir[slot] = direction
+            self._ifc[slot] = iface
             self._data[slot] = data
             self.nbytes += n
             self.total_bytes += n
             self.next_seq = seq + 1
             return seq
 
-    def extend(self, records: Iterable[tuple[int, int, bytes]]) -> None:
-        """Append a batch of ``(ts_ns, direction, data)`` under one lock hold.
+    def extend(self, records: Iterable[tuple[int, int, bytes]], iface: int = 0) -> None:
+        """Append a batch of ``(ts_ns, direction, data)`` of one interface under one lock hold.
 
-        The reader thread hands over everything one wake-up produced, so the
-        lock is taken once per batch rather than once per packet.
+        A reader hands over everything one wake-up produced, so the lock is
+        taken once per batch rather than once per packet; every reader reads
+        one interface, so the batch shares it.
         """
         cap = self.max_packets
         maxb = self.max_bytes
-        ts_col, dir_col, data_col = self._ts, self._dir, self._data
+        ts_col, dir_col, ifc_col, data_col = self._ts, self._dir, self._ifc, self._data
         with self._lock:
             for ts_ns, direction, data in records:
                 n = len(data)
@@ -111,6 +121,7 @@ class Ring:
                 slot = seq % cap
                 ts_col[slot] = ts_ns
                 dir_col[slot] = direction
+                ifc_col[slot] = iface
                 data_col[slot] = data
                 self.nbytes += n
                 self.total_bytes += n
@@ -124,32 +135,40 @@ class Ring:
             slot = seq % self.max_packets
             data = self._data[slot]
             assert data is not None
-            return Record(seq, self._ts[slot], self._dir[slot], data)
+            return Record(seq, self._ts[slot], self._dir[slot], data, self._ifc[slot])
 
     def range(self, start: int, stop: int) -> list[Record]:
         """Records with ``start <= seq < stop`` that are still held, oldest first."""
         with self._lock:
-            lo = max(start, self.first_seq)
-            hi = min(stop, self.next_seq)
-            cap = self.max_packets
-            ts_col, dir_col, data_col = self._ts, self._dir, self._data
-            out = []
-            for seq in range(lo, hi):
-                slot = seq % cap
-                out.append(Record(seq, ts_col[slot], dir_col[slot], data_col[slot]))  # type: ignore[arg-type]
-            return out
+            return self._range(start, stop)
+
+    def _range(self, start: int, stop: int) -> list[Record]:
+        lo = max(start, self.first_seq)
+        hi = min(stop, self.next_seq)
+        cap = self.max_packets
+        ts_col, dir_col, ifc_col, data_col = self._ts, self._dir, self._ifc, self._data
+        out = []
+        new = tuple.__new__  # Record(...) goes through a Python-level __new__
+        for seq in range(lo, hi):
+            slot = seq % cap
+            out.append(new(Record, (seq, ts_col[slot], dir_col[slot], data_col[slot],
+                                    ifc_col[slot])))
+        return out
 
     def since(self, seq: int, limit: int = 4096) -> tuple[list[Record], int]:
         """Up to ``limit`` records from ``seq`` on, and how many were missed.
 
         A consumer keeps its own cursor; if the ring evicted records before the
         consumer got to them, ``missed`` says how many, so losses are counted
-        rather than silently skipped.
+        rather than silently skipped. The bound and the records are read under
+        one lock hold: a producer evicting in between would otherwise make
+        records vanish from every counter.
         """
-        first = self.first_seq
-        missed = max(0, first - seq)
-        start = max(seq, first)
-        return self.range(start, start + limit), missed
+        with self._lock:
+            first = self.first_seq
+            missed = max(0, first - seq)
+            start = max(seq, first)
+            return self._range(start, start + limit), missed
 
     def __iter__(self) -> Iterator[Record]:
         """Iterate over a snapshot of the held records, in chunks."""

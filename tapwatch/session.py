@@ -17,15 +17,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from tapwatch import decode
-from tapwatch.actions import ActionError
-from tapwatch.ring import IN, OUT, Record, Ring
+from tapwatch.kinds import Direction
+from tapwatch.peer import PeerError
+from tapwatch.ring import Record, Ring
 
 if TYPE_CHECKING:
-    from tapwatch.actions import Responder
     from tapwatch.capture import Reader
     from tapwatch.device import Device
     from tapwatch.filters import BpfFilter
     from tapwatch.pcap import PacketWriter
+    from tapwatch.peer import Responder
 
 
 @dataclass
@@ -223,7 +224,7 @@ class Session:
         answer = self._answer if self.mode != "drop" and self.device is not None else None
         for rec in records:
             data = rec.data
-            if answer is not None and rec.direction == IN:
+            if answer is not None and rec.direction == Direction.OUTBOUND:
                 answer(data)
             if flt is not None and not flt.match(data):
                 continue
@@ -259,7 +260,7 @@ class Session:
         for frame in out:
             try:
                 self._send(frame)
-            except ActionError as e:
+            except PeerError as e:
                 self.action_error = str(e)
                 return
             self.replies_sent += 1
@@ -267,29 +268,29 @@ class Session:
     def _send(self, frame: bytes) -> None:
         device = self.device
         if device is None or device.fd < 0:
-            raise ActionError("no device to write to")
+            raise PeerError("no device to write to")
         try:
             device.write(frame)
         except OSError as e:
-            raise ActionError(f"writing to {device.name} failed: {e.strerror}") from None
-        # what tapwatch writes is captured too, as "out"
-        self.ring.append(time.time_ns(), OUT, frame)
+            raise PeerError(f"writing to {device.name} failed: {e.strerror}") from None
+        # what tapwatch writes is captured too: the host receives it
+        self.ring.append(time.time_ns(), Direction.INBOUND, frame)
 
     def set_mode(self, mode: str) -> None:
         """Switch between drop, echo and reply while running."""
         if mode not in MODES:
-            raise ActionError(f"unknown mode {mode!r}: choose drop, echo or reply")
+            raise PeerError(f"unknown mode {mode!r}: choose drop, echo or reply")
         if mode != "drop":
             self._require_writable(mode)
             if mode == "reply" and self.responder is None:
-                raise ActionError("reply mode needs the device's addresses (--addr)")
+                raise PeerError("reply mode needs the device's addresses (--addr)")
         self.mode = mode
 
     def inject(self, data: bytes) -> None:
         """Write one frame into the device (the UI's resend and crafted packets)."""
         self._require_writable("inject")
         if not data:
-            raise ActionError("nothing to send: the packet is empty")
+            raise PeerError("nothing to send: the packet is empty")
         self._send(data)
         self.wake.set()
 
@@ -306,7 +307,7 @@ class Session:
     def _require_writable(self, what: str) -> None:
         problem = self.write_problem(what)
         if problem:
-            raise ActionError(problem)
+            raise PeerError(problem)
 
     # ----- views -----------------------------------------------------------------------
     def summary(self, rec: Record) -> decode.Summary:

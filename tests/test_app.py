@@ -25,11 +25,16 @@ scapy_all = pytest.importorskip("scapy.all")
 
 from tapwatch.app import TapwatchApp  # noqa: E402
 from tapwatch.device import LinkInfo  # noqa: E402
+from tapwatch.kinds import Direction  # noqa: E402
 from tapwatch.linktypes import LINKTYPE_RAW  # noqa: E402
-from tapwatch.ring import IN, OUT, Ring  # noqa: E402
+from tapwatch.ring import Ring  # noqa: E402
 from tapwatch.session import Session, SourceInfo  # noqa: E402
 from tapwatch.widgets.detail import DetailTree  # noqa: E402
 from tapwatch.widgets.dialogs import CraftScreen, ExportScreen, HelpScreen  # noqa: E402
+
+#: the host's view, as tcpdump's: what it sent into the device, what it received
+OUTBOUND = Direction.OUTBOUND
+INBOUND = Direction.INBOUND
 
 IP, ICMP, UDP, TCP = scapy_all.IP, scapy_all.ICMP, scapy_all.UDP, scapy_all.TCP
 DNS, DNSQR, Raw = scapy_all.DNS, scapy_all.DNSQR, scapy_all.Raw
@@ -69,16 +74,16 @@ def traffic(n: int = 20, start: int = T0) -> list[tuple[int, int, bytes]]:
     for i in range(n):
         kind = i % 6
         if kind in (0, 1):
-            out.append((t, IN, ping(i)))
-            out.append((t + 120_000, OUT, ping(i, reply=True)))
+            out.append((t, OUTBOUND, ping(i)))
+            out.append((t + 120_000, INBOUND, ping(i, reply=True)))
         elif kind == 2:
-            out.append((t, IN, dns(i)))
+            out.append((t, OUTBOUND, dns(i)))
         elif kind == 3:
-            out.append((t, IN, syn(i)))
+            out.append((t, OUTBOUND, syn(i)))
         elif kind == 4:
-            out.append((t, IN, ping6(i)))
+            out.append((t, OUTBOUND, ping6(i)))
         else:
-            out.append((t, IN, b"\x45\x00\x00"))  # cut short: malformed
+            out.append((t, OUTBOUND, b"\x45\x00\x00"))  # cut short: malformed
         t += 250_000_000
     return out
 
@@ -173,7 +178,7 @@ async def test_lists_every_packet_with_status() -> None:
 
 
 @ui
-async def test_out_rows_and_colours_differ() -> None:
+async def test_received_rows_and_colours_differ() -> None:
     app = TapwatchApp(offline(6))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
@@ -182,11 +187,11 @@ async def test_out_rows_and_colours_differ() -> None:
         packets.action_cursor_down()
         packets.action_cursor_down()  # cursor on row 2 so rows 0 and 1 render plainly
         await pilot.pause()
-        row_in, row_out = packets.render_line(1), packets.render_line(2)
-        assert " in " in row_in.text and " out " in row_out.text
-        in_bg = {seg.style.bgcolor for seg in row_in if seg.style}
-        out_bg = {seg.style.bgcolor for seg in row_out if seg.style}
-        assert in_bg != out_bg
+        row_sent, row_received = packets.render_line(1), packets.render_line(2)
+        assert " Out " in row_sent.text and " In  " in row_received.text
+        sent_bg = {seg.style.bgcolor for seg in row_sent if seg.style}
+        received_bg = {seg.style.bgcolor for seg in row_received if seg.style}
+        assert sent_bg != received_bg
         malformed = packets.render_line(8)
         assert "Malformed" in malformed.text
         assert any(seg.style and seg.style.color and seg.style.color.name == "#ff5f5f"
@@ -197,7 +202,7 @@ async def test_out_rows_and_colours_differ() -> None:
 async def test_render_cost_is_per_visible_row(monkeypatch: pytest.MonkeyPatch) -> None:
     """100k packets in the ring: a frame decodes only the rows on screen."""
     data = ping(1)
-    records = [(T0 + i * 1000, IN, data) for i in range(100_000)]
+    records = [(T0 + i * 1000, OUTBOUND, data) for i in range(100_000)]
     session = Session.from_records(LINKTYPE_RAW, records, info=tun_info())
     calls = 0
     real = session.summary
@@ -237,7 +242,7 @@ async def test_follow_stops_when_moving_up_and_end_resumes() -> None:
         last = session.ring.next_seq - 1
         assert packets.cursor_seq == last and packets.follow
 
-        session.feed(T0 + 5_000_000_000, IN, ping(100))
+        session.feed(T0 + 5_000_000_000, OUTBOUND, ping(100))
         session.pump()
         app.tick()
         assert packets.cursor_seq == last + 1  # followed the new packet
@@ -245,7 +250,7 @@ async def test_follow_stops_when_moving_up_and_end_resumes() -> None:
         await pilot.press("k")  # vim up
         assert not packets.follow
         where = packets.cursor_seq
-        session.feed(T0 + 5_100_000_000, IN, ping(101))
+        session.feed(T0 + 5_100_000_000, OUTBOUND, ping(101))
         session.pump()
         app.tick()
         assert packets.cursor_seq == where  # stayed put
@@ -253,7 +258,7 @@ async def test_follow_stops_when_moving_up_and_end_resumes() -> None:
 
         await pilot.press("end")
         assert packets.follow and packets.cursor_seq == session.ring.next_seq - 1
-        session.feed(T0 + 5_200_000_000, IN, ping(102))
+        session.feed(T0 + 5_200_000_000, OUTBOUND, ping(102))
         session.pump()
         app.tick()
         assert packets.cursor_seq == session.ring.next_seq - 1
@@ -289,7 +294,7 @@ async def test_pause_freezes_the_list_and_counts_new_packets() -> None:
         await pilot.press("space")
         assert packets.paused
         for i in range(5):
-            session.feed(T0 + 9_000_000_000 + i, IN, ping(200 + i))
+            session.feed(T0 + 9_000_000_000 + i, OUTBOUND, ping(200 + i))
         session.pump()
         app.tick()
         assert packets.rows == before
@@ -333,7 +338,7 @@ async def test_clear_empties_list_counters_and_panes() -> None:
         assert app.hex_view.data == b""
         assert not app.detail_tree.root.children
         # capture goes on after a clear, numbering continues
-        session.feed(T0 + 20_000_000_000, IN, ping(300))
+        session.feed(T0 + 20_000_000_000, OUTBOUND, ping(300))
         session.pump()
         app.tick()
         assert app.packet_list.rows == 1
@@ -364,8 +369,8 @@ async def test_valid_filter_shrinks_the_list() -> None:
         assert all(session.summary(session.ring.get(s)).proto == "ICMP"
                    for s in packets.shown_seqs())
         # new packets are filtered incrementally
-        session.feed(T0 + 30_000_000_000, IN, dns(400))
-        session.feed(T0 + 30_000_000_001, IN, ping(400))
+        session.feed(T0 + 30_000_000_000, OUTBOUND, dns(400))
+        session.feed(T0 + 30_000_000_001, OUTBOUND, ping(400))
         session.pump()
         app.tick()
         assert packets.rows == icmp + 1
@@ -457,7 +462,7 @@ async def test_capture_filter_combines_with_display_filter() -> None:
 @ui
 async def test_filter_rebuild_over_a_big_ring_is_chunked() -> None:
     data_icmp, data_udp = ping(1), dns(1)
-    records = [(T0 + i, IN, data_icmp if i % 2 else data_udp) for i in range(60_000)]
+    records = [(T0 + i, OUTBOUND, data_icmp if i % 2 else data_udp) for i in range(60_000)]
     session = Session.from_records(LINKTYPE_RAW, records, info=tun_info())
     app = TapwatchApp(session)
     async with app.run_test(size=SIZE) as pilot:
@@ -584,7 +589,7 @@ async def test_echo_mode_answers_and_status_counts_replies() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
         await pilot.press("e")
-        session.feed(T0, IN, ping(1))
+        session.feed(T0, OUTBOUND, ping(1))
         session.pump()
         app.tick()
         assert dev.written == [ping(1)]
@@ -620,7 +625,7 @@ async def test_resend_writes_the_selected_packet() -> None:
         session.pump()
         app.tick()
         last = session.ring.get(session.ring.next_seq - 1)
-        assert last is not None and last.direction == OUT and last.data == first.data
+        assert last is not None and last.direction == INBOUND and last.data == first.data
 
 
 @ui

@@ -54,7 +54,7 @@ def test_ping_into_created_tun_prints_requests_and_writes_pcap(ns: Netns, tmp_pa
     lines = [ln for ln in out.splitlines() if "ICMP echo request" in ln]
     assert len(lines) == 4, out
     assert re.match(
-        r"^\d\d:\d\d:\d\d\.\d{6} IP 192\.168\.3\.11 > 192\.168\.3\.12: "
+        r"^\d\d:\d\d:\d\d\.\d{6} Out IP 192\.168\.3\.11 > 192\.168\.3\.12: "
         r"ICMP echo request, id \d+, seq 1, length 64$", lines[0]), lines[0]
     assert "4 packets captured" in err
     assert "dropped by kernel" in err

@@ -25,6 +25,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tapwatch.kinds import Direction
 from tapwatch.linktypes import LINKTYPE_ETHERNET, LINKTYPE_RAW
 from tapwatch.pcap import (
     FLUSH_INTERVAL,
@@ -37,7 +38,11 @@ from tapwatch.pcap import (
     read_capture,
     writer_like,
 )
-from tapwatch.ring import IN, OUT, Record
+from tapwatch.ring import Record
+
+#: the host's view, as tcpdump's: what it sent into the device, what it received
+OUTBOUND = Direction.OUTBOUND
+INBOUND = Direction.INBOUND
 
 ROOT = str(Path(__file__).resolve().parents[1])
 TS0 = 1_700_000_000_123_456_789
@@ -76,7 +81,7 @@ def read_all(source: object) -> tuple[list[PcapRecord], object]:
 def write_file(path: Path, packets: list[bytes], **kw: object) -> None:
     with open_writer(str(path), LINKTYPE_RAW, **kw) as w:  # type: ignore[arg-type]
         for i, data in enumerate(packets):
-            w.write(TS0 + i * 1_000_001, data, IN if i % 2 == 0 else OUT)
+            w.write(TS0 + i * 1_000_001, data, OUTBOUND if i % 2 == 0 else INBOUND)
 
 
 def run(cmd: list[str], **kw: object) -> subprocess.CompletedProcess[str]:
@@ -153,7 +158,7 @@ def test_own_round_trip(
     assert [r.ts_ns for r in recs] == expected_ts
     if fmt == "pcapng":
         assert cap.ifname == "tun1"
-        assert [r.direction for r in recs] == [IN, OUT, IN, OUT, IN]
+        assert [r.direction for r in recs] == [OUTBOUND, INBOUND, OUTBOUND, INBOUND, OUTBOUND]
     else:
         assert cap.ifname is None and {r.direction for r in recs} == {None}
     # writing it back with a writer configured from the reader: identical bytes for pcap
@@ -191,7 +196,7 @@ def test_pcapng_blocks_layout(tmp_path: Path) -> None:
     """SHB, IDB with if_name + if_tsresol=9, EPB with epb_flags and 4-byte padding."""
     path = tmp_path / "l.pcapng"
     with open_writer(str(path), LINKTYPE_RAW, ifname="tun7") as w:
-        w.write(5_000_000_001, b"\x45" + b"\0" * 20, OUT)  # 21 bytes -> 3 pad bytes
+        w.write(5_000_000_001, b"\x45" + b"\0" * 20, INBOUND)  # 21 bytes -> 3 pad bytes
     raw = path.read_bytes()
     off = 0
     blocks = []
@@ -207,16 +212,16 @@ def test_pcapng_blocks_layout(tmp_path: Path) -> None:
     epb = blocks[2][1]
     assert struct.unpack_from("<5I", epb) == (0, 1, 5_000_000_001 - (1 << 32), 21, 21)
     assert epb[20:44] == b"\x45" + b"\0" * 20 + b"\0" * 3
-    assert epb[44:] == ng_opt(2, struct.pack("<I", 2)) + ng_end()
+    assert epb[44:] == ng_opt(2, struct.pack("<I", 1)) + ng_end()  # inbound
 
 
 def test_snaplen_truncation_keeps_orig_len(tmp_path: Path) -> None:
     for suffix in (".pcap", ".pcapng"):
         path = tmp_path / f"s{suffix}"
         with open_writer(str(path), LINKTYPE_RAW, snaplen=64) as w:
-            w.write(TS0, bytes(range(200)), IN)
-            w.write(TS0, bytes(10), IN)
-            w.write(TS0, bytes(10), IN, orig_len=1400)
+            w.write(TS0, bytes(range(200)), OUTBOUND)
+            w.write(TS0, bytes(10), OUTBOUND)
+            w.write(TS0, bytes(10), OUTBOUND, orig_len=1400)
         recs, cap = read_all(str(path))
         assert cap.snaplen == 64
         assert [(len(r.data), r.orig_len) for r in recs] == [(64, 200), (10, 10), (10, 1400)]
@@ -245,11 +250,11 @@ def test_stream_target_is_flushed_not_closed(packets: list[bytes]) -> None:
     buf = io.BytesIO()
     w = open_writer(buf, LINKTYPE_RAW, fmt="pcapng")
     for p in packets:
-        w.write(TS0, p, OUT)
+        w.write(TS0, p, INBOUND)
     w.close()
     assert not buf.closed
     recs, _ = read_all(io.BytesIO(buf.getvalue()))
-    assert [r.data for r in recs] == packets and {r.direction for r in recs} == {OUT}
+    assert [r.data for r in recs] == packets and {r.direction for r in recs} == {INBOUND}
     # raw (unbuffered) streams get a buffer of ours, detached again on close
     raw = io.FileIO(os.open(os.devnull, os.O_WRONLY), "w")
     with open_writer(raw, LINKTYPE_RAW) as w:
@@ -261,7 +266,8 @@ def test_stream_target_is_flushed_not_closed(packets: list[bytes]) -> None:
 
 
 def test_export_records(tmp_path: Path, packets: list[bytes]) -> None:
-    records = [Record(i + 1, TS0 + i, i % 2, p) for i, p in enumerate(packets)]
+    records = [Record(i + 1, TS0 + i, (OUTBOUND, INBOUND)[i % 2], p)
+               for i, p in enumerate(packets)]
     assert export(str(tmp_path / "e.pcapng"), records, LINKTYPE_RAW, ifname="tun0") == 5
     recs, cap = read_all(str(tmp_path / "e.pcapng"))
     assert [(r.ts_ns, r.direction, r.data) for r in recs] == [
@@ -615,12 +621,12 @@ def test_pcapng_reader_features(e: str, packets: list[bytes]) -> None:
     assert cap.snaplen == 65535 and cap.nanosecond is False and cap.byteorder == e
     assert len(cap.interfaces) == 4 and not cap.truncated
     assert recs == [
-        PcapRecord(1_700_000_000_123_456_000, p1, len(p1), IN),
-        PcapRecord(10_000_000_005, p2, 1000, OUT),
+        PcapRecord(1_700_000_000_123_456_000, p1, len(p1), INBOUND),
+        PcapRecord(10_000_000_005, p2, 1000, OUTBOUND),
         PcapRecord(10_000_000_005, p3, len(p3), None),  # SPB: previous timestamp
-        PcapRecord(10_000_000_007, p4, len(p4), IN),
+        PcapRecord(10_000_000_007, p4, len(p4), INBOUND),
         PcapRecord(3_500_000_000, p5, len(p5), None),
-        PcapRecord(1_500_000_000, p1, len(p1), OUT),
+        PcapRecord(1_500_000_000, p1, len(p1), OUTBOUND),
     ]
 
 
@@ -793,7 +799,7 @@ def test_scapy_pcapng_with_several_interfaces(tmp_path: Path) -> None:
     assert len(cap.interfaces) == 3 and [i.name for i in cap.interfaces] == [None, "tap0", "tap1"]
     assert [r.data for r in recs] == [bytes(p) for p in pkts]
     assert [r.ts_ns for r in recs] == [int(Decimal(str(p.time)) * 10**9) for p in pkts]
-    assert [r.direction for r in recs] == [IN, OUT, None]
+    assert [r.direction for r in recs] == [INBOUND, OUTBOUND, None]
     # pcapng -> pcapng: packets, ns timestamps and directions survive
     out = tmp_path / "copy.pcapng"
     with read_capture(str(path)) as c, writer_like(c, str(out)) as w2:
@@ -834,7 +840,7 @@ def test_tshark_reads_our_files(tmp_path: Path, packets: list[bytes], suffix: st
     assert [int(r[3]) for r in rows] == [len(p) for p in packets]
     assert [r[4] for r in rows[:4]] == ["1", "1", "17", "6"]
     if suffix == ".pcapng":
-        assert [int(r[2], 16) for r in rows] == [1, 2, 1, 2, 1]  # inbound / outbound
+        assert [int(r[2], 16) for r in rows] == [2, 1, 2, 1, 2]  # outbound / inbound
     else:
         assert {r[2] for r in rows} == {""}
 
@@ -859,17 +865,17 @@ def test_wireshark_written_pcapng(tmp_path: Path, packets: list[bytes]) -> None:
     a, b = tmp_path / "a.pcapng", tmp_path / "b.pcapng"
     with open_writer(str(a), LINKTYPE_RAW, ifname="tun0") as w:
         for i, p in enumerate(packets):
-            w.write(TS0 + 2 * i, p, IN)
+            w.write(TS0 + 2 * i, p, OUTBOUND)
     with open_writer(str(b), LINKTYPE_RAW, ifname="tun1") as w:
         for i, p in enumerate(packets):
-            w.write(TS0 + 2 * i + 1, p, OUT)
+            w.write(TS0 + 2 * i + 1, p, INBOUND)
     merged = tmp_path / "m.pcapng"
     res = run(["mergecap", "-w", str(merged), str(a), str(b)])
     assert res.returncode == 0, res.stderr
     recs, cap = read_all(str(merged))
     assert [i.name for i in cap.interfaces] == ["tun0", "tun1"]
     assert [r.ts_ns for r in recs] == [TS0 + k for k in range(10)]
-    assert [r.direction for r in recs] == [IN, OUT] * 5
+    assert [r.direction for r in recs] == [OUTBOUND, INBOUND] * 5
     assert [r.data for r in recs] == [p for p in packets for _ in (0, 1)]
     converted = tmp_path / "c.pcapng"
     write_file(tmp_path / "ns.pcap", packets, nanosecond=True)
@@ -902,7 +908,7 @@ def survive(data: bytes) -> None:
         with read_capture(io.BytesIO(data)) as cap:
             for rec in cap:
                 assert isinstance(rec.data, bytes) and isinstance(rec.ts_ns, int)
-                assert rec.direction in (IN, OUT, None)
+                assert rec.direction in (OUTBOUND, INBOUND, None)
     except PcapError as exc:
         assert str(exc)
 
@@ -954,8 +960,8 @@ def test_fuzz_seed_be_pcapng_is_valid() -> None:
     assert cap.linktype == 1 and cap.byteorder == ">" and cap.nanosecond is False
     assert recs == [
         PcapRecord(0, b"123456789", 9, None),
-        PcapRecord(3 * 10**9 // 32, b"ab", 2, OUT),
-        PcapRecord(99 * 10**9 // 32, b"xyz", 3, IN),  # option 14 means nothing in an EPB
+        PcapRecord(3 * 10**9 // 32, b"ab", 2, OUTBOUND),
+        PcapRecord(99 * 10**9 // 32, b"xyz", 3, INBOUND),  # option 14 means nothing in an EPB
     ]
 
 
@@ -978,6 +984,6 @@ def test_no_scapy_import_and_write_cost(tmp_path: Path) -> None:
         with open_writer(str(tmp_path / f"c{suffix}"), LINKTYPE_RAW) as w:
             t0 = time.perf_counter()
             for i in range(20000):
-                w.write(TS0 + i, data, IN)
+                w.write(TS0 + i, data, OUTBOUND)
             per_write = (time.perf_counter() - t0) / 20000
         assert per_write < 20e-6, per_write

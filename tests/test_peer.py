@@ -13,7 +13,7 @@ from netns import TAPWATCH, Netns, needs_netns
 from test_live import stop, tshark_fields, wait_addr
 
 from tapwatch import pcap
-from tapwatch.ring import IN, OUT
+from tapwatch.kinds import Direction
 
 pytestmark = [needs_netns, pytest.mark.netns]
 
@@ -54,11 +54,11 @@ def test_reply_mode_answers_ping(ns: Netns, tmp_path: Path, device: str, flags: 
     else:
         replies = tshark_fields(out_file, "icmp.seq", display="icmp.type==0")
     assert [r[0] for r in replies] == ["1", "2", "3", "4", "5"]
-    # what tapwatch wrote is in the capture as outbound, and marked in the lines
-    assert sum(1 for ln in out.splitlines() if " Out " in ln and "echo reply" in ln) == 5
+    # what tapwatch wrote reaches the host: inbound in the capture, "In" in the lines
+    assert sum(1 for ln in out.splitlines() if " In  " in ln and "echo reply" in ln) == 5
     cap = pcap.read_capture(str(out_file))
     directions = {r.direction for r in cap}
-    assert directions == {IN, OUT}
+    assert directions == {Direction.OUTBOUND, Direction.INBOUND}
     if flags and not ping6:
         arp = tshark_fields(out_file, "arp.src.proto_ipv4", display="arp.opcode==2")
         assert ["192.168.4.2"] in arp
@@ -73,7 +73,7 @@ def test_default_mode_stays_silent(ns: Netns) -> None:
     finally:
         out, _ = stop(tw)
     assert received(ping.stdout) == 0
-    assert " Out " not in out
+    assert " Out " in out and " In  " not in out  # pings left the host, nothing came back
 
 
 def test_echo_mode_writes_back_what_it_read(ns: Netns, tmp_path: Path) -> None:
@@ -87,9 +87,9 @@ def test_echo_mode_writes_back_what_it_read(ns: Netns, tmp_path: Path) -> None:
     finally:
         stop(tw, signal.SIGTERM)
     recs = list(pcap.read_capture(str(out_file)))
-    ins = [r.data for r in recs if r.direction == IN]
-    outs = [r.data for r in recs if r.direction == OUT]
-    assert len(ins) == 3 and outs == ins
+    sent = [r.data for r in recs if r.direction == Direction.OUTBOUND]
+    echoed = [r.data for r in recs if r.direction == Direction.INBOUND]
+    assert len(sent) == 3 and echoed == sent
 
 
 def test_replay_arrives_in_the_namespace(ns: Netns, tmp_path: Path) -> None:
@@ -116,7 +116,7 @@ def test_replay_arrives_in_the_namespace(ns: Netns, tmp_path: Path) -> None:
     finally:
         out, _ = stop(tw)
     assert got.split("\n")[:3] == ["hello 0", "hello 1", "hello 2"]
-    assert out.count(" Out ") == 3, out
+    assert out.count(" In  ") == 3, out  # replayed into the device: the host receives them
 
 
 def test_reply_without_address_is_a_clear_error(ns: Netns) -> None:
@@ -140,4 +140,4 @@ def test_replay_of_arp_into_tun_is_refused_or_skipped(ns: Netns, tmp_path: Path)
     finally:
         out, err = stop(tw)
     assert "Traceback" not in err
-    assert " Out " not in out  # an ARP frame cannot enter a tun device
+    assert " In  " not in out  # an ARP frame cannot enter a tun device

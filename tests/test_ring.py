@@ -6,12 +6,17 @@ import threading
 
 import pytest
 
-from tapwatch.ring import IN, OUT, Ring
+from tapwatch.kinds import Direction
+from tapwatch.ring import Ring
+
+#: the host's view, as tcpdump's: what it sent into the device, what it received
+OUTBOUND = Direction.OUTBOUND
+INBOUND = Direction.INBOUND
 
 
 def test_numbers_records_monotonically_from_one() -> None:
     r = Ring(10, 10_000)
-    seqs = [r.append(i, IN, bytes([i])) for i in range(5)]
+    seqs = [r.append(i, OUTBOUND, bytes([i])) for i in range(5)]
     assert seqs == [1, 2, 3, 4, 5]
     assert len(r) == 5
     assert r.get(3) is not None and r.get(3).data == b"\x02"
@@ -21,7 +26,7 @@ def test_numbers_records_monotonically_from_one() -> None:
 def test_evicts_oldest_by_count_and_counts_it() -> None:
     r = Ring(3, 10_000)
     for i in range(7):
-        r.append(i, IN, b"x")
+        r.append(i, OUTBOUND, b"x")
     assert len(r) == 3 and r.evicted == 4
     assert [rec.seq for rec in r] == [5, 6, 7]
     assert r.get(4) is None
@@ -30,17 +35,17 @@ def test_evicts_oldest_by_count_and_counts_it() -> None:
 def test_evicts_oldest_by_bytes() -> None:
     r = Ring(100, 25)
     for i in range(5):
-        r.append(i, IN, bytes(10))
+        r.append(i, OUTBOUND, bytes(10))
     assert r.nbytes <= 25 and len(r) == 2 and r.evicted == 3
     # a packet larger than the byte bound is still kept, alone: nothing is silently dropped
-    r.append(9, OUT, bytes(100))
-    assert len(r) == 1 and r.get(r.next_seq - 1).direction == OUT
+    r.append(9, INBOUND, bytes(100))
+    assert len(r) == 1 and r.get(r.next_seq - 1).direction == INBOUND
 
 
 def test_since_reports_what_a_slow_consumer_missed() -> None:
     r = Ring(4, 1000)
     for i in range(10):
-        r.append(i, IN, b"p")
+        r.append(i, OUTBOUND, b"p")
     records, missed = r.since(1)
     assert missed == 6 and [x.seq for x in records] == [7, 8, 9, 10]
     records, missed = r.since(9)
@@ -59,10 +64,10 @@ def test_extend_matches_append() -> None:
 def test_clear_keeps_numbering() -> None:
     r = Ring(5, 1000)
     for i in range(3):
-        r.append(i, IN, b"a")
+        r.append(i, OUTBOUND, b"a")
     r.clear()
     assert len(r) == 0 and r.cleared == 3 and r.evicted == 0 and r.nbytes == 0
-    assert r.append(0, IN, b"b") == 4
+    assert r.append(0, OUTBOUND, b"b") == 4
 
 
 def test_concurrent_producers_lose_nothing() -> None:
@@ -72,13 +77,13 @@ def test_concurrent_producers_lose_nothing() -> None:
         for i in range(20_000):
             r.append(i, d, b"z")
 
-    threads = [threading.Thread(target=produce, args=(d,)) for d in (IN, OUT)]
+    threads = [threading.Thread(target=produce, args=(d,)) for d in (OUTBOUND, INBOUND)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert len(r) == 40_000 and r.evicted == 0
-    assert sum(1 for rec in r if rec.direction == OUT) == 20_000
+    assert sum(1 for rec in r if rec.direction == INBOUND) == 20_000
 
 
 def test_rejects_empty_bounds() -> None:

@@ -62,9 +62,9 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
 
 def action_errors() -> tuple[type[Exception], ...]:
     """The exception types an action may raise with a message meant for the user."""
-    from tapwatch import actions
+    from tapwatch import peer
 
-    return (actions.ActionError,)
+    return (peer.PeerError,)
 
 
 def help_table() -> Group:

@@ -33,7 +33,8 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from tapwatch.ring import OUT, Record
+from tapwatch.kinds import DIRECTION_WORDS, Direction
+from tapwatch.ring import Record
 
 if TYPE_CHECKING:
     from tapwatch.filters import BpfFilter
@@ -62,7 +63,7 @@ PROTO_COLORS: dict[str, str] = {
 DEFAULT_COLOR = "#c8c8c8"
 MALFORMED_COLOR = "#ff5f5f"
 
-OUT_BG = "#1d2b3f"  # "out" rows: written by tapwatch, visibly not from the host
+IN_BG = "#1d2b3f"  # "In" rows: what the host received (replies, the far end), set apart
 CURSOR_BG = "#3b5a86"
 CURSOR_BG_BLUR = "#2e3c52"
 HEADER_STYLE = Style(bold=True, color="#e6e6e6", bgcolor="#30343c")
@@ -475,11 +476,11 @@ class PacketList(ScrollView, can_focus=True):
         s = self.session.summary(rec)
         t0 = self._t0 if self._t0 is not None else rec.ts_ns
         rel = (rec.ts_ns - t0) / 1e9
-        out = rec.direction == OUT
+        inbound = rec.direction == Direction.INBOUND
         text = " ".join((
             _fit(str(seq), cols.no, right=True),
             _fit(f"{rel:.6f}", cols.time, right=True),
-            "out" if out else "in ",
+            _fit(DIRECTION_WORDS[rec.direction] if rec.direction < 3 else "?", 3),
             _fit(s.src, cols.addr),
             _fit(s.dst, cols.addr),
             _fit(s.proto, cols.proto),
@@ -489,15 +490,15 @@ class PacketList(ScrollView, can_focus=True):
         style = proto_style(s.proto, s.malformed)
         if state:
             style += Style(bgcolor=CURSOR_BG if state == 2 else CURSOR_BG_BLUR, bold=True)
-        elif out:
-            style += Style(bgcolor=OUT_BG, italic=True)
+        elif inbound:
+            style += Style(bgcolor=IN_BG, italic=True)
         text = _fit(text, width)
-        # the direction column: an "out" row names itself in a contrasting colour
+        # the direction column: an "In" row names itself in a contrasting colour
         dir_at = cols.no + cols.time + 2
         segs = [
             Segment(text[:dir_at], style),
             Segment(text[dir_at : dir_at + 3],
-                    style + Style(color="#ffb86c" if out else "#7f8c9d", bold=out)),
+                    style + Style(color="#ffb86c" if inbound else "#7f8c9d", bold=inbound)),
             Segment(text[dir_at + 3 :], style),
         ]
         return Strip(segs, width)

@@ -33,8 +33,7 @@ from scapy.layers.inet6 import (
 from scapy.layers.l2 import ARP, Dot1Q, Ether
 from scapy.utils import checksum as scapy_checksum
 
-from tapwatch import actions
-from tapwatch.actions import MODES, ActionError, Responder, checksum, stable_mac
+from tapwatch import peer
 from tapwatch.craft import CraftError, build, preview
 from tapwatch.linktypes import (
     LINKTYPE_ETHERNET,
@@ -42,6 +41,8 @@ from tapwatch.linktypes import (
     LINKTYPE_LINUX_SLL,
     LINKTYPE_RAW,
 )
+from tapwatch.peer import MODES, PeerError, Responder, stable_mac
+from tapwatch.wire import checksum
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -206,13 +207,13 @@ def test_peers_narrow_the_answered_addresses() -> None:
     ],
 )
 def test_responder_configuration_errors(kwargs: dict, message: str) -> None:  # type: ignore[type-arg]
-    with pytest.raises(ActionError, match=message) as info:
+    with pytest.raises(PeerError, match=message) as info:
         Responder(LINKTYPE_ETHERNET, OWN, **kwargs)
     assert "\n" not in str(info.value)
 
 
 def test_responder_rejects_link_types_it_cannot_answer_on() -> None:
-    with pytest.raises(ActionError, match="Linux cooked"):
+    with pytest.raises(PeerError, match="Linux cooked"):
         Responder(LINKTYPE_LINUX_SLL, OWN)
 
 
@@ -385,19 +386,19 @@ def test_stable_mac_is_stable_unicast_and_local() -> None:
 
 def test_echo_drop_and_handler(tun: Responder) -> None:
     assert MODES == ("drop", "echo", "reply")
-    assert actions.echo(b"abc") == [b"abc"]
-    assert actions.drop(b"abc") == []
-    assert actions.handler("echo")(b"x") == [b"x"]
-    assert actions.handler("drop")(b"x") == []
-    assert actions.handler("reply", tun)(bytes(echo4()))
-    with pytest.raises(ActionError, match="needs addresses"):
-        actions.handler("reply")
-    with pytest.raises(ActionError, match="unknown mode"):
-        actions.handler("bounce")
+    assert peer.echo(b"abc") == [b"abc"]
+    assert peer.drop(b"abc") == []
+    assert peer.handler("echo")(b"x") == [b"x"]
+    assert peer.handler("drop")(b"x") == []
+    assert peer.handler("reply", tun)(bytes(echo4()))
+    with pytest.raises(PeerError, match="needs addresses"):
+        peer.handler("reply")
+    with pytest.raises(PeerError, match="unknown mode"):
+        peer.handler("bounce")
 
 
-def test_actions_does_not_import_scapy() -> None:
-    code = "import sys, tapwatch.actions; assert 'scapy' not in sys.modules, 'scapy imported'"
+def test_peer_does_not_import_scapy() -> None:
+    code = "import sys, tapwatch.peer; assert 'scapy' not in sys.modules, 'scapy imported'"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
 
 
@@ -484,7 +485,7 @@ _HELPER = textwrap.dedent(
     """Runs inside the test's namespace: a tun and a tap answered by Responder, pinged."""
     import fcntl, ipaddress, json, os, re, select, socket, struct, subprocess, sys, threading
     sys.path.insert(0, sys.argv[1])
-    from tapwatch.actions import Responder, stable_mac
+    from tapwatch.peer import Responder, stable_mac
     from tapwatch.linktypes import LINKTYPE_ETHERNET, LINKTYPE_RAW
     from tapwatch.replay import replay
 

@@ -26,6 +26,8 @@ import struct
 from collections.abc import Callable, Iterable
 from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
 
+from tapwatch.errors import TapwatchError
+from tapwatch.kinds import PEER_MODES, PeerMode
 from tapwatch.linktypes import (
     LINKTYPE_ETHERNET,
     LINKTYPE_IPV4,
@@ -33,16 +35,19 @@ from tapwatch.linktypes import (
     LINKTYPE_RAW,
 )
 from tapwatch.linktypes import name as linktype_name
+from tapwatch.wire import (
+    ETH_P_ARP,
+    ETH_P_IP,
+    ETH_P_IPV6,
+    IPPROTO_ICMPV6,
+    VLAN_TPIDS,
+    checksum,
+    mac_str,
+    pseudo_header6,
+)
+from tapwatch.wire import parse_mac as _parse_mac
 
-MODES = ("drop", "echo", "reply")
-
-ETH_P_IP = 0x0800
-ETH_P_ARP = 0x0806
-ETH_P_IPV6 = 0x86DD
-#: VLAN tag protocol identifiers we look through (802.1Q, 802.1ad, old QinQ).
-VLAN_TPIDS = frozenset((0x8100, 0x88A8, 0x9100))
-
-BROADCAST_MAC = b"\xff" * 6
+MODES = PEER_MODES
 #: Ethernet address of the IPv6 all-nodes group ff02::1.
 ALL_NODES_MAC = b"\x33\x33\x00\x00\x00\x01"
 ALL_NODES_IP6 = IPv6Address("ff02::1").packed
@@ -56,8 +61,8 @@ IPInterface = IPv4Interface | IPv6Interface
 IPAddress = IPv4Address | IPv6Address
 
 
-class ActionError(Exception):
-    """A reply/echo/drop configuration problem, with a one-line message for the user."""
+class PeerError(TapwatchError):
+    """A reply/echo/drop configuration or write problem, with a one-line message for the user."""
 
 
 def echo(data: bytes) -> list[bytes]:
@@ -70,7 +75,8 @@ def drop(data: bytes) -> list[bytes]:
     return []
 
 
-def handler(mode: str, responder: Responder | None = None) -> Callable[[bytes], list[bytes]]:
+def handler(mode: PeerMode | str, responder: Responder | None = None,
+            ) -> Callable[[bytes], list[bytes]]:
     """The per-packet function for ``mode``, so callers need no if-chain per packet."""
     if mode == "drop":
         return drop
@@ -78,9 +84,9 @@ def handler(mode: str, responder: Responder | None = None) -> Callable[[bytes], 
         return echo
     if mode == "reply":
         if responder is None:
-            raise ActionError("reply mode needs addresses to answer for (see --addr / --peer)")
+            raise PeerError("reply mode needs addresses to answer for (see --addr / --peer)")
         return responder.respond
-    raise ActionError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
+    raise PeerError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
 
 
 def stable_mac(seed: str) -> bytes:
@@ -94,48 +100,12 @@ def stable_mac(seed: str) -> bytes:
     return bytes((first,)) + digest[1:6]
 
 
-def mac_to_str(mac: bytes) -> str:
-    """``02:ab:...`` text form of a 6-byte MAC."""
-    return ":".join(f"{b:02x}" for b in mac)
-
-
 def parse_mac(text: str | bytes) -> bytes:
-    """Accept a MAC as 6 raw bytes or as ``aa:bb:cc:dd:ee:ff`` / ``aa-bb-...`` text."""
-    if isinstance(text, (bytes, bytearray)):
-        if len(text) != 6:
-            raise ActionError(f"a MAC address has 6 bytes, not {len(text)}")
-        return bytes(text)
-    parts = text.replace("-", ":").split(":")
+    """A MAC from 6 raw bytes or ``aa:bb:cc:dd:ee:ff`` text; PeerError when it is none."""
     try:
-        if len(parts) != 6 or any(not 1 <= len(p) <= 2 for p in parts):
-            raise ValueError
-        return bytes(int(p, 16) for p in parts)
-    except ValueError:
-        raise ActionError(f"invalid MAC address {text!r} (want aa:bb:cc:dd:ee:ff)") from None
-
-
-def checksum(data: bytes | bytearray | memoryview) -> int:
-    """Internet checksum (RFC 1071) of ``data``, as the 16-bit value to pack with ``!H``.
-
-    Since 2**16 == 1 (mod 0xFFFF), the one's complement sum of the 16-bit
-    big-endian words is the whole buffer read as one big integer modulo
-    0xFFFF; ``int.from_bytes`` and ``%`` do that in C, ~3x faster than summing
-    an ``array('H')`` (0.4 µs for 64 bytes). A residue of 0 stands for the
-    one's complement sum 0xFFFF (checksum 0) unless the buffer is all zeros.
-    A buffer that already holds a correct checksum yields 0.
-    """
-    n = int.from_bytes(data, "big")
-    if len(data) & 1:
-        n <<= 8  # pad the odd byte into the high half of a last word
-    s = n % 0xFFFF
-    if s:
-        return 0xFFFF - s
-    return 0 if n else 0xFFFF
-
-
-def _pseudo6(src: bytes, dst: bytes, length: int, nxt: int = 58) -> bytes:
-    """IPv6 pseudo-header (RFC 8200 §8.1) that ICMPv6 checksums cover."""
-    return src + dst + struct.pack("!IxxxB", length, nxt)
+        return _parse_mac(text)
+    except ValueError as e:
+        raise PeerError(str(e)) from None
 
 
 class Responder:
@@ -154,7 +124,7 @@ class Responder:
       into the device (``ip route add 10.9.0.0/16 dev tun1``) and want a host
       there. On a tap the kernel only ARPs for on-link addresses, so such a peer
       only answers what reaches it. A peer equal to an own address, or a
-      multicast/unspecified/broadcast peer, is an :class:`ActionError`.
+      multicast/unspecified/broadcast peer, is an :class:`PeerError`.
 
     ``mac`` is the Ethernet address the imaginary host uses on a tap; it must be
     unicast. If omitted, a stable one is derived from ``own`` and ``peers`` —
@@ -172,7 +142,7 @@ class Responder:
         mac: bytes | str | None = None,
     ) -> None:
         if linktype not in (LINKTYPE_RAW, LINKTYPE_IPV4, LINKTYPE_IPV6, LINKTYPE_ETHERNET):
-            raise ActionError(
+            raise PeerError(
                 f"reply mode works on tun (raw IP) and tap (Ethernet) devices, "
                 f"not {linktype_name(linktype)}"
             )
@@ -183,7 +153,7 @@ class Responder:
                 try:
                     iface = ipaddress.ip_interface(iface)
                 except ValueError:
-                    raise ActionError(f"invalid device address {iface!r}") from None
+                    raise PeerError(f"invalid device address {iface!r}") from None
             self.own.append(iface)
         own_addrs = {i.ip for i in self.own}
         self.peers: list[IPAddress] | None = None
@@ -196,9 +166,9 @@ class Responder:
             mac = stable_mac(seed)
         mac = parse_mac(mac)
         if mac[0] & 1:
-            raise ActionError(f"the reply MAC {mac_to_str(mac)} is multicast; it must be unicast")
+            raise PeerError(f"the reply MAC {mac_str(mac)} is multicast; it must be unicast")
         if mac == bytes(6):
-            raise ActionError("the reply MAC must not be 00:00:00:00:00:00")
+            raise PeerError("the reply MAC must not be 00:00:00:00:00:00")
         self.mac = mac
         self.replies = 0
 
@@ -231,20 +201,20 @@ class Responder:
             try:
                 peer = ipaddress.ip_address(peer)
             except ValueError:
-                raise ActionError(f"invalid peer address {peer!r}") from None
+                raise PeerError(f"invalid peer address {peer!r}") from None
         if peer in own_addrs:
-            raise ActionError(
+            raise PeerError(
                 f"peer {peer} is the device's own address; the kernel answers it itself"
             )
         if peer.is_multicast or peer.is_unspecified or peer == IPv4Address("255.255.255.255"):
-            raise ActionError(f"peer {peer} is not a unicast address")
+            raise PeerError(f"peer {peer} is not a unicast address")
         for iface in own:
             net = iface.network
             if net.version == peer.version == 4 and net.prefixlen <= 30 and peer in (
                 net.network_address,
                 net.broadcast_address,
             ):
-                raise ActionError(f"peer {peer} is the network or broadcast address of {net}")
+                raise PeerError(f"peer {peer} is the network or broadcast address of {net}")
         return peer
 
     @property
@@ -271,7 +241,7 @@ class Responder:
     @property
     def mac_str(self) -> str:
         """The reply MAC as text, for the status bar and logs."""
-        return mac_to_str(self.mac)
+        return mac_str(self.mac)
 
     def describe(self) -> str:
         """One line saying what is answered, for the status bar and ``--help`` style logs."""
@@ -424,10 +394,10 @@ class Responder:
             return None
         if src[0] == 0xFF or src == UNSPECIFIED_IP6:
             return None
-        if checksum(_pseudo6(src, dst, plen) + icmp):
+        if checksum(pseudo_header6(src, dst, plen, IPPROTO_ICMPV6) + icmp):
             return None
         body = b"\x81\x00\x00\x00" + icmp[4:]
-        ck = checksum(_pseudo6(dst, src, plen) + body)
+        ck = checksum(pseudo_header6(dst, src, plen, IPPROTO_ICMPV6) + body)
         body = b"\x81\x00" + struct.pack("!H", ck) + icmp[4:]
         # Keep the traffic class, as Linux does for echo replies; flow label 0.
         vtf = 0x60000000 | (((data[0] & 0x0F) << 4 | data[1] >> 4) << 20)
@@ -464,7 +434,7 @@ class Responder:
             return None
         if dst != target and dst != SOLICITED_NODE_PREFIX + target[13:]:
             return None
-        if checksum(_pseudo6(src, dst, plen) + icmp):
+        if checksum(pseudo_header6(src, dst, plen, IPPROTO_ICMPV6) + icmp):
             return None
         if src == UNSPECIFIED_IP6:
             # Duplicate address detection: defend the address to all nodes,
@@ -473,7 +443,7 @@ class Responder:
         else:
             na_dst, eth_dst, flags = src, data[6:12], 0x60000000  # Solicited + Override
         body = struct.pack("!BBHI", 136, 0, 0, flags) + target + b"\x02\x01" + self.mac
-        ck = checksum(_pseudo6(target, na_dst, len(body)) + body)
+        ck = checksum(pseudo_header6(target, na_dst, len(body), IPPROTO_ICMPV6) + body)
         body = body[:2] + struct.pack("!H", ck) + body[4:]
         header = _IPV6_HDR.pack(0x60000000, len(body), 58, 255, target, na_dst)
         return eth_dst, header + body

@@ -1,0 +1,51 @@
+"""The closed sets of values that pass between tapwatch's parts.
+
+Directions, peer modes, source kinds, device states and capture paths were
+plain strings and small integers spread over several modules; naming them
+once here lets mypy check every comparison and keeps the words users see
+(``In``/``Out``, ``drop``/``echo``/``reply``) in one place.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import Literal
+
+
+class Direction(IntEnum):
+    """Which way a packet crossed an interface, seen from the host, as libpcap says it.
+
+    A packet the host sends into a tun/tap device is OUTBOUND ("Out" in
+    ``tcpdump -i any``); one the host receives from it - written by tapwatch,
+    by a tunnel's far end, or by whatever program holds the device - is
+    INBOUND ("In"). The values are pcapng's ``epb_flags`` direction bits, so a
+    record's direction is written and read without a table.
+    """
+
+    UNKNOWN = 0
+    INBOUND = 1
+    OUTBOUND = 2
+
+    @property
+    def word(self) -> str:
+        """tcpdump's word for it ("In", "Out", "" when unknown)."""
+        return DIRECTION_WORDS[self]
+
+
+#: tcpdump's words, indexed by the direction's value (hot paths index this tuple).
+DIRECTION_WORDS = ("", "In", "Out")
+
+#: What tapwatch does with what the host sends into a device it holds.
+PeerMode = Literal["drop", "echo", "reply"]
+PEER_MODES: tuple[PeerMode, ...] = ("drop", "echo", "reply")
+
+#: Where a source's packets come from.
+SourceKind = Literal["tun", "tap", "observe", "file", "records"]
+
+#: What the kernel says about a live interface; "file" for sources that are no interface.
+DeviceState = Literal["up", "down", "no-carrier", "unknown", "gone", "error", "file"]
+
+#: How a live source is read: the kernel's TPACKET_V3 ring of a packet socket, a reader
+#: child process with a shared buffer, a reader thread, or plain packet-socket reads.
+CapturePath = Literal["tpacket", "process", "thread", "socket"]
+CAPTURE_PATHS: tuple[CapturePath, ...] = ("tpacket", "process", "thread", "socket")
