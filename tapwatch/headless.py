@@ -15,6 +15,7 @@ from tapwatch import decode
 from tapwatch.kinds import DIRECTION_WORDS, Direction
 from tapwatch.linktypes import LINKTYPE_ETHERNET
 from tapwatch.ring import Record
+from tapwatch.sanitize import printable, printable_lines
 from tapwatch.session import Session
 
 
@@ -40,7 +41,8 @@ def render(ts_ns: int, direction: int | None, data: bytes, linktype: int, *,
     sessions with several interfaces. ``words``: the direction word alone
     after the time (one live interface). Neither: ``tcpdump -r``'s layout.
     """
-    line = decode.format_line(ts_ns, decode.summarize(data, linktype), link=link)
+    # the summary escapes what it quotes from the packet; this is the guard behind it
+    line = printable(decode.format_line(ts_ns, decode.summarize(data, linktype), link=link))
     if ifname is not None:
         word = direction_word(direction, data, linktype)
         line = line.replace(" ", f" {ifname:<5} {word:<3} ", 1)
@@ -49,7 +51,7 @@ def render(ts_ns: int, direction: int | None, data: bytes, linktype: int, *,
         if word:
             line = line.replace(" ", f" {word:<3} ", 1)
     if verbose:
-        line += "\n" + decode.verbose_text(data, linktype)
+        line += "\n" + printable_lines(decode.verbose_text(data, linktype))
     return line
 
 
