@@ -52,3 +52,50 @@ def test_empty_expression_means_everything() -> None:
 def test_invalid_expression_is_a_clear_error(expr: str) -> None:
     with pytest.raises(FilterError, match="invalid filter"):
         compile_filter(expr, LINKTYPE_RAW)
+
+
+def test_one_filter_from_two_threads_gives_no_wrong_answer() -> None:
+    """libpcap runs without the interpreter lock: a shared header mixed up lengths."""
+    import threading
+
+    from scapy.layers.inet import IP as IP4
+    from scapy.packet import Raw
+
+    small = bytes(IP4(src="10.0.0.1", dst="10.0.0.2") / UDP() / Raw(b"x" * 72))  # 100 bytes
+    big = bytes(IP4(src="10.0.0.1", dst="10.0.0.2") / UDP() / Raw(b"x" * 1400))
+    flt = compile_filter("greater 1000", LINKTYPE_RAW)
+    assert flt is not None
+    wrong = [0, 0]
+
+    def run(i: int, data: bytes, expected: bool) -> None:
+        for _ in range(20_000):
+            if flt.match(data) is not expected:
+                wrong[i] += 1
+
+    threads = [threading.Thread(target=run, args=(0, small, False)),
+               threading.Thread(target=run, args=(1, big, True))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert wrong == [0, 0]
+
+
+def test_packet_filter_means_the_same_on_raw_ip_and_ethernet() -> None:
+    from tapwatch.filters import compile_packet_filter
+
+    flt = compile_packet_filter("icmp", [LINKTYPE_RAW, LINKTYPE_ETHERNET])
+    assert flt is not None
+    framed = bytes(Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02", type=0x0800)) + ICMP4
+    assert flt.match(ICMP4, LINKTYPE_RAW) and flt.match(framed, LINKTYPE_ETHERNET)
+    assert not flt.match(DNS4, LINKTYPE_RAW)
+    with pytest.raises(FilterError):
+        compile_packet_filter("tcp port", [LINKTYPE_RAW])
+
+
+def test_compiled_program_is_classic_bpf_for_the_kernel() -> None:
+    flt = compile_filter("udp port 53", LINKTYPE_RAW)
+    assert flt is not None
+    prog = flt.program()
+    assert prog and all(len(insn) == 4 for insn in prog)
+    assert prog[-1][0] == 0x06  # ends in a return
