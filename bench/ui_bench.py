@@ -39,15 +39,16 @@ def _records(n: int, start_ns: int) -> list[tuple[int, int, bytes]]:
 
     tpl = templates(False)
     k = len(tpl)
-    return [(start_ns + i * 50_000, 0, tpl[i % k]) for i in range(n)]
+    return [(start_ns + i * 50_000, 2, tpl[i % k]) for i in range(n)]  # 2: outbound
 
 
 def _session(n: int, kind: str = "tun") -> Session:
     from tapwatch.linktypes import LINKTYPE_RAW
-    from tapwatch.session import Session, SourceInfo
+    from tapwatch.session import Session
+    from tapwatch.sources import InterfaceInfo
 
     return Session.from_records(LINKTYPE_RAW, _records(n, time.time_ns() - n * 50_000),
-                                info=SourceInfo("bench", kind))
+                                info=InterfaceInfo("bench", kind))
 
 
 class Feeder(threading.Thread):

@@ -38,7 +38,8 @@ from tapwatch.device import LinkInfo
 from tapwatch.kinds import Direction
 from tapwatch.linktypes import LINKTYPE_ETHERNET
 from tapwatch.peer import Responder, stable_mac
-from tapwatch.session import Session, SourceInfo
+from tapwatch.session import Session
+from tapwatch.sources import InterfaceInfo
 from tapwatch.wire import mac_str
 
 T0 = 1_718_000_000_000_000_000  # a fixed start time (ns)
@@ -122,7 +123,7 @@ def build_session() -> Session:
     """The tap session with requests and the responder's replies interleaved."""
     responder = Responder(LINKTYPE_ETHERNET, [ipaddress.ip_interface(a) for a in ADDRS],
                           mac=stable_mac(DEVICE))
-    info = SourceInfo(DEVICE, "tap", addresses=list(ADDRS), mtu=1500, mac=HOST_MAC,
+    info = InterfaceInfo(DEVICE, "tap", addresses=list(ADDRS), mtu=1500, mac=HOST_MAC,
                       peer_mac=mac_str(responder.mac))
     records: list[tuple[int, int, bytes]] = []
     replies = 0

@@ -52,7 +52,7 @@ from tapwatch.widgets.status import StatusBar, ViewState, render_status
 
 if TYPE_CHECKING:
     from tapwatch.decode import Node
-    from tapwatch.filters import BpfFilter
+    from tapwatch.filters import PacketFilter
     from tapwatch.ring import Record, Ring
     from tapwatch.session import Session
 
@@ -392,7 +392,7 @@ class TapwatchApp(App[int]):
             self.hex_view.show(b"")
             return
         self._detail_busy = True
-        linktype = self.session.linktype
+        linktype = self.session.linktype_of(rec)
         self.run_worker(lambda: _dissect(rec, linktype), thread=True, exclusive=True,
                         group="detail", exit_on_error=False)
 
@@ -432,19 +432,20 @@ class TapwatchApp(App[int]):
         flt.focus()
         flt.cursor_position = len(flt.value)
 
-    def compile_display(self, expr: str) -> BpfFilter | None:
+    def compile_display(self, expr: str) -> PacketFilter | None:
         """The list's filter: capture filter and display filter combined (raises FilterError)."""
-        from tapwatch.filters import compile_filter
+        from tapwatch.filters import compile_packet_filter
 
         capture = self.session.capture_filter
         expr = expr.strip()
+        linktypes = sorted({i.linktype for i in self.session.interfaces})
         if capture is not None and expr:
-            return compile_filter(f"({capture.expr}) and ({expr})", self.session.linktype)
+            return compile_packet_filter(f"({capture.expr}) and ({expr})", linktypes)
         if capture is not None:
             return capture
-        return compile_filter(expr, self.session.linktype)
+        return compile_packet_filter(expr, linktypes)
 
-    def _check_filter(self, expr: str) -> BpfFilter | None:
+    def _check_filter(self, expr: str) -> PacketFilter | None:
         """Compile and colour the input; returns the filter, or None with filter_error set."""
         from tapwatch.filters import FilterError
 
@@ -479,7 +480,7 @@ class TapwatchApp(App[int]):
         self.apply_filter(event.value.strip(), compiled)
         self._leave_filter()
 
-    def apply_filter(self, expr: str, compiled: BpfFilter | None = None) -> None:
+    def apply_filter(self, expr: str, compiled: PacketFilter | None = None) -> None:
         """Show only what ``expr`` matches (with the capture filter); empty shows everything."""
         if compiled is None and (expr or self.session.capture_filter is not None):
             compiled = self.compile_display(expr)

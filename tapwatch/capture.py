@@ -140,10 +140,12 @@ class Reader(threading.Thread):
     #: whether this reader may hand the reading to a child process (a plain descriptor can)
     use_process = True
 
-    def __init__(self, fd: int, ring: Ring, wake: threading.Event | None = None) -> None:
+    def __init__(self, fd: int, ring: Ring, wake: threading.Event | None = None,
+                 iface: int = 0) -> None:
         super().__init__(name="tapwatch-reader", daemon=True)
         self.fd = fd
         self.ring = ring
+        self.iface = iface
         self.wake = wake or threading.Event()
         self.stop_event = threading.Event()
         self.error: str | None = None  # set when the device went away or failed
@@ -185,7 +187,7 @@ class Reader(threading.Thread):
             self.error = _describe(e)
             return False
         if batch:
-            self.ring.extend(batch)
+            self.ring.extend(batch, self.iface)
             self.packets += len(batch)
             self.wake.set()
         return True
@@ -227,7 +229,7 @@ class Reader(threading.Thread):
         ring, wake = self.ring, self.wake
         try:
             while not stop.is_set() and self.error is None:
-                taken = pring.take(ring)
+                taken = pring.take(ring, self.iface)
                 if taken:
                     self.packets += taken
                     wake.set()
@@ -263,9 +265,9 @@ class Reader(threading.Thread):
                     poller.modify(fd, dev_events | select.POLLIN)
             # what the kernel put in the ring before the end, including the block it was
             # filling, which it hands over when its timeout expires
-            self.packets += pring.take_all(ring)
+            self.packets += pring.take_all(ring, self.iface)
             time.sleep(2 * RING_BLOCK_TIMEOUT_MS / 1000)
-            self.packets += pring.take_all(ring)
+            self.packets += pring.take_all(ring, self.iface)
             wake.set()
         finally:
             if drainer is not None:
@@ -377,7 +379,7 @@ class Reader(threading.Thread):
                 return True
 
     def _take(self, chan: _Channel) -> None:
-        taken = chan.take(self.ring)
+        taken = chan.take(self.ring, self.iface)
         if taken:
             self.packets += taken
             self.wake.set()
@@ -440,7 +442,7 @@ class _PacketRing:
     def fileno(self) -> int:
         return self.sock.fileno()
 
-    def take(self, ring: Ring, max_blocks: int = 8) -> int:
+    def take(self, ring: Ring, iface: int = 0, max_blocks: int = 8) -> int:
         """Move the packets of every block the kernel has handed over into ``ring``."""
         mm = self.mm
         block_hdr, pkt_hdr = self._BLOCK_HDR.unpack_from, self._PKT_HDR.unpack_from
@@ -465,16 +467,16 @@ class _PacketRing:
                     direction = HOST_RECEIVED
                 append((sec * 1_000_000_000 + nsec, direction, data))
                 at += nxt
-            ring.extend(batch)
+            ring.extend(batch, iface)
             total += count
             struct.pack_into("<I", mm, base + 8, 0)  # TP_STATUS_KERNEL: the block is free again
             self._next = (self._next + 1) % RING_BLOCKS
         return total
 
-    def take_all(self, ring: Ring) -> int:
+    def take_all(self, ring: Ring, iface: int = 0) -> int:
         total = 0
         while True:
-            taken = self.take(ring, RING_BLOCKS)
+            taken = self.take(ring, iface, RING_BLOCKS)
             if not taken:
                 return total
             total += taken
@@ -628,7 +630,7 @@ class _Channel:
             if not chunk:
                 return True
 
-    def take(self, ring: Ring) -> int:
+    def take(self, ring: Ring, iface: int = 0) -> int:
         """Copy every complete record into the ring, in batches; returns how many."""
         mm = self.mm
         assert mm is not None
@@ -651,12 +653,12 @@ class _Channel:
             append((ts, HOST_SENT, mm[at + rec_size : at + rec_size + n]))
             pos += (rec_size + n + 7) & ~7
             if len(batch) >= 4096:
-                ring.extend(batch)
+                ring.extend(batch, iface)
                 total += len(batch)
                 batch = []
                 append = batch.append
         if batch:
-            ring.extend(batch)
+            ring.extend(batch, iface)
             total += len(batch)
         self.read_pos = pos
         _POS.pack_into(mm, _READ_POS, pos)  # the room can be reused
@@ -845,8 +847,9 @@ class PacketSocketReader(Reader):
 
     use_process = False
 
-    def __init__(self, sock: socket.socket, ring: Ring, wake: threading.Event | None = None):
-        super().__init__(sock.fileno(), ring, wake)
+    def __init__(self, sock: socket.socket, ring: Ring, wake: threading.Event | None = None,
+                 iface: int = 0) -> None:
+        super().__init__(sock.fileno(), ring, wake, iface)
         self.sock = sock
         self._drops = 0
         self._drops_lock = threading.Lock()
@@ -883,7 +886,7 @@ class PacketSocketReader(Reader):
         poller.register(self.sock.fileno(), select.POLLIN | select.POLLERR)
         ring, wake, stop = self.ring, self.wake, self.stop_event
         while not stop.is_set() and self.error is None:
-            taken = pring.take(ring)
+            taken = pring.take(ring, self.iface)
             if taken:
                 self.packets += taken
                 wake.set()
@@ -900,9 +903,9 @@ class PacketSocketReader(Reader):
                         time.sleep(0.05)
                     except OSError:
                         self.error = "device went away"
-        self.packets += pring.take_all(ring)
+        self.packets += pring.take_all(ring, self.iface)
         time.sleep(2 * RING_BLOCK_TIMEOUT_MS / 1000)
-        self.packets += pring.take_all(ring)
+        self.packets += pring.take_all(ring, self.iface)
 
     def kernel_drops(self) -> int:
         """Packets the kernel dropped because the socket buffer was full.

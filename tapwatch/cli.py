@@ -1,30 +1,44 @@
-"""Command line: parse flags, build the session, run headless or the UI.
+"""Command line: parse flags, validate them into typed options, run, report.
 
 Every failure a user can cause (flags, addresses, privileges, devices, files)
 ends as one line on stderr and a non-zero exit status, never a traceback, and
-never before what was captured has been written out. Heavy imports (scapy,
-textual, pyroute2) happen only on the paths that need them, so `--help`
-stays fast.
+never before what was captured has been written out. The modules raise
+:class:`~tapwatch.errors.TapwatchError` subclasses with whole-sentence
+messages; this module prints them once. Heavy imports (scapy, textual,
+pyroute2) happen only on the paths that need them, so ``--help`` stays fast.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import signal
 import sys
-import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from tapwatch import __version__
 from tapwatch.errors import TapwatchError
+from tapwatch.kinds import PeerMode
 
 if TYPE_CHECKING:
+    from tapwatch.filters import PacketFilter
+    from tapwatch.headless import LinePrinter
+    from tapwatch.pcap import CaptureFile, PacketWriter
+    from tapwatch.replay import Replayer
     from tapwatch.ring import Ring
     from tapwatch.session import Session
+    from tapwatch.sources import InterfaceInfo, Options
 
 PROG = "tapwatch"
+
+#: Bounds for numbers whose meaning ends somewhere: a ring slot costs ~18 bytes before
+#: any packet arrives, and the kernel keeps queue lengths in 32 bits.
+MAX_RING_PACKETS = 100_000_000
+MAX_RING_BYTES = 1 << 40
+MAX_TXQUEUELEN = 0xFFFFFFFF
 
 EXAMPLES = """\
 examples:
@@ -33,7 +47,7 @@ examples:
   sudo tapwatch --create tun1 --addr 192.168.3.11/24 --reply    ...and answer them
   sudo tapwatch --create tap0 --tap --addr 192.168.4.1/24 -w cap.pcapng
   sudo tapwatch --attach tun7 --headless icmp            tcpdump-style lines, filtered
-  sudo tapwatch --observe wg0                            read-only view of a busy device
+  sudo tapwatch --observe wg0 --observe eth0             read-only view of two interfaces
   tapwatch -r cap.pcap                                   browse a capture
   tapwatch -r in.pcapng -w out.pcap 'icmp or arp'        filter and convert
 
@@ -56,27 +70,45 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _positive_int(text: str) -> int:
+def _whole(text: str, low: int, high: int, what: str) -> int:
     try:
         value = int(text, 0)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    if value < low:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least {low}")
+    if value > high:
+        raise argparse.ArgumentTypeError(f"{text!r} is more than {what} allows ({high:,})")
     return value
 
 
+def _positive_int(text: str) -> int:
+    return _whole(text, 1, sys.maxsize, "a count")
+
+
+def _ring_packets(text: str) -> int:
+    return _whole(text, 1, MAX_RING_PACKETS, "--ring-packets")
+
+
+def _txqueuelen(text: str) -> int:
+    return _whole(text, 1, MAX_TXQUEUELEN, "--txqueuelen")
+
+
 def _size(text: str) -> int:
-    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
     t = text.strip().lower().removesuffix("b").removesuffix("i")
     mult = 1
     if t and t[-1] in units:
         mult = units[t[-1]]
         t = t[:-1]
     try:
-        value = int(float(t) * mult)
+        number = float(t)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a size (e.g. 256M, 1G)") from None
+    if not math.isfinite(number) or number * mult > MAX_RING_BYTES:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size tapwatch can hold "
+                                         "(at most 1T)")
+    value = int(number * mult)
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text!r} must be positive")
     return value
@@ -87,8 +119,9 @@ def _speed(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if value < 0 or value != value:
-        raise argparse.ArgumentTypeError("the speed must be 0 (as fast as possible) or more")
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError("the speed must be 0 (as fast as possible) or a "
+                                         "positive number")
     return value
 
 
@@ -99,18 +132,20 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    src = p.add_argument_group("source (one of)")
+    src = p.add_argument_group("source (a device and/or observed interfaces, or a file)")
     g = src.add_mutually_exclusive_group()
     g.add_argument("--create", metavar="NAME", help="create a tun device (with --tap: a tap "
                    "device) that disappears when tapwatch exits")
-    g.add_argument("--attach", metavar="NAME", help="open an existing persistent tun/tap device "
-                   "and leave it in place; falls back to --observe if another program holds it")
-    g.add_argument("--observe", metavar="NAME", help="read-only capture of any interface through "
-                   "a packet socket (no echo/reply/inject)")
-    g.add_argument("-r", dest="read", metavar="FILE", help="read a pcap or pcapng file ('-' for "
-                   "stdin)")
+    g.add_argument("--attach", metavar="NAME", help="open an existing persistent tun/tap "
+                   "device and leave it in place; falls back to --observe if another "
+                   "program holds it")
+    g.add_argument("-r", dest="read", metavar="FILE", help="read a pcap or pcapng file ('-' "
+                   "for stdin)")
     g.add_argument("--demo", action="store_true", help="private network namespace with a tun "
                    "device and generated traffic; touches nothing else")
+    src.add_argument("--observe", metavar="NAME", action="append", default=[],
+                     help="read-only capture of any interface through a packet socket "
+                     "(repeatable; combines with --create/--attach)")
 
     dev = p.add_argument_group("device")
     dev.add_argument("--tap", action="store_true", help="with --create: layer-2 tap (Ethernet) "
@@ -119,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="address to give the device, IPv4 or IPv6, repeatable "
                      "(e.g. 192.168.3.11/24)")
     dev.add_argument("--mtu", type=int, metavar="N", help="device MTU")
-    dev.add_argument("--txqueuelen", type=_positive_int, metavar="N",
+    dev.add_argument("--txqueuelen", type=_txqueuelen, metavar="N",
                      help="device queue length (packets the kernel holds for tapwatch; "
                      "default 1000 for created devices)")
     dev.add_argument("--netns", metavar="NAME", help="work in this existing network namespace "
@@ -150,32 +185,118 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("-e", dest="link", action="store_true", help="print link-level headers")
     out.add_argument("-n", dest="numeric", action="count", default=0,
                      help="accepted for tcpdump habits; tapwatch never resolves names")
-    out.add_argument("--ring-packets", type=_positive_int, metavar="N",
+    out.add_argument("--ring-packets", type=_ring_packets, metavar="N",
                      help="packets held in memory (default 500000)")
     out.add_argument("--ring-bytes", type=_size, metavar="SIZE",
                      help="bytes held in memory (default 256M)")
     out.add_argument("-Z", dest="user", metavar="USER", help="drop root privileges to USER "
-                     "once the device is open")
+                     "once the device is open (with -r: before the file is opened)")
     p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     p.add_argument("expression", nargs="*", help="tcpdump filter expression (e.g. icmp or arp)")
     return p
+
+
+@dataclass
+class RunOptions:
+    """What one run does: where packets come from (``source``) and where they go."""
+
+    source: Options
+    expression: str = ""
+    write: str | None = None
+    headless: bool = False
+    quiet: bool = False
+    verbose: bool = False
+    link: bool = False
+    count: int | None = None
+    ring_packets: int | None = None
+    ring_bytes: int | None = None
+    user: str | None = None
+    replay: str | None = None
+    replay_speed: float = 1.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def read(self) -> str | None:
+        return self.source.read
+
+    @property
+    def wants_ui(self) -> bool:
+        """The UI unless asked for lines, or the output is no terminal."""
+        if self.headless or self.write == "-" or self.quiet or self.verbose or self.count:
+            return False
+        return sys.stdout.isatty()
+
+
+def validate(args: argparse.Namespace) -> RunOptions:
+    """Check the combinations argparse cannot, and build the typed options."""
+    from tapwatch.sources import Options
+
+    live = args.create or args.attach or args.observe or args.demo
+    if not live and not args.read:
+        raise UsageError("nothing to watch: give --create NAME, --attach NAME, --observe NAME, "
+                         "-r FILE or --demo")
+    if args.read and live:
+        raise UsageError("-r reads a file; it does not combine with a device or --observe")
+    if args.demo and (args.create or args.attach or args.observe or args.netns):
+        raise UsageError("--demo makes its own namespace and device; give no other source")
+    if args.tap and not (args.create or args.demo):
+        raise UsageError("--tap goes with --create (an attached device's kind is detected)")
+    if args.read and (args.addr or args.mtu or args.txqueuelen or args.netns):
+        raise UsageError("device settings (--addr, --mtu, --txqueuelen, --netns) need a device, "
+                         "not -r")
+    if args.read and (args.echo or args.reply or args.replay):
+        raise UsageError("--echo, --reply and --replay need a device; -r only reads a file")
+    has_device = args.create or args.attach or args.demo
+    if args.observe and not has_device and (args.echo or args.reply or args.replay or args.addr
+                                            or args.mtu or args.txqueuelen):
+        raise UsageError("--observe is read-only: it cannot answer, replay or configure")
+    if args.peer and not args.reply:
+        raise UsageError("--peer narrows --reply; add --reply")
+    if args.mtu is not None and not 68 <= args.mtu <= 65535:
+        raise UsageError(f"--mtu {args.mtu} is out of range (68-65535)")
+    if args.read and args.write and args.read == args.write and args.read != "-":
+        raise UsageError("-r and -w name the same file; write to another file")
+    from tapwatch.device import parse_addr
+
+    addrs = [parse_addr(a) for a in args.addr]  # a bad address is a DeviceError: exit status 1
+    mode: PeerMode = "echo" if args.echo else "reply" if args.reply else "drop"
+    create = args.create
+    if args.demo:
+        from tapwatch import demo
+
+        create = demo.DEVICE
+        if not addrs:
+            addrs = [parse_addr(a) for a in demo.ADDRESSES]
+        if mode == "drop":
+            mode = "reply"
+    source = Options(create=create, tap=args.tap, attach=args.attach, observe=args.observe,
+                     read=args.read, demo=args.demo, addrs=addrs, mtu=args.mtu,
+                     txqueuelen=args.txqueuelen, netns=args.netns, mode=mode, peers=args.peer)
+    return RunOptions(
+        source=source, expression=" ".join(args.expression), write=args.write,
+        headless=args.headless, quiet=args.quiet, verbose=args.verbose, link=args.link,
+        count=args.count, ring_packets=args.ring_packets, ring_bytes=args.ring_bytes,
+        user=args.user, replay=args.replay, replay_speed=args.replay_speed,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
-        _check_combinations(args)
+        opts = validate(parser.parse_args(argv))
     except UsageError as e:
         print(f"{PROG}: {e} (see tapwatch --help)", file=sys.stderr)
         return 2
+    except TapwatchError as e:
+        print(f"{PROG}: {e}", file=sys.stderr)
+        return 1
     # until capture runs, a signal interrupts set-up like Ctrl-C does; what was made is undone
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _interrupt)
     try:
-        return _run(args)
-    except Failure as e:
+        return run(opts)
+    except TapwatchError as e:
         print(f"{PROG}: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -187,342 +308,51 @@ def _interrupt(signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _check_combinations(args: argparse.Namespace) -> None:
-    live = args.create or args.attach or args.observe or args.demo
-    if not live and not args.read:
-        raise UsageError("nothing to watch: give --create NAME, --attach NAME, --observe NAME, "
-                         "-r FILE or --demo")
-    if args.tap and not (args.create or args.demo):
-        raise UsageError("--tap goes with --create (an attached device's kind is detected)")
-    if args.read and (args.addr or args.mtu or args.txqueuelen or args.netns):
-        raise UsageError("device settings (--addr, --mtu, --txqueuelen, --netns) need a device, "
-                         "not -r")
-    if args.read and (args.echo or args.reply or args.replay):
-        raise UsageError("--echo, --reply and --replay need a device; -r only reads a file")
-    if args.observe and (args.echo or args.reply or args.replay or args.addr or args.mtu):
-        raise UsageError("--observe is read-only: it cannot answer, replay or configure")
-    if args.peer and not args.reply:
-        raise UsageError("--peer narrows --reply; add --reply")
-    if args.mtu is not None and not 68 <= args.mtu <= 65535:
-        raise UsageError(f"--mtu {args.mtu} is out of range (68-65535)")
-    if args.read and args.write and args.read == args.write and args.read != "-":
-        raise UsageError("-r and -w name the same file; write to another file")
+def run(opts: RunOptions) -> int:
+    """Run what ``opts`` asks until it ends; returns the exit status."""
+    if opts.read:
+        return _run_file(opts)
+    return _run_live(opts)
 
 
-def _compile(args: argparse.Namespace, linktype: int) -> object | None:
-    from tapwatch.filters import FilterError, compile_filter
+# ----- shared pieces --------------------------------------------------------------------------
 
-    expr = " ".join(args.expression)
-    try:
-        return compile_filter(expr, linktype)
-    except FilterError as e:
-        raise Failure(str(e)) from None
+def _packet_filter(opts: RunOptions, linktypes: Sequence[int]) -> PacketFilter | None:
+    from tapwatch.filters import compile_packet_filter
+
+    return compile_packet_filter(opts.expression, linktypes)
 
 
-def _open_output(args: argparse.Namespace, linktype: int, ifname: str | None,
-                 like: object | None = None) -> object | None:
-    if not args.write:
-        return None
-    from tapwatch import pcap
-
-    try:
-        if like is not None:
-            target = sys.stdout.buffer if args.write == "-" else args.write
-            return pcap.writer_like(like, target)
-        target = sys.stdout.buffer if args.write == "-" else args.write
-        return pcap.open_writer(target, linktype, ifname=ifname)
-    except pcap.PcapError as e:
-        raise Failure(str(e)) from None
-
-
-def _want_ui(args: argparse.Namespace) -> bool:
-    if args.headless or args.write == "-" or args.quiet or args.verbose or args.count:
-        return False
-    return sys.stdout.isatty() and sys.stdin.isatty()
-
-
-def _run(args: argparse.Namespace) -> int:
-    if args.read:
-        return _run_file(args)
-    return _run_live(args)
-
-
-# ----- offline ------------------------------------------------------------------------------
-
-def _run_file(args: argparse.Namespace) -> int:
-    from tapwatch import pcap
-    from tapwatch.session import Session, SourceInfo
-
-    try:
-        cap = pcap.read_capture(sys.stdin.buffer if args.read == "-" else args.read)
-    except pcap.PcapError as e:
-        raise Failure(str(e)) from None
-    flt = _compile(args, cap.linktype)
-    if args.write:
-        return _convert(args, cap, flt)
-    if not _want_ui(args):
-        return _print_file(args, cap, flt)
-
-    info = SourceInfo(os.path.basename(args.read) if args.read != "-" else "stdin", "file",
-                      read_only_reason="this is a capture file, not a device")
-    ring = _new_ring(args)
-    session = Session(cap.linktype, info, ring=ring, capture_filter=flt)  # type: ignore[arg-type]
-    batch: list[tuple[int, int, bytes]] = []
-    error = None
-    try:
-        for rec in cap:
-            batch.append((rec.ts_ns, rec.direction if rec.direction is not None else 0, rec.data))
-            if len(batch) >= 4096:
-                ring.extend(batch)
-                batch.clear()
-                session.pump()
-    except pcap.PcapError as e:
-        error = str(e)  # show what was read; the problem is named once the UI closes
-    ring.extend(batch)
-    session.pump()
-    _report_truncation(args, cap, session.stats.total_packets)
-    from tapwatch.app import run_app
-
-    status = run_app(session)
-    if error:
-        raise Failure(error)
-    return status
-
-
-def _report_truncation(args: argparse.Namespace, cap: object, n: int) -> None:
-    if getattr(cap, "truncated", False):
-        print(f"{PROG}: {args.read}: the last packet is cut short; kept the {n} before it",
-              file=sys.stderr)
-
-
-def _print_file(args: argparse.Namespace, cap: object, flt: object | None) -> int:
-    """-r without the UI: stream lines like tcpdump -r."""
-    from tapwatch import pcap
-    from tapwatch.headless import print_records
-    from tapwatch.linktypes import name
-
-    print(f"reading from file {args.read}, link-type {name(cap.linktype)}", file=sys.stderr)  # type: ignore[attr-defined]
-    out = sys.stderr if args.write == "-" else sys.stdout
-    try:
-        n = print_records(cap, cap.linktype, out, flt=flt, count=args.count,  # type: ignore[arg-type, attr-defined]
-                          quiet=args.quiet, verbose=args.verbose, link=args.link)
-    except pcap.PcapError as e:
-        raise Failure(str(e)) from None
-    except BrokenPipeError:
-        # the reader of our output went away (| head): that is an ending, not an error
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 0
-    _report_truncation(args, cap, n)
-    return 0
-
-
-def _new_ring(args: argparse.Namespace) -> Ring:
+def _new_ring(opts: RunOptions) -> Ring:
     """The ring sized by --ring-packets / --ring-bytes, or the defaults."""
     from tapwatch.ring import DEFAULT_MAX_BYTES, DEFAULT_MAX_PACKETS, Ring
 
-    return Ring(args.ring_packets or DEFAULT_MAX_PACKETS, args.ring_bytes or DEFAULT_MAX_BYTES)
+    try:
+        return Ring(opts.ring_packets or DEFAULT_MAX_PACKETS, opts.ring_bytes or DEFAULT_MAX_BYTES)
+    except MemoryError:
+        raise Failure(f"not enough memory for a ring of {opts.ring_packets:,} packets; "
+                      "ask for fewer with --ring-packets") from None
 
 
-def _convert(args: argparse.Namespace, cap: object, flt: object | None) -> int:
-    """-r A -w B: stream from reader to writer, keeping timestamps and original lengths."""
+def _open_output(opts: RunOptions, linktype: int, ifname: str | None,
+                 like: CaptureFile | None = None) -> PacketWriter | None:
+    if not opts.write:
+        return None
     from tapwatch import pcap
 
-    same = (not args.write.endswith(".pcapng")) == (cap.format == "pcap")  # type: ignore[attr-defined]
-    writer = _open_output(args, cap.linktype, cap.ifname, like=cap if same else None)  # type: ignore[attr-defined]
-    n = 0
-    try:
-        for rec in cap:  # type: ignore[attr-defined]
-            if flt is not None and not flt.match(rec.data):  # type: ignore[attr-defined]
-                continue
-            writer.write(rec.ts_ns, rec.data,  # type: ignore[attr-defined]
-                         rec.direction if rec.direction is not None else 0, rec.orig_len)
-            n += 1
-            if args.count and n >= args.count:
-                break
-    except pcap.PcapError as e:
-        _close_quietly(writer)
-        raise Failure(str(e)) from None
-    try:
-        writer.close()  # type: ignore[attr-defined]
-    except pcap.PcapError as e:
-        raise Failure(str(e)) from None
-    if args.write != "-":
-        print(f"{PROG}: wrote {n} packets to {args.write}", file=sys.stderr)
-    return 0
+    target = sys.stdout.buffer if opts.write == "-" else opts.write
+    if like is not None:
+        return pcap.writer_like(like, target)
+    return pcap.open_writer(target, linktype, ifname=ifname)
 
 
-def _close_quietly(writer: object) -> None:
+def _close_quietly(writer: PacketWriter | None) -> None:
+    if writer is None:
+        return
     try:
-        writer.close()  # type: ignore[attr-defined]
+        writer.close()
     except Exception:  # the caller is already reporting a failure
         return
-
-
-def _attach_printer(session: Session, args: argparse.Namespace) -> object:
-    from tapwatch.headless import LinePrinter
-
-    quiet = args.quiet or args.write == "-"
-    printer = LinePrinter(session, sys.stdout if args.write != "-" else sys.stderr, quiet=quiet,
-                          verbose=args.verbose, link=args.link)
-    session.on_record = printer
-    session.on_batch = printer.flush
-    return printer
-
-
-# ----- live ---------------------------------------------------------------------------------
-
-def open_live_session(argv: Sequence[str]) -> Session:
-    """A live session built exactly as the command line builds it (scripts, benchmarks).
-
-    The caller starts it (``session.start()``) and closes it; for ``--demo`` the
-    caller also runs ``demo.Traffic``. Raises UsageError, Failure or DeviceError.
-    """
-    args = build_parser().parse_args(list(argv))
-    _check_combinations(args)
-    return _open_live(args)
-
-
-def _run_live(args: argparse.Namespace) -> int:
-    from tapwatch.device import DeviceError
-
-    try:
-        session = _open_live(args)
-    except DeviceError as e:
-        raise Failure(str(e)) from None
-    return _drive(session, args)
-
-
-def _open_live(args: argparse.Namespace) -> Session:
-    from tapwatch import device as devmod
-    from tapwatch.capture import Reader
-    from tapwatch.peer import PeerError
-    from tapwatch.session import Session, SourceInfo
-
-    addrs = [devmod.parse_addr(a) for a in args.addr]
-    if args.netns:
-        devmod.setns(args.netns)
-    if args.demo:
-        from tapwatch import demo
-
-        devmod.unshare_netns()
-        args.create = args.create or demo.DEVICE
-        if not addrs:
-            addrs = [devmod.parse_addr(a) for a in demo.ADDRESSES]
-        if not (args.echo or args.reply):
-            args.reply = True
-    if args.observe:
-        return _open_observer(args, args.observe, None)
-    if args.create:
-        dev = devmod.Device.create(args.create, tap=args.tap)
-    else:
-        try:
-            dev = devmod.Device.attach(args.attach)
-        except devmod.DeviceBusy as busy:
-            if args.echo or args.reply or args.replay or addrs or args.mtu:
-                raise Failure(f"{busy}; echo, reply, replay and configuration need the device "
-                              "itself") from None
-            return _open_observer(args, args.attach, str(busy))
-    reader = None
-    writer = None
-    try:
-        flt = _compile(args, dev.linktype)
-        writer = _open_output(args, dev.linktype, dev.name)
-        ring = _new_ring(args)
-        # read from before the link is up, so not even the first packet can slip by
-        reader = Reader(dev.fd, ring)
-        reader.start()
-        txq = args.txqueuelen or (1000 if dev.created else None)
-        dev.configure(addrs, mtu=args.mtu, up=True, txqueuelen=txq)
-        link = dev.link_info()
-        addresses = link.addresses or [str(a) for a in addrs]
-        info = SourceInfo(dev.name, "demo" if args.demo else dev.kind, addresses=addresses,
-                          mtu=link.mtu, mac=link.mac)
-        responder = _responder(args, dev, addresses)
-        if responder is not None and dev.tap:
-            info.peer_mac = responder.mac_str
-        session = Session(dev.linktype, info, ring=ring, device=dev, reader=reader,
-                          capture_filter=flt, writer=writer, responder=responder)  # type: ignore[arg-type]
-        mode = "echo" if args.echo else "reply" if args.reply else "drop"
-        try:
-            session.set_mode(mode)
-        except PeerError as e:
-            raise Failure(str(e)) from None
-    except BaseException:
-        if reader is not None:
-            reader.stop()
-            reader.join(timeout=2)
-        if writer is not None:
-            _close_quietly(writer)
-        dev.close()
-        raise
-    return session
-
-
-def _responder(args: argparse.Namespace, dev: object, addresses: list[str]) -> object | None:
-    """A responder for reply mode, built whenever the device has addresses to answer for."""
-    import ipaddress
-
-    from tapwatch.peer import PeerError, Responder, stable_mac
-
-    own = []
-    for a in addresses:
-        try:
-            own.append(ipaddress.ip_interface(a))
-        except ValueError:
-            continue
-    if not own:
-        if args.reply:
-            raise Failure("--reply answers for addresses in the device's subnets: give the "
-                          "device one with --addr (e.g. --addr 192.168.3.11/24)")
-        return None
-    try:
-        peers = [ipaddress.ip_address(p) for p in args.peer] or None
-    except ValueError as e:
-        raise Failure(f"invalid --peer: {e}") from None
-    try:
-        return Responder(dev.linktype, own, peers,  # type: ignore[attr-defined]
-                         stable_mac(dev.name))  # type: ignore[attr-defined]
-    except PeerError as e:
-        raise Failure(str(e)) from None
-
-
-def _open_observer(args: argparse.Namespace, name: str, why: str | None) -> Session:
-    """Passive capture through AF_PACKET: any interface, both directions, read-only."""
-    from tapwatch import device as devmod
-    from tapwatch.capture import PacketSocketReader, open_packet_socket
-    from tapwatch.linktypes import LINKTYPE_ETHERNET, LINKTYPE_RAW
-    from tapwatch.session import Session, SourceInfo
-
-    devmod.validate_name(name)
-    link = devmod.kernel_link(name)
-    if link is None:
-        raise Failure(f"interface {name} does not exist (ip link shows the ones there are)")
-    arphrd = link.arphrd
-    # ARPHRD_ETHER 1, ARPHRD_LOOPBACK 772 carry Ethernet headers; NONE (tun), IP tunnels don't
-    if arphrd in (1, 772):
-        linktype = LINKTYPE_ETHERNET
-    elif arphrd in (65534, 768, 769, 776, 778, 823):
-        linktype = LINKTYPE_RAW
-    else:
-        raise Failure(f"cannot observe {name}: link type {arphrd} is not one tapwatch decodes")
-    try:
-        sock = open_packet_socket(name)
-    except PermissionError:
-        hint = devmod.cap_hint("CAP_NET_RAW")
-        raise Failure(f"not permitted to observe {name}: {hint}") from None
-    except OSError as e:
-        raise Failure(f"cannot observe {name}: {e.strerror}") from None
-    flt = _compile(args, linktype)
-    writer = _open_output(args, linktype, name)
-    ring = _new_ring(args)
-    reason = (why + "; observing read-only") if why else "observer mode is read-only"
-    info = SourceInfo(name, "observe", read_only_reason=reason)
-    reader = PacketSocketReader(sock, ring)
-    session = Session(linktype, info, ring=ring, reader=reader, capture_filter=flt,
-                      writer=writer)  # type: ignore[arg-type]
-    session.observe_ifname = name  # type: ignore[attr-defined]
-    return session
 
 
 def _drop_privileges(user: str) -> None:
@@ -540,12 +370,188 @@ def _drop_privileges(user: str) -> None:
         raise Failure(f"-Z {user}: cannot change user (tapwatch is not running as root)") from None
 
 
-def _drive(session: Session, args: argparse.Namespace) -> int:
+def _lines_out(opts: RunOptions) -> Any:
+    """Where per-packet lines go: stdout, or stderr when stdout carries the pcap."""
+    return sys.stderr if opts.write == "-" else sys.stdout
+
+
+# ----- offline ------------------------------------------------------------------------------
+
+def _run_file(opts: RunOptions) -> int:
+    from tapwatch import pcap
+
+    if opts.user:
+        _drop_privileges(opts.user)  # before a byte of the file is read
+    path = opts.read
+    assert path is not None
+    if not opts.wants_ui or opts.write:
+        try:
+            cap = pcap.read_capture(sys.stdin.buffer if path == "-" else path)
+        except pcap.PcapError as e:
+            raise Failure(str(e)) from None
+        with cap:
+            if opts.write:
+                return _convert(opts, cap)
+            return _print_file(opts, cap)
+    return _browse_file(opts)
+
+
+def _browse_file(opts: RunOptions) -> int:
+    """-r into the UI: the file loads in the background while the first screen shows."""
+    import threading
+
+    from tapwatch.session import Session
+    from tapwatch.sources import open_file
+
+    ring = _new_ring(opts)
+    wake = threading.Event()
+    assert opts.read is not None
+    src = open_file(opts.read, ring, wake, stdin=sys.stdin.buffer,
+                    capture_filter=lambda lts: _packet_filter(opts, lts))
+    session = Session([src], ring=ring, wake=wake, capture_filter=src.capture_filter)
+    try:
+        session.start()
+        from tapwatch.app import run_app
+
+        status = run_app(session)
+    finally:
+        session.close()
+    if src.truncated_at is not None:
+        print(f"{PROG}: {opts.read}: loaded the first {src.truncated_at:,} packets (the ring "
+              "holds no more); raise --ring-packets / --ring-bytes to load more",
+              file=sys.stderr)
+    if src.error:
+        raise Failure(src.error)
+    return status
+
+
+def _report_truncation(opts: RunOptions, cap: CaptureFile, n: int) -> None:
+    if cap.truncated:
+        print(f"{PROG}: {opts.read}: the last packet is cut short; kept the {n} before it",
+              file=sys.stderr)
+
+
+def _print_file(opts: RunOptions, cap: CaptureFile) -> int:
+    """-r without the UI: stream lines like tcpdump -r."""
+    from tapwatch import pcap
+    from tapwatch.headless import print_records
+    from tapwatch.linktypes import name
+
+    flt = _packet_filter(opts, [cap.linktype])
+    print(f"reading from file {opts.read}, link-type {name(cap.linktype)}", file=sys.stderr)
+    try:
+        n = print_records(cap, cap.linktype, _lines_out(opts), flt=flt, count=opts.count,
+                          quiet=opts.quiet, verbose=opts.verbose, link=opts.link,
+                          follow=opts.read == "-")
+    except pcap.PcapError as e:
+        raise Failure(str(e)) from None
+    except BrokenPipeError:
+        # the reader of our output went away (| head): that is an ending, not an error
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    _report_truncation(opts, cap, n)
+    return 0
+
+
+def _convert(opts: RunOptions, cap: CaptureFile) -> int:
+    """-r A -w B: stream from reader to writer, keeping timestamps and original lengths."""
+    from tapwatch import pcap
+    from tapwatch.headless import render
+
+    assert opts.write is not None
+    same = (not opts.write.endswith(".pcapng")) == (cap.format == "pcap")
+    flt = _packet_filter(opts, [cap.linktype])
+    try:
+        writer = _open_output(opts, cap.linktype, cap.ifname, like=cap if same else None)
+    except pcap.PcapError as e:
+        raise Failure(str(e)) from None
+    assert writer is not None
+    lines = _lines_out(opts) if opts.headless and not opts.quiet else None
+    lt = cap.linktype
+    n = 0
+    try:
+        for rec in cap:
+            if flt is not None and not flt.match(rec.data, lt):
+                continue
+            writer.write(rec.ts_ns, rec.data, rec.direction, rec.orig_len)
+            n += 1
+            if lines is not None:
+                lines.write(render(rec.ts_ns, None, rec.data, lt, link=opts.link,
+                                   verbose=opts.verbose) + "\n")
+            if opts.count and n >= opts.count:
+                break
+    except pcap.PcapError as e:
+        _close_quietly(writer)
+        raise Failure(str(e)) from None
+    finally:
+        if lines is not None:
+            lines.flush()
+    try:
+        writer.close()
+    except pcap.PcapError as e:
+        raise Failure(str(e)) from None
+    if opts.write != "-":
+        print(f"{PROG}: wrote {n} packets to {opts.write}", file=sys.stderr)
+    return 0
+
+
+# ----- live ---------------------------------------------------------------------------------
+
+def open_live_session(argv: Sequence[str]) -> Session:
+    """A live session built exactly as the command line builds it (scripts, benchmarks).
+
+    The caller starts it (``session.start()``) and closes it; for ``--demo`` the
+    caller also runs ``demo.Traffic``. Raises UsageError or a TapwatchError.
+    """
+    opts = validate(build_parser().parse_args(list(argv)))
+    return _open_live(opts)
+
+
+def _run_live(opts: RunOptions) -> int:
+    session = _open_live(opts, printing=not opts.wants_ui)
+    return _drive(session, opts)
+
+
+def _open_live(opts: RunOptions, *, printing: bool = False) -> Session:
+    import threading
+
+    from tapwatch.session import Session
+    from tapwatch.sources import close_all, open_live, responder_for
+
+    ring = _new_ring(opts)
+    wake = threading.Event()
+    sources = open_live(opts.source, ring, wake)
+    writer = None
+    try:
+        linktypes = [i.linktype for s in sources for i in s.interfaces]
+        flt = _packet_filter(opts, linktypes)
+        first = sources[0].interfaces[0]
+        writer = _open_output(opts, first.linktype, first.name)
+        responder = responder_for(sources[0], opts.source.mode, opts.source.peers)
+        printer = _printer(opts, [i for s in sources for i in s.interfaces]) if printing else None
+        return Session(sources, ring=ring, wake=wake, capture_filter=flt, writer=writer,
+                       responder=responder, mode=opts.source.mode, limit=opts.count,
+                       on_record=printer, on_batch=printer.flush if printer else None)
+    except BaseException:
+        _close_quietly(writer)
+        close_all(sources)
+        raise
+
+
+def _printer(opts: RunOptions, interfaces: list[InterfaceInfo]) -> LinePrinter:
+    from tapwatch.headless import LinePrinter
+
+    return LinePrinter(interfaces, _lines_out(opts), quiet=opts.quiet or opts.write == "-",
+                       verbose=opts.verbose, link=opts.link)
+
+
+def _drive(session: Session, opts: RunOptions) -> int:
     """Run a live session to its end, headless or in the UI, and always clean up."""
-    if args.count:
-        session.limit = args.count
-    ui = _want_ui(args)
-    printer = None if ui else _attach_printer(session, args)
+    from tapwatch.headless import LinePrinter
+
+    ui = opts.wants_ui
+    printer = session.on_record
 
     def on_signal(signum: int, _frame: object) -> None:
         session.request_stop(signal.Signals(signum).name)
@@ -553,16 +559,18 @@ def _drive(session: Session, args: argparse.Namespace) -> int:
     if not ui:
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, on_signal)
-    replayer: _Replay | None = None
+    replayer: Replayer | None = None
     demo_traffic = None
     status = 0
     try:
-        if args.user:
-            _drop_privileges(args.user)
-        if args.replay:
-            replayer = _start_replay(args, session)
+        if opts.user:
+            _drop_privileges(opts.user)
+        if opts.replay:
+            from tapwatch.replay import start_replay
+
+            replayer = start_replay(session, opts.replay, opts.replay_speed)
         session.start()
-        if args.demo:
+        if opts.source.demo:
             from tapwatch import demo
 
             demo_traffic = demo.Traffic(session)
@@ -572,10 +580,12 @@ def _drive(session: Session, args: argparse.Namespace) -> int:
 
             status = run_app(session)
         else:
-            if session.read_only and session.info.kind == "observe":
-                print(f"{PROG}: {session.info.read_only_reason}", file=sys.stderr)
-            elif sys.stderr.isatty() and not args.quiet:
-                print(_listening(session, args), file=sys.stderr)
+            for s in session.sources:
+                if s.read_only_reason and s.kind == "observe" and s.device is None and \
+                        s.interfaces[0].index == 0 and opts.source.device_name:
+                    print(f"{PROG}: {s.read_only_reason}", file=sys.stderr)
+            if sys.stderr.isatty() and not opts.quiet:
+                print(_listening(session), file=sys.stderr)
             while not session.stop_requested.wait(0.2):
                 pass
     finally:
@@ -586,8 +596,8 @@ def _drive(session: Session, args: argparse.Namespace) -> int:
         if replayer is not None:
             replayer.stop()
         session.close()
-        if printer is not None:
-            printer.flush()  # type: ignore[attr-defined]
+        if isinstance(printer, LinePrinter):
+            printer.flush(final=True)
         signal.signal(signal.SIGINT, signal.default_int_handler)
     if session.write_error:
         print(f"{PROG}: {session.write_error}", file=sys.stderr)
@@ -595,7 +605,7 @@ def _drive(session: Session, args: argparse.Namespace) -> int:
     if replayer is not None and replayer.error:
         print(f"{PROG}: replay: {replayer.error}", file=sys.stderr)
         status = status or 1
-    if not ui or args.write:
+    if not ui or opts.write:
         print(f"{PROG}: {session.summary_line()}", file=sys.stderr)
     if session.stop_error and session.stop_reason:
         print(f"{PROG}: {session.info.name}: {session.stop_reason}", file=sys.stderr)
@@ -603,64 +613,12 @@ def _drive(session: Session, args: argparse.Namespace) -> int:
     return status
 
 
-def _listening(session: Session, args: argparse.Namespace) -> str:
+def _listening(session: Session) -> str:
     from tapwatch.linktypes import name
 
-    what = "observing" if session.info.kind == "observe" else "listening on"
-    mode = f", mode {session.mode}" if session.mode != "drop" else ""
-    return (f"{PROG}: {what} {session.info.name}, link-type {name(session.linktype)}"
-            f"{mode}, Ctrl-C to stop")
-
-
-class _Replay(threading.Thread):
-    def __init__(self, session: Session, records: list[tuple[int, bytes]], from_lt: int,
-                 speed: float) -> None:
-        super().__init__(name="tapwatch-replay", daemon=True)
-        self.session = session
-        self.records = records
-        self.from_lt = from_lt
-        self.speed = speed
-        self.stop_event = threading.Event()
-        self.error: str | None = None
-        self.result: object | None = None
-
-    def run(self) -> None:
-        from tapwatch import replay
-        from tapwatch.peer import PeerError
-
-        s = self.session
-        # frames for a tap come from the peer's stable MAC to the device's own MAC
-        peer = s.responder.mac if s.responder is not None else None
-
-        def write(frame: bytes) -> None:
-            try:
-                s.inject(frame)
-            except PeerError as e:
-                raise replay.ReplayError(str(e)) from None
-
-        try:
-            self.result = replay.replay(
-                self.records, write, speed=self.speed, stop=self.stop_event,
-                from_lt=self.from_lt, to_lt=s.linktype, src_mac=peer, dst_mac=s.info.mac,
-            )
-        except replay.ReplayError as e:
-            self.error = str(e)
-
-    def stop(self) -> None:
-        self.stop_event.set()
-        if self.is_alive():
-            self.join(timeout=2)
-
-
-def _start_replay(args: argparse.Namespace, session: Session) -> _Replay:
-    from tapwatch import pcap, replay
-
-    try:
-        cap = pcap.read_capture(args.replay)
-        replay.check_convertible(cap.linktype, session.linktype)
-        records = [(r.ts_ns, r.data) for r in cap]
-    except (pcap.PcapError, replay.ReplayError) as e:
-        raise Failure(f"--replay {args.replay}: {e}") from None
-    r = _Replay(session, records, cap.linktype, args.replay_speed)
-    r.start()
-    return r
+    parts = []
+    for iface in session.interfaces:
+        what = "observing" if iface.kind == "observe" else "listening on"
+        parts.append(f"{what} {iface.name}, link-type {name(iface.linktype)}")
+    mode = f", mode {session.peer_mode}" if session.peer_mode != "drop" else ""
+    return f"{PROG}: {'; '.join(parts)}{mode}, Ctrl-C to stop"

@@ -18,7 +18,7 @@ import struct
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from tapwatch.errors import TapwatchError
 from tapwatch.linktypes import (
@@ -33,6 +33,9 @@ from tapwatch.linktypes import (
 )
 from tapwatch.linktypes import name as linktype_name
 from tapwatch.wire import ETH_P_IP, ETH_P_IPV6, VLAN_TPIDS, parse_mac
+
+if TYPE_CHECKING:
+    from tapwatch.session import Session
 
 DEFAULT_SRC_MAC = b"\x02\x00\x00\x00\x00\x01"
 DEFAULT_DST_MAC = b"\xff" * 6
@@ -310,3 +313,66 @@ def replay(
             ) from None
         sent += 1
     return ReplayResult(sent, skipped, clock() - start, stopped)
+
+
+class Replayer(threading.Thread):
+    """``--replay``: writes a capture's packets into the session's device, in a thread.
+
+    The file is streamed, never loaded whole; frames that cannot enter the
+    device (ARP into a tun, a frame the kernel refuses) are skipped and
+    counted. A corrupt record ends the replay with an error that says how far
+    it got. What is written is captured like every other frame tapwatch
+    writes (the host receives it).
+    """
+
+    def __init__(self, session: Session, path: str, speed: float) -> None:
+        super().__init__(name="tapwatch-replay", daemon=True)
+        from tapwatch.pcap import PcapError, read_capture
+
+        self.session = session
+        self.speed = speed
+        self.stop_event = threading.Event()
+        self.error: str | None = None
+        self.result: ReplayResult | None = None
+        try:
+            self.capture = read_capture(path)
+            check_convertible(self.capture.linktype, session.linktype)
+        except (PcapError, ReplayError) as e:
+            raise ReplayError(f"--replay {path}: {e}") from None
+        self.path = path
+
+    def run(self) -> None:
+        from tapwatch.pcap import PcapError
+        from tapwatch.peer import PeerError
+
+        s = self.session
+        # frames for a tap come from the peer's stable MAC to the device's own MAC
+        peer = s.responder.mac if s.responder is not None else None
+
+        def write(frame: bytes) -> None:
+            try:
+                s.inject(frame)
+            except PeerError as e:
+                raise ReplayError(str(e)) from None
+
+        try:
+            with self.capture:
+                self.result = replay(
+                    ((r.ts_ns, r.data) for r in self.capture), write, speed=self.speed,
+                    stop=self.stop_event, from_lt=self.capture.linktype, to_lt=s.linktype,
+                    src_mac=peer, dst_mac=s.info.mac,
+                )
+        except (ReplayError, PcapError) as e:
+            self.error = str(e)
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        if self.is_alive():
+            self.join(timeout=2)
+
+
+def start_replay(session: Session, path: str, speed: float) -> Replayer:
+    """Open ``path`` for replay into the session's device and start writing it."""
+    r = Replayer(session, path, speed)
+    r.start()
+    return r

@@ -1,10 +1,15 @@
-"""A capture session: one source, the ring, counters, output and the peer actions.
+"""A capture session: its sources, the ring, counters, output and the peer.
 
-The data flows one way: source (device reader, packet socket, pcap file, or
-records fed by a test) -> ring -> pump -> counters / pcap / headless lines /
-replies. The pump is the ring's single consumer; it runs in its own thread for
-live sessions so the reader only ever reads, and tests call ``pump()``
+The data flows one way: sources (device readers, packet sockets, a capture
+file, records fed by a test) -> ring -> pump -> counters / pcap / headless
+lines / replies. The pump is the ring's single consumer; it runs in its own
+thread for live sessions so readers only ever read, and tests call ``pump()``
 directly for determinism. The UI reads the ring and ``status()`` on a timer.
+
+A session numbers the interfaces of its sources (``interfaces``; records
+carry the number as ``Record.iface``), so one session can hold a tun device
+and the Ethernet interface its tunnel runs over, each decoded, filtered and
+written with its own link type.
 """
 
 from __future__ import annotations
@@ -12,34 +17,21 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from tapwatch import decode
-from tapwatch.kinds import Direction
+from tapwatch.kinds import PEER_MODES, DeviceState, Direction, PeerMode
 from tapwatch.peer import PeerError
 from tapwatch.ring import Record, Ring
+from tapwatch.sources import DeviceSource, InterfaceInfo, RecordSource, Source
 
 if TYPE_CHECKING:
-    from tapwatch.capture import Reader
-    from tapwatch.device import Device
-    from tapwatch.filters import BpfFilter
+    from tapwatch.device import Device, LinkInfo
+    from tapwatch.filters import PacketFilter
     from tapwatch.pcap import PacketWriter
     from tapwatch.peer import Responder
-
-
-@dataclass
-class SourceInfo:
-    """What the status bar says about where the packets come from."""
-
-    name: str
-    kind: str  # "tun", "tap", "file", "observe", "demo"
-    addresses: list[str] = field(default_factory=list)
-    mtu: int | None = None
-    mac: str | None = None
-    peer_mac: str | None = None  # the MAC tapwatch answers with in reply mode (tap)
-    read_only_reason: str | None = None
 
 
 @dataclass
@@ -47,7 +39,7 @@ class Status:
     """A consistent snapshot for the status bar and the exit summary."""
 
     live: bool
-    device_state: str
+    device_state: DeviceState
     captured: int
     bytes: int
     pps: float
@@ -59,14 +51,15 @@ class Status:
     kernel_dropped: int | None
     missed: int
     replies_sent: int
-    mode: str
+    mode: PeerMode
     write_error: str | None
     written: int
 
 
 RecordHook = Callable[[Record], None]
 
-MODES = ("drop", "echo", "reply")
+MODES = PEER_MODES
+_RATE_WINDOW_S = 1.0
 
 
 class Session:
@@ -74,45 +67,57 @@ class Session:
 
     def __init__(
         self,
-        linktype: int,
-        info: SourceInfo,
+        sources: Sequence[Source],
         *,
         ring: Ring | None = None,
-        device: Device | None = None,
-        reader: Reader | None = None,
-        capture_filter: BpfFilter | None = None,
+        wake: threading.Event | None = None,
+        capture_filter: PacketFilter | None = None,
         writer: PacketWriter | None = None,
         responder: Responder | None = None,
-        mode: str = "drop",
+        mode: PeerMode = "drop",
+        limit: int | None = None,
+        on_record: RecordHook | None = None,
+        on_batch: Callable[[], str | None] | None = None,
     ) -> None:
+        """``limit``: stop after that many packets pass the filter (``-c``).
+
+        ``on_record`` runs in the pump thread for every packet that passes the
+        capture filter (headless printing); ``on_batch`` after each pump cycle
+        that processed something (flushing those lines), returning why capture
+        must end (the output went away), or None.
+        """
         from tapwatch.stats import Stats
 
-        self.linktype = linktype
-        self.info = info
+        if not sources:
+            raise ValueError("a session needs at least one source")
+        self.sources = list(sources)
+        self.interfaces: list[InterfaceInfo] = [i for s in self.sources for i in s.interfaces]
+        for n, iface in enumerate(self.interfaces):
+            if iface.index != n:
+                raise ValueError(f"interface {iface.name} is numbered {iface.index}, not {n}")
+        self._linktypes = [i.linktype for i in self.interfaces]
         self.ring = ring if ring is not None else Ring()
         self.stats = Stats()
-        self.device = device
-        self.reader = reader
         self.capture_filter = capture_filter
         self.writer = writer
         self.responder = responder
-        self.mode = "drop"
+        self.limit = limit
+        self.on_record = on_record
+        self.on_batch = on_batch
+        self.peer_mode: PeerMode = "drop"
         self.replies_sent = 0
-        self.missed = 0
+        self.processed = 0  # records the pump went through (matching the filter or not)
+        self.missed = 0  # records the ring evicted before the pump got to them
+        self.matched = 0  # records that passed the capture filter
         self.write_error: str | None = None
         self.action_error: str | None = None  # last failed reply/echo write, for the status
-        self.on_record: RecordHook | None = None  # headless printing hook, in pump thread
-        self.on_batch: Callable[[], None] | None = None  # after each pump cycle (flush lines)
-        self.limit: int | None = None  # -c N: stop after N packets pass the filter
-        self.matched = 0  # records that passed the capture filter
-        self.wake = reader.wake if reader is not None else threading.Event()
-        self._cursor = self.ring.first_seq  # what the reader got before us counts too
+        self.wake = wake if wake is not None else threading.Event()
+        self._cursor = self.ring.first_seq  # what a reader got before us counts too
         self._pump_lock = threading.Lock()
         self._pump_thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._summaries: OrderedDict[int, decode.Summary] = OrderedDict()
-        self._link_cache: tuple[float, object] | None = None
-        self._device_state = "file" if device is None and reader is None else "up"
+        self._rate: tuple[float, int, float] = (time.monotonic(), self.ring.next_seq - 1, 0.0)
         self._last_flush = time.monotonic()
         self.stop_requested = threading.Event()  # -c reached, device gone, signal...
         self.stop_reason: str | None = None
@@ -126,34 +131,81 @@ class Session:
         cls,
         linktype: int,
         records: Iterable[tuple[int, int, bytes]],
-        info: SourceInfo | None = None,
+        info: InterfaceInfo | None = None,
+        *,
+        device: Device | None = None,
         **kw: object,
     ) -> Session:
-        """An offline session holding ``(ts_ns, direction, data)`` records, already pumped."""
-        s = cls(linktype, info or SourceInfo("records", "file"), **kw)  # type: ignore[arg-type]
+        """An offline session of one interface holding ``(ts_ns, direction, data)``, pumped.
+
+        ``device`` (tests): something with ``fd``, ``name``, ``write`` and
+        ``link_info`` that the peer actions write into.
+        """
+        info = info or InterfaceInfo("records", "file")
+        info.linktype = linktype
+        info.index = 0
+        source: Source = RecordSource(info) if device is None else DeviceSource(info, device, None)
+        s = cls([source], **kw)  # type: ignore[arg-type]
         s.ring.extend(records)
         s.pump()
         return s
 
-    # ----- live operation -------------------------------------------------------------
+    # ----- what the session holds -------------------------------------------------------
+    @property
+    def info(self) -> InterfaceInfo:
+        """The first interface: the device when there is one (the status bar's headline)."""
+        return self.interfaces[0]
+
+    @property
+    def linktype(self) -> int:
+        """The first interface's link type (records carry their own: ``linktype_of``)."""
+        return self._linktypes[0]
+
+    def linktype_of(self, rec: Record) -> int:
+        return self._linktypes[rec.iface]
+
+    @property
+    def multi_interface(self) -> bool:
+        return len(self.interfaces) > 1
+
+    @property
+    def device_source(self) -> Source | None:
+        """The source tapwatch can write into (the device it holds), if any."""
+        for s in self.sources:
+            if s.device is not None:
+                return s
+        return None
+
+    @property
+    def device(self) -> Device | None:
+        src = self.device_source
+        return src.device if src is not None else None
+
     @property
     def live(self) -> bool:
-        return self.reader is not None
+        return any(s.live for s in self.sources)
 
     @property
     def read_only(self) -> bool:
         return self.info.read_only_reason is not None
 
-    def feed(self, ts_ns: int, direction: int, data: bytes) -> int:
-        """Append a record as the reader would (tests and synthetic sources)."""
-        seq = self.ring.append(ts_ns, direction, data)
+    @property
+    def device_state(self) -> DeviceState:
+        """The headline source's state: the device's when there is one."""
+        src = self.device_source or self.sources[0]
+        return src.state
+
+    # ----- live operation -------------------------------------------------------------
+    def feed(self, ts_ns: int, direction: int, data: bytes, iface: int = 0) -> int:
+        """Append a record as a reader would (tests and synthetic sources)."""
+        seq = self.ring.append(ts_ns, direction, data, iface)
         self.wake.set()
         return seq
 
     def start(self) -> None:
-        """Start the reader and the pump threads."""
-        if self.reader is not None and self.reader.ident is None:  # not started yet
-            self.reader.start()
+        """Start the sources' readers and the pump thread."""
+        for s in self.sources:
+            s.start()
         if self._pump_thread is None:
             self._pump_thread = threading.Thread(
                 target=self._pump_loop, name="tapwatch-pump", daemon=True
@@ -161,17 +213,28 @@ class Session:
             self._pump_thread.start()
 
     def _pump_loop(self) -> None:
+        last_refresh = 0.0
         while not self._stopping.is_set():
             self.wake.wait(0.1)
             self.wake.clear()
             self.pump()
-            self.link_info()  # netlink here, about once a second, never on the UI thread
-            reader = self.reader
-            if reader is not None and reader.error and not self.stop_requested.is_set():
-                self._device_state = "gone" if "went away" in reader.error else "error"
-                # the device vanished: everything captured stays held and exportable
-                self.request_stop(reader.error, error=True)
+            now = time.monotonic()
+            if now - last_refresh >= 1.0:
+                last_refresh = now
+                self.refresh_sources()  # netlink here, never on the UI thread
+            for s in self.sources:
+                reason = s.failure()
+                if reason and not self.stop_requested.is_set():
+                    s.refresh()
+                    # the source failed: everything captured stays held and exportable
+                    name = s.name
+                    self.request_stop(reason if not self.multi_interface else f"{name}: {reason}",
+                                      error=True)
         self.pump()
+
+    def refresh_sources(self) -> None:
+        for s in self.sources:
+            s.refresh()
 
     def request_stop(self, reason: str, *, error: bool = False) -> None:
         """Tell the front end capture has ended: headless exits, the UI keeps browsing."""
@@ -192,17 +255,19 @@ class Session:
             records, missed = ring.since(self._cursor, 4096)
             if missed:
                 self.missed += missed
+                self._cursor += missed
             if not records:
-                if missed:
-                    self._cursor = ring.first_seq
                 break
             self._cursor = records[-1].seq + 1
             self._process(records)
             done += len(records)
+        self.processed += done
         if self.limit is not None and self.matched >= self.limit:
             self.request_stop(f"{self.limit} packets captured")
-        if done and self.on_batch is not None:
-            self.on_batch()
+        if self.on_batch is not None:  # also when idle: held lines come due
+            ended = self.on_batch()
+            if ended:
+                self.request_stop(ended)
         writer = self.writer
         if writer is not None and self.write_error is None:
             now = time.monotonic()
@@ -215,23 +280,31 @@ class Session:
         return done
 
     def _process(self, records: list[Record]) -> None:
-        linktype = self.linktype
+        lts = self._linktypes
         flt = self.capture_filter
+        match = flt.match if flt is not None else None
         layers = decode.layers
         add = self.stats.add
         writer = self.writer if self.write_error is None else None
         hook = self.on_record
-        answer = self._answer if self.mode != "drop" and self.device is not None else None
+        src = self.device_source
+        answer = None
+        if self.peer_mode != "drop" and src is not None:
+            answer = self._answer
+            answer_iface = src.interfaces[0].index
+        outbound = Direction.OUTBOUND
+        limit = self.limit
         for rec in records:
             data = rec.data
-            if answer is not None and rec.direction == Direction.OUTBOUND:
+            lt = lts[rec.iface]
+            if answer is not None and rec.direction == outbound and rec.iface == answer_iface:
                 answer(data)
-            if flt is not None and not flt.match(data):
+            if match is not None and not match(data, lt):
                 continue
-            if self.limit is not None and self.matched >= self.limit:
+            if limit is not None and self.matched >= limit:
                 continue
             self.matched += 1
-            add(layers(data, linktype), len(data), rec.ts_ns)
+            add(layers(data, lt), len(data), rec.ts_ns)
             if writer is not None:
                 try:
                     writer.write(rec.ts_ns, data, rec.direction)
@@ -251,7 +324,7 @@ class Session:
 
     # ----- peer actions --------------------------------------------------------------
     def _answer(self, data: bytes) -> None:
-        if self.mode == "echo":
+        if self.peer_mode == "echo":
             out = [data]
         elif self.responder is not None:
             out = self.responder.respond(data)
@@ -266,17 +339,18 @@ class Session:
             self.replies_sent += 1
 
     def _send(self, frame: bytes) -> None:
-        device = self.device
-        if device is None or device.fd < 0:
+        src = self.device_source
+        device = src.device if src is not None else None
+        if src is None or device is None or device.fd < 0:
             raise PeerError("no device to write to")
         try:
-            device.write(frame)
+            src.write(frame)
         except OSError as e:
-            raise PeerError(f"writing to {device.name} failed: {e.strerror}") from None
+            raise PeerError(f"writing to {src.name} failed: {e.strerror}") from None
         # what tapwatch writes is captured too: the host receives it
-        self.ring.append(time.time_ns(), Direction.INBOUND, frame)
+        self.ring.append(time.time_ns(), Direction.INBOUND, frame, src.interfaces[0].index)
 
-    def set_mode(self, mode: str) -> None:
+    def set_mode(self, mode: PeerMode | str) -> None:
         """Switch between drop, echo and reply while running."""
         if mode not in MODES:
             raise PeerError(f"unknown mode {mode!r}: choose drop, echo or reply")
@@ -284,7 +358,7 @@ class Session:
             self._require_writable(mode)
             if mode == "reply" and self.responder is None:
                 raise PeerError("reply mode needs the device's addresses (--addr)")
-        self.mode = mode
+        self.peer_mode = mode  # type: ignore[assignment]
 
     def inject(self, data: bytes) -> None:
         """Write one frame into the device (the UI's resend and crafted packets)."""
@@ -296,11 +370,15 @@ class Session:
 
     def write_problem(self, what: str) -> str | None:
         """Why ``what`` cannot write into the device now, or None when it can."""
-        if self.info.read_only_reason:
-            return f"{what} is not available: {self.info.read_only_reason}"
-        if self.device is None:
+        src = self.device_source
+        if src is None:
+            reason = self.info.read_only_reason
+            if reason:
+                return f"{what} is not available: {reason}"
             return f"{what} needs a live device ({self.info.name} is a {self.info.kind} source)"
-        if self._device_state == "gone":
+        if src.read_only_reason:
+            return f"{what} is not available: {src.read_only_reason}"
+        if src.state == "gone":
             return f"{what} is not available: the device is gone"
         return None
 
@@ -315,57 +393,62 @@ class Session:
         cache = self._summaries
         s = cache.get(rec.seq)
         if s is None:
-            s = decode.summarize(rec.data, self.linktype)
+            s = decode.summarize(rec.data, self._linktypes[rec.iface])
             cache[rec.seq] = s
             if len(cache) > 4096:
                 cache.popitem(last=False)
         return s
 
-    def link_info(self, force: bool = False) -> object | None:
-        """Device link info, asked of the kernel at most once a second (kept after close)."""
-        if self.device is None:
-            return None
-        now = time.monotonic()
-        closed = self.device.fd < 0 and self._link_cache is not None
-        if not closed and (force or self._link_cache is None or now - self._link_cache[0] > 1.0):
-            info = self.device.link_info()
-            if info.state == "gone":
-                self._device_state = "gone"
-            elif self._device_state != "gone":
-                self._device_state = info.state
-                self.info.addresses = info.addresses or self.info.addresses
-                self.info.mtu = info.mtu or self.info.mtu
-            self._link_cache = (now, info)
-        return self._link_cache[1]
+    def link_info(self, force: bool = False) -> LinkInfo | None:
+        """The device's link info, asked of the kernel at most once a second (kept after close)."""
+        src = self.device_source
+        link_info = getattr(src, "link_info", None)
+        return link_info(force) if link_info is not None else None
 
     def kernel_dropped(self) -> int | None:
-        """Packets the kernel dropped before tapwatch could capture them.
+        """Packets the kernel dropped before tapwatch could capture them, over every source.
 
-        With the packet-ring reader (the default, and observer mode) that is the
-        ring's overflow counter; the device queue's own drops are then no capture
-        loss. On the fallback readers it is the device queue's tx_dropped.
+        None when no source can tell (files, or a reader that cannot count).
         """
-        drops = getattr(self.reader, "kernel_drops", None)
-        if drops is not None:
-            return drops()
-        if self._pump_thread is not None:
-            # the pump thread keeps it fresh; netlink from here could be the UI's event loop,
-            # where pyroute2's synchronous calls refuse to run
-            info = self._link_cache[1] if self._link_cache is not None else None
-        else:
-            info = self.link_info()
-        return getattr(info, "tx_dropped", None)
+        total = None
+        for s in self.sources:
+            d = s.kernel_drops()
+            if d is not None:
+                total = (total or 0) + d
+        return total
+
+    def arrival_rate(self) -> float:
+        """Packets arriving per second, by the wall clock, over about the last second.
+
+        Counted where packets arrive (the ring), not from their timestamps: a
+        pump that lags behind must not make a flood look idle.
+        """
+        now = time.monotonic()
+        t0, n0, rate = self._rate
+        n = self.ring.next_seq - 1
+        if now - t0 >= _RATE_WINDOW_S:
+            rate = (n - n0) / (now - t0)
+            self._rate = (now, n, rate)
+        return rate
 
     def status(self, now_ns: int | None = None) -> Status:
         """Counters for the status bar; ``now_ns`` pins the rate's clock (tests, files)."""
+        if self._pump_thread is None:
+            self.refresh_sources()  # no pump thread keeps them fresh (tests, scripts)
         ring = self.ring
         w = self.writer
+        live = self.live
+        if live:
+            pps = self.arrival_rate()
+        else:
+            pps = self.stats.pps(time.time_ns() if now_ns is None else now_ns)
+        state = self.device_state
         return Status(
-            live=self.live and self._device_state not in ("gone", "error"),
-            device_state=self._device_state,
+            live=live and state not in ("gone", "error"),
+            device_state=state,
             captured=self.stats.total_packets,
             bytes=self.stats.total_bytes,
-            pps=self.stats.pps(time.time_ns() if now_ns is None else now_ns),
+            pps=pps,
             ring_len=len(ring),
             ring_max=ring.max_packets,
             ring_bytes=ring.nbytes,
@@ -374,7 +457,7 @@ class Session:
             kernel_dropped=self.kernel_dropped(),
             missed=self.missed,
             replies_sent=self.replies_sent,
-            mode=self.mode,
+            mode=self.peer_mode,
             write_error=self.write_error,
             written=w.count if w is not None else 0,
         )
@@ -389,11 +472,13 @@ class Session:
             self._summaries.clear()
 
     def close(self) -> None:
-        """Stop threads, process what is left, close output and release the device."""
-        if self.reader is not None:
-            self.reader.stop()
-            if self.reader.is_alive():
-                self.reader.join(timeout=2)
+        """Stop threads, process what is left, close output and release the sources."""
+        for s in self.sources:
+            s.stop()
+        for s in self.sources:
+            reader = s.reader
+            if reader is not None and reader.is_alive():
+                reader.join(timeout=2)
         self._stopping.set()
         self.wake.set()
         if self._pump_thread is not None:
@@ -405,16 +490,15 @@ class Session:
                 self.writer.close()
             except Exception as e:
                 self.write_error = str(e)
-        if self.device is not None:
-            self.link_info(force=True)  # the kernel's final drop count, while the device exists
-            self.device.close()
+        for s in self.sources:
+            s.close()
 
     def summary_line(self) -> str:
         """The exit summary, tcpdump-like, with every loss named."""
         st = self.status()
         parts = [f"{st.captured} packets captured"]
         if self.capture_filter is not None:
-            parts.append(f"{len(self.ring) + st.evicted + self.ring.cleared} seen")
+            parts.append(f"{self.processed + self.missed} seen")
         parts.append(f"{st.evicted} evicted from ring")
         parts.append(
             f"{st.kernel_dropped} dropped by kernel" if st.kernel_dropped is not None

@@ -28,7 +28,8 @@ from tapwatch.device import LinkInfo  # noqa: E402
 from tapwatch.kinds import Direction  # noqa: E402
 from tapwatch.linktypes import LINKTYPE_RAW  # noqa: E402
 from tapwatch.ring import Ring  # noqa: E402
-from tapwatch.session import Session, SourceInfo  # noqa: E402
+from tapwatch.session import Session  # noqa: E402
+from tapwatch.sources import InterfaceInfo  # noqa: E402
 from tapwatch.widgets.detail import DetailTree  # noqa: E402
 from tapwatch.widgets.dialogs import CraftScreen, ExportScreen, HelpScreen  # noqa: E402
 
@@ -88,13 +89,13 @@ def traffic(n: int = 20, start: int = T0) -> list[tuple[int, int, bytes]]:
     return out
 
 
-def tun_info(kind: str = "tun") -> SourceInfo:
-    return SourceInfo("tun1", kind, addresses=["192.168.3.11/24"], mtu=1500)
+def tun_info(kind: str = "tun") -> InterfaceInfo:
+    return InterfaceInfo("tun1", kind, addresses=["192.168.3.11/24"], mtu=1500)
 
 
 def offline(n: int = 20, **kw: object) -> Session:
     """A capture-file-like session: no device, actions disabled."""
-    info = SourceInfo("ping.pcapng", "file", read_only_reason="this is a capture file, "
+    info = InterfaceInfo("ping.pcapng", "file", read_only_reason="this is a capture file, "
                       "not a device")
     return Session.from_records(LINKTYPE_RAW, traffic(n), info=info, **kw)
 
@@ -445,9 +446,9 @@ async def test_click_selects_a_row() -> None:
 
 @ui
 async def test_capture_filter_combines_with_display_filter() -> None:
-    from tapwatch.filters import compile_filter
+    from tapwatch.filters import compile_packet_filter
 
-    cap = compile_filter("ip", LINKTYPE_RAW)  # hides the IPv6 packets
+    cap = compile_packet_filter("ip", [LINKTYPE_RAW])  # hides the IPv6 packets
     session = tun_records(12, capture_filter=cap)
     app = TapwatchApp(session)
     async with app.run_test(size=SIZE) as pilot:
@@ -570,14 +571,14 @@ async def test_mode_keys_switch_the_session() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
         await pilot.press("e")
-        assert session.mode == "echo"
+        assert session.peer_mode == "echo"
         app.tick()
         assert "mode echo" in app.status_bar.text
         await pilot.press("d")
-        assert session.mode == "drop"
+        assert session.peer_mode == "drop"
         await pilot.press("r")  # no responder: refused with the session's message
         await pilot.pause()
-        assert session.mode == "drop"
+        assert session.peer_mode == "drop"
         errors = [n.message for n in app._notifications if n.severity == "error"]
         assert any("reply mode needs" in m for m in errors)
 
@@ -609,7 +610,7 @@ async def test_actions_offline_are_refused_with_a_message() -> None:
         errors = [n.message for n in app._notifications if n.severity == "error"]
         assert len(errors) == 3
         assert all("capture file" in m for m in errors)
-        assert app.session.mode == "drop"
+        assert app.session.peer_mode == "drop"
 
 
 @ui
@@ -681,7 +682,7 @@ async def test_device_gone_keeps_everything_and_says_so_once() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
         dev.state = "gone"
-        session._link_cache = None  # ask the (fake) kernel again now
+        session.link_info(force=True)  # ask the (fake) kernel again now
         app.tick()
         app.tick()
         await pilot.pause()
@@ -691,7 +692,7 @@ async def test_device_gone_keeps_everything_and_says_so_once() -> None:
         assert app.packet_list.rows == len(session.ring) == 7
         await pilot.press("e")
         await pilot.pause()
-        assert session.mode == "drop"
+        assert session.peer_mode == "drop"
 
 
 # ----- detail tree and hex ---------------------------------------------------------------

@@ -179,3 +179,78 @@ def test_closed_pipe_ends_quietly(mixed: Path, tmp_path: Path) -> None:
                        capture_output=True, text=True, timeout=60)
     assert len(r.stdout.splitlines()) == 2
     assert "Traceback" not in r.stderr and "Broken pipe" not in r.stderr
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--ring-bytes", "inf"], "not a size tapwatch can hold"),
+        (["--ring-bytes", "1e400"], "not a size tapwatch can hold"),
+        (["--ring-bytes", "nan"], "not a size tapwatch can hold"),
+        (["--ring-packets", "10000000000000"], "more than --ring-packets allows"),
+        (["--txqueuelen", "99999999999999"], "more than --txqueuelen allows"),
+        (["--replay-speed", "inf"], "positive number"),
+    ],
+)
+def test_numbers_that_make_no_sense_are_one_clear_line(args: list[str], message: str) -> None:
+    r = run("--create", "tun1", *args)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and message in r.stderr, r.stderr
+
+
+def test_unknown_user_for_z_is_an_error_before_reading(mixed: Path) -> None:
+    r = run("-r", str(mixed), "-Z", "no-such-user-here")
+    assert r.returncode == 1 and "no such user" in r.stderr and r.stdout == ""
+
+
+def test_headless_conversion_prints_lines_too(mixed: Path, tmp_path: Path) -> None:
+    out = tmp_path / "copy.pcapng"
+    r = run("-r", str(mixed), "-w", str(out), "--headless")
+    assert r.returncode == 0, r.stderr
+    assert len(r.stdout.splitlines()) == 3 and "ICMP echo request" in r.stdout
+    quiet = run("-r", str(mixed), "-w", str(tmp_path / "q.pcapng"), "--headless", "-q")
+    assert quiet.returncode == 0 and quiet.stdout == ""
+
+
+def test_a_file_that_goes_bad_prints_the_good_packets_first(tmp_path: Path) -> None:
+    good = tmp_path / "good.pcap"
+    wrpcap(str(good), [IP(src="10.0.0.1", dst="10.0.0.2") / ICMP(seq=i) for i in range(1000)])
+    raw = good.read_bytes()
+    bad = tmp_path / "bad.pcap"
+    # one more record whose header claims 4 GB: corrupt, not merely cut short
+    bad.write_bytes(raw + b"\0" * 8 + b"\xff\xff\xff\x7f" * 2 + b"junk" * 10)
+    r = run("-r", str(bad))
+    assert len(r.stdout.splitlines()) == 1000
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines()[-1].startswith("tapwatch: ")
+
+
+def test_live_pipe_lines_appear_as_packets_arrive(mixed: Path) -> None:
+    """`... -w - | tapwatch -r -`: each packet is printed before the next one is written."""
+    raw = mixed.read_bytes()
+    header, records = raw[:24], raw[24:]
+    import struct as st
+
+    chunks = []
+    off = 0
+    while off < len(records):
+        caplen = st.unpack_from("<I", records, off + 8)[0]
+        chunks.append(records[off:off + 16 + caplen])
+        off += 16 + caplen
+    proc = subprocess.Popen([*TAPWATCH, "-r", "-"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        proc.stdin.write(header + chunks[0])
+        proc.stdin.flush()
+        first = proc.stdout.readline()  # blocks until the first line is out
+        assert b"ARP, Request who-has 192.168.4.2" in first
+        proc.stdin.write(chunks[1])
+        proc.stdin.flush()
+        assert b"ICMP echo request" in proc.stdout.readline()
+        proc.stdin.write(chunks[2])
+        proc.stdin.close()
+        assert b"UDP" in proc.stdout.readline()
+    finally:
+        proc.kill() if proc.poll() is None else None
+        proc.wait(timeout=10)

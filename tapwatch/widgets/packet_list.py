@@ -37,7 +37,7 @@ from tapwatch.kinds import DIRECTION_WORDS, Direction
 from tapwatch.ring import Record
 
 if TYPE_CHECKING:
-    from tapwatch.filters import BpfFilter
+    from tapwatch.filters import PacketFilter
     from tapwatch.session import Session
 
 #: Foreground colour of a row by the summary's protocol label. Chosen to read on a
@@ -149,7 +149,7 @@ class PacketList(ScrollView, can_focus=True):
         self.paused = False
         self.follow = True
         self.cursor_seq: int | None = None
-        self._filter: BpfFilter | None = None
+        self._filter: PacketFilter | None = None
         self._matches = array("q")
         self._mstart = 0  # matches before this index were evicted from the ring
         self._scanned = self.ring.first_seq  # next seq the filter has to look at
@@ -216,7 +216,7 @@ class PacketList(ScrollView, can_focus=True):
     def selected_record(self) -> Record | None:
         return self.ring.get(self.cursor_seq) if self.cursor_seq is not None else None
 
-    def set_filter(self, flt: BpfFilter | None) -> None:
+    def set_filter(self, flt: PacketFilter | None) -> None:
         """Show only what ``flt`` matches (None: everything); rebuilt over the ring by sync."""
         keep = self.cursor_seq
         self._filter = flt
@@ -302,6 +302,7 @@ class PacketList(ScrollView, can_focus=True):
             self._scanned = max(self._scanned, start)
             return
         match = flt.match
+        lts = [i.linktype for i in self.session.interfaces]
         append = self._matches.append
         deadline = time.perf_counter() + FILTER_BUDGET_S
         ring = self.ring
@@ -314,7 +315,7 @@ class PacketList(ScrollView, can_focus=True):
                 start = limit
                 break
             for rec in chunk:
-                if match(rec.data):
+                if match(rec.data, lts[rec.iface]):
                     append(rec.seq)
             self.scan_done += chunk[-1].seq + 1 - start
             start = chunk[-1].seq + 1

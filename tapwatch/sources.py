@@ -1,0 +1,546 @@
+"""Sources: where a session's packets come from, opened from typed options.
+
+A session holds one or more sources: a tun/tap device tapwatch created or
+attached to, interfaces it observes read-only through a packet socket, a
+capture file, or records a test feeds in. Each source numbers one or more
+*interfaces* (a pcapng file may hold several) and says what it can do: a
+device tapwatch holds can be written to (replies, echoes, injected and
+replayed packets, a tunnel's far end); an observed interface or a file
+cannot, and ``read_only_reason`` says why, in words the status bar and the
+error messages use as they are.
+
+Everything that opens something - a device, a packet socket, a network
+namespace - happens here, in the order the kernel needs (namespace first,
+reader before the link comes up), and everything opened is released again
+if a later step fails, so the command line only parses, runs and reports.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from tapwatch.errors import TapwatchError
+from tapwatch.kinds import DeviceState, Direction, PeerMode, SourceKind
+from tapwatch.linktypes import LINKTYPE_ETHERNET, LINKTYPE_RAW
+from tapwatch.ring import MAX_INTERFACES, Ring
+
+if TYPE_CHECKING:
+    from tapwatch.capture import Reader
+    from tapwatch.device import Device, Interface, LinkInfo
+    from tapwatch.filters import PacketFilter
+    from tapwatch.pcap import CaptureFile
+    from tapwatch.peer import Responder
+
+#: ARPHRD values whose packet-socket frames start with an Ethernet header (ether, loopback)
+_ARPHRD_ETHERNET = frozenset((1, 772))
+#: ARPHRD values whose frames are bare IP: tun (NONE), IP-in-IP, SIT, GRE, IPv6-in-IPv6...
+_ARPHRD_RAW = frozenset((65534, 768, 769, 776, 778, 823))
+
+
+class SourceError(TapwatchError):
+    """A source could not be opened; the message names the fix."""
+
+
+@dataclass
+class InterfaceInfo:
+    """One interface of a session: what the status bar, the list and the files say about it.
+
+    ``index`` is the number records of this interface carry in the ring
+    (``Record.iface``) and the pcapng interface number they are written with.
+    """
+
+    name: str
+    kind: SourceKind
+    addresses: list[str] = field(default_factory=list)
+    mtu: int | None = None
+    mac: str | None = None
+    peer_mac: str | None = None  # the MAC tapwatch answers with in reply mode (tap)
+    read_only_reason: str | None = None
+    linktype: int = LINKTYPE_RAW
+    index: int = 0
+
+
+@dataclass
+class Options:
+    """Everything the command line asks of the sources, validated already.
+
+    The command line turns flags into this; scripts and benchmarks can build
+    one directly.
+    """
+
+    create: str | None = None
+    tap: bool = False
+    attach: str | None = None
+    observe: list[str] = field(default_factory=list)
+    read: str | None = None  # a capture file, "-" for standard input
+    demo: bool = False
+    addrs: list[Interface] = field(default_factory=list)
+    mtu: int | None = None
+    txqueuelen: int | None = None
+    netns: str | None = None
+    mode: PeerMode = "drop"
+    peers: list[str] = field(default_factory=list)
+
+    @property
+    def device_name(self) -> str | None:
+        return self.create or self.attach
+
+
+class Source:
+    """Where packets come from: one or more interfaces, maybe a reader, maybe a device.
+
+    The base holds what every source has; a source that tapwatch can write
+    into has a ``device``; a live one has a ``reader`` filling the ring.
+    """
+
+    kind: SourceKind = "records"
+
+    def __init__(self, interfaces: list[InterfaceInfo], *, device: Device | None = None,
+                 reader: Reader | None = None) -> None:
+        self.interfaces = interfaces
+        self.device = device
+        self.reader = reader
+        self.state: DeviceState = "file" if reader is None and device is None else "up"
+
+    @property
+    def name(self) -> str:
+        return self.interfaces[0].name
+
+    @property
+    def read_only_reason(self) -> str | None:
+        """Why nothing can be written into this source, None when something can."""
+        return self.interfaces[0].read_only_reason
+
+    @property
+    def writable(self) -> bool:
+        return self.device is not None and self.read_only_reason is None
+
+    @property
+    def live(self) -> bool:
+        return self.reader is not None
+
+    def start(self) -> None:
+        """Start reading (a live source's reader may have started already)."""
+        if self.reader is not None and self.reader.ident is None:
+            self.reader.start()
+
+    def stop(self) -> None:
+        if self.reader is not None:
+            self.reader.stop()
+
+    def failure(self) -> str | None:
+        """Why the reader stopped on its own (the device went away...), None while fine."""
+        return self.reader.error if self.reader is not None else None
+
+    def refresh(self) -> None:
+        """Ask the kernel how the interface is (about once a second, from the pump thread)."""
+        err = self.failure()
+        if err is not None and self.state not in ("gone", "error"):
+            self.state = "gone" if "went away" in err else "error"
+
+    def kernel_drops(self) -> int | None:
+        drops = getattr(self.reader, "kernel_drops", None)
+        return drops() if drops is not None else None
+
+    def write(self, frame: bytes) -> None:
+        """Hand one frame to the device (the host receives it); OSError from the kernel."""
+        if self.device is None:
+            raise OSError("no device")
+        self.device.write(frame)
+
+    def _stop_reader(self) -> None:
+        reader = self.reader
+        if reader is not None:
+            reader.stop()
+            if reader.is_alive():
+                reader.join(timeout=2)
+
+    def close(self) -> None:
+        """Stop reading and release what was opened (a created device disappears)."""
+        self._stop_reader()
+        if self.device is not None:
+            self.device.close()
+
+
+class DeviceSource(Source):
+    """A tun/tap device tapwatch holds: read by a reader, written by the peer and the tunnel."""
+
+    def __init__(self, info: InterfaceInfo, device: Device, reader: Reader | None) -> None:
+        """``reader`` None: a device fed by hand (tests write and read it themselves)."""
+        super().__init__([info], device=device, reader=reader)
+        self.kind = info.kind
+        self._link: tuple[float, LinkInfo] | None = None
+        self._lock = threading.Lock()
+
+    def link_info(self, force: bool = False) -> LinkInfo | None:
+        """What the kernel says about the device, asked at most once a second (kept after close).
+
+        Netlink is never asked from the UI's event loop (pyroute2's synchronous
+        calls refuse to run there): the pump thread keeps this fresh.
+        """
+        device = self.device
+        assert device is not None
+        with self._lock:
+            now = time.monotonic()
+            cached = self._link
+            closed = device.fd < 0 and cached is not None
+            if closed or not (force or cached is None or now - cached[0] > 1.0):
+                return cached[1] if cached is not None else None
+            info = device.link_info()
+            if info.state == "gone":
+                self.state = "gone"
+            elif self.state not in ("gone", "error"):
+                self.state = info.state  # type: ignore[assignment]
+                iface = self.interfaces[0]
+                iface.addresses = info.addresses or iface.addresses
+                iface.mtu = info.mtu or iface.mtu
+            self._link = (now, info)
+            return info
+
+    def refresh(self) -> None:
+        self.link_info()
+        super().refresh()
+
+    def kernel_drops(self) -> int | None:
+        """Packets the kernel dropped before tapwatch could capture them.
+
+        With the packet-ring reader that is the ring's overflow counter (the
+        device queue's own drops are then no capture loss); on the fallback
+        readers it is the device queue's tx_dropped, as last read by the pump.
+        """
+        drops = super().kernel_drops()
+        if drops is not None:
+            return drops
+        cached = self._link
+        return cached[1].tx_dropped if cached is not None else None
+
+    def close(self) -> None:
+        self._stop_reader()
+        if self.device is not None and self.device.fd >= 0:
+            self.link_info(force=True)  # the kernel's final drop count, while the device exists
+        super().close()
+
+
+class RecordSource(Source):
+    """Records fed by a test or a script (``Session.feed``): no reader, no device."""
+
+    def __init__(self, info: InterfaceInfo) -> None:
+        super().__init__([info])
+        self.kind = info.kind
+
+
+class FileSource(Source):
+    """A capture file loaded into the ring by a thread, so the UI opens before it is read.
+
+    A regular file is a finished capture: loading stops when the ring is full
+    (its start is what people open a file for) and ``truncated_at`` says how
+    many packets were loaded. A pipe may be a live capture from elsewhere
+    (``ssh host tapwatch -w - | tapwatch -r -``): then the ring keeps the
+    newest packets, as for a device.
+    """
+
+    kind: SourceKind = "file"
+
+    def __init__(self, capture: CaptureFile, label: str, ring: Ring, wake: threading.Event,
+                 first_index: int = 0, *, live: bool = False,
+                 capture_filter: PacketFilter | None = None) -> None:
+        ifaces = capture.interfaces or []
+        infos: list[InterfaceInfo] = []
+        reason = "this is a capture file, not a device"
+        if ifaces and len(ifaces) > 1:
+            for i, spec in enumerate(ifaces):
+                infos.append(InterfaceInfo(spec.name or f"if{i}", "file",
+                                           read_only_reason=reason, linktype=spec.linktype,
+                                           index=first_index + i))
+        else:
+            infos.append(InterfaceInfo(label, "file", read_only_reason=reason,
+                                       linktype=capture.linktype, index=first_index))
+        super().__init__(infos)
+        self.capture = capture
+        self.label = label
+        self.capture_filter = capture_filter  # applied before the ring: a capture filter
+        self.follows_pipe = live
+        self.loader = _FileLoader(self, ring, wake, first_index)
+        self.loaded = 0
+        self.truncated_at: int | None = None  # packets loaded when the ring filled up
+        self.filtered_out = 0  # packets the capture filter kept out of the ring
+        self.error: str | None = None
+        self.done = threading.Event()
+
+    @property
+    def live(self) -> bool:
+        return self.follows_pipe and not self.done.is_set()
+
+    def start(self) -> None:
+        if self.loader.ident is None:
+            self.loader.start()
+
+    def stop(self) -> None:
+        self.loader.stop_event.set()
+
+    def failure(self) -> str | None:
+        return self.error
+
+    def wait_loaded(self, timeout: float | None = None) -> bool:
+        return self.done.wait(timeout)
+
+    def close(self) -> None:
+        self.stop()
+        if self.loader.is_alive():
+            self.loader.join(timeout=2)
+        self.capture.close()
+
+
+class _FileLoader(threading.Thread):
+    """Reads a capture file into the ring in batches, waking the pump after each."""
+
+    BATCH = 4096
+
+    def __init__(self, source: FileSource, ring: Ring, wake: threading.Event,
+                 first_index: int) -> None:
+        super().__init__(name="tapwatch-file", daemon=True)
+        self.source = source
+        self.ring = ring
+        self.wake = wake
+        self.first_index = first_index
+        self.stop_event = threading.Event()
+
+    def run(self) -> None:
+        from tapwatch.pcap import PcapError
+
+        src = self.source
+        ring = self.ring
+        keep_start = not src.follows_pipe
+        room = ring.max_packets if keep_start else None
+        batch: list[tuple[int, int, bytes]] = []
+        batch_iface = self.first_index
+        multi = len(src.interfaces) > 1
+        lts = [i.linktype for i in src.interfaces]
+        flt = src.capture_filter
+        try:
+            for rec in src.capture:
+                if self.stop_event.is_set():
+                    break
+                local = getattr(rec, "iface", 0) if multi else 0
+                if flt is not None and not flt.match(rec.data, lts[local]):
+                    src.filtered_out += 1
+                    continue
+                iface = self.first_index + local
+                if iface != batch_iface and batch:
+                    self._flush(batch, batch_iface)
+                    batch = []
+                batch_iface = iface
+                direction = rec.direction if rec.direction is not None else Direction.UNKNOWN
+                batch.append((rec.ts_ns, direction, rec.data))
+                if room is not None:
+                    room -= 1
+                    if room <= 0 or ring.total_bytes + len(rec.data) > ring.max_bytes:
+                        self._flush(batch, batch_iface)
+                        batch = []
+                        src.truncated_at = src.loaded
+                        break
+                if len(batch) >= self.BATCH:
+                    self._flush(batch, batch_iface)
+                    batch = []
+        except PcapError as e:
+            src.error = str(e)
+        finally:
+            if batch:
+                self._flush(batch, batch_iface)
+            src.done.set()
+            self.wake.set()
+
+    def _flush(self, batch: list[tuple[int, int, bytes]], iface: int) -> None:
+        self.ring.extend(batch, iface)
+        self.source.loaded += len(batch)
+        self.wake.set()
+
+
+# ----- opening ---------------------------------------------------------------------------------
+
+def close_all(sources: list[Source]) -> None:
+    """Close what was opened, newest first; a failure here never hides the one being reported."""
+    for s in reversed(sources):
+        with contextlib.suppress(Exception):
+            s.close()
+
+
+def open_live(opts: Options, ring: Ring, wake: threading.Event,
+              capture_filter: Callable[[int], object] | None = None) -> list[Source]:
+    """Open the device and/or observed interfaces ``opts`` names, in that order.
+
+    The device (if any) is interface 0, observed interfaces follow in the
+    order given. ``--netns`` and ``--demo`` move the whole process into the
+    namespace first, so the device, its configuration and every socket live
+    there. A device that another program holds (``--attach``) is observed
+    read-only instead, when nothing was asked that needs the device itself.
+    """
+    from tapwatch import device as devmod
+
+    if opts.netns:
+        devmod.setns(opts.netns)
+    if opts.demo:
+        devmod.unshare_netns()
+    sources: list[Source] = []
+    try:
+        observe = list(opts.observe)
+        name = opts.device_name
+        if name is not None:
+            try:
+                sources.append(_open_device(opts, ring, wake, index=0))
+            except devmod.DeviceBusy as busy:
+                if opts.mode != "drop" or opts.addrs or opts.mtu or opts.txqueuelen:
+                    raise SourceError(f"{busy}; echo, reply, replay and configuration need "
+                                      "the device itself") from None
+                sources.append(open_observer(name, ring, wake, index=0, why=str(busy)))
+        for obs in observe:
+            if any(s.name == obs for s in sources):
+                raise SourceError(f"{obs} is named twice: watch each interface once")
+            if len(sources) >= MAX_INTERFACES:
+                raise SourceError(f"at most {MAX_INTERFACES} interfaces in one session")
+            sources.append(open_observer(obs, ring, wake, index=len(sources)))
+    except BaseException:
+        close_all(sources)
+        raise
+    return sources
+
+
+def _open_device(opts: Options, ring: Ring, wake: threading.Event, index: int) -> DeviceSource:
+    from tapwatch import device as devmod
+    from tapwatch.capture import Reader
+
+    if opts.create:
+        dev = devmod.Device.create(opts.create, tap=opts.tap)
+    else:
+        assert opts.attach is not None
+        dev = devmod.Device.attach(opts.attach)
+    reader = None
+    try:
+        # read from before the link is up, so not even the first packet can slip by
+        reader = Reader(dev.fd, ring, wake, iface=index)
+        reader.start()
+        txq = opts.txqueuelen or (1000 if dev.created else None)
+        dev.configure(list(opts.addrs), mtu=opts.mtu, up=True, txqueuelen=txq)
+        link = dev.link_info()
+        addresses = link.addresses or [str(a) for a in opts.addrs]
+        info = InterfaceInfo(dev.name, dev.kind, addresses=addresses, mtu=link.mtu,
+                             mac=link.mac, linktype=dev.linktype, index=index)
+        return DeviceSource(info, dev, reader)
+    except BaseException:
+        if reader is not None:
+            reader.stop()
+            reader.join(timeout=2)
+        dev.close()
+        raise
+
+
+def observed_linktype(name: str) -> int:
+    """The link type a packet socket on ``name`` delivers (Ethernet or raw IP)."""
+    from tapwatch import device as devmod
+
+    devmod.validate_name(name)
+    link = devmod.kernel_link(name)
+    if link is None:
+        raise SourceError(f"interface {name} does not exist (ip link shows the ones there are)")
+    if link.arphrd in _ARPHRD_ETHERNET:
+        return LINKTYPE_ETHERNET
+    if link.arphrd in _ARPHRD_RAW:
+        return LINKTYPE_RAW
+    raise SourceError(f"cannot observe {name}: link type {link.arphrd} is not one tapwatch "
+                      "decodes")
+
+
+def open_observer(name: str, ring: Ring, wake: threading.Event, *, index: int,
+                  why: str | None = None) -> Source:
+    """Passive capture through AF_PACKET: any interface, both directions, read-only."""
+    from tapwatch import device as devmod
+    from tapwatch.capture import PacketSocketReader, open_packet_socket
+
+    linktype = observed_linktype(name)
+    try:
+        sock = open_packet_socket(name)
+    except PermissionError:
+        hint = devmod.cap_hint("CAP_NET_RAW")
+        raise SourceError(f"not permitted to observe {name}: {hint}") from None
+    except OSError as e:
+        raise SourceError(f"cannot observe {name}: {e.strerror}") from None
+    reason = (why + "; observing read-only") if why else "observer mode is read-only"
+    info = InterfaceInfo(name, "observe", read_only_reason=reason, linktype=linktype,
+                         index=index)
+    reader = PacketSocketReader(sock, ring, wake, iface=index)
+    src = Source([info], reader=reader)
+    src.kind = "observe"
+    return src
+
+
+def open_file(path: str, ring: Ring, wake: threading.Event, *, index: int = 0,
+              stdin: object = None, capture_filter: Callable[[list[int]], PacketFilter | None]
+              | None = None) -> FileSource:
+    """A capture file (or ``-``: standard input) as a source the UI can browse while it loads."""
+    import stat as stat_mod
+
+    from tapwatch.pcap import PcapError, read_capture
+
+    try:
+        if path == "-":
+            cap = read_capture(stdin)  # type: ignore[arg-type]
+            live = True
+            try:
+                mode = os.fstat(stdin.fileno()).st_mode  # type: ignore[attr-defined]
+                live = not stat_mod.S_ISREG(mode)
+            except (AttributeError, OSError, ValueError):
+                pass
+            label = "stdin"
+        else:
+            cap = read_capture(path)
+            live = False
+            label = os.path.basename(path)
+    except PcapError as e:
+        raise SourceError(str(e)) from None
+    src = FileSource(cap, label, ring, wake, index, live=live)
+    if capture_filter is not None:
+        src.capture_filter = capture_filter([i.linktype for i in src.interfaces])
+    return src
+
+
+def responder_for(source: Source, mode: PeerMode, peers: list[str]) -> Responder | None:
+    """A responder for reply mode, built whenever the device has addresses to answer for."""
+    from tapwatch.peer import PeerError, Responder, stable_mac
+
+    if source.device is None:
+        return None
+    info = source.interfaces[0]
+    own = []
+    for a in info.addresses:
+        try:
+            own.append(ipaddress.ip_interface(a))
+        except ValueError:
+            continue
+    if not own:
+        if mode == "reply":
+            raise SourceError("--reply answers for addresses in the device's subnets: give the "
+                              "device one with --addr (e.g. --addr 192.168.3.11/24)")
+        return None
+    try:
+        peer_addrs = [ipaddress.ip_address(p) for p in peers] or None
+    except ValueError as e:
+        raise SourceError(f"invalid --peer: {e}") from None
+    try:
+        responder = Responder(info.linktype, own, peer_addrs, stable_mac(info.name))
+    except PeerError as e:
+        raise SourceError(str(e)) from None
+    if info.linktype == LINKTYPE_ETHERNET:
+        info.peer_mac = responder.mac_str
+    return responder
+
+
+def iter_interfaces(sources: list[Source]) -> Iterator[InterfaceInfo]:
+    for s in sources:
+        yield from s.interfaces

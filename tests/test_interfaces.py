@@ -1,0 +1,92 @@
+"""Several interfaces in one session, and directions as tcpdump -i any gives them (namespaces)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from netns import TAPWATCH, Netns, needs_netns
+from test_live import stop, wait_addr
+
+from tapwatch import pcap
+from tapwatch.kinds import Direction
+
+pytestmark = [needs_netns, pytest.mark.netns]
+
+ANY_LINE = re.compile(r"^\d\d:\d\d:\d\d\.\d{6} (\S+)\s+(In |Out|B  |M  |P  ) (.*)$")
+
+
+def veth(ns: Netns) -> None:
+    for cmd in (["ip", "link", "add", "va", "type", "veth", "peer", "name", "vb"],
+                ["ip", "link", "set", "va", "up"], ["ip", "link", "set", "vb", "up"],
+                ["ip", "addr", "add", "10.8.0.1/24", "dev", "va"]):
+        ns.run(cmd, check=True)
+
+
+def tcpdump_any(ns: Netns, expr: list[str]) -> subprocess.Popen[str]:
+    proc = ns.popen(["tcpdump", "-i", "any", "-nn", "-l", *expr])
+    assert proc.stderr is not None
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:  # "listening on any" once it captures
+        if "listening on" in proc.stderr.readline():
+            return proc
+    raise AssertionError("tcpdump never started")
+
+
+def test_device_and_observed_interface_print_like_tcpdump_any(ns: Netns) -> None:
+    veth(ns)
+    td = tcpdump_any(ns, ["icmp", "or", "arp"])
+    tw = ns.popen([*TAPWATCH, "--create", "tun0", "--addr", "10.9.0.1/24", "--reply",
+                   "--observe", "va", "--observe", "vb", "--headless", "icmp or arp"])
+    try:
+        wait_addr(ns, "tun0", "10.9.0.1")
+        time.sleep(0.5)  # the observers' sockets are bound once tun0 is configured
+        ns.run(["ping", "-c", "2", "-i", "0.3", "-W", "1", "10.9.0.2"])
+        ns.run(["ping", "-c", "1", "-W", "1", "10.8.0.2"])  # ARP on the veth pair, no answer
+        time.sleep(0.5)
+    finally:
+        out, err = stop(tw)
+        tdout, _ = stop(td)
+    assert tw.returncode == 0, err
+    ours = [ln for ln in out.splitlines() if ANY_LINE.match(ln)]
+    theirs = {ln for ln in tdout.splitlines()
+              if ANY_LINE.match(ln) and ANY_LINE.match(ln).group(1) in ("tun0", "va", "vb")}
+    assert len(ours) == len(out.splitlines()), out
+    # the same lines, word for word, timestamps aside (tapwatch stamps its own replies)
+    assert {ln.split(" ", 1)[1] for ln in ours} == {ln.split(" ", 1)[1] for ln in theirs}
+    assert sum(" tun0  In  IP 10.9.0.2 > 10.9.0.1: ICMP echo reply" in ln for ln in ours) == 2
+    assert any(" va    Out ARP, Request who-has 10.8.0.2" in ln for ln in ours)
+    assert any(" vb    B   ARP, Request who-has 10.8.0.2" in ln for ln in ours)
+    times = [ln.split(" ", 1)[0] for ln in ours]
+    assert times == sorted(times)  # in time order across the three interfaces
+
+
+def test_pcapng_directions_agree_with_tcpdump_any(ns: Netns, tmp_path: Path) -> None:
+    ours = tmp_path / "tw.pcapng"
+    theirs = tmp_path / "td.pcapng"
+    td = ns.popen(["tcpdump", "-i", "any", "-nn", "-w", str(theirs), "--print", "-l", "icmp"])
+    assert td.stdout is not None
+    time.sleep(1.0)
+    tw = ns.popen([*TAPWATCH, "--create", "tun1", "--addr", "10.6.0.1/24", "--reply", "-q",
+                   "-w", str(ours), "icmp"])
+    try:
+        wait_addr(ns, "tun1", "10.6.0.1")
+        ping = ns.run(["ping", "-c", "3", "-i", "0.2", "-W", "1", "10.6.0.2"])
+        time.sleep(0.3)
+    finally:
+        stop(tw)
+        stop(td)
+    assert "3 received" in ping.stdout
+    got = [(r.direction, r.data) for r in pcap.read_capture(str(ours))]
+    # tcpdump -i any writes Linux cooked v2: protocol at 0, packet type at 10 (4: outgoing),
+    # the IP packet after 20 bytes; tun1 is the namespace's only interface with ICMP on it
+    want = []
+    for r in pcap.read_capture(str(theirs)):
+        data = r.data
+        if data[0:2] == b"\x08\x00":
+            want.append((Direction.OUTBOUND if data[10] == 4 else Direction.INBOUND, data[20:]))
+    assert [d for d, _ in got] == [Direction.OUTBOUND, Direction.INBOUND] * 3
+    assert got == want
