@@ -221,10 +221,16 @@ class RunOptions:
 
     @property
     def wants_ui(self) -> bool:
-        """The UI unless asked for lines, or the output is no terminal."""
+        """The UI unless asked for lines, or the output is no terminal.
+
+        stdin may be a pipe (a capture fed to ``-r -``): keys then come from
+        the controlling terminal.
+        """
         if self.headless or self.write == "-" or self.quiet or self.verbose or self.count:
             return False
-        return sys.stdout.isatty()
+        from tapwatch.terminal import has_terminal
+
+        return has_terminal()
 
 
 def validate(args: argparse.Namespace) -> RunOptions:
@@ -400,20 +406,25 @@ def _browse_file(opts: RunOptions) -> int:
     """-r into the UI: the file loads in the background while the first screen shows."""
     import threading
 
+    from tapwatch import terminal
     from tapwatch.session import Session
     from tapwatch.sources import open_file
 
     ring = _new_ring(opts)
     wake = threading.Event()
     assert opts.read is not None
-    src = open_file(opts.read, ring, wake, stdin=sys.stdin.buffer,
+    stdin = None
+    if opts.read == "-":  # the capture keeps its pipe; the UI gets the terminal as fd 0
+        stdin = os.fdopen(terminal.take_stdin(), "rb")
+    src = open_file(opts.read, ring, wake, stdin=stdin,
                     capture_filter=lambda lts: _packet_filter(opts, lts))
     session = Session([src], ring=ring, wake=wake, capture_filter=src.capture_filter)
     try:
         session.start()
         from tapwatch.app import run_app
 
-        status = run_app(session)
+        with terminal.for_ui():
+            status = run_app(session)
     finally:
         session.close()
     if src.truncated_at is not None:
@@ -576,9 +587,11 @@ def _drive(session: Session, opts: RunOptions) -> int:
             demo_traffic = demo.Traffic(session)
             demo_traffic.start()
         if ui:
+            from tapwatch import terminal
             from tapwatch.app import run_app
 
-            status = run_app(session)
+            with terminal.for_ui():
+                status = run_app(session)
         else:
             for s in session.sources:
                 if s.read_only_reason and s.kind == "observe" and s.device is None and \

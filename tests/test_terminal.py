@@ -116,3 +116,34 @@ def test_sigterm_ends_the_ui_with_a_complete_pcap(ns: Netns, tmp_path: Path) -> 
                               capture_output=True, text=True, check=True).stdout.split()
         assert seqs == ["1", "2"]
         assert ns.wait_link("tun2", present=False)
+
+
+def _small_capture(path: Path, n: int = 40) -> None:
+    from scapy.layers.inet import ICMP, IP
+    from scapy.utils import wrpcap
+
+    wrpcap(str(path), [IP(src="10.0.0.1", dst="10.0.0.2") / ICMP(seq=i) for i in range(n)])
+
+
+def test_ui_reads_keys_from_the_terminal_when_stdin_is_the_capture(ns: Netns,
+                                                                   tmp_path: Path) -> None:
+    """``... -w - | tapwatch -r -``: the capture on stdin, the keys from the terminal."""
+    cap = tmp_path / "piped.pcap"
+    _small_capture(cap)
+    with terminal(ns, f"cat {cap} | {{python}} -m tapwatch -r -", width=120, height=30) as name:
+        assert wait_for(lambda: "stdin" in screen(name) and "Packets" in screen(name)), \
+            screen(name)
+        assert wait_for(lambda: "packets 40" in screen(name)), screen(name)
+        tmux("send-keys", "-t", name, "q")
+        assert wait_for(lambda: "EXITED 0" in screen(name)), screen(name)
+
+
+def test_ui_draws_when_stderr_is_redirected(ns: Netns, tmp_path: Path) -> None:
+    cap = tmp_path / "quiet.pcap"
+    _small_capture(cap)
+    with terminal(ns, f"{{python}} -m tapwatch -r {cap} 2>/dev/null", width=120,
+                  height=30) as name:
+        assert wait_for(lambda: "quiet.pcap" in screen(name) and "Packets" in screen(name)), \
+            screen(name)
+        tmux("send-keys", "-t", name, "q")
+        assert wait_for(lambda: "EXITED 0" in screen(name)), screen(name)
