@@ -16,7 +16,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tapwatch import __version__
@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     from tapwatch.replay import Replayer
     from tapwatch.ring import Ring
     from tapwatch.session import Session
-    from tapwatch.sources import InterfaceInfo, Options
+    from tapwatch.sources import InterfaceInfo, Options, Source
+    from tapwatch.tunnel import Endpoint, Role, Transport, Tunnel
 
 PROG = "tapwatch"
 
@@ -114,6 +115,10 @@ def _size(text: str) -> int:
     return value
 
 
+def _max_frame(text: str) -> int:
+    return _whole(text, 1, 65535, "--tunnel-max-frame")
+
+
 def _speed(text: str) -> float:
     try:
         value = float(text)
@@ -172,6 +177,19 @@ def build_parser() -> argparse.ArgumentParser:
     peer.add_argument("--replay-speed", type=_speed, default=1.0, metavar="X",
                       help="replay timing factor (2 = twice as fast, 0 = as fast as possible)")
 
+    tun = p.add_argument_group("tunnel (be one end of a simpletun-style tunnel)")
+    t = tun.add_mutually_exclusive_group()
+    t.add_argument("--tunnel-listen", metavar="[ADDR:]PORT", help="wait for the far end on PORT "
+                   "(default 55555) and carry the device's frames to it; a new client is "
+                   "accepted when one goes away")
+    t.add_argument("--tunnel-connect", metavar="HOST[:PORT]", help="connect to the far end "
+                   "(an IP address; port 55555 by default), retrying with backoff")
+    tun.add_argument("--tunnel-udp", action="store_true", help="one frame per UDP datagram "
+                     "instead of length-prefixed frames over TCP")
+    tun.add_argument("--tunnel-max-frame", type=_max_frame, default=None, metavar="N",
+                     help="longest frame sent to the far end (default 2000: simpletun's buffer; "
+                     "longer frames are dropped and counted)")
+
     out = p.add_argument_group("output")
     out.add_argument("-w", dest="write", metavar="FILE", help="write packets to FILE (pcapng if "
                      "it ends in .pcapng, else pcap; '-' for stdout)")
@@ -197,6 +215,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 @dataclass
+class TunnelOptions:
+    """``--tunnel-listen``/``--tunnel-connect`` and their companions, parsed."""
+
+    role: Role
+    endpoint: Endpoint
+    transport: Transport = "tcp"
+    max_frame: int = 2000
+
+
+@dataclass
 class RunOptions:
     """What one run does: where packets come from (``source``) and where they go."""
 
@@ -213,7 +241,7 @@ class RunOptions:
     user: str | None = None
     replay: str | None = None
     replay_speed: float = 1.0
-    extra: dict[str, Any] = field(default_factory=dict)
+    tunnel: TunnelOptions | None = None
 
     @property
     def read(self) -> str | None:
@@ -237,6 +265,12 @@ def validate(args: argparse.Namespace) -> RunOptions:
     """Check the combinations argparse cannot, and build the typed options."""
     from tapwatch.sources import Options
 
+    tunnel = args.tunnel_listen or args.tunnel_connect
+    if (args.tunnel_udp or args.tunnel_max_frame) and not tunnel:
+        raise UsageError("--tunnel-udp and --tunnel-max-frame go with --tunnel-listen or "
+                         "--tunnel-connect")
+    if tunnel and not (args.create or args.attach):
+        raise UsageError("a tunnel carries a device's frames: add --create NAME or --attach NAME")
     live = args.create or args.attach or args.observe or args.demo
     if not live and not args.read:
         raise UsageError("nothing to watch: give --create NAME, --attach NAME, --observe NAME, "
@@ -258,6 +292,9 @@ def validate(args: argparse.Namespace) -> RunOptions:
         raise UsageError("--observe is read-only: it cannot answer, replay or configure")
     if args.peer and not args.reply:
         raise UsageError("--peer narrows --reply; add --reply")
+    if tunnel and (args.echo or args.reply):
+        raise UsageError("--echo and --reply answer in the device's place; with a tunnel the far "
+                         "end does: give one of them")
     if args.mtu is not None and not 68 <= args.mtu <= 65535:
         raise UsageError(f"--mtu {args.mtu} is out of range (68-65535)")
     if args.read and args.write and args.read == args.write and args.read != "-":
@@ -277,12 +314,25 @@ def validate(args: argparse.Namespace) -> RunOptions:
             mode = "reply"
     source = Options(create=create, tap=args.tap, attach=args.attach, observe=args.observe,
                      read=args.read, demo=args.demo, addrs=addrs, mtu=args.mtu,
-                     txqueuelen=args.txqueuelen, netns=args.netns, mode=mode, peers=args.peer)
+                     txqueuelen=args.txqueuelen, netns=args.netns, mode=mode, peers=args.peer,
+                     tunnel=bool(tunnel))
+    tunnel_opts = None
+    if tunnel:
+        from tapwatch.tunnel import DEFAULT_MAX_FRAME, parse_endpoint
+
+        listen = bool(args.tunnel_listen)
+        tunnel_opts = TunnelOptions(
+            role="server" if listen else "client",
+            endpoint=parse_endpoint(tunnel, listen=listen),
+            transport="udp" if args.tunnel_udp else "tcp",
+            max_frame=args.tunnel_max_frame or DEFAULT_MAX_FRAME,
+        )
     return RunOptions(
         source=source, expression=" ".join(args.expression), write=args.write,
         headless=args.headless, quiet=args.quiet, verbose=args.verbose, link=args.link,
         count=args.count, ring_packets=args.ring_packets, ring_bytes=args.ring_bytes,
         user=args.user, replay=args.replay, replay_speed=args.replay_speed,
+        tunnel=tunnel_opts,
     )
 
 
@@ -541,13 +591,41 @@ def _open_live(opts: RunOptions, *, printing: bool = False) -> Session:
         writer = _open_output(opts, first.linktype, first.name)
         responder = responder_for(sources[0], opts.source.mode, opts.source.peers)
         printer = _printer(opts, [i for s in sources for i in s.interfaces]) if printing else None
+        tunnel = _tunnel(opts, sources[0], printing) if opts.tunnel is not None else None
         return Session(sources, ring=ring, wake=wake, capture_filter=flt, writer=writer,
                        responder=responder, mode=opts.source.mode, limit=opts.count,
-                       on_record=printer, on_batch=printer.flush if printer else None)
+                       on_record=printer, on_batch=printer.flush if printer else None,
+                       tunnel=tunnel)
     except BaseException:
         _close_quietly(writer)
         close_all(sources)
         raise
+
+
+def _tunnel(opts: RunOptions, source: Source, printing: bool) -> Tunnel:
+    """The tunnel's end, carrying ``source``'s frames; its news on stderr when headless."""
+    from tapwatch.linktypes import LINKTYPE_ETHERNET
+    from tapwatch.sources import DeviceSource
+    from tapwatch.tunnel import Tunnel
+
+    t = opts.tunnel
+    assert t is not None
+    if not isinstance(source, DeviceSource):
+        raise Failure("a tunnel needs the device itself, not a read-only view of it")
+    info = source.interfaces[0]
+    header = 14 if info.linktype == LINKTYPE_ETHERNET else 0
+    if info.mtu and info.mtu + header > t.max_frame:
+        print(f"{PROG}: warning: {info.name}'s MTU {info.mtu}{' + 14' if header else ''} is "
+              f"more than --tunnel-max-frame {t.max_frame}: longer frames are not sent (lower "
+              "the MTU with --mtu, or raise the limit if the far end can take them)",
+              file=sys.stderr)
+
+    def event(text: str) -> None:
+        if printing:  # the UI shows the tunnel's state in its status bar instead
+            print(f"{PROG}: {text}", file=sys.stderr, flush=True)
+
+    return Tunnel(t.role, t.endpoint, transport=t.transport, linktype=info.linktype,
+                  max_frame=t.max_frame, deliver=source.inject, on_event=event)
 
 
 def _printer(opts: RunOptions, interfaces: list[InterfaceInfo]) -> LinePrinter:

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from tapwatch.filters import PacketFilter
     from tapwatch.pcap import PacketWriter
     from tapwatch.peer import Responder
+    from tapwatch.tunnel import Tunnel
 
 
 @dataclass
@@ -78,13 +79,15 @@ class Session:
         limit: int | None = None,
         on_record: RecordHook | None = None,
         on_batch: Callable[[], str | None] | None = None,
+        tunnel: Tunnel | None = None,
     ) -> None:
         """``limit``: stop after that many packets pass the filter (``-c``).
 
         ``on_record`` runs in the pump thread for every packet that passes the
         capture filter (headless printing); ``on_batch`` after each pump cycle
         that processed something (flushing those lines), returning why capture
-        must end (the output went away), or None.
+        must end (the output went away), or None. ``tunnel``: the device's
+        frames go to a tunnel's far end, which is then the device's only peer.
         """
         from tapwatch.stats import Stats
 
@@ -104,6 +107,7 @@ class Session:
         self.limit = limit
         self.on_record = on_record
         self.on_batch = on_batch
+        self.tunnel = tunnel
         self.peer_mode: PeerMode = "drop"
         self.replies_sent = 0
         self.processed = 0  # records the pump went through (matching the filter or not)
@@ -144,8 +148,12 @@ class Session:
         info = info or InterfaceInfo("records", "file")
         info.linktype = linktype
         info.index = 0
-        source: Source = RecordSource(info) if device is None else DeviceSource(info, device, None)
-        s = cls([source], **kw)  # type: ignore[arg-type]
+        ring = kw.pop("ring", None) or Ring()
+        wake = threading.Event()
+        source: Source = RecordSource(info)
+        if device is not None:
+            source = DeviceSource(info, device, None, ring, wake)  # type: ignore[arg-type]
+        s = cls([source], ring=ring, wake=wake, **kw)  # type: ignore[arg-type]
         s.ring.extend(records)
         s.pump()
         return s
@@ -203,9 +211,11 @@ class Session:
         return seq
 
     def start(self) -> None:
-        """Start the sources' readers and the pump thread."""
+        """Start the sources' readers, the tunnel and the pump thread."""
         for s in self.sources:
             s.start()
+        if self.tunnel is not None and self.tunnel.ident is None:
+            self.tunnel.start()
         if self._pump_thread is None:
             self._pump_thread = threading.Thread(
                 target=self._pump_loop, name="tapwatch-pump", daemon=True
@@ -289,8 +299,8 @@ class Session:
         hook = self.on_record
         src = self.device_source
         answer = None
-        if self.peer_mode != "drop" and src is not None:
-            answer = self._answer
+        if src is not None and (self.peer_mode != "drop" or self.tunnel is not None):
+            answer = self._answer if self.tunnel is None else self.tunnel.send
             answer_iface = src.interfaces[0].index
         outbound = Direction.OUTBOUND
         limit = self.limit
@@ -340,15 +350,9 @@ class Session:
 
     def _send(self, frame: bytes) -> None:
         src = self.device_source
-        device = src.device if src is not None else None
-        if src is None or device is None or device.fd < 0:
+        if not isinstance(src, DeviceSource):
             raise PeerError("no device to write to")
-        try:
-            src.write(frame)
-        except OSError as e:
-            raise PeerError(f"writing to {src.name} failed: {e.strerror}") from None
-        # what tapwatch writes is captured too: the host receives it
-        self.ring.append(time.time_ns(), Direction.INBOUND, frame, src.interfaces[0].index)
+        src.inject(frame)  # recorded too: the host receives it
 
     def set_mode(self, mode: PeerMode | str) -> None:
         """Switch between drop, echo and reply while running."""
@@ -356,6 +360,9 @@ class Session:
             raise PeerError(f"unknown mode {mode!r}: choose drop, echo or reply")
         if mode != "drop":
             self._require_writable(mode)
+            if self.tunnel is not None:
+                raise PeerError(f"{mode} is not available: the tunnel's far end is the "
+                                "device's peer")
             if mode == "reply" and self.responder is None:
                 raise PeerError("reply mode needs the device's addresses (--addr)")
         self.peer_mode = mode  # type: ignore[assignment]
@@ -473,6 +480,8 @@ class Session:
 
     def close(self) -> None:
         """Stop threads, process what is left, close output and release the sources."""
+        if self.tunnel is not None:
+            self.tunnel.stop()
         for s in self.sources:
             s.stop()
         for s in self.sources:
@@ -508,4 +517,7 @@ class Session:
             parts.append(f"{st.missed} not processed (ring wrapped)")
         if self.replies_sent:
             parts.append(f"{self.replies_sent} frames written")
-        return ", ".join(parts)
+        line = ", ".join(parts)
+        if self.tunnel is not None:
+            line += "; " + self.tunnel.summary_text()
+        return line

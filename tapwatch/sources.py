@@ -87,6 +87,7 @@ class Options:
     netns: str | None = None
     mode: PeerMode = "drop"
     peers: list[str] = field(default_factory=list)
+    tunnel: bool = False  # the device's frames go to a tunnel's far end
 
     @property
     def device_name(self) -> str | None:
@@ -172,12 +173,34 @@ class Source:
 class DeviceSource(Source):
     """A tun/tap device tapwatch holds: read by a reader, written by the peer and the tunnel."""
 
-    def __init__(self, info: InterfaceInfo, device: Device, reader: Reader | None) -> None:
+    def __init__(self, info: InterfaceInfo, device: Device, reader: Reader | None, ring: Ring,
+                 wake: threading.Event) -> None:
         """``reader`` None: a device fed by hand (tests write and read it themselves)."""
         super().__init__([info], device=device, reader=reader)
         self.kind = info.kind
+        self.ring = ring
+        self.wake = wake
         self._link: tuple[float, LinkInfo] | None = None
         self._lock = threading.Lock()
+
+    def inject(self, frame: bytes) -> None:
+        """Write one frame into the device and record it: the host receives it.
+
+        The one way in for the peer's replies, echoes, injected and replayed
+        packets and the tunnel's frames (from whichever thread they come).
+        Raises PeerError with the reason when the device cannot take it.
+        """
+        from tapwatch.peer import PeerError
+
+        device = self.device
+        if device is None or device.fd < 0:
+            raise PeerError("no device to write to")
+        try:
+            device.write(frame)
+        except OSError as e:
+            raise PeerError(f"writing to {self.name} failed: {e.strerror}") from None
+        self.ring.append(time.time_ns(), Direction.INBOUND, frame, self.interfaces[0].index)
+        self.wake.set()
 
     def link_info(self, force: bool = False) -> LinkInfo | None:
         """What the kernel says about the device, asked at most once a second (kept after close).
@@ -396,9 +419,10 @@ def open_live(opts: Options, ring: Ring, wake: threading.Event,
             try:
                 sources.append(_open_device(opts, ring, wake, index=0))
             except devmod.DeviceBusy as busy:
-                if opts.mode != "drop" or opts.addrs or opts.mtu or opts.txqueuelen:
-                    raise SourceError(f"{busy}; echo, reply, replay and configuration need "
-                                      "the device itself") from None
+                if (opts.mode != "drop" or opts.tunnel or opts.addrs or opts.mtu
+                        or opts.txqueuelen):
+                    raise SourceError(f"{busy}; echo, reply, a tunnel, replay and "
+                                      "configuration need the device itself") from None
                 sources.append(open_observer(name, ring, wake, index=0, why=str(busy)))
         for obs in observe:
             if any(s.name == obs for s in sources):
@@ -432,7 +456,7 @@ def _open_device(opts: Options, ring: Ring, wake: threading.Event, index: int) -
         addresses = link.addresses or [str(a) for a in opts.addrs]
         info = InterfaceInfo(dev.name, dev.kind, addresses=addresses, mtu=link.mtu,
                              mac=link.mac, linktype=dev.linktype, index=index)
-        return DeviceSource(info, dev, reader)
+        return DeviceSource(info, dev, reader, ring, wake)
     except BaseException:
         if reader is not None:
             reader.stop()

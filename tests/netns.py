@@ -70,3 +70,18 @@ def netns(prefix: str = "tw") -> Iterator[Netns]:
         yield Netns(name)
     finally:
         subprocess.run(["ip", "netns", "del", name], check=False)
+
+
+def link_pair(a: Netns, b: Netns, addr_a: str, addr_b: str, name: str = "veth0") -> None:
+    """A veth pair between two private namespaces, ``name`` on both sides, addressed and up.
+
+    Created in ``a`` and one end moved into ``b``, so nothing of it ever exists in the
+    host's namespace.
+    """
+    peer = f"{name}p"
+    a.run(["ip", "link", "add", name, "type", "veth", "peer", "name", peer], check=True)
+    a.run(["ip", "link", "set", peer, "netns", b.name], check=True)
+    b.run(["ip", "link", "set", peer, "name", name], check=True)
+    for ns, addr in ((a, addr_a), (b, addr_b)):
+        ns.run(["ip", "addr", "add", addr, "dev", name], check=True)
+        ns.run(["ip", "link", "set", name, "up"], check=True)

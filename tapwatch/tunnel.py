@@ -1,0 +1,642 @@
+"""tapwatch as one end of a tunnel: the device's frames over TCP or UDP to a far end.
+
+The wire format is the classic simpletun's, so tapwatch can stand in for
+either end of it: TCP (default port 55555), the server accepts one client at a
+time, no handshake; each frame is a 2-byte big-endian length and then exactly
+that many bytes, in both directions; a tun carries raw IP packets, a tap
+Ethernet frames without FCS, and there is no packet-info header. With
+``--tunnel-udp`` each datagram is one frame, without the prefix.
+
+Three things about simpletun shape what is sent. It writes the prefix and the
+frame with two ``write()`` calls, so what arrives is reassembled by byte count,
+never by segment. It reads a frame into a 2000-byte buffer without checking
+the length it was given, so tapwatch never sends a frame longer than
+``max_frame`` (they are dropped and counted) and never a zero-length frame
+(simpletun reads that as the end). And it exits when the peer goes away:
+tapwatch's server goes back to listening for the next client, its client
+retries with backoff, and capture goes on meanwhile.
+
+Frames read from the device reach :meth:`Tunnel.send` from the session's pump;
+frames from the socket go into the device through ``deliver`` (which also
+records them, as what the host receives). tapwatch talks to no address but
+the peer the user named (a client) or the first one that connected (a server).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import ipaddress
+import selectors
+import socket
+import struct
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from tapwatch.errors import TapwatchError
+from tapwatch.linktypes import LINKTYPE_RAW
+
+DEFAULT_PORT = 55555
+DEFAULT_MAX_FRAME = 2000
+#: Frames waiting for a slow peer before new ones are dropped (and counted).
+MAX_BACKLOG = 4 << 20
+RETRY_FIRST_S = 0.5
+RETRY_MAX_S = 8.0
+
+Role = Literal["server", "client"]
+Transport = Literal["tcp", "udp"]
+TunnelState = Literal["listening", "connecting", "connected", "retrying", "stopped", "failed"]
+
+_PREFIX = struct.Struct("!H")
+
+
+class TunnelError(TapwatchError):
+    """The tunnel cannot be set up as asked; the message names the fix."""
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """An IP address (never a name: tapwatch resolves nothing) and a port."""
+
+    host: str
+    port: int
+
+    @property
+    def family(self) -> socket.AddressFamily:
+        if not self.host:
+            return socket.AF_INET6
+        return socket.AF_INET6 if ":" in self.host else socket.AF_INET
+
+    def __str__(self) -> str:
+        if ":" in self.host:
+            return f"[{self.host}]:{self.port}"
+        return f"{self.host or '*'}:{self.port}"
+
+
+def parse_endpoint(text: str, *, listen: bool) -> Endpoint:
+    """``PORT``, ``ADDR:PORT``, ``ADDR``, ``[V6ADDR]:PORT``; port 55555 when none is given.
+
+    A listening end may leave the address out (every address); a connecting
+    end must name one. Host names are refused: the user names the address.
+    """
+    text = text.strip()
+    host, port_text = text, ""
+    if text.startswith("["):
+        end = text.find("]")
+        if end < 0:
+            raise TunnelError(f"invalid address {text!r}: a bracket is not closed")
+        host, rest = text[1:end], text[end + 1:]
+        if rest and not rest.startswith(":"):
+            raise TunnelError(f"invalid address {text!r}: want [ADDR]:PORT")
+        port_text = rest[1:]
+    elif text.count(":") == 1:
+        host, port_text = text.split(":")
+    elif text.isdigit():
+        host, port_text = "", text
+    if host:
+        try:
+            host = str(ipaddress.ip_address(host))
+        except ValueError:
+            raise TunnelError(f"{host!r} is not an IP address (tapwatch resolves no host "
+                              "names: give the peer's address)") from None
+    elif not listen:
+        raise TunnelError("--tunnel-connect needs the peer's address (HOST[:PORT])")
+    port = DEFAULT_PORT
+    if port_text:
+        if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+            raise TunnelError(f"invalid port {port_text!r} (1-65535)")
+        port = int(port_text)
+    return Endpoint(host, port)
+
+
+@dataclass
+class TunnelCounters:
+    """What crossed the tunnel and every framing problem, each counted."""
+
+    frames_out: int = 0  # device -> peer
+    bytes_out: int = 0
+    frames_in: int = 0  # peer -> device
+    bytes_in: int = 0
+    zero_length: int = 0  # a zero length prefix from the peer
+    too_long_in: int = 0  # a prefix above max_frame from the peer (skipped)
+    length_mismatch: int = 0  # a frame whose IP total length says otherwise
+    cut_short: int = 0  # the peer went away in the middle of a frame
+    too_long_out: int = 0  # device frames too long for the peer's buffer (not sent)
+    empty_out: int = 0  # zero-length device frames (never sent)
+    no_peer: int = 0  # device frames while nobody was connected
+    backlog_full: int = 0  # device frames dropped because the peer did not keep up
+    foreign: int = 0  # UDP datagrams from an address that is not the peer
+    write_errors: int = 0  # frames the device refused
+    connections: int = 0
+
+    @property
+    def framing_errors(self) -> int:
+        return self.zero_length + self.too_long_in + self.length_mismatch + self.cut_short
+
+
+@dataclass
+class FrameDecoder:
+    """Reassembles simpletun frames from a byte stream, by count, whatever the segments.
+
+    Problems are counted in ``counters`` and never stop decoding: a zero
+    length is skipped, a length above ``max_frame`` is read past (the stream
+    stays in step), a tun frame whose IP header disagrees with its length is
+    still delivered (the kernel judges it; the capture shows it).
+    """
+
+    counters: TunnelCounters
+    max_frame: int = DEFAULT_MAX_FRAME
+    linktype: int = LINKTYPE_RAW
+    _buf: bytearray = field(default_factory=bytearray)
+    _skip: int = 0  # bytes of an oversized frame still to read past
+
+    def feed(self, data: bytes) -> list[bytes]:
+        buf = self._buf
+        buf += data
+        frames: list[bytes] = []
+        pos = 0
+        c = self.counters
+        while True:
+            if self._skip:
+                n = min(self._skip, len(buf) - pos)
+                pos += n
+                self._skip -= n
+                if self._skip:
+                    break
+            if len(buf) - pos < 2:
+                break
+            (n,) = _PREFIX.unpack_from(buf, pos)
+            if n == 0:
+                c.zero_length += 1
+                pos += 2
+                continue
+            if n > self.max_frame:
+                c.too_long_in += 1
+                pos += 2
+                self._skip = n
+                continue
+            if len(buf) - pos - 2 < n:
+                break
+            frame = bytes(buf[pos + 2:pos + 2 + n])
+            pos += 2 + n
+            if self.linktype == LINKTYPE_RAW and _ip_length(frame) not in (None, n):
+                c.length_mismatch += 1
+            frames.append(frame)
+        del buf[:pos]
+        return frames
+
+    def end(self) -> None:
+        """The stream ended: a frame begun and not finished is counted as cut short."""
+        if self._buf or self._skip:
+            self.counters.cut_short += 1
+        self._buf.clear()
+        self._skip = 0
+
+
+def _ip_length(frame: bytes) -> int | None:
+    """The length an IP packet says it has, None when it is no IP packet tapwatch can read."""
+    if not frame:
+        return None
+    v = frame[0] >> 4
+    if v == 4 and len(frame) >= 4:
+        return frame[2] << 8 | frame[3]
+    if v == 6 and len(frame) >= 6:
+        plen = frame[4] << 8 | frame[5]
+        return 40 + plen if plen else None  # 0: a jumbogram
+    return None
+
+
+def encode(frame: bytes) -> bytes:
+    """One frame as it goes on a TCP tunnel: length prefix and bytes, in one buffer."""
+    return _PREFIX.pack(len(frame)) + frame
+
+
+class Tunnel(threading.Thread):
+    """One end of a tunnel: a server that waits for its peer, or a client that reaches it."""
+
+    def __init__(
+        self,
+        role: Role,
+        endpoint: Endpoint,
+        *,
+        transport: Transport = "tcp",
+        linktype: int = LINKTYPE_RAW,
+        max_frame: int = DEFAULT_MAX_FRAME,
+        deliver: Callable[[bytes], None],
+        on_event: Callable[[str], None] | None = None,
+    ) -> None:
+        super().__init__(name="tapwatch-tunnel", daemon=True)
+        self.role = role
+        self.endpoint = endpoint
+        self.transport = transport
+        self.linktype = linktype
+        self.max_frame = max_frame
+        self.deliver = deliver
+        self.on_event = on_event
+        self.counters = TunnelCounters()
+        self.state: TunnelState = "listening" if role == "server" else "connecting"
+        self.peer: str | None = None
+        self.error: str | None = None
+        self.retry_in: float | None = None
+        self._halt = threading.Event()
+        self._lock = threading.Lock()  # the connection and its backlog
+        self._conn: socket.socket | None = None
+        self._peer_addr: tuple[object, ...] | None = None
+        self._backlog = bytearray()
+        self._sel = selectors.DefaultSelector()
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self._listener: socket.socket | None = None
+        if role == "server":
+            self._listener = self._listen()  # now: a port in use is an error at start
+
+    # ----- set-up --------------------------------------------------------------------------
+    def _listen(self) -> socket.socket:
+        ep = self.endpoint
+        kind = socket.SOCK_STREAM if self.transport == "tcp" else socket.SOCK_DGRAM
+        sock = socket.socket(ep.family, kind)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if ep.family == socket.AF_INET6 and not ep.host:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)  # v4 too
+            sock.bind((ep.host or "::", ep.port))
+            if kind == socket.SOCK_STREAM:
+                sock.listen(1)
+        except OSError as e:
+            sock.close()
+            if e.errno == errno.EADDRINUSE:
+                raise TunnelError(f"cannot listen on {ep}: the port is in use") from None
+            raise TunnelError(f"cannot listen on {ep}: {e.strerror}") from None
+        sock.setblocking(False)
+        return sock
+
+    # ----- what the pump calls -----------------------------------------------------------
+    def send(self, frame: bytes) -> None:
+        """Send one frame the device gave (pump thread); never blocks the pump."""
+        c = self.counters
+        n = len(frame)
+        if n == 0:
+            c.empty_out += 1
+            return
+        if n > self.max_frame:
+            c.too_long_out += 1
+            return
+        with self._lock:
+            conn = self._conn
+            if conn is None or self.state != "connected":
+                c.no_peer += 1
+                return
+            if self.transport == "udp":
+                try:
+                    if self.role == "server":
+                        conn.sendto(frame, self._peer_addr)  # type: ignore[arg-type]
+                    else:
+                        conn.send(frame)
+                except (BlockingIOError, ConnectionRefusedError):
+                    c.backlog_full += 1
+                    return
+                except OSError:
+                    c.no_peer += 1
+                    return
+                c.frames_out += 1
+                c.bytes_out += n
+                return
+            data = encode(frame)
+            if len(self._backlog) + len(data) > MAX_BACKLOG:
+                c.backlog_full += 1
+                return
+            c.frames_out += 1
+            c.bytes_out += n
+            if self._backlog:
+                self._backlog += data
+                return
+            try:
+                sent = conn.send(data)  # the prefix and the frame in one write
+            except BlockingIOError:
+                sent = 0
+            except OSError:
+                return  # the tunnel thread sees the broken connection and says so
+            if sent < len(data):
+                self._backlog += data[sent:]
+                self._poke()
+
+    def _poke(self) -> None:
+        with contextlib.suppress(BlockingIOError, OSError):
+            self._wake_w.send(b"!")
+
+    # ----- the thread ----------------------------------------------------------------------
+    def run(self) -> None:
+        try:
+            if self.role == "server":
+                self._serve()
+            else:
+                self._connect_loop()
+        except Exception as e:  # a bug must not pass silently: the status says it
+            self._set_state("failed", f"tunnel failed: {type(e).__name__}: {e}")
+        finally:
+            self._close_conn()
+            if self._listener is not None:
+                self._listener.close()
+            self._sel.close()
+            self._wake_r.close()
+            self._wake_w.close()
+            if self.state != "failed":
+                self.state = "stopped"
+
+    def stop(self) -> None:
+        self._halt.set()
+        self._poke()
+        if self.is_alive():
+            self.join(timeout=3)
+
+    def _event(self, text: str) -> None:
+        if self.on_event is not None:
+            self.on_event(text)
+
+    def _set_state(self, state: TunnelState, text: str | None = None) -> None:
+        self.state = state
+        if state == "failed":
+            self.error = text
+        if text:
+            self._event(text)
+
+    def _serve(self) -> None:
+        listener = self._listener
+        assert listener is not None
+        ep = self.endpoint
+        self._event(f"tunnel: listening on {ep} ({self.transport})")
+        if self.transport == "udp":
+            self._run_udp(listener)
+            return
+        while not self._halt.is_set():
+            self.state = "listening"
+            conn = self._accept(listener)
+            if conn is None:
+                return
+            self._run_stream(conn)
+            if not self._halt.is_set():
+                self._event(f"tunnel: {self.peer} went away; listening on {ep} again")
+                self.peer = None
+
+    def _accept(self, listener: socket.socket) -> socket.socket | None:
+        sel = self._sel
+        sel.register(listener, selectors.EVENT_READ)
+        sel.register(self._wake_r, selectors.EVENT_READ)
+        try:
+            while not self._halt.is_set():
+                for key, _ in sel.select(0.5):
+                    if key.fileobj is self._wake_r:
+                        self._drain_wake()
+                        continue
+                    try:
+                        conn, addr = listener.accept()
+                    except (BlockingIOError, InterruptedError):
+                        continue
+                    except OSError as e:
+                        self._event(f"tunnel: accept failed: {e.strerror}")
+                        time.sleep(0.1)
+                        continue
+                    self.peer = _addr_text(addr)
+                    return conn
+            return None
+        finally:
+            sel.unregister(listener)
+            sel.unregister(self._wake_r)
+
+    def _connect_loop(self) -> None:
+        ep = self.endpoint
+        delay = RETRY_FIRST_S
+        if self.transport == "udp":
+            sock = socket.socket(ep.family, socket.SOCK_DGRAM)
+            try:
+                sock.connect((ep.host, ep.port))
+            except OSError as e:
+                sock.close()
+                self._set_state("failed", f"tunnel: cannot reach {ep}: {e.strerror}")
+                return
+            sock.setblocking(False)
+            self.peer = str(ep)
+            self._event(f"tunnel: sending to {ep} (udp)")
+            self._run_udp(sock)
+            return
+        while not self._halt.is_set():
+            self.state = "connecting"
+            self.retry_in = None
+            sock = socket.socket(ep.family, socket.SOCK_STREAM)
+            sock.settimeout(5.0)
+            try:
+                sock.connect((ep.host, ep.port))
+            except OSError as e:
+                sock.close()
+                why = e.strerror or ("timed out" if isinstance(e, TimeoutError) else str(e))
+                self.state = "retrying"
+                self.retry_in = delay
+                self._event(f"tunnel: cannot reach {ep}: {why}; retrying in {delay:g} s")
+                if self._halt.wait(delay):
+                    return
+                delay = min(delay * 2, RETRY_MAX_S)
+                continue
+            self.peer = str(ep)
+            delay = RETRY_FIRST_S
+            self._run_stream(sock)
+            if not self._halt.is_set():
+                self.state = "retrying"
+                self.retry_in = delay
+                self._event(f"tunnel: {ep} went away; reconnecting in {delay:g} s")
+                if self._halt.wait(delay):
+                    return
+
+    def _run_stream(self, conn: socket.socket) -> None:
+        """Carry frames over one TCP connection until it ends or tapwatch stops."""
+        conn.setblocking(False)
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no Nagle stalls
+        decoder = FrameDecoder(self.counters, self.max_frame, self.linktype)
+        with self._lock:
+            self._conn = conn
+            self._backlog.clear()
+            self.state = "connected"
+            self.counters.connections += 1
+        self._event(f"tunnel: connected to {self.peer}")
+        sel = self._sel
+        sel.register(conn, selectors.EVENT_READ)
+        sel.register(self._wake_r, selectors.EVENT_READ)
+        try:
+            while not self._halt.is_set():
+                with self._lock:
+                    want_write = bool(self._backlog)
+                sel.modify(conn, selectors.EVENT_READ | (selectors.EVENT_WRITE if want_write
+                                                         else 0))
+                for key, events in sel.select(0.5):
+                    if key.fileobj is self._wake_r:
+                        self._drain_wake()
+                        continue
+                    if events & selectors.EVENT_WRITE and not self._flush_backlog(conn):
+                        decoder.end()
+                        return
+                    if events & selectors.EVENT_READ:
+                        try:
+                            data = conn.recv(65536)
+                        except (BlockingIOError, InterruptedError):
+                            continue
+                        except OSError:
+                            data = b""
+                        if not data:
+                            decoder.end()
+                            return
+                        # ACK at once: simpletun writes the prefix and the frame apart, and
+                        # with Nagle on its side the frame waits for this ACK, which a delayed
+                        # ACK would hold back ~40 ms
+                        with contextlib.suppress(OSError):
+                            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
+                        for frame in decoder.feed(data):
+                            self._deliver(frame)
+        finally:
+            sel.unregister(conn)
+            sel.unregister(self._wake_r)
+            self._close_conn()
+
+    def _flush_backlog(self, conn: socket.socket) -> bool:
+        with self._lock:
+            if not self._backlog:
+                return True
+            try:
+                sent = conn.send(self._backlog)
+            except BlockingIOError:
+                return True
+            except OSError:
+                return False
+            del self._backlog[:sent]
+            return True
+
+    def _run_udp(self, sock: socket.socket) -> None:
+        """One frame per datagram; a server learns its peer from the first datagram."""
+        client = self.role == "client"
+        with self._lock:
+            self._conn = sock
+            if client:
+                self.state = "connected"
+                self.counters.connections += 1
+        sel = self._sel
+        sel.register(sock, selectors.EVENT_READ)
+        sel.register(self._wake_r, selectors.EVENT_READ)
+        c = self.counters
+        try:
+            while not self._halt.is_set():
+                for key, _ in sel.select(0.5):
+                    if key.fileobj is self._wake_r:
+                        self._drain_wake()
+                        continue
+                    try:
+                        data, addr = sock.recvfrom(65536)
+                    except (BlockingIOError, InterruptedError):
+                        continue
+                    except ConnectionRefusedError:  # ICMP port unreachable from the peer
+                        continue
+                    except OSError:
+                        continue
+                    if not client:
+                        if self._peer_addr is None:
+                            with self._lock:
+                                self._peer_addr = addr
+                                self.peer = _addr_text(addr)
+                                self.state = "connected"
+                                c.connections += 1
+                            self._event(f"tunnel: {self.peer} is the peer (udp)")
+                        elif addr[:2] != self._peer_addr[:2]:
+                            c.foreign += 1
+                            continue
+                    if not data:
+                        c.zero_length += 1
+                        continue
+                    if len(data) > self.max_frame:
+                        c.too_long_in += 1
+                        continue
+                    if self.linktype == LINKTYPE_RAW and _ip_length(data) not in (None,
+                                                                                  len(data)):
+                        c.length_mismatch += 1
+                    self._deliver(data)
+        finally:
+            sel.unregister(sock)
+            sel.unregister(self._wake_r)
+
+    def _deliver(self, frame: bytes) -> None:
+        c = self.counters
+        try:
+            self.deliver(frame)
+        except TapwatchError:
+            c.write_errors += 1
+            return
+        except OSError:
+            c.write_errors += 1
+            return
+        c.frames_in += 1
+        c.bytes_in += len(frame)
+
+    def _drain_wake(self) -> None:
+        with contextlib.suppress(BlockingIOError, OSError):
+            while self._wake_r.recv(4096):
+                pass
+
+    def _close_conn(self) -> None:
+        with self._lock:
+            conn = self._conn
+            self._conn = None
+            self._backlog.clear()
+            if self.state == "connected":
+                self.state = "listening" if self.role == "server" else "retrying"
+        if conn is not None and conn is not self._listener:
+            with contextlib.suppress(OSError):
+                conn.close()
+
+    # ----- for the status bar and the summary ----------------------------------------------
+    def status_text(self) -> str:
+        """One line: role, peer, state, frames and bytes each way, framing problems."""
+        c = self.counters
+        who = self.peer or (str(self.endpoint) if self.role == "client" else "-")
+        state = self.state
+        if state == "retrying" and self.retry_in is not None:
+            state = f"retrying ({self.retry_in:g} s)"
+        if self.role == "server" and state == "listening":
+            state = f"listening on {self.endpoint}"
+        parts = [f"tunnel {self.role} ({self.transport})", f"peer {who}", state,
+                 f"out {c.frames_out:,} frames / {c.bytes_out:,} B",
+                 f"in {c.frames_in:,} frames / {c.bytes_in:,} B"]
+        problems = self.problems()
+        if problems:
+            parts.append("; ".join(problems))
+        return "  ".join(parts)
+
+    def problems(self) -> list[str]:
+        """Every non-zero problem counter, in words."""
+        c = self.counters
+        named = (
+            (c.zero_length, "zero-length frames"),
+            (c.too_long_in, f"frames over {self.max_frame} B from the peer"),
+            (c.length_mismatch, "frames whose IP length disagrees"),
+            (c.cut_short, "frames cut short by the peer leaving"),
+            (c.too_long_out, f"device frames over {self.max_frame} B not sent"),
+            (c.empty_out, "empty device frames not sent"),
+            (c.no_peer, "device frames with no peer connected"),
+            (c.backlog_full, "device frames dropped: the peer did not keep up"),
+            (c.foreign, "datagrams from other addresses ignored"),
+            (c.write_errors, "frames the device refused"),
+        )
+        return [f"{n:,} {what}" for n, what in named if n]
+
+    def summary_text(self) -> str:
+        c = self.counters
+        text = (f"tunnel: {c.frames_out} frames sent, {c.frames_in} received, "
+                f"{c.framing_errors} framing errors")
+        problems = self.problems()
+        return text + (f" ({'; '.join(problems)})" if problems else "")
+
+
+def _addr_text(addr: tuple[object, ...]) -> str:
+    host, port = str(addr[0]), addr[1]
+    if host.startswith("::ffff:") and "." in host:
+        host = host[7:]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

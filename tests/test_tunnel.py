@@ -1,0 +1,301 @@
+"""tapwatch as one end of a simpletun-style tunnel: framing, both roles, tun and tap, TCP, UDP."""
+
+from __future__ import annotations
+
+import socket
+import struct
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from netns import TAPWATCH, Netns, link_pair, needs_netns, netns
+from test_live import stop, wait_addr
+
+from tapwatch.linktypes import LINKTYPE_ETHERNET, LINKTYPE_RAW
+from tapwatch.tunnel import FrameDecoder, TunnelCounters, TunnelError, encode, parse_endpoint
+
+PEER = [sys.executable, str(Path(__file__).with_name("simpletun_peer.py"))]
+A_OUT, B_OUT = "10.200.0.1", "10.200.0.2"  # the veth pair the tunnel runs over
+A_IN, B_IN = "10.0.0.1", "10.0.0.2"  # the addresses inside the tunnel
+
+
+def ip4(payload: bytes = b"x" * 20, total: int | None = None) -> bytes:
+    n = 20 + len(payload)
+    return struct.pack("!BBHHHBBH4s4s", 0x45, 0, total or n, 1, 0, 64, 17, 0, bytes(4),
+                       bytes(4)) + payload
+
+
+# ----- framing, without a network -----------------------------------------------------------
+
+def test_frames_are_reassembled_by_count_whatever_the_segments() -> None:
+    c = TunnelCounters()
+    d = FrameDecoder(c)
+    a, b = ip4(b"a" * 30), ip4(b"b" * 5)
+    stream = encode(a) + encode(b)
+    got = []
+    for i in range(len(stream)):  # one byte at a time: the worst a stream can do
+        got += d.feed(stream[i:i + 1])
+    assert got == [a, b] and c.framing_errors == 0
+    # simpletun's two writes: the prefix alone, then the frame
+    assert d.feed(struct.pack("!H", len(a))) == [] and d.feed(a) == [a]
+
+
+def test_framing_problems_are_counted_and_the_stream_stays_in_step() -> None:
+    c = TunnelCounters()
+    d = FrameDecoder(c, max_frame=100)
+    good = ip4()
+    stream = (struct.pack("!H", 0) + encode(b"z" * 150) + encode(ip4(total=99)) + encode(good)
+              + struct.pack("!H", 40) + b"half")
+    frames = d.feed(stream)
+    assert frames[-1] == good and len(frames) == 2  # the mismatched one is still delivered
+    assert (c.zero_length, c.too_long_in, c.length_mismatch) == (1, 1, 1)
+    d.end()
+    assert c.cut_short == 1 and c.framing_errors == 4
+
+
+def test_ethernet_frames_are_not_checked_against_an_ip_length() -> None:
+    c = TunnelCounters()
+    frame = b"\x02" * 12 + b"\x08\x00" + ip4() + b"\0" * 6  # padded to the minimum
+    assert FrameDecoder(c, linktype=LINKTYPE_ETHERNET).feed(encode(frame)) == [frame]
+    assert c.length_mismatch == 0
+    assert FrameDecoder(TunnelCounters(), linktype=LINKTYPE_RAW).feed(encode(ip4())) == [ip4()]
+
+
+@pytest.mark.parametrize("text, listen, host, port", [
+    ("55555", True, "", 55555), ("10.0.0.1:6000", True, "10.0.0.1", 6000),
+    ("10.0.0.1", False, "10.0.0.1", 55555), ("[fd00::1]:7000", False, "fd00::1", 7000),
+    ("fd00::1", False, "fd00::1", 55555),
+])
+def test_endpoints(text: str, listen: bool, host: str, port: int) -> None:
+    ep = parse_endpoint(text, listen=listen)
+    assert (ep.host, ep.port) == (host, port)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("vpn.example.com:55555", "not an IP address"), ("10.0.0.1:99999", "invalid port"),
+    ("55555", "needs the peer's address"),
+])
+def test_bad_endpoints_say_why(text: str, message: str) -> None:
+    with pytest.raises(TunnelError, match=message):
+        parse_endpoint(text, listen=False)
+
+
+# ----- two namespaces joined by a veth pair ------------------------------------------------------
+
+@pytest.fixture
+def pair() -> Iterator[tuple[Netns, Netns]]:
+    with netns("twa") as a, netns("twb") as b:
+        link_pair(a, b, f"{A_OUT}/24", f"{B_OUT}/24")
+        yield a, b
+
+
+def received(ping: str) -> int:
+    for line in ping.splitlines():
+        if "received" in line:
+            return int(line.split(",")[1].split()[0])
+    return -1
+
+
+def peer_process(ns: Netns, args: list[str], dev: str, addr: str) -> subprocess.Popen[str]:
+    proc = ns.popen([*PEER, "--dev", dev, *args])
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "device ready"
+    ns.run(["ip", "addr", "add", addr, "dev", dev], check=True)
+    ns.run(["ip", "link", "set", dev, "up"], check=True)
+    return proc
+
+
+def wait_connected(ns: Netns, port: int = 55555, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if f":{port} " in ns.run(["ss", "-Htn", "state", "established"]).stdout:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the tunnel never connected")
+
+
+@needs_netns
+@pytest.mark.netns
+@pytest.mark.parametrize("split", [True, False], ids=["two-writes", "one-write"])
+def test_server_with_a_simpletun_style_client(pair: tuple[Netns, Netns], split: bool) -> None:
+    a, b = pair
+    tw = a.popen([*TAPWATCH, "--create", "tun0", "--addr", f"{A_IN}/24", "--tunnel-listen",
+                  "55555", "--headless", "icmp"])
+    client = None
+    try:
+        wait_addr(a, "tun0", A_IN)
+        client = peer_process(b, ["--connect", f"{A_OUT}:55555", *(["--split"] if split else [])],
+                              "tun0", f"{B_IN}/24")
+        wait_connected(a)
+        there = a.run(["ping", "-c", "5", "-i", "0.2", "-W", "2", B_IN])
+        back = b.run(["ping", "-c", "5", "-i", "0.2", "-W", "2", A_IN])
+    finally:
+        out, err = stop(tw)
+        if client is not None:
+            client.kill()
+            client.wait()
+    assert received(there.stdout) == 5, there.stdout + err
+    assert received(back.stdout) == 5, back.stdout + err
+    assert tw.returncode == 0, err
+    # both directions captured on the device, with the host's words
+    assert out.count(f"Out IP {A_IN} > {B_IN}: ICMP echo request") == 5
+    assert out.count(f"In  IP {B_IN} > {A_IN}: ICMP echo reply") == 5
+    assert out.count(f"In  IP {B_IN} > {A_IN}: ICMP echo request") == 5
+    assert "tunnel: connected to" in err and "0 framing errors" in err
+
+
+@needs_netns
+@pytest.mark.netns
+@pytest.mark.parametrize("tap, udp", [(False, False), (True, False), (False, True), (True, True)],
+                         ids=["tun-tcp", "tap-tcp", "tun-udp", "tap-udp"])
+def test_two_tapwatch_ends(pair: tuple[Netns, Netns], tap: bool, udp: bool) -> None:
+    a, b = pair
+    extra = (["--tap"] if tap else []) + (["--tunnel-udp"] if udp else [])
+    server = a.popen([*TAPWATCH, "--create", "tun0", "--addr", f"{A_IN}/24", "--tunnel-listen",
+                      "55555", "-q", *extra])
+    client = b.popen([*TAPWATCH, "--create", "tun0", "--addr", f"{B_IN}/24", "--tunnel-connect",
+                      f"{A_OUT}:55555", "-q", *extra])
+    try:
+        wait_addr(a, "tun0", A_IN)
+        wait_addr(b, "tun0", B_IN)
+        if not udp:
+            wait_connected(a)
+        else:  # the server learns its peer from the first datagram
+            b.run(["ping", "-c", "1", "-W", "1", A_IN])
+        there = a.run(["ping", "-c", "5", "-i", "0.2", "-W", "2", B_IN])
+        back = b.run(["ping", "-c", "5", "-i", "0.2", "-W", "2", A_IN])
+    finally:
+        _, err_s = stop(server)
+        _, err_c = stop(client)
+    assert received(there.stdout) == 5, there.stdout + err_s + err_c
+    assert received(back.stdout) == 5, back.stdout + err_s + err_c
+    assert server.returncode == 0 and client.returncode == 0, err_s + err_c
+
+
+@needs_netns
+@pytest.mark.netns
+def test_framing_errors_from_the_peer_are_counted(pair: tuple[Netns, Netns]) -> None:
+    a, b = pair
+    tw = a.popen([*TAPWATCH, "--create", "tun0", "--addr", f"{A_IN}/24", "--tunnel-listen",
+                  "55555", "--headless"])
+    try:
+        wait_addr(a, "tun0", A_IN)
+        code = (
+            "import socket,struct,time\n"
+            f"s=socket.create_connection(('{A_OUT}',55555))\n"
+            "ip=lambda t: struct.pack('!BBHHHBBH4s4s',0x45,0,t,1,0,64,17,0,bytes(4),bytes(4))"
+            "+b'x'*20\n"
+            "s.sendall(struct.pack('!H',0))\n"  # zero length
+            "s.sendall(struct.pack('!H',3000)+b'y'*3000)\n"  # over the 2000-byte limit
+            "s.sendall(struct.pack('!H',40)+ip(99))\n"  # says 99, carries 40
+            "s.sendall(struct.pack('!H',100)+b'cut')\n"  # and leaves mid-frame
+            "time.sleep(0.5); s.close()\n"
+        )
+        r = b.run([sys.executable, "-c", code])
+        assert r.returncode == 0, r.stderr
+        time.sleep(0.5)
+    finally:
+        _, err = stop(tw)
+    assert "went away; listening on" in err
+    assert "4 framing errors" in err
+    for words in ("1 zero-length frames", "1 frames over 2000 B from the peer",
+                  "1 frames whose IP length disagrees", "1 frames cut short"):
+        assert words in err, err
+
+
+@needs_netns
+@pytest.mark.netns
+def test_server_takes_a_second_client_and_a_client_reconnects(pair: tuple[Netns, Netns]) -> None:
+    a, b = pair
+    server = a.popen([*TAPWATCH, "--create", "tun0", "--addr", f"{A_IN}/24", "--tunnel-listen",
+                      "55555", "-q"])
+    try:
+        wait_addr(a, "tun0", A_IN)
+        for _ in range(2):  # one client, then another after the first went away
+            client = b.popen([*TAPWATCH, "--create", "tun0", "--addr", f"{B_IN}/24",
+                              "--tunnel-connect", A_OUT, "-q"])
+            try:
+                wait_addr(b, "tun0", B_IN)
+                wait_connected(a)
+                ping = a.run(["ping", "-c", "2", "-i", "0.2", "-W", "2", B_IN])
+            finally:
+                stop(client)
+            assert received(ping.stdout) == 2
+            b.wait_link("tun0", present=False)
+    finally:
+        _, err = stop(server)
+    assert err.count("tunnel: connected to") == 2
+
+    # the client's server goes away and comes back: the client retries and carries on
+    client = b.popen([*TAPWATCH, "--create", "tun0", "--addr", f"{B_IN}/24", "--tunnel-connect",
+                      A_OUT, "--headless", "icmp"])
+    try:
+        wait_addr(b, "tun0", B_IN)
+        time.sleep(1.5)  # at least one failed attempt
+        a.wait_link("tun0", present=False)
+        server = a.popen([*TAPWATCH, "--create", "tun0", "--addr", f"{A_IN}/24",
+                          "--tunnel-listen", "55555", "-q"])
+        try:
+            wait_addr(a, "tun0", A_IN)
+            wait_connected(a, timeout=20)
+            ping = a.run(["ping", "-c", "2", "-i", "0.2", "-W", "2", B_IN])
+        finally:
+            stop(server)
+    finally:
+        _, err = stop(client)
+    assert received(ping.stdout) == 2
+    assert "retrying in" in err and "tunnel: connected to" in err
+
+
+def test_tunnel_flags_are_checked() -> None:
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*(["unshare", "--net"] if _root() else []), *TAPWATCH, *args],
+                              capture_output=True, text=True, timeout=60)
+
+    r = run("--tunnel-listen", "55555")
+    assert r.returncode == 2 and "add --create NAME" in r.stderr
+    r = run("--create", "tun0", "--tunnel-connect", "10.0.0.1", "--reply")
+    assert r.returncode == 2 and "give one of them" in r.stderr
+    r = run("--create", "tun0", "--tunnel-udp")
+    assert r.returncode == 2 and "go with --tunnel-listen" in r.stderr
+    r = run("--create", "tun0", "--tunnel-connect", "vpn.example.com")
+    assert r.returncode == 1 and "resolves no host names" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def _root() -> bool:
+    import os
+    return os.geteuid() == 0
+
+
+def test_sending_never_blocks_and_never_sends_what_simpletun_cannot_take() -> None:
+    from tapwatch.tunnel import Endpoint, Tunnel
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    port = srv.getsockname()[1]
+    got: list[bytes] = []
+    t = Tunnel("client", Endpoint("127.0.0.1", port), deliver=got.append, max_frame=100)
+    t.start()
+    conn, _ = srv.accept()
+    try:
+        deadline = time.monotonic() + 5
+        while t.state != "connected" and time.monotonic() < deadline:
+            time.sleep(0.01)
+        t.send(b"")  # never a zero-length frame: simpletun takes it for the end
+        t.send(b"q" * 101)  # never more than its buffer
+        t.send(ip4())
+        conn.settimeout(5)
+        data = b""
+        while len(data) < 2 + len(ip4()):
+            data += conn.recv(4096)
+        assert data == encode(ip4())
+        assert (t.counters.empty_out, t.counters.too_long_out, t.counters.frames_out) == (1, 1, 1)
+    finally:
+        t.stop()
+        conn.close()
+        srv.close()
