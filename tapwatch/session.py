@@ -148,7 +148,9 @@ class Session:
         info = info or InterfaceInfo("records", "file")
         info.linktype = linktype
         info.index = 0
-        ring = kw.pop("ring", None) or Ring()
+        ring = kw.pop("ring", None)
+        if ring is None:  # (an empty Ring is falsy: no `or` here)
+            ring = Ring()
         wake = threading.Event()
         source: Source = RecordSource(info)
         if device is not None:
