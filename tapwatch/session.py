@@ -57,6 +57,17 @@ class Status:
     written: int
 
 
+@dataclass
+class InterfaceStatus:
+    """One interface's share of the counters (the session's own are the totals)."""
+
+    name: str
+    packets: int
+    bytes: int
+    pps: float
+    kernel_dropped: int | None
+
+
 RecordHook = Callable[[Record], None]
 
 MODES = PEER_MODES
@@ -316,7 +327,7 @@ class Session:
             if limit is not None and self.matched >= limit:
                 continue
             self.matched += 1
-            add(layers(data, lt), len(data), rec.ts_ns)
+            add(layers(data, lt), len(data), rec.ts_ns, rec.iface)
             if writer is not None:
                 try:
                     writer.write(rec.ts_ns, data, rec.direction)
@@ -425,6 +436,20 @@ class Session:
             if d is not None:
                 total = (total or 0) + d
         return total
+
+    def interface_status(self, now_ns: int | None = None) -> list[InterfaceStatus]:
+        """Per interface: packets and bytes counted, rate, and the kernel's drops."""
+        rows = self.stats.interface_rows(time.time_ns() if now_ns is None else now_ns)
+        out = []
+        for src in self.sources:
+            drops = src.kernel_drops()
+            for iface in src.interfaces:
+                row = rows.get(iface.index)
+                out.append(InterfaceStatus(
+                    iface.name, row.packets if row else 0, row.bytes if row else 0,
+                    row.pps if row else 0.0,
+                    drops if len(src.interfaces) == 1 else None))
+        return out
 
     def arrival_rate(self) -> float:
         """Packets arriving per second, by the wall clock, over about the last second.

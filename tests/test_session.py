@@ -133,3 +133,15 @@ def test_printer_says_why_output_ended_and_the_session_stops() -> None:
     s.feed(T0, Direction.OUTBOUND, PING)
     s.pump()
     assert s.stop_requested.is_set() and s.stop_reason == "output closed"
+
+
+def test_counters_are_kept_per_interface_as_well_as_in_total() -> None:
+    s = two_interfaces()
+    for i in range(3):
+        s.feed(T0 + i, Direction.OUTBOUND, PING, iface=0)
+    s.feed(T0 + 5, Direction.INBOUND, FRAME, iface=1)
+    s.pump()
+    tun, veth = s.interface_status(now_ns=T0)
+    assert (tun.name, tun.packets, tun.bytes) == ("tun0", 3, 3 * len(PING))
+    assert (veth.name, veth.packets, veth.bytes) == ("veth0", 1, len(FRAME))
+    assert s.stats.total_packets == 4
