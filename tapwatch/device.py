@@ -15,6 +15,7 @@ import os
 import socket
 import struct
 from dataclasses import dataclass, field
+from typing import Literal
 
 from tapwatch.errors import TapwatchError
 from tapwatch.linktypes import LINKTYPE_ETHERNET, LINKTYPE_RAW
@@ -170,7 +171,7 @@ class Device:
         self._refresh_index()
 
     @property
-    def kind(self) -> str:
+    def kind(self) -> Literal["tun", "tap"]:
         return "tap" if self.tap else "tun"
 
     @property

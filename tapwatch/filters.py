@@ -132,7 +132,7 @@ class BpfFilter:
             hdr = local.hdr = _PktHdr()
             ref = local.ref = ctypes.byref(hdr)
         hdr.caplen = hdr.len = len(data)
-        return self._run(self._prog_ref, ref, data) != 0
+        return bool(self._run(self._prog_ref, ref, data))
 
     def program(self) -> list[tuple[int, int, int, int]]:
         """The compiled classic BPF, ``(code, jt, jf, k)`` per instruction.

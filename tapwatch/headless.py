@@ -64,9 +64,10 @@ class _Matcher(Protocol):
 
 
 class _FileRecord(Protocol):
-    ts_ns: int
-    data: bytes
-    direction: int | None
+    @property
+    def ts_ns(self) -> int: ...
+    @property
+    def data(self) -> bytes: ...
 
 
 def print_records(

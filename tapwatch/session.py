@@ -367,7 +367,7 @@ class Session:
             raise PeerError("no device to write to")
         src.inject(frame)  # recorded too: the host receives it
 
-    def set_mode(self, mode: PeerMode | str) -> None:
+    def set_mode(self, mode: PeerMode) -> None:
         """Switch between drop, echo and reply while running."""
         if mode not in MODES:
             raise PeerError(f"unknown mode {mode!r}: choose drop, echo or reply")
@@ -378,7 +378,7 @@ class Session:
                                 "device's peer")
             if mode == "reply" and self.responder is None:
                 raise PeerError("reply mode needs the device's addresses (--addr)")
-        self.peer_mode = mode  # type: ignore[assignment]
+        self.peer_mode = mode
 
     def inject(self, data: bytes) -> None:
         """Write one frame into the device (the UI's resend and crafted packets)."""

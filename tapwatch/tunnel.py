@@ -597,7 +597,7 @@ class Tunnel(threading.Thread):
         """One line: role, peer, state, frames and bytes each way, framing problems."""
         c = self.counters
         who = self.peer or (str(self.endpoint) if self.role == "client" else "-")
-        state = self.state
+        state: str = self.state
         if state == "retrying" and self.retry_in is not None:
             state = f"retrying ({self.retry_in:g} s)"
         if self.role == "server" and state == "listening":
