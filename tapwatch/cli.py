@@ -16,7 +16,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tapwatch import __version__
@@ -25,7 +25,7 @@ from tapwatch.kinds import PeerMode
 
 if TYPE_CHECKING:
     from tapwatch.filters import PacketFilter
-    from tapwatch.headless import LinePrinter
+    from tapwatch.headless import LineFormat, LinePrinter
     from tapwatch.pcap import CaptureFile, PacketWriter
     from tapwatch.replay import Replayer
     from tapwatch.ring import Ring
@@ -115,6 +115,10 @@ def _size(text: str) -> int:
     return value
 
 
+def _snaplen(text: str) -> int:
+    return _whole(text, 0, 262144, "-s") or 262144
+
+
 def _max_frame(text: str) -> int:
     return _whole(text, 1, 65535, "--tunnel-max-frame")
 
@@ -148,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "for stdin)")
     g.add_argument("--demo", action="store_true", help="private network namespace with a tun "
                    "device and generated traffic; touches nothing else")
-    src.add_argument("--observe", metavar="NAME", action="append", default=[],
+    src.add_argument("--observe", metavar="NAME", action="append",
                      help="read-only capture of any interface through a packet socket "
                      "(repeatable; combines with --create/--attach)")
 
@@ -190,28 +194,53 @@ def build_parser() -> argparse.ArgumentParser:
                      help="longest frame sent to the far end (default 2000: simpletun's buffer; "
                      "longer frames are dropped and counted)")
 
-    out = p.add_argument_group("output")
-    out.add_argument("-w", dest="write", metavar="FILE", help="write packets to FILE (pcapng if "
-                     "it ends in .pcapng, else pcap; '-' for stdout)")
+    td = p.add_argument_group("tcpdump's flags (lines, files, capture)")
+    td.add_argument("-i", dest="observe", metavar="IF", action="append",
+                    help="as --observe; '-i any' observes every interface of the namespace")
+    td.add_argument("-w", dest="write", metavar="FILE", help="write packets to FILE (pcapng if "
+                    "it ends in .pcapng, else pcap; '-' for stdout)")
+    td.add_argument("--print", dest="print_lines", action="store_true",
+                    help="print lines even while writing with -w")
+    td.add_argument("-c", dest="count", type=_positive_int, metavar="N",
+                    help="stop after N packets")
+    td.add_argument("-s", dest="snaplen", type=_snaplen, metavar="SNAPLEN",
+                    help="bytes of each packet to keep (0: all, up to 262144)")
+    td.add_argument("-e", dest="link", action="store_true", help="print link-level headers")
+    td.add_argument("-n", dest="numeric", action="count", default=0,
+                    help="accepted for tcpdump habits; tapwatch never resolves names")
+    td.add_argument("-q", dest="quiet", action="store_true", help="no per-packet lines")
+    td.add_argument("-v", dest="verbose", action="count", default=0,
+                    help="full dissection of every packet (slow: for looking, not for floods)")
+    td.add_argument("-t", dest="times", action="count", default=0,
+                    help="-t no time, -tt seconds since 1970, -ttt since the previous line, "
+                    "-tttt date and time, -ttttt since the first line")
+    td.add_argument("-x", dest="hex", action="count", default=0,
+                    help="hex of each packet (-xx: with the link-level header)")
+    td.add_argument("-X", dest="hex_ascii", action="count", default=0,
+                    help="hex and ASCII (-XX: with the link-level header)")
+    td.add_argument("-A", dest="ascii", action="count", default=0,
+                    help="ASCII of each packet (-AA: with the link-level header)")
+    td.add_argument("-l", dest="line_buffered", action="store_true",
+                    help="write each line at once (for | grep)")
+    td.add_argument("-Z", dest="user", metavar="USER", help="drop root privileges to USER "
+                    "once the device is open (with -r: before the file is opened)")
+
+    out = p.add_argument_group("output and memory")
     out.add_argument("--headless", action="store_true", help="print one line per packet instead "
                      "of the terminal UI (automatic when stdout is not a terminal)")
-    out.add_argument("-c", dest="count", type=_positive_int, metavar="N",
-                     help="stop after N packets")
-    out.add_argument("-q", dest="quiet", action="store_true", help="no per-packet lines")
-    out.add_argument("-v", dest="verbose", action="store_true", help="full dissection of every "
-                     "packet (slow: for looking, not for floods)")
-    out.add_argument("-e", dest="link", action="store_true", help="print link-level headers")
-    out.add_argument("-n", dest="numeric", action="count", default=0,
-                     help="accepted for tcpdump habits; tapwatch never resolves names")
     out.add_argument("--ring-packets", type=_ring_packets, metavar="N",
                      help="packets held in memory (default 500000)")
     out.add_argument("--ring-bytes", type=_size, metavar="SIZE",
                      help="bytes held in memory (default 256M)")
-    out.add_argument("-Z", dest="user", metavar="USER", help="drop root privileges to USER "
-                     "once the device is open (with -r: before the file is opened)")
     p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     p.add_argument("expression", nargs="*", help="tcpdump filter expression (e.g. icmp or arp)")
     return p
+
+
+def _default_format() -> LineFormat:
+    from tapwatch.headless import LineFormat
+
+    return LineFormat()
 
 
 @dataclass
@@ -230,6 +259,10 @@ class RunOptions:
 
     source: Options
     expression: str = ""
+    fmt: LineFormat = field(default_factory=lambda: _default_format())
+    print_lines: bool = False
+    line_buffered: bool = False
+    snaplen: int | None = None
     write: str | None = None
     headless: bool = False
     quiet: bool = False
@@ -271,6 +304,7 @@ def validate(args: argparse.Namespace) -> RunOptions:
                          "--tunnel-connect")
     if tunnel and not (args.create or args.attach):
         raise UsageError("a tunnel carries a device's frames: add --create NAME or --attach NAME")
+    args.observe = args.observe or []
     live = args.create or args.attach or args.observe or args.demo
     if not live and not args.read:
         raise UsageError("nothing to watch: give --create NAME, --attach NAME, --observe NAME, "
@@ -327,9 +361,24 @@ def validate(args: argparse.Namespace) -> RunOptions:
             transport="udp" if args.tunnel_udp else "tcp",
             max_frame=args.tunnel_max_frame or DEFAULT_MAX_FRAME,
         )
+    from tapwatch.headless import LineFormat
+
+    dump = ""
+    if args.hex_ascii:
+        dump = "XX" if args.hex_ascii > 1 or args.hex > 1 else "X"
+    elif args.hex:
+        dump = "xx" if args.hex > 1 else "x"
+    elif args.ascii:
+        dump = "AA" if args.ascii > 1 else "A"
+    # -s shapes a capture; reading a file, tcpdump shows what the file holds, and so do we
+    fmt = LineFormat(time=min(args.times, 5), link=args.link, verbose=args.verbose > 0,
+                     dump=dump, snaplen=None if args.read else args.snaplen)
     return RunOptions(
-        source=source, expression=" ".join(args.expression), write=args.write,
-        headless=args.headless, quiet=args.quiet, verbose=args.verbose, link=args.link,
+        source=source, expression=" ".join(args.expression), write=args.write, fmt=fmt,
+        print_lines=args.print_lines, line_buffered=args.line_buffered,
+        snaplen=None if args.read else args.snaplen,
+        headless=args.headless or args.print_lines, quiet=args.quiet,
+        verbose=args.verbose > 0, link=args.link,
         count=args.count, ring_packets=args.ring_packets, ring_bytes=args.ring_bytes,
         user=args.user, replay=args.replay, replay_speed=args.replay_speed,
         tunnel=tunnel_opts,
@@ -498,12 +547,13 @@ def _print_file(opts: RunOptions, cap: CaptureFile) -> int:
     from tapwatch.headless import print_records
     from tapwatch.linktypes import name
 
-    flt = _packet_filter(opts, [cap.linktype])
+    linktypes, names = _file_interfaces(cap)
+    flt = _packet_filter(opts, linktypes)
     print(f"reading from file {opts.read}, link-type {name(cap.linktype)}", file=sys.stderr)
     try:
-        n = print_records(cap, cap.linktype, _lines_out(opts), flt=flt, count=opts.count,
-                          quiet=opts.quiet, verbose=opts.verbose, link=opts.link,
-                          follow=opts.read == "-")
+        n = print_records(cap, linktypes, _lines_out(opts), names=names, flt=flt,
+                          count=opts.count, quiet=opts.quiet, fmt=opts.fmt,
+                          follow=opts.read == "-" or opts.line_buffered)
     except pcap.PcapError as e:
         raise Failure(str(e)) from None
     except BrokenPipeError:
@@ -515,10 +565,21 @@ def _print_file(opts: RunOptions, cap: CaptureFile) -> int:
     return 0
 
 
+def _file_interfaces(cap: CaptureFile) -> tuple[list[int], list[str] | None]:
+    """Each interface's link type, and their names when there are several (-i any layout)."""
+    from tapwatch import pcap
+
+    ifaces = cap.interfaces
+    if len(ifaces) > 1 and "iface" in pcap.PcapRecord._fields:
+        return ([i.linktype for i in ifaces],
+                [i.name or f"if{n}" for n, i in enumerate(ifaces)])
+    return [cap.linktype], None
+
+
 def _convert(opts: RunOptions, cap: CaptureFile) -> int:
     """-r A -w B: stream from reader to writer, keeping timestamps and original lengths."""
     from tapwatch import pcap
-    from tapwatch.headless import render
+    from tapwatch.headless import Renderer
 
     assert opts.write is not None
     same = (not opts.write.endswith(".pcapng")) == (cap.format == "pcap")
@@ -529,6 +590,7 @@ def _convert(opts: RunOptions, cap: CaptureFile) -> int:
         raise Failure(str(e)) from None
     assert writer is not None
     lines = _lines_out(opts) if opts.headless and not opts.quiet else None
+    renderer = Renderer(opts.fmt)
     lt = cap.linktype
     n = 0
     try:
@@ -538,8 +600,9 @@ def _convert(opts: RunOptions, cap: CaptureFile) -> int:
             writer.write(rec.ts_ns, rec.data, rec.direction, rec.orig_len)
             n += 1
             if lines is not None:
-                lines.write(render(rec.ts_ns, None, rec.data, lt, link=opts.link,
-                                   verbose=opts.verbose) + "\n")
+                lines.write(renderer.line(rec.ts_ns, None, rec.data, lt) + "\n")
+                if opts.line_buffered:
+                    lines.flush()
             if opts.count and n >= opts.count:
                 break
     except pcap.PcapError as e:
@@ -595,7 +658,7 @@ def _open_live(opts: RunOptions, *, printing: bool = False) -> Session:
         return Session(sources, ring=ring, wake=wake, capture_filter=flt, writer=writer,
                        responder=responder, mode=opts.source.mode, limit=opts.count,
                        on_record=printer, on_batch=printer.flush if printer else None,
-                       tunnel=tunnel)
+                       tunnel=tunnel, snaplen=opts.snaplen)
     except BaseException:
         _close_quietly(writer)
         close_all(sources)
@@ -632,7 +695,8 @@ def _printer(opts: RunOptions, interfaces: list[InterfaceInfo]) -> LinePrinter:
     from tapwatch.headless import LinePrinter
 
     return LinePrinter(interfaces, _lines_out(opts), quiet=opts.quiet or opts.write == "-",
-                       verbose=opts.verbose, link=opts.link)
+                       fmt=opts.fmt, line_buffered=opts.line_buffered,
+                       any_layout="any" in opts.source.observe)
 
 
 def _drive(session: Session, opts: RunOptions) -> int:

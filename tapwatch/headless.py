@@ -11,16 +11,25 @@ import sys
 import time
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol, TextIO
 
 from tapwatch import decode
 from tapwatch.kinds import DIRECTION_WORDS, Direction
-from tapwatch.linktypes import LINKTYPE_ETHERNET
+from tapwatch.linktypes import (
+    LINKTYPE_ETHERNET,
+    LINKTYPE_LINUX_SLL,
+    LINKTYPE_LINUX_SLL2,
+    LINKTYPE_NULL,
+)
 from tapwatch.ring import Record
 from tapwatch.sanitize import printable, printable_lines
+from tapwatch.wire import ETH_HLEN, VLAN_HLEN, VLAN_TPIDS
 
 if TYPE_CHECKING:
     from tapwatch.sources import InterfaceInfo
+
+_LINK_HEADER = {LINKTYPE_LINUX_SLL: 16, LINKTYPE_LINUX_SLL2: 20, LINKTYPE_NULL: 4}
 
 
 def direction_word(direction: int | None, data: bytes, linktype: int) -> str:
@@ -36,27 +45,164 @@ def direction_word(direction: int | None, data: bytes, linktype: int) -> str:
     return DIRECTION_WORDS[direction]
 
 
+#: ``-t`` counts as tcpdump reads them: the default wall-clock time, then -t ... -ttttt.
+TIME_DEFAULT, TIME_NONE, TIME_EPOCH, TIME_DELTA, TIME_DATE, TIME_SINCE_FIRST = range(6)
+#: ``-x``/``-xx``/``-X``/``-XX``/``-A``/``-AA``: what to dump after each line.
+DUMPS = ("", "x", "xx", "X", "XX", "A", "AA")
+
+
+@dataclass(frozen=True)
+class LineFormat:
+    """How a line looks: tcpdump's -t..-ttttt, -e, -v, -x..-XX/-A, -s."""
+
+    time: int = TIME_DEFAULT
+    link: bool = False
+    verbose: bool = False
+    dump: str = ""
+    snaplen: int | None = None
+
+
+class Renderer:
+    """Turns packets into tcpdump's lines, keeping what the time formats need between lines.
+
+    ``names`` (several interfaces): the ``tcpdump -i any`` layout, ``TIME
+    IFNAME In  body``. ``words``: the direction word alone after the time (one
+    live interface). Neither: ``tcpdump -r``'s layout.
+    """
+
+    def __init__(self, fmt: LineFormat | None = None, *, names: Sequence[str] | None = None,
+                 words: bool = False) -> None:
+        self.fmt = fmt or LineFormat()
+        self.names = [printable(n) for n in names] if names is not None else None
+        self.words = words
+        self._first: int | None = None
+        self._prev: int | None = None
+        self._hms: tuple[int, str] = (-1, "")
+
+    def line(self, ts_ns: int, direction: int | None, data: bytes, linktype: int,
+             iface: int = 0) -> str:
+        fmt = self.fmt
+        if fmt.snaplen is not None and len(data) > fmt.snaplen:
+            data = data[:fmt.snaplen]
+        summary = decode.summarize(data, linktype)
+        # the summary escapes what it quotes from the packet; printable() is the guard behind it
+        body = printable(f"{summary.link}{summary.text}" if fmt.link else summary.text)
+        stamp = self._stamp(ts_ns)
+        names = self.names
+        if names is not None:
+            word = direction_word(direction, data, linktype)
+            head = f"{stamp}{names[iface]:<5} {word:<3} "
+        elif self.words and direction:
+            head = f"{stamp}{direction_word(direction, data, linktype):<3} "
+        else:
+            head = stamp
+        line = head + body
+        if fmt.verbose:
+            line += "\n" + printable_lines(decode.verbose_text(data, linktype))
+        if fmt.dump:
+            line += dump(data, linktype, fmt.dump)
+        return line
+
+    def _stamp(self, ts_ns: int) -> str:
+        """The time column with its trailing space, as -t..-ttttt ask; "" for -t."""
+        mode = self.fmt.time
+        if mode == TIME_NONE:
+            return ""
+        sec, ns = divmod(ts_ns, 1_000_000_000)
+        us = ns // 1000
+        if mode == TIME_DEFAULT:
+            cached = self._hms
+            if cached[0] != sec:
+                cached = self._hms = (sec, _strftime("%H:%M:%S", sec))
+            return f"{cached[1]}.{us:06d} "
+        if mode == TIME_EPOCH:
+            return f"{sec}.{us:06d} "
+        if mode == TIME_DATE:
+            return f"{_strftime('%Y-%m-%d %H:%M:%S', sec)}.{us:06d} "
+        if self._first is None:
+            self._first = ts_ns
+        base = self._prev if mode == TIME_DELTA and self._prev is not None else self._first
+        self._prev = ts_ns
+        return _duration(ts_ns - base) + " "
+
+
+def _strftime(fmt: str, sec: int) -> str:
+    try:
+        return time.strftime(fmt, time.localtime(sec))
+    except (OverflowError, OSError, ValueError):
+        return "??"
+
+
+def _duration(delta_ns: int) -> str:
+    """tcpdump's -ttt/-ttttt column: a sign slot, then H:MM:SS.micro."""
+    sign = "-" if delta_ns < 0 else " "
+    us = abs(delta_ns) // 1000
+    s, us = divmod(us, 1_000_000)
+    m, s = divmod(s, 60)
+    h, m = divmod(m, 60)
+    return f"{sign}{h:02d}:{m:02d}:{s:02d}.{us:06d}"
+
+
+def link_header_length(data: bytes, linktype: int) -> int:
+    """Bytes of link-layer header before the network layer (what -x leaves out)."""
+    if linktype == LINKTYPE_ETHERNET:
+        off = ETH_HLEN
+        while len(data) >= off + VLAN_HLEN and int.from_bytes(data[off - 2:off], "big") \
+                in VLAN_TPIDS:
+            off += VLAN_HLEN
+        return min(off, len(data))
+    return min(_LINK_HEADER.get(linktype, 0), len(data))
+
+
+def dump(data: bytes, linktype: int, kind: str) -> str:
+    """tcpdump's -x/-xx (hex), -X/-XX (hex and ASCII), -A/-AA (ASCII) of one packet.
+
+    The single-letter forms leave out the link-level header, as tcpdump does.
+    Every line starts with a newline: the result follows the packet's line.
+    """
+    if kind in ("x", "X", "A"):
+        data = data[link_header_length(data, linktype):]
+    if kind in ("A", "AA"):
+        return "\n" + _ascii(data)
+    out = []
+    ascii_too = kind in ("X", "XX")
+    for off in range(0, len(data), 16):
+        chunk = data[off:off + 16]
+        words = " ".join(chunk[i:i + 2].hex() for i in range(0, len(chunk), 2))
+        if ascii_too:
+            text = "".join(chr(b) if 0x21 <= b <= 0x7E else "." for b in chunk)
+            out.append(f"\n\t0x{off:04x}: {' ' + words:<40}  {text}")
+        else:
+            out.append(f"\n\t0x{off:04x}:  {words}")
+    return "".join(out)
+
+
+def _ascii(data: bytes) -> str:
+    """tcpdump -A: printable bytes, tabs, spaces and newlines as they are, the rest as dots.
+
+    A carriage return right before a newline is left out, as tcpdump does.
+    """
+    out = []
+    n = len(data)
+    for i, b in enumerate(data):
+        if b == 0x0D:
+            if i + 1 == n or data[i + 1] != 0x0A:
+                out.append(".")
+        elif 0x21 <= b <= 0x7E or b in (0x09, 0x20, 0x0A):
+            out.append(chr(b))
+        else:
+            out.append(".")
+    return "".join(out)
+
+
 def render(ts_ns: int, direction: int | None, data: bytes, linktype: int, *,
            link: bool = False, verbose: bool = False, ifname: str | None = None,
            words: bool = False) -> str:
-    """One packet as tcpdump would print it, plus a dissection with ``verbose``.
-
-    ``ifname``: the ``tcpdump -i any`` layout (``TIME IFNAME In  body``), for
-    sessions with several interfaces. ``words``: the direction word alone
-    after the time (one live interface). Neither: ``tcpdump -r``'s layout.
-    """
-    # the summary escapes what it quotes from the packet; this is the guard behind it
-    line = printable(decode.format_line(ts_ns, decode.summarize(data, linktype), link=link))
-    if ifname is not None:
-        word = direction_word(direction, data, linktype)
-        line = line.replace(" ", f" {ifname:<5} {word:<3} ", 1)
-    elif words:
-        word = direction_word(direction, data, linktype)
-        if word:
-            line = line.replace(" ", f" {word:<3} ", 1)
-    if verbose:
-        line += "\n" + printable_lines(decode.verbose_text(data, linktype))
-    return line
+    """One packet as tcpdump would print it (a one-off: time formats that need the
+    previous packet want a :class:`Renderer`)."""
+    r = Renderer(LineFormat(link=link, verbose=verbose),
+                 names=[ifname] if ifname is not None else None, words=words)
+    return r.line(ts_ns, direction, data, linktype)
 
 
 class _Matcher(Protocol):
@@ -72,37 +218,44 @@ class _FileRecord(Protocol):
 
 def print_records(
     records: Iterable[_FileRecord],
-    linktype: int,
+    linktypes: Sequence[int],
     out: TextIO,
     *,
+    names: Sequence[str] | None = None,
     flt: _Matcher | None = None,
     count: int | None = None,
     quiet: bool = False,
-    verbose: bool = False,
-    link: bool = False,
+    fmt: LineFormat | None = None,
     follow: bool = False,
 ) -> int:
     """Stream a capture file as lines, returning how many packets matched.
 
     This is the `-r` path: no ring, no counters, nothing kept, because reading a
     200k-packet file should cost what decoding and printing cost and no more.
-    Lines go out in blocks of 2048 to spare a write per packet; ``follow``
-    (a pipe that may be a live capture) writes each line as its packet
-    arrives. Whatever ends the loop - the count, a corrupt record, Ctrl-C -
-    the lines of the packets read before it are written first.
+    ``linktypes`` and ``names`` are per interface of the file (``names`` given:
+    several interfaces, ``tcpdump -i any``'s layout). Lines go out in blocks
+    of 2048 to spare a write per packet; ``follow`` (a pipe that may be a live
+    capture, or -l) writes each line as its packet arrives. Whatever ends the
+    loop - the count, a corrupt record, Ctrl-C - the lines of the packets read
+    before it are written first.
     """
+    renderer = Renderer(fmt, names=names)
+    line = renderer.line
     pending: list[str] = []
     n = 0
     block = 1 if follow else 2048
+    single = linktypes[0] if len(linktypes) == 1 else None
     try:
         for rec in records:
             data = rec.data
-            if flt is not None and not flt.match(data, linktype):
+            iface = getattr(rec, "iface", 0) if single is None else 0
+            lt = single if single is not None else linktypes[iface]
+            if flt is not None and not flt.match(data, lt):
                 continue
             n += 1
             if not quiet:
-                pending.append(render(rec.ts_ns, None, data, linktype, link=link,
-                                      verbose=verbose))
+                pending.append(line(rec.ts_ns, getattr(rec, "direction", None), data, lt,
+                                    iface))
                 if len(pending) >= block:
                     out.write("\n".join(pending) + "\n")
                     pending.clear()
@@ -143,34 +296,41 @@ class LinePrinter:
         out: TextIO | None = None,
         *,
         quiet: bool = False,
-        verbose: bool = False,
-        link: bool = False,
+        fmt: LineFormat | None = None,
         hold: float = HOLD_S,
+        line_buffered: bool = False,
+        any_layout: bool = False,
     ) -> None:
         self.out = out if out is not None else sys.stdout
         self.quiet = quiet
-        self.verbose = verbose
-        self.link = link
-        self.hold = hold
+        self.hold = 0.0 if line_buffered else hold
         self.printed = 0
         self.broken = False
         self._linktypes = [i.linktype for i in interfaces]
         # several interfaces: tcpdump -i any's layout, so scripts written for it keep working
-        self._names: list[str] | None = (
-            [printable(i.name) for i in interfaces] if len(interfaces) > 1 else None)
+        names = [i.name for i in interfaces] if len(interfaces) > 1 or any_layout else None
+        self._renderer = Renderer(fmt, names=names, words=True)
         self._held: list[tuple[int, int, str]] = []  # (ts_ns, seq, line)
         self._held_since: list[float] = []  # arrival time of each held line, same order
 
     def __call__(self, rec: Record) -> None:
         if self.quiet or self.broken:
             return
-        names = self._names
-        self._held.append((rec.ts_ns, rec.seq, render(
-            rec.ts_ns, rec.direction, rec.data, self._linktypes[rec.iface], link=self.link,
-            verbose=self.verbose, ifname=names[rec.iface] if names is not None else None,
-            words=True)))
+        self._held.append((rec.ts_ns, rec.seq, self._renderer.line(
+            rec.ts_ns, rec.direction, rec.data, self._linktypes[rec.iface], rec.iface)))
         self._held_since.append(time.monotonic())
         self.printed += 1
+
+    def hurry(self) -> None:
+        """Capture is stopping: print what is left without the slow -v dissection.
+
+        A stop must be prompt even when the pump is far behind a flood with -v
+        (scapy dissects a few thousand packets a second); the lines themselves
+        still come out, as the summary decoder writes them.
+        """
+        r = self._renderer
+        if r.fmt.verbose:
+            r.fmt = replace(r.fmt, verbose=False)
 
     def flush(self, final: bool = False) -> str | None:
         """Write the lines that have waited long enough (``final``: all of them).

@@ -91,6 +91,7 @@ class Session:
         on_record: RecordHook | None = None,
         on_batch: Callable[[], str | None] | None = None,
         tunnel: Tunnel | None = None,
+        snaplen: int | None = None,
     ) -> None:
         """``limit``: stop after that many packets pass the filter (``-c``).
 
@@ -99,6 +100,8 @@ class Session:
         that processed something (flushing those lines), returning why capture
         must end (the output went away), or None. ``tunnel``: the device's
         frames go to a tunnel's far end, which is then the device's only peer.
+        ``snaplen`` (``-s``): bytes of each packet written to the capture file,
+        which keeps each packet's original length.
         """
         from tapwatch.stats import Stats
 
@@ -119,6 +122,7 @@ class Session:
         self.on_record = on_record
         self.on_batch = on_batch
         self.tunnel = tunnel
+        self.snaplen = snaplen
         self.peer_mode: PeerMode = "drop"
         self.replies_sent = 0
         self.processed = 0  # records the pump went through (matching the filter or not)
@@ -317,6 +321,7 @@ class Session:
             answer_iface = src.interfaces[0].index
         outbound = Direction.OUTBOUND
         limit = self.limit
+        snap = self.snaplen
         for rec in records:
             data = rec.data
             lt = lts[rec.iface]
@@ -330,7 +335,10 @@ class Session:
             add(layers(data, lt), len(data), rec.ts_ns, rec.iface)
             if writer is not None:
                 try:
-                    writer.write(rec.ts_ns, data, rec.direction)
+                    if snap is not None and len(data) > snap:
+                        writer.write(rec.ts_ns, data[:snap], rec.direction, len(data))
+                    else:
+                        writer.write(rec.ts_ns, data, rec.direction)
                 except Exception as e:
                     self._writer_failed(e)
                     writer = None

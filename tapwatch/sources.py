@@ -424,6 +424,8 @@ def open_live(opts: Options, ring: Ring, wake: threading.Event,
                     raise SourceError(f"{busy}; echo, reply, a tunnel, replay and "
                                       "configuration need the device itself") from None
                 sources.append(open_observer(name, ring, wake, index=0, why=str(busy)))
+        if "any" in observe:
+            observe = _every_interface(observe, {s.name for s in sources})
         for obs in observe:
             if any(s.name == obs for s in sources):
                 raise SourceError(f"{obs} is named twice: watch each interface once")
@@ -434,6 +436,27 @@ def open_live(opts: Options, ring: Ring, wake: threading.Event,
         close_all(sources)
         raise
     return sources
+
+
+def _every_interface(observe: list[str], taken: set[str]) -> list[str]:
+    """``-i any``: every interface of the namespace tapwatch can decode, in index order.
+
+    tcpdump's ``any`` is one Linux cooked capture of all of them; tapwatch
+    observes each on its own (its own link type, its own name on every line),
+    which prints the same ``-i any`` lines.
+    """
+    import socket
+
+    names = [n for n in observe if n != "any"]
+    for _index, name in sorted(socket.if_nameindex()):
+        if name in taken or name in names:
+            continue
+        try:
+            observed_linktype(name)
+        except SourceError:
+            continue  # a link type tapwatch does not decode: tcpdump's cooked any would show it
+        names.append(name)
+    return names
 
 
 def _open_device(opts: Options, ring: Ring, wake: threading.Event, index: int) -> DeviceSource:

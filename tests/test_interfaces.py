@@ -90,3 +90,20 @@ def test_pcapng_directions_agree_with_tcpdump_any(ns: Netns, tmp_path: Path) -> 
             want.append((Direction.OUTBOUND if data[10] == 4 else Direction.INBOUND, data[20:]))
     assert [d for d, _ in got] == [Direction.OUTBOUND, Direction.INBOUND] * 3
     assert got == want
+
+
+def test_snaplen_and_i_alias_on_a_live_capture(ns: Netns, tmp_path: Path) -> None:
+    out_file = tmp_path / "snap.pcap"
+    tw = ns.popen([*TAPWATCH, "-i", "lo", "-s", "40", "-w", str(out_file), "--print", "-tt",
+                   "icmp"])
+    try:
+        time.sleep(1.0)
+        ns.run(["ping", "-c", "2", "-i", "0.2", "-s", "200", "127.0.0.1"])
+        time.sleep(0.5)
+    finally:
+        out, err = stop(tw)
+    assert tw.returncode == 0, err
+    recs = list(pcap.read_capture(str(out_file)))
+    assert recs and all(len(r.data) == 40 and r.orig_len == 14 + 20 + 8 + 200 for r in recs)
+    assert all(re.match(r"^\d{10}\.\d{6} ", ln) for ln in out.splitlines()), out
+    assert "[|icmp]" in out or "truncated" in out or "ICMP echo" in out
