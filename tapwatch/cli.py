@@ -11,6 +11,7 @@ pyroute2) happen only on the paths that need them, so ``--help`` stays fast.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import signal
@@ -494,10 +495,13 @@ def _run_file(opts: RunOptions) -> int:
             cap = pcap.read_capture(sys.stdin.buffer if path == "-" else path)
         except pcap.PcapError as e:
             raise Failure(str(e)) from None
-        with cap:
-            if opts.write:
-                return _convert(opts, cap)
-            return _print_file(opts, cap)
+        try:
+            with cap:
+                if opts.write:
+                    return _convert(opts, cap)
+                return _print_file(opts, cap)
+        except KeyboardInterrupt:  # the lines (and records) read so far are out already
+            return 130
     return _browse_file(opts)
 
 
@@ -707,7 +711,11 @@ def _drive(session: Session, opts: RunOptions) -> int:
     printer = session.on_record
 
     def on_signal(signum: int, _frame: object) -> None:
+        if session.stop_requested.is_set():
+            _quit_now(signum)
         session.request_stop(signal.Signals(signum).name)
+        if isinstance(printer, LinePrinter):
+            printer.hurry()
 
     if not ui:
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
@@ -744,8 +752,12 @@ def _drive(session: Session, opts: RunOptions) -> int:
             while not session.stop_requested.wait(0.2):
                 pass
     finally:
+        # winding down (pump, pcap, device) takes a moment; a second signal ends it at once
+        session.request_stop("UI closed" if ui else "stopped")
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(sig, signal.SIG_IGN)
+            signal.signal(sig, on_signal)
+        if isinstance(printer, LinePrinter):
+            printer.hurry()
         if demo_traffic is not None:
             demo_traffic.stop()
         if replayer is not None:
@@ -766,6 +778,14 @@ def _drive(session: Session, opts: RunOptions) -> int:
         print(f"{PROG}: {session.info.name}: {session.stop_reason}", file=sys.stderr)
         status = status or 1
     return status
+
+
+def _quit_now(signum: int) -> None:
+    """A second Ctrl-C (or SIGTERM) while winding down: leave at once, say what that costs."""
+    with contextlib.suppress(OSError):
+        os.write(2, f"\n{PROG}: {signal.Signals(signum).name} again: quitting now; the last "
+                    "half second of a capture file may be missing\n".encode())
+    os._exit(128 + signum)
 
 
 def _listening(session: Session) -> str:

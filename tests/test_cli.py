@@ -254,3 +254,25 @@ def test_live_pipe_lines_appear_as_packets_arrive(mixed: Path) -> None:
     finally:
         proc.kill() if proc.poll() is None else None
         proc.wait(timeout=10)
+
+
+def test_ctrl_c_stops_a_verbose_read_promptly_with_whole_lines(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    big = tmp_path / "big.pcap"
+    wrpcap(str(big), [IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=1, dport=53) / b"q" * 40
+                      for _ in range(20_000)])
+    out = tmp_path / "out.txt"
+    with out.open("w") as fh:
+        proc = subprocess.Popen([*TAPWATCH, "-r", str(big), "-v"], stdout=fh,
+                                stderr=subprocess.PIPE, text=True)
+        time.sleep(3.0)  # scapy is well into the file, far from its end
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=10)
+        took = time.monotonic() - t0
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    assert took < 5, f"took {took:.1f} s to stop"  # generous: this is no benchmark
+    text = out.read_text()
+    assert text.endswith("\n") and text.count(" IP 10.0.0.1.1 > 10.0.0.2.53: ") < 20_000
