@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pcapng_build import ng_block, ng_end, ng_epb, ng_flags, ng_idb, ng_opt, ng_shb, pcap_header
 
 from tapwatch.kinds import Direction
 from tapwatch.linktypes import LINKTYPE_ETHERNET, LINKTYPE_RAW
@@ -89,47 +90,7 @@ def run(cmd: list[str], **kw: object) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False, **kw)
 
 
-# Independent pcapng/pcap builders (deliberately not using tapwatch.pcap).
-
-
-def ng_block(btype: int, body: bytes, e: str = "<") -> bytes:
-    body += b"\0" * (-len(body) % 4)
-    total = len(body) + 12
-    return struct.pack(e + "II", btype, total) + body + struct.pack(e + "I", total)
-
-
-def ng_opt(code: int, value: bytes, e: str = "<") -> bytes:
-    return struct.pack(e + "HH", code, len(value)) + value + b"\0" * (-len(value) % 4)
-
-
-def ng_end(e: str = "<") -> bytes:
-    return struct.pack(e + "HH", 0, 0)
-
-
-def ng_shb(e: str = "<") -> bytes:
-    return ng_block(0x0A0D0D0A, struct.pack(e + "IHHq", 0x1A2B3C4D, 1, 0, -1), e)
-
-
-def ng_idb(linktype: int, snaplen: int = 0, opts: bytes = b"", e: str = "<") -> bytes:
-    return ng_block(1, struct.pack(e + "HHI", linktype, 0, snaplen) + opts, e)
-
-
-def ng_epb(
-    ifid: int, ts: int, data: bytes, opts: bytes = b"", e: str = "<", orig: int | None = None
-) -> bytes:
-    body = struct.pack(
-        e + "5I", ifid, ts >> 32, ts & 0xFFFFFFFF, len(data), len(data) if orig is None else orig
-    )
-    body += data + b"\0" * (-len(data) % 4) + opts
-    return ng_block(6, body, e)
-
-
-def ng_flags(direction_bits: int, e: str = "<") -> bytes:
-    return ng_opt(2, struct.pack(e + "I", direction_bits), e) + ng_end(e)
-
-
-def pcap_header(e: str, magic: int, snaplen: int = 65535, linktype: int = LINKTYPE_RAW) -> bytes:
-    return struct.pack(e + "IHHiIII", magic, 2, 4, 0, 0, snaplen, linktype)
+# Independent pcapng/pcap builders: tests/pcapng_build.py
 
 
 # --------------------------------------------------------------------------- writer basics

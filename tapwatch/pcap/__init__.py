@@ -3,6 +3,7 @@
 * :mod:`~tapwatch.pcap.writer`: ``open_writer`` / ``PcapWriter`` / ``PcapngWriter``
   (one or more interfaces, ~1 us a packet), ``writer_like`` (faithful copies),
   ``export`` (ring records to a file);
+* :mod:`~tapwatch.pcap.rotate`: ``RotatingWriter``, tcpdump's ``-C``/``-W``/``-G``;
 * :mod:`~tapwatch.pcap.reader`: ``read_capture`` -> ``CaptureFile`` of
   ``PcapRecord``s, streaming, bounded against hostile files;
   :mod:`~tapwatch.pcap.pcapng_reader` has one handler per pcapng block type;
@@ -26,6 +27,7 @@ from tapwatch.pcap.formats import (
     PCAP_MAGIC_US,
 )
 from tapwatch.pcap.reader import CaptureFile, Interface, PcapRecord, read_capture
+from tapwatch.pcap.rotate import RotatingWriter, parse_file_size, rotation_name
 from tapwatch.pcap.writer import (
     FLUSH_INTERVAL,
     CaptureWriter,
@@ -64,6 +66,7 @@ __all__ = [
     "PcapWriter",
     "PcapngWriter",
     "RecordDoesNotFit",
+    "RotatingWriter",
     "WriterInterface",
     "add_missing_interfaces",
     "chown_for_sudo",
@@ -72,6 +75,8 @@ __all__ = [
     "file_id",
     "open_output",
     "open_writer",
+    "parse_file_size",
     "read_capture",
+    "rotation_name",
     "writer_like",
 ]
