@@ -22,6 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from capture_checks import survive, tshark_fields
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pcapng_build import ng_block, ng_end, ng_epb, ng_flags, ng_idb, ng_opt, ng_shb, pcap_header
@@ -799,28 +800,14 @@ def test_scapy_pcapng_with_several_interfaces(tmp_path: Path) -> None:
 def test_tshark_reads_our_files(tmp_path: Path, packets: list[bytes], suffix: str) -> None:
     path = tmp_path / f"ts{suffix}"
     write_file(path, packets, nanosecond=True, ifname="tun3")
-    res = run(
-        [
-            "tshark",
-            "-n",
-            "-r",
-            str(path),
-            "-T",
-            "fields",
-            "-e",
-            "frame.number",
-            "-e",
-            "frame.time_epoch",
-            "-e",
-            "frame.packet_flags_direction",
-            "-e",
-            "frame.len",
-            "-e",
-            "ip.proto",
-        ]
+    rows = tshark_fields(
+        path,
+        "frame.number",
+        "frame.time_epoch",
+        "frame.packet_flags_direction",
+        "frame.len",
+        "ip.proto",
     )
-    assert res.returncode == 0, res.stderr
-    rows = [line.split("\t") for line in res.stdout.splitlines()]
     assert [r[0] for r in rows] == ["1", "2", "3", "4", "5"]
     assert [Decimal(r[1]) for r in rows] == [Decimal(TS0 + i * 1_000_001) / 10**9 for i in range(5)]
     assert [int(r[3]) for r in rows] == [len(p) for p in packets]
@@ -890,17 +877,6 @@ FUZZ = settings(
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-
-
-def survive(data: bytes) -> None:
-    """Reading arbitrary bytes either works or raises PcapError, nothing else."""
-    try:
-        with read_capture(io.BytesIO(data)) as cap:
-            for rec in cap:
-                assert isinstance(rec.data, bytes) and isinstance(rec.ts_ns, int)
-                assert rec.direction in (OUTBOUND, INBOUND, None)
-    except PcapError as exc:
-        assert str(exc)
 
 
 @FUZZ

@@ -8,10 +8,10 @@ options (64 a block) are bounded too.
 
 from __future__ import annotations
 
-import io
 import struct
 
 import pytest
+from capture_checks import WatchedStream, survive
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pcapng_build import ng_block, ng_end, ng_epb, ng_flags, ng_idb, ng_opt, ng_shb, pcap_header
@@ -20,22 +20,6 @@ from tapwatch.linktypes import LINKTYPE_ETHERNET, LINKTYPE_RAW
 from tapwatch.pcap import MAX_BLOCK, MAX_CAPLEN, MAX_INTERFACES, PcapError, read_capture
 
 PKT = bytes.fromhex("4500001c00010000400100000a0000010a000002") + bytes(8)
-
-
-class WatchedStream(io.BytesIO):
-    """A stream that remembers the largest read it was asked for."""
-
-    def __init__(self, data: bytes) -> None:
-        super().__init__(data)
-        self.largest = 0
-
-    def read(self, n: int | None = -1) -> bytes:  # type: ignore[override]
-        self.largest = max(self.largest, n if n is not None and n >= 0 else 1 << 62)
-        return super().read(n)
-
-    def read1(self, n: int = -1) -> bytes:  # type: ignore[override]
-        self.largest = max(self.largest, n if n >= 0 else 1 << 62)
-        return super().read1(n)
 
 
 def read_all(data: bytes) -> tuple[list, object, WatchedStream]:
@@ -162,20 +146,6 @@ FUZZ = settings(
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-
-
-def survive(data: bytes) -> None:
-    """Reading arbitrary bytes works or raises PcapError, and never reads past the bounds."""
-    stream = WatchedStream(data)
-    try:
-        with read_capture(stream) as cap:
-            for rec in cap:
-                assert isinstance(rec.data, bytes) and len(rec.data) <= MAX_CAPLEN
-                assert 0 <= rec.iface < len(cap.interfaces) <= MAX_INTERFACES
-                assert rec.comment is None or isinstance(rec.comment, str)
-    except PcapError as exc:
-        assert str(exc) and "\n" not in str(exc)
-    assert stream.largest <= MAX_BLOCK
 
 
 SEED = (

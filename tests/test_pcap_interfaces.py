@@ -15,6 +15,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from capture_checks import tshark_fields
 from pcapng_build import ng_block, ng_end, ng_epb, ng_flags, ng_idb, ng_opt, ng_shb
 
 from tapwatch.kinds import Direction
@@ -86,24 +87,9 @@ def test_pcapng_with_two_interfaces_round_trip(tmp_path: Path) -> None:
 def test_tshark_reads_both_interface_names(tmp_path: Path) -> None:
     path = tmp_path / "both.pcapng"
     two_interface_capture(path)
-    res = run(
-        [
-            "tshark",
-            "-n",
-            "-r",
-            str(path),
-            "-T",
-            "fields",
-            "-e",
-            "frame.interface_name",
-            "-e",
-            "frame.packet_flags_direction",
-            "-e",
-            "frame.protocols",
-        ]
+    rows = tshark_fields(
+        path, "frame.interface_name", "frame.packet_flags_direction", "frame.protocols"
     )
-    assert res.returncode == 0, res.stderr
-    rows = [line.split("\t") for line in res.stdout.splitlines()]
     assert [(r[0], int(r[1], 16)) for r in rows] == [
         ("tun0", 2),
         ("veth0", 1),

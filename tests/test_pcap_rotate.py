@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from capture_checks import tshark_fields
 
 from tapwatch.kinds import Direction
 from tapwatch.linktypes import LINKTYPE_ETHERNET, LINKTYPE_RAW
@@ -163,15 +164,7 @@ def test_tshark_reads_rotated_pcapng(tmp_path: Path) -> None:
         for i in range(100):
             w.write(TS0 + i, packet(i), Direction.OUTBOUND, iface=i % 2)
     for name in w.files:
-        res = subprocess.run(
-            ["tshark", "-r", name, "-T", "fields", "-e", "frame.interface_name"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        assert res.returncode == 0, res.stderr
-        assert set(res.stdout.split()) == {"tun0", "tun1"}
+        assert {row[0] for row in tshark_fields(name, "frame.interface_name")} == {"tun0", "tun1"}
 
 
 def test_time_rotation_names_and_limit(tmp_path: Path) -> None:

@@ -31,6 +31,29 @@ class FileLimitReached(Exception):
     """
 
 
+_DENIED_WRITE = "permission denied (choose a writable directory or fix its permissions)"
+_DENIED_READ = "permission denied (fix its permissions or use sudo)"
+
+#: errno -> what went wrong and what to do, for outputs and for inputs.
+_WRITE_REASONS = {
+    errno.ENOSPC: "no space left on device (free some space or write elsewhere)",
+    errno.EDQUOT: "disk quota exceeded (free some space or write elsewhere)",
+    errno.EIO: "input/output error (the disk failed; write elsewhere)",
+    errno.EACCES: _DENIED_WRITE,
+    errno.EPERM: _DENIED_WRITE,
+    errno.ENOTDIR: "a component of the path is not a directory",
+    errno.EROFS: "read-only file system (write elsewhere)",
+    errno.EFBIG: "file too large for this file system (use -C/rotate or split)",
+}
+_READ_REASONS = {
+    errno.ENOENT: "no such file",
+    errno.EACCES: _DENIED_READ,
+    errno.EPERM: _DENIED_READ,
+    errno.EISDIR: "it is a directory, not a capture file",
+    errno.EIO: "input/output error (the disk failed)",
+}
+
+
 def describe_write_error(where: str, exc: OSError) -> str:
     """Turn an OSError from opening/writing an output into a message that says what to do."""
     code = exc.errno
@@ -38,17 +61,6 @@ def describe_write_error(where: str, exc: OSError) -> str:
         if where == "standard output":
             return "output pipe closed (the program reading -w - exited)"
         return f"output pipe closed while writing {where} (its reader exited)"
-    if code == errno.ENOSPC:
-        return f"cannot write {where}: no space left on device (free some space or write elsewhere)"
-    if code == errno.EDQUOT:
-        return f"cannot write {where}: disk quota exceeded (free some space or write elsewhere)"
-    if code == errno.EIO:
-        return f"cannot write {where}: input/output error (the disk failed; write elsewhere)"
-    if code in (errno.EACCES, errno.EPERM):
-        return (
-            f"cannot write {where}: permission denied "
-            "(choose a writable directory or fix its permissions)"
-        )
     if code == errno.ENOENT:
         parent = os.path.dirname(where) or "."
         if not os.path.isdir(parent):
@@ -56,24 +68,9 @@ def describe_write_error(where: str, exc: OSError) -> str:
         return f"cannot write {where}: no such file or directory"
     if code == errno.EISDIR:
         return f"cannot write {where}: it is a directory (give a file name, e.g. {where}/out.pcap)"
-    if code == errno.ENOTDIR:
-        return f"cannot write {where}: a component of the path is not a directory"
-    if code == errno.EROFS:
-        return f"cannot write {where}: read-only file system (write elsewhere)"
-    if code == errno.EFBIG:
-        return f"cannot write {where}: file too large for this file system (use -C/rotate or split)"
-    return f"cannot write {where}: {exc.strerror or exc}"
+    return f"cannot write {where}: {_WRITE_REASONS.get(code or 0) or exc.strerror or exc}"
 
 
 def describe_read_error(where: str, exc: OSError) -> str:
     """Same as ``describe_write_error`` for capture files being read."""
-    code = exc.errno
-    if code == errno.ENOENT:
-        return f"cannot read {where}: no such file"
-    if code in (errno.EACCES, errno.EPERM):
-        return f"cannot read {where}: permission denied (fix its permissions or use sudo)"
-    if code == errno.EISDIR:
-        return f"cannot read {where}: it is a directory, not a capture file"
-    if code == errno.EIO:
-        return f"cannot read {where}: input/output error (the disk failed)"
-    return f"cannot read {where}: {exc.strerror or exc}"
+    return f"cannot read {where}: {_READ_REASONS.get(exc.errno or 0) or exc.strerror or exc}"

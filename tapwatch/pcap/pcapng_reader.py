@@ -267,22 +267,24 @@ class PcapngReader:
             numbers.append(number)
         self.section_ifaces.append((iface.mul, iface.div, iface.offset_ns, number))
 
-    def _options(self, buf: bytes, start: int, end: int) -> dict[int, bytes]:
-        """Parse an option list leniently (a malformed tail just ends it), first of each code,
-        at most MAX_OPTIONS of them."""
-        out: dict[int, bytes] = {}
+    def _each_option(self, buf: bytes, start: int, end: int) -> Iterator[tuple[int, int, int]]:
+        """(code, value offset, value length) of each option in ``buf[start:end]``, leniently
+        (a malformed tail just ends the list), at most MAX_OPTIONS of them."""
         opt_head = self.opt_head
         for _ in range(MAX_OPTIONS):
             if start + 4 > end:
-                break
+                return
             code, length = opt_head(buf, start)
-            if code == OPT_ENDOFOPT:
-                break
-            start += 4
-            if start + length > end:
-                break
-            out.setdefault(code, buf[start : start + length])
-            start += (length + 3) & ~3
+            if code == OPT_ENDOFOPT or start + 4 + length > end:
+                return
+            yield code, start + 4, length
+            start += 4 + ((length + 3) & ~3)
+
+    def _options(self, buf: bytes, start: int, end: int) -> dict[int, bytes]:
+        """The first value of each option code."""
+        out: dict[int, bytes] = {}
+        for code, at, length in self._each_option(buf, start, end):
+            out.setdefault(code, buf[at : at + length])
         return out
 
     # -- packet blocks --------------------------------------------------------
@@ -309,18 +311,11 @@ class PcapngReader:
         """Direction (epb_flags / pack_flags) and comment(s) of a packet block's options."""
         direction = None
         comments: list[str] = []
-        opt_head = self.opt_head
-        for _ in range(MAX_OPTIONS):
-            if start + 4 > end:
-                break
-            code, length = opt_head(buf, start)
-            if code == OPT_ENDOFOPT or start + 4 + length > end:
-                break
+        for code, at, length in self._each_option(buf, start, end):
             if code == OPT_EPB_FLAGS and length >= 4 and direction is None:
-                direction = DIRECTION_FOR_FLAGS[self.u32(buf, start + 4)[0] & 3]
+                direction = DIRECTION_FOR_FLAGS[self.u32(buf, at)[0] & 3]
             elif code == OPT_COMMENT:
-                comments.append(buf[start + 4 : start + 4 + length].decode("utf-8", "replace"))
-            start += 4 + ((length + 3) & ~3)
+                comments.append(buf[at : at + length].decode("utf-8", "replace"))
         return direction, "\n".join(comments) if comments else None
 
     def enhanced_packets(self, buf: bytes, off: int) -> Iterator[PcapRecord]:

@@ -36,6 +36,7 @@ from tapwatch.pcap.errors import FileLimitReached, PcapError
 from tapwatch.pcap.files import FileId
 from tapwatch.pcap.formats import DEFAULT_SNAPLEN
 from tapwatch.pcap.writer import (
+    ClosesOnExit,
     PacketWriter,
     PcapngWriter,
     PcapWriter,
@@ -84,7 +85,7 @@ def rotation_name(template: str, number: int, digits: int, when: float | None) -
     return f"{name}{number:0{digits}d}"
 
 
-class RotatingWriter:
+class RotatingWriter(ClosesOnExit):
     """The :class:`~tapwatch.pcap.CaptureWriter` of ``-w NAME`` with ``-C``/``-W``/``-G``.
 
     ``file_size``: bytes (see :func:`parse_file_size`); ``file_count``: ``-W``;
@@ -269,16 +270,6 @@ class RotatingWriter:
         """Flush and close the current file; idempotent."""
         self._closed = True
         self._close_current()
-
-    def __enter__(self) -> RotatingWriter:
-        return self
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            with contextlib.suppress(PcapError):
-                self.close()
 
     def __repr__(self) -> str:
         return f"<RotatingWriter {self.template} files={len(self.files)} count={self.count}>"

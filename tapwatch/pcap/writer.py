@@ -43,7 +43,7 @@ import struct
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from time import monotonic as _monotonic
-from typing import IO, TYPE_CHECKING, BinaryIO, NamedTuple, Protocol
+from typing import IO, TYPE_CHECKING, BinaryIO, NamedTuple, Protocol, TypeVar
 
 from tapwatch import __version__
 from tapwatch.kinds import Direction
@@ -115,7 +115,28 @@ class CaptureWriter(Protocol):
     def close(self) -> None: ...
 
 
-class PacketWriter:
+_W = TypeVar("_W", bound="ClosesOnExit")
+
+
+class ClosesOnExit:
+    """``with writer:`` closes it; when the block raised, a close error does not hide that."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self: _W) -> _W:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            # the exception already in flight is the one to report
+            with contextlib.suppress(PcapError):
+                self.close()
+
+
+class PacketWriter(ClosesOnExit):
     """Base of the pcap and pcapng writers: target handling, interfaces, flushing, errors.
 
     Not thread-safe: one thread (the session's pump) owns a writer. After an
@@ -161,6 +182,7 @@ class PacketWriter:
         self._nif = 1
         #: Packets longer than this are cut (orig_len keeps the real length).
         self._limit = snaplen if truncate and snaplen else sys.maxsize
+        self._prepare()
         self._open(target, inputs)
         self._write = self._fh.write
         try:
@@ -231,6 +253,9 @@ class PacketWriter:
         self._owned = True
 
     # -- format hooks ---------------------------------------------------------
+
+    def _prepare(self) -> None:
+        """Set up what ``write`` needs (precompiled structs), before the file is opened."""
 
     def _file_header(self) -> bytes:
         raise NotImplementedError
@@ -358,17 +383,6 @@ class PacketWriter:
         """True once ``close`` ran (or opening failed)."""
         return self._closed
 
-    def __enter__(self) -> PacketWriter:
-        return self
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            # the exception already in flight is the one to report
-            with contextlib.suppress(PcapError):
-                self.close()
-
     def __repr__(self) -> str:
         return (
             f"<{type(self).__name__} {self._where} {linktype_name(self.linktype)} "
@@ -458,6 +472,8 @@ class PcapWriter(PacketWriter):
 
         The file has no interface numbers: ``iface`` is only checked.
         """
+        # the same first lines as PcapngWriter.write: a shared helper would cost a call
+        # per packet on the capture's hot path
         n = len(data)
         if orig_len is None:
             orig_len = n
@@ -488,26 +504,14 @@ class PcapngWriter(PacketWriter):
 
     format = "pcapng"
     RECORD_OVERHEAD = 44  # 28 fixed + 8 epb_flags + 4 endofopt + 4 total; then data + padding
+    nanosecond = True
+    byteorder = "<"
 
-    def __init__(
-        self,
-        target: str | os.PathLike[str] | BinaryIO,
-        linktype: int,
-        *,
-        snaplen: int = DEFAULT_SNAPLEN,
-        ifname: str | None = None,
-        truncate: bool = True,
-        inputs: Iterable[FileId | None] = (),
-    ) -> None:
-        self.nanosecond = True
-        self.byteorder = "<"
+    def _prepare(self) -> None:
         self._head = struct.Struct("<7I").pack  # type, total, ifid, ts hi, ts lo, caplen, origlen
         # data padding + epb_flags option + opt_endofopt + total length, one struct per
         # padding size so the padding costs no extra concatenation
         self._tails = tuple(struct.Struct(f"<{pad}xHHIII").pack for pad in range(4))
-        super().__init__(
-            target, linktype, snaplen=snaplen, ifname=ifname, truncate=truncate, inputs=inputs
-        )
 
     @staticmethod
     def _option(code: int, value: bytes) -> bytes:
