@@ -3,7 +3,7 @@
 Why hand-written instead of scapy's writers: the writer sits on the capture hot
 path (``-w`` runs for every packet the pump hands over), and importing scapy
 alone costs ~1.2 s. A precompiled ``struct.Struct`` plus one
-``BufferedWriter.write`` per packet keeps a write well under a microsecond
+``BufferedWriter.write`` per packet keeps a write near a microsecond or less
 (bench/pcap_bench.py; figures in bench/NOTES.md).
 
 Interfaces: a writer starts with interface 0 (the link type and name it is
