@@ -22,8 +22,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from capture_checks import survive, tshark_fields
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pcapng_build import ng_block, ng_end, ng_epb, ng_flags, ng_idb, ng_opt, ng_shb, pcap_header
 
 from tapwatch.kinds import Direction
 from tapwatch.linktypes import LINKTYPE_ETHERNET, LINKTYPE_RAW
@@ -33,6 +35,7 @@ from tapwatch.pcap import (
     PcapngWriter,
     PcapRecord,
     PcapWriter,
+    copy_records,
     export,
     open_writer,
     read_capture,
@@ -88,47 +91,7 @@ def run(cmd: list[str], **kw: object) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False, **kw)
 
 
-# Independent pcapng/pcap builders (deliberately not using tapwatch.pcap).
-
-
-def ng_block(btype: int, body: bytes, e: str = "<") -> bytes:
-    body += b"\0" * (-len(body) % 4)
-    total = len(body) + 12
-    return struct.pack(e + "II", btype, total) + body + struct.pack(e + "I", total)
-
-
-def ng_opt(code: int, value: bytes, e: str = "<") -> bytes:
-    return struct.pack(e + "HH", code, len(value)) + value + b"\0" * (-len(value) % 4)
-
-
-def ng_end(e: str = "<") -> bytes:
-    return struct.pack(e + "HH", 0, 0)
-
-
-def ng_shb(e: str = "<") -> bytes:
-    return ng_block(0x0A0D0D0A, struct.pack(e + "IHHq", 0x1A2B3C4D, 1, 0, -1), e)
-
-
-def ng_idb(linktype: int, snaplen: int = 0, opts: bytes = b"", e: str = "<") -> bytes:
-    return ng_block(1, struct.pack(e + "HHI", linktype, 0, snaplen) + opts, e)
-
-
-def ng_epb(
-    ifid: int, ts: int, data: bytes, opts: bytes = b"", e: str = "<", orig: int | None = None
-) -> bytes:
-    body = struct.pack(
-        e + "5I", ifid, ts >> 32, ts & 0xFFFFFFFF, len(data), len(data) if orig is None else orig
-    )
-    body += data + b"\0" * (-len(data) % 4) + opts
-    return ng_block(6, body, e)
-
-
-def ng_flags(direction_bits: int, e: str = "<") -> bytes:
-    return ng_opt(2, struct.pack(e + "I", direction_bits), e) + ng_end(e)
-
-
-def pcap_header(e: str, magic: int, snaplen: int = 65535, linktype: int = LINKTYPE_RAW) -> bytes:
-    return struct.pack(e + "IHHiIII", magic, 2, 4, 0, 0, snaplen, linktype)
+# Independent pcapng/pcap builders: tests/pcapng_build.py
 
 
 # --------------------------------------------------------------------------- writer basics
@@ -620,35 +583,55 @@ def test_pcapng_reader_features(e: str, packets: list[bytes]) -> None:
     assert cap.format == "pcapng" and cap.linktype == LINKTYPE_RAW and cap.ifname == "tun0"
     assert cap.snaplen == 65535 and cap.nanosecond is False and cap.byteorder == e
     assert len(cap.interfaces) == 4 and not cap.truncated
+    # interfaces are numbered over the whole file: section 2's 0 and 1 are 2 and 3
     assert recs == [
-        PcapRecord(1_700_000_000_123_456_000, p1, len(p1), INBOUND),
-        PcapRecord(10_000_000_005, p2, 1000, OUTBOUND),
-        PcapRecord(10_000_000_005, p3, len(p3), None),  # SPB: previous timestamp
-        PcapRecord(10_000_000_007, p4, len(p4), INBOUND),
-        PcapRecord(3_500_000_000, p5, len(p5), None),
-        PcapRecord(1_500_000_000, p1, len(p1), OUTBOUND),
+        PcapRecord(1_700_000_000_123_456_000, p1, len(p1), INBOUND, 0),
+        PcapRecord(10_000_000_005, p2, 1000, OUTBOUND, 1),
+        PcapRecord(10_000_000_005, p3, len(p3), None, 0),  # SPB: previous timestamp
+        PcapRecord(10_000_000_007, p4, len(p4), INBOUND, 1),
+        PcapRecord(3_500_000_000, p5, len(p5), None, 2),
+        PcapRecord(1_500_000_000, p1, len(p1), OUTBOUND, 3, "a comment"),
+    ]
+    assert [(i.name, i.units_per_second) for i in cap.interfaces] == [
+        ("tun0", 10**6), (None, 10**9), (None, 1024), (None, 1000)
     ]
 
 
-def test_pcapng_mixed_link_types_is_an_error(packets: list[bytes]) -> None:
+def test_pcapng_mixed_link_types_are_read(packets: list[bytes]) -> None:
+    """Each interface keeps its own link type; each record names its interface."""
+    eth = bytes.fromhex("020000000002020000000001 0800".replace(" ", "")) + packets[0]
     data = (
         ng_shb()
-        + ng_idb(LINKTYPE_RAW)
-        + ng_idb(LINKTYPE_ETHERNET, opts=ng_opt(2, b"eth0"))
-        + ng_epb(0, 0, packets[0])
+        + ng_idb(LINKTYPE_RAW, opts=ng_opt(2, b"tun0") + ng_end())
+        + ng_idb(LINKTYPE_ETHERNET, opts=ng_opt(2, b"eth0") + ng_opt(9, b"\x09") + ng_end())
+        + ng_epb(0, 7, packets[0])
+        + ng_epb(1, 8, eth, ng_flags(1))
     )
-    with pytest.raises(
-        PcapError,
-        match=r"interface 1 \(eth0\) has link type Ethernet but the "
-        r"first has raw IP",
-    ):
-        read_capture(io.BytesIO(data))
-    late = ng_shb() + ng_idb(LINKTYPE_RAW) + ng_epb(0, 0, packets[0]) + ng_idb(LINKTYPE_ETHERNET)
+    recs, cap = read_all(io.BytesIO(data))
+    assert [(i.linktype, i.name, i.tsresol) for i in cap.interfaces] == [
+        (LINKTYPE_RAW, "tun0", 6),
+        (LINKTYPE_ETHERNET, "eth0", 9),
+    ]
+    assert cap.linktype == LINKTYPE_RAW and cap.ifname == "tun0"  # interface 0's
+    assert recs == [
+        PcapRecord(7000, packets[0], len(packets[0]), None, 0),
+        PcapRecord(8, eth, len(eth), INBOUND, 1),
+    ]
+    # an interface described after packets is there before the first packet naming it
+    late = (
+        ng_shb()
+        + ng_idb(LINKTYPE_RAW)
+        + ng_epb(0, 0, packets[0])
+        + ng_idb(LINKTYPE_ETHERNET, opts=ng_opt(2, b"tap9") + ng_end())
+        + ng_epb(1, 0, eth)
+    )
     cap = read_capture(io.BytesIO(late))
+    assert len(cap.interfaces) == 1
     it = iter(cap)
-    assert next(it).data == packets[0]
-    with pytest.raises(PcapError, match="one link type per file"):
-        next(it)
+    assert next(it).iface == 0 and len(cap.interfaces) == 1
+    rec = next(it)
+    assert rec.iface == 1 and cap.interfaces[1].linktype == LINKTYPE_ETHERNET
+    assert cap.interfaces[1].name == "tap9"
 
 
 def test_reader_accepts_raw_and_stdin_like_streams(tmp_path: Path, packets: list[bytes]) -> None:
@@ -801,11 +784,15 @@ def test_scapy_pcapng_with_several_interfaces(tmp_path: Path) -> None:
     assert [r.ts_ns for r in recs] == [int(Decimal(str(p.time)) * 10**9) for p in pkts]
     assert [r.direction for r in recs] == [INBOUND, OUTBOUND, None]
     # pcapng -> pcapng: packets, ns timestamps and directions survive
+    assert [r.iface for r in recs] == [1, 2, 0]
     out = tmp_path / "copy.pcapng"
     with read_capture(str(path)) as c, writer_like(c, str(out)) as w2:
-        for r in c:
-            w2.write(r.ts_ns, r.data, r.direction, r.orig_len)
-    assert read_all(str(out))[0] == recs
+        assert copy_records(c, w2) == (3, 0)  # the IDB of tap1 comes after packets
+    recs2, cap2 = read_all(str(out))
+    assert recs2 == recs
+    assert [(i.linktype, i.name) for i in cap2.interfaces] == [
+        (i.linktype, i.name) for i in cap.interfaces
+    ]
 
 
 @needs_tshark
@@ -813,28 +800,14 @@ def test_scapy_pcapng_with_several_interfaces(tmp_path: Path) -> None:
 def test_tshark_reads_our_files(tmp_path: Path, packets: list[bytes], suffix: str) -> None:
     path = tmp_path / f"ts{suffix}"
     write_file(path, packets, nanosecond=True, ifname="tun3")
-    res = run(
-        [
-            "tshark",
-            "-n",
-            "-r",
-            str(path),
-            "-T",
-            "fields",
-            "-e",
-            "frame.number",
-            "-e",
-            "frame.time_epoch",
-            "-e",
-            "frame.packet_flags_direction",
-            "-e",
-            "frame.len",
-            "-e",
-            "ip.proto",
-        ]
+    rows = tshark_fields(
+        path,
+        "frame.number",
+        "frame.time_epoch",
+        "frame.packet_flags_direction",
+        "frame.len",
+        "ip.proto",
     )
-    assert res.returncode == 0, res.stderr
-    rows = [line.split("\t") for line in res.stdout.splitlines()]
     assert [r[0] for r in rows] == ["1", "2", "3", "4", "5"]
     assert [Decimal(r[1]) for r in rows] == [Decimal(TS0 + i * 1_000_001) / 10**9 for i in range(5)]
     assert [int(r[3]) for r in rows] == [len(p) for p in packets]
@@ -888,8 +861,12 @@ def test_wireshark_written_pcapng(tmp_path: Path, packets: list[bytes]) -> None:
         w.write(TS0, bytes(60))
     res = run(["mergecap", "-w", str(tmp_path / "mixed.pcapng"), str(a), str(eth)])
     assert res.returncode == 0, res.stderr
-    with pytest.raises(PcapError, match="interface 1 \\(tap0\\) has link type Ethernet"):
-        read_all(str(tmp_path / "mixed.pcapng"))
+    recs3, cap3 = read_all(str(tmp_path / "mixed.pcapng"))
+    assert [(i.linktype, i.name) for i in cap3.interfaces] == [
+        (LINKTYPE_RAW, "tun0"),
+        (LINKTYPE_ETHERNET, "tap0"),
+    ]
+    assert [(r.iface, r.data) for r in recs3] == [(1, bytes(60))] + [(0, p) for p in packets]
 
 
 # --------------------------------------------------------------------------- fuzz
@@ -900,17 +877,6 @@ FUZZ = settings(
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-
-
-def survive(data: bytes) -> None:
-    """Reading arbitrary bytes either works or raises PcapError, nothing else."""
-    try:
-        with read_capture(io.BytesIO(data)) as cap:
-            for rec in cap:
-                assert isinstance(rec.data, bytes) and isinstance(rec.ts_ns, int)
-                assert rec.direction in (OUTBOUND, INBOUND, None)
-    except PcapError as exc:
-        assert str(exc)
 
 
 @FUZZ
