@@ -30,6 +30,7 @@ from tapwatch.decode import icmp as _icmp  # noqa: F401
 from tapwatch.decode import ip as _ip  # noqa: F401
 from tapwatch.decode import link as _link  # noqa: F401
 from tapwatch.decode import transport as _transport  # noqa: F401
+from tapwatch.decode import tunnels as _tunnels  # noqa: F401
 from tapwatch.decode.classify import layers
 from tapwatch.decode.core import Summary
 from tapwatch.decode.line import LineFormatter, format_line

@@ -150,6 +150,9 @@ IP_PROTOS: dict[int, Handler] = {}
 UDP_PORTS: dict[int, Handler] = {}
 # TCP port -> as UDP; ``length`` is the segment's payload length
 TCP_PORTS: dict[int, Handler] = {}
+#: UDP handlers tried, in order, on payloads no port handler claimed (WireGuard runs on any
+#: port); their ``text`` returns ``None`` unless the payload has the protocol's shape.
+UDP_HEURISTICS: list[Handler] = []
 
 
 def bind(table: dict[int, Handler], keys: tuple[int, ...], handler: Handler) -> None:

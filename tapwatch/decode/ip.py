@@ -164,13 +164,13 @@ def ipv6(d: bytes, off: int, a: Acc, lim: int = -1) -> str:
                     a.info = frag_info
                     return f"IP6 {pre}{src} > {dst}: {' '.join(exts)}"
         elif nh == 51:  # AH: length in 4-octet units, minus 2
-            if pos + 12 > end or pos + ((d[pos + 1] + 2) << 2) > end:
+            ah, nxt, size = ah_header(d, pos, end)
+            if size < 0:
                 a.bad = True
-                return f"IP6 {pre}{src} > {dst}: {' '.join([*exts, 'AH'])} [|ah]"
-            spi, seq = S_II.unpack_from(d, pos + 4)
-            exts.append(f"AH(spi=0x{spi:08x},seq=0x{seq:x}):")
-            nh = d[pos]
-            pos += (d[pos + 1] + 2) << 2
+                return f"IP6 {pre}{src} > {dst}: {' '.join([*exts, ah])}"
+            exts.append(ah.rstrip())
+            nh = nxt
+            pos += size
         else:
             break
     else:
@@ -220,9 +220,10 @@ def ipv6_walk(d: bytes, off: int, out: list[str], lim: int = -1) -> None:
             nh = d[pos]
             pos += 8
         elif nh == 51:
-            if pos + 12 > end or pos + ((d[pos + 1] + 2) << 2) > end:
+            _ah, nxt, size = ah_header(d, pos, end)
+            if size < 0:
                 return
-            nh, pos = d[pos], pos + ((d[pos + 1] + 2) << 2)
+            nh, pos = nxt, pos + size
         else:
             break
     else:
@@ -230,6 +231,22 @@ def ipv6_walk(d: bytes, off: int, out: list[str], lim: int = -1) -> None:
     if nh == 59:
         return
     upper_walk(d, pos, end, cend - pos, nh, out, frag)
+
+
+def ah_header(d: bytes, off: int, end: int) -> tuple[str, int, int]:
+    """tcpdump's ``AH(spi=..,seq=..,icv=0x..): `` text, the next header and the header size.
+
+    The size is ``-1`` when the header is cut short.
+    """
+    if end - off < 12:
+        return "AH [|ah]", 0, -1
+    nxt = d[off]
+    sumlen = d[off + 1] << 2
+    spi, seq = S_II.unpack_from(d, off + 4)
+    if end - off < 8 + sumlen:
+        return f"AH(spi=0x{spi:08x},seq=0x{seq:x}[truncated]):", nxt, -1
+    icv = d[off + 12:off + 8 + sumlen].hex()
+    return f"AH(spi=0x{spi:08x},seq=0x{seq:x},icv=0x{icv}): ", nxt, 8 + sumlen
 
 
 def upper(

@@ -15,6 +15,7 @@ from tapwatch.decode.core import (
     S_TCP,
     S_UDP,
     TCP_PORTS,
+    UDP_HEURISTICS,
     UDP_PORTS,
     Acc,
     Ctx,
@@ -65,6 +66,11 @@ def udp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -
             text = h2.text(d, off + 8, pend, mlen, a, sport, dport)
         if text is not None:
             return hd + text
+    if not a.strict:
+        for h in UDP_HEURISTICS:
+            text = h.text(d, off + 8, pend, mlen, a, sport, dport)
+            if text is not None:
+                return hd + text
     a.info = f"{sport} → {dport} Len={mlen}"
     if ulen > avail:
         return f"{hd}UDP, length {mlen} [|udp]"
@@ -81,14 +87,17 @@ def udp_walk(d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool
     if ulen < 8 or (ulen > end - off and ulen > clen):
         return
     pend = off + ulen if ulen <= end - off else end
-    if sport not in UDP_PORTS and dport not in UDP_PORTS:
-        return
-    h1, h2 = by_port(UDP_PORTS, sport, dport)
-    if h1 is not None:
-        n = len(out)
-        h1.walk(d, off + 8, pend, out, sport, dport)
-        if len(out) == n and h2 is not None:
-            h2.walk(d, off + 8, pend, out, sport, dport)
+    n = len(out)
+    if sport in UDP_PORTS or dport in UDP_PORTS:
+        h1, h2 = by_port(UDP_PORTS, sport, dport)
+        if h1 is not None:
+            h1.walk(d, off + 8, pend, out, sport, dport)
+            if len(out) == n and h2 is not None:
+                h2.walk(d, off + 8, pend, out, sport, dport)
+    for h in UDP_HEURISTICS:
+        if len(out) != n:
+            return
+        h.walk(d, off + 8, pend, out, sport, dport)
 
 
 # --------------------------------------------------------------------------- TCP
