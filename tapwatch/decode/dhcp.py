@@ -44,7 +44,6 @@ def _dhcp(d: bytes, off: int, end: int, length: int, a: Acc) -> str:
             p += 2 + d[p + 1]
     if mtype is not None:
         tname = DHCP_TYPES.get(mtype, f"Unknown ({mtype})")
-        text += f", DHCP {tname}"
         a.info = f"DHCP {tname} - Transaction ID 0x{xid:08x}"
     else:
         a.info = f"Boot {opname} - Transaction ID 0x{xid:08x}"

@@ -44,7 +44,7 @@ def _icmp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool)
             a.info = f"Echo (ping) {what[5:]}"
             return f"{head}{what} [|icmp]"
         ident, seq = S_HH.unpack_from(d, off + 4)
-        a.info = f"Echo (ping) {what[5:]} id=0x{ident:04x}, seq={seq}"
+        a.info = f"Echo (ping) {what[5:]} id={ident}, seq={seq}"
         return f"{head}{what}, id {ident}, seq {seq}, length {clen}"
     if typ == 3 or typ == 5 or typ == 11 or typ == 12:
         return head + _icmp_error(d, off, end, typ, code, clen, a)
@@ -54,7 +54,7 @@ def _icmp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool)
             return head + "time stamp [|icmp]"
         ident, seq = S_HH.unpack_from(d, off + 4)
         what = "query" if typ == 13 else "reply"
-        a.info = f"Timestamp {'request' if typ == 13 else 'reply'} id=0x{ident:04x}, seq={seq}"
+        a.info = f"Timestamp {'request' if typ == 13 else 'reply'} id={ident}, seq={seq}"
         return f"{head}time stamp {what} id {ident} seq {seq}, length {clen}"
     if typ == 18:
         if avail < 12:
@@ -140,7 +140,7 @@ def _icmp6(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool
             a.bad = True
             return f"{head}{td} [|icmp6]"
         ident, seq = S_HH.unpack_from(d, off + 4)
-        a.info = f"{ws} id=0x{ident:04x}, seq={seq}"
+        a.info = f"{ws} id={ident}, seq={seq}"
         return f"{head}{td}, id {ident}, seq {seq}, length {clen}"
     if typ == 135 or typ == 136:
         if avail < 24:
@@ -171,6 +171,13 @@ def _icmp6(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool
             return f"{head}{td} [|icmp6]"
         return (f"{head}{td}, {ntop6(d[off + 8:off + 24])} to {ntop6(d[off + 24:off + 40])}, "
                 f"length {clen}")
+    if 130 <= typ <= 132:
+        if avail < 24:
+            a.bad = True
+            return f"{head}{td} [|icmp6]"
+        mrd = d[off + 4] << 8 | d[off + 5]
+        # tcpdump 4.99 prints no separator between the type name and the fields
+        return f"{head}{td}max resp delay: {mrd} addr: {ntop6(d[off + 8:off + 24])}, length {clen}"
     if typ == 143:
         if avail < 8:
             a.bad = True

@@ -37,7 +37,7 @@ def ipv4(d: bytes, off: int, a: Acc, lim: int = -1) -> str:
     avail = lim - off
     if avail < 20:
         a.bad = True
-        return "IP [|ip]"
+        return "IP  [|ip]"
     vhl, _tos, tot, ident, fo, _ttl, proto, _csum, s, t = S_IP4.unpack_from(d, off)
     if vhl >> 4 != 4:
         a.bad = True
@@ -68,16 +68,15 @@ def ipv4(d: bytes, off: int, a: Acc, lim: int = -1) -> str:
     foff = (fo & 0x1FFF) << 3
     ctx: Ctx = ("IP", pre, src, dst, "", s, t)
     if fo & 0x2000 or foff:  # more fragments follow, or not the first fragment
-        frag = f" (frag {ident}:{clen}@{foff}{'+' if fo & 0x2000 else ''})"
         pname = IPPROTO_WS.get(proto, "")
         if foff:
             a.info = (f"Fragmented IP protocol (proto={pname + ' ' if pname else ''}{proto}, "
                       f"off={foff}, ID={ident:04x})")
-            return f"IP {pre}{src} > {dst}: ip-proto-{proto}{frag}"
+            return f"IP {pre}{src} > {dst}: ip-proto-{proto}"
         text = upper(d, poff, end, clen, proto, a, ctx, True)
         a.info = (f"Fragmented IP protocol (proto={pname + ' ' if pname else ''}{proto}, "
                   f"off=0, ID={ident:04x}) {a.info}").rstrip()
-        return text + frag
+        return text
     return upper(d, poff, end, clen, proto, a, ctx, False)
 
 
@@ -107,7 +106,7 @@ def ipv6(d: bytes, off: int, a: Acc, lim: int = -1) -> str:
     avail = lim - off
     if avail < 40:
         a.bad = True
-        return "IP6 [|ip6]"
+        return "IP6  [|ip6]"
     if d[off] >> 4 != 6:
         a.bad = True
         return f"IP6 [malformed: version {d[off] >> 4}], length {avail}"
@@ -154,7 +153,7 @@ def ipv6(d: bytes, off: int, a: Acc, lim: int = -1) -> str:
             nh = d[pos]
             pos += 8
             foff = fo & 0xFFF8
-            exts.append(f"frag (0x{ident:08x}:{foff}|{cend - pos})")
+            exts.append(f"frag ({foff}|{cend - pos})")
             if foff or fo & 1:
                 frag = True
                 pname = IPPROTO_WS.get(nh, "")

@@ -37,8 +37,8 @@ def udp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -
         a.bad = True
         if avail >= 4:
             sport, dport = S_HH.unpack_from(d, off)
-            return head(ctx, sport, dport) + "[|udp]"
-        return f"{head_noport(ctx)}[|udp]"
+            return head(ctx, sport, dport) + " [|udp]"
+        return f"{head_noport(ctx)} [|udp]"
     sport, dport, ulen = S_UDP.unpack_from(d, off)
     hd = head(ctx, sport, dport)
     if frag:
@@ -72,8 +72,6 @@ def udp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -
             if text is not None:
                 return hd + text
     a.info = f"{sport} → {dport} Len={mlen}"
-    if ulen > avail:
-        return f"{hd}UDP, length {mlen} [|udp]"
     return f"{hd}UDP, length {mlen}"
 
 
@@ -110,8 +108,8 @@ def tcp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -
         a.bad = True
         if avail >= 4:
             sport, dport = S_HH.unpack_from(d, off)
-            return head(ctx, sport, dport) + "[|tcp]"
-        return f"{head_noport(ctx)}[|tcp]"
+            return head(ctx, sport, dport) + " [|tcp]"
+        return f"{head_noport(ctx)} [|tcp]"
     sport, dport, seq, ack, offflags, win, _csum, urp = S_TCP.unpack_from(d, off)
     hd = head(ctx, sport, dport)
     doff = (offflags >> 12) << 2
@@ -136,7 +134,8 @@ def tcp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -
         opts = _options(d, off + 20, end, a, True, 0)[0] if avail > 20 else ""
         opts = f"options [{opts}] " if opts else ""
         return f"{hd}Flags [{fl}], seq {seq}, win {win}, {opts}[|tcp]"
-    plen = avail - doff
+    cap = avail - doff  # payload bytes captured
+    plen = clen - doff if clen >= doff else cap  # payload length the IP header claims
     if plen:
         seq_s = f", seq {seq}:{(seq + plen) & 0xFFFFFFFF}"
     elif flags & 7:
@@ -164,15 +163,15 @@ def tcp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -
     parts = f"Flags [{fl}]{seq_s}{ack_td}, win {win}{urg_td}{opt_td}, length {plen}"
     a.info = (f"{sport} → {dport} [{TCP_WS[flags]}] Seq={aseq}{ack_ws} Win={win} Len={plen}"
               f"{urg_ws}{opt_ws}")
-    if plen and not frag:
+    if cap > 0 and not frag:
         p = off + doff
         h1 = h2 = None
         if sport in TCP_PORTS or dport in TCP_PORTS:
             h1, h2 = by_port(TCP_PORTS, sport, dport)
         if h1 is not None:
-            text = h1.text(d, p, end, plen, a, sport, dport)
+            text = h1.text(d, p, end, cap, a, sport, dport)
             if text is None and h2 is not None:
-                text = h2.text(d, p, end, plen, a, sport, dport)
+                text = h2.text(d, p, end, cap, a, sport, dport)
             if text is not None:
                 return f"{hd}{parts}{text}"
     return hd + parts

@@ -178,7 +178,7 @@ def _esp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) 
     hd = head_noport(ctx)
     if end - off < 8:
         a.bad = True
-        return f"{hd}ESP [|esp]"
+        return f"{hd} [|esp]"
     spi, seq = S_II.unpack_from(d, off)
     a.info = f"ESP (SPI=0x{spi:08x})"
     return f"{hd}ESP(spi=0x{spi:08x},seq=0x{seq:x}), length {clen}"
