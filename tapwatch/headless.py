@@ -34,15 +34,20 @@ def direction_word(direction: int | None, data: bytes, linktype: int) -> str:
 
 def render(ts_ns: int, direction: int | None, data: bytes, linktype: int, *,
            link: bool = False, verbose: bool = False, ifname: str | None = None,
-           words: bool = False) -> str:
+           words: bool = False, formatter: decode.LineFormatter | None = None) -> str:
     """One packet as tcpdump would print it, plus a dissection with ``verbose``.
 
     ``ifname``: the ``tcpdump -i any`` layout (``TIME IFNAME In  body``), for
     sessions with several interfaces. ``words``: the direction word alone
     after the time (one live interface). Neither: ``tcpdump -r``'s layout.
+    ``formatter``: the capture's :class:`decode.LineFormatter` (relative TCP numbers,
+    as tcpdump); without one each packet is printed on its own (absolute numbers).
     """
-    # the summary escapes what it quotes from the packet; this is the guard behind it
-    line = printable(decode.format_line(ts_ns, decode.summarize(data, linktype), link=link))
+    if formatter is not None:
+        line = formatter.line(ts_ns, data)  # escaped by the formatter
+    else:
+        # the summary escapes what it quotes from the packet; this is the guard behind it
+        line = printable(decode.format_line(ts_ns, decode.summarize(data, linktype), link=link))
     if ifname is not None:
         word = direction_word(direction, data, linktype)
         line = line.replace(" ", f" {ifname:<5} {word:<3} ", 1)
@@ -84,14 +89,16 @@ def print_records(
     """
     pending: list[str] = []
     n = 0
+    fmt = decode.LineFormatter(linktype, link=link)
+    line = fmt.line
     for rec in records:
         data = rec.data
         if flt is not None and not flt.match(data):
             continue
         n += 1
         if not quiet:
-            pending.append(render(rec.ts_ns, rec.direction, data, linktype, link=link,
-                                  verbose=verbose))
+            pending.append(render(rec.ts_ns, rec.direction, data, linktype, verbose=verbose,
+                                  formatter=fmt) if verbose else line(rec.ts_ns, data))
             if len(pending) >= 2048:
                 out.write("\n".join(pending) + "\n")
                 pending.clear()
@@ -123,12 +130,14 @@ class LinePrinter:
         self.printed = 0
         self.broken = False
         self._pending: list[str] = []
+        self._formatter = decode.LineFormatter(session.linktype, link=link)
 
     def __call__(self, rec: Record) -> None:
         if self.quiet or self.broken:
             return
         self._pending.append(render(rec.ts_ns, rec.direction, rec.data, self.session.linktype,
-                                    link=self.link, verbose=self.verbose, words=True))
+                                    link=self.link, verbose=self.verbose, words=True,
+                                    formatter=self._formatter))
         self.printed += 1
 
     def flush(self) -> None:

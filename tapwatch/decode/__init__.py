@@ -21,21 +21,24 @@ data.  Truncation is handled explicitly (tcpdump-style ``[|udp]`` markers and
 
 from __future__ import annotations
 
-from tapwatch.decode import apps as _apps  # noqa: F401
-from tapwatch.decode import dhcp as _dhcp  # noqa: F401
+import importlib as _importlib
+import os as _os
 
-# Binding order is tcpdump's order of precedence when both ports of a segment are known.
-from tapwatch.decode import dns as _dns  # noqa: F401  (binds its handlers)
-from tapwatch.decode import icmp as _icmp  # noqa: F401
-from tapwatch.decode import ip as _ip  # noqa: F401
-from tapwatch.decode import link as _link  # noqa: F401
-from tapwatch.decode import transport as _transport  # noqa: F401
-from tapwatch.decode import tunnels as _tunnels  # noqa: F401
-from tapwatch.decode.classify import layers
-from tapwatch.decode.core import Summary
-from tapwatch.decode.line import LineFormatter, format_line
-from tapwatch.decode.summary import summarize
-from tapwatch.decode.tree import Node, detail, verbose_text
+if _os.environ.get("TAPWATCH_PURE_PYTHON"):
+    from tapwatch.decode._pure import prefer_source
+
+    prefer_source()
+
+# Importing a protocol module binds its handlers.  The order is tcpdump's order of
+# precedence when both ports of a segment name a protocol (DNS before DHCP ...).
+for _name in ("link", "ip", "transport", "icmp", "dns", "dhcp", "apps", "tunnels"):
+    _importlib.import_module(f"tapwatch.decode.{_name}")
+
+from tapwatch.decode.classify import layers  # noqa: E402 (after the binding imports)
+from tapwatch.decode.core import Summary  # noqa: E402 (after the binding imports)
+from tapwatch.decode.line import LineFormatter, format_line  # noqa: E402 (after the binding imports)
+from tapwatch.decode.summary import summarize  # noqa: E402 (after the binding imports)
+from tapwatch.decode.tree import Node, detail, verbose_text  # noqa: E402 (after the binding imports)
 
 __all__ = [
     "LineFormatter",

@@ -7,10 +7,12 @@ ones.  It goes through the same dispatch tables, so both agree on every frame.
 
 from __future__ import annotations
 
+from typing import Any
+
 from tapwatch.decode.core import LINKTYPES
 
 
-def layers(data: bytes, linktype: int) -> tuple[str, ...]:
+def layers(data: Any, linktype: int) -> tuple[str, ...]:
     """Protocol stack names for the per-protocol counters; same names as ``Summary.layers``.
 
     Never raises.

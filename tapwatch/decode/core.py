@@ -90,14 +90,14 @@ class Acc:
     """Mutable scratch state of one summarize() call (cheaper than returning tuples).
 
     ``flows`` is set by the stateful line printer (relative TCP numbers);
-    ``strict`` asks for tcpdump's exact text where tapwatch decodes more than
-    tcpdump 4.99 does (WireGuard, OpenVPN, ERSPAN) or lays it out differently
-    (VXLAN's inner frame on a second line).
+    ``lean`` leaves out what only the packet list shows; ``strict`` asks for
+    tcpdump's exact text where tapwatch decodes more than tcpdump 4.99 does
+    (WireGuard, OpenVPN, ERSPAN) or lays it out differently (VXLAN's inner frame
+    on a second line).
     """
 
-    __slots__ = ("bad", "dst", "flows", "info", "layers", "src", "strict")
-
-    def __init__(self, flows: TcpFlows | None = None, strict: bool = False) -> None:
+    def __init__(self, flows: TcpFlows | None = None, strict: bool = False,
+                 lean: bool = False) -> None:
         self.layers: list[str] = []
         self.src = ""
         self.dst = ""
@@ -105,6 +105,9 @@ class Acc:
         self.bad = False
         self.flows = flows
         self.strict = strict
+        #: only ``text`` is wanted (the line printer): skip the info column's wording and
+        #: the ``-e`` link text where they cost most (Ethernet, TCP, DNS).
+        self.lean = lean
 
 
 #: The path of addresses a transport header is printed under:
@@ -124,8 +127,6 @@ class Handler:
     a handler's ``text`` returns ``None`` to say "not mine after all" where the key
     alone is not proof (an application protocol on its well-known port).
     """
-
-    __slots__ = ("name", "prio", "text", "walk")
 
     def __init__(self, name: str, text: Callable[..., Any],
                  walk: Callable[..., None]) -> None:

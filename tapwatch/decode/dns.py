@@ -95,9 +95,6 @@ def _dns(d: bytes, off: int, end: int, length: int, a: Acc, mdns: bool) -> str:
         a.info = "DNS [|domain]"
         return "[|domain]"
     ident, flags, qd, an, ns, ar = _S_DNS.unpack_from(d, off)
-    resp = flags & 0x8000
-    opcode = flags >> 11 & 15
-    rcode = flags & 15
     pos = off + 12
     questions: list[tuple[str, int, int]] = []
     records: list[tuple[int, str, int, int, str, str]] = []  # section, name, type, class, td, ws
@@ -137,7 +134,17 @@ def _dns(d: bytes, off: int, end: int, length: int, a: Acc, mdns: bool) -> str:
         err = f"[malformed domain: {exc}]"
         a.bad = True
 
-    # Wireshark-like info column.
+    if not a.lean:
+        a.info = _info(ident, flags, questions, records, err)
+    return _td(ident, flags, qd, an, ns, ar, questions, records, err, more, length, mdns)
+
+
+def _info(ident: int, flags: int, questions: list[tuple[str, int, int]],
+          records: list[tuple[int, str, int, int, str, str]], err: str) -> str:
+    """Wireshark-like info column."""
+    resp = flags & 0x8000
+    opcode = flags >> 11 & 15
+    rcode = flags & 15
     opn = DNS_OPS_WS.get(opcode, f"Unknown operation ({opcode})")
     ws_parts = [f"{opn}{' response' if resp else ''} 0x{ident:04x}"]
     if resp and rcode:
@@ -155,9 +162,16 @@ def _dns(d: bytes, off: int, end: int, length: int, a: Acc, mdns: bool) -> str:
         shown += 1
     if err:
         ws_parts.append(err)
-    a.info = " ".join(ws_parts)
+    return " ".join(ws_parts)
 
-    # tcpdump -nn body.
+
+def _td(ident: int, flags: int, qd: int, an: int, ns: int, ar: int,
+        questions: list[tuple[str, int, int]], records: list[tuple[int, str, int, int, str, str]],
+        err: str, more: bool, length: int, mdns: bool) -> str:
+    """The tcpdump -nn body."""
+    resp = flags & 0x8000
+    opcode = flags >> 11 & 15
+    rcode = flags & 15
     if resp:
         out = (f"{ident}{DNS_OPS_TD[opcode]}{DNS_RCODES_TD[rcode]}{'*' if flags & 0x400 else ''}"
                f"{'' if flags & 0x80 else '-'}{'|' if flags & 0x200 else ''}"

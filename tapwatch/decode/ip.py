@@ -244,7 +244,7 @@ def ah_header(d: bytes, off: int, end: int) -> tuple[str, int, int]:
     spi, seq = S_II.unpack_from(d, off + 4)
     if end - off < 8 + sumlen:
         return f"AH(spi=0x{spi:08x},seq=0x{seq:x}[truncated]):", nxt, -1
-    icv = d[off + 12:off + 8 + sumlen].hex()
+    icv = d[off + 12:off + 8 + sumlen].hex() if sumlen > 4 else ""
     return f"AH(spi=0x{spi:08x},seq=0x{seq:x},icv=0x{icv}): ", nxt, 8 + sumlen
 
 

@@ -11,6 +11,7 @@ the UI's packet list, which decodes rows in any order, uses the stateless
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from tapwatch.decode.core import Summary, TcpFlows
 from tapwatch.decode.summary import summarize_with
@@ -67,13 +68,13 @@ class LineFormatter:
         self.strict = strict
         self.flows: TcpFlows | None = None if absolute else TcpFlows()
 
-    def summarize(self, data: bytes) -> Summary:
+    def summarize(self, data: Any) -> Summary:
         """The packet's :class:`Summary`, with this capture's TCP numbering."""
         return summarize_with(data, self.linktype, self.flows, self.strict)
 
-    def line(self, ts_ns: int, data: bytes) -> str:
+    def line(self, ts_ns: int, data: Any) -> str:
         """The packet's line, escaped for a terminal (see :mod:`tapwatch.sanitize`)."""
-        s = summarize_with(data, self.linktype, self.flows, self.strict)
+        s = summarize_with(data, self.linktype, self.flows, self.strict, not self.link)
         sec, ns = divmod(ts_ns, 1_000_000_000)
         if self.link:
             text = f"{_hms(sec)}.{ns // 1000:06d} {s.link}{s.text}"

@@ -73,8 +73,13 @@ def ether(d: bytes, off: int, a: Acc) -> tuple[str, str]:
     t = d[off + 12] << 8 | d[off + 13]
     if t <= 1500:
         return _llc(d, off + 14, a, f"{src} > {dst}, 802.3, length {n}: ")
-    link = f"{src} > {dst}, {etype_str(t)}, length {n}: "
     p = off + 14
+    if a.lean and t not in VLAN_TYPES:  # the -e text is not wanted
+        text = ethertype_text(d, p, t, a)
+        if text is None:
+            return "", f"{src} > {dst}, {etype_str(t)}, length {n}"
+        return "", text
+    link = f"{src} > {dst}, {etype_str(t)}, length {n}: "
     tags = 0
     while t in VLAN_TYPES and tags < MAX_VLAN_TAGS:
         a.layers.append(VLAN_TYPES[t])

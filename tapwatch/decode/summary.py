@@ -6,13 +6,15 @@ scapy's ~250 µs per packet would cap us at a few thousand packets per second.
 
 from __future__ import annotations
 
+from typing import Any
+
 from tapwatch.decode.core import LINKTYPES, Acc, Summary, TcpFlows
 
 #: ``Summary(...)`` goes through a Python-level ``__new__``; the hot path skips it.
 _new_summary = tuple.__new__
 
 
-def summarize(data: bytes, linktype: int) -> Summary:
+def summarize(data: Any, linktype: int) -> Summary:
     """Decode ``data`` (one frame of ``linktype``) into a :class:`Summary`; never raises.
 
     TCP sequence numbers are absolute (each call sees one packet); the stateful
@@ -26,12 +28,16 @@ def summarize(data: bytes, linktype: int) -> Summary:
         return _failed(data, exc)
 
 
-def summarize_with(data: bytes, linktype: int, flows: TcpFlows | None, strict: bool) -> Summary:
-    """:func:`summarize` with per-connection TCP state and tcpdump's exact wording on request."""
+def summarize_with(data: Any, linktype: int, flows: TcpFlows | None, strict: bool,
+                   lean: bool = False) -> Summary:
+    """:func:`summarize` with per-connection TCP state and tcpdump's exact wording on request.
+
+    ``lean``: only ``text`` is wanted; ``info`` and (for Ethernet) ``link`` may be left out.
+    """
     try:
         if type(data) is not bytes:
             data = bytes(data)
-        return _summarize(data, linktype, Acc(flows, strict))
+        return _summarize(data, linktype, Acc(flows, strict, lean))
     except Exception as exc:  # last resort, the explicit checks should win
         return _failed(data, exc)
 

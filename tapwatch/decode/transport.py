@@ -71,7 +71,8 @@ def udp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -
             text = h.text(d, off + 8, pend, mlen, a, sport, dport)
             if text is not None:
                 return hd + text
-    a.info = f"{sport} → {dport} Len={mlen}"
+    if not a.lean:
+        a.info = f"{sport} → {dport} Len={mlen}"
     return f"{hd}UDP, length {mlen}"
 
 
@@ -143,6 +144,7 @@ def tcp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -
     else:
         seq_s = ""
     ack_td = ack_ws = urg_td = urg_ws = opt_td = opt_ws = ""
+    lean = a.lean
     if flags & 0x10:
         ack_td = f", ack {ack}"
         ack_ws = f" Ack={aack}"
@@ -154,15 +156,17 @@ def tcp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -
         if doff == 32 and d.startswith(b"\x01\x01\x08\x0a", p):  # nop,nop,TS: most segments
             val, ecr = S_II.unpack_from(d, p + 4)
             opt_td = f", options [nop,nop,TS val {val} ecr {ecr}]"
-            opt_ws = f" TSval={val} TSecr={ecr}"
+            if not lean:
+                opt_ws = f" TSval={val} TSecr={ecr}"
         else:
             sack_base = (thseq if rev else thack) if flows is not None and flags & 0x10 else 0
             o_td, o_ws = _options(d, p, off + doff, a, False, sack_base)
             opt_td = f", options [{o_td}]"
             opt_ws = " " + o_ws if o_ws else ""
     parts = f"Flags [{fl}]{seq_s}{ack_td}, win {win}{urg_td}{opt_td}, length {plen}"
-    a.info = (f"{sport} → {dport} [{TCP_WS[flags]}] Seq={aseq}{ack_ws} Win={win} Len={plen}"
-              f"{urg_ws}{opt_ws}")
+    if not lean:
+        a.info = (f"{sport} → {dport} [{TCP_WS[flags]}] Seq={aseq}{ack_ws} Win={win} "
+                  f"Len={plen}{urg_ws}{opt_ws}")
     if cap > 0 and not frag:
         p = off + doff
         h1 = h2 = None
