@@ -36,17 +36,20 @@ for _name in ("link", "ip", "transport", "icmp", "dns", "dhcp", "apps", "tunnels
 
 from tapwatch.decode.classify import layers  # noqa: E402 (after the binding imports)
 from tapwatch.decode.core import Summary  # noqa: E402 (after the binding imports)
+from tapwatch.decode.framing import FramedStream, split_frames  # noqa: E402
 from tapwatch.decode.line import LineFormatter, format_line  # noqa: E402 (after the binding imports)
 from tapwatch.decode.summary import summarize  # noqa: E402 (after the binding imports)
 from tapwatch.decode.tree import Node, detail, verbose_text  # noqa: E402 (after the binding imports)
 
 __all__ = [
+    "FramedStream",
     "LineFormatter",
     "Node",
     "Summary",
     "detail",
     "format_line",
     "layers",
+    "split_frames",
     "summarize",
     "verbose_text",
 ]

@@ -20,6 +20,7 @@ from tapwatch.linktypes import (
     LINKTYPE_NULL,
     LINKTYPE_RAW,
 )
+from tapwatch.sanitize import printable, printable_lines
 
 
 class Node(NamedTuple):
@@ -108,17 +109,23 @@ def detail(data: bytes, linktype: int) -> list[Node]:
             data = bytes(data)
         if not data:
             return [Node("Empty frame (0 bytes)", 0, 0, [])]
-        pkt = _dissect(data, linktype)
+        head = data[:MAX_DISSECT]
+        pkt = _dissect(head, linktype)
         logger = logging.getLogger("scapy")
         level = logger.level
         logger.setLevel(logging.ERROR)
         try:
-            return _layer_nodes(pkt, data)
+            nodes = _layer_nodes(pkt, head)
         finally:
             logger.setLevel(level)
+        if len(data) > len(head):
+            nodes.append(Node(f"Not dissected: {len(data) - len(head)} bytes after the first "
+                              f"{len(head)}", len(head), len(data), []))
+        return nodes
     except Exception as exc:  # the tree must never crash the UI
         n = len(data) if isinstance(data, (bytes, bytearray, memoryview)) else 0
-        return [Node(f"[Dissection failed: {type(exc).__name__}: {exc}] ({n} bytes)", 0, n, [])]
+        return [Node(_clip(f"[Dissection failed: {type(exc).__name__}: {exc}] ({n} bytes)"),
+                     0, n, [])]
 
 
 def verbose_text(data: bytes, linktype: int) -> str:
@@ -126,21 +133,30 @@ def verbose_text(data: bytes, linktype: int) -> str:
     try:
         if type(data) is not bytes:
             data = bytes(data)
-        pkt = _dissect(data, linktype)
+        head = data[:MAX_DISSECT]
+        pkt = _dissect(head, linktype)
         logger = logging.getLogger("scapy")
         level = logger.level
         logger.setLevel(logging.ERROR)
         try:
-            return str(pkt.show2(dump=True)).rstrip("\n")
+            text = str(pkt.show2(dump=True)).rstrip("\n")
         finally:
             logger.setLevel(level)
+        if len(data) > len(head):
+            text += f"\n[not dissected: {len(data) - len(head)} bytes after the first {len(head)}]"
+        return printable_lines(text)
     except Exception as exc:
         n = len(data) if isinstance(data, (bytes, bytearray, memoryview)) else 0
-        return f"[dissection failed: {type(exc).__name__}: {exc}] ({n} bytes)"
+        return printable(f"[dissection failed: {type(exc).__name__}: {exc}] ({n} bytes)")
 
 
 _MAX_LABEL = 160
 _MAX_DEPTH = 6
+#: Bytes of a frame scapy is given.  Its cost grows faster than the size on hostile
+#: input (a 60 KB DNS message full of compression pointers takes 5-11 s), and a
+#: dissection cannot be interrupted, so the input itself is bounded; the rest of
+#: the frame is shown as one node (and stays in the hex view).
+MAX_DISSECT = 4096
 
 
 def _layer_nodes(pkt: Any, data: bytes) -> list[Node]:
@@ -178,7 +194,7 @@ def _layer_nodes(pkt: Any, data: bytes) -> list[Node]:
     if pos < n:
         more = count >= 64 and layer is not None and not isinstance(layer, NoPayload)
         what = "Further layers, not shown" if more else "Trailing bytes"
-        nodes.append(Node(f"{what} ({n - pos} bytes)", pos, n, []))
+        nodes.append(Node(_clip(f"{what} ({n - pos} bytes)"), pos, n, []))
     return nodes
 
 
@@ -270,7 +286,7 @@ def _tcp_option_nodes(
         kind = own[p]
         ln = 1 if kind in (0, 1) else (own[p + 1] if p + 1 < end else 0)
         if ln < 1 or p + ln > end:
-            out.append(Node(f"[bad option kind {kind}]", base + p, base + end, []))
+            out.append(Node(_clip(f"[bad option kind {kind}]"), base + p, base + end, []))
             break
         shown = f"kind {kind}"
         with contextlib.suppress(Exception):
@@ -324,7 +340,8 @@ def _field_label(pkt: Any, f: Any, val: Any) -> str:
 
 
 def _clip(s: str) -> str:
-    s = s.replace("\n", " ")
+    """A label fit for the terminal: one line, escaped (scapy reprs carry raw bytes), bounded."""
+    s = printable(s.replace("\n", " "))
     return s if len(s) <= _MAX_LABEL else s[:_MAX_LABEL - 1] + "…"
 
 
