@@ -14,6 +14,21 @@ Two very different jobs live in this package:
 * :func:`detail` and :func:`verbose_text` (:mod:`tapwatch.decode.tree`) dissect the
   one *selected* packet with scapy and map every field back to byte offsets.
 
+Differences from ``tcpdump -nn`` (tcpdump 4.99.3), each a flag away:
+
+* Relative TCP numbers need the packets before: the UI list (:func:`summarize`)
+  prints absolute numbers, as ``tcpdump -S``; headless and ``-r`` lines
+  (:class:`LineFormatter`) print them relative, as tcpdump (``absolute=True``: ``-S``).
+* VXLAN's inner frame follows ``: `` on the same line (tcpdump starts a second line),
+  so one packet is one line; ``strict=True`` prints tcpdump's two lines.
+* WireGuard (UDP 51820, or any port when the size and type fit), OpenVPN (UDP/TCP
+  1194) and ERSPAN I/II show their fields and the inner frame; tcpdump 4.99 prints
+  ``UDP, length N`` and ``gre-proto-0x88be``; ``strict=True`` prints those.
+* Not (yet) decoded as tcpdump does: ICMPv6 node information payloads, a packet
+  cut short *inside* a tunnel (tcpdump blames the inner header, tapwatch the outer
+  one), and the application protocols not listed in :mod:`~tapwatch.decode.apps`
+  (SNMP, RIP, TFTP, RADIUS, ISAKMP, DHCPv6, telnet... print as ``UDP, length N``).
+
 Nothing in here may raise on hostile input: a capture is attacker-controlled
 data.  Truncation is handled explicitly (tcpdump-style ``[|udp]`` markers and
 ``malformed=True``); a broad ``except`` stays behind that as the last resort.
