@@ -53,13 +53,19 @@ DUMPS = ("", "x", "xx", "X", "XX", "A", "AA")
 
 @dataclass(frozen=True)
 class LineFormat:
-    """How a line looks: tcpdump's -t..-ttttt, -e, -v, -x..-XX/-A, -s."""
+    """How a line looks: tcpdump's -t..-ttttt, -e, -v, -x..-XX/-A, -s, -S.
+
+    ``strict``: tcpdump 4.99's exact text where tapwatch deliberately says
+    more (tunnels it decodes further, VXLAN's inner frame on one line).
+    """
 
     time: int = TIME_DEFAULT
     link: bool = False
     verbose: bool = False
     dump: str = ""
     snaplen: int | None = None
+    absolute: bool = False
+    strict: bool = False
 
 
 class Renderer:
@@ -78,15 +84,18 @@ class Renderer:
         self._first: int | None = None
         self._prev: int | None = None
         self._hms: tuple[int, str] = (-1, "")
+        # tcpdump numbers TCP sequences relative to each connection's first ones (-S: not)
+        self._flows = None if self.fmt.absolute else decode.TcpFlows()
 
     def line(self, ts_ns: int, direction: int | None, data: bytes, linktype: int,
              iface: int = 0) -> str:
         fmt = self.fmt
         if fmt.snaplen is not None and len(data) > fmt.snaplen:
             data = data[:fmt.snaplen]
-        summary = decode.summarize(data, linktype)
+        summary = decode.summarize_with(data, linktype, self._flows, fmt.strict, not fmt.link)
         # the summary escapes what it quotes from the packet; printable() is the guard behind it
-        body = printable(f"{summary.link}{summary.text}" if fmt.link else summary.text)
+        text = f"{summary.link}{summary.text}" if fmt.link else summary.text
+        body = printable_lines(text) if fmt.strict else printable(text)
         stamp = self._stamp(ts_ns)
         names = self.names
         if names is not None:

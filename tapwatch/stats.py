@@ -16,8 +16,10 @@ HISTORY_SECONDS = 60
 
 #: Display order of layers; anything else sorts after these, by name.
 LAYER_ORDER = (
-    "Ethernet", "Linux cooked", "802.1Q", "802.1ad", "ARP", "IPv4", "IPv6",
-    "ICMP", "ICMPv6", "TCP", "UDP", "DNS", "DHCP", "other", "malformed",
+    "Ethernet", "Linux cooked", "802.1Q", "802.1ad", "MPLS", "ARP", "IPv4", "IPv6",
+    "ICMP", "ICMPv6", "GRE", "ESP", "AH", "TCP", "UDP",
+    "VXLAN", "Geneve", "L2TP", "ERSPAN", "WireGuard", "OpenVPN",
+    "DNS", "DHCP", "HTTP", "other", "malformed",
 )
 _RANK = {name: i for i, name in enumerate(LAYER_ORDER)}
 

@@ -176,13 +176,13 @@ def test_ping_request_reply_raw_ipv4() -> None:
     s = summ(b(ping_req()))
     assert s.text == "IP 192.168.3.11 > 192.168.3.12: ICMP echo request, id 24028, seq 1, length 64"
     assert (s.proto, s.src, s.dst) == ("ICMP", IP_A, IP_B)
-    assert s.info == "Echo (ping) request id=0x5ddc, seq=1"
+    assert s.info == "Echo (ping) request id=24028, seq=1"  # decimal, as in the text
     assert s.layers == ("IPv4", "ICMP")
     assert not s.malformed
     assert s.link == ""
     r = summ(b(ping_rep()))
     assert r.text == "IP 192.168.3.12 > 192.168.3.11: ICMP echo reply, id 24028, seq 1, length 64"
-    assert r.info == "Echo (ping) reply id=0x5ddc, seq=1"
+    assert r.info == "Echo (ping) reply id=24028, seq=1"
 
 
 def test_ping_raw_ipv6() -> None:
@@ -192,7 +192,7 @@ def test_ping_raw_ipv6() -> None:
     assert s.text == "IP6 fd00::1 > fd00::2: ICMP6, echo request, id 4660, seq 7, length 12"
     assert (s.proto, s.src, s.dst, s.layers) == ("ICMPv6", "fd00::1", "fd00::2",
                                                  ("IPv6", "ICMPv6"))
-    assert s.info == "Echo (ping) request id=0x1234, seq=7"
+    assert s.info == "Echo (ping) request id=4660, seq=7"
     r = summ(b(rep))
     assert r.text == "IP6 fd00::2 > fd00::1: ICMP6, echo reply, id 4660, seq 7, length 12"
 
@@ -391,7 +391,7 @@ def test_mdns_and_dns_over_tcp() -> None:
 def test_dhcp_discover() -> None:
     s = summ(b(dhcp_discover()))
     assert s.text == ("IP 0.0.0.0.68 > 255.255.255.255.67: BOOTP/DHCP, Request from "
-                      "aa:bb:cc:dd:ee:ff, length 244, DHCP Discover")
+                      "aa:bb:cc:dd:ee:ff, length 244")  # as tcpdump: the type is in the info
     assert s.info == "DHCP Discover - Transaction ID 0x00001234"
     assert (s.proto, s.layers) == ("DHCP", ("IPv4", "UDP", "DHCP"))
 
@@ -436,13 +436,13 @@ def test_ipv4_options() -> None:
 def test_ipv4_fragments() -> None:
     first = IP(src=IP_A, dst=IP_B, id=777, flags="MF") / UDP(sport=1, dport=53) / (b"a" * 100)
     s = summ(b(first))
-    assert s.text == "IP 192.168.3.11.1 > 192.168.3.12.53: UDP, length 100 (frag 777:108@0+)"
+    assert s.text == "IP 192.168.3.11.1 > 192.168.3.12.53: UDP, length 100"  # as tcpdump
     assert s.layers == ("IPv4", "UDP")  # the DNS payload is incomplete: not decoded
     assert s.info.startswith("Fragmented IP protocol (proto=UDP 17, off=0, ID=0309)")
     assert not s.malformed
     later = IP(src=IP_A, dst=IP_B, id=777, frag=185, proto=17) / (b"a" * 100)
     s = summ(b(later))
-    assert s.text == "IP 192.168.3.11 > 192.168.3.12: ip-proto-17 (frag 777:100@1480)"
+    assert s.text == "IP 192.168.3.11 > 192.168.3.12: ip-proto-17"
     assert (s.proto, s.layers) == ("IPv4", ("IPv4",))
     assert s.info == "Fragmented IP protocol (proto=UDP 17, off=1480, ID=0309)"
 
@@ -451,13 +451,13 @@ def test_ipv6_fragment_header() -> None:
     first = IPv6(src="fd00::1", dst="fd00::2") / IPv6ExtHdrFragment(id=0xABCD, m=1) / UDP(
         sport=1, dport=2) / (b"x" * 40)
     s = summ(b(first))
-    assert s.text == "IP6 fd00::1 > fd00::2: frag (0x0000abcd:0|48) 1 > 2: UDP, length 40"
+    assert s.text == "IP6 fd00::1 > fd00::2: frag (0|48) 1 > 2: UDP, length 40"
     assert s.layers == ("IPv6", "UDP")
     assert s.info.startswith("IPv6 fragment (off=0 more=y ident=0x0000abcd nxt=17 UDP)")
     later = IPv6(src="fd00::1", dst="fd00::2") / IPv6ExtHdrFragment(id=0xABCD, offset=6,
                                                                     nh=17) / (b"x" * 40)
     s = summ(b(later))
-    assert s.text == "IP6 fd00::1 > fd00::2: frag (0x0000abcd:48|40)"
+    assert s.text == "IP6 fd00::1 > fd00::2: frag (48|40)"
     assert s.layers == ("IPv6",)
     assert not s.malformed
 

@@ -1,0 +1,75 @@
+"""Packet decoding: a fast one-line summary for the hot path, scapy for the tree.
+
+Two very different jobs live in this package:
+
+* :func:`summarize` and :func:`layers` run for every visible list row, every
+  packet printed headless and every packet counted, so they are hand-written with
+  ``struct`` and slicing and never touch scapy.  The protocol modules (``link``,
+  ``ip``, ``transport``, ``icmp``, ``dns``, ``dhcp``, ``apps``, ``tunnels``) each
+  bind handlers into the dispatch tables of :mod:`tapwatch.decode.core`, one
+  table per layer boundary (link type, ethertype, IP protocol, UDP and TCP port),
+  which both walks share.  :class:`LineFormatter` prints a capture's packets as
+  ``tcpdump -nn`` does, with its per-connection TCP state.
+
+* :func:`detail` and :func:`verbose_text` (:mod:`tapwatch.decode.tree`) dissect the
+  one *selected* packet with scapy and map every field back to byte offsets.
+
+Differences from ``tcpdump -nn`` (tcpdump 4.99.3), each a flag away:
+
+* Relative TCP numbers need the packets before: the UI list (:func:`summarize`)
+  prints absolute numbers, as ``tcpdump -S``; headless and ``-r`` lines
+  (:class:`LineFormatter`) print them relative, as tcpdump (``absolute=True``: ``-S``).
+* VXLAN's inner frame follows ``: `` on the same line (tcpdump starts a second line),
+  so one packet is one line; ``strict=True`` prints tcpdump's two lines.
+* WireGuard (UDP 51820, or any port when the size and type fit), OpenVPN (UDP/TCP
+  1194) and ERSPAN I/II show their fields and the inner frame; tcpdump 4.99 prints
+  ``UDP, length N`` and ``gre-proto-0x88be``; ``strict=True`` prints those.
+* Not (yet) decoded as tcpdump does: ICMPv6 node information payloads, a packet
+  cut short *inside* a tunnel (tcpdump blames the inner header, tapwatch the outer
+  one), and the application protocols not listed in :mod:`~tapwatch.decode.apps`
+  (SNMP, RIP, TFTP, RADIUS, ISAKMP, DHCPv6, telnet... print as ``UDP, length N``).
+
+Nothing in here may raise on hostile input: a capture is attacker-controlled
+data.  Truncation is handled explicitly (tcpdump-style ``[|udp]`` markers and
+``malformed=True``); a broad ``except`` stays behind that as the last resort.
+"""
+
+from __future__ import annotations
+
+import importlib as _importlib
+import os as _os
+
+if _os.environ.get("TAPWATCH_PURE_PYTHON"):
+    from tapwatch.decode._pure import prefer_source
+
+    prefer_source()
+
+# Importing a protocol module binds its handlers.  The order is tcpdump's order of
+# precedence when both ports of a segment name a protocol (DNS before DHCP ...).
+for _name in ("link", "ip", "transport", "icmp", "dns", "dhcp", "apps", "tunnels"):
+    _importlib.import_module(f"tapwatch.decode.{_name}")
+
+from tapwatch.decode.classify import layers  # noqa: E402 (after the binding imports)
+from tapwatch.decode.core import Summary, TcpFlows  # noqa: E402 (after the binding imports)
+from tapwatch.decode.framing import FramedStream, split_frames  # noqa: E402
+from tapwatch.decode.line import LineFormatter, format_line  # noqa: E402 (after the binding imports)
+from tapwatch.decode.summary import (  # noqa: E402 (after the binding imports)
+    summarize,
+    summarize_with,
+)
+from tapwatch.decode.tree import Node, detail, verbose_text  # noqa: E402 (after the binding imports)
+
+__all__ = [
+    "FramedStream",
+    "LineFormatter",
+    "Node",
+    "Summary",
+    "TcpFlows",
+    "detail",
+    "format_line",
+    "layers",
+    "split_frames",
+    "summarize",
+    "summarize_with",
+    "verbose_text",
+]

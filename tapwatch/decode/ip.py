@@ -1,0 +1,320 @@
+"""IPv4 and IPv6 (with the extension-header chain), and the IP-protocol dispatch.
+
+What an IP header announces is found in the ``IP_PROTOS`` table of
+:mod:`tapwatch.decode.core`; IP-in-IP (4in4, 6in4, 4in6, 6in6) is two entries
+of that table pointing back here.
+"""
+
+from __future__ import annotations
+
+from socket import inet_ntoa
+
+from tapwatch.decode.core import (
+    ETHERTYPES,
+    IP_PROTOS,
+    MAX_LAYERS,
+    S_I,
+    S_II,
+    S_IP4,
+    S_IP6,
+    Acc,
+    Ctx,
+    Handler,
+    bind,
+    head_noport,
+    ntop6,
+)
+from tapwatch.decode.names import IPPROTO_NAMES, IPPROTO_WS, MAX_EXT_HEADERS
+
+_EXT_HDRS = {0: "HBH", 60: "DSTOPT", 43: "RT6", 135: "MOBILITY", 139: "HIP", 140: "SHIM6"}
+
+
+def ipv4(d: bytes, off: int, a: Acc, lim: int = -1) -> str:
+    """IPv4 header; ``lim`` bounds the packet (end of frame, or of the outer IP payload)."""
+    a.layers.append("IPv4")
+    if lim < 0:
+        lim = len(d)
+    avail = lim - off
+    if avail < 20:
+        a.bad = True
+        return "IP  [|ip]"
+    vhl, _tos, tot, ident, fo, _ttl, proto, _csum, s, t = S_IP4.unpack_from(d, off)
+    if vhl >> 4 != 4:
+        a.bad = True
+        return f"IP [malformed: version {vhl >> 4}], length {avail}"
+    hl = (vhl & 15) << 2
+    src = inet_ntoa(s)
+    dst = inet_ntoa(t)
+    a.src = src
+    a.dst = dst
+    if hl < 20:
+        a.bad = True
+        return f"IP {src} > {dst}: [malformed: bad header length {hl}]"
+    if avail < hl:
+        a.bad = True
+        return f"IP {src} > {dst}: [|ip]"
+    if tot < hl:
+        a.bad = True
+        return f"IP {src} > {dst}: [malformed: total length {tot} < header length {hl}]"
+    pre = ""
+    if tot > avail:
+        a.bad = True
+        pre = f"truncated-ip - {tot - avail} bytes missing! "
+        end = lim
+    else:
+        end = off + tot
+    poff = off + hl
+    clen = tot - hl
+    foff = (fo & 0x1FFF) << 3
+    ctx: Ctx = ("IP", pre, src, dst, "", s, t)
+    if fo & 0x2000 or foff:  # more fragments follow, or not the first fragment
+        pname = IPPROTO_WS.get(proto, "")
+        if foff:
+            a.info = (f"Fragmented IP protocol (proto={pname + ' ' if pname else ''}{proto}, "
+                      f"off={foff}, ID={ident:04x})")
+            return f"IP {pre}{src} > {dst}: ip-proto-{proto}"
+        text = upper(d, poff, end, clen, proto, a, ctx, True)
+        a.info = (f"Fragmented IP protocol (proto={pname + ' ' if pname else ''}{proto}, "
+                  f"off=0, ID={ident:04x}) {a.info}").rstrip()
+        return text
+    return upper(d, poff, end, clen, proto, a, ctx, False)
+
+
+def ipv4_walk(d: bytes, off: int, out: list[str], lim: int = -1) -> None:
+    out.append("IPv4")
+    if lim < 0:
+        lim = len(d)
+    if lim - off < 20:
+        return
+    vhl = d[off]
+    hl = (vhl & 15) << 2
+    tot = d[off + 2] << 8 | d[off + 3]
+    if vhl >> 4 != 4 or hl < 20 or lim - off < hl or tot < hl:
+        return
+    end = off + tot if off + tot <= lim else lim
+    fo = d[off + 6] << 8 | d[off + 7]
+    if fo & 0x1FFF:
+        return
+    upper_walk(d, off + hl, end, tot - hl, d[off + 9], out, fo & 0x2000 != 0)
+
+
+def ipv6(d: bytes, off: int, a: Acc, lim: int = -1) -> str:
+    """IPv6 header, then the extension-header chain walked to the upper layer."""
+    a.layers.append("IPv6")
+    if lim < 0:
+        lim = len(d)
+    avail = lim - off
+    if avail < 40:
+        a.bad = True
+        return "IP6  [|ip6]"
+    if d[off] >> 4 != 6:
+        a.bad = True
+        return f"IP6 [malformed: version {d[off] >> 4}], length {avail}"
+    plen, nh, _hlim, s, t = S_IP6.unpack_from(d, off + 4)
+    src = ntop6(s)
+    dst = ntop6(t)
+    a.src = src
+    a.dst = dst
+    cend = off + 40 + plen  # where the header says the packet ends
+    if plen == 0 and nh == 0:  # jumbogram (RFC 2675): the length is in a HBH option
+        cend = lim
+    pre = ""
+    if cend > lim:
+        a.bad = True
+        pre = f"truncated-ip6 - {cend - lim} bytes missing! "
+        end = lim
+    else:
+        end = cend
+    pos = off + 40
+    exts: list[str] = []
+    frag = False
+    frag_info = ""
+    for _ in range(MAX_EXT_HEADERS):
+        ext = _EXT_HDRS.get(nh)
+        if ext is not None:
+            if pos + 8 > end:
+                a.bad = True
+                return f"IP6 {pre}{src} > {dst}: {' '.join([*exts, ext])} [|{ext.lower()}]"
+            hlen = (d[pos + 1] + 1) << 3
+            if pos + hlen > end:
+                a.bad = True
+                return f"IP6 {pre}{src} > {dst}: {' '.join([*exts, ext])} [|{ext.lower()}]"
+            if nh == 43:
+                ext = f"RT6 (len={d[pos + 1]}, type={d[pos + 2]}, segleft={d[pos + 3]})"
+            exts.append(ext)
+            nh = d[pos]
+            pos += hlen
+        elif nh == 44:
+            if pos + 8 > end:
+                a.bad = True
+                return f"IP6 {pre}{src} > {dst}: {' '.join([*exts, 'frag'])} [|frag]"
+            fo = d[pos + 2] << 8 | d[pos + 3]
+            ident = S_I.unpack_from(d, pos + 4)[0]
+            nh = d[pos]
+            pos += 8
+            foff = fo & 0xFFF8
+            exts.append(f"frag ({foff}|{cend - pos})")
+            if foff or fo & 1:
+                frag = True
+                pname = IPPROTO_WS.get(nh, "")
+                frag_info = (f"IPv6 fragment (off={foff} more={'y' if fo & 1 else 'n'} "
+                             f"ident=0x{ident:08x} nxt={nh}{' ' + pname if pname else ''})")
+                if foff:
+                    a.info = frag_info
+                    return f"IP6 {pre}{src} > {dst}: {' '.join(exts)}"
+        elif nh == 51:  # AH: length in 4-octet units, minus 2
+            ah, nxt, size = ah_header(d, pos, end)
+            if size < 0:
+                a.bad = True
+                return f"IP6 {pre}{src} > {dst}: {' '.join([*exts, ah])}"
+            exts.append(ah.rstrip())
+            nh = nxt
+            pos += size
+        else:
+            break
+    else:
+        a.bad = True
+        return f"IP6 {pre}{src} > {dst}: {' '.join(exts)} [malformed: too many extension headers]"
+    ext_s = " ".join(exts) + " " if exts else ""
+    if nh == 59:
+        if not a.info:
+            a.info = "IPv6 no next header"
+        return f"IP6 {pre}{src} > {dst}: {ext_s}no next header"
+    text = upper(d, pos, end, cend - pos, nh, a, ("IP6", pre, src, dst, ext_s, s, t), frag)
+    if frag:
+        a.info = f"{frag_info} {a.info}".rstrip()
+    return text
+
+
+def ipv6_walk(d: bytes, off: int, out: list[str], lim: int = -1) -> None:
+    out.append("IPv6")
+    if lim < 0:
+        lim = len(d)
+    if lim - off < 40 or d[off] >> 4 != 6:
+        return
+    plen = d[off + 4] << 8 | d[off + 5]
+    nh = d[off + 6]
+    cend = off + 40 + plen
+    if plen == 0 and nh == 0:
+        cend = lim
+    end = cend if cend <= lim else lim
+    pos = off + 40
+    frag = False
+    for _ in range(MAX_EXT_HEADERS):
+        if nh in _EXT_HDRS:
+            if pos + 8 > end:
+                return
+            hlen = (d[pos + 1] + 1) << 3
+            if pos + hlen > end:
+                return
+            nh = d[pos]
+            pos += hlen
+        elif nh == 44:
+            if pos + 8 > end:
+                return
+            fo = d[pos + 2] << 8 | d[pos + 3]
+            if fo & 0xFFF8:
+                return
+            frag = frag or bool(fo & 1)
+            nh = d[pos]
+            pos += 8
+        elif nh == 51:
+            _ah, nxt, size = ah_header(d, pos, end)
+            if size < 0:
+                return
+            nh, pos = nxt, pos + size
+        else:
+            break
+    else:
+        return
+    if nh == 59:
+        return
+    upper_walk(d, pos, end, cend - pos, nh, out, frag)
+
+
+def ah_header(d: bytes, off: int, end: int) -> tuple[str, int, int]:
+    """tcpdump's ``AH(spi=..,seq=..,icv=0x..): `` text, the next header and the header size.
+
+    The size is ``-1`` when the header is cut short.
+    """
+    if end - off < 12:
+        return "AH [|ah]", 0, -1
+    nxt = d[off]
+    sumlen = d[off + 1] << 2
+    spi, seq = S_II.unpack_from(d, off + 4)
+    if end - off < 8 + sumlen:
+        return f"AH(spi=0x{spi:08x},seq=0x{seq:x}[truncated]):", nxt, -1
+    icv = d[off + 12:off + 8 + sumlen].hex() if sumlen > 4 else ""
+    return f"AH(spi=0x{spi:08x},seq=0x{seq:x},icv=0x{icv}): ", nxt, 8 + sumlen
+
+
+def upper(
+    d: bytes, off: int, end: int, clen: int, proto: int, a: Acc, ctx: Ctx, frag: bool
+) -> str:
+    """Dispatch on the IP protocol number.  ``clen`` is the length the IP header claims.
+
+    ``frag``: this is the first fragment of a fragmented datagram, so only the
+    transport header is decoded (the application data is incomplete by design).
+    """
+    h = IP_PROTOS.get(proto)
+    if h is not None:
+        text = h.text(d, off, end, clen, a, ctx, frag)
+        if text is not None:
+            return text
+    name = IPPROTO_NAMES.get(proto)
+    if name is not None:
+        a.layers.append(name)
+        a.info = a.info or f"{name}, length {clen}"
+        return f"{head_noport(ctx)}{name}, length {clen}"
+    a.layers.append("other")
+    a.info = a.info or f"IP protocol {proto}, length {clen}"
+    return f"{head_noport(ctx)}ip-proto-{proto} {clen}"
+
+
+def upper_walk(
+    d: bytes, off: int, end: int, clen: int, proto: int, out: list[str], frag: bool
+) -> None:
+    h = IP_PROTOS.get(proto)
+    if h is not None:
+        h.walk(d, off, end, clen, out, frag)
+    else:
+        out.append(IPPROTO_NAMES.get(proto, "other"))
+
+
+# --------------------------------------------------------------------------- IP in IP
+
+
+def _ip4in_text(
+    d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool
+) -> str | None:
+    if frag or len(a.layers) >= MAX_LAYERS:
+        return None
+    return head_noport(ctx) + ipv4(d, off, a, end)
+
+
+def _ip6in_text(
+    d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool
+) -> str | None:
+    if frag or len(a.layers) >= MAX_LAYERS:
+        return None
+    return head_noport(ctx) + ipv6(d, off, a, end)
+
+
+def _ip4in_walk(d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool) -> None:
+    if frag or len(out) >= MAX_LAYERS:
+        out.append("IPv4")
+        return
+    ipv4_walk(d, off, out, end)
+
+
+def _ip6in_walk(d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool) -> None:
+    if frag or len(out) >= MAX_LAYERS:
+        out.append("IPv6")
+        return
+    ipv6_walk(d, off, out, end)
+
+
+bind(ETHERTYPES, (0x0800,), Handler("IPv4", ipv4, ipv4_walk))
+bind(ETHERTYPES, (0x86DD,), Handler("IPv6", ipv6, ipv6_walk))
+bind(IP_PROTOS, (4,), Handler("IPv4", _ip4in_text, _ip4in_walk))
+bind(IP_PROTOS, (41,), Handler("IPv6", _ip6in_text, _ip6in_walk))

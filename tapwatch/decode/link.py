@@ -1,0 +1,410 @@
+"""The link layer: Ethernet (VLAN tags, 802.2 LLC/SNAP), Linux cooked v1/v2, BSD loopback, ARP.
+
+Each link type and ethertype is one :class:`~tapwatch.decode.core.Handler` bound
+in the tables of :mod:`tapwatch.decode.core`; what follows the link header is
+found through the ethertype table.
+"""
+
+from __future__ import annotations
+
+import struct
+from socket import inet_ntoa
+
+from tapwatch.decode.core import (
+    ETHERTYPES,
+    LINKTYPES,
+    S_HH,
+    Acc,
+    Handler,
+    bind,
+    ethertype_text,
+    ethertype_walk,
+    ntop6,
+)
+from tapwatch.decode.names import (
+    ARP_OPS,
+    ETHER_OTHER_LAYERS,
+    ETHERTYPE_NAMES,
+    MAX_VLAN_TAGS,
+    NULL_FAMILIES,
+    SLL_PKTTYPES,
+    VLAN_TYPES,
+)
+from tapwatch.linktypes import (
+    LINKTYPE_ETHERNET,
+    LINKTYPE_IPV4,
+    LINKTYPE_IPV6,
+    LINKTYPE_LINUX_SLL,
+    LINKTYPE_LINUX_SLL2,
+    LINKTYPE_NULL,
+    LINKTYPE_RAW,
+)
+
+_S_ARP = struct.Struct("!HHBBH")
+_S_SLL = struct.Struct("!HHH8sH")
+_S_SLL2 = struct.Struct("!HHIHBB8s")
+
+_ETYPE_STR = {t: f"ethertype {n} (0x{t:04x})" for t, n in ETHERTYPE_NAMES.items()}
+
+
+def etype_str(t: int) -> str:
+    """tcpdump's ``ethertype IPv4 (0x0800)``."""
+    return _ETYPE_STR.get(t) or f"ethertype Unknown (0x{t:04x})"
+
+
+# --------------------------------------------------------------------------- Ethernet
+
+
+def ether(d: bytes, off: int, a: Acc) -> tuple[str, str]:
+    """Ethernet II / 802.3 from ``off``, with any number (up to 8) of 802.1Q/802.1ad tags."""
+    a.layers.append("Ethernet")
+    n = len(d) - off
+    if n < 14:
+        a.bad = True
+        if n >= 12:
+            a.dst = d[off:off + 6].hex(":")
+            a.src = d[off + 6:off + 12].hex(":")
+            return "", f"{a.src} > {a.dst}, length {n}: [|ether]"
+        return "", f"[|ether], length {n}"
+    dst = d[off:off + 6].hex(":")
+    src = d[off + 6:off + 12].hex(":")
+    a.src = src
+    a.dst = dst
+    t = d[off + 12] << 8 | d[off + 13]
+    if t <= 1500:
+        return _llc(d, off + 14, a, f"{src} > {dst}, 802.3, length {n}: ")
+    p = off + 14
+    if a.lean and t not in VLAN_TYPES:  # the -e text is not wanted
+        text = ethertype_text(d, p, t, a)
+        if text is None:
+            return "", f"{src} > {dst}, {etype_str(t)}, length {n}"
+        return "", text
+    link = f"{src} > {dst}, {etype_str(t)}, length {n}: "
+    tags = 0
+    while t in VLAN_TYPES and tags < MAX_VLAN_TAGS:
+        a.layers.append(VLAN_TYPES[t])
+        tags += 1
+        if len(d) < p + 4:
+            a.bad = True
+            return "", f"{link}[|vlan]"
+        tci, t = S_HH.unpack_from(d, p)
+        p += 4
+        dei = ", DEI" if tci & 0x1000 else ""
+        link += f"vlan {tci & 0xFFF}, p {tci >> 13}{dei}, {etype_str(t)}, "
+    text = ethertype_text(d, p, t, a)
+    if text is None:
+        return "", f"{link.rstrip(': ,')}, length {len(d) - p}" if tags else link.rstrip(": ")
+    return link, text
+
+
+def _ether_top(d: bytes, a: Acc) -> tuple[str, str]:
+    return ether(d, 0, a)
+
+
+def ether_walk(d: bytes, off: int, out: list[str]) -> None:
+    out.append("Ethernet")
+    n = len(d)
+    if n < off + 14:
+        return
+    t = d[off + 12] << 8 | d[off + 13]
+    if t <= 1500:
+        _llc_walk(d, off + 14, out)
+        return
+    p = off + 14
+    tags = 0
+    while t in VLAN_TYPES and tags < MAX_VLAN_TAGS:
+        out.append(VLAN_TYPES[t])
+        tags += 1
+        if n < p + 4:
+            return
+        t = d[p + 2] << 8 | d[p + 3]
+        p += 4
+    ethertype_walk(d, p, t, out)
+
+
+def _ether_top_walk(d: bytes, out: list[str]) -> None:
+    ether_walk(d, 0, out)
+
+
+def _llc(d: bytes, off: int, a: Acc, link: str) -> tuple[str, str]:
+    """802.2 LLC (with SNAP carrying an ethertype, and STP recognised by its SAP)."""
+    a.layers.append("LLC")
+    n = len(d)
+    if n < off + 3:
+        a.bad = True
+        return "", f"{link}[|llc]"
+    dsap, ssap, ctrl = d[off], d[off + 1], d[off + 2]
+    if dsap == 0xAA and ssap == 0xAA and ctrl == 3:
+        if n < off + 8:
+            a.bad = True
+            return "", f"{link}LLC/SNAP [|snap]"
+        oui = d[off + 3:off + 6]
+        t = d[off + 6] << 8 | d[off + 7]
+        if oui == b"\0\0\0":
+            text = ethertype_text(d, off + 8, t, a)
+            if text is not None:
+                return f"{link}LLC/SNAP, {etype_str(t)}: ", text
+        a.info = f"LLC/SNAP, oui 0x{oui.hex()}, type 0x{t:04x}"
+        return "", f"{link}LLC/SNAP, oui 0x{oui.hex()}, type 0x{t:04x}"
+    if dsap == 0x42:
+        a.layers.append("STP")
+        a.info = "Spanning Tree Protocol"
+        return link, f"STP 802.1d, length {n - off - 3}"
+    a.info = f"LLC, DSAP 0x{dsap:02x}, SSAP 0x{ssap:02x}"
+    return link, f"LLC, dsap 0x{dsap:02x}, ssap 0x{ssap:02x}, ctrl 0x{ctrl:02x}, length {n - off}"
+
+
+def _llc_walk(d: bytes, off: int, out: list[str]) -> None:
+    out.append("LLC")
+    n = len(d)
+    if n < off + 3:
+        return
+    if d[off] == 0xAA and d[off + 1] == 0xAA and d[off + 2] == 3:
+        if n >= off + 8 and d[off + 3:off + 6] == b"\0\0\0":
+            ethertype_walk(d, off + 8, d[off + 6] << 8 | d[off + 7], out)
+        return
+    if d[off] == 0x42:
+        out.append("STP")
+
+
+# --------------------------------------------------------------------------- cooked, null
+
+
+def _sll(d: bytes, a: Acc) -> tuple[str, str]:
+    """Linux cooked capture v1 (16-byte header), as tcpdump -i any writes it."""
+    a.layers.append("SLL")
+    n = len(d)
+    if n < 16:
+        a.bad = True
+        return "", f"Linux cooked, length {n}: [|sll]"
+    pkttype, _hatype, halen, addr, proto = _S_SLL.unpack_from(d, 0)
+    return _cooked(d, 16, a, SLL_PKTTYPES.get(pkttype, f"pkttype {pkttype}"), "", halen, addr,
+                   proto)
+
+
+def _sll_walk(d: bytes, out: list[str]) -> None:
+    out.append("SLL")
+    if len(d) >= 16:
+        t = d[14] << 8 | d[15]
+        if t > 1500:
+            ethertype_walk(d, 16, t, out)
+        else:
+            out.append("other")
+
+
+def _sll2(d: bytes, a: Acc) -> tuple[str, str]:
+    """Linux cooked capture v2 (20-byte header with the interface index)."""
+    a.layers.append("SLL2")
+    n = len(d)
+    if n < 20:
+        a.bad = True
+        return "", f"Linux cooked v2, length {n}: [|sll2]"
+    proto, _res, ifindex, _hatype, pkttype, halen, addr = _S_SLL2.unpack_from(d, 0)
+    return _cooked(d, 20, a, SLL_PKTTYPES.get(pkttype, f"pkttype {pkttype}"),
+                   f" ifindex {ifindex}", halen, addr, proto)
+
+
+def _sll2_walk(d: bytes, out: list[str]) -> None:
+    out.append("SLL2")
+    if len(d) >= 20:
+        t = d[0] << 8 | d[1]
+        if t > 1500:
+            ethertype_walk(d, 20, t, out)
+        else:
+            out.append("other")
+
+
+def _cooked(
+    d: bytes, off: int, a: Acc, direction: str, extra: str, halen: int, addr: bytes, proto: int
+) -> tuple[str, str]:
+    n = len(d)
+    hw = addr[:min(halen, 8)].hex(":")
+    a.src = hw
+    link = f"{direction}{extra} {hw + ' ' if hw else ''}{etype_str(proto)}, length {n}: "
+    text = ethertype_text(d, off, proto, a) if proto > 1500 else None
+    if text is None:
+        if proto <= 1500:
+            a.layers.append("other")
+            a.info = f"Linux cooked, protocol 0x{proto:04x}"
+        return "", link.rstrip(": ")
+    return link, text
+
+
+def _null_family(d: bytes) -> int:
+    fam = d[0] | d[1] << 8 | d[2] << 16 | d[3] << 24
+    if fam & 0xFFFF0000:
+        fam = d[3] | d[2] << 8 | d[1] << 16 | d[0] << 24
+    return fam
+
+
+def _null(d: bytes, a: Acc) -> tuple[str, str]:
+    """BSD loopback: a 4-byte address family in the *capturing* host's byte order."""
+    a.layers.append("Null")
+    n = len(d)
+    if n < 4:
+        a.bad = True
+        return "", f"[|null], length {n}"
+    fam = _null_family(d)
+    name = NULL_FAMILIES.get(fam)
+    link = f"AF {name or 'Unknown'} ({fam}), length {n}: "
+    if name is not None:
+        return link, ethertype_text(d, 4, 0x0800 if name == "IPv4" else 0x86DD, a) or ""
+    a.layers.append("other")
+    a.info = f"Null/Loopback, family {fam}"
+    return "", link.rstrip(": ")
+
+
+def _null_walk(d: bytes, out: list[str]) -> None:
+    out.append("Null")
+    if len(d) >= 4:
+        name = NULL_FAMILIES.get(_null_family(d))
+        if name is not None:
+            ethertype_walk(d, 4, 0x0800 if name == "IPv4" else 0x86DD, out)
+        else:
+            out.append("other")
+
+
+def _raw(d: bytes, a: Acc) -> tuple[str, str]:
+    v = d[0] >> 4 if d else -1
+    if v == 4 or v == 6:
+        return "", ETHERTYPES[0x0800 if v == 4 else 0x86DD].text(d, 0, a)
+    a.layers.append("other")
+    a.bad = True
+    return "", "[|ip]" if v < 0 else f"[malformed: not IP (version {v})], length {len(d)}"
+
+
+def _raw_walk(d: bytes, out: list[str]) -> None:
+    v = d[0] >> 4 if d else -1
+    if v == 4 or v == 6:
+        ETHERTYPES[0x0800 if v == 4 else 0x86DD].walk(d, 0, out)
+    else:
+        out.append("other")
+
+
+def _ip4_link(d: bytes, a: Acc) -> tuple[str, str]:
+    return "", ethertype_text(d, 0, 0x0800, a) or ""
+
+
+def _ip4_link_walk(d: bytes, out: list[str]) -> None:
+    ethertype_walk(d, 0, 0x0800, out)
+
+
+def _ip6_link(d: bytes, a: Acc) -> tuple[str, str]:
+    return "", ethertype_text(d, 0, 0x86DD, a) or ""
+
+
+def _ip6_link_walk(d: bytes, out: list[str]) -> None:
+    ethertype_walk(d, 0, 0x86DD, out)
+
+
+# --------------------------------------------------------------------------- ARP
+
+
+def _arp(d: bytes, off: int, a: Acc, name: str) -> str:
+    a.layers.append(name)
+    n = len(d) - off
+    if n < 8:
+        a.bad = True
+        return f"{name}, [|arp]"
+    hrd, pro, hln, pln, op = _S_ARP.unpack_from(d, off)
+    opname = ARP_OPS.get(op, f"Unknown ({op})")
+    p = off + 8
+    if n < 8 + 2 * (hln + pln):
+        a.bad = True
+        return f"{name}, {opname} [|arp]"
+    sha = d[p:p + hln]
+    spa = d[p + hln:p + hln + pln]
+    p += hln + pln
+    tha = d[p:p + hln]
+    tpa = d[p + hln:p + hln + pln]
+    sha_s = sha.hex(":")
+    tha_s = tha.hex(":")
+    spa_s = _proto_addr(pro, spa)
+    tpa_s = _proto_addr(pro, tpa)
+    if not a.src:
+        a.src = sha_s
+    if not a.dst:
+        a.dst = tha_s
+    if op == 1:
+        paren = f" ({tha_s})" if any(tha) else ""
+        body = f"Request who-has {tpa_s}{paren} tell {spa_s}"
+        if spa == tpa:
+            a.info = f"Gratuitous ARP for {spa_s} (Request)"
+        elif not any(spa):
+            a.info = f"Who has {tpa_s}? (ARP Probe)"
+        else:
+            a.info = f"Who has {tpa_s}? Tell {spa_s}"
+    elif op == 2:
+        body = f"Reply {spa_s} is-at {sha_s}"
+        if spa == tpa:
+            a.info = f"Gratuitous ARP for {spa_s} (Reply)"
+        else:
+            a.info = f"{spa_s} is at {sha_s}"
+    elif op in (3, 8):
+        body = f"{opname} who-is {tha_s} tell {sha_s}"
+        a.info = f"Who is {tha_s}? Tell {sha_s}"
+    elif op == 4:
+        body = f"Reverse Reply {tha_s} at {tpa_s}"
+        a.info = f"{tha_s} is at {tpa_s}"
+    elif op == 9:
+        body = f"Inverse Reply {sha_s} at {spa_s}"
+        a.info = f"{sha_s} is at {spa_s}"
+    else:
+        body = opname
+        a.info = f"ARP opcode {op}"
+    if hrd != 1 and hrd != 6:
+        body += f", hardware type {hrd}"
+    return f"{name}, {body}, length {n}"
+
+
+def _proto_addr(pro: int, b: bytes) -> str:
+    if len(b) == 4 and pro == 0x0800:
+        return inet_ntoa(b)
+    if len(b) == 16 and pro == 0x86DD:
+        return ntop6(b)
+    return b.hex(":") if b else "<none>"
+
+
+def _arp_text(d: bytes, off: int, a: Acc) -> str:
+    return _arp(d, off, a, "ARP")
+
+
+def _rarp_text(d: bytes, off: int, a: Acc) -> str:
+    return _arp(d, off, a, "RARP")
+
+
+def _arp_walk(d: bytes, off: int, out: list[str]) -> None:
+    out.append("ARP")
+
+
+def _rarp_walk(d: bytes, off: int, out: list[str]) -> None:
+    out.append("RARP")
+
+
+def _other_handler(t: int, layer: str) -> Handler:
+    """An ethertype recognised by name but not decoded further."""
+    name = ETHERTYPE_NAMES[t]
+
+    def text(d: bytes, off: int, a: Acc) -> str:
+        a.layers.append(layer)
+        a.info = f"{name}, length {len(d) - off}"
+        return a.info
+
+    def walk(d: bytes, off: int, out: list[str]) -> None:
+        out.append(layer)
+
+    return Handler(layer, text, walk)
+
+
+bind(LINKTYPES, (LINKTYPE_ETHERNET,), Handler("Ethernet", _ether_top, _ether_top_walk))
+bind(LINKTYPES, (LINKTYPE_RAW,), Handler("raw", _raw, _raw_walk))
+bind(LINKTYPES, (LINKTYPE_IPV4,), Handler("IPv4", _ip4_link, _ip4_link_walk))
+bind(LINKTYPES, (LINKTYPE_IPV6,), Handler("IPv6", _ip6_link, _ip6_link_walk))
+bind(LINKTYPES, (LINKTYPE_LINUX_SLL,), Handler("SLL", _sll, _sll_walk))
+bind(LINKTYPES, (LINKTYPE_LINUX_SLL2,), Handler("SLL2", _sll2, _sll2_walk))
+bind(LINKTYPES, (LINKTYPE_NULL,), Handler("Null", _null, _null_walk))
+bind(ETHERTYPES, (0x0806,), Handler("ARP", _arp_text, _arp_walk))
+bind(ETHERTYPES, (0x8035,), Handler("RARP", _rarp_text, _rarp_walk))
+for _t, _layer in ETHER_OTHER_LAYERS.items():
+    if _t not in ETHERTYPES:
+        bind(ETHERTYPES, (_t,), _other_handler(_t, _layer))

@@ -1,0 +1,270 @@
+"""UDP and TCP: headers, TCP options, and the port dispatch to what they carry.
+
+The payload is found through the ``UDP_PORTS``/``TCP_PORTS`` tables of
+:mod:`tapwatch.decode.core`, source port first, then destination port, as
+tcpdump looks at both.  TCP sequence numbers are relative per connection when
+the caller (the stateful line printer) hands a :class:`~tapwatch.decode.core.TcpFlows`.
+"""
+
+from __future__ import annotations
+
+from tapwatch.decode.core import (
+    IP_PROTOS,
+    S_HH,
+    S_II,
+    S_TCP,
+    S_UDP,
+    TCP_PORTS,
+    UDP_HEURISTICS,
+    UDP_PORTS,
+    Acc,
+    Ctx,
+    Handler,
+    bind,
+    by_port,
+    head,
+    head_noport,
+)
+from tapwatch.decode.names import TCP_TD, TCP_WS
+
+# --------------------------------------------------------------------------- UDP
+
+
+def udp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -> str:
+    a.layers.append("UDP")
+    avail = end - off
+    if avail < 8:
+        a.bad = True
+        if avail >= 4:
+            sport, dport = S_HH.unpack_from(d, off)
+            return head(ctx, sport, dport) + " [|udp]"
+        return f"{head_noport(ctx)} [|udp]"
+    sport, dport, ulen = S_UDP.unpack_from(d, off)
+    hd = head(ctx, sport, dport)
+    if frag:
+        a.info = f"{sport} → {dport} Len={max(ulen - 8, 0)}"
+        return f"{hd}UDP, length {max(ulen - 8, 0)}"
+    if ulen < 8:
+        a.bad = True
+        a.info = f"{sport} → {dport} [bad length {ulen}]"
+        return f"{hd}UDP, [malformed: bad length {ulen} < 8]"
+    if ulen > avail:
+        a.bad = True
+        pend = end
+        if ulen > clen:  # the UDP header lies about the size, not a short capture
+            a.info = f"{sport} → {dport} [bad length {ulen} > IP payload length {clen}]"
+            return f"{hd}UDP, [malformed: bad length {ulen} > {clen}]"
+    else:
+        pend = off + ulen
+    mlen = ulen - 8
+    h1 = h2 = None
+    if sport in UDP_PORTS or dport in UDP_PORTS:
+        h1, h2 = by_port(UDP_PORTS, sport, dport)
+    if h1 is not None:
+        text = h1.text(d, off + 8, pend, mlen, a, sport, dport)
+        if text is None and h2 is not None:
+            text = h2.text(d, off + 8, pend, mlen, a, sport, dport)
+        if text is not None:
+            return hd + text
+    if not a.strict:
+        for h in UDP_HEURISTICS:
+            text = h.text(d, off + 8, pend, mlen, a, sport, dport)
+            if text is not None:
+                return hd + text
+    if not a.lean:
+        a.info = f"{sport} → {dport} Len={mlen}"
+    return f"{hd}UDP, length {mlen}"
+
+
+def udp_walk(d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool) -> None:
+    out.append("UDP")
+    if frag or end - off < 8:
+        return
+    sport = d[off] << 8 | d[off + 1]
+    dport = d[off + 2] << 8 | d[off + 3]
+    ulen = d[off + 4] << 8 | d[off + 5]
+    if ulen < 8 or (ulen > end - off and ulen > clen):
+        return
+    pend = off + ulen if ulen <= end - off else end
+    n = len(out)
+    if sport in UDP_PORTS or dport in UDP_PORTS:
+        h1, h2 = by_port(UDP_PORTS, sport, dport)
+        if h1 is not None:
+            h1.walk(d, off + 8, pend, out, sport, dport)
+            if len(out) == n and h2 is not None:
+                h2.walk(d, off + 8, pend, out, sport, dport)
+    for h in UDP_HEURISTICS:
+        if len(out) != n:
+            return
+        h.walk(d, off + 8, pend, out, sport, dport)
+
+
+# --------------------------------------------------------------------------- TCP
+
+
+def tcp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -> str:
+    a.layers.append("TCP")
+    avail = end - off
+    if avail < 20:
+        a.bad = True
+        if avail >= 4:
+            sport, dport = S_HH.unpack_from(d, off)
+            return head(ctx, sport, dport) + " [|tcp]"
+        return f"{head_noport(ctx)} [|tcp]"
+    sport, dport, seq, ack, offflags, win, _csum, urp = S_TCP.unpack_from(d, off)
+    hd = head(ctx, sport, dport)
+    doff = (offflags >> 12) << 2
+    flags = offflags & 0x1FF
+    fl = TCP_TD[flags & 0xFF]
+    aseq = seq
+    aack = ack
+    thseq = thack = 0
+    rev = False
+    flows = a.flows
+    if flows is not None and flags & 0x10:
+        seq, ack, thseq, thack = flows.relative(ctx[5], ctx[6], sport, dport, seq, ack,
+                                                bool(flags & 2))
+        rev = sport > dport or (sport == dport and ctx[5] > ctx[6])
+    if doff < 20:
+        a.bad = True
+        a.info = f"{sport} → {dport} [bad header length {doff}]"
+        return f"{hd}Flags [{fl}], [malformed: bad header length {doff} < 20]"
+    if doff > avail:
+        a.bad = True
+        a.info = f"{sport} → {dport} [{TCP_WS[flags]}] Seq={aseq} Win={win} [|tcp]"
+        opts = _options(d, off + 20, end, a, True, 0)[0] if avail > 20 else ""
+        opts = f"options [{opts}] " if opts else ""
+        return f"{hd}Flags [{fl}], seq {seq}, win {win}, {opts}[|tcp]"
+    cap = avail - doff  # payload bytes captured
+    plen = clen - doff if clen >= doff else cap  # payload length the IP header claims
+    if plen:
+        seq_s = f", seq {seq}:{(seq + plen) & 0xFFFFFFFF}"
+    elif flags & 7:
+        seq_s = f", seq {seq}"
+    else:
+        seq_s = ""
+    ack_td = ack_ws = urg_td = urg_ws = opt_td = opt_ws = ""
+    lean = a.lean
+    if flags & 0x10:
+        ack_td = f", ack {ack}"
+        ack_ws = f" Ack={aack}"
+    if flags & 0x20:
+        urg_td = f", urg {urp}"
+        urg_ws = f" Urg={urp}"
+    if doff > 20:
+        p = off + 20
+        if doff == 32 and d.startswith(b"\x01\x01\x08\x0a", p):  # nop,nop,TS: most segments
+            val, ecr = S_II.unpack_from(d, p + 4)
+            opt_td = f", options [nop,nop,TS val {val} ecr {ecr}]"
+            if not lean:
+                opt_ws = f" TSval={val} TSecr={ecr}"
+        else:
+            sack_base = (thseq if rev else thack) if flows is not None and flags & 0x10 else 0
+            o_td, o_ws = _options(d, p, off + doff, a, False, sack_base)
+            opt_td = f", options [{o_td}]"
+            opt_ws = " " + o_ws if o_ws else ""
+    parts = f"Flags [{fl}]{seq_s}{ack_td}, win {win}{urg_td}{opt_td}, length {plen}"
+    if not lean:
+        a.info = (f"{sport} → {dport} [{TCP_WS[flags]}] Seq={aseq}{ack_ws} Win={win} "
+                  f"Len={plen}{urg_ws}{opt_ws}")
+    if cap > 0 and not frag:
+        p = off + doff
+        h1 = h2 = None
+        if sport in TCP_PORTS or dport in TCP_PORTS:
+            h1, h2 = by_port(TCP_PORTS, sport, dport)
+        if h1 is not None:
+            text = h1.text(d, p, end, cap, a, sport, dport)
+            if text is None and h2 is not None:
+                text = h2.text(d, p, end, cap, a, sport, dport)
+            if text is not None:
+                return f"{hd}{parts}{text}"
+    return hd + parts
+
+
+def tcp_walk(d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool) -> None:
+    out.append("TCP")
+    if frag or end - off < 20:
+        return
+    doff = (d[off + 12] >> 4) << 2
+    plen = end - off - doff
+    if doff < 20 or plen <= 0:
+        return
+    sport = d[off] << 8 | d[off + 1]
+    dport = d[off + 2] << 8 | d[off + 3]
+    if sport not in TCP_PORTS and dport not in TCP_PORTS:
+        return
+    h1, h2 = by_port(TCP_PORTS, sport, dport)
+    if h1 is not None:
+        n = len(out)
+        h1.walk(d, off + doff, end, out, sport, dport)
+        if len(out) == n and h2 is not None:
+            h2.walk(d, off + doff, end, out, sport, dport)
+
+
+def _options(d: bytes, p: int, end: int, a: Acc, cut: bool, sack_base: int) -> tuple[str, str]:
+    """TCP options as tcpdump prints them, plus Wireshark's info-column suffix.
+
+    ``cut``: the header is known to be truncated at ``end``, so an option running
+    past it just ends the list instead of being reported as a bad option.
+    ``sack_base``: subtracted from SACK edges, as tcpdump does with relative numbers.
+    """
+    td: list[str] = []
+    ws: list[str] = []
+    while p < end:
+        kind = d[p]
+        if kind == 0:
+            td.append("eol")
+            break
+        if kind == 1:
+            td.append("nop")
+            p += 1
+            continue
+        if p + 1 >= end:
+            if not cut:
+                a.bad = True
+                td.append("[bad opt]")
+            break
+        ln = d[p + 1]
+        if cut and ln >= 2 and p + ln > end:
+            break
+        if ln < 2 or p + ln > end:
+            a.bad = True
+            td.append("[bad opt]")
+            break
+        body = d[p + 2:p + ln]
+        if kind == 2 and ln == 4:
+            v = body[0] << 8 | body[1]
+            td.append(f"mss {v}")
+            ws.append(f"MSS={v}")
+        elif kind == 3 and ln == 3:
+            td.append(f"wscale {body[0]}")
+            ws.append(f"WS={1 << min(body[0], 14)}")
+        elif kind == 4 and ln == 2:
+            td.append("sackOK")
+            ws.append("SACK_PERM")
+        elif kind == 5 and (ln - 2) % 8 == 0:
+            blocks = [S_II.unpack_from(body, i) for i in range(0, ln - 2, 8)]
+            td.append(f"sack {len(blocks)} " + "".join(
+                f"{{{(x - sack_base) & 0xFFFFFFFF}:{(y - sack_base) & 0xFFFFFFFF}}}"
+                for x, y in blocks))
+            ws.extend(f"SLE={x} SRE={y}" for x, y in blocks)
+        elif kind == 8 and ln == 10:
+            val, ecr = S_II.unpack_from(body)
+            td.append(f"TS val {val} ecr {ecr}")
+            ws.append(f"TSval={val} TSecr={ecr}")
+        elif kind == 19:
+            td.append("md5")
+        elif kind == 28 and ln == 4:
+            td.append(f"uto {body[0] << 8 | body[1]}")
+        elif kind == 30:
+            td.append("mptcp")
+        elif kind == 34:
+            td.append(f"tfo cookie {body.hex()}" if body else "tfo cookiereq")
+        else:
+            td.append(f"unknown-{kind} 0x{body.hex()}" if body else f"unknown-{kind}")
+        p += ln
+    return ",".join(td), " ".join(ws)
+
+
+bind(IP_PROTOS, (17,), Handler("UDP", udp, udp_walk))
+bind(IP_PROTOS, (6,), Handler("TCP", tcp, tcp_walk))

@@ -1,0 +1,398 @@
+"""The protocol tree (``detail``) and the ``-v`` dump (``verbose_text``), through scapy.
+
+They dissect the one *selected* packet with scapy (imported lazily, only the
+layer modules needed: ~0.3 s) and map every layer and field back to byte offsets
+in the original frame, so the hex view can highlight what the tree selects.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import Any, NamedTuple
+
+from tapwatch.linktypes import (
+    LINKTYPE_ETHERNET,
+    LINKTYPE_IPV4,
+    LINKTYPE_IPV6,
+    LINKTYPE_LINUX_SLL,
+    LINKTYPE_LINUX_SLL2,
+    LINKTYPE_NULL,
+    LINKTYPE_RAW,
+)
+from tapwatch.sanitize import printable, printable_lines
+
+
+class Node(NamedTuple):
+    """One line of the protocol tree; ``start``/``end`` are byte offsets into the frame."""
+
+    label: str
+    start: int
+    end: int
+    children: list[Node]
+
+
+# --------------------------------------------------------------------------- scapy detail
+
+_scapy_ready = False
+
+
+def _load_scapy() -> None:
+    """Import the scapy layers the tree needs (about 0.3 s, vs 1.2 s for ``scapy.all``)."""
+    global _scapy_ready
+    if _scapy_ready:
+        return
+    import importlib
+
+    # Importing a layer module is what binds it (UDP 53 -> DNS, 67/68 -> BOOTP, ...).
+    for mod in ("l2", "inet", "inet6", "dns", "dhcp", "dhcp6", "ntp", "vxlan"):
+        importlib.import_module(f"scapy.layers.{mod}")
+
+    _scapy_ready = True
+
+
+_MIN_HEADER = {"Ether": 14, "CookedLinux": 16, "CookedLinuxV2": 20, "Loopback": 4,
+               "LoopbackOpenBSD": 4}
+
+
+def _dissect(data: bytes, linktype: int) -> Any:
+    """Build the scapy packet for ``data``: the first layer is chosen from the link type."""
+    _load_scapy()
+    from scapy.layers.inet import IP
+    from scapy.layers.inet6 import IPv6
+    from scapy.layers.l2 import CookedLinux, CookedLinuxV2, Ether, Loopback, LoopbackOpenBSD
+    from scapy.packet import Raw
+
+    cls: Any = Raw
+    if linktype == LINKTYPE_ETHERNET:
+        cls = Ether
+    elif linktype == LINKTYPE_RAW:
+        v = data[0] >> 4 if data else 0
+        cls = IP if v == 4 else IPv6 if v == 6 else Raw
+    elif linktype == LINKTYPE_IPV4:
+        cls = IP
+    elif linktype == LINKTYPE_IPV6:
+        cls = IPv6
+    elif linktype == LINKTYPE_LINUX_SLL:
+        cls = CookedLinux
+    elif linktype == LINKTYPE_LINUX_SLL2:
+        cls = CookedLinuxV2
+    elif linktype == LINKTYPE_NULL:
+        # The family is in the capturing host's byte order; scapy's Loopback is little-endian.
+        cls = LoopbackOpenBSD if len(data) >= 4 and data[0] == 0 and data[1] == 0 else Loopback
+    if len(data) < _MIN_HEADER.get(cls.__name__, 0):
+        # Too short for the link header.  Besides, a half-dissected Ether would keep
+        # dst=None, and displaying that makes scapy *send* an ARP request to find a
+        # MAC: a decoder must never touch the network.
+        cls = Raw
+    logger = logging.getLogger("scapy")
+    level = logger.level
+    logger.setLevel(logging.ERROR)  # scapy warns on stderr about odd packets: noise in a TUI
+    try:
+        try:
+            return cls(data)
+        except Exception:  # the first layer itself did not parse
+            return Raw(data)
+    finally:
+        logger.setLevel(level)
+
+
+def detail(data: bytes, linktype: int) -> list[Node]:
+    """Protocol tree of one frame through scapy, with byte spans; never raises.
+
+    One top node per layer, its children the fields (``ttl: 64``), nested for
+    sub-packets such as IP/TCP options or DNS records.  On any failure the result
+    is a single node that says so and spans the whole frame.
+    """
+    try:
+        if type(data) is not bytes:
+            data = bytes(data)
+        if not data:
+            return [Node("Empty frame (0 bytes)", 0, 0, [])]
+        head = data[:MAX_DISSECT]
+        pkt = _dissect(head, linktype)
+        logger = logging.getLogger("scapy")
+        level = logger.level
+        logger.setLevel(logging.ERROR)
+        try:
+            nodes = _layer_nodes(pkt, head)
+        finally:
+            logger.setLevel(level)
+        if len(data) > len(head):
+            nodes.append(Node(f"Not dissected: {len(data) - len(head)} bytes after the first "
+                              f"{len(head)}", len(head), len(data), []))
+        return nodes
+    except Exception as exc:  # the tree must never crash the UI
+        n = len(data) if isinstance(data, (bytes, bytearray, memoryview)) else 0
+        return [Node(_clip(f"[Dissection failed: {type(exc).__name__}: {exc}] ({n} bytes)"),
+                     0, n, [])]
+
+
+def verbose_text(data: bytes, linktype: int) -> str:
+    """scapy's ``show2`` dump of the frame, for headless ``-v``; never raises."""
+    try:
+        if type(data) is not bytes:
+            data = bytes(data)
+        head = data[:MAX_DISSECT]
+        pkt = _dissect(head, linktype)
+        logger = logging.getLogger("scapy")
+        level = logger.level
+        logger.setLevel(logging.ERROR)
+        try:
+            text = str(pkt.show2(dump=True)).rstrip("\n")
+        finally:
+            logger.setLevel(level)
+        if len(data) > len(head):
+            text += f"\n[not dissected: {len(data) - len(head)} bytes after the first {len(head)}]"
+        return printable_lines(text)
+    except Exception as exc:
+        n = len(data) if isinstance(data, (bytes, bytearray, memoryview)) else 0
+        return printable(f"[dissection failed: {type(exc).__name__}: {exc}] ({n} bytes)")
+
+
+_MAX_LABEL = 160
+_MAX_DEPTH = 6
+#: Bytes of a frame scapy is given.  Its cost grows faster than the size on hostile
+#: input (a 60 KB DNS message full of compression pointers takes 5-11 s), and a
+#: dissection cannot be interrupted, so the input itself is bounded; the rest of
+#: the frame is shown as one node (and stays in the hex view).
+MAX_DISSECT = 4096
+
+
+def _layer_nodes(pkt: Any, data: bytes) -> list[Node]:
+    """Walk the layer chain; each layer's own bytes follow the previous layer's.
+
+    Scapy dissects a frame front to back, and a layer's header bytes are exactly
+    what ``do_dissect`` consumed (``raw_packet_cache``).  Padding/trailers come
+    out as a ``Padding`` layer appended at the end of the chain, which is where
+    those bytes sit, so a running offset stays correct.
+    """
+    from scapy.packet import NoPayload
+
+    n = len(data)
+    nodes: list[Node] = []
+    pos = 0
+    layer = pkt
+    count = 0
+    while layer is not None and not isinstance(layer, NoPayload) and count < 64:
+        count += 1
+        own = _own_bytes(layer)
+        start = min(pos, n)
+        if own and data[start:start + len(own)] != own:
+            # pre/post_dissect rewrote something: try to locate the header bytes.
+            found = data.find(own, start, start + len(own) + 16)
+            if found >= 0:
+                start = found
+        end = min(n, start + len(own))
+        try:
+            children = _field_nodes(layer, own, start, 0)
+        except Exception as exc:
+            children = [Node(f"[fields unavailable: {type(exc).__name__}]", start, end, [])]
+        nodes.append(Node(_clip(_layer_label(layer, end - start)), start, end, children))
+        pos = end
+        layer = layer.payload
+    if pos < n:
+        more = count >= 64 and layer is not None and not isinstance(layer, NoPayload)
+        what = "Further layers, not shown" if more else "Trailing bytes"
+        nodes.append(Node(_clip(f"{what} ({n - pos} bytes)"), pos, n, []))
+    return nodes
+
+
+def _own_bytes(layer: Any) -> bytes:
+    """The bytes of this layer's header alone (not its payload)."""
+    cache = getattr(layer, "raw_packet_cache", None)
+    if cache is not None:
+        return bytes(cache)
+    try:
+        return bytes(layer.self_build())
+    except Exception:
+        return b""
+
+
+def _bitpos(s: Any, total: int) -> int:
+    """Bit offset reached, from a getfield() remainder (bytes, or (bytes, bits) mid-byte)."""
+    if isinstance(s, tuple):
+        return (total - len(s[0])) * 8 + s[1]
+    return (total - len(s)) * 8
+
+
+def _probe_for(pkt: Any) -> Any:
+    """A blank instance of ``pkt``'s class wired like ``pkt`` (parent, underlayer, original).
+
+    Dissected layers are not always left as dissected: scapy drops DNS ``rdlen``
+    after parsing, for instance, which would make ``length_from`` read ``None``.
+    Re-dissecting into a blank twin, storing each value as ``do_dissect`` does,
+    reproduces the exact state every field saw.
+    """
+    try:
+        probe = type(pkt)(_internal=1, _underlayer=pkt.underlayer, _parent=pkt.parent)
+        object.__setattr__(probe, "original", pkt.original)
+        return probe
+    except Exception:
+        return pkt
+
+
+def _field_nodes(pkt: Any, own: bytes, base: int, depth: int) -> list[Node]:
+    """Field nodes of one layer, by re-running each field's ``getfield`` over its bytes.
+
+    Re-dissecting (rather than rebuilding with ``addfield``) measures what the
+    frame really contains: a wrong checksum or a compressed DNS name keeps its
+    original size.  Bit fields come back as ``(rest, bits)`` tuples; a field
+    gets the byte(s) that contain its bits.
+    """
+    probe = _probe_for(pkt)
+    total = len(own)
+    s: Any = own
+    nodes: list[Node] = []
+    for f in pkt.fields_desc:
+        before = _bitpos(s, total)
+        try:
+            s2, fval = f.getfield(probe, s)
+        except Exception:  # attribute the rest of the header to this field
+            nodes.append(Node(_clip(_field_label(pkt, f, pkt.getfieldval(f.name))),
+                              base + before // 8, base + total, []))
+            break
+        if getattr(f, "isconditional", False) and fval is None:
+            s = s2
+            continue
+        probe.fields[f.name] = fval
+        after = _bitpos(s2, total)
+        start = base + before // 8
+        end = base + (after + 7) // 8
+        children: list[Node] = []
+        if depth < _MAX_DEPTH:
+            if getattr(f, "holds_packets", False):
+                children = _packet_children(fval, start, end, depth + 1)
+            elif type(f).__name__ == "TCPOptionsField" and isinstance(fval, list):
+                children = _tcp_option_nodes(probe, f, own, start - base, end - base, base)
+        nodes.append(Node(_clip(_field_label(probe, f, fval)), start, end, children))
+        s = s2
+        if not (s[0] if isinstance(s, tuple) else s) and (
+            getattr(f, "ismayend", False)
+            or (fval is not None and getattr(f, "isconditional", False)
+                and getattr(getattr(f, "fld", None), "ismayend", False))
+        ):
+            break
+    return nodes
+
+
+def _tcp_option_nodes(
+    pkt: Any, f: Any, own: bytes, start: int, end: int, base: int
+) -> list[Node]:
+    """One child per TCP option (kind, length, value), from the option bytes themselves."""
+    out: list[Node] = []
+    p = start
+    while p < end:
+        kind = own[p]
+        ln = 1 if kind in (0, 1) else (own[p + 1] if p + 1 < end else 0)
+        if ln < 1 or p + ln > end:
+            out.append(Node(_clip(f"[bad option kind {kind}]"), base + p, base + end, []))
+            break
+        shown = f"kind {kind}"
+        with contextlib.suppress(Exception):
+            name, val = f.m2i(pkt, own[p:p + ln])[0]
+            shown = str(name) if val is None or val == b"" else f"{name}: {val}"
+        out.append(Node(_clip(str(shown)), base + p, base + p + ln, []))
+        p += ln
+        if kind == 0:
+            if p < end:
+                out.append(Node(f"padding ({end - p} bytes)", base + p, base + end, []))
+            break
+    return out
+
+
+def _packet_children(val: Any, start: int, end: int, depth: int) -> list[Node]:
+    """Nodes for the packets held by a PacketField/PacketListField, laid out in order."""
+    from scapy.packet import Packet
+
+    items = val if isinstance(val, list) else [val]
+    out: list[Node] = []
+    pos = start
+    for item in items:
+        if not isinstance(item, Packet):
+            continue
+        own = _own_bytes(item)
+        size = len(own)
+        pay = item.payload
+        if pay is not None and type(pay).__name__ not in ("NoPayload", "Padding"):
+            with contextlib.suppress(Exception):
+                size += len(bytes(pay))
+        s = min(pos, end)
+        e = min(end, s + size)
+        try:
+            kids = _field_nodes(item, own, s, depth)
+        except Exception:
+            kids = []
+        out.append(Node(_clip(_layer_label(item, e - s)), s, e, kids))
+        pos = e
+    return out
+
+
+def _field_label(pkt: Any, f: Any, val: Any) -> str:
+    """``name: value`` as scapy shows it; lists of sub-packets are summarised by count."""
+    try:
+        if getattr(f, "holds_packets", False) and isinstance(val, list):
+            return f"{f.name}: {len(val)} item{'' if len(val) == 1 else 's'}"
+        shown = f.i2repr(pkt, val)
+        return f"{f.name}: {shown if shown != '' else '(none)'}"
+    except Exception:
+        return f"{f.name}: ?"
+
+
+def _clip(s: str) -> str:
+    """A label fit for the terminal: one line, escaped (scapy reprs carry raw bytes), bounded."""
+    s = printable(s.replace("\n", " "))
+    return s if len(s) <= _MAX_LABEL else s[:_MAX_LABEL - 1] + "…"
+
+
+def _layer_label(layer: Any, size: int) -> str:
+    """Wireshark-style title for well-known layers, scapy's name and summary otherwise."""
+    name = type(layer).__name__
+    try:
+        g = layer.getfieldval
+        if name == "Ether":
+            return f"Ethernet II, Src: {g('src')}, Dst: {g('dst')}"
+        if name in ("Dot1Q", "Dot1AD"):
+            kind = "802.1ad" if name == "Dot1AD" else "802.1Q Virtual LAN"
+            return f"{kind}, PRI: {g('prio')}, DEI: {g('dei')}, ID: {g('vlan')}"
+        if name in ("IP", "IPerror"):
+            pre = "" if name == "IP" else "[quoted] "
+            return f"{pre}Internet Protocol Version 4, Src: {g('src')}, Dst: {g('dst')}"
+        if name in ("IPv6", "IPerror6"):
+            pre = "" if name == "IPv6" else "[quoted] "
+            return f"{pre}Internet Protocol Version 6, Src: {g('src')}, Dst: {g('dst')}"
+        if name in ("TCP", "TCPerror"):
+            return (f"Transmission Control Protocol, Src Port: {g('sport')}, "
+                    f"Dst Port: {g('dport')}, Seq: {g('seq')}, Ack: {g('ack')}")
+        if name in ("UDP", "UDPerror"):
+            return f"User Datagram Protocol, Src Port: {g('sport')}, Dst Port: {g('dport')}"
+        if name in ("ICMP", "ICMPerror"):
+            return f"Internet Control Message Protocol, type {g('type')}, code {g('code')}"
+        if name == "ARP":
+            op = {1: "request", 2: "reply"}.get(g("op"), f"opcode {g('op')}")
+            return f"Address Resolution Protocol ({op})"
+        if name == "DNS":
+            return f"Domain Name System ({'response' if g('qr') else 'query'})"
+        if name == "BOOTP":
+            return "Bootstrap Protocol"
+        if name == "DHCP":
+            return "DHCP options"
+        if name == "CookedLinux":
+            return "Linux cooked capture v1"
+        if name == "CookedLinuxV2":
+            return "Linux cooked capture v2"
+        if name in ("Loopback", "LoopbackOpenBSD"):
+            return f"Null/Loopback, family {g('type')}"
+        if name == "Raw":
+            return f"Data ({size} bytes)"
+        if name == "Padding":
+            return f"Padding ({size} bytes)"
+        if name.startswith("ICMPv6"):
+            return f"Internet Control Message Protocol v6: {layer.name}"
+        summary = layer.mysummary()
+        if isinstance(summary, tuple):
+            summary = summary[0]
+        summary = str(summary)
+        return f"{layer.name}: {summary}" if summary and summary != layer.name else layer.name
+    except Exception:
+        return str(getattr(layer, "name", name))

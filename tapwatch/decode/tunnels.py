@@ -1,0 +1,538 @@
+"""Tunnels, down to the inner packet: GRE (and Ethernet over GRE, ERSPAN I/II), VXLAN, Geneve,
+L2TPv2, MPLS, ESP and AH, WireGuard and OpenVPN.
+
+Where the inner packet is plaintext the line goes on with it, as tcpdump prints it:
+``IP a > b: GREv0, length 36: IP c > d: ICMP echo request, ...``.  Two forms are
+tapwatch's own (see the package docstring for the list): VXLAN's inner frame
+follows ``: `` on the same line, where tcpdump starts a second line, so one packet
+stays one line; and WireGuard, OpenVPN and ERSPAN, which tcpdump 4.99 does not
+decode, show their fields.  ``Acc.strict`` restores tcpdump's exact text.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from tapwatch.decode.core import (
+    ETHERTYPES,
+    IP_PROTOS,
+    MAX_LAYERS,
+    S_H,
+    S_HH,
+    S_I,
+    S_II,
+    TCP_PORTS,
+    UDP_HEURISTICS,
+    UDP_PORTS,
+    Acc,
+    Ctx,
+    Handler,
+    bind,
+    ethertype_text,
+    ethertype_walk,
+    head_noport,
+    ip_text,
+    ip_walk,
+)
+from tapwatch.decode.ip import ah_header, upper, upper_walk
+from tapwatch.decode.link import ether, ether_walk
+
+_S_LE_I = struct.Struct("<I")
+_S_LE_II = struct.Struct("<II")
+_S_LE_IQ = struct.Struct("<IQ")
+
+
+def _deep(layers: list[str]) -> bool:
+    return len(layers) >= MAX_LAYERS
+
+
+def _inner_ether(d: bytes, off: int, end: int, a: Acc) -> str:
+    """An Ethernet frame carried in a tunnel, printed without its link header (no ``-e``)."""
+    _link, text = ether(d if end == len(d) else d[:end], off, a)
+    return text
+
+
+def _inner_ether_walk(d: bytes, off: int, end: int, out: list[str]) -> None:
+    ether_walk(d if end == len(d) else d[:end], off, out)
+
+
+# --------------------------------------------------------------------------- GRE
+
+
+def _gre(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -> str | None:
+    if frag:
+        return None
+    a.layers.append("GRE")
+    hd = head_noport(ctx)
+    if end - off < 4:
+        a.bad = True
+        return f"{hd}GRE [|gre]"
+    flags, proto = S_HH.unpack_from(d, off)
+    ver = flags & 7
+    p = off + 4
+    out = f"{hd}GREv{ver}"
+    if ver == 1:  # enhanced GRE (PPTP): key = payload length and call id
+        if end - p < 4:
+            a.bad = True
+            return out + " [|gre]"
+        _plen, call = S_HH.unpack_from(d, p)
+        p += 4
+        out += f", call {call}"
+        if flags & 0x1000:
+            if end - p < 4:
+                a.bad = True
+                return out + " [|gre]"
+            out += f", seq {S_I.unpack_from(d, p)[0]}"
+            p += 4
+        if flags & 0x80:
+            if end - p < 4:
+                a.bad = True
+                return out + " [|gre]"
+            out += f", ack {S_I.unpack_from(d, p)[0]}"
+            p += 4
+        a.info = f"GRE v1 call {call}"
+        return f"{out}, length {clen}"
+    if ver != 0:
+        a.info = f"GRE v{ver}"
+        return f"{out} [|gre]"
+    if flags & 0xC000:  # checksum or routing present: checksum + offset words
+        if end - p < 4:
+            a.bad = True
+            return out + " [|gre]"
+        out += f", off 0x{S_H.unpack_from(d, p + 2)[0]:x}"
+        p += 4
+    if flags & 0x2000:
+        if end - p < 4:
+            a.bad = True
+            return out + " [|gre]"
+        out += f", key=0x{S_I.unpack_from(d, p)[0]:x}"
+        p += 4
+    seq = -1
+    if flags & 0x1000:
+        if end - p < 4:
+            a.bad = True
+            return out + " [|gre]"
+        seq = S_I.unpack_from(d, p)[0]
+        out += f", seq {seq}"
+        p += 4
+    out += f", length {clen}: "
+    a.info = f"Generic Routing Encapsulation (0x{proto:04x})"
+    if _deep(a.layers):
+        return out + f"gre-proto-0x{proto:x}"
+    if proto == 0x6558:
+        return out + _inner_ether(d, p, end, a)
+    if proto == 0x88BE and not a.strict:
+        return out + _erspan(d, p, end, a, seq >= 0)
+    if proto in (0x0800, 0x86DD, 0x8847):
+        text = ethertype_text(d if end == len(d) else d[:end], p, proto, a)
+        if text is not None:
+            return out + text
+    return out + f"gre-proto-0x{proto:x}"
+
+
+def _gre_walk(d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool) -> None:
+    if frag:
+        return
+    out.append("GRE")
+    if end - off < 4 or _deep(out):
+        return
+    flags, proto = S_HH.unpack_from(d, off)
+    if flags & 7:
+        return
+    p = off + 4 + (4 if flags & 0xC000 else 0) + (4 if flags & 0x2000 else 0) + (
+        4 if flags & 0x1000 else 0)
+    if p > end:
+        return
+    if proto == 0x6558:
+        _inner_ether_walk(d, p, end, out)
+    elif proto == 0x88BE:
+        _erspan_walk(d, p, end, out, bool(flags & 0x1000))
+    elif proto in (0x0800, 0x86DD, 0x8847):
+        ethertype_walk(d if end == len(d) else d[:end], p, proto, out)
+
+
+def _erspan(d: bytes, p: int, end: int, a: Acc, typ2: bool) -> str:
+    """ERSPAN type I (no header: GRE without sequence) or type II (8-byte header)."""
+    a.layers.append("ERSPAN")
+    if not typ2:
+        return "ERSPAN I: " + _inner_ether(d, p, end, a)
+    if end - p < 8:
+        a.bad = True
+        return "ERSPAN II [|erspan]"
+    w1, _w2 = S_II.unpack_from(d, p)
+    vlan = w1 >> 16 & 0xFFF
+    session = w1 & 0x3FF
+    return f"ERSPAN II, session {session}, vlan {vlan}: " + _inner_ether(d, p + 8, end, a)
+
+
+def _erspan_walk(d: bytes, p: int, end: int, out: list[str], typ2: bool) -> None:
+    out.append("ERSPAN")
+    _inner_ether_walk(d, p + 8 if typ2 else p, end, out)
+
+
+# --------------------------------------------------------------------------- ESP / AH
+
+
+def _esp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -> str | None:
+    a.layers.append("ESP")
+    hd = head_noport(ctx)
+    if end - off < 8:
+        a.bad = True
+        return f"{hd} [|esp]"
+    spi, seq = S_II.unpack_from(d, off)
+    a.info = f"ESP (SPI=0x{spi:08x})"
+    return f"{hd}ESP(spi=0x{spi:08x},seq=0x{seq:x}), length {clen}"
+
+
+def _esp_walk(d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool) -> None:
+    out.append("ESP")
+
+
+def _ah(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -> str | None:
+    a.layers.append("AH")
+    text, nxt, size = ah_header(d, off, end)
+    if size < 0:
+        a.bad = True
+        return head_noport(ctx) + text
+    a.info = text.rstrip(": ")
+    if _deep(a.layers):
+        return head_noport(ctx) + text
+    inner: Ctx = (ctx[0], ctx[1], ctx[2], ctx[3], ctx[4] + text, ctx[5], ctx[6])
+    return upper(d, off + size, end, clen - size, nxt, a, inner, frag)
+
+
+def _ah_walk(d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool) -> None:
+    out.append("AH")
+    _text, nxt, size = ah_header(d, off, end)
+    if size < 0 or _deep(out):
+        return
+    upper_walk(d, off + size, end, clen - size, nxt, out, frag)
+
+
+# --------------------------------------------------------------------------- MPLS
+
+
+def _mpls(d: bytes, off: int, a: Acc) -> str:
+    a.layers.append("MPLS")
+    n = len(d)
+    parts: list[str] = []
+    p = off
+    label = -1
+    for _ in range(16):
+        if n - p < 4:
+            a.bad = True
+            return "MPLS " + " ".join(parts) + (" " if parts else "") + "[|mpls]"
+        w = S_I.unpack_from(d, p)[0]
+        label = w >> 12
+        bos = w >> 8 & 1
+        p += 4
+        parts.append(f"(label {label}, tc {w >> 9 & 7}{', [S]' if bos else ''}, ttl {w & 0xFF})")
+        if bos:
+            break
+    else:
+        a.bad = True
+        return "MPLS " + " ".join(parts)
+    out = "MPLS " + " ".join(parts)
+    a.info = f"MPLS label {label}"
+    if p >= n or _deep(a.layers):
+        return out
+    v = 4 if label == 0 else 6 if label == 2 else d[p] >> 4
+    if v == 4 or v == 6:
+        return f"{out} {ip_text(d, p, n, a)}"
+    return out
+
+
+def _mpls_walk(d: bytes, off: int, out: list[str]) -> None:
+    out.append("MPLS")
+    n = len(d)
+    p = off
+    for _ in range(16):
+        if n - p < 4:
+            return
+        bos = d[p + 2] & 1
+        p += 4
+        if bos:
+            break
+    else:
+        return
+    if p < n and not _deep(out) and d[p] >> 4 in (4, 6):
+        ip_walk(d, p, n, out)
+
+
+# --------------------------------------------------------------------------- VXLAN / Geneve
+
+
+def _vxlan(d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
+           dport: int) -> str | None:
+    a.layers.append("VXLAN")
+    if end - off < 8:
+        a.bad = True
+        return "VXLAN [|vxlan]"
+    flags = d[off]
+    vni = S_I.unpack_from(d, off + 4)[0] >> 8
+    a.info = f"VXLAN, VNI {vni}"
+    out = f"VXLAN, flags [{'I' if flags & 8 else '.'}] (0x{flags:02x}), vni {vni}"
+    if _deep(a.layers):
+        return out
+    return out + ("\n" if a.strict else ": ") + _inner_ether(d, off + 8, end, a)
+
+
+def _vxlan_walk(d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
+    out.append("VXLAN")
+    if end - off >= 8 and not _deep(out):
+        _inner_ether_walk(d, off + 8, end, out)
+
+
+def _geneve(d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
+            dport: int) -> str | None:
+    a.layers.append("Geneve")
+    if end - off < 8:
+        a.bad = True
+        return "Geneve [|geneve]"
+    vo = d[off]
+    if vo >> 6:
+        return f"Geneve ERROR: unknown-version {vo >> 6}"
+    flags = d[off + 1]
+    proto = S_H.unpack_from(d, off + 2)[0]
+    vni = S_I.unpack_from(d, off + 4)[0]
+    rsvd = vni & 0xFF
+    vni >>= 8
+    fl = ("O" if flags & 0x80 else "") + ("C" if flags & 0x40 else "")
+    out = f"Geneve, Flags [{fl or 'none'}], vni 0x{vni:x}"
+    if rsvd:
+        out += f", rsvd 0x{rsvd:x}"
+    a.info = f"Geneve, VNI 0x{vni:x}"
+    olen = (vo & 0x3F) * 4
+    if end - off - 8 < olen:
+        return f"{out} truncated-geneve - {olen - (end - off - 8)} bytes missing"
+    if olen:
+        out += f", options [{olen} bytes]"
+    p = off + 8 + olen
+    if _deep(a.layers):
+        return out
+    if proto == 0x6558:
+        return f"{out}: " + _inner_ether(d, p, end, a)
+    text = ethertype_text(d if end == len(d) else d[:end], p, proto, a)
+    if text is None:
+        a.layers.pop()  # the "other" ethertype_text added
+        return f"{out}: geneve-proto-0x{proto:x}"
+    return f"{out}: {text}"
+
+
+def _geneve_walk(d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
+    out.append("Geneve")
+    if end - off < 8 or d[off] >> 6 or _deep(out):
+        return
+    proto = S_H.unpack_from(d, off + 2)[0]
+    p = off + 8 + (d[off] & 0x3F) * 4
+    if p > end:
+        return
+    if proto == 0x6558:
+        _inner_ether_walk(d, p, end, out)
+    elif proto in ETHERTYPES:
+        ethertype_walk(d if end == len(d) else d[:end], p, proto, out)
+
+
+# --------------------------------------------------------------------------- L2TP
+
+
+def _ppp_inner(d: bytes, p: int, end: int, a: Acc) -> str:
+    """The PPP frame an L2TP data message carries (address/control bytes optional)."""
+    if end - p >= 2 and d[p] == 0xFF and d[p + 1] == 0x03:
+        p += 2
+    if end - p < 2:
+        return "[|ppp]"
+    proto = S_H.unpack_from(d, p)[0]
+    if proto == 0x0021 or proto == 0x0057:
+        return ip_text(d, p + 2, end, a)
+    return f"PPP-#{proto:04x}"
+
+
+def _l2tp(d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
+          dport: int) -> str | None:
+    if end - off < 2:
+        return None
+    flags = S_H.unpack_from(d, off)[0]
+    ver = flags & 0xF
+    a.layers.append("L2TP")
+    if ver == 1:
+        return " l2tp: l2f"
+    if ver != 2:
+        return " l2tp: Unknown Version, neither L2F(1) nor L2TP(2)"
+    p = off + 2
+    t, lb, s, o = flags & 0x8000, flags & 0x4000, flags & 0x0800, flags & 0x0200
+    fl = ("T" if t else "") + ("L" if lb else "") + ("S" if s else "") + ("O" if o else "") + (
+        "P" if flags & 0x0100 else "")
+    out = f" l2tp:[{fl}]"
+    mlen = length
+    if lb:
+        if end - p < 2:
+            a.bad = True
+            return out + " [|l2tp]"
+        mlen = S_H.unpack_from(d, p)[0]
+        p += 2
+    if end - p < 4:
+        a.bad = True
+        return out + " [|l2tp]"
+    tid, sid = S_HH.unpack_from(d, p)
+    p += 4
+    out += f"({tid}/{sid})"
+    a.info = f"L2TP tunnel {tid} session {sid}"
+    if s:
+        if end - p < 4:
+            a.bad = True
+            return out + " [|l2tp]"
+        ns, nr = S_HH.unpack_from(d, p)
+        out += f"Ns={ns},Nr={nr}"
+        p += 4
+    if o:
+        if end - p < 2:
+            a.bad = True
+            return out + " [|l2tp]"
+        p += 2 + S_H.unpack_from(d, p)[0]
+    if t:
+        if not lb:
+            out += " [L bit not set]"
+        if p >= min(end, off + mlen):
+            return out + " ZLB"
+        return out + " control"
+    if _deep(a.layers):
+        return out
+    return out + " {" + _ppp_inner(d, p, end, a) + "}"
+
+
+def _l2tp_walk(d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
+    if end - off < 2:
+        return
+    out.append("L2TP")
+    flags = S_H.unpack_from(d, off)[0]
+    if flags & 0xF != 2 or flags & 0x8000 or _deep(out):
+        return
+    p = off + 2 + (2 if flags & 0x4000 else 0) + 4 + (4 if flags & 0x0800 else 0)
+    if flags & 0x0200:
+        if end - p < 2:
+            return
+        p += 2 + S_H.unpack_from(d, p)[0]
+    if end - p >= 2 and d[p] == 0xFF and d[p + 1] == 0x03:
+        p += 2
+    if end - p >= 2 and S_H.unpack_from(d, p)[0] in (0x0021, 0x0057):
+        ip_walk(d, p + 2, end, out)
+
+
+# --------------------------------------------------------------------------- WireGuard
+
+_WG_SIZES = {1: 148, 2: 92, 3: 64}
+
+
+def wireguard_type(d: bytes, off: int, end: int) -> int:
+    """The WireGuard message type (1-4) if the payload has that message's shape, else 0."""
+    n = end - off
+    if n < 4 or d[off + 1] or d[off + 2] or d[off + 3]:
+        return 0
+    t = d[off]
+    if _WG_SIZES.get(t) == n or (t == 4 and n >= 32 and n % 16 == 0):
+        return t
+    return 0
+
+
+def _wireguard(d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
+               dport: int) -> str | None:
+    t = wireguard_type(d, off, end)
+    if t == 0 or a.strict:
+        return None
+    a.layers.append("WireGuard")
+    if t == 1:
+        text = f"handshake initiation, sender 0x{_S_LE_I.unpack_from(d, off + 4)[0]:08x}"
+    elif t == 2:
+        snd, rcv = _S_LE_II.unpack_from(d, off + 4)
+        text = f"handshake response, sender 0x{snd:08x}, receiver 0x{rcv:08x}"
+    elif t == 3:
+        text = f"cookie reply, receiver 0x{_S_LE_I.unpack_from(d, off + 4)[0]:08x}"
+    else:
+        rcv, ctr = _S_LE_IQ.unpack_from(d, off + 4)
+        what = "keepalive" if end - off == 32 else "transport data"
+        text = f"{what}, receiver 0x{rcv:08x}, counter {ctr}"
+    a.info = f"WireGuard {text}"
+    return f"WireGuard {text}, length {length}"
+
+
+def _wireguard_walk(d: bytes, off: int, end: int, out: list[str], sport: int,
+                    dport: int) -> None:
+    if wireguard_type(d, off, end):
+        out.append("WireGuard")
+
+
+# --------------------------------------------------------------------------- OpenVPN
+
+_OVPN_OPS = {
+    1: "P_CONTROL_HARD_RESET_CLIENT_V1", 2: "P_CONTROL_HARD_RESET_SERVER_V1",
+    3: "P_CONTROL_SOFT_RESET_V1", 4: "P_CONTROL_V1", 5: "P_ACK_V1", 6: "P_DATA_V1",
+    7: "P_CONTROL_HARD_RESET_CLIENT_V2", 8: "P_CONTROL_HARD_RESET_SERVER_V2", 9: "P_DATA_V2",
+    10: "P_CONTROL_HARD_RESET_CLIENT_V3", 11: "P_CONTROL_WKC_V1",
+}
+
+
+def _openvpn_msg(d: bytes, p: int, end: int, length: int) -> str | None:
+    if end - p < 1:
+        return None
+    op = d[p] >> 3
+    name = _OVPN_OPS.get(op)
+    if name is None:
+        return None
+    out = f"OpenVPN {name}, key {d[p] & 7}"
+    if op == 9:
+        if end - p >= 4:
+            out += f", peer {d[p + 1] << 16 | d[p + 2] << 8 | d[p + 3]}"
+    elif op != 6 and end - p >= 9:
+        out += f", session 0x{d[p + 1:p + 9].hex()}"
+    return f"{out}, length {length}"
+
+
+def _openvpn_udp(d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
+                 dport: int) -> str | None:
+    if a.strict:
+        return None
+    text = _openvpn_msg(d, off, end, length)
+    if text is None:
+        return None
+    a.layers.append("OpenVPN")
+    a.info = text
+    return text
+
+
+def _openvpn_tcp(d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
+                 dport: int) -> str | None:
+    if a.strict or end - off < 3 or S_H.unpack_from(d, off)[0] + 2 > length:
+        return None
+    text = _openvpn_msg(d, off + 2, end, S_H.unpack_from(d, off)[0])
+    if text is None:
+        return None
+    a.layers.append("OpenVPN")
+    a.info = text
+    return ": " + text
+
+
+def _openvpn_walk(d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
+    if end - off >= 1 and d[off] >> 3 in _OVPN_OPS:
+        out.append("OpenVPN")
+
+
+def _openvpn_tcp_walk(d: bytes, off: int, end: int, out: list[str], sport: int,
+                      dport: int) -> None:
+    if end - off >= 3 and S_H.unpack_from(d, off)[0] + 2 <= end - off and \
+            d[off + 2] >> 3 in _OVPN_OPS:
+        out.append("OpenVPN")
+
+
+bind(IP_PROTOS, (47,), Handler("GRE", _gre, _gre_walk))
+bind(IP_PROTOS, (50,), Handler("ESP", _esp, _esp_walk))
+bind(IP_PROTOS, (51,), Handler("AH", _ah, _ah_walk))
+bind(ETHERTYPES, (0x8847, 0x8848), Handler("MPLS", _mpls, _mpls_walk))
+bind(UDP_PORTS, (4789,), Handler("VXLAN", _vxlan, _vxlan_walk))
+bind(UDP_PORTS, (6081,), Handler("Geneve", _geneve, _geneve_walk))
+bind(UDP_PORTS, (1701,), Handler("L2TP", _l2tp, _l2tp_walk))
+bind(UDP_PORTS, (51820,), Handler("WireGuard", _wireguard, _wireguard_walk))
+bind(UDP_PORTS, (1194,), Handler("OpenVPN", _openvpn_udp, _openvpn_walk))
+bind(TCP_PORTS, (1194,), Handler("OpenVPN", _openvpn_tcp, _openvpn_tcp_walk))
+
+UDP_HEURISTICS.append(UDP_PORTS[51820])  # WireGuard runs on any port
