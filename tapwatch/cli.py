@@ -27,7 +27,7 @@ from tapwatch.kinds import PeerMode
 if TYPE_CHECKING:
     from tapwatch.filters import PacketFilter
     from tapwatch.headless import LineFormat, LinePrinter
-    from tapwatch.pcap import CaptureFile, PacketWriter
+    from tapwatch.pcap import CaptureFile, CaptureWriter, FileId
     from tapwatch.replay import Replayer
     from tapwatch.ring import Ring
     from tapwatch.session import Session
@@ -202,6 +202,14 @@ def build_parser() -> argparse.ArgumentParser:
                     "it ends in .pcapng, else pcap; '-' for stdout)")
     td.add_argument("--print", dest="print_lines", action="store_true",
                     help="print lines even while writing with -w")
+    td.add_argument("-C", dest="file_size", metavar="SIZE",
+                    help="with -w: start a new file when one reaches SIZE million bytes "
+                    "(FILE, FILE1, FILE2...; as tcpdump)")
+    td.add_argument("-W", dest="file_count", type=_positive_int, metavar="N",
+                    help="with -C: keep a ring of N files; with -G: stop after N files")
+    td.add_argument("-G", dest="rotate_seconds", type=_positive_int, metavar="SECONDS",
+                    help="with -w: a new file every SECONDS (strftime %%-escapes in FILE "
+                    "name each one, as tcpdump)")
     td.add_argument("-c", dest="count", type=_positive_int, metavar="N",
                     help="stop after N packets")
     td.add_argument("-s", dest="snaplen", type=_snaplen, metavar="SNAPLEN",
@@ -264,6 +272,10 @@ class RunOptions:
     print_lines: bool = False
     line_buffered: bool = False
     snaplen: int | None = None
+    file_size: int | None = None  # -C, in bytes
+    file_count: int | None = None  # -W
+    rotate_seconds: int | None = None  # -G
+    owner: tuple[int, int] | None = None  # -Z's uid and gid
     write: str | None = None
     headless: bool = False
     quiet: bool = False
@@ -374,8 +386,25 @@ def validate(args: argparse.Namespace) -> RunOptions:
     # -s shapes a capture; reading a file, tcpdump shows what the file holds, and so do we
     fmt = LineFormat(time=min(args.times, 5), link=args.link, verbose=args.verbose > 0,
                      dump=dump, snaplen=None if args.read else args.snaplen)
+    file_size = None
+    if args.file_size is not None:
+        from tapwatch.pcap import PcapError, parse_file_size
+
+        try:
+            file_size = parse_file_size(args.file_size)
+        except PcapError as e:
+            raise UsageError(f"-C {args.file_size}: {e}") from None
+    if (file_size or args.rotate_seconds or args.file_count) and not args.write:
+        raise UsageError("-C, -G and -W rotate the file -w writes: add -w FILE")
+    if (file_size or args.rotate_seconds) and args.write == "-":
+        raise UsageError("-C and -G write several files: give -w a file name, not -")
+    if args.file_count and not (file_size or args.rotate_seconds):
+        raise UsageError("-W goes with -C or -G")
+    owner = _user_ids(args.user) if args.user else None
     return RunOptions(
         source=source, expression=" ".join(args.expression), write=args.write, fmt=fmt,
+        file_size=file_size, file_count=args.file_count, rotate_seconds=args.rotate_seconds,
+        owner=owner,
         print_lines=args.print_lines, line_buffered=args.line_buffered,
         snaplen=None if args.read else args.snaplen,
         headless=args.headless or args.print_lines, quiet=args.quiet,
@@ -440,19 +469,41 @@ def _new_ring(opts: RunOptions) -> Ring:
                       "ask for fewer with --ring-packets") from None
 
 
-def _open_output(opts: RunOptions, linktype: int, ifname: str | None,
-                 like: CaptureFile | None = None) -> PacketWriter | None:
+def _open_output(opts: RunOptions, interfaces: Sequence[tuple[int, str | None]],
+                 like: CaptureFile | None = None,
+                 inputs: Sequence[FileId | None] = ()) -> CaptureWriter | None:
+    """The -w writer (rotating with -C/-G), with every interface the capture has so far.
+
+    ``like``: copy that file's format, header and interfaces exactly (``-r A -w B``
+    of one format). ``inputs``: files being read, which the output must not be.
+    """
     if not opts.write:
         return None
     from tapwatch import pcap
 
-    target = sys.stdout.buffer if opts.write == "-" else opts.write
-    if like is not None:
-        return pcap.writer_like(like, target)
-    return pcap.open_writer(target, linktype, ifname=ifname)
+    if opts.owner is not None:
+        pcap.give_files_to(*opts.owner)  # files are the -Z user's, not root's
+    if like is not None and not (opts.file_size or opts.rotate_seconds):
+        return pcap.writer_like(like, sys.stdout.buffer if opts.write == "-" else opts.write)
+    (linktype, ifname), *more = interfaces
+    writer: CaptureWriter
+    if opts.file_size or opts.rotate_seconds:
+        writer = pcap.RotatingWriter(
+            opts.write, linktype, ifname=ifname, file_size=opts.file_size,
+            file_count=opts.file_count, seconds=opts.rotate_seconds, inputs=inputs)
+    else:
+        target = sys.stdout.buffer if opts.write == "-" else opts.write
+        writer = pcap.open_writer(target, linktype, ifname=ifname, inputs=inputs)
+    try:
+        for lt, name in more:
+            writer.add_interface(lt, name)
+    except BaseException:
+        _close_quietly(writer)
+        raise
+    return writer
 
 
-def _close_quietly(writer: PacketWriter | None) -> None:
+def _close_quietly(writer: CaptureWriter | None) -> None:
     if writer is None:
         return
     try:
@@ -461,17 +512,47 @@ def _close_quietly(writer: PacketWriter | None) -> None:
         return
 
 
-def _drop_privileges(user: str) -> None:
+def _user_ids(user: str) -> tuple[int, int]:
+    """-Z USER's uid and gid; an unknown user is an error before anything is opened."""
     import pwd
 
     try:
         pw = pwd.getpwnam(user)
     except KeyError:
         raise Failure(f"-Z {user}: no such user") from None
+    return pw.pw_uid, pw.pw_gid
+
+
+def _preload(opts: RunOptions, ui: bool) -> None:
+    """Import now what the run will need, while tapwatch may still read every file.
+
+    After ``-Z`` the interpreter's own files can be out of reach (a Python
+    installed under /root, say), and a module imported lazily later would fail.
+    """
+    import importlib
+
+    mods = ["tapwatch.filters", "tapwatch.headless", "tapwatch.pcap", "tapwatch.replay",
+            "tapwatch.peer", "encodings.idna", "ctypes", "ctypes.util", "pwd"]
+    if ui:
+        mods += ["tapwatch.app", "tapwatch.terminal"]
+    for mod in mods:
+        importlib.import_module(mod)
+    if ui or opts.verbose:
+        from tapwatch.decode import tree
+
+        tree._load_scapy()  # the protocol tree and -v dissect with scapy
+    from tapwatch.filters import _libpcap
+
+    with contextlib.suppress(TapwatchError):
+        _libpcap()  # the shared library too
+
+
+def _drop_privileges(user: str) -> None:
+    uid, gid = _user_ids(user)
     try:
         os.setgroups([])
-        os.setgid(pw.pw_gid)
-        os.setuid(pw.pw_uid)
+        os.setgid(gid)
+        os.setuid(uid)
     except PermissionError:
         raise Failure(f"-Z {user}: cannot change user (tapwatch is not running as root)") from None
 
@@ -487,6 +568,7 @@ def _run_file(opts: RunOptions) -> int:
     from tapwatch import pcap
 
     if opts.user:
+        _preload(opts, opts.wants_ui and not opts.write)
         _drop_privileges(opts.user)  # before a byte of the file is read
     path = opts.read
     assert path is not None
@@ -551,11 +633,10 @@ def _print_file(opts: RunOptions, cap: CaptureFile) -> int:
     from tapwatch.headless import print_records
     from tapwatch.linktypes import name
 
-    linktypes, names = _file_interfaces(cap)
-    flt = _packet_filter(opts, linktypes)
+    flt = _packet_filter(opts, [i.linktype for i in cap.interfaces])
     print(f"reading from file {opts.read}, link-type {name(cap.linktype)}", file=sys.stderr)
     try:
-        n = print_records(cap, linktypes, _lines_out(opts), names=names, flt=flt,
+        n = print_records(cap, cap.interfaces, _lines_out(opts), flt=flt,
                           count=opts.count, quiet=opts.quiet, fmt=opts.fmt,
                           follow=opts.read == "-" or opts.line_buffered)
     except pcap.PcapError as e:
@@ -569,46 +650,50 @@ def _print_file(opts: RunOptions, cap: CaptureFile) -> int:
     return 0
 
 
-def _file_interfaces(cap: CaptureFile) -> tuple[list[int], list[str] | None]:
-    """Each interface's link type, and their names when there are several (-i any layout)."""
-    from tapwatch import pcap
-
-    ifaces = cap.interfaces
-    if len(ifaces) > 1 and "iface" in pcap.PcapRecord._fields:
-        return ([i.linktype for i in ifaces],
-                [i.name or f"if{n}" for n, i in enumerate(ifaces)])
-    return [cap.linktype], None
-
-
 def _convert(opts: RunOptions, cap: CaptureFile) -> int:
-    """-r A -w B: stream from reader to writer, keeping timestamps and original lengths."""
+    """-r A -w B: stream from reader to writer, keeping timestamps, lengths, interfaces.
+
+    A packet the output format cannot hold (a pcapng timestamp before 1970 going
+    to classic pcap) is skipped and counted; everything else goes through.
+    """
     from tapwatch import pcap
     from tapwatch.headless import Renderer
 
     assert opts.write is not None
     same = (not opts.write.endswith(".pcapng")) == (cap.format == "pcap")
-    flt = _packet_filter(opts, [cap.linktype])
+    ifaces = cap.interfaces  # grows when the file describes an interface late
+    flt = _packet_filter(opts, [i.linktype for i in ifaces])
     try:
-        writer = _open_output(opts, cap.linktype, cap.ifname, like=cap if same else None)
+        writer = _open_output(opts, [(i.linktype, i.name) for i in ifaces],
+                              like=cap if same else None, inputs=[cap.identity])
     except pcap.PcapError as e:
         raise Failure(str(e)) from None
     assert writer is not None
     lines = _lines_out(opts) if opts.headless and not opts.quiet else None
-    renderer = Renderer(opts.fmt)
-    lt = cap.linktype
-    n = 0
+    names = [i.name or f"if{n}" for n, i in enumerate(ifaces)] if len(ifaces) > 1 else None
+    renderer = Renderer(opts.fmt, names=names)
+    n = skipped = 0
     try:
         for rec in cap:
+            lt = ifaces[rec.iface].linktype
             if flt is not None and not flt.match(rec.data, lt):
                 continue
-            writer.write(rec.ts_ns, rec.data, rec.direction, rec.orig_len)
+            if rec.iface >= len(writer.interfaces):
+                pcap.add_missing_interfaces(writer, ifaces)
+            try:
+                writer.write(rec.ts_ns, rec.data, rec.direction, rec.orig_len, rec.iface)
+            except pcap.RecordDoesNotFit:
+                skipped += 1
+                continue
             n += 1
             if lines is not None:
-                lines.write(renderer.line(rec.ts_ns, None, rec.data, lt) + "\n")
+                lines.write(renderer.line(rec.ts_ns, None, rec.data, lt, rec.iface) + "\n")
                 if opts.line_buffered:
                     lines.flush()
             if opts.count and n >= opts.count:
                 break
+    except pcap.FileLimitReached as e:
+        print(f"{PROG}: {e}", file=sys.stderr)
     except pcap.PcapError as e:
         _close_quietly(writer)
         raise Failure(str(e)) from None
@@ -619,6 +704,9 @@ def _convert(opts: RunOptions, cap: CaptureFile) -> int:
         writer.close()
     except pcap.PcapError as e:
         raise Failure(str(e)) from None
+    if skipped:
+        print(f"{PROG}: skipped {skipped} packets {opts.write}'s format cannot hold (their "
+              "timestamps or lengths do not fit it)", file=sys.stderr)
     if opts.write != "-":
         print(f"{PROG}: wrote {n} packets to {opts.write}", file=sys.stderr)
     return 0
@@ -654,8 +742,8 @@ def _open_live(opts: RunOptions, *, printing: bool = False) -> Session:
     try:
         linktypes = [i.linktype for s in sources for i in s.interfaces]
         flt = _packet_filter(opts, linktypes)
-        first = sources[0].interfaces[0]
-        writer = _open_output(opts, first.linktype, first.name)
+        writer = _open_output(opts, [(i.linktype, i.name) for s in sources
+                                     for i in s.interfaces])
         responder = responder_for(sources[0], opts.source.mode, opts.source.peers)
         printer = _printer(opts, [i for s in sources for i in s.interfaces]) if printing else None
         tunnel = _tunnel(opts, sources[0], printing) if opts.tunnel is not None else None
@@ -725,6 +813,7 @@ def _drive(session: Session, opts: RunOptions) -> int:
     status = 0
     try:
         if opts.user:
+            _preload(opts, ui)
             _drop_privileges(opts.user)
         if opts.replay:
             from tapwatch.replay import start_replay
@@ -772,6 +861,8 @@ def _drive(session: Session, opts: RunOptions) -> int:
     if replayer is not None and replayer.error:
         print(f"{PROG}: replay: {replayer.error}", file=sys.stderr)
         status = status or 1
+    if session.written_out and session.stop_reason:  # -G with -W wrote its last file
+        print(f"{PROG}: {session.stop_reason}", file=sys.stderr)
     if not ui or opts.write:
         print(f"{PROG}: {session.summary_line()}", file=sys.stderr)
     if session.stop_error and session.stop_reason:

@@ -204,6 +204,10 @@ def _ascii(data: bytes) -> str:
     return "".join(out)
 
 
+def _names(interfaces: Sequence[_FileInterface]) -> list[str]:
+    return [i.name or f"if{n}" for n, i in enumerate(interfaces)]
+
+
 def render(ts_ns: int, direction: int | None, data: bytes, linktype: int, *,
            link: bool = False, verbose: bool = False, ifname: str | None = None,
            words: bool = False) -> str:
@@ -223,14 +227,24 @@ class _FileRecord(Protocol):
     def ts_ns(self) -> int: ...
     @property
     def data(self) -> bytes: ...
+    @property
+    def direction(self) -> int | None: ...
+    @property
+    def iface(self) -> int: ...
+
+
+class _FileInterface(Protocol):
+    @property
+    def linktype(self) -> int: ...
+    @property
+    def name(self) -> str | None: ...
 
 
 def print_records(
     records: Iterable[_FileRecord],
-    linktypes: Sequence[int],
+    interfaces: Sequence[_FileInterface],
     out: TextIO,
     *,
-    names: Sequence[str] | None = None,
     flt: _Matcher | None = None,
     count: int | None = None,
     quiet: bool = False,
@@ -241,30 +255,33 @@ def print_records(
 
     This is the `-r` path: no ring, no counters, nothing kept, because reading a
     200k-packet file should cost what decoding and printing cost and no more.
-    ``linktypes`` and ``names`` are per interface of the file (``names`` given:
-    several interfaces, ``tcpdump -i any``'s layout). Lines go out in blocks
+    ``interfaces`` are the file's (a list that grows when the file describes
+    an interface after packets); with several of them, lines take ``tcpdump -i
+    any``'s layout, with each interface's name. Lines go out in blocks
     of 2048 to spare a write per packet; ``follow`` (a pipe that may be a live
     capture, or -l) writes each line as its packet arrives. Whatever ends the
     loop - the count, a corrupt record, Ctrl-C - the lines of the packets read
     before it are written first.
     """
-    renderer = Renderer(fmt, names=names)
+    renderer = Renderer(fmt, names=_names(interfaces) if len(interfaces) > 1 else None)
     line = renderer.line
+    linktypes = [i.linktype for i in interfaces]
     pending: list[str] = []
     n = 0
     block = 1 if follow else 2048
-    single = linktypes[0] if len(linktypes) == 1 else None
     try:
         for rec in records:
             data = rec.data
-            iface = getattr(rec, "iface", 0) if single is None else 0
-            lt = single if single is not None else linktypes[iface]
+            iface = rec.iface
+            if iface >= len(linktypes):  # an interface described after packets
+                linktypes = [i.linktype for i in interfaces]
+                renderer.names = [printable(n) for n in _names(interfaces)]
+            lt = linktypes[iface]
             if flt is not None and not flt.match(data, lt):
                 continue
             n += 1
             if not quiet:
-                pending.append(line(rec.ts_ns, getattr(rec, "direction", None), data, lt,
-                                    iface))
+                pending.append(line(rec.ts_ns, rec.direction, data, lt, iface))
                 if len(pending) >= block:
                     out.write("\n".join(pending) + "\n")
                     pending.clear()

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from tapwatch import decode
 from tapwatch.kinds import PEER_MODES, DeviceState, Direction, PeerMode
+from tapwatch.pcap.errors import FileLimitReached, RecordDoesNotFit
 from tapwatch.peer import PeerError
 from tapwatch.ring import Record, Ring
 from tapwatch.sources import DeviceSource, InterfaceInfo, RecordSource, Source
@@ -30,7 +31,7 @@ from tapwatch.sources import DeviceSource, InterfaceInfo, RecordSource, Source
 if TYPE_CHECKING:
     from tapwatch.device import Device, LinkInfo
     from tapwatch.filters import PacketFilter
-    from tapwatch.pcap import PacketWriter
+    from tapwatch.pcap import CaptureWriter
     from tapwatch.peer import Responder
     from tapwatch.tunnel import Tunnel
 
@@ -84,7 +85,7 @@ class Session:
         ring: Ring | None = None,
         wake: threading.Event | None = None,
         capture_filter: PacketFilter | None = None,
-        writer: PacketWriter | None = None,
+        writer: CaptureWriter | None = None,
         responder: Responder | None = None,
         mode: PeerMode = "drop",
         limit: int | None = None,
@@ -113,6 +114,8 @@ class Session:
             if iface.index != n:
                 raise ValueError(f"interface {iface.name} is numbered {iface.index}, not {n}")
         self._linktypes = [i.linktype for i in self.interfaces]
+        for s in self.sources:
+            s.on_new_interface = self._interface_added  # a file may describe one late
         self.ring = ring if ring is not None else Ring()
         self.stats = Stats()
         self.capture_filter = capture_filter
@@ -129,6 +132,8 @@ class Session:
         self.missed = 0  # records the ring evicted before the pump got to them
         self.matched = 0  # records that passed the capture filter
         self.write_error: str | None = None
+        self.not_written = 0  # packets the file's format could not hold (counted, skipped)
+        self.written_out = False  # -G -W wrote its last file
         self.action_error: str | None = None  # last failed reply/echo write, for the status
         self.wake = wake if wake is not None else threading.Event()
         self._cursor = self.ring.first_seq  # what a reader got before us counts too
@@ -174,6 +179,12 @@ class Session:
         s.ring.extend(records)
         s.pump()
         return s
+
+    def _interface_added(self, info: InterfaceInfo) -> None:
+        """A source found another interface (a pcapng block after packets): number it."""
+        info.index = len(self.interfaces)
+        self._linktypes.append(info.linktype)
+        self.interfaces.append(info)
 
     # ----- what the session holds -------------------------------------------------------
     @property
@@ -312,7 +323,7 @@ class Session:
         match = flt.match if flt is not None else None
         layers = decode.layers
         add = self.stats.add
-        writer = self.writer if self.write_error is None else None
+        writer = self.writer if self.write_error is None and not self.written_out else None
         hook = self.on_record
         src = self.device_source
         answer = None
@@ -336,9 +347,16 @@ class Session:
             if writer is not None:
                 try:
                     if snap is not None and len(data) > snap:
-                        writer.write(rec.ts_ns, data[:snap], rec.direction, len(data))
+                        writer.write(rec.ts_ns, data[:snap], rec.direction, len(data),
+                                     rec.iface)
                     else:
-                        writer.write(rec.ts_ns, data, rec.direction)
+                        writer.write(rec.ts_ns, data, rec.direction, None, rec.iface)
+                except FileLimitReached as e:  # -G with -W: tcpdump ends here, successfully
+                    self.written_out = True
+                    self.request_stop(str(e))
+                    writer = None
+                except RecordDoesNotFit:
+                    self.not_written += 1
                 except Exception as e:
                     self._writer_failed(e)
                     writer = None
@@ -550,6 +568,8 @@ class Session:
         )
         if st.missed:
             parts.append(f"{st.missed} not processed (ring wrapped)")
+        if self.not_written:
+            parts.append(f"{self.not_written} not written (the file's format cannot hold them)")
         if self.replies_sent:
             parts.append(f"{self.replies_sent} frames written")
         line = ", ".join(parts)

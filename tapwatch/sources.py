@@ -108,6 +108,8 @@ class Source:
         self.interfaces = interfaces
         self.device = device
         self.reader = reader
+        #: the session numbers interfaces a source finds after it was opened (set by it)
+        self.on_new_interface: Callable[[InterfaceInfo], None] | None = None
         self.state: DeviceState = "file" if reader is None and device is None else "up"
 
     @property
@@ -344,14 +346,17 @@ class _FileLoader(threading.Thread):
         room = ring.max_packets if keep_start else None
         batch: list[tuple[int, int, bytes]] = []
         batch_iface = self.first_index
-        multi = len(src.interfaces) > 1
         lts = [i.linktype for i in src.interfaces]
         flt = src.capture_filter
         try:
             for rec in src.capture:
                 if self.stop_event.is_set():
                     break
-                local = getattr(rec, "iface", 0) if multi else 0
+                local = rec.iface
+                if local >= len(lts):  # described after packets: a new interface
+                    self._flush(batch, batch_iface)
+                    batch = []
+                    lts = self._learn_interfaces(lts)
                 if flt is not None and not flt.match(rec.data, lts[local]):
                     src.filtered_out += 1
                     continue
@@ -379,6 +384,19 @@ class _FileLoader(threading.Thread):
                 self._flush(batch, batch_iface)
             src.done.set()
             self.wake.set()
+
+    def _learn_interfaces(self, lts: list[int]) -> list[int]:
+        """Interfaces the file described after its first packets, handed to the session."""
+        src = self.source
+        reason = src.interfaces[0].read_only_reason
+        for n in range(len(lts), len(src.capture.interfaces)):
+            spec = src.capture.interfaces[n]
+            info = InterfaceInfo(spec.name or f"if{n}", "file", read_only_reason=reason,
+                                 linktype=spec.linktype, index=self.first_index + n)
+            src.interfaces.append(info)
+            if src.on_new_interface is not None:
+                src.on_new_interface(info)
+        return [i.linktype for i in src.interfaces]
 
     def _flush(self, batch: list[tuple[int, int, bytes]], iface: int) -> None:
         self.ring.extend(batch, iface)

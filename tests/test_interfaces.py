@@ -107,3 +107,38 @@ def test_snaplen_and_i_alias_on_a_live_capture(ns: Netns, tmp_path: Path) -> Non
     assert recs and all(len(r.data) == 40 and r.orig_len == 14 + 20 + 8 + 200 for r in recs)
     assert all(re.match(r"^\d{10}\.\d{6} ", ln) for ln in out.splitlines()), out
     assert "[|icmp]" in out or "truncated" in out or "ICMP echo" in out
+
+
+def test_rotation_by_size_keeps_a_ring_of_files(ns: Netns, tmp_path: Path) -> None:
+    """-C 1 -W 2 as tcpdump: files of about a million bytes, NAME0/NAME1 reused in turn."""
+    base = tmp_path / "rot.pcap"
+    tw = ns.popen([*TAPWATCH, "-i", "lo", "-w", str(base), "-C", "1", "-W", "2", "-q", "udp"])
+    try:
+        time.sleep(1.0)
+        code = ("import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
+                "for i in range(3000): s.sendto(b'x'*1000,('127.0.0.1',9))\n")
+        ns.run(["python3", "-c", code], check=True)
+        time.sleep(0.5)
+    finally:
+        _, err = stop(tw)
+    assert tw.returncode == 0, err
+    made = sorted(p.name for p in tmp_path.iterdir())
+    assert made == ["rot.pcap0", "rot.pcap1"], made
+    total = sum(len(list(pcap.read_capture(str(tmp_path / n)))) for n in made)
+    assert 0 < total < 3000 * 2  # the ring kept the newest files, not everything
+    assert all((tmp_path / n).stat().st_size <= 1_100_000 for n in made)
+
+
+def test_rotation_by_time_stops_after_w_files(ns: Netns, tmp_path: Path) -> None:
+    tw = ns.popen([*TAPWATCH, "-i", "lo", "-w", str(tmp_path / "t-%s.pcap"), "-G", "1", "-W",
+                   "2", "-q"])
+    try:
+        deadline = time.monotonic() + 15
+        while tw.poll() is None and time.monotonic() < deadline:
+            ns.run(["ping", "-c", "1", "-W", "1", "127.0.0.1"])
+        assert tw.poll() is not None, "-G 1 -W 2 should end the capture by itself"
+    finally:
+        _, err = stop(tw) if tw.poll() is None else tw.communicate()
+    assert tw.returncode == 0, err
+    assert "Maximum file limit reached: 2" in err
+    assert len(list(tmp_path.glob("t-*.pcap"))) == 2

@@ -17,7 +17,14 @@ Speed figures live in bench/NOTES.md (measured with bench/pcap_bench.py).
 from __future__ import annotations
 
 from tapwatch.pcap.errors import FileLimitReached, PcapError, RecordDoesNotFit
-from tapwatch.pcap.files import FILE_MODE, FileId, chown_for_sudo, file_id, open_output
+from tapwatch.pcap.files import (
+    FILE_MODE,
+    FileId,
+    chown_for_sudo,
+    file_id,
+    give_files_to,
+    open_output,
+)
 from tapwatch.pcap.formats import (
     DEFAULT_SNAPLEN,
     MAX_BLOCK,
@@ -73,6 +80,7 @@ __all__ = [
     "copy_records",
     "export",
     "file_id",
+    "give_files_to",
     "open_output",
     "open_writer",
     "parse_file_size",

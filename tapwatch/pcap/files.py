@@ -59,21 +59,34 @@ def file_id(source: int | str | os.PathLike[str] | IO[bytes], name: str = "") ->
     return FileId(st.st_dev, st.st_ino, name)
 
 
-def chown_for_sudo(fd: int) -> None:
-    """Give a file created as root under sudo to the invoking user, as tcpdump does.
+_owner: tuple[int, int] | None = None
 
-    Why: ``sudo tapwatch -w cap.pcap`` otherwise leaves a root-owned file the
-    user cannot delete or overwrite without sudo. Only regular files are
+
+def give_files_to(uid: int, gid: int) -> None:
+    """Files created from now on belong to this user (``-Z USER``), not to the sudo user."""
+    global _owner
+    _owner = (uid, gid)
+
+
+def chown_for_sudo(fd: int) -> None:
+    """Give a file created as root to the user it is for, as tcpdump does.
+
+    That is the ``-Z`` user when one was given, else the invoking user under
+    sudo. Why: ``sudo tapwatch -w cap.pcap`` otherwise leaves a root-owned file
+    the user cannot delete or overwrite without sudo. Only regular files are
     touched (never ``/dev/null`` or a FIFO), and failures (NFS root squash,
     vfat) are ignored: ownership is a courtesy, not a requirement.
     """
     if os.geteuid() != 0:
         return
-    try:
-        uid = int(os.environ["SUDO_UID"])
-        gid = int(os.environ["SUDO_GID"])
-    except (KeyError, ValueError):
-        return
+    if _owner is not None:
+        uid, gid = _owner
+    else:
+        try:
+            uid = int(os.environ["SUDO_UID"])
+            gid = int(os.environ["SUDO_GID"])
+        except (KeyError, ValueError):
+            return
     with contextlib.suppress(OSError):
         if stat.S_ISREG(os.fstat(fd).st_mode):
             os.fchown(fd, uid, gid)

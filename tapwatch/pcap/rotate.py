@@ -203,7 +203,7 @@ class RotatingWriter(ClosesOnExit):
                 self._close_current()
                 if not self._file_size and self._file_count and self._slots >= self._file_count:
                     self.finished = True
-                    raise FileLimitReached(f"maximum file limit reached: {self._file_count}")
+                    raise FileLimitReached(f"Maximum file limit reached: {self._file_count}")
                 self._size_number = 0
                 self._open(0)
         if self._file_size and self._size > self._file_size:
@@ -228,7 +228,7 @@ class RotatingWriter(ClosesOnExit):
             if self._closed:
                 raise PcapError(f"cannot write {self.template}: the capture writer is closed")
             if self.finished:
-                raise FileLimitReached(f"maximum file limit reached: {self._file_count}")
+                raise FileLimitReached(f"Maximum file limit reached: {self._file_count}")
             self._rotate()
         writer = self._writer
         assert writer is not None
