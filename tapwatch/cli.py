@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from tapwatch.session import Session
     from tapwatch.sources import InterfaceInfo, Options, Source
     from tapwatch.tunnel import Endpoint, Role, Transport, Tunnel
+    from tapwatch.tunnelview import TunnelView
 
 PROG = "tapwatch"
 
@@ -120,6 +121,10 @@ def _snaplen(text: str) -> int:
     return _whole(text, 0, 262144, "-s") or 262144
 
 
+def _port(text: str) -> int:
+    return _whole(text, 1, 65535, "a port")
+
+
 def _max_frame(text: str) -> int:
     return _whole(text, 1, 65535, "--tunnel-max-frame")
 
@@ -191,6 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "(an IP address; port 55555 by default), retrying with backoff")
     tun.add_argument("--tunnel-udp", action="store_true", help="one frame per UDP datagram "
                      "instead of length-prefixed frames over TCP")
+    tun.add_argument("--tunnel-decode", type=_port, action="append", default=[], metavar="PORT",
+                     help="show the frames inside a simpletun-style stream on TCP/UDP PORT "
+                     "(someone else's tunnel, observed or in a file); repeatable")
     tun.add_argument("--tunnel-max-frame", type=_max_frame, default=None, metavar="N",
                      help="longest frame sent to the far end (default 2000: simpletun's buffer; "
                      "longer frames are dropped and counted)")
@@ -276,6 +284,7 @@ class RunOptions:
     file_count: int | None = None  # -W
     rotate_seconds: int | None = None  # -G
     owner: tuple[int, int] | None = None  # -Z's uid and gid
+    tunnel_decode: list[int] = field(default_factory=list)  # --tunnel-decode ports
     write: str | None = None
     headless: bool = False
     quiet: bool = False
@@ -404,7 +413,7 @@ def validate(args: argparse.Namespace) -> RunOptions:
     return RunOptions(
         source=source, expression=" ".join(args.expression), write=args.write, fmt=fmt,
         file_size=file_size, file_count=args.file_count, rotate_seconds=args.rotate_seconds,
-        owner=owner,
+        owner=owner, tunnel_decode=args.tunnel_decode,
         print_lines=args.print_lines, line_buffered=args.line_buffered,
         snaplen=None if args.read else args.snaplen,
         headless=args.headless or args.print_lines, quiet=args.quiet,
@@ -603,7 +612,8 @@ def _browse_file(opts: RunOptions) -> int:
         stdin = os.fdopen(terminal.take_stdin(), "rb")
     src = open_file(opts.read, ring, wake, stdin=stdin,
                     capture_filter=lambda lts: _packet_filter(opts, lts))
-    session = Session([src], ring=ring, wake=wake, capture_filter=src.capture_filter)
+    session = Session([src], ring=ring, wake=wake, capture_filter=src.capture_filter,
+                      tunnel_view=_tunnel_view(opts, None))
     try:
         session.start()
         from tapwatch.app import run_app
@@ -637,6 +647,7 @@ def _print_file(opts: RunOptions, cap: CaptureFile) -> int:
     print(f"reading from file {opts.read}, link-type {name(cap.linktype)}", file=sys.stderr)
     try:
         n = print_records(cap, cap.interfaces, _lines_out(opts), flt=flt,
+                          tunnel_view=_tunnel_view(opts, None),
                           count=opts.count, quiet=opts.quiet, fmt=opts.fmt,
                           follow=opts.read == "-" or opts.line_buffered)
     except pcap.PcapError as e:
@@ -745,12 +756,17 @@ def _open_live(opts: RunOptions, *, printing: bool = False) -> Session:
         writer = _open_output(opts, [(i.linktype, i.name) for s in sources
                                      for i in s.interfaces])
         responder = responder_for(sources[0], opts.source.mode, opts.source.peers)
-        printer = _printer(opts, [i for s in sources for i in s.interfaces]) if printing else None
+        dev = sources[0].interfaces[0]
+        view = _tunnel_view(opts, dev.linktype if sources[0].device is not None else None)
+        printer = None
+        if printing:
+            printer = _printer(opts, [i for s in sources for i in s.interfaces], view)
         tunnel = _tunnel(opts, sources[0], printing) if opts.tunnel is not None else None
         return Session(sources, ring=ring, wake=wake, capture_filter=flt, writer=writer,
                        responder=responder, mode=opts.source.mode, limit=opts.count,
                        on_record=printer, on_batch=printer.flush if printer else None,
-                       tunnel=tunnel, snaplen=opts.snaplen)
+                       tunnel=tunnel, snaplen=opts.snaplen,
+                       tunnel_view=None if printing else view)
     except BaseException:
         _close_quietly(writer)
         close_all(sources)
@@ -783,12 +799,25 @@ def _tunnel(opts: RunOptions, source: Source, printing: bool) -> Tunnel:
                   max_frame=t.max_frame, deliver=source.inject, on_event=event)
 
 
-def _printer(opts: RunOptions, interfaces: list[InterfaceInfo]) -> LinePrinter:
+def _tunnel_view(opts: RunOptions, device_linktype: int | None) -> TunnelView | None:
+    """What follows tunnel streams for display: the session's own tunnel's port (its frames
+    are the device's link type) and every --tunnel-decode port (frames judged one by one)."""
+    from tapwatch.tunnelview import TunnelView
+
+    if opts.tunnel is not None:
+        return TunnelView([opts.tunnel.endpoint.port, *opts.tunnel_decode], device_linktype)
+    if opts.tunnel_decode:
+        return TunnelView(opts.tunnel_decode)
+    return None
+
+
+def _printer(opts: RunOptions, interfaces: list[InterfaceInfo],
+             view: TunnelView | None) -> LinePrinter:
     from tapwatch.headless import LinePrinter
 
     return LinePrinter(interfaces, _lines_out(opts), quiet=opts.quiet or opts.write == "-",
                        fmt=opts.fmt, line_buffered=opts.line_buffered,
-                       any_layout="any" in opts.source.observe)
+                       any_layout="any" in opts.source.observe, tunnel_view=view)
 
 
 def _drive(session: Session, opts: RunOptions) -> int:

@@ -24,10 +24,12 @@ from tapwatch.linktypes import (
 )
 from tapwatch.ring import Record
 from tapwatch.sanitize import printable, printable_lines
+from tapwatch.tunnelview import describe
 from tapwatch.wire import ETH_HLEN, VLAN_HLEN, VLAN_TPIDS
 
 if TYPE_CHECKING:
     from tapwatch.sources import InterfaceInfo
+    from tapwatch.tunnelview import TunnelView
 
 _LINK_HEADER = {LINKTYPE_LINUX_SLL: 16, LINKTYPE_LINUX_SLL2: 20, LINKTYPE_NULL: 4}
 
@@ -77,8 +79,9 @@ class Renderer:
     """
 
     def __init__(self, fmt: LineFormat | None = None, *, names: Sequence[str] | None = None,
-                 words: bool = False) -> None:
+                 words: bool = False, tunnel_view: TunnelView | None = None) -> None:
         self.fmt = fmt or LineFormat()
+        self.tunnel_view = tunnel_view
         self.names = [printable(n) for n in names] if names is not None else None
         self.words = words
         self._first: int | None = None
@@ -96,6 +99,11 @@ class Renderer:
         # the summary escapes what it quotes from the packet; printable() is the guard behind it
         text = f"{summary.link}{summary.text}" if fmt.link else summary.text
         body = printable_lines(text) if fmt.strict else printable(text)
+        view = self.tunnel_view
+        if view is not None:
+            inner = view.frames(data, linktype)
+            if inner is not None:
+                body += ": " + describe(view, inner)
         stamp = self._stamp(ts_ns)
         names = self.names
         if names is not None:
@@ -250,6 +258,7 @@ def print_records(
     quiet: bool = False,
     fmt: LineFormat | None = None,
     follow: bool = False,
+    tunnel_view: TunnelView | None = None,
 ) -> int:
     """Stream a capture file as lines, returning how many packets matched.
 
@@ -263,7 +272,8 @@ def print_records(
     loop - the count, a corrupt record, Ctrl-C - the lines of the packets read
     before it are written first.
     """
-    renderer = Renderer(fmt, names=_names(interfaces) if len(interfaces) > 1 else None)
+    renderer = Renderer(fmt, names=_names(interfaces) if len(interfaces) > 1 else None,
+                        tunnel_view=tunnel_view)
     line = renderer.line
     linktypes = [i.linktype for i in interfaces]
     pending: list[str] = []
@@ -326,6 +336,7 @@ class LinePrinter:
         hold: float = HOLD_S,
         line_buffered: bool = False,
         any_layout: bool = False,
+        tunnel_view: TunnelView | None = None,
     ) -> None:
         self.out = out if out is not None else sys.stdout
         self.quiet = quiet
@@ -335,7 +346,7 @@ class LinePrinter:
         self._linktypes = [i.linktype for i in interfaces]
         # several interfaces: tcpdump -i any's layout, so scripts written for it keep working
         names = [i.name for i in interfaces] if len(interfaces) > 1 or any_layout else None
-        self._renderer = Renderer(fmt, names=names, words=True)
+        self._renderer = Renderer(fmt, names=names, words=True, tunnel_view=tunnel_view)
         self._held: list[tuple[int, int, str]] = []  # (ts_ns, seq, line)
         self._held_since: list[float] = []  # arrival time of each held line, same order
 

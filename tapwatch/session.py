@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from tapwatch.pcap import CaptureWriter
     from tapwatch.peer import Responder
     from tapwatch.tunnel import Tunnel
+    from tapwatch.tunnelview import TunnelView
 
 
 @dataclass
@@ -73,6 +74,8 @@ RecordHook = Callable[[Record], None]
 
 MODES = PEER_MODES
 _RATE_WINDOW_S = 1.0
+#: Tunnel segments whose inner frames are remembered for the UI (the newest ones).
+_MAX_INNER = 65536
 
 
 class Session:
@@ -93,6 +96,7 @@ class Session:
         on_batch: Callable[[], str | None] | None = None,
         tunnel: Tunnel | None = None,
         snaplen: int | None = None,
+        tunnel_view: TunnelView | None = None,
     ) -> None:
         """``limit``: stop after that many packets pass the filter (``-c``).
 
@@ -102,7 +106,9 @@ class Session:
         must end (the output went away), or None. ``tunnel``: the device's
         frames go to a tunnel's far end, which is then the device's only peer.
         ``snaplen`` (``-s``): bytes of each packet written to the capture file,
-        which keeps each packet's original length.
+        which keeps each packet's original length. ``tunnel_view``: follow the
+        framed tunnel streams it names, so each segment's inner frames can be
+        shown (:meth:`inner_frames`).
         """
         from tapwatch.stats import Stats
 
@@ -126,6 +132,8 @@ class Session:
         self.on_batch = on_batch
         self.tunnel = tunnel
         self.snaplen = snaplen
+        self.tunnel_view = tunnel_view
+        self._inner: OrderedDict[int, list[bytes]] = OrderedDict()
         self.peer_mode: PeerMode = "drop"
         self.replies_sent = 0
         self.processed = 0  # records the pump went through (matching the filter or not)
@@ -333,9 +341,17 @@ class Session:
         outbound = Direction.OUTBOUND
         limit = self.limit
         snap = self.snaplen
+        view = self.tunnel_view
+        inner = self._inner
         for rec in records:
             data = rec.data
             lt = lts[rec.iface]
+            if view is not None:  # every segment, in order: frames span them
+                frames = view.frames(data, lt)
+                if frames is not None:
+                    inner[rec.seq] = frames
+                    if len(inner) > _MAX_INNER:
+                        inner.popitem(last=False)
             if answer is not None and rec.direction == outbound and rec.iface == answer_iface:
                 answer(data)
             if match is not None and not match(data, lt):
@@ -434,6 +450,11 @@ class Session:
             raise PeerError(problem)
 
     # ----- views -----------------------------------------------------------------------
+    def inner_frames(self, rec: Record) -> list[bytes] | None:
+        """The tunnel frames this segment completes (its stream reassembled), None if it
+        carries none; remembered for the most recent segments only."""
+        return self._inner.get(rec.seq)
+
     def summary(self, rec: Record) -> decode.Summary:
         """Decoded summary of a record, cached by seq (the UI asks for the same rows often)."""
         cache = self._summaries

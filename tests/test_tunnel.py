@@ -117,6 +117,15 @@ def wait_connected(ns: Netns, port: int = 55555, timeout: float = 15) -> None:
     raise AssertionError("the tunnel never connected")
 
 
+def wait_listening(ns: Netns, port: int = 55555, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if f":{port} " in ns.run(["ss", "-Hltn"]).stdout:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"nothing listens on {port}")
+
+
 @needs_netns
 @pytest.mark.netns
 @pytest.mark.parametrize("split", [True, False], ids=["two-writes", "one-write"])
@@ -127,6 +136,7 @@ def test_server_with_a_simpletun_style_client(pair: tuple[Netns, Netns], split: 
     client = None
     try:
         wait_addr(a, "tun0", A_IN)
+        wait_listening(a)
         client = peer_process(b, ["--connect", f"{A_OUT}:55555", *(["--split"] if split else [])],
                               "tun0", f"{B_IN}/24")
         wait_connected(a)
@@ -183,6 +193,7 @@ def test_framing_errors_from_the_peer_are_counted(pair: tuple[Netns, Netns]) -> 
                   "55555", "--headless"])
     try:
         wait_addr(a, "tun0", A_IN)
+        wait_listening(a)
         code = (
             "import socket,struct,time\n"
             f"s=socket.create_connection(('{A_OUT}',55555))\n"
@@ -299,3 +310,76 @@ def test_sending_never_blocks_and_never_sends_what_simpletun_cannot_take() -> No
         t.stop()
         conn.close()
         srv.close()
+
+
+# ----- the tunnel's framing on the outer stream ---------------------------------------------------
+
+def _segment(payload: bytes, seq: int, sport: int = 40000, dport: int = 55555) -> bytes:
+    from scapy.layers.inet import IP, TCP
+
+    return bytes(IP(src=B_OUT, dst=A_OUT) / TCP(sport=sport, dport=dport, seq=seq, flags="PA")
+                 / payload)
+
+
+def test_outer_segments_show_the_frames_they_complete() -> None:
+    from tapwatch.tunnelview import TunnelView, describe
+
+    view = TunnelView([55555], LINKTYPE_RAW)
+    inner = ip4(b"p" * 30)
+    stream = encode(inner) + encode(inner)
+    a, b, c = stream[:2], stream[2:40], stream[40:]  # a prefix alone, then the rest in two
+    assert view.frames(_segment(a, 1000), LINKTYPE_RAW) == []
+    assert view.frames(_segment(b, 1002), LINKTYPE_RAW) == []
+    assert view.frames(_segment(b, 1002), LINKTYPE_RAW) is None  # a retransmission
+    assert view.frames(_segment(c, 1040), LINKTYPE_RAW) == [inner, inner]
+    assert describe(view, [inner, inner]).startswith("tunnel 2 frames: IP 0.0.0.0")
+    # a gap (segments the capture missed) starts the framing afresh instead of misreading
+    assert view.frames(_segment(encode(inner), 99_000), LINKTYPE_RAW) == [inner]
+    assert view.resyncs == 1
+    assert view.frames(_segment(b"x", 1, dport=80), LINKTYPE_RAW) is None  # another port
+
+
+@needs_netns
+@pytest.mark.netns
+def test_inner_and_outer_in_one_session_and_one_pcapng(pair: tuple[Netns, Netns],
+                                                        tmp_path: Path) -> None:
+    a, b = pair
+    both = tmp_path / "both.pcapng"
+    tw = a.popen([*TAPWATCH, "--create", "tun0", "--addr", f"{A_IN}/24", "--tunnel-listen",
+                  "55555", "--observe", "veth0", "-w", str(both), "--headless",
+                  "icmp or tcp port 55555"])
+    client = None
+    try:
+        wait_addr(a, "tun0", A_IN)
+        wait_listening(a)
+        client = peer_process(b, ["--connect", f"{A_OUT}:55555", "--split"], "tun0",
+                              f"{B_IN}/24")
+        wait_connected(a)
+        ping = a.run(["ping", "-c", "3", "-i", "0.2", "-W", "2", B_IN])
+    finally:
+        out, err = stop(tw)
+        if client is not None:
+            client.kill()
+            client.wait()
+    assert received(ping.stdout) == 3, ping.stdout + err
+    requests = [ln for ln in out.splitlines()
+                if " veth0 Out " in ln and f"tunnel 1 frame: IP {A_IN} > {B_IN}: ICMP echo "
+                "request" in ln]
+    replies = [ln for ln in out.splitlines()
+               if " veth0 In  " in ln and f"tunnel 1 frame: IP {B_IN} > {A_IN}: ICMP echo reply"
+               in ln]
+    assert len(requests) == 3 and len(replies) == 3, out
+    assert sum(" tun0  Out IP " in ln for ln in out.splitlines()) == 3
+    # one pcapng, two interfaces with their own link types and names
+    rows = subprocess.run(["tshark", "-r", str(both), "-T", "fields", "-e",
+                           "frame.interface_name", "-e", "frame.protocols"],
+                          capture_output=True, text=True, check=True).stdout.splitlines()
+    names = {r.split("\t")[0] for r in rows}
+    assert names == {"tun0", "veth0"}
+    assert any(r.startswith("tun0\traw:ip") for r in rows)
+    assert any(r.startswith("veth0\teth:ethertype:ip:tcp") for r in rows)
+    again = subprocess.run([*TAPWATCH, "-r", str(both), "--tunnel-decode", "55555"],
+                           capture_output=True, text=True, timeout=60)
+    assert again.returncode == 0, again.stderr
+    assert sum("tunnel 1 frame: IP" in ln and "ICMP echo" in ln
+               for ln in again.stdout.splitlines()) == 6
