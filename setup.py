@@ -1,4 +1,4 @@
-"""Build hook: compile the packet decoder's hot modules with mypyc when that is possible.
+"""Build hook: compile the per-packet modules (the decoder, the pcap record loops) with mypyc.
 
 ``pip install .`` gets a compiled decoder when mypyc (a build requirement) and a C
 compiler are available, and the pure-Python one otherwise: the modules are the
@@ -15,11 +15,13 @@ import sys
 
 from setuptools import setup
 
-#: The decoder modules on the per-packet path (the scapy tree stays Python).
+#: The modules on the per-packet path: the decoder (the scapy tree stays Python) and the
+#: classic pcap record loops.  Keep tapwatch/decode/_pure.py's list in step.
 COMPILED = [
-    f"tapwatch/decode/{m}.py"
-    for m in ("core", "names", "link", "ip", "transport", "icmp", "dns", "dhcp", "apps",
-              "tunnels", "summary", "classify", "line")
+    *(f"tapwatch/decode/{m}.py"
+      for m in ("core", "names", "link", "ip", "transport", "icmp", "dns", "dhcp", "apps",
+                "tunnels", "summary", "classify", "line")),
+    "tapwatch/pcap/records.py",
 ]
 
 

@@ -86,7 +86,6 @@ class Renderer:
         self.words = words
         self._first: int | None = None
         self._prev: int | None = None
-        self._hms: tuple[int, str] = (-1, "")
         # tcpdump numbers TCP sequences relative to each connection's first ones (-S: not)
         self._flows = None if self.fmt.absolute else decode.TcpFlows()
 
@@ -95,9 +94,8 @@ class Renderer:
         fmt = self.fmt
         if fmt.snaplen is not None and len(data) > fmt.snaplen:
             data = data[:fmt.snaplen]
-        summary = decode.summarize_with(data, linktype, self._flows, fmt.strict, not fmt.link)
-        # the summary escapes what it quotes from the packet; printable() is the guard behind it
-        text = f"{summary.link}{summary.text}" if fmt.link else summary.text
+        text = decode.line_text(data, linktype, self._flows, fmt.strict, fmt.link)
+        # the decoder escapes what it quotes from the packet; printable() is the guard behind it
         body = printable_lines(text) if fmt.strict else printable(text)
         view = self.tunnel_view
         if view is not None:
@@ -123,15 +121,12 @@ class Renderer:
     def _stamp(self, ts_ns: int) -> str:
         """The time column with its trailing space, as -t..-ttttt ask; "" for -t."""
         mode = self.fmt.time
+        if mode == TIME_DEFAULT:
+            return decode.stamp(ts_ns)
         if mode == TIME_NONE:
             return ""
         sec, ns = divmod(ts_ns, 1_000_000_000)
         us = ns // 1000
-        if mode == TIME_DEFAULT:
-            cached = self._hms
-            if cached[0] != sec:
-                cached = self._hms = (sec, _strftime("%H:%M:%S", sec))
-            return f"{cached[1]}.{us:06d} "
         if mode == TIME_EPOCH:
             return f"{sec}.{us:06d} "
         if mode == TIME_DATE:
@@ -274,6 +269,11 @@ def print_records(
     """
     renderer = Renderer(fmt, names=_names(interfaces) if len(interfaces) > 1 else None,
                         tunnel_view=tunnel_view)
+    if not (quiet or follow or tunnel_view is not None
+            or renderer.fmt.time in (TIME_DELTA, TIME_SINCE_FIRST)):
+        n = _print_in_workers(records, interfaces, renderer, flt, out, count)
+        if n is not None:
+            return n
     line = renderer.line
     linktypes = [i.linktype for i in interfaces]
     pending: list[str] = []
@@ -304,6 +304,55 @@ def print_records(
             out.write("\n".join(pending) + "\n")
         out.flush()
     return n
+
+
+def _print_in_workers(records: Iterable[_FileRecord], interfaces: Sequence[_FileInterface],
+                      renderer: Renderer, flt: _Matcher | None, out: TextIO,
+                      count: int | None) -> int | None:
+    """print_records a run of records at a time (tapwatch.decode.parallel), in worker
+    processes when the file is big and there are processors for them; None when the file
+    cannot be read that way (only a regular classic pcap file can)."""
+    from tapwatch.decode import parallel
+
+    chunks_of = getattr(records, "chunks", None)
+    if chunks_of is None or len(interfaces) != 1:
+        return None
+    workers = parallel.workers_for(getattr(records, "path", None))
+    chunks = chunks_of(parallel.CHUNK_RECORDS if workers > 1 and count is None
+                       else parallel.CHUNK_RECORDS_HERE)
+    if chunks is None:
+        return None
+    lt = interfaces[0].linktype
+    line = renderer.line
+    fmt = renderer.fmt
+    # the default layout is LineFormatter's: whole chunks at a time in compiled code
+    simple = fmt.time == TIME_DEFAULT and not (fmt.verbose or fmt.dump or renderer.names)
+    lines = decode.LineFormatter(lt, absolute=fmt.absolute, link=fmt.link, strict=fmt.strict)
+    snap = -1 if fmt.snaplen is None else fmt.snaplen
+
+    def render(recs: list[tuple[int, bytes]], keep: list[bool] | None,
+               flows: decode.TcpFlows | None) -> list[str]:
+        if simple:
+            lines.flows = flows
+            return lines.lines(recs, keep, snap)
+        renderer._flows = flows
+        if keep is None:
+            return [line(ts, None, d, lt) for ts, d in recs]
+        return [line(ts, None, d, lt) for (ts, d), k in zip(recs, keep, strict=True) if k]
+
+    job = parallel.Job(
+        read_chunk=records.read_chunk,  # type: ignore[attr-defined]
+        linktype=lt,
+        match=None if flt is None else (lambda d: flt.match(d, lt)),
+        render=render,
+        snaplen=renderer.fmt.snaplen,
+        numbered=not renderer.fmt.absolute,
+        limit=decode.TcpFlows().limit,
+    )
+    try:
+        return parallel.print_chunks(chunks, job, out, workers, count)
+    finally:
+        out.flush()
 
 
 #: How long a live line waits for packets stamped before it (other interfaces, the

@@ -52,8 +52,13 @@ for _name in ("link", "ip", "transport", "icmp", "dns", "dhcp", "apps", "tunnels
 from tapwatch.decode.classify import layers  # noqa: E402 (after the binding imports)
 from tapwatch.decode.core import Summary, TcpFlows  # noqa: E402 (after the binding imports)
 from tapwatch.decode.framing import FramedStream, split_frames  # noqa: E402
-from tapwatch.decode.line import LineFormatter, format_line  # noqa: E402 (after the binding imports)
+from tapwatch.decode.line import (  # noqa: E402 (after the binding imports)
+    LineFormatter,
+    format_line,
+    stamp,
+)
 from tapwatch.decode.summary import (  # noqa: E402 (after the binding imports)
+    line_text,
     summarize,
     summarize_with,
 )
@@ -68,7 +73,9 @@ __all__ = [
     "detail",
     "format_line",
     "layers",
+    "line_text",
     "split_frames",
+    "stamp",
     "summarize",
     "summarize_with",
     "verbose_text",

@@ -7,34 +7,48 @@ only a complete line of printable ASCII is shown, anything else is left out.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from typing import Final
 
-from tapwatch.decode.core import TCP_PORTS, UDP_PORTS, Acc, Handler, bind
+from tapwatch.decode.core import TCP_PORTS, UDP_PORTS, Acc, LayerOnly, PortHandler, bind
 
-_HTTP_CMDS = frozenset((
+_HTTP_CMDS: Final = frozenset((
     "GET", "PUT", "COPY", "HEAD", "LOCK", "MOVE", "POLL", "POST", "BCOPY", "BMOVE", "MKCOL",
     "TRACE", "LABEL", "MERGE", "DELETE", "SEARCH", "UNLOCK", "REPORT", "UPDATE", "NOTIFY",
     "BDELETE", "CONNECT", "OPTIONS", "CHECKIN", "PROPFIND", "CHECKOUT", "CCM_POST",
     "SUBSCRIBE", "PROPPATCH", "BPROPFIND", "BPROPPATCH", "UNCHECKOUT", "MKACTIVITY",
     "MKWORKSPACE", "UNSUBSCRIBE", "RPC_CONNECT", "VERSION-CONTROL", "BASELINE-CONTROL",
 ))
-_RTSP_CMDS = frozenset((
+_RTSP_CMDS: Final = frozenset((
     "DESCRIBE", "ANNOUNCE", "GET_PARAMETER", "OPTIONS", "PAUSE", "PLAY", "RECORD",
     "REDIRECT", "SETUP", "SET_PARAMETER", "TEARDOWN",
 ))
-_SEP = b" \t\r\n"
 
 
-_TOKEN = re.compile(rb"([!-~]*)[ \t]*")
-_TEXT = re.compile(rb"[\t -~]*")
+_TOKEN: Final = re.compile(rb"[!-~]*")
+_TEXT: Final = re.compile(rb"[\t -~]*")
+#: tcpdump's token buffer: a longer run of printable bytes is no command and no code.
+_MAX_TOKEN: Final = 127
 
 
 def _token(d: bytes, p: int, end: int) -> tuple[str, int]:
-    """tcpdump's ``fetch_token``: a run of printable non-blank bytes, then the blanks after it."""
-    m = _TOKEN.match(d, p, end)
+    """tcpdump's ``fetch_token``: a run of printable non-blank bytes, then the blanks after it.
+
+    ``("", -1)`` when there is no token: nothing printable there, a byte that is
+    neither printable nor a blank right after it, or a run too long to be one.
+    The scan is bounded by the longest token, whatever the payload holds.
+    """
+    m = _TOKEN.match(d, p, min(end, p + _MAX_TOKEN + 1))
     if m is None:  # cannot happen: the pattern matches the empty string
-        return "", p
-    return m.group(1)[:128].decode("ascii"), m.end()
+        return "", -1
+    q = m.end()
+    if q == p or q - p > _MAX_TOKEN:
+        return "", -1
+    if q < end and d[q] not in (0x20, 0x09, 0x0D, 0x0A):
+        return "", -1
+    tok = d[p:q].decode("ascii")
+    while q < end and (d[q] == 0x20 or d[q] == 0x09):
+        q += 1
+    return tok, q
 
 
 def _line(d: bytes, p: int, end: int, proto: str) -> str:
@@ -59,12 +73,11 @@ def txtproto(d: bytes, off: int, end: int, name: str, cmds: frozenset[str] | Non
     show = cmds is None
     if not show and cmds is not None:
         tok, p = _token(d, off, end)
-        if tok:
+        if p >= 0:
             if tok.upper() in cmds:
                 show = True
             elif code_second:
-                tok2, _ = _token(d, p, end)
-                show = _is_code(tok2)
+                show = _is_code(_token(d, p, end)[0])
             else:
                 show = _is_code(tok)
     if show:
@@ -72,81 +85,78 @@ def txtproto(d: bytes, off: int, end: int, name: str, cmds: frozenset[str] | Non
     return f": {name}"
 
 
-def _walk_for(layer: str) -> Callable[[bytes, int, int, list[str], int, int], None]:
-    """The layers walk of a protocol recognised by its port alone."""
-
-    def walk(d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
-        out.append(layer)
-
-    return walk
-
-
-def _http(d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
-          dport: int) -> str | None:
-    a.layers.append("HTTP")
-    text = txtproto(d, off, end, "HTTP", _HTTP_CMDS, True)
-    if len(text) > 6:
-        a.info = text[8:]
-    return text
+class _Http(LayerOnly):
+    def text(self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
+             dport: int) -> str | None:
+        a.layers.append("HTTP")
+        text = txtproto(d, off, end, "HTTP", _HTTP_CMDS, True)
+        if len(text) > 6:
+            a.info = text[8:]
+        return text
 
 
-def _rtsp(d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
-          dport: int) -> str | None:
-    a.layers.append("RTSP")
-    return txtproto(d, off, end, "RTSP", _RTSP_CMDS, True)
+class _Rtsp(LayerOnly):
+    def text(self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
+             dport: int) -> str | None:
+        a.layers.append("RTSP")
+        return txtproto(d, off, end, "RTSP", _RTSP_CMDS, True)
 
 
-def _ftp(d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
-         dport: int) -> str | None:
-    a.layers.append("FTP")
-    return txtproto(d, off, end, "FTP", None, False)
+class _Ftp(LayerOnly):
+    def text(self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
+             dport: int) -> str | None:
+        a.layers.append("FTP")
+        return txtproto(d, off, end, "FTP", None, False)
 
 
-def _smtp(d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
-          dport: int) -> str | None:
-    a.layers.append("SMTP")
-    return txtproto(d, off, end, "SMTP", None, False)
+class _Smtp(LayerOnly):
+    def text(self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
+             dport: int) -> str | None:
+        a.layers.append("SMTP")
+        return txtproto(d, off, end, "SMTP", None, False)
 
 
-def _ssh(d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
-         dport: int) -> str | None:
-    a.layers.append("SSH")
-    if d.startswith(b"SSH-", off):
-        line = _line(d, off, end, "ssh")
-        if line and not line.endswith("[|ssh]"):
-            return ": SSH" + line
-    return ""
+class _Ssh(LayerOnly):
+    def text(self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
+             dport: int) -> str | None:
+        a.layers.append("SSH")
+        if d.startswith(b"SSH-", off):
+            line = _line(d, off, end, "ssh")
+            if line and not line.endswith("[|ssh]"):
+                return ": SSH" + line
+        return ""
 
 
-def _bgp(d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
-         dport: int) -> str | None:
-    a.layers.append("BGP")
-    return ": BGP"
+class _Bgp(LayerOnly):
+    def text(self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
+             dport: int) -> str | None:
+        a.layers.append("BGP")
+        return ": BGP"
 
 
-_NTP_MODES = ("unspecified", "symmetric active", "symmetric passive", "Client", "Server",
+_NTP_MODES: Final = ("unspecified", "symmetric active", "symmetric passive", "Client", "Server",
               "Broadcast", "Control Message", "Reserved")
 
 
-def _ntp(d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
-         dport: int) -> str | None:
-    if end - off < 1 or d[off] & 7 >= 6:
-        return None
-    a.layers.append("NTP")
-    mode = d[off] & 7
-    a.info = f"NTP Version {d[off] >> 3 & 7}, {_NTP_MODES[mode]}"
-    return f"NTPv{d[off] >> 3 & 7}, {_NTP_MODES[mode]}, length {length}"
+class _Ntp(PortHandler):
+    def text(self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
+             dport: int) -> str | None:
+        if end - off < 1 or d[off] & 7 >= 6:
+            return None
+        a.layers.append("NTP")
+        mode = d[off] & 7
+        a.info = f"NTP Version {d[off] >> 3 & 7}, {_NTP_MODES[mode]}"
+        return f"NTPv{d[off] >> 3 & 7}, {_NTP_MODES[mode]}, length {length}"
+
+    def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
+        if end - off >= 1 and d[off] & 7 < 6:
+            out.append("NTP")
 
 
-def _ntp_walk(d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
-    if end - off >= 1 and d[off] & 7 < 6:
-        out.append("NTP")
-
-
-_SYSLOG_FAC = ("kernel", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp",
+_SYSLOG_FAC: Final = ("kernel", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp",
                "cron", "authpriv", "ftp", "ntp", "security", "console", "cron", "local0",
                "local1", "local2", "local3", "local4", "local5", "local6", "local7")
-_SYSLOG_SEV = ("emerg", "alert", "crit", "error", "warning", "notice", "info", "debug")
+_SYSLOG_SEV: Final = ("emerg", "alert", "crit", "error", "warning", "notice", "info", "debug")
 
 
 def _syslog_pri(d: bytes, off: int, end: int) -> int:
@@ -163,25 +173,25 @@ def _syslog_pri(d: bytes, off: int, end: int) -> int:
     return pri
 
 
-def _syslog(d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
-            dport: int) -> str | None:
-    pri = _syslog_pri(d, off, end)
-    if pri < 0:
-        return None
-    a.layers.append("Syslog")
-    return f"SYSLOG {_SYSLOG_FAC[pri >> 3]}.{_SYSLOG_SEV[pri & 7]}, length: {length}"
+class _Syslog(PortHandler):
+    def text(self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
+             dport: int) -> str | None:
+        pri = _syslog_pri(d, off, end)
+        if pri < 0:
+            return None
+        a.layers.append("Syslog")
+        return f"SYSLOG {_SYSLOG_FAC[pri >> 3]}.{_SYSLOG_SEV[pri & 7]}, length: {length}"
+
+    def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
+        if _syslog_pri(d, off, end) >= 0:
+            out.append("Syslog")
 
 
-def _syslog_walk(d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
-    if _syslog_pri(d, off, end) >= 0:
-        out.append("Syslog")
-
-
-bind(TCP_PORTS, (25,), Handler("SMTP", _smtp, _walk_for("SMTP")))
-bind(TCP_PORTS, (179,), Handler("BGP", _bgp, _walk_for("BGP")))
-bind(TCP_PORTS, (22,), Handler("SSH", _ssh, _walk_for("SSH")))
-bind(TCP_PORTS, (21,), Handler("FTP", _ftp, _walk_for("FTP")))
-bind(TCP_PORTS, (80, 8080), Handler("HTTP", _http, _walk_for("HTTP")))
-bind(TCP_PORTS, (554, 8554), Handler("RTSP", _rtsp, _walk_for("RTSP")))
-bind(UDP_PORTS, (123,), Handler("NTP", _ntp, _ntp_walk))
-bind(UDP_PORTS, (514,), Handler("Syslog", _syslog, _syslog_walk))
+bind(TCP_PORTS, (25,), _Smtp("SMTP"))
+bind(TCP_PORTS, (179,), _Bgp("BGP"))
+bind(TCP_PORTS, (22,), _Ssh("SSH"))
+bind(TCP_PORTS, (21,), _Ftp("FTP"))
+bind(TCP_PORTS, (80, 8080), _Http("HTTP"))
+bind(TCP_PORTS, (554, 8554), _Rtsp("RTSP"))
+bind(UDP_PORTS, (123,), _Ntp("NTP"))
+bind(UDP_PORTS, (514,), _Syslog("Syslog"))

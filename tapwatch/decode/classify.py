@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tapwatch.decode.core import LINKTYPES
+from tapwatch.decode.core import LINKTYPES, TAP, TcpFlows
 
 
 def layers(data: Any, linktype: int) -> tuple[str, ...]:
@@ -28,3 +28,47 @@ def layers(data: Any, linktype: int) -> tuple[str, ...]:
         return tuple(out)
     except Exception:  # never take the capture loop down
         return ("other",)
+
+
+def walk_flows(data: bytes, linktype: int, flows: TcpFlows) -> None:
+    """Feed the packet's TCP segments to ``flows`` as printing its line would, without the line.
+
+    What :mod:`~tapwatch.decode.parallel` runs over a chunk of a capture first,
+    to learn which connections the chunk continues from the packets before it.
+    Never raises.
+    """
+    h = LINKTYPES.get(linktype)
+    if h is None:
+        return
+    TAP.flows = flows
+    try:
+        h.walk(data, [])
+    except Exception:  # never take the printer down (the check after printing catches it)
+        pass
+    finally:
+        TAP.flows = None
+
+
+def walk_records(records: list[tuple[int, bytes]], linktype: int, flows: TcpFlows,
+                 keep: list[bool] | None = None, snaplen: int = -1) -> None:
+    """:func:`walk_flows` over ``(ts_ns, data)`` records (those ``keep`` marks, each cut to
+    ``snaplen`` bytes when not negative), as :meth:`LineFormatter.lines` would print them."""
+    h = LINKTYPES.get(linktype)
+    if h is None:
+        return
+    out: list[str] = []
+    TAP.flows = flows
+    try:
+        for i in range(len(records)):
+            if keep is not None and not keep[i]:
+                continue
+            d = records[i][1]
+            if 0 <= snaplen < len(d):
+                d = d[:snaplen]
+            out.clear()
+            try:
+                h.walk(d, out)
+            except Exception:  # never take the printer down (the check after printing catches it)
+                continue
+    finally:
+        TAP.flows = None

@@ -16,9 +16,8 @@ recursion needs no import cycle).
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
 from socket import AF_INET6, inet_ntop
-from typing import Any, Final, NamedTuple
+from typing import Final, NamedTuple, TypeVar
 
 
 class Summary(NamedTuple):
@@ -47,6 +46,12 @@ class Bad(Exception):
     """Internal: a structure is present but invalid (maps to ``[malformed ...]``)."""
 
 
+#: A connection: (lower side's address, other address, lower port << 16 | other port).
+FlowKey = tuple[bytes, bytes, int]
+#: What tcpdump keeps of a connection: the first sequence numbers of its two sides.
+FlowBase = tuple[int, int]
+
+
 class TcpFlows:
     """Per-connection initial sequence numbers, as tcpdump keeps them for relative numbers.
 
@@ -54,26 +59,39 @@ class TcpFlows:
     connection, the direction with the lower port (then the lower address) first.
     Bounded: a capture with more connections than ``limit`` starts forgetting the
     oldest, where tcpdump would grow without end.
+
+    ``seeds`` makes it a table for one *chunk* of a capture decoded apart from
+    the packets before it (:mod:`tapwatch.decode.parallel`): a connection not yet
+    seen in the chunk takes its numbers from ``seeds`` (what the packets before
+    the chunk left), and the table records what it needed -- ``used``, the seed
+    each such connection found (``None``: none) -- and ``synced``, the
+    connections a SYN re-based within the chunk.  No connection is forgotten in
+    that mode: the caller keeps the bound across chunks.
     """
 
-    def __init__(self, limit: int = 1 << 20) -> None:
-        self.table: dict[bytes, tuple[int, int]] = {}
+    def __init__(self, limit: int = 1 << 20,
+                 seeds: dict[FlowKey, FlowBase] | None = None) -> None:
+        self.table: dict[FlowKey, FlowBase] = {}
         self.limit = limit
+        self.seeds = seeds
+        self.used: dict[FlowKey, FlowBase | None] = {}
+        self.synced: set[FlowKey] = set()
 
     def relative(
         self, src: bytes, dst: bytes, sport: int, dport: int, seq: int, ack: int, syn: bool
     ) -> tuple[int, int, int, int]:
         """``(seq, ack, thseq, thack)`` as tcpdump prints them for a segment carrying ACK."""
         rev = sport > dport or (sport == dport and src > dst)
-        if rev:
-            key = dst + src + struct.pack("!HH", dport, sport)
-        else:
-            key = src + dst + struct.pack("!HH", sport, dport)
+        key = (dst, src, dport << 16 | sport) if rev else (src, dst, sport << 16 | dport)
         table = self.table
         got = table.get(key)
+        if got is None and self.seeds is not None:
+            got = self._seed(key, syn)
         if got is None or syn:
-            if got is None and len(table) >= self.limit:
+            if got is None and len(table) >= self.limit and self.seeds is None:
                 del table[next(iter(table))]
+            if syn and self.seeds is not None:
+                self.synced.add(key)
             got = ((ack - 1) & 0xFFFFFFFF, seq) if rev else (seq, (ack - 1) & 0xFFFFFFFF)
             table[key] = got
             return seq, ack, got[0], got[1]
@@ -82,8 +100,31 @@ class TcpFlows:
             return (seq - thack) & 0xFFFFFFFF, (ack - thseq) & 0xFFFFFFFF, thseq, thack
         return (seq - thseq) & 0xFFFFFFFF, (ack - thack) & 0xFFFFFFFF, thseq, thack
 
+    def _seed(self, key: FlowKey, syn: bool) -> FlowBase | None:
+        """Chunk mode, first sight of a connection: its numbers from before the chunk."""
+        if syn:  # re-based here whatever came before
+            return None
+        assert self.seeds is not None
+        got = self.seeds.get(key)
+        self.used[key] = got
+        if got is not None:
+            self.table[key] = got
+        return got
+
     def clear(self) -> None:
         self.table.clear()
+
+
+#: Set while :func:`~tapwatch.decode.classify.walk_flows` walks a packet: the walks then
+#: feed the TCP segments they pass to ``flows`` as the text decoder does.
+class FlowTap:
+    def __init__(self) -> None:
+        self.flows: TcpFlows | None = None
+        self.src = b""
+        self.dst = b""
+
+
+TAP: Final = FlowTap()
 
 
 class Acc:
@@ -121,51 +162,107 @@ MAX_LAYERS: Final = 16
 
 
 class Handler:
-    """One protocol's two walks: ``text`` for summarize, ``walk`` for layers.
+    """What every handler has: a layer name, and its binding order (tcpdump's precedence).
 
-    The signatures depend on the boundary (see the ``*Text``/``*Walk`` aliases);
-    a handler's ``text`` returns ``None`` to say "not mine after all" where the key
-    alone is not proof (an application protocol on its well-known port).
+    One subclass per layer boundary fixes the signatures of the two walks --
+    ``text`` for summarize, ``walk`` for layers -- and each protocol subclasses
+    it with both methods.  Typed methods (rather than callables in a table) let
+    the compiled decoder call the next layer directly instead of through
+    Python's calling convention.  A ``text`` returns ``None`` to say "not mine
+    after all" where the key alone is not proof (an application protocol on
+    its well-known port).
     """
 
-    def __init__(self, name: str, text: Callable[..., Any],
-                 walk: Callable[..., None]) -> None:
+    def __init__(self, name: str) -> None:
         self.name = name
-        self.text = text
-        self.walk = walk
         self.prio = 0  # set by bind(): the earlier bound wins when both ports match
+
+
+class LinkHandler(Handler):
+    """A link type: the whole frame."""
+
+    def text(self, d: bytes, a: Acc) -> tuple[str, str]:
+        """``(-e link text, body)``."""
+        raise NotImplementedError
+
+    def walk(self, d: bytes, out: list[str]) -> None:
+        raise NotImplementedError
+
+
+class EtherHandler(Handler):
+    """An ethertype: what follows a link header from ``off``."""
+
+    def text(self, d: bytes, off: int, a: Acc) -> str | None:
+        raise NotImplementedError
+
+    def walk(self, d: bytes, off: int, out: list[str]) -> None:
+        raise NotImplementedError
+
+
+class IpHandler(Handler):
+    """An IP protocol: ``d[off:end]`` is what was captured of the payload, ``clen`` the
+    length the IP header claims, ``ctx`` the addresses it is printed under, ``frag``
+    true for the first fragment of a fragmented datagram."""
+
+    def text(self, d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx,
+             frag: bool) -> str | None:
+        raise NotImplementedError
+
+    def walk(self, d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool) -> None:
+        raise NotImplementedError
+
+
+class PortHandler(Handler):
+    """What a UDP or TCP port carries: ``d[off:end]``, ``length`` bytes by the headers.
+
+    ``tunnel``: it may carry packets (so TCP segments the printer numbers).
+    """
+
+    def __init__(self, name: str, tunnel: bool = False) -> None:
+        super().__init__(name)
+        self.tunnel = tunnel
+
+    def text(self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
+             dport: int) -> str | None:
+        raise NotImplementedError
+
+    def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
+        raise NotImplementedError
+
+
+class LayerOnly(PortHandler):
+    """A protocol recognised by its port alone: the layer name and nothing to decode."""
+
+    def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
+        out.append(self.name)
 
 
 _bound: list[int] = [0]
 
-
-# link type -> text(d, a) -> (link, text); walk(d, out)
-LINKTYPES: dict[int, Handler] = {}
-# ethertype -> text(d, off, a) -> str | None; walk(d, off, out)
-ETHERTYPES: dict[int, Handler] = {}
-# IP protocol -> text(d, off, end, clen, a, ctx, frag) -> str | None;
-#                walk(d, off, end, clen, out, frag)
-IP_PROTOS: dict[int, Handler] = {}
-# UDP port -> text(d, off, end, length, a, sport, dport) -> str | None;
-#             walk(d, off, end, out, sport, dport)
-UDP_PORTS: dict[int, Handler] = {}
-# TCP port -> as UDP; ``length`` is the segment's payload length
-TCP_PORTS: dict[int, Handler] = {}
+LINKTYPES: Final[dict[int, LinkHandler]] = {}
+ETHERTYPES: Final[dict[int, EtherHandler]] = {}
+IP_PROTOS: Final[dict[int, IpHandler]] = {}
+UDP_PORTS: Final[dict[int, PortHandler]] = {}
+#: as UDP; ``length`` is the segment's payload length
+TCP_PORTS: Final[dict[int, PortHandler]] = {}
 #: UDP handlers tried, in order, on payloads no port handler claimed (WireGuard runs on any
 #: port); their ``text`` returns ``None`` unless the payload has the protocol's shape.
-UDP_HEURISTICS: list[Handler] = []
+UDP_HEURISTICS: Final[list[PortHandler]] = []
+
+H = TypeVar("H", bound=Handler)
 
 
-def bind(table: dict[int, Handler], keys: tuple[int, ...], handler: Handler) -> None:
+def bind(table: dict[int, H], keys: tuple[int, ...], handler: H) -> H:
     """Register ``handler`` for every key (one protocol may own several ports or types)."""
     _bound[0] += 1
     handler.prio = _bound[0]
     for k in keys:
         table[k] = handler
+    return handler
 
 
-def by_port(table: dict[int, Handler], sport: int, dport: int) -> tuple[Handler | None,
-                                                                          Handler | None]:
+def by_port(table: dict[int, PortHandler], sport: int,
+            dport: int) -> tuple[PortHandler | None, PortHandler | None]:
     """The handlers for a segment's two ports, the one bound first (tcpdump's order) first."""
     hs = table.get(sport)
     hd = table.get(dport)
@@ -180,18 +277,55 @@ def by_port(table: dict[int, Handler], sport: int, dport: int) -> tuple[Handler 
 
 # --------------------------------------------------------------------------- helpers
 
-S_IP4 = struct.Struct("!BBHHHBBH4s4s")
-S_IP6 = struct.Struct("!HBB16s16s")
-S_UDP = struct.Struct("!HHH")
-S_TCP = struct.Struct("!HHIIHHHH")
-S_HH = struct.Struct("!HH")
-S_H = struct.Struct("!H")
-S_I = struct.Struct("!I")
-S_II = struct.Struct("!II")
+S_IP4: Final = struct.Struct("!BBHHHBBH4s4s")
+S_IP6: Final = struct.Struct("!HBB16s16s")
+S_UDP: Final = struct.Struct("!HHH")
+S_TCP: Final = struct.Struct("!HHIIHHHH")
+S_HH: Final = struct.Struct("!HH")
+S_H: Final = struct.Struct("!H")
+S_I: Final = struct.Struct("!I")
+S_II: Final = struct.Struct("!II")
+
+
+#: Address text by address bytes.  A capture names the same few addresses over and over,
+#: and a dictionary hit costs a fraction of formatting them again.  Bounded: emptied when full.
+_IP4_TEXT: Final[dict[bytes, str]] = {}
+_IP6_TEXT: Final[dict[bytes, str]] = {}
+_MAC_TEXT: Final[dict[bytes, str]] = {}
+_TEXT_CACHE_MAX: Final = 4096
+
+
+def ip4(b: bytes) -> str:
+    """Dotted-quad text of a 4-byte IPv4 address."""
+    s = _IP4_TEXT.get(b)
+    if s is None:
+        if len(_IP4_TEXT) >= _TEXT_CACHE_MAX:
+            _IP4_TEXT.clear()
+        s = f"{b[0]}.{b[1]}.{b[2]}.{b[3]}"
+        _IP4_TEXT[b] = s
+    return s
 
 
 def ntop6(b: bytes) -> str:
-    return inet_ntop(AF_INET6, b)
+    """RFC 5952 text of a 16-byte IPv6 address."""
+    s = _IP6_TEXT.get(b)
+    if s is None:
+        if len(_IP6_TEXT) >= _TEXT_CACHE_MAX:
+            _IP6_TEXT.clear()
+        s = inet_ntop(AF_INET6, b)
+        _IP6_TEXT[b] = s
+    return s
+
+
+def mac(b: bytes) -> str:
+    """``aa:bb:cc:dd:ee:ff`` (any length: hardware addresses of other sizes too)."""
+    s = _MAC_TEXT.get(b)
+    if s is None:
+        if len(_MAC_TEXT) >= _TEXT_CACHE_MAX:
+            _MAC_TEXT.clear()
+        s = b.hex(":")
+        _MAC_TEXT[b] = s
+    return s
 
 
 def printable_ascii(b: bytes) -> str:

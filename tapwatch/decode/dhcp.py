@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tapwatch.decode.core import S_I, UDP_PORTS, Acc, Handler, bind
+from tapwatch.decode.core import S_I, UDP_PORTS, Acc, PortHandler, bind
 from tapwatch.decode.names import DHCP_TYPES
 
 
@@ -50,14 +50,14 @@ def _dhcp(d: bytes, off: int, end: int, length: int, a: Acc) -> str:
     return text
 
 
-def _text(d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
-          dport: int) -> str | None:
-    a.layers.append("DHCP")
-    return _dhcp(d, off, end, length, a)
+class _Dhcp(PortHandler):
+    def text(self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
+             dport: int) -> str | None:
+        a.layers.append("DHCP")
+        return _dhcp(d, off, end, length, a)
+
+    def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
+        out.append("DHCP")
 
 
-def _walk(d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
-    out.append("DHCP")
-
-
-bind(UDP_PORTS, (67, 68), Handler("DHCP", _text, _walk))
+bind(UDP_PORTS, (67, 68), _Dhcp("DHCP"))

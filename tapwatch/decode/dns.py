@@ -8,18 +8,17 @@ does, so nothing a name carries reaches a terminal raw.
 from __future__ import annotations
 
 import struct
-from socket import inet_ntoa
+from typing import Final
 
 from tapwatch.decode.core import (
-    S_H,
-    S_HH,
     TCP_PORTS,
     UDP_PORTS,
     Acc,
     Bad,
-    Handler,
+    PortHandler,
     Trunc,
     bind,
+    ip4,
     ntop6,
     printable_ascii,
 )
@@ -34,9 +33,7 @@ from tapwatch.decode.names import (
     DNS_TYPES,
 )
 
-_S_DNS = struct.Struct("!HHHHHH")
-_S_RR = struct.Struct("!HHIH")
-_S_HHH = struct.Struct("!HHH")
+_S_HHH: Final = struct.Struct("!HHH")
 
 
 def _dns_name(d: bytes, pos: int, base: int, end: int) -> tuple[str, int]:
@@ -94,7 +91,12 @@ def _dns(d: bytes, off: int, end: int, length: int, a: Acc, mdns: bool) -> str:
         a.bad = True
         a.info = "DNS [|domain]"
         return "[|domain]"
-    ident, flags, qd, an, ns, ar = _S_DNS.unpack_from(d, off)
+    ident = d[off] << 8 | d[off + 1]
+    flags = d[off + 2] << 8 | d[off + 3]
+    qd = d[off + 4] << 8 | d[off + 5]
+    an = d[off + 6] << 8 | d[off + 7]
+    ns = d[off + 8] << 8 | d[off + 9]
+    ar = d[off + 10] << 8 | d[off + 11]
     pos = off + 12
     questions: list[tuple[str, int, int]] = []
     records: list[tuple[int, str, int, int, str, str]] = []  # section, name, type, class, td, ws
@@ -105,7 +107,8 @@ def _dns(d: bytes, off: int, end: int, length: int, a: Acc, mdns: bool) -> str:
             name, pos = _dns_name(d, pos, off, end)
             if pos + 4 > end:
                 raise Trunc
-            qt, qc = S_HH.unpack_from(d, pos)
+            qt = d[pos] << 8 | d[pos + 1]
+            qc = d[pos + 2] << 8 | d[pos + 3]
             pos += 4
             questions.append((name, qt, qc))
             if len(questions) >= DNS_MAX_RECORDS:
@@ -120,7 +123,9 @@ def _dns(d: bytes, off: int, end: int, length: int, a: Acc, mdns: bool) -> str:
                     name, pos = _dns_name(d, pos, off, end)
                     if pos + 10 > end:
                         raise Trunc
-                    rt, rc, _ttl, rdlen = _S_RR.unpack_from(d, pos)
+                    rt = d[pos] << 8 | d[pos + 1]
+                    rc = d[pos + 2] << 8 | d[pos + 3]
+                    rdlen = d[pos + 8] << 8 | d[pos + 9]
                     pos += 10
                     if pos + rdlen > end:
                         raise Trunc
@@ -236,7 +241,7 @@ def _dns_rdata(d: bytes, p: int, e: int, t: int, base: int, end: int) -> tuple[s
     if t == 1:
         if n != 4:
             raise Bad("bad A record length")
-        s = inet_ntoa(d[p:e])
+        s = ip4(d[p:e])
         return s, s
     if t == 28:
         if n != 16:
@@ -273,28 +278,28 @@ def _dns_rdata(d: bytes, p: int, e: int, t: int, base: int, end: int) -> tuple[s
     return "", ""
 
 
-def _udp_text(d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
-              dport: int) -> str | None:
-    a.layers.append("DNS")
-    return _dns(d, off, end, length, a, sport == 5353 or dport == 5353)
-
-
-def _udp_walk(d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
-    out.append("DNS")
-
-
-def _tcp_text(d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
-              dport: int) -> str | None:
-    if length >= 2 and S_H.unpack_from(d, off)[0] == length - 2:
+class _DnsUdp(PortHandler):
+    def text(self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
+             dport: int) -> str | None:
         a.layers.append("DNS")
-        return ": " + _dns(d, off + 2, end, length - 2, a, False)
-    return None
+        return _dns(d, off, end, length, a, sport == 5353 or dport == 5353)
 
-
-def _tcp_walk(d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
-    if end - off >= 2 and (d[off] << 8 | d[off + 1]) == end - off - 2:
+    def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
         out.append("DNS")
 
 
-bind(UDP_PORTS, (53, 5353), Handler("DNS", _udp_text, _udp_walk))
-bind(TCP_PORTS, (53,), Handler("DNS", _tcp_text, _tcp_walk))
+class _DnsTcp(PortHandler):
+    def text(self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
+             dport: int) -> str | None:
+        if length >= 2 and (d[off] << 8 | d[off + 1]) == length - 2:
+            a.layers.append("DNS")
+            return ": " + _dns(d, off + 2, end, length - 2, a, False)
+        return None
+
+    def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
+        if end - off >= 2 and (d[off] << 8 | d[off + 1]) == end - off - 2:
+            out.append("DNS")
+
+
+bind(UDP_PORTS, (53, 5353), _DnsUdp("DNS"))
+bind(TCP_PORTS, (53,), _DnsTcp("DNS"))

@@ -14,7 +14,7 @@ from tapwatch.decode.core import (
     S_I,
     Acc,
     Ctx,
-    Handler,
+    IpHandler,
     bind,
     head_noport,
     ntop6,
@@ -43,8 +43,10 @@ def _icmp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool)
             a.bad = True
             a.info = f"Echo (ping) {what[5:]}"
             return f"{head}{what} [|icmp]"
-        ident, seq = S_HH.unpack_from(d, off + 4)
-        a.info = f"Echo (ping) {what[5:]} id={ident}, seq={seq}"
+        ident = d[off + 4] << 8 | d[off + 5]
+        seq = d[off + 6] << 8 | d[off + 7]
+        if not a.lean:
+            a.info = f"Echo (ping) {what[5:]} id={ident}, seq={seq}"
         return f"{head}{what}, id {ident}, seq {seq}, length {clen}"
     if typ == 3 or typ == 5 or typ == 11 or typ == 12:
         return head + _icmp_error(d, off, end, typ, code, clen, a)
@@ -139,8 +141,10 @@ def _icmp6(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool
         if avail < 8:
             a.bad = True
             return f"{head}{td} [|icmp6]"
-        ident, seq = S_HH.unpack_from(d, off + 4)
-        a.info = f"{ws} id={ident}, seq={seq}"
+        ident = d[off + 4] << 8 | d[off + 5]
+        seq = d[off + 6] << 8 | d[off + 7]
+        if not a.lean:
+            a.info = f"{ws} id={ident}, seq={seq}"
         return f"{head}{td}, id {ident}, seq {seq}, length {clen}"
     if typ == 135 or typ == 136:
         if avail < 24:
@@ -257,13 +261,23 @@ def _nd_lladdr(d: bytes, p: int, end: int, want: int, a: Acc) -> str:
     return found
 
 
-def _icmp_walk(d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool) -> None:
-    out.append("ICMP")
+class _Icmp(IpHandler):
+    def text(self, d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx,
+             frag: bool) -> str | None:
+        return _icmp(d, off, end, clen, a, ctx, frag)
+
+    def walk(self, d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool) -> None:
+        out.append("ICMP")
 
 
-def _icmp6_walk(d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool) -> None:
-    out.append("ICMPv6")
+class _Icmp6(IpHandler):
+    def text(self, d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx,
+             frag: bool) -> str | None:
+        return _icmp6(d, off, end, clen, a, ctx, frag)
+
+    def walk(self, d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool) -> None:
+        out.append("ICMPv6")
 
 
-bind(IP_PROTOS, (1,), Handler("ICMP", _icmp, _icmp_walk))
-bind(IP_PROTOS, (58,), Handler("ICMPv6", _icmp6, _icmp6_walk))
+bind(IP_PROTOS, (1,), _Icmp("ICMP"))
+bind(IP_PROTOS, (58,), _Icmp6("ICMPv6"))

@@ -7,7 +7,7 @@ of that table pointing back here.
 
 from __future__ import annotations
 
-from socket import inet_ntoa
+from typing import Final
 
 from tapwatch.decode.core import (
     ETHERTYPES,
@@ -15,18 +15,19 @@ from tapwatch.decode.core import (
     MAX_LAYERS,
     S_I,
     S_II,
-    S_IP4,
-    S_IP6,
+    TAP,
     Acc,
     Ctx,
-    Handler,
+    EtherHandler,
+    IpHandler,
     bind,
     head_noport,
+    ip4,
     ntop6,
 )
 from tapwatch.decode.names import IPPROTO_NAMES, IPPROTO_WS, MAX_EXT_HEADERS
 
-_EXT_HDRS = {0: "HBH", 60: "DSTOPT", 43: "RT6", 135: "MOBILITY", 139: "HIP", 140: "SHIM6"}
+_EXT_HDRS: Final = {0: "HBH", 60: "DSTOPT", 43: "RT6", 135: "MOBILITY", 139: "HIP", 140: "SHIM6"}
 
 
 def ipv4(d: bytes, off: int, a: Acc, lim: int = -1) -> str:
@@ -38,13 +39,18 @@ def ipv4(d: bytes, off: int, a: Acc, lim: int = -1) -> str:
     if avail < 20:
         a.bad = True
         return "IP  [|ip]"
-    vhl, _tos, tot, ident, fo, _ttl, proto, _csum, s, t = S_IP4.unpack_from(d, off)
+    vhl = d[off]
     if vhl >> 4 != 4:
         a.bad = True
         return f"IP [malformed: version {vhl >> 4}], length {avail}"
     hl = (vhl & 15) << 2
-    src = inet_ntoa(s)
-    dst = inet_ntoa(t)
+    tot = d[off + 2] << 8 | d[off + 3]
+    fo = d[off + 6] << 8 | d[off + 7]
+    proto = d[off + 9]
+    s = d[off + 12:off + 16]
+    t = d[off + 16:off + 20]
+    src = ip4(s)
+    dst = ip4(t)
     a.src = src
     a.dst = dst
     if hl < 20:
@@ -71,11 +77,11 @@ def ipv4(d: bytes, off: int, a: Acc, lim: int = -1) -> str:
         pname = IPPROTO_WS.get(proto, "")
         if foff:
             a.info = (f"Fragmented IP protocol (proto={pname + ' ' if pname else ''}{proto}, "
-                      f"off={foff}, ID={ident:04x})")
+                      f"off={foff}, ID={d[off + 4] << 8 | d[off + 5]:04x})")
             return f"IP {pre}{src} > {dst}: ip-proto-{proto}"
         text = upper(d, poff, end, clen, proto, a, ctx, True)
         a.info = (f"Fragmented IP protocol (proto={pname + ' ' if pname else ''}{proto}, "
-                  f"off=0, ID={ident:04x}) {a.info}").rstrip()
+                  f"off=0, ID={d[off + 4] << 8 | d[off + 5]:04x}) {a.info}").rstrip()
         return text
     return upper(d, poff, end, clen, proto, a, ctx, False)
 
@@ -95,6 +101,9 @@ def ipv4_walk(d: bytes, off: int, out: list[str], lim: int = -1) -> None:
     fo = d[off + 6] << 8 | d[off + 7]
     if fo & 0x1FFF:
         return
+    if TAP.flows is not None:
+        TAP.src = d[off + 12:off + 16]
+        TAP.dst = d[off + 16:off + 20]
     upper_walk(d, off + hl, end, tot - hl, d[off + 9], out, fo & 0x2000 != 0)
 
 
@@ -110,7 +119,10 @@ def ipv6(d: bytes, off: int, a: Acc, lim: int = -1) -> str:
     if d[off] >> 4 != 6:
         a.bad = True
         return f"IP6 [malformed: version {d[off] >> 4}], length {avail}"
-    plen, nh, _hlim, s, t = S_IP6.unpack_from(d, off + 4)
+    plen = d[off + 4] << 8 | d[off + 5]
+    nh = d[off + 6]
+    s = d[off + 8:off + 24]
+    t = d[off + 24:off + 40]
     src = ntop6(s)
     dst = ntop6(t)
     a.src = src
@@ -229,6 +241,9 @@ def ipv6_walk(d: bytes, off: int, out: list[str], lim: int = -1) -> None:
         return
     if nh == 59:
         return
+    if TAP.flows is not None:
+        TAP.src = d[off + 8:off + 24]
+        TAP.dst = d[off + 24:off + 40]
     upper_walk(d, pos, end, cend - pos, nh, out, frag)
 
 
@@ -314,7 +329,41 @@ def _ip6in_walk(d: bytes, off: int, end: int, clen: int, out: list[str], frag: b
     ipv6_walk(d, off, out, end)
 
 
-bind(ETHERTYPES, (0x0800,), Handler("IPv4", ipv4, ipv4_walk))
-bind(ETHERTYPES, (0x86DD,), Handler("IPv6", ipv6, ipv6_walk))
-bind(IP_PROTOS, (4,), Handler("IPv4", _ip4in_text, _ip4in_walk))
-bind(IP_PROTOS, (41,), Handler("IPv6", _ip6in_text, _ip6in_walk))
+class _Ip4(EtherHandler):
+    def text(self, d: bytes, off: int, a: Acc) -> str | None:
+        return ipv4(d, off, a)
+
+    def walk(self, d: bytes, off: int, out: list[str]) -> None:
+        ipv4_walk(d, off, out)
+
+
+class _Ip6(EtherHandler):
+    def text(self, d: bytes, off: int, a: Acc) -> str | None:
+        return ipv6(d, off, a)
+
+    def walk(self, d: bytes, off: int, out: list[str]) -> None:
+        ipv6_walk(d, off, out)
+
+
+class _Ip4in(IpHandler):
+    def text(self, d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx,
+             frag: bool) -> str | None:
+        return _ip4in_text(d, off, end, clen, a, ctx, frag)
+
+    def walk(self, d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool) -> None:
+        _ip4in_walk(d, off, end, clen, out, frag)
+
+
+class _Ip6in(IpHandler):
+    def text(self, d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx,
+             frag: bool) -> str | None:
+        return _ip6in_text(d, off, end, clen, a, ctx, frag)
+
+    def walk(self, d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool) -> None:
+        _ip6in_walk(d, off, end, clen, out, frag)
+
+
+bind(ETHERTYPES, (0x0800,), _Ip4("IPv4"))
+bind(ETHERTYPES, (0x86DD,), _Ip6("IPv6"))
+bind(IP_PROTOS, (4,), _Ip4in("IPv4"))
+bind(IP_PROTOS, (41,), _Ip6in("IPv6"))

@@ -11,40 +11,52 @@ the UI's packet list, which decodes rows in any order, uses the stateless
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Final
 
 from tapwatch.decode.core import Summary, TcpFlows
-from tapwatch.decode.summary import summarize_with
+from tapwatch.decode.summary import line_text, summarize_with
 from tapwatch.sanitize import printable, printable_lines
 
-_tcache: tuple[int, str] = (-1, "")
+
+class _Clock:
+    """The last second formatted and its text, as one value (threads may share it)."""
+
+    def __init__(self) -> None:
+        self.last: tuple[int, str] = (-1, "")
+
+
+_CLOCK: Final = _Clock()
 
 
 def _hms(sec: int) -> str:
-    """Local ``HH:MM:SS`` of a second, cached: a capture prints thousands of lines per second."""
-    global _tcache
-    cached = _tcache
-    if cached[0] == sec:
-        return cached[1]
+    """Local ``HH:MM:SS`` of a second, cached: a capture prints thousands of lines a second."""
+    last = _CLOCK.last
+    if last[0] == sec:
+        return last[1]
     try:
         hms = time.strftime("%H:%M:%S", time.localtime(sec))
     except (OverflowError, OSError, ValueError):
         hms = "??:??:??"
-    _tcache = (sec, hms)
+    _CLOCK.last = (sec, hms)
     return hms
 
 
-def format_line(ts_ns: int, summary: Summary, *, link: bool = False) -> str:
-    """``HH:MM:SS.ffffff `` (local time, like tcpdump) + optional ``-e`` link text + body.
+def stamp(ts_ns: int) -> str:
+    """tcpdump's default time column, ``HH:MM:SS.ffffff `` in local time, with its space.
 
     The H:M:S string is cached per second: ``time.localtime`` + ``strftime`` cost
     ~2 µs, while a capture prints thousands of lines within the same second.
     """
-    sec, ns = divmod(ts_ns, 1_000_000_000)
-    hms = _hms(sec)
+    sec = ts_ns // 1_000_000_000
+    us = ts_ns // 1000 - sec * 1_000_000
+    return f"{_hms(sec)}.{str(us + 1_000_000)[1:]} "
+
+
+def format_line(ts_ns: int, summary: Summary, *, link: bool = False) -> str:
+    """``HH:MM:SS.ffffff `` (local time, like tcpdump) + optional ``-e`` link text + body."""
     if link:
-        return f"{hms}.{ns // 1000:06d} {summary.link}{summary.text}"
-    return f"{hms}.{ns // 1000:06d} {summary.text}"
+        return f"{stamp(ts_ns)}{summary.link}{summary.text}"
+    return stamp(ts_ns) + summary.text
 
 
 class LineFormatter:
@@ -74,15 +86,38 @@ class LineFormatter:
 
     def line(self, ts_ns: int, data: Any) -> str:
         """The packet's line, escaped for a terminal (see :mod:`tapwatch.sanitize`)."""
-        s = summarize_with(data, self.linktype, self.flows, self.strict, not self.link)
-        sec, ns = divmod(ts_ns, 1_000_000_000)
-        if self.link:
-            text = f"{_hms(sec)}.{ns // 1000:06d} {s.link}{s.text}"
-        else:
-            text = f"{_hms(sec)}.{ns // 1000:06d} {s.text}"
+        text = stamp(ts_ns) + line_text(data, self.linktype, self.flows, self.strict, self.link)
         if self.strict:
             return printable_lines(text)
         return printable(text)
+
+    def lines(self, records: list[tuple[int, bytes]], keep: list[bool] | None = None,
+              snaplen: int = -1) -> list[str]:
+        """:meth:`line` of each of ``records`` (``(ts_ns, data)``, in capture order) at once.
+
+        ``keep``: only the records it marks (a filter's verdicts); ``snaplen``: each
+        packet cut to that many bytes first (tcpdump's ``-s``), when not negative.
+        One call for a run of packets keeps the per-packet work in compiled code.
+        """
+        out: list[str] = []
+        lt = self.linktype
+        flows = self.flows
+        strict = self.strict
+        link = self.link
+        for i in range(len(records)):
+            if keep is not None and not keep[i]:
+                continue
+            ts, d = records[i]
+            if 0 <= snaplen < len(d):
+                d = d[:snaplen]
+            text = stamp(ts) + line_text(d, lt, flows, strict, link)
+            if strict:
+                out.append(printable_lines(text))
+            elif text.isprintable():  # printable()'s own first test, without the call
+                out.append(text)
+            else:
+                out.append(printable(text))
+        return out
 
     def reset(self) -> None:
         """Forget every connection (the UI's clear, a new file)."""

@@ -8,17 +8,20 @@ found through the ethertype table.
 from __future__ import annotations
 
 import struct
-from socket import inet_ntoa
+from typing import Final
 
 from tapwatch.decode.core import (
     ETHERTYPES,
     LINKTYPES,
     S_HH,
     Acc,
-    Handler,
+    EtherHandler,
+    LinkHandler,
     bind,
     ethertype_text,
     ethertype_walk,
+    ip4,
+    mac,
     ntop6,
 )
 from tapwatch.decode.names import (
@@ -40,11 +43,10 @@ from tapwatch.linktypes import (
     LINKTYPE_RAW,
 )
 
-_S_ARP = struct.Struct("!HHBBH")
-_S_SLL = struct.Struct("!HHH8sH")
-_S_SLL2 = struct.Struct("!HHIHBB8s")
+_S_SLL: Final = struct.Struct("!HHH8sH")
+_S_SLL2: Final = struct.Struct("!HHIHBB8s")
 
-_ETYPE_STR = {t: f"ethertype {n} (0x{t:04x})" for t, n in ETHERTYPE_NAMES.items()}
+_ETYPE_STR: Final = {t: f"ethertype {n} (0x{t:04x})" for t, n in ETHERTYPE_NAMES.items()}
 
 
 def etype_str(t: int) -> str:
@@ -62,23 +64,24 @@ def ether(d: bytes, off: int, a: Acc) -> tuple[str, str]:
     if n < 14:
         a.bad = True
         if n >= 12:
-            a.dst = d[off:off + 6].hex(":")
-            a.src = d[off + 6:off + 12].hex(":")
+            a.dst = mac(d[off:off + 6])
+            a.src = mac(d[off + 6:off + 12])
             return "", f"{a.src} > {a.dst}, length {n}: [|ether]"
         return "", f"[|ether], length {n}"
-    dst = d[off:off + 6].hex(":")
-    src = d[off + 6:off + 12].hex(":")
-    a.src = src
-    a.dst = dst
     t = d[off + 12] << 8 | d[off + 13]
-    if t <= 1500:
-        return _llc(d, off + 14, a, f"{src} > {dst}, 802.3, length {n}: ")
     p = off + 14
-    if a.lean and t not in VLAN_TYPES:  # the -e text is not wanted
+    if a.lean and t > 1500 and t not in VLAN_TYPES:  # the -e text is not wanted
         text = ethertype_text(d, p, t, a)
         if text is None:
-            return "", f"{src} > {dst}, {etype_str(t)}, length {n}"
+            return "", f"{mac(d[off + 6:off + 12])} > {mac(d[off:off + 6])}, {etype_str(t)}, " \
+                f"length {n}"
         return "", text
+    dst = mac(d[off:off + 6])
+    src = mac(d[off + 6:off + 12])
+    a.src = src
+    a.dst = dst
+    if t <= 1500:
+        return _llc(d, off + 14, a, f"{src} > {dst}, 802.3, length {n}: ")
     link = f"{src} > {dst}, {etype_str(t)}, length {n}: "
     tags = 0
     while t in VLAN_TYPES and tags < MAX_VLAN_TAGS:
@@ -97,8 +100,6 @@ def ether(d: bytes, off: int, a: Acc) -> tuple[str, str]:
     return link, text
 
 
-def _ether_top(d: bytes, a: Acc) -> tuple[str, str]:
-    return ether(d, 0, a)
 
 
 def ether_walk(d: bytes, off: int, out: list[str]) -> None:
@@ -122,8 +123,6 @@ def ether_walk(d: bytes, off: int, out: list[str]) -> None:
     ethertype_walk(d, p, t, out)
 
 
-def _ether_top_walk(d: bytes, out: list[str]) -> None:
-    ether_walk(d, 0, out)
 
 
 def _llc(d: bytes, off: int, a: Acc, link: str) -> tuple[str, str]:
@@ -267,7 +266,7 @@ def _null_walk(d: bytes, out: list[str]) -> None:
 def _raw(d: bytes, a: Acc) -> tuple[str, str]:
     v = d[0] >> 4 if d else -1
     if v == 4 or v == 6:
-        return "", ETHERTYPES[0x0800 if v == 4 else 0x86DD].text(d, 0, a)
+        return "", ETHERTYPES[0x0800 if v == 4 else 0x86DD].text(d, 0, a) or ""
     a.layers.append("other")
     a.bad = True
     return "", "[|ip]" if v < 0 else f"[malformed: not IP (version {v})], length {len(d)}"
@@ -281,20 +280,12 @@ def _raw_walk(d: bytes, out: list[str]) -> None:
         out.append("other")
 
 
-def _ip4_link(d: bytes, a: Acc) -> tuple[str, str]:
-    return "", ethertype_text(d, 0, 0x0800, a) or ""
 
 
-def _ip4_link_walk(d: bytes, out: list[str]) -> None:
-    ethertype_walk(d, 0, 0x0800, out)
 
 
-def _ip6_link(d: bytes, a: Acc) -> tuple[str, str]:
-    return "", ethertype_text(d, 0, 0x86DD, a) or ""
 
 
-def _ip6_link_walk(d: bytes, out: list[str]) -> None:
-    ethertype_walk(d, 0, 0x86DD, out)
 
 
 # --------------------------------------------------------------------------- ARP
@@ -306,7 +297,11 @@ def _arp(d: bytes, off: int, a: Acc, name: str) -> str:
     if n < 8:
         a.bad = True
         return f"{name}, [|arp]"
-    hrd, pro, hln, pln, op = _S_ARP.unpack_from(d, off)
+    hrd = d[off] << 8 | d[off + 1]
+    pro = d[off + 2] << 8 | d[off + 3]
+    hln = d[off + 4]
+    pln = d[off + 5]
+    op = d[off + 6] << 8 | d[off + 7]
     opname = ARP_OPS.get(op, f"Unknown ({op})")
     p = off + 8
     if n < 8 + 2 * (hln + pln):
@@ -317,8 +312,8 @@ def _arp(d: bytes, off: int, a: Acc, name: str) -> str:
     p += hln + pln
     tha = d[p:p + hln]
     tpa = d[p + hln:p + hln + pln]
-    sha_s = sha.hex(":")
-    tha_s = tha.hex(":")
+    sha_s = mac(sha)
+    tha_s = mac(tha)
     spa_s = _proto_addr(pro, spa)
     tpa_s = _proto_addr(pro, tpa)
     if not a.src:
@@ -359,52 +354,109 @@ def _arp(d: bytes, off: int, a: Acc, name: str) -> str:
 
 def _proto_addr(pro: int, b: bytes) -> str:
     if len(b) == 4 and pro == 0x0800:
-        return inet_ntoa(b)
+        return ip4(b)
     if len(b) == 16 and pro == 0x86DD:
         return ntop6(b)
-    return b.hex(":") if b else "<none>"
+    return mac(b) if b else "<none>"
 
 
-def _arp_text(d: bytes, off: int, a: Acc) -> str:
-    return _arp(d, off, a, "ARP")
 
 
-def _rarp_text(d: bytes, off: int, a: Acc) -> str:
-    return _arp(d, off, a, "RARP")
 
 
-def _arp_walk(d: bytes, off: int, out: list[str]) -> None:
-    out.append("ARP")
 
 
-def _rarp_walk(d: bytes, off: int, out: list[str]) -> None:
-    out.append("RARP")
 
 
-def _other_handler(t: int, layer: str) -> Handler:
+class _Ethernet(LinkHandler):
+    def text(self, d: bytes, a: Acc) -> tuple[str, str]:
+        return ether(d, 0, a)
+
+    def walk(self, d: bytes, out: list[str]) -> None:
+        ether_walk(d, 0, out)
+
+
+class _Raw(LinkHandler):
+    def text(self, d: bytes, a: Acc) -> tuple[str, str]:
+        return _raw(d, a)
+
+    def walk(self, d: bytes, out: list[str]) -> None:
+        _raw_walk(d, out)
+
+
+class _Fixed(LinkHandler):
+    """A link type that is one network protocol (LINKTYPE_IPV4, LINKTYPE_IPV6)."""
+
+    def __init__(self, name: str, ethertype: int) -> None:
+        super().__init__(name)
+        self.ethertype = ethertype
+
+    def text(self, d: bytes, a: Acc) -> tuple[str, str]:
+        return "", ethertype_text(d, 0, self.ethertype, a) or ""
+
+    def walk(self, d: bytes, out: list[str]) -> None:
+        ethertype_walk(d, 0, self.ethertype, out)
+
+
+class _Sll(LinkHandler):
+    def text(self, d: bytes, a: Acc) -> tuple[str, str]:
+        return _sll(d, a)
+
+    def walk(self, d: bytes, out: list[str]) -> None:
+        _sll_walk(d, out)
+
+
+class _Sll2(LinkHandler):
+    def text(self, d: bytes, a: Acc) -> tuple[str, str]:
+        return _sll2(d, a)
+
+    def walk(self, d: bytes, out: list[str]) -> None:
+        _sll2_walk(d, out)
+
+
+class _Null(LinkHandler):
+    def text(self, d: bytes, a: Acc) -> tuple[str, str]:
+        return _null(d, a)
+
+    def walk(self, d: bytes, out: list[str]) -> None:
+        _null_walk(d, out)
+
+
+class _Arp(EtherHandler):
+    """ARP, and RARP (the same packet under another ethertype and name)."""
+
+    def text(self, d: bytes, off: int, a: Acc) -> str | None:
+        return _arp(d, off, a, self.name)
+
+    def walk(self, d: bytes, off: int, out: list[str]) -> None:
+        out.append(self.name)
+
+
+class _Named(EtherHandler):
     """An ethertype recognised by name but not decoded further."""
-    name = ETHERTYPE_NAMES[t]
 
-    def text(d: bytes, off: int, a: Acc) -> str:
-        a.layers.append(layer)
-        a.info = f"{name}, length {len(d) - off}"
+    def __init__(self, layer: str, wording: str) -> None:
+        super().__init__(layer)
+        self.wording = wording
+
+    def text(self, d: bytes, off: int, a: Acc) -> str | None:
+        a.layers.append(self.name)
+        a.info = f"{self.wording}, length {len(d) - off}"
         return a.info
 
-    def walk(d: bytes, off: int, out: list[str]) -> None:
-        out.append(layer)
-
-    return Handler(layer, text, walk)
+    def walk(self, d: bytes, off: int, out: list[str]) -> None:
+        out.append(self.name)
 
 
-bind(LINKTYPES, (LINKTYPE_ETHERNET,), Handler("Ethernet", _ether_top, _ether_top_walk))
-bind(LINKTYPES, (LINKTYPE_RAW,), Handler("raw", _raw, _raw_walk))
-bind(LINKTYPES, (LINKTYPE_IPV4,), Handler("IPv4", _ip4_link, _ip4_link_walk))
-bind(LINKTYPES, (LINKTYPE_IPV6,), Handler("IPv6", _ip6_link, _ip6_link_walk))
-bind(LINKTYPES, (LINKTYPE_LINUX_SLL,), Handler("SLL", _sll, _sll_walk))
-bind(LINKTYPES, (LINKTYPE_LINUX_SLL2,), Handler("SLL2", _sll2, _sll2_walk))
-bind(LINKTYPES, (LINKTYPE_NULL,), Handler("Null", _null, _null_walk))
-bind(ETHERTYPES, (0x0806,), Handler("ARP", _arp_text, _arp_walk))
-bind(ETHERTYPES, (0x8035,), Handler("RARP", _rarp_text, _rarp_walk))
+bind(LINKTYPES, (LINKTYPE_ETHERNET,), _Ethernet("Ethernet"))
+bind(LINKTYPES, (LINKTYPE_RAW,), _Raw("raw"))
+bind(LINKTYPES, (LINKTYPE_IPV4,), _Fixed("IPv4", 0x0800))
+bind(LINKTYPES, (LINKTYPE_IPV6,), _Fixed("IPv6", 0x86DD))
+bind(LINKTYPES, (LINKTYPE_LINUX_SLL,), _Sll("SLL"))
+bind(LINKTYPES, (LINKTYPE_LINUX_SLL2,), _Sll2("SLL2"))
+bind(LINKTYPES, (LINKTYPE_NULL,), _Null("Null"))
+bind(ETHERTYPES, (0x0806,), _Arp("ARP"))
+bind(ETHERTYPES, (0x8035,), _Arp("RARP"))
 for _t, _layer in ETHER_OTHER_LAYERS.items():
     if _t not in ETHERTYPES:
-        bind(ETHERTYPES, (_t,), _other_handler(_t, _layer))
+        bind(ETHERTYPES, (_t,), _Named(_layer, ETHERTYPE_NAMES[_t]))

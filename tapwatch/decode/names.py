@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-VLAN_TYPES = {0x8100: "802.1Q", 0x88A8: "802.1ad", 0x9100: "802.1Q"}
-MAX_VLAN_TAGS = 8
-MAX_IP_DEPTH = 3  # IP-in-IP nesting we follow before giving up
-MAX_EXT_HEADERS = 16
+from typing import Final
+
+VLAN_TYPES: Final = {0x8100: "802.1Q", 0x88A8: "802.1ad", 0x9100: "802.1Q"}
+MAX_VLAN_TAGS: Final = 8
+MAX_IP_DEPTH: Final = 3  # IP-in-IP nesting we follow before giving up
+MAX_EXT_HEADERS: Final = 16
 
 #: ethertype -> tcpdump's name, used in the ``-e`` link text.
-ETHERTYPE_NAMES = {
+ETHERTYPE_NAMES: Final = {
     0x0800: "IPv4",
     0x0806: "ARP",
     0x86DD: "IPv6",
@@ -29,7 +31,7 @@ ETHERTYPE_NAMES = {
     0x8902: "CFM",
 }
 #: ethertypes recognised but not decoded further -> layer name.
-ETHER_OTHER_LAYERS = {
+ETHER_OTHER_LAYERS: Final = {
     0x88CC: "LLDP",
     0x888E: "EAPOL",
     0x8863: "PPPoE",
@@ -43,7 +45,7 @@ ETHER_OTHER_LAYERS = {
     0x8902: "CFM",
 }
 #: IP protocol numbers recognised but not decoded further -> layer name.
-IPPROTO_NAMES = {
+IPPROTO_NAMES: Final = {
     2: "IGMP",
     4: "IPv4",
     41: "IPv6",
@@ -56,18 +58,18 @@ IPPROTO_NAMES = {
     132: "SCTP",
     136: "UDPLite",
 }
-IPPROTO_WS = {1: "ICMP", 6: "TCP", 17: "UDP", 58: "ICMPv6", **IPPROTO_NAMES}
+IPPROTO_WS: Final = {1: "ICMP", 6: "TCP", 17: "UDP", 58: "ICMPv6", **IPPROTO_NAMES}
 
-DNS_PORTS = frozenset((53, 5353))
-DHCP_PORTS = frozenset((67, 68))
-HTTP_PORTS = frozenset((80, 8000, 8080, 3128))
-HTTP_STARTS = (
+DNS_PORTS: Final = frozenset((53, 5353))
+DHCP_PORTS: Final = frozenset((67, 68))
+HTTP_PORTS: Final = frozenset((80, 8000, 8080, 3128))
+HTTP_STARTS: Final = (
     b"GET ", b"POST ", b"HEAD ", b"PUT ", b"DELETE ", b"OPTIONS ", b"PATCH ",
     b"CONNECT ", b"TRACE ", b"HTTP/1.",
 )
 
-SLL_PKTTYPES = {0: "In", 1: "B", 2: "M", 3: "P", 4: "Out"}
-NULL_FAMILIES = {2: "IPv4", 10: "IPv6", 24: "IPv6", 28: "IPv6", 30: "IPv6"}
+SLL_PKTTYPES: Final = {0: "In", 1: "B", 2: "M", 3: "P", 4: "Out"}
+NULL_FAMILIES: Final = {2: "IPv4", 10: "IPv6", 24: "IPv6", 28: "IPv6", 30: "IPv6"}
 
 
 def tcp_flag_tables() -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -86,9 +88,11 @@ def tcp_flag_tables() -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(td), tuple(ws)
 
 
-TCP_TD, TCP_WS = tcp_flag_tables()
+_TABLES = tcp_flag_tables()
+TCP_TD: Final = _TABLES[0]
+TCP_WS: Final = _TABLES[1]
 
-ICMP_UNREACH = {
+ICMP_UNREACH: Final = {
     0: ("net {} unreachable", "Network unreachable"),
     1: ("host {} unreachable", "Host unreachable"),
     2: ("{} protocol {} unreachable", "Protocol unreachable"),
@@ -107,7 +111,7 @@ ICMP_UNREACH = {
     14: ("host {} unreachable - host precedence violation", "Host precedence violation"),
     15: ("host {} unreachable - precedence cutoff", "Precedence cutoff in effect"),
 }
-ICMP_SIMPLE = {
+ICMP_SIMPLE: Final = {
     4: ("source quench", "Source quench (flow control)"),
     9: ("router advertisement", "Router advertisement"),
     10: ("router solicitation", "Router solicitation"),
@@ -115,7 +119,7 @@ ICMP_SIMPLE = {
     16: ("information reply", "Information reply"),
     17: ("address mask request", "Address mask request"),
 }
-ICMP6_NAMES = {
+ICMP6_NAMES: Final = {
     1: ("destination unreachable", "Destination Unreachable"),
     2: ("packet too big", "Packet Too Big"),
     3: ("time exceeded", "Time Exceeded"),
@@ -144,7 +148,7 @@ ICMP6_NAMES = {
     152: ("multicast router solicitation", "Multicast Router Solicitation"),
     153: ("multicast router termination", "Multicast Router Termination"),
 }
-ICMP6_UNREACH = {
+ICMP6_UNREACH: Final = {
     0: ("unreachable route", "no route to destination"),
     1: ("unreachable prohibited", "communication with destination administratively prohibited"),
     2: ("beyond scope", "beyond scope of source address"),
@@ -154,7 +158,7 @@ ICMP6_UNREACH = {
     6: ("reject route to destination", "reject route to destination"),
 }
 
-DNS_TYPES = {
+DNS_TYPES: Final = {
     1: "A", 2: "NS", 3: "MD", 4: "MF", 5: "CNAME", 6: "SOA", 7: "MB", 8: "MG", 9: "MR",
     10: "NULL", 11: "WKS", 12: "PTR", 13: "HINFO", 14: "MINFO", 15: "MX", 16: "TXT",
     17: "RP", 18: "AFSDB", 24: "SIG", 25: "KEY", 28: "AAAA", 29: "LOC", 33: "SRV",
@@ -164,34 +168,34 @@ DNS_TYPES = {
     64: "SVCB", 65: "HTTPS", 99: "SPF", 249: "TKEY", 250: "TSIG", 251: "IXFR",
     252: "AXFR", 253: "MAILB", 254: "MAILA", 255: "ANY", 256: "URI", 257: "CAA",
 }
-DNS_CLASSES = {1: "IN", 3: "CHAOS", 4: "HS", 254: "NONE", 255: "ANY"}
-DNS_OPS_TD = (
+DNS_CLASSES: Final = {1: "IN", 3: "CHAOS", 4: "HS", 254: "NONE", 255: "ANY"}
+DNS_OPS_TD: Final = (
     "", " inv_q", " stat", " op3", " notify", " update", " op6", " op7", " op8",
     " updateA", " updateD", " updateDA", " updateM", " updateMA", " zoneInit", " zoneRef",
 )
-DNS_OPS_WS = {
+DNS_OPS_WS: Final = {
     0: "Standard query", 1: "Inverse query", 2: "Server status request",
     4: "Zone change notification", 5: "Dynamic update",
 }
-DNS_RCODES_TD = (
+DNS_RCODES_TD: Final = (
     "", " FormErr", " ServFail", " NXDomain", " NotImp", " Refused", " YXDomain",
     " YXRRSet", " NXRRSet", " NotAuth", " NotZone", " Resp11", " Resp12", " Resp13",
     " Resp14", " NoChange",
 )
-DNS_RCODES_WS = {
+DNS_RCODES_WS: Final = {
     1: "Format error", 2: "Server failure", 3: "No such name", 4: "Not implemented",
     5: "Refused", 6: "Name exists", 7: "RRset exists", 8: "RRset does not exist",
     9: "Not authoritative", 10: "Name out of zone",
 }
-DNS_MAX_RECORDS = 64  # records parsed per message; beyond that the summary says "..."
-DNS_MAX_SHOWN = 8  # records listed in one summary line
+DNS_MAX_RECORDS: Final = 64  # records parsed per message; beyond that the summary says "..."
+DNS_MAX_SHOWN: Final = 8  # records listed in one summary line
 
-DHCP_TYPES = {
+DHCP_TYPES: Final = {
     1: "Discover", 2: "Offer", 3: "Request", 4: "Decline", 5: "ACK", 6: "NAK",
     7: "Release", 8: "Inform", 9: "Force Renew", 10: "Lease Query",
     11: "Lease Unassigned", 12: "Lease Unknown", 13: "Lease Active",
 }
-ARP_OPS = {
+ARP_OPS: Final = {
     1: "Request", 2: "Reply", 3: "Reverse Request", 4: "Reverse Reply",
     8: "Inverse Request", 9: "Inverse Reply", 10: "NACK Reply",
 }

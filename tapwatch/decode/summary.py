@@ -6,12 +6,12 @@ scapy's ~250 µs per packet would cap us at a few thousand packets per second.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from tapwatch.decode.core import LINKTYPES, Acc, Summary, TcpFlows
 
 #: ``Summary(...)`` goes through a Python-level ``__new__``; the hot path skips it.
-_new_summary = tuple.__new__
+_new_summary: Final = tuple.__new__
 
 
 def summarize(data: Any, linktype: int) -> Summary:
@@ -40,6 +40,27 @@ def summarize_with(data: Any, linktype: int, flows: TcpFlows | None, strict: boo
         return _summarize(data, linktype, Acc(flows, strict, lean))
     except Exception as exc:  # last resort, the explicit checks should win
         return _failed(data, exc)
+
+
+def line_text(data: Any, linktype: int, flows: TcpFlows | None, strict: bool,
+              link: bool = False) -> str:
+    """The tcpdump ``-nn`` body of one frame, and nothing else (the printers' hot path).
+
+    ``link``: prefixed with the ``-e`` link-level text.  The same text as
+    ``summarize_with(...).text`` (``link + text``), without building the Summary.
+    Never raises.
+    """
+    try:
+        if type(data) is not bytes:
+            data = bytes(data)
+        a = Acc(flows, strict, not link)
+        h = LINKTYPES.get(linktype)
+        if h is None:
+            return f"link type {linktype}, length {len(data)}"
+        lk, text = h.text(data, a)
+        return lk + text if link else text
+    except Exception as exc:  # last resort, the explicit checks should win
+        return _failed(data, exc).text
 
 
 def _failed(data: object, exc: Exception) -> Summary:

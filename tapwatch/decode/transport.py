@@ -10,16 +10,14 @@ from __future__ import annotations
 
 from tapwatch.decode.core import (
     IP_PROTOS,
-    S_HH,
     S_II,
-    S_TCP,
-    S_UDP,
+    TAP,
     TCP_PORTS,
     UDP_HEURISTICS,
     UDP_PORTS,
     Acc,
     Ctx,
-    Handler,
+    IpHandler,
     bind,
     by_port,
     head,
@@ -36,10 +34,11 @@ def udp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -
     if avail < 8:
         a.bad = True
         if avail >= 4:
-            sport, dport = S_HH.unpack_from(d, off)
-            return head(ctx, sport, dport) + " [|udp]"
+            return head(ctx, d[off] << 8 | d[off + 1], d[off + 2] << 8 | d[off + 3]) + " [|udp]"
         return f"{head_noport(ctx)} [|udp]"
-    sport, dport, ulen = S_UDP.unpack_from(d, off)
+    sport = d[off] << 8 | d[off + 1]
+    dport = d[off + 2] << 8 | d[off + 3]
+    ulen = d[off + 4] << 8 | d[off + 5]
     hd = head(ctx, sport, dport)
     if frag:
         a.info = f"{sport} → {dport} Len={max(ulen - 8, 0)}"
@@ -89,10 +88,19 @@ def udp_walk(d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool
     n = len(out)
     if sport in UDP_PORTS or dport in UDP_PORTS:
         h1, h2 = by_port(UDP_PORTS, sport, dport)
+        if TAP.flows is not None:  # only TCP segments are wanted: skip what holds none
+            if h1 is not None and not h1.tunnel:
+                h1 = None
+            if h2 is not None and not h2.tunnel:
+                h2 = None
         if h1 is not None:
             h1.walk(d, off + 8, pend, out, sport, dport)
             if len(out) == n and h2 is not None:
                 h2.walk(d, off + 8, pend, out, sport, dport)
+        elif h2 is not None:
+            h2.walk(d, off + 8, pend, out, sport, dport)
+    if TAP.flows is not None:
+        return
     for h in UDP_HEURISTICS:
         if len(out) != n:
             return
@@ -108,10 +116,15 @@ def tcp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -
     if avail < 20:
         a.bad = True
         if avail >= 4:
-            sport, dport = S_HH.unpack_from(d, off)
-            return head(ctx, sport, dport) + " [|tcp]"
+            return head(ctx, d[off] << 8 | d[off + 1], d[off + 2] << 8 | d[off + 3]) + " [|tcp]"
         return f"{head_noport(ctx)} [|tcp]"
-    sport, dport, seq, ack, offflags, win, _csum, urp = S_TCP.unpack_from(d, off)
+    sport = d[off] << 8 | d[off + 1]
+    dport = d[off + 2] << 8 | d[off + 3]
+    seq = d[off + 4] << 24 | d[off + 5] << 16 | d[off + 6] << 8 | d[off + 7]
+    ack = d[off + 8] << 24 | d[off + 9] << 16 | d[off + 10] << 8 | d[off + 11]
+    offflags = d[off + 12] << 8 | d[off + 13]
+    win = d[off + 14] << 8 | d[off + 15]
+    urp = d[off + 18] << 8 | d[off + 19]
     hd = head(ctx, sport, dport)
     doff = (offflags >> 12) << 2
     flags = offflags & 0x1FF
@@ -154,7 +167,8 @@ def tcp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -
     if doff > 20:
         p = off + 20
         if doff == 32 and d.startswith(b"\x01\x01\x08\x0a", p):  # nop,nop,TS: most segments
-            val, ecr = S_II.unpack_from(d, p + 4)
+            val = d[p + 4] << 24 | d[p + 5] << 16 | d[p + 6] << 8 | d[p + 7]
+            ecr = d[p + 8] << 24 | d[p + 9] << 16 | d[p + 10] << 8 | d[p + 11]
             opt_td = f", options [nop,nop,TS val {val} ecr {ecr}]"
             if not lean:
                 opt_ws = f" TSval={val} TSecr={ecr}"
@@ -183,7 +197,18 @@ def tcp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -
 
 def tcp_walk(d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool) -> None:
     out.append("TCP")
-    if frag or end - off < 20:
+    if end - off < 20:
+        return
+    flows = TAP.flows
+    if flows is not None:  # walk_flows: number the segment as tcp() does, if it carries ACK
+        if d[off + 13] & 0x10:
+            flows.relative(TAP.src, TAP.dst, d[off] << 8 | d[off + 1],
+                           d[off + 2] << 8 | d[off + 3],
+                           d[off + 4] << 24 | d[off + 5] << 16 | d[off + 6] << 8 | d[off + 7],
+                           d[off + 8] << 24 | d[off + 9] << 16 | d[off + 10] << 8 | d[off + 11],
+                           bool(d[off + 13] & 2))
+        return  # no TCP payload this decoder knows carries packets
+    if frag:
         return
     doff = (d[off + 12] >> 4) << 2
     plen = end - off - doff
@@ -266,5 +291,23 @@ def _options(d: bytes, p: int, end: int, a: Acc, cut: bool, sack_base: int) -> t
     return ",".join(td), " ".join(ws)
 
 
-bind(IP_PROTOS, (17,), Handler("UDP", udp, udp_walk))
-bind(IP_PROTOS, (6,), Handler("TCP", tcp, tcp_walk))
+class _Udp(IpHandler):
+    def text(self, d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx,
+             frag: bool) -> str | None:
+        return udp(d, off, end, clen, a, ctx, frag)
+
+    def walk(self, d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool) -> None:
+        udp_walk(d, off, end, clen, out, frag)
+
+
+class _Tcp(IpHandler):
+    def text(self, d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx,
+             frag: bool) -> str | None:
+        return tcp(d, off, end, clen, a, ctx, frag)
+
+    def walk(self, d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool) -> None:
+        tcp_walk(d, off, end, clen, out, frag)
+
+
+bind(IP_PROTOS, (17,), _Udp("UDP"))
+bind(IP_PROTOS, (6,), _Tcp("TCP"))

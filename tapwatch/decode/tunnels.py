@@ -12,6 +12,7 @@ decode, show their fields.  ``Acc.strict`` restores tcpdump's exact text.
 from __future__ import annotations
 
 import struct
+from typing import Final
 
 from tapwatch.decode.core import (
     ETHERTYPES,
@@ -26,7 +27,9 @@ from tapwatch.decode.core import (
     UDP_PORTS,
     Acc,
     Ctx,
-    Handler,
+    EtherHandler,
+    IpHandler,
+    PortHandler,
     bind,
     ethertype_text,
     ethertype_walk,
@@ -37,9 +40,9 @@ from tapwatch.decode.core import (
 from tapwatch.decode.ip import ah_header, upper, upper_walk
 from tapwatch.decode.link import ether, ether_walk
 
-_S_LE_I = struct.Struct("<I")
-_S_LE_II = struct.Struct("<II")
-_S_LE_IQ = struct.Struct("<IQ")
+_S_LE_I: Final = struct.Struct("<I")
+_S_LE_II: Final = struct.Struct("<II")
+_S_LE_IQ: Final = struct.Struct("<IQ")
 
 
 def _deep(layers: list[str]) -> bool:
@@ -421,7 +424,7 @@ def _l2tp_walk(d: bytes, off: int, end: int, out: list[str], sport: int, dport: 
 
 # --------------------------------------------------------------------------- WireGuard
 
-_WG_SIZES = {1: 148, 2: 92, 3: 64}
+_WG_SIZES: Final = {1: 148, 2: 92, 3: 64}
 
 
 def wireguard_type(d: bytes, off: int, end: int) -> int:
@@ -464,7 +467,7 @@ def _wireguard_walk(d: bytes, off: int, end: int, out: list[str], sport: int,
 
 # --------------------------------------------------------------------------- OpenVPN
 
-_OVPN_OPS = {
+_OVPN_OPS: Final = {
     1: "P_CONTROL_HARD_RESET_CLIENT_V1", 2: "P_CONTROL_HARD_RESET_SERVER_V1",
     3: "P_CONTROL_SOFT_RESET_V1", 4: "P_CONTROL_V1", 5: "P_ACK_V1", 6: "P_DATA_V1",
     7: "P_CONTROL_HARD_RESET_CLIENT_V2", 8: "P_CONTROL_HARD_RESET_SERVER_V2", 9: "P_DATA_V2",
@@ -524,15 +527,102 @@ def _openvpn_tcp_walk(d: bytes, off: int, end: int, out: list[str], sport: int,
         out.append("OpenVPN")
 
 
-bind(IP_PROTOS, (47,), Handler("GRE", _gre, _gre_walk))
-bind(IP_PROTOS, (50,), Handler("ESP", _esp, _esp_walk))
-bind(IP_PROTOS, (51,), Handler("AH", _ah, _ah_walk))
-bind(ETHERTYPES, (0x8847, 0x8848), Handler("MPLS", _mpls, _mpls_walk))
-bind(UDP_PORTS, (4789,), Handler("VXLAN", _vxlan, _vxlan_walk))
-bind(UDP_PORTS, (6081,), Handler("Geneve", _geneve, _geneve_walk))
-bind(UDP_PORTS, (1701,), Handler("L2TP", _l2tp, _l2tp_walk))
-bind(UDP_PORTS, (51820,), Handler("WireGuard", _wireguard, _wireguard_walk))
-bind(UDP_PORTS, (1194,), Handler("OpenVPN", _openvpn_udp, _openvpn_walk))
-bind(TCP_PORTS, (1194,), Handler("OpenVPN", _openvpn_tcp, _openvpn_tcp_walk))
+class _Gre(IpHandler):
+    def text(self, d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx,
+             frag: bool) -> str | None:
+        return _gre(d, off, end, clen, a, ctx, frag)
 
-UDP_HEURISTICS.append(UDP_PORTS[51820])  # WireGuard runs on any port
+    def walk(self, d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool) -> None:
+        _gre_walk(d, off, end, clen, out, frag)
+
+
+class _Esp(IpHandler):
+    def text(self, d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx,
+             frag: bool) -> str | None:
+        return _esp(d, off, end, clen, a, ctx, frag)
+
+    def walk(self, d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool) -> None:
+        _esp_walk(d, off, end, clen, out, frag)
+
+
+class _Ah(IpHandler):
+    def text(self, d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx,
+             frag: bool) -> str | None:
+        return _ah(d, off, end, clen, a, ctx, frag)
+
+    def walk(self, d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool) -> None:
+        _ah_walk(d, off, end, clen, out, frag)
+
+
+class _Mpls(EtherHandler):
+    def text(self, d: bytes, off: int, a: Acc) -> str | None:
+        return _mpls(d, off, a)
+
+    def walk(self, d: bytes, off: int, out: list[str]) -> None:
+        _mpls_walk(d, off, out)
+
+
+class _Vxlan(PortHandler):
+    def text(self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
+             dport: int) -> str | None:
+        return _vxlan(d, off, end, length, a, sport, dport)
+
+    def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
+        _vxlan_walk(d, off, end, out, sport, dport)
+
+
+class _Geneve(PortHandler):
+    def text(self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
+             dport: int) -> str | None:
+        return _geneve(d, off, end, length, a, sport, dport)
+
+    def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
+        _geneve_walk(d, off, end, out, sport, dport)
+
+
+class _L2tp(PortHandler):
+    def text(self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
+             dport: int) -> str | None:
+        return _l2tp(d, off, end, length, a, sport, dport)
+
+    def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
+        _l2tp_walk(d, off, end, out, sport, dport)
+
+
+class _WireGuard(PortHandler):
+    def text(self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
+             dport: int) -> str | None:
+        return _wireguard(d, off, end, length, a, sport, dport)
+
+    def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
+        _wireguard_walk(d, off, end, out, sport, dport)
+
+
+class _OpenVpnUdp(PortHandler):
+    def text(self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
+             dport: int) -> str | None:
+        return _openvpn_udp(d, off, end, length, a, sport, dport)
+
+    def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
+        _openvpn_walk(d, off, end, out, sport, dport)
+
+
+class _OpenVpnTcp(PortHandler):
+    def text(self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
+             dport: int) -> str | None:
+        return _openvpn_tcp(d, off, end, length, a, sport, dport)
+
+    def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
+        _openvpn_tcp_walk(d, off, end, out, sport, dport)
+
+
+bind(IP_PROTOS, (47,), _Gre("GRE"))
+bind(IP_PROTOS, (50,), _Esp("ESP"))
+bind(IP_PROTOS, (51,), _Ah("AH"))
+bind(ETHERTYPES, (0x8847, 0x8848), _Mpls("MPLS"))
+bind(UDP_PORTS, (4789,), _Vxlan("VXLAN", tunnel=True))
+bind(UDP_PORTS, (6081,), _Geneve("Geneve", tunnel=True))
+bind(UDP_PORTS, (1701,), _L2tp("L2TP", tunnel=True))
+UDP_HEURISTICS.append(bind(UDP_PORTS, (51820,), _WireGuard("WireGuard")))  # on any port
+bind(UDP_PORTS, (1194,), _OpenVpnUdp("OpenVPN"))
+bind(TCP_PORTS, (1194,), _OpenVpnTcp("OpenVPN"))

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import stat
 import struct
 import sys
 from collections.abc import Iterator
@@ -34,24 +35,23 @@ from tapwatch.pcap.formats import (
     pcap_magic_info,
 )
 
+if os.environ.get("TAPWATCH_PURE_PYTHON"):  # the source of the compiled record loops, too
+    from tapwatch.decode._pure import prefer_source
+
+    prefer_source()
+
+from tapwatch.pcap.records import (  # after the source-first finder
+    BadRecord,
+    Chunk,
+    Layout,
+    Pass,
+    PcapRecord,
+    parse,
+    read_records,
+    scan,
+)
+
 _READ_BUFFER = 256 * 1024
-
-
-class PcapRecord(NamedTuple):
-    """One packet read from a file.
-
-    ``direction``: a Direction value, None when the file has none. ``iface``:
-    the index of its interface in ``CaptureFile.interfaces``. ``comment``: the
-    packet's pcapng comment(s), raw text from the file (escape it with
-    ``tapwatch.sanitize`` before display), None when it has none.
-    """
-
-    ts_ns: int
-    data: bytes
-    orig_len: int
-    direction: int | None
-    iface: int = 0
-    comment: str | None = None
 
 
 class Interface(NamedTuple):
@@ -129,6 +129,7 @@ class CaptureFile:
         self._fh = fh
         self._owned = owned
         self._wrapped = wrapped
+        self._layout: Layout | None = None  # a classic pcap regular file: records by ranges
         try:
             self._records = self._start()
         except BaseException:
@@ -180,7 +181,11 @@ class CaptureFile:
             make_interface(self.linktype, snaplen, None, 9 if self.nanosecond else 6)
         )
         rec = struct.Struct(e + ("IIII8x" if magic == PCAP_MAGIC_MODIFIED else "IIII"))
-        return self._pcap_records(rec, 1 if self.nanosecond else 1000)
+        mult = 1 if self.nanosecond else 1000
+        if _regular_file(self._fh):
+            self._layout = Layout(e == "<", rec.size, mult)
+            return self._pcap_file_records(self._layout)
+        return self._pcap_records(rec, mult)
 
     def _start_pcapng(self, head: bytes) -> Iterator[PcapRecord]:
         from tapwatch.pcap.pcapng_reader import PcapngReader
@@ -238,6 +243,28 @@ class CaptureFile:
             self.count = n
             self.close()
 
+    def _pcap_file_records(self, lay: Layout) -> Iterator[PcapRecord]:
+        """A regular file's records, read in windows by the compiled loop (:mod:`records`)."""
+        st = Pass(PCAP_HEADER_LEN)
+
+        def end() -> None:
+            self.count = st.count
+            if st.truncated:
+                self.truncated = True
+            self.close()
+
+        def convert(exc: Exception) -> Exception:
+            if isinstance(exc, BadRecord):
+                return PcapError(
+                    f"{self.path}: record {exc.number} at offset {exc.offset} claims "
+                    f"{exc.caplen} captured bytes, over the {MAX_CAPLEN}-byte limit (corrupt file)"
+                )
+            if isinstance(exc, OSError):
+                return PcapError(describe_read_error(self.path, exc))
+            return PcapError(f"{self.path}: unreadable record {st.count + 1} ({exc})")
+
+        return read_records(self._fh.read, lay, st, end, convert)
+
     def _offset(self, delta: int) -> str:
         """Where the stream is, plus ``delta``, as " at offset N"; empty when the stream
         cannot tell (a pipe: the record number names the place then)."""
@@ -245,6 +272,47 @@ class CaptureFile:
             return f" at offset {self._fh.tell() + delta}"
         except (OSError, ValueError):
             return ""
+
+    # -- ranges of records (printing in several processes) -----------------------
+
+    def chunks(self, per_chunk: int) -> Iterator[Chunk] | None:
+        """The records as runs of up to ``per_chunk`` whole records, instead of one by one.
+
+        For decoding a file in several processes: :meth:`read_chunk` reads a run
+        back (in any process that has this file open).  Only a classic pcap
+        regular file that has not been iterated can be read this way; otherwise
+        None.  The same checks as iterating: a corrupt record raises
+        :class:`PcapError` after the runs before it, a cut-short last record sets
+        ``truncated``; ``count`` is final once the runs are exhausted.
+        """
+        lay = self._layout
+        if lay is None or self.count:
+            return None
+        self._records = iter(())  # one pass: the records are the runs' now
+        st = Pass(PCAP_HEADER_LEN)
+        return self._chunks(lay, st, per_chunk)
+
+    def _chunks(self, lay: Layout, st: Pass, per_chunk: int) -> Iterator[Chunk]:
+        try:
+            yield from scan(self._read, lay, st, per_chunk)
+        except BadRecord as exc:
+            raise PcapError(
+                f"{self.path}: record {exc.number} at offset {exc.offset} claims "
+                f"{exc.caplen} captured bytes, over the {MAX_CAPLEN}-byte limit (corrupt file)"
+            ) from None
+        finally:
+            self.count = st.count
+            if st.truncated:
+                self.truncated = True
+
+    def read_chunk(self, chunk: Chunk) -> list[tuple[int, bytes]]:
+        """``(ts_ns, data)`` of the records of one of :meth:`chunks`' runs."""
+        assert self._layout is not None
+        try:
+            data = os.pread(self._fh.fileno(), chunk.end - chunk.start, chunk.start)
+        except OSError as exc:
+            raise PcapError(describe_read_error(self.path, exc)) from None
+        return parse(data, self._layout)
 
     # -- public ---------------------------------------------------------------
 
@@ -273,6 +341,15 @@ class CaptureFile:
             f"<CaptureFile {self.path} {self.format} {linktype_name(self.linktype)} "
             f"count={self.count}{' truncated' if self.truncated else ''}>"
         )
+
+
+def _regular_file(fh: IO[bytes]) -> bool:
+    """Whether ``fh`` reads a regular file from just after the classic pcap header (then the
+    windowed loop may read ahead: nothing is waiting to arrive)."""
+    try:
+        return stat.S_ISREG(os.fstat(fh.fileno()).st_mode) and fh.tell() == PCAP_HEADER_LEN
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return False
 
 
 def read_capture(source: str | os.PathLike[str] | BinaryIO) -> CaptureFile:
