@@ -4,15 +4,18 @@ Two captures of the same mixed traffic (ICMP, UDP, DNS, TCP, some IPv6; ARP on
 Ethernet) are written with tapwatch's own pcap writer from packets built once
 with scapy: one raw-IP (LINKTYPE_RAW, what a tun gives) and one Ethernet
 (LINKTYPE_ETHERNET, what a tap gives). Each reader prints every packet to
-/dev/null; best of N wall times. No network access at all.
+/dev/null; tapwatch and tcpdump run in turn and are compared pair by pair (see
+:func:`run`). No network access at all.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -82,50 +85,105 @@ def make_pcap(path: str, count: int, ethernet: bool) -> None:
             w.write(ts + i * 10_000, data)
 
 
+def _timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(wall, CPU) seconds of one whole process, its output to /dev/null; CPU counts every
+    process it waited for (tapwatch's workers too), from the kernel's own accounting."""
+    t = time.perf_counter()
+    with open(os.devnull, "wb") as null:
+        proc = subprocess.Popen(cmd, stdout=null, stderr=subprocess.DEVNULL, env=env)
+        _pid, status, ru = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode})")
+    return wall, ru.ru_utime + ru.ru_stime
+
+
 def run(*, packets: int, repeat: int) -> dict:
+    """Per file: tapwatch (as installed: workers on idle processors), tapwatch in one process
+    (TAPWATCH_WORKERS=1) and tcpdump, run in turn ``repeat`` times so that each tapwatch run
+    has a tcpdump run beside it; the ratio is taken pair by pair, the median reported.
+    tshark: best of ``repeat``."""
     results: dict = {"packets": packets, "repeat": repeat, "files": []}
+    env = common.env()
+    one = dict(env, TAPWATCH_WORKERS="1")
     with common.tempdir() as tmp:
         for ethernet in (False, True):
             path = os.path.join(tmp, f"mixed-{'eth' if ethernet else 'raw'}.pcap")
             make_pcap(path, packets, ethernet)
             entry: dict = {"linktype": "Ethernet (1)" if ethernet else "raw IP (101)",
                            "size_mb": os.path.getsize(path) / 1e6}
-            cmds = {"tapwatch": common.tapwatch_cmd("-r", path, "--headless")}
-            if shutil.which("tcpdump"):
-                cmds["tcpdump"] = ["tcpdump", "-nn", "-r", path]
+            tw = common.tapwatch_cmd("-r", path)
+            td = ["tcpdump", "-nn", "-r", path] if shutil.which("tcpdump") else None
+            runs: dict[str, list[tuple[float, float]]] = {"tapwatch": [], "tapwatch_1": [],
+                                                          "tcpdump": []}
+            try:
+                _timed(tw, env)  # warm the page cache and the compiled modules
+                for _ in range(repeat):
+                    runs["tapwatch"].append(_timed(tw, env))
+                    if td:
+                        runs["tcpdump"].append(_timed(td, env))
+                    runs["tapwatch_1"].append(_timed(tw, one))
+                    if td:
+                        runs["tcpdump"].append(_timed(td, env))
+            except (RuntimeError, OSError, subprocess.SubprocessError) as e:
+                entry["error"] = str(e)[:200]
+            entry["runs"] = runs
+            for name, rs in runs.items():
+                if rs:
+                    entry[name] = statistics.median(w for w, _c in rs)
+                    entry[f"{name}_cpu"] = statistics.median(c for _w, c in rs)
+            tds = runs["tcpdump"]
+            for name in ("tapwatch", "tapwatch_1"):
+                rs = runs[name]
+                if rs and len(tds) == 2 * len(rs):
+                    partner = tds[0::2] if name == "tapwatch" else tds[1::2]
+                    entry[f"{name}_ratio"] = statistics.median(
+                        a[0] / b[0] for a, b in zip(rs, partner, strict=True))
+                    entry[f"{name}_cpu_ratio"] = statistics.median(
+                        a[1] / b[1] for a, b in zip(rs, partner, strict=True))
             if shutil.which("tshark"):
-                cmds["tshark"] = ["tshark", "-r", path]
-            for name, cmd in cmds.items():
                 try:
-                    entry[name] = common.best_of(repeat, lambda c=cmd: common.wall(c))
+                    entry["tshark"] = common.best_of(
+                        repeat, lambda p=path: common.wall(["tshark", "-r", p]))
                 except (RuntimeError, subprocess.SubprocessError) as e:
-                    entry[name] = None
-                    entry[f"{name}_error"] = str(e)[:200]
+                    entry["tshark_error"] = str(e)[:200]
             # sanity: tapwatch printed one line per packet
-            out = subprocess.run(cmds["tapwatch"], capture_output=True, env=common.env())
+            out = subprocess.run(tw, capture_output=True, env=env)
             entry["tapwatch_lines"] = out.stdout.count(b"\n")
             results["files"].append(entry)
+    results["load"] = os.getloadavg()[0]
     return results
 
 
 def markdown(res: dict) -> list[str]:
-    out = [f"{res['packets']:,} packets per file, every packet printed to /dev/null; "
-           f"best of {res['repeat']} wall times (process start to exit).", "",
-           "| capture | tapwatch -r --headless | tcpdump -nn -r | tshark -r | "
-           "tapwatch / tcpdump | tapwatch / tshark | tapwatch pkts/s |",
-           "|---|---:|---:|---:|---:|---:|---:|"]
+    out = [f"{res['packets']:,} packets per file, every packet printed to /dev/null "
+           f"(`tapwatch -r FILE`, `tcpdump -nn -r FILE`); whole processes, start to exit, "
+           f"run in turn {res['repeat']} times: medians, and the median of the ratios pair by "
+           "pair (each tapwatch run against the tcpdump run after it). *tapwatch* is the "
+           "default (worker processes on idle processors), *one process* the same with "
+           "`TAPWATCH_WORKERS=1`. CPU counts the workers too. tshark: best of "
+           f"{res['repeat']}.", "",
+           "| capture | tapwatch -r | one process | tcpdump -nn -r | tapwatch / tcpdump | "
+           "one process / tcpdump | CPU: tapwatch / tcpdump | tshark -r | tapwatch pkts/s |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for f in res["files"]:
-        tw, td, ts = f.get("tapwatch"), f.get("tcpdump"), f.get("tshark")
-
         def s(x: float | None) -> str:
             return f"{x:.2f} s" if x else "n/a"
 
+        def r(x: float | None) -> str:
+            return f"{x:.2f}x" if x else "-"
+
+        tw = f.get("tapwatch")
         out.append(
-            f"| {f['linktype']}, {f['size_mb']:.1f} MB | {s(tw)} | {s(td)} | {s(ts)} | "
-            f"{tw / td:.2f}x | {tw / ts:.2f}x | {res['packets'] / tw:,.0f} |"
-            if tw and td and ts else f"| {f['linktype']} | {s(tw)} | {s(td)} | {s(ts)} | "
-            "- | - | - |")
+            f"| {f['linktype']}, {f['size_mb']:.1f} MB | {s(tw)} | {s(f.get('tapwatch_1'))} | "
+            f"{s(f.get('tcpdump'))} | {r(f.get('tapwatch_ratio'))} | "
+            f"{r(f.get('tapwatch_1_ratio'))} | {r(f.get('tapwatch_cpu_ratio'))} | "
+            f"{s(f.get('tshark'))} | {res['packets'] / tw:,.0f} |" if tw else
+            f"| {f['linktype']} | n/a | | | | | | | |")
         if f.get("tapwatch_lines") != res["packets"]:
             out.append(f"\n(tapwatch printed {f.get('tapwatch_lines')} lines, expected "
                        f"{res['packets']})")
+        if f.get("error"):
+            out.append(f"\n({f['error']})")
     return out

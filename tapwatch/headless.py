@@ -317,16 +317,18 @@ def _print_in_workers(records: Iterable[_FileRecord], interfaces: Sequence[_File
     chunks_of = getattr(records, "chunks", None)
     if chunks_of is None or len(interfaces) != 1:
         return None
-    workers = parallel.workers_for(getattr(records, "path", None))
-    chunks = chunks_of(parallel.CHUNK_RECORDS if workers > 1 and count is None
-                       else parallel.CHUNK_RECORDS_HERE)
-    if chunks is None:
-        return None
-    lt = interfaces[0].linktype
-    line = renderer.line
     fmt = renderer.fmt
     # the default layout is LineFormatter's: whole chunks at a time in compiled code
     simple = fmt.time == TIME_DEFAULT and not (fmt.verbose or fmt.dump or renderer.names)
+    workers = parallel.workers_for(getattr(records, "path", None))
+    chunks = chunks_of(parallel.CHUNK_RECORDS_HERE if workers < 2 or count is not None
+                       else parallel.CHUNK_RECORDS if simple else parallel.CHUNK_RECORDS_SLOW)
+    if chunks is None:
+        return None
+    if fmt.verbose and workers > 1:
+        decode.tree._load_scapy()  # once, before the workers are made
+    lt = interfaces[0].linktype
+    line = renderer.line
     lines = decode.LineFormatter(lt, absolute=fmt.absolute, link=fmt.link, strict=fmt.strict)
     snap = -1 if fmt.snaplen is None else fmt.snaplen
 

@@ -45,6 +45,8 @@ from tapwatch.decode.core import FlowBase, FlowKey, TcpFlows
 #: Records per chunk: big enough that the messages per chunk cost nothing, small enough
 #: that the first lines come out early and Ctrl-C loses little.
 CHUNK_RECORDS = 8192
+#: Records per chunk for the slow formats (scapy's dump, hex...): the same few milliseconds.
+CHUNK_RECORDS_SLOW = 256
 #: Records per chunk when one process prints (a count to reach, or no workers): what
 #: Ctrl-C may leave decoded but unwritten.
 CHUNK_RECORDS_HERE = 1024
@@ -315,6 +317,8 @@ class _Worker:
                 n = os.write(self.task_w, self.outgoing)
             except BlockingIOError:
                 return
+            except OSError as exc:  # gone (its pipe is closed)
+                raise WorkerFailed(f"worker {self.pid}: {exc.strerror}") from None
             del self.outgoing[:n]
 
 
