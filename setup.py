@@ -20,7 +20,7 @@ from setuptools import setup
 COMPILED = [
     *(f"tapwatch/decode/{m}.py"
       for m in ("core", "names", "link", "ip", "transport", "icmp", "dns", "dhcp", "apps",
-                "tunnels", "summary", "classify", "line")),
+                "tunnels", "summary", "classify", "line", "verbose")),
     "tapwatch/pcap/records.py",
 ]
 

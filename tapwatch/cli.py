@@ -227,7 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="accepted for tcpdump habits; tapwatch never resolves names")
     td.add_argument("-q", dest="quiet", action="store_true", help="no per-packet lines")
     td.add_argument("-v", dest="verbose", action="count", default=0,
-                    help="full dissection of every packet (slow: for looking, not for floods)")
+                    help="tcpdump's -v lines (-vv: tcpdump's -vv); -vvv adds the full field "
+                    "dissection of every packet (slow: for looking, not for floods)")
     td.add_argument("-t", dest="times", action="count", default=0,
                     help="-t no time, -tt seconds since 1970, -ttt since the previous line, "
                     "-tttt date and time, -ttttt since the first line")
@@ -393,7 +394,7 @@ def validate(args: argparse.Namespace) -> RunOptions:
     elif args.ascii:
         dump = "AA" if args.ascii > 1 else "A"
     # -s shapes a capture; reading a file, tcpdump shows what the file holds, and so do we
-    fmt = LineFormat(time=min(args.times, 5), link=args.link, verbose=args.verbose > 0,
+    fmt = LineFormat(time=min(args.times, 5), link=args.link, verbose=args.verbose,
                      dump=dump, snaplen=None if args.read else args.snaplen)
     file_size = None
     if args.file_size is not None:
@@ -546,10 +547,10 @@ def _preload(opts: RunOptions, ui: bool) -> None:
         mods += ["tapwatch.app", "tapwatch.terminal"]
     for mod in mods:
         importlib.import_module(mod)
-    if ui or opts.verbose:
+    if ui or opts.fmt.verbose > 2:
         from tapwatch.decode import tree
 
-        tree._load_scapy()  # the protocol tree and -v dissect with scapy
+        tree._load_scapy()  # the protocol tree and -vvv dissect with scapy
     from tapwatch.filters import _libpcap
 
     with contextlib.suppress(TapwatchError):

@@ -23,7 +23,7 @@ from tapwatch.linktypes import (
     LINKTYPE_NULL,
 )
 from tapwatch.ring import Record
-from tapwatch.sanitize import printable, printable_lines
+from tapwatch.sanitize import printable, printable_layout, printable_lines
 from tapwatch.tunnelview import describe
 from tapwatch.wire import ETH_HLEN, VLAN_HLEN, VLAN_TPIDS
 
@@ -63,7 +63,8 @@ class LineFormat:
 
     time: int = TIME_DEFAULT
     link: bool = False
-    verbose: bool = False
+    #: -v count: 1 and 2 are tcpdump's -v and -vv text, 3 and more add scapy's field dump
+    verbose: int = 0
     dump: str = ""
     snaplen: int | None = None
     absolute: bool = False
@@ -94,9 +95,14 @@ class Renderer:
         fmt = self.fmt
         if fmt.snaplen is not None and len(data) > fmt.snaplen:
             data = data[:fmt.snaplen]
-        text = decode.line_text(data, linktype, self._flows, fmt.strict, fmt.link)
+        verbose = fmt.verbose
+        text = decode.line_text(data, linktype, self._flows, fmt.strict, fmt.link,
+                                verbose if verbose < 2 else 2)
         # the decoder escapes what it quotes from the packet; printable() is the guard behind it
-        body = printable_lines(text) if fmt.strict else printable(text)
+        if verbose:
+            body = printable_layout(text)
+        else:
+            body = printable_lines(text) if fmt.strict else printable(text)
         view = self.tunnel_view
         if view is not None:
             inner = view.frames(data, linktype)
@@ -112,7 +118,7 @@ class Renderer:
         else:
             head = stamp
         line = head + body
-        if fmt.verbose:
+        if verbose > 2:
             line += "\n" + printable_lines(decode.verbose_text(data, linktype))
         if fmt.dump:
             line += dump(data, linktype, fmt.dump)
@@ -212,7 +218,7 @@ def _names(interfaces: Sequence[_FileInterface]) -> list[str]:
 
 
 def render(ts_ns: int, direction: int | None, data: bytes, linktype: int, *,
-           link: bool = False, verbose: bool = False, ifname: str | None = None,
+           link: bool = False, verbose: int = 0, ifname: str | None = None,
            words: bool = False) -> str:
     """One packet as tcpdump would print it (a one-off: time formats that need the
     previous packet want a :class:`Renderer`)."""
@@ -319,17 +325,18 @@ def _print_in_workers(records: Iterable[_FileRecord], interfaces: Sequence[_File
         return None
     fmt = renderer.fmt
     # the default layout is LineFormatter's: whole chunks at a time in compiled code
-    simple = fmt.time == TIME_DEFAULT and not (fmt.verbose or fmt.dump or renderer.names)
+    simple = fmt.time == TIME_DEFAULT and fmt.verbose < 3 and not (fmt.dump or renderer.names)
     workers = parallel.workers_for(getattr(records, "path", None))
     chunks = chunks_of(parallel.CHUNK_RECORDS_HERE if workers < 2 or count is not None
                        else parallel.CHUNK_RECORDS if simple else parallel.CHUNK_RECORDS_SLOW)
     if chunks is None:
         return None
-    if fmt.verbose and workers > 1:
+    if fmt.verbose > 2 and workers > 1:
         decode.tree._load_scapy()  # once, before the workers are made
     lt = interfaces[0].linktype
     line = renderer.line
-    lines = decode.LineFormatter(lt, absolute=fmt.absolute, link=fmt.link, strict=fmt.strict)
+    lines = decode.LineFormatter(lt, absolute=fmt.absolute, link=fmt.link, strict=fmt.strict,
+                                 verbose=fmt.verbose)
     snap = -1 if fmt.snaplen is None else fmt.snaplen
 
     def render(recs: list[tuple[int, bytes]], keep: list[bool] | None,
@@ -412,13 +419,13 @@ class LinePrinter:
     def hurry(self) -> None:
         """Capture is stopping: print what is left without the slow -v dissection.
 
-        A stop must be prompt even when the pump is far behind a flood with -v
+        A stop must be prompt even when the pump is far behind a flood with -vvv
         (scapy dissects a few thousand packets a second); the lines themselves
         still come out, as the summary decoder writes them.
         """
         r = self._renderer
-        if r.fmt.verbose:
-            r.fmt = replace(r.fmt, verbose=False)
+        if r.fmt.verbose > 2:
+            r.fmt = replace(r.fmt, verbose=2)
 
     def flush(self, final: bool = False) -> str | None:
         """Write the lines that have waited long enough (``final``: all of them).

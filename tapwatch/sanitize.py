@@ -57,3 +57,16 @@ def printable_bytes(data: bytes) -> str:
     if text.isascii() and text.isprintable():
         return text
     return "".join(ch if " " <= ch <= "~" else _escape(ch) for ch in text)
+
+
+def printable_layout(text: str) -> str:
+    """Like :func:`printable_lines`, keeping the tabs of tapwatch's own layout too.
+
+    tcpdump's ``-v`` text indents continuation lines with tabs; a tab moves the
+    cursor and nothing else, so it is kept wherever it is, and every other
+    control character is escaped.
+    """
+    if text.isprintable():
+        return text
+    return "\n".join("\t".join(printable(part) for part in line.split("\t"))
+                     for line in text.split("\n"))

@@ -68,9 +68,21 @@ def test_filter_count_and_link_level_headers(mixed: Path) -> None:
 
 
 def test_verbose_adds_the_full_dissection(mixed: Path) -> None:
-    r = run("-r", str(mixed), "-v", "-c", "1", "arp")
+    r = run("-r", str(mixed), "-vvv", "-c", "1", "arp")
     assert r.returncode == 0
     assert "who-has" in r.stdout and "hwsrc" in r.stdout
+
+
+def test_verbose_prints_tcpdumps_verbose_lines(mixed: Path) -> None:
+    r = run("-r", str(mixed), "-v", "-c", "1", "arp")
+    assert r.returncode == 0
+    assert "ARP, Ethernet (len 6), IPv4 (len 4), Request who-has" in r.stdout
+    assert "hwsrc" not in r.stdout
+    r = run("-r", str(mixed), "-v", "-c", "1", "icmp")
+    assert r.returncode == 0
+    first, second = r.stdout.splitlines()[:2]
+    assert " IP (tos 0x0, ttl " in first and ", proto ICMP (1), length " in first
+    assert second.startswith("    ") and " > " in second and "ICMP echo" in second
 
 
 def test_copy_is_byte_and_timestamp_identical(mixed: Path, tmp_path: Path) -> None:
@@ -265,7 +277,7 @@ def test_ctrl_c_stops_a_verbose_read_promptly_with_whole_lines(tmp_path: Path) -
                       for _ in range(20_000)])
     out = tmp_path / "out.txt"
     with out.open("w") as fh:
-        proc = subprocess.Popen([*TAPWATCH, "-r", str(big), "-v"], stdout=fh,
+        proc = subprocess.Popen([*TAPWATCH, "-r", str(big), "-vvv"], stdout=fh,
                                 stderr=subprocess.PIPE, text=True)
         time.sleep(3.0)  # scapy is well into the file, far from its end
         t0 = time.monotonic()

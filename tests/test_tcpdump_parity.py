@@ -9,7 +9,7 @@ deliberate differences of the default mode are a flag away; the default mode's
 differences are listed by the second test.
 
 Run as a script to print the identity per protocol:
-``python tests/test_tcpdump_parity.py``.
+``python tests/test_tcpdump_parity.py`` (``-v``/``-vv``: against ``tcpdump -v``/``-vv``).
 """
 
 from __future__ import annotations
@@ -44,12 +44,13 @@ def tcpdump_packets(path: Path, *flags: str) -> list[str]:
     return packets
 
 
-def compare(path: Path, *, strict: bool) -> tuple[list[tuple[str, str, str]], dict[str, list[int]]]:
+def compare(path: Path, *, strict: bool,
+            verbose: int = 0) -> tuple[list[tuple[str, str, str]], dict[str, list[int]]]:
     """(differences as (protocol, tapwatch, tcpdump), per-protocol [identical, total])."""
-    theirs = tcpdump_packets(path)
+    theirs = tcpdump_packets(path, *(["-" + "v" * verbose] if verbose else []))
     with pcap.read_capture(str(path)) as reader:
         records = list(reader)
-        fmt = decode.LineFormatter(reader.linktype, strict=strict)
+        fmt = decode.LineFormatter(reader.linktype, strict=strict, verbose=verbose)
         lt = reader.linktype
     assert len(records) == len(theirs), (len(records), len(theirs))
     diffs: list[tuple[str, str, str]] = []
@@ -79,6 +80,21 @@ def test_lines_identical_to_tcpdump() -> None:
         report)
 
 
+@pytest.mark.parametrize("verbose", [1, 2])
+def test_verbose_lines_identical_to_tcpdump(verbose: int) -> None:
+    """``-v``/``-vv`` print tcpdump's -v/-vv text: header fields, checksum verdicts, details."""
+    same = total = 0
+    report: list[str] = []
+    for path in FILES:
+        diffs, per = compare(path, strict=True, verbose=verbose)
+        total += sum(t for _ok, t in per.values())
+        same += sum(ok for ok, _t in per.values())
+        report += [f"{path.name} [{p}]\n  tapwatch: {o!r}\n  tcpdump:  {t!r}" for p, o, t in diffs]
+    assert total > 150
+    assert same / total >= 0.95, f"{same}/{total} identical; differing packets:\n" + "\n".join(
+        report)
+
+
 def test_default_mode_differs_only_where_documented() -> None:
     """Without ``strict``, only the documented extensions change a line."""
     allowed = ("WireGuard ", "OpenVPN ", "ERSPAN ", "VXLAN, flags")
@@ -92,8 +108,9 @@ def test_default_mode_differs_only_where_documented() -> None:
 
 def main() -> int:
     grand: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    verbose = max((a.count("v") for a in sys.argv[1:] if a.startswith("-v")), default=0)
     for path in FILES:
-        diffs, per = compare(path, strict="--default" not in sys.argv)
+        diffs, per = compare(path, strict="--default" not in sys.argv, verbose=verbose)
         for p, (ok, t) in per.items():
             grand[p][0] += ok
             grand[p][1] += t

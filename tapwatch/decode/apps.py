@@ -10,6 +10,7 @@ import re
 from typing import Final
 
 from tapwatch.decode.core import TCP_PORTS, UDP_PORTS, Acc, LayerOnly, PortHandler, bind
+from tapwatch.decode.verbose import hexdump
 
 _HTTP_CMDS: Final = frozenset((
     "GET", "PUT", "COPY", "HEAD", "LOCK", "MOVE", "POLL", "POST", "BCOPY", "BMOVE", "MKCOL",
@@ -67,9 +68,35 @@ def _is_code(tok: str) -> bool:
     return len(tok) == 3 and tok.isdigit()
 
 
+def _lines(d: bytes, p: int, end: int, proto: str, cut: bool) -> str:
+    """tcpdump -v's text lines, each after ``\\n\\t``, up to the first that is not one.
+
+    ``cut``: the capture ends before the payload does; a line it cuts is not printed.
+    """
+    out = ""
+    while p < end:
+        m = _TEXT.match(d, p, end)
+        i = m.end() if m is not None else p
+        if i >= end:
+            if cut:
+                return f"{out} [|{proto}]"
+            return f"{out}\n\t{d[p:end].decode('ascii')} [|{proto}]"
+        c = d[i]
+        if c == 0x0A:
+            out += "\n\t" + d[p:i].decode("ascii")
+            p = i + 1
+        elif c == 0x0D and i + 1 < end and d[i + 1] == 0x0A:
+            out += "\n\t" + d[p:i].decode("ascii")
+            p = i + 2
+        else:
+            break
+    return out
+
+
 def txtproto(d: bytes, off: int, end: int, name: str, cmds: frozenset[str] | None,
-             code_second: bool) -> str:
-    """``: NAME`` plus ``: first line`` when it is a request or a response line."""
+             code_second: bool, verbose: int = 0, length: int = 0, claimed: int = -1) -> str:
+    """``: NAME`` plus ``: first line`` when it is a request or a response line
+    (``verbose``: ``, length: N`` and every text line, one a line)."""
     show = cmds is None
     if not show and cmds is not None:
         tok, p = _token(d, off, end)
@@ -81,6 +108,10 @@ def txtproto(d: bytes, off: int, end: int, name: str, cmds: frozenset[str] | Non
             else:
                 show = _is_code(tok)
     if show:
+        if verbose:
+            cut = length < claimed
+            return (f": {name}, length: {claimed if cut else length}"
+                    f"{_lines(d, off, end, name.lower(), cut)}")
         return f": {name}{_line(d, off, end, name.lower())}"
     return f": {name}"
 
@@ -89,8 +120,8 @@ class _Http(LayerOnly):
     def text(self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
              dport: int) -> str | None:
         a.layers.append("HTTP")
-        text = txtproto(d, off, end, "HTTP", _HTTP_CMDS, True)
-        if len(text) > 6:
+        text = txtproto(d, off, end, "HTTP", _HTTP_CMDS, True, a.verbose, length, a.claimed)
+        if len(text) > 6 and not a.verbose:
             a.info = text[8:]
         return text
 
@@ -99,21 +130,21 @@ class _Rtsp(LayerOnly):
     def text(self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
              dport: int) -> str | None:
         a.layers.append("RTSP")
-        return txtproto(d, off, end, "RTSP", _RTSP_CMDS, True)
+        return txtproto(d, off, end, "RTSP", _RTSP_CMDS, True, a.verbose, length, a.claimed)
 
 
 class _Ftp(LayerOnly):
     def text(self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
              dport: int) -> str | None:
         a.layers.append("FTP")
-        return txtproto(d, off, end, "FTP", None, False)
+        return txtproto(d, off, end, "FTP", None, False, a.verbose, length, a.claimed)
 
 
 class _Smtp(LayerOnly):
     def text(self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
              dport: int) -> str | None:
         a.layers.append("SMTP")
-        return txtproto(d, off, end, "SMTP", None, False)
+        return txtproto(d, off, end, "SMTP", None, False, a.verbose, length, a.claimed)
 
 
 class _Ssh(LayerOnly):
@@ -127,10 +158,17 @@ class _Ssh(LayerOnly):
         return ""
 
 
+_BGP_TYPES: Final = {1: "Open", 2: "Update", 3: "Notification", 4: "Keepalive",
+                     5: "Route Refresh"}
+
+
 class _Bgp(LayerOnly):
     def text(self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
              dport: int) -> str | None:
         a.layers.append("BGP")
+        if a.verbose and end - off >= 19 and d[off + 18] == 4:  # -v: a keepalive's header
+            ln = d[off + 16] << 8 | d[off + 17]
+            return f": BGP\n\tKeepalive Message (4), length: {ln}"
         return ": BGP"
 
 
@@ -180,7 +218,17 @@ class _Syslog(PortHandler):
         if pri < 0:
             return None
         a.layers.append("Syslog")
-        return f"SYSLOG {_SYSLOG_FAC[pri >> 3]}.{_SYSLOG_SEV[pri & 7]}, length: {length}"
+        fac = _SYSLOG_FAC[pri >> 3]
+        sev = _SYSLOG_SEV[pri & 7]
+        if not a.verbose:
+            return f"SYSLOG {fac}.{sev}, length: {length}"
+        msg = d[d.index(b">", off) + 1:min(end, off + length)]
+        text = "".join(chr(c) if 0x20 <= c < 0x7F else f"\\0x{c:02x}" for c in msg)
+        text = (f"SYSLOG, length: {length}\n\tFacility {fac} ({pri >> 3}), "
+                f"Severity {sev} ({pri & 7})\n\tMsg: {text}")
+        if a.verbose > 1:
+            text += hexdump(d[off:min(end, off + length)], "\n\t")
+        return text
 
     def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
         if _syslog_pri(d, off, end) >= 0:

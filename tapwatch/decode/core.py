@@ -131,14 +131,15 @@ class Acc:
     """Mutable scratch state of one summarize() call (cheaper than returning tuples).
 
     ``flows`` is set by the stateful line printer (relative TCP numbers);
-    ``lean`` leaves out what only the packet list shows; ``strict`` asks for
+    ``lean`` leaves out what only the packet list shows; ``verbose`` asks for
+    tcpdump's ``-v``/``-vv`` text (several lines per packet); ``strict`` asks for
     tcpdump's exact text where tapwatch decodes more than tcpdump 4.99 does
     (WireGuard, OpenVPN, ERSPAN) or lays it out differently (VXLAN's inner frame
     on a second line).
     """
 
     def __init__(self, flows: TcpFlows | None = None, strict: bool = False,
-                 lean: bool = False) -> None:
+                 lean: bool = False, verbose: int = 0) -> None:
         self.layers: list[str] = []
         self.src = ""
         self.dst = ""
@@ -149,6 +150,11 @@ class Acc:
         #: only ``text`` is wanted (the line printer): skip the info column's wording and
         #: the ``-e`` link text where they cost most (Ethernet, TCP, DNS).
         self.lean = lean
+        #: tcpdump's -v (1) or -vv (2): header fields, checksum verdicts, payload details
+        self.verbose = verbose
+        #: the TCP payload length the IP header claims (what tcpdump's text printers are
+        #: given), when more than was captured; -1 otherwise
+        self.claimed = -1
 
 
 #: The path of addresses a transport header is printed under:

@@ -1,9 +1,32 @@
-"""BOOTP/DHCP as tcpdump prints its first line."""
+"""BOOTP/DHCP as tcpdump prints it: its first line, and with -v the fields and options."""
 
 from __future__ import annotations
 
-from tapwatch.decode.core import S_I, UDP_PORTS, Acc, PortHandler, bind
+from typing import Final
+
+from tapwatch.decode.core import S_I, UDP_PORTS, Acc, PortHandler, bind, ip4, mac
 from tapwatch.decode.names import DHCP_TYPES
+
+#: tcpdump's ``tag2str``: each option's format letter (i addresses, l/s/b numbers, $ text,
+#: B booleans, p address pairs) and its name.
+_TAGS: Final = {
+    1: "iSubnet-Mask", 2: "LTime-Zone", 3: "iDefault-Gateway", 4: "iTime-Server",
+    5: "iIEN-Name-Server", 6: "iDomain-Name-Server", 7: "iLOG", 8: "iCS", 9: "iLPR-Server",
+    10: "iIM", 11: "iRL", 12: "$Hostname", 13: "sBS", 14: "$DP", 15: "$Domain-Name", 16: "iSS",
+    17: "$RP", 18: "$EP", 19: "BIPF", 20: "BSRT", 21: "pPF", 22: "sRSZ", 23: "bTTL",
+    24: "lMTU-Timeout", 25: "sMTU-Table", 26: "sMTU", 27: "BLSN", 28: "iBR", 29: "BMD", 30: "BMS",
+    31: "BRouter-Discovery", 32: "iRSA", 33: "pStatic-Route", 34: "BUT", 35: "lAT", 36: "BIE",
+    37: "bTT", 38: "lKI", 39: "BKG", 40: "$YD", 41: "iYS", 42: "iNTP", 43: "bVendor-Option",
+    44: "iNetbios-Name-Server", 45: "iWDD", 46: "bNetbios-Node", 47: "$Netbios-Scope",
+    48: "iXFS", 49: "iXDM", 50: "iRequested-IP", 51: "lLease-Time", 52: "bOO", 53: " DHCP-Message",
+    54: "iServer-ID", 55: "bParameter-Request", 56: "$MSG", 57: "sMSZ", 58: "lRN", 59: "lRB",
+    60: "$Vendor-Class", 61: "xClient-ID", 64: "$NIS-Domain", 65: "iNIS-Server", 66: "$TFTP",
+    67: "$BF", 68: "iMH", 69: "iSMTP", 70: "iPOP3", 71: "iNNTP", 72: "iWWW", 73: "iFG",
+    74: "iIRC", 75: "iSTS", 76: "iSTDA", 81: "$FQDN", 119: "$Domain-Search",
+    121: "$Classless-Static-Route",
+}
+_DHCP_MSG: Final = {1: "Discover", 2: "Offer", 3: "Request", 4: "Decline", 5: "ACK", 6: "NACK",
+                    7: "Release", 8: "Inform"}
 
 
 def _dhcp(d: bytes, off: int, end: int, length: int, a: Acc) -> str:
@@ -47,7 +70,111 @@ def _dhcp(d: bytes, off: int, end: int, length: int, a: Acc) -> str:
         a.info = f"DHCP {tname} - Transaction ID 0x{xid:08x}"
     else:
         a.info = f"Boot {opname} - Transaction ID 0x{xid:08x}"
+    if a.verbose and not text.endswith("[|bootp]"):
+        return text + _verbose(d, off, end, htype, hlen, a.verbose)
     return text
+
+
+def _verbose(d: bytes, off: int, end: int, htype: int, hlen: int, verbose: int) -> str:
+    """tcpdump -v's fields (those not zero) and its list of the vendor options."""
+    out = ""
+    if htype != 1:
+        out += f", htype {htype}"
+    if htype != 1 or hlen != 6:
+        out += f", hlen {hlen}"
+    if d[off + 3]:
+        out += f", hops {d[off + 3]}"
+    xid = S_I.unpack_from(d, off + 4)[0]
+    if xid:
+        out += f", xid 0x{xid:x}"
+    secs = d[off + 8] << 8 | d[off + 9]
+    if secs:
+        out += f", secs {secs}"
+    out += ", Flags [" + ("Broadcast" if d[off + 10] & 0x80 else "none") + "]"
+    if verbose > 1:
+        out += f" (0x{d[off + 10] << 8 | d[off + 11]:04x})"
+    for name, p in (("Client-IP", 12), ("Your-IP", 16), ("Server-IP", 20), ("Gateway-IP", 24)):
+        addr = d[off + p:off + p + 4]
+        if any(addr):
+            out += f"\n\t  {name} {ip4(addr)}"
+    if htype == 1 and hlen == 6:
+        out += f"\n\t  Client-Ethernet-Address {mac(d[off + 28:off + 34])}"
+    for name, p, size in (("sname", 44, 64), ("file", 108, 128)):
+        if d[off + p]:
+            field = d[off + p:off + p + size].split(b"\0", 1)[0]
+            out += f'\n\t  {name} "{_text(field)}"'
+    if end - off >= 240 and d[off + 236:off + 240] == b"\x63\x82\x53\x63":
+        out += "\n\t  Vendor-rfc1048 Extensions\n\t    Magic Cookie 0x63825363"
+        out += _options(d, off + 240, end)
+    return out
+
+
+def _text(b: bytes) -> str:
+    """tcpdump's ``nd_printn``: printable ASCII kept, the rest escaped."""
+    return "".join(chr(c) if 0x20 <= c < 0x7F else f"\\{c:03o}" for c in b)
+
+
+def _options(d: bytes, p: int, end: int) -> str:
+    out = ""
+    while p < end:
+        tag = d[p]
+        p += 1
+        if tag == 0:
+            continue
+        if tag == 255:
+            break
+        if p >= end:
+            return out + " [|bootp]"
+        ln = d[p]
+        p += 1
+        if p + ln > end:
+            return out + " [|bootp]"
+        spec = _TAGS.get(tag)
+        if spec is None:
+            fmt = "b" if ln & 1 else "s" if ln & 2 else "l"
+            name = f"Unknown {tag}"
+        else:
+            fmt, name = spec[0], spec[1:]
+        out += f"\n\t    {name} ({tag}), length {ln}{': ' if ln else ''}"
+        body = d[p:p + ln]
+        p += ln
+        if tag == 53 and ln:
+            out += _DHCP_MSG.get(body[0], f"Unknown ({body[0]})")
+        elif tag == 55:
+            for i, t in enumerate(body):
+                inner = _TAGS.get(t)
+                out += ("\n\t      " if i % 4 == 0 else ", ") + (
+                    f"{inner[1:]} ({t})" if inner else f"Unknown {t} ({t})")
+        elif tag == 61 and ln:
+            if body[0] == 0:
+                out += f'"{_text(body[1:])}"'
+            else:
+                out += ("ether " if body[0] == 1 else f"hardware-type {body[0]}, ") + \
+                    body[1:].hex(":")
+        else:
+            out += _values(fmt, body)
+    return out
+
+
+def _values(fmt: str, b: bytes) -> str:
+    """An option's value by its format letter, as tcpdump's ``rfc1048_print`` prints it."""
+    if fmt == "$":
+        return f'"{_text(b)}"'
+    if fmt == "i":
+        return ",".join(ip4(b[i:i + 4]) for i in range(0, len(b) - 3, 4))
+    if fmt == "p":
+        return ",".join(f"{ip4(b[i:i + 4])}:{ip4(b[i + 4:i + 8])}"
+                        for i in range(0, len(b) - 7, 8))
+    if fmt == "l" or fmt == "L":
+        return ",".join(str(int.from_bytes(b[i:i + 4], "big", signed=fmt == "L"))
+                        for i in range(0, len(b) - 3, 4))
+    if fmt == "s":
+        return ",".join(str(b[i] << 8 | b[i + 1]) for i in range(0, len(b) - 1, 2))
+    if fmt == "B":
+        return ",".join("Y" if v == 1 else "N" if v == 0 else "?" for v in b)
+    if fmt == "x":
+        return ":".join(f"{v:02x}" for v in b)
+    return ".".join(str(v) for v in b)
 
 
 class _Dhcp(PortHandler):

@@ -7,9 +7,11 @@ and in the info column alike.
 from __future__ import annotations
 
 from socket import inet_ntoa
+from typing import Final
 
 from tapwatch.decode.core import (
     IP_PROTOS,
+    MAX_LAYERS,
     S_HH,
     S_I,
     Acc,
@@ -19,6 +21,7 @@ from tapwatch.decode.core import (
     head_noport,
     ntop6,
 )
+from tapwatch.decode.ip import ipv4
 from tapwatch.decode.names import (
     ICMP6_NAMES,
     ICMP6_UNREACH,
@@ -26,11 +29,26 @@ from tapwatch.decode.names import (
     ICMP_UNREACH,
     MAX_EXT_HEADERS,
 )
+from tapwatch.decode.verbose import cksum, hexdump, pseudo_sum, shouldbe
 
 
 def _icmp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -> str:
     a.layers.append("ICMP")
-    head = f"{head_noport(ctx)}ICMP "
+    text = _icmp_text(d, off, end, clen, a, f"{head_noport(ctx)}ICMP ")
+    if not a.verbose or text.endswith("[|icmp]"):
+        return text
+    # tcpdump -v: a wrong checksum is said, and an error's quoted packet printed in full
+    if not frag and end - off >= clen:
+        c = cksum(d[off:off + clen])
+        if c:
+            field = d[off + 2] << 8 | d[off + 3]
+            text += f" (wrong icmp cksum {field:x} (->{shouldbe(field, c):x})!)"
+    if d[off] in (3, 4, 5, 11, 12) and end - off >= 12 and len(a.layers) < MAX_LAYERS:
+        text += "\n\t" + ipv4(d, off + 8, a, end, quoted=True)
+    return text
+
+
+def _icmp_text(d: bytes, off: int, end: int, clen: int, a: Acc, head: str) -> str:
     avail = end - off
     if avail < 4:
         a.bad = True
@@ -124,7 +142,12 @@ def _icmp_error(d: bytes, off: int, end: int, typ: int, code: int, clen: int, a:
 
 def _icmp6(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -> str:
     a.layers.append("ICMPv6")
-    head = f"{head_noport(ctx)}ICMP6, "
+    if a.verbose:
+        return _icmp6_verbose(d, off, end, clen, a, ctx, frag)
+    return _icmp6_text(d, off, end, clen, a, f"{head_noport(ctx)}ICMP6, ")
+
+
+def _icmp6_text(d: bytes, off: int, end: int, clen: int, a: Acc, head: str) -> str:
     avail = end - off
     if avail < 4:
         a.bad = True
@@ -227,6 +250,140 @@ def _icmp6(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool
             return f"{head}{td}, {ctd}, {idst} protocol {nh} port {dport}, length {clen}"
         return f"{head}{td}, {ctd} {idst}, length {clen}"
     return f"{head}{td}, length {clen}"
+
+
+_ND_OPTS: Final = {1: "source link-address", 2: "destination link-address", 3: "prefix info",
+                   4: "redirected header", 5: "mtu", 7: "advertisement interval",
+                   8: "homeagent information", 24: "route info", 25: "rdnss", 31: "dnssl"}
+_MLD2_RECORDS: Final = {1: "is_in", 2: "is_ex", 3: "to_in", 4: "to_ex", 5: "allow", 6: "block"}
+_RTPREF: Final = ("medium", "high", "rsv", "low")
+
+
+def _icmp6_verbose(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx,
+                   frag: bool) -> str:
+    """tcpdump -v: the checksum verdict first; ND messages with their length and options on
+    lines of their own; MLDv2 reports with their group records; no length at the end."""
+    ck = ""
+    if not frag and end - off >= clen >= 4:
+        field = d[off + 2] << 8 | d[off + 3]
+        c = pseudo_sum(ctx[5], ctx[6], 58, d[off:off + clen])
+        ck = (f"[bad icmp6 cksum 0x{field:04x} -> 0x{shouldbe(field, c):04x}!] " if c
+              else "[icmp6 sum ok] ")
+    head = f"{head_noport(ctx)}{ck}ICMP6, "
+    avail = end - off
+    typ = d[off] if avail >= 4 else -1
+    names = ICMP6_NAMES.get(typ)
+    if names is None or (not 133 <= typ <= 137 and typ != 143 and typ != 128 and typ != 129):
+        text = _icmp6_text(d, off, end, clen, a, head)
+        tail = f", length {clen}"
+        return text[:-len(tail)] if text.endswith(tail) else text
+    td = names[0]
+    if typ == 128 or typ == 129:
+        if avail < 8:
+            a.bad = True
+            return f"{head}{td} [|icmp6]"
+        return f"{head}{td}, id {d[off + 4] << 8 | d[off + 5]}, seq {d[off + 6] << 8 | d[off + 7]}"
+    if typ == 143:
+        return head + td + _mld2_report(d, off, end, clen, a.verbose)
+    hdr = {133: 8, 134: 16, 135: 24, 136: 24, 137: 40}[typ]
+    if avail < hdr:
+        a.bad = True
+        return f"{head}{td}, length {clen} [|icmp6]"
+    out = f"{head}{td}, length {clen}"
+    if typ == 134:
+        fl = d[off + 5]
+        names_fl = ", ".join(n for bit, n in ((0x80, "managed"), (0x40, "other stateful"),
+                                              (0x20, "home agent")) if fl & bit) or "none"
+        out += (f"\n\thop limit {d[off + 4]}, Flags [{names_fl}], pref {_RTPREF[fl >> 3 & 3]}, "
+                f"router lifetime {d[off + 6] << 8 | d[off + 7]}s, "
+                f"reachable time {int.from_bytes(d[off + 8:off + 12], 'big')}ms, "
+                f"retrans timer {int.from_bytes(d[off + 12:off + 16], 'big')}ms")
+    elif typ == 135:
+        out += f", who has {ntop6(d[off + 8:off + 24])}"
+    elif typ == 136:
+        fl = d[off + 4]
+        names_fl = ", ".join(n for bit, n in ((0x80, "router"), (0x40, "solicited"),
+                                              (0x20, "override")) if fl & bit) or "none"
+        out += f", tgt is {ntop6(d[off + 8:off + 24])}, Flags [{names_fl}]"
+    elif typ == 137:
+        out += f", {ntop6(d[off + 8:off + 24])} to {ntop6(d[off + 24:off + 40])}"
+    opts = _nd_options(d, off + hdr, min(end, off + clen), off + clen, a.verbose)
+    if opts is None:
+        a.bad = True
+        return out + "[|icmp6]"
+    return out + opts
+
+
+def _nd_options(d: bytes, p: int, end: int, claimed: int, verbose: int) -> str | None:
+    """tcpdump's ``icmp6_opt_print`` at -v: one ``\n\t  NAME option (T), length L (N): ...``
+    line per option; an unknown one ends the list with a hex dump (-vv: every option is
+    followed by its hex dump); None: cut short."""
+    out = ""
+    while p < claimed:
+        if p + 2 > end:
+            return None
+        t = d[p]
+        n = d[p + 1]
+        ln = n << 3
+        if n == 0 or p + ln > end:
+            return None
+        name = _ND_OPTS.get(t)
+        out += f"\n\t  {name or 'unknown'} option ({t}), length {ln} ({n}): "
+        body = d[p + 2:p + ln]
+        if t == 1 or t == 2:
+            out += body.hex(":")
+        elif t == 3 and ln >= 32:
+            fl = d[p + 3]
+            names_fl = ", ".join(x for bit, x in ((0x80, "onlink"), (0x40, "auto"),
+                                                  (0x20, "router")) if fl & bit) or "none"
+            out += (f"{ntop6(d[p + 16:p + 32])}/{d[p + 2]}{'' if n == 4 else 'badlen'}, "
+                    f"Flags [{names_fl}], valid time {_lifetime(d, p + 4)}, "
+                    f"pref. time {_lifetime(d, p + 8)}")
+        elif t == 5 and ln >= 8:
+            mtu = int.from_bytes(d[p + 4:p + 8], "big")
+            out += f" {mtu}{'' if n == 1 else 'bad option length'}"
+        elif t == 7 and ln >= 8:
+            out += f" {int.from_bytes(d[p + 4:p + 8], 'big')}ms"
+        elif t == 25 and ln >= 8:
+            out += f" lifetime {int.from_bytes(d[p + 4:p + 8], 'big')}s,"
+            out += "".join(f" addr: {ntop6(d[q:q + 16])}" for q in range(p + 8, p + ln - 15, 16))
+        elif verbose < 2:
+            return out + hexdump(body, "\n\t  ")
+        if verbose > 1:
+            out += hexdump(body, "\n\t    ")
+        p += ln
+    return out
+
+
+def _lifetime(d: bytes, p: int) -> str:
+    v = int.from_bytes(d[p:p + 4], "big")
+    return "infinity" if v == 0xFFFFFFFF else f"{v}s"
+
+
+def _mld2_report(d: bytes, off: int, end: int, clen: int, verbose: int) -> str:
+    """``, 1 group record(s) [gaddr ff02::1:ff00:2 to_ex, 0 source(s)]`` (tcpdump -v)."""
+    if clen < 8 or end - off < 8:
+        return f" [invalid len {clen}]"
+    n = d[off + 6] << 8 | d[off + 7]
+    out = f", {n} group record(s)"
+    g = 8
+    for _ in range(n):
+        if clen < g + 20 or end - off < g + 20:
+            return out + " [invalid number of groups]"
+        p = off + g
+        nsrc = d[p + 2] << 8 | d[p + 3]
+        rt = d[p]
+        kind = _MLD2_RECORDS.get(rt, f" [v2-report-#{rt}]")
+        out += f" [gaddr {ntop6(d[p + 4:p + 20])} {kind}"
+        if clen < g + 20 + 16 * nsrc:
+            return out + f" [invalid number of sources {nsrc}]"
+        if verbose > 1:
+            srcs = "".join(f" {ntop6(d[q:q + 16])}" for q in range(p + 20, p + 20 + 16 * nsrc, 16))
+            out += f" {{{srcs} }}]"
+        else:
+            out += f", {nsrc} source(s)]"
+        g += 20 + 16 * nsrc
+    return out
 
 
 def _ext_walk(d: bytes, ip6: int, end: int) -> tuple[int, int]:

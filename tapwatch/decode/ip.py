@@ -26,12 +26,17 @@ from tapwatch.decode.core import (
     ntop6,
 )
 from tapwatch.decode.names import IPPROTO_NAMES, IPPROTO_WS, MAX_EXT_HEADERS
+from tapwatch.decode.verbose import ip4_header, ip6_header, ip6_options
 
 _EXT_HDRS: Final = {0: "HBH", 60: "DSTOPT", 43: "RT6", 135: "MOBILITY", 139: "HIP", 140: "SHIM6"}
 
 
-def ipv4(d: bytes, off: int, a: Acc, lim: int = -1) -> str:
-    """IPv4 header; ``lim`` bounds the packet (end of frame, or of the outer IP payload)."""
+def ipv4(d: bytes, off: int, a: Acc, lim: int = -1, quoted: bool = False) -> str:
+    """IPv4 header; ``lim`` bounds the packet (end of frame, or of the outer IP payload).
+
+    ``quoted``: the header an ICMP error quotes, whose packet was cut short on purpose
+    (not "truncated-ip").
+    """
     a.layers.append("IPv4")
     if lim < 0:
         lim = len(d)
@@ -64,21 +69,26 @@ def ipv4(d: bytes, off: int, a: Acc, lim: int = -1) -> str:
         return f"IP {src} > {dst}: [malformed: total length {tot} < header length {hl}]"
     pre = ""
     if tot > avail:
-        a.bad = True
-        pre = f"truncated-ip - {tot - avail} bytes missing! "
+        if not quoted:
+            a.bad = True
+            pre = f"truncated-ip - {tot - avail} bytes missing! "
         end = lim
     else:
         end = off + tot
     poff = off + hl
     clen = tot - hl
     foff = (fo & 0x1FFF) << 3
-    ctx: Ctx = ("IP", pre, src, dst, "", s, t)
+    word = "IP"
+    if a.verbose:  # "IP (tos 0x0, ttl 64, ...)" and the addresses on the next line
+        word = f"IP {pre}{ip4_header(d, off, hl, avail)}\n   "
+        pre = ""
+    ctx: Ctx = (word, pre, src, dst, "", s, t)
     if fo & 0x2000 or foff:  # more fragments follow, or not the first fragment
         pname = IPPROTO_WS.get(proto, "")
         if foff:
             a.info = (f"Fragmented IP protocol (proto={pname + ' ' if pname else ''}{proto}, "
                       f"off={foff}, ID={d[off + 4] << 8 | d[off + 5]:04x})")
-            return f"IP {pre}{src} > {dst}: ip-proto-{proto}"
+            return f"{word} {pre}{src} > {dst}: ip-proto-{proto}"
         text = upper(d, poff, end, clen, proto, a, ctx, True)
         a.info = (f"Fragmented IP protocol (proto={pname + ' ' if pname else ''}{proto}, "
                   f"off=0, ID={d[off + 4] << 8 | d[off + 5]:04x}) {a.info}").rstrip()
@@ -137,6 +147,9 @@ def ipv6(d: bytes, off: int, a: Acc, lim: int = -1) -> str:
         end = lim
     else:
         end = cend
+    word = "IP6"
+    if a.verbose:  # "IP6 (hlim 64, next-header ICMPv6 (58) payload length: 64) "
+        word = "IP6 " + ip6_header(d, off)[:-1]
     pos = off + 40
     exts: list[str] = []
     frag = False
@@ -146,26 +159,29 @@ def ipv6(d: bytes, off: int, a: Acc, lim: int = -1) -> str:
         if ext is not None:
             if pos + 8 > end:
                 a.bad = True
-                return f"IP6 {pre}{src} > {dst}: {' '.join([*exts, ext])} [|{ext.lower()}]"
+                return f"{word} {pre}{src} > {dst}: {' '.join([*exts, ext])} [|{ext.lower()}]"
             hlen = (d[pos + 1] + 1) << 3
             if pos + hlen > end:
                 a.bad = True
-                return f"IP6 {pre}{src} > {dst}: {' '.join([*exts, ext])} [|{ext.lower()}]"
+                return f"{word} {pre}{src} > {dst}: {' '.join([*exts, ext])} [|{ext.lower()}]"
             if nh == 43:
                 ext = f"RT6 (len={d[pos + 1]}, type={d[pos + 2]}, segleft={d[pos + 3]})"
+            elif a.verbose and (nh == 0 or nh == 60):
+                ext = f"{ext} {ip6_options(d, pos + 2, pos + hlen)}".rstrip(" ")
             exts.append(ext)
             nh = d[pos]
             pos += hlen
         elif nh == 44:
             if pos + 8 > end:
                 a.bad = True
-                return f"IP6 {pre}{src} > {dst}: {' '.join([*exts, 'frag'])} [|frag]"
+                return f"{word} {pre}{src} > {dst}: {' '.join([*exts, 'frag'])} [|frag]"
             fo = d[pos + 2] << 8 | d[pos + 3]
             ident = S_I.unpack_from(d, pos + 4)[0]
             nh = d[pos]
             pos += 8
             foff = fo & 0xFFF8
-            exts.append(f"frag ({foff}|{cend - pos})")
+            exts.append(f"frag (0x{ident:08x}:{foff}|{cend - pos})" if a.verbose
+                        else f"frag ({foff}|{cend - pos})")
             if foff or fo & 1:
                 frag = True
                 pname = IPPROTO_WS.get(nh, "")
@@ -173,12 +189,12 @@ def ipv6(d: bytes, off: int, a: Acc, lim: int = -1) -> str:
                              f"ident=0x{ident:08x} nxt={nh}{' ' + pname if pname else ''})")
                 if foff:
                     a.info = frag_info
-                    return f"IP6 {pre}{src} > {dst}: {' '.join(exts)}"
+                    return f"{word} {pre}{src} > {dst}: {' '.join(exts)}"
         elif nh == 51:  # AH: length in 4-octet units, minus 2
-            ah, nxt, size = ah_header(d, pos, end)
+            ah, nxt, size = ah_header(d, pos, end, a.verbose > 0)
             if size < 0:
                 a.bad = True
-                return f"IP6 {pre}{src} > {dst}: {' '.join([*exts, ah])}"
+                return f"{word} {pre}{src} > {dst}: {' '.join([*exts, ah])}"
             exts.append(ah.rstrip())
             nh = nxt
             pos += size
@@ -186,13 +202,14 @@ def ipv6(d: bytes, off: int, a: Acc, lim: int = -1) -> str:
             break
     else:
         a.bad = True
-        return f"IP6 {pre}{src} > {dst}: {' '.join(exts)} [malformed: too many extension headers]"
+        return (f"{word} {pre}{src} > {dst}: {' '.join(exts)} "
+                "[malformed: too many extension headers]")
     ext_s = " ".join(exts) + " " if exts else ""
     if nh == 59:
         if not a.info:
             a.info = "IPv6 no next header"
-        return f"IP6 {pre}{src} > {dst}: {ext_s}no next header"
-    text = upper(d, pos, end, cend - pos, nh, a, ("IP6", pre, src, dst, ext_s, s, t), frag)
+        return f"{word} {pre}{src} > {dst}: {ext_s}no next header"
+    text = upper(d, pos, end, cend - pos, nh, a, (word, pre, src, dst, ext_s, s, t), frag)
     if frag:
         a.info = f"{frag_info} {a.info}".rstrip()
     return text
@@ -247,20 +264,22 @@ def ipv6_walk(d: bytes, off: int, out: list[str], lim: int = -1) -> None:
     upper_walk(d, pos, end, cend - pos, nh, out, frag)
 
 
-def ah_header(d: bytes, off: int, end: int) -> tuple[str, int, int]:
+def ah_header(d: bytes, off: int, end: int, verbose: bool = False) -> tuple[str, int, int]:
     """tcpdump's ``AH(spi=..,seq=..,icv=0x..): `` text, the next header and the header size.
 
-    The size is ``-1`` when the header is cut short.
+    The size is ``-1`` when the header is cut short.  ``verbose``: with tcpdump -v's
+    ``length=N(M-bytes),`` first.
     """
     if end - off < 12:
         return "AH [|ah]", 0, -1
     nxt = d[off]
     sumlen = d[off + 1] << 2
     spi, seq = S_II.unpack_from(d, off + 4)
+    ln = f"length={d[off + 1]}({sumlen + 8}-bytes)," if verbose else ""
     if end - off < 8 + sumlen:
-        return f"AH(spi=0x{spi:08x},seq=0x{seq:x}[truncated]):", nxt, -1
+        return f"AH({ln}spi=0x{spi:08x},seq=0x{seq:x}[truncated]):", nxt, -1
     icv = d[off + 12:off + 8 + sumlen].hex() if sumlen > 4 else ""
-    return f"AH(spi=0x{spi:08x},seq=0x{seq:x},icv=0x{icv}): ", nxt, 8 + sumlen
+    return f"AH({ln}spi=0x{spi:08x},seq=0x{seq:x},icv=0x{icv}): ", nxt, 8 + sumlen
 
 
 def upper(
@@ -283,7 +302,7 @@ def upper(
         return f"{head_noport(ctx)}{name}, length {clen}"
     a.layers.append("other")
     a.info = a.info or f"IP protocol {proto}, length {clen}"
-    return f"{head_noport(ctx)}ip-proto-{proto} {clen}"
+    return f"{head_noport(ctx)} ip-proto-{proto} {clen}"  # two spaces, as tcpdump
 
 
 def upper_walk(

@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from tapwatch.decode.core import Summary, TcpFlows
 from tapwatch.decode.summary import line_text, summarize_with
-from tapwatch.sanitize import printable, printable_lines
+from tapwatch.sanitize import printable, printable_layout, printable_lines
 
 
 class _Clock:
@@ -64,6 +64,7 @@ class LineFormatter:
 
     ``absolute``: TCP sequence numbers as on the wire (tcpdump's ``-S``).
     ``link``: the ``-e`` link-level header before each line.
+    ``verbose``: tcpdump's ``-v`` (1) or ``-vv`` (2) text, several lines a packet.
     ``strict``: tcpdump 4.99's exact text where tapwatch deliberately differs:
     WireGuard, OpenVPN and ERSPAN print as tcpdump prints them (``UDP, length N``,
     ``gre-proto-0x88be``), and VXLAN's inner frame goes on a second line.
@@ -73,11 +74,12 @@ class LineFormatter:
     """
 
     def __init__(self, linktype: int, *, absolute: bool = False, link: bool = False,
-                 strict: bool = False) -> None:
+                 strict: bool = False, verbose: int = 0) -> None:
         self.linktype = linktype
         self.absolute = absolute
         self.link = link
         self.strict = strict
+        self.verbose = verbose
         self.flows: TcpFlows | None = None if absolute else TcpFlows()
 
     def summarize(self, data: Any) -> Summary:
@@ -86,7 +88,10 @@ class LineFormatter:
 
     def line(self, ts_ns: int, data: Any) -> str:
         """The packet's line, escaped for a terminal (see :mod:`tapwatch.sanitize`)."""
-        text = stamp(ts_ns) + line_text(data, self.linktype, self.flows, self.strict, self.link)
+        text = stamp(ts_ns) + line_text(data, self.linktype, self.flows, self.strict, self.link,
+                                        self.verbose)
+        if self.verbose:
+            return printable_layout(text)
         if self.strict:
             return printable_lines(text)
         return printable(text)
@@ -104,14 +109,17 @@ class LineFormatter:
         flows = self.flows
         strict = self.strict
         link = self.link
+        verbose = self.verbose
         for i in range(len(records)):
             if keep is not None and not keep[i]:
                 continue
             ts, d = records[i]
             if 0 <= snaplen < len(d):
                 d = d[:snaplen]
-            text = stamp(ts) + line_text(d, lt, flows, strict, link)
-            if strict:
+            text = stamp(ts) + line_text(d, lt, flows, strict, link, verbose)
+            if verbose:
+                out.append(printable_layout(text))
+            elif strict:
                 out.append(printable_lines(text))
             elif text.isprintable():  # printable()'s own first test, without the call
                 out.append(text)

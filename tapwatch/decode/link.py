@@ -349,6 +349,8 @@ def _arp(d: bytes, off: int, a: Acc, name: str) -> str:
         a.info = f"ARP opcode {op}"
     if hrd != 1 and hrd != 6:
         body += f", hardware type {hrd}"
+    if a.verbose and hrd == 1 and pro == 0x0800:  # tcpdump -v names the address formats
+        return f"{name}, Ethernet (len {hln}), IPv4 (len {pln}), {body}, length {n}"
     return f"{name}, {body}, length {n}"
 
 

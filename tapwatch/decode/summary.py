@@ -43,17 +43,18 @@ def summarize_with(data: Any, linktype: int, flows: TcpFlows | None, strict: boo
 
 
 def line_text(data: Any, linktype: int, flows: TcpFlows | None, strict: bool,
-              link: bool = False) -> str:
+              link: bool = False, verbose: int = 0) -> str:
     """The tcpdump ``-nn`` body of one frame, and nothing else (the printers' hot path).
 
     ``link``: prefixed with the ``-e`` link-level text.  The same text as
     ``summarize_with(...).text`` (``link + text``), without building the Summary.
-    Never raises.
+    ``verbose``: tcpdump's ``-v`` (1) or ``-vv`` (2) text, which may run over several
+    lines (escape it with :func:`tapwatch.sanitize.printable_layout`).  Never raises.
     """
     try:
         if type(data) is not bytes:
             data = bytes(data)
-        a = Acc(flows, strict, not link)
+        a = Acc(flows, strict, not link, verbose)
         h = LINKTYPES.get(linktype)
         if h is None:
             return f"link type {linktype}, length {len(data)}"

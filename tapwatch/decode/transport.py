@@ -24,6 +24,7 @@ from tapwatch.decode.core import (
     head_noport,
 )
 from tapwatch.decode.names import TCP_TD, TCP_WS
+from tapwatch.decode.verbose import pseudo_sum, shouldbe
 
 # --------------------------------------------------------------------------- UDP
 
@@ -56,6 +57,9 @@ def udp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -
     else:
         pend = off + ulen
     mlen = ulen - 8
+    if a.verbose and (a.verbose > 1 or len(ctx[5]) == 16):
+        # tcpdump checks UDP checksums at -v over IPv6, at -vv over IPv4
+        hd += _udp_verdict(d, off, ulen, ctx, end)
     h1 = h2 = None
     if sport in UDP_PORTS or dport in UDP_PORTS:
         h1, h2 = by_port(UDP_PORTS, sport, dport)
@@ -152,7 +156,7 @@ def tcp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -
     plen = clen - doff if clen >= doff else cap  # payload length the IP header claims
     if plen:
         seq_s = f", seq {seq}:{(seq + plen) & 0xFFFFFFFF}"
-    elif flags & 7:
+    elif flags & 7 or a.verbose > 1:
         seq_s = f", seq {seq}"
     else:
         seq_s = ""
@@ -177,12 +181,14 @@ def tcp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -
             o_td, o_ws = _options(d, p, off + doff, a, False, sack_base)
             opt_td = f", options [{o_td}]"
             opt_ws = " " + o_ws if o_ws else ""
-    parts = f"Flags [{fl}]{seq_s}{ack_td}, win {win}{urg_td}{opt_td}, length {plen}"
+    ck = _tcp_verdict(d, off, clen, ctx, end) if a.verbose and not frag else ""
+    parts = f"Flags [{fl}]{ck}{seq_s}{ack_td}, win {win}{urg_td}{opt_td}, length {plen}"
     if not lean:
         a.info = (f"{sport} → {dport} [{TCP_WS[flags]}] Seq={aseq}{ack_ws} Win={win} "
                   f"Len={plen}{urg_ws}{opt_ws}")
     if cap > 0 and not frag:
         p = off + doff
+        a.claimed = plen if plen > cap else -1
         h1 = h2 = None
         if sport in TCP_PORTS or dport in TCP_PORTS:
             h1, h2 = by_port(TCP_PORTS, sport, dport)
@@ -224,6 +230,30 @@ def tcp_walk(d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool
         h1.walk(d, off + doff, end, out, sport, dport)
         if len(out) == n and h2 is not None:
             h2.walk(d, off + doff, end, out, sport, dport)
+
+
+def _udp_verdict(d: bytes, off: int, ulen: int, ctx: Ctx, end: int) -> str:
+    """``[udp sum ok] `` / ``[bad udp cksum 0x1234 -> 0x5678!] `` / ``[no cksum] `` (IPv4)."""
+    field = d[off + 6] << 8 | d[off + 7]
+    if len(ctx[5]) == 4 and field == 0:
+        return "[no cksum] "
+    if end - off < ulen:
+        return ""
+    c = pseudo_sum(ctx[5], ctx[6], 17, d[off:off + ulen])
+    if c:
+        return f"[bad udp cksum 0x{field:04x} -> 0x{shouldbe(field, c):04x}!] "
+    return "[udp sum ok] "
+
+
+def _tcp_verdict(d: bytes, off: int, clen: int, ctx: Ctx, end: int) -> str:
+    """``, cksum 0x1c46 (correct)`` / ``, cksum 0x1c46 (incorrect -> 0x1d00)``, as tcpdump -v."""
+    if end - off < clen or clen < 20:
+        return ""
+    field = d[off + 16] << 8 | d[off + 17]
+    c = pseudo_sum(ctx[5], ctx[6], 6, d[off:off + clen])
+    if c:
+        return f", cksum 0x{field:04x} (incorrect -> 0x{shouldbe(field, c):04x})"
+    return f", cksum 0x{field:04x} (correct)"
 
 
 def _options(d: bytes, p: int, end: int, a: Acc, cut: bool, sack_base: int) -> tuple[str, str]:

@@ -61,6 +61,10 @@ def _inner_ether_walk(d: bytes, off: int, end: int, out: list[str]) -> None:
 
 # --------------------------------------------------------------------------- GRE
 
+_GRE_FLAGS: Final = ((0x8000, "checksum present"), (0x4000, "routing present"),
+                     (0x2000, "key present"), (0x1000, "sequence# present"),
+                     (0x0800, "strict source route"), (0x0080, "acknowledgment# present"))
+
 
 def _gre(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -> str | None:
     if frag:
@@ -74,6 +78,8 @@ def _gre(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) 
     ver = flags & 7
     p = off + 4
     out = f"{hd}GREv{ver}"
+    if a.verbose:
+        out += ", Flags [" + (", ".join(n for bit, n in _GRE_FLAGS if flags & bit) or "none") + "]"
     if ver == 1:  # enhanced GRE (PPTP): key = payload length and call id
         if end - p < 4:
             a.bad = True
@@ -118,7 +124,7 @@ def _gre(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) 
         seq = S_I.unpack_from(d, p)[0]
         out += f", seq {seq}"
         p += 4
-    out += f", length {clen}: "
+    out += f", length {clen}\n\t" if a.verbose else f", length {clen}: "
     a.info = f"Generic Routing Encapsulation (0x{proto:04x})"
     if _deep(a.layers):
         return out + f"gre-proto-0x{proto:x}"
@@ -193,7 +199,7 @@ def _esp_walk(d: bytes, off: int, end: int, clen: int, out: list[str], frag: boo
 
 def _ah(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -> str | None:
     a.layers.append("AH")
-    text, nxt, size = ah_header(d, off, end)
+    text, nxt, size = ah_header(d, off, end, a.verbose > 0)
     if size < 0:
         a.bad = True
         return head_noport(ctx) + text
@@ -235,13 +241,14 @@ def _mpls(d: bytes, off: int, a: Acc) -> str:
     else:
         a.bad = True
         return "MPLS " + " ".join(parts)
-    out = "MPLS " + " ".join(parts)
+    sep = "\n\t" if a.verbose else " "  # tcpdump -v: a line per label, and the packet
+    out = "MPLS " + sep.join(parts)
     a.info = f"MPLS label {label}"
     if p >= n or _deep(a.layers):
         return out
     v = 4 if label == 0 else 6 if label == 2 else d[p] >> 4
     if v == 4 or v == 6:
-        return f"{out} {ip_text(d, p, n, a)}"
+        return f"{out}{sep}{ip_text(d, p, n, a)}"
     return out
 
 
@@ -313,13 +320,14 @@ def _geneve(d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
     p = off + 8 + olen
     if _deep(a.layers):
         return out
+    sep = "\n\t" if a.verbose else ": "
     if proto == 0x6558:
-        return f"{out}: " + _inner_ether(d, p, end, a)
+        return out + sep + _inner_ether(d, p, end, a)
     text = ethertype_text(d if end == len(d) else d[:end], p, proto, a)
     if text is None:
         a.layers.pop()  # the "other" ethertype_text added
-        return f"{out}: geneve-proto-0x{proto:x}"
-    return f"{out}: {text}"
+        return f"{out}{sep}geneve-proto-0x{proto:x}"
+    return f"{out}{sep}{text}"
 
 
 def _geneve_walk(d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
