@@ -719,7 +719,7 @@ async def test_detail_tree_and_hex_follow_the_selection() -> None:
         await pilot.press("right")  # expand IPv4
         await pilot.pause()
         ttl_line = next(i for i in range(tree.last_line + 1)
-                        if str(tree.get_node_at_line(i).label).startswith("ttl"))
+                        if str(tree.get_node_at_line(i).label).startswith("Time to Live"))
         for _ in range(ttl_line):
             await pilot.press("down")
         await pilot.pause()

@@ -779,18 +779,21 @@ def test_detail_layers_and_field_offsets() -> None:
     assert labels[4] == "Domain Name System (query)"
     assert [(n.start, n.end) for n in nodes] == [(0, 14), (14, 18), (18, 38), (38, 46),
                                                 (46, len(frame))]
-    ttl = _find(nodes, "ttl:")
-    assert ttl.label == "ttl: 61" and (ttl.start, ttl.end) == (26, 27)
+    ttl = _find(nodes, "Time to Live:")
+    assert ttl.label == "Time to Live: 61" and (ttl.start, ttl.end) == (26, 27)
     assert frame[ttl.start] == 61
-    src = _find(nodes[2].children, "src:")
+    src = _find(nodes[2].children, "Source Address:")
     assert frame[src.start:src.end] == bytes([192, 168, 3, 11])
     # Bit fields share their byte(s): version and ihl are both in byte 18.
-    assert (_find(nodes, "version").start, _find(nodes, "version").end) == (18, 19)
-    assert (_find(nodes, "ihl").start, _find(nodes, "ihl").end) == (18, 19)
-    vlan = _find(nodes[1].children, "vlan:")
-    assert (vlan.start, vlan.end) == (14, 16)
-    qname = _find(nodes, "qname")
-    assert frame[qname.start:qname.end] == b"\x07example\x03com\x00"
+    assert (_find(nodes, "Version").start, _find(nodes, "Version").end) == (18, 19)
+    hlen = _find(nodes, "Header Length")
+    assert hlen.label == "Header Length: 20 bytes (5)" and (hlen.start, hlen.end) == (18, 19)
+    vlan = _find(nodes[1].children, "ID:")
+    assert vlan.label == "ID: 10" and (vlan.start, vlan.end) == (14, 16)
+    qname = _find(_find(nodes, "Queries").children, "example.com: type A, class IN")
+    name = _find(qname.children, "Name:")
+    assert name.label == "Name: example.com"
+    assert frame[name.start:name.end] == b"\x07example\x03com\x00"
 
 
 def test_detail_compressed_dns_and_tcp_options_and_padding() -> None:
@@ -799,18 +802,23 @@ def test_detail_compressed_dns_and_tcp_options_and_padding() -> None:
         DNSRR(rrname="example.com", rdata="1.2.3.4")]).compress())
     frame = b(IP() / UDP(sport=53, dport=9) / msg)
     nodes = detail(frame, LINKTYPE_RAW)
-    an = _find(nodes, "an:")
-    assert an.label == "an: 2 items" and len(an.children) == 2
+    an = _find(nodes, "Answers")
+    assert len(an.children) == 2
     rec1, rec2 = an.children
+    assert rec1.label == "www.example.com: type CNAME, class IN, cname example.com"
+    assert rec2.label == "example.com: type A, class IN, addr 1.2.3.4"
     assert rec1.end == rec2.start and rec2.end == len(frame)
-    rdlen = _find(rec1.children, "rdlen")
-    assert rdlen.label == "rdlen: 2"  # the compressed pointer, as on the wire
-    rdata = _find(rec2.children, "rdata")
+    rdlen = _find(rec1.children, "Data Length")
+    assert rdlen.label == "Data Length: 2"  # the compressed pointer, as on the wire
+    rdata = _find(rec2.children, "Data:")
+    assert rdata.label == "Data: 1.2.3.4"
     assert frame[rdata.start:rdata.end] == bytes([1, 2, 3, 4])
 
     tcp = b(IP() / TCP(options=[("MSS", 1460), ("NOP", None), ("WScale", 7)]))
-    opts = _find(detail(tcp, LINKTYPE_RAW), "options: [")
-    assert [c.label for c in opts.children][:3] == ["MSS: 1460", "NOP", "WScale: 7"]
+    opts = _find(detail(tcp, LINKTYPE_RAW), "Options (")
+    assert [c.label for c in opts.children][:3] == [
+        "Maximum segment size: 1460 bytes", "No-Operation (NOP)",
+        "Window scale: 7 (multiply by 128)"]
     assert tcp[opts.children[0].start:opts.children[0].end] == b"\x02\x04\x05\xb4"
 
     padded = eth(IP() / ICMP()) + b"\0" * 18

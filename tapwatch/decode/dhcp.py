@@ -129,31 +129,41 @@ def _options(d: bytes, p: int, end: int) -> str:
         p += 1
         if p + ln > end:
             return out + " [|bootp]"
-        spec = _TAGS.get(tag)
-        if spec is None:
-            fmt = "b" if ln & 1 else "s" if ln & 2 else "l"
-            name = f"Unknown {tag}"
-        else:
-            fmt, name = spec[0], spec[1:]
-        out += f"\n\t    {name} ({tag}), length {ln}{': ' if ln else ''}"
-        body = d[p:p + ln]
+        name, text = option(tag, d[p:p + ln])
+        sep = "\n\t      " if tag == 55 and ln else ""
+        out += f"\n\t    {name} ({tag}), length {ln}{': ' if ln else ''}{sep}{text}"
         p += ln
-        if tag == 53 and ln:
-            out += _DHCP_MSG.get(body[0], f"Unknown ({body[0]})")
-        elif tag == 55:
-            for i, t in enumerate(body):
-                inner = _TAGS.get(t)
-                out += ("\n\t      " if i % 4 == 0 else ", ") + (
-                    f"{inner[1:]} ({t})" if inner else f"Unknown {t} ({t})")
-        elif tag == 61 and ln:
-            if body[0] == 0:
-                out += f'"{_text(body[1:])}"'
-            else:
-                out += ("ether " if body[0] == 1 else f"hardware-type {body[0]}, ") + \
-                    body[1:].hex(":")
-        else:
-            out += _values(fmt, body)
     return out
+
+
+def option(tag: int, body: bytes, joiner: str = "\n\t      ") -> tuple[str, str]:
+    """``(name, value)`` of one vendor option as tcpdump -v words it (the protocol tree too).
+
+    ``joiner`` goes between every fourth requested parameter (tcpdump breaks the
+    list of Parameter-Request into lines).
+    """
+    spec = _TAGS.get(tag)
+    if spec is None:
+        fmt = "b" if len(body) & 1 else "s" if len(body) & 2 else "l"
+        name = f"Unknown {tag}"
+    else:
+        fmt, name = spec[0], spec[1:]
+    if tag == 53 and body:
+        return name, _DHCP_MSG.get(body[0], f"Unknown ({body[0]})")
+    if tag == 55:
+        parts = []
+        for i, t in enumerate(body):
+            inner = _TAGS.get(t)
+            if i:
+                parts.append(joiner if i % 4 == 0 else ", ")
+            parts.append(f"{inner[1:]} ({t})" if inner else f"Unknown {t} ({t})")
+        return name, "".join(parts)
+    if tag == 61 and body:
+        if body[0] == 0:
+            return name, f'"{_text(body[1:])}"'
+        kind = "ether " if body[0] == 1 else f"hardware-type {body[0]}, "
+        return name, kind + body[1:].hex(":")
+    return name, _values(fmt, body)
 
 
 def _values(fmt: str, b: bytes) -> str:

@@ -11,6 +11,18 @@ import contextlib
 import logging
 from typing import Any, NamedTuple
 
+from tapwatch.decode.fields import (
+    Net,
+    Where,
+    dns_class,
+    dns_type,
+    ethertype_name,
+    field_name,
+    icmp_type_name,
+    tcp_option,
+    text_value,
+    value,
+)
 from tapwatch.linktypes import (
     LINKTYPE_ETHERNET,
     LINKTYPE_IPV4,
@@ -115,7 +127,7 @@ def detail(data: bytes, linktype: int) -> list[Node]:
         level = logger.level
         logger.setLevel(logging.ERROR)
         try:
-            nodes = _layer_nodes(pkt, head)
+            nodes = _layer_nodes(pkt, head, Net(data))
         finally:
             logger.setLevel(level)
         if len(data) > len(head):
@@ -159,13 +171,14 @@ _MAX_DEPTH = 6
 MAX_DISSECT = 4096
 
 
-def _layer_nodes(pkt: Any, data: bytes) -> list[Node]:
+def _layer_nodes(pkt: Any, data: bytes, net: Net) -> list[Node]:
     """Walk the layer chain; each layer's own bytes follow the previous layer's.
 
     Scapy dissects a frame front to back, and a layer's header bytes are exactly
     what ``do_dissect`` consumed (``raw_packet_cache``).  Padding/trailers come
     out as a ``Padding`` layer appended at the end of the chain, which is where
-    those bytes sit, so a running offset stays correct.
+    those bytes sit, so a running offset stays correct.  ``net`` follows the
+    innermost IP header so far (the checksums of what it carries need it).
     """
     from scapy.packet import NoPayload
 
@@ -185,9 +198,10 @@ def _layer_nodes(pkt: Any, data: bytes) -> list[Node]:
                 start = found
         end = min(n, start + len(own))
         try:
-            children = _field_nodes(layer, own, start, 0)
+            children = _field_nodes(layer, own, start, 0, net)
         except Exception as exc:
             children = [Node(f"[fields unavailable: {type(exc).__name__}]", start, end, [])]
+        _follow_ip(net, type(layer).__name__, start)
         nodes.append(Node(_clip(_layer_label(layer, end - start)), start, end, children))
         pos = end
         layer = layer.payload
@@ -232,7 +246,24 @@ def _probe_for(pkt: Any) -> Any:
         return pkt
 
 
-def _field_nodes(pkt: Any, own: bytes, base: int, depth: int) -> list[Node]:
+def _follow_ip(net: Net, name: str, start: int) -> None:
+    """After an IP header: its addresses and the end of its payload, for the checksums."""
+    d = net.data
+    if name in ("IP", "IPerror") and start + 20 <= len(d) and d[start] >> 4 == 4:
+        net.src = d[start + 12:start + 16]
+        net.dst = d[start + 16:start + 20]
+        net.end = start + (d[start + 2] << 8 | d[start + 3])
+        net.fragment = bool((d[start + 6] << 8 | d[start + 7]) & 0x3FFF)
+    elif name in ("IPv6", "IPerror6") and start + 40 <= len(d) and d[start] >> 4 == 6:
+        net.src = d[start + 8:start + 24]
+        net.dst = d[start + 24:start + 40]
+        net.end = start + 40 + (d[start + 4] << 8 | d[start + 5])
+        net.fragment = False
+    elif name == "IPv6ExtHdrFragment" and start + 4 <= len(d):
+        net.fragment = bool((d[start + 2] << 8 | d[start + 3]) & 0xFFF9)
+
+
+def _field_nodes(pkt: Any, own: bytes, base: int, depth: int, net: Net) -> list[Node]:
     """Field nodes of one layer, by re-running each field's ``getfield`` over its bytes.
 
     Re-dissecting (rather than rebuilding with ``addfield``) measures what the
@@ -241,6 +272,7 @@ def _field_nodes(pkt: Any, own: bytes, base: int, depth: int) -> list[Node]:
     gets the byte(s) that contain its bits.
     """
     probe = _probe_for(pkt)
+    where = Where(type(pkt).__name__, base, net, probe)
     total = len(own)
     s: Any = own
     nodes: list[Node] = []
@@ -249,8 +281,9 @@ def _field_nodes(pkt: Any, own: bytes, base: int, depth: int) -> list[Node]:
         try:
             s2, fval = f.getfield(probe, s)
         except Exception:  # attribute the rest of the header to this field
-            nodes.append(Node(_clip(_field_label(pkt, f, pkt.getfieldval(f.name))),
-                              base + before // 8, base + total, []))
+            broken = _field_label(where, f, pkt.getfieldval(f.name))
+            if broken is not None:
+                nodes.append(Node(_clip(broken), base + before // 8, base + total, []))
             break
         if getattr(f, "isconditional", False) and fval is None:
             s = s2
@@ -260,12 +293,20 @@ def _field_nodes(pkt: Any, own: bytes, base: int, depth: int) -> list[Node]:
         start = base + before // 8
         end = base + (after + 7) // 8
         children: list[Node] = []
+        kind = type(f).__name__
         if depth < _MAX_DEPTH:
             if getattr(f, "holds_packets", False):
-                children = _packet_children(fval, start, end, depth + 1)
-            elif type(f).__name__ == "TCPOptionsField" and isinstance(fval, list):
-                children = _tcp_option_nodes(probe, f, own, start - base, end - base, base)
-        nodes.append(Node(_clip(_field_label(probe, f, fval)), start, end, children))
+                children = _packet_children(fval, start, end, depth + 1, net)
+            elif kind == "TCPOptionsField" and isinstance(fval, list):
+                children = _tcp_option_nodes(own, start - base, end - base, base)
+            elif kind == "DHCPOptionsField":
+                children = _dhcp_option_nodes(own, start - base, end - base, base)
+        if children or (getattr(f, "holds_packets", False) and fval):
+            label: str | None = f"{field_name(where.layer, f.name)} ({end - start} bytes)"
+        else:
+            label = _field_label(where, f, fval)
+        if label is not None:
+            nodes.append(Node(_clip(label), start, end, children))
         s = s2
         if not (s[0] if isinstance(s, tuple) else s) and (
             getattr(f, "ismayend", False)
@@ -276,9 +317,7 @@ def _field_nodes(pkt: Any, own: bytes, base: int, depth: int) -> list[Node]:
     return nodes
 
 
-def _tcp_option_nodes(
-    pkt: Any, f: Any, own: bytes, start: int, end: int, base: int
-) -> list[Node]:
+def _tcp_option_nodes(own: bytes, start: int, end: int, base: int) -> list[Node]:
     """One child per TCP option (kind, length, value), from the option bytes themselves."""
     out: list[Node] = []
     p = start
@@ -288,20 +327,42 @@ def _tcp_option_nodes(
         if ln < 1 or p + ln > end:
             out.append(Node(_clip(f"[bad option kind {kind}]"), base + p, base + end, []))
             break
-        shown = f"kind {kind}"
-        with contextlib.suppress(Exception):
-            name, val = f.m2i(pkt, own[p:p + ln])[0]
-            shown = str(name) if val is None or val == b"" else f"{name}: {val}"
-        out.append(Node(_clip(str(shown)), base + p, base + p + ln, []))
+        out.append(Node(_clip(tcp_option(kind, own[p + 2:p + ln] if ln > 2 else b"")),
+                        base + p, base + p + ln, []))
         p += ln
         if kind == 0:
             if p < end:
-                out.append(Node(f"padding ({end - p} bytes)", base + p, base + end, []))
+                out.append(Node(f"Padding ({end - p} bytes)", base + p, base + end, []))
             break
     return out
 
 
-def _packet_children(val: Any, start: int, end: int, depth: int) -> list[Node]:
+def _dhcp_option_nodes(own: bytes, start: int, end: int, base: int) -> list[Node]:
+    """One child per DHCP option, worded as tcpdump -v words it, with its bytes."""
+    from tapwatch.decode.dhcp import option
+
+    out: list[Node] = []
+    p = start
+    while p < end:
+        tag = own[p]
+        if tag == 0:
+            p += 1
+            continue
+        if tag == 255:
+            out.append(Node("End (255)", base + p, base + p + 1, []))
+            break
+        if p + 2 > end or p + 2 + own[p + 1] > end:
+            out.append(Node(f"[option {tag} cut short]", base + p, base + end, []))
+            break
+        ln = own[p + 1]
+        name, text = option(tag, own[p + 2:p + 2 + ln], " ")
+        out.append(Node(_clip(f"{name} ({tag}): {text}" if text else f"{name} ({tag})"),
+                        base + p, base + p + 2 + ln, []))
+        p += 2 + ln
+    return out
+
+
+def _packet_children(val: Any, start: int, end: int, depth: int, net: Net) -> list[Node]:
     """Nodes for the packets held by a PacketField/PacketListField, laid out in order."""
     from scapy.packet import Packet
 
@@ -320,7 +381,7 @@ def _packet_children(val: Any, start: int, end: int, depth: int) -> list[Node]:
         s = min(pos, end)
         e = min(end, s + size)
         try:
-            kids = _field_nodes(item, own, s, depth)
+            kids = _field_nodes(item, own, s, depth, net)
         except Exception:
             kids = []
         out.append(Node(_clip(_layer_label(item, e - s)), s, e, kids))
@@ -328,15 +389,16 @@ def _packet_children(val: Any, start: int, end: int, depth: int) -> list[Node]:
     return out
 
 
-def _field_label(pkt: Any, f: Any, val: Any) -> str:
-    """``name: value`` as scapy shows it; lists of sub-packets are summarised by count."""
+def _field_label(where: Where, f: Any, val: Any) -> str | None:
+    """``Name: value`` in the analyst's words (:mod:`tapwatch.decode.fields`); None: the
+    field is not there (an absent option, an empty list)."""
     try:
-        if getattr(f, "holds_packets", False) and isinstance(val, list):
-            return f"{f.name}: {len(val)} item{'' if len(val) == 1 else 's'}"
-        shown = f.i2repr(pkt, val)
-        return f"{f.name}: {shown if shown != '' else '(none)'}"
+        shown = value(where, f, val)
     except Exception:
-        return f"{f.name}: ?"
+        shown = "?"
+    if shown is None:
+        return None
+    return f"{field_name(where.layer, f.name)}: {shown}"
 
 
 def _clip(s: str) -> str:
@@ -362,12 +424,30 @@ def _layer_label(layer: Any, size: int) -> str:
             pre = "" if name == "IPv6" else "[quoted] "
             return f"{pre}Internet Protocol Version 6, Src: {g('src')}, Dst: {g('dst')}"
         if name in ("TCP", "TCPerror"):
-            return (f"Transmission Control Protocol, Src Port: {g('sport')}, "
+            pre = "" if name == "TCP" else "[quoted] "
+            return (f"{pre}Transmission Control Protocol, Src Port: {g('sport')}, "
                     f"Dst Port: {g('dport')}, Seq: {g('seq')}, Ack: {g('ack')}")
         if name in ("UDP", "UDPerror"):
-            return f"User Datagram Protocol, Src Port: {g('sport')}, Dst Port: {g('dport')}"
+            pre = "" if name == "UDP" else "[quoted] "
+            return f"{pre}User Datagram Protocol, Src Port: {g('sport')}, Dst Port: {g('dport')}"
         if name in ("ICMP", "ICMPerror"):
-            return f"Internet Control Message Protocol, type {g('type')}, code {g('code')}"
+            pre = "" if name == "ICMP" else "[quoted] "
+            return f"{pre}Internet Control Message Protocol, {icmp_type_name(int(g('type')))}"
+        if name == "DNSQR":
+            return (f"{text_value(g('qname'))}: type {dns_type(int(g('qtype')))}, "
+                    f"class {dns_class(int(g('qclass')))}")
+        if name == "DNSRR":
+            rdata = g("rdata")
+            shown = text_value(rdata) if isinstance(rdata, bytes) else str(rdata)
+            kind = dns_type(int(g("type")))
+            what = {"A": "addr", "AAAA": "addr", "CNAME": "cname", "NS": "ns", "PTR": "ptr",
+                    "MX": "mx", "TXT": "txt"}.get(kind, "data")
+            return (f"{text_value(g('rrname'))}: type {kind}, class "
+                    f"{dns_class(int(g('rclass')))}, {what} {shown}")
+        if name == "VXLAN":
+            return f"Virtual eXtensible Local Area Network, VNI: {int(g('vni'))}"
+        if name == "GRE":
+            return f"Generic Routing Encapsulation ({ethertype_name(int(g('proto')))})"
         if name == "ARP":
             op = {1: "request", 2: "reply"}.get(g("op"), f"opcode {g('op')}")
             return f"Address Resolution Protocol ({op})"
