@@ -19,8 +19,8 @@ from setuptools import setup
 #: classic pcap record loops.  Keep tapwatch/decode/_pure.py's list in step.
 COMPILED = [
     *(f"tapwatch/decode/{m}.py"
-      for m in ("core", "names", "link", "ip", "transport", "icmp", "dns", "dhcp", "apps",
-                "tunnels", "summary", "classify", "line", "verbose")),
+      for m in ("core", "names", "link", "ip", "transport", "icmp", "dns", "dhcp", "services",
+                "apps", "tunnels", "summary", "classify", "line", "verbose")),
     "tapwatch/pcap/records.py",
 ]
 

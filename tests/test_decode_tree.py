@@ -224,7 +224,7 @@ def _labels(nodes: list[Node]) -> list[str]:
     return out
 
 
-@pytest.mark.parametrize("name", ["real.pcap", "crafted.pcap"])
+@pytest.mark.parametrize("name", sorted(p.name for p in CORPUS.glob("*.pcap")))
 def test_corpus_trees_carry_no_python_reprs_and_agree_with_tcpdump(name: str) -> None:
     import re
 

@@ -46,7 +46,7 @@ if _os.environ.get("TAPWATCH_PURE_PYTHON"):
 
 # Importing a protocol module binds its handlers.  The order is tcpdump's order of
 # precedence when both ports of a segment name a protocol (DNS before DHCP ...).
-for _name in ("link", "ip", "transport", "icmp", "dns", "dhcp", "apps", "tunnels"):
+for _name in ("link", "ip", "transport", "icmp", "dns", "dhcp", "services", "apps", "tunnels"):
     _importlib.import_module(f"tapwatch.decode.{_name}")
 
 from tapwatch.decode.classify import layers  # noqa: E402 (after the binding imports)

@@ -418,6 +418,8 @@ def generic(field: Any, v: Any, pkt: Any) -> str | None:
                 named = str(field.i2repr(pkt, v))
             except Exception:
                 named = str(n)
+            if named == "None":  # an enumeration's own word (ISAKMP's "no next payload")
+                named = "none"
             return named if named == str(n) or named.startswith("0x") else f"{named} ({n})"
         if kind.startswith("X"):
             return f"0x{n:x}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from typing import Any, NamedTuple
 
 from tapwatch.decode.fields import (
@@ -60,6 +61,7 @@ def _load_scapy() -> None:
     # tunnels' modules make their inner packets layers of the tree (~10 ms more).
     for mod in ("layers.l2", "layers.inet", "layers.inet6", "layers.dns", "layers.dhcp",
                 "layers.dhcp6", "layers.ntp", "layers.vxlan", "layers.l2tp", "layers.ipsec",
+                "layers.snmp", "layers.radius", "layers.rip", "layers.tftp", "layers.isakmp",
                 "contrib.geneve", "contrib.mpls", "contrib.wireguard"):
         with contextlib.suppress(ImportError):  # contrib modules differ between scapy versions
             importlib.import_module(f"scapy.{mod}")
@@ -411,6 +413,9 @@ def _clip(s: str) -> str:
     return s if len(s) <= _MAX_LABEL else s[:_MAX_LABEL - 1] + "…"
 
 
+_REPR_BYTES = re.compile(r"""\bb['"](.*?)['"]""")
+
+
 def _layer_label(layer: Any, size: int) -> str:
     """Wireshark-style title for well-known layers, scapy's name and summary otherwise."""
     name = type(layer).__name__
@@ -476,7 +481,8 @@ def _layer_label(layer: Any, size: int) -> str:
         summary = layer.mysummary()
         if isinstance(summary, tuple):
             summary = summary[0]
-        summary = str(summary)
+        # scapy's summaries quote bytes as Python does (b'boot.img'): as text instead
+        summary = _REPR_BYTES.sub(r'"\1"', str(summary)).replace("None", "-")
         return f"{layer.name}: {summary}" if summary and summary != layer.name else layer.name
     except Exception:
         return str(getattr(layer, "name", name))

@@ -366,10 +366,12 @@ def _l2tp(d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
     flags = S_H.unpack_from(d, off)[0]
     ver = flags & 0xF
     a.layers.append("L2TP")
+    if ver == 3 and not a.strict:
+        return " " + _l2tpv3_udp(d, off, end, length, a)
     if ver == 1:
-        return " l2tp: l2f"
+        return " l2f:"
     if ver != 2:
-        return " l2tp: Unknown Version, neither L2F(1) nor L2TP(2)"
+        return " Unknown Version, neither L2F(1) nor L2TP(2)"
     p = off + 2
     t, lb, s, o = flags & 0x8000, flags & 0x4000, flags & 0x0800, flags & 0x0200
     fl = ("T" if t else "") + ("L" if lb else "") + ("S" if s else "") + ("O" if o else "") + (
@@ -417,6 +419,11 @@ def _l2tp_walk(d: bytes, off: int, end: int, out: list[str], sport: int, dport: 
         return
     out.append("L2TP")
     flags = S_H.unpack_from(d, off)[0]
+    if flags & 0xF == 3 and not flags & 0x8000 and end - off >= 8 and not _deep(out):
+        inner = _l2tpv3_frame(d, off + 8, end)
+        if inner >= 0:
+            _inner_ether_walk(d, inner, end, out)
+        return
     if flags & 0xF != 2 or flags & 0x8000 or _deep(out):
         return
     p = off + 2 + (2 if flags & 0x4000 else 0) + 4 + (4 if flags & 0x0800 else 0)
@@ -428,6 +435,80 @@ def _l2tp_walk(d: bytes, off: int, end: int, out: list[str], sport: int, dport: 
         p += 2
     if end - p >= 2 and S_H.unpack_from(d, p)[0] in (0x0021, 0x0057):
         ip_walk(d, p + 2, end, out)
+
+
+# --------------------------------------------------------------------------- L2TPv3
+#
+# RFC 3931, over IP (protocol 115) or UDP 1701: a session's frames (Ethernet pseudowires,
+# mostly) behind a session ID and a cookie whose length (0, 4 or 8 bytes) is agreed out
+# of band -- so it is found by looking for the Ethernet frame after each.  tcpdump 4.99
+# prints "ip-proto-115" and "Unknown Version" (strict mode does too).
+
+_L2TP3_ETHERTYPES: Final = frozenset((0x0800, 0x86DD, 0x0806, 0x8100, 0x88A8, 0x8847))
+
+
+def _l2tpv3_frame(d: bytes, p: int, end: int) -> int:
+    """Where the Ethernet frame after a data session header starts (-1: none found)."""
+    for cookie in (0, 4, 8):
+        q = p + cookie
+        if end - q >= 14 and (d[q + 12] << 8 | d[q + 13]) in _L2TP3_ETHERTYPES:
+            return q
+    return -1
+
+
+def _l2tpv3_data(d: bytes, p: int, end: int, a: Acc) -> str:
+    """``L2TPv3, session 0x1234: <the Ethernet frame>`` from the session ID at ``p``."""
+    if end - p < 4:
+        a.bad = True
+        return "L2TPv3 [|l2tp]"
+    sid = S_I.unpack_from(d, p)[0]
+    a.info = f"L2TPv3 session 0x{sid:08x}"
+    out = f"L2TPv3, session 0x{sid:08x}"
+    inner = _l2tpv3_frame(d, p + 4, end)
+    if inner < 0 or _deep(a.layers):
+        return f"{out}, length {end - p - 4}"
+    return f"{out}: " + _inner_ether(d, inner, end, a)
+
+
+def _l2tpv3_control(d: bytes, p: int, end: int, a: Acc) -> str:
+    """A control message: flags, length, control connection ID, Ns/Nr."""
+    if end - p < 12:
+        a.bad = True
+        return "L2TPv3 control [|l2tp]"
+    ln = S_H.unpack_from(d, p + 2)[0]
+    ccid = S_I.unpack_from(d, p + 4)[0]
+    ns, nr = S_HH.unpack_from(d, p + 8)
+    a.info = f"L2TPv3 control, connection 0x{ccid:08x}"
+    what = " ZLB" if ln <= 12 else ""
+    return f"L2TPv3 control, connection 0x{ccid:08x}, Ns={ns}, Nr={nr}{what}, length {ln}"
+
+
+def _l2tpv3_udp(d: bytes, off: int, end: int, length: int, a: Acc) -> str:
+    if d[off] & 0x80:
+        return _l2tpv3_control(d, off, end, a)
+    return _l2tpv3_data(d, off + 4, end, a)
+
+
+def _l2tpv3_ip(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx,
+               frag: bool) -> str | None:
+    if a.strict or frag or end - off < 4:
+        return None
+    a.layers.append("L2TP")
+    if d[off:off + 4] == b"\0\0\0\0":  # session 0: a control message follows
+        return head_noport(ctx) + _l2tpv3_control(d, off + 4, end, a)
+    return head_noport(ctx) + _l2tpv3_data(d, off, end, a)
+
+
+def _l2tpv3_ip_walk(d: bytes, off: int, end: int, clen: int, out: list[str],
+                    frag: bool) -> None:
+    if frag or end - off < 4:
+        out.append("other")
+        return
+    out.append("L2TP")
+    if d[off:off + 4] != b"\0\0\0\0" and not _deep(out):
+        inner = _l2tpv3_frame(d, off + 4, end)
+        if inner >= 0:
+            _inner_ether_walk(d, inner, end, out)
 
 
 # --------------------------------------------------------------------------- WireGuard
@@ -624,7 +705,17 @@ class _OpenVpnTcp(PortHandler):
         _openvpn_tcp_walk(d, off, end, out, sport, dport)
 
 
+class _L2tpv3(IpHandler):
+    def text(self, d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx,
+             frag: bool) -> str | None:
+        return _l2tpv3_ip(d, off, end, clen, a, ctx, frag)
+
+    def walk(self, d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool) -> None:
+        _l2tpv3_ip_walk(d, off, end, clen, out, frag)
+
+
 bind(IP_PROTOS, (47,), _Gre("GRE"))
+bind(IP_PROTOS, (115,), _L2tpv3("L2TP"))
 bind(IP_PROTOS, (50,), _Esp("ESP"))
 bind(IP_PROTOS, (51,), _Ah("AH"))
 bind(ETHERTYPES, (0x8847, 0x8848), _Mpls("MPLS"))

@@ -138,3 +138,115 @@ def packets() -> list[Any]:
     frames += cuts
     frames += [Ether(src=M1, dst=M2, type=0x0800) / Raw(bytes(inner)[:30])]
     return frames
+
+
+def service_packets() -> list[Any]:
+    """Management and VPN-control services tcpdump names by port, and L2TPv3 sessions."""
+    from scapy.asn1.asn1 import ASN1_COUNTER32, ASN1_IPADDRESS, ASN1_OID, ASN1_TIME_TICKS
+    from scapy.layers.dhcp6 import (
+        DUID_LLT,
+        DHCP6_Advertise,
+        DHCP6_Reply,
+        DHCP6_Request,
+        DHCP6_Solicit,
+        DHCP6OptClientId,
+        DHCP6OptElapsedTime,
+    )
+    from scapy.layers.inet import ICMP, IP, TCP, UDP
+    from scapy.layers.inet6 import IPv6
+    from scapy.layers.isakmp import ISAKMP, ISAKMP_payload_SA
+    from scapy.layers.l2 import Ether
+    from scapy.layers.radius import Radius, RadiusAttribute
+    from scapy.layers.rip import RIP, RIPEntry
+    from scapy.layers.snmp import (
+        SNMP,
+        SNMPbulk,
+        SNMPget,
+        SNMPinform,
+        SNMPnext,
+        SNMPresponse,
+        SNMPset,
+        SNMPtrapv1,
+        SNMPtrapv2,
+        SNMPvarbind,
+    )
+    from scapy.layers.tftp import TFTP, TFTP_ACK, TFTP_DATA, TFTP_ERROR, TFTP_RRQ, TFTP_WRQ
+
+    def u(sp: int, dp: int, pl: Any) -> Any:
+        return Ether(src=M1, dst=M2) / IP(src=A, dst=B) / UDP(sport=sp, dport=dp) / pl
+
+    def t(sp: int, dp: int, pl: bytes) -> Any:
+        return Ether(src=M1, dst=M2) / IP(src=A, dst=B) / TCP(sport=sp, dport=dp, flags="PA",
+                                                              seq=1, ack=1) / pl
+
+    def u6(sp: int, dp: int, pl: Any) -> Any:
+        return Ether(src=M1, dst=M2) / IPv6(src="fe80::1", dst="ff02::1:2") / UDP(
+            sport=sp, dport=dp) / pl
+
+    def oid(s: str) -> Any:
+        return ASN1_OID(s)
+
+    descr = oid("1.3.6.1.2.1.1.1.0")
+    inner = Ether(src=M1, dst=M2) / IP(src="192.168.1.1", dst="192.168.1.2") / ICMP()
+    return [
+        u(40000, 161, SNMP(community="public", PDU=SNMPget(
+            id=1, varbindlist=[SNMPvarbind(oid=descr)]))),
+        u(161, 40000, SNMP(community="public", PDU=SNMPresponse(
+            id=1, varbindlist=[SNMPvarbind(oid=descr, value=b"Linux box")]))),
+        u(40000, 161, SNMP(version=0, community="private", PDU=SNMPnext(
+            id=2, varbindlist=[SNMPvarbind(oid=oid("1.3.6.1.2.1.1"))]))),
+        u(40000, 161, SNMP(community="private", PDU=SNMPset(
+            id=3, varbindlist=[SNMPvarbind(oid=oid("1.3.6.1.2.1.1.5.0"), value=b"host")]))),
+        u(40000, 162, SNMP(community="public", PDU=SNMPtrapv2(
+            id=4, varbindlist=[SNMPvarbind(oid=oid("1.3.6.1.2.1.1.3.0"), value=123)]))),
+        u(40000, 162, SNMP(version=0, community="public", PDU=SNMPtrapv1(
+            enterprise=oid("1.3.6.1.4.1.8072"), agent_addr=ASN1_IPADDRESS("10.0.0.1"),
+            generic_trap=6, specific_trap=5, time_stamp=ASN1_TIME_TICKS(1234),
+            varbindlist=[SNMPvarbind(oid=oid("1.3.6.1.2.1.1.3.0"),
+                                     value=ASN1_COUNTER32(7))]))),
+        u(40000, 161, SNMP(community="public", PDU=SNMPbulk(
+            id=9, max_repetitions=10, varbindlist=[SNMPvarbind(oid=oid("1.3.6.1.2.1.2"))]))),
+        u(161, 40000, SNMP(community="public", PDU=SNMPresponse(
+            id=1, error=2, error_index=1, varbindlist=[SNMPvarbind(oid=descr)]))),
+        u(40000, 162, SNMP(community="public", PDU=SNMPinform(
+            id=5, varbindlist=[SNMPvarbind(oid=oid("1.3.6.1.2.1.1.3.0"),
+                                           value=ASN1_IPADDRESS("1.2.3.4"))]))),
+        u(161, 40000, bytes(SNMP(community="public", PDU=SNMPresponse(
+            id=1, varbindlist=[SNMPvarbind(oid=descr, value=b"Linux box")])))[:30]),
+        u(520, 520, RIP(cmd=1, version=2) / RIPEntry(AF=0, metric=16)),
+        u(520, 520, RIP(cmd=2, version=2) / RIPEntry(addr="192.168.1.0", mask="255.255.255.0",
+                                                    metric=1)),
+        u(40000, 69, TFTP() / TFTP_RRQ(filename=b"boot.img", mode=b"octet")),
+        u(40000, 69, TFTP() / TFTP_WRQ(filename=b"up.txt", mode=b"netascii")),
+        u(69, 40000, TFTP() / TFTP_DATA(block=1) / (b"d" * 512)),
+        u(40000, 69, TFTP() / TFTP_ACK(block=1)),
+        u(69, 40000, TFTP() / TFTP_ERROR(errorcode=1, errormsg=b"File not found")),
+        u(40000, 1812, Radius(code=1, id=1, authenticator=b"\x01" * 16,
+                              attributes=[RadiusAttribute(type=1, value=b"alice")])),
+        u(1812, 40000, Radius(code=2, id=1, authenticator=b"\x02" * 16)),
+        u(40000, 1813, Radius(code=4, id=2, authenticator=b"\x03" * 16)),
+        u(500, 500, ISAKMP(init_cookie=b"\x11" * 8, exch_type=2, next_payload=1)
+          / ISAKMP_payload_SA()),
+        u(500, 500, ISAKMP(init_cookie=b"\x11" * 8, resp_cookie=b"\x22" * 8, exch_type=34,
+                           next_payload=33, version=0x20)),
+        u(500, 500, ISAKMP(init_cookie=b"\x11" * 8, resp_cookie=b"\x22" * 8, exch_type=35,
+                           version=0x20, id=1, flags=0x08)),
+        u(4500, 4500, b"\x00\x00\x00\x00" + bytes(ISAKMP(init_cookie=b"\x11" * 8, exch_type=2))),
+        u(4500, 4500, b"\x00\x00\x10\x01\x00\x00\x00\x05" + b"x" * 40),
+        u6(546, 547, DHCP6_Solicit(trid=0x1234) / DHCP6OptClientId(duid=DUID_LLT(lladdr=M1))
+           / DHCP6OptElapsedTime()),
+        u6(547, 546, DHCP6_Advertise(trid=0x1234)),
+        u6(546, 547, DHCP6_Request(trid=0x1235)),
+        u6(547, 546, DHCP6_Reply(trid=0x1235)),
+        t(40000, 23, b"\xff\xfd\x18\xff\xfd\x20\xff\xfb\x01"),
+        t(23, 40000, b"login: "),
+        t(23, 40000, b"\xff\xfa\x18\x01\xff\xf0"),
+        t(40000, 23, b"\xff\xfa\x1f\x00\x50\x00\x18\xff\xf0"),
+        # L2TPv3 (tcpdump 4.99 does not decode it; tapwatch shows the session's frame)
+        Ether(src=M1, dst=M2) / IP(src=A, dst=B, proto=115) / (
+            b"\x00\x00\x12\x34" + bytes(inner)),
+        Ether(src=M1, dst=M2) / IP(src=A, dst=B, proto=115) / (
+            b"\x00\x00\x00\x00\xc8\x03\x00\x0c\x00\x00\x00\x05\x00\x01\x00\x02"),
+        u(1701, 1701, b"\x00\x03\x00\x00\x00\x00\x12\x34" + b"\xaa\xbb\xcc\xdd" + bytes(inner)),
+        u(1701, 1701, b"\xc8\x03\x00\x14\x00\x00\x00\x05\x00\x01\x00\x02" + b"\x00" * 8),
+    ]

@@ -1,6 +1,6 @@
 """Regenerate the tcpdump comparison corpus: ``sudo .venv/bin/python tests/corpus/make_corpus.py``.
 
-Two files:
+Three files:
 
 * ``real.pcap``: traffic between two private network namespaces joined by a veth
   pair, captured by tcpdump on the underlay: pings (IPv4, IPv6, to an unreachable
@@ -11,6 +11,8 @@ Two files:
 * ``crafted.pcap``: packets built with scapy (explicit MACs, never sent) for what
   this kernel cannot make: GRE, IP-in-IP, Geneve, L2TP, MPLS, ESP/AH, WireGuard,
   OpenVPN, ICMPv6 types, application protocols on their ports, truncations.
+* ``services.pcap``: the same for SNMP, RIP, TFTP, RADIUS, ISAKMP/IKE, DHCPv6,
+  telnet's option negotiation and L2TPv3.
 """
 
 from __future__ import annotations
@@ -187,21 +189,22 @@ def real(path: Path) -> None:
         sh("ip", "netns", "del", b, check=False)
 
 
-def crafted(path: Path) -> None:
+def crafted(path: Path, services: Path) -> None:
     sys.path.insert(0, str(HERE))
-    from crafted import packets
+    from crafted import packets, service_packets
     from scapy.utils import wrpcap
 
     wrpcap(str(path), packets())
+    wrpcap(str(services), service_packets())
 
 
 def main() -> int:
     if os.geteuid() != 0:
         print("make_corpus.py: needs root (it creates two network namespaces)", file=sys.stderr)
         return 1
-    crafted(HERE / "crafted.pcap")
+    crafted(HERE / "crafted.pcap", HERE / "services.pcap")
     real(HERE / "real.pcap")
-    for name in ("crafted.pcap", "real.pcap"):
+    for name in ("crafted.pcap", "services.pcap", "real.pcap"):
         n = sh("tcpdump", "-nn", "-r", str(HERE / name)).stdout.count("\n")
         print(f"{name}: {n} lines from tcpdump")
     return 0
