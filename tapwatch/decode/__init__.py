@@ -3,16 +3,20 @@
 Two very different jobs live in this package:
 
 * :func:`summarize` and :func:`layers` run for every visible list row, every
-  packet printed headless and every packet counted, so they are hand-written with
-  ``struct`` and slicing and never touch scapy.  The protocol modules (``link``,
-  ``ip``, ``transport``, ``icmp``, ``dns``, ``dhcp``, ``apps``, ``tunnels``) each
-  bind handlers into the dispatch tables of :mod:`tapwatch.decode.core`, one
+  packet printed headless and every packet counted, so they are hand-written,
+  reading header fields byte by byte, and never touch scapy (compiled with mypyc
+  when ``pip install`` can).  The protocol modules (``link``, ``ip``,
+  ``transport``, ``icmp``, ``dns``, ``dhcp``, ``services``, ``apps``, ``tunnels``)
+  each bind handlers into the dispatch tables of :mod:`tapwatch.decode.core`, one
   table per layer boundary (link type, ethertype, IP protocol, UDP and TCP port),
   which both walks share.  :class:`LineFormatter` prints a capture's packets as
-  ``tcpdump -nn`` does, with its per-connection TCP state.
+  ``tcpdump -nn`` does (``verbose=1``/``2``: as ``tcpdump -v``/``-vv``, see
+  :mod:`~tapwatch.decode.verbose`), with its per-connection TCP state;
+  :mod:`~tapwatch.decode.parallel` prints a file's chunks in worker processes.
 
 * :func:`detail` and :func:`verbose_text` (:mod:`tapwatch.decode.tree`) dissect the
-  one *selected* packet with scapy and map every field back to byte offsets.
+  one *selected* packet with scapy and map every field back to byte offsets; the
+  labels are an analyst's (:mod:`tapwatch.decode.fields`).
 
 Differences from ``tcpdump -nn`` (tcpdump 4.99.3), each a flag away:
 
@@ -22,12 +26,16 @@ Differences from ``tcpdump -nn`` (tcpdump 4.99.3), each a flag away:
 * VXLAN's inner frame follows ``: `` on the same line (tcpdump starts a second line),
   so one packet is one line; ``strict=True`` prints tcpdump's two lines.
 * WireGuard (UDP 51820, or any port when the size and type fit), OpenVPN (UDP/TCP
-  1194) and ERSPAN I/II show their fields and the inner frame; tcpdump 4.99 prints
-  ``UDP, length N`` and ``gre-proto-0x88be``; ``strict=True`` prints those.
+  1194), ERSPAN I/II and L2TPv3 (IP protocol 115, UDP 1701 version 3) show their
+  fields and the inner frame; tcpdump 4.99 prints ``UDP, length N``,
+  ``gre-proto-0x88be``, ``ip-proto-115`` and ``Unknown Version``; ``strict=True``
+  prints those.
 * Not (yet) decoded as tcpdump does: ICMPv6 node information payloads, a packet
   cut short *inside* a tunnel (tcpdump blames the inner header, tapwatch the outer
-  one), and the application protocols not listed in :mod:`~tapwatch.decode.apps`
-  (SNMP, RIP, TFTP, RADIUS, ISAKMP, DHCPv6, telnet... print as ``UDP, length N``).
+  one), the application protocols not named in :mod:`~tapwatch.decode.apps` and
+  :mod:`~tapwatch.decode.services` (they print as ``UDP, length N``); with ``-v``,
+  NTP's and ISAKMP's payloads, RIPv1 routes and IKEv1 initiator/responder letters
+  after an exchange's first packet (tcpdump remembers cookies).
 
 Nothing in here may raise on hostile input: a capture is attacker-controlled
 data.  Truncation is handled explicitly (tcpdump-style ``[|udp]`` markers and
@@ -38,6 +46,7 @@ from __future__ import annotations
 
 import importlib as _importlib
 import os as _os
+from typing import TYPE_CHECKING, Any
 
 if _os.environ.get("TAPWATCH_PURE_PYTHON"):
     from tapwatch.decode._pure import prefer_source
@@ -62,7 +71,18 @@ from tapwatch.decode.summary import (  # noqa: E402 (after the binding imports)
     summarize,
     summarize_with,
 )
-from tapwatch.decode.tree import Node, detail, verbose_text  # noqa: E402 (after the binding imports)
+
+if TYPE_CHECKING:
+    from tapwatch.decode.tree import Node, detail, verbose_text
+
+
+def __getattr__(name: str) -> Any:
+    """The scapy tree (``detail``, ``verbose_text``, ``Node``) loads on first use: printing
+    lines never needs it, and its module costs a tenth of tapwatch's start."""
+    if name in ("Node", "detail", "verbose_text", "tree"):
+        tree = _importlib.import_module("tapwatch.decode.tree")
+        return tree if name == "tree" else getattr(tree, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "FramedStream",
