@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from tapwatch import __version__
 from tapwatch.errors import TapwatchError
 from tapwatch.kinds import PeerMode
+from tapwatch.sanitize import printable
 
 if TYPE_CHECKING:
     from tapwatch.filters import PacketFilter
@@ -430,10 +431,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         opts = validate(parser.parse_args(argv))
     except UsageError as e:
-        print(f"{PROG}: {e} (see tapwatch --help)", file=sys.stderr)
+        _say(f"{e} (see tapwatch --help)")
         return 2
     except TapwatchError as e:
-        print(f"{PROG}: {e}", file=sys.stderr)
+        _say(f"{e}")
         return 1
     # until capture runs, a signal interrupts set-up like Ctrl-C does; what was made is undone
     for sig in (signal.SIGTERM, signal.SIGHUP):
@@ -441,11 +442,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run(opts)
     except TapwatchError as e:
-        print(f"{PROG}: {e}", file=sys.stderr)
+        _say(f"{e}")
         return 1
     except KeyboardInterrupt:
-        print(f"{PROG}: interrupted before capture started", file=sys.stderr)
+        _say("interrupted before capture started")
         return 130
+
+
+def _say(message: str) -> None:
+    """One line on stderr, as every message of tapwatch's: escaped, since file names,
+    interface names and packet-derived text may hold anything (see tapwatch.sanitize)."""
+    print(f"{PROG}: {printable(message)}", file=sys.stderr, flush=True)
 
 
 def _interrupt(signum: int, _frame: object) -> None:
@@ -467,15 +474,41 @@ def _packet_filter(opts: RunOptions, linktypes: Sequence[int]) -> PacketFilter |
     return compile_packet_filter(opts.expression, linktypes)
 
 
-def _new_ring(opts: RunOptions) -> Ring:
-    """The ring sized by --ring-packets / --ring-bytes, or the defaults."""
+def _new_ring(opts: RunOptions, file_size: int | None = None) -> Ring:
+    """The ring sized by --ring-packets / --ring-bytes, or the defaults.
+
+    ``file_size``: a capture file to browse. A file is no live capture whose
+    oldest packets may go: unless told otherwise, the ring is made big enough
+    for the whole file when memory allows (at most half of what is available).
+    """
     from tapwatch.ring import DEFAULT_MAX_BYTES, DEFAULT_MAX_PACKETS, Ring
 
+    packets = opts.ring_packets or DEFAULT_MAX_PACKETS
+    size = opts.ring_bytes or DEFAULT_MAX_BYTES
+    if file_size is not None:
+        room = _available_memory() // 2
+        if not opts.ring_bytes:
+            size = max(size, min(file_size, room))
+        if not opts.ring_packets:
+            # a record takes at least 16 bytes of header and, in practice, 40 of packet
+            packets = max(packets, min(file_size // 56 + 1, MAX_RING_PACKETS, room // 80))
     try:
-        return Ring(opts.ring_packets or DEFAULT_MAX_PACKETS, opts.ring_bytes or DEFAULT_MAX_BYTES)
+        return Ring(packets, size)
     except MemoryError:
-        raise Failure(f"not enough memory for a ring of {opts.ring_packets:,} packets; "
+        raise Failure(f"not enough memory for a ring of {packets:,} packets; "
                       "ask for fewer with --ring-packets") from None
+
+
+def _available_memory() -> int:
+    """MemAvailable from /proc/meminfo, in bytes (1 GiB when it cannot be read)."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 1 << 30
 
 
 def _open_output(opts: RunOptions, interfaces: Sequence[tuple[int, str | None]],
@@ -604,9 +637,13 @@ def _browse_file(opts: RunOptions) -> int:
     from tapwatch.session import Session
     from tapwatch.sources import open_file
 
-    ring = _new_ring(opts)
-    wake = threading.Event()
     assert opts.read is not None
+    size = None
+    if opts.read != "-":
+        with contextlib.suppress(OSError):
+            size = os.stat(opts.read).st_size
+    ring = _new_ring(opts, size)
+    wake = threading.Event()
     stdin = None
     if opts.read == "-":  # the capture keeps its pipe; the UI gets the terminal as fd 0
         stdin = os.fdopen(terminal.take_stdin(), "rb")
@@ -623,9 +660,8 @@ def _browse_file(opts: RunOptions) -> int:
     finally:
         session.close()
     if src.truncated_at is not None:
-        print(f"{PROG}: {opts.read}: loaded the first {src.truncated_at:,} packets (the ring "
-              "holds no more); raise --ring-packets / --ring-bytes to load more",
-              file=sys.stderr)
+        _say(f"{opts.read}: loaded the first {src.truncated_at:,} packets (the ring "
+              "holds no more); raise --ring-packets / --ring-bytes to load more")
     if src.error:
         raise Failure(src.error)
     return status
@@ -633,8 +669,7 @@ def _browse_file(opts: RunOptions) -> int:
 
 def _report_truncation(opts: RunOptions, cap: CaptureFile, n: int) -> None:
     if cap.truncated:
-        print(f"{PROG}: {opts.read}: the last packet is cut short; kept the {n} before it",
-              file=sys.stderr)
+        _say(f"{opts.read}: the last packet is cut short; kept the {n} before it")
 
 
 def _print_file(opts: RunOptions, cap: CaptureFile) -> int:
@@ -644,7 +679,8 @@ def _print_file(opts: RunOptions, cap: CaptureFile) -> int:
     from tapwatch.linktypes import name
 
     flt = _packet_filter(opts, [i.linktype for i in cap.interfaces])
-    print(f"reading from file {opts.read}, link-type {name(cap.linktype)}", file=sys.stderr)
+    print(printable(f"reading from file {opts.read}, link-type {name(cap.linktype)}"),
+          file=sys.stderr)
     try:
         n = print_records(cap, cap.interfaces, _lines_out(opts), flt=flt,
                           tunnel_view=_tunnel_view(opts, None),
@@ -704,7 +740,7 @@ def _convert(opts: RunOptions, cap: CaptureFile) -> int:
             if opts.count and n >= opts.count:
                 break
     except pcap.FileLimitReached as e:
-        print(f"{PROG}: {e}", file=sys.stderr)
+        _say(f"{e}")
     except pcap.PcapError as e:
         _close_quietly(writer)
         raise Failure(str(e)) from None
@@ -716,10 +752,10 @@ def _convert(opts: RunOptions, cap: CaptureFile) -> int:
     except pcap.PcapError as e:
         raise Failure(str(e)) from None
     if skipped:
-        print(f"{PROG}: skipped {skipped} packets {opts.write}'s format cannot hold (their "
-              "timestamps or lengths do not fit it)", file=sys.stderr)
+        _say(f"skipped {skipped} packets {opts.write}'s format cannot hold (their "
+              "timestamps or lengths do not fit it)")
     if opts.write != "-":
-        print(f"{PROG}: wrote {n} packets to {opts.write}", file=sys.stderr)
+        _say(f"wrote {n} packets to {opts.write}")
     return 0
 
 
@@ -786,14 +822,13 @@ def _tunnel(opts: RunOptions, source: Source, printing: bool) -> Tunnel:
     info = source.interfaces[0]
     header = 14 if info.linktype == LINKTYPE_ETHERNET else 0
     if info.mtu and info.mtu + header > t.max_frame:
-        print(f"{PROG}: warning: {info.name}'s MTU {info.mtu}{' + 14' if header else ''} is "
+        _say(f"warning: {info.name}'s MTU {info.mtu}{' + 14' if header else ''} is "
               f"more than --tunnel-max-frame {t.max_frame}: longer frames are not sent (lower "
-              "the MTU with --mtu, or raise the limit if the far end can take them)",
-              file=sys.stderr)
+              "the MTU with --mtu, or raise the limit if the far end can take them)")
 
     def event(text: str) -> None:
         if printing:  # the UI shows the tunnel's state in its status bar instead
-            print(f"{PROG}: {text}", file=sys.stderr, flush=True)
+            _say(text)
 
     return Tunnel(t.role, t.endpoint, transport=t.transport, linktype=info.linktype,
                   max_frame=t.max_frame, deliver=source.inject, on_event=event)
@@ -864,9 +899,9 @@ def _drive(session: Session, opts: RunOptions) -> int:
             for s in session.sources:
                 if s.read_only_reason and s.kind == "observe" and s.device is None and \
                         s.interfaces[0].index == 0 and opts.source.device_name:
-                    print(f"{PROG}: {s.read_only_reason}", file=sys.stderr)
+                    _say(f"{s.read_only_reason}")
             if sys.stderr.isatty() and not opts.quiet:
-                print(_listening(session), file=sys.stderr)
+                print(printable(_listening(session)), file=sys.stderr)
             while not session.stop_requested.wait(0.2):
                 pass
     finally:
@@ -885,17 +920,17 @@ def _drive(session: Session, opts: RunOptions) -> int:
             printer.flush(final=True)
         signal.signal(signal.SIGINT, signal.default_int_handler)
     if session.write_error:
-        print(f"{PROG}: {session.write_error}", file=sys.stderr)
+        _say(f"{session.write_error}")
         status = status or 1
     if replayer is not None and replayer.error:
-        print(f"{PROG}: replay: {replayer.error}", file=sys.stderr)
+        _say(f"replay: {replayer.error}")
         status = status or 1
     if session.written_out and session.stop_reason:  # -G with -W wrote its last file
-        print(f"{PROG}: {session.stop_reason}", file=sys.stderr)
+        _say(f"{session.stop_reason}")
     if not ui or opts.write:
-        print(f"{PROG}: {session.summary_line()}", file=sys.stderr)
+        _say(f"{session.summary_line()}")
     if session.stop_error and session.stop_reason:
-        print(f"{PROG}: {session.info.name}: {session.stop_reason}", file=sys.stderr)
+        _say(f"{session.info.name}: {session.stop_reason}")
         status = status or 1
     return status
 
