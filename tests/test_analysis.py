@@ -26,7 +26,8 @@ from tapwatch.kinds import Direction  # noqa: E402
 from tapwatch.linktypes import LINKTYPE_ETHERNET, LINKTYPE_RAW  # noqa: E402
 from tapwatch.ring import Record, Ring  # noqa: E402
 
-IP, IPv6, TCP, UDP, ICMP = scapy_all.IP, scapy_all.IPv6, scapy_all.TCP, scapy_all.UDP, scapy_all.ICMP
+IP, IPv6, TCP, UDP = scapy_all.IP, scapy_all.IPv6, scapy_all.TCP, scapy_all.UDP
+ICMP = scapy_all.ICMP
 Ether, Dot1Q, Raw = scapy_all.Ether, scapy_all.Dot1Q, scapy_all.Raw
 T0 = 1_700_000_000_000_000_000
 C, S = "10.0.0.1", "10.0.0.2"

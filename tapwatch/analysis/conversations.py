@@ -323,7 +323,7 @@ class Table:
     """Rows ready to show: cells as text, each with the filter expression Enter applies."""
 
     columns: tuple[Column, ...]
-    cells: list[tuple[str, ...]]
+    cells: Sequence[tuple[str, ...]]
     filters: list[str]
     sort_column: str
     descending: bool

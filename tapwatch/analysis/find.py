@@ -118,12 +118,10 @@ def find(rows: Sequence[int], start: int, forward: bool, ring: Ring,
         progress.total = n
     step = 1 if forward else -1
     get = ring.get
-    checked = 0
     i = start
-    for _ in range(n):
+    for checked in range(1, n + 1):
         i = (i + step) % n
         rec = get(rows[i])
-        checked += 1
         if progress is not None and checked % CHUNK == 0:
             progress.advance(CHUNK)
         if rec is not None and match(rec.data, rec.iface, rec.seq):

@@ -61,12 +61,12 @@ def frame_node(rec: Record, info: FrameInfo) -> Node:
     wire = info.wire_length if info.wire_length is not None else n
     ifname = printable(info.ifname)
     end = n
+    when = format_time(info.time_format, rec.ts_ns, info.first_ns, info.prev_ns)
     children = [
         Node(f"Interface: {ifname} (id {rec.iface}, {info.iface_kind}, "
              f"{linktype_name(info.linktype)})", 0, end, []),
         Node(f"Direction: {direction_sentence(rec.direction, ifname)}", 0, end, []),
-        Node(f"Arrival time: {format_time(info.time_format, rec.ts_ns, info.first_ns, info.prev_ns)}"
-             f" ({info.time_format.description})", 0, end, []),
+        Node(f"Arrival time: {when} ({info.time_format.description})", 0, end, []),
     ]
     if info.time_format is not TimeFormat.DATE:
         children.append(Node(f"Date and time: {precise_time(rec.ts_ns)}", 0, end, []))
