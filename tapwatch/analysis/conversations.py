@@ -365,3 +365,23 @@ def endpoint_table(endpoints: Iterable[Endpoint], *, sort: str = "Bytes",
              for e in ordered]
     return Table(ENDPOINT_COLUMNS, cells, [e.filter_expr() for e in ordered], sort, descending,
                  total)
+
+
+class SharedIndex:
+    """One :class:`TrafficIndex` for the tools that need it, caught up under a lock.
+
+    Conversations, endpoints and following a stream all read the same index
+    from worker threads; the lock makes their passes take turns, and each
+    pass only looks at what arrived since the previous one.
+    """
+
+    def __init__(self, linktypes: Sequence[int]) -> None:
+        import threading
+
+        self.index = TrafficIndex(linktypes)
+        self.lock = threading.Lock()
+
+    def catch_up(self, ring: Ring, progress: Progress | None = None) -> TrafficIndex:
+        """Bring the index up to the ring's newest record; call with ``lock`` held."""
+        self.index.update(ring, progress)
+        return self.index

@@ -94,3 +94,14 @@ def sort_rows(rows: Sequence[int], ring: Ring, key: Callable[[Record], object], 
     # sort on the key alone (stable), so equal keys keep the order they were listed in
     keyed.sort(key=lambda kv: kv[0], reverse=descending)  # type: ignore[arg-type,return-value]
     return array("q", (seq for _, seq in keyed))
+
+
+def positions(order: Sequence[int]) -> tuple[int, array[int]]:
+    """(base, rows): ``rows[seq - base]`` is the row of ``seq`` in ``order``, -1 if absent."""
+    if not order:
+        return 0, array("i")
+    base = min(order)
+    rows = array("i", [-1]) * (max(order) - base + 1)
+    for i, seq in enumerate(order):
+        rows[seq - base] = i
+    return base, rows
