@@ -28,6 +28,7 @@ from textual.app import App, SystemCommand
 from textual.driver import Driver
 from textual.screen import Screen
 
+from tapwatch.sanitize import printable
 from tapwatch.widgets.main_screen import MainScreen
 from tapwatch.widgets.theme import TAPWATCH_THEME, VARIABLES
 
@@ -70,7 +71,7 @@ class TapwatchApp(App[int]):
         super().__init__()
         self.register_theme(TAPWATCH_THEME)
         self.theme = TAPWATCH_THEME.name
-        self.title = title or f"tapwatch {session.info.name}"
+        self.title = printable(title or f"tapwatch {session.info.name}")
 
     def get_default_screen(self) -> Screen[Any]:
         # made here, while the app is the active one (not in __init__: a screen built

@@ -841,7 +841,8 @@ def test_snapshot_detail_with_highlighted_field(snap_compare) -> None:  # type: 
         await settle(pilot, app)
         await pilot.press("j", "j", "j", "j")  # the DNS query
         await settle(pilot, app)
-        await pilot.press("tab", "down", "right", "down", "down", "down", "down")
+        # past the frame layer and IPv4: expand UDP, down to its fields
+        await pilot.press("tab", "down", "down", "right", "down", "down", "down", "down")
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=select_field)

@@ -205,7 +205,7 @@ class FindScreen(ModalScreen["FindRequest | None"]):
             with RadioSet(id="find-kind"):
                 for kind in FIND_KINDS:
                     yield RadioButton(self.LABELS[kind], value=kind == self.kind,
-                                      id=f"find-{kind}")
+                                      id=f"find-kind-{kind}")
             yield Input(self.text, id="find-text", placeholder="GET /   ·   de ad be ef   ·   "
                         "tcp port 80")
             yield Static("", id="find-error", classes="error")
@@ -215,7 +215,7 @@ class FindScreen(ModalScreen["FindRequest | None"]):
 
     def _kind(self) -> FindKind:
         for kind in FIND_KINDS:
-            if self.query_one(f"#find-{kind}", RadioButton).value:
+            if self.query_one(f"#find-kind-{kind}", RadioButton).value:
                 return kind
         return "text"
 

@@ -84,7 +84,7 @@ class Columns:
         self.time = time_width
         self.iface = iface_width
         self.proto = 6
-        self.length = 5
+        self.length = 5 if width >= 100 else 4
         gaps = 7 + (1 if iface_width else 0)
         fixed = self.no + self.time + self.iface + DIR_WIDTH + self.proto + self.length + gaps
         rest = max(0, width - fixed)
@@ -619,13 +619,21 @@ class PacketList(ScrollView, can_focus=True):
         width = self.size.width
         last = self.ring.next_seq
         cols = self._cols
-        tw = WIDTHS[self.time_format]
+        tw = self._time_width()
         if (cols is None or cols.width != width or cols.no < len(str(last)) + 1
                 or cols.time != tw):
             cols = self._cols = Columns(width, max(last, 99_999), time_width=tw,
                                         iface_width=self._iface_width, addr_seen=self._addr_seen)
             self._cache.clear()
         self._frame = (self.scroll_offset.y - 1, 2 if self.has_focus else 1)
+
+    def _time_width(self) -> int:
+        """What the time column needs: relative times as long as the capture's span."""
+        if self.time_format is not TimeFormat.RELATIVE or self.first_ns is None:
+            return WIDTHS[self.time_format]
+        last = self.ring.get(self.ring.next_seq - 1)
+        span = (last.ts_ns - self.first_ns) / 1e9 if last is not None else 0.0
+        return max(8, len(f"{span:.6f}"))
 
     def render_line(self, y: int) -> Strip:
         cols = self._cols

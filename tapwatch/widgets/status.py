@@ -196,10 +196,10 @@ def render_status(session: Session, st: Status, view: ViewState, width: int | No
     # ---- line 1: the source and what tapwatch does ----
     line1: list[_Item] = []
     head = _Item(ALWAYS).add(f" {view.title} ", s.title).add(" ")
-    names = [printable(i.name) for i in session.interfaces]
-    head.add(names[0], s.name).add(f" ({info.kind})", s.label)
-    if len(names) > 1:
-        head.add(" + " + " ".join(names[1:]), s.name)
+    for n, iface in enumerate(session.interfaces):
+        if n:
+            head.add(" + ", s.label)
+        head.add(printable(iface.name), s.name).add(f" ({iface.kind})", s.label)
     line1.append(head)
     if info.addresses:
         line1.append(_Item(2).add(" ".join(info.addresses), s.value))
@@ -263,9 +263,11 @@ def render_status(session: Session, st: Status, view: ViewState, width: int | No
     line2.append(item(7, "ring", f"{st.ring_len:,}/{st.ring_max:,} ({fill:.0f}%)",
                       s.warn if fill >= 90 else s.value))
     losses = _Item(ALWAYS)
-    for n, (label, value) in enumerate((("evicted", st.evicted),
-                                        ("kernel drops", st.kernel_dropped),
-                                        ("missed", st.missed))):
+    counted: list[tuple[str, int | None]] = [("evicted", st.evicted)]
+    if st.kernel_dropped is not None or session.live:
+        counted.append(("kernel drops", st.kernel_dropped))  # a file has none to count
+    counted.append(("missed", st.missed))
+    for n, (label, value) in enumerate(counted):
         if n:
             losses.add("  ")
         losses.add(f"{label} ", s.label)
