@@ -227,7 +227,6 @@ def _write_analyst_file(path: str, n: int) -> None:
     import struct
 
     from tapwatch import pcap
-    from tapwatch.wire import checksum  # noqa: F401  (checksums are not checked by the tools)
 
     tpl = _analyst_frames()
     w = pcap.open_writer(path, 101)
@@ -239,8 +238,8 @@ def _write_analyst_file(path: str, n: int) -> None:
         if k < 4:  # the TCP connection: one of 1000 client ports, sequence numbers advancing
             port = 50000 + turn % 1000
             seq_step = (turn // 1000) * 1300
-            sport_at, dport_at = (20, 22) if k in (0, 2) else (22, 20)
-            struct.pack_into("!H", data, sport_at, port)
+            client_port_at = 20 if k in (0, 2) else 22  # the client's side of the header
+            struct.pack_into("!H", data, client_port_at, port)
             seq = struct.unpack_from("!I", data, 24)[0]
             struct.pack_into("!I", data, 24, (seq + seq_step) & 0xFFFFFFFF)
             if k in (2, 3):
@@ -300,6 +299,8 @@ async def _tools(path: str, presses: int) -> dict:
     """Filter, follow, conversations and cursor-to-tree on the loaded 500k-packet file."""
     import threading
 
+    from textual import events
+
     from tapwatch import decode
     from tapwatch.analysis.conversations import TrafficIndex, conversation_table
     from tapwatch.analysis.streams import follow
@@ -308,8 +309,6 @@ async def _tools(path: str, presses: int) -> dict:
     from tapwatch.ring import Ring
     from tapwatch.session import Session
     from tapwatch.sources import open_file
-    from textual import events
-
     from tapwatch.widgets.tools import ConversationsScreen, FollowScreen
 
     ring, wake = Ring(), threading.Event()

@@ -172,7 +172,8 @@ def two_interface_session() -> Session:
             a, b = (under_a, under_b) if n == 0 else (under_b, under_a)
             ma, mb = (mac_a, mac_b) if n == 0 else (mac_b, mac_a)
             outer = bytes(Ether(src=ma, dst=mb) / IPv6(src=a, dst=b) /
-                          UDP(sport=51000, dport=51000) / Raw(len(inner).to_bytes(2, "big") + inner))
+                          UDP(sport=51000, dport=51000) /
+                          Raw(len(inner).to_bytes(2, "big") + inner))
             session.feed(at + (60_000 if n == 0 else -60_000),
                          Direction.OUTBOUND if n == 0 else Direction.INBOUND, outer, 1)
     session.pump()
