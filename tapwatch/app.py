@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
 from types import FrameType
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App, SystemCommand
 from textual.driver import Driver
@@ -49,8 +49,7 @@ class TapwatchApp(App[int]):
     """One session, shown live. ``run_test()`` works with any Session, including fed ones."""
 
     TITLE = "tapwatch"
-    CSS_PATH: ClassVar[list[str | os.PathLike[str]]] = [  # type: ignore[misc]
-        "widgets/main.tcss", "widgets/dialogs.tcss", "widgets/tools.tcss"]
+    CSS_PATH = ["widgets/main.tcss", "widgets/dialogs.tcss", "widgets/tools.tcss"]  # noqa: RUF012
 
     def __init__(
         self,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 from rich.style import Style
 from rich.text import Text
@@ -83,11 +84,11 @@ def render_counters(rows: list[ProtoRow], width: int,
     if interfaces:
         t.append(f"{'Interface':<{NAME_W}}{'Packets':>{NUM_W}} {'Bytes':>{BYTES_W}} "
                  f"{'/s':>{RATE_W}} {'kernel drops':>12}".rstrip() + "\n", header)
-        for i in interfaces:
-            drops = "?" if i.kernel_drops is None else f"{i.kernel_drops:,}"
-            t.append(f"{printable(i.name)[:NAME_W]:<{NAME_W}}", header)
-            t.append(f"{i.packets:>{NUM_W},} {human_bytes(i.bytes):>{BYTES_W}} "
-                     f"{i.pps:>{RATE_W},.0f} {drops:>12}\n", body)
+        for iface in interfaces:
+            drops = "?" if iface.kernel_drops is None else f"{iface.kernel_drops:,}"
+            t.append(f"{printable(iface.name)[:NAME_W]:<{NAME_W}}", header)
+            t.append(f"{iface.packets:>{NUM_W},} {human_bytes(iface.bytes):>{BYTES_W}} "
+                     f"{iface.pps:>{RATE_W},.0f} {drops:>12}\n", body)
         t.append("\n")
     # one cell per second while the history fits, the whole minute squeezed once it does not
     longest = max((len(r.history) for r in rows), default=0)
@@ -113,7 +114,7 @@ def render_counters(rows: list[ProtoRow], width: int,
 class CountersPane(VerticalScroll):
     """Scrollable counters tables; the screen feeds them rows about twice a second."""
 
-    COMPONENT_CLASSES = {f"counters--{n}" for n in PROTO_CLASS_NAMES} | {
+    COMPONENT_CLASSES: ClassVar[set[str]] = {f"counters--{n}" for n in PROTO_CLASS_NAMES} | {
         "counters--header", "counters--muted", "counters--body"}
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:

@@ -56,7 +56,9 @@ class DetailTree(Tree["Node | None"], inherit_bindings=False):
         Binding("minus", "collapse_all", "Collapse all", show=False),
     ]
 
-    COMPONENT_CLASSES = {"detail--layer", "detail--frame", "detail--field", "detail--note"}
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "detail--layer", "detail--frame", "detail--field", "detail--note"
+    }
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__("packet", id=id, classes=classes)
@@ -91,15 +93,15 @@ class DetailTree(Tree["Node | None"], inherit_bindings=False):
         branch = self.root.add(Text(printable(node.label), style=style), data=node,
                                expand=key in self.expanded_layers,
                                allow_expand=bool(node.children))
-        self._add_children(branch, node.children, field)
+        self._add_fields(branch, node.children, field)
 
-    def _add_children(self, parent: TreeNode[Node | None], children: list[Node],
+    def _add_fields(self, parent: TreeNode[Node | None], children: list[Node],
                       style: Style) -> None:
         for child in children:
             label = Text(printable(child.label), style=style)
             if child.children:
                 sub = parent.add(label, data=child)
-                self._add_children(sub, child.children, style)
+                self._add_fields(sub, child.children, style)
             else:
                 parent.add_leaf(label, data=child)
 

@@ -483,10 +483,11 @@ class CraftScreen(ModalScreen[int | None]):
             self._show_error("type a scapy expression first")
             return
         info = self.session.info
+        refused: tuple[type[Exception], ...] = (craft.CraftError, *action_errors())
         try:
             data = craft.build(expr, self.linktype, eth_src=info.peer_mac, eth_dst=info.mac)
             self.session.inject(data)
-        except (craft.CraftError, *action_errors()) as e:
+        except refused as e:
             self._show_error(str(e))
             return
         except Exception as e:

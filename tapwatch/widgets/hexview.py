@@ -10,6 +10,7 @@ used outside the app (the craft dialog's preview, tests).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
@@ -81,7 +82,7 @@ def dump_line(data: bytes, offset: int, per_line: int,
 class HexView(ScrollView, can_focus=True):
     """Offset, hex, ASCII; ``highlight`` marks the bytes of the selected tree node."""
 
-    COMPONENT_CLASSES = {"hex-view--offset", "hex-view--hex", "hex-view--ascii",
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"hex-view--offset", "hex-view--hex", "hex-view--ascii",
                          "hex-view--dot", "hex-view--mark"}
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:

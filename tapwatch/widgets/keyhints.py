@@ -9,6 +9,8 @@ the focused widget's own keys first, then the tools by their rank in
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.style import Style
 from rich.text import Text
 from textual.screen import Screen
@@ -23,7 +25,7 @@ TAIL = ("help", "quit")
 class KeyHints(Static):
     """One line of ``key description`` pairs fitted to the width."""
 
-    COMPONENT_CLASSES = {"key-hints--key", "key-hints--description"}
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"key-hints--key", "key-hints--description"}
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("", id=id)
@@ -41,7 +43,7 @@ class KeyHints(Static):
     def _bindings_changed(self, screen: Screen[object]) -> None:
         items: list[tuple[int, str, str, str]] = []
         seen: set[str] = set()
-        for key, active in screen.active_bindings.items():
+        for active in screen.active_bindings.values():
             binding = active.binding
             if not binding.show or not active.enabled or binding.action in seen:
                 continue

@@ -93,10 +93,10 @@ class MainScreen(Screen[None]):
           for t in keys.TOOLS if t.section == keys.PEER and t.key],
     ]
 
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
+    HORIZONTAL_BREAKPOINTS = [  # noqa: RUF012 (Screen declares it an instance variable)
         (0, "-narrow"), (100, "-medium"), (140, "-wide"), (190, "-huge")]
-    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-short"), (32, "-tall")]
-    ALLOW_IN_MAXIMIZED_VIEW: ClassVar[str | None] = "StatusBar, FilterBar, KeyHints"
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]  # noqa: RUF012
+    ALLOW_IN_MAXIMIZED_VIEW = "StatusBar, FilterBar, KeyHints"
 
     # ----- messages from the workers ---------------------------------------------------
     class DetailReady(Message):
@@ -343,7 +343,7 @@ class MainScreen(Screen[None]):
                 d = s.kernel_drops()
                 for i in s.interfaces:
                     drops[i.index] = d if len(s.interfaces) == 1 else None
-            for iface, c in zip(self.session.interfaces, self.tally.counts):
+            for iface, c in zip(self.session.interfaces, self.tally.counts, strict=False):
                 ifaces.append(InterfaceRow(iface.name, iface.kind, c.packets, c.bytes, c.pps,
                                            drops.get(iface.index)))
         counters.show(rows, ifaces)
@@ -1017,8 +1017,7 @@ class MainScreen(Screen[None]):
             if self.check_action(tool.action.split("(")[0], ()) is False:
                 continue
             yield tool.name, tool.help, tool.action
-        for name, help_, action in keys.PALETTE_ONLY:
-            yield name, help_, action
+        yield from keys.PALETTE_ONLY
 
 
 def _bindings_of(widget: type[Widget]) -> list[Binding]:

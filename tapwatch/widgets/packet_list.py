@@ -139,7 +139,7 @@ class PacketList(ScrollView, can_focus=True):
         Binding("pagedown", "page_down", "Page down", show=False, tooltip="a page down"),
     ]
 
-    COMPONENT_CLASSES = {f"packet-list--{n}" for n in PROTO_CLASS_NAMES} | {
+    COMPONENT_CLASSES: ClassVar[set[str]] = {f"packet-list--{n}" for n in PROTO_CLASS_NAMES} | {
         "packet-list--header", "packet-list--cursor", "packet-list--cursor-blur",
         "packet-list--inbound", "packet-list--dir-in", "packet-list--dir-out",
         "packet-list--marked", "packet-list--evicted"}

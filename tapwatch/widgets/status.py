@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.style import Style
 from rich.text import Text
@@ -322,7 +322,7 @@ def extra_status(session: Session) -> str | None:
 class StatusBar(Static):
     """The status lines at the top; updated by the screen's timer only when the text changes."""
 
-    COMPONENT_CLASSES = {
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
         "status--label", "status--value", "status--bad", "status--good", "status--warn",
         "status--name", "status--title", "status--mode", "status--paused", "status--stopped",
         "status--offline", "status--sep",

@@ -49,8 +49,8 @@ class LineTable(ScrollView, can_focus=True):
         Binding("r", "reverse", "Reverse the order", show=True),
     ]
 
-    COMPONENT_CLASSES = {"line-table--header", "line-table--cursor", "line-table--row",
-                         "line-table--sorted"}
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "line-table--header", "line-table--cursor", "line-table--row", "line-table--sorted"}
 
     class HeaderClicked(Message):
         def __init__(self, table: LineTable, column: str) -> None:
@@ -106,7 +106,7 @@ class LineTable(ScrollView, can_focus=True):
         get = self.get_component_rich_style
         if y == 0:
             parts = []
-            for col, w in zip(self.columns, widths):
+            for col, w in zip(self.columns, widths, strict=False):
                 title = col.title
                 if col.title == self.sort_column:
                     title += " ▼" if self.descending else " ▲"
@@ -118,7 +118,7 @@ class LineTable(ScrollView, can_focus=True):
             return Strip.blank(width)
         cells = self.rows[index]
         text = " ".join(_fit(printable(cell), w, col.right)
-                        for cell, col, w in zip(cells, self.columns, widths))
+                        for cell, col, w in zip(cells, self.columns, widths, strict=False))
         style: Style = get("line-table--row")
         if index == self.cursor:
             style += get("line-table--cursor" if self.has_focus else "line-table--sorted")
@@ -171,7 +171,7 @@ class LineTable(ScrollView, can_focus=True):
         if line == 0:
             widths = self._layout(self.size.width)
             x = event.x - self.gutter.left
-            for col, w in zip(self.columns, widths):
+            for col, w in zip(self.columns, widths, strict=False):
                 if x <= w:
                     self.post_message(self.HeaderClicked(self, col.title))
                     return

@@ -10,7 +10,6 @@ in the list (Enter on a conversation, ``F`` on a stream), None otherwise.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.segment import Segment
@@ -31,7 +30,6 @@ from tapwatch.analysis import Cancelled, Progress
 from tapwatch.analysis.conversations import (
     CONVERSATION_COLUMNS,
     ENDPOINT_COLUMNS,
-    Conversation,
     SharedIndex,
     Table,
     conversation_table,
@@ -62,7 +60,9 @@ class StreamView(ScrollView, can_focus=True):
         Binding("end,G", "scroll_end", "Bottom", show=False),
     ]
 
-    COMPONENT_CLASSES = {"stream-view--client", "stream-view--server", "stream-view--note"}
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "stream-view--client", "stream-view--server", "stream-view--note"
+    }
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -112,15 +112,6 @@ def stream_lines(stream: Stream, mode: str, sides: tuple[int, ...] = (0, 1),
     return out
 
 
-@dataclass
-class FollowRequest:
-    """What to follow: the flow, and how its records are fetched."""
-
-    conversation: Conversation | None
-    data: bytes
-    linktype: int
-
-
 class FollowScreen(ModalScreen["str | None"]):
     """The TCP or UDP stream of a packet: both ways, coloured, as text or hex."""
 
@@ -132,6 +123,9 @@ class FollowScreen(ModalScreen["str | None"]):
         Binding("s", "sides('server')", "Server only"),
         Binding("F,enter", "filter", "Filter the list to it"),
     ]
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"follow--client", "follow--server",
+                                             "follow--note"}
 
     class Ready(Message):
         def __init__(self, stream: Stream | None, error: str | None = None) -> None:
@@ -227,8 +221,6 @@ class FollowScreen(ModalScreen["str | None"]):
         self.query_one("#follow-box").border_title = (
             f"Follow {st.proto_name} stream · {'hex' if self.mode == 'hex' else 'text'}"
             f" · {'both ways' if len(self.sides) == 2 else 'client only' if self.sides == (0,) else 'server only'}")  # noqa: E501
-
-    COMPONENT_CLASSES = {"follow--client", "follow--server", "follow--note"}
 
     def action_toggle_hex(self) -> None:
         self.mode = "text" if self.mode == "hex" else "hex"
