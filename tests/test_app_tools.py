@@ -794,3 +794,13 @@ def test_large_capture_tools_do_not_freeze() -> None:
 
 # keep the imports the helpers above rely on visibly used
 _ = (traffic,)
+
+
+def test_the_readme_keys_table_names_every_tool() -> None:
+    """The README's table is a copy for readers: it must not drift from the bindings."""
+    from tapwatch.widgets import keys
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    table = readme[readme.index("### Keys"):readme.index("The layout follows the terminal")]
+    for tool in keys.TOOLS:
+        assert tool.name in table, tool.name
