@@ -653,18 +653,20 @@ def _browse_file(opts: RunOptions) -> int:
                       tunnel_view=_tunnel_view(opts, None))
     try:
         session.start()
-        from tapwatch.app import run_app
+        from tapwatch.app import run_ui
 
         with terminal.for_ui():
-            status = run_app(session)
+            outcome = run_ui(session)
     finally:
         session.close()
+    if not outcome.hung_up:
+        _say(session.summary_line())
     if src.truncated_at is not None:
         _say(f"{opts.read}: loaded the first {src.truncated_at:,} packets (the ring "
               "holds no more); raise --ring-packets / --ring-bytes to load more")
     if src.error:
         raise Failure(src.error)
-    return status
+    return outcome.status
 
 
 def _report_truncation(opts: RunOptions, cap: CaptureFile, n: int) -> None:
@@ -875,6 +877,7 @@ def _drive(session: Session, opts: RunOptions) -> int:
     replayer: Replayer | None = None
     demo_traffic = None
     status = 0
+    hung_up = False
     try:
         if opts.user:
             _preload(opts, ui)
@@ -891,15 +894,17 @@ def _drive(session: Session, opts: RunOptions) -> int:
             demo_traffic.start()
         if ui:
             from tapwatch import terminal
-            from tapwatch.app import run_app
+            from tapwatch.app import run_ui
 
             with terminal.for_ui():
-                status = run_app(session)
+                outcome = run_ui(session)
+            status = outcome.status
+            hung_up = outcome.hung_up
         else:
             for s in session.sources:
                 if s.read_only_reason and s.kind == "observe" and s.device is None and \
                         s.interfaces[0].index == 0 and opts.source.device_name:
-                    _say(f"{s.read_only_reason}")
+                    _say(s.read_only_reason)
             if sys.stderr.isatty() and not opts.quiet:
                 print(printable(_listening(session)), file=sys.stderr)
             while not session.stop_requested.wait(0.2):
@@ -920,15 +925,15 @@ def _drive(session: Session, opts: RunOptions) -> int:
             printer.flush(final=True)
         signal.signal(signal.SIGINT, signal.default_int_handler)
     if session.write_error:
-        _say(f"{session.write_error}")
+        _say(session.write_error)
         status = status or 1
     if replayer is not None and replayer.error:
         _say(f"replay: {replayer.error}")
         status = status or 1
     if session.written_out and session.stop_reason:  # -G with -W wrote its last file
-        _say(f"{session.stop_reason}")
-    if not ui or opts.write:
-        _say(f"{session.summary_line()}")
+        _say(session.stop_reason)
+    if not hung_up:  # the UI's quit path says the same as headless does
+        _say(session.summary_line())
     if session.stop_error and session.stop_reason:
         _say(f"{session.info.name}: {session.stop_reason}")
         status = status or 1

@@ -450,6 +450,22 @@ class Session:
             raise PeerError(problem)
 
     # ----- views -----------------------------------------------------------------------
+    def wire_length(self, rec: Record) -> int:
+        """The packet's length on the wire: more than its bytes when the capture cut it."""
+        for s in self.sources:
+            n = getattr(s, "wire_lengths", {}).get(rec.seq)
+            if n is not None:
+                return int(n)
+        return len(rec.data)
+
+    def comment(self, rec: Record) -> str | None:
+        """The capture file's comment on this packet, if it has one."""
+        for s in self.sources:
+            c = getattr(s, "comments", {}).get(rec.seq)
+            if c is not None:
+                return str(c)
+        return None
+
     def inner_frames(self, rec: Record) -> list[bytes] | None:
         """The tunnel frames this segment completes (its stream reassembled), None if it
         carries none; remembered for the most recent segments only."""

@@ -296,6 +296,8 @@ class FileSource(Source):
         self.loaded = 0
         self.truncated_at: int | None = None  # packets loaded when the ring filled up
         self.filtered_out = 0  # packets the capture filter kept out of the ring
+        self.wire_lengths: dict[int, int] = {}  # seq -> length on the wire, where it was cut
+        self.comments: dict[int, str] = {}  # seq -> the file's comment on that packet
         self.error: str | None = None
         self.done = threading.Event()
 
@@ -314,7 +316,14 @@ class FileSource(Source):
         return self.error
 
     def wait_loaded(self, timeout: float | None = None) -> bool:
+        """Wait until the whole file is in the ring (or loading stopped); False on timeout."""
         return self.done.wait(timeout)
+
+    def progress(self) -> float | None:
+        """How much of the file is read (0..1), None when that cannot be told (a pipe)."""
+        if self.done.is_set():
+            return 1.0
+        return self.capture.progress()
 
     def close(self) -> None:
         self.stop()
@@ -327,6 +336,7 @@ class _FileLoader(threading.Thread):
     """Reads a capture file into the ring in batches, waking the pump after each."""
 
     BATCH = 4096
+    FIRST_BATCH = 256  # the first screen's rows go in at once
 
     def __init__(self, source: FileSource, ring: Ring, wake: threading.Event,
                  first_index: int) -> None:
@@ -366,6 +376,14 @@ class _FileLoader(threading.Thread):
                     batch = []
                 batch_iface = iface
                 direction = rec.direction if rec.direction is not None else Direction.UNKNOWN
+                if rec.orig_len != len(rec.data) or rec.comment:
+                    # the ring keeps neither; the frame layer shows them (this loader is the
+                    # ring's only producer, so the record's number is known)
+                    seq = ring.next_seq + len(batch)
+                    if rec.orig_len != len(rec.data):
+                        src.wire_lengths[seq] = rec.orig_len
+                    if rec.comment:
+                        src.comments[seq] = rec.comment
                 batch.append((rec.ts_ns, direction, rec.data))
                 if room is not None:
                     room -= 1
@@ -374,7 +392,7 @@ class _FileLoader(threading.Thread):
                         batch = []
                         src.truncated_at = src.loaded
                         break
-                if len(batch) >= self.BATCH:
+                if len(batch) >= (self.FIRST_BATCH if src.loaded == 0 else self.BATCH):
                     self._flush(batch, batch_iface)
                     batch = []
         except PcapError as e:
