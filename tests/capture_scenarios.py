@@ -193,7 +193,7 @@ def multi_queue(args: argparse.Namespace) -> None:
         if attached is not None:
             attached.close()
         report(reader, busy=busy, holder=counted[-1], observed=kinds(ring, False)["udp"],
-               queues=link.queues if link else None)
+               queues=getattr(link, "queues", None))
     finally:
         holder.terminate()
         holder.wait(10)
