@@ -161,7 +161,7 @@ def count_pcap(path: str) -> tuple[int, int]:
 
 
 def _headless_trial(loadgen: str, count: int, rate: int, txq: int, dev: str,
-                    tmp: str, path: str | None = None) -> dict:
+                    tmp: str, capture_path: str | None = None) -> dict:
     path = os.path.join(tmp, f"{dev}.pcap")
     cmd = common.tapwatch_cmd("--create", dev, "--addr", common.SUBNET_ADDR, "--headless", "-q",
                               "-w", path)
@@ -169,8 +169,8 @@ def _headless_trial(loadgen: str, count: int, rate: int, txq: int, dev: str,
         cmd += ["--txqueuelen", str(txq)]
     env = common.env()
     env.pop("TAPWATCH_CAPTURE", None)
-    if path:
-        env["TAPWATCH_CAPTURE"] = path
+    if capture_path:
+        env["TAPWATCH_CAPTURE"] = capture_path
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             env=env)
     try:
@@ -210,12 +210,12 @@ def emulate_terminal(app: object) -> None:
 
 
 def _tui_trial(loadgen: str, count: int, rate: int, txq: int, dev: str,
-               path: str | None = None) -> dict:
+               capture_path: str | None = None) -> dict:
     """The session is built before the event loop starts, exactly as cli does."""
     from tapwatch import cli
 
-    if path:
-        os.environ["TAPWATCH_CAPTURE"] = path
+    if capture_path:
+        os.environ["TAPWATCH_CAPTURE"] = capture_path
     else:
         os.environ.pop("TAPWATCH_CAPTURE", None)
 
