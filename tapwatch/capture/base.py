@@ -19,6 +19,7 @@ from __future__ import annotations
 import abc
 import errno
 import os
+import select
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -43,6 +44,9 @@ Batch = list[tuple[int, int, bytes]]
 
 ENV_PATH = "TAPWATCH_CAPTURE"  # forces a path: tpacket (or its old name ring), process, thread
 _ALIASES = {"ring": "tpacket"}
+
+#: poll() events that mean the descriptor will give nothing more
+DEAD = select.POLLERR | select.POLLHUP | select.POLLNVAL
 
 #: errors a read gets once the device behind the descriptor or socket is gone
 _GONE_ERRNOS = frozenset((errno.EBADFD, errno.ENODEV, errno.ENXIO, errno.EBADF, errno.ENETDOWN))
@@ -157,6 +161,39 @@ class CaptureReader(threading.Thread, abc.ABC):
 
     def _fail(self, e: OSError) -> None:
         self.failure = failure_from(e)
+
+    # ----- paths that read with a system call per packet (thread, socket) ------------------------
+    def _read_batch(self) -> Batch:
+        """Up to BATCH packets that are queued now (subclasses that read this way say how)."""
+        raise NotImplementedError
+
+    def _read_some(self) -> int:
+        """One batch into the ring; how many packets were read (0 also once a read failed)."""
+        try:
+            batch = self._read_batch()
+        except OSError as e:
+            self._fail(e)
+            return 0
+        if batch:
+            self._deliver(batch)
+        else:
+            self._drained()
+        return len(batch)
+
+    def _drained(self) -> None:
+        """A read found nothing queued."""
+
+    def _read_until_stopped(self, fd: int) -> None:
+        """Read batches while there are any, sleep in poll() when there are none."""
+        poller = select.poll()
+        poller.register(fd, select.POLLIN | select.POLLERR | select.POLLHUP)
+        stop = self.stop_event
+        while not stop.is_set() and self.failure is None:
+            if self._read_some():
+                continue
+            for _fd, ev in poller.poll(POLL_MS):
+                if ev & DEAD:
+                    self.failure = DeviceGone()
 
     def _deliver(self, batch: Batch) -> None:
         """Put a batch in the ring: the only way packets enter it from a reader."""

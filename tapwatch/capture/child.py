@@ -168,8 +168,6 @@ class Channel:
                 chunk = os.read(self.bell, 4096)
             except BlockingIOError:
                 return False
-            except InterruptedError:
-                continue
             if not chunk:
                 return True
 
@@ -261,6 +259,16 @@ def _child_setup(parent: int) -> bool:
     return os.getppid() == parent
 
 
+def _pollers(fd: int, ctl: int) -> tuple[select.poll, select.poll]:
+    """Waiting for the device or the parent, and for the parent alone."""
+    both = select.poll()
+    both.register(fd, select.POLLIN | select.POLLERR | select.POLLHUP)
+    both.register(ctl, select.POLLIN | select.POLLHUP)
+    ctl_only = select.poll()
+    ctl_only.register(ctl, select.POLLIN | select.POLLHUP)
+    return both, ctl_only
+
+
 def drain_main(argv: list[str]) -> int:
     """The draining child: read the device and discard, until stopped or the device fails.
 
@@ -273,11 +281,7 @@ def drain_main(argv: list[str]) -> int:
         return 0
     scratch = memoryview(bytearray(READ_SIZE))
     readinto = io.FileIO(fd, "rb", closefd=False).readinto
-    poller = select.poll()
-    poller.register(fd, select.POLLIN | select.POLLERR | select.POLLHUP)
-    poller.register(ctl, select.POLLIN | select.POLLHUP)
-    ctl_only = select.poll()
-    ctl_only.register(ctl, select.POLLIN | select.POLLHUP)
+    poller, ctl_only = _pollers(fd, ctl)
     while True:
         n = 0
         try:
@@ -285,10 +289,7 @@ def drain_main(argv: list[str]) -> int:
                 n += 1
         except OSError:
             return 1  # the device is gone; the parent sees it on its own descriptor
-        try:
-            events = ctl_only.poll(1) if n >= DRAIN_NAP_MIN else poller.poll(POLL_MS)
-        except InterruptedError:
-            continue
+        events = ctl_only.poll(1) if n >= DRAIN_NAP_MIN else poller.poll(POLL_MS)
         for efd, ev in events:
             if efd == ctl:
                 return 0  # the parent closed the control pipe (stop) or died
@@ -322,11 +323,7 @@ def child_main(argv: list[str]) -> int:
             return 0
     except OSError:
         return 0
-    poller = select.poll()
-    poller.register(fd, select.POLLIN | select.POLLERR | select.POLLHUP)
-    poller.register(ctl, select.POLLIN | select.POLLHUP)
-    ctl_only = select.poll()
-    ctl_only.register(ctl, select.POLLIN | select.POLLHUP)
+    poller, ctl_only = _pollers(fd, ctl)
     readinto = io.FileIO(fd, "rb", closefd=False).readinto
     now, pack, pos_at = time.time_ns, REC.pack_into, POS.unpack_from
     rec_size = REC.size
@@ -369,11 +366,8 @@ def child_main(argv: list[str]) -> int:
         if n:
             POS.pack_into(mm, WRITE_POS, write_pos)
             ring_bell()
-        try:
-            # full: the parent is behind; let the kernel queue (and count) the excess
-            events = ctl_only.poll(1) if full else poller.poll(0 if n == BATCH else POLL_MS)
-        except InterruptedError:
-            continue
+        # full: the parent is behind; let the kernel queue (and count) the excess
+        events = ctl_only.poll(1) if full else poller.poll(0 if n == BATCH else POLL_MS)
         for efd, ev in events:
             if efd == ctl:
                 return 0  # the parent closed the control pipe (stop) or died

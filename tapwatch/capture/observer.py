@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from tapwatch.capture.base import (
     BATCH,
+    DEAD,
     HOST_RECEIVED,
     HOST_SENT,
     POLL_MS,
@@ -47,7 +48,6 @@ if TYPE_CHECKING:
     from tapwatch.ring import Ring
 
 SOCKET_BUFFER = 8 * 1024 * 1024
-_DEAD = select.POLLERR | select.POLLHUP | select.POLLNVAL
 
 
 def open_packet_socket(ifname: str) -> socket.socket:
@@ -105,7 +105,7 @@ class PacketSocketReader(CaptureReader):
         if self.filter_in_kernel and self.tpacket is not None and capture_filter is not None:
             self._tagged_match = capture_filter.match
         # what the socket queued before the filter was attached is tested here; once that
-        # is read, the kernel's test is enough (see _read_queued)
+        # is read, the kernel's test is enough (see _drained)
         self._queued_untested = self.filter_in_kernel
 
     def _attach(self, capture_filter: BpfFilter, *, with_tagged: bool) -> bool:
@@ -140,7 +140,7 @@ class PacketSocketReader(CaptureReader):
         if self.tpacket is not None:
             self._capture_tpacket(self.tpacket)
         else:
-            self._capture_socket()
+            self._read_until_stopped(self.fd)
 
     def _read_batch(self) -> Batch:
         recv, now = self.sock.recvfrom, time.time_ns
@@ -154,59 +154,17 @@ class PacketSocketReader(CaptureReader):
             pass
         return batch
 
-    def _read_some(self) -> bool:
-        """One batch from the socket into the ring; False once the interface failed."""
-        try:
-            batch = self._read_batch()
-        except OSError as e:
-            self._fail(e)
-            return False
-        if batch:
-            self._deliver(batch)
-        elif self._queued_untested:
-            self._kernel_tests_from_now()
-        return True
-
-    def _kernel_tests_from_now(self) -> None:
-        """The socket was empty once: everything after that passed the kernel's filter."""
-        self._queued_untested = False
-        self._match = None
-
-    def _read_queued(self) -> bool:
-        """Read what the socket queued before its ring existed; False if the interface failed."""
-        while True:
-            try:
-                batch = self._read_batch()
-            except OSError as e:
-                self._fail(e)
-                return False
-            if not batch:
-                break
-            self._deliver(batch)
+    def _drained(self) -> None:
         if self._queued_untested:
-            self._kernel_tests_from_now()
-        return True
-
-    def _capture_socket(self) -> None:
-        poller = select.poll()
-        poller.register(self.fd, select.POLLIN | select.POLLERR | select.POLLHUP)
-        stop = self.stop_event
-        while not stop.is_set() and self.failure is None:
-            before = self.packets
-            if not self._read_some():
-                break
-            if self.packets != before:
-                continue
-            try:
-                events = poller.poll(POLL_MS)
-            except InterruptedError:
-                continue
-            for _fd, ev in events:
-                if ev & _DEAD:
-                    self.failure = DeviceGone()
+            # what was queued before the filter was attached has all been read and tested:
+            # everything after it passed the kernel's test
+            self._queued_untested = False
+            self._match = None
 
     def _capture_tpacket(self, tring: TpacketRing) -> None:
-        if not self._read_queued():
+        while self._read_some():  # what the socket queued before its ring existed
+            pass
+        if self.failure is not None:
             return
         poller = select.poll()
         poller.register(self.fd, select.POLLIN | select.POLLERR)
@@ -220,12 +178,8 @@ class PacketSocketReader(CaptureReader):
                 wake.set()
             if tring.blocks != blocks:
                 continue
-            try:
-                events = poller.poll(POLL_MS)
-            except InterruptedError:
-                continue
-            for _fd, ev in events:
-                if ev & _DEAD:
+            for _fd, ev in poller.poll(POLL_MS):
+                if ev & DEAD:
                     tring.clear_error()
                     try:  # a link that went down comes back; a deleted one does not
                         socket.if_nametoindex(self.ifname)

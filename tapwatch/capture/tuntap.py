@@ -35,7 +35,6 @@ one queue), io_uring (the ring path needs no system call per packet at all).
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import os
 import select
@@ -45,6 +44,7 @@ from typing import TYPE_CHECKING
 
 from tapwatch.capture.base import (
     BATCH,
+    DEAD,
     HOST_SENT,
     POLL_MS,
     READ_SIZE,
@@ -62,7 +62,6 @@ if TYPE_CHECKING:
 
 CHILD_READY_S = 10.0  # give up on the reading child (and keep reading here) after this long
 DRAIN_MAX = 256  # device reads discarded per round while the ring has work (no drainer)
-_DEAD = select.POLLERR | select.POLLHUP | select.POLLNVAL
 _QUEUE_DROPS_EVERY_S = 0.25  # how stale the device queue's drop count may be
 
 
@@ -144,48 +143,6 @@ class Reader(CaptureReader):
     def _capture(self) -> None:  # pragma: no cover - Reader() always builds a subclass
         raise NotImplementedError
 
-    # ----- reading the descriptor in this thread (the thread path, and hand-overs) --------------
-    def _read_batch(self) -> Batch:
-        read, now, fd = os.read, time.time_ns, self.fd
-        batch: Batch = []
-        append = batch.append
-        try:
-            for _ in range(BATCH):
-                append((now(), HOST_SENT, read(fd, READ_SIZE)))
-        except BlockingIOError:
-            pass
-        return batch
-
-    def _read_some(self) -> bool:
-        """One batch from the descriptor into the ring; False once the device failed."""
-        try:
-            batch = self._read_batch()
-        except OSError as e:
-            self._fail(e)
-            return False
-        if batch:
-            self._deliver(batch)
-        return True
-
-    def _read_until_stopped(self) -> None:
-        self.path = "thread"
-        poller = select.poll()
-        poller.register(self.fd, select.POLLIN | select.POLLERR | select.POLLHUP)
-        stop = self.stop_event
-        while not stop.is_set() and self.failure is None:
-            before = self.packets
-            if not self._read_some():
-                break
-            if self.packets != before:
-                continue
-            try:
-                events = poller.poll(POLL_MS)
-            except InterruptedError:
-                continue
-            for _fd, ev in events:
-                if ev & _DEAD:
-                    self.failure = DeviceGone()
-
 
 class ThreadReader(Reader):
     """``os.read`` batches in this thread: the path that needs nothing, and keeps the least."""
@@ -199,18 +156,19 @@ class ThreadReader(Reader):
         self._drops_base = base or 0
         self._drops_last = 0
         self._drops_at = time.monotonic()
+        self._drops_final = False
 
     def kernel_drops(self) -> int | None:
         """What the device queue dropped since capture began (it is read only here).
 
-        Asked of the kernel at most every quarter second; once the device is
-        gone (a created device vanishes when tapwatch closes it), the last
-        count stands.
+        Asked of the kernel at most every quarter second while capture runs;
+        the count taken when it ended stands after that (a created device
+        vanishes when tapwatch closes it).
         """
         with self._drops_lock:
             now = time.monotonic()
-            if self.ifname and (now - self._drops_at >= _QUEUE_DROPS_EVERY_S
-                                or not self.is_alive()):
+            if self.ifname and not self._drops_final and (
+                    now - self._drops_at >= _QUEUE_DROPS_EVERY_S):
                 self._drops_at = now
                 count = queue_drops(self.ifname)
                 if count is not None:
@@ -218,19 +176,32 @@ class ThreadReader(Reader):
             return self._drops_last
 
     def _finish(self) -> None:
-        self._drops_at = 0.0  # the final count, while the device still exists
-        self.kernel_drops()
+        self._drops_at = 0.0
+        self.kernel_drops()  # the final count, while the device still exists
+        self._drops_final = True
 
     def _capture(self) -> None:
-        self._read_until_stopped()
+        self.path = "thread"
+        self._read_until_stopped(self.fd)
 
+    def _read_batch(self) -> Batch:
+        read, now, fd = os.read, time.time_ns, self.fd
+        batch: Batch = []
+        append = batch.append
+        try:
+            for _ in range(BATCH):
+                append((now(), HOST_SENT, read(fd, READ_SIZE)))
+        except BlockingIOError:
+            pass
+        return batch
 
 class ProcessReader(ThreadReader):
     """A child process reads the device into shared memory; this thread fills the ring."""
 
     def _capture(self) -> None:
         if not self._run_child():
-            self._read_until_stopped()
+            self.path = "thread"
+            self._read_until_stopped(self.fd)
 
     def _run_child(self) -> bool:
         """Capture through the child; False if it never took over or died (read here then)."""
@@ -262,19 +233,14 @@ class ProcessReader(ThreadReader):
                 return False
             if time.monotonic() > deadline:
                 return False
-            before = self.packets
-            if not self._read_some():
+            if self._read_some():
+                continue
+            if self.failure is not None:
                 return False
-            if self.packets != before:
-                continue
-            try:
-                events = poller.poll(50)
-            except InterruptedError:
-                continue
-            for fd, ev in events:
+            for fd, ev in poller.poll(50):
                 if fd == chan.bell:
                     chan.drain_bell()
-                elif ev & _DEAD:
+                elif ev & DEAD:
                     self.failure = DeviceGone()
         return False
 
@@ -286,8 +252,7 @@ class ProcessReader(ThreadReader):
         stopping = False
         stop_deadline = 0.0
         while True:
-            with contextlib.suppress(InterruptedError):
-                poller.poll(POLL_MS)
+            poller.poll(POLL_MS)
             eof = chan.drain_bell()  # a system call: orders what the child wrote before it
             chan.take(deliver)
             if chan.status() == ST_ERROR:
@@ -379,12 +344,9 @@ class TpacketReader(Reader):
                         break
                 if tring.blocks != blocks or drained:
                     continue
-                try:
-                    events = poller.poll(POLL_MS)
-                except InterruptedError:
-                    continue
+                events = poller.poll(POLL_MS)
                 for efd, ev in events:
-                    if not ev & _DEAD:
+                    if not ev & DEAD:
                         continue
                     if efd == fd:
                         self.failure = DeviceGone()
