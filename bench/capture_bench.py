@@ -10,7 +10,7 @@ and counts what each reader kept:
 * ``c-ref``: the same loop in C (bench/loadgen.c ``read``)
 * ``headless``: ``tapwatch --create ... --headless -q -w FILE`` (packets in the pcap)
 * ``tui``: the Textual app under ``App.run_test()`` on a session built by
-  ``cli._open_live``, as ``tapwatch --create`` builds it
+  ``cli.open_live_session``, as ``tapwatch --create`` builds it
 * ``headless-process``, ``headless-thread``, ``tui-thread``: the same with
   ``TAPWATCH_CAPTURE`` forcing tapwatch's fallback capture paths, for comparison
 
@@ -222,8 +222,8 @@ def _tui_trial(loadgen: str, count: int, rate: int, txq: int, dev: str,
     argv = ["--create", dev, "--addr", common.SUBNET_ADDR]
     if txq != DEFAULT_TXQ:
         argv += ["--txqueuelen", str(txq)]
-    args = cli.build_parser().parse_args(argv)
-    session = cli._open_live(args)
+    session = cli.open_live_session(argv)
+    reader = session.sources[0].reader
     try:
         session.start()
         gen, st, rows = asyncio.run(_drive_app(session, loadgen, count, rate, dev))
@@ -231,8 +231,8 @@ def _tui_trial(loadgen: str, count: int, rate: int, txq: int, dev: str,
         session.close()
     ours = sum(1 for r in session.ring if len(r.data) == PACKET_LEN and r.data[9] == 17)
     return {"gen": gen, "kept": ours, "ui_rows": rows, **st,
-            "capture_path": getattr(session.reader, "path", None),
-            "kernel_drops_meaning": getattr(session.reader, "kernel_drops_meaning", None),
+            "capture_path": getattr(reader, "path", None),
+            "kernel_drops_meaning": getattr(reader, "kernel_drops_meaning", None),
             "summary_kernel_dropped": session.kernel_dropped(),
             "summary_captured": session.stats.total_packets,
             "summary_evicted": session.ring.evicted, "summary_missed": session.missed}
