@@ -192,7 +192,7 @@ class CaptureReader(threading.Thread, abc.ABC):
             if self._read_some():
                 continue
             for _fd, ev in poller.poll(POLL_MS):
-                if ev & DEAD:
+                if ev & DEAD and not ev & select.POLLIN:  # what is still queued comes first
                     self.failure = DeviceGone()
 
     def _deliver(self, batch: Batch) -> None:

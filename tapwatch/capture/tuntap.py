@@ -240,7 +240,7 @@ class ProcessReader(ThreadReader):
             for fd, ev in poller.poll(50):
                 if fd == chan.bell:
                     chan.drain_bell()
-                elif ev & DEAD:
+                elif ev & DEAD and not ev & select.POLLIN:
                     self.failure = DeviceGone()
         return False
 
