@@ -48,9 +48,10 @@ TP_STATUS_VLAN_TPID_VALID = 1 << 6
 TUNGETIFF = 0x800454D2
 
 # The ring: 256 blocks of 128 KiB (32 MB). A partly filled block reaches the reader after
-# at most BLOCK_TIMEOUT_MS: that is the latency reply mode adds to every answer (2 ms keeps
-# a ping over a tap near 1 ms). Under a flood blocks fill before the timeout, and a 2 ms
-# block of a 200k packets/s flood still leaves room for a reader stalled for half a second.
+# at most BLOCK_TIMEOUT_MS: that is the latency reply mode adds to every answer, so it is
+# short (bench/NOTES.md has the ping times it gave). Under a flood blocks fill before the
+# timeout, and 256 blocks of 2 ms of a 200k packets/s flood (~400 packets each) still leave
+# room for a reader stalled for half a second.
 BLOCK_SIZE = 128 << 10
 BLOCKS = 256
 BLOCK_TIMEOUT_MS = 2
