@@ -10,8 +10,8 @@ the kernel counted before the packets reached it and what those drops are.
 
 The capture filter belongs here too: a packet that fails it never reaches
 the ring. Paths that read a packet socket run it in the kernel; the others
-run it in :meth:`CaptureReader._deliver`, the one place a batch enters the
-ring.
+run it on each batch before it enters the ring (:meth:`CaptureReader._deliver`,
+and for the few frames the kernel passes untested, ``TpacketRing.take``).
 """
 
 from __future__ import annotations
@@ -196,7 +196,8 @@ class CaptureReader(threading.Thread, abc.ABC):
                     self.failure = DeviceGone()
 
     def _deliver(self, batch: Batch) -> None:
-        """Put a batch in the ring: the only way packets enter it from a reader."""
+        """Put a batch in the ring, what fails the filter left out (TpacketRing.take does
+        the same for the kernel's ring, block by block)."""
         match = self._match
         if match is not None:
             batch = [rec for rec in batch if match(rec[2])]
