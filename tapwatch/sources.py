@@ -32,7 +32,7 @@ from tapwatch.linktypes import LINKTYPE_ETHERNET, LINKTYPE_RAW
 from tapwatch.ring import MAX_INTERFACES, Ring
 
 if TYPE_CHECKING:
-    from tapwatch.capture import Reader
+    from tapwatch.capture import CaptureReader, Reader
     from tapwatch.device import Device, Interface, LinkInfo
     from tapwatch.filters import PacketFilter
     from tapwatch.pcap import CaptureFile
@@ -104,7 +104,7 @@ class Source:
     kind: SourceKind = "records"
 
     def __init__(self, interfaces: list[InterfaceInfo], *, device: Device | None = None,
-                 reader: Reader | None = None) -> None:
+                 reader: CaptureReader | None = None) -> None:
         self.interfaces = interfaces
         self.device = device
         self.reader = reader
