@@ -786,11 +786,14 @@ def _open_live(opts: RunOptions, *, printing: bool = False) -> Session:
 
     ring = _new_ring(opts)
     wake = threading.Event()
-    sources = open_live(opts.source, ring, wake)
+    from tapwatch.filters import compile_packet_filter
+
+    # compiled now (an invalid expression is an error before anything opens); each source
+    # compiles it for its own link type
+    flt = compile_packet_filter(opts.expression, [])
+    sources = open_live(opts.source, ring, wake, flt)
     writer = None
     try:
-        linktypes = [i.linktype for s in sources for i in s.interfaces]
-        flt = _packet_filter(opts, linktypes)
         writer = _open_output(opts, [(i.linktype, i.name) for s in sources
                                      for i in s.interfaces])
         responder = responder_for(sources[0], opts.source.mode, opts.source.peers)

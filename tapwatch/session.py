@@ -420,6 +420,11 @@ class Session:
                                 "device's peer")
             if mode == "reply" and self.responder is None:
                 raise PeerError("reply mode needs the device's addresses (--addr)")
+        src = self.device_source
+        if src is not None and mode != self.peer_mode and self.tunnel is None:
+            # the peer must see every frame the host sends; in drop mode only what matches
+            # need enter the ring
+            src.set_capture_filter(self.capture_filter if mode == "drop" else None)
         self.peer_mode = mode
 
     def inject(self, data: bytes) -> None:
@@ -599,8 +604,11 @@ class Session:
         if self.capture_filter is not None:
             parts.append(f"{self.processed + self.missed} seen")
         parts.append(f"{st.evicted} evicted from ring")
+        meanings = {s.kernel_drops_meaning for s in self.sources if s.kernel_drops_meaning}
         parts.append(
-            f"{st.kernel_dropped} dropped by kernel" if st.kernel_dropped is not None
+            f"{st.kernel_dropped} dropped by kernel ({' / '.join(sorted(meanings))})"
+            if st.kernel_dropped is not None and meanings
+            else f"{st.kernel_dropped} dropped by kernel" if st.kernel_dropped is not None
             else "kernel drops unknown"
         )
         if st.missed:

@@ -144,13 +144,24 @@ class Source:
 
     def refresh(self) -> None:
         """Ask the kernel how the interface is (about once a second, from the pump thread)."""
-        err = self.failure()
-        if err is not None and self.state not in ("gone", "error"):
-            self.state = "gone" if "went away" in err else "error"
+        failed = self.reader.failure if self.reader is not None else None
+        if failed is not None and self.state not in ("gone", "error"):
+            self.state = "gone" if failed.gone else "error"
 
     def kernel_drops(self) -> int | None:
-        drops = getattr(self.reader, "kernel_drops", None)
-        return drops() if drops is not None else None
+        return self.reader.kernel_drops() if self.reader is not None else None
+
+    @property
+    def kernel_drops_meaning(self) -> str | None:
+        """What :meth:`kernel_drops` counts on the capture path in use, in words."""
+        return self.reader.kernel_drops_meaning if self.reader is not None else None
+
+    def set_capture_filter(self, capture_filter: PacketFilter | None) -> None:
+        """Keep what fails ``capture_filter`` out of the ring (None: keep everything)."""
+        if self.reader is not None:
+            lt = self.interfaces[0].linktype
+            self.reader.set_capture_filter(
+                capture_filter.for_linktype(lt) if capture_filter is not None else None)
 
     def write(self, frame: bytes) -> None:
         """Hand one frame to the device (the host receives it); OSError from the kernel."""
@@ -432,7 +443,7 @@ def close_all(sources: list[Source]) -> None:
 
 
 def open_live(opts: Options, ring: Ring, wake: threading.Event,
-              capture_filter: Callable[[int], object] | None = None) -> list[Source]:
+              capture_filter: PacketFilter | None = None) -> list[Source]:
     """Open the device and/or observed interfaces ``opts`` names, in that order.
 
     The device (if any) is interface 0, observed interfaces follow in the
@@ -440,6 +451,9 @@ def open_live(opts: Options, ring: Ring, wake: threading.Event,
     namespace first, so the device, its configuration and every socket live
     there. A device that another program holds (``--attach``) is observed
     read-only instead, when nothing was asked that needs the device itself.
+    ``capture_filter`` keeps what fails it out of the ring, in the kernel where
+    the capture path allows - except for a device whose frames the peer or a
+    tunnel must all see (the session filters those itself).
     """
     from tapwatch import device as devmod
 
@@ -453,13 +467,16 @@ def open_live(opts: Options, ring: Ring, wake: threading.Event,
         name = opts.device_name
         if name is not None:
             try:
-                sources.append(_open_device(opts, ring, wake, index=0))
+                peer = opts.mode != "drop" or opts.tunnel
+                sources.append(_open_device(opts, ring, wake, index=0,
+                                            capture_filter=None if peer else capture_filter))
             except devmod.DeviceBusy as busy:
                 if (opts.mode != "drop" or opts.tunnel or opts.addrs or opts.mtu
                         or opts.txqueuelen):
                     raise SourceError(f"{busy}; echo, reply, a tunnel, replay and "
                                       "configuration need the device itself") from None
-                sources.append(open_observer(name, ring, wake, index=0, why=str(busy)))
+                sources.append(open_observer(name, ring, wake, index=0, why=str(busy),
+                                             capture_filter=capture_filter))
         if "any" in observe:
             observe = _every_interface(observe, {s.name for s in sources})
         for obs in observe:
@@ -467,7 +484,8 @@ def open_live(opts: Options, ring: Ring, wake: threading.Event,
                 raise SourceError(f"{obs} is named twice: watch each interface once")
             if len(sources) >= MAX_INTERFACES:
                 raise SourceError(f"at most {MAX_INTERFACES} interfaces in one session")
-            sources.append(open_observer(obs, ring, wake, index=len(sources)))
+            sources.append(open_observer(obs, ring, wake, index=len(sources),
+                                         capture_filter=capture_filter))
     except BaseException:
         close_all(sources)
         raise
@@ -495,7 +513,8 @@ def _every_interface(observe: list[str], taken: set[str]) -> list[str]:
     return names
 
 
-def _open_device(opts: Options, ring: Ring, wake: threading.Event, index: int) -> DeviceSource:
+def _open_device(opts: Options, ring: Ring, wake: threading.Event, index: int,
+                 capture_filter: PacketFilter | None) -> DeviceSource:
     from tapwatch import device as devmod
     from tapwatch.capture import Reader
 
@@ -507,7 +526,8 @@ def _open_device(opts: Options, ring: Ring, wake: threading.Event, index: int) -
     reader = None
     try:
         # read from before the link is up, so not even the first packet can slip by
-        reader = Reader(dev.fd, ring, wake, iface=index)
+        flt = capture_filter.for_linktype(dev.linktype) if capture_filter is not None else None
+        reader = Reader(dev.fd, ring, wake, iface=index, capture_filter=flt)
         reader.start()
         txq = opts.txqueuelen or (1000 if dev.created else None)
         dev.configure(list(opts.addrs), mtu=opts.mtu, up=True, txqueuelen=txq)
@@ -541,7 +561,7 @@ def observed_linktype(name: str) -> int:
 
 
 def open_observer(name: str, ring: Ring, wake: threading.Event, *, index: int,
-                  why: str | None = None) -> Source:
+                  why: str | None = None, capture_filter: PacketFilter | None = None) -> Source:
     """Passive capture through AF_PACKET: any interface, both directions, read-only."""
     from tapwatch import device as devmod
     from tapwatch.capture import PacketSocketReader, open_packet_socket
@@ -557,7 +577,8 @@ def open_observer(name: str, ring: Ring, wake: threading.Event, *, index: int,
     reason = (why + "; observing read-only") if why else "observer mode is read-only"
     info = InterfaceInfo(name, "observe", read_only_reason=reason, linktype=linktype,
                          index=index)
-    reader = PacketSocketReader(sock, ring, wake, iface=index)
+    flt = capture_filter.for_linktype(linktype) if capture_filter is not None else None
+    reader = PacketSocketReader(sock, ring, wake, iface=index, capture_filter=flt)
     src = Source([info], reader=reader)
     src.kind = "observe"
     return src

@@ -141,3 +141,58 @@ def test_replay_of_arp_into_tun_is_refused_or_skipped(ns: Netns, tmp_path: Path)
         out, err = stop(tw)
     assert "Traceback" not in err
     assert " In  " not in out  # an ARP frame cannot enter a tun device
+
+
+def test_reply_mode_answers_what_the_capture_filter_hides(ns: Netns) -> None:
+    """'icmp' hides ARP from the lines and the counters, not from the peer: ping works."""
+    tw = ns.popen([*TAPWATCH, "--create", "tap0", "--tap", "--addr", "192.168.4.1/24",
+                   "--reply", "--headless", "icmp"])
+    try:
+        wait_addr(ns, "tap0", "192.168.4.1")
+        ping = ns.run(["ping", "-c", "3", "-i", "0.2", "-W", "2", "192.168.4.2"])
+    finally:
+        out, err = stop(tw)
+    assert received(ping.stdout) == 3, ping.stdout + err
+    assert "ARP" not in out and out.count("ICMP echo request") == 3
+    assert out.count("ICMP echo reply") == 3
+
+
+def test_switching_modes_moves_the_capture_filter_in_and_out_of_the_reader() -> None:
+    from tapwatch.filters import compile_packet_filter
+    from tapwatch.linktypes import LINKTYPE_ETHERNET
+    from tapwatch.session import Session
+    from tapwatch.sources import InterfaceInfo
+
+    class Reader:
+        def __init__(self) -> None:
+            self.filters: list[object] = []
+
+        def set_capture_filter(self, flt: object) -> None:
+            self.filters.append(flt)
+
+    class Dev:
+        fd, name = 5, "tap0"
+
+        def write(self, data: bytes) -> None: ...
+
+    import ipaddress
+    import threading
+
+    from tapwatch.peer import Responder, stable_mac
+    from tapwatch.ring import Ring
+    from tapwatch.sources import DeviceSource
+
+    info = InterfaceInfo("tap0", "tap", addresses=["192.168.4.1/24"],
+                         linktype=LINKTYPE_ETHERNET)
+    ring, wake = Ring(), threading.Event()
+    src = DeviceSource(info, Dev(), None, ring, wake)  # type: ignore[arg-type]
+    reader = Reader()
+    src.reader = reader  # type: ignore[assignment]
+    flt = compile_packet_filter("icmp", [LINKTYPE_ETHERNET])
+    responder = Responder(LINKTYPE_ETHERNET, [ipaddress.ip_interface("192.168.4.1/24")], None,
+                          stable_mac("tap0"))
+    s = Session([src], ring=ring, wake=wake, capture_filter=flt, responder=responder)
+    s.set_mode("reply")
+    s.set_mode("drop")
+    assert reader.filters[0] is None  # the responder must see ARP
+    assert reader.filters[1] is not None and reader.filters[1].expr == "icmp"

@@ -138,6 +138,17 @@ class CaptureReader(threading.Thread, abc.ABC):
         """Ask the thread to stop; it hands over what it still holds first."""
         self.stop_event.set()
 
+    def set_capture_filter(self, capture_filter: BpfFilter | None) -> None:
+        """Change the capture filter while capture runs (None: keep every packet).
+
+        The peer needs every frame the host sends (an ARP request, when the
+        filter says ``icmp``): in echo and reply mode and with a tunnel, the
+        session keeps everything in the ring and filters what it counts, shows
+        and writes; in drop mode the filter keeps the rest out of the ring.
+        """
+        self.capture_filter = capture_filter
+        self._match = capture_filter.match if capture_filter is not None else None
+
     def kernel_drops(self) -> int | None:
         """Packets lost before this reader got them, by the kernel's count (None: unknown).
 

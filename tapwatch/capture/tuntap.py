@@ -54,7 +54,13 @@ from tapwatch.capture.base import (
     requested_path,
 )
 from tapwatch.capture.child import ST_ERROR, ST_READY, ST_STARTING, Channel, Drainer, can_spawn
-from tapwatch.capture.tpacket import BLOCK_TIMEOUT_MS, TUNGETIFF, TpacketRing
+from tapwatch.capture.tpacket import (
+    BLOCK_TIMEOUT_MS,
+    TUNGETIFF,
+    TpacketRing,
+    attach_program,
+    program,
+)
 
 if TYPE_CHECKING:
     from tapwatch.filters import BpfFilter
@@ -300,6 +306,21 @@ class TpacketReader(Reader):
     def kernel_drops(self) -> int:
         return self.tpacket.drops()
 
+    def set_capture_filter(self, capture_filter: BpfFilter | None) -> None:
+        """Give the kernel a new program (the direction test, then ``capture_filter``)."""
+        sock = self.tpacket.sock
+        in_kernel = capture_filter is not None
+        try:
+            attach_program(sock, program(capture_filter, outgoing_only=True))
+        except OSError:
+            attach_program(sock, program(None, outgoing_only=True))
+            in_kernel = False
+        self.capture_filter = capture_filter
+        self.filter_in_kernel = in_kernel
+        match = capture_filter.match if capture_filter is not None else None
+        self._tagged_match = match if in_kernel else None
+        self._match = None if in_kernel else match
+
     def _finish(self) -> None:
         self.tpacket.close()
 
@@ -323,11 +344,11 @@ class TpacketReader(Reader):
         scratch = [memoryview(bytearray(READ_SIZE))]
         readv, fd, stop = os.readv, self.fd, self.stop_event
         take, ring, iface, wake = tring.take, self.ring, self.iface, self.wake
-        tagged_match, match = self._tagged_match, self._match
         try:
             while not stop.is_set() and self.failure is None:
                 blocks = tring.blocks
-                taken = take(ring, iface, tagged_match=tagged_match, match=match)
+                # read each round: set_capture_filter may change them while capture runs
+                taken = take(ring, iface, tagged_match=self._tagged_match, match=self._match)
                 if taken:
                     self.packets += taken
                     wake.set()

@@ -124,19 +124,8 @@ def capture_state(session: Session, st: Status) -> str:
 
 def drop_meaning(session: Session) -> str:
     """What the kernel-drop figure counts, in a few words, from how the sources read."""
-    meanings = []
-    for s in session.sources:
-        reader = getattr(s, "reader", None)
-        if reader is None:
-            continue
-        mode = getattr(reader, "mode", "")
-        if mode == "ring":
-            meanings.append("capture ring overflows")
-        elif s.device is not None:
-            meanings.append("device queue overflows")
-        else:
-            meanings.append("socket buffer overflows")
-    return " / ".join(sorted(set(meanings)))
+    meanings = {s.kernel_drops_meaning for s in session.sources if s.kernel_drops_meaning}
+    return " / ".join(sorted(meanings))
 
 
 def file_progress(session: Session) -> tuple[str, str] | None:
