@@ -39,7 +39,8 @@ if TYPE_CHECKING:
     from tapwatch.peer import Responder
 
 #: ARPHRD values whose packet-socket frames start with an Ethernet header (ether, loopback)
-_ARPHRD_ETHERNET = frozenset((1, 772))
+_ARPHRD_LOOPBACK = 772
+_ARPHRD_ETHERNET = frozenset((1, _ARPHRD_LOOPBACK))
 #: ARPHRD values whose frames are bare IP: tun (NONE), IP-in-IP, SIT, GRE, IPv6-in-IPv6...
 _ARPHRD_RAW = frozenset((65534, 768, 769, 776, 778, 823))
 
@@ -546,6 +547,11 @@ def _open_device(opts: Options, ring: Ring, wake: threading.Event, index: int,
 
 def observed_linktype(name: str) -> int:
     """The link type a packet socket on ``name`` delivers (Ethernet or raw IP)."""
+    return _observed(name)[0]
+
+
+def _observed(name: str) -> tuple[int, bool]:
+    """The link type a packet socket on ``name`` delivers, and whether it is a loopback."""
     from tapwatch import device as devmod
 
     devmod.validate_name(name)
@@ -553,9 +559,9 @@ def observed_linktype(name: str) -> int:
     if link is None:
         raise SourceError(f"interface {name} does not exist (ip link shows the ones there are)")
     if link.arphrd in _ARPHRD_ETHERNET:
-        return LINKTYPE_ETHERNET
+        return LINKTYPE_ETHERNET, link.arphrd == _ARPHRD_LOOPBACK
     if link.arphrd in _ARPHRD_RAW:
-        return LINKTYPE_RAW
+        return LINKTYPE_RAW, False
     raise SourceError(f"cannot observe {name}: link type {link.arphrd} is not one tapwatch "
                       "decodes")
 
@@ -566,7 +572,7 @@ def open_observer(name: str, ring: Ring, wake: threading.Event, *, index: int,
     from tapwatch import device as devmod
     from tapwatch.capture import PacketSocketReader, open_packet_socket
 
-    linktype = observed_linktype(name)
+    linktype, loopback = _observed(name)
     try:
         sock = open_packet_socket(name)
     except PermissionError:
@@ -578,7 +584,8 @@ def open_observer(name: str, ring: Ring, wake: threading.Event, *, index: int,
     info = InterfaceInfo(name, "observe", read_only_reason=reason, linktype=linktype,
                          index=index)
     flt = capture_filter.for_linktype(linktype) if capture_filter is not None else None
-    reader = PacketSocketReader(sock, ring, wake, iface=index, capture_filter=flt)
+    reader = PacketSocketReader(sock, ring, wake, iface=index, capture_filter=flt,
+                                loopback=loopback)
     src = Source([info], reader=reader)
     src.kind = "observe"
     return src

@@ -142,3 +142,19 @@ def test_rotation_by_time_stops_after_w_files(ns: Netns, tmp_path: Path) -> None
     assert tw.returncode == 0, err
     assert "Maximum file limit reached: 2" in err
     assert len(list(tmp_path.glob("t-*.pcap"))) == 2
+
+
+def test_loopback_shows_each_packet_once_as_tcpdump_does(ns: Netns) -> None:
+    """Loopback hands packet sockets every packet twice (sent, received): keep one, as libpcap."""
+    td = ns.popen(["tcpdump", "-i", "lo", "-nn", "-l", "icmp"])
+    tw = ns.popen([*TAPWATCH, "-i", "lo", "--headless", "icmp"])
+    try:
+        time.sleep(1.0)
+        ns.run(["ping", "-c", "2", "-i", "0.2", "127.0.0.1"])
+        time.sleep(0.5)
+    finally:
+        out, _ = stop(tw)
+        theirs, _ = stop(td)
+    ours = [ln.split(" ", 1)[1].replace("In  ", "", 1) for ln in out.splitlines()]
+    assert ours == [ln.split(" ", 1)[1] for ln in theirs.splitlines()]
+    assert len(ours) == 4

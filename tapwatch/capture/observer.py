@@ -14,6 +14,7 @@ no ring, or ``TAPWATCH_CAPTURE`` forces another path, it reads with
 
 from __future__ import annotations
 
+import contextlib
 import select
 import socket
 import threading
@@ -71,9 +72,12 @@ class PacketSocketReader(CaptureReader):
     """
 
     def __init__(self, sock: socket.socket, ring: Ring, wake: threading.Event | None = None, *,
-                 iface: int = 0, capture_filter: BpfFilter | None = None) -> None:
+                 iface: int = 0, capture_filter: BpfFilter | None = None,
+                 loopback: bool = False) -> None:
         super().__init__(ring, wake, iface=iface, capture_filter=capture_filter)
         self.sock = sock
+        #: loopback shows each packet as sent and again as received: keep one, as libpcap
+        self.received_only = loopback
         self.fd = sock.fileno()
         self._drops = 0
         self._drops_lock = threading.Lock()
@@ -89,6 +93,9 @@ class PacketSocketReader(CaptureReader):
         # runs the user's program alone)
         if capture_filter is not None:
             self.filter_in_kernel = self._attach(capture_filter, with_tagged=want_ring)
+        elif loopback:
+            with contextlib.suppress(OSError):  # if refused, the reader skips the copies
+                attach_program(sock, program(None, outgoing_only=False, received_only=True))
         self.tpacket: TpacketRing | None = None
         if want_ring:
             try:
@@ -111,8 +118,9 @@ class PacketSocketReader(CaptureReader):
     def _attach(self, capture_filter: BpfFilter, *, with_tagged: bool) -> bool:
         """Run the filter in the kernel; False if it refused the program (too long?)."""
         try:
-            attach_program(self.sock, program(capture_filter, outgoing_only=False)
-                           if with_tagged else capture_filter.program())
+            attach_program(self.sock, program(capture_filter, outgoing_only=False,
+                                              received_only=self.received_only,
+                                              tagged_pass=with_tagged))
         except OSError:
             return False
         return True
@@ -147,9 +155,15 @@ class PacketSocketReader(CaptureReader):
         batch: Batch = []
         append = batch.append
         try:
+            skip_sent = self.received_only
             for _ in range(BATCH):
                 data, addr = recv(READ_SIZE)
-                append((now(), HOST_SENT if addr[2] == PACKET_OUTGOING else HOST_RECEIVED, data))
+                if addr[2] == PACKET_OUTGOING:
+                    if skip_sent:
+                        continue
+                    append((now(), HOST_SENT, data))
+                else:
+                    append((now(), HOST_RECEIVED, data))
         except BlockingIOError:
             pass
         return batch

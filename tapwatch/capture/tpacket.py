@@ -85,6 +85,14 @@ OUTGOING_ONLY: tuple[Insn, ...] = (
     DROP,
 )
 
+#: the same test the other way round: loopback shows every packet twice (as sent, then as
+#: received); libpcap keeps the received copy, and so does tapwatch
+RECEIVED_ONLY: tuple[Insn, ...] = (
+    _load_meta(_SKF_AD_PKTTYPE),
+    (_JEQ_K, 0, 1, PACKET_OUTGOING),
+    DROP,
+)
+
 #: a frame whose 802.1Q tag the kernel holds beside it (not in its bytes) is kept as it is;
 #: untagged frames go on to the next instruction. A filter compiled for the frame as the
 #: wire has it would test the wrong bytes of a frame whose tag was taken out, so the reader
@@ -96,7 +104,8 @@ TAGGED_PASS: tuple[Insn, ...] = (
 )
 
 
-def program(capture_filter: BpfFilter | None, *, outgoing_only: bool) -> list[Insn]:
+def program(capture_filter: BpfFilter | None, *, outgoing_only: bool,
+            received_only: bool = False, tagged_pass: bool = True) -> list[Insn]:
     """The program for a packet socket: the direction test, the tag test, the user's filter.
 
     Each prefix only jumps within itself or falls through to the next part,
@@ -105,9 +114,11 @@ def program(capture_filter: BpfFilter | None, *, outgoing_only: bool) -> list[In
     it needs adjusting, and its ``ret`` instructions still decide.
     """
     insns: list[Insn] = list(OUTGOING_ONLY) if outgoing_only else []
+    if received_only:
+        insns += RECEIVED_ONLY
     if capture_filter is None:
         return [*insns, KEEP]
-    if capture_filter.linktype == LINKTYPE_ETHERNET:
+    if tagged_pass and capture_filter.linktype == LINKTYPE_ETHERNET:
         insns += TAGGED_PASS
     return insns + capture_filter.program()
 
