@@ -155,6 +155,6 @@ def test_loopback_shows_each_packet_once_as_tcpdump_does(ns: Netns) -> None:
     finally:
         out, _ = stop(tw)
         theirs, _ = stop(td)
-    ours = [ln.split(" ", 1)[1].replace("In  ", "", 1) for ln in out.splitlines()]
-    assert ours == [ln.split(" ", 1)[1] for ln in theirs.splitlines()]
+    ours = [ln.split(" ", 1)[1].replace("In  ", "", 1) for ln in out.splitlines() if ln]
+    assert ours == [ln.split(" ", 1)[1] for ln in theirs.splitlines() if ln], (out, theirs)
     assert len(ours) == 4
