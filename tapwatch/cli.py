@@ -224,6 +224,13 @@ def build_parser() -> argparse.ArgumentParser:
     td.add_argument("-s", dest="snaplen", type=_snaplen, metavar="SNAPLEN",
                     help="bytes of each packet to keep (0: all, up to 262144)")
     td.add_argument("-e", dest="link", action="store_true", help="print link-level headers")
+    td.add_argument("-S", dest="absolute", action="store_true",
+                    help="absolute TCP sequence numbers (relative to each connection's "
+                    "first by default, as tcpdump)")
+    td.add_argument("--strict-tcpdump", dest="strict", action="store_true",
+                    help="print what tapwatch decodes further exactly as tcpdump 4.99 does "
+                    "(WireGuard, OpenVPN, ERSPAN as plain UDP/GRE; VXLAN's inner frame on a "
+                    "second line)")
     td.add_argument("-n", dest="numeric", action="count", default=0,
                     help="accepted for tcpdump habits; tapwatch never resolves names")
     td.add_argument("-q", dest="quiet", action="store_true", help="no per-packet lines")
@@ -395,7 +402,8 @@ def validate(args: argparse.Namespace) -> RunOptions:
         dump = "AA" if args.ascii > 1 else "A"
     # -s shapes a capture; reading a file, tcpdump shows what the file holds, and so do we
     fmt = LineFormat(time=min(args.times, 5), link=args.link, verbose=args.verbose > 0,
-                     dump=dump, snaplen=None if args.read else args.snaplen)
+                     dump=dump, snaplen=None if args.read else args.snaplen,
+                     absolute=args.absolute, strict=args.strict)
     file_size = None
     if args.file_size is not None:
         from tapwatch.pcap import PcapError, parse_file_size
