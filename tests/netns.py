@@ -52,6 +52,21 @@ class Netns:
     def link_exists(self, dev: str) -> bool:
         return self.run(["ip", "link", "show", dev]).returncode == 0
 
+    def packet_sockets(self, dev: str) -> int:
+        """Packet sockets bound to ``dev`` in this namespace (tcpdump, tapwatch: captures)."""
+        index = self.run(["cat", f"/sys/class/net/{dev}/ifindex"]).stdout.strip()
+        rows = self.run(["cat", "/proc/net/packet"]).stdout.splitlines()[1:]
+        return sum(1 for row in rows if row.split()[4] == index)
+
+    def wait_capturing(self, dev: str, before: int = 0, timeout: float = 15) -> None:
+        """Wait until one more capture than ``before`` is bound to ``dev`` (no fixed sleep)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.packet_sockets(dev) > before:
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"nothing started capturing on {dev}")
+
     def wait_link(self, dev: str, present: bool = True, timeout: float = 10) -> bool:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
