@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -117,7 +118,7 @@ def test_rotation_by_size_keeps_a_ring_of_files(ns: Netns, tmp_path: Path) -> No
         ns.wait_capturing("lo")
         code = ("import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
                 "for i in range(3000): s.sendto(b'x'*1000,('127.0.0.1',9))\n")
-        ns.run(["python3", "-c", code], check=True)
+        ns.run([sys.executable, "-c", code], check=True)
     finally:
         _, err = stop(tw)
     assert tw.returncode == 0, err
