@@ -1,4 +1,4 @@
-"""Responder (ARP / NDP / ICMP echo), echo/drop, and crafting packets from scapy expressions.
+"""Responder (ARP / NDP / ICMP echo) and echo/drop.
 
 Replies are checked by dissecting them with scapy and comparing every checksum
 with the one scapy computes when the field is deleted and the packet rebuilt.
@@ -34,10 +34,8 @@ from scapy.layers.l2 import ARP, Dot1Q, Ether
 from scapy.utils import checksum as scapy_checksum
 
 from tapwatch import peer
-from tapwatch.craft import CraftError, build, preview
 from tapwatch.linktypes import (
     LINKTYPE_ETHERNET,
-    LINKTYPE_IPV4,
     LINKTYPE_LINUX_SLL,
     LINKTYPE_RAW,
 )
@@ -400,82 +398,6 @@ def test_echo_drop_and_handler(tun: Responder) -> None:
 def test_peer_does_not_import_scapy() -> None:
     code = "import sys, tapwatch.peer; assert 'scapy' not in sys.modules, 'scapy imported'"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
-
-
-# ---- craft ------------------------------------------------------------------------------
-
-
-def test_craft_ip_for_tun() -> None:
-    data = build('IP(src="10.0.0.2", dst="192.168.3.11")/UDP(dport=9)/b"hi"', LINKTYPE_RAW)
-    pkt = IP(data)
-    assert pkt.dst == "192.168.3.11" and pkt[UDP].dport == 9 and bytes(pkt[UDP].payload) == b"hi"
-    expr = 'IP(dst="10.0.0.1", ttl=-(-3))/UDP(sport=RandShort())/Raw(b"ab" * 4)'
-    data = build(expr, LINKTYPE_RAW)
-    assert IP(data).ttl == 3 and bytes(IP(data)[UDP].payload) == b"abababab"
-
-
-def test_craft_strips_ethernet_for_tun() -> None:
-    data = build('Ether()/IP(src="10.0.0.2", dst="10.0.0.1")/ICMP()', LINKTYPE_RAW)
-    assert data[0] >> 4 == 4 and IP(data)[ICMP].type == 8
-    data = build('Ether()/Dot1Q(vlan=3)/IPv6(src="fd00::2", dst="fd00::1")', LINKTYPE_RAW)
-    assert data[0] >> 4 == 6 and len(data) == 40
-
-
-def test_craft_wraps_ip_for_tap_and_never_resolves() -> None:
-    # (the autouse fixture turns any MAC resolution into a failure)
-    data = build('IP(src="10.0.0.2", dst="10.0.0.1")/ICMP()', LINKTYPE_ETHERNET,
-                 eth_src="02:00:00:00:00:aa", eth_dst=b"\x52\x54\x00\x00\x00\x01")
-    frame = Ether(data)
-    assert frame.src == "02:00:00:00:00:aa" and frame.dst == "52:54:00:00:00:01"
-    assert frame.type == 0x0800 and frame[ICMP].type == 8
-    frame = Ether(build('Ether()/IPv6(src="fd00::2", dst="fd00::1")', LINKTYPE_ETHERNET))
-    assert frame.dst == "ff:ff:ff:ff:ff:ff" and frame.type == 0x86DD
-    frame = Ether(build('Ether(dst="52:54:00:00:00:09")/ARP(pdst="10.0.0.1")', LINKTYPE_ETHERNET))
-    assert frame.dst == "52:54:00:00:00:09" and frame[ARP].pdst == "10.0.0.1"
-
-
-def test_craft_preview() -> None:
-    data, summary = preview('IP(src="10.0.0.2", dst="10.0.0.1")/ICMP()', LINKTYPE_RAW)
-    assert len(data) == 28 and "ICMP" in summary and "10.0.0.1" in summary
-    data, summary = preview('ARP(pdst="10.0.0.1", psrc="10.0.0.2")', LINKTYPE_ETHERNET)
-    assert len(data) == 42 and "ARP" in summary
-
-
-@pytest.mark.parametrize(
-    ("expr", "linktype", "message"),
-    [
-        ('Ether()/ARP(pdst="10.0.0.1")', LINKTYPE_RAW, "tun device takes IP packets, not Eth"),
-        ("UDP(dport=9)", LINKTYPE_RAW, "tun device takes IP packets"),
-        ("UDP(dport=9)", LINKTYPE_ETHERNET, "tap device takes Ethernet frames"),
-        ("IP(", LINKTYPE_RAW, "syntax error"),
-        ("Nonsense()", LINKTYPE_RAW, "unknown name 'Nonsense'"),
-        ('open("/etc/passwd")', LINKTYPE_RAW, "unknown name 'open'"),
-        ("IP().__class__", LINKTYPE_RAW, "not allowed"),
-        ('IP().pdfdump("/tmp/x")', LINKTYPE_RAW, "not allowed"),
-        ("__import__('os')", LINKTYPE_RAW, "not allowed"),
-        ("[x for x in ()]", LINKTYPE_RAW, "ListComp is not allowed"),
-        ("IP(ttl=9 ** 9 ** 9)", LINKTYPE_RAW, "Pow is not allowed"),
-        ('IP()/Raw(b"x" * 10 ** 9)', LINKTYPE_RAW, "not allowed"),
-        ('IP()/Raw(b"x" * 1000000)', LINKTYPE_RAW, "too large"),
-        ('IP()/Raw(b"x" * 60000 * 60000)', LINKTYPE_RAW, "nested repetition"),
-        ('IP(ttl="abc")', LINKTYPE_RAW, "ttl"),
-        ("1 + 1", LINKTYPE_RAW, "not a packet"),
-        ('b"raw"', LINKTYPE_RAW, "not a packet"),
-        ("", LINKTYPE_RAW, "empty expression"),
-        ("   ", LINKTYPE_ETHERNET, "empty expression"),
-        ('IP(dst="example.invalid")', LINKTYPE_RAW, "does not resolve host names"),
-        ('IP(dst="10.0.0.0/30")', LINKTYPE_RAW, "makes 4 packets"),
-        ('IP(dst="10.0.0.1")/Raw(b"xx" * 35000)', LINKTYPE_RAW, "does not fit its field"),
-        ('Ether()/Raw(b"xx" * 35000)', LINKTYPE_ETHERNET, "at most"),
-        ("IP(version=5)", LINKTYPE_RAW, "version 5"),
-        ('IP(dst="10.0.0.1")', LINKTYPE_LINUX_SLL, "cannot inject"),
-        ('Ether()/IPv6(dst="fd00::1")', LINKTYPE_IPV4, "takes IPv4 packets, not IPv6"),
-    ],
-)
-def test_craft_errors(expr: str, linktype: int, message: str) -> None:
-    with pytest.raises(CraftError, match=message) as info:
-        build(expr, linktype)
-    assert "\n" not in str(info.value)
 
 
 # ---- the real thing, inside a private network namespace ---------------------------------
