@@ -58,7 +58,7 @@ def no_scapy_network_lookups(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fail, rather than ARP/NS on the host's network, if scapy tries to resolve a MAC.
 
     scapy fills a missing Ether ``dst`` by asking the network; every frame here
-    must name its addresses, and craft.py must fill them in itself.
+    must name its addresses.
     """
     from scapy.config import conf
 
@@ -398,6 +398,163 @@ def test_echo_drop_and_handler(tun: Responder) -> None:
 def test_peer_does_not_import_scapy() -> None:
     code = "import sys, tapwatch.peer; assert 'scapy' not in sys.modules, 'scapy imported'"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
+
+
+# ---- martian sources: what a Linux host does not answer ---------------------------------------
+#
+# Checked against Linux 6.x with the rp_filter Debian, Ubuntu and Fedora set (2): see
+# test_reply_mode_agrees_with_linux in test_peer.py, which sends the same frames to a kernel.
+
+PLAYED = "192.168.3.13"  # another address the responder plays (every one in the subnet is)
+PLAYED6 = "fd00:3::13"
+
+
+@pytest.mark.parametrize(
+    "src",
+    [
+        pytest.param("192.168.3.255", id="subnet broadcast"),
+        pytest.param("192.168.3.0", id="subnet network address"),
+        pytest.param("0.0.0.0", id="unspecified"),
+        pytest.param("127.0.0.1", id="loopback"),
+        pytest.param("127.9.8.7", id="loopback 127/8"),
+        pytest.param("224.0.0.1", id="multicast"),
+        pytest.param("239.255.255.250", id="multicast 239"),
+        pytest.param("255.255.255.255", id="limited broadcast"),
+        pytest.param(PLAYED, id="an address the peer plays"),
+        pytest.param(PEER4, id="the destination itself"),
+    ],
+)
+@pytest.mark.parametrize("linktype", [LINKTYPE_RAW, LINKTYPE_ETHERNET], ids=["tun", "tap"])
+def test_echo_request_from_martian_ipv4_source_is_not_answered(linktype: int, src: str) -> None:
+    r = Responder(linktype, OWN, mac=stable_mac("tap0"))
+    packet = echo4(src=src)
+    frame = packet if linktype == LINKTYPE_RAW else Ether(src=HOST_MAC, dst=r.mac) / packet
+    assert r.respond(bytes(frame)) == []
+
+
+@pytest.mark.parametrize(
+    "src",
+    [
+        pytest.param("0.1.2.3", id="0/8 beyond 0.0.0.0"),
+        pytest.param("240.0.0.1", id="class E"),
+        pytest.param("169.254.1.1", id="link-local"),
+        pytest.param("10.9.9.9", id="outside the subnet"),
+        pytest.param(OWN4, id="the device's own address"),
+    ],
+)
+def test_echo_request_from_unusual_but_unicast_ipv4_source_is_answered(tun: Responder,
+                                                                      src: str) -> None:
+    assert IP(only(tun.respond(bytes(echo4(src=src))))).dst == src
+
+
+def test_slash31_has_no_network_or_broadcast_address() -> None:
+    p2p = Responder(LINKTYPE_RAW, [ipaddress.ip_interface("10.0.0.1/31")])
+    assert only(p2p.respond(bytes(echo4(src="10.0.0.1", dst="10.0.0.0"))))
+    p2p = Responder(LINKTYPE_RAW, [ipaddress.ip_interface("10.0.0.0/31")])
+    assert only(p2p.respond(bytes(echo4(src="10.0.0.0", dst="10.0.0.1"))))
+
+
+@pytest.mark.parametrize(
+    "src",
+    [
+        pytest.param("::1", id="loopback"),
+        pytest.param("::", id="unspecified"),
+        pytest.param("ff02::1", id="multicast"),
+        pytest.param("ff05::2", id="multicast site"),
+        pytest.param(PLAYED6, id="an address the peer plays"),
+        pytest.param(PEER6, id="the destination itself"),
+    ],
+)
+@pytest.mark.parametrize("linktype", [LINKTYPE_RAW, LINKTYPE_ETHERNET], ids=["tun", "tap"])
+def test_echo_request_from_martian_ipv6_source_is_not_answered(linktype: int, src: str) -> None:
+    r = Responder(linktype, OWN, mac=stable_mac("tap0"))
+    packet = echo6(src=src)
+    frame = packet if linktype == LINKTYPE_RAW else Ether(src=HOST_MAC, dst=r.mac) / packet
+    assert r.respond(bytes(frame)) == []
+
+
+@pytest.mark.parametrize("src", ["fe80::1", "::ffff:192.168.3.11", "fd09::9"],
+                         ids=["link-local", "v4-mapped", "outside the prefix"])
+def test_echo_request_from_unusual_but_unicast_ipv6_source_is_answered(tun: Responder,
+                                                                      src: str) -> None:
+    assert IPv6(only(tun.respond(bytes(echo6(src=src))))).dst == src
+
+
+@pytest.mark.parametrize("mac", ["01:00:5e:00:00:01", "33:33:00:00:00:01", "ff:ff:ff:ff:ff:ff",
+                                 "00:00:00:00:00:00"],
+                         ids=["IPv4 multicast", "IPv6 multicast", "broadcast", "zero"])
+def test_nothing_is_answered_to_a_group_or_zero_ethernet_source(tap: Responder, mac: str) -> None:
+    for frame in (
+        Ether(src=mac, dst="ff:ff:ff:ff:ff:ff") / ARP(hwsrc=HOST_MAC, psrc=OWN4, pdst=PEER4),
+        Ether(src=mac, dst=tap.mac) / echo4(),
+        Ether(src=mac, dst=tap.mac) / echo6(),
+        Ether(src=mac, dst="33:33:ff:00:00:12")
+        / IPv6(src=OWN6, dst="ff02::1:ff00:12", hlim=255) / ICMPv6ND_NS(tgt=PEER6)
+        / ICMPv6NDOptSrcLLAddr(lladdr=HOST_MAC),
+    ):
+        assert tap.respond(bytes(frame)) == [], frame.summary()
+
+
+def arp_from(spa: str = OWN4, sha: str = HOST_MAC, tpa: str = PEER4):  # type: ignore[no-untyped-def]
+    return Ether(src=HOST_MAC, dst="ff:ff:ff:ff:ff:ff") / ARP(hwsrc=sha, psrc=spa, pdst=tpa)
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        pytest.param(arp_from(sha="00:00:00:00:00:00"), id="sender MAC zero"),
+        pytest.param(arp_from(sha="ff:ff:ff:ff:ff:ff"), id="sender MAC broadcast"),
+        pytest.param(arp_from(sha="01:00:5e:00:00:01"), id="sender MAC multicast"),
+        pytest.param(arp_from(spa="255.255.255.255"), id="sender IP limited broadcast"),
+        pytest.param(arp_from(spa="192.168.3.255"), id="sender IP subnet broadcast"),
+        pytest.param(arp_from(spa="192.168.3.0"), id="sender IP network address"),
+        pytest.param(arp_from(spa="127.0.0.1"), id="sender IP loopback"),
+        pytest.param(arp_from(spa="224.0.0.1"), id="sender IP multicast"),
+        pytest.param(arp_from(spa=PLAYED), id="sender IP one the peer plays"),
+        pytest.param(arp_from(spa=PEER4), id="gratuitous (sender IP = target IP)"),
+        pytest.param(arp_from(spa="0.0.0.0", sha="00:00:00:00:00:00"), id="probe from MAC zero"),
+    ],
+)
+def test_arp_from_martian_sender_is_not_answered(tap: Responder, frame) -> None:  # type: ignore[no-untyped-def]
+    assert tap.respond(bytes(frame)) == []
+
+
+def test_arp_probe_is_answered_as_linux_does(tap: Responder) -> None:
+    """RFC 5227 probe (sender IP 0.0.0.0): Linux answers to the sender MAC, target IP 0.0.0.0."""
+    frame = Ether(only(tap.respond(bytes(arp_from(spa="0.0.0.0")))))
+    assert frame.dst == HOST_MAC
+    arp = frame[ARP]
+    assert (arp.op, arp.psrc, arp.hwsrc, arp.pdst, arp.hwdst) == (
+        2, PEER4, tap.mac_str, "0.0.0.0", HOST_MAC)
+
+
+@pytest.mark.parametrize("spa", ["10.9.9.9", "240.0.0.1", "0.1.2.3"])
+def test_arp_from_unusual_but_unicast_sender_is_answered(tap: Responder, spa: str) -> None:
+    assert Ether(only(tap.respond(bytes(arp_from(spa=spa)))))[ARP].pdst == spa
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        pytest.param(ns_frame(src="::", dst=PEER6, eth_dst=stable_mac("tap0").hex(":")),
+                     id="DAD to the unicast target"),
+        pytest.param(Ether(src=HOST_MAC, dst="33:33:ff:00:00:12")
+                     / IPv6(src="::", dst="ff02::1:ff00:12", hlim=255) / ICMPv6ND_NS(tgt=PEER6)
+                     / ICMPv6NDOptSrcLLAddr(lladdr=HOST_MAC), id="DAD with a source address"),
+        pytest.param(ns_frame(src="::1"), id="source loopback"),
+        pytest.param(ns_frame(src="ff02::1"), id="source multicast"),
+        pytest.param(Ether(src=HOST_MAC, dst="33:33:ff:00:00:12")
+                     / IPv6(src=OWN6, dst="ff02::1:ff00:12", hlim=255) / ICMPv6ND_NS(tgt=PEER6)
+                     / b"\x01\x00\x00\x00\x00\x00\x00\x00", id="option of length zero"),
+    ],
+)
+def test_neighbor_solicitation_malformed_or_martian_is_not_answered(tap: Responder, frame) -> None:  # type: ignore[no-untyped-def]
+    assert tap.respond(bytes(frame)) == []
+
+
+def test_neighbor_solicitation_from_link_local_is_answered(tap: Responder) -> None:
+    frame = Ether(only(tap.respond(bytes(ns_frame(src="fe80::1")))))
+    assert frame[IPv6].dst == "fe80::1" and frame[ICMPv6ND_NA].S == 1
 
 
 # ---- the real thing, inside a private network namespace ---------------------------------
