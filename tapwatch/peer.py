@@ -10,6 +10,12 @@ Replies are assembled with :mod:`struct` rather than scapy: building one with
 scapy costs a few hundred microseconds, so a ``ping -f`` flood would stall the
 pump thread (bench/NOTES.md has the figures for this module).
 
+In ``echo`` mode (:class:`Echo`) every frame goes straight back, except one
+that is an echo of ours coming back: a host that forwards (``ip_forward=1``)
+routes an echoed packet whose destination is not its own back into the device,
+one hop older, and without that check one ping would circle until its TTL ran
+out.
+
 This module must stay free of scapy (and textual): it sits on the hot path.
 """
 
@@ -63,7 +69,11 @@ class PeerError(TapwatchError):
 
 
 def echo(data: bytes) -> list[bytes]:
-    """Echo mode: write every frame straight back, the classic tun/tap loopback."""
+    """Write every frame straight back, the classic tun/tap loopback.
+
+    Stateless: a host that forwards bounces such echoes back and forth; the
+    session uses :class:`Echo`, which notices.
+    """
     return [data]
 
 
@@ -496,3 +506,109 @@ class Responder:
         header = _IPV6_HDR.pack(0x60000000, len(body), 58, 255, target, na_dst)
         return eth_dst, header + body
 
+
+class Echo:
+    """Echo mode: write every frame straight back, but never one of our echoes coming back.
+
+    When the host forwards (``net.ipv4.ip_forward=1``, or IPv6 forwarding),
+    an echoed packet whose destination is not one of the host's addresses is
+    routed, and if the route points into the device it arrives here again
+    with its TTL (hop limit) one lower and its header checksum adjusted, and
+    nothing else changed. Echoing that too would bounce one ping until its TTL
+    ran out (63 times). So each echoed IP packet is remembered by a key of the
+    bytes forwarding leaves alone (addresses, length, IPv4 identification, the
+    first bytes of what it carries) with its TTL; a packet with a known key and
+    a lower TTL is ours coming back: it is not echoed, :attr:`loops` counts
+    it and :attr:`warning` names the cause. A packet the host sends twice
+    (same TTL) is echoed twice, as before.
+
+    The memory is two generations of at most ``memory`` keys each (the older
+    one is dropped when the newer fills up), so the cost per frame is two
+    slices, a hash and two or three dict operations (bench/NOTES.md).
+    """
+
+    def __init__(
+        self,
+        linktype: int,
+        *,
+        ifname: str = "the device",
+        on_loop: Callable[[str], object] | None = None,
+        memory: int = 4096,
+    ) -> None:
+        if linktype not in (LINKTYPE_RAW, LINKTYPE_IPV4, LINKTYPE_IPV6, LINKTYPE_ETHERNET):
+            raise PeerError(
+                f"echo mode works on tun (raw IP) and tap (Ethernet) devices, "
+                f"not {linktype_name(linktype)}"
+            )
+        if memory < 1:
+            raise PeerError("the echo memory must hold at least one frame")
+        self.linktype = linktype
+        self.ifname = ifname
+        self.on_loop = on_loop
+        self.loops = 0  # frames recognised as our own echoes and not written back
+        self._cause = "net.ipv4.ip_forward"
+        self._memory = memory
+        self._recent: dict[bytes, int] = {}
+        self._older: dict[bytes, int] = {}
+        self._ethernet = linktype == LINKTYPE_ETHERNET
+
+    @property
+    def warning(self) -> str | None:
+        """Why some frames were not echoed, for the status bar and stderr; None while all were."""
+        if not self.loops:
+            return None
+        return (
+            f"echo loop on {self.ifname}: the host forwards ({self._cause}=1) and routes "
+            "echoed packets back into the device; tapwatch does not echo them again"
+        )
+
+    def respond(self, data: bytes) -> list[bytes]:
+        """``[data]``, or ``[]`` when ``data`` is an echo of ours that the host sent back."""
+        if self._ethernet:
+            off = self._l3_offset(data)
+            if off < 0:
+                return [data]  # not IP (ARP...): nothing the host would route
+        else:
+            off = 0
+        if len(data) < off + 20:
+            return [data]
+        version = data[off] >> 4
+        if version == 4:
+            # forwarding rewrites TTL (8) and checksum (10-11); tos (1) may get an ECN mark
+            ttl = data[off + 8]
+            key = data[off + 2:off + 6] + data[off + 12:off + 64]
+        elif version == 6 and len(data) >= off + 40:
+            # hop limit (7); traffic class and flow label are left out too
+            ttl = data[off + 7]
+            key = data[off + 4:off + 7] + data[off + 8:off + 72]
+        else:
+            return [data]
+        recent = self._recent
+        seen = recent.get(key)
+        if seen is None:
+            seen = self._older.get(key)
+        if seen is not None and ttl < seen:
+            self.loops += 1
+            if self.loops == 1:
+                self._cause = "net.ipv4.ip_forward" if version == 4 else (
+                    "net.ipv6.conf.all.forwarding")
+            if self.loops == 1 and self.on_loop is not None:
+                self.on_loop(self.warning or "")
+            return []
+        if len(recent) >= self._memory:
+            self._older = recent
+            recent = self._recent = {}
+        recent[key] = ttl
+        return [data]
+
+    @staticmethod
+    def _l3_offset(data: bytes) -> int:
+        """Where the IP header starts in an Ethernet frame (VLAN tags skipped), or -1."""
+        if len(data) < 14:
+            return -1
+        off = 12
+        etype = (data[12] << 8) | data[13]
+        while etype in VLAN_TPIDS and off < 20 and len(data) >= off + 6:
+            off += 4
+            etype = (data[off] << 8) | data[off + 1]
+        return off + 2 if etype in (ETH_P_IP, ETH_P_IPV6) else -1

@@ -1,4 +1,4 @@
-"""Responder (ARP / NDP / ICMP echo) and echo/drop.
+"""Responder (ARP / NDP / ICMP echo), echo/drop and the echo-loop guard.
 
 Replies are checked by dissecting them with scapy and comparing every checksum
 with the one scapy computes when the field is deleted and the packet rebuilt.
@@ -556,6 +556,87 @@ def test_neighbor_solicitation_from_link_local_is_answered(tap: Responder) -> No
     frame = Ether(only(tap.respond(bytes(ns_frame(src="fe80::1")))))
     assert frame[IPv6].dst == "fe80::1" and frame[ICMPv6ND_NA].S == 1
 
+
+# ---- echo mode and the forwarding loop ---------------------------------------------------------
+
+
+def forwarded(data: bytes, hops: int = 1) -> bytes:
+    """``data`` as the host sends it back after routing it: TTL/hop limit lower, checksum fixed."""
+    if data[0] >> 4 == 6:
+        pkt = IPv6(data)
+        pkt.hlim -= hops
+        return bytes(pkt)
+    pkt = IP(data)
+    pkt.ttl -= hops
+    del pkt.chksum
+    return bytes(pkt)
+
+
+def test_echo_writes_back_everything_in_a_normal_session() -> None:
+    e = peer.Echo(LINKTYPE_RAW, ifname="tun1")
+    frames = [bytes(echo4(id=i)) for i in range(50)] + [bytes(echo6())]
+    frames += [bytes(IP(src=OWN4, dst=PEER4, ttl=1) / UDP() / b"x"), b"", b"\x45", b"\x60" * 30]
+    for f in frames:
+        assert e.respond(f) == [f]
+    again = bytes(echo4(id=3))
+    assert e.respond(again) == [again]  # the host sent it twice (same TTL): echoed twice
+    assert e.loops == 0 and e.warning is None
+
+
+@pytest.mark.parametrize("make", [lambda: echo4(), lambda: echo6(),
+                                  lambda: IP(src="10.9.0.2", dst="10.2.0.2", ttl=63) / ICMP()
+                                  / b"forwarded ping"],
+                         ids=["IPv4", "IPv6", "routed from elsewhere"])
+def test_echo_does_not_echo_its_own_frame_coming_back(make) -> None:  # type: ignore[no-untyped-def]
+    told: list[str] = []
+    e = peer.Echo(LINKTYPE_RAW, ifname="tun1", on_loop=told.append)
+    first = bytes(make())
+    assert e.respond(first) == [first]
+    for hops in range(1, 5):  # each time round it would come back one hop older
+        assert e.respond(forwarded(first, hops)) == []
+    assert e.loops == 4
+    assert e.warning is not None and "tun1" in e.warning
+    assert ("net.ipv6.conf.all.forwarding=1" if first[0] >> 4 == 6
+            else "net.ipv4.ip_forward=1") in e.warning
+    assert told == [e.warning]  # said once, when it first happened
+    assert "\n" not in e.warning
+
+
+def test_echo_loop_detection_on_a_tap_with_vlan_tags() -> None:
+    e = peer.Echo(LINKTYPE_ETHERNET)
+    first = bytes(Ether(src=HOST_MAC, dst="02:00:00:00:00:09") / Dot1Q(vlan=5) / echo4())
+    back = bytes(Ether(src="02:00:00:00:00:09", dst=HOST_MAC) / Dot1Q(vlan=5)
+                 / IP(forwarded(bytes(echo4()))))  # the host rewrites the Ethernet header too
+    arp = bytes(arp_request())
+    assert e.respond(first) == [first]
+    assert e.respond(back) == []
+    assert e.respond(arp) == [arp] and e.respond(arp) == [arp]  # not IP: always echoed
+    assert e.loops == 1
+
+
+def test_echo_memory_is_bounded() -> None:
+    e = peer.Echo(LINKTYPE_RAW, memory=8)
+    first = bytes(echo4(id=1))
+    e.respond(first)
+    assert e.respond(forwarded(first)) == []  # still remembered
+    for i in range(2, 30):
+        e.respond(bytes(echo4(id=i)))
+    assert len(e._recent) <= 8 and len(e._older) <= 8
+    assert e.respond(forwarded(first, 2)) == [forwarded(first, 2)]  # forgotten long ago
+
+
+def test_echo_rejects_link_types_and_sizes_it_cannot_work_with() -> None:
+    with pytest.raises(PeerError, match="Linux cooked"):
+        peer.Echo(LINKTYPE_LINUX_SLL)
+    with pytest.raises(PeerError, match="at least one"):
+        peer.Echo(LINKTYPE_RAW, memory=0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=120))
+def test_echo_never_raises_and_echoes_non_loops(data: bytes) -> None:
+    for lt in (LINKTYPE_RAW, LINKTYPE_ETHERNET):
+        assert peer.Echo(lt).respond(data) == [data]
 
 # ---- the real thing, inside a private network namespace ---------------------------------
 
