@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from netns import Netns, needs_netns
 from scapy.layers.inet import GRE, ICMP, IP, UDP
 from scapy.layers.inet6 import ICMPv6NDOptSrcLLAddr, IPv6
@@ -457,3 +459,23 @@ def test_preview_sends_nothing_from_a_fresh_namespace(ns: Netns, tmp_path: Path)
                            text=True, check=True).stdout.splitlines()
     # the control leaves v0 and arrives on v1; nothing else was on the wire
     assert lines and all("> 10.77.9.9.9: UDP, length 7" in line for line in lines), lines
+
+
+_PIECES = ['IP(', 'IPv6(', 'UDP(', 'Ether(', 'Raw(', 'DNS(', 'ARP(', 'GRE()', ')', '/', '*', '%',
+           '+', '<<', '-', '//', '(', '[', ']', ',', 'dst=', 'ttl=', 'load=', '"10.0.0.1"',
+           '"x"', 'b"x"', '"%d"', '"%9999999d"', 'f"{0:99999999}"', '0', '7', '65535',
+           '99999999', '1 << 70000', 'RandString(', 'RandShort()', '{', '}', ':', '"name.invalid"']
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(_PIECES), max_size=12))
+def test_any_typed_text_gives_bytes_or_one_line(pieces: list[str]) -> None:
+    """Whatever is half-typed: bytes, or a one-line CraftError; nothing else escapes."""
+    expr = "".join(pieces)
+    for linktype in (LINKTYPE_RAW, LINKTYPE_ETHERNET):
+        try:
+            data, summary = preview(expr, linktype, eth_src=PEER_MAC, eth_dst=TAP_MAC)
+        except CraftError as e:
+            assert "\n" not in str(e) and str(e)
+        else:
+            assert data and len(data) <= craft.MAX_FRAME and "\n" not in summary
