@@ -76,7 +76,7 @@ MAX_VALUE = 4 * MAX_FRAME
 MAX_INT_BITS = 8192
 #: Deepest nesting of calls, operators and brackets.
 MAX_DEPTH = 100
-#: Seconds that evaluating, building and summarising one expression may take.
+#: CPU seconds that evaluating, building and summarising one expression may take.
 TIME_BUDGET = 1.0
 #: Largest constant allowed in a ``*`` repetition (checked before anything runs).
 _MAX_REPEAT = 65535
@@ -249,17 +249,20 @@ def _install_hook() -> None:
 
 @contextmanager
 def _time_budget(seconds: float) -> Iterator[None]:
-    """Raise :class:`_TooSlow` in this thread's Python code once ``seconds`` have passed.
+    """Raise :class:`_TooSlow` in this thread's Python code once it has run ``seconds``.
 
-    A trace function checks the clock at every Python call and line. It is
-    skipped when a tracer is already set (a debugger or coverage), rather than
-    taking it over; the size limits still hold then.
+    A trace function checks the clock at every Python call and line. The clock
+    is the thread's own CPU time, so a machine busy with other work does not
+    turn a legitimate preview into an error (nothing in an evaluation may
+    block: lookups and sockets are refused). The budget is skipped when a
+    tracer is already set (a debugger or coverage), rather than taking it
+    over; the size limits still hold then.
     """
     if sys.gettrace() is not None:
         yield
         return
-    deadline = time.monotonic() + seconds
-    clock = time.monotonic
+    clock = time.thread_time
+    deadline = clock() + seconds
 
     def tracer(frame: FrameType, event: str, arg: Any) -> Any:
         if clock() > deadline:
@@ -289,7 +292,7 @@ def _guarded() -> Iterator[None]:
             yield
     except _TooSlow:
         raise CraftError(
-            f"building this packet takes longer than {TIME_BUDGET:g} s; simplify the expression"
+            f"building this packet takes more than {TIME_BUDGET:g} s; simplify the expression"
         ) from None
     except _Refused as exc:
         raise CraftError(_guard.refused or str(exc)) from None
