@@ -815,7 +815,8 @@ def _open_live(opts: RunOptions, *, printing: bool = False) -> Session:
                        responder=responder, mode=opts.source.mode, limit=opts.count,
                        on_record=printer, on_batch=printer.flush if printer else None,
                        tunnel=tunnel, snaplen=opts.snaplen,
-                       tunnel_view=None if printing else view)
+                       tunnel_view=None if printing else view,
+                       on_warning=(lambda text: _say(f"warning: {text}")) if printing else None)
     except BaseException:
         _close_quietly(writer)
         close_all(sources)

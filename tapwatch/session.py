@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING
 
 from tapwatch import decode
 from tapwatch.kinds import PEER_MODES, DeviceState, Direction, PeerMode
+from tapwatch.linktypes import LINKTYPE_ETHERNET, LINKTYPE_IPV4, LINKTYPE_IPV6, LINKTYPE_RAW
 from tapwatch.pcap.errors import FileLimitReached, RecordDoesNotFit
-from tapwatch.peer import PeerError
+from tapwatch.peer import Echo, PeerError
 from tapwatch.ring import Record, Ring
 from tapwatch.sources import DeviceSource, InterfaceInfo, RecordSource, Source
 
@@ -74,6 +75,8 @@ RecordHook = Callable[[Record], None]
 
 MODES = PEER_MODES
 _RATE_WINDOW_S = 1.0
+#: the link types echo mode works on (what tun and tap devices carry)
+ECHO_LINKTYPES = frozenset((LINKTYPE_RAW, LINKTYPE_IPV4, LINKTYPE_IPV6, LINKTYPE_ETHERNET))
 #: Tunnel segments whose inner frames are remembered for the UI (the newest ones).
 _MAX_INNER = 65536
 
@@ -97,6 +100,7 @@ class Session:
         tunnel: Tunnel | None = None,
         snaplen: int | None = None,
         tunnel_view: TunnelView | None = None,
+        on_warning: Callable[[str], None] | None = None,
     ) -> None:
         """``limit``: stop after that many packets pass the filter (``-c``).
 
@@ -108,7 +112,8 @@ class Session:
         ``snaplen`` (``-s``): bytes of each packet written to the capture file,
         which keeps each packet's original length. ``tunnel_view``: follow the
         framed tunnel streams it names, so each segment's inner frames can be
-        shown (:meth:`inner_frames`).
+        shown (:meth:`inner_frames`). ``on_warning`` hears, once each, what the
+        peer found wrong (an echo loop through a forwarding host).
         """
         from tapwatch.stats import Stats
 
@@ -134,6 +139,13 @@ class Session:
         self.snaplen = snaplen
         self.tunnel_view = tunnel_view
         self._inner: OrderedDict[int, list[bytes]] = OrderedDict()
+        self.on_warning = on_warning
+        src = self.device_source
+        # echo mode's memory of what it echoed: a forwarding host would bounce echoes back
+        self.echo: Echo | None = None
+        if src is not None and src.interfaces[0].linktype in ECHO_LINKTYPES:
+            self.echo = Echo(src.interfaces[0].linktype, ifname=src.name,
+                             on_loop=self._warn)
         self.peer_mode: PeerMode = "drop"
         self.replies_sent = 0
         self.processed = 0  # records the pump went through (matching the filter or not)
@@ -388,9 +400,15 @@ class Session:
             pass
 
     # ----- peer actions --------------------------------------------------------------
+    def _warn(self, text: str) -> None:
+        if self.on_warning is not None:
+            self.on_warning(text)
+
     def _answer(self, data: bytes) -> None:
         if self.peer_mode == "echo":
-            out = [data]
+            if self.echo is None:
+                return
+            out = self.echo.respond(data)
         elif self.responder is not None:
             out = self.responder.respond(data)
         else:

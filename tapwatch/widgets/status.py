@@ -283,6 +283,9 @@ def render_status(session: Session, st: Status, view: ViewState, width: int | No
     if session.action_error:
         line2.append(_Item(9).add(f"action failed: {printable(session.action_error)}",
                                   s.stopped))
+    echo = getattr(session, "echo", None)
+    if echo is not None and echo.warning:
+        line2.append(_Item(9).add(f"{printable(echo.warning)} ({echo.loops:,})", s.stopped))
     _line(t, _fit(line2, width), s)
 
     # ---- line 3: a tunnel (or any other extra source of status) ----
