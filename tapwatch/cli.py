@@ -190,7 +190,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     tun = p.add_argument_group("tunnel (be one end of a simpletun-style tunnel)")
     t = tun.add_mutually_exclusive_group()
-    t.add_argument("--tunnel-listen", metavar="[ADDR:]PORT", help="wait for the far end on PORT "
+    t.add_argument("--tunnel-listen", metavar="[ADDR:]PORT", nargs="?", const="55555",
+                   help="wait for the far end on PORT "
                    "(default 55555) and carry the device's frames to it; a new client is "
                    "accepted when one goes away")
     t.add_argument("--tunnel-connect", metavar="HOST[:PORT]", help="connect to the far end "
@@ -942,6 +943,10 @@ def _drive(session: Session, opts: RunOptions) -> int:
     if replayer is not None and replayer.error:
         _say(f"replay: {replayer.error}")
         status = status or 1
+    elif replayer is not None and replayer.result is not None:
+        r = replayer.result
+        skipped = f", {r.skipped} skipped (they cannot enter this device)" if r.skipped else ""
+        _say(f"replay: {r.sent} packets written{skipped}")
     if session.written_out and session.stop_reason:  # -G with -W wrote its last file
         _say(session.stop_reason)
     if not hung_up:  # the UI's quit path says the same as headless does

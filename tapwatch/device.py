@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from tapwatch.errors import TapwatchError
+from tapwatch.kinds import DeviceState
 from tapwatch.linktypes import LINKTYPE_ETHERNET, LINKTYPE_RAW
 
 TUNSETIFF = 0x400454CA
@@ -227,7 +228,7 @@ def _root_hint() -> str:
 class LinkInfo:
     """What the kernel says about the device right now."""
 
-    state: str  # "up", "down", "unknown" (tun's normal oper state), or "gone"
+    state: DeviceState  # "up", "down", "no-carrier", "unknown" or "gone"
     mtu: int | None = None
     mac: str | None = None
     addresses: list[str] = field(default_factory=list)
@@ -458,6 +459,7 @@ class Device:
                 ]
                 # tun/tap report oper state UNKNOWN even when working; the flags tell
                 flags = link["flags"]
+                state: DeviceState
                 if not flags & IFF_UP:
                     state = "down"
                 elif not flags & IFF_LOWER_UP:  # no queue attached (carrier off)

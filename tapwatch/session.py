@@ -19,7 +19,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tapwatch import decode
 from tapwatch.kinds import PEER_MODES, DeviceState, Direction, PeerMode
@@ -178,7 +178,7 @@ class Session:
         info: InterfaceInfo | None = None,
         *,
         device: Device | None = None,
-        **kw: object,
+        **kw: Any,
     ) -> Session:
         """An offline session of one interface holding ``(ts_ns, direction, data)``, pumped.
 
@@ -194,8 +194,8 @@ class Session:
         wake = threading.Event()
         source: Source = RecordSource(info)
         if device is not None:
-            source = DeviceSource(info, device, None, ring, wake)  # type: ignore[arg-type]
-        s = cls([source], ring=ring, wake=wake, **kw)  # type: ignore[arg-type]
+            source = DeviceSource(info, device, None, ring, wake)
+        s = cls([source], ring=ring, wake=wake, **kw)
         s.ring.extend(records)
         s.pump()
         return s

@@ -24,7 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from tapwatch.errors import TapwatchError
 from tapwatch.kinds import DeviceState, Direction, PeerMode, SourceKind
@@ -234,7 +234,7 @@ class DeviceSource(Source):
             if info.state == "gone":
                 self.state = "gone"
             elif self.state not in ("gone", "error"):
-                self.state = info.state  # type: ignore[assignment]
+                self.state = info.state
                 iface = self.interfaces[0]
                 iface.addresses = info.addresses or iface.addresses
                 iface.mtu = info.mtu or iface.mtu
@@ -592,8 +592,9 @@ def open_observer(name: str, ring: Ring, wake: threading.Event, *, index: int,
 
 
 def open_file(path: str, ring: Ring, wake: threading.Event, *, index: int = 0,
-              stdin: object = None, capture_filter: Callable[[list[int]], PacketFilter | None]
-              | None = None) -> FileSource:
+              stdin: BinaryIO | None = None,
+              capture_filter: Callable[[list[int]], PacketFilter | None] | None = None,
+              ) -> FileSource:
     """A capture file (or ``-``: standard input) as a source the UI can browse while it loads."""
     import stat as stat_mod
 
@@ -601,10 +602,12 @@ def open_file(path: str, ring: Ring, wake: threading.Event, *, index: int = 0,
 
     try:
         if path == "-":
-            cap = read_capture(stdin)  # type: ignore[arg-type]
+            if stdin is None:
+                raise SourceError("-r -: there is no standard input to read")
+            cap = read_capture(stdin)
             live = True
             try:
-                mode = os.fstat(stdin.fileno()).st_mode  # type: ignore[attr-defined]
+                mode = os.fstat(stdin.fileno()).st_mode
                 live = not stat_mod.S_ISREG(mode)
             except (AttributeError, OSError, ValueError):
                 pass
