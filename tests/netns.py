@@ -53,10 +53,14 @@ class Netns:
         return self.run(["ip", "link", "show", dev]).returncode == 0
 
     def packet_sockets(self, dev: str) -> int:
-        """Packet sockets bound to ``dev`` in this namespace (tcpdump, tapwatch: captures)."""
+        """Packet sockets receiving on ``dev`` in this namespace (tcpdump, tapwatch: captures).
+
+        /proc/net/packet: sk RefCnt Type Proto Iface R ...; R is 1 once the socket is hooked
+        into the interface (bound with a protocol), which is when it starts seeing packets.
+        """
         index = self.run(["cat", f"/sys/class/net/{dev}/ifindex"]).stdout.strip()
         rows = self.run(["cat", "/proc/net/packet"]).stdout.splitlines()[1:]
-        return sum(1 for row in rows if row.split()[4] == index)
+        return sum(1 for row in rows if row.split()[4] == index and row.split()[5] == "1")
 
     def wait_capturing(self, dev: str, before: int = 0, timeout: float = 15) -> None:
         """Wait until one more capture than ``before`` is bound to ``dev`` (no fixed sleep)."""

@@ -52,11 +52,17 @@ SOCKET_BUFFER = 8 * 1024 * 1024
 
 
 def open_packet_socket(ifname: str) -> socket.socket:
-    """An AF_PACKET socket bound to ``ifname``, seeing both directions (needs CAP_NET_RAW)."""
-    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+    """An AF_PACKET socket for ``ifname`` that receives nothing yet (needs CAP_NET_RAW).
+
+    Protocol 0: a socket made with ETH_P_ALL would receive every interface's
+    packets until bound, and the kernel empties a socket's queue when its ring
+    is set up. :class:`PacketSocketReader` starts it (binds it with ETH_P_ALL)
+    once its filter and ring are in place, so nothing is missed or stray.
+    """
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_BUFFER)
-        sock.bind((ifname, 0))
+        sock.bind((ifname, 0))  # checks the name; protocol 0 still receives nothing
     except OSError:
         sock.close()
         raise
@@ -114,6 +120,8 @@ class PacketSocketReader(CaptureReader):
         # what the socket queued before the filter was attached is tested here; once that
         # is read, the kernel's test is enough (see _drained)
         self._queued_untested = self.filter_in_kernel
+        # now the socket starts receiving: filter and ring are in place
+        sock.bind((self.ifname, ETH_P_ALL))  # (Python puts the protocol in network order)
 
     def _attach(self, capture_filter: BpfFilter, *, with_tagged: bool) -> bool:
         """Run the filter in the kernel; False if it refused the program (too long?)."""
