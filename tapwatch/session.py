@@ -620,7 +620,8 @@ class Session:
         st = self.status()
         parts = [f"{st.captured} packets captured"]
         if self.capture_filter is not None:
-            parts.append(f"{self.processed + self.missed} seen")
+            seen = self.processed + self.missed + sum(s.filtered_out for s in self.sources)
+            parts.append(f"{seen} seen")
         parts.append(f"{st.evicted} evicted from ring")
         meanings = {s.kernel_drops_meaning for s in self.sources if s.kernel_drops_meaning}
         parts.append(

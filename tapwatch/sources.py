@@ -22,7 +22,7 @@ import ipaddress
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -151,6 +151,9 @@ class Source:
 
     def kernel_drops(self) -> int | None:
         return self.reader.kernel_drops() if self.reader is not None else None
+
+    #: packets a capture filter kept out of the ring where no kernel counts them (a file's)
+    filtered_out = 0
 
     @property
     def kernel_drops_meaning(self) -> str | None:
@@ -653,8 +656,3 @@ def responder_for(source: Source, mode: PeerMode, peers: list[str]) -> Responder
     if info.linktype == LINKTYPE_ETHERNET:
         info.peer_mac = responder.mac_str
     return responder
-
-
-def iter_interfaces(sources: list[Source]) -> Iterator[InterfaceInfo]:
-    for s in sources:
-        yield from s.interfaces

@@ -629,7 +629,8 @@ class Tunnel(threading.Thread):
 
     def summary_text(self) -> str:
         c = self.counters
-        text = (f"tunnel: {c.frames_out} frames sent, {c.frames_in} received, "
+        text = (f"tunnel: {c.connections} connection{'s' if c.connections != 1 else ''}, "
+                f"{c.frames_out} frames sent, {c.frames_in} received, "
                 f"{c.framing_errors} framing errors")
         problems = self.problems()
         return text + (f" ({'; '.join(problems)})" if problems else "")
