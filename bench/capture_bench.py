@@ -10,14 +10,15 @@ and counts what each reader kept:
 * ``c-ref``: the same loop in C (bench/loadgen.c ``read``)
 * ``headless``: ``tapwatch --create ... --headless -q -w FILE`` (packets in the pcap)
 * ``tui``: the Textual app under ``App.run_test()`` on a session built by
-  ``cli._open_live``, as ``tapwatch --create`` builds it
+  ``cli.open_live_session``, as ``tapwatch --create`` builds it
 * ``headless-process``, ``headless-thread``, ``tui-thread``: the same with
   ``TAPWATCH_CAPTURE`` forcing tapwatch's fallback capture paths, for comparison
 
 The kernel's counters of the tun say where losses happened: ``tx_dropped``
 counts datagrams the device queue had no room for (the reader was too slow to
 drain it), ``tx_packets`` counts what was read from the device. tapwatch's
-exit summary names its own drop count (for its packet-ring path, the ring's).
+exit summary names its own drop count (for its tpacket path - the kernel's packet ring -
+the ring's).
 """
 
 from __future__ import annotations
@@ -160,7 +161,7 @@ def count_pcap(path: str) -> tuple[int, int]:
 
 
 def _headless_trial(loadgen: str, count: int, rate: int, txq: int, dev: str,
-                    tmp: str, mode: str | None = None) -> dict:
+                    tmp: str, capture_path: str | None = None) -> dict:
     path = os.path.join(tmp, f"{dev}.pcap")
     cmd = common.tapwatch_cmd("--create", dev, "--addr", common.SUBNET_ADDR, "--headless", "-q",
                               "-w", path)
@@ -168,8 +169,8 @@ def _headless_trial(loadgen: str, count: int, rate: int, txq: int, dev: str,
         cmd += ["--txqueuelen", str(txq)]
     env = common.env()
     env.pop("TAPWATCH_CAPTURE", None)
-    if mode:
-        env["TAPWATCH_CAPTURE"] = mode
+    if capture_path:
+        env["TAPWATCH_CAPTURE"] = capture_path
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             env=env)
     try:
@@ -209,20 +210,20 @@ def emulate_terminal(app: object) -> None:
 
 
 def _tui_trial(loadgen: str, count: int, rate: int, txq: int, dev: str,
-               mode: str | None = None) -> dict:
+               capture_path: str | None = None) -> dict:
     """The session is built before the event loop starts, exactly as cli does."""
     from tapwatch import cli
 
-    if mode:
-        os.environ["TAPWATCH_CAPTURE"] = mode
+    if capture_path:
+        os.environ["TAPWATCH_CAPTURE"] = capture_path
     else:
         os.environ.pop("TAPWATCH_CAPTURE", None)
 
     argv = ["--create", dev, "--addr", common.SUBNET_ADDR]
     if txq != DEFAULT_TXQ:
         argv += ["--txqueuelen", str(txq)]
-    args = cli.build_parser().parse_args(argv)
-    session = cli._open_live(args)
+    session = cli.open_live_session(argv)
+    reader = session.sources[0].reader
     try:
         session.start()
         gen, st, rows = asyncio.run(_drive_app(session, loadgen, count, rate, dev))
@@ -230,7 +231,8 @@ def _tui_trial(loadgen: str, count: int, rate: int, txq: int, dev: str,
         session.close()
     ours = sum(1 for r in session.ring if len(r.data) == PACKET_LEN and r.data[9] == 17)
     return {"gen": gen, "kept": ours, "ui_rows": rows, **st,
-            "capture_mode": getattr(session.reader, "mode", None),
+            "capture_path": getattr(reader, "path", None),
+            "kernel_drops_meaning": getattr(reader, "kernel_drops_meaning", None),
             "summary_kernel_dropped": session.kernel_dropped(),
             "summary_captured": session.stats.total_packets,
             "summary_evicted": session.ring.evicted, "summary_missed": session.missed}
@@ -392,10 +394,10 @@ def markdown(rows: list[dict], packets: int) -> list[str]:
         "- *device queue drops*: the tun's `tx_dropped` - datagrams its queue (txqueuelen) had "
         "no room for because the device was not read fast enough. For the reference readers "
         "and tapwatch's process/thread paths that is exactly what they lost; tapwatch's default "
-        "(ring) path captures from the kernel's packet ring *before* that queue, so for it "
+        "(tpacket) path captures from the kernel's packet ring *before* that queue, so for it "
         "these are not capture losses (its drainer only keeps the device looking consumed).",
         "- *reported drops*: what tapwatch's exit summary / status calls \"dropped by kernel\" "
-        "(ring path: the packet ring's own drop counter; other paths: the device queue's).",
+        "(tpacket path: the packet ring's own drop counter; other paths: the device queue's).",
         "- *unaccounted*: sent - kept - reported drops (losses nobody reported: should be 0).",
         "",
         "| rate | reader | generator achieved | kept | kept % | vs py-ref | device queue drops | "

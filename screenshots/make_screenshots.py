@@ -21,7 +21,12 @@ shots. Those pictures differ from run to run.
 
 Pictures: ``live.svg`` (the live ping session, following the newest packet),
 ``detail.svg`` (protocol tree and hex dump with the ICMP sequence number
-highlighted) and ``counters.svg`` (per-protocol counters and sparklines).
+highlighted), ``counters.svg`` (per-protocol counters and sparklines),
+``follow.svg`` (a stream followed: TCP in the fixed session, a DNS exchange in
+the live demo), ``conversations.svg``, ``small.svg`` (80x24) and
+``two-interfaces.svg``: a tun and the Ethernet interface its tunnel runs over,
+fed into one session (the demo has a single interface, so this one is always
+built from fixed records).
 """
 
 from __future__ import annotations
@@ -110,6 +115,11 @@ def host_frames() -> list[tuple[int, bytes]]:
                     window=64240, options=[("MSS", 1460), ("SAckOK", b""),
                                            ("Timestamp", (1000 + s, 0)), ("NOP", None),
                                            ("WScale", 7)]))
+        if s == 20:  # a web request to the peer and its answer (written by the peer)
+            add(at + 0.2, Ether(src=HOST_MAC, dst=peer_mac) /
+                IP(src=HOST4, dst=PEER4, id=0x6100) /
+                TCP(sport=51700, dport=80, flags="PA", seq=0x1000, ack=0x9000) /
+                Raw(b"GET /status HTTP/1.1\r\nHost: 192.168.3.12\r\nAccept: */*\r\n\r\n"))
         if 30 <= s < 34:  # a short burst: a UDP app talking to the peer
             for k in range(6):
                 add(at + 0.6 + k * 0.05, Ether(src=HOST_MAC, dst=peer_mac) /
@@ -117,6 +127,57 @@ def host_frames() -> list[tuple[int, bytes]]:
                     UDP(sport=5004, dport=5004) / Raw(b"RTP" + bytes(169)))
     out.sort(key=lambda r: r[0])
     return out
+
+
+def _http_answer(request: bytes) -> bytes:
+    """The peer's answer to the web request, as the far end of the tap would write it."""
+    from scapy.layers.inet import IP, TCP
+    from scapy.layers.l2 import Ether
+    from scapy.packet import Raw
+
+    req = Ether(request)
+    body = b'{"status": "ok", "uptime": 86400}\n'
+    payload = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+               + str(len(body)).encode() + b"\r\n\r\n" + body)
+    return bytes(Ether(src=req.dst, dst=req.src) /
+                 IP(src=req[IP].dst, dst=req[IP].src, id=0x6200) /
+                 TCP(sport=80, dport=req[TCP].sport, flags="PA", seq=req[TCP].ack,
+                     ack=req[TCP].seq + len(req[TCP].payload)) / Raw(payload))
+
+
+def two_interface_session() -> Session:
+    """tun0 and veth0, the tunnel's transport, fed with the same pings inside and outside."""
+    from scapy.layers.inet import ICMP, IP, UDP
+    from scapy.layers.l2 import Ether
+    from scapy.packet import Raw
+
+    from tapwatch.sources import RecordSource
+
+    tun = InterfaceInfo("tun0", "tun", addresses=["10.0.0.2/24"], mtu=1400, index=0)
+    eth = InterfaceInfo("veth0", "observe", linktype=LINKTYPE_ETHERNET, index=1,
+                        read_only_reason="observer mode is read-only")
+    session = Session([RecordSource(tun), RecordSource(eth)])
+    mac_a, mac_b = "02:5e:00:00:00:02", "02:5e:00:00:00:01"
+    under_a, under_b = "2001:db8:200::2", "2001:db8:200::1"
+    from scapy.layers.inet6 import IPv6
+
+    for s in range(20):
+        t = T0 + s * SECOND
+        for n, (src, dst, kind) in enumerate((("10.0.0.2", "10.0.0.1", 8),
+                                              ("10.0.0.1", "10.0.0.2", 0))):
+            inner = bytes(IP(src=src, dst=dst, id=0x100 + s) / ICMP(type=kind, id=0x51, seq=s) /
+                          Raw(bytes(range(56))))
+            at = t + n * 700_000
+            session.feed(at, Direction.OUTBOUND if n == 0 else Direction.INBOUND, inner, 0)
+            a, b = (under_a, under_b) if n == 0 else (under_b, under_a)
+            ma, mb = (mac_a, mac_b) if n == 0 else (mac_b, mac_a)
+            outer = bytes(Ether(src=ma, dst=mb) / IPv6(src=a, dst=b) /
+                          UDP(sport=51000, dport=51000) /
+                          Raw(len(inner).to_bytes(2, "big") + inner))
+            session.feed(at + (60_000 if n == 0 else -60_000),
+                         Direction.OUTBOUND if n == 0 else Direction.INBOUND, outer, 1)
+    session.pump()
+    return session
 
 
 def build_session() -> Session:
@@ -129,6 +190,8 @@ def build_session() -> Session:
     replies = 0
     for ts, frame in host_frames():
         records.append((ts, Direction.OUTBOUND, frame))
+        if b"GET /status" in frame:
+            records.append((ts + 900_000, Direction.INBOUND, _http_answer(frame)))
         for n, answer in enumerate(responder.respond(frame)):
             # 85 µs later, like a peer
             records.append((ts + 85_000 + n * 1000, Direction.INBOUND, answer))
@@ -207,6 +270,61 @@ async def shoot(out: Path, make: Callable[[], Session] = build_session) -> list[
         app.counters.focus()
         await pilot.pause()
         written.append(Path(app.save_screenshot("counters.svg", str(out))))
+
+    # 4: a stream followed (the web exchange when there is one, else a DNS query)
+    from tapwatch.widgets.tools import ConversationsScreen, FollowScreen
+
+    app = TapwatchApp(make(), title="tapwatch")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        ring = app.session.ring
+        records = list(ring.range(ring.first_seq, ring.next_seq))
+        target = next((r.seq for r in records if b"GET /status" in r.data), None)
+        if target is None:
+            target = next(r.seq for r in records
+                          if app.session.summary(r).proto == "DNS")
+        app.packet_list.go_to_seq(target)
+        await settle(app, pilot)
+        await pilot.press("f")
+        for _ in range(300):
+            if isinstance(app.screen, FollowScreen) and app.screen.stream is not None:
+                break
+            await pilot.pause(0.02)
+        await pilot.pause()
+        written.append(Path(app.save_screenshot("follow.svg", str(out))))
+
+    # 5: conversations
+    app = TapwatchApp(make(), title="tapwatch")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("C")
+        for _ in range(300):
+            if isinstance(app.screen, ConversationsScreen) and "flows" in app.screen.tables:
+                break
+            await pilot.pause(0.02)
+        await pilot.pause()
+        written.append(Path(app.save_screenshot("conversations.svg", str(out))))
+
+    # 6: an 80x24 terminal
+    app = TapwatchApp(make(), title="tapwatch")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("k", "k")
+        await settle(app, pilot)
+        written.append(Path(app.save_screenshot("small.svg", str(out))))
+
+    # 7: two interfaces in one session, on a wide terminal
+    app = TapwatchApp(two_interface_session(), title="tapwatch")
+    async with app.run_test(size=(200, 50)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("g", "j", "j", "j")
+        await settle(app, pilot)
+        tree = app.detail_tree
+        tree.root.children[0].expand()
+        await pilot.pause()
+        app.refresh_counters()
+        await pilot.pause()
+        written.append(Path(app.save_screenshot("two-interfaces.svg", str(out))))
     return written
 
 

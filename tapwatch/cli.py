@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from tapwatch import __version__
 from tapwatch.errors import TapwatchError
 from tapwatch.kinds import PeerMode
+from tapwatch.sanitize import printable
 
 if TYPE_CHECKING:
     from tapwatch.filters import PacketFilter
@@ -189,7 +190,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     tun = p.add_argument_group("tunnel (be one end of a simpletun-style tunnel)")
     t = tun.add_mutually_exclusive_group()
-    t.add_argument("--tunnel-listen", metavar="[ADDR:]PORT", help="wait for the far end on PORT "
+    t.add_argument("--tunnel-listen", metavar="[ADDR:]PORT", nargs="?", const="55555",
+                   help="wait for the far end on PORT "
                    "(default 55555) and carry the device's frames to it; a new client is "
                    "accepted when one goes away")
     t.add_argument("--tunnel-connect", metavar="HOST[:PORT]", help="connect to the far end "
@@ -223,6 +225,13 @@ def build_parser() -> argparse.ArgumentParser:
     td.add_argument("-s", dest="snaplen", type=_snaplen, metavar="SNAPLEN",
                     help="bytes of each packet to keep (0: all, up to 262144)")
     td.add_argument("-e", dest="link", action="store_true", help="print link-level headers")
+    td.add_argument("-S", dest="absolute", action="store_true",
+                    help="absolute TCP sequence numbers (relative to each connection's "
+                    "first by default, as tcpdump)")
+    td.add_argument("--strict-tcpdump", dest="strict", action="store_true",
+                    help="print what tapwatch decodes further exactly as tcpdump 4.99 does "
+                    "(WireGuard, OpenVPN, ERSPAN as plain UDP/GRE; VXLAN's inner frame on a "
+                    "second line)")
     td.add_argument("-n", dest="numeric", action="count", default=0,
                     help="accepted for tcpdump habits; tapwatch never resolves names")
     td.add_argument("-q", dest="quiet", action="store_true", help="no per-packet lines")
@@ -395,7 +404,8 @@ def validate(args: argparse.Namespace) -> RunOptions:
         dump = "AA" if args.ascii > 1 else "A"
     # -s shapes a capture; reading a file, tcpdump shows what the file holds, and so do we
     fmt = LineFormat(time=min(args.times, 5), link=args.link, verbose=args.verbose,
-                     dump=dump, snaplen=None if args.read else args.snaplen)
+                     dump=dump, snaplen=None if args.read else args.snaplen,
+                     absolute=args.absolute, strict=args.strict)
     file_size = None
     if args.file_size is not None:
         from tapwatch.pcap import PcapError, parse_file_size
@@ -431,10 +441,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         opts = validate(parser.parse_args(argv))
     except UsageError as e:
-        print(f"{PROG}: {e} (see tapwatch --help)", file=sys.stderr)
+        _say(f"{e} (see tapwatch --help)")
         return 2
     except TapwatchError as e:
-        print(f"{PROG}: {e}", file=sys.stderr)
+        _say(f"{e}")
         return 1
     # until capture runs, a signal interrupts set-up like Ctrl-C does; what was made is undone
     for sig in (signal.SIGTERM, signal.SIGHUP):
@@ -442,11 +452,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run(opts)
     except TapwatchError as e:
-        print(f"{PROG}: {e}", file=sys.stderr)
+        _say(f"{e}")
         return 1
     except KeyboardInterrupt:
-        print(f"{PROG}: interrupted before capture started", file=sys.stderr)
+        _say("interrupted before capture started")
         return 130
+
+
+def _say(message: str) -> None:
+    """One line on stderr, as every message of tapwatch's: escaped, since file names,
+    interface names and packet-derived text may hold anything (see tapwatch.sanitize)."""
+    print(f"{PROG}: {printable(message)}", file=sys.stderr, flush=True)
 
 
 def _interrupt(signum: int, _frame: object) -> None:
@@ -468,15 +484,41 @@ def _packet_filter(opts: RunOptions, linktypes: Sequence[int]) -> PacketFilter |
     return compile_packet_filter(opts.expression, linktypes)
 
 
-def _new_ring(opts: RunOptions) -> Ring:
-    """The ring sized by --ring-packets / --ring-bytes, or the defaults."""
+def _new_ring(opts: RunOptions, file_size: int | None = None) -> Ring:
+    """The ring sized by --ring-packets / --ring-bytes, or the defaults.
+
+    ``file_size``: a capture file to browse. A file is no live capture whose
+    oldest packets may go: unless told otherwise, the ring is made big enough
+    for the whole file when memory allows (at most half of what is available).
+    """
     from tapwatch.ring import DEFAULT_MAX_BYTES, DEFAULT_MAX_PACKETS, Ring
 
+    packets = opts.ring_packets or DEFAULT_MAX_PACKETS
+    size = opts.ring_bytes or DEFAULT_MAX_BYTES
+    if file_size is not None:
+        room = _available_memory() // 2
+        if not opts.ring_bytes:
+            size = max(size, min(file_size, room))
+        if not opts.ring_packets:
+            # a record takes at least 16 bytes of header and, in practice, 40 of packet
+            packets = max(packets, min(file_size // 56 + 1, MAX_RING_PACKETS, room // 80))
     try:
-        return Ring(opts.ring_packets or DEFAULT_MAX_PACKETS, opts.ring_bytes or DEFAULT_MAX_BYTES)
+        return Ring(packets, size)
     except MemoryError:
-        raise Failure(f"not enough memory for a ring of {opts.ring_packets:,} packets; "
+        raise Failure(f"not enough memory for a ring of {packets:,} packets; "
                       "ask for fewer with --ring-packets") from None
+
+
+def _available_memory() -> int:
+    """MemAvailable from /proc/meminfo, in bytes (1 GiB when it cannot be read)."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 1 << 30
 
 
 def _open_output(opts: RunOptions, interfaces: Sequence[tuple[int, str | None]],
@@ -605,9 +647,13 @@ def _browse_file(opts: RunOptions) -> int:
     from tapwatch.session import Session
     from tapwatch.sources import open_file
 
-    ring = _new_ring(opts)
-    wake = threading.Event()
     assert opts.read is not None
+    size = None
+    if opts.read != "-":
+        with contextlib.suppress(OSError):
+            size = os.stat(opts.read).st_size
+    ring = _new_ring(opts, size)
+    wake = threading.Event()
     stdin = None
     if opts.read == "-":  # the capture keeps its pipe; the UI gets the terminal as fd 0
         stdin = os.fdopen(terminal.take_stdin(), "rb")
@@ -617,25 +663,25 @@ def _browse_file(opts: RunOptions) -> int:
                       tunnel_view=_tunnel_view(opts, None))
     try:
         session.start()
-        from tapwatch.app import run_app
+        from tapwatch.app import run_ui
 
         with terminal.for_ui():
-            status = run_app(session)
+            outcome = run_ui(session)
     finally:
         session.close()
+    if not outcome.hung_up:
+        _say(session.summary_line())
     if src.truncated_at is not None:
-        print(f"{PROG}: {opts.read}: loaded the first {src.truncated_at:,} packets (the ring "
-              "holds no more); raise --ring-packets / --ring-bytes to load more",
-              file=sys.stderr)
+        _say(f"{opts.read}: loaded the first {src.truncated_at:,} packets (the ring "
+              "holds no more); raise --ring-packets / --ring-bytes to load more")
     if src.error:
         raise Failure(src.error)
-    return status
+    return outcome.status
 
 
 def _report_truncation(opts: RunOptions, cap: CaptureFile, n: int) -> None:
     if cap.truncated:
-        print(f"{PROG}: {opts.read}: the last packet is cut short; kept the {n} before it",
-              file=sys.stderr)
+        _say(f"{opts.read}: the last packet is cut short; kept the {n} before it")
 
 
 def _print_file(opts: RunOptions, cap: CaptureFile) -> int:
@@ -645,7 +691,8 @@ def _print_file(opts: RunOptions, cap: CaptureFile) -> int:
     from tapwatch.linktypes import name
 
     flt = _packet_filter(opts, [i.linktype for i in cap.interfaces])
-    print(f"reading from file {opts.read}, link-type {name(cap.linktype)}", file=sys.stderr)
+    print(printable(f"reading from file {opts.read}, link-type {name(cap.linktype)}"),
+          file=sys.stderr)
     try:
         n = print_records(cap, cap.interfaces, _lines_out(opts), flt=flt,
                           tunnel_view=_tunnel_view(opts, None),
@@ -705,7 +752,7 @@ def _convert(opts: RunOptions, cap: CaptureFile) -> int:
             if opts.count and n >= opts.count:
                 break
     except pcap.FileLimitReached as e:
-        print(f"{PROG}: {e}", file=sys.stderr)
+        _say(f"{e}")
     except pcap.PcapError as e:
         _close_quietly(writer)
         raise Failure(str(e)) from None
@@ -717,10 +764,10 @@ def _convert(opts: RunOptions, cap: CaptureFile) -> int:
     except pcap.PcapError as e:
         raise Failure(str(e)) from None
     if skipped:
-        print(f"{PROG}: skipped {skipped} packets {opts.write}'s format cannot hold (their "
-              "timestamps or lengths do not fit it)", file=sys.stderr)
+        _say(f"skipped {skipped} packets {opts.write}'s format cannot hold (their "
+              "timestamps or lengths do not fit it)")
     if opts.write != "-":
-        print(f"{PROG}: wrote {n} packets to {opts.write}", file=sys.stderr)
+        _say(f"wrote {n} packets to {opts.write}")
     return 0
 
 
@@ -749,11 +796,14 @@ def _open_live(opts: RunOptions, *, printing: bool = False) -> Session:
 
     ring = _new_ring(opts)
     wake = threading.Event()
-    sources = open_live(opts.source, ring, wake)
+    from tapwatch.filters import compile_packet_filter
+
+    # compiled now (an invalid expression is an error before anything opens); each source
+    # compiles it for its own link type
+    flt = compile_packet_filter(opts.expression, [])
+    sources = open_live(opts.source, ring, wake, flt)
     writer = None
     try:
-        linktypes = [i.linktype for s in sources for i in s.interfaces]
-        flt = _packet_filter(opts, linktypes)
         writer = _open_output(opts, [(i.linktype, i.name) for s in sources
                                      for i in s.interfaces])
         responder = responder_for(sources[0], opts.source.mode, opts.source.peers)
@@ -767,7 +817,8 @@ def _open_live(opts: RunOptions, *, printing: bool = False) -> Session:
                        responder=responder, mode=opts.source.mode, limit=opts.count,
                        on_record=printer, on_batch=printer.flush if printer else None,
                        tunnel=tunnel, snaplen=opts.snaplen,
-                       tunnel_view=None if printing else view)
+                       tunnel_view=None if printing else view,
+                       on_warning=(lambda text: _say(f"warning: {text}")) if printing else None)
     except BaseException:
         _close_quietly(writer)
         close_all(sources)
@@ -787,14 +838,13 @@ def _tunnel(opts: RunOptions, source: Source, printing: bool) -> Tunnel:
     info = source.interfaces[0]
     header = 14 if info.linktype == LINKTYPE_ETHERNET else 0
     if info.mtu and info.mtu + header > t.max_frame:
-        print(f"{PROG}: warning: {info.name}'s MTU {info.mtu}{' + 14' if header else ''} is "
+        _say(f"warning: {info.name}'s MTU {info.mtu}{' + 14' if header else ''} is "
               f"more than --tunnel-max-frame {t.max_frame}: longer frames are not sent (lower "
-              "the MTU with --mtu, or raise the limit if the far end can take them)",
-              file=sys.stderr)
+              "the MTU with --mtu, or raise the limit if the far end can take them)")
 
     def event(text: str) -> None:
         if printing:  # the UI shows the tunnel's state in its status bar instead
-            print(f"{PROG}: {text}", file=sys.stderr, flush=True)
+            _say(text)
 
     return Tunnel(t.role, t.endpoint, transport=t.transport, linktype=info.linktype,
                   max_frame=t.max_frame, deliver=source.inject, on_event=event)
@@ -841,6 +891,7 @@ def _drive(session: Session, opts: RunOptions) -> int:
     replayer: Replayer | None = None
     demo_traffic = None
     status = 0
+    hung_up = False
     try:
         if opts.user:
             _preload(opts, ui)
@@ -857,17 +908,19 @@ def _drive(session: Session, opts: RunOptions) -> int:
             demo_traffic.start()
         if ui:
             from tapwatch import terminal
-            from tapwatch.app import run_app
+            from tapwatch.app import run_ui
 
             with terminal.for_ui():
-                status = run_app(session)
+                outcome = run_ui(session)
+            status = outcome.status
+            hung_up = outcome.hung_up
         else:
             for s in session.sources:
                 if s.read_only_reason and s.kind == "observe" and s.device is None and \
                         s.interfaces[0].index == 0 and opts.source.device_name:
-                    print(f"{PROG}: {s.read_only_reason}", file=sys.stderr)
+                    _say(s.read_only_reason)
             if sys.stderr.isatty() and not opts.quiet:
-                print(_listening(session), file=sys.stderr)
+                print(printable(_listening(session)), file=sys.stderr)
             while not session.stop_requested.wait(0.2):
                 pass
     finally:
@@ -886,17 +939,21 @@ def _drive(session: Session, opts: RunOptions) -> int:
             printer.flush(final=True)
         signal.signal(signal.SIGINT, signal.default_int_handler)
     if session.write_error:
-        print(f"{PROG}: {session.write_error}", file=sys.stderr)
+        _say(session.write_error)
         status = status or 1
     if replayer is not None and replayer.error:
-        print(f"{PROG}: replay: {replayer.error}", file=sys.stderr)
+        _say(f"replay: {replayer.error}")
         status = status or 1
+    elif replayer is not None and replayer.result is not None:
+        r = replayer.result
+        skipped = f", {r.skipped} skipped (they cannot enter this device)" if r.skipped else ""
+        _say(f"replay: {r.sent} packets written{skipped}")
     if session.written_out and session.stop_reason:  # -G with -W wrote its last file
-        print(f"{PROG}: {session.stop_reason}", file=sys.stderr)
-    if not ui or opts.write:
-        print(f"{PROG}: {session.summary_line()}", file=sys.stderr)
+        _say(session.stop_reason)
+    if not hung_up:  # the UI's quit path says the same as headless does
+        _say(session.summary_line())
     if session.stop_error and session.stop_reason:
-        print(f"{PROG}: {session.info.name}: {session.stop_reason}", file=sys.stderr)
+        _say(f"{session.info.name}: {session.stop_reason}")
         status = status or 1
     return status
 

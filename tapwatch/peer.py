@@ -6,14 +6,15 @@ it answers ARP, IPv6 neighbour solicitation and ICMP/ICMPv6 echo requests for
 the addresses it was told to own (see :class:`Responder`), so ``ping`` works
 against a device with nothing else attached.
 
-Replies are assembled with :mod:`struct` rather than scapy. Building one reply
-with scapy costs ~250 µs, so a ``ping -f`` flood would stall the pump thread;
-the struct path below measured (``timeit``, 100k iterations, 2-core VM shared
-with other jobs, Python 3.11, 56-byte ping payload; best run, busy runs ~1.7x):
+Replies are assembled with :mod:`struct` rather than scapy: building one with
+scapy costs a few hundred microseconds, so a ``ping -f`` flood would stall the
+pump thread (bench/NOTES.md has the figures for this module).
 
-    tun IPv4 echo reply   ~3.5 µs      tun IPv6 echo reply   ~3.3 µs
-    tap ARP reply         ~1.8 µs      tap NS -> NA          ~4.1 µs
-    tap IPv4 echo reply   ~4.3 µs      frame not answered    ~0.3-0.8 µs
+In ``echo`` mode (:class:`Echo`) every frame goes straight back, except one
+that is an echo of ours coming back: a host that forwards (``ip_forward=1``)
+routes an echoed packet whose destination is not its own back into the device,
+one hop older, and without that check one ping would circle until its TTL ran
+out.
 
 This module must stay free of scapy (and textual): it sits on the hot path.
 """
@@ -52,6 +53,8 @@ MODES = PEER_MODES
 ALL_NODES_MAC = b"\x33\x33\x00\x00\x00\x01"
 ALL_NODES_IP6 = IPv6Address("ff02::1").packed
 UNSPECIFIED_IP6 = bytes(16)
+LOOPBACK_IP6 = IPv6Address("::1").packed
+ZERO_MAC = bytes(6)
 SOLICITED_NODE_PREFIX = IPv6Address("ff02::1:ff00:0").packed[:13]
 
 _IPV4_HDR = struct.Struct("!BBHHHBBH4s4s")
@@ -66,7 +69,11 @@ class PeerError(TapwatchError):
 
 
 def echo(data: bytes) -> list[bytes]:
-    """Echo mode: write every frame straight back, the classic tun/tap loopback."""
+    """Write every frame straight back, the classic tun/tap loopback.
+
+    Stateless: a host that forwards bounces such echoes back and forth; the
+    session uses :class:`Echo`, which notices.
+    """
     return [data]
 
 
@@ -179,6 +186,9 @@ class Responder:
         )
         self._nets: dict[int, list[tuple[int, int]]] = {4: [], 6: []}
         excluded: set[bytes] = {a.packed for a in own_addrs}
+        # Sources a host never answers (see _martian4): beyond the fixed ones,
+        # the network and broadcast addresses of the device's subnets.
+        martian4: set[bytes] = {bytes(4), b"\xff\xff\xff\xff"}
         for iface in self.own:
             net = iface.network
             self._nets[net.version].append(
@@ -187,9 +197,12 @@ class Responder:
             if net.version == 4 and net.prefixlen <= 30:
                 excluded.add(net.network_address.packed)
                 excluded.add(net.broadcast_address.packed)
+                martian4.add(net.network_address.packed)
+                martian4.add(net.broadcast_address.packed)
             if net.version == 6 and net.prefixlen <= 126:
                 excluded.add(net.network_address.packed)
         self._excluded = frozenset(excluded)
+        self._martian_src4 = frozenset(martian4)
         self._ip_id = 0
 
     @staticmethod
@@ -270,6 +283,35 @@ class Responder:
         value = int.from_bytes(packed, "big")
         return any(value & mask == network for network, mask in nets)
 
+    def _martian4(self, src: bytes) -> bool:
+        """Whether a host drops an IPv4 packet from ``src`` rather than answer it.
+
+        As Linux does with the rp_filter Debian, Ubuntu and Fedora set (2):
+        0.0.0.0, loopback, multicast, the limited broadcast and a subnet's
+        broadcast address are martian sources, and so is an address the host
+        owns itself (here: one the responder plays). A subnet's network
+        address is refused too, as kernels did while they kept a broadcast
+        route for it; recent ones (6.18, tested) answer it, but no host sends
+        from it. 0.0.0.0/8 beyond 0.0.0.0 and 240.0.0.0/4 are unicast to recent
+        kernels and are answered.
+        """
+        first = src[0]
+        return (
+            first == 127
+            or 224 <= first <= 239
+            or src in self._martian_src4
+            or self._answers(src)
+        )
+
+    def _martian6(self, src: bytes) -> bool:
+        """Whether a host drops an ICMPv6 echo request from ``src`` rather than answer it.
+
+        Multicast and loopback sources are dropped by Linux on input (RFC 4291);
+        an address the responder plays is its own, and a reply to the
+        unspecified address could reach nobody.
+        """
+        return src[0] == 0xFF or src in (UNSPECIFIED_IP6, LOOPBACK_IP6) or self._answers(src)
+
     # -- the hot path ---------------------------------------------------------------
 
     def respond(self, data: bytes) -> list[bytes]:
@@ -302,43 +344,35 @@ class Responder:
         if len(data) < 14:
             return None
         dst = data[0:6]
+        if dst != self.mac and not dst[0] & 1:
+            return None  # unicast to some other station: a NIC would filter it
+        if data[6] & 1 or data[6:12] == ZERO_MAC:
+            return None  # no station sends from a group or zero address: nobody to answer
         off = 12
         etype = (data[12] << 8) | data[13]
         while etype in VLAN_TPIDS and off < 20:
             off += 4
             etype = (data[off] << 8) | data[off + 1]
         l3 = off + 2
-        if dst != self.mac and not dst[0] & 1:
-            return None  # unicast to some other station: a NIC would filter it
+        answer: tuple[bytes, bytes] | None
         if etype == ETH_P_ARP:
-            reply = self._arp(data, l3)
-            if reply is None:
-                return None
-            reply_dst, payload = reply
+            answer = self._arp(data, l3)
+        elif etype == ETH_P_IPV6 and len(data) >= l3 + 48 and data[l3 + 6] == 58 \
+                and data[l3 + 40] == 135:
+            answer = self._neighbor_solicitation(data, l3)
         elif etype in (ETH_P_IP, ETH_P_IPV6):
-            is_ns = (
-                etype == ETH_P_IPV6
-                and len(data) >= l3 + 48
-                and data[l3 + 6] == 58
-                and data[l3 + 40] == 135
-            )
-            if is_ns:
-                reply = self._neighbor_solicitation(data, l3)
-                if reply is None:
-                    return None
-                reply_dst, payload = reply
-            else:
-                if dst != self.mac:
-                    return None  # echo requests must be addressed to us at layer 2
-                packet = data[l3:]
-                if not packet or packet[0] >> 4 != (4 if etype == ETH_P_IP else 6):
-                    return None
-                payload = self._echo4(packet) if etype == ETH_P_IP else self._echo6(packet)
-                if payload is None:
-                    return None
-                reply_dst = data[6:12]
+            if dst != self.mac:
+                return None  # echo requests must be addressed to us at layer 2
+            packet = data[l3:]
+            if not packet or packet[0] >> 4 != (4 if etype == ETH_P_IP else 6):
+                return None
+            reply = self._echo4(packet) if etype == ETH_P_IP else self._echo6(packet)
+            answer = None if reply is None else (data[6:12], reply)
         else:
             return None
+        if answer is None:
+            return None
+        reply_dst, payload = answer
         if reply_dst[0] & 1 and reply_dst != ALL_NODES_MAC:
             return None  # never answer to a group address posing as a sender
         tags = data[12:off]
@@ -365,8 +399,8 @@ class Responder:
         dst = data[16:20]
         if not self._answers(dst):
             return None
-        if src[0] >= 224 or src == b"\x00\x00\x00\x00" or src[0] == 127:
-            return None  # multicast/broadcast/unspecified/loopback sources get no answer
+        if self._martian4(src):
+            return None  # a martian source: Linux drops it on input
         if checksum(data[:ihl]) or checksum(icmp):
             return None  # a host drops corrupt packets silently
         body = b"\x00\x00\x00\x00" + icmp[4:]
@@ -392,7 +426,7 @@ class Responder:
         dst = data[24:40]
         if not self._answers(dst):
             return None
-        if src[0] == 0xFF or src == UNSPECIFIED_IP6:
+        if self._martian6(src):
             return None
         if checksum(pseudo_header6(src, dst, plen, IPPROTO_ICMPV6) + icmp):
             return None
@@ -404,7 +438,15 @@ class Responder:
         return _IPV6_HDR.pack(vtf, plen, 58, 64, dst, src) + body
 
     def _arp(self, data: bytes, off: int) -> tuple[bytes, bytes] | None:
-        """ARP who-has for one of our addresses -> is-at ``mac``, unicast to the asker."""
+        """ARP who-has for one of our addresses -> is-at ``mac``, unicast to the asker.
+
+        Answered as Linux does: a probe (sender IP 0.0.0.0, RFC 5227) gets a
+        reply with target IP 0.0.0.0; a gratuitous request (sender IP = target
+        IP) announces rather than asks, and a martian sender IP (see
+        :meth:`_martian4`) gets nothing. Unlike Linux, which answers them too,
+        a sender MAC that is zero or a group address gets nothing: the reply
+        would go to no station, or to every one.
+        """
         arp = data[off:off + 28]
         if len(arp) < 28 or arp[:8] != b"\x00\x01\x08\x00\x06\x04\x00\x01":
             return None  # Ethernet/IPv4 request only
@@ -413,7 +455,9 @@ class Responder:
         tpa = arp[24:28]
         if spa == tpa or not self._answers(tpa):
             return None  # gratuitous ARP announces, it does not ask
-        if sha[0] & 1:
+        if sha[0] & 1 or sha == ZERO_MAC:
+            return None
+        if spa != b"\x00\x00\x00\x00" and self._martian4(spa):
             return None
         payload = b"\x00\x01\x08\x00\x06\x04\x00\x02" + self.mac + tpa + sha + spa
         return sha, payload
@@ -432,7 +476,21 @@ class Responder:
         target = icmp[8:24]
         if target[0] == 0xFF or not self._answers(target):
             return None
-        if dst != target and dst != SOLICITED_NODE_PREFIX + target[13:]:
+        solicited_node = SOLICITED_NODE_PREFIX + target[13:]
+        if dst != target and dst != solicited_node:
+            return None
+        if src[0] == 0xFF or src == LOOPBACK_IP6:
+            return None
+        # RFC 4861 7.1.1: every option has a length; duplicate address detection
+        # (from ::) goes to the solicited-node group and carries no source address.
+        pos = 24
+        while pos + 2 <= len(icmp):
+            if icmp[pos + 1] == 0:
+                return None
+            if icmp[pos] == 1 and src == UNSPECIFIED_IP6:
+                return None
+            pos += icmp[pos + 1] * 8
+        if src == UNSPECIFIED_IP6 and dst != solicited_node:
             return None
         if checksum(pseudo_header6(src, dst, plen, IPPROTO_ICMPV6) + icmp):
             return None
@@ -447,3 +505,110 @@ class Responder:
         body = body[:2] + struct.pack("!H", ck) + body[4:]
         header = _IPV6_HDR.pack(0x60000000, len(body), 58, 255, target, na_dst)
         return eth_dst, header + body
+
+
+class Echo:
+    """Echo mode: write every frame straight back, but never one of our echoes coming back.
+
+    When the host forwards (``net.ipv4.ip_forward=1``, or IPv6 forwarding),
+    an echoed packet whose destination is not one of the host's addresses is
+    routed, and if the route points into the device it arrives here again
+    with its TTL (hop limit) one lower and its header checksum adjusted, and
+    nothing else changed. Echoing that too would bounce one ping until its TTL
+    ran out (63 times). So each echoed IP packet is remembered by a key of the
+    bytes forwarding leaves alone (addresses, length, IPv4 identification, the
+    first bytes of what it carries) with its TTL; a packet with a known key and
+    a lower TTL is ours coming back: it is not echoed, :attr:`loops` counts
+    it and :attr:`warning` names the cause. A packet the host sends twice
+    (same TTL) is echoed twice, as before.
+
+    The memory is two generations of at most ``memory`` keys each (the older
+    one is dropped when the newer fills up), so the cost per frame is two
+    slices, a hash and two or three dict operations (bench/NOTES.md).
+    """
+
+    def __init__(
+        self,
+        linktype: int,
+        *,
+        ifname: str = "the device",
+        on_loop: Callable[[str], object] | None = None,
+        memory: int = 4096,
+    ) -> None:
+        if linktype not in (LINKTYPE_RAW, LINKTYPE_IPV4, LINKTYPE_IPV6, LINKTYPE_ETHERNET):
+            raise PeerError(
+                f"echo mode works on tun (raw IP) and tap (Ethernet) devices, "
+                f"not {linktype_name(linktype)}"
+            )
+        if memory < 1:
+            raise PeerError("the echo memory must hold at least one frame")
+        self.linktype = linktype
+        self.ifname = ifname
+        self.on_loop = on_loop
+        self.loops = 0  # frames recognised as our own echoes and not written back
+        self._cause = "net.ipv4.ip_forward"
+        self._memory = memory
+        self._recent: dict[bytes, int] = {}
+        self._older: dict[bytes, int] = {}
+        self._ethernet = linktype == LINKTYPE_ETHERNET
+
+    @property
+    def warning(self) -> str | None:
+        """Why some frames were not echoed, for the status bar and stderr; None while all were."""
+        if not self.loops:
+            return None
+        return (
+            f"echo loop on {self.ifname}: the host forwards ({self._cause}=1) and routes "
+            "echoed packets back into the device; tapwatch does not echo them again"
+        )
+
+    def respond(self, data: bytes) -> list[bytes]:
+        """``[data]``, or ``[]`` when ``data`` is an echo of ours that the host sent back."""
+        if self._ethernet:
+            off = self._l3_offset(data)
+            if off < 0:
+                return [data]  # not IP (ARP...): nothing the host would route
+        else:
+            off = 0
+        if len(data) < off + 20:
+            return [data]
+        version = data[off] >> 4
+        if version == 4:
+            # forwarding rewrites TTL (8) and checksum (10-11); tos (1) may get an ECN mark
+            ttl = data[off + 8]
+            key = data[off + 2:off + 6] + data[off + 12:off + 64]
+        elif version == 6 and len(data) >= off + 40:
+            # hop limit (7); traffic class and flow label are left out too
+            ttl = data[off + 7]
+            key = data[off + 4:off + 7] + data[off + 8:off + 72]
+        else:
+            return [data]
+        recent = self._recent
+        seen = recent.get(key)
+        if seen is None:
+            seen = self._older.get(key)
+        if seen is not None and ttl < seen:
+            self.loops += 1
+            if self.loops == 1:
+                self._cause = "net.ipv4.ip_forward" if version == 4 else (
+                    "net.ipv6.conf.all.forwarding")
+            if self.loops == 1 and self.on_loop is not None:
+                self.on_loop(self.warning or "")
+            return []
+        if len(recent) >= self._memory:
+            self._older = recent
+            recent = self._recent = {}
+        recent[key] = ttl
+        return [data]
+
+    @staticmethod
+    def _l3_offset(data: bytes) -> int:
+        """Where the IP header starts in an Ethernet frame (VLAN tags skipped), or -1."""
+        if len(data) < 14:
+            return -1
+        off = 12
+        etype = (data[12] << 8) | data[13]
+        while etype in VLAN_TPIDS and off < 20 and len(data) >= off + 6:
+            off += 4
+            etype = (data[off] << 8) | data[off + 1]
+        return off + 2 if etype in (ETH_P_IP, ETH_P_IPV6) else -1

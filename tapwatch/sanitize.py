@@ -51,14 +51,6 @@ def printable_lines(text: str) -> str:
     return "\n".join(printable(line) for line in text.split("\n"))
 
 
-def printable_bytes(data: bytes) -> str:
-    """Bytes from the wire as text: ASCII printables kept, everything else escaped."""
-    text = data.decode("latin-1")
-    if text.isascii() and text.isprintable():
-        return text
-    return "".join(ch if " " <= ch <= "~" else _escape(ch) for ch in text)
-
-
 def printable_layout(text: str) -> str:
     """Like :func:`printable_lines`, keeping the tabs of tapwatch's own layout too.
 

@@ -19,12 +19,13 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tapwatch import decode
 from tapwatch.kinds import PEER_MODES, DeviceState, Direction, PeerMode
+from tapwatch.linktypes import LINKTYPE_ETHERNET, LINKTYPE_IPV4, LINKTYPE_IPV6, LINKTYPE_RAW
 from tapwatch.pcap.errors import FileLimitReached, RecordDoesNotFit
-from tapwatch.peer import PeerError
+from tapwatch.peer import Echo, PeerError
 from tapwatch.ring import Record, Ring
 from tapwatch.sources import DeviceSource, InterfaceInfo, RecordSource, Source
 
@@ -74,6 +75,8 @@ RecordHook = Callable[[Record], None]
 
 MODES = PEER_MODES
 _RATE_WINDOW_S = 1.0
+#: the link types echo mode works on (what tun and tap devices carry)
+ECHO_LINKTYPES = frozenset((LINKTYPE_RAW, LINKTYPE_IPV4, LINKTYPE_IPV6, LINKTYPE_ETHERNET))
 #: Tunnel segments whose inner frames are remembered for the UI (the newest ones).
 _MAX_INNER = 65536
 
@@ -97,6 +100,7 @@ class Session:
         tunnel: Tunnel | None = None,
         snaplen: int | None = None,
         tunnel_view: TunnelView | None = None,
+        on_warning: Callable[[str], None] | None = None,
     ) -> None:
         """``limit``: stop after that many packets pass the filter (``-c``).
 
@@ -108,7 +112,8 @@ class Session:
         ``snaplen`` (``-s``): bytes of each packet written to the capture file,
         which keeps each packet's original length. ``tunnel_view``: follow the
         framed tunnel streams it names, so each segment's inner frames can be
-        shown (:meth:`inner_frames`).
+        shown (:meth:`inner_frames`). ``on_warning`` hears, once each, what the
+        peer found wrong (an echo loop through a forwarding host).
         """
         from tapwatch.stats import Stats
 
@@ -134,6 +139,13 @@ class Session:
         self.snaplen = snaplen
         self.tunnel_view = tunnel_view
         self._inner: OrderedDict[int, list[bytes]] = OrderedDict()
+        self.on_warning = on_warning
+        src = self.device_source
+        # echo mode's memory of what it echoed: a forwarding host would bounce echoes back
+        self.echo: Echo | None = None
+        if src is not None and src.interfaces[0].linktype in ECHO_LINKTYPES:
+            self.echo = Echo(src.interfaces[0].linktype, ifname=src.name,
+                             on_loop=self._warn)
         self.peer_mode: PeerMode = "drop"
         self.replies_sent = 0
         self.processed = 0  # records the pump went through (matching the filter or not)
@@ -166,7 +178,7 @@ class Session:
         info: InterfaceInfo | None = None,
         *,
         device: Device | None = None,
-        **kw: object,
+        **kw: Any,
     ) -> Session:
         """An offline session of one interface holding ``(ts_ns, direction, data)``, pumped.
 
@@ -182,8 +194,8 @@ class Session:
         wake = threading.Event()
         source: Source = RecordSource(info)
         if device is not None:
-            source = DeviceSource(info, device, None, ring, wake)  # type: ignore[arg-type]
-        s = cls([source], ring=ring, wake=wake, **kw)  # type: ignore[arg-type]
+            source = DeviceSource(info, device, None, ring, wake)
+        s = cls([source], ring=ring, wake=wake, **kw)
         s.ring.extend(records)
         s.pump()
         return s
@@ -388,9 +400,15 @@ class Session:
             pass
 
     # ----- peer actions --------------------------------------------------------------
+    def _warn(self, text: str) -> None:
+        if self.on_warning is not None:
+            self.on_warning(text)
+
     def _answer(self, data: bytes) -> None:
         if self.peer_mode == "echo":
-            out = [data]
+            if self.echo is None:
+                return
+            out = self.echo.respond(data)
         elif self.responder is not None:
             out = self.responder.respond(data)
         else:
@@ -420,6 +438,11 @@ class Session:
                                 "device's peer")
             if mode == "reply" and self.responder is None:
                 raise PeerError("reply mode needs the device's addresses (--addr)")
+        src = self.device_source
+        if src is not None and mode != self.peer_mode and self.tunnel is None:
+            # the peer must see every frame the host sends; in drop mode only what matches
+            # need enter the ring
+            src.set_capture_filter(self.capture_filter if mode == "drop" else None)
         self.peer_mode = mode
 
     def inject(self, data: bytes) -> None:
@@ -450,6 +473,22 @@ class Session:
             raise PeerError(problem)
 
     # ----- views -----------------------------------------------------------------------
+    def wire_length(self, rec: Record) -> int:
+        """The packet's length on the wire: more than its bytes when the capture cut it."""
+        for s in self.sources:
+            n = getattr(s, "wire_lengths", {}).get(rec.seq)
+            if n is not None:
+                return int(n)
+        return len(rec.data)
+
+    def comment(self, rec: Record) -> str | None:
+        """The capture file's comment on this packet, if it has one."""
+        for s in self.sources:
+            c = getattr(s, "comments", {}).get(rec.seq)
+            if c is not None:
+                return str(c)
+        return None
+
     def inner_frames(self, rec: Record) -> list[bytes] | None:
         """The tunnel frames this segment completes (its stream reassembled), None if it
         carries none; remembered for the most recent segments only."""
@@ -581,10 +620,14 @@ class Session:
         st = self.status()
         parts = [f"{st.captured} packets captured"]
         if self.capture_filter is not None:
-            parts.append(f"{self.processed + self.missed} seen")
+            seen = self.processed + self.missed + sum(s.filtered_out for s in self.sources)
+            parts.append(f"{seen} seen")
         parts.append(f"{st.evicted} evicted from ring")
+        meanings = {s.kernel_drops_meaning for s in self.sources if s.kernel_drops_meaning}
         parts.append(
-            f"{st.kernel_dropped} dropped by kernel" if st.kernel_dropped is not None
+            f"{st.kernel_dropped} dropped by kernel ({' / '.join(sorted(meanings))})"
+            if st.kernel_dropped is not None and meanings
+            else f"{st.kernel_dropped} dropped by kernel" if st.kernel_dropped is not None
             else "kernel drops unknown"
         )
         if st.missed:

@@ -22,9 +22,9 @@ import ipaddress
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from tapwatch.errors import TapwatchError
 from tapwatch.kinds import DeviceState, Direction, PeerMode, SourceKind
@@ -32,14 +32,15 @@ from tapwatch.linktypes import LINKTYPE_ETHERNET, LINKTYPE_RAW
 from tapwatch.ring import MAX_INTERFACES, Ring
 
 if TYPE_CHECKING:
-    from tapwatch.capture import Reader
+    from tapwatch.capture import CaptureReader, Reader
     from tapwatch.device import Device, Interface, LinkInfo
     from tapwatch.filters import PacketFilter
     from tapwatch.pcap import CaptureFile
     from tapwatch.peer import Responder
 
 #: ARPHRD values whose packet-socket frames start with an Ethernet header (ether, loopback)
-_ARPHRD_ETHERNET = frozenset((1, 772))
+_ARPHRD_LOOPBACK = 772
+_ARPHRD_ETHERNET = frozenset((1, _ARPHRD_LOOPBACK))
 #: ARPHRD values whose frames are bare IP: tun (NONE), IP-in-IP, SIT, GRE, IPv6-in-IPv6...
 _ARPHRD_RAW = frozenset((65534, 768, 769, 776, 778, 823))
 
@@ -104,7 +105,7 @@ class Source:
     kind: SourceKind = "records"
 
     def __init__(self, interfaces: list[InterfaceInfo], *, device: Device | None = None,
-                 reader: Reader | None = None) -> None:
+                 reader: CaptureReader | None = None) -> None:
         self.interfaces = interfaces
         self.device = device
         self.reader = reader
@@ -144,13 +145,27 @@ class Source:
 
     def refresh(self) -> None:
         """Ask the kernel how the interface is (about once a second, from the pump thread)."""
-        err = self.failure()
-        if err is not None and self.state not in ("gone", "error"):
-            self.state = "gone" if "went away" in err else "error"
+        failed = self.reader.failure if self.reader is not None else None
+        if failed is not None and self.state not in ("gone", "error"):
+            self.state = "gone" if failed.gone else "error"
 
     def kernel_drops(self) -> int | None:
-        drops = getattr(self.reader, "kernel_drops", None)
-        return drops() if drops is not None else None
+        return self.reader.kernel_drops() if self.reader is not None else None
+
+    #: packets a capture filter kept out of the ring where no kernel counts them (a file's)
+    filtered_out = 0
+
+    @property
+    def kernel_drops_meaning(self) -> str | None:
+        """What :meth:`kernel_drops` counts on the capture path in use, in words."""
+        return self.reader.kernel_drops_meaning if self.reader is not None else None
+
+    def set_capture_filter(self, capture_filter: PacketFilter | None) -> None:
+        """Keep what fails ``capture_filter`` out of the ring (None: keep everything)."""
+        if self.reader is not None:
+            lt = self.interfaces[0].linktype
+            self.reader.set_capture_filter(
+                capture_filter.for_linktype(lt) if capture_filter is not None else None)
 
     def write(self, frame: bytes) -> None:
         """Hand one frame to the device (the host receives it); OSError from the kernel."""
@@ -222,7 +237,7 @@ class DeviceSource(Source):
             if info.state == "gone":
                 self.state = "gone"
             elif self.state not in ("gone", "error"):
-                self.state = info.state  # type: ignore[assignment]
+                self.state = info.state
                 iface = self.interfaces[0]
                 iface.addresses = info.addresses or iface.addresses
                 iface.mtu = info.mtu or iface.mtu
@@ -296,6 +311,8 @@ class FileSource(Source):
         self.loaded = 0
         self.truncated_at: int | None = None  # packets loaded when the ring filled up
         self.filtered_out = 0  # packets the capture filter kept out of the ring
+        self.wire_lengths: dict[int, int] = {}  # seq -> length on the wire, where it was cut
+        self.comments: dict[int, str] = {}  # seq -> the file's comment on that packet
         self.error: str | None = None
         self.done = threading.Event()
 
@@ -314,7 +331,14 @@ class FileSource(Source):
         return self.error
 
     def wait_loaded(self, timeout: float | None = None) -> bool:
+        """Wait until the whole file is in the ring (or loading stopped); False on timeout."""
         return self.done.wait(timeout)
+
+    def progress(self) -> float | None:
+        """How much of the file is read (0..1), None when that cannot be told (a pipe)."""
+        if self.done.is_set():
+            return 1.0
+        return self.capture.progress()
 
     def close(self) -> None:
         self.stop()
@@ -327,6 +351,7 @@ class _FileLoader(threading.Thread):
     """Reads a capture file into the ring in batches, waking the pump after each."""
 
     BATCH = 4096
+    FIRST_BATCH = 256  # the first screen's rows go in at once
 
     def __init__(self, source: FileSource, ring: Ring, wake: threading.Event,
                  first_index: int) -> None:
@@ -366,6 +391,14 @@ class _FileLoader(threading.Thread):
                     batch = []
                 batch_iface = iface
                 direction = rec.direction if rec.direction is not None else Direction.UNKNOWN
+                if rec.orig_len != len(rec.data) or rec.comment:
+                    # the ring keeps neither; the frame layer shows them (this loader is the
+                    # ring's only producer, so the record's number is known)
+                    seq = ring.next_seq + len(batch)
+                    if rec.orig_len != len(rec.data):
+                        src.wire_lengths[seq] = rec.orig_len
+                    if rec.comment:
+                        src.comments[seq] = rec.comment
                 batch.append((rec.ts_ns, direction, rec.data))
                 if room is not None:
                     room -= 1
@@ -374,7 +407,7 @@ class _FileLoader(threading.Thread):
                         batch = []
                         src.truncated_at = src.loaded
                         break
-                if len(batch) >= self.BATCH:
+                if len(batch) >= (self.FIRST_BATCH if src.loaded == 0 else self.BATCH):
                     self._flush(batch, batch_iface)
                     batch = []
         except PcapError as e:
@@ -414,7 +447,7 @@ def close_all(sources: list[Source]) -> None:
 
 
 def open_live(opts: Options, ring: Ring, wake: threading.Event,
-              capture_filter: Callable[[int], object] | None = None) -> list[Source]:
+              capture_filter: PacketFilter | None = None) -> list[Source]:
     """Open the device and/or observed interfaces ``opts`` names, in that order.
 
     The device (if any) is interface 0, observed interfaces follow in the
@@ -422,6 +455,9 @@ def open_live(opts: Options, ring: Ring, wake: threading.Event,
     namespace first, so the device, its configuration and every socket live
     there. A device that another program holds (``--attach``) is observed
     read-only instead, when nothing was asked that needs the device itself.
+    ``capture_filter`` keeps what fails it out of the ring, in the kernel where
+    the capture path allows - except for a device whose frames the peer or a
+    tunnel must all see (the session filters those itself).
     """
     from tapwatch import device as devmod
 
@@ -435,13 +471,16 @@ def open_live(opts: Options, ring: Ring, wake: threading.Event,
         name = opts.device_name
         if name is not None:
             try:
-                sources.append(_open_device(opts, ring, wake, index=0))
+                peer = opts.mode != "drop" or opts.tunnel
+                sources.append(_open_device(opts, ring, wake, index=0,
+                                            capture_filter=None if peer else capture_filter))
             except devmod.DeviceBusy as busy:
                 if (opts.mode != "drop" or opts.tunnel or opts.addrs or opts.mtu
                         or opts.txqueuelen):
                     raise SourceError(f"{busy}; echo, reply, a tunnel, replay and "
                                       "configuration need the device itself") from None
-                sources.append(open_observer(name, ring, wake, index=0, why=str(busy)))
+                sources.append(open_observer(name, ring, wake, index=0, why=str(busy),
+                                             capture_filter=capture_filter))
         if "any" in observe:
             observe = _every_interface(observe, {s.name for s in sources})
         for obs in observe:
@@ -449,7 +488,8 @@ def open_live(opts: Options, ring: Ring, wake: threading.Event,
                 raise SourceError(f"{obs} is named twice: watch each interface once")
             if len(sources) >= MAX_INTERFACES:
                 raise SourceError(f"at most {MAX_INTERFACES} interfaces in one session")
-            sources.append(open_observer(obs, ring, wake, index=len(sources)))
+            sources.append(open_observer(obs, ring, wake, index=len(sources),
+                                         capture_filter=capture_filter))
     except BaseException:
         close_all(sources)
         raise
@@ -477,7 +517,8 @@ def _every_interface(observe: list[str], taken: set[str]) -> list[str]:
     return names
 
 
-def _open_device(opts: Options, ring: Ring, wake: threading.Event, index: int) -> DeviceSource:
+def _open_device(opts: Options, ring: Ring, wake: threading.Event, index: int,
+                 capture_filter: PacketFilter | None) -> DeviceSource:
     from tapwatch import device as devmod
     from tapwatch.capture import Reader
 
@@ -489,7 +530,8 @@ def _open_device(opts: Options, ring: Ring, wake: threading.Event, index: int) -
     reader = None
     try:
         # read from before the link is up, so not even the first packet can slip by
-        reader = Reader(dev.fd, ring, wake, iface=index)
+        flt = capture_filter.for_linktype(dev.linktype) if capture_filter is not None else None
+        reader = Reader(dev.fd, ring, wake, iface=index, capture_filter=flt)
         reader.start()
         txq = opts.txqueuelen or (1000 if dev.created else None)
         dev.configure(list(opts.addrs), mtu=opts.mtu, up=True, txqueuelen=txq)
@@ -508,6 +550,11 @@ def _open_device(opts: Options, ring: Ring, wake: threading.Event, index: int) -
 
 def observed_linktype(name: str) -> int:
     """The link type a packet socket on ``name`` delivers (Ethernet or raw IP)."""
+    return _observed(name)[0]
+
+
+def _observed(name: str) -> tuple[int, bool]:
+    """The link type a packet socket on ``name`` delivers, and whether it is a loopback."""
     from tapwatch import device as devmod
 
     devmod.validate_name(name)
@@ -515,20 +562,20 @@ def observed_linktype(name: str) -> int:
     if link is None:
         raise SourceError(f"interface {name} does not exist (ip link shows the ones there are)")
     if link.arphrd in _ARPHRD_ETHERNET:
-        return LINKTYPE_ETHERNET
+        return LINKTYPE_ETHERNET, link.arphrd == _ARPHRD_LOOPBACK
     if link.arphrd in _ARPHRD_RAW:
-        return LINKTYPE_RAW
+        return LINKTYPE_RAW, False
     raise SourceError(f"cannot observe {name}: link type {link.arphrd} is not one tapwatch "
                       "decodes")
 
 
 def open_observer(name: str, ring: Ring, wake: threading.Event, *, index: int,
-                  why: str | None = None) -> Source:
+                  why: str | None = None, capture_filter: PacketFilter | None = None) -> Source:
     """Passive capture through AF_PACKET: any interface, both directions, read-only."""
     from tapwatch import device as devmod
     from tapwatch.capture import PacketSocketReader, open_packet_socket
 
-    linktype = observed_linktype(name)
+    linktype, loopback = _observed(name)
     try:
         sock = open_packet_socket(name)
     except PermissionError:
@@ -539,15 +586,18 @@ def open_observer(name: str, ring: Ring, wake: threading.Event, *, index: int,
     reason = (why + "; observing read-only") if why else "observer mode is read-only"
     info = InterfaceInfo(name, "observe", read_only_reason=reason, linktype=linktype,
                          index=index)
-    reader = PacketSocketReader(sock, ring, wake, iface=index)
+    flt = capture_filter.for_linktype(linktype) if capture_filter is not None else None
+    reader = PacketSocketReader(sock, ring, wake, iface=index, capture_filter=flt,
+                                loopback=loopback)
     src = Source([info], reader=reader)
     src.kind = "observe"
     return src
 
 
 def open_file(path: str, ring: Ring, wake: threading.Event, *, index: int = 0,
-              stdin: object = None, capture_filter: Callable[[list[int]], PacketFilter | None]
-              | None = None) -> FileSource:
+              stdin: BinaryIO | None = None,
+              capture_filter: Callable[[list[int]], PacketFilter | None] | None = None,
+              ) -> FileSource:
     """A capture file (or ``-``: standard input) as a source the UI can browse while it loads."""
     import stat as stat_mod
 
@@ -555,10 +605,12 @@ def open_file(path: str, ring: Ring, wake: threading.Event, *, index: int = 0,
 
     try:
         if path == "-":
-            cap = read_capture(stdin)  # type: ignore[arg-type]
+            if stdin is None:
+                raise SourceError("-r -: there is no standard input to read")
+            cap = read_capture(stdin)
             live = True
             try:
-                mode = os.fstat(stdin.fileno()).st_mode  # type: ignore[attr-defined]
+                mode = os.fstat(stdin.fileno()).st_mode
                 live = not stat_mod.S_ISREG(mode)
             except (AttributeError, OSError, ValueError):
                 pass
@@ -604,8 +656,3 @@ def responder_for(source: Source, mode: PeerMode, peers: list[str]) -> Responder
     if info.linktype == LINKTYPE_ETHERNET:
         info.peer_mac = responder.mac_str
     return responder
-
-
-def iter_interfaces(sources: list[Source]) -> Iterator[InterfaceInfo]:
-    for s in sources:
-        yield from s.interfaces

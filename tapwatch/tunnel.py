@@ -34,7 +34,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from tapwatch.errors import TapwatchError
 from tapwatch.linktypes import LINKTYPE_RAW
@@ -244,7 +244,7 @@ class Tunnel(threading.Thread):
         self._halt = threading.Event()
         self._lock = threading.Lock()  # the connection and its backlog
         self._conn: socket.socket | None = None
-        self._peer_addr: tuple[object, ...] | None = None
+        self._peer_addr: Any = None  # (host, port[, flow, scope]) as recvfrom gives it
         self._backlog = bytearray()
         self._sel = selectors.DefaultSelector()
         self._wake_r, self._wake_w = socket.socketpair()
@@ -293,7 +293,7 @@ class Tunnel(threading.Thread):
             if self.transport == "udp":
                 try:
                     if self.role == "server":
-                        conn.sendto(frame, self._peer_addr)  # type: ignore[arg-type]
+                        conn.sendto(frame, self._peer_addr)
                     else:
                         conn.send(frame)
                 except (BlockingIOError, ConnectionRefusedError):
@@ -629,7 +629,8 @@ class Tunnel(threading.Thread):
 
     def summary_text(self) -> str:
         c = self.counters
-        text = (f"tunnel: {c.frames_out} frames sent, {c.frames_in} received, "
+        text = (f"tunnel: {c.connections} connection{'s' if c.connections != 1 else ''}, "
+                f"{c.frames_out} frames sent, {c.frames_in} received, "
                 f"{c.framing_errors} framing errors")
         problems = self.problems()
         return text + (f" ({'; '.join(problems)})" if problems else "")

@@ -20,69 +20,13 @@ import struct
 from collections import OrderedDict
 from collections.abc import Iterable
 
+from tapwatch.analysis.headers import TCP_SYN, transport
 from tapwatch.decode import FramedStream
-from tapwatch.linktypes import LINKTYPE_ETHERNET, LINKTYPE_IPV4, LINKTYPE_IPV6, LINKTYPE_RAW
-from tapwatch.wire import ETH_HLEN, ETH_P_IP, ETH_P_IPV6, IPPROTO_TCP, IPPROTO_UDP, VLAN_TPIDS
+from tapwatch.linktypes import LINKTYPE_ETHERNET, LINKTYPE_RAW
+from tapwatch.wire import IPPROTO_TCP, IPPROTO_UDP
 
 #: Connections followed at once; the least recently seen is forgotten past this.
 MAX_CONNECTIONS = 1024
-
-_S_TCP = struct.Struct("!HHIIB")
-_S_UDP = struct.Struct("!HHH")
-
-
-def _transport(data: bytes, linktype: int) -> tuple[int, bytes, bytes, int] | None:
-    """``(ip protocol, addresses+ports key, payload, tcp seq)`` of a TCP/UDP packet, or None."""
-    off = 0
-    if linktype == LINKTYPE_ETHERNET:
-        if len(data) < ETH_HLEN:
-            return None
-        etype = data[12] << 8 | data[13]
-        off = ETH_HLEN
-        while etype in VLAN_TPIDS and len(data) >= off + 4:
-            etype = data[off + 2] << 8 | data[off + 3]
-            off += 4
-        if etype not in (ETH_P_IP, ETH_P_IPV6):
-            return None
-    elif linktype not in (LINKTYPE_RAW, LINKTYPE_IPV4, LINKTYPE_IPV6):
-        return None
-    if len(data) < off + 20:
-        return None
-    version = data[off] >> 4
-    if version == 4:
-        hl = (data[off] & 15) * 4
-        total = data[off + 2] << 8 | data[off + 3]
-        if data[off + 6] & 0x3F or data[off + 7]:  # a fragment: not followed
-            return None
-        proto = data[off + 9]
-        addrs = data[off + 12:off + 20]
-        end = min(len(data), off + total)
-        off += hl
-    elif version == 6 and len(data) >= off + 40:
-        proto = data[off + 6]
-        plen = data[off + 4] << 8 | data[off + 5]
-        addrs = data[off + 8:off + 40]
-        end = min(len(data), off + 40 + plen)
-        off += 40
-    else:
-        return None
-    if proto == IPPROTO_TCP and end - off >= 20:
-        sport, dport, seq, _ack, doff = _S_TCP.unpack_from(data, off)
-        flags = data[off + 13]
-        payload = data[off + (doff >> 4) * 4:end]
-        if flags & 0x02:  # SYN: the stream starts after it
-            seq = (seq + 1) & 0xFFFFFFFF
-        return proto, addrs + struct.pack("!HH", sport, dport), payload, seq
-    if proto == IPPROTO_UDP and end - off >= 8:
-        sport, dport, _ulen = _S_UDP.unpack_from(data, off)
-        return proto, addrs + struct.pack("!HH", sport, dport), data[off + 8:end], 0
-    return None
-
-
-def _ports(key: bytes) -> tuple[int, int]:
-    sport, dport = struct.unpack_from("!HH", key, len(key) - 4)
-    return sport, dport
-
 
 def guess_linktype(frame: bytes) -> int:
     """Raw IP when the frame is an IP packet of its own length, else Ethernet (a tap)."""
@@ -120,15 +64,16 @@ class TunnelView:
     def frames(self, data: bytes, linktype: int) -> list[bytes] | None:
         """The inner frames this packet completes: [] for tunnel bytes that complete none
         (the start of a frame), None when it carries no tunnel bytes (another port, an ACK)."""
-        t = _transport(data, linktype)
-        if t is None:
+        t = transport(data, linktype)
+        if t is None or (t.sport not in self.ports and t.dport not in self.ports):
             return None
-        proto, key, payload, seq = t
-        sport, dport = _ports(key)
-        if sport not in self.ports and dport not in self.ports:
-            return None
-        if proto == IPPROTO_UDP:
+        payload = data[t.start:t.end]
+        if t.proto == IPPROTO_UDP:
             return [bytes(payload)] if payload else None
+        if t.proto != IPPROTO_TCP:
+            return None
+        seq = (t.seq + 1) & 0xFFFFFFFF if t.flags & TCP_SYN else t.seq  # the stream starts after
+        key = t.src + t.dst + struct.pack("!HH", t.sport, t.dport)
         streams = self._streams
         st = streams.get(key)
         if st is None:

@@ -52,6 +52,25 @@ class Netns:
     def link_exists(self, dev: str) -> bool:
         return self.run(["ip", "link", "show", dev]).returncode == 0
 
+    def packet_sockets(self, dev: str) -> int:
+        """Packet sockets receiving on ``dev`` in this namespace (tcpdump, tapwatch: captures).
+
+        /proc/net/packet: sk RefCnt Type Proto Iface R ...; R is 1 once the socket is hooked
+        into the interface (bound with a protocol), which is when it starts seeing packets.
+        """
+        index = self.run(["cat", f"/sys/class/net/{dev}/ifindex"]).stdout.strip()
+        rows = self.run(["cat", "/proc/net/packet"]).stdout.splitlines()[1:]
+        return sum(1 for row in rows if row.split()[4] == index and row.split()[5] == "1")
+
+    def wait_capturing(self, dev: str, before: int = 0, timeout: float = 15) -> None:
+        """Wait until one more capture than ``before`` is bound to ``dev`` (no fixed sleep)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.packet_sockets(dev) > before:
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"nothing started capturing on {dev}")
+
     def wait_link(self, dev: str, present: bool = True, timeout: float = 10) -> bool:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -189,7 +189,8 @@ async def test_received_rows_and_colours_differ() -> None:
         packets.action_cursor_down()  # cursor on row 2 so rows 0 and 1 render plainly
         await pilot.pause()
         row_sent, row_received = packets.render_line(1), packets.render_line(2)
-        assert " Out " in row_sent.text and " In  " in row_received.text
+        # the host's view in words that cannot be misread: it sent one, received the other
+        assert " host→ " in row_sent.text and " →host " in row_received.text
         sent_bg = {seg.style.bgcolor for seg in row_sent if seg.style}
         received_bg = {seg.style.bgcolor for seg in row_received if seg.style}
         assert sent_bg != received_bg
@@ -710,17 +711,18 @@ async def test_detail_tree_and_hex_follow_the_selection() -> None:
         tree = app.detail_tree
         assert tree.seq == 1
         labels = [str(n.label) for n in tree.root.children]
-        assert labels[0].startswith("Internet Protocol Version 4")
+        assert labels[0].startswith("Frame 1: 84 bytes on wire")  # the frame layer comes first
+        assert labels[1].startswith("Internet Protocol Version 4")
         assert any("Internet Control Message Protocol" in lab for lab in labels)
 
         # walk into the tree: IPv4 > ttl highlights exactly the TTL byte
         await pilot.press("tab")
         assert isinstance(app.focused, DetailTree)
-        await pilot.press("right")  # expand IPv4
+        await pilot.press("down", "right")  # past the frame layer, expand IPv4
         await pilot.pause()
         ttl_line = next(i for i in range(tree.last_line + 1)
                         if str(tree.get_node_at_line(i).label).startswith("Time to Live"))
-        for _ in range(ttl_line):
+        for _ in range(ttl_line - 1):  # from the IPv4 line
             await pilot.press("down")
         await pilot.pause()
         assert app.hex_view.mark == (8, 9)
@@ -732,7 +734,7 @@ async def test_detail_tree_and_hex_follow_the_selection() -> None:
         await settle(pilot, app)
         rec2 = session.ring.get(2)
         assert rec2 is not None and app.hex_view.data == rec2.data
-        assert tree.root.children[0].is_expanded
+        assert tree.root.children[1].is_expanded
 
 
 @ui
@@ -839,7 +841,8 @@ def test_snapshot_detail_with_highlighted_field(snap_compare) -> None:  # type: 
         await settle(pilot, app)
         await pilot.press("j", "j", "j", "j")  # the DNS query
         await settle(pilot, app)
-        await pilot.press("tab", "down", "right", "down", "down", "down", "down")
+        # past the frame layer and IPv4: expand UDP, down to its fields
+        await pilot.press("tab", "down", "down", "right", "down", "down", "down", "down")
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=select_field)

@@ -273,8 +273,10 @@ def test_ctrl_c_stops_a_verbose_read_promptly_with_whole_lines(tmp_path: Path) -
     import time
 
     big = tmp_path / "big.pcap"
-    wrpcap(str(big), [IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=1, dport=53) / b"q" * 40
-                      for _ in range(20_000)])
+    one = bytes(IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=1, dport=53) / (b"q" * 40))
+    with pcap.open_writer(str(big), 101) as w:  # raw IP
+        for i in range(20_000):
+            w.write(1_700_000_000_000_000_000 + i * 1000, one)
     out = tmp_path / "out.txt"
     with out.open("w") as fh:
         proc = subprocess.Popen([*TAPWATCH, "-r", str(big), "-vvv"], stdout=fh,

@@ -25,12 +25,12 @@ def test_attach_to_held_device_falls_back_to_observing_both_directions(
     out_file = tmp_path / "observed.pcapng"
     try:
         wait_addr(ns, "tun1", "10.6.0.1")
+        before = ns.packet_sockets("tun1")
         obs = ns.popen([*TAPWATCH, "--attach", "tun1", "--headless", "-w", str(out_file),
                         "icmp"])
         try:
-            time.sleep(1.0)
+            ns.wait_capturing("tun1", before)
             ping = ns.run(["ping", "-c", "2", "-i", "0.3", "-W", "2", "10.6.0.2"])
-            time.sleep(0.3)
         finally:
             out, err = stop(obs)
     finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -43,10 +44,10 @@ def test_device_and_observed_interface_print_like_tcpdump_any(ns: Netns) -> None
                    "--observe", "va", "--observe", "vb", "--headless", "icmp or arp"])
     try:
         wait_addr(ns, "tun0", "10.9.0.1")
-        time.sleep(0.5)  # the observers' sockets are bound once tun0 is configured
+        ns.wait_capturing("vb")  # the observers are opened after tun0 is configured, vb last
         ns.run(["ping", "-c", "2", "-i", "0.3", "-W", "1", "10.9.0.2"])
         ns.run(["ping", "-c", "1", "-W", "1", "10.8.0.2"])  # ARP on the veth pair, no answer
-        time.sleep(0.5)
+        time.sleep(0.5)  # tcpdump's side: its ring hands over blocks on a timer
     finally:
         out, err = stop(tw)
         tdout, _ = stop(td)
@@ -68,14 +69,15 @@ def test_pcapng_directions_agree_with_tcpdump_any(ns: Netns, tmp_path: Path) -> 
     ours = tmp_path / "tw.pcapng"
     theirs = tmp_path / "td.pcapng"
     td = ns.popen(["tcpdump", "-i", "any", "-nn", "-w", str(theirs), "--print", "-l", "icmp"])
-    assert td.stdout is not None
-    time.sleep(1.0)
+    assert td.stderr is not None
+    while "listening on" not in td.stderr.readline():
+        pass
     tw = ns.popen([*TAPWATCH, "--create", "tun1", "--addr", "10.6.0.1/24", "--reply", "-q",
                    "-w", str(ours), "icmp"])
     try:
         wait_addr(ns, "tun1", "10.6.0.1")
         ping = ns.run(["ping", "-c", "3", "-i", "0.2", "-W", "1", "10.6.0.2"])
-        time.sleep(0.3)
+        time.sleep(0.3)  # tcpdump's side: its ring hands over blocks on a timer
     finally:
         stop(tw)
         stop(td)
@@ -97,9 +99,8 @@ def test_snaplen_and_i_alias_on_a_live_capture(ns: Netns, tmp_path: Path) -> Non
     tw = ns.popen([*TAPWATCH, "-i", "lo", "-s", "40", "-w", str(out_file), "--print", "-tt",
                    "icmp"])
     try:
-        time.sleep(1.0)
+        ns.wait_capturing("lo")
         ns.run(["ping", "-c", "2", "-i", "0.2", "-s", "200", "127.0.0.1"])
-        time.sleep(0.5)
     finally:
         out, err = stop(tw)
     assert tw.returncode == 0, err
@@ -114,11 +115,10 @@ def test_rotation_by_size_keeps_a_ring_of_files(ns: Netns, tmp_path: Path) -> No
     base = tmp_path / "rot.pcap"
     tw = ns.popen([*TAPWATCH, "-i", "lo", "-w", str(base), "-C", "1", "-W", "2", "-q", "udp"])
     try:
-        time.sleep(1.0)
+        ns.wait_capturing("lo")
         code = ("import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
                 "for i in range(3000): s.sendto(b'x'*1000,('127.0.0.1',9))\n")
-        ns.run(["python3", "-c", code], check=True)
-        time.sleep(0.5)
+        ns.run([sys.executable, "-c", code], check=True)
     finally:
         _, err = stop(tw)
     assert tw.returncode == 0, err
@@ -142,3 +142,22 @@ def test_rotation_by_time_stops_after_w_files(ns: Netns, tmp_path: Path) -> None
     assert tw.returncode == 0, err
     assert "Maximum file limit reached: 2" in err
     assert len(list(tmp_path.glob("t-*.pcap"))) == 2
+
+
+def test_loopback_shows_each_packet_once_as_tcpdump_does(ns: Netns) -> None:
+    """Loopback hands packet sockets every packet twice (sent, received): keep one, as libpcap."""
+    td = ns.popen(["tcpdump", "-i", "lo", "-nn", "-l", "icmp"])
+    assert td.stderr is not None
+    while "listening on" not in td.stderr.readline():
+        pass
+    tw = ns.popen([*TAPWATCH, "-i", "lo", "--headless", "icmp"])
+    try:
+        ns.wait_capturing("lo", before=1)  # tcpdump's socket is the first
+        ns.run(["ping", "-c", "2", "-i", "0.2", "127.0.0.1"])
+        time.sleep(0.3)  # tcpdump's side: its ring hands over blocks on a timer
+    finally:
+        out, _ = stop(tw)
+        theirs, _ = stop(td)
+    ours = [ln.split(" ", 1)[1].replace("In  ", "", 1) for ln in out.splitlines() if ln]
+    assert ours == [ln.split(" ", 1)[1] for ln in theirs.splitlines() if ln], (out, theirs)
+    assert len(ours) == 4

@@ -90,7 +90,7 @@ def test_attach_to_persistent_device_leaves_it_in_place(ns: Netns) -> None:
     ns.run(["ip", "link", "set", "tun7", "up"], check=True)
     tw = ns.popen([*TAPWATCH, "--attach", "tun7", "--headless", "-c", "2", "icmp"])
     try:
-        time.sleep(0.7)  # the device is already up; give the reader a moment to start
+        ns.wait_capturing("tun7")  # the device is up already: wait for the reader instead
         ns.run(["ping", "-c", "2", "-i", "0.2", "-W", "1", "10.7.0.2"])
         out, err = tw.communicate(timeout=20)
     finally:

@@ -1,4 +1,4 @@
-"""Responder (ARP / NDP / ICMP echo), echo/drop, and crafting packets from scapy expressions.
+"""Responder (ARP / NDP / ICMP echo), echo/drop and the echo-loop guard.
 
 Replies are checked by dissecting them with scapy and comparing every checksum
 with the one scapy computes when the field is deleted and the packet rebuilt.
@@ -34,10 +34,8 @@ from scapy.layers.l2 import ARP, Dot1Q, Ether
 from scapy.utils import checksum as scapy_checksum
 
 from tapwatch import peer
-from tapwatch.craft import CraftError, build, preview
 from tapwatch.linktypes import (
     LINKTYPE_ETHERNET,
-    LINKTYPE_IPV4,
     LINKTYPE_LINUX_SLL,
     LINKTYPE_RAW,
 )
@@ -60,7 +58,7 @@ def no_scapy_network_lookups(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fail, rather than ARP/NS on the host's network, if scapy tries to resolve a MAC.
 
     scapy fills a missing Ether ``dst`` by asking the network; every frame here
-    must name its addresses, and craft.py must fill them in itself.
+    must name its addresses.
     """
     from scapy.config import conf
 
@@ -220,8 +218,9 @@ def test_responder_rejects_link_types_it_cannot_answer_on() -> None:
 # ---- tap: ARP / NDP / echo in Ethernet --------------------------------------------------
 
 
-def arp_request(tpa: str = PEER4, dst: str = "ff:ff:ff:ff:ff:ff", spa: str = OWN4):  # type: ignore[no-untyped-def]
-    return Ether(src=HOST_MAC, dst=dst) / ARP(hwsrc=HOST_MAC, psrc=spa, pdst=tpa)
+def arp_request(tpa: str = PEER4, dst: str = "ff:ff:ff:ff:ff:ff", spa: str = OWN4,  # type: ignore[no-untyped-def]
+                sha: str = HOST_MAC):
+    return Ether(src=HOST_MAC, dst=dst) / ARP(hwsrc=sha, psrc=spa, pdst=tpa)
 
 
 def test_arp_reply(tap: Responder) -> None:
@@ -402,81 +401,225 @@ def test_peer_does_not_import_scapy() -> None:
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
 
 
-# ---- craft ------------------------------------------------------------------------------
+# ---- martian sources: what a Linux host does not answer ---------------------------------------
+#
+# Checked against Linux 6.18 with the rp_filter Debian, Ubuntu and Fedora set (2): see
+# test_reply_mode_agrees_with_linux in test_peer.py, which sends the same frames to a kernel.
 
-
-def test_craft_ip_for_tun() -> None:
-    data = build('IP(src="10.0.0.2", dst="192.168.3.11")/UDP(dport=9)/b"hi"', LINKTYPE_RAW)
-    pkt = IP(data)
-    assert pkt.dst == "192.168.3.11" and pkt[UDP].dport == 9 and bytes(pkt[UDP].payload) == b"hi"
-    expr = 'IP(dst="10.0.0.1", ttl=-(-3))/UDP(sport=RandShort())/Raw(b"ab" * 4)'
-    data = build(expr, LINKTYPE_RAW)
-    assert IP(data).ttl == 3 and bytes(IP(data)[UDP].payload) == b"abababab"
-
-
-def test_craft_strips_ethernet_for_tun() -> None:
-    data = build('Ether()/IP(src="10.0.0.2", dst="10.0.0.1")/ICMP()', LINKTYPE_RAW)
-    assert data[0] >> 4 == 4 and IP(data)[ICMP].type == 8
-    data = build('Ether()/Dot1Q(vlan=3)/IPv6(src="fd00::2", dst="fd00::1")', LINKTYPE_RAW)
-    assert data[0] >> 4 == 6 and len(data) == 40
-
-
-def test_craft_wraps_ip_for_tap_and_never_resolves() -> None:
-    # (the autouse fixture turns any MAC resolution into a failure)
-    data = build('IP(src="10.0.0.2", dst="10.0.0.1")/ICMP()', LINKTYPE_ETHERNET,
-                 eth_src="02:00:00:00:00:aa", eth_dst=b"\x52\x54\x00\x00\x00\x01")
-    frame = Ether(data)
-    assert frame.src == "02:00:00:00:00:aa" and frame.dst == "52:54:00:00:00:01"
-    assert frame.type == 0x0800 and frame[ICMP].type == 8
-    frame = Ether(build('Ether()/IPv6(src="fd00::2", dst="fd00::1")', LINKTYPE_ETHERNET))
-    assert frame.dst == "ff:ff:ff:ff:ff:ff" and frame.type == 0x86DD
-    frame = Ether(build('Ether(dst="52:54:00:00:00:09")/ARP(pdst="10.0.0.1")', LINKTYPE_ETHERNET))
-    assert frame.dst == "52:54:00:00:00:09" and frame[ARP].pdst == "10.0.0.1"
-
-
-def test_craft_preview() -> None:
-    data, summary = preview('IP(src="10.0.0.2", dst="10.0.0.1")/ICMP()', LINKTYPE_RAW)
-    assert len(data) == 28 and "ICMP" in summary and "10.0.0.1" in summary
-    data, summary = preview('ARP(pdst="10.0.0.1", psrc="10.0.0.2")', LINKTYPE_ETHERNET)
-    assert len(data) == 42 and "ARP" in summary
+PLAYED = "192.168.3.13"  # another address the responder plays (every one in the subnet is)
+PLAYED6 = "fd00:3::13"
 
 
 @pytest.mark.parametrize(
-    ("expr", "linktype", "message"),
+    "packet",
     [
-        ('Ether()/ARP(pdst="10.0.0.1")', LINKTYPE_RAW, "tun device takes IP packets, not Eth"),
-        ("UDP(dport=9)", LINKTYPE_RAW, "tun device takes IP packets"),
-        ("UDP(dport=9)", LINKTYPE_ETHERNET, "tap device takes Ethernet frames"),
-        ("IP(", LINKTYPE_RAW, "syntax error"),
-        ("Nonsense()", LINKTYPE_RAW, "unknown name 'Nonsense'"),
-        ('open("/etc/passwd")', LINKTYPE_RAW, "unknown name 'open'"),
-        ("IP().__class__", LINKTYPE_RAW, "not allowed"),
-        ('IP().pdfdump("/tmp/x")', LINKTYPE_RAW, "not allowed"),
-        ("__import__('os')", LINKTYPE_RAW, "not allowed"),
-        ("[x for x in ()]", LINKTYPE_RAW, "ListComp is not allowed"),
-        ("IP(ttl=9 ** 9 ** 9)", LINKTYPE_RAW, "Pow is not allowed"),
-        ('IP()/Raw(b"x" * 10 ** 9)', LINKTYPE_RAW, "not allowed"),
-        ('IP()/Raw(b"x" * 1000000)', LINKTYPE_RAW, "too large"),
-        ('IP()/Raw(b"x" * 60000 * 60000)', LINKTYPE_RAW, "nested repetition"),
-        ('IP(ttl="abc")', LINKTYPE_RAW, "ttl"),
-        ("1 + 1", LINKTYPE_RAW, "not a packet"),
-        ('b"raw"', LINKTYPE_RAW, "not a packet"),
-        ("", LINKTYPE_RAW, "empty expression"),
-        ("   ", LINKTYPE_ETHERNET, "empty expression"),
-        ('IP(dst="example.invalid")', LINKTYPE_RAW, "does not resolve host names"),
-        ('IP(dst="10.0.0.0/30")', LINKTYPE_RAW, "makes 4 packets"),
-        ('IP(dst="10.0.0.1")/Raw(b"xx" * 35000)', LINKTYPE_RAW, "does not fit its field"),
-        ('Ether()/Raw(b"xx" * 35000)', LINKTYPE_ETHERNET, "at most"),
-        ("IP(version=5)", LINKTYPE_RAW, "version 5"),
-        ('IP(dst="10.0.0.1")', LINKTYPE_LINUX_SLL, "cannot inject"),
-        ('Ether()/IPv6(dst="fd00::1")', LINKTYPE_IPV4, "takes IPv4 packets, not IPv6"),
+        pytest.param(echo4(src="192.168.3.255"), id="subnet broadcast"),
+        pytest.param(echo4(src="192.168.3.0"), id="subnet network address"),
+        pytest.param(echo4(src="0.0.0.0"), id="unspecified"),
+        pytest.param(echo4(src="127.0.0.1"), id="loopback"),
+        pytest.param(echo4(src="127.9.8.7"), id="loopback 127/8"),
+        pytest.param(echo4(src="224.0.0.1"), id="multicast"),
+        pytest.param(echo4(src="239.255.255.250"), id="multicast 239"),
+        pytest.param(echo4(src="255.255.255.255"), id="limited broadcast"),
+        pytest.param(echo4(src=PLAYED), id="an address the peer plays"),
+        pytest.param(echo4(src=PEER4), id="the destination itself"),
+        pytest.param(echo6(src="::1"), id="IPv6 loopback"),
+        pytest.param(echo6(src="::"), id="IPv6 unspecified"),
+        pytest.param(echo6(src="ff02::1"), id="IPv6 multicast"),
+        pytest.param(echo6(src="ff05::2"), id="IPv6 multicast site"),
+        pytest.param(echo6(src=PLAYED6), id="an IPv6 address the peer plays"),
+        pytest.param(echo6(src=PEER6), id="the IPv6 destination itself"),
     ],
 )
-def test_craft_errors(expr: str, linktype: int, message: str) -> None:
-    with pytest.raises(CraftError, match=message) as info:
-        build(expr, linktype)
-    assert "\n" not in str(info.value)
+@pytest.mark.parametrize("linktype", [LINKTYPE_RAW, LINKTYPE_ETHERNET], ids=["tun", "tap"])
+def test_echo_request_from_martian_source_is_not_answered(linktype: int, packet) -> None:  # type: ignore[no-untyped-def]
+    r = Responder(linktype, OWN, mac=stable_mac("tap0"))
+    frame = packet if linktype == LINKTYPE_RAW else Ether(src=HOST_MAC, dst=r.mac) / packet
+    assert r.respond(bytes(frame)) == []
 
+
+@pytest.mark.parametrize(
+    "src",
+    [
+        pytest.param("0.1.2.3", id="0/8 beyond 0.0.0.0"),
+        pytest.param("240.0.0.1", id="class E"),
+        pytest.param("169.254.1.1", id="link-local"),
+        pytest.param("10.9.9.9", id="outside the subnet"),
+        pytest.param(OWN4, id="the device's own address"),
+    ],
+)
+def test_echo_request_from_unusual_but_unicast_ipv4_source_is_answered(tun: Responder,
+                                                                      src: str) -> None:
+    assert IP(only(tun.respond(bytes(echo4(src=src))))).dst == src
+
+
+def test_slash31_has_no_network_or_broadcast_address() -> None:
+    p2p = Responder(LINKTYPE_RAW, [ipaddress.ip_interface("10.0.0.1/31")])
+    assert only(p2p.respond(bytes(echo4(src="10.0.0.1", dst="10.0.0.0"))))
+    p2p = Responder(LINKTYPE_RAW, [ipaddress.ip_interface("10.0.0.0/31")])
+    assert only(p2p.respond(bytes(echo4(src="10.0.0.0", dst="10.0.0.1"))))
+
+
+@pytest.mark.parametrize("src", ["fe80::1", "::ffff:192.168.3.11", "fd09::9"],
+                         ids=["link-local", "v4-mapped", "outside the prefix"])
+def test_echo_request_from_unusual_but_unicast_ipv6_source_is_answered(tun: Responder,
+                                                                      src: str) -> None:
+    assert IPv6(only(tun.respond(bytes(echo6(src=src))))).dst == src
+
+
+@pytest.mark.parametrize("mac", ["01:00:5e:00:00:01", "33:33:00:00:00:01", "ff:ff:ff:ff:ff:ff",
+                                 "00:00:00:00:00:00"],
+                         ids=["IPv4 multicast", "IPv6 multicast", "broadcast", "zero"])
+def test_nothing_is_answered_to_a_group_or_zero_ethernet_source(tap: Responder, mac: str) -> None:
+    for frame in (
+        Ether(src=mac, dst="ff:ff:ff:ff:ff:ff") / ARP(hwsrc=HOST_MAC, psrc=OWN4, pdst=PEER4),
+        Ether(src=mac, dst=tap.mac) / echo4(),
+        Ether(src=mac, dst=tap.mac) / echo6(),
+        Ether(src=mac, dst="33:33:ff:00:00:12")
+        / IPv6(src=OWN6, dst="ff02::1:ff00:12", hlim=255) / ICMPv6ND_NS(tgt=PEER6)
+        / ICMPv6NDOptSrcLLAddr(lladdr=HOST_MAC),
+    ):
+        assert tap.respond(bytes(frame)) == [], frame.summary()
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        pytest.param(arp_request(sha="00:00:00:00:00:00"), id="sender MAC zero"),
+        pytest.param(arp_request(sha="ff:ff:ff:ff:ff:ff"), id="sender MAC broadcast"),
+        pytest.param(arp_request(sha="01:00:5e:00:00:01"), id="sender MAC multicast"),
+        pytest.param(arp_request(spa="255.255.255.255"), id="sender IP limited broadcast"),
+        pytest.param(arp_request(spa="192.168.3.255"), id="sender IP subnet broadcast"),
+        pytest.param(arp_request(spa="192.168.3.0"), id="sender IP network address"),
+        pytest.param(arp_request(spa="127.0.0.1"), id="sender IP loopback"),
+        pytest.param(arp_request(spa="224.0.0.1"), id="sender IP multicast"),
+        pytest.param(arp_request(spa=PLAYED), id="sender IP one the peer plays"),
+        pytest.param(arp_request(spa=PEER4), id="gratuitous (sender IP = target IP)"),
+        pytest.param(arp_request(spa="0.0.0.0", sha="00:00:00:00:00:00"), id="probe from MAC zero"),
+    ],
+)
+def test_arp_from_martian_sender_is_not_answered(tap: Responder, frame) -> None:  # type: ignore[no-untyped-def]
+    assert tap.respond(bytes(frame)) == []
+
+
+def test_arp_probe_is_answered_as_linux_does(tap: Responder) -> None:
+    """RFC 5227 probe (sender IP 0.0.0.0): Linux answers to the sender MAC, target IP 0.0.0.0."""
+    frame = Ether(only(tap.respond(bytes(arp_request(spa="0.0.0.0")))))
+    assert frame.dst == HOST_MAC
+    arp = frame[ARP]
+    assert (arp.op, arp.psrc, arp.hwsrc, arp.pdst, arp.hwdst) == (
+        2, PEER4, tap.mac_str, "0.0.0.0", HOST_MAC)
+
+
+@pytest.mark.parametrize("spa", ["10.9.9.9", "240.0.0.1", "0.1.2.3"])
+def test_arp_from_unusual_but_unicast_sender_is_answered(tap: Responder, spa: str) -> None:
+    assert Ether(only(tap.respond(bytes(arp_request(spa=spa)))))[ARP].pdst == spa
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        pytest.param(ns_frame(src="::", dst=PEER6, eth_dst=stable_mac("tap0").hex(":")),
+                     id="DAD to the unicast target"),
+        pytest.param(Ether(src=HOST_MAC, dst="33:33:ff:00:00:12")
+                     / IPv6(src="::", dst="ff02::1:ff00:12", hlim=255) / ICMPv6ND_NS(tgt=PEER6)
+                     / ICMPv6NDOptSrcLLAddr(lladdr=HOST_MAC), id="DAD with a source address"),
+        pytest.param(ns_frame(src="::1"), id="source loopback"),
+        pytest.param(ns_frame(src="ff02::1"), id="source multicast"),
+        pytest.param(Ether(src=HOST_MAC, dst="33:33:ff:00:00:12")
+                     / IPv6(src=OWN6, dst="ff02::1:ff00:12", hlim=255) / ICMPv6ND_NS(tgt=PEER6)
+                     / b"\x01\x00\x00\x00\x00\x00\x00\x00", id="option of length zero"),
+    ],
+)
+def test_neighbor_solicitation_malformed_or_martian_is_not_answered(tap: Responder, frame) -> None:  # type: ignore[no-untyped-def]
+    assert tap.respond(bytes(frame)) == []
+
+
+def test_neighbor_solicitation_from_link_local_is_answered(tap: Responder) -> None:
+    frame = Ether(only(tap.respond(bytes(ns_frame(src="fe80::1")))))
+    assert frame[IPv6].dst == "fe80::1" and frame[ICMPv6ND_NA].S == 1
+
+
+# ---- echo mode and the forwarding loop ---------------------------------------------------------
+
+
+def forwarded(data: bytes, hops: int = 1) -> bytes:
+    """``data`` as the host sends it back after routing it: TTL/hop limit lower, checksum fixed."""
+    if data[0] >> 4 == 6:
+        pkt = IPv6(data)
+        pkt.hlim -= hops
+        return bytes(pkt)
+    pkt = IP(data)
+    pkt.ttl -= hops
+    del pkt.chksum
+    return bytes(pkt)
+
+
+def test_echo_writes_back_everything_in_a_normal_session() -> None:
+    e = peer.Echo(LINKTYPE_RAW, ifname="tun1")
+    frames = [bytes(echo4(id=i)) for i in range(50)] + [bytes(echo6())]
+    frames += [bytes(IP(src=OWN4, dst=PEER4, ttl=1) / UDP() / b"x"), b"", b"\x45", b"\x60" * 30]
+    for f in frames:
+        assert e.respond(f) == [f]
+    again = bytes(echo4(id=3))
+    assert e.respond(again) == [again]  # the host sent it twice (same TTL): echoed twice
+    assert e.loops == 0 and e.warning is None
+
+
+@pytest.mark.parametrize("make", [lambda: echo4(), lambda: echo6(),
+                                  lambda: IP(src="10.9.0.2", dst="10.2.0.2", ttl=63) / ICMP()
+                                  / b"forwarded ping"],
+                         ids=["IPv4", "IPv6", "routed from elsewhere"])
+def test_echo_does_not_echo_its_own_frame_coming_back(make) -> None:  # type: ignore[no-untyped-def]
+    told: list[str] = []
+    e = peer.Echo(LINKTYPE_RAW, ifname="tun1", on_loop=told.append)
+    first = bytes(make())
+    assert e.respond(first) == [first]
+    for hops in range(1, 5):  # each time round it would come back one hop older
+        assert e.respond(forwarded(first, hops)) == []
+    assert e.loops == 4
+    assert e.warning is not None and "tun1" in e.warning
+    assert ("net.ipv6.conf.all.forwarding=1" if first[0] >> 4 == 6
+            else "net.ipv4.ip_forward=1") in e.warning
+    assert told == [e.warning]  # said once, when it first happened
+    assert "\n" not in e.warning
+
+
+def test_echo_loop_detection_on_a_tap_with_vlan_tags() -> None:
+    e = peer.Echo(LINKTYPE_ETHERNET)
+    first = bytes(Ether(src=HOST_MAC, dst="02:00:00:00:00:09") / Dot1Q(vlan=5) / echo4())
+    back = bytes(Ether(src="02:00:00:00:00:09", dst=HOST_MAC) / Dot1Q(vlan=5)
+                 / IP(forwarded(bytes(echo4()))))  # the host rewrites the Ethernet header too
+    arp = bytes(arp_request())
+    assert e.respond(first) == [first]
+    assert e.respond(back) == []
+    assert e.respond(arp) == [arp] and e.respond(arp) == [arp]  # not IP: always echoed
+    assert e.loops == 1
+
+
+def test_echo_memory_is_bounded() -> None:
+    e = peer.Echo(LINKTYPE_RAW, memory=8)
+    first = bytes(echo4(id=1))
+    e.respond(first)
+    assert e.respond(forwarded(first)) == []  # still remembered
+    for i in range(2, 30):
+        e.respond(bytes(echo4(id=i)))
+    assert len(e._recent) <= 8 and len(e._older) <= 8
+    assert e.respond(forwarded(first, 2)) == [forwarded(first, 2)]  # forgotten long ago
+
+
+def test_echo_rejects_link_types_and_sizes_it_cannot_work_with() -> None:
+    with pytest.raises(PeerError, match="Linux cooked"):
+        peer.Echo(LINKTYPE_LINUX_SLL)
+    with pytest.raises(PeerError, match="at least one"):
+        peer.Echo(LINKTYPE_RAW, memory=0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=120))
+def test_echo_never_raises_and_echoes_non_loops(data: bytes) -> None:
+    for lt in (LINKTYPE_RAW, LINKTYPE_ETHERNET):
+        assert peer.Echo(lt).respond(data) == [data]
 
 # ---- the real thing, inside a private network namespace ---------------------------------
 

@@ -65,3 +65,25 @@ def test_dumps_never_carry_control_bytes(capture: Path) -> None:
     for flag in ("-A", "-X", "-AA"):
         text = lines([*TAPWATCH, "-r", str(capture), flag])
         assert "\x1b" not in text and "\x00" not in text and "\r" not in text
+
+
+@needs_tcpdump
+@pytest.mark.parametrize("flags", [["-S"], []], ids=["absolute", "relative"])
+def test_tcp_numbers_as_tcpdump_prints_them(flags: list[str]) -> None:
+    corpus = Path(__file__).with_name("corpus") / "real.pcap"
+    ours = [ln for ln in lines([*TAPWATCH, "-r", str(corpus), "--strict-tcpdump", *flags])
+            .splitlines()
+            if "Flags [" in ln]
+    theirs = [ln for ln in lines(["tcpdump", "-nn", "-r", str(corpus), *flags]).splitlines()
+              if "Flags [" in ln]
+    assert ours and ours == theirs
+
+
+@needs_tcpdump
+def test_strict_tcpdump_prints_tunnels_as_tcpdump_does() -> None:
+    corpus = Path(__file__).with_name("corpus") / "crafted.pcap"
+    ours = lines([*TAPWATCH, "-r", str(corpus), "--strict-tcpdump"]).splitlines()
+    theirs = lines(["tcpdump", "-nn", "-r", str(corpus)]).splitlines()
+    for word in ("UDP, length", "VXLAN", "gre-proto-0x88be"):
+        want = [ln for ln in theirs if word in ln]
+        assert want and all(ln in ours for ln in want), word

@@ -147,3 +147,109 @@ def test_ui_draws_when_stderr_is_redirected(ns: Netns, tmp_path: Path) -> None:
             screen(name)
         tmux("send-keys", "-t", name, "q")
         assert wait_for(lambda: "EXITED 0" in screen(name)), screen(name)
+
+
+# ----- hostile input and hangups -----------------------------------------------------------
+
+HOSTILE_BITS = ("\x1b]0;title\x07", "\x1b]52;c;cHduZWQ=\x07", "\r\x1b[2K", "\u202e")
+
+
+def _hostile_capture(directory: Path) -> Path:
+    """A pcapng whose file name, interface name and packet names hold terminal controls."""
+    from scapy.layers.dns import DNS, DNSQR
+    from scapy.layers.inet import IP, UDP
+    from scapy.packet import Raw
+
+    from tapwatch import pcap
+
+    name = "cap" + "".join(HOSTILE_BITS) + ".pcapng"
+    path = directory / name
+    w = pcap.open_writer(str(path), 101, ifname="if" + "".join(HOSTILE_BITS))
+    evil = "".join(HOSTILE_BITS).encode()
+    for i in range(4):
+        w.write(1_700_000_000_000_000_000 + i * 1000, bytes(
+            IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=5353, dport=53) /
+            DNS(id=i, qd=DNSQR(qname=b"a" + evil + b".example"))))
+        w.write(1_700_000_000_000_001_000 + i * 1000, bytes(
+            IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=4000, dport=9) / Raw(evil)))
+    w.close()
+    return path
+
+
+def test_no_control_byte_from_a_capture_reaches_the_terminal(ns: Netns, tmp_path: Path) -> None:
+    """Selecting and expanding packets whose names retitle, write the clipboard, erase lines."""
+    directory = tmp_path / "hostile"
+    directory.mkdir()
+    _hostile_capture(directory)
+    # the detectors work: a raw OSC 0 retitles a pane and an OSC 52 makes a buffer
+    control = f"ctl-{uuid.uuid4().hex[:6]}"
+    tmux("new-session", "-d", "-x", "80", "-y", "10", "-s", control,
+         "sleep 1; printf '\\033]2;pwned\\007\\033]52;c;aGk=\\007'; sleep 30")
+    tmux("set-option", "-s", "set-clipboard", "on")  # OSC 52 would create a tmux buffer
+    assert wait_for(lambda: tmux("display-message", "-p", "-t", control,
+                                 "#{pane_title}").stdout.strip() == "pwned")
+    assert wait_for(lambda: tmux("list-buffers").stdout.strip() != "")
+    tmux("kill-session", "-t", control)
+    for buf in tmux("list-buffers", "-F", "#{buffer_name}").stdout.split():
+        tmux("delete-buffer", "-b", buf)
+    with terminal(ns, f"{{python}} -m tapwatch -r {directory}/*.pcapng", width=160,
+                  height=45) as name:
+        tmux("select-pane", "-t", name, "-T", "untouched")
+        assert wait_for(lambda: "Packets" in screen(name) and "^[]0;title^G" in screen(name)), \
+            screen(name)
+        for keys in (["j"], ["tab", "*"], ["shift-tab", "j"], ["tab", "*"]):
+            tmux("send-keys", "-t", name, *[k.replace("shift-tab", "BTab").replace(
+                "tab", "Tab") for k in keys])
+            time.sleep(0.8)
+        shown = screen(name)
+        assert "^[]52;c;" in shown  # the escaped spelling is what shows
+        title = tmux("display-message", "-p", "-t", name, "#{pane_title}").stdout.strip()
+        assert title == "untouched"
+        assert tmux("list-buffers").stdout.strip() == ""
+        # what the terminal holds, cell by cell: every control from the file arrived spelled out
+        for bad in ("\x1b", "\x07", "\u202e"):
+            assert bad not in shown, repr(bad)
+        tmux("send-keys", "-t", name, "q")
+        assert wait_for(lambda: "EXITED 0" in screen(name)), screen(name)
+
+
+def _big_capture(path: Path, n: int = 500_000) -> None:
+    from scapy.layers.inet import IP, UDP
+    from scapy.packet import Raw
+
+    from tapwatch import pcap
+
+    frames = [bytes(IP(src="10.0.0.1", dst=f"10.0.{i}.2") / UDP(sport=4000 + i, dport=9) /
+                    Raw(b"x" * 64)) for i in range(16)]
+    w = pcap.open_writer(str(path), 101)
+    for i in range(n):
+        w.write(1_700_000_000_000_000_000 + i * 50_000, frames[i % 16])
+    w.close()
+
+
+def _tapwatch_pids(pattern: str) -> list[int]:
+    out = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+@pytest.mark.parametrize("how", ["hangup", "sigterm"])
+def test_a_hangup_or_sigterm_while_a_big_file_loads_ends_tapwatch(ns: Netns, tmp_path: Path,
+                                                                   how: str) -> None:
+    cap = tmp_path / f"big-{how}.pcap"
+    _big_capture(cap)
+    pattern = f"^{sys.executable} -m tapwatch -r {cap}"
+    with terminal(ns, f"{{python}} -m tapwatch -r {cap}", width=120, height=30) as name:
+        assert wait_for(lambda: "Packets" in screen(name), step=0.05), screen(name)
+        # the first screen shows while the file loads, and says so
+        assert wait_for(lambda: "loading" in screen(name) or "packets 500,000" in screen(name),
+                        step=0.05)
+        pids = _tapwatch_pids(pattern)
+        assert pids
+        if how == "hangup":
+            tmux("kill-session", "-t", name)  # the terminal goes away: SIGHUP
+        else:
+            for pid in pids:
+                os.kill(pid, signal.SIGTERM)
+            assert wait_for(lambda: "EXITED 0" in screen(name), timeout=15), screen(name)
+        assert wait_for(lambda: not _tapwatch_pids(pattern), timeout=15), \
+            f"tapwatch still running after {how}"

@@ -316,6 +316,16 @@ class CaptureFile:
 
     # -- public ---------------------------------------------------------------
 
+    def progress(self) -> float | None:
+        """How far through the file reading is (0..1), None for a pipe or stream."""
+        try:
+            size = os.fstat(self._fh.fileno()).st_size
+            if size <= 0 or not hasattr(self._fh, "tell"):
+                return None
+            return min(1.0, self._fh.tell() / size)
+        except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+            return None
+
     def __iter__(self) -> Iterator[PcapRecord]:
         return self._records
 

@@ -1,9 +1,12 @@
-"""Protocol tree of the selected packet (one top node per layer, fields below).
+"""Protocol tree of the selected packet (the frame layer, then one node per layer, fields below).
 
 Built from ``decode.detail`` nodes, which carry byte offsets into the packet so
 highlighting a node lets the hex view mark exactly those bytes. Which layers
 are expanded is remembered by layer name across packets, the way Wireshark
 keeps "Internet Protocol" open while you walk through a capture.
+
+Every label passes :func:`tapwatch.sanitize.printable` on its way in: the
+dissector's field texts can hold whatever bytes the packet held.
 
 Space is deliberately *not* bound here: it pauses the display everywhere in
 the app; Enter, right/left (l/h) and clicks expand and collapse.
@@ -13,21 +16,26 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
+from tapwatch.sanitize import printable
+
 if TYPE_CHECKING:
     from tapwatch.decode import Node
 
-LAYER_STYLE = "bold #61afef"
-FIELD_STYLE = "#d7dae0"
-
 
 def layer_key(label: str) -> str:
-    """Name a layer by what comes before its first comma ("Internet Protocol Version 4")."""
-    return label.split(",", 1)[0].split(":", 1)[0].strip()
+    """Name a layer by what comes before its first comma ("Internet Protocol Version 4").
+
+    A trailing number goes too: "Frame 12: ..." is the frame layer of every packet.
+    """
+    key = label.split(",", 1)[0].split(":", 1)[0].strip()
+    head, _, tail = key.rpartition(" ")
+    return head if head and tail.isdigit() else key
 
 
 class DetailTree(Tree["Node | None"], inherit_bindings=False):
@@ -48,35 +56,54 @@ class DetailTree(Tree["Node | None"], inherit_bindings=False):
         Binding("minus", "collapse_all", "Collapse all", show=False),
     ]
 
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__("packet", id=id)
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "detail--layer", "detail--frame", "detail--field", "detail--note"
+    }
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__("packet", id=id, classes=classes)
         self.show_root = False
         self.guide_depth = 3
         self.expanded_layers: set[str] = set()
         self.seq: int | None = None
+        self.pending = False  # the protocol layers are still being dissected
 
-    def show_nodes(self, seq: int | None, nodes: list[Node], note: str | None = None) -> None:
-        """Replace the tree with the dissection of packet ``seq``."""
+    def show_nodes(self, seq: int | None, nodes: list[Node], note: str | None = None, *,
+                   frame: Node | None = None, pending: bool = False) -> None:
+        """Replace the tree with the frame layer and the dissection of packet ``seq``."""
         self.seq = seq
+        self.pending = pending
+        keep_line = self.cursor_line
         self.clear()
         root = self.root
+        get = self.get_component_rich_style
+        layer, field = get("detail--layer"), get("detail--field")
+        if frame is not None:
+            self._add_layer(frame, get("detail--frame"), field)
         if note:
-            root.add_leaf(Text(note, style="italic #7f8c9d"), data=None)
+            root.add_leaf(Text(printable(note), style=get("detail--note")), data=None)
         for node in nodes:
-            key = layer_key(node.label)
-            branch = root.add(Text(node.label, style=LAYER_STYLE), data=node,
-                              expand=key in self.expanded_layers,
-                              allow_expand=bool(node.children))
-            self._add_children(branch, node.children)
-        self.cursor_line = -1
+            self._add_layer(node, layer, field)
+        if pending:
+            root.add_leaf(Text("dissecting…", style=get("detail--note")), data=None)
+        self.cursor_line = keep_line if self.has_focus and keep_line < self.last_line else -1
 
-    def _add_children(self, parent: TreeNode[Node | None], children: list[Node]) -> None:
+    def _add_layer(self, node: Node, style: Style, field: Style) -> None:
+        key = layer_key(node.label)
+        branch = self.root.add(Text(printable(node.label), style=style), data=node,
+                               expand=key in self.expanded_layers,
+                               allow_expand=bool(node.children))
+        self._add_fields(branch, node.children, field)
+
+    def _add_fields(self, parent: TreeNode[Node | None], children: list[Node],
+                      style: Style) -> None:
         for child in children:
+            label = Text(printable(child.label), style=style)
             if child.children:
-                sub = parent.add(Text(child.label, style=FIELD_STYLE), data=child)
-                self._add_children(sub, child.children)
+                sub = parent.add(label, data=child)
+                self._add_fields(sub, child.children, style)
             else:
-                parent.add_leaf(Text(child.label, style=FIELD_STYLE), data=child)
+                parent.add_leaf(label, data=child)
 
     def on_tree_node_expanded(self, event: Tree.NodeExpanded[Node | None]) -> None:
         if event.node.parent is self.root and event.node.data is not None:

@@ -2,10 +2,15 @@
 
 A Line-API view like the packet list: a jumbo frame is 4,000+ dump lines and
 only the visible ones are formatted. The width decides 16 or 8 bytes per line
-so the dump never wraps.
+so the dump never wraps. Colours come from the theme through component
+classes (``hex-view--offset`` ...); the module-level styles are the defaults
+used outside the app (the craft dialog's preview, tests).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
@@ -30,8 +35,20 @@ def bytes_per_line(width: int) -> int:
     return 4
 
 
+@dataclass(frozen=True)
+class HexStyles:
+    offset: Style = OFFSET_STYLE
+    hex: Style = HEX_STYLE
+    ascii: Style = ASCII_STYLE
+    dot: Style = DOT_STYLE
+    mark: Style = MARK_STYLE
+
+
+DEFAULT_STYLES = HexStyles()
+
+
 def dump_line(data: bytes, offset: int, per_line: int,
-              mark: tuple[int, int] | None) -> list[Segment]:
+              mark: tuple[int, int] | None, styles: HexStyles = DEFAULT_STYLES) -> list[Segment]:
     """Segments of one dump line; bytes in ``mark`` (start, end) are highlighted.
 
     Every line has the same width whatever its length, so the ASCII column
@@ -40,6 +57,7 @@ def dump_line(data: bytes, offset: int, per_line: int,
     chunk = data[offset : offset + per_line]
     n = len(chunk)
     lo, hi = mark if mark is not None else (0, 0)
+    mark_style, hex_style = styles.mark, styles.hex
     hexes: list[Segment] = []
     chars: list[Segment] = []
     for i in range(per_line):
@@ -47,35 +65,47 @@ def dump_line(data: bytes, offset: int, per_line: int,
         marked = i < n and lo <= pos < hi
         if i < n:
             b = chunk[i]
-            hexes.append(Segment(f"{b:02x}", MARK_STYLE if marked else HEX_STYLE))
+            hexes.append(Segment(f"{b:02x}", mark_style if marked else hex_style))
             printable = b in PRINTABLE
             chars.append(Segment(chr(b) if printable else ".",
-                                 MARK_STYLE if marked else
-                                 (ASCII_STYLE if printable else DOT_STYLE)))
+                                 mark_style if marked else
+                                 (styles.ascii if printable else styles.dot)))
         else:
             hexes.append(Segment("  "))
         if i + 1 < per_line:
             sep = "  " if i == 7 and per_line > 8 else " "
             joined = marked and i + 1 < n and lo <= pos + 1 < hi
-            hexes.append(Segment(sep, MARK_STYLE if joined else HEX_STYLE))
-    return [Segment(f"{offset:04x}  ", OFFSET_STYLE), *hexes, Segment("  "), *chars]
+            hexes.append(Segment(sep, mark_style if joined else hex_style))
+    return [Segment(f"{offset:04x}  ", styles.offset), *hexes, Segment("  "), *chars]
 
 
 class HexView(ScrollView, can_focus=True):
     """Offset, hex, ASCII; ``highlight`` marks the bytes of the selected tree node."""
 
-    DEFAULT_CSS = """
-    HexView {
-        overflow-x: hidden;
-        overflow-y: auto;
-        background: $surface;
-    }
-    """
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"hex-view--offset", "hex-view--hex", "hex-view--ascii",
+                         "hex-view--dot", "hex-view--mark"}
 
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
         self.data = b""
         self.mark: tuple[int, int] | None = None
+        self._styles: HexStyles | None = None
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "theme", self._theme_changed, init=False)
+
+    def _theme_changed(self) -> None:
+        self._styles = None
+        self.refresh()
+
+    @property
+    def hex_styles(self) -> HexStyles:
+        if self._styles is None:
+            get = self.get_component_rich_style
+            self._styles = HexStyles(get("hex-view--offset"), get("hex-view--hex"),
+                                     get("hex-view--ascii"), get("hex-view--dot"),
+                                     get("hex-view--mark"))
+        return self._styles
 
     @property
     def per_line(self) -> int:
@@ -122,4 +152,5 @@ class HexView(ScrollView, can_focus=True):
         offset = line * per
         if not self.data or offset >= len(self.data):
             return Strip.blank(width)
-        return Strip(dump_line(self.data, offset, per, self.mark)).adjust_cell_length(width)
+        return Strip(dump_line(self.data, offset, per, self.mark, self.hex_styles)
+                     ).adjust_cell_length(width)

@@ -8,12 +8,19 @@ one record and formats it (toolong's ``LogLines`` is the model). Rendered rows
 are kept in a small LRU keyed by ``(seq, width, state)`` so scrolling and the
 periodic refresh cost nothing for rows already drawn.
 
-The app calls :meth:`PacketList.sync` on a timer (10-20 Hz). ``sync`` looks at
-the ring's bounds, extends the list of matching seqs when a display filter is
-active (running the compiled filter over the new records only, in time-boxed
-chunks so rebuilding over a full ring never freezes the UI), drops what the
-ring evicted off the top and keeps the cursor where the user left it - or at
-the end while following.
+The screen calls :meth:`PacketList.sync` on a timer (10-20 Hz). ``sync`` looks
+at the ring's bounds, extends the list of matching seqs when a display filter
+is active (running the compiled filter over the new records only, in
+time-boxed chunks so rebuilding over a full ring never freezes the UI), drops
+what the ring evicted off the top and keeps the cursor where the user left it
+- or at the end while following.
+
+Rows can be sorted by a column: the order is computed in a worker over a
+snapshot of the rows (``set_order``); packets that arrive afterwards show
+below the sorted ones in arrival order until the next sort. Columns grow with
+the width: the addresses take what the longest address seen needs (a full
+IPv6 address on a wide screen), Info takes the rest and ends with an ellipsis
+when it is cut. With several interfaces an interface column appears.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from __future__ import annotations
 import time
 from array import array
 from bisect import bisect_left
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.segment import Segment
@@ -33,50 +41,27 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from tapwatch.kinds import DIRECTION_WORDS, Direction
+from tapwatch.analysis.frame import direction_word
+from tapwatch.analysis.sorting import SortColumn
+from tapwatch.analysis.sorting import positions as sorting_positions
+from tapwatch.analysis.timefmt import WIDTHS, TimeFormat, format_time
+from tapwatch.kinds import Direction
 from tapwatch.ring import Record
+from tapwatch.sanitize import printable
+from tapwatch.tunnelview import describe
+from tapwatch.widgets.theme import PROTO_CLASS_NAMES, proto_class
 
 if TYPE_CHECKING:
     from tapwatch.filters import PacketFilter
     from tapwatch.session import Session
 
-#: Foreground colour of a row by the summary's protocol label. Chosen to read on a
-#: dark background and to echo Wireshark's colouring rules (ICMP pink, ARP yellow,
-#: TCP blue, UDP green...) so people find their way at a glance.
-PROTO_COLORS: dict[str, str] = {
-    "ICMP": "#f2a0e6",
-    "ICMPv6": "#c9a7ff",
-    "ARP": "#f0d264",
-    "TCP": "#86c5ff",
-    "UDP": "#9ee29a",
-    "DNS": "#6fe0d2",
-    "MDNS": "#6fe0d2",
-    "DHCP": "#c6e06f",
-    "DHCPv6": "#c6e06f",
-    "NTP": "#b5e0a0",
-    "IPv4": "#d0d0d0",
-    "IPv6": "#b8bfff",
-    "Ethernet": "#a0a0a0",
-    "802.1Q": "#a0a0a0",
-    "unknown": "#909090",
-}
-DEFAULT_COLOR = "#c8c8c8"
-MALFORMED_COLOR = "#ff5f5f"
-
-IN_BG = "#1d2b3f"  # "In" rows: what the host received (replies, the far end), set apart
-CURSOR_BG = "#3b5a86"
-CURSOR_BG_BLUR = "#2e3c52"
-HEADER_STYLE = Style(bold=True, color="#e6e6e6", bgcolor="#30343c")
 FILTER_CHUNK = 4096
 #: Longest the filter may run per sync before yielding back to the event loop.
 FILTER_BUDGET_S = 0.025
-
-
-def proto_style(proto: str, malformed: bool) -> Style:
-    """Row style for a protocol; malformed packets are red whatever they claim to be."""
-    if malformed:
-        return Style(color=MALFORMED_COLOR, bold=True)
-    return Style(color=PROTO_COLORS.get(proto, DEFAULT_COLOR))
+#: Widest an address column grows (a full IPv6 address), narrowest it shrinks.
+ADDR_MAX = 39
+ADDR_MIN = 12
+DIR_WIDTH = 5
 
 
 def _fit(text: str, width: int, right: bool = False) -> str:
@@ -89,29 +74,56 @@ def _fit(text: str, width: int, right: bool = False) -> str:
 
 
 class Columns:
-    """Column widths for one list width, computed once per width change."""
+    """Column widths for one list width, computed once per change of width or content."""
 
-    __slots__ = ("addr", "info", "length", "no", "proto", "time", "width")
+    __slots__ = ("addr", "iface", "info", "length", "no", "proto", "spans", "time", "width")
 
-    def __init__(self, width: int, max_seq: int) -> None:
+    def __init__(self, width: int, max_seq: int, *, time_width: int = 11, iface_width: int = 0,
+                 addr_seen: int = ADDR_MIN) -> None:
         self.width = width
-        self.no = max(5, len(str(max_seq)))
-        self.time = 12
-        self.proto = 7
-        self.length = 5
-        fixed = self.no + self.time + 3 + self.proto + self.length + 7  # 7 gaps
+        self.no = max(5, len(str(max_seq)) + 1)  # +1: room for the mark
+        self.time = time_width
+        self.iface = iface_width
+        self.proto = 6
+        self.length = 5 if width >= 100 else 4
+        gaps = 7 + (1 if iface_width else 0)
+        fixed = self.no + self.time + self.iface + DIR_WIDTH + self.proto + self.length + gaps
         rest = max(0, width - fixed)
-        # addresses take up to 2 x 26 cells but leave the info column at least as much
-        self.addr = max(8, min(26, rest // 4))
+        # addresses: what the longest one seen needs, up to a full IPv6 address, while Info
+        # keeps at least as much as one address column
+        want = max(ADDR_MIN, min(ADDR_MAX, addr_seen))
+        self.addr = max(8, min(want, rest // 3))
         self.info = max(0, rest - 2 * self.addr)
+        spans: dict[SortColumn, tuple[int, int]] = {}
+        x = 0
+        for col, w in self.layout():
+            spans[col] = (x, x + w)
+            x += w + 1
+        self.spans = spans
 
-    def header(self) -> str:
-        parts = [
-            _fit("No.", self.no, right=True), _fit("Time", self.time, right=True),
-            _fit("Dir", 3), _fit("Source", self.addr), _fit("Destination", self.addr),
-            _fit("Proto", self.proto), _fit("Len", self.length, right=True),
-            _fit("Info", self.info),
-        ]
+    def layout(self) -> list[tuple[SortColumn, int]]:
+        cols = [(SortColumn.NUMBER, self.no), (SortColumn.TIME, self.time)]
+        if self.iface:
+            cols.append((SortColumn.INTERFACE, self.iface))
+        cols += [(SortColumn.DIRECTION, DIR_WIDTH), (SortColumn.SOURCE, self.addr),
+                 (SortColumn.DESTINATION, self.addr), (SortColumn.PROTOCOL, self.proto),
+                 (SortColumn.LENGTH, self.length), (SortColumn.INFO, self.info)]
+        return cols
+
+    def column_at(self, x: int) -> SortColumn | None:
+        for col, (lo, hi) in self.spans.items():
+            if lo <= x < hi + 1:
+                return col
+        return None
+
+    def header(self, sort: tuple[SortColumn, bool] | None = None) -> str:
+        right = {SortColumn.NUMBER, SortColumn.TIME, SortColumn.LENGTH}
+        parts = []
+        for col, w in self.layout():
+            title = "Iface" if col is SortColumn.INTERFACE else col.value
+            if sort is not None and sort[0] is col:
+                title += " ▼" if sort[1] else " ▲"
+            parts.append(_fit(title, w, right=col in right))
         return _fit(" ".join(parts), self.width)
 
 
@@ -119,21 +131,19 @@ class PacketList(ScrollView, can_focus=True):
     """Packet rows of the ring (optionally filtered); the cursor selects the packet shown below."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up,k", "cursor_up", "Up", show=False),
-        Binding("down,j", "cursor_down", "Down", show=False),
-        Binding("home,g", "first", "First", show=False),
-        Binding("end,G", "last", "Last (follow)", show=False),
-        Binding("pageup", "page_up", "Page up", show=False),
-        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("up,k", "cursor_up", "Up", show=False, tooltip="previous packet"),
+        Binding("down,j", "cursor_down", "Down", show=False, tooltip="next packet"),
+        Binding("home,g", "first", "First", show=False, tooltip="first packet"),
+        Binding("end,G", "last", "Last (follow)", show=False,
+                tooltip="last packet, and follow new ones again"),
+        Binding("pageup", "page_up", "Page up", show=False, tooltip="a page up"),
+        Binding("pagedown", "page_down", "Page down", show=False, tooltip="a page down"),
     ]
 
-    DEFAULT_CSS = """
-    PacketList {
-        overflow-x: hidden;
-        overflow-y: scroll;
-        background: $surface;
-    }
-    """
+    COMPONENT_CLASSES: ClassVar[set[str]] = {f"packet-list--{n}" for n in PROTO_CLASS_NAMES} | {
+        "packet-list--header", "packet-list--cursor", "packet-list--cursor-blur",
+        "packet-list--inbound", "packet-list--dir-in", "packet-list--dir-out",
+        "packet-list--marked", "packet-list--evicted"}
 
     class CursorMoved(Message):
         """The selected packet changed (seq, or None when the list is empty)."""
@@ -142,8 +152,16 @@ class PacketList(ScrollView, can_focus=True):
             super().__init__()
             self.seq = seq
 
-    def __init__(self, session: Session, *, id: str | None = None) -> None:
-        super().__init__(id=id)
+    class HeaderClicked(Message):
+        """A column header was clicked: sort by it."""
+
+        def __init__(self, column: SortColumn) -> None:
+            super().__init__()
+            self.column = column
+
+    def __init__(self, session: Session, *, id: str | None = None,
+                 classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
         self.session = session
         self.ring = session.ring
         self.paused = False
@@ -157,10 +175,24 @@ class PacketList(ScrollView, can_focus=True):
         self._first = self.ring.first_seq  # seq of row 0 when unfiltered
         self._rows = 0
         self._cleared_seen = self.ring.cleared
-        self._t0: int | None = None  # ts of the first packet: the Time column's origin
+        self.first_ns: int | None = None  # the first packet's time: relative times start here
+        self.time_format = TimeFormat.RELATIVE
+        self.marks: set[int] = set()
+        # sorted rows: a snapshot order, then what arrived since in arrival order
+        self.sort: tuple[SortColumn, bool] | None = None
+        self._order: array[int] | None = None
+        self._order_limit = 0
+        self._order_pos = array("i")
+        self._order_base = 0
         self._cols: Columns | None = None
+        self._addr_seen = ADDR_MIN
+        self._ifnames = [printable(i.name) for i in session.interfaces]
+        self._iface_width = (min(10, max(len(n) for n in self._ifnames))
+                             if session.multi_interface else 0)
         self._frame: tuple[int, int] | None = None  # (scroll top - 1, cursor state)
-        self._cache: LRUCache[tuple[int, int, int], Strip] = LRUCache(1024)
+        self._cache: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
+        self._styles: dict[str, Style] = {}
+        self._version = 0  # bumped when every row must be drawn again
         self._reported: int | None = -1
         self.scan_total = 0  # records the running filter pass has to look at
         self.scan_done = 0
@@ -176,6 +208,10 @@ class PacketList(ScrollView, can_focus=True):
         return self._filter is not None
 
     @property
+    def sorted(self) -> bool:
+        return self._order is not None
+
+    @property
     def scanning(self) -> bool:
         """True while the filter is still catching up with the ring (a rebuild in progress)."""
         return self._filter is not None and self._scanned < self._limit
@@ -185,21 +221,66 @@ class PacketList(ScrollView, can_focus=True):
         """Packets that arrived since the display was paused."""
         return max(0, self.ring.next_seq - self._limit) if self.paused else 0
 
-    def seq_at(self, index: int) -> int | None:
-        """The seq shown on row ``index``."""
-        if not 0 <= index < self._rows:
-            return None
+    def _unsorted_rows(self) -> int:
+        if self._filter is None:
+            return max(0, self._limit_now() - self._first)
+        return len(self._matches) - self._mstart
+
+    def _limit_now(self) -> int:
+        return max(self._limit, self.ring.first_seq)
+
+    def _tail_start(self) -> int:
+        """Index, among the unsorted rows, of the first one newer than the sorted snapshot."""
+        if self._filter is None:
+            return max(0, self._order_limit - self._first)
+        return bisect_left(self._matches, self._order_limit, self._mstart) - self._mstart
+
+    @property
+    def unsorted_tail(self) -> int:
+        """Rows that arrived after the last sort (shown below the sorted ones)."""
+        if self._order is None:
+            return 0
+        return self._rows - len(self._order)
+
+    def _arrival_seq(self, index: int) -> int | None:
         if self._filter is None:
             return self._first + index
         return self._matches[self._mstart + index]
 
+    def seq_at(self, index: int) -> int | None:
+        """The seq shown on row ``index``."""
+        if not 0 <= index < self._rows:
+            return None
+        order = self._order
+        if order is not None:
+            if index < len(order):
+                return order[index]
+            return self._arrival_seq(self._tail_start() + index - len(order))
+        return self._arrival_seq(index)
+
     def index_of(self, seq: int) -> int:
         """Row of ``seq`` or of the first shown packet after it, clamped to the list."""
-        if self._filter is None:
-            idx = seq - self._first
+        order = self._order
+        if order is not None:
+            at = seq - self._order_base
+            if 0 <= at < len(self._order_pos) and self._order_pos[at] >= 0:
+                return self._order_pos[at]
+            if seq >= self._order_limit:
+                idx = len(order) + self._arrival_index(seq) - self._tail_start()
+            else:
+                idx = 0
         else:
-            idx = bisect_left(self._matches, seq, self._mstart) - self._mstart
+            idx = self._arrival_index(seq)
         return max(0, min(idx, self._rows - 1))
+
+    def _arrival_index(self, seq: int) -> int:
+        if self._filter is None:
+            return seq - self._first
+        return bisect_left(self._matches, seq, self._mstart) - self._mstart
+
+    def contains(self, seq: int) -> bool:
+        """Whether ``seq`` is one of the rows shown."""
+        return self._rows > 0 and self.seq_at(self.index_of(seq)) == seq
 
     @property
     def cursor_index(self) -> int | None:
@@ -208,10 +289,22 @@ class PacketList(ScrollView, can_focus=True):
         return self.index_of(self.cursor_seq)
 
     def shown_seqs(self) -> list[int]:
-        """Every seq the list shows now (for exporting only what the filter shows)."""
+        """Every seq the list shows now, in arrival order (for exporting what the filter shows)."""
+        return list(self.arrival_rows())
+
+    def arrival_rows(self) -> Sequence[int]:
+        """The shown seqs in arrival order, as a snapshot safe to hand to a worker."""
+        n = self._unsorted_rows()
         if self._filter is None:
-            return list(range(self._first, self._first + self._rows))
-        return list(self._matches[self._mstart : self._mstart + self._rows])
+            return range(self._first, self._first + n)
+        return self._matches[self._mstart : self._mstart + n]
+
+    def display_rows(self) -> Sequence[int]:
+        """The shown seqs in display order (sorted or not), as a snapshot for a worker."""
+        if self._order is None:
+            return self.arrival_rows()
+        tail = self.arrival_rows()[self._tail_start():]
+        return self._order + array("q", tail)
 
     def selected_record(self) -> Record | None:
         return self.ring.get(self.cursor_seq) if self.cursor_seq is not None else None
@@ -226,10 +319,40 @@ class PacketList(ScrollView, can_focus=True):
         self.scan_total = max(0, self._limit - self._scanned)
         self.scan_done = 0
         self._rows = 0
+        self._drop_order()
         self._cache.clear()
         self.cursor_seq = keep
         self.sync()
         self.refresh()
+
+    def set_order(self, order: array[int] | None, sort: tuple[SortColumn, bool] | None,
+                  limit: int = 0, positions: tuple[int, array[int]] | None = None) -> None:
+        """Show the rows in ``order`` (seqs below ``limit``), then newer ones; None: arrival.
+
+        ``positions`` (from ``analysis.sorting.positions``, computed in the worker)
+        maps a seq back to its row.
+        """
+        if order is None:
+            self._drop_order()
+        else:
+            self._order = order
+            self._order_limit = limit
+            self._order_base, self._order_pos = positions or sorting_positions(order)
+            self.sort = sort
+            self.follow = False
+        self._cache.clear()
+        self._rows = -1  # recount
+        self.sync()
+        if self.cursor_seq is not None:
+            self.scroll_to_index(self.index_of(self.cursor_seq), center=True)
+        self.refresh()
+
+    def _drop_order(self) -> None:
+        self._order = None
+        self._order_pos = array("i")
+        self._order_base = 0
+        self._order_limit = 0
+        self.sort = None
 
     def reset(self) -> None:
         """Forget everything shown (after the ring was cleared)."""
@@ -241,7 +364,8 @@ class PacketList(ScrollView, can_focus=True):
         self._first = ring.first_seq
         self._limit = ring.first_seq if self.paused else ring.next_seq
         self._rows = 0
-        self._t0 = None
+        self._drop_order()
+        self.marks.clear()
         self.cursor_seq = None
         self.follow = True
         self._cache.clear()
@@ -255,6 +379,27 @@ class PacketList(ScrollView, can_focus=True):
         if not paused:
             self.sync()
 
+    def set_time_format(self, fmt: TimeFormat) -> None:
+        self.time_format = fmt
+        self._cols = None
+        self.redraw()
+
+    def redraw(self) -> None:
+        """Draw every row again (marks, styles or formats changed)."""
+        self._version += 1
+        self._cache.clear()
+        self.refresh()
+
+    def toggle_mark(self, seq: int) -> bool:
+        """Mark or unmark a packet; returns whether it is marked now."""
+        if seq in self.marks:
+            self.marks.discard(seq)
+        else:
+            self.marks.add(seq)
+        self._version += 1
+        self.refresh()
+        return seq in self.marks
+
     def sync(self) -> None:
         """Catch up with the ring: new rows, evicted rows, filter progress, cursor."""
         ring = self.ring
@@ -265,15 +410,15 @@ class PacketList(ScrollView, can_focus=True):
         if not self.paused:
             self._limit = ring.next_seq
         limit = max(self._limit, first)
-        if self._t0 is None and limit > first:
+        if self.first_ns is None and limit > first:
             rec = ring.get(first)
             if rec is not None:
-                self._t0 = rec.ts_ns
+                self.first_ns = rec.ts_ns
         old_rows = self._rows
+        dropped = 0
         if self._filter is None:
             dropped = max(0, first - self._first)
             self._first = first
-            rows = limit - first
         else:
             self._scan(first, limit)
             matches = self._matches
@@ -284,7 +429,10 @@ class PacketList(ScrollView, can_focus=True):
             if self._mstart > 65536 and self._mstart * 2 > len(matches):
                 self._matches = matches[self._mstart :]
                 self._mstart = 0
-            rows = len(self._matches) - self._mstart
+        rows = self._unsorted_rows()
+        if self._order is not None:
+            rows = len(self._order) + max(0, rows - self._tail_start())
+            dropped = 0  # evicted rows of a sorted view stay in place (drawn as evicted)
         self._rows = rows
         if rows != old_rows or dropped:
             self._set_virtual(rows)
@@ -343,6 +491,9 @@ class PacketList(ScrollView, can_focus=True):
         self._move_to_seq(new)
         if self.follow and rows and self.scroll_offset.y != self.max_scroll_y:
             self.scroll_to(y=self.max_scroll_y, animate=False, force=True)
+        self._report()
+
+    def _report(self) -> None:
         if self.cursor_seq != self._reported:
             self._reported = self.cursor_seq
             self.post_message(self.CursorMoved(self.cursor_seq))
@@ -372,17 +523,31 @@ class PacketList(ScrollView, can_focus=True):
         if rows == 0:
             return
         index = max(0, min(index, rows - 1))
-        self.follow = index == rows - 1
+        self.follow = index == rows - 1 and self._order is None
         self._move_to_seq(self.seq_at(index))
+        self.scroll_to_index(index)
+        self._report()
+
+    def go_to_seq(self, seq: int) -> bool:
+        """Select packet ``seq`` if the list shows it; False otherwise."""
+        if not self.contains(seq):
+            return False
+        index = self.index_of(seq)
+        self.follow = False
+        self._move_to_seq(seq)
+        self.scroll_to_index(index, center=True)
+        self._report()
+        return True
+
+    def scroll_to_index(self, index: int, center: bool = False) -> None:
         top = self.scroll_offset.y
         page = self.page_rows
-        if index < top:
+        if center and not top <= index < top + page:
+            self.scroll_to(y=max(0, index - page // 2), animate=False, force=True)
+        elif index < top:
             self.scroll_to(y=index, animate=False, force=True)
         elif index >= top + page:
             self.scroll_to(y=index - page + 1, animate=False, force=True)
-        if self.cursor_seq != self._reported:
-            self._reported = self.cursor_seq
-            self.post_message(self.CursorMoved(self.cursor_seq))
 
     def _index(self) -> int:
         idx = self.cursor_index
@@ -398,7 +563,7 @@ class PacketList(ScrollView, can_focus=True):
         self.move_cursor(0)
 
     def action_last(self) -> None:
-        self.follow = True
+        self.follow = self._order is None
         self.move_cursor(self._rows - 1)
         self.scroll_to(y=self.max_scroll_y, animate=False, force=True)
 
@@ -412,6 +577,10 @@ class PacketList(ScrollView, can_focus=True):
         line = event.y - self.gutter.top  # click offsets include the border
         if line >= 1:  # line 0 is the header
             self.move_cursor(self.scroll_offset.y + line - 1)
+        elif line == 0 and self._cols is not None:
+            column = self._cols.column_at(event.x - self.gutter.left)
+            if column is not None:
+                self.post_message(self.HeaderClicked(column))
 
     def on_mouse_scroll_up(self, _event: events.MouseScrollUp) -> None:
         # reading back through the list: stop dragging the view to the end
@@ -428,7 +597,20 @@ class PacketList(ScrollView, can_focus=True):
         self._cache.clear()
         self.refresh()
 
+    def on_mount(self) -> None:
+        self.watch(self.app, "theme", self._theme_changed, init=False)
+
+    def _theme_changed(self) -> None:
+        self._styles = {}
+        self.redraw()
+
     # ----- rendering -------------------------------------------------------------------
+    def _style(self, name: str) -> Style:
+        style = self._styles.get(name)
+        if style is None:
+            style = self._styles[name] = self.get_component_rich_style(f"packet-list--{name}")
+        return style
+
     def render_lines(self, crop: Region) -> list[Strip]:
         self._prepare_frame()
         return super().render_lines(crop)
@@ -436,12 +618,23 @@ class PacketList(ScrollView, can_focus=True):
     def _prepare_frame(self) -> None:
         """Per-frame values, so each ``render_line`` is a dictionary lookup when cached."""
         width = self.size.width
-        last = self.seq_at(self._rows - 1) if self._rows else 0
+        last = self.ring.next_seq
         cols = self._cols
-        if cols is None or cols.width != width or cols.no < len(str(last or 0)):
-            cols = self._cols = Columns(width, max(last or 0, 99_999))
+        tw = self._time_width()
+        if (cols is None or cols.width != width or cols.no < len(str(last)) + 1
+                or cols.time != tw):
+            cols = self._cols = Columns(width, max(last, 99_999), time_width=tw,
+                                        iface_width=self._iface_width, addr_seen=self._addr_seen)
             self._cache.clear()
         self._frame = (self.scroll_offset.y - 1, 2 if self.has_focus else 1)
+
+    def _time_width(self) -> int:
+        """What the time column needs: relative times as long as the capture's span."""
+        if self.time_format is not TimeFormat.RELATIVE or self.first_ns is None:
+            return WIDTHS[self.time_format]
+        last = self.ring.get(self.ring.next_seq - 1)
+        span = (last.ts_ns - self.first_ns) / 1e9 if last is not None else 0.0
+        return max(8, len(f"{span:.6f}"))
 
     def render_line(self, y: int) -> Strip:
         cols = self._cols
@@ -455,51 +648,69 @@ class PacketList(ScrollView, can_focus=True):
         if width <= 0:
             return Strip.blank(0)
         if y == 0:
-            return Strip([Segment(cols.header(), HEADER_STYLE)], width)
+            return Strip([Segment(cols.header(self.sort), self._style("header"))], width)
         top, focus_state = self._frame  # type: ignore[misc]
-        seq = self.seq_at(top + y)
+        index = top + y
+        seq = self.seq_at(index)
         if seq is None:
             return Strip.blank(width)
         state = focus_state if seq == self.cursor_seq else 0
-        key = (seq, width, state)
+        prev = self.seq_at(index - 1) if self.time_format is TimeFormat.DELTA else None
+        key = (seq, width, state, seq in self.marks, prev, self._version)
         strip = self._cache.get(key)
         if strip is None:
-            strip = self._render_row(seq, cols, state)
+            strip = self._render_row(seq, cols, state, prev)
             self._cache[key] = strip
         return strip
 
-    def _render_row(self, seq: int, cols: Columns, state: int) -> Strip:
+    def _render_row(self, seq: int, cols: Columns, state: int, prev: int | None) -> Strip:
         rec = self.ring.get(seq)
         width = cols.width
-        if rec is None:  # evicted between sync and paint
+        if rec is None:  # evicted between sync and paint, or below a sorted snapshot
             return Strip([Segment(_fit(f"{seq:>{cols.no}} (evicted)", width),
-                                  Style(color="#707070", italic=True))], width)
+                                  self._style("evicted"))], width)
         s = self.session.summary(rec)
-        t0 = self._t0 if self._t0 is not None else rec.ts_ns
-        rel = (rec.ts_ns - t0) / 1e9
+        first = self.first_ns if self.first_ns is not None else rec.ts_ns
+        prev_ns = None
+        if prev is not None:
+            prev_rec = self.ring.get(prev)
+            prev_ns = prev_rec.ts_ns if prev_rec is not None else None
+        when = format_time(self.time_format, rec.ts_ns, first, prev_ns)
         inbound = rec.direction == Direction.INBOUND
-        text = " ".join((
-            _fit(str(seq), cols.no, right=True),
-            _fit(f"{rel:.6f}", cols.time, right=True),
-            _fit(DIRECTION_WORDS[rec.direction] if rec.direction < 3 else "?", 3),
-            _fit(s.src, cols.addr),
-            _fit(s.dst, cols.addr),
-            _fit(s.proto, cols.proto),
-            _fit(str(len(rec.data)), cols.length, right=True),
-            _fit(s.info, cols.info),
-        ))
-        style = proto_style(s.proto, s.malformed)
+        src, dst = printable(s.src), printable(s.dst)
+        longest = max(len(src), len(dst))
+        if longest > self._addr_seen and self._addr_seen < ADDR_MAX:
+            self._addr_seen = min(ADDR_MAX, longest)  # wider columns from the next frame on
+            self._cols = None
+        marked = seq in self.marks
+        fields = [_fit(("•" if marked else "") + str(seq), cols.no, right=True),
+                  _fit(when, cols.time, right=True)]
+        if cols.iface:
+            name = self._ifnames[rec.iface] if rec.iface < len(self._ifnames) else "?"
+            fields.append(_fit(name, cols.iface))
+        fields.append(_fit(direction_word(rec.direction), DIR_WIDTH))
+        dir_at = sum(len(f) + 1 for f in fields[:-1])
+        info = printable(s.info)
+        inner = self.session.inner_frames(rec)
+        view = self.session.tunnel_view
+        if inner is not None and view is not None:  # a tunnel segment: what it carries
+            info = f"{info}: {describe(view, inner)}"
+        fields += [_fit(src, cols.addr), _fit(dst, cols.addr), _fit(s.proto, cols.proto),
+                   _fit(str(len(rec.data)), cols.length, right=True),
+                   _fit(info, cols.info)]
+        text = _fit(" ".join(fields), width)
+        style = self._style(proto_class(s.proto, s.malformed))
         if state:
-            style += Style(bgcolor=CURSOR_BG if state == 2 else CURSOR_BG_BLUR, bold=True)
+            style += self._style("cursor" if state == 2 else "cursor-blur")
+        elif marked:
+            style += self._style("marked")
         elif inbound:
-            style += Style(bgcolor=IN_BG, italic=True)
-        text = _fit(text, width)
-        # the direction column: an "In" row names itself in a contrasting colour
-        dir_at = cols.no + cols.time + 2
+            style += self._style("inbound")
+        # the direction column: a received row names itself in a contrasting colour
+        dir_style = style + self._style("dir-in" if inbound else "dir-out")
         segs = [
             Segment(text[:dir_at], style),
-            Segment(text[dir_at : dir_at + 3],
-                    style + Style(color="#ffb86c" if inbound else "#7f8c9d", bold=inbound)),
-            Segment(text[dir_at + 3 :], style),
+            Segment(text[dir_at : dir_at + DIR_WIDTH], dir_style),
+            Segment(text[dir_at + DIR_WIDTH :], style),
         ]
         return Strip(segs, width)

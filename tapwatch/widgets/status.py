@@ -1,39 +1,56 @@
 """The status bar: where packets come from, what tapwatch does with them, and every loss.
 
-Losses are the point of a capture tool's status line: packets evicted from the
-ring, dropped by the kernel before tapwatch read them, or not processed because
-the ring wrapped are always shown, in bold red as soon as they are non-zero,
-and a pcap write error is never hidden. Everything time-dependent comes from
-values the app passes in (the session's counters and the app's clock), so a
-test can pin the whole bar.
+Losses are the point of a capture tool's status line: packets evicted from
+the ring, dropped by the kernel before tapwatch read them, or not processed
+because the ring wrapped are always shown, in bold red as soon as they are
+non-zero, and a pcap write error is never hidden. The bar fits the width it
+has: each item has a priority and the least important give way first
+(addresses, the MTU, the byte count), never a loss. Everything
+time-dependent comes from values the app passes in (the session's counters
+and the app's clock), so a test can pin the whole bar.
+
+A session may carry an extra source of status, such as a tunnel: any
+``session.tunnel`` with a ``status_text()`` method gets a line of its own.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar
 
+from rich.style import Style
 from rich.text import Text
 from textual.widgets import Static
+
+from tapwatch.analysis.conversations import human_bytes
+from tapwatch.sanitize import printable
 
 if TYPE_CHECKING:
     from tapwatch.session import Session, Status
 
-SEP = ("  │  ", "#5c6370")
-LABEL = "#8a93a3"
-VALUE = "bold #e6e6e6"
+__all__ = ["BAD", "StatusBar", "StatusStyles", "ViewState", "human_bytes", "render_status"]
+
+#: default styles (the bar in the app takes them from the theme through its component classes)
 BAD = "bold #ffffff on #b3261e"
-GOOD = "#98c379"
 
 
-def human_bytes(n: int) -> str:
-    """Byte counts the way people read them: 1.5 MB, not 1536000."""
-    value = float(n)
-    for unit in ("B", "kB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{n} B"  # pragma: no cover - the loop always returns
+@dataclass
+class StatusStyles:
+    """The bar's styles: rich style strings or Styles, from the theme when in the app."""
+
+    label: str | Style = "#8a93a3"
+    value: str | Style = "bold #e6e6e6"
+    bad: str | Style = BAD
+    good: str | Style = "#98c379"
+    warn: str | Style = "bold #e5c07b"
+    name: str | Style = "bold #e5c07b"
+    title: str | Style = "bold #1e1e1e on #61afef"
+    mode: str | Style = "bold #c678dd"
+    paused: str | Style = "bold #1e1e1e on #e5c07b"
+    stopped: str | Style = "bold #e06c75"
+    offline: str | Style = "bold #abb2bf"
+    sep: str | Style = "#5c6370"
 
 
 @dataclass
@@ -47,6 +64,53 @@ class ViewState:
     scanning: float | None = None  # filter rebuild progress 0..1, None when idle
     pps: float = 0.0
     title: str = "tapwatch"
+    busy: str | None = None  # a tool working in the background ("sorting 40%")
+
+
+@dataclass
+class _Item:
+    priority: int  # 10: never dropped
+    parts: list[tuple[str, str | Style]] = field(default_factory=list)
+
+    def add(self, text: str, style: str | Style = "") -> _Item:
+        self.parts.append((text, style))
+        return self
+
+    @property
+    def width(self) -> int:
+        return sum(len(t) for t, _ in self.parts)
+
+
+SEP = "  │  "
+ALWAYS = 10
+
+
+def _fit(items: list[_Item], width: int | None, sep: str = SEP) -> list[_Item]:
+    """Drop the least important items until the line fits ``width``."""
+    kept = list(items)
+    if width is None:
+        return kept
+
+    def total() -> int:
+        return sum(i.width for i in kept) + len(sep) * max(0, len(kept) - 1) + 1
+
+    while total() > width:
+        candidates = [i for i in kept if i.priority < ALWAYS]
+        if not candidates:
+            break
+        lowest = min(i.priority for i in candidates)
+        victim = [i for i in candidates if i.priority == lowest][-1]
+        kept.remove(victim)
+    return kept
+
+
+def _line(t: Text, items: Sequence[_Item], styles: StatusStyles) -> None:
+    t.append(" ")
+    for n, item in enumerate(items):
+        if n:
+            t.append(SEP, styles.sep)
+        for text, style in item.parts:
+            t.append(text, style)
 
 
 def capture_state(session: Session, st: Status) -> str:
@@ -58,119 +122,230 @@ def capture_state(session: Session, st: Status) -> str:
     return "live"
 
 
-def render_status(session: Session, st: Status, view: ViewState) -> Text:
-    """The two status lines as one rich Text."""
+def drop_meaning(session: Session) -> str:
+    """What the kernel-drop figure counts, in a few words, from how the sources read."""
+    meanings = {s.kernel_drops_meaning for s in session.sources if s.kernel_drops_meaning}
+    return " / ".join(sorted(meanings))
+
+
+def file_progress(session: Session) -> tuple[str, str] | None:
+    """(what, style key) for a file still loading or cut short: the user must know."""
+    for s in session.sources:
+        loader = getattr(s, "loader", None)
+        if loader is None:
+            continue
+        done = getattr(s, "done", None)
+        loaded = getattr(s, "loaded", 0)
+        truncated = getattr(s, "truncated_at", None)
+        if done is not None and not done.is_set():
+            if getattr(s, "follows_pipe", False):
+                return f"live input: {loaded:,} packets read", "good"
+            frac = _load_fraction(s, session)
+            pct = f" {frac * 100:.0f}%" if frac is not None else ""
+            return f"loading{pct} ({loaded:,} packets)", "warn"
+        if truncated is not None:
+            return (f"loaded the first {truncated:,} packets: the ring is full "
+                    "(--ring-packets/--ring-bytes load more)", "warn")
+    return None
+
+
+def _load_fraction(src: object, session: Session) -> float | None:
+    """How much of a capture file is in, by bytes: the records' bytes over the file's size."""
+    progress = getattr(src, "progress", None)
+    if callable(progress):
+        value = progress()
+        return float(value) if value is not None else None
+    capture = getattr(src, "capture", None)
+    path = getattr(capture, "path", None)
+    if not isinstance(path, str):
+        return None
+    import os
+
+    try:
+        size = os.path.getsize(path)
+    except OSError:
+        return None
+    if size <= 0:
+        return None
+    loaded = getattr(src, "loaded", 0)
+    per_record = 32 if getattr(capture, "format", "") == "pcapng" else 16
+    return min(0.99, (session.ring.total_bytes + loaded * per_record) / size)
+
+
+def render_status(session: Session, st: Status, view: ViewState, width: int | None = None,
+                  styles: StatusStyles | None = None) -> Text:
+    """The status lines as one rich Text, fitted to ``width`` cells when given."""
+    s = styles or StatusStyles()
     info = session.info
     t = Text(no_wrap=True, overflow="ellipsis")
 
-    def sep() -> None:
-        t.append(*SEP)
-
-    def item(label: str, value: str, style: str = VALUE) -> None:
-        t.append(f"{label} ", LABEL)
-        t.append(value, style)
+    def item(priority: int, label: str, value: str, style: str | Style = s.value) -> _Item:
+        return _Item(priority).add(f"{label} ", s.label).add(value, style)
 
     # ---- line 1: the source and what tapwatch does ----
-    t.append(f" {view.title} ", "bold #1e1e1e on #61afef")
-    t.append(" ")
-    t.append(info.name, "bold #e5c07b")
-    t.append(f" ({info.kind})", LABEL)
+    line1: list[_Item] = []
+    head = _Item(ALWAYS).add(f" {view.title} ", s.title).add(" ")
+    for n, iface in enumerate(session.interfaces):
+        if n:
+            head.add(" + ", s.label)
+        head.add(printable(iface.name), s.name).add(f" ({iface.kind})", s.label)
+    line1.append(head)
     if info.addresses:
-        t.append("  " + " ".join(info.addresses), "#e6e6e6")
+        line1.append(_Item(2).add(" ".join(info.addresses), s.value))
     if info.mtu:
-        t.append(f"  mtu {info.mtu}", LABEL)
+        line1.append(item(1, "mtu", str(info.mtu), s.label))
     if st.device_state != "file":
         state = st.device_state
-        t.append("  ")
+        word = _Item(9)
         if state == "gone":
-            t.append(" GONE ", BAD)
+            word.add(" GONE ", s.bad)
         elif state == "error":
-            t.append(" ERROR ", BAD)
+            word.add(" ERROR ", s.bad)
         elif state == "down":
-            t.append("DOWN", "bold #e5c07b")
+            word.add("DOWN", s.warn)
         else:
-            t.append(state.upper(), f"bold {GOOD}")
-    sep()
+            word.add(state.upper(), s.good)
+        line1.append(word)
     if session.info.kind == "observe":
-        item("mode", "read-only (observing)", "bold #e5c07b")
+        line1.append(item(8, "mode", "read-only (observing)", s.warn))
     elif session.device is None:
-        item("mode", "n/a (no device)", LABEL)
+        if session.info.kind != "file":
+            line1.append(item(3, "mode", "n/a (no device)", s.label))
     elif session.read_only:
-        item("mode", "read-only", LABEL)
+        line1.append(item(8, "mode", "read-only", s.label))
     else:
-        item("mode", st.mode, "bold #c678dd" if st.mode != "drop" else VALUE)
+        mode = item(8, "mode", st.mode, s.mode if st.mode != "drop" else s.value)
         if st.replies_sent or st.mode != "drop":
-            t.append(f" ({st.replies_sent:,} sent)", LABEL)
+            mode.add(f" ({st.replies_sent:,} sent)", s.label)
+        line1.append(mode)
         if info.peer_mac and st.mode == "reply":
-            t.append(f" as {info.peer_mac}", LABEL)
-    sep()
+            line1.append(_Item(1).add(f"as {info.peer_mac}", s.label))
+        if st.mode == "echo":
+            line1.append(_Item(5).add("echoed requests come back as requests: the host drops "
+                                      "them, so ping sees no reply", s.label))
     cap = capture_state(session, st)
+    state_item = _Item(ALWAYS)
     if view.paused:
-        t.append(" PAUSED ", "bold #1e1e1e on #e5c07b")
-        t.append(f" +{view.new_while_paused:,} new", "bold #e5c07b")
+        state_item.add(" PAUSED ", s.paused).add(f" +{view.new_while_paused:,} new", s.warn)
     elif cap == "live":
-        t.append("● live", f"bold {GOOD}")
+        state_item.add("● live", s.good)
     elif cap == "stopped":
-        t.append("■ stopped", "bold #e06c75")
+        state_item.add("■ stopped", s.stopped)
     else:
-        t.append("offline", "bold #abb2bf")
+        state_item.add("offline", s.offline)
     if session.stop_reason and cap == "stopped":
-        t.append(f" ({session.stop_reason})", LABEL)
+        state_item.add(f" ({printable(session.stop_reason)})", s.label)
+    line1.append(state_item)
+    loading = file_progress(session)
+    if loading is not None:
+        text, key = loading
+        line1.append(_Item(9).add(text, s.warn if key == "warn" else s.good))
+    _line(t, _fit(line1, width), s)
     t.append("\n")
 
     # ---- line 2: counts and losses ----
-    t.append(" ")
-    item("packets", f"{st.captured:,}")
-    t.append("  ")
-    item("bytes", human_bytes(st.bytes))
+    line2: list[_Item] = [item(ALWAYS, "packets", f"{st.captured:,}")]
+    line2.append(item(4, "bytes", human_bytes(st.bytes)))
     if cap == "live":
-        t.append("  ")
-        item("rate", f"{view.pps:,.0f}/s")
-    sep()
+        line2.append(item(6, "rate", f"{view.pps:,.0f}/s"))
     fill = st.ring_len / st.ring_max * 100 if st.ring_max else 0.0
-    item("ring", f"{st.ring_len:,}/{st.ring_max:,} ({fill:.0f}%)",
-         "bold #e5c07b" if fill >= 90 else VALUE)
-    sep()
-    for label, value in (("evicted", st.evicted), ("kernel drops", st.kernel_dropped),
-                         ("missed", st.missed)):
+    line2.append(item(7, "ring", f"{st.ring_len:,}/{st.ring_max:,} ({fill:.0f}%)",
+                      s.warn if fill >= 90 else s.value))
+    losses = _Item(ALWAYS)
+    counted: list[tuple[str, int | None]] = [("evicted", st.evicted)]
+    if st.kernel_dropped is not None or session.live:
+        counted.append(("kernel drops", st.kernel_dropped))  # a file has none to count
+    counted.append(("missed", st.missed))
+    for n, (label, value) in enumerate(counted):
+        if n:
+            losses.add("  ")
+        losses.add(f"{label} ", s.label)
         if value is None:
-            item(label, "?", LABEL)
+            losses.add("?", s.label)
         else:
-            item(label, f"{value:,}", BAD if value else GOOD)
-        t.append("  ")
+            losses.add(f"{value:,}", s.bad if value else s.good)
+    line2.append(losses)
+    meaning = drop_meaning(session)
+    if meaning:
+        line2.append(_Item(3).add(f"kernel drops = {meaning}", s.label))
     if st.write_error:
-        sep()
-        t.append(f" pcap write error: {st.write_error} ", BAD)
+        line2.append(_Item(ALWAYS).add(f" pcap write error: {printable(st.write_error)} ",
+                                       s.bad))
     elif session.writer is not None:
-        sep()
-        item("pcap", f"{st.written:,} written")
+        line2.append(item(7, "pcap", f"{st.written:,} written"))
     if view.display_filter or view.scanning is not None or session.capture_filter is not None:
-        sep()
-        item("shown", f"{view.shown:,}")
+        shown = item(9, "shown", f"{view.shown:,}")
         if view.scanning is not None:
-            t.append(f" filtering {view.scanning * 100:.0f}%", "bold #e5c07b")
+            shown.add(f" filtering {view.scanning * 100:.0f}%", s.warn)
+        line2.append(shown)
+    if view.busy:
+        line2.append(_Item(9).add(view.busy, s.warn))
     if session.action_error:
-        sep()
-        t.append(f"action failed: {session.action_error}", "bold #e06c75")
+        line2.append(_Item(9).add(f"action failed: {printable(session.action_error)}",
+                                  s.stopped))
+    echo = getattr(session, "echo", None)
+    if echo is not None and echo.warning:
+        line2.append(_Item(9).add(f"{printable(echo.warning)} ({echo.loops:,})", s.stopped))
+    _line(t, _fit(line2, width), s)
+
+    # ---- line 3: a tunnel (or any other extra source of status) ----
+    extra = extra_status(session)
+    if extra is not None:
+        t.append("\n ")
+        t.append(printable(extra), s.value)
     return t
 
 
-class StatusBar(Static):
-    """Two lines at the top; updated by the app's timer only when the text changes."""
+def extra_status(session: Session) -> str | None:
+    """The tunnel's line, when the session carries one with a ``status_text()``."""
+    tunnel = getattr(session, "tunnel", None)
+    if tunnel is None:
+        return None
+    status_text = getattr(tunnel, "status_text", None)
+    if not callable(status_text):
+        return None
+    try:
+        text = status_text()
+    except Exception as e:  # a status line must never take the UI down
+        return f"tunnel: status unavailable ({e.__class__.__name__})"
+    return str(text) if text else None
 
-    DEFAULT_CSS = """
-    StatusBar {
-        height: 2;
-        background: #21252b;
-        color: #e6e6e6;
+
+class StatusBar(Static):
+    """The status lines at the top; updated by the screen's timer only when the text changes."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "status--label", "status--value", "status--bad", "status--good", "status--warn",
+        "status--name", "status--title", "status--mode", "status--paused", "status--stopped",
+        "status--offline", "status--sep",
     }
-    """
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("", id=id)
         self._last: Text | None = None
+        self._styles: StatusStyles | None = None
+
+    def styles_for_render(self) -> StatusStyles:
+        """The bar's styles, from the theme (cached until the theme changes)."""
+        if self._styles is None:
+            get = self.get_component_rich_style
+            self._styles = StatusStyles(**{
+                name: get(f"status--{name}", partial=True)
+                for name in StatusStyles.__dataclass_fields__
+            })
+        return self._styles
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "theme", self._theme_changed, init=False)
+
+    def _theme_changed(self) -> None:
+        self._styles = None
+        self._last = None
 
     def show(self, text: Text) -> None:
+        lines = text.plain.count("\n") + 1
+        if self.styles.height is None or self.styles.height.value != lines:
+            self.styles.height = lines
         if self._last is not None and self._last.plain == text.plain and \
                 self._last.spans == text.spans:
             return

@@ -1,0 +1,387 @@
+"""Conversations and endpoints: who talks to whom, how much, for how long.
+
+One incremental pass over the ring feeds a :class:`TrafficIndex`: per IP
+pair, per TCP/UDP 5-tuple (which also remembers the seqs of its packets, so
+following a stream needs no second pass), and per address. The index
+catches up with the ring from where it stopped, so on a live capture it
+only ever looks at new packets; clearing the ring starts it again.
+
+Rows are oriented the way Wireshark's are: address A is the side that sent
+the first packet seen (for TCP, the side that sent the SYN when it is
+seen), so "A -> B" reads as "from the initiator".
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from tapwatch.analysis import Progress
+from tapwatch.analysis.headers import TCP_ACK, TCP_SYN, addr_text, transport
+from tapwatch.wire import IPPROTO_TCP, IPPROTO_UDP
+
+if TYPE_CHECKING:
+    from tapwatch.ring import Record, Ring
+
+CHUNK = 4096
+PROTO_NAMES = {IPPROTO_TCP: "TCP", IPPROTO_UDP: "UDP"}
+
+#: (proto, addr, port, addr, port) ordered so both directions give the same key
+FlowKey = tuple[int, bytes, int, bytes, int]
+PairKey = tuple[bytes, bytes]
+
+
+@dataclass
+class Conversation:
+    """Traffic between two endpoints (an IP pair, or two address:port of one protocol)."""
+
+    proto: int  # 0 for an IP pair
+    a: bytes
+    b: bytes
+    port_a: int = 0
+    port_b: int = 0
+    packets_ab: int = 0
+    bytes_ab: int = 0
+    packets_ba: int = 0
+    bytes_ba: int = 0
+    first_ns: int = 0
+    last_ns: int = 0
+    seqs: array[int] = field(default_factory=lambda: array("q"))
+
+    @property
+    def packets(self) -> int:
+        return self.packets_ab + self.packets_ba
+
+    @property
+    def bytes(self) -> int:
+        return self.bytes_ab + self.bytes_ba
+
+    @property
+    def duration_s(self) -> float:
+        return max(0, self.last_ns - self.first_ns) / 1e9
+
+    @property
+    def bits_per_s(self) -> float | None:
+        """Average rate over the conversation; None for a single instant."""
+        d = self.duration_s
+        return self.bytes * 8 / d if d > 0 else None
+
+    @property
+    def proto_name(self) -> str:
+        return PROTO_NAMES.get(self.proto, "IP")
+
+    def filter_expr(self) -> str:
+        """The tcpdump expression that shows exactly this conversation."""
+        a, b = addr_text(self.a), addr_text(self.b)
+        if not self.proto:
+            return f"host {a} and host {b}"
+        p = "tcp" if self.proto == IPPROTO_TCP else "udp"
+        if a == b and self.port_a == self.port_b:
+            return f"{p} and host {a} and port {self.port_a}"
+        return (f"{p} and ((src host {a} and src port {self.port_a} and dst host {b} and "
+                f"dst port {self.port_b}) or (src host {b} and src port {self.port_b} and "
+                f"dst host {a} and dst port {self.port_a}))")
+
+
+@dataclass
+class Endpoint:
+    """One address: what it sent and what it received."""
+
+    addr: bytes
+    tx_packets: int = 0
+    tx_bytes: int = 0
+    rx_packets: int = 0
+    rx_bytes: int = 0
+    first_ns: int = 0
+    last_ns: int = 0
+
+    @property
+    def packets(self) -> int:
+        return self.tx_packets + self.rx_packets
+
+    @property
+    def bytes(self) -> int:
+        return self.tx_bytes + self.rx_bytes
+
+    def filter_expr(self) -> str:
+        return f"host {addr_text(self.addr)}"
+
+
+def flow_key(proto: int, src: bytes, sport: int, dst: bytes, dport: int) -> FlowKey:
+    """The same key for both directions of a flow."""
+    if (src, sport) <= (dst, dport):
+        return (proto, src, sport, dst, dport)
+    return (proto, dst, dport, src, sport)
+
+
+class TrafficIndex:
+    """Conversations, flows and endpoints of the records seen so far, caught up on demand.
+
+    Not thread-safe: one worker at a time updates it (the UI runs updates in
+    an exclusive worker group) and reads rows from it in that same worker.
+    """
+
+    def __init__(self, linktypes: Sequence[int]) -> None:
+        self.linktypes = list(linktypes)
+        self.reset()
+
+    def reset(self, next_seq: int = 1, cleared: int = 0) -> None:
+        self.next_seq = next_seq
+        self.cleared = cleared
+        self.pairs: dict[PairKey, Conversation] = {}
+        self.flows: dict[FlowKey, Conversation] = {}
+        self.endpoints: dict[bytes, Endpoint] = {}
+        self.packets = 0
+        self.not_ip = 0
+        self.skipped = 0  # evicted before the index got to them
+        self.first_seq: int | None = None
+
+    def update(self, ring: Ring, progress: Progress | None = None,
+               stop: int | None = None) -> int:
+        """Look at every record from where the last update stopped; returns how many."""
+        if ring.cleared != self.cleared:
+            self.reset(ring.first_seq, ring.cleared)
+        stop = ring.next_seq if stop is None else stop
+        if self.next_seq < ring.first_seq:
+            self.skipped += ring.first_seq - self.next_seq
+            self.next_seq = ring.first_seq
+        if progress is not None:
+            progress.total = max(0, stop - self.next_seq)
+        done = 0
+        while self.next_seq < stop:
+            chunk = ring.range(self.next_seq, min(stop, self.next_seq + CHUNK))
+            if not chunk:
+                if self.next_seq < ring.first_seq:  # evicted meanwhile
+                    self.skipped += ring.first_seq - self.next_seq
+                    self.next_seq = ring.first_seq
+                    continue
+                break
+            if chunk[0].seq != self.next_seq:
+                self.skipped += chunk[0].seq - self.next_seq
+            self.feed(chunk)
+            self.next_seq = chunk[-1].seq + 1
+            done += len(chunk)
+            if progress is not None:
+                progress.advance(len(chunk))
+        return done
+
+    def feed(self, records: Iterable[Record]) -> None:
+        """Count records (in seq order) into the pairs, flows and endpoints."""
+        lts = self.linktypes
+        pairs, flows, endpoints = self.pairs, self.flows, self.endpoints
+        for rec in records:
+            if self.first_seq is None:
+                self.first_seq = rec.seq
+            self.packets += 1
+            t = transport(rec.data, lts[rec.iface])
+            if t is None:
+                self.not_ip += 1
+                continue
+            size = len(rec.data)
+            ts = rec.ts_ns
+            src, dst = t.src, t.dst
+            # the IP pair
+            pkey = (src, dst) if src <= dst else (dst, src)
+            conv = pairs.get(pkey)
+            if conv is None:
+                conv = pairs[pkey] = Conversation(0, src, dst, first_ns=ts)
+            _count(conv, src == conv.a, size, ts)
+            # the 5-tuple
+            if t.sport or t.dport:
+                fkey = flow_key(t.proto, src, t.sport, dst, t.dport)
+                flow = flows.get(fkey)
+                if flow is None:
+                    a, pa, b, pb = src, t.sport, dst, t.dport
+                    if t.proto == IPPROTO_TCP and t.flags & (TCP_SYN | TCP_ACK) == \
+                            (TCP_SYN | TCP_ACK):
+                        a, pa, b, pb = dst, t.dport, src, t.sport  # a SYN-ACK: B opened it
+                    flow = flows[fkey] = Conversation(t.proto, a, b, pa, pb, first_ns=ts)
+                _count(flow, (src, t.sport) == (flow.a, flow.port_a), size, ts)
+                flow.seqs.append(rec.seq)
+            # the endpoints
+            ep = endpoints.get(src)
+            if ep is None:
+                ep = endpoints[src] = Endpoint(src, first_ns=ts)
+            ep.tx_packets += 1
+            ep.tx_bytes += size
+            ep.last_ns = max(ep.last_ns, ts)
+            if dst != src:
+                ep = endpoints.get(dst)
+                if ep is None:
+                    ep = endpoints[dst] = Endpoint(dst, first_ns=ts)
+                ep.rx_packets += 1
+                ep.rx_bytes += size
+                ep.last_ns = max(ep.last_ns, ts)
+
+    def flow_of(self, data: bytes, linktype: int) -> Conversation | None:
+        """The TCP/UDP flow a packet belongs to, if the index has seen it."""
+        t = transport(data, linktype)
+        if t is None or not (t.sport or t.dport):
+            return None
+        return self.flows.get(flow_key(t.proto, t.src, t.sport, t.dst, t.dport))
+
+
+def _count(conv: Conversation, forward: bool, size: int, ts: int) -> None:
+    if forward:
+        conv.packets_ab += 1
+        conv.bytes_ab += size
+    else:
+        conv.packets_ba += 1
+        conv.bytes_ba += size
+    if ts < conv.first_ns:
+        conv.first_ns = ts
+    if ts > conv.last_ns:
+        conv.last_ns = ts
+
+
+# ----- rows for the tables -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a tool's table: title, width hint, alignment and how to sort by it."""
+
+    title: str
+    width: int
+    right: bool = False
+
+
+CONVERSATION_COLUMNS = (
+    Column("Proto", 5), Column("Address A", 22), Column("Port A", 6, True),
+    Column("Address B", 22), Column("Port B", 6, True), Column("Packets", 8, True),
+    Column("Bytes", 9, True), Column("Pkts A→B", 8, True), Column("Bytes A→B", 9, True),
+    Column("Pkts B→A", 8, True), Column("Bytes B→A", 9, True), Column("Start", 10, True),
+    Column("Duration", 9, True), Column("bit/s", 9, True),
+)
+
+ENDPOINT_COLUMNS = (
+    Column("Address", 28), Column("Packets", 8, True), Column("Bytes", 9, True),
+    Column("Tx packets", 10, True), Column("Tx bytes", 9, True),
+    Column("Rx packets", 10, True), Column("Rx bytes", 9, True),
+)
+
+
+def human_bytes(n: float) -> str:
+    """Byte counts the way people read them: 1.5 MB, not 1536000."""
+    value = float(n)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{n} B"  # pragma: no cover - the loop always returns
+
+
+def human_rate(bps: float | None) -> str:
+    if bps is None:
+        return "—"
+    for unit in ("", "k", "M", "G"):
+        if bps < 1000 or unit == "G":
+            return f"{bps:.0f}" if not unit else f"{bps:.1f}{unit}"
+        bps /= 1000
+    return f"{bps:.1f}G"  # pragma: no cover
+
+
+#: sort keys by column title (numbers sort numerically, addresses by their bytes)
+def _conv_keys() -> dict[str, Callable[[Conversation], object]]:
+    return {
+        "Proto": lambda c: (c.proto,),
+        "Address A": lambda c: (len(c.a), c.a, c.port_a),
+        "Port A": lambda c: c.port_a,
+        "Address B": lambda c: (len(c.b), c.b, c.port_b),
+        "Port B": lambda c: c.port_b,
+        "Packets": lambda c: c.packets,
+        "Bytes": lambda c: c.bytes,
+        "Pkts A→B": lambda c: c.packets_ab,
+        "Bytes A→B": lambda c: c.bytes_ab,
+        "Pkts B→A": lambda c: c.packets_ba,
+        "Bytes B→A": lambda c: c.bytes_ba,
+        "Start": lambda c: c.first_ns,
+        "Duration": lambda c: c.last_ns - c.first_ns,
+        "bit/s": lambda c: c.bits_per_s or 0.0,
+    }
+
+
+def _endpoint_keys() -> dict[str, Callable[[Endpoint], object]]:
+    return {
+        "Address": lambda e: (len(e.addr), e.addr),
+        "Packets": lambda e: e.packets,
+        "Bytes": lambda e: e.bytes,
+        "Tx packets": lambda e: e.tx_packets,
+        "Tx bytes": lambda e: e.tx_bytes,
+        "Rx packets": lambda e: e.rx_packets,
+        "Rx bytes": lambda e: e.rx_bytes,
+    }
+
+
+CONV_KEYS = _conv_keys()
+ENDPOINT_KEYS = _endpoint_keys()
+
+
+@dataclass
+class Table:
+    """Rows ready to show: cells as text, each with the filter expression Enter applies."""
+
+    columns: tuple[Column, ...]
+    cells: Sequence[tuple[str, ...]]
+    filters: list[str]
+    sort_column: str
+    descending: bool
+    total: int  # rows before any cap
+    note: str = ""
+
+
+def conversation_table(convs: Iterable[Conversation], t0_ns: int, *, sort: str = "Bytes",
+                       descending: bool = True, limit: int | None = None) -> Table:
+    """The conversations as rows, sorted by a column title."""
+    key = CONV_KEYS.get(sort, CONV_KEYS["Bytes"])
+    ordered = sorted(convs, key=key, reverse=descending)  # type: ignore[arg-type]
+    total = len(ordered)
+    if limit is not None:
+        ordered = ordered[:limit]
+    cells = []
+    for c in ordered:
+        start = (c.first_ns - t0_ns) / 1e9
+        cells.append((
+            c.proto_name, addr_text(c.a), str(c.port_a) if c.proto else "",
+            addr_text(c.b), str(c.port_b) if c.proto else "",
+            f"{c.packets:,}", human_bytes(c.bytes), f"{c.packets_ab:,}", human_bytes(c.bytes_ab),
+            f"{c.packets_ba:,}", human_bytes(c.bytes_ba), f"{start:.6f}",
+            f"{c.duration_s:.4f}", human_rate(c.bits_per_s),
+        ))
+    return Table(CONVERSATION_COLUMNS, cells, [c.filter_expr() for c in ordered], sort,
+                 descending, total)
+
+
+def endpoint_table(endpoints: Iterable[Endpoint], *, sort: str = "Bytes",
+                   descending: bool = True, limit: int | None = None) -> Table:
+    key = ENDPOINT_KEYS.get(sort, ENDPOINT_KEYS["Bytes"])
+    ordered = sorted(endpoints, key=key, reverse=descending)  # type: ignore[arg-type]
+    total = len(ordered)
+    if limit is not None:
+        ordered = ordered[:limit]
+    cells = [(addr_text(e.addr), f"{e.packets:,}", human_bytes(e.bytes), f"{e.tx_packets:,}",
+              human_bytes(e.tx_bytes), f"{e.rx_packets:,}", human_bytes(e.rx_bytes))
+             for e in ordered]
+    return Table(ENDPOINT_COLUMNS, cells, [e.filter_expr() for e in ordered], sort, descending,
+                 total)
+
+
+class SharedIndex:
+    """One :class:`TrafficIndex` for the tools that need it, caught up under a lock.
+
+    Conversations, endpoints and following a stream all read the same index
+    from worker threads; the lock makes their passes take turns, and each
+    pass only looks at what arrived since the previous one.
+    """
+
+    def __init__(self, linktypes: Sequence[int]) -> None:
+        import threading
+
+        self.index = TrafficIndex(linktypes)
+        self.lock = threading.Lock()
+
+    def catch_up(self, ring: Ring, progress: Progress | None = None) -> TrafficIndex:
+        """Bring the index up to the ring's newest record; call with ``lock`` held."""
+        self.index.update(ring, progress)
+        return self.index

@@ -1,0 +1,228 @@
+"""Follow a TCP or UDP stream: the payload both ways, in order, as the applications saw it.
+
+TCP is reassembled per direction by sequence number, the way Wireshark's
+"Follow TCP Stream" does: retransmitted bytes are shown once, overlapping
+segments are trimmed, segments that arrive early wait for the gap before
+them, and bytes that never arrived are named as a gap rather than glued
+over. SYN and FIN take one sequence number each. UDP datagrams are shown in
+arrival order. Consecutive data in one direction forms one chunk; what is
+shown is bounded (``limit`` bytes) so a multi-gigabyte transfer cannot eat
+the memory the ring was sized for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from tapwatch.analysis import Progress
+from tapwatch.analysis.conversations import Conversation
+from tapwatch.analysis.headers import TCP_FIN, TCP_RST, TCP_SYN, endpoint_text, transport
+from tapwatch.sanitize import printable
+from tapwatch.wire import IPPROTO_TCP
+
+if TYPE_CHECKING:
+    from tapwatch.ring import Record
+
+#: most payload bytes one follow keeps (both directions together)
+DEFAULT_LIMIT = 16 * 1024 * 1024
+_MOD = 1 << 32
+_HALF = 1 << 31
+
+
+@dataclass
+class Chunk:
+    """Payload one side sent without the other sending in between.
+
+    ``side`` 0 is the client (address A of the conversation), 1 the server;
+    ``seq`` the first packet that carried it; ``gap`` bytes that were never
+    captured just before this chunk.
+    """
+
+    side: int
+    seq: int
+    data: bytearray
+    gap: int = 0
+
+
+@dataclass
+class Stream:
+    """A followed stream: its two ends, its chunks and what could not be shown."""
+
+    proto: int
+    client: str
+    server: str
+    filter_expr: str
+    chunks: list[Chunk] = field(default_factory=list)
+    bytes_each_way: list[int] = field(default_factory=lambda: [0, 0])
+    packets: int = 0
+    missing: int = 0  # packets of the flow no longer held (evicted)
+    gaps: int = 0  # bytes never captured
+    truncated: bool = False
+    flags_seen: set[str] = field(default_factory=set)
+
+    @property
+    def proto_name(self) -> str:
+        return "TCP" if self.proto == IPPROTO_TCP else "UDP"
+
+
+class _Direction:
+    """Reassembly state of one direction of a TCP connection (absolute sequence numbers)."""
+
+    __slots__ = ("next", "pending")
+
+    def __init__(self) -> None:
+        self.next: int | None = None  # seq of the next byte to show
+        self.pending: dict[int, tuple[int, bytes]] = {}  # seq -> (packet seq, bytes), early
+
+
+def _ahead(seq: int, ref: int) -> int:
+    """How far ``seq`` is after ``ref`` in sequence space (negative: before it)."""
+    return (seq - ref + _HALF) % _MOD - _HALF
+
+
+#: early segments one direction keeps waiting for a gap (beyond that they are dropped)
+MAX_PENDING = 4096
+
+
+def follow(conv: Conversation, records: Iterable[Record | None], linktypes: list[int], *,
+           limit: int = DEFAULT_LIMIT, progress: Progress | None = None) -> Stream:
+    """Reassemble the flow ``conv`` from its records (None: a record no longer held)."""
+    stream = Stream(conv.proto, endpoint_text(conv.a, conv.port_a),
+                    endpoint_text(conv.b, conv.port_b), conv.filter_expr())
+    tcp = conv.proto == IPPROTO_TCP
+    dirs = (_Direction(), _Direction())
+    out = _Out(stream, limit)
+    n = 0
+    for rec in records:
+        n += 1
+        if progress is not None and n % 1024 == 0:
+            progress.advance(1024)
+        if rec is None:
+            stream.missing += 1
+            continue
+        t = transport(rec.data, linktypes[rec.iface])
+        if t is None:
+            continue
+        side = 0 if (t.src, t.sport) == (conv.a, conv.port_a) else 1
+        stream.packets += 1
+        payload = rec.data[t.start : t.end]
+        if not tcp:
+            if payload:
+                out.add(side, rec.seq, payload, 0)
+            continue
+        flags = t.flags
+        for bit, name in ((TCP_SYN, "SYN"), (TCP_FIN, "FIN"), (TCP_RST, "RST")):
+            if flags & bit:
+                stream.flags_seen.add(name)
+        d = dirs[side]
+        seq = (t.seq + 1) % _MOD if flags & TCP_SYN else t.seq  # SYN takes one number
+        if d.next is None:
+            d.next = seq
+        if not payload:
+            if flags & TCP_FIN and seq == d.next:
+                d.next = (d.next + 1) % _MOD
+            continue
+        ahead = _ahead(seq, d.next)
+        if ahead > 0:  # early: wait for the bytes before it
+            if len(d.pending) < MAX_PENDING:
+                d.pending.setdefault(seq, (rec.seq, payload))
+            continue
+        _emit(out, side, d, rec.seq, seq, payload, 0)
+    # what still waits never had its gap filled: show it after the gap, named as such
+    for side, d in enumerate(dirs):
+        while d.pending and d.next is not None:
+            ref = d.next
+            seq = min(d.pending, key=lambda s: _ahead(s, ref))
+            pkt, data = d.pending.pop(seq)
+            gap = _ahead(seq, d.next)
+            stream.gaps += max(0, gap)
+            _emit(out, side, d, pkt, seq, data, max(0, gap))
+    return stream
+
+
+def _emit(out: _Out, side: int, d: _Direction, pkt: int, seq: int, data: bytes,
+          gap: int) -> None:
+    """Show ``data`` (at ``seq``, trimmed of bytes already shown), then what it unblocks."""
+    assert d.next is not None
+    behind = -_ahead(seq, d.next) if not gap else 0
+    if behind > 0:
+        if behind >= len(data):
+            return  # a retransmission of bytes already shown
+        data = data[behind:]
+    out.add(side, pkt, data, gap)
+    d.next = (seq + max(0, behind) + len(data)) % _MOD
+    while d.pending:  # segments that were early and now fit (or overlap)
+        ref = d.next
+        ready = [s for s in d.pending if _ahead(s, ref) <= 0]
+        if not ready:
+            return
+        for s in sorted(ready, key=lambda s: _ahead(s, ref)):
+            pkt, data = d.pending.pop(s)
+            behind = -_ahead(s, d.next)
+            if behind >= len(data):
+                continue
+            data = data[behind:]
+            out.add(side, pkt, data, 0)
+            d.next = (d.next + len(data)) % _MOD
+
+
+class _Out:
+    """Appends shown bytes to the stream's chunks, up to the limit."""
+
+    def __init__(self, stream: Stream, limit: int) -> None:
+        self.stream = stream
+        self.limit = limit
+        self.kept = 0
+
+    def add(self, side: int, seq: int, data: bytes, gap: int) -> None:
+        stream = self.stream
+        stream.bytes_each_way[side] += len(data)
+        room = self.limit - self.kept
+        if room <= 0:
+            stream.truncated = True
+            return
+        if len(data) > room:
+            data = data[:room]
+            stream.truncated = True
+        chunks = stream.chunks
+        if chunks and chunks[-1].side == side and not gap:
+            chunks[-1].data += data
+        else:
+            chunks.append(Chunk(side, seq, bytearray(data), gap))
+        self.kept += len(data)
+
+
+# ----- display ----------------------------------------------------------------------------------
+
+def text_lines(data: bytes | bytearray, width: int = 0) -> Iterator[str]:
+    """Payload as text lines the way Wireshark's ASCII view shows it.
+
+    Printable ASCII is kept, line breaks (LF, CRLF) end lines, a tab becomes
+    spaces, every other byte is a dot; lines longer than ``width`` (when
+    given) are wrapped. The result is display-safe by construction and still
+    passes :func:`tapwatch.sanitize.printable` as every display text does.
+    """
+    text = bytes(data).decode("latin-1")
+    for raw in text.split("\n"):
+        if raw.endswith("\r"):
+            raw = raw[:-1]
+        line = "".join(ch if " " <= ch <= "~" else "    " if ch == "\t" else "." for ch in raw)
+        line = printable(line)
+        if width > 0 and len(line) > width:
+            for i in range(0, len(line), width):
+                yield line[i : i + width]
+        else:
+            yield line
+
+
+def hex_lines(data: bytes | bytearray, base: int = 0) -> Iterator[str]:
+    """Payload as ``offset  hex  ascii`` dump lines, 16 bytes each."""
+    for off in range(0, len(data), 16):
+        chunk = bytes(data[off : off + 16])
+        hexes = " ".join(f"{b:02x}" for b in chunk[:8])
+        if len(chunk) > 8:
+            hexes += "  " + " ".join(f"{b:02x}" for b in chunk[8:])
+        ascii_ = "".join(chr(b) if 0x20 <= b < 0x7F else "." for b in chunk)
+        yield f"{base + off:08x}  {hexes:<49}  {ascii_}"

@@ -1,0 +1,95 @@
+"""The key hints line at the bottom: the keys that act here and now, as many as fit.
+
+Textual's Footer lists every shown binding and cuts the line at 80
+columns. This one reads the same active bindings (so a key the session
+cannot use is not offered) and keeps the most useful that fit the width:
+the focused widget's own keys first, then the tools by their rank in
+``widgets.keys``, with help and quit always at the end.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.style import Style
+from rich.text import Text
+from textual.screen import Screen
+from textual.widgets import Static
+
+from tapwatch.widgets.keys import tool_for
+
+#: always shown last, whatever the width
+TAIL = ("help", "quit")
+
+
+class KeyHints(Static):
+    """One line of ``key description`` pairs fitted to the width."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"key-hints--key", "key-hints--description"}
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("", id=id)
+        self._items: list[tuple[int, str, str, str]] = []
+        self._shown: list[tuple[int, str, str, str]] = []
+
+    def on_mount(self) -> None:
+        self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
+        self.watch(self.app, "theme", lambda: self._render_hints(), init=False)
+        self.call_after_refresh(self._bindings_changed, self.screen)
+
+    def on_unmount(self) -> None:
+        self.screen.bindings_updated_signal.unsubscribe(self)
+
+    def _bindings_changed(self, screen: Screen[object]) -> None:
+        items: list[tuple[int, str, str, str]] = []
+        seen: set[str] = set()
+        for active in screen.active_bindings.values():
+            binding = active.binding
+            if not binding.show or not active.enabled or binding.action in seen:
+                continue
+            tool = tool_for(binding.action)
+            rank = tool.hint if tool is not None else 0  # the focused widget's keys come first
+            seen.add(binding.action)
+            items.append((rank, self.app.get_key_display(binding), binding.description,
+                          binding.action))
+        if "command_palette" not in seen and self.app.ENABLE_COMMAND_PALETTE:
+            items.append((5, "^p", "Palette", "command_palette"))
+        items.sort(key=lambda i: i[0])
+        self._items = items
+        self._render_hints()
+
+    def on_resize(self) -> None:
+        self._render_hints()
+
+    def _render_hints(self) -> None:
+        width = self.size.width or 80
+        key_style: Style = self.get_component_rich_style("key-hints--key")
+        desc_style: Style = self.get_component_rich_style("key-hints--description")
+        tail = [i for i in self._items if i[3] in TAIL]
+        body = [i for i in self._items if i[3] not in TAIL]
+
+        def cells(item: tuple[int, str, str, str]) -> int:
+            return len(item[1]) + len(item[2]) + 4
+
+        room = width - sum(cells(i) for i in tail)
+        chosen = []
+        for item in body:
+            if cells(item) <= room:
+                chosen.append(item)
+                room -= cells(item)
+        self._shown = chosen + tail
+        t = Text(no_wrap=True, overflow="crop")
+        for _, key, desc, _action in self._shown:
+            t.append(f" {key} ", key_style)
+            t.append(f"{desc}  ", desc_style)
+        self.update(t)
+
+    @property
+    def text(self) -> str:
+        """The plain text shown (for tests)."""
+        return "".join(f" {k} {d}  " for _, k, d, _ in self._shown)
+
+    @property
+    def actions(self) -> list[str]:
+        """The actions offered now, in the order shown."""
+        return [a for *_, a in self._shown]

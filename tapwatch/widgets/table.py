@@ -1,0 +1,193 @@
+"""A read-only table of text rows for the analysis tools, drawn line by line.
+
+Conversations of a large capture run into the tens of thousands; Textual's
+DataTable measures and stores every row, this draws only the visible ones
+(like the packet list). Columns share the width by their hints, the last one
+taking the rest; a click on a header posts :class:`LineTable.HeaderClicked`
+(the tool re-sorts), Enter or a double click posts :class:`LineTable.Chosen`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from tapwatch.analysis.conversations import Column
+from tapwatch.sanitize import printable
+
+
+def _fit(text: str, width: int, right: bool = False) -> str:
+    if width <= 0:
+        return ""
+    if len(text) > width:
+        return text[: width - 1] + "…" if width > 1 else text[:width]
+    return text.rjust(width) if right else text.ljust(width)
+
+
+class LineTable(ScrollView, can_focus=True):
+    """Rows of text cells with a pinned header, a cursor and sortable columns."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up,k", "move(-1)", "Up", show=False),
+        Binding("down,j", "move(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home,g", "edge(0)", "First", show=False),
+        Binding("end,G", "edge(1)", "Last", show=False),
+        Binding("enter", "choose", "Filter the list to it", show=True),
+        Binding("left,h", "sort_step(-1)", "Sort by the column left", show=False),
+        Binding("right,l", "sort_step(1)", "Sort by the column right", show=False),
+        Binding("r", "reverse", "Reverse the order", show=True),
+    ]
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "line-table--header", "line-table--cursor", "line-table--row", "line-table--sorted"}
+
+    class HeaderClicked(Message):
+        def __init__(self, table: LineTable, column: str) -> None:
+            super().__init__()
+            self.table = table
+            self.column = column
+
+    class Chosen(Message):
+        def __init__(self, table: LineTable, index: int) -> None:
+            super().__init__()
+            self.table = table
+            self.index = index
+
+    def __init__(self, columns: Sequence[Column], *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.columns = tuple(columns)
+        self.rows: Sequence[tuple[str, ...]] = ()
+        self.cursor = 0
+        self.sort_column = ""
+        self.descending = True
+        self._widths: list[int] = []
+
+    def set_rows(self, rows: Sequence[tuple[str, ...]], sort_column: str,
+                 descending: bool) -> None:
+        self.rows = rows
+        self.sort_column = sort_column
+        self.descending = descending
+        self.cursor = min(self.cursor, max(0, len(rows) - 1))
+        self.virtual_size = Size(self.size.width, len(rows) + 1)
+        self.refresh()
+
+    def _layout(self, width: int) -> list[int]:
+        hints = [c.width for c in self.columns]
+        total = sum(hints) + len(hints) - 1
+        widths = list(hints)
+        if width > total:
+            widths[-1] += width - total  # the last column takes the rest
+            # address columns grow first when there is room to spare
+        elif width < total:
+            over = total - width
+            for i in sorted(range(len(widths)), key=lambda i: -widths[i]):
+                take = min(over, widths[i] - 4)
+                if take > 0:
+                    widths[i] -= take
+                    over -= take
+                if not over:
+                    break
+        return widths
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        widths = self._layout(width)
+        get = self.get_component_rich_style
+        if y == 0:
+            parts = []
+            for col, w in zip(self.columns, widths, strict=False):
+                title = col.title
+                if col.title == self.sort_column:
+                    title += " ▼" if self.descending else " ▲"
+                parts.append(_fit(title, w, col.right))
+            return Strip([Segment(_fit(" ".join(parts), width), get("line-table--header"))],
+                         width)
+        index = self.scroll_offset.y + y - 1
+        if not 0 <= index < len(self.rows):
+            return Strip.blank(width)
+        cells = self.rows[index]
+        text = " ".join(_fit(printable(cell), w, col.right)
+                        for cell, col, w in zip(cells, self.columns, widths, strict=False))
+        style: Style = get("line-table--row")
+        if index == self.cursor:
+            style += get("line-table--cursor" if self.has_focus else "line-table--sorted")
+        return Strip([Segment(_fit(text, width), style)], width)
+
+    # ----- movement -----
+    @property
+    def page_rows(self) -> int:
+        return max(1, self.scrollable_content_region.height - 1)
+
+    def move_to(self, index: int) -> None:
+        if not self.rows:
+            return
+        old = self.cursor
+        self.cursor = max(0, min(index, len(self.rows) - 1))
+        top = self.scroll_offset.y
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False, force=True)
+        elif self.cursor >= top + self.page_rows:
+            self.scroll_to(y=self.cursor - self.page_rows + 1, animate=False, force=True)
+        for i in (old, self.cursor):
+            line = i - self.scroll_offset.y + 1
+            if 0 < line < self.size.height:
+                self.refresh(Region(0, line, self.size.width, 1))
+
+    def action_move(self, step: int) -> None:
+        self.move_to(self.cursor + step)
+
+    def action_page(self, step: int) -> None:
+        self.move_to(self.cursor + step * self.page_rows)
+
+    def action_edge(self, end: int) -> None:
+        self.move_to(len(self.rows) - 1 if end else 0)
+
+    def action_choose(self) -> None:
+        if self.rows:
+            self.post_message(self.Chosen(self, self.cursor))
+
+    def action_sort_step(self, step: int) -> None:
+        titles = [c.title for c in self.columns]
+        at = titles.index(self.sort_column) if self.sort_column in titles else 0
+        self.post_message(self.HeaderClicked(self, titles[(at + step) % len(titles)]))
+
+    def action_reverse(self) -> None:
+        if self.sort_column:
+            self.post_message(self.HeaderClicked(self, self.sort_column))
+
+    def on_click(self, event: events.Click) -> None:
+        line = event.y - self.gutter.top
+        if line == 0:
+            widths = self._layout(self.size.width)
+            x = event.x - self.gutter.left
+            for col, w in zip(self.columns, widths, strict=False):
+                if x <= w:
+                    self.post_message(self.HeaderClicked(self, col.title))
+                    return
+                x -= w + 1
+            return
+        index = self.scroll_offset.y + line - 1
+        if 0 <= index < len(self.rows):
+            if index == self.cursor and event.chain >= 2:
+                self.post_message(self.Chosen(self, index))
+            self.move_to(index)
+
+    def on_resize(self) -> None:
+        self.virtual_size = Size(self.size.width, len(self.rows) + 1)
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()

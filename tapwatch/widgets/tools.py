@@ -1,0 +1,384 @@
+"""The analysis tools' screens: follow a stream, conversations and endpoints.
+
+Each tool computes in a thread worker (``analysis``, over the ring) and
+posts one typed message when done; meanwhile a progress bar shows how far
+it is, read from the shared :class:`~tapwatch.analysis.Progress` by a timer
+rather than a message per chunk. Closing a tool cancels its work. A tool
+dismisses with a filter expression when the user asks to see its subject
+in the list (Enter on a conversation, ``F`` on a stream), None otherwise.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.geometry import Size
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.widgets import ProgressBar, Static, TabbedContent, TabPane
+
+from tapwatch.analysis import Cancelled, Progress
+from tapwatch.analysis.conversations import (
+    CONVERSATION_COLUMNS,
+    ENDPOINT_COLUMNS,
+    SharedIndex,
+    Table,
+    conversation_table,
+    endpoint_table,
+    human_bytes,
+)
+from tapwatch.analysis.streams import Stream, follow, hex_lines, text_lines
+from tapwatch.sanitize import printable
+from tapwatch.widgets.table import LineTable
+
+if TYPE_CHECKING:
+    from tapwatch.ring import Ring
+
+#: how often a tool reads its worker's progress and (for a live capture) refreshes
+PROGRESS_S = 0.1
+LIVE_REFRESH_S = 2.0
+
+
+class StreamView(ScrollView, can_focus=True):
+    """The followed stream's lines, each coloured by the side that sent it."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up,k", "scroll_up", "Up", show=False),
+        Binding("down,j", "scroll_down", "Down", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("home,g", "scroll_home", "Top", show=False),
+        Binding("end,G", "scroll_end", "Bottom", show=False),
+    ]
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "stream-view--client", "stream-view--server", "stream-view--note"
+    }
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.lines: list[tuple[int, str]] = []  # (side: 0 client, 1 server, 2 note, text)
+
+    def set_lines(self, lines: list[tuple[int, str]]) -> None:
+        self.lines = lines
+        width = max((len(t) for _, t in lines[:5000]), default=0)
+        self.virtual_size = Size(width, len(lines))
+        self.scroll_to(0, 0, animate=False, force=True)
+        self.refresh()
+
+    def render_line(self, y: int) -> Strip:
+        index = self.scroll_offset.y + y
+        width = self.size.width
+        if not 0 <= index < len(self.lines):
+            return Strip.blank(width)
+        side, text = self.lines[index]
+        name = ("stream-view--client", "stream-view--server", "stream-view--note")[side]
+        style: Style = self.get_component_rich_style(name)
+        x = self.scroll_offset.x
+        return Strip([Segment(text[x : x + width], style)]).adjust_cell_length(width, style)
+
+
+def stream_lines(stream: Stream, mode: str, sides: tuple[int, ...] = (0, 1),
+                 width: int = 0) -> list[tuple[int, str]]:
+    """The stream as display lines: text (Wireshark's ASCII view) or a hex dump per chunk."""
+    out: list[tuple[int, str]] = []
+    offsets = [0, 0]
+    for chunk in stream.chunks:
+        if chunk.side not in sides:
+            offsets[chunk.side] += len(chunk.data)
+            continue
+        if chunk.gap:
+            out.append((2, f"[{chunk.gap:,} bytes missing: never captured]"))
+        if mode == "hex":
+            prefix = "    " if chunk.side else ""
+            out.extend((chunk.side, prefix + line)
+                       for line in hex_lines(chunk.data, offsets[chunk.side]))
+        else:
+            out.extend((chunk.side, line) for line in text_lines(chunk.data, width))
+        offsets[chunk.side] += len(chunk.data)
+    if stream.truncated:
+        out.append((2, "[the rest is not shown: this view keeps the first 16 MB]"))
+    if not out:
+        out.append((2, "no payload in this stream (only headers)"))
+    return out
+
+
+class FollowScreen(ModalScreen["str | None"]):
+    """The TCP or UDP stream of a packet: both ways, coloured, as text or hex."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q", "close", "Close"),
+        Binding("h", "toggle_hex", "Text / hex"),
+        Binding("a", "sides('both')", "Both ways"),
+        Binding("c", "sides('client')", "Client only"),
+        Binding("s", "sides('server')", "Server only"),
+        Binding("F,enter", "filter", "Filter the list to it"),
+    ]
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"follow--client", "follow--server",
+                                             "follow--note"}
+
+    class Ready(Message):
+        def __init__(self, stream: Stream | None, error: str | None = None) -> None:
+            super().__init__()
+            self.stream = stream
+            self.error = error
+
+    def __init__(self, shared: SharedIndex, ring: Ring, linktypes: list[int], data: bytes,
+                 linktype: int) -> None:
+        super().__init__()
+        self.shared = shared
+        self.ring = ring
+        self.linktypes = linktypes
+        self.data = data
+        self.linktype = linktype
+        self.stream: Stream | None = None
+        self.mode = "text"
+        self.sides: tuple[int, ...] = (0, 1)
+        self.progress = Progress()
+
+    def compose(self) -> ComposeResult:
+        box = Vertical(id="follow-box", classes="tool")
+        box.border_title = "Follow stream"
+        box.border_subtitle = "h text/hex · a c s both/client/server · F filter the list · Esc"
+        with box:
+            yield Static("reading the capture…", id="follow-head")
+            yield ProgressBar(id="follow-progress", show_eta=False)
+            yield StreamView(id="follow-view")
+
+    def on_mount(self) -> None:
+        self.query_one("#follow-view", StreamView).focus()
+        self.set_interval(PROGRESS_S, self._show_progress)
+        self._reassemble()
+
+    def _show_progress(self) -> None:
+        bar = self.query_one("#follow-progress", ProgressBar)
+        if self.stream is None:
+            bar.update(total=max(1, self.progress.total), progress=self.progress.done)
+
+    @work(thread=True, exclusive=True, group="follow", exit_on_error=False)
+    def _reassemble(self) -> None:
+        try:
+            with self.shared.lock:
+                index = self.shared.catch_up(self.ring, self.progress)
+                conv = index.flow_of(self.data, self.linktype)
+                seqs = list(conv.seqs) if conv is not None else []
+            if conv is None:
+                self.post_message(self.Ready(None, "the selected packet is not TCP or UDP"))
+                return
+            self.progress.total = len(seqs)
+            self.progress.done = 0
+            stream = follow(conv, map(self.ring.get, seqs), self.linktypes,
+                            progress=self.progress)
+        except Cancelled:
+            return
+        self.post_message(self.Ready(stream))
+
+    def on_follow_screen_ready(self, message: FollowScreen.Ready) -> None:
+        self.query_one("#follow-progress", ProgressBar).display = False
+        if message.stream is None:
+            self.query_one("#follow-head", Static).update(Text(message.error or "nothing"))
+            return
+        self.stream = message.stream
+        self._show()
+
+    def _show(self) -> None:
+        st = self.stream
+        if st is None:
+            return
+        get = self.get_component_rich_style
+        head = Text(no_wrap=True, overflow="ellipsis")
+        head.append(f"{st.proto_name} ", "bold")
+        head.append(printable(st.client), get("follow--client"))
+        head.append(" ⇄ ")
+        head.append(printable(st.server), get("follow--server"))
+        head.append(f"   {st.packets:,} packets · ")
+        head.append(f"client {human_bytes(st.bytes_each_way[0])}", get("follow--client"))
+        head.append(" · ")
+        head.append(f"server {human_bytes(st.bytes_each_way[1])}", get("follow--server"))
+        notes = []
+        if st.gaps:
+            notes.append(f"{st.gaps:,} bytes never captured")
+        if st.missing:
+            notes.append(f"{st.missing:,} packets no longer held")
+        if st.flags_seen:
+            notes.append(" ".join(sorted(st.flags_seen)))
+        if notes:
+            head.append("   " + " · ".join(notes))
+        head.append(f"\nfilter: {st.filter_expr}", get("follow--note"))
+        self.query_one("#follow-head", Static).update(head)
+        view = self.query_one("#follow-view", StreamView)
+        view.set_lines(stream_lines(st, self.mode, self.sides))
+        self.query_one("#follow-box").border_title = (
+            f"Follow {st.proto_name} stream · {'hex' if self.mode == 'hex' else 'text'}"
+            f" · {'both ways' if len(self.sides) == 2 else 'client only' if self.sides == (0,) else 'server only'}")  # noqa: E501
+
+    def action_toggle_hex(self) -> None:
+        self.mode = "text" if self.mode == "hex" else "hex"
+        self._show()
+
+    def action_sides(self, which: str) -> None:
+        self.sides = {"both": (0, 1), "client": (0,), "server": (1,)}[which]
+        self._show()
+
+    def action_filter(self) -> None:
+        if self.stream is not None:
+            self.dismiss(self.stream.filter_expr)
+
+    def action_close(self) -> None:
+        self.progress.cancel()
+        self.dismiss(None)
+
+
+class ConversationsScreen(ModalScreen["str | None"]):
+    """IP pairs, TCP/UDP conversations and endpoints; Enter filters the list to one row."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q", "close", "Close"),
+        Binding("1", "tab('pairs')", "IP pairs"),
+        Binding("2", "tab('flows')", "TCP/UDP"),
+        Binding("3", "tab('endpoints')", "Endpoints"),
+    ]
+
+    KINDS: ClassVar[tuple[str, ...]] = ("pairs", "flows", "endpoints")
+
+    class Ready(Message):
+        def __init__(self, kind: str, table: Table) -> None:
+            super().__init__()
+            self.kind = kind
+            self.table = table
+
+    def __init__(self, shared: SharedIndex, ring: Ring, first_ns: int, *, live: bool,
+                 start: str = "flows") -> None:
+        super().__init__()
+        self.shared = shared
+        self.ring = ring
+        self.first_ns = first_ns
+        self.live = live
+        self.start = start
+        self.sorts: dict[str, tuple[str, bool]] = {k: ("Bytes", True) for k in self.KINDS}
+        self.tables: dict[str, Table] = {}
+        self.progress = Progress()
+        self._busy = False
+
+    def compose(self) -> ComposeResult:
+        box = Vertical(id="conversations-box", classes="tool")
+        box.border_title = "Conversations and endpoints"
+        box.border_subtitle = ("Enter filters the list to it · click a header or ← → to sort, "
+                               "r reverses · 1 2 3 · Esc")
+        with box:
+            yield Static("counting…", id="conversations-head")
+            yield ProgressBar(id="conversations-progress", show_eta=False)
+            with TabbedContent(initial=self.start, id="conversations-tabs"):
+                with TabPane("IP pairs", id="pairs"):
+                    yield LineTable(CONVERSATION_COLUMNS, id="table-pairs")
+                with TabPane("TCP/UDP", id="flows"):
+                    yield LineTable(CONVERSATION_COLUMNS, id="table-flows")
+                with TabPane("Endpoints", id="endpoints"):
+                    yield LineTable(ENDPOINT_COLUMNS, id="table-endpoints")
+
+    def on_mount(self) -> None:
+        self.set_interval(PROGRESS_S, self._show_progress)
+        if self.live:
+            self.set_interval(LIVE_REFRESH_S, self.refresh_tables)
+        self.refresh_tables()
+        self._table(self.start).focus()
+
+    @property
+    def kind(self) -> str:
+        return self.query_one("#conversations-tabs", TabbedContent).active or "flows"
+
+    def _table(self, kind: str) -> LineTable:
+        return self.query_one(f"#table-{kind}", LineTable)
+
+    def _show_progress(self) -> None:
+        bar = self.query_one("#conversations-progress", ProgressBar)
+        bar.display = self._busy and self.progress.total > 20_000
+        if bar.display:
+            bar.update(total=max(1, self.progress.total), progress=self.progress.done)
+
+    def refresh_tables(self) -> None:
+        if self._busy:
+            return
+        self._busy = True
+        kind = self.kind
+        column, descending = self.sorts[kind]
+        self._build(kind, column, descending)
+
+    @work(thread=True, exclusive=True, group="conversations", exit_on_error=False)
+    def _build(self, kind: str, column: str, descending: bool) -> None:
+        try:
+            with self.shared.lock:
+                self.progress.done = 0
+                index = self.shared.catch_up(self.ring, self.progress)
+                if kind == "pairs":
+                    table = conversation_table(list(index.pairs.values()), self.first_ns,
+                                               sort=column, descending=descending)
+                elif kind == "flows":
+                    table = conversation_table(list(index.flows.values()), self.first_ns,
+                                               sort=column, descending=descending)
+                else:
+                    table = endpoint_table(list(index.endpoints.values()), sort=column,
+                                           descending=descending)
+                table.note = (f"{index.packets:,} packets looked at"
+                              + (f", {index.not_ip:,} not IP" if index.not_ip else "")
+                              + (f", {index.skipped:,} evicted before they were counted"
+                                 if index.skipped else ""))
+        except Cancelled:
+            return
+        self.post_message(self.Ready(kind, table))
+
+    def on_conversations_screen_ready(self, message: ConversationsScreen.Ready) -> None:
+        self._busy = False
+        self.tables[message.kind] = message.table
+        table = message.table
+        self._table(message.kind).set_rows(table.cells, table.sort_column, table.descending)
+        what = {"pairs": "IP pairs", "flows": "TCP/UDP conversations",
+                "endpoints": "endpoints"}[message.kind]
+        self.query_one("#conversations-head", Static).update(
+            Text(f"{table.total:,} {what} · {table.note}"))
+        if message.kind != self.kind:
+            self.refresh_tables()
+
+    @on(TabbedContent.TabActivated)
+    def _tab_changed(self, event: TabbedContent.TabActivated) -> None:
+        kind = self.kind
+        self._table(kind).focus()
+        if kind not in self.tables:
+            self.refresh_tables()
+
+    @on(LineTable.HeaderClicked)
+    def _sort(self, event: LineTable.HeaderClicked) -> None:
+        kind = self.kind
+        column, descending = self.sorts[kind]
+        if event.column == column:
+            descending = not descending
+        else:
+            column, descending = event.column, event.column not in (
+                "Address", "Address A", "Address B", "Proto", "Port A", "Port B", "Start")
+        self.sorts[kind] = (column, descending)
+        self.tables.pop(kind, None)
+        self.refresh_tables()
+
+    @on(LineTable.Chosen)
+    def _chosen(self, event: LineTable.Chosen) -> None:
+        table = self.tables.get(self.kind)
+        if table is not None and 0 <= event.index < len(table.filters):
+            self.progress.cancel()
+            self.dismiss(table.filters[event.index])
+
+    def action_tab(self, kind: str) -> None:
+        self.query_one("#conversations-tabs", TabbedContent).active = kind
+
+    def action_close(self) -> None:
+        self.progress.cancel()
+        self.dismiss(None)

@@ -1,0 +1,48 @@
+"""The tunnel's outer stream in the UI: rows name the inner frames, the tree dissects them."""
+
+from __future__ import annotations
+
+from scapy.layers.inet import ICMP, IP, TCP
+from scapy.layers.l2 import Ether
+from test_app import settle, ui
+
+from tapwatch.app import TapwatchApp
+from tapwatch.kinds import Direction
+from tapwatch.linktypes import LINKTYPE_ETHERNET, LINKTYPE_RAW
+from tapwatch.session import Session
+from tapwatch.sources import InterfaceInfo, RecordSource
+from tapwatch.tunnelview import TunnelView
+
+T0 = 1_700_000_000_000_000_000
+MACS = {"src": "02:00:00:00:00:01", "dst": "02:00:00:00:00:02"}
+
+
+def segment(payload: bytes, seq: int) -> bytes:
+    return bytes(Ether(**MACS) / IP(src="10.200.0.1", dst="10.200.0.2")
+                 / TCP(sport=55555, dport=40000, seq=seq, flags="PA") / payload)
+
+
+@ui
+async def test_a_tunnel_segment_row_and_tree_show_the_inner_packet() -> None:
+    inner = bytes(IP(src="10.0.0.1", dst="10.0.0.2") / ICMP(id=7, seq=3) / (b"z" * 56))
+    stream = len(inner).to_bytes(2, "big") + inner
+    tun = InterfaceInfo("tun0", "tun", linktype=LINKTYPE_RAW, index=0)
+    veth = InterfaceInfo("veth0", "observe", linktype=LINKTYPE_ETHERNET, index=1)
+    session = Session([RecordSource(tun), RecordSource(veth)],
+                      tunnel_view=TunnelView([55555], LINKTYPE_RAW))
+    session.feed(T0, Direction.OUTBOUND, inner, iface=0)
+    session.feed(T0 + 1000, Direction.OUTBOUND, segment(stream[:2], 1), iface=1)  # the prefix
+    session.feed(T0 + 2000, Direction.OUTBOUND, segment(stream[2:], 3), iface=1)  # the frame
+    session.pump()
+    app = TapwatchApp(session)
+    async with app.run_test(size=(220, 50)) as pilot:
+        await settle(pilot, app)
+        packets = app.packet_list
+        rows = [packets.render_line(y).text for y in range(1, 4)]
+        assert "tunnel, part of a frame" in rows[1]
+        assert "tunnel 1 frame: IP 10.0.0.1 > 10.0.0.2: ICMP echo request" in rows[2]
+        packets.move_cursor(2)
+        await settle(pilot, app)
+        labels = [str(n.label) for n in app.detail_tree.root.children]
+        assert any(lab.startswith("Tunnel frame 1 of 1 (84 bytes, reassembled)")
+                   for lab in labels), labels
