@@ -7,6 +7,7 @@ only a complete line of printable ASCII is shown, anything else is left out.
 from __future__ import annotations
 
 import re
+import time
 from typing import Final
 
 from tapwatch.decode.core import TCP_PORTS, UDP_PORTS, Acc, LayerOnly, PortHandler, bind
@@ -176,6 +177,84 @@ _NTP_MODES: Final = ("unspecified", "symmetric active", "symmetric passive", "Cl
               "Broadcast", "Control Message", "Reserved")
 
 
+_NTP_LEAP: Final = ("", "+1s", "-1 s", "clock unsynchronized")
+
+
+def _ntp_times(d: bytes, off: int, length: int) -> str:
+    """tcpdump -v's NTP time message: stratum, poll, delays, the four timestamps and the
+    originator's offsets to the other two."""
+    stratum = d[off + 1]
+    poll = int.from_bytes(d[off + 2:off + 3], "big", signed=True)
+    precision = int.from_bytes(d[off + 3:off + 4], "big", signed=True)
+    kind = {0: "unspecified or invalid", 1: "primary reference"}.get(
+        stratum, "secondary reference" if 2 <= stratum <= 15 else "reserved")
+    li = d[off] >> 6
+    out = (f"\n\tLeap indicator: {_NTP_LEAP[li]} ({li}), Stratum {stratum} ({kind}), "
+           f"poll {poll}")
+    if -32 < poll < 32:
+        out += f" ({2.0 ** poll:g}s)"
+    out += (f", precision {precision}\n\tRoot Delay: {_sfix(d, off + 4)}, "
+            f"Root dispersion: {_sfix(d, off + 8)}, Reference-ID: ")
+    ref = d[off + 12:off + 16]
+    if stratum == 0:
+        out += "(unspec)"
+    elif stratum == 1:
+        out += "".join(chr(c) if 0x20 <= c < 0x7F else f"\\{c:03o}" for c in ref.rstrip(b"\0"))
+    else:
+        out += f"0x{int.from_bytes(ref, 'big'):08x}"
+    org = off + 24
+    out += (f"\n\t  Reference Timestamp:  {_ntp_time(d, off + 16)}"
+            f"\n\t  Originator Timestamp: {_ntp_time(d, org)}"
+            f"\n\t  Receive Timestamp:    {_ntp_time(d, off + 32)}"
+            f"\n\t  Transmit Timestamp:   {_ntp_time(d, off + 40)}"
+            f"\n\t    Originator - Receive Timestamp:  {_ntp_delta(d, org, off + 32)}"
+            f"\n\t    Originator - Transmit Timestamp: {_ntp_delta(d, org, off + 40)}")
+    if length == 52:
+        out += f"\n\tKey id: {int.from_bytes(d[off + 48:off + 52], 'big')}"
+    elif length > 48:
+        out += f"\n\t({length - 48} more bytes after the header)"
+    return out
+
+
+def _sfix(d: bytes, p: int) -> str:
+    return f"{d[p] << 8 | d[p + 1]}.{int((d[p + 2] << 8 | d[p + 3]) / 65536.0 * 1000000.0):06d}"
+
+
+def _ntp_time(d: bytes, p: int) -> str:
+    """``seconds.nanoseconds (UTC date)``, as tcpdump's ``p_ntp_time``."""
+    i = int.from_bytes(d[p:p + 4], "big")
+    f = int(int.from_bytes(d[p + 4:p + 8], "big") / 4294967296.0 * 1000000000.0)
+    out = f"{i}.{f:09d}"
+    if i:
+        try:
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(i - 2208988800))
+        except (OverflowError, OSError, ValueError):
+            stamp = "[Time is too large to fit into a time_t]"
+        out += f" ({stamp})"
+    return out
+
+
+def _ntp_delta(d: bytes, old: int, new: int) -> str:
+    """``+seconds.nanoseconds`` from the timestamp at ``old`` to the one at ``new``."""
+    u = int.from_bytes(d[new:new + 4], "big")
+    uf = int.from_bytes(d[new + 4:new + 8], "big")
+    ou = int.from_bytes(d[old:old + 4], "big")
+    ouf = int.from_bytes(d[old + 4:old + 8], "big")
+    if ou == 0 and ouf == 0:
+        return _ntp_time(d, new)
+    if u > ou:
+        sign, i, f = "+", u - ou, (uf - ouf) & 0xFFFFFFFF
+        if ouf > uf:
+            i -= 1
+    elif u < ou:
+        sign, i, f = "-", ou - u, (ouf - uf) & 0xFFFFFFFF
+        if uf > ouf:
+            i -= 1
+    else:
+        sign, i, f = ("+", 0, uf - ouf) if uf > ouf else ("-", 0, ouf - uf)
+    return f"{sign}{i}.{int(f / 4294967296.0 * 1000000000.0):09d}"
+
+
 class _Ntp(PortHandler):
     def text(self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
              dport: int) -> str | None:
@@ -184,7 +263,10 @@ class _Ntp(PortHandler):
         a.layers.append("NTP")
         mode = d[off] & 7
         a.info = f"NTP Version {d[off] >> 3 & 7}, {_NTP_MODES[mode]}"
-        return f"NTPv{d[off] >> 3 & 7}, {_NTP_MODES[mode]}, length {length}"
+        text = f"NTPv{d[off] >> 3 & 7}, {_NTP_MODES[mode]}, length {length}"
+        if a.verbose and 1 <= mode <= 5 and end - off >= 48:
+            text += _ntp_times(d, off, length)
+        return text
 
     def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
         if end - off >= 1 and d[off] & 7 < 6:

@@ -129,7 +129,11 @@ def _dns(d: bytes, off: int, end: int, length: int, a: Acc, mdns: bool) -> str:
                     pos += 10
                     if pos + rdlen > end:
                         raise Trunc
-                    td, ws = _dns_rdata(d, pos, pos + rdlen, rt, off, end)
+                    if rt == 41:  # EDNS: the class is the UDP size, the TTL holds flags
+                        td = f"UDPsize={rc}" + (" DO" if d[pos - 4] & 0x80 else "")
+                        ws = ""
+                    else:
+                        td, ws = _dns_rdata(d, pos, pos + rdlen, rt, off, end)
                     records.append((section, name, rt, rc, td, ws))
                     pos += rdlen
     except Trunc:
@@ -141,7 +145,8 @@ def _dns(d: bytes, off: int, end: int, length: int, a: Acc, mdns: bool) -> str:
 
     if not a.lean:
         a.info = _info(ident, flags, questions, records, err)
-    return _td(ident, flags, qd, an, ns, ar, questions, records, err, more, length, mdns)
+    return _td(ident, flags, qd, an, ns, ar, questions, records, err, more, length, mdns,
+               a.verbose)
 
 
 def _info(ident: int, flags: int, questions: list[tuple[str, int, int]],
@@ -170,10 +175,27 @@ def _info(ident: int, flags: int, questions: list[tuple[str, int, int]],
     return " ".join(ws_parts)
 
 
+def _rr(rec: tuple[int, str, int, int, str, str], mdns: bool, verbose: int) -> str:
+    """One resource record as tcpdump prints it (-v: with its owner name first)."""
+    _s, name, rt, rc, td, _ws = rec
+    owner = f" {name}." if verbose and name else " ." if verbose else ""
+    if rt == 41:
+        return f"{owner} OPT {td}"
+    return owner + " " + _dns_type_class(rt, rc, mdns, cache_flush=True) + (f" {td}" if td else "")
+
+
+def _section(label: str, recs: list[tuple[int, str, int, int, str, str]], mdns: bool,
+             verbose: int) -> str:
+    """``-vv``'s `` ns: ...``/`` ar: ...`` list of a section's records."""
+    if not recs:
+        return ""
+    return f" {label}:" + ",".join(_rr(r, mdns, verbose) for r in recs)
+
+
 def _td(ident: int, flags: int, qd: int, an: int, ns: int, ar: int,
         questions: list[tuple[str, int, int]], records: list[tuple[int, str, int, int, str, str]],
-        err: str, more: bool, length: int, mdns: bool) -> str:
-    """The tcpdump -nn body."""
+        err: str, more: bool, length: int, mdns: bool, verbose: int = 0) -> str:
+    """The tcpdump -nn body (``verbose``: its -v and -vv additions)."""
     resp = flags & 0x8000
     opcode = flags >> 11 & 15
     rcode = flags & 15
@@ -183,15 +205,18 @@ def _td(ident: int, flags: int, qd: int, an: int, ns: int, ar: int,
                f"{'$' if flags & 0x20 else ''}")
         if qd != 1:
             out += f" [{qd}q]"
+        if verbose > 1:
+            out += ",".join(f" q: {_dns_type_class(qt, qc, mdns, cache_flush=False)}? {name}."
+                            for name, qt, qc in questions[:DNS_MAX_SHOWN * 2])
         out += f" {an}/{ns}/{ar}"
         answers = [r for r in records if r[0] == 1]
-        rr_txt = []
-        for _s, _n, rt, rc, td, _ws in answers[:DNS_MAX_SHOWN * 2]:
-            rr_txt.append(" " + _dns_type_class(rt, rc, mdns, cache_flush=True) +
-                          (f" {td}" if td else ""))
+        rr_txt = [_rr(r, mdns, verbose) for r in answers[:DNS_MAX_SHOWN * 2]]
         if len(answers) > DNS_MAX_SHOWN * 2:
             rr_txt.append(" ...")
         out += ",".join(rr_txt)
+        if verbose > 1:
+            out += _section("ns", [r for r in records if r[0] == 2], mdns, verbose)
+            out += _section("ar", [r for r in records if r[0] == 3], mdns, verbose)
     else:
         out = f"{ident}{DNS_OPS_TD[opcode]}{'+' if flags & 0x100 else ''}"
         out += "%" if flags & 0x10 else ""
@@ -215,6 +240,9 @@ def _td(ident: int, flags: int, qd: int, an: int, ns: int, ar: int,
             out += f" {_dns_type_class(qt, qc, mdns, cache_flush=False)}? {name}."
         if more or len(questions) > DNS_MAX_SHOWN * 2:
             out += " ..."
+        if verbose > 1:
+            for label, section in (("an", 1), ("ns", 2), ("ar", 3)):
+                out += _section(label, [r for r in records if r[0] == section], mdns, verbose)
     if err:
         return f"{out} {err}"
     return f"{out} ({length})"

@@ -141,7 +141,8 @@ def packets() -> list[Any]:
 
 
 def service_packets() -> list[Any]:
-    """Management and VPN-control services tcpdump names by port, and L2TPv3 sessions."""
+    """Management and VPN-control services tcpdump names by port, L2TPv3 sessions, and DNS
+    answers (the corpus's real DNS went unanswered)."""
     from scapy.asn1.asn1 import ASN1_COUNTER32, ASN1_IPADDRESS, ASN1_OID, ASN1_TIME_TICKS
     from scapy.layers.dhcp6 import (
         DUID_LLT,
@@ -152,6 +153,7 @@ def service_packets() -> list[Any]:
         DHCP6OptClientId,
         DHCP6OptElapsedTime,
     )
+    from scapy.layers.dns import DNS, DNSQR, DNSRR, DNSRROPT
     from scapy.layers.inet import ICMP, IP, TCP, UDP
     from scapy.layers.inet6 import IPv6
     from scapy.layers.isakmp import ISAKMP, ISAKMP_payload_SA
@@ -249,4 +251,16 @@ def service_packets() -> list[Any]:
             b"\x00\x00\x00\x00\xc8\x03\x00\x0c\x00\x00\x00\x05\x00\x01\x00\x02"),
         u(1701, 1701, b"\x00\x03\x00\x00\x00\x00\x12\x34" + b"\xaa\xbb\xcc\xdd" + bytes(inner)),
         u(1701, 1701, b"\xc8\x03\x00\x14\x00\x00\x00\x05\x00\x01\x00\x02" + b"\x00" * 8),
+        # DNS answers, for what -v and -vv add (owner names, questions, other sections)
+        u(53, 40000, DNS(id=7, qr=1, rd=1, ra=1, qd=DNSQR(qname="www.example.com"),
+                         an=DNSRR(rrname="www.example.com", rdata="93.184.216.34", ttl=300))),
+        u(53, 40000, DNS(id=8, qr=1, rd=1, ra=1, qd=DNSQR(qname="example.com", qtype="MX"),
+                         an=DNSRR(rrname="example.com", type="MX",
+                                  rdata=b"\x00\x0a\x04mail\xc0\x0c", ttl=3600))),
+        u(53, 40000, DNS(id=9, qr=1, rd=1, ra=1, rcode=3,
+                         qd=DNSQR(qname="missing.example.com"))),
+        u(40000, 53, DNS(id=10, rd=1, qd=DNSQR(qname="example.com"), ar=DNSRROPT(rclass=4096))),
+        u(53, 40000, DNS(id=11, qr=1, aa=1, qd=DNSQR(qname="a.example.com", qtype="AAAA"), an=[
+            DNSRR(rrname="a.example.com", type="CNAME", rdata="b.example.com", ttl=86400),
+            DNSRR(rrname="b.example.com", type="AAAA", rdata="fd00::1", ttl=90061)])),
     ]
