@@ -646,6 +646,22 @@ def test_fuzz_mutated_packets(
     summ(_edit(data, edits, cut), lt)
 
 
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    base=st.sampled_from(VALID),
+    edits=st.lists(st.tuples(st.integers(0, 400), st.integers(0, 255)), max_size=6),
+    cut=st.one_of(st.none(), st.integers(0, 400)),
+    verbose=st.sampled_from((1, 2)),
+)
+def test_fuzz_verbose_lines(base: tuple[bytes, int], edits: list[tuple[int, int]],
+                            cut: int | None, verbose: int) -> None:
+    """tcpdump -v's text is decoded from hostile bytes too: never the last-resort line."""
+    data, lt = base
+    text = decode.line_text(_edit(data, edits, cut), lt, decode.TcpFlows(), False,
+                            verbose=verbose)
+    assert "decoder error" not in text, (data.hex(), lt, text)
+
+
 def _edit(data: bytes, edits: list[tuple[int, int]], cut: int | None) -> bytes:
     """``data`` with bytes overwritten at (wrapped) positions, then cut at ``cut``."""
     buf = bytearray(data)

@@ -377,6 +377,8 @@ def _mld2_report(d: bytes, off: int, end: int, clen: int, verbose: int) -> str:
         out += f" [gaddr {ntop6(d[p + 4:p + 20])} {kind}"
         if clen < g + 20 + 16 * nsrc:
             return out + f" [invalid number of sources {nsrc}]"
+        if end - off < g + 20 + 16 * nsrc:
+            return out + " [|icmp6]"
         if verbose > 1:
             srcs = "".join(f" {ntop6(d[q:q + 16])}" for q in range(p + 20, p + 20 + 16 * nsrc, 16))
             out += f" {{{srcs} }}]"
