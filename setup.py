@@ -18,9 +18,26 @@ from setuptools import setup
 #: The modules on the per-packet path: the decoder (the scapy tree stays Python) and the
 #: classic pcap record loops.  Keep tapwatch/decode/_pure.py's list in step.
 COMPILED = [
-    *(f"tapwatch/decode/{m}.py"
-      for m in ("core", "names", "link", "ip", "transport", "icmp", "dns", "dhcp", "services",
-                "apps", "tunnels", "summary", "classify", "line", "verbose")),
+    *(
+        f"tapwatch/decode/{m}.py"
+        for m in (
+            "core",
+            "names",
+            "link",
+            "ip",
+            "transport",
+            "icmp",
+            "dns",
+            "dhcp",
+            "services",
+            "apps",
+            "tunnels",
+            "summary",
+            "classify",
+            "line",
+            "verbose",
+        )
+    ),
     "tapwatch/pcap/records.py",
 ]
 
@@ -34,14 +51,14 @@ def _ext_modules() -> list:
     try:
         from mypyc.build import mypycify
     except ImportError:
-        print("tapwatch: mypyc not available, installing the pure-Python decoder",
-              file=sys.stderr)
+        print("tapwatch: mypyc not available, installing the pure-Python decoder", file=sys.stderr)
         return []
     try:
         return mypycify(COMPILED, opt_level="3", separate=False)
     except (Exception, SystemExit) as exc:  # a failed compile must not fail the install
-        print(f"tapwatch: compiling the decoder failed ({exc}); pure Python instead",
-              file=sys.stderr)
+        print(
+            f"tapwatch: compiling the decoder failed ({exc}); pure Python instead", file=sys.stderr
+        )
         return []
 
 

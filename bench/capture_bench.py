@@ -51,6 +51,7 @@ DEFAULT_TXQ = 1000  # what cli gives a created device
 
 # ----- the part that runs inside the namespace ----------------------------------------------------
 
+
 def link_stats(name: str) -> dict[str, int]:
     """tx_packets / tx_dropped / txqueuelen of ``name`` through netlink (pyroute2)."""
     from pyroute2 import IPRoute
@@ -59,8 +60,11 @@ def link_stats(name: str) -> dict[str, int]:
     with IPRoute() as ipr:
         link = ipr.get_links(idx)[0]
     st = link.get("IFLA_STATS64")
-    return {"tx_packets": int(st["tx_packets"]), "tx_dropped": int(st["tx_dropped"]),
-            "txqlen": int(link.get("IFLA_TXQLEN"))}
+    return {
+        "tx_packets": int(st["tx_packets"]),
+        "tx_dropped": int(st["tx_dropped"]),
+        "txqlen": int(link.get("IFLA_TXQLEN")),
+    }
 
 
 def wait_link_ready(name: str, timeout: float = 15) -> None:
@@ -103,9 +107,13 @@ def _pin_sender() -> None:
 
 
 def send(loadgen: str, count: int, rate: int) -> dict[str, float]:
-    out = subprocess.run([loadgen, "send", common.SINK, str(common.SINK_PORT), str(count),
-                          str(rate), str(PAYLOAD)], capture_output=True, text=True, check=True,
-                         preexec_fn=_pin_sender)
+    out = subprocess.run(
+        [loadgen, "send", common.SINK, str(common.SINK_PORT), str(count), str(rate), str(PAYLOAD)],
+        capture_output=True,
+        text=True,
+        check=True,
+        preexec_fn=_pin_sender,
+    )
     return json.loads(out.stdout)
 
 
@@ -115,8 +123,11 @@ def _ref_trial(kind: str, loadgen: str, count: int, rate: int, txq: int, dev: st
     d = Device.create(dev)
     try:
         d.configure([parse_addr(common.SUBNET_ADDR)], txqueuelen=txq)
-        cmd = ([loadgen, "read", str(d.fd)] if kind == "c-ref"
-               else [common.PY, str(common.BENCH / "pyref_reader.py"), str(d.fd)])
+        cmd = (
+            [loadgen, "read", str(d.fd)]
+            if kind == "c-ref"
+            else [common.PY, str(common.BENCH / "pyref_reader.py"), str(d.fd)]
+        )
         reader = subprocess.Popen(cmd, pass_fds=[d.fd], stdout=subprocess.PIPE, text=True)
         try:
             assert reader.stdout is not None
@@ -132,8 +143,10 @@ def _ref_trial(kind: str, loadgen: str, count: int, rate: int, txq: int, dev: st
         d.close()
 
 
-SUMMARY = re.compile(r"(\d+) packets captured, (\d+) evicted from ring, (\d+|kernel drops "
-                     r"unknown)(?: dropped by kernel)?(?:, (\d+) not processed)?")
+SUMMARY = re.compile(
+    r"(\d+) packets captured, (\d+) evicted from ring, (\d+|kernel drops "
+    r"unknown)(?: dropped by kernel)?(?:, (\d+) not processed)?"
+)
 
 
 def _parse_summary(stderr: str) -> dict:
@@ -142,9 +155,12 @@ def _parse_summary(stderr: str) -> dict:
         m = SUMMARY.search(line) or m
     if m is None:
         return {"summary": stderr.strip()[-200:]}
-    return {"summary_captured": int(m.group(1)), "summary_evicted": int(m.group(2)),
-            "summary_kernel_dropped": int(m.group(3)) if m.group(3).isdigit() else None,
-            "summary_missed": int(m.group(4) or 0)}
+    return {
+        "summary_captured": int(m.group(1)),
+        "summary_evicted": int(m.group(2)),
+        "summary_kernel_dropped": int(m.group(3)) if m.group(3).isdigit() else None,
+        "summary_missed": int(m.group(4) or 0),
+    }
 
 
 def count_pcap(path: str) -> tuple[int, int]:
@@ -160,19 +176,28 @@ def count_pcap(path: str) -> tuple[int, int]:
     return total, ours
 
 
-def _headless_trial(loadgen: str, count: int, rate: int, txq: int, dev: str,
-                    tmp: str, capture_path: str | None = None) -> dict:
+def _headless_trial(
+    loadgen: str,
+    count: int,
+    rate: int,
+    txq: int,
+    dev: str,
+    tmp: str,
+    capture_path: str | None = None,
+) -> dict:
     path = os.path.join(tmp, f"{dev}.pcap")
-    cmd = common.tapwatch_cmd("--create", dev, "--addr", common.SUBNET_ADDR, "--headless", "-q",
-                              "-w", path)
+    cmd = common.tapwatch_cmd(
+        "--create", dev, "--addr", common.SUBNET_ADDR, "--headless", "-q", "-w", path
+    )
     if txq != DEFAULT_TXQ:
         cmd += ["--txqueuelen", str(txq)]
     env = common.env()
     env.pop("TAPWATCH_CAPTURE", None)
     if capture_path:
         env["TAPWATCH_CAPTURE"] = capture_path
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            env=env)
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env
+    )
     try:
         wait_link_ready(dev)
         time.sleep(0.5)  # let the reader and pump threads start
@@ -209,8 +234,9 @@ def emulate_terminal(app: object) -> None:
     app._display = display  # type: ignore[attr-defined]
 
 
-def _tui_trial(loadgen: str, count: int, rate: int, txq: int, dev: str,
-               capture_path: str | None = None) -> dict:
+def _tui_trial(
+    loadgen: str, count: int, rate: int, txq: int, dev: str, capture_path: str | None = None
+) -> dict:
     """The session is built before the event loop starts, exactly as cli does."""
     from tapwatch import cli
 
@@ -230,16 +256,23 @@ def _tui_trial(loadgen: str, count: int, rate: int, txq: int, dev: str,
     finally:
         session.close()
     ours = sum(1 for r in session.ring if len(r.data) == PACKET_LEN and r.data[9] == 17)
-    return {"gen": gen, "kept": ours, "ui_rows": rows, **st,
-            "capture_path": getattr(reader, "path", None),
-            "kernel_drops_meaning": getattr(reader, "kernel_drops_meaning", None),
-            "summary_kernel_dropped": session.kernel_dropped(),
-            "summary_captured": session.stats.total_packets,
-            "summary_evicted": session.ring.evicted, "summary_missed": session.missed}
+    return {
+        "gen": gen,
+        "kept": ours,
+        "ui_rows": rows,
+        **st,
+        "capture_path": getattr(reader, "path", None),
+        "kernel_drops_meaning": getattr(reader, "kernel_drops_meaning", None),
+        "summary_kernel_dropped": session.kernel_dropped(),
+        "summary_captured": session.stats.total_packets,
+        "summary_evicted": session.ring.evicted,
+        "summary_missed": session.missed,
+    }
 
 
-async def _drive_app(session: object, loadgen: str, count: int, rate: int,
-                     dev: str) -> tuple[dict, dict, int]:
+async def _drive_app(
+    session: object, loadgen: str, count: int, rate: int, dev: str
+) -> tuple[dict, dict, int]:
     from tapwatch.app import TapwatchApp
 
     app = TapwatchApp(session)  # type: ignore[arg-type]
@@ -247,8 +280,16 @@ async def _drive_app(session: object, loadgen: str, count: int, rate: int,
     async with app.run_test(size=(200, 50)) as pilot:
         await pilot.pause(0.5)
         proc = await asyncio.create_subprocess_exec(
-            loadgen, "send", common.SINK, str(common.SINK_PORT), str(count), str(rate),
-            str(PAYLOAD), stdout=asyncio.subprocess.PIPE, preexec_fn=_pin_sender)
+            loadgen,
+            "send",
+            common.SINK,
+            str(common.SINK_PORT),
+            str(count),
+            str(rate),
+            str(PAYLOAD),
+            stdout=asyncio.subprocess.PIPE,
+            preexec_fn=_pin_sender,
+        )
         out, _ = await proc.communicate()
         gen = json.loads(out)
         deadline = time.monotonic() + 20
@@ -274,8 +315,12 @@ def child(argv: Sequence[str]) -> None:
     p.add_argument("--repeat-unpaced", type=int, default=3)
     p.add_argument("--txq", type=int, default=DEFAULT_TXQ)
     p.add_argument("--tmp", required=True)
-    p.add_argument("--pin", action="store_true", help="generator on CPU 0, everything else "
-                   "(readers, tapwatch and its children) on the other CPUs")
+    p.add_argument(
+        "--pin",
+        action="store_true",
+        help="generator on CPU 0, everything else "
+        "(readers, tapwatch and its children) on the other CPUs",
+    )
     p.add_argument("--out", required=True)
     a = p.parse_args(argv)
     global SENDER_CPUS
@@ -296,17 +341,30 @@ def child(argv: Sequence[str]) -> None:
                     if kind in ("py-ref", "c-ref"):
                         r = _ref_trial(kind, a.loadgen, a.packets, rate, a.txq, dev)
                     elif kind.startswith("headless"):
-                        r = _headless_trial(a.loadgen, a.packets, rate, a.txq, dev, a.tmp,
-                                            kind.partition("-")[2] or None)
+                        r = _headless_trial(
+                            a.loadgen,
+                            a.packets,
+                            rate,
+                            a.txq,
+                            dev,
+                            a.tmp,
+                            kind.partition("-")[2] or None,
+                        )
                     elif kind.startswith("tui"):
-                        r = _tui_trial(a.loadgen, a.packets, rate, a.txq, dev,
-                                       kind.partition("-")[2] or None)
+                        r = _tui_trial(
+                            a.loadgen, a.packets, rate, a.txq, dev, kind.partition("-")[2] or None
+                        )
                     else:
                         raise ValueError(kind)
                 except Exception as e:  # one broken trial should not sink the section
                     r = {"error": f"{type(e).__name__}: {e}"}
-                r.update(reader=kind, rate=rate, rep=rep, packets=a.packets,
-                         seconds=round(time.monotonic() - t0, 2))
+                r.update(
+                    reader=kind,
+                    rate=rate,
+                    rep=rep,
+                    packets=a.packets,
+                    seconds=round(time.monotonic() - t0, 2),
+                )
                 print(json.dumps(r), file=sys.stderr, flush=True)
                 results.append(r)
                 time.sleep(0.2)
@@ -315,17 +373,48 @@ def child(argv: Sequence[str]) -> None:
 
 # ----- the part run.py calls --------------------------------------------------------------------
 
-def run(loadgen: str, *, packets: int, rates: Sequence[int], readers: Sequence[str],
-        repeat: int, repeat_unpaced: int, txq: int = DEFAULT_TXQ, pin: bool = True) -> list[dict]:
+
+def run(
+    loadgen: str,
+    *,
+    packets: int,
+    rates: Sequence[int],
+    readers: Sequence[str],
+    repeat: int,
+    repeat_unpaced: int,
+    txq: int = DEFAULT_TXQ,
+    pin: bool = True,
+) -> list[dict]:
     """All trials, in a private namespace made (and removed) here."""
     with common.tempdir() as tmp, common.private_netns() as ns:
         out = os.path.join(tmp, "capture.json")
-        cmd = common.in_netns(ns, [
-            common.PY, str(Path(__file__).resolve()), "--child", "--loadgen", loadgen,
-            "--packets", str(packets), "--rates", ",".join(map(str, rates)),
-            "--readers", ",".join(readers), "--repeat", str(repeat),
-            "--repeat-unpaced", str(repeat_unpaced), "--txq", str(txq), "--tmp", tmp,
-            "--out", out, *(["--pin"] if pin else [])])
+        cmd = common.in_netns(
+            ns,
+            [
+                common.PY,
+                str(Path(__file__).resolve()),
+                "--child",
+                "--loadgen",
+                loadgen,
+                "--packets",
+                str(packets),
+                "--rates",
+                ",".join(map(str, rates)),
+                "--readers",
+                ",".join(readers),
+                "--repeat",
+                str(repeat),
+                "--repeat-unpaced",
+                str(repeat_unpaced),
+                "--txq",
+                str(txq),
+                "--tmp",
+                tmp,
+                "--out",
+                out,
+                *(["--pin"] if pin else []),
+            ],
+        )
         subprocess.run(cmd, check=True, env=common.env(), timeout=3600)
         return json.loads(Path(out).read_text())
 
@@ -340,40 +429,58 @@ def summarize(results: list[dict]) -> list[dict]:
 
     rows: list[dict] = []
     order = {k: i for i, k in enumerate(READERS + ALT_READERS)}
-    keys = sorted({(r["rate"] or 10**9, r["reader"]) for r in results},
-                  key=lambda k: (k[0], order.get(k[1], 99)))
+    keys = sorted(
+        {(r["rate"] or 10**9, r["reader"]) for r in results},
+        key=lambda k: (k[0], order.get(k[1], 99)),
+    )
     by = {}
     for rate_key, reader in keys:
         rate = 0 if rate_key == 10**9 else rate_key
-        trials = [r for r in results if r["rate"] == rate and r["reader"] == reader
-                  and "error" not in r]
-        errors = [r["error"] for r in results if r["rate"] == rate and r["reader"] == reader
-                  and "error" in r]
+        trials = [
+            r for r in results if r["rate"] == rate and r["reader"] == reader and "error" not in r
+        ]
+        errors = [
+            r["error"]
+            for r in results
+            if r["rate"] == rate and r["reader"] == reader and "error" in r
+        ]
         if not trials:
             rows.append({"rate": rate, "reader": reader, "error": "; ".join(errors)})
             continue
         sent = median([t["gen"]["sent"] for t in trials])
         row = {
-            "rate": rate, "reader": reader, "trials": len(trials),
+            "rate": rate,
+            "reader": reader,
+            "trials": len(trials),
             "gen_pps": median([t["gen"]["pps"] for t in trials]),
             "sent": sent,
             "kept": median([t["kept"] for t in trials]),
             "kept_pct": median([100 * t["kept"] / t["gen"]["sent"] for t in trials]),
             "kept_pct_all": [round(100 * t["kept"] / t["gen"]["sent"], 2) for t in trials],
             "queue_dropped": median([t["tx_dropped"] for t in trials]),
-            "reported_dropped": median([t.get("summary_kernel_dropped", t["tx_dropped"]) or 0
-                                        for t in trials]),
+            "reported_dropped": median(
+                [t.get("summary_kernel_dropped", t["tx_dropped"]) or 0 for t in trials]
+            ),
             "read": median([t["tx_packets"] for t in trials]),
-            "unaccounted": median([max(0, t["gen"]["sent"] - t["kept"]
-                                       - (t.get("summary_kernel_dropped", t["tx_dropped"]) or 0))
-                                   for t in trials]),
+            "unaccounted": median(
+                [
+                    max(
+                        0,
+                        t["gen"]["sent"]
+                        - t["kept"]
+                        - (t.get("summary_kernel_dropped", t["tx_dropped"]) or 0),
+                    )
+                    for t in trials
+                ]
+            ),
             "txqlen": trials[0]["txqlen"],
             "evicted": median([t.get("summary_evicted", 0) or 0 for t in trials]),
             "missed": median([t.get("summary_missed", 0) or 0 for t in trials]),
         }
         if "summary_kernel_dropped" in trials[0]:
             row["summary_kernel_dropped"] = median(
-                [t.get("summary_kernel_dropped") or 0 for t in trials])
+                [t.get("summary_kernel_dropped") or 0 for t in trials]
+            )
         if errors:
             row["error"] = "; ".join(errors)
         by[(rate, reader)] = row
@@ -396,7 +503,7 @@ def markdown(rows: list[dict], packets: int) -> list[str]:
         "and tapwatch's process/thread paths that is exactly what they lost; tapwatch's default "
         "(tpacket) path captures from the kernel's packet ring *before* that queue, so for it "
         "these are not capture losses (its drainer only keeps the device looking consumed).",
-        "- *reported drops*: what tapwatch's exit summary / status calls \"dropped by kernel\" "
+        '- *reported drops*: what tapwatch\'s exit summary / status calls "dropped by kernel" '
         "(tpacket path: the packet ring's own drop counter; other paths: the device queue's).",
         "- *unaccounted*: sent - kept - reported drops (losses nobody reported: should be 0).",
         "",
@@ -407,8 +514,10 @@ def markdown(rows: list[dict], packets: int) -> list[str]:
     txq = set()
     for r in rows:
         if "kept" not in r:
-            out.append(f"| {_rate_name(r['rate'])} | {r['reader']} | error: "
-                       f"{r.get('error', '')[:150]} | | | | | | |")
+            out.append(
+                f"| {_rate_name(r['rate'])} | {r['reader']} | error: "
+                f"{r.get('error', '')[:150]} | | | | | | |"
+            )
             continue
         txq.add(r["txqlen"])
         vs = f"{r['vs_pyref']:.2f}x" if "vs_pyref" in r else "-"
@@ -417,9 +526,13 @@ def markdown(rows: list[dict], packets: int) -> list[str]:
             f"| {_rate_name(r['rate'])} | {r['reader']} | {r['gen_pps']:,.0f} pps | "
             f"{r['kept']:,.0f} / {r['sent']:,.0f} | {r['kept_pct']:.2f}"
             f"{f' [{spread}]' if spread else ''} | {vs} | {r['queue_dropped']:,.0f} | "
-            f"{r['reported_dropped']:,.0f} | {r['unaccounted']:,.0f} |")
-    out += ["", f"Device txqueuelen in every trial: {', '.join(map(str, sorted(txq)))} "
-            "(what tapwatch gives a device it creates)."]
+            f"{r['reported_dropped']:,.0f} | {r['unaccounted']:,.0f} |"
+        )
+    out += [
+        "",
+        f"Device txqueuelen in every trial: {', '.join(map(str, sorted(txq)))} "
+        "(what tapwatch gives a device it creates).",
+    ]
     return out
 
 

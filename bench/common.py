@@ -46,6 +46,7 @@ def env() -> dict[str, str]:
 
 # ----- the machine ----------------------------------------------------------------------------
 
+
 def machine() -> dict[str, str]:
     """CPU, cores, RAM, kernel, Python and package versions, for the results header."""
     cpu = "unknown"
@@ -65,8 +66,9 @@ def machine() -> dict[str, str]:
         pass
     virt = ""
     with contextlib.suppress(OSError, subprocess.SubprocessError):
-        virt = subprocess.run(["systemd-detect-virt"], capture_output=True, text=True,
-                              timeout=5).stdout.strip()
+        virt = subprocess.run(
+            ["systemd-detect-virt"], capture_output=True, text=True, timeout=5
+        ).stdout.strip()
     if "hypervisor" in _read("/proc/cpuinfo").split("flags", 1)[-1].split("\n", 1)[0]:
         virt = f"{virt} in a VM (hypervisor CPU flag)" if virt and virt != "none" else "VM"
     elif not virt:
@@ -114,6 +116,7 @@ def _read(path: str) -> str:
 
 # ----- namespaces -----------------------------------------------------------------------------
 
+
 @contextlib.contextmanager
 def private_netns() -> Iterator[str]:
     """A fresh named network namespace, deleted afterwards whatever happens.
@@ -124,9 +127,11 @@ def private_netns() -> Iterator[str]:
     name = f"tw-bench-{uuid.uuid4().hex[:8]}"
     subprocess.run(["ip", "netns", "add", name], check=True)
     try:
-        for cmd in (["ip", "link", "set", "lo", "up"],
-                    ["sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1"],
-                    ["sysctl", "-q", "-w", "net.ipv6.conf.default.disable_ipv6=1"]):
+        for cmd in (
+            ["ip", "link", "set", "lo", "up"],
+            ["sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1"],
+            ["sysctl", "-q", "-w", "net.ipv6.conf.default.disable_ipv6=1"],
+        ):
             subprocess.run(["ip", "netns", "exec", name, *cmd], check=True)
         yield name
     finally:
@@ -138,6 +143,7 @@ def in_netns(ns: str, args: Sequence[str]) -> list[str]:
 
 
 # ----- the load generator -----------------------------------------------------------------------
+
 
 def build_loadgen(tmpdir: str) -> str:
     """Compile bench/loadgen.c into ``tmpdir``; returns the binary's path."""
@@ -157,16 +163,25 @@ def tempdir() -> Iterator[str]:
 
 # ----- timing -----------------------------------------------------------------------------------
 
-def wall(cmd: Sequence[str], *, stdout: int | None = subprocess.DEVNULL,
-         timeout: float = 600, **kw: object) -> float:
+
+def wall(
+    cmd: Sequence[str],
+    *,
+    stdout: int | None = subprocess.DEVNULL,
+    timeout: float = 600,
+    **kw: object,
+) -> float:
     """Wall time of one run of ``cmd``; raises if it fails."""
     t = time.perf_counter()
-    res = subprocess.run(cmd, stdout=stdout, stderr=subprocess.PIPE, timeout=timeout, env=env(),
-                         **kw)  # type: ignore[call-overload]
+    res = subprocess.run(
+        cmd, stdout=stdout, stderr=subprocess.PIPE, timeout=timeout, env=env(), **kw
+    )  # type: ignore[call-overload]
     dt = time.perf_counter() - t
     if res.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed ({res.returncode}): "
-                           f"{res.stderr.decode(errors='replace').strip()[-300:]}")
+        raise RuntimeError(
+            f"{' '.join(cmd)} failed ({res.returncode}): "
+            f"{res.stderr.decode(errors='replace').strip()[-300:]}"
+        )
     return dt
 
 

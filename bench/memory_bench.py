@@ -56,8 +56,14 @@ print(json.dumps({"kind": kind, "n": n, "size": size, "delta": after - before,
 
 
 def _measure(kind: str, n: int, size: int) -> dict:
-    out = subprocess.run([common.PY, "-c", CHILD, kind, str(n), str(size)], capture_output=True,
-                         text=True, check=True, env=common.env(), timeout=600)
+    out = subprocess.run(
+        [common.PY, "-c", CHILD, kind, str(n), str(size)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=common.env(),
+        timeout=600,
+    )
     return json.loads(out.stdout)
 
 
@@ -72,13 +78,21 @@ def run(*, packets: int, size: int = 100) -> dict:
 
 def markdown(res: dict) -> list[str]:
     ref = next(m for m in res["layouts"] if m["kind"] == "list")["overhead"]
-    names = {"ring": "tapwatch `Ring` (preallocated columns)",
-             "list": "reference: `list` of `bytes`",
-             "deque": "reference: `deque` of `(ts, dir, bytes)` tuples"}
-    out = [f"{res['packets']:,} packets of {res['size']} bytes each, RSS growth minus "
-           f"{res['packets'] * res['size'] / 1e6:.0f} MB of payload:", "",
-           "| layout | RSS growth | overhead per packet | vs list |", "|---|---:|---:|---:|"]
+    names = {
+        "ring": "tapwatch `Ring` (preallocated columns)",
+        "list": "reference: `list` of `bytes`",
+        "deque": "reference: `deque` of `(ts, dir, bytes)` tuples",
+    }
+    out = [
+        f"{res['packets']:,} packets of {res['size']} bytes each, RSS growth minus "
+        f"{res['packets'] * res['size'] / 1e6:.0f} MB of payload:",
+        "",
+        "| layout | RSS growth | overhead per packet | vs list |",
+        "|---|---:|---:|---:|",
+    ]
     for m in res["layouts"]:
-        out.append(f"| {names[m['kind']]} | {m['delta'] / 1e6:.1f} MB | "
-                   f"{m['overhead']:.1f} B | {m['overhead'] / ref:.2f}x |")
+        out.append(
+            f"| {names[m['kind']]} | {m['delta'] / 1e6:.1f} MB | "
+            f"{m['overhead']:.1f} B | {m['overhead'] / ref:.2f}x |"
+        )
     return out

@@ -44,33 +44,62 @@ def frames() -> dict[str, list[bytes]]:
     def many(name: str, make: Callable[[int], object]) -> None:
         out[name] = [bytes(make(i)) for i in range(COUNT)]  # type: ignore[call-overload]
 
-    many("tun ICMP echo request, 84 B",
-         lambda i: IP(src="192.168.3.11", dst="192.168.3.12", id=i) / ICMP(id=7, seq=i)
-         / bytes(56))
-    many("tun TCP segment, 1500 B",
-         lambda i: IP(src="192.168.3.11", dst="192.168.3.12", id=i)
-         / TCP(sport=40000, dport=80, seq=i * 1448) / bytes(1460))
-    many("tun ICMPv6 echo request, 104 B",
-         lambda i: IPv6(src="fd00:3::11", dst="fd00:3::12")
-         / ICMPv6EchoRequest(id=7, seq=i, data=bytes(56)))
-    many("tun UDP datagram, not answered, 64 B",
-         lambda i: IP(src="192.168.3.11", dst="192.168.3.12", id=i) / UDP(sport=i, dport=9)
-         / bytes(36))
-    many("tap ICMP echo request, 98 B",
-         lambda i: Ether(src=HOST_MAC, dst=tap_mac)
-         / IP(src="192.168.3.11", dst="192.168.3.12", id=i) / ICMP(id=7, seq=i) / bytes(56))
-    many("tap ARP request, 42 B",
-         lambda i: Ether(src=HOST_MAC, dst="ff:ff:ff:ff:ff:ff")
-         / ARP(hwsrc=HOST_MAC, psrc="192.168.3.11", pdst=f"192.168.3.{12 + i % 200}"))
-    many("tap neighbour solicitation, 86 B",
-         lambda i: Ether(src=HOST_MAC, dst="33:33:ff:00:00:12")
-         / IPv6(src="fd00:3::11", dst="ff02::1:ff00:12", hlim=255)
-         / ICMPv6ND_NS(tgt="fd00:3::12") / ICMPv6NDOptSrcLLAddr(lladdr=HOST_MAC))
+    many(
+        "tun ICMP echo request, 84 B",
+        lambda i: IP(src="192.168.3.11", dst="192.168.3.12", id=i) / ICMP(id=7, seq=i) / bytes(56),
+    )
+    many(
+        "tun TCP segment, 1500 B",
+        lambda i: (
+            IP(src="192.168.3.11", dst="192.168.3.12", id=i)
+            / TCP(sport=40000, dport=80, seq=i * 1448)
+            / bytes(1460)
+        ),
+    )
+    many(
+        "tun ICMPv6 echo request, 104 B",
+        lambda i: (
+            IPv6(src="fd00:3::11", dst="fd00:3::12")
+            / ICMPv6EchoRequest(id=7, seq=i, data=bytes(56))
+        ),
+    )
+    many(
+        "tun UDP datagram, not answered, 64 B",
+        lambda i: (
+            IP(src="192.168.3.11", dst="192.168.3.12", id=i) / UDP(sport=i, dport=9) / bytes(36)
+        ),
+    )
+    many(
+        "tap ICMP echo request, 98 B",
+        lambda i: (
+            Ether(src=HOST_MAC, dst=tap_mac)
+            / IP(src="192.168.3.11", dst="192.168.3.12", id=i)
+            / ICMP(id=7, seq=i)
+            / bytes(56)
+        ),
+    )
+    many(
+        "tap ARP request, 42 B",
+        lambda i: (
+            Ether(src=HOST_MAC, dst="ff:ff:ff:ff:ff:ff")
+            / ARP(hwsrc=HOST_MAC, psrc="192.168.3.11", pdst=f"192.168.3.{12 + i % 200}")
+        ),
+    )
+    many(
+        "tap neighbour solicitation, 86 B",
+        lambda i: (
+            Ether(src=HOST_MAC, dst="33:33:ff:00:00:12")
+            / IPv6(src="fd00:3::11", dst="ff02::1:ff00:12", hlim=255)
+            / ICMPv6ND_NS(tgt="fd00:3::12")
+            / ICMPv6NDOptSrcLLAddr(lladdr=HOST_MAC)
+        ),
+    )
     return out
 
 
 def per_frame(fn: Callable[[bytes], object], data: list[bytes], repeat: int) -> float:
     """Best seconds per frame of ``fn`` over ``data``."""
+
     def loop() -> None:
         for frame in data:
             fn(frame)
@@ -92,8 +121,10 @@ def main(argv: list[str] | None = None) -> int:
     data = frames()
     other = load(a.compare) if a.compare else None
     print(f"per frame, best of {a.repeat} x 20 loops over {COUNT} distinct frames")
-    print("| frame | reference echo | Echo.respond | Responder.respond |"
-          + (" compared Responder |" if other else ""))
+    print(
+        "| frame | reference echo | Echo.respond | Responder.respond |"
+        + (" compared Responder |" if other else "")
+    )
     print("|---|---:|---:|---:|" + ("---:|" if other else ""))
     for name, frs in data.items():
         lt = LINKTYPE_ETHERNET if name.startswith("tap") else LINKTYPE_RAW
@@ -102,8 +133,10 @@ def main(argv: list[str] | None = None) -> int:
         echoed = per_frame(echo.respond, frs, a.repeat)
         responder = peer.Responder(lt, OWN, mac=peer.stable_mac("tap0"))
         replied = per_frame(responder.respond, frs, a.repeat)
-        row = (f"| {name} | {ref * 1e6:.2f} µs | {echoed * 1e6:.2f} µs ({echoed / ref:.1f}x) "
-               f"| {replied * 1e6:.2f} µs ({replied / ref:.1f}x) |")
+        row = (
+            f"| {name} | {ref * 1e6:.2f} µs | {echoed * 1e6:.2f} µs ({echoed / ref:.1f}x) "
+            f"| {replied * 1e6:.2f} µs ({replied / ref:.1f}x) |"
+        )
         if other is not None:
             old = other.Responder(lt, OWN, mac=peer.stable_mac("tap0"))
             then = per_frame(old.respond, frs, a.repeat)
@@ -117,8 +150,10 @@ def main(argv: list[str] | None = None) -> int:
     back = [f[:8] + bytes([f[8] - 1]) + f[9:] for f in frs]
     dropped = per_frame(echo.respond, back, a.repeat)
     ref = per_frame(peer.echo, back, a.repeat)
-    print(f"| tun ICMP echo request coming back (loop) | {ref * 1e6:.2f} µs "
-          f"| {dropped * 1e6:.2f} µs ({dropped / ref:.1f}x), not echoed | | ")
+    print(
+        f"| tun ICMP echo request coming back (loop) | {ref * 1e6:.2f} µs "
+        f"| {dropped * 1e6:.2f} µs ({dropped / ref:.1f}x), not echoed | | "
+    )
     return 0
 
 

@@ -33,16 +33,23 @@ NEEDS_ROOT = {"capture"}
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="short smoke run")
-    p.add_argument("--only", default=",".join(SECTIONS),
-                   help=f"comma-separated sections ({', '.join(SECTIONS)})")
+    p.add_argument(
+        "--only",
+        default=",".join(SECTIONS),
+        help=f"comma-separated sections ({', '.join(SECTIONS)})",
+    )
     p.add_argument("--out", default=str(common.BENCH / "RESULTS.md"), help="markdown report")
-    p.add_argument("--json", default=str(common.BENCH / "results.json"),
-                   help="raw figures (JSON)")
-    p.add_argument("--packets", type=int, help="datagrams per capture trial (default 200000, "
-                   "quick 50000)")
-    p.add_argument("--pin", action="store_true", help="capture: generator on CPU 0, readers "
-                   "and tapwatch on the others (steadier figures; the default lets the "
-                   "scheduler place them, as on a real machine)")
+    p.add_argument("--json", default=str(common.BENCH / "results.json"), help="raw figures (JSON)")
+    p.add_argument(
+        "--packets", type=int, help="datagrams per capture trial (default 200000, quick 50000)"
+    )
+    p.add_argument(
+        "--pin",
+        action="store_true",
+        help="capture: generator on CPU 0, readers "
+        "and tapwatch on the others (steadier figures; the default lets the "
+        "scheduler place them, as on a real machine)",
+    )
     a = p.parse_args(argv)
     only = [s.strip() for s in a.only.split(",") if s.strip()]
     unknown = set(only) - set(SECTIONS)
@@ -51,8 +58,12 @@ def main(argv: list[str] | None = None) -> int:
     root = os.geteuid() == 0
     quick = a.quick
     started = time.monotonic()
-    results: dict = {"date": datetime.datetime.now().isoformat(timespec="seconds"),
-                     "quick": quick, "machine": common.machine(), "sections": {}}
+    results: dict = {
+        "date": datetime.datetime.now().isoformat(timespec="seconds"),
+        "quick": quick,
+        "machine": common.machine(),
+        "sections": {},
+    }
     md: dict[str, list[str]] = {}
     with common.tempdir() as tmp:
         loadgen = common.build_loadgen(tmp) if root else None
@@ -80,8 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _run_section(section: str, quick: bool, loadgen: str | None,
-                 packets: int | None, pin: bool) -> tuple[dict, list[str]]:
+def _run_section(
+    section: str, quick: bool, loadgen: str | None, packets: int | None, pin: bool
+) -> tuple[dict, list[str]]:
     if section == "capture":
         from bench import capture_bench as cb
 
@@ -89,12 +101,25 @@ def _run_section(section: str, quick: bool, loadgen: str | None,
         rates = [100_000, 0] if quick else [50_000, 100_000, 200_000, 0]
         assert loadgen is not None
         readers = cb.READERS if quick else cb.READERS + cb.ALT_READERS
-        raw = cb.run(loadgen, packets=n, rates=rates, readers=readers,
-                     repeat=1 if quick else 2, repeat_unpaced=1 if quick else 3, pin=pin)
+        raw = cb.run(
+            loadgen,
+            packets=n,
+            rates=rates,
+            readers=readers,
+            repeat=1 if quick else 2,
+            repeat_unpaced=1 if quick else 3,
+            pin=pin,
+        )
         rows = cb.summarize(raw)
         lines = cb.markdown(rows, n)
-        lines.append("Generator and readers " + ("pinned: generator on CPU 0, readers on the "
-                     "others." if pin else "placed by the scheduler (not pinned)."))
+        lines.append(
+            "Generator and readers "
+            + (
+                "pinned: generator on CPU 0, readers on the others."
+                if pin
+                else "placed by the scheduler (not pinned)."
+            )
+        )
         return {"packets": n, "pinned": pin, "rows": rows, "trials": raw}, lines
     if section == "offline":
         from bench import offline_bench as ob
@@ -104,8 +129,9 @@ def _run_section(section: str, quick: bool, loadgen: str | None,
     if section == "ui":
         from bench import ui_bench as ub
 
-        res = ub.run(presses=20 if quick else 60, sizes=[1_000, 100_000, 500_000],
-                     reps=10 if quick else 100)
+        res = ub.run(
+            presses=20 if quick else 60, sizes=[1_000, 100_000, 500_000], reps=10 if quick else 100
+        )
         return res, ub.markdown(res)
     if section == "memory":
         from bench import memory_bench as mb
@@ -146,25 +172,39 @@ def _targets(results: dict) -> list[str]:
         for reader, goal in (("headless", 99.5), ("tui", 99.0)):
             r = row(100_000, reader)
             if r:
-                rows.append((f"paced 100k pps, {reader}: >= {goal}% kept",
-                             f"{r['kept_pct']:.2f}%", r["kept_pct"] >= goal))
+                rows.append(
+                    (
+                        f"paced 100k pps, {reader}: >= {goal}% kept",
+                        f"{r['kept_pct']:.2f}%",
+                        r["kept_pct"] >= goal,
+                    )
+                )
         ref = row(0, "py-ref")
         for reader in ("headless", "tui"):
             r = row(0, reader)
             if r and ref and "vs_pyref" in r:
                 ceiling = 100 / ref["kept_pct"] if ref["kept_pct"] else float("inf")
-                rows.append((f"unpaced flood, {reader}: >= 1.3x the bare Python loop",
-                             f"{r['vs_pyref']:.2f}x ({r['kept_pct']:.1f}% vs "
-                             f"{ref['kept_pct']:.1f}%; 100% would be {ceiling:.2f}x)",
-                             r["vs_pyref"] >= 1.3))
+                rows.append(
+                    (
+                        f"unpaced flood, {reader}: >= 1.3x the bare Python loop",
+                        f"{r['vs_pyref']:.2f}x ({r['kept_pct']:.1f}% vs "
+                        f"{ref['kept_pct']:.1f}%; 100% would be {ceiling:.2f}x)",
+                        r["vs_pyref"] >= 1.3,
+                    )
+                )
     off = s.get("offline", {})
     for f in off.get("files", []):
         ratio = f.get("tapwatch_ratio")
         if ratio is None and f.get("tapwatch") and f.get("tcpdump"):
             ratio = f["tapwatch"] / f["tcpdump"]
         if ratio is not None:
-            rows.append((f"offline decode+print <= 2.5x tcpdump ({f['linktype']})",
-                         f"{ratio:.2f}x", ratio <= 2.5))
+            rows.append(
+                (
+                    f"offline decode+print <= 2.5x tcpdump ({f['linktype']})",
+                    f"{ratio:.2f}x",
+                    ratio <= 2.5,
+                )
+            )
     ui = s.get("ui", {})
     if "latency" in ui:
         m = ui["latency"]["median_ms"]
@@ -172,13 +212,20 @@ def _targets(results: dict) -> list[str]:
     if ui.get("frames"):
         fr = ui["frames"]
         growth = fr[-1]["frame_ms"] / fr[0]["frame_ms"]
-        rows.append((f"list frame cost independent of ring size ({fr[0]['ring']:,} -> "
-                     f"{fr[-1]['ring']:,})", f"{growth:.2f}x", growth <= 1.5))
+        rows.append(
+            (
+                f"list frame cost independent of ring size ({fr[0]['ring']:,} -> "
+                f"{fr[-1]['ring']:,})",
+                f"{growth:.2f}x",
+                growth <= 1.5,
+            )
+        )
     mem = s.get("memory", {})
     for m in mem.get("layouts", []):
         if m["kind"] == "ring":
-            rows.append(("<= 300 bytes overhead per packet", f"{m['overhead']:.0f} B",
-                         m["overhead"] <= 300))
+            rows.append(
+                ("<= 300 bytes overhead per packet", f"{m['overhead']:.0f} B", m["overhead"] <= 300)
+            )
     st = s.get("startup", {})
     help_t = st.get("help_script") or st.get("help_module")
     if help_t:
@@ -203,9 +250,15 @@ def _report(results: dict, md: dict[str, list[str]]) -> str:
     ]
     for k, v in m.items():
         lines.append(f"- {k}: {v}")
-    lines += ["", "Each section ends with the 1-minute load average before and after it: well "
-              "above the benchmark's own load means other work on the machine disturbed it.",
-              "", "## Targets", "", *_targets(results)]
+    lines += [
+        "",
+        "Each section ends with the 1-minute load average before and after it: well "
+        "above the benchmark's own load means other work on the machine disturbed it.",
+        "",
+        "## Targets",
+        "",
+        *_targets(results),
+    ]
     for section, body in md.items():
         lines += ["", f"## {TITLES[section]}", "", *body]
         load = results["sections"].get(section, {}).get("loadavg")

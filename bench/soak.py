@@ -64,19 +64,39 @@ def main() -> int:
     tw = sender = None
     try:
         tw = subprocess.Popen(
-            ["ip", "netns", "exec", ns, sys.executable, "-m", "tapwatch", "--create", "tun1",
-             "--addr", "10.99.0.1/24", "-q", "--headless", "--ring-packets",
-             str(args.ring_packets)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            [
+                "ip",
+                "netns",
+                "exec",
+                ns,
+                sys.executable,
+                "-m",
+                "tapwatch",
+                "--create",
+                "tun1",
+                "--addr",
+                "10.99.0.1/24",
+                "-q",
+                "--headless",
+                "--ring-packets",
+                str(args.ring_packets),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(200):
-            out = subprocess.run(["ip", "netns", "exec", ns, "ip", "-o", "addr"],
-                                 capture_output=True, text=True).stdout
+            out = subprocess.run(
+                ["ip", "netns", "exec", ns, "ip", "-o", "addr"], capture_output=True, text=True
+            ).stdout
             if "10.99.0.1" in out:
                 break
             time.sleep(0.05)
-        sender = subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, "-c", SENDER,
-                                   str(args.rate), str(seconds)], stdout=subprocess.PIPE,
-                                  text=True)
+        sender = subprocess.Popen(
+            ["ip", "netns", "exec", ns, sys.executable, "-c", SENDER, str(args.rate), str(seconds)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         samples: list[tuple[float, int]] = []
         t0 = time.monotonic()
         while sender.poll() is None:
@@ -89,14 +109,18 @@ def main() -> int:
         _, err = tw.communicate(timeout=30)
         m = re.search(r"(\d+) packets captured", err)
         captured = int(m.group(1)) if m else -1
-        print(f"sent {sent}, captured {captured} ({captured / max(sent, 1):.4%}), "
-              f"tapwatch exit {tw.returncode}")
+        print(
+            f"sent {sent}, captured {captured} ({captured / max(sent, 1):.4%}), "
+            f"tapwatch exit {tw.returncode}"
+        )
         print("summary:", err.strip().splitlines()[-1] if err.strip() else "(none)")
         if len(samples) > 4:
-            warm = samples[len(samples) // 4:]  # after the ring has filled
+            warm = samples[len(samples) // 4 :]  # after the ring has filled
             lo, hi = min(s[1] for s in warm), max(s[1] for s in warm)
-            print(f"RSS after warm-up: min {lo / 1024:.1f} MiB, max {hi / 1024:.1f} MiB, "
-                  f"spread {(hi - lo) / 1024:.1f} MiB over {warm[-1][0] - warm[0][0]:.0f} s")
+            print(
+                f"RSS after warm-up: min {lo / 1024:.1f} MiB, max {hi / 1024:.1f} MiB, "
+                f"spread {(hi - lo) / 1024:.1f} MiB over {warm[-1][0] - warm[0][0]:.0f} s"
+            )
         return 0 if tw.returncode == 0 else 1
     finally:
         for p in (sender, tw):

@@ -29,8 +29,7 @@ from bench import common
 def first_line(cmd: list[str], timeout: float = 30) -> float:
     """Seconds from launch to the first complete line on the command's stdout."""
     t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                         env=common.env())
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=common.env())
     try:
         assert p.stdout is not None
         fd = p.stdout.fileno()
@@ -66,8 +65,7 @@ def run(*, repeat: int, loadgen: str | None) -> dict:
 
     res: dict = {"repeat": repeat}
     res["python_pass"] = common.best_of(repeat, lambda: common.wall([common.PY, "-c", "pass"]))
-    res["help_module"] = common.best_of(
-        repeat, lambda: common.wall(common.tapwatch_cmd("--help")))
+    res["help_module"] = common.best_of(repeat, lambda: common.wall(common.tapwatch_cmd("--help")))
     script = console_script()
     if script:
         res["help_script"] = common.best_of(repeat, lambda: common.wall([script, "--help"]))
@@ -79,21 +77,47 @@ def run(*, repeat: int, loadgen: str | None) -> dict:
         make_pcap(many, 200_000, False)
         for name, path in (("one", one), ("many", many)):
             res[f"first_{name}"] = common.best_of(
-                repeat, lambda p=path: first_line(common.tapwatch_cmd("-r", p, "--headless")))
+                repeat, lambda p=path: first_line(common.tapwatch_cmd("-r", p, "--headless"))
+            )
             if shutil.which("tcpdump"):
                 res[f"first_{name}_tcpdump"] = common.best_of(
-                    repeat, lambda p=path: first_line(["tcpdump", "-nn", "-r", p]))
+                    repeat, lambda p=path: first_line(["tcpdump", "-nn", "-r", p])
+                )
     if loadgen:
         with common.private_netns() as ns:
             times = []
             for i in range(repeat):
                 sender = subprocess.Popen(
-                    common.in_netns(ns, [loadgen, "send", common.SINK, str(common.SINK_PORT),
-                                         "60000", "1000", "64"]),
-                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                    common.in_netns(
+                        ns,
+                        [
+                            loadgen,
+                            "send",
+                            common.SINK,
+                            str(common.SINK_PORT),
+                            "60000",
+                            "1000",
+                            "64",
+                        ],
+                    ),
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
                 try:
-                    times.append(first_line(common.in_netns(ns, common.tapwatch_cmd(
-                        "--create", f"tws{i}", "--addr", common.SUBNET_ADDR, "--headless"))))
+                    times.append(
+                        first_line(
+                            common.in_netns(
+                                ns,
+                                common.tapwatch_cmd(
+                                    "--create",
+                                    f"tws{i}",
+                                    "--addr",
+                                    common.SUBNET_ADDR,
+                                    "--headless",
+                                ),
+                            )
+                        )
+                    )
                 finally:
                     sender.kill()
                     sender.wait()
@@ -101,7 +125,8 @@ def run(*, repeat: int, loadgen: str | None) -> dict:
             res["first_live"] = min(times)
             # what `ip netns exec` itself adds to every launch, measured to subtract it
             res["netns_exec"] = common.best_of(
-                repeat, lambda: common.wall(common.in_netns(ns, [common.PY, "-c", "pass"])))
+                repeat, lambda: common.wall(common.in_netns(ns, [common.PY, "-c", "pass"]))
+            )
     return res
 
 
@@ -115,12 +140,19 @@ def markdown(res: dict) -> list[str]:
         ("reference: `tcpdump -nn -r` same file -> first line", res.get("first_one_tcpdump")),
         ("`tapwatch -r` 200k-packet file -> first line", res.get("first_many")),
         ("reference: `tcpdump -nn -r` same file -> first line", res.get("first_many_tcpdump")),
-        ("`tapwatch --create` in a netns, sender at 1k pps -> first packet line "
-         "(incl. `ip netns exec`)", res.get("first_live")),
+        (
+            "`tapwatch --create` in a netns, sender at 1k pps -> first packet line "
+            "(incl. `ip netns exec`)",
+            res.get("first_live"),
+        ),
         ("reference: `ip netns exec NS python -c pass`", res.get("netns_exec")),
     ]
-    out = [f"Best of {res['repeat']} wall times.", "", "| what | time | vs `python -c pass` |",
-           "|---|---:|---:|"]
+    out = [
+        f"Best of {res['repeat']} wall times.",
+        "",
+        "| what | time | vs `python -c pass` |",
+        "|---|---:|---:|",
+    ]
     for name, t in rows:
         if t is not None:
             out.append(f"| {name} | {t * 1e3:.0f} ms | {t / ref:.2f}x |")

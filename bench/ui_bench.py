@@ -56,8 +56,9 @@ def _session(n: int, kind: str = "tun") -> Session:
     from tapwatch.session import Session
     from tapwatch.sources import InterfaceInfo
 
-    return Session.from_records(LINKTYPE_RAW, _records(n, time.time_ns() - n * 50_000),
-                                info=InterfaceInfo("bench", kind))
+    return Session.from_records(
+        LINKTYPE_RAW, _records(n, time.time_ns() - n * 50_000), info=InterfaceInfo("bench", kind)
+    )
 
 
 class Feeder(threading.Thread):
@@ -163,9 +164,17 @@ async def _key_latency(presses: int, backlog: int, rate: int) -> dict:
     finally:
         feeder.stop.set()
         session.close()
-    return {"presses": len(lat), "median_ms": common.median(lat) * 1e3,
-            "p95_ms": common.pct(lat, 95) * 1e3, "max_ms": max(lat) * 1e3 if lat else None,
-            "missed": missed, "fed": fed, "ring_len": ring_len, "backlog": backlog, "rate": rate}
+    return {
+        "presses": len(lat),
+        "median_ms": common.median(lat) * 1e3,
+        "p95_ms": common.pct(lat, 95) * 1e3,
+        "max_ms": max(lat) * 1e3 if lat else None,
+        "missed": missed,
+        "fed": fed,
+        "ring_len": ring_len,
+        "backlog": backlog,
+        "rate": rate,
+    }
 
 
 async def _frame_cost(n: int, reps: int) -> dict:
@@ -198,8 +207,13 @@ async def _frame_cost(n: int, reps: int) -> dict:
             rows = packets.rows
     finally:
         session.close()
-    return {"ring": n, "rows": rows, "lines": height, "frame_ms": common.median(frame) * 1e3,
-            "tick_ms": common.median(ticks) * 1e3}
+    return {
+        "ring": n,
+        "rows": rows,
+        "lines": height,
+        "frame_ms": common.median(frame) * 1e3,
+        "tick_ms": common.median(ticks) * 1e3,
+    }
 
 
 def _analyst_frames() -> list[bytes]:
@@ -212,12 +226,21 @@ def _analyst_frames() -> list[bytes]:
     return [
         bytes(IP(src=a, dst=b) / TCP(sport=50000, dport=80, flags="S", seq=1000)),
         bytes(IP(src=b, dst=a) / TCP(sport=80, dport=50000, flags="SA", seq=5000, ack=1001)),
-        bytes(IP(src=a, dst=b) / TCP(sport=50000, dport=80, flags="PA", seq=1001, ack=5001) /
-              Raw(b"GET /index.html HTTP/1.1\r\nHost: bench\r\n\r\n")),
-        bytes(IP(src=b, dst=a) / TCP(sport=80, dport=50000, flags="PA", seq=5001, ack=1044) /
-              Raw(b"H" * 1200)),
-        bytes(IP(src=a, dst="10.77.0.53") / UDP(sport=40001, dport=53) /
-              DNS(id=7, rd=1, qd=DNSQR(qname="www.example.com"))),
+        bytes(
+            IP(src=a, dst=b)
+            / TCP(sport=50000, dport=80, flags="PA", seq=1001, ack=5001)
+            / Raw(b"GET /index.html HTTP/1.1\r\nHost: bench\r\n\r\n")
+        ),
+        bytes(
+            IP(src=b, dst=a)
+            / TCP(sport=80, dport=50000, flags="PA", seq=5001, ack=1044)
+            / Raw(b"H" * 1200)
+        ),
+        bytes(
+            IP(src=a, dst="10.77.0.53")
+            / UDP(sport=40001, dport=53)
+            / DNS(id=7, rd=1, qd=DNSQR(qname="www.example.com"))
+        ),
         bytes(IP(src=a, dst=b) / ICMP(type=8, id=1, seq=1) / Raw(b"p" * 56)),
     ]
 
@@ -291,8 +314,11 @@ async def _first_screen(path: str) -> dict:
             loaded = time.perf_counter() - t0
     finally:
         session.close()
-    return {"first_s": first[0] if first else None, "loaded_s": loaded,
-            "packets_at_first": loaded_then[0] if loaded_then else 0}
+    return {
+        "first_s": first[0] if first else None,
+        "loaded_s": loaded,
+        "packets_at_first": loaded_then[0] if loaded_then else 0,
+    }
 
 
 async def _tools(path: str, presses: int) -> dict:
@@ -434,8 +460,10 @@ def analyst(n: int = 500_000, presses: int = 40) -> dict:
         small = str(Path(tmp) / "small.pcap")
         _write_analyst_file(big, n)
         _write_analyst_file(small, 1000)
-        res = {"first": asyncio.run(_first_screen(big)),
-               "first_small": asyncio.run(_first_screen(small))}
+        res = {
+            "first": asyncio.run(_first_screen(big)),
+            "first_small": asyncio.run(_first_screen(small)),
+        }
         res.update(asyncio.run(_tools(big, presses)))
     return res
 
@@ -476,8 +504,10 @@ def markdown(res: dict) -> list[str]:
     ]
     base = res["frames"][0]["frame_ms"] if res["frames"] else None
     for f in res["frames"]:
-        out.append(f"| {f['ring']:,} | {f['lines']} | {f['frame_ms']:.2f} ms | "
-                   f"{f['frame_ms'] / base:.2f}x | {f['tick_ms']:.2f} ms |")
+        out.append(
+            f"| {f['ring']:,} | {f['lines']} | {f['frame_ms']:.2f} ms | "
+            f"{f['frame_ms'] / base:.2f}x | {f['tick_ms']:.2f} ms |"
+        )
     a = res.get("analyst")
     if a:
         out += analyst_markdown(a)

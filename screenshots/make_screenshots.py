@@ -87,44 +87,82 @@ def host_frames() -> list[tuple[int, bytes]]:
     def add(at: float, pkt: object) -> None:
         out.append((T0 + int(at * SECOND), bytes(pkt)))  # type: ignore[call-overload]
 
-    add(0.0, Ether(src=HOST_MAC, dst="ff:ff:ff:ff:ff:ff") /
-        ARP(op=1, hwsrc=HOST_MAC, psrc=HOST4, pdst=PEER4))
-    add(0.4, Ether(src=HOST_MAC, dst="33:33:ff:00:00:12") /
-        IPv6(src=HOST6, dst="ff02::1:ff00:12", hlim=255) /
-        ICMPv6ND_NS(tgt=PEER6) / ICMPv6NDOptSrcLLAddr(lladdr=HOST_MAC))
+    add(
+        0.0,
+        Ether(src=HOST_MAC, dst="ff:ff:ff:ff:ff:ff")
+        / ARP(op=1, hwsrc=HOST_MAC, psrc=HOST4, pdst=PEER4),
+    )
+    add(
+        0.4,
+        Ether(src=HOST_MAC, dst="33:33:ff:00:00:12")
+        / IPv6(src=HOST6, dst="ff02::1:ff00:12", hlim=255)
+        / ICMPv6ND_NS(tgt=PEER6)
+        / ICMPv6NDOptSrcLLAddr(lladdr=HOST_MAC),
+    )
     names = ("example.com", "vpn.internal", "wiki.lan", "mail.example.org", "tapwatch.test")
     for s in range(60):
         at = 0.01 + s
-        add(at, Ether(src=HOST_MAC, dst=peer_mac) /
-            IP(src=HOST4, dst=PEER4, id=0x4000 + s, flags="DF") /
-            ICMP(type=8, id=0x7477, seq=s + 1) / Raw(bytes(range(56))))
+        add(
+            at,
+            Ether(src=HOST_MAC, dst=peer_mac)
+            / IP(src=HOST4, dst=PEER4, id=0x4000 + s, flags="DF")
+            / ICMP(type=8, id=0x7477, seq=s + 1)
+            / Raw(bytes(range(56))),
+        )
         if s % 2 == 0:
-            add(at + 0.31, Ether(src=HOST_MAC, dst=peer_mac) /
-                IPv6(src=HOST6, dst=PEER6) / ICMPv6EchoRequest(id=0x7477, seq=s // 2 + 1) /
-                Raw(bytes(range(32))))
+            add(
+                at + 0.31,
+                Ether(src=HOST_MAC, dst=peer_mac)
+                / IPv6(src=HOST6, dst=PEER6)
+                / ICMPv6EchoRequest(id=0x7477, seq=s // 2 + 1)
+                / Raw(bytes(range(32))),
+            )
         if s % 5 == 1:
             qname = names[(s // 5) % len(names)]
-            add(at + 0.52, Ether(src=HOST_MAC, dst=peer_mac) /
-                IP(src=HOST4, dst=DNS4, id=0x5000 + s) /
-                UDP(sport=40000 + s, dport=53) /
-                DNS(id=0x1000 + s, rd=1, qd=DNSQR(qname=qname, qtype="A" if s % 2 else "AAAA")))
+            add(
+                at + 0.52,
+                Ether(src=HOST_MAC, dst=peer_mac)
+                / IP(src=HOST4, dst=DNS4, id=0x5000 + s)
+                / UDP(sport=40000 + s, dport=53)
+                / DNS(id=0x1000 + s, rd=1, qd=DNSQR(qname=qname, qtype="A" if s % 2 else "AAAA")),
+            )
         if s in (12, 13, 15, 19, 40, 41, 43):  # SYN and its retransmissions, unanswered
-            add(at + 0.73, Ether(src=HOST_MAC, dst=peer_mac) /
-                IP(src=HOST4, dst=PEER4, id=0x6000 + s, flags="DF") /
-                TCP(sport=51514 if s < 30 else 51602, dport=443, flags="S", seq=0x1F2E3D4C,
-                    window=64240, options=[("MSS", 1460), ("SAckOK", b""),
-                                           ("Timestamp", (1000 + s, 0)), ("NOP", None),
-                                           ("WScale", 7)]))
+            add(
+                at + 0.73,
+                Ether(src=HOST_MAC, dst=peer_mac)
+                / IP(src=HOST4, dst=PEER4, id=0x6000 + s, flags="DF")
+                / TCP(
+                    sport=51514 if s < 30 else 51602,
+                    dport=443,
+                    flags="S",
+                    seq=0x1F2E3D4C,
+                    window=64240,
+                    options=[
+                        ("MSS", 1460),
+                        ("SAckOK", b""),
+                        ("Timestamp", (1000 + s, 0)),
+                        ("NOP", None),
+                        ("WScale", 7),
+                    ],
+                ),
+            )
         if s == 20:  # a web request to the peer and its answer (written by the peer)
-            add(at + 0.2, Ether(src=HOST_MAC, dst=peer_mac) /
-                IP(src=HOST4, dst=PEER4, id=0x6100) /
-                TCP(sport=51700, dport=80, flags="PA", seq=0x1000, ack=0x9000) /
-                Raw(b"GET /status HTTP/1.1\r\nHost: 192.168.3.12\r\nAccept: */*\r\n\r\n"))
+            add(
+                at + 0.2,
+                Ether(src=HOST_MAC, dst=peer_mac)
+                / IP(src=HOST4, dst=PEER4, id=0x6100)
+                / TCP(sport=51700, dport=80, flags="PA", seq=0x1000, ack=0x9000)
+                / Raw(b"GET /status HTTP/1.1\r\nHost: 192.168.3.12\r\nAccept: */*\r\n\r\n"),
+            )
         if 30 <= s < 34:  # a short burst: a UDP app talking to the peer
             for k in range(6):
-                add(at + 0.6 + k * 0.05, Ether(src=HOST_MAC, dst=peer_mac) /
-                    IP(src=HOST4, dst=PEER4, id=0x7000 + s * 10 + k) /
-                    UDP(sport=5004, dport=5004) / Raw(b"RTP" + bytes(169)))
+                add(
+                    at + 0.6 + k * 0.05,
+                    Ether(src=HOST_MAC, dst=peer_mac)
+                    / IP(src=HOST4, dst=PEER4, id=0x7000 + s * 10 + k)
+                    / UDP(sport=5004, dport=5004)
+                    / Raw(b"RTP" + bytes(169)),
+                )
     out.sort(key=lambda r: r[0])
     return out
 
@@ -137,12 +175,24 @@ def _http_answer(request: bytes) -> bytes:
 
     req = Ether(request)
     body = b'{"status": "ok", "uptime": 86400}\n'
-    payload = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
-               + str(len(body)).encode() + b"\r\n\r\n" + body)
-    return bytes(Ether(src=req.dst, dst=req.src) /
-                 IP(src=req[IP].dst, dst=req[IP].src, id=0x6200) /
-                 TCP(sport=80, dport=req[TCP].sport, flags="PA", seq=req[TCP].ack,
-                     ack=req[TCP].seq + len(req[TCP].payload)) / Raw(payload))
+    payload = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+        + str(len(body)).encode()
+        + b"\r\n\r\n"
+        + body
+    )
+    return bytes(
+        Ether(src=req.dst, dst=req.src)
+        / IP(src=req[IP].dst, dst=req[IP].src, id=0x6200)
+        / TCP(
+            sport=80,
+            dport=req[TCP].sport,
+            flags="PA",
+            seq=req[TCP].ack,
+            ack=req[TCP].seq + len(req[TCP].payload),
+        )
+        / Raw(payload)
+    )
 
 
 def two_interface_session() -> Session:
@@ -154,8 +204,13 @@ def two_interface_session() -> Session:
     from tapwatch.sources import RecordSource
 
     tun = InterfaceInfo("tun0", "tun", addresses=["10.0.0.2/24"], mtu=1400, index=0)
-    eth = InterfaceInfo("veth0", "observe", linktype=LINKTYPE_ETHERNET, index=1,
-                        read_only_reason="observer mode is read-only")
+    eth = InterfaceInfo(
+        "veth0",
+        "observe",
+        linktype=LINKTYPE_ETHERNET,
+        index=1,
+        read_only_reason="observer mode is read-only",
+    )
     session = Session([RecordSource(tun), RecordSource(eth)])
     mac_a, mac_b = "02:5e:00:00:00:02", "02:5e:00:00:00:01"
     under_a, under_b = "2001:db8:200::2", "2001:db8:200::1"
@@ -163,29 +218,47 @@ def two_interface_session() -> Session:
 
     for s in range(20):
         t = T0 + s * SECOND
-        for n, (src, dst, kind) in enumerate((("10.0.0.2", "10.0.0.1", 8),
-                                              ("10.0.0.1", "10.0.0.2", 0))):
-            inner = bytes(IP(src=src, dst=dst, id=0x100 + s) / ICMP(type=kind, id=0x51, seq=s) /
-                          Raw(bytes(range(56))))
+        for n, (src, dst, kind) in enumerate(
+            (("10.0.0.2", "10.0.0.1", 8), ("10.0.0.1", "10.0.0.2", 0))
+        ):
+            inner = bytes(
+                IP(src=src, dst=dst, id=0x100 + s)
+                / ICMP(type=kind, id=0x51, seq=s)
+                / Raw(bytes(range(56)))
+            )
             at = t + n * 700_000
             session.feed(at, Direction.OUTBOUND if n == 0 else Direction.INBOUND, inner, 0)
             a, b = (under_a, under_b) if n == 0 else (under_b, under_a)
             ma, mb = (mac_a, mac_b) if n == 0 else (mac_b, mac_a)
-            outer = bytes(Ether(src=ma, dst=mb) / IPv6(src=a, dst=b) /
-                          UDP(sport=51000, dport=51000) /
-                          Raw(len(inner).to_bytes(2, "big") + inner))
-            session.feed(at + (60_000 if n == 0 else -60_000),
-                         Direction.OUTBOUND if n == 0 else Direction.INBOUND, outer, 1)
+            outer = bytes(
+                Ether(src=ma, dst=mb)
+                / IPv6(src=a, dst=b)
+                / UDP(sport=51000, dport=51000)
+                / Raw(len(inner).to_bytes(2, "big") + inner)
+            )
+            session.feed(
+                at + (60_000 if n == 0 else -60_000),
+                Direction.OUTBOUND if n == 0 else Direction.INBOUND,
+                outer,
+                1,
+            )
     session.pump()
     return session
 
 
 def build_session() -> Session:
     """The tap session with requests and the responder's replies interleaved."""
-    responder = Responder(LINKTYPE_ETHERNET, [ipaddress.ip_interface(a) for a in ADDRS],
-                          mac=stable_mac(DEVICE))
-    info = InterfaceInfo(DEVICE, "tap", addresses=list(ADDRS), mtu=1500, mac=HOST_MAC,
-                      peer_mac=mac_str(responder.mac))
+    responder = Responder(
+        LINKTYPE_ETHERNET, [ipaddress.ip_interface(a) for a in ADDRS], mac=stable_mac(DEVICE)
+    )
+    info = InterfaceInfo(
+        DEVICE,
+        "tap",
+        addresses=list(ADDRS),
+        mtu=1500,
+        mac=HOST_MAC,
+        peer_mac=mac_str(responder.mac),
+    )
     records: list[tuple[int, int, bytes]] = []
     replies = 0
     for ts, frame in host_frames():
@@ -196,8 +269,9 @@ def build_session() -> Session:
             # 85 µs later, like a peer
             records.append((ts + 85_000 + n * 1000, Direction.INBOUND, answer))
             replies += 1
-    session = Session.from_records(LINKTYPE_ETHERNET, records, info=info,
-                                   device=StandInDevice(), responder=responder)
+    session = Session.from_records(
+        LINKTYPE_ETHERNET, records, info=info, device=StandInDevice(), responder=responder
+    )
     # the replies above are what reply mode wrote; switch it on after the fact so the
     # pump does not answer (with wall-clock timestamps) a second time
     session.set_mode("reply")
@@ -247,15 +321,21 @@ async def shoot(out: Path, make: Callable[[], Session] = build_session) -> list[
         await settle(app, pilot)
         packets = app.packet_list
         ring = app.session.ring
-        target = next(rec.seq for rec in ring.range(ring.next_seq - 40, ring.next_seq)
-                      if app.session.summary(rec).info.startswith("Echo (ping) request")
-                      and app.session.summary(rec).proto == "ICMP")
+        target = next(
+            rec.seq
+            for rec in ring.range(ring.next_seq - 40, ring.next_seq)
+            if app.session.summary(rec).info.startswith("Echo (ping) request")
+            and app.session.summary(rec).proto == "ICMP"
+        )
         packets.move_cursor(packets.index_of(target))
         await settle(app, pilot)
         tree = app.detail_tree
         tree.focus()
-        icmp = next(n for n in tree.root.children
-                    if str(n.label).startswith("Internet Control Message Protocol"))
+        icmp = next(
+            n
+            for n in tree.root.children
+            if str(n.label).startswith("Internet Control Message Protocol")
+        )
         icmp.expand()
         await pilot.pause()
         seq_node = next(n for n in icmp.children if str(n.label).startswith("seq"))
@@ -281,8 +361,7 @@ async def shoot(out: Path, make: Callable[[], Session] = build_session) -> list[
         records = list(ring.range(ring.first_seq, ring.next_seq))
         target = next((r.seq for r in records if b"GET /status" in r.data), None)
         if target is None:
-            target = next(r.seq for r in records
-                          if app.session.summary(r).proto == "DNS")
+            target = next(r.seq for r in records if app.session.summary(r).proto == "DNS")
         app.packet_list.go_to_seq(target)
         await settle(app, pilot)
         await pilot.press("f")
@@ -330,12 +409,23 @@ async def shoot(out: Path, make: Callable[[], Session] = build_session) -> list[
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent,
-                        help="directory for the SVG files (default: screenshots/)")
-    parser.add_argument("--live", action="store_true",
-                        help="shoot the real --demo session (root; a private network namespace)")
-    parser.add_argument("--seconds", type=float, default=8.0,
-                        help="with --live: how long the demo runs before the shots")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path(__file__).resolve().parent,
+        help="directory for the SVG files (default: screenshots/)",
+    )
+    parser.add_argument(
+        "--live",
+        action="store_true",
+        help="shoot the real --demo session (root; a private network namespace)",
+    )
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=8.0,
+        help="with --live: how long the demo runs before the shots",
+    )
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     if args.live:

@@ -110,8 +110,7 @@ def _size(text: str) -> int:
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a size (e.g. 256M, 1G)") from None
     if not math.isfinite(number) or number * mult > MAX_RING_BYTES:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a size tapwatch can hold "
-                                         "(at most 1T)")
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size tapwatch can hold (at most 1T)")
     value = int(number * mult)
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text!r} must be positive")
@@ -136,8 +135,9 @@ def _speed(text: str) -> float:
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError("the speed must be 0 (as fast as possible) or a "
-                                         "positive number")
+        raise argparse.ArgumentTypeError(
+            "the speed must be 0 (as fast as possible) or a positive number"
+        )
     return value
 
 
@@ -150,115 +150,270 @@ def build_parser() -> argparse.ArgumentParser:
     )
     src = p.add_argument_group("source (a device and/or observed interfaces, or a file)")
     g = src.add_mutually_exclusive_group()
-    g.add_argument("--create", metavar="NAME", help="create a tun device (with --tap: a tap "
-                   "device) that disappears when tapwatch exits")
-    g.add_argument("--attach", metavar="NAME", help="open an existing persistent tun/tap "
-                   "device and leave it in place; falls back to --observe if another "
-                   "program holds it")
-    g.add_argument("-r", dest="read", metavar="FILE", help="read a pcap or pcapng file ('-' "
-                   "for stdin)")
-    g.add_argument("--demo", action="store_true", help="private network namespace with a tun "
-                   "device and generated traffic; touches nothing else")
-    src.add_argument("--observe", metavar="NAME", action="append",
-                     help="read-only capture of any interface through a packet socket "
-                     "(repeatable; combines with --create/--attach)")
+    g.add_argument(
+        "--create",
+        metavar="NAME",
+        help="create a tun device (with --tap: a tap device) that disappears when tapwatch exits",
+    )
+    g.add_argument(
+        "--attach",
+        metavar="NAME",
+        help="open an existing persistent tun/tap "
+        "device and leave it in place; falls back to --observe if another "
+        "program holds it",
+    )
+    g.add_argument(
+        "-r", dest="read", metavar="FILE", help="read a pcap or pcapng file ('-' for stdin)"
+    )
+    g.add_argument(
+        "--demo",
+        action="store_true",
+        help="private network namespace with a tun "
+        "device and generated traffic; touches nothing else",
+    )
+    src.add_argument(
+        "--observe",
+        metavar="NAME",
+        action="append",
+        help="read-only capture of any interface through a packet socket "
+        "(repeatable; combines with --create/--attach)",
+    )
 
     dev = p.add_argument_group("device")
-    dev.add_argument("--tap", action="store_true", help="with --create: layer-2 tap (Ethernet) "
-                     "instead of tun (raw IP)")
-    dev.add_argument("--addr", metavar="CIDR", action="append", default=[],
-                     help="address to give the device, IPv4 or IPv6, repeatable "
-                     "(e.g. 192.168.3.11/24)")
+    dev.add_argument(
+        "--tap",
+        action="store_true",
+        help="with --create: layer-2 tap (Ethernet) instead of tun (raw IP)",
+    )
+    dev.add_argument(
+        "--addr",
+        metavar="CIDR",
+        action="append",
+        default=[],
+        help="address to give the device, IPv4 or IPv6, repeatable (e.g. 192.168.3.11/24)",
+    )
     dev.add_argument("--mtu", type=int, metavar="N", help="device MTU")
-    dev.add_argument("--txqueuelen", type=_txqueuelen, metavar="N",
-                     help="device queue length (packets the kernel holds for tapwatch; "
-                     "default 1000 for created devices)")
-    dev.add_argument("--netns", metavar="NAME", help="work in this existing network namespace "
-                     "(ip netns add NAME)")
+    dev.add_argument(
+        "--txqueuelen",
+        type=_txqueuelen,
+        metavar="N",
+        help="device queue length (packets the kernel holds for tapwatch; "
+        "default 1000 for created devices)",
+    )
+    dev.add_argument(
+        "--netns",
+        metavar="NAME",
+        help="work in this existing network namespace (ip netns add NAME)",
+    )
 
     peer = p.add_argument_group("peer actions (what tapwatch writes back)")
     m = peer.add_mutually_exclusive_group()
     m.add_argument("--echo", action="store_true", help="write every frame back unchanged")
-    m.add_argument("--reply", action="store_true", help="answer ARP, neighbour solicitations and "
-                   "pings for addresses in the device's subnets, like a real host")
-    peer.add_argument("--peer", metavar="ADDR", action="append", default=[],
-                      help="with --reply: answer only for this address (repeatable)")
-    peer.add_argument("--replay", metavar="FILE", help="write the packets of a pcap into the "
-                      "device with their original timing")
-    peer.add_argument("--replay-speed", type=_speed, default=1.0, metavar="X",
-                      help="replay timing factor (2 = twice as fast, 0 = as fast as possible)")
+    m.add_argument(
+        "--reply",
+        action="store_true",
+        help="answer ARP, neighbour solicitations and "
+        "pings for addresses in the device's subnets, like a real host",
+    )
+    peer.add_argument(
+        "--peer",
+        metavar="ADDR",
+        action="append",
+        default=[],
+        help="with --reply: answer only for this address (repeatable)",
+    )
+    peer.add_argument(
+        "--replay",
+        metavar="FILE",
+        help="write the packets of a pcap into the device with their original timing",
+    )
+    peer.add_argument(
+        "--replay-speed",
+        type=_speed,
+        default=1.0,
+        metavar="X",
+        help="replay timing factor (2 = twice as fast, 0 = as fast as possible)",
+    )
 
     tun = p.add_argument_group("tunnel (be one end of a simpletun-style tunnel)")
     t = tun.add_mutually_exclusive_group()
-    t.add_argument("--tunnel-listen", metavar="[ADDR:]PORT", nargs="?", const="55555",
-                   help="wait for the far end on PORT "
-                   "(default 55555) and carry the device's frames to it; a new client is "
-                   "accepted when one goes away")
-    t.add_argument("--tunnel-connect", metavar="HOST[:PORT]", help="connect to the far end "
-                   "(an IP address; port 55555 by default), retrying with backoff")
-    tun.add_argument("--tunnel-udp", action="store_true", help="one frame per UDP datagram "
-                     "instead of length-prefixed frames over TCP")
-    tun.add_argument("--tunnel-decode", type=_port, action="append", default=[], metavar="PORT",
-                     help="show the frames inside a simpletun-style stream on TCP/UDP PORT "
-                     "(someone else's tunnel, observed or in a file); repeatable")
-    tun.add_argument("--tunnel-max-frame", type=_max_frame, default=None, metavar="N",
-                     help="longest frame sent to the far end (default 2000: simpletun's buffer; "
-                     "longer frames are dropped and counted)")
+    t.add_argument(
+        "--tunnel-listen",
+        metavar="[ADDR:]PORT",
+        nargs="?",
+        const="55555",
+        help="wait for the far end on PORT "
+        "(default 55555) and carry the device's frames to it; a new client is "
+        "accepted when one goes away",
+    )
+    t.add_argument(
+        "--tunnel-connect",
+        metavar="HOST[:PORT]",
+        help="connect to the far end (an IP address; port 55555 by default), retrying with backoff",
+    )
+    tun.add_argument(
+        "--tunnel-udp",
+        action="store_true",
+        help="one frame per UDP datagram instead of length-prefixed frames over TCP",
+    )
+    tun.add_argument(
+        "--tunnel-decode",
+        type=_port,
+        action="append",
+        default=[],
+        metavar="PORT",
+        help="show the frames inside a simpletun-style stream on TCP/UDP PORT "
+        "(someone else's tunnel, observed or in a file); repeatable",
+    )
+    tun.add_argument(
+        "--tunnel-max-frame",
+        type=_max_frame,
+        default=None,
+        metavar="N",
+        help="longest frame sent to the far end (default 2000: simpletun's buffer; "
+        "longer frames are dropped and counted)",
+    )
 
     td = p.add_argument_group("tcpdump's flags (lines, files, capture)")
-    td.add_argument("-i", dest="observe", metavar="IF", action="append",
-                    help="as --observe; '-i any' observes every interface of the namespace")
-    td.add_argument("-w", dest="write", metavar="FILE", help="write packets to FILE (pcapng if "
-                    "it ends in .pcapng, else pcap; '-' for stdout)")
-    td.add_argument("--print", dest="print_lines", action="store_true",
-                    help="print lines even while writing with -w")
-    td.add_argument("-C", dest="file_size", metavar="SIZE",
-                    help="with -w: start a new file when one reaches SIZE million bytes "
-                    "(FILE, FILE1, FILE2...; as tcpdump)")
-    td.add_argument("-W", dest="file_count", type=_positive_int, metavar="N",
-                    help="with -C: keep a ring of N files; with -G: stop after N files")
-    td.add_argument("-G", dest="rotate_seconds", type=_positive_int, metavar="SECONDS",
-                    help="with -w: a new file every SECONDS (strftime %%-escapes in FILE "
-                    "name each one, as tcpdump)")
-    td.add_argument("-c", dest="count", type=_positive_int, metavar="N",
-                    help="stop after N packets")
-    td.add_argument("-s", dest="snaplen", type=_snaplen, metavar="SNAPLEN",
-                    help="bytes of each packet to keep (0: all, up to 262144)")
+    td.add_argument(
+        "-i",
+        dest="observe",
+        metavar="IF",
+        action="append",
+        help="as --observe; '-i any' observes every interface of the namespace",
+    )
+    td.add_argument(
+        "-w",
+        dest="write",
+        metavar="FILE",
+        help="write packets to FILE (pcapng if it ends in .pcapng, else pcap; '-' for stdout)",
+    )
+    td.add_argument(
+        "--print",
+        dest="print_lines",
+        action="store_true",
+        help="print lines even while writing with -w",
+    )
+    td.add_argument(
+        "-C",
+        dest="file_size",
+        metavar="SIZE",
+        help="with -w: start a new file when one reaches SIZE million bytes "
+        "(FILE, FILE1, FILE2...; as tcpdump)",
+    )
+    td.add_argument(
+        "-W",
+        dest="file_count",
+        type=_positive_int,
+        metavar="N",
+        help="with -C: keep a ring of N files; with -G: stop after N files",
+    )
+    td.add_argument(
+        "-G",
+        dest="rotate_seconds",
+        type=_positive_int,
+        metavar="SECONDS",
+        help="with -w: a new file every SECONDS (strftime %%-escapes in FILE "
+        "name each one, as tcpdump)",
+    )
+    td.add_argument(
+        "-c", dest="count", type=_positive_int, metavar="N", help="stop after N packets"
+    )
+    td.add_argument(
+        "-s",
+        dest="snaplen",
+        type=_snaplen,
+        metavar="SNAPLEN",
+        help="bytes of each packet to keep (0: all, up to 262144)",
+    )
     td.add_argument("-e", dest="link", action="store_true", help="print link-level headers")
-    td.add_argument("-S", dest="absolute", action="store_true",
-                    help="absolute TCP sequence numbers (relative to each connection's "
-                    "first by default, as tcpdump)")
-    td.add_argument("--strict-tcpdump", dest="strict", action="store_true",
-                    help="print what tapwatch decodes further exactly as tcpdump 4.99 does "
-                    "(WireGuard, OpenVPN, ERSPAN as plain UDP/GRE; VXLAN's inner frame on a "
-                    "second line)")
-    td.add_argument("-n", dest="numeric", action="count", default=0,
-                    help="accepted for tcpdump habits; tapwatch never resolves names")
+    td.add_argument(
+        "-S",
+        dest="absolute",
+        action="store_true",
+        help="absolute TCP sequence numbers (relative to each connection's "
+        "first by default, as tcpdump)",
+    )
+    td.add_argument(
+        "--strict-tcpdump",
+        dest="strict",
+        action="store_true",
+        help="print what tapwatch decodes further exactly as tcpdump 4.99 does "
+        "(WireGuard, OpenVPN, ERSPAN as plain UDP/GRE; VXLAN's inner frame on a "
+        "second line)",
+    )
+    td.add_argument(
+        "-n",
+        dest="numeric",
+        action="count",
+        default=0,
+        help="accepted for tcpdump habits; tapwatch never resolves names",
+    )
     td.add_argument("-q", dest="quiet", action="store_true", help="no per-packet lines")
-    td.add_argument("-v", dest="verbose", action="count", default=0,
-                    help="tcpdump's -v lines (-vv: tcpdump's -vv); -vvv adds the full field "
-                    "dissection of every packet (slow: for looking, not for floods)")
-    td.add_argument("-t", dest="times", action="count", default=0,
-                    help="-t no time, -tt seconds since 1970, -ttt since the previous line, "
-                    "-tttt date and time, -ttttt since the first line")
-    td.add_argument("-x", dest="hex", action="count", default=0,
-                    help="hex of each packet (-xx: with the link-level header)")
-    td.add_argument("-X", dest="hex_ascii", action="count", default=0,
-                    help="hex and ASCII (-XX: with the link-level header)")
-    td.add_argument("-A", dest="ascii", action="count", default=0,
-                    help="ASCII of each packet (-AA: with the link-level header)")
-    td.add_argument("-l", dest="line_buffered", action="store_true",
-                    help="write each line at once (for | grep)")
-    td.add_argument("-Z", dest="user", metavar="USER", help="drop root privileges to USER "
-                    "once the device is open (with -r: before the file is opened)")
+    td.add_argument(
+        "-v",
+        dest="verbose",
+        action="count",
+        default=0,
+        help="tcpdump's -v lines (-vv: tcpdump's -vv); -vvv adds the full field "
+        "dissection of every packet (slow: for looking, not for floods)",
+    )
+    td.add_argument(
+        "-t",
+        dest="times",
+        action="count",
+        default=0,
+        help="-t no time, -tt seconds since 1970, -ttt since the previous line, "
+        "-tttt date and time, -ttttt since the first line",
+    )
+    td.add_argument(
+        "-x",
+        dest="hex",
+        action="count",
+        default=0,
+        help="hex of each packet (-xx: with the link-level header)",
+    )
+    td.add_argument(
+        "-X",
+        dest="hex_ascii",
+        action="count",
+        default=0,
+        help="hex and ASCII (-XX: with the link-level header)",
+    )
+    td.add_argument(
+        "-A",
+        dest="ascii",
+        action="count",
+        default=0,
+        help="ASCII of each packet (-AA: with the link-level header)",
+    )
+    td.add_argument(
+        "-l", dest="line_buffered", action="store_true", help="write each line at once (for | grep)"
+    )
+    td.add_argument(
+        "-Z",
+        dest="user",
+        metavar="USER",
+        help="drop root privileges to USER "
+        "once the device is open (with -r: before the file is opened)",
+    )
 
     out = p.add_argument_group("output and memory")
-    out.add_argument("--headless", action="store_true", help="print one line per packet instead "
-                     "of the terminal UI (automatic when stdout is not a terminal)")
-    out.add_argument("--ring-packets", type=_ring_packets, metavar="N",
-                     help="packets held in memory (default 500000)")
-    out.add_argument("--ring-bytes", type=_size, metavar="SIZE",
-                     help="bytes held in memory (default 256M)")
+    out.add_argument(
+        "--headless",
+        action="store_true",
+        help="print one line per packet instead "
+        "of the terminal UI (automatic when stdout is not a terminal)",
+    )
+    out.add_argument(
+        "--ring-packets",
+        type=_ring_packets,
+        metavar="N",
+        help="packets held in memory (default 500000)",
+    )
+    out.add_argument(
+        "--ring-bytes", type=_size, metavar="SIZE", help="bytes held in memory (default 256M)"
+    )
     p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     p.add_argument("expression", nargs="*", help="tcpdump filter expression (e.g. icmp or arp)")
     return p
@@ -332,15 +487,17 @@ def validate(args: argparse.Namespace) -> RunOptions:
 
     tunnel = args.tunnel_listen or args.tunnel_connect
     if (args.tunnel_udp or args.tunnel_max_frame) and not tunnel:
-        raise UsageError("--tunnel-udp and --tunnel-max-frame go with --tunnel-listen or "
-                         "--tunnel-connect")
+        raise UsageError(
+            "--tunnel-udp and --tunnel-max-frame go with --tunnel-listen or --tunnel-connect"
+        )
     if tunnel and not (args.create or args.attach):
         raise UsageError("a tunnel carries a device's frames: add --create NAME or --attach NAME")
     args.observe = args.observe or []
     live = args.create or args.attach or args.observe or args.demo
     if not live and not args.read:
-        raise UsageError("nothing to watch: give --create NAME, --attach NAME, --observe NAME, "
-                         "-r FILE or --demo")
+        raise UsageError(
+            "nothing to watch: give --create NAME, --attach NAME, --observe NAME, -r FILE or --demo"
+        )
     if args.read and live:
         raise UsageError("-r reads a file; it does not combine with a device or --observe")
     if args.demo and (args.create or args.attach or args.observe or args.netns):
@@ -348,19 +505,25 @@ def validate(args: argparse.Namespace) -> RunOptions:
     if args.tap and not (args.create or args.demo):
         raise UsageError("--tap goes with --create (an attached device's kind is detected)")
     if args.read and (args.addr or args.mtu or args.txqueuelen or args.netns):
-        raise UsageError("device settings (--addr, --mtu, --txqueuelen, --netns) need a device, "
-                         "not -r")
+        raise UsageError(
+            "device settings (--addr, --mtu, --txqueuelen, --netns) need a device, not -r"
+        )
     if args.read and (args.echo or args.reply or args.replay):
         raise UsageError("--echo, --reply and --replay need a device; -r only reads a file")
     has_device = args.create or args.attach or args.demo
-    if args.observe and not has_device and (args.echo or args.reply or args.replay or args.addr
-                                            or args.mtu or args.txqueuelen):
+    if (
+        args.observe
+        and not has_device
+        and (args.echo or args.reply or args.replay or args.addr or args.mtu or args.txqueuelen)
+    ):
         raise UsageError("--observe is read-only: it cannot answer, replay or configure")
     if args.peer and not args.reply:
         raise UsageError("--peer narrows --reply; add --reply")
     if tunnel and (args.echo or args.reply):
-        raise UsageError("--echo and --reply answer in the device's place; with a tunnel the far "
-                         "end does: give one of them")
+        raise UsageError(
+            "--echo and --reply answer in the device's place; with a tunnel the far "
+            "end does: give one of them"
+        )
     if args.mtu is not None and not 68 <= args.mtu <= 65535:
         raise UsageError(f"--mtu {args.mtu} is out of range (68-65535)")
     if args.read and args.write and args.read == args.write and args.read != "-":
@@ -378,10 +541,21 @@ def validate(args: argparse.Namespace) -> RunOptions:
             addrs = [parse_addr(a) for a in demo.ADDRESSES]
         if mode == "drop":
             mode = "reply"
-    source = Options(create=create, tap=args.tap, attach=args.attach, observe=args.observe,
-                     read=args.read, demo=args.demo, addrs=addrs, mtu=args.mtu,
-                     txqueuelen=args.txqueuelen, netns=args.netns, mode=mode, peers=args.peer,
-                     tunnel=bool(tunnel))
+    source = Options(
+        create=create,
+        tap=args.tap,
+        attach=args.attach,
+        observe=args.observe,
+        read=args.read,
+        demo=args.demo,
+        addrs=addrs,
+        mtu=args.mtu,
+        txqueuelen=args.txqueuelen,
+        netns=args.netns,
+        mode=mode,
+        peers=args.peer,
+        tunnel=bool(tunnel),
+    )
     tunnel_opts = None
     if tunnel:
         from tapwatch.tunnel import DEFAULT_MAX_FRAME, parse_endpoint
@@ -403,9 +577,15 @@ def validate(args: argparse.Namespace) -> RunOptions:
     elif args.ascii:
         dump = "AA" if args.ascii > 1 else "A"
     # -s shapes a capture; reading a file, tcpdump shows what the file holds, and so do we
-    fmt = LineFormat(time=min(args.times, 5), link=args.link, verbose=args.verbose,
-                     dump=dump, snaplen=None if args.read else args.snaplen,
-                     absolute=args.absolute, strict=args.strict)
+    fmt = LineFormat(
+        time=min(args.times, 5),
+        link=args.link,
+        verbose=args.verbose,
+        dump=dump,
+        snaplen=None if args.read else args.snaplen,
+        absolute=args.absolute,
+        strict=args.strict,
+    )
     file_size = None
     if args.file_size is not None:
         from tapwatch.pcap import PcapError, parse_file_size
@@ -422,15 +602,28 @@ def validate(args: argparse.Namespace) -> RunOptions:
         raise UsageError("-W goes with -C or -G")
     owner = _user_ids(args.user) if args.user else None
     return RunOptions(
-        source=source, expression=" ".join(args.expression), write=args.write, fmt=fmt,
-        file_size=file_size, file_count=args.file_count, rotate_seconds=args.rotate_seconds,
-        owner=owner, tunnel_decode=args.tunnel_decode,
-        print_lines=args.print_lines, line_buffered=args.line_buffered,
+        source=source,
+        expression=" ".join(args.expression),
+        write=args.write,
+        fmt=fmt,
+        file_size=file_size,
+        file_count=args.file_count,
+        rotate_seconds=args.rotate_seconds,
+        owner=owner,
+        tunnel_decode=args.tunnel_decode,
+        print_lines=args.print_lines,
+        line_buffered=args.line_buffered,
         snaplen=None if args.read else args.snaplen,
-        headless=args.headless or args.print_lines, quiet=args.quiet,
-        verbose=args.verbose > 0, link=args.link,
-        count=args.count, ring_packets=args.ring_packets, ring_bytes=args.ring_bytes,
-        user=args.user, replay=args.replay, replay_speed=args.replay_speed,
+        headless=args.headless or args.print_lines,
+        quiet=args.quiet,
+        verbose=args.verbose > 0,
+        link=args.link,
+        count=args.count,
+        ring_packets=args.ring_packets,
+        ring_bytes=args.ring_bytes,
+        user=args.user,
+        replay=args.replay,
+        replay_speed=args.replay_speed,
         tunnel=tunnel_opts,
     )
 
@@ -478,6 +671,7 @@ def run(opts: RunOptions) -> int:
 
 # ----- shared pieces --------------------------------------------------------------------------
 
+
 def _packet_filter(opts: RunOptions, linktypes: Sequence[int]) -> PacketFilter | None:
     from tapwatch.filters import compile_packet_filter
 
@@ -505,8 +699,10 @@ def _new_ring(opts: RunOptions, file_size: int | None = None) -> Ring:
     try:
         return Ring(packets, size)
     except MemoryError:
-        raise Failure(f"not enough memory for a ring of {packets:,} packets; "
-                      "ask for fewer with --ring-packets") from None
+        raise Failure(
+            f"not enough memory for a ring of {packets:,} packets; "
+            "ask for fewer with --ring-packets"
+        ) from None
 
 
 def _available_memory() -> int:
@@ -521,9 +717,12 @@ def _available_memory() -> int:
     return 1 << 30
 
 
-def _open_output(opts: RunOptions, interfaces: Sequence[tuple[int, str | None]],
-                 like: CaptureFile | None = None,
-                 inputs: Sequence[FileId | None] = ()) -> CaptureWriter | None:
+def _open_output(
+    opts: RunOptions,
+    interfaces: Sequence[tuple[int, str | None]],
+    like: CaptureFile | None = None,
+    inputs: Sequence[FileId | None] = (),
+) -> CaptureWriter | None:
     """The -w writer (rotating with -C/-G), with every interface the capture has so far.
 
     ``like``: copy that file's format, header and interfaces exactly (``-r A -w B``
@@ -541,8 +740,14 @@ def _open_output(opts: RunOptions, interfaces: Sequence[tuple[int, str | None]],
     writer: CaptureWriter
     if opts.file_size or opts.rotate_seconds:
         writer = pcap.RotatingWriter(
-            opts.write, linktype, ifname=ifname, file_size=opts.file_size,
-            file_count=opts.file_count, seconds=opts.rotate_seconds, inputs=inputs)
+            opts.write,
+            linktype,
+            ifname=ifname,
+            file_size=opts.file_size,
+            file_count=opts.file_count,
+            seconds=opts.rotate_seconds,
+            inputs=inputs,
+        )
     else:
         target = sys.stdout.buffer if opts.write == "-" else opts.write
         writer = pcap.open_writer(target, linktype, ifname=ifname, inputs=inputs)
@@ -583,8 +788,17 @@ def _preload(opts: RunOptions, ui: bool) -> None:
     """
     import importlib
 
-    mods = ["tapwatch.filters", "tapwatch.headless", "tapwatch.pcap", "tapwatch.replay",
-            "tapwatch.peer", "encodings.idna", "ctypes", "ctypes.util", "pwd"]
+    mods = [
+        "tapwatch.filters",
+        "tapwatch.headless",
+        "tapwatch.pcap",
+        "tapwatch.replay",
+        "tapwatch.peer",
+        "encodings.idna",
+        "ctypes",
+        "ctypes.util",
+        "pwd",
+    ]
     if ui:
         mods += ["tapwatch.app", "tapwatch.terminal"]
     for mod in mods:
@@ -615,6 +829,7 @@ def _lines_out(opts: RunOptions) -> Any:
 
 
 # ----- offline ------------------------------------------------------------------------------
+
 
 def _run_file(opts: RunOptions) -> int:
     from tapwatch import pcap
@@ -657,10 +872,16 @@ def _browse_file(opts: RunOptions) -> int:
     stdin = None
     if opts.read == "-":  # the capture keeps its pipe; the UI gets the terminal as fd 0
         stdin = os.fdopen(terminal.take_stdin(), "rb")
-    src = open_file(opts.read, ring, wake, stdin=stdin,
-                    capture_filter=lambda lts: _packet_filter(opts, lts))
-    session = Session([src], ring=ring, wake=wake, capture_filter=src.capture_filter,
-                      tunnel_view=_tunnel_view(opts, None))
+    src = open_file(
+        opts.read, ring, wake, stdin=stdin, capture_filter=lambda lts: _packet_filter(opts, lts)
+    )
+    session = Session(
+        [src],
+        ring=ring,
+        wake=wake,
+        capture_filter=src.capture_filter,
+        tunnel_view=_tunnel_view(opts, None),
+    )
     try:
         session.start()
         from tapwatch.app import run_ui
@@ -672,8 +893,10 @@ def _browse_file(opts: RunOptions) -> int:
     if not outcome.hung_up:
         _say(session.summary_line())
     if src.truncated_at is not None:
-        _say(f"{opts.read}: loaded the first {src.truncated_at:,} packets (the ring "
-              "holds no more); raise --ring-packets / --ring-bytes to load more")
+        _say(
+            f"{opts.read}: loaded the first {src.truncated_at:,} packets (the ring "
+            "holds no more); raise --ring-packets / --ring-bytes to load more"
+        )
     if src.error:
         raise Failure(src.error)
     return outcome.status
@@ -691,13 +914,21 @@ def _print_file(opts: RunOptions, cap: CaptureFile) -> int:
     from tapwatch.linktypes import name
 
     flt = _packet_filter(opts, [i.linktype for i in cap.interfaces])
-    print(printable(f"reading from file {opts.read}, link-type {name(cap.linktype)}"),
-          file=sys.stderr)
+    print(
+        printable(f"reading from file {opts.read}, link-type {name(cap.linktype)}"), file=sys.stderr
+    )
     try:
-        n = print_records(cap, cap.interfaces, _lines_out(opts), flt=flt,
-                          tunnel_view=_tunnel_view(opts, None),
-                          count=opts.count, quiet=opts.quiet, fmt=opts.fmt,
-                          follow=opts.read == "-" or opts.line_buffered)
+        n = print_records(
+            cap,
+            cap.interfaces,
+            _lines_out(opts),
+            flt=flt,
+            tunnel_view=_tunnel_view(opts, None),
+            count=opts.count,
+            quiet=opts.quiet,
+            fmt=opts.fmt,
+            follow=opts.read == "-" or opts.line_buffered,
+        )
     except pcap.PcapError as e:
         raise Failure(str(e)) from None
     except BrokenPipeError:
@@ -723,8 +954,12 @@ def _convert(opts: RunOptions, cap: CaptureFile) -> int:
     ifaces = cap.interfaces  # grows when the file describes an interface late
     flt = _packet_filter(opts, [i.linktype for i in ifaces])
     try:
-        writer = _open_output(opts, [(i.linktype, i.name) for i in ifaces],
-                              like=cap if same else None, inputs=[cap.identity])
+        writer = _open_output(
+            opts,
+            [(i.linktype, i.name) for i in ifaces],
+            like=cap if same else None,
+            inputs=[cap.identity],
+        )
     except pcap.PcapError as e:
         raise Failure(str(e)) from None
     assert writer is not None
@@ -764,14 +999,17 @@ def _convert(opts: RunOptions, cap: CaptureFile) -> int:
     except pcap.PcapError as e:
         raise Failure(str(e)) from None
     if skipped:
-        _say(f"skipped {skipped} packets {opts.write}'s format cannot hold (their "
-              "timestamps or lengths do not fit it)")
+        _say(
+            f"skipped {skipped} packets {opts.write}'s format cannot hold (their "
+            "timestamps or lengths do not fit it)"
+        )
     if opts.write != "-":
         _say(f"wrote {n} packets to {opts.write}")
     return 0
 
 
 # ----- live ---------------------------------------------------------------------------------
+
 
 def open_live_session(argv: Sequence[str]) -> Session:
     """A live session built exactly as the command line builds it (scripts, benchmarks).
@@ -804,8 +1042,7 @@ def _open_live(opts: RunOptions, *, printing: bool = False) -> Session:
     sources = open_live(opts.source, ring, wake, flt)
     writer = None
     try:
-        writer = _open_output(opts, [(i.linktype, i.name) for s in sources
-                                     for i in s.interfaces])
+        writer = _open_output(opts, [(i.linktype, i.name) for s in sources for i in s.interfaces])
         responder = responder_for(sources[0], opts.source.mode, opts.source.peers)
         dev = sources[0].interfaces[0]
         view = _tunnel_view(opts, dev.linktype if sources[0].device is not None else None)
@@ -813,12 +1050,22 @@ def _open_live(opts: RunOptions, *, printing: bool = False) -> Session:
         if printing:
             printer = _printer(opts, [i for s in sources for i in s.interfaces], view)
         tunnel = _tunnel(opts, sources[0], printing) if opts.tunnel is not None else None
-        return Session(sources, ring=ring, wake=wake, capture_filter=flt, writer=writer,
-                       responder=responder, mode=opts.source.mode, limit=opts.count,
-                       on_record=printer, on_batch=printer.flush if printer else None,
-                       tunnel=tunnel, snaplen=opts.snaplen,
-                       tunnel_view=None if printing else view,
-                       on_warning=(lambda text: _say(f"warning: {text}")) if printing else None)
+        return Session(
+            sources,
+            ring=ring,
+            wake=wake,
+            capture_filter=flt,
+            writer=writer,
+            responder=responder,
+            mode=opts.source.mode,
+            limit=opts.count,
+            on_record=printer,
+            on_batch=printer.flush if printer else None,
+            tunnel=tunnel,
+            snaplen=opts.snaplen,
+            tunnel_view=None if printing else view,
+            on_warning=(lambda text: _say(f"warning: {text}")) if printing else None,
+        )
     except BaseException:
         _close_quietly(writer)
         close_all(sources)
@@ -838,16 +1085,25 @@ def _tunnel(opts: RunOptions, source: Source, printing: bool) -> Tunnel:
     info = source.interfaces[0]
     header = 14 if info.linktype == LINKTYPE_ETHERNET else 0
     if info.mtu and info.mtu + header > t.max_frame:
-        _say(f"warning: {info.name}'s MTU {info.mtu}{' + 14' if header else ''} is "
-              f"more than --tunnel-max-frame {t.max_frame}: longer frames are not sent (lower "
-              "the MTU with --mtu, or raise the limit if the far end can take them)")
+        _say(
+            f"warning: {info.name}'s MTU {info.mtu}{' + 14' if header else ''} is "
+            f"more than --tunnel-max-frame {t.max_frame}: longer frames are not sent (lower "
+            "the MTU with --mtu, or raise the limit if the far end can take them)"
+        )
 
     def event(text: str) -> None:
         if printing:  # the UI shows the tunnel's state in its status bar instead
             _say(text)
 
-    return Tunnel(t.role, t.endpoint, transport=t.transport, linktype=info.linktype,
-                  max_frame=t.max_frame, deliver=source.inject, on_event=event)
+    return Tunnel(
+        t.role,
+        t.endpoint,
+        transport=t.transport,
+        linktype=info.linktype,
+        max_frame=t.max_frame,
+        deliver=source.inject,
+        on_event=event,
+    )
 
 
 def _tunnel_view(opts: RunOptions, device_linktype: int | None) -> TunnelView | None:
@@ -862,13 +1118,20 @@ def _tunnel_view(opts: RunOptions, device_linktype: int | None) -> TunnelView | 
     return None
 
 
-def _printer(opts: RunOptions, interfaces: list[InterfaceInfo],
-             view: TunnelView | None) -> LinePrinter:
+def _printer(
+    opts: RunOptions, interfaces: list[InterfaceInfo], view: TunnelView | None
+) -> LinePrinter:
     from tapwatch.headless import LinePrinter
 
-    return LinePrinter(interfaces, _lines_out(opts), quiet=opts.quiet or opts.write == "-",
-                       fmt=opts.fmt, line_buffered=opts.line_buffered,
-                       any_layout="any" in opts.source.observe, tunnel_view=view)
+    return LinePrinter(
+        interfaces,
+        _lines_out(opts),
+        quiet=opts.quiet or opts.write == "-",
+        fmt=opts.fmt,
+        line_buffered=opts.line_buffered,
+        any_layout="any" in opts.source.observe,
+        tunnel_view=view,
+    )
 
 
 def _drive(session: Session, opts: RunOptions) -> int:
@@ -916,8 +1179,13 @@ def _drive(session: Session, opts: RunOptions) -> int:
             hung_up = outcome.hung_up
         else:
             for s in session.sources:
-                if s.read_only_reason and s.kind == "observe" and s.device is None and \
-                        s.interfaces[0].index == 0 and opts.source.device_name:
+                if (
+                    s.read_only_reason
+                    and s.kind == "observe"
+                    and s.device is None
+                    and s.interfaces[0].index == 0
+                    and opts.source.device_name
+                ):
                     _say(s.read_only_reason)
             if sys.stderr.isatty() and not opts.quiet:
                 print(printable(_listening(session)), file=sys.stderr)
@@ -961,8 +1229,11 @@ def _drive(session: Session, opts: RunOptions) -> int:
 def _quit_now(signum: int) -> None:
     """A second Ctrl-C (or SIGTERM) while winding down: leave at once, say what that costs."""
     with contextlib.suppress(OSError):
-        os.write(2, f"\n{PROG}: {signal.Signals(signum).name} again: quitting now; the last "
-                    "half second of a capture file may be missing\n".encode())
+        os.write(
+            2,
+            f"\n{PROG}: {signal.Signals(signum).name} again: quitting now; the last "
+            "half second of a capture file may be missing\n".encode(),
+        )
     os._exit(128 + signum)
 
 

@@ -82,8 +82,19 @@ TIME_BUDGET = 1.0
 _MAX_REPEAT = 65535
 
 _RAND_NAMES = (
-    "RandShort", "RandInt", "RandLong", "RandByte", "RandNum", "RandIP", "RandIP6",
-    "RandMAC", "RandString", "RandBin", "RandChoice", "RandSShort", "RandSInt",
+    "RandShort",
+    "RandInt",
+    "RandLong",
+    "RandByte",
+    "RandNum",
+    "RandIP",
+    "RandIP6",
+    "RandMAC",
+    "RandString",
+    "RandBin",
+    "RandChoice",
+    "RandSShort",
+    "RandSInt",
 )
 #: Generators whose first argument (or ``size``) is how many bytes they make.
 _SIZED_RANDS = frozenset({"RandString", "RandBin"})
@@ -132,19 +143,34 @@ _evaluating = 0
 _evaluating_lock = threading.Lock()
 
 #: Audit events that send or receive, or create the means to: always refused.
-_SOCKET_EVENTS = frozenset({
-    "socket.__new__", "socket.connect", "socket.bind", "socket.sendto", "socket.sendmsg",
-})
+_SOCKET_EVENTS = frozenset(
+    {
+        "socket.__new__",
+        "socket.connect",
+        "socket.bind",
+        "socket.sendto",
+        "socket.sendmsg",
+    }
+)
 #: Audit events that run another program.
-_PROCESS_EVENTS = frozenset({
-    "subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork",
-    "os.forkpty", "pty.spawn",
-})
+_PROCESS_EVENTS = frozenset(
+    {
+        "subprocess.Popen",
+        "os.system",
+        "os.exec",
+        "os.posix_spawn",
+        "os.spawn",
+        "os.fork",
+        "os.forkpty",
+        "pty.spawn",
+    }
+)
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
 
 _FAMILIES: dict[int, tuple[int, ...]] = {
-    socket.AF_INET: (socket.AF_INET,), socket.AF_INET6: (socket.AF_INET6,),
+    socket.AF_INET: (socket.AF_INET,),
+    socket.AF_INET6: (socket.AF_INET6,),
 }
 
 
@@ -200,8 +226,10 @@ def _why_refused(event: str, args: tuple[Any, ...]) -> str | None:
     if event in ("socket.gethostbyaddr", "socket.getnameinfo"):
         return "looking up the name of an address is refused (tapwatch does not resolve)"
     if event in _SOCKET_EVENTS:
-        return ("building this packet would use a network socket; a packet expression "
-                "only makes bytes (give every address, MACs included, explicitly)")
+        return (
+            "building this packet would use a network socket; a packet expression "
+            "only makes bytes (give every address, MACs included, explicitly)"
+        )
     if event in _PROCESS_EVENTS:
         return "a packet expression cannot start programs"
     if event == "open" and len(args) >= 3:
@@ -371,7 +399,9 @@ _BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.LShift: operator.lshift, ast.RShift: operator.rshift,
 }  # fmt: skip
 _UNARY: dict[type[ast.unaryop], Callable[[Any], Any]] = {
-    ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Invert: operator.invert,
+    ast.USub: operator.neg,
+    ast.UAdd: operator.pos,
+    ast.Invert: operator.invert,
 }
 
 #: printf-style conversion: %[(key)][flags][width][.precision][length]type
@@ -428,8 +458,11 @@ def _check_node(node: ast.AST) -> None:
         for side in (node.left, node.right):
             if isinstance(side, ast.BinOp) and isinstance(side.op, ast.Mult):
                 raise CraftError("nested repetition (a * b * c) is not allowed")
-            if isinstance(side, ast.Constant) and isinstance(side.value, int) \
-                    and abs(side.value) > _MAX_REPEAT:
+            if (
+                isinstance(side, ast.Constant)
+                and isinstance(side.value, int)
+                and abs(side.value) > _MAX_REPEAT
+            ):
                 shown = str(side.value) if abs(side.value) < 10**12 else "a huge number"
                 raise CraftError(f"repetition by {shown} is too large (max {_MAX_REPEAT})")
     if not isinstance(node, _ALLOWED_NODES):
@@ -501,8 +534,12 @@ def _check_binary(op: type[ast.operator], left: Any, right: Any) -> None:
                 raise CraftError(f"a product of more than {MAX_INT_BITS} bits is too large")
             return
         for count, thing in ((left, right), (right, left)):
-            if isinstance(count, int) and not isinstance(thing, (int, float, complex)) \
-                    and count > 0 and _weight(thing) * count > MAX_VALUE:
+            if (
+                isinstance(count, int)
+                and not isinstance(thing, (int, float, complex))
+                and count > 0
+                and _weight(thing) * count > MAX_VALUE
+            ):
                 raise _too_big(f"repeating a value {count} times")
     elif op is ast.LShift and ints:
         if right > MAX_INT_BITS or left.bit_length() + right > MAX_INT_BITS:
@@ -774,8 +811,11 @@ def _count(pkt: Any) -> int:
             value = layer.fields.get(fld.name)
             if isinstance(value, Net):
                 total *= max(int(value.count), 1)
-            elif isinstance(value, tuple) and len(value) == 2 \
-                    and all(isinstance(v, int) for v in value):
+            elif (
+                isinstance(value, tuple)
+                and len(value) == 2
+                and all(isinstance(v, int) for v in value)
+            ):
                 total *= max(value[1] - value[0] + 1, 1)
             elif isinstance(value, list) and not fld.islist:
                 total *= max(len(value), 1)

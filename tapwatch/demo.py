@@ -77,8 +77,10 @@ class Traffic(threading.Thread):
             if seq % 3 == 1:
                 name = self.rng.choice(NAMES)
                 with contextlib.suppress(OSError):
-                    udp.sendto(dns_query(self.rng.randrange(65536), name,
-                                         self.rng.choice((1, 28))), (DNS4, 53))
+                    udp.sendto(
+                        dns_query(self.rng.randrange(65536), name, self.rng.choice((1, 28))),
+                        (DNS4, 53),
+                    )
             if seq % 4 == 2:
                 t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
                 t.setblocking(False)

@@ -206,8 +206,10 @@ def _open_tun_fd(what: str, *, needs_admin: bool) -> int:
     except PermissionError:
         where = f"{TUN_PATH} ({_tun_mode_text()}) is not readable and writable by you"
         if needs_admin:
-            raise DeviceError(f"cannot {what}: {where}, and making a device needs CAP_NET_ADMIN "
-                              f"anyway; {_root_hint()}") from None
+            raise DeviceError(
+                f"cannot {what}: {where}, and making a device needs CAP_NET_ADMIN "
+                f"anyway; {_root_hint()}"
+            ) from None
         raise DeviceError(
             f"cannot {what}: {where}; make it mode 0666 as most distributions do "
             f"(sudo chmod 0666 {TUN_PATH}), or {_root_hint()}"
@@ -217,7 +219,7 @@ def _open_tun_fd(what: str, *, needs_admin: bool) -> int:
 
 
 def _root_hint() -> str:
-    """"run it as root: sudo tapwatch ...", the same command under sudo."""
+    """ "run it as root: sudo tapwatch ...", the same command under sudo."""
     import shlex
     import sys
 
@@ -314,8 +316,9 @@ class Device:
         if link.multi_queue and link.held_queues:
             raise _multi_queue_busy(name, link.held_queues)
         fd = _open_tun_fd(f"attach to {name}", needs_admin=False)
-        flags = (IFF_TAP if tap else IFF_TUN) | IFF_NO_PI | (IFF_MULTI_QUEUE if link.multi_queue
-                                                             else 0)
+        flags = (
+            (IFF_TAP if tap else IFF_TUN) | IFF_NO_PI | (IFF_MULTI_QUEUE if link.multi_queue else 0)
+        )
         try:
             fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH", name.encode(), flags))
         except OSError as e:
@@ -373,8 +376,10 @@ class Device:
             raise DeviceError(f"cannot configure {self.name}: it no longer exists")
         try:
             with IPRoute() as ipr:
-                have = {(str(a.get("IFA_ADDRESS")), a["prefixlen"])
-                        for a in ipr.get_addr(index=self.ifindex)}
+                have = {
+                    (str(a.get("IFA_ADDRESS")), a["prefixlen"])
+                    for a in ipr.get_addr(index=self.ifindex)
+                }
                 for a in addrs:
                     if (str(a.ip), a.network.prefixlen) in have:
                         continue
@@ -383,8 +388,11 @@ class Device:
                         if a.version == 6:
                             kw["flags"] = 0x02  # IFA_F_NODAD: usable at once
                         ipr.addr(
-                            "add", index=self.ifindex, address=str(a.ip),
-                            prefixlen=a.network.prefixlen, **kw,
+                            "add",
+                            index=self.ifindex,
+                            address=str(a.ip),
+                            prefixlen=a.network.prefixlen,
+                            **kw,
                         )
                     except NetlinkError as e:
                         if e.code == errno.EEXIST:
@@ -392,7 +400,8 @@ class Device:
                         if e.code == errno.EPERM:
                             raise self._not_permitted(
                                 f"adding address {a} to {self.name}",
-                                f"sudo ip addr add {a} dev {self.name}") from None
+                                f"sudo ip addr add {a} dev {self.name}",
+                            ) from None
                         raise DeviceError(
                             f"cannot add address {a} to {self.name}: {os.strerror(e.code)}"
                         ) from None
@@ -430,15 +439,17 @@ class Device:
             parts.append("up")
         command = f"sudo ip link set {self.name} {' '.join(parts)}"
         if parts == ["up"]:
-            return DeviceError(f"{self.name} is down: bring it up with `{command}`, or "
-                               "run tapwatch as root")
+            return DeviceError(
+                f"{self.name} is down: bring it up with `{command}`, or run tapwatch as root"
+            )
         what = " and ".join(p for p in parts if p != "up")
         down = f" (and {self.name} is down)" if "state" in settings else ""
         return self._not_permitted(f"setting {what} on {self.name}{down}", command)
 
     def _not_permitted(self, what: str, command: str) -> DeviceError:
-        return DeviceError(f"{what} needs CAP_NET_ADMIN: do it with `{command}`, or run "
-                           "tapwatch as root")
+        return DeviceError(
+            f"{what} needs CAP_NET_ADMIN: do it with `{command}`, or run tapwatch as root"
+        )
 
     def link_info(self) -> LinkInfo:
         """Ask the kernel for state, addresses and its drop counters; "gone" if deleted."""
@@ -509,14 +520,17 @@ def setns(netns: str) -> None:
             f"network namespace {netns!r} does not exist: create it with 'ip netns add {netns}'"
         ) from None
     except PermissionError:
-        raise DeviceError(f"permission denied opening network namespace {netns!r} ({path}): "
-                          f"{cap_hint('CAP_SYS_ADMIN')}") from None
+        raise DeviceError(
+            f"permission denied opening network namespace {netns!r} ({path}): "
+            f"{cap_hint('CAP_SYS_ADMIN')}"
+        ) from None
     try:
         _libc_call("setns", fd, 0x40000000)  # CLONE_NEWNET
     except OSError as e:
         if e.errno == errno.EPERM:
-            raise DeviceError(f"not permitted to enter network namespace {netns!r}: "
-                              f"{cap_hint('CAP_SYS_ADMIN')}") from None
+            raise DeviceError(
+                f"not permitted to enter network namespace {netns!r}: {cap_hint('CAP_SYS_ADMIN')}"
+            ) from None
         raise DeviceError(f"cannot enter network namespace {netns!r}: {e.strerror}") from None
     finally:
         os.close(fd)
@@ -528,8 +542,9 @@ def unshare_netns() -> None:
         _libc_call("unshare", 0x40000000)  # CLONE_NEWNET
     except OSError as e:
         if e.errno == errno.EPERM:
-            raise DeviceError(f"not permitted to make a private network namespace: "
-                              f"{cap_hint('CAP_SYS_ADMIN')}") from None
+            raise DeviceError(
+                f"not permitted to make a private network namespace: {cap_hint('CAP_SYS_ADMIN')}"
+            ) from None
         raise DeviceError(f"cannot make a private network namespace: {e.strerror}") from None
 
 

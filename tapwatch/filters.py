@@ -66,7 +66,10 @@ def _libpcap() -> ctypes.CDLL:
         lib.pcap_open_dead.argtypes = [ctypes.c_int, ctypes.c_int]
         lib.pcap_compile.restype = ctypes.c_int
         lib.pcap_compile.argtypes = [
-            ctypes.c_void_p, ctypes.POINTER(_BpfProgram), ctypes.c_char_p, ctypes.c_int,
+            ctypes.c_void_p,
+            ctypes.POINTER(_BpfProgram),
+            ctypes.c_char_p,
+            ctypes.c_int,
             ctypes.c_uint32,
         ]
         lib.pcap_geterr.restype = ctypes.c_char_p
@@ -75,7 +78,9 @@ def _libpcap() -> ctypes.CDLL:
         lib.pcap_freecode.argtypes = [ctypes.POINTER(_BpfProgram)]
         lib.pcap_offline_filter.restype = ctypes.c_int
         lib.pcap_offline_filter.argtypes = [
-            ctypes.POINTER(_BpfProgram), ctypes.POINTER(_PktHdr), ctypes.c_char_p,
+            ctypes.POINTER(_BpfProgram),
+            ctypes.POINTER(_PktHdr),
+            ctypes.c_char_p,
         ]
         _lib = lib
         return lib
@@ -86,8 +91,12 @@ def _dlt(linktype: int) -> int:
 
 
 class _BpfInsn(ctypes.Structure):
-    _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte),
-                ("k", ctypes.c_uint32)]
+    _fields_ = [
+        ("code", ctypes.c_ushort),
+        ("jt", ctypes.c_ubyte),
+        ("jf", ctypes.c_ubyte),
+        ("k", ctypes.c_uint32),
+    ]
 
 
 class BpfFilter:
@@ -110,7 +119,10 @@ class BpfFilter:
         self._prog = _BpfProgram()
         try:
             rc = lib.pcap_compile(
-                handle, ctypes.byref(self._prog), expr.encode("utf-8", "replace"), 1,
+                handle,
+                ctypes.byref(self._prog),
+                expr.encode("utf-8", "replace"),
+                1,
                 _PCAP_NETMASK_UNKNOWN,
             )
             if rc != 0:

@@ -79,8 +79,14 @@ class Renderer:
     live interface). Neither: ``tcpdump -r``'s layout.
     """
 
-    def __init__(self, fmt: LineFormat | None = None, *, names: Sequence[str] | None = None,
-                 words: bool = False, tunnel_view: TunnelView | None = None) -> None:
+    def __init__(
+        self,
+        fmt: LineFormat | None = None,
+        *,
+        names: Sequence[str] | None = None,
+        words: bool = False,
+        tunnel_view: TunnelView | None = None,
+    ) -> None:
         self.fmt = fmt or LineFormat()
         self.tunnel_view = tunnel_view
         self.names = [printable(n) for n in names] if names is not None else None
@@ -90,14 +96,16 @@ class Renderer:
         # tcpdump numbers TCP sequences relative to each connection's first ones (-S: not)
         self._flows = None if self.fmt.absolute else decode.TcpFlows()
 
-    def line(self, ts_ns: int, direction: int | None, data: bytes, linktype: int,
-             iface: int = 0) -> str:
+    def line(
+        self, ts_ns: int, direction: int | None, data: bytes, linktype: int, iface: int = 0
+    ) -> str:
         fmt = self.fmt
         if fmt.snaplen is not None and len(data) > fmt.snaplen:
-            data = data[:fmt.snaplen]
+            data = data[: fmt.snaplen]
         verbose = fmt.verbose
-        text = decode.line_text(data, linktype, self._flows, fmt.strict, fmt.link,
-                                verbose if verbose < 2 else 2)
+        text = decode.line_text(
+            data, linktype, self._flows, fmt.strict, fmt.link, verbose if verbose < 2 else 2
+        )
         # the decoder escapes what it quotes from the packet; printable() is the guard behind it
         if verbose:
             body = printable_layout(text)
@@ -165,8 +173,10 @@ def link_header_length(data: bytes, linktype: int) -> int:
     """Bytes of link-layer header before the network layer (what -x leaves out)."""
     if linktype == LINKTYPE_ETHERNET:
         off = ETH_HLEN
-        while len(data) >= off + VLAN_HLEN and int.from_bytes(data[off - 2:off], "big") \
-                in VLAN_TPIDS:
+        while (
+            len(data) >= off + VLAN_HLEN
+            and int.from_bytes(data[off - 2 : off], "big") in VLAN_TPIDS
+        ):
             off += VLAN_HLEN
         return min(off, len(data))
     return min(_LINK_HEADER.get(linktype, 0), len(data))
@@ -179,14 +189,14 @@ def dump(data: bytes, linktype: int, kind: str) -> str:
     Every line starts with a newline: the result follows the packet's line.
     """
     if kind in ("x", "X", "A"):
-        data = data[link_header_length(data, linktype):]
+        data = data[link_header_length(data, linktype) :]
     if kind in ("A", "AA"):
         return "\n" + _ascii(data)
     out = []
     ascii_too = kind in ("X", "XX")
     for off in range(0, len(data), 16):
-        chunk = data[off:off + 16]
-        words = " ".join(chunk[i:i + 2].hex() for i in range(0, len(chunk), 2))
+        chunk = data[off : off + 16]
+        words = " ".join(chunk[i : i + 2].hex() for i in range(0, len(chunk), 2))
         if ascii_too:
             text = "".join(chr(b) if 0x21 <= b <= 0x7E else "." for b in chunk)
             out.append(f"\n\t0x{off:04x}: {' ' + words:<40}  {text}")
@@ -217,13 +227,24 @@ def _names(interfaces: Sequence[_FileInterface]) -> list[str]:
     return [i.name or f"if{n}" for n, i in enumerate(interfaces)]
 
 
-def render(ts_ns: int, direction: int | None, data: bytes, linktype: int, *,
-           link: bool = False, verbose: int = 0, ifname: str | None = None,
-           words: bool = False) -> str:
+def render(
+    ts_ns: int,
+    direction: int | None,
+    data: bytes,
+    linktype: int,
+    *,
+    link: bool = False,
+    verbose: int = 0,
+    ifname: str | None = None,
+    words: bool = False,
+) -> str:
     """One packet as tcpdump would print it (a one-off: time formats that need the
     previous packet want a :class:`Renderer`)."""
-    r = Renderer(LineFormat(link=link, verbose=verbose),
-                 names=[ifname] if ifname is not None else None, words=words)
+    r = Renderer(
+        LineFormat(link=link, verbose=verbose),
+        names=[ifname] if ifname is not None else None,
+        words=words,
+    )
     return r.line(ts_ns, direction, data, linktype)
 
 
@@ -273,10 +294,15 @@ def print_records(
     loop - the count, a corrupt record, Ctrl-C - the lines of the packets read
     before it are written first.
     """
-    renderer = Renderer(fmt, names=_names(interfaces) if len(interfaces) > 1 else None,
-                        tunnel_view=tunnel_view)
-    if not (quiet or follow or tunnel_view is not None
-            or renderer.fmt.time in (TIME_DELTA, TIME_SINCE_FIRST)):
+    renderer = Renderer(
+        fmt, names=_names(interfaces) if len(interfaces) > 1 else None, tunnel_view=tunnel_view
+    )
+    if not (
+        quiet
+        or follow
+        or tunnel_view is not None
+        or renderer.fmt.time in (TIME_DELTA, TIME_SINCE_FIRST)
+    ):
         n = _print_in_workers(records, interfaces, renderer, flt, out, count)
         if n is not None:
             return n
@@ -312,9 +338,14 @@ def print_records(
     return n
 
 
-def _print_in_workers(records: Iterable[_FileRecord], interfaces: Sequence[_FileInterface],
-                      renderer: Renderer, flt: _Matcher | None, out: TextIO,
-                      count: int | None) -> int | None:
+def _print_in_workers(
+    records: Iterable[_FileRecord],
+    interfaces: Sequence[_FileInterface],
+    renderer: Renderer,
+    flt: _Matcher | None,
+    out: TextIO,
+    count: int | None,
+) -> int | None:
     """print_records a run of records at a time (tapwatch.decode.parallel), in worker
     processes when the file is big and there are processors for them; None when the file
     cannot be read that way (only a regular classic pcap file can)."""
@@ -327,20 +358,27 @@ def _print_in_workers(records: Iterable[_FileRecord], interfaces: Sequence[_File
     # the default layout is LineFormatter's: whole chunks at a time in compiled code
     simple = fmt.time == TIME_DEFAULT and fmt.verbose < 3 and not (fmt.dump or renderer.names)
     workers = parallel.workers_for(getattr(records, "path", None))
-    chunks = chunks_of(parallel.CHUNK_RECORDS_HERE if workers < 2 or count is not None
-                       else parallel.CHUNK_RECORDS if simple else parallel.CHUNK_RECORDS_SLOW)
+    chunks = chunks_of(
+        parallel.CHUNK_RECORDS_HERE
+        if workers < 2 or count is not None
+        else parallel.CHUNK_RECORDS
+        if simple
+        else parallel.CHUNK_RECORDS_SLOW
+    )
     if chunks is None:
         return None
     if fmt.verbose > 2 and workers > 1:
         decode.tree._load_scapy()  # once, before the workers are made
     lt = interfaces[0].linktype
     line = renderer.line
-    lines = decode.LineFormatter(lt, absolute=fmt.absolute, link=fmt.link, strict=fmt.strict,
-                                 verbose=fmt.verbose)
+    lines = decode.LineFormatter(
+        lt, absolute=fmt.absolute, link=fmt.link, strict=fmt.strict, verbose=fmt.verbose
+    )
     snap = -1 if fmt.snaplen is None else fmt.snaplen
 
-    def render(recs: list[tuple[int, bytes]], keep: list[bool] | None,
-               flows: decode.TcpFlows | None) -> list[str]:
+    def render(
+        recs: list[tuple[int, bytes]], keep: list[bool] | None, flows: decode.TcpFlows | None
+    ) -> list[str]:
         if simple:
             lines.flows = flows
             return lines.lines(recs, keep, snap)
@@ -411,8 +449,15 @@ class LinePrinter:
     def __call__(self, rec: Record) -> None:
         if self.quiet or self.broken:
             return
-        self._held.append((rec.ts_ns, rec.seq, self._renderer.line(
-            rec.ts_ns, rec.direction, rec.data, self._linktypes[rec.iface], rec.iface)))
+        self._held.append(
+            (
+                rec.ts_ns,
+                rec.seq,
+                self._renderer.line(
+                    rec.ts_ns, rec.direction, rec.data, self._linktypes[rec.iface], rec.iface
+                ),
+            )
+        )
         self._held_since.append(time.monotonic())
         self.printed += 1
 

@@ -82,8 +82,10 @@ def drop(data: bytes) -> list[bytes]:
     return []
 
 
-def handler(mode: PeerMode | str, responder: Responder | None = None,
-            ) -> Callable[[bytes], list[bytes]]:
+def handler(
+    mode: PeerMode | str,
+    responder: Responder | None = None,
+) -> Callable[[bytes], list[bytes]]:
     """The per-packet function for ``mode``, so callers need no if-chain per packet."""
     if mode == "drop":
         return drop
@@ -191,9 +193,7 @@ class Responder:
         martian4: set[bytes] = {bytes(4), b"\xff\xff\xff\xff"}
         for iface in self.own:
             net = iface.network
-            self._nets[net.version].append(
-                (int(net.network_address), int(net.netmask))
-            )
+            self._nets[net.version].append((int(net.network_address), int(net.netmask)))
             if net.version == 4 and net.prefixlen <= 30:
                 excluded.add(net.network_address.packed)
                 excluded.add(net.broadcast_address.packed)
@@ -223,9 +223,14 @@ class Responder:
             raise PeerError(f"peer {peer} is not a unicast address")
         for iface in own:
             net = iface.network
-            if net.version == peer.version == 4 and net.prefixlen <= 30 and peer in (
-                net.network_address,
-                net.broadcast_address,
+            if (
+                net.version == peer.version == 4
+                and net.prefixlen <= 30
+                and peer
+                in (
+                    net.network_address,
+                    net.broadcast_address,
+                )
             ):
                 raise PeerError(f"peer {peer} is the network or broadcast address of {net}")
         return peer
@@ -297,10 +302,7 @@ class Responder:
         """
         first = src[0]
         return (
-            first == 127
-            or 224 <= first <= 239
-            or src in self._martian_src4
-            or self._answers(src)
+            first == 127 or 224 <= first <= 239 or src in self._martian_src4 or self._answers(src)
         )
 
     def _martian6(self, src: bytes) -> bool:
@@ -357,8 +359,12 @@ class Responder:
         answer: tuple[bytes, bytes] | None
         if etype == ETH_P_ARP:
             answer = self._arp(data, l3)
-        elif etype == ETH_P_IPV6 and len(data) >= l3 + 48 and data[l3 + 6] == 58 \
-                and data[l3 + 40] == 135:
+        elif (
+            etype == ETH_P_IPV6
+            and len(data) >= l3 + 48
+            and data[l3 + 6] == 58
+            and data[l3 + 40] == 135
+        ):
             answer = self._neighbor_solicitation(data, l3)
         elif etype in (ETH_P_IP, ETH_P_IPV6):
             if dst != self.mac:
@@ -419,7 +425,7 @@ class Responder:
         plen = (data[4] << 8) | data[5]
         if plen < 8 or 40 + plen > len(data):
             return None
-        icmp = data[40:40 + plen]
+        icmp = data[40 : 40 + plen]
         if icmp[0] != 128 or icmp[1] != 0:
             return None
         src = data[8:24]
@@ -447,7 +453,7 @@ class Responder:
         a sender MAC that is zero or a group address gets nothing: the reply
         would go to no station, or to every one.
         """
-        arp = data[off:off + 28]
+        arp = data[off : off + 28]
         if len(arp) < 28 or arp[:8] != b"\x00\x01\x08\x00\x06\x04\x00\x01":
             return None  # Ethernet/IPv4 request only
         sha = arp[8:14]
@@ -468,7 +474,7 @@ class Responder:
         plen = (ip6[4] << 8) | ip6[5]
         if ip6[0] >> 4 != 6 or ip6[7] != 255 or plen < 24 or 40 + plen > len(ip6):
             return None  # NDP must come with hop limit 255 (not forwarded)
-        icmp = ip6[40:40 + plen]
+        icmp = ip6[40 : 40 + plen]
         if icmp[1] != 0:
             return None
         src = ip6[8:24]
@@ -576,11 +582,11 @@ class Echo:
         if version == 4:
             # forwarding rewrites TTL (8) and checksum (10-11); tos (1) may get an ECN mark
             ttl = data[off + 8]
-            key = data[off + 2:off + 6] + data[off + 12:off + 64]
+            key = data[off + 2 : off + 6] + data[off + 12 : off + 64]
         elif version == 6 and len(data) >= off + 40:
             # hop limit (7); traffic class and flow label are left out too
             ttl = data[off + 7]
-            key = data[off + 4:off + 7] + data[off + 8:off + 72]
+            key = data[off + 4 : off + 7] + data[off + 8 : off + 72]
         else:
             return [data]
         recent = self._recent
@@ -590,8 +596,9 @@ class Echo:
         if seen is not None and ttl < seen:
             self.loops += 1
             if self.loops == 1:
-                self._cause = "net.ipv4.ip_forward" if version == 4 else (
-                    "net.ipv6.conf.all.forwarding")
+                self._cause = (
+                    "net.ipv4.ip_forward" if version == 4 else ("net.ipv6.conf.all.forwarding")
+                )
             if self.loops == 1 and self.on_loop is not None:
                 self.on_loop(self.warning or "")
             return []

@@ -134,7 +134,7 @@ def _split(data: bytes, from_lt: int) -> tuple[int, bytes, bytes] | None:
             etype = struct.unpack_from("!H", data, off)[0]
         if etype < 0x0600:
             return None  # 802.3 length field: LLC, no ethertype
-        return etype, data[off + 2:], data[12:off]
+        return etype, data[off + 2 :], data[12:off]
     if from_lt == LINKTYPE_LINUX_SLL:
         if len(data) < 16:
             return None
@@ -194,9 +194,14 @@ def convert(
         return header + struct.pack("!H", etype) + payload
     if etype == ETH_P_IP and _ip_version(payload) == 4 and to_lt in (LINKTYPE_RAW, LINKTYPE_IPV4):
         return _trim_ip(bytes(payload))
-    if etype == ETH_P_IPV6 and _ip_version(payload) == 6 and to_lt in (
-        LINKTYPE_RAW,
-        LINKTYPE_IPV6,
+    if (
+        etype == ETH_P_IPV6
+        and _ip_version(payload) == 6
+        and to_lt
+        in (
+            LINKTYPE_RAW,
+            LINKTYPE_IPV6,
+        )
     ):
         return _trim_ip(bytes(payload))
     return None
@@ -358,9 +363,14 @@ class Replayer(threading.Thread):
         try:
             with self.capture:
                 self.result = replay(
-                    ((r.ts_ns, r.data) for r in self.capture), write, speed=self.speed,
-                    stop=self.stop_event, from_lt=self.capture.linktype, to_lt=s.linktype,
-                    src_mac=peer, dst_mac=s.info.mac,
+                    ((r.ts_ns, r.data) for r in self.capture),
+                    write,
+                    speed=self.speed,
+                    stop=self.stop_event,
+                    from_lt=self.capture.linktype,
+                    to_lt=s.linktype,
+                    src_mac=peer,
+                    dst_mac=s.info.mac,
                 )
         except (ReplayError, PcapError) as e:
             self.error = str(e)

@@ -151,8 +151,9 @@ class Ring:
         new = tuple.__new__  # Record(...) goes through a Python-level __new__
         for seq in range(lo, hi):
             slot = seq % cap
-            out.append(new(Record, (seq, ts_col[slot], dir_col[slot], data_col[slot],
-                                    ifc_col[slot])))
+            out.append(
+                new(Record, (seq, ts_col[slot], dir_col[slot], data_col[slot], ifc_col[slot]))
+            )
         return out
 
     def since(self, seq: int, limit: int = 4096) -> tuple[list[Record], int]:

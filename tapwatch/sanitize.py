@@ -60,5 +60,6 @@ def printable_layout(text: str) -> str:
     """
     if text.isprintable():
         return text
-    return "\n".join("\t".join(printable(part) for part in line.split("\t"))
-                     for line in text.split("\n"))
+    return "\n".join(
+        "\t".join(printable(part) for part in line.split("\t")) for line in text.split("\n")
+    )

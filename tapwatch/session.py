@@ -144,8 +144,7 @@ class Session:
         # echo mode's memory of what it echoed: a forwarding host would bounce echoes back
         self.echo: Echo | None = None
         if src is not None and src.interfaces[0].linktype in ECHO_LINKTYPES:
-            self.echo = Echo(src.interfaces[0].linktype, ifname=src.name,
-                             on_loop=self._warn)
+            self.echo = Echo(src.interfaces[0].linktype, ifname=src.name, on_loop=self._warn)
         self.peer_mode: PeerMode = "drop"
         self.replies_sent = 0
         self.processed = 0  # records the pump went through (matching the filter or not)
@@ -286,8 +285,9 @@ class Session:
                     s.refresh()
                     # the source failed: everything captured stays held and exportable
                     name = s.name
-                    self.request_stop(reason if not self.multi_interface else f"{name}: {reason}",
-                                      error=True)
+                    self.request_stop(
+                        reason if not self.multi_interface else f"{name}: {reason}", error=True
+                    )
         self.pump()
 
     def refresh_sources(self) -> None:
@@ -375,8 +375,7 @@ class Session:
             if writer is not None:
                 try:
                     if snap is not None and len(data) > snap:
-                        writer.write(rec.ts_ns, data[:snap], rec.direction, len(data),
-                                     rec.iface)
+                        writer.write(rec.ts_ns, data[:snap], rec.direction, len(data), rec.iface)
                     else:
                         writer.write(rec.ts_ns, data, rec.direction, None, rec.iface)
                 except FileLimitReached as e:  # -G with -W: tcpdump ends here, successfully
@@ -434,8 +433,9 @@ class Session:
         if mode != "drop":
             self._require_writable(mode)
             if self.tunnel is not None:
-                raise PeerError(f"{mode} is not available: the tunnel's far end is the "
-                                "device's peer")
+                raise PeerError(
+                    f"{mode} is not available: the tunnel's far end is the device's peer"
+                )
             if mode == "reply" and self.responder is None:
                 raise PeerError("reply mode needs the device's addresses (--addr)")
         src = self.device_source
@@ -531,10 +531,15 @@ class Session:
             drops = src.kernel_drops()
             for iface in src.interfaces:
                 row = rows.get(iface.index)
-                out.append(InterfaceStatus(
-                    iface.name, row.packets if row else 0, row.bytes if row else 0,
-                    row.pps if row else 0.0,
-                    drops if len(src.interfaces) == 1 else None))
+                out.append(
+                    InterfaceStatus(
+                        iface.name,
+                        row.packets if row else 0,
+                        row.bytes if row else 0,
+                        row.pps if row else 0.0,
+                        drops if len(src.interfaces) == 1 else None,
+                    )
+                )
         return out
 
     def arrival_rate(self) -> float:
@@ -627,7 +632,8 @@ class Session:
         parts.append(
             f"{st.kernel_dropped} dropped by kernel ({' / '.join(sorted(meanings))})"
             if st.kernel_dropped is not None and meanings
-            else f"{st.kernel_dropped} dropped by kernel" if st.kernel_dropped is not None
+            else f"{st.kernel_dropped} dropped by kernel"
+            if st.kernel_dropped is not None
             else "kernel drops unknown"
         )
         if st.missed:

@@ -104,8 +104,13 @@ class Source:
 
     kind: SourceKind = "records"
 
-    def __init__(self, interfaces: list[InterfaceInfo], *, device: Device | None = None,
-                 reader: CaptureReader | None = None) -> None:
+    def __init__(
+        self,
+        interfaces: list[InterfaceInfo],
+        *,
+        device: Device | None = None,
+        reader: CaptureReader | None = None,
+    ) -> None:
         self.interfaces = interfaces
         self.device = device
         self.reader = reader
@@ -165,7 +170,8 @@ class Source:
         if self.reader is not None:
             lt = self.interfaces[0].linktype
             self.reader.set_capture_filter(
-                capture_filter.for_linktype(lt) if capture_filter is not None else None)
+                capture_filter.for_linktype(lt) if capture_filter is not None else None
+            )
 
     def write(self, frame: bytes) -> None:
         """Hand one frame to the device (the host receives it); OSError from the kernel."""
@@ -190,8 +196,14 @@ class Source:
 class DeviceSource(Source):
     """A tun/tap device tapwatch holds: read by a reader, written by the peer and the tunnel."""
 
-    def __init__(self, info: InterfaceInfo, device: Device, reader: Reader | None, ring: Ring,
-                 wake: threading.Event) -> None:
+    def __init__(
+        self,
+        info: InterfaceInfo,
+        device: Device,
+        reader: Reader | None,
+        ring: Ring,
+        wake: threading.Event,
+    ) -> None:
         """``reader`` None: a device fed by hand (tests write and read it themselves)."""
         super().__init__([info], device=device, reader=reader)
         self.kind = info.kind
@@ -288,20 +300,41 @@ class FileSource(Source):
 
     kind: SourceKind = "file"
 
-    def __init__(self, capture: CaptureFile, label: str, ring: Ring, wake: threading.Event,
-                 first_index: int = 0, *, live: bool = False,
-                 capture_filter: PacketFilter | None = None) -> None:
+    def __init__(
+        self,
+        capture: CaptureFile,
+        label: str,
+        ring: Ring,
+        wake: threading.Event,
+        first_index: int = 0,
+        *,
+        live: bool = False,
+        capture_filter: PacketFilter | None = None,
+    ) -> None:
         ifaces = capture.interfaces or []
         infos: list[InterfaceInfo] = []
         reason = "this is a capture file, not a device"
         if ifaces and len(ifaces) > 1:
             for i, spec in enumerate(ifaces):
-                infos.append(InterfaceInfo(spec.name or f"if{i}", "file",
-                                           read_only_reason=reason, linktype=spec.linktype,
-                                           index=first_index + i))
+                infos.append(
+                    InterfaceInfo(
+                        spec.name or f"if{i}",
+                        "file",
+                        read_only_reason=reason,
+                        linktype=spec.linktype,
+                        index=first_index + i,
+                    )
+                )
         else:
-            infos.append(InterfaceInfo(label, "file", read_only_reason=reason,
-                                       linktype=capture.linktype, index=first_index))
+            infos.append(
+                InterfaceInfo(
+                    label,
+                    "file",
+                    read_only_reason=reason,
+                    linktype=capture.linktype,
+                    index=first_index,
+                )
+            )
         super().__init__(infos)
         self.capture = capture
         self.label = label
@@ -353,8 +386,9 @@ class _FileLoader(threading.Thread):
     BATCH = 4096
     FIRST_BATCH = 256  # the first screen's rows go in at once
 
-    def __init__(self, source: FileSource, ring: Ring, wake: threading.Event,
-                 first_index: int) -> None:
+    def __init__(
+        self, source: FileSource, ring: Ring, wake: threading.Event, first_index: int
+    ) -> None:
         super().__init__(name="tapwatch-file", daemon=True)
         self.source = source
         self.ring = ring
@@ -424,8 +458,13 @@ class _FileLoader(threading.Thread):
         reason = src.interfaces[0].read_only_reason
         for n in range(len(lts), len(src.capture.interfaces)):
             spec = src.capture.interfaces[n]
-            info = InterfaceInfo(spec.name or f"if{n}", "file", read_only_reason=reason,
-                                 linktype=spec.linktype, index=self.first_index + n)
+            info = InterfaceInfo(
+                spec.name or f"if{n}",
+                "file",
+                read_only_reason=reason,
+                linktype=spec.linktype,
+                index=self.first_index + n,
+            )
             src.interfaces.append(info)
             if src.on_new_interface is not None:
                 src.on_new_interface(info)
@@ -439,6 +478,7 @@ class _FileLoader(threading.Thread):
 
 # ----- opening ---------------------------------------------------------------------------------
 
+
 def close_all(sources: list[Source]) -> None:
     """Close what was opened, newest first; a failure here never hides the one being reported."""
     for s in reversed(sources):
@@ -446,8 +486,9 @@ def close_all(sources: list[Source]) -> None:
             s.close()
 
 
-def open_live(opts: Options, ring: Ring, wake: threading.Event,
-              capture_filter: PacketFilter | None = None) -> list[Source]:
+def open_live(
+    opts: Options, ring: Ring, wake: threading.Event, capture_filter: PacketFilter | None = None
+) -> list[Source]:
     """Open the device and/or observed interfaces ``opts`` names, in that order.
 
     The device (if any) is interface 0, observed interfaces follow in the
@@ -472,15 +513,22 @@ def open_live(opts: Options, ring: Ring, wake: threading.Event,
         if name is not None:
             try:
                 peer = opts.mode != "drop" or opts.tunnel
-                sources.append(_open_device(opts, ring, wake, index=0,
-                                            capture_filter=None if peer else capture_filter))
+                sources.append(
+                    _open_device(
+                        opts, ring, wake, index=0, capture_filter=None if peer else capture_filter
+                    )
+                )
             except devmod.DeviceBusy as busy:
-                if (opts.mode != "drop" or opts.tunnel or opts.addrs or opts.mtu
-                        or opts.txqueuelen):
-                    raise SourceError(f"{busy}; echo, reply, a tunnel, replay and "
-                                      "configuration need the device itself") from None
-                sources.append(open_observer(name, ring, wake, index=0, why=str(busy),
-                                             capture_filter=capture_filter))
+                if opts.mode != "drop" or opts.tunnel or opts.addrs or opts.mtu or opts.txqueuelen:
+                    raise SourceError(
+                        f"{busy}; echo, reply, a tunnel, replay and "
+                        "configuration need the device itself"
+                    ) from None
+                sources.append(
+                    open_observer(
+                        name, ring, wake, index=0, why=str(busy), capture_filter=capture_filter
+                    )
+                )
         if "any" in observe:
             observe = _every_interface(observe, {s.name for s in sources})
         for obs in observe:
@@ -488,8 +536,9 @@ def open_live(opts: Options, ring: Ring, wake: threading.Event,
                 raise SourceError(f"{obs} is named twice: watch each interface once")
             if len(sources) >= MAX_INTERFACES:
                 raise SourceError(f"at most {MAX_INTERFACES} interfaces in one session")
-            sources.append(open_observer(obs, ring, wake, index=len(sources),
-                                         capture_filter=capture_filter))
+            sources.append(
+                open_observer(obs, ring, wake, index=len(sources), capture_filter=capture_filter)
+            )
     except BaseException:
         close_all(sources)
         raise
@@ -517,8 +566,13 @@ def _every_interface(observe: list[str], taken: set[str]) -> list[str]:
     return names
 
 
-def _open_device(opts: Options, ring: Ring, wake: threading.Event, index: int,
-                 capture_filter: PacketFilter | None) -> DeviceSource:
+def _open_device(
+    opts: Options,
+    ring: Ring,
+    wake: threading.Event,
+    index: int,
+    capture_filter: PacketFilter | None,
+) -> DeviceSource:
     from tapwatch import device as devmod
     from tapwatch.capture import Reader
 
@@ -537,8 +591,15 @@ def _open_device(opts: Options, ring: Ring, wake: threading.Event, index: int,
         dev.configure(list(opts.addrs), mtu=opts.mtu, up=True, txqueuelen=txq)
         link = dev.link_info()
         addresses = link.addresses or [str(a) for a in opts.addrs]
-        info = InterfaceInfo(dev.name, dev.kind, addresses=addresses, mtu=link.mtu,
-                             mac=link.mac, linktype=dev.linktype, index=index)
+        info = InterfaceInfo(
+            dev.name,
+            dev.kind,
+            addresses=addresses,
+            mtu=link.mtu,
+            mac=link.mac,
+            linktype=dev.linktype,
+            index=index,
+        )
         return DeviceSource(info, dev, reader, ring, wake)
     except BaseException:
         if reader is not None:
@@ -565,12 +626,18 @@ def _observed(name: str) -> tuple[int, bool]:
         return LINKTYPE_ETHERNET, link.arphrd == _ARPHRD_LOOPBACK
     if link.arphrd in _ARPHRD_RAW:
         return LINKTYPE_RAW, False
-    raise SourceError(f"cannot observe {name}: link type {link.arphrd} is not one tapwatch "
-                      "decodes")
+    raise SourceError(f"cannot observe {name}: link type {link.arphrd} is not one tapwatch decodes")
 
 
-def open_observer(name: str, ring: Ring, wake: threading.Event, *, index: int,
-                  why: str | None = None, capture_filter: PacketFilter | None = None) -> Source:
+def open_observer(
+    name: str,
+    ring: Ring,
+    wake: threading.Event,
+    *,
+    index: int,
+    why: str | None = None,
+    capture_filter: PacketFilter | None = None,
+) -> Source:
     """Passive capture through AF_PACKET: any interface, both directions, read-only."""
     from tapwatch import device as devmod
     from tapwatch.capture import PacketSocketReader, open_packet_socket
@@ -584,20 +651,25 @@ def open_observer(name: str, ring: Ring, wake: threading.Event, *, index: int,
     except OSError as e:
         raise SourceError(f"cannot observe {name}: {e.strerror}") from None
     reason = (why + "; observing read-only") if why else "observer mode is read-only"
-    info = InterfaceInfo(name, "observe", read_only_reason=reason, linktype=linktype,
-                         index=index)
+    info = InterfaceInfo(name, "observe", read_only_reason=reason, linktype=linktype, index=index)
     flt = capture_filter.for_linktype(linktype) if capture_filter is not None else None
-    reader = PacketSocketReader(sock, ring, wake, iface=index, capture_filter=flt,
-                                loopback=loopback)
+    reader = PacketSocketReader(
+        sock, ring, wake, iface=index, capture_filter=flt, loopback=loopback
+    )
     src = Source([info], reader=reader)
     src.kind = "observe"
     return src
 
 
-def open_file(path: str, ring: Ring, wake: threading.Event, *, index: int = 0,
-              stdin: BinaryIO | None = None,
-              capture_filter: Callable[[list[int]], PacketFilter | None] | None = None,
-              ) -> FileSource:
+def open_file(
+    path: str,
+    ring: Ring,
+    wake: threading.Event,
+    *,
+    index: int = 0,
+    stdin: BinaryIO | None = None,
+    capture_filter: Callable[[list[int]], PacketFilter | None] | None = None,
+) -> FileSource:
     """A capture file (or ``-``: standard input) as a source the UI can browse while it loads."""
     import stat as stat_mod
 
@@ -642,8 +714,10 @@ def responder_for(source: Source, mode: PeerMode, peers: list[str]) -> Responder
             continue
     if not own:
         if mode == "reply":
-            raise SourceError("--reply answers for addresses in the device's subnets: give the "
-                              "device one with --addr (e.g. --addr 192.168.3.11/24)")
+            raise SourceError(
+                "--reply answers for addresses in the device's subnets: give the "
+                "device one with --addr (e.g. --addr 192.168.3.11/24)"
+            )
         return None
     try:
         peer_addrs = [ipaddress.ip_address(p) for p in peers] or None

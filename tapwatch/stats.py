@@ -16,10 +16,32 @@ HISTORY_SECONDS = 60
 
 #: Display order of layers; anything else sorts after these, by name.
 LAYER_ORDER = (
-    "Ethernet", "Linux cooked", "802.1Q", "802.1ad", "MPLS", "ARP", "IPv4", "IPv6",
-    "ICMP", "ICMPv6", "GRE", "ESP", "AH", "TCP", "UDP",
-    "VXLAN", "Geneve", "L2TP", "ERSPAN", "WireGuard", "OpenVPN",
-    "DNS", "DHCP", "HTTP", "other", "malformed",
+    "Ethernet",
+    "Linux cooked",
+    "802.1Q",
+    "802.1ad",
+    "MPLS",
+    "ARP",
+    "IPv4",
+    "IPv6",
+    "ICMP",
+    "ICMPv6",
+    "GRE",
+    "ESP",
+    "AH",
+    "TCP",
+    "UDP",
+    "VXLAN",
+    "Geneve",
+    "L2TP",
+    "ERSPAN",
+    "WireGuard",
+    "OpenVPN",
+    "DNS",
+    "DHCP",
+    "HTTP",
+    "other",
+    "malformed",
 )
 _RANK = {name: i for i, name in enumerate(LAYER_ORDER)}
 
@@ -124,8 +146,9 @@ class Stats:
             for name, c in self._counters.items():
                 c.roll(now_s)
                 out.append(
-                    ProtoRow(name, c.depth, c.packets, c.bytes, self._rate(c, now_s),
-                             list(c.history))
+                    ProtoRow(
+                        name, c.depth, c.packets, c.bytes, self._rate(c, now_s), list(c.history)
+                    )
                 )
         out.sort(key=lambda r: (_RANK.get(r.name, len(_RANK)), r.name))
         return out
@@ -137,8 +160,9 @@ class Stats:
             out = {}
             for iface, c in self._ifaces.items():
                 c.roll(now_s)
-                out[iface] = ProtoRow(str(iface), 0, c.packets, c.bytes, self._rate(c, now_s),
-                                      list(c.history))
+                out[iface] = ProtoRow(
+                    str(iface), 0, c.packets, c.bytes, self._rate(c, now_s), list(c.history)
+                )
             return out
 
     def reset(self) -> None:

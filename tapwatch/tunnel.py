@@ -88,7 +88,7 @@ def parse_endpoint(text: str, *, listen: bool) -> Endpoint:
         end = text.find("]")
         if end < 0:
             raise TunnelError(f"invalid address {text!r}: a bracket is not closed")
-        host, rest = text[1:end], text[end + 1:]
+        host, rest = text[1:end], text[end + 1 :]
         if rest and not rest.startswith(":"):
             raise TunnelError(f"invalid address {text!r}: want [ADDR]:PORT")
         port_text = rest[1:]
@@ -100,8 +100,10 @@ def parse_endpoint(text: str, *, listen: bool) -> Endpoint:
         try:
             host = str(ipaddress.ip_address(host))
         except ValueError:
-            raise TunnelError(f"{host!r} is not an IP address (tapwatch resolves no host "
-                              "names: give the peer's address)") from None
+            raise TunnelError(
+                f"{host!r} is not an IP address (tapwatch resolves no host "
+                "names: give the peer's address)"
+            ) from None
     elif not listen:
         raise TunnelError("--tunnel-connect needs the peer's address (HOST[:PORT])")
     port = DEFAULT_PORT
@@ -180,7 +182,7 @@ class FrameDecoder:
                 continue
             if len(buf) - pos - 2 < n:
                 break
-            frame = bytes(buf[pos + 2:pos + 2 + n])
+            frame = bytes(buf[pos + 2 : pos + 2 + n])
             pos += 2 + n
             if self.linktype == LINKTYPE_RAW and _ip_length(frame) not in (None, n):
                 c.length_mismatch += 1
@@ -468,8 +470,9 @@ class Tunnel(threading.Thread):
             while not self._halt.is_set():
                 with self._lock:
                     want_write = bool(self._backlog)
-                sel.modify(conn, selectors.EVENT_READ | (selectors.EVENT_WRITE if want_write
-                                                         else 0))
+                sel.modify(
+                    conn, selectors.EVENT_READ | (selectors.EVENT_WRITE if want_write else 0)
+                )
                 for key, events in sel.select(0.5):
                     if key.fileobj is self._wake_r:
                         self._drain_wake()
@@ -555,8 +558,7 @@ class Tunnel(threading.Thread):
                     if len(data) > self.max_frame:
                         c.too_long_in += 1
                         continue
-                    if self.linktype == LINKTYPE_RAW and _ip_length(data) not in (None,
-                                                                                  len(data)):
+                    if self.linktype == LINKTYPE_RAW and _ip_length(data) not in (None, len(data)):
                         c.length_mismatch += 1
                     self._deliver(data)
         finally:
@@ -602,9 +604,13 @@ class Tunnel(threading.Thread):
             state = f"retrying ({self.retry_in:g} s)"
         if self.role == "server" and state == "listening":
             state = f"listening on {self.endpoint}"
-        parts = [f"tunnel {self.role} ({self.transport})", f"peer {who}", state,
-                 f"out {c.frames_out:,} frames / {c.bytes_out:,} B",
-                 f"in {c.frames_in:,} frames / {c.bytes_in:,} B"]
+        parts = [
+            f"tunnel {self.role} ({self.transport})",
+            f"peer {who}",
+            state,
+            f"out {c.frames_out:,} frames / {c.bytes_out:,} B",
+            f"in {c.frames_in:,} frames / {c.bytes_in:,} B",
+        ]
         problems = self.problems()
         if problems:
             parts.append("; ".join(problems))
@@ -629,9 +635,11 @@ class Tunnel(threading.Thread):
 
     def summary_text(self) -> str:
         c = self.counters
-        text = (f"tunnel: {c.connections} connection{'s' if c.connections != 1 else ''}, "
-                f"{c.frames_out} frames sent, {c.frames_in} received, "
-                f"{c.framing_errors} framing errors")
+        text = (
+            f"tunnel: {c.connections} connection{'s' if c.connections != 1 else ''}, "
+            f"{c.frames_out} frames sent, {c.frames_in} received, "
+            f"{c.framing_errors} framing errors"
+        )
         problems = self.problems()
         return text + (f" ({'; '.join(problems)})" if problems else "")
 

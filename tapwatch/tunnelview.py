@@ -28,6 +28,7 @@ from tapwatch.wire import IPPROTO_TCP, IPPROTO_UDP
 #: Connections followed at once; the least recently seen is forgotten past this.
 MAX_CONNECTIONS = 1024
 
+
 def guess_linktype(frame: bytes) -> int:
     """Raw IP when the frame is an IP packet of its own length, else Ethernet (a tap)."""
     if frame:
@@ -67,7 +68,7 @@ class TunnelView:
         t = transport(data, linktype)
         if t is None or (t.sport not in self.ports and t.dport not in self.ports):
             return None
-        payload = data[t.start:t.end]
+        payload = data[t.start : t.end]
         if t.proto == IPPROTO_UDP:
             return [bytes(payload)] if payload else None
         if t.proto != IPPROTO_TCP:
@@ -77,8 +78,7 @@ class TunnelView:
         streams = self._streams
         st = streams.get(key)
         if st is None:
-            st = streams[key] = _Stream(FramedStream(self.inner_linktype or LINKTYPE_RAW),
-                                        seq)
+            st = streams[key] = _Stream(FramedStream(self.inner_linktype or LINKTYPE_RAW), seq)
             if len(streams) > MAX_CONNECTIONS:
                 streams.popitem(last=False)
         else:

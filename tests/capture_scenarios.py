@@ -62,12 +62,22 @@ def kinds(ring: Ring, tap: bool) -> dict[str, int]:
 
 
 def report(reader: CaptureReader, **extra: object) -> None:
-    print(json.dumps({
-        "path": reader.path, "packets": reader.packets, "filter_in_kernel": reader.filter_in_kernel,
-        "failure": type(reader.failure).__name__ if reader.failure else None,
-        "gone": bool(reader.failure and reader.failure.gone), "error": reader.error,
-        "kernel_drops": reader.kernel_drops(), "meaning": reader.kernel_drops_meaning, **extra,
-    }), flush=True)
+    print(
+        json.dumps(
+            {
+                "path": reader.path,
+                "packets": reader.packets,
+                "filter_in_kernel": reader.filter_in_kernel,
+                "failure": type(reader.failure).__name__ if reader.failure else None,
+                "gone": bool(reader.failure and reader.failure.gone),
+                "error": reader.error,
+                "kernel_drops": reader.kernel_drops(),
+                "meaning": reader.kernel_drops_meaning,
+                **extra,
+            }
+        ),
+        flush=True,
+    )
 
 
 def make_device(name: str, tap: bool, subnet: str) -> devmod.Device:
@@ -75,8 +85,21 @@ def make_device(name: str, tap: bool, subnet: str) -> devmod.Device:
     dev = devmod.Device.create(name, tap=tap)
     dev.configure([devmod.parse_addr(f"{subnet}.1/24")])
     if tap:
-        subprocess.run(["ip", "neigh", "replace", f"{subnet}.2", "lladdr", PEER_MAC, "dev", name,
-                        "nud", "permanent"], check=True)
+        subprocess.run(
+            [
+                "ip",
+                "neigh",
+                "replace",
+                f"{subnet}.2",
+                "lladdr",
+                PEER_MAC,
+                "dev",
+                name,
+                "nud",
+                "permanent",
+            ],
+            check=True,
+        )
     return dev
 
 
@@ -85,8 +108,7 @@ def start_reader(dev: devmod.Device, ring: Ring, args: argparse.Namespace) -> Ca
     flt = BpfFilter(args.filter, linktype) if args.filter else None
     reader: CaptureReader
     if args.observe:
-        reader = PacketSocketReader(open_packet_socket(dev.name), ring, iface=3,
-                                    capture_filter=flt)
+        reader = PacketSocketReader(open_packet_socket(dev.name), ring, iface=3, capture_filter=flt)
     else:
         reader = Reader(dev.fd, ring, iface=3, capture_filter=flt)
     reader.start()
@@ -103,8 +125,11 @@ def send_traffic(subnet: str, icmp: int, udp: int, dev: str) -> None:
         s.sendto(b"x" * 32, (f"{subnet}.2", 9000 + i))
     s.close()
     if icmp:
-        subprocess.run(["ping", "-c", str(icmp), "-i", "0.2", "-W", "1", "-I", dev,
-                        f"{subnet}.2"], capture_output=True, timeout=30)
+        subprocess.run(
+            ["ping", "-c", str(icmp), "-i", "0.2", "-W", "1", "-I", dev, f"{subnet}.2"],
+            capture_output=True,
+            timeout=30,
+        )
 
 
 def capture(args: argparse.Namespace) -> None:
@@ -154,8 +179,9 @@ def multi_queue(args: argparse.Namespace) -> None:
     no_ipv6()
     name, subnet, flows = args.dev, args.subnet, args.flows
     subprocess.run(["ip", "tuntap", "add", "dev", name, "mode", "tun", "multi_queue"], check=True)
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, name], stdout=subprocess.PIPE,
-                              text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, name], stdout=subprocess.PIPE, text=True
+    )
     assert holder.stdout is not None
     out = holder.stdout
     counted = [0]  # the holder's running count of flows, as it prints it
@@ -192,8 +218,13 @@ def multi_queue(args: argparse.Namespace) -> None:
         reader.join(10)
         if attached is not None:
             attached.close()
-        report(reader, busy=busy, holder=counted[-1], observed=kinds(ring, False)["udp"],
-               queues=getattr(link, "queues", None))
+        report(
+            reader,
+            busy=busy,
+            holder=counted[-1],
+            observed=kinds(ring, False)["udp"],
+            queues=getattr(link, "queues", None),
+        )
     finally:
         holder.terminate()
         holder.wait(10)
@@ -227,6 +258,7 @@ def errors(args: argparse.Namespace) -> None:
         "setns": lambda: devmod.setns(args.netns),
     }
     if args.down:
+
         def configure_down() -> None:
             dev = devmod.Device.attach(args.down)
             try:
@@ -255,8 +287,13 @@ def errors(args: argparse.Namespace) -> None:
 def main() -> None:
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="scenario", required=True)
-    for name, fn in (("capture", capture), ("vanish", vanish), ("multi-queue", multi_queue),
-                     ("owner", owner), ("errors", errors)):
+    for name, fn in (
+        ("capture", capture),
+        ("vanish", vanish),
+        ("multi-queue", multi_queue),
+        ("owner", owner),
+        ("errors", errors),
+    ):
         sp = sub.add_parser(name)
         sp.set_defaults(fn=fn)
         sp.add_argument("--dev", default="tun1")

@@ -38,10 +38,12 @@ class Netns:
     def cmd(self, args: Sequence[str]) -> list[str]:
         return ["ip", "netns", "exec", self.name, *args]
 
-    def run(self, args: Sequence[str], timeout: float = 30, check: bool = False,
-            **kw: object) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(self.cmd(args), capture_output=True, text=True, timeout=timeout,
-                              check=check, **kw)  # type: ignore[call-overload]
+    def run(
+        self, args: Sequence[str], timeout: float = 30, check: bool = False, **kw: object
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            self.cmd(args), capture_output=True, text=True, timeout=timeout, check=check, **kw
+        )  # type: ignore[call-overload]
 
     def popen(self, args: Sequence[str], **kw: object) -> subprocess.Popen[str]:
         kw.setdefault("stdout", subprocess.PIPE)

@@ -36,11 +36,13 @@ def _reach(targets: Sequence[str]) -> list[str]:
             keep = f"{_KEEP}/{n}"
             n += 1
             is_dir = (d / nxt).is_dir()
-            cmds += [f"{'mkdir' if is_dir else 'touch'} {keep}",
-                     f"mount --bind {shlex.quote(str(d / nxt))} {keep}",
-                     f"mount -t tmpfs -o mode=755 tw-reach {shlex.quote(str(d))}",
-                     f"{'mkdir' if is_dir else 'touch'} {shlex.quote(str(d / nxt))}",
-                     f"mount --bind {keep} {shlex.quote(str(d / nxt))}"]
+            cmds += [
+                f"{'mkdir' if is_dir else 'touch'} {keep}",
+                f"mount --bind {shlex.quote(str(d / nxt))} {keep}",
+                f"mount -t tmpfs -o mode=755 tw-reach {shlex.quote(str(d))}",
+                f"{'mkdir' if is_dir else 'touch'} {shlex.quote(str(d / nxt))}",
+                f"mount --bind {keep} {shlex.quote(str(d / nxt))}",
+            ]
             covered.add(d)
     if cmds:
         cmds.insert(0, f"mount -t tmpfs tw-keep {_KEEP}")
@@ -55,8 +57,21 @@ def as_nobody(ns: Netns, args: Sequence[str], *, tun_mode: int | None = 0o666) -
     repo = str(Path(__file__).resolve().parent.parent)
     script = _reach([os.path.realpath(sys.executable), repo])
     if tun_mode is not None:
-        script += ["mount -t tmpfs -o mode=755 tw-tun /dev/net",
-                   f"mknod -m {tun_mode:o} /dev/net/tun c 10 200"]
+        script += [
+            "mount -t tmpfs -o mode=755 tw-tun /dev/net",
+            f"mknod -m {tun_mode:o} /dev/net/tun c 10 200",
+        ]
     script.append('exec runuser -u nobody -- "$@"')
-    return ns.cmd(["unshare", "--mount", "--propagation", "private", "sh", "-ec",
-                   "; ".join(script), "sh", *args])
+    return ns.cmd(
+        [
+            "unshare",
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-ec",
+            "; ".join(script),
+            "sh",
+            *args,
+        ]
+    )

@@ -33,12 +33,16 @@ T0 = 1_700_000_000_000_000_000
 C, S = "10.0.0.1", "10.0.0.2"
 
 
-def seg(src: str, dst: str, sport: int, dport: int, seq: int, flags: str = "PA",
-        data: bytes = b"") -> bytes:
-    return bytes(IP(src=src, dst=dst) / TCP(sport=sport, dport=dport, seq=seq, flags=flags)
-                 / Raw(data)) if data else bytes(IP(src=src, dst=dst) /
-                                                  TCP(sport=sport, dport=dport, seq=seq,
-                                                      flags=flags))
+def seg(
+    src: str, dst: str, sport: int, dport: int, seq: int, flags: str = "PA", data: bytes = b""
+) -> bytes:
+    return (
+        bytes(
+            IP(src=src, dst=dst) / TCP(sport=sport, dport=dport, seq=seq, flags=flags) / Raw(data)
+        )
+        if data
+        else bytes(IP(src=src, dst=dst) / TCP(sport=sport, dport=dport, seq=seq, flags=flags))
+    )
 
 
 def ring_of(frames: list[bytes], iface: int = 0) -> Ring:
@@ -70,13 +74,22 @@ def client_server(stream) -> tuple[bytes, bytes]:  # type: ignore[no-untyped-def
 
 
 def test_transport_through_vlan_tags_and_ipv6() -> None:
-    frame = bytes(Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / Dot1Q(vlan=7) /
-                  IP(src=C, dst=S) / UDP(sport=1234, dport=53) / Raw(b"abc"))
+    frame = bytes(
+        Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
+        / Dot1Q(vlan=7)
+        / IP(src=C, dst=S)
+        / UDP(sport=1234, dport=53)
+        / Raw(b"abc")
+    )
     t = transport(frame, LINKTYPE_ETHERNET)
     assert t is not None and (t.sport, t.dport) == (1234, 53)
     assert frame[t.start : t.end] == b"abc"
-    v6 = bytes(IPv6(src="fd00::1", dst="fd00::2") / scapy_all.IPv6ExtHdrHopByHop() /
-               TCP(sport=5, dport=6, seq=9) / Raw(b"xy"))
+    v6 = bytes(
+        IPv6(src="fd00::1", dst="fd00::2")
+        / scapy_all.IPv6ExtHdrHopByHop()
+        / TCP(sport=5, dport=6, seq=9)
+        / Raw(b"xy")
+    )
     t6 = transport(v6, LINKTYPE_RAW)
     assert t6 is not None and t6.version == 6 and (t6.sport, t6.dport, t6.seq) == (5, 6, 9)
     assert v6[t6.start : t6.end] == b"xy"
@@ -102,7 +115,8 @@ def test_transport_never_raises_on_garbage() -> None:
 
 def test_tcp_stream_in_order_with_handshake_both_ways() -> None:
     frames = [
-        seg(C, S, 40000, 80, 100, "S"), seg(S, C, 80, 40000, 500, "SA"),
+        seg(C, S, 40000, 80, 100, "S"),
+        seg(S, C, 80, 40000, 500, "SA"),
         seg(C, S, 40000, 80, 101, "A"),
         seg(C, S, 40000, 80, 101, data=b"GET / HTTP/1.1\r\n\r\n"),
         seg(S, C, 80, 40000, 501, data=b"HTTP/1.1 200 OK\r\n"),
@@ -150,8 +164,11 @@ def test_udp_stream_in_arrival_order_and_limit() -> None:
     def dgram(a: str, b: str, sp: int, dp: int, data: bytes) -> bytes:
         return bytes(IP(src=a, dst=b) / UDP(sport=sp, dport=dp) / Raw(data))
 
-    frames = [dgram(C, S, 5000, 53, b"q1"), dgram(S, C, 53, 5000, b"r1"),
-              dgram(C, S, 5000, 53, b"q2")]
+    frames = [
+        dgram(C, S, 5000, 53, b"q1"),
+        dgram(S, C, 53, 5000, b"r1"),
+        dgram(C, S, 5000, 53, b"q2"),
+    ]
     st = followed(frames)
     assert [(c.side, bytes(c.data)) for c in st.chunks] == [(0, b"q1"), (1, b"r1"), (0, b"q2")]
     ring = ring_of(frames)
@@ -175,9 +192,13 @@ def test_stream_text_is_display_safe() -> None:
 
 
 def test_conversations_pairs_flows_and_endpoints() -> None:
-    frames = [seg(C, S, 40000, 80, 1, "S"), seg(S, C, 80, 40000, 9, "SA"),
-              seg(C, S, 40000, 80, 2, data=b"x" * 100), bytes(IP(src=C, dst="10.0.0.3") / ICMP()),
-              b"\x00\x01garbage"]
+    frames = [
+        seg(C, S, 40000, 80, 1, "S"),
+        seg(S, C, 80, 40000, 9, "SA"),
+        seg(C, S, 40000, 80, 2, data=b"x" * 100),
+        bytes(IP(src=C, dst="10.0.0.3") / ICMP()),
+        b"\x00\x01garbage",
+    ]
     ring = ring_of(frames)
     index = TrafficIndex([LINKTYPE_RAW])
     index.update(ring)
@@ -200,8 +221,12 @@ def test_conversations_pairs_flows_and_endpoints() -> None:
 def test_conversation_filters_select_exactly_the_flow() -> None:
     from tapwatch.filters import compile_packet_filter
 
-    frames = [seg(C, S, 40000, 80, 1, data=b"a"), seg(S, C, 80, 40000, 1, data=b"b"),
-              seg(C, S, 40001, 80, 1, data=b"c"), seg(S, C, 40000, 80, 1, data=b"d")]
+    frames = [
+        seg(C, S, 40000, 80, 1, data=b"a"),
+        seg(S, C, 80, 40000, 1, data=b"b"),
+        seg(C, S, 40001, 80, 1, data=b"c"),
+        seg(S, C, 40000, 80, 1, data=b"d"),
+    ]
     ring = ring_of(frames)
     index = TrafficIndex([LINKTYPE_RAW])
     index.update(ring)
@@ -240,8 +265,11 @@ def test_progress_can_cancel_a_long_pass() -> None:
 
 
 def test_find_text_hex_and_filter_forward_back_and_wrap() -> None:
-    frames = [seg(C, S, 1, 80, 1, data=b"GET /index.html"), bytes(IP(src=C, dst=S) / ICMP()),
-              seg(C, S, 1, 80, 20, data=b"\xde\xad\xbe\xef")]
+    frames = [
+        seg(C, S, 1, 80, 1, data=b"GET /index.html"),
+        bytes(IP(src=C, dst=S) / ICMP()),
+        seg(C, S, 1, 80, 20, data=b"\xde\xad\xbe\xef"),
+    ]
     ring = ring_of(frames)
     rows = range(1, 4)
     lts = [LINKTYPE_RAW]
@@ -258,8 +286,10 @@ def test_find_text_hex_and_filter_forward_back_and_wrap() -> None:
     assert find(rows, 0, False, ring, matcher(q, lts, summary)) == (1, True)
     q = parse_query("text", "echo request", lts)  # in the summary, not the bytes
     assert find(rows, 0, True, ring, matcher(q, lts, summary)) == (1, False)
-    assert find(rows, 0, True, ring, matcher(parse_query("hex", "cafebabe01", lts), lts, summary)) \
+    assert (
+        find(rows, 0, True, ring, matcher(parse_query("hex", "cafebabe01", lts), lts, summary))
         is None
+    )
     assert parse_hex("0xDEAD") == b"\xde\xad"
     for bad in ("abc", "zz", ""):
         with pytest.raises(FindError):
@@ -307,8 +337,16 @@ def test_time_formats(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_frame_layer_names_interface_direction_and_sanitizes() -> None:
     rec = Record(7, T0 + 2_000_000_000, Direction.INBOUND, b"\x45" + bytes(40), 1)
-    info = FrameInfo("eth\x1b]0;x\x07", "observe", LINKTYPE_ETHERNET, T0, T0,
-                     TimeFormat.RELATIVE, wire_length=100, comment="hi\r\x1b[2K")
+    info = FrameInfo(
+        "eth\x1b]0;x\x07",
+        "observe",
+        LINKTYPE_ETHERNET,
+        T0,
+        T0,
+        TimeFormat.RELATIVE,
+        wire_length=100,
+        comment="hi\r\x1b[2K",
+    )
     node = frame_node(rec, info)
     assert node.label.startswith("Frame 7: 100 bytes on wire (800 bits), 41 bytes captured")
     text = "\n".join([node.label] + [c.label for c in node.children])

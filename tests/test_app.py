@@ -48,20 +48,27 @@ SIZE = (140, 40)
 
 def ping(seq: int, reply: bool = False) -> bytes:
     src, dst = (PEER, HOST) if reply else (HOST, PEER)
-    pkt = IP(src=src, dst=dst, id=1000 + seq) / ICMP(type=0 if reply else 8, id=0x7477,
-                                                      seq=seq) / Raw(bytes(range(56)))
+    pkt = (
+        IP(src=src, dst=dst, id=1000 + seq)
+        / ICMP(type=0 if reply else 8, id=0x7477, seq=seq)
+        / Raw(bytes(range(56)))
+    )
     return bytes(pkt)
 
 
 def dns(seq: int) -> bytes:
-    return bytes(IP(src=HOST, dst=DNS_SERVER, id=2000 + seq) /
-                 UDP(sport=40000 + seq, dport=53) /
-                 DNS(id=seq, qd=DNSQR(qname="example.com")))
+    return bytes(
+        IP(src=HOST, dst=DNS_SERVER, id=2000 + seq)
+        / UDP(sport=40000 + seq, dport=53)
+        / DNS(id=seq, qd=DNSQR(qname="example.com"))
+    )
 
 
 def syn(seq: int) -> bytes:
-    return bytes(IP(src=HOST, dst=PEER, id=3000 + seq) /
-                 TCP(sport=50000 + seq, dport=80, flags="S", seq=1000, window=64240))
+    return bytes(
+        IP(src=HOST, dst=PEER, id=3000 + seq)
+        / TCP(sport=50000 + seq, dport=80, flags="S", seq=1000, window=64240)
+    )
 
 
 def ping6(seq: int) -> bytes:
@@ -95,8 +102,9 @@ def tun_info(kind: str = "tun") -> InterfaceInfo:
 
 def offline(n: int = 20, **kw: object) -> Session:
     """A capture-file-like session: no device, actions disabled."""
-    info = InterfaceInfo("ping.pcapng", "file", read_only_reason="this is a capture file, "
-                      "not a device")
+    info = InterfaceInfo(
+        "ping.pcapng", "file", read_only_reason="this is a capture file, not a device"
+    )
     return Session.from_records(LINKTYPE_RAW, traffic(n), info=info, **kw)
 
 
@@ -196,8 +204,9 @@ async def test_received_rows_and_colours_differ() -> None:
         assert sent_bg != received_bg
         malformed = packets.render_line(8)
         assert "Malformed" in malformed.text
-        assert any(seg.style and seg.style.color and seg.style.color.name == "#ff5f5f"
-                   for seg in malformed)
+        assert any(
+            seg.style and seg.style.color and seg.style.color.name == "#ff5f5f" for seg in malformed
+        )
 
 
 @ui
@@ -368,8 +377,9 @@ async def test_valid_filter_shrinks_the_list() -> None:
         assert packets.rows == icmp < total
         assert app.display_filter == "icmp"
         assert packets.has_focus and not flt.can_focus
-        assert all(session.summary(session.ring.get(s)).proto == "ICMP"
-                   for s in packets.shown_seqs())
+        assert all(
+            session.summary(session.ring.get(s)).proto == "ICMP" for s in packets.shown_seqs()
+        )
         # new packets are filtered incrementally
         session.feed(T0 + 30_000_000_000, OUTBOUND, dns(400))
         session.feed(T0 + 30_000_000_001, OUTBOUND, ping(400))
@@ -482,8 +492,13 @@ async def test_filter_rebuild_over_a_big_ring_is_chunked() -> None:
 
 
 def tshark_count(path: Path) -> int:
-    out = subprocess.run(["tshark", "-r", str(path), "-T", "fields", "-e", "frame.number"],
-                         capture_output=True, text=True, check=True, timeout=60)
+    out = subprocess.run(
+        ["tshark", "-r", str(path), "-T", "fields", "-e", "frame.number"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
     return len(out.stdout.split())
 
 
@@ -720,8 +735,11 @@ async def test_detail_tree_and_hex_follow_the_selection() -> None:
         assert isinstance(app.focused, DetailTree)
         await pilot.press("down", "right")  # past the frame layer, expand IPv4
         await pilot.pause()
-        ttl_line = next(i for i in range(tree.last_line + 1)
-                        if str(tree.get_node_at_line(i).label).startswith("Time to Live"))
+        ttl_line = next(
+            i
+            for i in range(tree.last_line + 1)
+            if str(tree.get_node_at_line(i).label).startswith("Time to Live")
+        )
         for _ in range(ttl_line - 1):  # from the IPv4 line
             await pilot.press("down")
         await pilot.pause()
@@ -792,8 +810,9 @@ def test_hex_lines_keep_their_columns() -> None:
     assert full.endswith("ABCDEFGHIJKLMNOP")
     assert short.index("QRST") == full.index("ABCD")  # the ASCII column lines up
     assert len(short) == len(full) - 12
-    marked = [seg.text for seg in dump_line(data, 16, 16, (17, 19)) if seg.style
-              and seg.style.bgcolor]
+    marked = [
+        seg.text for seg in dump_line(data, 16, 16, (17, 19)) if seg.style and seg.style.bgcolor
+    ]
     assert marked == ["52", " ", "53", "R", "S"]
     assert bytes_per_line(80) == 16 and bytes_per_line(44) == 8
 
@@ -805,15 +824,16 @@ def test_status_shows_every_loss_prominently() -> None:
         def link_info(self) -> LinkInfo:
             return LinkInfo("up", mtu=1500, tx_dropped=5)
 
-    session = Session.from_records(LINKTYPE_RAW, traffic(10), info=tun_info(), ring=Ring(4),
-                                   device=DroppingDevice())
+    session = Session.from_records(
+        LINKTYPE_RAW, traffic(10), info=tun_info(), ring=Ring(4), device=DroppingDevice()
+    )
     session.missed = 3
     session.write_error = "no space left on device"
     text = render_status(session, session.status(), ViewState())
     plain = text.plain
     assert "evicted 10" in plain and "kernel drops 5" in plain and "missed 3" in plain
     assert "pcap write error: no space left on device" in plain
-    bad = {plain[span.start:span.end] for span in text.spans if span.style == BAD}
+    bad = {plain[span.start : span.end] for span in text.spans if span.style == BAD}
     assert {"10", "5", "3"} <= bad
 
 

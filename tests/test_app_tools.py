@@ -54,8 +54,9 @@ V6A, V6B = "2001:db8:85a3:1111:2222:8a2e:370:7334", "2001:db8:85a3:1111:2222:8a2
 SIZE = (140, 40)
 
 
-def seg(src: str, dst: str, sport: int, dport: int, seq: int, flags: str = "PA",
-        data: bytes = b"") -> bytes:
+def seg(
+    src: str, dst: str, sport: int, dport: int, seq: int, flags: str = "PA", data: bytes = b""
+) -> bytes:
     pkt = IP(src=src, dst=dst) / TCP(sport=sport, dport=dport, seq=seq, flags=flags)
     return bytes(pkt / Raw(data)) if data else bytes(pkt)
 
@@ -67,8 +68,14 @@ def http_exchange(start: int = T0, port: int = 40000) -> list[tuple[int, int, by
         (INBOUND, seg(S, C, 80, port, 500, "SA")),
         (OUTBOUND, seg(C, S, port, 80, 101, "A")),
         (OUTBOUND, seg(C, S, port, 80, 101, data=b"GET /index.html HTTP/1.1\r\n\r\n")),
-        (OUTBOUND, bytes(IP(src=C, dst="10.0.0.53") / UDP(sport=5353, dport=53) /
-                         Raw(b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"))),
+        (
+            OUTBOUND,
+            bytes(
+                IP(src=C, dst="10.0.0.53")
+                / UDP(sport=5353, dport=53)
+                / Raw(b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00")
+            ),
+        ),
         (INBOUND, seg(S, C, 80, port, 501, data=b"HTTP/1.1 200 OK\r\n")),
         (INBOUND, seg(S, C, 80, port, 518, data=b"\r\nhello")),
         (OUTBOUND, seg(C, S, port, 80, 129, "FA")),
@@ -77,29 +84,45 @@ def http_exchange(start: int = T0, port: int = 40000) -> list[tuple[int, int, by
 
 
 def stream_session(**kw: Any) -> Session:
-    info = InterfaceInfo("web.pcap", "file", read_only_reason="this is a capture file, "
-                         "not a device")
+    info = InterfaceInfo(
+        "web.pcap", "file", read_only_reason="this is a capture file, not a device"
+    )
     return Session.from_records(LINKTYPE_RAW, http_exchange(), info=info, **kw)
 
 
 def two_interfaces() -> Session:
     """A tun (raw IP) and the Ethernet interface its tunnel runs over, in one session."""
     tun = InterfaceInfo("tun0", "tun", addresses=["10.0.0.1/24"], index=0)
-    eth = InterfaceInfo("veth0", "observe", linktype=LINKTYPE_ETHERNET,
-                        read_only_reason="observer mode is read-only", index=1)
+    eth = InterfaceInfo(
+        "veth0",
+        "observe",
+        linktype=LINKTYPE_ETHERNET,
+        read_only_reason="observer mode is read-only",
+        index=1,
+    )
     session = Session([RecordSource(tun), RecordSource(eth)])
     mac_a, mac_b = "02:00:00:00:00:01", "02:00:00:00:00:02"
     for i in range(12):
         t = T0 + i * 100_000_000
         inner = seg(C, S, 40000, 80, 100 + i, data=b"x" * 10)
         session.feed(t, OUTBOUND, inner, 0)
-        outer = bytes(Ether(src=mac_a, dst=mac_b) / IPv6(src=V6A, dst=V6B) /
-                      TCP(sport=33000, dport=55555, seq=i * 100, flags="PA") /
-                      Raw(b"\x00\x32" + inner))
+        outer = bytes(
+            Ether(src=mac_a, dst=mac_b)
+            / IPv6(src=V6A, dst=V6B)
+            / TCP(sport=33000, dport=55555, seq=i * 100, flags="PA")
+            / Raw(b"\x00\x32" + inner)
+        )
         session.feed(t + 50_000, OUTBOUND, outer, 1)
-        session.feed(t + 90_000, INBOUND, bytes(Ether(src=mac_b, dst=mac_a) /
-                                                IPv6(src=V6B, dst=V6A) /
-                                                TCP(sport=55555, dport=33000, flags="A")), 1)
+        session.feed(
+            t + 90_000,
+            INBOUND,
+            bytes(
+                Ether(src=mac_b, dst=mac_a)
+                / IPv6(src=V6B, dst=V6A)
+                / TCP(sport=55555, dport=33000, flags="A")
+            ),
+            1,
+        )
     session.pump()
     return session
 
@@ -159,8 +182,9 @@ async def test_find_text_hex_and_filter_forward_and_back() -> None:
         await pilot.press("N")  # back to the request
         await wait_for(pilot, lambda: packets.cursor_seq == 4)
         await pilot.press("n", "n")  # forward twice: the response, then around to the request
-        await wait_for(pilot, lambda: packets.cursor_seq == 4 and
-                       any("wrapped" in m for m in messages(app)))
+        await wait_for(
+            pilot, lambda: packets.cursor_seq == 4 and any("wrapped" in m for m in messages(app))
+        )
         await pilot.press("ctrl+f")
         app.screen.query_one("#find-kind-filter").value = True
         app.screen.query_one("#find-text").value = "udp port 53"
@@ -234,8 +258,9 @@ async def test_conversations_sort_and_enter_filters_the_list() -> None:
         assert table.total == 2
         assert table.cells[0][:5] == ("TCP", C, "40000", S, "80")  # most bytes first
         await pilot.press("r")  # reverse: the DNS flow first
-        await wait_for(pilot, lambda: "flows" in screen.tables and
-                       screen.tables["flows"].cells[0][0] == "UDP")
+        await wait_for(
+            pilot, lambda: "flows" in screen.tables and screen.tables["flows"].cells[0][0] == "UDP"
+        )
         await pilot.press("1")  # IP pairs
         await wait_for(pilot, lambda: "pairs" in screen.tables)
         assert {c[1] for c in screen.tables["pairs"].cells} == {C}
@@ -280,8 +305,10 @@ async def test_conversations_follow_a_live_capture() -> None:
             session.feed(ts, d, data)
         session.pump()
         screen.refresh_tables()
-        await wait_for(pilot, lambda: screen.tables.get("flows") is not None and
-                       screen.tables["flows"].total == 3)
+        await wait_for(
+            pilot,
+            lambda: screen.tables.get("flows") is not None and screen.tables["flows"].total == 3,
+        )
 
 
 # ----- sort, marks, write -------------------------------------------------------------------
@@ -318,8 +345,9 @@ async def test_sort_by_a_column_reverse_and_back_to_arrival_order() -> None:
         await pilot.press("O")
         await settle(pilot, app)
         assert not packets.sorted
-        assert [packets.seq_at(i) for i in range(packets.rows)] == \
-            list(range(1, session.ring.next_seq))
+        assert [packets.seq_at(i) for i in range(packets.rows)] == list(
+            range(1, session.ring.next_seq)
+        )
 
 
 @ui
@@ -335,8 +363,10 @@ async def test_click_on_a_header_sorts_by_it() -> None:
         x = cols.spans[SortColumn.PROTOCOL][0] + 1
         await pilot.click("#packets", offset=(x + 1, 1))
         await wait_for(pilot, lambda: packets.sort == (SortColumn.PROTOCOL, False))
-        protos = [app.session.summary(app.session.ring.get(packets.seq_at(i))).proto
-                  for i in range(packets.rows)]
+        protos = [
+            app.session.summary(app.session.ring.get(packets.seq_at(i))).proto
+            for i in range(packets.rows)
+        ]
         assert protos == sorted(protos)
 
 
@@ -387,8 +417,9 @@ async def test_marks_and_writing_only_the_marked_packets(tmp_path: Path) -> None
 
 
 @ui
-async def test_time_formats_from_a_key_and_from_the_palette(monkeypatch: pytest.MonkeyPatch
-                                                            ) -> None:
+async def test_time_formats_from_a_key_and_from_the_palette(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     import time
 
     monkeypatch.setenv("TZ", "UTC")
@@ -450,9 +481,24 @@ async def test_palette_offers_every_tool_by_name() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
         names = {c.title for c in app.get_system_commands(app.main)}
-        for tool in ("Filter", "Go to", "Find", "Follow stream", "Conversations", "Endpoints",
-                     "Sort", "Arrival order", "Mark", "Write", "Time format", "Echo", "Zoom",
-                     "Time format: epoch", "Sort by source", "Help"):
+        for tool in (
+            "Filter",
+            "Go to",
+            "Find",
+            "Follow stream",
+            "Conversations",
+            "Endpoints",
+            "Sort",
+            "Arrival order",
+            "Mark",
+            "Write",
+            "Time format",
+            "Echo",
+            "Zoom",
+            "Time format: epoch",
+            "Sort by source",
+            "Help",
+        ):
             assert tool in names, tool
         # and a file session offers no peer command
         file_app = TapwatchApp(offline(3))
@@ -551,8 +597,7 @@ async def test_two_interfaces_column_counters_and_frame_layer() -> None:
         await settle(pilot, app)
         frame = app.detail_tree.root.children[0].data
         assert "on interface veth0, id 1" in frame.label
-        assert any("Interface: veth0 (id 1, observe, Ethernet)" in c.label
-                   for c in frame.children)
+        assert any("Interface: veth0 (id 1, observe, Ethernet)" in c.label for c in frame.children)
         assert "tun0 (tun) + veth0 (observe)" in app.status_bar.text
 
 
@@ -687,10 +732,12 @@ HOSTILE = "evil\x1b]0;title\x07\x1b]52;c;aGk=\x07\r\x1b[2K\u202e"
 async def test_no_control_byte_reaches_any_widget() -> None:
     tun = InterfaceInfo(HOSTILE, "file", read_only_reason="file", index=0)
     other = InterfaceInfo(HOSTILE + "2", "file", read_only_reason="file", index=1)
-    session = Session([RecordSource(tun), RecordSource(other)],
-                      capture_filter=None)
-    dns = bytes(IP(src=C, dst=S) / UDP(sport=5353, dport=53) /
-                scapy_all.DNS(qd=scapy_all.DNSQR(qname=b"a\x1b]0;x\x07.example")))
+    session = Session([RecordSource(tun), RecordSource(other)], capture_filter=None)
+    dns = bytes(
+        IP(src=C, dst=S)
+        / UDP(sport=5353, dport=53)
+        / scapy_all.DNS(qd=scapy_all.DNSQR(qname=b"a\x1b]0;x\x07.example"))
+    )
     session.feed(T0, OUTBOUND, dns, 0)
     session.feed(T0 + 1, OUTBOUND, dns, 1)
     session.pump()
@@ -773,8 +820,10 @@ def test_large_capture_tools_do_not_freeze() -> None:
         app = TapwatchApp(session)
         async with app.run_test(size=SIZE) as pilot:
             await settle(pilot, app)
-            app.main.sort_by(__import__("tapwatch.analysis.sorting",
-                                        fromlist=["SortColumn"]).SortColumn.LENGTH, True)
+            app.main.sort_by(
+                __import__("tapwatch.analysis.sorting", fromlist=["SortColumn"]).SortColumn.LENGTH,
+                True,
+            )
             ticks = 0
             while app.main._sort_progress is not None:
                 app.tick()  # the refresh keeps running while the worker sorts
@@ -801,6 +850,6 @@ def test_the_readme_keys_table_names_every_tool() -> None:
     from tapwatch.widgets import keys
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    table = readme[readme.index("### Keys"):readme.index("The layout follows the terminal")]
+    table = readme[readme.index("### Keys") : readme.index("The layout follows the terminal")]
     for tool in keys.TOOLS:
         assert tool.name in table, tool.name

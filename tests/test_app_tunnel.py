@@ -18,8 +18,12 @@ MACS = {"src": "02:00:00:00:00:01", "dst": "02:00:00:00:00:02"}
 
 
 def segment(payload: bytes, seq: int) -> bytes:
-    return bytes(Ether(**MACS) / IP(src="10.200.0.1", dst="10.200.0.2")
-                 / TCP(sport=55555, dport=40000, seq=seq, flags="PA") / payload)
+    return bytes(
+        Ether(**MACS)
+        / IP(src="10.200.0.1", dst="10.200.0.2")
+        / TCP(sport=55555, dport=40000, seq=seq, flags="PA")
+        / payload
+    )
 
 
 @ui
@@ -28,8 +32,9 @@ async def test_a_tunnel_segment_row_and_tree_show_the_inner_packet() -> None:
     stream = len(inner).to_bytes(2, "big") + inner
     tun = InterfaceInfo("tun0", "tun", linktype=LINKTYPE_RAW, index=0)
     veth = InterfaceInfo("veth0", "observe", linktype=LINKTYPE_ETHERNET, index=1)
-    session = Session([RecordSource(tun), RecordSource(veth)],
-                      tunnel_view=TunnelView([55555], LINKTYPE_RAW))
+    session = Session(
+        [RecordSource(tun), RecordSource(veth)], tunnel_view=TunnelView([55555], LINKTYPE_RAW)
+    )
     session.feed(T0, Direction.OUTBOUND, inner, iface=0)
     session.feed(T0 + 1000, Direction.OUTBOUND, segment(stream[:2], 1), iface=1)  # the prefix
     session.feed(T0 + 2000, Direction.OUTBOUND, segment(stream[2:], 3), iface=1)  # the frame
@@ -44,5 +49,6 @@ async def test_a_tunnel_segment_row_and_tree_show_the_inner_packet() -> None:
         packets.move_cursor(2)
         await settle(pilot, app)
         labels = [str(n.label) for n in app.detail_tree.root.children]
-        assert any(lab.startswith("Tunnel frame 1 of 1 (84 bytes, reassembled)")
-                   for lab in labels), labels
+        assert any(
+            lab.startswith("Tunnel frame 1 of 1 (84 bytes, reassembled)") for lab in labels
+        ), labels

@@ -62,8 +62,12 @@ QUEUE = "packets the device queue dropped before they were read"
 RING = "packets the capture ring had no room for"
 SOCKET = "packets the socket buffer had no room for"
 # (TAPWATCH_CAPTURE, the path the reader reports, observe?, what its drop count means)
-DEVICE_PATHS = [("tpacket", "tpacket", False, RING), ("ring", "tpacket", False, RING),
-                ("process", "process", False, QUEUE), ("thread", "thread", False, QUEUE)]
+DEVICE_PATHS = [
+    ("tpacket", "tpacket", False, RING),
+    ("ring", "tpacket", False, RING),
+    ("process", "process", False, QUEUE),
+    ("thread", "thread", False, QUEUE),
+]
 OBSERVER_PATHS = [("tpacket", "tpacket", True, RING), ("thread", "socket", True, SOCKET)]
 
 
@@ -71,16 +75,27 @@ def _args(path: str, observe: bool) -> list[str]:
     return ["--path", path, *(["--observe"] if observe else [])]
 
 
-@pytest.mark.parametrize(("forced", "path", "observe", "meaning"),
-                         DEVICE_PATHS + OBSERVER_PATHS)
+@pytest.mark.parametrize(("forced", "path", "observe", "meaning"), DEVICE_PATHS + OBSERVER_PATHS)
 @pytest.mark.parametrize("kind", ["tun", "tap"])
 @needs_netns
 @pytest.mark.netns
 def test_every_path_captures_every_packet_and_says_which_it_is(
-        ns: Netns, forced: str, path: str, observe: bool, meaning: str, kind: str) -> None:
+    ns: Netns, forced: str, path: str, observe: bool, meaning: str, kind: str
+) -> None:
     tap = ["--tap", "--dev", "tap1"] if kind == "tap" else []
-    r = scenario(ns, "capture", *_args(path, observe), *tap, "--icmp", "3", "--udp", "5",
-                 "--expect", "8", forced=forced)
+    r = scenario(
+        ns,
+        "capture",
+        *_args(path, observe),
+        *tap,
+        "--icmp",
+        "3",
+        "--udp",
+        "5",
+        "--expect",
+        "8",
+        forced=forced,
+    )
     assert r["path"] == path
     assert r["kinds"] == {"icmp": 3, "udp": 5, "arp": 0, "other": 0}
     assert r["packets"] == 8 and r["failure"] is None
@@ -88,12 +103,14 @@ def test_every_path_captures_every_packet_and_says_which_it_is(
     assert r["kernel_drops"] == 0 and r["meaning"] == meaning
 
 
-@pytest.mark.parametrize(("forced", "path", "observe", "meaning"),
-                         DEVICE_PATHS[:1] + DEVICE_PATHS[2:] + OBSERVER_PATHS)
+@pytest.mark.parametrize(
+    ("forced", "path", "observe", "meaning"), DEVICE_PATHS[:1] + DEVICE_PATHS[2:] + OBSERVER_PATHS
+)
 @needs_netns
 @pytest.mark.netns
 def test_a_vanishing_device_is_a_typed_gone_failure_on_every_path(
-        ns: Netns, forced: str, path: str, observe: bool, meaning: str) -> None:
+    ns: Netns, forced: str, path: str, observe: bool, meaning: str
+) -> None:
     r = scenario(ns, "vanish", *_args(path, observe), forced=forced)
     assert r["path"] == path
     assert r["failure"] == "DeviceGone" and r["gone"] is True
@@ -102,18 +119,38 @@ def test_a_vanishing_device_is_a_typed_gone_failure_on_every_path(
     assert r["alive"] is False
 
 
-@pytest.mark.parametrize(("forced", "path", "observe", "in_kernel"), [
-    ("tpacket", "tpacket", False, True), ("process", "process", False, False),
-    ("thread", "thread", False, False), ("tpacket", "tpacket", True, True),
-    ("thread", "socket", True, True)])
+@pytest.mark.parametrize(
+    ("forced", "path", "observe", "in_kernel"),
+    [
+        ("tpacket", "tpacket", False, True),
+        ("process", "process", False, False),
+        ("thread", "thread", False, False),
+        ("tpacket", "tpacket", True, True),
+        ("thread", "socket", True, True),
+    ],
+)
 @pytest.mark.parametrize("kind", ["tun", "tap"])
 @needs_netns
 @pytest.mark.netns
 def test_the_capture_filter_keeps_other_packets_out_of_the_ring(
-        ns: Netns, forced: str, path: str, observe: bool, in_kernel: bool, kind: str) -> None:
+    ns: Netns, forced: str, path: str, observe: bool, in_kernel: bool, kind: str
+) -> None:
     tap = ["--tap", "--dev", "tap1"] if kind == "tap" else []
-    r = scenario(ns, "capture", *_args(path, observe), *tap, "--filter", "icmp", "--icmp", "3",
-                 "--udp", "20", "--expect", "3", forced=forced)
+    r = scenario(
+        ns,
+        "capture",
+        *_args(path, observe),
+        *tap,
+        "--filter",
+        "icmp",
+        "--icmp",
+        "3",
+        "--udp",
+        "20",
+        "--expect",
+        "3",
+        forced=forced,
+    )
     assert r["path"] == path
     # the datagrams were sent before the pings: had they passed, they would be here
     assert r["kinds"] == {"icmp": 3, "udp": 0, "arp": 0, "other": 0}
@@ -123,9 +160,16 @@ def test_the_capture_filter_keeps_other_packets_out_of_the_ring(
 
 # ----- without root or devices --------------------------------------------------------------
 
+
 def test_the_old_path_name_ring_still_means_tpacket(monkeypatch: pytest.MonkeyPatch) -> None:
-    for value, path in (("ring", "tpacket"), ("TPACKET", "tpacket"), (" process ", "process"),
-                        ("thread", "thread"), ("", None), ("fastest", None)):
+    for value, path in (
+        ("ring", "tpacket"),
+        ("TPACKET", "tpacket"),
+        (" process ", "process"),
+        ("thread", "thread"),
+        ("", None),
+        ("fastest", None),
+    ):
         monkeypatch.setenv(ENV_PATH, value)
         assert requested_path() == path
 
@@ -183,17 +227,21 @@ def _wait(cond: Callable[[], bool], timeout: float = 15) -> bool:
     return cond()
 
 
-@pytest.mark.parametrize(("forced", "cls", "path"), [("thread", ThreadReader, "thread"),
-                                                     ("process", ProcessReader, "process")])
+@pytest.mark.parametrize(
+    ("forced", "cls", "path"),
+    [("thread", ThreadReader, "thread"), ("process", ProcessReader, "process")],
+)
 def test_the_fallback_paths_filter_in_the_reader_and_number_the_interface(
-        monkeypatch: pytest.MonkeyPatch, forced: str, cls: type, path: str) -> None:
+    monkeypatch: pytest.MonkeyPatch, forced: str, cls: type, path: str
+) -> None:
     # a packet socket pair stands in for a device: one read gives one whole packet
     monkeypatch.setenv(ENV_PATH, forced)
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     ours.setblocking(False)
     ring, wake = Ring(), threading.Event()
-    reader = Reader(ours.fileno(), ring, wake, iface=7,
-                    capture_filter=BpfFilter("icmp", LINKTYPE_RAW))
+    reader = Reader(
+        ours.fileno(), ring, wake, iface=7, capture_filter=BpfFilter("icmp", LINKTYPE_RAW)
+    )
     assert type(reader) is cls and not reader.filter_in_kernel
     reader.start()
     try:
@@ -218,6 +266,7 @@ def test_the_fallback_paths_filter_in_the_reader_and_number_the_interface(
 
 def test_the_reading_child_runs_as_tapwatch_own_module() -> None:
     # a child started by hand explains itself instead of reading anything
-    r = subprocess.run([sys.executable, "-m", "tapwatch.capture"], capture_output=True,
-                       text=True, timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-m", "tapwatch.capture"], capture_output=True, text=True, timeout=60
+    )
     assert r.returncode == 2 and "child process" in r.stderr

@@ -23,21 +23,22 @@ ISOLATE = ["unshare", "--net"] if os.geteuid() == 0 and shutil.which("unshare") 
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*ISOLATE, *TAPWATCH, *args], capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run([*ISOLATE, *TAPWATCH, *args], capture_output=True, text=True, timeout=60)
 
 
 @pytest.fixture
 def mixed(tmp_path: Path) -> Path:
     pkts = [
-        Ether(src="02:00:00:00:00:01", dst="ff:ff:ff:ff:ff:ff") / ARP(pdst="192.168.4.2",
-                                                                     psrc="192.168.4.1"),
-        Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / IP(src="192.168.4.1",
-                                                                     dst="192.168.4.2")
-        / ICMP(id=7, seq=1) / (b"x" * 56),
-        Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / IP(src="192.168.4.1",
-                                                                     dst="192.168.4.2")
-        / UDP(sport=5000, dport=9) / b"hello",
+        Ether(src="02:00:00:00:00:01", dst="ff:ff:ff:ff:ff:ff")
+        / ARP(pdst="192.168.4.2", psrc="192.168.4.1"),
+        Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
+        / IP(src="192.168.4.1", dst="192.168.4.2")
+        / ICMP(id=7, seq=1)
+        / (b"x" * 56),
+        Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
+        / IP(src="192.168.4.1", dst="192.168.4.2")
+        / UDP(sport=5000, dport=9)
+        / b"hello",
     ]
     for i, p in enumerate(pkts):
         p.time = 1_700_000_000 + i / 10
@@ -52,10 +53,12 @@ def test_reads_a_capture_like_tcpdump(mixed: Path) -> None:
     lines = r.stdout.splitlines()
     assert len(lines) == 3
     assert lines[0].endswith("ARP, Request who-has 192.168.4.2 tell 192.168.4.1, length 28")
-    assert lines[1].endswith("IP 192.168.4.1 > 192.168.4.2: ICMP echo request, id 7, seq 1, "
-                             "length 64")
-    tcpdump = subprocess.run(["tcpdump", "-nn", "-r", str(mixed)], capture_output=True,
-                             text=True, check=True).stdout.splitlines()
+    assert lines[1].endswith(
+        "IP 192.168.4.1 > 192.168.4.2: ICMP echo request, id 7, seq 1, length 64"
+    )
+    tcpdump = subprocess.run(
+        ["tcpdump", "-nn", "-r", str(mixed)], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
     assert [ln.split(" ", 1)[1] for ln in lines] == [ln.split(" ", 1)[1] for ln in tcpdump]
     assert "reading from file" in r.stderr
 
@@ -107,14 +110,19 @@ def test_pcapng_in_filtered_pcap_out(tmp_path: Path) -> None:
     got = list(pcap.read_capture(str(out)))
     assert len(got) == 2
     assert [g.ts_ns for g in got] == [1_700_000_001 * 10**9, 1_700_000_003 * 10**9]
-    tshark = subprocess.run(["tshark", "-r", str(out), "-T", "fields", "-e", "icmp.seq"],
-                            capture_output=True, text=True, check=True).stdout.split()
+    tshark = subprocess.run(
+        ["tshark", "-r", str(out), "-T", "fields", "-e", "icmp.seq"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     assert tshark == ["1", "3"]
 
 
 def test_reads_stdin(mixed: Path) -> None:
-    r = subprocess.run([*TAPWATCH, "-r", "-"], stdin=mixed.open("rb"), capture_output=True,
-                       text=True, timeout=60)
+    r = subprocess.run(
+        [*TAPWATCH, "-r", "-"], stdin=mixed.open("rb"), capture_output=True, text=True, timeout=60
+    )
     assert r.returncode == 0 and len(r.stdout.splitlines()) == 3
 
 
@@ -136,8 +144,9 @@ def test_reads_stdin(mixed: Path) -> None:
         (["-r", "/nonexistent.pcap"], 1, "/nonexistent.pcap"),
     ],
 )
-def test_bad_input_is_one_line_and_an_exit_status(args: list[str], status: int,
-                                                  message: str) -> None:
+def test_bad_input_is_one_line_and_an_exit_status(
+    args: list[str], status: int, message: str
+) -> None:
     r = run(*args)
     assert r.returncode == status, r.stderr
     assert "Traceback" not in r.stderr
@@ -165,8 +174,9 @@ def test_corrupt_and_non_pcap_files(tmp_path: Path, mixed: Path) -> None:
 def test_invalid_filter_is_a_clear_error(mixed: Path) -> None:
     r = run("-r", str(mixed), "udp", "prt", "53")
     assert r.returncode == 1
-    assert r.stderr.strip() == ("tapwatch: invalid filter 'udp prt 53': can't parse filter "
-                                "expression: syntax error")
+    assert r.stderr.strip() == (
+        "tapwatch: invalid filter 'udp prt 53': can't parse filter expression: syntax error"
+    )
 
 
 def test_same_file_for_read_and_write_is_refused(mixed: Path) -> None:
@@ -187,8 +197,13 @@ def test_help_names_the_main_ways_in(capsys: pytest.CaptureFixture[str]) -> None
 def test_closed_pipe_ends_quietly(mixed: Path, tmp_path: Path) -> None:
     big = tmp_path / "big.pcap"
     wrpcap(str(big), [IP(dst="10.0.0.2") / ICMP(seq=i) for i in range(5000)])
-    r = subprocess.run(f"{sys.executable} -m tapwatch -r {big} | head -n 2", shell=True,
-                       capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        f"{sys.executable} -m tapwatch -r {big} | head -n 2",
+        shell=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert len(r.stdout.splitlines()) == 2
     assert "Traceback" not in r.stderr and "Broken pipe" not in r.stderr
 
@@ -247,10 +262,14 @@ def test_live_pipe_lines_appear_as_packets_arrive(mixed: Path) -> None:
     off = 0
     while off < len(records):
         caplen = st.unpack_from("<I", records, off + 8)[0]
-        chunks.append(records[off:off + 16 + caplen])
+        chunks.append(records[off : off + 16 + caplen])
         off += 16 + caplen
-    proc = subprocess.Popen([*TAPWATCH, "-r", "-"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [*TAPWATCH, "-r", "-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     assert proc.stdin is not None and proc.stdout is not None
     try:
         proc.stdin.write(header + chunks[0])
@@ -279,8 +298,9 @@ def test_ctrl_c_stops_a_verbose_read_promptly_with_whole_lines(tmp_path: Path) -
             w.write(1_700_000_000_000_000_000 + i * 1000, one)
     out = tmp_path / "out.txt"
     with out.open("w") as fh:
-        proc = subprocess.Popen([*TAPWATCH, "-r", str(big), "-vvv"], stdout=fh,
-                                stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [*TAPWATCH, "-r", str(big), "-vvv"], stdout=fh, stderr=subprocess.PIPE, text=True
+        )
         time.sleep(3.0)  # scapy is well into the file, far from its end
         t0 = time.monotonic()
         proc.send_signal(signal.SIGINT)

@@ -80,8 +80,12 @@ def test_craft_strips_ethernet_for_tun() -> None:
 
 def test_craft_wraps_ip_for_tap_and_never_resolves() -> None:
     # (the autouse fixture turns any MAC resolution into a failure)
-    data = build('IP(src="10.0.0.2", dst="10.0.0.1")/ICMP()', LINKTYPE_ETHERNET,
-                 eth_src=PEER_MAC, eth_dst=b"\x52\x54\x00\x00\x00\x01")
+    data = build(
+        'IP(src="10.0.0.2", dst="10.0.0.1")/ICMP()',
+        LINKTYPE_ETHERNET,
+        eth_src=PEER_MAC,
+        eth_dst=b"\x52\x54\x00\x00\x00\x01",
+    )
     frame = Ether(data)
     assert frame.src == PEER_MAC and frame.dst == TAP_MAC
     assert frame.type == 0x0800 and frame[ICMP].type == 8
@@ -103,9 +107,15 @@ def test_every_link_address_is_explicit_inner_layers_too() -> None:
     expr = 'IP(src="10.0.0.2", dst="10.0.0.1")/GRE()/Ether()/IP(src="10.9.0.2", dst="10.9.0.1")'
     inner = IP(build(expr, LINKTYPE_RAW, eth_src=PEER_MAC, eth_dst=TAP_MAC))[GRE][Ether]
     assert (inner.src, inner.dst) == (PEER_MAC, TAP_MAC)
-    frame = Ether(build('Ether()/IP(dst="10.0.0.1")/GRE()/Ether(src="02:00:00:00:00:77")'
-                        '/ARP(pdst="10.9.0.1", psrc="10.9.0.2")', LINKTYPE_ETHERNET,
-                        eth_src=PEER_MAC, eth_dst=TAP_MAC))
+    frame = Ether(
+        build(
+            'Ether()/IP(dst="10.0.0.1")/GRE()/Ether(src="02:00:00:00:00:77")'
+            '/ARP(pdst="10.9.0.1", psrc="10.9.0.2")',
+            LINKTYPE_ETHERNET,
+            eth_src=PEER_MAC,
+            eth_dst=TAP_MAC,
+        )
+    )
     assert (frame.src, frame.dst) == (PEER_MAC, TAP_MAC)
     inner = frame[GRE][Ether]
     assert (inner.src, inner.dst) == ("02:00:00:00:00:77", TAP_MAC)  # what the user gave stays
@@ -127,10 +137,18 @@ def socket_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[objec
         def record(*args: object, **kwargs: object) -> object:
             calls.append((name, args))
             raise OSError(f"test: {name} is not allowed here")
+
         return record
 
-    for name in ("getaddrinfo", "gethostbyname", "gethostbyname_ex", "gethostbyaddr",
-                 "getnameinfo", "socket", "create_connection"):
+    for name in (
+        "getaddrinfo",
+        "gethostbyname",
+        "gethostbyname_ex",
+        "gethostbyaddr",
+        "getnameinfo",
+        "socket",
+        "create_connection",
+    ):
         monkeypatch.setattr(socket, name, recorder(name))
     return calls
 
@@ -140,26 +158,43 @@ REVIEWED = [
     ('IP(src="10.0.0.2", dst="10.0.0.1")/GRE()/Ether()/IP(dst="10.9.0.1")', LINKTYPE_RAW, None),
     ('Ether()/IP(dst="10.0.0.1")/GRE()/Ether()/ARP(pdst="10.9.0.1")', LINKTYPE_ETHERNET, None),
     # names in address lists were resolved while building (10 s and a DNS query each)
-    (f'IPv6(dst="fd00::1")/IPv6ExtHdrRouting(addresses=["{NAME}"])', LINKTYPE_RAW,
-     "does not resolve host names"),
-    (f'IPv6(dst="fd00::1")/UDP()/DHCP6_Solicit()/DHCP6OptDNSServers(dnsservers=["{NAME}"])',
-     LINKTYPE_RAW, "does not resolve host names"),
-    (f'IPv6(dst="fd00::1")/IPv6ExtHdrSegmentRouting(addresses=["fd00::5", "{NAME}"])',
-     LINKTYPE_RAW, "does not resolve host names"),
+    (
+        f'IPv6(dst="fd00::1")/IPv6ExtHdrRouting(addresses=["{NAME}"])',
+        LINKTYPE_RAW,
+        "does not resolve host names",
+    ),
+    (
+        f'IPv6(dst="fd00::1")/UDP()/DHCP6_Solicit()/DHCP6OptDNSServers(dnsservers=["{NAME}"])',
+        LINKTYPE_RAW,
+        "does not resolve host names",
+    ),
+    (
+        f'IPv6(dst="fd00::1")/IPv6ExtHdrSegmentRouting(addresses=["fd00::5", "{NAME}"])',
+        LINKTYPE_RAW,
+        "does not resolve host names",
+    ),
     (f'IP(dst="{NAME}")/ICMP()', LINKTYPE_RAW, "does not resolve host names"),
     (f'IPv6(src="{NAME}")', LINKTYPE_RAW, "does not resolve host names"),
     (f'Ether()/ARP(pdst="{NAME}")', LINKTYPE_ETHERNET, "does not resolve host names"),
     (f'IP(dst="10.0.0.1")/UDP()/DNS(qd=DNSQR(qname="{NAME}"))', LINKTYPE_RAW, None),  # a name
-    ('IPv6(src="fd00::2", dst="fd00::1")/ICMPv6ND_NS(tgt="fd00::1")/ICMPv6NDOptSrcLLAddr()',
-     LINKTYPE_RAW, None),
-    ('IP(dst="10.0.0.1")/UDP()/DHCP(options=[("name_server", "10.0.0.53"), "end"])',
-     LINKTYPE_RAW, None),
+    (
+        'IPv6(src="fd00::2", dst="fd00::1")/ICMPv6ND_NS(tgt="fd00::1")/ICMPv6NDOptSrcLLAddr()',
+        LINKTYPE_RAW,
+        None,
+    ),
+    (
+        'IP(dst="10.0.0.1")/UDP()/DHCP(options=[("name_server", "10.0.0.53"), "end"])',
+        LINKTYPE_RAW,
+        None,
+    ),
 ]
 
 
 @pytest.mark.parametrize(("expr", "linktype", "error"), REVIEWED)
 def test_preview_and_build_make_no_socket_call(
-    socket_calls: list[tuple[str, tuple[object, ...]]], expr: str, linktype: int,
+    socket_calls: list[tuple[str, tuple[object, ...]]],
+    expr: str,
+    linktype: int,
     error: str | None,
 ) -> None:
     for make in (preview, build):
@@ -186,8 +221,11 @@ def test_the_guard_refuses_at_the_c_boundary_whoever_asks() -> None:
     ]
     for attempt in attempts:
         # swallowed, as scapy swallows a failed lookup: the block still fails
-        with pytest.raises(CraftError) as info, craft.no_network(), \
-                contextlib.suppress(BaseException):
+        with (
+            pytest.raises(CraftError) as info,
+            craft.no_network(),
+            contextlib.suppress(BaseException),
+        ):
             attempt()
         assert "\n" not in str(info.value)
     with craft.no_network():  # an address literal needs no resolver: allowed
@@ -221,9 +259,11 @@ def test_the_guard_holds_only_in_the_thread_evaluating() -> None:
     assert refused == []
 
 
-def test_preview_writes_nothing_to_the_terminal(capfd: pytest.CaptureFixture[str],
-                                                caplog: pytest.LogCaptureFixture,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_preview_writes_nothing_to_the_terminal(
+    capfd: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """scapy's warnings (a DNS compression loop, a MAC it cannot find) would draw over the UI."""
     from scapy.config import conf
 
@@ -271,8 +311,7 @@ def peak_memory() -> Iterator[Callable[[], int]]:
         ('IP()/Raw(f"{1.5:.300000000f}")', "width of 300000000"),
         ('IP()/Raw(b"x" * (65535 << 12))', "too large"),
         ('IP()/Raw([b"x" * 65535] * 65535)', "too large"),
-        (" + ".join(['IP()/Raw(b"x" * 65535'] + ['b"x" * 65535'] * 4) + ")",
-         "too large"),
+        (" + ".join(['IP()/Raw(b"x" * 65535'] + ['b"x" * 65535'] * 4) + ")", "too large"),
         ("IP()/Raw(RandString(size=100000000))", "too large"),
         ("IP()/Raw(RandBin(100000000))", "too large"),
         ("IP()/" * 5000 + "IP()", "nested too deeply"),
@@ -285,8 +324,9 @@ def peak_memory() -> Iterator[Callable[[], int]]:
     ],
     ids=lambda value: value if len(value) < 50 else f"{value[:30]}...({len(value)} chars)",
 )
-def test_resource_bombs_fail_before_they_run(peak_memory: Callable[[], int], expr: str,
-                                             message: str) -> None:
+def test_resource_bombs_fail_before_they_run(
+    peak_memory: Callable[[], int], expr: str, message: str
+) -> None:
     with pytest.raises(CraftError, match=message) as info:
         preview(expr, LINKTYPE_RAW)
     assert "\n" not in str(info.value) and len(str(info.value)) < 250
@@ -324,7 +364,7 @@ def test_time_budget_stops_a_slow_build(monkeypatch: pytest.MonkeyPatch) -> None
         ('IP()/Raw(b"x" * 60000 * 60000)', LINKTYPE_RAW, "nested repetition"),
         ('IP(_pkt=b"E")', LINKTYPE_RAW, "argument '_pkt' is not allowed"),
         ('IP(**{"ttl": 1})', LINKTYPE_RAW, "not allowed"),
-        ('IP(*[1])', LINKTYPE_RAW, "Starred is not allowed"),
+        ("IP(*[1])", LINKTYPE_RAW, "Starred is not allowed"),
         ('IP(ttl="abc")', LINKTYPE_RAW, "ttl"),
         ("1 + 1", LINKTYPE_RAW, "not a packet"),
         ('b"raw"', LINKTYPE_RAW, "not a packet"),
@@ -348,8 +388,11 @@ def test_craft_errors(expr: str, linktype: int, message: str) -> None:
 
 
 def test_arithmetic_and_formatting_that_fit_still_work() -> None:
-    data = build('IP(dst="10.0.0.1", id=0x1234 ^ 0xff, ttl=(7 + 1) // 2, tos=1 << 2)'
-                 '/Raw(f"seq {3:04d} {\'x\'!r:>5}" + "%s-%x" % ("a", 255))', LINKTYPE_RAW)
+    data = build(
+        'IP(dst="10.0.0.1", id=0x1234 ^ 0xff, ttl=(7 + 1) // 2, tos=1 << 2)'
+        '/Raw(f"seq {3:04d} {\'x\'!r:>5}" + "%s-%x" % ("a", 255))',
+        LINKTYPE_RAW,
+    )
     pkt = IP(data)
     assert (pkt.id, pkt.ttl, pkt.tos) == (0x1234 ^ 0xFF, 4, 4)
     assert bytes(pkt.payload) == b"seq 0003   'x'a-ff"
@@ -420,8 +463,18 @@ def test_preview_sends_nothing_from_a_fresh_namespace(ns: Netns, tmp_path: Path)
         ["ip", "link", "set", "v0", "up"],
         ["ip", "link", "set", "v1", "up"],
         ["ip", "route", "add", "default", "via", "10.77.0.254"],
-        ["ip", "neigh", "replace", "10.77.0.254", "lladdr", "02:00:00:00:77:fe", "dev", "v0",
-         "nud", "permanent"],
+        [
+            "ip",
+            "neigh",
+            "replace",
+            "10.77.0.254",
+            "lladdr",
+            "02:00:00:00:77:fe",
+            "dev",
+            "v0",
+            "nud",
+            "permanent",
+        ],
     ):
         ns.run(cmd, check=True)
     capture = tmp_path / "wire.pcap"
@@ -432,8 +485,9 @@ def test_preview_sends_nothing_from_a_fresh_namespace(ns: Netns, tmp_path: Path)
         while "listening on" not in dump.stderr.readline() and time.monotonic() < deadline:
             pass
         exprs = [[e, lt] for e, lt, _ in REVIEWED]
-        run = ns.run([sys.executable, "-c", _IN_NAMESPACE, str(REPO), json.dumps(exprs)],
-                     timeout=120)
+        run = ns.run(
+            [sys.executable, "-c", _IN_NAMESPACE, str(REPO), json.dumps(exprs)], timeout=120
+        )
         time.sleep(0.5)
     finally:
         dump.send_signal(signal.SIGINT)
@@ -455,16 +509,55 @@ def test_preview_sends_nothing_from_a_fresh_namespace(ns: Netns, tmp_path: Path)
     assert "network socket" in results["unguarded checks: " + REVIEWED[0][0]]
     for what in ("getaddrinfo", "gethostbyname", "gethostbyaddr", "udp"):
         assert results[what].startswith("error:"), (what, results[what])
-    lines = subprocess.run(["tcpdump", "-r", str(capture), "-nn"], capture_output=True,
-                           text=True, check=True).stdout.splitlines()
+    lines = subprocess.run(
+        ["tcpdump", "-r", str(capture), "-nn"], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
     # the control leaves v0 and arrives on v1; nothing else was on the wire
     assert lines and all("> 10.77.9.9.9: UDP, length 7" in line for line in lines), lines
 
 
-_PIECES = ['IP(', 'IPv6(', 'UDP(', 'Ether(', 'Raw(', 'DNS(', 'ARP(', 'GRE()', ')', '/', '*', '%',
-           '+', '<<', '-', '//', '(', '[', ']', ',', 'dst=', 'ttl=', 'load=', '"10.0.0.1"',
-           '"x"', 'b"x"', '"%d"', '"%9999999d"', 'f"{0:99999999}"', '0', '7', '65535',
-           '99999999', '1 << 70000', 'RandString(', 'RandShort()', '{', '}', ':', '"name.invalid"']
+_PIECES = [
+    "IP(",
+    "IPv6(",
+    "UDP(",
+    "Ether(",
+    "Raw(",
+    "DNS(",
+    "ARP(",
+    "GRE()",
+    ")",
+    "/",
+    "*",
+    "%",
+    "+",
+    "<<",
+    "-",
+    "//",
+    "(",
+    "[",
+    "]",
+    ",",
+    "dst=",
+    "ttl=",
+    "load=",
+    '"10.0.0.1"',
+    '"x"',
+    'b"x"',
+    '"%d"',
+    '"%9999999d"',
+    'f"{0:99999999}"',
+    "0",
+    "7",
+    "65535",
+    "99999999",
+    "1 << 70000",
+    "RandString(",
+    "RandShort()",
+    "{",
+    "}",
+    ":",
+    '"name.invalid"',
+]
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -61,8 +61,13 @@ MAC_B = "11:22:33:44:55:66"
 IP_A = "192.168.3.11"
 IP_B = "192.168.3.12"
 ALL_LINKTYPES = (
-    LINKTYPE_NULL, LINKTYPE_ETHERNET, LINKTYPE_RAW, LINKTYPE_LINUX_SLL,
-    LINKTYPE_IPV4, LINKTYPE_IPV6, LINKTYPE_LINUX_SLL2,
+    LINKTYPE_NULL,
+    LINKTYPE_ETHERNET,
+    LINKTYPE_RAW,
+    LINKTYPE_LINUX_SLL,
+    LINKTYPE_IPV4,
+    LINKTYPE_IPV6,
+    LINKTYPE_LINUX_SLL2,
 )
 
 
@@ -131,13 +136,15 @@ def ping_rep() -> IP:
 
 def syn() -> IP:
     opts = [("MSS", 1460), ("SAckOK", b""), ("Timestamp", (1, 0)), ("NOP", None), ("WScale", 7)]
-    return IP(src=IP_A, dst=IP_B) / TCP(sport=41000, dport=80, flags="S", seq=12345,
-                                        window=64240, options=opts)
+    return IP(src=IP_A, dst=IP_B) / TCP(
+        sport=41000, dport=80, flags="S", seq=12345, window=64240, options=opts
+    )
 
 
 def synack() -> IP:
-    return IP(src=IP_B, dst=IP_A) / TCP(sport=80, dport=41000, flags="SA", seq=999, ack=12346,
-                                        window=65160)
+    return IP(src=IP_B, dst=IP_A) / TCP(
+        sport=80, dport=41000, flags="SA", seq=999, ack=12346, window=65160
+    )
 
 
 def udp() -> IP:
@@ -145,14 +152,26 @@ def udp() -> IP:
 
 
 def dns_query() -> IP:
-    return IP(src=IP_A, dst=IP_B) / UDP(sport=33000, dport=53) / DNS(
-        id=0x1234, rd=1, qd=DNSQR(qname="example.com", qtype="A"))
+    return (
+        IP(src=IP_A, dst=IP_B)
+        / UDP(sport=33000, dport=53)
+        / DNS(id=0x1234, rd=1, qd=DNSQR(qname="example.com", qtype="A"))
+    )
 
 
 def dns_response() -> IP:
-    return IP(src=IP_B, dst=IP_A) / UDP(sport=53, dport=33000) / DNS(
-        id=0x1234, qr=1, rd=1, ra=1, qd=DNSQR(qname="example.com"),
-        an=[DNSRR(rrname="example.com", rdata="1.2.3.4", ttl=60)])
+    return (
+        IP(src=IP_B, dst=IP_A)
+        / UDP(sport=53, dport=33000)
+        / DNS(
+            id=0x1234,
+            qr=1,
+            rd=1,
+            ra=1,
+            qd=DNSQR(qname="example.com"),
+            an=[DNSRR(rrname="example.com", rdata="1.2.3.4", ttl=60)],
+        )
+    )
 
 
 def arp_req() -> bytes:
@@ -164,9 +183,12 @@ def arp_rep() -> bytes:
 
 
 def dhcp_discover() -> IP:
-    return IP(src="0.0.0.0", dst="255.255.255.255") / UDP(sport=68, dport=67) / BOOTP(
-        chaddr=bytes.fromhex("aabbccddeeff"), xid=0x1234) / DHCP(
-        options=[("message-type", "discover"), "end"])
+    return (
+        IP(src="0.0.0.0", dst="255.255.255.255")
+        / UDP(sport=68, dport=67)
+        / BOOTP(chaddr=bytes.fromhex("aabbccddeeff"), xid=0x1234)
+        / DHCP(options=[("message-type", "discover"), "end"])
+    )
 
 
 # ----------------------------------------------------------------------------- ICMP / ping
@@ -190,8 +212,7 @@ def test_ping_raw_ipv6() -> None:
     rep = IPv6(src="fd00::2", dst="fd00::1") / ICMPv6EchoReply(id=0x1234, seq=7) / b"abcd"
     s = summ(b(req))
     assert s.text == "IP6 fd00::1 > fd00::2: ICMP6, echo request, id 4660, seq 7, length 12"
-    assert (s.proto, s.src, s.dst, s.layers) == ("ICMPv6", "fd00::1", "fd00::2",
-                                                 ("IPv6", "ICMPv6"))
+    assert (s.proto, s.src, s.dst, s.layers) == ("ICMPv6", "fd00::1", "fd00::2", ("IPv6", "ICMPv6"))
     assert s.info == "Echo (ping) request id=4660, seq=7"
     r = summ(b(rep))
     assert r.text == "IP6 fd00::2 > fd00::1: ICMP6, echo reply, id 4660, seq 7, length 12"
@@ -208,17 +229,32 @@ def test_ping_ethernet_and_link_text() -> None:
 @pytest.mark.parametrize(
     ("pkt", "text"),
     [
-        (IP(src=IP_A, dst=IP_B) / ICMP(type=3, code=3) / IP(src=IP_B, dst=IP_A)
-         / UDP(sport=1234, dport=999),
-         "ICMP 192.168.3.11 udp port 999 unreachable, length 36"),
-        (IP(src=IP_A, dst=IP_B) / ICMP(type=3, code=1) / IP(src=IP_B, dst=IP_A) / TCP(),
-         "ICMP host 192.168.3.11 unreachable, length 48"),
-        (IP(src=IP_A, dst=IP_B) / ICMP(type=3, code=4, nexthopmtu=1400) / IP(dst="9.9.9.9")
-         / UDP(), "ICMP 9.9.9.9 unreachable - need to frag (mtu 1400), length 36"),
-        (IP(src=IP_A, dst=IP_B) / ICMP(type=11, code=0) / IP(src=IP_B, dst=IP_A) / UDP(),
-         "ICMP time exceeded in-transit, length 36"),
-        (IP(src=IP_A, dst=IP_B) / ICMP(type=5, gw="1.2.3.4") / IP(src=IP_B, dst=IP_A) / UDP(),
-         "ICMP redirect 192.168.3.11 to net 1.2.3.4, length 36"),
+        (
+            IP(src=IP_A, dst=IP_B)
+            / ICMP(type=3, code=3)
+            / IP(src=IP_B, dst=IP_A)
+            / UDP(sport=1234, dport=999),
+            "ICMP 192.168.3.11 udp port 999 unreachable, length 36",
+        ),
+        (
+            IP(src=IP_A, dst=IP_B) / ICMP(type=3, code=1) / IP(src=IP_B, dst=IP_A) / TCP(),
+            "ICMP host 192.168.3.11 unreachable, length 48",
+        ),
+        (
+            IP(src=IP_A, dst=IP_B)
+            / ICMP(type=3, code=4, nexthopmtu=1400)
+            / IP(dst="9.9.9.9")
+            / UDP(),
+            "ICMP 9.9.9.9 unreachable - need to frag (mtu 1400), length 36",
+        ),
+        (
+            IP(src=IP_A, dst=IP_B) / ICMP(type=11, code=0) / IP(src=IP_B, dst=IP_A) / UDP(),
+            "ICMP time exceeded in-transit, length 36",
+        ),
+        (
+            IP(src=IP_A, dst=IP_B) / ICMP(type=5, gw="1.2.3.4") / IP(src=IP_B, dst=IP_A) / UDP(),
+            "ICMP redirect 192.168.3.11 to net 1.2.3.4, length 36",
+        ),
         (IP(src=IP_A, dst=IP_B) / ICMP(type=13), "ICMP time stamp query id 0 seq 0, length 20"),
     ],
 )
@@ -234,11 +270,17 @@ def test_icmp_unreachable_info() -> None:
 
 
 def test_icmpv6_errors() -> None:
-    unreach = IPv6(src="fd00::1", dst="fd00::2") / ICMPv6DestUnreach(code=4) / IPv6(
-        src="fd00::2", dst="fd00::1") / UDP()
+    unreach = (
+        IPv6(src="fd00::1", dst="fd00::2")
+        / ICMPv6DestUnreach(code=4)
+        / IPv6(src="fd00::2", dst="fd00::1")
+        / UDP()
+    )
     s = summ(b(unreach))
-    assert s.text == ("IP6 fd00::1 > fd00::2: ICMP6, destination unreachable, unreachable port, "
-                      "fd00::1 udp port 53, length 56")
+    assert s.text == (
+        "IP6 fd00::1 > fd00::2: ICMP6, destination unreachable, unreachable port, "
+        "fd00::1 udp port 53, length 56"
+    )
     assert s.info == "Destination Unreachable (port unreachable)"
 
 
@@ -268,25 +310,37 @@ def test_arp_padded_and_gratuitous() -> None:
 
 
 def test_neighbor_solicitation_advertisement() -> None:
-    ns = IPv6(src="fd00::1", dst="ff02::1:ff00:2") / ICMPv6ND_NS(tgt="fd00::2") / \
-        ICMPv6NDOptSrcLLAddr(lladdr=MAC_A)
+    ns = (
+        IPv6(src="fd00::1", dst="ff02::1:ff00:2")
+        / ICMPv6ND_NS(tgt="fd00::2")
+        / ICMPv6NDOptSrcLLAddr(lladdr=MAC_A)
+    )
     s = summ(b(ns))
-    assert s.text == ("IP6 fd00::1 > ff02::1:ff00:2: ICMP6, neighbor solicitation, "
-                      "who has fd00::2, length 32")
+    assert s.text == (
+        "IP6 fd00::1 > ff02::1:ff00:2: ICMP6, neighbor solicitation, who has fd00::2, length 32"
+    )
     assert s.info == f"Neighbor Solicitation for fd00::2 from {MAC_A}"
-    na = IPv6(src="fd00::2", dst="fd00::1") / ICMPv6ND_NA(tgt="fd00::2", R=0, S=1, O=1) / \
-        ICMPv6NDOptDstLLAddr(lladdr=MAC_B)
+    na = (
+        IPv6(src="fd00::2", dst="fd00::1")
+        / ICMPv6ND_NA(tgt="fd00::2", R=0, S=1, O=1)
+        / ICMPv6NDOptDstLLAddr(lladdr=MAC_B)
+    )
     s = summ(b(na))
-    assert s.text == ("IP6 fd00::2 > fd00::1: ICMP6, neighbor advertisement, tgt is fd00::2, "
-                      "length 32")
+    assert s.text == (
+        "IP6 fd00::2 > fd00::1: ICMP6, neighbor advertisement, tgt is fd00::2, length 32"
+    )
     assert s.info == f"Neighbor Advertisement fd00::2 (sol, ovr) is at {MAC_B}"
 
 
 def test_router_solicitation_advertisement() -> None:
     rs = IPv6(src="fe80::1", dst="ff02::2") / ICMPv6ND_RS()
     assert summ(b(rs)).text == "IP6 fe80::1 > ff02::2: ICMP6, router solicitation, length 8"
-    ra = IPv6(src="fe80::2", dst="ff02::1") / ICMPv6ND_RA() / ICMPv6NDOptPrefixInfo(
-        prefix="fd00::", prefixlen=64) / ICMPv6NDOptSrcLLAddr(lladdr=MAC_B)
+    ra = (
+        IPv6(src="fe80::2", dst="ff02::1")
+        / ICMPv6ND_RA()
+        / ICMPv6NDOptPrefixInfo(prefix="fd00::", prefixlen=64)
+        / ICMPv6NDOptSrcLLAddr(lladdr=MAC_B)
+    )
     s = summ(b(ra))
     assert s.text == "IP6 fe80::2 > ff02::1: ICMP6, router advertisement, length 56"
     assert s.info == f"Router Advertisement from {MAC_B}"
@@ -297,28 +351,45 @@ def test_router_solicitation_advertisement() -> None:
 
 def test_tcp_syn_synack() -> None:
     s = summ(b(syn()))
-    assert s.text == ("IP 192.168.3.11.41000 > 192.168.3.12.80: Flags [S], seq 12345, win 64240, "
-                      "options [mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 7], length 0")
-    assert s.info == ("41000 → 80 [SYN] Seq=12345 Win=64240 Len=0 MSS=1460 SACK_PERM "
-                      "TSval=1 TSecr=0 WS=128")
+    assert s.text == (
+        "IP 192.168.3.11.41000 > 192.168.3.12.80: Flags [S], seq 12345, win 64240, "
+        "options [mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 7], length 0"
+    )
+    assert s.info == (
+        "41000 → 80 [SYN] Seq=12345 Win=64240 Len=0 MSS=1460 SACK_PERM TSval=1 TSecr=0 WS=128"
+    )
     assert (s.proto, s.src, s.dst, s.layers) == ("TCP", IP_A, IP_B, ("IPv4", "TCP"))
     r = summ(b(synack()))
-    assert r.text == ("IP 192.168.3.12.80 > 192.168.3.11.41000: Flags [S.], seq 999, ack 12346, "
-                      "win 65160, length 0")
+    assert r.text == (
+        "IP 192.168.3.12.80 > 192.168.3.11.41000: Flags [S.], seq 999, ack 12346, "
+        "win 65160, length 0"
+    )
     assert r.info == "80 → 41000 [SYN, ACK] Seq=999 Ack=12346 Win=65160 Len=0"
 
 
 def test_tcp_data_and_http() -> None:
-    pkt = IP(src=IP_A, dst=IP_B) / TCP(sport=41000, dport=80, flags="PA", seq=100, ack=7,
-                                       window=502) / b"GET / HTTP/1.0\r\n\r\n"
+    pkt = (
+        IP(src=IP_A, dst=IP_B)
+        / TCP(sport=41000, dport=80, flags="PA", seq=100, ack=7, window=502)
+        / b"GET / HTTP/1.0\r\n\r\n"
+    )
     s = summ(b(pkt))
-    assert s.text == ("IP 192.168.3.11.41000 > 192.168.3.12.80: Flags [P.], seq 100:118, ack 7, "
-                      "win 502, length 18: HTTP: GET / HTTP/1.0")
+    assert s.text == (
+        "IP 192.168.3.11.41000 > 192.168.3.12.80: Flags [P.], seq 100:118, ack 7, "
+        "win 502, length 18: HTTP: GET / HTTP/1.0"
+    )
     assert s.layers == ("IPv4", "TCP", "HTTP")
-    ack = IP(src=IP_A, dst=IP_B) / TCP(sport=1, dport=2, flags="A", ack=5, window=9, options=[
-        ("NOP", None), ("NOP", None), ("Timestamp", (7, 8))])
+    ack = IP(src=IP_A, dst=IP_B) / TCP(
+        sport=1,
+        dport=2,
+        flags="A",
+        ack=5,
+        window=9,
+        options=[("NOP", None), ("NOP", None), ("Timestamp", (7, 8))],
+    )
     assert summ(b(ack)).text.endswith(
-        "Flags [.], ack 5, win 9, options [nop,nop,TS val 7 ecr 8], length 0")
+        "Flags [.], ack 5, win 9, options [nop,nop,TS val 7 ecr 8], length 0"
+    )
 
 
 def test_udp() -> None:
@@ -349,17 +420,27 @@ def test_dns_query_response() -> None:
 
 
 def test_dns_compressed_response_and_nxdomain() -> None:
-    msg = DNS(id=7, qr=1, rd=1, ra=1, qd=DNSQR(qname="www.example.com"), an=[
-        DNSRR(rrname="www.example.com", type="CNAME", rdata="example.com"),
-        DNSRR(rrname="example.com", rdata="1.2.3.4"),
-    ]).compress()
+    msg = DNS(
+        id=7,
+        qr=1,
+        rd=1,
+        ra=1,
+        qd=DNSQR(qname="www.example.com"),
+        an=[
+            DNSRR(rrname="www.example.com", type="CNAME", rdata="example.com"),
+            DNSRR(rrname="example.com", rdata="1.2.3.4"),
+        ],
+    ).compress()
     raw_msg = b(msg)
     assert b"\xc0" in raw_msg  # really compressed
     s = summ(b(IP() / UDP(sport=53, dport=999) / raw_msg))
     assert s.text.endswith(f"7 2/0/0 CNAME example.com., A 1.2.3.4 ({len(raw_msg)})")
     assert s.info == "Standard query response 0x0007 A www.example.com CNAME example.com A 1.2.3.4"
-    nx = IP() / UDP(sport=53, dport=999) / DNS(id=7, qr=1, ra=1, rcode=3,
-                                               qd=DNSQR(qname="nx.example", qtype="AAAA"))
+    nx = (
+        IP()
+        / UDP(sport=53, dport=999)
+        / DNS(id=7, qr=1, ra=1, rcode=3, qd=DNSQR(qname="nx.example", qtype="AAAA"))
+    )
     s = summ(b(nx))
     assert "7 NXDomain 0/0/0" in s.text
     assert s.info == "Standard query response 0x0007 No such name AAAA nx.example"
@@ -378,8 +459,11 @@ def test_dns_pointer_loop_is_malformed_not_hanging() -> None:
 
 
 def test_mdns_and_dns_over_tcp() -> None:
-    mdns = IP(src=IP_A, dst=IP_B) / UDP(sport=5353, dport=5353) / DNS(
-        qd=DNSQR(qname="_http._tcp.local", qtype="PTR"))
+    mdns = (
+        IP(src=IP_A, dst=IP_B)
+        / UDP(sport=5353, dport=5353)
+        / DNS(qd=DNSQR(qname="_http._tcp.local", qtype="PTR"))
+    )
     assert summ(b(mdns)).text.endswith("0+ PTR (QM)? _http._tcp.local. (34)")
     m = b(DNS(id=9, rd=1, qd=DNSQR(qname="a.example")))
     tcp = IP() / TCP(sport=5555, dport=53, flags="PA") / (struct.pack("!H", len(m)) + m)
@@ -390,8 +474,9 @@ def test_mdns_and_dns_over_tcp() -> None:
 
 def test_dhcp_discover() -> None:
     s = summ(b(dhcp_discover()))
-    assert s.text == ("IP 0.0.0.0.68 > 255.255.255.255.67: BOOTP/DHCP, Request from "
-                      "aa:bb:cc:dd:ee:ff, length 244")  # as tcpdump: the type is in the info
+    assert s.text == (
+        "IP 0.0.0.0.68 > 255.255.255.255.67: BOOTP/DHCP, Request from aa:bb:cc:dd:ee:ff, length 244"
+    )  # as tcpdump: the type is in the info
     assert s.info == "DHCP Discover - Transaction ID 0x00001234"
     assert (s.proto, s.layers) == ("DHCP", ("IPv4", "UDP", "DHCP"))
 
@@ -405,14 +490,15 @@ def test_dot1q_and_qinq() -> None:
     s = summ(one, LINKTYPE_ETHERNET)
     assert s.layers == ("Ethernet", "802.1Q", "IPv4", "UDP")
     assert s.text == "IP 192.168.3.11.5000 > 192.168.3.12.6000: UDP, length 12"
-    assert s.link == (f"{MAC_A} > {MAC_B}, ethertype 802.1Q (0x8100), length 58: vlan 10, p 0, "
-                      "ethertype IPv4 (0x0800), ")
+    assert s.link == (
+        f"{MAC_A} > {MAC_B}, ethertype 802.1Q (0x8100), length 58: vlan 10, p 0, "
+        "ethertype IPv4 (0x0800), "
+    )
     qinq = b(Ether(src=MAC_A, dst=MAC_B) / Dot1AD(vlan=100, prio=3) / Dot1Q(vlan=10) / udp())
     s = summ(qinq, LINKTYPE_ETHERNET)
     assert s.layers == ("Ethernet", "802.1ad", "802.1Q", "IPv4", "UDP")
     assert "vlan 100, p 3, ethertype 802.1Q (0x8100), vlan 10, p 0" in s.link
-    vlan_arp = b(Ether(src=MAC_A, dst=MAC_B) / Dot1Q(vlan=10) / ARP(psrc="1.1.1.1",
-                                                                     pdst="1.1.1.2"))
+    vlan_arp = b(Ether(src=MAC_A, dst=MAC_B) / Dot1Q(vlan=10) / ARP(psrc="1.1.1.1", pdst="1.1.1.2"))
     assert summ(vlan_arp, LINKTYPE_ETHERNET).layers == ("Ethernet", "802.1Q", "ARP")
 
 
@@ -448,14 +534,21 @@ def test_ipv4_fragments() -> None:
 
 
 def test_ipv6_fragment_header() -> None:
-    first = IPv6(src="fd00::1", dst="fd00::2") / IPv6ExtHdrFragment(id=0xABCD, m=1) / UDP(
-        sport=1, dport=2) / (b"x" * 40)
+    first = (
+        IPv6(src="fd00::1", dst="fd00::2")
+        / IPv6ExtHdrFragment(id=0xABCD, m=1)
+        / UDP(sport=1, dport=2)
+        / (b"x" * 40)
+    )
     s = summ(b(first))
     assert s.text == "IP6 fd00::1 > fd00::2: frag (0|48) 1 > 2: UDP, length 40"
     assert s.layers == ("IPv6", "UDP")
     assert s.info.startswith("IPv6 fragment (off=0 more=y ident=0x0000abcd nxt=17 UDP)")
-    later = IPv6(src="fd00::1", dst="fd00::2") / IPv6ExtHdrFragment(id=0xABCD, offset=6,
-                                                                    nh=17) / (b"x" * 40)
+    later = (
+        IPv6(src="fd00::1", dst="fd00::2")
+        / IPv6ExtHdrFragment(id=0xABCD, offset=6, nh=17)
+        / (b"x" * 40)
+    )
     s = summ(b(later))
     assert s.text == "IP6 fd00::1 > fd00::2: frag (48|40)"
     assert s.layers == ("IPv6",)
@@ -463,13 +556,21 @@ def test_ipv6_fragment_header() -> None:
 
 
 def test_ipv6_extension_headers_walked() -> None:
-    pkt = IPv6(src="fd00::1", dst="fd00::2") / IPv6ExtHdrHopByHop() / IPv6ExtHdrDestOpt() / TCP(
-        sport=1, dport=2, flags="S")
+    pkt = (
+        IPv6(src="fd00::1", dst="fd00::2")
+        / IPv6ExtHdrHopByHop()
+        / IPv6ExtHdrDestOpt()
+        / TCP(sport=1, dport=2, flags="S")
+    )
     s = summ(b(pkt))
     assert s.text == "IP6 fd00::1 > fd00::2: HBH DSTOPT 1 > 2: Flags [S], seq 0, win 8192, length 0"
     assert s.layers == ("IPv6", "TCP")
-    rt = IPv6(src="fd00::1", dst="fd00::2") / IPv6ExtHdrRouting(addresses=["fd00::3"]) / UDP(
-        sport=1, dport=53) / DNS(id=5, qd=DNSQR(qname="example.org", qtype="AAAA"))
+    rt = (
+        IPv6(src="fd00::1", dst="fd00::2")
+        / IPv6ExtHdrRouting(addresses=["fd00::3"])
+        / UDP(sport=1, dport=53)
+        / DNS(id=5, qd=DNSQR(qname="example.org", qtype="AAAA"))
+    )
     s = summ(b(rt))
     assert s.layers == ("IPv6", "UDP", "DNS")
     assert s.text.endswith("1 > 53: 5+ AAAA? example.org. (29)")
@@ -491,11 +592,32 @@ def _wrap(linktype: int, ip_pkt: bytes) -> bytes:
     if linktype == LINKTYPE_ETHERNET:
         return b(Ether(src=MAC_A, dst=MAC_B, type=0x86DD if v6 else 0x0800)) + ip_pkt
     if linktype == LINKTYPE_LINUX_SLL:
-        return b(CookedLinux(pkttype=0, lladdrtype=1, lladdrlen=6, src=bytes.fromhex(
-            "aabbccddeeff0000"), proto=0x86DD if v6 else 0x0800)) + ip_pkt
+        return (
+            b(
+                CookedLinux(
+                    pkttype=0,
+                    lladdrtype=1,
+                    lladdrlen=6,
+                    src=bytes.fromhex("aabbccddeeff0000"),
+                    proto=0x86DD if v6 else 0x0800,
+                )
+            )
+            + ip_pkt
+        )
     if linktype == LINKTYPE_LINUX_SLL2:
-        return b(CookedLinuxV2(pkttype=4, lladdrtype=1, lladdrlen=6, ifindex=3, src=bytes.fromhex(
-            "aabbccddeeff0000"), proto=0x86DD if v6 else 0x0800)) + ip_pkt
+        return (
+            b(
+                CookedLinuxV2(
+                    pkttype=4,
+                    lladdrtype=1,
+                    lladdrlen=6,
+                    ifindex=3,
+                    src=bytes.fromhex("aabbccddeeff0000"),
+                    proto=0x86DD if v6 else 0x0800,
+                )
+            )
+            + ip_pkt
+        )
     if linktype == LINKTYPE_NULL:
         return struct.pack("<I", 24 if v6 else 2) + ip_pkt
     return ip_pkt
@@ -504,14 +626,21 @@ def _wrap(linktype: int, ip_pkt: bytes) -> bytes:
 @pytest.mark.parametrize("linktype", ALL_LINKTYPES)
 def test_every_linktype(linktype: int) -> None:
     v6 = linktype == LINKTYPE_IPV6
-    ip_pkt = b(IPv6(src="fd00::1", dst="fd00::2") / ICMPv6EchoRequest(id=1, seq=2)) if v6 \
+    ip_pkt = (
+        b(IPv6(src="fd00::1", dst="fd00::2") / ICMPv6EchoRequest(id=1, seq=2))
+        if v6
         else b(ping_req())
+    )
     s = summ(_wrap(linktype, ip_pkt), linktype)
     assert s.text == summ(ip_pkt, LINKTYPE_RAW).text
     assert not s.malformed
     assert s.layers[-1] == ("ICMPv6" if v6 else "ICMP")
-    first = {LINKTYPE_ETHERNET: "Ethernet", LINKTYPE_LINUX_SLL: "SLL",
-             LINKTYPE_LINUX_SLL2: "SLL2", LINKTYPE_NULL: "Null"}.get(linktype)
+    first = {
+        LINKTYPE_ETHERNET: "Ethernet",
+        LINKTYPE_LINUX_SLL: "SLL",
+        LINKTYPE_LINUX_SLL2: "SLL2",
+        LINKTYPE_NULL: "Null",
+    }.get(linktype)
     if first:
         assert s.layers[0] == first and s.link.endswith(": ")
     else:
@@ -520,10 +649,14 @@ def test_every_linktype(linktype: int) -> None:
 
 def test_link_texts() -> None:
     ip_pkt = b(ping_req())
-    assert summ(_wrap(LINKTYPE_LINUX_SLL, ip_pkt), LINKTYPE_LINUX_SLL).link == \
-        f"In {MAC_A} ethertype IPv4 (0x0800), length 100: "
-    assert summ(_wrap(LINKTYPE_LINUX_SLL2, ip_pkt), LINKTYPE_LINUX_SLL2).link == \
-        f"Out ifindex 3 {MAC_A} ethertype IPv4 (0x0800), length 104: "
+    assert (
+        summ(_wrap(LINKTYPE_LINUX_SLL, ip_pkt), LINKTYPE_LINUX_SLL).link
+        == f"In {MAC_A} ethertype IPv4 (0x0800), length 100: "
+    )
+    assert (
+        summ(_wrap(LINKTYPE_LINUX_SLL2, ip_pkt), LINKTYPE_LINUX_SLL2).link
+        == f"Out ifindex 3 {MAC_A} ethertype IPv4 (0x0800), length 104: "
+    )
     assert summ(_wrap(LINKTYPE_NULL, ip_pkt), LINKTYPE_NULL).link == "AF IPv4 (2), length 88: "
     # BSD loopback written on a big-endian host.
     big = struct.pack(">I", 2) + ip_pkt
@@ -552,8 +685,11 @@ def _truncation_cases() -> list[tuple[str, bytes, int]]:
         ("arp", arp_req(), LINKTYPE_ETHERNET),
         ("qinq", eth(Dot1AD(vlan=1) / Dot1Q(vlan=2) / udp()), LINKTYPE_ETHERNET),
         ("ns", b(IPv6() / ICMPv6ND_NS(tgt="fd00::2") / ICMPv6NDOptSrcLLAddr()), LINKTYPE_RAW),
-        ("v6-ext", b(IPv6() / IPv6ExtHdrHopByHop() / IPv6ExtHdrFragment(m=1) / udp()[UDP]),
-         LINKTYPE_RAW),
+        (
+            "v6-ext",
+            b(IPv6() / IPv6ExtHdrHopByHop() / IPv6ExtHdrFragment(m=1) / udp()[UDP]),
+            LINKTYPE_RAW,
+        ),
         ("sll", _wrap(LINKTYPE_LINUX_SLL, b(udp())), LINKTYPE_LINUX_SLL),
         ("sll2", _wrap(LINKTYPE_LINUX_SLL2, b(dns_query())), LINKTYPE_LINUX_SLL2),
         ("null", _wrap(LINKTYPE_NULL, b(syn())), LINKTYPE_NULL),
@@ -564,8 +700,9 @@ with _no_neighbor_lookups():
     TRUNCATION_CASES = _truncation_cases()
 
 
-@pytest.mark.parametrize(("name", "data", "linktype"), TRUNCATION_CASES,
-                         ids=[c[0] for c in TRUNCATION_CASES])
+@pytest.mark.parametrize(
+    ("name", "data", "linktype"), TRUNCATION_CASES, ids=[c[0] for c in TRUNCATION_CASES]
+)
 def test_truncated_at_every_offset(name: str, data: bytes, linktype: int) -> None:
     """Every byte of these frames is claimed by a header or a length field, so every cut
     is malformed; the whole frame is not.  Nothing raises, layers() agrees."""
@@ -591,15 +728,20 @@ def test_detail_on_truncations_never_raises() -> None:
 
 with _no_neighbor_lookups():
     VALID = [
-        (b(ping_req()), LINKTYPE_RAW), (eth(ping_rep()), LINKTYPE_ETHERNET),
+        (b(ping_req()), LINKTYPE_RAW),
+        (eth(ping_rep()), LINKTYPE_ETHERNET),
         (b(syn()), LINKTYPE_RAW),
-        (b(dns_query()), LINKTYPE_IPV4), (eth(dns_response()), LINKTYPE_ETHERNET),
-        (b(dhcp_discover()), LINKTYPE_RAW), (arp_req(), LINKTYPE_ETHERNET),
+        (b(dns_query()), LINKTYPE_IPV4),
+        (eth(dns_response()), LINKTYPE_ETHERNET),
+        (b(dhcp_discover()), LINKTYPE_RAW),
+        (arp_req(), LINKTYPE_ETHERNET),
         (b(IPv6() / ICMPv6ND_NA(tgt="fd00::2") / ICMPv6NDOptDstLLAddr()), LINKTYPE_IPV6),
         (eth(Dot1AD() / Dot1Q() / dns_query()), LINKTYPE_ETHERNET),
         (_wrap(LINKTYPE_LINUX_SLL2, b(synack())), LINKTYPE_LINUX_SLL2),
-        (_wrap(LINKTYPE_NULL, b(IPv6() / IPv6ExtHdrHopByHop() / UDP(dport=53) / DNS())),
-         LINKTYPE_NULL),
+        (
+            _wrap(LINKTYPE_NULL, b(IPv6() / IPv6ExtHdrHopByHop() / UDP(dport=53) / DNS())),
+            LINKTYPE_NULL,
+        ),
         (_wrap(LINKTYPE_LINUX_SLL, b(IP() / ICMP(type=3) / IP() / UDP())), LINKTYPE_LINUX_SLL),
     ]
 
@@ -611,7 +753,7 @@ def _mutate(rng: random.Random, data: bytes) -> bytes:
         if op < 0.6 and buf:
             buf[rng.randrange(len(buf))] = rng.randrange(256)
         elif op < 0.8:
-            del buf[rng.randrange(len(buf) + 1):]
+            del buf[rng.randrange(len(buf) + 1) :]
         else:
             buf += bytes(rng.randrange(256) for _ in range(rng.randint(1, 16)))
     return bytes(buf)
@@ -653,12 +795,12 @@ def test_fuzz_mutated_packets(
     cut=st.one_of(st.none(), st.integers(0, 400)),
     verbose=st.sampled_from((1, 2)),
 )
-def test_fuzz_verbose_lines(base: tuple[bytes, int], edits: list[tuple[int, int]],
-                            cut: int | None, verbose: int) -> None:
+def test_fuzz_verbose_lines(
+    base: tuple[bytes, int], edits: list[tuple[int, int]], cut: int | None, verbose: int
+) -> None:
     """tcpdump -v's text is decoded from hostile bytes too: never the last-resort line."""
     data, lt = base
-    text = decode.line_text(_edit(data, edits, cut), lt, decode.TcpFlows(), False,
-                            verbose=verbose)
+    text = decode.line_text(_edit(data, edits, cut), lt, decode.TcpFlows(), False, verbose=verbose)
     assert "decoder error" not in text, (data.hex(), lt, text)
 
 
@@ -742,8 +884,9 @@ def tcpdump() -> str:
 
 
 def _tcpdump_lines(tcpdump: str, path: str, *flags: str) -> list[str]:
-    out = subprocess.run([tcpdump, *flags, "-r", path], capture_output=True, text=True,
-                         timeout=30, check=True).stdout
+    out = subprocess.run(
+        [tcpdump, *flags, "-r", path], capture_output=True, text=True, timeout=30, check=True
+    ).stdout
     return [line.split(" ", 1)[1] for line in out.splitlines()]  # drop the timestamp
 
 
@@ -783,8 +926,13 @@ def _find(nodes: list[Node], prefix: str) -> Node:
 
 
 def test_detail_layers_and_field_offsets() -> None:
-    frame = b(Ether(src=MAC_A, dst=MAC_B) / Dot1Q(vlan=10) / IP(src=IP_A, dst=IP_B, ttl=61)
-              / UDP(sport=33000, dport=53) / DNS(id=0x1234, rd=1, qd=DNSQR(qname="example.com")))
+    frame = b(
+        Ether(src=MAC_A, dst=MAC_B)
+        / Dot1Q(vlan=10)
+        / IP(src=IP_A, dst=IP_B, ttl=61)
+        / UDP(sport=33000, dport=53)
+        / DNS(id=0x1234, rd=1, qd=DNSQR(qname="example.com"))
+    )
     nodes = detail(frame, LINKTYPE_ETHERNET)
     _check_nodes(nodes, len(frame))
     labels = [n.label for n in nodes]
@@ -793,13 +941,18 @@ def test_detail_layers_and_field_offsets() -> None:
     assert labels[2] == f"Internet Protocol Version 4, Src: {IP_A}, Dst: {IP_B}"
     assert labels[3].startswith("User Datagram Protocol, Src Port: 33000, Dst Port: 53")
     assert labels[4] == "Domain Name System (query)"
-    assert [(n.start, n.end) for n in nodes] == [(0, 14), (14, 18), (18, 38), (38, 46),
-                                                (46, len(frame))]
+    assert [(n.start, n.end) for n in nodes] == [
+        (0, 14),
+        (14, 18),
+        (18, 38),
+        (38, 46),
+        (46, len(frame)),
+    ]
     ttl = _find(nodes, "Time to Live:")
     assert ttl.label == "Time to Live: 61" and (ttl.start, ttl.end) == (26, 27)
     assert frame[ttl.start] == 61
     src = _find(nodes[2].children, "Source Address:")
-    assert frame[src.start:src.end] == bytes([192, 168, 3, 11])
+    assert frame[src.start : src.end] == bytes([192, 168, 3, 11])
     # Bit fields share their byte(s): version and ihl are both in byte 18.
     assert (_find(nodes, "Version").start, _find(nodes, "Version").end) == (18, 19)
     hlen = _find(nodes, "Header Length")
@@ -809,13 +962,21 @@ def test_detail_layers_and_field_offsets() -> None:
     qname = _find(_find(nodes, "Queries").children, "example.com: type A, class IN")
     name = _find(qname.children, "Name:")
     assert name.label == "Name: example.com"
-    assert frame[name.start:name.end] == b"\x07example\x03com\x00"
+    assert frame[name.start : name.end] == b"\x07example\x03com\x00"
 
 
 def test_detail_compressed_dns_and_tcp_options_and_padding() -> None:
-    msg = b(DNS(id=7, qr=1, qd=DNSQR(qname="www.example.com"), an=[
-        DNSRR(rrname="www.example.com", type="CNAME", rdata="example.com"),
-        DNSRR(rrname="example.com", rdata="1.2.3.4")]).compress())
+    msg = b(
+        DNS(
+            id=7,
+            qr=1,
+            qd=DNSQR(qname="www.example.com"),
+            an=[
+                DNSRR(rrname="www.example.com", type="CNAME", rdata="example.com"),
+                DNSRR(rrname="example.com", rdata="1.2.3.4"),
+            ],
+        ).compress()
+    )
     frame = b(IP() / UDP(sport=53, dport=9) / msg)
     nodes = detail(frame, LINKTYPE_RAW)
     an = _find(nodes, "Answers")
@@ -828,14 +989,16 @@ def test_detail_compressed_dns_and_tcp_options_and_padding() -> None:
     assert rdlen.label == "Data Length: 2"  # the compressed pointer, as on the wire
     rdata = _find(rec2.children, "Data:")
     assert rdata.label == "Data: 1.2.3.4"
-    assert frame[rdata.start:rdata.end] == bytes([1, 2, 3, 4])
+    assert frame[rdata.start : rdata.end] == bytes([1, 2, 3, 4])
 
     tcp = b(IP() / TCP(options=[("MSS", 1460), ("NOP", None), ("WScale", 7)]))
     opts = _find(detail(tcp, LINKTYPE_RAW), "Options (")
     assert [c.label for c in opts.children][:3] == [
-        "Maximum segment size: 1460 bytes", "No-Operation (NOP)",
-        "Window scale: 7 (multiply by 128)"]
-    assert tcp[opts.children[0].start:opts.children[0].end] == b"\x02\x04\x05\xb4"
+        "Maximum segment size: 1460 bytes",
+        "No-Operation (NOP)",
+        "Window scale: 7 (multiply by 128)",
+    ]
+    assert tcp[opts.children[0].start : opts.children[0].end] == b"\x02\x04\x05\xb4"
 
     padded = eth(IP() / ICMP()) + b"\0" * 18
     nodes = detail(padded, LINKTYPE_ETHERNET)
@@ -864,6 +1027,7 @@ def test_detail_errors_and_verbose_text() -> None:
 def test_import_does_not_load_scapy() -> None:
     code = "import sys, tapwatch.decode; print('scapy' in sys.modules)"
     root = Path(decode.__file__).resolve().parents[1]
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, cwd=root)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root
+    )
     assert out.stdout.strip() == "False"

@@ -42,22 +42,46 @@ def mixed_capture(path: Path, connections: int = 6, rounds: int = 40) -> int:
     for c in range(connections):
         a, b, sp = f"10.0.{c}.1", f"10.0.{c}.2", 40000 + c
         pkts.append(_eth(IP(src=a, dst=b) / TCP(sport=sp, dport=80, flags="S", seq=1000 * c)))
-        pkts.append(_eth(IP(src=b, dst=a) / TCP(sport=80, dport=sp, flags="SA", seq=7777 * c,
-                                                ack=1000 * c + 1)))
+        pkts.append(
+            _eth(
+                IP(src=b, dst=a)
+                / TCP(sport=80, dport=sp, flags="SA", seq=7777 * c, ack=1000 * c + 1)
+            )
+        )
     inner = IP(src="192.168.9.1", dst="192.168.9.2")
-    pkts.append(_eth(IP(src="10.9.0.1", dst="10.9.0.2") / UDP(sport=5555, dport=4789) / VXLAN(
-        vni=7) / Ether(src=M1, dst=M2) / inner / TCP(sport=1234, dport=22, flags="SA", seq=99,
-                                                      ack=5)))
+    pkts.append(
+        _eth(
+            IP(src="10.9.0.1", dst="10.9.0.2")
+            / UDP(sport=5555, dport=4789)
+            / VXLAN(vni=7)
+            / Ether(src=M1, dst=M2)
+            / inner
+            / TCP(sport=1234, dport=22, flags="SA", seq=99, ack=5)
+        )
+    )
     for r in range(rounds):
         for c in range(connections):
             a, b, sp = f"10.0.{c}.1", f"10.0.{c}.2", 40000 + c
-            pkts.append(_eth(IP(src=a, dst=b) / TCP(sport=sp, dport=80, flags="PA",
-                                                    seq=1000 * c + 1 + 10 * r,
-                                                    ack=7777 * c + 1) / (b"x" * 10)))
+            pkts.append(
+                _eth(
+                    IP(src=a, dst=b)
+                    / TCP(
+                        sport=sp, dport=80, flags="PA", seq=1000 * c + 1 + 10 * r, ack=7777 * c + 1
+                    )
+                    / (b"x" * 10)
+                )
+            )
         pkts.append(_eth(IP(src="10.1.1.1", dst="10.1.1.2") / ICMP(id=1, seq=r)))
-        pkts.append(_eth(IP(src="10.9.0.1", dst="10.9.0.2") / UDP(sport=5555, dport=4789)
-                         / VXLAN(vni=7) / Ether(src=M1, dst=M2) / inner
-                         / TCP(sport=1234, dport=22, flags="A", seq=100 + r, ack=6)))
+        pkts.append(
+            _eth(
+                IP(src="10.9.0.1", dst="10.9.0.2")
+                / UDP(sport=5555, dport=4789)
+                / VXLAN(vni=7)
+                / Ether(src=M1, dst=M2)
+                / inner
+                / TCP(sport=1234, dport=22, flags="A", seq=100 + r, ack=6)
+            )
+        )
     for i, p in enumerate(pkts):
         p.time = 1_700_000_000 + i / 1000
     wrpcap(str(path), pkts)
@@ -141,8 +165,12 @@ def test_more_connections_than_the_bound_are_printed_in_one_process(tmp_path: Pa
         with pcap.read_capture(str(f)) as cap:
             fmt = LineFormatter(cap.linktype)
 
-            def render(recs: list[tuple[int, bytes]], keep: list[bool] | None,
-                       flows: TcpFlows | None, fmt: LineFormatter = fmt) -> list[str]:
+            def render(
+                recs: list[tuple[int, bytes]],
+                keep: list[bool] | None,
+                flows: TcpFlows | None,
+                fmt: LineFormatter = fmt,
+            ) -> list[str]:
                 fmt.flows = flows
                 return fmt.lines(recs, keep)
 
@@ -186,14 +214,16 @@ def test_corrupt_and_cut_short_files_end_as_one_pass_ends(
     for _ in range(29):
         pos += 16 + struct.unpack_from("<I", raw, pos + 8)[0]
     bad = tmp_path / "bad.pcap"
-    bad.write_bytes(raw[:pos + 8] + struct.pack("<I", 1 << 20) + raw[pos + 12:])
+    bad.write_bytes(raw[: pos + 8] + struct.pack("<I", 1 << 20) + raw[pos + 12 :])
     cut = tmp_path / "cut.pcap"
     cut.write_bytes(raw[:-5])
     for workers in ("1", "2"):
         monkeypatch.setenv(parallel.WORKERS_ENV, workers)
         out = io.StringIO()
-        with pytest.raises(pcap.PcapError, match=r"record 30 at offset \d+ claims 1048576"), \
-                pcap.read_capture(str(bad)) as cap:
+        with (
+            pytest.raises(pcap.PcapError, match=r"record 30 at offset \d+ claims 1048576"),
+            pcap.read_capture(str(bad)) as cap,
+        ):
             print_records(cap, cap.interfaces, out)
         assert out.getvalue().count("\n") == 29
         with pcap.read_capture(str(cut)) as cap:
@@ -201,8 +231,9 @@ def test_corrupt_and_cut_short_files_end_as_one_pass_ends(
             assert cap.truncated and cap.count == n == total - 1
 
 
-def test_workers_only_where_processors_are_idle(monkeypatch: pytest.MonkeyPatch,
-                                                tmp_path: Path) -> None:
+def test_workers_only_where_processors_are_idle(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     assert 0 <= parallel.idle_processors() <= (os.cpu_count() or 1)
     small = tmp_path / "small.pcap"
     mixed_capture(small, 1, 1)
@@ -228,13 +259,24 @@ def _children(pid: int) -> set[int]:
 
 def test_ctrl_c_with_workers_prints_whole_lines_and_leaves_no_worker(tmp_path: Path) -> None:
     big = tmp_path / "big.pcap"
-    wrpcap(str(big), [IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=1, dport=53) / (b"q" * 40)
-                      for _ in range(20_000)])
+    wrpcap(
+        str(big),
+        [
+            IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=1, dport=53) / (b"q" * 40)
+            for _ in range(20_000)
+        ],
+    )
     out = tmp_path / "out.txt"
     env = dict(os.environ, **{parallel.WORKERS_ENV: "2"})
     with out.open("w") as fh:  # -vvv: scapy's dump, slow enough to interrupt half-way
-        proc = subprocess.Popen([sys.executable, "-m", "tapwatch", "-r", str(big), "-vvv"],
-                                stdout=fh, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tapwatch", "-r", str(big), "-vvv"],
+            stdout=fh,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=ROOT,
+        )
         workers: set[int] = set()
         deadline = time.monotonic() + 20
         while len(workers) < 2 and time.monotonic() < deadline:
@@ -246,8 +288,10 @@ def test_ctrl_c_with_workers_prints_whole_lines_and_leaves_no_worker(tmp_path: P
     assert proc.returncode == 130 and "Traceback" not in err, err
     assert len(workers) == 2
     for pid in workers:
-        assert not Path(f"/proc/{pid}").exists() or "Z" in Path(
-            f"/proc/{pid}/stat").read_text().split()[2]
+        assert (
+            not Path(f"/proc/{pid}").exists()
+            or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
+        )
     text = out.read_text()
     assert text.endswith("\n") and text.count(" IP 10.0.0.1.1 > 10.0.0.2.53: ") < 20_000
 
@@ -258,11 +302,20 @@ def test_the_pure_python_decoder_prints_the_same(tmp_path: Path) -> None:
     outs = []
     for pure in ("", "1"):
         env = dict(os.environ, TAPWATCH_PURE_PYTHON=pure, **{parallel.WORKERS_ENV: "2"})
-        code = ("import sys, tapwatch.decode.core as c, tapwatch.pcap.records as r; "
-                "print(c.__file__.endswith('.py'), r.__file__.endswith('.py'), file=sys.stderr); "
-                "from tapwatch.cli import main; sys.exit(main())")
-        proc = subprocess.run([sys.executable, "-c", code, "-r", str(f)], capture_output=True,
-                              text=True, env=env, cwd=ROOT, timeout=60, check=True)
+        code = (
+            "import sys, tapwatch.decode.core as c, tapwatch.pcap.records as r; "
+            "print(c.__file__.endswith('.py'), r.__file__.endswith('.py'), file=sys.stderr); "
+            "from tapwatch.cli import main; sys.exit(main())"
+        )
+        proc = subprocess.run(
+            [sys.executable, "-c", code, "-r", str(f)],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+            timeout=60,
+            check=True,
+        )
         if pure:
             assert proc.stderr.startswith("True True"), proc.stderr
         outs.append(proc.stdout)

@@ -45,8 +45,9 @@ ETHERNET = [
 ]
 
 
-def ip4(total: int, ident: int, flags: str, proto: str, csum: str, src: str, dst: str,
-        at: int = 14) -> list[str]:
+def ip4(
+    total: int, ident: int, flags: str, proto: str, csum: str, src: str, dst: str, at: int = 14
+) -> list[str]:
     def span(a: int, b: int) -> str:
         return f"[{at + a}:{at + b}]"
 
@@ -68,10 +69,14 @@ def ip4(total: int, ident: int, flags: str, proto: str, csum: str, src: str, dst
 
 
 def test_icmp_echo() -> None:
-    frame = eth(IP(src="10.0.0.1", dst="10.0.0.2", id=7238, flags="DF")
-                / ICMP(id=0x1234, seq=1) / (b"x" * 8))
+    frame = eth(
+        IP(src="10.0.0.1", dst="10.0.0.2", id=7238, flags="DF")
+        / ICMP(id=0x1234, seq=1)
+        / (b"x" * 8)
+    )
     assert flat(detail(frame, LINKTYPE_ETHERNET)) == [
-        *ETHERNET, "  Type: IPv4 (0x0800) [12:14]",
+        *ETHERNET,
+        "  Type: IPv4 (0x0800) [12:14]",
         *ip4(36, 7238, "0x02 (Don't Fragment)", "ICMP (1)", "0x0a91", "10.0.0.1", "10.0.0.2"),
         "Internet Control Message Protocol, Echo (ping) request [34:42]",
         "  Type: Echo (ping) request (8) [34:35]",
@@ -85,10 +90,22 @@ def test_icmp_echo() -> None:
 
 
 def test_tcp_syn_with_options() -> None:
-    frame = eth(IP(src="10.0.0.1", dst="10.0.0.2") / TCP(
-        sport=50000, dport=80, flags="S", seq=1000, options=[
-            ("MSS", 1460), ("SAckOK", b""), ("Timestamp", (1, 0)), ("NOP", None),
-            ("WScale", 7)]))
+    frame = eth(
+        IP(src="10.0.0.1", dst="10.0.0.2")
+        / TCP(
+            sport=50000,
+            dport=80,
+            flags="S",
+            seq=1000,
+            options=[
+                ("MSS", 1460),
+                ("SAckOK", b""),
+                ("Timestamp", (1, 0)),
+                ("NOP", None),
+                ("WScale", 7),
+            ],
+        )
+    )
     lines = flat(detail(frame, LINKTYPE_ETHERNET))
     assert lines[17:] == [
         "Transmission Control Protocol, Src Port: 50000, Dst Port: 80, Seq: 1000, Ack: 0 [34:74]",
@@ -115,9 +132,18 @@ def test_tcp_syn_with_options() -> None:
 
 
 def test_dns_response() -> None:
-    frame = eth(IP(src="10.0.0.2", dst="10.0.0.1") / UDP(sport=53, dport=40001) / DNS(
-        id=7, qr=1, rd=1, ra=1, qd=DNSQR(qname="www.example.com"),
-        an=DNSRR(rrname="www.example.com", rdata="93.184.216.34", ttl=300)))
+    frame = eth(
+        IP(src="10.0.0.2", dst="10.0.0.1")
+        / UDP(sport=53, dport=40001)
+        / DNS(
+            id=7,
+            qr=1,
+            rd=1,
+            ra=1,
+            qd=DNSQR(qname="www.example.com"),
+            an=DNSRR(rrname="www.example.com", rdata="93.184.216.34", ttl=300),
+        )
+    )
     lines = flat(detail(frame, LINKTYPE_ETHERNET))
     assert lines[17:] == [
         "User Datagram Protocol, Src Port: 53, Dst Port: 40001 [34:42]",
@@ -163,7 +189,8 @@ def test_dns_response() -> None:
 def test_arp_reply() -> None:
     frame = eth(ARP(op=2, hwsrc=M1, psrc="10.0.0.1", hwdst=M2, pdst="10.0.0.2"))
     assert flat(detail(frame, LINKTYPE_ETHERNET)) == [
-        *ETHERNET, "  Type: ARP (0x0806) [12:14]",
+        *ETHERNET,
+        "  Type: ARP (0x0806) [12:14]",
         "Address Resolution Protocol (reply) [14:42]",
         "  Hardware Type: Ethernet (1) [14:16]",
         "  Protocol Type: IPv4 (0x0800) [16:18]",
@@ -179,8 +206,12 @@ def test_arp_reply() -> None:
 
 def test_vxlan_inner_packet_is_layers_of_its_own() -> None:
     inner = Ether(src=M1, dst=M2) / IP(src="192.168.1.1", dst="192.168.1.2") / ICMP()
-    frame = eth(IP(src="10.9.0.1", dst="10.9.0.2") / UDP(sport=5555, dport=4789)
-                / VXLAN(flags=0x08, vni=42) / inner)
+    frame = eth(
+        IP(src="10.9.0.1", dst="10.9.0.2")
+        / UDP(sport=5555, dport=4789)
+        / VXLAN(flags=0x08, vni=42)
+        / inner
+    )
     nodes = detail(frame, LINKTYPE_ETHERNET)
     assert [n.label for n in nodes] == [
         f"Ethernet II, Src: {M1}, Dst: {M2}",
@@ -203,8 +234,11 @@ def test_vxlan_inner_packet_is_layers_of_its_own() -> None:
 
 
 def test_checksum_verdicts() -> None:
-    bad = eth(IP(src="10.0.0.1", dst="10.0.0.2", chksum=0x1234)
-              / UDP(sport=1, dport=2, chksum=0x4321) / b"hi")
+    bad = eth(
+        IP(src="10.0.0.1", dst="10.0.0.2", chksum=0x1234)
+        / UDP(sport=1, dport=2, chksum=0x4321)
+        / b"hi"
+    )
     lines = flat(detail(bad, LINKTYPE_ETHERNET))
     assert "  Header Checksum: 0x1234 [incorrect, should be 0x66cc] [24:26]" in lines
     assert "  Checksum: 0x4321 [incorrect, should be 0x836b] [40:42]" in lines

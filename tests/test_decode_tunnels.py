@@ -32,15 +32,21 @@ def test_gre_and_ethernet_over_gre_show_the_inner_packet() -> None:
     s = summ(IP(src="10.0.0.1", dst="10.0.0.2") / GRE(key_present=1, key=0x1234) / INNER)
     assert s.text == f"IP 10.0.0.1 > 10.0.0.2: GREv0, key=0x1234, length 40: {INNER_TEXT}"
     assert s.layers == ("IPv4", "GRE", "IPv4", "ICMP")
-    teb = summ(IP(src="10.0.0.1", dst="10.0.0.2") / GRE(proto=0x6558) / Ether(src=M1, dst=M2)
-               / INNER)
+    teb = summ(
+        IP(src="10.0.0.1", dst="10.0.0.2") / GRE(proto=0x6558) / Ether(src=M1, dst=M2) / INNER
+    )
     assert teb.text.endswith(f"GREv0, length 50: {INNER_TEXT}")
     assert teb.layers == ("IPv4", "GRE", "Ethernet", "IPv4", "ICMP")
 
 
 def test_vxlan_one_line_by_default_two_in_strict_mode() -> None:
-    frame = bytes(IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=1, dport=4789) / VXLAN(vni=42)
-                  / Ether(src=M1, dst=M2) / INNER)
+    frame = bytes(
+        IP(src="10.0.0.1", dst="10.0.0.2")
+        / UDP(sport=1, dport=4789)
+        / VXLAN(vni=42)
+        / Ether(src=M1, dst=M2)
+        / INNER
+    )
     s = summ(IP(frame))
     assert s.text.endswith(f"VXLAN, flags [I] (0x0c), vni 42: {INNER_TEXT}")
     assert s.layers == ("IPv4", "UDP", "VXLAN", "Ethernet", "IPv4", "ICMP")
@@ -73,10 +79,12 @@ def test_ip_in_ip_all_four() -> None:
 
 def test_relative_tcp_numbers_per_connection_and_absolute_flag() -> None:
     a, b = "10.0.0.1", "10.0.0.2"
-    pkts = [IP(src=a, dst=b) / TCP(sport=40000, dport=80, flags="S", seq=1000),
-            IP(src=b, dst=a) / TCP(sport=80, dport=40000, flags="SA", seq=5000, ack=1001),
-            IP(src=a, dst=b) / TCP(sport=40000, dport=80, flags="A", seq=1001, ack=5001),
-            IP(src=a, dst=b) / TCP(sport=40000, dport=80, flags="PA", seq=1001, ack=5001) / b"x"]
+    pkts = [
+        IP(src=a, dst=b) / TCP(sport=40000, dport=80, flags="S", seq=1000),
+        IP(src=b, dst=a) / TCP(sport=80, dport=40000, flags="SA", seq=5000, ack=1001),
+        IP(src=a, dst=b) / TCP(sport=40000, dport=80, flags="A", seq=1001, ack=5001),
+        IP(src=a, dst=b) / TCP(sport=40000, dport=80, flags="PA", seq=1001, ack=5001) / b"x",
+    ]
     fmt = decode.LineFormatter(LINKTYPE_RAW)
     lines = [fmt.line(0, bytes(p)) for p in pkts]
     assert "seq 1000," in lines[0] and "seq 5000, ack 1001," in lines[1]
@@ -119,8 +127,11 @@ def _no_raw_controls(text: str) -> None:
 @pytest.mark.parametrize("name", HOSTILE)
 def test_tree_and_verbose_text_escape_hostile_names(name: str) -> None:
     raw = name.encode()
-    dns = IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=1, dport=53) / DNS(
-        qd=DNSQR(qname=raw + b".example"))
+    dns = (
+        IP(src="10.0.0.1", dst="10.0.0.2")
+        / UDP(sport=1, dport=53)
+        / DNS(qd=DNSQR(qname=raw + b".example"))
+    )
     ni = IPv6(src="fd00::2", dst="fd00::1") / ICMPv6NIReplyName(data=raw.decode("latin-1"))
     for pkt in (dns, ni):
         data = bytes(pkt)
@@ -136,8 +147,11 @@ def test_tree_and_verbose_text_escape_hostile_names(name: str) -> None:
 def test_radius_user_name_escaped_with_all_of_scapy_loaded() -> None:
     from scapy.layers.radius import Radius, RadiusAttribute
 
-    pkt = IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=1812, dport=1812) / Radius(
-        attributes=[RadiusAttribute(type=1, value=HOSTILE[0].encode())])
+    pkt = (
+        IP(src="10.0.0.1", dst="10.0.0.2")
+        / UDP(sport=1812, dport=1812)
+        / Radius(attributes=[RadiusAttribute(type=1, value=HOSTILE[0].encode())])
+    )
     data = bytes(pkt)
     stack = list(decode.detail(data, LINKTYPE_RAW))
     while stack:
@@ -150,8 +164,11 @@ def test_radius_user_name_escaped_with_all_of_scapy_loaded() -> None:
 def test_large_frames_are_dissected_only_up_to_a_bound() -> None:
     # a DNS message of compression pointers: scapy's cost on the whole of it is seconds
     body = b"\xc0\x0c" * 30000
-    pkt = bytes(IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=53, dport=9) / (
-        b"\x00\x01\x81\x80\x00\x01\x00\x00\x00\x00\x00\x00" + body))
+    pkt = bytes(
+        IP(src="10.0.0.1", dst="10.0.0.2")
+        / UDP(sport=53, dport=9)
+        / (b"\x00\x01\x81\x80\x00\x01\x00\x00\x00\x00\x00\x00" + body)
+    )
     nodes = decode.detail(pkt, LINKTYPE_RAW)
     assert nodes[-1].label.startswith("Not dissected:") and nodes[-1].end == len(pkt)
     assert "not dissected" in decode.verbose_text(pkt, LINKTYPE_RAW)

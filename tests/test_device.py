@@ -34,8 +34,21 @@ def _json(cmd: list[str]) -> dict[str, object]:
 def test_a_multi_queue_device_another_program_holds_is_watched_not_attached(ns: Netns) -> None:
     # the holder reads one queue of mq0 and counts the flows it gets; had tapwatch attached a
     # second queue, the kernel would have steered some of the 40 flows to it
-    r = _json(ns.cmd([sys.executable, SCENARIOS, "multi-queue", "--dev", "mq0",
-                      "--subnet", "10.63.0", "--flows", "40"]))
+    r = _json(
+        ns.cmd(
+            [
+                sys.executable,
+                SCENARIOS,
+                "multi-queue",
+                "--dev",
+                "mq0",
+                "--subnet",
+                "10.63.0",
+                "--flows",
+                "40",
+            ]
+        )
+    )
     assert "multi-queue" in str(r["busy"]) and "--observe mq0" in str(r["busy"])
     assert r["queues"] == 1  # the holder's queue only: none was added, even for a moment
     assert r["holder"] == 40
@@ -53,17 +66,34 @@ def _owned_tap(ns: Netns, name: str, subnet: str | None) -> None:
 
 def test_the_owner_of_a_persistent_tap_captures_its_arp_without_root(ns: Netns) -> None:
     _owned_tap(ns, "tap0", "10.64.0")
-    r = _json(as_nobody(ns, [sys.executable, SCENARIOS, "owner", "--dev", "tap0",
-                             "--subnet", "10.64.0", "--expect", "3"]))
+    r = _json(
+        as_nobody(
+            ns,
+            [
+                sys.executable,
+                SCENARIOS,
+                "owner",
+                "--dev",
+                "tap0",
+                "--subnet",
+                "10.64.0",
+                "--expect",
+                "3",
+            ],
+        )
+    )
     assert r["uid"] == 65534
     assert r["path"] == "process"  # no CAP_NET_RAW: the packet ring was passed over quietly
     assert r["kinds"] == {"icmp": 0, "udp": 0, "arp": 3, "other": 0}
     assert r["failure"] is None
 
     # the same through the command line, as issue reporters ran it
-    tw = subprocess.Popen(as_nobody(ns, [*TAPWATCH, "--attach", "tap0", "--headless", "-c", "2",
-                                         "arp"]),
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    tw = subprocess.Popen(
+        as_nobody(ns, [*TAPWATCH, "--attach", "tap0", "--headless", "-c", "2", "arp"]),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     n = 0
     while tw.poll() is None and n < 100:  # a new neighbour each time: an ARP request each time
         n += 1
@@ -78,23 +108,48 @@ def test_the_owner_of_a_persistent_tap_captures_its_arp_without_root(ns: Netns) 
 def test_what_a_user_without_privileges_may_not_do_is_named_with_its_fix(ns: Netns) -> None:
     _owned_tap(ns, "tap0", "10.65.0")
     _owned_tap(ns, "tap1", None)  # down
-    r = _json(as_nobody(ns, [sys.executable, SCENARIOS, "errors", "--dev", "tap0",
-                             "--down", "tap1", "--netns", ns.name]))
+    r = _json(
+        as_nobody(
+            ns,
+            [
+                sys.executable,
+                SCENARIOS,
+                "errors",
+                "--dev",
+                "tap0",
+                "--down",
+                "tap1",
+                "--netns",
+                ns.name,
+            ],
+        )
+    )
     assert r["attach"] == "ok"
-    assert r["down"] == ("tap1 is down: bring it up with `sudo ip link set tap1 up`, or run "
-                         "tapwatch as root")
-    assert r["mtu"] == ("setting mtu 1400 on tap1 needs CAP_NET_ADMIN: do it with "
-                        "`sudo ip link set tap1 mtu 1400`, or run tapwatch as root")
-    assert str(r["setns"]).startswith(f"not permitted to enter network namespace '{ns.name}': "
-                                      "this needs CAP_SYS_ADMIN; run it as root: sudo ")
+    assert r["down"] == (
+        "tap1 is down: bring it up with `sudo ip link set tap1 up`, or run tapwatch as root"
+    )
+    assert r["mtu"] == (
+        "setting mtu 1400 on tap1 needs CAP_NET_ADMIN: do it with "
+        "`sudo ip link set tap1 mtu 1400`, or run tapwatch as root"
+    )
+    assert str(r["setns"]).startswith(
+        f"not permitted to enter network namespace '{ns.name}': "
+        "this needs CAP_SYS_ADMIN; run it as root: sudo "
+    )
 
     # with /dev/net/tun as this host has it (0600 here), the node is what is in the way
     if os.stat("/dev/net/tun").st_mode & 0o006 == 0o006:
         return  # a host whose node is open to all has nothing in the way to report
-    r = _json(as_nobody(ns, [sys.executable, SCENARIOS, "errors", "--dev", "tap0",
-                             "--netns", ns.name], tun_mode=None))
+    r = _json(
+        as_nobody(
+            ns,
+            [sys.executable, SCENARIOS, "errors", "--dev", "tap0", "--netns", ns.name],
+            tun_mode=None,
+        )
+    )
     mode = f"{os.stat('/dev/net/tun').st_mode & 0o777:04o}"
     assert str(r["attach"]).startswith(
         f"cannot attach to tap0: /dev/net/tun (mode {mode}, owner root) is not readable and "
-        "writable by you; make it mode 0666")
+        "writable by you; make it mode 0666"
+    )
     assert "CAP_NET_ADMIN" not in str(r["attach"])

@@ -19,15 +19,15 @@ pytestmark = [needs_netns, pytest.mark.netns]
 
 
 def test_attach_to_held_device_falls_back_to_observing_both_directions(
-        ns: Netns, tmp_path: Path) -> None:
+    ns: Netns, tmp_path: Path
+) -> None:
     # another program (here: tapwatch itself, answering pings) holds tun1
     holder = ns.popen([*TAPWATCH, "--create", "tun1", "--addr", "10.6.0.1/24", "--reply", "-q"])
     out_file = tmp_path / "observed.pcapng"
     try:
         wait_addr(ns, "tun1", "10.6.0.1")
         before = ns.packet_sockets("tun1")
-        obs = ns.popen([*TAPWATCH, "--attach", "tun1", "--headless", "-w", str(out_file),
-                        "icmp"])
+        obs = ns.popen([*TAPWATCH, "--attach", "tun1", "--headless", "-w", str(out_file), "icmp"])
         try:
             ns.wait_capturing("tun1", before)
             ping = ns.run(["ping", "-c", "2", "-i", "0.3", "-W", "2", "10.6.0.2"])
@@ -55,8 +55,19 @@ def test_observe_refuses_actions_with_a_reason(ns: Netns) -> None:
 
 def test_device_deleted_mid_capture_keeps_what_was_captured(ns: Netns, tmp_path: Path) -> None:
     out_file = tmp_path / "gone.pcap"
-    tw = ns.popen([*TAPWATCH, "--create", "tun1", "--addr", "10.8.0.1/24", "--headless",
-                   "-w", str(out_file), "icmp"])
+    tw = ns.popen(
+        [
+            *TAPWATCH,
+            "--create",
+            "tun1",
+            "--addr",
+            "10.8.0.1/24",
+            "--headless",
+            "-w",
+            str(out_file),
+            "icmp",
+        ]
+    )
     wait_addr(ns, "tun1", "10.8.0.1")
     ns.run(["ping", "-c", "3", "-i", "0.2", "-W", "1", "10.8.0.2"])
     ns.run(["ip", "link", "del", "tun1"], check=True)
@@ -70,8 +81,9 @@ def test_device_deleted_mid_capture_keeps_what_was_captured(ns: Netns, tmp_path:
 
 def test_sighup_flushes_and_summarises(ns: Netns, tmp_path: Path) -> None:
     out_file = tmp_path / "hup.pcapng"
-    tw = ns.popen([*TAPWATCH, "--create", "tun1", "--addr", "10.8.1.1/24", "-q", "-w",
-                   str(out_file), "icmp"])
+    tw = ns.popen(
+        [*TAPWATCH, "--create", "tun1", "--addr", "10.8.1.1/24", "-q", "-w", str(out_file), "icmp"]
+    )
     wait_addr(ns, "tun1", "10.8.1.1")
     ns.run(["ping", "-c", "2", "-i", "0.2", "-W", "1", "10.8.1.2"])
     _, err = stop(tw, signal.SIGHUP)
@@ -84,8 +96,10 @@ def test_full_disk_is_reported_and_capture_goes_on(ns: Netns, tmp_path: Path) ->
     # a 16 KiB tmpfs in a private mount namespace fills up after a few large pings
     mnt = tmp_path / "small"
     mnt.mkdir()
-    script = (f"mount -t tmpfs -o size=16k tmpfs {mnt} && exec {' '.join(TAPWATCH)} "
-              f"--create tun1 --addr 10.8.2.1/24 --headless -w {mnt}/cap.pcap icmp")
+    script = (
+        f"mount -t tmpfs -o size=16k tmpfs {mnt} && exec {' '.join(TAPWATCH)} "
+        f"--create tun1 --addr 10.8.2.1/24 --headless -w {mnt}/cap.pcap icmp"
+    )
     tw = ns.popen(["unshare", "--mount", "--propagation", "private", "sh", "-c", script])
     wait_addr(ns, "tun1", "10.8.2.1")
     ns.run(["ping", "-c", "20", "-s", "1400", "-i", "0.1", "-W", "1", "10.8.2.2"])
@@ -114,8 +128,13 @@ def test_files_written_under_sudo_belong_to_the_invoking_user(tmp_path: Path) ->
     wrpcap(str(src), [IP(dst="10.0.0.2") / ICMP()] * 3)
     dst = tmp_path / "out.pcap"
     env = dict(os.environ, SUDO_UID="65534", SUDO_GID="65534")
-    r = subprocess.run([*TAPWATCH, "-r", str(src), "-w", str(dst)], env=env,
-                       capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [*TAPWATCH, "-r", str(src), "-w", str(dst)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 0, r.stderr
     st = dst.stat()
     assert (st.st_uid, st.st_gid) == (65534, 65534)
@@ -125,8 +144,22 @@ def test_files_written_under_sudo_belong_to_the_invoking_user(tmp_path: Path) ->
 def test_drop_privileges_keeps_capturing_and_replying(ns: Netns, tmp_path: Path) -> None:
     out_file = tmp_path / "z.pcap"
     tmp_path.chmod(0o777)
-    tw = ns.popen([*TAPWATCH, "--create", "tun1", "--addr", "10.8.3.1/24", "--reply",
-                   "-Z", "nobody", "--headless", "-w", str(out_file), "icmp"])
+    tw = ns.popen(
+        [
+            *TAPWATCH,
+            "--create",
+            "tun1",
+            "--addr",
+            "10.8.3.1/24",
+            "--reply",
+            "-Z",
+            "nobody",
+            "--headless",
+            "-w",
+            str(out_file),
+            "icmp",
+        ]
+    )
     try:
         wait_addr(ns, "tun1", "10.8.3.1")
         time.sleep(0.5)

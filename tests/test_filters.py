@@ -72,8 +72,10 @@ def test_one_filter_from_two_threads_gives_no_wrong_answer() -> None:
             if flt.match(data) is not expected:
                 wrong[i] += 1
 
-    threads = [threading.Thread(target=run, args=(0, small, False)),
-               threading.Thread(target=run, args=(1, big, True))]
+    threads = [
+        threading.Thread(target=run, args=(0, small, False)),
+        threading.Thread(target=run, args=(1, big, True)),
+    ]
     for t in threads:
         t.start()
     for t in threads:

@@ -46,13 +46,21 @@ def clean(text: str) -> bool:
 def hostile_packets() -> list[bytes]:
     pkts: list[bytes] = []
     for e in EVIL_BYTES:
-        pkts.append(bytes(IP(src="10.0.0.1", dst="10.0.0.53") / UDP(sport=5353, dport=53)
-                          / DNS(qd=DNSQR(qname=b"a" + e + b".example"))))
-        pkts.append(bytes(IP(src="10.0.0.1", dst="10.0.0.80") / TCP(sport=4000, dport=80,
-                                                                     flags="PA")
-                          / (b"GET /" + e + b" HTTP/1.1\r\nHost: x\r\n\r\n")))
-        pkts.append(bytes(IPv6(src="fd00::1", dst="fd00::2")
-                          / ICMPv6NIQueryName(data=b"n" + e)))
+        pkts.append(
+            bytes(
+                IP(src="10.0.0.1", dst="10.0.0.53")
+                / UDP(sport=5353, dport=53)
+                / DNS(qd=DNSQR(qname=b"a" + e + b".example"))
+            )
+        )
+        pkts.append(
+            bytes(
+                IP(src="10.0.0.1", dst="10.0.0.80")
+                / TCP(sport=4000, dport=80, flags="PA")
+                / (b"GET /" + e + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+            )
+        )
+        pkts.append(bytes(IPv6(src="fd00::1", dst="fd00::2") / ICMPv6NIQueryName(data=b"n" + e)))
     return pkts
 
 
@@ -72,14 +80,30 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-FLAGS = [[], ["-v"], ["-vvv"], ["-e"], ["-X"], ["-XX"], ["-A"], ["-AA"], ["-x"], ["-tttt"],
-         ["--tunnel-decode", "80"], ["--tunnel-decode", "53"]]
+FLAGS = [
+    [],
+    ["-v"],
+    ["-vvv"],
+    ["-e"],
+    ["-X"],
+    ["-XX"],
+    ["-A"],
+    ["-AA"],
+    ["-x"],
+    ["-tttt"],
+    ["--tunnel-decode", "80"],
+    ["--tunnel-decode", "53"],
+]
 
 
 @pytest.mark.parametrize("flags", FLAGS, ids=lambda f: " ".join(f) or "plain")
 def test_every_line_and_dump_is_escaped(hostile: Path, flags: list[str]) -> None:
-    r = subprocess.run([*TAPWATCH, "-r", str(hostile), *flags], capture_output=True,
-                       timeout=120, env={**os.environ, "LC_ALL": "C"})
+    r = subprocess.run(
+        [*TAPWATCH, "-r", str(hostile), *flags],
+        capture_output=True,
+        timeout=120,
+        env={**os.environ, "LC_ALL": "C"},
+    )
     out, err = r.stdout.decode("utf-8", "replace"), r.stderr.decode("utf-8", "replace")
     assert r.returncode == 0, err
     assert out.count("\n") >= 30
@@ -88,8 +112,12 @@ def test_every_line_and_dump_is_escaped(hostile: Path, flags: list[str]) -> None
 
 
 def test_conversion_and_its_lines_are_escaped(hostile: Path, tmp_path: Path) -> None:
-    r = subprocess.run([*TAPWATCH, "-r", str(hostile), "-w", str(tmp_path / "c.pcapng"),
-                        "--print"], capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [*TAPWATCH, "-r", str(hostile), "-w", str(tmp_path / "c.pcapng"), "--print"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0 and clean(r.stdout) and clean(r.stderr)
 
 
@@ -101,11 +129,13 @@ def test_a_hostile_file_name_is_escaped_in_messages(tmp_path: Path) -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(data=st.binary(min_size=0, max_size=300),
-       linktype=st.sampled_from([LINKTYPE_RAW, LINKTYPE_ETHERNET]),
-       dump=st.sampled_from(DUMPS), link=st.booleans())
-def test_any_bytes_render_to_clean_lines(data: bytes, linktype: int, dump: str,
-                                         link: bool) -> None:
+@given(
+    data=st.binary(min_size=0, max_size=300),
+    linktype=st.sampled_from([LINKTYPE_RAW, LINKTYPE_ETHERNET]),
+    dump=st.sampled_from(DUMPS),
+    link=st.booleans(),
+)
+def test_any_bytes_render_to_clean_lines(data: bytes, linktype: int, dump: str, link: bool) -> None:
     r = Renderer(LineFormat(dump=dump, link=link), names=["if\x1b0", "eth\u202e1"], words=True)
     assert clean(r.line(1_700_000_000_000_000_000, 1, data, linktype, 0))
     assert clean(r.line(1_700_000_000_000_000_000, 2, data, linktype, 1))

@@ -21,9 +21,12 @@ ANY_LINE = re.compile(r"^\d\d:\d\d:\d\d\.\d{6} (\S+)\s+(In |Out|B  |M  |P  ) (.*
 
 
 def veth(ns: Netns) -> None:
-    for cmd in (["ip", "link", "add", "va", "type", "veth", "peer", "name", "vb"],
-                ["ip", "link", "set", "va", "up"], ["ip", "link", "set", "vb", "up"],
-                ["ip", "addr", "add", "10.8.0.1/24", "dev", "va"]):
+    for cmd in (
+        ["ip", "link", "add", "va", "type", "veth", "peer", "name", "vb"],
+        ["ip", "link", "set", "va", "up"],
+        ["ip", "link", "set", "vb", "up"],
+        ["ip", "addr", "add", "10.8.0.1/24", "dev", "va"],
+    ):
         ns.run(cmd, check=True)
 
 
@@ -40,8 +43,22 @@ def tcpdump_any(ns: Netns, expr: list[str]) -> subprocess.Popen[str]:
 def test_device_and_observed_interface_print_like_tcpdump_any(ns: Netns) -> None:
     veth(ns)
     td = tcpdump_any(ns, ["icmp", "or", "arp"])
-    tw = ns.popen([*TAPWATCH, "--create", "tun0", "--addr", "10.9.0.1/24", "--reply",
-                   "--observe", "va", "--observe", "vb", "--headless", "icmp or arp"])
+    tw = ns.popen(
+        [
+            *TAPWATCH,
+            "--create",
+            "tun0",
+            "--addr",
+            "10.9.0.1/24",
+            "--reply",
+            "--observe",
+            "va",
+            "--observe",
+            "vb",
+            "--headless",
+            "icmp or arp",
+        ]
+    )
     try:
         wait_addr(ns, "tun0", "10.9.0.1")
         ns.wait_capturing("vb")  # the observers are opened after tun0 is configured, vb last
@@ -53,8 +70,11 @@ def test_device_and_observed_interface_print_like_tcpdump_any(ns: Netns) -> None
         tdout, _ = stop(td)
     assert tw.returncode == 0, err
     ours = [ln for ln in out.splitlines() if ANY_LINE.match(ln)]
-    theirs = {ln for ln in tdout.splitlines()
-              if ANY_LINE.match(ln) and ANY_LINE.match(ln).group(1) in ("tun0", "va", "vb")}
+    theirs = {
+        ln
+        for ln in tdout.splitlines()
+        if ANY_LINE.match(ln) and ANY_LINE.match(ln).group(1) in ("tun0", "va", "vb")
+    }
     assert len(ours) == len(out.splitlines()), out
     # the same lines, word for word, timestamps aside (tapwatch stamps its own replies)
     assert {ln.split(" ", 1)[1] for ln in ours} == {ln.split(" ", 1)[1] for ln in theirs}
@@ -72,8 +92,20 @@ def test_pcapng_directions_agree_with_tcpdump_any(ns: Netns, tmp_path: Path) -> 
     assert td.stderr is not None
     while "listening on" not in td.stderr.readline():
         pass
-    tw = ns.popen([*TAPWATCH, "--create", "tun1", "--addr", "10.6.0.1/24", "--reply", "-q",
-                   "-w", str(ours), "icmp"])
+    tw = ns.popen(
+        [
+            *TAPWATCH,
+            "--create",
+            "tun1",
+            "--addr",
+            "10.6.0.1/24",
+            "--reply",
+            "-q",
+            "-w",
+            str(ours),
+            "icmp",
+        ]
+    )
     try:
         wait_addr(ns, "tun1", "10.6.0.1")
         ping = ns.run(["ping", "-c", "3", "-i", "0.2", "-W", "1", "10.6.0.2"])
@@ -96,8 +128,9 @@ def test_pcapng_directions_agree_with_tcpdump_any(ns: Netns, tmp_path: Path) -> 
 
 def test_snaplen_and_i_alias_on_a_live_capture(ns: Netns, tmp_path: Path) -> None:
     out_file = tmp_path / "snap.pcap"
-    tw = ns.popen([*TAPWATCH, "-i", "lo", "-s", "40", "-w", str(out_file), "--print", "-tt",
-                   "icmp"])
+    tw = ns.popen(
+        [*TAPWATCH, "-i", "lo", "-s", "40", "-w", str(out_file), "--print", "-tt", "icmp"]
+    )
     try:
         ns.wait_capturing("lo")
         ns.run(["ping", "-c", "2", "-i", "0.2", "-s", "200", "127.0.0.1"])
@@ -116,8 +149,10 @@ def test_rotation_by_size_keeps_a_ring_of_files(ns: Netns, tmp_path: Path) -> No
     tw = ns.popen([*TAPWATCH, "-i", "lo", "-w", str(base), "-C", "1", "-W", "2", "-q", "udp"])
     try:
         ns.wait_capturing("lo")
-        code = ("import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
-                "for i in range(3000): s.sendto(b'x'*1000,('127.0.0.1',9))\n")
+        code = (
+            "import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
+            "for i in range(3000): s.sendto(b'x'*1000,('127.0.0.1',9))\n"
+        )
         ns.run([sys.executable, "-c", code], check=True)
     finally:
         _, err = stop(tw)
@@ -130,8 +165,9 @@ def test_rotation_by_size_keeps_a_ring_of_files(ns: Netns, tmp_path: Path) -> No
 
 
 def test_rotation_by_time_stops_after_w_files(ns: Netns, tmp_path: Path) -> None:
-    tw = ns.popen([*TAPWATCH, "-i", "lo", "-w", str(tmp_path / "t-%s.pcap"), "-G", "1", "-W",
-                   "2", "-q"])
+    tw = ns.popen(
+        [*TAPWATCH, "-i", "lo", "-w", str(tmp_path / "t-%s.pcap"), "-G", "1", "-W", "2", "-q"]
+    )
     try:
         deadline = time.monotonic() + 15
         while tw.poll() is None and time.monotonic() < deadline:

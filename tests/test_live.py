@@ -42,8 +42,19 @@ def stop(proc: subprocess.Popen[str], sig: int = signal.SIGINT) -> tuple[str, st
 
 def test_ping_into_created_tun_prints_requests_and_writes_pcap(ns: Netns, tmp_path: Path) -> None:
     pcap = tmp_path / "cap.pcap"
-    tw = ns.popen([*TAPWATCH, "--create", "tun1", "--addr", "192.168.3.11/24", "--headless",
-                   "-w", str(pcap), "icmp"])
+    tw = ns.popen(
+        [
+            *TAPWATCH,
+            "--create",
+            "tun1",
+            "--addr",
+            "192.168.3.11/24",
+            "--headless",
+            "-w",
+            str(pcap),
+            "icmp",
+        ]
+    )
     try:
         wait_addr(ns, "tun1", "192.168.3.11")
         ping = ns.run(["ping", "-c", "4", "-i", "0.2", "-W", "1", "192.168.3.12"])
@@ -55,7 +66,9 @@ def test_ping_into_created_tun_prints_requests_and_writes_pcap(ns: Netns, tmp_pa
     assert len(lines) == 4, out
     assert re.match(
         r"^\d\d:\d\d:\d\d\.\d{6} Out IP 192\.168\.3\.11 > 192\.168\.3\.12: "
-        r"ICMP echo request, id \d+, seq 1, length 64$", lines[0]), lines[0]
+        r"ICMP echo request, id \d+, seq 1, length 64$",
+        lines[0],
+    ), lines[0]
     assert "4 packets captured" in err
     assert "dropped by kernel" in err
     rows = tshark_fields(pcap, "ip.src", "ip.dst", "icmp.type", "icmp.seq")
@@ -65,16 +78,30 @@ def test_ping_into_created_tun_prints_requests_and_writes_pcap(ns: Netns, tmp_pa
 
 def test_tap_device_sees_arp_requests(ns: Netns, tmp_path: Path) -> None:
     pcap = tmp_path / "tap.pcapng"
-    tw = ns.popen([*TAPWATCH, "--create", "tap0", "--tap", "--addr", "192.168.4.1/24",
-                   "--addr", "fd00:4::1/64", "--headless", "-w", str(pcap)])
+    tw = ns.popen(
+        [
+            *TAPWATCH,
+            "--create",
+            "tap0",
+            "--tap",
+            "--addr",
+            "192.168.4.1/24",
+            "--addr",
+            "fd00:4::1/64",
+            "--headless",
+            "-w",
+            str(pcap),
+        ]
+    )
     try:
         wait_addr(ns, "tap0", "192.168.4.1")
         ns.run(["ping", "-c", "2", "-i", "0.3", "-W", "1", "192.168.4.2"])
     finally:
         out, err = stop(tw, signal.SIGTERM)
     assert tw.returncode == 0, err
-    arp = [ln for ln in out.splitlines() if "ARP, Request who-has 192.168.4.2 tell 192.168.4.1"
-           in ln]
+    arp = [
+        ln for ln in out.splitlines() if "ARP, Request who-has 192.168.4.2 tell 192.168.4.1" in ln
+    ]
     assert arp, out
     rows = tshark_fields(pcap, "arp.opcode", "arp.dst.proto_ipv4", display="arp")
     assert ["1", "192.168.4.2"] in rows
@@ -133,9 +160,24 @@ def test_sigkill_leaves_readable_pcap_and_no_device(ns: Netns, tmp_path: Path) -
 
 
 def test_netns_flag_puts_device_in_named_namespace(ns: Netns) -> None:
-    tw = subprocess.Popen([*TAPWATCH, "--netns", ns.name, "--create", "tun5", "--addr",
-                           "10.5.0.1/24", "--headless", "-c", "1", "icmp"],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    tw = subprocess.Popen(
+        [
+            *TAPWATCH,
+            "--netns",
+            ns.name,
+            "--create",
+            "tun5",
+            "--addr",
+            "10.5.0.1/24",
+            "--headless",
+            "-c",
+            "1",
+            "icmp",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         wait_addr(ns, "tun5", "10.5.0.1")
         ns.run(["ping", "-c", "1", "-W", "1", "10.5.0.2"])
@@ -151,8 +193,10 @@ def test_existing_name_and_missing_device_are_clear_errors(ns: Netns) -> None:
     ns.run(["ip", "tuntap", "add", "dev", "tun8", "mode", "tun"], check=True)
     r = ns.run([*TAPWATCH, "--create", "tun8", "--headless"])
     assert r.returncode == 1
-    assert r.stderr.strip() == ("tapwatch: device tun8 already exists: watch it with --attach "
-                                "tun8, or pick another name for --create")
+    assert r.stderr.strip() == (
+        "tapwatch: device tun8 already exists: watch it with --attach "
+        "tun8, or pick another name for --create"
+    )
     r = ns.run([*TAPWATCH, "--attach", "nothere0", "--headless"])
     assert r.returncode == 1 and "does not exist" in r.stderr and "Traceback" not in r.stderr
     r = ns.run([*TAPWATCH, "--attach", "lo", "--headless"])
@@ -160,8 +204,18 @@ def test_existing_name_and_missing_device_are_clear_errors(ns: Netns) -> None:
 
 
 def test_without_privileges_names_the_capability(ns: Netns) -> None:
-    r = ns.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *TAPWATCH,
-                "--create", "tun1", "--headless"])
+    r = ns.run(
+        [
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            *TAPWATCH,
+            "--create",
+            "tun1",
+            "--headless",
+        ]
+    )
     assert r.returncode == 1
     assert len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert "CAP_NET_ADMIN" in r.stderr and "sudo" in r.stderr

@@ -19,17 +19,20 @@ needs_mergecap = pytest.mark.skipif(shutil.which("mergecap") is None, reason="ne
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*TAPWATCH, *args], capture_output=True, text=True, timeout=60,
-                          env=ENV)
+    return subprocess.run([*TAPWATCH, *args], capture_output=True, text=True, timeout=60, env=ENV)
 
 
 @pytest.fixture
 def merged(tmp_path: Path) -> Path:
     """A raw-IP capture and an Ethernet one, merged by mergecap: two interfaces, two types."""
     inner = [IP(src="10.0.0.2", dst="10.0.0.1") / ICMP(seq=i) for i in range(3)]
-    outer = [Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
-             / IP(src="10.200.0.2", dst="10.200.0.1") / UDP(sport=40000, dport=55555) / b"x"
-             for _ in range(3)]
+    outer = [
+        Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
+        / IP(src="10.200.0.2", dst="10.200.0.1")
+        / UDP(sport=40000, dport=55555)
+        / b"x"
+        for _ in range(3)
+    ]
     for i, (a, b) in enumerate(zip(inner, outer, strict=True)):
         a.time = 1_700_000_000 + i
         b.time = 1_700_000_000 + i + 0.5
@@ -38,8 +41,10 @@ def merged(tmp_path: Path) -> Path:
     out = tmp_path / "both.pcapng"
     if shutil.which("mergecap") is None:
         pytest.skip("needs mergecap")
-    subprocess.run(["mergecap", "-w", str(out), str(tmp_path / "tun.pcap"),
-                    str(tmp_path / "eth.pcap")], check=True)
+    subprocess.run(
+        ["mergecap", "-w", str(out), str(tmp_path / "tun.pcap"), str(tmp_path / "eth.pcap")],
+        check=True,
+    )
     return out
 
 
@@ -64,8 +69,9 @@ def test_a_filter_applies_to_each_packet_by_its_link_type(merged: Path) -> None:
 
 
 @needs_mergecap
-def test_mixed_link_types_go_to_pcapng_and_classic_pcap_says_so(merged: Path,
-                                                                tmp_path: Path) -> None:
+def test_mixed_link_types_go_to_pcapng_and_classic_pcap_says_so(
+    merged: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "copy.pcapng"
     r = run("-r", str(merged), "-w", str(out))
     assert r.returncode == 0, r.stderr
@@ -78,8 +84,10 @@ def test_mixed_link_types_go_to_pcapng_and_classic_pcap_says_so(merged: Path,
 
 def test_an_interface_described_after_packets_is_read(tmp_path: Path) -> None:
     """scapy writes a second interface block when the first packet on it comes."""
-    pkts = [Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / IP(dst="10.0.0.2")
-            / ICMP(seq=i) for i in range(4)]
+    pkts = [
+        Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / IP(dst="10.0.0.2") / ICMP(seq=i)
+        for i in range(4)
+    ]
     for i, p in enumerate(pkts):
         p.time = 1_700_000_000 + i
         p.sniffed_on = "eth0" if i < 2 else "eth1"

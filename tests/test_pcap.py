@@ -229,8 +229,7 @@ def test_stream_target_is_flushed_not_closed(packets: list[bytes]) -> None:
 
 
 def test_export_records(tmp_path: Path, packets: list[bytes]) -> None:
-    records = [Record(i + 1, TS0 + i, (OUTBOUND, INBOUND)[i % 2], p)
-               for i, p in enumerate(packets)]
+    records = [Record(i + 1, TS0 + i, (OUTBOUND, INBOUND)[i % 2], p) for i, p in enumerate(packets)]
     assert export(str(tmp_path / "e.pcapng"), records, LINKTYPE_RAW, ifname="tun0") == 5
     recs, cap = read_all(str(tmp_path / "e.pcapng"))
     assert [(r.ts_ns, r.direction, r.data) for r in recs] == [
@@ -593,7 +592,10 @@ def test_pcapng_reader_features(e: str, packets: list[bytes]) -> None:
         PcapRecord(1_500_000_000, p1, len(p1), OUTBOUND, 3, "a comment"),
     ]
     assert [(i.name, i.units_per_second) for i in cap.interfaces] == [
-        ("tun0", 10**6), (None, 10**9), (None, 1024), (None, 1000)
+        ("tun0", 10**6),
+        (None, 10**9),
+        (None, 1024),
+        (None, 1000),
     ]
 
 

@@ -39,23 +39,36 @@ def received(ping_out: str) -> int:
     ],
     ids=["tun-ipv4", "tun-ipv6", "tap-ipv4", "tap-ipv6"],
 )
-def test_reply_mode_answers_ping(ns: Netns, tmp_path: Path, device: str, flags: list[str],
-                                 addr: str, target: str, ping6: bool) -> None:
+def test_reply_mode_answers_ping(
+    ns: Netns, tmp_path: Path, device: str, flags: list[str], addr: str, target: str, ping6: bool
+) -> None:
     out_file = tmp_path / "reply.pcapng"
-    tw = ns.popen([*TAPWATCH, "--create", device, *flags, "--addr", addr, "--reply",
-                   "--headless", "-w", str(out_file)])
+    tw = ns.popen(
+        [
+            *TAPWATCH,
+            "--create",
+            device,
+            *flags,
+            "--addr",
+            addr,
+            "--reply",
+            "--headless",
+            "-w",
+            str(out_file),
+        ]
+    )
     try:
         wait_addr(ns, device, addr.split("/")[0])
         time.sleep(0.3)
-        ping = ns.run(["ping", *(["-6"] if ping6 else []), "-c", "5", "-i", "0.2", "-W", "2",
-                       target])
+        ping = ns.run(
+            ["ping", *(["-6"] if ping6 else []), "-c", "5", "-i", "0.2", "-W", "2", target]
+        )
     finally:
         out, err = stop(tw)
     assert received(ping.stdout) == 5, ping.stdout + err
     assert tw.returncode == 0, err
     if ping6:
-        replies = tshark_fields(out_file, "icmpv6.echo.sequence_number",
-                                display="icmpv6.type==129")
+        replies = tshark_fields(out_file, "icmpv6.echo.sequence_number", display="icmpv6.type==129")
     else:
         replies = tshark_fields(out_file, "icmp.seq", display="icmp.type==0")
     assert [r[0] for r in replies] == ["1", "2", "3", "4", "5"]
@@ -83,8 +96,20 @@ def test_default_mode_stays_silent(ns: Netns) -> None:
 
 def test_echo_mode_writes_back_what_it_read(ns: Netns, tmp_path: Path) -> None:
     out_file = tmp_path / "echo.pcapng"
-    tw = ns.popen([*TAPWATCH, "--create", "tun1", "--addr", "10.2.0.1/24", "--echo", "-q",
-                   "-w", str(out_file), "icmp"])
+    tw = ns.popen(
+        [
+            *TAPWATCH,
+            "--create",
+            "tun1",
+            "--addr",
+            "10.2.0.1/24",
+            "--echo",
+            "-q",
+            "-w",
+            str(out_file),
+            "icmp",
+        ]
+    )
     try:
         wait_addr(ns, "tun1", "10.2.0.1")
         ns.run(["ping", "-c", "3", "-i", "0.2", "-W", "1", "10.2.0.2"])
@@ -102,20 +127,40 @@ def test_replay_arrives_in_the_namespace(ns: Netns, tmp_path: Path) -> None:
     from scapy.utils import wrpcap
 
     capfile = tmp_path / "small.pcap"
-    pkts = [IP(src="10.9.0.2", dst="10.9.0.1") / UDP(sport=4000, dport=9999) / f"hello {i}"
-            .encode() for i in range(3)]
+    pkts = [
+        IP(src="10.9.0.2", dst="10.9.0.1") / UDP(sport=4000, dport=9999) / f"hello {i}".encode()
+        for i in range(3)
+    ]
     for i, p in enumerate(pkts):
         p.time = 1_700_000_000 + i * 0.1
     wrpcap(str(capfile), pkts)
-    listener = ns.popen([sys.executable, "-c", (
-        "import socket,sys\n"
-        "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
-        "s.bind(('0.0.0.0',9999)); s.settimeout(15); print('ready',flush=True)\n"
-        "for _ in range(3): print(s.recv(100).decode(),flush=True)\n")])
+    listener = ns.popen(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import socket,sys\n"
+                "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
+                "s.bind(('0.0.0.0',9999)); s.settimeout(15); print('ready',flush=True)\n"
+                "for _ in range(3): print(s.recv(100).decode(),flush=True)\n"
+            ),
+        ]
+    )
     assert listener.stdout is not None
     assert listener.stdout.readline().strip() == "ready"
-    tw = ns.popen([*TAPWATCH, "--create", "tun9", "--addr", "10.9.0.1/24", "--replay",
-                   str(capfile), "--headless", "udp"])
+    tw = ns.popen(
+        [
+            *TAPWATCH,
+            "--create",
+            "tun9",
+            "--addr",
+            "10.9.0.1/24",
+            "--replay",
+            str(capfile),
+            "--headless",
+            "udp",
+        ]
+    )
     try:
         got, _ = listener.communicate(timeout=20)
     finally:
@@ -136,10 +181,24 @@ def test_replay_of_arp_into_tun_is_refused_or_skipped(ns: Netns, tmp_path: Path)
     from scapy.utils import wrpcap
 
     capfile = tmp_path / "arp.pcap"
-    wrpcap(str(capfile), [Ether(dst="ff:ff:ff:ff:ff:ff", src="02:00:00:00:00:09") /
-                          ARP(pdst="10.9.0.1")])
-    tw = ns.popen([*TAPWATCH, "--create", "tun9", "--addr", "10.9.0.1/24", "--replay",
-                   str(capfile), "--headless", "-c", "1"])
+    wrpcap(
+        str(capfile),
+        [Ether(dst="ff:ff:ff:ff:ff:ff", src="02:00:00:00:00:09") / ARP(pdst="10.9.0.1")],
+    )
+    tw = ns.popen(
+        [
+            *TAPWATCH,
+            "--create",
+            "tun9",
+            "--addr",
+            "10.9.0.1/24",
+            "--replay",
+            str(capfile),
+            "--headless",
+            "-c",
+            "1",
+        ]
+    )
     try:
         time.sleep(1.0)
     finally:
@@ -150,8 +209,19 @@ def test_replay_of_arp_into_tun_is_refused_or_skipped(ns: Netns, tmp_path: Path)
 
 def test_reply_mode_answers_what_the_capture_filter_hides(ns: Netns) -> None:
     """'icmp' hides ARP from the lines and the counters, not from the peer: ping works."""
-    tw = ns.popen([*TAPWATCH, "--create", "tap0", "--tap", "--addr", "192.168.4.1/24",
-                   "--reply", "--headless", "icmp"])
+    tw = ns.popen(
+        [
+            *TAPWATCH,
+            "--create",
+            "tap0",
+            "--tap",
+            "--addr",
+            "192.168.4.1/24",
+            "--reply",
+            "--headless",
+            "icmp",
+        ]
+    )
     try:
         wait_addr(ns, "tap0", "192.168.4.1")
         ping = ns.run(["ping", "-c", "3", "-i", "0.2", "-W", "2", "192.168.4.2"])
@@ -187,15 +257,15 @@ def test_switching_modes_moves_the_capture_filter_in_and_out_of_the_reader() -> 
     from tapwatch.ring import Ring
     from tapwatch.sources import DeviceSource
 
-    info = InterfaceInfo("tap0", "tap", addresses=["192.168.4.1/24"],
-                         linktype=LINKTYPE_ETHERNET)
+    info = InterfaceInfo("tap0", "tap", addresses=["192.168.4.1/24"], linktype=LINKTYPE_ETHERNET)
     ring, wake = Ring(), threading.Event()
     src = DeviceSource(info, Dev(), None, ring, wake)  # type: ignore[arg-type]
     reader = Reader()
     src.reader = reader  # type: ignore[assignment]
     flt = compile_packet_filter("icmp", [LINKTYPE_ETHERNET])
-    responder = Responder(LINKTYPE_ETHERNET, [ipaddress.ip_interface("192.168.4.1/24")], None,
-                          stable_mac("tap0"))
+    responder = Responder(
+        LINKTYPE_ETHERNET, [ipaddress.ip_interface("192.168.4.1/24")], None, stable_mac("tap0")
+    )
     s = Session([src], ring=ring, wake=wake, capture_filter=flt, responder=responder)
     s.set_mode("reply")
     s.set_mode("drop")
@@ -211,15 +281,35 @@ def routed() -> Iterator[tuple[Netns, Netns]]:
     """Two namespaces: a pinger (10.9.0.2) and a router (10.9.0.1, ip_forward=1) that routes
     10.2.0.0/24 into a tun it will hold; the classic way an echoed packet comes back."""
     with netns("tw-pinger") as pinger, netns("tw-router") as router:
-        subprocess.run(["ip", "link", "add", "a0", "netns", pinger.name, "type", "veth",
-                        "peer", "name", "b0", "netns", router.name], check=True)
-        for cmd in (["ip", "addr", "add", "10.9.0.2/24", "dev", "a0"],
-                    ["ip", "link", "set", "a0", "up"],
-                    ["ip", "route", "add", "10.2.0.0/24", "via", "10.9.0.1"]):
+        subprocess.run(
+            [
+                "ip",
+                "link",
+                "add",
+                "a0",
+                "netns",
+                pinger.name,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                "b0",
+                "netns",
+                router.name,
+            ],
+            check=True,
+        )
+        for cmd in (
+            ["ip", "addr", "add", "10.9.0.2/24", "dev", "a0"],
+            ["ip", "link", "set", "a0", "up"],
+            ["ip", "route", "add", "10.2.0.0/24", "via", "10.9.0.1"],
+        ):
             pinger.run(cmd, check=True)
-        for cmd in (["ip", "addr", "add", "10.9.0.1/24", "dev", "b0"],
-                    ["ip", "link", "set", "b0", "up"],
-                    ["sysctl", "-qw", "net.ipv4.ip_forward=1"]):
+        for cmd in (
+            ["ip", "addr", "add", "10.9.0.1/24", "dev", "b0"],
+            ["ip", "link", "set", "b0", "up"],
+            ["sysctl", "-qw", "net.ipv4.ip_forward=1"],
+        ):
             router.run(cmd, check=True)
         yield pinger, router
 
@@ -259,8 +349,9 @@ _ECHO_HELPER = textwrap.dedent(
 def _echo_through_forwarding_host(pinger: Netns, router: Netns, mode: str) -> dict:  # type: ignore[type-arg]
     import json
 
-    helper = router.popen([sys.executable, "-c", _ECHO_HELPER, str(REPO), mode],
-                          stdin=subprocess.PIPE)
+    helper = router.popen(
+        [sys.executable, "-c", _ECHO_HELPER, str(REPO), mode], stdin=subprocess.PIPE
+    )
     try:
         assert helper.stdout is not None
         assert helper.stdout.readline().strip() == "ready"
@@ -292,12 +383,24 @@ def test_echo_stops_a_forwarding_loop(routed: tuple[Netns, Netns]) -> None:
     assert guarded["warning"] in guarded["stderr"]
 
 
-
 def test_echo_mode_stops_a_forwarding_loop(routed: tuple[Netns, Netns], tmp_path: Path) -> None:
     pinger, router = routed
     out_file = tmp_path / "loop.pcapng"
-    tw = router.popen([*TAPWATCH, "--create", "tun1", "--addr", "10.2.0.1/24", "--echo",
-                       "--headless", "-q", "-w", str(out_file), "icmp"])
+    tw = router.popen(
+        [
+            *TAPWATCH,
+            "--create",
+            "tun1",
+            "--addr",
+            "10.2.0.1/24",
+            "--echo",
+            "--headless",
+            "-q",
+            "-w",
+            str(out_file),
+            "icmp",
+        ]
+    )
     try:
         wait_addr(router, "tun1", "10.2.0.1")
         time.sleep(0.3)
@@ -451,17 +554,28 @@ _LINUX_ORACLE = textwrap.dedent(
 #: the responder does not keep); a reply to :: reaches nobody; an echo request for a unicast
 #: address in a broadcast frame is not addressed to the peer at layer 2.
 _SILENT_WHERE_LINUX_ANSWERS = {
-    "arp sha zero", "arp sha broadcast", "arp sha multicast", "arp ether source multicast",
-    "arp ether source zero", "ping ether source multicast", "ping ether source zero",
-    "ping6 ether source multicast", "ns ether source multicast", "ping6 src unspecified",
+    "arp sha zero",
+    "arp sha broadcast",
+    "arp sha multicast",
+    "arp ether source multicast",
+    "arp ether source zero",
+    "ping ether source multicast",
+    "ping ether source zero",
+    "ping6 ether source multicast",
+    "ns ether source multicast",
+    "ping6 src unspecified",
     "ping in a broadcast frame",
 }
 #: Where kernels differ (recent ones take 0.0.0.0/8 and 240.0.0.0/4 as unicast and keep no
 #: broadcast route for a subnet's network address): what reply mode does, whatever this
 #: kernel does.
 _KERNEL_DEPENDENT = {
-    "arp sip network address": False, "ping src network address": False,
-    "arp sip 0/8": True, "ping src 0/8": True, "arp sip class E": True, "ping src class E": True,
+    "arp sip network address": False,
+    "ping src network address": False,
+    "arp sip 0/8": True,
+    "ping src 0/8": True,
+    "arp sip class E": True,
+    "ping src class E": True,
 }
 
 

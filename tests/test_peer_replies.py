@@ -218,8 +218,12 @@ def test_responder_rejects_link_types_it_cannot_answer_on() -> None:
 # ---- tap: ARP / NDP / echo in Ethernet --------------------------------------------------
 
 
-def arp_request(tpa: str = PEER4, dst: str = "ff:ff:ff:ff:ff:ff", spa: str = OWN4,  # type: ignore[no-untyped-def]
-                sha: str = HOST_MAC):
+def arp_request(
+    tpa: str = PEER4,
+    dst: str = "ff:ff:ff:ff:ff:ff",
+    spa: str = OWN4,  # type: ignore[no-untyped-def]
+    sha: str = HOST_MAC,
+):
     return Ether(src=HOST_MAC, dst=dst) / ARP(hwsrc=sha, psrc=spa, pdst=tpa)
 
 
@@ -255,8 +259,13 @@ def test_arp_not_answered(tap: Responder, frame) -> None:  # type: ignore[no-unt
     assert tap.respond(bytes(frame)) == []
 
 
-def ns_frame(target: str = PEER6, src: str = OWN6, dst: str | None = None, hlim: int = 255,
-             eth_dst: str = "33:33:ff:00:00:12"):  # type: ignore[no-untyped-def]
+def ns_frame(
+    target: str = PEER6,
+    src: str = OWN6,
+    dst: str | None = None,
+    hlim: int = 255,
+    eth_dst: str = "33:33:ff:00:00:12",
+):  # type: ignore[no-untyped-def]
     if dst is None:
         dst = "ff02::1:ff00:12"
     pkt = Ether(src=HOST_MAC, dst=eth_dst) / IPv6(src=src, dst=dst, hlim=hlim)
@@ -350,8 +359,11 @@ _TEMPLATES = [
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.sampled_from(_TEMPLATES), st.lists(st.tuples(st.integers(0, 200), st.integers(0, 255)),
-                                             max_size=4), st.integers(0, 200))
+@given(
+    st.sampled_from(_TEMPLATES),
+    st.lists(st.tuples(st.integers(0, 200), st.integers(0, 255)), max_size=4),
+    st.integers(0, 200),
+)
 def test_respond_never_raises_on_mutated_requests(template: bytes, flips, cut: int) -> None:  # type: ignore[no-untyped-def]
     data = bytearray(template)
     for pos, value in flips:
@@ -448,8 +460,9 @@ def test_echo_request_from_martian_source_is_not_answered(linktype: int, packet)
         pytest.param(OWN4, id="the device's own address"),
     ],
 )
-def test_echo_request_from_unusual_but_unicast_ipv4_source_is_answered(tun: Responder,
-                                                                      src: str) -> None:
+def test_echo_request_from_unusual_but_unicast_ipv4_source_is_answered(
+    tun: Responder, src: str
+) -> None:
     assert IP(only(tun.respond(bytes(echo4(src=src))))).dst == src
 
 
@@ -460,23 +473,30 @@ def test_slash31_has_no_network_or_broadcast_address() -> None:
     assert only(p2p.respond(bytes(echo4(src="10.0.0.0", dst="10.0.0.1"))))
 
 
-@pytest.mark.parametrize("src", ["fe80::1", "::ffff:192.168.3.11", "fd09::9"],
-                         ids=["link-local", "v4-mapped", "outside the prefix"])
-def test_echo_request_from_unusual_but_unicast_ipv6_source_is_answered(tun: Responder,
-                                                                      src: str) -> None:
+@pytest.mark.parametrize(
+    "src",
+    ["fe80::1", "::ffff:192.168.3.11", "fd09::9"],
+    ids=["link-local", "v4-mapped", "outside the prefix"],
+)
+def test_echo_request_from_unusual_but_unicast_ipv6_source_is_answered(
+    tun: Responder, src: str
+) -> None:
     assert IPv6(only(tun.respond(bytes(echo6(src=src))))).dst == src
 
 
-@pytest.mark.parametrize("mac", ["01:00:5e:00:00:01", "33:33:00:00:00:01", "ff:ff:ff:ff:ff:ff",
-                                 "00:00:00:00:00:00"],
-                         ids=["IPv4 multicast", "IPv6 multicast", "broadcast", "zero"])
+@pytest.mark.parametrize(
+    "mac",
+    ["01:00:5e:00:00:01", "33:33:00:00:00:01", "ff:ff:ff:ff:ff:ff", "00:00:00:00:00:00"],
+    ids=["IPv4 multicast", "IPv6 multicast", "broadcast", "zero"],
+)
 def test_nothing_is_answered_to_a_group_or_zero_ethernet_source(tap: Responder, mac: str) -> None:
     for frame in (
         Ether(src=mac, dst="ff:ff:ff:ff:ff:ff") / ARP(hwsrc=HOST_MAC, psrc=OWN4, pdst=PEER4),
         Ether(src=mac, dst=tap.mac) / echo4(),
         Ether(src=mac, dst=tap.mac) / echo6(),
         Ether(src=mac, dst="33:33:ff:00:00:12")
-        / IPv6(src=OWN6, dst="ff02::1:ff00:12", hlim=255) / ICMPv6ND_NS(tgt=PEER6)
+        / IPv6(src=OWN6, dst="ff02::1:ff00:12", hlim=255)
+        / ICMPv6ND_NS(tgt=PEER6)
         / ICMPv6NDOptSrcLLAddr(lladdr=HOST_MAC),
     ):
         assert tap.respond(bytes(frame)) == [], frame.summary()
@@ -508,7 +528,12 @@ def test_arp_probe_is_answered_as_linux_does(tap: Responder) -> None:
     assert frame.dst == HOST_MAC
     arp = frame[ARP]
     assert (arp.op, arp.psrc, arp.hwsrc, arp.pdst, arp.hwdst) == (
-        2, PEER4, tap.mac_str, "0.0.0.0", HOST_MAC)
+        2,
+        PEER4,
+        tap.mac_str,
+        "0.0.0.0",
+        HOST_MAC,
+    )
 
 
 @pytest.mark.parametrize("spa", ["10.9.9.9", "240.0.0.1", "0.1.2.3"])
@@ -519,16 +544,26 @@ def test_arp_from_unusual_but_unicast_sender_is_answered(tap: Responder, spa: st
 @pytest.mark.parametrize(
     "frame",
     [
-        pytest.param(ns_frame(src="::", dst=PEER6, eth_dst=stable_mac("tap0").hex(":")),
-                     id="DAD to the unicast target"),
-        pytest.param(Ether(src=HOST_MAC, dst="33:33:ff:00:00:12")
-                     / IPv6(src="::", dst="ff02::1:ff00:12", hlim=255) / ICMPv6ND_NS(tgt=PEER6)
-                     / ICMPv6NDOptSrcLLAddr(lladdr=HOST_MAC), id="DAD with a source address"),
+        pytest.param(
+            ns_frame(src="::", dst=PEER6, eth_dst=stable_mac("tap0").hex(":")),
+            id="DAD to the unicast target",
+        ),
+        pytest.param(
+            Ether(src=HOST_MAC, dst="33:33:ff:00:00:12")
+            / IPv6(src="::", dst="ff02::1:ff00:12", hlim=255)
+            / ICMPv6ND_NS(tgt=PEER6)
+            / ICMPv6NDOptSrcLLAddr(lladdr=HOST_MAC),
+            id="DAD with a source address",
+        ),
         pytest.param(ns_frame(src="::1"), id="source loopback"),
         pytest.param(ns_frame(src="ff02::1"), id="source multicast"),
-        pytest.param(Ether(src=HOST_MAC, dst="33:33:ff:00:00:12")
-                     / IPv6(src=OWN6, dst="ff02::1:ff00:12", hlim=255) / ICMPv6ND_NS(tgt=PEER6)
-                     / b"\x01\x00\x00\x00\x00\x00\x00\x00", id="option of length zero"),
+        pytest.param(
+            Ether(src=HOST_MAC, dst="33:33:ff:00:00:12")
+            / IPv6(src=OWN6, dst="ff02::1:ff00:12", hlim=255)
+            / ICMPv6ND_NS(tgt=PEER6)
+            / b"\x01\x00\x00\x00\x00\x00\x00\x00",
+            id="option of length zero",
+        ),
     ],
 )
 def test_neighbor_solicitation_malformed_or_martian_is_not_answered(tap: Responder, frame) -> None:  # type: ignore[no-untyped-def]
@@ -566,10 +601,15 @@ def test_echo_writes_back_everything_in_a_normal_session() -> None:
     assert e.loops == 0 and e.warning is None
 
 
-@pytest.mark.parametrize("make", [lambda: echo4(), lambda: echo6(),
-                                  lambda: IP(src="10.9.0.2", dst="10.2.0.2", ttl=63) / ICMP()
-                                  / b"forwarded ping"],
-                         ids=["IPv4", "IPv6", "routed from elsewhere"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: echo4(),
+        lambda: echo6(),
+        lambda: IP(src="10.9.0.2", dst="10.2.0.2", ttl=63) / ICMP() / b"forwarded ping",
+    ],
+    ids=["IPv4", "IPv6", "routed from elsewhere"],
+)
 def test_echo_does_not_echo_its_own_frame_coming_back(make) -> None:  # type: ignore[no-untyped-def]
     told: list[str] = []
     e = peer.Echo(LINKTYPE_RAW, ifname="tun1", on_loop=told.append)
@@ -579,8 +619,9 @@ def test_echo_does_not_echo_its_own_frame_coming_back(make) -> None:  # type: ig
         assert e.respond(forwarded(first, hops)) == []
     assert e.loops == 4
     assert e.warning is not None and "tun1" in e.warning
-    assert ("net.ipv6.conf.all.forwarding=1" if first[0] >> 4 == 6
-            else "net.ipv4.ip_forward=1") in e.warning
+    assert (
+        "net.ipv6.conf.all.forwarding=1" if first[0] >> 4 == 6 else "net.ipv4.ip_forward=1"
+    ) in e.warning
     assert told == [e.warning]  # said once, when it first happened
     assert "\n" not in e.warning
 
@@ -588,8 +629,9 @@ def test_echo_does_not_echo_its_own_frame_coming_back(make) -> None:  # type: ig
 def test_echo_loop_detection_on_a_tap_with_vlan_tags() -> None:
     e = peer.Echo(LINKTYPE_ETHERNET)
     first = bytes(Ether(src=HOST_MAC, dst="02:00:00:00:00:09") / Dot1Q(vlan=5) / echo4())
-    back = bytes(Ether(src="02:00:00:00:00:09", dst=HOST_MAC) / Dot1Q(vlan=5)
-                 / IP(forwarded(bytes(echo4()))))  # the host rewrites the Ethernet header too
+    back = bytes(
+        Ether(src="02:00:00:00:00:09", dst=HOST_MAC) / Dot1Q(vlan=5) / IP(forwarded(bytes(echo4())))
+    )  # the host rewrites the Ethernet header too
     arp = bytes(arp_request())
     assert e.respond(first) == [first]
     assert e.respond(back) == []
@@ -620,6 +662,7 @@ def test_echo_rejects_link_types_and_sizes_it_cannot_work_with() -> None:
 def test_echo_never_raises_and_echoes_non_loops(data: bytes) -> None:
     for lt in (LINKTYPE_RAW, LINKTYPE_ETHERNET):
         assert peer.Echo(lt).respond(data) == [data]
+
 
 # ---- the real thing, inside a private network namespace ---------------------------------
 
@@ -766,7 +809,9 @@ def test_real_device_reply_and_replay(tmp_path: Path) -> None:
         subprocess.run(["ip", "netns", "exec", name, "ip", "link", "set", "lo", "up"], check=True)
         run = subprocess.run(
             ["ip", "netns", "exec", name, sys.executable, str(helper), str(REPO), str(capture)],
-            capture_output=True, text=True, timeout=90,
+            capture_output=True,
+            text=True,
+            timeout=90,
         )
         assert run.returncode == 0, run.stderr
         import json

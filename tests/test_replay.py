@@ -70,8 +70,10 @@ CASES = [
     pytest.param(LINKTYPE_ETHERNET, LINKTYPE_RAW, ETH6, IP6, id="eth6>raw"),
     pytest.param(LINKTYPE_ETHERNET, LINKTYPE_RAW, ETH4 + bytes(20), IP4, id="eth-padded>raw"),
     pytest.param(
-        LINKTYPE_ETHERNET, LINKTYPE_RAW,
-        bytes(Ether(src=SRC, dst=DST) / Dot1Q(vlan=5) / Dot1Q(vlan=6) / IP(IP4)), IP4,
+        LINKTYPE_ETHERNET,
+        LINKTYPE_RAW,
+        bytes(Ether(src=SRC, dst=DST) / Dot1Q(vlan=5) / Dot1Q(vlan=6) / IP(IP4)),
+        IP4,
         id="qinq>raw",
     ),
     pytest.param(LINKTYPE_ETHERNET, LINKTYPE_RAW, ARP_FRAME, None, id="arp>raw"),
@@ -81,30 +83,48 @@ CASES = [
     pytest.param(LINKTYPE_ETHERNET, LINKTYPE_ETHERNET, ARP_FRAME, ARP_FRAME, id="eth>eth"),
     pytest.param(LINKTYPE_RAW, LINKTYPE_RAW, b"anything", b"anything", id="same"),
     pytest.param(
-        LINKTYPE_LINUX_SLL, LINKTYPE_RAW, bytes(CookedLinux(proto=0x0800) / IP(IP4)), IP4,
+        LINKTYPE_LINUX_SLL,
+        LINKTYPE_RAW,
+        bytes(CookedLinux(proto=0x0800) / IP(IP4)),
+        IP4,
         id="sll>raw",
     ),
     pytest.param(
-        LINKTYPE_LINUX_SLL, LINKTYPE_RAW, bytes(CookedLinux(proto=0x0806) / ARP()), None,
+        LINKTYPE_LINUX_SLL,
+        LINKTYPE_RAW,
+        bytes(CookedLinux(proto=0x0806) / ARP()),
+        None,
         id="sll-arp>raw",
     ),
     pytest.param(
-        LINKTYPE_LINUX_SLL, LINKTYPE_ETHERNET, bytes(CookedLinux(proto=0x86DD) / IP6),
-        E6 + IP6, id="sll6>eth",
+        LINKTYPE_LINUX_SLL,
+        LINKTYPE_ETHERNET,
+        bytes(CookedLinux(proto=0x86DD) / IP6),
+        E6 + IP6,
+        id="sll6>eth",
     ),
     pytest.param(
-        LINKTYPE_LINUX_SLL2, LINKTYPE_RAW, bytes(CookedLinuxV2(proto=0x86DD) / IP6), IP6,
+        LINKTYPE_LINUX_SLL2,
+        LINKTYPE_RAW,
+        bytes(CookedLinuxV2(proto=0x86DD) / IP6),
+        IP6,
         id="sll2>raw",
     ),
     pytest.param(
-        LINKTYPE_LINUX_SLL2, LINKTYPE_ETHERNET, bytes(CookedLinuxV2(proto=0x0800) / IP4),
-        E4 + IP4, id="sll2>eth",
+        LINKTYPE_LINUX_SLL2,
+        LINKTYPE_ETHERNET,
+        bytes(CookedLinuxV2(proto=0x0800) / IP4),
+        E4 + IP4,
+        id="sll2>eth",
     ),
     pytest.param(LINKTYPE_NULL, LINKTYPE_RAW, _null(2, IP4), IP4, id="null4>raw"),
     pytest.param(LINKTYPE_NULL, LINKTYPE_RAW, _null(30, IP6), IP6, id="null6>raw"),
     pytest.param(
-        LINKTYPE_NULL, LINKTYPE_RAW, struct.pack(">I" if struct.pack("=I", 1)[0] else "<I", 2)
-        + IP4, IP4, id="null-foreign-order>raw",
+        LINKTYPE_NULL,
+        LINKTYPE_RAW,
+        struct.pack(">I" if struct.pack("=I", 1)[0] else "<I", 2) + IP4,
+        IP4,
+        id="null-foreign-order>raw",
     ),
     pytest.param(LINKTYPE_NULL, LINKTYPE_RAW, _null(7, IP4), None, id="null-unknown>raw"),
 ]
@@ -125,8 +145,15 @@ def test_convert_accepts_text_macs_and_defaults() -> None:
 
 
 def test_check_convertible() -> None:
-    for src in (LINKTYPE_ETHERNET, LINKTYPE_RAW, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2,
-                LINKTYPE_NULL, LINKTYPE_IPV4, LINKTYPE_IPV6):
+    for src in (
+        LINKTYPE_ETHERNET,
+        LINKTYPE_RAW,
+        LINKTYPE_LINUX_SLL,
+        LINKTYPE_LINUX_SLL2,
+        LINKTYPE_NULL,
+        LINKTYPE_IPV4,
+        LINKTYPE_IPV6,
+    ):
         for dst in (LINKTYPE_RAW, LINKTYPE_ETHERNET):
             check_convertible(src, dst)
     with pytest.raises(ReplayError, match="link type 147"):
@@ -138,8 +165,20 @@ def test_check_convertible() -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.binary(max_size=120), st.sampled_from([LINKTYPE_ETHERNET, LINKTYPE_RAW,
-       LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2, LINKTYPE_NULL, LINKTYPE_IPV4, LINKTYPE_IPV6]))
+@given(
+    st.binary(max_size=120),
+    st.sampled_from(
+        [
+            LINKTYPE_ETHERNET,
+            LINKTYPE_RAW,
+            LINKTYPE_LINUX_SLL,
+            LINKTYPE_LINUX_SLL2,
+            LINKTYPE_NULL,
+            LINKTYPE_IPV4,
+            LINKTYPE_IPV6,
+        ]
+    ),
+)
 def test_convert_never_raises_on_random_bytes(data: bytes, from_lt: int) -> None:
     for to_lt in (LINKTYPE_RAW, LINKTYPE_ETHERNET):
         out = convert(data, from_lt, to_lt, SRC, DST)

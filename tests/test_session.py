@@ -18,14 +18,23 @@ from tapwatch.sources import InterfaceInfo, RecordSource
 
 T0 = 1_700_000_000_000_000_000
 PING = bytes(IP(src="10.0.0.1", dst="10.0.0.2") / ICMP(id=7, seq=1))
-FRAME = bytes(Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
-              / IP(src="10.200.0.2", dst="10.200.0.1") / UDP(sport=40000, dport=55555) / b"x")
+FRAME = bytes(
+    Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
+    / IP(src="10.200.0.2", dst="10.200.0.1")
+    / UDP(sport=40000, dport=55555)
+    / b"x"
+)
 
 
 def two_interfaces(**kw: object) -> Session:
     tun = InterfaceInfo("tun0", "tun", linktype=LINKTYPE_RAW, index=0)
-    veth = InterfaceInfo("veth0", "observe", linktype=LINKTYPE_ETHERNET, index=1,
-                         read_only_reason="observer mode is read-only")
+    veth = InterfaceInfo(
+        "veth0",
+        "observe",
+        linktype=LINKTYPE_ETHERNET,
+        index=1,
+        read_only_reason="observer mode is read-only",
+    )
     return Session([RecordSource(tun), RecordSource(veth)], **kw)  # type: ignore[arg-type]
 
 
@@ -43,8 +52,9 @@ def test_each_record_is_decoded_with_its_own_interface_link_type() -> None:
 def test_capture_filter_means_the_same_on_both_link_types() -> None:
     from tapwatch.filters import compile_packet_filter
 
-    s = two_interfaces(capture_filter=compile_packet_filter("udp", [LINKTYPE_RAW,
-                                                                    LINKTYPE_ETHERNET]))
+    s = two_interfaces(
+        capture_filter=compile_packet_filter("udp", [LINKTYPE_RAW, LINKTYPE_ETHERNET])
+    )
     s.feed(T0, Direction.OUTBOUND, PING, iface=0)
     s.feed(T0 + 1, Direction.OUTBOUND, FRAME, iface=1)
     s.pump()
@@ -105,11 +115,16 @@ def test_rate_counts_arrivals_even_when_the_pump_lags() -> None:
 
 def test_lines_come_out_in_time_order_across_interfaces() -> None:
     out = io.StringIO()
-    ifaces = [InterfaceInfo("tun0", "tun", linktype=LINKTYPE_RAW, index=0),
-              InterfaceInfo("veth0", "observe", linktype=LINKTYPE_ETHERNET, index=1)]
+    ifaces = [
+        InterfaceInfo("tun0", "tun", linktype=LINKTYPE_RAW, index=0),
+        InterfaceInfo("veth0", "observe", linktype=LINKTYPE_ETHERNET, index=1),
+    ]
     printer = LinePrinter(ifaces, out, hold=0.05)
-    s = Session([RecordSource(ifaces[0]), RecordSource(ifaces[1])], on_record=printer,
-                on_batch=printer.flush)
+    s = Session(
+        [RecordSource(ifaces[0]), RecordSource(ifaces[1])],
+        on_record=printer,
+        on_batch=printer.flush,
+    )
     # the veth reader hands over its batch after the tun's, though its packet came first
     s.feed(T0 + 2_000_000, Direction.OUTBOUND, PING, iface=0)
     s.feed(T0 + 1_000_000, Direction.OUTBOUND, FRAME, iface=1)

@@ -22,11 +22,14 @@ ENV = {**os.environ, "TZ": "UTC"}
 def capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
     macs = {"src": "02:00:00:00:00:01", "dst": "02:00:00:00:00:02"}
     pkts = [
-        Ether(**macs) / IP(src="10.0.0.1", dst="10.0.0.2") / ICMP(seq=1)
+        Ether(**macs)
+        / IP(src="10.0.0.1", dst="10.0.0.2")
+        / ICMP(seq=1)
         / b"hello world,\r\n this is a test payload!\x1b\x00",
-        Ether(**macs) / IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=1000, dport=2000)
-        / b"abc",
-        Ether(**macs) / Dot1Q(vlan=7) / IP(src="10.0.0.3", dst="10.0.0.4")
+        Ether(**macs) / IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=1000, dport=2000) / b"abc",
+        Ether(**macs)
+        / Dot1Q(vlan=7)
+        / IP(src="10.0.0.3", dst="10.0.0.4")
         / TCP(sport=5000, dport=80, flags="S", seq=1000),
         Ether(**macs) / IP(src="10.0.0.2", dst="10.0.0.1") / ICMP(type=0, seq=1) / (b"z" * 33),
     ]
@@ -44,11 +47,26 @@ def lines(cmd: list[str]) -> str:
 
 
 @needs_tcpdump
-@pytest.mark.parametrize("flags", [
-    ["-x"], ["-xx"], ["-X"], ["-XX"], ["-A"], ["-AA"],
-    ["-t"], ["-tt"], ["-ttt"], ["-tttt"], ["-ttttt"],
-    ["-s", "40", "-x"], ["-c", "2", "-X"], ["-tt", "-x", "icmp"],
-], ids=lambda f: " ".join(f))
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["-x"],
+        ["-xx"],
+        ["-X"],
+        ["-XX"],
+        ["-A"],
+        ["-AA"],
+        ["-t"],
+        ["-tt"],
+        ["-ttt"],
+        ["-tttt"],
+        ["-ttttt"],
+        ["-s", "40", "-x"],
+        ["-c", "2", "-X"],
+        ["-tt", "-x", "icmp"],
+    ],
+    ids=lambda f: " ".join(f),
+)
 def test_same_output_as_tcpdump(capture: Path, flags: list[str]) -> None:
     ours = lines([*TAPWATCH, "-r", str(capture), *flags])
     theirs = lines(["tcpdump", "-nn", "-r", str(capture), *flags])
@@ -71,11 +89,16 @@ def test_dumps_never_carry_control_bytes(capture: Path) -> None:
 @pytest.mark.parametrize("flags", [["-S"], []], ids=["absolute", "relative"])
 def test_tcp_numbers_as_tcpdump_prints_them(flags: list[str]) -> None:
     corpus = Path(__file__).with_name("corpus") / "real.pcap"
-    ours = [ln for ln in lines([*TAPWATCH, "-r", str(corpus), "--strict-tcpdump", *flags])
-            .splitlines()
-            if "Flags [" in ln]
-    theirs = [ln for ln in lines(["tcpdump", "-nn", "-r", str(corpus), *flags]).splitlines()
-              if "Flags [" in ln]
+    ours = [
+        ln
+        for ln in lines([*TAPWATCH, "-r", str(corpus), "--strict-tcpdump", *flags]).splitlines()
+        if "Flags [" in ln
+    ]
+    theirs = [
+        ln
+        for ln in lines(["tcpdump", "-nn", "-r", str(corpus), *flags]).splitlines()
+        if "Flags [" in ln
+    ]
     assert ours and ours == theirs
 
 

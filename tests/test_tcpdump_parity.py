@@ -33,8 +33,13 @@ def tcpdump_packets(path: Path, *flags: str) -> list[str]:
     exe = shutil.which("tcpdump")
     if exe is None:
         pytest.skip("tcpdump not installed")
-    out = subprocess.run([exe, "-nn", *flags, "-r", str(path)], capture_output=True, text=True,
-                         timeout=60, check=True).stdout
+    out = subprocess.run(
+        [exe, "-nn", *flags, "-r", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
     packets: list[str] = []
     for line in out.splitlines():
         if len(line) > 15 and line[2] == ":" and line[5] == ":" and line[8] == ".":
@@ -44,8 +49,9 @@ def tcpdump_packets(path: Path, *flags: str) -> list[str]:
     return packets
 
 
-def compare(path: Path, *, strict: bool,
-            verbose: int = 0) -> tuple[list[tuple[str, str, str]], dict[str, list[int]]]:
+def compare(
+    path: Path, *, strict: bool, verbose: int = 0
+) -> tuple[list[tuple[str, str, str]], dict[str, list[int]]]:
     """(differences as (protocol, tapwatch, tcpdump), per-protocol [identical, total])."""
     theirs = tcpdump_packets(path, *(["-" + "v" * verbose] if verbose else []))
     with pcap.read_capture(str(path)) as reader:
@@ -78,7 +84,8 @@ def assert_identical(verbose: int = 0) -> None:
         report += [f"{path.name} [{p}]\n  tapwatch: {o!r}\n  tcpdump:  {t!r}" for p, o, t in diffs]
     assert total > 150
     assert same / total >= 0.95, f"{same}/{total} identical; differing packets:\n" + "\n".join(
-        report)
+        report
+    )
 
 
 def test_lines_identical_to_tcpdump() -> None:

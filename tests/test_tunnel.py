@@ -24,11 +24,14 @@ A_IN, B_IN = "10.0.0.1", "10.0.0.2"  # the addresses inside the tunnel
 
 def ip4(payload: bytes = b"x" * 20, total: int | None = None) -> bytes:
     n = 20 + len(payload)
-    return struct.pack("!BBHHHBBH4s4s", 0x45, 0, total or n, 1, 0, 64, 17, 0, bytes(4),
-                       bytes(4)) + payload
+    return (
+        struct.pack("!BBHHHBBH4s4s", 0x45, 0, total or n, 1, 0, 64, 17, 0, bytes(4), bytes(4))
+        + payload
+    )
 
 
 # ----- framing, without a network -----------------------------------------------------------
+
 
 def test_frames_are_reassembled_by_count_whatever_the_segments() -> None:
     c = TunnelCounters()
@@ -37,7 +40,7 @@ def test_frames_are_reassembled_by_count_whatever_the_segments() -> None:
     stream = encode(a) + encode(b)
     got = []
     for i in range(len(stream)):  # one byte at a time: the worst a stream can do
-        got += d.feed(stream[i:i + 1])
+        got += d.feed(stream[i : i + 1])
     assert got == [a, b] and c.framing_errors == 0
     # simpletun's two writes: the prefix alone, then the frame
     assert d.feed(struct.pack("!H", len(a))) == [] and d.feed(a) == [a]
@@ -47,8 +50,14 @@ def test_framing_problems_are_counted_and_the_stream_stays_in_step() -> None:
     c = TunnelCounters()
     d = FrameDecoder(c, max_frame=100)
     good = ip4()
-    stream = (struct.pack("!H", 0) + encode(b"z" * 150) + encode(ip4(total=99)) + encode(good)
-              + struct.pack("!H", 40) + b"half")
+    stream = (
+        struct.pack("!H", 0)
+        + encode(b"z" * 150)
+        + encode(ip4(total=99))
+        + encode(good)
+        + struct.pack("!H", 40)
+        + b"half"
+    )
     frames = d.feed(stream)
     assert frames[-1] == good and len(frames) == 2  # the mismatched one is still delivered
     assert (c.zero_length, c.too_long_in, c.length_mismatch) == (1, 1, 1)
@@ -64,26 +73,36 @@ def test_ethernet_frames_are_not_checked_against_an_ip_length() -> None:
     assert FrameDecoder(TunnelCounters(), linktype=LINKTYPE_RAW).feed(encode(ip4())) == [ip4()]
 
 
-@pytest.mark.parametrize("text, listen, host, port", [
-    ("55555", True, "", 55555), ("10.0.0.1:6000", True, "10.0.0.1", 6000),
-    ("10.0.0.1", False, "10.0.0.1", 55555), ("[fd00::1]:7000", False, "fd00::1", 7000),
-    ("fd00::1", False, "fd00::1", 55555),
-])
+@pytest.mark.parametrize(
+    "text, listen, host, port",
+    [
+        ("55555", True, "", 55555),
+        ("10.0.0.1:6000", True, "10.0.0.1", 6000),
+        ("10.0.0.1", False, "10.0.0.1", 55555),
+        ("[fd00::1]:7000", False, "fd00::1", 7000),
+        ("fd00::1", False, "fd00::1", 55555),
+    ],
+)
 def test_endpoints(text: str, listen: bool, host: str, port: int) -> None:
     ep = parse_endpoint(text, listen=listen)
     assert (ep.host, ep.port) == (host, port)
 
 
-@pytest.mark.parametrize("text, message", [
-    ("vpn.example.com:55555", "not an IP address"), ("10.0.0.1:99999", "invalid port"),
-    ("55555", "needs the peer's address"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("vpn.example.com:55555", "not an IP address"),
+        ("10.0.0.1:99999", "invalid port"),
+        ("55555", "needs the peer's address"),
+    ],
+)
 def test_bad_endpoints_say_why(text: str, message: str) -> None:
     with pytest.raises(TunnelError, match=message):
         parse_endpoint(text, listen=False)
 
 
 # ----- two namespaces joined by a veth pair ------------------------------------------------------
+
 
 @pytest.fixture
 def pair() -> Iterator[tuple[Netns, Netns]]:
@@ -131,14 +150,29 @@ def wait_listening(ns: Netns, port: int = 55555, timeout: float = 15) -> None:
 @pytest.mark.parametrize("split", [True, False], ids=["two-writes", "one-write"])
 def test_server_with_a_simpletun_style_client(pair: tuple[Netns, Netns], split: bool) -> None:
     a, b = pair
-    tw = a.popen([*TAPWATCH, "--create", "tun0", "--addr", f"{A_IN}/24", "--tunnel-listen",
-                  "55555", "--headless", "icmp"])
+    tw = a.popen(
+        [
+            *TAPWATCH,
+            "--create",
+            "tun0",
+            "--addr",
+            f"{A_IN}/24",
+            "--tunnel-listen",
+            "55555",
+            "--headless",
+            "icmp",
+        ]
+    )
     client = None
     try:
         wait_addr(a, "tun0", A_IN)
         wait_listening(a)
-        client = peer_process(b, ["--connect", f"{A_OUT}:55555", *(["--split"] if split else [])],
-                              "tun0", f"{B_IN}/24")
+        client = peer_process(
+            b,
+            ["--connect", f"{A_OUT}:55555", *(["--split"] if split else [])],
+            "tun0",
+            f"{B_IN}/24",
+        )
         wait_connected(a)
         there = a.run(["ping", "-c", "5", "-i", "0.2", "-W", "2", B_IN])
         back = b.run(["ping", "-c", "5", "-i", "0.2", "-W", "2", A_IN])
@@ -159,15 +193,40 @@ def test_server_with_a_simpletun_style_client(pair: tuple[Netns, Netns], split: 
 
 @needs_netns
 @pytest.mark.netns
-@pytest.mark.parametrize("tap, udp", [(False, False), (True, False), (False, True), (True, True)],
-                         ids=["tun-tcp", "tap-tcp", "tun-udp", "tap-udp"])
+@pytest.mark.parametrize(
+    "tap, udp",
+    [(False, False), (True, False), (False, True), (True, True)],
+    ids=["tun-tcp", "tap-tcp", "tun-udp", "tap-udp"],
+)
 def test_two_tapwatch_ends(pair: tuple[Netns, Netns], tap: bool, udp: bool) -> None:
     a, b = pair
     extra = (["--tap"] if tap else []) + (["--tunnel-udp"] if udp else [])
-    server = a.popen([*TAPWATCH, "--create", "tun0", "--addr", f"{A_IN}/24", "--tunnel-listen",
-                      "55555", "-q", *extra])
-    client = b.popen([*TAPWATCH, "--create", "tun0", "--addr", f"{B_IN}/24", "--tunnel-connect",
-                      f"{A_OUT}:55555", "-q", *extra])
+    server = a.popen(
+        [
+            *TAPWATCH,
+            "--create",
+            "tun0",
+            "--addr",
+            f"{A_IN}/24",
+            "--tunnel-listen",
+            "55555",
+            "-q",
+            *extra,
+        ]
+    )
+    client = b.popen(
+        [
+            *TAPWATCH,
+            "--create",
+            "tun0",
+            "--addr",
+            f"{B_IN}/24",
+            "--tunnel-connect",
+            f"{A_OUT}:55555",
+            "-q",
+            *extra,
+        ]
+    )
     try:
         wait_addr(a, "tun0", A_IN)
         wait_addr(b, "tun0", B_IN)
@@ -189,8 +248,18 @@ def test_two_tapwatch_ends(pair: tuple[Netns, Netns], tap: bool, udp: bool) -> N
 @pytest.mark.netns
 def test_framing_errors_from_the_peer_are_counted(pair: tuple[Netns, Netns]) -> None:
     a, b = pair
-    tw = a.popen([*TAPWATCH, "--create", "tun0", "--addr", f"{A_IN}/24", "--tunnel-listen",
-                  "55555", "--headless"])
+    tw = a.popen(
+        [
+            *TAPWATCH,
+            "--create",
+            "tun0",
+            "--addr",
+            f"{A_IN}/24",
+            "--tunnel-listen",
+            "55555",
+            "--headless",
+        ]
+    )
     try:
         wait_addr(a, "tun0", A_IN)
         wait_listening(a)
@@ -212,8 +281,12 @@ def test_framing_errors_from_the_peer_are_counted(pair: tuple[Netns, Netns]) -> 
         _, err = stop(tw)
     assert "went away; listening on" in err
     assert "4 framing errors" in err
-    for words in ("1 zero-length frames", "1 frames over 2000 B from the peer",
-                  "1 frames whose IP length disagrees", "1 frames cut short"):
+    for words in (
+        "1 zero-length frames",
+        "1 frames over 2000 B from the peer",
+        "1 frames whose IP length disagrees",
+        "1 frames cut short",
+    ):
         assert words in err, err
 
 
@@ -221,13 +294,24 @@ def test_framing_errors_from_the_peer_are_counted(pair: tuple[Netns, Netns]) -> 
 @pytest.mark.netns
 def test_server_takes_a_second_client_and_a_client_reconnects(pair: tuple[Netns, Netns]) -> None:
     a, b = pair
-    server = a.popen([*TAPWATCH, "--create", "tun0", "--addr", f"{A_IN}/24", "--tunnel-listen",
-                      "55555", "-q"])
+    server = a.popen(
+        [*TAPWATCH, "--create", "tun0", "--addr", f"{A_IN}/24", "--tunnel-listen", "55555", "-q"]
+    )
     try:
         wait_addr(a, "tun0", A_IN)
         for _ in range(2):  # one client, then another after the first went away
-            client = b.popen([*TAPWATCH, "--create", "tun0", "--addr", f"{B_IN}/24",
-                              "--tunnel-connect", A_OUT, "-q"])
+            client = b.popen(
+                [
+                    *TAPWATCH,
+                    "--create",
+                    "tun0",
+                    "--addr",
+                    f"{B_IN}/24",
+                    "--tunnel-connect",
+                    A_OUT,
+                    "-q",
+                ]
+            )
             try:
                 wait_addr(b, "tun0", B_IN)
                 wait_connected(a)
@@ -241,16 +325,37 @@ def test_server_takes_a_second_client_and_a_client_reconnects(pair: tuple[Netns,
     assert err.count("tunnel: connected to") == 2
 
     # the client's server goes away and comes back: the client retries and carries on
-    client = b.popen([*TAPWATCH, "--create", "tun0", "--addr", f"{B_IN}/24", "--tunnel-connect",
-                      A_OUT, "--headless", "icmp"])
+    client = b.popen(
+        [
+            *TAPWATCH,
+            "--create",
+            "tun0",
+            "--addr",
+            f"{B_IN}/24",
+            "--tunnel-connect",
+            A_OUT,
+            "--headless",
+            "icmp",
+        ]
+    )
     try:
         wait_addr(b, "tun0", B_IN)
         assert client.stderr is not None
         while "retrying in" not in client.stderr.readline():  # at least one failed attempt
             pass
         a.wait_link("tun0", present=False)
-        server = a.popen([*TAPWATCH, "--create", "tun0", "--addr", f"{A_IN}/24",
-                          "--tunnel-listen", "55555", "-q"])
+        server = a.popen(
+            [
+                *TAPWATCH,
+                "--create",
+                "tun0",
+                "--addr",
+                f"{A_IN}/24",
+                "--tunnel-listen",
+                "55555",
+                "-q",
+            ]
+        )
         try:
             wait_addr(a, "tun0", A_IN)
             wait_connected(a, timeout=20)
@@ -265,8 +370,12 @@ def test_server_takes_a_second_client_and_a_client_reconnects(pair: tuple[Netns,
 
 def test_tunnel_flags_are_checked() -> None:
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([*(["unshare", "--net"] if _root() else []), *TAPWATCH, *args],
-                              capture_output=True, text=True, timeout=60)
+        return subprocess.run(
+            [*(["unshare", "--net"] if _root() else []), *TAPWATCH, *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
 
     r = run("--tunnel-listen", "55555")
     assert r.returncode == 2 and "add --create NAME" in r.stderr
@@ -281,6 +390,7 @@ def test_tunnel_flags_are_checked() -> None:
 
 def _root() -> bool:
     import os
+
     return os.geteuid() == 0
 
 
@@ -316,11 +426,13 @@ def test_sending_never_blocks_and_never_sends_what_simpletun_cannot_take() -> No
 
 # ----- the tunnel's framing on the outer stream ---------------------------------------------------
 
+
 def _segment(payload: bytes, seq: int, sport: int = 40000, dport: int = 55555) -> bytes:
     from scapy.layers.inet import IP, TCP
 
-    return bytes(IP(src=B_OUT, dst=A_OUT) / TCP(sport=sport, dport=dport, seq=seq, flags="PA")
-                 / payload)
+    return bytes(
+        IP(src=B_OUT, dst=A_OUT) / TCP(sport=sport, dport=dport, seq=seq, flags="PA") / payload
+    )
 
 
 def test_outer_segments_show_the_frames_they_complete() -> None:
@@ -343,19 +455,33 @@ def test_outer_segments_show_the_frames_they_complete() -> None:
 
 @needs_netns
 @pytest.mark.netns
-def test_inner_and_outer_in_one_session_and_one_pcapng(pair: tuple[Netns, Netns],
-                                                        tmp_path: Path) -> None:
+def test_inner_and_outer_in_one_session_and_one_pcapng(
+    pair: tuple[Netns, Netns], tmp_path: Path
+) -> None:
     a, b = pair
     both = tmp_path / "both.pcapng"
-    tw = a.popen([*TAPWATCH, "--create", "tun0", "--addr", f"{A_IN}/24", "--tunnel-listen",
-                  "55555", "--observe", "veth0", "-w", str(both), "--headless",
-                  "icmp or tcp port 55555"])
+    tw = a.popen(
+        [
+            *TAPWATCH,
+            "--create",
+            "tun0",
+            "--addr",
+            f"{A_IN}/24",
+            "--tunnel-listen",
+            "55555",
+            "--observe",
+            "veth0",
+            "-w",
+            str(both),
+            "--headless",
+            "icmp or tcp port 55555",
+        ]
+    )
     client = None
     try:
         wait_addr(a, "tun0", A_IN)
         wait_listening(a)
-        client = peer_process(b, ["--connect", f"{A_OUT}:55555", "--split"], "tun0",
-                              f"{B_IN}/24")
+        client = peer_process(b, ["--connect", f"{A_OUT}:55555", "--split"], "tun0", f"{B_IN}/24")
         wait_connected(a)
         ping = a.run(["ping", "-c", "3", "-i", "0.2", "-W", "2", B_IN])
     finally:
@@ -364,24 +490,47 @@ def test_inner_and_outer_in_one_session_and_one_pcapng(pair: tuple[Netns, Netns]
             client.kill()
             client.wait()
     assert received(ping.stdout) == 3, ping.stdout + err
-    requests = [ln for ln in out.splitlines()
-                if " veth0 Out " in ln and f"tunnel 1 frame: IP {A_IN} > {B_IN}: ICMP echo "
-                "request" in ln]
-    replies = [ln for ln in out.splitlines()
-               if " veth0 In  " in ln and f"tunnel 1 frame: IP {B_IN} > {A_IN}: ICMP echo reply"
-               in ln]
+    requests = [
+        ln
+        for ln in out.splitlines()
+        if " veth0 Out " in ln and f"tunnel 1 frame: IP {A_IN} > {B_IN}: ICMP echo request" in ln
+    ]
+    replies = [
+        ln
+        for ln in out.splitlines()
+        if " veth0 In  " in ln and f"tunnel 1 frame: IP {B_IN} > {A_IN}: ICMP echo reply" in ln
+    ]
     assert len(requests) == 3 and len(replies) == 3, out
     assert sum(" tun0  Out IP " in ln for ln in out.splitlines()) == 3
     # one pcapng, two interfaces with their own link types and names
-    rows = subprocess.run(["tshark", "-r", str(both), "-T", "fields", "-e",
-                           "frame.interface_name", "-e", "frame.protocols"],
-                          capture_output=True, text=True, check=True).stdout.splitlines()
+    rows = subprocess.run(
+        [
+            "tshark",
+            "-r",
+            str(both),
+            "-T",
+            "fields",
+            "-e",
+            "frame.interface_name",
+            "-e",
+            "frame.protocols",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
     names = {r.split("\t")[0] for r in rows}
     assert names == {"tun0", "veth0"}
     assert any(r.startswith("tun0\traw:ip") for r in rows)
     assert any(r.startswith("veth0\teth:ethertype:ip:tcp") for r in rows)
-    again = subprocess.run([*TAPWATCH, "-r", str(both), "--tunnel-decode", "55555"],
-                           capture_output=True, text=True, timeout=60)
+    again = subprocess.run(
+        [*TAPWATCH, "-r", str(both), "--tunnel-decode", "55555"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert again.returncode == 0, again.stderr
-    assert sum("tunnel 1 frame: IP" in ln and "ICMP echo" in ln
-               for ln in again.stdout.splitlines()) == 6
+    assert (
+        sum("tunnel 1 frame: IP" in ln and "ICMP echo" in ln for ln in again.stdout.splitlines())
+        == 6
+    )

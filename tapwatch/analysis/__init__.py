@@ -31,8 +31,7 @@ class Progress:
 
     __slots__ = ("_cancel", "done", "report", "total")
 
-    def __init__(self, total: int = 0,
-                 report: Callable[[int, int], None] | None = None) -> None:
+    def __init__(self, total: int = 0, report: Callable[[int, int], None] | None = None) -> None:
         self.total = total
         self.done = 0
         self.report = report

@@ -80,9 +80,11 @@ class Conversation:
         p = "tcp" if self.proto == IPPROTO_TCP else "udp"
         if a == b and self.port_a == self.port_b:
             return f"{p} and host {a} and port {self.port_a}"
-        return (f"{p} and ((src host {a} and src port {self.port_a} and dst host {b} and "
-                f"dst port {self.port_b}) or (src host {b} and src port {self.port_b} and "
-                f"dst host {a} and dst port {self.port_a}))")
+        return (
+            f"{p} and ((src host {a} and src port {self.port_a} and dst host {b} and "
+            f"dst port {self.port_b}) or (src host {b} and src port {self.port_b} and "
+            f"dst host {a} and dst port {self.port_a}))"
+        )
 
 
 @dataclass
@@ -138,8 +140,7 @@ class TrafficIndex:
         self.skipped = 0  # evicted before the index got to them
         self.first_seq: int | None = None
 
-    def update(self, ring: Ring, progress: Progress | None = None,
-               stop: int | None = None) -> int:
+    def update(self, ring: Ring, progress: Progress | None = None, stop: int | None = None) -> int:
         """Look at every record from where the last update stopped; returns how many."""
         if ring.cleared != self.cleared:
             self.reset(ring.first_seq, ring.cleared)
@@ -194,8 +195,9 @@ class TrafficIndex:
                 flow = flows.get(fkey)
                 if flow is None:
                     a, pa, b, pb = src, t.sport, dst, t.dport
-                    if t.proto == IPPROTO_TCP and t.flags & (TCP_SYN | TCP_ACK) == \
-                            (TCP_SYN | TCP_ACK):
+                    if t.proto == IPPROTO_TCP and t.flags & (TCP_SYN | TCP_ACK) == (
+                        TCP_SYN | TCP_ACK
+                    ):
                         a, pa, b, pb = dst, t.dport, src, t.sport  # a SYN-ACK: B opened it
                     flow = flows[fkey] = Conversation(t.proto, a, b, pa, pb, first_ns=ts)
                 _count(flow, (src, t.sport) == (flow.a, flow.port_a), size, ts)
@@ -238,6 +240,7 @@ def _count(conv: Conversation, forward: bool, size: int, ts: int) -> None:
 
 # ----- rows for the tables -----------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Column:
     """One column of a tool's table: title, width hint, alignment and how to sort by it."""
@@ -248,17 +251,30 @@ class Column:
 
 
 CONVERSATION_COLUMNS = (
-    Column("Proto", 5), Column("Address A", 22), Column("Port A", 6, True),
-    Column("Address B", 22), Column("Port B", 6, True), Column("Packets", 8, True),
-    Column("Bytes", 9, True), Column("Pkts A→B", 8, True), Column("Bytes A→B", 9, True),
-    Column("Pkts B→A", 8, True), Column("Bytes B→A", 9, True), Column("Start", 10, True),
-    Column("Duration", 9, True), Column("bit/s", 9, True),
+    Column("Proto", 5),
+    Column("Address A", 22),
+    Column("Port A", 6, True),
+    Column("Address B", 22),
+    Column("Port B", 6, True),
+    Column("Packets", 8, True),
+    Column("Bytes", 9, True),
+    Column("Pkts A→B", 8, True),
+    Column("Bytes A→B", 9, True),
+    Column("Pkts B→A", 8, True),
+    Column("Bytes B→A", 9, True),
+    Column("Start", 10, True),
+    Column("Duration", 9, True),
+    Column("bit/s", 9, True),
 )
 
 ENDPOINT_COLUMNS = (
-    Column("Address", 28), Column("Packets", 8, True), Column("Bytes", 9, True),
-    Column("Tx packets", 10, True), Column("Tx bytes", 9, True),
-    Column("Rx packets", 10, True), Column("Rx bytes", 9, True),
+    Column("Address", 28),
+    Column("Packets", 8, True),
+    Column("Bytes", 9, True),
+    Column("Tx packets", 10, True),
+    Column("Tx bytes", 9, True),
+    Column("Rx packets", 10, True),
+    Column("Rx bytes", 9, True),
 )
 
 
@@ -331,8 +347,14 @@ class Table:
     note: str = ""
 
 
-def conversation_table(convs: Iterable[Conversation], t0_ns: int, *, sort: str = "Bytes",
-                       descending: bool = True, limit: int | None = None) -> Table:
+def conversation_table(
+    convs: Iterable[Conversation],
+    t0_ns: int,
+    *,
+    sort: str = "Bytes",
+    descending: bool = True,
+    limit: int | None = None,
+) -> Table:
     """The conversations as rows, sorted by a column title."""
     key = CONV_KEYS.get(sort, CONV_KEYS["Bytes"])
     ordered = sorted(convs, key=key, reverse=descending)  # type: ignore[arg-type]
@@ -342,29 +364,56 @@ def conversation_table(convs: Iterable[Conversation], t0_ns: int, *, sort: str =
     cells = []
     for c in ordered:
         start = (c.first_ns - t0_ns) / 1e9
-        cells.append((
-            c.proto_name, addr_text(c.a), str(c.port_a) if c.proto else "",
-            addr_text(c.b), str(c.port_b) if c.proto else "",
-            f"{c.packets:,}", human_bytes(c.bytes), f"{c.packets_ab:,}", human_bytes(c.bytes_ab),
-            f"{c.packets_ba:,}", human_bytes(c.bytes_ba), f"{start:.6f}",
-            f"{c.duration_s:.4f}", human_rate(c.bits_per_s),
-        ))
-    return Table(CONVERSATION_COLUMNS, cells, [c.filter_expr() for c in ordered], sort,
-                 descending, total)
+        cells.append(
+            (
+                c.proto_name,
+                addr_text(c.a),
+                str(c.port_a) if c.proto else "",
+                addr_text(c.b),
+                str(c.port_b) if c.proto else "",
+                f"{c.packets:,}",
+                human_bytes(c.bytes),
+                f"{c.packets_ab:,}",
+                human_bytes(c.bytes_ab),
+                f"{c.packets_ba:,}",
+                human_bytes(c.bytes_ba),
+                f"{start:.6f}",
+                f"{c.duration_s:.4f}",
+                human_rate(c.bits_per_s),
+            )
+        )
+    return Table(
+        CONVERSATION_COLUMNS, cells, [c.filter_expr() for c in ordered], sort, descending, total
+    )
 
 
-def endpoint_table(endpoints: Iterable[Endpoint], *, sort: str = "Bytes",
-                   descending: bool = True, limit: int | None = None) -> Table:
+def endpoint_table(
+    endpoints: Iterable[Endpoint],
+    *,
+    sort: str = "Bytes",
+    descending: bool = True,
+    limit: int | None = None,
+) -> Table:
     key = ENDPOINT_KEYS.get(sort, ENDPOINT_KEYS["Bytes"])
     ordered = sorted(endpoints, key=key, reverse=descending)  # type: ignore[arg-type]
     total = len(ordered)
     if limit is not None:
         ordered = ordered[:limit]
-    cells = [(addr_text(e.addr), f"{e.packets:,}", human_bytes(e.bytes), f"{e.tx_packets:,}",
-              human_bytes(e.tx_bytes), f"{e.rx_packets:,}", human_bytes(e.rx_bytes))
-             for e in ordered]
-    return Table(ENDPOINT_COLUMNS, cells, [e.filter_expr() for e in ordered], sort, descending,
-                 total)
+    cells = [
+        (
+            addr_text(e.addr),
+            f"{e.packets:,}",
+            human_bytes(e.bytes),
+            f"{e.tx_packets:,}",
+            human_bytes(e.tx_bytes),
+            f"{e.rx_packets:,}",
+            human_bytes(e.rx_bytes),
+        )
+        for e in ordered
+    ]
+    return Table(
+        ENDPOINT_COLUMNS, cells, [e.filter_expr() for e in ordered], sort, descending, total
+    )
 
 
 class SharedIndex:

@@ -65,8 +65,9 @@ def parse_query(kind: FindKind, text: str, linktypes: Sequence[int]) -> Query:
     if kind == "text":
         if not text:
             raise FindError("type the text to find")
-        return Query(kind, text, needle=text.lower().encode("latin-1", "replace"),
-                     lower=text.lower())
+        return Query(
+            kind, text, needle=text.lower().encode("latin-1", "replace"), lower=text.lower()
+        )
     if kind == "hex":
         return Query(kind, text, needle=parse_hex(text))
     from tapwatch.filters import FilterError, compile_packet_filter
@@ -80,8 +81,9 @@ def parse_query(kind: FindKind, text: str, linktypes: Sequence[int]) -> Query:
     return Query(kind, text, flt=flt)
 
 
-def matcher(query: Query, linktypes: Sequence[int],
-            summary: Callable[[int, bytes, int], str] | None) -> Callable[[bytes, int, int], bool]:
+def matcher(
+    query: Query, linktypes: Sequence[int], summary: Callable[[int, bytes, int], str] | None
+) -> Callable[[bytes, int, int], bool]:
     """A predicate ``(data, iface, seq)`` for the query.
 
     ``summary(seq, data, iface)`` gives a packet's one-line text, for text searches.
@@ -103,9 +105,14 @@ def matcher(query: Query, linktypes: Sequence[int],
     return text
 
 
-def find(rows: Sequence[int], start: int, forward: bool, ring: Ring,
-         match: Callable[[bytes, int, int], bool], progress: Progress | None = None
-         ) -> tuple[int, bool] | None:
+def find(
+    rows: Sequence[int],
+    start: int,
+    forward: bool,
+    ring: Ring,
+    match: Callable[[bytes, int, int], bool],
+    progress: Progress | None = None,
+) -> tuple[int, bool] | None:
     """The row index of the next match after row ``start``, and whether it wrapped.
 
     ``rows`` maps row index to seq (a snapshot of the list); records no

@@ -63,8 +63,13 @@ def frame_node(rec: Record, info: FrameInfo) -> Node:
     end = n
     when = format_time(info.time_format, rec.ts_ns, info.first_ns, info.prev_ns)
     children = [
-        Node(f"Interface: {ifname} (id {rec.iface}, {info.iface_kind}, "
-             f"{linktype_name(info.linktype)})", 0, end, []),
+        Node(
+            f"Interface: {ifname} (id {rec.iface}, {info.iface_kind}, "
+            f"{linktype_name(info.linktype)})",
+            0,
+            end,
+            [],
+        ),
         Node(f"Direction: {direction_sentence(rec.direction, ifname)}", 0, end, []),
         Node(f"Arrival time: {when} ({info.time_format.description})", 0, end, []),
     ]
@@ -74,15 +79,21 @@ def frame_node(rec: Record, info: FrameInfo) -> Node:
         sec, ns = divmod(rec.ts_ns, 1_000_000_000)
         children.append(Node(f"Epoch time: {sec}.{ns:09d} seconds", 0, end, []))
     if info.time_format is not TimeFormat.RELATIVE:
-        children.append(Node(f"Time since first packet: {seconds(rec.ts_ns - info.first_ns)}",
-                             0, end, []))
+        children.append(
+            Node(f"Time since first packet: {seconds(rec.ts_ns - info.first_ns)}", 0, end, [])
+        )
     if info.time_format is not TimeFormat.DELTA and info.prev_ns is not None:
-        children.append(Node("Time since previous shown packet: "
-                             f"{seconds(rec.ts_ns - info.prev_ns)}", 0, end, []))
+        children.append(
+            Node(
+                f"Time since previous shown packet: {seconds(rec.ts_ns - info.prev_ns)}", 0, end, []
+            )
+        )
     children.append(Node(f"Frame length: {wire} bytes ({wire * 8} bits)", 0, end, []))
     children.append(Node(f"Capture length: {n} bytes ({n * 8} bits)", 0, end, []))
     if info.comment:
         children.append(Node(f"Comment: {printable(info.comment)}", 0, end, []))
-    label = (f"Frame {rec.seq}: {wire} bytes on wire ({wire * 8} bits), {n} bytes captured "
-             f"({n * 8} bits) on interface {ifname}, id {rec.iface}")
+    label = (
+        f"Frame {rec.seq}: {wire} bytes on wire ({wire * 8} bits), {n} bytes captured "
+        f"({n * 8} bits) on interface {ifname}, id {rec.iface}"
+    )
     return Node(label, 0, end, children)

@@ -41,8 +41,12 @@ class SortColumn(str, Enum):
 
     @property
     def needs_summary(self) -> bool:
-        return self in (SortColumn.SOURCE, SortColumn.DESTINATION, SortColumn.PROTOCOL,
-                        SortColumn.INFO)
+        return self in (
+            SortColumn.SOURCE,
+            SortColumn.DESTINATION,
+            SortColumn.PROTOCOL,
+            SortColumn.INFO,
+        )
 
 
 @lru_cache(maxsize=65536)
@@ -55,8 +59,9 @@ def address_key(text: str) -> tuple[int, bytes, str]:
     return (addr.version // 6, addr.packed, "")
 
 
-def key_function(column: SortColumn, summary: Callable[[Record], Summary],
-                 ifnames: Sequence[str]) -> Callable[[Record], object]:
+def key_function(
+    column: SortColumn, summary: Callable[[Record], Summary], ifnames: Sequence[str]
+) -> Callable[[Record], object]:
     """The sort key of a record for ``column``."""
     if column is SortColumn.NUMBER:
         return lambda r: r.seq
@@ -77,8 +82,14 @@ def key_function(column: SortColumn, summary: Callable[[Record], Summary],
     return lambda r: summary(r).info
 
 
-def sort_rows(rows: Sequence[int], ring: Ring, key: Callable[[Record], object], *,
-              descending: bool = False, progress: Progress | None = None) -> array[int]:
+def sort_rows(
+    rows: Sequence[int],
+    ring: Ring,
+    key: Callable[[Record], object],
+    *,
+    descending: bool = False,
+    progress: Progress | None = None,
+) -> array[int]:
     """The seqs of ``rows`` (still held) ordered by ``key``; ties keep arrival order."""
     if progress is not None:
         progress.total = len(rows)

@@ -86,11 +86,21 @@ def _ahead(seq: int, ref: int) -> int:
 MAX_PENDING = 4096
 
 
-def follow(conv: Conversation, records: Iterable[Record | None], linktypes: list[int], *,
-           limit: int = DEFAULT_LIMIT, progress: Progress | None = None) -> Stream:
+def follow(
+    conv: Conversation,
+    records: Iterable[Record | None],
+    linktypes: list[int],
+    *,
+    limit: int = DEFAULT_LIMIT,
+    progress: Progress | None = None,
+) -> Stream:
     """Reassemble the flow ``conv`` from its records (None: a record no longer held)."""
-    stream = Stream(conv.proto, endpoint_text(conv.a, conv.port_a),
-                    endpoint_text(conv.b, conv.port_b), conv.filter_expr())
+    stream = Stream(
+        conv.proto,
+        endpoint_text(conv.a, conv.port_a),
+        endpoint_text(conv.b, conv.port_b),
+        conv.filter_expr(),
+    )
     tcp = conv.proto == IPPROTO_TCP
     dirs = (_Direction(), _Direction())
     out = _Out(stream, limit)
@@ -142,8 +152,7 @@ def follow(conv: Conversation, records: Iterable[Record | None], linktypes: list
     return stream
 
 
-def _emit(out: _Out, side: int, d: _Direction, pkt: int, seq: int, data: bytes,
-          gap: int) -> None:
+def _emit(out: _Out, side: int, d: _Direction, pkt: int, seq: int, data: bytes, gap: int) -> None:
     """Show ``data`` (at ``seq``, trimmed of bytes already shown), then what it unblocks."""
     assert d.next is not None
     behind = -_ahead(seq, d.next) if not gap else 0
@@ -195,6 +204,7 @@ class _Out:
 
 
 # ----- display ----------------------------------------------------------------------------------
+
 
 def text_lines(data: bytes | bytearray, width: int = 0) -> Iterator[str]:
     """Payload as text lines the way Wireshark's ASCII view shows it.

@@ -112,8 +112,14 @@ class CaptureReader(threading.Thread, abc.ABC):
     #: what :meth:`kernel_drops` counts on this path, for the status bar and the summary
     kernel_drops_meaning = "packets the kernel dropped before tapwatch read them"
 
-    def __init__(self, ring: Ring, wake: threading.Event | None = None, *, iface: int = 0,
-                 capture_filter: BpfFilter | None = None) -> None:
+    def __init__(
+        self,
+        ring: Ring,
+        wake: threading.Event | None = None,
+        *,
+        iface: int = 0,
+        capture_filter: BpfFilter | None = None,
+    ) -> None:
         super().__init__(name="tapwatch-reader", daemon=True)
         self.ring = ring
         self.wake = wake or threading.Event()
@@ -127,7 +133,8 @@ class CaptureReader(threading.Thread, abc.ABC):
         self.child_pid: int | None = None  # a reading or draining child process, while it runs
         # the filter this thread runs on every packet it delivers (None: everything passes)
         self._match: Callable[[bytes], bool] | None = (
-            capture_filter.match if capture_filter is not None else None)
+            capture_filter.match if capture_filter is not None else None
+        )
 
     @property
     def error(self) -> str | None:

@@ -60,6 +60,7 @@ NOBODY = 65534  # the uid and gid a child started as root continues as
 
 # ----- the parent's side ------------------------------------------------------------------------
 
+
 def can_spawn() -> bool:
     """Whether this process can run a reading child at all."""
     return bool(sys.executable) and hasattr(os, "memfd_create")
@@ -70,8 +71,7 @@ def _child_env() -> dict[str, str]:
     here = os.path.abspath(__file__)
     pkg_root = os.path.dirname(os.path.dirname(os.path.dirname(here)))
     env = dict(os.environ)
-    env["PYTHONPATH"] = pkg_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH")
-                                    else "")
+    env["PYTHONPATH"] = pkg_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     return env
 
 
@@ -80,8 +80,11 @@ def spawn(args: list[str], fds: tuple[int, ...]) -> subprocess.Popen[bytes]:
     if not sys.executable:
         raise ValueError("no interpreter to run a child with")
     return subprocess.Popen(
-        [sys.executable, "-m", "tapwatch.capture", *args, str(os.getpid())], pass_fds=fds,
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [sys.executable, "-m", "tapwatch.capture", *args, str(os.getpid())],
+        pass_fds=fds,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         start_new_session=True,  # Ctrl-C at the terminal is the parent's business
         env=_child_env(),
     )
@@ -134,8 +137,10 @@ class Channel:
             self.mm = mmap.mmap(self.memfd, MAP_BYTES)
             self.bell, bell_w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
             ctl_r, self.ctl = os.pipe2(os.O_CLOEXEC)
-            self.child = spawn(["--child", str(fd), str(self.memfd), str(bell_w), str(ctl_r)],
-                               (fd, self.memfd, bell_w, ctl_r))
+            self.child = spawn(
+                ["--child", str(fd), str(self.memfd), str(bell_w), str(ctl_r)],
+                (fd, self.memfd, bell_w, ctl_r),
+            )
         except BaseException:
             self._close_fds()
             raise
@@ -234,6 +239,7 @@ class Channel:
 
 
 # ----- the children -----------------------------------------------------------------------------
+
 
 def _child_setup(parent: int) -> bool:
     """Privileges, signals and lifetime of a child; False if the parent is gone already.

@@ -77,9 +77,16 @@ class PacketSocketReader(CaptureReader):
     were queued before it was attached are tested here.
     """
 
-    def __init__(self, sock: socket.socket, ring: Ring, wake: threading.Event | None = None, *,
-                 iface: int = 0, capture_filter: BpfFilter | None = None,
-                 loopback: bool = False) -> None:
+    def __init__(
+        self,
+        sock: socket.socket,
+        ring: Ring,
+        wake: threading.Event | None = None,
+        *,
+        iface: int = 0,
+        capture_filter: BpfFilter | None = None,
+        loopback: bool = False,
+    ) -> None:
         super().__init__(ring, wake, iface=iface, capture_filter=capture_filter)
         self.sock = sock
         #: loopback shows each packet as sent and again as received: keep one, as libpcap
@@ -111,9 +118,11 @@ class PacketSocketReader(CaptureReader):
                 if capture_filter is not None and self.filter_in_kernel:
                     self.filter_in_kernel = self._attach(capture_filter, with_tagged=False)
         self.path = "tpacket" if self.tpacket is not None else "socket"
-        self.kernel_drops_meaning = ("packets the capture ring had no room for"
-                                     if self.tpacket is not None
-                                     else "packets the socket buffer had no room for")
+        self.kernel_drops_meaning = (
+            "packets the capture ring had no room for"
+            if self.tpacket is not None
+            else "packets the socket buffer had no room for"
+        )
         self._tagged_match = None
         if self.filter_in_kernel and self.tpacket is not None and capture_filter is not None:
             self._tagged_match = capture_filter.match
@@ -126,9 +135,15 @@ class PacketSocketReader(CaptureReader):
     def _attach(self, capture_filter: BpfFilter, *, with_tagged: bool) -> bool:
         """Run the filter in the kernel; False if it refused the program (too long?)."""
         try:
-            attach_program(self.sock, program(capture_filter, outgoing_only=False,
-                                              received_only=self.received_only,
-                                              tagged_pass=with_tagged))
+            attach_program(
+                self.sock,
+                program(
+                    capture_filter,
+                    outgoing_only=False,
+                    received_only=self.received_only,
+                    tagged_pass=with_tagged,
+                ),
+            )
         except OSError:
             return False
         return True

@@ -104,8 +104,13 @@ TAGGED_PASS: tuple[Insn, ...] = (
 )
 
 
-def program(capture_filter: BpfFilter | None, *, outgoing_only: bool,
-            received_only: bool = False, tagged_pass: bool = True) -> list[Insn]:
+def program(
+    capture_filter: BpfFilter | None,
+    *,
+    outgoing_only: bool,
+    received_only: bool = False,
+    tagged_pass: bool = True,
+) -> list[Insn]:
     """The program for a packet socket: the direction test, the tag test, the user's filter.
 
     Each prefix only jumps within itself or falls through to the next part,
@@ -164,15 +169,27 @@ class TpacketRing:
         self._next = 0
         self.blocks = 0  # blocks handed back to the kernel so far
         sock.setsockopt(SOL_PACKET, PACKET_VERSION, TPACKET_V3)
-        sock.setsockopt(SOL_PACKET, PACKET_RX_RING, struct.pack(
-            "IIIIIII", BLOCK_SIZE, BLOCKS, FRAME_SIZE, BLOCK_SIZE // FRAME_SIZE * BLOCKS,
-            BLOCK_TIMEOUT_MS, 0, 0))
+        sock.setsockopt(
+            SOL_PACKET,
+            PACKET_RX_RING,
+            struct.pack(
+                "IIIIIII",
+                BLOCK_SIZE,
+                BLOCKS,
+                FRAME_SIZE,
+                BLOCK_SIZE // FRAME_SIZE * BLOCKS,
+                BLOCK_TIMEOUT_MS,
+                0,
+                0,
+            ),
+        )
         self.mm = mmap.mmap(sock.fileno(), BLOCK_SIZE * BLOCKS)
         self.sock = sock
 
     @classmethod
-    def for_device(cls, fd: int,
-                   capture_filter: BpfFilter | None = None) -> tuple[TpacketRing, bool]:
+    def for_device(
+        cls, fd: int, capture_filter: BpfFilter | None = None
+    ) -> tuple[TpacketRing, bool]:
         """The ring for what the host sends into the tun/tap device behind ``fd``.
 
         Returns the ring and whether ``capture_filter`` runs in the kernel
@@ -210,9 +227,15 @@ class TpacketRing:
     def fileno(self) -> int:
         return self.sock.fileno()
 
-    def take(self, ring: Ring, iface: int = 0, max_blocks: int = 8, *,
-             tagged_match: Callable[[bytes], bool] | None = None,
-             match: Callable[[bytes], bool] | None = None) -> int:
+    def take(
+        self,
+        ring: Ring,
+        iface: int = 0,
+        max_blocks: int = 8,
+        *,
+        tagged_match: Callable[[bytes], bool] | None = None,
+        match: Callable[[bytes], bool] | None = None,
+    ) -> int:
         """Move the packets of every block the kernel has handed over into ``ring``.
 
         ``tagged_match`` tests the frames that carried an out-of-band VLAN tag
@@ -233,8 +256,7 @@ class TpacketRing:
             append = batch.append
             at = base + first
             for _ in range(count):
-                nxt, sec, nsec, snap, _len, st, mac, net, _hash, tci, tpid, _pad = pkt_hdr(
-                    mm, at)
+                nxt, sec, nsec, snap, _len, st, mac, net, _hash, tci, tpid, _pad = pkt_hdr(mm, at)
                 data = mm[at + mac : at + mac + snap]
                 if st & TP_STATUS_VLAN_VALID and net - mac >= 14:  # an Ethernet header
                     data = with_vlan(data, tci, tpid if st & TP_STATUS_VLAN_TPID_VALID else 0)
@@ -256,9 +278,14 @@ class TpacketRing:
             self.blocks += 1
         return total
 
-    def take_all(self, ring: Ring, iface: int = 0, *,
-                 tagged_match: Callable[[bytes], bool] | None = None,
-                 match: Callable[[bytes], bool] | None = None) -> int:
+    def take_all(
+        self,
+        ring: Ring,
+        iface: int = 0,
+        *,
+        tagged_match: Callable[[bytes], bool] | None = None,
+        match: Callable[[bytes], bool] | None = None,
+    ) -> int:
         """Everything the kernel has handed over, however many blocks."""
         total = 0
         while True:

@@ -101,7 +101,7 @@ def queue_drops(name: str) -> int | None:
     for line in text.splitlines()[2:]:
         line = line.strip()
         if line.startswith(want):
-            fields = line[len(want):].split()
+            fields = line[len(want) :].split()
             try:
                 return int(fields[11])  # receive: 8 columns, then tx bytes packets errs drop
             except (IndexError, ValueError):
@@ -120,8 +120,15 @@ class Reader(CaptureReader):
 
     kernel_drops_meaning = "packets the device queue dropped before they were read"
 
-    def __new__(cls, fd: int, ring: Ring, wake: threading.Event | None = None, *,
-                iface: int = 0, capture_filter: BpfFilter | None = None) -> Reader:
+    def __new__(
+        cls,
+        fd: int,
+        ring: Ring,
+        wake: threading.Event | None = None,
+        *,
+        iface: int = 0,
+        capture_filter: BpfFilter | None = None,
+    ) -> Reader:
         if cls is not Reader:
             return super().__new__(cls)
         forced = requested_path()
@@ -140,8 +147,15 @@ class Reader(CaptureReader):
 
     _opened: tuple[TpacketRing, bool] | None = None  # what __new__ opened for TpacketReader
 
-    def __init__(self, fd: int, ring: Ring, wake: threading.Event | None = None, *,
-                 iface: int = 0, capture_filter: BpfFilter | None = None) -> None:
+    def __init__(
+        self,
+        fd: int,
+        ring: Ring,
+        wake: threading.Event | None = None,
+        *,
+        iface: int = 0,
+        capture_filter: BpfFilter | None = None,
+    ) -> None:
         super().__init__(ring, wake, iface=iface, capture_filter=capture_filter)
         self.fd = fd
         self.ifname = device_name(fd) or ""
@@ -153,8 +167,15 @@ class Reader(CaptureReader):
 class ThreadReader(Reader):
     """``os.read`` batches in this thread: the path that needs nothing, and keeps the least."""
 
-    def __init__(self, fd: int, ring: Ring, wake: threading.Event | None = None, *,
-                 iface: int = 0, capture_filter: BpfFilter | None = None) -> None:
+    def __init__(
+        self,
+        fd: int,
+        ring: Ring,
+        wake: threading.Event | None = None,
+        *,
+        iface: int = 0,
+        capture_filter: BpfFilter | None = None,
+    ) -> None:
         super().__init__(fd, ring, wake, iface=iface, capture_filter=capture_filter)
         self.path = "thread"
         self._drops_lock = threading.Lock()
@@ -173,8 +194,11 @@ class ThreadReader(Reader):
         """
         with self._drops_lock:
             now = time.monotonic()
-            if self.ifname and not self._drops_final and (
-                    now - self._drops_at >= _QUEUE_DROPS_EVERY_S):
+            if (
+                self.ifname
+                and not self._drops_final
+                and (now - self._drops_at >= _QUEUE_DROPS_EVERY_S)
+            ):
                 self._drops_at = now
                 count = queue_drops(self.ifname)
                 if count is not None:
@@ -200,6 +224,7 @@ class ThreadReader(Reader):
         except BlockingIOError:
             pass
         return batch
+
 
 class ProcessReader(ThreadReader):
     """A child process reads the device into shared memory; this thread fills the ring."""
@@ -290,8 +315,15 @@ class TpacketReader(Reader):
 
     kernel_drops_meaning = "packets the capture ring had no room for"
 
-    def __init__(self, fd: int, ring: Ring, wake: threading.Event | None = None, *,
-                 iface: int = 0, capture_filter: BpfFilter | None = None) -> None:
+    def __init__(
+        self,
+        fd: int,
+        ring: Ring,
+        wake: threading.Event | None = None,
+        *,
+        iface: int = 0,
+        capture_filter: BpfFilter | None = None,
+    ) -> None:
         super().__init__(fd, ring, wake, iface=iface, capture_filter=capture_filter)
         opened = self._opened or TpacketRing.for_device(fd, capture_filter)
         self._opened = None
@@ -325,8 +357,9 @@ class TpacketReader(Reader):
         self.tpacket.close()
 
     def _take_all(self) -> int:
-        return self.tpacket.take_all(self.ring, self.iface, tagged_match=self._tagged_match,
-                                     match=self._match)
+        return self.tpacket.take_all(
+            self.ring, self.iface, tagged_match=self._tagged_match, match=self._match
+        )
 
     def _capture(self) -> None:
         tring = self.tpacket

@@ -84,6 +84,7 @@ def __getattr__(name: str) -> Any:
         return tree if name == "tree" else getattr(tree, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
+
 __all__ = [
     "FramedStream",
     "LineFormatter",

@@ -24,13 +24,14 @@ _OTHERS = {"tapwatch.pcap.records": _HERE.parent / "pcap" / "records.py"}
 
 
 class _SourceFirst(importlib.abc.MetaPathFinder):
-    def find_spec(self, fullname: str, path: Sequence[str] | None,
-                  target: ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
         source = _OTHERS.get(fullname)
         if source is None:
-            if not fullname.startswith(_PACKAGE) or "." in fullname[len(_PACKAGE):]:
+            if not fullname.startswith(_PACKAGE) or "." in fullname[len(_PACKAGE) :]:
                 return None
-            source = _HERE / (fullname[len(_PACKAGE):] + ".py")
+            source = _HERE / (fullname[len(_PACKAGE) :] + ".py")
         if not source.is_file():
             return None
         return importlib.util.spec_from_file_location(fullname, source)

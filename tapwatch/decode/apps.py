@@ -13,17 +13,63 @@ from typing import Final
 from tapwatch.decode.core import TCP_PORTS, UDP_PORTS, Acc, LayerOnly, PortHandler, bind
 from tapwatch.decode.verbose import hexdump
 
-_HTTP_CMDS: Final = frozenset((
-    "GET", "PUT", "COPY", "HEAD", "LOCK", "MOVE", "POLL", "POST", "BCOPY", "BMOVE", "MKCOL",
-    "TRACE", "LABEL", "MERGE", "DELETE", "SEARCH", "UNLOCK", "REPORT", "UPDATE", "NOTIFY",
-    "BDELETE", "CONNECT", "OPTIONS", "CHECKIN", "PROPFIND", "CHECKOUT", "CCM_POST",
-    "SUBSCRIBE", "PROPPATCH", "BPROPFIND", "BPROPPATCH", "UNCHECKOUT", "MKACTIVITY",
-    "MKWORKSPACE", "UNSUBSCRIBE", "RPC_CONNECT", "VERSION-CONTROL", "BASELINE-CONTROL",
-))
-_RTSP_CMDS: Final = frozenset((
-    "DESCRIBE", "ANNOUNCE", "GET_PARAMETER", "OPTIONS", "PAUSE", "PLAY", "RECORD",
-    "REDIRECT", "SETUP", "SET_PARAMETER", "TEARDOWN",
-))
+_HTTP_CMDS: Final = frozenset(
+    (
+        "GET",
+        "PUT",
+        "COPY",
+        "HEAD",
+        "LOCK",
+        "MOVE",
+        "POLL",
+        "POST",
+        "BCOPY",
+        "BMOVE",
+        "MKCOL",
+        "TRACE",
+        "LABEL",
+        "MERGE",
+        "DELETE",
+        "SEARCH",
+        "UNLOCK",
+        "REPORT",
+        "UPDATE",
+        "NOTIFY",
+        "BDELETE",
+        "CONNECT",
+        "OPTIONS",
+        "CHECKIN",
+        "PROPFIND",
+        "CHECKOUT",
+        "CCM_POST",
+        "SUBSCRIBE",
+        "PROPPATCH",
+        "BPROPFIND",
+        "BPROPPATCH",
+        "UNCHECKOUT",
+        "MKACTIVITY",
+        "MKWORKSPACE",
+        "UNSUBSCRIBE",
+        "RPC_CONNECT",
+        "VERSION-CONTROL",
+        "BASELINE-CONTROL",
+    )
+)
+_RTSP_CMDS: Final = frozenset(
+    (
+        "DESCRIBE",
+        "ANNOUNCE",
+        "GET_PARAMETER",
+        "OPTIONS",
+        "PAUSE",
+        "PLAY",
+        "RECORD",
+        "REDIRECT",
+        "SETUP",
+        "SET_PARAMETER",
+        "TEARDOWN",
+    )
+)
 
 
 _TOKEN: Final = re.compile(rb"[!-~]*")
@@ -94,8 +140,17 @@ def _lines(d: bytes, p: int, end: int, proto: str, cut: bool) -> str:
     return out
 
 
-def txtproto(d: bytes, off: int, end: int, name: str, cmds: frozenset[str] | None,
-             code_second: bool, verbose: int = 0, length: int = 0, claimed: int = -1) -> str:
+def txtproto(
+    d: bytes,
+    off: int,
+    end: int,
+    name: str,
+    cmds: frozenset[str] | None,
+    code_second: bool,
+    verbose: int = 0,
+    length: int = 0,
+    claimed: int = -1,
+) -> str:
     """``: NAME`` plus ``: first line`` when it is a request or a response line
     (``verbose``: ``, length: N`` and every text line, one a line)."""
     show = cmds is None
@@ -111,15 +166,18 @@ def txtproto(d: bytes, off: int, end: int, name: str, cmds: frozenset[str] | Non
     if show:
         if verbose:
             cut = length < claimed
-            return (f": {name}, length: {claimed if cut else length}"
-                    f"{_lines(d, off, end, name.lower(), cut)}")
+            return (
+                f": {name}, length: {claimed if cut else length}"
+                f"{_lines(d, off, end, name.lower(), cut)}"
+            )
         return f": {name}{_line(d, off, end, name.lower())}"
     return f": {name}"
 
 
 class _Http(LayerOnly):
-    def text(self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
-             dport: int) -> str | None:
+    def text(
+        self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
+    ) -> str | None:
         a.layers.append("HTTP")
         text = txtproto(d, off, end, "HTTP", _HTTP_CMDS, True, a.verbose, length, a.claimed)
         if len(text) > 6 and not a.verbose:
@@ -128,29 +186,33 @@ class _Http(LayerOnly):
 
 
 class _Rtsp(LayerOnly):
-    def text(self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
-             dport: int) -> str | None:
+    def text(
+        self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
+    ) -> str | None:
         a.layers.append("RTSP")
         return txtproto(d, off, end, "RTSP", _RTSP_CMDS, True, a.verbose, length, a.claimed)
 
 
 class _Ftp(LayerOnly):
-    def text(self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
-             dport: int) -> str | None:
+    def text(
+        self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
+    ) -> str | None:
         a.layers.append("FTP")
         return txtproto(d, off, end, "FTP", None, False, a.verbose, length, a.claimed)
 
 
 class _Smtp(LayerOnly):
-    def text(self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
-             dport: int) -> str | None:
+    def text(
+        self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
+    ) -> str | None:
         a.layers.append("SMTP")
         return txtproto(d, off, end, "SMTP", None, False, a.verbose, length, a.claimed)
 
 
 class _Ssh(LayerOnly):
-    def text(self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
-             dport: int) -> str | None:
+    def text(
+        self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
+    ) -> str | None:
         a.layers.append("SSH")
         if d.startswith(b"SSH-", off):
             line = _line(d, off, end, "ssh")
@@ -159,13 +221,13 @@ class _Ssh(LayerOnly):
         return ""
 
 
-_BGP_TYPES: Final = {1: "Open", 2: "Update", 3: "Notification", 4: "Keepalive",
-                     5: "Route Refresh"}
+_BGP_TYPES: Final = {1: "Open", 2: "Update", 3: "Notification", 4: "Keepalive", 5: "Route Refresh"}
 
 
 class _Bgp(LayerOnly):
-    def text(self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
-             dport: int) -> str | None:
+    def text(
+        self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
+    ) -> str | None:
         a.layers.append("BGP")
         if a.verbose and end - off >= 19 and d[off + 18] == 4:  # -v: a keepalive's header
             ln = d[off + 16] << 8 | d[off + 17]
@@ -173,8 +235,16 @@ class _Bgp(LayerOnly):
         return ": BGP"
 
 
-_NTP_MODES: Final = ("unspecified", "symmetric active", "symmetric passive", "Client", "Server",
-              "Broadcast", "Control Message", "Reserved")
+_NTP_MODES: Final = (
+    "unspecified",
+    "symmetric active",
+    "symmetric passive",
+    "Client",
+    "Server",
+    "Broadcast",
+    "Control Message",
+    "Reserved",
+)
 
 
 _NTP_LEAP: Final = ("", "+1s", "-1 s", "clock unsynchronized")
@@ -184,18 +254,20 @@ def _ntp_times(d: bytes, off: int, length: int) -> str:
     """tcpdump -v's NTP time message: stratum, poll, delays, the four timestamps and the
     originator's offsets to the other two."""
     stratum = d[off + 1]
-    poll = int.from_bytes(d[off + 2:off + 3], "big", signed=True)
-    precision = int.from_bytes(d[off + 3:off + 4], "big", signed=True)
+    poll = int.from_bytes(d[off + 2 : off + 3], "big", signed=True)
+    precision = int.from_bytes(d[off + 3 : off + 4], "big", signed=True)
     kind = {0: "unspecified or invalid", 1: "primary reference"}.get(
-        stratum, "secondary reference" if 2 <= stratum <= 15 else "reserved")
+        stratum, "secondary reference" if 2 <= stratum <= 15 else "reserved"
+    )
     li = d[off] >> 6
-    out = (f"\n\tLeap indicator: {_NTP_LEAP[li]} ({li}), Stratum {stratum} ({kind}), "
-           f"poll {poll}")
+    out = f"\n\tLeap indicator: {_NTP_LEAP[li]} ({li}), Stratum {stratum} ({kind}), poll {poll}"
     if -32 < poll < 32:
-        out += f" ({2.0 ** poll:g}s)"
-    out += (f", precision {precision}\n\tRoot Delay: {_sfix(d, off + 4)}, "
-            f"Root dispersion: {_sfix(d, off + 8)}, Reference-ID: ")
-    ref = d[off + 12:off + 16]
+        out += f" ({2.0**poll:g}s)"
+    out += (
+        f", precision {precision}\n\tRoot Delay: {_sfix(d, off + 4)}, "
+        f"Root dispersion: {_sfix(d, off + 8)}, Reference-ID: "
+    )
+    ref = d[off + 12 : off + 16]
     if stratum == 0:
         out += "(unspec)"
     elif stratum == 1:
@@ -203,14 +275,16 @@ def _ntp_times(d: bytes, off: int, length: int) -> str:
     else:
         out += f"0x{int.from_bytes(ref, 'big'):08x}"
     org = off + 24
-    out += (f"\n\t  Reference Timestamp:  {_ntp_time(d, off + 16)}"
-            f"\n\t  Originator Timestamp: {_ntp_time(d, org)}"
-            f"\n\t  Receive Timestamp:    {_ntp_time(d, off + 32)}"
-            f"\n\t  Transmit Timestamp:   {_ntp_time(d, off + 40)}"
-            f"\n\t    Originator - Receive Timestamp:  {_ntp_delta(d, org, off + 32)}"
-            f"\n\t    Originator - Transmit Timestamp: {_ntp_delta(d, org, off + 40)}")
+    out += (
+        f"\n\t  Reference Timestamp:  {_ntp_time(d, off + 16)}"
+        f"\n\t  Originator Timestamp: {_ntp_time(d, org)}"
+        f"\n\t  Receive Timestamp:    {_ntp_time(d, off + 32)}"
+        f"\n\t  Transmit Timestamp:   {_ntp_time(d, off + 40)}"
+        f"\n\t    Originator - Receive Timestamp:  {_ntp_delta(d, org, off + 32)}"
+        f"\n\t    Originator - Transmit Timestamp: {_ntp_delta(d, org, off + 40)}"
+    )
     if length == 52:
-        out += f"\n\tKey id: {int.from_bytes(d[off + 48:off + 52], 'big')}"
+        out += f"\n\tKey id: {int.from_bytes(d[off + 48 : off + 52], 'big')}"
     elif length > 48:
         out += f"\n\t({length - 48} more bytes after the header)"
     return out
@@ -222,8 +296,8 @@ def _sfix(d: bytes, p: int) -> str:
 
 def _ntp_time(d: bytes, p: int) -> str:
     """``seconds.nanoseconds (UTC date)``, as tcpdump's ``p_ntp_time``."""
-    i = int.from_bytes(d[p:p + 4], "big")
-    f = int(int.from_bytes(d[p + 4:p + 8], "big") / 4294967296.0 * 1000000000.0)
+    i = int.from_bytes(d[p : p + 4], "big")
+    f = int(int.from_bytes(d[p + 4 : p + 8], "big") / 4294967296.0 * 1000000000.0)
     out = f"{i}.{f:09d}"
     if i:
         try:
@@ -236,10 +310,10 @@ def _ntp_time(d: bytes, p: int) -> str:
 
 def _ntp_delta(d: bytes, old: int, new: int) -> str:
     """``+seconds.nanoseconds`` from the timestamp at ``old`` to the one at ``new``."""
-    u = int.from_bytes(d[new:new + 4], "big")
-    uf = int.from_bytes(d[new + 4:new + 8], "big")
-    ou = int.from_bytes(d[old:old + 4], "big")
-    ouf = int.from_bytes(d[old + 4:old + 8], "big")
+    u = int.from_bytes(d[new : new + 4], "big")
+    uf = int.from_bytes(d[new + 4 : new + 8], "big")
+    ou = int.from_bytes(d[old : old + 4], "big")
+    ouf = int.from_bytes(d[old + 4 : old + 8], "big")
     if ou == 0 and ouf == 0:
         return _ntp_time(d, new)
     if u > ou:
@@ -256,8 +330,9 @@ def _ntp_delta(d: bytes, old: int, new: int) -> str:
 
 
 class _Ntp(PortHandler):
-    def text(self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
-             dport: int) -> str | None:
+    def text(
+        self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
+    ) -> str | None:
         if end - off < 1 or d[off] & 7 >= 6:
             return None
         a.layers.append("NTP")
@@ -273,9 +348,32 @@ class _Ntp(PortHandler):
             out.append("NTP")
 
 
-_SYSLOG_FAC: Final = ("kernel", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp",
-               "cron", "authpriv", "ftp", "ntp", "security", "console", "cron", "local0",
-               "local1", "local2", "local3", "local4", "local5", "local6", "local7")
+_SYSLOG_FAC: Final = (
+    "kernel",
+    "user",
+    "mail",
+    "daemon",
+    "auth",
+    "syslog",
+    "lpr",
+    "news",
+    "uucp",
+    "cron",
+    "authpriv",
+    "ftp",
+    "ntp",
+    "security",
+    "console",
+    "cron",
+    "local0",
+    "local1",
+    "local2",
+    "local3",
+    "local4",
+    "local5",
+    "local6",
+    "local7",
+)
 _SYSLOG_SEV: Final = ("emerg", "alert", "crit", "error", "warning", "notice", "info", "debug")
 
 
@@ -294,8 +392,9 @@ def _syslog_pri(d: bytes, off: int, end: int) -> int:
 
 
 class _Syslog(PortHandler):
-    def text(self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
-             dport: int) -> str | None:
+    def text(
+        self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
+    ) -> str | None:
         pri = _syslog_pri(d, off, end)
         if pri < 0:
             return None
@@ -304,12 +403,14 @@ class _Syslog(PortHandler):
         sev = _SYSLOG_SEV[pri & 7]
         if not a.verbose:
             return f"SYSLOG {fac}.{sev}, length: {length}"
-        msg = d[d.index(b">", off) + 1:min(end, off + length)]
+        msg = d[d.index(b">", off) + 1 : min(end, off + length)]
         text = "".join(chr(c) if 0x20 <= c < 0x7F else f"\\0x{c:02x}" for c in msg)
-        text = (f"SYSLOG, length: {length}\n\tFacility {fac} ({pri >> 3}), "
-                f"Severity {sev} ({pri & 7})\n\tMsg: {text}")
+        text = (
+            f"SYSLOG, length: {length}\n\tFacility {fac} ({pri >> 3}), "
+            f"Severity {sev} ({pri & 7})\n\tMsg: {text}"
+        )
         if a.verbose > 1:
-            text += hexdump(d[off:min(end, off + length)], "\n\t")
+            text += hexdump(d[off : min(end, off + length)], "\n\t")
         return text
 
     def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:

@@ -49,8 +49,13 @@ def walk_flows(data: bytes, linktype: int, flows: TcpFlows) -> None:
         TAP.flows = None
 
 
-def walk_records(records: list[tuple[int, bytes]], linktype: int, flows: TcpFlows,
-                 keep: list[bool] | None = None, snaplen: int = -1) -> None:
+def walk_records(
+    records: list[tuple[int, bytes]],
+    linktype: int,
+    flows: TcpFlows,
+    keep: list[bool] | None = None,
+    snaplen: int = -1,
+) -> None:
     """:func:`walk_flows` over ``(ts_ns, data)`` records (those ``keep`` marks, each cut to
     ``snaplen`` bytes when not negative), as :meth:`LineFormatter.lines` would print them."""
     h = LINKTYPES.get(linktype)

@@ -69,8 +69,7 @@ class TcpFlows:
     that mode: the caller keeps the bound across chunks.
     """
 
-    def __init__(self, limit: int = 1 << 20,
-                 seeds: dict[FlowKey, FlowBase] | None = None) -> None:
+    def __init__(self, limit: int = 1 << 20, seeds: dict[FlowKey, FlowBase] | None = None) -> None:
         self.table: dict[FlowKey, FlowBase] = {}
         self.limit = limit
         self.seeds = seeds
@@ -138,8 +137,13 @@ class Acc:
     on a second line).
     """
 
-    def __init__(self, flows: TcpFlows | None = None, strict: bool = False,
-                 lean: bool = False, verbose: int = 0) -> None:
+    def __init__(
+        self,
+        flows: TcpFlows | None = None,
+        strict: bool = False,
+        lean: bool = False,
+        verbose: int = 0,
+    ) -> None:
         self.layers: list[str] = []
         self.src = ""
         self.dst = ""
@@ -210,8 +214,9 @@ class IpHandler(Handler):
     length the IP header claims, ``ctx`` the addresses it is printed under, ``frag``
     true for the first fragment of a fragmented datagram."""
 
-    def text(self, d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx,
-             frag: bool) -> str | None:
+    def text(
+        self, d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool
+    ) -> str | None:
         raise NotImplementedError
 
     def walk(self, d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool) -> None:
@@ -228,8 +233,9 @@ class PortHandler(Handler):
         super().__init__(name)
         self.tunnel = tunnel
 
-    def text(self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
-             dport: int) -> str | None:
+    def text(
+        self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
+    ) -> str | None:
         raise NotImplementedError
 
     def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
@@ -267,8 +273,9 @@ def bind(table: dict[int, H], keys: tuple[int, ...], handler: H) -> H:
     return handler
 
 
-def by_port(table: dict[int, PortHandler], sport: int,
-            dport: int) -> tuple[PortHandler | None, PortHandler | None]:
+def by_port(
+    table: dict[int, PortHandler], sport: int, dport: int
+) -> tuple[PortHandler | None, PortHandler | None]:
     """The handlers for a segment's two ports, the one bound first (tcpdump's order) first."""
     hs = table.get(sport)
     hd = table.get(dport)

@@ -10,23 +10,94 @@ from tapwatch.decode.names import DHCP_TYPES
 #: tcpdump's ``tag2str``: each option's format letter (i addresses, l/s/b numbers, $ text,
 #: B booleans, p address pairs) and its name.
 _TAGS: Final = {
-    1: "iSubnet-Mask", 2: "LTime-Zone", 3: "iDefault-Gateway", 4: "iTime-Server",
-    5: "iIEN-Name-Server", 6: "iDomain-Name-Server", 7: "iLOG", 8: "iCS", 9: "iLPR-Server",
-    10: "iIM", 11: "iRL", 12: "$Hostname", 13: "sBS", 14: "$DP", 15: "$Domain-Name", 16: "iSS",
-    17: "$RP", 18: "$EP", 19: "BIPF", 20: "BSRT", 21: "pPF", 22: "sRSZ", 23: "bTTL",
-    24: "lMTU-Timeout", 25: "sMTU-Table", 26: "sMTU", 27: "BLSN", 28: "iBR", 29: "BMD", 30: "BMS",
-    31: "BRouter-Discovery", 32: "iRSA", 33: "pStatic-Route", 34: "BUT", 35: "lAT", 36: "BIE",
-    37: "bTT", 38: "lKI", 39: "BKG", 40: "$YD", 41: "iYS", 42: "iNTP", 43: "bVendor-Option",
-    44: "iNetbios-Name-Server", 45: "iWDD", 46: "bNetbios-Node", 47: "$Netbios-Scope",
-    48: "iXFS", 49: "iXDM", 50: "iRequested-IP", 51: "lLease-Time", 52: "bOO", 53: " DHCP-Message",
-    54: "iServer-ID", 55: "bParameter-Request", 56: "$MSG", 57: "sMSZ", 58: "lRN", 59: "lRB",
-    60: "$Vendor-Class", 61: "xClient-ID", 64: "$NIS-Domain", 65: "iNIS-Server", 66: "$TFTP",
-    67: "$BF", 68: "iMH", 69: "iSMTP", 70: "iPOP3", 71: "iNNTP", 72: "iWWW", 73: "iFG",
-    74: "iIRC", 75: "iSTS", 76: "iSTDA", 81: "$FQDN", 119: "$Domain-Search",
+    1: "iSubnet-Mask",
+    2: "LTime-Zone",
+    3: "iDefault-Gateway",
+    4: "iTime-Server",
+    5: "iIEN-Name-Server",
+    6: "iDomain-Name-Server",
+    7: "iLOG",
+    8: "iCS",
+    9: "iLPR-Server",
+    10: "iIM",
+    11: "iRL",
+    12: "$Hostname",
+    13: "sBS",
+    14: "$DP",
+    15: "$Domain-Name",
+    16: "iSS",
+    17: "$RP",
+    18: "$EP",
+    19: "BIPF",
+    20: "BSRT",
+    21: "pPF",
+    22: "sRSZ",
+    23: "bTTL",
+    24: "lMTU-Timeout",
+    25: "sMTU-Table",
+    26: "sMTU",
+    27: "BLSN",
+    28: "iBR",
+    29: "BMD",
+    30: "BMS",
+    31: "BRouter-Discovery",
+    32: "iRSA",
+    33: "pStatic-Route",
+    34: "BUT",
+    35: "lAT",
+    36: "BIE",
+    37: "bTT",
+    38: "lKI",
+    39: "BKG",
+    40: "$YD",
+    41: "iYS",
+    42: "iNTP",
+    43: "bVendor-Option",
+    44: "iNetbios-Name-Server",
+    45: "iWDD",
+    46: "bNetbios-Node",
+    47: "$Netbios-Scope",
+    48: "iXFS",
+    49: "iXDM",
+    50: "iRequested-IP",
+    51: "lLease-Time",
+    52: "bOO",
+    53: " DHCP-Message",
+    54: "iServer-ID",
+    55: "bParameter-Request",
+    56: "$MSG",
+    57: "sMSZ",
+    58: "lRN",
+    59: "lRB",
+    60: "$Vendor-Class",
+    61: "xClient-ID",
+    64: "$NIS-Domain",
+    65: "iNIS-Server",
+    66: "$TFTP",
+    67: "$BF",
+    68: "iMH",
+    69: "iSMTP",
+    70: "iPOP3",
+    71: "iNNTP",
+    72: "iWWW",
+    73: "iFG",
+    74: "iIRC",
+    75: "iSTS",
+    76: "iSTDA",
+    81: "$FQDN",
+    119: "$Domain-Search",
     121: "$Classless-Static-Route",
 }
-_DHCP_MSG: Final = {1: "Discover", 2: "Offer", 3: "Request", 4: "Decline", 5: "ACK", 6: "NACK",
-                    7: "Release", 8: "Inform"}
+_DHCP_MSG: Final = {
+    1: "Discover",
+    2: "Offer",
+    3: "Request",
+    4: "Decline",
+    5: "ACK",
+    6: "NACK",
+    7: "Release",
+    8: "Inform",
+}
 
 
 def _dhcp(d: bytes, off: int, end: int, length: int, a: Acc) -> str:
@@ -46,11 +117,11 @@ def _dhcp(d: bytes, off: int, end: int, length: int, a: Acc) -> str:
     xid = S_I.unpack_from(d, off + 4)[0]
     text = f"BOOTP/DHCP, {opname}"
     if htype == 1 and hlen == 6 and op == 1:
-        text += f" from {d[off + 28:off + 34].hex(':')}"
+        text += f" from {d[off + 28 : off + 34].hex(':')}"
     text += f", length {length}"
     mtype = None
     p = off + 240
-    if n >= 240 and d[off + 236:off + 240] == b"\x63\x82\x53\x63":
+    if n >= 240 and d[off + 236 : off + 240] == b"\x63\x82\x53\x63":
         while p < end:
             code = d[p]
             if code == 255:
@@ -94,16 +165,16 @@ def _verbose(d: bytes, off: int, end: int, htype: int, hlen: int, verbose: int) 
     if verbose > 1:
         out += f" (0x{d[off + 10] << 8 | d[off + 11]:04x})"
     for name, p in (("Client-IP", 12), ("Your-IP", 16), ("Server-IP", 20), ("Gateway-IP", 24)):
-        addr = d[off + p:off + p + 4]
+        addr = d[off + p : off + p + 4]
         if any(addr):
             out += f"\n\t  {name} {ip4(addr)}"
     if htype == 1 and hlen == 6:
-        out += f"\n\t  Client-Ethernet-Address {mac(d[off + 28:off + 34])}"
+        out += f"\n\t  Client-Ethernet-Address {mac(d[off + 28 : off + 34])}"
     for name, p, size in (("sname", 44, 64), ("file", 108, 128)):
         if d[off + p]:
-            field = d[off + p:off + p + size].split(b"\0", 1)[0]
+            field = d[off + p : off + p + size].split(b"\0", 1)[0]
             out += f'\n\t  {name} "{_text(field)}"'
-    if end - off >= 240 and d[off + 236:off + 240] == b"\x63\x82\x53\x63":
+    if end - off >= 240 and d[off + 236 : off + 240] == b"\x63\x82\x53\x63":
         out += "\n\t  Vendor-rfc1048 Extensions\n\t    Magic Cookie 0x63825363"
         out += _options(d, off + 240, end)
     return out
@@ -129,7 +200,7 @@ def _options(d: bytes, p: int, end: int) -> str:
         p += 1
         if p + ln > end:
             return out + " [|bootp]"
-        name, text = option(tag, d[p:p + ln])
+        name, text = option(tag, d[p : p + ln])
         sep = "\n\t      " if tag == 55 and ln else ""
         out += f"\n\t    {name} ({tag}), length {ln}{': ' if ln else ''}{sep}{text}"
         p += ln
@@ -171,13 +242,16 @@ def _values(fmt: str, b: bytes) -> str:
     if fmt == "$":
         return f'"{_text(b)}"'
     if fmt == "i":
-        return ",".join(ip4(b[i:i + 4]) for i in range(0, len(b) - 3, 4))
+        return ",".join(ip4(b[i : i + 4]) for i in range(0, len(b) - 3, 4))
     if fmt == "p":
-        return ",".join(f"{ip4(b[i:i + 4])}:{ip4(b[i + 4:i + 8])}"
-                        for i in range(0, len(b) - 7, 8))
+        return ",".join(
+            f"{ip4(b[i : i + 4])}:{ip4(b[i + 4 : i + 8])}" for i in range(0, len(b) - 7, 8)
+        )
     if fmt == "l" or fmt == "L":
-        return ",".join(str(int.from_bytes(b[i:i + 4], "big", signed=fmt == "L"))
-                        for i in range(0, len(b) - 3, 4))
+        return ",".join(
+            str(int.from_bytes(b[i : i + 4], "big", signed=fmt == "L"))
+            for i in range(0, len(b) - 3, 4)
+        )
     if fmt == "s":
         return ",".join(str(b[i] << 8 | b[i + 1]) for i in range(0, len(b) - 1, 2))
     if fmt == "B":
@@ -188,8 +262,9 @@ def _values(fmt: str, b: bytes) -> str:
 
 
 class _Dhcp(PortHandler):
-    def text(self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
-             dport: int) -> str | None:
+    def text(
+        self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
+    ) -> str | None:
         a.layers.append("DHCP")
         return _dhcp(d, off, end, length, a)
 

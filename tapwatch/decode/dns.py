@@ -72,10 +72,11 @@ def _dns_name(d: bytes, pos: int, base: int, end: int) -> tuple[str, int]:
         total += ln + 1
         if total > 255:
             raise Bad("name too long")
-        lab = d[pos + 1:pos + 1 + ln].decode("latin-1")
+        lab = d[pos + 1 : pos + 1 + ln].decode("latin-1")
         if not (lab.isascii() and lab.isprintable()) or "." in lab or " " in lab or "\\" in lab:
-            lab = "".join(c if "!" <= c <= "~" and c not in ".\\" else f"\\{ord(c):03d}"
-                          for c in lab)
+            lab = "".join(
+                c if "!" <= c <= "~" and c not in ".\\" else f"\\{ord(c):03d}" for c in lab
+            )
         labels.append(lab)
         pos += 1 + ln
     return ".".join(labels), (nxt if nxt >= 0 else pos)
@@ -145,12 +146,16 @@ def _dns(d: bytes, off: int, end: int, length: int, a: Acc, mdns: bool) -> str:
 
     if not a.lean:
         a.info = _info(ident, flags, questions, records, err)
-    return _td(ident, flags, qd, an, ns, ar, questions, records, err, more, length, mdns,
-               a.verbose)
+    return _td(ident, flags, qd, an, ns, ar, questions, records, err, more, length, mdns, a.verbose)
 
 
-def _info(ident: int, flags: int, questions: list[tuple[str, int, int]],
-          records: list[tuple[int, str, int, int, str, str]], err: str) -> str:
+def _info(
+    ident: int,
+    flags: int,
+    questions: list[tuple[str, int, int]],
+    records: list[tuple[int, str, int, int, str, str]],
+    err: str,
+) -> str:
     """Wireshark-like info column."""
     resp = flags & 0x8000
     opcode = flags >> 11 & 15
@@ -184,33 +189,50 @@ def _rr(rec: tuple[int, str, int, int, str, str], mdns: bool, verbose: int) -> s
     return owner + " " + _dns_type_class(rt, rc, mdns, cache_flush=True) + (f" {td}" if td else "")
 
 
-def _section(label: str, recs: list[tuple[int, str, int, int, str, str]], mdns: bool,
-             verbose: int) -> str:
+def _section(
+    label: str, recs: list[tuple[int, str, int, int, str, str]], mdns: bool, verbose: int
+) -> str:
     """``-vv``'s `` ns: ...``/`` ar: ...`` list of a section's records."""
     if not recs:
         return ""
     return f" {label}:" + ",".join(_rr(r, mdns, verbose) for r in recs)
 
 
-def _td(ident: int, flags: int, qd: int, an: int, ns: int, ar: int,
-        questions: list[tuple[str, int, int]], records: list[tuple[int, str, int, int, str, str]],
-        err: str, more: bool, length: int, mdns: bool, verbose: int = 0) -> str:
+def _td(
+    ident: int,
+    flags: int,
+    qd: int,
+    an: int,
+    ns: int,
+    ar: int,
+    questions: list[tuple[str, int, int]],
+    records: list[tuple[int, str, int, int, str, str]],
+    err: str,
+    more: bool,
+    length: int,
+    mdns: bool,
+    verbose: int = 0,
+) -> str:
     """The tcpdump -nn body (``verbose``: its -v and -vv additions)."""
     resp = flags & 0x8000
     opcode = flags >> 11 & 15
     rcode = flags & 15
     if resp:
-        out = (f"{ident}{DNS_OPS_TD[opcode]}{DNS_RCODES_TD[rcode]}{'*' if flags & 0x400 else ''}"
-               f"{'' if flags & 0x80 else '-'}{'|' if flags & 0x200 else ''}"
-               f"{'$' if flags & 0x20 else ''}")
+        out = (
+            f"{ident}{DNS_OPS_TD[opcode]}{DNS_RCODES_TD[rcode]}{'*' if flags & 0x400 else ''}"
+            f"{'' if flags & 0x80 else '-'}{'|' if flags & 0x200 else ''}"
+            f"{'$' if flags & 0x20 else ''}"
+        )
         if qd != 1:
             out += f" [{qd}q]"
         if verbose > 1:
-            out += ",".join(f" q: {_dns_type_class(qt, qc, mdns, cache_flush=False)}? {name}."
-                            for name, qt, qc in questions[:DNS_MAX_SHOWN * 2])
+            out += ",".join(
+                f" q: {_dns_type_class(qt, qc, mdns, cache_flush=False)}? {name}."
+                for name, qt, qc in questions[: DNS_MAX_SHOWN * 2]
+            )
         out += f" {an}/{ns}/{ar}"
         answers = [r for r in records if r[0] == 1]
-        rr_txt = [_rr(r, mdns, verbose) for r in answers[:DNS_MAX_SHOWN * 2]]
+        rr_txt = [_rr(r, mdns, verbose) for r in answers[: DNS_MAX_SHOWN * 2]]
         if len(answers) > DNS_MAX_SHOWN * 2:
             rr_txt.append(" ...")
         out += ",".join(rr_txt)
@@ -236,7 +258,7 @@ def _td(ident: int, flags: int, qd: int, an: int, ns: int, ar: int,
             out += f" [{ns}n]"
         if ar:
             out += f" [{ar}au]"
-        for name, qt, qc in questions[:DNS_MAX_SHOWN * 2]:
+        for name, qt, qc in questions[: DNS_MAX_SHOWN * 2]:
             out += f" {_dns_type_class(qt, qc, mdns, cache_flush=False)}? {name}."
         if more or len(questions) > DNS_MAX_SHOWN * 2:
             out += " ..."
@@ -298,7 +320,7 @@ def _dns_rdata(d: bytes, p: int, e: int, t: int, base: int, end: int) -> tuple[s
             ln = d[q]
             if q + 1 + ln > e:
                 raise Bad("bad TXT record")
-            parts.append('"' + printable_ascii(d[q + 1:q + 1 + ln]) + '"')
+            parts.append('"' + printable_ascii(d[q + 1 : q + 1 + ln]) + '"')
             q += 1 + ln
         return " ".join(parts), ""
     if t == 6:
@@ -307,8 +329,9 @@ def _dns_rdata(d: bytes, p: int, e: int, t: int, base: int, end: int) -> tuple[s
 
 
 class _DnsUdp(PortHandler):
-    def text(self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
-             dport: int) -> str | None:
+    def text(
+        self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
+    ) -> str | None:
         a.layers.append("DNS")
         return _dns(d, off, end, length, a, sport == 5353 or dport == 5353)
 
@@ -317,8 +340,9 @@ class _DnsUdp(PortHandler):
 
 
 class _DnsTcp(PortHandler):
-    def text(self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
-             dport: int) -> str | None:
+    def text(
+        self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
+    ) -> str | None:
         if length >= 2 and (d[off] << 8 | d[off + 1]) == length - 2:
             a.layers.append("DNS")
             return ": " + _dns(d, off + 2, end, length - 2, a, False)

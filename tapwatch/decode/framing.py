@@ -31,7 +31,7 @@ def split_frames(buf: bytes) -> tuple[list[bytes], int]:
         if n - p - 2 < ln:
             break
         if ln:
-            frames.append(buf[p + 2:p + 2 + ln])
+            frames.append(buf[p + 2 : p + 2 + ln])
         p += 2 + ln
     return frames, p
 
@@ -64,8 +64,9 @@ class FramedStream:
 
     def feed(self, payload: bytes) -> list[Summary]:
         """The summaries of the inner frames completed by this payload."""
-        return [summarize_with(f, self.inner_linktype, None, False)
-                for f in self.feed_frames(payload)]
+        return [
+            summarize_with(f, self.inner_linktype, None, False) for f in self.feed_frames(payload)
+        ]
 
     @property
     def pending(self) -> int:

@@ -39,7 +39,7 @@ def _icmp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool)
         return text
     # tcpdump -v: a wrong checksum is said, and an error's quoted packet printed in full
     if not frag and end - off >= clen:
-        c = cksum(d[off:off + clen])
+        c = cksum(d[off : off + clen])
         if c:
             field = d[off + 2] << 8 | d[off + 3]
             text += f" (wrong icmp cksum {field:x} (->{shouldbe(field, c):x})!)"
@@ -94,10 +94,14 @@ def _icmp_text(d: bytes, off: int, end: int, clen: int, a: Acc, head: str) -> st
 def _icmp_error(d: bytes, off: int, end: int, typ: int, code: int, clen: int, a: Acc) -> str:
     """Unreachable / redirect / time exceeded / parameter problem, quoting the inner header."""
     if typ == 11:
-        a.info = ("Time-to-live exceeded (Time to live exceeded in transit)" if code == 0 else
-                  "Time-to-live exceeded (Fragment reassembly time exceeded)")
+        a.info = (
+            "Time-to-live exceeded (Time to live exceeded in transit)"
+            if code == 0
+            else "Time-to-live exceeded (Fragment reassembly time exceeded)"
+        )
         what = {0: "time exceeded in-transit", 1: "ip reassembly time exceeded"}.get(
-            code, f"time exceeded-#{code}")
+            code, f"time exceeded-#{code}"
+        )
         return f"{what}, length {clen}"
     if typ == 12:
         a.info = "Parameter problem"
@@ -111,9 +115,9 @@ def _icmp_error(d: bytes, off: int, end: int, typ: int, code: int, clen: int, a:
         a.bad = True
         a.info = "Destination unreachable" if typ == 3 else "Redirect"
         return ("unreachable" if typ == 3 else "redirect") + " [|icmp]"
-    idst = inet_ntoa(d[inner + 16:inner + 20])
+    idst = inet_ntoa(d[inner + 16 : inner + 20])
     if typ == 5:
-        gw = inet_ntoa(d[off + 4:off + 8])
+        gw = inet_ntoa(d[off + 4 : off + 8])
         kind = "host" if code & 1 else "net"
         tos = "-tos" if code >= 2 else ""
         a.info = f"Redirect (Redirect for {'host' if code & 1 else 'network'})"
@@ -135,8 +139,11 @@ def _icmp_error(d: bytes, off: int, end: int, typ: int, code: int, clen: int, a:
         return f"{idst} {port} unreachable, length {clen}"
     if code == 4:
         mtu = d[off + 6] << 8 | d[off + 7]
-        return (f"{idst} unreachable - need to frag (mtu {mtu}), length {clen}" if mtu
-                else f"{idst} unreachable - need to frag, length {clen}")
+        return (
+            f"{idst} unreachable - need to frag (mtu {mtu}), length {clen}"
+            if mtu
+            else f"{idst} unreachable - need to frag, length {clen}"
+        )
     return td.format(idst) + f", length {clen}"
 
 
@@ -173,15 +180,18 @@ def _icmp6_text(d: bytes, off: int, end: int, clen: int, a: Acc, head: str) -> s
         if avail < 24:
             a.bad = True
             return f"{head}{td} [|icmp6]"
-        tgt = ntop6(d[off + 8:off + 24])
+        tgt = ntop6(d[off + 8 : off + 24])
         lla = _nd_lladdr(d, off + 24, end, 1 if typ == 135 else 2, a)
         if typ == 135:
             a.info = f"{ws} for {tgt}" + (f" from {lla}" if lla else "")
             return f"{head}{td}, who has {tgt}, length {clen}"
         fl = d[off + 4]
         names_fl = [n for bit, n in ((0x80, "rtr"), (0x40, "sol"), (0x20, "ovr")) if fl & bit]
-        a.info = (f"{ws} {tgt}" + (f" ({', '.join(names_fl)})" if names_fl else "")
-                  + (f" is at {lla}" if lla else ""))
+        a.info = (
+            f"{ws} {tgt}"
+            + (f" ({', '.join(names_fl)})" if names_fl else "")
+            + (f" is at {lla}" if lla else "")
+        )
         return f"{head}{td}, tgt is {tgt}, length {clen}"
     if typ == 133 or typ == 134:
         hdr = 8 if typ == 133 else 16
@@ -196,15 +206,19 @@ def _icmp6_text(d: bytes, off: int, end: int, clen: int, a: Acc, head: str) -> s
         if avail < 40:
             a.bad = True
             return f"{head}{td} [|icmp6]"
-        return (f"{head}{td}, {ntop6(d[off + 8:off + 24])} to {ntop6(d[off + 24:off + 40])}, "
-                f"length {clen}")
+        return (
+            f"{head}{td}, {ntop6(d[off + 8 : off + 24])} to {ntop6(d[off + 24 : off + 40])}, "
+            f"length {clen}"
+        )
     if 130 <= typ <= 132:
         if avail < 24:
             a.bad = True
             return f"{head}{td} [|icmp6]"
         mrd = d[off + 4] << 8 | d[off + 5]
         # tcpdump 4.99 prints no separator between the type name and the fields
-        return f"{head}{td}max resp delay: {mrd} addr: {ntop6(d[off + 8:off + 24])}, length {clen}"
+        return (
+            f"{head}{td}max resp delay: {mrd} addr: {ntop6(d[off + 8 : off + 24])}, length {clen}"
+        )
     if typ == 143:
         if avail < 8:
             a.bad = True
@@ -229,10 +243,13 @@ def _icmp6_text(d: bytes, off: int, end: int, clen: int, a: Acc, head: str) -> s
         if end - inner < 40:
             a.bad = True
             return f"{head}{td} [|icmp6]"
-        idst = ntop6(d[inner + 24:inner + 40])
+        idst = ntop6(d[inner + 24 : inner + 40])
         if typ == 3:
-            a.info = ("Time Exceeded (hop limit exceeded in transit)" if code == 0 else
-                      "Time Exceeded (fragment reassembly time exceeded)")
+            a.info = (
+                "Time Exceeded (hop limit exceeded in transit)"
+                if code == 0
+                else "Time Exceeded (fragment reassembly time exceeded)"
+            )
             if code == 0:
                 return f"{head}{td} in-transit for {idst}, length {clen}"
             return f"{head}{td} reassembly, length {clen}"
@@ -252,23 +269,34 @@ def _icmp6_text(d: bytes, off: int, end: int, clen: int, a: Acc, head: str) -> s
     return f"{head}{td}, length {clen}"
 
 
-_ND_OPTS: Final = {1: "source link-address", 2: "destination link-address", 3: "prefix info",
-                   4: "redirected header", 5: "mtu", 7: "advertisement interval",
-                   8: "homeagent information", 24: "route info", 25: "rdnss", 31: "dnssl"}
+_ND_OPTS: Final = {
+    1: "source link-address",
+    2: "destination link-address",
+    3: "prefix info",
+    4: "redirected header",
+    5: "mtu",
+    7: "advertisement interval",
+    8: "homeagent information",
+    24: "route info",
+    25: "rdnss",
+    31: "dnssl",
+}
 _MLD2_RECORDS: Final = {1: "is_in", 2: "is_ex", 3: "to_in", 4: "to_ex", 5: "allow", 6: "block"}
 _RTPREF: Final = ("medium", "high", "rsv", "low")
 
 
-def _icmp6_verbose(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx,
-                   frag: bool) -> str:
+def _icmp6_verbose(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -> str:
     """tcpdump -v: the checksum verdict first; ND messages with their length and options on
     lines of their own; MLDv2 reports with their group records; no length at the end."""
     ck = ""
     if not frag and end - off >= clen >= 4:
         field = d[off + 2] << 8 | d[off + 3]
-        c = pseudo_sum(ctx[5], ctx[6], 58, d[off:off + clen])
-        ck = (f"[bad icmp6 cksum 0x{field:04x} -> 0x{shouldbe(field, c):04x}!] " if c
-              else "[icmp6 sum ok] ")
+        c = pseudo_sum(ctx[5], ctx[6], 58, d[off : off + clen])
+        ck = (
+            f"[bad icmp6 cksum 0x{field:04x} -> 0x{shouldbe(field, c):04x}!] "
+            if c
+            else "[icmp6 sum ok] "
+        )
     head = f"{head_noport(ctx)}{ck}ICMP6, "
     avail = end - off
     typ = d[off] if avail >= 4 else -1
@@ -276,7 +304,7 @@ def _icmp6_verbose(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx,
     if names is None or (not 133 <= typ <= 137 and typ != 143 and typ != 128 and typ != 129):
         text = _icmp6_text(d, off, end, clen, a, head)
         tail = f", length {clen}"
-        return text[:-len(tail)] if text.endswith(tail) else text
+        return text[: -len(tail)] if text.endswith(tail) else text
     td = names[0]
     if typ == 128 or typ == 129:
         if avail < 8:
@@ -292,21 +320,35 @@ def _icmp6_verbose(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx,
     out = f"{head}{td}, length {clen}"
     if typ == 134:
         fl = d[off + 5]
-        names_fl = ", ".join(n for bit, n in ((0x80, "managed"), (0x40, "other stateful"),
-                                              (0x20, "home agent")) if fl & bit) or "none"
-        out += (f"\n\thop limit {d[off + 4]}, Flags [{names_fl}], pref {_RTPREF[fl >> 3 & 3]}, "
-                f"router lifetime {d[off + 6] << 8 | d[off + 7]}s, "
-                f"reachable time {int.from_bytes(d[off + 8:off + 12], 'big')}ms, "
-                f"retrans timer {int.from_bytes(d[off + 12:off + 16], 'big')}ms")
+        names_fl = (
+            ", ".join(
+                n
+                for bit, n in ((0x80, "managed"), (0x40, "other stateful"), (0x20, "home agent"))
+                if fl & bit
+            )
+            or "none"
+        )
+        out += (
+            f"\n\thop limit {d[off + 4]}, Flags [{names_fl}], pref {_RTPREF[fl >> 3 & 3]}, "
+            f"router lifetime {d[off + 6] << 8 | d[off + 7]}s, "
+            f"reachable time {int.from_bytes(d[off + 8 : off + 12], 'big')}ms, "
+            f"retrans timer {int.from_bytes(d[off + 12 : off + 16], 'big')}ms"
+        )
     elif typ == 135:
-        out += f", who has {ntop6(d[off + 8:off + 24])}"
+        out += f", who has {ntop6(d[off + 8 : off + 24])}"
     elif typ == 136:
         fl = d[off + 4]
-        names_fl = ", ".join(n for bit, n in ((0x80, "router"), (0x40, "solicited"),
-                                              (0x20, "override")) if fl & bit) or "none"
-        out += f", tgt is {ntop6(d[off + 8:off + 24])}, Flags [{names_fl}]"
+        names_fl = (
+            ", ".join(
+                n
+                for bit, n in ((0x80, "router"), (0x40, "solicited"), (0x20, "override"))
+                if fl & bit
+            )
+            or "none"
+        )
+        out += f", tgt is {ntop6(d[off + 8 : off + 24])}, Flags [{names_fl}]"
     elif typ == 137:
-        out += f", {ntop6(d[off + 8:off + 24])} to {ntop6(d[off + 24:off + 40])}"
+        out += f", {ntop6(d[off + 8 : off + 24])} to {ntop6(d[off + 24 : off + 40])}"
     opts = _nd_options(d, off + hdr, min(end, off + clen), off + clen, a.verbose)
     if opts is None:
         a.bad = True
@@ -329,24 +371,30 @@ def _nd_options(d: bytes, p: int, end: int, claimed: int, verbose: int) -> str |
             return None
         name = _ND_OPTS.get(t)
         out += f"\n\t  {name or 'unknown'} option ({t}), length {ln} ({n}): "
-        body = d[p + 2:p + ln]
+        body = d[p + 2 : p + ln]
         if t == 1 or t == 2:
             out += body.hex(":")
         elif t == 3 and ln >= 32:
             fl = d[p + 3]
-            names_fl = ", ".join(x for bit, x in ((0x80, "onlink"), (0x40, "auto"),
-                                                  (0x20, "router")) if fl & bit) or "none"
-            out += (f"{ntop6(d[p + 16:p + 32])}/{d[p + 2]}{'' if n == 4 else 'badlen'}, "
-                    f"Flags [{names_fl}], valid time {_lifetime(d, p + 4)}, "
-                    f"pref. time {_lifetime(d, p + 8)}")
+            names_fl = (
+                ", ".join(
+                    x for bit, x in ((0x80, "onlink"), (0x40, "auto"), (0x20, "router")) if fl & bit
+                )
+                or "none"
+            )
+            out += (
+                f"{ntop6(d[p + 16 : p + 32])}/{d[p + 2]}{'' if n == 4 else 'badlen'}, "
+                f"Flags [{names_fl}], valid time {_lifetime(d, p + 4)}, "
+                f"pref. time {_lifetime(d, p + 8)}"
+            )
         elif t == 5 and ln >= 8:
-            mtu = int.from_bytes(d[p + 4:p + 8], "big")
+            mtu = int.from_bytes(d[p + 4 : p + 8], "big")
             out += f" {mtu}{'' if n == 1 else 'bad option length'}"
         elif t == 7 and ln >= 8:
-            out += f" {int.from_bytes(d[p + 4:p + 8], 'big')}ms"
+            out += f" {int.from_bytes(d[p + 4 : p + 8], 'big')}ms"
         elif t == 25 and ln >= 8:
-            out += f" lifetime {int.from_bytes(d[p + 4:p + 8], 'big')}s,"
-            out += "".join(f" addr: {ntop6(d[q:q + 16])}" for q in range(p + 8, p + ln - 15, 16))
+            out += f" lifetime {int.from_bytes(d[p + 4 : p + 8], 'big')}s,"
+            out += "".join(f" addr: {ntop6(d[q : q + 16])}" for q in range(p + 8, p + ln - 15, 16))
         elif verbose < 2:
             return out + hexdump(body, "\n\t  ")
         if verbose > 1:
@@ -356,7 +404,7 @@ def _nd_options(d: bytes, p: int, end: int, claimed: int, verbose: int) -> str |
 
 
 def _lifetime(d: bytes, p: int) -> str:
-    v = int.from_bytes(d[p:p + 4], "big")
+    v = int.from_bytes(d[p : p + 4], "big")
     return "infinity" if v == 0xFFFFFFFF else f"{v}s"
 
 
@@ -374,13 +422,15 @@ def _mld2_report(d: bytes, off: int, end: int, clen: int, verbose: int) -> str:
         nsrc = d[p + 2] << 8 | d[p + 3]
         rt = d[p]
         kind = _MLD2_RECORDS.get(rt, f" [v2-report-#{rt}]")
-        out += f" [gaddr {ntop6(d[p + 4:p + 20])} {kind}"
+        out += f" [gaddr {ntop6(d[p + 4 : p + 20])} {kind}"
         if clen < g + 20 + 16 * nsrc:
             return out + f" [invalid number of sources {nsrc}]"
         if end - off < g + 20 + 16 * nsrc:
             return out + " [|icmp6]"
         if verbose > 1:
-            srcs = "".join(f" {ntop6(d[q:q + 16])}" for q in range(p + 20, p + 20 + 16 * nsrc, 16))
+            srcs = "".join(
+                f" {ntop6(d[q : q + 16])}" for q in range(p + 20, p + 20 + 16 * nsrc, 16)
+            )
             out += f" {{{srcs} }}]"
         else:
             out += f", {nsrc} source(s)]"
@@ -415,14 +465,17 @@ def _nd_lladdr(d: bytes, p: int, end: int, want: int, a: Acc) -> str:
             a.bad = True
             break
         if d[p] == want and ln >= 8 and not found:
-            found = d[p + 2:p + ln].rstrip(b"\0").hex(":") if ln > 8 else d[p + 2:p + 8].hex(":")
+            found = (
+                d[p + 2 : p + ln].rstrip(b"\0").hex(":") if ln > 8 else d[p + 2 : p + 8].hex(":")
+            )
         p += ln
     return found
 
 
 class _Icmp(IpHandler):
-    def text(self, d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx,
-             frag: bool) -> str | None:
+    def text(
+        self, d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool
+    ) -> str | None:
         return _icmp(d, off, end, clen, a, ctx, frag)
 
     def walk(self, d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool) -> None:
@@ -430,8 +483,9 @@ class _Icmp(IpHandler):
 
 
 class _Icmp6(IpHandler):
-    def text(self, d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx,
-             frag: bool) -> str | None:
+    def text(
+        self, d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool
+    ) -> str | None:
         return _icmp6(d, off, end, clen, a, ctx, frag)
 
     def walk(self, d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool) -> None:

@@ -52,8 +52,8 @@ def ipv4(d: bytes, off: int, a: Acc, lim: int = -1, quoted: bool = False) -> str
     tot = d[off + 2] << 8 | d[off + 3]
     fo = d[off + 6] << 8 | d[off + 7]
     proto = d[off + 9]
-    s = d[off + 12:off + 16]
-    t = d[off + 16:off + 20]
+    s = d[off + 12 : off + 16]
+    t = d[off + 16 : off + 20]
     src = ip4(s)
     dst = ip4(t)
     a.src = src
@@ -86,12 +86,16 @@ def ipv4(d: bytes, off: int, a: Acc, lim: int = -1, quoted: bool = False) -> str
     if fo & 0x2000 or foff:  # more fragments follow, or not the first fragment
         pname = IPPROTO_WS.get(proto, "")
         if foff:
-            a.info = (f"Fragmented IP protocol (proto={pname + ' ' if pname else ''}{proto}, "
-                      f"off={foff}, ID={d[off + 4] << 8 | d[off + 5]:04x})")
+            a.info = (
+                f"Fragmented IP protocol (proto={pname + ' ' if pname else ''}{proto}, "
+                f"off={foff}, ID={d[off + 4] << 8 | d[off + 5]:04x})"
+            )
             return f"{word} {pre}{src} > {dst}: ip-proto-{proto}"
         text = upper(d, poff, end, clen, proto, a, ctx, True)
-        a.info = (f"Fragmented IP protocol (proto={pname + ' ' if pname else ''}{proto}, "
-                  f"off=0, ID={d[off + 4] << 8 | d[off + 5]:04x}) {a.info}").rstrip()
+        a.info = (
+            f"Fragmented IP protocol (proto={pname + ' ' if pname else ''}{proto}, "
+            f"off=0, ID={d[off + 4] << 8 | d[off + 5]:04x}) {a.info}"
+        ).rstrip()
         return text
     return upper(d, poff, end, clen, proto, a, ctx, False)
 
@@ -112,8 +116,8 @@ def ipv4_walk(d: bytes, off: int, out: list[str], lim: int = -1) -> None:
     if fo & 0x1FFF:
         return
     if TAP.flows is not None:
-        TAP.src = d[off + 12:off + 16]
-        TAP.dst = d[off + 16:off + 20]
+        TAP.src = d[off + 12 : off + 16]
+        TAP.dst = d[off + 16 : off + 20]
     upper_walk(d, off + hl, end, tot - hl, d[off + 9], out, fo & 0x2000 != 0)
 
 
@@ -131,8 +135,8 @@ def ipv6(d: bytes, off: int, a: Acc, lim: int = -1) -> str:
         return f"IP6 [malformed: version {d[off] >> 4}], length {avail}"
     plen = d[off + 4] << 8 | d[off + 5]
     nh = d[off + 6]
-    s = d[off + 8:off + 24]
-    t = d[off + 24:off + 40]
+    s = d[off + 8 : off + 24]
+    t = d[off + 24 : off + 40]
     src = ntop6(s)
     dst = ntop6(t)
     a.src = src
@@ -180,13 +184,18 @@ def ipv6(d: bytes, off: int, a: Acc, lim: int = -1) -> str:
             nh = d[pos]
             pos += 8
             foff = fo & 0xFFF8
-            exts.append(f"frag (0x{ident:08x}:{foff}|{cend - pos})" if a.verbose
-                        else f"frag ({foff}|{cend - pos})")
+            exts.append(
+                f"frag (0x{ident:08x}:{foff}|{cend - pos})"
+                if a.verbose
+                else f"frag ({foff}|{cend - pos})"
+            )
             if foff or fo & 1:
                 frag = True
                 pname = IPPROTO_WS.get(nh, "")
-                frag_info = (f"IPv6 fragment (off={foff} more={'y' if fo & 1 else 'n'} "
-                             f"ident=0x{ident:08x} nxt={nh}{' ' + pname if pname else ''})")
+                frag_info = (
+                    f"IPv6 fragment (off={foff} more={'y' if fo & 1 else 'n'} "
+                    f"ident=0x{ident:08x} nxt={nh}{' ' + pname if pname else ''})"
+                )
                 if foff:
                     a.info = frag_info
                     return f"{word} {pre}{src} > {dst}: {' '.join(exts)}"
@@ -202,8 +211,9 @@ def ipv6(d: bytes, off: int, a: Acc, lim: int = -1) -> str:
             break
     else:
         a.bad = True
-        return (f"{word} {pre}{src} > {dst}: {' '.join(exts)} "
-                "[malformed: too many extension headers]")
+        return (
+            f"{word} {pre}{src} > {dst}: {' '.join(exts)} [malformed: too many extension headers]"
+        )
     ext_s = " ".join(exts) + " " if exts else ""
     if nh == 59:
         if not a.info:
@@ -259,8 +269,8 @@ def ipv6_walk(d: bytes, off: int, out: list[str], lim: int = -1) -> None:
     if nh == 59:
         return
     if TAP.flows is not None:
-        TAP.src = d[off + 8:off + 24]
-        TAP.dst = d[off + 24:off + 40]
+        TAP.src = d[off + 8 : off + 24]
+        TAP.dst = d[off + 24 : off + 40]
     upper_walk(d, pos, end, cend - pos, nh, out, frag)
 
 
@@ -278,13 +288,11 @@ def ah_header(d: bytes, off: int, end: int, verbose: bool = False) -> tuple[str,
     ln = f"length={d[off + 1]}({sumlen + 8}-bytes)," if verbose else ""
     if end - off < 8 + sumlen:
         return f"AH({ln}spi=0x{spi:08x},seq=0x{seq:x}[truncated]):", nxt, -1
-    icv = d[off + 12:off + 8 + sumlen].hex() if sumlen > 4 else ""
+    icv = d[off + 12 : off + 8 + sumlen].hex() if sumlen > 4 else ""
     return f"AH({ln}spi=0x{spi:08x},seq=0x{seq:x},icv=0x{icv}): ", nxt, 8 + sumlen
 
 
-def upper(
-    d: bytes, off: int, end: int, clen: int, proto: int, a: Acc, ctx: Ctx, frag: bool
-) -> str:
+def upper(d: bytes, off: int, end: int, clen: int, proto: int, a: Acc, ctx: Ctx, frag: bool) -> str:
     """Dispatch on the IP protocol number.  ``clen`` is the length the IP header claims.
 
     ``frag``: this is the first fragment of a fragmented datagram, so only the
@@ -365,8 +373,9 @@ class _Ip6(EtherHandler):
 
 
 class _Ip4in(IpHandler):
-    def text(self, d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx,
-             frag: bool) -> str | None:
+    def text(
+        self, d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool
+    ) -> str | None:
         return _ip4in_text(d, off, end, clen, a, ctx, frag)
 
     def walk(self, d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool) -> None:
@@ -374,8 +383,9 @@ class _Ip4in(IpHandler):
 
 
 class _Ip6in(IpHandler):
-    def text(self, d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx,
-             frag: bool) -> str | None:
+    def text(
+        self, d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool
+    ) -> str | None:
         return _ip6in_text(d, off, end, clen, a, ctx, frag)
 
     def walk(self, d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool) -> None:

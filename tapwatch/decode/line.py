@@ -73,8 +73,15 @@ class LineFormatter:
     saw cannot seed a connection's numbers.  Not thread-safe: one per printer.
     """
 
-    def __init__(self, linktype: int, *, absolute: bool = False, link: bool = False,
-                 strict: bool = False, verbose: int = 0) -> None:
+    def __init__(
+        self,
+        linktype: int,
+        *,
+        absolute: bool = False,
+        link: bool = False,
+        strict: bool = False,
+        verbose: int = 0,
+    ) -> None:
         self.linktype = linktype
         self.absolute = absolute
         self.link = link
@@ -88,16 +95,18 @@ class LineFormatter:
 
     def line(self, ts_ns: int, data: Any) -> str:
         """The packet's line, escaped for a terminal (see :mod:`tapwatch.sanitize`)."""
-        text = stamp(ts_ns) + line_text(data, self.linktype, self.flows, self.strict, self.link,
-                                        self.verbose)
+        text = stamp(ts_ns) + line_text(
+            data, self.linktype, self.flows, self.strict, self.link, self.verbose
+        )
         if self.verbose:
             return printable_layout(text)
         if self.strict:
             return printable_lines(text)
         return printable(text)
 
-    def lines(self, records: list[tuple[int, bytes]], keep: list[bool] | None = None,
-              snaplen: int = -1) -> list[str]:
+    def lines(
+        self, records: list[tuple[int, bytes]], keep: list[bool] | None = None, snaplen: int = -1
+    ) -> list[str]:
         """:meth:`line` of each of ``records`` (``(ts_ns, data)``, in capture order) at once.
 
         ``keep``: only the records it marks (a filter's verdicts); ``snaplen``: each

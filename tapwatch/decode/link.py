@@ -64,8 +64,8 @@ def ether(d: bytes, off: int, a: Acc) -> tuple[str, str]:
     if n < 14:
         a.bad = True
         if n >= 12:
-            a.dst = mac(d[off:off + 6])
-            a.src = mac(d[off + 6:off + 12])
+            a.dst = mac(d[off : off + 6])
+            a.src = mac(d[off + 6 : off + 12])
             return "", f"{a.src} > {a.dst}, length {n}: [|ether]"
         return "", f"[|ether], length {n}"
     t = d[off + 12] << 8 | d[off + 13]
@@ -73,11 +73,14 @@ def ether(d: bytes, off: int, a: Acc) -> tuple[str, str]:
     if a.lean and t > 1500 and t not in VLAN_TYPES:  # the -e text is not wanted
         text = ethertype_text(d, p, t, a)
         if text is None:
-            return "", f"{mac(d[off + 6:off + 12])} > {mac(d[off:off + 6])}, {etype_str(t)}, " \
-                f"length {n}"
+            return (
+                "",
+                f"{mac(d[off + 6 : off + 12])} > {mac(d[off : off + 6])}, {etype_str(t)}, "
+                f"length {n}",
+            )
         return "", text
-    dst = mac(d[off:off + 6])
-    src = mac(d[off + 6:off + 12])
+    dst = mac(d[off : off + 6])
+    src = mac(d[off + 6 : off + 12])
     a.src = src
     a.dst = dst
     if t <= 1500:
@@ -98,8 +101,6 @@ def ether(d: bytes, off: int, a: Acc) -> tuple[str, str]:
     if text is None:
         return "", f"{link.rstrip(': ,')}, length {len(d) - p}" if tags else link.rstrip(": ")
     return link, text
-
-
 
 
 def ether_walk(d: bytes, off: int, out: list[str]) -> None:
@@ -123,8 +124,6 @@ def ether_walk(d: bytes, off: int, out: list[str]) -> None:
     ethertype_walk(d, p, t, out)
 
 
-
-
 def _llc(d: bytes, off: int, a: Acc, link: str) -> tuple[str, str]:
     """802.2 LLC (with SNAP carrying an ethertype, and STP recognised by its SAP)."""
     a.layers.append("LLC")
@@ -137,7 +136,7 @@ def _llc(d: bytes, off: int, a: Acc, link: str) -> tuple[str, str]:
         if n < off + 8:
             a.bad = True
             return "", f"{link}LLC/SNAP [|snap]"
-        oui = d[off + 3:off + 6]
+        oui = d[off + 3 : off + 6]
         t = d[off + 6] << 8 | d[off + 7]
         if oui == b"\0\0\0":
             text = ethertype_text(d, off + 8, t, a)
@@ -159,7 +158,7 @@ def _llc_walk(d: bytes, off: int, out: list[str]) -> None:
     if n < off + 3:
         return
     if d[off] == 0xAA and d[off + 1] == 0xAA and d[off + 2] == 3:
-        if n >= off + 8 and d[off + 3:off + 6] == b"\0\0\0":
+        if n >= off + 8 and d[off + 3 : off + 6] == b"\0\0\0":
             ethertype_walk(d, off + 8, d[off + 6] << 8 | d[off + 7], out)
         return
     if d[off] == 0x42:
@@ -177,8 +176,9 @@ def _sll(d: bytes, a: Acc) -> tuple[str, str]:
         a.bad = True
         return "", f"Linux cooked, length {n}: [|sll]"
     pkttype, _hatype, halen, addr, proto = _S_SLL.unpack_from(d, 0)
-    return _cooked(d, 16, a, SLL_PKTTYPES.get(pkttype, f"pkttype {pkttype}"), "", halen, addr,
-                   proto)
+    return _cooked(
+        d, 16, a, SLL_PKTTYPES.get(pkttype, f"pkttype {pkttype}"), "", halen, addr, proto
+    )
 
 
 def _sll_walk(d: bytes, out: list[str]) -> None:
@@ -199,8 +199,16 @@ def _sll2(d: bytes, a: Acc) -> tuple[str, str]:
         a.bad = True
         return "", f"Linux cooked v2, length {n}: [|sll2]"
     proto, _res, ifindex, _hatype, pkttype, halen, addr = _S_SLL2.unpack_from(d, 0)
-    return _cooked(d, 20, a, SLL_PKTTYPES.get(pkttype, f"pkttype {pkttype}"),
-                   f" ifindex {ifindex}", halen, addr, proto)
+    return _cooked(
+        d,
+        20,
+        a,
+        SLL_PKTTYPES.get(pkttype, f"pkttype {pkttype}"),
+        f" ifindex {ifindex}",
+        halen,
+        addr,
+        proto,
+    )
 
 
 def _sll2_walk(d: bytes, out: list[str]) -> None:
@@ -217,7 +225,7 @@ def _cooked(
     d: bytes, off: int, a: Acc, direction: str, extra: str, halen: int, addr: bytes, proto: int
 ) -> tuple[str, str]:
     n = len(d)
-    hw = addr[:min(halen, 8)].hex(":")
+    hw = addr[: min(halen, 8)].hex(":")
     a.src = hw
     link = f"{direction}{extra} {hw + ' ' if hw else ''}{etype_str(proto)}, length {n}: "
     text = ethertype_text(d, off, proto, a) if proto > 1500 else None
@@ -280,14 +288,6 @@ def _raw_walk(d: bytes, out: list[str]) -> None:
         out.append("other")
 
 
-
-
-
-
-
-
-
-
 # --------------------------------------------------------------------------- ARP
 
 
@@ -307,11 +307,11 @@ def _arp(d: bytes, off: int, a: Acc, name: str) -> str:
     if n < 8 + 2 * (hln + pln):
         a.bad = True
         return f"{name}, {opname} [|arp]"
-    sha = d[p:p + hln]
-    spa = d[p + hln:p + hln + pln]
+    sha = d[p : p + hln]
+    spa = d[p + hln : p + hln + pln]
     p += hln + pln
-    tha = d[p:p + hln]
-    tpa = d[p + hln:p + hln + pln]
+    tha = d[p : p + hln]
+    tpa = d[p + hln : p + hln + pln]
     sha_s = mac(sha)
     tha_s = mac(tha)
     spa_s = _proto_addr(pro, spa)
@@ -360,14 +360,6 @@ def _proto_addr(pro: int, b: bytes) -> str:
     if len(b) == 16 and pro == 0x86DD:
         return ntop6(b)
     return mac(b) if b else "<none>"
-
-
-
-
-
-
-
-
 
 
 class _Ethernet(LinkHandler):

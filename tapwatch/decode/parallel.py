@@ -137,8 +137,10 @@ def idle_processors() -> int:
         return 0
     return max(0, cpus - running)
 
-def print_chunks(chunks: Iterator[Any], job: Job, out: TextIO, workers: int,
-                 count: int | None = None) -> int:
+
+def print_chunks(
+    chunks: Iterator[Any], job: Job, out: TextIO, workers: int, count: int | None = None
+) -> int:
     """Print the records of ``chunks`` through ``job`` in ``workers`` processes; how many.
 
     ``chunks`` is a file's :meth:`~tapwatch.pcap.CaptureFile.chunks`; whatever it
@@ -164,7 +166,7 @@ def _print_here(chunks: Iterator[Any], job: Job, out: TextIO, count: int | None)
         recs = job.read_chunk(chunk)
         lines = job.render(recs, _keep(job, recs), flows)
         if count is not None and printed + len(lines) >= count:
-            lines = lines[:count - printed]
+            lines = lines[: count - printed]
             out.write("\n".join(lines) + "\n" if lines else "")
             return count
         if lines:
@@ -212,7 +214,7 @@ class _Inbox:
             n = _LEN.unpack_from(buf, pos)[0]
             if len(buf) - pos - 4 < n:
                 break
-            out.append(marshal.loads(bytes(buf[pos + 4:pos + 4 + n])))
+            out.append(marshal.loads(bytes(buf[pos + 4 : pos + 4 + n])))
             pos += 4 + n
         if pos:
             del buf[:pos]
@@ -238,8 +240,9 @@ def _walk(job: Job, recs: Records, keep: list[bool] | None) -> TcpFlows:
     return flows
 
 
-def _render(job: Job, recs: Records, keep: list[bool] | None,
-            seeds: dict[FlowKey, FlowBase] | None) -> tuple[str, int, TcpFlows | None]:
+def _render(
+    job: Job, recs: Records, keep: list[bool] | None, seeds: dict[FlowKey, FlowBase] | None
+) -> tuple[str, int, TcpFlows | None]:
     """Step 2: the chunk's text (lines, each ending in a newline), its count, its table."""
     flows = TcpFlows(seeds=seeds) if job.numbered else None
     lines = job.render(recs, keep, flows)
@@ -286,8 +289,9 @@ def _worker(job: Job, task_r: int, result_w: int) -> None:
             h = held[k]
             flows = _walk(job, h[0], h[1])
             h[3] = True
-            _send_all(result_w, _frame(("walk", k, flows.table, list(flows.used),
-                                        list(flows.synced))))
+            _send_all(
+                result_w, _frame(("walk", k, flows.table, list(flows.used), list(flows.synced)))
+            )
 
 
 class _Span(NamedTuple):
@@ -329,8 +333,9 @@ class _Slot:
         self.chunk = chunk
         self.worker = worker
         self.walk: tuple[dict[FlowKey, FlowBase], list[FlowKey], list[FlowKey]] | None = None
-        self.result: tuple[str, int, dict[FlowKey, FlowBase | None],
-                           dict[FlowKey, FlowBase]] | None = None
+        self.result: (
+            tuple[str, int, dict[FlowKey, FlowBase | None], dict[FlowKey, FlowBase]] | None
+        ) = None
 
 
 class _Run:
@@ -504,8 +509,8 @@ class _Run:
         if self.job.numbered:
             flows = TcpFlows(self.job.limit)
             flows.table = self.tstate  # insertion order kept: the oldest is forgotten first
-        pending = [s.chunk for s in self.slots[self.written:]]
-        self.slots = self.slots[:self.written]
+        pending = [s.chunk for s in self.slots[self.written :]]
+        self.slots = self.slots[: self.written]
         while True:
             if pending:
                 chunk = pending.pop(0)
@@ -525,8 +530,12 @@ class _Overflow(Exception):
     """More connections than the printer keeps: the rest is printed in one process."""
 
 
-def _advance(state: dict[FlowKey, FlowBase], table: dict[FlowKey, FlowBase],
-             needs: set[FlowKey], synced: set[FlowKey]) -> None:
+def _advance(
+    state: dict[FlowKey, FlowBase],
+    table: dict[FlowKey, FlowBase],
+    needs: set[FlowKey],
+    synced: set[FlowKey],
+) -> None:
     """``state`` after a chunk whose walk left ``table``.
 
     A connection the chunk continued (``needs``) without re-basing it (``synced``)

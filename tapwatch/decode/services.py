@@ -16,13 +16,38 @@ from tapwatch.decode.verbose import hexdump
 
 # --------------------------------------------------------------------------- SNMP
 
-_SNMP_PDUS: Final = ("GetRequest", "GetNextRequest", "GetResponse", "SetRequest", "Trap",
-                     "GetBulk", "Inform", "V2Trap", "Report")
-_SNMP_ERRORS: Final = ("noError", "tooBig", "noSuchName", "badValue", "readOnly", "genErr",
-                       "noAccess", "wrongType", "wrongLength", "wrongEncoding", "wrongValue",
-                       "noCreation", "inconsistentValue", "resourceUnavailable",
-                       "commitFailed", "undoFailed", "authorizationError", "notWritable",
-                       "inconsistentName")
+_SNMP_PDUS: Final = (
+    "GetRequest",
+    "GetNextRequest",
+    "GetResponse",
+    "SetRequest",
+    "Trap",
+    "GetBulk",
+    "Inform",
+    "V2Trap",
+    "Report",
+)
+_SNMP_ERRORS: Final = (
+    "noError",
+    "tooBig",
+    "noSuchName",
+    "badValue",
+    "readOnly",
+    "genErr",
+    "noAccess",
+    "wrongType",
+    "wrongLength",
+    "wrongEncoding",
+    "wrongValue",
+    "noCreation",
+    "inconsistentValue",
+    "resourceUnavailable",
+    "commitFailed",
+    "undoFailed",
+    "authorizationError",
+    "notWritable",
+    "inconsistentName",
+)
 _SNMP_EXCEPTIONS: Final = ("noSuchObject", "noSuchInstance", "endOfMibView")
 
 
@@ -41,7 +66,7 @@ def _ber(d: bytes, p: int, end: int) -> tuple[int, int, int]:
         n = ln & 0x7F
         if n == 0 or n > 4 or p + n > end:
             raise _Short("[|snmp]")
-        ln = int.from_bytes(d[p:p + n], "big")
+        ln = int.from_bytes(d[p : p + n], "big")
         p += n
     if p + ln > end:
         raise _Short(f"[len{end - p}<asnlen{ln}]")
@@ -185,8 +210,15 @@ def _varbinds(d: bytes, p: int, end: int, kind: int) -> str:
 
 def _trap(d: bytes, p: int, end: int) -> str:
     """A v1 trap: enterprise, agent, generic and specific trap, time stamp, varbinds."""
-    generic = ("coldStart", "warmStart", "linkDown", "linkUp", "authenticationFailure",
-               "egpNeighborLoss", "enterpriseSpecific")
+    generic = (
+        "coldStart",
+        "warmStart",
+        "linkDown",
+        "linkUp",
+        "authenticationFailure",
+        "egpNeighborLoss",
+        "enterpriseSpecific",
+    )
     _t, ep, ee = _ber(d, p, end)
     out = " " + _oid(d, ep, ee)
     _t, ap, ae = _ber(d, ee, end)
@@ -203,8 +235,9 @@ def _trap(d: bytes, p: int, end: int) -> str:
 
 
 class _Snmp(PortHandler):
-    def text(self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
-             dport: int) -> str | None:
+    def text(
+        self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
+    ) -> str | None:
         a.layers.append("SNMP")
         return snmp(d, off, end, a.verbose)
 
@@ -214,13 +247,20 @@ class _Snmp(PortHandler):
 
 # --------------------------------------------------------------------------- RIP
 
-_RIP_CMDS: Final = {1: "Request", 2: "Response", 3: "Trace on", 4: "Trace off", 5: "Poll",
-                    6: "Poll Entry"}
+_RIP_CMDS: Final = {
+    1: "Request",
+    2: "Response",
+    3: "Trace on",
+    4: "Trace off",
+    5: "Poll",
+    6: "Poll Entry",
+}
 
 
 class _Rip(PortHandler):
-    def text(self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
-             dport: int) -> str | None:
+    def text(
+        self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
+    ) -> str | None:
         a.layers.append("RIP")
         if end - off < 4:
             return " [|rip]"
@@ -239,15 +279,17 @@ class _Rip(PortHandler):
                 out += "\n\t  Auth"
                 p += 20
                 continue
-            plen = bin(int.from_bytes(d[p + 8:p + 12], "big")).count("1")
-            hop = d[p + 12:p + 16]
-            out += (f"\n\t  AFI {'IPv4' if fam == 2 else str(fam)}, "
-                    f"{ip4(d[p + 4:p + 8]):>15}/{plen:<2d}, tag 0x{d[p + 2] << 8 | d[p + 3]:04x}, "
-                    f"metric: {int.from_bytes(d[p + 16:p + 20], 'big')}, next-hop: "
-                    + (ip4(hop) if any(hop) else "self"))
+            plen = bin(int.from_bytes(d[p + 8 : p + 12], "big")).count("1")
+            hop = d[p + 12 : p + 16]
+            out += (
+                f"\n\t  AFI {'IPv4' if fam == 2 else str(fam)}, "
+                f"{ip4(d[p + 4 : p + 8]):>15}/{plen:<2d}, tag 0x{d[p + 2] << 8 | d[p + 3]:04x}, "
+                f"metric: {int.from_bytes(d[p + 16 : p + 20], 'big')}, next-hop: "
+                + (ip4(hop) if any(hop) else "self")
+            )
             p += 20
         if a.verbose > 1:
-            out += hexdump(d[off:min(end, off + length)], "\n\t")
+            out += hexdump(d[off : min(end, off + length)], "\n\t")
         return out
 
     def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
@@ -257,8 +299,17 @@ class _Rip(PortHandler):
 # --------------------------------------------------------------------------- TFTP
 
 _TFTP_OPS: Final = {1: "RRQ", 2: "WRQ", 3: "DATA", 4: "ACK", 5: "ERROR", 6: "OACK"}
-_TFTP_ERRORS: Final = {0: "EUNDEF", 1: "ENOTFOUND", 2: "EACCESS", 3: "ENOSPACE", 4: "EBADOP",
-                       5: "EBADID", 6: "EEXISTS", 7: "ENOUSER", 8: "EOPTNEG"}
+_TFTP_ERRORS: Final = {
+    0: "EUNDEF",
+    1: "ENOTFOUND",
+    2: "EACCESS",
+    3: "ENOSPACE",
+    4: "EBADOP",
+    5: "EBADID",
+    6: "EEXISTS",
+    7: "ENOUSER",
+    8: "EOPTNEG",
+}
 
 
 def _zstring(d: bytes, p: int, end: int) -> tuple[str, int, bool]:
@@ -270,8 +321,9 @@ def _zstring(d: bytes, p: int, end: int) -> tuple[str, int, bool]:
 
 
 class _Tftp(PortHandler):
-    def text(self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
-             dport: int) -> str | None:
+    def text(
+        self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
+    ) -> str | None:
         a.layers.append("TFTP")
         out = f"TFTP, length {length}"
         if end - off < 2:
@@ -311,30 +363,61 @@ class _Tftp(PortHandler):
 # --------------------------------------------------------------------------- RADIUS
 
 _RADIUS_CODES: Final = {
-    1: "Access-Request", 2: "Access-Accept", 3: "Access-Reject", 4: "Accounting-Request",
-    5: "Accounting-Response", 6: "Accounting-Status", 7: "Password-Request",
-    8: "Password-Accept", 9: "Password-Reject", 10: "Accounting-Message",
-    11: "Access-Challenge", 12: "Status-Server", 13: "Status-Client",
-    21: "Resource-Free-Request", 22: "Resource-Free-Response", 23: "Resource-Query-Request",
-    24: "Resource-Query-Response", 25: "Alternate-Resource-Reclaim-Request",
-    26: "NAS-Reboot-Request", 27: "NAS-Reboot-Response", 29: "Next-Passcode", 30: "New-Pin",
-    31: "Terminate-Session", 32: "Password-Expired", 33: "Event-Request",
-    34: "Event-Response", 40: "Disconnect-Request", 41: "Disconnect-ACK",
-    42: "Disconnect-NAK", 43: "CoA-Request", 44: "CoA-ACK", 45: "CoA-NAK",
-    50: "IP-Address-Allocate", 51: "IP-Address-Release",
+    1: "Access-Request",
+    2: "Access-Accept",
+    3: "Access-Reject",
+    4: "Accounting-Request",
+    5: "Accounting-Response",
+    6: "Accounting-Status",
+    7: "Password-Request",
+    8: "Password-Accept",
+    9: "Password-Reject",
+    10: "Accounting-Message",
+    11: "Access-Challenge",
+    12: "Status-Server",
+    13: "Status-Client",
+    21: "Resource-Free-Request",
+    22: "Resource-Free-Response",
+    23: "Resource-Query-Request",
+    24: "Resource-Query-Response",
+    25: "Alternate-Resource-Reclaim-Request",
+    26: "NAS-Reboot-Request",
+    27: "NAS-Reboot-Response",
+    29: "Next-Passcode",
+    30: "New-Pin",
+    31: "Terminate-Session",
+    32: "Password-Expired",
+    33: "Event-Request",
+    34: "Event-Response",
+    40: "Disconnect-Request",
+    41: "Disconnect-ACK",
+    42: "Disconnect-NAK",
+    43: "CoA-Request",
+    44: "CoA-ACK",
+    45: "CoA-NAK",
+    50: "IP-Address-Allocate",
+    51: "IP-Address-Release",
 }
 
 
 #: RADIUS attributes tcpdump -v prints as text (s), an address (a) or a number (i).
-_RADIUS_ATTRS: Final = {1: ("s", "User-Name"), 4: ("a", "NAS-IP-Address"), 5: ("i", "NAS-Port"),
-                        8: ("a", "Framed-IP-Address"), 11: ("s", "Filter-ID"),
-                        18: ("s", "Reply-Message"), 30: ("s", "Called-Station-ID"),
-                        31: ("s", "Calling-Station-ID"), 32: ("s", "NAS-ID")}
+_RADIUS_ATTRS: Final = {
+    1: ("s", "User-Name"),
+    4: ("a", "NAS-IP-Address"),
+    5: ("i", "NAS-Port"),
+    8: ("a", "Framed-IP-Address"),
+    11: ("s", "Filter-ID"),
+    18: ("s", "Reply-Message"),
+    30: ("s", "Called-Station-ID"),
+    31: ("s", "Calling-Station-ID"),
+    32: ("s", "NAS-ID"),
+}
 
 
 class _Radius(PortHandler):
-    def text(self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
-             dport: int) -> str | None:
+    def text(
+        self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
+    ) -> str | None:
         a.layers.append("RADIUS")
         if end - off < 20:
             return "RADIUS [|radius]"
@@ -342,8 +425,10 @@ class _Radius(PortHandler):
         name = _RADIUS_CODES.get(code, "Unknown Command")
         if not a.verbose:
             return f"RADIUS, {name} ({code}), id: 0x{d[off + 1]:02x} length: {length}"
-        out = (f"RADIUS, length: {length}\n\t{name} ({code}), id: 0x{d[off + 1]:02x}, "
-               f"Authenticator: {d[off + 4:off + 20].hex()}")
+        out = (
+            f"RADIUS, length: {length}\n\t{name} ({code}), id: 0x{d[off + 1]:02x}, "
+            f"Authenticator: {d[off + 4 : off + 20].hex()}"
+        )
         p = off + 20
         stop = min(end, off + (d[off + 2] << 8 | d[off + 3]))
         while p + 2 <= stop:
@@ -352,10 +437,11 @@ class _Radius(PortHandler):
             if ln < 2 or p + ln > stop:
                 return out + " [|radius]"
             spec = _RADIUS_ATTRS.get(t)
-            body = d[p + 2:p + ln]
+            body = d[p + 2 : p + ln]
             if spec is None:
                 out += f"\n\t  Unknown Attribute ({t}), length: {ln}, Value: " + "".join(
-                    f"0x{c:02x}" for c in body)
+                    f"0x{c:02x}" for c in body
+                )
             else:
                 kind, aname = spec
                 if kind == "s":
@@ -376,8 +462,16 @@ class _Radius(PortHandler):
 
 # --------------------------------------------------------------------------- ISAKMP / IKE
 
-_IKE1_EXCHANGES: Final = {0: "none", 1: "base", 2: "ident", 3: "auth", 4: "agg", 5: "inf",
-                          32: "oakley-quick", 33: "oakley-newgroup"}
+_IKE1_EXCHANGES: Final = {
+    0: "none",
+    1: "base",
+    2: "ident",
+    3: "auth",
+    4: "agg",
+    5: "inf",
+    32: "oakley-quick",
+    33: "oakley-newgroup",
+}
 _IKE2_EXCHANGES: Final = {34: "ikev2_init", 35: "ikev2_auth", 36: "child_sa", 37: "inf2"}
 
 
@@ -393,18 +487,18 @@ def isakmp(d: bytes, off: int, end: int, verbose: int = 0) -> str:
     major = d[off + 17] >> 4
     etype = d[off + 18]
     flags = d[off + 19]
-    phase1 = d[off + 20:off + 24] == b"\0\0\0\0"
+    phase1 = d[off + 20 : off + 24] == b"\0\0\0\0"
     head = "isakmp:"
     tail = ""
     if verbose:  # the version and message id; a colon before the payloads (not decoded)
-        head = f"isakmp {major}.{d[off + 17] & 15} msgid {d[off + 20:off + 24].hex()}"
+        head = f"isakmp {major}.{d[off + 17] & 15} msgid {d[off + 20 : off + 24].hex()}"
         if verbose > 1:
-            head += f" cookie {d[off:off + 8].hex()}->{d[off + 8:off + 16].hex()}"
+            head += f" cookie {d[off : off + 8].hex()}->{d[off + 8 : off + 16].hex()}"
         head += ":"
         tail = ":"
     if major == 1:
         out = head + (" phase 1" if phase1 else " phase 2/others")
-        out += " I" if d[off + 8:off + 16] == bytes(8) else " ?"
+        out += " I" if d[off + 8 : off + 16] == bytes(8) else " ?"
         out += " " + _IKE1_EXCHANGES.get(etype, f"#{etype}")
         if flags & 3:
             out += "[" + ("E" if flags & 1 else "") + ("C" if flags & 2 else "") + "]"
@@ -413,15 +507,21 @@ def isakmp(d: bytes, off: int, end: int, verbose: int = 0) -> str:
         out = head + (" parent_sa" if phase1 else " child_sa ")
         out += " " + _IKE2_EXCHANGES.get(etype, f"#{etype}")
         if flags & 0x38:
-            out += ("[" + ("I" if flags & 8 else "") + ("V" if flags & 0x10 else "")
-                    + ("R" if flags & 0x20 else "") + "]")
+            out += (
+                "["
+                + ("I" if flags & 8 else "")
+                + ("V" if flags & 0x10 else "")
+                + ("R" if flags & 0x20 else "")
+                + "]"
+            )
         return out + tail
     return head
 
 
 class _Isakmp(PortHandler):
-    def text(self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
-             dport: int) -> str | None:
+    def text(
+        self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
+    ) -> str | None:
         a.layers.append("ISAKMP")
         return isakmp(d, off, end, a.verbose)
 
@@ -432,25 +532,26 @@ class _Isakmp(PortHandler):
 class _NatT(PortHandler):
     """UDP 4500: IKE behind a zero "non-ESP marker", ESP otherwise (RFC 3948)."""
 
-    def text(self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
-             dport: int) -> str | None:
+    def text(
+        self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
+    ) -> str | None:
         if length == 1 and end > off and d[off] == 0xFF:
             a.layers.append("ISAKMP")
             return "isakmp-nat-keep-alive"
         if end - off < 4:
             return None
-        if d[off:off + 4] == b"\0\0\0\0":
+        if d[off : off + 4] == b"\0\0\0\0":
             a.layers.append("ISAKMP")
             return "NONESP-encap: " + isakmp(d, off + 4, end, a.verbose)
         if end - off < 8:
             return None
         a.layers.append("ESP")
-        spi = int.from_bytes(d[off:off + 4], "big")
-        seq = int.from_bytes(d[off + 4:off + 8], "big")
+        spi = int.from_bytes(d[off : off + 4], "big")
+        seq = int.from_bytes(d[off + 4 : off + 8], "big")
         return f"UDP-encap: ESP(spi=0x{spi:08x},seq=0x{seq:x}), length {length}"
 
     def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
-        if end - off >= 4 and d[off:off + 4] == b"\0\0\0\0":
+        if end - off >= 4 and d[off : off + 4] == b"\0\0\0\0":
             out.append("ISAKMP")
         elif end - off >= 8:
             out.append("ESP")
@@ -458,22 +559,56 @@ class _NatT(PortHandler):
 
 # --------------------------------------------------------------------------- DHCPv6
 
-_DHCP6_TYPES: Final = {1: "solicit", 2: "advertise", 3: "request", 4: "confirm", 5: "renew",
-                       6: "rebind", 7: "reply", 8: "release", 9: "decline", 10: "reconfigure",
-                       11: "inf-req", 12: "relay-fwd", 13: "relay-reply", 14: "leasequery",
-                       15: "leasequery-reply", 16: "leasequery-done", 17: "leasequery-data",
-                       18: "reconfigure-request", 19: "reconfigure-reply", 20: "dhcpv4-query",
-                       21: "dhcpv4-response"}
+_DHCP6_TYPES: Final = {
+    1: "solicit",
+    2: "advertise",
+    3: "request",
+    4: "confirm",
+    5: "renew",
+    6: "rebind",
+    7: "reply",
+    8: "release",
+    9: "decline",
+    10: "reconfigure",
+    11: "inf-req",
+    12: "relay-fwd",
+    13: "relay-reply",
+    14: "leasequery",
+    15: "leasequery-reply",
+    16: "leasequery-done",
+    17: "leasequery-data",
+    18: "reconfigure-request",
+    19: "reconfigure-reply",
+    20: "dhcpv4-query",
+    21: "dhcpv4-response",
+}
 
 
-_DHCP6_OPTS: Final = {1: "client-ID", 2: "server-ID", 3: "IA_NA", 4: "IA_TA", 5: "IA_ADDR",
-                      6: "option-request", 7: "preference", 8: "elapsed-time",
-                      9: "relay-message", 11: "authentication", 12: "server-unicast",
-                      13: "status-code", 14: "rapid-commit", 15: "user-class",
-                      16: "vendor-class", 17: "vendor-specific-info", 18: "interface-ID",
-                      19: "reconfigure-message", 20: "reconfigure-accept",
-                      21: "SIP-servers-domain", 22: "SIP-servers-address", 23: "DNS-server",
-                      24: "DNS-search-list"}
+_DHCP6_OPTS: Final = {
+    1: "client-ID",
+    2: "server-ID",
+    3: "IA_NA",
+    4: "IA_TA",
+    5: "IA_ADDR",
+    6: "option-request",
+    7: "preference",
+    8: "elapsed-time",
+    9: "relay-message",
+    11: "authentication",
+    12: "server-unicast",
+    13: "status-code",
+    14: "rapid-commit",
+    15: "user-class",
+    16: "vendor-class",
+    17: "vendor-specific-info",
+    18: "interface-ID",
+    19: "reconfigure-message",
+    20: "reconfigure-accept",
+    21: "SIP-servers-domain",
+    22: "SIP-servers-address",
+    23: "DNS-server",
+    24: "DNS-search-list",
+}
 
 
 def _dhcp6_options(d: bytes, p: int, end: int) -> str:
@@ -482,15 +617,17 @@ def _dhcp6_options(d: bytes, p: int, end: int) -> str:
     while p + 4 <= end:
         code = d[p] << 8 | d[p + 1]
         ln = d[p + 2] << 8 | d[p + 3]
-        body = d[p + 4:p + 4 + ln]
+        body = d[p + 4 : p + 4 + ln]
         if len(body) < ln:
             return out + " [|dhcp6ext]"
         out += f" ({_DHCP6_OPTS.get(code, f'opt_{code}')}"
         if code in (1, 2):
             kind = body[0] << 8 | body[1] if ln >= 2 else -1
             if kind == 1 and ln >= 8:
-                out += (f" hwaddr/time type {body[2] << 8 | body[3]} "
-                        f"time {int.from_bytes(body[4:8], 'big')} {body[8:].hex()})")
+                out += (
+                    f" hwaddr/time type {body[2] << 8 | body[3]} "
+                    f"time {int.from_bytes(body[4:8], 'big')} {body[8:].hex()})"
+                )
             elif kind == 2 and ln >= 10:
                 out += f" vid {body[2:10].hex()})"
             elif kind == 3 and ln >= 4:
@@ -502,7 +639,7 @@ def _dhcp6_options(d: bytes, p: int, end: int) -> str:
         elif code == 8:
             out += f" {body[0] << 8 | body[1]})" if ln == 2 else " ?)"
         elif code == 23:
-            out += "".join(" " + ntop6(body[i:i + 16]) for i in range(0, ln - 15, 16)) + ")"
+            out += "".join(" " + ntop6(body[i : i + 16]) for i in range(0, ln - 15, 16)) + ")"
         else:
             out += ")"
         p += 4 + ln
@@ -510,8 +647,9 @@ def _dhcp6_options(d: bytes, p: int, end: int) -> str:
 
 
 class _Dhcp6(PortHandler):
-    def text(self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
-             dport: int) -> str | None:
+    def text(
+        self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
+    ) -> str | None:
         a.layers.append("DHCPv6")
         if end - off < 1:
             return "dhcp6 [|dhcp6]"
@@ -519,7 +657,7 @@ class _Dhcp6(PortHandler):
         out = "dhcp6 " + _DHCP6_TYPES.get(t, f"msgtype-{t}")
         if not a.verbose or t in (12, 13) or end - off < 4:
             return out
-        xid = int.from_bytes(d[off + 1:off + 4], "big")
+        xid = int.from_bytes(d[off + 1 : off + 4], "big")
         return f"{out} (xid={xid:x}{_dhcp6_options(d, off + 4, end)})"
 
     def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
@@ -528,15 +666,69 @@ class _Dhcp6(PortHandler):
 
 # --------------------------------------------------------------------------- telnet
 
-_TELCMDS: Final = ("EOF", "SUSP", "ABORT", "EOR", "SE", "NOP", "DMARK", "BRK", "IP", "AO",
-                   "AYT", "EC", "EL", "GA", "SB", "WILL", "WONT", "DO", "DONT", "IAC")
+_TELCMDS: Final = (
+    "EOF",
+    "SUSP",
+    "ABORT",
+    "EOR",
+    "SE",
+    "NOP",
+    "DMARK",
+    "BRK",
+    "IP",
+    "AO",
+    "AYT",
+    "EC",
+    "EL",
+    "GA",
+    "SB",
+    "WILL",
+    "WONT",
+    "DO",
+    "DONT",
+    "IAC",
+)
 _TELOPTS: Final = (
-    "BINARY", "ECHO", "RCP", "SUPPRESS GO AHEAD", "NAME", "STATUS", "TIMING MARK", "RCTE",
-    "NAOL", "NAOP", "NAOCRD", "NAOHTS", "NAOHTD", "NAOFFD", "NAOVTS", "NAOVTD", "NAOLFD",
-    "EXTEND ASCII", "LOGOUT", "BYTE MACRO", "DATA ENTRY TERMINAL", "SUPDUP", "SUPDUP OUTPUT",
-    "SEND LOCATION", "TERMINAL TYPE", "END OF RECORD", "TACACS UID", "OUTPUT MARKING",
-    "TTYLOC", "3270 REGIME", "X.3 PAD", "NAWS", "TSPEED", "LFLOW", "LINEMODE", "XDISPLOC",
-    "OLD-ENVIRON", "AUTHENTICATION", "ENCRYPT", "NEW-ENVIRON",
+    "BINARY",
+    "ECHO",
+    "RCP",
+    "SUPPRESS GO AHEAD",
+    "NAME",
+    "STATUS",
+    "TIMING MARK",
+    "RCTE",
+    "NAOL",
+    "NAOP",
+    "NAOCRD",
+    "NAOHTS",
+    "NAOHTD",
+    "NAOFFD",
+    "NAOVTS",
+    "NAOVTD",
+    "NAOLFD",
+    "EXTEND ASCII",
+    "LOGOUT",
+    "BYTE MACRO",
+    "DATA ENTRY TERMINAL",
+    "SUPDUP",
+    "SUPDUP OUTPUT",
+    "SEND LOCATION",
+    "TERMINAL TYPE",
+    "END OF RECORD",
+    "TACACS UID",
+    "OUTPUT MARKING",
+    "TTYLOC",
+    "3270 REGIME",
+    "X.3 PAD",
+    "NAWS",
+    "TSPEED",
+    "LFLOW",
+    "LINEMODE",
+    "XDISPLOC",
+    "OLD-ENVIRON",
+    "AUTHENTICATION",
+    "ENCRYPT",
+    "NEW-ENVIRON",
 )
 _TELQUALS: Final = ("IS", "SEND", "INFO")
 
@@ -564,7 +756,7 @@ def _telnet_command(d: bytes, p: int, end: int) -> tuple[str, int]:
         q += 1
     if q + 1 >= end:
         return "", -1
-    body = d[p + 3:q]
+    body = d[p + 3 : q]
     if body:
         text += " " + (_TELQUALS[body[0]] if body[0] < 3 else _hex(body[0]))
         text += "".join(" " + _hex(b) for b in body[1:])
@@ -579,8 +771,9 @@ def _hex(v: int) -> str:
 class _Telnet(PortHandler):
     """tcpdump prints telnet's option negotiation (the IAC commands a segment starts with)."""
 
-    def text(self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
-             dport: int) -> str | None:
+    def text(
+        self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
+    ) -> str | None:
         a.layers.append("Telnet")
         words = []
         p = off

@@ -28,8 +28,9 @@ def summarize(data: Any, linktype: int) -> Summary:
         return _failed(data, exc)
 
 
-def summarize_with(data: Any, linktype: int, flows: TcpFlows | None, strict: bool,
-                   lean: bool = False) -> Summary:
+def summarize_with(
+    data: Any, linktype: int, flows: TcpFlows | None, strict: bool, lean: bool = False
+) -> Summary:
     """:func:`summarize` with per-connection TCP state and tcpdump's exact wording on request.
 
     ``lean``: only ``text`` is wanted; ``info`` and (for Ethernet) ``link`` may be left out.
@@ -42,8 +43,14 @@ def summarize_with(data: Any, linktype: int, flows: TcpFlows | None, strict: boo
         return _failed(data, exc)
 
 
-def line_text(data: Any, linktype: int, flows: TcpFlows | None, strict: bool,
-              link: bool = False, verbose: int = 0) -> str:
+def line_text(
+    data: Any,
+    linktype: int,
+    flows: TcpFlows | None,
+    strict: bool,
+    link: bool = False,
+    verbose: int = 0,
+) -> str:
     """The tcpdump ``-nn`` body of one frame, and nothing else (the printers' hot path).
 
     ``link``: prefixed with the ``-e`` link-level text.  The same text as
@@ -67,8 +74,14 @@ def line_text(data: Any, linktype: int, flows: TcpFlows | None, strict: bool,
 def _failed(data: object, exc: Exception) -> Summary:
     n = len(data) if isinstance(data, (bytes, bytearray, memoryview)) else 0
     return Summary(
-        "unknown", "", "", f"[Malformed Packet: decoder error {type(exc).__name__}]",
-        ("other",), True, f"[malformed: decoder error {type(exc).__name__}], length {n}", "",
+        "unknown",
+        "",
+        "",
+        f"[Malformed Packet: decoder error {type(exc).__name__}]",
+        ("other",),
+        True,
+        f"[malformed: decoder error {type(exc).__name__}], length {n}",
+        "",
     )
 
 

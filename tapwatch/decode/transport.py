@@ -139,8 +139,9 @@ def tcp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -
     rev = False
     flows = a.flows
     if flows is not None and flags & 0x10:
-        seq, ack, thseq, thack = flows.relative(ctx[5], ctx[6], sport, dport, seq, ack,
-                                                bool(flags & 2))
+        seq, ack, thseq, thack = flows.relative(
+            ctx[5], ctx[6], sport, dport, seq, ack, bool(flags & 2)
+        )
         rev = sport > dport or (sport == dport and ctx[5] > ctx[6])
     if doff < 20:
         a.bad = True
@@ -184,8 +185,10 @@ def tcp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -
     ck = _tcp_verdict(d, off, clen, ctx, end) if a.verbose and not frag else ""
     parts = f"Flags [{fl}]{ck}{seq_s}{ack_td}, win {win}{urg_td}{opt_td}, length {plen}"
     if not lean:
-        a.info = (f"{sport} → {dport} [{TCP_WS[flags]}] Seq={aseq}{ack_ws} Win={win} "
-                  f"Len={plen}{urg_ws}{opt_ws}")
+        a.info = (
+            f"{sport} → {dport} [{TCP_WS[flags]}] Seq={aseq}{ack_ws} Win={win} "
+            f"Len={plen}{urg_ws}{opt_ws}"
+        )
     if cap > 0 and not frag:
         p = off + doff
         a.claimed = plen if plen > cap else -1
@@ -208,11 +211,15 @@ def tcp_walk(d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool
     flows = TAP.flows
     if flows is not None:  # walk_flows: number the segment as tcp() does, if it carries ACK
         if d[off + 13] & 0x10:
-            flows.relative(TAP.src, TAP.dst, d[off] << 8 | d[off + 1],
-                           d[off + 2] << 8 | d[off + 3],
-                           d[off + 4] << 24 | d[off + 5] << 16 | d[off + 6] << 8 | d[off + 7],
-                           d[off + 8] << 24 | d[off + 9] << 16 | d[off + 10] << 8 | d[off + 11],
-                           bool(d[off + 13] & 2))
+            flows.relative(
+                TAP.src,
+                TAP.dst,
+                d[off] << 8 | d[off + 1],
+                d[off + 2] << 8 | d[off + 3],
+                d[off + 4] << 24 | d[off + 5] << 16 | d[off + 6] << 8 | d[off + 7],
+                d[off + 8] << 24 | d[off + 9] << 16 | d[off + 10] << 8 | d[off + 11],
+                bool(d[off + 13] & 2),
+            )
         return  # no TCP payload this decoder knows carries packets
     if frag:
         return
@@ -239,7 +246,7 @@ def _udp_verdict(d: bytes, off: int, ulen: int, ctx: Ctx, end: int) -> str:
         return "[no cksum] "
     if end - off < ulen:
         return ""
-    c = pseudo_sum(ctx[5], ctx[6], 17, d[off:off + ulen])
+    c = pseudo_sum(ctx[5], ctx[6], 17, d[off : off + ulen])
     if c:
         return f"[bad udp cksum 0x{field:04x} -> 0x{shouldbe(field, c):04x}!] "
     return "[udp sum ok] "
@@ -250,7 +257,7 @@ def _tcp_verdict(d: bytes, off: int, clen: int, ctx: Ctx, end: int) -> str:
     if end - off < clen or clen < 20:
         return ""
     field = d[off + 16] << 8 | d[off + 17]
-    c = pseudo_sum(ctx[5], ctx[6], 6, d[off:off + clen])
+    c = pseudo_sum(ctx[5], ctx[6], 6, d[off : off + clen])
     if c:
         return f", cksum 0x{field:04x} (incorrect -> 0x{shouldbe(field, c):04x})"
     return f", cksum 0x{field:04x} (correct)"
@@ -286,7 +293,7 @@ def _options(d: bytes, p: int, end: int, a: Acc, cut: bool, sack_base: int) -> t
             a.bad = True
             td.append("[bad opt]")
             break
-        body = d[p + 2:p + ln]
+        body = d[p + 2 : p + ln]
         if kind == 2 and ln == 4:
             v = body[0] << 8 | body[1]
             td.append(f"mss {v}")
@@ -299,9 +306,13 @@ def _options(d: bytes, p: int, end: int, a: Acc, cut: bool, sack_base: int) -> t
             ws.append("SACK_PERM")
         elif kind == 5 and (ln - 2) % 8 == 0:
             blocks = [S_II.unpack_from(body, i) for i in range(0, ln - 2, 8)]
-            td.append(f"sack {len(blocks)} " + "".join(
-                f"{{{(x - sack_base) & 0xFFFFFFFF}:{(y - sack_base) & 0xFFFFFFFF}}}"
-                for x, y in blocks))
+            td.append(
+                f"sack {len(blocks)} "
+                + "".join(
+                    f"{{{(x - sack_base) & 0xFFFFFFFF}:{(y - sack_base) & 0xFFFFFFFF}}}"
+                    for x, y in blocks
+                )
+            )
             ws.extend(f"SLE={x} SRE={y}" for x, y in blocks)
         elif kind == 8 and ln == 10:
             val, ecr = S_II.unpack_from(body)
@@ -322,8 +333,9 @@ def _options(d: bytes, p: int, end: int, a: Acc, cut: bool, sack_base: int) -> t
 
 
 class _Udp(IpHandler):
-    def text(self, d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx,
-             frag: bool) -> str | None:
+    def text(
+        self, d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool
+    ) -> str | None:
         return udp(d, off, end, clen, a, ctx, frag)
 
     def walk(self, d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool) -> None:
@@ -331,8 +343,9 @@ class _Udp(IpHandler):
 
 
 class _Tcp(IpHandler):
-    def text(self, d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx,
-             frag: bool) -> str | None:
+    def text(
+        self, d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool
+    ) -> str | None:
         return tcp(d, off, end, clen, a, ctx, frag)
 
     def walk(self, d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool) -> None:

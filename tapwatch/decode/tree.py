@@ -59,18 +59,39 @@ def _load_scapy() -> None:
 
     # Importing a layer module is what binds it (UDP 53 -> DNS, 67/68 -> BOOTP, ...); the
     # tunnels' modules make their inner packets layers of the tree (~10 ms more).
-    for mod in ("layers.l2", "layers.inet", "layers.inet6", "layers.dns", "layers.dhcp",
-                "layers.dhcp6", "layers.ntp", "layers.vxlan", "layers.l2tp", "layers.ipsec",
-                "layers.snmp", "layers.radius", "layers.rip", "layers.tftp", "layers.isakmp",
-                "contrib.geneve", "contrib.mpls", "contrib.wireguard"):
+    for mod in (
+        "layers.l2",
+        "layers.inet",
+        "layers.inet6",
+        "layers.dns",
+        "layers.dhcp",
+        "layers.dhcp6",
+        "layers.ntp",
+        "layers.vxlan",
+        "layers.l2tp",
+        "layers.ipsec",
+        "layers.snmp",
+        "layers.radius",
+        "layers.rip",
+        "layers.tftp",
+        "layers.isakmp",
+        "contrib.geneve",
+        "contrib.mpls",
+        "contrib.wireguard",
+    ):
         with contextlib.suppress(ImportError):  # contrib modules differ between scapy versions
             importlib.import_module(f"scapy.{mod}")
 
     _scapy_ready = True
 
 
-_MIN_HEADER = {"Ether": 14, "CookedLinux": 16, "CookedLinuxV2": 20, "Loopback": 4,
-               "LoopbackOpenBSD": 4}
+_MIN_HEADER = {
+    "Ether": 14,
+    "CookedLinux": 16,
+    "CookedLinuxV2": 20,
+    "Loopback": 4,
+    "LoopbackOpenBSD": 4,
+}
 
 
 def _dissect(data: bytes, linktype: int) -> Any:
@@ -137,13 +158,20 @@ def detail(data: bytes, linktype: int) -> list[Node]:
         finally:
             logger.setLevel(level)
         if len(data) > len(head):
-            nodes.append(Node(f"Not dissected: {len(data) - len(head)} bytes after the first "
-                              f"{len(head)}", len(head), len(data), []))
+            nodes.append(
+                Node(
+                    f"Not dissected: {len(data) - len(head)} bytes after the first {len(head)}",
+                    len(head),
+                    len(data),
+                    [],
+                )
+            )
         return nodes
     except Exception as exc:  # the tree must never crash the UI
         n = len(data) if isinstance(data, (bytes, bytearray, memoryview)) else 0
-        return [Node(_clip(f"[Dissection failed: {type(exc).__name__}: {exc}] ({n} bytes)"),
-                     0, n, [])]
+        return [
+            Node(_clip(f"[Dissection failed: {type(exc).__name__}: {exc}] ({n} bytes)"), 0, n, [])
+        ]
 
 
 def verbose_text(data: bytes, linktype: int) -> str:
@@ -197,7 +225,7 @@ def _layer_nodes(pkt: Any, data: bytes, net: Net) -> list[Node]:
         count += 1
         own = _own_bytes(layer)
         start = min(pos, n)
-        if own and data[start:start + len(own)] != own:
+        if own and data[start : start + len(own)] != own:
             # pre/post_dissect rewrote something: try to locate the header bytes.
             found = data.find(own, start, start + len(own) + 16)
             if found >= 0:
@@ -256,13 +284,13 @@ def _follow_ip(net: Net, name: str, start: int) -> None:
     """After an IP header: its addresses and the end of its payload, for the checksums."""
     d = net.data
     if name in ("IP", "IPerror") and start + 20 <= len(d) and d[start] >> 4 == 4:
-        net.src = d[start + 12:start + 16]
-        net.dst = d[start + 16:start + 20]
+        net.src = d[start + 12 : start + 16]
+        net.dst = d[start + 16 : start + 20]
         net.end = start + (d[start + 2] << 8 | d[start + 3])
         net.fragment = bool((d[start + 6] << 8 | d[start + 7]) & 0x3FFF)
     elif name in ("IPv6", "IPerror6") and start + 40 <= len(d) and d[start] >> 4 == 6:
-        net.src = d[start + 8:start + 24]
-        net.dst = d[start + 24:start + 40]
+        net.src = d[start + 8 : start + 24]
+        net.dst = d[start + 24 : start + 40]
         net.end = start + 40 + (d[start + 4] << 8 | d[start + 5])
         net.fragment = False
     elif name == "IPv6ExtHdrFragment" and start + 4 <= len(d):
@@ -316,8 +344,11 @@ def _field_nodes(pkt: Any, own: bytes, base: int, depth: int, net: Net) -> list[
         s = s2
         if not (s[0] if isinstance(s, tuple) else s) and (
             getattr(f, "ismayend", False)
-            or (fval is not None and getattr(f, "isconditional", False)
-                and getattr(getattr(f, "fld", None), "ismayend", False))
+            or (
+                fval is not None
+                and getattr(f, "isconditional", False)
+                and getattr(getattr(f, "fld", None), "ismayend", False)
+            )
         ):
             break
     return nodes
@@ -333,8 +364,14 @@ def _tcp_option_nodes(own: bytes, start: int, end: int, base: int) -> list[Node]
         if ln < 1 or p + ln > end:
             out.append(Node(_clip(f"[bad option kind {kind}]"), base + p, base + end, []))
             break
-        out.append(Node(_clip(tcp_option(kind, own[p + 2:p + ln] if ln > 2 else b"")),
-                        base + p, base + p + ln, []))
+        out.append(
+            Node(
+                _clip(tcp_option(kind, own[p + 2 : p + ln] if ln > 2 else b"")),
+                base + p,
+                base + p + ln,
+                [],
+            )
+        )
         p += ln
         if kind == 0:
             if p < end:
@@ -361,9 +398,15 @@ def _dhcp_option_nodes(own: bytes, start: int, end: int, base: int) -> list[Node
             out.append(Node(f"[option {tag} cut short]", base + p, base + end, []))
             break
         ln = own[p + 1]
-        name, text = option(tag, own[p + 2:p + 2 + ln], " ")
-        out.append(Node(_clip(f"{name} ({tag}): {text}" if text else f"{name} ({tag})"),
-                        base + p, base + p + 2 + ln, []))
+        name, text = option(tag, own[p + 2 : p + 2 + ln], " ")
+        out.append(
+            Node(
+                _clip(f"{name} ({tag}): {text}" if text else f"{name} ({tag})"),
+                base + p,
+                base + p + 2 + ln,
+                [],
+            )
+        )
         p += 2 + ln
     return out
 
@@ -410,7 +453,7 @@ def _field_label(where: Where, f: Any, val: Any) -> str | None:
 def _clip(s: str) -> str:
     """A label fit for the terminal: one line, escaped (scapy reprs carry raw bytes), bounded."""
     s = printable(s.replace("\n", " "))
-    return s if len(s) <= _MAX_LABEL else s[:_MAX_LABEL - 1] + "…"
+    return s if len(s) <= _MAX_LABEL else s[: _MAX_LABEL - 1] + "…"
 
 
 _REPR_BYTES = re.compile(r"""\bb['"](.*?)['"]""")
@@ -434,8 +477,10 @@ def _layer_label(layer: Any, size: int) -> str:
             return f"{pre}Internet Protocol Version 6, Src: {g('src')}, Dst: {g('dst')}"
         if name in ("TCP", "TCPerror"):
             pre = "" if name == "TCP" else "[quoted] "
-            return (f"{pre}Transmission Control Protocol, Src Port: {g('sport')}, "
-                    f"Dst Port: {g('dport')}, Seq: {g('seq')}, Ack: {g('ack')}")
+            return (
+                f"{pre}Transmission Control Protocol, Src Port: {g('sport')}, "
+                f"Dst Port: {g('dport')}, Seq: {g('seq')}, Ack: {g('ack')}"
+            )
         if name in ("UDP", "UDPerror"):
             pre = "" if name == "UDP" else "[quoted] "
             return f"{pre}User Datagram Protocol, Src Port: {g('sport')}, Dst Port: {g('dport')}"
@@ -443,16 +488,27 @@ def _layer_label(layer: Any, size: int) -> str:
             pre = "" if name == "ICMP" else "[quoted] "
             return f"{pre}Internet Control Message Protocol, {icmp_type_name(int(g('type')))}"
         if name == "DNSQR":
-            return (f"{text_value(g('qname'))}: type {dns_type(int(g('qtype')))}, "
-                    f"class {dns_class(int(g('qclass')))}")
+            return (
+                f"{text_value(g('qname'))}: type {dns_type(int(g('qtype')))}, "
+                f"class {dns_class(int(g('qclass')))}"
+            )
         if name == "DNSRR":
             rdata = g("rdata")
             shown = text_value(rdata) if isinstance(rdata, bytes) else str(rdata)
             kind = dns_type(int(g("type")))
-            what = {"A": "addr", "AAAA": "addr", "CNAME": "cname", "NS": "ns", "PTR": "ptr",
-                    "MX": "mx", "TXT": "txt"}.get(kind, "data")
-            return (f"{text_value(g('rrname'))}: type {kind}, class "
-                    f"{dns_class(int(g('rclass')))}, {what} {shown}")
+            what = {
+                "A": "addr",
+                "AAAA": "addr",
+                "CNAME": "cname",
+                "NS": "ns",
+                "PTR": "ptr",
+                "MX": "mx",
+                "TXT": "txt",
+            }.get(kind, "data")
+            return (
+                f"{text_value(g('rrname'))}: type {kind}, class "
+                f"{dns_class(int(g('rclass')))}, {what} {shown}"
+            )
         if name == "VXLAN":
             return f"Virtual eXtensible Local Area Network, VNI: {int(g('vni'))}"
         if name == "GRE":

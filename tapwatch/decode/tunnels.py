@@ -61,9 +61,14 @@ def _inner_ether_walk(d: bytes, off: int, end: int, out: list[str]) -> None:
 
 # --------------------------------------------------------------------------- GRE
 
-_GRE_FLAGS: Final = ((0x8000, "checksum present"), (0x4000, "routing present"),
-                     (0x2000, "key present"), (0x1000, "sequence# present"),
-                     (0x0800, "strict source route"), (0x0080, "acknowledgment# present"))
+_GRE_FLAGS: Final = (
+    (0x8000, "checksum present"),
+    (0x4000, "routing present"),
+    (0x2000, "key present"),
+    (0x1000, "sequence# present"),
+    (0x0800, "strict source route"),
+    (0x0080, "acknowledgment# present"),
+)
 
 
 def _gre(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -> str | None:
@@ -148,8 +153,13 @@ def _gre_walk(d: bytes, off: int, end: int, clen: int, out: list[str], frag: boo
     flags, proto = S_HH.unpack_from(d, off)
     if flags & 7:
         return
-    p = off + 4 + (4 if flags & 0xC000 else 0) + (4 if flags & 0x2000 else 0) + (
-        4 if flags & 0x1000 else 0)
+    p = (
+        off
+        + 4
+        + (4 if flags & 0xC000 else 0)
+        + (4 if flags & 0x2000 else 0)
+        + (4 if flags & 0x1000 else 0)
+    )
     if p > end:
         return
     if proto == 0x6558:
@@ -272,8 +282,7 @@ def _mpls_walk(d: bytes, off: int, out: list[str]) -> None:
 # --------------------------------------------------------------------------- VXLAN / Geneve
 
 
-def _vxlan(d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
-           dport: int) -> str | None:
+def _vxlan(d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int) -> str | None:
     a.layers.append("VXLAN")
     if end - off < 8:
         a.bad = True
@@ -293,8 +302,9 @@ def _vxlan_walk(d: bytes, off: int, end: int, out: list[str], sport: int, dport:
         _inner_ether_walk(d, off + 8, end, out)
 
 
-def _geneve(d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
-            dport: int) -> str | None:
+def _geneve(
+    d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
+) -> str | None:
     a.layers.append("Geneve")
     if end - off < 8:
         a.bad = True
@@ -359,8 +369,7 @@ def _ppp_inner(d: bytes, p: int, end: int, a: Acc) -> str:
     return f"PPP-#{proto:04x}"
 
 
-def _l2tp(d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
-          dport: int) -> str | None:
+def _l2tp(d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int) -> str | None:
     if end - off < 2:
         return None
     flags = S_H.unpack_from(d, off)[0]
@@ -374,8 +383,13 @@ def _l2tp(d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
         return " Unknown Version, neither L2F(1) nor L2TP(2)"
     p = off + 2
     t, lb, s, o = flags & 0x8000, flags & 0x4000, flags & 0x0800, flags & 0x0200
-    fl = ("T" if t else "") + ("L" if lb else "") + ("S" if s else "") + ("O" if o else "") + (
-        "P" if flags & 0x0100 else "")
+    fl = (
+        ("T" if t else "")
+        + ("L" if lb else "")
+        + ("S" if s else "")
+        + ("O" if o else "")
+        + ("P" if flags & 0x0100 else "")
+    )
     out = f" l2tp:[{fl}]"
     mlen = length
     if lb:
@@ -489,23 +503,21 @@ def _l2tpv3_udp(d: bytes, off: int, end: int, length: int, a: Acc) -> str:
     return _l2tpv3_data(d, off + 4, end, a)
 
 
-def _l2tpv3_ip(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx,
-               frag: bool) -> str | None:
+def _l2tpv3_ip(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -> str | None:
     if a.strict or frag or end - off < 4:
         return None
     a.layers.append("L2TP")
-    if d[off:off + 4] == b"\0\0\0\0":  # session 0: a control message follows
+    if d[off : off + 4] == b"\0\0\0\0":  # session 0: a control message follows
         return head_noport(ctx) + _l2tpv3_control(d, off + 4, end, a)
     return head_noport(ctx) + _l2tpv3_data(d, off, end, a)
 
 
-def _l2tpv3_ip_walk(d: bytes, off: int, end: int, clen: int, out: list[str],
-                    frag: bool) -> None:
+def _l2tpv3_ip_walk(d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool) -> None:
     if frag or end - off < 4:
         out.append("other")
         return
     out.append("L2TP")
-    if d[off:off + 4] != b"\0\0\0\0" and not _deep(out):
+    if d[off : off + 4] != b"\0\0\0\0" and not _deep(out):
         inner = _l2tpv3_frame(d, off + 4, end)
         if inner >= 0:
             _inner_ether_walk(d, inner, end, out)
@@ -527,8 +539,9 @@ def wireguard_type(d: bytes, off: int, end: int) -> int:
     return 0
 
 
-def _wireguard(d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
-               dport: int) -> str | None:
+def _wireguard(
+    d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
+) -> str | None:
     t = wireguard_type(d, off, end)
     if t == 0 or a.strict:
         return None
@@ -548,8 +561,7 @@ def _wireguard(d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
     return f"WireGuard {text}, length {length}"
 
 
-def _wireguard_walk(d: bytes, off: int, end: int, out: list[str], sport: int,
-                    dport: int) -> None:
+def _wireguard_walk(d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
     if wireguard_type(d, off, end):
         out.append("WireGuard")
 
@@ -557,10 +569,17 @@ def _wireguard_walk(d: bytes, off: int, end: int, out: list[str], sport: int,
 # --------------------------------------------------------------------------- OpenVPN
 
 _OVPN_OPS: Final = {
-    1: "P_CONTROL_HARD_RESET_CLIENT_V1", 2: "P_CONTROL_HARD_RESET_SERVER_V1",
-    3: "P_CONTROL_SOFT_RESET_V1", 4: "P_CONTROL_V1", 5: "P_ACK_V1", 6: "P_DATA_V1",
-    7: "P_CONTROL_HARD_RESET_CLIENT_V2", 8: "P_CONTROL_HARD_RESET_SERVER_V2", 9: "P_DATA_V2",
-    10: "P_CONTROL_HARD_RESET_CLIENT_V3", 11: "P_CONTROL_WKC_V1",
+    1: "P_CONTROL_HARD_RESET_CLIENT_V1",
+    2: "P_CONTROL_HARD_RESET_SERVER_V1",
+    3: "P_CONTROL_SOFT_RESET_V1",
+    4: "P_CONTROL_V1",
+    5: "P_ACK_V1",
+    6: "P_DATA_V1",
+    7: "P_CONTROL_HARD_RESET_CLIENT_V2",
+    8: "P_CONTROL_HARD_RESET_SERVER_V2",
+    9: "P_DATA_V2",
+    10: "P_CONTROL_HARD_RESET_CLIENT_V3",
+    11: "P_CONTROL_WKC_V1",
 }
 
 
@@ -576,12 +595,13 @@ def _openvpn_msg(d: bytes, p: int, end: int, length: int) -> str | None:
         if end - p >= 4:
             out += f", peer {d[p + 1] << 16 | d[p + 2] << 8 | d[p + 3]}"
     elif op != 6 and end - p >= 9:
-        out += f", session 0x{d[p + 1:p + 9].hex()}"
+        out += f", session 0x{d[p + 1 : p + 9].hex()}"
     return f"{out}, length {length}"
 
 
-def _openvpn_udp(d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
-                 dport: int) -> str | None:
+def _openvpn_udp(
+    d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
+) -> str | None:
     if a.strict:
         return None
     text = _openvpn_msg(d, off, end, length)
@@ -592,8 +612,9 @@ def _openvpn_udp(d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
     return text
 
 
-def _openvpn_tcp(d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
-                 dport: int) -> str | None:
+def _openvpn_tcp(
+    d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
+) -> str | None:
     if a.strict or end - off < 3 or S_H.unpack_from(d, off)[0] + 2 > length:
         return None
     text = _openvpn_msg(d, off + 2, end, S_H.unpack_from(d, off)[0])
@@ -609,16 +630,19 @@ def _openvpn_walk(d: bytes, off: int, end: int, out: list[str], sport: int, dpor
         out.append("OpenVPN")
 
 
-def _openvpn_tcp_walk(d: bytes, off: int, end: int, out: list[str], sport: int,
-                      dport: int) -> None:
-    if end - off >= 3 and S_H.unpack_from(d, off)[0] + 2 <= end - off and \
-            d[off + 2] >> 3 in _OVPN_OPS:
+def _openvpn_tcp_walk(d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
+    if (
+        end - off >= 3
+        and S_H.unpack_from(d, off)[0] + 2 <= end - off
+        and d[off + 2] >> 3 in _OVPN_OPS
+    ):
         out.append("OpenVPN")
 
 
 class _Gre(IpHandler):
-    def text(self, d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx,
-             frag: bool) -> str | None:
+    def text(
+        self, d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool
+    ) -> str | None:
         return _gre(d, off, end, clen, a, ctx, frag)
 
     def walk(self, d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool) -> None:
@@ -626,8 +650,9 @@ class _Gre(IpHandler):
 
 
 class _Esp(IpHandler):
-    def text(self, d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx,
-             frag: bool) -> str | None:
+    def text(
+        self, d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool
+    ) -> str | None:
         return _esp(d, off, end, clen, a, ctx, frag)
 
     def walk(self, d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool) -> None:
@@ -635,8 +660,9 @@ class _Esp(IpHandler):
 
 
 class _Ah(IpHandler):
-    def text(self, d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx,
-             frag: bool) -> str | None:
+    def text(
+        self, d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool
+    ) -> str | None:
         return _ah(d, off, end, clen, a, ctx, frag)
 
     def walk(self, d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool) -> None:
@@ -652,8 +678,9 @@ class _Mpls(EtherHandler):
 
 
 class _Vxlan(PortHandler):
-    def text(self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
-             dport: int) -> str | None:
+    def text(
+        self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
+    ) -> str | None:
         return _vxlan(d, off, end, length, a, sport, dport)
 
     def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
@@ -661,8 +688,9 @@ class _Vxlan(PortHandler):
 
 
 class _Geneve(PortHandler):
-    def text(self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
-             dport: int) -> str | None:
+    def text(
+        self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
+    ) -> str | None:
         return _geneve(d, off, end, length, a, sport, dport)
 
     def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
@@ -670,8 +698,9 @@ class _Geneve(PortHandler):
 
 
 class _L2tp(PortHandler):
-    def text(self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
-             dport: int) -> str | None:
+    def text(
+        self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
+    ) -> str | None:
         return _l2tp(d, off, end, length, a, sport, dport)
 
     def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
@@ -679,8 +708,9 @@ class _L2tp(PortHandler):
 
 
 class _WireGuard(PortHandler):
-    def text(self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
-             dport: int) -> str | None:
+    def text(
+        self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
+    ) -> str | None:
         return _wireguard(d, off, end, length, a, sport, dport)
 
     def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
@@ -688,8 +718,9 @@ class _WireGuard(PortHandler):
 
 
 class _OpenVpnUdp(PortHandler):
-    def text(self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
-             dport: int) -> str | None:
+    def text(
+        self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
+    ) -> str | None:
         return _openvpn_udp(d, off, end, length, a, sport, dport)
 
     def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
@@ -697,8 +728,9 @@ class _OpenVpnUdp(PortHandler):
 
 
 class _OpenVpnTcp(PortHandler):
-    def text(self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int,
-             dport: int) -> str | None:
+    def text(
+        self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
+    ) -> str | None:
         return _openvpn_tcp(d, off, end, length, a, sport, dport)
 
     def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
@@ -706,8 +738,9 @@ class _OpenVpnTcp(PortHandler):
 
 
 class _L2tpv3(IpHandler):
-    def text(self, d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx,
-             frag: bool) -> str | None:
+    def text(
+        self, d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool
+    ) -> str | None:
         return _l2tpv3_ip(d, off, end, clen, a, ctx, frag)
 
     def walk(self, d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool) -> None:

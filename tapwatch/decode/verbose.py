@@ -15,13 +15,45 @@ from tapwatch.wire import checksum
 
 #: tcpdump's ``ipproto_values``: the names ``proto``/``next-header`` print.
 IPPROTO_TD: Final = {
-    0: "Options", 1: "ICMP", 2: "IGMP", 4: "IPIP", 6: "TCP", 8: "EGP", 9: "IGRP", 17: "UDP",
-    33: "DCCP", 41: "IPv6", 43: "Routing", 44: "Fragment", 46: "RSVP", 47: "GRE", 50: "ESP",
-    51: "AH", 55: "Mobile IP", 58: "ICMPv6", 88: "EIGRP", 89: "OSPF", 103: "PIM",
-    108: "Compressed IP", 112: "VRRP", 113: "PGM", 132: "SCTP", 135: "Mobility", 143: "Ethernet",
+    0: "Options",
+    1: "ICMP",
+    2: "IGMP",
+    4: "IPIP",
+    6: "TCP",
+    8: "EGP",
+    9: "IGRP",
+    17: "UDP",
+    33: "DCCP",
+    41: "IPv6",
+    43: "Routing",
+    44: "Fragment",
+    46: "RSVP",
+    47: "GRE",
+    50: "ESP",
+    51: "AH",
+    55: "Mobile IP",
+    58: "ICMPv6",
+    88: "EIGRP",
+    89: "OSPF",
+    103: "PIM",
+    108: "Compressed IP",
+    112: "VRRP",
+    113: "PGM",
+    132: "SCTP",
+    135: "Mobility",
+    143: "Ethernet",
 }
-_IPOPT_NAMES: Final = {0: "EOL", 1: "NOP", 68: "timestamp", 130: "security", 7: "RR", 137: "SSRR",
-                       131: "LSRR", 148: "RA", 82: "traceroute"}
+_IPOPT_NAMES: Final = {
+    0: "EOL",
+    1: "NOP",
+    68: "timestamp",
+    130: "security",
+    7: "RR",
+    137: "SSRR",
+    131: "LSRR",
+    148: "RA",
+    82: "traceroute",
+}
 _ECN: Final = ("", ",ECT(1)", ",ECT(0)", ",CE")
 
 
@@ -54,16 +86,20 @@ def ip4_header(d: bytes, off: int, hl: int, avail: int) -> str:
     ttl = d[off + 8]
     fo = d[off + 6] << 8 | d[off + 7]
     proto = d[off + 9]
-    flags = ", ".join(n for bit, n in ((0x2000, "+"), (0x4000, "DF"), (0x8000, "rsvd"))
-                      if fo & bit) or "none"
-    out = (f"(tos 0x{tos:x}{_ECN[tos & 3]}{f', ttl {ttl}' if ttl else ''}, "
-           f"id {d[off + 4] << 8 | d[off + 5]}, offset {(fo & 0x1FFF) << 3}, flags [{flags}], "
-           f"proto {IPPROTO_TD.get(proto, 'unknown')} ({proto}), "
-           f"length {d[off + 2] << 8 | d[off + 3]}")
+    flags = (
+        ", ".join(n for bit, n in ((0x2000, "+"), (0x4000, "DF"), (0x8000, "rsvd")) if fo & bit)
+        or "none"
+    )
+    out = (
+        f"(tos 0x{tos:x}{_ECN[tos & 3]}{f', ttl {ttl}' if ttl else ''}, "
+        f"id {d[off + 4] << 8 | d[off + 5]}, offset {(fo & 0x1FFF) << 3}, flags [{flags}], "
+        f"proto {IPPROTO_TD.get(proto, 'unknown')} ({proto}), "
+        f"length {d[off + 2] << 8 | d[off + 3]}"
+    )
     if hl > 20:
         out += f", options ({ip4_options(d, off + 20, off + hl)})"
     if avail >= hl:
-        c = cksum(d[off:off + hl])
+        c = cksum(d[off : off + hl])
         if c:
             field = d[off + 10] << 8 | d[off + 11]
             out += f", bad cksum {field:x} (->{shouldbe(field, c):x})!"
@@ -110,7 +146,7 @@ def _route(d: bytes, p: int, ln: int) -> str:
     if ptr < 3 or (ptr + 1) & 3 or ptr > ln + 1:
         out += f" [bad ptr {d[p + 2]}]"
     for i in range(3, ln - 3, 4):
-        out += " " + ip4(d[p + i:p + i + 4]) + ("," if ptr > i else "")
+        out += " " + ip4(d[p + i : p + i + 4]) + ("," if ptr > i else "")
     return out
 
 
@@ -123,8 +159,10 @@ def ip6_header(d: bytes, off: int) -> str:
         out += f"class 0x{(flow & 0x0FF00000) >> 20:02x}, "
     if flow & 0xFFFFF:
         out += f"flowlabel 0x{flow & 0xFFFFF:05x}, "
-    return (f"{out}hlim {d[off + 7]}, next-header {IPPROTO_TD.get(nh, 'unknown')} ({nh}) "
-            f"payload length: {d[off + 4] << 8 | d[off + 5]}) ")
+    return (
+        f"{out}hlim {d[off + 7]}, next-header {IPPROTO_TD.get(nh, 'unknown')} ({nh}) "
+        f"payload length: {d[off + 4] << 8 | d[off + 5]}) "
+    )
 
 
 def ip6_options(d: bytes, p: int, end: int) -> str:
@@ -151,9 +189,9 @@ def ip6_options(d: bytes, p: int, end: int) -> str:
         elif t == 0xC2:
             if ln != 6:
                 return out + f"(jumbo: invalid len {d[i + 1]})"
-            out += f"(jumbo: {int.from_bytes(d[i + 2:i + 6], 'big')}) "
+            out += f"(jumbo: {int.from_bytes(d[i + 2 : i + 6], 'big')}) "
         elif t == 0xC9 and ln >= 18:
-            out += f"(homeaddr: {ntop6(d[i + 2:i + 18])}) "
+            out += f"(homeaddr: {ntop6(d[i + 2 : i + 18])}) "
         else:
             out += f"(opt_type 0x{t:02x}: len={d[i + 1]})"
         i += ln
@@ -164,7 +202,7 @@ def hexdump(d: bytes, prefix: str) -> str:
     """tcpdump's ``hex_print``: ``{prefix}0x0000:  0102 0304 ...``, 16 bytes a line."""
     out = []
     for i in range(0, len(d), 16):
-        chunk = d[i:i + 16]
-        words = "".join(f" {chunk[j:j + 2].hex()}" for j in range(0, len(chunk), 2))
+        chunk = d[i : i + 16]
+        words = "".join(f" {chunk[j : j + 2].hex()}" for j in range(0, len(chunk), 2))
         out.append(f"{prefix}0x{i:04x}: {words}")
     return "".join(out)

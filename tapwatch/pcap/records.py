@@ -69,14 +69,18 @@ class Layout:
     def fields(self, b: bytes, p: int) -> tuple[int, int, int, int]:
         """``(seconds, fraction, caplen, orig_len)`` of the header at ``b[p:]``."""
         if self.little:
-            return (b[p] | b[p + 1] << 8 | b[p + 2] << 16 | b[p + 3] << 24,
-                    b[p + 4] | b[p + 5] << 8 | b[p + 6] << 16 | b[p + 7] << 24,
-                    b[p + 8] | b[p + 9] << 8 | b[p + 10] << 16 | b[p + 11] << 24,
-                    b[p + 12] | b[p + 13] << 8 | b[p + 14] << 16 | b[p + 15] << 24)
-        return (b[p] << 24 | b[p + 1] << 16 | b[p + 2] << 8 | b[p + 3],
-                b[p + 4] << 24 | b[p + 5] << 16 | b[p + 6] << 8 | b[p + 7],
-                b[p + 8] << 24 | b[p + 9] << 16 | b[p + 10] << 8 | b[p + 11],
-                b[p + 12] << 24 | b[p + 13] << 16 | b[p + 14] << 8 | b[p + 15])
+            return (
+                b[p] | b[p + 1] << 8 | b[p + 2] << 16 | b[p + 3] << 24,
+                b[p + 4] | b[p + 5] << 8 | b[p + 6] << 16 | b[p + 7] << 24,
+                b[p + 8] | b[p + 9] << 8 | b[p + 10] << 16 | b[p + 11] << 24,
+                b[p + 12] | b[p + 13] << 8 | b[p + 14] << 16 | b[p + 15] << 24,
+            )
+        return (
+            b[p] << 24 | b[p + 1] << 16 | b[p + 2] << 8 | b[p + 3],
+            b[p + 4] << 24 | b[p + 5] << 16 | b[p + 6] << 8 | b[p + 7],
+            b[p + 8] << 24 | b[p + 9] << 16 | b[p + 10] << 8 | b[p + 11],
+            b[p + 12] << 24 | b[p + 13] << 16 | b[p + 14] << 8 | b[p + 15],
+        )
 
 
 class Pass:
@@ -89,9 +93,13 @@ class Pass:
         self.offset = offset
 
 
-def read_records(read: Callable[[int], bytes], lay: Layout, st: Pass,
-                 on_end: Callable[[], None],
-                 convert: Callable[[Exception], Exception]) -> Iterator[PcapRecord]:
+def read_records(
+    read: Callable[[int], bytes],
+    lay: Layout,
+    st: Pass,
+    on_end: Callable[[], None],
+    convert: Callable[[Exception], Exception],
+) -> Iterator[PcapRecord]:
     """Every record of a regular file from the current position, read in windows.
 
     ``st.offset`` is the file offset of the first byte ``read`` returns; it names
@@ -130,8 +138,9 @@ def read_records(read: Callable[[int], bytes], lay: Layout, st: Pass,
             pos = start + caplen
             n += 1
             st.count = n
-            yield _new(PcapRecord, (sec * 1_000_000_000 + frac * mult, buf[start:pos], orig,
-                                    None, 0, None))
+            yield _new(
+                PcapRecord, (sec * 1_000_000_000 + frac * mult, buf[start:pos], orig, None, 0, None)
+            )
     except Exception as exc:
         raise convert(exc) from None
     finally:

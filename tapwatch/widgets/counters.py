@@ -73,28 +73,41 @@ def _default_style(name: str) -> Style:
     return Style()
 
 
-def render_counters(rows: list[ProtoRow], width: int,
-                    interfaces: Sequence[InterfaceRow] = (),
-                    style: Callable[[str], Style | str] = _default_style,
-                    header: Style | str = "bold", muted: Style | str = "italic",
-                    body: Style | str = "") -> Text:
+def render_counters(
+    rows: list[ProtoRow],
+    width: int,
+    interfaces: Sequence[InterfaceRow] = (),
+    style: Callable[[str], Style | str] = _default_style,
+    header: Style | str = "bold",
+    muted: Style | str = "italic",
+    body: Style | str = "",
+) -> Text:
     """The tables as Text: interfaces (when several), then one line per protocol layer."""
     spark_w = max(0, width - NAME_W - NUM_W - BYTES_W - RATE_W - 4)
     t = Text(no_wrap=True, overflow="crop")
     if interfaces:
-        t.append(f"{'Interface':<{NAME_W}}{'Packets':>{NUM_W}} {'Bytes':>{BYTES_W}} "
-                 f"{'/s':>{RATE_W}} {'kernel drops':>12}".rstrip() + "\n", header)
+        t.append(
+            f"{'Interface':<{NAME_W}}{'Packets':>{NUM_W}} {'Bytes':>{BYTES_W}} "
+            f"{'/s':>{RATE_W}} {'kernel drops':>12}".rstrip()
+            + "\n",
+            header,
+        )
         for iface in interfaces:
             drops = "?" if iface.kernel_drops is None else f"{iface.kernel_drops:,}"
             t.append(f"{printable(iface.name)[:NAME_W]:<{NAME_W}}", header)
-            t.append(f"{iface.packets:>{NUM_W},} {human_bytes(iface.bytes):>{BYTES_W}} "
-                     f"{iface.pps:>{RATE_W},.0f} {drops:>12}\n", body)
+            t.append(
+                f"{iface.packets:>{NUM_W},} {human_bytes(iface.bytes):>{BYTES_W}} "
+                f"{iface.pps:>{RATE_W},.0f} {drops:>12}\n",
+                body,
+            )
         t.append("\n")
     # one cell per second while the history fits, the whole minute squeezed once it does not
     longest = max((len(r.history) for r in rows), default=0)
     span = HISTORY_SECONDS if longest > spark_w else spark_w
-    head = (f"{'Protocol':<{NAME_W}}{'Packets':>{NUM_W}} {'Bytes':>{BYTES_W}} "
-            f"{'/s':>{RATE_W}} {f'last {span} s'[:spark_w]:<{spark_w}}")
+    head = (
+        f"{'Protocol':<{NAME_W}}{'Packets':>{NUM_W}} {'Bytes':>{BYTES_W}} "
+        f"{'/s':>{RATE_W}} {f'last {span} s'[:spark_w]:<{spark_w}}"
+    )
     t.append(head.rstrip() + "\n", header)
     if not rows:
         t.append("no packets yet", muted)
@@ -103,8 +116,9 @@ def render_counters(rows: list[ProtoRow], width: int,
         name = ("  " * r.depth + r.name)[:NAME_W]
         colour = style(proto_class(r.name))
         t.append(f"{name:<{NAME_W}}", colour)
-        t.append(f"{r.packets:>{NUM_W},} {human_bytes(r.bytes):>{BYTES_W}} "
-                 f"{r.pps:>{RATE_W},.0f} ", body)
+        t.append(
+            f"{r.packets:>{NUM_W},} {human_bytes(r.bytes):>{BYTES_W}} {r.pps:>{RATE_W},.0f} ", body
+        )
         t.append(sparkline(r.history, spark_w, span), colour)
         if i + 1 < len(rows):
             t.append("\n")
@@ -115,7 +129,10 @@ class CountersPane(VerticalScroll):
     """Scrollable counters tables; the screen feeds them rows about twice a second."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {f"counters--{n}" for n in PROTO_CLASS_NAMES} | {
-        "counters--header", "counters--muted", "counters--body"}
+        "counters--header",
+        "counters--muted",
+        "counters--body",
+    }
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -153,6 +170,14 @@ class CountersPane(VerticalScroll):
         if key == self._key:
             return
         self._key = key
-        self._body.update(render_counters(rows, width, interfaces, self._style,
-                                          self._style("header"), self._style("muted"),
-                                          self._style("body")))
+        self._body.update(
+            render_counters(
+                rows,
+                width,
+                interfaces,
+                self._style,
+                self._style("header"),
+                self._style("muted"),
+                self._style("body"),
+            )
+        )

@@ -57,7 +57,10 @@ class DetailTree(Tree["Node | None"], inherit_bindings=False):
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
-        "detail--layer", "detail--frame", "detail--field", "detail--note"
+        "detail--layer",
+        "detail--frame",
+        "detail--field",
+        "detail--note",
     }
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
@@ -68,8 +71,15 @@ class DetailTree(Tree["Node | None"], inherit_bindings=False):
         self.seq: int | None = None
         self.pending = False  # the protocol layers are still being dissected
 
-    def show_nodes(self, seq: int | None, nodes: list[Node], note: str | None = None, *,
-                   frame: Node | None = None, pending: bool = False) -> None:
+    def show_nodes(
+        self,
+        seq: int | None,
+        nodes: list[Node],
+        note: str | None = None,
+        *,
+        frame: Node | None = None,
+        pending: bool = False,
+    ) -> None:
         """Replace the tree with the frame layer and the dissection of packet ``seq``."""
         self.seq = seq
         self.pending = pending
@@ -90,13 +100,17 @@ class DetailTree(Tree["Node | None"], inherit_bindings=False):
 
     def _add_layer(self, node: Node, style: Style, field: Style) -> None:
         key = layer_key(node.label)
-        branch = self.root.add(Text(printable(node.label), style=style), data=node,
-                               expand=key in self.expanded_layers,
-                               allow_expand=bool(node.children))
+        branch = self.root.add(
+            Text(printable(node.label), style=style),
+            data=node,
+            expand=key in self.expanded_layers,
+            allow_expand=bool(node.children),
+        )
         self._add_fields(branch, node.children, field)
 
-    def _add_fields(self, parent: TreeNode[Node | None], children: list[Node],
-                      style: Style) -> None:
+    def _add_fields(
+        self, parent: TreeNode[Node | None], children: list[Node], style: Style
+    ) -> None:
         for child in children:
             label = Text(printable(child.label), style=style)
             if child.children:

@@ -204,10 +204,12 @@ class FindScreen(ModalScreen["FindRequest | None"]):
         with box:
             with RadioSet(id="find-kind"):
                 for kind in FIND_KINDS:
-                    yield RadioButton(self.LABELS[kind], value=kind == self.kind,
-                                      id=f"find-kind-{kind}")
-            yield Input(self.text, id="find-text", placeholder="GET /   ·   de ad be ef   ·   "
-                        "tcp port 80")
+                    yield RadioButton(
+                        self.LABELS[kind], value=kind == self.kind, id=f"find-kind-{kind}"
+                    )
+            yield Input(
+                self.text, id="find-text", placeholder="GET /   ·   de ad be ef   ·   tcp port 80"
+            )
             yield Static("", id="find-error", classes="error")
 
     def on_mount(self) -> None:
@@ -242,8 +244,9 @@ class SortScreen(ModalScreen["tuple[SortColumn, bool] | None"]):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, columns: Iterable[SortColumn],
-                 current: tuple[SortColumn, bool] | None) -> None:
+    def __init__(
+        self, columns: Iterable[SortColumn], current: tuple[SortColumn, bool] | None
+    ) -> None:
         super().__init__()
         self.columns = list(columns)
         self.current = current
@@ -294,8 +297,9 @@ class ExportScreen(ModalScreen["ExportRequest | None"]):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, default_path: str, total: int, shown: int, filtered: bool,
-                 marked: int = 0) -> None:
+    def __init__(
+        self, default_path: str, total: int, shown: int, filtered: bool, marked: int = 0
+    ) -> None:
         super().__init__()
         self.default_path = default_path
         self.total = total
@@ -310,14 +314,23 @@ class ExportScreen(ModalScreen["ExportRequest | None"]):
             yield Label("File (.pcapng → pcapng, anything else → classic pcap):")
             yield Input(self.default_path, id="export-path")
             with RadioSet(id="export-what"):
-                yield RadioButton(f"everything in the ring ({self.total:,} packets)",
-                                  value=not self.filtered and not self.marked, id="export-all")
-                yield RadioButton(f"only what the filter shows ({self.shown:,} packets)",
-                                  value=self.filtered and not self.marked, id="export-shown",
-                                  disabled=not self.filtered)
-                yield RadioButton(f"only the marked packets ({self.marked:,})",
-                                  value=bool(self.marked), id="export-marked",
-                                  disabled=not self.marked)
+                yield RadioButton(
+                    f"everything in the ring ({self.total:,} packets)",
+                    value=not self.filtered and not self.marked,
+                    id="export-all",
+                )
+                yield RadioButton(
+                    f"only what the filter shows ({self.shown:,} packets)",
+                    value=self.filtered and not self.marked,
+                    id="export-shown",
+                    disabled=not self.filtered,
+                )
+                yield RadioButton(
+                    f"only the marked packets ({self.marked:,})",
+                    value=bool(self.marked),
+                    id="export-marked",
+                    disabled=not self.marked,
+                )
             with Horizontal(classes="buttons"):
                 yield Button("Write", variant="primary", id="export-ok")
                 yield Button("Cancel", id="export-cancel")
@@ -340,12 +353,14 @@ class ExportScreen(ModalScreen["ExportRequest | None"]):
         request = ExportRequest(path, self._what())
         full = os.path.abspath(os.path.expanduser(path))
         if os.path.exists(full):
+
             def answered(yes: bool | None) -> None:
                 if yes:
                     self.dismiss(request)
 
-            self.app.push_screen(ConfirmScreen(f"{full} exists. Overwrite it?", "Overwrite",
-                                               "Keep it"), answered)
+            self.app.push_screen(
+                ConfirmScreen(f"{full} exists. Overwrite it?", "Overwrite", "Keep it"), answered
+            )
             return
         self.dismiss(request)
 
@@ -380,8 +395,9 @@ def preview_text(data: bytes, summary: str, max_lines: int = 24) -> Text:
     return t
 
 
-def _preview_job(expr: str, linktype: int, eth_src: str | None,
-                 eth_dst: str | None) -> tuple[bytes, str] | str:
+def _preview_job(
+    expr: str, linktype: int, eth_src: str | None, eth_dst: str | None
+) -> tuple[bytes, str] | str:
     """The preview, or an error message (never an exception)."""
     from tapwatch import craft
 
@@ -425,12 +441,14 @@ class CraftScreen(ModalScreen[int | None]):
         box = Vertical(classes="dialog wide")
         box.border_title = f"Craft a packet to write into {printable(self.session.info.name)}"
         with box:
-            yield Label(f"scapy expression, e.g.  {self._example()}", classes="hint",
-                        markup=False)
+            yield Label(f"scapy expression, e.g.  {self._example()}", classes="hint", markup=False)
             yield Input(placeholder=self._example(), id="craft-expr")
             yield Static("", id="craft-error", classes="error")
-            yield Static(Text("type an expression: the bytes show up here", style="italic"),
-                         id="craft-preview", classes="hint")
+            yield Static(
+                Text("type an expression: the bytes show up here", style="italic"),
+                id="craft-preview",
+                classes="hint",
+            )
             yield Label("Enter sends · Escape closes", classes="hint")
 
     def on_mount(self) -> None:
@@ -452,8 +470,7 @@ class CraftScreen(ModalScreen[int | None]):
         self._preview(expr, self.linktype, info.peer_mac, info.mac)
 
     @work(thread=True, exclusive=True, group="craft-preview", exit_on_error=False)
-    def _preview(self, expr: str, linktype: int, eth_src: str | None,
-                 eth_dst: str | None) -> None:
+    def _preview(self, expr: str, linktype: int, eth_src: str | None, eth_dst: str | None) -> None:
         self.post_message(self.Preview(expr, _preview_job(expr, linktype, eth_src, eth_dst)))
 
     def on_craft_screen_preview(self, message: CraftScreen.Preview) -> None:

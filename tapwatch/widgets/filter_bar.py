@@ -100,8 +100,13 @@ class FilterBar(Horizontal):
     class Closed(Message):
         """Editing ended (applied or cancelled): the screen gives the focus back."""
 
-    def __init__(self, compile_filter: Callable[[str], PacketFilter | None],
-                 capture_expr: str | None = None, *, id: str | None = None) -> None:
+    def __init__(
+        self,
+        compile_filter: Callable[[str], PacketFilter | None],
+        capture_expr: str | None = None,
+        *,
+        id: str | None = None,
+    ) -> None:
         super().__init__(id=id)
         self._compile = compile_filter
         self.capture_expr = capture_expr
@@ -110,17 +115,19 @@ class FilterBar(Horizontal):
         self.history: list[str] = []
         self._recall_at: int | None = None
         self._draft = ""
-        self._input = FilterInput(placeholder="press / to filter (tcpdump syntax, e.g. icmp or "
-                                  "udp port 53)", id="filter", compact=True,
-                                  suggester=FilterSuggester())
+        self._input = FilterInput(
+            placeholder="press / to filter (tcpdump syntax, e.g. icmp or udp port 53)",
+            id="filter",
+            compact=True,
+            suggester=FilterSuggester(),
+        )
         self._input.can_focus = False
         self._message = Label("", id="filter-msg")
 
     def compose(self) -> ComposeResult:
         yield Label("filter", id="filter-label")
         if self.capture_expr is not None:
-            yield Label(Text(f"capture: {printable(self.capture_expr)}  and"),
-                        id="capture-label")
+            yield Label(Text(f"capture: {printable(self.capture_expr)}  and"), id="capture-label")
         yield self._input
         yield self._message
 

@@ -47,8 +47,13 @@ class HexStyles:
 DEFAULT_STYLES = HexStyles()
 
 
-def dump_line(data: bytes, offset: int, per_line: int,
-              mark: tuple[int, int] | None, styles: HexStyles = DEFAULT_STYLES) -> list[Segment]:
+def dump_line(
+    data: bytes,
+    offset: int,
+    per_line: int,
+    mark: tuple[int, int] | None,
+    styles: HexStyles = DEFAULT_STYLES,
+) -> list[Segment]:
     """Segments of one dump line; bytes in ``mark`` (start, end) are highlighted.
 
     Every line has the same width whatever its length, so the ASCII column
@@ -67,9 +72,12 @@ def dump_line(data: bytes, offset: int, per_line: int,
             b = chunk[i]
             hexes.append(Segment(f"{b:02x}", mark_style if marked else hex_style))
             printable = b in PRINTABLE
-            chars.append(Segment(chr(b) if printable else ".",
-                                 mark_style if marked else
-                                 (styles.ascii if printable else styles.dot)))
+            chars.append(
+                Segment(
+                    chr(b) if printable else ".",
+                    mark_style if marked else (styles.ascii if printable else styles.dot),
+                )
+            )
         else:
             hexes.append(Segment("  "))
         if i + 1 < per_line:
@@ -82,8 +90,13 @@ def dump_line(data: bytes, offset: int, per_line: int,
 class HexView(ScrollView, can_focus=True):
     """Offset, hex, ASCII; ``highlight`` marks the bytes of the selected tree node."""
 
-    COMPONENT_CLASSES: ClassVar[set[str]] = {"hex-view--offset", "hex-view--hex", "hex-view--ascii",
-                         "hex-view--dot", "hex-view--mark"}
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "hex-view--offset",
+        "hex-view--hex",
+        "hex-view--ascii",
+        "hex-view--dot",
+        "hex-view--mark",
+    }
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -102,9 +115,13 @@ class HexView(ScrollView, can_focus=True):
     def hex_styles(self) -> HexStyles:
         if self._styles is None:
             get = self.get_component_rich_style
-            self._styles = HexStyles(get("hex-view--offset"), get("hex-view--hex"),
-                                     get("hex-view--ascii"), get("hex-view--dot"),
-                                     get("hex-view--mark"))
+            self._styles = HexStyles(
+                get("hex-view--offset"),
+                get("hex-view--hex"),
+                get("hex-view--ascii"),
+                get("hex-view--dot"),
+                get("hex-view--mark"),
+            )
         return self._styles
 
     @property
@@ -152,5 +169,6 @@ class HexView(ScrollView, can_focus=True):
         offset = line * per
         if not self.data or offset >= len(self.data):
             return Strip.blank(width)
-        return Strip(dump_line(self.data, offset, per, self.mark, self.hex_styles)
-                     ).adjust_cell_length(width)
+        return Strip(
+            dump_line(self.data, offset, per, self.mark, self.hex_styles)
+        ).adjust_cell_length(width)

@@ -50,8 +50,9 @@ class KeyHints(Static):
             tool = tool_for(binding.action)
             rank = tool.hint if tool is not None else 0  # the focused widget's keys come first
             seen.add(binding.action)
-            items.append((rank, self.app.get_key_display(binding), binding.description,
-                          binding.action))
+            items.append(
+                (rank, self.app.get_key_display(binding), binding.description, binding.action)
+            )
         if "command_palette" not in seen and self.app.ENABLE_COMMAND_PALETTE:
             items.append((5, "^p", "Palette", "command_palette"))
         items.sort(key=lambda i: i[0])

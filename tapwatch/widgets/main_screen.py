@@ -90,12 +90,19 @@ class MainScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         *keys.bindings(),
         # a key whose tool cannot act here says why instead of doing nothing
-        *[Binding(t.key, f"unavailable({t.action!r})", t.name, show=False)
-          for t in keys.TOOLS if t.section == keys.PEER and t.key],
+        *[
+            Binding(t.key, f"unavailable({t.action!r})", t.name, show=False)
+            for t in keys.TOOLS
+            if t.section == keys.PEER and t.key
+        ],
     ]
 
     HORIZONTAL_BREAKPOINTS = [  # noqa: RUF012 (Screen declares it an instance variable)
-        (0, "-narrow"), (100, "-medium"), (140, "-wide"), (190, "-huge")]
+        (0, "-narrow"),
+        (100, "-medium"),
+        (140, "-wide"),
+        (190, "-huge"),
+    ]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]  # noqa: RUF012
     ALLOW_IN_MAXIMIZED_VIEW = "StatusBar, FilterBar, KeyHints"
 
@@ -114,8 +121,14 @@ class MainScreen(Screen[None]):
             self.text = text
 
     class SortDone(Message):
-        def __init__(self, order: array[int], where: tuple[int, array[int]],
-                     sort: tuple[SortColumn, bool], limit: int, took: float) -> None:
+        def __init__(
+            self,
+            order: array[int],
+            where: tuple[int, array[int]],
+            sort: tuple[SortColumn, bool],
+            limit: int,
+            took: float,
+        ) -> None:
             super().__init__()
             self.order = order
             self.where = where
@@ -124,16 +137,16 @@ class MainScreen(Screen[None]):
             self.took = took
 
     class FindDone(Message):
-        def __init__(self, query: Query, forward: bool, seq: int | None,
-                     wrapped: bool) -> None:
+        def __init__(self, query: Query, forward: bool, seq: int | None, wrapped: bool) -> None:
             super().__init__()
             self.query = query
             self.forward = forward
             self.seq = seq
             self.wrapped = wrapped
 
-    def __init__(self, session: Session, *, refresh_hz: float = 20,
-                 clock: Callable[[], int] | None = None) -> None:
+    def __init__(
+        self, session: Session, *, refresh_hz: float = 20, clock: Callable[[], int] | None = None
+    ) -> None:
         super().__init__(id="main")
         self.session = session
         self.refresh_hz = refresh_hz
@@ -169,8 +182,9 @@ class MainScreen(Screen[None]):
         # screen is on top, and before their containers have finished mounting
         cap = self.session.capture_filter
         self._status = StatusBar(id="status")
-        self._filter_bar = FilterBar(self.compile_display,
-                                     cap.expr if cap is not None else None, id="filterbar")
+        self._filter_bar = FilterBar(
+            self.compile_display, cap.expr if cap is not None else None, id="filterbar"
+        )
         self._packets = PacketList(self.session, id="packets", classes="pane")
         self._packets.border_title = "Packets"
         self._tree = DetailTree(id="detail", classes="pane")
@@ -280,8 +294,7 @@ class MainScreen(Screen[None]):
             busy=self._busy_text(),
         )
         bar = self.status_bar
-        bar.show(render_status(session, st, view, bar.size.width or None,
-                               bar.styles_for_render()))
+        bar.show(render_status(session, st, view, bar.size.width or None, bar.styles_for_render()))
         packets.border_subtitle = self._list_subtitle(packets)
         if self.tally is not None:
             self.tally.update(session.ring)
@@ -296,18 +309,27 @@ class MainScreen(Screen[None]):
             self._notified_gone = True
             self.notify(
                 f"{printable(session.info.name)} is gone: what was captured stays here to "
-                "browse and export", title="device disappeared", severity="warning",
-                timeout=10, markup=False,
+                "browse and export",
+                title="device disappeared",
+                severity="warning",
+                timeout=10,
+                markup=False,
             )
-        elif (session.stop_reason and not self._notified_stop
-              and st.device_state != "gone" and not self.file_mode):
+        elif (
+            session.stop_reason
+            and not self._notified_stop
+            and st.device_state != "gone"
+            and not self.file_mode
+        ):
             self._notified_stop = True
-            self.notify(f"capture stopped: {printable(session.stop_reason)}",
-                        severity="warning", markup=False)
+            self.notify(
+                f"capture stopped: {printable(session.stop_reason)}",
+                severity="warning",
+                markup=False,
+            )
 
     def _busy_text(self) -> str | None:
-        for what, progress in (("sorting", self._sort_progress),
-                               ("finding", self._find_progress)):
+        for what, progress in (("sorting", self._sort_progress), ("finding", self._find_progress)):
             if progress is not None:
                 return f"{what} {progress.fraction * 100:.0f}%"
         return None
@@ -327,8 +349,7 @@ class MainScreen(Screen[None]):
             parts.append(f"time: {self.time_format.value}")
         if packets.paused:
             parts.append("paused")
-        elif not packets.follow and packets.rows and not packets.sorted and \
-                not self.file_mode:
+        elif not packets.follow and packets.rows and not packets.sorted and not self.file_mode:
             parts.append("End: follow")
         return " · ".join(parts)
 
@@ -345,8 +366,11 @@ class MainScreen(Screen[None]):
                 for i in s.interfaces:
                     drops[i.index] = d if len(s.interfaces) == 1 else None
             for iface, c in zip(self.session.interfaces, self.tally.counts, strict=False):
-                ifaces.append(InterfaceRow(iface.name, iface.kind, c.packets, c.bytes, c.pps,
-                                           drops.get(iface.index)))
+                ifaces.append(
+                    InterfaceRow(
+                        iface.name, iface.kind, c.packets, c.bytes, c.pps, drops.get(iface.index)
+                    )
+                )
         counters.show(rows, ifaces)
 
     # ----- detail and hex ----------------------------------------------------------------------
@@ -362,8 +386,9 @@ class MainScreen(Screen[None]):
 
     def _frame_info(self, rec: Record) -> FrameInfo:
         session = self.session
-        iface = session.interfaces[rec.iface] if rec.iface < len(session.interfaces) else \
-            session.info
+        iface = (
+            session.interfaces[rec.iface] if rec.iface < len(session.interfaces) else session.info
+        )
         packets = self.packet_list
         prev_ns = None
         if packets.rows:
@@ -372,11 +397,16 @@ class MainScreen(Screen[None]):
             prev_ns = prev_rec.ts_ns if prev_rec is not None else None
         wire = getattr(session, "wire_length", None)
         comment = getattr(session, "comment", None)
-        return FrameInfo(iface.name, iface.kind, iface.linktype,
-                         packets.first_ns if packets.first_ns is not None else rec.ts_ns,
-                         prev_ns, self.time_format,
-                         wire(rec) if callable(wire) else None,
-                         comment(rec) if callable(comment) else None)
+        return FrameInfo(
+            iface.name,
+            iface.kind,
+            iface.linktype,
+            packets.first_ns if packets.first_ns is not None else rec.ts_ns,
+            prev_ns,
+            self.time_format,
+            wire(rec) if callable(wire) else None,
+            comment(rec) if callable(comment) else None,
+        )
 
     def _update_detail(self) -> None:
         """Show the packet under the cursor: at once from the cache, else dissect it."""
@@ -433,8 +463,14 @@ class MainScreen(Screen[None]):
             for n, (frame, lt) in enumerate(frames, 1):
                 # reassembled bytes lie in no one place of this segment: no byte spans
                 inner = [_without_spans(node) for node in decode.detail(frame, lt)]
-                nodes.append(decode.Node(f"Tunnel frame {n} of {len(frames)} "
-                                         f"({len(frame)} bytes, reassembled)", 0, 0, inner))
+                nodes.append(
+                    decode.Node(
+                        f"Tunnel frame {n} of {len(frames)} ({len(frame)} bytes, reassembled)",
+                        0,
+                        0,
+                        inner,
+                    )
+                )
         except Exception as e:  # decode.detail never raises; be sure
             nodes, note = [], f"could not dissect: {e.__class__.__name__}: {e}"
         self.post_message(self.DetailReady(rec.seq, nodes, note))
@@ -523,13 +559,17 @@ class MainScreen(Screen[None]):
             return self.session.write_problem("x") is None
         if action == "unavailable":
             tool = keys.tool_for(str(parameters[0]) if parameters else "")
-            return tool is not None and self.check_action(
-                tool.action.split("(")[0], ()) is False
+            return tool is not None and self.check_action(tool.action.split("(")[0], ()) is False
         return True
 
     def action_unavailable(self, action: str) -> None:
-        what = {"mode('echo')": "echo", "mode('reply')": "reply", "mode('drop')": "drop mode",
-                "resend": "resending", "craft": "injecting"}.get(action, action)
+        what = {
+            "mode('echo')": "echo",
+            "mode('reply')": "reply",
+            "mode('drop')": "drop mode",
+            "resend": "resending",
+            "craft": "injecting",
+        }.get(action, action)
         problem = self.session.write_problem(what) or f"{what} is not available here"
         self.notify(printable(problem), severity="error", markup=False)
 
@@ -547,9 +587,14 @@ class MainScreen(Screen[None]):
             if yes:
                 self._clear()
 
-        self.app.push_screen(ConfirmScreen(
-            "Clear every packet held? This is a file: they come back only by opening it "
-            "again.", "Clear", "Keep them"), answered)
+        self.app.push_screen(
+            ConfirmScreen(
+                "Clear every packet held? This is a file: they come back only by opening it again.",
+                "Clear",
+                "Keep them",
+            ),
+            answered,
+        )
 
     def _clear(self) -> None:
         self.session.clear()
@@ -571,13 +616,12 @@ class MainScreen(Screen[None]):
         try:
             self.session.set_mode(mode)
         except action_errors() as e:
-            self.notify(str(e), title=f"cannot switch to {mode}", severity="error",
-                        markup=False)
+            self.notify(str(e), title=f"cannot switch to {mode}", severity="error", markup=False)
             return
         what = {
             "drop": "drop: tapwatch stays silent",
             "echo": "echo: every frame the host sends is written back; echoed requests come "
-                    "back as requests, so the host drops them and ping sees no reply",
+            "back as requests, so the host drops them and ping sees no reply",
             "reply": "reply: answering ARP/NDP and pings",
         }[mode]
         self.notify(what, title="mode", markup=False)
@@ -614,8 +658,9 @@ class MainScreen(Screen[None]):
         name = time.strftime("tapwatch-%Y%m%d-%H%M%S.pcapng", time.localtime())
         default = os.path.join(os.getcwd(), name)
         marked = sum(1 for s in packets.marks if self.session.ring.get(s) is not None)
-        screen = ExportScreen(default, len(self.session.ring), packets.rows, packets.filtered,
-                              marked)
+        screen = ExportScreen(
+            default, len(self.session.ring), packets.rows, packets.filtered, marked
+        )
         self.app.push_screen(screen, self._export)
 
     def _export(self, request: ExportRequest | None) -> None:
@@ -638,8 +683,9 @@ class MainScreen(Screen[None]):
         self._write(path, records, interfaces)
 
     @work(thread=True, group="export", exit_on_error=False)
-    def _write(self, path: str, records: Iterable[Record],
-               interfaces: list[tuple[int, str]]) -> None:
+    def _write(
+        self, path: str, records: Iterable[Record], interfaces: list[tuple[int, str]]
+    ) -> None:
         """Collecting and writing 100k+ records takes a while: off the event loop."""
         from tapwatch import pcap
 
@@ -654,8 +700,12 @@ class MainScreen(Screen[None]):
             self.post_message(self.ExportDone(True, f"wrote {n} packets to {path}"))
 
     def on_main_screen_export_done(self, message: MainScreen.ExportDone) -> None:
-        self.notify(message.text, severity="information" if message.ok else "error",
-                    title="export" if message.ok else "export failed", markup=False)
+        self.notify(
+            message.text,
+            severity="information" if message.ok else "error",
+            title="export" if message.ok else "export failed",
+            markup=False,
+        )
 
     # ----- going to packets, marks ----------------------------------------------------------
     def action_goto(self) -> None:
@@ -674,8 +724,10 @@ class MainScreen(Screen[None]):
             packets.focus()
             return
         if seq < ring.first_seq:
-            why = (f"packet {seq:,} is no longer held (the ring holds {ring.first_seq:,} to "
-                   f"{ring.next_seq - 1:,})")
+            why = (
+                f"packet {seq:,} is no longer held (the ring holds {ring.first_seq:,} to "
+                f"{ring.next_seq - 1:,})"
+            )
         elif seq >= ring.next_seq:
             why = f"there is no packet {seq:,} yet (the newest is {ring.next_seq - 1:,})"
         else:
@@ -698,8 +750,7 @@ class MainScreen(Screen[None]):
         packets = self.packet_list
         rows = sorted(packets.index_of(s) for s in packets.marks if packets.contains(s))
         if not rows:
-            self.notify("no marked packet is shown (m marks the selected one)",
-                        severity="warning")
+            self.notify("no marked packet is shown (m marks the selected one)", severity="warning")
             return
         here = packets.cursor_index if packets.cursor_index is not None else -1
         if forward:
@@ -732,16 +783,19 @@ class MainScreen(Screen[None]):
     # ----- find ------------------------------------------------------------------------------
     def action_find(self, kind: str = "") -> None:
         start: FindKind = kind if kind in ("text", "hex", "filter") else self._find_kind  # type: ignore[assignment]
-        self.app.push_screen(FindScreen(start, self._find_text if start == self._find_kind
-                                        else ""), self._find_requested)
+        self.app.push_screen(
+            FindScreen(start, self._find_text if start == self._find_kind else ""),
+            self._find_requested,
+        )
 
     def _find_requested(self, request: FindRequest | None) -> None:
         if request is None:
             return
         self._find_kind, self._find_text = request.kind, request.text
         try:
-            query = parse_query(request.kind, request.text,
-                                [i.linktype for i in self.session.interfaces])
+            query = parse_query(
+                request.kind, request.text, [i.linktype for i in self.session.interfaces]
+            )
         except FindError as e:
             self.notify(str(e), severity="error", title="find", markup=False)
             return
@@ -772,8 +826,9 @@ class MainScreen(Screen[None]):
         self._find(query, forward, rows, start, self._find_progress)
 
     @work(thread=True, exclusive=True, group="find", exit_on_error=False)
-    def _find(self, query: Query, forward: bool, rows: array[int] | range, start: int,
-              progress: Progress) -> None:
+    def _find(
+        self, query: Query, forward: bool, rows: array[int] | range, start: int, progress: Progress
+    ) -> None:
         from tapwatch import decode
 
         lts = [i.linktype for i in self.session.interfaces]
@@ -783,8 +838,9 @@ class MainScreen(Screen[None]):
             return f"{s.text} {s.info}"
 
         try:
-            found = find(rows, start, forward, self.session.ring, matcher(query, lts, summary),
-                         progress)
+            found = find(
+                rows, start, forward, self.session.ring, matcher(query, lts, summary), progress
+            )
         except Cancelled:
             return
         seq = rows[found[0]] if found is not None else None
@@ -793,13 +849,20 @@ class MainScreen(Screen[None]):
     def on_main_screen_find_done(self, message: MainScreen.FindDone) -> None:
         self._find_progress = None
         if message.seq is None:
-            self.notify(f"no packet matches {message.query.describe()}", severity="warning",
-                        title="find", markup=False)
+            self.notify(
+                f"no packet matches {message.query.describe()}",
+                severity="warning",
+                title="find",
+                markup=False,
+            )
             return
         self.packet_list.go_to_seq(message.seq)
         if message.wrapped:
-            self.notify("wrapped around to the " + ("start" if message.forward else "end"),
-                        title="find", timeout=2)
+            self.notify(
+                "wrapped around to the " + ("start" if message.forward else "end"),
+                title="find",
+                timeout=2,
+            )
 
     # ----- sort ------------------------------------------------------------------------------
     def sort_columns(self) -> list[SortColumn]:
@@ -809,8 +872,9 @@ class MainScreen(Screen[None]):
         return cols
 
     def action_sort(self) -> None:
-        self.app.push_screen(SortScreen(self.sort_columns(), self.packet_list.sort),
-                             self._sort_chosen)
+        self.app.push_screen(
+            SortScreen(self.sort_columns(), self.packet_list.sort), self._sort_chosen
+        )
 
     def action_sort_by(self, column: str) -> None:
         col = SortColumn(column)
@@ -862,8 +926,14 @@ class MainScreen(Screen[None]):
         self._sort(rows, column, descending, limit, self._sort_progress)
 
     @work(thread=True, exclusive=True, group="sort", exit_on_error=False)
-    def _sort(self, rows: array[int] | range, column: SortColumn, descending: bool,
-              limit: int, progress: Progress) -> None:
+    def _sort(
+        self,
+        rows: array[int] | range,
+        column: SortColumn,
+        descending: bool,
+        limit: int,
+        progress: Progress,
+    ) -> None:
         from tapwatch import decode
 
         lts = [i.linktype for i in self.session.interfaces]
@@ -871,13 +941,21 @@ class MainScreen(Screen[None]):
         key = key_function(column, lambda r: decode.summarize(r.data, lts[r.iface]), names)
         started = time.monotonic()
         try:
-            order = sort_rows(rows, self.session.ring, key, descending=descending,
-                              progress=progress)
+            order = sort_rows(
+                rows, self.session.ring, key, descending=descending, progress=progress
+            )
         except Cancelled:
             return
         last = rows[-1] + 1 if len(rows) else limit
-        self.post_message(self.SortDone(order, positions(order), (column, descending),
-                                        max(last, 0), time.monotonic() - started))
+        self.post_message(
+            self.SortDone(
+                order,
+                positions(order),
+                (column, descending),
+                max(last, 0),
+                time.monotonic() - started,
+            )
+        )
 
     def on_main_screen_sort_done(self, message: MainScreen.SortDone) -> None:
         self._sort_progress = None
@@ -887,8 +965,7 @@ class MainScreen(Screen[None]):
 
     def _maybe_resort(self, packets: PacketList) -> None:
         """Sort again what a live capture added, when sorting is quick enough to repeat."""
-        if self._sort_wanted is not None and not packets.scanning and \
-                self._sort_progress is None:
+        if self._sort_wanted is not None and not packets.scanning and self._sort_progress is None:
             self.sort_by(*self._sort_wanted)
             return
         if packets.sort is None or self._sort_progress is not None:
@@ -908,12 +985,20 @@ class MainScreen(Screen[None]):
         linktype = self.session.linktype_of(rec)
         t = transport(rec.data, linktype)
         if t is None or not (t.sport or t.dport):
-            self.notify("the selected packet is not TCP or UDP: nothing to follow",
-                        severity="warning")
+            self.notify(
+                "the selected packet is not TCP or UDP: nothing to follow", severity="warning"
+            )
             return
-        self.app.push_screen(FollowScreen(self.shared_index, self.session.ring,
-                                          [i.linktype for i in self.session.interfaces],
-                                          rec.data, linktype), self._tool_filter)
+        self.app.push_screen(
+            FollowScreen(
+                self.shared_index,
+                self.session.ring,
+                [i.linktype for i in self.session.interfaces],
+                rec.data,
+                linktype,
+            ),
+            self._tool_filter,
+        )
 
     def action_filter_stream(self) -> None:
         rec = self.packet_list.selected_record()
@@ -934,9 +1019,12 @@ class MainScreen(Screen[None]):
 
     def _open_conversations(self, start: str) -> None:
         first = self.packet_list.first_ns or 0
-        self.app.push_screen(ConversationsScreen(self.shared_index, self.session.ring, first,
-                                                 live=self.session.live, start=start),
-                             self._tool_filter)
+        self.app.push_screen(
+            ConversationsScreen(
+                self.shared_index, self.session.ring, first, live=self.session.live, start=start
+            ),
+            self._tool_filter,
+        )
 
     def _tool_filter(self, expr: str | None) -> None:
         """A tool asked to see its subject in the list: apply it as the display filter."""
@@ -959,8 +1047,11 @@ class MainScreen(Screen[None]):
             self.minimize()
             return
         focused = self.focused
-        pane = focused if isinstance(focused, (PacketList, DetailTree, HexView, CountersPane)) \
+        pane = (
+            focused
+            if isinstance(focused, (PacketList, DetailTree, HexView, CountersPane))
             else self.packet_list
+        )
         self.maximize(pane, container=False)
 
     def action_toggle_layout(self) -> None:
@@ -997,25 +1088,37 @@ class MainScreen(Screen[None]):
             available = self.check_action(tool.action.split("(")[0], ()) is not False
             key = tool.key_display or shown(tool.key)
             by_section.setdefault(tool.section, []).append(
-                HelpEntry(key, f"{tool.name}: {tool.help}", available))
+                HelpEntry(key, f"{tool.name}: {tool.help}", available)
+            )
         for title, entries in by_section.items():
             sections.append(HelpSection(title, tuple(entries)))
-        for title, widget in (("In the packet list", PacketList), ("In the protocol tree",
-                                                                 DetailTree),
-                              ("In the filter", FilterInput)):
+        for title, widget in (
+            ("In the packet list", PacketList),
+            ("In the protocol tree", DetailTree),
+            ("In the filter", FilterInput),
+        ):
             entries = []
             for b in _bindings_of(widget):
                 entries.append(HelpEntry(shown(b.key), b.tooltip or b.description))
             if widget is DetailTree:
                 entries.append(HelpEntry("click", "select a field: its bytes light up"))
             sections.append(HelpSection(title, tuple(entries)))
-        sections.append(HelpSection("Everywhere", (
-            HelpEntry("Tab Shift+Tab", "next / previous pane"),
-            HelpEntry(shown(app.COMMAND_PALETTE_BINDING),
-                      "command palette: every tool below by its name"),
-            HelpEntry("mouse", "click a packet, a column header (sorts), a tree node; the "
-                               "wheel scrolls"),
-        )))
+        sections.append(
+            HelpSection(
+                "Everywhere",
+                (
+                    HelpEntry("Tab Shift+Tab", "next / previous pane"),
+                    HelpEntry(
+                        shown(app.COMMAND_PALETTE_BINDING),
+                        "command palette: every tool below by its name",
+                    ),
+                    HelpEntry(
+                        "mouse",
+                        "click a packet, a column header (sorts), a tree node; the wheel scrolls",
+                    ),
+                ),
+            )
+        )
         palette = [HelpEntry(t.name, t.help) for t in keys.TOOLS]
         palette += [HelpEntry(name, help_) for name, help_, _ in keys.PALETTE_ONLY]
         sections.append(HelpSection("Command palette (Ctrl+P) commands", tuple(palette)))

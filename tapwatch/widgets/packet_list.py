@@ -78,8 +78,15 @@ class Columns:
 
     __slots__ = ("addr", "iface", "info", "length", "no", "proto", "spans", "time", "width")
 
-    def __init__(self, width: int, max_seq: int, *, time_width: int = 11, iface_width: int = 0,
-                 addr_seen: int = ADDR_MIN) -> None:
+    def __init__(
+        self,
+        width: int,
+        max_seq: int,
+        *,
+        time_width: int = 11,
+        iface_width: int = 0,
+        addr_seen: int = ADDR_MIN,
+    ) -> None:
         self.width = width
         self.no = max(5, len(str(max_seq)) + 1)  # +1: room for the mark
         self.time = time_width
@@ -105,9 +112,14 @@ class Columns:
         cols = [(SortColumn.NUMBER, self.no), (SortColumn.TIME, self.time)]
         if self.iface:
             cols.append((SortColumn.INTERFACE, self.iface))
-        cols += [(SortColumn.DIRECTION, DIR_WIDTH), (SortColumn.SOURCE, self.addr),
-                 (SortColumn.DESTINATION, self.addr), (SortColumn.PROTOCOL, self.proto),
-                 (SortColumn.LENGTH, self.length), (SortColumn.INFO, self.info)]
+        cols += [
+            (SortColumn.DIRECTION, DIR_WIDTH),
+            (SortColumn.SOURCE, self.addr),
+            (SortColumn.DESTINATION, self.addr),
+            (SortColumn.PROTOCOL, self.proto),
+            (SortColumn.LENGTH, self.length),
+            (SortColumn.INFO, self.info),
+        ]
         return cols
 
     def column_at(self, x: int) -> SortColumn | None:
@@ -134,16 +146,27 @@ class PacketList(ScrollView, can_focus=True):
         Binding("up,k", "cursor_up", "Up", show=False, tooltip="previous packet"),
         Binding("down,j", "cursor_down", "Down", show=False, tooltip="next packet"),
         Binding("home,g", "first", "First", show=False, tooltip="first packet"),
-        Binding("end,G", "last", "Last (follow)", show=False,
-                tooltip="last packet, and follow new ones again"),
+        Binding(
+            "end,G",
+            "last",
+            "Last (follow)",
+            show=False,
+            tooltip="last packet, and follow new ones again",
+        ),
         Binding("pageup", "page_up", "Page up", show=False, tooltip="a page up"),
         Binding("pagedown", "page_down", "Page down", show=False, tooltip="a page down"),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {f"packet-list--{n}" for n in PROTO_CLASS_NAMES} | {
-        "packet-list--header", "packet-list--cursor", "packet-list--cursor-blur",
-        "packet-list--inbound", "packet-list--dir-in", "packet-list--dir-out",
-        "packet-list--marked", "packet-list--evicted"}
+        "packet-list--header",
+        "packet-list--cursor",
+        "packet-list--cursor-blur",
+        "packet-list--inbound",
+        "packet-list--dir-in",
+        "packet-list--dir-out",
+        "packet-list--marked",
+        "packet-list--evicted",
+    }
 
     class CursorMoved(Message):
         """The selected packet changed (seq, or None when the list is empty)."""
@@ -159,8 +182,9 @@ class PacketList(ScrollView, can_focus=True):
             super().__init__()
             self.column = column
 
-    def __init__(self, session: Session, *, id: str | None = None,
-                 classes: str | None = None) -> None:
+    def __init__(
+        self, session: Session, *, id: str | None = None, classes: str | None = None
+    ) -> None:
         super().__init__(id=id, classes=classes)
         self.session = session
         self.ring = session.ring
@@ -187,8 +211,9 @@ class PacketList(ScrollView, can_focus=True):
         self._cols: Columns | None = None
         self._addr_seen = ADDR_MIN
         self._ifnames = [printable(i.name) for i in session.interfaces]
-        self._iface_width = (min(10, max(len(n) for n in self._ifnames))
-                             if session.multi_interface else 0)
+        self._iface_width = (
+            min(10, max(len(n) for n in self._ifnames)) if session.multi_interface else 0
+        )
         self._frame: tuple[int, int] | None = None  # (scroll top - 1, cursor state)
         self._cache: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
         self._styles: dict[str, Style] = {}
@@ -303,7 +328,7 @@ class PacketList(ScrollView, can_focus=True):
         """The shown seqs in display order (sorted or not), as a snapshot for a worker."""
         if self._order is None:
             return self.arrival_rows()
-        tail = self.arrival_rows()[self._tail_start():]
+        tail = self.arrival_rows()[self._tail_start() :]
         return self._order + array("q", tail)
 
     def selected_record(self) -> Record | None:
@@ -325,8 +350,13 @@ class PacketList(ScrollView, can_focus=True):
         self.sync()
         self.refresh()
 
-    def set_order(self, order: array[int] | None, sort: tuple[SortColumn, bool] | None,
-                  limit: int = 0, positions: tuple[int, array[int]] | None = None) -> None:
+    def set_order(
+        self,
+        order: array[int] | None,
+        sort: tuple[SortColumn, bool] | None,
+        limit: int = 0,
+        positions: tuple[int, array[int]] | None = None,
+    ) -> None:
         """Show the rows in ``order`` (seqs below ``limit``), then newer ones; None: arrival.
 
         ``positions`` (from ``analysis.sorting.positions``, computed in the worker)
@@ -621,10 +651,14 @@ class PacketList(ScrollView, can_focus=True):
         last = self.ring.next_seq
         cols = self._cols
         tw = self._time_width()
-        if (cols is None or cols.width != width or cols.no < len(str(last)) + 1
-                or cols.time != tw):
-            cols = self._cols = Columns(width, max(last, 99_999), time_width=tw,
-                                        iface_width=self._iface_width, addr_seen=self._addr_seen)
+        if cols is None or cols.width != width or cols.no < len(str(last)) + 1 or cols.time != tw:
+            cols = self._cols = Columns(
+                width,
+                max(last, 99_999),
+                time_width=tw,
+                iface_width=self._iface_width,
+                addr_seen=self._addr_seen,
+            )
             self._cache.clear()
         self._frame = (self.scroll_offset.y - 1, 2 if self.has_focus else 1)
 
@@ -667,8 +701,9 @@ class PacketList(ScrollView, can_focus=True):
         rec = self.ring.get(seq)
         width = cols.width
         if rec is None:  # evicted between sync and paint, or below a sorted snapshot
-            return Strip([Segment(_fit(f"{seq:>{cols.no}} (evicted)", width),
-                                  self._style("evicted"))], width)
+            return Strip(
+                [Segment(_fit(f"{seq:>{cols.no}} (evicted)", width), self._style("evicted"))], width
+            )
         s = self.session.summary(rec)
         first = self.first_ns if self.first_ns is not None else rec.ts_ns
         prev_ns = None
@@ -683,8 +718,10 @@ class PacketList(ScrollView, can_focus=True):
             self._addr_seen = min(ADDR_MAX, longest)  # wider columns from the next frame on
             self._cols = None
         marked = seq in self.marks
-        fields = [_fit(("•" if marked else "") + str(seq), cols.no, right=True),
-                  _fit(when, cols.time, right=True)]
+        fields = [
+            _fit(("•" if marked else "") + str(seq), cols.no, right=True),
+            _fit(when, cols.time, right=True),
+        ]
         if cols.iface:
             name = self._ifnames[rec.iface] if rec.iface < len(self._ifnames) else "?"
             fields.append(_fit(name, cols.iface))
@@ -695,9 +732,13 @@ class PacketList(ScrollView, can_focus=True):
         view = self.session.tunnel_view
         if inner is not None and view is not None:  # a tunnel segment: what it carries
             info = f"{info}: {describe(view, inner)}"
-        fields += [_fit(src, cols.addr), _fit(dst, cols.addr), _fit(s.proto, cols.proto),
-                   _fit(str(len(rec.data)), cols.length, right=True),
-                   _fit(info, cols.info)]
+        fields += [
+            _fit(src, cols.addr),
+            _fit(dst, cols.addr),
+            _fit(s.proto, cols.proto),
+            _fit(str(len(rec.data)), cols.length, right=True),
+            _fit(info, cols.info),
+        ]
         text = _fit(" ".join(fields), width)
         style = self._style(proto_class(s.proto, s.malformed))
         if state:

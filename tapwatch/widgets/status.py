@@ -144,8 +144,11 @@ def file_progress(session: Session) -> tuple[str, str] | None:
             pct = f" {frac * 100:.0f}%" if frac is not None else ""
             return f"loading{pct} ({loaded:,} packets)", "warn"
         if truncated is not None:
-            return (f"loaded the first {truncated:,} packets: the ring is full "
-                    "(--ring-packets/--ring-bytes load more)", "warn")
+            return (
+                f"loaded the first {truncated:,} packets: the ring is full "
+                "(--ring-packets/--ring-bytes load more)",
+                "warn",
+            )
     return None
 
 
@@ -172,8 +175,13 @@ def _load_fraction(src: object, session: Session) -> float | None:
     return min(0.99, (session.ring.total_bytes + loaded * per_record) / size)
 
 
-def render_status(session: Session, st: Status, view: ViewState, width: int | None = None,
-                  styles: StatusStyles | None = None) -> Text:
+def render_status(
+    session: Session,
+    st: Status,
+    view: ViewState,
+    width: int | None = None,
+    styles: StatusStyles | None = None,
+) -> Text:
     """The status lines as one rich Text, fitted to ``width`` cells when given."""
     s = styles or StatusStyles()
     info = session.info
@@ -221,8 +229,13 @@ def render_status(session: Session, st: Status, view: ViewState, width: int | No
         if info.peer_mac and st.mode == "reply":
             line1.append(_Item(1).add(f"as {info.peer_mac}", s.label))
         if st.mode == "echo":
-            line1.append(_Item(5).add("echoed requests come back as requests: the host drops "
-                                      "them, so ping sees no reply", s.label))
+            line1.append(
+                _Item(5).add(
+                    "echoed requests come back as requests: the host drops "
+                    "them, so ping sees no reply",
+                    s.label,
+                )
+            )
     cap = capture_state(session, st)
     state_item = _Item(ALWAYS)
     if view.paused:
@@ -249,8 +262,14 @@ def render_status(session: Session, st: Status, view: ViewState, width: int | No
     if cap == "live":
         line2.append(item(6, "rate", f"{view.pps:,.0f}/s"))
     fill = st.ring_len / st.ring_max * 100 if st.ring_max else 0.0
-    line2.append(item(7, "ring", f"{st.ring_len:,}/{st.ring_max:,} ({fill:.0f}%)",
-                      s.warn if fill >= 90 else s.value))
+    line2.append(
+        item(
+            7,
+            "ring",
+            f"{st.ring_len:,}/{st.ring_max:,} ({fill:.0f}%)",
+            s.warn if fill >= 90 else s.value,
+        )
+    )
     losses = _Item(ALWAYS)
     counted: list[tuple[str, int | None]] = [("evicted", st.evicted)]
     if st.kernel_dropped is not None or session.live:
@@ -269,8 +288,7 @@ def render_status(session: Session, st: Status, view: ViewState, width: int | No
     if meaning:
         line2.append(_Item(3).add(f"kernel drops = {meaning}", s.label))
     if st.write_error:
-        line2.append(_Item(ALWAYS).add(f" pcap write error: {printable(st.write_error)} ",
-                                       s.bad))
+        line2.append(_Item(ALWAYS).add(f" pcap write error: {printable(st.write_error)} ", s.bad))
     elif session.writer is not None:
         line2.append(item(7, "pcap", f"{st.written:,} written"))
     if view.display_filter or view.scanning is not None or session.capture_filter is not None:
@@ -281,8 +299,7 @@ def render_status(session: Session, st: Status, view: ViewState, width: int | No
     if view.busy:
         line2.append(_Item(9).add(view.busy, s.warn))
     if session.action_error:
-        line2.append(_Item(9).add(f"action failed: {printable(session.action_error)}",
-                                  s.stopped))
+        line2.append(_Item(9).add(f"action failed: {printable(session.action_error)}", s.stopped))
     echo = getattr(session, "echo", None)
     if echo is not None and echo.warning:
         line2.append(_Item(9).add(f"{printable(echo.warning)} ({echo.loops:,})", s.stopped))
@@ -315,9 +332,18 @@ class StatusBar(Static):
     """The status lines at the top; updated by the screen's timer only when the text changes."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
-        "status--label", "status--value", "status--bad", "status--good", "status--warn",
-        "status--name", "status--title", "status--mode", "status--paused", "status--stopped",
-        "status--offline", "status--sep",
+        "status--label",
+        "status--value",
+        "status--bad",
+        "status--good",
+        "status--warn",
+        "status--name",
+        "status--title",
+        "status--mode",
+        "status--paused",
+        "status--stopped",
+        "status--offline",
+        "status--sep",
     }
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -329,10 +355,12 @@ class StatusBar(Static):
         """The bar's styles, from the theme (cached until the theme changes)."""
         if self._styles is None:
             get = self.get_component_rich_style
-            self._styles = StatusStyles(**{
-                name: get(f"status--{name}", partial=True)
-                for name in StatusStyles.__dataclass_fields__
-            })
+            self._styles = StatusStyles(
+                **{
+                    name: get(f"status--{name}", partial=True)
+                    for name in StatusStyles.__dataclass_fields__
+                }
+            )
         return self._styles
 
     def on_mount(self) -> None:
@@ -346,8 +374,11 @@ class StatusBar(Static):
         lines = text.plain.count("\n") + 1
         if self.styles.height is None or self.styles.height.value != lines:
             self.styles.height = lines
-        if self._last is not None and self._last.plain == text.plain and \
-                self._last.spans == text.spans:
+        if (
+            self._last is not None
+            and self._last.plain == text.plain
+            and self._last.spans == text.spans
+        ):
             return
         self._last = text
         self.update(text)

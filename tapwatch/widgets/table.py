@@ -50,7 +50,11 @@ class LineTable(ScrollView, can_focus=True):
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
-        "line-table--header", "line-table--cursor", "line-table--row", "line-table--sorted"}
+        "line-table--header",
+        "line-table--cursor",
+        "line-table--row",
+        "line-table--sorted",
+    }
 
     class HeaderClicked(Message):
         def __init__(self, table: LineTable, column: str) -> None:
@@ -73,8 +77,7 @@ class LineTable(ScrollView, can_focus=True):
         self.descending = True
         self._widths: list[int] = []
 
-    def set_rows(self, rows: Sequence[tuple[str, ...]], sort_column: str,
-                 descending: bool) -> None:
+    def set_rows(self, rows: Sequence[tuple[str, ...]], sort_column: str, descending: bool) -> None:
         self.rows = rows
         self.sort_column = sort_column
         self.descending = descending
@@ -111,14 +114,15 @@ class LineTable(ScrollView, can_focus=True):
                 if col.title == self.sort_column:
                     title += " ▼" if self.descending else " ▲"
                 parts.append(_fit(title, w, col.right))
-            return Strip([Segment(_fit(" ".join(parts), width), get("line-table--header"))],
-                         width)
+            return Strip([Segment(_fit(" ".join(parts), width), get("line-table--header"))], width)
         index = self.scroll_offset.y + y - 1
         if not 0 <= index < len(self.rows):
             return Strip.blank(width)
         cells = self.rows[index]
-        text = " ".join(_fit(printable(cell), w, col.right)
-                        for cell, col, w in zip(cells, self.columns, widths, strict=False))
+        text = " ".join(
+            _fit(printable(cell), w, col.right)
+            for cell, col, w in zip(cells, self.columns, widths, strict=False)
+        )
         style: Style = get("line-table--row")
         if index == self.cursor:
             style += get("line-table--cursor" if self.has_focus else "line-table--sorted")

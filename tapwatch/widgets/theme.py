@@ -56,13 +56,42 @@ TAPWATCH_THEME = Theme(
 
 #: protocol label of the one-line summary -> the component class its rows are drawn with
 PROTO_CLASSES: dict[str, str] = {
-    "ICMP": "icmp", "ICMPv6": "icmpv6", "ARP": "arp", "RARP": "arp", "TCP": "tcp",
-    "HTTP": "tcp", "TLS": "tcp", "UDP": "udp", "DNS": "dns", "MDNS": "dns", "DHCP": "dhcp",
-    "DHCPv6": "dhcp", "BOOTP": "dhcp", "NTP": "ntp", "IPv4": "ipv4", "IPv6": "ipv6",
-    "Ethernet": "link", "802.1Q": "link", "802.1ad": "link", "Linux cooked": "link",
+    "ICMP": "icmp",
+    "ICMPv6": "icmpv6",
+    "ARP": "arp",
+    "RARP": "arp",
+    "TCP": "tcp",
+    "HTTP": "tcp",
+    "TLS": "tcp",
+    "UDP": "udp",
+    "DNS": "dns",
+    "MDNS": "dns",
+    "DHCP": "dhcp",
+    "DHCPv6": "dhcp",
+    "BOOTP": "dhcp",
+    "NTP": "ntp",
+    "IPv4": "ipv4",
+    "IPv6": "ipv6",
+    "Ethernet": "link",
+    "802.1Q": "link",
+    "802.1ad": "link",
+    "Linux cooked": "link",
 }
-PROTO_CLASS_NAMES = ("icmp", "icmpv6", "arp", "tcp", "udp", "dns", "dhcp", "ntp", "ipv4",
-                     "ipv6", "link", "other", "malformed")
+PROTO_CLASS_NAMES = (
+    "icmp",
+    "icmpv6",
+    "arp",
+    "tcp",
+    "udp",
+    "dns",
+    "dhcp",
+    "ntp",
+    "ipv4",
+    "ipv6",
+    "link",
+    "other",
+    "malformed",
+)
 
 
 def proto_class(proto: str, malformed: bool = False) -> str:

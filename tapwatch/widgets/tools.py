@@ -61,7 +61,9 @@ class StreamView(ScrollView, can_focus=True):
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
-        "stream-view--client", "stream-view--server", "stream-view--note"
+        "stream-view--client",
+        "stream-view--server",
+        "stream-view--note",
     }
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -87,8 +89,9 @@ class StreamView(ScrollView, can_focus=True):
         return Strip([Segment(text[x : x + width], style)]).adjust_cell_length(width, style)
 
 
-def stream_lines(stream: Stream, mode: str, sides: tuple[int, ...] = (0, 1),
-                 width: int = 0) -> list[tuple[int, str]]:
+def stream_lines(
+    stream: Stream, mode: str, sides: tuple[int, ...] = (0, 1), width: int = 0
+) -> list[tuple[int, str]]:
     """The stream as display lines: text (Wireshark's ASCII view) or a hex dump per chunk."""
     out: list[tuple[int, str]] = []
     offsets = [0, 0]
@@ -100,8 +103,9 @@ def stream_lines(stream: Stream, mode: str, sides: tuple[int, ...] = (0, 1),
             out.append((2, f"[{chunk.gap:,} bytes missing: never captured]"))
         if mode == "hex":
             prefix = "    " if chunk.side else ""
-            out.extend((chunk.side, prefix + line)
-                       for line in hex_lines(chunk.data, offsets[chunk.side]))
+            out.extend(
+                (chunk.side, prefix + line) for line in hex_lines(chunk.data, offsets[chunk.side])
+            )
         else:
             out.extend((chunk.side, line) for line in text_lines(chunk.data, width))
         offsets[chunk.side] += len(chunk.data)
@@ -124,8 +128,7 @@ class FollowScreen(ModalScreen["str | None"]):
         Binding("F,enter", "filter", "Filter the list to it"),
     ]
 
-    COMPONENT_CLASSES: ClassVar[set[str]] = {"follow--client", "follow--server",
-                                             "follow--note"}
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"follow--client", "follow--server", "follow--note"}
 
     class Ready(Message):
         def __init__(self, stream: Stream | None, error: str | None = None) -> None:
@@ -133,8 +136,9 @@ class FollowScreen(ModalScreen["str | None"]):
             self.stream = stream
             self.error = error
 
-    def __init__(self, shared: SharedIndex, ring: Ring, linktypes: list[int], data: bytes,
-                 linktype: int) -> None:
+    def __init__(
+        self, shared: SharedIndex, ring: Ring, linktypes: list[int], data: bytes, linktype: int
+    ) -> None:
         super().__init__()
         self.shared = shared
         self.ring = ring
@@ -177,8 +181,7 @@ class FollowScreen(ModalScreen["str | None"]):
                 return
             self.progress.total = len(seqs)
             self.progress.done = 0
-            stream = follow(conv, map(self.ring.get, seqs), self.linktypes,
-                            progress=self.progress)
+            stream = follow(conv, map(self.ring.get, seqs), self.linktypes, progress=self.progress)
         except Cancelled:
             return
         self.post_message(self.Ready(stream))
@@ -218,9 +221,14 @@ class FollowScreen(ModalScreen["str | None"]):
         self.query_one("#follow-head", Static).update(head)
         view = self.query_one("#follow-view", StreamView)
         view.set_lines(stream_lines(st, self.mode, self.sides))
-        self.query_one("#follow-box").border_title = (
-            f"Follow {st.proto_name} stream · {'hex' if self.mode == 'hex' else 'text'}"
-            f" · {'both ways' if len(self.sides) == 2 else 'client only' if self.sides == (0,) else 'server only'}")  # noqa: E501
+        if len(self.sides) == 2:
+            sides = "both ways"
+        else:
+            sides = "client only" if self.sides == (0,) else "server only"
+        shown = "hex" if self.mode == "hex" else "text"
+        self.query_one(
+            "#follow-box"
+        ).border_title = f"Follow {st.proto_name} stream · {shown} · {sides}"
 
     def action_toggle_hex(self) -> None:
         self.mode = "text" if self.mode == "hex" else "hex"
@@ -257,8 +265,9 @@ class ConversationsScreen(ModalScreen["str | None"]):
             self.kind = kind
             self.table = table
 
-    def __init__(self, shared: SharedIndex, ring: Ring, first_ns: int, *, live: bool,
-                 start: str = "flows") -> None:
+    def __init__(
+        self, shared: SharedIndex, ring: Ring, first_ns: int, *, live: bool, start: str = "flows"
+    ) -> None:
         super().__init__()
         self.shared = shared
         self.ring = ring
@@ -273,8 +282,9 @@ class ConversationsScreen(ModalScreen["str | None"]):
     def compose(self) -> ComposeResult:
         box = Vertical(id="conversations-box", classes="tool")
         box.border_title = "Conversations and endpoints"
-        box.border_subtitle = ("Enter filters the list to it · click a header or ← → to sort, "
-                               "r reverses · 1 2 3 · Esc")
+        box.border_subtitle = (
+            "Enter filters the list to it · click a header or ← → to sort, r reverses · 1 2 3 · Esc"
+        )
         with box:
             yield Static("counting…", id="conversations-head")
             yield ProgressBar(id="conversations-progress", show_eta=False)
@@ -321,18 +331,32 @@ class ConversationsScreen(ModalScreen["str | None"]):
                 self.progress.done = 0
                 index = self.shared.catch_up(self.ring, self.progress)
                 if kind == "pairs":
-                    table = conversation_table(list(index.pairs.values()), self.first_ns,
-                                               sort=column, descending=descending)
+                    table = conversation_table(
+                        list(index.pairs.values()),
+                        self.first_ns,
+                        sort=column,
+                        descending=descending,
+                    )
                 elif kind == "flows":
-                    table = conversation_table(list(index.flows.values()), self.first_ns,
-                                               sort=column, descending=descending)
+                    table = conversation_table(
+                        list(index.flows.values()),
+                        self.first_ns,
+                        sort=column,
+                        descending=descending,
+                    )
                 else:
-                    table = endpoint_table(list(index.endpoints.values()), sort=column,
-                                           descending=descending)
-                table.note = (f"{index.packets:,} packets looked at"
-                              + (f", {index.not_ip:,} not IP" if index.not_ip else "")
-                              + (f", {index.skipped:,} evicted before they were counted"
-                                 if index.skipped else ""))
+                    table = endpoint_table(
+                        list(index.endpoints.values()), sort=column, descending=descending
+                    )
+                table.note = (
+                    f"{index.packets:,} packets looked at"
+                    + (f", {index.not_ip:,} not IP" if index.not_ip else "")
+                    + (
+                        f", {index.skipped:,} evicted before they were counted"
+                        if index.skipped
+                        else ""
+                    )
+                )
         except Cancelled:
             return
         self.post_message(self.Ready(kind, table))
@@ -342,10 +366,12 @@ class ConversationsScreen(ModalScreen["str | None"]):
         self.tables[message.kind] = message.table
         table = message.table
         self._table(message.kind).set_rows(table.cells, table.sort_column, table.descending)
-        what = {"pairs": "IP pairs", "flows": "TCP/UDP conversations",
-                "endpoints": "endpoints"}[message.kind]
+        what = {"pairs": "IP pairs", "flows": "TCP/UDP conversations", "endpoints": "endpoints"}[
+            message.kind
+        ]
         self.query_one("#conversations-head", Static).update(
-            Text(f"{table.total:,} {what} · {table.note}"))
+            Text(f"{table.total:,} {what} · {table.note}")
+        )
         if message.kind != self.kind:
             self.refresh_tables()
 
@@ -363,8 +389,11 @@ class ConversationsScreen(ModalScreen["str | None"]):
         if event.column == column:
             descending = not descending
         else:
-            column, descending = event.column, event.column not in (
-                "Address", "Address A", "Address B", "Proto", "Port A", "Port B", "Start")
+            column, descending = (
+                event.column,
+                event.column
+                not in ("Address", "Address A", "Address B", "Proto", "Port A", "Port B", "Start"),
+            )
         self.sorts[kind] = (column, descending)
         self.tables.pop(kind, None)
         self.refresh_tables()

@@ -37,11 +37,12 @@ def ns(name: str, *args: str, check: bool = True) -> subprocess.CompletedProcess
 
 
 def bg(name: str, *args: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(["ip", "netns", "exec", name, *args], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        ["ip", "netns", "exec", name, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
 
 
-DNS_SERVER = r'''
+DNS_SERVER = r"""
 from scapy.layers.dns import DNS, DNSRR, DNSQR
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("10.99.0.1", 53))
@@ -66,11 +67,13 @@ while True:
             DNSRR(rrname=name, type="CNAME", rdata="www.example.org", ttl=300),
             DNSRR(rrname="www.example.org", type="A", rdata="10.99.0.1", ttl=60)])
     s.sendto(bytes(r), peer)
-'''
+"""
 
 
 def dns_queries(names: list[tuple[str, int]]) -> str:
-    return f"names = {names!r}\n" + r'''
+    return (
+        f"names = {names!r}\n"
+        + r"""
 import socket
 from scapy.layers.dns import DNS, DNSQR
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -81,10 +84,11 @@ for i, (n, t) in enumerate(names):
         s.recvfrom(2048)
     except OSError:
         pass
-'''
+"""
+    )
 
 
-DHCP_FRAMES = r'''
+DHCP_FRAMES = r"""
 import socket, sys, time
 from scapy.layers.dhcp import BOOTP, DHCP
 from scapy.layers.inet import IP, UDP
@@ -118,7 +122,7 @@ else:
                            ("lease_time", 3600), ("subnet_mask", "255.255.255.0"),
                            ("router", "10.99.0.1"), "end"]))
         time.sleep(0.6)
-'''
+"""
 
 
 def real(path: Path) -> None:
@@ -130,47 +134,136 @@ def real(path: Path) -> None:
     try:
         for n in (a, b):
             ns(n, "ip", "link", "set", "lo", "up")
-        sh("ip", "link", "add", "a0", "netns", a, "address", M1, "type", "veth", "peer", "name",
-           "b0", "netns", b, "address", M2)
+        sh(
+            "ip",
+            "link",
+            "add",
+            "a0",
+            "netns",
+            a,
+            "address",
+            M1,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "b0",
+            "netns",
+            b,
+            "address",
+            M2,
+        )
         ns(a, "ip", "addr", "add", "10.99.0.1/24", "dev", "a0")
         ns(b, "ip", "addr", "add", "10.99.0.2/24", "dev", "b0")
         ns(a, "ip", "addr", "add", "fd99::1/64", "dev", "a0", "nodad")
         ns(b, "ip", "addr", "add", "fd99::2/64", "dev", "b0", "nodad")
         for n, dev in ((a, "a0"), (b, "b0")):
             ns(n, "ip", "link", "set", dev, "up")
-        for n, local, remote, addr, mac in ((a, "10.99.0.1", "10.99.0.2", "10.98.0.1/24", M1),
-                                            (b, "10.99.0.2", "10.99.0.1", "10.98.0.2/24", M2)):
-            ns(n, "ip", "link", "add", "vx0", "address", mac.replace("02:", "06:", 1), "type",
-               "vxlan", "id", "42", "local", local, "remote", remote, "dstport", "4789")
+        for n, local, remote, addr, mac in (
+            (a, "10.99.0.1", "10.99.0.2", "10.98.0.1/24", M1),
+            (b, "10.99.0.2", "10.99.0.1", "10.98.0.2/24", M2),
+        ):
+            ns(
+                n,
+                "ip",
+                "link",
+                "add",
+                "vx0",
+                "address",
+                mac.replace("02:", "06:", 1),
+                "type",
+                "vxlan",
+                "id",
+                "42",
+                "local",
+                local,
+                "remote",
+                remote,
+                "dstport",
+                "4789",
+            )
             ns(n, "ip", "addr", "add", addr, "dev", "vx0")
             ns(n, "ip", "link", "set", "vx0", "up")
         cap = bg(b, "tcpdump", "-i", "b0", "-U", "-w", str(path))
         time.sleep(1.5)
         py = sys.executable
         procs.append(bg(a, py, "-c", DNS_SERVER))
-        procs.append(subprocess.Popen(
-            ["ip", "netns", "exec", a, py, "-m", "http.server", "--bind", "10.99.0.1", "80"],
-            cwd=HERE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        procs.append(subprocess.Popen(
-            ["ip", "netns", "exec", a, py, "-m", "http.server", "--bind", "10.98.0.1", "8080"],
-            cwd=HERE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        procs.append(
+            subprocess.Popen(
+                ["ip", "netns", "exec", a, py, "-m", "http.server", "--bind", "10.99.0.1", "80"],
+                cwd=HERE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+        procs.append(
+            subprocess.Popen(
+                ["ip", "netns", "exec", a, py, "-m", "http.server", "--bind", "10.98.0.1", "8080"],
+                cwd=HERE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
         time.sleep(1.5)
         ns(b, "ping", "-c", "3", "-i", "0.2", "10.99.0.1", check=False)
         ns(b, "ping", "-6", "-c", "3", "-i", "0.2", "fd99::1", check=False)
         ns(b, "ping", "-c", "2", "-i", "0.2", "-s", "2000", "10.99.0.1", check=False)
-        ns(b, py, "-c", dns_queries([("www.example.com", 1), ("www.example.com", 28),
-                                     ("missing.example.com", 1), ("example.com", 15)]),
-           check=False)
-        ns(b, py, "-c", "import socket; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); "
-           "s.sendto(b'x'*20, ('10.99.0.1', 9999))", check=False)
-        ns(b, py, "-c", "import socket; s=socket.socket(socket.AF_INET6,socket.SOCK_DGRAM); "
-           "s.sendto(b'y'*20, ('fd99::1', 9999))", check=False)
+        ns(
+            b,
+            py,
+            "-c",
+            dns_queries(
+                [
+                    ("www.example.com", 1),
+                    ("www.example.com", 28),
+                    ("missing.example.com", 1),
+                    ("example.com", 15),
+                ]
+            ),
+            check=False,
+        )
+        ns(
+            b,
+            py,
+            "-c",
+            "import socket; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); "
+            "s.sendto(b'x'*20, ('10.99.0.1', 9999))",
+            check=False,
+        )
+        ns(
+            b,
+            py,
+            "-c",
+            "import socket; s=socket.socket(socket.AF_INET6,socket.SOCK_DGRAM); "
+            "s.sendto(b'y'*20, ('fd99::1', 9999))",
+            check=False,
+        )
         ns(b, "curl", "-s", "-o", "/dev/null", "http://10.99.0.1/", check=False)
         ns(b, "curl", "-s", "-o", "/dev/null", "http://10.99.0.1/missing", check=False)
-        ns(b, "curl", "-s", "-o", "/dev/null", "-X", "POST", "--data", "a=1",
-           "http://10.99.0.1/", check=False)
-        ns(b, "curl", "-s", "-o", "/dev/null", "--max-time", "2", "http://10.99.0.1:81/",
-           check=False)
+        ns(
+            b,
+            "curl",
+            "-s",
+            "-o",
+            "/dev/null",
+            "-X",
+            "POST",
+            "--data",
+            "a=1",
+            "http://10.99.0.1/",
+            check=False,
+        )
+        ns(
+            b,
+            "curl",
+            "-s",
+            "-o",
+            "/dev/null",
+            "--max-time",
+            "2",
+            "http://10.99.0.1:81/",
+            check=False,
+        )
         ns(b, "ping", "-c", "2", "-i", "0.2", "10.98.0.1", check=False)
         ns(b, "curl", "-s", "-o", "/dev/null", "http://10.98.0.1:8080/", check=False)
         client = bg(b, py, "-c", DHCP_FRAMES, "client", "b0", M2, M1)
