@@ -290,6 +290,13 @@ class Session:
                     )
         self.pump()
 
+    def first_screen_shown(self) -> None:
+        """A front end drew its first rows: sources that paused for it go on."""
+        for s in self.sources:
+            shown = getattr(s, "shown", None)
+            if shown is not None:
+                shown.set()
+
     def refresh_sources(self) -> None:
         for s in self.sources:
             s.refresh()

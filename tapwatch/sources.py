@@ -348,6 +348,8 @@ class FileSource(Source):
         self.comments: dict[int, str] = {}  # seq -> the file's comment on that packet
         self.error: str | None = None
         self.done = threading.Event()
+        #: set by a front end once its first screen shows rows: the loader reads on then
+        self.shown = threading.Event()
 
     @property
     def live(self) -> bool:
@@ -385,6 +387,7 @@ class _FileLoader(threading.Thread):
 
     BATCH = 4096
     FIRST_BATCH = 256  # the first screen's rows go in at once
+    FIRST_SCREEN_WAIT = 0.3  # longest the loader waits for the first screen to show them
 
     def __init__(
         self, source: FileSource, ring: Ring, wake: threading.Event, first_index: int
@@ -442,8 +445,13 @@ class _FileLoader(threading.Thread):
                         src.truncated_at = src.loaded
                         break
                 if len(batch) >= (self.FIRST_BATCH if src.loaded == 0 else self.BATCH):
+                    first = src.loaded == 0
                     self._flush(batch, batch_iface)
                     batch = []
+                    if first:
+                        # let the first screen draw before reading on: loading and drawing
+                        # share one interpreter, and the screen is what the user waits for
+                        src.shown.wait(self.FIRST_SCREEN_WAIT)
         except PcapError as e:
             src.error = str(e)
         finally:

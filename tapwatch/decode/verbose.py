@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Final
 
 from tapwatch.decode.core import ip4, ntop6
-from tapwatch.wire import checksum
+from tapwatch.wire import checksum, pseudo_header4, pseudo_header6
 
 #: tcpdump's ``ipproto_values``: the names ``proto``/``next-header`` print.
 IPPROTO_TD: Final = {
@@ -74,9 +74,9 @@ def pseudo_sum(src: bytes, dst: bytes, proto: int, seg: bytes) -> int:
     """``in_cksum`` of a TCP/UDP/ICMPv6 segment with the pseudo-header of its IP version."""
     n = len(seg)
     if len(src) == 16:
-        head = src + dst + n.to_bytes(4, "big") + bytes((0, 0, 0, proto))
+        head = pseudo_header6(src, dst, n, proto)
     else:
-        head = src + dst + bytes((0, proto)) + (n & 0xFFFF).to_bytes(2, "big")
+        head = pseudo_header4(src, dst, n & 0xFFFF, proto)
     return cksum(head + seg)
 
 

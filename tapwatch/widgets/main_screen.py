@@ -175,6 +175,7 @@ class MainScreen(Screen[None]):
         self._find_kind: FindKind = "text"
         self._find_text = ""
         self._ready = False  # the panes are mounted and styled: the timer may draw
+        self._shown_rows = False  # the first rows were drawn (a loading file may read on)
 
     # ----- layout -------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -278,6 +279,10 @@ class MainScreen(Screen[None]):
         session = self.session
         packets = self.packet_list
         packets.sync()
+        if packets.rows and not self._shown_rows:
+            self._shown_rows = True
+            # drawn on the next frame: a file's loader may read on at full speed now
+            self.call_after_refresh(session.first_screen_shown)
         now = self.now_ns()
         st = session.status(now)
         scanning = None
