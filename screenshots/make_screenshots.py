@@ -338,7 +338,7 @@ async def shoot(out: Path, make: Callable[[], Session] = build_session) -> list[
         )
         icmp.expand()
         await pilot.pause()
-        seq_node = next(n for n in icmp.children if str(n.label).startswith("seq"))
+        seq_node = next(n for n in icmp.children if str(n.label).startswith("Sequence Number"))
         tree.move_cursor(seq_node)
         await pilot.pause()
         written.append(Path(app.save_screenshot("detail.svg", str(out))))
