@@ -19,8 +19,9 @@ each of them has its own name and link type.
 from __future__ import annotations
 
 import threading
+import time
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import NamedTuple
 
 DEFAULT_MAX_PACKETS = 500_000
@@ -83,22 +84,43 @@ class Ring:
 
     def append(self, ts_ns: int, direction: int, data: bytes, iface: int = 0) -> int:
         """Store one record and return its seq, evicting the oldest as needed."""
-        n = len(data)
         with self._lock:
-            while self.next_seq - self.first_seq >= self.max_packets or (
-                self.nbytes + n > self.max_bytes and self.next_seq > self.first_seq
-            ):
-                self._evict_one()
-            seq = self.next_seq
-            slot = seq % self.max_packets
-            self._ts[slot] = ts_ns
-            self._dir[slot] = direction
-            self._ifc[slot] = iface
-            self._data[slot] = data
-            self.nbytes += n
-            self.total_bytes += n
-            self.next_seq = seq + 1
-            return seq
+            return self._put(ts_ns, direction, data, iface)
+
+    def _put(self, ts_ns: int, direction: int, data: bytes, iface: int) -> int:
+        n = len(data)
+        while self.next_seq - self.first_seq >= self.max_packets or (
+            self.nbytes + n > self.max_bytes and self.next_seq > self.first_seq
+        ):
+            self._evict_one()
+        seq = self.next_seq
+        slot = seq % self.max_packets
+        self._ts[slot] = ts_ns
+        self._dir[slot] = direction
+        self._ifc[slot] = iface
+        self._data[slot] = data
+        self.nbytes += n
+        self.total_bytes += n
+        self.next_seq = seq + 1
+        return seq
+
+    def append_written(
+        self, write: Callable[[bytes], object], direction: int, data: bytes, iface: int = 0
+    ) -> int:
+        """``write(data)`` and store the record stamped as the write began, under one lock hold.
+
+        What tapwatch writes into a device can make the kernel send packets at
+        once (a neighbour advertisement releases the echo request queued behind
+        it), and those are stamped by the kernel while ``write`` runs.  Stamping
+        before the write and appending before any reader can, keeps the ring in
+        time order and never stamps a packet after what it caused.  Nothing is
+        stored when ``write`` raises.  ``write`` must not block: a tun/tap write
+        never does.
+        """
+        with self._lock:
+            ts_ns = time.time_ns()
+            write(data)
+            return self._put(ts_ns, direction, data, iface)
 
     def extend(self, records: Iterable[tuple[int, int, bytes]], iface: int = 0) -> None:
         """Append a batch of ``(ts_ns, direction, data)`` of one interface under one lock hold.

@@ -224,11 +224,12 @@ class DeviceSource(Source):
         device = self.device
         if device is None or device.fd < 0:
             raise PeerError("no device to write to")
-        try:
-            device.write(frame)
+        try:  # stamped as the write begins, stored before anything it makes the host send
+            self.ring.append_written(
+                device.write, Direction.INBOUND, frame, self.interfaces[0].index
+            )
         except OSError as e:
             raise PeerError(f"writing to {self.name} failed: {e.strerror}") from None
-        self.ring.append(time.time_ns(), Direction.INBOUND, frame, self.interfaces[0].index)
         self.wake.set()
 
     def link_info(self, force: bool = False) -> LinkInfo | None:

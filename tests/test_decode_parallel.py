@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import signal
 import struct
 import subprocess
@@ -320,3 +321,39 @@ def test_the_pure_python_decoder_prints_the_same(tmp_path: Path) -> None:
             assert proc.stderr.startswith("True True"), proc.stderr
         outs.append(proc.stdout)
     assert outs[0] == outs[1] and outs[0].count("\n") > 200
+
+
+def test_an_edited_checkout_runs_its_edited_source_not_the_stale_compiled_copy(
+    tmp_path: Path,
+) -> None:
+    """After ``pip install -e .`` the compiled copies stay as built: an edit must still count."""
+    import tapwatch.decode._pure as pure
+
+    if not pure.compiled():
+        pytest.skip("this install has no compiled decoder")
+    tree = tmp_path / "checkout"
+    shutil.copytree(
+        ROOT / "tapwatch", tree / "tapwatch", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    code = (
+        "import tapwatch.decode.core as c, tapwatch.pcap.records as r; "
+        "print(c.__file__.endswith('.py'), r.__file__.endswith('.py'))"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "TAPWATCH_PURE_PYTHON"}
+    env["PYTHONPATH"] = str(tree)
+
+    def loaded() -> str:
+        return subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=60,
+            check=True,
+        ).stdout.strip()
+
+    assert loaded() == "False False"  # as built: the compiled copies
+    edited = tree / "tapwatch" / "decode" / "dns.py"
+    os.utime(edited, (time.time() + 5, time.time() + 5))
+    assert loaded() == "True True"  # one source edited: all of it from source, never mixed

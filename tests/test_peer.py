@@ -72,6 +72,16 @@ def test_reply_mode_answers_ping(
     else:
         replies = tshark_fields(out_file, "icmp.seq", display="icmp.type==0")
     assert [r[0] for r in replies] == ["1", "2", "3", "4", "5"]
+    # rows in time order, and no reply stamped before the request that caused it
+    proto = "icmpv6" if ping6 else "icmp"
+    seq = "icmpv6.echo.sequence_number" if ping6 else "icmp.seq"
+    rows = tshark_fields(out_file, "frame.time_epoch", f"{proto}.type", seq, display=proto)
+    stamps = [float(r[0]) for r in rows]
+    assert stamps == sorted(stamps), rows
+    request_type = "128" if ping6 else "8"
+    asked = {r[2]: float(r[0]) for r in rows if r[1] == request_type}
+    answered = {r[2]: float(r[0]) for r in rows if r[1] == ("129" if ping6 else "0")}
+    assert answered.keys() == asked.keys() and all(answered[k] >= asked[k] for k in asked)
     # what tapwatch wrote reaches the host: inbound in the capture, "In" in the lines
     assert sum(1 for ln in out.splitlines() if " In  " in ln and "echo reply" in ln) == 5
     cap = pcap.read_capture(str(out_file))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -89,3 +90,35 @@ def test_concurrent_producers_lose_nothing() -> None:
 def test_rejects_empty_bounds() -> None:
     with pytest.raises(ValueError):
         Ring(0, 10)
+
+
+def test_a_written_frame_is_stored_before_what_its_write_made_the_host_send() -> None:
+    """A reply's write can release packets at once (a neighbour advertisement lets the
+    queued echo request go): those are stamped during the write and must come after it."""
+    ring = Ring(max_packets=10)
+    caused: list[threading.Thread] = []
+
+    def write(frame: bytes) -> None:  # the kernel sends, a reader stores, during our write
+        t = threading.Thread(
+            target=lambda: ring.append(time.time_ns(), int(Direction.OUTBOUND), b"request")
+        )
+        t.start()
+        caused.append(t)
+        time.sleep(0.02)  # the reader is ready to store before the write returns
+
+    seq = ring.append_written(write, int(Direction.INBOUND), b"advert")
+    caused[0].join()
+    records = ring.range(1, 3)
+    assert seq == 1 and [r.data for r in records] == [b"advert", b"request"]
+    assert records[0].ts_ns <= records[1].ts_ns
+
+
+def test_a_failed_write_stores_nothing() -> None:
+    ring = Ring(max_packets=10)
+
+    def write(frame: bytes) -> None:
+        raise OSError(5, "Input/output error")
+
+    with pytest.raises(OSError):
+        ring.append_written(write, int(Direction.INBOUND), b"frame")
+    assert len(ring) == 0 and ring.next_seq == 1

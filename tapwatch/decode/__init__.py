@@ -45,13 +45,11 @@ data.  Truncation is handled explicitly (tcpdump-style ``[|udp]`` markers and
 from __future__ import annotations
 
 import importlib as _importlib
-import os as _os
 from typing import TYPE_CHECKING, Any
 
-if _os.environ.get("TAPWATCH_PURE_PYTHON"):
-    from tapwatch.decode._pure import prefer_source
+from tapwatch.decode._pure import choose as _choose
 
-    prefer_source()
+_choose()  # the sources instead of the compiled copies: asked for, or the copies are stale
 
 # Importing a protocol module binds its handlers.  The order is tcpdump's order of
 # precedence when both ports of a segment name a protocol (DNS before DHCP ...).

@@ -5,6 +5,12 @@ An installed tapwatch may carry mypyc-compiled copies of the per-packet modules
 compiled ones first.  CI runs the tests both ways; this finder, put in front of
 the import system before the first such module is imported, hands out the
 ``.py`` files instead.
+
+The same finder guards a development checkout (``pip install -e .``): the
+compiled copies are built once, at install time, so after an edit to one of
+the sources they would silently run the old code.  :func:`stale` notices a
+source newer than its compiled copy and the whole decoder then loads from
+source (compiled and source modules are never mixed).
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import importlib.abc
 import importlib.machinery
 import importlib.util
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,6 +26,11 @@ from types import ModuleType
 
 _PACKAGE = "tapwatch.decode."
 _HERE = Path(__file__).resolve().parent
+#: The compiled modules of this package (setup.py's list).
+_COMPILED = (
+    *("core", "names", "link", "ip", "transport", "icmp", "dns", "dhcp", "services", "apps"),
+    *("tunnels", "summary", "classify", "line", "verbose"),
+)
 #: Compiled modules outside this package (setup.py's list), by module name.
 _OTHERS = {"tapwatch.pcap.records": _HERE.parent / "pcap" / "records.py"}
 
@@ -35,6 +47,28 @@ class _SourceFirst(importlib.abc.MetaPathFinder):
         if not source.is_file():
             return None
         return importlib.util.spec_from_file_location(fullname, source)
+
+
+def _sources() -> list[Path]:
+    return [_HERE / f"{name}.py" for name in _COMPILED] + list(_OTHERS.values())
+
+
+def stale() -> bool:
+    """Whether a compiled module is older than its source (an edited development checkout)."""
+    suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
+    for source in _sources():
+        try:
+            if source.stat().st_mtime > source.with_name(source.stem + suffix).stat().st_mtime:
+                return True
+        except OSError:  # no compiled copy (a pure install): nothing can be stale
+            continue
+    return False
+
+
+def choose() -> None:
+    """Load the sources when asked to (``TAPWATCH_PURE_PYTHON``) or the compiled ones are stale."""
+    if os.environ.get("TAPWATCH_PURE_PYTHON") or stale():
+        prefer_source()
 
 
 def prefer_source() -> None:

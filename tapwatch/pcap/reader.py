@@ -23,6 +23,7 @@ import sys
 from collections.abc import Iterator
 from typing import IO, BinaryIO, NamedTuple
 
+from tapwatch.decode._pure import choose
 from tapwatch.linktypes import name as linktype_name
 from tapwatch.pcap.errors import PcapError, describe_read_error
 from tapwatch.pcap.files import FileId, file_id
@@ -35,12 +36,9 @@ from tapwatch.pcap.formats import (
     pcap_magic_info,
 )
 
-if os.environ.get("TAPWATCH_PURE_PYTHON"):  # the source of the compiled record loops, too
-    from tapwatch.decode._pure import prefer_source
+choose()  # the source of the compiled record loops, too, when asked or stale
 
-    prefer_source()
-
-from tapwatch.pcap.records import (  # after the source-first finder
+from tapwatch.pcap.records import (  # noqa: E402 (after the source-first finder)
     BadRecord,
     Chunk,
     Layout,
