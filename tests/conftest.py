@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +12,12 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from netns import Netns, netns
+
+# The tests press Ctrl-C (SIGINT) on the tapwatch they start, as a terminal does. A shell
+# script's background job starts with SIGINT ignored, and every program started from it
+# would inherit that (Python then never raises KeyboardInterrupt): undo it here, once.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture
