@@ -902,20 +902,25 @@ def _browse_file(opts: RunOptions) -> int:
     return outcome.status
 
 
-def _report_truncation(opts: RunOptions, cap: CaptureFile, n: int) -> None:
+def _report_truncation(opts: RunOptions, cap: CaptureFile, n: int) -> int:
+    """A file that ends inside a record: said, and the exit status is 1 as tcpdump's
+    ("truncated dump file"), though everything before the cut was printed or written."""
     if cap.truncated:
         _say(f"{opts.read}: the last packet is cut short; kept the {n} before it")
+        return 1
+    return 0
 
 
 def _print_file(opts: RunOptions, cap: CaptureFile) -> int:
     """-r without the UI: stream lines like tcpdump -r."""
     from tapwatch import pcap
     from tapwatch.headless import print_records
-    from tapwatch.linktypes import name
+    from tapwatch.linktypes import header_name
 
     flt = _packet_filter(opts, [i.linktype for i in cap.interfaces])
     print(
-        printable(f"reading from file {opts.read}, link-type {name(cap.linktype)}"), file=sys.stderr
+        printable(f"reading from file {opts.read}, link-type {header_name(cap.linktype)}"),
+        file=sys.stderr,
     )
     try:
         n = print_records(
@@ -933,11 +938,31 @@ def _print_file(opts: RunOptions, cap: CaptureFile) -> int:
         raise Failure(str(e)) from None
     except BrokenPipeError:
         # the reader of our output went away (| head): that is an ending, not an error
+        _silence_stdout()
+        return 0
+    except OSError as e:  # the lines could not be written (a full disk): read errors are PcapErrors
+        _silence_stdout()
+        raise Failure(f"cannot write the lines: {e.strerror or e}") from None
+    return _report_truncation(opts, cap, n)
+
+
+def _stdin_has_more() -> bool:
+    """Whether standard input has bytes waiting (a pipe that would not block)."""
+    import select
+
+    try:
+        return bool(select.select([sys.stdin.fileno()], [], [], 0)[0])
+    except (OSError, ValueError):
+        return False
+
+
+def _silence_stdout() -> None:
+    """What is still buffered for a stdout that cannot take it goes nowhere (no second
+    complaint from the interpreter at exit)."""
+    with contextlib.suppress(OSError, ValueError):
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-        return 0
-    _report_truncation(opts, cap, n)
-    return 0
+        os.close(devnull)
 
 
 def _convert(opts: RunOptions, cap: CaptureFile) -> int:
@@ -964,6 +989,7 @@ def _convert(opts: RunOptions, cap: CaptureFile) -> int:
         raise Failure(str(e)) from None
     assert writer is not None
     lines = _lines_out(opts) if opts.headless and not opts.quiet else None
+    piped = opts.read == "-"  # perhaps a live capture (ssh host tapwatch -w -): never held back
     names = [i.name or f"if{n}" for n, i in enumerate(ifaces)] if len(ifaces) > 1 else None
     renderer = Renderer(opts.fmt, names=names)
     n = skipped = 0
@@ -980,10 +1006,16 @@ def _convert(opts: RunOptions, cap: CaptureFile) -> int:
                 skipped += 1
                 continue
             n += 1
+            if piped and not _stdin_has_more():
+                writer.flush()  # the input is live: what it gave so far goes out now
             if lines is not None:
-                lines.write(renderer.line(rec.ts_ns, None, rec.data, lt, rec.iface) + "\n")
-                if opts.line_buffered:
-                    lines.flush()
+                try:
+                    lines.write(renderer.line(rec.ts_ns, None, rec.data, lt, rec.iface) + "\n")
+                    if opts.line_buffered or piped:
+                        lines.flush()
+                except BrokenPipeError:  # nobody reads the lines any more: the file goes on
+                    _silence_stdout()
+                    lines = None
             if opts.count and n >= opts.count:
                 break
     except pcap.FileLimitReached as e:
@@ -991,9 +1023,14 @@ def _convert(opts: RunOptions, cap: CaptureFile) -> int:
     except pcap.PcapError as e:
         _close_quietly(writer)
         raise Failure(str(e)) from None
+    except OSError as e:  # the lines beside the file could not be written
+        _close_quietly(writer)
+        _silence_stdout()
+        raise Failure(f"cannot write the lines: {e.strerror or e}") from None
     finally:
         if lines is not None:
-            lines.flush()
+            with contextlib.suppress(OSError):
+                lines.flush()
     try:
         writer.close()
     except pcap.PcapError as e:
@@ -1005,7 +1042,7 @@ def _convert(opts: RunOptions, cap: CaptureFile) -> int:
         )
     if opts.write != "-":
         _say(f"wrote {n} packets to {opts.write}")
-    return 0
+    return _report_truncation(opts, cap, n)
 
 
 # ----- live ---------------------------------------------------------------------------------
@@ -1022,6 +1059,13 @@ def open_live_session(argv: Sequence[str]) -> Session:
 
 
 def _run_live(opts: RunOptions) -> int:
+    if opts.replay and opts.replay != "-":  # a file that cannot be read: said before any device
+        from tapwatch import pcap
+
+        try:
+            pcap.read_capture(opts.replay).close()
+        except pcap.PcapError as e:
+            raise Failure(f"--replay {e}") from None
     session = _open_live(opts, printing=not opts.wants_ui)
     return _drive(session, opts)
 
@@ -1238,11 +1282,11 @@ def _quit_now(signum: int) -> None:
 
 
 def _listening(session: Session) -> str:
-    from tapwatch.linktypes import name
+    from tapwatch.linktypes import header_name
 
     parts = []
     for iface in session.interfaces:
         what = "observing" if iface.kind == "observe" else "listening on"
-        parts.append(f"{what} {iface.name}, link-type {name(iface.linktype)}")
+        parts.append(f"{what} {iface.name}, link-type {header_name(iface.linktype)}")
     mode = f", mode {session.peer_mode}" if session.peer_mode != "drop" else ""
     return f"{PROG}: {'; '.join(parts)}{mode}, Ctrl-C to stop"

@@ -145,11 +145,12 @@ class Renderer:
             return f"{sec}.{us:06d} "
         if mode == TIME_DATE:
             return f"{_strftime('%Y-%m-%d %H:%M:%S', sec)}.{us:06d} "
+        ts_us = ts_ns // 1000  # tcpdump reads every stamp to the microsecond, then subtracts
         if self._first is None:
-            self._first = ts_ns
+            self._first = ts_us
         base = self._prev if mode == TIME_DELTA and self._prev is not None else self._first
-        self._prev = ts_ns
-        return _duration(ts_ns - base) + " "
+        self._prev = ts_us
+        return _duration(ts_us - base) + " "
 
 
 def _strftime(fmt: str, sec: int) -> str:
@@ -159,14 +160,14 @@ def _strftime(fmt: str, sec: int) -> str:
         return "??"
 
 
-def _duration(delta_ns: int) -> str:
-    """tcpdump's -ttt/-ttttt column: a sign slot, then H:MM:SS.micro."""
-    sign = "-" if delta_ns < 0 else " "
-    us = abs(delta_ns) // 1000
-    s, us = divmod(us, 1_000_000)
+def _duration(delta_us: int) -> str:
+    """tcpdump's -ttt/-ttttt column: a sign slot, then HH:MM:SS.micro, the hours counted
+    modulo 24 as tcpdump's (it formats the difference as a time of day)."""
+    sign = "-" if delta_us < 0 else " "
+    s, us = divmod(abs(delta_us), 1_000_000)
     m, s = divmod(s, 60)
     h, m = divmod(m, 60)
-    return f"{sign}{h:02d}:{m:02d}:{s:02d}.{us:06d}"
+    return f"{sign}{h % 24:02d}:{m:02d}:{s:02d}.{us:06d}"
 
 
 def link_header_length(data: bytes, linktype: int) -> int:
@@ -208,13 +209,14 @@ def dump(data: bytes, linktype: int, kind: str) -> str:
 def _ascii(data: bytes) -> str:
     """tcpdump -A: printable bytes, tabs, spaces and newlines as they are, the rest as dots.
 
-    A carriage return right before a newline is left out, as tcpdump does.
+    A carriage return is a dot only in the middle of a line, as tcpdump's: one right
+    before a newline, or among the last two bytes, is left out.
     """
     out = []
     n = len(data)
     for i, b in enumerate(data):
         if b == 0x0D:
-            if i + 1 == n or data[i + 1] != 0x0A:
+            if i + 2 < n and data[i + 1] != 0x0A:
                 out.append(".")
         elif 0x21 <= b <= 0x7E or b in (0x09, 0x20, 0x0A):
             out.append(chr(b))

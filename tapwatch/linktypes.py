@@ -31,3 +31,8 @@ SUPPORTED = frozenset(NAMES)
 def name(linktype: int) -> str:
     """Human name of a link type, for messages and the status bar."""
     return NAMES.get(linktype, f"link type {linktype}")
+
+
+def header_name(linktype: int) -> str:
+    """The link type after "link-type " in a "reading from file" line (no "link-type link type")."""
+    return NAMES.get(linktype, str(linktype))

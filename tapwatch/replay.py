@@ -341,8 +341,12 @@ class Replayer(threading.Thread):
         self.result: ReplayResult | None = None
         try:
             self.capture = read_capture(path)
+        except PcapError as e:  # its message names the file
+            raise ReplayError(f"--replay {e}") from None
+        try:
             check_convertible(self.capture.linktype, session.linktype)
-        except (PcapError, ReplayError) as e:
+        except ReplayError as e:
+            self.capture.close()
             raise ReplayError(f"--replay {path}: {e}") from None
         self.path = path
 

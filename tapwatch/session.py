@@ -27,7 +27,7 @@ from tapwatch.linktypes import LINKTYPE_ETHERNET, LINKTYPE_IPV4, LINKTYPE_IPV6, 
 from tapwatch.pcap.errors import FileLimitReached, RecordDoesNotFit
 from tapwatch.peer import Echo, PeerError
 from tapwatch.ring import Record, Ring
-from tapwatch.sources import DeviceSource, InterfaceInfo, RecordSource, Source
+from tapwatch.sources import DeviceSource, FileSource, InterfaceInfo, RecordSource, Source
 
 if TYPE_CHECKING:
     from tapwatch.device import Device, LinkInfo
@@ -151,6 +151,7 @@ class Session:
         self.missed = 0  # records the ring evicted before the pump got to them
         self.matched = 0  # records that passed the capture filter
         self.write_error: str | None = None
+        self.counted_before_clear = 0  # packets counted before the UI's clears
         self.not_written = 0  # packets the file's format could not hold (counted, skipped)
         self.written_out = False  # -G -W wrote its last file
         self.action_error: str | None = None  # last failed reply/echo write, for the status
@@ -600,6 +601,7 @@ class Session:
             self._pump_locked()  # nothing read so far may miss the pcap or the replies
             self.ring.clear()
             self._cursor = self.ring.next_seq
+            self.counted_before_clear += self.stats.total_packets
             self.stats.reset()
             self._summaries.clear()
 
@@ -630,19 +632,22 @@ class Session:
     def summary_line(self) -> str:
         """The exit summary, tcpdump-like, with every loss named."""
         st = self.status()
-        parts = [f"{st.captured} packets captured"]
+        total = st.captured + self.counted_before_clear  # the counters restart at a clear
+        live = not all(isinstance(src, FileSource) for src in self.sources)
+        parts = [f"{total} packets {'captured' if live else 'read'}"]
         if self.capture_filter is not None:
             seen = self.processed + self.missed + sum(s.filtered_out for s in self.sources)
             parts.append(f"{seen} seen")
         parts.append(f"{st.evicted} evicted from ring")
         meanings = {s.kernel_drops_meaning for s in self.sources if s.kernel_drops_meaning}
-        parts.append(
-            f"{st.kernel_dropped} dropped by kernel ({' / '.join(sorted(meanings))})"
-            if st.kernel_dropped is not None and meanings
-            else f"{st.kernel_dropped} dropped by kernel"
-            if st.kernel_dropped is not None
-            else "kernel drops unknown"
-        )
+        if live:  # a file has no kernel to drop anything
+            parts.append(
+                f"{st.kernel_dropped} dropped by kernel ({' / '.join(sorted(meanings))})"
+                if st.kernel_dropped is not None and meanings
+                else f"{st.kernel_dropped} dropped by kernel"
+                if st.kernel_dropped is not None
+                else "kernel drops unknown"
+            )
         if st.missed:
             parts.append(f"{st.missed} not processed (ring wrapped)")
         if self.not_written:

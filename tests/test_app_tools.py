@@ -232,6 +232,28 @@ async def test_follow_tcp_stream_both_ways_and_filter_to_it() -> None:
 
 
 @ui
+@pytest.mark.parametrize("size", [(80, 24), (220, 60)])
+async def test_follow_hex_fits_the_terminal(size: tuple[int, int]) -> None:
+    """The hex rows, offsets, bytes and text, fit the view: 16 bytes a row when they can."""
+    app = TapwatchApp(stream_session())
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot, app)
+        app.packet_list.go_to_seq(4)
+        await pilot.press("f")
+        screen = app.screen
+        assert isinstance(screen, FollowScreen)
+        await wait_for(pilot, lambda: screen.stream is not None)
+        await pilot.press("h")
+        await pilot.pause()
+        view = screen.query_one("#follow-view")
+        room = view.scrollable_content_region.width
+        assert max(len(t) for _, t in view.lines) <= room
+        first = view.lines[0][1]
+        assert first.startswith("00000000  47 45 54 20")
+        assert first.endswith("GET /ind" if size[0] < 100 else "GET /index.html ")
+
+
+@ui
 async def test_follow_refuses_what_is_not_tcp_or_udp() -> None:
     app = TapwatchApp(offline(3))
     async with app.run_test(size=SIZE) as pilot:
@@ -243,6 +265,25 @@ async def test_follow_refuses_what_is_not_tcp_or_udp() -> None:
 
 
 # ----- conversations and endpoints ----------------------------------------------------------
+
+
+@ui
+@pytest.mark.parametrize("key", ["C", "E"])
+async def test_conversations_and_endpoints_keep_addresses_whole_at_80_columns(key: str) -> None:
+    """On a narrow terminal the totals each way give way; the addresses never do."""
+    app = TapwatchApp(stream_session())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        await pilot.press(key)
+        screen = app.screen
+        assert isinstance(screen, ConversationsScreen)
+        table = screen._table(screen.kind)
+        await wait_for(pilot, lambda: len(table.rows) >= 2)
+        await pilot.pause()
+        lines = [table.render_line(y).text for y in range(3)]
+        assert "…" not in "".join(lines) and len(lines[0]) == table.size.width
+        assert "Packets" in lines[0] and "Bytes" in lines[0]
+        assert "10.0.0.53" in "".join(lines) if key == "C" else "10.0.0.2" in lines[2]
 
 
 @ui
@@ -694,6 +735,15 @@ async def test_zoom_resize_and_layout_keys() -> None:
         await pilot.press("less_than_sign", "less_than_sign")
         await pilot.pause()
         assert app.packet_list.size.height < before
+        share = app.packet_list.size.height
+        await pilot.press("backslash")  # the list, zoomed: every row above the status lines
+        await pilot.pause()
+        status = app.main.query_one("StatusBar")
+        assert app.main.maximized is app.packet_list
+        assert app.packet_list.region.y == 0 and app.packet_list.region.bottom == status.region.y
+        await pilot.press("backslash")
+        await pilot.pause()
+        assert app.main.maximized is None and app.packet_list.size.height == share
         await pilot.press("tab", "backslash")
         await pilot.pause()
         assert app.main.maximized is app.detail_tree

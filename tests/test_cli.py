@@ -166,9 +166,28 @@ def test_corrupt_and_non_pcap_files(tmp_path: Path, mixed: Path) -> None:
     cut = tmp_path / "cut.pcap"
     cut.write_bytes(mixed.read_bytes()[:-10])
     r = run("-r", str(cut))
-    assert r.returncode == 0
+    assert r.returncode == 1  # as tcpdump's "truncated dump file", after every good line
     assert len(r.stdout.splitlines()) == 2
     assert "cut short" in r.stderr
+    r = run("-r", str(cut), "-w", str(tmp_path / "kept.pcap"))
+    assert r.returncode == 1 and "cut short" in r.stderr and "wrote 2 packets" in r.stderr
+
+
+def test_output_that_cannot_be_written_is_one_line_not_a_traceback(mixed: Path) -> None:
+    for flags in ([], ["-X"], ["-v"], ["-c", "1"]):
+        with open("/dev/full", "w") as full:
+            r = subprocess.run(
+                [*TAPWATCH, "-r", str(mixed), *flags],
+                stdout=full,
+                stderr=subprocess.PIPE,
+                text=True,
+                timeout=60,
+            )
+        assert r.returncode == 1, r.stderr
+        assert (
+            r.stderr.splitlines()[-1] == "tapwatch: cannot write the lines: No space left on device"
+        )
+        assert "Traceback" not in r.stderr and "Exception ignored" not in r.stderr
 
 
 def test_invalid_filter_is_a_clear_error(mixed: Path) -> None:
@@ -282,6 +301,36 @@ def test_live_pipe_lines_appear_as_packets_arrive(mixed: Path) -> None:
         proc.stdin.write(chunks[2])
         proc.stdin.close()
         assert b"UDP" in proc.stdout.readline()
+    finally:
+        proc.kill() if proc.poll() is None else None
+        proc.wait(timeout=10)
+
+
+def test_a_live_pipe_converted_to_a_pipe_is_not_held_back(mixed: Path) -> None:
+    """`ssh host tapwatch -w - | tapwatch -r - -w - | wireshark -k -i -`: each packet read
+    goes out before the next one arrives."""
+    import select
+    import struct as st
+    import time
+
+    raw = mixed.read_bytes()
+    first_len = 24 + 16 + st.unpack_from("<I", raw, 24 + 8)[0]
+    proc = subprocess.Popen(
+        [*TAPWATCH, "-r", "-", "-w", "-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        proc.stdin.write(raw[:first_len])  # the header and one packet, and then nothing
+        proc.stdin.flush()
+        got = b""
+        deadline = time.monotonic() + 20
+        while len(got) < first_len and time.monotonic() < deadline:
+            if select.select([proc.stdout], [], [], 0.5)[0]:
+                got += os.read(proc.stdout.fileno(), 65536)
+        assert got == raw[:first_len]  # classic pcap in, the same bytes out, at once
     finally:
         proc.kill() if proc.poll() is None else None
         proc.wait(timeout=10)

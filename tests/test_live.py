@@ -203,6 +203,19 @@ def test_existing_name_and_missing_device_are_clear_errors(ns: Netns) -> None:
     assert r.returncode == 1 and "--observe lo" in r.stderr
 
 
+def test_a_replay_file_that_cannot_be_read_is_said_before_any_device_is_made(
+    ns: Netns, tmp_path: Path
+) -> None:
+    text = tmp_path / "notes.txt"
+    text.write_text("not a capture\n")
+    for path, why in ((str(tmp_path / "none.pcap"), "no such file"), (str(text), "not a pcap")):
+        r = ns.run([*TAPWATCH, "--create", "tun3", "--replay", path, "--headless"])
+        assert r.returncode == 1 and r.stdout == "", r.stdout
+        assert r.stderr.startswith("tapwatch: --replay ") and why in r.stderr
+        assert r.stderr.count(path) == 1 and r.stderr.count("\n") == 1, r.stderr
+        assert ns.run(["ip", "link", "show", "tun3"]).returncode != 0
+
+
 def test_without_privileges_names_the_capability(ns: Netns) -> None:
     r = ns.run(
         [

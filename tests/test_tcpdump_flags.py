@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import struct
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from scapy.layers.inet import ICMP, IP, TCP, UDP
+from scapy.layers.inet6 import IPv6
 from scapy.layers.l2 import Dot1Q, Ether
 from scapy.utils import wrpcap
 
@@ -64,6 +66,8 @@ def lines(cmd: list[str]) -> str:
         ["-s", "40", "-x"],
         ["-c", "2", "-X"],
         ["-tt", "-x", "icmp"],
+        ["-e"],
+        ["-e", "-v"],
     ],
     ids=lambda f: " ".join(f),
 )
@@ -110,3 +114,71 @@ def test_strict_tcpdump_prints_tunnels_as_tcpdump_does() -> None:
     for word in ("UDP, length", "VXLAN", "gre-proto-0x88be"):
         want = [ln for ln in theirs if word in ln]
         assert want and all(ln in ours for ln in want), word
+
+
+@needs_tcpdump
+@pytest.mark.parametrize("flags", [["-ttt"], ["-ttttt"], ["-A"], ["-AA"], []])
+def test_nanosecond_stamps_carriage_returns_and_dns_to_port_53_as_tcpdump(
+    tmp_path: Path, flags: list[str]
+) -> None:
+    """Deltas of nanosecond stamps (tcpdump reads each to the microsecond first, and its
+    hours wrap at 24), carriage returns near a payload's end, a DNS query from port 5353
+    to 53 (DNS, not mDNS)."""
+    from scapy.layers.dns import DNS, DNSQR
+
+    ip = IP(src="10.0.0.1", dst="10.0.0.2")
+    pkts = [
+        ip / UDP(sport=1, dport=2) / b"x\r",
+        ip / UDP(sport=1, dport=2) / b"A\n\rB",
+        ip / UDP(sport=1, dport=2) / b"a\rbc\r\n\r",
+        ip / UDP(sport=5353, dport=53) / DNS(id=1, qd=DNSQR(qname="a.example")),
+        IP(src="10.0.0.1", dst="224.0.0.251")
+        / UDP(sport=5353, dport=5353)
+        / DNS(id=0, qd=DNSQR(qname="b.local")),
+    ]
+    stamps = [  # ns: .999999999, then 999999500 later, a past one, one 100 hours on
+        (1_700_000_000, 999_999_999),
+        (1_700_000_001, 999_999_500),
+        (1_700_000_000, 500),
+        (1_700_360_000, 123_456_789),
+        (1_700_360_000, 123_457_000),
+    ]
+    path = tmp_path / "ns.pcap"  # nanosecond pcap, raw IP
+    body = struct.pack("<IHHiIII", 0xA1B23C4D, 2, 4, 0, 0, 65535, 101)
+    for p, (sec, ns) in zip(pkts, stamps, strict=True):
+        data = bytes(p)
+        body += struct.pack("<IIII", sec, ns, len(data), len(data)) + data
+    path.write_bytes(body)
+    mine = lines([*TAPWATCH, "-r", str(path), *flags])
+    assert mine == lines(["tcpdump", "-nn", "-r", str(path), *flags])
+    assert mine.count("\n") >= 5
+
+
+@needs_tcpdump
+@pytest.mark.parametrize("flags", [[], ["-e"], ["-e", "-v"]])
+def test_raw_ip_and_cooked_v2_with_and_without_e_as_tcpdump(
+    tmp_path: Path, flags: list[str]
+) -> None:
+    """A tun's raw IP (-e: "ip: ") and `tcpdump -i any`'s cooked v2 files (the interface
+    and packet type before every line; tcpdump names the interface in its own namespace)."""
+    ip = IP(src="10.0.0.1", dst="10.0.0.2")
+    raw = [ip / ICMP(seq=1) / b"abc", IPv6(src="fd00::1", dst="fd00::2") / UDP(sport=1, dport=2)]
+    path = tmp_path / "raw.pcap"
+    wrpcap(str(path), raw, linktype=101)
+    assert lines([*TAPWATCH, "-r", str(path), *flags]) == lines(
+        ["tcpdump", "-nn", "-r", str(path), *flags]
+    )
+    cooked = tmp_path / "sll2.pcap"  # ifindex 1 (lo here), then one no interface has
+    body = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 276)
+    for i, (index, pkttype, pkt) in enumerate(
+        [(1, 4, raw[0]), (1, 0, ip / UDP(sport=5, dport=6)), (999_999, 0, raw[1])]
+    ):
+        frame = bytes(pkt)
+        proto = 0x86DD if frame[0] >> 4 == 6 else 0x0800
+        head = struct.pack("!HHIHBB8s", proto, 0, index, 1, pkttype, 6, b"\x02" * 6)
+        data = head + frame
+        body += struct.pack("<IIII", 1_700_000_000 + i, 0, len(data), len(data)) + data
+    cooked.write_bytes(body)
+    mine = lines([*TAPWATCH, "-r", str(cooked), *flags])
+    assert mine == lines(["tcpdump", "-nn", "-r", str(cooked), *flags])
+    assert mine.count("\n") >= 3

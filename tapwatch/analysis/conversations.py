@@ -243,38 +243,40 @@ def _count(conv: Conversation, forward: bool, size: int, ts: int) -> None:
 
 @dataclass(frozen=True)
 class Column:
-    """One column of a tool's table: title, width hint, alignment and how to sort by it."""
+    """One column of a tool's table: title, width hint, alignment, and ``keep``: on a
+    narrow screen columns with a higher number give way first (0 never does)."""
 
     title: str
     width: int
     right: bool = False
+    keep: int = 0
 
 
 CONVERSATION_COLUMNS = (
     Column("Proto", 5),
     Column("Address A", 22),
-    Column("Port A", 6, True),
+    Column("Port A", 6, True, 1),
     Column("Address B", 22),
-    Column("Port B", 6, True),
-    Column("Packets", 8, True),
-    Column("Bytes", 9, True),
-    Column("Pkts A→B", 8, True),
-    Column("Bytes A→B", 9, True),
-    Column("Pkts B→A", 8, True),
-    Column("Bytes B→A", 9, True),
-    Column("Start", 10, True),
-    Column("Duration", 9, True),
-    Column("bit/s", 9, True),
+    Column("Port B", 6, True, 1),
+    Column("Packets", 8, True, 2),
+    Column("Bytes", 9, True, 2),
+    Column("Pkts A→B", 8, True, 6),
+    Column("Bytes A→B", 9, True, 6),
+    Column("Pkts B→A", 8, True, 6),
+    Column("Bytes B→A", 9, True, 6),
+    Column("Start", 10, True, 5),
+    Column("Duration", 9, True, 3),
+    Column("bit/s", 9, True, 4),
 )
 
 ENDPOINT_COLUMNS = (
     Column("Address", 28),
-    Column("Packets", 8, True),
-    Column("Bytes", 9, True),
-    Column("Tx packets", 10, True),
-    Column("Tx bytes", 9, True),
-    Column("Rx packets", 10, True),
-    Column("Rx bytes", 9, True),
+    Column("Packets", 8, True, 1),
+    Column("Bytes", 9, True, 1),
+    Column("Tx packets", 10, True, 3),
+    Column("Tx bytes", 9, True, 3),
+    Column("Rx packets", 10, True, 3),
+    Column("Rx bytes", 9, True, 3),
 )
 
 

@@ -227,12 +227,17 @@ def text_lines(data: bytes | bytearray, width: int = 0) -> Iterator[str]:
             yield line
 
 
-def hex_lines(data: bytes | bytearray, base: int = 0) -> Iterator[str]:
-    """Payload as ``offset  hex  ascii`` dump lines, 16 bytes each."""
-    for off in range(0, len(data), 16):
-        chunk = bytes(data[off : off + 16])
+#: Columns a hex_lines line takes, by bytes per row.
+HEX_LINE_WIDTH = {16: 77, 8: 43}
+
+
+def hex_lines(data: bytes | bytearray, base: int = 0, per_row: int = 16) -> Iterator[str]:
+    """Payload as ``offset  hex  ascii`` dump lines, ``per_row`` (16 or 8) bytes each."""
+    pad = 3 * per_row + (1 if per_row > 8 else 0)
+    for off in range(0, len(data), per_row):
+        chunk = bytes(data[off : off + per_row])
         hexes = " ".join(f"{b:02x}" for b in chunk[:8])
         if len(chunk) > 8:
             hexes += "  " + " ".join(f"{b:02x}" for b in chunk[8:])
         ascii_ = "".join(chr(b) if 0x20 <= b < 0x7F else "." for b in chunk)
-        yield f"{base + off:08x}  {hexes:<49}  {ascii_}"
+        yield f"{base + off:08x}  {hexes:<{pad}}  {ascii_}"

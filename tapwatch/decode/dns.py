@@ -333,7 +333,9 @@ class _DnsUdp(PortHandler):
         self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
     ) -> str | None:
         a.layers.append("DNS")
-        return _dns(d, off, end, length, a, sport == 5353 or dport == 5353)
+        # tcpdump tries port 53 before 5353: mDNS only when neither port is DNS's
+        mdns = (sport == 5353 or dport == 5353) and sport != 53 and dport != 53
+        return _dns(d, off, end, length, a, mdns)
 
     def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
         out.append("DNS")

@@ -176,9 +176,9 @@ def _sll(d: bytes, a: Acc) -> tuple[str, str]:
         a.bad = True
         return "", f"Linux cooked, length {n}: [|sll]"
     pkttype, _hatype, halen, addr, proto = _S_SLL.unpack_from(d, 0)
-    return _cooked(
-        d, 16, a, SLL_PKTTYPES.get(pkttype, f"pkttype {pkttype}"), "", halen, addr, proto
-    )
+    # tcpdump -e right-aligns the packet type in three columns (" In", "Out")
+    direction = f"{SLL_PKTTYPES.get(pkttype, f'pkttype {pkttype}'):>3}"
+    return _cooked(d, 16, a, direction, "", halen, addr, proto)
 
 
 def _sll_walk(d: bytes, out: list[str]) -> None:

@@ -6,9 +6,12 @@ scapy's ~250 µs per packet would cap us at a few thousand packets per second.
 
 from __future__ import annotations
 
+import socket
 from typing import Any, Final
 
 from tapwatch.decode.core import LINKTYPES, Acc, Summary, TcpFlows
+from tapwatch.decode.names import SLL_PKTTYPES
+from tapwatch.linktypes import LINKTYPE_LINUX_SLL2, LINKTYPE_RAW
 
 #: ``Summary(...)`` goes through a Python-level ``__new__``; the hot path skips it.
 _new_summary: Final = tuple.__new__
@@ -66,9 +69,48 @@ def line_text(
         if h is None:
             return f"link type {linktype}, length {len(data)}"
         lk, text = h.text(data, a)
-        return lk + text if link else text
+        if linktype == LINKTYPE_LINUX_SLL2 and len(data) >= 20:
+            # tcpdump prints the interface (named in the reader's own namespace, as
+            # tcpdump does) and the packet type before every cooked v2 packet
+            head = f"{_ifname(data[4] << 24 | data[5] << 16 | data[6] << 8 | data[7]):<5} "
+            head += f"{SLL_PKTTYPES.get(data[10], '?'):<3} "
+            if not link:
+                return head + text
+            return head + lk.partition(" ")[2] + _without_protocol_word(text)
+        if not link:
+            return text
+        if linktype == LINKTYPE_RAW:
+            lk = "ip: "
+        return lk + _without_protocol_word(text)
     except Exception as exc:  # last resort, the explicit checks should win
         return _failed(data, exc).text
+
+
+#: The words tcpdump's IP, IPv6 and ARP printers start with, which -e leaves out (the
+#: link header before them already says what follows).
+_PROTOCOL_WORDS: Final = ("IP ", "IP6 ", "ARP, ", "RARP, ")
+
+_IFNAMES: dict[int, str] = {}
+
+
+def _without_protocol_word(text: str) -> str:
+    for word in _PROTOCOL_WORDS:
+        if text.startswith(word):
+            return text[len(word) :]
+    return text
+
+
+def _ifname(index: int) -> str:
+    """The name of interface ``index`` here, "?" if there is none (cached: one per packet)."""
+    name = _IFNAMES.get(index)
+    if name is None:
+        try:
+            name = socket.if_indextoname(index)
+        except (OSError, OverflowError, ValueError):
+            name = "?"
+        if len(_IFNAMES) < 4096:
+            _IFNAMES[index] = name
+    return name
 
 
 def _failed(data: object, exc: Exception) -> Summary:

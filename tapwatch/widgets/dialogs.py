@@ -58,15 +58,21 @@ class HelpSection:
     entries: tuple[HelpEntry, ...]
 
 
+#: Widest the help's key column gets (columns), whatever the longest command name.
+KEY_COLUMN = 18
+
+
 def help_table(sections: Iterable[HelpSection]) -> Group:
     """Every key, grouped: a heading and a two-column grid per group."""
     sections = list(sections)
-    width = max((len(e.keys) for sec in sections for e in sec.entries), default=4)
     parts: list[Text | Table] = []
     for i, sec in enumerate(sections):
         parts.append(Text(("\n" if i else "") + sec.title, style="bold"))
+        # the key column as wide as this group's keys, but never more than KEY_COLUMN: a
+        # palette command's long name wraps rather than squeeze every description
+        width = min(max((len(e.keys) for e in sec.entries), default=4), KEY_COLUMN)
         table = Table.grid(padding=(0, 2))
-        table.add_column(no_wrap=True, min_width=width, style="bold")
+        table.add_column(min_width=width, max_width=width, style="bold")
         table.add_column()
         for e in sec.entries:
             what = Text(e.what)

@@ -249,6 +249,7 @@ class MainScreen(Screen[None]):
         if self.session.capture_filter is not None:
             packets.set_filter(self.session.capture_filter)
         self._apply_share()
+        self.watch(self, "maximized", self._apply_share, init=False)
         packets.focus()
         self._ready = True
         self.tick()
@@ -257,8 +258,10 @@ class MainScreen(Screen[None]):
     def on_resize(self) -> None:
         self._apply_share()
 
-    def _apply_share(self) -> None:
-        self.packet_list.styles.height = f"{self.list_share}%"
+    def _apply_share(self, *_: object) -> None:
+        """The list's share of the screen; all of it while zoomed (a share would leave a band)."""
+        zoomed = self.maximized is self.packet_list
+        self.packet_list.styles.height = "1fr" if zoomed else f"{self.list_share}%"
 
     # ----- the periodic refresh --------------------------------------------------------------
     def now_ns(self) -> int:

@@ -33,6 +33,10 @@ def _fit(text: str, width: int, right: bool = False) -> str:
     return text.rjust(width) if right else text.ljust(width)
 
 
+#: Rows measured for the columns' content widths (the table may hold tens of thousands).
+NEED_SAMPLE = 2000
+
+
 class LineTable(ScrollView, can_focus=True):
     """Rows of text cells with a pinned header, a cursor and sortable columns."""
 
@@ -75,32 +79,54 @@ class LineTable(ScrollView, can_focus=True):
         self.cursor = 0
         self.sort_column = ""
         self.descending = True
-        self._widths: list[int] = []
+        self._need: list[int] = []
 
     def set_rows(self, rows: Sequence[tuple[str, ...]], sort_column: str, descending: bool) -> None:
         self.rows = rows
+        self._need = []
         self.sort_column = sort_column
         self.descending = descending
         self.cursor = min(self.cursor, max(0, len(rows) - 1))
         self.virtual_size = Size(self.size.width, len(rows) + 1)
         self.refresh()
 
+    def _needs(self) -> list[int]:
+        """Each column's width for its title (and sort arrow) and its longest cell among
+        the first rows; measured once per set of rows."""
+        if len(self._need) != len(self.columns):
+            need = [len(c.title) + 2 for c in self.columns]
+            for row in self.rows[:NEED_SAMPLE]:
+                for i, cell in enumerate(row[: len(need)]):
+                    if len(cell) > need[i]:
+                        need[i] = len(cell)
+            self._need = need
+        return self._need
+
     def _layout(self, width: int) -> list[int]:
+        """Column widths for ``width`` cells; 0 hides a column.
+
+        Roomy: the width hints (a left-aligned last column takes the rest). Narrow: every column
+        as wide as its content, and the ones that give way first (``Column.keep``)
+        hidden until the rest fit, so addresses stay whole while totals drop out.
+        """
         hints = [c.width for c in self.columns]
         total = sum(hints) + len(hints) - 1
-        widths = list(hints)
-        if width > total:
-            widths[-1] += width - total  # the last column takes the rest
-            # address columns grow first when there is room to spare
-        elif width < total:
-            over = total - width
-            for i in sorted(range(len(widths)), key=lambda i: -widths[i]):
-                take = min(over, widths[i] - 4)
-                if take > 0:
-                    widths[i] -= take
-                    over -= take
-                if not over:
-                    break
+        if width >= total:
+            widths = list(hints)
+            if not self.columns[-1].right:  # numbers stay by their neighbours
+                widths[-1] += width - total
+            return widths
+        widths = self._needs()[:]
+        order = sorted(range(len(widths)), key=lambda i: (-self.columns[i].keep, -i))
+        for i in order:
+            shown = [w for w in widths if w]
+            if sum(shown) + len(shown) - 1 <= width or self.columns[i].keep == 0:
+                break
+            widths[i] = 0
+        shown = [i for i, w in enumerate(widths) if w]
+        spare = width - (sum(widths) + len(shown) - 1)
+        if spare > 0 and shown and not self.columns[shown[-1]].right:
+            widths[shown[-1]] += spare
         return widths
 
     def render_line(self, y: int) -> Strip:
@@ -110,6 +136,8 @@ class LineTable(ScrollView, can_focus=True):
         if y == 0:
             parts = []
             for col, w in zip(self.columns, widths, strict=False):
+                if not w:
+                    continue
                 title = col.title
                 if col.title == self.sort_column:
                     title += " ▼" if self.descending else " ▲"
@@ -122,6 +150,7 @@ class LineTable(ScrollView, can_focus=True):
         text = " ".join(
             _fit(printable(cell), w, col.right)
             for cell, col, w in zip(cells, self.columns, widths, strict=False)
+            if w
         )
         style: Style = get("line-table--row")
         if index == self.cursor:
@@ -176,6 +205,8 @@ class LineTable(ScrollView, can_focus=True):
             widths = self._layout(self.size.width)
             x = event.x - self.gutter.left
             for col, w in zip(self.columns, widths, strict=False):
+                if not w:
+                    continue
                 if x <= w:
                     self.post_message(self.HeaderClicked(self, col.title))
                     return

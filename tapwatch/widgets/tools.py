@@ -36,7 +36,7 @@ from tapwatch.analysis.conversations import (
     endpoint_table,
     human_bytes,
 )
-from tapwatch.analysis.streams import Stream, follow, hex_lines, text_lines
+from tapwatch.analysis.streams import HEX_LINE_WIDTH, Stream, follow, hex_lines, text_lines
 from tapwatch.sanitize import printable
 from tapwatch.widgets.table import LineTable
 
@@ -92,8 +92,10 @@ class StreamView(ScrollView, can_focus=True):
 def stream_lines(
     stream: Stream, mode: str, sides: tuple[int, ...] = (0, 1), width: int = 0
 ) -> list[tuple[int, str]]:
-    """The stream as display lines: text (Wireshark's ASCII view) or a hex dump per chunk."""
+    """The stream as display lines: text (Wireshark's ASCII view) or a hex dump per chunk
+    (16 bytes a row when ``width`` has room for them, the server's indented, else 8)."""
     out: list[tuple[int, str]] = []
+    per_row = 16 if not width or width >= HEX_LINE_WIDTH[16] + 4 else 8
     offsets = [0, 0]
     for chunk in stream.chunks:
         if chunk.side not in sides:
@@ -104,7 +106,8 @@ def stream_lines(
         if mode == "hex":
             prefix = "    " if chunk.side else ""
             out.extend(
-                (chunk.side, prefix + line) for line in hex_lines(chunk.data, offsets[chunk.side])
+                (chunk.side, prefix + line)
+                for line in hex_lines(chunk.data, offsets[chunk.side], per_row)
             )
         else:
             out.extend((chunk.side, line) for line in text_lines(chunk.data, width))
@@ -112,7 +115,11 @@ def stream_lines(
     if stream.truncated:
         out.append((2, "[the rest is not shown: this view keeps the first 16 MB]"))
     if not out:
-        out.append((2, "no payload in this stream (only headers)"))
+        if len(sides) == 1 and any(chunk.data for chunk in stream.chunks):
+            who = "client" if sides == (0,) else "server"
+            out.append((2, f"the {who} sent no payload in this stream"))
+        else:
+            out.append((2, "no payload in this stream (only headers)"))
     return out
 
 
@@ -220,7 +227,9 @@ class FollowScreen(ModalScreen["str | None"]):
         head.append(f"\nfilter: {st.filter_expr}", get("follow--note"))
         self.query_one("#follow-head", Static).update(head)
         view = self.query_one("#follow-view", StreamView)
-        view.set_lines(stream_lines(st, self.mode, self.sides))
+        view.set_lines(
+            stream_lines(st, self.mode, self.sides, view.scrollable_content_region.width)
+        )
         if len(self.sides) == 2:
             sides = "both ways"
         else:
@@ -229,6 +238,9 @@ class FollowScreen(ModalScreen["str | None"]):
         self.query_one(
             "#follow-box"
         ).border_title = f"Follow {st.proto_name} stream · {shown} · {sides}"
+
+    def on_resize(self) -> None:
+        self._show()  # rows of 16 or 8 bytes, text wrapped, for the new width
 
     def action_toggle_hex(self) -> None:
         self.mode = "text" if self.mode == "hex" else "hex"
