@@ -487,9 +487,8 @@ def validate(args: argparse.Namespace) -> RunOptions:
 
     tunnel = args.tunnel_listen or args.tunnel_connect
     if (args.tunnel_udp or args.tunnel_max_frame) and not tunnel:
-        raise UsageError(
-            "--tunnel-udp and --tunnel-max-frame go with --tunnel-listen or --tunnel-connect"
-        )
+        given = "--tunnel-udp" if args.tunnel_udp else "--tunnel-max-frame"
+        raise UsageError(f"{given} goes with --tunnel-listen or --tunnel-connect")
     if tunnel and not (args.create or args.attach):
         raise UsageError("a tunnel carries a device's frames: add --create NAME or --attach NAME")
     args.observe = args.observe or []

@@ -296,9 +296,10 @@ def print_records(
     loop - the count, a corrupt record, Ctrl-C - the lines of the packets read
     before it are written first.
     """
-    renderer = Renderer(
-        fmt, names=_names(interfaces) if len(interfaces) > 1 else None, tunnel_view=tunnel_view
-    )
+    # several interfaces: tcpdump -i any's column (tcpdump 4.99 -r prints none: --strict-tcpdump)
+    strict = fmt is not None and fmt.strict
+    named = len(interfaces) > 1 and not strict
+    renderer = Renderer(fmt, names=_names(interfaces) if named else None, tunnel_view=tunnel_view)
     if not (
         quiet
         or follow
@@ -319,7 +320,8 @@ def print_records(
             iface = rec.iface
             if iface >= len(linktypes):  # an interface described after packets
                 linktypes = [i.linktype for i in interfaces]
-                renderer.names = [printable(n) for n in _names(interfaces)]
+                if not strict:
+                    renderer.names = [printable(n) for n in _names(interfaces)]
             lt = linktypes[iface]
             if flt is not None and not flt.match(data, lt):
                 continue

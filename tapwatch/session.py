@@ -438,6 +438,8 @@ class Session:
         """Switch between drop, echo and reply while running."""
         if mode not in MODES:
             raise PeerError(f"unknown mode {mode!r}: choose drop, echo or reply")
+        if self.tunnel is not None:  # not silent either: every frame crosses the tunnel
+            raise PeerError(f"{mode} is not available: the tunnel's far end is the device's peer")
         if mode != "drop":
             self._require_writable(mode)
             if self.tunnel is not None:

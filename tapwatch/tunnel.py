@@ -45,10 +45,19 @@ DEFAULT_MAX_FRAME = 2000
 MAX_BACKLOG = 4 << 20
 RETRY_FIRST_S = 0.5
 RETRY_MAX_S = 8.0
+#: Once retrying at the longest interval, the same failure is said at most this often.
+RETRY_QUIET_S = 60.0
+#: A UDP server takes a datagram from a new address as its new peer once the old peer has
+#: been quiet this long (a client restarted from another port); until then it is ignored.
+PEER_QUIET_S = 2.0
+#: Framing problems are said at most this often (a hostile peer must not flood stderr).
+FRAMING_SAY_S = 1.0
 
 Role = Literal["server", "client"]
 Transport = Literal["tcp", "udp"]
-TunnelState = Literal["listening", "connecting", "connected", "retrying", "stopped", "failed"]
+TunnelState = Literal[
+    "listening", "connecting", "connected", "unreachable", "retrying", "stopped", "failed"
+]
 
 _PREFIX = struct.Struct("!H")
 
@@ -92,9 +101,13 @@ def parse_endpoint(text: str, *, listen: bool) -> Endpoint:
         if rest and not rest.startswith(":"):
             raise TunnelError(f"invalid address {text!r}: want [ADDR]:PORT")
         port_text = rest[1:]
+        if rest == ":":
+            raise TunnelError(f"invalid address {text!r}: a port after ':' (1-65535)")
     elif text.count(":") == 1:
         host, port_text = text.split(":")
-    elif text.isdigit():
+        if not port_text:
+            raise TunnelError(f"invalid address {text!r}: a port after ':' (1-65535)")
+    elif text.isdigit() or text.lstrip("+-").isdigit():
         host, port_text = "", text
     if host:
         try:
@@ -131,6 +144,8 @@ class TunnelCounters:
     no_peer: int = 0  # device frames while nobody was connected
     backlog_full: int = 0  # device frames dropped because the peer did not keep up
     foreign: int = 0  # UDP datagrams from an address that is not the peer
+    refused: int = 0  # TCP clients turned away while another was connected
+    unreachable: int = 0  # ICMP port unreachable for our datagrams (nobody listening there)
     write_errors: int = 0  # frames the device refused
     connections: int = 0
 
@@ -253,8 +268,14 @@ class Tunnel(threading.Thread):
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
         self._listener: socket.socket | None = None
+        self._udp_client: socket.socket | None = None
+        self._peer_heard = 0.0  # monotonic time of the UDP peer's last datagram
+        self._told: set[str] = set()  # addresses already named in a warning (bounded)
+        self._framing_said = (0, 0.0)  # framing errors when last said, and when
         if role == "server":
             self._listener = self._listen()  # now: a port in use is an error at start
+        elif transport == "udp":
+            self._udp_client = self._udp_connect()  # an unreachable network: said at start
 
     # ----- set-up --------------------------------------------------------------------------
     def _listen(self) -> socket.socket:
@@ -289,7 +310,8 @@ class Tunnel(threading.Thread):
             return
         with self._lock:
             conn = self._conn
-            if conn is None or self.state != "connected":
+            # "unreachable": a UDP client keeps sending (the far end may come up)
+            if conn is None or self.state not in ("connected", "unreachable"):
                 c.no_peer += 1
                 return
             if self.transport == "udp":
@@ -298,8 +320,11 @@ class Tunnel(threading.Thread):
                         conn.sendto(frame, self._peer_addr)
                     else:
                         conn.send(frame)
-                except (BlockingIOError, ConnectionRefusedError):
+                except BlockingIOError:
                     c.backlog_full += 1
+                    return
+                except ConnectionRefusedError:  # an earlier datagram's port unreachable
+                    c.unreachable += 1
                     return
                 except OSError:
                     c.no_peer += 1
@@ -325,6 +350,17 @@ class Tunnel(threading.Thread):
             if sent < len(data):
                 self._backlog += data[sent:]
                 self._poke()
+
+    def _udp_connect(self) -> socket.socket:
+        ep = self.endpoint
+        sock = socket.socket(ep.family, socket.SOCK_DGRAM)
+        try:
+            sock.connect((ep.host, ep.port))
+        except OSError as e:
+            sock.close()
+            raise TunnelError(f"cannot reach {ep} (udp): {e.strerror or e}") from None
+        sock.setblocking(False)
+        return sock
 
     def _poke(self) -> None:
         with contextlib.suppress(BlockingIOError, OSError):
@@ -412,15 +448,10 @@ class Tunnel(threading.Thread):
     def _connect_loop(self) -> None:
         ep = self.endpoint
         delay = RETRY_FIRST_S
+        said = 0.0
         if self.transport == "udp":
-            sock = socket.socket(ep.family, socket.SOCK_DGRAM)
-            try:
-                sock.connect((ep.host, ep.port))
-            except OSError as e:
-                sock.close()
-                self._set_state("failed", f"tunnel: cannot reach {ep}: {e.strerror}")
-                return
-            sock.setblocking(False)
+            sock = self._udp_client
+            assert sock is not None
             self.peer = str(ep)
             self._event(f"tunnel: sending to {ep} (udp)")
             self._run_udp(sock)
@@ -437,11 +468,17 @@ class Tunnel(threading.Thread):
                 why = e.strerror or ("timed out" if isinstance(e, TimeoutError) else str(e))
                 self.state = "retrying"
                 self.retry_in = delay
-                self._event(f"tunnel: cannot reach {ep}: {why}; retrying in {delay:g} s")
+                self.error = why
+                now = time.monotonic()
+                if delay < RETRY_MAX_S or now - said >= RETRY_QUIET_S:  # not every 8 s
+                    every = f" (then every {RETRY_MAX_S:g} s)" if delay >= RETRY_MAX_S else ""
+                    self._event(f"tunnel: cannot reach {ep}: {why}; retrying in {delay:g} s{every}")
+                    said = now
                 if self._halt.wait(delay):
                     return
                 delay = min(delay * 2, RETRY_MAX_S)
                 continue
+            self.error = None
             self.peer = str(ep)
             delay = RETRY_FIRST_S
             self._run_stream(sock)
@@ -466,6 +503,9 @@ class Tunnel(threading.Thread):
         sel = self._sel
         sel.register(conn, selectors.EVENT_READ)
         sel.register(self._wake_r, selectors.EVENT_READ)
+        listener = self._listener
+        if listener is not None:  # a second client is turned away, not left in the queue
+            sel.register(listener, selectors.EVENT_READ)
         try:
             while not self._halt.is_set():
                 with self._lock:
@@ -476,6 +516,9 @@ class Tunnel(threading.Thread):
                 for key, events in sel.select(0.5):
                     if key.fileobj is self._wake_r:
                         self._drain_wake()
+                        continue
+                    if key.fileobj is listener:
+                        self._turn_away(listener)
                         continue
                     if events & selectors.EVENT_WRITE and not self._flush_backlog(conn):
                         decoder.end()
@@ -497,10 +540,48 @@ class Tunnel(threading.Thread):
                             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
                         for frame in decoder.feed(data):
                             self._deliver(frame)
+                        self._say_framing()
         finally:
+            self._say_framing(force=True)
             sel.unregister(conn)
             sel.unregister(self._wake_r)
+            if listener is not None:
+                sel.unregister(listener)
             self._close_conn()
+
+    def _turn_away(self, listener: socket.socket) -> None:
+        try:
+            extra, addr = listener.accept()
+        except OSError:
+            return
+        with contextlib.suppress(OSError):
+            extra.close()
+        self.counters.refused += 1
+        self._warn_once(
+            _addr_text(addr)[: _addr_text(addr).rfind(":")],
+            f"tunnel: turned away {_addr_text(addr)}: {self.peer} is connected "
+            "(one peer at a time)",
+        )
+
+    def _warn_once(self, key: str, text: str) -> None:
+        """Say ``text`` the first time for ``key`` (an address); the counters keep the rest."""
+        if key in self._told or len(self._told) >= 64:
+            return
+        self._told.add(key)
+        self._event(text)
+
+    def _say_framing(self, force: bool = False) -> None:
+        """Framing problems as they happen (at most once a second), not only at exit."""
+        c = self.counters
+        said, when = self._framing_said
+        if c.framing_errors == said:
+            return
+        now = time.monotonic()
+        if not force and now - when < FRAMING_SAY_S:
+            return
+        self._framing_said = (c.framing_errors, now)
+        framing = [p for p in self.problems() if "frame" in p and "device" not in p]
+        self._event(f"tunnel: framing problems from {self.peer}: {'; '.join(framing)}")
 
     def _flush_backlog(self, conn: socket.socket) -> bool:
         with self._lock:
@@ -538,20 +619,44 @@ class Tunnel(threading.Thread):
                     except (BlockingIOError, InterruptedError):
                         continue
                     except ConnectionRefusedError:  # ICMP port unreachable from the peer
+                        c.unreachable += 1
+                        if c.unreachable == 1 or self.state == "connected":
+                            self.state = "unreachable"
+                            self._event(
+                                f"tunnel: {self.endpoint} refuses our datagrams (port "
+                                "unreachable): is the far end listening?"
+                            )
                         continue
                     except OSError:
                         continue
-                    if not client:
-                        if self._peer_addr is None:
-                            with self._lock:
-                                self._peer_addr = addr
-                                self.peer = _addr_text(addr)
-                                self.state = "connected"
-                                c.connections += 1
-                            self._event(f"tunnel: {self.peer} is the peer (udp)")
-                        elif addr[:2] != self._peer_addr[:2]:
-                            c.foreign += 1
-                            continue
+                    now = time.monotonic()
+                    if client:
+                        if self.state == "unreachable":
+                            self.state = "connected"
+                            self._event(f"tunnel: {self.endpoint} answers (udp)")
+                    elif self._peer_addr is None or (
+                        addr[:2] != self._peer_addr[:2] and now - self._peer_heard >= PEER_QUIET_S
+                    ):
+                        old = self.peer
+                        with self._lock:
+                            self._peer_addr = addr
+                            self.peer = _addr_text(addr)
+                            self.state = "connected"
+                            c.connections += 1
+                        self._event(
+                            f"tunnel: {self.peer} is the peer (udp)"
+                            + (f"; {old} was quiet" if old else "")
+                        )
+                    elif addr[:2] != self._peer_addr[:2]:
+                        c.foreign += 1
+                        self._warn_once(
+                            str(addr[0]),
+                            f"tunnel: ignoring datagrams from {_addr_text(addr)}: "
+                            f"{self.peer} is the peer (another takes over once it is "
+                            f"quiet for {PEER_QUIET_S:g} s)",
+                        )
+                        continue
+                    self._peer_heard = now
                     if not data:
                         c.zero_length += 1
                         continue
@@ -620,28 +725,34 @@ class Tunnel(threading.Thread):
         """Every non-zero problem counter, in words."""
         c = self.counters
         named = (
-            (c.zero_length, "zero-length frames"),
-            (c.too_long_in, f"frames over {self.max_frame} B from the peer"),
-            (c.length_mismatch, "frames whose IP length disagrees"),
-            (c.cut_short, "frames cut short by the peer leaving"),
-            (c.too_long_out, f"device frames over {self.max_frame} B not sent"),
-            (c.empty_out, "empty device frames not sent"),
-            (c.no_peer, "device frames with no peer connected"),
-            (c.backlog_full, "device frames dropped: the peer did not keep up"),
-            (c.foreign, "datagrams from other addresses ignored"),
-            (c.write_errors, "frames the device refused"),
+            (c.zero_length, "zero-length frame{s}"),
+            (c.too_long_in, f"frame{{s}} over {self.max_frame} B from the peer"),
+            (c.length_mismatch, "frame{s} whose IP length disagrees"),
+            (c.cut_short, "frame{s} cut short by the peer leaving"),
+            (c.too_long_out, f"device frame{{s}} over {self.max_frame} B not sent"),
+            (c.empty_out, "empty device frame{s} not sent"),
+            (c.no_peer, "device frame{s} with no peer connected"),
+            (c.backlog_full, "device frame{s} dropped: the peer did not keep up"),
+            (c.foreign, "datagram{s} from other addresses ignored"),
+            (c.refused, "client{s} turned away (one peer at a time)"),
+            (c.unreachable, "datagram{s} the peer's host refused (port unreachable)"),
+            (c.write_errors, "frame{s} the device refused"),
         )
-        return [f"{n:,} {what}" for n, what in named if n]
+        return [f"{n:,} {what.format(s=_s(n))}" for n, what in named if n]
 
     def summary_text(self) -> str:
         c = self.counters
         text = (
             f"tunnel: {c.connections} connection{'s' if c.connections != 1 else ''}, "
-            f"{c.frames_out} frames sent, {c.frames_in} received, "
-            f"{c.framing_errors} framing errors"
+            f"{c.frames_out} frame{_s(c.frames_out)} sent, {c.frames_in} received, "
+            f"{c.framing_errors} framing error{_s(c.framing_errors)}"
         )
         problems = self.problems()
         return text + (f" ({'; '.join(problems)})" if problems else "")
+
+
+def _s(n: int) -> str:
+    return "" if n == 1 else "s"
 
 
 def _addr_text(addr: tuple[object, ...]) -> str:

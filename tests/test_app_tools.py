@@ -658,6 +658,12 @@ async def test_status_has_a_line_for_a_tunnel_when_the_session_has_one() -> None
         assert len(lines) == 3 and "connected · 12 frames out" in lines[2]
         assert "\x1b" not in lines[2]
         assert app.status_bar.size.height == 3
+        assert "mode tunnel" in lines[0] and "mode drop" not in lines[0]
+        for key in ("d", "e", "r"):  # not silent, not the peer either: the far end is
+            await pilot.press(key)
+            await pilot.pause()
+            assert session.peer_mode == "drop"
+        assert sum("the tunnel's far end is the device's peer" in m for m in messages(app)) >= 1
 
 
 @ui

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import struct
 import subprocess
 import sys
@@ -94,11 +93,19 @@ def test_endpoints(text: str, listen: bool, host: str, port: int) -> None:
         ("vpn.example.com:55555", "not an IP address"),
         ("10.0.0.1:99999", "invalid port"),
         ("55555", "needs the peer's address"),
+        ("10.0.0.1:", "a port after ':'"),
+        ("[fd00::1]:", "a port after ':'"),
     ],
 )
 def test_bad_endpoints_say_why(text: str, message: str) -> None:
     with pytest.raises(TunnelError, match=message):
         parse_endpoint(text, listen=False)
+
+
+@pytest.mark.parametrize("text", ["-1", "0", "99999", "+5"])
+def test_a_listening_port_out_of_range_is_called_a_port(text: str) -> None:
+    with pytest.raises(TunnelError, match="invalid port"):
+        parse_endpoint(text, listen=True)
 
 
 # ----- two namespaces joined by a veth pair ------------------------------------------------------
@@ -282,12 +289,89 @@ def test_framing_errors_from_the_peer_are_counted(pair: tuple[Netns, Netns]) -> 
     assert "went away; listening on" in err
     assert "4 framing errors" in err
     for words in (
-        "1 zero-length frames",
-        "1 frames over 2000 B from the peer",
-        "1 frames whose IP length disagrees",
-        "1 frames cut short",
+        "1 zero-length frame",
+        "1 frame over 2000 B from the peer",
+        "1 frame whose IP length disagrees",
+        "1 frame cut short",
     ):
         assert words in err, err
+    # said as it happened, not only in the exit summary
+    live = [ln for ln in err.splitlines() if "framing problems from 10.200.0.2:" in ln]
+    assert live and "frame cut short" in live[-1], err
+
+
+@needs_netns
+@pytest.mark.netns
+def test_one_peer_at_a_time_and_a_udp_server_takes_a_restarted_client(
+    pair: tuple[Netns, Netns],
+) -> None:
+    """TCP: a second client is turned away at once (its bytes never reach the device). UDP:
+    datagrams from another address are ignored, said once, until the peer has been quiet."""
+    a, b = pair
+    tcp = a.popen(
+        [
+            *TAPWATCH,
+            "--create",
+            "tun0",
+            "--addr",
+            f"{A_IN}/24",
+            "--tunnel-listen",
+            "55555",
+            "--headless",
+            "-l",
+        ]
+    )
+    intruder = struct.pack("!H", 40) + ip4(total=40)
+    try:
+        wait_addr(a, "tun0", A_IN)
+        wait_listening(a)
+        code = (
+            "import socket,time\n"
+            f"one=socket.create_connection(('{A_OUT}',55555)); time.sleep(0.5)\n"
+            f"two=socket.create_connection(('{A_OUT}',55555)); two.sendall({intruder!r})\n"
+            "time.sleep(0.5); two.close(); time.sleep(0.3); one.close(); time.sleep(0.5)\n"
+        )
+        r = b.run([sys.executable, "-c", code])
+        assert r.returncode == 0, r.stderr
+    finally:
+        out, err = stop(tcp)
+    assert "turned away 10.200.0.2:" in err and "(one peer at a time)" in err, err
+    assert err.count("connected to 10.200.0.2:") == 1, err
+    assert "In " not in out  # nothing from the turned-away client reached tun0
+    udp = a.popen(
+        [
+            *TAPWATCH,
+            "--create",
+            "tun0",
+            "--addr",
+            f"{A_IN}/24",
+            "--tunnel-listen",
+            "55555",
+            "--tunnel-udp",
+            "-q",
+        ]
+    )
+    frame = ip4()
+    try:
+        wait_addr(a, "tun0", A_IN)
+        time.sleep(0.5)
+        code = (
+            "import socket,time\n"
+            "def new():\n"
+            "    s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
+            f"    s.connect(('{A_OUT}',55555)); return s\n"
+            f"first=new(); first.send({frame!r}); time.sleep(0.3)\n"
+            f"other=new(); other.send({frame!r}); time.sleep(2.5)\n"  # first: quiet now
+            f"later=new(); later.send({frame!r}); time.sleep(0.3)\n"
+        )
+        r = b.run([sys.executable, "-c", code])
+        assert r.returncode == 0, r.stderr
+    finally:
+        _, err = stop(udp)
+    peers = [ln for ln in err.splitlines() if "is the peer (udp)" in ln]
+    assert len(peers) == 2 and "was quiet" in peers[1], err
+    assert err.count("ignoring datagrams from 10.200.0.2:") == 1, err
+    assert "1 datagram from other addresses ignored" in err, err
 
 
 @needs_netns
@@ -382,10 +466,15 @@ def test_tunnel_flags_are_checked() -> None:
     r = run("--create", "tun0", "--tunnel-connect", "10.0.0.1", "--reply")
     assert r.returncode == 2 and "give one of them" in r.stderr
     r = run("--create", "tun0", "--tunnel-udp")
-    assert r.returncode == 2 and "go with --tunnel-listen" in r.stderr
+    assert r.returncode == 2 and "goes with --tunnel-listen" in r.stderr
     r = run("--create", "tun0", "--tunnel-connect", "vpn.example.com")
     assert r.returncode == 1 and "resolves no host names" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+    if _root():  # a fresh namespace has no route anywhere: said at start, not a dead tunnel
+        r = run("--create", "tun0", "--tunnel-connect", "10.200.0.1", "--tunnel-udp", "-q")
+        assert r.returncode == 1 and r.stderr.strip().splitlines() == [
+            "tapwatch: cannot reach 10.200.0.1:55555 (udp): Network is unreachable"
+        ], r.stderr
 
 
 def _root() -> bool:
@@ -394,34 +483,41 @@ def _root() -> bool:
     return os.geteuid() == 0
 
 
-def test_sending_never_blocks_and_never_sends_what_simpletun_cannot_take() -> None:
-    from tapwatch.tunnel import Endpoint, Tunnel
-
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(1)
-    port = srv.getsockname()[1]
-    got: list[bytes] = []
-    t = Tunnel("client", Endpoint("127.0.0.1", port), deliver=got.append, max_frame=100)
-    t.start()
-    conn, _ = srv.accept()
-    try:
-        deadline = time.monotonic() + 5
-        while t.state != "connected" and time.monotonic() < deadline:
-            time.sleep(0.01)
-        t.send(b"")  # never a zero-length frame: simpletun takes it for the end
-        t.send(b"q" * 101)  # never more than its buffer
-        t.send(ip4())
-        conn.settimeout(5)
-        data = b""
-        while len(data) < 2 + len(ip4()):
-            data += conn.recv(4096)
-        assert data == encode(ip4())
-        assert (t.counters.empty_out, t.counters.too_long_out, t.counters.frames_out) == (1, 1, 1)
-    finally:
-        t.stop()
-        conn.close()
-        srv.close()
+@needs_netns
+@pytest.mark.netns
+def test_sending_never_blocks_and_never_sends_what_simpletun_cannot_take(ns: Netns) -> None:
+    """In the test's own namespace (its loopback): a Tunnel client and a bare TCP server."""
+    code = f"""
+import socket, time
+from tapwatch.tunnel import Endpoint, Tunnel, encode
+frame = {ip4()!r}
+srv = socket.socket()
+srv.bind(("127.0.0.1", 0))
+srv.listen(1)
+got = []
+t = Tunnel("client", Endpoint("127.0.0.1", srv.getsockname()[1]), deliver=got.append,
+           max_frame=100)
+t.start()
+conn, _ = srv.accept()
+deadline = time.monotonic() + 5
+while t.state != "connected" and time.monotonic() < deadline:
+    time.sleep(0.01)
+t.send(b"")  # never a zero-length frame: simpletun takes it for the end
+t.send(b"q" * 101)  # never more than its buffer
+t.send(frame)
+conn.settimeout(5)
+data = b""
+while len(data) < 2 + len(frame):
+    data += conn.recv(4096)
+assert data == encode(frame), data
+c = t.counters
+assert (c.empty_out, c.too_long_out, c.frames_out) == (1, 1, 1), c
+t.stop()
+print("ok")
+"""
+    ns.run(["ip", "link", "set", "lo", "up"], check=True)
+    r = ns.run([sys.executable, "-c", code])
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
 
 
 # ----- the tunnel's framing on the outer stream ---------------------------------------------------

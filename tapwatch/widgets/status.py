@@ -221,6 +221,8 @@ def render_status(
             line1.append(item(3, "mode", "n/a (no device)", s.label))
     elif session.read_only:
         line1.append(item(8, "mode", "read-only", s.label))
+    elif session.tunnel is not None:  # the far end answers; tapwatch carries every frame
+        line1.append(item(8, "mode", "tunnel", s.mode))
     else:
         mode = item(8, "mode", st.mode, s.mode if st.mode != "drop" else s.value)
         if st.replies_sent or st.mode != "drop":
