@@ -651,7 +651,7 @@ def test_link_texts() -> None:
     ip_pkt = b(ping_req())
     assert (
         summ(_wrap(LINKTYPE_LINUX_SLL, ip_pkt), LINKTYPE_LINUX_SLL).link
-        == f"In {MAC_A} ethertype IPv4 (0x0800), length 100: "
+        == f" In {MAC_A} ethertype IPv4 (0x0800), length 100: "  # tcpdump -e pads to 3
     )
     assert (
         summ(_wrap(LINKTYPE_LINUX_SLL2, ip_pkt), LINKTYPE_LINUX_SLL2).link
