@@ -442,14 +442,10 @@ class Session:
             raise PeerError(f"{mode} is not available: the tunnel's far end is the device's peer")
         if mode != "drop":
             self._require_writable(mode)
-            if self.tunnel is not None:
-                raise PeerError(
-                    f"{mode} is not available: the tunnel's far end is the device's peer"
-                )
             if mode == "reply" and self.responder is None:
                 raise PeerError("reply mode needs the device's addresses (--addr)")
         src = self.device_source
-        if src is not None and mode != self.peer_mode and self.tunnel is None:
+        if src is not None and mode != self.peer_mode:
             # the peer must see every frame the host sends; in drop mode only what matches
             # need enter the ring
             src.set_capture_filter(self.capture_filter if mode == "drop" else None)

@@ -558,7 +558,7 @@ class Tunnel(threading.Thread):
             extra.close()
         self.counters.refused += 1
         self._warn_once(
-            _addr_text(addr)[: _addr_text(addr).rfind(":")],
+            str(addr[0]),
             f"tunnel: turned away {_addr_text(addr)}: {self.peer} is connected "
             "(one peer at a time)",
         )
@@ -580,7 +580,7 @@ class Tunnel(threading.Thread):
         if not force and now - when < FRAMING_SAY_S:
             return
         self._framing_said = (c.framing_errors, now)
-        framing = [p for p in self.problems() if "frame" in p and "device" not in p]
+        framing = _worded(self._framing_named())
         self._event(f"tunnel: framing problems from {self.peer}: {'; '.join(framing)}")
 
     def _flush_backlog(self, conn: socket.socket) -> bool:
@@ -725,10 +725,7 @@ class Tunnel(threading.Thread):
         """Every non-zero problem counter, in words."""
         c = self.counters
         named = (
-            (c.zero_length, "zero-length frame{s}"),
-            (c.too_long_in, f"frame{{s}} over {self.max_frame} B from the peer"),
-            (c.length_mismatch, "frame{s} whose IP length disagrees"),
-            (c.cut_short, "frame{s} cut short by the peer leaving"),
+            *self._framing_named(),
             (c.too_long_out, f"device frame{{s}} over {self.max_frame} B not sent"),
             (c.empty_out, "empty device frame{s} not sent"),
             (c.no_peer, "device frame{s} with no peer connected"),
@@ -738,7 +735,17 @@ class Tunnel(threading.Thread):
             (c.unreachable, "datagram{s} the peer's host refused (port unreachable)"),
             (c.write_errors, "frame{s} the device refused"),
         )
-        return [f"{n:,} {what.format(s=_s(n))}" for n, what in named if n]
+        return _worded(named)
+
+    def _framing_named(self) -> tuple[tuple[int, str], ...]:
+        """The framing problems from the peer (``TunnelCounters.framing_errors``), with words."""
+        c = self.counters
+        return (
+            (c.zero_length, "zero-length frame{s}"),
+            (c.too_long_in, f"frame{{s}} over {self.max_frame} B from the peer"),
+            (c.length_mismatch, "frame{s} whose IP length disagrees"),
+            (c.cut_short, "frame{s} cut short by the peer leaving"),
+        )
 
     def summary_text(self) -> str:
         c = self.counters
@@ -753,6 +760,11 @@ class Tunnel(threading.Thread):
 
 def _s(n: int) -> str:
     return "" if n == 1 else "s"
+
+
+def _worded(named: tuple[tuple[int, str], ...]) -> list[str]:
+    """``(count, words with {s})`` pairs as "3 frames ...", the zero counts left out."""
+    return [f"{n:,} {what.format(s=_s(n))}" for n, what in named if n]
 
 
 def _addr_text(addr: tuple[object, ...]) -> str:
