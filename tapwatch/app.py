@@ -222,7 +222,7 @@ def run_ui(session: Session, *, title: str | None = None) -> UiOutcome:
 
 
 def run_app(session: Session, *, title: str | None = None) -> int:
-    """Run the UI until the user quits; returns the exit status for cli.py."""
+    """Run the UI until the user quits; returns the exit status for the command line."""
     return run_ui(session, title=title).status
 
 

@@ -1,0 +1,78 @@
+"""Command line: parse flags, validate them into typed options, run, report.
+
+Every failure a user can cause (flags, addresses, privileges, devices, files)
+ends as one line on stderr and a non-zero exit status, never a traceback, and
+never before what was captured has been written out. The modules raise
+:class:`~tapwatch.errors.TapwatchError` subclasses with whole-sentence
+messages; :func:`main` prints them once. Heavy imports (scapy, textual,
+pyroute2) happen only on the paths that need them, so ``--help`` stays fast.
+
+The parts: :mod:`~tapwatch.cli.parser` (the flags, by area),
+:mod:`~tapwatch.cli.validate` (flags to the typed options of
+:mod:`~tapwatch.cli.options`, by area), :mod:`~tapwatch.cli.offline` (``-r``),
+:mod:`~tapwatch.cli.live` (devices and observed interfaces).
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Sequence
+from types import FrameType
+
+from tapwatch.cli.live import open_live_session
+from tapwatch.cli.messages import PROG, Failure, UsageError, say
+from tapwatch.cli.options import RunOptions
+from tapwatch.cli.parser import build_parser
+from tapwatch.cli.validate import validate
+from tapwatch.errors import TapwatchError
+
+__all__ = [
+    "PROG",
+    "Failure",
+    "RunOptions",
+    "UsageError",
+    "build_parser",
+    "main",
+    "open_live_session",
+    "run",
+    "validate",
+]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit status."""
+    parser = build_parser()
+    try:
+        opts = validate(parser.parse_args(argv))
+    except UsageError as e:
+        say(f"{e} (see tapwatch --help)")
+        return 2
+    except TapwatchError as e:
+        say(f"{e}")
+        return 1
+    # until capture runs, a signal interrupts set-up like Ctrl-C does; what was made is undone
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _interrupt)
+    try:
+        return run(opts)
+    except TapwatchError as e:
+        say(f"{e}")
+        return 1
+    except KeyboardInterrupt:
+        say("interrupted before capture started")
+        return 130
+
+
+def _interrupt(signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def run(opts: RunOptions) -> int:
+    """Run what ``opts`` asks until it ends; returns the exit status."""
+    if opts.read:
+        from tapwatch.cli.offline import run_file
+
+        return run_file(opts)
+    from tapwatch.cli.live import run_live
+
+    return run_live(opts)

@@ -1,0 +1,250 @@
+"""Running a live capture: the session built from the options, then driven to its end.
+
+:func:`open_live_session` builds a session exactly as the command line does
+(scripts and benchmarks use it); :func:`run_live` also runs it, headless or in
+the UI, and reports how it ended.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from tapwatch.cli.memory import new_ring
+from tapwatch.cli.messages import PROG, Failure, quit_now, say
+from tapwatch.cli.outputs import close_quietly, lines_out, open_output
+from tapwatch.cli.privileges import become_user
+from tapwatch.cli.tunnels import make_tunnel, tunnel_view
+from tapwatch.sanitize import printable
+
+if TYPE_CHECKING:
+    from types import FrameType
+
+    from tapwatch.cli.options import RunOptions
+    from tapwatch.demo import Traffic
+    from tapwatch.headless import LinePrinter
+    from tapwatch.replay import Replayer
+    from tapwatch.session import Session
+    from tapwatch.sources import InterfaceInfo
+    from tapwatch.tunnelview import TunnelView
+
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def open_live_session(argv: Sequence[str]) -> Session:
+    """A live session built exactly as the command line builds it (scripts, benchmarks).
+
+    The caller starts it (``session.start()``) and closes it; for ``--demo`` the
+    caller also runs ``demo.Traffic``. Raises UsageError or a TapwatchError.
+    """
+    from tapwatch.cli.parser import build_parser
+    from tapwatch.cli.validate import validate
+
+    opts = validate(build_parser().parse_args(list(argv)))
+    return open_live(opts)
+
+
+def run_live(opts: RunOptions) -> int:
+    if opts.replay and opts.replay != "-":  # a file that cannot be read: said before any device
+        from tapwatch import pcap
+
+        try:
+            pcap.read_capture(opts.replay).close()
+        except pcap.PcapError as e:
+            raise Failure(f"--replay {e}") from None
+    session = open_live(opts, printing=not opts.wants_ui)
+    return LiveRun(session, opts).run()
+
+
+def open_live(opts: RunOptions, *, printing: bool = False) -> Session:
+    """The sources opened, the output file created, the session built around them."""
+    import threading
+
+    from tapwatch.filters import compile_packet_filter
+    from tapwatch.session import Session
+    from tapwatch.sources import close_all, open_live, responder_for
+
+    ring = new_ring(opts)
+    wake = threading.Event()
+    # compiled now (an invalid expression is an error before anything opens); each source
+    # compiles it for its own link type
+    flt = compile_packet_filter(opts.expression, [])
+    sources = open_live(opts.source, ring, wake, flt)
+    writer = None
+    try:
+        writer = open_output(opts, [(i.linktype, i.name) for s in sources for i in s.interfaces])
+        responder = responder_for(sources[0], opts.source.mode, opts.source.peers)
+        dev = sources[0].interfaces[0]
+        view = tunnel_view(opts, dev.linktype if sources[0].device is not None else None)
+        printer = None
+        if printing:
+            printer = _printer(opts, [i for s in sources for i in s.interfaces], view)
+        tunnel = make_tunnel(opts, sources[0], printing) if opts.tunnel is not None else None
+        return Session(
+            sources,
+            ring=ring,
+            wake=wake,
+            capture_filter=flt,
+            writer=writer,
+            responder=responder,
+            mode=opts.source.mode,
+            limit=opts.count,
+            on_record=printer,
+            on_batch=printer.flush if printer else None,
+            tunnel=tunnel,
+            snaplen=opts.snaplen,
+            tunnel_view=None if printing else view,
+            on_warning=(lambda text: say(f"warning: {text}")) if printing else None,
+        )
+    except BaseException:
+        close_quietly(writer)
+        close_all(sources)
+        raise
+
+
+def _printer(
+    opts: RunOptions, interfaces: list[InterfaceInfo], view: TunnelView | None
+) -> LinePrinter:
+    from tapwatch.headless import LinePrinter
+
+    return LinePrinter(
+        interfaces,
+        lines_out(opts),
+        quiet=opts.printing.quiet or opts.write == "-",
+        fmt=opts.fmt,
+        line_buffered=opts.printing.line_buffered,
+        any_layout="any" in opts.source.observe,
+        tunnel_view=view,
+    )
+
+
+class LiveRun:
+    """One live session run to its end, headless or in the UI, always cleaned up."""
+
+    def __init__(self, session: Session, opts: RunOptions) -> None:
+        from tapwatch.headless import LinePrinter
+
+        self.session = session
+        self.opts = opts
+        self.ui = opts.wants_ui
+        printer = session.on_record
+        self.printer = printer if isinstance(printer, LinePrinter) else None
+        self.replayer: Replayer | None = None
+        self.traffic: Traffic | None = None
+        self.hung_up = False
+
+    def run(self) -> int:
+        if not self.ui:
+            self._catch_signals()
+        status = 0
+        try:
+            self._start()
+            status = self._front_end()
+        finally:
+            self._wind_down()
+        return self._report(status)
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        if self.session.stop_requested.is_set():
+            quit_now(signum)
+        self.session.request_stop(signal.Signals(signum).name)
+        if self.printer is not None:
+            self.printer.hurry()
+
+    def _catch_signals(self) -> None:
+        for sig in _STOP_SIGNALS:
+            signal.signal(sig, self._on_signal)
+
+    def _start(self) -> None:
+        """Privileges given up, replay and capture started, the demo's traffic going."""
+        opts, session = self.opts, self.session
+        become_user(opts, self.ui)
+        if opts.replay:
+            from tapwatch.replay import start_replay
+
+            self.replayer = start_replay(session, opts.replay, opts.replay_speed)
+        session.start()
+        if opts.source.demo:
+            from tapwatch import demo
+
+            self.traffic = demo.Traffic(session)
+            self.traffic.start()
+
+    def _front_end(self) -> int:
+        """The UI until it quits, or lines until capture stops; the UI's exit status."""
+        if self.ui:
+            from tapwatch import terminal
+            from tapwatch.app import run_ui
+
+            with terminal.for_ui():
+                outcome = run_ui(self.session)
+            self.hung_up = outcome.hung_up
+            return outcome.status
+        self._say_read_only()
+        if sys.stderr.isatty() and not self.opts.printing.quiet:
+            print(printable(listening(self.session)), file=sys.stderr)
+        while not self.session.stop_requested.wait(0.2):
+            pass
+        return 0
+
+    def _say_read_only(self) -> None:
+        """Why an attached device is only observed (another program holds it)."""
+        for s in self.session.sources:
+            if (
+                s.read_only_reason
+                and s.kind == "observe"
+                and s.device is None
+                and s.interfaces[0].index == 0
+                and self.opts.source.device_name
+            ):
+                say(s.read_only_reason)
+
+    def _wind_down(self) -> None:
+        # winding down (pump, pcap, device) takes a moment; a second signal ends it at once
+        self.session.request_stop("UI closed" if self.ui else "stopped")
+        self._catch_signals()
+        if self.printer is not None:
+            self.printer.hurry()
+        if self.traffic is not None:
+            self.traffic.stop()
+        if self.replayer is not None:
+            self.replayer.stop()
+        self.session.close()
+        if self.printer is not None:
+            self.printer.flush(final=True)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def _report(self, status: int) -> int:
+        """How the run ended, one line each; the exit status."""
+        session, replayer = self.session, self.replayer
+        if session.write_error:
+            say(session.write_error)
+            status = status or 1
+        if replayer is not None and replayer.error:
+            say(f"replay: {replayer.error}")
+            status = status or 1
+        elif replayer is not None and replayer.result is not None:
+            r = replayer.result
+            skipped = f", {r.skipped} skipped (they cannot enter this device)" if r.skipped else ""
+            say(f"replay: {r.sent} packets written{skipped}")
+        if session.written_out and session.stop_reason:  # -G with -W wrote its last file
+            say(session.stop_reason)
+        if not self.hung_up:  # the UI's quit path says the same as headless does
+            say(session.summary_line())
+        if session.stop_error and session.stop_reason:
+            say(f"{session.info.name}: {session.stop_reason}")
+            status = status or 1
+        return status
+
+
+def listening(session: Session) -> str:
+    from tapwatch.linktypes import header_name
+
+    parts = []
+    for iface in session.interfaces:
+        what = "observing" if iface.kind == "observe" else "listening on"
+        parts.append(f"{what} {iface.name}, link-type {header_name(iface.linktype)}")
+    mode = f", mode {session.peer_mode}" if session.peer_mode != "drop" else ""
+    return f"{PROG}: {'; '.join(parts)}{mode}, Ctrl-C to stop"
