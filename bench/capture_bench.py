@@ -274,6 +274,7 @@ async def _drive_app(
     session: object, loadgen: str, count: int, rate: int, dev: str
 ) -> tuple[dict, dict, int]:
     from tapwatch.app import TapwatchApp
+    from tapwatch.widgets.packet_list import PacketList
 
     app = TapwatchApp(session)  # type: ignore[arg-type]
     emulate_terminal(app)
@@ -301,7 +302,7 @@ async def _drive_app(
                 break
             await asyncio.sleep(0.05)
         await pilot.pause(0.3)
-        rows = app.packet_list.rows
+        rows = app.screen_stack[0].query_one(PacketList).rows
     return gen, st, rows
 
 

@@ -97,6 +97,7 @@ async def _key_latency(presses: int, backlog: int, rate: int) -> dict:
     from textual._compositor import CompositorUpdate
 
     from tapwatch.app import TapwatchApp
+    from tapwatch.widgets.packet_list import PacketList
 
     session = _session(backlog)
     session.start()  # the pump thread, as in a live session
@@ -117,7 +118,7 @@ async def _key_latency(presses: int, backlog: int, rate: int) -> dict:
     try:
         async with app.run_test(size=SIZE) as pilot:
             await pilot.pause(0.3)
-            packets = app.packet_list
+            packets = app.screen_stack[0].query_one(PacketList)
             rendered: dict[int, float] = {}
             render_line = packets.render_line
 
@@ -179,13 +180,14 @@ async def _key_latency(presses: int, backlog: int, rate: int) -> dict:
 
 async def _frame_cost(n: int, reps: int) -> dict:
     from tapwatch.app import TapwatchApp
+    from tapwatch.widgets.packet_list import PacketList
 
     session = _session(n)
     app = TapwatchApp(session)
     try:
         async with app.run_test(size=SIZE) as pilot:
             await pilot.pause(0.2)
-            packets = app.packet_list
+            packets = app.screen_stack[0].query_one(PacketList)
             height = packets.size.height
             frame: list[float] = []
             ticks: list[float] = []
@@ -202,7 +204,7 @@ async def _frame_cost(n: int, reps: int) -> dict:
                     packets.render_line(y)
                 frame.append(time.perf_counter() - t)
                 t = time.perf_counter()
-                app.tick()
+                app.screen_stack[0].tick()
                 ticks.append(time.perf_counter() - t)
             rows = packets.rows
     finally:
@@ -282,6 +284,7 @@ async def _first_screen(path: str) -> dict:
     from tapwatch.ring import Ring
     from tapwatch.session import Session
     from tapwatch.sources import open_file
+    from tapwatch.widgets.packet_list import PacketList
 
     t0 = time.perf_counter()
     ring, wake = Ring(), threading.Event()
@@ -298,7 +301,7 @@ async def _first_screen(path: str) -> dict:
         inner(screen, renderable)
         if not first and isinstance(renderable, CompositorUpdate):
             try:
-                rows = app.packet_list.rows
+                rows = app.screen_stack[0].query_one(PacketList).rows
             except Exception:
                 return
             if rows:
@@ -335,7 +338,10 @@ async def _tools(path: str, presses: int) -> dict:
     from tapwatch.ring import Ring
     from tapwatch.session import Session
     from tapwatch.sources import open_file
-    from tapwatch.widgets.tools import ConversationsScreen, FollowScreen
+    from tapwatch.widgets.conversations import ConversationsScreen
+    from tapwatch.widgets.detail import DetailTree
+    from tapwatch.widgets.follow import FollowScreen
+    from tapwatch.widgets.packet_list import PacketList
 
     ring, wake = Ring(), threading.Event()
     src = open_file(path, ring, wake)
@@ -391,16 +397,16 @@ async def _tools(path: str, presses: int) -> dict:
     try:
         async with app.run_test(size=SIZE) as pilot:
             await pilot.pause(0.5)
-            packets = app.packet_list
+            packets = app.screen_stack[0].query_one(PacketList)
             # the display filter: applied by the list in time-boxed slices, the refresh ticking
             t = time.perf_counter()
-            app.apply_filter(expr)
+            app.screen_stack[0].apply_filter(expr)
             while packets.scanning:
                 await tick(0.001)
             out["filter_s"] = time.perf_counter() - t
             out["filter_rows"] = packets.rows
             assert packets.rows == matched
-            app.apply_filter("")
+            app.screen_stack[0].apply_filter("")
             await pilot.pause(0.2)
             # follow stream from the key
             packets.go_to_seq(3)
@@ -416,7 +422,7 @@ async def _tools(path: str, presses: int) -> dict:
             await pilot.pause(0.2)
             # conversations from the key (the index is already built by follow: a second,
             # cold measurement with a fresh index below)
-            app.main.shared_index.index.reset()
+            app.screen_stack[0].shared_index.index.reset()
             t = key("C")
             while not isinstance(app.screen, ConversationsScreen):
                 await tick(0.001)
@@ -428,12 +434,13 @@ async def _tools(path: str, presses: int) -> dict:
             await pilot.pause(0.2)
             # cursor-to-tree: key press to the tree showing the new packet, walking the list
             packets.go_to_seq(1000)
+            tree = app.screen_stack[0].query_one(DetailTree)
             await pilot.pause(0.5)
             lat = []
             for _ in range(presses):
                 target = packets.seq_at(packets.index_of(packets.cursor_seq or 1) + 1)
                 t = key("j")
-                while app.detail_tree.seq != target or app.detail_tree.pending:
+                while tree.seq != target or tree.pending:
                     await tick(0.0002)
                 lat.append(time.perf_counter() - t)
                 await tick(0.1)  # a person reading: the neighbours get dissected
@@ -444,7 +451,7 @@ async def _tools(path: str, presses: int) -> dict:
             for _ in range(presses):
                 target = packets.seq_at(packets.index_of(packets.cursor_seq or 1) + 1)
                 t = key("j")
-                while app.detail_tree.seq != target or app.detail_tree.pending:
+                while tree.seq != target or tree.pending:
                     await tick(0.0002)
                 lat.append(time.perf_counter() - t)
             out["tree_held_ms"] = common.median(lat) * 1e3

@@ -33,10 +33,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import ipaddress
 import sys
 from collections.abc import Callable
 from pathlib import Path
+
+from textual.worker import WorkerCancelled
 
 from tapwatch.app import TapwatchApp
 from tapwatch.device import LinkInfo
@@ -45,6 +48,9 @@ from tapwatch.linktypes import LINKTYPE_ETHERNET
 from tapwatch.peer import Responder, stable_mac
 from tapwatch.session import Session
 from tapwatch.sources import InterfaceInfo
+from tapwatch.widgets.counters import CountersPane
+from tapwatch.widgets.detail import DetailTree
+from tapwatch.widgets.packet_list import PacketList
 from tapwatch.wire import mac_str
 
 T0 = 1_718_000_000_000_000_000  # a fixed start time (ns)
@@ -280,12 +286,13 @@ def build_session() -> Session:
 
 
 async def settle(app: TapwatchApp, pilot) -> None:  # type: ignore[no-untyped-def]
-    app.tick()
+    app.screen_stack[0].tick()
     await pilot.pause()
     for _ in range(300):
-        await app.workers.wait_for_complete()
+        with contextlib.suppress(WorkerCancelled):  # a newer request cancelled one: done
+            await app.workers.wait_for_complete()
         await pilot.pause(0.02)
-        if not app.detail_pending:
+        if not app.screen_stack[0].detail_pending:
             break
     await pilot.pause()
 
@@ -319,7 +326,7 @@ async def shoot(out: Path, make: Callable[[], Session] = build_session) -> list[
     app = TapwatchApp(make(), title="tapwatch")
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
-        packets = app.packet_list
+        packets = app.screen_stack[0].query_one(PacketList)
         ring = app.session.ring
         target = next(
             rec.seq
@@ -329,7 +336,7 @@ async def shoot(out: Path, make: Callable[[], Session] = build_session) -> list[
         )
         packets.move_cursor(packets.index_of(target))
         await settle(app, pilot)
-        tree = app.detail_tree
+        tree = app.screen_stack[0].query_one(DetailTree)
         tree.focus()
         icmp = next(
             n
@@ -347,12 +354,13 @@ async def shoot(out: Path, make: Callable[[], Session] = build_session) -> list[
     app = TapwatchApp(make(), title="tapwatch")
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
-        app.counters.focus()
+        app.screen_stack[0].query_one(CountersPane).focus()
         await pilot.pause()
         written.append(Path(app.save_screenshot("counters.svg", str(out))))
 
     # 4: a stream followed (the web exchange when there is one, else a DNS query)
-    from tapwatch.widgets.tools import ConversationsScreen, FollowScreen
+    from tapwatch.widgets.conversations import ConversationsScreen
+    from tapwatch.widgets.follow import FollowScreen
 
     app = TapwatchApp(make(), title="tapwatch")
     async with app.run_test(size=SIZE) as pilot:
@@ -362,7 +370,7 @@ async def shoot(out: Path, make: Callable[[], Session] = build_session) -> list[
         target = next((r.seq for r in records if b"GET /status" in r.data), None)
         if target is None:
             target = next(r.seq for r in records if app.session.summary(r).proto == "DNS")
-        app.packet_list.go_to_seq(target)
+        app.screen_stack[0].query_one(PacketList).go_to_seq(target)
         await settle(app, pilot)
         await pilot.press("f")
         for _ in range(300):
@@ -398,10 +406,10 @@ async def shoot(out: Path, make: Callable[[], Session] = build_session) -> list[
         await settle(app, pilot)
         await pilot.press("g", "j", "j", "j")
         await settle(app, pilot)
-        tree = app.detail_tree
+        tree = app.screen_stack[0].query_one(DetailTree)
         tree.root.children[0].expand()
         await pilot.pause()
-        app.refresh_counters()
+        app.screen_stack[0].refresh_counters()
         await pilot.pause()
         written.append(Path(app.save_screenshot("two-interfaces.svg", str(out))))
     return written

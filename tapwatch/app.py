@@ -1,8 +1,11 @@
 """The terminal UI: termshark's three linked panes, live, plus counters, the peer and the tools.
 
 The app holds the theme, the command palette and the signals; the main
-screen (``widgets.main_screen``) holds the panes, the refresh timer and
-every tool. Styles live in ``widgets/*.tcss`` and use theme variables only.
+screen (``widgets.main_screen``, assembled from one class per tool in
+``widgets.screen``) holds the panes, the refresh timer and the tools; each
+dialog and analysis tool is a screen of its own (``widgets.dialogs``,
+``widgets.follow``, ``widgets.conversations``). Styles live in
+``widgets/*.tcss`` and use theme variables only.
 
 Everything time-dependent goes through ``now_ns``: wall time for a live
 capture, the newest packet's timestamp otherwise, so offline views and
@@ -33,14 +36,7 @@ from tapwatch.widgets.main_screen import MainScreen
 from tapwatch.widgets.theme import TAPWATCH_THEME, VARIABLES
 
 if TYPE_CHECKING:
-    from tapwatch.filters import PacketFilter
     from tapwatch.session import Session
-    from tapwatch.widgets.counters import CountersPane
-    from tapwatch.widgets.detail import DetailTree
-    from tapwatch.widgets.filter_bar import FilterInput
-    from tapwatch.widgets.hexview import HexView
-    from tapwatch.widgets.packet_list import PacketList
-    from tapwatch.widgets.status import StatusBar
 
 REFRESH_HZ = 20
 
@@ -64,7 +60,6 @@ class TapwatchApp(App[int]):
         self._clock = clock
         self.refresh_hz = refresh_hz
         self.handle_signals = handle_signals
-        self._main: MainScreen | None = None
         self.signalled: str | None = None  # the signal that ended the UI, if one did
         self.hung_up = False
         super().__init__()
@@ -75,14 +70,7 @@ class TapwatchApp(App[int]):
     def get_default_screen(self) -> Screen[Any]:
         # made here, while the app is the active one (not in __init__: a screen built
         # before its app runs would belong to whichever app was active then)
-        self._main = MainScreen(self.session, refresh_hz=self.refresh_hz, clock=self._clock)
-        return self._main
-
-    @property
-    def main(self) -> MainScreen:
-        """The main screen (the panes, the timer, the tools)."""
-        assert self._main is not None, "the app is not running"
-        return self._main
+        return MainScreen(self.session, refresh_hz=self.refresh_hz, clock=self._clock)
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return dict(VARIABLES)
@@ -128,66 +116,6 @@ class TapwatchApp(App[int]):
         loop = getattr(self, "_loop", None)
         if loop is not None and loop.is_running():
             loop.call_soon_threadsafe(self.exit, 0)
-
-    # ----- what tests, benchmarks and the screenshots reach -------------------------------
-    @property
-    def packet_list(self) -> PacketList:
-        return self.main.packet_list
-
-    @property
-    def detail_tree(self) -> DetailTree:
-        return self.main.detail_tree
-
-    @property
-    def hex_view(self) -> HexView:
-        return self.main.hex_view
-
-    @property
-    def counters(self) -> CountersPane:
-        return self.main.counters
-
-    @property
-    def status_bar(self) -> StatusBar:
-        return self.main.status_bar
-
-    @property
-    def filter_input(self) -> FilterInput:
-        return self.main.filter_input
-
-    @property
-    def display_filter(self) -> str:
-        """The applied display expression."""
-        return self.main.filter_bar.applied
-
-    @property
-    def filter_error(self) -> str | None:
-        return self.main.filter_bar.error
-
-    @property
-    def paused(self) -> bool:
-        return self.main.packet_list.paused
-
-    @property
-    def detail_pending(self) -> bool:
-        return self.main.detail_pending
-
-    def tick(self) -> None:
-        self.main.tick()
-
-    def now_ns(self) -> int:
-        return self.main.now_ns()
-
-    def refresh_counters(self, now: int | None = None) -> None:
-        self.main.refresh_counters(now)
-
-    def apply_filter(self, expr: str, compiled: PacketFilter | None = None) -> None:
-        self.main.apply_filter(expr, compiled)
-
-    def compile_display(self, expr: str) -> PacketFilter | None:
-        return self.main.compile_display(expr)
-
-    def action_filter(self) -> None:
-        self.main.action_filter()
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 Sessions are built with ``Session.from_records`` from scapy-made packets with
 fixed timestamps; "live" updates are ``session.feed`` + ``session.pump`` +
-``app.tick()``, exactly what the reader thread, the pump thread and the
+``main(app).tick()``, exactly what the reader thread, the pump thread and the
 refresh timer do in a real run. The app's clock for a non-live session is the
 newest packet's timestamp, so nothing on screen depends on the wall clock and
 the SVG snapshots are stable.
@@ -30,8 +30,17 @@ from tapwatch.linktypes import LINKTYPE_RAW  # noqa: E402
 from tapwatch.ring import Ring  # noqa: E402
 from tapwatch.session import Session  # noqa: E402
 from tapwatch.sources import InterfaceInfo  # noqa: E402
+from tapwatch.widgets.counters import CountersPane  # noqa: E402
 from tapwatch.widgets.detail import DetailTree  # noqa: E402
-from tapwatch.widgets.dialogs import CraftScreen, ExportScreen, HelpScreen  # noqa: E402
+from tapwatch.widgets.dialogs.craft import CraftScreen  # noqa: E402
+from tapwatch.widgets.dialogs.export import ExportScreen  # noqa: E402
+from tapwatch.widgets.dialogs.help import HelpScreen  # noqa: E402
+from tapwatch.widgets.filter_bar import FilterBar, FilterInput  # noqa: E402
+from tapwatch.widgets.hexview import HexView  # noqa: E402
+from tapwatch.widgets.keyhints import KeyHints  # noqa: E402
+from tapwatch.widgets.main_screen import MainScreen  # noqa: E402
+from tapwatch.widgets.packet_list import PacketList  # noqa: E402
+from tapwatch.widgets.status import StatusBar  # noqa: E402
 
 #: the host's view, as tcpdump's: what it sent into the device, what it received
 OUTBOUND = Direction.OUTBOUND
@@ -150,14 +159,67 @@ def ui(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
     return run
 
 
+def main(app: TapwatchApp) -> MainScreen:
+    """The main screen, whatever dialog is on top of it."""
+    screen = app.screen_stack[0]
+    assert isinstance(screen, MainScreen)
+    return screen
+
+
+def packet_list(app: TapwatchApp) -> PacketList:
+    return main(app).query_one(PacketList)
+
+
+def detail_tree(app: TapwatchApp) -> DetailTree:
+    return main(app).query_one(DetailTree)
+
+
+def hex_view(app: TapwatchApp) -> HexView:
+    return main(app).query_one(HexView)
+
+
+def counters_pane(app: TapwatchApp) -> CountersPane:
+    return main(app).query_one(CountersPane)
+
+
+def filter_input(app: TapwatchApp) -> FilterInput:
+    return main(app).query_one(FilterInput)
+
+
+def display_filter(app: TapwatchApp) -> str:
+    """The applied display expression."""
+    return main(app).query_one(FilterBar).applied
+
+
+def status_text(app: TapwatchApp) -> str:
+    return main(app).query_one(StatusBar).text
+
+
+def said(app: TapwatchApp) -> str:
+    """The short message the key hints line shows now ("" when none)."""
+    return main(app).query_one(KeyHints).message or ""
+
+
+async def workers_done(app: TapwatchApp) -> None:
+    """Wait for the workers running now (one a newer request cancelled counts as done)."""
+    from textual.worker import WorkerCancelled
+
+    for _ in range(100):
+        try:
+            await app.workers.wait_for_complete()
+            return
+        except WorkerCancelled:
+            continue
+
+
 async def settle(pilot, app: TapwatchApp) -> None:  # type: ignore[no-untyped-def]
     """Let the refresh, the detail throttle and any worker finish."""
-    app.tick()
+    main(app).tick()
     await pilot.pause()
     for _ in range(200):
-        await app.workers.wait_for_complete()
+        await workers_done(app)
         await pilot.pause(0.02)
-        if not app.detail_pending:
+        if not main(app).detail_pending:
             break
     await pilot.pause()
 
@@ -171,11 +233,11 @@ async def test_lists_every_packet_with_status() -> None:
     app = TapwatchApp(session)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
-        packets = app.packet_list
+        packets = packet_list(app)
         assert packets.rows == len(session.ring) == 28
         # a tun session follows: the cursor sits on the newest packet
         assert packets.cursor_seq == 28
-        status = app.status_bar.text
+        status = status_text(app)
         assert "tun1" in status and "192.168.3.11/24" in status
         assert "packets 28" in status
         assert "evicted 0" in status and "missed 0" in status
@@ -191,7 +253,7 @@ async def test_received_rows_and_colours_differ() -> None:
     app = TapwatchApp(offline(6))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
-        packets = app.packet_list
+        packets = packet_list(app)
         packets.action_first()
         packets.action_cursor_down()
         packets.action_cursor_down()  # cursor on row 2 so rows 0 and 1 render plainly
@@ -227,7 +289,7 @@ async def test_render_cost_is_per_visible_row(monkeypatch: pytest.MonkeyPatch) -
     app = TapwatchApp(session)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
-        packets = app.packet_list
+        packets = packet_list(app)
         assert packets.rows == 100_000
         height = packets.size.height
         assert calls <= 2 * height
@@ -249,13 +311,13 @@ async def test_follow_stops_when_moving_up_and_end_resumes() -> None:
     app = TapwatchApp(session)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
-        packets = app.packet_list
+        packets = packet_list(app)
         last = session.ring.next_seq - 1
         assert packets.cursor_seq == last and packets.follow
 
         session.feed(T0 + 5_000_000_000, OUTBOUND, ping(100))
         session.pump()
-        app.tick()
+        main(app).tick()
         assert packets.cursor_seq == last + 1  # followed the new packet
 
         await pilot.press("k")  # vim up
@@ -263,7 +325,7 @@ async def test_follow_stops_when_moving_up_and_end_resumes() -> None:
         where = packets.cursor_seq
         session.feed(T0 + 5_100_000_000, OUTBOUND, ping(101))
         session.pump()
-        app.tick()
+        main(app).tick()
         assert packets.cursor_seq == where  # stayed put
         assert packets.rows == len(session.ring)
 
@@ -271,7 +333,7 @@ async def test_follow_stops_when_moving_up_and_end_resumes() -> None:
         assert packets.follow and packets.cursor_seq == session.ring.next_seq - 1
         session.feed(T0 + 5_200_000_000, OUTBOUND, ping(102))
         session.pump()
-        app.tick()
+        main(app).tick()
         assert packets.cursor_seq == session.ring.next_seq - 1
 
         await pilot.press("g")
@@ -287,11 +349,11 @@ async def test_offline_file_opens_at_first_packet() -> None:
     app = TapwatchApp(offline(10))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
-        assert app.packet_list.cursor_seq == 1
-        assert not app.packet_list.follow
-        assert "offline" in app.status_bar.text
+        assert packet_list(app).cursor_seq == 1
+        assert not packet_list(app).follow
+        assert "offline" in status_text(app)
         await pilot.press("pagedown")
-        assert app.packet_list.cursor_seq > 1
+        assert packet_list(app).cursor_seq > 1
 
 
 @ui
@@ -300,19 +362,19 @@ async def test_pause_freezes_the_list_and_counts_new_packets() -> None:
     app = TapwatchApp(session)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
-        packets = app.packet_list
+        packets = packet_list(app)
         before = packets.rows
         await pilot.press("space")
         assert packets.paused
         for i in range(5):
             session.feed(T0 + 9_000_000_000 + i, OUTBOUND, ping(200 + i))
         session.pump()
-        app.tick()
+        main(app).tick()
         assert packets.rows == before
-        assert "PAUSED" in app.status_bar.text and "+5 new" in app.status_bar.text
-        assert "packets " + str(before + 5) in app.status_bar.text  # capture went on
+        assert "PAUSED" in status_text(app) and "+5 new" in status_text(app)
+        assert "packets " + str(before + 5) in status_text(app)  # capture went on
         await pilot.press("space")
-        app.tick()
+        main(app).tick()
         assert not packets.paused
         assert packets.rows == before + 5
         assert packets.cursor_seq == session.ring.next_seq - 1
@@ -327,11 +389,11 @@ async def test_evicted_records_drop_off_the_top() -> None:
         for ts, d, data in traffic(10):
             session.feed(ts, d, data)
         session.pump()
-        app.tick()
-        packets = app.packet_list
+        main(app).tick()
+        packets = packet_list(app)
         assert packets.rows == 8
         assert packets.seq_at(0) == session.ring.first_seq == 7
-        assert "evicted 6" in app.status_bar.text
+        assert "evicted 6" in status_text(app)
 
 
 @ui
@@ -340,20 +402,20 @@ async def test_clear_empties_list_counters_and_panes() -> None:
     app = TapwatchApp(session)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
-        assert app.hex_view.data
+        assert hex_view(app).data
         await pilot.press("c")
         await settle(pilot, app)
-        assert app.packet_list.rows == 0
+        assert packet_list(app).rows == 0
         assert len(session.ring) == 0
-        assert "packets 0" in app.status_bar.text
-        assert app.hex_view.data == b""
-        assert not app.detail_tree.root.children
+        assert "packets 0" in status_text(app)
+        assert hex_view(app).data == b""
+        assert not detail_tree(app).root.children
         # capture goes on after a clear, numbering continues
         session.feed(T0 + 20_000_000_000, OUTBOUND, ping(300))
         session.pump()
-        app.tick()
-        assert app.packet_list.rows == 1
-        assert app.packet_list.seq_at(0) == 15
+        main(app).tick()
+        assert packet_list(app).rows == 1
+        assert packet_list(app).seq_at(0) == 15
 
 
 # ----- display filter ----------------------------------------------------------------------
@@ -365,17 +427,17 @@ async def test_valid_filter_shrinks_the_list() -> None:
     app = TapwatchApp(session)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
-        total = app.packet_list.rows
+        total = packet_list(app).rows
         await pilot.press("slash", *"icmp")
-        flt = app.filter_input
+        flt = filter_input(app)
         assert flt.has_focus
         assert flt.has_class("-valid") and not flt.has_class("-invalid")
         await pilot.press("enter")
         await settle(pilot, app)
-        packets = app.packet_list
+        packets = packet_list(app)
         icmp = sum(1 for _, _, d in traffic(20) if len(d) > 20 and d[9] == 1)
         assert packets.rows == icmp < total
-        assert app.display_filter == "icmp"
+        assert display_filter(app) == "icmp"
         assert packets.has_focus and not flt.can_focus
         assert all(
             session.summary(session.ring.get(s)).proto == "ICMP" for s in packets.shown_seqs()
@@ -384,14 +446,14 @@ async def test_valid_filter_shrinks_the_list() -> None:
         session.feed(T0 + 30_000_000_000, OUTBOUND, dns(400))
         session.feed(T0 + 30_000_000_001, OUTBOUND, ping(400))
         session.pump()
-        app.tick()
+        main(app).tick()
         assert packets.rows == icmp + 1
-        assert "shown " + str(icmp + 1) in app.status_bar.text
+        assert "shown " + str(icmp + 1) in status_text(app)
         # an empty filter shows everything again
         await pilot.press("slash", "ctrl+u", "enter")
         await settle(pilot, app)
         assert packets.rows == len(session.ring)
-        assert app.display_filter == ""
+        assert display_filter(app) == ""
 
 
 @ui
@@ -399,18 +461,18 @@ async def test_invalid_filter_is_red_and_changes_nothing() -> None:
     app = TapwatchApp(tun_records(20))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
-        total = app.packet_list.rows
+        total = packet_list(app).rows
         await pilot.press("slash", *"icmp", "space", *"and")
-        flt = app.filter_input
+        flt = filter_input(app)
         assert flt.has_class("-invalid") and not flt.has_class("-valid")
-        assert app.filter_error
+        assert main(app).query_one(FilterBar).error
         await pilot.press("enter")  # refused: stays open, nothing applied
         await settle(pilot, app)
         assert flt.has_focus
-        assert app.packet_list.rows == total
-        assert app.display_filter == ""
+        assert packet_list(app).rows == total
+        assert display_filter(app) == ""
         await pilot.press("escape")
-        assert app.packet_list.has_focus
+        assert packet_list(app).has_focus
         assert flt.value == "" and not flt.has_class("-invalid")
 
 
@@ -421,12 +483,12 @@ async def test_escape_keeps_the_applied_filter() -> None:
         await settle(pilot, app)
         await pilot.press("slash", *"udp", "enter")
         await settle(pilot, app)
-        rows = app.packet_list.rows
+        rows = packet_list(app).rows
         await pilot.press("slash", "backspace", "backspace", "backspace", *"tcp", "escape")
         await settle(pilot, app)
-        assert app.display_filter == "udp"
-        assert app.filter_input.value == "udp"
-        assert app.packet_list.rows == rows
+        assert display_filter(app) == "udp"
+        assert filter_input(app).value == "udp"
+        assert packet_list(app).rows == rows
 
 
 @ui
@@ -437,10 +499,10 @@ async def test_tabbing_out_of_the_filter_restores_it() -> None:
         await pilot.press("slash", *"icmp and")
         await pilot.press("tab")
         await pilot.pause()
-        flt = app.filter_input
+        flt = filter_input(app)
         assert not flt.has_focus and not flt.can_focus
         assert flt.value == "" and not flt.has_class("-invalid")
-        assert app.packet_list.rows == len(app.session.ring)
+        assert packet_list(app).rows == len(app.session.ring)
 
 
 @ui
@@ -451,8 +513,8 @@ async def test_click_selects_a_row() -> None:
         # border (1) + header (1): the third list line is row 2 when scrolled to the top
         await pilot.click("#packets", offset=(10, 4))
         await settle(pilot, app)
-        assert app.packet_list.cursor_seq == 3
-        assert app.detail_tree.seq == 3
+        assert packet_list(app).cursor_seq == 3
+        assert detail_tree(app).seq == 3
 
 
 @ui
@@ -464,11 +526,11 @@ async def test_capture_filter_combines_with_display_filter() -> None:
     app = TapwatchApp(session)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
-        v4 = app.packet_list.rows
+        v4 = packet_list(app).rows
         assert v4 == len(session.ring) - 2
         await pilot.press("slash", *"icmp", "enter")
         await settle(pilot, app)
-        assert 0 < app.packet_list.rows < v4
+        assert 0 < packet_list(app).rows < v4
 
 
 @ui
@@ -479,13 +541,13 @@ async def test_filter_rebuild_over_a_big_ring_is_chunked() -> None:
     app = TapwatchApp(session)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
-        app.apply_filter("icmp")
+        main(app).apply_filter("icmp")
         for _ in range(400):
-            if not app.packet_list.scanning:
+            if not packet_list(app).scanning:
                 break
-            app.tick()
+            main(app).tick()
             await pilot.pause()
-        assert app.packet_list.rows == 30_000
+        assert packet_list(app).rows == 30_000
 
 
 # ----- export ------------------------------------------------------------------------------
@@ -541,7 +603,7 @@ async def test_export_only_what_the_filter_shows(tmp_path: Path) -> None:
         await settle(pilot, app)
         await pilot.press("slash", *"udp", "enter")
         await settle(pilot, app)
-        shown = app.packet_list.rows
+        shown = packet_list(app).rows
         path = tmp_path / "udp.pcap"
         await _export(pilot, app, path, only_shown=True)
         assert tshark_count(path) == shown
@@ -588,15 +650,15 @@ async def test_mode_keys_switch_the_session() -> None:
         await settle(pilot, app)
         await pilot.press("e")
         assert session.peer_mode == "echo"
-        app.tick()
-        assert "mode echo" in app.status_bar.text
+        main(app).tick()
+        assert "mode echo" in status_text(app)
         await pilot.press("d")
         assert session.peer_mode == "drop"
         await pilot.press("r")  # no responder: refused with the session's message
         await pilot.pause()
         assert session.peer_mode == "drop"
-        errors = [n.message for n in app._notifications if n.severity == "error"]
-        assert any("reply mode needs" in m for m in errors)
+        assert "reply mode needs" in said(app)
+        assert not app._notifications  # said on the key hints line, not in a toast
 
 
 @ui
@@ -608,10 +670,10 @@ async def test_echo_mode_answers_and_status_counts_replies() -> None:
         await pilot.press("e")
         session.feed(T0, OUTBOUND, ping(1))
         session.pump()
-        app.tick()
+        main(app).tick()
         assert dev.written == [ping(1)]
-        assert app.packet_list.rows == 2
-        assert "(1 sent)" in app.status_bar.text
+        assert packet_list(app).rows == 2
+        assert "(1 sent)" in status_text(app)
 
 
 @ui
@@ -619,13 +681,13 @@ async def test_actions_offline_are_refused_with_a_message() -> None:
     app = TapwatchApp(offline(5))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
-        for key in ("e", "s", "i"):
+        for key in ("e", "s", "i", "e", "e", "e"):
             await pilot.press(key)
             await pilot.pause()
             assert not isinstance(app.screen, CraftScreen)
-        errors = [n.message for n in app._notifications if n.severity == "error"]
-        assert len(errors) == 3
-        assert all("capture file" in m for m in errors)
+            assert "capture file" in said(app)
+        # one message on the key hints line, replaced by the next: no wall of toasts
+        assert not app._notifications
         assert app.session.peer_mode == "drop"
 
 
@@ -640,7 +702,7 @@ async def test_resend_writes_the_selected_packet() -> None:
         first = session.ring.get(1)
         assert first is not None and dev.written == [first.data]
         session.pump()
-        app.tick()
+        main(app).tick()
         last = session.ring.get(session.ring.next_seq - 1)
         assert last is not None and last.direction == INBOUND and last.data == first.data
 
@@ -659,7 +721,7 @@ async def test_craft_previews_and_sends() -> None:
         screen.query_one("#craft-expr").value = expr
         for _ in range(200):
             await pilot.pause(0.02)
-            await app.workers.wait_for_complete()
+            await workers_done(app)
             if screen.bytes is not None:
                 break
         assert screen.bytes is not None and len(screen.bytes) == 30
@@ -699,13 +761,13 @@ async def test_device_gone_keeps_everything_and_says_so_once() -> None:
         await settle(pilot, app)
         dev.state = "gone"
         session.link_info(force=True)  # ask the (fake) kernel again now
-        app.tick()
-        app.tick()
+        main(app).tick()
+        main(app).tick()
         await pilot.pause()
-        assert "GONE" in app.status_bar.text
+        assert "GONE" in status_text(app)
         gone = [n for n in app._notifications if "gone" in n.message]
         assert len(gone) == 1
-        assert app.packet_list.rows == len(session.ring) == 7
+        assert packet_list(app).rows == len(session.ring) == 7
         await pilot.press("e")
         await pilot.pause()
         assert session.peer_mode == "drop"
@@ -722,8 +784,8 @@ async def test_detail_tree_and_hex_follow_the_selection() -> None:
         await settle(pilot, app)
         rec = session.ring.get(1)
         assert rec is not None
-        assert app.hex_view.data == rec.data
-        tree = app.detail_tree
+        assert hex_view(app).data == rec.data
+        tree = detail_tree(app)
         assert tree.seq == 1
         labels = [str(n.label) for n in tree.root.children]
         assert labels[0].startswith("Frame 1: 84 bytes on wire")  # the frame layer comes first
@@ -743,15 +805,15 @@ async def test_detail_tree_and_hex_follow_the_selection() -> None:
         for _ in range(ttl_line - 1):  # from the IPv4 line
             await pilot.press("down")
         await pilot.pause()
-        assert app.hex_view.mark == (8, 9)
-        assert app.hex_view.marked_bytes() == bytes([rec.data[8]])
+        assert hex_view(app).mark == (8, 9)
+        assert hex_view(app).marked_bytes() == bytes([rec.data[8]])
 
         # the next packet replaces tree and hex; the expanded layer stays expanded
         await pilot.press("shift+tab")
         await pilot.press("j")
         await settle(pilot, app)
         rec2 = session.ring.get(2)
-        assert rec2 is not None and app.hex_view.data == rec2.data
+        assert rec2 is not None and hex_view(app).data == rec2.data
         assert tree.root.children[1].is_expanded
 
 
@@ -774,9 +836,9 @@ async def test_counters_toggle_and_help_screen() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
         await pilot.press("p")
-        assert not app.counters.display
+        assert not counters_pane(app).display
         await pilot.press("p")
-        assert app.counters.display
+        assert counters_pane(app).display
         await pilot.press("question_mark")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
@@ -873,7 +935,7 @@ def test_snapshot_counters(snap_compare) -> None:  # type: ignore[no-untyped-def
 
     async def focus_counters(pilot) -> None:  # type: ignore[no-untyped-def]
         await settle(pilot, app)
-        app.counters.focus()
+        counters_pane(app).focus()
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(160, 40), run_before=focus_counters)

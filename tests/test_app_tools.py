@@ -22,14 +22,24 @@ from test_app import (  # noqa: E402
     INBOUND,
     OUTBOUND,
     T0,
+    counters_pane,
+    detail_tree,
+    display_filter,
+    filter_input,
+    hex_view,
+    main,
     offline,
+    packet_list,
     ping,
+    said,
     settle,
+    status_text,
     traffic,
     tun_info,
     tun_records,
     ui,
     with_device,
+    workers_done,
 )
 
 from tapwatch.app import TapwatchApp  # noqa: E402
@@ -37,15 +47,15 @@ from tapwatch.linktypes import LINKTYPE_ETHERNET, LINKTYPE_RAW  # noqa: E402
 from tapwatch.ring import Ring  # noqa: E402
 from tapwatch.session import Session  # noqa: E402
 from tapwatch.sources import InterfaceInfo, RecordSource  # noqa: E402
-from tapwatch.widgets.dialogs import (  # noqa: E402
-    ConfirmScreen,
-    ExportScreen,
-    FindScreen,
-    GotoScreen,
-    HelpScreen,
-    SortScreen,
-)
-from tapwatch.widgets.tools import ConversationsScreen, FollowScreen  # noqa: E402
+from tapwatch.widgets.conversations import ConversationsScreen  # noqa: E402
+from tapwatch.widgets.dialogs.confirm import ConfirmScreen  # noqa: E402
+from tapwatch.widgets.dialogs.export import ExportScreen  # noqa: E402
+from tapwatch.widgets.dialogs.find import FindScreen  # noqa: E402
+from tapwatch.widgets.dialogs.goto import GotoScreen  # noqa: E402
+from tapwatch.widgets.dialogs.help import HelpScreen  # noqa: E402
+from tapwatch.widgets.dialogs.sort import SortScreen  # noqa: E402
+from tapwatch.widgets.follow import FollowScreen  # noqa: E402
+from tapwatch.widgets.status import StatusBar  # noqa: E402
 
 IP, IPv6, TCP, UDP = scapy_all.IP, scapy_all.IPv6, scapy_all.TCP, scapy_all.UDP
 Ether, Raw = scapy_all.Ether, scapy_all.Raw
@@ -152,15 +162,15 @@ async def test_go_to_a_packet_and_say_why_not() -> None:
         assert isinstance(app.screen, GotoScreen)
         await pilot.press(*"5", "enter")
         await settle(pilot, app)
-        assert app.packet_list.cursor_seq == 5 and app.detail_tree.seq == 5
-        app.apply_filter("icmp")
+        assert packet_list(app).cursor_seq == 5 and detail_tree(app).seq == 5
+        main(app).apply_filter("icmp")
         await settle(pilot, app)
         await pilot.press("ctrl+g", *"5", "enter")  # a DNS packet: hidden by the filter
         await pilot.pause()
-        assert any("hidden by the display filter" in m for m in messages(app))
+        assert "hidden by the display filter" in said(app)
         await pilot.press("ctrl+g", *"999", "enter")
         await pilot.pause()
-        assert any("there is no packet 999 yet" in m for m in messages(app))
+        assert "there is no packet 999 yet" in said(app)
 
 
 @ui
@@ -169,7 +179,7 @@ async def test_find_text_hex_and_filter_forward_and_back() -> None:
     app = TapwatchApp(session)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
-        packets = app.packet_list
+        packets = packet_list(app)
         await pilot.press("ctrl+f")
         assert isinstance(app.screen, FindScreen)
         await pilot.press(*"get /index", "enter")
@@ -182,9 +192,7 @@ async def test_find_text_hex_and_filter_forward_and_back() -> None:
         await pilot.press("N")  # back to the request
         await wait_for(pilot, lambda: packets.cursor_seq == 4)
         await pilot.press("n", "n")  # forward twice: the response, then around to the request
-        await wait_for(
-            pilot, lambda: packets.cursor_seq == 4 and any("wrapped" in m for m in messages(app))
-        )
+        await wait_for(pilot, lambda: packets.cursor_seq == 4 and "wrapped" in said(app))
         await pilot.press("ctrl+f")
         app.screen.query_one("#find-kind-filter").value = True
         app.screen.query_one("#find-text").value = "udp port 53"
@@ -195,7 +203,7 @@ async def test_find_text_hex_and_filter_forward_and_back() -> None:
         await pilot.press("enter")
         await pilot.pause()
         assert packets.cursor_seq == 5
-        assert any(n.severity == "error" for n in app._notifications)
+        assert "tcp and" in said(app)
 
 
 # ----- follow stream ------------------------------------------------------------------------
@@ -206,7 +214,7 @@ async def test_follow_tcp_stream_both_ways_and_filter_to_it() -> None:
     app = TapwatchApp(stream_session())
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
-        app.packet_list.go_to_seq(4)
+        packet_list(app).go_to_seq(4)
         await pilot.press("f")
         screen = app.screen
         assert isinstance(screen, FollowScreen)
@@ -227,8 +235,8 @@ async def test_follow_tcp_stream_both_ways_and_filter_to_it() -> None:
         await pilot.press("F")  # filter the list to this stream
         await settle(pilot, app)
         assert not isinstance(app.screen, FollowScreen)
-        assert app.display_filter.startswith("tcp and ((src host 10.0.0.1")
-        assert app.packet_list.shown_seqs() == [1, 2, 3, 4, 6, 7, 8]
+        assert display_filter(app).startswith("tcp and ((src host 10.0.0.1")
+        assert packet_list(app).shown_seqs() == [1, 2, 3, 4, 6, 7, 8]
 
 
 @ui
@@ -238,7 +246,7 @@ async def test_follow_hex_fits_the_terminal(size: tuple[int, int]) -> None:
     app = TapwatchApp(stream_session())
     async with app.run_test(size=size) as pilot:
         await settle(pilot, app)
-        app.packet_list.go_to_seq(4)
+        packet_list(app).go_to_seq(4)
         await pilot.press("f")
         screen = app.screen
         assert isinstance(screen, FollowScreen)
@@ -261,7 +269,7 @@ async def test_follow_refuses_what_is_not_tcp_or_udp() -> None:
         await pilot.press("f")
         await pilot.pause()
         assert not isinstance(app.screen, FollowScreen)
-        assert any("not TCP or UDP" in m for m in messages(app))
+        assert "not TCP or UDP" in said(app)
 
 
 # ----- conversations and endpoints ----------------------------------------------------------
@@ -308,8 +316,8 @@ async def test_conversations_sort_and_enter_filters_the_list() -> None:
         await pilot.press("2", "enter")  # Enter on the first TCP/UDP row filters to it
         await settle(pilot, app)
         assert not isinstance(app.screen, ConversationsScreen)
-        assert app.display_filter.startswith("udp and")
-        assert app.packet_list.shown_seqs() == [5]
+        assert display_filter(app).startswith("udp and")
+        assert packet_list(app).shown_seqs() == [5]
 
 
 @ui
@@ -325,7 +333,7 @@ async def test_endpoints_and_filter_to_one_address() -> None:
         assert cells[0][0] == C and {c[0] for c in cells} == {C, S, "10.0.0.53"}
         await pilot.press("end", "enter")
         await settle(pilot, app)
-        assert app.display_filter.startswith("host ")
+        assert display_filter(app).startswith("host ")
 
 
 @ui
@@ -337,7 +345,7 @@ async def test_conversations_follow_a_live_capture() -> None:
         for ts, d, data in http_exchange():
             session.feed(ts, d, data)
         session.pump()
-        app.tick()
+        main(app).tick()
         await pilot.press("C")
         screen = app.screen
         assert isinstance(screen, ConversationsScreen)
@@ -361,7 +369,7 @@ async def test_sort_by_a_column_reverse_and_back_to_arrival_order() -> None:
     app = TapwatchApp(session)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
-        packets = app.packet_list
+        packets = packet_list(app)
         await pilot.press("o")
         assert isinstance(app.screen, SortScreen)
         option_list = app.screen.query_one("#sort-columns")
@@ -381,7 +389,7 @@ async def test_sort_by_a_column_reverse_and_back_to_arrival_order() -> None:
         # a packet arriving meanwhile shows below the sorted ones until they are sorted again
         session.feed(T0 + 60 * 10**9, OUTBOUND, b"\x45\x00\x00")
         session.pump()
-        app.tick()
+        main(app).tick()
         assert packets.seq_at(packets.rows - 1) == session.ring.next_seq - 1
         await pilot.press("O")
         await settle(pilot, app)
@@ -396,7 +404,7 @@ async def test_click_on_a_header_sorts_by_it() -> None:
     app = TapwatchApp(offline(10))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
-        packets = app.packet_list
+        packets = packet_list(app)
         cols = packets._cols
         assert cols is not None
         from tapwatch.analysis.sorting import SortColumn
@@ -419,7 +427,7 @@ async def test_marks_and_writing_only_the_marked_packets(tmp_path: Path) -> None
     app = TapwatchApp(session)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
-        packets = app.packet_list
+        packets = packet_list(app)
         await pilot.press("g", "m", "j", "j", "m")
         assert packets.marks == {1, 3}
         assert packets.render_line(1).text.split()[0] == "•1"
@@ -469,7 +477,7 @@ async def test_time_formats_from_a_key_and_from_the_palette(
         app = TapwatchApp(offline(6))
         async with app.run_test(size=SIZE) as pilot:
             await settle(pilot, app)
-            packets = app.packet_list
+            packets = packet_list(app)
 
             def time_of(row: int) -> str:
                 return packets.render_line(row + 1).text.split()[1]
@@ -481,9 +489,9 @@ async def test_time_formats_from_a_key_and_from_the_palette(
             assert packets.render_line(3).text.split()[1:3] == ["2023-11-14", "22:13:20.250000"]
             await pilot.press("t")  # delta to the previous shown packet
             assert time_of(2) == "0.249880"
-            await app.run_action("time_format('epoch')", app.main)
+            await app.run_action("time_format('epoch')", main(app))
             assert time_of(2) == "1700000000.250000"
-            tree = app.detail_tree
+            tree = detail_tree(app)
             frame = str(tree.root.children[0].data.children[2].label)
             assert frame.startswith("Arrival time: 1700000000.000000")
     finally:
@@ -499,7 +507,7 @@ async def test_filter_history_and_protocol_completion() -> None:
         await pilot.press("slash", *"udp", "enter")
         await pilot.press("slash", "ctrl+u", *"icmp", "enter")
         await settle(pilot, app)
-        flt = app.filter_input
+        flt = filter_input(app)
         await pilot.press("slash", "ctrl+u", "up")
         assert flt.value == "icmp"
         await pilot.press("up")
@@ -521,7 +529,7 @@ async def test_palette_offers_every_tool_by_name() -> None:
     app = TapwatchApp(session)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
-        names = {c.title for c in app.get_system_commands(app.main)}
+        names = {c.title for c in app.get_system_commands(main(app))}
         for tool in (
             "Filter",
             "Go to",
@@ -545,7 +553,7 @@ async def test_palette_offers_every_tool_by_name() -> None:
         file_app = TapwatchApp(offline(3))
     async with file_app.run_test(size=SIZE) as pilot:
         await settle(pilot, file_app)
-        names = {c.title for c in file_app.get_system_commands(file_app.main)}
+        names = {c.title for c in file_app.get_system_commands(main(file_app))}
         assert "Echo" not in names and "Inject" not in names and "Follow stream" in names
         await pilot.press("ctrl+p")
         await pilot.pause()
@@ -586,14 +594,14 @@ async def test_peer_keys_are_hidden_where_they_cannot_act() -> None:
     app = TapwatchApp(offline(3))
     async with app.run_test(size=(220, 40)) as pilot:
         await settle(pilot, app)
-        hints = app.main.query_one("#keys")
+        hints = main(app).query_one("#keys")
         await wait_for(pilot, lambda: "filter" in hints.actions)
         assert not {"mode('echo')", "mode('reply')", "resend", "craft"} & set(hints.actions)
     session, _dev = with_device(3)
     live = TapwatchApp(session)
     async with live.run_test(size=(220, 40)) as pilot:
         await settle(pilot, live)
-        hints = live.main.query_one("#keys")
+        hints = main(live).query_one("#keys")
         await wait_for(pilot, lambda: "mode('echo')" in hints.actions)
 
 
@@ -625,21 +633,21 @@ async def test_two_interfaces_column_counters_and_frame_layer() -> None:
     app = TapwatchApp(session)
     async with app.run_test(size=(220, 60)) as pilot:
         await settle(pilot, app)
-        packets = app.packet_list
+        packets = packet_list(app)
         await pilot.press("g")
         assert packets.render_line(0).text.split()[:4] == ["No.", "Time", "Iface", "Dir"]
         row = packets.render_line(2).text
         assert " veth0 " in row and V6A in row  # a whole IPv6 address fits on a wide screen
-        app.refresh_counters()
+        main(app).refresh_counters()
         await pilot.pause()
-        counters = str(app.counters._body.render())
+        counters = str(counters_pane(app)._body.render())
         assert "tun0" in counters and "veth0" in counters and "Interface" in counters
         packets.go_to_seq(2)
         await settle(pilot, app)
-        frame = app.detail_tree.root.children[0].data
+        frame = detail_tree(app).root.children[0].data
         assert "on interface veth0, id 1" in frame.label
         assert any("Interface: veth0 (id 1, observe, Ethernet)" in c.label for c in frame.children)
-        assert "tun0 (tun) + veth0 (observe)" in app.status_bar.text
+        assert "tun0 (tun) + veth0 (observe)" in status_text(app)
 
 
 @ui
@@ -654,16 +662,16 @@ async def test_status_has_a_line_for_a_tunnel_when_the_session_has_one() -> None
     app = TapwatchApp(session)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
-        lines = app.status_bar.text.split("\n")
+        lines = status_text(app).split("\n")
         assert len(lines) == 3 and "connected · 12 frames out" in lines[2]
         assert "\x1b" not in lines[2]
-        assert app.status_bar.size.height == 3
+        assert main(app).query_one(StatusBar).size.height == 3
         assert "mode tunnel" in lines[0] and "mode drop" not in lines[0]
         for key in ("d", "e", "r"):  # not silent, not the peer either: the far end is
             await pilot.press(key)
             await pilot.pause()
             assert session.peer_mode == "drop"
-        assert sum("the tunnel's far end is the device's peer" in m for m in messages(app)) >= 1
+        assert "the tunnel's far end is the device's peer" in said(app)
 
 
 @ui
@@ -673,8 +681,8 @@ async def test_echo_mode_says_why_ping_gets_no_reply() -> None:
     async with app.run_test(size=(220, 40)) as pilot:
         await settle(pilot, app)
         await pilot.press("e")
-        app.tick()
-        assert "echoed requests come back as requests" in app.status_bar.text
+        main(app).tick()
+        assert "echoed requests come back as requests" in status_text(app)
 
 
 @ui
@@ -698,9 +706,9 @@ async def test_a_file_larger_than_the_ring_says_what_was_loaded(tmp_path: Path) 
         app = TapwatchApp(session)
         async with app.run_test(size=(220, 40)) as pilot:
             await settle(pilot, app)
-            status = app.status_bar.text
+            status = status_text(app)
             assert "loaded the first 20 packets" in status and "--ring-packets" in status
-            assert app.packet_list.render_line(1).text.split()[:2] == ["1", "0.000000"]
+            assert packet_list(app).render_line(1).text.split()[:2] == ["1", "0.000000"]
     finally:
         session.close()
 
@@ -715,14 +723,14 @@ def test_every_pane_is_readable_at_every_size(size: tuple[int, int]) -> None:
         app = TapwatchApp(offline(12))
         async with app.run_test(size=size) as pilot:
             await settle(pilot, app)
-            for pane in (app.packet_list, app.detail_tree, app.hex_view):
+            for pane in (packet_list(app), detail_tree(app), hex_view(app)):
                 assert pane.size.width >= 30 and pane.size.height >= 3, (pane, pane.size)
-            assert app.packet_list.page_rows >= 5
-            assert app.hex_view.per_line == (16 if size[0] in (80, 220) else 8)
-            assert app.counters.display == (size[0] >= 140)
-            hints = app.main.query_one("#keys").text
+            assert packet_list(app).page_rows >= 5
+            assert hex_view(app).per_line == (16 if size[0] in (80, 220) else 8)
+            assert counters_pane(app).display == (size[0] >= 140)
+            hints = main(app).query_one("#keys").text
             assert "? Help" in hints and "q Quit" in hints and len(hints.rstrip()) <= size[0]
-            status = app.status_bar.text.split("\n")
+            status = status_text(app).split("\n")
             assert all(len(line) <= size[0] for line in status)
             assert "evicted 0" in status[1] and "missed 0" in status[1]
 
@@ -734,32 +742,35 @@ async def test_zoom_resize_and_layout_keys() -> None:
     app = TapwatchApp(offline(12))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
-        before = app.packet_list.size.height
+        before = packet_list(app).size.height
         await pilot.press("greater_than_sign")
         await pilot.pause()
-        assert app.packet_list.size.height > before
+        assert packet_list(app).size.height > before
         await pilot.press("less_than_sign", "less_than_sign")
         await pilot.pause()
-        assert app.packet_list.size.height < before
-        share = app.packet_list.size.height
-        await pilot.press("backslash")  # the list, zoomed: every row above the status lines
+        assert packet_list(app).size.height < before
+        share = packet_list(app).size.height
+        await pilot.press("backslash")  # the list, zoomed: every row between the top and the hints
         await pilot.pause()
-        status = app.main.query_one("StatusBar")
-        assert app.main.maximized is app.packet_list
-        assert app.packet_list.region.y == 0 and app.packet_list.region.bottom == status.region.y
+        top, hints = main(app).query_one("#top"), main(app).query_one("#keys")
+        assert main(app).maximized is packet_list(app)
+        # the status and filter rows stay at the top, the key hints at the bottom
+        assert top.region.y == 0 and hints.region.bottom == SIZE[1]
+        region = packet_list(app).region
+        assert region.y == top.region.bottom and region.bottom == hints.region.y
         await pilot.press("backslash")
         await pilot.pause()
-        assert app.main.maximized is None and app.packet_list.size.height == share
+        assert main(app).maximized is None and packet_list(app).size.height == share
         await pilot.press("tab", "backslash")
         await pilot.pause()
-        assert app.main.maximized is app.detail_tree
+        assert main(app).maximized is detail_tree(app)
         await pilot.press("backslash")
         await pilot.pause()
-        assert app.main.maximized is None
-        hex_x = app.hex_view.region.x
+        assert main(app).maximized is None
+        hex_x = hex_view(app).region.x
         await pilot.press("vertical_line")
         await pilot.pause()
-        assert app.hex_view.region.x != hex_x  # the bytes moved under the tree
+        assert hex_view(app).region.x != hex_x  # the bytes moved under the tree
 
 
 # ----- the tree keeps up with the cursor ---------------------------------------------------
@@ -770,13 +781,13 @@ async def test_neighbours_are_dissected_ahead_so_the_tree_follows_at_once() -> N
     app = TapwatchApp(offline(12))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
-        await app.workers.wait_for_complete()
+        await workers_done(app)
         await pilot.pause(0.2)
-        await app.workers.wait_for_complete()
-        assert {2, 3} <= set(app.main._cache)  # the next rows are ready before asked for
+        await workers_done(app)
+        assert {2, 3} <= set(main(app)._cache)  # the next rows are ready before asked for
         await pilot.press("j")
-        assert not app.detail_pending  # shown in the same keypress, no dissection waited for
-        assert app.detail_tree.seq == 2 and not app.detail_tree.pending
+        assert not main(app).detail_pending  # shown in the same keypress, no dissection waited for
+        assert detail_tree(app).seq == 2 and not detail_tree(app).pending
 
 
 # ----- hostile names ------------------------------------------------------------------------
@@ -800,12 +811,12 @@ async def test_no_control_byte_reaches_any_widget() -> None:
     app = TapwatchApp(session)
     async with app.run_test(size=(220, 60)) as pilot:
         await settle(pilot, app)
-        app.detail_tree.root.expand_all()
+        detail_tree(app).root.expand_all()
         await pilot.pause()
         svg = app.export_screenshot()
         for bad in ("\x1b", "\x07", "\r", "\u202e"):
             assert bad not in svg, repr(bad)
-        assert "evil^[]0;title^G" in app.status_bar.text
+        assert "evil^[]0;title^G" in status_text(app)
 
 
 # ----- signals ------------------------------------------------------------------------------
@@ -832,7 +843,7 @@ def _snapshot(snap_compare, app: TapwatchApp, size: tuple[int, int], keys: list[
         for key in keys:
             await pilot.press(key)
             await settle(pilot, app)
-        await app.workers.wait_for_complete()
+        await workers_done(app)
         await pilot.pause()
 
     return bool(snap_compare(app, terminal_size=size, run_before=ready))
@@ -876,17 +887,17 @@ def test_large_capture_tools_do_not_freeze() -> None:
         app = TapwatchApp(session)
         async with app.run_test(size=SIZE) as pilot:
             await settle(pilot, app)
-            app.main.sort_by(
+            main(app).sort_by(
                 __import__("tapwatch.analysis.sorting", fromlist=["SortColumn"]).SortColumn.LENGTH,
                 True,
             )
             ticks = 0
-            while app.main._sort_progress is not None:
-                app.tick()  # the refresh keeps running while the worker sorts
+            while main(app).sorting:
+                main(app).tick()  # the refresh keeps running while the worker sorts
                 ticks += 1
                 await pilot.pause(0.01)
-            assert ticks > 0 and app.packet_list.sorted
-            first = session.ring.get(app.packet_list.seq_at(0))
+            assert ticks > 0 and packet_list(app).sorted
+            first = session.ring.get(packet_list(app).seq_at(0))
             assert first is not None and len(first.data) == max(len(d) for _, _, d in records)
             await pilot.press("C")
             screen = app.screen

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from scapy.layers.inet import ICMP, IP, TCP
 from scapy.layers.l2 import Ether
-from test_app import settle, ui
+from test_app import detail_tree, packet_list, settle, ui
 
 from tapwatch.app import TapwatchApp
 from tapwatch.kinds import Direction
@@ -42,13 +42,13 @@ async def test_a_tunnel_segment_row_and_tree_show_the_inner_packet() -> None:
     app = TapwatchApp(session)
     async with app.run_test(size=(220, 50)) as pilot:
         await settle(pilot, app)
-        packets = app.packet_list
+        packets = packet_list(app)
         rows = [packets.render_line(y).text for y in range(1, 4)]
         assert "tunnel, part of a frame" in rows[1]
         assert "tunnel 1 frame: IP 10.0.0.1 > 10.0.0.2: ICMP echo request" in rows[2]
         packets.move_cursor(2)
         await settle(pilot, app)
-        labels = [str(n.label) for n in app.detail_tree.root.children]
+        labels = [str(n.label) for n in detail_tree(app).root.children]
         assert any(
             lab.startswith("Tunnel frame 1 of 1 (84 bytes, reassembled)") for lab in labels
         ), labels

@@ -5,6 +5,11 @@ columns. This one reads the same active bindings (so a key the session
 cannot use is not offered) and keeps the most useful that fit the width:
 the focused widget's own keys first, then the tools by their rank in
 ``widgets.keys``, with help and quit always at the end.
+
+The line also carries the screen's short messages (a key that cannot act
+here, a search that wrapped): one at a time, each replacing the one before,
+for a few seconds. A key pressed ten times says so once, and nothing
+covers the panes.
 """
 
 from __future__ import annotations
@@ -13,7 +18,9 @@ from typing import ClassVar
 
 from rich.style import Style
 from rich.text import Text
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Static
 
 from tapwatch.widgets.keys import tool_for
@@ -25,12 +32,38 @@ TAIL = ("help", "quit")
 class KeyHints(Static):
     """One line of ``key description`` pairs fitted to the width."""
 
-    COMPONENT_CLASSES: ClassVar[set[str]] = {"key-hints--key", "key-hints--description"}
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "key-hints--key",
+        "key-hints--description",
+        "key-hints--information",
+        "key-hints--warning",
+        "key-hints--error",
+    }
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("", id=id)
         self._items: list[tuple[int, str, str, str]] = []
         self._shown: list[tuple[int, str, str, str]] = []
+        self._message: tuple[str, SeverityLevel] | None = None
+        self._timer: Timer | None = None
+
+    def say(self, text: str, severity: SeverityLevel = "information", timeout: float = 4) -> None:
+        """Show ``text`` (already printable) instead of the hints for ``timeout`` seconds."""
+        self._message = (text, severity)
+        if self._timer is not None:
+            self._timer.stop()
+        self._timer = self.set_timer(timeout, self._unsay)
+        self._render_hints()
+
+    def _unsay(self) -> None:
+        self._message = None
+        self._timer = None
+        self._render_hints()
+
+    @property
+    def message(self) -> str | None:
+        """The message shown now, if any."""
+        return self._message[0] if self._message is not None else None
 
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
@@ -64,6 +97,13 @@ class KeyHints(Static):
 
     def _render_hints(self) -> None:
         width = self.size.width or 80
+        if self._message is not None:
+            text, severity = self._message
+            style: Style = self.get_component_rich_style(f"key-hints--{severity}")
+            line = Text(f" {text}", style=style, no_wrap=True, overflow="ellipsis", end="")
+            line.truncate(width, overflow="ellipsis")
+            self.update(line)
+            return
         key_style: Style = self.get_component_rich_style("key-hints--key")
         desc_style: Style = self.get_component_rich_style("key-hints--description")
         tail = [i for i in self._items if i[3] in TAIL]

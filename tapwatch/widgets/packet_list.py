@@ -38,6 +38,7 @@ from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
 from textual.geometry import Region, Size
 from textual.message import Message
+from textual.reactive import var
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -175,6 +176,13 @@ class PacketList(ScrollView, can_focus=True):
             super().__init__()
             self.seq = seq
 
+    class SortDropped(Message):
+        """A new filter dropped the sorted order (the screen sorts again once it is through)."""
+
+        def __init__(self, sort: tuple[SortColumn, bool]) -> None:
+            super().__init__()
+            self.sort = sort
+
     class HeaderClicked(Message):
         """A column header was clicked: sort by it."""
 
@@ -182,14 +190,21 @@ class PacketList(ScrollView, can_focus=True):
             super().__init__()
             self.column = column
 
+    #: the tail of the list is frozen (capture goes on underneath)
+    paused = var(False, init=False)
+    #: the cursor stays on the newest packet as packets arrive
+    follow = var(True, init=False)
+    #: how the Time column (and the frame layer) show times
+    time_format = var(TimeFormat.RELATIVE, init=False)
+
     def __init__(
         self, session: Session, *, id: str | None = None, classes: str | None = None
     ) -> None:
         super().__init__(id=id, classes=classes)
         self.session = session
         self.ring = session.ring
-        self.paused = False
-        self.follow = True
+        #: a capture file: nothing new arrives, so following is never offered
+        self.file_mode = all(s.kind == "file" for s in session.sources)
         self.cursor_seq: int | None = None
         self._filter: PacketFilter | None = None
         self._matches = array("q")
@@ -200,7 +215,6 @@ class PacketList(ScrollView, can_focus=True):
         self._rows = 0
         self._cleared_seen = self.ring.cleared
         self.first_ns: int | None = None  # the first packet's time: relative times start here
-        self.time_format = TimeFormat.RELATIVE
         self.marks: set[int] = set()
         # sorted rows: a snapshot order, then what arrived since in arrival order
         self.sort: tuple[SortColumn, bool] | None = None
@@ -337,6 +351,7 @@ class PacketList(ScrollView, can_focus=True):
     def set_filter(self, flt: PacketFilter | None) -> None:
         """Show only what ``flt`` matches (None: everything); rebuilt over the ring by sync."""
         keep = self.cursor_seq
+        dropped = self.sort
         self._filter = flt
         self._matches = array("q")
         self._mstart = 0
@@ -349,6 +364,9 @@ class PacketList(ScrollView, can_focus=True):
         self.cursor_seq = keep
         self.sync()
         self.refresh()
+        self._update_subtitle()
+        if dropped is not None:
+            self.post_message(self.SortDropped(dropped))
 
     def set_order(
         self,
@@ -376,6 +394,7 @@ class PacketList(ScrollView, can_focus=True):
         if self.cursor_seq is not None:
             self.scroll_to_index(self.index_of(self.cursor_seq), center=True)
         self.refresh()
+        self._update_subtitle()
 
     def _drop_order(self) -> None:
         self._order = None
@@ -402,17 +421,42 @@ class PacketList(ScrollView, can_focus=True):
         self.scroll_to(y=0, animate=False, force=True)
         self.sync()
         self.refresh()
+        self._update_subtitle()
 
-    def set_paused(self, paused: bool) -> None:
-        """Freeze (or thaw) the tail of the list; capture goes on underneath."""
-        self.paused = paused
+    def watch_paused(self, paused: bool) -> None:
         if not paused:
             self.sync()
+        self._update_subtitle()
 
-    def set_time_format(self, fmt: TimeFormat) -> None:
-        self.time_format = fmt
+    def watch_follow(self) -> None:
+        self._update_subtitle()
+
+    def watch_time_format(self) -> None:
         self._cols = None
         self.redraw()
+        self._update_subtitle()
+
+    def _update_subtitle(self) -> None:
+        """The pane's subtitle: what the list shows beyond every packet in arrival order."""
+        parts = []
+        if self._filter is not None:
+            parts.append(f"{self._rows:,} shown")
+        if self.sort is not None:
+            col, desc = self.sort
+            parts.append(f"sorted by {col.value} {'▼' if desc else '▲'}")
+            if self.unsorted_tail:
+                parts.append(f"+{self.unsorted_tail:,} newer below")
+        if self.marks:
+            parts.append(f"{len(self.marks):,} marked")
+        if self.time_format is not TimeFormat.RELATIVE:
+            parts.append(f"time: {self.time_format.value}")
+        if self.paused:
+            parts.append("paused")
+        elif not self.follow and self._rows and self._order is None and not self.file_mode:
+            parts.append("End: follow")
+        subtitle = " · ".join(parts)
+        if subtitle != self.border_subtitle:
+            self.border_subtitle = subtitle
 
     def redraw(self) -> None:
         """Draw every row again (marks, styles or formats changed)."""
@@ -428,7 +472,13 @@ class PacketList(ScrollView, can_focus=True):
             self.marks.add(seq)
         self._version += 1
         self.refresh()
+        self._update_subtitle()
         return seq in self.marks
+
+    def clear_marks(self) -> None:
+        self.marks.clear()
+        self.redraw()
+        self._update_subtitle()
 
     def sync(self) -> None:
         """Catch up with the ring: new rows, evicted rows, filter progress, cursor."""
@@ -469,6 +519,7 @@ class PacketList(ScrollView, can_focus=True):
             if dropped and not self.follow:
                 self.scroll_to(y=max(0, self.scroll_offset.y - dropped), animate=False, force=True)
             self.refresh()
+            self._update_subtitle()
         self._place_cursor()
 
     def _scan(self, first: int, limit: int) -> None:

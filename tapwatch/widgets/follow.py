@@ -1,11 +1,10 @@
-"""The analysis tools' screens: follow a stream, conversations and endpoints.
+"""Follow a TCP or UDP stream: both ways, coloured by side, as text or hex.
 
-Each tool computes in a thread worker (``analysis``, over the ring) and
-posts one typed message when done; meanwhile a progress bar shows how far
-it is, read from the shared :class:`~tapwatch.analysis.Progress` by a timer
-rather than a message per chunk. Closing a tool cancels its work. A tool
-dismisses with a filter expression when the user asks to see its subject
-in the list (Enter on a conversation, ``F`` on a stream), None otherwise.
+The stream is reassembled in a thread worker (``analysis.streams``) over the
+ring; meanwhile a progress bar shows how far it is, read from the shared
+:class:`~tapwatch.analysis.Progress` by a timer rather than a message per
+chunk. Closing the screen cancels the work. ``F`` dismisses with the
+stream's filter expression (the main screen applies it), Escape with None.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from typing import TYPE_CHECKING, ClassVar
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
-from textual import on, work
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -24,28 +23,18 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.widgets import ProgressBar, Static, TabbedContent, TabPane
+from textual.widgets import ProgressBar, Static
 
 from tapwatch.analysis import Cancelled, Progress
-from tapwatch.analysis.conversations import (
-    CONVERSATION_COLUMNS,
-    ENDPOINT_COLUMNS,
-    SharedIndex,
-    Table,
-    conversation_table,
-    endpoint_table,
-    human_bytes,
-)
+from tapwatch.analysis.conversations import SharedIndex, human_bytes
 from tapwatch.analysis.streams import HEX_LINE_WIDTH, Stream, follow, hex_lines, text_lines
 from tapwatch.sanitize import printable
-from tapwatch.widgets.table import LineTable
 
 if TYPE_CHECKING:
     from tapwatch.ring import Ring
 
-#: how often a tool reads its worker's progress and (for a live capture) refreshes
+#: how often the screen reads its worker's progress
 PROGRESS_S = 0.1
-LIVE_REFRESH_S = 2.0
 
 
 class StreamView(ScrollView, can_focus=True):
@@ -253,172 +242,6 @@ class FollowScreen(ModalScreen["str | None"]):
     def action_filter(self) -> None:
         if self.stream is not None:
             self.dismiss(self.stream.filter_expr)
-
-    def action_close(self) -> None:
-        self.progress.cancel()
-        self.dismiss(None)
-
-
-class ConversationsScreen(ModalScreen["str | None"]):
-    """IP pairs, TCP/UDP conversations and endpoints; Enter filters the list to one row."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q", "close", "Close"),
-        Binding("1", "tab('pairs')", "IP pairs"),
-        Binding("2", "tab('flows')", "TCP/UDP"),
-        Binding("3", "tab('endpoints')", "Endpoints"),
-    ]
-
-    KINDS: ClassVar[tuple[str, ...]] = ("pairs", "flows", "endpoints")
-
-    class Ready(Message):
-        def __init__(self, kind: str, table: Table) -> None:
-            super().__init__()
-            self.kind = kind
-            self.table = table
-
-    def __init__(
-        self, shared: SharedIndex, ring: Ring, first_ns: int, *, live: bool, start: str = "flows"
-    ) -> None:
-        super().__init__()
-        self.shared = shared
-        self.ring = ring
-        self.first_ns = first_ns
-        self.live = live
-        self.start = start
-        self.sorts: dict[str, tuple[str, bool]] = {k: ("Bytes", True) for k in self.KINDS}
-        self.tables: dict[str, Table] = {}
-        self.progress = Progress()
-        self._busy = False
-
-    def compose(self) -> ComposeResult:
-        box = Vertical(id="conversations-box", classes="tool")
-        box.border_title = "Conversations and endpoints"
-        box.border_subtitle = (
-            "Enter filters the list to it · click a header or ← → to sort, r reverses · 1 2 3 · Esc"
-        )
-        with box:
-            yield Static("counting…", id="conversations-head")
-            yield ProgressBar(id="conversations-progress", show_eta=False)
-            with TabbedContent(initial=self.start, id="conversations-tabs"):
-                with TabPane("IP pairs", id="pairs"):
-                    yield LineTable(CONVERSATION_COLUMNS, id="table-pairs")
-                with TabPane("TCP/UDP", id="flows"):
-                    yield LineTable(CONVERSATION_COLUMNS, id="table-flows")
-                with TabPane("Endpoints", id="endpoints"):
-                    yield LineTable(ENDPOINT_COLUMNS, id="table-endpoints")
-
-    def on_mount(self) -> None:
-        self.set_interval(PROGRESS_S, self._show_progress)
-        if self.live:
-            self.set_interval(LIVE_REFRESH_S, self.refresh_tables)
-        self.refresh_tables()
-        self._table(self.start).focus()
-
-    @property
-    def kind(self) -> str:
-        return self.query_one("#conversations-tabs", TabbedContent).active or "flows"
-
-    def _table(self, kind: str) -> LineTable:
-        return self.query_one(f"#table-{kind}", LineTable)
-
-    def _show_progress(self) -> None:
-        bar = self.query_one("#conversations-progress", ProgressBar)
-        bar.display = self._busy and self.progress.total > 20_000
-        if bar.display:
-            bar.update(total=max(1, self.progress.total), progress=self.progress.done)
-
-    def refresh_tables(self) -> None:
-        if self._busy:
-            return
-        self._busy = True
-        kind = self.kind
-        column, descending = self.sorts[kind]
-        self._build(kind, column, descending)
-
-    @work(thread=True, exclusive=True, group="conversations", exit_on_error=False)
-    def _build(self, kind: str, column: str, descending: bool) -> None:
-        try:
-            with self.shared.lock:
-                self.progress.done = 0
-                index = self.shared.catch_up(self.ring, self.progress)
-                if kind == "pairs":
-                    table = conversation_table(
-                        list(index.pairs.values()),
-                        self.first_ns,
-                        sort=column,
-                        descending=descending,
-                    )
-                elif kind == "flows":
-                    table = conversation_table(
-                        list(index.flows.values()),
-                        self.first_ns,
-                        sort=column,
-                        descending=descending,
-                    )
-                else:
-                    table = endpoint_table(
-                        list(index.endpoints.values()), sort=column, descending=descending
-                    )
-                table.note = (
-                    f"{index.packets:,} packets looked at"
-                    + (f", {index.not_ip:,} not IP" if index.not_ip else "")
-                    + (
-                        f", {index.skipped:,} evicted before they were counted"
-                        if index.skipped
-                        else ""
-                    )
-                )
-        except Cancelled:
-            return
-        self.post_message(self.Ready(kind, table))
-
-    def on_conversations_screen_ready(self, message: ConversationsScreen.Ready) -> None:
-        self._busy = False
-        self.tables[message.kind] = message.table
-        table = message.table
-        self._table(message.kind).set_rows(table.cells, table.sort_column, table.descending)
-        what = {"pairs": "IP pairs", "flows": "TCP/UDP conversations", "endpoints": "endpoints"}[
-            message.kind
-        ]
-        self.query_one("#conversations-head", Static).update(
-            Text(f"{table.total:,} {what} · {table.note}")
-        )
-        if message.kind != self.kind:
-            self.refresh_tables()
-
-    @on(TabbedContent.TabActivated)
-    def _tab_changed(self, event: TabbedContent.TabActivated) -> None:
-        kind = self.kind
-        self._table(kind).focus()
-        if kind not in self.tables:
-            self.refresh_tables()
-
-    @on(LineTable.HeaderClicked)
-    def _sort(self, event: LineTable.HeaderClicked) -> None:
-        kind = self.kind
-        column, descending = self.sorts[kind]
-        if event.column == column:
-            descending = not descending
-        else:
-            column, descending = (
-                event.column,
-                event.column
-                not in ("Address", "Address A", "Address B", "Proto", "Port A", "Port B", "Start"),
-            )
-        self.sorts[kind] = (column, descending)
-        self.tables.pop(kind, None)
-        self.refresh_tables()
-
-    @on(LineTable.Chosen)
-    def _chosen(self, event: LineTable.Chosen) -> None:
-        table = self.tables.get(self.kind)
-        if table is not None and 0 <= event.index < len(table.filters):
-            self.progress.cancel()
-            self.dismiss(table.filters[event.index])
-
-    def action_tab(self, kind: str) -> None:
-        self.query_one("#conversations-tabs", TabbedContent).active = kind
 
     def action_close(self) -> None:
         self.progress.cancel()

@@ -1,0 +1,85 @@
+"""The analysis tools' screens: follow a stream, conversations and endpoints.
+
+Each tool is a screen of its own (``widgets.follow``, ``widgets.conversations``)
+that reads the shared flow index; this opens them on the selected packet and
+applies the filter a tool dismisses with (Enter on a conversation, ``F`` on
+a stream) as the display filter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from tapwatch.analysis.conversations import SharedIndex
+from tapwatch.analysis.headers import transport
+from tapwatch.widgets.conversations import ConversationsScreen
+from tapwatch.widgets.follow import FollowScreen
+from tapwatch.widgets.screen.filtering import DisplayFilter
+
+if TYPE_CHECKING:
+    from tapwatch.session import Session
+
+
+class AnalysisTools(DisplayFilter):
+    """``f`` ``F``, ``C`` ``E``."""
+
+    def __init__(
+        self, session: Session, *, refresh_hz: float = 20, clock: Callable[[], int] | None = None
+    ) -> None:
+        super().__init__(session, refresh_hz=refresh_hz, clock=clock)
+        self.shared_index = SharedIndex([i.linktype for i in session.interfaces])
+
+    def action_follow(self) -> None:
+        rec = self.packet_list.selected_record()
+        if rec is None:
+            self.say("select a TCP or UDP packet first", "warning")
+            return
+        linktype = self.session.linktype_of(rec)
+        t = transport(rec.data, linktype)
+        if t is None or not (t.sport or t.dport):
+            self.say("the selected packet is not TCP or UDP: nothing to follow", "warning")
+            return
+        self.app.push_screen(
+            FollowScreen(
+                self.shared_index,
+                self.session.ring,
+                [i.linktype for i in self.session.interfaces],
+                rec.data,
+                linktype,
+            ),
+            self._tool_filter,
+        )
+
+    def action_filter_stream(self) -> None:
+        rec = self.packet_list.selected_record()
+        t = transport(rec.data, self.session.linktype_of(rec)) if rec is not None else None
+        if rec is None or t is None or not (t.sport or t.dport):
+            self.say("select a TCP or UDP packet first", "warning")
+            return
+        from tapwatch.analysis.conversations import Conversation
+
+        conv = Conversation(t.proto, t.src, t.dst, t.sport, t.dport)
+        self._tool_filter(conv.filter_expr())
+
+    def action_conversations(self) -> None:
+        self._open_conversations("flows")
+
+    def action_endpoints(self) -> None:
+        self._open_conversations("endpoints")
+
+    def _open_conversations(self, start: str) -> None:
+        first = self.packet_list.first_ns or 0
+        self.app.push_screen(
+            ConversationsScreen(
+                self.shared_index, self.session.ring, first, live=self.session.live, start=start
+            ),
+            self._tool_filter,
+        )
+
+    def _tool_filter(self, expr: str | None) -> None:
+        """A tool asked to see its subject in the list: apply it as the display filter."""
+        if not expr:
+            return
+        self.apply_filter(expr)
+        self.packet_list.focus()

@@ -1,0 +1,211 @@
+"""The detail panes and their worker: the tree and the bytes of the packet under the cursor.
+
+The bytes and the frame layer show at once (they need no dissection). The
+protocol layers come from scapy, which takes milliseconds a packet (a second
+on first use), so they are dissected in a thread worker, ``exclusive``: a
+newer cursor position makes an older request stale and cancels it. What a
+worker finished is kept in a small cache (a cancelled one's result too: it
+is right, only late), and when the tree has caught up with the cursor the
+rows around it are dissected ahead, so walking the list finds them ready.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import TYPE_CHECKING
+
+from textual import on, work
+from textual.message import Message
+from textual.widgets import Tree
+
+from tapwatch.analysis.frame import FrameInfo, frame_node
+from tapwatch.widgets.detail import DetailTree
+from tapwatch.widgets.hexview import HexView
+from tapwatch.widgets.packet_list import PacketList
+from tapwatch.widgets.screen.base import ScreenBase
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from tapwatch.decode import Node
+    from tapwatch.ring import Record
+    from tapwatch.session import Session
+
+DETAIL_CACHE = 256  # dissected packets kept
+PREFETCH = (1, -1, 2, -2)  # rows around the cursor dissected ahead when idle
+
+
+class DetailPanes(ScreenBase):
+    """The tree and the bytes follow the cursor; dissection runs in an exclusive worker."""
+
+    class DetailReady(Message):
+        """A dissection finished: the protocol layers of packet ``seq``, or why there are none."""
+
+        def __init__(self, seq: int, nodes: list[Node], note: str | None) -> None:
+            super().__init__()
+            self.seq = seq
+            self.nodes = nodes
+            self.note = note
+
+    def __init__(
+        self, session: Session, *, refresh_hz: float = 20, clock: Callable[[], int] | None = None
+    ) -> None:
+        super().__init__(session, refresh_hz=refresh_hz, clock=clock)
+        self.detail_tree = DetailTree(id="detail", classes="pane")
+        self.detail_tree.border_title = "Details"
+        self.hex_view = HexView(id="hex", classes="pane")
+        self.hex_view.border_title = "Bytes"
+        self._want: int | None = None  # the packet under the cursor
+        self._shown: int | None = -1  # the packet whose layers the tree shows
+        self._frame_for: int | None = None  # the packet whose bytes the hex view shows
+        self._cache: OrderedDict[int, tuple[list[Node], str | None]] = OrderedDict()
+
+    @property
+    def detail_pending(self) -> bool:
+        """True while the tree/hex panes have not caught up with the cursor yet."""
+        return self._want != self._shown
+
+    @on(PacketList.CursorMoved)
+    def _cursor_moved(self, event: PacketList.CursorMoved) -> None:
+        self._want = event.seq
+        self.update_detail()
+
+    @on(Tree.NodeHighlighted, "#detail")
+    def _node_highlighted(self, event: Tree.NodeHighlighted[Node | None]) -> None:
+        node = event.node.data
+        if node is not None:
+            self.hex_view.highlight(node.start, node.end)
+
+    def refresh_frame(self) -> None:
+        """The frame layer again (its times follow the time format)."""
+        self._frame_for = None
+        self.update_detail()
+
+    def clear_detail(self) -> None:
+        """Nothing selected, nothing cached (the ring was cleared)."""
+        self._want = self._shown = self._frame_for = None
+        self._cache.clear()
+        self.update_detail()
+
+    def _frame_info(self, rec: Record) -> FrameInfo:
+        session = self.session
+        iface = (
+            session.interfaces[rec.iface] if rec.iface < len(session.interfaces) else session.info
+        )
+        packets = self.packet_list
+        prev_ns = None
+        if packets.rows:
+            prev = packets.seq_at(packets.index_of(rec.seq) - 1)
+            prev_rec = session.ring.get(prev) if prev is not None and prev != rec.seq else None
+            prev_ns = prev_rec.ts_ns if prev_rec is not None else None
+        wire = getattr(session, "wire_length", None)
+        comment = getattr(session, "comment", None)
+        return FrameInfo(
+            iface.name,
+            iface.kind,
+            iface.linktype,
+            packets.first_ns if packets.first_ns is not None else rec.ts_ns,
+            prev_ns,
+            packets.time_format,
+            wire(rec) if callable(wire) else None,
+            comment(rec) if callable(comment) else None,
+        )
+
+    def update_detail(self) -> None:
+        """Show the packet under the cursor: at once from the cache, else dissect it."""
+        seq = self._want
+        tree, hexv = self.detail_tree, self.hex_view
+        if seq is None:
+            self._shown = self._frame_for = None
+            tree.show_nodes(None, [])
+            tree.border_title = "Details"
+            hexv.show(b"")
+            return
+        rec = self.session.ring.get(seq)
+        if rec is None:
+            self._shown = self._frame_for = seq
+            tree.show_nodes(seq, [], note=f"packet {seq} was evicted from the ring")
+            hexv.show(b"")
+            return
+        frame = frame_node(rec, self._frame_info(rec))
+        if seq != self._frame_for:
+            hexv.show(rec.data)
+            self._frame_for = seq
+        tree.border_title = f"Details · packet {seq}"
+        cached = self._cache.get(seq)
+        if cached is not None:
+            self._cache.move_to_end(seq)
+            nodes, note = cached
+            tree.show_nodes(seq, nodes, note=note, frame=frame)
+            self._shown = seq
+            self._prefetch()
+            return
+        if not (tree.seq == seq and tree.pending):
+            tree.show_nodes(seq, [], frame=frame, pending=True)
+        self._start_dissect(rec)
+
+    def _start_dissect(self, rec: Record) -> None:
+        view = self.session.tunnel_view
+        inner = self.session.inner_frames(rec)
+        frames = [(f, view.linktype_of(f)) for f in inner] if inner and view else []
+        self._dissect(rec, self.session.linktype_of(rec), frames)
+
+    @work(thread=True, exclusive=True, group="dissect", exit_on_error=False)
+    def _dissect(self, rec: Record, linktype: int, frames: list[tuple[bytes, int]]) -> None:
+        """Dissect one record off the event loop (scapy: ms, 1 s on first use).
+
+        ``frames``: what a tunnel segment carries (reassembled across segments):
+        each is dissected too and shown as a layer after the segment's own.
+        """
+        from tapwatch import decode
+
+        try:
+            nodes, note = list(decode.detail(rec.data, linktype)), None
+            for n, (frame, lt) in enumerate(frames, 1):
+                # reassembled bytes lie in no one place of this segment: no byte spans
+                inner = [_without_spans(node) for node in decode.detail(frame, lt)]
+                nodes.append(
+                    decode.Node(
+                        f"Tunnel frame {n} of {len(frames)} ({len(frame)} bytes, reassembled)",
+                        0,
+                        0,
+                        inner,
+                    )
+                )
+        except Exception as e:  # decode.detail never raises; be sure
+            nodes, note = [], f"could not dissect: {e.__class__.__name__}: {e}"
+        # posted even when a newer request cancelled this one: stale for the cursor, but
+        # right, and cached
+        self.post_message(self.DetailReady(rec.seq, nodes, note))
+
+    def on_detail_panes_detail_ready(self, message: DetailPanes.DetailReady) -> None:
+        self._cache[message.seq] = (message.nodes, message.note)
+        while len(self._cache) > DETAIL_CACHE:
+            self._cache.popitem(last=False)
+        if message.seq == self._want:
+            self.update_detail()
+        elif self._shown == self._want:
+            self._prefetch()  # the tree is up to date: go on dissecting ahead
+
+    def _prefetch(self) -> None:
+        """Dissect the nearest row around the cursor not dissected yet (one at a time:
+        each result asks for the next)."""
+        if self._want is None:
+            return
+        packets = self.packet_list
+        if not packets.rows:
+            return
+        index = packets.index_of(self._want)
+        for step in PREFETCH:
+            seq = packets.seq_at(index + step)
+            if seq is None or seq in self._cache:
+                continue
+            rec = self.session.ring.get(seq)
+            if rec is not None:
+                self._start_dissect(rec)
+                return
+
+
+def _without_spans(node: Node) -> Node:
+    """A tree node (and its children) that highlights no bytes of the packet shown."""
+    return type(node)(node.label, 0, 0, [_without_spans(c) for c in node.children])

@@ -1,0 +1,60 @@
+"""The display filter: what the filter bar applies, combined with the capture filter.
+
+:meth:`DisplayFilter.compile_display` is the one function that turns the
+bar's text into a filter; the bar calls it (off the event loop) on every
+edit and on Enter. Tools that want the list to show their subject (a
+conversation, a stream) call :meth:`DisplayFilter.apply_filter`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual import on
+
+from tapwatch.widgets.filter_bar import FilterBar
+from tapwatch.widgets.screen.base import ScreenBase
+
+if TYPE_CHECKING:
+    from tapwatch.filters import PacketFilter
+
+
+class DisplayFilter(ScreenBase):
+    """``/`` edits the filter; Enter applies it to the list."""
+
+    def compile_display(self, expr: str) -> PacketFilter | None:
+        """The list's filter: capture filter and display filter combined (raises FilterError)."""
+        from tapwatch.filters import compile_packet_filter
+
+        capture = self.session.capture_filter
+        expr = expr.strip()
+        linktypes = sorted({i.linktype for i in self.session.interfaces})
+        if capture is not None and expr:
+            return compile_packet_filter(f"({capture.expr}) and ({expr})", linktypes)
+        if capture is not None:
+            return capture
+        return compile_packet_filter(expr, linktypes)
+
+    def action_filter(self) -> None:
+        """Open the filter input (with the applied expression) for editing."""
+        self.filter_bar.edit()
+
+    def action_clear_filter(self) -> None:
+        self.apply_filter("")
+
+    @on(FilterBar.Applied)
+    def _filter_applied(self, event: FilterBar.Applied) -> None:
+        self.packet_list.set_filter(event.compiled)
+        self.tick()
+
+    @on(FilterBar.Closed)
+    def _filter_closed(self) -> None:
+        self.packet_list.focus()
+
+    def apply_filter(self, expr: str, compiled: PacketFilter | None = None) -> None:
+        """Show only what ``expr`` matches (with the capture filter); empty shows everything."""
+        if compiled is None and (expr or self.session.capture_filter is not None):
+            compiled = self.compile_display(expr)
+        self.filter_bar.set_applied(expr)
+        self.packet_list.set_filter(compiled)
+        self.tick()
