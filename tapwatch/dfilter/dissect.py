@@ -1,0 +1,192 @@
+"""The struct-level walk that finds a packet's layers, and the helpers protocols use to say
+what their fields are.
+
+Each protocol module (``tapwatch.dfilter.protocols``) binds a walker into one of the
+dispatch tables below -- link type, ethertype, IP protocol, UDP and TCP port, UDP
+heuristics -- and registers its fields.  A walker gets the packet and the span its
+protocol owns, adds its :class:`~tapwatch.dfilter.packet.Layer` and hands the payload
+on through the tables.  Which protocol a port or heuristic leads to follows Wireshark's
+choices (not tcpdump's), since the reference for what a filter selects is tshark.
+
+Nothing here may raise on hostile bytes: a walker that meets a short header stops,
+and :func:`walk` catches whatever slips through.  Layers are bounded
+(:data:`MAX_LAYERS`), so a packet of nested tunnels costs a bounded walk.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from typing import Any, Final
+
+from tapwatch.dfilter import registry
+from tapwatch.dfilter.packet import Layer, Packet
+
+#: Layers one packet may have before encapsulations are no longer followed.
+MAX_LAYERS: Final = 24
+
+Walker = Callable[[Packet, bytes, int, int], None]
+
+LINKTYPES: Final[dict[int, Walker]] = {}
+ETHERTYPES: Final[dict[int, Walker]] = {}
+IP_PROTOS: Final[dict[int, Walker]] = {}
+UDP_PORTS: Final[dict[int, Walker]] = {}
+TCP_PORTS: Final[dict[int, Walker]] = {}
+#: Tried in order on UDP payloads no port claimed: a walker returning True took it.
+UDP_HEURISTICS: Final[list[Callable[[Packet, bytes, int, int], bool]]] = []
+
+
+def walk(pkt: Packet) -> None:
+    """Fill ``pkt``'s layers (after the frame layer :class:`Packet` adds itself)."""
+    fn = LINKTYPES.get(pkt.linktype)
+    if fn is None:
+        return
+    try:
+        fn(pkt, pkt.data, 0, len(pkt.data))
+    except Exception:  # hostile bytes: keep the layers found so far, never raise
+        pass
+
+
+Packet.dissector = walk
+
+
+def room(pkt: Packet) -> bool:
+    """Whether another layer may be added (the nesting bound)."""
+    return len(pkt.layers()) < MAX_LAYERS
+
+
+def ethertype(pkt: Packet, d: bytes, off: int, end: int, etype: int) -> None:
+    fn = ETHERTYPES.get(etype)
+    if fn is not None and off < end and room(pkt):
+        fn(pkt, d, off, end)
+
+
+def ip_any(pkt: Packet, d: bytes, off: int, end: int) -> None:
+    """A bare IP packet, its version from the first nibble."""
+    if off < end:
+        v = d[off] >> 4
+        if v == 4:
+            ethertype(pkt, d, off, end, 0x0800)
+        elif v == 6:
+            ethertype(pkt, d, off, end, 0x86DD)
+
+
+def ip_proto(pkt: Packet, d: bytes, off: int, end: int, proto: int) -> None:
+    fn = IP_PROTOS.get(proto)
+    if fn is not None and room(pkt):
+        fn(pkt, d, off, end)
+
+
+def bind(table: dict[int, Walker], keys: tuple[int, ...], fn: Walker) -> Walker:
+    for k in keys:
+        table[k] = fn
+    return fn
+
+
+# ----------------------------------------------------------------------------- field helpers
+
+_U16: Final = struct.Struct("!H").unpack_from
+_U32: Final = struct.Struct("!I").unpack_from
+
+
+def u8(d: bytes, at: int) -> int:
+    return d[at]
+
+
+def u16(d: bytes, at: int) -> int:
+    return int(_U16(d, at)[0])
+
+
+def u32(d: bytes, at: int) -> int:
+    return int(_U32(d, at)[0])
+
+
+def uint(
+    name: str,
+    ftype: str,
+    proto: str,
+    at: int,
+    size: int,
+    mask: int = 0,
+    desc: str = "",
+) -> registry.Field:
+    """A big-endian unsigned field ``size`` bytes at ``at`` into the layer, masked and shifted
+    down as Wireshark's bitmask fields are (``mask``: 0 for the whole value)."""
+    shift = (mask & -mask).bit_length() - 1 if mask else 0
+
+    def get(pkt: Packet, layer: Layer) -> Any:
+        o = layer.off + at
+        if o + size > layer.end:
+            return None
+        v = int.from_bytes(layer.data[o : o + size], "big")
+        return (v & mask) >> shift if mask else v
+
+    return registry.register_field(name, ftype, proto, get, desc=desc)
+
+
+def flag(name: str, proto: str, at: int, size: int, mask: int, desc: str = "") -> registry.Field:
+    """A boolean bit (Wireshark's ``FT_BOOLEAN`` with a bitmask): 1 when set, 0 when not."""
+
+    def get(pkt: Packet, layer: Layer) -> Any:
+        o = layer.off + at
+        if o + size > layer.end:
+            return None
+        return 1 if int.from_bytes(layer.data[o : o + size], "big") & mask else 0
+
+    return registry.register_field(name, "FT_BOOLEAN", proto, get, desc=desc)
+
+
+def raw(name: str, ftype: str, proto: str, at: int, size: int, desc: str = "") -> registry.Field:
+    """Bytes at a fixed place (addresses: ``FT_ETHER`` as bytes; ``FT_IPv4``/``FT_IPv6``
+    as the address's integer)."""
+    as_int = ftype in ("FT_IPv4", "FT_IPv6")
+
+    def get(pkt: Packet, layer: Layer) -> Any:
+        o = layer.off + at
+        if o + size > layer.end:
+            return None
+        b = layer.data[o : o + size]
+        return int.from_bytes(b, "big") if as_int else b
+
+    return registry.register_field(name, ftype, proto, get, desc=desc)
+
+
+def both(name: str, first: registry.Field, second: registry.Field, desc: str = "") -> registry.Field:
+    """A field that is either of two (``ip.addr``: the source, then the destination)."""
+    g1, g2 = first.get, second.get
+    assert g1 is not None and g2 is not None
+
+    def get(pkt: Packet, layer: Layer) -> Any:
+        a = g1(pkt, layer)
+        b = g2(pkt, layer)
+        if a is None:
+            return [] if b is None else [b]
+        return [a] if b is None else [a, b]
+
+    return registry.register_field(
+        name, first.ftype, first.protocol, get, multi=True, needs=first.needs, desc=desc
+    )
+
+
+def extra(
+    name: str,
+    ftype: str,
+    proto: str,
+    key: str,
+    *,
+    multi: bool = False,
+    needs: tuple[str, ...] = (),
+    cost: str = registry.FAST,
+    desc: str = "",
+) -> registry.Field:
+    """A field a dissector or pass left in ``layer.extra`` (a dict) under ``key``."""
+
+    def get(pkt: Packet, layer: Layer) -> Any:
+        x = layer.extra
+        if x is None:
+            return None
+        return x.get(key)
+
+    return registry.register_field(
+        name, ftype, proto, get, multi=multi, needs=needs, cost=cost, desc=desc
+    )

@@ -1,0 +1,729 @@
+"""Application protocols: ``dns.*`` and ``dhcp.*`` over UDP; ``http.*`` and ``tls.*`` over TCP.
+
+DNS and DHCP are read from the datagram on first use of one of their fields.  HTTP and
+TLS messages may span TCP segments; as Wireshark (whose TCP reassembly is on by
+default), a message is dissected in the frame whose segment completes it, so they come
+from a pass, ``tcp.reassembly``, that follows each connection's bytes in order and
+adds ``http``/``tls`` layers to the frames that complete messages.  Those fields cost
+more: the pass runs over every TCP segment of the capture.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from tapwatch.dfilter import registry
+from tapwatch.dfilter.dissect import UDP_PORTS, bind, u16, u32
+from tapwatch.dfilter.packet import Layer, Packet, Pass
+from tapwatch.dfilter.protocols.transport import TcpInfo
+
+# ----------------------------------------------------------------------------- DNS
+
+registry.register_protocol("dns", "Domain Name System")
+registry.register_protocol("mdns", "Multicast Domain Name System")
+
+#: Names read from one message, and the most compression jumps followed in one name.
+MAX_RECORDS: Final = 256
+MAX_JUMPS: Final = 32
+
+
+def _name(d: bytes, start: int, end: int, at: int) -> tuple[str, int]:
+    """A (compressed) name at ``at`` in the message ``d[start:end]``: its text and where the
+    name ends in place.  Raises IndexError/ValueError on a malformed name."""
+    labels: list[str] = []
+    after = -1
+    jumps = 0
+    total = 0
+    while True:
+        if at >= end:
+            raise IndexError
+        n = d[at]
+        if n & 0xC0 == 0xC0:
+            if at + 1 >= end:
+                raise IndexError
+            if after < 0:
+                after = at + 2
+            jumps += 1
+            if jumps > MAX_JUMPS:
+                raise ValueError("compression loop")
+            at = start + (((n & 0x3F) << 8) | d[at + 1])
+            continue
+        if n == 0:
+            if after < 0:
+                after = at + 1
+            break
+        if at + 1 + n > end:
+            raise IndexError
+        labels.append(d[at + 1 : at + 1 + n].decode("latin-1"))
+        total += n + 1
+        if total > 255:
+            raise ValueError("name too long")
+        at += 1 + n
+    return (".".join(labels) if labels else "<Root>"), after
+
+
+class DnsMessage:
+    __slots__ = ("answers", "queries")
+
+    def __init__(self) -> None:
+        self.queries: list[tuple[str, int, int]] = []  # name, type, class
+        #: name, type, class, ttl, rdlength, rdata offset in the message bytes, data text
+        self.answers: list[tuple[str, int, int, int, int, int, Any]] = []
+
+
+def dns_message(layer: Layer) -> DnsMessage:
+    """The questions and resource records of the message, read once (as far as they parse)."""
+    got = layer.extra
+    if got is not None:
+        return got  # type: ignore[no-any-return]
+    msg = DnsMessage()
+    layer.extra = msg
+    d, start, end = layer.data, layer.off, layer.end
+    if start + 12 > end:
+        return msg
+    counts = [u16(d, start + 4 + 2 * i) for i in range(4)]
+    at = start + 12
+    try:
+        for _ in range(min(counts[0], MAX_RECORDS)):
+            name, at = _name(d, start, end, at)
+            if at + 4 > end:
+                return msg
+            msg.queries.append((name, u16(d, at), u16(d, at + 2)))
+            at += 4
+        for _ in range(min(sum(counts[1:]), MAX_RECORDS)):
+            name, at = _name(d, start, end, at)
+            if at + 10 > end:
+                return msg
+            rtype, rclass, ttl, rdlen = u16(d, at), u16(d, at + 2), u32(d, at + 4), u16(d, at + 8)
+            rd = at + 10
+            if rd + rdlen > end:
+                return msg
+            value: Any = None
+            if rtype == 1 and rdlen == 4:
+                value = int.from_bytes(d[rd : rd + 4], "big")
+            elif rtype == 28 and rdlen == 16:
+                value = int.from_bytes(d[rd : rd + 16], "big")
+            elif rtype in (2, 5, 12):
+                value = _name(d, start, end, rd)[0]
+            elif rtype == 15 and rdlen >= 3:
+                value = _name(d, start, end, rd + 2)[0]
+            msg.answers.append((name, rtype, rclass, ttl, rdlen, rd, value))
+            at = rd + rdlen
+    except (IndexError, ValueError):
+        pass
+    return msg
+
+
+def _dns_field(name: str, ftype: str, fn: Any, multi: bool = False, desc: str = "") -> None:
+    """A DNS field, read from mDNS messages too (Wireshark's mDNS uses DNS's fields)."""
+    registry.register_field(
+        name, ftype, "dns", fn, multi=multi, cost=registry.DEEP, desc=desc, also=("mdns",)
+    )
+
+
+def _hdr(at: int, mask: int = 0, response_only: bool = False) -> Any:
+    shift = (mask & -mask).bit_length() - 1 if mask else 0
+
+    def get(pkt: Packet, layer: Layer) -> Any:
+        d, o = layer.data, layer.off
+        if o + 12 > layer.end:
+            return None
+        if response_only and not d[o + 2] & 0x80:
+            return None
+        v = u16(d, o + at)
+        return (v & mask) >> shift if mask else v
+
+    return get
+
+
+def _bit(mask: int, response_only: bool = False) -> Any:
+    def get(pkt: Packet, layer: Layer) -> Any:
+        d, o = layer.data, layer.off
+        if o + 12 > layer.end or (response_only and not d[o + 2] & 0x80):
+            return None
+        return 1 if u16(d, o + 2) & mask else 0
+
+    return get
+
+
+_dns_field("dns.id", "FT_UINT16", _hdr(0), desc="Transaction ID")
+_dns_field("dns.flags", "FT_UINT16", _hdr(2), desc="Flags")
+_dns_field("dns.flags.response", "FT_BOOLEAN", _bit(0x8000), desc="Response")
+_dns_field("dns.flags.opcode", "FT_UINT16", _hdr(2, 0x7800), desc="Opcode")
+_dns_field("dns.flags.authoritative", "FT_BOOLEAN", _bit(0x0400, True), desc="Authoritative")
+_dns_field("dns.flags.truncated", "FT_BOOLEAN", _bit(0x0200), desc="Truncated")
+_dns_field("dns.flags.recdesired", "FT_BOOLEAN", _bit(0x0100), desc="Recursion desired")
+_dns_field("dns.flags.recavail", "FT_BOOLEAN", _bit(0x0080, True), desc="Recursion available")
+_dns_field("dns.flags.z", "FT_BOOLEAN", _bit(0x0040), desc="Z (reserved)")
+_dns_field("dns.flags.authenticated", "FT_BOOLEAN", _bit(0x0020, True), desc="Authentic data")
+_dns_field("dns.flags.checkdisable", "FT_BOOLEAN", _bit(0x0010), desc="Checking disabled")
+_dns_field("dns.flags.rcode", "FT_UINT16", _hdr(2, 0x000F, True), desc="Reply code")
+_dns_field("dns.count.queries", "FT_UINT16", _hdr(4), desc="Questions")
+_dns_field("dns.count.answers", "FT_UINT16", _hdr(6), desc="Answer RRs")
+_dns_field("dns.count.auth_rr", "FT_UINT16", _hdr(8), desc="Authority RRs")
+_dns_field("dns.count.add_rr", "FT_UINT16", _hdr(10), desc="Additional RRs")
+_dns_field(
+    "dns.qry.name",
+    "FT_STRING",
+    lambda p, layer: [q[0] for q in dns_message(layer).queries],
+    True,
+    "Query name",
+)
+_dns_field(
+    "dns.qry.name.len",
+    "FT_UINT16",
+    lambda p, layer: [len(q[0]) if q[0] != "<Root>" else 0 for q in dns_message(layer).queries],
+    True,
+)
+_dns_field(
+    "dns.qry.type", "FT_UINT16", lambda p, layer: [q[1] for q in dns_message(layer).queries], True
+)
+_dns_field(
+    "dns.qry.class",
+    "FT_UINT16",
+    lambda p, layer: [q[2] & 0x7FFF if p.index().get("mdns") else q[2] for q in dns_message(layer).queries],
+    True,
+)
+_dns_field(
+    "dns.resp.name",
+    "FT_STRING",
+    lambda p, layer: [a[0] for a in dns_message(layer).answers],
+    True,
+)
+_dns_field(
+    "dns.resp.type", "FT_UINT16", lambda p, layer: [a[1] for a in dns_message(layer).answers], True
+)
+_dns_field(
+    "dns.resp.ttl", "FT_UINT32", lambda p, layer: [a[3] for a in dns_message(layer).answers], True
+)
+_dns_field(
+    "dns.resp.len", "FT_UINT16", lambda p, layer: [a[4] for a in dns_message(layer).answers], True
+)
+
+
+def _rdata(rtype: int) -> Any:
+    return lambda p, layer: [
+        a[6] for a in dns_message(layer).answers if a[1] == rtype and a[6] is not None
+    ]
+
+
+_dns_field("dns.a", "FT_IPv4", _rdata(1), True, "Address")
+_dns_field("dns.aaaa", "FT_IPv6", _rdata(28), True, "AAAA address")
+_dns_field("dns.cname", "FT_STRING", _rdata(5), True, "Canonical name")
+_dns_field("dns.ns", "FT_STRING", _rdata(2), True, "Name server")
+_dns_field("dns.ptr.domain_name", "FT_STRING", _rdata(12), True, "Domain name")
+_dns_field("dns.mx.mail_exchange", "FT_STRING", _rdata(15), True, "Mail exchange")
+
+
+def dns(pkt: Packet, d: bytes, off: int, end: int) -> None:
+    pkt.add(Layer("dns", d, off, end, 12))
+
+
+def mdns(pkt: Packet, d: bytes, off: int, end: int) -> None:
+    pkt.add(Layer("mdns", d, off, end, 12))
+
+
+bind(UDP_PORTS, (53,), dns)
+bind(UDP_PORTS, (5353,), mdns)
+
+# ----------------------------------------------------------------------------- DHCP
+
+registry.register_protocol("dhcp", "Dynamic Host Configuration Protocol")
+
+
+def _dhcp_u(at: int, size: int) -> Any:
+    def get(pkt: Packet, layer: Layer) -> Any:
+        o = layer.off + at
+        if o + size > layer.end:
+            return None
+        return int.from_bytes(layer.data[o : o + size], "big")
+
+    return get
+
+
+for _n, _t, _at, _size in (
+    ("dhcp.type", "FT_UINT8", 0, 1),
+    ("dhcp.hw.type", "FT_UINT8", 1, 1),
+    ("dhcp.hw.len", "FT_UINT8", 2, 1),
+    ("dhcp.hops", "FT_UINT8", 3, 1),
+    ("dhcp.id", "FT_UINT32", 4, 4),
+    ("dhcp.secs", "FT_UINT16", 8, 2),
+    ("dhcp.flags", "FT_UINT16", 10, 2),
+    ("dhcp.ip.client", "FT_IPv4", 12, 4),
+    ("dhcp.ip.your", "FT_IPv4", 16, 4),
+    ("dhcp.ip.server", "FT_IPv4", 20, 4),
+    ("dhcp.ip.relay", "FT_IPv4", 24, 4),
+):
+    registry.register_field(_n, _t, "dhcp", _dhcp_u(_at, _size), cost=registry.DEEP)
+
+
+def _dhcp_mac(pkt: Packet, layer: Layer) -> Any:
+    d, o = layer.data, layer.off
+    if o + 34 > layer.end or d[o + 1] != 1 or d[o + 2] != 6:
+        return None
+    return d[o + 28 : o + 34]
+
+
+registry.register_field("dhcp.hw.mac_addr", "FT_ETHER", "dhcp", _dhcp_mac, cost=registry.DEEP)
+
+
+def _dhcp_options(layer: Layer) -> list[tuple[int, bytes]]:
+    got = layer.extra
+    if got is not None:
+        return got  # type: ignore[no-any-return]
+    out: list[tuple[int, bytes]] = []
+    d, at, end = layer.data, layer.off + 240, layer.end
+    if layer.off + 240 <= end and d[layer.off + 236 : layer.off + 240] == b"\x63\x82\x53\x63":
+        while at < end and len(out) < 255:
+            t = d[at]
+            if t == 0:
+                at += 1
+                continue
+            if t == 255:
+                out.append((255, b""))
+                break
+            if at + 2 > end:
+                break
+            n = d[at + 1]
+            out.append((t, d[at + 2 : at + 2 + n]))
+            at += 2 + n
+    layer.extra = out
+    return out
+
+
+registry.register_field(
+    "dhcp.option.type",
+    "FT_UINT8",
+    "dhcp",
+    lambda p, layer: [t for t, _b in _dhcp_options(layer)],
+    multi=True,
+    cost=registry.DEEP,
+)
+registry.register_field(
+    "dhcp.option.dhcp",
+    "FT_UINT8",
+    "dhcp",
+    lambda p, layer: [b[0] for t, b in _dhcp_options(layer) if t == 53 and b],
+    multi=True,
+    cost=registry.DEEP,
+    desc="DHCP message type",
+)
+
+
+def dhcp(pkt: Packet, d: bytes, off: int, end: int) -> None:
+    pkt.add(Layer("dhcp", d, off, end))
+
+
+bind(UDP_PORTS, (67, 68), dhcp)
+
+# ----------------------------------------------------------------------------- TCP reassembly
+
+#: Wireshark's default ports for HTTP and TLS over TCP.
+HTTP_PORTS: Final = frozenset({80, 3128, 3132, 5985, 8080, 8088, 11371, 1900, 2869, 2710})
+TLS_PORTS: Final = frozenset({443})
+#: Bytes held for one direction of a connection while a message is incomplete.
+MAX_PENDING: Final = 1 << 20
+
+
+class _Direction:
+    __slots__ = ("buf", "next_seq")
+
+    def __init__(self) -> None:
+        self.buf = b""
+        self.next_seq: int | None = None
+
+
+class TcpReassembly(Pass):
+    """Follows each HTTP and TLS connection's bytes, each direction in order, and adds the
+    messages a segment completes to its frame as ``http`` / ``tls`` layers."""
+
+    name = "tcp.reassembly"
+    after = ("tcp.stream",)
+
+    def feed(self, pkt: Packet) -> None:
+        tcps = pkt.index().get("tcp")
+        if not tcps:
+            return
+        for layer in tcps:
+            info: TcpInfo = layer.extra
+            if info.length <= 0 or info.flow is None:
+                continue
+            d, o = layer.data, layer.off
+            sport, dport = u16(d, o), u16(d, o + 2)
+            lo, hi = (sport, dport) if sport <= dport else (dport, sport)
+            app = None
+            for port in (lo, hi):
+                if port in HTTP_PORTS:
+                    app = "http"
+                    break
+                if port in TLS_PORTS:
+                    app = "tls"
+                    break
+            if app is None:
+                continue
+            payload = d[o + layer.hlen : layer.end]
+            if not payload:
+                continue
+            state = info.flow.state.setdefault("tcp.reassembly", {})
+            key = (d[o : o + 2], sport)
+            side = state.get(key)
+            if side is None:
+                side = state[key] = _Direction()
+            seq = u32(d, o + 4)
+            if side.next_seq is not None and seq != side.next_seq:
+                if (seq - side.next_seq) & 0xFFFFFFFF > 0x7FFFFFFF:
+                    continue  # a retransmission of bytes already taken
+                side.buf = b""  # a gap: start again from here
+            side.next_seq = (seq + len(payload)) & 0xFFFFFFFF
+            side.buf += payload
+            if len(side.buf) > MAX_PENDING:
+                side.buf = b""
+                continue
+            if app == "http":
+                self._http(pkt, layer, side)
+            else:
+                self._tls(pkt, layer, side)
+
+    def _http(self, pkt: Packet, anchor: Layer, side: _Direction) -> None:
+        buf = side.buf
+        at = anchor
+        while buf:
+            msg, used = http_message(buf)
+            if used == 0:
+                break
+            layer = Layer("http", buf, 0, used)
+            layer.extra = msg
+            at = pkt.insert_after(at, layer)
+            buf = buf[used:]
+        side.buf = buf
+
+    def _tls(self, pkt: Packet, anchor: Layer, side: _Direction) -> None:
+        buf = side.buf
+        records: list[tuple[int, int, bytes]] = []
+        used = 0
+        while used + 5 <= len(buf):
+            ctype = buf[used]
+            if ctype not in (20, 21, 22, 23, 24) or buf[used + 1] != 3:
+                used = len(buf)  # not TLS (or lost track): drop it
+                records = []
+                break
+            n = u16(buf, used + 3)
+            if used + 5 + n > len(buf):
+                break
+            records.append((ctype, u16(buf, used + 1), buf[used + 5 : used + 5 + n]))
+            used += 5 + n
+        side.buf = buf[used:]
+        if records:
+            layer = Layer("tls", buf, 0, used)
+            layer.extra = records
+            pkt.insert_after(anchor, layer)
+
+
+registry.register_pass("tcp.reassembly", TcpReassembly, after=("tcp.stream",))
+
+# ----------------------------------------------------------------------------- HTTP
+
+_NEEDS: Final = ("tcp.reassembly",)
+registry.register_protocol("http", "Hypertext Transfer Protocol", needs=_NEEDS, cost=registry.DEEP)
+_METHODS: Final = frozenset(
+    {
+        b"GET",
+        b"POST",
+        b"HEAD",
+        b"PUT",
+        b"DELETE",
+        b"OPTIONS",
+        b"PATCH",
+        b"TRACE",
+        b"CONNECT",
+        b"PROPFIND",
+        b"PROPPATCH",
+        b"MKCOL",
+        b"COPY",
+        b"MOVE",
+        b"LOCK",
+        b"UNLOCK",
+        b"NOTIFY",
+        b"SUBSCRIBE",
+        b"M-SEARCH",
+    }
+)
+#: Longest header block read: more than this is not taken for HTTP.
+MAX_HEADERS: Final = 64 * 1024
+
+
+def http_message(buf: bytes) -> tuple[dict[str, Any], int]:
+    """One message from the start of ``buf``: its fields and how many bytes it took
+    (0: incomplete, wait for more).  Bytes that do not start a message are taken whole
+    as a continuation (an ``http`` layer without request or response), as Wireshark."""
+    head_end = buf.find(b"\r\n\r\n", 0, MAX_HEADERS)
+    first_line = buf.split(b"\r\n", 1)[0]
+    parts = first_line.split(b" ", 2)
+    is_request = len(parts) == 3 and parts[0] in _METHODS and parts[2].startswith(b"HTTP/")
+    is_response = len(parts) >= 2 and parts[0].startswith(b"HTTP/1.") and parts[1][:3].isdigit()
+    if not (is_request or is_response):
+        return {"continuation": True}, len(buf)
+    if head_end < 0:
+        return {}, 0 if len(buf) < MAX_HEADERS else len(buf)
+    head = buf[:head_end].decode("latin-1")
+    lines = head.split("\r\n")
+    msg: dict[str, Any] = {}
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        name, sep, value = line.partition(":")
+        if sep:
+            headers.setdefault(name.strip().lower(), value.strip())
+    msg["lines"] = [line + "\r\n" for line in lines[1:]]
+    body_start = head_end + 4
+    if is_request:
+        msg["request"] = 1
+        msg["method"] = parts[0].decode("latin-1")
+        msg["uri"] = parts[1].decode("latin-1")
+        msg["version"] = parts[2].decode("latin-1")
+    else:
+        msg["response"] = 1
+        msg["version"] = parts[0].decode("latin-1")
+        msg["code"] = int(parts[1][:3])
+        msg["phrase"] = parts[2].decode("latin-1") if len(parts) > 2 else ""
+    msg["headers"] = headers
+    length = 0
+    chunked = "chunked" in headers.get("transfer-encoding", "").lower()
+    if "content-length" in headers and headers["content-length"].isdigit():
+        length = int(headers["content-length"])
+    elif chunked:
+        end = _chunked_end(buf, body_start)
+        if end < 0:
+            return {}, 0
+        msg["body"] = buf[body_start:end]
+        return msg, end
+    elif is_response and not (100 <= msg["code"] < 200 or msg["code"] in (204, 304)):
+        length = len(buf) - body_start  # no length given: what came with it
+    if len(buf) < body_start + length:
+        return {}, 0
+    msg["body"] = buf[body_start : body_start + length]
+    return msg, body_start + length
+
+
+def _chunked_end(buf: bytes, at: int) -> int:
+    """Where a chunked body starting at ``at`` ends (-1: not all here yet)."""
+    for _ in range(100_000):
+        eol = buf.find(b"\r\n", at)
+        if eol < 0:
+            return -1
+        size_text = buf[at:eol].split(b";", 1)[0].strip()
+        try:
+            size = int(size_text, 16)
+        except ValueError:
+            return len(buf)
+        at = eol + 2
+        if size == 0:
+            end = buf.find(b"\r\n\r\n", at - 2)
+            return -1 if end < 0 else end + 4
+        at += size + 2
+        if at > len(buf):
+            return -1
+    return len(buf)
+
+
+def _http_get(name: str, ftype: str, fn: Any, multi: bool = False, desc: str = "") -> None:
+    registry.register_field(
+        name, ftype, "http", fn, multi=multi, needs=_NEEDS, cost=registry.DEEP, desc=desc
+    )
+
+
+_http_get("http.request", "FT_BOOLEAN", lambda p, layer: layer.extra.get("request"))
+_http_get("http.response", "FT_BOOLEAN", lambda p, layer: layer.extra.get("response"))
+_http_get("http.request.method", "FT_STRING", lambda p, layer: layer.extra.get("method"))
+_http_get("http.request.uri", "FT_STRING", lambda p, layer: layer.extra.get("uri"))
+_http_get(
+    "http.request.version",
+    "FT_STRING",
+    lambda p, layer: layer.extra.get("version") if layer.extra.get("request") else None,
+)
+_http_get(
+    "http.response.version",
+    "FT_STRING",
+    lambda p, layer: layer.extra.get("version") if layer.extra.get("response") else None,
+)
+_http_get("http.response.code", "FT_UINT16", lambda p, layer: layer.extra.get("code"))
+_http_get("http.response.phrase", "FT_STRING", lambda p, layer: layer.extra.get("phrase"))
+
+
+def _full_uri(pkt: Packet, layer: Layer) -> Any:
+    x = layer.extra
+    if not x.get("request"):
+        return None
+    host = x["headers"].get("host")
+    uri = x["uri"]
+    return f"http://{host}{uri}" if host and uri.startswith("/") else uri
+
+
+_http_get("http.request.full_uri", "FT_STRING", _full_uri)
+
+
+def _lines(kind: str) -> Any:
+    def get(pkt: Packet, layer: Layer) -> Any:
+        x = layer.extra
+        return list(x.get("lines", ())) if x.get(kind) else []
+
+    return get
+
+
+_http_get("http.request.line", "FT_STRING", _lines("request"), multi=True)
+_http_get("http.response.line", "FT_STRING", _lines("response"), multi=True)
+
+
+def _header(name: str) -> Any:
+    def get(pkt: Packet, layer: Layer) -> Any:
+        h = layer.extra.get("headers")
+        return None if h is None else h.get(name)
+
+    return get
+
+
+for _field, _hname in (
+    ("http.host", "host"),
+    ("http.user_agent", "user-agent"),
+    ("http.accept", "accept"),
+    ("http.referer", "referer"),
+    ("http.cookie", "cookie"),
+    ("http.authorization", "authorization"),
+    ("http.connection", "connection"),
+    ("http.content_type", "content-type"),
+    ("http.content_length_header", "content-length"),
+    ("http.transfer_encoding", "transfer-encoding"),
+    ("http.server", "server"),
+    ("http.location", "location"),
+    ("http.date", "date"),
+    ("http.last_modified", "last-modified"),
+    ("http.cache_control", "cache-control"),
+    ("http.upgrade", "upgrade"),
+):
+    _http_get(_field, "FT_STRING", _header(_hname))
+
+
+def _content_length(pkt: Packet, layer: Layer) -> Any:
+    h = layer.extra.get("headers")
+    v = None if h is None else h.get("content-length")
+    return int(v) if v is not None and v.isdigit() else None
+
+
+def _file_data(pkt: Packet, layer: Layer) -> Any:
+    body = layer.extra.get("body")
+    return body.decode("latin-1") if body else None
+
+
+_http_get("http.content_length", "FT_UINT64", _content_length)
+_http_get("http.file_data", "FT_STRING", _file_data)
+
+# ----------------------------------------------------------------------------- TLS
+
+registry.register_protocol("tls", "Transport Layer Security", needs=_NEEDS, cost=registry.DEEP)
+
+
+def _tls(name: str, ftype: str, fn: Any, desc: str = "") -> None:
+    registry.register_field(
+        name, ftype, "tls", fn, multi=True, needs=_NEEDS, cost=registry.DEEP, desc=desc
+    )
+
+
+def _handshakes(layer: Layer) -> list[tuple[int, int, bytes]]:
+    """``(type, length, body)`` of each handshake message of the layer's records."""
+    out: list[tuple[int, int, bytes]] = []
+    for ctype, _v, body in layer.extra:
+        if ctype != 22:
+            continue
+        at = 0
+        while at + 4 <= len(body) and len(out) < 64:
+            n = int.from_bytes(body[at + 1 : at + 4], "big")
+            out.append((body[at], n, body[at + 4 : at + 4 + n]))
+            at += 4 + n
+    return out
+
+
+def _hello(body: bytes, server: bool) -> tuple[int, list[int], list[tuple[int, bytes]]]:
+    """A hello's version, cipher suites and extensions ``(type, data)``."""
+    at = 2 + 32
+    if at >= len(body):
+        return (u16(body, 0) if len(body) >= 2 else -1), [], []
+    at += 1 + body[at]  # session id
+    suites: list[int] = []
+    if server:
+        if at + 2 <= len(body):
+            suites.append(u16(body, at))
+        at += 3
+    else:
+        if at + 2 > len(body):
+            return u16(body, 0), suites, []
+        n = u16(body, at)
+        suites = [u16(body, at + 2 + i) for i in range(0, min(n, len(body) - at - 2) - 1, 2)]
+        at += 2 + n
+        if at < len(body):
+            at += 1 + body[at]  # compression methods
+    exts: list[tuple[int, bytes]] = []
+    if at + 2 <= len(body):
+        end = min(len(body), at + 2 + u16(body, at))
+        at += 2
+        while at + 4 <= end and len(exts) < 128:
+            t, n = u16(body, at), u16(body, at + 2)
+            exts.append((t, body[at + 4 : at + 4 + n]))
+            at += 4 + n
+    return u16(body, 0), suites, exts
+
+
+def _sni(data: bytes) -> list[str]:
+    out = []
+    at = 2
+    while at + 3 <= len(data):
+        t, n = data[at], u16(data, at + 1)
+        if t == 0:
+            out.append(data[at + 3 : at + 3 + n].decode("latin-1"))
+        at += 3 + n
+    return out
+
+
+def _hellos(layer: Layer) -> list[tuple[int, list[int], list[tuple[int, bytes]]]]:
+    return [_hello(b, t == 2) for t, _n, b in _handshakes(layer) if t in (1, 2)]
+
+
+_tls("tls.record.content_type", "FT_UINT8", lambda p, layer: [r[0] for r in layer.extra])
+_tls("tls.record.version", "FT_UINT16", lambda p, layer: [r[1] for r in layer.extra])
+_tls("tls.record.length", "FT_UINT16", lambda p, layer: [len(r[2]) for r in layer.extra])
+_tls("tls.record", "FT_NONE", lambda p, layer: [True for _r in layer.extra])
+_tls("tls.handshake", "FT_NONE", lambda p, layer: [True for r in layer.extra if r[0] == 22])
+_tls("tls.handshake.type", "FT_UINT8", lambda p, layer: [h[0] for h in _handshakes(layer)])
+_tls("tls.handshake.length", "FT_UINT24", lambda p, layer: [h[1] for h in _handshakes(layer)])
+_tls("tls.handshake.version", "FT_UINT16", lambda p, layer: [h[0] for h in _hellos(layer)])
+_tls(
+    "tls.handshake.ciphersuite",
+    "FT_UINT16",
+    lambda p, layer: [s for h in _hellos(layer) for s in h[1]],
+)
+_tls(
+    "tls.handshake.extension.type",
+    "FT_UINT16",
+    lambda p, layer: [t for h in _hellos(layer) for t, _d in h[2]],
+)
+_tls(
+    "tls.handshake.extensions_server_name",
+    "FT_STRING",
+    lambda p, layer: [n for h in _hellos(layer) for t, d in h[2] if t == 0 for n in _sni(d)],
+)
+_tls(
+    "tls.app_data", "FT_BYTES", lambda p, layer: [r[2] for r in layer.extra if r[0] == 23]
+)
+_tls("tls.alert_message", "FT_NONE", lambda p, layer: [True for r in layer.extra if r[0] == 21])
+_tls(
+    "tls.alert_message.level",
+    "FT_UINT8",
+    lambda p, layer: [r[2][0] for r in layer.extra if r[0] == 21 and len(r[2]) == 2],
+)
+_tls(
+    "tls.alert_message.desc",
+    "FT_UINT8",
+    lambda p, layer: [r[2][1] for r in layer.extra if r[0] == 21 and len(r[2]) == 2],
+)
+_tls(
+    "tls.change_cipher_spec", "FT_NONE", lambda p, layer: [True for r in layer.extra if r[0] == 20]
+)
+

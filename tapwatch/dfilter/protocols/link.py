@@ -1,0 +1,264 @@
+"""The frame and the link layers: ``frame.*``, ``eth.*``, ``vlan.*``, ``sll.*``, ``arp.*``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tapwatch.dfilter import registry
+from tapwatch.dfilter.dissect import (
+    ETHERTYPES,
+    LINKTYPES,
+    bind,
+    both,
+    ethertype,
+    flag,
+    ip_any,
+    raw,
+    u16,
+    uint,
+)
+from tapwatch.dfilter.packet import Layer, Packet
+from tapwatch.linktypes import (
+    LINKTYPE_ETHERNET,
+    LINKTYPE_LINUX_SLL,
+    LINKTYPE_LINUX_SLL2,
+    LINKTYPE_NULL,
+    LINKTYPE_RAW,
+)
+
+# ----------------------------------------------------------------------------- frame
+
+registry.register_protocol("frame", "Frame: every packet")
+
+
+def _capture_get(fn: Any) -> Any:
+    def get(pkt: Packet, layer: Layer) -> Any:
+        cap = pkt.capture
+        return None if cap is None else fn(pkt, cap)
+
+    return get
+
+
+registry.register_field(
+    "frame.number", "FT_UINT32", "frame", lambda p, _l: p.number, desc="Frame number"
+)
+registry.register_field(
+    "frame.len", "FT_UINT32", "frame", lambda p, _l: p.orig_len, desc="Frame length on the wire"
+)
+registry.register_field(
+    "frame.cap_len", "FT_UINT32", "frame", lambda p, _l: len(p.data), desc="Captured length"
+)
+registry.register_field(
+    "frame.time_epoch", "FT_RELATIVE_TIME", "frame", lambda p, _l: p.ts_ns, desc="Epoch time"
+)
+registry.register_field(
+    "frame.time", "FT_ABSOLUTE_TIME", "frame", lambda p, _l: p.ts_ns, desc="Arrival time"
+)
+registry.register_field(
+    "frame.time_relative",
+    "FT_RELATIVE_TIME",
+    "frame",
+    _capture_get(lambda p, c: p.ts_ns - (c.first_ns if c.first_ns is not None else p.ts_ns)),
+    desc="Time since the first frame",
+)
+registry.register_field(
+    "frame.time_delta",
+    "FT_RELATIVE_TIME",
+    "frame",
+    _capture_get(lambda p, c: p.delta_ns),
+    desc="Time since the previous captured frame",
+)
+registry.register_field(
+    "frame.interface_id",
+    "FT_UINT32",
+    "frame",
+    _capture_get(lambda p, c: p.iface if c.numbered_interfaces else None),
+    desc="Interface number (pcapng files and live sessions)",
+)
+registry.register_field(
+    "frame.interface_name",
+    "FT_STRING",
+    "frame",
+    _capture_get(lambda p, c: c.interface_name(p.iface)),
+    desc="Interface name",
+)
+registry.register_field(
+    "frame.marked", "FT_BOOLEAN", "frame", lambda p, _l: 0, desc="Marked (always 0 in tapwatch)"
+)
+registry.register_field(
+    "frame.ignored", "FT_BOOLEAN", "frame", lambda p, _l: 0, desc="Ignored (always 0)"
+)
+
+# ----------------------------------------------------------------------------- ethernet
+
+registry.register_protocol("eth", "Ethernet II")
+_dst = raw("eth.dst", "FT_ETHER", "eth", 0, 6, "Destination hardware address")
+_src = raw("eth.src", "FT_ETHER", "eth", 6, 6, "Source hardware address")
+both("eth.addr", _dst, _src, "Source or destination hardware address")
+_dst_oui = uint("eth.dst.oui", "FT_UINT24", "eth", 0, 3)
+_src_oui = uint("eth.src.oui", "FT_UINT24", "eth", 6, 3)
+both("eth.addr.oui", _dst_oui, _src_oui)
+_dst_lg = flag("eth.dst.lg", "eth", 0, 3, 0x020000, "Locally administered address")
+_dst_ig = flag("eth.dst.ig", "eth", 0, 3, 0x010000, "Group address")
+_src_lg = flag("eth.src.lg", "eth", 6, 3, 0x020000, "Locally administered address")
+_src_ig = flag("eth.src.ig", "eth", 6, 3, 0x010000, "Group address")
+both("eth.lg", _dst_lg, _src_lg)
+both("eth.ig", _dst_ig, _src_ig)
+
+
+def _eth_type(pkt: Packet, layer: Layer) -> Any:
+    t = layer.extra
+    return t if t is not None and t >= 0x600 else None
+
+
+def _eth_len(pkt: Packet, layer: Layer) -> Any:
+    t = layer.extra
+    return t if t is not None and t < 0x600 else None
+
+
+registry.register_field("eth.type", "FT_UINT16", "eth", _eth_type, desc="Type")
+registry.register_field("eth.len", "FT_UINT16", "eth", _eth_len, desc="802.3 length")
+
+
+def ether(pkt: Packet, d: bytes, off: int, end: int) -> None:
+    if off + 14 > end:
+        return
+    layer = pkt.add(Layer("eth", d, off, off + 14, 14))
+    t = u16(d, off + 12)
+    layer.extra = t
+    if t >= 0x600:
+        ethertype(pkt, d, off + 14, end, t)
+
+
+LINKTYPES[LINKTYPE_ETHERNET] = ether
+ETHERTYPES[0x6558] = ether  # transparent Ethernet bridging (GRE, Geneve)
+
+# ----------------------------------------------------------------------------- 802.1Q
+
+registry.register_protocol("vlan", "802.1Q Virtual LAN")
+uint("vlan.priority", "FT_UINT16", "vlan", 0, 2, 0xE000, "Priority")
+flag("vlan.dei", "vlan", 0, 2, 0x1000, "Drop eligible indicator")
+uint("vlan.id", "FT_UINT16", "vlan", 0, 2, 0x0FFF, "VLAN identifier")
+uint("vlan.etype", "FT_UINT16", "vlan", 2, 2, desc="Type")
+
+
+def vlan(pkt: Packet, d: bytes, off: int, end: int) -> None:
+    if off + 4 > end:
+        return
+    pkt.add(Layer("vlan", d, off, off + 4, 4))
+    ethertype(pkt, d, off + 4, end, u16(d, off + 2))
+
+
+bind(ETHERTYPES, (0x8100, 0x88A8, 0x9100), vlan)
+
+# ----------------------------------------------------------------------------- Linux cooked
+
+registry.register_protocol("sll", "Linux cooked-mode capture")
+uint("sll.pkttype", "FT_UINT16", "sll", 0, 2, desc="Packet type")
+uint("sll.hatype", "FT_UINT16", "sll", 2, 2, desc="Link-layer address type")
+uint("sll.halen", "FT_UINT16", "sll", 4, 2, desc="Link-layer address length")
+uint("sll.etype", "FT_UINT16", "sll", 14, 2, desc="Protocol")
+
+
+def _sll_src(pkt: Packet, layer: Layer) -> Any:
+    if layer.hlen != 16 or layer.off + 14 > layer.end:
+        return None
+    d, o = layer.data, layer.off
+    if u16(d, o + 2) != 1 or u16(d, o + 4) != 6:
+        return None
+    return d[o + 6 : o + 12]
+
+
+registry.register_field("sll.src.eth", "FT_ETHER", "sll", _sll_src, desc="Source")
+
+
+def sll(pkt: Packet, d: bytes, off: int, end: int) -> None:
+    if off + 16 > end:
+        return
+    pkt.add(Layer("sll", d, off, off + 16, 16))
+    ethertype(pkt, d, off + 16, end, u16(d, off + 14))
+
+
+def sll2(pkt: Packet, d: bytes, off: int, end: int) -> None:
+    if off + 20 > end:
+        return
+    pkt.add(Layer("sll", d, off, off + 20, 20))
+    ethertype(pkt, d, off + 20, end, u16(d, off))
+
+
+LINKTYPES[LINKTYPE_LINUX_SLL] = sll
+LINKTYPES[LINKTYPE_LINUX_SLL2] = sll2
+
+# ----------------------------------------------------------------------------- raw IP, loopback
+
+registry.register_protocol("raw", "Raw packet data (a tun device's frames)")
+
+
+def raw_ip(pkt: Packet, d: bytes, off: int, end: int) -> None:
+    pkt.add(Layer("raw", d, off, end))
+    ip_any(pkt, d, off, end)
+
+
+def null(pkt: Packet, d: bytes, off: int, end: int) -> None:
+    if off + 4 > end:
+        return
+    pkt.add(Layer("null", d, off, off + 4, 4))
+    ip_any(pkt, d, off + 4, end)
+
+
+registry.register_protocol("null", "Null/Loopback")
+LINKTYPES[LINKTYPE_RAW] = raw_ip
+LINKTYPES[12] = raw_ip  # DLT_RAW as some systems number it
+LINKTYPES[228] = ip_any  # LINKTYPE_IPV4
+LINKTYPES[229] = ip_any  # LINKTYPE_IPV6
+LINKTYPES[LINKTYPE_NULL] = null
+
+# ----------------------------------------------------------------------------- ARP
+
+registry.register_protocol("arp", "Address Resolution Protocol")
+uint("arp.hw.type", "FT_UINT16", "arp", 0, 2, desc="Hardware type")
+uint("arp.proto.type", "FT_UINT16", "arp", 2, 2, desc="Protocol type")
+uint("arp.hw.size", "FT_UINT8", "arp", 4, 1, desc="Hardware size")
+uint("arp.proto.size", "FT_UINT8", "arp", 5, 1, desc="Protocol size")
+uint("arp.opcode", "FT_UINT16", "arp", 6, 2, desc="Opcode")
+
+
+def _arp_part(which: int, kind: str) -> Any:
+    """Sender (0) or target (1) hardware (``hw``) or protocol (``proto``) address."""
+
+    def get(pkt: Packet, layer: Layer) -> Any:
+        d, o = layer.data, layer.off
+        if o + 8 > layer.end:
+            return None
+        hl, pl = d[o + 4], d[o + 5]
+        at = o + 8 + which * (hl + pl) + (hl if kind != "hw" else 0)
+        size = hl if kind == "hw" else pl
+        if at + size > layer.end:
+            return None
+        b = d[at : at + size]
+        if kind == "mac":
+            return b if hl == 6 and u16(d, o) in (1, 6) else None
+        if kind == "ipv4":
+            return int.from_bytes(b, "big") if pl == 4 and u16(d, o + 2) == 0x0800 else None
+        return b
+
+    return get
+
+
+for _which, _side in ((0, "src"), (1, "dst")):
+    registry.register_field(
+        f"arp.{_side}.hw_mac", "FT_ETHER", "arp", _arp_part(_which, "mac"), desc="MAC address"
+    )
+    registry.register_field(
+        f"arp.{_side}.proto_ipv4", "FT_IPv4", "arp", _arp_part(_which, "ipv4"), desc="IP address"
+    )
+
+
+def arp(pkt: Packet, d: bytes, off: int, end: int) -> None:
+    if off + 8 > end:
+        return
+    size = 8 + 2 * (d[off + 4] + d[off + 5])
+    pkt.add(Layer("arp", d, off, min(end, off + size), size))
+
+
+ETHERTYPES[0x0806] = arp

@@ -1,0 +1,326 @@
+"""Tunnels: ``vxlan.*``, ``geneve.*``, ``gre.*``, ``wg.*``, ``openvpn.*``, ``esp.*``.
+
+What a tunnel carries is dissected as the next layers of the same packet, so a field
+occurs once per layer it is in: ``ip.src`` has the outer and the inner source
+(``ip.src#2`` is the inner one).  WireGuard is found by the shape of its messages on
+any UDP port, as Wireshark's heuristic does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tapwatch.dfilter import registry
+from tapwatch.dfilter.dissect import (
+    ETHERTYPES,
+    IP_PROTOS,
+    UDP_HEURISTICS,
+    UDP_PORTS,
+    ethertype,
+    flag,
+    ip_any,
+    ip_proto,
+    raw,
+    u16,
+    u32,
+    uint,
+)
+from tapwatch.dfilter.packet import Layer, Packet
+from tapwatch.dfilter.protocols.link import ether
+
+# ----------------------------------------------------------------------------- VXLAN
+
+registry.register_protocol("vxlan", "Virtual eXtensible Local Area Network")
+uint("vxlan.flags", "FT_UINT16", "vxlan", 0, 2, desc="Flags")
+uint("vxlan.vni", "FT_UINT24", "vxlan", 4, 3, desc="VXLAN network identifier")
+
+
+def vxlan(pkt: Packet, d: bytes, off: int, end: int) -> None:
+    if off + 8 > end:
+        return
+    pkt.add(Layer("vxlan", d, off, off + 8, 8))
+    ether(pkt, d, off + 8, end)
+
+
+UDP_PORTS[4789] = vxlan
+
+# ----------------------------------------------------------------------------- Geneve
+
+registry.register_protocol("geneve", "Generic Network Virtualization Encapsulation")
+uint("geneve.version", "FT_UINT8", "geneve", 0, 1, 0xC0, "Version")
+flag("geneve.flags.oam", "geneve", 1, 1, 0x80, "Operations, administration and management")
+flag("geneve.flags.critical", "geneve", 1, 1, 0x40, "Critical options present")
+uint("geneve.proto_type", "FT_UINT16", "geneve", 2, 2, desc="Protocol type")
+uint("geneve.vni", "FT_UINT24", "geneve", 4, 3, desc="Virtual network identifier")
+
+
+def geneve(pkt: Packet, d: bytes, off: int, end: int) -> None:
+    if off + 8 > end:
+        return
+    size = 8 + (d[off] & 0x3F) * 4
+    if off + size > end:
+        return
+    pkt.add(Layer("geneve", d, off, off + size, size))
+    ethertype(pkt, d, off + size, end, u16(d, off + 2))
+
+
+UDP_PORTS[6081] = geneve
+
+# ----------------------------------------------------------------------------- GRE
+
+registry.register_protocol("gre", "Generic Routing Encapsulation")
+uint("gre.flags_and_version", "FT_UINT16", "gre", 0, 2, desc="Flags and version")
+flag("gre.flags.checksum", "gre", 0, 2, 0x8000, "Checksum bit")
+flag("gre.flags.routing", "gre", 0, 2, 0x4000, "Routing bit")
+flag("gre.flags.key", "gre", 0, 2, 0x2000, "Key bit")
+flag("gre.flags.sequence_number", "gre", 0, 2, 0x1000, "Sequence number bit")
+uint("gre.flags.version", "FT_UINT16", "gre", 0, 2, 0x0007, "Version")
+uint("gre.proto", "FT_UINT16", "gre", 2, 2, desc="Protocol type")
+
+
+def _gre_optional(which: int) -> Any:
+    """The checksum (0), key (1) or sequence number (2), when its flag says it is there."""
+    bits = (0x8000, 0x2000, 0x1000)
+
+    def get(pkt: Packet, layer: Layer) -> Any:
+        d, o = layer.data, layer.off
+        flags = u16(d, o)
+        if not flags & bits[which]:
+            return None
+        at = o + 4
+        if which >= 1 and flags & 0xC000:
+            at += 4
+        if which == 2 and flags & 0x2000:
+            at += 4
+        if which == 0:
+            return u16(d, at) if at + 2 <= layer.end else None
+        return u32(d, at) if at + 4 <= layer.end else None
+
+    return get
+
+
+registry.register_field("gre.checksum", "FT_UINT16", "gre", _gre_optional(0))
+registry.register_field("gre.key", "FT_UINT32", "gre", _gre_optional(1))
+registry.register_field("gre.sequence_number", "FT_UINT32", "gre", _gre_optional(2))
+
+
+def gre(pkt: Packet, d: bytes, off: int, end: int) -> None:
+    if off + 4 > end:
+        return
+    flags = u16(d, off)
+    size = 4 + (4 if flags & 0xC000 else 0) + (4 if flags & 0x2000 else 0)
+    size += 4 if flags & 0x1000 else 0
+    if off + size > end:
+        return
+    pkt.add(Layer("gre", d, off, off + size, size))
+    ethertype(pkt, d, off + size, end, u16(d, off + 2))
+
+
+IP_PROTOS[47] = gre
+
+
+def erspan(pkt: Packet, d: bytes, off: int, end: int) -> None:
+    """ERSPAN type II: an 8-byte header, then the mirrored frame."""
+    if off + 8 > end:
+        return
+    pkt.add(Layer("erspan", d, off, off + 8, 8))
+    ether(pkt, d, off + 8, end)
+
+
+registry.register_protocol("erspan", "Encapsulated Remote Switch Packet ANalysis")
+ETHERTYPES[0x88BE] = erspan
+
+# ----------------------------------------------------------------------------- WireGuard
+
+registry.register_protocol("wg", "WireGuard")
+uint("wg.type", "FT_UINT8", "wg", 0, 1, desc="Message type")
+raw("wg.reserved", "FT_BYTES", "wg", 1, 3, "Reserved")
+
+
+def _wg_at(types: dict[int, int], size: int) -> Any:
+    def get(pkt: Packet, layer: Layer) -> Any:
+        d, o = layer.data, layer.off
+        at = types.get(d[o])
+        if at is None or o + at + size > layer.end:
+            return None
+        return int.from_bytes(d[o + at : o + at + size], "little")
+
+    return get
+
+
+registry.register_field("wg.sender", "FT_UINT32", "wg", _wg_at({1: 4, 2: 4}, 4))
+registry.register_field("wg.receiver", "FT_UINT32", "wg", _wg_at({2: 8, 3: 4, 4: 4}, 4))
+registry.register_field("wg.counter", "FT_UINT64", "wg", _wg_at({4: 8}, 8))
+#: message type -> exact length (data messages: at least 32, a multiple of 16)
+_WG_SIZES = {1: 148, 2: 92, 3: 64}
+
+
+def wg_heuristic(pkt: Packet, d: bytes, off: int, end: int) -> bool:
+    n = end - off
+    if n < 4 or d[off + 1 : off + 4] != b"\0\0\0":
+        return False
+    t = d[off]
+    if t in _WG_SIZES:
+        ok = n == _WG_SIZES[t]
+    elif t == 4:
+        ok = n >= 32 and n % 16 == 0
+    else:
+        ok = False
+    if ok:
+        pkt.add(Layer("wg", d, off, end, 4))
+    return ok
+
+
+UDP_HEURISTICS.append(wg_heuristic)
+
+# ----------------------------------------------------------------------------- OpenVPN
+
+registry.register_protocol("openvpn", "OpenVPN Protocol")
+uint("openvpn.type", "FT_UINT8", "openvpn", 0, 1, desc="Type")
+uint("openvpn.opcode", "FT_UINT8", "openvpn", 0, 1, 0xF8, "Opcode")
+uint("openvpn.keyid", "FT_UINT8", "openvpn", 0, 1, 0x07, "Key ID")
+
+
+def _ovpn_session(pkt: Packet, layer: Layer) -> Any:
+    d, o = layer.data, layer.off
+    op = d[o] >> 3
+    if op in (6, 9) or o + 9 > layer.end:  # data packets carry no session id
+        return None
+    return int.from_bytes(d[o + 1 : o + 9], "big")
+
+
+def _ovpn_peer(pkt: Packet, layer: Layer) -> Any:
+    d, o = layer.data, layer.off
+    if d[o] >> 3 != 9 or o + 4 > layer.end:
+        return None
+    return int.from_bytes(d[o + 1 : o + 4], "big")
+
+
+registry.register_field("openvpn.sessionid", "FT_UINT64", "openvpn", _ovpn_session)
+registry.register_field("openvpn.peerid", "FT_UINT24", "openvpn", _ovpn_peer)
+
+
+def openvpn(pkt: Packet, d: bytes, off: int, end: int) -> None:
+    pkt.add(Layer("openvpn", d, off, end, 1))
+
+
+UDP_PORTS[1194] = openvpn
+
+# ----------------------------------------------------------------------------- ESP
+
+registry.register_protocol("esp", "Encapsulating Security Payload")
+uint("esp.spi", "FT_UINT32", "esp", 0, 4, desc="Security parameters index")
+uint("esp.sequence", "FT_UINT32", "esp", 4, 4, desc="Sequence number")
+
+
+def esp(pkt: Packet, d: bytes, off: int, end: int) -> None:
+    if off < end:
+        pkt.add(Layer("esp", d, off, end, 8))
+
+
+IP_PROTOS[50] = esp
+
+registry.register_protocol("udpencap", "UDP encapsulation of IPsec packets")
+
+
+def udpencap(pkt: Packet, d: bytes, off: int, end: int) -> None:
+    """NAT traversal (UDP 4500): ESP unless the first four bytes are zero (IKE's marker)."""
+    pkt.add(Layer("udpencap", d, off, off, 0))
+    if end - off >= 4 and d[off : off + 4] != b"\0\0\0\0":
+        esp(pkt, d, off, end)
+
+
+UDP_PORTS[4500] = udpencap
+
+# ----------------------------------------------------------------------------- AH
+
+registry.register_protocol("ah", "Authentication Header")
+uint("ah.next_header", "FT_UINT8", "ah", 0, 1, desc="Next header")
+uint("ah.length", "FT_UINT8", "ah", 1, 1, desc="Length")
+uint("ah.spi", "FT_UINT32", "ah", 4, 4, desc="Security parameters index")
+uint("ah.sequence", "FT_UINT32", "ah", 8, 4, desc="Sequence number")
+
+
+def ah(pkt: Packet, d: bytes, off: int, end: int) -> None:
+    if off + 12 > end:
+        return
+    size = (d[off + 1] + 2) * 4
+    pkt.add(Layer("ah", d, off, min(end, off + size), size))
+    ip_proto(pkt, d, off + size, end, d[off])
+
+
+IP_PROTOS[51] = ah
+
+# ----------------------------------------------------------------------------- MPLS
+
+registry.register_protocol("mpls", "MultiProtocol Label Switching")
+uint("mpls.label", "FT_UINT32", "mpls", 0, 4, 0xFFFFF000, "Label")
+uint("mpls.exp", "FT_UINT32", "mpls", 0, 4, 0x00000E00, "Traffic class")
+uint("mpls.bottom", "FT_UINT32", "mpls", 0, 4, 0x00000100, "Bottom of label stack")
+uint("mpls.ttl", "FT_UINT32", "mpls", 0, 4, 0x000000FF, "Time to live")
+
+
+def mpls(pkt: Packet, d: bytes, off: int, end: int) -> None:
+    """The label stack (one layer per label, as Wireshark's), then IP by its version."""
+    for _ in range(16):
+        if off + 4 > end:
+            return
+        pkt.add(Layer("mpls", d, off, off + 4, 4))
+        bottom = d[off + 2] & 1
+        off += 4
+        if bottom:
+            break
+    ip_any(pkt, d, off, end)
+
+
+ETHERTYPES[0x8847] = mpls
+
+# ----------------------------------------------------------------------------- L2TP
+
+registry.register_protocol("l2tp", "Layer 2 Tunneling Protocol")
+registry.register_protocol("ppp", "Point-to-Point Protocol")
+uint("ppp.protocol", "FT_UINT16", "ppp", 0, 2, desc="Protocol")
+
+
+def _l2tp_version(pkt: Packet, layer: Layer) -> Any:
+    x = layer.extra
+    return x if isinstance(x, int) else None
+
+
+registry.register_field("l2tp.version", "FT_UINT16", "l2tp", _l2tp_version, desc="Version")
+
+
+def l2tp_udp(pkt: Packet, d: bytes, off: int, end: int) -> None:
+    """L2TPv2 (data messages carry PPP, then IP) and v3 over UDP."""
+    if off + 2 > end:
+        return
+    flags = u16(d, off)
+    version = flags & 0x000F
+    layer = pkt.add(Layer("l2tp", d, off, end, 0))
+    layer.extra = version
+    if version != 2 or flags & 0x8000:
+        return
+    at = off + 2 + (2 if flags & 0x4000 else 0) + 4 + (4 if flags & 0x0800 else 0)
+    if flags & 0x0200:
+        if at + 2 > end:
+            return
+        at += 2 + u16(d, at)
+    if at + 2 <= end and d[at : at + 2] == b"\xff\x03":
+        at += 2
+    if at + 2 > end:
+        return
+    proto = u16(d, at)
+    pkt.add(Layer("ppp", d, at, at + 2, 2))
+    if proto == 0x0021:
+        ethertype(pkt, d, at + 2, end, 0x0800)
+    elif proto == 0x0057:
+        ethertype(pkt, d, at + 2, end, 0x86DD)
+
+
+def l2tp_ip(pkt: Packet, d: bytes, off: int, end: int) -> None:
+    if off < end:
+        pkt.add(Layer("l2tp", d, off, end, 0)).extra = 3
+
+
+UDP_PORTS[1701] = l2tp_udp
+IP_PROTOS[115] = l2tp_ip
