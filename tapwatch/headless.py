@@ -254,6 +254,10 @@ class _Matcher(Protocol):
     def match(self, data: bytes, linktype: int) -> bool: ...
 
 
+class _RecordMatcher(Protocol):
+    def match_record(self, rec: Record, linktype: int) -> bool: ...
+
+
 class _FileRecord(Protocol):
     @property
     def ts_ns(self) -> int: ...
@@ -300,8 +304,16 @@ def print_records(
     strict = fmt is not None and fmt.strict
     named = len(interfaces) > 1 and not strict
     renderer = Renderer(fmt, names=_names(interfaces) if named else None, tunnel_view=tunnel_view)
+    # a display filter (-Y) reads frame numbers and times, and follows the capture in order:
+    # one pass here, never chunks in workers
+    match_packet = getattr(flt, "match_packet", None)
+    if match_packet is not None:
+        flt.set_interfaces(  # type: ignore[union-attr]
+            [i.name for i in interfaces], getattr(records, "format", "") == "pcapng"
+        )
     if not (
-        quiet
+        match_packet is not None
+        or quiet
         or follow
         or tunnel_view is not None
         or renderer.fmt.time in (TIME_DELTA, TIME_SINCE_FIRST)
@@ -312,7 +324,7 @@ def print_records(
     line = renderer.line
     linktypes = [i.linktype for i in interfaces]
     pending: list[str] = []
-    n = 0
+    n = number = 0
     block = 1 if follow else 2048
     try:
         for rec in records:
@@ -323,7 +335,11 @@ def print_records(
                 if not strict:
                     renderer.names = [printable(n) for n in _names(interfaces)]
             lt = linktypes[iface]
-            if flt is not None and not flt.match(data, lt):
+            number += 1
+            if match_packet is not None:
+                if not match_packet(data, lt, number, rec.ts_ns, iface, _orig_len(rec)):
+                    continue
+            elif flt is not None and not flt.match(data, lt):
                 continue
             n += 1
             if not quiet:
@@ -340,6 +356,10 @@ def print_records(
             out.write("\n".join(pending) + "\n")
         out.flush()
     return n
+
+
+def _orig_len(rec: _FileRecord) -> int | None:
+    return getattr(rec, "orig_len", None)
 
 
 def _print_in_workers(
@@ -437,8 +457,11 @@ class LinePrinter:
         line_buffered: bool = False,
         any_layout: bool = False,
         tunnel_view: TunnelView | None = None,
+        display: _RecordMatcher | None = None,
     ) -> None:
         self.out = out if out is not None else sys.stdout
+        #: -Y: only what it selects is printed (it sees every record, in order)
+        self.display = display
         self.quiet = quiet
         self.hold = 0.0 if line_buffered else hold
         self.printed = 0
@@ -452,6 +475,9 @@ class LinePrinter:
 
     def __call__(self, rec: Record) -> None:
         if self.quiet or self.broken:
+            return
+        display = self.display
+        if display is not None and not display.match_record(rec, self._linktypes[rec.iface]):
             return
         self._held.append(
             (

@@ -109,6 +109,11 @@ def _printer(
 ) -> LinePrinter:
     from tapwatch.headless import LinePrinter
 
+    from tapwatch.dfilter.language import combine
+
+    display = combine(None, opts.display_filter)  # -Y: what is printed
+    if display is not None:
+        display.set_interfaces([i.name for i in interfaces])
     return LinePrinter(
         interfaces,
         lines_out(opts),
@@ -117,6 +122,7 @@ def _printer(
         line_buffered=opts.printing.line_buffered,
         any_layout="any" in opts.source.observe,
         tunnel_view=view,
+        display=display,
     )
 
 

@@ -49,6 +49,13 @@ def packet_filter(opts: RunOptions, linktypes: Sequence[int]) -> PacketFilter | 
     return compile_packet_filter(opts.expression, linktypes)
 
 
+def shown_filter(opts: RunOptions, linktypes: Sequence[int]) -> Any:
+    """What decides which packets are printed or written: the tcpdump expression and -Y."""
+    from tapwatch.dfilter.language import combine
+
+    return combine(packet_filter(opts, linktypes), opts.display_filter)
+
+
 def _browse_file(opts: RunOptions) -> int:
     """-r into the UI: the file loads in the background while the first screen shows."""
     import threading
@@ -112,7 +119,7 @@ def _print_file(opts: RunOptions, cap: CaptureFile) -> int:
     from tapwatch.headless import print_records
     from tapwatch.linktypes import header_name
 
-    flt = packet_filter(opts, [i.linktype for i in cap.interfaces])
+    flt = shown_filter(opts, [i.linktype for i in cap.interfaces])
     print(
         printable(f"reading from file {opts.read}, link-type {header_name(cap.linktype)}"),
         file=sys.stderr,
@@ -162,7 +169,7 @@ class _Converter:
         self.opts = opts
         self.cap = cap
         self.ifaces: list[Interface] = cap.interfaces  # grows when the file adds one late
-        self.flt = packet_filter(opts, [i.linktype for i in self.ifaces])
+        self.flt = shown_filter(opts, [i.linktype for i in self.ifaces])
         self.piped = opts.read == "-"  # perhaps a live capture (ssh host tapwatch -w -)
         self.lines: TextIO | None = None
         if opts.printing.headless and not opts.printing.quiet:
@@ -214,9 +221,9 @@ class _Converter:
 
         count = self.opts.count
         try:
-            for rec in self.cap:
+            for number, rec in enumerate(self.cap, 1):
                 lt = self.ifaces[rec.iface].linktype
-                if self.flt is not None and not self.flt.match(rec.data, lt):
+                if self.flt is not None and not self.flt.match_file_record(rec, lt, number):
                     continue
                 if not self._write(writer, rec):
                     continue

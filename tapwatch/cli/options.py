@@ -64,6 +64,7 @@ class RunOptions:
 
     source: Options
     expression: str = ""
+    display_filter: str = ""  # -Y, Wireshark's language
     output: OutputOptions = field(default_factory=OutputOptions)
     printing: PrintOptions = field(default_factory=PrintOptions)
     tunnel: TunnelOptions | None = None

@@ -257,6 +257,15 @@ def _add_line_flags(td: argparse._ArgumentGroup) -> None:
         "-c", dest="count", type=argtypes.positive_int, metavar="N", help="stop after N packets"
     )
     td.add_argument(
+        "-Y",
+        dest="display_filter",
+        metavar="FILTER",
+        default="",
+        help="print only what a Wireshark display filter selects, as tshark's -Y "
+        "(e.g. 'tcp.flags.syn == 1 && ip.src == 10.0.0.1'); with a trailing tcpdump "
+        "expression, packets pass both",
+    )
+    td.add_argument(
         "-s",
         dest="snaplen",
         type=argtypes.snaplen,

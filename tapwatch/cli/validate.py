@@ -20,6 +20,13 @@ if TYPE_CHECKING:
     from tapwatch.sources import Options
 
 
+def checked_option(text: str) -> str:
+    """-Y checked now: a bad filter is one line naming its token, before anything opens."""
+    from tapwatch.dfilter.language import checked_option as check
+
+    return check("-Y", text)
+
+
 def validate(args: argparse.Namespace) -> RunOptions:
     """Check the combinations argparse cannot, and build the typed options."""
     tunnel = tunnel_options(args)
@@ -29,6 +36,7 @@ def validate(args: argparse.Namespace) -> RunOptions:
     return RunOptions(
         source=source,
         expression=" ".join(args.expression),
+        display_filter=checked_option(args.display_filter),
         output=output,
         printing=printing,
         tunnel=tunnel,
