@@ -12,7 +12,7 @@ Wireshark's rules, checked against tshark 4.0 on crafted captures:
 * a connection is its two addresses and ports; a SYN without ACK whose sequence
   number differs from the first one seen in that direction starts a new stream
   (a port reused), numbered from 0 in order of appearance;
-* relative numbers count from a SYN's sequence number, or from one before the
+* relative numbers count from the latest SYN's sequence number, or from one before the
   first sequence number seen when the SYN was not captured; an acknowledgment
   number is relative only when the ACK flag is set (the other side's base is then
   taken from it if that side was not seen yet);
@@ -330,8 +330,10 @@ class TcpStreams(Pass):
             self.count += 1
         direction = 0 if flow.first == a else 1
         fwd, rev = flow.sides[direction], flow.sides[1 - direction]
-        if fwd.base is None:
-            fwd.base = seq if syn else (seq - 1) & 0xFFFFFFFF
+        if syn:
+            fwd.base = seq  # a SYN numbers its side from itself, even a second one
+        elif fwd.base is None:
+            fwd.base = (seq - 1) & 0xFFFFFFFF
         if syn:
             fwd.scale = -2
             for kind, body in tcp_options(layer):

@@ -1,0 +1,429 @@
+"""Wireshark display filters: what tapwatch selects is what tshark -Y selects on the same file.
+
+The oracle is tshark itself, run on the project's corpus (real traffic between two
+namespaces, crafted tunnels and services) and on a capture made here with scapy
+(explicit addresses, never sent) for TCP's stateful fields and the tricky semantics.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tapwatch import pcap
+from tapwatch.dfilter import DisplayFilterError, compile_filter
+from tapwatch.dfilter.language import compile_any, detect
+from tapwatch.dfilter.syntax import parse
+
+CORPUS = Path(__file__).parent / "corpus"
+HAVE_TSHARK = shutil.which("tshark") is not None
+needs_tshark = pytest.mark.skipif(not HAVE_TSHARK, reason="tshark is not installed")
+
+
+def selected(path: Path, expr: str) -> list[int]:
+    """Frame numbers tapwatch's filter selects, read in order as -r does."""
+    flt = compile_filter(expr)
+    assert flt is not None
+    out = []
+    with pcap.read_capture(str(path)) as cap:
+        flt.set_interfaces([i.name for i in cap.interfaces], cap.format == "pcapng")
+        for n, rec in enumerate(cap, 1):
+            lt = cap.interfaces[rec.iface].linktype
+            if flt.match_packet(rec.data, lt, n, rec.ts_ns, rec.iface, rec.orig_len):
+                out.append(n)
+    return out
+
+
+def tshark_selected(path: Path, expr: str) -> list[int]:
+    r = subprocess.run(
+        ["tshark", "-r", str(path), "-Y", expr, "-T", "fields", "-e", "frame.number"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    return [int(x) for x in r.stdout.split()]
+
+
+# filters over the corpus: every protocol tapwatch knows, the semantics of several values
+CORPUS_FILTERS = [
+    "ip",
+    "tcp",
+    "udp",
+    "icmp",
+    "icmpv6",
+    "arp",
+    "http",
+    "tls",
+    "vxlan",
+    "gre",
+    "wg",
+    "openvpn",
+    "esp",
+    "geneve",
+    "mpls",
+    "ah",
+    "l2tp",
+    "eth",
+    "ipv6",
+    "dhcp",
+    "ip.addr == 10.99.0.1",
+    "ip.addr != 10.99.0.1",
+    "ip.addr !== 10.99.0.1",
+    "ip.addr ~= 10.99.0.1",
+    "ip.addr === 10.99.0.1",
+    "!(ip.addr == 10.99.0.1)",
+    "all ip.addr == 10.99.0.1",
+    "any ip.addr != 10.99.0.1",
+    "ip.src == 10.99.0.1 && ip.dst == 10.99.0.2",
+    "ip.addr == 10.99.0.0/24",
+    "ip.addr eq 10.98.0.0/16 and not ip.src#1 == 10.98.0.1",
+    "ip.src#2 == 10.98.0.1",
+    "ip.dst#[2-3] == 10.99.0.2",
+    "count(ip.addr) == 4",
+    "tcp.flags.syn == 1",
+    "tcp.flags.syn == True && tcp.flags.ack == 0",
+    "tcp.flags.syn",
+    "tcp.flags & 0x02",
+    "tcp.flags & 0x12 == 0x12",
+    "tcp.port in {80, 1000..2000}",
+    "tcp.port not in {80}",
+    "tcp.stream == 1",
+    "tcp.stream in {0, 2}",
+    "tcp.seq == 1",
+    "tcp.ack == 1",
+    "tcp.nxtseq > 100",
+    "tcp.len > 0",
+    "tcp.window_size > 65000",
+    "tcp.window_size_scalefactor == 1024",
+    "tcp.hdr_len == 32",
+    "tcp.options.mss_val == 1460",
+    "tcp.option_kind == 8",
+    "tcp.payload contains \"GET\"",
+    "tcp contains \"HTTP\"",
+    "udp.port == 53",
+    "udp.length > 100",
+    "udp.dstport >= udp.srcport + 1",
+    "udp.payload[0:1] == 08",
+    "dns.qry.name == \"www.example.com\"",
+    "dns.qry.name contains \"example\"",
+    "dns.qry.name matches \"EXAMPLE\"",
+    "dns.qry.name matches \"(?-i)EXAMPLE\"",
+    "dns.flags.response == 1",
+    "dns.flags.rcode == 3",
+    "dns.a",
+    "dns.aaaa",
+    "dns.qry.type == 28",
+    "http.request.method == \"GET\"",
+    "http.request.method == GET",
+    "http.request.method in {\"GET\", \"POST\"}",
+    "http.response.code == 200",
+    "http.response.code >= 400",
+    "http.host contains \"10.99\"",
+    "http.request.uri matches \"^/missing\"",
+    "http.content_length > 300",
+    "http.request",
+    "http.response",
+    "len(http.host) > 3",
+    "frame.len > 100",
+    "frame.len < 80",
+    "frame.number <= 10",
+    "frame.time_relative > 1.5",
+    "frame.time_delta > 0.1",
+    "frame.time_delta in {0 .. 0.001}",
+    "frame.cap_len == frame.len",
+    "string(frame.number) matches \"[13579]$\"",
+    "frame contains \"GET\"",
+    "frame[0:2] == 02:00",
+    "eth.src == 02:00:00:00:00:01",
+    "eth.addr == 02-00-00-00-00-02",
+    "eth.src[0:3] == 02:00:00",
+    "eth.dst[0] & 1",
+    "eth.type == 0x86dd",
+    "eth.ig == 1",
+    "ipv6.addr == fd00::1",
+    "ipv6.nxt == 58",
+    "ipv6.hopopts",
+    "icmpv6.type == 135",
+    "icmpv6.nd.ns.target_address",
+    "icmpv6.echo.sequence_number > 1",
+    "icmp.type == 8",
+    "icmp.type == 3",
+    "icmp.ident == 0x1234 or icmp.seq == 1",
+    "ip.ttl == 64",
+    "ip.ttl == 0100",
+    "ip.flags.df == 1",
+    "ip.flags.mf == 1",
+    "ip.flags == 0x02",
+    "ip.frag_offset > 0",
+    "ip.hdr_len == 20",
+    "ip.proto == 17 and not dns",
+    "vxlan.vni == 42",
+    "gre.proto == 0x0800",
+    "wg.type == 1",
+    "openvpn.opcode == 7",
+    "esp.spi == 0x1001",
+    "geneve.vni == 7",
+    "tcp.srcport == 80 || tcp.dstport == 80",
+    "not ip",
+    "ip.dsfield.dscp == 0",
+    "ipv6.hlim == 255",
+    "arp.opcode == 1",
+    "arp.src.proto_ipv4 == 10.99.0.1",
+    "tls.handshake.type == 1",
+    "tls.record.content_type == 22",
+    "dhcp.option.dhcp == 1",
+    "frame.len > 10 and frame.len < 0xa0 or icmp",
+    "max(tcp.srcport, tcp.dstport) == 80",
+]
+
+
+@needs_tshark
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["real.pcap", "crafted.pcap"])
+def test_corpus_selections_match_tshark(name: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = CORPUS / name
+    with ThreadPoolExecutor(4) as pool:  # tshark starts slowly; several at once
+        oracle = list(pool.map(lambda e: tshark_selected(path, e), CORPUS_FILTERS))
+    wrong = []
+    for expr, theirs in zip(CORPUS_FILTERS, oracle, strict=True):
+        ours = selected(path, expr)
+        if ours != theirs:
+            wrong.append((expr, sorted(set(ours) - set(theirs)), sorted(set(theirs) - set(ours))))
+    assert not wrong, wrong
+
+
+def _tcp_capture(path: Path) -> None:
+    """Connections that start mid-stream, reuse ports, scale windows or not; explicit MACs."""
+    from scapy.layers.inet import IP, TCP
+    from scapy.layers.l2 import Ether
+    from scapy.packet import Raw
+    from scapy.utils import wrpcap
+
+    a, b = "10.0.0.1", "10.0.0.2"
+    e = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
+    p = [
+        e / IP(src=a, dst=b) / TCP(sport=1000, dport=2000, flags="PA", seq=5000, ack=9000)
+        / Raw(b"x" * 10),
+        e / IP(src=b, dst=a) / TCP(sport=2000, dport=1000, flags="A", seq=9000, ack=5010),
+        e / IP(src=a, dst=b) / TCP(sport=1000, dport=2000, flags="S", seq=7, ack=0),
+        e / IP(src=a, dst=b) / TCP(sport=1000, dport=2000, flags="S", seq=100, ack=55),
+        e / IP(src=b, dst=a)
+        / TCP(sport=2000, dport=1000, flags="SA", seq=300, ack=101, options=[("WScale", 3)]),
+        e / IP(src=a, dst=b) / TCP(sport=1000, dport=2000, flags="A", seq=101, ack=301, window=100),
+        e / IP(src=a, dst=b) / TCP(sport=1000, dport=2000, flags="F", seq=101, ack=999),
+        e / IP(src=a, dst=b) / TCP(sport=3000, dport=4000, flags="S", seq=1, options=[("WScale", 2)]),
+        e / IP(src=b, dst=a)
+        / TCP(sport=4000, dport=3000, flags="SA", seq=1, ack=2, options=[("WScale", 5)]),
+        e / IP(src=a, dst=b) / TCP(sport=3000, dport=4000, flags="A", seq=2, ack=2, window=10),
+        e / IP(src=b, dst=a) / TCP(sport=4000, dport=3000, flags="A", seq=2, ack=2, window=10),
+        e / IP(src=a, dst=b) / TCP(sport=5000, dport=6000, flags="R", seq=77, ack=0),
+        e / IP(src=a, dst=b) / TCP(sport=5000, dport=6000, flags="S", seq=77, ack=0),
+        e / IP(src=a, dst=b) / TCP(sport=5000, dport=6000, flags="S", seq=78, ack=0),
+        e / IP(src=b, dst=a) / TCP(sport=6000, dport=5000, flags="SA", seq=1000, ack=79),
+        e / IP(src=b, dst=a) / TCP(sport=6000, dport=5000, flags="SA", seq=2000, ack=79),
+        # HTTP over several segments: the request completes in the second one
+        e / IP(src=a, dst=b) / TCP(sport=7000, dport=80, flags="PA", seq=1, ack=1)
+        / Raw(b"GET /slow HTTP/1.1\r\nHo"),
+        e / IP(src=a, dst=b) / TCP(sport=7000, dport=80, flags="PA", seq=23, ack=1)
+        / Raw(b"st: example.org\r\n\r\n"),
+        e / IP(src=b, dst=a) / TCP(sport=80, dport=7000, flags="PA", seq=1, ack=42)
+        / Raw(b"HTTP/1.1 404 Not Found\r\nContent-Length: 4\r\n\r\nnope"),
+    ]
+    wrpcap(str(path), p)
+
+
+TCP_FILTERS = [
+    "tcp.stream == 0",
+    "tcp.stream == 2",
+    "tcp.stream == 5",
+    "tcp.stream == 6",
+    "tcp.seq == 0",
+    "tcp.seq == 1",
+    "tcp.ack == 0",
+    "tcp.ack == 1",
+    "tcp.ack == 999",
+    "tcp.ack == 55",
+    "tcp.nxtseq == 2",
+    "tcp.nxtseq == 11",
+    "tcp.window_size == 40",
+    "tcp.window_size == 320",
+    "tcp.window_size == 100",
+    "tcp.window_size_scalefactor == -1",
+    "tcp.window_size_scalefactor == -2",
+    "tcp.window_size_scalefactor == 4",
+    "tcp.window_size_scalefactor",
+    "tcp.len == 10",
+    "http",
+    "http.request.method == \"GET\"",
+    "http.host == \"example.org\"",
+    "http.request.full_uri contains \"example.org/slow\"",
+    "http.response.code == 404",
+    "http.file_data contains \"nope\"",
+]
+
+
+@needs_tshark
+def test_tcp_state_matches_tshark(tmp_path: Path) -> None:
+    path = tmp_path / "tcp.pcap"
+    _tcp_capture(path)
+    wrong = [
+        (e, selected(path, e), tshark_selected(path, e))
+        for e in TCP_FILTERS
+        if selected(path, e) != tshark_selected(path, e)
+    ]
+    assert not wrong, wrong
+
+
+def test_several_values_follow_wireshark_4() -> None:
+    """``!=`` is "no value equals" (as !(a == b) where present); ``!==`` is "some value differs"."""
+    from scapy.layers.inet import ICMP, IP, UDP
+    from scapy.layers.l2 import Ether
+
+    from tapwatch.linktypes import LINKTYPE_ETHERNET
+
+    e = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
+    # an ICMP error quotes the datagram that caused it: four ip.addr values
+    error = bytes(
+        e / IP(src="10.0.0.2", dst="10.0.0.1") / ICMP(type=3, code=3)
+        / IP(src="10.0.0.1", dst="10.0.0.9") / UDP(sport=1, dport=2)
+    )
+
+    def test(expr: str) -> bool:
+        flt = compile_filter(expr)
+        assert flt is not None
+        return flt.match(error, LINKTYPE_ETHERNET)
+
+    assert test("ip.addr == 10.0.0.9")
+    assert not test("ip.addr != 10.0.0.9")
+    assert test("ip.addr !== 10.0.0.9")
+    assert test("ip.addr ~= 10.0.0.9")
+    assert not test("ip.addr === 10.0.0.1")
+    assert test("ip.src#2 == 10.0.0.1") and not test("ip.src#1 == 10.0.0.1")
+    assert test("count(ip.addr) == 4")
+    assert not test("tcp.port != 80")  # missing field: every comparison is false
+    assert test("!(tcp.port == 80)")
+
+
+@pytest.mark.parametrize(
+    ("expr", "column", "words"),
+    [
+        ("ip.src == foo", 11, "not a valid IPv4 address"),
+        ("ip.src = 1.2.3.4", 8, "unexpected"),
+        ("tcp.port in {80 443}", 17, "separated by commas"),
+        ('http.host == "abc', 14, "final quote"),
+        ("ip.ttl == 300", 11, "too big"),
+        ("nosuch.field == 1", 1, "neither a field nor a protocol"),
+        ("ip.src contains 1", 1, "contains"),
+        ("(tcp", 5, "end of filter"),
+        ('dns.qry.name matches "(a)\\\\1"', 22, "back-references"),
+        ("frame.len > 1 &&", 17, "end of filter"),
+    ],
+)
+def test_errors_name_the_token_and_its_column(expr: str, column: int, words: str) -> None:
+    with pytest.raises(DisplayFilterError) as err:
+        compile_filter(expr)
+    assert err.value.start + 1 == column, str(err.value)
+    assert words in str(err.value)
+    assert str(err.value).startswith(f"column {column}:")
+
+
+def test_matches_cannot_be_made_to_hang() -> None:
+    """A pattern that backtracks catastrophically in PCRE runs in linear time here."""
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.dns import DNS, DNSQR
+
+    from tapwatch.linktypes import LINKTYPE_RAW
+
+    name = "a" * 60 + "!"
+    pkt = bytes(IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=5, dport=53) / DNS(qd=DNSQR(qname=name)))
+    flt = compile_filter('dns.qry.name matches "^(a+)+$"')
+    assert flt is not None
+    assert not flt.match(pkt, LINKTYPE_RAW)  # returns at once (Python's re would not)
+
+
+def test_the_language_is_detected_by_a_stated_rule() -> None:
+    assert detect("tcp port 80") == "bpf"
+    assert detect("icmp or arp") == "bpf"
+    assert detect("ip[8] == 64") == "bpf"
+    assert detect("tcp.port == 80") == "wireshark"
+    assert detect('http.request.method == "GET"') == "wireshark"
+    assert detect("udp contains 81:60:03") == "wireshark"
+    assert detect("tcp.port in {80, 443}") == "wireshark"
+    assert detect("host 10.0.0.1") == "bpf"
+    # BPF cannot read it, Wireshark's language can: Wireshark's
+    got = compile_any("http", [1])
+    assert got is not None and got.language == "wireshark"
+    got = compile_any("tcp port 80", [1])
+    assert got is not None and got.language == "bpf"
+    got = compile_any("tcp", [1], choice="wireshark")
+    assert got is not None and got.language == "wireshark"
+
+
+def test_every_field_is_named_and_typed_as_wiresharks() -> None:
+    """Names and types as ``tshark -G fields`` lists them (protocols as ``tshark -G protocols``)."""
+    if not HAVE_TSHARK:
+        pytest.skip("tshark is not installed")
+    from tapwatch.dfilter import registry
+
+    out = subprocess.run(
+        ["tshark", "-G", "fields"], capture_output=True, text=True, timeout=120
+    ).stdout
+    known: dict[str, str] = {}
+    for line in out.splitlines():
+        cols = line.split("\t")
+        if cols[0] == "F":
+            known[cols[2]] = cols[3]
+        elif cols[0] == "P":
+            known[cols[2]] = "FT_PROTOCOL"
+    wrong = [
+        (f.name, f.ftype, known.get(f.name))
+        for f in registry.fields()
+        if known.get(f.name) != f.ftype
+    ]
+    assert not wrong, wrong
+
+
+def test_parse_keeps_the_structure() -> None:
+    tree = parse("a == 1 || b == 2 && !c")
+    assert type(tree).__name__ == "Logic" and tree.op == "||"  # type: ignore[union-attr]
+
+
+@needs_tshark
+def test_dash_y_prints_what_tshark_selects(tmp_path: Path) -> None:
+    """``tapwatch -r f -Y ...`` prints one line per packet tshark's -Y selects; a bad filter is
+    one line on stderr naming the column, and exit status 1."""
+    import sys
+
+    path = CORPUS / "real.pcap"
+    expr = "tcp.flags.syn == 1 && ip.src == 10.99.0.1"
+    r = subprocess.run(
+        [sys.executable, "-m", "tapwatch", "-r", str(path), "-Y", expr, "-tt"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    stamps = [line.split()[0] for line in r.stdout.splitlines()]
+    theirs = subprocess.run(
+        ["tshark", "-r", str(path), "-Y", expr, "-T", "fields", "-e", "frame.time_epoch"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout.split()
+    assert [f"{float(s):.6f}" for s in stamps] == [f"{float(s):.6f}" for s in theirs]
+    assert len(stamps) == 4
+    bad = subprocess.run(
+        [sys.executable, "-m", "tapwatch", "-r", str(path), "-Y", "ip.src == foo"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bad.returncode == 1
+    lines = bad.stderr.strip().splitlines()
+    assert len(lines) == 1 and "column 11" in lines[0] and "Traceback" not in bad.stderr
