@@ -323,6 +323,9 @@ class Compiler:
             quant = node.quantifier or _DEFAULT_QUANT[op]
             if op == "!=":
                 quant = node.quantifier or "all"
+            direct = _direct_any(left, quant)
+            if direct is not None:
+                return direct(pred)
             return self._quantified(quant, lget, pred)
         rk = ftypes.kind(right.ftype or "")
         if not _comparable(k, rk):
@@ -501,6 +504,8 @@ def _literal_predicate(op: str, lit: Any) -> Callable[[Any], bool]:
         lit = net.addr
     if op in ("!=", "!=="):
         return lambda v: v != lit
+    if op == "==":
+        return lambda v: v == lit
     base = _OPS[_BASE_OP[op]]
     return lambda v: base(v, lit)
 
@@ -633,6 +638,35 @@ def _layers(
             if found[i - 1] not in keep:
                 keep.append(found[i - 1])
     return keep
+
+
+def _direct_any(v: Val, quant: str) -> Callable[[Callable[[Any], bool]], Test] | None:
+    """For a plain field with one value per layer, "some value passes" without building the
+    list of values: the common case, on every packet of a capture."""
+    if quant != "any" or len(v.fields) != 1 or not isinstance(v.node, syntax.Word):
+        return None
+    f = v.fields[0]
+    if f.multi or f.also or f.get is None or v.node.layers is not None:
+        return None
+    name, get = f.protocol, f.get
+
+    def make(pred: Callable[[Any], bool]) -> Test:
+        def test(pkt: Packet) -> bool:
+            index = pkt._index
+            if index is None:
+                index = pkt.index()
+            found = index.get(name)
+            if not found:
+                return False
+            for layer in found:
+                x = get(pkt, layer)
+                if x is not None and pred(x):
+                    return True
+            return False
+
+        return test
+
+    return make
 
 
 def _all_of(parts: list[Test]) -> Test:

@@ -51,8 +51,9 @@ Packet.dissector = walk
 
 
 def room(pkt: Packet) -> bool:
-    """Whether another layer may be added (the nesting bound)."""
-    return len(pkt.layers()) < MAX_LAYERS
+    """Whether another layer may be added (the nesting bound; the walk has begun)."""
+    layers = pkt._layers
+    return layers is None or len(layers) < MAX_LAYERS
 
 
 def ethertype(pkt: Packet, d: bytes, off: int, end: int, etype: int) -> None:
@@ -114,12 +115,32 @@ def uint(
     down as Wireshark's bitmask fields are (``mask``: 0 for the whole value)."""
     shift = (mask & -mask).bit_length() - 1 if mask else 0
 
-    def get(pkt: Packet, layer: Layer) -> Any:
-        o = layer.off + at
-        if o + size > layer.end:
-            return None
-        v = int.from_bytes(layer.data[o : o + size], "big")
-        return (v & mask) >> shift if mask else v
+    if size == 1:
+
+        def get(pkt: Packet, layer: Layer) -> Any:
+            o = layer.off + at
+            if o >= layer.end:
+                return None
+            v = layer.data[o]
+            return (v & mask) >> shift if mask else v
+
+    elif size == 2:
+
+        def get(pkt: Packet, layer: Layer) -> Any:
+            o = layer.off + at
+            if o + 2 > layer.end:
+                return None
+            v: int = _U16(layer.data, o)[0]
+            return (v & mask) >> shift if mask else v
+
+    else:
+
+        def get(pkt: Packet, layer: Layer) -> Any:
+            o = layer.off + at
+            if o + size > layer.end:
+                return None
+            v = int.from_bytes(layer.data[o : o + size], "big")
+            return (v & mask) >> shift if mask else v
 
     return registry.register_field(name, ftype, proto, get, desc=desc)
 
@@ -127,11 +148,21 @@ def uint(
 def flag(name: str, proto: str, at: int, size: int, mask: int, desc: str = "") -> registry.Field:
     """A boolean bit (Wireshark's ``FT_BOOLEAN`` with a bitmask): 1 when set, 0 when not."""
 
-    def get(pkt: Packet, layer: Layer) -> Any:
-        o = layer.off + at
-        if o + size > layer.end:
-            return None
-        return 1 if int.from_bytes(layer.data[o : o + size], "big") & mask else 0
+    if size == 2:
+
+        def get(pkt: Packet, layer: Layer) -> Any:
+            o = layer.off + at
+            if o + 2 > layer.end:
+                return None
+            return 1 if _U16(layer.data, o)[0] & mask else 0
+
+    else:
+
+        def get(pkt: Packet, layer: Layer) -> Any:
+            o = layer.off + at
+            if o + size > layer.end:
+                return None
+            return 1 if int.from_bytes(layer.data[o : o + size], "big") & mask else 0
 
     return registry.register_field(name, "FT_BOOLEAN", proto, get, desc=desc)
 

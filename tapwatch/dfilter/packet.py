@@ -108,19 +108,21 @@ class Packet:
         return self._index
 
     def _dissect(self) -> None:
-        self._layers = []
-        self._index = {}
-        self.add(Layer("frame", self.data, 0, len(self.data)))
+        frame = Layer("frame", self.data, 0, len(self.data))
+        self._layers = [frame]
+        self._index = {"frame": [frame]}
         walk = Packet.dissector
         if walk is not None:
             walk(self)
 
     def add(self, layer: Layer) -> Layer:
-        """Append ``layer`` (dissectors and passes call this)."""
-        if self._layers is None:
+        """Append ``layer`` (dissectors and passes call this, once the walk has begun)."""
+        layers = self._layers
+        if layers is None:
             self._dissect()
-        assert self._layers is not None and self._index is not None
-        self._layers.append(layer)
+            layers = self._layers
+        assert layers is not None and self._index is not None
+        layers.append(layer)
         got = self._index.get(layer.name)
         if got is None:
             self._index[layer.name] = [layer]

@@ -11,6 +11,7 @@ Wireshark's: ``ip.addr`` then has four values.
 
 from __future__ import annotations
 
+import struct
 from typing import Any, Final
 
 from tapwatch.dfilter import registry
@@ -131,17 +132,18 @@ _dst_host = registry.register_field("ip.dst_host", "FT_STRING", "ip", _host(16))
 both("ip.host", _src_host, _dst_host, "Source or destination host (never resolved)")
 
 
+_IP4_HEAD: Final = struct.Struct("!BxHxxHxB").unpack_from
+
+
 def ipv4(pkt: Packet, d: bytes, off: int, end: int) -> None:
     if off + 20 > end:
         return
-    ihl = (d[off] & 15) * 4
+    vhl, total, fo, proto = _IP4_HEAD(d, off)
+    ihl = (vhl & 15) * 4
     if ihl < 20 or off + ihl > end:
         return
-    total = u16(d, off + 2)
     stop = min(end, off + total) if total >= ihl else end
     pkt.add(Layer("ip", d, off, stop, ihl)).extra = off + total if total >= ihl else end
-    fo = u16(d, off + 6)
-    proto = d[off + 9]
     more, offset = fo & 0x2000, (fo & 0x1FFF) * 8
     if more or offset:
         cap = pkt.capture

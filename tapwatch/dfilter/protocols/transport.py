@@ -46,7 +46,10 @@ MAX_STREAMS: Final = 1 << 20
 def claimed_end(pkt: Packet, d: bytes, off: int, end: int) -> int:
     """Where the payload ends by the IP header's length (past what was captured when the
     packet was cut short): the enclosing layer says so in ``extra`` when it knows."""
-    parent = pkt.layers()[-1]
+    layers = pkt._layers
+    if not layers:
+        return end
+    parent = layers[-1]
     x = parent.extra
     if parent.data is d and (parent.name in ("ip", "ipv6") or parent.name.startswith("ipv6.")):
         if isinstance(x, int) and x >= off:
