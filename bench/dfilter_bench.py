@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 BPF = "tcp[13] & 2 != 0 and src host 10.77.0.1"
 SAME = "tcp.flags.syn == 1 && ip.src == 10.77.0.1"
-OTHERS = ('tcp.stream == 5', 'http.request.method == "GET"')
+OTHERS = ("tcp.stream == 5", 'http.request.method == "GET"')
 
 
 def _records(path: str) -> list[tuple[int, bytes]]:

@@ -102,28 +102,28 @@ CORPUS_FILTERS = [
     "tcp.hdr_len == 32",
     "tcp.options.mss_val == 1460",
     "tcp.option_kind == 8",
-    "tcp.payload contains \"GET\"",
-    "tcp contains \"HTTP\"",
+    'tcp.payload contains "GET"',
+    'tcp contains "HTTP"',
     "udp.port == 53",
     "udp.length > 100",
     "udp.dstport >= udp.srcport + 1",
     "udp.payload[0:1] == 08",
-    "dns.qry.name == \"www.example.com\"",
-    "dns.qry.name contains \"example\"",
-    "dns.qry.name matches \"EXAMPLE\"",
-    "dns.qry.name matches \"(?-i)EXAMPLE\"",
+    'dns.qry.name == "www.example.com"',
+    'dns.qry.name contains "example"',
+    'dns.qry.name matches "EXAMPLE"',
+    'dns.qry.name matches "(?-i)EXAMPLE"',
     "dns.flags.response == 1",
     "dns.flags.rcode == 3",
     "dns.a",
     "dns.aaaa",
     "dns.qry.type == 28",
-    "http.request.method == \"GET\"",
+    'http.request.method == "GET"',
     "http.request.method == GET",
-    "http.request.method in {\"GET\", \"POST\"}",
+    'http.request.method in {"GET", "POST"}',
     "http.response.code == 200",
     "http.response.code >= 400",
-    "http.host contains \"10.99\"",
-    "http.request.uri matches \"^/missing\"",
+    'http.host contains "10.99"',
+    'http.request.uri matches "^/missing"',
     "http.content_length > 300",
     "http.request",
     "http.response",
@@ -135,8 +135,8 @@ CORPUS_FILTERS = [
     "frame.time_delta > 0.1",
     "frame.time_delta in {0 .. 0.001}",
     "frame.cap_len == frame.len",
-    "string(frame.number) matches \"[13579]$\"",
-    "frame contains \"GET\"",
+    'string(frame.number) matches "[13579]$"',
+    'frame contains "GET"',
     "frame[0:2] == 02:00",
     "eth.src == 02:00:00:00:00:01",
     "eth.addr == 02-00-00-00-00-02",
@@ -208,17 +208,23 @@ def _tcp_capture(path: Path) -> None:
     a, b = "10.0.0.1", "10.0.0.2"
     e = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
     p = [
-        e / IP(src=a, dst=b) / TCP(sport=1000, dport=2000, flags="PA", seq=5000, ack=9000)
+        e
+        / IP(src=a, dst=b)
+        / TCP(sport=1000, dport=2000, flags="PA", seq=5000, ack=9000)
         / Raw(b"x" * 10),
         e / IP(src=b, dst=a) / TCP(sport=2000, dport=1000, flags="A", seq=9000, ack=5010),
         e / IP(src=a, dst=b) / TCP(sport=1000, dport=2000, flags="S", seq=7, ack=0),
         e / IP(src=a, dst=b) / TCP(sport=1000, dport=2000, flags="S", seq=100, ack=55),
-        e / IP(src=b, dst=a)
+        e
+        / IP(src=b, dst=a)
         / TCP(sport=2000, dport=1000, flags="SA", seq=300, ack=101, options=[("WScale", 3)]),
         e / IP(src=a, dst=b) / TCP(sport=1000, dport=2000, flags="A", seq=101, ack=301, window=100),
         e / IP(src=a, dst=b) / TCP(sport=1000, dport=2000, flags="F", seq=101, ack=999),
-        e / IP(src=a, dst=b) / TCP(sport=3000, dport=4000, flags="S", seq=1, options=[("WScale", 2)]),
-        e / IP(src=b, dst=a)
+        e
+        / IP(src=a, dst=b)
+        / TCP(sport=3000, dport=4000, flags="S", seq=1, options=[("WScale", 2)]),
+        e
+        / IP(src=b, dst=a)
         / TCP(sport=4000, dport=3000, flags="SA", seq=1, ack=2, options=[("WScale", 5)]),
         e / IP(src=a, dst=b) / TCP(sport=3000, dport=4000, flags="A", seq=2, ack=2, window=10),
         e / IP(src=b, dst=a) / TCP(sport=4000, dport=3000, flags="A", seq=2, ack=2, window=10),
@@ -228,11 +234,17 @@ def _tcp_capture(path: Path) -> None:
         e / IP(src=b, dst=a) / TCP(sport=6000, dport=5000, flags="SA", seq=1000, ack=79),
         e / IP(src=b, dst=a) / TCP(sport=6000, dport=5000, flags="SA", seq=2000, ack=79),
         # HTTP over several segments: the request completes in the second one
-        e / IP(src=a, dst=b) / TCP(sport=7000, dport=80, flags="PA", seq=1, ack=1)
+        e
+        / IP(src=a, dst=b)
+        / TCP(sport=7000, dport=80, flags="PA", seq=1, ack=1)
         / Raw(b"GET /slow HTTP/1.1\r\nHo"),
-        e / IP(src=a, dst=b) / TCP(sport=7000, dport=80, flags="PA", seq=23, ack=1)
+        e
+        / IP(src=a, dst=b)
+        / TCP(sport=7000, dport=80, flags="PA", seq=23, ack=1)
         / Raw(b"st: example.org\r\n\r\n"),
-        e / IP(src=b, dst=a) / TCP(sport=80, dport=7000, flags="PA", seq=1, ack=42)
+        e
+        / IP(src=b, dst=a)
+        / TCP(sport=80, dport=7000, flags="PA", seq=1, ack=42)
         / Raw(b"HTTP/1.1 404 Not Found\r\nContent-Length: 4\r\n\r\nnope"),
     ]
     wrpcap(str(path), p)
@@ -260,11 +272,11 @@ TCP_FILTERS = [
     "tcp.window_size_scalefactor",
     "tcp.len == 10",
     "http",
-    "http.request.method == \"GET\"",
-    "http.host == \"example.org\"",
-    "http.request.full_uri contains \"example.org/slow\"",
+    'http.request.method == "GET"',
+    'http.host == "example.org"',
+    'http.request.full_uri contains "example.org/slow"',
     "http.response.code == 404",
-    "http.file_data contains \"nope\"",
+    'http.file_data contains "nope"',
 ]
 
 
@@ -290,8 +302,11 @@ def test_several_values_follow_wireshark_4() -> None:
     e = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
     # an ICMP error quotes the datagram that caused it: four ip.addr values
     error = bytes(
-        e / IP(src="10.0.0.2", dst="10.0.0.1") / ICMP(type=3, code=3)
-        / IP(src="10.0.0.1", dst="10.0.0.9") / UDP(sport=1, dport=2)
+        e
+        / IP(src="10.0.0.2", dst="10.0.0.1")
+        / ICMP(type=3, code=3)
+        / IP(src="10.0.0.1", dst="10.0.0.9")
+        / UDP(sport=1, dport=2)
     )
 
     def test(expr: str) -> bool:
@@ -335,13 +350,15 @@ def test_errors_name_the_token_and_its_column(expr: str, column: int, words: str
 
 def test_matches_cannot_be_made_to_hang() -> None:
     """A pattern that backtracks catastrophically in PCRE runs in linear time here."""
-    from scapy.layers.inet import IP, UDP
     from scapy.layers.dns import DNS, DNSQR
+    from scapy.layers.inet import IP, UDP
 
     from tapwatch.linktypes import LINKTYPE_RAW
 
     name = "a" * 60 + "!"
-    pkt = bytes(IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=5, dport=53) / DNS(qd=DNSQR(qname=name)))
+    pkt = bytes(
+        IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=5, dport=53) / DNS(qd=DNSQR(qname=name))
+    )
     flt = compile_filter('dns.qry.name matches "^(a+)+$"')
     assert flt is not None
     assert not flt.match(pkt, LINKTYPE_RAW)  # returns at once (Python's re would not)

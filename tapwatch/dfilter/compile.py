@@ -85,7 +85,7 @@ class Compiler:
                 f'"{self.shown(node.value)}" is neither a field nor a protocol tapwatch knows',
             )
         get = v.get
-        if isinstance(node.value, syntax.Arith) or isinstance(node.value, syntax.Call):
+        if isinstance(node.value, (syntax.Arith, syntax.Call)):
             return lambda pkt: any(get(pkt))
         return lambda pkt: bool(get(pkt))
 
@@ -148,7 +148,8 @@ class Compiler:
         k = ftypes.kind(inner.ftype or "")
         if k not in ("bytes", "string", "ipv4", "ipv6"):
             raise self.fail(
-                node, f'"{self.shown(node.value)}" cannot be sliced (only bytes, strings, addresses)'
+                node,
+                f'"{self.shown(node.value)}" cannot be sliced (only bytes, strings, addresses)',
             )
         iget = inner.get
         ranges = node.ranges
@@ -269,7 +270,7 @@ class Compiler:
             )
         if left.get is None:
             if op in ("contains", "matches"):
-                raise self.fail(node.left, f'the left side of {op} must be a field')
+                raise self.fail(node.left, f"the left side of {op} must be a field")
             left, right = right, left
             op = _MIRROR.get(op, op)
         ft = left.ftype or ""
@@ -289,9 +290,7 @@ class Compiler:
             except RegexError as e:
                 raise self.fail(node.right, str(e)) from None
             as_text = _text_of(k)
-            return self._quantified(
-                node.quantifier or "any", lget, lambda v: search(as_text(v))
-            )
+            return self._quantified(node.quantifier or "any", lget, lambda v: search(as_text(v)))
         if k == "none":
             raise self.fail(
                 node.left,
@@ -299,8 +298,9 @@ class Compiler:
             )
         if op == "contains":
             if k not in ("string", "bytes"):
-                raise self.fail(node.left, f'"{self.shown(node.left)}" is not text or bytes: '
-                                "contains needs one")
+                raise self.fail(
+                    node.left, f'"{self.shown(node.left)}" is not text or bytes: contains needs one'
+                )
             if right.get is None:
                 assert right.literal is not None
                 needle_ft = ftypes.BYTES if k == "bytes" else ft
@@ -365,20 +365,12 @@ class Compiler:
 
             def all_of(pkt: Packet) -> bool:
                 vals = get(pkt)
-                if not vals:
-                    return False
-                for v in vals:
-                    if not pred(v):
-                        return False
-                return True
+                return bool(vals) and all(pred(v) for v in vals)
 
             return all_of
 
         def any_of(pkt: Packet) -> bool:
-            for v in get(pkt):
-                if pred(v):
-                    return True
-            return False
+            return any(pred(v) for v in get(pkt))
 
         return any_of
 
@@ -411,7 +403,7 @@ class Compiler:
             (hi,) = high.get(_NO_PACKET)
             lo = lo.addr if isinstance(lo, ftypes.Network) else lo
             hi = hi.addr if isinstance(hi, ftypes.Network) else hi
-            tests.append(lambda v, lo=lo, hi=hi: lo <= v <= hi)
+            tests.append(_between(lo, hi))
 
         def in_set(v: Any) -> bool:
             return any(t(v) for t in tests)
@@ -486,9 +478,11 @@ def _bitand(a: Any, b: Any) -> Any:
     if isinstance(a, bytes) and isinstance(b, bytes):
         if len(a) != len(b):
             return None
-        return bytes(x & y for x, y in zip(a, b, strict=True)) if any(
-            x & y for x, y in zip(a, b, strict=True)
-        ) else 0
+        return (
+            bytes(x & y for x, y in zip(a, b, strict=True))
+            if any(x & y for x, y in zip(a, b, strict=True))
+            else 0
+        )
     return a & b
 
 
@@ -508,6 +502,10 @@ def _literal_predicate(op: str, lit: Any) -> Callable[[Any], bool]:
         return lambda v: v == lit
     base = _OPS[_BASE_OP[op]]
     return lambda v: base(v, lit)
+
+
+def _between(lo: Any, hi: Any) -> Callable[[Any], bool]:
+    return lambda v: bool(lo <= v <= hi)
 
 
 def _comparable(a: str, b: str) -> bool:
@@ -534,7 +532,7 @@ def _as_bytes(v: Any, k: str) -> bytes:
 def _text_of(k: str) -> Callable[[Any], str]:
     if k == "bytes":
         return lambda v: v.decode("latin-1")
-    return lambda v: v  # type: ignore[no-any-return]
+    return lambda v: v
 
 
 def _slice(b: bytes, ranges: Sequence[syntax.RangeNode]) -> bytes | None:

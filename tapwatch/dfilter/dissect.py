@@ -15,6 +15,7 @@ and :func:`walk` catches whatever slips through.  Layers are bounded
 
 from __future__ import annotations
 
+import contextlib
 import struct
 from collections.abc import Callable
 from typing import Any, Final
@@ -41,10 +42,8 @@ def walk(pkt: Packet) -> None:
     fn = LINKTYPES.get(pkt.linktype)
     if fn is None:
         return
-    try:
+    with contextlib.suppress(Exception):  # hostile bytes: keep the layers found, never raise
         fn(pkt, pkt.data, 0, len(pkt.data))
-    except Exception:  # hostile bytes: keep the layers found so far, never raise
-        pass
 
 
 Packet.dissector = walk
@@ -182,7 +181,9 @@ def raw(name: str, ftype: str, proto: str, at: int, size: int, desc: str = "") -
     return registry.register_field(name, ftype, proto, get, desc=desc)
 
 
-def both(name: str, first: registry.Field, second: registry.Field, desc: str = "") -> registry.Field:
+def both(
+    name: str, first: registry.Field, second: registry.Field, desc: str = ""
+) -> registry.Field:
     """A field that is either of two (``ip.addr``: the source, then the destination)."""
     g1, g2 = first.get, second.get
     assert g1 is not None and g2 is not None

@@ -166,9 +166,7 @@ def boolean(text: str) -> int:
     try:
         return 1 if parse_int(text) else 0
     except LiteralError:
-        raise LiteralError(
-            f'"{text}" is not a boolean (write True, False, 1 or 0)'
-        ) from None
+        raise LiteralError(f'"{text}" is not a boolean (write True, False, 1 or 0)') from None
 
 
 def ipv4(text: str) -> int | Network:

@@ -58,11 +58,11 @@ class Packet:
         "_layers",
         "capture",
         "data",
+        "delta_ns",
         "direction",
         "iface",
         "linktype",
         "number",
-        "delta_ns",
         "orig_len",
         "ts_ns",
     )

@@ -30,9 +30,7 @@ def compile_pattern(pattern: str) -> Callable[[str], bool]:
     try:
         import re2
     except ImportError:  # pragma: no cover - a dependency of tapwatch
-        raise RegexError(
-            "matches needs the google-re2 package (pip install google-re2)"
-        ) from None
+        raise RegexError("matches needs the google-re2 package (pip install google-re2)") from None
     opts = re2.Options()
     opts.encoding = re2.Options.Encoding.LATIN1
     opts.log_errors = False

@@ -236,9 +236,7 @@ def _string(text: str, i: int) -> tuple[Token, int]:
             digits = 4 if nxt == "u" else 8
             hexa = text[i + 2 : i + 2 + digits]
             if len(hexa) != digits or not all(h in "0123456789abcdefABCDEF" for h in hexa):
-                raise DisplayFilterError(
-                    f"\\{nxt} takes {digits} hex digits", i, i + 2 + len(hexa)
-                )
+                raise DisplayFilterError(f"\\{nxt} takes {digits} hex digits", i, i + 2 + len(hexa))
             code = int(hexa, 16)
             if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
                 raise DisplayFilterError(f"\\{nxt}{hexa} is not a character", i, i + 2 + digits)
@@ -279,7 +277,9 @@ def _charconst(text: str, i: int) -> tuple[Token, int]:
         elif _OCTAL.fullmatch(esc):
             value = int(esc, 8)
     if value is None or value > 0xFF:
-        raise DisplayFilterError(f"{text[start : end + 1]} is not a valid character constant", start, end + 1)
+        raise DisplayFilterError(
+            f"{text[start : end + 1]} is not a valid character constant", start, end + 1
+        )
     return Token(CHAR, str(value), start, end + 1), end + 1
 
 
@@ -508,7 +508,9 @@ class _Parser:
                 right = self.arith()
                 chain.append(Compare(pending.start, right.end, cmp_op, pending, right, quant))
                 pending = right
-            node = chain[0] if len(chain) == 1 else Logic(chain[0].start, chain[-1].end, "&&", chain)
+            node = (
+                chain[0] if len(chain) == 1 else Logic(chain[0].start, chain[-1].end, "&&", chain)
+            )
             return node
         if o in ("contains", "matches", "~"):
             self.take()
@@ -531,7 +533,8 @@ class _Parser:
     def _quantifier_here(self) -> bool:
         """``any``/``all`` lead a relation unless they are a field or literal themselves."""
         nxt = self.peek(1)
-        return nxt.kind != EOF and self.op(nxt) not in _COMPARE_OPS + (
+        return nxt.kind != EOF and self.op(nxt) not in (
+            *_COMPARE_OPS,
             "&&",
             "||",
             ")",

@@ -1,4 +1,4 @@
-"""The display filter: one line of tcpdump syntax, checked as you type, with history.
+"""The display filter: one line of tcpdump's BPF or Wireshark's language, checked as you type.
 
 The bar compiles what is typed on every keystroke (through the function the
 screen gives it, which adds the capture filter) and turns red or green; it
@@ -6,7 +6,10 @@ never applies anything itself. Enter posts :class:`FilterBar.Applied`, Escape
 (or leaving the input any other way) posts :class:`FilterBar.Cancelled` and
 puts the applied expression back. Up and Down walk through the expressions
 applied before; the right arrow at the end takes the completion offered for
-the last word (protocol names and tcpdump's keywords).
+the last word (protocol names and tcpdump's keywords; Wireshark's field names).
+The label says which language the text is read in: detected by the rule in
+:mod:`tapwatch.dfilter.language` ("auto"), or chosen with Ctrl+T (auto, BPF,
+Wireshark). An error in Wireshark's language marks its token in the input.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.highlighter import Highlighter
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -26,19 +30,46 @@ from tapwatch.analysis.completion import complete
 from tapwatch.sanitize import printable
 
 if TYPE_CHECKING:
+    from tapwatch.dfilter.language import Choice
     from tapwatch.filters import PacketFilter
 
 HISTORY_MAX = 100
 
 
-class FilterSuggester(Suggester):
-    """Offers the rest of the last word: ``ic`` -> ``icmp``, ``udp and po`` -> ``... port``."""
+def _load_registry() -> None:
+    from tapwatch.dfilter import registry
 
-    def __init__(self) -> None:
-        super().__init__(use_cache=True, case_sensitive=True)
+    registry.fields()
+
+
+class FilterSuggester(Suggester):
+    """Offers the rest of the last word: ``ic`` -> ``icmp``, ``udp and po`` -> ``... port``,
+    ``tcp.fl`` -> ``tcp.flags`` (Wireshark's names, for text read in its language)."""
+
+    def __init__(self, bar: FilterBar | None = None) -> None:
+        super().__init__(use_cache=False, case_sensitive=True)
+        self.bar = bar
 
     async def get_suggestion(self, value: str) -> str | None:
-        return complete(value)
+        from tapwatch.dfilter import complete as ws
+        from tapwatch.dfilter.language import reading
+
+        choice = self.bar.language if self.bar is not None else "auto"
+        if choice == "wireshark" or reading(value, choice).language == "wireshark":
+            return ws.complete(value)
+        return complete(value) or (ws.complete(value) if choice == "auto" else None)
+
+
+class ErrorSpan(Highlighter):
+    """Marks the span of the token an error points at (Wireshark's language names one)."""
+
+    def __init__(self) -> None:
+        self.span: tuple[int, int] | None = None
+
+    def highlight(self, text: Text) -> None:
+        if self.span is not None:
+            start, end = self.span
+            text.stylize("reverse", start, max(end, start + 1))
 
 
 class FilterInput(Input):
@@ -53,7 +84,14 @@ class FilterInput(Input):
         Binding("escape", "cancel_filter", "Cancel", show=True),
         Binding("up", "history(-1)", "Earlier filter", show=False),
         Binding("down", "history(1)", "Later filter", show=False),
+        Binding("ctrl+t", "language", "Filter language", show=True),
     ]
+
+    class Language(Message):
+        """Ctrl+T: read the text in the next language (auto, BPF, Wireshark)."""
+
+    def action_language(self) -> None:
+        self.post_message(self.Language())
 
     class Cancel(Message):
         """Escape pressed."""
@@ -115,17 +153,22 @@ class FilterBar(Horizontal):
         self.history: list[str] = []
         self._recall_at: int | None = None
         self._draft = ""
+        #: "auto" (detected, see tapwatch.dfilter.language), "bpf" or "wireshark"
+        self.language: Choice = "auto"
+        self._marks = ErrorSpan()
         self._input = FilterInput(
-            placeholder="press / to filter (tcpdump syntax, e.g. icmp or udp port 53)",
+            placeholder="press / to filter (BPF: udp port 53, or Wireshark: tcp.port == 80)",
             id="filter",
             compact=True,
-            suggester=FilterSuggester(),
+            suggester=FilterSuggester(self),
+            highlighter=self._marks,
         )
         self._input.can_focus = False
         self._message = Label("", id="filter-msg")
+        self._label = Label("filter", id="filter-label")
 
     def compose(self) -> ComposeResult:
-        yield Label("filter", id="filter-label")
+        yield self._label
         if self.capture_expr is not None:
             yield Label(Text(f"capture: {printable(self.capture_expr)}  and"), id="capture-label")
         yield self._input
@@ -143,27 +186,57 @@ class FilterBar(Horizontal):
         flt.cursor_position = len(flt.value)
         self._recall_at = None
 
+    def on_mount(self) -> None:
+        # Wireshark's field registry takes a few hundred ms to load: never on the UI thread
+        self.run_worker(_load_registry, thread=True, exclusive=False, group="filter-registry")
+
+    def show_language(self, expr: str) -> None:
+        """The label: the language the text is read in, and whether it was chosen."""
+        from tapwatch.dfilter.language import NAMES, reading
+
+        got = reading(expr, self.language)
+        name = NAMES[got.language]
+        self._label.update(name if got.chosen else f"auto: {name}" if expr.strip() else "filter")
+
     def check(self, expr: str) -> tuple[bool, PacketFilter | None]:
         """Compile and colour the input; (valid, filter)."""
-        from tapwatch.filters import FilterError
+        from tapwatch.dfilter.syntax import DisplayFilterError
+        from tapwatch.errors import TapwatchError
 
         flt = self.input
         msg = self._message
+        self.show_language(expr)
         try:
             compiled = self._compile(expr)
-        except FilterError as e:
+        except TapwatchError as e:
             self.error = str(e)
             flt.set_class(True, "-invalid")
             flt.set_class(False, "-valid")
+            lead = len(expr) - len(expr.lstrip())  # the filter is compiled stripped
+            self._marks.span = (
+                (e.start + lead, e.end + lead) if isinstance(e, DisplayFilterError) else None
+            )
+            flt.refresh()
             msg.update(Text(printable(str(e))))
             msg.set_class(True, "-error")
             return False, None
         self.error = None
+        self._marks.span = None
+        flt.refresh()
         flt.set_class(False, "-invalid")
         flt.set_class(bool(expr.strip()), "-valid")
-        msg.update("")
+        note = getattr(compiled, "describe_cost", None)
+        msg.update(Text(printable(note())) if note is not None else "")
         msg.set_class(False, "-error")
         return True, compiled
+
+    def on_filter_input_language(self, event: FilterInput.Language) -> None:
+        """Ctrl+T: auto -> BPF -> Wireshark -> auto."""
+        from tapwatch.dfilter.language import LANGUAGES
+
+        event.stop()
+        self.language = LANGUAGES[(LANGUAGES.index(self.language) + 1) % len(LANGUAGES)]
+        self.check(self.input.value)
 
     def on_filter_input_cancel(self, event: FilterInput.Cancel) -> None:
         event.stop()

@@ -530,6 +530,8 @@ class PacketList(ScrollView, can_focus=True):
         if start >= limit:
             self._scanned = max(self._scanned, start)
             return
+        # a Wireshark display filter reads each record's number and time too
+        match_record = getattr(flt, "match_record", None)
         match = flt.match
         lts = [i.linktype for i in self.session.interfaces]
         append = self._matches.append
@@ -543,9 +545,14 @@ class PacketList(ScrollView, can_focus=True):
                     continue
                 start = limit
                 break
-            for rec in chunk:
-                if match(rec.data, lts[rec.iface]):
-                    append(rec.seq)
+            if match_record is not None:
+                for rec in chunk:
+                    if match_record(rec, lts[rec.iface]):
+                        append(rec.seq)
+            else:
+                for rec in chunk:
+                    if match(rec.data, lts[rec.iface]):
+                        append(rec.seq)
             self.scan_done += chunk[-1].seq + 1 - start
             start = chunk[-1].seq + 1
             if time.perf_counter() > deadline:

@@ -181,7 +181,9 @@ _dns_field(
 _dns_field(
     "dns.qry.class",
     "FT_UINT16",
-    lambda p, layer: [q[2] & 0x7FFF if p.index().get("mdns") else q[2] for q in dns_message(layer).queries],
+    lambda p, layer: [
+        q[2] & 0x7FFF if p.index().get("mdns") else q[2] for q in dns_message(layer).queries
+    ],
     True,
 )
 _dns_field(
@@ -709,9 +711,7 @@ _tls(
     "FT_STRING",
     lambda p, layer: [n for h in _hellos(layer) for t, d in h[2] if t == 0 for n in _sni(d)],
 )
-_tls(
-    "tls.app_data", "FT_BYTES", lambda p, layer: [r[2] for r in layer.extra if r[0] == 23]
-)
+_tls("tls.app_data", "FT_BYTES", lambda p, layer: [r[2] for r in layer.extra if r[0] == 23])
 _tls("tls.alert_message", "FT_NONE", lambda p, layer: [True for r in layer.extra if r[0] == 21])
 _tls(
     "tls.alert_message.level",
@@ -726,4 +726,3 @@ _tls(
 _tls(
     "tls.change_cipher_spec", "FT_NONE", lambda p, layer: [True for r in layer.extra if r[0] == 20]
 )
-

@@ -79,9 +79,9 @@ class Reassembly:
 
 def _reassembly(cap: Capture) -> Reassembly:
     got = cap.state.get("ip.reassembly")
-    if got is None:
+    if not isinstance(got, Reassembly):
         got = cap.state["ip.reassembly"] = Reassembly()
-    return got  # type: ignore[no-any-return]
+    return got
 
 
 # ----------------------------------------------------------------------------- IPv4
@@ -262,7 +262,11 @@ registry.register_field(
     "icmp.seq", "FT_UINT16", "icmp", _icmp_when(_ICMP_IDENT, 6, 2), desc="Sequence number"
 )
 registry.register_field(
-    "icmp.ident_le", "FT_UINT16", "icmp", _icmp_when(_ICMP_IDENT, 4, 2, True), desc="Identifier (LE)"
+    "icmp.ident_le",
+    "FT_UINT16",
+    "icmp",
+    _icmp_when(_ICMP_IDENT, 4, 2, True),
+    desc="Identifier (LE)",
 )
 registry.register_field(
     "icmp.seq_le", "FT_UINT16", "icmp", _icmp_when(_ICMP_IDENT, 6, 2, True), desc="Sequence (LE)"
@@ -317,19 +321,13 @@ def _v6_when(types: tuple[int, ...], at: int, size: int, as_bytes: bool = False)
     return get
 
 
-registry.register_field(
-    "icmpv6.echo.identifier", "FT_UINT16", "icmpv6", _v6_when((128, 129), 4, 2)
-)
+registry.register_field("icmpv6.echo.identifier", "FT_UINT16", "icmpv6", _v6_when((128, 129), 4, 2))
 registry.register_field(
     "icmpv6.echo.sequence_number", "FT_UINT16", "icmpv6", _v6_when((128, 129), 6, 2)
 )
 registry.register_field("icmpv6.mtu", "FT_UINT32", "icmpv6", _v6_when((2,), 4, 4))
-registry.register_field(
-    "icmpv6.nd.ns.target_address", "FT_IPv6", "icmpv6", _v6_when((135,), 8, 16)
-)
-registry.register_field(
-    "icmpv6.nd.na.target_address", "FT_IPv6", "icmpv6", _v6_when((136,), 8, 16)
-)
+registry.register_field("icmpv6.nd.ns.target_address", "FT_IPv6", "icmpv6", _v6_when((135,), 8, 16))
+registry.register_field("icmpv6.nd.na.target_address", "FT_IPv6", "icmpv6", _v6_when((136,), 8, 16))
 registry.register_field("icmpv6.nd.na.flag", "FT_UINT32", "icmpv6", _v6_when((136,), 4, 4))
 for _bit, _letter in ((0x80, "r"), (0x40, "s"), (0x20, "o")):
 

@@ -51,9 +51,9 @@ def claimed_end(pkt: Packet, d: bytes, off: int, end: int) -> int:
         return end
     parent = layers[-1]
     x = parent.extra
-    if parent.data is d and (parent.name in ("ip", "ipv6") or parent.name.startswith("ipv6.")):
-        if isinstance(x, int) and x >= off:
-            return x
+    named = parent.name in ("ip", "ipv6") or parent.name.startswith("ipv6.")
+    if parent.data is d and named and isinstance(x, int) and x >= off:
+        return x
     return end
 
 
@@ -455,7 +455,11 @@ class UdpStreams(Pass):
                 continue
             src, dst = _addresses(pkt, layer)
             sport, dport = u16(d, o), u16(d, o + 2)
-            key = (src, dst, sport, dport) if (src, sport) <= (dst, dport) else (dst, src, dport, sport)
+            key = (
+                (src, dst, sport, dport)
+                if (src, sport) <= (dst, dport)
+                else (dst, src, dport, sport)
+            )
             n = self.flows.get(key)
             if n is None:
                 if len(self.flows) >= MAX_STREAMS:

@@ -23,17 +23,18 @@ class DisplayFilter(ScreenBase):
     """``/`` edits the filter; Enter applies it to the list."""
 
     def compile_display(self, expr: str) -> PacketFilter | None:
-        """The list's filter: capture filter and display filter combined (raises FilterError)."""
-        from tapwatch.filters import compile_packet_filter
+        """The list's filter: capture filter and display filter (BPF or Wireshark's, as the
+        bar reads it) combined; raises a TapwatchError naming what is wrong."""
+        from tapwatch.dfilter.language import compile_any
 
         capture = self.session.capture_filter
-        expr = expr.strip()
         linktypes = sorted({i.linktype for i in self.session.interfaces})
-        if capture is not None and expr:
-            return compile_packet_filter(f"({capture.expr}) and ({expr})", linktypes)
-        if capture is not None:
-            return capture
-        return compile_packet_filter(expr, linktypes)
+        got = compile_any(
+            expr, linktypes, self.filter_bar.language, capture.expr if capture else None
+        )
+        if got is not None:
+            got.set_interfaces([i.name for i in self.session.interfaces])
+        return got  # type: ignore[return-value]
 
     def action_filter(self) -> None:
         """Open the filter input (with the applied expression) for editing."""
