@@ -107,9 +107,8 @@ def open_live(opts: RunOptions, *, printing: bool = False) -> Session:
 def _printer(
     opts: RunOptions, interfaces: list[InterfaceInfo], view: TunnelView | None
 ) -> LinePrinter:
-    from tapwatch.headless import LinePrinter
-
     from tapwatch.dfilter.language import combine
+    from tapwatch.headless import LinePrinter
 
     display = combine(None, opts.display_filter)  # -Y: what is printed
     if display is not None:

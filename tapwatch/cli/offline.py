@@ -6,7 +6,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from tapwatch.cli.memory import new_ring
 from tapwatch.cli.messages import Failure, say, silence_stdout
