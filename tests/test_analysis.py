@@ -296,6 +296,12 @@ def test_find_text_hex_and_filter_forward_back_and_wrap() -> None:
             parse_hex(bad)
     with pytest.raises(FindError):
         parse_query("filter", "icmp and", lts)
+    # Wireshark's language too, as the filter bar reads it
+    q = parse_query("filter", 'tcp.payload contains "GET" || frame.number == 3', lts)
+    assert find(rows, 0, True, ring, matcher(q, lts, summary)) == (2, False)
+    assert find(rows, 2, True, ring, matcher(q, lts, summary)) == (0, True)
+    with pytest.raises(FindError, match="column 11"):
+        parse_query("filter", "ip.src == nohost", lts)
 
 
 # ----- sorting -----------------------------------------------------------------------------

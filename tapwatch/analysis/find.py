@@ -70,15 +70,16 @@ def parse_query(kind: FindKind, text: str, linktypes: Sequence[int]) -> Query:
         )
     if kind == "hex":
         return Query(kind, text, needle=parse_hex(text))
-    from tapwatch.filters import FilterError, compile_packet_filter
+    from tapwatch.dfilter.language import compile_any
+    from tapwatch.errors import TapwatchError
 
-    try:
-        flt = compile_packet_filter(text, linktypes)
-    except FilterError as e:
+    try:  # BPF or Wireshark's language, told apart as the filter bar does
+        flt = compile_any(text, linktypes)
+    except TapwatchError as e:
         raise FindError(str(e)) from None
     if flt is None:
-        raise FindError("type a filter expression, e.g. tcp port 80")
-    return Query(kind, text, flt=flt)
+        raise FindError("type a filter expression, e.g. tcp port 80 or tcp.port == 80")
+    return Query(kind, text, flt=flt)  # type: ignore[arg-type]
 
 
 def matcher(
@@ -94,6 +95,11 @@ def matcher(
     if query.kind == "filter":
         assert query.flt is not None
         match = query.flt.match
+        match_packet = getattr(query.flt, "match_packet", None)
+        if match_packet is not None:  # Wireshark's: frame.number is the packet's seq
+            return lambda data, iface, seq: bool(
+                match_packet(data, linktypes[iface], seq, 0, iface)
+            )
         return lambda data, iface, _seq: match(data, linktypes[iface])
     needle, lower = query.needle, query.lower
 
