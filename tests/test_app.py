@@ -483,20 +483,20 @@ async def test_wireshark_filter_in_the_bar() -> None:
     app = TapwatchApp(session)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
-        bar = app.main.filter_bar
+        bar = main(app).query_one(FilterBar)
         await pilot.press("slash", *"icmp.type == 8")
-        flt = app.filter_input
+        flt = filter_input(app)
         assert flt.has_class("-valid")
         assert "auto: Wireshark" in str(bar._label.render())
         await pilot.press("enter")
         await settle(pilot, app)
-        packets = app.packet_list
+        packets = packet_list(app)
         pings = sum(1 for _, _, d in traffic(20) if len(d) > 20 and d[9] == 1 and d[20] == 8)
         assert packets.rows == pings > 0
         # an address that is not one: red, the message names the column, the token marked
         await pilot.press("slash", "ctrl+u", *"ip.src == nohost")
         assert flt.has_class("-invalid")
-        assert app.filter_error is not None and "column 11" in app.filter_error
+        assert bar.error is not None and "column 11" in bar.error
         assert bar._marks.span == (10, 16)
         # Ctrl+T chooses the language: the same words read as BPF
         await pilot.press("ctrl+u", *"icmp", "ctrl+t")
