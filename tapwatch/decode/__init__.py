@@ -53,7 +53,18 @@ _choose()  # the sources instead of the compiled copies: asked for, or the copie
 
 # Importing a protocol module binds its handlers.  The order is tcpdump's order of
 # precedence when both ports of a segment name a protocol (DNS before DHCP ...).
-for _name in ("link", "ip", "transport", "icmp", "dns", "dhcp", "services", "apps", "tunnels"):
+for _name in (
+    "link",
+    "ip",
+    "transport",
+    "icmp",
+    "dns",
+    "dhcp",
+    "services",
+    "apps",
+    "tunnels",
+    "ospf",
+):
     _importlib.import_module(f"tapwatch.decode.{_name}")
 
 from tapwatch.decode.classify import layers  # noqa: E402 (after the binding imports)

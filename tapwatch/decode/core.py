@@ -379,6 +379,26 @@ def ethertype_walk(d: bytes, off: int, t: int, out: list[str]) -> None:
         out.append("other")
 
 
+def bits(names: tuple[tuple[int, str], ...], v: int, none: str = "none") -> str:
+    """tcpdump's ``bittok2str``: the names of the bits set in ``v`` (``none`` if no name fits)."""
+    out = ", ".join(n for bit, n in names if v & bit == bit)
+    return out or none
+
+
+def need(p: int, n: int, end: int) -> None:
+    """Raise :class:`Trunc` unless ``n`` bytes from ``p`` were captured (tcpdump's ``GET_*``)."""
+    if p + n > end:
+        raise Trunc
+
+
+def u16(d: bytes, p: int) -> int:
+    return d[p] << 8 | d[p + 1]
+
+
+def u32(d: bytes, p: int) -> int:
+    return d[p] << 24 | d[p + 1] << 16 | d[p + 2] << 8 | d[p + 3]
+
+
 def ip_text(d: bytes, off: int, end: int, a: Acc) -> str:
     """A bare IP packet (version from its first nibble), as tun devices and tunnels carry."""
     v = d[off] >> 4 if off < end else -1
