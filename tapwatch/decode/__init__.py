@@ -64,6 +64,7 @@ for _name in (
     "apps",
     "tunnels",
     "ospf",
+    "multicast",
 ):
     _importlib.import_module(f"tapwatch.decode.{_name}")
 
