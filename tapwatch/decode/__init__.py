@@ -65,6 +65,7 @@ for _name in (
     "tunnels",
     "ospf",
     "multicast",
+    "liveness",
 ):
     _importlib.import_module(f"tapwatch.decode.{_name}")
 

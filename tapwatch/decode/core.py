@@ -159,6 +159,8 @@ class Acc:
         #: the TCP payload length the IP header claims (what tcpdump's text printers are
         #: given), when more than was captured; -1 otherwise
         self.claimed = -1
+        #: the TTL or hop limit of the innermost IP header so far (VRRP prints it when not 255)
+        self.ttl = -1
 
 
 #: The path of addresses a transport header is printed under:

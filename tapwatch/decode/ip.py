@@ -82,6 +82,7 @@ def ipv4(d: bytes, off: int, a: Acc, lim: int = -1, quoted: bool = False) -> str
     if a.verbose:  # "IP (tos 0x0, ttl 64, ...)" and the addresses on the next line
         word = f"IP {pre}{ip4_header(d, off, hl, avail)}\n   "
         pre = ""
+    a.ttl = d[off + 8]
     ctx: Ctx = (word, pre, src, dst, "", s, t)
     if fo & 0x2000 or foff:  # more fragments follow, or not the first fragment
         pname = IPPROTO_WS.get(proto, "")
@@ -152,6 +153,7 @@ def ipv6(d: bytes, off: int, a: Acc, lim: int = -1) -> str:
     else:
         end = cend
     word = "IP6"
+    a.ttl = d[off + 7]
     if a.verbose:  # "IP6 (hlim 64, next-header ICMPv6 (58) payload length: 64) "
         word = "IP6 " + ip6_header(d, off)[:-1]
     pos = off + 40
