@@ -66,6 +66,7 @@ for _name in (
     "ospf",
     "multicast",
     "liveness",
+    "ldp",
 ):
     _importlib.import_module(f"tapwatch.decode.{_name}")
 
