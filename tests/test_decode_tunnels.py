@@ -64,6 +64,21 @@ def test_wireguard_by_shape_on_any_port_and_strict_mode() -> None:
     assert strict.endswith("UDP, length 48")
 
 
+def test_full_size_wireguard_transport_on_its_port() -> None:
+    """A full-size packet through wg (``ping -s 1392``: 1420 bytes inside) is not padded to
+    16, so its 1452-byte message is transport data on 51820; on another port the odd size
+    is not taken for WireGuard."""
+    data = b"\x04\x00\x00\x00" + struct.pack("<IQ", 0x44332211, 9) + b"\x55" * (1452 - 16)
+    on_port = summ(IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=51820, dport=51820) / data)
+    assert on_port.text.endswith(
+        "WireGuard transport data, receiver 0x44332211, counter 9, length 1452"
+    )
+    assert on_port.layers == ("IPv4", "UDP", "WireGuard")
+    elsewhere = summ(IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=40000, dport=40001) / data)
+    assert elsewhere.text.endswith("UDP, length 1452")
+    assert elsewhere.layers == ("IPv4", "UDP")
+
+
 def test_esp_spi_and_sequence_as_tcpdump() -> None:
     pkt = IP(src="10.0.0.1", dst="10.0.0.2", proto=50) / (struct.pack("!II", 0x1001, 5) + b"x" * 8)
     assert summ(pkt).text == "IP 10.0.0.1 > 10.0.0.2: ESP(spi=0x00001001,seq=0x5), length 16"

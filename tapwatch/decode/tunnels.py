@@ -528,13 +528,19 @@ def _l2tpv3_ip_walk(d: bytes, off: int, end: int, clen: int, out: list[str], fra
 _WG_SIZES: Final = {1: 148, 2: 92, 3: 64}
 
 
-def wireguard_type(d: bytes, off: int, end: int) -> int:
-    """The WireGuard message type (1-4) if the payload has that message's shape, else 0."""
+def wireguard_type(d: bytes, off: int, end: int, port: bool = False) -> int:
+    """The WireGuard message type (1-4) if the payload has that message's shape, else 0.
+
+    Transport data is padded to 16 bytes, except where the padding would pass the
+    tunnel's MTU: a full-size packet (``ping -s 1392`` through a 1420-byte wg device)
+    is not a multiple of 16.  On WireGuard's own port (``port``) any size from 32 is
+    taken; elsewhere the multiple of 16 is what tells WireGuard from other traffic.
+    """
     n = end - off
     if n < 4 or d[off + 1] or d[off + 2] or d[off + 3]:
         return 0
     t = d[off]
-    if _WG_SIZES.get(t) == n or (t == 4 and n >= 32 and n % 16 == 0):
+    if _WG_SIZES.get(t) == n or (t == 4 and n >= 32 and (port or n % 16 == 0)):
         return t
     return 0
 
@@ -542,7 +548,7 @@ def wireguard_type(d: bytes, off: int, end: int) -> int:
 def _wireguard(
     d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
 ) -> str | None:
-    t = wireguard_type(d, off, end)
+    t = wireguard_type(d, off, end, sport == 51820 or dport == 51820)
     if t == 0 or a.strict:
         return None
     a.layers.append("WireGuard")
@@ -562,7 +568,7 @@ def _wireguard(
 
 
 def _wireguard_walk(d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
-    if wireguard_type(d, off, end):
+    if wireguard_type(d, off, end, sport == 51820 or dport == 51820):
         out.append("WireGuard")
 
 
