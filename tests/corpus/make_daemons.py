@@ -1,0 +1,343 @@
+"""Regenerate the corpus files that real daemons write.
+
+``sudo .venv/bin/python tests/corpus/make_daemons.py [NAME...]``
+
+Each scenario makes its own private network namespaces joined by veth pairs, runs
+the real programs from Debian inside them (never on the host's network), captures
+on one end of a veth with tcpdump, and deletes the namespaces afterwards:
+
+* ``routing.pcap``: FRR's ospfd, ospf6d, bgpd (IPv4 and IPv6 sessions with BFD),
+  bfdd, pimd (IGMP querier, PIM hellos, joins toward a rendezvous point) and ldpd
+  between two routers, and IGMP v1/v2/v3 reports from the kernel of a host.
+* ``vrrp.pcap``: keepalived (VRRPv2 and VRRPv3, IPv4 and IPv6) and FRR's vrrpd.
+* ``vpn.pcap``: wireguard-go and OpenVPN (UDP and TCP) tunnels, pinged through.
+* ``ntp.pcap``: chrony as an NTP server and a client.
+* ``ike.pcap``: strongSwan's charon negotiating IKEv1 (main and quick mode).
+* ``ppp.pcap``: pppd over PPPoE (discovery, LCP, authentication, IPCP, IPv6CP), pinged through.
+* ``mptcp.pcap``: a multipath TCP connection from the kernel's own MPTCP.
+
+Packages: frr keepalived wireguard-go wireguard-tools openvpn chrony strongswan-charon
+strongswan-swanctl ppp pppoe (Debian).  Nothing here runs in CI: CI reads the files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def sh(*args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, check=check, capture_output=True, text=True, timeout=timeout)
+
+
+class Lab:
+    """Namespaces, the processes started in them, and the capture; all undone by ``close``."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tag = uuid.uuid4().hex[:6]
+        self.tmp = tmp
+        self.spaces: list[str] = []
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def space(self, short: str) -> str:
+        name = f"twd-{short}-{self.tag}"
+        sh("ip", "netns", "add", name)
+        self.spaces.append(name)
+        self.run(name, "ip", "link", "set", "lo", "up")
+        return name
+
+    def run(self, name: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return sh("ip", "netns", "exec", name, *args, check=check)
+
+    def start(self, name: str, *args: str, log: str = "") -> subprocess.Popen[bytes]:
+        out = open(self.tmp / log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115
+        p = subprocess.Popen(
+            ["ip", "netns", "exec", name, *args], stdout=out, stderr=subprocess.STDOUT
+        )
+        self.procs.append(p)
+        return p
+
+    def veth(self, a: str, adev: str, b: str, bdev: str, amac: str, bmac: str) -> None:
+        sh(
+            "ip", "link", "add", adev, "netns", a, "address", amac, "type", "veth",
+            "peer", "name", bdev, "netns", b, "address", bmac,
+        )  # fmt: skip
+        self.run(a, "ip", "link", "set", adev, "up")
+        self.run(b, "ip", "link", "set", bdev, "up")
+
+    def addr(self, name: str, dev: str, *cidrs: str) -> None:
+        for c in cidrs:
+            extra = ("nodad",) if ":" in c else ()
+            self.run(name, "ip", "addr", "add", c, "dev", dev, *extra)
+
+    def capture(self, name: str, dev: str, path: Path, *filt: str) -> subprocess.Popen[bytes]:
+        """tcpdump on ``dev`` (started and hooked in before returning)."""
+        p = self.start(name, "tcpdump", "-i", dev, "-U", "-s", "0", "-w", str(path), *filt)
+        wait(lambda: path.exists() and path.stat().st_size >= 24, 10)
+        time.sleep(0.3)
+        return p
+
+    def stop(self, p: subprocess.Popen[bytes]) -> None:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(5)
+
+    def close(self) -> None:
+        for p in reversed(self.procs):
+            self.stop(p)
+        for name in self.spaces:
+            # anything a daemon forked is still in the namespace: end it by its pid
+            pids = sh("ip", "netns", "pids", name, check=False).stdout.split()
+            for pid in pids:
+                with contextlib.suppress(ProcessLookupError, ValueError):
+                    os.kill(int(pid), signal.SIGKILL)
+            sh("ip", "netns", "del", name, check=False)
+
+
+def wait(cond: Callable[[], bool], timeout: float) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@contextlib.contextmanager
+def lab() -> Iterator[Lab]:
+    with tempfile.TemporaryDirectory(prefix="twd-") as tmp:
+        os.chmod(tmp, 0o755)
+        lb = Lab(Path(tmp))
+        try:
+            yield lb
+        finally:
+            lb.close()
+
+
+# --------------------------------------------------------------------------- routing
+
+FRR = Path("/usr/lib/frr")
+
+
+def frr(lb: Lab, name: str, inst: str, confs: dict[str, str]) -> None:
+    """zebra and the daemons named in ``confs`` (daemon -> its configuration), in ``name``."""
+    run = lb.tmp / inst
+    run.mkdir()
+    shutil.chown(run, "frr", "frr")
+    zsock = str(run / "zserv.api")
+    for daemon in ("zebra", *confs):
+        conf = run / f"{daemon}.conf"
+        conf.write_text(confs.get(daemon, f"hostname {inst}\n"))
+        shutil.chown(conf, "frr", "frr")
+        lb.start(
+            name,
+            str(FRR / daemon),
+            "-f", str(conf), "-i", str(run / f"{daemon}.pid"), "-z", zsock,
+            "--vty_socket", str(run), "-A", "127.0.0.1", "-P", "0",
+            log=f"{inst}-{daemon}.log",
+        )  # fmt: skip
+        if daemon == "zebra":
+            wait(lambda: os.path.exists(zsock), 10)
+
+
+def lan(lb: Lab, members: list[tuple[str, str, str]]) -> str:
+    """A bridge in a namespace of its own, a veth to each member (namespace, device, MAC).
+
+    The capture runs on the bridge, so it sees what every member says on the LAN.
+    """
+    sw = lb.space("sw")
+    lb.run(sw, "ip", "link", "add", "br0", "type", "bridge", "mcast_snooping", "0")
+    lb.run(sw, "ip", "link", "set", "br0", "up")
+    for i, (name, dev, mac) in enumerate(members):
+        lb.veth(name, dev, sw, f"p{i}", mac, f"02:00:00:00:ff:{i:02x}")
+        lb.run(sw, "ip", "link", "set", f"p{i}", "master", "br0")
+    lb.run(sw, "sysctl", "-qw", "net.ipv6.conf.br0.disable_ipv6=1")
+    return sw
+
+
+def routing(path: Path) -> None:
+    with lab() as lb:
+        a, b, h = lb.space("ra"), lb.space("rb"), lb.space("rh")
+        sw = lan(
+            lb,
+            [
+                (a, "a0", "02:00:00:00:01:01"),
+                (b, "b0", "02:00:00:00:01:02"),
+                (h, "h0", "02:00:00:00:01:03"),
+            ],
+        )
+        lb.addr(a, "a0", "10.97.0.1/24", "fd97::1/64")
+        lb.addr(b, "b0", "10.97.0.2/24", "fd97::2/64")
+        lb.addr(h, "h0", "10.97.0.3/24")
+        lb.addr(a, "lo", "10.200.1.1/32")
+        lb.addr(b, "lo", "10.200.2.1/32")
+        lb.run(h, "ip", "route", "add", "default", "via", "10.97.0.2")
+        for n in (a, b):
+            lb.run(n, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+        cap = lb.capture(sw, "br0", path)
+        for name, me, peer, peer6, asn, peer_asn, dev in (
+            (a, "10.200.1.1", "10.97.0.2", "fd97::2", 65001, 65002, "a0"),
+            (b, "10.200.2.1", "10.97.0.1", "fd97::1", 65002, 65001, "b0"),
+        ):
+            ospf_if = (
+                f"interface {dev}\n ip ospf network point-to-point\n ip ospf hello-interval 2\n"
+                f" ip ospf dead-interval 8\n ip ospf authentication message-digest\n"
+                f" ip ospf message-digest-key 1 md5 corpus\n"
+            )
+            frr(
+                lb,
+                name,
+                "a" if name == a else "b",
+                {
+                    "ospfd": f"hostname o\n{ospf_if}router ospf\n ospf router-id {me}\n"
+                    f" network 10.97.0.0/24 area 0\n network {me}/32 area 0\n",
+                    "ospf6d": f"hostname o6\ninterface {dev}\n ipv6 ospf6 area 0\n"
+                    f" ipv6 ospf6 network point-to-point\n ipv6 ospf6 hello-interval 2\n"
+                    f" ipv6 ospf6 dead-interval 8\nrouter ospf6\n ospf6 router-id {me}\n",
+                    "bgpd": f"hostname g\nrouter bgp {asn}\n bgp router-id {me}\n"
+                    f" no bgp ebgp-requires-policy\n timers bgp 3 9\n"
+                    f" neighbor {peer} remote-as {peer_asn}\n neighbor {peer} timers connect 1\n"
+                    f" neighbor {peer} bfd\n neighbor {peer6} remote-as {peer_asn}\n"
+                    f" neighbor {peer6} timers connect 1\n neighbor {peer6} bfd\n"
+                    f" address-family ipv4 unicast\n  network {me}/32\n"
+                    f" exit-address-family\n address-family ipv6 unicast\n"
+                    f"  neighbor {peer6} activate\n  network fd9{7 if name == a else 8}:1::/64\n"
+                    f" exit-address-family\n",
+                    "bfdd": f"hostname f\nbfd\n peer {peer}\n  transmit-interval 1000\n"
+                    f"  receive-interval 1000\n peer {peer6}\n  transmit-interval 1000\n"
+                    f"  receive-interval 1000\n",
+                    "pimd": f"hostname p\ninterface lo\n ip pim\ninterface {dev}\n ip pim\n"
+                    " ip pim hello 3\n ip igmp\n ip igmp query-interval 5\n"
+                    "ip pim rp 10.200.1.1 224.0.0.0/4\n",
+                    "ldpd": f"hostname l\nmpls ldp\n router-id {me}\n address-family ipv4\n"
+                    f"  discovery transport-address {me}\n  interface {dev}\n",
+                    "staticd": f"hostname s\nip route 10.200.{2 if name == a else 1}.1/32 {peer}\n",
+                },
+            )
+        time.sleep(12)
+        # a host on the LAN joins groups with IGMP v3, v2 and v1, then sends to one
+        join = (
+            "import socket, struct, sys, time\n"
+            "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+            "for g in sys.argv[1:]:\n"
+            "    m = struct.pack('4s4s', socket.inet_aton(g), socket.inet_aton('10.97.0.3'))\n"
+            "    s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, m)\n"
+            "time.sleep(4)\n"
+        )
+        py = sys.executable
+        for version, group in ((0, "239.1.1.1"), (2, "239.1.1.2"), (1, "239.1.1.3")):
+            lb.run(h, "sysctl", "-qw", f"net.ipv4.conf.h0.force_igmp_version={version}")
+            lb.run(h, py, "-c", join, group)
+        send = (
+            "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+            "s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 8)\n"
+            "for i in range(3): s.sendto(b'corpus', ('239.1.1.9', 5000))\n"
+        )
+        lb.run(h, py, "-c", send)
+        time.sleep(4)
+        lb.stop(cap)
+
+
+KEEPALIVED = """global_defs {{
+    router_id {name}
+    script_user root
+    enable_script_security
+}}
+vrrp_instance v2 {{
+    state {state}
+    interface {dev}
+    virtual_router_id 51
+    priority {prio}
+    advert_int 1
+    version 2
+    authentication {{
+        auth_type PASS
+        auth_pass corpus
+    }}
+    virtual_ipaddress {{
+        10.95.0.100/24
+        10.95.0.101/24
+    }}
+}}
+vrrp_instance v3 {{
+    state {state}
+    interface {dev}
+    virtual_router_id 52
+    priority {prio}
+    advert_int 1
+    version 3
+    virtual_ipaddress {{
+        10.95.0.102/24
+    }}
+}}
+vrrp_instance v3six {{
+    state {state}
+    interface {dev}
+    virtual_router_id 53
+    priority {prio}
+    advert_int 1
+    version 3
+    virtual_ipaddress {{
+        fd95::100/64
+    }}
+}}
+"""
+
+
+def vrrp(path: Path) -> None:
+    """keepalived on two routers: VRRPv2 (with a password), v3 over IPv4 and IPv6; the
+    master stops and the backup takes over."""
+    with lab() as lb:
+        a, b = lb.space("va"), lb.space("vb")
+        lb.veth(a, "a0", b, "b0", "02:00:00:00:02:01", "02:00:00:00:02:02")
+        lb.addr(a, "a0", "10.95.0.1/24", "fd95::1/64")
+        lb.addr(b, "b0", "10.95.0.2/24", "fd95::2/64")
+        cap = lb.capture(b, "b0", path)
+        procs = []
+        for name, dev, state, prio in ((a, "a0", "MASTER", 200), (b, "b0", "BACKUP", 100)):
+            conf = lb.tmp / f"{name}.conf"
+            conf.write_text(KEEPALIVED.format(name=name, state=state, dev=dev, prio=prio))
+            args = ["keepalived", "-n", "-l", "-P", "-f", str(conf), "-p"]
+            args += [str(lb.tmp / f"{name}.pid"), "-r", str(lb.tmp / f"{name}.vrrp.pid")]
+            procs.append(lb.start(name, *args, log=f"{name}-keepalived.log"))
+        time.sleep(6)
+        lb.stop(procs[0])  # the master says goodbye (priority 0); the backup takes over
+        time.sleep(4)
+        lb.stop(cap)
+
+
+SCENARIOS: dict[str, Callable[[Path], None]] = {"routing": routing, "vrrp": vrrp}
+
+
+def main() -> int:
+    if os.geteuid() != 0:
+        print("needs root (network namespaces)", file=sys.stderr)
+        return 1
+    names = sys.argv[1:] or list(SCENARIOS)
+    for name in names:
+        path = HERE / f"{name}.pcap"
+        tmp = path.with_suffix(".tmp")
+        SCENARIOS[name](tmp)
+        tmp.replace(path)
+        lines = sh("tcpdump", "-r", str(path), check=False).stdout.count("\n")
+        print(f"{path.name}: {lines} packets")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
