@@ -102,7 +102,7 @@ def test_verbose_lines_identical_to_tcpdump(verbose: int) -> None:
 
 #: Protocols every line of which, in every corpus file, must be tcpdump's to the byte
 #: (default, -v and -vv): the routing and redundancy protocols real daemons wrote.
-CLAIMED = ("OSPF", "IGMP", "PIM", "VRRP", "BFD", "LDP")
+CLAIMED = ("OSPF", "IGMP", "PIM", "VRRP", "BFD", "LDP", "BGP")
 
 
 @pytest.mark.parametrize("verbose", [0, 1, 2])

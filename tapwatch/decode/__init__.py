@@ -67,6 +67,7 @@ for _name in (
     "multicast",
     "liveness",
     "ldp",
+    "bgp",
 ):
     _importlib.import_module(f"tapwatch.decode.{_name}")
 

@@ -221,20 +221,6 @@ class _Ssh(LayerOnly):
         return ""
 
 
-_BGP_TYPES: Final = {1: "Open", 2: "Update", 3: "Notification", 4: "Keepalive", 5: "Route Refresh"}
-
-
-class _Bgp(LayerOnly):
-    def text(
-        self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
-    ) -> str | None:
-        a.layers.append("BGP")
-        if a.verbose and end - off >= 19 and d[off + 18] == 4:  # -v: a keepalive's header
-            ln = d[off + 16] << 8 | d[off + 17]
-            return f": BGP\n\tKeepalive Message (4), length: {ln}"
-        return ": BGP"
-
-
 _NTP_MODES: Final = (
     "unspecified",
     "symmetric active",
@@ -419,7 +405,6 @@ class _Syslog(PortHandler):
 
 
 bind(TCP_PORTS, (25,), _Smtp("SMTP"))
-bind(TCP_PORTS, (179,), _Bgp("BGP"))
 bind(TCP_PORTS, (22,), _Ssh("SSH"))
 bind(TCP_PORTS, (21,), _Ftp("FTP"))
 bind(TCP_PORTS, (80, 8080), _Http("HTTP"))

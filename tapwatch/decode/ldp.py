@@ -22,6 +22,7 @@ from tapwatch.decode.core import (
     u16,
     u32,
 )
+from tapwatch.decode.names import AF_VALUES
 from tapwatch.decode.verbose import hexdump
 
 _MSGS: Final = {
@@ -62,9 +63,6 @@ _TLVS: Final = {
     0x0601: "MTU",
 }
 _FECS: Final = {1: "Wildcard", 2: "Prefix", 3: "Host address", 0x80: "Martini VC"}
-#: the address families tcpdump names (af_values)
-AFS: Final = {1: "IPv4", 2: "IPv6", 3: "NSAP", 4: "HDLC", 5: "BBN 1822", 6: "802", 25: "L2VPN"}
-
 
 _DONT: Final = "don't"
 _DONT_: Final = "Don't "
@@ -141,7 +139,9 @@ def _tlv(d: bytes, p: int, left: int, end: int, out: list[str], verbose: int) ->
             af = u16(d, q)
             q += 2
             tl -= 2
-            out.append(f"\n\t      Address Family: {AFS.get(af, f'Unknown ({af})')}, addresses")
+            out.append(
+                f"\n\t      Address Family: {AF_VALUES.get(af, f'Unknown ({af})')}, addresses"
+            )
             size = 4 if af == 1 else 16 if af == 2 else 0
             while size and tl >= size:
                 need(q, size, end)

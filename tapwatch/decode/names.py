@@ -307,3 +307,25 @@ ARP_OPS: Final = {
     9: "Inverse Reply",
     10: "NACK Reply",
 }
+
+#: Address family numbers as tcpdump names them (``af_values``: BGP, LDP, ...).
+AF_VALUES: Final = {
+    0: "Reserved",
+    1: "IPv4",
+    2: "IPv6",
+    3: "NSAP",
+    4: "HDLC",
+    5: "BBN 1822",
+    6: "802",
+    7: "E.163",
+    8: "E.164",
+    9: "F.69",
+    10: "X.121",
+    11: "Novell IPX",
+    12: "Appletalk",
+    13: "Decnet IV",
+    14: "Banyan Vines",
+    15: "E.164 with NSAP subaddress",
+    196: "Layer-2 VPN",
+    25: "VPLS",
+}
