@@ -29,8 +29,13 @@ Differences from ``tcpdump -nn`` (tcpdump 4.99.3), each a flag away:
   1194), ERSPAN I/II and L2TPv3 (IP protocol 115, UDP 1701 version 3) show their
   fields and the inner frame; tcpdump 4.99 prints ``UDP, length N``,
   ``gre-proto-0x88be``, ``ip-proto-115`` and ``Unknown Version``; ``strict=True``
-  prints those.
-* Not (yet) decoded as tcpdump does: ICMPv6 node information payloads, a packet
+  prints those.  WireGuard transport data on port 51820 is taken at any size (a
+  full-size packet is not padded to 16 bytes).
+* BFD from UDP port 49152 prints as BFD; tcpdump takes that source port for a
+  Broadcom LI shim first; ``strict=True`` prints the shim.
+* Not (yet) decoded as tcpdump does: link types other than Ethernet, raw IP, Linux
+  cooked and BSD loopback; BGP's VPN, labeled and EVPN routes; OSPF traffic-engineering
+  LSAs; DVMRP and PIMv1; ICMPv6 node information payloads, a packet
   cut short *inside* a tunnel (tcpdump blames the inner header, tapwatch the outer
   one), the application protocols not named in :mod:`~tapwatch.decode.apps` and
   :mod:`~tapwatch.decode.services` (they print as ``UDP, length N``); with ``-v``,
