@@ -273,3 +273,35 @@ def test_corpus_trees_carry_no_python_reprs_and_agree_with_tcpdump(name: str) ->
             text = " ".join(_labels(nodes))
             if "Transmission Control Protocol" in text and rec.data[:1]:
                 assert "[correct]" in text or "[incorrect" in text or "[unverified]" in text
+
+
+def test_routing_daemons_packets_are_layers_of_the_tree() -> None:
+    """What FRR and keepalived sent (the corpus) is dissected down to the protocol's own
+    layer, not left as data after IP or UDP."""
+    corpus = Path(__file__).resolve().parent / "corpus"
+    seen: dict[str, list[str]] = {}
+    for name in ("routing.pcap", "vrrp.pcap"):
+        with pcap.read_capture(str(corpus / name)) as reader:
+            for rec in reader:
+                labels = [n.label for n in detail(rec.data, reader.linktype)]
+                for word in (
+                    "OSPF Hello",
+                    "PIMv2 Hello",
+                    "IGMPv3",
+                    "LDPHello",
+                    "BFD",
+                    "VRRP",
+                    "OPEN",
+                ):
+                    if word not in seen and any(lab.startswith(word) for lab in labels):
+                        seen[word] = labels
+    assert set(seen) == {
+        "OSPF Hello",
+        "PIMv2 Hello",
+        "IGMPv3",
+        "LDPHello",
+        "BFD",
+        "VRRP",
+        "OPEN",
+    }, sorted(seen)
+    assert not any(lab.startswith("Data") for lab in seen["VRRP"])
