@@ -187,3 +187,42 @@ def test_large_frames_are_dissected_only_up_to_a_bound() -> None:
     nodes = decode.detail(pkt, LINKTYPE_RAW)
     assert nodes[-1].label.startswith("Not dissected:") and nodes[-1].end == len(pkt)
     assert "not dissected" in decode.verbose_text(pkt, LINKTYPE_RAW)
+
+
+def test_openvpn_lines_carry_tsharks_packet_ids_and_acks() -> None:
+    """OpenVPN's control messages from a real session (UDP and TCP, tests/corpus/vpn.pcap):
+    the session, the acknowledged packet-ids, the remote session and the message's own
+    packet-id are the ones tshark decodes from the same packets."""
+    import re
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    from tapwatch import pcap
+
+    exe = shutil.which("tshark")
+    if exe is None:
+        pytest.skip("tshark not installed")
+    path = Path(__file__).resolve().parent / "corpus" / "vpn.pcap"
+    rows = subprocess.run(
+        [exe, "-r", str(path), "-Y", "openvpn.opcode != 0x09", "-T", "fields", "-E",
+         "separator=|", "-e", "frame.number", "-e", "openvpn.sessionid", "-e",
+         "openvpn.mpidarrayelement", "-e", "openvpn.rsessionid", "-e", "openvpn.mpid"],
+        capture_output=True, text=True, timeout=60, check=True,
+    ).stdout.split()  # fmt: skip
+    theirs = {int(r.split("|")[0]): r.split("|")[1:] for r in rows}
+    assert len(theirs) >= 20
+    with pcap.read_capture(str(path)) as reader:
+        lines = [decode.summarize(rec.data, reader.linktype).text for rec in reader]
+    for number, (session, acks, remote, mpid) in theirs.items():
+        line = lines[number - 1]
+        got = re.search(
+            r"session 0x(\w+)(?:, acks \[([\d,]*)\], remote session 0x(\w+))?"
+            r"(?:, packet-id (\d+))?",
+            line,
+        )
+        assert got is not None, line
+        assert int(got[1], 16) == int(session), line
+        assert (got[2] or "") == acks, line
+        assert (str(int(got[3], 16)) if got[3] else "") == remote, line
+        assert (got[4] or "") == mpid, line

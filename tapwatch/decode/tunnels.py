@@ -601,8 +601,34 @@ def _openvpn_msg(d: bytes, p: int, end: int, length: int) -> str | None:
         if end - p >= 4:
             out += f", peer {d[p + 1] << 16 | d[p + 2] << 8 | d[p + 3]}"
     elif op != 6 and end - p >= 9:
-        out += f", session 0x{d[p + 1 : p + 9].hex()}"
+        out += f", session 0x{d[p + 1 : p + 9].hex()}" + _openvpn_reliable(d, p, end, op, length)
     return f"{out}, length {length}"
+
+
+def _openvpn_reliable(d: bytes, p: int, end: int, op: int, length: int) -> str:
+    """A control message's reliability layer, as tshark shows it: the packet-ids it
+    acknowledges (and the peer's session they belong to) and its own packet-id.
+
+    Only when the sizes add up to a plain control channel: with tls-auth or tls-crypt an
+    HMAC (or ciphertext) follows the session, and nothing after it is printed.
+    """
+    q = p + 9
+    if end - q < 1 or length > end - p:
+        return ""
+    n = d[q]
+    q += 1
+    need = 4 * n + (8 if n else 0) + (0 if op == 5 else 4)
+    if n > 8 or end - q < need or (op == 5 and end - q != need):
+        return ""
+    out = ""
+    if n:
+        acks = ",".join(str(S_I.unpack_from(d, q + 4 * i)[0]) for i in range(n))
+        q += 4 * n
+        out += f", acks [{acks}], remote session 0x{d[q : q + 8].hex()}"
+        q += 8
+    if op != 5:
+        out += f", packet-id {S_I.unpack_from(d, q)[0]}"
+    return out
 
 
 def _openvpn_udp(

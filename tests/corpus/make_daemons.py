@@ -38,7 +38,10 @@ HERE = Path(__file__).resolve().parent
 
 
 def sh(*args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(args, check=check, capture_output=True, text=True, timeout=timeout)
+    done = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+    if check and done.returncode:
+        raise SystemExit(f"{' '.join(args)}: {done.stderr.strip() or done.returncode}")
+    return done
 
 
 class Lab:
@@ -321,7 +324,98 @@ def vrrp(path: Path) -> None:
         lb.stop(cap)
 
 
-SCENARIOS: dict[str, Callable[[Path], None]] = {"routing": routing, "vrrp": vrrp}
+def _pki(tmp: Path) -> None:
+    """A throwaway CA, server and client certificate for OpenVPN's TLS (openssl)."""
+
+    def ssl(*args: str) -> None:
+        sh("openssl", *args)
+
+    ssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-keyout", str(tmp / "ca.key"), "-out", str(tmp / "ca.crt"), "-days", "2",
+        "-subj", "/CN=corpus-ca")  # fmt: skip
+    for who in ("server", "client"):
+        ssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", str(tmp / f"{who}.key"), "-out", str(tmp / f"{who}.csr"),
+            "-subj", f"/CN={who}")  # fmt: skip
+        ext = tmp / f"{who}.ext"
+        usage = "serverAuth" if who == "server" else "clientAuth"
+        ext.write_text(f"extendedKeyUsage={usage}\nkeyUsage=digitalSignature,keyAgreement\n")
+        ssl("x509", "-req", "-in", str(tmp / f"{who}.csr"), "-CA", str(tmp / "ca.crt"),
+            "-CAkey", str(tmp / "ca.key"), "-CAcreateserial", "-out", str(tmp / f"{who}.crt"),
+            "-days", "2", "-extfile", str(ext))  # fmt: skip
+
+
+def vpn(path: Path) -> None:
+    """wireguard-go and OpenVPN (UDP, then TCP) between two namespaces, pinged through; the
+    capture is the underlay between them.  Pings of 1392 bytes fill a WireGuard packet."""
+    with lab() as lb:
+        a, b = lb.space("na"), lb.space("nb")
+        lb.veth(a, "a0", b, "b0", "02:00:00:00:03:01", "02:00:00:00:03:02")
+        lb.addr(a, "a0", "10.94.0.1/24")
+        lb.addr(b, "b0", "10.94.0.2/24")
+        cap = lb.capture(b, "b0", path, "not", "arp")
+        keys = {}
+        for n in (a, b):
+            priv = sh("wg", "genkey").stdout.strip()
+            pub = subprocess.run(
+                ["wg", "pubkey"], input=priv, capture_output=True, text=True, check=True
+            ).stdout.strip()
+            keys[n] = (priv, pub)
+        for n, me, peer, peer_ip in (
+            (a, "10.93.0.1", b, "10.94.0.2"),
+            (b, "10.93.0.2", a, "10.94.0.1"),
+        ):
+            # wireguard-go's control socket (/var/run/wireguard/NAME.sock) is on the shared
+            # filesystem: a name of this run's own for each namespace
+            dev = f"wc{'a' if n == a else 'b'}{lb.tag[:4]}"
+            lb.start(n, "wireguard-go", "-f", dev, log=f"{n}-wg.log")
+            wait(
+                lambda n=n, dev=dev: (
+                    lb.run(n, "ip", "link", "show", dev, check=False).returncode == 0
+                ),
+                10,
+            )
+            keyfile = lb.tmp / f"{n}.wgkey"
+            keyfile.write_text(keys[n][0])
+            lb.run(n, "wg", "set", dev, "private-key", str(keyfile), "listen-port", "51820",
+                   "peer", keys[peer][1], "endpoint", f"{peer_ip}:51820",
+                   "allowed-ips", "10.93.0.0/24")  # fmt: skip
+            lb.addr(n, dev, f"{me}/24")
+            lb.run(n, "ip", "link", "set", dev, "up")
+        lb.run(b, "ping", "-c", "3", "-i", "0.2", "10.93.0.1", check=False)
+        lb.run(b, "ping", "-c", "2", "-i", "0.2", "-s", "1392", "10.93.0.1", check=False)
+        _pki(lb.tmp)
+        t = lb.tmp
+        for proto, port, net in (("udp", "1194", "10.92.0"), ("tcp", "1194", "10.91.0")):
+            common = ["--dev", "tun", "--dev-type", "tun", "--proto", proto, "--port", port,
+                      "--ca", str(t / "ca.crt"), "--verb", "3", "--data-ciphers", "AES-256-GCM",
+                      "--ping", "1", "--topology", "subnet"]  # fmt: skip
+            server = lb.start(a, "openvpn", *common, "--mode", "server", "--tls-server",
+                              "--dh", "none", "--cert", str(t / "server.crt"),
+                              "--key", str(t / "server.key"), "--server", f"{net}.0",
+                              "255.255.255.0", "--local", "10.94.0.1",
+                              log=f"ovpn-server-{proto}.log")  # fmt: skip
+            time.sleep(1)
+            proto_c = "tcp-client" if proto == "tcp" else "udp"
+            common[5] = proto_c
+            client = lb.start(b, "openvpn", *common, "--client", "--remote", "10.94.0.1",
+                              "--cert", str(t / "client.crt"), "--key", str(t / "client.key"),
+                              "--nobind", log=f"ovpn-client-{proto}.log")  # fmt: skip
+            log = t / f"ovpn-client-{proto}.log"
+            up = wait(
+                lambda log=log: "Initialization Sequence Completed" in log.read_text("latin-1"),
+                20,
+            )
+            if up:
+                lb.run(b, "ping", "-c", "3", "-i", "0.3", f"{net}.1", check=False)
+            lb.stop(client)
+            lb.stop(server)
+            time.sleep(0.5)
+        time.sleep(0.5)
+        lb.stop(cap)
+
+
+SCENARIOS: dict[str, Callable[[Path], None]] = {"routing": routing, "vrrp": vrrp, "vpn": vpn}
 
 
 def main() -> int:
