@@ -193,6 +193,17 @@ _NAMES: Final[dict[str, dict[str, str]]] = {
         "rdlen": "Data Length",
         "rdata": "Data",
     },
+    "OpenVPN": {
+        "opcode": "Opcode",
+        "key_id": "Key ID",
+        "peer_id": "Peer ID",
+        "session_id": "Session ID",
+        "ack_count": "Message Packet-ID Array Length",
+        "acks": "Packet-ID Array",
+        "remote_session_id": "Remote Session ID",
+        "packet_id": "Message Packet-ID",
+    },
+    "OpenVPNTCP": {"plen": "Packet Length"},
     "VXLAN": {
         "flags": "Flags",
         "reserved0": "Reserved",

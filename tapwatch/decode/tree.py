@@ -97,6 +97,7 @@ def _load_scapy() -> None:
         finally:
             logger.setLevel(level)
 
+    importlib.import_module("tapwatch.decode.scapy_layers")  # OpenVPN
     _scapy_ready = True
 
 
@@ -526,6 +527,8 @@ def _layer_label(layer: Any, size: int) -> str:
             )
         if name == "VXLAN":
             return f"Virtual eXtensible Local Area Network, VNI: {int(g('vni'))}"
+        if name == "OpenVPN":
+            return f"OpenVPN Protocol, {layer.sprintf('%opcode%')}"
         if name == "GRE":
             return f"Generic Routing Encapsulation ({ethertype_name(int(g('proto')))})"
         if name == "ARP":
