@@ -35,7 +35,8 @@ CLAIMED = frozenset(
         "ARP", "IPv4", "IPv6", "ICMP", "ICMPv6", "TCP", "UDP", "DNS", "DHCP", "DHCPv6", "HTTP",
         "RTSP", "FTP", "SMTP", "SSH", "BGP", "NTP", "Syslog", "SNMP", "RIP", "TFTP", "RADIUS",
         "ISAKMP", "Telnet", "GRE", "VXLAN", "Geneve", "L2TP", "MPLS", "ESP", "AH", "OSPF",
-        "IGMP", "PIM", "VRRP", "BFD", "LDP", "BCM-LI", "WireGuard", "OpenVPN",
+        "IGMP", "PIM", "VRRP", "BFD", "LDP", "BCM-LI", "WireGuard", "OpenVPN", "PPP", "PPPoE",
+        "LCP", "IPCP", "IP6CP", "CHAP", "PAP",
     )
 )  # fmt: skip
 

@@ -328,3 +328,15 @@ def test_openvpn_is_a_layer_of_the_tree_with_tsharks_fields() -> None:
     tcp = next(f for f in frames if f[23] == 6 and len(f) > 70 and f[68] >> 3 == 8)
     names = [n.label for n in detail(tcp, 1)]
     assert names[3:5] == ["OpenVPN over TCP", "OpenVPN Protocol, P_CONTROL_HARD_RESET_SERVER_V2"]
+
+
+def test_ppp_link_type_frames_are_dissected() -> None:
+    """A PPP link's frames (LINKTYPE_PPP) are dissected from the link layer on: LCP, and the IP
+    packet a PPP frame carries, instead of one undissected block."""
+    corpus = Path(__file__).resolve().parent / "corpus"
+    with pcap.read_capture(str(corpus / "ppp.pcap")) as reader:
+        frames = [rec.data for rec in reader]
+        lt = reader.linktype
+    assert any(n.label.startswith("PPP Link Control Protocol") for n in detail(frames[0], lt))
+    ip = next(f for f in frames if f[2:4] == b"\x00\x21")
+    assert any(n.label.startswith("Internet Protocol Version 4") for n in detail(ip, lt))

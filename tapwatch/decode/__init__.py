@@ -73,6 +73,7 @@ for _name in (
     "liveness",
     "ldp",
     "bgp",
+    "ppp",
 ):
     _importlib.import_module(f"tapwatch.decode.{_name}")
 

@@ -135,6 +135,10 @@ def _dissect(data: bytes, linktype: int) -> Any:
     elif linktype == LINKTYPE_NULL:
         # The family is in the capturing host's byte order; scapy's Loopback is little-endian.
         cls = LoopbackOpenBSD if len(data) >= 4 and data[0] == 0 and data[1] == 0 else Loopback
+    else:  # what scapy binds to the link type (PPP, PPP in HDLC framing, PPPoE ...), if any
+        from scapy.config import conf
+
+        cls = conf.l2types.get(linktype, Raw)
     if len(data) < _MIN_HEADER.get(cls.__name__, 0):
         # Too short for the link header.  Besides, a half-dissected Ether would keep
         # dst=None, and displaying that makes scapy *send* an ARP request to find a

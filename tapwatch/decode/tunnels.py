@@ -67,7 +67,7 @@ _GRE_FLAGS: Final = (
     (0x2000, "key present"),
     (0x1000, "sequence# present"),
     (0x0800, "strict source route"),
-    (0x0080, "acknowledgment# present"),
+    (0x0080, "ack present"),
 )
 
 
@@ -105,7 +105,12 @@ def _gre(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) 
             out += f", ack {S_I.unpack_from(d, p)[0]}"
             p += 4
         a.info = f"GRE v1 call {call}"
-        return f"{out}, length {clen}"
+        if not flags & 0x1000:
+            return f"{out}, no-payload, length {clen}"
+        out += f", length {clen}" + ("\n\t" if a.verbose else ": ")
+        if proto == 0x880B and not _deep(a.layers):
+            return out + (ethertype_text(d if end == len(d) else d[:end], p, 0x880B, a) or "")
+        return out + f"gre-proto-0x{proto:x}"
     if ver != 0:
         a.info = f"GRE v{ver}"
         return f"{out} [|gre]"
@@ -151,6 +156,11 @@ def _gre_walk(d: bytes, off: int, end: int, clen: int, out: list[str], frag: boo
     if end - off < 4 or _deep(out):
         return
     flags, proto = S_HH.unpack_from(d, off)
+    if flags & 7 == 1 and proto == 0x880B and flags & 0x1000:
+        p = off + 8 + 4 + (4 if flags & 0x80 else 0)
+        if p <= end:
+            ethertype_walk(d if end == len(d) else d[:end], p, proto, out)
+        return
     if flags & 7:
         return
     p = (
@@ -358,15 +368,8 @@ def _geneve_walk(d: bytes, off: int, end: int, out: list[str], sport: int, dport
 
 
 def _ppp_inner(d: bytes, p: int, end: int, a: Acc) -> str:
-    """The PPP frame an L2TP data message carries (address/control bytes optional)."""
-    if end - p >= 2 and d[p] == 0xFF and d[p + 1] == 0x03:
-        p += 2
-    if end - p < 2:
-        return "[|ppp]"
-    proto = S_H.unpack_from(d, p)[0]
-    if proto == 0x0021 or proto == 0x0057:
-        return ip_text(d, p + 2, end, a)
-    return f"PPP-#{proto:04x}"
+    """The PPP frame an L2TP data message carries, through the PPP handler (ethertype 0x880b)."""
+    return ethertype_text(d if end == len(d) else d[:end], p, 0x880B, a) or ""
 
 
 def _l2tp(d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int) -> str | None:
@@ -445,10 +448,7 @@ def _l2tp_walk(d: bytes, off: int, end: int, out: list[str], sport: int, dport: 
         if end - p < 2:
             return
         p += 2 + S_H.unpack_from(d, p)[0]
-    if end - p >= 2 and d[p] == 0xFF and d[p + 1] == 0x03:
-        p += 2
-    if end - p >= 2 and S_H.unpack_from(d, p)[0] in (0x0021, 0x0057):
-        ip_walk(d, p + 2, end, out)
+    ethertype_walk(d if end == len(d) else d[:end], p, 0x880B, out)
 
 
 # --------------------------------------------------------------------------- L2TPv3
