@@ -139,6 +139,22 @@ def test_claimed_protocols_every_line_identical(verbose: int) -> None:
     assert not report, "\n".join(report)
 
 
+#: Files every line of which is tcpdump's (strict wording): what real programs wrote in
+#: namespaces (FRR, keepalived, wireguard-go, OpenVPN, the kernel's MPTCP) and the PPP
+#: exchanges of the RFCs.
+WHOLE = ("routing.pcap", "vrrp.pcap", "vpn.pcap", "mptcp.pcap", "ppp.pcap", "ppp-carriers.pcap")
+
+
+@pytest.mark.parametrize("verbose", [0, 1, 2])
+def test_real_programs_captures_every_line_identical(verbose: int) -> None:
+    report: list[str] = []
+    for name in WHOLE:
+        diffs, per = compare(CORPUS / name, strict=True, verbose=verbose)
+        assert sum(t for _ok, t in per.values()) > 20, name
+        report += [f"{name} [{p}]\n  tapwatch: {o!r}\n  tcpdump:  {t!r}" for p, o, t in diffs]
+    assert not report, "\n".join(report)
+
+
 def test_default_mode_differs_only_where_documented() -> None:
     """Without ``strict``, only the documented extensions change a line."""
     allowed = ("WireGuard ", "OpenVPN ", "ERSPAN ", "VXLAN, flags", "L2TPv3", "BFDv1")

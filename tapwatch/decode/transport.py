@@ -8,6 +8,8 @@ the caller (the stateful line printer) hands a :class:`~tapwatch.decode.core.Tcp
 
 from __future__ import annotations
 
+from typing import Final
+
 from tapwatch.decode.core import (
     IP_PROTOS,
     S_II,
@@ -179,10 +181,13 @@ def tcp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -
                 opt_ws = f" TSval={val} TSecr={ecr}"
         else:
             sack_base = (thseq if rev else thack) if flows is not None and flags & 0x10 else 0
-            o_td, o_ws = _options(d, p, off + doff, a, False, sack_base)
+            o_td, o_ws = _options(d, p, off + doff, a, False, sack_base, flags)
             opt_td = f", options [{o_td}]"
             opt_ws = " " + o_ws if o_ws else ""
     ck = _tcp_verdict(d, off, clen, ctx, end) if a.verbose and not frag else ""
+    if opt_td.endswith("[bad opt]]"):  # tcpdump stops printing the segment there
+        a.bad = True
+        return f"{hd}Flags [{fl}]{ck}{seq_s}{ack_td}, win {win}{urg_td}{opt_td}"
     parts = f"Flags [{fl}]{ck}{seq_s}{ack_td}, win {win}{urg_td}{opt_td}, length {plen}"
     if not lean:
         a.info = (
@@ -263,7 +268,9 @@ def _tcp_verdict(d: bytes, off: int, clen: int, ctx: Ctx, end: int) -> str:
     return f", cksum 0x{field:04x} (correct)"
 
 
-def _options(d: bytes, p: int, end: int, a: Acc, cut: bool, sack_base: int) -> tuple[str, str]:
+def _options(
+    d: bytes, p: int, end: int, a: Acc, cut: bool, sack_base: int, flags: int = 0
+) -> tuple[str, str]:
     """TCP options as tcpdump prints them, plus Wireshark's info-column suffix.
 
     ``cut``: the header is known to be truncated at ``end``, so an option running
@@ -323,13 +330,158 @@ def _options(d: bytes, p: int, end: int, a: Acc, cut: bool, sack_base: int) -> t
         elif kind == 28 and ln == 4:
             td.append(f"uto {body[0] << 8 | body[1]}")
         elif kind == 30:
-            td.append("mptcp")
+            text = _mptcp(d, p, ln, flags)
+            if text is None:
+                a.bad = True
+                td.append("mptcp" + _mptcp_head(d, p, ln) + "[bad opt]")
+                break
+            td.append("mptcp" + text)
         elif kind == 34:
             td.append(f"tfo cookie {body.hex()}" if body else "tfo cookiereq")
         else:
             td.append(f"unknown-{kind} 0x{body.hex()}" if body else f"unknown-{kind}")
         p += ln
     return ",".join(td), " ".join(ws)
+
+
+_MPTCP_SUBTYPES: Final = (
+    "capable",
+    "join",
+    "dss",
+    "add-addr",
+    "rem-addr",
+    "prio",
+    "fail",
+    "fast-close",
+    "unknown",
+)
+_MPTCP_ADDR: Final = {0x6: "v0-ip6", 0x4: "v0-ip4", 0x1: "v1-echo", 0x0: "v1"}
+
+
+def _mptcp_head(d: bytes, p: int, ln: int) -> str:
+    """`` 12 capable``: the option's length and subtype, as tcpdump starts it."""
+    if ln < 3:
+        return ""
+    return f" {ln} {_MPTCP_SUBTYPES[min(d[p + 2] >> 4, 8)]}"
+
+
+def _mptcp(d: bytes, p: int, ln: int, flags: int) -> str | None:
+    """An MPTCP option (RFC 8684) as tcpdump's ``mptcp_print``; None where tcpdump says
+    ``[bad opt]`` (a length its subtype cannot have).  ``d[p]`` is the option's kind."""
+    if ln < 3:
+        return None
+    sub = min(d[p + 2] >> 4, 8)
+    out = _mptcp_head(d, p, ln)
+    syn, ack = flags & 2, flags & 0x10
+    o = p + 2
+    if sub == 0:
+        if not ((ln in (12, 4) and syn) or (ln in (20, 22) and flags & 0x12 == 0x10)):
+            return None
+        version = d[o] & 0xF
+        if version > 1:
+            return out + f" Unknown Version ({version})"
+        out += f" v{version}"
+        if ln > 3 and d[p + 3] & 0x80:
+            out += " csum"
+        if ln == 12 or ln >= 20:
+            out += f" {{0x{int.from_bytes(d[p + 4 : p + 12], 'big'):x}"
+            if ln >= 20:
+                out += f",0x{int.from_bytes(d[p + 12 : p + 20], 'big'):x}"
+            out += "}"
+        return out
+    if sub == 1:
+        if not ((ln == 12 and syn) or (ln == 16 and flags & 0x12 == 0x12) or (ln == 24 and ack)):
+            return None
+        if ln != 24:
+            out += (" backup" if d[o] & 1 else "") + f" id {d[p + 3]}"
+        if ln == 12:
+            token, nonce = S_II.unpack_from(d, p + 4)
+            out += f" token 0x{token:x} nonce 0x{nonce:x}"
+        elif ln == 16:
+            out += (
+                f" hmac 0x{int.from_bytes(d[p + 4 : p + 12], 'big'):x} "
+                f"nonce 0x{int.from_bytes(d[p + 12 : p + 16], 'big'):x}"
+            )
+        else:
+            out += f" hmac 0x{d[p + 4 : p + 24].hex()}"
+        return out
+    if sub == 2:
+        if ln < 4 or syn:
+            return None
+        fl = d[p + 3]
+        q = p + 4
+        left = ln - 4
+        if fl & 0x10:
+            out += " fin"
+        if fl & 0x01:
+            size = 8 if fl & 0x02 else 4
+            if left < size:
+                return None
+            out += f" ack {int.from_bytes(d[q : q + size], 'big')}"
+            q += size
+            left -= size
+        if fl & 0x04:
+            size = 8 if fl & 0x08 else 4
+            if left < size:
+                return None
+            out += f" seq {int.from_bytes(d[q : q + size], 'big')}"
+            q += size
+            left -= size
+            if left < 4:
+                return None
+            out += f" subseq {int.from_bytes(d[q : q + 4], 'big')}"
+            q += 4
+            left -= 4
+            if left < 2:
+                return None
+            out += f" len {d[q] << 8 | d[q + 1]}"
+            q += 2
+            left -= 2
+            if left >= 2:
+                out += f" csum 0x{d[q] << 8 | d[q + 1]:x}"
+                left -= 2
+        return out if left == 0 else None
+    if sub == 3:
+        if ln not in (8, 10, 16, 18, 20, 22, 28, 30):
+            return None
+        out += " " + _MPTCP_ADDR.get(d[o] & 0xF, "[bad version/echo]") + f" id {d[p + 3]}"
+        if ln in (8, 10, 16, 18):
+            out += f" {d[p + 4]}.{d[p + 5]}.{d[p + 6]}.{d[p + 7]}"
+            if ln in (10, 18):
+                out += f":{d[p + 8] << 8 | d[p + 9]}"
+            if ln == 16:
+                out += f" hmac 0x{int.from_bytes(d[p + 8 : p + 16], 'big'):x}"
+            if ln == 18:
+                out += f" hmac 0x{int.from_bytes(d[p + 10 : p + 18], 'big'):x}"
+        else:
+            from socket import AF_INET6, inet_ntop
+
+            out += " " + inet_ntop(AF_INET6, d[p + 4 : p + 20])
+            if ln in (22, 30):
+                out += f":{d[p + 20] << 8 | d[p + 21]}"
+            if ln == 28:
+                out += f" hmac 0x{int.from_bytes(d[p + 20 : p + 28], 'big'):x}"
+            if ln == 30:
+                out += f" hmac 0x{int.from_bytes(d[p + 22 : p + 30], 'big'):x}"
+        return out
+    if sub == 4:
+        if ln < 4:
+            return None
+        return out + " id" + "".join(f" {d[p + 3 + i]}" for i in range(ln - 3))
+    if sub == 5:
+        if ln not in (3, 4):
+            return None
+        out += " backup" if d[o] & 1 else " non-backup"
+        return out + (f" id {d[p + 3]}" if ln == 4 else "")
+    if sub == 6:
+        if ln != 12:
+            return None
+        return out + f" seq {int.from_bytes(d[p + 4 : p + 12], 'big')}"
+    if sub == 7:
+        if ln != 12:
+            return None
+        return out + f" key 0x{int.from_bytes(d[p + 4 : p + 12], 'big'):x}"
+    return out
 
 
 class _Udp(IpHandler):

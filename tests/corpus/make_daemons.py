@@ -14,7 +14,8 @@ on one end of a veth with tcpdump, and deletes the namespaces afterwards:
 * ``ntp.pcap``: chrony as an NTP server and a client.
 * ``ike.pcap``: strongSwan's charon negotiating IKEv1 (main and quick mode).
 * ``ppp.pcap``: pppd over PPPoE (discovery, LCP, authentication, IPCP, IPv6CP), pinged through.
-* ``mptcp.pcap``: a multipath TCP connection from the kernel's own MPTCP.
+* ``mptcp.pcap``: a multipath TCP connection from the kernel's own MPTCP over two paths
+  (captured on ``any``: Linux cooked frames).
 
 Packages: frr keepalived wireguard-go wireguard-tools openvpn chrony strongswan-charon
 strongswan-swanctl ppp pppoe (Debian).  Nothing here runs in CI: CI reads the files.
@@ -415,7 +416,68 @@ def vpn(path: Path) -> None:
         lb.stop(cap)
 
 
-SCENARIOS: dict[str, Callable[[Path], None]] = {"routing": routing, "vrrp": vrrp, "vpn": vpn}
+MPTCP_SERVER = r"""
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 262)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("10.89.0.1", 8000))
+s.listen(1)
+s.settimeout(20)
+c, _ = s.accept()
+total = 0
+while True:
+    b = c.recv(65536)
+    if not b:
+        break
+    total += len(b)
+    c.sendall(b[:100])
+c.close()
+"""
+
+MPTCP_CLIENT = r"""
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 262)
+s.connect(("10.89.0.1", 8000))
+for i in range(20):
+    s.sendall(b"m" * 3000)
+    s.recv(100)
+    time.sleep(0.1)
+s.close()
+time.sleep(1)
+"""
+
+
+def mptcp(path: Path) -> None:
+    """The kernel's own multipath TCP: a client with two paths to a server (a second subflow
+    joins on the second veth pair, its address announced), data both ways, then the close."""
+    with lab() as lb:
+        a, b = lb.space("ma"), lb.space("mb")
+        lb.veth(a, "a0", b, "b0", "02:00:00:00:04:01", "02:00:00:00:04:02")
+        lb.veth(a, "a1", b, "b1", "02:00:00:00:04:03", "02:00:00:00:04:04")
+        lb.addr(a, "a0", "10.89.0.1/24")
+        lb.addr(b, "b0", "10.89.0.2/24")
+        lb.addr(a, "a1", "10.88.0.1/24")
+        lb.addr(b, "b1", "10.88.0.2/24")
+        for n in (a, b):
+            lb.run(n, "sysctl", "-qw", "net.mptcp.enabled=1")
+            lb.run(n, "ip", "mptcp", "limits", "set", "subflow", "2", "add_addr_accepted", "2")
+        lb.run(a, "ip", "mptcp", "endpoint", "add", "10.88.0.1", "dev", "a1", "signal")
+        lb.run(b, "ip", "mptcp", "endpoint", "add", "10.88.0.2", "dev", "b1", "subflow")
+        cap = lb.capture(b, "any", path, "tcp")
+        server = lb.start(a, sys.executable, "-c", MPTCP_SERVER, log="mptcp-server.log")
+        time.sleep(0.5)
+        lb.run(b, sys.executable, "-c", MPTCP_CLIENT, check=False)
+        server.wait(10)
+        time.sleep(0.5)
+        lb.stop(cap)
+
+
+SCENARIOS: dict[str, Callable[[Path], None]] = {
+    "routing": routing,
+    "vrrp": vrrp,
+    "vpn": vpn,
+    "mptcp": mptcp,
+}
 
 
 def main() -> int:
