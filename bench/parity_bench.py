@@ -36,7 +36,7 @@ CLAIMED = frozenset(
         "RTSP", "FTP", "SMTP", "SSH", "BGP", "NTP", "Syslog", "SNMP", "RIP", "TFTP", "RADIUS",
         "ISAKMP", "Telnet", "GRE", "VXLAN", "Geneve", "L2TP", "MPLS", "ESP", "AH", "OSPF",
         "IGMP", "PIM", "VRRP", "BFD", "LDP", "BCM-LI", "WireGuard", "OpenVPN", "PPP", "PPPoE",
-        "LCP", "IPCP", "IP6CP", "CHAP", "PAP",
+        "LCP", "IPCP", "IP6CP", "CHAP", "PAP", "CHDLC", "SLARP", "FR", "IPNET", "IPoIB",
     )
 )  # fmt: skip
 

@@ -74,6 +74,7 @@ for _name in (
     "ldp",
     "bgp",
     "ppp",
+    "wan",
 ):
     _importlib.import_module(f"tapwatch.decode.{_name}")
 
