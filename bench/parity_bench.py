@@ -72,7 +72,7 @@ def _file(job: tuple[Path, int]) -> list[tuple[str, bool]]:
         with pcap.read_capture(str(path)) as reader:
             lt = reader.linktype
             fmt = decode.LineFormatter(lt, strict=True, verbose=verbose)
-            rows = [(rec.data, fmt.line(rec.ts_ns, rec.data)[16:]) for rec in reader]
+            rows = [(rec.data, fmt.line(rec.ts_ns, rec.data, rec.orig_len)[16:]) for rec in reader]
     except Exception:  # a file tapwatch refuses is left out (tcpdump may refuse it too)
         return []
     if len(rows) != len(theirs):

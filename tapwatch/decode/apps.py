@@ -99,11 +99,18 @@ def _token(d: bytes, p: int, end: int) -> tuple[str, int]:
     return tok, q
 
 
-def _line(d: bytes, p: int, end: int, proto: str) -> str:
-    """tcpdump's ``print_txt_line`` with the ``": "`` prefix: the first line, or nothing."""
+def _line(d: bytes, p: int, end: int, proto: str, stop: int = -1) -> str:
+    """tcpdump's ``print_txt_line`` with the ``": "`` prefix: the first line, or nothing.
+
+    ``stop``: where the segment ends by its headers, when the capture ends before it:
+    running into the capture's end is then tcpdump's bare ``[|proto]``, where the
+    segment's own end prints the line so far and the marker.
+    """
     m = _TEXT.match(d, p, end)
     i = m.end() if m is not None else p
     if i >= end:
+        if stop > end:
+            return f" [|{proto}]"
         return f": {d[p:end].decode('ascii')} [|{proto}]"
     c = d[i]
     if c == 0x0A or (c == 0x0D and i + 1 < end and d[i + 1] == 0x0A):
@@ -170,7 +177,8 @@ def txtproto(
                 f": {name}, length: {claimed if cut else length}"
                 f"{_lines(d, off, end, name.lower(), cut)}"
             )
-        return f": {name}{_line(d, off, end, name.lower())}"
+        stop = off + (claimed if claimed > length else length)
+        return f": {name}{_line(d, off, end, name.lower(), stop)}"
     return f": {name}"
 
 
@@ -210,14 +218,41 @@ class _Smtp(LayerOnly):
 
 
 class _Ssh(LayerOnly):
+    """The version line an SSH peer opens with (tcpdump's ``ssh_print_version``).
+
+    tcpdump reads up to the segment's length by the headers; a capture that stops
+    before the line ends stops it there with ``[|ssh]``.
+    """
+
     def text(
         self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
     ) -> str | None:
         a.layers.append("SSH")
-        if d.startswith(b"SSH-", off):
-            line = _line(d, off, end, "ssh")
-            if line and not line.endswith("[|ssh]"):
-                return ": SSH" + line
+        if a.claimed > length:
+            length = a.claimed
+        for i, c in enumerate(b"SSH-"):
+            if off + i >= end:
+                return " [|ssh]"
+            if d[off + i] != c:
+                return ""
+        i = 4
+        while i < length:
+            if off + i >= end:
+                return " [|ssh]"
+            c = d[off + i]
+            if c == 0x0A:
+                return ": SSH: " + d[off : off + i].decode("ascii")
+            if c == 0x0D:
+                if i + 1 >= length:
+                    return ""
+                if off + i + 1 >= end:
+                    return " [|ssh]"
+                if d[off + i + 1] == 0x0A:
+                    return ": SSH: " + d[off : off + i].decode("ascii")
+                return ""
+            if not 0x20 <= c < 0x7F:
+                return ""
+            i += 1
         return ""
 
 

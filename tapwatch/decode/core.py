@@ -159,6 +159,9 @@ class Acc:
         #: the TCP payload length the IP header claims (what tcpdump's text printers are
         #: given), when more than was captured; -1 otherwise
         self.claimed = -1
+        #: bytes of the frame the capture left out (its snapshot length): headers may claim
+        #: that much beyond the data without the packet being cut short on the wire
+        self.cut = 0
         #: the TTL or hop limit of the innermost IP header so far (VRRP prints it when not 255)
         self.ttl = -1
 

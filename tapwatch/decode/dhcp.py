@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from tapwatch.decode.core import S_I, UDP_PORTS, Acc, PortHandler, bind, ip4, mac
+from tapwatch.decode.core import S_I, UDP_PORTS, Acc, PortHandler, Trunc, bind, ip4, mac
 from tapwatch.decode.names import DHCP_TYPES
 
 #: tcpdump's ``tag2str``: each option's format letter (i addresses, l/s/b numbers, $ text,
@@ -101,22 +101,28 @@ _DHCP_MSG: Final = {
 
 
 def _dhcp(d: bytes, off: int, end: int, length: int, a: Acc) -> str:
-    """BOOTP/DHCP: tcpdump's first line plus the DHCP message type."""
+    """BOOTP/DHCP: tcpdump's first line plus the DHCP message type.
+
+    Read field by field as tcpdump reads them, so a capture cut short (a snapshot
+    length) prints what it holds and then ``[|bootp]``.
+    """
     n = end - off
     if n < 1:
         a.bad = True
         a.info = "DHCP [|bootp]"
-        return "BOOTP/DHCP [|bootp]"
+        return " [|bootp]"
     op = d[off]
     opname = {1: "Request", 2: "Reply"}.get(op, f"unknown (0x{op:02x})")
-    if n < 236:
-        a.bad = True
-        a.info = f"BOOTP {opname} [|bootp]"
-        return f"BOOTP/DHCP, {opname} [|bootp]"
-    htype, hlen = d[off + 1], d[off + 2]
-    xid = S_I.unpack_from(d, off + 4)[0]
     text = f"BOOTP/DHCP, {opname}"
+    a.info = f"BOOTP {opname} [|bootp]"
+    if n < 3:
+        a.bad = True
+        return text + " [|bootp]"
+    htype, hlen = d[off + 1], d[off + 2]
     if htype == 1 and hlen == 6 and op == 1:
+        if n < 34:
+            a.bad = True
+            return text + " [|bootp]"
         text += f" from {d[off + 28 : off + 34].hex(':')}"
     text += f", length {length}"
     mtype = None
@@ -130,51 +136,92 @@ def _dhcp(d: bytes, off: int, end: int, length: int, a: Acc) -> str:
                 p += 1
                 continue
             if p + 2 > end or p + 2 + d[p + 1] > end:
-                a.bad = True
-                text += " [|bootp]"
                 break
             if code == 53 and d[p + 1] >= 1 and mtype is None:
                 mtype = d[p + 2]
             p += 2 + d[p + 1]
-    if mtype is not None:
-        tname = DHCP_TYPES.get(mtype, f"Unknown ({mtype})")
-        a.info = f"DHCP {tname} - Transaction ID 0x{xid:08x}"
-    else:
-        a.info = f"Boot {opname} - Transaction ID 0x{xid:08x}"
-    if a.verbose and not text.endswith("[|bootp]"):
-        return text + _verbose(d, off, end, htype, hlen, a.verbose)
+    if n >= 8:
+        xid = S_I.unpack_from(d, off + 4)[0]
+        if mtype is not None:
+            tname = DHCP_TYPES.get(mtype, f"Unknown ({mtype})")
+            a.info = f"DHCP {tname} - Transaction ID 0x{xid:08x}"
+        else:
+            a.info = f"Boot {opname} - Transaction ID 0x{xid:08x}"
+    if a.verbose:
+        try:
+            return text + _verbose(d, off, end, htype, hlen, a.verbose)
+        except Trunc:
+            a.bad = True
+            return text + _verbose_partial(d, off, end, htype, hlen, a.verbose) + " [|bootp]"
     return text
 
 
-def _verbose(d: bytes, off: int, end: int, htype: int, hlen: int, verbose: int) -> str:
-    """tcpdump -v's fields (those not zero) and its list of the vendor options."""
+def _verbose_partial(d: bytes, off: int, end: int, htype: int, hlen: int, verbose: int) -> str:
+    """What -v prints of a message the capture cut short: the fields before the cut."""
+    return _verbose(d, off, end, htype, hlen, verbose, partial=True)
+
+
+def _verbose(
+    d: bytes, off: int, end: int, htype: int, hlen: int, verbose: int, partial: bool = False
+) -> str:
+    """tcpdump -v's fields (those not zero) and its list of the vendor options.
+
+    Each field is read only once the capture is known to hold it (``Trunc`` otherwise);
+    ``partial``: return what was printed before the first field the capture lacks.
+    """
     out = ""
+
+    def have(p: int, size: int) -> bool:
+        if off + p + size <= end:
+            return True
+        if partial:
+            return False
+        raise Trunc
+
     if htype != 1:
         out += f", htype {htype}"
     if htype != 1 or hlen != 6:
         out += f", hlen {hlen}"
+    if not have(3, 1):
+        return out
     if d[off + 3]:
         out += f", hops {d[off + 3]}"
+    if not have(4, 4):
+        return out
     xid = S_I.unpack_from(d, off + 4)[0]
     if xid:
         out += f", xid 0x{xid:x}"
+    if not have(8, 2):
+        return out
     secs = d[off + 8] << 8 | d[off + 9]
     if secs:
         out += f", secs {secs}"
+    if not have(10, 2):
+        return out
     out += ", Flags [" + ("Broadcast" if d[off + 10] & 0x80 else "none") + "]"
     if verbose > 1:
         out += f" (0x{d[off + 10] << 8 | d[off + 11]:04x})"
     for name, p in (("Client-IP", 12), ("Your-IP", 16), ("Server-IP", 20), ("Gateway-IP", 24)):
+        if not have(p, 4):
+            return out
         addr = d[off + p : off + p + 4]
         if any(addr):
             out += f"\n\t  {name} {ip4(addr)}"
     if htype == 1 and hlen == 6:
+        if not have(28, 6):
+            return out
         out += f"\n\t  Client-Ethernet-Address {mac(d[off + 28 : off + 34])}"
     for name, p, size in (("sname", 44, 64), ("file", 108, 128)):
+        if not have(p, 1):
+            return out
         if d[off + p]:
+            if not have(p, size):
+                return out
             field = d[off + p : off + p + size].split(b"\0", 1)[0]
             out += f'\n\t  {name} "{_text(field)}"'
-    if end - off >= 240 and d[off + 236 : off + 240] == b"\x63\x82\x53\x63":
+    if not have(236, 4):
+        return out
+    if d[off + 236 : off + 240] == b"\x63\x82\x53\x63":
         out += "\n\t  Vendor-rfc1048 Extensions\n\t    Magic Cookie 0x63825363"
         out += _options(d, off + 240, end)
     return out

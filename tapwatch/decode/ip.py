@@ -69,9 +69,12 @@ def ipv4(d: bytes, off: int, a: Acc, lim: int = -1, quoted: bool = False) -> str
         return f"IP {src} > {dst}: [malformed: total length {tot} < header length {hl}]"
     pre = ""
     if tot > avail:
-        if not quoted:
-            a.bad = True
-            pre = f"truncated-ip - {tot - avail} bytes missing! "
+        # what the wire held beyond the capture does not count as missing (tcpdump
+        # compares the header with the frame's length on the wire, not the captured one)
+        missing = tot - avail - (a.cut if lim >= len(d) else 0)
+        if missing > 0 and not quoted:
+            pre = f"truncated-ip - {missing} bytes missing! "
+        a.bad = True
         end = lim
     else:
         end = off + tot
@@ -148,7 +151,9 @@ def ipv6(d: bytes, off: int, a: Acc, lim: int = -1) -> str:
     pre = ""
     if cend > lim:
         a.bad = True
-        pre = f"truncated-ip6 - {cend - lim} bytes missing! "
+        missing = cend - lim - (a.cut if lim >= len(d) else 0)
+        if missing > 0:
+            pre = f"truncated-ip6 - {missing} bytes missing! "
         end = lim
     else:
         end = cend

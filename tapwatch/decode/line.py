@@ -93,10 +93,14 @@ class LineFormatter:
         """The packet's :class:`Summary`, with this capture's TCP numbering."""
         return summarize_with(data, self.linktype, self.flows, self.strict)
 
-    def line(self, ts_ns: int, data: Any) -> str:
-        """The packet's line, escaped for a terminal (see :mod:`tapwatch.sanitize`)."""
+    def line(self, ts_ns: int, data: Any, orig_len: int = -1) -> str:
+        """The packet's line, escaped for a terminal (see :mod:`tapwatch.sanitize`).
+
+        ``orig_len``: the frame's length on the wire (a record's), when it is more than
+        was captured.
+        """
         text = stamp(ts_ns) + line_text(
-            data, self.linktype, self.flows, self.strict, self.link, self.verbose
+            data, self.linktype, self.flows, self.strict, self.link, self.verbose, orig_len
         )
         if self.verbose:
             return printable_layout(text)

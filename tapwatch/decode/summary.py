@@ -53,18 +53,25 @@ def line_text(
     strict: bool,
     link: bool = False,
     verbose: int = 0,
+    orig_len: int = -1,
 ) -> str:
     """The tcpdump ``-nn`` body of one frame, and nothing else (the printers' hot path).
 
     ``link``: prefixed with the ``-e`` link-level text.  The same text as
     ``summarize_with(...).text`` (``link + text``), without building the Summary.
     ``verbose``: tcpdump's ``-v`` (1) or ``-vv`` (2) text, which may run over several
-    lines (escape it with :func:`tapwatch.sanitize.printable_layout`).  Never raises.
+    lines (escape it with :func:`tapwatch.sanitize.printable_layout`).  ``orig_len``: the
+    frame's length on the wire, when the capture kept less of it (a snapshot length): a
+    header then claims more than was captured without the packet being cut short on the
+    wire, and tcpdump says ``[|proto]`` where the data stops, not ``truncated-ip``.
+    Never raises.
     """
     try:
         if type(data) is not bytes:
             data = bytes(data)
         a = Acc(flows, strict, not link, verbose)
+        if orig_len > len(data):
+            a.cut = orig_len - len(data)
         h = LINKTYPES.get(linktype)
         if h is None:
             return f"link type {linktype}, length {len(data)}"

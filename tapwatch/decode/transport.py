@@ -187,6 +187,12 @@ def tcp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -
     ck = _tcp_verdict(d, off, clen, ctx, end) if a.verbose and not frag else ""
     if opt_td.endswith("[bad opt]]"):  # tcpdump stops printing the segment there
         a.bad = True
+        if cap > 0 and not frag and (sport in TCP_PORTS or dport in TCP_PORTS):
+            # the payload is still named, as layers() names it; its text is not printed
+            h1, h2 = by_port(TCP_PORTS, sport, dport)
+            named = h1 is not None and h1.text(d, off + doff, end, cap, a, sport, dport)
+            if named is None and h2 is not None:
+                h2.text(d, off + doff, end, cap, a, sport, dport)
         return f"{hd}Flags [{fl}]{ck}{seq_s}{ack_td}, win {win}{urg_td}{opt_td}"
     parts = f"Flags [{fl}]{ck}{seq_s}{ack_td}, win {win}{urg_td}{opt_td}, length {plen}"
     if not lean:

@@ -472,7 +472,78 @@ def mptcp(path: Path) -> None:
         lb.stop(cap)
 
 
+DHCP_CLIENT = r"""
+import socket, sys, time
+from scapy.layers.dhcp import BOOTP, DHCP
+from scapy.layers.inet import IP, UDP
+from scapy.layers.l2 import Ether
+dev, mac = sys.argv[1:3]
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
+s.bind((dev, 0))
+s.settimeout(5)
+chaddr = bytes.fromhex(mac.replace(":", ""))
+def frame(opts):
+    return bytes(Ether(src=mac, dst="ff:ff:ff:ff:ff:ff") / IP(src="0.0.0.0", dst="255.255.255.255")
+                 / UDP(sport=68, dport=67) / BOOTP(chaddr=chaddr, xid=0x5EED, flags=0x8000)
+                 / DHCP(options=opts + ["end"]))
+s.send(frame([("message-type", "discover"), ("hostname", "snaplen-client")]))
+end = time.monotonic() + 5
+while time.monotonic() < end:
+    try:
+        reply = Ether(s.recv(2048))
+    except OSError:
+        break
+    if reply.haslayer(BOOTP) and reply[BOOTP].op == 2:
+        s.send(frame([("message-type", "request"), ("requested_addr", reply[BOOTP].yiaddr),
+                      ("server_id", reply[IP].src)]))
+        break
+time.sleep(1)
+"""
+
+
+def snaplen(path: Path) -> None:
+    """A capture with a snapshot length (``tcpdump -s 96``): OpenSSH's banners and key
+    exchange, dnsmasq answering a DHCP client, an HTTP exchange.  Headers claim more than
+    each record holds, so tcpdump prints ``[|ssh]``, ``[|bootp]``, ``[|http]`` where the
+    data stops, and no ``truncated-ip``."""
+    with lab() as lb:
+        a, b = lb.space("sa"), lb.space("sb")
+        lb.veth(a, "a0", b, "b0", "02:00:00:00:05:01", "02:00:00:00:05:02")
+        lb.addr(a, "a0", "10.87.0.1/24")
+        cap = lb.start(b, "tcpdump", "-i", "b0", "-U", "-s", "96", "-w", str(path))
+        wait(lambda: path.exists() and path.stat().st_size >= 24, 10)
+        time.sleep(0.3)
+        t = lb.tmp
+        sh("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(t / "hostkey"))
+        (t / "sshd_config").write_text(
+            f"Port 22\nListenAddress 10.87.0.1\nHostKey {t}/hostkey\nPidFile {t}/sshd.pid\n"
+            "UsePAM no\nPasswordAuthentication no\n"
+        )
+        os.makedirs("/run/sshd", exist_ok=True)  # sshd's privilege separation directory
+        lb.start(a, "/usr/sbin/sshd", "-D", "-e", "-f", str(t / "sshd_config"), log="sshd.log")
+        lb.start(
+            a, "dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--port=0", "--interface=a0",
+            "--bind-interfaces", "--dhcp-range=10.87.0.50,10.87.0.60,255.255.255.0,1h",
+            f"--dhcp-leasefile={t}/leases", f"--pid-file={t}/dnsmasq.pid", log="dnsmasq.log",
+        )  # fmt: skip
+        lb.start(
+            a, sys.executable, "-m", "http.server", "--bind", "10.87.0.1", "80", log="http.log"
+        )
+        time.sleep(1.5)
+        lb.run(b, sys.executable, "-c", DHCP_CLIENT, "b0", "02:00:00:00:05:02", check=False)
+        lb.addr(b, "b0", "10.87.0.2/24")
+        lb.run(
+            b, "ssh", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+            "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=5",
+            "nobody@10.87.0.1", "true", check=False,
+        )  # fmt: skip
+        lb.run(b, "curl", "-s", "-o", "/dev/null", "http://10.87.0.1/", check=False)
+        time.sleep(0.5)
+        lb.stop(cap)
+
+
 SCENARIOS: dict[str, Callable[[Path], None]] = {
+    "snaplen": snaplen,
     "routing": routing,
     "vrrp": vrrp,
     "vpn": vpn,
