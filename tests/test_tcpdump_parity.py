@@ -140,7 +140,7 @@ def test_claimed_protocols_every_line_identical(verbose: int) -> None:
 
 
 #: Files every line of which is tcpdump's (strict wording): what real programs wrote in
-#: namespaces (FRR, keepalived, wireguard-go, OpenVPN, the kernel's MPTCP), the PPP
+#: namespaces (FRR, keepalived, wireguard-go, OpenVPN, chrony, the kernel's MPTCP), the PPP
 #: exchanges of the RFCs and the serial link types (tests/corpus/ppp.py, links.py); one
 #: capture (snaplen.pcap) kept 96 bytes a packet, so tcpdump's markers inside application
 #: data ([|ssh], [|bootp]) are held to it.
@@ -156,6 +156,7 @@ WHOLE = (
     "ipnet.pcap",
     "ipoib.pcap",
     "snaplen.pcap",
+    "ntp.pcap",
 )
 
 

@@ -268,7 +268,7 @@ _NTP_MODES: Final = (
 )
 
 
-_NTP_LEAP: Final = ("", "+1s", "-1 s", "clock unsynchronized")
+_NTP_LEAP: Final = ("", "+1s", "-1s", "clock unsynchronized")
 
 
 def _ntp_times(d: bytes, off: int, length: int) -> str:
@@ -277,11 +277,13 @@ def _ntp_times(d: bytes, off: int, length: int) -> str:
     stratum = d[off + 1]
     poll = int.from_bytes(d[off + 2 : off + 3], "big", signed=True)
     precision = int.from_bytes(d[off + 3 : off + 4], "big", signed=True)
-    kind = {0: "unspecified or invalid", 1: "primary reference"}.get(
+    kind = {0: "unspecified", 1: "primary reference"}.get(
         stratum, "secondary reference" if 2 <= stratum <= 15 else "reserved"
     )
     li = d[off] >> 6
-    out = f"\n\tLeap indicator: {_NTP_LEAP[li]} ({li}), Stratum {stratum} ({kind}), poll {poll}"
+    out = (
+        f"\n\tLeap indicator: {_NTP_LEAP[li]} ({li << 6}), Stratum {stratum} ({kind}), poll {poll}"
+    )
     if -32 < poll < 32:
         out += f" ({2.0**poll:g}s)"
     out += (
@@ -304,8 +306,13 @@ def _ntp_times(d: bytes, off: int, length: int) -> str:
         f"\n\t    Originator - Receive Timestamp:  {_ntp_delta(d, org, off + 32)}"
         f"\n\t    Originator - Transmit Timestamp: {_ntp_delta(d, org, off + 40)}"
     )
-    if length == 52:
+    if length in (52, 68, 72):  # key id; with an MD5 (16-byte) or SHA-1 (20-byte) digest
         out += f"\n\tKey id: {int.from_bytes(d[off + 48 : off + 52], 'big')}"
+        if length > 52:
+            digest = d[off + 52 : off + length]
+            if len(digest) < length - 52:
+                return out + " [|ntp]"
+            out += f"\n\tAuthentication: {digest.hex()}"
     elif length > 48:
         out += f"\n\t({length - 48} more bytes after the header)"
     return out
@@ -350,22 +357,56 @@ def _ntp_delta(d: bytes, old: int, new: int) -> str:
     return f"{sign}{i}.{int(f / 4294967296.0 * 1000000000.0):09d}"
 
 
+def _ntp_control(d: bytes, off: int, end: int, length: int) -> str:
+    """A mode 6 control message at -v: flags, opcode and the header's counters."""
+    if length < 12:
+        return " (invalid)" + ("" if off + length <= end else " [|ntp]")
+    if end - off < 12:
+        return " [|ntp]"
+    c = d[off + 1]
+    status = d[off + 4] << 8 | d[off + 5]
+    shown = f"{status:#x}" if status else "0"  # C's %#hx: no 0x before a zero
+    count = d[off + 10] << 8 | d[off + 11]
+    out = (
+        f", {'Response' if c & 0x80 else 'Request'}, {'Error' if c & 0x40 else 'OK'}, "
+        f"{'More' if c & 0x20 else 'Last'}, OpCode={c & 0x1F}\n"
+        f"\tSequence={d[off + 2] << 8 | d[off + 3]}, Status={shown}, "
+        f"Assoc.={d[off + 6] << 8 | d[off + 7]}, Offset={d[off + 8] << 8 | d[off + 9]}, "
+        f"Count={count}"
+    )
+    if 12 + count > length:
+        return out + " (invalid)" + ("" if off + length <= end else " [|ntp]")
+    if count:
+        if off + 12 + count > end:
+            return out + " [|ntp]"
+        out += "\n\tTO-BE-DONE: data not interpreted"
+    return out
+
+
 class _Ntp(PortHandler):
     def text(
         self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
     ) -> str | None:
-        if end - off < 1 or d[off] & 7 >= 6:
+        if end - off < 1:
             return None
         a.layers.append("NTP")
         mode = d[off] & 7
         a.info = f"NTP Version {d[off] >> 3 & 7}, {_NTP_MODES[mode]}"
         text = f"NTPv{d[off] >> 3 & 7}, {_NTP_MODES[mode]}, length {length}"
-        if a.verbose and 1 <= mode <= 5 and end - off >= 48:
-            text += _ntp_times(d, off, length)
+        if not a.verbose:
+            return text
+        li = d[off] >> 6
+        if mode <= 5:
+            if end - off >= 48:
+                return text + _ntp_times(d, off, length)
+            return text + f"\n\tLeap indicator: {_NTP_LEAP[li]} ({li << 6}) [|ntp]"
+        text += f"\n\tLeap indicator: {_NTP_LEAP[li]} ({li << 6})"
+        if mode == 6:
+            text += _ntp_control(d, off, end, length)
         return text
 
     def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
-        if end - off >= 1 and d[off] & 7 < 6:
+        if end - off >= 1:
             out.append("NTP")
 
 

@@ -542,7 +542,37 @@ def snaplen(path: Path) -> None:
         lb.stop(cap)
 
 
+def ntp(path: Path) -> None:
+    """chrony as a server (local stratum 8) and as a client polling it with iburst, with and
+    without a symmetric key; neither touches the host's clock (chronyd -x)."""
+    with lab() as lb:
+        a, b = lb.space("ta"), lb.space("tb")
+        lb.veth(a, "a0", b, "b0", "02:00:00:00:06:01", "02:00:00:00:06:02")
+        lb.addr(a, "a0", "10.86.0.1/24")
+        lb.addr(b, "b0", "10.86.0.2/24")
+        cap = lb.capture(b, "b0", path, "udp", "port", "123")
+        t = lb.tmp
+        (t / "keys").write_text("1 SHA1 HEX:0123456789abcdef0123456789abcdef01234567\n")
+        for name, conf in (
+            (a, "allow all\nlocal stratum 8\nbindaddress 10.86.0.1\n"),
+            (
+                b,
+                "server 10.86.0.1 iburst minpoll 0 maxpoll 1\n"
+                "server 10.86.0.1 iburst key 1 minpoll 0 maxpoll 1 port 123\n",
+            ),
+        ):
+            path_conf = t / f"{name}.chrony.conf"
+            path_conf.write_text(
+                conf + f"keyfile {t}/keys\npidfile {t}/{name}.pid\ndriftfile {t}/{name}.drift\n"
+                f"bindcmdaddress /\ncmdport 0\n"
+            )
+            lb.start(name, "chronyd", "-x", "-d", "-f", str(path_conf), log=f"{name}-chrony.log")
+        time.sleep(8)
+        lb.stop(cap)
+
+
 SCENARIOS: dict[str, Callable[[Path], None]] = {
+    "ntp": ntp,
     "snaplen": snaplen,
     "routing": routing,
     "vrrp": vrrp,
