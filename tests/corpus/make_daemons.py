@@ -6,19 +6,21 @@ Each scenario makes its own private network namespaces joined by veth pairs, run
 the real programs from Debian inside them (never on the host's network), captures
 on one end of a veth with tcpdump, and deletes the namespaces afterwards:
 
-* ``routing.pcap``: FRR's ospfd, ospf6d, bgpd (IPv4 and IPv6 sessions with BFD),
-  bfdd, pimd (IGMP querier, PIM hellos, joins toward a rendezvous point) and ldpd
-  between two routers, and IGMP v1/v2/v3 reports from the kernel of a host.
-* ``vrrp.pcap``: keepalived (VRRPv2 and VRRPv3, IPv4 and IPv6) and FRR's vrrpd.
+* ``routing.pcap``: FRR's ospfd (MD5), ospf6d, bgpd (IPv4 and IPv6 sessions with BFD),
+  bfdd, pimd (IGMP querier, PIM hellos) and ldpd between two routers on a bridge, and
+  IGMP v1/v2/v3 reports from the kernel of a host on the same LAN.
+* ``vrrp.pcap``: keepalived (VRRPv2 with a password, VRRPv3 over IPv4 and IPv6).
 * ``vpn.pcap``: wireguard-go and OpenVPN (UDP and TCP) tunnels, pinged through.
-* ``ntp.pcap``: chrony as an NTP server and a client.
 * ``ike.pcap``: strongSwan's charon negotiating IKEv1 (main and quick mode).
-* ``ppp.pcap``: pppd over PPPoE (discovery, LCP, authentication, IPCP, IPv6CP), pinged through.
+* ``ntp.pcap``: chrony as server and client.
+* ``snaplen.pcap``: OpenSSH, dnsmasq and HTTP captured with a snapshot length of 96.
 * ``mptcp.pcap``: a multipath TCP connection from the kernel's own MPTCP over two paths
   (captured on ``any``: Linux cooked frames).
 
 Packages: frr keepalived wireguard-go wireguard-tools openvpn chrony strongswan-charon
-strongswan-swanctl ppp pppoe (Debian).  Nothing here runs in CI: CI reads the files.
+strongswan-swanctl openssh-server dnsmasq-base (Debian).  The kernel here has no PPP driver
+(pppd cannot run): PPP is built from the RFCs instead (``ppp.py``).  Nothing here runs in
+CI: CI reads the files.
 """
 
 from __future__ import annotations
@@ -571,7 +573,91 @@ def ntp(path: Path) -> None:
         lb.stop(cap)
 
 
+STRONGSWAN_CONF = """charon {{
+  load_modular = yes
+  plugins {{
+    include /etc/strongswan.d/charon/*.conf
+    vici {{
+      socket = unix://{dir}/charon.vici
+    }}
+  }}
+  install_routes = no
+  install_virtual_ip = no
+}}
+"""
+
+SWANCTL_CONF = """connections {{
+  v1 {{
+    version = 1
+    local_addrs = {me}
+    remote_addrs = {peer}
+    proposals = aes128-sha256-modp2048
+    local {{
+      auth = psk
+      id = {me}
+    }}
+    remote {{
+      auth = psk
+      id = {peer}
+    }}
+    children {{
+      net {{
+        local_ts = {mine}
+        remote_ts = {theirs}
+        esp_proposals = aes128-sha256-modp2048
+        mode = tunnel
+      }}
+    }}
+  }}
+}}
+secrets {{
+  ike-1 {{
+    secret = corpus-secret
+  }}
+}}
+"""
+
+
+def ike(path: Path) -> None:
+    """strongSwan's charon negotiating IKEv1 with a pre-shared key: main mode, quick mode
+    (this kernel has no IPsec SAs to install, so the child is then deleted: informational).
+    Each charon runs in a mount namespace of its own with a private /run (its pid file)."""
+    with lab() as lb:
+        a, b = lb.space("ia"), lb.space("ib")
+        lb.veth(a, "a0", b, "b0", "02:00:00:00:07:01", "02:00:00:00:07:02")
+        lb.addr(a, "a0", "10.85.0.1/24")
+        lb.addr(b, "b0", "10.85.0.2/24")
+        cap = lb.capture(b, "b0", path, "udp")
+        peers = (
+            (a, "10.85.0.1", "10.85.0.2", "10.85.1.0/24", "10.85.2.0/24"),
+            (b, "10.85.0.2", "10.85.0.1", "10.85.2.0/24", "10.85.1.0/24"),
+        )
+        for name, me, peer, mine, theirs in peers:
+            d = lb.tmp / name
+            d.mkdir()
+            (d / "strongswan.conf").write_text(STRONGSWAN_CONF.format(dir=d))
+            (d / "swanctl.conf").write_text(
+                SWANCTL_CONF.format(me=me, peer=peer, mine=mine, theirs=theirs)
+            )
+            lb.start(
+                name, "unshare", "-m", "sh", "-c",
+                f"mount -t tmpfs none /run && STRONGSWAN_CONF={d}/strongswan.conf "
+                "exec /usr/lib/ipsec/charon",
+                log=f"{name}-charon.log",
+            )  # fmt: skip
+        for name, *_rest in peers:
+            d = lb.tmp / name
+            wait(lambda d=d: (d / "charon.vici").exists(), 10)
+            lb.run(name, "swanctl", "--load-all", "--file", str(d / "swanctl.conf"),
+                   "--uri", f"unix://{d}/charon.vici", check=False)  # fmt: skip
+        lb.run(b, "swanctl", "--initiate", "--child", "net",
+               "--uri", f"unix://{lb.tmp / b}/charon.vici", check=False)  # fmt: skip
+        time.sleep(1)
+        lb.stop(cap)
+
+
 SCENARIOS: dict[str, Callable[[Path], None]] = {
+    "ike": ike,
     "ntp": ntp,
     "snaplen": snaplen,
     "routing": routing,
