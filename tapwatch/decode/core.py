@@ -114,6 +114,36 @@ class TcpFlows:
         self.table.clear()
 
 
+class Cookies:
+    """tcpdump's IKEv1 initiator cache: who started each exchange, by initiator cookie.
+
+    A packet whose responder cookie is zero starts an exchange; later packets print ``I``
+    when they come from that packet's source, ``R`` from its destination.  Twenty
+    exchanges are remembered, the oldest overwritten first, as tcpdump's table is.
+    """
+
+    def __init__(self) -> None:
+        self.slots: list[tuple[bytes, str, str]] = []
+        self.next = 0
+
+    def side(self, ck: bytes, first: bool, src: str, dst: str) -> str:
+        """``I``, ``R`` or ``?`` for a packet with initiator cookie ``ck`` from ``src``."""
+        for cookie, ini, resp in self.slots:
+            if cookie == ck:
+                if src == ini:
+                    return "I"
+                return "R" if src == resp else "?"
+        if not first:
+            return "?"
+        entry = (ck, src, dst)
+        if len(self.slots) < 20:
+            self.slots.append(entry)
+        else:
+            self.slots[self.next] = entry
+        self.next = (self.next + 1) % 20
+        return "I"
+
+
 #: Set while :func:`~tapwatch.decode.classify.walk_flows` walks a packet: the walks then
 #: feed the TCP segments they pass to ``flows`` as the text decoder does.
 class FlowTap:
@@ -162,6 +192,8 @@ class Acc:
         #: bytes of the frame the capture left out (its snapshot length): headers may claim
         #: that much beyond the data without the packet being cut short on the wire
         self.cut = 0
+        #: the capture's IKEv1 initiator cache (the line printer's); None: a packet alone
+        self.cookies: Cookies | None = None
         #: the TTL or hop limit of the innermost IP header so far (VRRP prints it when not 255)
         self.ttl = -1
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from typing import Any, Final
 
-from tapwatch.decode.core import Summary, TcpFlows
+from tapwatch.decode.core import Cookies, Summary, TcpFlows
 from tapwatch.decode.summary import line_text, summarize_with
 from tapwatch.sanitize import printable, printable_layout, printable_lines
 
@@ -88,6 +88,8 @@ class LineFormatter:
         self.strict = strict
         self.verbose = verbose
         self.flows: TcpFlows | None = None if absolute else TcpFlows()
+        #: who started each IKEv1 exchange (tcpdump's I/R letters need the packets before)
+        self.cookies = Cookies()
 
     def summarize(self, data: Any) -> Summary:
         """The packet's :class:`Summary`, with this capture's TCP numbering."""
@@ -100,7 +102,14 @@ class LineFormatter:
         was captured.
         """
         text = stamp(ts_ns) + line_text(
-            data, self.linktype, self.flows, self.strict, self.link, self.verbose, orig_len
+            data,
+            self.linktype,
+            self.flows,
+            self.strict,
+            self.link,
+            self.verbose,
+            orig_len,
+            self.cookies,
         )
         if self.verbose:
             return printable_layout(text)
@@ -123,13 +132,14 @@ class LineFormatter:
         strict = self.strict
         link = self.link
         verbose = self.verbose
+        cookies = self.cookies
         for i in range(len(records)):
             if keep is not None and not keep[i]:
                 continue
             ts, d = records[i]
             if 0 <= snaplen < len(d):
                 d = d[:snaplen]
-            text = stamp(ts) + line_text(d, lt, flows, strict, link, verbose)
+            text = stamp(ts) + line_text(d, lt, flows, strict, link, verbose, -1, cookies)
             if verbose:
                 out.append(printable_layout(text))
             elif strict:
@@ -144,3 +154,4 @@ class LineFormatter:
         """Forget every connection (the UI's clear, a new file)."""
         if self.flows is not None:
             self.flows.clear()
+        self.cookies = Cookies()

@@ -475,7 +475,7 @@ _IKE1_EXCHANGES: Final = {
 _IKE2_EXCHANGES: Final = {34: "ikev2_init", 35: "ikev2_auth", 36: "child_sa", 37: "inf2"}
 
 
-def isakmp(d: bytes, off: int, end: int, verbose: int = 0) -> str:
+def isakmp(d: bytes, off: int, end: int, verbose: int = 0, a: Acc | None = None) -> str:
     """``isakmp: phase 1 I ident`` / ``isakmp: parent_sa ikev2_init`` (tcpdump without -v).
 
     The initiator/responder letter of IKEv1 needs the exchange's first packet
@@ -498,7 +498,11 @@ def isakmp(d: bytes, off: int, end: int, verbose: int = 0) -> str:
         tail = ":"
     if major == 1:
         out = head + (" phase 1" if phase1 else " phase 2/others")
-        out += " I" if d[off + 8 : off + 16] == bytes(8) else " ?"
+        first = d[off + 8 : off + 16] == bytes(8)
+        if a is not None and a.cookies is not None:
+            out += " " + a.cookies.side(d[off : off + 8], first, a.src, a.dst)
+        else:
+            out += " I" if first else " ?"
         out += " " + _IKE1_EXCHANGES.get(etype, f"#{etype}")
         if flags & 3:
             out += "[" + ("E" if flags & 1 else "") + ("C" if flags & 2 else "") + "]"
@@ -523,7 +527,7 @@ class _Isakmp(PortHandler):
         self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
     ) -> str | None:
         a.layers.append("ISAKMP")
-        return isakmp(d, off, end, a.verbose)
+        return isakmp(d, off, end, a.verbose, a)
 
     def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
         out.append("ISAKMP")
@@ -542,7 +546,7 @@ class _NatT(PortHandler):
             return None
         if d[off : off + 4] == b"\0\0\0\0":
             a.layers.append("ISAKMP")
-            return "NONESP-encap: " + isakmp(d, off + 4, end, a.verbose)
+            return "NONESP-encap: " + isakmp(d, off + 4, end, a.verbose, a)
         if end - off < 8:
             return None
         a.layers.append("ESP")

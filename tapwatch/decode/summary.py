@@ -9,7 +9,7 @@ from __future__ import annotations
 import socket
 from typing import Any, Final
 
-from tapwatch.decode.core import LINKTYPES, Acc, Summary, TcpFlows
+from tapwatch.decode.core import LINKTYPES, Acc, Cookies, Summary, TcpFlows
 from tapwatch.decode.names import SLL_PKTTYPES
 from tapwatch.linktypes import LINKTYPE_LINUX_SLL2, LINKTYPE_RAW
 
@@ -54,6 +54,7 @@ def line_text(
     link: bool = False,
     verbose: int = 0,
     orig_len: int = -1,
+    cookies: Cookies | None = None,
 ) -> str:
     """The tcpdump ``-nn`` body of one frame, and nothing else (the printers' hot path).
 
@@ -72,6 +73,7 @@ def line_text(
         a = Acc(flows, strict, not link, verbose)
         if orig_len > len(data):
             a.cut = orig_len - len(data)
+        a.cookies = cookies
         h = LINKTYPES.get(linktype)
         if h is None:
             return f"link type {linktype}, length {len(data)}"
