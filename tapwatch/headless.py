@@ -95,16 +95,32 @@ class Renderer:
         self._prev: int | None = None
         # tcpdump numbers TCP sequences relative to each connection's first ones (-S: not)
         self._flows = None if self.fmt.absolute else decode.TcpFlows()
+        #: who started each IKEv1 exchange (tcpdump's I/R letters)
+        self._cookies = decode.Cookies()
 
     def line(
-        self, ts_ns: int, direction: int | None, data: bytes, linktype: int, iface: int = 0
+        self,
+        ts_ns: int,
+        direction: int | None,
+        data: bytes,
+        linktype: int,
+        iface: int = 0,
+        orig_len: int = -1,
     ) -> str:
+        """``orig_len``: the packet's length on the wire, when the capture kept less."""
         fmt = self.fmt
         if fmt.snaplen is not None and len(data) > fmt.snaplen:
             data = data[: fmt.snaplen]
         verbose = fmt.verbose
         text = decode.line_text(
-            data, linktype, self._flows, fmt.strict, fmt.link, verbose if verbose < 2 else 2
+            data,
+            linktype,
+            self._flows,
+            fmt.strict,
+            fmt.link,
+            verbose if verbose < 2 else 2,
+            orig_len,
+            self._cookies,
         )
         # the decoder escapes what it quotes from the packet; printable() is the guard behind it
         if verbose:
@@ -267,6 +283,8 @@ class _FileRecord(Protocol):
     def direction(self) -> int | None: ...
     @property
     def iface(self) -> int: ...
+    @property
+    def orig_len(self) -> int: ...
 
 
 class _FileInterface(Protocol):
@@ -343,7 +361,7 @@ def print_records(
                 continue
             n += 1
             if not quiet:
-                pending.append(line(rec.ts_ns, rec.direction, data, lt, iface))
+                pending.append(line(rec.ts_ns, rec.direction, data, lt, iface, rec.orig_len))
                 if len(pending) >= block:
                     out.write("\n".join(pending) + "\n")
                     pending.clear()
@@ -401,15 +419,19 @@ def _print_in_workers(
     snap = -1 if fmt.snaplen is None else fmt.snaplen
 
     def render(
-        recs: list[tuple[int, bytes]], keep: list[bool] | None, flows: decode.TcpFlows | None
+        recs: list[tuple[int, bytes, int]],
+        keep: list[bool] | None,
+        flows: decode.TcpFlows | None,
     ) -> list[str]:
         if simple:
             lines.flows = flows
             return lines.lines(recs, keep, snap)
         renderer._flows = flows
         if keep is None:
-            return [line(ts, None, d, lt) for ts, d in recs]
-        return [line(ts, None, d, lt) for (ts, d), k in zip(recs, keep, strict=True) if k]
+            return [line(ts, None, d, lt, 0, orig) for ts, d, orig in recs]
+        return [
+            line(ts, None, d, lt, 0, orig) for (ts, d, orig), k in zip(recs, keep, strict=True) if k
+        ]
 
     job = parallel.Job(
         read_chunk=records.read_chunk,  # type: ignore[attr-defined]

@@ -228,7 +228,9 @@ class _Converter:
                 if not self._write(writer, rec):
                     continue
                 if self.lines is not None:
-                    self._print(renderer.line(rec.ts_ns, None, rec.data, lt, rec.iface))
+                    self._print(
+                        renderer.line(rec.ts_ns, None, rec.data, lt, rec.iface, rec.orig_len)
+                    )
                 if count and self.written >= count:
                     break
         except pcap.FileLimitReached as e:

@@ -50,7 +50,7 @@ def walk_flows(data: bytes, linktype: int, flows: TcpFlows) -> None:
 
 
 def walk_records(
-    records: list[tuple[int, bytes]],
+    records: list[tuple[int, bytes, int]],
     linktype: int,
     flows: TcpFlows,
     keep: list[bool] | None = None,

@@ -118,9 +118,13 @@ class LineFormatter:
         return printable(text)
 
     def lines(
-        self, records: list[tuple[int, bytes]], keep: list[bool] | None = None, snaplen: int = -1
+        self,
+        records: list[tuple[int, bytes, int]],
+        keep: list[bool] | None = None,
+        snaplen: int = -1,
     ) -> list[str]:
-        """:meth:`line` of each of ``records`` (``(ts_ns, data)``, in capture order) at once.
+        """:meth:`line` of each of ``records`` (``(ts_ns, data, orig_len)``, in capture order)
+        at once.
 
         ``keep``: only the records it marks (a filter's verdicts); ``snaplen``: each
         packet cut to that many bytes first (tcpdump's ``-s``), when not negative.
@@ -136,10 +140,10 @@ class LineFormatter:
         for i in range(len(records)):
             if keep is not None and not keep[i]:
                 continue
-            ts, d = records[i]
+            ts, d, orig = records[i]
             if 0 <= snaplen < len(d):
                 d = d[:snaplen]
-            text = stamp(ts) + line_text(d, lt, flows, strict, link, verbose, -1, cookies)
+            text = stamp(ts) + line_text(d, lt, flows, strict, link, verbose, orig, cookies)
             if verbose:
                 out.append(printable_layout(text))
             elif strict:

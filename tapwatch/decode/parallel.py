@@ -54,7 +54,8 @@ CHUNK_RECORDS_HERE = 1024
 IN_FLIGHT = 2
 _LEN = struct.Struct("<I")
 
-Records = list[tuple[int, bytes]]
+#: ``(ts_ns, data, orig_len)`` of each record of a chunk
+Records = list[tuple[int, bytes, int]]
 #: Prints a chunk's records (those ``keep`` marks, all when None) with the given flow table.
 Render = Callable[[Records, "list[bool] | None", "TcpFlows | None"], list[str]]
 
@@ -230,7 +231,7 @@ def _keep(job: Job, recs: Records) -> list[bool] | None:
     if match is None:
         return None
     snap = job.snaplen
-    return [match(d if snap is None else d[:snap]) for _ts, d in recs]
+    return [match(d if snap is None else d[:snap]) for _ts, d, _orig in recs]
 
 
 def _walk(job: Job, recs: Records, keep: list[bool] | None) -> TcpFlows:

@@ -303,8 +303,8 @@ class CaptureFile:
             if st.truncated:
                 self.truncated = True
 
-    def read_chunk(self, chunk: Chunk) -> list[tuple[int, bytes]]:
-        """``(ts_ns, data)`` of the records of one of :meth:`chunks`' runs."""
+    def read_chunk(self, chunk: Chunk) -> list[tuple[int, bytes, int]]:
+        """``(ts_ns, data, orig_len)`` of the records of one of :meth:`chunks`' runs."""
         assert self._layout is not None
         try:
             data = os.pread(self._fh.fileno(), chunk.end - chunk.start, chunk.start)

@@ -217,18 +217,20 @@ def scan(read: Callable[[int], bytes], lay: Layout, st: Pass, per_chunk: int) ->
     st.offset = base + pos
 
 
-def parse(buf: bytes, lay: Layout) -> list[tuple[int, bytes]]:
-    """``(ts_ns, data)`` of every record in ``buf``, whole records as :func:`scan` found them."""
+def parse(buf: bytes, lay: Layout) -> list[tuple[int, bytes, int]]:
+    """``(ts_ns, data, orig_len)`` of every record in ``buf``, whole records as :func:`scan`
+    found them (``orig_len``: the packet's length on the wire, more than ``data`` when the
+    capture kept less of it)."""
     hsize = lay.hsize
     mult = lay.mult
-    out: list[tuple[int, bytes]] = []
+    out: list[tuple[int, bytes, int]] = []
     pos = 0
     n = len(buf)
     while pos + hsize <= n:
-        sec, frac, caplen, _orig = lay.fields(buf, pos)
+        sec, frac, caplen, orig = lay.fields(buf, pos)
         start = pos + hsize
         pos = start + caplen
         if pos > n:  # the file changed under us: no half records
             break
-        out.append((sec * 1_000_000_000 + frac * mult, buf[start:pos]))
+        out.append((sec * 1_000_000_000 + frac * mult, buf[start:pos], orig))
     return out
