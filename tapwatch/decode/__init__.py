@@ -6,7 +6,8 @@ Two very different jobs live in this package:
   packet printed headless and every packet counted, so they are hand-written,
   reading header fields byte by byte, and never touch scapy (compiled with mypyc
   when ``pip install`` can).  The protocol modules (``link``, ``ip``,
-  ``transport``, ``icmp``, ``dns``, ``dhcp``, ``services``, ``apps``, ``tunnels``)
+  ``transport``, ``icmp``, ``dns``, ``dhcp``, ``services``, ``apps``, ``tunnels``,
+  ``ospf``, ``multicast``, ``liveness``, ``ldp``, ``bgp``, ``ppp``, ``wan``)
   each bind handlers into the dispatch tables of :mod:`tapwatch.decode.core`, one
   table per layer boundary (link type, ethertype, IP protocol, UDP and TCP port),
   which both walks share.  :class:`LineFormatter` prints a capture's packets as
@@ -79,7 +80,7 @@ for _name in (
     _importlib.import_module(f"tapwatch.decode.{_name}")
 
 from tapwatch.decode.classify import layers  # noqa: E402 (after the binding imports)
-from tapwatch.decode.core import Summary, TcpFlows  # noqa: E402 (after the binding imports)
+from tapwatch.decode.core import Cookies, Summary, TcpFlows  # noqa: E402 (after the binding imports)
 from tapwatch.decode.framing import FramedStream, split_frames  # noqa: E402
 from tapwatch.decode.line import (  # noqa: E402 (after the binding imports)
     LineFormatter,
@@ -106,6 +107,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "Cookies",
     "FramedStream",
     "LineFormatter",
     "Node",
