@@ -36,6 +36,13 @@ COMPILED = [
             "classify",
             "line",
             "verbose",
+            "ospf",
+            "multicast",
+            "liveness",
+            "ldp",
+            "bgp",
+            "ppp",
+            "wan",
         )
     ),
     "tapwatch/pcap/records.py",

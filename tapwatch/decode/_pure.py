@@ -30,6 +30,7 @@ _HERE = Path(__file__).resolve().parent
 _COMPILED = (
     *("core", "names", "link", "ip", "transport", "icmp", "dns", "dhcp", "services", "apps"),
     *("tunnels", "summary", "classify", "line", "verbose"),
+    *("ospf", "multicast", "liveness", "ldp", "bgp", "ppp", "wan"),
 )
 #: Compiled modules outside this package (setup.py's list), by module name.
 _OTHERS = {"tapwatch.pcap.records": _HERE.parent / "pcap" / "records.py"}
