@@ -104,11 +104,17 @@ def flood(session: object, port: int, count: int, rate: float) -> dict[str, floa
 def flood_while_previewing(
     session: object, port: int, a: argparse.Namespace, exprs: list[str], how: str
 ) -> dict[str, object]:
-    """One flood while a thread previews ``exprs`` round and round, as the dialog's worker."""
+    """One flood while a thread previews ``exprs`` round and round, as the dialog's worker.
+
+    In this process (``in-process``) only the first expression is evaluated: one such
+    evaluation takes tens of seconds, and a thread cannot be stopped in the middle of one.
+    """
     from tapwatch.sandbox import expression, frame
     from tapwatch.sandbox.protocol import Request
 
     names = expression.scapy_names() if how == "in-process" else {}
+    if how == "in-process":
+        exprs = exprs[:1]
     outcomes: dict[str, str] = {}
     previews = 0
     running = threading.Event()
@@ -156,7 +162,8 @@ def main() -> None:
         "--previews",
         default="sandbox",
         help="comma-separated: a flood for each, previewing through the sandbox ('sandbox') "
-        "or evaluating in this process as craft did before ('in-process')",
+        "or evaluating in this process as craft did before ('in-process', the first "
+        "expression only)",
     )
     p.add_argument("exprs", help="JSON list of expressions to preview during the floods")
     a = p.parse_args()

@@ -772,7 +772,10 @@ async def test_craft_errors_stay_in_the_dialog() -> None:
         assert isinstance(screen, CraftScreen)
         screen.query_one("#craft-expr").value = "IP(dst=)"
         await pilot.press("enter")
-        await pilot.pause()
+        for _ in range(1000):  # evaluated in the sandbox process: wait for its answer
+            if screen.error:
+                break
+            await pilot.pause(0.02)
         assert isinstance(app.screen, CraftScreen)
         assert screen.error
         assert not dev.written

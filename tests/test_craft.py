@@ -460,6 +460,34 @@ def test_the_guard_refuses_at_the_c_boundary_whoever_asks() -> None:
         open("/dev/null").close()  # reading is allowed (scapy reads its tables)
 
 
+def test_the_guard_holds_only_in_the_thread_evaluating() -> None:
+    """Where an evaluation runs in a thread (tests, the benchmark's in-process reference),
+    the other threads go on with their sockets."""
+    import socket
+
+    inside = threading.Event()
+    leave = threading.Event()
+    refused: list[str] = []
+
+    def worker() -> None:
+        try:
+            with guard.no_network():
+                inside.set()
+                leave.wait(10)
+        except guard.BuildError as e:
+            refused.append(str(e))
+
+    t = threading.Thread(target=worker)
+    t.start()
+    assert inside.wait(10)
+    try:
+        socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).close()  # this thread is not guarded
+    finally:
+        leave.set()
+        t.join(10)
+    assert refused == []
+
+
 def test_the_child_writes_nothing_to_the_terminal(
     names: dict[str, Any],
     capfd: pytest.CaptureFixture[str],

@@ -9,8 +9,8 @@ resolving a host name, making or using a socket, starting a program and opening 
 for writing. A refusal that scapy swallows (it turns a failed MAC lookup into broadcast)
 still fails the evaluation.
 
-The child has one thread, so the guard's state is the process's; tests use
-:func:`no_network` in their own process the same way.
+The guard holds in the thread that evaluates and nowhere else: the child has one thread,
+but tests and benchmarks evaluate in processes whose other threads capture and draw.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import os
 import socket
 import struct
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -39,13 +40,19 @@ class Refused(BaseException):
     """
 
 
-class _State:
+class _State(threading.local):
+    """Per thread: inside an evaluation or not, and the first thing refused there."""
+
     active = 0
     refused: str | None = None
 
 
 _state = _State()
 _hook_installed = False
+#: How many threads are evaluating now: the audit hook's fast way out (a module global is
+#: cheaper to read than a thread-local, and every audited event of every thread pays it).
+_evaluating = 0
+_evaluating_lock = threading.Lock()
 
 #: Audit events that send or receive, or create the means to.
 _SOCKET_EVENTS = frozenset(
@@ -129,8 +136,8 @@ def why_refused(event: str, args: tuple[Any, ...]) -> str | None:
 
 
 def _audit(event: str, args: tuple[Any, ...]) -> None:
-    """Process-wide audit hook; acts only while an evaluation is guarded."""
-    if not _state.active:
+    """Process-wide audit hook; acts only in a thread whose evaluation is guarded."""
+    if not _evaluating or not _state.active:
         return
     why = why_refused(event, args)
     if why is not None:
@@ -149,25 +156,30 @@ class _Quiet(logging.Filter):
 def install() -> None:
     """Add the audit hook and the log filter once per process (audit hooks cannot be removed)."""
     global _hook_installed
-    if not _hook_installed:
-        sys.addaudithook(_audit)
-        quiet = _Quiet()
-        for name in ("scapy", "scapy.runtime", "scapy.loading", "scapy.interactive"):
-            logging.getLogger(name).addFilter(quiet)
-        _hook_installed = True
+    with _evaluating_lock:
+        if not _hook_installed:
+            sys.addaudithook(_audit)
+            quiet = _Quiet()
+            for name in ("scapy", "scapy.runtime", "scapy.loading", "scapy.interactive"):
+                logging.getLogger(name).addFilter(quiet)
+            _hook_installed = True
 
 
 @contextmanager
 def no_network() -> Iterator[None]:
-    """While inside, nothing may resolve names, use sockets, start programs or write files.
+    """While inside, this thread may not resolve names, use sockets, start programs or write
+    files.
 
     A refused operation raises :class:`BuildError` at the end of the block, even when the
     code that asked swallowed the refusal.
     """
+    global _evaluating
     install()
     outer = _state.active == 0
     if outer:
         _state.refused = None
+        with _evaluating_lock:
+            _evaluating += 1
     _state.active += 1
     try:
         yield
@@ -180,6 +192,9 @@ def no_network() -> Iterator[None]:
         raise
     finally:
         _state.active -= 1
+        if outer:
+            with _evaluating_lock:
+                _evaluating -= 1
     if outer and _state.refused is not None:
         raise BuildError(_state.refused)
 
