@@ -681,7 +681,7 @@ def tun_session() -> tuple[Any, FakeDevice]:
 
 
 async def open_dialog(pilot: Any, app: Any) -> Any:
-    from tapwatch.widgets.dialogs import CraftScreen
+    from tapwatch.widgets.dialogs.craft import CraftScreen
 
     await pilot.pause()
     await pilot.press("i")
@@ -758,7 +758,7 @@ async def test_enter_sends_exactly_the_previewed_bytes() -> None:
 @ui
 async def test_enter_before_the_preview_sends_once_it_is_built() -> None:
     from tapwatch.app import TapwatchApp
-    from tapwatch.widgets.dialogs import CraftScreen
+    from tapwatch.widgets.dialogs.craft import CraftScreen
 
     session, dev = tun_session()
     app = TapwatchApp(session)
