@@ -11,7 +11,7 @@ misses a type or an operator; limits on the whole process do not. The child gets
   loopback that is down: nothing can be sent, received or resolved, abstract UNIX sockets
   included) and IPC namespace, an empty deleted directory as its root (no file, no UNIX
   socket, no program to open or run), no supplementary groups and an unprivileged user
-  and group of its own, ``no_new_privs`` (nothing regains a privilege), no free file
+  and group of its own, no capability, ``no_new_privs`` (nothing regains one), no free file
   descriptor (``RLIMIT_NOFILE`` 3 with 0-2 taken: ``open`` and ``socket`` fail) and no
   new process (``RLIMIT_NPROC`` 0). Not running as root, the same walls are built in a
   new user namespace where the kernel allows one; the limits and the guard hold anyway.
@@ -33,6 +33,7 @@ from dataclasses import dataclass
 #: daemons a child could otherwise signal).
 SANDBOX_ID = 2**31 - 2
 
+_CAPABILITY_VERSION_3 = 0x20080522
 _CLONE_NEWNET = 0x40000000
 _CLONE_NEWIPC = 0x08000000
 _CLONE_NEWUSER = 0x10000000
@@ -40,6 +41,18 @@ _PR_SET_PDEATHSIG = 1
 _PR_SET_NO_NEW_PRIVS = 38
 
 _libc = ctypes.CDLL(None, use_errno=True)
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = (("version", ctypes.c_uint32), ("pid", ctypes.c_int))
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = (
+        ("effective", ctypes.c_uint32),
+        ("permitted", ctypes.c_uint32),
+        ("inheritable", ctypes.c_uint32),
+    )
 
 
 @dataclass(frozen=True)
@@ -75,6 +88,17 @@ def empty_root() -> int:
         return os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     finally:
         os.rmdir(path)
+
+
+def _drop_capabilities() -> None:
+    """No capability left, in whatever user namespace the child is.
+
+    Leaving root clears them already; in a user namespace of its own the child holds every
+    capability over its empty network namespace (a raw socket there reaches nothing, but
+    there is no reason to keep one).
+    """
+    data = (_CapData * 2)()
+    _check(_libc.capset(ctypes.byref(_CapHeader(_CAPABILITY_VERSION_3, 0)), data), "capset")
 
 
 def _address_space() -> int:
@@ -114,6 +138,8 @@ def confine(devnull_fd: int, root_fd: int, limits: Limits) -> tuple[str, ...]:
         if os.getresuid() != (SANDBOX_ID,) * 3 or os.getgroups():
             raise OSError("the child kept a privileged user or group")
         walls.append("unprivileged user")
+    _drop_capabilities()
+    walls.append("no capabilities")
     _check(_libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(NO_NEW_PRIVS)")
     walls.append("no new privileges")
     for which, value in (

@@ -75,6 +75,8 @@ class Sandbox:
         self.limits = limits
         self.devnull = os.open(os.devnull, os.O_RDWR)
         self.root = empty_root()
+        #: in a child, once confined: the walls that stand (what ``work`` may report)
+        self.walls: tuple[str, ...] = ()
 
     def close(self) -> None:
         os.close(self.devnull)
@@ -108,7 +110,7 @@ class Sandbox:
     def _child(self, work: Callable[[], Reply], parent: int) -> None:
         code = 1
         try:
-            confine(self.devnull, self.root, self.limits)
+            self.walls = confine(self.devnull, self.root, self.limits)
         except BaseException as exc:
             kind, payload = _failed(f"the sandbox could not be built, nothing was evaluated: {exc}")
             write_all(1, kind + payload)
