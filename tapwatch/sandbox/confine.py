@@ -13,11 +13,12 @@ misses a type or an operator; limits on the whole process do not. The child gets
   socket, no program to open or run), no supplementary groups and an unprivileged user
   and group of its own, no capability, ``no_new_privs`` (nothing regains one), no free file
   descriptor (``RLIMIT_NOFILE`` 3 with 0-2 taken: ``open`` and ``socket`` fail) and no
-  new process (``RLIMIT_NPROC`` 0). Not running as root, the same walls are built in a
-  new user namespace where the kernel allows one; the limits and the guard hold anyway.
+  new process (``RLIMIT_NPROC`` 0). As root without ``CAP_SYS_ADMIN`` (a container), and
+  not running as root, the namespaces and the empty root are made in a user namespace of
+  the child's own, where the kernel allows one; the limits and the guard hold anyway.
 
-Any wall that should stand as root and does not is an error: the child then evaluates
-nothing (fail closed).
+As root, a wall that does not stand is an error: the child then evaluates nothing (fail
+closed).
 """
 
 from __future__ import annotations
@@ -85,7 +86,9 @@ def empty_root() -> int:
     """
     path = tempfile.mkdtemp(prefix="tapwatch-sandbox-")
     try:
-        return os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+        os.fchmod(fd, 0o111)  # a child that is no longer root must still enter it
+        return fd
     finally:
         os.rmdir(path)
 
@@ -99,6 +102,11 @@ def _drop_capabilities() -> None:
     """
     data = (_CapData * 2)()
     _check(_libc.capset(ctypes.byref(_CapHeader(_CAPABILITY_VERSION_3, 0)), data), "capset")
+
+
+def _chroot(root_fd: int) -> None:
+    os.fchdir(root_fd)
+    os.chroot(".")
 
 
 def _address_space() -> int:
@@ -121,16 +129,9 @@ def confine(devnull_fd: int, root_fd: int, limits: Limits) -> tuple[str, ...]:
     os.setpriority(os.PRIO_PROCESS, 0, limits.nice)
     space = _address_space()
     flags = _CLONE_NEWNET | _CLONE_NEWIPC
-    if root:
-        _check(_libc.unshare(flags), "unshare")
-        walls.append("network namespace")
-    elif _libc.unshare(flags | _CLONE_NEWUSER) == 0:
-        walls.append("network namespace")
-    if root or "network namespace" in walls:
-        os.fchdir(root_fd)
-        os.chroot(".")
-        walls.append("empty root")
-    os.closerange(3, os.sysconf("SC_OPEN_MAX"))
+    netns = root and _libc.unshare(flags) == 0
+    if netns:
+        _chroot(root_fd)  # while root may still chroot
     if root:
         os.setgroups([])
         os.setresgid(SANDBOX_ID, SANDBOX_ID, SANDBOX_ID)
@@ -138,6 +139,15 @@ def confine(devnull_fd: int, root_fd: int, limits: Limits) -> tuple[str, ...]:
         if os.getresuid() != (SANDBOX_ID,) * 3 or os.getgroups():
             raise OSError("the child kept a privileged user or group")
         walls.append("unprivileged user")
+    if not netns and _libc.unshare(flags | _CLONE_NEWUSER) == 0:
+        # not root, or root without CAP_SYS_ADMIN (a container): a user namespace of its own
+        netns = True
+        _chroot(root_fd)
+    if netns:
+        walls += ["network namespace", "empty root"]
+    elif root:
+        raise OSError(f"no network namespace of its own: {os.strerror(ctypes.get_errno())}")
+    os.closerange(3, os.sysconf("SC_OPEN_MAX"))
     _drop_capabilities()
     walls.append("no capabilities")
     _check(_libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(NO_NEW_PRIVS)")
