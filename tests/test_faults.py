@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -141,9 +143,18 @@ def test_files_written_under_sudo_belong_to_the_invoking_user(tmp_path: Path) ->
     assert dst.read_bytes() == src.read_bytes()
 
 
-def test_drop_privileges_keeps_capturing_and_replying(ns: Netns, tmp_path: Path) -> None:
-    out_file = tmp_path / "z.pcap"
-    tmp_path.chmod(0o777)
+def test_drop_privileges_keeps_capturing_and_replying(ns: Netns) -> None:
+    # -Z's output is opened as that user (before the device is even read): a directory
+    # nobody may reach and write, unlike pytest's 0700 tmp_path
+    shared = Path(tempfile.mkdtemp(prefix="tw-z-"))
+    shared.chmod(0o777)
+    try:
+        _drop_privileges_keeps_capturing_and_replying(ns, shared / "z.pcap")
+    finally:
+        shutil.rmtree(shared)
+
+
+def _drop_privileges_keeps_capturing_and_replying(ns: Netns, out_file: Path) -> None:
     tw = ns.popen(
         [
             *TAPWATCH,
@@ -172,6 +183,7 @@ def test_drop_privileges_keeps_capturing_and_replying(ns: Netns, tmp_path: Path)
         _, err = stop(tw)
     assert "3 received" in ping.stdout, err
     assert uid_line.split()[1:] == ["65534"] * 4
+    assert out_file.stat().st_uid == 65534
     assert len(tshark_fields(out_file, "icmp.type", display="icmp.type==0")) == 3
 
 

@@ -69,6 +69,10 @@ def _interrupt(signum: int, _frame: FrameType | None) -> None:
 
 def run(opts: RunOptions) -> int:
     """Run what ``opts`` asks until it ends; returns the exit status."""
+    from tapwatch.pcap.files import start_run
+
+    # which files are read (no output may be one) and whom outputs are written as (-Z)
+    start_run([opts.read, opts.replay], opts.output.user)
     if opts.read:
         from tapwatch.cli.offline import run_file
 

@@ -27,8 +27,6 @@ def open_output(
         return None
     from tapwatch import pcap
 
-    if out.owner is not None:
-        pcap.give_files_to(*out.owner)  # files are the -Z user's, not root's
     if like is not None and not out.rotates:
         return pcap.writer_like(like, sys.stdout.buffer if out.write == "-" else out.write)
     (linktype, ifname), *more = interfaces

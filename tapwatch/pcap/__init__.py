@@ -7,8 +7,10 @@
 * :mod:`~tapwatch.pcap.reader`: ``read_capture`` -> ``CaptureFile`` of
   ``PcapRecord``s, streaming, bounded against hostile files;
   :mod:`~tapwatch.pcap.pcapng_reader` has one handler per pcapng block type;
-* :mod:`~tapwatch.pcap.files`: how outputs are created (mode 0600, owned by the
-  sudo user, never over a file being read: ``FileId``);
+* :mod:`~tapwatch.pcap.files`: how outputs are opened as root among strangers (never
+  through a symlink, created exclusively and 0600, another user's file or a file
+  being read refused, opened as the ``-Z`` user, new files handed to the sudo user):
+  ``start_run``, ``open_output``, ``FileId``;
 * :mod:`~tapwatch.pcap.errors`: ``PcapError`` and its kinds.
 
 Speed figures live in bench/NOTES.md (measured with bench/pcap_bench.py).
@@ -20,10 +22,11 @@ from tapwatch.pcap.errors import FileLimitReached, PcapError, RecordDoesNotFit
 from tapwatch.pcap.files import (
     FILE_MODE,
     FileId,
-    chown_for_sudo,
+    OutputPolicy,
     file_id,
     give_files_to,
     open_output,
+    start_run,
 )
 from tapwatch.pcap.formats import (
     DEFAULT_SNAPLEN,
@@ -67,6 +70,7 @@ __all__ = [
     "FileId",
     "FileLimitReached",
     "Interface",
+    "OutputPolicy",
     "PacketWriter",
     "PcapError",
     "PcapRecord",
@@ -76,7 +80,6 @@ __all__ = [
     "RotatingWriter",
     "WriterInterface",
     "add_missing_interfaces",
-    "chown_for_sudo",
     "copy_records",
     "export",
     "file_id",
@@ -86,5 +89,6 @@ __all__ = [
     "parse_file_size",
     "read_capture",
     "rotation_name",
+    "start_run",
     "writer_like",
 ]

@@ -1,24 +1,48 @@
-"""Capture files on disk: how outputs are created, whose they are, and which inputs they spare.
+"""Capture files on disk: how outputs are opened, for whom, and which files they spare.
 
-Captures hold secrets (passwords in clear, session cookies, DNS history), so a
-file tapwatch creates is mode 0600, as Wireshark's dumpcap makes them; under
-``sudo`` it is handed to the invoking user, as tcpdump does, so the user can
-read and delete it without sudo.
+tapwatch runs as root, often through ``sudo``, and writes where it is told:
+into a user's directory, into ``/tmp``. Every name on the way is someone's
+input. An output is therefore opened the way tcpdump and dumpcap open theirs:
 
-An output is never truncated before it is known not to be an input:
-``tapwatch -r X -w ./X`` (or ``-w`` naming a symlink or a hard link to X)
-would otherwise destroy X before reading it. The file is opened without
-``O_TRUNC``, its device and inode compared with those of every file being
-read, and only then truncated.
+* the last component of the name is never followed as a symbolic link
+  (``O_NOFOLLOW``): ``ln -s /etc/shadow ~/cap.pcap`` gets a refusal, not a
+  truncated shadow file;
+* a new file is created exclusively (``O_EXCL``), mode 0600 (captures hold
+  secrets: passwords in clear, cookies, DNS history), so nothing can be
+  slipped in between the check and the creation;
+* an existing file is written over only when it belongs to the *writing user*
+  (``/dev/null`` excepted) and has no other names (hard links), and never when
+  it is one of the files being read (``-r``, ``--replay``): what
+  ``fs.protected_regular`` does for sticky directories, everywhere. A file
+  another user pre-created in ``/tmp`` is refused, and so is ``-w`` naming the
+  capture being read, through any symlink or hard link; it is left untouched
+  either way. The writing user is the ``-Z`` user, else the user who ran
+  ``sudo`` (the files are for them), else whoever tapwatch runs as;
+* ownership is handed over (to the ``-Z`` user, or the ``sudo`` user, as
+  tcpdump does) only for files tapwatch created itself in this run;
+* with ``-Z USER``, outputs are opened with that user's credentials, also
+  those opened while tapwatch is still root (the live ``-w`` opens before
+  privileges are dropped): the kernel then checks that user's permissions, as
+  it does for every file opened after the drop (rotation, the UI's write key).
+
+The run's facts (who writes, which files are read, which files were created)
+live in one :class:`OutputPolicy`; the command line sets it up once with
+:func:`start_run`. Code that never calls it gets the defaults: the current
+user (or the sudo user), no inputs beyond those passed to :func:`open_output`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
+import fcntl
 import io
 import os
+import platform
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import IO, NamedTuple
 
 from tapwatch.pcap.errors import PcapError, describe_write_error
@@ -26,6 +50,10 @@ from tapwatch.pcap.errors import PcapError, describe_write_error
 #: Mode of the files tapwatch creates (before the umask, which can only narrow it).
 FILE_MODE = 0o600
 WRITE_BUFFER = 128 * 1024
+
+#: Opening an existing name: never through a symlink, never waiting on a FIFO nobody reads.
+_OPEN_EXISTING = os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NOCTTY | os.O_NONBLOCK
+_CREATE = _OPEN_EXISTING | os.O_CREAT | os.O_EXCL
 
 
 class FileId(NamedTuple):
@@ -59,61 +87,286 @@ def file_id(source: int | str | os.PathLike[str] | IO[bytes], name: str = "") ->
     return FileId(st.st_dev, st.st_ino, name)
 
 
-_owner: tuple[int, int] | None = None
+@dataclass(frozen=True)
+class Writer:
+    """The user outputs are written for: their ids, supplementary groups and name.
+
+    ``assume``: open files with this user's credentials while tapwatch is root
+    (``-Z``); otherwise root opens them and hands new ones over (``sudo``).
+    """
+
+    uid: int
+    gid: int
+    name: str
+    groups: tuple[int, ...] = ()
+    assume: bool = False
+
+
+@dataclass
+class OutputPolicy:
+    """One run's rules for outputs: who writes, what is read, what this run made."""
+
+    user: Writer | None = None  # -Z; None: the sudo user or whoever runs tapwatch
+    inputs: list[FileId] = field(default_factory=list)
+    created: set[tuple[int, int]] = field(default_factory=set)
+
+    def writer(self) -> Writer:
+        """The writing user: ``-Z``'s, else the one who ran sudo, else the process's own."""
+        if self.user is not None:
+            return self.user
+        euid = os.geteuid()
+        if euid == 0:
+            try:
+                uid, gid = int(os.environ["SUDO_UID"]), int(os.environ["SUDO_GID"])
+            except (KeyError, ValueError):
+                pass
+            else:
+                return Writer(uid, gid, user_name(uid))
+        return Writer(euid, os.getegid(), user_name(euid))
+
+
+_policy = OutputPolicy()
+
+
+def policy() -> OutputPolicy:
+    """This run's output policy (see :func:`start_run`)."""
+    return _policy
+
+
+def start_run(inputs: Iterable[str | None] = (), user: str | None = None) -> OutputPolicy:
+    """Begin a run: ``inputs`` are the files it reads (paths, ``-`` for standard input),
+    which no output may be; ``user`` is ``-Z``'s, whom outputs are written as and for.
+
+    Called once, before anything is opened (the user is looked up while every
+    file is still readable). Raises PcapError for an unknown user.
+    """
+    global _policy
+    protected: list[FileId] = []
+    for name in inputs:
+        if not name:
+            continue
+        ident = file_id(0 if name == "-" else name, name)
+        if ident is not None:
+            protected.append(ident)
+    writer = None
+    if user is not None:
+        import pwd
+
+        try:
+            pw = pwd.getpwnam(user)
+        except KeyError:
+            raise PcapError(f"-Z {user}: no such user") from None
+        try:
+            groups = tuple(os.getgrouplist(pw.pw_name, pw.pw_gid))
+        except OSError:
+            groups = (pw.pw_gid,)
+        writer = Writer(pw.pw_uid, pw.pw_gid, pw.pw_name, groups, assume=True)
+    _policy = OutputPolicy(writer, protected)
+    return _policy
 
 
 def give_files_to(uid: int, gid: int) -> None:
-    """Files created from now on belong to this user (``-Z USER``), not to the sudo user."""
-    global _owner
-    _owner = (uid, gid)
+    """Files created from now on are opened as, and belong to, this user (``-Z``)."""
+    _policy.user = Writer(uid, gid, user_name(uid), (gid,), assume=True)
 
 
-def chown_for_sudo(fd: int) -> None:
-    """Give a file created as root to the user it is for, as tcpdump does.
+def user_name(uid: int) -> str:
+    """A user's name for messages; ``uid N`` when the password database has none."""
+    try:
+        import pwd
 
-    That is the ``-Z`` user when one was given, else the invoking user under
-    sudo. Why: ``sudo tapwatch -w cap.pcap`` otherwise leaves a root-owned file
-    the user cannot delete or overwrite without sudo. Only regular files are
-    touched (never ``/dev/null`` or a FIFO), and failures (NFS root squash,
-    vfat) are ignored: ownership is a courtesy, not a requirement.
+        return pwd.getpwuid(uid).pw_name
+    except (KeyError, ImportError):
+        return f"uid {uid}"
+
+
+# ----- acting as the -Z user while root -------------------------------------------------------
+
+#: setgroups(2) by number: the C library's wrapper changes every thread, the call itself one.
+_SYS_SETGROUPS = {"x86_64": 116, "aarch64": 159, "arm64": 159, "riscv64": 159}.get(
+    platform.machine()
+)
+
+
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _set_thread_groups(libc: ctypes.CDLL, groups: Iterable[int]) -> None:
+    if _SYS_SETGROUPS is None:
+        return  # the thread keeps root's supplementary groups; uid and gid still change
+    ids = list(groups)
+    arr = (ctypes.c_uint * max(1, len(ids)))(*ids)
+    if libc.syscall(_SYS_SETGROUPS, len(ids), arr) != 0:
+        raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+
+
+@contextlib.contextmanager
+def _credentials(user: Writer) -> Iterator[None]:
+    """This thread opens files as ``user`` (file-system ids and groups), then is root again.
+
+    setfsuid/setfsgid and the raw setgroups call change the calling thread
+    only, so capture threads running meanwhile keep root's rights. The kernel
+    then checks the user's permissions on every directory on the way, as it
+    would for tcpdump after ``-Z``.
     """
-    if os.geteuid() != 0:
+    if os.geteuid() != 0 or not user.assume or user.uid == 0:
+        yield
         return
-    if _owner is not None:
-        uid, gid = _owner
-    else:
-        try:
-            uid = int(os.environ["SUDO_UID"])
-            gid = int(os.environ["SUDO_GID"])
-        except (KeyError, ValueError):
-            return
+    libc = _libc()
+    old_groups = os.getgroups()
+    try:
+        _set_thread_groups(libc, user.groups or (user.gid,))
+        libc.setfsgid(user.gid)
+        libc.setfsuid(user.uid)
+        # both calls return the previous id; asking with -1 (invalid) tells the current one
+        if libc.setfsuid(-1) != user.uid or libc.setfsgid(-1) != user.gid:
+            raise PcapError(f"cannot open files as {user.name} (-Z): the system refused")
+        yield
+    finally:
+        libc.setfsuid(0)
+        libc.setfsgid(os.getegid())
+        with contextlib.suppress(OSError):
+            _set_thread_groups(libc, old_groups)
+
+
+# ----- opening ------------------------------------------------------------------------------
+
+
+def _refuse(path: str, why: str) -> PcapError:
+    return PcapError(f"refusing to write {path}: {why}")
+
+
+def _input_named(st: os.stat_result, inputs: Iterable[FileId | None]) -> FileId | None:
+    for ident in inputs:
+        if ident is not None and ident.same(st):
+            return ident
+    return None
+
+
+def _is_input(path: str, ident: FileId) -> PcapError:
+    shown = f" ({ident.name})" if ident.name and ident.name != path else ""
+    return _refuse(path, f"it is the capture being read{shown}; choose another output file")
+
+
+def _symlink(path: str, inputs: list[FileId | None]) -> PcapError:
     with contextlib.suppress(OSError):
-        if stat.S_ISREG(os.fstat(fd).st_mode):
-            os.fchown(fd, uid, gid)
+        ident = _input_named(os.stat(path), inputs)
+        if ident is not None:
+            return _is_input(path, ident)
+    return _refuse(
+        path,
+        "it is a symbolic link, and tapwatch never writes through one; "
+        "name the file itself, or remove the link",
+    )
+
+
+def _is_devnull(st: os.stat_result) -> bool:
+    try:
+        null = os.stat(os.devnull)
+    except OSError:
+        return False
+    return stat.S_ISCHR(st.st_mode) and st.st_rdev == null.st_rdev
+
+
+def _check_existing(
+    path: str, st: os.stat_result, who: Writer, inputs: list[FileId | None]
+) -> None:
+    """Raise PcapError unless the existing file ``st`` may be written over by ``who``."""
+    ident = _input_named(st, inputs)
+    if ident is not None:
+        raise _is_input(path, ident)
+    mode = st.st_mode
+    if stat.S_ISDIR(mode):
+        raise PcapError(
+            f"cannot write {path}: it is a directory (give a file name, e.g. {path}/out.pcap)"
+        )
+    if _is_devnull(st):
+        return
+    if stat.S_ISSOCK(mode):
+        raise _refuse(path, "it is a socket, not a file; write to a file or to -w -")
+    if (st.st_dev, st.st_ino) in _policy.created:
+        return  # one of this run's own files (a -W ring starting over)
+    if st.st_uid != who.uid:
+        raise _refuse(
+            path,
+            f"it exists and belongs to {user_name(st.st_uid)}, not to {who.name} "
+            "(tapwatch writes over its user's own files only); remove it or choose another name",
+        )
+    if stat.S_ISREG(mode) and st.st_nlink > 1:
+        raise _refuse(
+            path,
+            f"it has {st.st_nlink} names (hard links), and writing it would change every one; "
+            "remove it or choose another name",
+        )
+
+
+def _open_fd(path: str, who: Writer, inputs: list[FileId | None]) -> tuple[int, bool]:
+    """The open descriptor for ``path`` and whether this call created the file."""
+    for _attempt in range(8):
+        try:
+            return os.open(path, _CREATE, FILE_MODE), True
+        except FileExistsError:
+            pass
+        # there is something by that name: look before opening (a device must not even be
+        # opened), open without following a link, then judge what was opened
+        try:
+            before = os.lstat(path)
+        except FileNotFoundError:
+            continue  # gone meanwhile: create it after all
+        if stat.S_ISLNK(before.st_mode):
+            raise _symlink(path, inputs)
+        _check_existing(path, before, who, inputs)
+        try:
+            fd = os.open(path, _OPEN_EXISTING)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise _symlink(path, inputs) from None
+            if exc.errno != errno.ENXIO or not stat.S_ISFIFO(before.st_mode):
+                raise
+            # the user's own FIFO with nobody reading yet: wait for its reader, as tcpdump
+            fd = os.open(path, _OPEN_EXISTING & ~os.O_NONBLOCK)
+        try:
+            st = os.fstat(fd)
+            if (st.st_dev, st.st_ino) != (before.st_dev, before.st_ino):
+                raise _refuse(path, "it was replaced while being opened; try again")
+            _check_existing(path, st, who, inputs)
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd, False
+    raise _refuse(path, "it keeps appearing and vanishing; try again")
 
 
 def open_output(path: str, inputs: Iterable[FileId | None] = ()) -> IO[bytes]:
-    """Open ``path`` for a new capture: created 0600, never one of ``inputs``, then emptied.
+    """Open ``path`` for a new capture, by the rules of this module; emptied, buffered.
 
-    Raises PcapError naming the input when ``path`` (through any symlink or
-    hard link) is a file being read; the file is left untouched then.
+    ``inputs``: files being read besides the run's own (see :func:`start_run`).
+    Raises PcapError with one line that says why and what to do; the file
+    named is left untouched then.
     """
+    who = _policy.writer()
+    protected: list[FileId | None] = [*_policy.inputs, *inputs]
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
+        with _credentials(who):
+            fd, created = _open_fd(path, who, protected)
     except OSError as exc:
+        if who.assume and exc.errno in (errno.EACCES, errno.EPERM):
+            raise PcapError(
+                f"cannot write {path}: permission denied for {who.name} (-Z opens outputs "
+                f"as that user): choose a directory {who.name} may write to"
+            ) from None
         raise PcapError(describe_write_error(path, exc)) from None
     try:
         st = os.fstat(fd)
-        for ident in inputs:
-            if ident is not None and ident.same(st):
-                shown = f" ({ident.name})" if ident.name and ident.name != path else ""
-                raise PcapError(
-                    f"refusing to write {path}: it is the capture being read{shown}; "
-                    "choose another output file"
-                )
-        if stat.S_ISREG(st.st_mode):
+        if created:
+            _policy.created.add((st.st_dev, st.st_ino))
+            _hand_over(fd, who)
+        elif stat.S_ISREG(st.st_mode):
             os.ftruncate(fd, 0)
-            chown_for_sudo(fd)
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
         return open(fd, "wb", buffering=WRITE_BUFFER)  # the writer closes it
     except OSError as exc:
         os.close(fd)
@@ -121,3 +374,16 @@ def open_output(path: str, inputs: Iterable[FileId | None] = ()) -> IO[bytes]:
     except BaseException:
         os.close(fd)
         raise
+
+
+def _hand_over(fd: int, who: Writer) -> None:
+    """Give a file this run created to the user it is for, as tcpdump does under sudo.
+
+    Why: ``sudo tapwatch -w cap.pcap`` otherwise leaves a root-owned file the
+    user cannot delete or overwrite without sudo. Failures (NFS root squash,
+    vfat) are ignored: ownership is a courtesy, not a requirement.
+    """
+    if os.geteuid() != 0 or who.uid == 0:
+        return
+    with contextlib.suppress(OSError):
+        os.fchown(fd, who.uid, who.gid)
