@@ -205,6 +205,25 @@ def test_input_read_from_stdin_is_protected(tmp_path: Path) -> None:
     assert src.read_bytes() == original
 
 
+@pytest.mark.parametrize("via_stdin", [False, True])
+def test_standard_output_appending_to_the_input_is_refused(tmp_path: Path, via_stdin: bool) -> None:
+    """`tapwatch -r V -w - >> V` would read what it writes, for ever."""
+    src = tmp_path / "V.pcap"
+    original = make_capture(src, 5)
+    cmd = [sys.executable, "-m", "tapwatch", "-r", "-" if via_stdin else str(src), "-w", "-"]
+    with src.open("rb") as stdin, src.open("ab") as stdout:
+        res = subprocess.run(
+            cmd, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE, text=True, timeout=60
+        )
+    assert res.returncode == 1
+    shown = "standard input" if via_stdin else str(src)
+    assert res.stderr == (
+        f"tapwatch: refusing to write standard output: it is the capture being read ({shown}); "
+        "choose another output\n"
+    )
+    assert src.read_bytes() == original
+
+
 def test_rotation_into_the_input_is_refused(tmp_path: Path) -> None:
     """`-r cap.pcap1 -w cap.pcap -C 1`: the second file would be the input."""
     src = tmp_path / "cap.pcap1"

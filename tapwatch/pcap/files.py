@@ -145,7 +145,7 @@ def start_run(inputs: Iterable[str | None] = (), user: str | None = None) -> Out
     for name in inputs:
         if not name:
             continue
-        ident = file_id(0 if name == "-" else name, name)
+        ident = file_id(0 if name == "-" else name, "standard input" if name == "-" else name)
         if ident is not None:
             protected.append(ident)
     writer = None
@@ -338,6 +338,20 @@ def _open_fd(path: str, who: Writer, inputs: list[FileId | None]) -> tuple[int, 
             raise
         return fd, False
     raise _refuse(path, "it keeps appearing and vanishing; try again")
+
+
+def check_stream(stream: int | IO[bytes], where: str, inputs: Iterable[FileId | None] = ()) -> None:
+    """Refuse an output stream (``-w -``'s standard output) that is a file being read:
+    ``tapwatch -r V -w - >> V`` would read its own output for ever."""
+    ident = file_id(stream)
+    if ident is None:
+        return
+    for known in (*_policy.inputs, *inputs):
+        if known is not None and (known.dev, known.ino) == (ident.dev, ident.ino):
+            where = "standard output" if where == "<stdout>" else where
+            raise _refuse(
+                where, f"it is the capture being read ({known.name}); choose another output"
+            )
 
 
 def open_output(path: str, inputs: Iterable[FileId | None] = ()) -> IO[bytes]:

@@ -49,7 +49,7 @@ from tapwatch import __version__
 from tapwatch.kinds import Direction
 from tapwatch.linktypes import name as linktype_name
 from tapwatch.pcap.errors import PcapError, RecordDoesNotFit, describe_write_error
-from tapwatch.pcap.files import WRITE_BUFFER, FileId, open_output
+from tapwatch.pcap.files import WRITE_BUFFER, FileId, check_stream, open_output
 from tapwatch.pcap.formats import (
     BOM_LE,
     BT_EPB,
@@ -205,6 +205,7 @@ class PacketWriter(ClosesOnExit):
         self, target: str | os.PathLike[str] | BinaryIO, inputs: Iterable[FileId | None]
     ) -> None:
         if isinstance(target, str) and target == "-":
+            check_stream(1, "standard output", inputs)
             self._open_stdout()
             return
         if isinstance(target, (str, os.PathLike)):
@@ -221,6 +222,7 @@ class PacketWriter(ClosesOnExit):
         name = getattr(target, "name", None)
         self.path = name if isinstance(name, str) else None
         self._where = self.path or "output stream"
+        check_stream(target, self._where, inputs)
         if isinstance(target, io.RawIOBase):
             # raw write() may write partially; a BufferedWriter loops for us.
             self._fh = io.BufferedWriter(target, buffer_size=WRITE_BUFFER)
