@@ -16,7 +16,7 @@ import socket
 import stat
 import struct
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from tapwatch.errors import TapwatchError
 from tapwatch.kinds import DeviceState
@@ -416,6 +416,10 @@ class Device:
                     try:
                         ipr.link("set", index=self.ifindex, **settings)
                     except NetlinkError as e:
+                        if e.code == errno.EPERM and "txqlen" in settings:
+                            refused = self._refused_queue_length(ipr, link, txqueuelen)
+                            if refused is not None:
+                                raise refused from None
                         if e.code == errno.EPERM:
                             raise self._settings_not_permitted(settings) from None
                         what = f"MTU {mtu}" if mtu is not None and e.code == errno.EINVAL else ""
@@ -427,6 +431,31 @@ class Device:
             if e.code == errno.EPERM:
                 raise DeviceError(f"not permitted to configure {self.name}: {cap_hint()}") from None
             raise DeviceError(f"cannot configure {self.name}: {os.strerror(e.code)}") from None
+
+    def _refused_queue_length(
+        self, ipr: Any, link: KernelLink, txqueuelen: int | None
+    ) -> DeviceError | None:
+        """The error when the kernel refused the queue length itself, None when it is a
+        missing privilege after all.
+
+        A tun/tap device's queue is allocated at the length asked for, and a length it
+        cannot allocate is refused with EPERM, as if root lacked CAP_NET_ADMIN. Setting
+        the length it has now tells the two apart: that works whenever the privilege is
+        there.
+        """
+        from pyroute2.netlink.exceptions import NetlinkError
+
+        if link.txqueuelen is None:
+            return None
+        try:
+            ipr.link("set", index=self.ifindex, txqlen=link.txqueuelen)
+        except NetlinkError:
+            return None
+        return DeviceError(
+            f"--txqueuelen {txqueuelen}: the kernel refused that queue length for {self.name} "
+            f"(it is too long to allocate; {link.txqueuelen} now): give a smaller one, "
+            "such as 10000"
+        )
 
     def _settings_not_permitted(self, settings: dict[str, object]) -> DeviceError:
         """What a user without CAP_NET_ADMIN must have done for them, in one line."""

@@ -221,6 +221,8 @@ class Responder:
             )
         if peer.is_multicast or peer.is_unspecified or peer == IPv4Address("255.255.255.255"):
             raise PeerError(f"peer {peer} is not a unicast address")
+        if peer.version == 4 and peer.packed[0] >= 240:
+            raise PeerError(f"peer {peer} is reserved (class E): no host sends from it")
         for iface in own:
             net = iface.network
             if (
@@ -297,12 +299,15 @@ class Responder:
         owns itself (here: one the responder plays). A subnet's network
         address is refused too, as kernels did while they kept a broadcast
         route for it; recent ones (6.18, tested) answer it, but no host sends
-        from it. 0.0.0.0/8 beyond 0.0.0.0 and 240.0.0.0/4 are unicast to recent
-        kernels and are answered.
+        from it. Class E (240.0.0.0/4) is martian as RFC 1812 has it and as
+        kernels before 5.x and every router treat it: recent Linux answers it,
+        but it is reserved and no host is given one, so an echo request from
+        it is a probe or a spoof, never a peer. 0.0.0.0/8 beyond 0.0.0.0 is
+        unicast to recent kernels and is answered.
         """
         first = src[0]
         return (
-            first == 127 or 224 <= first <= 239 or src in self._martian_src4 or self._answers(src)
+            first == 127 or first >= 224 or src in self._martian_src4 or self._answers(src)
         )
 
     def _martian6(self, src: bytes) -> bool:

@@ -538,15 +538,23 @@ def open_live(
                         name, ring, wake, index=0, why=str(busy), capture_filter=capture_filter
                     )
                 )
+        kernel_names: set[str] = set()
         if "any" in observe:
-            observe = _every_interface(observe, {s.name for s in sources})
+            observe, kernel_names = _every_interface(observe, {s.name for s in sources})
         for obs in observe:
             if any(s.name == obs for s in sources):
                 raise SourceError(f"{obs} is named twice: watch each interface once")
             if len(sources) >= MAX_INTERFACES:
                 raise SourceError(f"at most {MAX_INTERFACES} interfaces in one session")
             sources.append(
-                open_observer(obs, ring, wake, index=len(sources), capture_filter=capture_filter)
+                open_observer(
+                    obs,
+                    ring,
+                    wake,
+                    index=len(sources),
+                    capture_filter=capture_filter,
+                    named_by_kernel=obs in kernel_names,
+                )
             )
     except BaseException:
         close_all(sources)
@@ -554,25 +562,30 @@ def open_live(
     return sources
 
 
-def _every_interface(observe: list[str], taken: set[str]) -> list[str]:
-    """``-i any``: every interface of the namespace tapwatch can decode, in index order.
+def _every_interface(observe: list[str], taken: set[str]) -> tuple[list[str], set[str]]:
+    """``-i any``: every interface of the namespace tapwatch can decode, in index order, and
+    which of the names came from the kernel.
 
     tcpdump's ``any`` is one Linux cooked capture of all of them; tapwatch
     observes each on its own (its own link type, its own name on every line),
-    which prints the same ``-i any`` lines.
+    which prints the same ``-i any`` lines. A name the kernel gives is taken as
+    it is, however odd (the kernel allows escapes and any bytes but '/', ':' and
+    whitespace); it is escaped wherever it is shown, like every other name.
     """
     import socket
 
     names = [n for n in observe if n != "any"]
+    found: set[str] = set()
     for _index, name in sorted(socket.if_nameindex()):
         if name in taken or name in names:
             continue
         try:
-            observed_linktype(name)
+            _observed(name, named_by_kernel=True)
         except SourceError:
             continue  # a link type tapwatch does not decode: tcpdump's cooked any would show it
         names.append(name)
-    return names
+        found.add(name)
+    return names, found
 
 
 def _open_device(
@@ -623,11 +636,16 @@ def observed_linktype(name: str) -> int:
     return _observed(name)[0]
 
 
-def _observed(name: str) -> tuple[int, bool]:
-    """The link type a packet socket on ``name`` delivers, and whether it is a loopback."""
+def _observed(name: str, *, named_by_kernel: bool = False) -> tuple[int, bool]:
+    """The link type a packet socket on ``name`` delivers, and whether it is a loopback.
+
+    ``named_by_kernel``: the name came from the kernel's list (``-i any``), not from
+    the user, and is not held to what a user may type.
+    """
     from tapwatch import device as devmod
 
-    devmod.validate_name(name)
+    if not named_by_kernel:
+        devmod.validate_name(name)
     link = devmod.kernel_link(name)
     if link is None:
         raise SourceError(f"interface {name} does not exist (ip link shows the ones there are)")
@@ -646,12 +664,13 @@ def open_observer(
     index: int,
     why: str | None = None,
     capture_filter: PacketFilter | None = None,
+    named_by_kernel: bool = False,
 ) -> Source:
     """Passive capture through AF_PACKET: any interface, both directions, read-only."""
     from tapwatch import device as devmod
     from tapwatch.capture import PacketSocketReader, open_packet_socket
 
-    linktype, loopback = _observed(name)
+    linktype, loopback = _observed(name, named_by_kernel=named_by_kernel)
     try:
         sock = open_packet_socket(name)
     except PermissionError:

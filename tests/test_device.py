@@ -153,3 +153,19 @@ def test_what_a_user_without_privileges_may_not_do_is_named_with_its_fix(ns: Net
         "writable by you; make it mode 0666"
     )
     assert "CAP_NET_ADMIN" not in str(r["attach"])
+
+
+def test_a_queue_length_the_kernel_refuses_is_named_as_the_problem(ns: Netns) -> None:
+    """Root asking for a queue the kernel cannot allocate got "needs CAP_NET_ADMIN": the value
+    is what is wrong, and the message says so; one beyond the kernel's int is a usage error."""
+    r = ns.run([*TAPWATCH, "--create", "tun1", "--txqueuelen", "4294967295", "--headless"])
+    assert r.returncode == 2, r.stderr
+    assert "more than --txqueuelen allows (2,147,483,647)" in r.stderr
+    r = ns.run([*TAPWATCH, "--create", "tun1", "--txqueuelen", "100000000", "--headless"])
+    assert r.returncode == 1
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "CAP_NET_ADMIN" not in lines[0], lines
+    assert lines[0].startswith(
+        "tapwatch: --txqueuelen 100000000: the kernel refused that queue length for tun1"
+    )
+    assert not ns.link_exists("tun1")

@@ -197,3 +197,32 @@ def test_loopback_shows_each_packet_once_as_tcpdump_does(ns: Netns) -> None:
     ours = [ln.split(" ", 1)[1].replace("In  ", "", 1) for ln in out.splitlines() if ln]
     assert ours == [ln.split(" ", 1)[1] for ln in theirs.splitlines() if ln], (out, theirs)
     assert len(ours) == 4
+
+
+def test_any_observes_an_interface_with_an_odd_name_and_escapes_it(ns: Netns) -> None:
+    """The kernel allows escapes in a name (not '/', ':' or whitespace): `-i any` watches that
+    interface too, and every line shows its name escaped."""
+    odd = "o\x1b[31mx"
+    for cmd in (
+        ["ip", "link", "add", odd, "type", "veth", "peer", "name", "vb"],
+        ["ip", "link", "set", odd, "up"],
+        ["ip", "link", "set", "vb", "up"],
+        ["ip", "addr", "add", "10.8.0.1/24", "dev", odd],
+    ):
+        ns.run(cmd, check=True)
+    tw = ns.popen([*TAPWATCH, "-i", "any", "--headless", "-c", "2", "arp"])
+    ping = None
+    try:
+        ns.wait_capturing("vb")
+        ping = ns.popen(["ping", "-c", "30", "-i", "0.2", "10.8.0.2"])  # asks ARP, unanswered
+        out, err = tw.communicate(timeout=30)
+    finally:
+        if ping is not None:
+            ping.kill()
+            ping.wait()
+        if tw.poll() is None:
+            stop(tw)
+    assert tw.returncode == 0, err
+    assert "\x1b" not in out + err
+    names = {m.group(1) for m in map(ANY_LINE.match, out.splitlines()) if m}
+    assert names == {"o^[[31mx", "vb"}, out

@@ -578,14 +578,14 @@ _SILENT_WHERE_LINUX_ANSWERS = {
 }
 #: Where kernels differ (recent ones take 0.0.0.0/8 and 240.0.0.0/4 as unicast and keep no
 #: broadcast route for a subnet's network address): what reply mode does, whatever this
-#: kernel does.
+#: kernel does. Class E stays martian (RFC 1812; no host is given such an address).
 _KERNEL_DEPENDENT = {
     "arp sip network address": False,
     "ping src network address": False,
     "arp sip 0/8": True,
     "ping src 0/8": True,
-    "arp sip class E": True,
-    "ping src class E": True,
+    "arp sip class E": False,
+    "ping src class E": False,
 }
 
 

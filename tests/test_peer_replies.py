@@ -197,6 +197,7 @@ def test_peers_narrow_the_answered_addresses() -> None:
     [
         ({"peers": [ipaddress.ip_address(OWN4)]}, "own address"),
         ({"peers": [ipaddress.ip_address("224.0.0.5")]}, "not a unicast"),
+        ({"peers": [ipaddress.ip_address("240.0.0.1")]}, "reserved \\(class E\\)"),
         ({"peers": [ipaddress.ip_address("192.168.3.255")]}, "broadcast address of"),
         ({"peers": ["not-an-ip"]}, "invalid peer"),
         ({"mac": b"\x01\x00\x5e\x00\x00\x01"}, "multicast"),
@@ -433,6 +434,8 @@ PLAYED6 = "fd00:3::13"
         pytest.param(echo4(src="224.0.0.1"), id="multicast"),
         pytest.param(echo4(src="239.255.255.250"), id="multicast 239"),
         pytest.param(echo4(src="255.255.255.255"), id="limited broadcast"),
+        pytest.param(echo4(src="240.0.0.1"), id="class E"),
+        pytest.param(echo4(src="254.1.2.3"), id="class E 254"),
         pytest.param(echo4(src=PLAYED), id="an address the peer plays"),
         pytest.param(echo4(src=PEER4), id="the destination itself"),
         pytest.param(echo6(src="::1"), id="IPv6 loopback"),
@@ -454,7 +457,7 @@ def test_echo_request_from_martian_source_is_not_answered(linktype: int, packet)
     "src",
     [
         pytest.param("0.1.2.3", id="0/8 beyond 0.0.0.0"),
-        pytest.param("240.0.0.1", id="class E"),
+        pytest.param("223.255.255.254", id="last unicast below multicast"),
         pytest.param("169.254.1.1", id="link-local"),
         pytest.param("10.9.9.9", id="outside the subnet"),
         pytest.param(OWN4, id="the device's own address"),
@@ -513,6 +516,7 @@ def test_nothing_is_answered_to_a_group_or_zero_ethernet_source(tap: Responder, 
         pytest.param(arp_request(spa="192.168.3.0"), id="sender IP network address"),
         pytest.param(arp_request(spa="127.0.0.1"), id="sender IP loopback"),
         pytest.param(arp_request(spa="224.0.0.1"), id="sender IP multicast"),
+        pytest.param(arp_request(spa="240.0.0.1"), id="sender IP class E"),
         pytest.param(arp_request(spa=PLAYED), id="sender IP one the peer plays"),
         pytest.param(arp_request(spa=PEER4), id="gratuitous (sender IP = target IP)"),
         pytest.param(arp_request(spa="0.0.0.0", sha="00:00:00:00:00:00"), id="probe from MAC zero"),
@@ -536,7 +540,7 @@ def test_arp_probe_is_answered_as_linux_does(tap: Responder) -> None:
     )
 
 
-@pytest.mark.parametrize("spa", ["10.9.9.9", "240.0.0.1", "0.1.2.3"])
+@pytest.mark.parametrize("spa", ["10.9.9.9", "0.1.2.3"])
 def test_arp_from_unusual_but_unicast_sender_is_answered(tap: Responder, spa: str) -> None:
     assert Ether(only(tap.respond(bytes(arp_request(spa=spa)))))[ARP].pdst == spa
 

@@ -14,7 +14,7 @@ import sys
 #: any packet arrives, and the kernel keeps queue lengths in 32 bits.
 MAX_RING_PACKETS = 100_000_000
 MAX_RING_BYTES = 1 << 40
-MAX_TXQUEUELEN = 0xFFFFFFFF
+MAX_TXQUEUELEN = 0x7FFFFFFF  # the kernel takes an int (ip link refuses more too)
 #: libpcap's largest snapshot length, and what ``-s 0`` means.
 MAX_SNAPLEN = 262144
 
