@@ -378,6 +378,10 @@ class Replayer(threading.Thread):
                 )
         except (ReplayError, PcapError) as e:
             self.error = str(e)
+        except Exception as e:  # a bug: the command line says it and exits non-zero
+            from tapwatch.threads import one_line
+
+            self.error = f"{self.path}: stopped: internal error ({one_line(e)})"
 
     def stop(self) -> None:
         self.stop_event.set()

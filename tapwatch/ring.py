@@ -14,6 +14,14 @@ costs.
 A record's interface is a small number the session hands out (see
 ``Session.interfaces``): a session may watch several interfaces at once, and
 each of them has its own name and link type.
+
+A few records carry side data (:class:`Extra`): the length on the wire of a
+packet a capture file cut short, the file's comment on it, the tunnel frames
+a segment completes. It lives here too,
+in a dict by seq that only such records use, leaves with its record (eviction,
+``clear``), and counts against ``max_bytes`` like the packet bytes do, so a
+file or an endless pipe of commented packets holds what the ring holds and no
+more.
 """
 
 from __future__ import annotations
@@ -46,6 +54,32 @@ class Record(NamedTuple):
     iface: int = 0
 
 
+class Extra(NamedTuple):
+    """What a record carries besides its packet: ``wire_len`` when the capture cut the
+    packet (the length it had on the wire), ``comment`` when the file had one on it,
+    ``inner`` the tunnel frames this segment completes (its stream reassembled)."""
+
+    wire_len: int | None = None
+    comment: str | None = None
+    inner: tuple[bytes, ...] | None = None
+
+
+#: Bytes a record's side data is counted for, besides its comment's characters: the dict
+#: slot, the tuple, the int (measured: about 180 bytes per entry in CPython 3.11).
+EXTRA_BYTES = 192
+
+
+def extra_cost(extra: Extra) -> int:
+    """What ``extra`` counts for against the ring's byte bound."""
+    cost = EXTRA_BYTES + (len(extra.comment) if extra.comment else 0)
+    if extra.inner:
+        cost += sum(_BYTES_HEADER + len(frame) for frame in extra.inner)
+    return cost
+
+
+_BYTES_HEADER = 33  # what a bytes object costs beyond its contents
+
+
 class Ring:
     """Thread-safe ring: one or more producers append, any thread reads by seq."""
 
@@ -62,6 +96,7 @@ class Ring:
         self._dir = bytearray(max_packets)
         self._ifc = bytearray(max_packets)
         self._data: list[bytes | None] = [None] * max_packets
+        self._extra: dict[int, Extra] = {}  # seq -> side data, for the few records with any
         self._lock = threading.Lock()
         self.first_seq = 1  # oldest seq still held
         self.next_seq = 1  # seq the next record gets
@@ -79,6 +114,10 @@ class Ring:
         if old is not None:
             self.nbytes -= len(old)
         self._data[slot] = None
+        if self._extra:
+            extra = self._extra.pop(self.first_seq, None)
+            if extra is not None:
+                self.nbytes -= extra_cost(extra)
         self.first_seq += 1
         self.evicted += 1
 
@@ -122,17 +161,24 @@ class Ring:
             write(data)
             return self._put(ts_ns, direction, data, iface)
 
-    def extend(self, records: Iterable[tuple[int, int, bytes]], iface: int = 0) -> None:
+    def extend(
+        self,
+        records: Iterable[tuple[int, int, bytes]],
+        iface: int = 0,
+        extras: dict[int, Extra] | None = None,
+    ) -> None:
         """Append a batch of ``(ts_ns, direction, data)`` of one interface under one lock hold.
 
         A reader hands over everything one wake-up produced, so the lock is
         taken once per batch rather than once per packet; every reader reads
-        one interface, so the batch shares it.
+        one interface, so the batch shares it. ``extras``: side data of some
+        of the batch's records, by their position in it.
         """
         cap = self.max_packets
         maxb = self.max_bytes
         ts_col, dir_col, ifc_col, data_col = self._ts, self._dir, self._ifc, self._data
         with self._lock:
+            start = self.next_seq
             for ts_ns, direction, data in records:
                 n = len(data)
                 while self.next_seq - self.first_seq >= cap or (
@@ -148,6 +194,38 @@ class Ring:
                 self.nbytes += n
                 self.total_bytes += n
                 self.next_seq = seq + 1
+            if extras:
+                self._keep_extras(extras, start)
+
+    def _keep_extras(self, extras: dict[int, Extra], first: int) -> None:
+        """Store the batch's side data (its first record is seq ``first``), then evict the
+        oldest records until the byte bound holds again (the newest record always stays)."""
+        for index, extra in extras.items():
+            seq = first + index
+            if self.first_seq <= seq < self.next_seq:
+                self._extra[seq] = extra
+                self.nbytes += extra_cost(extra)
+        while self.nbytes > self.max_bytes and self.next_seq - self.first_seq > 1:
+            self._evict_one()
+
+    def set_inner(self, seq: int, inner: tuple[bytes, ...]) -> bool:
+        """Keep the tunnel frames record ``seq`` completes with it; False when it is gone.
+
+        Counted against the byte bound at once: older records may leave for them.
+        """
+        with self._lock:
+            if not self.first_seq <= seq < self.next_seq:
+                return False
+            old = self._extra.pop(seq, None)
+            if old is not None:
+                self.nbytes -= extra_cost(old)
+            self._keep_extras({0: (old or Extra())._replace(inner=inner)}, seq)
+            return seq >= self.first_seq
+
+    def extra(self, seq: int) -> Extra | None:
+        """The side data of record ``seq`` (None when it has none, or is gone)."""
+        with self._lock:
+            return self._extra.get(seq) if self.first_seq <= seq < self.next_seq else None
 
     def get(self, seq: int) -> Record | None:
         """The record numbered ``seq``, or None if evicted, cleared or not yet seen."""
@@ -208,6 +286,7 @@ class Ring:
         with self._lock:
             for seq in range(self.first_seq, self.next_seq):
                 self._data[seq % self.max_packets] = None
+            self._extra.clear()
             self.cleared += self.next_seq - self.first_seq
             self.first_seq = self.next_seq
             self.nbytes = 0

@@ -77,8 +77,6 @@ MODES = PEER_MODES
 _RATE_WINDOW_S = 1.0
 #: the link types echo mode works on (what tun and tap devices carry)
 ECHO_LINKTYPES = frozenset((LINKTYPE_RAW, LINKTYPE_IPV4, LINKTYPE_IPV6, LINKTYPE_ETHERNET))
-#: Tunnel segments whose inner frames are remembered for the UI (the newest ones).
-_MAX_INNER = 65536
 
 
 class Session:
@@ -138,7 +136,6 @@ class Session:
         self.tunnel = tunnel
         self.snaplen = snaplen
         self.tunnel_view = tunnel_view
-        self._inner: OrderedDict[int, list[bytes]] = OrderedDict()
         self.on_warning = on_warning
         src = self.device_source
         # echo mode's memory of what it echoed: a forwarding host would bounce echoes back
@@ -151,6 +148,7 @@ class Session:
         self.missed = 0  # records the ring evicted before the pump got to them
         self.matched = 0  # records that passed the capture filter
         self.write_error: str | None = None
+        self.pump_failures = 0  # pump rounds that raised (a bug; the first is reported)
         self.counted_before_clear = 0  # packets counted before the UI's clears
         self.not_written = 0  # packets the file's format could not hold (counted, skipped)
         self.written_out = False  # -G -W wrote its last file
@@ -275,7 +273,7 @@ class Session:
         while not self._stopping.is_set():
             self.wake.wait(0.1)
             self.wake.clear()
-            self.pump()
+            self._pump_guarded()
             now = time.monotonic()
             if now - last_refresh >= 1.0:
                 last_refresh = now
@@ -289,7 +287,20 @@ class Session:
                     self.request_stop(
                         reason if not self.multi_interface else f"{name}: {reason}", error=True
                     )
-        self.pump()
+        self._pump_guarded()
+
+    def _pump_guarded(self) -> None:
+        """``pump`` in the pump thread: a failure (a bug) is reported once (the UI shows it,
+        the exit status counts it: see tapwatch.threads), and capture, counting and writing go
+        on with the next records rather than stopping in silence."""
+        try:
+            self.pump()
+        except Exception as e:
+            self.pump_failures += 1
+            if self.pump_failures == 1:
+                from tapwatch import threads
+
+                threads.report(threads.job_of("tapwatch-pump"), e)
 
     def first_screen_shown(self) -> None:
         """A front end drew its first rows: sources that paused for it go on."""
@@ -362,16 +373,14 @@ class Session:
         limit = self.limit
         snap = self.snaplen
         view = self.tunnel_view
-        inner = self._inner
+        keep = self.ring.set_inner
         for rec in records:
             data = rec.data
             lt = lts[rec.iface]
             if view is not None:  # every segment, in order: frames span them
                 frames = view.frames(data, lt)
-                if frames is not None:
-                    inner[rec.seq] = frames
-                    if len(inner) > _MAX_INNER:
-                        inner.popitem(last=False)
+                if frames is not None:  # kept with the segment, and gone with it
+                    keep(rec.seq, tuple(frames))
             if answer is not None and rec.direction == outbound and rec.iface == answer_iface:
                 answer(data)
             if match is not None and not match(data, lt):
@@ -481,24 +490,24 @@ class Session:
     # ----- views -----------------------------------------------------------------------
     def wire_length(self, rec: Record) -> int:
         """The packet's length on the wire: more than its bytes when the capture cut it."""
-        for s in self.sources:
-            n = getattr(s, "wire_lengths", {}).get(rec.seq)
-            if n is not None:
-                return int(n)
+        extra = self.ring.extra(rec.seq)
+        if extra is not None and extra.wire_len is not None:
+            return extra.wire_len
         return len(rec.data)
 
     def comment(self, rec: Record) -> str | None:
-        """The capture file's comment on this packet, if it has one."""
-        for s in self.sources:
-            c = getattr(s, "comments", {}).get(rec.seq)
-            if c is not None:
-                return str(c)
-        return None
+        """The capture file's comment on this packet (and tapwatch's, when it had to change
+        what the file said, such as a timestamp out of range), if there is one."""
+        extra = self.ring.extra(rec.seq)
+        return extra.comment if extra is not None else None
 
     def inner_frames(self, rec: Record) -> list[bytes] | None:
         """The tunnel frames this segment completes (its stream reassembled), None if it
-        carries none; remembered for the most recent segments only."""
-        return self._inner.get(rec.seq)
+        carries none (or the ring no longer holds it)."""
+        extra = self.ring.extra(rec.seq)
+        if extra is None or extra.inner is None:
+            return None
+        return list(extra.inner)
 
     def summary(self, rec: Record) -> decode.Summary:
         """Decoded summary of a record, cached by seq (the UI asks for the same rows often)."""

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, BinaryIO
 from tapwatch.errors import TapwatchError
 from tapwatch.kinds import DeviceState, Direction, PeerMode, SourceKind
 from tapwatch.linktypes import LINKTYPE_ETHERNET, LINKTYPE_RAW
-from tapwatch.ring import MAX_INTERFACES, Ring
+from tapwatch.ring import MAX_INTERFACES, Extra, Ring, extra_cost
 
 if TYPE_CHECKING:
     from tapwatch.capture import CaptureReader, Reader
@@ -345,8 +345,6 @@ class FileSource(Source):
         self.loaded = 0
         self.truncated_at: int | None = None  # packets loaded when the ring filled up
         self.filtered_out = 0  # packets the capture filter kept out of the ring
-        self.wire_lengths: dict[int, int] = {}  # seq -> length on the wire, where it was cut
-        self.comments: dict[int, str] = {}  # seq -> the file's comment on that packet
         self.error: str | None = None
         self.done = threading.Event()
         #: set by a front end once its first screen shows rows: the loader reads on then
@@ -406,8 +404,10 @@ class _FileLoader(threading.Thread):
         src = self.source
         ring = self.ring
         keep_start = not src.follows_pipe
-        room = ring.max_packets if keep_start else None
+        room = ring.max_packets - len(ring) if keep_start else None
+        used = ring.nbytes  # what the ring holds, side data included (a file keeps its start)
         batch: list[tuple[int, int, bytes]] = []
+        extras: dict[int, Extra] = {}  # side data of the batch's records, by position
         batch_iface = self.first_index
         lts = [i.linktype for i in src.interfaces]
         flt = src.capture_filter
@@ -417,49 +417,61 @@ class _FileLoader(threading.Thread):
                     break
                 local = rec.iface
                 if local >= len(lts):  # described after packets: a new interface
-                    self._flush(batch, batch_iface)
-                    batch = []
+                    self._flush(batch, batch_iface, extras)
                     lts = self._learn_interfaces(lts)
                 if flt is not None and not flt.match(rec.data, lts[local]):
                     src.filtered_out += 1
                     continue
                 iface = self.first_index + local
                 if iface != batch_iface and batch:
-                    self._flush(batch, batch_iface)
-                    batch = []
+                    self._flush(batch, batch_iface, extras)
                 batch_iface = iface
                 direction = rec.direction if rec.direction is not None else Direction.UNKNOWN
+                extra = None
                 if rec.orig_len != len(rec.data) or rec.comment:
-                    # the ring keeps neither; the frame layer shows them (this loader is the
-                    # ring's only producer, so the record's number is known)
-                    seq = ring.next_seq + len(batch)
-                    if rec.orig_len != len(rec.data):
-                        src.wire_lengths[seq] = rec.orig_len
-                    if rec.comment:
-                        src.comments[seq] = rec.comment
-                batch.append((rec.ts_ns, direction, rec.data))
+                    # kept with the record in the ring, and gone with it: the frame layer
+                    # shows them
+                    cut = rec.orig_len != len(rec.data)
+                    extra = Extra(rec.orig_len if cut else None, rec.comment)
                 if room is not None:
-                    room -= 1
-                    if room <= 0 or ring.total_bytes + len(rec.data) > ring.max_bytes:
-                        self._flush(batch, batch_iface)
-                        batch = []
+                    used += len(rec.data) + (extra_cost(extra) if extra is not None else 0)
+                    if room <= 0 or used > ring.max_bytes:
+                        self._flush(batch, batch_iface, extras)
                         src.truncated_at = src.loaded
                         break
+                    room -= 1
+                if extra is not None:
+                    extras[len(batch)] = extra
+                batch.append((rec.ts_ns, direction, rec.data))
                 if len(batch) >= (self.FIRST_BATCH if src.loaded == 0 else self.BATCH):
                     first = src.loaded == 0
-                    self._flush(batch, batch_iface)
-                    batch = []
+                    self._flush(batch, batch_iface, extras)
                     if first:
                         # let the first screen draw before reading on: loading and drawing
                         # share one interpreter, and the screen is what the user waits for
                         src.shown.wait(self.FIRST_SCREEN_WAIT)
+            self._flush(batch, batch_iface, extras)
         except PcapError as e:
+            self._keep(batch, batch_iface, extras)
             src.error = str(e)
+        except Exception as e:  # a bug: said in the status bar and the exit status, never silent
+            from tapwatch.threads import one_line
+
+            self._keep(batch, batch_iface, extras)
+            src.error = (
+                f"{src.label}: loading stopped after {src.loaded:,} packets: "
+                f"internal error ({one_line(e)})"
+            )
         finally:
-            if batch:
-                self._flush(batch, batch_iface)
             src.done.set()
             self.wake.set()
+
+    def _keep(
+        self, batch: list[tuple[int, int, bytes]], iface: int, extras: dict[int, Extra]
+    ) -> None:
+        """After a failure: what was read before it goes in the ring, when it still can."""
+        with contextlib.suppress(Exception):
+            self._flush(batch, iface, extras)
 
     def _learn_interfaces(self, lts: list[int]) -> list[int]:
         """Interfaces the file described after its first packets, handed to the session."""
@@ -479,10 +491,18 @@ class _FileLoader(threading.Thread):
                 src.on_new_interface(info)
         return [i.linktype for i in src.interfaces]
 
-    def _flush(self, batch: list[tuple[int, int, bytes]], iface: int) -> None:
-        self.ring.extend(batch, iface)
-        self.source.loaded += len(batch)
-        self.wake.set()
+    def _flush(
+        self, batch: list[tuple[int, int, bytes]], iface: int, extras: dict[int, Extra]
+    ) -> None:
+        """Hand ``batch`` (and its side data) to the ring; both are emptied, even when the ring
+        fails on one of the records, so nothing is ever handed over twice."""
+        items, more = batch[:], dict(extras)
+        batch.clear()
+        extras.clear()
+        if items:
+            self.ring.extend(items, iface, more)
+            self.source.loaded += len(items)
+            self.wake.set()
 
 
 # ----- opening ---------------------------------------------------------------------------------

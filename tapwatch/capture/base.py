@@ -93,6 +93,13 @@ class ReadFailed(CaptureFailure):
         self.errno = err
 
 
+class ReaderCrashed(CaptureFailure):
+    """The reader itself failed (a bug): said like any other failure, never a silent stop."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__(f"capture stopped: internal error ({error})")
+
+
 def failure_from(e: OSError) -> CaptureFailure:
     """The failure a read error means."""
     if e.errno in _GONE_ERRNOS:
@@ -166,6 +173,10 @@ class CaptureReader(threading.Thread, abc.ABC):
     def run(self) -> None:
         try:
             self._capture()
+        except Exception as e:  # a bug: the session sees a failure and says it, as any other
+            from tapwatch.threads import one_line
+
+            self.failure = ReaderCrashed(one_line(e))
         finally:
             self._finish()
             self.wake.set()

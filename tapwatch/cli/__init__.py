@@ -69,14 +69,24 @@ def _interrupt(signum: int, _frame: FrameType | None) -> None:
 
 def run(opts: RunOptions) -> int:
     """Run what ``opts`` asks until it ends; returns the exit status."""
+    from tapwatch import threads
     from tapwatch.pcap.files import start_run
 
     # which files are read (no output may be one) and whom outputs are written as (-Z)
     start_run([opts.read, opts.replay], opts.output.user)
-    if opts.read:
-        from tapwatch.cli.offline import run_file
+    threads.reset()
+    threads.install()  # a thread that fails is said below and counted, never silent
+    try:
+        if opts.read:
+            from tapwatch.cli.offline import run_file
 
-        return run_file(opts)
-    from tapwatch.cli.live import run_live
+            status = run_file(opts)
+        else:
+            from tapwatch.cli.live import run_live
 
-    return run_live(opts)
+            status = run_live(opts)
+    finally:
+        failed = threads.failures()
+        for failure in failed:
+            say(str(failure))
+    return status if status or not failed else 1

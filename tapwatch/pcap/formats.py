@@ -49,6 +49,25 @@ OPT_EPB_FLAGS = 2  # also the obsolete PB's pack_flags
 #: epb_flags direction bits (0-1) -> Direction value (the same numbers), None when unknown.
 DIRECTION_FOR_FLAGS = (None, 1, 2, None)
 
+#: The timestamps (ns since 1970) a signed 64-bit clock holds, as the ring and every consumer
+#: do: 1677-09-21 to 2262-04-11. pcapng allows far more (64-bit ticks of any resolution, plus
+#: an offset in seconds); what lies beyond is clamped and said (:func:`clamp_timestamp`).
+TS_MIN = -(1 << 63)
+TS_MAX = (1 << 63) - 1
+
+
+def clamp_timestamp(ts_ns: int, comment: str | None) -> tuple[int, str]:
+    """A timestamp out of range, clamped to the nearest one that can be held, and the
+    record's comment with a line that says so (the frame layer shows it)."""
+    near = TS_MAX if ts_ns > TS_MAX else TS_MIN
+    when = "after 2262-04-11" if ts_ns > TS_MAX else "before 1677-09-21"
+    note = (
+        f"tapwatch: the file's timestamp ({ts_ns} ns since 1970) is {when}, beyond what can "
+        f"be held; shown clamped to {near} ns"
+    )
+    return near, f"{comment}\n{note}" if comment else note
+
+
 #: Padding to the next multiple of 4, indexed by ``len % 4``.
 PADS = (b"", b"\0\0\0", b"\0\0", b"\0")
 

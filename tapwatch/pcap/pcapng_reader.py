@@ -41,6 +41,9 @@ from tapwatch.pcap.formats import (
     OPT_IF_NAME,
     OPT_IF_TSOFFSET,
     OPT_IF_TSRESOL,
+    TS_MAX,
+    TS_MIN,
+    clamp_timestamp,
 )
 from tapwatch.pcap.reader import Interface, PcapRecord, make_interface
 from tapwatch.ring import MAX_INTERFACES
@@ -332,6 +335,7 @@ class PcapngReader:
         ifaces = self.section_ifaces
         nif = len(ifaces)
         new = tuple.__new__  # PcapRecord(...) would run a Python-level __new__
+        ts_max, ts_min = TS_MAX, TS_MIN
         first = off
         n = 0
         ts = self.last_ts
@@ -363,6 +367,8 @@ class PcapngReader:
                     else:
                         direction, comment = self.packet_options(buf, opt, end)
                 ts = ((hi << 32) | lo) * mul // div + offset
+                if ts > ts_max or ts < ts_min:  # a hostile resolution or offset: never fatal
+                    ts, comment = clamp_timestamp(ts, comment)
                 n += 1
                 off += total
                 yield new(
@@ -407,7 +413,10 @@ class PcapngReader:
             raise self._too_big("packet block", off, caplen, end - start)
         mul, div, offset, number = self._interface(ifid, off)
         direction, comment = self.packet_options(buf, start + ((caplen + 3) & ~3), end)
-        self.last_ts = ((hi << 32) | lo) * mul // div + offset
+        ts = ((hi << 32) | lo) * mul // div + offset
+        if ts > TS_MAX or ts < TS_MIN:
+            ts, comment = clamp_timestamp(ts, comment)
+        self.last_ts = ts
         self.off = off + total
         self.count += 1
         yield PcapRecord(
