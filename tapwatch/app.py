@@ -29,9 +29,11 @@ from typing import TYPE_CHECKING, Any
 
 from textual.app import App, SystemCommand
 from textual.driver import Driver
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
-from tapwatch.sanitize import printable
+from tapwatch.sanitize import printable, printable_lines
+from tapwatch.widgets.failures import say_failures
 from tapwatch.widgets.main_screen import MainScreen
 from tapwatch.widgets.theme import TAPWATCH_THEME, VARIABLES
 
@@ -88,6 +90,32 @@ class TapwatchApp(App[int]):
     def on_mount(self) -> None:
         if self.signalled is not None:  # a signal came before the UI was up
             self.exit(0)
+        # a thread that failed (loader, pump, tunnel, a worker) is said as it happens
+        self.set_interval(0.5, partial(say_failures, self), name="tapwatch-failures")
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notification and toast passes the one sanitizer, and none is read as markup.
+
+        Their text carries paths (the working directory's name), interface and
+        file names, and error messages made of them: all from outside. Screens and
+        widgets notify through here (Textual's ``Widget.notify`` calls the app's).
+        ``markup`` is accepted for Textual's signature and ignored.
+        """
+        super().notify(
+            printable_lines(str(message)),
+            title=printable(title),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
 
     # ----- the command palette ---------------------------------------------------------------
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:

@@ -306,9 +306,7 @@ class Responder:
         unicast to recent kernels and is answered.
         """
         first = src[0]
-        return (
-            first == 127 or first >= 224 or src in self._martian_src4 or self._answers(src)
-        )
+        return first == 127 or first >= 224 or src in self._martian_src4 or self._answers(src)
 
     def _martian6(self, src: bytes) -> bool:
         """Whether a host drops an ICMPv6 echo request from ``src`` rather than answer it.

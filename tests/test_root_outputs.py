@@ -264,7 +264,8 @@ def write_from_the_ui(target: Path) -> list[str]:
     from tapwatch.app import TapwatchApp
     from tapwatch.session import Session
     from tapwatch.sources import InterfaceInfo
-    from tapwatch.widgets.dialogs import ConfirmScreen, ExportScreen
+    from tapwatch.widgets.dialogs.confirm import ConfirmScreen
+    from tapwatch.widgets.dialogs.export import ExportScreen
 
     records = [(T0 + i, Direction.OUTBOUND, PKT) for i in range(5)]
     session = Session.from_records(LINKTYPE_RAW, records, info=InterfaceInfo("tun1", "tun"))

@@ -29,6 +29,7 @@ from tapwatch.analysis.conversations import (
     conversation_table,
     endpoint_table,
 )
+from tapwatch.widgets.failures import ReportsWorkerFailures
 from tapwatch.widgets.table import LineTable
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ PROGRESS_S = 0.1
 LIVE_REFRESH_S = 2.0
 
 
-class ConversationsScreen(ModalScreen["str | None"]):
+class ConversationsScreen(ReportsWorkerFailures, ModalScreen["str | None"]):
     """IP pairs, TCP/UDP conversations and endpoints; Enter filters the list to one row."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -28,6 +28,7 @@ from textual.widgets import Input, Label
 
 from tapwatch.analysis.completion import complete
 from tapwatch.sanitize import printable
+from tapwatch.widgets.inputs import SafeInput
 
 if TYPE_CHECKING:
     from tapwatch.dfilter.language import Choice
@@ -72,7 +73,7 @@ class ErrorSpan(Highlighter):
             text.stylize("reverse", start, max(end, start + 1))
 
 
-class FilterInput(Input):
+class FilterInput(SafeInput):
     """The input of the filter bar; focusable only while the user is editing it.
 
     Keeping it out of the focus chain otherwise means Tab moves between the

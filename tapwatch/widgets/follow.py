@@ -29,6 +29,7 @@ from tapwatch.analysis import Cancelled, Progress
 from tapwatch.analysis.conversations import SharedIndex, human_bytes
 from tapwatch.analysis.streams import HEX_LINE_WIDTH, Stream, follow, hex_lines, text_lines
 from tapwatch.sanitize import printable
+from tapwatch.widgets.failures import ReportsWorkerFailures
 
 if TYPE_CHECKING:
     from tapwatch.ring import Ring
@@ -112,7 +113,7 @@ def stream_lines(
     return out
 
 
-class FollowScreen(ModalScreen["str | None"]):
+class FollowScreen(ReportsWorkerFailures, ModalScreen["str | None"]):
     """The TCP or UDP stream of a packet: both ways, coloured, as text or hex."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

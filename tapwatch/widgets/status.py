@@ -137,6 +137,9 @@ def file_progress(session: Session) -> tuple[str, str] | None:
         done = getattr(s, "done", None)
         loaded = getattr(s, "loaded", 0)
         truncated = getattr(s, "truncated_at", None)
+        error = getattr(s, "error", None)
+        if error and done is not None and done.is_set():
+            return f"loading stopped: {error}", "bad"
         if done is not None and not done.is_set():
             if getattr(s, "follows_pipe", False):
                 return f"live input: {loaded:,} packets read", "good"
@@ -254,7 +257,8 @@ def render_status(
     loading = file_progress(session)
     if loading is not None:
         text, key = loading
-        line1.append(_Item(9).add(text, s.warn if key == "warn" else s.good))
+        style = s.bad if key == "bad" else s.warn if key == "warn" else s.good
+        line1.append(_Item(ALWAYS if key == "bad" else 9).add(printable(text), style))
     _line(t, _fit(line1, width), s)
     t.append("\n")
 

@@ -24,7 +24,9 @@ from textual.widgets import Input, Label, Static
 from tapwatch.linktypes import LINKTYPE_ETHERNET
 from tapwatch.sanitize import printable
 from tapwatch.widgets.dialogs import action_errors
+from tapwatch.widgets.failures import ReportsWorkerFailures
 from tapwatch.widgets.hexview import dump_line
+from tapwatch.widgets.inputs import SafeInput
 
 if TYPE_CHECKING:
     from tapwatch.session import Session
@@ -63,7 +65,7 @@ def _preview_job(
     return data, summary
 
 
-class CraftScreen(ModalScreen[int | None]):
+class CraftScreen(ReportsWorkerFailures, ModalScreen[int | None]):
     """Type a scapy expression, watch the bytes, Enter sends it (dismisses with the size)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
@@ -99,7 +101,7 @@ class CraftScreen(ModalScreen[int | None]):
         box.border_title = f"Craft a packet to write into {printable(self.session.info.name)}"
         with box:
             yield Label(f"scapy expression, e.g.  {self._example()}", classes="hint", markup=False)
-            yield Input(placeholder=self._example(), id="craft-expr")
+            yield SafeInput(placeholder=self._example(), id="craft-expr")
             yield Static("", id="craft-error", classes="error")
             yield Static(
                 Text("type an expression: the bytes show up here", style="italic"),

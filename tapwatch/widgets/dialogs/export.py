@@ -13,9 +13,23 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet
 
+from tapwatch.sanitize import printable
 from tapwatch.widgets.dialogs.confirm import ConfirmScreen
+from tapwatch.widgets.inputs import SafeInput
 
 ExportWhat = Literal["all", "shown", "marked"]
+
+
+def default_export_path(name: str) -> str:
+    """Where the write dialog proposes to write ``name``: in the working directory, spelled
+    out when its name can be shown as it is, else ``name`` alone (relative: the same file).
+
+    The directory's name is the user's (or another's: tapwatch runs as root in whatever
+    directory it was started) and may hold escapes; shown escaped, it would name another
+    directory.
+    """
+    cwd = os.getcwd()
+    return os.path.join(cwd, name) if printable(cwd) == cwd else name
 
 
 @dataclass
@@ -50,7 +64,7 @@ class ExportScreen(ModalScreen["ExportRequest | None"]):
         box.border_title = "Write packets to a file"
         with box:
             yield Label("File (.pcapng → pcapng, anything else → classic pcap):")
-            yield Input(self.default_path, id="export-path")
+            yield SafeInput(self.default_path, id="export-path")
             with RadioSet(id="export-what"):
                 yield RadioButton(
                     f"everything in the ring ({self.total:,} packets)",

@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, RadioButton, RadioSet, Static
 
 from tapwatch.analysis.find import FIND_KINDS, FindKind
+from tapwatch.widgets.inputs import SafeInput
 
 
 @dataclass
@@ -51,7 +52,7 @@ class FindScreen(ModalScreen["FindRequest | None"]):
                     yield RadioButton(
                         self.LABELS[kind], value=kind == self.kind, id=f"find-kind-{kind}"
                     )
-            yield Input(
+            yield SafeInput(
                 self.text, id="find-text", placeholder="GET /   ·   de ad be ef   ·   tcp port 80"
             )
             yield Static("", id="find-error", classes="error")

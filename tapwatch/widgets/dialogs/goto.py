@@ -11,6 +11,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
+from tapwatch.widgets.inputs import SafeInput
+
 
 class GotoScreen(ModalScreen["int | None"]):
     """Ask for a packet number."""
@@ -27,7 +29,7 @@ class GotoScreen(ModalScreen["int | None"]):
         box.border_title = "Go to packet"
         with box:
             yield Label(f"packet number ({self.first:,} to {self.last:,} are held)")
-            yield Input(id="goto-number", type="integer", placeholder=str(self.first))
+            yield SafeInput(id="goto-number", type="integer", placeholder=str(self.first))
             yield Static("", id="goto-error", classes="error")
 
     def on_mount(self) -> None:

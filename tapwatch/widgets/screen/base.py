@@ -24,6 +24,7 @@ from textual.screen import Screen
 from tapwatch.analysis.interfaces import InterfaceTally
 from tapwatch.sanitize import printable
 from tapwatch.widgets.counters import CountersPane, InterfaceRow
+from tapwatch.widgets.failures import ReportsWorkerFailures
 from tapwatch.widgets.filter_bar import FilterBar
 from tapwatch.widgets.keyhints import KeyHints
 from tapwatch.widgets.packet_list import PacketList
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
 COUNTERS_EVERY = 10
 
 
-class ScreenBase(Screen[None]):
+class ScreenBase(ReportsWorkerFailures, Screen[None]):
     """The session, the panes every tool shares, and the refresh that catches up with the ring."""
 
     def __init__(

@@ -16,7 +16,7 @@ from textual import work
 from textual.message import Message
 
 from tapwatch.sanitize import printable
-from tapwatch.widgets.dialogs.export import ExportRequest, ExportScreen
+from tapwatch.widgets.dialogs.export import ExportRequest, ExportScreen, default_export_path
 from tapwatch.widgets.screen.base import ScreenBase
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ class ExportAndMarks(ScreenBase):
         packets = self.packet_list
         packets.sync()
         name = time.strftime("tapwatch-%Y%m%d-%H%M%S.pcapng", time.localtime())
-        default = os.path.join(os.getcwd(), name)
+        default = default_export_path(name)
         marked = sum(1 for s in packets.marks if self.session.ring.get(s) is not None)
         screen = ExportScreen(
             default, len(self.session.ring), packets.rows, packets.filtered, marked
