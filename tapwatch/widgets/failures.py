@@ -3,7 +3,7 @@
 What a worker thread raises (a bug: expected problems are caught where they
 happen and shown there) would end that worker in silence: Textual keeps the
 error on the worker and nobody looks. Screens that start workers mix in
-:class:`ReportsWorkerFailures`, which hands the error to
+:class:`ReportsWorkerFailures` (so does the filter bar), which hands the error to
 :mod:`tapwatch.threads` (so the exit status counts it); the app's timer shows
 whatever that module holds, from workers and from every other thread (the
 file loader, the pump, the tunnel).

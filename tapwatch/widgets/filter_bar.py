@@ -28,6 +28,7 @@ from textual.widgets import Input, Label
 
 from tapwatch.analysis.completion import complete
 from tapwatch.sanitize import printable
+from tapwatch.widgets.failures import ReportsWorkerFailures
 from tapwatch.widgets.inputs import SafeInput
 
 if TYPE_CHECKING:
@@ -125,7 +126,7 @@ class FilterInput(SafeInput):
             self.post_message(self.Clicked())
 
 
-class FilterBar(Horizontal):
+class FilterBar(ReportsWorkerFailures, Horizontal):
     """Label, the capture filter (when there is one), the input and its message."""
 
     class Applied(Message):
@@ -189,7 +190,13 @@ class FilterBar(Horizontal):
 
     def on_mount(self) -> None:
         # Wireshark's field registry takes a few hundred ms to load: never on the UI thread
-        self.run_worker(_load_registry, thread=True, exclusive=False, group="filter-registry")
+        self.run_worker(
+            _load_registry,
+            thread=True,
+            exclusive=False,
+            group="filter-registry",
+            exit_on_error=False,  # a failure is reported (ReportsWorkerFailures), not fatal
+        )
 
     def show_language(self, expr: str) -> None:
         """The label: the language the text is read in, and whether it was chosen."""
