@@ -50,6 +50,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TapwatchError as e:
         say(f"{e}")
         return 1
+    except KeyboardInterrupt:  # Ctrl-C while the options are checked (imports take a moment)
+        say("interrupted before capture started")
+        return 130
     # until capture runs, a signal interrupts set-up like Ctrl-C does; what was made is undone
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _interrupt)
