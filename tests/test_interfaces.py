@@ -210,9 +210,10 @@ def test_any_observes_an_interface_with_an_odd_name_and_escapes_it(ns: Netns) ->
         ["ip", "addr", "add", "10.8.0.1/24", "dev", odd],
     ):
         ns.run(cmd, check=True)
-    tw = ns.popen([*TAPWATCH, "-i", "any", "--headless", "-c", "2", "arp"])
+    tw = ns.popen([*TAPWATCH, "-i", "any", "--headless", "-c", "6", "arp"])
     ping = None
     try:
+        ns.wait_capturing(odd)
         ns.wait_capturing("vb")
         ping = ns.popen(["ping", "-c", "30", "-i", "0.2", "10.8.0.2"])  # asks ARP, unanswered
         out, err = tw.communicate(timeout=30)
