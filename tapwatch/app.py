@@ -33,7 +33,7 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from tapwatch.sanitize import printable, printable_lines
-from tapwatch.widgets.failures import say_failures
+from tapwatch.widgets.failures import ReportsWorkerFailures, say_failures
 from tapwatch.widgets.main_screen import MainScreen
 from tapwatch.widgets.theme import TAPWATCH_THEME, VARIABLES
 
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 REFRESH_HZ = 20
 
 
-class TapwatchApp(App[int]):
+class TapwatchApp(ReportsWorkerFailures, App[int]):
     """One session, shown live. ``run_test()`` works with any Session, including fed ones."""
 
     TITLE = "tapwatch"

@@ -198,6 +198,23 @@ def test_a_worker_that_fails_is_said_and_counted(monkeypatch: pytest.MonkeyPatch
     ]
 
 
+def test_a_worker_of_the_app_itself_is_said_too() -> None:
+    """Workers started on the app (not on a screen) report as the screens' do."""
+    session = Session.from_records(LINKTYPE_RAW, [], info=InterfaceInfo("tun1", "tun"))
+
+    def broken() -> None:
+        raise RuntimeError("an app worker broke")
+
+    async def play(app: TapwatchApp, pilot: Any) -> None:
+        app.run_worker(broken, thread=True, exit_on_error=False, group="cleanup")
+        await until(pilot, lambda: any(n.title == "internal error" for n in app._notifications))
+
+    run_ui(session, play, (100, 30))
+    assert [str(f) for f in threads.failures()] == [
+        "internal error in the cleanup worker: RuntimeError: an app worker broke (please report it)"
+    ]
+
+
 def test_the_pump_goes_on_after_a_failure(monkeypatch: pytest.MonkeyPatch) -> None:
     """A bug on one batch is reported once; later packets are still counted and written."""
     ring, wake = Ring(), threading.Event()
