@@ -281,7 +281,8 @@ def build_session() -> Session:
     # the replies above are what reply mode wrote; switch it on after the fact so the
     # pump does not answer (with wall-clock timestamps) a second time
     session.set_mode("reply")
-    session.replies_sent = replies
+    assert session.peer is not None
+    session.peer.replies_sent = replies
     return session
 
 

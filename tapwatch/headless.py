@@ -456,8 +456,8 @@ HOLD_S = 0.05
 class LinePrinter:
     """Formats a session's records and writes them to a text stream, in time order.
 
-    Built before the session it prints for (the session takes it as its
-    ``on_record`` and ``on_batch`` hooks), so it knows the interfaces rather
+    Built before the session it prints for (the session feeds it through a
+    :class:`~tapwatch.sinks.PrinterSink`), so it knows the interfaces rather
     than the session; ``flush`` returns why output ended, and the session
     stops on it.
 

@@ -42,10 +42,21 @@ PEER_MODES: tuple[PeerMode, ...] = ("drop", "echo", "reply")
 #: Where a source's packets come from.
 SourceKind = Literal["tun", "tap", "observe", "file", "records"]
 
-#: What the kernel says about a live interface; "file" for sources that are no interface.
-DeviceState = Literal["up", "down", "no-carrier", "unknown", "gone", "error", "file"]
+#: What the kernel says about an interface a source reads (a file or fed records have none:
+#: their state is None), or that the reader lost it ("gone") or failed ("error").
+DeviceState = Literal["up", "down", "no-carrier", "unknown", "gone", "error"]
 
 #: How a live source is read: the kernel's TPACKET_V3 ring of a packet socket, a reader
 #: child process with a shared buffer, a reader thread, or plain packet-socket reads.
 CapturePath = Literal["tpacket", "process", "thread", "socket"]
 CAPTURE_PATHS: tuple[CapturePath, ...] = ("tpacket", "process", "thread", "socket")
+
+#: Whether packets can still arrive: "live" (a device, an interface or a pipe is read),
+#: "stopped" (capture ended: the device went, -c was reached, a signal came), "offline"
+#: (a finished file or fed records: nothing was ever going to arrive).
+CaptureState = Literal["live", "stopped", "offline"]
+
+#: Who answers what the host sends into the headline interface: tapwatch itself (in its
+#: peer mode), a tunnel's far end, nobody because tapwatch only reads (a device held
+#: read-only, an observed interface), or nothing at all (a file, fed records).
+PeerRole = Literal["tapwatch", "tunnel", "read-only", "observing", "no-device", "file"]

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable
 from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
 
 from tapwatch.errors import TapwatchError
-from tapwatch.kinds import PEER_MODES, PeerMode
+from tapwatch.kinds import PEER_MODES, Direction, PeerMode
 from tapwatch.linktypes import (
     LINKTYPE_ETHERNET,
     LINKTYPE_IPV4,
@@ -36,6 +36,8 @@ from tapwatch.linktypes import (
     LINKTYPE_RAW,
 )
 from tapwatch.linktypes import name as linktype_name
+from tapwatch.ring import Record
+from tapwatch.sinks import Sink
 from tapwatch.wire import (
     ETH_P_ARP,
     ETH_P_IP,
@@ -622,3 +624,71 @@ class Echo:
             off += 4
             etype = (data[off] << 8) | data[off + 1]
         return off + 2 if etype in (ETH_P_IP, ETH_P_IPV6) else -1
+
+
+#: the link types echo mode works on (what tun and tap devices carry)
+ECHO_LINKTYPES = frozenset((LINKTYPE_RAW, LINKTYPE_IPV4, LINKTYPE_IPV6, LINKTYPE_ETHERNET))
+
+
+class Peer(Sink):
+    """The device's peer in the session's pump: answers what the host sends into it.
+
+    ``write`` puts one frame into the device (the source's ``inject``, which
+    records it and raises PeerError when the device cannot take it); only
+    records the host sent (OUTBOUND) on interface ``iface`` are answered, in
+    the current ``mode``: drop (nothing), echo (:class:`Echo`), reply (the
+    ``responder``). A write that fails is kept in ``action_error`` for the
+    status bar; ``on_warning`` hears, once, that echoes come back (a host that
+    forwards).
+    """
+
+    sees_every_record = True
+
+    def __init__(
+        self,
+        write: Callable[[bytes], None],
+        linktype: int,
+        iface: int = 0,
+        *,
+        ifname: str = "the device",
+        responder: Responder | None = None,
+        on_warning: Callable[[str], object] | None = None,
+    ) -> None:
+        super().__init__()
+        self.write = write
+        self.iface = iface
+        self.responder = responder
+        # echo mode's memory of what it echoed: a forwarding host would bounce echoes back
+        self.echo: Echo | None = None
+        if linktype in ECHO_LINKTYPES:
+            self.echo = Echo(linktype, ifname=ifname, on_loop=on_warning)
+        self.mode: PeerMode = "drop"
+        self.replies_sent = 0
+        self.action_error: str | None = None  # the last failed write, for the status bar
+
+    def check(self, mode: PeerMode) -> None:
+        """PeerError when this peer cannot work in ``mode``."""
+        if mode == "reply" and self.responder is None:
+            raise PeerError("reply mode needs the device's addresses (--addr)")
+
+    def take(self, rec: Record, linktype: int) -> None:
+        if self.mode != "drop" and rec.direction == Direction.OUTBOUND and rec.iface == self.iface:
+            self.answer(rec.data)
+
+    def answer(self, data: bytes) -> None:
+        """Answer one frame the host sent, in the current mode."""
+        if self.mode == "echo":
+            if self.echo is None:
+                return
+            out = self.echo.respond(data)
+        elif self.mode == "reply" and self.responder is not None:
+            out = self.responder.respond(data)
+        else:
+            return
+        for frame in out:
+            try:
+                self.write(frame)
+            except PeerError as e:
+                self.action_error = str(e)
+                return
+            self.replies_sent += 1

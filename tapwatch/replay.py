@@ -356,7 +356,8 @@ class Replayer(threading.Thread):
 
         s = self.session
         # frames for a tap come from the peer's stable MAC to the device's own MAC
-        peer = s.responder.mac if s.responder is not None else None
+        responder = s.peer.responder if s.peer is not None else None
+        peer = responder.mac if responder is not None else None
 
         def write(frame: bytes) -> None:
             try:

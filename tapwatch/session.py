@@ -1,10 +1,12 @@
-"""A capture session: its sources, the ring, counters, output and the peer.
+"""A capture session: its sources, the ring, the counters, and the sinks the pump feeds.
 
 The data flows one way: sources (device readers, packet sockets, a capture
-file, records fed by a test) -> ring -> pump -> counters / pcap / headless
-lines / replies. The pump is the ring's single consumer; it runs in its own
-thread for live sessions so readers only ever read, and tests call ``pump()``
-directly for determinism. The UI reads the ring and ``status()`` on a timer.
+file, records fed by a test) -> ring -> pump -> counters and the sinks (the
+capture file, headless lines, the peer, a tunnel's far end, the tunnel view;
+see :mod:`tapwatch.sinks`). The pump is the ring's single consumer; it runs in
+its own thread for live sessions so readers only ever read, and tests call
+``pump()`` directly for determinism. The UI reads the ring and ``status()``
+(one :class:`~tapwatch.snapshot.Status`) on a timer.
 
 A session numbers the interfaces of its sources (``interfaces``; records
 carry the number as ``Record.iface``), so one session can hold a tun device
@@ -17,16 +19,15 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tapwatch import decode
-from tapwatch.kinds import PEER_MODES, DeviceState, Direction, PeerMode
-from tapwatch.linktypes import LINKTYPE_ETHERNET, LINKTYPE_IPV4, LINKTYPE_IPV6, LINKTYPE_RAW
-from tapwatch.pcap.errors import FileLimitReached, RecordDoesNotFit
-from tapwatch.peer import Echo, PeerError
+from tapwatch.kinds import PEER_MODES, CaptureState, DeviceState, PeerMode, PeerRole
+from tapwatch.peer import Peer, PeerError
 from tapwatch.ring import Record, Ring
+from tapwatch.sinks import FileSink, InnerFrames, Sink, TunnelSink
+from tapwatch.snapshot import InterfaceStatus, LoadStatus, Status
 from tapwatch.sources import DeviceSource, FileSource, InterfaceInfo, RecordSource, Source
 
 if TYPE_CHECKING:
@@ -37,46 +38,11 @@ if TYPE_CHECKING:
     from tapwatch.tunnel import Tunnel
     from tapwatch.tunnelview import TunnelView
 
-
-@dataclass
-class Status:
-    """A consistent snapshot for the status bar and the exit summary."""
-
-    live: bool
-    device_state: DeviceState
-    captured: int
-    bytes: int
-    pps: float
-    ring_len: int
-    ring_max: int
-    ring_bytes: int
-    ring_max_bytes: int
-    evicted: int
-    kernel_dropped: int | None
-    missed: int
-    replies_sent: int
-    mode: PeerMode
-    write_error: str | None
-    written: int
-
-
-@dataclass
-class InterfaceStatus:
-    """One interface's share of the counters (the session's own are the totals)."""
-
-    name: str
-    packets: int
-    bytes: int
-    pps: float
-    kernel_dropped: int | None
-
-
-RecordHook = Callable[[Record], None]
+__all__ = ["MODES", "InterfaceStatus", "Session", "Status"]
 
 MODES = PEER_MODES
 _RATE_WINDOW_S = 1.0
-#: the link types echo mode works on (what tun and tap devices carry)
-ECHO_LINKTYPES = frozenset((LINKTYPE_RAW, LINKTYPE_IPV4, LINKTYPE_IPV6, LINKTYPE_ETHERNET))
+_SinkT = TypeVar("_SinkT", bound=Sink)
 
 
 class Session:
@@ -89,29 +55,15 @@ class Session:
         ring: Ring | None = None,
         wake: threading.Event | None = None,
         capture_filter: PacketFilter | None = None,
-        writer: CaptureWriter | None = None,
-        responder: Responder | None = None,
-        mode: PeerMode = "drop",
         limit: int | None = None,
-        on_record: RecordHook | None = None,
-        on_batch: Callable[[], str | None] | None = None,
-        tunnel: Tunnel | None = None,
-        snaplen: int | None = None,
-        tunnel_view: TunnelView | None = None,
-        on_warning: Callable[[str], None] | None = None,
+        sinks: Sequence[Sink] = (),
     ) -> None:
         """``limit``: stop after that many packets pass the filter (``-c``).
 
-        ``on_record`` runs in the pump thread for every packet that passes the
-        capture filter (headless printing); ``on_batch`` after each pump cycle
-        that processed something (flushing those lines), returning why capture
-        must end (the output went away), or None. ``tunnel``: the device's
-        frames go to a tunnel's far end, which is then the device's only peer.
-        ``snaplen`` (``-s``): bytes of each packet written to the capture file,
-        which keeps each packet's original length. ``tunnel_view``: follow the
-        framed tunnel streams it names, so each segment's inner frames can be
-        shown (:meth:`inner_frames`). ``on_warning`` hears, once each, what the
-        peer found wrong (an echo loop through a forwarding host).
+        ``sinks`` get the records in ring order from the pump (see
+        :mod:`tapwatch.sinks`). A session whose sources include a device tapwatch
+        holds always has a :class:`~tapwatch.peer.Peer` among them (a silent one,
+        in drop mode, unless one is given), so echo mode can be switched on.
         """
         from tapwatch.stats import Stats
 
@@ -128,31 +80,23 @@ class Session:
         self.ring = ring if ring is not None else Ring()
         self.stats = Stats()
         self.capture_filter = capture_filter
-        self.writer = writer
-        self.responder = responder
         self.limit = limit
-        self.on_record = on_record
-        self.on_batch = on_batch
-        self.tunnel = tunnel
-        self.snaplen = snaplen
-        self.tunnel_view = tunnel_view
-        self.on_warning = on_warning
+        self.sinks: list[Sink] = list(sinks)
+        self.peer = self.sink(Peer)
         src = self.device_source
-        # echo mode's memory of what it echoed: a forwarding host would bounce echoes back
-        self.echo: Echo | None = None
-        if src is not None and src.interfaces[0].linktype in ECHO_LINKTYPES:
-            self.echo = Echo(src.interfaces[0].linktype, ifname=src.name, on_loop=self._warn)
-        self.peer_mode: PeerMode = "drop"
-        self.replies_sent = 0
+        if self.peer is None and isinstance(src, DeviceSource):
+            info = src.interfaces[0]
+            self.peer = Peer(src.inject, info.linktype, info.index, ifname=src.name)
+            self.sinks.append(self.peer)
+        for sink in self.sinks:
+            sink.stop = self.request_stop
+            if isinstance(sink, InnerFrames):
+                sink.keep = self.ring.set_inner
         self.processed = 0  # records the pump went through (matching the filter or not)
         self.missed = 0  # records the ring evicted before the pump got to them
         self.matched = 0  # records that passed the capture filter
-        self.write_error: str | None = None
         self.pump_failures = 0  # pump rounds that raised (a bug; the first is reported)
         self.counted_before_clear = 0  # packets counted before the UI's clears
-        self.not_written = 0  # packets the file's format could not hold (counted, skipped)
-        self.written_out = False  # -G -W wrote its last file
-        self.action_error: str | None = None  # last failed reply/echo write, for the status
         self.wake = wake if wake is not None else threading.Event()
         self._cursor = self.ring.first_seq  # what a reader got before us counts too
         self._pump_lock = threading.Lock()
@@ -160,12 +104,9 @@ class Session:
         self._stopping = threading.Event()
         self._summaries: OrderedDict[int, decode.Summary] = OrderedDict()
         self._rate: tuple[float, int, float] = (time.monotonic(), self.ring.next_seq - 1, 0.0)
-        self._last_flush = time.monotonic()
         self.stop_requested = threading.Event()  # -c reached, device gone, signal...
         self.stop_reason: str | None = None
         self.stop_error = False  # whether the stop was a failure (non-zero exit)
-        if mode != "drop":
-            self.set_mode(mode)
 
     # ----- construction helpers -------------------------------------------------------
     @classmethod
@@ -176,12 +117,14 @@ class Session:
         info: InterfaceInfo | None = None,
         *,
         device: Device | None = None,
+        responder: Responder | None = None,
         **kw: Any,
     ) -> Session:
         """An offline session of one interface holding ``(ts_ns, direction, data)``, pumped.
 
         ``device`` (tests): something with ``fd``, ``name``, ``write`` and
-        ``link_info`` that the peer actions write into.
+        ``link_info`` that the peer actions write into, answering as
+        ``responder`` in reply mode.
         """
         info = info or InterfaceInfo("records", "file")
         info.linktype = linktype
@@ -191,9 +134,12 @@ class Session:
             ring = Ring()
         wake = threading.Event()
         source: Source = RecordSource(info)
+        sinks = list(kw.pop("sinks", ()))
         if device is not None:
-            source = DeviceSource(info, device, None, ring, wake)
-        s = cls([source], ring=ring, wake=wake, **kw)
+            dev = DeviceSource(info, device, None, ring, wake)
+            sinks.append(Peer(dev.inject, linktype, 0, ifname=dev.name, responder=responder))
+            source = dev
+        s = cls([source], ring=ring, wake=wake, sinks=sinks, **kw)
         s.ring.extend(records)
         s.pump()
         return s
@@ -237,6 +183,7 @@ class Session:
 
     @property
     def live(self) -> bool:
+        """Whether a source is still read (a device, an interface, a pipe)."""
         return any(s.live for s in self.sources)
 
     @property
@@ -244,10 +191,50 @@ class Session:
         return self.info.read_only_reason is not None
 
     @property
-    def device_state(self) -> DeviceState:
+    def device_state(self) -> DeviceState | None:
         """The headline source's state: the device's when there is one."""
         src = self.device_source or self.sources[0]
         return src.state
+
+    def sink(self, kind: type[_SinkT]) -> _SinkT | None:
+        """The first of the session's sinks of that type, if it has one."""
+        for sink in self.sinks:
+            if isinstance(sink, kind):
+                return sink
+        return None
+
+    @property
+    def writer(self) -> CaptureWriter | None:
+        """The -w file's writer, if the session writes one."""
+        sink = self.sink(FileSink)
+        return sink.writer if sink is not None else None
+
+    @property
+    def write_error(self) -> str | None:
+        sink = self.sink(FileSink)
+        return sink.write_error if sink is not None else None
+
+    @property
+    def written_out(self) -> bool:
+        """-G with -W wrote its last file."""
+        sink = self.sink(FileSink)
+        return sink.written_out if sink is not None else False
+
+    @property
+    def tunnel(self) -> Tunnel | None:
+        """The tunnel whose end this session is, if it is one."""
+        sink = self.sink(TunnelSink)
+        return sink.tunnel if sink is not None else None
+
+    @property
+    def tunnel_view(self) -> TunnelView | None:
+        """What follows framed tunnel streams for display, if anything does."""
+        sink = self.sink(InnerFrames)
+        return sink.view if sink is not None else None
+
+    @property
+    def peer_mode(self) -> PeerMode:
+        return self.peer.mode if self.peer is not None else "drop"
 
     # ----- live operation -------------------------------------------------------------
     def feed(self, ts_ns: int, direction: int, data: bytes, iface: int = 0) -> int:
@@ -257,11 +244,11 @@ class Session:
         return seq
 
     def start(self) -> None:
-        """Start the sources' readers, the tunnel and the pump thread."""
+        """Start the sources' readers, the sinks' threads (a tunnel) and the pump thread."""
         for s in self.sources:
             s.start()
-        if self.tunnel is not None and self.tunnel.ident is None:
-            self.tunnel.start()
+        for sink in self.sinks:
+            sink.start()
         if self._pump_thread is None:
             self._pump_thread = threading.Thread(
                 target=self._pump_loop, name="tapwatch-pump", daemon=True
@@ -341,108 +328,35 @@ class Session:
         self.processed += done
         if self.limit is not None and self.matched >= self.limit:
             self.request_stop(f"{self.limit} packets captured")
-        if self.on_batch is not None:  # also when idle: held lines come due
-            ended = self.on_batch()
-            if ended:
-                self.request_stop(ended)
-        writer = self.writer
-        if writer is not None and self.write_error is None:
-            now = time.monotonic()
-            if done == 0 or now - self._last_flush > 0.5:
-                self._last_flush = now
-                try:
-                    writer.flush()
-                except Exception as e:
-                    self._writer_failed(e)
+        for sink in self.sinks:  # also when idle: held lines come due, the file is flushed
+            sink.end_batch(done == 0)
         return done
 
     def _process(self, records: list[Record]) -> None:
+        """Count what passes the capture filter (up to -c) and hand records to the sinks."""
         lts = self._linktypes
         flt = self.capture_filter
         match = flt.match if flt is not None else None
         layers = decode.layers
         add = self.stats.add
-        writer = self.writer if self.write_error is None and not self.written_out else None
-        hook = self.on_record
-        src = self.device_source
-        answer = None
-        if src is not None and (self.peer_mode != "drop" or self.tunnel is not None):
-            answer = self._answer if self.tunnel is None else self.tunnel.send
-            answer_iface = src.interfaces[0].index
-        outbound = Direction.OUTBOUND
+        every = [s.take for s in self.sinks if s.sees_every_record]
+        counted = [s.take for s in self.sinks if not s.sees_every_record]
         limit = self.limit
-        snap = self.snaplen
-        view = self.tunnel_view
-        keep = self.ring.set_inner
         for rec in records:
             data = rec.data
             lt = lts[rec.iface]
-            if view is not None:  # every segment, in order: frames span them
-                frames = view.frames(data, lt)
-                if frames is not None:  # kept with the segment, and gone with it
-                    keep(rec.seq, tuple(frames))
-            if answer is not None and rec.direction == outbound and rec.iface == answer_iface:
-                answer(data)
+            for take in every:
+                take(rec, lt)
             if match is not None and not match(data, lt):
                 continue
             if limit is not None and self.matched >= limit:
                 continue
             self.matched += 1
-            add(layers(data, lt), len(data), rec.ts_ns, rec.iface)
-            if writer is not None:
-                try:
-                    if snap is not None and len(data) > snap:
-                        writer.write(rec.ts_ns, data[:snap], rec.direction, len(data), rec.iface)
-                    else:
-                        writer.write(rec.ts_ns, data, rec.direction, None, rec.iface)
-                except FileLimitReached as e:  # -G with -W: tcpdump ends here, successfully
-                    self.written_out = True
-                    self.request_stop(str(e))
-                    writer = None
-                except RecordDoesNotFit:
-                    self.not_written += 1
-                except Exception as e:
-                    self._writer_failed(e)
-                    writer = None
-            if hook is not None:
-                hook(rec)
-
-    def _writer_failed(self, e: Exception) -> None:
-        self.write_error = str(e) or e.__class__.__name__
-        try:
-            if self.writer is not None:
-                self.writer.close()
-        except Exception:
-            pass
+            add(layers(data, lt), len(data), rec.ts_ns)
+            for take in counted:
+                take(rec, lt)
 
     # ----- peer actions --------------------------------------------------------------
-    def _warn(self, text: str) -> None:
-        if self.on_warning is not None:
-            self.on_warning(text)
-
-    def _answer(self, data: bytes) -> None:
-        if self.peer_mode == "echo":
-            if self.echo is None:
-                return
-            out = self.echo.respond(data)
-        elif self.responder is not None:
-            out = self.responder.respond(data)
-        else:
-            return
-        for frame in out:
-            try:
-                self._send(frame)
-            except PeerError as e:
-                self.action_error = str(e)
-                return
-            self.replies_sent += 1
-
-    def _send(self, frame: bytes) -> None:
-        src = self.device_source
-        if not isinstance(src, DeviceSource):
-            raise PeerError("no device to write to")
-        src.inject(frame)  # recorded too: the host receives it
-
     def set_mode(self, mode: PeerMode) -> None:
         """Switch between drop, echo and reply while running."""
         if mode not in MODES:
@@ -451,22 +365,28 @@ class Session:
             raise PeerError(f"{mode} is not available: the tunnel's far end is the device's peer")
         if mode != "drop":
             self._require_writable(mode)
-            if mode == "reply" and self.responder is None:
-                raise PeerError("reply mode needs the device's addresses (--addr)")
+        peer = self.peer
+        if peer is None:
+            if mode == "drop":
+                return
+            raise PeerError(f"{mode} needs a device tapwatch holds")
+        peer.check(mode)
         src = self.device_source
-        if src is not None and mode != self.peer_mode:
+        if src is not None and mode != peer.mode:
             # the peer must see every frame the host sends; in drop mode only what matches
             # need enter the ring
             src.set_capture_filter(self.capture_filter if mode == "drop" else None)
-        self.peer_mode = mode
+        peer.mode = mode
 
     def inject(self, data: bytes) -> None:
         """Write one frame into the device (the UI's resend and crafted packets)."""
         self._require_writable("inject")
         if not data:
             raise PeerError("nothing to send: the packet is empty")
-        self._send(data)
-        self.wake.set()
+        src = self.device_source
+        if not isinstance(src, DeviceSource):
+            raise PeerError("no device to write to")
+        src.inject(data)  # recorded too: the host receives it
 
     def write_problem(self, what: str) -> str | None:
         """Why ``what`` cannot write into the device now, or None when it can."""
@@ -571,21 +491,37 @@ class Session:
             self._rate = (now, n, rate)
         return rate
 
+    # ----- the status snapshot ------------------------------------------------------------
     def status(self, now_ns: int | None = None) -> Status:
-        """Counters for the status bar; ``now_ns`` pins the rate's clock (tests, files)."""
+        """Everything the status bar shows, at once; ``now_ns`` pins the rate's clock."""
         if self._pump_thread is None:
             self.refresh_sources()  # no pump thread keeps them fresh (tests, scripts)
         ring = self.ring
-        w = self.writer
-        live = self.live
-        if live:
+        info = self.info
+        peer = self.peer
+        echo = peer.echo if peer is not None else None
+        files = self.sink(FileSink)
+        if self.live:
             pps = self.arrival_rate()
         else:
             pps = self.stats.pps(time.time_ns() if now_ns is None else now_ns)
-        state = self.device_state
+        tunnel = self.tunnel
         return Status(
-            live=live and state not in ("gone", "error"),
-            device_state=state,
+            interfaces=tuple((i.name, i.kind) for i in self.interfaces),
+            addresses=tuple(info.addresses),
+            mtu=info.mtu,
+            device_state=self.device_state,
+            capture=self.capture_state(),
+            stop_reason=self.stop_reason,
+            loading=self._loading(),
+            peer=self.peer_role(),
+            mode=self.peer_mode,
+            peer_mac=info.peer_mac,
+            replies_sent=peer.replies_sent if peer is not None else 0,
+            action_error=peer.action_error if peer is not None else None,
+            echo_warning=echo.warning if echo is not None else None,
+            echo_loops=echo.loops if echo is not None else 0,
+            tunnel=_tunnel_line(tunnel) if tunnel is not None else None,
             captured=self.stats.total_packets,
             bytes=self.stats.total_bytes,
             pps=pps,
@@ -593,15 +529,54 @@ class Session:
             ring_max=ring.max_packets,
             ring_bytes=ring.nbytes,
             ring_max_bytes=ring.max_bytes,
+            filtering=self.capture_filter is not None,
+            writing=files is not None,
+            written=files.written if files is not None else 0,
+            write_error=files.write_error if files is not None else None,
             evicted=ring.evicted,
             kernel_dropped=self.kernel_dropped(),
+            kernel_drops_meaning=self.kernel_drops_meaning(),
             missed=self.missed,
-            replies_sent=self.replies_sent,
-            mode=self.peer_mode,
-            write_error=self.write_error,
-            written=w.count if w is not None else 0,
         )
 
+    def capture_state(self) -> CaptureState:
+        """Whether packets can still arrive."""
+        if not self.live and self.device is None:
+            return "offline"
+        if self.device_state in ("gone", "error") or self.stop_requested.is_set():
+            return "stopped"
+        return "live"
+
+    def peer_role(self) -> PeerRole:
+        """Who answers what the host sends into the headline interface."""
+        kind = self.info.kind
+        if kind == "observe":
+            return "observing"
+        if self.device is None:
+            return "file" if kind == "file" else "no-device"
+        if self.read_only:
+            return "read-only"
+        return "tunnel" if self.tunnel is not None else "tapwatch"
+
+    def kernel_drops_meaning(self) -> str:
+        """What the kernel-drop figure counts, in a few words, from how the sources read."""
+        meanings = {s.kernel_drops_meaning for s in self.sources if s.kernel_drops_meaning}
+        return " / ".join(sorted(meanings))
+
+    def _loading(self) -> LoadStatus | None:
+        """The first file still loading, or else the first cut short: the user must know."""
+        cut = None
+        for s in self.sources:
+            load = s.load_status()
+            if load is None:
+                continue
+            if not load.done or load.error:
+                return load
+            if cut is None and load.truncated_at is not None:
+                cut = load
+        return cut
+
+    # ----- the end -------------------------------------------------------------------------
     def clear(self) -> None:
         """Forget what is held (the UI's clear); capture and the pcap go on."""
         with self._pump_lock:
@@ -614,8 +589,8 @@ class Session:
 
     def close(self) -> None:
         """Stop threads, process what is left, close output and release the sources."""
-        if self.tunnel is not None:
-            self.tunnel.stop()
+        for sink in self.sinks:
+            sink.halt()
         for s in self.sources:
             s.stop()
         for s in self.sources:
@@ -628,11 +603,8 @@ class Session:
             self._pump_thread.join(timeout=5)
             self._pump_thread = None
         self.pump()
-        if self.writer is not None and self.write_error is None:
-            try:
-                self.writer.close()
-            except Exception as e:
-                self.write_error = str(e)
+        for sink in self.sinks:
+            sink.close()
         for s in self.sources:
             s.close()
 
@@ -646,22 +618,32 @@ class Session:
             seen = self.processed + self.missed + sum(s.filtered_out for s in self.sources)
             parts.append(f"{seen} seen")
         parts.append(f"{st.evicted} evicted from ring")
-        meanings = {s.kernel_drops_meaning for s in self.sources if s.kernel_drops_meaning}
+        meaning = st.kernel_drops_meaning
         if live:  # a file has no kernel to drop anything
             parts.append(
-                f"{st.kernel_dropped} dropped by kernel ({' / '.join(sorted(meanings))})"
-                if st.kernel_dropped is not None and meanings
+                f"{st.kernel_dropped} dropped by kernel ({meaning})"
+                if st.kernel_dropped is not None and meaning
                 else f"{st.kernel_dropped} dropped by kernel"
                 if st.kernel_dropped is not None
                 else "kernel drops unknown"
             )
         if st.missed:
             parts.append(f"{st.missed} not processed (ring wrapped)")
-        if self.not_written:
-            parts.append(f"{self.not_written} not written (the file's format cannot hold them)")
-        if self.replies_sent:
-            parts.append(f"{self.replies_sent} frames written")
+        files = self.sink(FileSink)
+        if files is not None and files.not_written:
+            parts.append(f"{files.not_written} not written (the file's format cannot hold them)")
+        if st.replies_sent:
+            parts.append(f"{st.replies_sent} frames written")
         line = ", ".join(parts)
         if self.tunnel is not None:
             line += "; " + self.tunnel.summary_text()
         return line
+
+
+def _tunnel_line(tunnel: Tunnel) -> str | None:
+    """The tunnel's status line; a status line must never take the UI down."""
+    try:
+        text = tunnel.status_text()
+    except Exception as e:
+        return f"tunnel: status unavailable ({e.__class__.__name__})"
+    return str(text) if text else None

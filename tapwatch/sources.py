@@ -30,6 +30,7 @@ from tapwatch.errors import TapwatchError
 from tapwatch.kinds import DeviceState, Direction, PeerMode, SourceKind
 from tapwatch.linktypes import LINKTYPE_ETHERNET, LINKTYPE_RAW
 from tapwatch.ring import MAX_INTERFACES, Extra, Ring, extra_cost
+from tapwatch.snapshot import LoadStatus
 
 if TYPE_CHECKING:
     from tapwatch.capture import CaptureReader, Reader
@@ -116,7 +117,8 @@ class Source:
         self.reader = reader
         #: the session numbers interfaces a source finds after it was opened (set by it)
         self.on_new_interface: Callable[[InterfaceInfo], None] | None = None
-        self.state: DeviceState = "file" if reader is None and device is None else "up"
+        #: what the kernel says about the interface; None when there is none to ask
+        self.state: DeviceState | None = None if reader is None and device is None else "up"
 
     @property
     def name(self) -> str:
@@ -156,6 +158,10 @@ class Source:
 
     def kernel_drops(self) -> int | None:
         return self.reader.kernel_drops() if self.reader is not None else None
+
+    def load_status(self) -> LoadStatus | None:
+        """How far a file is loaded; None for a source that loads nothing."""
+        return None
 
     #: packets a capture filter kept out of the ring where no kernel counts them (a file's)
     filtered_out = 0
@@ -368,11 +374,16 @@ class FileSource(Source):
         """Wait until the whole file is in the ring (or loading stopped); False on timeout."""
         return self.done.wait(timeout)
 
-    def progress(self) -> float | None:
-        """How much of the file is read (0..1), None when that cannot be told (a pipe)."""
-        if self.done.is_set():
-            return 1.0
-        return self.capture.progress()
+    def load_status(self) -> LoadStatus:
+        done = self.done.is_set()
+        return LoadStatus(
+            loaded=self.loaded,
+            done=done,
+            fraction=None if done else self.capture.progress(),
+            follows_pipe=self.follows_pipe,
+            truncated_at=self.truncated_at,
+            error=self.error,
+        )
 
     def close(self) -> None:
         self.stop()

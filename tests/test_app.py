@@ -15,6 +15,7 @@ import functools
 import shutil
 import subprocess
 from collections.abc import Callable, Coroutine
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -921,8 +922,8 @@ def test_status_shows_every_loss_prominently() -> None:
         LINKTYPE_RAW, traffic(10), info=tun_info(), ring=Ring(4), device=DroppingDevice()
     )
     session.missed = 3
-    session.write_error = "no space left on device"
-    text = render_status(session, session.status(), ViewState())
+    status = replace(session.status(), write_error="no space left on device")
+    text = render_status(status, ViewState())
     plain = text.plain
     assert "evicted 10" in plain and "kernel drops 5" in plain and "missed 3" in plain
     assert "pcap write error: no space left on device" in plain

@@ -46,6 +46,7 @@ from tapwatch.app import TapwatchApp  # noqa: E402
 from tapwatch.linktypes import LINKTYPE_ETHERNET, LINKTYPE_RAW  # noqa: E402
 from tapwatch.ring import Ring  # noqa: E402
 from tapwatch.session import Session  # noqa: E402
+from tapwatch.sinks import TunnelSink  # noqa: E402
 from tapwatch.sources import InterfaceInfo, RecordSource  # noqa: E402
 from tapwatch.widgets.conversations import ConversationsScreen  # noqa: E402
 from tapwatch.widgets.dialogs.confirm import ConfirmScreen  # noqa: E402
@@ -658,7 +659,7 @@ async def test_status_has_a_line_for_a_tunnel_when_the_session_has_one() -> None
         def status_text(self) -> str:
             return "tunnel client → 10.200.0.1:55555 connected · 12 frames out, 9 in\x1b[2K"
 
-    session.tunnel = Tunnel()  # type: ignore[attr-defined]
+    session.sinks.append(TunnelSink(Tunnel(), 0))  # type: ignore[arg-type]
     app = TapwatchApp(session)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)

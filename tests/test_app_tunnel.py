@@ -10,6 +10,7 @@ from tapwatch.app import TapwatchApp
 from tapwatch.kinds import Direction
 from tapwatch.linktypes import LINKTYPE_ETHERNET, LINKTYPE_RAW
 from tapwatch.session import Session
+from tapwatch.sinks import InnerFrames
 from tapwatch.sources import InterfaceInfo, RecordSource
 from tapwatch.tunnelview import TunnelView
 
@@ -33,7 +34,8 @@ async def test_a_tunnel_segment_row_and_tree_show_the_inner_packet() -> None:
     tun = InterfaceInfo("tun0", "tun", linktype=LINKTYPE_RAW, index=0)
     veth = InterfaceInfo("veth0", "observe", linktype=LINKTYPE_ETHERNET, index=1)
     session = Session(
-        [RecordSource(tun), RecordSource(veth)], tunnel_view=TunnelView([55555], LINKTYPE_RAW)
+        [RecordSource(tun), RecordSource(veth)],
+        sinks=[InnerFrames(TunnelView([55555], LINKTYPE_RAW))],
     )
     session.feed(T0, Direction.OUTBOUND, inner, iface=0)
     session.feed(T0 + 1000, Direction.OUTBOUND, segment(stream[:2], 1), iface=1)  # the prefix

@@ -263,7 +263,7 @@ def test_switching_modes_moves_the_capture_filter_in_and_out_of_the_reader() -> 
     import ipaddress
     import threading
 
-    from tapwatch.peer import Responder, stable_mac
+    from tapwatch.peer import Peer, Responder, stable_mac
     from tapwatch.ring import Ring
     from tapwatch.sources import DeviceSource
 
@@ -276,7 +276,8 @@ def test_switching_modes_moves_the_capture_filter_in_and_out_of_the_reader() -> 
     responder = Responder(
         LINKTYPE_ETHERNET, [ipaddress.ip_interface("192.168.4.1/24")], None, stable_mac("tap0")
     )
-    s = Session([src], ring=ring, wake=wake, capture_filter=flt, responder=responder)
+    peer = Peer(src.inject, LINKTYPE_ETHERNET, responder=responder)
+    s = Session([src], ring=ring, wake=wake, capture_filter=flt, sinks=[peer])
     s.set_mode("reply")
     s.set_mode("drop")
     assert reader.filters[0] is None  # the responder must see ARP

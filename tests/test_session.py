@@ -14,6 +14,7 @@ from tapwatch.kinds import Direction
 from tapwatch.linktypes import LINKTYPE_ETHERNET, LINKTYPE_RAW
 from tapwatch.ring import Ring
 from tapwatch.session import Session
+from tapwatch.sinks import PrinterSink
 from tapwatch.sources import InterfaceInfo, RecordSource
 
 T0 = 1_700_000_000_000_000_000
@@ -122,8 +123,7 @@ def test_lines_come_out_in_time_order_across_interfaces() -> None:
     printer = LinePrinter(ifaces, out, hold=0.05)
     s = Session(
         [RecordSource(ifaces[0]), RecordSource(ifaces[1])],
-        on_record=printer,
-        on_batch=printer.flush,
+        sinks=[PrinterSink(printer)],
     )
     # the veth reader hands over its batch after the tun's, though its packet came first
     s.feed(T0 + 2_000_000, Direction.OUTBOUND, PING, iface=0)
@@ -144,7 +144,7 @@ def test_printer_says_why_output_ended_and_the_session_stops() -> None:
 
     info = InterfaceInfo("tun0", "tun")
     printer = LinePrinter([info], Closed(), hold=0)
-    s = Session([RecordSource(info)], on_record=printer, on_batch=printer.flush)
+    s = Session([RecordSource(info)], sinks=[PrinterSink(printer)])
     s.feed(T0, Direction.OUTBOUND, PING)
     s.pump()
     assert s.stop_requested.is_set() and s.stop_reason == "output closed"

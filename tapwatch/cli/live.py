@@ -25,9 +25,11 @@ if TYPE_CHECKING:
     from tapwatch.cli.options import RunOptions
     from tapwatch.demo import Traffic
     from tapwatch.headless import LinePrinter
+    from tapwatch.pcap import CaptureWriter
     from tapwatch.replay import Replayer
     from tapwatch.session import Session
-    from tapwatch.sources import InterfaceInfo
+    from tapwatch.sinks import Sink
+    from tapwatch.sources import InterfaceInfo, Source
     from tapwatch.tunnelview import TunnelView
 
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -64,7 +66,7 @@ def open_live(opts: RunOptions, *, printing: bool = False) -> Session:
 
     from tapwatch.filters import compile_packet_filter
     from tapwatch.session import Session
-    from tapwatch.sources import close_all, open_live, responder_for
+    from tapwatch.sources import close_all, open_live
 
     ring = new_ring(opts)
     wake = threading.Event()
@@ -75,33 +77,59 @@ def open_live(opts: RunOptions, *, printing: bool = False) -> Session:
     writer = None
     try:
         writer = open_output(opts, [(i.linktype, i.name) for s in sources for i in s.interfaces])
-        responder = responder_for(sources[0], opts.source.mode, opts.source.peers)
-        dev = sources[0].interfaces[0]
-        view = tunnel_view(opts, dev.linktype if sources[0].device is not None else None)
-        printer = None
-        if printing:
-            printer = _printer(opts, [i for s in sources for i in s.interfaces], view)
-        tunnel = make_tunnel(opts, sources[0], printing) if opts.tunnel is not None else None
-        return Session(
+        session = Session(
             sources,
             ring=ring,
             wake=wake,
             capture_filter=flt,
-            writer=writer,
-            responder=responder,
-            mode=opts.source.mode,
             limit=opts.count,
-            on_record=printer,
-            on_batch=printer.flush if printer else None,
-            tunnel=tunnel,
-            snaplen=opts.snaplen,
-            tunnel_view=None if printing else view,
-            on_warning=(lambda text: say(f"warning: {text}")) if printing else None,
+            sinks=_sinks(opts, sources, writer, printing),
         )
+        if opts.source.mode != "drop":
+            session.set_mode(opts.source.mode)
+        return session
     except BaseException:
         close_quietly(writer)
         close_all(sources)
         raise
+
+
+def _sinks(
+    opts: RunOptions, sources: list[Source], writer: CaptureWriter | None, printing: bool
+) -> list[Sink]:
+    """What the pump feeds, in order: the tunnel view (for the UI), the device's peer or
+    tunnel, then the file and the lines."""
+    from tapwatch.peer import Peer
+    from tapwatch.sinks import FileSink, InnerFrames, PrinterSink, TunnelSink
+    from tapwatch.sources import DeviceSource, responder_for
+
+    first = sources[0]
+    dev = first.interfaces[0]
+    view = tunnel_view(opts, dev.linktype if first.device is not None else None)
+    sinks: list[Sink] = []
+    if view is not None and not printing:
+        sinks.append(InnerFrames(view))
+    if opts.tunnel is not None:
+        sinks.append(TunnelSink(make_tunnel(opts, first, printing), dev.index))
+    elif isinstance(first, DeviceSource):
+        responder = responder_for(first, opts.source.mode, opts.source.peers)
+        warn = (lambda text: say(f"warning: {text}")) if printing else None
+        sinks.append(
+            Peer(
+                first.inject,
+                dev.linktype,
+                dev.index,
+                ifname=first.name,
+                responder=responder,
+                on_warning=warn,
+            )
+        )
+    if writer is not None:
+        sinks.append(FileSink(writer, opts.snaplen))
+    if printing:
+        printer = _printer(opts, [i for s in sources for i in s.interfaces], view)
+        sinks.append(PrinterSink(printer))
+    return sinks
 
 
 def _printer(
@@ -129,13 +157,13 @@ class LiveRun:
     """One live session run to its end, headless or in the UI, always cleaned up."""
 
     def __init__(self, session: Session, opts: RunOptions) -> None:
-        from tapwatch.headless import LinePrinter
+        from tapwatch.sinks import PrinterSink
 
         self.session = session
         self.opts = opts
         self.ui = opts.wants_ui
-        printer = session.on_record
-        self.printer = printer if isinstance(printer, LinePrinter) else None
+        printing = session.sink(PrinterSink)
+        self.printer = printing.printer if printing is not None else None
         self.replayer: Replayer | None = None
         self.traffic: Traffic | None = None
         self.hung_up = False

@@ -62,6 +62,7 @@ def _browse_file(opts: RunOptions) -> int:
 
     from tapwatch import terminal
     from tapwatch.session import Session
+    from tapwatch.sinks import InnerFrames
     from tapwatch.sources import open_file
 
     assert opts.read is not None
@@ -77,12 +78,13 @@ def _browse_file(opts: RunOptions) -> int:
     src = open_file(
         opts.read, ring, wake, stdin=stdin, capture_filter=lambda lts: packet_filter(opts, lts)
     )
+    view = tunnel_view(opts, None)
     session = Session(
         [src],
         ring=ring,
         wake=wake,
         capture_filter=src.capture_filter,
-        tunnel_view=tunnel_view(opts, None),
+        sinks=[InnerFrames(view)] if view is not None else [],
     )
     try:
         session.start()

@@ -6,11 +6,11 @@ because the ring wrapped are always shown, in bold red as soon as they are
 non-zero, and a pcap write error is never hidden. The bar fits the width it
 has: each item has a priority and the least important give way first
 (addresses, the MTU, the byte count), never a loss. Everything
-time-dependent comes from values the app passes in (the session's counters
-and the app's clock), so a test can pin the whole bar.
+time-dependent comes from values the app passes in (the session's status
+snapshot and the app's clock), so a test can pin the whole bar: the bar reads
+one :class:`~tapwatch.snapshot.Status` and nothing else of the session.
 
-A session may carry an extra source of status, such as a tunnel: any
-``session.tunnel`` with a ``status_text()`` method gets a line of its own.
+A tunnel's end gets a third line, its own status.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from tapwatch.analysis.conversations import human_bytes
 from tapwatch.sanitize import printable
 
 if TYPE_CHECKING:
-    from tapwatch.session import Session, Status
+    from tapwatch.snapshot import LoadStatus, Status
 
 __all__ = ["BAD", "StatusBar", "StatusStyles", "ViewState", "human_bytes", "render_status"]
 
@@ -113,73 +113,27 @@ def _line(t: Text, items: Sequence[_Item], styles: StatusStyles) -> None:
             t.append(text, style)
 
 
-def capture_state(session: Session, st: Status) -> str:
-    """live / stopped / offline: whether packets can still arrive."""
-    if not session.live and session.device is None:
-        return "offline"
-    if st.device_state in ("gone", "error") or session.stop_requested.is_set():
-        return "stopped"
-    return "live"
-
-
-def drop_meaning(session: Session) -> str:
-    """What the kernel-drop figure counts, in a few words, from how the sources read."""
-    meanings = {s.kernel_drops_meaning for s in session.sources if s.kernel_drops_meaning}
-    return " / ".join(sorted(meanings))
-
-
-def file_progress(session: Session) -> tuple[str, str] | None:
+def loading_text(load: LoadStatus | None) -> tuple[str, str] | None:
     """(what, style key) for a file still loading or cut short: the user must know."""
-    for s in session.sources:
-        loader = getattr(s, "loader", None)
-        if loader is None:
-            continue
-        done = getattr(s, "done", None)
-        loaded = getattr(s, "loaded", 0)
-        truncated = getattr(s, "truncated_at", None)
-        error = getattr(s, "error", None)
-        if error and done is not None and done.is_set():
-            return f"loading stopped: {error}", "bad"
-        if done is not None and not done.is_set():
-            if getattr(s, "follows_pipe", False):
-                return f"live input: {loaded:,} packets read", "good"
-            frac = _load_fraction(s, session)
-            pct = f" {frac * 100:.0f}%" if frac is not None else ""
-            return f"loading{pct} ({loaded:,} packets)", "warn"
-        if truncated is not None:
-            return (
-                f"loaded the first {truncated:,} packets: the ring is full "
-                "(--ring-packets/--ring-bytes load more)",
-                "warn",
-            )
+    if load is None:
+        return None
+    if load.done and load.error:
+        return f"loading stopped: {load.error}", "bad"
+    if not load.done:
+        if load.follows_pipe:
+            return f"live input: {load.loaded:,} packets read", "good"
+        pct = f" {min(load.fraction, 0.99) * 100:.0f}%" if load.fraction is not None else ""
+        return f"loading{pct} ({load.loaded:,} packets)", "warn"
+    if load.truncated_at is not None:
+        return (
+            f"loaded the first {load.truncated_at:,} packets: the ring is full "
+            "(--ring-packets/--ring-bytes load more)",
+            "warn",
+        )
     return None
 
 
-def _load_fraction(src: object, session: Session) -> float | None:
-    """How much of a capture file is in, by bytes: the records' bytes over the file's size."""
-    progress = getattr(src, "progress", None)
-    if callable(progress):
-        value = progress()
-        return float(value) if value is not None else None
-    capture = getattr(src, "capture", None)
-    path = getattr(capture, "path", None)
-    if not isinstance(path, str):
-        return None
-    import os
-
-    try:
-        size = os.path.getsize(path)
-    except OSError:
-        return None
-    if size <= 0:
-        return None
-    loaded = getattr(src, "loaded", 0)
-    per_record = 32 if getattr(capture, "format", "") == "pcapng" else 16
-    return min(0.99, (session.ring.total_bytes + loaded * per_record) / size)
-
-
 def render_status(
-    session: Session,
     st: Status,
     view: ViewState,
     width: int | None = None,
@@ -187,25 +141,34 @@ def render_status(
 ) -> Text:
     """The status lines as one rich Text, fitted to ``width`` cells when given."""
     s = styles or StatusStyles()
-    info = session.info
     t = Text(no_wrap=True, overflow="ellipsis")
+    _line(t, _fit(_source_items(st, view, s), width), s)
+    t.append("\n")
+    _line(t, _fit(_count_items(st, view, s), width), s)
+    if st.tunnel is not None:  # line 3: the tunnel's own
+        t.append("\n ")
+        t.append(printable(st.tunnel), s.value)
+    return t
 
-    def item(priority: int, label: str, value: str, style: str | Style = s.value) -> _Item:
-        return _Item(priority).add(f"{label} ", s.label).add(value, style)
 
-    # ---- line 1: the source and what tapwatch does ----
-    line1: list[_Item] = []
+def _item(s: StatusStyles, priority: int, label: str, value: str, style: str | Style = "") -> _Item:
+    return _Item(priority).add(f"{label} ", s.label).add(value, style or s.value)
+
+
+def _source_items(st: Status, view: ViewState, s: StatusStyles) -> list[_Item]:
+    """Line 1: the source and what tapwatch does."""
+    items: list[_Item] = []
     head = _Item(ALWAYS).add(f" {view.title} ", s.title).add(" ")
-    for n, iface in enumerate(session.interfaces):
+    for n, (name, kind) in enumerate(st.interfaces):
         if n:
             head.add(" + ", s.label)
-        head.add(printable(iface.name), s.name).add(f" ({iface.kind})", s.label)
-    line1.append(head)
-    if info.addresses:
-        line1.append(_Item(2).add(" ".join(info.addresses), s.value))
-    if info.mtu:
-        line1.append(item(1, "mtu", str(info.mtu), s.label))
-    if st.device_state != "file":
+        head.add(printable(name), s.name).add(f" ({kind})", s.label)
+    items.append(head)
+    if st.addresses:
+        items.append(_Item(2).add(" ".join(st.addresses), s.value))
+    if st.mtu:
+        items.append(_item(s, 1, "mtu", str(st.mtu), s.label))
+    if st.device_state is not None:
         state = st.device_state
         word = _Item(9)
         if state == "gone":
@@ -216,69 +179,96 @@ def render_status(
             word.add("DOWN", s.warn)
         else:
             word.add(state.upper(), s.good)
-        line1.append(word)
-    if session.info.kind == "observe":
-        line1.append(item(8, "mode", "read-only (observing)", s.warn))
-    elif session.device is None:
-        if session.info.kind != "file":
-            line1.append(item(3, "mode", "n/a (no device)", s.label))
-    elif session.read_only:
-        line1.append(item(8, "mode", "read-only", s.label))
-    elif session.tunnel is not None:  # the far end answers; tapwatch carries every frame
-        line1.append(item(8, "mode", "tunnel", s.mode))
-    else:
-        mode = item(8, "mode", st.mode, s.mode if st.mode != "drop" else s.value)
-        if st.replies_sent or st.mode != "drop":
-            mode.add(f" ({st.replies_sent:,} sent)", s.label)
-        line1.append(mode)
-        if info.peer_mac and st.mode == "reply":
-            line1.append(_Item(1).add(f"as {info.peer_mac}", s.label))
-        if st.mode == "echo":
-            line1.append(
-                _Item(5).add(
-                    "echoed requests come back as requests: the host drops "
-                    "them, so ping sees no reply",
-                    s.label,
-                )
-            )
-    cap = capture_state(session, st)
-    state_item = _Item(ALWAYS)
-    if view.paused:
-        state_item.add(" PAUSED ", s.paused).add(f" +{view.new_while_paused:,} new", s.warn)
-    elif cap == "live":
-        state_item.add("● live", s.good)
-    elif cap == "stopped":
-        state_item.add("■ stopped", s.stopped)
-    else:
-        state_item.add("offline", s.offline)
-    if session.stop_reason and cap == "stopped":
-        state_item.add(f" ({printable(session.stop_reason)})", s.label)
-    line1.append(state_item)
-    loading = file_progress(session)
+        items.append(word)
+    items += _peer_items(st, s)
+    items.append(_capture_item(st, view, s))
+    loading = loading_text(st.loading)
     if loading is not None:
         text, key = loading
         style = s.bad if key == "bad" else s.warn if key == "warn" else s.good
-        line1.append(_Item(ALWAYS if key == "bad" else 9).add(printable(text), style))
-    _line(t, _fit(line1, width), s)
-    t.append("\n")
+        items.append(_Item(ALWAYS if key == "bad" else 9).add(printable(text), style))
+    return items
 
-    # ---- line 2: counts and losses ----
-    line2: list[_Item] = [item(ALWAYS, "packets", f"{st.captured:,}")]
-    line2.append(item(4, "bytes", human_bytes(st.bytes)))
-    if cap == "live":
-        line2.append(item(6, "rate", f"{view.pps:,.0f}/s"))
-    fill = st.ring_len / st.ring_max * 100 if st.ring_max else 0.0
-    line2.append(
-        item(
-            7,
-            "ring",
-            f"{st.ring_len:,}/{st.ring_max:,} ({fill:.0f}%)",
-            s.warn if fill >= 90 else s.value,
+
+def _peer_items(st: Status, s: StatusStyles) -> list[_Item]:
+    """Who answers what the host sends, and how."""
+    if st.peer == "observing":
+        return [_item(s, 8, "mode", "read-only (observing)", s.warn)]
+    if st.peer == "no-device":
+        return [_item(s, 3, "mode", "n/a (no device)", s.label)]
+    if st.peer == "file":
+        return []
+    if st.peer == "read-only":
+        return [_item(s, 8, "mode", "read-only", s.label)]
+    if st.peer == "tunnel":  # the far end answers; tapwatch carries every frame
+        return [_item(s, 8, "mode", "tunnel", s.mode)]
+    mode = _item(s, 8, "mode", st.mode, s.mode if st.mode != "drop" else s.value)
+    if st.replies_sent or st.mode != "drop":
+        mode.add(f" ({st.replies_sent:,} sent)", s.label)
+    items = [mode]
+    if st.peer_mac and st.mode == "reply":
+        items.append(_Item(1).add(f"as {st.peer_mac}", s.label))
+    if st.mode == "echo":
+        items.append(
+            _Item(5).add(
+                "echoed requests come back as requests: the host drops them, so ping sees no reply",
+                s.label,
+            )
         )
-    )
+    return items
+
+
+def _capture_item(st: Status, view: ViewState, s: StatusStyles) -> _Item:
+    """Paused, live, stopped (and why) or offline."""
+    item = _Item(ALWAYS)
+    if view.paused:
+        item.add(" PAUSED ", s.paused).add(f" +{view.new_while_paused:,} new", s.warn)
+    elif st.capture == "live":
+        item.add("● live", s.good)
+    elif st.capture == "stopped":
+        item.add("■ stopped", s.stopped)
+    else:
+        item.add("offline", s.offline)
+    if st.stop_reason and st.capture == "stopped":
+        item.add(f" ({printable(st.stop_reason)})", s.label)
+    return item
+
+
+def _count_items(st: Status, view: ViewState, s: StatusStyles) -> list[_Item]:
+    """Line 2: counts and losses, the file, the filter, what went wrong."""
+    items: list[_Item] = [_item(s, ALWAYS, "packets", f"{st.captured:,}")]
+    items.append(_item(s, 4, "bytes", human_bytes(st.bytes)))
+    if st.capture == "live":
+        items.append(_item(s, 6, "rate", f"{view.pps:,.0f}/s"))
+    fill = st.ring_len / st.ring_max * 100 if st.ring_max else 0.0
+    ring = f"{st.ring_len:,}/{st.ring_max:,} ({fill:.0f}%)"
+    items.append(_item(s, 7, "ring", ring, s.warn if fill >= 90 else s.value))
+    items.append(_loss_item(st, s))
+    if st.kernel_drops_meaning:
+        items.append(_Item(3).add(f"kernel drops = {st.kernel_drops_meaning}", s.label))
+    if st.write_error:
+        items.append(_Item(ALWAYS).add(f" pcap write error: {printable(st.write_error)} ", s.bad))
+    elif st.writing:
+        items.append(_item(s, 7, "pcap", f"{st.written:,} written"))
+    if view.display_filter or view.scanning is not None or st.filtering:
+        shown = _item(s, 9, "shown", f"{view.shown:,}")
+        if view.scanning is not None:
+            shown.add(f" filtering {view.scanning * 100:.0f}%", s.warn)
+        items.append(shown)
+    if view.busy:
+        items.append(_Item(9).add(view.busy, s.warn))
+    if st.action_error:
+        items.append(_Item(9).add(f"action failed: {printable(st.action_error)}", s.stopped))
+    if st.echo_warning:
+        items.append(_Item(9).add(f"{printable(st.echo_warning)} ({st.echo_loops:,})", s.stopped))
+    return items
+
+
+def _loss_item(st: Status, s: StatusStyles) -> _Item:
+    """Every loss, in bold red when it is not zero."""
     losses = _Item(ALWAYS)
     counted: list[tuple[str, int | None]] = [("evicted", st.evicted)]
-    if st.kernel_dropped is not None or session.live:
+    if st.kernel_dropped is not None or st.capture != "offline":
         counted.append(("kernel drops", st.kernel_dropped))  # a file has none to count
     counted.append(("missed", st.missed))
     for n, (label, value) in enumerate(counted):
@@ -289,49 +279,7 @@ def render_status(
             losses.add("?", s.label)
         else:
             losses.add(f"{value:,}", s.bad if value else s.good)
-    line2.append(losses)
-    meaning = drop_meaning(session)
-    if meaning:
-        line2.append(_Item(3).add(f"kernel drops = {meaning}", s.label))
-    if st.write_error:
-        line2.append(_Item(ALWAYS).add(f" pcap write error: {printable(st.write_error)} ", s.bad))
-    elif session.writer is not None:
-        line2.append(item(7, "pcap", f"{st.written:,} written"))
-    if view.display_filter or view.scanning is not None or session.capture_filter is not None:
-        shown = item(9, "shown", f"{view.shown:,}")
-        if view.scanning is not None:
-            shown.add(f" filtering {view.scanning * 100:.0f}%", s.warn)
-        line2.append(shown)
-    if view.busy:
-        line2.append(_Item(9).add(view.busy, s.warn))
-    if session.action_error:
-        line2.append(_Item(9).add(f"action failed: {printable(session.action_error)}", s.stopped))
-    echo = getattr(session, "echo", None)
-    if echo is not None and echo.warning:
-        line2.append(_Item(9).add(f"{printable(echo.warning)} ({echo.loops:,})", s.stopped))
-    _line(t, _fit(line2, width), s)
-
-    # ---- line 3: a tunnel (or any other extra source of status) ----
-    extra = extra_status(session)
-    if extra is not None:
-        t.append("\n ")
-        t.append(printable(extra), s.value)
-    return t
-
-
-def extra_status(session: Session) -> str | None:
-    """The tunnel's line, when the session carries one with a ``status_text()``."""
-    tunnel = getattr(session, "tunnel", None)
-    if tunnel is None:
-        return None
-    status_text = getattr(tunnel, "status_text", None)
-    if not callable(status_text):
-        return None
-    try:
-        text = status_text()
-    except Exception as e:  # a status line must never take the UI down
-        return f"tunnel: status unavailable ({e.__class__.__name__})"
-    return str(text) if text else None
+    return losses
 
 
 class StatusBar(Static):

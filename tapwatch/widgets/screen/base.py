@@ -142,11 +142,9 @@ class ScreenBase(ReportsWorkerFailures, Screen[None]):
             busy=busy,
         )
         bar = self.status_bar
-        bar.show(
-            render_status(self.session, st, view, bar.size.width or None, bar.styles_for_render())
-        )
+        bar.show(render_status(st, view, bar.size.width or None, bar.styles_for_render()))
 
-    def _notices(self, device_state: str) -> None:
+    def _notices(self, device_state: str | None) -> None:
         session = self.session
         if device_state == "gone" and not self._notified_gone:
             self._notified_gone = True

@@ -1,0 +1,192 @@
+"""Where the pump sends records: the capture file, the printed lines, the tunnel, the tunnel view.
+
+A session's pump is the ring's one consumer; it hands each record to its
+sinks in ring order, from its one thread. A sink that ``sees_every_record``
+(the peer, the tunnel, the view that reassembles tunnel streams) gets every
+record, before the capture filter and ``-c``: the peer must see an ARP request
+a filter of ``icmp`` would hide. The others (the file, the lines) get the
+records the session counts. The peer is :class:`tapwatch.peer.Peer`.
+
+After each pump cycle (also an idle one) every sink's ``end_batch`` runs: lines
+held for time order come due, the file is flushed now and then. A sink ends
+capture by calling ``stop`` with the reason (the session sets it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, ClassVar
+
+from tapwatch.kinds import Direction
+from tapwatch.pcap.errors import FileLimitReached, RecordDoesNotFit
+from tapwatch.ring import Record
+
+if TYPE_CHECKING:
+    from tapwatch.headless import LinePrinter
+    from tapwatch.pcap import CaptureWriter
+    from tapwatch.tunnel import Tunnel
+    from tapwatch.tunnelview import TunnelView
+
+#: How often the capture file is flushed while packets keep coming (it is at once when idle).
+FLUSH_EVERY_S = 0.5
+
+
+def _no_stop(reason: str) -> None:
+    return None
+
+
+class Sink:
+    """Something the pump hands records to; the base does nothing with them."""
+
+    #: True: every record, before the capture filter and -c; False: the records counted
+    sees_every_record: ClassVar[bool] = False
+
+    def __init__(self) -> None:
+        #: ends capture with a reason (the session that takes the sink sets it)
+        self.stop: Callable[[str], None] = _no_stop
+
+    def take(self, rec: Record, linktype: int) -> None:
+        """One record (pump thread)."""
+
+    def end_batch(self, idle: bool) -> None:
+        """After each pump cycle; ``idle``: it found nothing new."""
+
+    def start(self) -> None:
+        """The session starts (threads of the sink's own start here)."""
+
+    def halt(self) -> None:
+        """The session is closing: nothing more goes out from here on."""
+
+    def close(self) -> None:
+        """The last records were taken: finish and release what the sink holds."""
+
+
+class FileSink(Sink):
+    """``-w``: the counted records into a capture file, cut to ``snaplen`` (``-s``).
+
+    A record the file's format cannot hold is skipped and counted
+    (``not_written``); a write that fails ends writing, not capture
+    (``write_error``); ``-G`` with ``-W`` having written its last file ends
+    capture, as tcpdump does, successfully (``written_out``).
+    """
+
+    def __init__(self, writer: CaptureWriter, snaplen: int | None = None) -> None:
+        super().__init__()
+        self.writer = writer
+        self.snaplen = snaplen
+        self.write_error: str | None = None
+        self.not_written = 0
+        self.written_out = False
+        self._writing = True
+        self._last_flush = time.monotonic()
+
+    @property
+    def written(self) -> int:
+        return self.writer.count
+
+    def take(self, rec: Record, linktype: int) -> None:
+        if not self._writing:
+            return
+        data = rec.data
+        snap = self.snaplen
+        try:
+            if snap is not None and len(data) > snap:
+                self.writer.write(rec.ts_ns, data[:snap], rec.direction, len(data), rec.iface)
+            else:
+                self.writer.write(rec.ts_ns, data, rec.direction, None, rec.iface)
+        except FileLimitReached as e:  # -G with -W: tcpdump ends here, successfully
+            self.written_out = True
+            self._writing = False
+            self.stop(str(e))
+        except RecordDoesNotFit:
+            self.not_written += 1
+        except Exception as e:
+            self._failed(e)
+
+    def end_batch(self, idle: bool) -> None:
+        if self.write_error is not None:
+            return
+        now = time.monotonic()
+        if idle or now - self._last_flush > FLUSH_EVERY_S:
+            self._last_flush = now
+            try:
+                self.writer.flush()
+            except Exception as e:
+                self._failed(e)
+
+    def close(self) -> None:
+        if self.write_error is None:
+            self._writing = False
+            try:
+                self.writer.close()
+            except Exception as e:
+                self.write_error = str(e)
+
+    def _failed(self, e: Exception) -> None:
+        self.write_error = str(e) or e.__class__.__name__
+        self._writing = False
+        with contextlib.suppress(Exception):  # the write error is what the user hears of
+            self.writer.close()
+
+
+class PrinterSink(Sink):
+    """Headless lines: each counted record to a :class:`~tapwatch.headless.LinePrinter`,
+    whose held lines come out after each cycle; output that went away ends capture."""
+
+    def __init__(self, printer: LinePrinter) -> None:
+        super().__init__()
+        self.printer = printer
+
+    def take(self, rec: Record, linktype: int) -> None:
+        self.printer(rec)
+
+    def end_batch(self, idle: bool) -> None:
+        ended = self.printer.flush()
+        if ended:
+            self.stop(ended)
+
+
+class TunnelSink(Sink):
+    """Being a tunnel's end: what the host sends into the device goes to the far end.
+
+    The far end is then the device's only peer (the session refuses echo and
+    reply beside it).
+    """
+
+    sees_every_record = True
+
+    def __init__(self, tunnel: Tunnel, iface: int) -> None:
+        super().__init__()
+        self.tunnel = tunnel
+        self.iface = iface
+
+    def take(self, rec: Record, linktype: int) -> None:
+        if rec.direction == Direction.OUTBOUND and rec.iface == self.iface:
+            self.tunnel.send(rec.data)
+
+    def start(self) -> None:
+        if self.tunnel.ident is None:
+            self.tunnel.start()
+
+    def halt(self) -> None:
+        self.tunnel.stop()
+
+
+class InnerFrames(Sink):
+    """Follows the framed tunnel streams a :class:`~tapwatch.tunnelview.TunnelView` names;
+    the frames each segment completes are kept in the ring beside it (and go with it)."""
+
+    sees_every_record = True
+
+    def __init__(self, view: TunnelView) -> None:
+        super().__init__()
+        self.view = view
+        #: where a segment's frames are kept (the session sets its ring's ``set_inner``)
+        self.keep: Callable[[int, tuple[bytes, ...]], object] | None = None
+
+    def take(self, rec: Record, linktype: int) -> None:
+        frames = self.view.frames(rec.data, linktype)  # every segment, in order: frames span them
+        if frames is not None and self.keep is not None:
+            self.keep(rec.seq, tuple(frames))
