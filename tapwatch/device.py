@@ -235,7 +235,6 @@ class LinkInfo:
     mac: str | None = None
     addresses: list[str] = field(default_factory=list)
     tx_dropped: int | None = None
-    rx_dropped: int | None = None
     txqueuelen: int | None = None
 
 
@@ -512,7 +511,6 @@ class Device:
                     mac=link.get("IFLA_ADDRESS"),
                     addresses=addrs,
                     tx_dropped=stats.get("tx_dropped") if stats else None,
-                    rx_dropped=stats.get("rx_dropped") if stats else None,
                     txqueuelen=link.get("IFLA_TXQLEN"),
                 )
         except NetlinkError as e:

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 _LINK_HEADER = {LINKTYPE_LINUX_SLL: 16, LINKTYPE_LINUX_SLL2: 20, LINKTYPE_NULL: 4}
 
 
-def direction_word(direction: int | None, data: bytes, linktype: int) -> str:
+def packet_type_word(direction: int | None, data: bytes, linktype: int) -> str:
     """tcpdump's word for a packet's direction: In, Out, or B/M for group frames received.
 
     ``tcpdump -i any`` takes it from the kernel's packet type; for an Ethernet
@@ -135,10 +135,10 @@ class Renderer:
         stamp = self._stamp(ts_ns)
         names = self.names
         if names is not None:
-            word = direction_word(direction, data, linktype)
+            word = packet_type_word(direction, data, linktype)
             head = f"{stamp}{names[iface]:<5} {word:<3} "
         elif self.words and direction:
-            head = f"{stamp}{direction_word(direction, data, linktype):<3} "
+            head = f"{stamp}{packet_type_word(direction, data, linktype):<3} "
         else:
             head = stamp
         line = head + body
@@ -199,18 +199,18 @@ def link_header_length(data: bytes, linktype: int) -> int:
     return min(_LINK_HEADER.get(linktype, 0), len(data))
 
 
-def dump(data: bytes, linktype: int, kind: str) -> str:
+def dump(data: bytes, linktype: int, style: str) -> str:
     """tcpdump's -x/-xx (hex), -X/-XX (hex and ASCII), -A/-AA (ASCII) of one packet.
 
     The single-letter forms leave out the link-level header, as tcpdump does.
     Every line starts with a newline: the result follows the packet's line.
     """
-    if kind in ("x", "X", "A"):
+    if style in ("x", "X", "A"):
         data = data[link_header_length(data, linktype) :]
-    if kind in ("A", "AA"):
+    if style in ("A", "AA"):
         return "\n" + _ascii(data)
     out = []
-    ascii_too = kind in ("X", "XX")
+    ascii_too = style in ("X", "XX")
     for off in range(0, len(data), 16):
         chunk = data[off : off + 16]
         words = " ".join(chunk[i : i + 2].hex() for i in range(0, len(chunk), 2))

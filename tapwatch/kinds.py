@@ -34,6 +34,8 @@ class Direction(IntEnum):
 
 #: tcpdump's words, indexed by the direction's value (hot paths index this tuple).
 DIRECTION_WORDS = ("", "In", "Out")
+#: the packet list's words, indexed the same way: "host→" the host sent it, "→host" it got it
+DIRECTION_ARROWS = ("", "→host", "host→")
 
 #: What tapwatch does with what the host sends into a device it holds.
 PeerMode = Literal["drop", "echo", "reply"]

@@ -27,7 +27,7 @@ from tapwatch.kinds import PEER_MODES, CaptureState, DeviceState, PeerMode, Peer
 from tapwatch.peer import Peer, PeerError
 from tapwatch.ring import Record, Ring
 from tapwatch.sinks import FileSink, InnerFrames, Sink, TunnelSink
-from tapwatch.snapshot import InterfaceStatus, LoadStatus, Status
+from tapwatch.snapshot import LoadStatus, Status
 from tapwatch.sources import DeviceSource, FileSource, InterfaceInfo, RecordSource, Source
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from tapwatch.tunnel import Tunnel
     from tapwatch.tunnelview import TunnelView
 
-__all__ = ["MODES", "InterfaceStatus", "Session", "Status"]
+__all__ = ["MODES", "Session", "Status"]
 
 MODES = PEER_MODES
 _RATE_WINDOW_S = 1.0
@@ -196,10 +196,10 @@ class Session:
         src = self.device_source or self.sources[0]
         return src.state
 
-    def sink(self, kind: type[_SinkT]) -> _SinkT | None:
+    def sink(self, cls: type[_SinkT]) -> _SinkT | None:
         """The first of the session's sinks of that type, if it has one."""
         for sink in self.sinks:
-            if isinstance(sink, kind):
+            if isinstance(sink, cls):
                 return sink
         return None
 
@@ -458,25 +458,6 @@ class Session:
                 total = (total or 0) + d
         return total
 
-    def interface_status(self, now_ns: int | None = None) -> list[InterfaceStatus]:
-        """Per interface: packets and bytes counted, rate, and the kernel's drops."""
-        rows = self.stats.interface_rows(time.time_ns() if now_ns is None else now_ns)
-        out = []
-        for src in self.sources:
-            drops = src.kernel_drops()
-            for iface in src.interfaces:
-                row = rows.get(iface.index)
-                out.append(
-                    InterfaceStatus(
-                        iface.name,
-                        row.packets if row else 0,
-                        row.bytes if row else 0,
-                        row.pps if row else 0.0,
-                        drops if len(src.interfaces) == 1 else None,
-                    )
-                )
-        return out
-
     def arrival_rate(self) -> float:
         """Packets arriving per second, by the wall clock, over about the last second.
 
@@ -527,8 +508,6 @@ class Session:
             pps=pps,
             ring_len=len(ring),
             ring_max=ring.max_packets,
-            ring_bytes=ring.nbytes,
-            ring_max_bytes=ring.max_bytes,
             filtering=self.capture_filter is not None,
             writing=files is not None,
             written=files.written if files is not None else 0,
@@ -608,8 +587,8 @@ class Session:
         for s in self.sources:
             s.close()
 
-    def summary_line(self) -> str:
-        """The exit summary, tcpdump-like, with every loss named."""
+    def exit_line(self) -> str:
+        """The exit line, tcpdump-like, with every loss named."""
         st = self.status()
         total = st.captured + self.counted_before_clear  # the counters restart at a clear
         live = not all(isinstance(src, FileSource) for src in self.sources)

@@ -1,4 +1,4 @@
-"""One typed snapshot of a session, for the status bar and the exit summary.
+"""One typed snapshot of a session, for the status bar and the exit line.
 
 :meth:`tapwatch.session.Session.status` fills it in one go from the
 session, its sources and its sinks; a reader of it (the status bar) needs
@@ -23,17 +23,6 @@ class LoadStatus:
     follows_pipe: bool  # a pipe, perhaps a live capture from elsewhere
     truncated_at: int | None  # packets loaded when the ring filled up, None when all were
     error: str | None  # why loading stopped before the file's end
-
-
-@dataclass(frozen=True)
-class InterfaceStatus:
-    """One interface's share of the counters (the session's own are the totals)."""
-
-    name: str
-    packets: int
-    bytes: int
-    pps: float
-    kernel_dropped: int | None
 
 
 @dataclass(frozen=True)
@@ -63,8 +52,6 @@ class Status:
     pps: float
     ring_len: int
     ring_max: int
-    ring_bytes: int
-    ring_max_bytes: int
     filtering: bool  # a capture filter keeps packets out
     writing: bool  # -w
     written: int

@@ -315,7 +315,7 @@ class FileSource(Source):
         wake: threading.Event,
         first_index: int = 0,
         *,
-        live: bool = False,
+        follows_pipe: bool = False,
         capture_filter: PacketFilter | None = None,
     ) -> None:
         ifaces = capture.interfaces or []
@@ -346,7 +346,7 @@ class FileSource(Source):
         self.capture = capture
         self.label = label
         self.capture_filter = capture_filter  # applied before the ring: a capture filter
-        self.follows_pipe = live
+        self.follows_pipe = follows_pipe
         self.loader = _FileLoader(self, ring, wake, first_index)
         self.loaded = 0
         self.truncated_at: int | None = None  # packets loaded when the ring filled up
@@ -739,20 +739,20 @@ def open_file(
             if stdin is None:
                 raise SourceError("-r -: there is no standard input to read")
             cap = read_capture(stdin)
-            live = True
+            pipe = True
             try:
                 mode = os.fstat(stdin.fileno()).st_mode
-                live = not stat_mod.S_ISREG(mode)
+                pipe = not stat_mod.S_ISREG(mode)
             except (AttributeError, OSError, ValueError):
                 pass
             label = "stdin"
         else:
             cap = read_capture(path)
-            live = False
+            pipe = False
             label = os.path.basename(path)
     except PcapError as e:
         raise SourceError(str(e)) from None
-    src = FileSource(cap, label, ring, wake, index, live=live)
+    src = FileSource(cap, label, ring, wake, index, follows_pipe=pipe)
     if capture_filter is not None:
         src.capture_filter = capture_filter([i.linktype for i in src.interfaces])
     return src

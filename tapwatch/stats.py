@@ -89,13 +89,12 @@ class Stats:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._counters: dict[str, _Counter] = {}
-        self._ifaces: dict[int, _Counter] = {}
         self.total_packets = 0
         self.total_bytes = 0
         self._total = _Counter(0)
 
-    def add(self, layers: tuple[str, ...], length: int, ts_ns: int, iface: int = 0) -> None:
-        """Count one packet at every layer it carries, and on its interface."""
+    def add(self, layers: tuple[str, ...], length: int, ts_ns: int) -> None:
+        """Count one packet at every layer it carries."""
         second = ts_ns // 1_000_000_000
         with self._lock:
             self.total_packets += 1
@@ -104,14 +103,6 @@ class Stats:
             if second != total.second:
                 total.roll(second)
             total.current += 1
-            ic = self._ifaces.get(iface)
-            if ic is None:
-                ic = self._ifaces[iface] = _Counter(0)
-            if second != ic.second:
-                ic.roll(second)
-            ic.packets += 1
-            ic.bytes += length
-            ic.current += 1
             counters = self._counters
             for depth, name in enumerate(layers):
                 c = counters.get(name)
@@ -153,23 +144,10 @@ class Stats:
         out.sort(key=lambda r: (_RANK.get(r.name, len(_RANK)), r.name))
         return out
 
-    def interface_rows(self, now_ns: int) -> dict[int, ProtoRow]:
-        """Packets, bytes and rate per interface number (``Record.iface``)."""
-        now_s = now_ns // 1_000_000_000
-        with self._lock:
-            out = {}
-            for iface, c in self._ifaces.items():
-                c.roll(now_s)
-                out[iface] = ProtoRow(
-                    str(iface), 0, c.packets, c.bytes, self._rate(c, now_s), list(c.history)
-                )
-            return out
-
     def reset(self) -> None:
         """Start counting from zero (the UI's clear)."""
         with self._lock:
             self._counters.clear()
-            self._ifaces.clear()
             self.total_packets = 0
             self.total_bytes = 0
             self._total = _Counter(0)

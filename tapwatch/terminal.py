@@ -6,7 +6,7 @@ monitor is often started with one of them redirected: ``... -w - | tapwatch
 -r -`` feeds the capture on stdin, ``tapwatch -r x.pcap 2>/dev/null`` sends
 stderr away. Like termshark, tapwatch then reads keys from the controlling
 terminal and draws on the terminal stdout is connected to, for as long as
-the UI runs, and puts the descriptors back afterwards, so the exit summary
+the UI runs, and puts the descriptors back afterwards, so the exit line
 goes where the user sent stderr.
 """
 

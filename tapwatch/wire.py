@@ -12,7 +12,6 @@ import struct
 ETH_P_ALL = 0x0003
 ETH_P_IP = 0x0800
 ETH_P_ARP = 0x0806
-ETH_P_RARP = 0x8035
 ETH_P_8021Q = 0x8100
 ETH_P_IPV6 = 0x86DD
 ETH_P_8021AD = 0x88A8
@@ -24,16 +23,10 @@ ETH_HLEN = 14
 VLAN_HLEN = 4
 
 IPPROTO_ICMP = 1
-IPPROTO_IPIP = 4
 IPPROTO_TCP = 6
 IPPROTO_UDP = 17
 IPPROTO_IPV6 = 41
-IPPROTO_GRE = 47
-IPPROTO_ESP = 50
-IPPROTO_AH = 51
 IPPROTO_ICMPV6 = 58
-
-BROADCAST_MAC = b"\xff" * 6
 
 
 def mac_str(mac: bytes) -> str:
@@ -58,11 +51,6 @@ def parse_mac(text: str | bytes) -> bytes:
         return bytes(int(p, 16) for p in parts)
     except ValueError:
         raise ValueError(f"invalid MAC address {text!r} (want aa:bb:cc:dd:ee:ff)") from None
-
-
-def is_multicast_mac(mac: bytes) -> bool:
-    """Group bit set: broadcast and multicast destinations (and never a valid source)."""
-    return bool(mac) and bool(mac[0] & 1)
 
 
 def checksum(data: bytes | bytearray | memoryview) -> int:

@@ -15,14 +15,14 @@ from tapwatch.analysis.conversations import (  # noqa: E402
     endpoint_table,
 )
 from tapwatch.analysis.find import FindError, find, matcher, parse_hex, parse_query  # noqa: E402
-from tapwatch.analysis.frame import FrameInfo, direction_word, frame_node  # noqa: E402
+from tapwatch.analysis.frame import FrameInfo, frame_node  # noqa: E402
 from tapwatch.analysis.headers import transport  # noqa: E402
 from tapwatch.analysis.interfaces import InterfaceTally  # noqa: E402
 from tapwatch.analysis.sorting import SortColumn, key_function, sort_rows  # noqa: E402
 from tapwatch.analysis.streams import follow, hex_lines, text_lines  # noqa: E402
 from tapwatch.analysis.timefmt import TimeFormat, format_time  # noqa: E402
 from tapwatch.decode import summarize  # noqa: E402
-from tapwatch.kinds import Direction  # noqa: E402
+from tapwatch.kinds import DIRECTION_ARROWS, Direction  # noqa: E402
 from tapwatch.linktypes import LINKTYPE_ETHERNET, LINKTYPE_RAW  # noqa: E402
 from tapwatch.ring import Record, Ring  # noqa: E402
 
@@ -359,8 +359,8 @@ def test_frame_layer_names_interface_direction_and_sanitizes() -> None:
     assert "\x1b" not in text and "\x07" not in text and "\r" not in text
     assert "Direction: inbound: the host received it from eth^[]0;x^G" in text
     assert "Arrival time: 2.000000" in text and "Comment: hi^M^[[2K" in text
-    assert direction_word(Direction.OUTBOUND) == "host→"
-    assert direction_word(Direction.INBOUND) == "→host"
+    arrows = [DIRECTION_ARROWS[d] for d in (Direction.OUTBOUND, Direction.INBOUND, 0)]
+    assert arrows == ["host→", "→host", ""]
 
 
 def test_interface_tally_counts_per_interface() -> None:

@@ -15,7 +15,7 @@ from tapwatch.cli import UsageError, build_parser, validate
 from tapwatch.cli.messages import Failure
 from tapwatch.cli.parser import add_tunnel_flags
 from tapwatch.cli.validate import (
-    dump_kind,
+    dump_style,
     output_options,
     print_options,
     source_options,
@@ -176,7 +176,7 @@ def test_an_unknown_user_is_refused_before_anything_opens() -> None:
 
 
 @pytest.mark.parametrize(
-    ("hex_count", "hex_ascii", "ascii_count", "kind"),
+    ("hex_count", "hex_ascii", "ascii_count", "style"),
     [
         (0, 0, 0, ""),
         (1, 0, 0, "x"),
@@ -189,9 +189,9 @@ def test_an_unknown_user_is_refused_before_anything_opens() -> None:
     ],
 )
 def test_the_dump_follows_tcpdumps_precedence(
-    hex_count: int, hex_ascii: int, ascii_count: int, kind: str
+    hex_count: int, hex_ascii: int, ascii_count: int, style: str
 ) -> None:
-    assert dump_kind(hex_count, hex_ascii, ascii_count) == kind
+    assert dump_style(hex_count, hex_ascii, ascii_count) == style
 
 
 def test_line_flags_make_the_line_format() -> None:

@@ -189,7 +189,7 @@ def test_the_tunnel_carries_what_the_host_sent_and_starts_and_stops_with_the_ses
     s.close()
     assert t.started and t.stopped and t.sent == [PING]
     assert s.tunnel is t and s.status().tunnel == "tunnel server :55555 listening"
-    assert s.summary_line().endswith("; tunnel: 1 frame out")
+    assert s.exit_line().endswith("; tunnel: 1 frame out")
 
 
 # ----- the status snapshot -----------------------------------------------------------------

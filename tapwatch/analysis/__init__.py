@@ -49,9 +49,5 @@ class Progress:
         self._cancel.set()
 
     @property
-    def cancelled(self) -> bool:
-        return self._cancel.is_set()
-
-    @property
     def fraction(self) -> float:
         return min(1.0, self.done / self.total) if self.total else 0.0

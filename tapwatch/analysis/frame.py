@@ -18,19 +18,6 @@ from tapwatch.linktypes import name as linktype_name
 from tapwatch.ring import Record
 from tapwatch.sanitize import printable
 
-#: the list's direction words, the host's view (see ``direction_word``)
-HOST_RECEIVED = "→host"
-HOST_SENT = "host→"
-
-
-def direction_word(direction: int) -> str:
-    """The list's word: ``host→`` the host sent it, ``→host`` the host received it."""
-    if direction == Direction.OUTBOUND:
-        return HOST_SENT
-    if direction == Direction.INBOUND:
-        return HOST_RECEIVED
-    return ""
-
 
 def direction_sentence(direction: int, ifname: str) -> str:
     """The direction in words, with tcpdump's word, for the frame layer."""

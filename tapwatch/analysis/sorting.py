@@ -39,15 +39,6 @@ class SortColumn(str, Enum):
     LENGTH = "Len"
     INFO = "Info"
 
-    @property
-    def needs_summary(self) -> bool:
-        return self in (
-            SortColumn.SOURCE,
-            SortColumn.DESTINATION,
-            SortColumn.PROTOCOL,
-            SortColumn.INFO,
-        )
-
 
 @lru_cache(maxsize=65536)
 def address_key(text: str) -> tuple[int, bytes, str]:

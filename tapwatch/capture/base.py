@@ -31,9 +31,10 @@ if TYPE_CHECKING:
     from tapwatch.filters import BpfFilter
     from tapwatch.ring import Ring
 
-#: what a tun/tap device gives its reader is what the host sent into it: outbound
-HOST_SENT = int(Direction.OUTBOUND)
-HOST_RECEIVED = int(Direction.INBOUND)
+#: Records carry a Direction's plain value (an int formats as one in every Python): what a
+#: tun/tap device gives its reader is what the host sent into it, OUTBOUND.
+OUTBOUND = Direction.OUTBOUND.value
+INBOUND = Direction.INBOUND.value
 
 BATCH = 512  # reads per batch handed to the ring (one lock hold)
 READ_SIZE = 65536  # larger than any frame a tun/tap device or packet socket gives
@@ -137,7 +138,6 @@ class CaptureReader(threading.Thread, abc.ABC):
         self.packets = 0  # put in the ring (so: matched the capture filter, if any)
         self.failure: CaptureFailure | None = None
         self.path: CapturePath = "thread"  # what reads now; each subclass sets its own
-        self.child_pid: int | None = None  # a reading or draining child process, while it runs
         # the filter this thread runs on every packet it delivers (None: everything passes)
         self._match: Callable[[bytes], bool] | None = (
             capture_filter.match if capture_filter is not None else None

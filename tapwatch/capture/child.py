@@ -34,7 +34,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from tapwatch.capture.base import BATCH, HOST_SENT, POLL_MS, READ_SIZE, Batch
+from tapwatch.capture.base import BATCH, OUTBOUND, POLL_MS, READ_SIZE, Batch
 
 # ----- the shared buffer between the reading child and the reader thread ------------------------
 # Page 0 holds the positions, each on its own cache line; records follow it. Positions are
@@ -196,7 +196,7 @@ class Channel:
             if n == WRAP:
                 pos += SHM_BYTES - off
                 continue
-            append((ts, HOST_SENT, mm[at + rec_size : at + rec_size + n]))
+            append((ts, OUTBOUND, mm[at + rec_size : at + rec_size + n]))
             pos += (rec_size + n + 7) & ~7
             if len(batch) >= TAKE_BATCH:
                 deliver(batch)

@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING
 from tapwatch.capture.base import (
     BATCH,
     DEAD,
-    HOST_RECEIVED,
-    HOST_SENT,
+    INBOUND,
+    OUTBOUND,
     POLL_MS,
     READ_SIZE,
     Batch,
@@ -184,9 +184,9 @@ class PacketSocketReader(CaptureReader):
                 if addr[2] == PACKET_OUTGOING:
                     if skip_sent:
                         continue
-                    append((now(), HOST_SENT, data))
+                    append((now(), OUTBOUND, data))
                 else:
-                    append((now(), HOST_RECEIVED, data))
+                    append((now(), INBOUND, data))
         except BlockingIOError:
             pass
         return batch

@@ -27,7 +27,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from tapwatch.capture.base import HOST_RECEIVED, HOST_SENT, Batch
+from tapwatch.capture.base import INBOUND, OUTBOUND, Batch
 from tapwatch.linktypes import LINKTYPE_ETHERNET
 from tapwatch.wire import ETH_P_8021Q, ETH_P_ALL
 
@@ -263,9 +263,9 @@ class TpacketRing:
                     if tagged_match is not None and not tagged_match(data):
                         at += nxt
                         continue
-                direction = HOST_SENT
+                direction = OUTBOUND
                 if both and mm[at + pkttype_at] != PACKET_OUTGOING:
-                    direction = HOST_RECEIVED
+                    direction = INBOUND
                 append((sec * 1_000_000_000 + nsec, direction, data))
                 at += nxt
             if match is not None:

@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING
 from tapwatch.capture.base import (
     BATCH,
     DEAD,
-    HOST_SENT,
+    OUTBOUND,
     POLL_MS,
     READ_SIZE,
     Batch,
@@ -220,7 +220,7 @@ class ThreadReader(Reader):
         append = batch.append
         try:
             for _ in range(BATCH):
-                append((now(), HOST_SENT, read(fd, READ_SIZE)))
+                append((now(), OUTBOUND, read(fd, READ_SIZE)))
         except BlockingIOError:
             pass
         return batch
@@ -247,14 +247,12 @@ class ProcessReader(ThreadReader):
             return self._consume(chan)
         finally:
             chan.close()
-            self.child_pid = None
 
     def _hand_over(self, chan: Channel) -> bool:
         """Read here until the child is ready, then let it start; False if it never is."""
         poller = select.poll()
         poller.register(self.fd, select.POLLIN | select.POLLERR | select.POLLHUP)
         poller.register(chan.bell, select.POLLIN | select.POLLHUP)
-        self.child_pid = chan.child.pid
         deadline = time.monotonic() + CHILD_READY_S
         while not self.stop_event.is_set() and self.failure is None:
             status = chan.status()
@@ -367,7 +365,6 @@ class TpacketReader(Reader):
         if can_spawn():
             try:
                 drainer = Drainer(self.fd)
-                self.child_pid = drainer.child.pid
             except (OSError, ValueError):
                 drainer = None
         poller = select.poll()
@@ -410,7 +407,6 @@ class TpacketReader(Reader):
                 if not events and drainer is not None and not drainer.alive():
                     drainer.close()  # it died: drain here from now on
                     drainer = None
-                    self.child_pid = None
                     poller.modify(fd, dev_events | select.POLLIN)
             # what the kernel put in the ring before the end, including the block it was
             # filling, which it hands over when its timeout expires
@@ -421,4 +417,3 @@ class TpacketReader(Reader):
         finally:
             if drainer is not None:
                 drainer.close()
-                self.child_pid = None

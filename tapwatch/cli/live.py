@@ -265,7 +265,7 @@ class LiveRun:
         if session.written_out and session.stop_reason:  # -G with -W wrote its last file
             say(session.stop_reason)
         if not self.hung_up:  # the UI's quit path says the same as headless does
-            say(session.summary_line())
+            say(session.exit_line())
         if session.stop_error and session.stop_reason:
             say(f"{session.info.name}: {session.stop_reason}")
             status = status or 1

@@ -95,7 +95,7 @@ def _browse_file(opts: RunOptions) -> int:
     finally:
         session.close()
     if not outcome.hung_up:
-        say(session.summary_line())
+        say(session.exit_line())
     if src.truncated_at is not None:
         say(
             f"{opts.read}: loaded the first {src.truncated_at:,} packets (the ring "

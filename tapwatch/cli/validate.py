@@ -210,7 +210,7 @@ def print_options(args: argparse.Namespace) -> PrintOptions:
         time=min(args.times, 5),
         link=args.link,
         verbose=args.verbose,
-        dump=dump_kind(args.hex, args.hex_ascii, args.ascii),
+        dump=dump_style(args.hex, args.hex_ascii, args.ascii),
         # -s shapes a capture; reading a file, tcpdump shows what the file holds
         snaplen=None if args.read else args.snaplen,
         absolute=args.absolute,
@@ -224,7 +224,7 @@ def print_options(args: argparse.Namespace) -> PrintOptions:
     )
 
 
-def dump_kind(hex_count: int, hex_ascii_count: int, ascii_count: int) -> str:
+def dump_style(hex_count: int, hex_ascii_count: int, ascii_count: int) -> str:
     """tcpdump's precedence of -x/-xx, -X/-XX and -A/-AA: -X wins (taking -xx's link
     header), then -x, then -A."""
     if hex_ascii_count:

@@ -30,25 +30,6 @@ def layers(data: Any, linktype: int) -> tuple[str, ...]:
         return ("other",)
 
 
-def walk_flows(data: bytes, linktype: int, flows: TcpFlows) -> None:
-    """Feed the packet's TCP segments to ``flows`` as printing its line would, without the line.
-
-    What :mod:`~tapwatch.decode.parallel` runs over a chunk of a capture first,
-    to learn which connections the chunk continues from the packets before it.
-    Never raises.
-    """
-    h = LINKTYPES.get(linktype)
-    if h is None:
-        return
-    TAP.flows = flows
-    try:
-        h.walk(data, [])
-    except Exception:  # never take the printer down (the check after printing catches it)
-        pass
-    finally:
-        TAP.flows = None
-
-
 def walk_records(
     records: list[tuple[int, bytes, int]],
     linktype: int,
@@ -56,8 +37,14 @@ def walk_records(
     keep: list[bool] | None = None,
     snaplen: int = -1,
 ) -> None:
-    """:func:`walk_flows` over ``(ts_ns, data)`` records (those ``keep`` marks, each cut to
-    ``snaplen`` bytes when not negative), as :meth:`LineFormatter.lines` would print them."""
+    """Feed the TCP segments of ``(ts_ns, data)`` records (those ``keep`` marks, each cut to
+    ``snaplen`` bytes when not negative) to ``flows`` as :meth:`LineFormatter.lines` would
+    number them printing their lines, without the lines.
+
+    What :mod:`~tapwatch.decode.parallel` runs over a chunk of a capture first, to
+    learn which connections the chunk continues from the packets before it. Never
+    raises.
+    """
     h = LINKTYPES.get(linktype)
     if h is None:
         return

@@ -144,7 +144,7 @@ class Cookies:
         return "I"
 
 
-#: Set while :func:`~tapwatch.decode.classify.walk_flows` walks a packet: the walks then
+#: Set while :func:`~tapwatch.decode.classify.walk_records` walks packets: the walks then
 #: feed the TCP segments they pass to ``flows`` as the text decoder does.
 class FlowTap:
     def __init__(self) -> None:
@@ -327,10 +327,6 @@ def by_port(
 
 # --------------------------------------------------------------------------- helpers
 
-S_IP4: Final = struct.Struct("!BBHHHBBH4s4s")
-S_IP6: Final = struct.Struct("!HBB16s16s")
-S_UDP: Final = struct.Struct("!HHH")
-S_TCP: Final = struct.Struct("!HHIIHHHH")
 S_HH: Final = struct.Struct("!HH")
 S_H: Final = struct.Struct("!H")
 S_I: Final = struct.Struct("!I")

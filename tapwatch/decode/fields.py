@@ -24,7 +24,6 @@ from typing import Any, Final
 
 from tapwatch.decode.names import (
     ARP_OPS,
-    DHCP_TYPES,
     DNS_CLASSES,
     DNS_OPS_WS,
     DNS_RCODES_WS,
@@ -609,21 +608,6 @@ def generic(field: Any, v: Any, pkt: Any) -> str | None:
         except Exception:
             return type(v).__name__
     return str(v)
-
-
-def dhcp_option(opt: Any) -> str | None:
-    """One DHCP option of scapy's ``DHCP.options`` list, as ``Name: value``."""
-    if isinstance(opt, str):
-        return None if opt in ("end", "pad") else opt
-    if not isinstance(opt, tuple) or not opt:
-        return None
-    name = str(opt[0])
-    vals = opt[1:]
-    if name == "message-type" and vals:
-        t = _int(vals[0])
-        return f"DHCP Message Type: {DHCP_TYPES.get(t, 'Unknown')} ({t})"
-    shown = ", ".join(text_value(x) if isinstance(x, bytes) else str(x) for x in vals)
-    return f"{name}: {shown}"
 
 
 def tcp_option(kind: int, body: bytes) -> str:

@@ -6,7 +6,6 @@ from typing import Final
 
 VLAN_TYPES: Final = {0x8100: "802.1Q", 0x88A8: "802.1ad", 0x9100: "802.1Q"}
 MAX_VLAN_TAGS: Final = 8
-MAX_IP_DEPTH: Final = 3  # IP-in-IP nesting we follow before giving up
 MAX_EXT_HEADERS: Final = 16
 
 #: ethertype -> tcpdump's name, used in the ``-e`` link text.
@@ -60,21 +59,6 @@ IPPROTO_NAMES: Final = {
 }
 IPPROTO_WS: Final = {1: "ICMP", 6: "TCP", 17: "UDP", 58: "ICMPv6", **IPPROTO_NAMES}
 
-DNS_PORTS: Final = frozenset((53, 5353))
-DHCP_PORTS: Final = frozenset((67, 68))
-HTTP_PORTS: Final = frozenset((80, 8000, 8080, 3128))
-HTTP_STARTS: Final = (
-    b"GET ",
-    b"POST ",
-    b"HEAD ",
-    b"PUT ",
-    b"DELETE ",
-    b"OPTIONS ",
-    b"PATCH ",
-    b"CONNECT ",
-    b"TRACE ",
-    b"HTTP/1.",
-)
 
 SLL_PKTTYPES: Final = {0: "In", 1: "B", 2: "M", 3: "P", 4: "Out"}
 NULL_FAMILIES: Final = {2: "IPv4", 10: "IPv6", 24: "IPv6", 28: "IPv6", 30: "IPv6"}

@@ -12,7 +12,7 @@ numbering: a segment's numbers depend on the first segment of its connection,
 possibly many chunks earlier.  So a chunk is done in two steps:
 
 1. *walk*: the worker runs the decoder's cheap layer walk over the chunk
-   (:func:`~tapwatch.decode.classify.walk_flows`), which meets the same TCP
+   (:func:`~tapwatch.decode.classify.walk_records`), which meets the same TCP
    segments the printer numbers, and reports which connections the chunk
    continues and what it leaves behind;
 2. *render*: once the walks of all earlier chunks are in, the parent sends the
@@ -37,7 +37,7 @@ import signal
 import struct
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, NamedTuple, Protocol, TextIO
+from typing import Any, NamedTuple, TextIO
 
 from tapwatch.decode.classify import walk_records
 from tapwatch.decode.core import FlowBase, FlowKey, TcpFlows
@@ -58,15 +58,6 @@ _LEN = struct.Struct("<I")
 Records = list[tuple[int, bytes, int]]
 #: Prints a chunk's records (those ``keep`` marks, all when None) with the given flow table.
 Render = Callable[[Records, "list[bool] | None", "TcpFlows | None"], list[str]]
-
-
-class ChunkRef(Protocol):
-    """A run of whole records in the file (:class:`tapwatch.pcap.records.Chunk`)."""
-
-    @property
-    def start(self) -> int: ...
-    @property
-    def end(self) -> int: ...
 
 
 class Job(NamedTuple):

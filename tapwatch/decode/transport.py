@@ -220,7 +220,7 @@ def tcp_walk(d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool
     if end - off < 20:
         return
     flows = TAP.flows
-    if flows is not None:  # walk_flows: number the segment as tcp() does, if it carries ACK
+    if flows is not None:  # walk_records: number the segment as tcp() does, if it carries ACK
         if d[off + 13] & 0x10:
             flows.relative(
                 TAP.src,

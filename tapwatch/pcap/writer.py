@@ -21,7 +21,8 @@ happens at least ``FLUSH_INTERVAL`` (0.5 s) after the previous flush; checking
 that would miss slow traffic. A SIGKILLed tapwatch therefore leaves a file
 that is complete up to the last flush (plus possibly a cut-off final record,
 which the reader reports as ``truncated``). When writes stop, nothing runs by
-itself: an owner with a timer can call ``flush_if_due()``.
+itself: the owner flushes (a session's pump flushes an idle file, see
+:class:`tapwatch.sinks.FileSink`).
 
 Directions are the host's, as libpcap records them: a record's
 :class:`~tapwatch.kinds.Direction` value *is* its pcapng ``epb_flags``

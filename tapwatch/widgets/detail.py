@@ -1,6 +1,6 @@
 """Protocol tree of the selected packet (the frame layer, then one node per layer, fields below).
 
-Built from ``decode.detail`` nodes, which carry byte offsets into the packet so
+Built from :class:`tapwatch.decode.Node` trees, which carry byte offsets into the packet so
 highlighting a node lets the hex view mark exactly those bytes. Which layers
 are expanded is remembered by layer name across packets, the way Wireshark
 keeps "Internet Protocol" open while you walk through a capture.

@@ -42,11 +42,10 @@ from textual.reactive import var
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from tapwatch.analysis.frame import direction_word
 from tapwatch.analysis.sorting import SortColumn
 from tapwatch.analysis.sorting import positions as sorting_positions
 from tapwatch.analysis.timefmt import WIDTHS, TimeFormat, format_time
-from tapwatch.kinds import Direction
+from tapwatch.kinds import DIRECTION_ARROWS, Direction
 from tapwatch.ring import Record
 from tapwatch.sanitize import printable
 from tapwatch.tunnelview import describe
@@ -783,7 +782,7 @@ class PacketList(ScrollView, can_focus=True):
         if cols.iface:
             name = self._ifnames[rec.iface] if rec.iface < len(self._ifnames) else "?"
             fields.append(_fit(name, cols.iface))
-        fields.append(_fit(direction_word(rec.direction), DIR_WIDTH))
+        fields.append(_fit(DIRECTION_ARROWS[rec.direction], DIR_WIDTH))
         dir_at = sum(len(f) + 1 for f in fields[:-1])
         info = printable(s.info)
         inner = self.session.inner_frames(rec)
