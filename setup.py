@@ -1,72 +1,91 @@
 """Build hook: compile the per-packet modules (the decoder, the pcap record loops) with mypyc.
 
-``pip install .`` gets a compiled decoder when mypyc (a build requirement) and a C
-compiler are available, and the pure-Python one otherwise: the modules are the
+``pip install .`` gets a compiled decoder when mypyc (a pinned build requirement) and
+a C compiler are available, and the pure-Python one otherwise: the modules are the
 same source either way.  ``TAPWATCH_NO_COMPILE=1`` at build time skips compiling.
 ``TAPWATCH_PURE_PYTHON=1`` at run time makes an installed compiled decoder load
 its Python source instead (how CI tests both).
+
+Whatever keeps the decoder from being compiled (no compiler, no mypyc, a compile that
+fails) never fails the install; it is written into the package (``_build.txt``), and
+``tapwatch --version`` says it, since ``pip install -q`` shows no build output.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import sys
+from pathlib import Path
 
 from setuptools import setup
+from setuptools.command.build_ext import build_ext
 
-#: The modules on the per-packet path: the decoder (the scapy tree stays Python) and the
-#: classic pcap record loops.  Keep tapwatch/decode/_pure.py's list in step.
-COMPILED = [
-    *(
-        f"tapwatch/decode/{m}.py"
-        for m in (
-            "core",
-            "names",
-            "link",
-            "ip",
-            "transport",
-            "icmp",
-            "dns",
-            "dhcp",
-            "services",
-            "apps",
-            "tunnels",
-            "summary",
-            "classify",
-            "line",
-            "verbose",
-            "ospf",
-            "multicast",
-            "liveness",
-            "ldp",
-            "bgp",
-            "ppp",
-            "wan",
-        )
-    ),
-    "tapwatch/pcap/records.py",
-]
+HERE = Path(__file__).resolve().parent
+_PURE = HERE / "tapwatch" / "decode" / "_pure.py"
+
+
+def _pure_module():  # type: ignore[no-untyped-def]
+    """tapwatch/decode/_pure.py, loaded alone (it needs nothing but the standard library)."""
+    spec = importlib.util.spec_from_file_location("_tapwatch_pure", _PURE)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_pure = _pure_module()
+#: The modules on the per-packet path, as files (the list itself lives in _pure.py).
+COMPILED = [name.replace(".", "/") + ".py" for name in _pure.COMPILED_MODULES]
+
+
+def _note(why: str, *roots: Path) -> None:
+    """Say why the decoder is pure Python: on stderr now, and in the package for later.
+
+    The note is written into the source tree (build_py copies it into the wheel, and an
+    editable install reads it there) and, once the package is built, into the build.
+    """
+    if why:
+        print(f"tapwatch: {why}; installing the pure-Python decoder", file=sys.stderr)
+    for root in roots or (HERE,):
+        path = root / "tapwatch" / "decode" / _pure.BUILD_NOTE
+        if path.parent.is_dir():
+            path.write_text(why + "\n" if why else "", encoding="utf-8")
 
 
 def _ext_modules() -> list:
     if os.environ.get("TAPWATCH_NO_COMPILE"):
+        _note("not compiled: TAPWATCH_NO_COMPILE was set when it was installed")
         return []
     if not (shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc")):
-        print("tapwatch: no C compiler, installing the pure-Python decoder", file=sys.stderr)
+        _note("not compiled: there was no C compiler when it was installed")
         return []
     try:
         from mypyc.build import mypycify
     except ImportError:
-        print("tapwatch: mypyc not available, installing the pure-Python decoder", file=sys.stderr)
+        _note("not compiled: mypyc was not available when it was installed")
         return []
     try:
-        return mypycify(COMPILED, opt_level="3", separate=False)
+        modules = mypycify(COMPILED, opt_level="3", separate=False)
     except (Exception, SystemExit) as exc:  # a failed compile must not fail the install
-        print(
-            f"tapwatch: compiling the decoder failed ({exc}); pure Python instead", file=sys.stderr
-        )
+        _note(f"compiling it failed ({exc.__class__.__name__}: pip install -v shows why)")
         return []
+    _note("")
+    return modules
 
 
-setup(ext_modules=_ext_modules())
+class _BuildExt(build_ext):
+    """Compiling C that fails leaves the pure-Python decoder, said, not a failed install."""
+
+    def run(self) -> None:
+        try:
+            super().run()
+        except Exception as exc:
+            for ext in self.extensions:  # nothing half-built is left to be imported
+                Path(self.get_ext_fullpath(ext.name)).unlink(missing_ok=True)
+            why = f"compiling it failed ({exc.__class__.__name__}: pip install -v shows why)"
+            _note(why, HERE, Path(self.build_lib))
+
+
+setup(ext_modules=_ext_modules(), cmdclass={"build_ext": _BuildExt})

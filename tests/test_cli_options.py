@@ -8,6 +8,7 @@ with the message a user reads.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import pytest
 
@@ -210,3 +211,52 @@ def test_print_beside_w_means_lines_not_the_ui() -> None:
     opts = validate(parse("-r", "f", "-w", "g", "--print"))
     assert opts.printing.headless and not opts.wants_ui
     assert not validate(parse("--create", "t", "-c", "5")).wants_ui
+
+
+# ----- what the install is ------------------------------------------------------------------
+
+
+def test_version_says_which_decoder_runs_and_why_it_is_pure_python() -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, TAPWATCH_PURE_PYTHON="1")
+    r = subprocess.run(
+        [sys.executable, "-m", "tapwatch", "--version"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert r.returncode == 0
+    version, decoder = r.stdout.splitlines()
+    assert version.startswith("tapwatch ")
+    assert decoder == "decoder: pure Python (TAPWATCH_PURE_PYTHON is set)"
+
+
+def test_a_filter_without_libpcap_is_one_line_naming_the_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import ctypes
+    import ctypes.util
+
+    from tapwatch import filters, pcap
+    from tapwatch.cli import main
+
+    path = tmp_path / "one.pcap"
+    with pcap.open_writer(str(path), 101) as w:
+        w.write(1_700_000_000_000_000_000, b"\x45" + bytes(19))
+
+    def missing(*args: object, **kw: object) -> None:
+        raise OSError("libpcap.so: cannot open shared object file")
+
+    monkeypatch.setattr(filters, "_lib", None)
+    monkeypatch.setattr(ctypes.util, "find_library", lambda name: None)
+    monkeypatch.setattr(ctypes, "CDLL", missing)
+    assert main(["-r", str(path), "icmp"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == (
+        "tapwatch: filters need libpcap, which is not installed "
+        "(install it: apt-get install libpcap0.8)"
+    )

@@ -35,6 +35,20 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
+class _Version(argparse.Action):
+    """``--version``: the version, and which decoder this install runs (and why, when it is
+    the pure-Python one: ``pip install -q`` shows nothing of a compile that failed)."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kw: object) -> None:
+        super().__init__(option_strings, dest=argparse.SUPPRESS, nargs=0, help=str(kw["help"]))
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
+        from tapwatch.decode._pure import describe
+
+        print(f"{PROG} {__version__}\ndecoder: {describe()}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog=PROG,
@@ -48,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_tunnel_flags(p)
     add_tcpdump_flags(p)
     add_memory_flags(p)
-    p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    p.add_argument("--version", action=_Version, help="show program's version number and exit")
     p.add_argument("expression", nargs="*", help="tcpdump filter expression (e.g. icmp or arp)")
     return p
 

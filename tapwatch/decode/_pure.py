@@ -24,23 +24,38 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
+#: The modules mypyc compiles: the decoder's per-packet ones (the scapy tree stays Python)
+#: and the classic pcap record loops. The one list: setup.py reads it from this file.
+COMPILED_MODULES = (
+    *(
+        f"tapwatch.decode.{m}"
+        for m in ("core", "names", "link", "ip", "transport", "icmp", "dns", "dhcp")
+    ),
+    *(
+        f"tapwatch.decode.{m}"
+        for m in ("services", "apps", "tunnels", "summary", "classify", "line", "verbose")
+    ),
+    *(
+        f"tapwatch.decode.{m}"
+        for m in ("ospf", "multicast", "liveness", "ldp", "bgp", "ppp", "wan")
+    ),
+    "tapwatch.pcap.records",
+)
+#: What setup.py found when it built this install: why the decoder was not compiled, if not.
+BUILD_NOTE = "_build.txt"
+
 _PACKAGE = "tapwatch.decode."
 _HERE = Path(__file__).resolve().parent
-#: The compiled modules of this package (setup.py's list).
-_COMPILED = (
-    *("core", "names", "link", "ip", "transport", "icmp", "dns", "dhcp", "services", "apps"),
-    *("tunnels", "summary", "classify", "line", "verbose"),
-    *("ospf", "multicast", "liveness", "ldp", "bgp", "ppp", "wan"),
-)
-#: Compiled modules outside this package (setup.py's list), by module name.
-_OTHERS = {"tapwatch.pcap.records": _HERE.parent / "pcap" / "records.py"}
+_ROOT = _HERE.parent.parent  # where the tapwatch package lies
+#: The compiled modules by name, with their source files.
+_SOURCES = {name: _ROOT / (name.replace(".", "/") + ".py") for name in COMPILED_MODULES}
 
 
 class _SourceFirst(importlib.abc.MetaPathFinder):
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
     ) -> importlib.machinery.ModuleSpec | None:
-        source = _OTHERS.get(fullname)
+        source = _SOURCES.get(fullname)
         if source is None:
             if not fullname.startswith(_PACKAGE) or "." in fullname[len(_PACKAGE) :]:
                 return None
@@ -50,14 +65,10 @@ class _SourceFirst(importlib.abc.MetaPathFinder):
         return importlib.util.spec_from_file_location(fullname, source)
 
 
-def _sources() -> list[Path]:
-    return [_HERE / f"{name}.py" for name in _COMPILED] + list(_OTHERS.values())
-
-
 def stale() -> bool:
     """Whether a compiled module is older than its source (an edited development checkout)."""
     suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
-    for source in _sources():
+    for source in _SOURCES.values():
         try:
             if source.stat().st_mtime > source.with_name(source.stem + suffix).stat().st_mtime:
                 return True
@@ -82,3 +93,24 @@ def compiled() -> bool:
     """Whether the running decoder is the compiled one (for tests and benchmarks)."""
     core = sys.modules.get(_PACKAGE + "core")
     return core is not None and not str(getattr(core, "__file__", "")).endswith(".py")
+
+
+def describe() -> str:
+    """Which decoder runs, and why it is the pure-Python one when it is (``--version``).
+
+    ``pip install -q`` hides the build's output: a compile that failed, or was
+    never tried, is said here.
+    """
+    import tapwatch.decode  # noqa: F401 (loads the decoder as every run does)
+
+    if compiled():
+        return "compiled with mypyc"
+    if os.environ.get("TAPWATCH_PURE_PYTHON"):
+        return "pure Python (TAPWATCH_PURE_PYTHON is set)"
+    if stale():
+        return "pure Python (a source is newer than its compiled copy: reinstall to compile it)"
+    try:
+        note = (_HERE / BUILD_NOTE).read_text(encoding="utf-8").strip()
+    except OSError:
+        note = ""
+    return f"pure Python ({note})" if note else "pure Python"
