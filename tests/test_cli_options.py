@@ -15,7 +15,7 @@ import pytest
 from tapwatch.cli import UsageError, build_parser, validate
 from tapwatch.cli.messages import Failure
 from tapwatch.cli.parser import add_tunnel_flags
-from tapwatch.cli.validate import (
+from tapwatch.cli.validation import (
     dump_style,
     output_options,
     print_options,
@@ -260,3 +260,17 @@ def test_a_filter_without_libpcap_is_one_line_naming_the_package(
         "tapwatch: filters need libpcap, which is not installed "
         "(install it: apt-get install libpcap0.8)"
     )
+
+
+def test_ctrl_c_while_the_flags_are_read_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Under load the first second goes on imports; a Ctrl-C then must not be a traceback."""
+    from tapwatch.cli import main, validation
+
+    def interrupted(args: argparse.Namespace) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(validation, "validate", interrupted)
+    assert main(["-r", "any.pcap"]) == 130
+    assert capsys.readouterr().err == "tapwatch: interrupted before capture started\n"

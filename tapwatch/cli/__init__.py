@@ -8,7 +8,7 @@ messages; :func:`main` prints them once. Heavy imports (scapy, textual,
 pyroute2) happen only on the paths that need them, so ``--help`` stays fast.
 
 The parts: :mod:`~tapwatch.cli.parser` (the flags, by area),
-:mod:`~tapwatch.cli.validate` (flags to the typed options of
+:mod:`~tapwatch.cli.validation` (flags to the typed options of
 :mod:`~tapwatch.cli.options`, by area), :mod:`~tapwatch.cli.offline` (``-r``),
 :mod:`~tapwatch.cli.live` (devices and observed interfaces).
 """
@@ -18,13 +18,35 @@ from __future__ import annotations
 import signal
 from collections.abc import Sequence
 from types import FrameType
+from typing import TYPE_CHECKING, Any
 
-from tapwatch.cli.live import open_live_session
 from tapwatch.cli.messages import PROG, Failure, UsageError, say
-from tapwatch.cli.options import RunOptions
-from tapwatch.cli.parser import build_parser
-from tapwatch.cli.validate import validate
 from tapwatch.errors import TapwatchError
+
+if TYPE_CHECKING:
+    from tapwatch.cli.live import open_live_session
+    from tapwatch.cli.options import RunOptions
+    from tapwatch.cli.parser import build_parser
+    from tapwatch.cli.validation import validate
+
+#: The rest of the package loads once main() runs, inside its handling of Ctrl-C: a signal
+#: that arrives while Python is still importing is then one line too, not a traceback.
+_LAZY = {
+    "open_live_session": "tapwatch.cli.live",
+    "RunOptions": "tapwatch.cli.options",
+    "build_parser": "tapwatch.cli.parser",
+    "validate": "tapwatch.cli.validation",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
+
 
 __all__ = [
     "PROG",
@@ -41,9 +63,11 @@ __all__ = [
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
-    parser = build_parser()
     try:
-        opts = validate(parser.parse_args(argv))
+        from tapwatch.cli.parser import build_parser
+        from tapwatch.cli.validation import validate
+
+        opts = validate(build_parser().parse_args(argv))
     except UsageError as e:
         say(f"{e} (see tapwatch --help)")
         return 2

@@ -42,7 +42,7 @@ def open_live_session(argv: Sequence[str]) -> Session:
     caller also runs ``demo.Traffic``. Raises UsageError or a TapwatchError.
     """
     from tapwatch.cli.parser import build_parser
-    from tapwatch.cli.validate import validate
+    from tapwatch.cli.validation import validate
 
     opts = validate(build_parser().parse_args(list(argv)))
     return open_live(opts)

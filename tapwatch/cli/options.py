@@ -1,6 +1,6 @@
 """The typed options one run works from, one dataclass per area of flags.
 
-:mod:`tapwatch.cli.validate` builds them from the parsed flags; the runners
+:mod:`tapwatch.cli.validation` builds them from the parsed flags; the runners
 (:mod:`tapwatch.cli.offline`, :mod:`tapwatch.cli.live`) read only these.
 """
 

@@ -2,7 +2,7 @@
 
 Each ``add_*`` function adds one area's flags (its help group); ``build_parser``
 calls them in the order ``--help`` shows them. A new area of flags is one more
-function here and one more validator in :mod:`tapwatch.cli.validate`.
+function here and one more validator in :mod:`tapwatch.cli.validation`.
 """
 
 from __future__ import annotations

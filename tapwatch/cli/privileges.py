@@ -7,7 +7,7 @@ import os
 from typing import TYPE_CHECKING
 
 from tapwatch.cli.messages import Failure
-from tapwatch.cli.validate import user_ids
+from tapwatch.cli.validation import user_ids
 from tapwatch.errors import TapwatchError
 
 if TYPE_CHECKING:
