@@ -879,11 +879,14 @@ def test_large_capture_tools_do_not_freeze() -> None:
 
     @ui
     async def run() -> None:
+        # 3,600 distinct packets built once (scapy's build is the slow part), 100k records
+        segs = {k: seg(C, S, 40000 + k % 500, 80, k, data=b"q" * (k % 7)) for k in range(3500)}
+        pings = {k: ping(k, reply=True) for k in range(100)}
         records = []
         for i in range(50_000):
             t = T0 + i * 10_000
-            records.append((t, OUTBOUND, seg(C, S, 40000 + i % 500, 80, i, data=b"q" * (i % 7))))
-            records.append((t + 1, INBOUND, ping(i % 100, reply=True)))
+            records.append((t, OUTBOUND, segs[i % 3500]))
+            records.append((t + 1, INBOUND, pings[i % 100]))
         session = Session.from_records(LINKTYPE_RAW, records, info=tun_info("file"))
         app = TapwatchApp(session)
         async with app.run_test(size=SIZE) as pilot:
