@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from tapwatch.sources import InterfaceInfo
     from tapwatch.tunnelview import TunnelView
 
+#: Longest a printed line waits in a block while a slow format (-vvv, hex) fills it.
+_WRITE_EVERY = 0.2
 _LINK_HEADER = {LINKTYPE_LINUX_SLL: 16, LINKTYPE_LINUX_SLL2: 20, LINKTYPE_NULL: 4}
 
 
@@ -344,6 +346,9 @@ def print_records(
     pending: list[str] = []
     n = number = 0
     block = 1 if follow else 2048
+    # a slow format (-vvv, hex) fills a block in seconds: lines also go out every
+    # _WRITE_EVERY seconds, checked every 64 lines so the fast formats pay nothing
+    due = time.monotonic() + _WRITE_EVERY
     try:
         for rec in records:
             data = rec.data
@@ -362,9 +367,10 @@ def print_records(
             n += 1
             if not quiet:
                 pending.append(line(rec.ts_ns, rec.direction, data, lt, iface, rec.orig_len))
-                if len(pending) >= block:
+                if len(pending) >= block or (not len(pending) & 63 and time.monotonic() >= due):
                     out.write("\n".join(pending) + "\n")
                     pending.clear()
+                    due = time.monotonic() + _WRITE_EVERY
                     if follow:
                         out.flush()
             if count is not None and n >= count:
@@ -401,11 +407,11 @@ def _print_in_workers(
     simple = fmt.time == TIME_DEFAULT and fmt.verbose < 3 and not (fmt.dump or renderer.names)
     workers = parallel.workers_for(getattr(records, "path", None))
     chunks = chunks_of(
-        parallel.CHUNK_RECORDS_HERE
+        parallel.CHUNK_RECORDS_SLOW  # scapy's dump, hex: lines must not wait seconds
+        if not simple
+        else parallel.CHUNK_RECORDS_HERE
         if workers < 2 or count is not None
         else parallel.CHUNK_RECORDS
-        if simple
-        else parallel.CHUNK_RECORDS_SLOW
     )
     if chunks is None:
         return None

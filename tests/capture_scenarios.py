@@ -15,11 +15,12 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from waiting import wait_for
 
 from tapwatch import device as devmod
 from tapwatch.capture import CaptureReader, PacketSocketReader, Reader, open_packet_socket
@@ -29,15 +30,6 @@ from tapwatch.wire import ETH_P_ARP
 
 PEER_MAC = "02:00:00:00:00:02"
 TIMEOUT = 15.0
-
-
-def wait_for(cond: Callable[[], bool], timeout: float = TIMEOUT, every: float = 0.01) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(every)
-    return cond()
 
 
 def no_ipv6() -> None:

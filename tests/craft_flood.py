@@ -22,6 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from waiting import wait_for
+
 from tapwatch import cli, craft
 from tapwatch.linktypes import LINKTYPE_RAW
 
@@ -45,15 +47,6 @@ for i in range(count):
         pass
 print(sent, time.monotonic() - start)
 """.replace("SINK", repr(SINK))
-
-
-def wait_for(cond: object, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():  # type: ignore[operator]
-            return True
-        time.sleep(0.01)
-    return bool(cond())  # type: ignore[operator]
 
 
 def tx_dropped() -> int:

@@ -41,6 +41,7 @@ from test_app import (  # noqa: E402
     with_device,
     workers_done,
 )
+from waiting import until  # noqa: E402
 
 from tapwatch.app import TapwatchApp  # noqa: E402
 from tapwatch.linktypes import LINKTYPE_ETHERNET, LINKTYPE_RAW  # noqa: E402
@@ -138,14 +139,6 @@ def two_interfaces() -> Session:
     return session
 
 
-async def wait_for(pilot, predicate, tries: int = 300) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(tries):
-        if predicate():
-            return
-        await pilot.pause(0.02)
-    assert predicate()
-
-
 def messages(app: TapwatchApp) -> list[str]:
     return [n.message for n in app._notifications]
 
@@ -184,21 +177,21 @@ async def test_find_text_hex_and_filter_forward_and_back() -> None:
         await pilot.press("ctrl+f")
         assert isinstance(app.screen, FindScreen)
         await pilot.press(*"get /index", "enter")
-        await wait_for(pilot, lambda: packets.cursor_seq == 4)
+        await until(pilot, lambda: packets.cursor_seq == 4)
         await pilot.press("ctrl+f")
         app.screen.query_one("#find-kind-hex").value = True
         app.screen.query_one("#find-text").value = "48 54 54 50"  # "HTTP": request, response
         await pilot.press("enter")
-        await wait_for(pilot, lambda: packets.cursor_seq == 6)
+        await until(pilot, lambda: packets.cursor_seq == 6)
         await pilot.press("N")  # back to the request
-        await wait_for(pilot, lambda: packets.cursor_seq == 4)
+        await until(pilot, lambda: packets.cursor_seq == 4)
         await pilot.press("n", "n")  # forward twice: the response, then around to the request
-        await wait_for(pilot, lambda: packets.cursor_seq == 4 and "wrapped" in said(app))
+        await until(pilot, lambda: packets.cursor_seq == 4 and "wrapped" in said(app))
         await pilot.press("ctrl+f")
         app.screen.query_one("#find-kind-filter").value = True
         app.screen.query_one("#find-text").value = "udp port 53"
         await pilot.press("enter")
-        await wait_for(pilot, lambda: packets.cursor_seq == 5)
+        await until(pilot, lambda: packets.cursor_seq == 5)
         await pilot.press("ctrl+f")
         app.screen.query_one("#find-text").value = "tcp and"  # invalid: said, nothing moves
         await pilot.press("enter")
@@ -219,7 +212,7 @@ async def test_follow_tcp_stream_both_ways_and_filter_to_it() -> None:
         await pilot.press("f")
         screen = app.screen
         assert isinstance(screen, FollowScreen)
-        await wait_for(pilot, lambda: screen.stream is not None)
+        await until(pilot, lambda: screen.stream is not None)
         stream = screen.stream
         assert stream is not None
         assert (stream.client, stream.server) == (f"{C}:40000", f"{S}:80")
@@ -251,7 +244,7 @@ async def test_follow_hex_fits_the_terminal(size: tuple[int, int]) -> None:
         await pilot.press("f")
         screen = app.screen
         assert isinstance(screen, FollowScreen)
-        await wait_for(pilot, lambda: screen.stream is not None)
+        await until(pilot, lambda: screen.stream is not None)
         await pilot.press("h")
         await pilot.pause()
         view = screen.query_one("#follow-view")
@@ -287,7 +280,7 @@ async def test_conversations_and_endpoints_keep_addresses_whole_at_80_columns(ke
         screen = app.screen
         assert isinstance(screen, ConversationsScreen)
         table = screen._table(screen.kind)
-        await wait_for(pilot, lambda: len(table.rows) >= 2)
+        await until(pilot, lambda: len(table.rows) >= 2)
         await pilot.pause()
         lines = [table.render_line(y).text for y in range(3)]
         assert "…" not in "".join(lines) and len(lines[0]) == table.size.width
@@ -303,16 +296,16 @@ async def test_conversations_sort_and_enter_filters_the_list() -> None:
         await pilot.press("C")
         screen = app.screen
         assert isinstance(screen, ConversationsScreen)
-        await wait_for(pilot, lambda: "flows" in screen.tables)
+        await until(pilot, lambda: "flows" in screen.tables)
         table = screen.tables["flows"]
         assert table.total == 2
         assert table.cells[0][:5] == ("TCP", C, "40000", S, "80")  # most bytes first
         await pilot.press("r")  # reverse: the DNS flow first
-        await wait_for(
+        await until(
             pilot, lambda: "flows" in screen.tables and screen.tables["flows"].cells[0][0] == "UDP"
         )
         await pilot.press("1")  # IP pairs
-        await wait_for(pilot, lambda: "pairs" in screen.tables)
+        await until(pilot, lambda: "pairs" in screen.tables)
         assert {c[1] for c in screen.tables["pairs"].cells} == {C}
         await pilot.press("2", "enter")  # Enter on the first TCP/UDP row filters to it
         await settle(pilot, app)
@@ -329,7 +322,7 @@ async def test_endpoints_and_filter_to_one_address() -> None:
         await pilot.press("E")
         screen = app.screen
         assert isinstance(screen, ConversationsScreen)
-        await wait_for(pilot, lambda: "endpoints" in screen.tables)
+        await until(pilot, lambda: "endpoints" in screen.tables)
         cells = screen.tables["endpoints"].cells
         assert cells[0][0] == C and {c[0] for c in cells} == {C, S, "10.0.0.53"}
         await pilot.press("end", "enter")
@@ -350,12 +343,12 @@ async def test_conversations_follow_a_live_capture() -> None:
         await pilot.press("C")
         screen = app.screen
         assert isinstance(screen, ConversationsScreen)
-        await wait_for(pilot, lambda: "flows" in screen.tables)
+        await until(pilot, lambda: "flows" in screen.tables)
         for ts, d, data in http_exchange(T0 + 10**9, port=41000):  # a second connection
             session.feed(ts, d, data)
         session.pump()
         screen.refresh_tables()
-        await wait_for(
+        await until(
             pilot,
             lambda: screen.tables.get("flows") is not None and screen.tables["flows"].total == 3,
         )
@@ -376,7 +369,7 @@ async def test_sort_by_a_column_reverse_and_back_to_arrival_order() -> None:
         option_list = app.screen.query_one("#sort-columns")
         option_list.highlighted = [o.id for o in option_list.options].index("LENGTH")
         await pilot.press("enter")
-        await wait_for(pilot, lambda: packets.sorted)
+        await until(pilot, lambda: packets.sorted)
         lengths = [len(session.ring.get(packets.seq_at(i)).data) for i in range(packets.rows)]
         assert lengths == sorted(lengths)
         assert "Len ▲" in packets.render_line(0).text
@@ -384,7 +377,7 @@ async def test_sort_by_a_column_reverse_and_back_to_arrival_order() -> None:
         option_list = app.screen.query_one("#sort-columns")
         option_list.highlighted = [o.id for o in option_list.options].index("LENGTH")
         await pilot.press("enter")  # the same column again: descending
-        await wait_for(pilot, lambda: packets.sort is not None and packets.sort[1])
+        await until(pilot, lambda: packets.sort is not None and packets.sort[1])
         lengths = [len(session.ring.get(packets.seq_at(i)).data) for i in range(packets.rows)]
         assert lengths == sorted(lengths, reverse=True)
         # a packet arriving meanwhile shows below the sorted ones until they are sorted again
@@ -412,7 +405,7 @@ async def test_click_on_a_header_sorts_by_it() -> None:
 
         x = cols.spans[SortColumn.PROTOCOL][0] + 1
         await pilot.click("#packets", offset=(x + 1, 1))
-        await wait_for(pilot, lambda: packets.sort == (SortColumn.PROTOCOL, False))
+        await until(pilot, lambda: packets.sort == (SortColumn.PROTOCOL, False))
         protos = [
             app.session.summary(app.session.ring.get(packets.seq_at(i))).proto
             for i in range(packets.rows)
@@ -445,7 +438,7 @@ async def test_marks_and_writing_only_the_marked_packets(tmp_path: Path) -> None
         path = tmp_path / "marked.pcap"
         screen.query_one("#export-path").value = str(path)
         await pilot.press("enter")
-        await wait_for(pilot, lambda: any("wrote 2 packets" in m for m in messages(app)))
+        await until(pilot, lambda: any("wrote 2 packets" in m for m in messages(app)))
         with read_capture(str(path)) as cap:
             got = [r.data for r in cap]
         assert got == [session.ring.get(1).data, session.ring.get(3).data]
@@ -516,11 +509,11 @@ async def test_filter_history_and_protocol_completion() -> None:
         await pilot.press("down", "down")
         assert flt.value == ""  # back to what was being typed
         await pilot.press(*"ic")
-        await wait_for(pilot, lambda: flt._suggestion == "icmp")
+        await until(pilot, lambda: flt._suggestion == "icmp")
         await pilot.press("right")  # takes the completion
         assert flt.value == "icmp"
         await pilot.press(*" and po")
-        await wait_for(pilot, lambda: flt._suggestion == "icmp and port")
+        await until(pilot, lambda: flt._suggestion == "icmp and port")
         await pilot.press("escape")
 
 
@@ -561,7 +554,7 @@ async def test_palette_offers_every_tool_by_name() -> None:
         await pilot.press(*"conversations")
         await pilot.pause(0.3)
         await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(file_app.screen, ConversationsScreen))
+        await until(pilot, lambda: isinstance(file_app.screen, ConversationsScreen))
 
 
 @ui
@@ -596,14 +589,14 @@ async def test_peer_keys_are_hidden_where_they_cannot_act() -> None:
     async with app.run_test(size=(220, 40)) as pilot:
         await settle(pilot, app)
         hints = main(app).query_one("#keys")
-        await wait_for(pilot, lambda: "filter" in hints.actions)
+        await until(pilot, lambda: "filter" in hints.actions)
         assert not {"mode('echo')", "mode('reply')", "resend", "craft"} & set(hints.actions)
     session, _dev = with_device(3)
     live = TapwatchApp(session)
     async with live.run_test(size=(220, 40)) as pilot:
         await settle(pilot, live)
         hints = main(live).query_one("#keys")
-        await wait_for(pilot, lambda: "mode('echo')" in hints.actions)
+        await until(pilot, lambda: "mode('echo')" in hints.actions)
 
 
 @ui
@@ -906,7 +899,7 @@ def test_large_capture_tools_do_not_freeze() -> None:
             await pilot.press("C")
             screen = app.screen
             assert isinstance(screen, ConversationsScreen)
-            await wait_for(pilot, lambda: "flows" in screen.tables, tries=3000)
+            await until(pilot, lambda: "flows" in screen.tables)
             assert screen.tables["flows"].total == 500  # TCP flows; the ICMP replies are none
 
     run()

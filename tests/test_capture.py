@@ -14,12 +14,11 @@ import socket
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from netns import Netns, needs_netns
+from waiting import wait_for
 
 from tapwatch.capture import (
     ENV_PATH,
@@ -218,15 +217,6 @@ def _udp() -> bytes:
     return bytes(IP(src="10.0.0.1", dst="10.0.0.2") / UDP(dport=9))
 
 
-def _wait(cond: Callable[[], bool], timeout: float = 15) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.01)
-    return cond()
-
-
 @pytest.mark.parametrize(
     ("forced", "cls", "path"),
     [("thread", ThreadReader, "thread"), ("process", ProcessReader, "process")],
@@ -245,11 +235,11 @@ def test_the_fallback_paths_filter_in_the_reader_and_number_the_interface(
     assert type(reader) is cls and not reader.filter_in_kernel
     reader.start()
     try:
-        assert _wait(lambda: reader.path == path)
+        assert wait_for(lambda: reader.path == path)
         for _ in range(5):
             theirs.send(_udp())
             theirs.send(_icmp())
-        assert _wait(lambda: reader.packets == 5)
+        assert wait_for(lambda: reader.packets == 5)
     finally:
         reader.stop()
         reader.join(10)

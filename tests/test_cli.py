@@ -12,6 +12,7 @@ import pytest
 from scapy.layers.inet import ICMP, IP, UDP
 from scapy.layers.l2 import ARP, Ether
 from scapy.utils import PcapNgWriter, wrpcap
+from waiting import wait_for
 
 from tapwatch import pcap
 from tapwatch.cli import main
@@ -215,7 +216,10 @@ def test_help_names_the_main_ways_in(capsys: pytest.CaptureFixture[str]) -> None
 
 def test_closed_pipe_ends_quietly(mixed: Path, tmp_path: Path) -> None:
     big = tmp_path / "big.pcap"
-    wrpcap(str(big), [IP(dst="10.0.0.2") / ICMP(seq=i) for i in range(5000)])
+    one = bytes(IP(src="10.0.0.1", dst="10.0.0.2") / ICMP())
+    with pcap.open_writer(str(big), 101) as w:  # raw IP; one packet built, 5,000 written
+        for i in range(5000):
+            w.write(1_700_000_000_000_000_000 + i * 1000, one)
     r = subprocess.run(
         f"{sys.executable} -m tapwatch -r {big} | head -n 2",
         shell=True,
@@ -350,7 +354,8 @@ def test_ctrl_c_stops_a_verbose_read_promptly_with_whole_lines(tmp_path: Path) -
         proc = subprocess.Popen(
             [*TAPWATCH, "-r", str(big), "-vvv"], stdout=fh, stderr=subprocess.PIPE, text=True
         )
-        time.sleep(3.0)  # scapy is well into the file, far from its end
+        # scapy's dump under way (a few packets printed), far from the file's end
+        assert wait_for(lambda: out.stat().st_size > 4096), "nothing was printed"
         t0 = time.monotonic()
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=10)

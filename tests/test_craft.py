@@ -31,6 +31,7 @@ from netns import Netns, needs_netns
 from scapy.layers.inet import GRE, ICMP, IP, UDP
 from scapy.layers.inet6 import ICMPv6NDOptSrcLLAddr, IPv6
 from scapy.layers.l2 import ARP, Ether
+from waiting import until
 
 from tapwatch import craft
 from tapwatch.craft import Builder, Cancelled, CraftError, build, preview
@@ -717,15 +718,6 @@ async def open_dialog(pilot: Any, app: Any) -> Any:
         if isinstance(app.screen, CraftScreen):
             return app.screen
     raise AssertionError("the inject dialog did not open")
-
-
-async def until(pilot: Any, cond: Callable[[], bool], what: str) -> None:
-    """Let the app run until ``cond()`` (a generous bound: the machine may be busy)."""
-    for _ in range(3000):
-        if cond():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError(f"never happened: {what}")
 
 
 def shown(screen: Any) -> str:

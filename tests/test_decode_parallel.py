@@ -23,6 +23,7 @@ from scapy.layers.inet import ICMP, IP, TCP, UDP
 from scapy.layers.l2 import Ether
 from scapy.layers.vxlan import VXLAN
 from scapy.utils import wrpcap
+from waiting import wait_for
 
 from tapwatch import pcap
 from tapwatch.decode import parallel
@@ -260,13 +261,10 @@ def _children(pid: int) -> set[int]:
 
 def test_ctrl_c_with_workers_prints_whole_lines_and_leaves_no_worker(tmp_path: Path) -> None:
     big = tmp_path / "big.pcap"
-    wrpcap(
-        str(big),
-        [
-            IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=1, dport=53) / (b"q" * 40)
-            for _ in range(20_000)
-        ],
-    )
+    one = bytes(IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=1, dport=53) / (b"q" * 40))
+    with pcap.open_writer(str(big), 101) as w:  # raw IP; one packet built, 20k written
+        for i in range(20_000):
+            w.write(1_700_000_000_000_000_000 + i * 1000, one)
     out = tmp_path / "out.txt"
     env = dict(os.environ, **{parallel.WORKERS_ENV: "2"})
     with out.open("w") as fh:  # -vvv: scapy's dump, slow enough to interrupt half-way
@@ -283,7 +281,8 @@ def test_ctrl_c_with_workers_prints_whole_lines_and_leaves_no_worker(tmp_path: P
         while len(workers) < 2 and time.monotonic() < deadline:
             workers |= _children(proc.pid)
             time.sleep(0.05)
-        time.sleep(1.0)
+        # the workers' lines under way, far from the file's end
+        assert wait_for(lambda: out.stat().st_size > 4096), "nothing was printed"
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=20)
     assert proc.returncode == 130 and "Traceback" not in err, err

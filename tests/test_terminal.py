@@ -9,12 +9,13 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from netns import Netns, needs_netns
+from waiting import wait_for
 
 pytestmark = [
     needs_netns,
@@ -47,15 +48,6 @@ def _own_tmux_server() -> Iterator[None]:
 
 def screen(name: str) -> str:
     return tmux("capture-pane", "-p", "-t", name).stdout
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 20.0, step: float = 0.2) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return False
 
 
 @contextmanager
@@ -277,10 +269,10 @@ def test_a_hangup_or_sigterm_while_a_big_file_loads_ends_tapwatch(
     _big_capture(cap)
     pattern = f"^{sys.executable} -m tapwatch -r {cap}"
     with terminal(ns, f"{{python}} -m tapwatch -r {cap}", width=120, height=30) as name:
-        assert wait_for(lambda: "Packets" in screen(name), step=0.05), screen(name)
+        assert wait_for(lambda: "Packets" in screen(name), every=0.05), screen(name)
         # the first screen shows while the file loads, and says so
         assert wait_for(
-            lambda: "loading" in screen(name) or "packets 500,000" in screen(name), step=0.05
+            lambda: "loading" in screen(name) or "packets 500,000" in screen(name), every=0.05
         )
         pids = _tapwatch_pids(pattern)
         assert pids

@@ -37,6 +37,8 @@ from tapwatch.sources import InterfaceInfo, open_file
 
 pytest.importorskip("textual")
 
+from waiting import until
+
 from tapwatch.app import TapwatchApp
 from tapwatch.widgets.detail import DetailTree
 from tapwatch.widgets.main_screen import MainScreen
@@ -88,13 +90,6 @@ def run_ui(
             await play(app, pilot)
 
     asyncio.run(main())
-
-
-async def until(pilot: Any, condition: Callable[[], bool], timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "the condition never came true"
-        await pilot.pause(0.05)
 
 
 @pytest.mark.parametrize("kind", ["tsresol", "tsoffset"])

@@ -20,6 +20,7 @@ pytest.importorskip("textual")
 
 from textual import events
 from textual._compositor import CompositorUpdate
+from waiting import until
 
 from tapwatch.app import TapwatchApp
 from tapwatch.kinds import Direction
@@ -60,14 +61,6 @@ def raw_escapes(text: str) -> list[str]:
         elif ch == "\x07" or "\u202a" <= ch <= "\u202e" or "\x80" <= ch <= "\x9f":
             found.append(repr(text[max(0, i - 8) : i + 4]))
     return found
-
-
-async def until(pilot: Any, condition: Any, tries: int = 200) -> None:
-    for _ in range(tries):
-        if condition():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("the condition never came true")
 
 
 def test_a_hostile_working_directory_never_reaches_the_terminal(
