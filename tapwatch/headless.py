@@ -513,6 +513,22 @@ class LinePrinter:
         self._held_since.append(time.monotonic())
         self.printed += 1
 
+    def interface_added(self, info: InterfaceInfo) -> None:
+        """An interface numbered while capture runs (``-i any``: one made after the start)."""
+        self._linktypes.append(info.linktype)
+        names = self._renderer.names
+        if names is not None:
+            names.append(printable(info.name))
+
+    def event(self, rec: Record, text: str) -> None:
+        """An interface event: one line that no packet line looks like (``#`` first, as a
+        comment), in time order with the packets; none with --strict-tcpdump."""
+        if self.quiet or self.broken or self._renderer.fmt.strict:
+            return
+        stamp = "" if self._renderer.fmt.time == TIME_NONE else decode.stamp(rec.ts_ns)
+        self._held.append((rec.ts_ns, rec.seq, f"# {stamp}event {printable(text)}"))
+        self._held_since.append(time.monotonic())
+
     def hurry(self) -> None:
         """Capture is stopping: print what is left without the slow -v dissection.
 

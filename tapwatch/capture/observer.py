@@ -99,6 +99,10 @@ class PacketSocketReader(CaptureReader):
             self.ifname = str(sock.getsockname()[0])
         except OSError:
             self.ifname = ""
+        try:  # a link made again under the same name is another link: this one is gone
+            self.ifindex = socket.if_nametoindex(self.ifname)
+        except OSError:
+            self.ifindex = 0
         want_ring = requested_path() in (None, "tpacket")
         # the filter goes on before the ring exists, so nothing untested enters the ring;
         # frames whose VLAN tag the kernel holds apart pass untested for the ring's reader to
@@ -219,7 +223,8 @@ class PacketSocketReader(CaptureReader):
                 if ev & DEAD:
                     tring.clear_error()
                     try:  # a link that went down comes back; a deleted one does not
-                        socket.if_nametoindex(self.ifname)
+                        if socket.if_nametoindex(self.ifname) != self.ifindex:
+                            raise OSError("another link of that name")
                         time.sleep(0.05)
                     except OSError:
                         self.failure = DeviceGone()
