@@ -79,7 +79,6 @@ class Follow:
         self.came = 0  # times it came back after going
         self.late = False  # it first appeared after the start
         self.packets_before = 0  # packets of readers that ended
-        self.drops_before = 0
         self.problem: str | None = None  # why it could not be read when it last appeared
         self.on_notice: Callable[[str], None] = lambda text: None
         #: a link of this name appeared with another link type: the session numbers a new
@@ -176,7 +175,9 @@ class Follow:
         if reader.is_alive() and reader is not threading.current_thread():
             reader.join(timeout=2)
         self.packets_before += reader.packets
-        self.drops_before += reader.kernel_drops() or 0
+        sock = getattr(reader, "sock", None)
+        if sock is not None:  # the reader hands its socket back only with the process
+            sock.close()
         self.source.retired.append(reader)
         self.source.reader = None
 
@@ -310,9 +311,17 @@ class LinkWatch(Source):
 
     # ----- what the monitor hears (its thread) -------------------------------------------------
     def _changed(self, change: LinkChange) -> None:
+        try:
+            self._handle(change)
+        except Exception as e:  # a bug: said, and the monitor hears the next change
+            from tapwatch.threads import one_line
+
+            self.on_notice(f"{change.name}: following it failed: internal error ({one_line(e)})")
+
+    def _handle(self, change: LinkChange) -> None:
         with self._lock:
-            watched = self.any_interface or change.name in self.follows or (
-                change.old in self.follows
+            watched = (
+                self.any_interface or change.name in self.follows or (change.old in self.follows)
             )
             if watched and not self.stopped:
                 self._record(change)

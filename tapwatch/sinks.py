@@ -25,8 +25,8 @@ from tapwatch.ring import Record
 
 if TYPE_CHECKING:
     from tapwatch.headless import LinePrinter
-    from tapwatch.sources import InterfaceInfo
     from tapwatch.pcap import CaptureWriter
+    from tapwatch.sources import InterfaceInfo
     from tapwatch.tunnel import Tunnel
     from tapwatch.tunnelview import TunnelView
 
@@ -92,7 +92,8 @@ class FileSink(Sink):
         self.events_not_written = 0
         #: the file's number of each interface added while capture ran (None: it cannot
         #: hold it - classic pcap has one link type); the first ones are the file's own
-        self._known = len(writer.interfaces)
+        known = getattr(writer, "interfaces", None)  # (a stand-in writer may not say)
+        self._known = len(known) if known is not None else 1 << 16
         self._added: dict[int, int | None] = {}
 
     def interface_added(self, info: InterfaceInfo) -> None:

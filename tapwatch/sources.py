@@ -584,12 +584,9 @@ def open_live(
             watch = LinkWatch(ring, wake, capture_filter, any_interface="any" in observe)
         name = opts.device_name
         if name is not None:
-            if opts.attach and watch is not None and not devmod.exists(opts.attach):
-                sources.append(_waiting(opts.attach, ring, wake, 0, capture_filter, watch))
-            else:
-                sources.append(_device_or_observer(opts, ring, wake, capture_filter))
-                if opts.attach and watch is not None:
-                    _follow(sources[-1], ring, wake, capture_filter, watch, named_by_kernel=False)
+            sources.append(_device_or_observer(opts, ring, wake, capture_filter))
+            if opts.attach and watch is not None:  # a VPN may delete it and make it again
+                _follow(sources[-1], ring, wake, capture_filter, watch, named_by_kernel=False)
         kernel_names: set[str] = set()
         if "any" in observe:
             observe, kernel_names = _every_interface(observe, {s.name for s in sources})
@@ -643,7 +640,9 @@ def _device_or_observer(
             raise SourceError(
                 f"{busy}; echo, reply, a tunnel, replay and configuration need the device itself"
             ) from None
-        return open_observer(name, ring, wake, index=0, why=str(busy), capture_filter=capture_filter)
+        return open_observer(
+            name, ring, wake, index=0, why=str(busy), capture_filter=capture_filter
+        )
 
 
 def _follow(
@@ -804,7 +803,13 @@ def observer_reader(
     except OSError as e:
         raise SourceError(f"cannot observe {name}: {e.strerror}") from None
     flt = capture_filter.for_linktype(linktype) if capture_filter is not None else None
-    return PacketSocketReader(sock, ring, wake, iface=index, capture_filter=flt, loopback=loopback)
+    try:
+        return PacketSocketReader(
+            sock, ring, wake, iface=index, capture_filter=flt, loopback=loopback
+        )
+    except OSError as e:  # the link went between the name's check and the socket's start
+        sock.close()
+        raise SourceError(f"cannot observe {name}: {e.strerror}") from None
 
 
 def open_observer(

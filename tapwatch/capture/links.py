@@ -37,7 +37,9 @@ RTMGRP_IPV4_IFADDR = 0x10
 RTMGRP_IPV4_ROUTE = 0x40
 RTMGRP_IPV6_IFADDR = 0x100
 RTMGRP_IPV6_ROUTE = 0x400
-GROUPS = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_IFADDR | RTMGRP_IPV6_ROUTE
+GROUPS = (
+    RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_IFADDR | RTMGRP_IPV6_ROUTE
+)
 
 IFF_UP = 0x1
 IFF_LOWER_UP = 0x10000
@@ -58,7 +60,7 @@ RECV_SIZE = 1 << 16
 
 
 def cooked(raw: bytes) -> bytes:
-    """``raw`` (one rtnetlink message) as a LINKTYPE_NETLINK record: from the kernel, route family."""
+    """``raw`` (one rtnetlink message) as a LINKTYPE_NETLINK record (from the kernel, route)."""
     return _COOKED.pack(0, ARPHRD_NETLINK, 0, bytes(8), NETLINK_ROUTE) + raw
 
 
@@ -212,8 +214,14 @@ class LinkMonitor(threading.Thread):
         if name and name != known.name:
             out.append(
                 LinkChange(
-                    now, "renamed", index, name, f"link renamed from {known.name}", raw,
-                    old=known.name, arphrd=arphrd,
+                    now,
+                    "renamed",
+                    index,
+                    name,
+                    f"link renamed from {known.name}",
+                    raw,
+                    old=known.name,
+                    arphrd=arphrd,
                 )
             )
         name = name or known.name

@@ -15,6 +15,7 @@ no ring, or ``TAPWATCH_CAPTURE`` forces another path, it reads with
 from __future__ import annotations
 
 import contextlib
+import errno
 import select
 import socket
 import threading
@@ -136,6 +137,18 @@ class PacketSocketReader(CaptureReader):
         # now the socket starts receiving: filter and ring are in place
         sock.bind((self.ifname, ETH_P_ALL))  # (Python puts the protocol in network order)
 
+    def _same_link(self) -> bool:
+        """Whether the interface this reader was opened on still exists (by its index)."""
+        try:
+            return socket.if_nametoindex(self.ifname) == self.ifindex
+        except OSError:
+            return False
+
+    def _fail(self, e: OSError) -> None:
+        if e.errno == errno.ENETDOWN and self._same_link():
+            return  # the link is down (or not up yet), not gone: packets come once it is up
+        super()._fail(e)
+
     def _attach(self, capture_filter: BpfFilter, *, with_tagged: bool) -> bool:
         """Run the filter in the kernel; False if it refused the program (too long?)."""
         try:
@@ -222,11 +235,9 @@ class PacketSocketReader(CaptureReader):
             for _fd, ev in poller.poll(POLL_MS):
                 if ev & DEAD:
                     tring.clear_error()
-                    try:  # a link that went down comes back; a deleted one does not
-                        if socket.if_nametoindex(self.ifname) != self.ifindex:
-                            raise OSError("another link of that name")
+                    if self._same_link():  # a link that went down comes back
                         time.sleep(0.05)
-                    except OSError:
+                    else:  # a deleted one does not (a new one of that name is another link)
                         self.failure = DeviceGone()
         self.packets += tring.take_all(ring, iface, tagged_match=tagged_match, match=match)
         time.sleep(2 * BLOCK_TIMEOUT_MS / 1000)
