@@ -8,6 +8,7 @@ fixed time.
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import time
 from collections.abc import Callable
@@ -32,13 +33,22 @@ def wait_for(cond: Callable[[], bool], what: str, timeout: float = 15) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def lines(path: Path, dev: str) -> list[str]:
-    """The packet lines of ``dev`` written to ``path`` so far (both tools' -i any layout)."""
-    return [
-        ln
-        for ln in path.read_text(errors="replace").splitlines()
-        if (m := ANY_LINE.match(ln)) and m.group(1) == dev
-    ]
+def lines(path: Path, dev: str, gone_too: bool = False) -> list[str]:
+    """The packet lines of ``dev`` written to ``path`` so far (both tools' -i any layout).
+
+    ``gone_too``: also tcpdump's lines of a packet whose interface was deleted before
+    tcpdump printed it (it names interfaces when it prints, so it says "?"); the text
+    is given as if tcpdump had named ``dev``.
+    """
+    out = []
+    for ln in path.read_text(errors="replace").splitlines():
+        m = ANY_LINE.match(ln)
+        if m and m.group(1) == dev:
+            out.append(ln)
+        elif m and gone_too and m.group(1) == "?":
+            stamp, rest = ln.split(" ", 1)
+            out.append(f"{stamp} {dev:<5} {rest[1:].lstrip(' ')}")
+    return out
 
 
 def events(path: Path) -> list[tuple[str, str]]:
@@ -184,3 +194,142 @@ def test_one_source_going_away_never_stops_the_others(ns: Netns) -> None:
     assert tw.returncode == 1, err  # a source failed: the exit status says so
     assert "tapwatch: tun9: device went away\n" in err
     assert "lo:" not in err and "Traceback" not in err
+
+
+needs_openvpn = pytest.mark.skipif(
+    shutil.which("openvpn") is None, reason="needs openvpn (apt-get install openvpn)"
+)
+
+
+class OpenVpn:
+    """A static-key OpenVPN end over UDP in a namespace (OpenVPN 2.6 still runs them)."""
+
+    def __init__(self, ns: Netns, key: Path, log: Path, *args: str) -> None:
+        self.ns, self.log = ns, log
+        self.args = [
+            "openvpn",
+            "--dev",
+            "tun0",
+            "--secret",
+            str(key),
+            "--cipher",
+            "AES-256-CBC",
+            "--auth",
+            "SHA256",
+            "--disable-dco",
+            "--proto",
+            "udp",
+            "--port",
+            "1194",
+            "--ping",
+            "1",
+            "--verb",
+            "3",
+            *args,
+        ]
+        self.proc: subprocess.Popen[str] | None = None
+
+    def start(self) -> None:
+        self.log.write_text("")
+        self.proc = self.ns.popen(self.args, stdout=self.log.open("w"), stderr=subprocess.STDOUT)
+
+    def wait_up(self) -> None:
+        wait_for(
+            lambda: "Initialization Sequence Completed" in self.log.read_text(),
+            "openvpn's tunnel",
+            timeout=30,
+        )
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=20)
+            self.proc = None
+
+
+@needs_openvpn
+def test_attach_follows_openvpns_tun0_through_a_restart(ns: Netns, tmp_path: Path) -> None:
+    """--attach tun0 (held by OpenVPN: observed read-only) and --observe veth0 (the outer
+    path); restarting OpenVPN deletes tun0 and makes it again: nothing is lost on veth0
+    (the reconnect handshake), and capture resumes on the new tun0, as tcpdump -i any."""
+    key = tmp_path / "static.key"
+    subprocess.run(["openvpn", "--genkey", "secret", str(key)], check=True, capture_output=True)
+    ours, theirs = tmp_path / "tw.txt", tmp_path / "td.txt"
+    with netns() as far:
+        link_pair(ns, far, "10.4.0.1/24", "10.4.0.2/24")
+        server = OpenVpn(far, key, tmp_path / "server.log", "--ifconfig", "10.8.0.2", "10.8.0.1")
+        client = OpenVpn(
+            ns,
+            key,
+            tmp_path / "client.log",
+            "--ifconfig",
+            "10.8.0.1",
+            "10.8.0.2",
+            "--remote",
+            "10.4.0.2",
+        )
+        expr = ["icmp", "or", "udp", "port", "1194"]
+        tw = None
+        td = tcpdump(ns, theirs, expr)
+        try:
+            server.start()
+            client.start()
+            client.wait_up()
+            tw = start(
+                ns,
+                [
+                    *TAPWATCH,
+                    "--attach",
+                    "tun0",
+                    "--observe",
+                    "veth0",
+                    "--strict-tcpdump",
+                    "-l",
+                    "-nn",
+                    *expr,
+                ],
+                ours,
+            )
+            ns.wait_capturing("veth0")
+            wait_for(lambda: sockets_on(ns, "tun0") >= 1, "tapwatch on tun0")
+            for _round in (1, 2):
+                ping = ns.run(["ping", "-c", "3", "-i", "0.2", "-W", "2", "10.8.0.2"])
+                assert "3 received" in ping.stdout
+                if _round == 1:  # the VPN restarts: tun0 is deleted and made again
+                    client.stop()
+                    assert ns.wait_link("tun0", present=False)
+                    client.start()
+                    wait_for(lambda: sockets_on(ns, "tun0") >= 1, "tapwatch on the new tun0")
+                    client.wait_up()
+            wait_for(lambda: len(lines(theirs, "tun0", True)) >= 12, "tcpdump's tun0 lines")
+            wait_for(lambda: len(lines(ours, "tun0")) >= 12, "tapwatch's tun0 lines")
+            tail = lines(theirs, "veth0")[-1].split(" ", 1)[1]
+            wait_for(
+                lambda: any(ln.endswith(tail) for ln in lines(ours, "veth0")), "the last veth0"
+            )
+        finally:
+            client.stop()
+            server.stop()
+            if tw is not None:
+                _out, err = stop(tw)
+            stop(td)
+    assert tw.returncode == 0, err
+    for dev in ("tun0", "veth0"):
+        mine = lines(ours, dev)
+        # tcpdump ran from before OpenVPN started, tapwatch from after the first handshake:
+        # tcpdump's lines from tapwatch's first on (stamps agree within microseconds), as
+        # multisets (tcpdump prints in arrival order, tapwatch in time order)
+        first = mine[0].split(" ", 1)[0][:-2]
+        gone = dev == "tun0"  # (only tun0 is ever deleted)
+        want = [ln for ln in lines(theirs, dev, gone) if ln[: len(first)] >= first]
+        assert sorted(ln.split(" ", 1)[1] for ln in mine) == sorted(
+            ln.split(" ", 1)[1] for ln in want
+        ), (dev, mine, want)
+    assert len(lines(ours, "tun0")) == 12
+    assert not any(ln.startswith("#") for ln in ours.read_text().splitlines())  # strict
+    assert "tapwatch: tun0 went away; capture goes on" in err
+    # (OpenVPN stopped before tapwatch did: tun0 went away a second time)
+    assert (
+        "tapwatch: tun0: went away 2 times, came back once, away at the end; "
+        "12 packets captured from it"
+    ) in err
