@@ -436,7 +436,10 @@ class Session:
 
     def event_text(self, rec: Record) -> str:
         """What an interface event record says, in words ("tun0: link removed")."""
-        extra = self.ring.extra(rec.seq)
+        return self.event_text_at(rec.seq)
+
+    def event_text_at(self, seq: int) -> str:
+        extra = self.ring.extra(seq)
         return extra.comment if extra is not None and extra.comment else "interface event"
 
     # ----- peer actions --------------------------------------------------------------
@@ -513,11 +516,21 @@ class Session:
         return list(extra.inner)
 
     def summary(self, rec: Record) -> decode.Summary:
-        """Decoded summary of a record, cached by seq (the UI asks for the same rows often)."""
+        """Decoded summary of a record, cached by seq (the UI asks for the same rows often).
+
+        An interface event's: protocol "event", its interface as the source, its words as
+        the info.
+        """
         cache = self._summaries
         s = cache.get(rec.seq)
         if s is None:
-            s = decode.summarize(rec.data, self._linktypes[rec.iface])
+            lt = self._linktypes[rec.iface]
+            if lt == LINKTYPE_NETLINK:
+                text = self.event_text(rec)
+                name, _, what = text.partition(": ")
+                s = decode.Summary("event", name, "", what, ("event",), False, text, "")
+            else:
+                s = decode.summarize(rec.data, lt)
             cache[rec.seq] = s
             if len(cache) > 4096:
                 cache.popitem(last=False)
