@@ -822,6 +822,9 @@ class PacketList(ScrollView, can_focus=True):
         ]
         if rec.iface >= len(self._ifnames):  # numbered since (an interface made later)
             self._ifnames = [printable(i.name) for i in self.session.interfaces]
+            if self.session.multi_interface:  # the interface column from the next frame on
+                self._iface_width = min(10, max(len(n) for n in self._ifnames))
+                self._cols = None
         if cols.iface:
             name = self._ifnames[rec.iface] if rec.iface < len(self._ifnames) else "?"
             fields.append(_fit(name, cols.iface))
