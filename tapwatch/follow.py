@@ -78,7 +78,6 @@ class Follow:
         self.went = 0  # times it went away
         self.came = 0  # times it came back after going
         self.late = False  # it first appeared after the start
-        self.packets_before = 0  # packets of readers that ended
         self.problem: str | None = None  # why it could not be read when it last appeared
         self.on_notice: Callable[[str], None] = lambda text: None
         #: a link of this name appeared with another link type: the session numbers a new
@@ -86,10 +85,11 @@ class Follow:
         self.new_interface: Callable[[InterfaceInfo], None] | None = None
         self._lock = threading.Lock()
 
-    def appeared(self, ifindex: int, *, new: bool = False) -> None:
+    def appeared(self, ifindex: int, *, new: bool = False, arphrd: int = 0) -> None:
         """A link of the followed name exists (again): read it, from now on.
 
         ``new``: a link ``-i any`` met for the first time (not one that came back).
+        ``arphrd``: its type, when the announcement said it (no need to ask the kernel).
         """
         from tapwatch import sources
 
@@ -109,9 +109,12 @@ class Follow:
                 self.late = True
             info = src.interfaces[0]
             try:
-                linktype, loopback = sources.observed_kind(
-                    self.name, named_by_kernel=self.named_by_kernel
-                )
+                if arphrd:
+                    linktype, loopback = sources.kind_of_link(self.name, arphrd)
+                else:
+                    linktype, loopback = sources.observed_kind(
+                        self.name, named_by_kernel=self.named_by_kernel
+                    )
                 if linktype != info.linktype:
                     info = self._renumber(info, linktype)
                 reader = sources.observer_reader(
@@ -168,23 +171,24 @@ class Follow:
         )
 
     def _retire(self) -> None:
+        """Stop the reader of a link that went, without waiting for it: it hands over what
+        it still holds and closes its socket on its own, while the monitor hears on (a VPN
+        makes the next link at once)."""
         reader = self.source.reader
         if reader is None:
             return
+        close_at_end = getattr(reader, "close_at_end", None)
+        if close_at_end is not None:
+            close_at_end()
         reader.stop()
-        if reader.is_alive() and reader is not threading.current_thread():
-            reader.join(timeout=2)
-        self.packets_before += reader.packets
-        sock = getattr(reader, "sock", None)
-        if sock is not None:  # the reader hands its socket back only with the process
-            sock.close()
         self.source.retired.append(reader)
         self.source.reader = None
 
     @property
     def packets(self) -> int:
-        reader = self.source.reader
-        return self.packets_before + (reader.packets if reader is not None else 0)
+        src = self.source
+        now = src.reader.packets if src.reader is not None else 0
+        return now + sum(r.packets for r in src.retired)
 
     def outcome(self) -> str | None:
         """What happened to this interface, for the exit summary; None when nothing did."""
@@ -332,16 +336,16 @@ class LinkWatch(Source):
             if change.what in ("added", "renamed"):
                 follow = self.follows.get(change.name)
                 if follow is not None:
-                    follow.appeared(change.index)
+                    follow.appeared(change.index, arphrd=change.arphrd)
                 elif self.any_interface and change.name not in self.taken:
-                    self._open_new(change.name, change.index)
+                    self._open_new(change.name, change.index, change.arphrd)
 
-    def _open_new(self, name: str, ifindex: int) -> None:
+    def _open_new(self, name: str, ifindex: int, arphrd: int) -> None:
         """-i any: a link made after the start becomes a followed source of its own."""
         from tapwatch import sources
 
         try:
-            linktype, _loopback = sources.observed_kind(name, named_by_kernel=True)
+            linktype, _loopback = sources.kind_of_link(name, arphrd)
         except SourceError:
             return  # a link type tapwatch does not decode (as at the start)
         info = InterfaceInfo(
@@ -356,7 +360,7 @@ class LinkWatch(Source):
         self.add_follow(follow)
         if self.on_new_source is not None:
             self.on_new_source(src)  # numbered before its reader can append anything
-        follow.appeared(ifindex, new=True)
+        follow.appeared(ifindex, new=True, arphrd=arphrd)
 
     def _record(self, change: LinkChange) -> None:
         from tapwatch.capture.links import cooked

@@ -695,9 +695,9 @@ class Session:
         for s in self.sources:
             s.stop()
         for s in self.sources:
-            reader = s.reader
-            if reader is not None and reader.is_alive():
-                reader.join(timeout=2)
+            for reader in [s.reader, *s.retired]:  # (readers of links that went, too)
+                if reader is not None and reader.is_alive():
+                    reader.join(timeout=2)
         self._stopping.set()
         self.wake.set()
         if self._pump_thread is not None:

@@ -774,11 +774,17 @@ def observed_kind(name: str, *, named_by_kernel: bool = False) -> tuple[int, boo
     link = devmod.kernel_link(name)
     if link is None:
         raise SourceError(f"interface {name} does not exist (ip link shows the ones there are)")
-    if link.arphrd in _ARPHRD_ETHERNET:
-        return LINKTYPE_ETHERNET, link.arphrd == _ARPHRD_LOOPBACK
-    if link.arphrd in _ARPHRD_RAW:
+    return kind_of_link(name, link.arphrd)
+
+
+def kind_of_link(name: str, arphrd: int) -> tuple[int, bool]:
+    """The link type a packet socket delivers for a link of type ``arphrd``, and whether
+    it is a loopback (SourceError for a type tapwatch does not decode)."""
+    if arphrd in _ARPHRD_ETHERNET:
+        return LINKTYPE_ETHERNET, arphrd == _ARPHRD_LOOPBACK
+    if arphrd in _ARPHRD_RAW:
         return LINKTYPE_RAW, False
-    raise SourceError(f"cannot observe {name}: link type {link.arphrd} is not one tapwatch decodes")
+    raise SourceError(f"cannot observe {name}: link type {arphrd} is not one tapwatch decodes")
 
 
 def observer_reader(

@@ -93,6 +93,7 @@ class PacketSocketReader(CaptureReader):
         #: loopback shows each packet as sent and again as received: keep one, as libpcap
         self.received_only = loopback
         self.fd = sock.fileno()
+        self._close_socket = False
         self._drops = 0
         self._drops_lock = threading.Lock()
         sock.setblocking(False)
@@ -180,9 +181,17 @@ class PacketSocketReader(CaptureReader):
                 pass
             return self._drops
 
+    def close_at_end(self) -> None:
+        """Close the socket too once capture ends (a reader of a link that went away)."""
+        self._close_socket = True
+        if self.ident is not None and not self.is_alive():
+            self.sock.close()
+
     def _finish(self) -> None:
         if self.tpacket is not None:
             self.tpacket.close(socket_too=False)
+        if self._close_socket:
+            self.sock.close()
 
     def _capture(self) -> None:
         if self.tpacket is not None:
