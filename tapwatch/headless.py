@@ -15,11 +15,13 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol, TextIO
 
 from tapwatch import decode
+from tapwatch.decode.netlink import describe as describe_event
 from tapwatch.kinds import DIRECTION_WORDS, Direction
 from tapwatch.linktypes import (
     LINKTYPE_ETHERNET,
     LINKTYPE_LINUX_SLL,
     LINKTYPE_LINUX_SLL2,
+    LINKTYPE_NETLINK,
     LINKTYPE_NULL,
 )
 from tapwatch.ring import Record
@@ -342,6 +344,7 @@ def print_records(
     line = renderer.line
     linktypes = [i.linktype for i in interfaces]
     pending: list[str] = []
+    link_names: dict[int, str] = {}  # what the file's link events named, by index
     n = number = 0
     block = 1 if follow else 2048
     try:
@@ -353,6 +356,11 @@ def print_records(
                 if not strict:
                     renderer.names = [printable(n) for n in _names(interfaces)]
             lt = linktypes[iface]
+            if lt == LINKTYPE_NETLINK:  # an interface event: said as one, never a packet
+                if not (quiet or strict):
+                    text = printable(describe_event(data, link_names))
+                    pending.append(f"# {decode.stamp(rec.ts_ns)}event {text}")
+                continue
             number += 1
             if match_packet is not None:
                 if not match_packet(data, lt, number, rec.ts_ns, iface, _orig_len(rec)):

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from tapwatch import decode
+from tapwatch.decode.netlink import describe as describe_event
 from tapwatch.kinds import PEER_MODES, CaptureState, DeviceState, PeerMode, PeerRole
 from tapwatch.linktypes import LINKTYPE_NETLINK
 from tapwatch.peer import Peer, PeerError
@@ -439,8 +440,13 @@ class Session:
         return self.event_text_at(rec.seq)
 
     def event_text_at(self, seq: int) -> str:
+        """The words a live session gave the event; for one read from a file, what its
+        rtnetlink message says."""
         extra = self.ring.extra(seq)
-        return extra.comment if extra is not None and extra.comment else "interface event"
+        if extra is not None and extra.comment:
+            return extra.comment
+        rec = self.ring.get(seq)
+        return describe_event(rec.data) if rec is not None else "interface event"
 
     # ----- peer actions --------------------------------------------------------------
     def set_mode(self, mode: PeerMode) -> None:

@@ -59,6 +59,10 @@ def events(path: Path) -> list[tuple[str, str]]:
     ]
 
 
+def events_in(text: str) -> list[tuple[str, str]]:
+    return [(m.group(1), m.group(2)) for ln in text.splitlines() if (m := EVENT_LINE.match(ln))]
+
+
 def start(ns: Netns, args: list[str], out: Path) -> subprocess.Popen[str]:
     return ns.popen(args, stdout=out.open("w"))
 
@@ -169,6 +173,12 @@ def test_observe_waits_for_a_tun_and_follows_it_through_a_vpn_style_restart(
     ).stdout.split()
     assert got.count("netlink:netlink-route") == n_events > 0
     assert sum(p.startswith("raw:ip:icmp") for p in got) == 12
+    # read back, the file's events say what they said live (here: no change that needs
+    # the link's history, such as "mtu 1500 -> 1400", which a file says as "mtu 1400")
+    back = subprocess.run(
+        [*TAPWATCH, "-r", str(cap), "-nn"], capture_output=True, text=True, timeout=60
+    ).stdout
+    assert events_in(back) == events(ours)
 
 
 def test_one_source_going_away_never_stops_the_others(ns: Netns) -> None:
