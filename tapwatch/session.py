@@ -590,7 +590,7 @@ class Session:
             pps = self.stats.pps(time.time_ns() if now_ns is None else now_ns)
         tunnel = self.tunnel
         return Status(
-            interfaces=tuple((i.name, i.kind) for i in self.interfaces),
+            interfaces=tuple((i.name, i.kind) for i in self.interfaces if i.kind != "events"),
             addresses=tuple(info.addresses),
             mtu=info.mtu,
             device_state=self.device_state,
