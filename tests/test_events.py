@@ -99,3 +99,57 @@ def test_a_message_read_from_a_file_is_described_whatever_its_bytes() -> None:
                 + noise
             )
         assert isinstance(describe(data), str)
+
+
+class _StubReader:
+    """Just enough of a CaptureReader for the session's failure handling."""
+
+    kernel_drops_meaning = "packets the capture ring had no room for"
+
+    def __init__(self) -> None:
+        self.failure: object = None
+        self.ident = 1  # started
+        self.packets = 0
+
+    @property
+    def error(self) -> str | None:
+        return None if self.failure is None else str(self.failure)
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def is_alive(self) -> bool:
+        return False
+
+    def kernel_drops(self) -> int:
+        return 0
+
+
+def test_one_failing_source_leaves_the_session_live_and_the_last_one_ends_it() -> None:
+    import time
+
+    from tapwatch.capture import DeviceGone
+    from tapwatch.sources import Source
+
+    readers = [_StubReader(), _StubReader()]
+    sources = [
+        Source([InterfaceInfo(name, "observe", index=n)], reader=r)  # type: ignore[arg-type]
+        for n, (name, r) in enumerate(zip(("tun9", "veth0"), readers, strict=True))
+    ]
+    s = Session(sources)
+    s.start()
+    try:
+        readers[0].failure = DeviceGone()
+        deadline = time.monotonic() + 10
+        while not s.failed and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert s.failed == ["tun9: device went away"]
+        assert s.take_notices() == ["tun9: device went away; capture goes on on veth0"]
+        assert s.capture_state() == "live" and not s.stop_requested.is_set()
+        readers[1].failure = DeviceGone()
+        assert s.stop_requested.wait(10)
+        assert s.stop_reason == "veth0: device went away" and s.stop_error
+        assert s.capture_state() == "stopped"
+    finally:
+        s.close()
