@@ -581,7 +581,10 @@ def open_live(
         if observe or opts.attach:
             from tapwatch.follow import LinkWatch
 
-            watch = LinkWatch(ring, wake, capture_filter, any_interface="any" in observe)
+            try:
+                watch = LinkWatch(ring, wake, capture_filter, any_interface="any" in observe)
+            except SourceError:  # no netlink here (a sandbox?): interfaces as they are now
+                watch = None
         name = opts.device_name
         if name is not None:
             sources.append(_device_or_observer(opts, ring, wake, capture_filter))
