@@ -266,8 +266,9 @@ class LinkWatch(Source):
         self._lock = threading.Lock()
         try:
             self.monitor: LinkMonitor = LinkMonitor(self._changed)
-        except OSError as e:
-            raise SourceError(f"cannot follow the interfaces' changes: {e.strerror}") from None
+        except Exception as e:  # OSError, or pyroute2's own errors from the first dump
+            reason = getattr(e, "strerror", None) or e.__class__.__name__
+            raise SourceError(f"cannot follow the interfaces' changes: {reason}") from None
 
     @property
     def name(self) -> str:
