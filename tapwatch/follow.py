@@ -129,7 +129,9 @@ class Follow:
             except SourceError as e:
                 self.problem = str(e)
                 src.state = "error"
-                self.on_notice(f"{self.name} is back but cannot be read: {e}")
+                self.on_notice(
+                    f"{self.name} {'is back' if back else 'appeared'} but cannot be read: {e}"
+                )
                 return
             self.problem = None
             if src.device is not None:
