@@ -15,11 +15,13 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol, TextIO
 
 from tapwatch import decode
+from tapwatch.decode.netlink import describe as describe_event
 from tapwatch.kinds import DIRECTION_WORDS, Direction
 from tapwatch.linktypes import (
     LINKTYPE_ETHERNET,
     LINKTYPE_LINUX_SLL,
     LINKTYPE_LINUX_SLL2,
+    LINKTYPE_NETLINK,
     LINKTYPE_NULL,
 )
 from tapwatch.ring import Record
@@ -344,6 +346,7 @@ def print_records(
     line = renderer.line
     linktypes = [i.linktype for i in interfaces]
     pending: list[str] = []
+    link_names: dict[int, str] = {}  # what the file's link events named, by index
     n = number = 0
     block = 1 if follow else 2048
     # a slow format (-vvv, hex) fills a block in seconds: lines also go out every
@@ -358,6 +361,11 @@ def print_records(
                 if not strict:
                     renderer.names = [printable(n) for n in _names(interfaces)]
             lt = linktypes[iface]
+            if lt == LINKTYPE_NETLINK:  # an interface event: said as one, never a packet
+                if not (quiet or strict):
+                    text = printable(describe_event(data, link_names))
+                    pending.append(f"# {decode.stamp(rec.ts_ns)}event {text}")
+                continue
             number += 1
             if match_packet is not None:
                 if not match_packet(data, lt, number, rec.ts_ns, iface, _orig_len(rec)):
@@ -518,6 +526,22 @@ class LinePrinter:
         )
         self._held_since.append(time.monotonic())
         self.printed += 1
+
+    def interface_added(self, info: InterfaceInfo) -> None:
+        """An interface numbered while capture runs (``-i any``: one made after the start)."""
+        self._linktypes.append(info.linktype)
+        names = self._renderer.names
+        if names is not None:
+            names.append(printable(info.name))
+
+    def event(self, rec: Record, text: str) -> None:
+        """An interface event: one line that no packet line looks like (``#`` first, as a
+        comment), in time order with the packets; none with --strict-tcpdump."""
+        if self.quiet or self.broken or self._renderer.fmt.strict:
+            return
+        stamp = "" if self._renderer.fmt.time == TIME_NONE else decode.stamp(rec.ts_ns)
+        self._held.append((rec.ts_ns, rec.seq, f"# {stamp}event {printable(text)}"))
+        self._held_since.append(time.monotonic())
 
     def hurry(self) -> None:
         """Capture is stopping: print what is left without the slow -v dissection.

@@ -42,11 +42,12 @@ PeerMode = Literal["drop", "echo", "reply"]
 PEER_MODES: tuple[PeerMode, ...] = ("drop", "echo", "reply")
 
 #: Where a source's packets come from.
-SourceKind = Literal["tun", "tap", "observe", "file", "records"]
+SourceKind = Literal["tun", "tap", "observe", "file", "records", "events"]
 
 #: What the kernel says about an interface a source reads (a file or fed records have none:
-#: their state is None), or that the reader lost it ("gone") or failed ("error").
-DeviceState = Literal["up", "down", "no-carrier", "unknown", "gone", "error"]
+#: their state is None), or that the reader lost it ("gone") or failed ("error"), or that
+#: it is followed by name and does not exist now ("waiting": it is read when it appears).
+DeviceState = Literal["up", "down", "no-carrier", "unknown", "gone", "error", "waiting"]
 
 #: How a live source is read: the kernel's TPACKET_V3 ring of a packet socket, a reader
 #: child process with a shared buffer, a reader thread, or plain packet-socket reads.

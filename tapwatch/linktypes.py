@@ -13,6 +13,7 @@ LINKTYPE_RAW = 101
 LINKTYPE_LINUX_SLL = 113
 LINKTYPE_IPV4 = 228
 LINKTYPE_IPV6 = 229
+LINKTYPE_NETLINK = 253  # rtnetlink messages after a cooked header: interface events
 LINKTYPE_LINUX_SLL2 = 276
 
 NAMES = {
@@ -23,9 +24,11 @@ NAMES = {
     LINKTYPE_IPV4: "raw IPv4",
     LINKTYPE_IPV6: "raw IPv6",
     LINKTYPE_LINUX_SLL2: "Linux cooked v2",
+    LINKTYPE_NETLINK: "Linux netlink",
 }
 
-SUPPORTED = frozenset(NAMES)
+#: what tapwatch decodes as packets (an event record is none)
+SUPPORTED = frozenset(NAMES) - {LINKTYPE_NETLINK}
 
 
 def name(linktype: int) -> str:

@@ -23,7 +23,9 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from tapwatch import decode
+from tapwatch.decode.netlink import describe as describe_event
 from tapwatch.kinds import PEER_MODES, CaptureState, DeviceState, PeerMode, PeerRole
+from tapwatch.linktypes import LINKTYPE_NETLINK
 from tapwatch.peer import Peer, PeerError
 from tapwatch.ring import Record, Ring
 from tapwatch.sinks import FileSink, InnerFrames, Sink, TunnelSink
@@ -77,6 +79,17 @@ class Session:
         self._linktypes = [i.linktype for i in self.interfaces]
         for s in self.sources:
             s.on_new_interface = self._interface_added  # a file may describe one late
+        self.events = 0  # interface events recorded (links, addresses, routes): not packets
+        #: what happened to sources while capture went on (one went away, came back...)
+        self._notices: list[str] = []
+        self.notice: str | None = None  # the latest, for the status bar
+        self._notice_lock = threading.Lock()
+        self.failed: list[str] = []  # sources that stopped for good, each "name: why"
+        self._ended: set[int] = set()  # id() of those sources
+        for s in self.sources:
+            self._hook(s)
+            if s.state == "waiting":
+                self.note(f"{s.name} does not exist yet; waiting for it")
         self.ring = ring if ring is not None else Ring()
         self.stats = Stats()
         self.capture_filter = capture_filter
@@ -150,6 +163,49 @@ class Session:
         self._linktypes.append(info.linktype)
         self.interfaces.append(info)
 
+    def _hook(self, source: Source) -> None:
+        """Let a source that lives (tapwatch.follow) add interfaces, sources and notices."""
+        from tapwatch.follow import LinkWatch
+
+        if isinstance(source, LinkWatch):
+            source.on_new_interface = self.add_interface
+            source.on_new_source = self.add_source
+            source.on_notice = self.note
+
+    def add_interface(self, info: InterfaceInfo) -> None:
+        """Number an interface found while capture runs, and tell every sink of it.
+
+        Done under the pump's lock, before any record of it can enter the ring:
+        the pump never meets a record of an interface a sink does not know.
+        """
+        from tapwatch.ring import MAX_INTERFACES
+
+        with self._pump_lock:
+            if len(self.interfaces) >= MAX_INTERFACES:
+                raise ValueError(f"at most {MAX_INTERFACES} interfaces in one session")
+            self._interface_added(info)
+            for sink in self.sinks:
+                sink.interface_added(info)
+
+    def add_source(self, source: Source) -> None:
+        """A source opened while capture runs (``-i any``: an interface made later)."""
+        for info in source.interfaces:
+            self.add_interface(info)
+        self._hook(source)
+        self.sources.append(source)
+
+    def note(self, text: str) -> None:
+        """Something happened to a source that the user should hear of (capture goes on)."""
+        with self._notice_lock:
+            self._notices.append(text)
+            self.notice = text
+
+    def take_notices(self) -> list[str]:
+        """The notices since the last call (headless prints them on stderr)."""
+        with self._notice_lock:
+            out, self._notices = self._notices, []
+            return out
+
     # ----- what the session holds -------------------------------------------------------
     @property
     def info(self) -> InterfaceInfo:
@@ -166,7 +222,7 @@ class Session:
 
     @property
     def multi_interface(self) -> bool:
-        return len(self.interfaces) > 1
+        return sum(1 for i in self.interfaces if i.kind != "events") > 1
 
     @property
     def device_source(self) -> Source | None:
@@ -265,16 +321,30 @@ class Session:
             if now - last_refresh >= 1.0:
                 last_refresh = now
                 self.refresh_sources()  # netlink here, never on the UI thread
-            for s in self.sources:
+            for s in list(self.sources):
                 reason = s.failure()
-                if reason and not self.stop_requested.is_set():
-                    s.refresh()
-                    # the source failed: everything captured stays held and exportable
-                    name = s.name
-                    self.request_stop(
-                        reason if not self.multi_interface else f"{name}: {reason}", error=True
-                    )
+                if reason and id(s) not in self._ended and not self.stop_requested.is_set():
+                    self._source_failed(s, reason)
         self._pump_guarded()
+
+    def _source_failed(self, source: Source, reason: str) -> None:
+        """One source stopped for good: the others go on; capture ends with the last one.
+
+        Everything captured stays held and exportable.
+        """
+        self._ended.add(id(source))
+        source.refresh()
+        text = f"{source.name}: {reason}"
+        self.failed.append(text)
+        going = [
+            s
+            for s in self.sources
+            if s.live and id(s) not in self._ended and s.kind != "events" and s is not source
+        ]
+        if going:
+            self.note(f"{text}; capture goes on on {', '.join(s.name for s in going)}")
+        else:
+            self.request_stop(text, error=True)
 
     def _pump_guarded(self) -> None:
         """``pump`` in the pump thread: a failure (a bug) is reported once (the UI shows it,
@@ -345,6 +415,9 @@ class Session:
         for rec in records:
             data = rec.data
             lt = lts[rec.iface]
+            if lt == LINKTYPE_NETLINK:  # an interface event: not a packet, never filtered
+                self._event(rec)
+                continue
             for take in every:
                 take(rec, lt)
             if match is not None and not match(data, lt):
@@ -355,6 +428,25 @@ class Session:
             add(layers(data, lt), len(data), rec.ts_ns)
             for take in counted:
                 take(rec, lt)
+
+    def _event(self, rec: Record) -> None:
+        self.events += 1
+        text = self.event_text(rec)
+        for sink in self.sinks:
+            sink.event(rec, text)
+
+    def event_text(self, rec: Record) -> str:
+        """What an interface event record says, in words ("tun0: link removed")."""
+        return self.event_text_at(rec.seq)
+
+    def event_text_at(self, seq: int) -> str:
+        """The words a live session gave the event; for one read from a file, what its
+        rtnetlink message says."""
+        extra = self.ring.extra(seq)
+        if extra is not None and extra.comment:
+            return extra.comment
+        rec = self.ring.get(seq)
+        return describe_event(rec.data) if rec is not None else "interface event"
 
     # ----- peer actions --------------------------------------------------------------
     def set_mode(self, mode: PeerMode) -> None:
@@ -430,11 +522,21 @@ class Session:
         return list(extra.inner)
 
     def summary(self, rec: Record) -> decode.Summary:
-        """Decoded summary of a record, cached by seq (the UI asks for the same rows often)."""
+        """Decoded summary of a record, cached by seq (the UI asks for the same rows often).
+
+        An interface event's: protocol "event", its interface as the source, its words as
+        the info.
+        """
         cache = self._summaries
         s = cache.get(rec.seq)
         if s is None:
-            s = decode.summarize(rec.data, self._linktypes[rec.iface])
+            lt = self._linktypes[rec.iface]
+            if lt == LINKTYPE_NETLINK:
+                text = self.event_text(rec)
+                name, _, what = text.partition(": ")
+                s = decode.Summary("event", name, "", what, ("event",), False, text, "")
+            else:
+                s = decode.summarize(rec.data, lt)
             cache[rec.seq] = s
             if len(cache) > 4096:
                 cache.popitem(last=False)
@@ -488,7 +590,7 @@ class Session:
             pps = self.stats.pps(time.time_ns() if now_ns is None else now_ns)
         tunnel = self.tunnel
         return Status(
-            interfaces=tuple((i.name, i.kind) for i in self.interfaces),
+            interfaces=tuple((i.name, i.kind) for i in self.interfaces if i.kind != "events"),
             addresses=tuple(info.addresses),
             mtu=info.mtu,
             device_state=self.device_state,
@@ -516,13 +618,22 @@ class Session:
             kernel_dropped=self.kernel_dropped(),
             kernel_drops_meaning=self.kernel_drops_meaning(),
             missed=self.missed,
+            notice=self.notice,
+            events=self.events,
         )
 
     def capture_state(self) -> CaptureState:
-        """Whether packets can still arrive."""
+        """Whether packets can still arrive: stopped only when no source can bring any."""
         if not self.live and self.device is None:
             return "offline"
-        if self.device_state in ("gone", "error") or self.stop_requested.is_set():
+        if self.stop_requested.is_set():
+            return "stopped"
+        going = [
+            s
+            for s in self.sources
+            if s.kind != "events" and id(s) not in self._ended and s.state not in ("gone", "error")
+        ]
+        if not going and any(s.state is not None for s in self.sources):
             return "stopped"
         return "live"
 
@@ -555,6 +666,23 @@ class Session:
                 cut = load
         return cut
 
+    def outcomes(self) -> list[str]:
+        """What happened to each source that had something happen to it, for the exit summary."""
+        lines = list(self.failed)
+        for s in self.sources:
+            follow = s.follow
+            if follow is not None:
+                said = follow.outcome()
+                if said:
+                    lines.append(said)
+        return lines
+
+    def sources_failed(self) -> bool:
+        """Whether a source stopped for good or never appeared (the exit status says so)."""
+        return bool(self.failed) or any(
+            s.follow is not None and not s.follow.seen for s in self.sources
+        )
+
     # ----- the end -------------------------------------------------------------------------
     def clear(self) -> None:
         """Forget what is held (the UI's clear); capture and the pcap go on."""
@@ -573,9 +701,9 @@ class Session:
         for s in self.sources:
             s.stop()
         for s in self.sources:
-            reader = s.reader
-            if reader is not None and reader.is_alive():
-                reader.join(timeout=2)
+            for reader in [s.reader, *s.retired]:  # (readers of links that went, too)
+                if reader is not None and reader.is_alive():
+                    reader.join(timeout=2)
         self._stopping.set()
         self.wake.set()
         if self._pump_thread is not None:
@@ -613,6 +741,13 @@ class Session:
             parts.append(f"{files.not_written} not written (the file's format cannot hold them)")
         if st.replies_sent:
             parts.append(f"{st.replies_sent} frames written")
+        if self.events:
+            parts.append(f"{self.events} interface events")
+        if files is not None and files.events_not_written:
+            parts.append(
+                f"{files.events_not_written} interface events not written "
+                "(classic pcap holds one link type: write .pcapng)"
+            )
         line = ", ".join(parts)
         if self.tunnel is not None:
             line += "; " + self.tunnel.summary_text()

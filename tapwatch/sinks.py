@@ -26,6 +26,7 @@ from tapwatch.ring import Record
 if TYPE_CHECKING:
     from tapwatch.headless import LinePrinter
     from tapwatch.pcap import CaptureWriter
+    from tapwatch.sources import InterfaceInfo
     from tapwatch.tunnel import Tunnel
     from tapwatch.tunnelview import TunnelView
 
@@ -52,6 +53,13 @@ class Sink:
 
     def end_batch(self, idle: bool) -> None:
         """After each pump cycle; ``idle``: it found nothing new."""
+
+    def interface_added(self, info: InterfaceInfo) -> None:
+        """The session numbered one more interface (``info.index``) while capture runs."""
+
+    def event(self, rec: Record, text: str) -> None:
+        """An interface event record (not a packet; ``text`` says it): none is counted,
+        filtered or answered."""
 
     def start(self) -> None:
         """The session starts (threads of the sink's own start here)."""
@@ -81,6 +89,32 @@ class FileSink(Sink):
         self.written_out = False
         self._writing = True
         self._last_flush = time.monotonic()
+        self.events_not_written = 0
+        #: the file's number of each interface added while capture ran (None: it cannot
+        #: hold it - classic pcap has one link type); the first ones are the file's own
+        known = getattr(writer, "interfaces", None)  # (a stand-in writer may not say)
+        self._known = len(known) if known is not None else 1 << 16
+        self._added: dict[int, int | None] = {}
+
+    def interface_added(self, info: InterfaceInfo) -> None:
+        from tapwatch.pcap import PcapError
+
+        if not self._writing:
+            self._added[info.index] = None
+            return
+        try:
+            self._added[info.index] = self.writer.add_interface(info.linktype, info.name)
+        except PcapError:
+            self._added[info.index] = None
+
+    def event(self, rec: Record, text: str) -> None:
+        if self._file_iface(rec.iface) is None:
+            self.events_not_written += 1
+            return
+        self.take(rec, 0)
+
+    def _file_iface(self, iface: int) -> int | None:
+        return iface if iface < self._known else self._added.get(iface)
 
     @property
     def written(self) -> int:
@@ -91,11 +125,18 @@ class FileSink(Sink):
             return
         data = rec.data
         snap = self.snaplen
+        iface = rec.iface
+        if iface >= self._known:
+            mapped = self._added.get(iface)
+            if mapped is None:  # an interface the file's format cannot hold
+                self.not_written += 1
+                return
+            iface = mapped
         try:
             if snap is not None and len(data) > snap:
-                self.writer.write(rec.ts_ns, data[:snap], rec.direction, len(data), rec.iface)
+                self.writer.write(rec.ts_ns, data[:snap], rec.direction, len(data), iface)
             else:
-                self.writer.write(rec.ts_ns, data, rec.direction, None, rec.iface)
+                self.writer.write(rec.ts_ns, data, rec.direction, None, iface)
         except FileLimitReached as e:  # -G with -W: tcpdump ends here, successfully
             self.written_out = True
             self._writing = False
@@ -141,6 +182,12 @@ class PrinterSink(Sink):
 
     def take(self, rec: Record, linktype: int) -> None:
         self.printer(rec)
+
+    def interface_added(self, info: InterfaceInfo) -> None:
+        self.printer.interface_added(info)
+
+    def event(self, rec: Record, text: str) -> None:
+        self.printer.event(rec, text)
 
     def end_batch(self, idle: bool) -> None:
         ended = self.printer.flush()

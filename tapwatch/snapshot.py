@@ -61,3 +61,6 @@ class Status:
     kernel_dropped: int | None  # None: no source can tell
     kernel_drops_meaning: str  # what the kernel-drop figure counts, "" when nothing says
     missed: int
+    # ----- sources that come and go
+    notice: str | None = None  # the latest thing that happened to a source (went away...)
+    events: int = 0  # interface events recorded

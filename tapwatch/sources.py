@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from tapwatch.capture import CaptureReader, Reader
     from tapwatch.device import Device, Interface, LinkInfo
     from tapwatch.filters import PacketFilter
+    from tapwatch.follow import Follow, LinkWatch
     from tapwatch.pcap import CaptureFile
     from tapwatch.peer import Responder
 
@@ -119,6 +120,11 @@ class Source:
         self.on_new_interface: Callable[[InterfaceInfo], None] | None = None
         #: what the kernel says about the interface; None when there is none to ask
         self.state: DeviceState | None = None if reader is None and device is None else "up"
+        #: the interface is followed by name: it may go away and come back (tapwatch.follow)
+        self.follow: Follow | None = None
+        #: readers of earlier links of the same name (their drops still count)
+        self.retired: list[CaptureReader] = []
+        self.stopped = False
 
     @property
     def name(self) -> str:
@@ -135,7 +141,8 @@ class Source:
 
     @property
     def live(self) -> bool:
-        return self.reader is not None
+        """Packets can still come: a reader reads, or a followed interface may come back."""
+        return self.reader is not None or (self.follow is not None and not self.stopped)
 
     def start(self) -> None:
         """Start reading (a live source's reader may have started already)."""
@@ -143,21 +150,35 @@ class Source:
             self.reader.start()
 
     def stop(self) -> None:
+        self.stopped = True
         if self.reader is not None:
             self.reader.stop()
 
     def failure(self) -> str | None:
-        """Why the reader stopped on its own (the device went away...), None while fine."""
-        return self.reader.error if self.reader is not None else None
+        """Why the reader stopped on its own (the device went away...), None while fine.
+
+        A followed interface that went away is no failure: it is waited for.
+        """
+        reader = self.reader
+        if reader is None or reader.failure is None:
+            return None
+        if self.follow is not None and reader.failure.gone:
+            return None
+        return str(reader.failure)
 
     def refresh(self) -> None:
         """Ask the kernel how the interface is (about once a second, from the pump thread)."""
         failed = self.reader.failure if self.reader is not None else None
-        if failed is not None and self.state not in ("gone", "error"):
+        if failed is not None and self.state not in ("gone", "error", "waiting"):
             self.state = "gone" if failed.gone else "error"
 
     def kernel_drops(self) -> int | None:
-        return self.reader.kernel_drops() if self.reader is not None else None
+        drops = self.reader.kernel_drops() if self.reader is not None else None
+        for old in self.retired:
+            more = old.kernel_drops()
+            if more is not None:
+                drops = (drops or 0) + more
+        return drops
 
     def load_status(self) -> LoadStatus | None:
         """How far a file is loaded; None for a source that loads nothing."""
@@ -254,7 +275,8 @@ class DeviceSource(Source):
                 return cached[1] if cached is not None else None
             info = device.link_info()
             if info.state == "gone":
-                self.state = "gone"
+                if self.state != "waiting":  # a followed device waits for its name
+                    self.state = "gone"
             elif self.state not in ("gone", "error"):
                 self.state = info.state
                 iface = self.interfaces[0]
@@ -539,6 +561,12 @@ def open_live(
     ``capture_filter`` keeps what fails it out of the ring, in the kernel where
     the capture path allows - except for a device whose frames the peer or a
     tunnel must all see (the session filters those itself).
+
+    Observed interfaces and an attached device are followed by name
+    (:mod:`tapwatch.follow`): one that does not exist yet is waited for, one
+    that goes away is waited for again, and ``-i any`` takes interfaces made
+    later too. The :class:`~tapwatch.follow.LinkWatch` that hears of them comes
+    last in the list.
     """
     from tapwatch import device as devmod
 
@@ -547,28 +575,21 @@ def open_live(
     if opts.demo:
         devmod.unshare_netns()
     sources: list[Source] = []
+    watch = None
     try:
         observe = list(opts.observe)
+        if observe or opts.attach:
+            from tapwatch.follow import LinkWatch
+
+            try:
+                watch = LinkWatch(ring, wake, capture_filter, any_interface="any" in observe)
+            except SourceError:  # no netlink here (a sandbox?): interfaces as they are now
+                watch = None
         name = opts.device_name
         if name is not None:
-            try:
-                peer = opts.mode != "drop" or opts.tunnel
-                sources.append(
-                    _open_device(
-                        opts, ring, wake, index=0, capture_filter=None if peer else capture_filter
-                    )
-                )
-            except devmod.DeviceBusy as busy:
-                if opts.mode != "drop" or opts.tunnel or opts.addrs or opts.mtu or opts.txqueuelen:
-                    raise SourceError(
-                        f"{busy}; echo, reply, a tunnel, replay and "
-                        "configuration need the device itself"
-                    ) from None
-                sources.append(
-                    open_observer(
-                        name, ring, wake, index=0, why=str(busy), capture_filter=capture_filter
-                    )
-                )
+            sources.append(_device_or_observer(opts, ring, wake, capture_filter))
+            if opts.attach and watch is not None:  # a VPN may delete it and make it again
+                _follow(sources[-1], ring, wake, capture_filter, watch, named_by_kernel=False)
         kernel_names: set[str] = set()
         if "any" in observe:
             observe, kernel_names = _every_interface(observe, {s.name for s in sources})
@@ -577,20 +598,96 @@ def open_live(
                 raise SourceError(f"{obs} is named twice: watch each interface once")
             if len(sources) >= MAX_INTERFACES:
                 raise SourceError(f"at most {MAX_INTERFACES} interfaces in one session")
-            sources.append(
-                open_observer(
-                    obs,
-                    ring,
-                    wake,
-                    index=len(sources),
-                    capture_filter=capture_filter,
-                    named_by_kernel=obs in kernel_names,
-                )
+            by_kernel = obs in kernel_names
+            if watch is not None and not by_kernel and not devmod.exists(obs):
+                devmod.validate_name(obs)
+                sources.append(_waiting(obs, ring, wake, len(sources), capture_filter, watch))
+                continue
+            src = open_observer(
+                obs,
+                ring,
+                wake,
+                index=len(sources),
+                capture_filter=capture_filter,
+                named_by_kernel=by_kernel,
             )
+            sources.append(src)
+            if watch is not None:
+                _follow(src, ring, wake, capture_filter, watch, named_by_kernel=by_kernel)
+        if watch is not None:
+            watch.taken = {s.name for s in sources}
+            sources.append(watch)
     except BaseException:
         close_all(sources)
+        if watch is not None:
+            watch.close()
         raise
     return sources
+
+
+def _device_or_observer(
+    opts: Options, ring: Ring, wake: threading.Event, capture_filter: PacketFilter | None
+) -> Source:
+    """The device ``--create``/``--attach`` names; observed when another program holds it."""
+    from tapwatch import device as devmod
+
+    name = opts.device_name
+    assert name is not None
+    try:
+        peer = opts.mode != "drop" or opts.tunnel
+        return _open_device(
+            opts, ring, wake, index=0, capture_filter=None if peer else capture_filter
+        )
+    except devmod.DeviceBusy as busy:
+        if opts.mode != "drop" or opts.tunnel or opts.addrs or opts.mtu or opts.txqueuelen:
+            raise SourceError(
+                f"{busy}; echo, reply, a tunnel, replay and configuration need the device itself"
+            ) from None
+        return open_observer(
+            name, ring, wake, index=0, why=str(busy), capture_filter=capture_filter
+        )
+
+
+def _follow(
+    src: Source,
+    ring: Ring,
+    wake: threading.Event,
+    capture_filter: PacketFilter | None,
+    watch: LinkWatch,
+    *,
+    named_by_kernel: bool,
+) -> None:
+    from tapwatch.follow import Follow
+
+    src.follow = Follow(src, ring, wake, capture_filter, named_by_kernel=named_by_kernel)
+    watch.add_follow(src.follow)
+
+
+def _waiting(
+    name: str,
+    ring: Ring,
+    wake: threading.Event,
+    index: int,
+    capture_filter: PacketFilter | None,
+    watch: LinkWatch,
+) -> Source:
+    """A source for an interface that does not exist yet: it starts reading when it appears."""
+    from tapwatch import device as devmod
+    from tapwatch.follow import WAITING, Follow, FollowedSource, guess_linktype
+
+    devmod.validate_name(name)
+    info = InterfaceInfo(
+        name,
+        "observe",
+        read_only_reason="observer mode is read-only",
+        linktype=guess_linktype(name),
+        index=index,
+    )
+    src = FollowedSource(info)
+    src.state = WAITING
+    src.follow = Follow(src, ring, wake, capture_filter, present=False)
+    watch.add_follow(src.follow)
+    return src
 
 
 def _every_interface(observe: list[str], taken: set[str]) -> tuple[list[str], set[str]]:
@@ -611,7 +708,7 @@ def _every_interface(observe: list[str], taken: set[str]) -> tuple[list[str], se
         if name in taken or name in names:
             continue
         try:
-            _observed(name, named_by_kernel=True)
+            observed_kind(name, named_by_kernel=True)
         except SourceError:
             continue  # a link type tapwatch does not decode: tcpdump's cooked any would show it
         names.append(name)
@@ -664,10 +761,10 @@ def _open_device(
 
 def observed_linktype(name: str) -> int:
     """The link type a packet socket on ``name`` delivers (Ethernet or raw IP)."""
-    return _observed(name)[0]
+    return observed_kind(name)[0]
 
 
-def _observed(name: str, *, named_by_kernel: bool = False) -> tuple[int, bool]:
+def observed_kind(name: str, *, named_by_kernel: bool = False) -> tuple[int, bool]:
     """The link type a packet socket on ``name`` delivers, and whether it is a loopback.
 
     ``named_by_kernel``: the name came from the kernel's list (``-i any``), not from
@@ -680,11 +777,48 @@ def _observed(name: str, *, named_by_kernel: bool = False) -> tuple[int, bool]:
     link = devmod.kernel_link(name)
     if link is None:
         raise SourceError(f"interface {name} does not exist (ip link shows the ones there are)")
-    if link.arphrd in _ARPHRD_ETHERNET:
-        return LINKTYPE_ETHERNET, link.arphrd == _ARPHRD_LOOPBACK
-    if link.arphrd in _ARPHRD_RAW:
+    return kind_of_link(name, link.arphrd)
+
+
+def kind_of_link(name: str, arphrd: int) -> tuple[int, bool]:
+    """The link type a packet socket delivers for a link of type ``arphrd``, and whether
+    it is a loopback (SourceError for a type tapwatch does not decode)."""
+    if arphrd in _ARPHRD_ETHERNET:
+        return LINKTYPE_ETHERNET, arphrd == _ARPHRD_LOOPBACK
+    if arphrd in _ARPHRD_RAW:
         return LINKTYPE_RAW, False
-    raise SourceError(f"cannot observe {name}: link type {link.arphrd} is not one tapwatch decodes")
+    raise SourceError(f"cannot observe {name}: link type {arphrd} is not one tapwatch decodes")
+
+
+def observer_reader(
+    name: str,
+    ring: Ring,
+    wake: threading.Event,
+    *,
+    index: int,
+    linktype: int,
+    loopback: bool,
+    capture_filter: PacketFilter | None = None,
+) -> CaptureReader:
+    """A packet-socket reader of ``name`` (not started), its records numbered ``index``."""
+    from tapwatch import device as devmod
+    from tapwatch.capture import PacketSocketReader, open_packet_socket
+
+    try:
+        sock = open_packet_socket(name)
+    except PermissionError:
+        hint = devmod.cap_hint("CAP_NET_RAW")
+        raise SourceError(f"not permitted to observe {name}: {hint}") from None
+    except OSError as e:
+        raise SourceError(f"cannot observe {name}: {e.strerror}") from None
+    flt = capture_filter.for_linktype(linktype) if capture_filter is not None else None
+    try:
+        return PacketSocketReader(
+            sock, ring, wake, iface=index, capture_filter=flt, loopback=loopback
+        )
+    except OSError as e:  # the link went between the name's check and the socket's start
+        sock.close()
+        raise SourceError(f"cannot observe {name}: {e.strerror}") from None
 
 
 def open_observer(
@@ -698,23 +832,18 @@ def open_observer(
     named_by_kernel: bool = False,
 ) -> Source:
     """Passive capture through AF_PACKET: any interface, both directions, read-only."""
-    from tapwatch import device as devmod
-    from tapwatch.capture import PacketSocketReader, open_packet_socket
-
-    linktype, loopback = _observed(name, named_by_kernel=named_by_kernel)
-    try:
-        sock = open_packet_socket(name)
-    except PermissionError:
-        hint = devmod.cap_hint("CAP_NET_RAW")
-        raise SourceError(f"not permitted to observe {name}: {hint}") from None
-    except OSError as e:
-        raise SourceError(f"cannot observe {name}: {e.strerror}") from None
+    linktype, loopback = observed_kind(name, named_by_kernel=named_by_kernel)
+    reader = observer_reader(
+        name,
+        ring,
+        wake,
+        index=index,
+        linktype=linktype,
+        loopback=loopback,
+        capture_filter=capture_filter,
+    )
     reason = (why + "; observing read-only") if why else "observer mode is read-only"
     info = InterfaceInfo(name, "observe", read_only_reason=reason, linktype=linktype, index=index)
-    flt = capture_filter.for_linktype(linktype) if capture_filter is not None else None
-    reader = PacketSocketReader(
-        sock, ring, wake, iface=index, capture_filter=flt, loopback=loopback
-    )
     src = Source([info], reader=reader)
     src.kind = "observe"
     return src

@@ -15,6 +15,7 @@ no ring, or ``TAPWATCH_CAPTURE`` forces another path, it reads with
 from __future__ import annotations
 
 import contextlib
+import errno
 import select
 import socket
 import threading
@@ -92,6 +93,7 @@ class PacketSocketReader(CaptureReader):
         #: loopback shows each packet as sent and again as received: keep one, as libpcap
         self.received_only = loopback
         self.fd = sock.fileno()
+        self._close_socket = False
         self._drops = 0
         self._drops_lock = threading.Lock()
         sock.setblocking(False)
@@ -99,6 +101,10 @@ class PacketSocketReader(CaptureReader):
             self.ifname = str(sock.getsockname()[0])
         except OSError:
             self.ifname = ""
+        try:  # a link made again under the same name is another link: this one is gone
+            self.ifindex = socket.if_nametoindex(self.ifname)
+        except OSError:
+            self.ifindex = 0
         want_ring = requested_path() in (None, "tpacket")
         # the filter goes on before the ring exists, so nothing untested enters the ring;
         # frames whose VLAN tag the kernel holds apart pass untested for the ring's reader to
@@ -132,6 +138,18 @@ class PacketSocketReader(CaptureReader):
         # now the socket starts receiving: filter and ring are in place
         sock.bind((self.ifname, ETH_P_ALL))  # (Python puts the protocol in network order)
 
+    def _same_link(self) -> bool:
+        """Whether the interface this reader was opened on still exists (by its index)."""
+        try:
+            return socket.if_nametoindex(self.ifname) == self.ifindex
+        except OSError:
+            return False
+
+    def _fail(self, e: OSError) -> None:
+        if e.errno == errno.ENETDOWN and self._same_link():
+            return  # the link is down (or not up yet), not gone: packets come once it is up
+        super()._fail(e)
+
     def _attach(self, capture_filter: BpfFilter, *, with_tagged: bool) -> bool:
         """Run the filter in the kernel; False if it refused the program (too long?)."""
         try:
@@ -163,9 +181,17 @@ class PacketSocketReader(CaptureReader):
                 pass
             return self._drops
 
+    def close_at_end(self) -> None:
+        """Close the socket too once capture ends (a reader of a link that went away)."""
+        self._close_socket = True
+        if self.ident is not None and not self.is_alive():
+            self.sock.close()
+
     def _finish(self) -> None:
         if self.tpacket is not None:
             self.tpacket.close(socket_too=False)
+        if self._close_socket:
+            self.sock.close()
 
     def _capture(self) -> None:
         if self.tpacket is not None:
@@ -218,10 +244,9 @@ class PacketSocketReader(CaptureReader):
             for _fd, ev in poller.poll(POLL_MS):
                 if ev & DEAD:
                     tring.clear_error()
-                    try:  # a link that went down comes back; a deleted one does not
-                        socket.if_nametoindex(self.ifname)
+                    if self._same_link():  # a link that went down comes back
                         time.sleep(0.05)
-                    except OSError:
+                    else:  # a deleted one does not (a new one of that name is another link)
                         self.failure = DeviceGone()
         self.packets += tring.take_all(ring, iface, tagged_match=tagged_match, match=match)
         time.sleep(2 * BLOCK_TIMEOUT_MS / 1000)

@@ -218,9 +218,16 @@ class LiveRun:
         self._say_read_only()
         if sys.stderr.isatty() and not self.opts.printing.quiet:
             print(printable(listening(self.session)), file=sys.stderr)
+        self._say_notices()
         while not self.session.stop_requested.wait(0.2):
-            pass
+            self._say_notices()
+        self._say_notices()
         return 0
+
+    def _say_notices(self) -> None:
+        """What happened to sources while capture goes on (one went away, came back...)."""
+        for text in self.session.take_notices():
+            say(text)
 
     def _say_read_only(self) -> None:
         """Why an attached device is only observed (another program holds it)."""
@@ -266,8 +273,14 @@ class LiveRun:
             say(session.stop_reason)
         if not self.hung_up:  # the UI's quit path says the same as headless does
             say(session.exit_line())
+        outcomes = session.outcomes()
+        for line in outcomes:  # what happened to each source that had something happen
+            say(line)
         if session.stop_error and session.stop_reason:
-            say(f"{session.info.name}: {session.stop_reason}")
+            if session.stop_reason not in outcomes:  # it names its source already
+                say(session.stop_reason)
+            status = status or 1
+        if session.sources_failed():
             status = status or 1
         return status
 
@@ -276,7 +289,14 @@ def listening(session: Session) -> str:
     from tapwatch.linktypes import header_name
 
     parts = []
+    for src in session.sources:
+        if src.follow is not None and src.state == "waiting":
+            parts.append(f"waiting for {src.name} (it does not exist yet)")
     for iface in session.interfaces:
+        if iface.kind == "events":
+            continue
+        if any(s.state == "waiting" and iface in s.interfaces for s in session.sources):
+            continue
         what = "observing" if iface.kind == "observe" else "listening on"
         parts.append(f"{what} {iface.name}, link-type {header_name(iface.linktype)}")
     mode = f", mode {session.peer_mode}" if session.peer_mode != "drop" else ""

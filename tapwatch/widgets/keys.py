@@ -90,6 +90,14 @@ TOOLS: tuple[Tool, ...] = (
         "show / hide the protocol and interface counters",
         13,
     ),
+    Tool(
+        CAPTURE,
+        "L",
+        "toggle_events",
+        "Link events",
+        "hide / show interface events (links that come and go, addresses, routes)",
+        0,
+    ),
     Tool(FIND, "ctrl+g", "goto", "Go to", "go to a packet by its number", 10),
     Tool(
         FIND,

@@ -127,6 +127,12 @@ class MainScreen(AnalysisTools, FindAndSort, ExportAndMarks, PeerActions, Detail
         self.packet_list.time_format = fmt
         self.refresh_frame()
 
+    def action_toggle_events(self) -> None:
+        """Hide or show the interface events among the packets (a filter never hides them)."""
+        hidden = not self.packet_list.events_hidden
+        self.packet_list.hide_events(hidden)
+        self.say("interface events hidden (L shows them)" if hidden else "interface events shown")
+
     def action_toggle_counters(self) -> None:
         self.counters_shown = not self.counters.display
 

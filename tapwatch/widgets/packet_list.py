@@ -46,6 +46,7 @@ from tapwatch.analysis.sorting import SortColumn
 from tapwatch.analysis.sorting import positions as sorting_positions
 from tapwatch.analysis.timefmt import WIDTHS, TimeFormat, format_time
 from tapwatch.kinds import DIRECTION_ARROWS, Direction
+from tapwatch.linktypes import LINKTYPE_NETLINK
 from tapwatch.ring import Record
 from tapwatch.sanitize import printable
 from tapwatch.tunnelview import describe
@@ -62,6 +63,34 @@ FILTER_BUDGET_S = 0.025
 ADDR_MAX = 39
 ADDR_MIN = 12
 DIR_WIDTH = 5
+
+
+class _WithEvents:
+    """A display filter that lets interface events through (or hides them all)."""
+
+    def __init__(self, inner: PacketFilter | None, hidden: bool) -> None:
+        self.inner = inner
+        self.hidden = hidden
+        record = getattr(inner, "match_record", None)
+        if record is not None:
+            self.match_record = self._match_record
+
+    def match(self, data: bytes, linktype: int) -> bool:
+        if linktype == LINKTYPE_NETLINK:
+            return not self.hidden
+        return self.inner is None or self.inner.match(data, linktype)
+
+    def _match_record(self, rec: Record, linktype: int) -> bool:
+        if linktype == LINKTYPE_NETLINK:
+            return not self.hidden
+        return bool(self.inner.match_record(rec, linktype))  # type: ignore[union-attr]
+
+
+def with_events(flt: PacketFilter | None, *, hidden: bool) -> PacketFilter | None:
+    """``flt`` as the list runs it: events shown unless ``hidden``, whatever it says."""
+    if flt is None and not hidden:
+        return None
+    return _WithEvents(flt, hidden)  # type: ignore[return-value]
 
 
 def _fit(text: str, width: int, right: bool = False) -> str:
@@ -166,6 +195,7 @@ class PacketList(ScrollView, can_focus=True):
         "packet-list--dir-out",
         "packet-list--marked",
         "packet-list--evicted",
+        "packet-list--event",  # an interface event: not a packet, and looks it
     }
 
     class CursorMoved(Message):
@@ -224,6 +254,8 @@ class PacketList(ScrollView, can_focus=True):
         self._cols: Columns | None = None
         self._addr_seen = ADDR_MIN
         self._ifnames = [printable(i.name) for i in session.interfaces]
+        self._user_filter: PacketFilter | None = None
+        self.events_hidden = False
         self._iface_width = (
             min(10, max(len(n) for n in self._ifnames)) if session.multi_interface else 0
         )
@@ -348,10 +380,14 @@ class PacketList(ScrollView, can_focus=True):
         return self.ring.get(self.cursor_seq) if self.cursor_seq is not None else None
 
     def set_filter(self, flt: PacketFilter | None) -> None:
-        """Show only what ``flt`` matches (None: everything); rebuilt over the ring by sync."""
+        """Show only what ``flt`` matches (None: everything); rebuilt over the ring by sync.
+
+        Interface events are no packets: a filter never hides them, ``hide_events`` does.
+        """
+        self._user_filter = flt
         keep = self.cursor_seq
         dropped = self.sort
-        self._filter = flt
+        self._filter = with_events(flt, hidden=self.events_hidden)
         self._matches = array("q")
         self._mstart = 0
         self._scanned = self.ring.first_seq
@@ -366,6 +402,11 @@ class PacketList(ScrollView, can_focus=True):
         self._update_subtitle()
         if dropped is not None:
             self.post_message(self.SortDropped(dropped))
+
+    def hide_events(self, hidden: bool) -> None:
+        """Hide (or show again) the interface events among the packets."""
+        self.events_hidden = hidden
+        self.set_filter(self._user_filter)
 
     def set_order(
         self,
@@ -779,6 +820,11 @@ class PacketList(ScrollView, can_focus=True):
             _fit(("•" if marked else "") + str(seq), cols.no, right=True),
             _fit(when, cols.time, right=True),
         ]
+        if rec.iface >= len(self._ifnames):  # numbered since (an interface made later)
+            self._ifnames = [printable(i.name) for i in self.session.interfaces]
+            if self.session.multi_interface:  # the interface column from the next frame on
+                self._iface_width = min(10, max(len(n) for n in self._ifnames))
+                self._cols = None
         if cols.iface:
             name = self._ifnames[rec.iface] if rec.iface < len(self._ifnames) else "?"
             fields.append(_fit(name, cols.iface))
@@ -797,7 +843,7 @@ class PacketList(ScrollView, can_focus=True):
             _fit(info, cols.info),
         ]
         text = _fit(" ".join(fields), width)
-        style = self._style(proto_class(s.proto, s.malformed))
+        style = self._style("event" if s.proto == "event" else proto_class(s.proto, s.malformed))
         if state:
             style += self._style("cursor" if state == 2 else "cursor-blur")
         elif marked:

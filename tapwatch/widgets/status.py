@@ -177,11 +177,15 @@ def _source_items(st: Status, view: ViewState, s: StatusStyles) -> list[_Item]:
             word.add(" ERROR ", s.bad)
         elif state == "down":
             word.add("DOWN", s.warn)
+        elif state == "waiting":  # followed by name, absent now: read when it appears
+            word.add("WAITING", s.warn)
         else:
             word.add(state.upper(), s.good)
         items.append(word)
     items += _peer_items(st, s)
     items.append(_capture_item(st, view, s))
+    if st.notice:  # the latest thing that happened to a source (one went away, came back)
+        items.append(_Item(ALWAYS).add(printable(st.notice), s.warn))
     loading = loading_text(st.loading)
     if loading is not None:
         text, key = loading

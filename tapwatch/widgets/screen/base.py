@@ -115,6 +115,10 @@ class ScreenBase(ReportsWorkerFailures, Screen[None]):
         now = self.now_ns()
         st = session.status(now)
         self._show_status(st, now)
+        if session.multi_interface and (
+            self.tally is None or len(self.tally.counts) < len(session.interfaces)
+        ):  # interfaces numbered while capture runs (-i any: one made later)
+            self.tally = InterfaceTally(len(session.interfaces))
         if self.tally is not None:
             self.tally.update(session.ring)
         if self._ticks % COUNTERS_EVERY == 1 or COUNTERS_EVERY <= 1:

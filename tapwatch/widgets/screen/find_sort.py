@@ -22,6 +22,7 @@ from textual.message import Message
 from tapwatch.analysis import Cancelled, Progress
 from tapwatch.analysis.find import FindError, FindKind, Query, find, matcher, parse_query
 from tapwatch.analysis.sorting import SortColumn, key_function, positions, sort_rows
+from tapwatch.linktypes import LINKTYPE_NETLINK
 from tapwatch.widgets.dialogs.find import FindRequest, FindScreen
 from tapwatch.widgets.dialogs.goto import GotoScreen
 from tapwatch.widgets.dialogs.sort import SortScreen
@@ -163,7 +164,11 @@ class FindAndSort(ScreenBase):
 
         lts = [i.linktype for i in self.session.interfaces]
 
-        def summary(_seq: int, data: bytes, iface: int) -> str:
+        event_text = self.session.event_text_at
+
+        def summary(seq: int, data: bytes, iface: int) -> str:
+            if lts[iface] == LINKTYPE_NETLINK:  # an interface event: found by its words
+                return event_text(seq)
             s = decode.summarize(data, lts[iface])
             return f"{s.text} {s.info}"
 

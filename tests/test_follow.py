@@ -1,0 +1,345 @@
+"""Interfaces that come and go while tapwatch runs: -i any, --observe, --attach (namespaces).
+
+tcpdump -i any runs beside tapwatch as the reference for what there was to capture. Every
+wait is for a condition (a packet socket bound, a line written, a link gone), never a
+fixed time.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from netns import TAPWATCH, Netns, link_pair, needs_netns, netns
+from test_live import stop, wait_addr
+
+pytestmark = [needs_netns, pytest.mark.netns]
+
+ANY_LINE = re.compile(r"^\d\d:\d\d:\d\d\.\d{6} (\S+)\s+(In |Out|B  |M  |P  ) (.*)$")
+EVENT_LINE = re.compile(r"^# \d\d:\d\d:\d\d\.\d{6} event (\S+): (.*)$")
+
+
+def wait_for(cond: Callable[[], bool], what: str, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def lines(path: Path, dev: str, gone_too: bool = False) -> list[str]:
+    """The packet lines of ``dev`` written to ``path`` so far (both tools' -i any layout).
+
+    ``gone_too``: also tcpdump's lines of a packet whose interface was deleted before
+    tcpdump printed it (it names interfaces when it prints, so it says "?"); the text
+    is given as if tcpdump had named ``dev``.
+    """
+    out = []
+    for ln in path.read_text(errors="replace").splitlines():
+        m = ANY_LINE.match(ln)
+        if m and m.group(1) == dev:
+            out.append(ln)
+        elif m and gone_too and m.group(1) == "?":
+            stamp, rest = ln.split(" ", 1)
+            out.append(f"{stamp} {dev:<5} {rest[1:].lstrip(' ')}")
+    return out
+
+
+def events(path: Path) -> list[tuple[str, str]]:
+    return [
+        (m.group(1), m.group(2))
+        for ln in path.read_text(errors="replace").splitlines()
+        if (m := EVENT_LINE.match(ln))
+    ]
+
+
+def events_in(text: str) -> list[tuple[str, str]]:
+    return [(m.group(1), m.group(2)) for ln in text.splitlines() if (m := EVENT_LINE.match(ln))]
+
+
+def start(ns: Netns, args: list[str], out: Path) -> subprocess.Popen[str]:
+    return ns.popen(args, stdout=out.open("w"))
+
+
+def tcpdump(ns: Netns, out: Path, expr: list[str]) -> subprocess.Popen[str]:
+    proc = ns.popen(["tcpdump", "-i", "any", "-nn", "-l", *expr], stdout=out.open("w"))
+    assert proc.stderr is not None
+    while "listening on" not in proc.stderr.readline():
+        pass
+    return proc
+
+
+def sockets_on(ns: Netns, dev: str) -> int:
+    return ns.packet_sockets(dev) if ns.link_exists(dev) else 0
+
+
+def test_any_captures_interfaces_made_after_it_started_as_tcpdump_does(
+    ns: Netns, tmp_path: Path
+) -> None:
+    ours, theirs = tmp_path / "tw.txt", tmp_path / "td.txt"
+    td = tcpdump(ns, theirs, ["icmp"])
+    tw = start(ns, [*TAPWATCH, "-i", "any", "-l", "-nn", "icmp"], ours)
+    try:
+        ns.wait_capturing("lo")  # tapwatch runs; veth0 does not exist yet
+        with netns() as far:
+            for round_ in (1, 2):  # made, deleted, made again under the same name
+                link_pair(ns, far, "10.5.0.1/24", "10.5.0.2/24")
+                wait_for(lambda: sockets_on(ns, "veth0") >= 1, "tapwatch on the new veth0")
+                ping = ns.run(["ping", "-c", "3", "-i", "0.1", "-W", "2", "10.5.0.2"])
+                assert "3 received" in ping.stdout
+                want = 6 * round_
+                wait_for(lambda w=want: len(lines(theirs, "veth0")) >= w, "tcpdump's lines")
+                wait_for(lambda w=want: len(lines(ours, "veth0")) >= w, "tapwatch's lines")
+                ns.run(["ip", "link", "del", "veth0"], check=True)
+                wait_for(lambda: ("veth0", "link removed") in events(ours), "the removal")
+    finally:
+        _out, err = stop(tw)
+        stop(td)
+    assert tw.returncode == 0, err
+    assert "Traceback" not in err
+    # the same packet lines as tcpdump -i any, word for word but for the times
+    mine = [ln.split(" ", 1)[1] for ln in lines(ours, "veth0")]
+    assert mine == [ln.split(" ", 1)[1] for ln in lines(theirs, "veth0")]
+    assert len(mine) == 12
+    said = events(ours)
+    assert said.count(("veth0", "link removed")) == 2
+    assert sum(name == "veth0" and text.startswith("link added") for name, text in said) == 2
+    assert ("veth0", "address added 10.5.0.1/24") in said
+    assert ("veth0", "route added 10.5.0.0/24") in said
+    # counted, and never counted as packets
+    assert re.search(r"12 packets captured, .*, \d+ interface events", err), err
+    assert "veth0: went away 2 times" in err
+
+
+def test_observe_waits_for_a_tun_and_follows_it_through_a_vpn_style_restart(
+    ns: Netns, tmp_path: Path
+) -> None:
+    """A program that makes tun0, answers pings on it and goes away, twice: a VPN restart."""
+    ours, theirs, cap = tmp_path / "tw.txt", tmp_path / "td.txt", tmp_path / "tw.pcapng"
+    td = tcpdump(ns, theirs, ["icmp"])
+    tw = start(
+        ns,
+        [*TAPWATCH, "--observe", "tun0", "--observe", "lo", "-l", "-nn", "-w", str(cap), "icmp"],
+        ours,
+    )
+    assert tw.stderr is not None
+    first = tw.stderr.readline()
+    assert first.strip() == "tapwatch: tun0 does not exist yet; waiting for it"
+    ns.wait_capturing("lo")
+    holder_args = [*TAPWATCH, "--create", "tun0", "--addr", "10.7.0.1/24", "--reply", "-q"]
+    try:
+        for round_ in (1, 2):
+            holder = ns.popen(holder_args)
+            wait_addr(ns, "tun0", "10.7.0.1")
+            # the holder's own capture socket and tapwatch's observer
+            wait_for(lambda: sockets_on(ns, "tun0") >= 2, "tapwatch on tun0")
+            ping = ns.run(["ping", "-c", "3", "-i", "0.1", "-W", "2", "10.7.0.2"])
+            assert "3 received" in ping.stdout
+            want = 6 * round_
+            wait_for(lambda w=want: len(lines(theirs, "tun0")) >= w, "tcpdump's lines")
+            wait_for(lambda w=want: len(lines(ours, "tun0")) >= w, "tapwatch's lines")
+            stop(holder)  # tun0 goes with it
+            assert ns.wait_link("tun0", present=False)
+            wait_for(lambda: ("tun0", "link removed") in events(ours), "the removal")
+    finally:
+        _out, err = stop(tw)
+        stop(td)
+    err = first + err
+    assert tw.returncode == 0, err
+    mine = [ln.split(" ", 1)[1] for ln in lines(ours, "tun0")]
+    assert mine == [ln.split(" ", 1)[1] for ln in lines(theirs, "tun0")]
+    assert len(mine) == 12
+    assert "tapwatch: tun0 appeared: capturing on it" in err
+    assert "tapwatch: tun0 went away; capture goes on" in err
+    assert "tapwatch: tun0 is back: capturing on it again" in err
+    assert (
+        "tapwatch: tun0: appeared after the start, went away 2 times, came back once, "
+        "away at the end; 12 packets captured from it"
+    ) in err
+    # the file holds the packets and the events; tshark decodes the events as netlink
+    n_events = int(re.search(r"(\d+) interface events", err).group(1))  # type: ignore[union-attr]
+    got = subprocess.run(
+        ["tshark", "-r", str(cap), "-T", "fields", "-e", "frame.protocols"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.split()
+    assert got.count("netlink:netlink-route") == n_events > 0
+    assert sum(p.startswith("raw:ip:icmp") for p in got) == 12
+    # read back, the file's events say what they said live (here: no change that needs
+    # the link's history, such as "mtu 1500 -> 1400", which a file says as "mtu 1400")
+    back = subprocess.run(
+        [*TAPWATCH, "-r", str(cap), "-nn"], capture_output=True, text=True, timeout=60
+    ).stdout
+    assert events_in(back) == events(ours)
+
+
+def test_one_source_going_away_never_stops_the_others(ns: Netns) -> None:
+    """A device tapwatch made is deleted: the observed interface goes on, the exit says so."""
+    with netns() as far:
+        link_pair(ns, far, "10.4.0.1/24", "10.4.0.2/24")
+        tw = ns.popen([*TAPWATCH, "--create", "tun9", "--observe", "veth0", "-l", "-nn", "icmp"])
+        try:
+            ns.wait_capturing("veth0")
+            ns.run(["ip", "link", "del", "tun9"], check=True)
+            assert tw.stderr is not None
+            note = tw.stderr.readline()
+            assert note.strip() == ("tapwatch: tun9: device went away; capture goes on on veth0"), (
+                note
+            )
+            ping = ns.run(["ping", "-c", "2", "-i", "0.1", "-W", "2", "10.4.0.2"])
+            assert "2 received" in ping.stdout
+            assert tw.stdout is not None
+            got = [tw.stdout.readline() for _ in range(4)]
+            assert all(" veth0 " in ln and "ICMP echo" in ln for ln in got), got
+        finally:
+            _out, err = stop(tw)
+    assert tw.returncode == 1, err  # a source failed: the exit status says so
+    assert "tapwatch: tun9: device went away\n" in err
+    assert "lo:" not in err and "Traceback" not in err
+
+
+needs_openvpn = pytest.mark.skipif(
+    shutil.which("openvpn") is None, reason="needs openvpn (apt-get install openvpn)"
+)
+
+
+class OpenVpn:
+    """A static-key OpenVPN end over UDP in a namespace (OpenVPN 2.6 still runs them)."""
+
+    def __init__(self, ns: Netns, key: Path, log: Path, *args: str) -> None:
+        self.ns, self.log = ns, log
+        self.args = [
+            "openvpn",
+            "--dev",
+            "tun0",
+            "--secret",
+            str(key),
+            "--cipher",
+            "AES-256-CBC",
+            "--auth",
+            "SHA256",
+            "--disable-dco",
+            "--proto",
+            "udp",
+            "--port",
+            "1194",
+            "--ping",
+            "1",
+            "--verb",
+            "3",
+            *args,
+        ]
+        self.proc: subprocess.Popen[str] | None = None
+
+    def start(self) -> None:
+        self.log.write_text("")
+        self.proc = self.ns.popen(self.args, stdout=self.log.open("w"), stderr=subprocess.STDOUT)
+
+    def wait_up(self) -> None:
+        wait_for(
+            lambda: "Initialization Sequence Completed" in self.log.read_text(),
+            "openvpn's tunnel",
+            timeout=30,
+        )
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=20)
+            self.proc = None
+
+
+@needs_openvpn
+def test_attach_follows_openvpns_tun0_through_a_restart(ns: Netns, tmp_path: Path) -> None:
+    """--attach tun0 (held by OpenVPN: observed read-only) and --observe veth0 (the outer
+    path); restarting OpenVPN deletes tun0 and makes it again: nothing is lost on veth0
+    (the reconnect handshake), and capture resumes on the new tun0, as tcpdump -i any."""
+    key = tmp_path / "static.key"
+    subprocess.run(["openvpn", "--genkey", "secret", str(key)], check=True, capture_output=True)
+    ours, theirs = tmp_path / "tw.txt", tmp_path / "td.txt"
+    with netns() as far:
+        link_pair(ns, far, "10.4.0.1/24", "10.4.0.2/24")
+        server = OpenVpn(far, key, tmp_path / "server.log", "--ifconfig", "10.8.0.2", "10.8.0.1")
+        client = OpenVpn(
+            ns,
+            key,
+            tmp_path / "client.log",
+            "--ifconfig",
+            "10.8.0.1",
+            "10.8.0.2",
+            "--remote",
+            "10.4.0.2",
+        )
+        expr = ["icmp", "or", "udp", "port", "1194"]
+        tw = None
+        td = tcpdump(ns, theirs, expr)
+        try:
+            server.start()
+            client.start()
+            client.wait_up()
+            tw = start(
+                ns,
+                [
+                    *TAPWATCH,
+                    "--attach",
+                    "tun0",
+                    "--observe",
+                    "veth0",
+                    "--strict-tcpdump",
+                    "-l",
+                    "-nn",
+                    *expr,
+                ],
+                ours,
+            )
+            ns.wait_capturing("veth0")
+            wait_for(lambda: sockets_on(ns, "tun0") >= 1, "tapwatch on tun0")
+            for _round in (1, 2):
+                ping = ns.run(["ping", "-c", "3", "-i", "0.2", "-W", "2", "10.8.0.2"])
+                assert "3 received" in ping.stdout
+                if _round == 1:  # the VPN restarts: tun0 is deleted and made again
+                    client.stop()
+                    assert ns.wait_link("tun0", present=False)
+                    client.start()
+                    wait_for(lambda: sockets_on(ns, "tun0") >= 1, "tapwatch on the new tun0")
+                    client.wait_up()
+            wait_for(lambda: len(lines(theirs, "tun0", True)) >= 12, "tcpdump's tun0 lines")
+            wait_for(lambda: len(lines(ours, "tun0")) >= 12, "tapwatch's tun0 lines")
+            tail = lines(theirs, "veth0")[-1].split(" ", 1)[1]
+            wait_for(
+                lambda: any(ln.endswith(tail) for ln in lines(ours, "veth0")), "the last veth0"
+            )
+        finally:
+            client.stop()
+            server.stop()
+            if tw is not None:
+                _out, err = stop(tw)
+            stop(td)
+    assert tw.returncode == 0, err
+    for dev in ("tun0", "veth0"):
+        mine = lines(ours, dev)
+        # tcpdump ran from before OpenVPN started, tapwatch from after the first handshake:
+        # tcpdump's lines from tapwatch's first on (stamps agree within microseconds), as
+        # multisets (tcpdump prints in arrival order, tapwatch in time order)
+        first = mine[0].split(" ", 1)[0][:-2]
+        gone = dev == "tun0"  # (only tun0 is ever deleted)
+        want = [ln for ln in lines(theirs, dev, gone) if ln[: len(first)] >= first]
+        assert sorted(ln.split(" ", 1)[1] for ln in mine) == sorted(
+            ln.split(" ", 1)[1] for ln in want
+        ), (dev, mine, want)
+    assert len(lines(ours, "tun0")) == 12
+    assert not any(ln.startswith("#") for ln in ours.read_text().splitlines())  # strict
+    assert "tapwatch: tun0 went away; capture goes on" in err
+    # (OpenVPN stopped before tapwatch did: tun0 went away a second time)
+    assert (
+        "tapwatch: tun0: went away 2 times, came back once, away at the end; "
+        "12 packets captured from it"
+    ) in err
