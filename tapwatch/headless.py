@@ -28,6 +28,7 @@ from tapwatch.tunnelview import describe
 from tapwatch.wire import ETH_HLEN, VLAN_HLEN, VLAN_TPIDS
 
 if TYPE_CHECKING:
+    from tapwatch.analysis.crossing import Crossings
     from tapwatch.sources import InterfaceInfo
     from tapwatch.tunnelview import TunnelView
 
@@ -305,6 +306,7 @@ def print_records(
     fmt: LineFormat | None = None,
     follow: bool = False,
     tunnel_view: TunnelView | None = None,
+    crossings: Crossings | None = None,
 ) -> int:
     """Stream a capture file as lines, returning how many packets matched.
 
@@ -316,7 +318,8 @@ def print_records(
     of 2048 to spare a write per packet; ``follow`` (a pipe that may be a live
     capture, or -l) writes each line as its packet arrives. Whatever ends the
     loop - the count, a corrupt record, Ctrl-C - the lines of the packets read
-    before it are written first.
+    before it are written first. ``crossings`` (several inputs merged): a packet
+    another input saw too says where and how long before, after its line.
     """
     # several interfaces: tcpdump -i any's column (tcpdump 4.99 -r prints none: --strict-tcpdump)
     strict = fmt is not None and fmt.strict
@@ -334,6 +337,7 @@ def print_records(
         or quiet
         or follow
         or tunnel_view is not None
+        or crossings is not None
         or renderer.fmt.time in (TIME_DELTA, TIME_SINCE_FIRST)
     ):
         n = _print_in_workers(records, interfaces, renderer, flt, out, count)
@@ -360,8 +364,13 @@ def print_records(
             elif flt is not None and not flt.match(data, lt):
                 continue
             n += 1
+            tail = ""
+            if crossings is not None:
+                c = crossings.see(rec.ts_ns, data, lt, iface, number, rec.direction)
+                if c is not None and not strict:
+                    tail = " [" + printable(crossings.note(c)) + "]"
             if not quiet:
-                pending.append(line(rec.ts_ns, rec.direction, data, lt, iface, rec.orig_len))
+                pending.append(line(rec.ts_ns, rec.direction, data, lt, iface, rec.orig_len) + tail)
                 if len(pending) >= block:
                     out.write("\n".join(pending) + "\n")
                     pending.clear()

@@ -84,7 +84,15 @@ def add_source_flags(p: argparse.ArgumentParser) -> None:
         "program holds it",
     )
     g.add_argument(
-        "-r", dest="read", metavar="FILE", help="read a pcap or pcapng file ('-' for stdin)"
+        "-r",
+        dest="read",
+        metavar="FILE",
+        action="append",
+        help="read a pcap or pcapng file ('-' for stdin); repeat it to read several files or "
+        "live pipes as one capture, merged by time, each interface named after its input "
+        "(hostA:tun0): each input keeps its order, and a record waits for every other "
+        "input's next one - for a live pipe that has none, at most 0.2 s, so an idle pipe "
+        "never holds the others back (its packets may then come out of time order)",
     )
     g.add_argument(
         "--demo",

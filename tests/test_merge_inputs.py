@@ -1,0 +1,211 @@
+"""Several -r inputs as one capture: files and live pipes merged by time, kept apart by input.
+
+References: mergecap's merge of the same files (the order) and tshark reading what
+tapwatch wrote (times, interface names); a pipe that stays open and idle (the ordering
+guarantee: it never holds the others back).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from pcapng_build import ng_epb, ng_idb, ng_opt, ng_shb
+from scapy.layers.inet import ICMP, IP
+from scapy.utils import wrpcap
+
+TAPWATCH = [sys.executable, "-m", "tapwatch"]
+ENV = {**os.environ, "TZ": "UTC"}
+T0 = 1_700_000_000
+needs_tshark = pytest.mark.skipif(
+    shutil.which("tshark") is None or shutil.which("mergecap") is None,
+    reason="needs tshark and mergecap",
+)
+
+
+def run(*args: str, **kw: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*TAPWATCH, *args], capture_output=True, text=True, timeout=60, env=ENV, **kw
+    )
+
+
+def pings(n: int, ttl: int, offset: float, step: float = 1.0) -> list[IP]:
+    out = []
+    for i in range(n):
+        p = IP(src="10.9.0.1", dst="10.9.0.2", ttl=ttl) / ICMP(seq=i)
+        p.time = T0 + i * step + offset
+        out.append(p)
+    return out
+
+
+@pytest.fixture
+def two_hosts(tmp_path: Path) -> tuple[Path, Path]:
+    """The same five pings seen at host A's tun and, 1.2 ms later, one hop on, at host B's."""
+    a, b = tmp_path / "hostA.pcap", tmp_path / "hostB.pcap"
+    wrpcap(str(a), pings(5, 64, 0.0))
+    wrpcap(str(b), pings(5, 63, 0.0012))
+    return a, b
+
+
+def tshark_fields(path: Path, *fields: str) -> list[list[str]]:
+    args = ["tshark", "-r", str(path), "-T", "fields"]
+    for f in fields:
+        args += ["-e", f]
+    out = subprocess.run(args, capture_output=True, text=True, timeout=60, check=True).stdout
+    return [line.split("\t") for line in out.splitlines()]
+
+
+@needs_tshark
+def test_files_merge_in_mergecaps_order_with_each_inputs_interfaces_apart(
+    tmp_path: Path, two_hosts: tuple[Path, Path]
+) -> None:
+    a, b = two_hosts
+    # two inputs that both call their interface tun0: the names must stay apart
+    c = tmp_path / "c.pcap"
+    wrpcap(str(c), pings(7, 64, 0.3, step=0.7))
+    ref = tmp_path / "ref.pcapng"
+    subprocess.run(["mergecap", "-w", str(ref), str(a), str(b), str(c)], check=True, timeout=60)
+    out = tmp_path / "out.pcapng"
+    r = run("-r", str(a), "-r", str(b), "-r", str(c), "-w", str(out))
+    assert r.returncode == 0, r.stderr
+    got = tshark_fields(out, "frame.time_epoch", "frame.interface_name")
+    want = tshark_fields(ref, "frame.time_epoch")
+    assert [g[0] for g in got] == [w[0] for w in want] and len(got) == 17
+    assert {g[1] for g in got} == {"hostA", "hostB", "c"}
+    info = subprocess.run(["capinfos", str(out)], capture_output=True, text=True, timeout=60)
+    assert "Strict time order:   True" in info.stdout
+
+
+def test_lines_name_each_input_and_the_delay_across(two_hosts: tuple[Path, Path]) -> None:
+    a, b = two_hosts
+    r = run("-r", str(a), "-r", str(b))
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert len(lines) == 10
+    assert [ln.split()[1] for ln in lines[:2]] == ["hostA", "hostB"]
+    assert lines[1].endswith("[left hostA (packet 1) 1.200 ms before]")
+    assert "hostA -> hostB: 5 packets seen at both, delay median 1.200 ms" in r.stderr
+    assert "reading from file" in r.stderr
+    # --strict-tcpdump: tcpdump's lines alone
+    strict = run("--strict-tcpdump", "-r", str(a), "-r", str(b))
+    assert "[" not in strict.stdout
+
+
+def _directed(path: Path, name: bytes, ts_us: list[int], flags: int) -> None:
+    """A pcapng file of one tun interface whose packets all go one way (epb_flags)."""
+    blob = ng_shb() + ng_idb(101, opts=ng_opt(2, name) + struct.pack("<HH", 0, 0))
+    for i, ts in enumerate(ts_us):
+        data = bytes(IP(src="10.9.0.1", dst="10.9.0.2") / ICMP(seq=i))
+        blob += ng_epb(0, ts, data, ng_opt(2, struct.pack("<I", flags)))
+    path.write_bytes(blob)
+
+
+def test_a_packet_that_arrives_before_it_left_says_the_clocks_disagree(tmp_path: Path) -> None:
+    sent, got = tmp_path / "a.pcapng", tmp_path / "b.pcapng"
+    base = T0 * 1_000_000
+    _directed(sent, b"tun0", [base + i * 1_000_000 for i in range(3)], 2)  # Out
+    _directed(got, b"tun0", [base + i * 1_000_000 - 5000 for i in range(3)], 1)  # In, 5 ms early
+    r = run("-r", str(sent), "-r", str(got))
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert [ln.split()[1] for ln in lines[:2]] == ["b:tun0", "a:tun0"]
+    assert "arrived at b:tun0 (packet 1) 5.000 ms before it left here" in lines[1]
+    assert "clocks disagree" in lines[1]
+    assert "a:tun0 -> b:tun0: 3 packets seen at both" in r.stderr
+    assert "cannot be trusted" in r.stderr
+
+
+def test_an_idle_live_pipe_never_holds_back_a_file(two_hosts: tuple[Path, Path]) -> None:
+    a, _b = two_hosts
+    r, w = os.pipe()
+    header = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 101)
+    os.write(w, header)  # a live capture that has started and has nothing yet
+    proc = subprocess.Popen(
+        [*TAPWATCH, "-r", str(a), "-r", f"/dev/fd/{r}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+        pass_fds=(r,),
+    )
+    os.close(r)
+    try:
+        got: list[str] = []
+        reader = threading.Thread(target=lambda: got.extend(iter(proc.stdout.readline, "")))
+        reader.daemon = True
+        reader.start()
+        deadline = time.monotonic() + 30
+        while len(got) < 5 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert len(got) == 5 and proc.poll() is None  # every file packet, the pipe still open
+        assert all(" hostA " in line for line in got)
+    finally:
+        os.close(w)
+        proc.wait(timeout=30)
+        reader.join(timeout=10)
+    assert proc.returncode == 0
+
+
+def test_one_standard_input_only() -> None:
+    r = run("-r", "-", "-r", "-")
+    assert r.returncode == 2 and "standard input once" in r.stderr
+
+
+def test_the_ui_shows_a_live_pipes_packets_as_they_arrive() -> None:
+    """`slow-writer | tapwatch -r -`: each packet is in the list while the pipe is still open."""
+    pytest.importorskip("textual")
+    import asyncio
+
+    from test_app import packet_list, settle
+
+    from tapwatch.app import TapwatchApp
+    from tapwatch.ring import Ring
+    from tapwatch.session import Session
+    from tapwatch.sources import open_file
+
+    r, w = os.pipe()
+    os.write(w, struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 101))
+
+    def write_packet(i: int) -> None:
+        data = bytes(IP(src="10.9.0.1", dst="10.9.0.2") / ICMP(seq=i))
+        os.write(w, struct.pack("<IIII", T0 + i, 0, len(data), len(data)) + data)
+
+    ring, wake = Ring(), threading.Event()
+    src = open_file("-", ring, wake, stdin=os.fdopen(r, "rb"))
+    session = Session([src], ring=ring, wake=wake)
+
+    async def shows(pilot, app: TapwatchApp, n: int) -> None:  # type: ignore[no-untyped-def]
+        for _ in range(500):
+            await settle(pilot, app)
+            if packet_list(app).rows >= n:
+                break
+        assert packet_list(app).rows == n
+
+    async def drive() -> None:
+        app = TapwatchApp(session)
+        async with app.run_test(size=(160, 40)) as pilot:
+            write_packet(0)
+            await shows(pilot, app, 1)  # one packet, the pipe open: it is there already
+            for i in (1, 2):
+                write_packet(i)
+            await shows(pilot, app, 3)
+            assert "live" in main_status(app)
+
+    def main_status(app: TapwatchApp) -> str:
+        from test_app import status_text
+
+        return status_text(app)
+
+    session.start()
+    try:
+        asyncio.run(drive())
+    finally:
+        os.close(w)
+        session.close()
