@@ -209,3 +209,23 @@ def test_the_ui_shows_a_live_pipes_packets_as_they_arrive() -> None:
     finally:
         os.close(w)
         session.close()
+
+
+@needs_tshark
+def test_a_file_of_several_link_types_names_every_one(tmp_path: Path) -> None:
+    from scapy.layers.l2 import Ether
+
+    tun, eth = tmp_path / "tun.pcap", tmp_path / "eth.pcap"
+    wrpcap(str(tun), pings(2, 64, 0.0))
+    wrpcap(str(eth), [Ether() / p for p in pings(2, 64, 0.5)])
+    both = tmp_path / "both.pcapng"
+    subprocess.run(["mergecap", "-w", str(both), str(tun), str(eth)], check=True, timeout=60)
+    # the reference: the link types tshark finds in the file
+    kinds = {row[0] for row in tshark_fields(both, "frame.encap_type")}
+    assert len(kinds) == 2
+    r = run("-r", str(both))
+    assert r.returncode == 0, r.stderr
+    assert f"reading from file {both}, link-types raw IPv4, Ethernet" in r.stderr
+    # the same for two inputs of one type each
+    r = run("-r", str(tun), "-r", str(eth), "-c", "1")
+    assert f"reading from file {tun}, {eth}, link-types raw IPv4, Ethernet" in r.stderr
