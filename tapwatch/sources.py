@@ -601,7 +601,7 @@ def open_live(
                         opts, ring, wake, index=0, capture_filter=None if peer else capture_filter
                     )
                 )
-            except devmod.DeviceBusy as busy:
+            except devmod.CannotAttach as busy:  # held by another program, packet-info...
                 if opts.mode != "drop" or opts.tunnel or opts.addrs or opts.mtu or opts.txqueuelen:
                     raise SourceError(
                         f"{busy}; echo, reply, a tunnel, replay and "

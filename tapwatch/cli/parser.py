@@ -80,8 +80,8 @@ def add_source_flags(p: argparse.ArgumentParser) -> None:
         "--attach",
         metavar="NAME",
         help="open an existing persistent tun/tap "
-        "device and leave it in place; falls back to --observe if another "
-        "program holds it",
+        "device and leave it in place; falls back to --observe (and says so) if another "
+        "program holds it or it has packet-info headers (wireguard-go's device)",
     )
     g.add_argument(
         "-r",
