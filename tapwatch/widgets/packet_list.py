@@ -787,8 +787,10 @@ class PacketList(ScrollView, can_focus=True):
         info = printable(s.info)
         inner = self.session.inner_frames(rec)
         view = self.session.tunnel_view
-        if inner is not None and view is not None:  # a tunnel segment: what it carries
-            info = f"{info}: {describe(view, inner)}"
+        if inner is not None and view is not None:
+            # a tunnel segment: what it carries comes first, the outer TCP details (long
+            # with their options) after it, where the column may cut them
+            info = f"{describe(view, inner)} | outer: {info}"
         fields += [
             _fit(src, cols.addr),
             _fit(dst, cols.addr),
