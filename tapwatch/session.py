@@ -516,7 +516,18 @@ class Session:
             kernel_dropped=self.kernel_dropped(),
             kernel_drops_meaning=self.kernel_drops_meaning(),
             missed=self.missed,
+            linktypes=self._linktype_names(),
         )
+
+    def _linktype_names(self) -> tuple[str, ...]:
+        """Each interface's link type in words, when a file (or several) holds more than one."""
+        from tapwatch.linktypes import name
+
+        if len(set(self._linktypes)) < 2 or not all(
+            isinstance(s, FileSource) for s in self.sources
+        ):
+            return ()
+        return tuple(name(lt) for lt in self._linktypes)
 
     def capture_state(self) -> CaptureState:
         """Whether packets can still arrive."""

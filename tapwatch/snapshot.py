@@ -61,3 +61,5 @@ class Status:
     kernel_dropped: int | None  # None: no source can tell
     kernel_drops_meaning: str  # what the kernel-drop figure counts, "" when nothing says
     missed: int
+    # ----- each interface's link type, named, when a file's are not all the same (else empty)
+    linktypes: tuple[str, ...] = ()

@@ -229,3 +229,60 @@ def test_a_file_of_several_link_types_names_every_one(tmp_path: Path) -> None:
     # the same for two inputs of one type each
     r = run("-r", str(tun), "-r", str(eth), "-c", "1")
     assert f"reading from file {tun}, {eth}, link-types raw IPv4, Ethernet" in r.stderr
+
+
+def test_the_ui_session_keeps_the_delay_across_with_the_packet(
+    two_hosts: tuple[Path, Path],
+) -> None:
+    """What the frame layer shows as the packet's comment: where it left, how long before."""
+    from tapwatch import pcap
+    from tapwatch.analysis.crossing import Crossings
+    from tapwatch.pcap.merge import MergedCapture, unique_labels
+    from tapwatch.ring import Ring
+    from tapwatch.session import Session
+    from tapwatch.sources import FileSource
+
+    a, b = two_hosts
+    cap = MergedCapture(
+        [pcap.read_capture(str(a)), pcap.read_capture(str(b))], unique_labels([str(a), str(b)])
+    )
+    ring, wake = Ring(), threading.Event()
+    src = FileSource(cap, "hostA.pcap", ring, wake)  # type: ignore[arg-type]
+    src.crossings = Crossings(cap.input_of, [i.name or "" for i in cap.interfaces])
+    session = Session([src], ring=ring, wake=wake)
+    session.start()
+    try:
+        assert src.wait_loaded(30) and src.error is None
+        assert [i.name for i in session.interfaces] == ["hostA", "hostB"]
+        second = ring.get(ring.first_seq + 1)
+        assert second is not None and second.iface == 1
+        assert session.comment(second) == "left hostA (packet 1) 1.200 ms before"
+    finally:
+        session.close()
+
+
+def test_the_status_bar_names_each_link_type_of_a_mixed_file(tmp_path: Path) -> None:
+    pytest.importorskip("textual")
+    from scapy.layers.l2 import Ether
+
+    from tapwatch.ring import Ring
+    from tapwatch.session import Session
+    from tapwatch.sources import open_file
+    from tapwatch.widgets.status import ViewState, render_status
+
+    both = tmp_path / "both.pcapng"
+    from tapwatch import pcap
+
+    w = pcap.open_writer(str(both), 101, ifname="tun0")
+    w.add_interface(1, "eth0")
+    w.write(T0 * 10**9, bytes(pings(1, 64, 0)[0]), None, None, 0)
+    w.write(T0 * 10**9 + 1, bytes(Ether() / pings(1, 64, 0)[0]), None, None, 1)
+    w.close()
+    ring, wake = Ring(), threading.Event()
+    session = Session([open_file(str(both), ring, wake)], ring=ring, wake=wake)
+    session.start()
+    try:
+        text = render_status(session.status(), ViewState(title="tapwatch")).plain
+    finally:
+        session.close()
+    assert "tun0 (file, raw IP) + eth0 (file, Ethernet)" in text

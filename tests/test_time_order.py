@@ -117,3 +117,41 @@ def test_a_tunnel_ends_lines_and_file_are_in_time_order(
     assert stamps == sorted(stamps), "the -l lines are out of time order"
     info = subprocess.run(["capinfos", str(both)], capture_output=True, text=True, timeout=60)
     assert "Strict time order:   True" in info.stdout, info.stdout
+
+
+def test_a_live_list_shows_its_newest_rows_in_time_order() -> None:
+    pytest.importorskip("textual")
+    import asyncio
+
+    from test_app import packet_list, settle
+
+    from tapwatch.app import TapwatchApp
+    from tapwatch.kinds import Direction
+    from tapwatch.session import Session
+    from tapwatch.sources import InterfaceInfo, RecordSource
+
+    tun = InterfaceInfo("tun0", "tun", linktype=LINKTYPE_RAW)
+    session = Session([RecordSource(tun)])
+    ping = bytes.fromhex("4500001c0001000040017cde0a0000010a0000020800f7ff00000000")
+    t0 = 1_700_000_000_000_000_000
+    # the ring's order: a written packet stamped last, then two captured before it
+    for ms in (30, 10, 20):
+        session.feed(t0 + ms * 1_000_000, Direction.OUTBOUND, ping)
+    session.pump()
+
+    async def drive() -> None:
+        app = TapwatchApp(session)
+        async with app.run_test(size=(160, 30)) as pilot:
+            await settle(pilot, app)
+            packets = packet_list(app)
+            assert [packets.seq_at(i) for i in range(3)] == [2, 3, 1]
+            assert [packets.index_of(s) for s in (1, 2, 3)] == [2, 0, 1]
+            first = packets.render_line(1).text.split()
+            assert first[0] == "2" and first[1] == "0.000000"  # relative to the first packet
+            session.feed(t0 + 5 * 1_000_000, Direction.OUTBOUND, ping)  # later, stamped first
+            session.pump()
+            await settle(pilot, app)
+            assert [packets.seq_at(i) for i in range(4)] == [4, 2, 3, 1]
+            assert packets.cursor_seq == 1  # following: the newest by time, the last row
+
+    asyncio.run(drive())
