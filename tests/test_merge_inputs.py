@@ -8,6 +8,7 @@ guarantee: it never holds the others back).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -286,3 +287,55 @@ def test_the_status_bar_names_each_link_type_of_a_mixed_file(tmp_path: Path) -> 
     finally:
         session.close()
     assert "tun0 (file, raw IP) + eth0 (file, Ethernet)" in text
+
+
+@pytest.mark.netns
+def test_two_hosts_live_pipes_show_each_packet_leave_one_and_reach_the_other() -> None:
+    """`-r <(host a: tapwatch -w -) -r <(host b: tapwatch -w -)`, the hosts two namespaces on
+    a veth pair: while both captures still run, each ping shows at both ends, paired."""
+    from netns import link_pair, needs_netns, netns
+
+    if needs_netns.mark.args[0]:
+        pytest.skip(needs_netns.mark.kwargs["reason"])
+    with netns("twla") as a, netns("twlb") as b:
+        link_pair(a, b, "10.55.0.1/24", "10.55.0.2/24")
+        hosts = []
+        for ns in (a, b):
+            before = ns.packet_sockets("veth0")
+            hosts.append(ns.popen([*TAPWATCH, "--observe", "veth0", "-w", "-", "icmp"], text=False))
+            ns.wait_capturing("veth0", before)
+        fds = [h.stdout.fileno() for h in hosts]  # type: ignore[union-attr]
+        both = subprocess.Popen(
+            [*TAPWATCH, "-r", f"/dev/fd/{fds[0]}", "-r", f"/dev/fd/{fds[1]}"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=ENV,
+            pass_fds=fds,
+        )
+        got: list[str] = []
+        reader = threading.Thread(target=lambda: got.extend(iter(both.stdout.readline, "")))
+        reader.daemon = True
+        reader.start()
+        try:
+            ping = a.run(["ping", "-c", "3", "-i", "0.2", "-W", "2", "10.55.0.2"])
+            assert " 0% packet loss" in ping.stdout, ping.stdout
+            deadline = time.monotonic() + 30
+            while len(got) < 12 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert len(got) == 12, got  # 3 requests and 3 replies, at both ends, live
+        finally:
+            for h in hosts:
+                h.terminate()
+                h.wait(timeout=30)
+            _out, err = both.communicate(timeout=30)
+            reader.join(timeout=10)
+    requests = [ln for ln in got if "echo request" in ln]
+    names = {f"fd{fds[0]}", f"fd{fds[1]}"}
+    assert all({ln.split()[1] for ln in requests[i : i + 2]} == names for i in (0, 2, 4))
+    assert all(" [left fd" in ln for ln in requests[1::2])
+    # every packet is paired; which end saw a packet first is as the two stamps say, and on
+    # one machine a veth's two ends stamp within a microsecond of each other, either way
+    pairs = re.findall(r"fd\d+ -> fd\d+: (\d+) packets seen at both", err)
+    assert sum(int(n) for n in pairs) == 6, err
+    assert both.returncode == 0, err
