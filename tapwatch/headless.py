@@ -324,7 +324,8 @@ def print_records(
     """
     # several interfaces: tcpdump -i any's column (tcpdump 4.99 -r prints none: --strict-tcpdump)
     strict = fmt is not None and fmt.strict
-    named = len(interfaces) > 1 and not strict
+    # (several inputs merged: named even while only one of them has described its interfaces)
+    named = (len(interfaces) > 1 or getattr(records, "rename", False)) and not strict
     renderer = Renderer(fmt, names=_names(interfaces) if named else None, tunnel_view=tunnel_view)
     # a display filter (-Y) reads frame numbers and times, and follows the capture in order:
     # one pass here, never chunks in workers

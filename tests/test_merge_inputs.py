@@ -154,6 +154,41 @@ def test_an_idle_live_pipe_never_holds_back_a_file(two_hosts: tuple[Path, Path])
     assert proc.returncode == 0
 
 
+def test_a_pipe_that_has_not_even_written_its_header_holds_nothing_back(
+    two_hosts: tuple[Path, Path],
+) -> None:
+    """ssh still connecting, tcpdump -w - keeping its header in a buffer: the file's packets
+    come out meanwhile, and the pipe's interface is named when it starts."""
+    a, b = two_hosts
+    r, w = os.pipe()
+    proc = subprocess.Popen(
+        [*TAPWATCH, "-r", str(a), "-r", f"/dev/fd/{r}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+        pass_fds=(r,),
+    )
+    os.close(r)
+    got: list[str] = []
+    reader = threading.Thread(target=lambda: got.extend(iter(proc.stdout.readline, "")))
+    reader.daemon = True
+    reader.start()
+    try:
+        deadline = time.monotonic() + 30
+        while len(got) < 5 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert len(got) == 5 and proc.poll() is None, got
+        os.write(w, b.read_bytes())  # the other host's capture begins at last
+    finally:
+        os.close(w)
+        _out, err = proc.communicate(timeout=30)
+        reader.join(timeout=10)
+    assert proc.returncode == 0, err
+    assert len(got) == 10 and all(f" fd{r} " in ln for ln in got[5:]), got
+    assert f"hostA -> fd{r}: 5 packets seen at both" in err
+
+
 def test_one_standard_input_only() -> None:
     r = run("-r", "-", "-r", "-")
     assert r.returncode == 2 and "standard input once" in r.stderr

@@ -105,8 +105,9 @@ def ms(delta_ns: int) -> str:
 class Crossings:
     """Pairs each packet with an earlier sighting of it by another input (see the module)."""
 
-    def __init__(self, input_of: Sequence[int], names: Sequence[str]) -> None:
-        """``input_of``: the input of each interface (a list that may grow); ``names``: theirs."""
+    def __init__(self, input_of: Sequence[int], names: Sequence[str | None]) -> None:
+        """``input_of``: the input of each interface, ``names`` their names (both may grow as
+        inputs describe interfaces late: they are read when needed)."""
         self.input_of = input_of
         self.names = names
         #: packet -> (ts, iface, number, direction) of its first sighting
@@ -173,7 +174,8 @@ class Crossings:
         return self.input_of[iface] if iface < len(self.input_of) else -1
 
     def _name(self, iface: int) -> str:
-        return self.names[iface] if iface < len(self.names) else f"if{iface}"
+        name = self.names[iface] if iface < len(self.names) else None
+        return name or f"if{iface}"
 
     def summary(self) -> list[str]:
         """One line per pair of interfaces, and a warning when the clocks cannot be trusted."""

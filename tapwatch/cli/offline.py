@@ -30,21 +30,38 @@ if TYPE_CHECKING:
 def open_capture(opts: RunOptions, stdin: BinaryIO | None = None) -> Capture:
     """The -r input, or every -r input merged by time into one (see tapwatch.pcap.merge)."""
     from tapwatch import pcap
-    from tapwatch.pcap.merge import MergedCapture, unique_labels
+    from tapwatch.pcap.merge import MergedCapture, Pending, pipe_input, unique_labels
 
     reads = opts.reads
     stdin = stdin if stdin is not None else sys.stdin.buffer
-    caps: list[CaptureFile] = []
+    if len(reads) == 1:
+        try:
+            return pcap.read_capture(stdin if reads[0] == "-" else reads[0])
+        except pcap.PcapError as e:
+            raise Failure(str(e)) from None
+    inputs: list[CaptureFile | Pending] = []
     try:
         for path in reads:
-            caps.append(pcap.read_capture(stdin if path == "-" else path))
+            if path == "-":
+                inputs.append(pipe_input("standard input", stdin))
+            elif _regular(path):
+                inputs.append(pcap.read_capture(path))
+            else:  # a pipe (<(ssh host tapwatch -w -)): its header is read by its own thread
+                inputs.append(pipe_input(path))
+        return MergedCapture(inputs, unique_labels(reads))
     except pcap.PcapError as e:
-        for cap in caps:
-            cap.close()
+        for cap in inputs:
+            if not isinstance(cap, Pending):
+                cap.close()
         raise Failure(str(e)) from None
-    if len(caps) == 1:
-        return caps[0]
-    return MergedCapture(caps, unique_labels(reads))
+
+
+def _regular(path: str) -> bool:
+    """Whether ``path`` is a regular file (else a pipe or a device: perhaps live)."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return True  # opening it says what is wrong, in the reader's words
 
 
 def crossings_for(cap: Capture) -> Crossings | None:
@@ -54,7 +71,20 @@ def crossings_for(cap: Capture) -> Crossings | None:
 
     if not isinstance(cap, MergedCapture) or not cap.rename:
         return None
-    return Crossings(cap.input_of, [i.name or "" for i in cap.interfaces])
+    return Crossings(cap.input_of, _Names(cap.interfaces))
+
+
+class _Names(Sequence["str | None"]):
+    """The interfaces' names, read as they are now (an input may describe one late)."""
+
+    def __init__(self, interfaces: Sequence[Interface]) -> None:
+        self.interfaces = interfaces
+
+    def __len__(self) -> int:
+        return len(self.interfaces)
+
+    def __getitem__(self, n: int) -> str | None:  # type: ignore[override]
+        return self.interfaces[n].name
 
 
 def report_crossings(crossings: Crossings | None) -> None:
@@ -293,7 +323,8 @@ class _Converter:
         from tapwatch.headless import Renderer
 
         ifaces = self.ifaces
-        names = [i.name or f"if{n}" for n, i in enumerate(ifaces)] if len(ifaces) > 1 else None
+        several = len(ifaces) > 1 or getattr(self.cap, "rename", False)
+        names = [i.name or f"if{n}" for n, i in enumerate(ifaces)] if several else None
         return Renderer(self.opts.fmt, names=names)
 
     def _copy(self, writer: CaptureWriter, renderer: Renderer) -> None:
@@ -314,8 +345,7 @@ class _Converter:
                     quiet = self.lines is None or self.opts.fmt.strict
                     tail = crossing_tail(crossings, rec, lt, number, strict=quiet)
                 if self.lines is not None:
-                    line = renderer.line(rec.ts_ns, None, rec.data, lt, rec.iface, rec.orig_len)
-                    self._print(line + tail)
+                    self._print(self._line(renderer, rec, lt) + tail)
                 if count and self.written >= count:
                     break
         except pcap.FileLimitReached as e:
@@ -327,6 +357,13 @@ class _Converter:
             raise Failure(f"cannot write the lines: {e.strerror or e}") from None
         finally:
             report_crossings(crossings)
+
+    def _line(self, renderer: Renderer, rec: PcapRecord, linktype: int) -> str:
+        if renderer.names is not None and rec.iface >= len(renderer.names):
+            renderer.names = [  # an interface described late, or a late input's
+                printable(i.name or f"if{n}") for n, i in enumerate(self.ifaces)
+            ]
+        return renderer.line(rec.ts_ns, None, rec.data, linktype, rec.iface, rec.orig_len)
 
     def _write(self, writer: CaptureWriter, rec: PcapRecord) -> bool:
         """One record into the file; False when its format cannot hold it (counted)."""

@@ -33,8 +33,8 @@ import stat
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
 from tapwatch.pcap.errors import PcapError
 from tapwatch.pcap.reader import Interface, PcapRecord
@@ -45,6 +45,8 @@ if TYPE_CHECKING:
 
 #: How long a live pipe with no record ready may hold back the other inputs' records.
 WAIT_S = 0.2
+#: How long the merge waits for a live pipe's header before it starts without it.
+HEADER_WAIT_S = 3.0
 #: Records an input's thread reads ahead (a regular file), at most.
 _AHEAD = 2048
 #: A regular file's records are handed over this many at a time (a pipe's one by one).
@@ -94,14 +96,34 @@ def prefixed(label: str, iface: Interface, n: int) -> Interface:
     return iface._replace(name=label if n == 0 else f"{label}:if{n}")
 
 
+class Pending(NamedTuple):
+    """A live pipe not opened yet: its header is read by its own thread, so a pipe whose
+    writer has not started (ssh still connecting, tcpdump -w - holding its header in a
+    buffer) never holds the other inputs back."""
+
+    path: str
+    open: Callable[[], CaptureFile]
+
+
+def pipe_input(path: str, stream: BinaryIO | None = None) -> Pending:
+    """``path`` (or ``stream``, read as ``path``) as an input opened in its own thread."""
+    from tapwatch.pcap.reader import read_capture
+
+    return Pending(path, lambda: read_capture(stream if stream is not None else path))
+
+
 class _Input:
     """One input: its capture, the thread reading it, what it has read ahead."""
 
-    def __init__(self, capture: CaptureFile, label: str, number: int, cond: threading.Condition):
-        self.capture = capture
+    def __init__(
+        self, source: CaptureFile | Pending, label: str, number: int, cond: threading.Condition
+    ):
+        self.pending = source if isinstance(source, Pending) else None
+        self.capture: CaptureFile | None = None if isinstance(source, Pending) else source
+        self.path = source.path
         self.label = label
         self.number = number
-        self.live = is_live(capture)
+        self.live = True if isinstance(source, Pending) else is_live(source)
         self.queue: deque[PcapRecord] = deque()
         self.done = False  # the thread has read the last record (or failed)
         self.error: PcapError | None = None
@@ -118,6 +140,12 @@ class _Input:
         chunk: list[PcapRecord] = []
         size = 1 if self.live else _CHUNK
         try:
+            if self.pending is not None:
+                capture = self.pending.open()
+                with cond:
+                    self.capture = capture
+                    cond.notify_all()
+            assert self.capture is not None
             for rec in self.capture:
                 chunk.append(rec)
                 if len(chunk) >= size:
@@ -132,7 +160,7 @@ class _Input:
         except PcapError as e:
             self.error = e
         except Exception as e:  # a bug: the merge reports it as this input's failure
-            self.error = PcapError(f"{self.capture.path}: reading stopped: {e!r}")
+            self.error = PcapError(f"{self.path}: reading stopped: {e!r}")
         finally:
             with cond:
                 self.queue.extend(chunk)
@@ -145,12 +173,18 @@ class MergedCapture:
 
     def __init__(
         self,
-        captures: Sequence[CaptureFile],
+        captures: Sequence[CaptureFile | Pending],
         labels: Sequence[str] | None = None,
         wait_s: float = WAIT_S,
+        header_wait_s: float = HEADER_WAIT_S,
     ) -> None:
         """``labels`` None: one capture read through a thread, its interfaces as they are
-        (a live pipe whose reader wants to know whether the next record is there)."""
+        (a live pipe whose reader wants to know whether the next record is there).
+
+        A :class:`Pending` input is opened by its thread; the merge waits for its header
+        ``header_wait_s`` at most (while no input has one: as long as it takes), and
+        numbers its interfaces when its first packets come. Raises PcapError when an
+        input that answered in time is no capture."""
         self.rename = labels is not None
         if labels is None:
             labels = [""] * len(captures)
@@ -167,18 +201,18 @@ class MergedCapture:
         self.interfaces: list[Interface] = []
         #: the input each interface comes from (by global interface number)
         self.input_of: list[int] = []
-        for inp in self.inputs:
-            self._learn(inp)
-        first = captures[0]
-        self.path = ", ".join(c.path for c in captures)
+        self.path = ", ".join(inp.path for inp in self.inputs)
+        self._headers(header_wait_s)
+        opened = [inp.capture for inp in self.inputs if inp.capture is not None]
+        first = opened[0]
         # several inputs' interfaces need pcapng to be kept apart
         self.format = "pcapng" if self.rename else first.format
         self.linktype = self.interfaces[0].linktype
         self.snaplen = first.snaplen
-        self.nanosecond = any(c.nanosecond for c in captures)
+        self.nanosecond = any(c.nanosecond for c in opened)
         self.ifname = self.interfaces[0].name
         self.identity: FileId | None = first.identity
-        self.identities = [c.identity for c in captures]
+        self.identities = [c.identity for c in opened]
         self.truncated = False
         self.count = 0
         #: records that came out stamped before one already given out (a late pipe)
@@ -186,8 +220,32 @@ class MergedCapture:
         self._heap: list[tuple[int, int, PcapRecord]] = []
         self._records = self._merge()
 
+    def _headers(self, wait_s: float) -> None:
+        """Start the inputs' threads; wait for the pipes' headers (bounded, see __init__);
+        number the interfaces of every input opened, in input order."""
+        for inp in self.inputs:
+            inp.thread.start()
+        deadline = time.monotonic() + wait_s
+        with self._cond:
+            while True:
+                late = [i for i in self.inputs if i.capture is None and not i.done]
+                opened = any(i.capture is not None for i in self.inputs)
+                if not late or (opened and time.monotonic() >= deadline):
+                    break
+                self._cond.wait(max(0.01, deadline - time.monotonic()) if opened else 0.5)
+            for inp in self.inputs:
+                if inp.capture is None and inp.done and inp.error is not None:
+                    self.close()
+                    raise inp.error  # no capture at all: said before anything is shown
+                if inp.capture is not None:
+                    self._learn(inp)
+            if not self.interfaces:
+                self.close()
+                raise PcapError(f"{self.path}: no input holds an interface")
+
     def _learn(self, inp: _Input) -> None:
         """Number the interfaces ``inp``'s capture has described and this has not."""
+        assert inp.capture is not None
         ifaces = inp.capture.interfaces
         for n in range(len(inp.to_global), len(ifaces)):
             inp.to_global.append(len(self.interfaces))
@@ -201,7 +259,7 @@ class MergedCapture:
 
     def progress(self) -> float | None:
         """How far through the regular files reading is (None when an input is a pipe)."""
-        parts = [inp.capture.progress() for inp in self.inputs]
+        parts = [inp.capture.progress() if inp.capture else None for inp in self.inputs]
         if any(p is None for p in parts):
             return None
         return sum(p for p in parts if p is not None) / len(parts)
@@ -220,8 +278,6 @@ class MergedCapture:
         return any(inp.queue for inp in self.inputs) or bool(self._heap)
 
     def _merge(self) -> Iterator[PcapRecord]:
-        for inp in self.inputs:
-            inp.thread.start()
         cond = self._cond
         heap = self._heap  # (ts, input, record): one record per input at most
         waiting = list(self.inputs)  # inputs with no record in the heap that may have more
@@ -241,7 +297,7 @@ class MergedCapture:
                             elif inp.done:  # this input has given all it had
                                 if inp.error is not None:
                                     errors.append(inp.error)
-                                if inp.capture.truncated:
+                                if inp.capture is not None and inp.capture.truncated:
                                     self.truncated = True
                             else:
                                 if inp.empty_since is None:
@@ -292,7 +348,7 @@ class MergedCapture:
         for inp in self.inputs:
             if inp.thread.is_alive():
                 inp.thread.join(timeout=0.5)
-            if inp.thread.is_alive():
+            if inp.thread.is_alive() or inp.capture is None:
                 continue  # blocked in a pipe's read: closing under it could hang; exit ends it
             with contextlib.suppress(Exception):
                 inp.capture.close()

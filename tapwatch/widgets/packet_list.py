@@ -829,6 +829,8 @@ class PacketList(ScrollView, can_focus=True):
             _fit(when, cols.time, right=True),
         ]
         if cols.iface:
+            if rec.iface >= len(self._ifnames):  # described late (a file, a late input)
+                self._ifnames = [printable(i.name) for i in self.session.interfaces]
             name = self._ifnames[rec.iface] if rec.iface < len(self._ifnames) else "?"
             fields.append(_fit(name, cols.iface))
         fields.append(_fit(DIRECTION_ARROWS[rec.direction], DIR_WIDTH))
