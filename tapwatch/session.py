@@ -421,6 +421,11 @@ class Session:
         extra = self.ring.extra(rec.seq)
         return extra.comment if extra is not None else None
 
+    def note(self, rec: Record) -> str | None:
+        """tapwatch's word on this packet: another input saw it too (where, how long before)."""
+        extra = self.ring.extra(rec.seq)
+        return extra.note if extra is not None else None
+
     def inner_frames(self, rec: Record) -> list[bytes] | None:
         """The tunnel frames this segment completes (its stream reassembled), None if it
         carries none (or the ring no longer holds it)."""

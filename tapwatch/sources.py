@@ -554,9 +554,7 @@ def _crossed(
     c = crossings.see(rec.ts_ns, rec.data, linktype, rec.iface, number, direction)
     if c is None:
         return extra
-    note = crossings.note(c)
-    comment = f"{extra.comment}\n{note}" if extra is not None and extra.comment else note
-    return Extra(extra.wire_len if extra is not None else None, comment)
+    return (extra or Extra())._replace(note=crossings.note(c))
 
 
 # ----- opening ---------------------------------------------------------------------------------

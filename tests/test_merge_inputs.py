@@ -270,7 +270,7 @@ def test_a_file_of_several_link_types_names_every_one(tmp_path: Path) -> None:
 def test_the_ui_session_keeps_the_delay_across_with_the_packet(
     two_hosts: tuple[Path, Path],
 ) -> None:
-    """What the frame layer shows as the packet's comment: where it left, how long before."""
+    """What the list's row and the frame layer show: where the packet left, how long before."""
     from tapwatch import pcap
     from tapwatch.analysis.crossing import Crossings
     from tapwatch.pcap.merge import MergedCapture, unique_labels
@@ -292,7 +292,8 @@ def test_the_ui_session_keeps_the_delay_across_with_the_packet(
         assert [i.name for i in session.interfaces] == ["hostA", "hostB"]
         second = ring.get(ring.first_seq + 1)
         assert second is not None and second.iface == 1
-        assert session.comment(second) == "left hostA (packet 1) 1.200 ms before"
+        assert session.note(second) == "left hostA (packet 1) 1.200 ms before"
+        assert session.comment(second) is None  # the file's comments stay the file's
     finally:
         session.close()
 

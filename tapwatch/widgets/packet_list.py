@@ -836,6 +836,9 @@ class PacketList(ScrollView, can_focus=True):
         fields.append(_fit(DIRECTION_ARROWS[rec.direction], DIR_WIDTH))
         dir_at = sum(len(f) + 1 for f in fields[:-1])
         info = printable(s.info)
+        note = self.session.note(rec)
+        if note:  # another input saw it too (both ends of a tunnel): where, how long before
+            info = f"[{printable(note)}] {info}"
         inner = self.session.inner_frames(rec)
         view = self.session.tunnel_view
         if inner is not None and view is not None:
