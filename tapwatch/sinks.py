@@ -84,6 +84,7 @@ class FileSink(Sink):
         self.writer = writer
         self.snaplen = snaplen
         self._held: Reorder[Record] = Reorder(hold)
+        self._taken: list[Record] = []  # this pump cycle's records, held at its end
         self.write_error: str | None = None
         self.not_written = 0
         self.written_out = False
@@ -96,9 +97,13 @@ class FileSink(Sink):
 
     def take(self, rec: Record, linktype: int) -> None:
         if self._writing:
-            self._held.add(rec.ts_ns, rec)
+            self._taken.append(rec)
 
     def _write_due(self, final: bool = False) -> None:
+        taken = self._taken
+        if taken:
+            self._held.add_many([r.ts_ns for r in taken], taken)
+            self._taken = []
         for rec in self._held.due(final):
             if not self._writing:
                 break
