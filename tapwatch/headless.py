@@ -490,7 +490,7 @@ class LinePrinter:
         quiet: bool = False,
         fmt: LineFormat | None = None,
         hold: float = HOLD_S,
-        line_buffered: bool = False,
+        line_buffered: bool = False,  # -l: every write is flushed anyway; kept for callers
         any_layout: bool = False,
         tunnel_view: TunnelView | None = None,
         display: _RecordMatcher | None = None,

@@ -360,7 +360,11 @@ def _add_dump_flags(td: argparse._ArgumentGroup) -> None:
         help="ASCII of each packet (-AA: with the link-level header)",
     )
     td.add_argument(
-        "-l", dest="line_buffered", action="store_true", help="write each line at once (for | grep)"
+        "-l",
+        dest="line_buffered",
+        action="store_true",
+        help="write each line at once (for | grep); live lines still wait 50 ms for "
+        "packets stamped before them, so they come out in time order",
     )
 
 
