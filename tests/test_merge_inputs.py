@@ -182,8 +182,9 @@ def test_a_pipe_that_has_not_even_written_its_header_holds_nothing_back(
         os.write(w, b.read_bytes())  # the other host's capture begins at last
     finally:
         os.close(w)
-        _out, err = proc.communicate(timeout=30)
+        proc.wait(timeout=30)  # (communicate would read stdout too, beside the reader)
         reader.join(timeout=10)
+        err = proc.stderr.read()  # type: ignore[union-attr]
     assert proc.returncode == 0, err
     assert len(got) == 10 and all(f" fd{r} " in ln for ln in got[5:]), got
     assert f"hostA -> fd{r}: 5 packets seen at both" in err
@@ -364,8 +365,9 @@ def test_two_hosts_live_pipes_show_each_packet_leave_one_and_reach_the_other() -
             for h in hosts:
                 h.terminate()
                 h.wait(timeout=30)
-            _out, err = both.communicate(timeout=30)
+            both.wait(timeout=30)  # (communicate would read stdout too, beside the reader)
             reader.join(timeout=10)
+            err = both.stderr.read()  # type: ignore[union-attr]
     requests = [ln for ln in got if "echo request" in ln]
     names = {f"fd{fds[0]}", f"fd{fds[1]}"}
     assert all({ln.split()[1] for ln in requests[i : i + 2]} == names for i in (0, 2, 4))
