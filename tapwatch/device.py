@@ -42,7 +42,11 @@ class DeviceError(TapwatchError):
     """A device problem with a message that names the fix."""
 
 
-class DeviceBusy(DeviceError):
+class CannotAttach(DeviceError):
+    """The device exists and cannot be attached to, but can be observed read-only."""
+
+
+class DeviceBusy(CannotAttach):
     """Another program holds the device: attaching would take packets from it.
 
     A single-queue device refuses a second reader (TUNSETIFF says EBUSY). A
@@ -50,6 +54,11 @@ class DeviceBusy(DeviceError):
     program being debugged would lose whole flows: tapwatch refuses to attach
     to it, and observing it read-only is what is left.
     """
+
+
+class PacketInfoDevice(CannotAttach):
+    """The device was made with packet-info headers (IFF_NO_PI unset, as wireguard-go makes
+    its own): tapwatch reads and writes bare frames only, so it observes it instead."""
 
 
 Interface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
@@ -308,9 +317,9 @@ class Device:
             )
         tap = link.tun_type == 2 if link.tun_type else link.arphrd == 1
         if link.pi:
-            raise DeviceError(
-                f"{name} was made with packet-info headers (no 'pi' flag wanted); recreate it "
-                f"without, or watch it with --observe {name}"
+            raise PacketInfoDevice(
+                f"{name} was made with packet-info headers (as wireguard-go makes its device), "
+                "which tapwatch does not attach to"
             )
         if link.multi_queue and link.held_queues:
             raise _multi_queue_busy(name, link.held_queues)

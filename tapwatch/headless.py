@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sys
 import time
-from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol, TextIO
@@ -24,12 +23,15 @@ from tapwatch.linktypes import (
     LINKTYPE_NETLINK,
     LINKTYPE_NULL,
 )
+from tapwatch.reorder import HOLD_S as REORDER_HOLD_S
+from tapwatch.reorder import Reorder
 from tapwatch.ring import Record
 from tapwatch.sanitize import printable, printable_layout, printable_lines
 from tapwatch.tunnelview import describe
 from tapwatch.wire import ETH_HLEN, VLAN_HLEN, VLAN_TPIDS
 
 if TYPE_CHECKING:
+    from tapwatch.analysis.crossing import Crossings
     from tapwatch.sources import InterfaceInfo
     from tapwatch.tunnelview import TunnelView
 
@@ -309,6 +311,7 @@ def print_records(
     fmt: LineFormat | None = None,
     follow: bool = False,
     tunnel_view: TunnelView | None = None,
+    crossings: Crossings | None = None,
 ) -> int:
     """Stream a capture file as lines, returning how many packets matched.
 
@@ -320,11 +323,13 @@ def print_records(
     of 2048 to spare a write per packet; ``follow`` (a pipe that may be a live
     capture, or -l) writes each line as its packet arrives. Whatever ends the
     loop - the count, a corrupt record, Ctrl-C - the lines of the packets read
-    before it are written first.
+    before it are written first. ``crossings`` (several inputs merged): a packet
+    another input saw too says where and how long before, after its line.
     """
     # several interfaces: tcpdump -i any's column (tcpdump 4.99 -r prints none: --strict-tcpdump)
     strict = fmt is not None and fmt.strict
-    named = len(interfaces) > 1 and not strict
+    # (several inputs merged: named even while only one of them has described its interfaces)
+    named = (len(interfaces) > 1 or getattr(records, "rename", False)) and not strict
     renderer = Renderer(fmt, names=_names(interfaces) if named else None, tunnel_view=tunnel_view)
     # a display filter (-Y) reads frame numbers and times, and follows the capture in order:
     # one pass here, never chunks in workers
@@ -338,6 +343,7 @@ def print_records(
         or quiet
         or follow
         or tunnel_view is not None
+        or crossings is not None
         or renderer.fmt.time in (TIME_DELTA, TIME_SINCE_FIRST)
     ):
         n = _print_in_workers(records, interfaces, renderer, flt, out, count)
@@ -373,8 +379,13 @@ def print_records(
             elif flt is not None and not flt.match(data, lt):
                 continue
             n += 1
+            tail = ""
+            if crossings is not None:
+                c = crossings.see(rec.ts_ns, data, lt, iface, number, rec.direction)
+                if c is not None and not strict:
+                    tail = " [" + printable(crossings.note(c)) + "]"
             if not quiet:
-                pending.append(line(rec.ts_ns, rec.direction, data, lt, iface, rec.orig_len))
+                pending.append(line(rec.ts_ns, rec.direction, data, lt, iface, rec.orig_len) + tail)
                 if len(pending) >= block or (not len(pending) & 63 and time.monotonic() >= due):
                     out.write("\n".join(pending) + "\n")
                     pending.clear()
@@ -463,8 +474,9 @@ def _print_in_workers(
 
 
 #: How long a live line waits for packets stamped before it (other interfaces, the
-#: kernel's capture blocks) before it is printed: lines come out in time order.
-HOLD_S = 0.05
+#: kernel's capture blocks, a tunnel's outer packet) before it is printed: lines come out
+#: in time order (see tapwatch.reorder), with -l too.
+HOLD_S = REORDER_HOLD_S
 
 
 class LinePrinter:
@@ -478,8 +490,10 @@ class LinePrinter:
     Records reach the ring in arrival order, which is not quite time order:
     each interface's reader hands over its own batches, and what tapwatch
     writes is stamped when written while the kernel's capture blocks arrive
-    a little later. A line is therefore held ``hold`` seconds, then printed
-    with everything stamped before it, sorted by time.
+    a little later, and a tunnel end's inner packet is in the ring before the
+    outer packet that carried it. A line is therefore held ``hold`` seconds,
+    then printed with everything stamped before it, sorted by time - with
+    ``-l`` too, which writes each line out as soon as it is due.
     """
 
     def __init__(
@@ -490,7 +504,7 @@ class LinePrinter:
         quiet: bool = False,
         fmt: LineFormat | None = None,
         hold: float = HOLD_S,
-        line_buffered: bool = False,
+        line_buffered: bool = False,  # -l: every write is flushed anyway; kept for callers
         any_layout: bool = False,
         tunnel_view: TunnelView | None = None,
         display: _RecordMatcher | None = None,
@@ -499,15 +513,14 @@ class LinePrinter:
         #: -Y: only what it selects is printed (it sees every record, in order)
         self.display = display
         self.quiet = quiet
-        self.hold = 0.0 if line_buffered else hold
+        self.hold = hold
         self.printed = 0
         self.broken = False
         self._linktypes = [i.linktype for i in interfaces]
         # several interfaces: tcpdump -i any's layout, so scripts written for it keep working
         names = [i.name for i in interfaces] if len(interfaces) > 1 or any_layout else None
         self._renderer = Renderer(fmt, names=names, words=True, tunnel_view=tunnel_view)
-        self._held: list[tuple[int, int, str]] = []  # (ts_ns, seq, line)
-        self._held_since: list[float] = []  # arrival time of each held line, same order
+        self._held: Reorder[str] = Reorder(hold)
 
     def __call__(self, rec: Record) -> None:
         if self.quiet or self.broken:
@@ -515,16 +528,12 @@ class LinePrinter:
         display = self.display
         if display is not None and not display.match_record(rec, self._linktypes[rec.iface]):
             return
-        self._held.append(
-            (
-                rec.ts_ns,
-                rec.seq,
-                self._renderer.line(
-                    rec.ts_ns, rec.direction, rec.data, self._linktypes[rec.iface], rec.iface
-                ),
-            )
+        self._held.add(
+            rec.ts_ns,
+            self._renderer.line(
+                rec.ts_ns, rec.direction, rec.data, self._linktypes[rec.iface], rec.iface
+            ),
         )
-        self._held_since.append(time.monotonic())
         self.printed += 1
 
     def interface_added(self, info: InterfaceInfo) -> None:
@@ -540,8 +549,7 @@ class LinePrinter:
         if self.quiet or self.broken or self._renderer.fmt.strict:
             return
         stamp = "" if self._renderer.fmt.time == TIME_NONE else decode.stamp(rec.ts_ns)
-        self._held.append((rec.ts_ns, rec.seq, f"# {stamp}event {printable(text)}"))
-        self._held_since.append(time.monotonic())
+        self._held.add(rec.ts_ns, f"# {stamp}event {printable(text)}")
 
     def hurry(self) -> None:
         """Capture is stopping: print what is left without the slow -v dissection.
@@ -560,36 +568,16 @@ class LinePrinter:
         Returns why output cannot go on (a closed pipe, a full disk: the session
         stops for it, never in a traceback), else None.
         """
-        held = self._held
-        if not held or self.broken:
-            held.clear()
-            self._held_since.clear()
+        if self.broken:
+            self._held.due(final=True)
             return None
-        if final or self.hold <= 0:
-            released = held
-            self._held, self._held_since = [], []
-        else:
-            since = self._held_since  # arrival times only grow
-            n = bisect_right(since, time.monotonic() - self.hold)
-            if n == 0:
-                return None
-            # what has waited long enough, and whatever is stamped no later than it
-            newest = max(ts for ts, _, _ in held[:n])
-            released = held[:n]
-            keep: list[tuple[int, int, str]] = []
-            keep_since: list[float] = []
-            for item, t in zip(held[n:], since[n:], strict=True):
-                if item[0] <= newest:
-                    released.append(item)
-                else:
-                    keep.append(item)
-                    keep_since.append(t)
-            self._held, self._held_since = keep, keep_since
+        released = self._held.due(final)
+        if not released:
+            return None
         return self._write(released)
 
-    def _write(self, released: list[tuple[int, int, str]]) -> str | None:
-        released.sort()
-        text = "\n".join(line for _, _, line in released) + "\n"
+    def _write(self, released: list[str]) -> str | None:
+        text = "\n".join(released) + "\n"
         try:
             self.out.write(text)
             self.out.flush()

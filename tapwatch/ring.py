@@ -57,11 +57,13 @@ class Record(NamedTuple):
 class Extra(NamedTuple):
     """What a record carries besides its packet: ``wire_len`` when the capture cut the
     packet (the length it had on the wire), ``comment`` when the file had one on it,
-    ``inner`` the tunnel frames this segment completes (its stream reassembled)."""
+    ``inner`` the tunnel frames this segment completes (its stream reassembled), ``note``
+    tapwatch's own word on it (another input saw the same packet: where, how long before)."""
 
     wire_len: int | None = None
     comment: str | None = None
     inner: tuple[bytes, ...] | None = None
+    note: str | None = None
 
 
 #: Bytes a record's side data is counted for, besides its comment's characters: the dict
@@ -72,6 +74,7 @@ EXTRA_BYTES = 192
 def extra_cost(extra: Extra) -> int:
     """What ``extra`` counts for against the ring's byte bound."""
     cost = EXTRA_BYTES + (len(extra.comment) if extra.comment else 0)
+    cost += len(extra.note) if extra.note else 0
     if extra.inner:
         cost += sum(_BYTES_HEADER + len(frame) for frame in extra.inner)
     return cost

@@ -513,6 +513,11 @@ class Session:
         extra = self.ring.extra(rec.seq)
         return extra.comment if extra is not None else None
 
+    def crossing(self, rec: Record) -> str | None:
+        """tapwatch's word on this packet: another input saw it too (where, how long before)."""
+        extra = self.ring.extra(rec.seq)
+        return extra.note if extra is not None else None
+
     def inner_frames(self, rec: Record) -> list[bytes] | None:
         """The tunnel frames this segment completes (its stream reassembled), None if it
         carries none (or the ring no longer holds it)."""
@@ -620,7 +625,18 @@ class Session:
             missed=self.missed,
             notice=self.notice,
             events=self.events,
+            linktypes=self._linktype_names(),
         )
+
+    def _linktype_names(self) -> tuple[str, ...]:
+        """Each interface's link type in words, when a file (or several) holds more than one."""
+        from tapwatch.linktypes import name
+
+        if len(set(self._linktypes)) < 2 or not all(
+            isinstance(s, FileSource) for s in self.sources
+        ):
+            return ()
+        return tuple(name(lt) for lt in self._linktypes)
 
     def capture_state(self) -> CaptureState:
         """Whether packets can still arrive: stopped only when no source can bring any."""

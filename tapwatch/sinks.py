@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from tapwatch.kinds import Direction
 from tapwatch.pcap.errors import FileLimitReached, RecordDoesNotFit
+from tapwatch.reorder import HOLD_S, Reorder
 from tapwatch.ring import Record
 
 if TYPE_CHECKING:
@@ -78,12 +79,20 @@ class FileSink(Sink):
     (``not_written``); a write that fails ends writing, not capture
     (``write_error``); ``-G`` with ``-W`` having written its last file ends
     capture, as tcpdump does, successfully (``written_out``).
+
+    Records are written in time order: each waits ``hold`` seconds for records
+    stamped before it that reach the ring after it (see :mod:`tapwatch.reorder`:
+    a tunnel's outer packet, another interface's batch).
     """
 
-    def __init__(self, writer: CaptureWriter, snaplen: int | None = None) -> None:
+    def __init__(
+        self, writer: CaptureWriter, snaplen: int | None = None, hold: float = HOLD_S
+    ) -> None:
         super().__init__()
         self.writer = writer
         self.snaplen = snaplen
+        self._held: Reorder[Record] = Reorder(hold)
+        self._taken: list[Record] = []  # this pump cycle's records, held at its end
         self.write_error: str | None = None
         self.not_written = 0
         self.written_out = False
@@ -121,8 +130,20 @@ class FileSink(Sink):
         return self.writer.count
 
     def take(self, rec: Record, linktype: int) -> None:
-        if not self._writing:
-            return
+        if self._writing:
+            self._taken.append(rec)
+
+    def _write_due(self, final: bool = False) -> None:
+        taken = self._taken
+        if taken:
+            self._held.add_many([r.ts_ns for r in taken], taken)
+            self._taken = []
+        for rec in self._held.due(final):
+            if not self._writing:
+                break
+            self._write(rec)
+
+    def _write(self, rec: Record) -> None:
         data = rec.data
         snap = self.snaplen
         iface = rec.iface
@@ -149,6 +170,7 @@ class FileSink(Sink):
     def end_batch(self, idle: bool) -> None:
         if self.write_error is not None:
             return
+        self._write_due()
         now = time.monotonic()
         if idle or now - self._last_flush > FLUSH_EVERY_S:
             self._last_flush = now
@@ -158,6 +180,8 @@ class FileSink(Sink):
                 self._failed(e)
 
     def close(self) -> None:
+        if self.write_error is None and self._writing:
+            self._write_due(final=True)
         if self.write_error is None:
             self._writing = False
             try:

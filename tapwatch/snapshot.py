@@ -64,3 +64,5 @@ class Status:
     # ----- sources that come and go
     notice: str | None = None  # the latest thing that happened to a source (went away...)
     events: int = 0  # interface events recorded
+    # ----- each interface's link type, named, when a file's are not all the same (else empty)
+    linktypes: tuple[str, ...] = ()

@@ -33,11 +33,12 @@ from tapwatch.ring import MAX_INTERFACES, Extra, Ring, extra_cost
 from tapwatch.snapshot import LoadStatus
 
 if TYPE_CHECKING:
+    from tapwatch.analysis.crossing import Crossings
     from tapwatch.capture import CaptureReader, Reader
     from tapwatch.device import Device, Interface, LinkInfo
     from tapwatch.filters import PacketFilter
     from tapwatch.follow import Follow, LinkWatch
-    from tapwatch.pcap import CaptureFile
+    from tapwatch.pcap import CaptureFile, PcapRecord
     from tapwatch.peer import Responder
 
 #: ARPHRD values whose packet-socket frames start with an Ethernet header (ether, loopback)
@@ -82,7 +83,8 @@ class Options:
     tap: bool = False
     attach: str | None = None
     observe: list[str] = field(default_factory=list)
-    read: str | None = None  # a capture file, "-" for standard input
+    read: str | None = None  # a capture file, "-" for standard input (the first of reads)
+    reads: list[str] = field(default_factory=list)  # every -r, merged by time when several
     demo: bool = False
     addrs: list[Interface] = field(default_factory=list)
     mtu: int | None = None
@@ -374,6 +376,8 @@ class FileSource(Source):
         self.truncated_at: int | None = None  # packets loaded when the ring filled up
         self.filtered_out = 0  # packets the capture filter kept out of the ring
         self.error: str | None = None
+        #: several inputs merged: pairs the packets two of them saw (the delay across)
+        self.crossings: Crossings | None = None
         self.done = threading.Event()
         #: set by a front end once its first screen shows rows: the loader reads on then
         self.shown = threading.Event()
@@ -420,6 +424,9 @@ class _FileLoader(threading.Thread):
     BATCH = 4096
     FIRST_BATCH = 256  # the first screen's rows go in at once
     FIRST_SCREEN_WAIT = 0.3  # longest the loader waits for the first screen to show them
+    #: a pipe's records wait at most this long for their batch to fill (a live capture's
+    #: packets show as they arrive, not when 256 of them have)
+    PIPE_HANDOVER_S = 0.05
 
     def __init__(
         self, source: FileSource, ring: Ring, wake: threading.Event, first_index: int
@@ -444,6 +451,11 @@ class _FileLoader(threading.Thread):
         batch_iface = self.first_index
         lts = [i.linktype for i in src.interfaces]
         flt = src.capture_filter
+        crossings = src.crossings
+        pipe = src.follows_pipe
+        # what says whether the next record is there already (else reading it may block)
+        pending = getattr(src.capture, "pending", None) if pipe else None
+        handed = time.monotonic()
         try:
             for rec in src.capture:
                 if self.stop_event.is_set():
@@ -473,9 +485,23 @@ class _FileLoader(threading.Thread):
                         src.truncated_at = src.loaded
                         break
                     room -= 1
+                if crossings is not None:
+                    number = ring.next_seq + len(batch)  # the number the record will have
+                    extra = _crossed(crossings, rec, lts[local], number, direction, extra)
                 if extra is not None:
                     extras[len(batch)] = extra
                 batch.append((rec.ts_ns, direction, rec.data))
+                if pipe:
+                    now = time.monotonic()
+                    if (
+                        pending is None
+                        or not pending()
+                        or now - handed >= self.PIPE_HANDOVER_S
+                        or len(batch) >= self.BATCH
+                    ):
+                        handed = now
+                        self._flush(batch, batch_iface, extras)
+                    continue
                 if len(batch) >= (self.FIRST_BATCH if src.loaded == 0 else self.BATCH):
                     first = src.loaded == 0
                     self._flush(batch, batch_iface, extras)
@@ -536,6 +562,21 @@ class _FileLoader(threading.Thread):
             self.ring.extend(items, iface, more)
             self.source.loaded += len(items)
             self.wake.set()
+
+
+def _crossed(
+    crossings: Crossings,
+    rec: PcapRecord,
+    linktype: int,
+    number: int,
+    direction: int,
+    extra: Extra | None,
+) -> Extra | None:
+    """``extra`` with a note when another input saw this packet before (where, how long)."""
+    c = crossings.see(rec.ts_ns, rec.data, linktype, rec.iface, number, direction)
+    if c is None:
+        return extra
+    return (extra or Extra())._replace(note=crossings.note(c))
 
 
 # ----- opening ---------------------------------------------------------------------------------
@@ -638,7 +679,7 @@ def _device_or_observer(
         return _open_device(
             opts, ring, wake, index=0, capture_filter=None if peer else capture_filter
         )
-    except devmod.DeviceBusy as busy:
+    except devmod.CannotAttach as busy:  # held by another program, packet-info...
         if opts.mode != "drop" or opts.tunnel or opts.addrs or opts.mtu or opts.txqueuelen:
             raise SourceError(
                 f"{busy}; echo, reply, a tunnel, replay and configuration need the device itself"
@@ -881,6 +922,12 @@ def open_file(
             label = os.path.basename(path)
     except PcapError as e:
         raise SourceError(str(e)) from None
+    if pipe:
+        from tapwatch.pcap.merge import MergedCapture
+
+        # read in a thread of its own, so the loader knows when the next record has not
+        # arrived and hands over what it holds: a live pipe's packets show as they come
+        cap = MergedCapture([cap])  # type: ignore[assignment]
     src = FileSource(cap, label, ring, wake, index, follows_pipe=pipe)
     if capture_filter is not None:
         src.capture_filter = capture_filter([i.linktype for i in src.interfaces])

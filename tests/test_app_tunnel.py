@@ -54,3 +54,30 @@ async def test_a_tunnel_segment_row_and_tree_show_the_inner_packet() -> None:
         assert any(
             lab.startswith("Tunnel frame 1 of 1 (84 bytes, reassembled)") for lab in labels
         ), labels
+
+
+@ui
+async def test_the_inner_packet_is_in_the_row_however_long_the_outer_tcp_options() -> None:
+    inner = bytes(IP(src="10.0.0.1", dst="10.0.0.2") / ICMP(id=7, seq=3) / (b"z" * 56))
+    stream = len(inner).to_bytes(2, "big") + inner
+    outer = bytes(
+        Ether(**MACS)
+        / IP(src="10.200.0.1", dst="10.200.0.2")
+        / TCP(
+            sport=55555,
+            dport=40000,
+            seq=1,
+            flags="PA",
+            options=[("NOP", None), ("NOP", None), ("Timestamp", (123456789, 987654321))],
+        )
+        / stream
+    )
+    veth = InterfaceInfo("veth0", "observe", linktype=LINKTYPE_ETHERNET, index=0)
+    session = Session([RecordSource(veth)], sinks=[InnerFrames(TunnelView([55555], LINKTYPE_RAW))])
+    session.feed(T0, Direction.OUTBOUND, outer)
+    session.pump()
+    app = TapwatchApp(session)
+    async with app.run_test(size=(120, 30)) as pilot:  # a common terminal's width
+        await settle(pilot, app)
+        row = packet_list(app).render_line(1).text
+        assert "tunnel 1 frame: IP 10.0.0.1 > 10.0.0.2: ICMP echo request" in row, row

@@ -86,7 +86,7 @@ def test_a_file_that_cannot_be_written_stops_writing_not_capture() -> None:
 
         def close(self) -> None: ...
 
-    s = tun_session(sinks=[FileSink(Full())])  # type: ignore[arg-type]
+    s = tun_session(sinks=[FileSink(Full(), hold=0)])  # type: ignore[arg-type]
     s.feed(T0, Direction.OUTBOUND, PING)
     s.feed(T0 + 1, Direction.OUTBOUND, PING)
     s.pump()

@@ -40,6 +40,7 @@ class FrameInfo:
     time_format: TimeFormat
     wire_length: int | None = None  # the length on the wire, when the capture cut it
     comment: str | None = None
+    note: str | None = None  # another input saw the same packet: where, how long before
 
 
 def frame_node(rec: Record, info: FrameInfo) -> Node:
@@ -60,6 +61,8 @@ def frame_node(rec: Record, info: FrameInfo) -> Node:
         Node(f"Direction: {direction_sentence(rec.direction, ifname)}", 0, end, []),
         Node(f"Arrival time: {when} ({info.time_format.description})", 0, end, []),
     ]
+    if info.note:  # the delay across two inputs (both ends of a tunnel): said early
+        children.insert(2, Node(f"Also seen: {printable(info.note)}", 0, end, []))
     if info.time_format is not TimeFormat.DATE:
         children.append(Node(f"Date and time: {precise_time(rec.ts_ns)}", 0, end, []))
     if info.time_format is not TimeFormat.EPOCH:

@@ -100,7 +100,7 @@ def run(opts: RunOptions) -> int:
     from tapwatch.pcap.files import start_run
 
     # which files are read (no output may be one) and whom outputs are written as (-Z)
-    start_run([opts.read, opts.replay], opts.output.user)
+    start_run([*opts.reads, opts.replay], opts.output.user)
     threads.reset()
     threads.install()  # a thread that fails is said below and counted, never silent
     try:

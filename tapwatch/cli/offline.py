@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
 from tapwatch.cli.memory import new_ring
 from tapwatch.cli.messages import Failure, say, silence_stdout
@@ -16,23 +17,120 @@ from tapwatch.cli.tunnels import tunnel_view
 from tapwatch.sanitize import printable
 
 if TYPE_CHECKING:
+    from tapwatch.analysis.crossing import Crossings
     from tapwatch.cli.options import RunOptions
     from tapwatch.filters import PacketFilter
     from tapwatch.headless import Renderer
     from tapwatch.pcap import CaptureFile, CaptureWriter, Interface, PcapRecord
+    from tapwatch.pcap.merge import MergedCapture
+
+    Capture = CaptureFile | MergedCapture
+
+
+def open_capture(opts: RunOptions, stdin: BinaryIO | None = None) -> Capture:
+    """The -r input, or every -r input merged by time into one (see tapwatch.pcap.merge)."""
+    from tapwatch import pcap
+    from tapwatch.pcap.merge import MergedCapture, Pending, pipe_input, unique_labels
+
+    reads = opts.reads
+    stdin = stdin if stdin is not None else sys.stdin.buffer
+    if len(reads) == 1:
+        try:
+            return pcap.read_capture(stdin if reads[0] == "-" else reads[0])
+        except pcap.PcapError as e:
+            raise Failure(str(e)) from None
+    inputs: list[CaptureFile | Pending] = []
+    try:
+        for path in reads:
+            if path == "-":
+                inputs.append(pipe_input("standard input", stdin))
+            elif _regular(path):
+                inputs.append(pcap.read_capture(path))
+            else:  # a pipe (<(ssh host tapwatch -w -)): its header is read by its own thread
+                inputs.append(pipe_input(path))
+        return MergedCapture(inputs, unique_labels(reads))
+    except pcap.PcapError as e:
+        for cap in inputs:
+            if not isinstance(cap, Pending):
+                cap.close()
+        raise Failure(str(e)) from None
+
+
+def _regular(path: str) -> bool:
+    """Whether ``path`` is a regular file (else a pipe or a device: perhaps live)."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return True  # opening it says what is wrong, in the reader's words
+
+
+def crossings_for(cap: Capture) -> Crossings | None:
+    """Several inputs: what pairs the packets seen by two of them (the delay across)."""
+    from tapwatch.analysis.crossing import Crossings
+    from tapwatch.pcap.merge import MergedCapture
+
+    if not isinstance(cap, MergedCapture) or not cap.rename:
+        return None
+    return Crossings(cap.input_of, _Names(cap.interfaces))
+
+
+class _Names(Sequence["str | None"]):
+    """The interfaces' names, read as they are now (an input may describe one late)."""
+
+    def __init__(self, interfaces: Sequence[Interface]) -> None:
+        self.interfaces = interfaces
+
+    def __len__(self) -> int:
+        return len(self.interfaces)
+
+    def __getitem__(self, n: int) -> str | None:  # type: ignore[override]
+        return self.interfaces[n].name
+
+
+def report_crossings(crossings: Crossings | None) -> None:
+    """The delays across the inputs, one line per pair of interfaces, on stderr."""
+    if crossings is None:
+        return
+    for line in crossings.summary():
+        say(line)
+
+
+def crossing_tail(
+    crossings: Crossings, rec: PcapRecord, linktype: int, number: int, *, strict: bool
+) -> str:
+    """What a printed line says after the packet when another input saw it too ("" when
+    none did, and always with --strict-tcpdump, whose lines are tcpdump's alone)."""
+    c = crossings.see(rec.ts_ns, rec.data, linktype, rec.iface, number, rec.direction)
+    if c is None or strict:
+        return ""
+    return " [" + printable(crossings.note(c)) + "]"
+
+
+def is_live(cap: Capture) -> bool:
+    """Whether the input may still grow as it is read (a pipe: perhaps a live capture)."""
+    from tapwatch.pcap.merge import MergedCapture, is_live
+
+    if isinstance(cap, MergedCapture):
+        return any(inp.live for inp in cap.inputs)
+    return is_live(cap)
+
+
+def reading_line(path: str, interfaces: Sequence[Interface]) -> str:
+    """tcpdump's "reading from file F, link-type T" - every link type the file holds."""
+    from tapwatch.linktypes import header_name
+
+    kinds = list(dict.fromkeys(i.linktype for i in interfaces))
+    if len(kinds) <= 1:
+        lt = kinds[0] if kinds else 0
+        return f"reading from file {path}, link-type {header_name(lt)}"
+    return f"reading from file {path}, link-types {', '.join(header_name(k) for k in kinds)}"
 
 
 def run_file(opts: RunOptions) -> int:
-    from tapwatch import pcap
-
     become_user(opts, opts.wants_ui and not opts.write)  # before a byte of the file is read
-    path = opts.read
-    assert path is not None
+    assert opts.reads
     if not opts.wants_ui or opts.write:
-        try:
-            cap = pcap.read_capture(sys.stdin.buffer if path == "-" else path)
-        except pcap.PcapError as e:
-            raise Failure(str(e)) from None
+        cap = open_capture(opts)
         try:
             with cap:
                 if opts.write:
@@ -61,23 +159,32 @@ def _browse_file(opts: RunOptions) -> int:
     import threading
 
     from tapwatch import terminal
+    from tapwatch.pcap.merge import MergedCapture
     from tapwatch.session import Session
     from tapwatch.sinks import InnerFrames
-    from tapwatch.sources import open_file
+    from tapwatch.sources import FileSource
 
-    assert opts.read is not None
     size = None
-    if opts.read != "-":
-        with contextlib.suppress(OSError):
-            size = os.stat(opts.read).st_size
+    for path in opts.reads:
+        if path != "-":
+            with contextlib.suppress(OSError):
+                st = os.stat(path)
+                if stat.S_ISREG(st.st_mode):
+                    size = (size or 0) + st.st_size
     ring = new_ring(opts, size)
     wake = threading.Event()
     stdin = None
-    if opts.read == "-":  # the capture keeps its pipe; the UI gets the terminal as fd 0
+    if "-" in opts.reads:  # the capture keeps its pipe; the UI gets the terminal as fd 0
         stdin = os.fdopen(terminal.take_stdin(), "rb")
-    src = open_file(
-        opts.read, ring, wake, stdin=stdin, capture_filter=lambda lts: packet_filter(opts, lts)
-    )
+    cap = open_capture(opts, stdin)
+    if not isinstance(cap, MergedCapture) and is_live(cap):
+        # read through a thread of its own, so the loader knows when the next record is not
+        # there yet and hands over what it has: a live pipe's packets show as they arrive
+        cap = MergedCapture([cap])
+    label = "stdin" if opts.reads == ["-"] else os.path.basename(opts.reads[0])
+    src = FileSource(cap, label, ring, wake, follows_pipe=is_live(cap))  # type: ignore[arg-type]
+    src.capture_filter = packet_filter(opts, [i.linktype for i in src.interfaces])
+    src.crossings = crossings_for(cap)
     view = tunnel_view(opts, None)
     session = Session(
         [src],
@@ -96,9 +203,10 @@ def _browse_file(opts: RunOptions) -> int:
         session.close()
     if not outcome.hung_up:
         say(session.exit_line())
+    report_crossings(src.crossings)
     if src.truncated_at is not None:
         say(
-            f"{opts.read}: loaded the first {src.truncated_at:,} packets (the ring "
+            f"{', '.join(opts.reads)}: loaded the first {src.truncated_at:,} packets (the ring "
             "holds no more); raise --ring-packets / --ring-bytes to load more"
         )
     if src.error:
@@ -106,26 +214,23 @@ def _browse_file(opts: RunOptions) -> int:
     return outcome.status
 
 
-def _report_truncation(opts: RunOptions, cap: CaptureFile, n: int) -> int:
+def _report_truncation(opts: RunOptions, cap: Capture, n: int) -> int:
     """A file that ends inside a record: said, and the exit status is 1 as tcpdump's
     ("truncated dump file"), though everything before the cut was printed or written."""
     if cap.truncated:
-        say(f"{opts.read}: the last packet is cut short; kept the {n} before it")
+        say(f"{', '.join(opts.reads)}: the last packet is cut short; kept the {n} before it")
         return 1
     return 0
 
 
-def _print_file(opts: RunOptions, cap: CaptureFile) -> int:
+def _print_file(opts: RunOptions, cap: Capture) -> int:
     """-r without the UI: stream lines like tcpdump -r."""
     from tapwatch import pcap
     from tapwatch.headless import print_records
-    from tapwatch.linktypes import header_name
 
     flt = shown_filter(opts, [i.linktype for i in cap.interfaces])
-    print(
-        printable(f"reading from file {opts.read}, link-type {header_name(cap.linktype)}"),
-        file=sys.stderr,
-    )
+    print(printable(reading_line(", ".join(opts.reads), cap.interfaces)), file=sys.stderr)
+    crossings = crossings_for(cap)
     try:
         n = print_records(
             cap,
@@ -136,7 +241,8 @@ def _print_file(opts: RunOptions, cap: CaptureFile) -> int:
             count=opts.count,
             quiet=opts.printing.quiet,
             fmt=opts.fmt,
-            follow=opts.read == "-" or opts.printing.line_buffered,
+            follow=is_live(cap) or opts.printing.line_buffered,
+            crossings=crossings,
         )
     except pcap.PcapError as e:
         raise Failure(str(e)) from None
@@ -147,6 +253,8 @@ def _print_file(opts: RunOptions, cap: CaptureFile) -> int:
     except OSError as e:  # the lines could not be written (a full disk): read errors are PcapErrors
         silence_stdout()
         raise Failure(f"cannot write the lines: {e.strerror or e}") from None
+    finally:
+        report_crossings(crossings)
     return _report_truncation(opts, cap, n)
 
 
@@ -167,12 +275,12 @@ class _Converter:
     to classic pcap) is skipped and counted; everything else goes through.
     """
 
-    def __init__(self, opts: RunOptions, cap: CaptureFile) -> None:
+    def __init__(self, opts: RunOptions, cap: Capture) -> None:
         self.opts = opts
         self.cap = cap
         self.ifaces: list[Interface] = cap.interfaces  # grows when the file adds one late
         self.flt = shown_filter(opts, [i.linktype for i in self.ifaces])
-        self.piped = opts.read == "-"  # perhaps a live capture (ssh host tapwatch -w -)
+        self.piped = is_live(cap)  # perhaps a live capture (ssh host tapwatch -w -)
         self.lines: TextIO | None = None
         if opts.printing.headless and not opts.printing.quiet:
             self.lines = lines_out(opts)
@@ -198,12 +306,13 @@ class _Converter:
         opts, cap = self.opts, self.cap
         assert opts.write is not None
         same = (not opts.write.endswith(".pcapng")) == (cap.format == "pcap")
+        merged = getattr(cap, "identities", None)  # several inputs: their interfaces, renamed
         try:
             writer = open_output(
                 opts,
                 [(i.linktype, i.name) for i in self.ifaces],
-                like=cap if same else None,
-                inputs=[cap.identity],
+                like=cap if same and merged is None else None,  # type: ignore[arg-type]
+                inputs=merged if merged is not None else [cap.identity],
             )
         except pcap.PcapError as e:
             raise Failure(str(e)) from None
@@ -214,7 +323,8 @@ class _Converter:
         from tapwatch.headless import Renderer
 
         ifaces = self.ifaces
-        names = [i.name or f"if{n}" for n, i in enumerate(ifaces)] if len(ifaces) > 1 else None
+        several = len(ifaces) > 1 or getattr(self.cap, "rename", False)
+        names = [i.name or f"if{n}" for n, i in enumerate(ifaces)] if several else None
         return Renderer(self.opts.fmt, names=names)
 
     def _copy(self, writer: CaptureWriter, renderer: Renderer) -> None:
@@ -222,6 +332,7 @@ class _Converter:
         from tapwatch import pcap
 
         count = self.opts.count
+        crossings = crossings_for(self.cap)
         try:
             for number, rec in enumerate(self.cap, 1):
                 lt = self.ifaces[rec.iface].linktype
@@ -229,10 +340,12 @@ class _Converter:
                     continue
                 if not self._write(writer, rec):
                     continue
+                tail = ""
+                if crossings is not None:
+                    quiet = self.lines is None or self.opts.fmt.strict
+                    tail = crossing_tail(crossings, rec, lt, number, strict=quiet)
                 if self.lines is not None:
-                    self._print(
-                        renderer.line(rec.ts_ns, None, rec.data, lt, rec.iface, rec.orig_len)
-                    )
+                    self._print(self._line(renderer, rec, lt) + tail)
                 if count and self.written >= count:
                     break
         except pcap.FileLimitReached as e:
@@ -242,6 +355,15 @@ class _Converter:
         except OSError as e:  # the lines beside the file could not be written
             silence_stdout()
             raise Failure(f"cannot write the lines: {e.strerror or e}") from None
+        finally:
+            report_crossings(crossings)
+
+    def _line(self, renderer: Renderer, rec: PcapRecord, linktype: int) -> str:
+        if renderer.names is not None and rec.iface >= len(renderer.names):
+            renderer.names = [  # an interface described late, or a late input's
+                printable(i.name or f"if{n}") for n, i in enumerate(self.ifaces)
+            ]
+        return renderer.line(rec.ts_ns, None, rec.data, linktype, rec.iface, rec.orig_len)
 
     def _write(self, writer: CaptureWriter, rec: PcapRecord) -> bool:
         """One record into the file; False when its format cannot hold it (counted)."""
@@ -255,9 +377,16 @@ class _Converter:
             self.skipped += 1
             return False
         self.written += 1
-        if self.piped and not _stdin_has_more():
+        if self.piped and not self._more_waiting():
             writer.flush()  # the input is live: what it gave so far goes out now
         return True
+
+    def _more_waiting(self) -> bool:
+        """Whether the input has more ready now (else what was written goes out first)."""
+        pending = getattr(self.cap, "pending", None)
+        if pending is not None:
+            return bool(pending())
+        return self.opts.read == "-" and _stdin_has_more()
 
     def _print(self, line: str) -> None:
         assert self.lines is not None

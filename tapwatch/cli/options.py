@@ -81,6 +81,11 @@ class RunOptions:
         return self.source.read
 
     @property
+    def reads(self) -> list[str]:
+        """Every -r input (several are merged by time)."""
+        return self.source.reads or ([self.source.read] if self.source.read else [])
+
+    @property
     def write(self) -> str | None:
         return self.output.write
 

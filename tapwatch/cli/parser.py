@@ -80,11 +80,19 @@ def add_source_flags(p: argparse.ArgumentParser) -> None:
         "--attach",
         metavar="NAME",
         help="open an existing persistent tun/tap "
-        "device and leave it in place; falls back to --observe if another "
-        "program holds it",
+        "device and leave it in place; falls back to --observe (and says so) if another "
+        "program holds it or it has packet-info headers (wireguard-go's device)",
     )
     g.add_argument(
-        "-r", dest="read", metavar="FILE", help="read a pcap or pcapng file ('-' for stdin)"
+        "-r",
+        dest="read",
+        metavar="FILE",
+        action="append",
+        help="read a pcap or pcapng file ('-' for stdin); repeat it to read several files or "
+        "live pipes as one capture, merged by time, each interface named after its input "
+        "(hostA:tun0): each input keeps its order, and a record waits for every other "
+        "input's next one - for a live pipe that has none, at most 0.2 s, so an idle pipe "
+        "never holds the others back (its packets may then come out of time order)",
     )
     g.add_argument(
         "--demo",
@@ -352,7 +360,11 @@ def _add_dump_flags(td: argparse._ArgumentGroup) -> None:
         help="ASCII of each packet (-AA: with the link-level header)",
     )
     td.add_argument(
-        "-l", dest="line_buffered", action="store_true", help="write each line at once (for | grep)"
+        "-l",
+        dest="line_buffered",
+        action="store_true",
+        help="write each line at once (for | grep); live lines still wait 50 ms for "
+        "packets stamped before them, so they come out in time order",
     )
 
 

@@ -18,6 +18,8 @@ _PRELOAD = (
     "tapwatch.filters",
     "tapwatch.headless",
     "tapwatch.pcap",
+    "tapwatch.pcap.merge",
+    "tapwatch.analysis.crossing",
     "tapwatch.replay",
     "tapwatch.peer",
     "encodings.idna",

@@ -109,7 +109,8 @@ def source_options(args: argparse.Namespace) -> Options:
         tap=args.tap,
         attach=args.attach,
         observe=args.observe,
-        read=args.read,
+        read=args.read[0] if args.read else None,
+        reads=list(args.read or []),
         demo=args.demo,
         addrs=addrs,
         mtu=args.mtu,
@@ -130,6 +131,8 @@ def _check_sources(args: argparse.Namespace) -> None:
         )
     if args.read and live:
         raise UsageError("-r reads a file; it does not combine with a device or --observe")
+    if args.read and args.read.count("-") > 1:
+        raise UsageError("-r - reads standard input once; name other inputs by path")
     if args.demo and (args.create or args.attach or args.observe or args.netns):
         raise UsageError("--demo makes its own namespace and device; give no other source")
     if args.tap and not (args.create or args.demo):
@@ -162,7 +165,7 @@ def _check_peer_actions(args: argparse.Namespace) -> None:
 
 def output_options(args: argparse.Namespace) -> OutputOptions:
     """``-w`` and ``-C``/``-G``/``-W``; ``-Z``'s user, looked up before anything opens."""
-    if args.read and args.write and args.read == args.write and args.read != "-":
+    if args.read and args.write and args.write in args.read and args.write != "-":
         raise UsageError("-r and -w name the same file; write to another file")
     file_size = None
     if args.file_size is not None:

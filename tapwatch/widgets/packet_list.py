@@ -57,6 +57,9 @@ if TYPE_CHECKING:
     from tapwatch.session import Session
 
 FILTER_CHUNK = 4096
+#: Newest rows of a live list put in time order at each sync (records reach the ring in
+#: arrival order: a tunnel end's inner packet before the outer one the kernel stamped first)
+TIME_ORDER_ROWS = 256
 #: Longest the filter may run per sync before yielding back to the event loop.
 FILTER_BUDGET_S = 0.025
 #: Widest an address column grows (a full IPv6 address), narrowest it shrinks.
@@ -242,6 +245,11 @@ class PacketList(ScrollView, can_focus=True):
         self._limit = self.ring.next_seq  # rows end here (frozen while paused)
         self._first = self.ring.first_seq  # seq of row 0 when unfiltered
         self._rows = 0
+        # a live list in time order: row position (as a seq) -> the seq shown there, and back,
+        # for the few newest rows whose stamps came out of arrival order
+        self._shown_at: dict[int, int] = {}
+        self._position_of: dict[int, int] = {}
+        self._timed = self.ring.first_seq  # rows before this are in time order already
         self._cleared_seen = self.ring.cleared
         self.first_ns: int | None = None  # the first packet's time: relative times start here
         self.marks: set[int] = set()
@@ -314,7 +322,8 @@ class PacketList(ScrollView, can_focus=True):
 
     def _arrival_seq(self, index: int) -> int | None:
         if self._filter is None:
-            return self._first + index
+            at = self._first + index
+            return self._shown_at.get(at, at)
         return self._matches[self._mstart + index]
 
     def seq_at(self, index: int) -> int | None:
@@ -345,7 +354,7 @@ class PacketList(ScrollView, can_focus=True):
 
     def _arrival_index(self, seq: int) -> int:
         if self._filter is None:
-            return seq - self._first
+            return self._position_of.get(seq, seq) - self._first
         return bisect_left(self._matches, seq, self._mstart) - self._mstart
 
     def contains(self, seq: int) -> bool:
@@ -453,6 +462,9 @@ class PacketList(ScrollView, can_focus=True):
         self._first = ring.first_seq
         self._limit = ring.first_seq if self.paused else ring.next_seq
         self._rows = 0
+        self._shown_at.clear()
+        self._position_of.clear()
+        self._timed = ring.first_seq
         self._drop_order()
         self.marks.clear()
         self.cursor_seq = None
@@ -530,16 +542,18 @@ class PacketList(ScrollView, can_focus=True):
         if not self.paused:
             self._limit = ring.next_seq
         limit = max(self._limit, first)
-        if self.first_ns is None and limit > first:
-            rec = ring.get(first)
-            if rec is not None:
-                self.first_ns = rec.ts_ns
         old_rows = self._rows
         dropped = 0
         if self._filter is None:
             dropped = max(0, first - self._first)
             self._first = first
-        else:
+            if not self.file_mode and limit > self._timed:
+                self._time_order(first, limit)
+        if self.first_ns is None and limit > first:
+            rec = ring.get(self._shown_at.get(first, first))  # the first row, in time order
+            if rec is not None:
+                self.first_ns = rec.ts_ns
+        if self._filter is not None:
             self._scan(first, limit)
             matches = self._matches
             old_mstart = self._mstart
@@ -561,6 +575,41 @@ class PacketList(ScrollView, can_focus=True):
             self.refresh()
             self._update_subtitle()
         self._place_cursor()
+
+    def _time_order(self, first: int, limit: int) -> None:
+        """Show the newest rows of a live list in time order (a file keeps its own order).
+
+        Records reach the ring as they arrive, not quite as they were stamped; the rows
+        from a little before the last sync's end to the ring's end are sorted by stamp
+        (stable: arrival order among equal stamps). Older rows stay where they are; in
+        a flood, only the newest few thousand rows of each sync are looked at.
+        """
+        shown_at, position_of = self._shown_at, self._position_of
+        # bounded work per sync (a flood brings tens of thousands of rows between two)
+        start = max(first, self._timed - TIME_ORDER_ROWS, limit - 16 * TIME_ORDER_ROWS)
+        self._timed = limit
+        seqs = [shown_at.get(at, at) for at in range(start, limit)]
+        stamps = []
+        for seq in seqs:
+            rec = self.ring.get(seq)
+            if rec is None:
+                return  # evicted meanwhile: the next sync sees the ring as it is then
+            stamps.append(rec.ts_ns)
+        order = sorted(range(len(seqs)), key=lambda i: (stamps[i], seqs[i]))
+        if all(i == n for n, i in enumerate(order)):
+            return
+        for offset, i in enumerate(order):
+            at, seq = start + offset, seqs[i]
+            if at == seq:
+                shown_at.pop(at, None)
+                position_of.pop(seq, None)
+            else:
+                shown_at[at] = seq
+                position_of[seq] = at
+        if len(shown_at) > 4 * TIME_ORDER_ROWS:  # what the ring evicted goes
+            for at in [a for a in shown_at if a < first]:
+                position_of.pop(shown_at.pop(at), None)
+        self.refresh()
 
     def _scan(self, first: int, limit: int) -> None:
         """Run the filter over records not looked at yet, for at most FILTER_BUDGET_S."""
@@ -826,15 +875,22 @@ class PacketList(ScrollView, can_focus=True):
                 self._iface_width = min(10, max(len(n) for n in self._ifnames))
                 self._cols = None
         if cols.iface:
+            if rec.iface >= len(self._ifnames):  # described late (a file, a late input)
+                self._ifnames = [printable(i.name) for i in self.session.interfaces]
             name = self._ifnames[rec.iface] if rec.iface < len(self._ifnames) else "?"
             fields.append(_fit(name, cols.iface))
         fields.append(_fit(DIRECTION_ARROWS[rec.direction], DIR_WIDTH))
         dir_at = sum(len(f) + 1 for f in fields[:-1])
         info = printable(s.info)
+        note = self.session.crossing(rec)
+        if note:  # another input saw it too (both ends of a tunnel): where, how long before
+            info = f"[{printable(note)}] {info}"
         inner = self.session.inner_frames(rec)
         view = self.session.tunnel_view
-        if inner is not None and view is not None:  # a tunnel segment: what it carries
-            info = f"{info}: {describe(view, inner)}"
+        if inner is not None and view is not None:
+            # a tunnel segment: what it carries comes first, the outer TCP details (long
+            # with their options) after it, where the column may cut them
+            info = f"{describe(view, inner)} | outer: {info}"
         fields += [
             _fit(src, cols.addr),
             _fit(dst, cols.addr),

@@ -162,7 +162,9 @@ def _source_items(st: Status, view: ViewState, s: StatusStyles) -> list[_Item]:
     for n, (name, kind) in enumerate(st.interfaces):
         if n:
             head.add(" + ", s.label)
-        head.add(printable(name), s.name).add(f" ({kind})", s.label)
+        # several link types (a pcapng of tun and Ethernet...): each interface names its own
+        lt = f", {st.linktypes[n]}" if n < len(st.linktypes) else ""
+        head.add(printable(name), s.name).add(f" ({kind}{lt})", s.label)
     items.append(head)
     if st.addresses:
         items.append(_Item(2).add(" ".join(st.addresses), s.value))

@@ -100,6 +100,7 @@ class DetailPanes(ScreenBase):
             prev_ns = prev_rec.ts_ns if prev_rec is not None else None
         wire = getattr(session, "wire_length", None)
         comment = getattr(session, "comment", None)
+        note = getattr(session, "crossing", None)
         return FrameInfo(
             iface.name,
             iface.kind,
@@ -109,6 +110,7 @@ class DetailPanes(ScreenBase):
             packets.time_format,
             wire(rec) if callable(wire) else None,
             comment(rec) if callable(comment) else None,
+            note(rec) if callable(note) else None,
         )
 
     def update_detail(self) -> None:

@@ -1,0 +1,195 @@
+"""The same packet seen by two inputs: the time it took to cross from one host to the other.
+
+With both ends of a tunnel read in one session (``-r hostA.pcapng -r
+hostB.pcapng``), an inner packet that leaves host A's tun is the same packet
+that arrives at host B's tun: the same IP bytes, but for the hop limit (and
+the IPv4 checksum that covers it), which a router between may change. The
+difference of the two stamps is the time the packet spent between the two
+capture points - as far as the two hosts' clocks agree. A packet that
+"arrives before it left" is the clocks' doing, never the network's: it is
+said as such, and the summary says the clocks cannot be trusted.
+
+Only sightings by different inputs pair up (one host's own copies of a
+packet, a bridge's two ports, are not a crossing). Memory is bounded: the
+newest :data:`KEEP` packets are remembered, for at most :data:`WINDOW_NS`.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from tapwatch.kinds import Direction
+from tapwatch.linktypes import (
+    LINKTYPE_ETHERNET,
+    LINKTYPE_IPV4,
+    LINKTYPE_IPV6,
+    LINKTYPE_LINUX_SLL,
+    LINKTYPE_LINUX_SLL2,
+    LINKTYPE_NULL,
+    LINKTYPE_RAW,
+)
+from tapwatch.wire import ETH_HLEN, VLAN_HLEN, VLAN_TPIDS
+
+#: Packets remembered for pairing, at most.
+KEEP = 65536
+#: How far apart two sightings may be and still pair (clock offsets included).
+WINDOW_NS = 10_000_000_000
+#: Deltas kept per pair of interfaces for the summary's median (the newest).
+_DELTAS = 100_000
+_HEADER = {LINKTYPE_LINUX_SLL: 16, LINKTYPE_LINUX_SLL2: 20, LINKTYPE_NULL: 4}
+
+
+def network_bytes(data: bytes, linktype: int) -> bytes | None:
+    """The IP packet of a frame, hop limit and IPv4 checksum zeroed; None when it is not IP."""
+    if linktype == LINKTYPE_ETHERNET:
+        off = ETH_HLEN
+        while (
+            len(data) >= off + VLAN_HLEN
+            and int.from_bytes(data[off - 2 : off], "big") in VLAN_TPIDS
+        ):
+            off += VLAN_HLEN
+    elif linktype in (LINKTYPE_RAW, LINKTYPE_IPV4, LINKTYPE_IPV6):
+        off = 0
+    elif linktype in _HEADER:
+        off = _HEADER[linktype]
+    else:
+        return None
+    ip = data[off:]
+    if len(ip) < 20:
+        return None
+    version = ip[0] >> 4
+    if version == 4:
+        return ip[:8] + b"\0" + ip[9:10] + b"\0\0" + ip[12:]
+    if version == 6 and len(ip) >= 40:
+        return ip[:7] + b"\0" + ip[8:]
+    return None
+
+
+@dataclass(frozen=True)
+class Crossing:
+    """This packet was seen before by another input: where, and the delay it makes.
+
+    ``delay_ns`` is the arrival's stamp minus the departure's: the sighting the
+    host sent out (Out) is the departure, the one a host received (In) the
+    arrival; when the directions do not tell, the earlier sighting is the
+    departure. Negative: the packet arrived before it left - the clocks disagree.
+    """
+
+    other_iface: int  # where the earlier sighting was
+    other_number: int  # its packet number (1-based, in merged order)
+    delay_ns: int
+    arrival: bool  # this sighting is the arrival (else the departure, seen later)
+
+    @property
+    def trusted(self) -> bool:
+        return self.delay_ns >= 0
+
+
+@dataclass
+class _Pair:
+    count: int = 0
+    negative: int = 0
+    lowest: int | None = None
+    highest: int | None = None
+    deltas: list[int] = field(default_factory=list)
+
+
+def ms(delta_ns: int) -> str:
+    """A delay in milliseconds, signed when negative."""
+    return f"{delta_ns / 1e6:.3f} ms"
+
+
+class Crossings:
+    """Pairs each packet with an earlier sighting of it by another input (see the module)."""
+
+    def __init__(self, input_of: Sequence[int], names: Sequence[str | None]) -> None:
+        """``input_of``: the input of each interface, ``names`` their names (both may grow as
+        inputs describe interfaces late: they are read when needed)."""
+        self.input_of = input_of
+        self.names = names
+        #: packet -> (ts, iface, number, direction) of its first sighting
+        self._seen: OrderedDict[bytes, tuple[int, int, int, int | None]] = OrderedDict()
+        #: (departure interface, arrival interface) -> what their crossings took
+        self.pairs: dict[tuple[int, int], _Pair] = {}
+
+    def see(
+        self,
+        ts_ns: int,
+        data: bytes,
+        linktype: int,
+        iface: int,
+        number: int,
+        direction: int | None = None,
+    ) -> Crossing | None:
+        """Record one packet (in merged order, ``number`` 1-based); its crossing, if it is one."""
+        key = network_bytes(data, linktype)
+        if key is None:
+            return None
+        seen = self._seen
+        earlier = seen.get(key)
+        if earlier is not None and abs(ts_ns - earlier[0]) <= WINDOW_NS:
+            ts0, iface0, number0, dir0 = earlier
+            if self._input(iface0) == self._input(iface):
+                return None  # the same input again (a retransmission...): keep the first
+            del seen[key]  # a crossing pairs once; a third sighting starts anew
+            # the later sighting departs when it was sent and the earlier one received
+            departs = direction == Direction.OUTBOUND and dir0 == Direction.INBOUND
+            delay = ts0 - ts_ns if departs else ts_ns - ts0
+            c = Crossing(iface0, number0, delay, arrival=not departs)
+            return self._count(c, (iface, iface0) if departs else (iface0, iface))
+        seen[key] = (ts_ns, iface, number, direction)
+        seen.move_to_end(key)
+        if len(seen) > KEEP:
+            seen.popitem(last=False)
+        return None
+
+    def _count(self, c: Crossing, pair_key: tuple[int, int]) -> Crossing:
+        pair = self.pairs.setdefault(pair_key, _Pair())
+        pair.count += 1
+        d = c.delay_ns
+        if d < 0:
+            pair.negative += 1
+        pair.lowest = d if pair.lowest is None else min(pair.lowest, d)
+        pair.highest = d if pair.highest is None else max(pair.highest, d)
+        if len(pair.deltas) >= _DELTAS:
+            del pair.deltas[: _DELTAS // 2]
+        pair.deltas.append(d)
+        return c
+
+    def note(self, c: Crossing) -> str:
+        """A crossing in words, for the packet seen second (its line, its comment)."""
+        where = f"{self._name(c.other_iface)} (packet {c.other_number})"
+        if c.arrival and c.trusted:
+            return f"left {where} {ms(c.delay_ns)} before"
+        if c.arrival:  # never: the arrival seen second came later by the merge's order
+            return f"left {where} {ms(-c.delay_ns)} after it arrived here: the clocks disagree"
+        return (
+            f"arrived at {where} {ms(-c.delay_ns)} before it left here: the hosts' clocks disagree"
+        )
+
+    def _input(self, iface: int) -> int:
+        return self.input_of[iface] if iface < len(self.input_of) else -1
+
+    def _name(self, iface: int) -> str:
+        name = self.names[iface] if iface < len(self.names) else None
+        return name or f"if{iface}"
+
+    def summary(self) -> list[str]:
+        """One line per pair of interfaces, and a warning when the clocks cannot be trusted."""
+        out = []
+        for (a, b), p in sorted(self.pairs.items()):
+            median = int(statistics.median(p.deltas)) if p.deltas else 0
+            line = (
+                f"{self._name(a)} -> {self._name(b)}: {p.count} packets seen at both, "
+                f"delay median {ms(median)}, min {ms(p.lowest or 0)}, max {ms(p.highest or 0)}"
+            )
+            if p.negative:
+                line += (
+                    f"; {p.negative} arrived before they left: the hosts' clocks disagree, "
+                    "these delays cannot be trusted"
+                )
+            out.append(line)
+        return out
