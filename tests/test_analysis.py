@@ -160,6 +160,29 @@ def test_tcp_sequence_wraparound() -> None:
     assert client == b"abcd"
 
 
+@pytest.mark.parametrize("order", ["reversed", "shuffled", "early-first"])
+def test_tcp_any_arrival_order_reassembles_across_the_wrap(order: str) -> None:
+    """Early segments wait in order of position, whatever order they came in and however
+    the sequence numbers wrap; overlapping resends of waiting bytes are shown once."""
+    import random
+
+    body = bytes(random.Random(5).randrange(256) for _ in range(3000))
+    start = 0xFFFFFFFF - 1500  # the stream wraps halfway
+    pieces = [(i, body[i : i + 30]) for i in range(0, len(body), 30)]
+    first, rest = pieces[0], pieces[1:]
+    if order == "reversed":
+        rest.reverse()
+    elif order == "shuffled":
+        random.Random(7).shuffle(rest)
+    else:
+        rest = rest[20:] + rest[:20]
+    rest += [(i + 10, body[i + 10 : i + 50]) for i, _ in pieces[5:40:7]]  # overlapping resends
+    frames = [seg(C, S, 1, 2, (start + i) % (1 << 32), data=d) for i, d in [first, *rest]]
+    st = followed(frames)
+    client, _ = client_server(st)
+    assert client == body and st.gaps == 0
+
+
 def test_udp_stream_in_arrival_order_and_limit() -> None:
     def dgram(a: str, b: str, sp: int, dp: int, data: bytes) -> bytes:
         return bytes(IP(src=a, dst=b) / UDP(sport=sp, dport=dp) / Raw(data))
