@@ -241,6 +241,45 @@ def test_conversations_pairs_flows_and_endpoints() -> None:
     assert index.update(ring) == 1 and flow.packets == 4
 
 
+def test_conversation_sorts_and_interim_tables() -> None:
+    """Sorted by a key computed once per row (addresses: IPv4 before IPv6, by bytes, then
+    port; ties keep their order either way); rows are formatted when read; a long
+    catch-up yields the rows so far before the end."""
+    from tapwatch.analysis.conversations import catch_up_showing
+
+    frames = [
+        seg("10.0.0.10", S, 5, 80, 1, data=b"a"),
+        bytes(IPv6(src="fd00::1", dst="fd00::2") / TCP(sport=5, dport=80, seq=1) / Raw(b"a")),
+        seg("10.0.0.9", S, 7, 80, 1, data=b"a"),
+        seg("10.0.0.9", S, 6, 80, 1, data=b"a"),
+    ]
+    index = TrafficIndex([LINKTYPE_RAW])
+    ring = ring_of(frames)
+    steps = list(catch_up_showing(index, ring, 0.0))
+    assert steps[-1] is True and index.packets == 4
+    up = conversation_table(index.flows.values(), T0, sort="Address A", descending=False)
+    assert [(r[1], r[2]) for r in up.cells[:]] == [
+        ("10.0.0.9", "6"),
+        ("10.0.0.9", "7"),
+        ("10.0.0.10", "5"),
+        ("fd00::1", "5"),
+    ]
+    same = conversation_table(index.flows.values(), T0, sort="Packets")  # all tie
+    assert [r[2] for r in same.cells[:]] == ["5", "5", "7", "6"]  # arrival order
+    assert len(same.filters) == 4 and same.filters[3].startswith("tcp and ")
+
+    from tapwatch.analysis import conversations
+
+    old = conversations.SLICE
+    conversations.SLICE = 1
+    try:
+        fresh = TrafficIndex([LINKTYPE_RAW])
+        steps = list(catch_up_showing(fresh, ring, 0.0))
+    finally:
+        conversations.SLICE = old
+    assert steps == [False, False, False, True], steps
+
+
 def test_conversation_filters_select_exactly_the_flow() -> None:
     from tapwatch.filters import compile_packet_filter
 
