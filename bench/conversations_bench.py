@@ -20,6 +20,7 @@ pass. Run: ``python bench/conversations_bench.py [flows]``.
 from __future__ import annotations
 
 import gc
+import os
 import statistics
 import struct
 import sys
@@ -124,6 +125,7 @@ def main() -> None:
         f"{max(sorts):.2f}) | {med / plain:.1f}x | <= 0.5 s: "
         f"{'yes' if max(sorts) <= 0.5 else '**no**'} |"
     )
+    print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print("sorts: " + ", ".join(f"{c} {x:.2f} s" for c, x in zip(SORTS, sorts, strict=True)))
     print(
         f"memory: index {held_index / 2**20:.0f} MiB, with the table {held[0] / 2**20:.0f} MiB"

@@ -12,6 +12,7 @@ Run: ``python bench/tunnel_decode_bench.py [repetitions]``.
 
 from __future__ import annotations
 
+import os
 import statistics
 import struct
 import sys
@@ -85,6 +86,7 @@ def main() -> None:
             f"| {name} | {r['frames']:,} | {r['line'] * 1e3:.2f} ms | {r['tree'] * 1e3:.1f} ms"
             f" | {r['nodes']:,} | {r['unbounded']:.1f} s |"
         )
+    print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(
         f"hostile/reference: line {hostile['line'] / ref['line']:.1f}x, "
         f"tree {hostile['tree'] / ref['tree']:.1f}x"

@@ -255,6 +255,10 @@ class _Out:
 # ----- display ----------------------------------------------------------------------------------
 
 
+#: Printable ASCII as itself, every other byte a dot (Wireshark's ASCII view).
+_SHOWN = bytes(b if 0x20 <= b < 0x7F else 0x2E for b in range(256))
+
+
 def text_lines(data: bytes | bytearray, width: int = 0) -> Iterator[str]:
     """Payload as text lines the way Wireshark's ASCII view shows it.
 
@@ -262,13 +266,13 @@ def text_lines(data: bytes | bytearray, width: int = 0) -> Iterator[str]:
     spaces, every other byte is a dot; lines longer than ``width`` (when
     given) are wrapped. The result is display-safe by construction and still
     passes :func:`tapwatch.sanitize.printable` as every display text does.
+    The bytes are mapped by ``bytes.translate`` (C speed: a followed stream
+    may hold 16 MB), never a character at a time.
     """
-    text = bytes(data).decode("latin-1")
-    for raw in text.split("\n"):
-        if raw.endswith("\r"):
+    for raw in bytes(data).split(b"\n"):
+        if raw.endswith(b"\r"):
             raw = raw[:-1]
-        line = "".join(ch if " " <= ch <= "~" else "    " if ch == "\t" else "." for ch in raw)
-        line = printable(line)
+        line = printable(raw.replace(b"\t", b"    ").translate(_SHOWN).decode("ascii"))
         if width > 0 and len(line) > width:
             for i in range(0, len(line), width):
                 yield line[i : i + width]
@@ -283,10 +287,10 @@ HEX_LINE_WIDTH = {16: 77, 8: 43}
 def hex_lines(data: bytes | bytearray, base: int = 0, per_row: int = 16) -> Iterator[str]:
     """Payload as ``offset  hex  ascii`` dump lines, ``per_row`` (16 or 8) bytes each."""
     pad = 3 * per_row + (1 if per_row > 8 else 0)
+    data = bytes(data)
     for off in range(0, len(data), per_row):
-        chunk = bytes(data[off : off + per_row])
-        hexes = " ".join(f"{b:02x}" for b in chunk[:8])
+        chunk = data[off : off + per_row]
+        hexes = chunk[:8].hex(" ")
         if len(chunk) > 8:
-            hexes += "  " + " ".join(f"{b:02x}" for b in chunk[8:])
-        ascii_ = "".join(chr(b) if 0x20 <= b < 0x7F else "." for b in chunk)
-        yield f"{base + off:08x}  {hexes:<{pad}}  {ascii_}"
+            hexes += "  " + chunk[8:].hex(" ")
+        yield f"{base + off:08x}  {hexes:<{pad}}  {chunk.translate(_SHOWN).decode('ascii')}"
