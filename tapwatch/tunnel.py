@@ -846,7 +846,7 @@ class Tunnel(threading.Thread):
             (c.foreign, "datagram{s} from other addresses ignored"),
             (c.refused, "client{s} turned away (one peer at a time)"),
             (c.not_allowed, "connection{s} or datagram{s} from addresses not allowed"),
-            (c.unfit, "datagram{s} from others that were no frame (never a peer)"),
+            (c.unfit, "malformed datagram{s} from others (never a peer)"),
             (c.silent_closed, "silent client{s} closed"),
             (c.unreachable, "datagram{s} the peer's host refused (port unreachable)"),
             (c.write_errors, "frame{s} the device refused"),

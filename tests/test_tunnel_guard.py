@@ -22,11 +22,13 @@ B_OTHER = "10.200.0.3"  # a stranger on the same wire as the real peer
 
 #: Sockets in the strangers' namespace, driven one command a line: ``udp NAME ADDR``,
 #: ``send NAME HEX``, ``count NAME`` (datagrams received so far), ``tcp NAME ADDR`` (connect
-#: and say nothing), ``closed NAME`` (1 once the server closed it).
+#: and say nothing), ``closed NAME`` (1 once the server closed it), ``pings NAME`` (IPv4
+#: ICMP among the datagrams: the tun may also send IPv6 of its own).
 ACTOR = f"""
 import socket, sys
 socks = {{}}
 got = {{}}
+pings = {{}}
 for line in sys.stdin:
     cmd, name, *rest = line.split()
     if cmd == "udp":
@@ -36,13 +38,14 @@ for line in sys.stdin:
     elif cmd == "send":
         socks[name].sendto(bytes.fromhex(rest[0]) if rest else b"", ("{A_OUT}", 55555))
         print("ok", flush=True)
-    elif cmd == "count":
+    elif cmd in ("count", "pings"):
         try:
             while True:
-                socks[name].recv(65536); got[name] += 1
+                d = socks[name].recv(65536); got[name] += 1
+                pings[name] = pings.get(name, 0) + (len(d) > 20 and d[0] == 0x45 and d[9] == 1)
         except BlockingIOError:
             pass
-        print(got[name], flush=True)
+        print(got[name] if cmd == "count" else pings.get(name, 0), flush=True)
     elif cmd == "tcp":
         s = socket.socket(); s.bind((rest[0], 0)); s.connect(("{A_OUT}", 55555))
         s.setblocking(False); socks[name] = s
@@ -143,6 +146,11 @@ def stop(proc: subprocess.Popen[str]) -> None:
             proc.stdout.close()
 
 
+def wait_udp_bound(ns: Netns, port: int = 55555) -> None:
+    """The server's UDP socket exists (datagrams before it would be refused, not ignored)."""
+    assert wait_for(lambda: f":{port} " in ns.run(["ss", "-Hlun"]).stdout), "no UDP socket"
+
+
 def into_tunnel(a: Netns) -> None:
     """One frame from the host into tun0, which the server sends to its peer."""
     a.run(["ping", "-c", "1", "-W", "0.2", B_IN])
@@ -171,6 +179,7 @@ def test_spoofed_empty_and_malformed_datagrams_never_take_the_udp_peer(
     actor = Actor(b)
     try:
         wait_addr(a, "tun0", A_IN)
+        wait_udp_bound(a)
         assert actor("udp", "spoof", B_OTHER) == "ok"
         assert actor("udp", "real", B_OUT) == "ok"
         # before any peer: neither an empty nor a malformed datagram becomes the peer
@@ -185,14 +194,14 @@ def test_spoofed_empty_and_malformed_datagrams_never_take_the_udp_peer(
         actor("send", "spoof")
         actor("send", "spoof", "60" + "00" * 10)
         into_tunnel(a)
-        assert wait_for(lambda: actor("count", "real") == "1"), "the real peer lost its frames"
+        assert wait_for(lambda: actor("pings", "real") == "1"), "the real peer lost its frames"
         assert actor("count", "spoof") == "0"
     finally:
         actor.close()
         stop(tw)
     text = err.text
     assert text.count("is the peer (udp)") == 1, text
-    assert "datagrams from others that were no frame (never a peer)" in text, text
+    assert "malformed datagrams from others (never a peer)" in text, text
 
 
 @needs_netns
@@ -204,6 +213,7 @@ def test_only_allowed_addresses_become_the_peer(pair: tuple[Netns, Netns]) -> No
     actor = Actor(b)
     try:
         wait_addr(a, "tun0", A_IN)
+        wait_udp_bound(a)
         actor("udp", "stranger", B_OTHER)
         actor("udp", "real", B_OUT)
         actor("send", "stranger", ip4().hex())  # a well-formed frame, but not allowed
@@ -212,7 +222,7 @@ def test_only_allowed_addresses_become_the_peer(pair: tuple[Netns, Netns]) -> No
         actor("send", "real", ip4().hex())
         assert wait_for(lambda: err.has("is the peer (udp)"))
         into_tunnel(a)
-        assert wait_for(lambda: actor("count", "real") == "1")
+        assert wait_for(lambda: actor("pings", "real") == "1")
         assert actor("count", "stranger") == "0"
     finally:
         actor.close()
@@ -284,3 +294,25 @@ def test_guard_flags_are_checked() -> None:
     assert r.returncode == 2 and "--tunnel-silent is for a TCP server" in r.stderr
     r = run("--create", "tun0", "--tunnel-listen", "--tunnel-silent", "nan")
     assert r.returncode == 2 and "want 0 to 86400 seconds" in r.stderr
+
+
+def test_the_status_line_names_each_guard_and_mapped_addresses_are_ipv4() -> None:
+    import ipaddress
+
+    from tapwatch.tunnel import Endpoint, Tunnel
+
+    t = Tunnel(
+        "client",
+        Endpoint("127.0.0.1", 9),
+        deliver=lambda frame: None,
+        allow=(ipaddress.ip_network("10.200.0.0/24"), ipaddress.ip_network("fd00::/8")),
+    )
+    t.counters.not_allowed, t.counters.unfit, t.counters.silent_closed = 2, 1, 1
+    line = t.status_text()
+    assert "2 connections or datagrams from addresses not allowed" in line, line
+    assert "1 malformed datagram from others (never a peer)" in line, line
+    assert "1 silent client closed" in line, line
+    assert t._allowed(("::ffff:10.200.0.9", 5, 0, 0))
+    assert t._allowed(("fd00::1%veth0", 5, 0, 0))
+    assert not t._allowed(("10.201.0.1", 5))
+    assert not t._allowed(("::ffff:10.201.0.1", 5, 0, 0))
