@@ -765,7 +765,7 @@ def _open_device(
     capture_filter: PacketFilter | None,
 ) -> DeviceSource:
     from tapwatch import device as devmod
-    from tapwatch.capture import Reader
+    from tapwatch.capture import Reader, ThreadReader, requested_path
 
     if opts.create:
         dev = devmod.Device.create(opts.create, tap=opts.tap)
@@ -776,7 +776,12 @@ def _open_device(
     try:
         # read from before the link is up, so not even the first packet can slip by
         flt = capture_filter.for_linktype(dev.linktype) if capture_filter is not None else None
-        reader = Reader(dev.fd, ring, wake, iface=index, capture_filter=flt)
+        # a tunnel's end reads the device itself, a packet at a time: the kernel's packet
+        # ring hands a block over only when it is full or its timeout (2 ms) ends, which
+        # made device -> peer 1.2 ms slower at the median than a plain relay
+        # (bench/tunnel_latency_bench.py); a tunnel is paced by its peer anyway
+        make = ThreadReader if opts.tunnel and requested_path() is None else Reader
+        reader = make(dev.fd, ring, wake, iface=index, capture_filter=flt)
         reader.start()
         txq = opts.txqueuelen or (1000 if dev.created else None)
         dev.configure(list(opts.addrs), mtu=opts.mtu, up=True, txqueuelen=txq)

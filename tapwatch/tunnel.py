@@ -20,6 +20,14 @@ Frames read from the device reach :meth:`Tunnel.send` from the session's pump;
 frames from the socket go into the device through ``deliver`` (which also
 records them, as what the host receives). tapwatch talks to no address but
 the peer the user named (a client) or the first one that connected (a server).
+
+A server's peer is whoever reaches it first, so who may take the slot is
+guarded: ``allow`` (``--tunnel-allow``) names the networks a peer may come
+from; a UDP server takes a new peer only on a well-formed frame (an empty or
+malformed datagram never changes the peer) and only once the old peer has
+been quiet for ``quiet_s``; a TCP client that sends no complete frame within
+``silent_s`` of connecting is closed, so a silent connection cannot hold the
+one slot. Each of these is counted, shown in the status line and said.
 """
 
 from __future__ import annotations
@@ -47,9 +55,16 @@ RETRY_FIRST_S = 0.5
 RETRY_MAX_S = 8.0
 #: Once retrying at the longest interval, the same failure is said at most this often.
 RETRY_QUIET_S = 60.0
-#: A UDP server takes a datagram from a new address as its new peer once the old peer has
-#: been quiet this long (a client restarted from another port); until then it is ignored.
+#: A UDP server takes a well-formed frame from a new address as its new peer once the old peer
+#: has been quiet this long (a client restarted from another port); until then it is ignored.
 PEER_QUIET_S = 2.0
+#: A TCP client that sends no complete frame this long after connecting is closed: a silent
+#: connection must not hold the server's one slot (0: never).
+SILENT_TIMEOUT_S = 10.0
+#: An Ethernet header: a tap frame shorter than this is no frame.
+_ETHER_HEADER = 14
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 #: Framing problems are said at most this often (a hostile peer must not flood stderr).
 FRAMING_SAY_S = 1.0
 
@@ -145,6 +160,9 @@ class TunnelCounters:
     backlog_full: int = 0  # device frames dropped because the peer did not keep up
     foreign: int = 0  # UDP datagrams from an address that is not the peer
     refused: int = 0  # TCP clients turned away while another was connected
+    not_allowed: int = 0  # connections or datagrams from addresses --tunnel-allow leaves out
+    unfit: int = 0  # datagrams from a would-be peer that are no well-formed frame (ignored)
+    silent_closed: int = 0  # TCP clients closed for sending no frame in time
     unreachable: int = 0  # ICMP port unreachable for our datagrams (nobody listening there)
     write_errors: int = 0  # frames the device refused
     connections: int = 0
@@ -226,6 +244,33 @@ def _ip_length(frame: bytes) -> int | None:
     return None
 
 
+def well_formed(frame: bytes, linktype: int, max_frame: int) -> bool:
+    """Whether a datagram is a frame a peer would send: not empty, not over ``max_frame``, on a
+    tun an IPv4 or IPv6 packet whose header says its length, on a tap a whole Ethernet header."""
+    n = len(frame)
+    if not n or n > max_frame:
+        return False
+    if linktype != LINKTYPE_RAW:
+        return n >= _ETHER_HEADER
+    v = frame[0] >> 4
+    if v == 4:
+        return n >= 20 and (frame[0] & 0x0F) >= 5 and _ip_length(frame) == n
+    if v == 6:
+        return n >= 40 and _ip_length(frame) == n
+    return False
+
+
+def _host_address(addr: tuple[object, ...]) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address a socket gave, an IPv4-mapped IPv6 address as the IPv4 one it is."""
+    try:
+        ip = ipaddress.ip_address(str(addr[0]).split("%", 1)[0])
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
+
+
 def encode(frame: bytes) -> bytes:
     """One frame as it goes on a TCP tunnel: length prefix and bytes, in one buffer."""
     return _PREFIX.pack(len(frame)) + frame
@@ -244,6 +289,9 @@ class Tunnel(threading.Thread):
         max_frame: int = DEFAULT_MAX_FRAME,
         deliver: Callable[[bytes], None],
         on_event: Callable[[str], None] | None = None,
+        allow: tuple[Network, ...] = (),
+        quiet_s: float = PEER_QUIET_S,
+        silent_s: float = SILENT_TIMEOUT_S,
     ) -> None:
         super().__init__(name="tapwatch-tunnel", daemon=True)
         self.role = role
@@ -253,6 +301,9 @@ class Tunnel(threading.Thread):
         self.max_frame = max_frame
         self.deliver = deliver
         self.on_event = on_event
+        self.allow = allow  # empty: any address may be the peer
+        self.quiet_s = quiet_s
+        self.silent_s = silent_s
         self.counters = TunnelCounters()
         self.state: TunnelState = "listening" if role == "server" else "connecting"
         self.peer: str | None = None
@@ -438,6 +489,11 @@ class Tunnel(threading.Thread):
                         self._event(f"tunnel: accept failed: {e.strerror}")
                         time.sleep(0.1)
                         continue
+                    if not self._allowed(addr):
+                        with contextlib.suppress(OSError):
+                            conn.close()
+                        self._not_allowed(addr, "connection")
+                        continue
                     self.peer = _addr_text(addr)
                     return conn
             return None
@@ -506,6 +562,10 @@ class Tunnel(threading.Thread):
         listener = self._listener
         if listener is not None:  # a second client is turned away, not left in the queue
             sel.register(listener, selectors.EVENT_READ)
+        # a server's client must send a frame soon: a silent connection must not hold the slot
+        silent_until = (
+            time.monotonic() + self.silent_s if listener is not None and self.silent_s > 0 else None
+        )
         try:
             while not self._halt.is_set():
                 with self._lock:
@@ -513,7 +573,19 @@ class Tunnel(threading.Thread):
                 sel.modify(
                     conn, selectors.EVENT_READ | (selectors.EVENT_WRITE if want_write else 0)
                 )
-                for key, events in sel.select(0.5):
+                wait = 0.5
+                if silent_until is not None:
+                    left = silent_until - time.monotonic()
+                    if left <= 0:
+                        self.counters.silent_closed += 1
+                        self._event(
+                            f"tunnel: {self.peer} sent no frame in {self.silent_s:g} s of "
+                            "connecting; closed it to free the slot"
+                        )
+                        decoder.end()
+                        return
+                    wait = min(wait, left)
+                for key, events in sel.select(wait):
                     if key.fileobj is self._wake_r:
                         self._drain_wake()
                         continue
@@ -539,6 +611,7 @@ class Tunnel(threading.Thread):
                         with contextlib.suppress(OSError):
                             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
                         for frame in decoder.feed(data):
+                            silent_until = None  # a frame: this is a peer, not a squatter
                             self._deliver(frame)
                         self._say_framing()
         finally:
@@ -556,11 +629,28 @@ class Tunnel(threading.Thread):
             return
         with contextlib.suppress(OSError):
             extra.close()
+        if not self._allowed(addr):
+            self._not_allowed(addr, "connection")
+            return
         self.counters.refused += 1
         self._warn_once(
             str(addr[0]),
             f"tunnel: turned away {_addr_text(addr)}: {self.peer} is connected "
             "(one peer at a time)",
+        )
+
+    def _allowed(self, addr: tuple[object, ...]) -> bool:
+        """Whether ``addr`` may be the peer (``--tunnel-allow``; anyone when none is given)."""
+        if not self.allow:
+            return True
+        ip = _host_address(addr)
+        return ip is not None and any(ip in net for net in self.allow)
+
+    def _not_allowed(self, addr: tuple[object, ...], what: str) -> None:
+        self.counters.not_allowed += 1
+        self._warn_once(
+            "allow " + str(addr[0]),
+            f"tunnel: ignoring {what}s from {_addr_text(addr)}: not in --tunnel-allow",
         )
 
     def _warn_once(self, key: str, text: str) -> None:
@@ -634,29 +724,11 @@ class Tunnel(threading.Thread):
                         if self.state == "unreachable":
                             self.state = "connected"
                             self._event(f"tunnel: {self.endpoint} answers (udp)")
-                    elif self._peer_addr is None or (
-                        addr[:2] != self._peer_addr[:2] and now - self._peer_heard >= PEER_QUIET_S
-                    ):
-                        old = self.peer
-                        with self._lock:
-                            self._peer_addr = addr
-                            self.peer = _addr_text(addr)
-                            self.state = "connected"
-                            c.connections += 1
-                        self._event(
-                            f"tunnel: {self.peer} is the peer (udp)"
-                            + (f"; {old} was quiet" if old else "")
-                        )
-                    elif addr[:2] != self._peer_addr[:2]:
-                        c.foreign += 1
-                        self._warn_once(
-                            str(addr[0]),
-                            f"tunnel: ignoring datagrams from {_addr_text(addr)}: "
-                            f"{self.peer} is the peer (another takes over once it is "
-                            f"quiet for {PEER_QUIET_S:g} s)",
-                        )
-                        continue
-                    self._peer_heard = now
+                    elif self._peer_addr is None or addr[:2] != self._peer_addr[:2]:
+                        if not self._udp_newcomer(addr, data, now):
+                            continue
+                    elif well_formed(data, self.linktype, self.max_frame):
+                        self._peer_heard = now  # only a frame keeps the peer's place
                     if not data:
                         c.zero_length += 1
                         continue
@@ -669,6 +741,47 @@ class Tunnel(threading.Thread):
         finally:
             sel.unregister(sock)
             sel.unregister(self._wake_r)
+
+    def _udp_newcomer(self, addr: Any, data: bytes, now: float) -> bool:
+        """A datagram from an address that is not the peer: True when it becomes the peer.
+
+        Only a well-formed frame from an allowed address may, and only when there is no
+        peer yet or the peer has been quiet ``quiet_s``: a spoofed empty or malformed
+        datagram never moves the tunnel (its device frames) to another address.
+        """
+        c = self.counters
+        if not self._allowed(addr):
+            self._not_allowed(addr, "datagram")
+            return False
+        if not well_formed(data, self.linktype, self.max_frame):
+            c.unfit += 1
+            self._warn_once(
+                "unfit " + str(addr[0]),
+                f"tunnel: ignoring a datagram from {_addr_text(addr)} that is no frame "
+                f"({len(data)} B): only a well-formed frame makes a peer",
+            )
+            return False
+        if self._peer_addr is not None and now - self._peer_heard < self.quiet_s:
+            c.foreign += 1
+            self._warn_once(
+                str(addr[0]),
+                f"tunnel: ignoring datagrams from {_addr_text(addr)}: "
+                f"{self.peer} is the peer (another takes over once it is "
+                f"quiet for {self.quiet_s:g} s)",
+            )
+            return False
+        old = self.peer
+        with self._lock:
+            self._peer_addr = addr
+            self.peer = _addr_text(addr)
+            self.state = "connected"
+            c.connections += 1
+        self._peer_heard = now
+        self._event(
+            f"tunnel: {self.peer} is the peer (udp)"
+            + (f"; {old} was quiet for {self.quiet_s:g} s" if old else "")
+        )
+        return True
 
     def _deliver(self, frame: bytes) -> None:
         c = self.counters
@@ -732,6 +845,9 @@ class Tunnel(threading.Thread):
             (c.backlog_full, "device frame{s} dropped: the peer did not keep up"),
             (c.foreign, "datagram{s} from other addresses ignored"),
             (c.refused, "client{s} turned away (one peer at a time)"),
+            (c.not_allowed, "connection{s} or datagram{s} from addresses not allowed"),
+            (c.unfit, "malformed datagram{s} from others (never a peer)"),
+            (c.silent_closed, "silent client{s} closed"),
             (c.unreachable, "datagram{s} the peer's host refused (port unreachable)"),
             (c.write_errors, "frame{s} the device refused"),
         )

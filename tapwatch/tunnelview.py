@@ -27,6 +27,11 @@ from tapwatch.wire import IPPROTO_TCP, IPPROTO_UDP
 
 #: Connections followed at once; the least recently seen is forgotten past this.
 MAX_CONNECTIONS = 1024
+#: Inner frames a line names: a 64 KB segment may carry 20,000 one-byte frames, and a line
+#: (or a list row, drawn again on every scroll) must cost the same whatever a peer sends.
+MAX_FRAMES_SAID = 8
+#: Inner frames the tree dissects (each a full dissection: milliseconds); the rest are counted.
+MAX_FRAMES_DISSECTED = 16
 
 
 def guess_linktype(frame: bytes) -> int:
@@ -118,6 +123,14 @@ def describe(view: TunnelView, frames: list[bytes]) -> str:
 
     if not frames:
         return "tunnel, part of a frame"
-    texts = [printable(summarize(f, view.linktype_of(f)).text) for f in frames]
+    said = frames[:MAX_FRAMES_SAID]
+    texts = [printable(summarize(f, view.linktype_of(f)).text) for f in said]
     n = len(frames)
-    return f"tunnel {n} frame{'s' if n > 1 else ''}: " + "; ".join(texts)
+    if n > len(said):
+        texts.append(more_frames(n - len(said)))
+    return f"tunnel {n:,} frame{'s' if n > 1 else ''}: " + "; ".join(texts)
+
+
+def more_frames(n: int) -> str:
+    """What stands for the inner frames past a bound."""
+    return f"{n:,} more frame{'s' if n > 1 else ''} not shown"

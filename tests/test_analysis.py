@@ -160,6 +160,29 @@ def test_tcp_sequence_wraparound() -> None:
     assert client == b"abcd"
 
 
+@pytest.mark.parametrize("order", ["reversed", "shuffled", "early-first"])
+def test_tcp_any_arrival_order_reassembles_across_the_wrap(order: str) -> None:
+    """Early segments wait in order of position, whatever order they came in and however
+    the sequence numbers wrap; overlapping resends of waiting bytes are shown once."""
+    import random
+
+    body = bytes(random.Random(5).randrange(256) for _ in range(3000))
+    start = 0xFFFFFFFF - 1500  # the stream wraps halfway
+    pieces = [(i, body[i : i + 30]) for i in range(0, len(body), 30)]
+    first, rest = pieces[0], pieces[1:]
+    if order == "reversed":
+        rest.reverse()
+    elif order == "shuffled":
+        random.Random(7).shuffle(rest)
+    else:
+        rest = rest[20:] + rest[:20]
+    rest += [(i + 10, body[i + 10 : i + 50]) for i, _ in pieces[5:40:7]]  # overlapping resends
+    frames = [seg(C, S, 1, 2, (start + i) % (1 << 32), data=d) for i, d in [first, *rest]]
+    st = followed(frames)
+    client, _ = client_server(st)
+    assert client == body and st.gaps == 0
+
+
 def test_udp_stream_in_arrival_order_and_limit() -> None:
     def dgram(a: str, b: str, sp: int, dp: int, data: bytes) -> bytes:
         return bytes(IP(src=a, dst=b) / UDP(sport=sp, dport=dp) / Raw(data))
@@ -216,6 +239,45 @@ def test_conversations_pairs_flows_and_endpoints() -> None:
     # incremental: only new records are looked at
     ring.append(T0 + 10**9, Direction.OUTBOUND, seg(C, S, 40000, 80, 102, data=b"y"))
     assert index.update(ring) == 1 and flow.packets == 4
+
+
+def test_conversation_sorts_and_interim_tables() -> None:
+    """Sorted by a key computed once per row (addresses: IPv4 before IPv6, by bytes, then
+    port; ties keep their order either way); rows are formatted when read; a long
+    catch-up yields the rows so far before the end."""
+    from tapwatch.analysis.conversations import catch_up_showing
+
+    frames = [
+        seg("10.0.0.10", S, 5, 80, 1, data=b"a"),
+        bytes(IPv6(src="fd00::1", dst="fd00::2") / TCP(sport=5, dport=80, seq=1) / Raw(b"a")),
+        seg("10.0.0.9", S, 7, 80, 1, data=b"a"),
+        seg("10.0.0.9", S, 6, 80, 1, data=b"a"),
+    ]
+    index = TrafficIndex([LINKTYPE_RAW])
+    ring = ring_of(frames)
+    steps = list(catch_up_showing(index, ring, 0.0))
+    assert steps[-1] is True and index.packets == 4
+    up = conversation_table(index.flows.values(), T0, sort="Address A", descending=False)
+    assert [(r[1], r[2]) for r in up.cells[:]] == [
+        ("10.0.0.9", "6"),
+        ("10.0.0.9", "7"),
+        ("10.0.0.10", "5"),
+        ("fd00::1", "5"),
+    ]
+    same = conversation_table(index.flows.values(), T0, sort="Packets")  # all tie
+    assert [r[2] for r in same.cells[:]] == ["5", "5", "7", "6"]  # arrival order
+    assert len(same.filters) == 4 and same.filters[3].startswith("tcp and ")
+
+    from tapwatch.analysis import conversations
+
+    old = conversations.SLICE
+    conversations.SLICE = 1
+    try:
+        fresh = TrafficIndex([LINKTYPE_RAW])
+        steps = list(catch_up_showing(fresh, ring, 0.0))
+    finally:
+        conversations.SLICE = old
+    assert steps == [False, False, False, True], steps
 
 
 def test_conversation_filters_select_exactly_the_flow() -> None:

@@ -81,3 +81,30 @@ async def test_the_inner_packet_is_in_the_row_however_long_the_outer_tcp_options
         await settle(pilot, app)
         row = packet_list(app).render_line(1).text
         assert "tunnel 1 frame: IP 10.0.0.1 > 10.0.0.2: ICMP echo request" in row, row
+
+
+@ui
+async def test_a_segment_of_thousands_of_tiny_frames_is_bounded() -> None:
+    """One 64 KB segment of 21,800 one-byte frames: the row names 8, the tree dissects 16,
+    and both say how many more there are."""
+    stream = b"\x00\x01x" * 21_800
+    tun = InterfaceInfo("tun0", "tun", linktype=LINKTYPE_RAW, index=0)
+    veth = InterfaceInfo("veth0", "observe", linktype=LINKTYPE_ETHERNET, index=1)
+    session = Session(
+        [RecordSource(tun), RecordSource(veth)],
+        sinks=[InnerFrames(TunnelView([55555]))],
+    )
+    session.feed(T0, Direction.OUTBOUND, segment(stream, 1), iface=1)
+    session.pump()
+    app = TapwatchApp(session)
+    async with app.run_test(size=(220, 50)) as pilot:
+        await settle(pilot, app)
+        packets = packet_list(app)
+        row = packets.render_line(1).text
+        assert "tunnel 21,800 frames: [|ether], length 1;" in row, row
+        packets.move_cursor(0)
+        await settle(pilot, app)
+        labels = [str(n.label) for n in detail_tree(app).root.children]
+        assert sum(lab.startswith("Tunnel frame ") for lab in labels) == 16, labels
+        assert "Tunnel frame 16 of 21,800 (1 bytes, reassembled)" in labels[-2], labels
+        assert labels[-1] == "21,784 more frames not shown", labels

@@ -549,6 +549,18 @@ def test_outer_segments_show_the_frames_they_complete() -> None:
     assert view.frames(_segment(b"x", 1, dport=80), LINKTYPE_RAW) is None  # another port
 
 
+def test_a_line_names_a_bounded_number_of_inner_frames() -> None:
+    from tapwatch.tunnelview import MAX_FRAMES_SAID, TunnelView, describe
+
+    view = TunnelView([55555])
+    frames = view.frames(_segment(b"\x00\x01x" * 21_800, 1), LINKTYPE_RAW)
+    assert frames is not None and len(frames) == 21_800
+    line = describe(view, frames)
+    assert line.startswith("tunnel 21,800 frames: [|ether], length 1; ")
+    assert line.count("[|ether]") == MAX_FRAMES_SAID
+    assert line.endswith("; 21,792 more frames not shown"), line
+
+
 @needs_netns
 @pytest.mark.netns
 def test_inner_and_outer_in_one_session_and_one_pcapng(

@@ -12,6 +12,7 @@ the memory the ring was sized for.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 DEFAULT_LIMIT = 16 * 1024 * 1024
 _MOD = 1 << 32
 _HALF = 1 << 31
+_NOTED = TCP_SYN | TCP_FIN | TCP_RST  # the flags a followed stream names
 
 
 @dataclass
@@ -68,13 +70,47 @@ class Stream:
 
 
 class _Direction:
-    """Reassembly state of one direction of a TCP connection (absolute sequence numbers)."""
+    """Reassembly state of one direction of a TCP connection.
 
-    __slots__ = ("next", "pending")
+    Sequence numbers wrap at 2**32; ``pos`` unwraps them: the position of
+    ``next`` counted from the direction's first byte, which only grows. Early
+    segments wait in a heap by position, so whatever the arrival order each
+    segment costs O(log n), never a scan of everything that waits.
+    """
+
+    __slots__ = ("heap", "next", "pending", "pending_bytes", "pos")
 
     def __init__(self) -> None:
         self.next: int | None = None  # seq of the next byte to show
-        self.pending: dict[int, tuple[int, bytes]] = {}  # seq -> (packet seq, bytes), early
+        self.pos = 0  # ``next`` unwrapped (positions of early segments are on this scale)
+        self.pending: dict[int, tuple[int, bytes]] = {}  # pos -> (packet seq, bytes)
+        self.heap: list[int] = []  # the positions in ``pending``, smallest first
+        self.pending_bytes = 0
+
+    def wait(self, ahead: int, pkt: int, data: bytes, limit: int) -> None:
+        """Keep a segment ``ahead`` bytes after ``next`` until the bytes before it come."""
+        pos = self.pos + ahead
+        if (
+            pos in self.pending
+            or len(self.pending) >= MAX_PENDING
+            or self.pending_bytes + len(data) > limit
+        ):
+            return  # the first copy is kept; beyond the bounds they are dropped
+        self.pending[pos] = (pkt, data)
+        self.pending_bytes += len(data)
+        heapq.heappush(self.heap, pos)
+
+    def pop(self) -> tuple[int, int, bytes]:
+        """The earliest waiting segment: (position, packet seq, bytes)."""
+        pos = heapq.heappop(self.heap)
+        pkt, data = self.pending.pop(pos)
+        self.pending_bytes -= len(data)
+        return pos, pkt, data
+
+    def advance(self, n: int) -> None:
+        assert self.next is not None
+        self.next = (self.next + n) % _MOD
+        self.pos += n
 
 
 def _ahead(seq: int, ref: int) -> int:
@@ -82,8 +118,9 @@ def _ahead(seq: int, ref: int) -> int:
     return (seq - ref + _HALF) % _MOD - _HALF
 
 
-#: early segments one direction keeps waiting for a gap (beyond that they are dropped)
-MAX_PENDING = 4096
+#: early segments one direction keeps waiting for a gap (beyond that they are dropped); their
+#: bytes are bounded by the follow's ``limit`` too
+MAX_PENDING = 1 << 20
 
 
 def follow(
@@ -123,58 +160,70 @@ def follow(
                 out.add(side, rec.seq, payload, 0)
             continue
         flags = t.flags
-        for bit, name in ((TCP_SYN, "SYN"), (TCP_FIN, "FIN"), (TCP_RST, "RST")):
-            if flags & bit:
-                stream.flags_seen.add(name)
+        if flags & _NOTED:
+            for bit, name in ((TCP_SYN, "SYN"), (TCP_FIN, "FIN"), (TCP_RST, "RST")):
+                if flags & bit:
+                    stream.flags_seen.add(name)
         d = dirs[side]
         seq = (t.seq + 1) % _MOD if flags & TCP_SYN else t.seq  # SYN takes one number
-        if d.next is None:
-            d.next = seq
+        nxt = d.next
+        if nxt is None:
+            d.next = nxt = seq
         if not payload:
-            if flags & TCP_FIN and seq == d.next:
-                d.next = (d.next + 1) % _MOD
+            if flags & TCP_FIN and seq == nxt:
+                d.advance(1)
             continue
-        ahead = _ahead(seq, d.next)
+        ahead = (seq - nxt + _HALF) % _MOD - _HALF
         if ahead > 0:  # early: wait for the bytes before it
-            if len(d.pending) < MAX_PENDING:
-                d.pending.setdefault(seq, (rec.seq, payload))
-            continue
-        _emit(out, side, d, rec.seq, seq, payload, 0)
+            d.wait(ahead, rec.seq, payload, limit)
+        elif ahead == 0 and not d.heap:  # the common case: next in line, nothing waits
+            out.add(side, rec.seq, payload, 0)
+            d.next = (nxt + len(payload)) % _MOD
+            d.pos += len(payload)
+        else:
+            _emit(out, side, d, rec.seq, -ahead, payload)
     # what still waits never had its gap filled: show it after the gap, named as such
     for side, d in enumerate(dirs):
-        while d.pending and d.next is not None:
-            ref = d.next
-            seq = min(d.pending, key=lambda s: _ahead(s, ref))
-            pkt, data = d.pending.pop(seq)
-            gap = _ahead(seq, d.next)
-            stream.gaps += max(0, gap)
-            _emit(out, side, d, pkt, seq, data, max(0, gap))
+        while d.heap:
+            pos, pkt, data = d.pop()
+            gap = pos - d.pos
+            if gap > 0:
+                stream.gaps += gap
+                out.add(side, pkt, data, gap)
+                d.advance(gap + len(data))
+                _release(out, side, d)
+            else:
+                _emit(out, side, d, pkt, -gap, data)
     return stream
 
 
-def _emit(out: _Out, side: int, d: _Direction, pkt: int, seq: int, data: bytes, gap: int) -> None:
-    """Show ``data`` (at ``seq``, trimmed of bytes already shown), then what it unblocks."""
-    assert d.next is not None
-    behind = -_ahead(seq, d.next) if not gap else 0
+def _emit(out: _Out, side: int, d: _Direction, pkt: int, behind: int, data: bytes) -> None:
+    """Show ``data`` (starting ``behind`` bytes before ``next``: those are trimmed as shown
+    already), then the early segments it unblocks."""
+    if behind >= len(data):
+        return  # a retransmission of bytes already shown
     if behind > 0:
-        if behind >= len(data):
-            return  # a retransmission of bytes already shown
         data = data[behind:]
-    out.add(side, pkt, data, gap)
-    d.next = (seq + max(0, behind) + len(data)) % _MOD
-    while d.pending:  # segments that were early and now fit (or overlap)
-        ref = d.next
-        ready = [s for s in d.pending if _ahead(s, ref) <= 0]
-        if not ready:
-            return
-        for s in sorted(ready, key=lambda s: _ahead(s, ref)):
-            pkt, data = d.pending.pop(s)
-            behind = -_ahead(s, d.next)
-            if behind >= len(data):
-                continue
+    out.add(side, pkt, data, 0)
+    d.advance(len(data))
+    _release(out, side, d)
+
+
+def _release(out: _Out, side: int, d: _Direction) -> None:
+    """The early segments that now fit (or overlap what was shown), in order."""
+    heap = d.heap
+    pending = d.pending
+    while heap and heap[0] <= d.pos:
+        pos = heapq.heappop(heap)
+        pkt, data = pending.pop(pos)
+        d.pending_bytes -= len(data)
+        behind = d.pos - pos
+        if behind >= len(data):
+            continue
+        if behind:
             data = data[behind:]
-            out.add(side, pkt, data, 0)
-            d.next = (d.next + len(data)) % _MOD
+        out.add(side, pkt, data, 0)
+        d.advance(len(data))
 
 
 class _Out:
@@ -206,6 +255,10 @@ class _Out:
 # ----- display ----------------------------------------------------------------------------------
 
 
+#: Printable ASCII as itself, every other byte a dot (Wireshark's ASCII view).
+_SHOWN = bytes(b if 0x20 <= b < 0x7F else 0x2E for b in range(256))
+
+
 def text_lines(data: bytes | bytearray, width: int = 0) -> Iterator[str]:
     """Payload as text lines the way Wireshark's ASCII view shows it.
 
@@ -213,13 +266,13 @@ def text_lines(data: bytes | bytearray, width: int = 0) -> Iterator[str]:
     spaces, every other byte is a dot; lines longer than ``width`` (when
     given) are wrapped. The result is display-safe by construction and still
     passes :func:`tapwatch.sanitize.printable` as every display text does.
+    The bytes are mapped by ``bytes.translate`` (C speed: a followed stream
+    may hold 16 MB), never a character at a time.
     """
-    text = bytes(data).decode("latin-1")
-    for raw in text.split("\n"):
-        if raw.endswith("\r"):
+    for raw in bytes(data).split(b"\n"):
+        if raw.endswith(b"\r"):
             raw = raw[:-1]
-        line = "".join(ch if " " <= ch <= "~" else "    " if ch == "\t" else "." for ch in raw)
-        line = printable(line)
+        line = printable(raw.replace(b"\t", b"    ").translate(_SHOWN).decode("ascii"))
         if width > 0 and len(line) > width:
             for i in range(0, len(line), width):
                 yield line[i : i + width]
@@ -234,10 +287,10 @@ HEX_LINE_WIDTH = {16: 77, 8: 43}
 def hex_lines(data: bytes | bytearray, base: int = 0, per_row: int = 16) -> Iterator[str]:
     """Payload as ``offset  hex  ascii`` dump lines, ``per_row`` (16 or 8) bytes each."""
     pad = 3 * per_row + (1 if per_row > 8 else 0)
+    data = bytes(data)
     for off in range(0, len(data), per_row):
-        chunk = bytes(data[off : off + per_row])
-        hexes = " ".join(f"{b:02x}" for b in chunk[:8])
+        chunk = data[off : off + per_row]
+        hexes = chunk[:8].hex(" ")
         if len(chunk) > 8:
-            hexes += "  " + " ".join(f"{b:02x}" for b in chunk[8:])
-        ascii_ = "".join(chr(b) if 0x20 <= b < 0x7F else "." for b in chunk)
-        yield f"{base + off:08x}  {hexes:<{pad}}  {ascii_}"
+            hexes += "  " + chunk[8:].hex(" ")
+        yield f"{base + off:08x}  {hexes:<{pad}}  {chunk.translate(_SHOWN).decode('ascii')}"

@@ -7,6 +7,7 @@ exit status 2, before anything else is looked at.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import math
 import sys
 
@@ -15,6 +16,10 @@ import sys
 MAX_RING_PACKETS = 100_000_000
 MAX_RING_BYTES = 1 << 40
 MAX_TXQUEUELEN = 0x7FFFFFFF  # the kernel takes an int (ip link refuses more too)
+#: The longest duration a flag takes (a day: longer is a typo).
+MAX_SECONDS = 86400.0
+#: An address or network a flag names.
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 #: libpcap's largest snapshot length, and what ``-s 0`` means.
 MAX_SNAPLEN = 262144
 
@@ -75,6 +80,27 @@ def port(text: str) -> int:
 
 def max_frame(text: str) -> int:
     return whole(text, 1, 65535, "--tunnel-max-frame")
+
+
+def seconds(text: str) -> float:
+    """A duration in seconds, 0 up to a day."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or not 0 <= value <= MAX_SECONDS:
+        raise argparse.ArgumentTypeError(f"{text!r}: want 0 to {MAX_SECONDS:g} seconds")
+    return value
+
+
+def network(text: str) -> Network:
+    """``ADDR`` or ``ADDR/LEN``, IPv4 or IPv6 (``--tunnel-allow``)."""
+    try:
+        return ipaddress.ip_network(text.strip(), strict=False)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an address or network (ADDR or ADDR/LEN, IPv4 or IPv6)"
+        ) from None
 
 
 def speed(text: str) -> float:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from tapwatch.headless import LineFormat
     from tapwatch.sources import Options
-    from tapwatch.tunnel import Endpoint, Role, Transport
+    from tapwatch.tunnel import Endpoint, Network, Role, Transport
 
 
 def _default_format() -> LineFormat:
@@ -29,6 +29,9 @@ class TunnelOptions:
     endpoint: Endpoint
     transport: Transport = "tcp"
     max_frame: int = 2000
+    allow: tuple[Network, ...] = ()  # --tunnel-allow: who may be a server's peer (empty: anyone)
+    quiet_s: float = 2.0  # --tunnel-quiet: a UDP server's peer is replaced only after this
+    silent_s: float = 10.0  # --tunnel-silent: a TCP client with no frame by then is closed
 
 
 @dataclass

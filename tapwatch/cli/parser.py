@@ -211,6 +211,31 @@ def add_tunnel_flags(p: argparse.ArgumentParser) -> None:
         help="longest frame sent to the far end (default 2000: simpletun's buffer; "
         "longer frames are dropped and counted)",
     )
+    tun.add_argument(
+        "--tunnel-allow",
+        type=argtypes.network,
+        action="append",
+        default=[],
+        metavar="ADDR[/LEN]",
+        help="with --tunnel-listen: only a peer from this address or network (IPv4 or IPv6) "
+        "is taken; others are ignored and counted; repeatable (default: anyone)",
+    )
+    tun.add_argument(
+        "--tunnel-quiet",
+        type=argtypes.seconds,
+        default=None,
+        metavar="SECONDS",
+        help="with --tunnel-listen --tunnel-udp: a well-formed frame from another address "
+        "takes over only once the peer has sent nothing this long (default 2)",
+    )
+    tun.add_argument(
+        "--tunnel-silent",
+        type=argtypes.seconds,
+        default=None,
+        metavar="SECONDS",
+        help="with --tunnel-listen over TCP: a client that sends no complete frame this long "
+        "after connecting is closed, freeing the one slot (default 10; 0: never)",
+    )
 
 
 def add_tcpdump_flags(p: argparse.ArgumentParser) -> None:

@@ -44,6 +44,9 @@ def make_tunnel(opts: RunOptions, source: Source, printing: bool) -> Tunnel:
         max_frame=t.max_frame,
         deliver=source.inject,
         on_event=event,
+        allow=t.allow,
+        quiet_s=t.quiet_s,
+        silent_s=t.silent_s,
     )
 
 

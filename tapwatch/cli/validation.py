@@ -60,6 +60,21 @@ def tunnel_options(args: argparse.Namespace) -> TunnelOptions | None:
     if (args.tunnel_udp or args.tunnel_max_frame) and not tunnel:
         given = "--tunnel-udp" if args.tunnel_udp else "--tunnel-max-frame"
         raise UsageError(f"{given} goes with --tunnel-listen or --tunnel-connect")
+    server_only = [
+        name
+        for name, given in (
+            ("--tunnel-allow", args.tunnel_allow),
+            ("--tunnel-quiet", args.tunnel_quiet is not None),
+            ("--tunnel-silent", args.tunnel_silent is not None),
+        )
+        if given
+    ]
+    if server_only and not args.tunnel_listen:
+        raise UsageError(f"{server_only[0]} goes with --tunnel-listen (it guards a server's peer)")
+    if args.tunnel_quiet is not None and not args.tunnel_udp:
+        raise UsageError("--tunnel-quiet goes with --tunnel-udp (a TCP peer holds its connection)")
+    if args.tunnel_silent is not None and args.tunnel_udp:
+        raise UsageError("--tunnel-silent is for a TCP server (UDP has no connection to close)")
     if not tunnel:
         return None
     if not (args.create or args.attach):
@@ -69,7 +84,7 @@ def tunnel_options(args: argparse.Namespace) -> TunnelOptions | None:
             "--echo and --reply answer in the device's place; with a tunnel the far "
             "end does: give one of them"
         )
-    from tapwatch.tunnel import DEFAULT_MAX_FRAME, parse_endpoint
+    from tapwatch.tunnel import DEFAULT_MAX_FRAME, PEER_QUIET_S, SILENT_TIMEOUT_S, parse_endpoint
 
     listen = bool(args.tunnel_listen)
     return TunnelOptions(
@@ -77,6 +92,9 @@ def tunnel_options(args: argparse.Namespace) -> TunnelOptions | None:
         endpoint=parse_endpoint(tunnel, listen=listen),
         transport="udp" if args.tunnel_udp else "tcp",
         max_frame=args.tunnel_max_frame or DEFAULT_MAX_FRAME,
+        allow=tuple(args.tunnel_allow),
+        quiet_s=PEER_QUIET_S if args.tunnel_quiet is None else args.tunnel_quiet,
+        silent_s=SILENT_TIMEOUT_S if args.tunnel_silent is None else args.tunnel_silent,
     )
 
 

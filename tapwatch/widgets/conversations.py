@@ -26,6 +26,8 @@ from tapwatch.analysis.conversations import (
     ENDPOINT_COLUMNS,
     SharedIndex,
     Table,
+    TrafficIndex,
+    catch_up_showing,
     conversation_table,
     endpoint_table,
 )
@@ -38,6 +40,8 @@ if TYPE_CHECKING:
 #: how often the screen reads its worker's progress, and (live) computes the tables again
 PROGRESS_S = 0.1
 LIVE_REFRESH_S = 2.0
+#: while a long catch-up goes on, the rows so far are shown this often
+INTERIM_S = 1.0
 
 
 class ConversationsScreen(ReportsWorkerFailures, ModalScreen["str | None"]):
@@ -53,10 +57,11 @@ class ConversationsScreen(ReportsWorkerFailures, ModalScreen["str | None"]):
     KINDS: ClassVar[tuple[str, ...]] = ("pairs", "flows", "endpoints")
 
     class Ready(Message):
-        def __init__(self, kind: str, table: Table) -> None:
+        def __init__(self, kind: str, table: Table, *, final: bool = True) -> None:
             super().__init__()
             self.kind = kind
             self.table = table
+            self.final = final  # False: the rows so far, more to come
 
     def __init__(
         self, shared: SharedIndex, ring: Ring, first_ns: int, *, live: bool, start: str = "flows"
@@ -119,43 +124,43 @@ class ConversationsScreen(ReportsWorkerFailures, ModalScreen["str | None"]):
 
     @work(thread=True, exclusive=True, group="conversations", exit_on_error=False)
     def _build(self, kind: str, column: str, descending: bool) -> None:
+        """Catch the index up and make the table; a long catch-up shows the rows so far
+        every :data:`INTERIM_S` (the table appears at once, then fills in)."""
         try:
             with self.shared.lock:
-                self.progress.done = 0
-                index = self.shared.catch_up(self.ring, self.progress)
-                if kind == "pairs":
-                    table = conversation_table(
-                        list(index.pairs.values()),
-                        self.first_ns,
-                        sort=column,
-                        descending=descending,
-                    )
-                elif kind == "flows":
-                    table = conversation_table(
-                        list(index.flows.values()),
-                        self.first_ns,
-                        sort=column,
-                        descending=descending,
-                    )
-                else:
-                    table = endpoint_table(
-                        list(index.endpoints.values()), sort=column, descending=descending
-                    )
-                table.note = (
-                    f"{index.packets:,} packets looked at"
-                    + (f", {index.not_ip:,} not IP" if index.not_ip else "")
-                    + (
-                        f", {index.skipped:,} evicted before they were counted"
-                        if index.skipped
-                        else ""
-                    )
-                )
+                index = self.shared.index
+                for done in catch_up_showing(index, self.ring, INTERIM_S, self.progress):
+                    table = self._make(index, kind, column, descending, done)
+                    self.post_message(self.Ready(kind, table, final=done))
         except Cancelled:
             return
-        self.post_message(self.Ready(kind, table))
+
+    def _make(
+        self, index: TrafficIndex, kind: str, column: str, descending: bool, done: bool
+    ) -> Table:
+        if kind == "pairs":
+            table = conversation_table(
+                list(index.pairs.values()), self.first_ns, sort=column, descending=descending
+            )
+        elif kind == "flows":
+            table = conversation_table(
+                list(index.flows.values()), self.first_ns, sort=column, descending=descending
+            )
+        else:
+            table = endpoint_table(
+                list(index.endpoints.values()), sort=column, descending=descending
+            )
+        table.note = (
+            f"{index.packets:,} packets looked at"
+            + ("" if done else " so far")
+            + (f", {index.not_ip:,} not IP" if index.not_ip else "")
+            + (f", {index.skipped:,} evicted before they were counted" if index.skipped else "")
+        )
+        return table
 
     def on_conversations_screen_ready(self, message: ConversationsScreen.Ready) -> None:
-        self._busy = False
+        if message.final:
+            self._busy = False
         self.tables[message.kind] = message.table
         table = message.table
         self._table(message.kind).set_rows(table.cells, table.sort_column, table.descending)
@@ -165,7 +170,7 @@ class ConversationsScreen(ReportsWorkerFailures, ModalScreen["str | None"]):
         self.query_one("#conversations-head", Static).update(
             Text(f"{table.total:,} {what} · {table.note}")
         )
-        if message.kind != self.kind:
+        if message.final and message.kind != self.kind:
             self.refresh_tables()
 
     @on(TabbedContent.TabActivated)

@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 
 #: how often the screen reads its worker's progress
 PROGRESS_S = 0.1
+#: payload up to this is made into lines at once; more, in a worker (16 MB: seconds)
+INLINE_BYTES = 256 * 1024
 
 
 class StreamView(ScrollView, can_focus=True):
@@ -183,6 +185,20 @@ class FollowScreen(ReportsWorkerFailures, ModalScreen["str | None"]):
             return
         self.post_message(self.Ready(stream))
 
+    class LinesReady(Message):
+        def __init__(self, lines: list[tuple[int, str]], key: tuple[str, tuple[int, ...]]) -> None:
+            super().__init__()
+            self.lines = lines
+            self.key = key  # the mode and sides they were made for
+
+    @work(thread=True, exclusive=True, group="follow-lines", exit_on_error=False)
+    def _lines(self, st: Stream, mode: str, sides: tuple[int, ...], width: int) -> None:
+        self.post_message(self.LinesReady(stream_lines(st, mode, sides, width), (mode, sides)))
+
+    def on_follow_screen_lines_ready(self, message: FollowScreen.LinesReady) -> None:
+        if message.key == (self.mode, self.sides):  # not lines a newer choice made stale
+            self.query_one("#follow-view", StreamView).set_lines(message.lines)
+
     def on_follow_screen_ready(self, message: FollowScreen.Ready) -> None:
         self.query_one("#follow-progress", ProgressBar).display = False
         if message.stream is None:
@@ -217,9 +233,11 @@ class FollowScreen(ReportsWorkerFailures, ModalScreen["str | None"]):
         head.append(f"\nfilter: {st.filter_expr}", get("follow--note"))
         self.query_one("#follow-head", Static).update(head)
         view = self.query_one("#follow-view", StreamView)
-        view.set_lines(
-            stream_lines(st, self.mode, self.sides, view.scrollable_content_region.width)
-        )
+        width = view.scrollable_content_region.width
+        if sum(len(c.data) for c in st.chunks) <= INLINE_BYTES:
+            view.set_lines(stream_lines(st, self.mode, self.sides, width))
+        else:  # megabytes of payload are seconds of lines: never on the event loop
+            self._lines(st, self.mode, self.sides, width)
         if len(self.sides) == 2:
             sides = "both ways"
         else:

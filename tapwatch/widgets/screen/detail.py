@@ -19,6 +19,7 @@ from textual.message import Message
 from textual.widgets import Tree
 
 from tapwatch.analysis.frame import FrameInfo, frame_node
+from tapwatch.tunnelview import MAX_FRAMES_DISSECTED, more_frames
 from tapwatch.widgets.detail import DetailTree
 from tapwatch.widgets.hexview import HexView
 from tapwatch.widgets.packet_list import PacketList
@@ -149,15 +150,19 @@ class DetailPanes(ScreenBase):
     def _start_dissect(self, rec: Record) -> None:
         view = self.session.tunnel_view
         inner = self.session.inner_frames(rec)
-        frames = [(f, view.linktype_of(f)) for f in inner] if inner and view else []
-        self._dissect(rec, self.session.linktype_of(rec), frames)
+        shown = inner[:MAX_FRAMES_DISSECTED] if inner and view else []
+        frames = [(f, view.linktype_of(f)) for f in shown] if view else []
+        self._dissect(rec, self.session.linktype_of(rec), frames, len(inner or ()))
 
     @work(thread=True, exclusive=True, group="dissect", exit_on_error=False)
-    def _dissect(self, rec: Record, linktype: int, frames: list[tuple[bytes, int]]) -> None:
+    def _dissect(
+        self, rec: Record, linktype: int, frames: list[tuple[bytes, int]], total: int
+    ) -> None:
         """Dissect one record off the event loop (scapy: ms, 1 s on first use).
 
-        ``frames``: what a tunnel segment carries (reassembled across segments):
-        each is dissected too and shown as a layer after the segment's own.
+        ``frames``: what a tunnel segment carries (reassembled across segments), the
+        first :data:`~tapwatch.tunnelview.MAX_FRAMES_DISSECTED` of ``total``: each is
+        dissected too and shown as a layer after the segment's own; the rest are counted.
         """
         from tapwatch import decode
 
@@ -168,12 +173,14 @@ class DetailPanes(ScreenBase):
                 inner = [_without_spans(node) for node in decode.detail(frame, lt)]
                 nodes.append(
                     decode.Node(
-                        f"Tunnel frame {n} of {len(frames)} ({len(frame)} bytes, reassembled)",
+                        f"Tunnel frame {n} of {total:,} ({len(frame)} bytes, reassembled)",
                         0,
                         0,
                         inner,
                     )
                 )
+            if total > len(frames):  # a peer's 20,000 tiny frames: bounded work
+                nodes.append(decode.Node(more_frames(total - len(frames)), 0, 0, []))
         except Exception as e:  # decode.detail never raises; be sure
             nodes, note = [], f"could not dissect: {e.__class__.__name__}: {e}"
         # posted even when a newer request cancelled this one: stale for the cursor, but
