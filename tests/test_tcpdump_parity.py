@@ -118,6 +118,7 @@ CLAIMED = (
     "IP6CP",
     "CHAP",
     "PAP",
+    "PPTP",
 )
 
 
@@ -157,6 +158,7 @@ WHOLE = (
     "ipoib.pcap",
     "snaplen.pcap",
     "ntp.pcap",
+    "pptp.pcap",
 )
 
 

@@ -7,7 +7,7 @@ Two very different jobs live in this package:
   reading header fields byte by byte, and never touch scapy (compiled with mypyc
   when ``pip install`` can).  The protocol modules (``link``, ``ip``,
   ``transport``, ``icmp``, ``dns``, ``dhcp``, ``services``, ``apps``, ``tunnels``,
-  ``ospf``, ``multicast``, ``liveness``, ``ldp``, ``bgp``, ``ppp``, ``wan``)
+  ``ospf``, ``multicast``, ``liveness``, ``ldp``, ``bgp``, ``ppp``, ``wan``, ``pptp``)
   each bind handlers into the dispatch tables of :mod:`tapwatch.decode.core`, one
   table per layer boundary (link type, ethertype, IP protocol, UDP and TCP port),
   which both walks share.  :class:`LineFormatter` prints a capture's packets as
@@ -76,6 +76,7 @@ for _name in (
     "bgp",
     "ppp",
     "wan",
+    "pptp",
 ):
     _importlib.import_module(f"tapwatch.decode.{_name}")
 

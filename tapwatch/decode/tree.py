@@ -87,6 +87,7 @@ def _load_scapy() -> None:
         "contrib.ldp",
         "contrib.bgp",
         "layers.ppp",
+        "layers.pptp",
     ):
         logger = logging.getLogger("scapy")
         level = logger.level
