@@ -15,7 +15,7 @@ from tapwatch import decode, pcap
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 #: the corpus files of these decoders, each with the layer its packets must name
-FILES = {"pptp.pcap": "PPTP"}
+FILES = {"pptp.pcap": "PPTP", "isakmp1.pcap": "ISAKMP", "ike.pcap": "ISAKMP"}
 
 
 def _records(name: str) -> tuple[int, list[bytes]]:

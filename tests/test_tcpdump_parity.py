@@ -119,6 +119,7 @@ CLAIMED = (
     "CHAP",
     "PAP",
     "PPTP",
+    "ISAKMP",
 )
 
 
@@ -159,6 +160,8 @@ WHOLE = (
     "snaplen.pcap",
     "ntp.pcap",
     "pptp.pcap",
+    "isakmp1.pcap",
+    "ike.pcap",
 )
 
 

@@ -6,7 +6,7 @@ Two very different jobs live in this package:
   packet printed headless and every packet counted, so they are hand-written,
   reading header fields byte by byte, and never touch scapy (compiled with mypyc
   when ``pip install`` can).  The protocol modules (``link``, ``ip``,
-  ``transport``, ``icmp``, ``dns``, ``dhcp``, ``services``, ``apps``, ``tunnels``,
+  ``transport``, ``icmp``, ``dns``, ``dhcp``, ``isakmp``, ``services``, ``apps``, ``tunnels``,
   ``ospf``, ``multicast``, ``liveness``, ``ldp``, ``bgp``, ``ppp``, ``wan``, ``pptp``)
   each bind handlers into the dispatch tables of :mod:`tapwatch.decode.core`, one
   table per layer boundary (link type, ethertype, IP protocol, UDP and TCP port),
@@ -40,8 +40,7 @@ Differences from ``tcpdump -nn`` (tcpdump 4.99.3), each a flag away:
   cut short *inside* a tunnel (tcpdump blames the inner header, tapwatch the outer
   one), the application protocols not named in :mod:`~tapwatch.decode.apps` and
   :mod:`~tapwatch.decode.services` (they print as ``UDP, length N``); with ``-v``,
-  NTP's and ISAKMP's payloads, RIPv1 routes and IKEv1 initiator/responder letters
-  after an exchange's first packet (tcpdump remembers cookies).
+  IKEv2's payloads (IKEv1's are) and RIPv1 routes.
 
 Nothing in here may raise on hostile input: a capture is attacker-controlled
 data.  Truncation is handled explicitly (tcpdump-style ``[|udp]`` markers and
@@ -66,6 +65,7 @@ for _name in (
     "icmp",
     "dns",
     "dhcp",
+    "isakmp",
     "services",
     "apps",
     "tunnels",

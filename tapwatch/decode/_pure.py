@@ -29,7 +29,7 @@ from types import ModuleType
 COMPILED_MODULES = (
     *(
         f"tapwatch.decode.{m}"
-        for m in ("core", "names", "link", "ip", "transport", "icmp", "dns", "dhcp")
+        for m in ("core", "names", "link", "ip", "transport", "icmp", "dns", "dhcp", "isakmp")
     ),
     *(
         f"tapwatch.decode.{m}"

@@ -195,5 +195,241 @@ def pptp(path: Path) -> None:
     write(path, 1, [bytes(f) for f in frames], 1_700_010_000)
 
 
+def isakmp1(path: Path) -> None:
+    """IKEv1 as RFC 2409's exchanges lay it out, each payload from scapy's ISAKMP layer."""
+    import logging
+
+    from scapy.layers import isakmp as k
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.l2 import Ether
+
+    logging.getLogger("scapy").setLevel(logging.ERROR)  # a long lifetime is TLV: said, meant
+    ci, cr = bytes.fromhex("1122334455667788"), bytes.fromhex("99aabbccddeeff00")
+
+    def tr(num: int, attrs: list[tuple[int, int]], tid: int = 1, nxt: int = 0) -> Any:
+        return k.ISAKMP_payload_Transform(next_payload=nxt, num=num, id=tid, transforms=attrs)
+
+    ike_attrs = [(1, 7), (14, 256), (2, 4), (4, 14), (3, 1), (11, 1), (12, 28800)]
+    old_attrs = [(1, 5), (2, 1), (3, 3), (4, 2), (11, 2), (12, 0x10000)]
+    sa_main = k.ISAKMP_payload_SA(
+        next_payload=13,
+        prop=k.ISAKMP_payload_Proposal(
+            trans_nb=3,
+            trans=tr(1, ike_attrs, nxt=3)
+            / tr(2, old_attrs, nxt=3)
+            / tr(3, [(1, 9), (4, 18), (5, 1), (12, 0x12345678), (20, 0)]),
+        ),
+    )
+    esp_attrs = [(1, 1), (2, 3600), (4, 1), (5, 2), (6, 128), (3, 14)]
+    sa_quick = k.ISAKMP_payload_SA(
+        next_payload=10,
+        prop=k.ISAKMP_payload_Proposal(
+            next_payload=2,
+            proto=3,
+            SPI=b"\xc0\x01\x02\x03",
+            trans_nb=2,
+            trans=tr(1, esp_attrs, tid=12, nxt=3) / tr(2, esp_attrs[:3], tid=3),
+        )
+        / k.ISAKMP_payload_Proposal(
+            proposal=2,
+            proto=2,
+            SPI=b"\xc0\x01\x02\x04",
+            trans_nb=1,
+            trans=tr(1, [(5, 2), (1, 1)], tid=3),
+        ),
+    )
+    vid = k.ISAKMP_payload_VendorID(
+        next_payload=0, VendorID=bytes.fromhex("afcad71368a1f1c96b8696fc77570100")
+    )
+
+    def msg(np: int, etype: int, payload: Any, resp: bool, msgid: int = 0, flags: int = 0) -> Any:
+        return (
+            k.ISAKMP(
+                init_cookie=ci,
+                resp_cookie=cr if resp else b"\0" * 8,
+                next_payload=np,
+                exch_type=etype,
+                flags=flags,
+                id=msgid,
+            )
+            / payload
+        )
+
+    ke = k.ISAKMP_payload_KE(next_payload=10, ke=bytes(range(128)))
+    nonce = k.ISAKMP_payload_Nonce(next_payload=0, nonce=bytes(range(100, 132)))
+    ids = [
+        k.ISAKMP_payload_ID(next_payload=8, IDtype=1, IdentData="10.85.0.2"),
+        k.ISAKMP_payload_ID(next_payload=8, IDtype=2, IdentData=b"vpn.example.org"),
+        k.ISAKMP_payload_ID(next_payload=8, IDtype=3, IdentData=b"alice@example.org\x01"),
+        k.ISAKMP_payload_ID(
+            next_payload=5,
+            IDtype=4,
+            ProtoID=17,
+            Port=500,
+            IdentData=bytes([10, 1, 0, 0, 255, 255, 0, 0]),
+        ),
+        k.ISAKMP_payload_ID(
+            next_payload=5, IDtype=5, IdentData=bytes.fromhex("20010db8" + "00" * 11 + "01")
+        ),
+        k.ISAKMP_payload_ID(
+            next_payload=5,
+            IDtype=6,
+            IdentData=bytes.fromhex("20010db8" + "00" * 12 + "ff" * 8 + "00" * 8),
+        ),
+        k.ISAKMP_payload_ID(next_payload=5, IDtype=7, IdentData=bytes([10, 0, 0, 1, 10, 0, 0, 9])),
+        k.ISAKMP_payload_ID(
+            next_payload=5,
+            IDtype=8,
+            IdentData=bytes.fromhex("20010db8" + "00" * 11 + "01" + "20010db8" + "00" * 11 + "09"),
+        ),
+        k.ISAKMP_payload_ID(next_payload=0, IDtype=11, IdentData=b"key-17"),
+        k.ISAKMP_payload_ID(next_payload=0, IDtype=9, IdentData=bytes(range(30))),
+        k.ISAKMP_payload(next_payload=0, load=b"\x01\x00\x00\x00\x0a\x00"),  # IPv4, 2 bytes
+    ]
+    hash_ = k.ISAKMP_payload_Hash(next_payload=0, hash=bytes(range(20)))
+
+    def notify(t: int, data: bytes = b"", doi: int = 1, spi: bytes = b"", nxt: int = 0) -> Any:
+        return k.ISAKMP_payload_Notify(
+            next_payload=nxt,
+            doi=doi,
+            proto=1 if not spi else 3,
+            SPI=spi,
+            notify_msg_type=t,
+            notify_data=data,
+        )
+
+    lifetime = bytes.fromhex("800b0001") + bytes.fromhex("000c000400007080")
+    messages: list[tuple[int, Any]] = [
+        (0, msg(1, 2, sa_main / vid, False)),
+        (1, msg(1, 2, sa_main / vid, True)),
+        (0, msg(4, 2, ke / nonce, True)),
+        (
+            1,
+            msg(
+                4,
+                2,
+                ke
+                / k.ISAKMP_payload_Nonce(next_payload=20, nonce=bytes(range(16)))
+                / k.ISAKMP_payload(next_payload=20, load=bytes(20))
+                / k.ISAKMP_payload(load=bytes(range(20))),
+                True,
+            ),
+        ),
+        # identities of every type the IPsec DOI names (RFC 2407 4.6.2.1)
+        *[(0, msg(5, 2, i / hash_ if i.next_payload == 8 else i, True)) for i in ids],
+        (0, msg(8, 32, hash_, True, msgid=0x1234, flags=1)),
+        (
+            0,
+            msg(
+                8,
+                32,
+                k.ISAKMP_payload_Hash(next_payload=1, hash=bytes(20)) / sa_quick / nonce,
+                True,
+                msgid=0x1234,
+            ),
+        ),
+        (1, msg(11, 5, notify(24578, spi=b""), True, msgid=0x55)),
+        (1, msg(11, 5, notify(24576, lifetime, spi=b"\xc0\x01\x02\x03"), True, msgid=0x56)),
+        (1, msg(11, 5, notify(24577, b"\0\0\0\1"), True, msgid=0x57)),
+        (
+            1,
+            msg(
+                11,
+                5,
+                notify(14, b"no proposal matched", nxt=11)
+                / notify(16384, nxt=11)
+                / notify(40000, b"x"),
+                True,
+                msgid=0x58,
+            ),
+        ),
+        (1, msg(11, 5, notify(9, doi=0, spi=b"\1\2\3\4"), True, msgid=0x59)),
+        (
+            0,
+            msg(
+                12,
+                5,
+                k.ISAKMP_payload_Delete(
+                    proto=3, SPIsize=4, SPIs=[b"\xc0\x01\x02\x03", b"\xc0\x01\x02\x04"]
+                ),
+                True,
+                msgid=0x5A,
+            ),
+        ),
+        (
+            0,
+            msg(
+                12,
+                5,
+                k.ISAKMP_payload_Delete(doi=1, proto=1, SPIsize=16, SPIs=[ci + cr]),
+                True,
+                msgid=0x5B,
+            ),
+        ),
+        # aggressive mode: SA, KE, nonce and identity in one message; certificates and a signature
+        (
+            0,
+            msg(
+                1,
+                4,
+                k.ISAKMP_payload_SA(next_payload=4, prop=sa_main.prop)
+                / ke
+                / k.ISAKMP_payload_Nonce(next_payload=5, nonce=bytes(16))
+                / k.ISAKMP_payload_ID(next_payload=7, IDtype=2, IdentData=b"peer")
+                / k.ISAKMP_payload(next_payload=0, load=b"\x04" + bytes(8)),
+                False,
+            ),
+        ),
+        (
+            1,
+            msg(
+                6,
+                4,
+                k.ISAKMP_payload(next_payload=9, load=b"\x04" + bytes(64))
+                / k.ISAKMP_payload_SIG(next_payload=0, sig=bytes(48)),
+                True,
+                flags=2,
+            ),
+        ),
+        # what does not fit: a situation beyond identity, another DOI, an unknown protocol,
+        # a header whose length is not the datagram's, and a zero-length payload
+        (0, msg(1, 2, k.ISAKMP_payload_SA(situation=3, prop=sa_main.prop), False)),
+        (0, msg(1, 2, k.ISAKMP_payload_SA(doi=2, prop=sa_main.prop), False)),
+        (
+            0,
+            msg(
+                1,
+                2,
+                k.ISAKMP_payload_SA(
+                    prop=k.ISAKMP_payload_Proposal(proto=9, trans=tr(1, [(1, 1), (2, 2)]))
+                ),
+                False,
+            ),
+        ),
+        (0, bytes(msg(13, 2, vid, True))[:24] + (999).to_bytes(4, "big") + bytes(vid)),
+        (0, bytes(msg(13, 2, vid, True))[:28] + bytes.fromhex("0d000000") + bytes(vid)),
+        (0, msg(13, 2, vid, True, flags=4)),
+    ]
+    frames = []
+    for side, m in messages:
+        a, b = ("10.85.0.2", "10.85.0.1") if side == 0 else ("10.85.0.1", "10.85.0.2")
+        frames.append(
+            bytes(Ether(src=M1, dst=M2) / IP(src=a, dst=b) / UDP(sport=500, dport=500) / bytes(m))
+        )
+    # NAT traversal: the same exchange's later messages behind the non-ESP marker (RFC 3948)
+    for side, m in messages[2:4]:
+        a, b = ("10.85.0.2", "10.85.0.1") if side == 0 else ("10.85.0.1", "10.85.0.2")
+        frames.append(
+            bytes(
+                Ether(src=M1, dst=M2)
+                / IP(src=a, dst=b)
+                / UDP(sport=4500, dport=4500)
+                / (b"\0" * 4 + bytes(m))
+            )
+        )
+    write(path, 1, frames, 1_700_011_000)
+
+
 if __name__ == "__main__":
     pptp(HERE / "pptp.pcap")
+    isakmp1(HERE / "isakmp1.pcap")
