@@ -15,7 +15,12 @@ from tapwatch import decode, pcap
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 #: the corpus files of these decoders, each with the layer its packets must name
-FILES = {"pptp.pcap": "PPTP", "isakmp1.pcap": "ISAKMP", "ike.pcap": "ISAKMP"}
+FILES = {
+    "pptp.pcap": "PPTP",
+    "isakmp1.pcap": "ISAKMP",
+    "ike.pcap": "ISAKMP",
+    "overlay.pcap": "VXLAN-GPE",
+}
 
 
 def _records(name: str) -> tuple[int, list[bytes]]:

@@ -120,6 +120,8 @@ CLAIMED = (
     "PAP",
     "PPTP",
     "ISAKMP",
+    "VXLAN-GPE",
+    "NSH",
 )
 
 
@@ -162,6 +164,7 @@ WHOLE = (
     "pptp.pcap",
     "isakmp1.pcap",
     "ike.pcap",
+    "overlay.pcap",
 )
 
 

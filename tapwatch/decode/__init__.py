@@ -7,7 +7,7 @@ Two very different jobs live in this package:
   reading header fields byte by byte, and never touch scapy (compiled with mypyc
   when ``pip install`` can).  The protocol modules (``link``, ``ip``,
   ``transport``, ``icmp``, ``dns``, ``dhcp``, ``isakmp``, ``services``, ``apps``, ``tunnels``,
-  ``ospf``, ``multicast``, ``liveness``, ``ldp``, ``bgp``, ``ppp``, ``wan``, ``pptp``)
+  ``ospf``, ``multicast``, ``liveness``, ``ldp``, ``bgp``, ``ppp``, ``wan``, ``pptp``, ``overlay``)
   each bind handlers into the dispatch tables of :mod:`tapwatch.decode.core`, one
   table per layer boundary (link type, ethertype, IP protocol, UDP and TCP port),
   which both walks share.  :class:`LineFormatter` prints a capture's packets as
@@ -77,6 +77,7 @@ for _name in (
     "ppp",
     "wan",
     "pptp",
+    "overlay",
 ):
     _importlib.import_module(f"tapwatch.decode.{_name}")
 

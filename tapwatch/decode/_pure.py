@@ -37,7 +37,7 @@ COMPILED_MODULES = (
     ),
     *(
         f"tapwatch.decode.{m}"
-        for m in ("ospf", "multicast", "liveness", "ldp", "bgp", "ppp", "wan", "pptp")
+        for m in ("ospf", "multicast", "liveness", "ldp", "bgp", "ppp", "wan", "pptp", "overlay")
     ),
     "tapwatch.pcap.records",
 )

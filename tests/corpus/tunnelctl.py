@@ -1,4 +1,4 @@
-"""Control protocols of the hosts that end tunnels, built with scapy's layers (never sent):
+"""Control protocols and overlays of the hosts that end tunnels, built with scapy's layers (never sent):
 regenerate with ``.venv/bin/python tests/corpus/tunnelctl.py`` (no privileges needed).
 
 ``pptp.pcap``: a PPTP control connection as RFC 2637 describes it, built with
@@ -7,8 +7,10 @@ over one TCP connection on port 1723, then a short read and a bad magic cookie).
 ``isakmp1.pcap``: IKEv1 main and aggressive mode with ``scapy.layers.isakmp``'s payloads
 (SA with proposals and transforms, key exchange, nonce, identification, hash, vendor ID,
 notification, delete; RFC 2408/2409), over UDP 500 and NAT-T 4500.
-``overlay.pcap``: NSH over VXLAN-GPE (``scapy.contrib.nsh``, RFC 8300) carrying Ethernet,
-IPv4 and IPv6, and LISP control and data messages laid out as RFC 6830/9301 draw them.
+``overlay.pcap``: NSH over VXLAN-GPE (``scapy.contrib.nsh`` and ``scapy.layers.vxlan``,
+RFC 8300) with MD types 1 and 2 carrying IPv4, IPv6 and Ethernet, VXLAN-GPE carrying them
+directly, NSH on Ethernet, and the malformed cases tcpdump names (unknown next protocol,
+short packet, too many headers, version 1).
 """
 
 from __future__ import annotations
@@ -430,6 +432,68 @@ def isakmp1(path: Path) -> None:
     write(path, 1, frames, 1_700_011_000)
 
 
+def overlay(path: Path) -> None:
+    """VXLAN-GPE (UDP 4790) carrying NSH, IPv4, IPv6 and Ethernet; NSH on Ethernet (0x894F)."""
+    from scapy.contrib.nsh import NSH, NSHTLV
+    from scapy.layers.inet import ICMP, IP, UDP
+    from scapy.layers.inet6 import ICMPv6EchoRequest, IPv6
+    from scapy.layers.l2 import Ether
+    from scapy.layers.vxlan import VXLAN
+
+    inner4 = IP(src="192.168.10.1", dst="192.168.10.2") / ICMP(id=3, seq=1) / b"nsh"
+    inner6 = IPv6(src="fd10::1", dst="fd10::2") / ICMPv6EchoRequest(id=3, seq=1)
+    ieth = Ether(src=M1, dst=M2) / inner4
+
+    def gpe(payload: Any, nxt: int, vni: int = 0x1234, flags: int = 0x0C) -> bytes:
+        outer = (
+            Ether(src=M1, dst=M2)
+            / IP(src="10.0.0.1", dst="10.0.0.2")
+            / UDP(sport=40000, dport=4790)
+        )
+        return bytes(outer / VXLAN(flags=flags, NextProtocol=nxt, vni=vni) / payload)
+
+    md1 = NSH(mdtype=1, nextproto=1, spi=0x2A, si=255, context_header=bytes(range(16)))
+    md2 = NSH(
+        mdtype=2,
+        nextproto=3,
+        spi=0x10,
+        si=254,
+        vlch=[
+            NSHTLV(class_=0x0102, type=3, metadata=[0xDEADBEEF]),
+            NSHTLV(class_=7, type=1),
+        ],
+    )
+    frames = [
+        gpe(md1 / inner4, 4),
+        gpe(md2 / ieth, 4),
+        gpe(NSH(mdtype=1, nextproto=2, spi=0xFFFFFF, si=1, oam=1, ttl=5) / inner6, 4),
+        gpe(NSH(mdtype=2, nextproto=1, spi=3, si=9) / inner4, 4),
+        gpe(inner4, 1, flags=0x08),
+        gpe(inner6, 2),
+        gpe(ieth, 3, vni=7),
+        gpe(b"\x00" * 8, 9, flags=0x0D),
+        gpe(NSH(mdtype=1, nextproto=9, spi=1, si=2) / (b"\x00" * 8), 4),
+        gpe(bytes(NSH(mdtype=1, nextproto=1, spi=1, si=2))[:6], 4),
+        gpe(b"\x40" + bytes(NSH(mdtype=1, nextproto=1))[1:8], 4),
+        gpe(NSH(mdtype=1, nextproto=1, spi=4, si=3, length=40) / inner4, 4),
+        gpe(NSH(mdtype=2, nextproto=1, spi=4, si=3, length=1) / inner4, 4),
+        bytes(
+            Ether(src=M1, dst=M2)
+            / IP(src="10.0.0.1", dst="10.0.0.2")
+            / UDP(sport=40000, dport=4790)
+            / b"\x0c\x00\x00\x04\x00"
+        ),
+        bytes(
+            Ether(src=M1, dst=M2, type=0x894F) / NSH(mdtype=1, nextproto=1, spi=5, si=200) / inner4
+        ),
+        bytes(
+            Ether(src=M1, dst=M2, type=0x894F) / NSH(mdtype=2, nextproto=3, spi=6, si=100) / ieth
+        ),
+    ]
+    write(path, 1, frames, 1_700_012_000)
+
+
 if __name__ == "__main__":
     pptp(HERE / "pptp.pcap")
     isakmp1(HERE / "isakmp1.pcap")
+    overlay(HERE / "overlay.pcap")
