@@ -20,6 +20,7 @@ FILES = {
     "isakmp1.pcap": "ISAKMP",
     "ike.pcap": "ISAKMP",
     "overlay.pcap": "VXLAN-GPE",
+    "lisp.pcap": "LISP",
 }
 
 

@@ -122,6 +122,7 @@ CLAIMED = (
     "ISAKMP",
     "VXLAN-GPE",
     "NSH",
+    "LISP",
 )
 
 
@@ -165,6 +166,7 @@ WHOLE = (
     "isakmp1.pcap",
     "ike.pcap",
     "overlay.pcap",
+    "lisp.pcap",
 )
 
 

@@ -1,6 +1,8 @@
 """Service-function and overlay encapsulations as tcpdump 4.99 prints them: VXLAN-GPE
 (UDP 4790, draft-ietf-nvo3-vxlan-gpe) and the Network Service Header it carries (NSH,
-RFC 8300; also on Ethernet as ethertype 0x894F).
+RFC 8300; also on Ethernet as ethertype 0x894F), and LISP's control messages (UDP 4342,
+RFC 9301: Map-Register and Map-Notify with their records; the others by type alone, as
+tcpdump).
 
 Both print their header on the line and the carried packet after ``: `` (with ``-v``
 on the next line, indented, as tcpdump does).  ``-vv`` adds NSH's version and next
@@ -18,12 +20,19 @@ from tapwatch.decode.core import (
     Acc,
     EtherHandler,
     PortHandler,
+    Trunc,
     bind,
+    bits,
     ethertype_text,
     ethertype_walk,
+    ip4,
+    need,
+    ntop6,
+    u16,
     u32,
 )
 from tapwatch.decode.link import ether, ether_walk
+from tapwatch.decode.verbose import hexdump
 
 _NSH_NEXT: Final = {
     1: "IPv4",
@@ -217,5 +226,135 @@ class _Nsh(EtherHandler):
         _nsh_walk(d, off, len(d), out)
 
 
+# --------------------------------------------------------------------------- LISP
+
+_LISP_TYPES: Final = {
+    0: "LISP-Reserved",
+    1: "LISP-Map-Request",
+    2: "LISP-Map-Reply",
+    3: "LISP-Map-Register",
+    4: "LISP-Map-Notify",
+    8: "LISP-Encapsulated-Contol-Message",  # tcpdump's spelling
+}
+_REGISTER_FLAGS: Final = (
+    (0x08000000, "P-Proxy-Map-Reply"),
+    (0x04000000, "S-LISP-SEC-Capable"),
+    (0x02000000, "I-xTR-ID-Present"),
+    (0x01000000, "R-Build-For-RTR"),
+    (0x00000100, "M-Want-Map-Notify"),
+)
+_NOTIFY_FLAGS: Final = ((0x08000000, "I-xTR-ID-Present"), (0x04000000, "R-Build-For-RTR"))
+_LISP_AUTH: Final = {0: "None", 1: "SHA1", 2: "SHA256"}
+_LISP_ACTIONS: Final = ("No-Action", "Natively-Forward", "Send-Map-Request", "Drop")
+_LOC_FLAGS: Final = ((4, "Local-Locator"), (2, "RLoc-Probed"), (1, "Reachable"))
+
+
+def _lisp_dump(d: bytes, p: int, n: int, end: int, prefix: str, out: list[str]) -> bool:
+    """tcpdump's ``hex_print`` of ``n`` bytes; False (after what was there) when cut short."""
+    out.append(hexdump(d[p : min(p + n, end)], prefix) if p < end else "")
+    return p + n <= end
+
+
+def lisp(d: bytes, off: int, end: int, length: int, a: Acc) -> str:
+    """``LISP-Map-Register, 1 record(s),`` then one line per EID record (its locators)."""
+    a.layers.append("LISP")
+    if end - off < 16:
+        a.bad = True
+        return " [|lisp]"
+    v = a.verbose
+    t = d[off] >> 4
+    out = [_LISP_TYPES.get(t, f"unknown-type-{t}") + ","]
+    a.info = out[0][:-1]
+    if t != 3 and t != 4:
+        return out[0]
+    if v:
+        out.append(f" flags [{bits(_REGISTER_FLAGS if t == 3 else _NOTIFY_FLAGS, u32(d, off))}],")
+    xtr = d[off] & (2 if t == 3 else 8)
+    alen = u16(d, off + 14)
+    count = d[off + 3]
+    if v:
+        key = u16(d, off + 12)
+        out.append(
+            f"\n    {count} record(s), Authentication {_LISP_AUTH.get(key, 'unknown-type')},"
+        )
+        if not _lisp_dump(d, off + 16, alen, end, "\n    Authentication-Data: ", out):
+            a.bad = True
+            return "".join(out) + " [|lisp]"
+    else:
+        out.append(f" {count} record(s),")
+    po = off + 16 + alen
+    if count == 0:
+        return "".join(out) + " (invalid)"
+    try:
+        while length > po - off and count:
+            count -= 1
+            need(po, 12, end)
+            out.append("\n")
+            lc, mask, afi = d[po + 4], d[po + 5], u16(d, po + 10)
+            if v:
+                flags = d[po + 6]
+                auth = " Authoritative," if flags & 0x10 else " Non-Authoritative,"
+                act = _LISP_ACTIONS[flags >> 5] if flags >> 5 < 4 else "unknown"
+                out.append(
+                    f"      Record TTL {u32(d, po)},{auth} {act}, "
+                    f"Map Version: {u16(d, po + 8) & 0xFFF},"
+                )
+            po += 12
+            if afi == 1:
+                need(po, 4, end)
+                out.append(f" EID {ip4(d[po : po + 4])}/{mask},")
+                po += 4
+            elif afi == 2:
+                need(po, 16, end)
+                out.append(f" EID {ntop6(d[po : po + 16])}/{mask},")
+                po += 16
+            else:  # an LCAF address: tcpdump stops here
+                return "".join(out)
+            out.append(f" {lc} locator(s)")
+            for _ in range(lc):
+                need(po, 8, end)
+                lp = po
+                po += 8
+                lafi = u16(d, lp + 6)
+                if v:
+                    out.append("\n       ")
+                if lafi == 1:
+                    need(po, 4, end)
+                    out.append(f" LOC {ip4(d[po : po + 4])}")
+                    po += 4
+                elif lafi == 2:
+                    need(po, 16, end)
+                    out.append(f" LOC {ntop6(d[po : po + 16])}")
+                    po += 16
+                if v:
+                    out.append(
+                        f"\n          Priority/Weight {d[lp]}/{d[lp + 1]}, Multicast "
+                        f"Priority/Weight {d[lp + 2]}/{d[lp + 3]}, "
+                        f"flags [{bits(_LOC_FLAGS, u16(d, lp + 4))}],"
+                    )
+    except Trunc:
+        a.bad = True
+        return "".join(out) + " [|lisp]"
+    if xtr:
+        if po + 24 > end:
+            return "".join(out) + " (invalid)"
+        out.append(hexdump(d[po : po + 16], "\n    xTR-ID: "))
+        out.append(f"\n    SITE-ID: {int.from_bytes(d[po + 16 : po + 24], 'big')}")
+    elif po < end:
+        out.append(hexdump(d[po:end], "\n    Data: "))
+    return "".join(out)
+
+
+class _Lisp(PortHandler):
+    def text(
+        self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
+    ) -> str | None:
+        return lisp(d, off, end, length, a)
+
+    def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
+        out.append("LISP")
+
+
+bind(UDP_PORTS, (4342,), _Lisp("LISP"))
 bind(UDP_PORTS, (4790,), _VxlanGpe("VXLAN-GPE", tunnel=True))
 bind(ETHERTYPES, (0x894F,), _Nsh("NSH"))

@@ -11,6 +11,7 @@ notification, delete; RFC 2408/2409), over UDP 500 and NAT-T 4500.
 RFC 8300) with MD types 1 and 2 carrying IPv4, IPv6 and Ethernet, VXLAN-GPE carrying them
 directly, NSH on Ethernet, and the malformed cases tcpdump names (unknown next protocol,
 short packet, too many headers, version 1).
+``lisp.pcap``: LISP control messages (UDP 4342) laid out as RFC 9301's figures draw them.
 """
 
 from __future__ import annotations
@@ -493,7 +494,90 @@ def overlay(path: Path) -> None:
     write(path, 1, frames, 1_700_012_000)
 
 
+def lisp(path: Path) -> None:
+    """LISP control messages (UDP 4342) laid out as RFC 9301's figures draw them: a
+    Map-Register with SHA-1 and SHA-256 authentication, IPv4 and IPv6 EIDs and locators,
+    the xTR-ID and site ID, a Map-Notify, and the messages tcpdump names only by type."""
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.inet6 import IPv6
+    from scapy.layers.l2 import Ether
+
+    def locator(afi: int, addr: bytes, prio: int = 1, weight: int = 100, flags: int = 5) -> bytes:
+        return struct.pack("!BBBBHH", prio, weight, 255, 0, flags, afi) + addr
+
+    def record(
+        afi: int,
+        eid: bytes,
+        mask: int,
+        locs: list[bytes],
+        act: int = 0,
+        auth: int = 1,
+        ver: int = 0,
+    ) -> bytes:
+        head = struct.pack("!IBBBBHH", 1440, len(locs), mask, act << 5 | auth << 4, 0, ver, afi)
+        return head + eid + b"".join(locs)
+
+    v4 = (1, bytes([192, 0, 2, 0]))
+    v6 = (2, bytes.fromhex("20010db8000100000000000000000000"))
+    rloc4 = locator(1, bytes([203, 0, 113, 1]))
+    rloc6 = locator(2, bytes.fromhex("20010db8ffff00000000000000000001"), 2, 50, 2)
+
+    def register(
+        flags: int,
+        recs: list[bytes],
+        key: int = 1,
+        auth: bytes = bytes(20),
+        typ: int = 3,
+        tail: bytes = b"",
+    ) -> bytes:
+        head = struct.pack(
+            "!IQHH", typ << 28 | flags | len(recs), 0x0102030405060708, key, len(auth)
+        )
+        return head + auth + b"".join(recs) + tail
+
+    xtr = bytes(range(16)) + (42).to_bytes(8, "big")
+    msgs = [
+        register(0x100, [record(*v4, 24, [rloc4])]),
+        register(0x100, [record(*v4, 24, [rloc4, rloc6]), record(*v6, 48, [rloc6], 2, 0, 7)]),
+        register(
+            0x08000000 | 0x02000000 | 0x100,
+            [record(*v6, 64, [rloc4])],
+            2,
+            bytes(range(32)),
+            tail=xtr,
+        ),
+        register(0x04000000 | 0x01000000, [record(*v4, 32, [rloc4], 3)], 0, b""),
+        register(0, [record(*v4, 16, [rloc4])], typ=4),
+        register(0x08000000, [record(*v4, 16, [rloc4])], typ=4, tail=xtr),
+        register(0x100, [], tail=b""),
+        register(0x100, [record(16387, b"\x00" * 8, 0, [])]),
+        register(0x100, [record(*v4, 24, [locator(17, b"\x00" * 4)])], tail=b"\xaa\xbb\xcc"),
+        register(0x100, [record(*v4, 24, [rloc4])], typ=1),
+        register(0x100, [record(*v4, 24, [rloc4])], typ=2),
+        bytes.fromhex("80000000")
+        + bytes(IP(src="10.9.0.1", dst="10.9.0.2") / UDP(sport=4342, dport=4342)),
+        register(0, [], typ=7),
+        register(0x100, [record(*v4, 24, [rloc4, rloc4])])[:70],
+    ]
+    frames = []
+    for i, m in enumerate(msgs):
+        src, dst = ("10.0.0.1", "10.0.0.2") if i % 2 == 0 else ("10.0.0.2", "10.0.0.1")
+        frames.append(
+            bytes(Ether(src=M1, dst=M2) / IP(src=src, dst=dst) / UDP(sport=4342, dport=4342) / m)
+        )
+    frames.append(
+        bytes(
+            Ether(src=M1, dst=M2)
+            / IPv6(src="2001:db8::1", dst="2001:db8::2")
+            / UDP(sport=4342, dport=4342)
+            / msgs[1]
+        )
+    )
+    write(path, 1, frames, 1_700_013_000)
+
+
 if __name__ == "__main__":
     pptp(HERE / "pptp.pcap")
     isakmp1(HERE / "isakmp1.pcap")
     overlay(HERE / "overlay.pcap")
+    lisp(HERE / "lisp.pcap")
