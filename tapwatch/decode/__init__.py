@@ -25,7 +25,8 @@ Differences from ``tcpdump -nn`` (tcpdump 4.99.3), each a flag away:
   prints absolute numbers, as ``tcpdump -S``; headless and ``-r`` lines
   (:class:`LineFormatter`) print them relative, as tcpdump (``absolute=True``: ``-S``).
 * VXLAN's inner frame follows ``: `` on the same line (tcpdump starts a second line),
-  so one packet is one line; ``strict=True`` prints tcpdump's two lines.
+  so one packet is one line; ``strict=True`` prints tcpdump's two lines.  LISP's records
+  follow on the line too (tcpdump starts a line for each).
 * WireGuard (UDP 51820, or any port when the size and type fit), OpenVPN (UDP/TCP
   1194), ERSPAN I/II and L2TPv3 (IP protocol 115, UDP 1701 version 3) show their
   fields and the inner frame; tcpdump 4.99 prints ``UDP, length N``,

@@ -349,7 +349,11 @@ class _Lisp(PortHandler):
     def text(
         self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
     ) -> str | None:
-        return lisp(d, off, end, length, a)
+        text = lisp(d, off, end, length, a)
+        if a.strict or a.verbose or "\n" not in text:
+            return text
+        # one packet, one line: the records follow on it (tcpdump starts a line for each)
+        return " ".join(part.strip(" ") for part in text.split("\n"))
 
     def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
         out.append("LISP")
