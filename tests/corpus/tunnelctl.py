@@ -1,5 +1,5 @@
-"""Control protocols and overlays of the hosts that end tunnels, built with scapy's layers (never sent):
-regenerate with ``.venv/bin/python tests/corpus/tunnelctl.py`` (no privileges needed).
+"""Control protocols and overlays of the hosts that end tunnels, built with scapy's layers
+(never sent): regenerate with ``.venv/bin/python tests/corpus/tunnelctl.py`` (no privileges needed).
 
 ``pptp.pcap``: a PPTP control connection as RFC 2637 describes it, built with
 ``scapy.layers.pptp`` (every message type, in the order a PAC and a PNS exchange them,
