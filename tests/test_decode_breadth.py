@@ -21,6 +21,7 @@ FILES = {
     "ike.pcap": "ISAKMP",
     "overlay.pcap": "VXLAN-GPE",
     "lisp.pcap": "LISP",
+    "openflow.pcap": "OpenFlow",
 }
 
 

@@ -123,6 +123,7 @@ CLAIMED = (
     "VXLAN-GPE",
     "NSH",
     "LISP",
+    "OpenFlow",
 )
 
 
@@ -167,6 +168,7 @@ WHOLE = (
     "ike.pcap",
     "overlay.pcap",
     "lisp.pcap",
+    "openflow.pcap",
 )
 
 
@@ -182,7 +184,7 @@ def test_real_programs_captures_every_line_identical(verbose: int) -> None:
 
 def test_default_mode_differs_only_where_documented() -> None:
     """Without ``strict``, only the documented extensions change a line."""
-    allowed = ("WireGuard ", "OpenVPN ", "ERSPAN ", "VXLAN, flags", "L2TPv3", "BFDv1", "LISP-Map-")
+    allowed = ("WireGuard ", "OpenVPN ", "ERSPAN ", "VXLAN, flags", "L2TPv3", "BFDv1", "LISP-Map-", ": OpenFlow ")
     for path in FILES:
         strict = dict(enumerate(line for _p, line, _t in compare(path, strict=True)[0]))
         for proto, ours, their in compare(path, strict=False)[0]:

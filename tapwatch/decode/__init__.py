@@ -7,7 +7,8 @@ Two very different jobs live in this package:
   reading header fields byte by byte, and never touch scapy (compiled with mypyc
   when ``pip install`` can).  The protocol modules (``link``, ``ip``,
   ``transport``, ``icmp``, ``dns``, ``dhcp``, ``isakmp``, ``services``, ``apps``, ``tunnels``,
-  ``ospf``, ``multicast``, ``liveness``, ``ldp``, ``bgp``, ``ppp``, ``wan``, ``pptp``, ``overlay``)
+  ``ospf``, ``multicast``, ``liveness``, ``ldp``, ``bgp``, ``ppp``, ``wan``, ``pptp``, ``overlay``,
+  ``openflow``)
   each bind handlers into the dispatch tables of :mod:`tapwatch.decode.core`, one
   table per layer boundary (link type, ethertype, IP protocol, UDP and TCP port),
   which both walks share.  :class:`LineFormatter` prints a capture's packets as
@@ -26,7 +27,7 @@ Differences from ``tcpdump -nn`` (tcpdump 4.99.3), each a flag away:
   (:class:`LineFormatter`) print them relative, as tcpdump (``absolute=True``: ``-S``).
 * VXLAN's inner frame follows ``: `` on the same line (tcpdump starts a second line),
   so one packet is one line; ``strict=True`` prints tcpdump's two lines.  LISP's records
-  follow on the line too (tcpdump starts a line for each).
+  and OpenFlow's messages follow on the line too (tcpdump starts a line for each).
 * WireGuard (UDP 51820, or any port when the size and type fit), OpenVPN (UDP/TCP
   1194), ERSPAN I/II and L2TPv3 (IP protocol 115, UDP 1701 version 3) show their
   fields and the inner frame; tcpdump 4.99 prints ``UDP, length N``,
@@ -79,6 +80,7 @@ for _name in (
     "wan",
     "pptp",
     "overlay",
+    "openflow",
 ):
     _importlib.import_module(f"tapwatch.decode.{_name}")
 

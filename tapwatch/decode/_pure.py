@@ -37,7 +37,18 @@ COMPILED_MODULES = (
     ),
     *(
         f"tapwatch.decode.{m}"
-        for m in ("ospf", "multicast", "liveness", "ldp", "bgp", "ppp", "wan", "pptp", "overlay")
+        for m in (
+            "ospf",
+            "multicast",
+            "liveness",
+            "ldp",
+            "bgp",
+            "ppp",
+            "wan",
+            "pptp",
+            "overlay",
+            "openflow",
+        )
     ),
     "tapwatch.pcap.records",
 )

@@ -12,6 +12,8 @@ RFC 8300) with MD types 1 and 2 carrying IPv4, IPv6 and Ethernet, VXLAN-GPE carr
 directly, NSH on Ethernet, and the malformed cases tcpdump names (unknown next protocol,
 short packet, too many headers, version 1).
 ``lisp.pcap``: LISP control messages (UDP 4342) laid out as RFC 9301's figures draw them.
+``openflow.pcap``: an OpenFlow 1.0 controller session from ``scapy.contrib.openflow``,
+OpenFlow 1.3 hellos, and malformed messages tcpdump's length rules catch.
 """
 
 from __future__ import annotations
@@ -576,8 +578,150 @@ def lisp(path: Path) -> None:
     write(path, 1, frames, 1_700_013_000)
 
 
+def openflow(path: Path) -> None:
+    """An OpenFlow 1.0 controller session (TCP 6653) from scapy's OpenFlow layer: the
+    handshake, configuration, a packet-in answered by a flow-mod and a packet-out, port
+    status, statistics, echo and barrier; then OpenFlow 1.3 messages (version 4)."""
+    from scapy.contrib import openflow as of
+    from scapy.layers.inet import ICMP, IP
+    from scapy.layers.l2 import Ether
+
+    s = Stream(("10.0.0.1", 45000), ("10.0.0.2", 6653))
+    port = of.OFPPhyPort(
+        port_no=1, hw_addr="02:00:00:00:01:01", port_name=b"s1-eth1", curr=0x2C0, supported=0x2FF
+    )
+    frame = Ether(src=M1, dst=M2) / IP(src="10.1.0.1", dst="10.1.0.2") / ICMP() / b"flow"
+    match = of.OFPMatch(
+        in_port=1,
+        dl_src=M1,
+        dl_dst=M2,
+        dl_type=0x0800,
+        nw_proto=1,
+        nw_src="10.1.0.1",
+        nw_dst="10.1.0.2",
+    )
+    actions = [of.OFPATOutput(port=2, max_len=0), of.OFPATSetVLANVID(vlan_vid=10)]
+    msgs: list[tuple[int, Any]] = [
+        (0, of.OFPTHello(xid=1)),
+        (1, of.OFPTHello(xid=2)),
+        (1, of.OFPTFeaturesRequest(xid=3)),
+        (
+            0,
+            of.OFPTFeaturesReply(
+                xid=3,
+                datapath_id=0x1,
+                n_buffers=256,
+                n_tables=254,
+                capabilities=0xC7,
+                actions=0xFFF,
+                ports=[port],
+            ),
+        ),
+        (1, of.OFPTSetConfig(xid=4, flags=0, miss_send_len=128)),
+        (1, of.OFPTGetConfigRequest(xid=5)),
+        (0, of.OFPTGetConfigReply(xid=5, flags=0, miss_send_len=128)),
+        (
+            0,
+            of.OFPTPacketIn(
+                xid=0, buffer_id=256, total_len=len(frame), in_port=1, reason=0, data=frame
+            ),
+        ),
+        (
+            1,
+            of.OFPTFlowMod(
+                xid=6,
+                match=match,
+                cookie=0,
+                cmd=0,
+                idle_timeout=10,
+                hard_timeout=30,
+                priority=100,
+                buffer_id=256,
+                out_port=0xFFFF,
+                flags=1,
+                actions=actions,
+            ),
+        ),
+        (
+            1,
+            of.OFPTPacketOut(
+                xid=7, buffer_id=0xFFFFFFFF, in_port=1, actions=actions[:1], data=frame
+            ),
+        ),
+        (0, of.OFPTPortStatus(xid=0, reason=2, desc=port)),
+        (1, of.OFPTEchoRequest(xid=8) / b"ping"),
+        (0, of.OFPTEchoReply(xid=8) / b"ping"),
+        (1, of.OFPTBarrierRequest(xid=9)),
+        (0, of.OFPTBarrierReply(xid=9)),
+        (1, of.OFPTStatsRequestDesc(xid=10)),
+        (
+            0,
+            of.OFPTStatsReplyDesc(
+                xid=10,
+                mfr_desc=b"Nicira, Inc.",
+                hw_desc=b"Open vSwitch",
+                sw_desc=b"2.17.0",
+                serial_num=b"None",
+                dp_desc=b"s1",
+            ),
+        ),
+        (1, of.OFPTStatsRequestFlow(xid=11, match=match, table_id=0xFF, out_port=0xFFFF)),
+        (1, of.OFPTStatsRequestPort(xid=12, port_no=0xFFFF)),
+        (0, of.OFPETBadRequest(xid=13, errcode=1, data=bytes(of.OFPTHello(xid=13)))),
+        (1, of.OFPTVendor(xid=14, vendor=0x2320) / b"\x00\x00\x00\x0a"),
+        (1, bytes(of.OFPTHello(xid=15)) + bytes(of.OFPTBarrierRequest(xid=16))),
+        # OpenFlow 1.3: hello with a version bitmap, and a header too short to be true
+        (1, bytes.fromhex("04000010000000110001000800000010")),
+        (0, bytes.fromhex("0105000400000012")),
+    ]
+    frames = s.handshake() + [s.send(side, bytes(m)) for side, m in msgs]
+    # what tcpdump's length rules catch, on a second connection: bodies of the wrong size,
+    # messages running past the segment or the capture, headers cut by the segment's end,
+    # versions without a table, unassigned port-state and feature bits
+    odd = Stream(("10.0.0.1", 45001), ("10.0.0.2", 6653))
+    for h in (
+        "0105000c00000001000000000100000800000002",
+        "01090008000000030100000800000002",
+        "0109000e000000030000008000000100000800000002",
+        "0100002000000003",
+        "0102000c00000003aabb",
+        "010d001800000007000001000001001000000008000100000000",
+        "010d001800000007000001000001000c0000000800010000",
+        "010e0050000000070000010000010010",
+        "0104000a000000070000",
+        "0110000c0000000700090000",
+        "0111000c0000000700000001",
+        "0400000c000000070001000400000000",
+        "02000008000000aa",
+        "03050008000000ab",
+        "05000008000000ac",
+        "040a0008000000ad",
+        "04120010000000ae0000000000000000",
+        "0400001000000011000200080000001c",
+        "04000010000000110001000c000000120000",
+        "0116000800000001",
+        "0100000800000001010000",
+        "0405000c0000000100000000",
+        "0414000c0000000100000000",
+        "0409000800000001",
+        "041e000800000001",
+        "0410000800000001",
+        "010e004800000001" + "00000000" * 16,
+        "010c004000000001"
+        + "02"
+        + "00" * 7
+        + "0001020000000101"
+        + "00" * 16
+        + "00000001000003010000100000000000"
+        + "0000000000000000",
+    ):
+        frames.append(odd.send(0, bytes.fromhex(h)))
+    write(path, 1, [bytes(f) for f in frames], 1_700_014_000)
+
+
 if __name__ == "__main__":
     pptp(HERE / "pptp.pcap")
     isakmp1(HERE / "isakmp1.pcap")
     overlay(HERE / "overlay.pcap")
     lisp(HERE / "lisp.pcap")
+    openflow(HERE / "openflow.pcap")
