@@ -88,6 +88,7 @@ def _load_scapy() -> None:
         "contrib.bgp",
         "layers.ppp",
         "layers.pptp",
+        "contrib.openflow",
     ):
         logger = logging.getLogger("scapy")
         level = logger.level
