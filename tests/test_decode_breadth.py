@@ -1,5 +1,5 @@
 """Hostile input against the decoders of tunnel hosts' control protocols and link types:
-every packet of their corpus files (tests/corpus/tunnelctl.py), cut at every offset and
+every packet of their corpus files (tests/corpus/tunnelctl.py and links.py), cut at every offset and
 mutated, through the one-line decoder at tcpdump's -v levels.  Nothing may reach the
 decoder's last resort ("decoder error"): the explicit length checks must catch it all.
 """
@@ -22,6 +22,12 @@ FILES = {
     "overlay.pcap": "VXLAN-GPE",
     "lisp.pcap": "LISP",
     "openflow.pcap": "OpenFlow",
+    "arcnet.pcap": "ARCNET",
+    "arcnet-linux.pcap": "ARCNET",
+    "dsa.pcap": "DSA",
+    "edsa.pcap": "EDSA",
+    "brcm.pcap": "BRCM",
+    "brcm-prepend.pcap": "BRCM",
 }
 
 

@@ -169,6 +169,12 @@ WHOLE = (
     "overlay.pcap",
     "lisp.pcap",
     "openflow.pcap",
+    "arcnet.pcap",
+    "arcnet-linux.pcap",
+    "dsa.pcap",
+    "edsa.pcap",
+    "brcm.pcap",
+    "brcm-prepend.pcap",
 )
 
 
@@ -184,7 +190,17 @@ def test_real_programs_captures_every_line_identical(verbose: int) -> None:
 
 def test_default_mode_differs_only_where_documented() -> None:
     """Without ``strict``, only the documented extensions change a line."""
-    allowed = ("WireGuard ", "OpenVPN ", "ERSPAN ", "VXLAN, flags", "L2TPv3", "BFDv1", "LISP-Map-", ": OpenFlow ")
+    allowed = (
+        "WireGuard ",
+        "OpenVPN ",
+        "ERSPAN ",
+        "VXLAN, flags",
+        "L2TPv3",
+        "BFDv1",
+        "LISP-Map-",
+        ": OpenFlow ",
+        "0x0000:  ",
+    )
     for path in FILES:
         strict = dict(enumerate(line for _p, line, _t in compare(path, strict=True)[0]))
         for proto, ours, their in compare(path, strict=False)[0]:

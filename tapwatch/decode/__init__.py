@@ -8,7 +8,7 @@ Two very different jobs live in this package:
   when ``pip install`` can).  The protocol modules (``link``, ``ip``,
   ``transport``, ``icmp``, ``dns``, ``dhcp``, ``isakmp``, ``services``, ``apps``, ``tunnels``,
   ``ospf``, ``multicast``, ``liveness``, ``ldp``, ``bgp``, ``ppp``, ``wan``, ``pptp``, ``overlay``,
-  ``openflow``)
+  ``openflow``, ``lan``)
   each bind handlers into the dispatch tables of :mod:`tapwatch.decode.core`, one
   table per layer boundary (link type, ethertype, IP protocol, UDP and TCP port),
   which both walks share.  :class:`LineFormatter` prints a capture's packets as
@@ -27,7 +27,8 @@ Differences from ``tcpdump -nn`` (tcpdump 4.99.3), each a flag away:
   (:class:`LineFormatter`) print them relative, as tcpdump (``absolute=True``: ``-S``).
 * VXLAN's inner frame follows ``: `` on the same line (tcpdump starts a second line),
   so one packet is one line; ``strict=True`` prints tcpdump's two lines.  LISP's records
-  and OpenFlow's messages follow on the line too (tcpdump starts a line for each).
+  and OpenFlow's messages follow on the line too (tcpdump starts a line for each), and
+  so does the hex dump tcpdump prints of a payload it cannot name (an ARCNET system code).
 * WireGuard (UDP 51820, or any port when the size and type fit), OpenVPN (UDP/TCP
   1194), ERSPAN I/II and L2TPv3 (IP protocol 115, UDP 1701 version 3) show their
   fields and the inner frame; tcpdump 4.99 prints ``UDP, length N``,
@@ -81,6 +82,7 @@ for _name in (
     "pptp",
     "overlay",
     "openflow",
+    "lan",
 ):
     _importlib.import_module(f"tapwatch.decode.{_name}")
 

@@ -144,9 +144,7 @@ class LineFormatter:
             if 0 <= snaplen < len(d):
                 d = d[:snaplen]
             text = stamp(ts) + line_text(d, lt, flows, strict, link, verbose, orig, cookies)
-            if verbose:
-                out.append(printable_layout(text))
-            elif strict:
+            if verbose or strict:
                 out.append(printable_layout(text))
             elif text.isprintable():  # printable()'s own first test, without the call
                 out.append(text)

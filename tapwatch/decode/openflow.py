@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Final
 
 from tapwatch.decode.core import TCP_PORTS, Acc, PortHandler, Trunc, bind, ip4, mac, u16, u32
+from tapwatch.decode.verbose import hex_ascii
 
 _VERSIONS: Final = {1: "1.0", 2: "1.1", 3: "1.2", 4: "1.3", 5: "1.4", 6: "1.5"}
 _TYPES10: Final = (
@@ -172,17 +173,6 @@ def _char(c: int) -> str:
     if c < 0x20 or c == 0x7F:
         return out + "^" + chr(c ^ 0x40)
     return out + chr(c)
-
-
-def hex_ascii(d: bytes, prefix: str) -> str:
-    """tcpdump's ``hex_and_ascii_print``: 16 bytes a line, their hex and their ASCII."""
-    out = []
-    for i in range(0, len(d), 16):
-        chunk = d[i : i + 16]
-        words = "".join(f" {chunk[j : j + 2].hex()}" for j in range(0, len(chunk), 2))
-        text = "".join(chr(c) if 0x20 < c < 0x7F else "." for c in chunk)
-        out.append(f"{prefix}0x{i:04x}: {words:<40}  {text}")
-    return "".join(out)
 
 
 class _Msg:
