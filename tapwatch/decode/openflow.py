@@ -5,8 +5,9 @@ After ``length N: OpenFlow`` each message of the segment gets a line of its own
 of OpenFlow 1.0 messages follow (matches, actions, ports, statistics, errors), with
 ``-vv`` the ports' details and hex dumps of carried data.  OpenFlow 1.3 prints its
 header lines, its length checks and, with ``-v``, HELLO's elements; the other 1.3
-bodies tcpdump decodes at ``-v`` are not (yet) decoded here, nor the frame ``-vvv``
-decodes inside a PACKET_IN or PACKET_OUT.
+bodies tcpdump decodes at ``-v`` are not (yet) decoded here, nor Big Switch's vendor
+messages (their data is dumped), nor the frame ``-vvv`` decodes inside a PACKET_IN or
+PACKET_OUT.
 
 tcpdump's rules for a segment are kept: a message may run past the segment (its body
 is checked against what was captured, ``[|openflow]`` where that ends); a header cut
@@ -489,10 +490,10 @@ class _Msg:
         elif t == 17:
             self.stats_reply(p, n)
         elif t == 20:
-            self.put(f"\n\t port_no {_port(self.h(p))}")
+            self.put(f"\n\t port {_port(self.h(p))}")
             self.h(p + 2)
         elif t == 21:
-            self.put(f"\n\t port_no {_port(self.h(p))}")
+            self.put(f"\n\t port {_port(self.h(p))}")
             self.need(p + 2, 6)
             self.queues(p + 8, n - 8)
 
@@ -606,8 +607,8 @@ class _Msg:
                 self.need(p + 1, 3)
                 self.put(f", name '{self.name(p + 4, 32)}'")
                 wc = self.w(p + 36)
-                self.put(f"\n\t wildcards 0x{wc:08x}" + _bitmap(_WILDCARDS, wc, 0x3FFFFF))
-                self.put(f"\n\t max_entries {self.w(p + 40)}, active_count {self.w(p + 44)}")
+                self.put(f"\n\t  wildcards 0x{wc:08x}" + _bitmap(_WILDCARDS, wc, 0x3FFFFF))
+                self.put(f"\n\t  max_entries {self.w(p + 40)}, active_count {self.w(p + 44)}")
                 self.put(f", lookup_count {self.q(p + 48)}, matched_count {self.q(p + 56)}")
                 p += 64
                 n -= 64
