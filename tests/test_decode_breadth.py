@@ -28,6 +28,7 @@ FILES = {
     "edsa.pcap": "EDSA",
     "brcm.pcap": "BRCM",
     "brcm-prepend.pcap": "BRCM",
+    "ikev2.pcap": "ISAKMP",
 }
 
 

@@ -175,6 +175,7 @@ WHOLE = (
     "edsa.pcap",
     "brcm.pcap",
     "brcm-prepend.pcap",
+    "ikev2.pcap",
 )
 
 

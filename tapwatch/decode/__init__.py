@@ -43,7 +43,7 @@ Differences from ``tcpdump -nn`` (tcpdump 4.99.3), each a flag away:
   cut short *inside* a tunnel (tcpdump blames the inner header, tapwatch the outer
   one), the application protocols not named in :mod:`~tapwatch.decode.apps` and
   :mod:`~tapwatch.decode.services` (they print as ``UDP, length N``); with ``-v``,
-  IKEv2's payloads (IKEv1's are) and RIPv1 routes.
+  RIPv1 routes.
 
 Nothing in here may raise on hostile input: a capture is attacker-controlled
 data.  Truncation is handled explicitly (tcpdump-style ``[|udp]`` markers and

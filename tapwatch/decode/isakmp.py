@@ -4,8 +4,9 @@ Without ``-v`` one line names the phase, the initiator or responder and the exch
 (``isakmp: phase 1 I ident``).  With ``-v`` an IKEv1 message's payloads follow, one
 per line, nested as tcpdump nests them: the SA's proposals and their transforms with
 the Oakley or IPsec attribute names (RFC 2407/2409), key exchange, nonce, identities,
-hashes, notifications and deletes (RFC 2408).  Payloads of IKEv2 are not walked
-(tcpdump's ``-v`` prints them; tapwatch prints IKEv2's header line).
+hashes, notifications and deletes (RFC 2408); an IKEv2 message's payloads likewise (RFC
+7296: SA, proposals and transforms, KE, identities, authentication, nonce, notifications,
+vendor ID, the encrypted payload's size).
 
 tcpdump's quirks are kept where they change the text: a nonce's or a notification's
 "some data" shows the last bytes of the *captured packet*, not of the payload; an SA with
@@ -472,6 +473,273 @@ class _V1:
         return p + ln
 
 
+_V2_TTYPES: Final = ("", "encr", "prf", "integ", "dh", "esn")
+_V2_IDS: Final[dict[int, tuple[str, ...]]] = {
+    1: _TRANSFORMS[3][0],
+    2: ("", "hmac-md5", "hmac-sha", "hmac-tiger", "aes128_xcbc"),
+    3: ("", "hmac-md5", "hmac-sha", "dec-mac", "kpdk-md5", "aes-xcbc"),
+    4: (*_GROUPS, "modp8192"),
+    5: ("no-esn", "esn"),
+}
+#: IKEv2's encryption transform attributes: only the key length (14) has a name
+_V2_ENCR_ATTRS: Final[_AttrMap] = (*((("", ()),) * 14), ("keylen", ()))
+_V2_AUTH: Final = ("invalid", "rsasig", "shared-secret", "dsssig")
+#: notification names, and whether the SPI is shown
+_V2_NOTIFY: Final = {
+    1: ("unsupported_critical_payload", False),
+    4: ("invalid_ike_spi", True),
+    5: ("invalid_major_version", False),
+    7: ("invalid_syntax", True),
+    9: ("invalid_message_id", True),
+    11: ("invalid_spi", True),
+    14: ("no_protocol_chosen", True),
+    17: ("invalid_ke_payload", True),
+    24: ("authentication_failed", True),
+    34: ("single_pair_required", True),
+    35: ("no_additional_sas", False),
+    36: ("internal_address_failure", False),
+    37: ("failed:cp_required", False),
+    39: ("invalid_selectors", False),
+    16384: ("initial_contact", False),
+    16385: ("set_window_size", False),
+    16386: ("additional_ts_possible", False),
+    16387: ("ipcomp_supported", False),
+    16388: ("nat_detection_source_ip", True),
+    16389: ("nat_detection_destination_ip", True),
+    16390: ("cookie", True),
+    16391: ("use_transport_mode", False),
+    16392: ("http_cert_lookup_supported", False),
+    16393: ("rekey_sa", True),
+    16394: ("tfc_padding_not_supported", False),
+    16395: ("non_first_fragment_also", False),
+}
+
+
+class _V2(_V1):
+    """One IKEv2 message's payload walk (``ikev2_sub_print``)."""
+
+    def sub2(self, np: int, p: int, depth: int) -> None:
+        d = self.d
+        while np:
+            try:
+                self.check(p, 4)
+                ln = u16(d, p + 2)
+                self.check(p, ln)
+            except Trunc:
+                self.out.append(f" [|{_np(np)}]")
+                return
+            self.out.append("\n" + "    " * (depth + 1) + "(")
+            nxt = d[p]
+            cp = -1
+            if ln > 4:
+                try:
+                    cp = self.payload2(np, p, ln, depth + 1)
+                except Trunc:
+                    self.out.append(f" [|{_np(np)}]")
+                    cp = -1
+            self.out.append(")")
+            if cp < 0:
+                return
+            np = nxt
+            p = cp
+
+    def head(self, name: str, p: int) -> None:
+        """``ikev2_pay_print``: the payload's name, ``[C]`` when critical."""
+        self.out.append(name + ("[C]:" if self.d[p + 1] & 0x80 else ":"))
+
+    def payload2(self, np: int, p: int, ln: int, depth: int) -> int:
+        d, out, v = self.d, self.out, self.verbose
+        name = _np(np)
+        if np < 33:  # tcpdump hands IKEv1's payload numbers to IKEv1's printers
+            if np in (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13):
+                return self.payload(np, p, ln, depth, 0)
+            out.append(name)
+            return p + ln
+        if np == 33:
+            self.head("sa", p)
+            left = ln - 4
+            out.append(f" len={left}")
+            cp, pn = p + 4, 2
+            while pn:
+                if left < 4:
+                    out.append(" [|v2sa]")
+                    return cp + left
+                self.check(cp, 4)
+                il = u16(d, cp + 2)
+                if il <= 4:
+                    out.append(" [|v2sa]")
+                    return -1
+                if left < il:
+                    out.append(" [|v2sa]")
+                    return cp + left
+                self.check(cp, il)
+                out.append("\n" + "    " * (depth + 1) + "(")
+                nxt = d[cp]
+                if pn == 2:
+                    cp = self.prop2(cp, il, depth + 1)
+                    if cp < 0:
+                        return -1
+                else:
+                    out.append(_np(pn))
+                    cp += il
+                out.append(")")
+                left -= il
+                pn = nxt
+            return cp
+        if np == 34:
+            self.check(p, 8)
+            self.head(name, p)
+            out.append(f" len={ln - 8} group={_name(_V2_IDS[4], u16(d, p + 4))}")
+            if v > 2 and ln > 8:
+                out.append(" " + self.raw(p + 8, ln - 8))
+            return p + ln
+        if np in (35, 36):
+            self.check(p, 8)
+            self.head(name, p)
+            out.append(f" len={ln - 4}")
+            if v > 2 and ln > 4:
+                out.append(" " + self.raw(p + 4, ln - 4))
+            t = d[p + 4]
+            kind = {1: " ipv4:", 2: " fqdn:", 3: " rfc822:", 5: " ipv6:", 9: " dn:", 10: " gn:",
+                    11: " keyid:"}.get(t, "")  # fmt: skip
+            out.append(kind)
+            if t in (2, 3):
+                self.check(p + 8, ln - 8)
+                out.append("".join(chr(c) if 0x20 <= c < 0x7F else "." for c in d[p + 8 : p + ln]))
+            elif kind:
+                out.append(self.raw(p + 8, ln - 8))
+            return p + ln
+        if np == 39:
+            self.check(p, 8)
+            self.head(name, p)
+            out.append(f" len={ln - 4} method={_name(_V2_AUTH, d[p + 4])}")
+            if v > 1:
+                out.append(" authdata=(" + self.raw(p + 8, ln - 8) + ") ")
+            elif v:
+                out.append(self.somedata(p + 8))
+            return p + ln
+        if np == 40:
+            self.head("nonce", p)
+            out.append(f" len={ln - 4}")
+            if v > 1:
+                out.append(" nonce=(" + self.raw(p + 4, ln - 4) + ") ")
+            elif v:
+                out.append(self.somedata(p + 4))
+            return p + ln
+        if np == 41:
+            self.check(p, 8)
+            self.head("n", p)
+            spi = d[p + 5]
+            t = u16(d, p + 6)
+            out.append(f" prot_id={_name(_PROTO_IDS, d[p + 4])}")
+            known = _V2_NOTIFY.get(t)
+            if known is None:
+                word = "error" if t < 8192 else "private-error" if t < 16384 else (
+                    "status" if t < 40960 else "private-status")  # fmt: skip
+                showspi, some = True, False
+            else:
+                word, showspi = known
+                some = t == 16390
+            out.append(f" type={t}({word})")
+            if showspi and spi:
+                out.append(" spi=" + self.raw(p + 8, spi))
+            cp = p + 8 + spi
+            if cp < self.ep:
+                if v > 3 or (some and self.ep - cp < 30):
+                    out.append(" data=(" + self.raw(cp, self.ep - cp) + ")")
+                elif some:
+                    out.append(self.somedata(cp))
+            return p + ln
+        if np == 43:
+            self.head(name, p)
+            out.append(f" len={ln - 4} vid=")
+            self.check(p + 4, ln - 4)
+            out.append("".join(chr(c) if 0x20 <= c < 0x7F else "." for c in d[p + 4 : p + ln]))
+            if v > 2 and ln > 8:
+                out.append(" " + self.raw(p + 4, ln - 4))
+            return p + ln
+        if np == 46:
+            self.head(name, p)
+            out.append(f" len={ln - 4}")
+            if v > 2 and ln - 4 > 4:
+                out.append(" " + self.raw(p + 4, ln - 4))
+            self.check(p + 4, ln - 4)
+            return -1  # tcpdump stops after the encrypted payload
+        if 33 <= np <= 48:  # certificates, requests, deletes, selectors, configuration, EAP
+            self.head(name, p)
+            out.append(f" len={ln - 4}")
+            if v > 2 and ln > 4:
+                out.append(" " + self.raw(p + 4, ln - 4))
+            return p + ln
+        out.append(name)
+        return p + ln
+
+    def prop2(self, p: int, oln: int, depth: int) -> int:
+        """A proposal and its transforms (``ikev2_p_print``); -1 when it had to stop."""
+        d, out = self.d, self.out
+        self.check(p, 8)
+        self.head("p", p)
+        left = oln - 4
+        spi = d[p + 6]
+        out.append(
+            f" #{d[p + 4]} protoid={_name(_PROTO_IDS, d[p + 5])} transform={d[p + 7]} len={oln}"
+        )
+        cp = p + 8
+        if spi:
+            if left < spi:
+                out.append(" [|p]")
+                return cp + left
+            out.append(" spi=" + self.raw(cp, spi))
+            cp += spi
+            left -= spi
+        tn, count = 3, 0
+        while tn:
+            count += 1
+            if left < 4:
+                out.append(" [|p]")
+                return cp + left
+            self.check(cp, 4)
+            il = u16(d, cp + 2)
+            if il <= 4:
+                out.append(" [|p]")
+                return -1
+            if left < il:
+                out.append(" [|p]")
+                return cp + left
+            self.check(cp, il)
+            out.append("\n" + "    " * (depth + 1) + "(")
+            nxt = d[cp]
+            if tn == 3:
+                try:
+                    cp = self.trans2(cp, il, count)
+                except Trunc:
+                    out.append(" [|t]")
+                    return -1
+            else:
+                out.append(_np(tn))
+                cp += il
+            out.append(")")
+            left -= il
+            tn = nxt
+        return cp
+
+    def trans2(self, p: int, il: int, count: int) -> int:
+        d, out = self.d, self.out
+        self.check(p, 8)
+        self.head("t", p)
+        tt, tid = d[p + 4], u16(d, p + 6)
+        ids = _V2_IDS.get(tt)
+        kind = _name(_V2_TTYPES, tt)
+        out.append(f" #{count} type={kind} id={_name(ids, tid) if ids else tid} ")
+        amap = _V2_ENCR_ATTRS if tt == 1 else ()
+        cp, ep2 = p + 8, p + il
+        while cp < self.ep and cp < ep2:
+            cp = self.attr(cp, ep2, amap)
+        if self.ep < ep2:
+            out.append("...")
+        return cp
+
+
 def _safe(c: int) -> str:
     """tcpdump's ``safeputchar``: ``M-`` for the high bit, ``^X`` for controls."""
     out = ""
@@ -537,13 +805,15 @@ def isakmp(
                 + ("R" if flags & 0x20 else "")
                 + "]"
             )
-        if verbose:  # the payloads are not walked; what stops tcpdump before them is said
+        if verbose:
             out += ":"
             np = d[off + 16]
             if flags & 1:
                 out += f" [encrypted {_np(np)}]"
-            elif np and end - off < 32:
-                out += f" [|{_np(np)}]"
+            else:
+                walk2 = _V2(d, end, verbose, 1 if phase1 else 2)
+                walk2.sub2(np, off + 28, 0)
+                out += "".join(walk2.out)
             out += _mismatch(d, off, length)
         return out
     return head

@@ -12,6 +12,8 @@ RFC 8300) with MD types 1 and 2 carrying IPv4, IPv6 and Ethernet, VXLAN-GPE carr
 directly, NSH on Ethernet, and the malformed cases tcpdump names (unknown next protocol,
 short packet, too many headers, version 1).
 ``lisp.pcap``: LISP control messages (UDP 4342) laid out as RFC 9301's figures draw them.
+``ikev2.pcap``: IKEv2 from ``scapy.contrib.ikev2`` (init with a cookie, auth and
+informational exchanges encrypted, a child SA in the clear).
 ``openflow.pcap``: an OpenFlow 1.0 controller session from ``scapy.contrib.openflow``,
 OpenFlow 1.3 hellos, and malformed messages tcpdump's length rules catch.
 """
@@ -719,9 +721,96 @@ def openflow(path: Path) -> None:
     write(path, 1, [bytes(f) for f in frames], 1_700_014_000)
 
 
+def ikev2(path: Path) -> None:
+    """IKEv2 (RFC 7296) as ``scapy.contrib.ikev2`` builds it: IKE_SA_INIT both ways (SA with
+    proposals and transforms, KE, nonce, NAT detection, a cookie, vendor ID), IKE_AUTH and an
+    informational exchange encrypted, and a CREATE_CHILD_SA in the clear."""
+    import logging
+
+    logging.getLogger("scapy").setLevel(logging.ERROR)
+    from scapy.contrib import ikev2 as k
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.l2 import Ether
+
+    spi_i, spi_r = bytes.fromhex("0102030405060708"), bytes.fromhex("a1a2a3a4a5a6a7a8")
+
+    def tr(t: int, tid: int, nxt: int = 3, keylen: int | None = None) -> Any:
+        if keylen is None:
+            return k.IKEv2_Transform(next_payload=nxt, transform_type=t, transform_id=tid)
+        return k.IKEv2_Transform(
+            next_payload=nxt, length=12, transform_type=t, transform_id=tid, key_length=keylen
+        )
+
+    prop = k.IKEv2_Proposal(
+        next_payload=2,
+        proposal=1,
+        proto=1,
+        trans_nb=4,
+        trans=tr(1, 12, keylen=256) / tr(2, 2) / tr(3, 2) / tr(4, 14, nxt=0),
+    ) / k.IKEv2_Proposal(
+        proposal=2, proto=1, trans_nb=3, trans=tr(1, 3) / tr(3, 1) / tr(4, 2, nxt=0)
+    )
+    child = k.IKEv2_Proposal(
+        proposal=1,
+        proto=3,
+        SPI=b"\xc1\xc2\xc3\xc4",
+        trans_nb=3,
+        trans=tr(1, 12, keylen=128) / tr(3, 12) / tr(5, 0, nxt=0),
+    )
+
+    def msg(np: int, etype: int, flags: int, payload: Any, resp: bool, mid: int = 0) -> bytes:
+        head = k.IKEv2(
+            init_SPI=spi_i,
+            resp_SPI=spi_r if resp else bytes(8),
+            next_payload=np,
+            exch_type=etype,
+            flags=flags,
+            id=mid,
+        )
+        return bytes(head / payload)
+
+    init = (
+        k.IKEv2_SA(next_payload=34, prop=prop)
+        / k.IKEv2_KE(next_payload=40, group=14, ke=bytes(range(256)))
+        / k.IKEv2_Nonce(next_payload=41, nonce=bytes(range(32)))
+        / k.IKEv2_Notify(next_payload=41, proto=0, type=16388, notify=bytes(20))
+        / k.IKEv2_Notify(next_payload=43, proto=0, type=16389, notify=bytes(range(20)))
+        / k.IKEv2_VendorID(next_payload=0, vendorID=b"strongSwan 5.9")
+    )
+    msgs = [
+        (0, msg(41, 34, 0x08, k.IKEv2_Notify(proto=0, type=16390, notify=bytes(8)), False)),
+        (0, msg(33, 34, 0x08, init, False)),
+        (1, msg(33, 34, 0x20, init, True)),
+        (0, msg(46, 35, 0x08, k.IKEv2_Encrypted(next_payload=35, load=bytes(96)), True, 1)),
+        (1, msg(46, 35, 0x20, k.IKEv2_Encrypted(next_payload=36, load=bytes(80)), True, 1)),
+        (
+            0,
+            msg(
+                33,
+                36,
+                0x08,
+                k.IKEv2_SA(next_payload=40, prop=child)
+                / k.IKEv2_Nonce(next_payload=0, nonce=bytes(16)),
+                True,
+                2,
+            ),
+        ),
+        (1, msg(41, 37, 0x20, k.IKEv2_Notify(proto=3, SPI=b"\x01\x02\x03\x04", type=11), True, 3)),
+        (0, msg(46, 37, 0x08, k.IKEv2_Encrypted(next_payload=42, load=bytes(32)), True, 4)),
+    ]
+    frames = []
+    for side, m in msgs:
+        a, b = ("10.85.0.2", "10.85.0.1") if side == 0 else ("10.85.0.1", "10.85.0.2")
+        frames.append(
+            bytes(Ether(src=M1, dst=M2) / IP(src=a, dst=b) / UDP(sport=500, dport=500) / m)
+        )
+    write(path, 1, frames, 1_700_015_000)
+
+
 if __name__ == "__main__":
     pptp(HERE / "pptp.pcap")
     isakmp1(HERE / "isakmp1.pcap")
     overlay(HERE / "overlay.pcap")
     lisp(HERE / "lisp.pcap")
     openflow(HERE / "openflow.pcap")
+    ikev2(HERE / "ikev2.pcap")
