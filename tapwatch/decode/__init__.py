@@ -37,8 +37,8 @@ Differences from ``tcpdump -nn`` (tcpdump 4.99.3), each a flag away:
   full-size packet is not padded to 16 bytes).
 * BFD from UDP port 49152 prints as BFD; tcpdump takes that source port for a
   Broadcom LI shim first; ``strict=True`` prints the shim.
-* Not (yet) decoded as tcpdump does: link types other than Ethernet, raw IP, Linux
-  cooked and BSD loopback; BGP's VPN, labeled and EVPN routes; OSPF traffic-engineering
+* Not (yet) decoded as tcpdump does: 802.11 with radiotap and the other link types no
+  module here binds; OpenFlow 1.3's message bodies; L2TP's control messages; BGP's VPN, labeled and EVPN routes; OSPF traffic-engineering
   LSAs; DVMRP and PIMv1; ICMPv6 node information payloads, a packet
   cut short *inside* a tunnel (tcpdump blames the inner header, tapwatch the outer
   one), the application protocols not named in :mod:`~tapwatch.decode.apps` and
