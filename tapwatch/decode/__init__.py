@@ -38,12 +38,12 @@ Differences from ``tcpdump -nn`` (tcpdump 4.99.3), each a flag away:
 * BFD from UDP port 49152 prints as BFD; tcpdump takes that source port for a
   Broadcom LI shim first; ``strict=True`` prints the shim.
 * Not (yet) decoded as tcpdump does: 802.11 with radiotap and the other link types no
-  module here binds; OpenFlow 1.3's message bodies; L2TP's control messages; BGP's VPN, labeled and EVPN routes; OSPF traffic-engineering
-  LSAs; DVMRP and PIMv1; ICMPv6 node information payloads, a packet
-  cut short *inside* a tunnel (tcpdump blames the inner header, tapwatch the outer
-  one), the application protocols not named in :mod:`~tapwatch.decode.apps` and
-  :mod:`~tapwatch.decode.services` (they print as ``UDP, length N``); with ``-v``,
-  RIPv1 routes.
+  module here binds; OpenFlow 1.3's message bodies; L2TP's control messages; BGP's
+  VPN, labeled and EVPN routes; OSPF traffic-engineering LSAs; DVMRP and PIMv1; ICMPv6
+  node information payloads, a packet cut short *inside* a tunnel (tcpdump blames the
+  inner header, tapwatch the outer one), the application protocols not named in
+  :mod:`~tapwatch.decode.apps` and :mod:`~tapwatch.decode.services` (they print as
+  ``UDP, length N``); with ``-v``, RIPv1 routes.
 
 Nothing in here may raise on hostile input: a capture is attacker-controlled
 data.  Truncation is handled explicitly (tcpdump-style ``[|udp]`` markers and
