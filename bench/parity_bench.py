@@ -37,6 +37,7 @@ CLAIMED = frozenset(
         "ISAKMP", "Telnet", "GRE", "VXLAN", "Geneve", "L2TP", "MPLS", "ESP", "AH", "OSPF",
         "IGMP", "PIM", "VRRP", "BFD", "LDP", "BCM-LI", "WireGuard", "OpenVPN", "PPP", "PPPoE",
         "LCP", "IPCP", "IP6CP", "CHAP", "PAP", "CHDLC", "SLARP", "FR", "IPNET", "IPoIB",
+        "PPTP", "VXLAN-GPE", "NSH", "LISP", "OpenFlow", "ARCNET", "DSA", "EDSA", "BRCM",
     )
 )  # fmt: skip
 

@@ -118,6 +118,12 @@ CLAIMED = (
     "IP6CP",
     "CHAP",
     "PAP",
+    "PPTP",
+    "ISAKMP",
+    "VXLAN-GPE",
+    "NSH",
+    "LISP",
+    "OpenFlow",
 )
 
 
@@ -157,6 +163,19 @@ WHOLE = (
     "ipoib.pcap",
     "snaplen.pcap",
     "ntp.pcap",
+    "pptp.pcap",
+    "isakmp1.pcap",
+    "ike.pcap",
+    "overlay.pcap",
+    "lisp.pcap",
+    "openflow.pcap",
+    "arcnet.pcap",
+    "arcnet-linux.pcap",
+    "dsa.pcap",
+    "edsa.pcap",
+    "brcm.pcap",
+    "brcm-prepend.pcap",
+    "ikev2.pcap",
 )
 
 
@@ -172,7 +191,17 @@ def test_real_programs_captures_every_line_identical(verbose: int) -> None:
 
 def test_default_mode_differs_only_where_documented() -> None:
     """Without ``strict``, only the documented extensions change a line."""
-    allowed = ("WireGuard ", "OpenVPN ", "ERSPAN ", "VXLAN, flags", "L2TPv3", "BFDv1")
+    allowed = (
+        "WireGuard ",
+        "OpenVPN ",
+        "ERSPAN ",
+        "VXLAN, flags",
+        "L2TPv3",
+        "BFDv1",
+        "LISP-Map-",
+        ": OpenFlow ",
+        "0x0000:  ",
+    )
     for path in FILES:
         strict = dict(enumerate(line for _p, line, _t in compare(path, strict=True)[0]))
         for proto, ours, their in compare(path, strict=False)[0]:

@@ -6,8 +6,9 @@ Two very different jobs live in this package:
   packet printed headless and every packet counted, so they are hand-written,
   reading header fields byte by byte, and never touch scapy (compiled with mypyc
   when ``pip install`` can).  The protocol modules (``link``, ``ip``,
-  ``transport``, ``icmp``, ``dns``, ``dhcp``, ``services``, ``apps``, ``tunnels``,
-  ``ospf``, ``multicast``, ``liveness``, ``ldp``, ``bgp``, ``ppp``, ``wan``)
+  ``transport``, ``icmp``, ``dns``, ``dhcp``, ``isakmp``, ``services``, ``apps``, ``tunnels``,
+  ``ospf``, ``multicast``, ``liveness``, ``ldp``, ``bgp``, ``ppp``, ``wan``, ``pptp``, ``overlay``,
+  ``openflow``, ``lan``)
   each bind handlers into the dispatch tables of :mod:`tapwatch.decode.core`, one
   table per layer boundary (link type, ethertype, IP protocol, UDP and TCP port),
   which both walks share.  :class:`LineFormatter` prints a capture's packets as
@@ -25,7 +26,9 @@ Differences from ``tcpdump -nn`` (tcpdump 4.99.3), each a flag away:
   prints absolute numbers, as ``tcpdump -S``; headless and ``-r`` lines
   (:class:`LineFormatter`) print them relative, as tcpdump (``absolute=True``: ``-S``).
 * VXLAN's inner frame follows ``: `` on the same line (tcpdump starts a second line),
-  so one packet is one line; ``strict=True`` prints tcpdump's two lines.
+  so one packet is one line; ``strict=True`` prints tcpdump's two lines.  LISP's records
+  and OpenFlow's messages follow on the line too (tcpdump starts a line for each), and
+  so does the hex dump tcpdump prints of a payload it cannot name (an ARCNET system code).
 * WireGuard (UDP 51820, or any port when the size and type fit), OpenVPN (UDP/TCP
   1194), ERSPAN I/II and L2TPv3 (IP protocol 115, UDP 1701 version 3) show their
   fields and the inner frame; tcpdump 4.99 prints ``UDP, length N``,
@@ -34,14 +37,13 @@ Differences from ``tcpdump -nn`` (tcpdump 4.99.3), each a flag away:
   full-size packet is not padded to 16 bytes).
 * BFD from UDP port 49152 prints as BFD; tcpdump takes that source port for a
   Broadcom LI shim first; ``strict=True`` prints the shim.
-* Not (yet) decoded as tcpdump does: link types other than Ethernet, raw IP, Linux
-  cooked and BSD loopback; BGP's VPN, labeled and EVPN routes; OSPF traffic-engineering
-  LSAs; DVMRP and PIMv1; ICMPv6 node information payloads, a packet
-  cut short *inside* a tunnel (tcpdump blames the inner header, tapwatch the outer
-  one), the application protocols not named in :mod:`~tapwatch.decode.apps` and
-  :mod:`~tapwatch.decode.services` (they print as ``UDP, length N``); with ``-v``,
-  NTP's and ISAKMP's payloads, RIPv1 routes and IKEv1 initiator/responder letters
-  after an exchange's first packet (tcpdump remembers cookies).
+* Not (yet) decoded as tcpdump does: 802.11 with radiotap and the other link types no
+  module here binds; OpenFlow 1.3's message bodies; L2TP's control messages; BGP's
+  VPN, labeled and EVPN routes; OSPF traffic-engineering LSAs; DVMRP and PIMv1; ICMPv6
+  node information payloads, a packet cut short *inside* a tunnel (tcpdump blames the
+  inner header, tapwatch the outer one), the application protocols not named in
+  :mod:`~tapwatch.decode.apps` and :mod:`~tapwatch.decode.services` (they print as
+  ``UDP, length N``); with ``-v``, RIPv1 routes.
 
 Nothing in here may raise on hostile input: a capture is attacker-controlled
 data.  Truncation is handled explicitly (tcpdump-style ``[|udp]`` markers and
@@ -66,6 +68,7 @@ for _name in (
     "icmp",
     "dns",
     "dhcp",
+    "isakmp",
     "services",
     "apps",
     "tunnels",
@@ -76,6 +79,10 @@ for _name in (
     "bgp",
     "ppp",
     "wan",
+    "pptp",
+    "overlay",
+    "openflow",
+    "lan",
 ):
     _importlib.import_module(f"tapwatch.decode.{_name}")
 

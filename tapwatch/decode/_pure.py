@@ -29,7 +29,7 @@ from types import ModuleType
 COMPILED_MODULES = (
     *(
         f"tapwatch.decode.{m}"
-        for m in ("core", "names", "link", "ip", "transport", "icmp", "dns", "dhcp")
+        for m in ("core", "names", "link", "ip", "transport", "icmp", "dns", "dhcp", "isakmp")
     ),
     *(
         f"tapwatch.decode.{m}"
@@ -37,7 +37,18 @@ COMPILED_MODULES = (
     ),
     *(
         f"tapwatch.decode.{m}"
-        for m in ("ospf", "multicast", "liveness", "ldp", "bgp", "ppp", "wan")
+        for m in (
+            "ospf",
+            "multicast",
+            "liveness",
+            "ldp",
+            "bgp",
+            "ppp",
+            "wan",
+            "pptp",
+            "overlay",
+            "openflow",
+        )
     ),
     "tapwatch.pcap.records",
 )

@@ -128,6 +128,8 @@ class Cookies:
 
     def side(self, ck: bytes, first: bool, src: str, dst: str) -> str:
         """``I``, ``R`` or ``?`` for a packet with initiator cookie ``ck`` from ``src``."""
+        if len(self.slots) < 20 and not any(ck):
+            return "?"  # tcpdump's unused slots hold a zero cookie of no address family
         for cookie, ini, resp in self.slots:
             if cookie == ck:
                 if src == ini:

@@ -34,6 +34,9 @@ from tapwatch.decode.verbose import cksum, hexdump, pseudo_sum, shouldbe
 
 def _icmp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -> str:
     a.layers.append("ICMP")
+    if end <= off:  # not even the type: tcpdump has printed nothing of ICMP yet
+        a.bad = True
+        return f"{head_noport(ctx)} [|icmp]"
     text = _icmp_text(d, off, end, clen, a, f"{head_noport(ctx)}ICMP ")
     if not a.verbose or text.endswith("[|icmp]"):
         return text

@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from tapwatch.decode.core import Cookies, Summary, TcpFlows
 from tapwatch.decode.summary import line_text, summarize_with
-from tapwatch.sanitize import printable, printable_layout, printable_lines
+from tapwatch.sanitize import printable, printable_layout
 
 
 class _Clock:
@@ -114,7 +114,7 @@ class LineFormatter:
         if self.verbose:
             return printable_layout(text)
         if self.strict:
-            return printable_lines(text)
+            return printable_layout(text)  # tcpdump's own tabs too (OpenFlow)
         return printable(text)
 
     def lines(
@@ -144,10 +144,8 @@ class LineFormatter:
             if 0 <= snaplen < len(d):
                 d = d[:snaplen]
             text = stamp(ts) + line_text(d, lt, flows, strict, link, verbose, orig, cookies)
-            if verbose:
+            if verbose or strict:
                 out.append(printable_layout(text))
-            elif strict:
-                out.append(printable_lines(text))
             elif text.isprintable():  # printable()'s own first test, without the call
                 out.append(text)
             else:

@@ -347,11 +347,23 @@ def _arp(d: bytes, off: int, a: Acc, name: str) -> str:
     else:
         body = opname
         a.info = f"ARP opcode {op}"
-    if hrd != 1 and hrd != 6:
-        body += f", hardware type {hrd}"
-    if a.verbose and hrd == 1 and pro == 0x0800:  # tcpdump -v names the address formats
-        return f"{name}, Ethernet (len {hln}), IPv4 (len {pln}), {body}, length {n}"
+    if a.verbose and pro == 0x0800:  # tcpdump -v names the address formats
+        hw = _ARP_HARDWARE.get(hrd) or f"Unknown Hardware ({hrd})"
+        return f"{name}, {hw} (len {hln}), IPv4 (len {pln}), {body}, length {n}"
     return f"{name}, {body}, length {n}"
+
+
+#: tcpdump's names of ARP hardware types (-v)
+_ARP_HARDWARE: Final = {
+    1: "Ethernet",
+    6: "TokenRing",
+    7: "ArcNet",
+    15: "FrameRelay",
+    19: "ATM (RFC 2225)",
+    23: "STRIP",
+    24: "IEEE 1394",
+    32: "InfiniBand",
+}
 
 
 def _proto_addr(pro: int, b: bytes) -> str:

@@ -1,5 +1,5 @@
-"""Network services tcpdump names by their ports: SNMP, RIP, TFTP, RADIUS, ISAKMP/IKE, DHCPv6
-and telnet's option negotiation, each as tcpdump 4.99 prints it without ``-v``.
+"""Network services tcpdump names by their ports: SNMP, RIP, TFTP, RADIUS, DHCPv6 and
+telnet's option negotiation, each as tcpdump 4.99 prints it without ``-v``.
 
 These are the lines of management and VPN-control traffic: what a router, an
 authentication server or an IKE daemon says on the wire.  Values quoted from the
@@ -460,107 +460,6 @@ class _Radius(PortHandler):
         out.append("RADIUS")
 
 
-# --------------------------------------------------------------------------- ISAKMP / IKE
-
-_IKE1_EXCHANGES: Final = {
-    0: "none",
-    1: "base",
-    2: "ident",
-    3: "auth",
-    4: "agg",
-    5: "inf",
-    32: "oakley-quick",
-    33: "oakley-newgroup",
-}
-_IKE2_EXCHANGES: Final = {34: "ikev2_init", 35: "ikev2_auth", 36: "child_sa", 37: "inf2"}
-
-
-def isakmp(d: bytes, off: int, end: int, verbose: int = 0, a: Acc | None = None) -> str:
-    """``isakmp: phase 1 I ident`` / ``isakmp: parent_sa ikev2_init`` (tcpdump without -v).
-
-    The initiator/responder letter of IKEv1 needs the exchange's first packet
-    (tcpdump remembers cookies); a line decoded alone says ``I`` for a first
-    packet (no responder cookie) and ``?`` otherwise.
-    """
-    if end - off < 28:
-        return "isakmp: [|isakmp]"
-    major = d[off + 17] >> 4
-    etype = d[off + 18]
-    flags = d[off + 19]
-    phase1 = d[off + 20 : off + 24] == b"\0\0\0\0"
-    head = "isakmp:"
-    tail = ""
-    if verbose:  # the version and message id; a colon before the payloads (not decoded)
-        head = f"isakmp {major}.{d[off + 17] & 15} msgid {d[off + 20 : off + 24].hex()}"
-        if verbose > 1:
-            head += f" cookie {d[off : off + 8].hex()}->{d[off + 8 : off + 16].hex()}"
-        head += ":"
-        tail = ":"
-    if major == 1:
-        out = head + (" phase 1" if phase1 else " phase 2/others")
-        first = d[off + 8 : off + 16] == bytes(8)
-        if a is not None and a.cookies is not None:
-            out += " " + a.cookies.side(d[off : off + 8], first, a.src, a.dst)
-        else:
-            out += " I" if first else " ?"
-        out += " " + _IKE1_EXCHANGES.get(etype, f"#{etype}")
-        if flags & 3:
-            out += "[" + ("E" if flags & 1 else "") + ("C" if flags & 2 else "") + "]"
-        return out + tail
-    if major == 2:
-        out = head + (" parent_sa" if phase1 else " child_sa ")
-        out += " " + _IKE2_EXCHANGES.get(etype, f"#{etype}")
-        if flags & 0x38:
-            out += (
-                "["
-                + ("I" if flags & 8 else "")
-                + ("V" if flags & 0x10 else "")
-                + ("R" if flags & 0x20 else "")
-                + "]"
-            )
-        return out + tail
-    return head
-
-
-class _Isakmp(PortHandler):
-    def text(
-        self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
-    ) -> str | None:
-        a.layers.append("ISAKMP")
-        return isakmp(d, off, end, a.verbose, a)
-
-    def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
-        out.append("ISAKMP")
-
-
-class _NatT(PortHandler):
-    """UDP 4500: IKE behind a zero "non-ESP marker", ESP otherwise (RFC 3948)."""
-
-    def text(
-        self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
-    ) -> str | None:
-        if length == 1 and end > off and d[off] == 0xFF:
-            a.layers.append("ISAKMP")
-            return "isakmp-nat-keep-alive"
-        if end - off < 4:
-            return None
-        if d[off : off + 4] == b"\0\0\0\0":
-            a.layers.append("ISAKMP")
-            return "NONESP-encap: " + isakmp(d, off + 4, end, a.verbose, a)
-        if end - off < 8:
-            return None
-        a.layers.append("ESP")
-        spi = int.from_bytes(d[off : off + 4], "big")
-        seq = int.from_bytes(d[off + 4 : off + 8], "big")
-        return f"UDP-encap: ESP(spi=0x{spi:08x},seq=0x{seq:x}), length {length}"
-
-    def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
-        if end - off >= 4 and d[off : off + 4] == b"\0\0\0\0":
-            out.append("ISAKMP")
-        elif end - off >= 8:
-            out.append("ESP")
-
-
 # --------------------------------------------------------------------------- DHCPv6
 
 _DHCP6_TYPES: Final = {
@@ -795,8 +694,6 @@ class _Telnet(PortHandler):
 
 bind(UDP_PORTS, (69,), _Tftp("TFTP"))
 bind(UDP_PORTS, (520,), _Rip("RIP"))
-bind(UDP_PORTS, (500,), _Isakmp("ISAKMP"))
-bind(UDP_PORTS, (4500,), _NatT("ISAKMP"))
 bind(UDP_PORTS, (161, 162), _Snmp("SNMP"))
 bind(UDP_PORTS, (1645, 1646, 1812, 1813, 3799), _Radius("RADIUS"))
 bind(UDP_PORTS, (546, 547), _Dhcp6("DHCPv6"))

@@ -87,6 +87,8 @@ def _load_scapy() -> None:
         "contrib.ldp",
         "contrib.bgp",
         "layers.ppp",
+        "layers.pptp",
+        "contrib.openflow",
     ):
         logger = logging.getLogger("scapy")
         level = logger.level
@@ -485,6 +487,8 @@ def _layer_label(layer: Any, size: int) -> str:
     try:
         g = layer.getfieldval
         if name == "Ether":
+            if g("src") is None or g("dst") is None:  # an empty frame field (OpenFlow's data)
+                return f"Ethernet II, {size} bytes"
             return f"Ethernet II, Src: {g('src')}, Dst: {g('dst')}"
         if name in ("Dot1Q", "Dot1AD"):
             kind = "802.1ad" if name == "Dot1AD" else "802.1Q Virtual LAN"

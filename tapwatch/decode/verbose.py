@@ -206,3 +206,14 @@ def hexdump(d: bytes, prefix: str) -> str:
         words = "".join(f" {chunk[j : j + 2].hex()}" for j in range(0, len(chunk), 2))
         out.append(f"{prefix}0x{i:04x}: {words}")
     return "".join(out)
+
+
+def hex_ascii(d: bytes, prefix: str) -> str:
+    """tcpdump's ``hex_and_ascii_print``: 16 bytes a line, their hex and their ASCII."""
+    out = []
+    for i in range(0, len(d), 16):
+        chunk = d[i : i + 16]
+        words = "".join(f" {chunk[j : j + 2].hex()}" for j in range(0, len(chunk), 2))
+        text = "".join(chr(c) if 0x20 < c < 0x7F else "." for c in chunk)
+        out.append(f"{prefix}0x{i:04x}: {words:<40}  {text}")
+    return "".join(out)

@@ -1,0 +1,780 @@
+"""OpenFlow (TCP 6653 and the old 6633) as tcpdump 4.99 prints it.
+
+After ``length N: OpenFlow`` each message of the segment gets a line of its own
+(``version 1.0, type FLOW_MOD, length 88, xid 0x00000006``); with ``-v`` the bodies
+of OpenFlow 1.0 messages follow (matches, actions, ports, statistics, errors), with
+``-vv`` the ports' details and hex dumps of carried data.  OpenFlow 1.3 prints its
+header lines, its length checks and, with ``-v``, HELLO's elements; the other 1.3
+bodies tcpdump decodes at ``-v`` are not (yet) decoded here, nor Big Switch's vendor
+messages (their data is dumped), nor the frame ``-vvv`` decodes inside a PACKET_IN or
+PACKET_OUT.
+
+tcpdump's rules for a segment are kept: a message may run past the segment (its body
+is checked against what was captured, ``[|openflow]`` where that ends); a header cut
+by the segment's end says ``(end of TCP payload)``; a length below the header's size
+fails the rest of the segment; a body of the wrong size for its type is ``(invalid)``
+and the next message is decoded.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from tapwatch.decode.core import TCP_PORTS, Acc, PortHandler, Trunc, bind, ip4, mac, u16, u32
+from tapwatch.decode.verbose import hex_ascii
+
+_VERSIONS: Final = {1: "1.0", 2: "1.1", 3: "1.2", 4: "1.3", 5: "1.4", 6: "1.5"}
+_TYPES10: Final = (
+    *("HELLO", "ERROR", "ECHO_REQUEST", "ECHO_REPLY", "VENDOR", "FEATURES_REQUEST"),
+    *("FEATURES_REPLY", "GET_CONFIG_REQUEST", "GET_CONFIG_REPLY", "SET_CONFIG"),
+    *("PACKET_IN", "FLOW_REMOVED", "PORT_STATUS", "PACKET_OUT", "FLOW_MOD", "PORT_MOD"),
+    *("STATS_REQUEST", "STATS_REPLY", "BARRIER_REQUEST", "BARRIER_REPLY"),
+    *("QUEUE_GET_CONFIG_REQUEST", "QUEUE_GET_CONFIG_REPLY"),
+)
+_TYPES13: Final = (
+    *("HELLO", "ERROR", "ECHO_REQUEST", "ECHO_REPLY", "EXPERIMENTER", "FEATURES_REQUEST"),
+    *("FEATURES_REPLY", "GET_CONFIG_REQUEST", "GET_CONFIG_REPLY", "SET_CONFIG"),
+    *("PACKET_IN", "FLOW_REMOVED", "PORT_STATUS", "PACKET_OUT", "FLOW_MOD", "GROUP_MOD"),
+    *("PORT_MOD", "TABLE_MOD", "MULTIPART_REQUEST", "MULTIPART_REPLY", "BARRIER_REQUEST"),
+    *("BARRIER_REPLY", "QUEUE_GET_CONFIG_REQUEST", "QUEUE_GET_CONFIG_REPLY", "ROLE_REQUEST"),
+    *("ROLE_REPLY", "GET_ASYNC_REQUEST", "GET_ASYNC_REPLY", "SET_ASYNC", "METER_MOD"),
+)
+_FIX, _MIN = 1, 2
+#: body-size rules by message type: (fixed or minimum, total length)
+_REQ10: Final = {
+    0: (_MIN, 8), 1: (_MIN, 12), 2: (_MIN, 8), 3: (_MIN, 8), 4: (_MIN, 12), 5: (_FIX, 8),
+    6: (_MIN, 32), 7: (_FIX, 8), 8: (_FIX, 12), 9: (_FIX, 12), 10: (_MIN, 18),
+    11: (_FIX, 88), 12: (_FIX, 64), 13: (_MIN, 16), 14: (_MIN, 72), 15: (_FIX, 32),
+    16: (_MIN, 12), 17: (_MIN, 12), 18: (_FIX, 8), 19: (_FIX, 8), 20: (_FIX, 12),
+    21: (_MIN, 16),
+}  # fmt: skip
+_REQ13: Final = {
+    0: (_MIN, 8), 1: (_MIN, 12), 2: (_MIN, 8), 3: (_MIN, 8), 4: (_MIN, 16), 5: (_FIX, 8),
+    6: (_FIX, 32), 7: (_FIX, 8), 8: (_FIX, 12), 9: (_FIX, 12), 12: (_FIX, 80),
+    16: (_FIX, 40), 17: (_FIX, 16), 20: (_FIX, 8), 21: (_FIX, 8), 22: (_FIX, 16),
+    24: (_FIX, 24), 25: (_FIX, 24), 26: (_FIX, 8), 27: (_FIX, 32), 28: (_FIX, 32),
+}  # fmt: skip
+
+_PORTS: Final = {
+    0xFF00: "MAX", 0xFFF8: "IN_PORT", 0xFFF9: "TABLE", 0xFFFA: "NORMAL", 0xFFFB: "FLOOD",
+    0xFFFC: "ALL", 0xFFFD: "CONTROLLER", 0xFFFE: "LOCAL", 0xFFFF: "NONE",
+}  # fmt: skip
+_PORT_CONFIG: Final = (
+    (1, "PORT_DOWN"), (2, "NO_STP"), (4, "NO_RECV"), (8, "NO_RECV_STP"), (16, "NO_FLOOD"),
+    (32, "NO_FWD"), (64, "NO_PACKET_IN"),
+)  # fmt: skip
+_PORT_STATE: Final = (
+    (1, "LINK_DOWN"), (0, "STP_LISTEN"), (0x100, "STP_LEARN"), (0x200, "STP_FORWARD"),
+    (0x300, "STP_BLOCK"),
+)  # fmt: skip
+_FEATURES: Final = tuple(
+    (1 << i, n)
+    for i, n in enumerate(
+        (
+            *("10MB_HD", "10MB_FD", "100MB_HD", "100MB_FD", "1GB_HD", "1GB_FD", "10GB_FD"),
+            *("COPPER", "FIBER", "AUTONEG", "PAUSE", "PAUSE_ASYM"),
+        )
+    )
+)
+_ACTIONS: Final = (
+    *("OUTPUT", "SET_VLAN_VID", "SET_VLAN_PCP", "STRIP_VLAN", "SET_DL_SRC", "SET_DL_DST"),
+    *("SET_NW_SRC", "SET_NW_DST", "SET_NW_TOS", "SET_TP_SRC", "SET_TP_DST", "ENQUEUE"),
+)
+_ACTION_BITS: Final = tuple((1 << i, n) for i, n in enumerate(_ACTIONS))
+_CAPABILITIES: Final = (
+    (1, "FLOW_STATS"), (2, "TABLE_STATS"), (4, "PORT_STATS"), (8, "STP"), (16, "RESERVED"),
+    (32, "IP_REASM"), (64, "QUEUE_STATS"), (128, "ARP_MATCH_IP"),
+)  # fmt: skip
+_WILDCARDS: Final = (
+    (1, "IN_PORT"), (2, "DL_VLAN"), (4, "DL_SRC"), (8, "DL_DST"), (16, "DL_TYPE"),
+    (32, "NW_PROTO"), (64, "TP_SRC"), (128, "TP_DST"), (1 << 20, "DL_VLAN_PCP"),
+    (1 << 21, "NW_TOS"),
+)  # fmt: skip
+_CONFIG: Final = {0: "FRAG_NORMAL", 1: "FRAG_DROP", 2: "FRAG_REASM"}
+_FLOW_CMDS: Final = ("ADD", "MODIFY", "MODIFY_STRICT", "DELETE", "DELETE_STRICT")
+_FLOW_FLAGS: Final = ((1, "SEND_FLOW_REM"), (2, "CHECK_OVERLAP"), (4, "EMERG"))
+_STATS: Final = {0: "DESC", 1: "FLOW", 2: "AGGREGATE", 3: "TABLE", 4: "PORT", 5: "QUEUE"}
+_TABLES: Final = {0xFE: "EMERG", 0xFF: "ALL"}
+_ERRORS: Final = (
+    ("HELLO_FAILED", ("INCOMPATIBLE", "EPERM")),
+    (
+        "BAD_REQUEST",
+        (
+            *("BAD_VERSION", "BAD_TYPE", "BAD_STAT", "BAD_VENDOR", "BAD_SUBTYPE", "EPERM"),
+            *("BAD_LEN", "BUFFER_EMPTY", "BUFFER_UNKNOWN"),
+        ),
+    ),
+    (
+        "BAD_ACTION",
+        (
+            *("BAD_TYPE", "BAD_LEN", "BAD_VENDOR", "BAD_VENDOR_TYPE", "BAD_OUT_PORT"),
+            *("BAD_ARGUMENT", "EPERM", "TOO_MANY", "BAD_QUEUE"),
+        ),
+    ),
+    (
+        "FLOW_MOD_FAILED",
+        (
+            *("ALL_TABLES_FULL", "OVERLAP", "EPERM", "BAD_EMERG_TIMEOUT", "BAD_COMMAND"),
+            "UNSUPPORTED",
+        ),
+    ),
+    ("PORT_MOD_FAILED", ("BAD_PORT", "BAD_HW_ADDR")),
+    ("QUEUE_OP_FAILED", ("BAD_PORT", "BAD_QUEUE", "EPERM")),
+)
+#: vendor and experimenter ids tcpdump names (its OUI table and ONF's experimenter ids)
+_VENDORS: Final = {
+    0x000000: "Ethernet",
+    0x00000C: "Cisco",
+    0x009069: "Juniper",
+    0x002320: "Nicira Networks",
+    0x5C16C7: "Big Switch Networks",
+    0x4F4E4600: "ONF Extensions",
+}
+
+
+class _Invalid(Exception):
+    """A body whose inner lengths do not add up: ``(invalid)``, then the next message."""
+
+
+def _bitmap(names: tuple[tuple[int, str], ...], v: int, known: int) -> str:
+    """tcpdump's ``of_bitmap_print``: `` (A, B)``, `` (bogus)`` for unassigned bits."""
+    if v == 0:
+        return ""
+    words = [name for bit, name in names if v & bit]
+    out = " (" + ", ".join(words) + ")" if words else ""
+    return out + (" (bogus)" if v & ~known & 0xFFFFFFFF else "")
+
+
+def _known(names: tuple[tuple[int, str], ...]) -> int:
+    k = 0
+    for bit, _n in names:
+        k |= bit
+    return k
+
+
+def _port(v: int) -> str:
+    return _PORTS.get(v, str(v))
+
+
+def _vlan(v: int) -> str:
+    if v == 0xFFFF:
+        return "NONE"
+    return str(v) if 0 < v < 0x0FFF else f"{v} (bogus)"
+
+
+def _pcp(v: int) -> str:
+    return str(v) if v <= 7 else f"{v} (bogus)"
+
+
+def _char(c: int) -> str:
+    out = ""
+    if c & 0x80:
+        out = "M-"
+        c &= 0x7F
+    if c < 0x20 or c == 0x7F:
+        return out + "^" + chr(c ^ 0x40)
+    return out + chr(c)
+
+
+class _Msg:
+    """One message body's walk: the bytes, where the capture ends, the text so far."""
+
+    def __init__(self, d: bytes, end: int, verbose: int) -> None:
+        self.d = d
+        self.end = end
+        self.v = verbose
+        self.out: list[str] = []
+
+    def need(self, p: int, n: int) -> None:
+        if p + n > self.end:
+            raise Trunc
+
+    def b(self, p: int) -> int:
+        self.need(p, 1)
+        return self.d[p]
+
+    def h(self, p: int) -> int:
+        self.need(p, 2)
+        return u16(self.d, p)
+
+    def w(self, p: int) -> int:
+        self.need(p, 4)
+        return u32(self.d, p)
+
+    def q(self, p: int) -> int:
+        self.need(p, 8)
+        return int.from_bytes(self.d[p : p + 8], "big")
+
+    def put(self, s: str) -> None:
+        self.out.append(s)
+
+    def name(self, p: int, n: int) -> str:
+        """A fixed-size NUL-padded string (``nd_printjnp``)."""
+        self.need(p, n)
+        raw = self.d[p : p + n].split(b"\0", 1)[0]
+        return "".join(_char(c) for c in raw)
+
+    def data(self, p: int, n: int) -> None:
+        """``of_data_print``: `` data (N octets)``, and with ``-vv`` their dump."""
+        if n <= 0:
+            return
+        self.put(f"\n\t data ({n} octets)")
+        if self.v >= 2:
+            have = max(0, min(n, self.end - p))
+            self.put(hex_ascii(self.d[p : p + have], "\n\t  "))
+        self.need(p, n)
+
+    def frame(self, p: int, n: int) -> None:
+        """A PACKET_IN's or PACKET_OUT's frame: its size (tcpdump decodes it at ``-vvv``)."""
+        if n <= 0:
+            return
+        self.put(f"\n\t data ({n} octets)")
+        self.need(p, n)
+
+    def vendor(self, p: int, n: int) -> None:
+        if n < 4:
+            raise _Invalid
+        v = self.w(p)
+        self.put(f", vendor 0x{v:08x} ({_VENDORS.get(v, 'unknown')})")
+        self.data(p + 4, n - 4)
+
+    # ------------------------------------------------------------ OpenFlow 1.0 structures
+
+    def phy_ports(self, p: int, n: int) -> None:
+        while n:
+            if n < 48:
+                raise _Invalid
+            self.put(f"\n\t  port_no {_port(self.h(p))}")
+            self.need(p + 2, 6)
+            self.put(f", hw_addr {mac(self.d[p + 2 : p + 8])}")
+            self.put(f", name '{self.name(p + 8, 16)}'")
+            if self.v < 2:
+                self.need(p + 24, 24)
+            else:
+                for i, (label, names) in enumerate(
+                    (
+                        ("config", _PORT_CONFIG),
+                        ("state", ()),
+                        ("curr", _FEATURES),
+                        ("advertised", _FEATURES),
+                        ("supported", _FEATURES),
+                        ("peer", _FEATURES),
+                    )
+                ):
+                    v = self.w(p + 24 + 4 * i)
+                    self.put(f"\n\t   {label} 0x{v:08x}")
+                    if label == "state":
+                        self.put(self._state(v))
+                    else:
+                        self.put(_bitmap(names, v, _known(names)))
+            p += 48
+            n -= 48
+
+    @staticmethod
+    def _state(v: int) -> str:
+        """The port state: the STP state (a two-bit field) first, then LINK_DOWN."""
+        stp = ("STP_LISTEN", "STP_LEARN", "STP_FORWARD", "STP_BLOCK")[(v >> 8) & 3]
+        words = stp + (", LINK_DOWN" if v & 1 else "")
+        return f" ({words})" + (" (bogus)" if v & ~0x301 & 0xFFFFFFFF else "")
+
+    def match(self, pfx: str, p: int) -> int:
+        d = self.d
+        wc = self.w(p)
+        if wc & ~0x3FFFFF & 0xFFFFFFFF:
+            self.put(f"{pfx}wildcards 0x{wc:08x} (bogus)")
+        if not wc & 1:
+            self.put(f"{pfx}match in_port {_port(self.h(p + 4))}")
+        self.need(p + 6, 12)
+        if not wc & 4:
+            self.put(f"{pfx}match dl_src {mac(d[p + 6 : p + 12])}")
+        if not wc & 8:
+            self.put(f"{pfx}match dl_dst {mac(d[p + 12 : p + 18])}")
+        vlan = self.h(p + 18)
+        if not wc & 2:
+            self.put(f"{pfx}match dl_vlan {_vlan(vlan)}")
+        pcp = self.b(p + 20)
+        if not wc & (1 << 20):
+            self.put(f"{pfx}match dl_vlan_pcp {_pcp(pcp)}")
+        self.b(p + 21)
+        dl_type = self.h(p + 22)
+        if not wc & 16:
+            self.put(f"{pfx}match dl_type 0x{dl_type:04x}")
+        tos = self.b(p + 24)
+        if not wc & (1 << 21):
+            self.put(f"{pfx}match nw_tos 0x{tos:02x}")
+        proto = self.b(p + 25)
+        if not wc & 32:
+            field = "arp_opcode" if not wc & 16 and dl_type == 0x0806 else "nw_proto"
+            self.put(f"{pfx}match {field} {proto}")
+        self.h(p + 26)
+        self.need(p + 28, 8)
+        bits = (wc >> 8) & 0x3F
+        if bits < 32:
+            self.put(f"{pfx}match nw_src {ip4(d[p + 28 : p + 32])}/{32 - bits}")
+        bits = (wc >> 14) & 0x3F
+        if bits < 32:
+            self.put(f"{pfx}match nw_dst {ip4(d[p + 32 : p + 36])}/{32 - bits}")
+        icmp = not wc & 16 and dl_type == 0x0800 and not wc & 32 and proto == 1
+        src = self.h(p + 36)
+        if not wc & 64:
+            self.put(f"{pfx}match {'icmp_type' if icmp else 'tp_src'} {src}")
+        dst = self.h(p + 38)
+        if not wc & 128:
+            self.put(f"{pfx}match {'icmp_code' if icmp else 'tp_dst'} {dst}")
+        return p + 40
+
+    def actions(self, pfx: str, p: int, n: int) -> int:
+        d = self.d
+        while n:
+            if n < 8:
+                raise _Invalid
+            t = self.h(p)
+            self.put(f"{pfx}action type ")
+            self.put(_ACTIONS[t] if t < len(_ACTIONS) else "VENDOR" if t == 0xFFFF
+                     else f"invalid (0x{t:04x})")  # fmt: skip
+            alen = self.h(p + 2)
+            self.put(f", len {alen}")
+            if alen < 8 or alen > n:
+                raise _Invalid
+            if t in (0, 1, 2, 3, 6, 7, 8, 9, 10):
+                bogus = alen != 8
+            elif t in (4, 5, 11):
+                bogus = alen != 16
+            elif t == 0xFFFF:
+                bogus = alen % 8 != 0
+            else:
+                bogus = False
+                self.need(p + 4, alen - 4)
+                p += alen
+                n -= alen
+                continue
+            if bogus:
+                self.put(" (bogus)")
+                self.need(p + 4, alen - 4)
+            elif t == 0:
+                port = self.h(p + 4)
+                self.put(f", port {_port(port)}")
+                ml = self.h(p + 6)
+                if port == 0xFFFD:
+                    self.put(f", max_len {ml}")
+            elif t == 1:
+                self.put(f", vlan_vid {_vlan(self.h(p + 4))}")
+                self.h(p + 6)
+            elif t == 2:
+                self.put(f", vlan_pcp {_pcp(self.b(p + 4))}")
+                self.need(p + 5, 3)
+            elif t in (4, 5):
+                self.need(p + 4, 12)
+                self.put(f", dl_addr {mac(d[p + 4 : p + 10])}")
+            elif t in (6, 7):
+                self.need(p + 4, 4)
+                self.put(f", nw_addr {ip4(d[p + 4 : p + 8])}")
+            elif t == 8:
+                self.put(f", nw_tos 0x{self.b(p + 4):02x}")
+                self.need(p + 5, 3)
+            elif t in (9, 10):
+                self.put(f", tp_port {self.h(p + 4)}")
+                self.h(p + 6)
+            elif t == 11:
+                self.put(f", port {_port(self.h(p + 4))}")
+                qid = self.w(p + 12)
+                self.put(f", queue_id {'ALL' if qid == 0xFFFFFFFF else qid}")
+            elif t == 0xFFFF:
+                self.vendor(p + 4, alen - 4)
+            elif t == 3:
+                self.need(p + 4, 4)
+            p += alen
+            n -= alen
+        return p
+
+    # ------------------------------------------------------------ OpenFlow 1.0 messages
+
+    def body10(self, t: int, p: int, n: int) -> None:
+        """The body of a 1.0 message of type ``t``: ``n`` bytes from ``p``."""
+        d = self.d
+        if t in (0, 2, 3):
+            self.data(p, n)
+        elif t == 1:
+            et, code = self.h(p), self.h(p + 2)
+            if et < len(_ERRORS):
+                name, codes = _ERRORS[et]
+                word = codes[code] if code < len(codes) else f"invalid (0x{code:04x})"
+            else:
+                name, word = f"invalid (0x{et:04x})", f"invalid (0x{code:04x})"
+            self.put(f"\n\t type {name}, code {word}")
+            self.data(p + 4, n - 4)
+        elif t == 4:
+            self.vendor(p, n)
+        elif t in (8, 9):
+            flags = self.h(p)
+            self.put(f"\n\t flags {_CONFIG.get(flags, f'invalid (0x{flags:04x})')}")
+            self.put(f", miss_send_len {self.h(p + 2)}")
+        elif t == 6:
+            self.put(f"\n\t dpid 0x{self.q(p):016x}, n_buffers {self.w(p + 8)}")
+            self.put(f", n_tables {self.b(p + 12)}")
+            self.need(p + 13, 3)
+            cap = self.w(p + 16)
+            self.put(f"\n\t capabilities 0x{cap:08x}")
+            self.put(_bitmap(_CAPABILITIES, cap, 0xEF))
+            act = self.w(p + 20)
+            self.put(f"\n\t actions 0x{act:08x}" + _bitmap(_ACTION_BITS, act, 0xFFF))
+            self.phy_ports(p + 24, n - 24)
+        elif t == 10:
+            buf = self.w(p)
+            self.put(f"\n\t buffer_id {'NONE' if buf == 0xFFFFFFFF else f'0x{buf:08x}'}")
+            self.put(f", total_len {self.h(p + 4)}, in_port {_port(self.h(p + 6))}")
+            r = self.b(p + 8)
+            self.put(f", reason {('NO_MATCH', 'ACTION')[r] if r < 2 else f'invalid (0x{r:02x})'}")
+            self.b(p + 9)
+            self.frame(p + 10, n - 10)
+        elif t == 11:
+            p = self.match("\n\t ", p)
+            self.put(f"\n\t cookie 0x{self.q(p):016x}")
+            prio = self.h(p + 8)
+            if prio:
+                self.put(f", priority {prio}")
+            r = self.b(p + 10)
+            words = ("IDLE_TIMEOUT", "HARD_TIMEOUT", "DELETE")
+            self.put(f", reason {words[r] if r < 3 else f'unknown (0x{r:02x})'}")
+            self.b(p + 11)
+            self.put(f", duration_sec {self.w(p + 12)}, duration_nsec {self.w(p + 16)}")
+            idle = self.h(p + 20)
+            if idle:
+                self.put(f", idle_timeout {idle}")
+            self.h(p + 22)
+            self.put(f", packet_count {self.q(p + 24)}, byte_count {self.q(p + 32)}")
+        elif t == 12:
+            r = self.b(p)
+            self.put(
+                f"\n\t reason {('ADD', 'DELETE', 'MODIFY')[r] if r < 3 else f'invalid (0x{r:02x})'}"
+            )
+            self.need(p + 1, 7)
+            self.phy_ports(p + 8, 48)
+        elif t == 13:
+            self.put(f"\n\t buffer_id 0x{self.w(p):08x}, in_port {_port(self.h(p + 4))}")
+            alen = self.h(p + 6)
+            if alen > n - 8:
+                raise _Invalid
+            q = self.actions("\n\t ", p + 8, alen)
+            self.frame(q, n - 8 - alen)
+        elif t == 14:
+            p = self.match("\n\t ", p)
+            self.put(f"\n\t cookie 0x{self.q(p):016x}")
+            cmd = self.h(p + 8)
+            self.put(f", command {_FLOW_CMDS[cmd] if cmd < 5 else f'invalid (0x{cmd:04x})'}")
+            for i, label in enumerate(("idle_timeout", "hard_timeout", "priority")):
+                v = self.h(p + 10 + 2 * i)
+                if v:
+                    self.put(f", {label} {v}")
+            buf = self.w(p + 16)
+            if cmd in (0, 1, 2):
+                self.put(f", buffer_id {'NONE' if buf == 0xFFFFFFFF else f'0x{buf:08x}'}")
+            out = self.h(p + 20)
+            if cmd in (3, 4):
+                self.put(f", out_port {_port(out)}")
+            fl = self.h(p + 22)
+            self.put(f", flags 0x{fl:04x}" + _bitmap(_FLOW_FLAGS, fl, 7))
+            self.actions("\n\t ", p + 24, n - 64)
+        elif t == 15:
+            self.put(f"\n\t port_no {_port(self.h(p))}")
+            self.need(p + 2, 6)
+            self.put(f", hw_addr {mac(d[p + 2 : p + 8])}")
+            for i, (label, names) in enumerate(
+                (("config", _PORT_CONFIG), ("mask", _PORT_CONFIG), ("advertise", _FEATURES))
+            ):
+                v = self.w(p + 8 + 4 * i)
+                self.put(f"\n\t {label} 0x{v:08x}" + _bitmap(names, v, _known(names)))
+            self.need(p + 20, 4)
+        elif t == 16:
+            self.stats_request(p, n)
+        elif t == 17:
+            self.stats_reply(p, n)
+        elif t == 20:
+            self.put(f"\n\t port {_port(self.h(p))}")
+            self.h(p + 2)
+        elif t == 21:
+            self.put(f"\n\t port {_port(self.h(p))}")
+            self.need(p + 2, 6)
+            self.queues(p + 8, n - 8)
+
+    def queues(self, p: int, n: int) -> None:
+        while n:
+            if n < 8:
+                raise _Invalid
+            self.put(f"\n\t  queue_id {self.w(p)}")
+            ql = self.h(p + 4)
+            self.put(f", len {ql}")
+            if ql < 8 or ql > n:
+                raise _Invalid
+            self.h(p + 6)
+            if self.v < 2:
+                self.need(p + 8, ql - 8)
+            else:
+                self.props(p + 8, ql - 8)
+            p += ql
+            n -= ql
+
+    def props(self, p: int, n: int) -> None:
+        while n:
+            if n < 8:
+                raise _Invalid
+            prop = self.h(p)
+            names = {0: "NONE", 1: "MIN_RATE"}
+            self.put(f"\n\t   property {names.get(prop, f'invalid (0x{prop:04x})')}")
+            pl = self.h(p + 2)
+            self.put(f", len {pl}")
+            if pl < 8 or pl > n:
+                raise _Invalid
+            self.w(p + 4)
+            if prop in (0, 1) and pl != (8 if prop == 0 else 16):
+                self.put(" (bogus)")
+                self.need(p + 4, pl - 4)
+            elif prop == 1:
+                rate = self.h(p + 8)
+                self.put(", rate disabled" if rate > 1000 else f", rate {rate // 10}.{rate % 10}%")
+                self.need(p + 10, 6)
+            else:
+                self.need(p + 4, pl - 4)
+            p += pl
+            n -= pl
+
+    def stats_request(self, p: int, n: int) -> None:
+        t = self.h(p)
+        self.put(f"\n\t type {_STATS.get(t, 'VENDOR' if t == 0xFFFF else f'invalid (0x{t:04x})')}")
+        fl = self.h(p + 2)
+        self.put(f", flags 0x{fl:04x}" + (" (bogus)" if fl else ""))
+        n -= 4
+        p += 4
+        if t in (0, 3):
+            if n:
+                raise _Invalid
+        elif t in (1, 2):
+            if n != 44:
+                raise _Invalid
+            p = self.match("\n\t ", p)
+            tid = self.b(p)
+            self.put(f"\n\t table_id {_TABLES.get(tid, str(tid))}")
+            self.b(p + 1)
+            self.put(f", out_port {_port(self.h(p + 2))}")
+        elif t == 4:
+            if n != 8:
+                raise _Invalid
+            self.put(f"\n\t port_no {_port(self.h(p))}")
+            self.need(p + 2, 6)
+        elif t == 5:
+            if n != 8:
+                raise _Invalid
+            self.put(f"\n\t port_no {_port(self.h(p))}")
+            self.h(p + 2)
+            qid = self.w(p + 4)
+            self.put(f", queue_id {'ALL' if qid == 0xFFFFFFFF else qid}")
+        elif t == 0xFFFF:
+            self.vendor(p, n)
+
+    def stats_reply(self, p: int, n: int) -> None:
+        t = self.h(p)
+        self.put(f"\n\t type {_STATS.get(t, 'VENDOR' if t == 0xFFFF else f'invalid (0x{t:04x})')}")
+        fl = self.h(p + 2)
+        self.put(f", flags 0x{fl:04x}" + _bitmap(((1, "MORE"),), fl, 1))
+        p += 4
+        n -= 4
+        if t == 0:
+            if n != 1056:
+                raise _Invalid
+            for label, size in (
+                ("mfr_desc", 256),
+                ("hw_desc", 256),
+                ("sw_desc", 256),
+                ("serial_num", 32),
+                ("dp_desc", 256),
+            ):
+                self.put(f"\n\t  {label} '{self.name(p, size)}'")
+                p += size
+        elif t == 1:
+            self.flow_stats(p, n)
+        elif t == 2:
+            if n != 24:
+                raise _Invalid
+            self.put(f"\n\t packet_count {self.q(p)}, byte_count {self.q(p + 8)}")
+            self.put(f", flow_count {self.w(p + 16)}")
+            self.w(p + 20)
+        elif t == 3:
+            while n:
+                if n < 64:
+                    raise _Invalid
+                tid = self.b(p)
+                self.put(f"\n\t table_id {_TABLES.get(tid, str(tid))}")
+                self.need(p + 1, 3)
+                self.put(f", name '{self.name(p + 4, 32)}'")
+                wc = self.w(p + 36)
+                self.put(f"\n\t  wildcards 0x{wc:08x}" + _bitmap(_WILDCARDS, wc, 0x3FFFFF))
+                self.put(f"\n\t  max_entries {self.w(p + 40)}, active_count {self.w(p + 44)}")
+                self.put(f", lookup_count {self.q(p + 48)}, matched_count {self.q(p + 56)}")
+                p += 64
+                n -= 64
+        elif t == 4:
+            while n:
+                if n < 104:
+                    raise _Invalid
+                self.put(f"\n\t  port_no {_port(self.h(p))}")
+                if self.v < 2:
+                    self.need(p + 2, 102)
+                else:
+                    self.need(p + 2, 6)
+                    for i, label in enumerate(
+                        (
+                            *("rx_packets", "tx_packets", "rx_bytes", "tx_bytes"),
+                            *("rx_dropped", "tx_dropped", "rx_errors", "tx_errors"),
+                            *("rx_frame_err", "rx_over_err", "rx_crc_err", "collisions"),
+                        )
+                    ):
+                        self.put(f", {label} {self.q(p + 8 + 8 * i)}")
+                p += 104
+                n -= 104
+        elif t == 5:
+            while n:
+                if n < 32:
+                    raise _Invalid
+                self.put(f"\n\t  port_no {_port(self.h(p))}")
+                self.h(p + 2)
+                self.put(f", queue_id {self.w(p + 4)}, tx_bytes {self.q(p + 8)}")
+                self.put(f", tx_packets {self.q(p + 16)}, tx_errors {self.q(p + 24)}")
+                p += 32
+                n -= 32
+        elif t == 0xFFFF:
+            self.vendor(p, n)
+        else:
+            self.need(p, n)
+
+    def flow_stats(self, p: int, n: int) -> None:
+        while n:
+            if n < 88:
+                raise _Invalid
+            el = self.h(p)
+            self.put(f"\n\t length {el}")
+            if el < 88 or el > n:
+                raise _Invalid
+            tid = self.b(p + 2)
+            self.put(f", table_id {_TABLES.get(tid, str(tid))}")
+            self.b(p + 3)
+            q = self.match("\n\t  ", p + 4)
+            self.put(f"\n\t  duration_sec {self.w(q)}, duration_nsec {self.w(q + 4)}")
+            self.put(f", priority {self.h(q + 8)}, idle_timeout {self.h(q + 10)}")
+            self.put(f", hard_timeout {self.h(q + 12)}")
+            self.need(q + 14, 6)
+            self.put(f", cookie 0x{self.q(q + 20):016x}, packet_count {self.q(q + 28)}")
+            self.put(f", byte_count {self.q(q + 36)}")
+            self.actions("\n\t  ", q + 44, el - 88)
+            p += el
+            n -= el
+
+    # ------------------------------------------------------------ OpenFlow 1.3
+
+    def hello13(self, p: int, n: int) -> None:
+        while n:
+            if n < 4:
+                raise _Invalid
+            t = self.h(p)
+            self.put(f"\n\t type {'VERSIONBITMAP' if t == 1 else f'unknown (0x{t:04x})'}")
+            ln = self.h(p + 2)
+            self.put(f", length {ln}")
+            p += 4
+            n -= 4
+            if ln < 4 or ln > 4 + n:
+                raise _Invalid
+            if t == 1 and ln == 8:
+                bm = self.w(p)
+                names = tuple((1 << i, f"1.{i}") for i in range(6))
+                self.put(f", bitmap 0x{bm:08x}" + _bitmap(names, bm, 0x3F))
+            else:
+                if t == 1:
+                    self.put(" (bogus)")
+                self.need(p, ln - 4)
+            p += ln - 4
+            n -= ln - 4
+
+
+def openflow(d: bytes, off: int, end: int, length: int, verbose: int) -> str:
+    """``: OpenFlow`` and a line per message of the segment (``length``: its size)."""
+    m = _Msg(d, end, verbose)
+    put = m.put
+    put(": OpenFlow")
+    p, n = off, length
+    try:
+        while n > 0:
+            version = m.b(p)
+            put(f"\n\tversion {_VERSIONS.get(version, f'unknown (0x{version:02x})')}")
+            p += 1
+            n -= 1
+            if n < 1:
+                put(" (end of TCP payload)")
+                return "".join(m.out)
+            t = m.b(p)
+            names = _TYPES10 if version == 1 else _TYPES13 if version == 4 else ()
+            put(f", type {names[t] if t < len(names) else f'unknown (0x{t:02x})'}")
+            p += 1
+            n -= 1
+            if n < 2:
+                put(" (end of TCP payload)")
+                m.need(p, n)
+                return "".join(m.out)
+            ml = m.h(p)
+            put(f", length {ml}{' (too short!)' if ml < 8 else ''}")
+            p += 2
+            n -= 2
+            if n < 4:
+                put(" (end of TCP payload)")
+                m.need(p, n)
+                return "".join(m.out)
+            put(f", xid 0x{m.w(p):08x}")
+            p += 4
+            n -= 4
+            if ml < 8:
+                put(" (invalid)")
+                m.need(p, n)
+                return "".join(m.out)
+            body = ml - 8
+            req = (_REQ10 if version == 1 else _REQ13 if version == 4 else {}).get(t)
+            if req is not None and (
+                (req[0] == _FIX and ml != req[1]) or (req[0] == _MIN and ml < req[1])
+            ):
+                put(" (invalid)")
+            elif t < len(names) and verbose:
+                try:
+                    if version == 1:
+                        m.body10(t, p, body)
+                    elif t == 0:
+                        m.hello13(p, body)
+                    elif t in (2, 3):
+                        m.data(p, body)
+                except _Invalid:
+                    put(" (invalid)")
+            m.need(p, body)
+            if body > n:
+                break
+            p += body
+            n -= body
+    except Trunc:
+        put(" [|openflow]")
+    return "".join(m.out)
+
+
+class _OpenFlow(PortHandler):
+    def text(
+        self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
+    ) -> str | None:
+        a.layers.append("OpenFlow")
+        if a.claimed > length:
+            length = a.claimed
+        text = openflow(d, off, end, length, a.verbose)
+        if not a.strict and not a.verbose:  # one packet, one line
+            text = text.replace("\n\t", " ")
+        if not a.lean:
+            a.info = text[2:].replace("\n\t", " ")
+        return text
+
+    def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
+        out.append("OpenFlow")
+
+
+bind(TCP_PORTS, (6653, 6633), _OpenFlow("OpenFlow"))
