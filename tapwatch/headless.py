@@ -132,7 +132,7 @@ class Renderer:
         if verbose:
             body = printable_layout(text)
         else:
-            body = printable_lines(text) if fmt.strict else printable(text)
+            body = printable_layout(text) if fmt.strict else printable(text)  # tcpdump's tabs
         view = self.tunnel_view
         if view is not None:
             inner = view.frames(data, linktype)
