@@ -4,6 +4,14 @@ The import order is the binding order; a module added here is all it takes to ma
 protocol filterable (see :mod:`tapwatch.dfilter.registry` for modules elsewhere).
 """
 
-from tapwatch.dfilter.protocols import apps, ip, link, transport, tunnels
+from tapwatch.dfilter.protocols import (
+    apps,
+    ip,
+    link,
+    tcp_analysis,
+    transactions,
+    transport,
+    tunnels,
+)
 
-__all__ = ["apps", "ip", "link", "transport", "tunnels"]
+__all__ = ["apps", "ip", "link", "tcp_analysis", "transactions", "transport", "tunnels"]

@@ -63,7 +63,7 @@ def claimed_end(pkt: Packet, d: bytes, off: int, end: int) -> int:
 class TcpInfo:
     """What the TCP pass works out for one TCP layer (``layer.extra``)."""
 
-    __slots__ = ("ack", "flow", "length", "nxtseq", "scale", "seq", "stream", "window")
+    __slots__ = ("ack", "analysis", "flow", "length", "nxtseq", "scale", "seq", "stream", "window")
 
     def __init__(self, length: int) -> None:
         self.length = length  # tcp.len
@@ -75,6 +75,8 @@ class TcpInfo:
         self.scale: int | None = None  # the multiplier, -1, -2, or None (a SYN)
         #: the pass's per-connection state, for passes that follow (reassembly, analysis)
         self.flow: Any = None
+        #: the TCP analysis's findings (tapwatch.dfilter.protocols.tcp_analysis), if any
+        self.analysis: Any = None
 
 
 registry.register_protocol("tcp", "Transmission Control Protocol")

@@ -1,0 +1,441 @@
+"""TCP analysis, Wireshark's expert information on sequence and acknowledgment numbers.
+
+A pass, ``tcp.analysis``, after the stream pass, follows each direction of each
+connection as Wireshark 4.0's ``tcp_analyze_sequence_number`` does: the highest
+sequence number sent (``nextseq``), the last acknowledgment and window, the
+segments not acknowledged yet (for the ACK RTT), the duplicate-ACK count.  From them
+each segment gets its flags -- retransmission (fast, spurious), out-of-order, previous
+segment not captured, ACKed unseen segment, duplicate ACK, zero window (probe, probe
+ACK), window full, window update, keep-alive (ACK), reused ports -- and, for an
+acknowledgment, the frame it acknowledges and the time it took (``tcp.analysis.ack_rtt``).
+
+The tests are Wireshark's, in its order; the reference is tshark on the same capture.
+Memory is bounded: the stream pass bounds connections, and each direction keeps at most
+:data:`MAX_UNACKED` segments waiting for their acknowledgment (Wireshark's own bound).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from tapwatch.dfilter import registry
+from tapwatch.dfilter.dissect import u16, u32
+from tapwatch.dfilter.packet import Layer, Packet, Pass
+from tapwatch.dfilter.protocols.transport import TcpInfo, _addresses, tcp_options
+
+#: Segments of one direction kept waiting for their acknowledgment.
+MAX_UNACKED: Final = 10000
+#: Out-of-order threshold while the connection's initial RTT is unknown (3 ms).
+OOO_DEFAULT_NS: Final = 3_000_000
+#: A fast retransmission comes within this much of the last duplicate ACK (20 ms).
+FAST_RETRANS_NS: Final = 20_000_000
+
+# the flags, Wireshark's TCP_A_* (the order is the order the tree lists them)
+RETRANSMISSION: Final = 0x0001
+LOST_PACKET: Final = 0x0002
+ACK_LOST_PACKET: Final = 0x0004
+KEEP_ALIVE: Final = 0x0008
+DUPLICATE_ACK: Final = 0x0010
+ZERO_WINDOW: Final = 0x0020
+ZERO_WINDOW_PROBE: Final = 0x0040
+ZERO_WINDOW_PROBE_ACK: Final = 0x0080
+KEEP_ALIVE_ACK: Final = 0x0100
+OUT_OF_ORDER: Final = 0x0200
+FAST_RETRANSMISSION: Final = 0x0400
+WINDOW_UPDATE: Final = 0x0800
+WINDOW_FULL: Final = 0x1000
+REUSED_PORTS: Final = 0x2000
+SPURIOUS_RETRANSMISSION: Final = 0x4000
+
+#: flag -> (field name, what Wireshark's expert info says, severity)
+FLAGS: Final[dict[int, tuple[str, str, str]]] = {
+    RETRANSMISSION: ("retransmission", "This frame is a (suspected) retransmission", "Note"),
+    FAST_RETRANSMISSION: (
+        "fast_retransmission",
+        "This frame is a (suspected) fast retransmission",
+        "Note",
+    ),
+    SPURIOUS_RETRANSMISSION: (
+        "spurious_retransmission",
+        "This frame is a (suspected) spurious retransmission",
+        "Note",
+    ),
+    OUT_OF_ORDER: ("out_of_order", "This frame is a (suspected) out-of-order segment", "Warning"),
+    LOST_PACKET: (
+        "lost_segment",
+        "Previous segment(s) not captured (common at capture start)",
+        "Warning",
+    ),
+    ACK_LOST_PACKET: (
+        "ack_lost_segment",
+        "ACKed segment that wasn't captured (common at capture start)",
+        "Warning",
+    ),
+    DUPLICATE_ACK: ("duplicate_ack", "Duplicate ACK", "Note"),
+    ZERO_WINDOW: ("zero_window", "TCP Zero Window segment", "Warning"),
+    ZERO_WINDOW_PROBE: ("zero_window_probe", "TCP Zero Window Probe", "Note"),
+    ZERO_WINDOW_PROBE_ACK: ("zero_window_probe_ack", "ACK to a TCP Zero Window Probe", "Note"),
+    WINDOW_FULL: (
+        "window_full",
+        "TCP window specified by the receiver is now completely full",
+        "Warning",
+    ),
+    WINDOW_UPDATE: ("window_update", "TCP window update", "Chat"),
+    KEEP_ALIVE: ("keep_alive", "TCP keep-alive segment", "Note"),
+    KEEP_ALIVE_ACK: ("keep_alive_ack", "ACK to a TCP keep-alive segment", "Note"),
+    REUSED_PORTS: (
+        "reused_ports",
+        "A new tcp session is started with the same ports as an earlier session in this trace",
+        "Note",
+    ),
+}
+#: the short words of Wireshark's Info column, by flag, in its order
+INFO_WORDS: Final = (
+    (SPURIOUS_RETRANSMISSION, "TCP Spurious Retransmission"),
+    (FAST_RETRANSMISSION, "TCP Fast Retransmission"),
+    (RETRANSMISSION, "TCP Retransmission"),
+    (OUT_OF_ORDER, "TCP Out-Of-Order"),
+    (LOST_PACKET, "TCP Previous segment not captured"),
+    (ACK_LOST_PACKET, "TCP ACKed unseen segment"),
+    (DUPLICATE_ACK, "TCP Dup ACK"),
+    (ZERO_WINDOW_PROBE, "TCP ZeroWindowProbe"),
+    (ZERO_WINDOW_PROBE_ACK, "TCP ZeroWindowProbeAck"),
+    (ZERO_WINDOW, "TCP ZeroWindow"),
+    (WINDOW_FULL, "TCP Window Full"),
+    (WINDOW_UPDATE, "TCP Window Update"),
+    (KEEP_ALIVE, "TCP Keep-Alive"),
+    (KEEP_ALIVE_ACK, "TCP Keep-Alive ACK"),
+    (REUSED_PORTS, "TCP Port numbers reused"),
+)
+#: flags that also say "retransmission" (Wireshark adds that field for them too)
+_ALSO_RETRANSMISSION: Final = FAST_RETRANSMISSION | SPURIOUS_RETRANSMISSION
+
+
+class Analysis:
+    """What the pass found for one segment (``TcpInfo.analysis``)."""
+
+    __slots__ = ("ack_rtt_ns", "acks_frame", "dupack_frame", "dupack_num", "flags")
+
+    def __init__(self) -> None:
+        self.flags = 0
+        self.acks_frame = 0
+        self.ack_rtt_ns = -1
+        self.dupack_num = 0
+        self.dupack_frame = 0
+
+    def words(self) -> list[str]:
+        """Wireshark's Info-column words for the flags, most telling first."""
+        return [w for bit, w in INFO_WORDS if self.flags & bit]
+
+
+class _Dir:
+    """One direction of a connection, Wireshark's ``tcp_flow_t`` with its seq info."""
+
+    __slots__ = (
+        "dupacknum",
+        "is_first_ack",
+        "lastack",
+        "lastacktime",
+        "lastnondupack",
+        "lastsegmentflags",
+        "maxseqtobeacked",
+        "nextseq",
+        "nextseqtime",
+        "segments",
+        "window",
+    )
+
+    def __init__(self) -> None:
+        self.nextseq = 0
+        self.nextseqtime = 0
+        self.maxseqtobeacked = 0
+        self.lastack = 0
+        self.lastacktime = 0
+        self.dupacknum = 0
+        self.lastnondupack = 0
+        self.window = -1  # raw, as the header says; -1 not seen
+        self.is_first_ack = True
+        self.lastsegmentflags = 0
+        #: [frame, seq, nextseq, ts] of segments not acknowledged yet, newest first
+        self.segments: list[list[int]] = []
+
+
+class _Conn:
+    __slots__ = ("dirs", "first_rtt", "mru_syn")
+
+    def __init__(self) -> None:
+        self.dirs = (_Dir(), _Dir())
+        self.first_rtt = 0
+        self.mru_syn = 0
+
+
+def _gt(a: int, b: int) -> bool:
+    """Wireshark's GT_SEQ: ``a`` after ``b`` in sequence space."""
+    return ((b - a) & 0xFFFFFFFF) > 0x7FFFFFFF
+
+
+def _lt(a: int, b: int) -> bool:
+    return _gt(b, a)
+
+
+def _le(a: int, b: int) -> bool:
+    return a == b or _lt(a, b)
+
+
+class TcpAnalysis(Pass):
+    """Wireshark's sequence analysis, per segment in capture order (see the module)."""
+
+    name = "tcp.analysis"
+    after = ("tcp.stream",)
+
+    def __init__(self) -> None:
+        self.last_stream: dict[tuple[bytes, bytes, int, int], int] = {}
+
+    def feed(self, pkt: Packet) -> None:
+        tcps = pkt.index().get("tcp")
+        if not tcps:
+            return
+        layer = tcps[0]
+        info = layer.extra
+        if not isinstance(info, TcpInfo) or info.flow is None or _quoted(pkt, layer):
+            return
+        self._segment(pkt, layer, info)
+
+    def _segment(self, pkt: Packet, layer: Layer, info: TcpInfo) -> None:
+        d, o = layer.data, layer.off
+        flow = info.flow
+        src, dst = _addresses(pkt, layer)
+        sport = u16(d, o)
+        direction = 0 if flow.first == (src, sport) else 1
+        conn: _Conn | None = flow.state.get("tcp.analysis")
+        if conn is None:
+            conn = flow.state["tcp.analysis"] = _Conn()
+            dport = u16(d, o + 2)
+            a, b = (src, sport), (dst, dport)
+            key = (src, dst, sport, dport) if a <= b else (dst, src, dport, sport)
+            before = self.last_stream.get(key)
+            self.last_stream[key] = info.stream
+            if len(self.last_stream) > (1 << 20):
+                del self.last_stream[next(iter(self.last_stream))]
+            reused = before is not None and before != info.stream
+        else:
+            reused = False
+        fwd, rev = conn.dirs[direction], conn.dirs[1 - direction]
+        seq, ack = u32(d, o + 4), u32(d, o + 8)
+        flags = u16(d, o + 12) & 0x0FFF
+        window = u16(d, o + 14)
+        seglen = info.length
+        now = pkt.ts_ns
+        syn, fin, rst, has_ack = flags & 2, flags & 1, flags & 4, flags & 0x10
+        ctl = flags & 7  # SYN FIN RST
+
+        # the initial RTT: from the latest SYN to the first ACK of the handshake
+        if syn and not has_ack:
+            conn.mru_syn = now or 1
+        elif has_ack and not syn and not conn.first_rtt and conn.mru_syn:
+            conn.first_rtt = max(1, now - conn.mru_syn)
+
+        ta = Analysis()
+        if reused and syn:
+            ta.flags |= REUSED_PORTS
+        f = 0
+        checked_fwd = False
+        if seglen == 1 and seq == fwd.nextseq and rev.window == 0:
+            f |= ZERO_WINDOW_PROBE
+            checked_fwd = True
+        if not checked_fwd:
+            if window == 0 and not ctl:
+                f |= ZERO_WINDOW
+            if fwd.nextseq and _gt(seq, fwd.nextseq) and not rst:
+                f |= LOST_PACKET
+            if seglen in (0, 1) and seq == (fwd.nextseq - 1) & 0xFFFFFFFF and not ctl:
+                f |= KEEP_ALIVE
+            if (
+                seglen == 0
+                and window
+                and window != fwd.window
+                and seq == fwd.nextseq
+                and ack == fwd.lastack
+                and not ctl
+            ):
+                f |= WINDOW_UPDATE
+            if seglen > 0 and not ctl and rev.window >= 0 and flow.sides[1 - direction].scale != -1:
+                shift = 0 if rev.is_first_ack else _shift(flow, 1 - direction)
+                if (seq + seglen) & 0xFFFFFFFF == (
+                    rev.lastack + (rev.window << shift)
+                ) & 0xFFFFFFFF:
+                    f |= WINDOW_FULL
+            same = seglen == 0 and window == fwd.window and seq == fwd.nextseq and not ctl
+            if same and window and ack == fwd.lastack and rev.lastsegmentflags & KEEP_ALIVE:
+                f |= KEEP_ALIVE_ACK
+            elif (
+                same
+                and window == 0
+                and (ack == fwd.lastack or ack == (fwd.lastack + 1) & 0xFFFFFFFF)
+                and rev.lastsegmentflags & ZERO_WINDOW_PROBE
+            ):
+                f |= ZERO_WINDOW_PROBE_ACK
+            elif same and window and ack == fwd.lastack and not _mptcp_operation(layer):
+                fwd.dupacknum += 1
+                f |= DUPLICATE_ACK
+                ta.dupack_num = fwd.dupacknum
+                ta.dupack_frame = fwd.lastnondupack
+        if not f & DUPLICATE_ACK:
+            fwd.lastnondupack = pkt.number
+            fwd.dupacknum = 0
+        if rev.maxseqtobeacked and _gt(ack, rev.maxseqtobeacked) and has_ack:
+            f |= ACK_LOST_PACKET
+            rev.maxseqtobeacked = rev.nextseq
+
+        if (seglen > 0 or syn or fin) and not f & KEEP_ALIVE:
+            behind = bool(fwd.nextseq) and _lt(seq, fwd.nextseq)
+            ooo = conn.first_rtt or OOO_DEFAULT_NS
+            if (
+                behind
+                and rev.dupacknum >= 2
+                and rev.lastack == seq
+                and now - rev.lastacktime < FAST_RETRANS_NS
+            ):
+                f |= FAST_RETRANSMISSION
+            elif (
+                behind
+                and now - fwd.nextseqtime < ooo
+                and fwd.nextseq != (seq + seglen + (1 if syn or fin else 0)) & 0xFFFFFFFF
+            ):
+                f |= OUT_OF_ORDER
+            elif seglen > 0 and rev.lastack and _le((seq + seglen) & 0xFFFFFFFF, rev.lastack):
+                f |= SPURIOUS_RETRANSMISSION
+            elif behind:
+                f |= RETRANSMISSION
+
+        nextseq = (seq + seglen) & 0xFFFFFFFF
+        if (seglen or syn or fin) and len(fwd.segments) < MAX_UNACKED:
+            if syn or fin:
+                nextseq = (nextseq + 1) & 0xFFFFFFFF
+            fwd.segments.insert(0, [pkt.number, seq, nextseq, now])
+        if (_gt(nextseq, fwd.nextseq) or not fwd.nextseq) and not f & ZERO_WINDOW_PROBE:
+            fwd.nextseq = nextseq
+            fwd.nextseqtime = now
+        if (seq == fwd.maxseqtobeacked or not fwd.maxseqtobeacked) and not f & ZERO_WINDOW_PROBE:
+            fwd.maxseqtobeacked = fwd.nextseq
+        fwd.window = window
+        fwd.lastack = ack
+        fwd.lastacktime = now
+        ta.flags |= f
+        fwd.lastsegmentflags = ta.flags
+
+        # what this acknowledges: the RTT to the oldest segment it acknowledges exactly
+        segs = rev.segments
+        if segs:
+            keep: list[list[int]] = []
+            for ual in segs:
+                if ack == ual[2]:
+                    ta.acks_frame = ual[0]
+                    ta.ack_rtt_ns = now - ual[3]
+                    continue
+                if _gt(ack, ual[1]) and _le(ack, ual[2]):
+                    ual[1] = ack
+                    keep.append(ual)
+                    continue
+                if _gt(ual[2], ack):
+                    keep.append(ual)
+                    continue
+            rev.segments = keep
+        if has_ack and not syn:
+            fwd.is_first_ack = False
+        if ta.flags or ta.acks_frame:
+            info.analysis = ta
+
+
+def _shift(flow: Any, side: int) -> int:
+    """The window shift a side announced, 0 when either side does not scale."""
+    a, b = flow.sides[side].scale, flow.sides[1 - side].scale
+    if a < 0 or b == -2:
+        return 0
+    return int(a)
+
+
+def _mptcp_operation(layer: Layer) -> bool:
+    """Whether the segment carries an MPTCP address or path operation (ADD_ADDR,
+    REMOVE_ADDR, MP_PRIO, MP_FAIL, MP_FASTCLOSE): RFC 8684 lets such ACKs repeat, and
+    Wireshark does not call them duplicates."""
+    if layer.hlen <= 20:
+        return False
+    return any(k == 30 and b and 3 <= b[0] >> 4 <= 7 for k, b in tcp_options(layer))
+
+
+def _quoted(pkt: Packet, layer: Layer) -> bool:
+    """A TCP header quoted in an ICMP error is no segment of its connection."""
+    for lay in pkt.layers():
+        if lay is layer:
+            return False
+        if lay.name in ("icmp", "icmpv6"):
+            return True
+    return False
+
+
+registry.register_pass("tcp.analysis", TcpAnalysis, after=("tcp.stream",))
+_NEEDS: Final = ("tcp.analysis",)
+
+
+def analysis(layer: Layer) -> Analysis | None:
+    """The pass's word on a TCP layer (None: nothing to say)."""
+    info = layer.extra
+    return info.analysis if isinstance(info, TcpInfo) else None
+
+
+def _has(bit: int) -> Any:
+    def get(pkt: Packet, layer: Layer) -> Any:
+        ta = analysis(layer)
+        return True if ta is not None and ta.flags & bit else None
+
+    return get
+
+
+def _register(name: str, ftype: str, get: Any, desc: str) -> None:
+    registry.register_field(
+        name, ftype, "tcp", get, needs=_NEEDS, cost=registry.STATEFUL, desc=desc
+    )
+
+
+_register(
+    "tcp.analysis.flags",
+    "FT_NONE",
+    lambda p, layer: True if (ta := analysis(layer)) is not None and ta.flags else None,
+    "TCP Analysis Flags",
+)
+for _bit, (_field, _desc, _sev) in FLAGS.items():
+    _mask = _bit | (_ALSO_RETRANSMISSION if _bit == RETRANSMISSION else 0)
+    _register(f"tcp.analysis.{_field}", "FT_NONE", _has(_mask), _desc)
+
+
+def _attr(attr: str, minimum: int) -> Any:
+    def get(pkt: Packet, layer: Layer) -> Any:
+        ta = analysis(layer)
+        if ta is None:
+            return None
+        v = getattr(ta, attr)
+        return v if v >= minimum else None
+
+    return get
+
+
+_register(
+    "tcp.analysis.acks_frame",
+    "FT_FRAMENUM",
+    _attr("acks_frame", 1),
+    "This is an ACK to the segment in frame",
+)
+_register(
+    "tcp.analysis.ack_rtt",
+    "FT_RELATIVE_TIME",
+    _attr("ack_rtt_ns", 0),
+    "The RTT to ACK the segment was",
+)
+_register("tcp.analysis.duplicate_ack_num", "FT_UINT32", _attr("dupack_num", 1), "Duplicate ACK #")
+_register(
+    "tcp.analysis.duplicate_ack_frame",
+    "FT_FRAMENUM",
+    _attr("dupack_frame", 1),
+    "Duplicate to the ACK in frame",
+)
