@@ -1,0 +1,239 @@
+"""Transactions (request/response pairs) and TCP analysis, checked against tshark.
+
+The oracle is tshark 4.0 on the same file: a crafted capture that has each case once
+(retransmitted DNS queries and answers, an unanswered ping, keep-alives, a zero window
+and its probe, pipelined HTTP), the corpus, and real traffic between two private
+namespaces that drop 3-5% of what they receive (iptables' random match: this kernel has
+no netem), so the kernel's own TCP retransmits, sends duplicate ACKs and fills windows.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from netns import link_pair, needs_netns, netns
+from test_dfilter import CORPUS, needs_tshark, selected, tshark_selected
+
+ANALYSIS = [
+    "tcp.analysis.flags",
+    "tcp.analysis.retransmission",
+    "tcp.analysis.fast_retransmission",
+    "tcp.analysis.spurious_retransmission",
+    "tcp.analysis.out_of_order",
+    "tcp.analysis.lost_segment",
+    "tcp.analysis.ack_lost_segment",
+    "tcp.analysis.duplicate_ack",
+    "tcp.analysis.duplicate_ack_num == 2",
+    "tcp.analysis.zero_window",
+    "tcp.analysis.zero_window_probe",
+    "tcp.analysis.zero_window_probe_ack",
+    "tcp.analysis.window_full",
+    "tcp.analysis.window_update",
+    "tcp.analysis.keep_alive",
+    "tcp.analysis.keep_alive_ack",
+    "tcp.analysis.reused_ports",
+    "tcp.analysis.ack_rtt",
+    "tcp.analysis.ack_rtt > 0.01",
+    "tcp.analysis.acks_frame",
+]
+TRANSACTIONS = [
+    "http.time",
+    "http.time > 0.2",
+    "http.request_in",
+    "dns.time",
+    "dns.time > 1",
+    "dns.response_to",
+    "dns.retransmission",
+    "dns.retransmit_request_in",
+    "dns.retransmit_response_in",
+    "icmp.resptime",
+    "icmp.resptime > 100",
+    "icmp.resp_to",
+    "icmpv6.resptime",
+]
+
+
+def _differences(path: Path, exprs: list[str]) -> list[tuple[str, list[int], list[int]]]:
+    out = []
+    for e in exprs:
+        ours, theirs = selected(path, e), tshark_selected(path, e)
+        if ours != theirs:
+            out.append((e, ours, theirs))
+    return out
+
+
+def _crafted(path: Path) -> None:
+    from scapy.layers.dns import DNS, DNSQR, DNSRR
+    from scapy.layers.inet import ICMP, IP, TCP, UDP
+    from scapy.layers.l2 import Ether
+    from scapy.packet import Raw
+    from scapy.utils import wrpcap
+
+    a, b = "10.0.0.1", "10.0.0.2"
+    e = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
+    pk = []
+    t = [1000.0]
+
+    def add(p: object, dt: float = 0.01) -> None:
+        t[0] += dt
+        p.time = t[0]  # type: ignore[attr-defined]
+        pk.append(p)
+
+    def q(i: int, n: str) -> object:
+        return e / IP(src=a, dst=b) / UDP(sport=6353, dport=53) / DNS(id=i, rd=1, qd=DNSQR(qname=n))
+
+    def r(i: int, n: str) -> object:
+        rr = DNSRR(rrname=n, rdata="192.0.2.4")
+        return (
+            e
+            / IP(src=b, dst=a)
+            / UDP(sport=53, dport=6353)
+            / DNS(id=i, qr=1, qd=DNSQR(qname=n), an=rr)
+        )
+
+    def tcp(s: str, d: str, sp: int, dp: int, **k: object) -> object:
+        return e / IP(src=s, dst=d) / TCP(sport=sp, dport=dp, **k)
+
+    # DNS: answered, retransmitted query, retransmitted answer, unsolicited, crossed answers
+    add(q(1, "a.example"))
+    add(r(1, "a.example"), 0.02)
+    add(q(2, "b.example"))
+    add(q(2, "b.example"), 1.0)
+    add(r(2, "b.example"), 0.5)
+    add(r(2, "b.example"), 0.1)
+    add(r(9, "x.example"))
+    add(q(3, "c.example"))
+    add(q(4, "d.example"))
+    add(r(4, "d.example"))
+    add(r(3, "c.example"), 2)
+    # ICMP: a slow reply, a duplicate reply, an unanswered request
+    add(e / IP(src=a, dst=b) / ICMP(type=8, id=7, seq=1) / b"abc")
+    add(e / IP(src=b, dst=a) / ICMP(type=0, id=7, seq=1) / b"abc", 0.3)
+    add(e / IP(src=b, dst=a) / ICMP(type=0, id=7, seq=1) / b"abc")
+    add(e / IP(src=a, dst=b) / ICMP(type=8, id=7, seq=2) / b"abc")
+    # TCP: zero window and its probe, window update, keep-alive and its ACK, window full
+    add(tcp(a, b, 4000, 5000, flags="S", seq=100, options=[("WScale", 2)]))
+    add(tcp(b, a, 5000, 4000, flags="SA", seq=900, ack=101, options=[("WScale", 1)]))
+    add(tcp(a, b, 4000, 5000, flags="A", seq=101, ack=901, window=100))
+    add(tcp(a, b, 4000, 5000, flags="PA", seq=101, ack=901, window=100) / Raw(b"x" * 50))
+    add(tcp(b, a, 5000, 4000, flags="A", seq=901, ack=151, window=0))
+    add(tcp(a, b, 4000, 5000, flags="A", seq=151, ack=901, window=100) / Raw(b"y"))
+    add(tcp(b, a, 5000, 4000, flags="A", seq=901, ack=151, window=0))
+    add(tcp(b, a, 5000, 4000, flags="A", seq=901, ack=151, window=300))
+    add(tcp(a, b, 4000, 5000, flags="A", seq=151, ack=901, window=100), 5)
+    add(tcp(a, b, 4000, 5000, flags="A", seq=150, ack=901, window=100), 5)
+    add(tcp(b, a, 5000, 4000, flags="A", seq=901, ack=151, window=300))
+    add(tcp(a, b, 4000, 5000, flags="PA", seq=151, ack=901, window=100) / Raw(b"z" * 600))
+    add(tcp(a, b, 4000, 5000, flags="PA", seq=751, ack=901, window=100) / Raw(b"z" * 10))
+    add(tcp(b, a, 5000, 4000, flags="A", seq=901, ack=761, window=300))
+    add(tcp(b, a, 5000, 4000, flags="A", seq=901, ack=761, window=300))
+    add(tcp(b, a, 5000, 4000, flags="A", seq=901, ack=761, window=300))
+    add(tcp(a, b, 4000, 5000, flags="PA", seq=751, ack=901, window=100) / Raw(b"z" * 10))
+    add(tcp(a, b, 4000, 5000, flags="S", seq=5000))
+    add(tcp(a, b, 4000, 5000, flags="S", seq=5000), 1)
+    # HTTP: two pipelined requests in one segment, then their two responses
+    add(
+        tcp(a, b, 4100, 80, flags="PA", seq=1, ack=1)
+        / Raw(b"GET /1 HTTP/1.1\r\nHost: h\r\n\r\nGET /2 HTTP/1.1\r\nHost: h\r\n\r\n")
+    )
+    ok = b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n"
+    add(tcp(b, a, 80, 4100, flags="PA", seq=1, ack=55) / Raw(ok + b"A"), 1.5)
+    add(tcp(b, a, 80, 4100, flags="PA", seq=40, ack=55) / Raw(ok + b"B"), 0.5)
+    wrpcap(str(path), pk)
+
+
+@needs_tshark
+def test_crafted_cases_match_tshark(tmp_path: Path) -> None:
+    path = tmp_path / "cases.pcap"
+    _crafted(path)
+    assert selected(path, "tcp.analysis.flags"), "the capture has no flagged segment"
+    assert not _differences(path, ANALYSIS + TRANSACTIONS)
+
+
+@needs_tshark
+@pytest.mark.parametrize("name", ["real", "crafted", "services", "mptcp"])
+def test_corpus_matches_tshark(name: str) -> None:
+    # (mptcp.pcap's second subflow: Wireshark excuses a repeated ACK after an MPTCP
+    # operation on another subflow, which tapwatch does not track)
+    exprs = ["tcp.analysis.retransmission", "tcp.analysis.ack_rtt", "tcp.analysis.window_update"]
+    if name != "mptcp":
+        exprs.append("tcp.analysis.flags")
+    assert not _differences(CORPUS / f"{name}.pcap", exprs + TRANSACTIONS)
+
+
+_SERVER = """
+import socket, threading, time, http.server
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.bind(("10.77.0.2", 9000)); s.listen()
+def slow():
+    c, _ = s.accept()
+    while c.recv(2048):
+        time.sleep(0.002)
+threading.Thread(target=slow, daemon=True).start()
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        if self.path == "/slow":
+            time.sleep(0.3)
+        body = b"x" * 20000
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+print("ready", flush=True)
+http.server.HTTPServer(("10.77.0.2", 80), H).serve_forever()
+"""
+_CLIENT = """
+import socket, urllib.request
+c = socket.create_connection(("10.77.0.2", 9000)); c.sendall(b"y" * 300000); c.close()
+for p in ["/a", "/slow", "/b", "/c"]:
+    urllib.request.urlopen("http://10.77.0.2" + p, timeout=20).read()
+"""
+
+
+@needs_netns
+@needs_tshark
+@pytest.mark.skipif(
+    shutil.which("tcpdump") is None or shutil.which("iptables") is None,
+    reason="needs tcpdump and iptables",
+)
+def test_lossy_real_traffic_matches_tshark(tmp_path: Path) -> None:
+    """Real TCP, HTTP and ping between two namespaces that drop some of what they receive."""
+    path = tmp_path / "lossy.pcap"
+    with netns("twan") as a, netns("twan") as b:
+        link_pair(a, b, "10.77.0.1/24", "10.77.0.2/24")
+        for ns, p in ((a, "0.05"), (b, "0.03")):
+            drop = ["-m", "statistic", "--mode", "random", "--probability", p, "-j", "DROP"]
+            ns.run(["iptables", "-A", "INPUT", "-i", "veth0", *drop], check=True)
+        dump = a.popen(["tcpdump", "-i", "veth0", "-U", "-s", "0", "-w", str(path)])
+        srv = b.popen([sys.executable, "-c", _SERVER])
+        try:
+            a.wait_capturing("veth0")
+            assert srv.stdout is not None and srv.stdout.readline().strip() == "ready"
+            a.run(["ping", "-c", "5", "-i", "0.05", "10.77.0.2"], timeout=30)
+            client = a.run([sys.executable, "-c", _CLIENT], timeout=120)
+            assert client.returncode == 0, client.stderr
+        finally:
+            dump.terminate()
+            dump.wait(10)
+            srv.terminate()
+            srv.wait(10)
+    assert selected(path, "tcp.analysis.window_full")
+    wrong = _differences(path, ANALYSIS + TRANSACTIONS)
+    assert not wrong, [(e, sorted(set(o) ^ set(t))[:10]) for e, o, t in wrong]
+    # and from the command line, as tshark -Y: the slow response, one line
+    r = subprocess.run(
+        [sys.executable, "-m", "tapwatch", "-r", str(path), "-Y", "http.time > 0.2"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stderr
+    assert len(r.stdout.splitlines()) == len(tshark_selected(path, "http.time > 0.2")) == 1
