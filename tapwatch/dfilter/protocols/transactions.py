@@ -76,9 +76,14 @@ class Transactions(Pass):
         self.http = _Bounded()  # tcp stream -> [request frame, request ts, answered]
         self.dns = _Bounded()  # (conversation, id) -> [request frame, ts, response frame]
         self.icmp = _Bounded()  # (proto, addresses, id, seq, data) -> [frame, ts, answered]
-        #: every pairing made: (kind, request frame, response frame, time); read by the
-        #: expert index, which keeps what it wants of it
+        #: every pairing made, (kind, request frame, response frame, time), when ``record``
+        #: is set: the expert index reads and empties it (a filter leaves it off)
+        self.record = False
         self.done: list[tuple[str, int, int, int]] = []
+
+    def _done(self, pairing: tuple[str, int, int, int]) -> None:
+        if self.record:
+            self.done.append(pairing)
 
     def _note(self, pkt: Packet, layer: Layer, p: Pairing) -> None:
         assert pkt.capture is not None
@@ -121,7 +126,7 @@ class Transactions(Pass):
                 got[2] = 1
                 p = Pairing("http", frame, pkt.ts_ns - ts)
                 self._note(pkt, layer, p)
-                self.done.append(("http", frame, pkt.number, p.time_ns))
+                self._done(("http", frame, pkt.number, p.time_ns))
 
     def _dns(self, pkt: Packet, layer: Layer) -> None:
         d, o = layer.data, layer.off
@@ -157,7 +162,7 @@ class Transactions(Pass):
         got[2] = pkt.number
         p = Pairing("dns", got[0], pkt.ts_ns - got[1])
         self._note(pkt, layer, p)
-        self.done.append(("dns", got[0], pkt.number, p.time_ns))
+        self._done(("dns", got[0], pkt.number, p.time_ns))
 
     def _echo(self, pkt: Packet, layer: Layer, kind: str, req: int, rep: int) -> None:
         d, o = layer.data, layer.off
@@ -178,7 +183,7 @@ class Transactions(Pass):
         got[2] = 1
         p = Pairing(kind, got[0], pkt.ts_ns - got[1])
         self._note(pkt, layer, p)
-        self.done.append((kind, got[0], pkt.number, p.time_ns))
+        self._done((kind, got[0], pkt.number, p.time_ns))
 
 
 def _enclosing(pkt: Packet, layer: Layer, name: str) -> Layer | None:

@@ -1,0 +1,371 @@
+"""Expert information and transactions over the ring: what the Expert and Transactions
+tools list, what the tree adds to a packet's TCP, HTTP, DNS and ICMP layers.
+
+One incremental pass (:class:`ExpertIndex`) runs the display filter's in-order passes
+-- TCP streams, reassembly, :mod:`~tapwatch.dfilter.protocols.tcp_analysis` and
+:mod:`~tapwatch.dfilter.protocols.transactions` -- over the records, so the tools
+and ``tcp.analysis.*`` / ``http.time`` filters agree by construction.  It catches up
+with the ring from where it stopped (a live capture costs only its new packets) and
+starts again when the ring is cleared.
+
+Unlike a filter's single pass it keeps what only a later packet tells: a request's
+response (``Response in``), so the tree of a request points at its answer.
+
+Memory is bounded: per TCP packet a few numbers in arrays (about 24 bytes), per
+flagged packet or transaction one small tuple, each list capped at :data:`MAX_ROWS`
+(the rest counted, not kept).
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
+
+from tapwatch.analysis import Progress
+
+if TYPE_CHECKING:
+    from tapwatch.dfilter.packet import Capture, Layer, Packet
+    from tapwatch.ring import Record, Ring
+
+CHUNK: Final = 2048
+#: expert items and transactions kept (beyond this they are counted only)
+MAX_ROWS: Final = 200_000
+#: requests waiting for a response whose description is kept
+MAX_PENDING: Final = 1 << 16
+
+PASSES: Final = ("tcp.analysis", "transactions")
+
+
+@dataclass(frozen=True)
+class ExpertItem:
+    """One flag on one packet, as Wireshark's Expert Information lists it."""
+
+    seq: int
+    severity: str  # "Warning", "Note", "Chat"
+    group: str  # "Sequence"
+    summary: str
+    stream: int
+
+
+@dataclass(frozen=True)
+class Transaction:
+    """A request and its response: frames, time between, kind and what was asked."""
+
+    kind: str  # "HTTP", "DNS", "ICMP", "ICMPv6"
+    request: int
+    response: int
+    time_ns: int
+    what: str
+
+
+_KIND_NAMES: Final = {"http": "HTTP", "dns": "DNS", "icmp": "ICMP", "icmpv6": "ICMPv6"}
+
+
+class ExpertIndex:
+    """Expert items, transactions and per-packet TCP numbers of the records seen so far.
+
+    Not thread-safe: one worker at a time updates it, under :class:`SharedExpert`'s lock.
+    """
+
+    def __init__(self, linktypes: Sequence[int]) -> None:
+        self.linktypes = list(linktypes)
+        self.reset()
+
+    def reset(self, next_seq: int = 1, cleared: int = 0) -> None:
+        from tapwatch.dfilter import registry
+
+        self.next_seq = next_seq
+        self.cleared = cleared
+        self.base = next_seq
+        passes = registry.passes_for(set(PASSES))
+        from tapwatch.dfilter.packet import Capture
+
+        self.capture: Capture = Capture(passes)
+        self._transactions_pass: Any = next(p for p in passes if p.name == "transactions")
+        self._transactions_pass.record = True
+        self._done_read = 0
+        # per packet from ``base``: TCP stream (-1: not TCP), relative seq/ack, window
+        self.stream = array("l")
+        self.rel_seq = array("L")
+        self.rel_ack = array("L")
+        self.nxtseq = array("L")
+        self.window = array("l")
+        self.items: list[ExpertItem] = []
+        #: seq -> (flags, acks frame, ack RTT ns, dup ack number, dup ack frame)
+        self.flags: dict[int, tuple[int, int, int, int, int]] = {}
+        #: seq -> (acks frame, RTT ns) for packets that acknowledge a segment
+        self.acks: dict[int, tuple[int, int]] = {}
+        self.counts: dict[str, int] = {}
+        self.transactions: list[Transaction] = []
+        self.response_of: dict[int, int] = {}  # request frame -> response frame
+        self.request_of: dict[int, tuple[int, int]] = {}  # response -> (request, time)
+        self._pending: dict[int, str] = {}
+        self.dropped = 0  # items or transactions not kept (over MAX_ROWS)
+        self.skipped = 0  # records evicted before the index got to them
+        self.packets = 0
+
+    @property
+    def caught_up_to(self) -> int:
+        """The newest record looked at."""
+        return self.next_seq - 1
+
+    def update(self, ring: Ring, progress: Progress | None = None) -> int:
+        """Look at every record from where the last update stopped; returns how many."""
+        if ring.cleared != self.cleared:
+            self.reset(ring.first_seq, ring.cleared)
+        stop = ring.next_seq
+        if self.next_seq < ring.first_seq:
+            self.skipped += ring.first_seq - self.next_seq
+            self._pad(ring.first_seq)
+            self.next_seq = ring.first_seq
+        if progress is not None:
+            progress.total = max(0, stop - self.next_seq)
+        done = 0
+        while self.next_seq < stop:
+            chunk = ring.range(self.next_seq, min(stop, self.next_seq + CHUNK))
+            if not chunk:
+                if self.next_seq < ring.first_seq:
+                    self.skipped += ring.first_seq - self.next_seq
+                    self._pad(ring.first_seq)
+                    self.next_seq = ring.first_seq
+                    continue
+                break
+            self.feed(chunk)
+            done += len(chunk)
+            if progress is not None:
+                progress.advance(len(chunk))
+        return done
+
+    def _pad(self, upto: int) -> None:
+        """Fill the arrays for records never looked at (evicted), up to ``upto``."""
+        n = upto - self.base - len(self.stream)
+        if n > 0:
+            self.stream.extend([-1] * n)
+            for arr in (self.rel_seq, self.rel_ack, self.nxtseq):
+                arr.extend([0] * n)
+            self.window.extend([-1] * n)
+
+    def feed(self, records: Sequence[Record]) -> None:
+        from tapwatch.dfilter.protocols.tcp_analysis import FLAGS, REUSED_PORTS
+        from tapwatch.dfilter.protocols.transport import TcpInfo
+
+        lts = self.linktypes
+        cap = self.capture
+        for rec in records:
+            self._pad(rec.seq)
+            self.packets += 1
+            pkt = cap.packet(rec.data, lts[rec.iface], rec.seq, rec.ts_ns, rec.iface, rec.direction)
+            index = pkt.index()
+            tcps = index.get("tcp")
+            info = tcps[0].extra if tcps else None
+            if isinstance(info, TcpInfo) and info.stream >= 0:
+                self.stream.append(info.stream)
+                self.rel_seq.append(info.seq & 0xFFFFFFFF)
+                self.rel_ack.append(info.ack & 0xFFFFFFFF)
+                self.nxtseq.append(info.nxtseq & 0xFFFFFFFF)
+                self.window.append(info.window)
+                ta = info.analysis
+                if ta is not None:
+                    if ta.acks_frame:
+                        self.acks[rec.seq] = (ta.acks_frame, ta.ack_rtt_ns)
+                    if ta.flags:
+                        self.flags[rec.seq] = (
+                            ta.flags,
+                            ta.acks_frame,
+                            ta.ack_rtt_ns,
+                            ta.dupack_num,
+                            ta.dupack_frame,
+                        )
+                        for bit, (name, text, severity) in FLAGS.items():
+                            if not ta.flags & bit:
+                                continue
+                            self.counts[name] = self.counts.get(name, 0) + 1
+                            if len(self.items) >= MAX_ROWS:
+                                self.dropped += 1
+                                continue
+                            if bit == REUSED_PORTS:
+                                text = "A new tcp session is started with the same ports"
+                            self.items.append(
+                                ExpertItem(rec.seq, severity, "Sequence", text, info.stream)
+                            )
+            else:
+                self.stream.append(-1)
+                for arr in (self.rel_seq, self.rel_ack, self.nxtseq):
+                    arr.append(0)
+                self.window.append(-1)
+            self._requests(pkt, index)
+            self._paired()
+            self.next_seq = rec.seq + 1
+
+    def _requests(self, pkt: Packet, index: dict[str, list[Layer]]) -> None:
+        """Remember what a request asked, for the Transactions view's rows."""
+        what = None
+        for layer in index.get("http", ()):
+            msg = layer.extra
+            if isinstance(msg, dict) and msg.get("request"):
+                what = f"{msg.get('method', '')} {msg.get('uri', '')}"
+        for layer in index.get("dns", ()):
+            d, o = layer.data, layer.off
+            if o + 12 <= layer.end and not d[o + 2] & 0x80:
+                from tapwatch.dfilter.protocols.apps import dns_message
+
+                qs = dns_message(layer).queries
+                what = " ".join(f"{_qtype(t)} {n}" for n, t, _c in qs[:2]) or "query"
+        for kind, req in (("icmp", 8), ("icmpv6", 128)):
+            for layer in index.get(kind, ()):
+                d, o = layer.data, layer.off
+                if o + 8 <= layer.end and d[o] == req:
+                    ident, seq = (
+                        int.from_bytes(d[o + 4 : o + 6], "big"),
+                        int.from_bytes(d[o + 6 : o + 8], "big"),
+                    )
+                    what = f"echo id={ident:#06x} seq={seq}"
+        if what is not None:
+            self._pending[pkt.number] = what
+            if len(self._pending) > MAX_PENDING:
+                del self._pending[next(iter(self._pending))]
+
+    def _paired(self) -> None:
+        done = self._transactions_pass.done
+        for kind, req, resp, time_ns in done[self._done_read :]:
+            self.response_of.setdefault(req, resp)
+            self.request_of[resp] = (req, time_ns)
+            if len(self.transactions) >= MAX_ROWS:
+                self.dropped += 1
+                continue
+            self.transactions.append(
+                Transaction(
+                    _KIND_NAMES.get(kind, kind), req, resp, time_ns, self._pending.pop(req, "")
+                )
+            )
+        # the pass's list is only read here: keep it short
+        done.clear()
+        self._done_read = 0
+
+    # ----- what the tree shows ---------------------------------------------------------------
+    def tcp_of(self, seq: int) -> tuple[int, int, int, int, int] | None:
+        """(stream, relative seq, relative ack, next seq, window) of a TCP packet seen."""
+        i = seq - self.base
+        if not 0 <= i < len(self.stream) or self.stream[i] < 0:
+            return None
+        return (self.stream[i], self.rel_seq[i], self.rel_ack[i], self.nxtseq[i], self.window[i])
+
+
+_QTYPES: Final = {1: "A", 2: "NS", 5: "CNAME", 6: "SOA", 12: "PTR", 15: "MX", 16: "TXT", 28: "AAAA"}
+
+
+def _qtype(t: int) -> str:
+    return _QTYPES.get(t, f"TYPE{t}")
+
+
+class SharedExpert:
+    """One :class:`ExpertIndex` for the tools and the tree, caught up under a lock."""
+
+    def __init__(self, linktypes: Sequence[int]) -> None:
+        import threading
+
+        self.index = ExpertIndex(linktypes)
+        self.lock = threading.Lock()
+
+    def catch_up(self, ring: Ring, progress: Progress | None = None) -> ExpertIndex:
+        """Bring the index up to the ring's newest record; call with ``lock`` held."""
+        self.index.update(ring, progress)
+        return self.index
+
+
+# ----- rows for the tools' tables --------------------------------------------------------------
+
+
+def seconds(ns: int) -> str:
+    """A time as Wireshark's tree shows relative times: seconds, nine decimals."""
+    return f"{ns / 1e9:.9f}"
+
+
+def analysis_lines(index: ExpertIndex, seq: int) -> list[str]:
+    """The ``[SEQ/ACK analysis]`` lines for a TCP packet, Wireshark's words (empty: none)."""
+    from tapwatch.dfilter.protocols.tcp_analysis import FLAGS, RETRANSMISSION
+
+    out = []
+    ack = index.acks.get(seq)
+    if ack is not None:
+        out.append(f"[This is an ACK to the segment in frame: {ack[0]}]")
+        out.append(f"[The RTT to ACK the segment was: {seconds(ack[1])} seconds]")
+    got = index.flags.get(seq)
+    if got is not None:
+        flags, _acks, _rtt, dupnum, dupframe = got
+        if dupnum:
+            out.append("[This is a TCP duplicate ack]")
+            out.append(f"[Duplicate ACK #: {dupnum}]")
+            out.append(f"[Duplicate to the ACK in frame: {dupframe}]")
+        for bit, (_name, text, severity) in FLAGS.items():
+            if flags & bit:
+                out.append(f"[Expert Info ({severity}/Sequence): {text}]")
+                if bit != RETRANSMISSION and _name.endswith("retransmission"):
+                    out.append(
+                        "[Expert Info (Note/Sequence): This frame is a (suspected) retransmission]"
+                    )
+    return out
+
+
+def tcp_lines(index: ExpertIndex, seq: int) -> list[str]:
+    """Stream index and relative numbers, as Wireshark's TCP layer shows them."""
+    got = index.tcp_of(seq)
+    if got is None:
+        return []
+    stream, rseq, rack, nxt, window = got
+    out = [f"[Stream index: {stream}]", f"Sequence Number: {rseq}    (relative sequence number)"]
+    out.append(f"[Next Sequence Number: {nxt}    (relative sequence number)]")
+    out.append(f"Acknowledgment Number: {rack}    (relative ack number)")
+    if window >= 0:
+        out.append(f"[Calculated window size: {window}]")
+    return out
+
+
+def transaction_lines(index: ExpertIndex, seq: int) -> list[str]:
+    """Request in / response in and the time between, for a request or a response."""
+    out = []
+    resp = index.response_of.get(seq)
+    if resp is not None:
+        out.append(f"[Response in frame: {resp}]")
+    req = index.request_of.get(seq)
+    if req is not None:
+        out.append(f"[Request in frame: {req[0]}]")
+        out.append(f"[Time since request: {seconds(req[1])} seconds]")
+    return out
+
+
+def expert_table_rows(items: Sequence[ExpertItem]) -> list[tuple[str, ...]]:
+    return [(f"{i.seq}", i.severity, i.group, i.summary, f"{i.stream}") for i in items]
+
+
+def transaction_rows(rows: Sequence[Transaction]) -> list[tuple[str, ...]]:
+    return [
+        (t.kind, f"{t.request}", f"{t.response}", f"{t.time_ns / 1e6:.3f}", t.what) for t in rows
+    ]
+
+
+def sort_transactions(
+    rows: Sequence[Transaction], column: str, descending: bool
+) -> list[Transaction]:
+    keys: dict[str, Any] = {
+        "Kind": lambda t: t.kind,
+        "Request": lambda t: t.request,
+        "Response": lambda t: t.response,
+        "Time (ms)": lambda t: t.time_ns,
+        "What": lambda t: t.what,
+    }
+    return sorted(rows, key=keys.get(column, keys["Time (ms)"]), reverse=descending)
+
+
+def sort_items(items: Sequence[ExpertItem], column: str, descending: bool) -> list[ExpertItem]:
+    order = {"Error": 0, "Warning": 1, "Note": 2, "Chat": 3}
+    keys: dict[str, Any] = {
+        "No.": lambda i: i.seq,
+        "Severity": lambda i: (order.get(i.severity, 9), i.seq),
+        "Group": lambda i: (i.group, i.seq),
+        "Summary": lambda i: (i.summary, i.seq),
+        "Stream": lambda i: (i.stream, i.seq),
+    }
+    return sorted(items, key=keys.get(column, keys["No."]), reverse=descending)
