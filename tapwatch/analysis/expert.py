@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Final
 from tapwatch.analysis import Progress
 
 if TYPE_CHECKING:
+    from tapwatch.decode import Node
     from tapwatch.dfilter.packet import Capture, Layer, Packet
     from tapwatch.ring import Record, Ring
 
@@ -369,3 +370,44 @@ def sort_items(items: Sequence[ExpertItem], column: str, descending: bool) -> li
         "Stream": lambda i: (i.stream, i.seq),
     }
     return sorted(items, key=keys.get(column, keys["No."]), reverse=descending)
+
+
+# ----- the tree ----------------------------------------------------------------------------------
+
+_TCP: Final = "Transmission Control Protocol"
+_TRANSACTION_LAYERS: Final = (
+    "Hypertext Transfer Protocol",
+    "Domain Name System",
+    "Internet Control Message Protocol",
+    "Data",
+)
+
+
+def enrich(nodes: list[Node], index: ExpertIndex, seq: int) -> list[Node]:
+    """The tree of packet ``seq`` with what the index knows added where Wireshark shows it:
+    in TCP the stream, relative numbers and calculated window, then a ``[SEQ/ACK
+    analysis]`` node; in the HTTP, DNS or ICMP layer the request or response it pairs with.
+    Nodes not touched are returned as they are (the tree is cached; this makes a copy)."""
+    from tapwatch.decode import Node
+
+    tcp = tcp_lines(index, seq)
+    seqack = analysis_lines(index, seq)
+    paired = transaction_lines(index, seq)
+    if not (tcp or seqack or paired):
+        return nodes
+    out = list(nodes)
+    for i, node in enumerate(out):
+        if node.label.startswith(_TCP) and (tcp or seqack):
+            extra = [Node(text, 0, 0, []) for text in tcp]
+            if seqack:
+                extra.append(Node("[SEQ/ACK analysis]", 0, 0, [Node(t, 0, 0, []) for t in seqack]))
+            out[i] = Node(node.label, node.start, node.end, [*node.children, *extra])
+            tcp = seqack = []
+    if paired:
+        for i in range(len(out) - 1, -1, -1):
+            node = out[i]
+            if node.label.startswith(_TRANSACTION_LAYERS):
+                kids = [Node(t, 0, 0, []) for t in paired]
+                out[i] = Node(node.label, node.start, node.end, [*node.children, *kids])
+                break
+    return out

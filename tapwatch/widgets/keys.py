@@ -156,6 +156,24 @@ TOOLS: tuple[Tool, ...] = (
     ),
     Tool(
         ANALYSE,
+        "X",
+        "expert",
+        "Expert info",
+        "TCP analysis as Wireshark's expert information: retransmissions, duplicate ACKs, "
+        "lost segments, zero windows... counted by kind; Enter goes to the packet",
+        0,
+    ),
+    Tool(
+        ANALYSE,
+        "R",
+        "transactions",
+        "Transactions",
+        "requests and their responses (HTTP, DNS, ping) with the time between, slowest "
+        "first: go to packet response time; Enter goes to the response",
+        0,
+    ),
+    Tool(
+        ANALYSE,
         "o",
         "sort",
         "Sort",

@@ -1,4 +1,5 @@
-"""The analysis tools' screens: follow a stream, conversations and endpoints.
+"""The analysis tools' screens: follow a stream, conversations and endpoints, expert
+information and transactions.
 
 Each tool is a screen of its own (``widgets.follow``, ``widgets.conversations``)
 that reads the shared flow index; this opens them on the selected packet and
@@ -14,15 +15,20 @@ from typing import TYPE_CHECKING
 from tapwatch.analysis.conversations import SharedIndex
 from tapwatch.analysis.headers import transport
 from tapwatch.widgets.conversations import ConversationsScreen
+from tapwatch.widgets.expert import ExpertScreen
 from tapwatch.widgets.follow import FollowScreen
 from tapwatch.widgets.screen.filtering import DisplayFilter
 
 if TYPE_CHECKING:
+    from tapwatch.analysis.expert import SharedExpert
     from tapwatch.session import Session
 
 
 class AnalysisTools(DisplayFilter):
-    """``f`` ``F``, ``C`` ``E``."""
+    """``f`` ``F``, ``C`` ``E``, ``X`` ``R``."""
+
+    #: the TCP analysis and transactions (made by the detail panes, which show them too)
+    shared_expert: SharedExpert
 
     def __init__(
         self, session: Session, *, refresh_hz: float = 20, clock: Callable[[], int] | None = None
@@ -76,6 +82,32 @@ class AnalysisTools(DisplayFilter):
             ),
             self._tool_filter,
         )
+
+    def action_expert(self) -> None:
+        self.app.push_screen(
+            ExpertScreen(self.shared_expert, self.session.ring, live=self.session.live),
+            self._tool_packet,
+        )
+
+    def action_transactions(self) -> None:
+        from tapwatch.widgets.transactions import TransactionsScreen
+
+        self.app.push_screen(
+            TransactionsScreen(self.shared_expert, self.session.ring, live=self.session.live),
+            self._tool_packet,
+        )
+
+    def _tool_packet(self, seq: int | None) -> None:
+        """A tool chose a packet: select it in the list (clearing a filter that hides it)."""
+        if seq is None:
+            return
+        packets = self.packet_list
+        if not packets.go_to_seq(seq):
+            self.apply_filter("")
+            if not packets.go_to_seq(seq):
+                self.say(f"packet {seq:,} is no longer held", "warning")
+                return
+        packets.focus()
 
     def _tool_filter(self, expr: str | None) -> None:
         """A tool asked to see its subject in the list: apply it as the display filter."""

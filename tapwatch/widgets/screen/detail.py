@@ -18,6 +18,7 @@ from textual import on, work
 from textual.message import Message
 from textual.widgets import Tree
 
+from tapwatch.analysis.expert import SharedExpert, enrich
 from tapwatch.analysis.frame import FrameInfo, frame_node
 from tapwatch.tunnelview import MAX_FRAMES_DISSECTED, more_frames
 from tapwatch.widgets.detail import DetailTree
@@ -34,6 +35,9 @@ if TYPE_CHECKING:
 
 DETAIL_CACHE = 256  # dissected packets kept
 PREFETCH = (1, -1, 2, -2)  # rows around the cursor dissected ahead when idle
+#: packets the TCP analysis may still have to look at for the tree to start it by itself
+#: (more waits for the Expert or Transactions tool, which show their progress)
+EXPERT_AUTO = 50_000
 
 
 class DetailPanes(ScreenBase):
@@ -60,6 +64,9 @@ class DetailPanes(ScreenBase):
         self._shown: int | None = -1  # the packet whose layers the tree shows
         self._frame_for: int | None = None  # the packet whose bytes the hex view shows
         self._cache: OrderedDict[int, tuple[list[Node], str | None]] = OrderedDict()
+        #: TCP analysis and transactions, shared with the Expert and Transactions tools
+        self.shared_expert = SharedExpert([i.linktype for i in session.interfaces])
+        self._expert_busy = False
 
     @property
     def detail_pending(self) -> bool:
@@ -139,13 +146,43 @@ class DetailPanes(ScreenBase):
         if cached is not None:
             self._cache.move_to_end(seq)
             nodes, note = cached
-            tree.show_nodes(seq, nodes, note=note, frame=frame)
+            tree.show_nodes(seq, self._with_analysis(seq, nodes), note=note, frame=frame)
             self._shown = seq
             self._prefetch()
             return
         if not (tree.seq == seq and tree.pending):
             tree.show_nodes(seq, [], frame=frame, pending=True)
         self._start_dissect(rec)
+
+    def _with_analysis(self, seq: int, nodes: list[Node]) -> list[Node]:
+        """The tree with the TCP analysis and transactions, once the index has seen ``seq``
+        (else it is caught up in a worker, when that is not too long, and shown then)."""
+        index = self.shared_expert.index
+        if seq > index.caught_up_to and not self._expert_busy:
+            gap = self.session.ring.next_seq - index.next_seq
+            if gap <= EXPERT_AUTO:
+                self._expert_busy = True
+                self._expert_catch_up()
+        if seq > index.caught_up_to or seq < index.base:
+            return nodes
+        return enrich(nodes, index, seq)
+
+    class ExpertCaughtUp(Message):
+        """The TCP analysis has seen every packet held: the tree can show it."""
+
+    @work(thread=True, exclusive=True, group="expert-tree", exit_on_error=False)
+    def _expert_catch_up(self) -> None:
+        shared = self.shared_expert
+        try:
+            with shared.lock:
+                shared.catch_up(self.session.ring)
+        finally:
+            self.post_message(self.ExpertCaughtUp())
+
+    def on_detail_panes_expert_caught_up(self, _message: DetailPanes.ExpertCaughtUp) -> None:
+        self._expert_busy = False
+        if self._want is not None and self._want == self._shown:
+            self.update_detail()
 
     def _start_dissect(self, rec: Record) -> None:
         view = self.session.tunnel_view
