@@ -108,6 +108,10 @@ async def test_expert_counts_flags_and_enter_goes_to_the_packet() -> None:
         assert "[SEQ/ACK analysis]" in labels
         assert any("This frame is a (suspected) retransmission" in s for s in labels)
         assert "[Stream index: 0]" in labels
+        # and the list says so, as Wireshark's Info column does
+        assert main(app)._expert_words(5) == "[TCP Retransmission]"
+        strip = packet_list(app)._render_row(5, packet_list(app)._cols, 0, None)
+        assert "[TCP Retransmission] " in "".join(seg.text for seg in strip)
 
 
 @ui

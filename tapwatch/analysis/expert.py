@@ -411,3 +411,18 @@ def enrich(nodes: list[Node], index: ExpertIndex, seq: int) -> list[Node]:
                 out[i] = Node(node.label, node.start, node.end, [*node.children, *kids])
                 break
     return out
+
+
+def info_words(index: ExpertIndex, seq: int) -> str | None:
+    """What Wireshark's Info column puts first for a flagged packet (``[TCP Dup ACK 4#1]``)."""
+    got = index.flags.get(seq)
+    if got is None:
+        return None
+    from tapwatch.dfilter.protocols.tcp_analysis import DUPLICATE_ACK, INFO_WORDS
+
+    flags, _acks, _rtt, dupnum, dupframe = got
+    words = []
+    for bit, word in INFO_WORDS:
+        if flags & bit:
+            words.append(f"{word} {dupframe}#{dupnum}" if bit == DUPLICATE_ACK else word)
+    return f"[{', '.join(words)}]" if words else None

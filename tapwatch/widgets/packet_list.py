@@ -28,7 +28,7 @@ from __future__ import annotations
 import time
 from array import array
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.segment import Segment
@@ -197,6 +197,7 @@ class PacketList(ScrollView, can_focus=True):
         "packet-list--dir-in",
         "packet-list--dir-out",
         "packet-list--marked",
+        "packet-list--expert",
         "packet-list--evicted",
         "packet-list--event",  # an interface event: not a packet, and looks it
     }
@@ -271,6 +272,8 @@ class PacketList(ScrollView, can_focus=True):
         self._cache: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
         self._styles: dict[str, Style] = {}
         self._version = 0  # bumped when every row must be drawn again
+        #: the TCP analysis's words for a packet ("[TCP Retransmission]"), or None
+        self.expert_words: Callable[[int], str | None] | None = None
         self._reported: int | None = -1
         self.scan_total = 0  # records the running filter pass has to look at
         self.scan_done = 0
@@ -891,6 +894,9 @@ class PacketList(ScrollView, can_focus=True):
             # a tunnel segment: what it carries comes first, the outer TCP details (long
             # with their options) after it, where the column may cut them
             info = f"{describe(view, inner)} | outer: {info}"
+        words = self.expert_words(seq) if self.expert_words is not None else None
+        if words:
+            info = f"{words} {info}"
         fields += [
             _fit(src, cols.addr),
             _fit(dst, cols.addr),
@@ -904,6 +910,8 @@ class PacketList(ScrollView, can_focus=True):
             style += self._style("cursor" if state == 2 else "cursor-blur")
         elif marked:
             style += self._style("marked")
+        elif words:
+            style += self._style("expert")
         elif inbound:
             style += self._style("inbound")
         # the direction column: a received row names itself in a contrasting colour

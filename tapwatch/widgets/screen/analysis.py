@@ -99,9 +99,10 @@ class AnalysisTools(DisplayFilter):
 
     def _tool_packet(self, seq: int | None) -> None:
         """A tool chose a packet: select it in the list (clearing a filter that hides it)."""
+        packets = self.packet_list
+        packets.redraw()  # the analysis may have looked at more: the list's marks
         if seq is None:
             return
-        packets = self.packet_list
         if not packets.go_to_seq(seq):
             self.apply_filter("")
             if not packets.go_to_seq(seq):

@@ -18,7 +18,7 @@ from textual import on, work
 from textual.message import Message
 from textual.widgets import Tree
 
-from tapwatch.analysis.expert import SharedExpert, enrich
+from tapwatch.analysis.expert import SharedExpert, enrich, info_words
 from tapwatch.analysis.frame import FrameInfo, frame_node
 from tapwatch.tunnelview import MAX_FRAMES_DISSECTED, more_frames
 from tapwatch.widgets.detail import DetailTree
@@ -67,6 +67,7 @@ class DetailPanes(ScreenBase):
         #: TCP analysis and transactions, shared with the Expert and Transactions tools
         self.shared_expert = SharedExpert([i.linktype for i in session.interfaces])
         self._expert_busy = False
+        self.packet_list.expert_words = self._expert_words
 
     @property
     def detail_pending(self) -> bool:
@@ -179,8 +180,13 @@ class DetailPanes(ScreenBase):
         finally:
             self.post_message(self.ExpertCaughtUp())
 
+    def _expert_words(self, seq: int) -> str | None:
+        """The list's mark for a packet the TCP analysis flagged (once it has looked)."""
+        return info_words(self.shared_expert.index, seq)
+
     def on_detail_panes_expert_caught_up(self, _message: DetailPanes.ExpertCaughtUp) -> None:
         self._expert_busy = False
+        self.packet_list.redraw()
         if self._want is not None and self._want == self._shown:
             self.update_detail()
 
