@@ -439,7 +439,7 @@ def _ip_flags(v: int) -> str:
 
 def _tcp_flags(v: int) -> str:
     names = ", ".join(n for i, n in enumerate(_TCP_FLAGS) if v >> i & 1)
-    return f"0x{v:03x} [{names}]" if names else f"0x{v:03x}"
+    return f"0x{v:03x} ({names})" if names else f"0x{v:03x}"
 
 
 def _icmp_code(where: Where, v: int) -> str:

@@ -238,13 +238,38 @@ def _layer_nodes(pkt: Any, data: bytes, net: Net) -> list[Node]:
     """
     from scapy.packet import NoPayload
 
+    from tapwatch.decode import depth
+
     n = len(data)
     nodes: list[Node] = []
     pos = 0
     layer = pkt
     count = 0
+    ports: tuple[int, int] | None = None  # the TCP ports the payload is carried on
     while layer is not None and not isinstance(layer, NoPayload) and count < 64:
         count += 1
+        kind = type(layer).__name__
+        if kind == "Raw" and ports is not None:
+            stop = min(n, net.end) if net.end > pos else n
+            app = None
+            if ports[0] in depth.HTTP_PORTS or ports[1] in depth.HTTP_PORTS:
+                app = depth.http(data, pos, stop)
+            elif ports[0] in depth.TLS_PORTS or ports[1] in depth.TLS_PORTS:
+                app = depth.tls(data, pos, stop)
+            if app:
+                nodes.extend(app)
+                pos = app[-1].end
+                layer = layer.payload
+                continue
+        if (
+            kind.startswith("ICMPv6NDOpt")
+            and nodes
+            and nodes[-1].label.startswith("Internet Control Message Protocol v6")
+        ):
+            # the options are nested in the ND message's node (depth.icmpv6_nd)
+            pos = min(n, pos + len(_own_bytes(layer)))
+            layer = layer.payload
+            continue
         own = _own_bytes(layer)
         start = min(pos, n)
         if own and data[start : start + len(own)] != own:
@@ -258,7 +283,26 @@ def _layer_nodes(pkt: Any, data: bytes, net: Net) -> list[Node]:
         except Exception as exc:
             children = [Node(f"[fields unavailable: {type(exc).__name__}]", start, end, [])]
         _follow_ip(net, type(layer).__name__, start)
-        nodes.append(Node(_clip(_layer_label(layer, end - start)), start, end, children))
+        node = Node(_clip(_layer_label(layer, end - start)), start, end, children)
+        if kind == "TCP":
+            node = depth.tcp(node, data, min(n, net.end) if net.end > start else n)
+            ports = (int(layer.sport), int(layer.dport))
+        elif kind == "DNS":
+            node = depth.dns(node, data)
+        elif kind.startswith("ICMPv6ND_") or kind in ("ICMPv6NDRedirect",):
+            stop = min(n, net.end) if net.end > start else n
+            whole = Node(node.label, start, stop, node.children)
+            nested = depth.icmpv6_nd(whole, data)
+            if nested is not whole:  # the options are in it: it spans them
+                node = nested
+        elif kind == "Ether":
+            node = Node(
+                _clip(_ether_label(data, start)),
+                start,
+                end,
+                _ether_fields(node.children, data, start),
+            )
+        nodes.append(node)
         pos = end
         layer = layer.payload
     if pos < n:
@@ -266,6 +310,27 @@ def _layer_nodes(pkt: Any, data: bytes, net: Net) -> list[Node]:
         what = "Further layers, not shown" if more else "Trailing bytes"
         nodes.append(Node(_clip(f"{what} ({n - pos} bytes)"), pos, n, []))
     return nodes
+
+
+def _ether_label(data: bytes, start: int) -> str:
+    from tapwatch.decode.depth import mac_text
+
+    src, dst = mac_text(data[start + 6 : start + 12]), mac_text(data[start : start + 6])
+    return f"Ethernet II, Src: {src}, Dst: {dst}"
+
+
+def _ether_fields(children: list[Node], data: bytes, start: int) -> list[Node]:
+    """Source and Destination with the vendor's name, as Wireshark resolves them."""
+    from tapwatch.decode.depth import mac_text
+
+    out = []
+    for c in children:
+        if c.label.startswith("Destination:") and c.end - c.start == 6:
+            c = Node(f"Destination: {mac_text(data[c.start : c.end])}", c.start, c.end, c.children)
+        elif c.label.startswith("Source:") and c.end - c.start == 6:
+            c = Node(f"Source: {mac_text(data[c.start : c.end])}", c.start, c.end, c.children)
+        out.append(c)
+    return out
 
 
 def _own_bytes(layer: Any) -> bytes:
