@@ -119,3 +119,30 @@ def test_tls_client_hello_and_vendor_names(tmp_path: Path) -> None:
     assert vendor(bytes.fromhex("001b21123456")) is not None
     eth = under(nodes, "Ethernet II")
     assert eth[0] in theirs and f"Source: {mac_text(bytes.fromhex('001b21123456'))}" in theirs
+
+
+@needs_tshark
+@pytest.mark.parametrize("frame", [65, 67, 71, 72])
+def test_tcp_with_the_analysis_is_tsharks(frame: int) -> None:
+    """Relative numbers, stream, next seq, calculated window and the SEQ/ACK analysis the
+    expert index adds to the TCP layer, against tshark -V for the same frame."""
+    from tapwatch.analysis.expert import ExpertIndex, enrich
+    from tapwatch.ring import Ring
+
+    path = CORPUS / "real.pcap"
+    ring = Ring()
+    with pcap.read_capture(str(path)) as cap:
+        lts = [i.linktype for i in cap.interfaces]
+        for rec in cap:
+            ring.append(rec.ts_ns, 0, rec.data, rec.iface)
+    index = ExpertIndex(lts)
+    index.update(ring)
+    rec = ring.get(frame)
+    assert rec is not None
+    nodes = enrich(detail(rec.data, lts[rec.iface]), index, frame)
+    lines = under(nodes, "Transmission Control Protocol")
+    stateful = ("Transmission", "[Stream", "[TCP Segment", "Sequence", "[Next", "Ackn", "[Calc")
+    shown = [x for x in lines if x.startswith((*stateful, "[This is", "[The RTT"))]
+    assert len(shown) >= 8
+    theirs = tshark_lines(path, frame)
+    assert [x for x in shown if x not in theirs] == []

@@ -383,6 +383,61 @@ _TRANSACTION_LAYERS: Final = (
 )
 
 
+def _tcp_node(node: Node, tcp: tuple[int, int, int, int, int], seqack: list[str]) -> Node:
+    """The TCP layer in Wireshark's order, relative numbers first and raw ones after."""
+    from tapwatch.decode import Node
+
+    stream, rseq, rack, nxt, window = tcp
+    kids: list[Node] = []
+    seglen = None
+    has_ack = False
+    for c in node.children:
+        label = c.label
+        if label.startswith("[TCP Segment Len: "):
+            seglen = label[18:-1]
+        if label.startswith("Flags: ") and "ACK" in label:
+            has_ack = True
+    for c in node.children:
+        label = c.label
+        if label.startswith("Sequence Number: "):
+            kids.append(
+                Node(f"Sequence Number: {rseq}    (relative sequence number)", c.start, c.end, [])
+            )
+            kids.append(Node(f"Sequence Number (raw): {label[17:]}", c.start, c.end, []))
+            kids.append(
+                Node(f"[Next Sequence Number: {nxt}    (relative sequence number)]", 0, 0, [])
+            )
+            continue
+        if label.startswith("Acknowledgment Number: "):
+            if has_ack:
+                kids.append(
+                    Node(
+                        f"Acknowledgment Number: {rack}    (relative ack number)",
+                        c.start,
+                        c.end,
+                        [],
+                    )
+                )
+            else:
+                kids.append(Node(f"Acknowledgment Number: {label[23:]}", c.start, c.end, []))
+            kids.append(Node(f"Acknowledgment number (raw): {label[23:]}", c.start, c.end, []))
+            continue
+        kids.append(c)
+        if label.startswith("Destination Port"):
+            kids.append(Node(f"[Stream index: {stream}]", 0, 0, []))
+        elif label.startswith("Window: ") and window >= 0:
+            kids.append(Node(f"[Calculated window size: {window}]", c.start, c.end, []))
+    if seqack:
+        kids.append(Node("[SEQ/ACK analysis]", 0, 0, [Node(t, 0, 0, []) for t in seqack]))
+    title = node.label
+    cut = title.find(", Seq: ")
+    if cut >= 0:
+        title = f"{title[:cut]}, Seq: {rseq}" + (f", Ack: {rack}" if has_ack else "")
+        if seglen is not None:
+            title += f", Len: {seglen}"
+    return Node(title, node.start, node.end, kids)
+
+
 def enrich(nodes: list[Node], index: ExpertIndex, seq: int) -> list[Node]:
     """The tree of packet ``seq`` with what the index knows added where Wireshark shows it:
     in TCP the stream, relative numbers and calculated window, then a ``[SEQ/ACK
@@ -390,19 +445,16 @@ def enrich(nodes: list[Node], index: ExpertIndex, seq: int) -> list[Node]:
     Nodes not touched are returned as they are (the tree is cached; this makes a copy)."""
     from tapwatch.decode import Node
 
-    tcp = tcp_lines(index, seq)
+    tcp = index.tcp_of(seq)
     seqack = analysis_lines(index, seq)
     paired = transaction_lines(index, seq)
     if not (tcp or seqack or paired):
         return nodes
     out = list(nodes)
     for i, node in enumerate(out):
-        if node.label.startswith(_TCP) and (tcp or seqack):
-            extra = [Node(text, 0, 0, []) for text in tcp]
-            if seqack:
-                extra.append(Node("[SEQ/ACK analysis]", 0, 0, [Node(t, 0, 0, []) for t in seqack]))
-            out[i] = Node(node.label, node.start, node.end, [*node.children, *extra])
-            tcp = seqack = []
+        if node.label.startswith(_TCP) and tcp is not None:
+            out[i] = _tcp_node(node, tcp, seqack)
+            break
     if paired:
         for i in range(len(out) - 1, -1, -1):
             node = out[i]
