@@ -146,3 +146,27 @@ def test_tcp_with_the_analysis_is_tsharks(frame: int) -> None:
     assert len(shown) >= 8
     theirs = tshark_lines(path, frame)
     assert [x for x in shown if x not in theirs] == []
+
+
+@needs_tshark
+@pytest.mark.parametrize(
+    ("frame", "layer"),
+    [(71, "Data"), (23, "Internet Control Message"), (31, "Internet Control Message Protocol v6")],
+)
+def test_transaction_lines_are_tsharks(frame: int, layer: str) -> None:
+    """What a response says of its request (tshark's one pass: responses only)."""
+    from tapwatch.analysis.expert import ExpertIndex, transaction_lines
+    from tapwatch.ring import Ring
+
+    path = CORPUS / "real.pcap"
+    ring = Ring()
+    with pcap.read_capture(str(path)) as cap:
+        lts = [i.linktype for i in cap.interfaces]
+        for rec in cap:
+            ring.append(rec.ts_ns, 0, rec.data, rec.iface)
+    index = ExpertIndex(lts)
+    index.update(ring)
+    lines = transaction_lines(index, frame)
+    assert len(lines) == 2
+    theirs = tshark_lines(path, frame)
+    assert [x for x in lines if x not in theirs] == []

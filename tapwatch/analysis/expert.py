@@ -100,8 +100,8 @@ class ExpertIndex:
         self.acks: dict[int, tuple[int, int]] = {}
         self.counts: dict[str, int] = {}
         self.transactions: list[Transaction] = []
-        self.response_of: dict[int, int] = {}  # request frame -> response frame
-        self.request_of: dict[int, tuple[int, int]] = {}  # response -> (request, time)
+        self.response_of: dict[int, tuple[int, str]] = {}  # request -> (response, kind)
+        self.request_of: dict[int, tuple[int, int, str]] = {}  # response -> (request, ns, kind)
         self._pending: dict[int, str] = {}
         self.dropped = 0  # items or transactions not kept (over MAX_ROWS)
         self.skipped = 0  # records evicted before the index got to them
@@ -231,8 +231,8 @@ class ExpertIndex:
     def _paired(self) -> None:
         done = self._transactions_pass.done
         for kind, req, resp, time_ns in done[self._done_read :]:
-            self.response_of.setdefault(req, resp)
-            self.request_of[resp] = (req, time_ns)
+            self.response_of.setdefault(req, (resp, kind))
+            self.request_of[resp] = (req, time_ns, kind)
             if len(self.transactions) >= MAX_ROWS:
                 self.dropped += 1
                 continue
@@ -325,15 +325,34 @@ def tcp_lines(index: ExpertIndex, seq: int) -> list[str]:
 
 
 def transaction_lines(index: ExpertIndex, seq: int) -> list[str]:
-    """Request in / response in and the time between, for a request or a response."""
+    """Request in / response in and the time between, in each protocol's Wireshark words."""
     out = []
     resp = index.response_of.get(seq)
     if resp is not None:
-        out.append(f"[Response in frame: {resp}]")
+        frame, kind = resp
+        if kind == "http":
+            out.append(f"[Response in frame: {frame}]")
+        elif kind == "dns":
+            out.append(f"[Response In: {frame}]")
+        elif kind == "icmp":
+            out.append(f"[Response frame: {frame}]")
+        else:
+            out.append(f"[Response In: {frame}]")
     req = index.request_of.get(seq)
     if req is not None:
-        out.append(f"[Request in frame: {req[0]}]")
-        out.append(f"[Time since request: {seconds(req[1])} seconds]")
+        frame, ns, kind = req
+        if kind == "http":
+            out.append(f"[Time since request: {seconds(ns)} seconds]")
+            out.append(f"[Request in frame: {frame}]")
+        elif kind == "dns":
+            out.append(f"[Request In: {frame}]")
+            out.append(f"[Time: {seconds(ns)} seconds]")
+        elif kind == "icmp":
+            out.append(f"[Request frame: {frame}]")
+            out.append(f"[Response time: {ns / 1e6:.3f} ms]")
+        else:
+            out.append(f"[Response To: {frame}]")
+            out.append(f"[Response Time: {ns / 1e6:.3f} ms]")
     return out
 
 
