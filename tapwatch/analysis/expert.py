@@ -84,8 +84,9 @@ class ExpertIndex:
         from tapwatch.dfilter.packet import Capture
 
         self.capture: Capture = Capture(passes)
-        self._transactions_pass: Any = next(p for p in passes if p.name == "transactions")
-        self._transactions_pass.record = True
+        tx: Any = next(p for p in passes if p.name == "transactions")
+        tx.record = True
+        self._transactions_pass: Any = tx
         self._done_read = 0
         # per packet from ``base``: TCP stream (-1: not TCP), relative seq/ack, window
         self.stream = array("l")

@@ -51,7 +51,7 @@ class Pairing:
 
 def pairing(pkt: Packet, layer: Layer) -> Pairing | None:
     """The pass's word on ``layer`` of ``pkt`` (None when it said nothing)."""
-    notes = pkt.capture.state.get("transactions.notes") if pkt.capture is not None else None
+    notes: Any = pkt.capture.state.get("transactions.notes") if pkt.capture is not None else None
     if not notes or notes[0] != pkt.number:
         return None
     got: Pairing | None = notes[1].get(id(layer))
