@@ -936,7 +936,7 @@ def test_detail_layers_and_field_offsets() -> None:
     nodes = detail(frame, LINKTYPE_ETHERNET)
     _check_nodes(nodes, len(frame))
     labels = [n.label for n in nodes]
-    assert labels[0] == f"Ethernet II, Src: {MAC_A}, Dst: {MAC_B}"
+    assert labels[0] == f"Ethernet II, Src: {MAC_A} ({MAC_A}), Dst: {MAC_B} ({MAC_B})"
     assert labels[1].startswith("802.1Q Virtual LAN") and "ID: 10" in labels[1]
     assert labels[2] == f"Internet Protocol Version 4, Src: {IP_A}, Dst: {IP_B}"
     assert labels[3].startswith("User Datagram Protocol, Src Port: 33000, Dst Port: 53")
@@ -994,9 +994,9 @@ def test_detail_compressed_dns_and_tcp_options_and_padding() -> None:
     tcp = b(IP() / TCP(options=[("MSS", 1460), ("NOP", None), ("WScale", 7)]))
     opts = _find(detail(tcp, LINKTYPE_RAW), "Options (")
     assert [c.label for c in opts.children][:3] == [
-        "Maximum segment size: 1460 bytes",
-        "No-Operation (NOP)",
-        "Window scale: 7 (multiply by 128)",
+        "TCP Option - Maximum segment size: 1460 bytes",
+        "TCP Option - No-Operation (NOP)",
+        "TCP Option - Window scale: 7 (multiply by 128)",
     ]
     assert tcp[opts.children[0].start : opts.children[0].end] == b"\x02\x04\x05\xb4"
 

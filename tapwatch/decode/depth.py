@@ -91,7 +91,8 @@ def tcp(node: Node, data: bytes, segment_end: int) -> Node:
             child = Node(label, child.start, child.end, [_option(o, data) for o in child.children])
         kids.append(child)
         if label.startswith("Destination Port"):
-            kids.append(Node(f"[TCP Segment Len: {seglen}]", s + hlen, s + hlen + seglen, []))
+            at = min(len(data), s + hlen)
+            kids.append(Node(f"[TCP Segment Len: {seglen}]", at, min(len(data), at + seglen), []))
     return Node(node.label, node.start, node.end, kids)
 
 
