@@ -268,13 +268,28 @@ class SharedExpert:
     def __init__(self, linktypes: Sequence[int]) -> None:
         import threading
 
-        self.index = ExpertIndex(linktypes)
+        self.linktypes = list(linktypes)
+        #: made by the first catch-up, in a worker: loading the filter's protocols takes
+        #: about half a second, which the UI's start must not wait for
+        self.existing: ExpertIndex | None = None
         self.lock = threading.Lock()
+
+    @property
+    def index(self) -> ExpertIndex:
+        if self.existing is None:
+            self.existing = ExpertIndex(self.linktypes)
+        return self.existing
+
+    def caught_up_to(self) -> int:
+        """The newest record the index has looked at (0: it has not started)."""
+        got = self.existing
+        return got.caught_up_to if got is not None else 0
 
     def catch_up(self, ring: Ring, progress: Progress | None = None) -> ExpertIndex:
         """Bring the index up to the ring's newest record; call with ``lock`` held."""
-        self.index.update(ring, progress)
-        return self.index
+        index = self.index
+        index.update(ring, progress)
+        return index
 
 
 # ----- rows for the tools' tables --------------------------------------------------------------

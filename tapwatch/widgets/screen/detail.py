@@ -158,13 +158,14 @@ class DetailPanes(ScreenBase):
     def _with_analysis(self, seq: int, nodes: list[Node]) -> list[Node]:
         """The tree with the TCP analysis and transactions, once the index has seen ``seq``
         (else it is caught up in a worker, when that is not too long, and shown then)."""
-        index = self.shared_expert.index
-        if seq > index.caught_up_to and not self._expert_busy:
-            gap = self.session.ring.next_seq - index.next_seq
-            if gap <= EXPERT_AUTO:
-                self._expert_busy = True
-                self._expert_catch_up()
-        if seq > index.caught_up_to or seq < index.base:
+        shared = self.shared_expert
+        done = shared.caught_up_to()
+        behind = self.session.ring.next_seq - 1 - done
+        if seq > done and not self._expert_busy and behind <= EXPERT_AUTO:
+            self._expert_busy = True
+            self._expert_catch_up()
+        index = shared.existing
+        if index is None or seq > index.caught_up_to or seq < index.base:
             return nodes
         return enrich(nodes, index, seq)
 
@@ -182,7 +183,8 @@ class DetailPanes(ScreenBase):
 
     def _expert_words(self, seq: int) -> str | None:
         """The list's mark for a packet the TCP analysis flagged (once it has looked)."""
-        return info_words(self.shared_expert.index, seq)
+        index = self.shared_expert.existing
+        return info_words(index, seq) if index is not None else None
 
     def on_detail_panes_expert_caught_up(self, _message: DetailPanes.ExpertCaughtUp) -> None:
         self._expert_busy = False
