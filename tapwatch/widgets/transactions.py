@@ -16,7 +16,7 @@ TRANSACTION_COLUMNS = (
     Column("Kind", 6),
     Column("Request", 8, True, 1),
     Column("Response", 8, True),
-    Column("Time (ms)", 10, True),
+    Column("Time (ms)", 12, True),
     Column("What", 40),
 )
 
