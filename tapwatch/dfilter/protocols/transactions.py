@@ -282,3 +282,23 @@ for _name, _ftype, _proto, _get, _cost, _desc in (
     ("icmpv6.resp_to", "FT_FRAMENUM", "icmpv6", _request, registry.STATEFUL, "Response To"),
 ):
     registry.register_field(_name, _ftype, _proto, _get, needs=_NEEDS, cost=_cost, desc=_desc)
+
+
+# What only a later packet tells: a request's response.  tshark's -Y (one pass) never
+# sees them on the request either, so they select nothing here too; the tree and the
+# Transactions view show them (analysis.expert keeps the whole capture's pairs).
+for _name, _proto, _desc in (
+    ("http.response_in", "http", "Response in frame"),
+    ("dns.response_in", "dns", "Response In"),
+    ("icmp.resp_in", "icmp", "Response frame"),
+    ("icmpv6.resp_in", "icmpv6", "Response In"),
+):
+    registry.register_field(
+        _name,
+        "FT_FRAMENUM",
+        _proto,
+        lambda p, layer: None,
+        needs=_NEEDS,
+        cost=registry.STATEFUL,
+        desc=_desc + " (known after the response: in the tree, not in a one-pass filter)",
+    )
