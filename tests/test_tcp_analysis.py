@@ -166,6 +166,8 @@ def test_crafted_cases_match_tshark(tmp_path: Path) -> None:
     _crafted(path)
     assert selected(path, "tcp.analysis.flags"), "the capture has no flagged segment"
     assert not _differences(path, ANALYSIS + TRANSACTIONS, tmp_path)
+    # from the command line, as tshark -Y: the one slow HTTP response
+    assert _dash_y_agrees(path, "http.time > 1") == 1
 
 
 @needs_tshark
@@ -242,12 +244,19 @@ def test_lossy_real_traffic_matches_tshark(tmp_path: Path) -> None:
     assert selected(path, "tcp.analysis.window_full")
     wrong = _differences(path, ANALYSIS + TRANSACTIONS, tmp_path)
     assert not wrong, [(e, sorted(set(o) ^ set(t))[:10]) for e, o, t in wrong]
-    # and from the command line, as tshark -Y: the slow response, one line
+    assert selected(path, "http.time"), "no HTTP response was paired"
+    _dash_y_agrees(path, "http.time > 0.2")
+
+
+def _dash_y_agrees(path: Path, expr: str) -> int:
+    """``tapwatch -r path -Y expr`` prints one line per packet ``tshark -Y`` selects."""
     r = subprocess.run(
-        [sys.executable, "-m", "tapwatch", "-r", str(path), "-Y", "http.time > 0.2"],
+        [sys.executable, "-m", "tapwatch", "-r", str(path), "-Y", expr],
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert r.returncode == 0, r.stderr
-    assert len(r.stdout.splitlines()) == len(tshark_selected(path, "http.time > 0.2")) == 1
+    n = len(r.stdout.splitlines())
+    assert n == len(tshark_selected(path, expr))
+    return n

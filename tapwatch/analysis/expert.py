@@ -36,7 +36,7 @@ MAX_ROWS: Final = 200_000
 #: requests waiting for a response whose description is kept
 MAX_PENDING: Final = 1 << 16
 
-PASSES: Final = ("tcp.analysis", "transactions")
+PASSES: Final = ("tcp.analysis", "transactions", "transactions.http")
 
 
 @dataclass(frozen=True)
@@ -84,10 +84,9 @@ class ExpertIndex:
         from tapwatch.dfilter.packet import Capture
 
         self.capture: Capture = Capture(passes)
-        tx: Any = next(p for p in passes if p.name == "transactions")
-        tx.record = True
-        self._transactions_pass: Any = tx
-        self._done_read = 0
+        self._pairing: list[Any] = [p for p in passes if p.name.startswith("transactions")]
+        for tx in self._pairing:
+            tx.record = True
         # per packet from ``base``: TCP stream (-1: not TCP), relative seq/ack, window
         self.stream = array("l")
         self.rel_seq = array("L")
@@ -230,21 +229,20 @@ class ExpertIndex:
                 del self._pending[next(iter(self._pending))]
 
     def _paired(self) -> None:
-        done = self._transactions_pass.done
-        for kind, req, resp, time_ns in done[self._done_read :]:
-            self.response_of.setdefault(req, (resp, kind))
-            self.request_of[resp] = (req, time_ns, kind)
-            if len(self.transactions) >= MAX_ROWS:
-                self.dropped += 1
-                continue
-            self.transactions.append(
-                Transaction(
-                    _KIND_NAMES.get(kind, kind), req, resp, time_ns, self._pending.pop(req, "")
+        for tx in self._pairing:
+            done = tx.done
+            for kind, req, resp, time_ns in done:
+                self.response_of.setdefault(req, (resp, kind))
+                self.request_of[resp] = (req, time_ns, kind)
+                if len(self.transactions) >= MAX_ROWS:
+                    self.dropped += 1
+                    continue
+                self.transactions.append(
+                    Transaction(
+                        _KIND_NAMES.get(kind, kind), req, resp, time_ns, self._pending.pop(req, "")
+                    )
                 )
-            )
-        # the pass's list is only read here: keep it short
-        done.clear()
-        self._done_read = 0
+            done.clear()  # the pass's list is only read here: keep it short
 
     # ----- what the tree shows ---------------------------------------------------------------
     def tcp_of(self, seq: int) -> tuple[int, int, int, int, int] | None:

@@ -1,6 +1,8 @@
 """Requests paired with their responses: HTTP/1.x, DNS, ICMP and ICMPv6 echo.
 
-One in-order pass, ``transactions``, pairs them as Wireshark 4.0 does on its first
+In-order passes pair them -- ``transactions`` for DNS and echo, ``transactions.http``
+after TCP reassembly for HTTP (so ``icmp.resptime`` does not pay for reassembly) -- as
+Wireshark 4.0 does on its first
 (and, for tshark's ``-Y`` without ``-2``, only) pass, so a filter selects what tshark
 selects: what is known when the response arrives -- ``http.time`` and
 ``http.request_in``, ``dns.time`` and ``dns.response_to``, ``icmp.resptime`` and
@@ -70,7 +72,7 @@ class Transactions(Pass):
     """Pairs requests and responses in capture order (see the module's docstring)."""
 
     name = "transactions"
-    after = ("tcp.stream", "tcp.reassembly")
+    after: tuple[str, ...] = ()
 
     def __init__(self) -> None:
         self.http = _Bounded()  # tcp stream -> [request frame, request ts, answered]
@@ -95,8 +97,6 @@ class Transactions(Pass):
 
     def feed(self, pkt: Packet) -> None:
         index = pkt.index()
-        if "http" in index:
-            self._http(pkt, index)
         if "dns" in index:
             for layer in index["dns"]:
                 self._dns(pkt, layer)
@@ -209,9 +209,25 @@ def _in_error(pkt: Packet, layer: Layer) -> bool:
     return False
 
 
-registry.register_pass("transactions", Transactions, after=("tcp.stream", "tcp.reassembly"))
+class HttpTransactions(Transactions):
+    """HTTP's pairs, a pass of its own: it needs TCP reassembly, which DNS and ping don't."""
+
+    name = "transactions.http"
+    after = ("tcp.stream", "tcp.reassembly")
+
+    def feed(self, pkt: Packet) -> None:
+        index = pkt.index()
+        if "http" in index:
+            self._http(pkt, index)
+
+
+registry.register_pass("transactions", Transactions)
+registry.register_pass(
+    "transactions.http", HttpTransactions, after=("tcp.stream", "tcp.reassembly")
+)
 
 _NEEDS: Final = ("transactions",)
+_HTTP_NEEDS: Final = ("transactions.http",)
 
 
 def _time(kind: str) -> Any:
@@ -281,7 +297,8 @@ for _name, _ftype, _proto, _get, _cost, _desc in (
     ("icmpv6.resptime", "FT_DOUBLE", "icmpv6", _ms, registry.STATEFUL, "Response Time"),
     ("icmpv6.resp_to", "FT_FRAMENUM", "icmpv6", _request, registry.STATEFUL, "Response To"),
 ):
-    registry.register_field(_name, _ftype, _proto, _get, needs=_NEEDS, cost=_cost, desc=_desc)
+    needs = _HTTP_NEEDS if _proto == "http" else _NEEDS
+    registry.register_field(_name, _ftype, _proto, _get, needs=needs, cost=_cost, desc=_desc)
 
 
 # What only a later packet tells: a request's response.  tshark's -Y (one pass) never
@@ -298,7 +315,7 @@ for _name, _proto, _desc in (
         "FT_FRAMENUM",
         _proto,
         lambda p, layer: None,
-        needs=_NEEDS,
+        needs=_HTTP_NEEDS if _proto == "http" else _NEEDS,
         cost=registry.STATEFUL,
         desc=_desc + " (known after the response: in the tree, not in a one-pass filter)",
     )
