@@ -15,7 +15,7 @@ pytest.importorskip("textual")
 scapy_all = pytest.importorskip("scapy.all")
 
 from test_app import INBOUND, OUTBOUND, T0, detail_tree, main, packet_list, settle, ui  # noqa: E402
-from test_app_tools import wait_for  # noqa: E402
+from waiting import until  # noqa: E402
 
 from tapwatch.app import TapwatchApp  # noqa: E402
 from tapwatch.linktypes import LINKTYPE_RAW  # noqa: E402
@@ -97,7 +97,7 @@ async def test_expert_counts_flags_and_enter_goes_to_the_packet() -> None:
         await pilot.press("X")
         screen = app.screen
         assert isinstance(screen, ExpertScreen)
-        await wait_for(pilot, lambda: bool(screen.seqs))
+        await until(pilot, lambda: bool(screen.seqs), "the tool's rows")
         assert screen.seqs == [5]
         await pilot.press("enter")
         await settle(pilot, app)
@@ -122,7 +122,7 @@ async def test_transactions_slowest_first_and_the_tree_pairs_them() -> None:
         await pilot.press("R")
         screen = app.screen
         assert isinstance(screen, TransactionsScreen)
-        await wait_for(pilot, lambda: bool(screen.seqs))
+        await until(pilot, lambda: bool(screen.seqs), "the tool's rows")
         # slowest first: HTTP 2497 ms (from frame 4: the retransmission adds no bytes), DNS
         # 2297 ms, ping 1 ms
         assert screen.seqs == [9, 10, 7]
