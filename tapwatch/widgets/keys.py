@@ -168,8 +168,8 @@ TOOLS: tuple[Tool, ...] = (
         "R",
         "transactions",
         "Transactions",
-        "requests and their responses (HTTP, DNS, ping) with the time between, slowest "
-        "first: go to packet response time; Enter goes to the response",
+        "requests and their responses (HTTP, DNS, ping) with the response time, slowest "
+        "first; Enter goes to the response",
         0,
     ),
     Tool(
