@@ -213,6 +213,16 @@ async def workers_done(app: TapwatchApp) -> None:
             continue
 
 
+async def filter_checked(pilot, app: TapwatchApp) -> None:  # type: ignore[no-untyped-def]
+    """Wait for the filter bar's check of what its input holds (it runs off the UI thread)."""
+    bar = main(app).query_one(FilterBar)
+    for _ in range(2000):
+        if not bar.pending:
+            break
+        await pilot.pause(0.01)
+    await pilot.pause()
+
+
 async def settle(pilot, app: TapwatchApp) -> None:  # type: ignore[no-untyped-def]
     """Let the refresh, the detail throttle and any worker finish."""
     main(app).tick()
@@ -430,6 +440,7 @@ async def test_valid_filter_shrinks_the_list() -> None:
         await settle(pilot, app)
         total = packet_list(app).rows
         await pilot.press("slash", *"icmp")
+        await filter_checked(pilot, app)
         flt = filter_input(app)
         assert flt.has_focus
         assert flt.has_class("-valid") and not flt.has_class("-invalid")
@@ -464,6 +475,7 @@ async def test_invalid_filter_is_red_and_changes_nothing() -> None:
         await settle(pilot, app)
         total = packet_list(app).rows
         await pilot.press("slash", *"icmp", "space", *"and")
+        await filter_checked(pilot, app)
         flt = filter_input(app)
         assert flt.has_class("-invalid") and not flt.has_class("-valid")
         assert main(app).query_one(FilterBar).error
@@ -486,6 +498,7 @@ async def test_wireshark_filter_in_the_bar() -> None:
         await settle(pilot, app)
         bar = main(app).query_one(FilterBar)
         await pilot.press("slash", *"icmp.type == 8")
+        await filter_checked(pilot, app)
         flt = filter_input(app)
         assert flt.has_class("-valid")
         assert "auto: Wireshark" in str(bar._label.render())
@@ -496,11 +509,13 @@ async def test_wireshark_filter_in_the_bar() -> None:
         assert packets.rows == pings > 0
         # an address that is not one: red, the message names the column, the token marked
         await pilot.press("slash", "ctrl+u", *"ip.src == nohost")
+        await filter_checked(pilot, app)
         assert flt.has_class("-invalid")
         assert bar.error is not None and "column 11" in bar.error
         assert bar._marks.span == (10, 16)
         # Ctrl+T chooses the language: the same words read as BPF
         await pilot.press("ctrl+u", *"icmp", "ctrl+t")
+        await filter_checked(pilot, app)
         assert str(bar._label.render()) == "BPF"
         await pilot.press("escape")
 

@@ -25,6 +25,7 @@ from test_app import (  # noqa: E402
     counters_pane,
     detail_tree,
     display_filter,
+    filter_checked,
     filter_input,
     hex_view,
     main,
@@ -499,6 +500,7 @@ async def test_filter_history_and_protocol_completion() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
         await pilot.press("slash", *"udp", "enter")
+        await filter_checked(pilot, app)
         await pilot.press("slash", "ctrl+u", *"icmp", "enter")
         await settle(pilot, app)
         flt = filter_input(app)

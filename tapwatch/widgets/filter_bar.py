@@ -24,9 +24,12 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.suggester import Suggester
+from textual.timer import Timer
 from textual.widgets import Input, Label
 
+from tapwatch import filtercheck
 from tapwatch.analysis.completion import complete
+from tapwatch.filtercheck import FilterJudge, FilterRequest, Verdict
 from tapwatch.sanitize import printable
 from tapwatch.widgets.failures import ReportsWorkerFailures
 from tapwatch.widgets.inputs import SafeInput
@@ -36,12 +39,27 @@ if TYPE_CHECKING:
     from tapwatch.filters import PacketFilter
 
 HISTORY_MAX = 100
+#: Quiet time after a keystroke before the text is compiled (a paste is one edit).
+DEBOUNCE_S = 0.12
+#: A compile still running after this long says "compiling…".
+SLOW_NOTE_S = 0.4
+#: Checks remembered by (text, language): the applied filter, the history recalled.
+KNOWN_MAX = 16
 
 
-def _load_registry() -> None:
+#: a check's outcome: (ok, language, error, error span, the filter)
+Known = tuple[bool, str, str | None, tuple[int, int] | None, object]
+
+
+def _language_of(compiled: object) -> str:
+    return str(getattr(compiled, "language", "bpf"))
+
+
+def _load_registry(judge: FilterJudge) -> None:
     from tapwatch.dfilter import registry
 
     registry.fields()
+    judge.start()
 
 
 class FilterSuggester(Suggester):
@@ -143,12 +161,22 @@ class FilterBar(ReportsWorkerFailures, Horizontal):
     def __init__(
         self,
         compile_filter: Callable[[str], PacketFilter | None],
+        describe: Callable[[str], FilterRequest],
         capture_expr: str | None = None,
         *,
+        judge: FilterJudge | None = None,
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
         self._compile = compile_filter
+        self._describe = describe
+        self._judge = judge or filtercheck.judge()
+        self._gen = 0  # bumped by every edit: a check for an older one is dropped
+        self._result: tuple[int, bool, object] | None = (0, True, None)  # (gen, ok, filter)
+        self._known: dict[tuple[str, str], Known] = {}
+        self._debounce: Timer | None = None
+        self._slow_timer: Timer | None = None
+        self._submit_gen: int | None = None  # Enter waits for this check
         self.capture_expr = capture_expr
         self.applied = ""
         self.error: str | None = None
@@ -191,52 +219,158 @@ class FilterBar(ReportsWorkerFailures, Horizontal):
     def on_mount(self) -> None:
         # Wireshark's field registry takes a few hundred ms to load: never on the UI thread
         self.run_worker(
-            _load_registry,
+            lambda: _load_registry(self._judge),
             thread=True,
             exclusive=False,
             group="filter-registry",
             exit_on_error=False,  # a failure is reported (ReportsWorkerFailures), not fatal
         )
 
-    def show_language(self, expr: str) -> None:
-        """The label: the language the text is read in, and whether it was chosen."""
-        from tapwatch.dfilter.language import NAMES, reading
+    def show_language(self, language: str, text: str) -> None:
+        """The label: the language the text is read in (the compile said), and whether it was
+        chosen."""
+        from tapwatch.dfilter.language import NAMES
 
-        got = reading(expr, self.language)
-        name = NAMES[got.language]
-        self._label.update(name if got.chosen else f"auto: {name}" if expr.strip() else "filter")
+        name = NAMES.get(language, language)
+        if self.language != "auto":
+            self._label.update(NAMES[self.language])
+        else:
+            self._label.update(f"auto: {name}" if text.strip() else "filter")
 
-    def check(self, expr: str) -> tuple[bool, PacketFilter | None]:
-        """Compile and colour the input; (valid, filter)."""
-        from tapwatch.dfilter.syntax import DisplayFilterError
-        from tapwatch.errors import TapwatchError
+    @property
+    def pending(self) -> bool:
+        """A compile of the text in the input is still to come (debounced or running)."""
+        return self._result is None or self._result[0] != self._gen
 
-        flt = self.input
-        msg = self._message
-        self.show_language(expr)
-        try:
-            compiled = self._compile(expr)
-        except TapwatchError as e:
-            self.error = str(e)
-            flt.set_class(True, "-invalid")
-            flt.set_class(False, "-valid")
-            lead = len(expr) - len(expr.lstrip())  # the filter is compiled stripped
-            self._marks.span = (
-                (e.start + lead, e.end + lead) if isinstance(e, DisplayFilterError) else None
-            )
-            flt.refresh()
-            msg.update(Text(printable(str(e))))
-            msg.set_class(True, "-error")
-            return False, None
+    def request_check(self, text: str, *, now: bool = False) -> None:
+        """Check ``text`` off the UI thread: after DEBOUNCE_S without another edit (``now``:
+        at once), in the child process first (bounded, see :mod:`tapwatch.filtercheck`), then
+        compiled here in a worker. What an older request would answer is dropped."""
+        self._gen += 1
+        gen = self._gen
+        if self._debounce is not None:
+            self._debounce.stop()
+            self._debounce = None
+        self._result = None
+        if not text.strip():  # blank: everything (the capture filter compiled long ago)
+            self._neutral()
+        known = self._known.get((text, self.language))
+        if known is not None:
+            self._show(gen, text, *known)
+            return
+        if now:
+            self._launch(gen, text)
+        else:
+            self._debounce = self.set_timer(DEBOUNCE_S, lambda: self._launch(gen, text))
+        if self._slow_timer is not None:
+            self._slow_timer.stop()
+        self._slow_timer = self.set_timer(SLOW_NOTE_S, lambda: self._say_compiling(gen))
+
+    def _neutral(self) -> None:
+        from tapwatch.dfilter.language import NAMES
+
         self.error = None
         self._marks.span = None
-        flt.refresh()
-        flt.set_class(False, "-invalid")
-        flt.set_class(bool(expr.strip()), "-valid")
-        note = getattr(compiled, "describe_cost", None)
-        msg.update(Text(printable(note())) if note is not None else "")
-        msg.set_class(False, "-error")
-        return True, compiled
+        self.input.set_class(False, "-invalid")
+        self.input.set_class(False, "-valid")
+        self._message.update("")
+        self._message.set_class(False, "-error")
+        self._label.update(NAMES[self.language] if self.language != "auto" else "filter")
+
+    def _say_compiling(self, gen: int) -> None:
+        if gen == self._gen and self.pending:
+            self._message.update("compiling…")
+            self._message.set_class(False, "-error")
+
+    def _launch(self, gen: int, text: str) -> None:
+        self._debounce = None
+        if gen != self._gen:
+            return
+        self.run_worker(
+            lambda: self._check_in_thread(gen, text),
+            thread=True,
+            group="filter-compile",
+            exit_on_error=False,  # a failure is reported (ReportsWorkerFailures), not fatal
+        )
+
+    def _check_in_thread(self, gen: int, text: str) -> None:
+        """In a worker: the child's verdict, then (valid and still wanted) the filter itself."""
+        from tapwatch.errors import TapwatchError
+        from tapwatch.filtercheck import Verdict
+
+        verdict = self._judge.check(self._describe(text))
+        if verdict.stale or gen != self._gen:
+            return
+        compiled = None
+        if verdict.ok:
+            try:
+                compiled = self._compile(text)
+            except TapwatchError as e:  # the child said it compiles; say why it did not here
+                verdict = Verdict(False, verdict.language, str(e))
+        if gen == self._gen:
+            self.post_message(self.Checked(gen, text, verdict, compiled))
+
+    class Checked(Message):
+        """A check finished (posted from the worker): the verdict and the filter."""
+
+        def __init__(self, gen: int, text: str, verdict: Verdict, compiled: object) -> None:
+            super().__init__()
+            self.gen = gen
+            self.text = text
+            self.verdict = verdict
+            self.compiled = compiled
+
+    def on_filter_bar_checked(self, event: FilterBar.Checked) -> None:
+        event.stop()
+        if event.gen != self._gen:
+            return  # stale: the text changed since
+        v = event.verdict
+        known = (v.ok, v.language, v.error or None, v.span, event.compiled)
+        if not v.gave_up:
+            self._known[(event.text, self.language)] = known
+            while len(self._known) > KNOWN_MAX:
+                del self._known[next(iter(self._known))]
+        self._show(event.gen, event.text, *known)
+
+    def _show(
+        self,
+        gen: int,
+        text: str,
+        ok: bool,
+        language: str,
+        error: str | None,
+        span: tuple[int, int] | None,
+        compiled: object,
+    ) -> None:
+        """Colour the input, mark the error's token, say the error or the filter's cost."""
+        if self._slow_timer is not None:
+            self._slow_timer.stop()
+            self._slow_timer = None
+        self._result = (gen, ok, compiled)
+        flt = self.input
+        msg = self._message
+        self.show_language(language, text)
+        if not ok:
+            self.error = error or "invalid filter"
+            flt.set_class(True, "-invalid")
+            flt.set_class(False, "-valid")
+            lead = len(text) - len(text.lstrip())  # the filter is compiled stripped
+            self._marks.span = (span[0] + lead, span[1] + lead) if span is not None else None
+            flt.refresh()
+            msg.update(Text(printable(self.error)))
+            msg.set_class(True, "-error")
+        else:
+            self.error = None
+            self._marks.span = None
+            flt.refresh()
+            flt.set_class(False, "-invalid")
+            flt.set_class(bool(text.strip()), "-valid")
+            note = getattr(compiled, "describe_cost", None)
+            msg.update(Text(printable(note())) if note is not None else "")
+            msg.set_class(False, "-error")
+        if self._submit_gen == gen:
+            self._submit_gen = None
+            self._submit(text)
 
     def on_filter_input_language(self, event: FilterInput.Language) -> None:
         """Ctrl+T: auto -> BPF -> Wireshark -> auto."""
@@ -244,7 +378,7 @@ class FilterBar(ReportsWorkerFailures, Horizontal):
 
         event.stop()
         self.language = LANGUAGES[(LANGUAGES.index(self.language) + 1) % len(LANGUAGES)]
-        self.check(self.input.value)
+        self.request_check(self.input.value)
 
     def on_filter_input_cancel(self, event: FilterInput.Cancel) -> None:
         event.stop()
@@ -256,8 +390,8 @@ class FilterBar(ReportsWorkerFailures, Horizontal):
 
     def on_filter_input_left(self, event: FilterInput.Left) -> None:
         event.stop()
-        if self.input.value != self.applied:
-            self.restore()
+        if self.input.value != self.applied and self._submit_gen != self._gen:
+            self.restore()  # left without Enter (an Enter waiting for its check keeps it)
 
     def on_filter_input_clicked(self, event: FilterInput.Clicked) -> None:
         event.stop()
@@ -265,29 +399,45 @@ class FilterBar(ReportsWorkerFailures, Horizontal):
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
-        self.check(event.value)
+        self.request_check(event.value)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Enter: apply what the input holds once its check is through (now, if it is)."""
         event.stop()
-        expr = event.value.strip()
-        ok, compiled = self.check(expr)
+        if self.pending:
+            # applied once the check is through; the keys typed next go to the panes
+            if self._debounce is not None:  # no need to wait for the pause in typing
+                self.request_check(self.input.value, now=True)
+            self._submit_gen = self._gen
+            self._close()
+            return
+        self._submit(self.input.value)
+
+    def _submit(self, text: str) -> None:
+        assert self._result is not None
+        _, ok, compiled = self._result
         if not ok:
             self.app.bell()
+            if not self.input.has_focus:  # closed by an Enter before the check was through
+                self.edit()
             return
-        self.set_applied(expr)
-        self.post_message(self.Applied(expr, compiled))
+        expr = text.strip()
+        self.set_applied(expr, compiled)
+        self.post_message(self.Applied(expr, compiled))  # type: ignore[arg-type]
         self._close()
 
-    def set_applied(self, expr: str) -> None:
-        """Show ``expr`` as the applied filter (and remember it in the history)."""
+    def set_applied(self, expr: str, compiled: object = None) -> None:
+        """Show ``expr`` as the applied filter (and remember it in the history); the caller
+        compiled it (``compiled``), so it is known to be valid."""
         self.applied = expr
         if expr and (not self.history or self.history[-1] != expr):
             if expr in self.history:
                 self.history.remove(expr)
             self.history.append(expr)
             del self.history[:-HISTORY_MAX]
+        self._known[(expr, self.language)] = (True, _language_of(compiled), None, None, compiled)
         self.input.value = expr
-        self.check(expr)
+        self.request_check(expr)
 
     def cancel(self) -> None:
         """Escape: forget the edit, keep the filter that was applied."""
@@ -296,7 +446,7 @@ class FilterBar(ReportsWorkerFailures, Horizontal):
 
     def restore(self) -> None:
         self.input.value = self.applied
-        self.check(self.applied)
+        self.request_check(self.applied)
 
     def recall(self, step: int) -> None:
         """Up/Down: the previous/next expression from the history (then back to the draft)."""

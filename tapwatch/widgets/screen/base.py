@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from textual.notifications import SeverityLevel
 
     from tapwatch.analysis import Progress
+    from tapwatch.filtercheck import FilterRequest
     from tapwatch.filters import PacketFilter
     from tapwatch.session import Session, Status
 
@@ -65,7 +66,10 @@ class ScreenBase(ReportsWorkerFailures, Screen[None]):
         self.status_bar = StatusBar(id="status")
         cap = session.capture_filter
         self.filter_bar = FilterBar(
-            self.compile_display, cap.expr if cap is not None else None, id="filterbar"
+            self.compile_display,
+            self.filter_request,
+            cap.expr if cap is not None else None,
+            id="filterbar",
         )
         self.packet_list = PacketList(session, id="packets", classes="pane")
         self.packet_list.border_title = "Packets"
@@ -80,6 +84,10 @@ class ScreenBase(ReportsWorkerFailures, Screen[None]):
 
     def compile_display(self, expr: str) -> PacketFilter | None:
         """What the filter bar's text selects (the display filter tool says how)."""
+        raise NotImplementedError
+
+    def filter_request(self, expr: str) -> FilterRequest:
+        """What compiling the filter bar's text takes (the display filter tool says)."""
         raise NotImplementedError
 
     def say(

@@ -1,9 +1,10 @@
 """The display filter: what the filter bar applies, combined with the capture filter.
 
 :meth:`DisplayFilter.compile_display` is the one function that turns the
-bar's text into a filter; the bar calls it (off the event loop) on every
-edit and on Enter. Tools that want the list to show their subject (a
-conversation, a stream) call :meth:`DisplayFilter.apply_filter`.
+bar's text into a filter; the bar calls it in a worker, once the child
+process of :mod:`tapwatch.filtercheck` has compiled the same text in time.
+Tools that want the list to show their subject (a conversation, a stream)
+call :meth:`DisplayFilter.apply_filter`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from textual import on
 
+from tapwatch.filtercheck import FilterRequest, compile_request
 from tapwatch.widgets.filter_bar import FilterBar
 from tapwatch.widgets.screen.base import ScreenBase
 
@@ -22,19 +24,22 @@ if TYPE_CHECKING:
 class DisplayFilter(ScreenBase):
     """``/`` edits the filter; Enter applies it to the list."""
 
+    def filter_request(self, expr: str) -> FilterRequest:
+        """What compiling ``expr`` for the list takes: the link types, the language the bar
+        reads, the capture filter it is combined with."""
+        capture = self.session.capture_filter
+        linktypes = tuple(sorted({i.linktype for i in self.session.interfaces}))
+        return FilterRequest(
+            expr, linktypes, self.filter_bar.language, capture.expr if capture else None
+        )
+
     def compile_display(self, expr: str) -> PacketFilter | None:
         """The list's filter: capture filter and display filter (BPF or Wireshark's, as the
         bar reads it) combined; raises a TapwatchError naming what is wrong."""
-        from tapwatch.dfilter.language import compile_any
-
-        capture = self.session.capture_filter
-        linktypes = sorted({i.linktype for i in self.session.interfaces})
-        got = compile_any(
-            expr, linktypes, self.filter_bar.language, capture.expr if capture else None
-        )
+        got = compile_request(self.filter_request(expr))
         if got is not None:
             got.set_interfaces([i.name for i in self.session.interfaces])
-        return got  # type: ignore[return-value]
+        return got  # type: ignore[no-any-return]
 
     def action_filter(self) -> None:
         """Open the filter input (with the applied expression) for editing."""
@@ -56,6 +61,6 @@ class DisplayFilter(ScreenBase):
         """Show only what ``expr`` matches (with the capture filter); empty shows everything."""
         if compiled is None and (expr or self.session.capture_filter is not None):
             compiled = self.compile_display(expr)
-        self.filter_bar.set_applied(expr)
+        self.filter_bar.set_applied(expr, compiled)
         self.packet_list.set_filter(compiled)
         self.tick()

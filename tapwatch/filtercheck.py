@@ -1,0 +1,285 @@
+"""Filters typed or pasted are compiled first in a child process that can be killed.
+
+libpcap's optimizer is exponential on some expressions (a few hundred ``port N``
+terms take seconds to minutes) and cannot be interrupted; a thread running it can
+only be abandoned, still burning a core. So the filter bar hands each expression
+to a warm child process first (:class:`FilterJudge`): the child compiles it
+exactly as the UI would (BPF or Wireshark's language, with the capture filter) and
+says whether it compiled, in which language, or what is wrong. The child gets
+``LIMIT_S`` seconds; a compile that runs longer, or that a newer expression made
+stale, is ended by killing the child (a new one starts for the next request).
+Only an expression the child compiled in time is compiled again in the UI's
+process, in a worker thread, where it is now known to finish quickly.
+
+The child is started as ``python -I -c ...`` (no ``PYTHON*`` variables, nothing
+imported from the working directory), in a session of its own, at low priority,
+with an address-space limit, and dies with its parent (PDEATHSIG, end of file
+on its standard input). It speaks JSON lines, one request and one answer each.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+#: Longest a filter may take to compile before tapwatch gives up on it.
+LIMIT_S = 3.0
+#: Longest the child may take to start (imports under load), not counted in LIMIT_S.
+START_S = 20.0
+#: Longest filter text compiled at all: a longer paste is refused without compiling.
+MAX_TEXT = 16384
+#: The child's address space: a compile that wants more fails instead of swapping.
+MEMORY_BYTES = 2 << 30
+_READY = "ready"
+
+_CHILD = "import sys; sys.path.append(sys.argv[1]); from tapwatch.filtercheck import serve; serve()"
+
+
+@dataclass(frozen=True)
+class FilterRequest:
+    """Everything a compile depends on: the text, the link types, the language, the capture
+    filter it is combined with."""
+
+    text: str
+    linktypes: tuple[int, ...]
+    choice: str = "auto"
+    capture: str | None = None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the child said: compiled (``ok``) and the language it was read in, or the error
+    (``span``: the token a Wireshark-language error points at, in the stripped text).
+
+    ``stale``: a newer request replaced this one before it was answered.
+    ``gave_up``: the compile ran out of time (or memory) and the child was killed.
+    """
+
+    ok: bool
+    language: str = "bpf"
+    error: str = ""
+    span: tuple[int, int] | None = None
+    stale: bool = False
+    gave_up: bool = False
+
+
+def compile_request(req: FilterRequest) -> Any:
+    """The filter ``req`` describes (a ``dfilter.language.Compiled``, or None: everything);
+    raises a TapwatchError saying what is wrong. The child and the UI both call this."""
+    from tapwatch.dfilter.language import compile_any
+
+    return compile_any(req.text, req.linktypes, req.choice, req.capture)  # type: ignore[arg-type]
+
+
+def judge_here(req: FilterRequest) -> Verdict:
+    """Compile ``req`` in this process and say how it went (what the child runs)."""
+    from tapwatch.dfilter.language import reading
+    from tapwatch.dfilter.syntax import DisplayFilterError
+    from tapwatch.errors import TapwatchError
+
+    if len(req.text) > MAX_TEXT:
+        return Verdict(
+            False,
+            error=f"a filter of {len(req.text):,} characters is too long (at most {MAX_TEXT:,})",
+        )
+    try:
+        got = compile_request(req)
+    except DisplayFilterError as e:
+        return Verdict(False, "wireshark", str(e), (e.start, e.end))
+    except TapwatchError as e:
+        return Verdict(False, reading(req.text.strip(), req.choice).language, str(e))  # type: ignore[arg-type]
+    except (MemoryError, RecursionError):
+        return Verdict(False, error="the filter is too large to compile", gave_up=True)
+    language = got.language if got is not None else "bpf"
+    return Verdict(True, language)
+
+
+# ----- the child ----------------------------------------------------------------------------
+def serve() -> None:
+    """The child's program: answer one JSON request per line until standard input closes."""
+    import ctypes
+    import resource
+
+    with contextlib.suppress(Exception):
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    with contextlib.suppress(Exception):
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
+    with contextlib.suppress(Exception):
+        os.nice(10)
+    from tapwatch.dfilter import registry
+
+    registry.fields()  # loaded once, before the first request is timed
+    out = sys.stdout
+    out.write(_READY + "\n")
+    out.flush()
+    for line in sys.stdin:
+        try:
+            raw = json.loads(line)
+            req = FilterRequest(
+                str(raw["text"]),
+                tuple(int(x) for x in raw["linktypes"]),
+                str(raw["choice"]),
+                None if raw["capture"] is None else str(raw["capture"]),
+            )
+            verdict = judge_here(req)
+        except Exception as e:  # a bug here must not look like a hung compile
+            verdict = Verdict(False, error=f"the filter could not be checked: {e}")
+        out.write(json.dumps(asdict(verdict)) + "\n")
+        out.flush()
+
+
+# ----- the front ----------------------------------------------------------------------------
+class FilterJudge:
+    """The UI's end: one warm child, one request at a time, the newest request wins.
+
+    :meth:`check` blocks (call it from a worker thread). A call made while an
+    older one waits makes the older one stale: it kills the child and returns at once.
+    """
+
+    def __init__(self, limit_s: float = LIMIT_S) -> None:
+        self.limit_s = limit_s
+        self._lock = threading.Lock()  # one request in the child at a time
+        self._ticket_lock = threading.Lock()
+        self._ticket = 0
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._buf = b""
+
+    def start(self) -> None:
+        """Start the child now (its imports take a moment), so the first check is quick."""
+        with self._lock:
+            self._ensure(self._ticket)
+
+    def close(self) -> None:
+        with self._lock:
+            self._kill()
+
+    def check(self, req: FilterRequest) -> Verdict:
+        if len(req.text) > MAX_TEXT:
+            return judge_here(req)  # refused by its length alone
+        with self._ticket_lock:  # a ticket: an older request is stale from now on
+            self._ticket += 1
+            ticket = self._ticket
+        with self._lock:
+            if ticket != self._ticket:
+                return Verdict(False, stale=True)
+            if not self._ensure(ticket):
+                if ticket != self._ticket:
+                    return Verdict(False, stale=True)
+                return Verdict(False, error="the filter checker did not start", gave_up=True)
+            proc = self._proc
+            assert proc is not None and proc.stdin is not None
+            try:
+                proc.stdin.write((json.dumps(asdict(req)) + "\n").encode())
+                proc.stdin.flush()
+            except OSError:
+                self._kill()
+                return Verdict(False, error="the filter checker went away", gave_up=True)
+            line = self._read_line(time.monotonic() + self.limit_s, ticket)
+            if line is None:
+                self._kill()
+                if ticket != self._ticket:
+                    return Verdict(False, stale=True)
+                return Verdict(
+                    False,
+                    error=f"gave up: compiling this filter took longer than {self.limit_s:g} s "
+                    "(libpcap's optimizer; fewer terms compile faster)",
+                    gave_up=True,
+                )
+        try:
+            raw = json.loads(line)
+            span = raw.get("span")
+            return Verdict(
+                bool(raw["ok"]),
+                str(raw.get("language", "bpf")),
+                str(raw.get("error", "")),
+                (int(span[0]), int(span[1])) if span else None,
+                gave_up=bool(raw.get("gave_up")),
+            )
+        except (ValueError, KeyError, TypeError, IndexError):
+            return Verdict(False, error="the filter checker answered nonsense", gave_up=True)
+
+    # -- under the lock --
+    def _ensure(self, ticket: int) -> bool:
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            return True
+        package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        self._buf = b""
+        try:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-I", "-c", _CHILD, package_parent],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                close_fds=True,
+                start_new_session=True,
+                cwd="/",
+            )
+        except OSError:
+            self._proc = None
+            return False
+        if self._read_line(time.monotonic() + START_S, ticket) != _READY:
+            self._kill()
+            return False
+        return True
+
+    def _read_line(self, deadline: float, ticket: int) -> str | None:
+        """The child's next line, or None at the deadline, when ``ticket`` went stale or the
+        child died."""
+        proc = self._proc
+        assert proc is not None and proc.stdout is not None
+        fd = proc.stdout.fileno()
+        while b"\n" not in self._buf:
+            left = deadline - time.monotonic()
+            if left <= 0 or ticket != self._ticket:
+                return None
+            ready, _, _ = select.select([fd], [], [], min(left, 0.05))
+            if not ready:
+                continue
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return None
+            self._buf += chunk
+            if len(self._buf) > 1 << 20:
+                return None
+        line, _, self._buf = self._buf.partition(b"\n")
+        return line.decode("utf-8", "replace").strip()
+
+    def _kill(self) -> None:
+        proc, self._proc = self._proc, None
+        self._buf = b""
+        if proc is None:
+            return
+        with contextlib.suppress(OSError):
+            proc.kill()
+        with contextlib.suppress(Exception):
+            proc.wait(timeout=2)
+        for stream in (proc.stdin, proc.stdout):
+            with contextlib.suppress(OSError):
+                if stream is not None:
+                    stream.close()
+
+
+_judge: FilterJudge | None = None
+_judge_lock = threading.Lock()
+
+
+def judge() -> FilterJudge:
+    """The process's one judge (every filter bar shares its child)."""
+    global _judge
+    with _judge_lock:
+        if _judge is None:
+            _judge = FilterJudge()
+            import atexit
+
+            atexit.register(_judge.close)
+        return _judge
