@@ -16,9 +16,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
+from textual.strip import Strip
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
@@ -52,8 +54,8 @@ class DetailTree(Tree["Node | None"], inherit_bindings=False):
         Binding("pagedown", "page_down", "Page down", show=False),
         Binding("home,g", "scroll_home", "Top", show=False),
         Binding("end,G", "scroll_end", "Bottom", show=False),
-        Binding("asterisk", "expand_all", "Expand all", show=False),
-        Binding("minus", "collapse_all", "Collapse all", show=False),
+        Binding("asterisk", "expand_all", "Expand all", show=True, key_display="*"),
+        Binding("minus", "collapse_all", "Collapse all", show=True, key_display="-"),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
@@ -144,6 +146,26 @@ class DetailTree(Tree["Node | None"], inherit_bindings=False):
             node.collapse()
         else:
             self.action_cursor_parent()
+
+    def render_line(self, y: int) -> Strip:
+        """A line wider than the pane ends with an ellipsis where it is cut (the pane does not
+        scroll sideways: zoom it with ``\\`` to read long lines whole)."""
+        strip = super().render_line(y)
+        width = self.scrollable_content_region.width
+        index = y + self.scroll_offset.y
+        lines = self._tree_lines
+        if width <= 1 or not 0 <= index < len(lines):
+            return strip
+        line = lines[index]
+        full = self.get_label_width(line.node) + line._get_guide_width(
+            self.guide_depth, self.show_root
+        )
+        if full <= width:
+            return strip.crop(0, width)
+        cut = strip.crop(0, width - 1)
+        segments = list(cut)
+        style = segments[-1].style if segments else None
+        return Strip([*segments, Segment("…", style)], width)
 
     def action_expand_all(self) -> None:
         self.root.expand_all()

@@ -65,7 +65,11 @@ FILTER_BUDGET_S = 0.025
 #: Widest an address column grows (a full IPv6 address), narrowest it shrinks.
 ADDR_MAX = 39
 ADDR_MIN = 12
+#: a MAC address (ARP rows): the addresses get this much before Info's third is weighed
+ADDR_MAC = 17
 DIR_WIDTH = 5
+#: Info's share before the addresses grow past ADDR_MIN ("Echo (ping) request id…")
+INFO_FIRST = 22
 
 
 class _WithEvents:
@@ -108,7 +112,7 @@ def _fit(text: str, width: int, right: bool = False) -> str:
 class Columns:
     """Column widths for one list width, computed once per change of width or content."""
 
-    __slots__ = ("addr", "iface", "info", "length", "no", "proto", "spans", "time", "width")
+    __slots__ = ("addr", "dir", "iface", "info", "length", "no", "proto", "spans", "time", "width")
 
     def __init__(
         self,
@@ -118,20 +122,25 @@ class Columns:
         time_width: int = 11,
         iface_width: int = 0,
         addr_seen: int = ADDR_MIN,
+        directions: bool = True,
     ) -> None:
         self.width = width
         self.no = max(5, len(str(max_seq)) + 1)  # +1: room for the mark
         self.time = time_width
         self.iface = iface_width
+        #: the Dir column, only where packets have a direction (not a file without any)
+        self.dir = DIR_WIDTH if directions else 0
         self.proto = 6
         self.length = 5 if width >= 100 else 4
-        gaps = 7 + (1 if iface_width else 0)
-        fixed = self.no + self.time + self.iface + DIR_WIDTH + self.proto + self.length + gaps
+        gaps = 6 + (1 if iface_width else 0) + (1 if directions else 0)
+        fixed = self.no + self.time + self.iface + self.dir + self.proto + self.length + gaps
         rest = max(0, width - fixed)
-        # addresses: what the longest one seen needs, up to a full IPv6 address, while Info
-        # keeps at least as much as one address column
+        # Info gets the width first (INFO_FIRST: enough to tell a request from a reply), then
+        # the addresses what the longest one seen needs, up to a full IPv6 address; Info
+        # takes what is left
         want = max(ADDR_MIN, min(ADDR_MAX, addr_seen))
-        self.addr = max(8, min(want, rest // 3))
+        share = max(ADDR_MIN, (rest - INFO_FIRST) // 2)
+        self.addr = max(8, min(want, share, max(ADDR_MAC, rest // 3)))
         self.info = max(0, rest - 2 * self.addr)
         spans: dict[SortColumn, tuple[int, int]] = {}
         x = 0
@@ -144,8 +153,9 @@ class Columns:
         cols = [(SortColumn.NUMBER, self.no), (SortColumn.TIME, self.time)]
         if self.iface:
             cols.append((SortColumn.INTERFACE, self.iface))
+        if self.dir:
+            cols.append((SortColumn.DIRECTION, self.dir))
         cols += [
-            (SortColumn.DIRECTION, DIR_WIDTH),
             (SortColumn.SOURCE, self.addr),
             (SortColumn.DESTINATION, self.addr),
             (SortColumn.PROTOCOL, self.proto),
@@ -262,6 +272,8 @@ class PacketList(ScrollView, can_focus=True):
         self._order_base = 0
         self._cols: Columns | None = None
         self._addr_seen = ADDR_MIN
+        #: a packet with a direction was seen (a live device has them from the start)
+        self._directions = not self.file_mode
         self._ifnames = [printable(i.name) for i in session.interfaces]
         self._user_filter: PacketFilter | None = None
         self.events_hidden = False
@@ -653,7 +665,7 @@ class PacketList(ScrollView, can_focus=True):
 
     def _set_virtual(self, rows: int) -> None:
         # +1: the header row, which stays pinned at the top of the view
-        self.virtual_size = Size(self.size.width, rows + 1)
+        self.virtual_size = Size(self.scrollable_content_region.width, rows + 1)
 
     def _place_cursor(self) -> None:
         rows = self._rows
@@ -797,20 +809,48 @@ class PacketList(ScrollView, can_focus=True):
 
     def _prepare_frame(self) -> None:
         """Per-frame values, so each ``render_line`` is a dictionary lookup when cached."""
-        width = self.size.width
+        width = self.scrollable_content_region.width  # the scrollbar's column is not ours
         last = self.ring.next_seq
+        self._measure_visible()
         cols = self._cols
         tw = self._time_width()
-        if cols is None or cols.width != width or cols.no < len(str(last)) + 1 or cols.time != tw:
+        if (
+            cols is None
+            or cols.width != width
+            or cols.no < len(str(last)) + 1
+            or cols.time != tw
+            or bool(cols.dir) != self._directions
+        ):
             cols = self._cols = Columns(
                 width,
                 max(last, 99_999),
                 time_width=tw,
                 iface_width=self._iface_width,
                 addr_seen=self._addr_seen,
+                directions=self._directions,
             )
             self._cache.clear()
         self._frame = (self.scroll_offset.y - 1, 2 if self.has_focus else 1)
+
+    def _measure_visible(self) -> None:
+        """What the rows about to be drawn need (address width, a direction) before any is
+        drawn: the columns are set once for the frame, never widened half-way down it."""
+        top = self.scroll_offset.y
+        ring = self.ring
+        seen = self._addr_seen
+        directions = self._directions
+        for index in range(top, min(self._rows, top + self.size.height)):
+            seq = self.seq_at(index)
+            rec = ring.get(seq) if seq is not None else None
+            if rec is None:
+                continue
+            if not directions and rec.direction != Direction.UNKNOWN:
+                directions = True
+            if seen < ADDR_MAX:
+                s = self.session.summary(rec)
+                seen = max(seen, min(ADDR_MAX, max(len(printable(s.src)), len(printable(s.dst)))))
+        self._addr_seen = seen
+        self._directions = directions
 
     def _time_width(self) -> int:
         """What the time column needs: relative times as long as the capture's span."""
@@ -863,10 +903,6 @@ class PacketList(ScrollView, can_focus=True):
         when = format_time(self.time_format, rec.ts_ns, first, prev_ns)
         inbound = rec.direction == Direction.INBOUND
         src, dst = printable(s.src), printable(s.dst)
-        longest = max(len(src), len(dst))
-        if longest > self._addr_seen and self._addr_seen < ADDR_MAX:
-            self._addr_seen = min(ADDR_MAX, longest)  # wider columns from the next frame on
-            self._cols = None
         marked = seq in self.marks
         fields = [
             _fit(("•" if marked else "") + str(seq), cols.no, right=True),
@@ -882,8 +918,9 @@ class PacketList(ScrollView, can_focus=True):
                 self._ifnames = [printable(i.name) for i in self.session.interfaces]
             name = self._ifnames[rec.iface] if rec.iface < len(self._ifnames) else "?"
             fields.append(_fit(name, cols.iface))
-        fields.append(_fit(DIRECTION_ARROWS[rec.direction], DIR_WIDTH))
-        dir_at = sum(len(f) + 1 for f in fields[:-1])
+        dir_at = sum(len(f) + 1 for f in fields)
+        if cols.dir:
+            fields.append(_fit(DIRECTION_ARROWS[rec.direction], cols.dir))
         info = printable(s.info)
         note = self.session.crossing(rec)
         if note:  # another input saw it too (both ends of a tunnel): where, how long before
@@ -918,7 +955,7 @@ class PacketList(ScrollView, can_focus=True):
         dir_style = style + self._style("dir-in" if inbound else "dir-out")
         segs = [
             Segment(text[:dir_at], style),
-            Segment(text[dir_at : dir_at + DIR_WIDTH], dir_style),
-            Segment(text[dir_at + DIR_WIDTH :], style),
+            Segment(text[dir_at : dir_at + cols.dir], dir_style),
+            Segment(text[dir_at + cols.dir :], style),
         ]
         return Strip(segs, width)
