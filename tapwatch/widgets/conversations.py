@@ -81,7 +81,8 @@ class ConversationsScreen(ReportsWorkerFailures, ModalScreen["str | None"]):
         box = Vertical(id="conversations-box", classes="tool")
         box.border_title = "Conversations and endpoints"
         box.border_subtitle = (
-            "Enter filters the list to it · click a header or ← → to sort, r reverses · 1 2 3 · Esc"
+            "Enter filters the list to it · ← → or a click sorts, r reverses · "
+            "shift+← → scrolls · 1 2 3 · Esc"
         )
         with box:
             yield Static("counting…", id="conversations-head")

@@ -51,6 +51,8 @@ class LineTable(ScrollView, can_focus=True):
         Binding("left,h", "sort_step(-1)", "Sort by the column left", show=False),
         Binding("right,l", "sort_step(1)", "Sort by the column right", show=False),
         Binding("r", "reverse", "Reverse the order", show=True),
+        Binding("shift+left,H", "scroll_columns(-1)", "Columns left", show=False),
+        Binding("shift+right,L", "scroll_columns(1)", "Columns right", show=False),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
@@ -80,6 +82,8 @@ class LineTable(ScrollView, can_focus=True):
         self.sort_column = ""
         self.descending = True
         self._need: list[int] = []
+        #: columns scrolled out of sight on the left (shift+left/right)
+        self.col_offset = 0
 
     def set_rows(self, rows: Sequence[tuple[str, ...]], sort_column: str, descending: bool) -> None:
         self.rows = rows
@@ -87,7 +91,10 @@ class LineTable(ScrollView, can_focus=True):
         self.sort_column = sort_column
         self.descending = descending
         self.cursor = min(self.cursor, max(0, len(rows) - 1))
-        self.virtual_size = Size(self.size.width, len(rows) + 1)
+        self.virtual_size = Size(self.scrollable_content_region.width, len(rows) + 1)
+        titles = [c.title for c in self.columns]
+        if sort_column in titles and titles.index(sort_column) < self.col_offset:
+            self.col_offset = titles.index(sort_column)  # the sorted column in sight
         self.refresh()
 
     def _needs(self) -> list[int]:
@@ -105,32 +112,50 @@ class LineTable(ScrollView, can_focus=True):
     def _layout(self, width: int) -> list[int]:
         """Column widths for ``width`` cells; 0 hides a column.
 
-        Roomy: the width hints (a left-aligned last column takes the rest). Narrow: every column
-        as wide as its content, and the ones that give way first (``Column.keep``)
-        hidden until the rest fit, so addresses stay whole while totals drop out.
+        Roomy: the width hints, widened to the content (a left-aligned last column takes
+        the rest). Narrow: the columns from the horizontal scroll position on (shift+arrows),
+        each as wide as its content, and the ones that give way first (``Column.keep``)
+        hidden until the rest fit, so addresses stay whole while totals drop out; the sorted
+        column is never the one hidden (its arrow stays in sight).
         """
-        hints = [c.width for c in self.columns]
+        need = self._needs()
+        hints = [max(c.width, n) for c, n in zip(self.columns, need, strict=False)]
         total = sum(hints) + len(hints) - 1
-        if width >= total:
+        if width >= total and self.col_offset == 0:
             widths = list(hints)
             if not self.columns[-1].right:  # numbers stay by their neighbours
                 widths[-1] += width - total
             return widths
-        widths = self._needs()[:]
-        order = sorted(range(len(widths)), key=lambda i: (-self.columns[i].keep, -i))
+        widths = [0 if i < self.col_offset else n for i, n in enumerate(need)]
+        order = sorted(
+            (i for i in range(len(widths)) if widths[i]),
+            key=lambda i: (-self.columns[i].keep, -i),
+        )
         for i in order:
             shown = [w for w in widths if w]
             if sum(shown) + len(shown) - 1 <= width or self.columns[i].keep == 0:
                 break
-            widths[i] = 0
+            if self.columns[i].title != self.sort_column:
+                widths[i] = 0
+        while sum(w for w in widths if w) + len([w for w in widths if w]) - 1 > width:
+            last = max(i for i, w in enumerate(widths) if w)  # still too wide: cut at the right
+            if last == min(i for i, w in enumerate(widths) if w):
+                widths[last] = width
+                break
+            widths[last] = 0
         shown = [i for i, w in enumerate(widths) if w]
         spare = width - (sum(widths) + len(shown) - 1)
         if spare > 0 and shown and not self.columns[shown[-1]].right:
             widths[shown[-1]] += spare
         return widths
 
+    def action_scroll_columns(self, step: int) -> None:
+        """Shift+arrows: the columns shown start one further right or left."""
+        self.col_offset = max(0, min(len(self.columns) - 1, self.col_offset + step))
+        self.refresh()
+
     def render_line(self, y: int) -> Strip:
-        width = self.size.width
+        width = self.scrollable_content_region.width  # the scrollbar's column is not ours
         widths = self._layout(width)
         get = self.get_component_rich_style
         if y == 0:
@@ -142,7 +167,16 @@ class LineTable(ScrollView, can_focus=True):
                 if col.title == self.sort_column:
                     title += " ▼" if self.descending else " ▲"
                 parts.append(_fit(title, w, col.right))
-            return Strip([Segment(_fit(" ".join(parts), width), get("line-table--header"))], width)
+            head = _fit(" ".join(parts), width)
+            shown = [i for i, w in enumerate(widths) if w]
+            if shown and width > 2:  # columns out of sight: an arrow says which side
+                if any(not w for w in widths[: shown[0]]):
+                    head = "‹" + head[1:]
+                if any(not w for w in widths[shown[-1] + 1 :]) or any(
+                    not widths[i] for i in range(shown[0], shown[-1])
+                ):
+                    head = head[:-1] + "›"
+            return Strip([Segment(head, get("line-table--header"))], width)
         index = self.scroll_offset.y + y - 1
         if not 0 <= index < len(self.rows):
             return Strip.blank(width)
@@ -202,7 +236,7 @@ class LineTable(ScrollView, can_focus=True):
     def on_click(self, event: events.Click) -> None:
         line = event.y - self.gutter.top
         if line == 0:
-            widths = self._layout(self.size.width)
+            widths = self._layout(self.scrollable_content_region.width)
             x = event.x - self.gutter.left
             for col, w in zip(self.columns, widths, strict=False):
                 if not w:
@@ -219,7 +253,7 @@ class LineTable(ScrollView, can_focus=True):
             self.move_to(index)
 
     def on_resize(self) -> None:
-        self.virtual_size = Size(self.size.width, len(self.rows) + 1)
+        self.virtual_size = Size(self.scrollable_content_region.width, len(self.rows) + 1)
 
     def on_focus(self) -> None:
         self.refresh()

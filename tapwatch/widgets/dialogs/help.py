@@ -69,6 +69,9 @@ class HelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,question_mark", "dismiss_help", "Close", show=True),
     ]
+    #: below this width the help takes the whole screen (a band of the panes beside it
+    #: would read as part of it); wider, a 110-column box in the middle
+    WHOLE_BELOW = 160
 
     def __init__(self, sections: Iterable[HelpSection]) -> None:
         super().__init__()
@@ -80,6 +83,12 @@ class HelpScreen(ModalScreen[None]):
         box.border_subtitle = "Escape closes"
         with box:
             yield Static(help_table(self.sections), id="help-text")
+
+    def on_mount(self) -> None:
+        self.on_resize()
+
+    def on_resize(self) -> None:
+        self.set_class(self.app.size.width < self.WHOLE_BELOW, "-narrow")
 
     def action_dismiss_help(self) -> None:
         self.dismiss(None)
