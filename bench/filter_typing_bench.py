@@ -77,7 +77,7 @@ async def _stall(text: str, on_ui_thread: bool) -> dict[str, float | str]:
         if on_ui_thread:
             try:
                 screen.compile_display(text)
-            except Exception as e:  # noqa: BLE001 - a refused filter is a result too
+            except Exception as e:  # a refused filter is a result too
                 print(f"reference: {e}", file=sys.stderr)
             await asyncio.sleep(0.05)
         else:

@@ -35,6 +35,7 @@ from textual.screen import Screen
 from tapwatch.sanitize import printable, printable_lines
 from tapwatch.widgets.failures import ReportsWorkerFailures, say_failures
 from tapwatch.widgets.main_screen import MainScreen
+from tapwatch.widgets.palette import ToolCommands
 from tapwatch.widgets.theme import TAPWATCH_THEME, VARIABLES
 
 if TYPE_CHECKING:
@@ -48,6 +49,7 @@ class TapwatchApp(ReportsWorkerFailures, App[int]):
 
     TITLE = "tapwatch"
     CSS_PATH = ["widgets/main.tcss", "widgets/dialogs.tcss", "widgets/tools.tcss"]  # noqa: RUF012
+    COMMANDS = {ToolCommands}  # noqa: RUF012 (the tools answer to the words users type)
 
     def __init__(
         self,

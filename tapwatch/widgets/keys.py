@@ -29,6 +29,8 @@ class Tool:
     help: str
     hint: int = 0
     key_display: str | None = None
+    #: other words users type for it (the palette finds the tool by them too)
+    words: str = ""
 
 
 CAPTURE = "Capture and view"
@@ -98,7 +100,15 @@ TOOLS: tuple[Tool, ...] = (
         "hide / show interface events (links that come and go, addresses, routes)",
         0,
     ),
-    Tool(FIND, "ctrl+g", "goto", "Go to", "go to a packet by its number", 10),
+    Tool(
+        FIND,
+        "ctrl+g",
+        "goto",
+        "Go to",
+        "go to a packet by its number",
+        10,
+        words="go to packet number jump frame",
+    ),
     Tool(
         FIND,
         "ctrl+f",
@@ -287,6 +297,32 @@ def bindings() -> list[Binding]:
         for t in TOOLS
         if t.key is not None
     ]
+
+
+#: words users type, by tool action, for the tools whose name alone does not say them
+WORDS: dict[str, str] = {
+    "filter": "display filter wireshark bpf tcpdump expression",
+    "pause": "freeze stop scrolling",
+    "cycle_time": "time format timestamps clock",
+    "export": "save write pcap pcapng file export",
+    "find": "find search packet text bytes",
+    "toggle_mark": "mark packet bookmark",
+    "follow": "follow tcp udp stream conversation payload",
+    "conversations": "conversations flows statistics talkers",
+    "endpoints": "endpoints hosts addresses statistics",
+    "sort": "sort order column",
+    "toggle_counters": "counters statistics protocols",
+    "help": "help keys keyboard shortcuts",
+    "zoom": "zoom maximize pane full screen",
+}
+
+
+def words_for(name: str) -> str:
+    """The words the palette also matches for the tool called ``name``."""
+    for t in TOOLS:
+        if t.name == name:
+            return t.words or WORDS.get(t.action, "")
+    return ""
 
 
 def tool_for(action: str) -> Tool | None:

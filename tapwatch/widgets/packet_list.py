@@ -274,6 +274,7 @@ class PacketList(ScrollView, can_focus=True):
         self._addr_seen = ADDR_MIN
         #: a packet with a direction was seen (a live device has them from the start)
         self._directions = not self.file_mode
+        self._reveal = False  # a new filter: bring the selected packet into view once placed
         self._ifnames = [printable(i.name) for i in session.interfaces]
         self._user_filter: PacketFilter | None = None
         self.events_hidden = False
@@ -421,6 +422,7 @@ class PacketList(ScrollView, can_focus=True):
         self._drop_order()
         self._cache.clear()
         self.cursor_seq = keep
+        self._reveal = keep is not None  # the selected packet (or the nearest) in view again
         self.sync()
         self.refresh()
         self._update_subtitle()
@@ -677,13 +679,32 @@ class PacketList(ScrollView, can_focus=True):
             new = self.seq_at(0)
         else:
             # the cursor's packet may have been evicted or filtered out: nearest shown one
-            new = self.seq_at(self.index_of(self.cursor_seq))
-            if self.scanning and self.cursor_seq is not None and new != self.cursor_seq:
+            new = self._nearest(self.cursor_seq)
+            if self.scanning and self._scanned <= self.cursor_seq and new != self.cursor_seq:
                 new = self.cursor_seq  # keep the target until the rebuild reaches it
         self._move_to_seq(new)
+        if self._reveal and not self.follow and new is not None and rows:
+            target = self.cursor_seq
+            if not self.scanning or (target is not None and self._scanned > target):
+                # the rebuild has passed the selected packet: its row is final, show it
+                self._reveal = False
+                self.scroll_to_index(self.index_of(new), center=True)
+        elif self._reveal and (self.follow or rows == 0) and not self.scanning:
+            self._reveal = False
         if self.follow and rows and self.scroll_offset.y != self.max_scroll_y:
             self.scroll_to(y=self.max_scroll_y, animate=False, force=True)
         self._report()
+
+    def _nearest(self, seq: int) -> int | None:
+        """``seq`` if it is shown, else the shown packet nearest to it (the earlier on a tie)."""
+        at = self.index_of(seq)
+        after = self.seq_at(at)
+        if after is None or after == seq or self._order is not None:
+            return after
+        before = self.seq_at(at - 1) if after > seq else None
+        if before is not None and abs(seq - before) <= abs(after - seq):
+            return before
+        return after
 
     def _report(self) -> None:
         if self.cursor_seq != self._reported:

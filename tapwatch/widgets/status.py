@@ -243,12 +243,14 @@ def _capture_item(st: Status, view: ViewState, s: StatusStyles) -> _Item:
 def _count_items(st: Status, view: ViewState, s: StatusStyles) -> list[_Item]:
     """Line 2: counts and losses, the file, the filter, what went wrong."""
     items: list[_Item] = [_item(s, ALWAYS, "packets", f"{st.captured:,}")]
-    items.append(_item(s, 4, "bytes", human_bytes(st.bytes)))
+    # bytes stay beside the packets (a filter's "shown" must not push them out); the ring's
+    # fill gives way first unless it is nearly full
+    items.append(_item(s, 8, "bytes", human_bytes(st.bytes)))
     if st.capture == "live":
         items.append(_item(s, 6, "rate", f"{view.pps:,.0f}/s"))
     fill = st.ring_len / st.ring_max * 100 if st.ring_max else 0.0
     ring = f"{st.ring_len:,}/{st.ring_max:,} ({fill:.0f}%)"
-    items.append(_item(s, 7, "ring", ring, s.warn if fill >= 90 else s.value))
+    items.append(_item(s, 9 if fill >= 90 else 5, "ring", ring, s.warn if fill >= 90 else s.value))
     items.append(_loss_item(st, s))
     if st.kernel_drops_meaning:
         items.append(_Item(3).add(f"kernel drops = {st.kernel_drops_meaning}", s.label))

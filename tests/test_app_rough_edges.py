@@ -1,0 +1,242 @@
+"""What an analyst met side by side with termshark, each driven by Pilot.
+
+The selection across filter changes, the columns of the list (Dir only where
+there are directions, Info first and cut with an ellipsis), the tree's long
+lines, the conversations table at 120x40, tools that cover the panes, keys
+and changes that do not stack toasts, the status line's bytes during a
+filter, ``*`` and ``-`` in the help and the hints, and a palette that answers
+to the words users type.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("textual")
+
+from test_app import (
+    INBOUND,
+    T0,
+    detail_tree,
+    filter_checked,
+    main,
+    offline,
+    packet_list,
+    ping,
+    settle,
+    status_text,
+    traffic,
+    ui,
+)
+from test_app_tools import stream_session, wait_for
+
+from tapwatch.app import TapwatchApp
+from tapwatch.kinds import Direction
+from tapwatch.linktypes import LINKTYPE_RAW
+from tapwatch.session import Session
+from tapwatch.sources import InterfaceInfo
+from tapwatch.widgets.conversations import ConversationsScreen
+from tapwatch.widgets.dialogs.help import HelpScreen, help_sections
+from tapwatch.widgets.follow import FollowScreen
+from tapwatch.widgets.keyhints import KeyHints
+from tapwatch.widgets.table import LineTable
+
+
+def row_text(app: TapwatchApp, y: int) -> str:
+    return packet_list(app).render_line(y).text
+
+
+def in_view(app: TapwatchApp, seq: int) -> bool:
+    packets = packet_list(app)
+    index = packets.index_of(seq)
+    top = packets.scroll_offset.y
+    return packets.seq_at(index) == seq and top <= index < top + packets.page_rows
+
+
+def undirected_file(n: int = 12) -> Session:
+    """A capture file whose records say no direction (a plain pcap)."""
+    info = InterfaceInfo("plain.pcap", "file", read_only_reason="this is a capture file")
+    records = [(t, int(Direction.UNKNOWN), d) for t, _, d in traffic(n)]
+    return Session.from_records(LINKTYPE_RAW, records, info=info)
+
+
+async def apply(pilot, app: TapwatchApp, expr: str) -> None:  # type: ignore[no-untyped-def]
+    await pilot.press("slash", "ctrl+u", *expr, "enter")
+    await filter_checked(pilot, app)
+    await settle(pilot, app)
+
+
+@ui
+async def test_the_selected_packet_stays_selected_and_in_view_across_filters() -> None:
+    session = offline(300)
+    app = TapwatchApp(session)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        packets = packet_list(app)
+        icmp = [
+            s for s in packets.shown_seqs() if session.summary(session.ring.get(s)).proto == "ICMP"
+        ]
+        target = icmp[len(icmp) * 3 // 4]
+        assert packets.go_to_seq(target)
+        await settle(pilot, app)
+        await apply(pilot, app, "icmp")
+        assert packets.cursor_seq == target and in_view(app, target)
+        assert detail_tree(app).seq == target
+        # a filter it does not pass: the nearest packet that passes, in view, in the tree
+        await apply(pilot, app, "udp")
+        near = packets.cursor_seq
+        assert near is not None and near != target and in_view(app, near)
+        udp = packets.shown_seqs()
+        assert abs(near - target) == min(abs(s - target) for s in udp)
+        assert detail_tree(app).seq == near
+        # clearing the filter keeps that packet, in view
+        await apply(pilot, app, "")
+        assert packets.cursor_seq == near and in_view(app, near)
+
+
+@ui
+async def test_no_dir_column_without_directions_and_info_cut_with_an_ellipsis() -> None:
+    app = TapwatchApp(undirected_file(12))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        header = row_text(app, 0)
+        assert "Dir" not in header and "Info" in header
+        rows = [row_text(app, y) for y in range(1, 4)]
+        # a ping and its reply tell themselves apart at 80 columns; a cut ends with "…"
+        assert any("Echo (ping) request" in r for r in rows)
+        assert any("Echo (ping) reply" in r for r in rows)
+        assert any(r.rstrip().endswith("…") for r in rows)
+        # every row fits the pane beside its scrollbar
+        assert all(len(r) == packet_list(app).scrollable_content_region.width for r in rows)
+    directed = TapwatchApp(offline(12))
+    async with directed.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, directed)
+        assert "Dir" in row_text(directed, 0)
+
+
+@ui
+async def test_addresses_do_not_widen_half_way_down_the_rows() -> None:
+    session = offline(12)
+    session.feed(T0 + 9_000_000_000, INBOUND, ping(99, reply=True))
+    session.pump()
+    app = TapwatchApp(session)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        packets = packet_list(app)
+        lines = [row_text(app, y) for y in range(0, packets.rows + 1)]
+        # the Proto column starts at the same place on every row
+        at = lines[0].index("Proto")
+        for line, seq in zip(lines[1:], packets.shown_seqs(), strict=False):
+            assert line[at:].startswith(session.summary(session.ring.get(seq)).proto), line
+
+
+@ui
+async def test_the_tree_cuts_long_lines_with_an_ellipsis_and_does_not_scroll_sideways() -> None:
+    app = TapwatchApp(offline(12))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        tree = detail_tree(app)
+        assert not tree.show_horizontal_scrollbar
+        width = tree.scrollable_content_region.width
+        lines = [tree.render_line(y).text for y in range(tree.last_line + 1)]
+        assert any(line.endswith("…") for line in lines)  # the frame line is longer
+        assert all(len(line) <= width for line in lines)
+
+
+@ui
+async def test_conversations_at_120x40_keep_values_whole_and_scroll_by_keys() -> None:
+    app = TapwatchApp(stream_session())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("C")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConversationsScreen))
+        screen = app.screen
+        assert isinstance(screen, ConversationsScreen)
+        await wait_for(pilot, lambda: "flows" in screen.tables)
+        table = screen.query_one("#table-flows", LineTable)
+        await pilot.pause()
+        head = table.render_line(0).text
+        assert "bit/s" in head and "Bytes ▼" in head
+        body = table.render_line(1).text
+        assert "…" not in body
+        # sorting to the right moves the arrow along, always in sight
+        for _ in range(len(table.columns)):
+            await pilot.press("right")
+            await wait_for(pilot, lambda: {"▼", "▲"} & set(table.render_line(0).text))
+        # shift+right scrolls the columns: an arrow says more are on the left
+        await pilot.press("shift+right", "shift+right")
+        await pilot.pause()
+        assert table.render_line(0).text.startswith("‹")
+        assert not table.show_horizontal_scrollbar
+
+
+@ui
+async def test_tools_and_help_cover_the_panes_whole() -> None:
+    for size in ((80, 24), (120, 40)):
+        app = TapwatchApp(stream_session())
+        async with app.run_test(size=size) as pilot:
+            await settle(pilot, app)
+            await pilot.press("j", "j", "j", "f")
+            await wait_for(pilot, lambda a=app: isinstance(a.screen, FollowScreen))
+            await pilot.pause()
+            box = app.screen.query_one(".tool")
+            assert box.region.width == size[0] and box.region.height == size[1]
+            await pilot.press("escape")
+            await pilot.press("C")
+            await wait_for(pilot, lambda a=app: isinstance(a.screen, ConversationsScreen))
+            await pilot.pause()
+            box = app.screen.query_one(".tool")
+            assert box.region.width == size[0] and box.region.height == size[1]
+            await pilot.press("escape")
+            await pilot.press("question_mark")
+            await wait_for(pilot, lambda a=app: isinstance(a.screen, HelpScreen))
+            await pilot.pause()
+            box = app.screen.query_one("#help-box")
+            assert box.region.width == size[0] and box.region.height == size[1]
+
+
+@ui
+async def test_keys_that_do_not_apply_and_changes_say_it_once_without_toasts() -> None:
+    app = TapwatchApp(offline(12))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("e", "e", "r", "s", "i", "e")
+        await pilot.pause()
+        hints = main(app).query_one(KeyHints)
+        assert hints.message is not None and "capture file" in hints.message
+        await pilot.press("t")
+        await apply(pilot, app, "icmp")
+        assert not app._notifications
+        # the status line keeps the bytes beside the packets while a filter shows
+        assert "bytes" in status_text(app) and "shown" in status_text(app)
+
+
+@ui
+async def test_expand_and_collapse_all_are_in_the_help_and_the_hints() -> None:
+    app = TapwatchApp(offline(12))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        entries = {e.keys: e.what for sec in help_sections(main(app)) for e in sec.entries}
+        assert "expand" in entries["*"].lower() and "collapse" in entries["-"].lower()
+        await pilot.press("tab")
+        await pilot.pause()
+        hints = main(app).query_one(KeyHints)
+        await wait_for(pilot, lambda: "expand_all" in hints.actions)
+        assert "collapse_all" in hints.actions
+
+
+@ui
+async def test_the_palette_finds_tools_by_the_words_users_type() -> None:
+    from tapwatch.widgets.palette import ToolCommands
+
+    app = TapwatchApp(offline(12))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        provider = ToolCommands(main(app))
+        found = {}
+        for query in ("go to packet", "save pcap", "search"):
+            hits = [hit async for hit in provider.search(query)]
+            found[query] = [str(h.text) for h in sorted(hits, key=lambda h: -h.score)]
+        assert found["go to packet"][0] == "Go to"
+        assert found["save pcap"][0] == "Write"
+        assert "Find" in found["search"]
