@@ -53,6 +53,7 @@ from tapwatch.tunnelview import describe
 from tapwatch.widgets.theme import PROTO_CLASS_NAMES, proto_class
 
 if TYPE_CHECKING:
+    from tapwatch.decode import Summary
     from tapwatch.filters import PacketFilter
     from tapwatch.session import Session
 
@@ -275,6 +276,9 @@ class PacketList(ScrollView, can_focus=True):
         #: a packet with a direction was seen (a live device has them from the start)
         self._directions = not self.file_mode
         self._reveal = False  # a new filter: bring the selected packet into view once placed
+        #: rows measured for the columns (each once), and their summaries until drawn
+        self._measured: dict[int, None] = {}
+        self._summaries: dict[int, Summary] = {}
         self._ifnames = [printable(i.name) for i in session.interfaces]
         self._user_filter: PacketFilter | None = None
         self.events_hidden = False
@@ -860,15 +864,22 @@ class PacketList(ScrollView, can_focus=True):
         ring = self.ring
         seen = self._addr_seen
         directions = self._directions
+        measured = self._measured
+        if len(measured) > 4096:
+            measured.clear()
+            self._summaries.clear()
         for index in range(top, min(self._rows, top + self.size.height)):
             seq = self.seq_at(index)
-            rec = ring.get(seq) if seq is not None else None
+            if seq is None or seq in measured:
+                continue
+            rec = ring.get(seq)
             if rec is None:
                 continue
+            measured[seq] = None
             if not directions and rec.direction != Direction.UNKNOWN:
                 directions = True
             if seen < ADDR_MAX:
-                s = self.session.summary(rec)
+                s = self._summaries[seq] = self.session.summary(rec)
                 seen = max(seen, min(ADDR_MAX, max(len(printable(s.src)), len(printable(s.dst)))))
         self._addr_seen = seen
         self._directions = directions
@@ -915,7 +926,7 @@ class PacketList(ScrollView, can_focus=True):
             return Strip(
                 [Segment(_fit(f"{seq:>{cols.no}} (evicted)", width), self._style("evicted"))], width
             )
-        s = self.session.summary(rec)
+        s = self._summaries.pop(seq, None) or self.session.summary(rec)
         first = self.first_ns if self.first_ns is not None else rec.ts_ns
         prev_ns = None
         if prev is not None:
