@@ -112,6 +112,11 @@ async def test_no_dir_column_without_directions_and_info_cut_with_an_ellipsis() 
     async with directed.run_test(size=(80, 24)) as pilot:
         await settle(pilot, directed)
         assert "Dir" in row_text(directed, 0)
+        # the selected row's bar has no gap at the direction
+        packet_list(directed).move_cursor(1)
+        await pilot.pause()
+        strip = packet_list(directed).render_line(2)
+        assert len({seg.style.bgcolor for seg in strip if seg.style is not None}) == 1
 
 
 @ui

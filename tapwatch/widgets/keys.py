@@ -46,8 +46,8 @@ TOOLS: tuple[Tool, ...] = (
         "slash",
         "filter",
         "Filter",
-        "display filter, tcpdump syntax: red while invalid, Enter applies, Esc cancels, "
-        "Up/Down recall earlier ones, → completes a protocol or keyword",
+        "display filter, BPF (tcpdump's) or Wireshark's language (Ctrl+T chooses): red while "
+        "invalid, Enter applies, Esc cancels, Up/Down recall earlier ones, → completes",
         1,
         "/",
     ),

@@ -825,7 +825,11 @@ class PacketList(ScrollView, can_focus=True):
     def _style(self, name: str) -> Style:
         style = self._styles.get(name)
         if style is None:
-            style = self._styles[name] = self.get_component_rich_style(f"packet-list--{name}")
+            # the direction's colour goes over the row's style: without a background of its
+            # own (the pane's would leave a gap in the selected row's bar)
+            partial = name.startswith("dir-")
+            style = self.get_component_rich_style(f"packet-list--{name}", partial=partial)
+            self._styles[name] = style
         return style
 
     def render_lines(self, crop: Region) -> list[Strip]:
