@@ -269,17 +269,18 @@ class FilterJudge:
                     stream.close()
 
 
-_judge: FilterJudge | None = None
-_judge_lock = threading.Lock()
+_judges: dict[str, FilterJudge] = {}
+_judges_lock = threading.Lock()
 
 
-def judge() -> FilterJudge:
-    """The process's one judge (every filter bar shares its child)."""
-    global _judge
-    with _judge_lock:
-        if _judge is None:
-            _judge = FilterJudge()
+def judge(purpose: str = "filter bar") -> FilterJudge:
+    """The process's judge for ``purpose`` (every filter bar shares one child; finding by a
+    filter has its own, so neither makes the other's request stale)."""
+    with _judges_lock:
+        got = _judges.get(purpose)
+        if got is None:
+            got = _judges[purpose] = FilterJudge()
             import atexit
 
-            atexit.register(_judge.close)
-        return _judge
+            atexit.register(got.close)
+        return got

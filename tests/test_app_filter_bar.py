@@ -81,6 +81,25 @@ async def test_enter_before_the_check_applies_once_it_is_through() -> None:
         assert display_filter(app) == "icmp"
 
 
+@ui
+async def test_finding_by_a_filter_that_compiles_for_ever_gives_up_and_keys_work() -> None:
+    from test_app import said
+    from test_app_tools import wait_for
+
+    app = TapwatchApp(tun_records(20))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        packets = packet_list(app)
+        before = packets.cursor_seq
+        await pilot.press("ctrl+f")
+        app.screen.query_one("#find-kind-filter").value = True
+        app.screen.query_one("#find-text").value = SLOW_BPF
+        await pilot.press("enter")
+        await pilot.press("home")  # handled while the child compiles
+        assert packets.cursor_seq == packets.seq_at(0) != before
+        await wait_for(pilot, lambda: "gave up" in said(app), tries=1000)
+
+
 def test_the_judge_gives_up_and_drops_stale_requests() -> None:
     import threading
 

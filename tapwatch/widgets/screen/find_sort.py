@@ -114,10 +114,13 @@ class FindAndSort(ScreenBase):
             self._find_requested,
         )
 
-    def _find_requested(self, request: FindRequest | None) -> None:
+    def _find_requested(self, request: FindRequest | None, checked: bool = False) -> None:
         if request is None:
             return
         self._find_kind, self._find_text = request.kind, request.text
+        if request.kind == "filter" and not checked:
+            self._check_find_filter(request)  # compiled in the bounded child first
+            return
         try:
             query = parse_query(
                 request.kind, request.text, [i.linktype for i in self.session.interfaces]
@@ -127,6 +130,21 @@ class FindAndSort(ScreenBase):
             return
         self.last_query = query
         self.start_find(query, request.forward)
+
+    @work(thread=True, exclusive=True, group="find-check", exit_on_error=False)
+    def _check_find_filter(self, request: FindRequest) -> None:
+        """A filter typed to find by: libpcap may take minutes over it, so the child process of
+        :mod:`tapwatch.filtercheck` compiles it first, within its time limit."""
+        from tapwatch.filtercheck import FilterRequest, judge
+
+        lts = tuple(sorted({i.linktype for i in self.session.interfaces}))
+        verdict = judge("find").check(FilterRequest(request.text, lts))
+        if verdict.stale:  # a newer find replaced it
+            return
+        if verdict.ok:
+            self.app.call_from_thread(self._find_requested, request, True)
+        else:
+            self.app.call_from_thread(self.say, verdict.error, "error")
 
     def action_find_next(self) -> None:
         if self.last_query is None:
