@@ -109,9 +109,7 @@ def run(packets: int, presses: int) -> dict[str, object]:
         echo = os.path.join(tmp, "echo.py")
         Path(echo).write_text(ECHO)
         ref = _run(f"{sys.executable} {echo}", "ready", presses, 0)
-        tw = _run(
-            f"{sys.executable} -m tapwatch -r {path}", "Frame 1:", presses, 0
-        )
+        tw = _run(f"{sys.executable} -m tapwatch -r {path}", "Frame 1:", presses, 0)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
