@@ -156,7 +156,7 @@ class FilterJudge:
     def start(self) -> None:
         """Start the child now (its imports take a moment), so the first check is quick."""
         with self._lock:
-            self._ensure(self._ticket)
+            self._ensure(-1)  # not abandoned for a request that comes meanwhile
 
     def close(self) -> None:
         with self._lock:
@@ -233,14 +233,14 @@ class FilterJudge:
         return True
 
     def _read_line(self, deadline: float, ticket: int) -> str | None:
-        """The child's next line, or None at the deadline, when ``ticket`` went stale or the
-        child died."""
+        """The child's next line, or None at the deadline, when ``ticket`` went stale (-1: never)
+        or the child died."""
         proc = self._proc
         assert proc is not None and proc.stdout is not None
         fd = proc.stdout.fileno()
         while b"\n" not in self._buf:
             left = deadline - time.monotonic()
-            if left <= 0 or ticket != self._ticket:
+            if left <= 0 or (ticket >= 0 and ticket != self._ticket):
                 return None
             ready, _, _ = select.select([fd], [], [], min(left, 0.05))
             if not ready:

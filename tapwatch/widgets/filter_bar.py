@@ -55,11 +55,10 @@ def _language_of(compiled: object) -> str:
     return str(getattr(compiled, "language", "bpf"))
 
 
-def _load_registry(judge: FilterJudge) -> None:
+def _load_registry() -> None:
     from tapwatch.dfilter import registry
 
     registry.fields()
-    judge.start()
 
 
 class FilterSuggester(Suggester):
@@ -171,6 +170,7 @@ class FilterBar(ReportsWorkerFailures, Horizontal):
         self._compile = compile_filter
         self._describe = describe
         self._judge = judge or filtercheck.judge()
+        self._judge_started = False
         self._gen = 0  # bumped by every edit: a check for an older one is dropped
         self._result: tuple[int, bool, object] | None = (0, True, None)  # (gen, ok, filter)
         self._known: dict[tuple[str, str], Known] = {}
@@ -215,11 +215,16 @@ class FilterBar(ReportsWorkerFailures, Horizontal):
         flt.focus()
         flt.cursor_position = len(flt.value)
         self._recall_at = None
+        if not self._judge_started:  # the checking child starts with the first edit, not
+            self._judge_started = True  # with the UI (it would compete with a file's loading)
+            self.run_worker(
+                self._judge.start, thread=True, group="filter-judge", exit_on_error=False
+            )
 
     def on_mount(self) -> None:
         # Wireshark's field registry takes a few hundred ms to load: never on the UI thread
         self.run_worker(
-            lambda: _load_registry(self._judge),
+            _load_registry,
             thread=True,
             exclusive=False,
             group="filter-registry",
