@@ -84,7 +84,7 @@ async def test_enter_before_the_check_applies_once_it_is_through() -> None:
 @ui
 async def test_finding_by_a_filter_that_compiles_for_ever_gives_up_and_keys_work() -> None:
     from test_app import said
-    from test_app_tools import wait_for
+    from waiting import until
 
     app = TapwatchApp(tun_records(20))
     async with app.run_test(size=SIZE) as pilot:
@@ -97,7 +97,7 @@ async def test_finding_by_a_filter_that_compiles_for_ever_gives_up_and_keys_work
         await pilot.press("enter")
         await pilot.press("home")  # handled while the child compiles
         assert packets.cursor_seq == packets.seq_at(0) != before
-        await wait_for(pilot, lambda: "gave up" in said(app), tries=1000)
+        await until(pilot, lambda: "gave up" in said(app))
 
 
 def test_the_judge_gives_up_and_drops_stale_requests() -> None:

@@ -28,7 +28,8 @@ from test_app import (
     traffic,
     ui,
 )
-from test_app_tools import stream_session, wait_for
+from test_app_tools import stream_session
+from waiting import until
 
 from tapwatch.app import TapwatchApp
 from tapwatch.kinds import Direction
@@ -154,10 +155,10 @@ async def test_conversations_at_120x40_keep_values_whole_and_scroll_by_keys() ->
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot, app)
         await pilot.press("C")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConversationsScreen))
+        await until(pilot, lambda: isinstance(app.screen, ConversationsScreen))
         screen = app.screen
         assert isinstance(screen, ConversationsScreen)
-        await wait_for(pilot, lambda: "flows" in screen.tables)
+        await until(pilot, lambda: "flows" in screen.tables)
         table = screen.query_one("#table-flows", LineTable)
         await pilot.pause()
         head = table.render_line(0).text
@@ -167,7 +168,7 @@ async def test_conversations_at_120x40_keep_values_whole_and_scroll_by_keys() ->
         # sorting to the right moves the arrow along, always in sight
         for _ in range(len(table.columns)):
             await pilot.press("right")
-            await wait_for(pilot, lambda: {"▼", "▲"} & set(table.render_line(0).text))
+            await until(pilot, lambda: {"▼", "▲"} & set(table.render_line(0).text))
         # shift+right scrolls the columns: an arrow says more are on the left
         await pilot.press("shift+right", "shift+right")
         await pilot.pause()
@@ -182,19 +183,19 @@ async def test_tools_and_help_cover_the_panes_whole() -> None:
         async with app.run_test(size=size) as pilot:
             await settle(pilot, app)
             await pilot.press("j", "j", "j", "f")
-            await wait_for(pilot, lambda a=app: isinstance(a.screen, FollowScreen))
+            await until(pilot, lambda a=app: isinstance(a.screen, FollowScreen))
             await pilot.pause()
             box = app.screen.query_one(".tool")
             assert box.region.width == size[0] and box.region.height == size[1]
             await pilot.press("escape")
             await pilot.press("C")
-            await wait_for(pilot, lambda a=app: isinstance(a.screen, ConversationsScreen))
+            await until(pilot, lambda a=app: isinstance(a.screen, ConversationsScreen))
             await pilot.pause()
             box = app.screen.query_one(".tool")
             assert box.region.width == size[0] and box.region.height == size[1]
             await pilot.press("escape")
             await pilot.press("question_mark")
-            await wait_for(pilot, lambda a=app: isinstance(a.screen, HelpScreen))
+            await until(pilot, lambda a=app: isinstance(a.screen, HelpScreen))
             await pilot.pause()
             box = app.screen.query_one("#help-box")
             assert box.region.width == size[0] and box.region.height == size[1]
@@ -226,7 +227,7 @@ async def test_expand_and_collapse_all_are_in_the_help_and_the_hints() -> None:
         await pilot.press("tab")
         await pilot.pause()
         hints = main(app).query_one(KeyHints)
-        await wait_for(pilot, lambda: "expand_all" in hints.actions)
+        await until(pilot, lambda: "expand_all" in hints.actions)
         assert "collapse_all" in hints.actions
 
 

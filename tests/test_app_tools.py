@@ -196,7 +196,7 @@ async def test_find_text_hex_and_filter_forward_and_back() -> None:
         await pilot.press("ctrl+f")
         app.screen.query_one("#find-text").value = "tcp and"  # invalid: said, nothing moves
         await pilot.press("enter")
-        await wait_for(pilot, lambda: "tcp and" in said(app))  # checked off the UI thread
+        await until(pilot, lambda: "tcp and" in said(app))  # checked off the UI thread
         assert packets.cursor_seq == 5
 
 
