@@ -55,7 +55,8 @@ class DisplayFilter(ScreenBase):
 
     @on(FilterBar.Closed)
     def _filter_closed(self) -> None:
-        self.packet_list.focus()
+        if not self.filter_bar.input.can_focus:  # not opened again since (a refused Enter)
+            self.packet_list.focus()
 
     def apply_filter(self, expr: str, compiled: PacketFilter | None = None) -> None:
         """Show only what ``expr`` matches (with the capture filter); empty shows everything."""
