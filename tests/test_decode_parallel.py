@@ -356,3 +356,27 @@ def test_an_edited_checkout_runs_its_edited_source_not_the_stale_compiled_copy(
     edited = tree / "tapwatch" / "decode" / "dns.py"
     os.utime(edited, (time.time() + 5, time.time() + 5))
     assert loaded() == "True True"  # one source edited: all of it from source, never mixed
+
+
+def test_every_module_with_a_handler_is_compiled() -> None:
+    """mypyc refuses an interpreted class that inherits a compiled one: a module that
+    subclasses the decoder's handlers and is left off the list breaks a compiled install
+    at import (``interpreted classes cannot inherit from compiled``)."""
+    import importlib
+    import inspect
+
+    from tapwatch.decode import _pure
+    from tapwatch.decode.core import Handler
+
+    left_off = []
+    for path in sorted((ROOT / "tapwatch" / "decode").glob("*.py")):
+        name = f"tapwatch.decode.{path.stem}"
+        module = importlib.import_module(name)
+        subclasses = [
+            c
+            for c in vars(module).values()
+            if inspect.isclass(c) and issubclass(c, Handler) and c.__module__ == name
+        ]
+        if subclasses and name not in _pure.COMPILED_MODULES:
+            left_off.append(name)
+    assert not left_off, left_off

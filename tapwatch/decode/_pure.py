@@ -48,6 +48,7 @@ COMPILED_MODULES = (
             "pptp",
             "overlay",
             "openflow",
+            "lan",
         )
     ),
     "tapwatch.pcap.records",
