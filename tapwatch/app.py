@@ -59,8 +59,10 @@ class TapwatchApp(ReportsWorkerFailures, App[int]):
         clock: Callable[[], int] | None = None,
         refresh_hz: float = REFRESH_HZ,
         handle_signals: bool = False,
+        display_filter: str = "",
     ) -> None:
         self.session = session
+        self.display_filter = display_filter
         self._clock = clock
         self.refresh_hz = refresh_hz
         self.handle_signals = handle_signals
@@ -74,7 +76,12 @@ class TapwatchApp(ReportsWorkerFailures, App[int]):
     def get_default_screen(self) -> Screen[Any]:
         # made here, while the app is the active one (not in __init__: a screen built
         # before its app runs would belong to whichever app was active then)
-        return MainScreen(self.session, refresh_hz=self.refresh_hz, clock=self._clock)
+        return MainScreen(
+            self.session,
+            refresh_hz=self.refresh_hz,
+            clock=self._clock,
+            display_filter=self.display_filter,
+        )
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return dict(VARIABLES)
@@ -163,9 +170,10 @@ class UiOutcome:
     hung_up: bool = False
 
 
-def run_ui(session: Session, *, title: str | None = None) -> UiOutcome:
-    """Run the UI until the user quits or a signal ends it."""
-    app = TapwatchApp(session, title=title, handle_signals=True)
+def run_ui(session: Session, *, title: str | None = None, display_filter: str = "") -> UiOutcome:
+    """Run the UI until the user quits or a signal ends it; ``display_filter`` (-Y) is
+    applied in the filter bar from the start, as tshark's -Y selects what it prints."""
+    app = TapwatchApp(session, title=title, handle_signals=True, display_filter=display_filter)
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGHUP)}
     app.install_signal_handlers()
     try:

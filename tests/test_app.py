@@ -490,6 +490,21 @@ async def test_invalid_filter_is_red_and_changes_nothing() -> None:
 
 
 @ui
+async def test_dash_y_opens_the_ui_with_its_filter_applied() -> None:
+    """``tapwatch -r f -Y expr``: the list shows what tshark -Y would print, and the bar holds
+    the expression in Wireshark's language, ready to edit."""
+    session = tun_records(20)
+    app = TapwatchApp(session, display_filter="icmp.type == 8")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await filter_checked(pilot, app)
+        pings = sum(1 for _, _, d in traffic(20) if len(d) > 20 and d[9] == 1 and d[20] == 8)
+        assert packet_list(app).rows == pings > 0
+        assert display_filter(app) == "icmp.type == 8"
+        assert main(app).query_one(FilterBar).language == "wireshark"
+
+
+@ui
 async def test_wireshark_filter_in_the_bar() -> None:
     """The bar reads Wireshark's language too, says so, and marks the token an error is at."""
     session = tun_records(20)

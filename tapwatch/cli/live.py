@@ -212,7 +212,7 @@ class LiveRun:
             from tapwatch.app import run_ui
 
             with terminal.for_ui():
-                outcome = run_ui(self.session)
+                outcome = run_ui(self.session, display_filter=self.opts.display_filter)
             self.hung_up = outcome.hung_up
             return outcome.status
         self._say_read_only()

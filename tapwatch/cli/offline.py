@@ -198,7 +198,7 @@ def _browse_file(opts: RunOptions) -> int:
         from tapwatch.app import run_ui
 
         with terminal.for_ui():
-            outcome = run_ui(session)
+            outcome = run_ui(session, display_filter=opts.display_filter)
     finally:
         session.close()
     if not outcome.hung_up:

@@ -94,7 +94,10 @@ class MainScreen(AnalysisTools, FindAndSort, ExportAndMarks, PeerActions, Detail
         packets = self.packet_list
         if self.file_mode:
             packets.follow = False  # a file opens at its first packet, like Wireshark
-        if self.session.capture_filter is not None:
+        if self.initial_filter:  # -Y: the command line checked it, in Wireshark's language
+            self.filter_bar.language = "wireshark"
+            self.apply_filter(self.initial_filter)
+        elif self.session.capture_filter is not None:
             packets.set_filter(self.session.capture_filter)
         self._apply_share()
         self.watch(self, "maximized", self._apply_share, init=False)

@@ -31,9 +31,15 @@ class AnalysisTools(DisplayFilter):
     shared_expert: SharedExpert
 
     def __init__(
-        self, session: Session, *, refresh_hz: float = 20, clock: Callable[[], int] | None = None
+        self,
+        session: Session,
+        *,
+        refresh_hz: float = 20,
+        clock: Callable[[], int] | None = None,
+        display_filter: str = "",
     ) -> None:
         super().__init__(session, refresh_hz=refresh_hz, clock=clock)
+        self.initial_filter = display_filter  # -Y
         self.shared_index = SharedIndex([i.linktype for i in session.interfaces])
 
     def action_follow(self) -> None:

@@ -50,6 +50,8 @@ class ScreenBase(ReportsWorkerFailures, Screen[None]):
     ) -> None:
         super().__init__(id="main")
         self.session = session
+        #: -Y's filter (Wireshark's language), applied once the panes are up
+        self.initial_filter = ""
         self.refresh_hz = refresh_hz
         self._clock = clock
         self._ticks = 0
