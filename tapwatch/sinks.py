@@ -25,6 +25,7 @@ from tapwatch.reorder import HOLD_S, Reorder
 from tapwatch.ring import Record
 
 if TYPE_CHECKING:
+    from tapwatch.analysis.links import Linker
     from tapwatch.headless import LinePrinter
     from tapwatch.pcap import CaptureWriter
     from tapwatch.sources import InterfaceInfo
@@ -261,3 +262,24 @@ class InnerFrames(Sink):
         frames = self.view.frames(rec.data, linktype)  # every segment, in order: frames span them
         if frames is not None and self.keep is not None:
             self.keep(rec.seq, tuple(frames))
+
+
+class LinkSink(Sink):
+    """Links inner and outer packets as they pass (see :mod:`tapwatch.analysis.links`);
+    the session binds the linker to its ring and interfaces, and prunes its links as the
+    ring evicts."""
+
+    sees_every_record = True
+
+    def __init__(self, linker: Linker) -> None:
+        super().__init__()
+        self.linker = linker
+        #: the ring's oldest seq (the session sets it): links of evicted records go
+        self.first_seq: Callable[[], int] | None = None
+
+    def take(self, rec: Record, linktype: int) -> None:
+        self.linker.take(rec, linktype)
+
+    def end_batch(self, idle: bool) -> None:
+        if self.first_seq is not None:
+            self.linker.prune(self.first_seq())
