@@ -419,7 +419,10 @@ class Session:
         match = flt.match if flt is not None else None
         layers = decode.layers
         add = self.stats.add
-        every = [s.take for s in self.sinks if s.sees_every_record]
+        for s in self.sinks:
+            if s.batched:  # sees every record, a batch at a time: no call per record
+                s.take_batch(records, lts)
+        every = [s.take for s in self.sinks if s.sees_every_record and not s.batched]
         counted = [s.take for s in self.sinks if not s.sees_every_record]
         limit = self.limit
         for rec in records:

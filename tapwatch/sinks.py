@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, ClassVar
 
 from tapwatch.kinds import Direction
@@ -45,6 +45,8 @@ class Sink:
 
     #: True: every record, before the capture filter and -c; False: the records counted
     sees_every_record: ClassVar[bool] = False
+    #: True: every record, handed over a batch at a time (``take_batch``), not one by one
+    batched: ClassVar[bool] = False
 
     def __init__(self) -> None:
         #: ends capture with a reason (the session that takes the sink sets it)
@@ -52,6 +54,9 @@ class Sink:
 
     def take(self, rec: Record, linktype: int) -> None:
         """One record (pump thread)."""
+
+    def take_batch(self, records: list[Record], linktypes: Sequence[int]) -> None:
+        """A batch of records in ring order (pump thread; ``batched`` sinks only)."""
 
     def end_batch(self, idle: bool) -> None:
         """After each pump cycle; ``idle``: it found nothing new."""
@@ -270,6 +275,7 @@ class LinkSink(Sink):
     ring evicts."""
 
     sees_every_record = True
+    batched = True
 
     def __init__(self, linker: Linker) -> None:
         super().__init__()
@@ -279,6 +285,9 @@ class LinkSink(Sink):
 
     def take(self, rec: Record, linktype: int) -> None:
         self.linker.take(rec, linktype)
+
+    def take_batch(self, records: list[Record], linktypes: Sequence[int]) -> None:
+        self.linker.take_batch(records, linktypes)
 
     def end_batch(self, idle: bool) -> None:
         if self.first_seq is not None:

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING
 
 from tapwatch.analysis.encap import (
     ENCRYPTED,
+    OUTER_PORTS,
     FRAMED,
     Encap,
     decapsulate,
@@ -50,6 +51,7 @@ from tapwatch.analysis.encap import (
 )
 from tapwatch.analysis.headers import addr_text, transport
 from tapwatch.kinds import Direction
+from tapwatch.linktypes import LINKTYPE_ETHERNET, LINKTYPE_RAW
 
 if TYPE_CHECKING:
     from tapwatch.ring import Record, Ring
@@ -301,6 +303,7 @@ class Linker:
         self.tunnels: dict[tuple[object, ...], TunnelStats] = {}
         self.too_big: deque[TooBig] = deque(maxlen=MAX_TOO_BIG)
         self._iface_tunnel: dict[int, tuple[object, ...]] = {}
+        self._outer_ifaces: set[int] = set()  # where outer packets were seen
         self._exact_inner: dict[bytes, list[_Cand]] = {}
         self._exact_outer: dict[bytes, list[_Cand]] = {}
         self._exact_order: deque[tuple[int, bytes, bool]] = deque()
@@ -315,13 +318,87 @@ class Linker:
         self.linktypes, self.interfaces, self.ring = linktypes, interfaces, ring
 
     # ----- the pump's side ---------------------------------------------------------------
+    def take_batch(self, records: Sequence[Record], linktypes: Sequence[int]) -> None:
+        """A batch of records in ring order: the pump's call, once a batch.
+
+        While no tunnel is in sight, ``_quick`` is all a record costs: a few byte
+        reads rule out the common case (TCP, and UDP off the tunnels' ports, over IPv4
+        or IPv6, on a tun or an Ethernet); anything else goes to ``take``. While
+        tunnel traffic is seen, every record goes to ``take`` (each is a candidate).
+        """
+        i, n = 0, len(records)
+        take = self.take
+        while i < n:
+            if self.active_until > 0:
+                while i < n:
+                    rec = records[i]
+                    i += 1
+                    take(rec, linktypes[rec[4]])
+                    if self.active_until < 0:
+                        break
+            else:
+                i = self._quick(records, i, linktypes)
+
+    def _quick(self, records: Sequence[Record], i: int, linktypes: Sequence[int]) -> int:
+        """The inactive linker's loop from ``records[i]``: returns where it stopped (after
+        a record that made it active, or the end)."""
+        ports = OUTER_PORTS
+        framed = self._ports
+        take = self.take
+        n = len(records)
+        while i < n:
+            rec = records[i]
+            i += 1
+            data = rec[3]
+            lt = linktypes[rec[4]]
+            try:
+                if lt == LINKTYPE_RAW:
+                    off = 0
+                elif lt == LINKTYPE_ETHERNET and (data[12] == 8 or data[12] == 0x86):
+                    off = 14
+                else:
+                    off = -1
+                if off >= 0:
+                    b = data[off]
+                    if b == 0x45:
+                        proto = data[off + 9]
+                        p = off + 20
+                    elif b >> 4 == 6:
+                        proto = data[off + 6]
+                        p = off + 40
+                    else:
+                        proto = p = -1
+                    if proto == 6:
+                        if not framed or (
+                            (data[p] << 8 | data[p + 1]) not in framed
+                            and (data[p + 2] << 8 | data[p + 3]) not in framed
+                        ):
+                            continue
+                    elif proto == 17 and (
+                        (data[p] << 8 | data[p + 1]) not in ports
+                        and (data[p + 2] << 8 | data[p + 3]) not in ports
+                        and (data[p] << 8 | data[p + 1]) not in framed
+                        and (data[p + 2] << 8 | data[p + 3]) not in framed
+                        and not 0 < data[p + 8] < 5
+                    ):
+                        continue
+            except IndexError:
+                continue
+            take(rec, lt)
+            if self.active_until > 0:
+                return i
+        return i
+
     def take(self, rec: Record, linktype: int) -> None:
         """One record, in ring order. Cheap unless it is (or comes near) tunnel traffic."""
         hint = outer_hint(rec.data, linktype)
         if hint == 0:
             if rec.ts_ns < self.active_until:
                 self._inner(rec, linktype)
-            elif self._ports:
+                return
+            if self.active_until > 0:  # no tunnel traffic for a while: back to the cheap loop
+                self.active_until = -1
+            if self._ports:
                 self._framed(rec, linktype)
             return
         if hint == 2:
@@ -401,7 +478,8 @@ class Linker:
                     return
             self._exact_inner.setdefault(key, []).append(c)
             self._exact_order.append((c.ts, key, True))
-            self._inf_inner.append(c)
+            if rec.iface not in self._outer_ifaces:
+                self._inf_inner.append(c)
             if len(self._inf_inner) > MAX_CANDIDATES:
                 self._drop_inner(self._inf_inner.popleft())
             if len(self._exact_order) > 2 * MAX_CANDIDATES:
@@ -410,6 +488,7 @@ class Linker:
     def _outer(self, rec: Record, encap: Encap) -> None:
         """An outer packet (lock held): link it to a waiting inner one, or wait."""
         t = self._tunnel(rec, encap)
+        self._outer_ifaces.add(rec.iface)
         label = _dir_label(rec.direction, encap.forward)
         ds = t.dir(label)
         ds.packets += 1
@@ -455,6 +534,8 @@ class Linker:
     def _scan(self, cands: deque[_Cand], c: _Cand, t: TunnelStats | None = None) -> list[_Cand]:
         """The oldest candidate in ``cands`` that can be the other end of ``c`` by
         direction, time and length (a list of none or one)."""
+        while cands and cands[0].linked:
+            cands.popleft()
         looked = steps = 0
         for other in cands:
             steps += 1
@@ -661,6 +742,7 @@ class Linker:
             self.tunnels.clear()
             self.too_big.clear()
             self._iface_tunnel.clear()
+            self._outer_ifaces.clear()
             self._exact_inner.clear()
             self._exact_outer.clear()
             self._exact_order.clear()
