@@ -30,17 +30,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tapwatch.analysis.links import Linker  # noqa: E402
-from tapwatch.ring import Ring  # noqa: E402
-from tapwatch.session import Session  # noqa: E402
-from tapwatch.sinks import LinkSink, Sink  # noqa: E402
-from tapwatch.sources import InterfaceInfo, RecordSource  # noqa: E402
+from tapwatch.analysis.links import Linker
+from tapwatch.ring import Ring
+from tapwatch.session import Session
+from tapwatch.sinks import LinkSink, Sink
+from tapwatch.sources import InterfaceInfo, RecordSource
 
 ETH = bytes.fromhex("020000000002020000000001")
 
 
 def ipv4(proto: int, payload: bytes, src: bytes = b"\n\0\0\1", dst: bytes = b"\n\0\0\2") -> bytes:
-    return struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 1, 0x4000, 64, proto, 0, src, dst) + payload
+    return (
+        struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 1, 0x4000, 64, proto, 0, src, dst)
+        + payload
+    )
 
 
 def udp(sport: int, dport: int, body: bytes) -> bytes:
@@ -73,8 +76,26 @@ def plain(n: int) -> list[tuple[int, int, bytes, int]]:
 def vxlan(n: int) -> list[tuple[int, int, bytes, int]]:
     out = []
     for i in range(n // 2):
-        inner = ETH + b"\x08\x00" + ipv4(1, bytes([8, 0, 0, 0, 0, 1]) + struct.pack("!H", i & 0xFFFF) + b"p" * 56, b"\n\x09\0\1", b"\n\x09\0\2")
-        outer = ETH + b"\x08\x00" + ipv4(17, udp(40000 + i % 7, 4789, bytes([8, 0, 0, 0, 0, 0, 42, 0]) + inner), b"\xc0\xa8\1\1", b"\xc0\xa8\1\2")
+        inner = (
+            ETH
+            + b"\x08\x00"
+            + ipv4(
+                1,
+                bytes([8, 0, 0, 0, 0, 1]) + struct.pack("!H", i & 0xFFFF) + b"p" * 56,
+                b"\n\x09\0\1",
+                b"\n\x09\0\2",
+            )
+        )
+        outer = (
+            ETH
+            + b"\x08\x00"
+            + ipv4(
+                17,
+                udp(40000 + i % 7, 4789, bytes([8, 0, 0, 0, 0, 0, 42, 0]) + inner),
+                b"\xc0\xa8\1\1",
+                b"\xc0\xa8\1\2",
+            )
+        )
         t = 1_000_000_000 + i * 20_000
         out.append((t, 2, inner, 2))
         out.append((t + 50_000, 2, outer, 1))
@@ -84,10 +105,14 @@ def vxlan(n: int) -> list[tuple[int, int, bytes, int]]:
 def wireguard(n: int) -> list[tuple[int, int, bytes, int]]:
     out = []
     for i in range(n // 2):
-        inner = ipv4(6, tcp(40000, 443, b"x" * (100 + (i * 37) % 1200)), b"\n\x09\0\1", b"\n\x09\0\2")
+        inner = ipv4(
+            6, tcp(40000, 443, b"x" * (100 + (i * 37) % 1200)), b"\n\x09\0\1", b"\n\x09\0\2"
+        )
         padded = (len(inner) + 15) & ~15
         wg = struct.pack("<BxxxIQ", 4, 7, i) + bytes(padded + 16)
-        outer = ETH + b"\x08\x00" + ipv4(17, udp(51820, 51820, wg), b"\xc0\xa8\1\1", b"\xc0\xa8\1\2")
+        outer = (
+            ETH + b"\x08\x00" + ipv4(17, udp(51820, 51820, wg), b"\xc0\xa8\1\1", b"\xc0\xa8\1\2")
+        )
         t = 1_000_000_000 + i * 20_000
         out.append((t, 2, inner, 0))
         out.append((t + 50_000, 2, outer, 1))
@@ -136,7 +161,11 @@ def main() -> int:
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     results = []
-    for name, make in (("no tunnel", plain), ("VXLAN (exact)", vxlan), ("WireGuard (inferred)", wireguard)):
+    for name, make in (
+        ("no tunnel", plain),
+        ("VXLAN (exact)", vxlan),
+        ("WireGuard (inferred)", wireguard),
+    ):
         records = make(args.packets)
         ref = min(timed(records, False)[0] for _ in range(args.repeat))
         runs = [timed(records, True) for _ in range(args.repeat)]
@@ -156,12 +185,16 @@ def main() -> int:
     if args.json:
         print(json.dumps({"results": results, "linker_bytes_after_wireguard": mem}))
         return 0
-    print("| case | packets | pass without linker | with linker | extra per packet | ratio | records linked |")
+    print(
+        "| case | packets | pass without linker | with linker | extra per packet | ratio "
+        "| records linked |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|")
     for r in results:
         print(
-            f"| {r['case']} | {r['packets']:,} | {r['reference_us']:.2f} µs | {r['linker_us']:.2f} µs "
-            f"| {r['extra_us']:.2f} µs | {r['ratio']:.2f}x | {r['linked_records']:,} |"
+            f"| {r['case']} | {r['packets']:,} | {r['reference_us']:.2f} µs "
+            f"| {r['linker_us']:.2f} µs | {r['extra_us']:.2f} µs | {r['ratio']:.2f}x "
+            f"| {r['linked_records']:,} |"
         )
     print(f"\nlinker memory after the WireGuard case: {mem / 1e6:.1f} MB")
     return 0

@@ -40,8 +40,8 @@ from typing import TYPE_CHECKING
 
 from tapwatch.analysis.encap import (
     ENCRYPTED,
-    OUTER_PORTS,
     FRAMED,
+    OUTER_PORTS,
     Encap,
     decapsulate,
     fits,
@@ -611,7 +611,7 @@ class Linker:
 
     def _mtu(self, iface: int) -> int | None:
         ifs = self.interfaces
-        return ifs[iface].mtu if iface < len(ifs) else None
+        return getattr(ifs[iface], "mtu", None) if iface < len(ifs) else None
 
     # ----- expiry: what never found its other end ---------------------------------------
     def _expire(self, now: int) -> None:

@@ -16,7 +16,7 @@ from tapwatch.cli.memory import new_ring
 from tapwatch.cli.messages import PROG, Failure, quit_now, say
 from tapwatch.cli.outputs import close_quietly, lines_out, open_output
 from tapwatch.cli.privileges import become_user
-from tapwatch.cli.tunnels import make_tunnel, tunnel_view
+from tapwatch.cli.tunnels import linker_sink, make_tunnel, tunnel_stats_lines, tunnel_view
 from tapwatch.sanitize import printable
 
 if TYPE_CHECKING:
@@ -129,6 +129,8 @@ def _sinks(
     if printing:
         printer = _printer(opts, [i for s in sources for i in s.interfaces], view)
         sinks.append(PrinterSink(printer))
+    if opts.tunnel_stats or not printing:  # the UI's tree, list and Tunnels tool use the links
+        sinks.append(linker_sink(opts, dev.linktype if first.device is not None else None))
     return sinks
 
 
@@ -276,6 +278,9 @@ class LiveRun:
         outcomes = session.outcomes()
         for line in outcomes:  # what happened to each source that had something happen
             say(line)
+        if self.opts.tunnel_stats and session.linker is not None:
+            for line in tunnel_stats_lines(session.linker, [i.name for i in session.interfaces]):
+                say(line)
         if session.stop_error and session.stop_reason:
             if session.stop_reason not in outcomes:  # it names its source already
                 say(session.stop_reason)
