@@ -38,6 +38,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from tapwatch.analysis.conversations import Column
 from tapwatch.analysis.encap import (
     ENCRYPTED,
     FRAMED,
@@ -795,8 +796,8 @@ def link_lines(
             f"Overhead: {link.overhead} bytes",
             f"Link: {how}",
         ]
-        text = f"{label} packet {other} on {where} ({link.kind}, {ms(link.delay_ns)}, "
-        text += f"+{link.overhead} bytes, {'exact' if link.exact else 'inferred'})"
+        text = f"{label}: packet {other} on {where}, {link.kind}, {ms(link.delay_ns)} inside, "
+        text += f"+{link.overhead} bytes, {'exact' if link.exact else 'inferred'}"
         out.append((text, other, details))
     return out
 
@@ -858,3 +859,107 @@ def summary_lines(
 def nearest(sorted_seqs: Sequence[int], seq: int) -> int:
     """Index of ``seq`` (or where it would go) in a sorted list."""
     return bisect.bisect_left(sorted_seqs, seq)
+
+
+# ----- the Tunnels tool's table --------------------------------------------------------------
+
+TUNNEL_COLUMNS = (
+    Column("Tunnel", 34),
+    Column("Dir", 4),
+    Column("Links", 9),
+    Column("Outer", 7, True),
+    Column("Linked", 7, True),
+    Column("Median", 10, True, 1),
+    Column("p99", 10, True, 2),
+    Column("Max", 10, True, 2),
+    Column("Overhead", 9, True, 1),
+    Column("Lost", 6, True),
+    Column("Over MTU", 8, True, 1),
+    Column("Counters", 30, False, 3),
+)
+
+
+def _counter_text(kind: str, c: Counters) -> str:
+    if c.index == -1:
+        return ""
+    word = {"WireGuard": "ctr", "OpenVPN": "pid"}.get(kind, "seq")
+    return (
+        f"{word} gaps {c.gaps} (-{c.missing}), replays {c.replays}, late {c.late}, "
+        f"index changes {c.index_changes}"
+    )
+
+
+def tunnel_rows(tunnels: Sequence[TunnelStats]) -> list[tuple[str, ...]]:
+    """One row per tunnel and direction, as the Tunnels tool shows them."""
+    rows: list[tuple[str, ...]] = []
+    for t in sorted(tunnels, key=lambda t: t.name):
+        for d in t.dirs.values():
+            q = d.delay_quantiles()
+            mean = d.overhead_mean
+            rows.append(
+                (
+                    t.name,
+                    d.label,
+                    "exact" if t.exact else "inferred",
+                    f"{d.packets:,}",
+                    f"{d.linked:,}",
+                    ms(q[0]) if q else "-",
+                    ms(q[1]) if q else "-",
+                    ms(q[2]) if q else "-",
+                    f"{mean:.1f} B" if mean is not None else "-",
+                    f"{d.lost:,}",
+                    f"{d.too_big:,}",
+                    _counter_text(t.kind, d.counters),
+                )
+            )
+    return rows
+
+
+def tunnel_notes(
+    tunnels: Sequence[TunnelStats], loose: Sequence[TooBig], ifname: Callable[[int], str]
+) -> list[str]:
+    """What a table row cannot hold: where each tunnel runs, WireGuard's handshakes, the
+    ICMP "too big" messages and the flows they are about."""
+    out = []
+    for t in sorted(tunnels, key=lambda t: t.name):
+        inner = ", ".join(ifname(i) for i in sorted(t.inner_ifaces)) or "not seen"
+        line = f"{t.name}: outer on {ifname(t.outer_iface)}, inside {inner}"
+        if t.kind == "WireGuard":
+            age = t.handshake_age_ns()
+            line += f"; {t.handshakes} handshakes" + (
+                f", the last {age / 1e9:.1f} s before its last packet" if age is not None else ""
+            )
+        if t.learned is not None:
+            line += f"; overhead model {t.learned} B"
+        out.append(line)
+        for tb in t.too_big_icmp:
+            out.append(f"  ICMP too big, MTU {tb.mtu} (packet {tb.seq}): {tb.flow}")
+    for tb in loose:
+        out.append(f"ICMP too big, MTU {tb.mtu} (packet {tb.seq}): {tb.flow} (no tunnel seen)")
+    return out
+
+
+def tunnel_filter(t: TunnelStats) -> str:
+    """The tcpdump expression that shows a tunnel's outer packets."""
+    ends = [e for e in (t.key[1], t.key[2]) if isinstance(e, tuple)]
+    hosts = " and ".join(f"host {addr_text(a)}" for a, _p in ends if a)
+    ports = {p for _a, p in ends if p}
+    kind = t.kind
+    base = {
+        "VXLAN": "udp port 4789",
+        "Geneve": "udp port 6081",
+        "L2TP": "udp port 1701",
+        "GRE": "proto 47",
+        "MPLS over GRE": "proto 47",
+        "IPIP": "(ip proto 4 or ip6 proto 4)",
+        "IPv6-in-IP": "(ip proto 41 or ip6 proto 41)",
+        "L2TPv3": "proto 115",
+        "MPLS": "mpls",
+    }.get(kind)
+    if base is None:
+        if ports:
+            base = " or ".join(f"port {p}" for p in sorted(ports))
+            base = f"udp and ({base})" if kind != FRAMED else f"({base})"
+        else:
+            base = "proto 50" if kind == "ESP" else "ip"
+    return f"{base} and {hosts}" if hosts else base
