@@ -292,3 +292,6 @@ class LinkSink(Sink):
     def end_batch(self, idle: bool) -> None:
         if self.first_seq is not None:
             self.linker.prune(self.first_seq())
+
+    def close(self) -> None:
+        self.linker.finish()

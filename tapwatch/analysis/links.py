@@ -457,7 +457,10 @@ class Linker:
         """A record that may be some tunnel's inner packet."""
         data = rec.data
         key = inner_key(data, linktype)
-        c = _Cand(rec.seq, rec.ts_ns, rec.iface, rec.direction, len(key))
+        size = len(key)
+        if key is data and linktype == LINKTYPE_ETHERNET:  # not IP (ARP): what the link carries
+            size -= 14
+        c = _Cand(rec.seq, rec.ts_ns, rec.iface, rec.direction, size)
         with self.lock:
             self._last_seq = rec.seq
             self._expire(rec.ts_ns)
@@ -725,6 +728,11 @@ class Linker:
                 if seq >= first_seq:
                     break
                 links.popitem(last=False)
+
+    def finish(self) -> None:
+        """Capture is over: what still waits for its other end never gets it (lost)."""
+        with self.lock:
+            self._expire(1 << 62)
 
     def snapshot(self) -> list[TunnelStats]:
         """The tunnels, copied for another thread (the Tunnels tool, the exit summary)."""

@@ -295,6 +295,7 @@ class _Linked:
             yield rec
 
     def report(self) -> None:
+        self.linker.finish()
         names = [i.name or f"if{n}" for n, i in enumerate(self.cap.interfaces)]
         for line in tunnel_stats_lines(self.linker, names):
             say(line)
