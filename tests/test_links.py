@@ -440,3 +440,46 @@ def test_tunnel_stats_at_the_end_of_a_file(tmp_path: Path) -> None:
     assert "tunnel GRE 192.168.7.1 <> 192.168.7.2 on eth0 (inside: gre1; links exact)" in err
     assert "Out: 3 outer, 3 linked, inside median 0.150 ms p99 0.150 ms max 0.150 ms" in err
     assert "overhead 24.0 B" in err
+
+
+def test_tunnel_stats_of_a_framed_stream_in_a_file(tmp_path: Path) -> None:
+    """``-r FILE --tunnel-decode PORT --tunnel-stats``: a simpletun stream's frames (one
+    spanning two segments) linked to the packets on the tun."""
+    frames = [inner_ip(n, 40 + n) for n in range(3)]
+    stream = b"".join(struct.pack("!H", len(f)) + f for f in frames)
+    cut = [0, len(frames[0]) + 2 + 10, len(stream)]  # frame 2 ends in the second segment
+    recs = []
+    ts = T0
+    for f in frames:
+        recs.append((0, ts, f, OUT))
+        ts += MS
+    seq = 1000
+    for lo, hi in zip(cut, cut[1:], strict=False):
+        seg = IP(src="192.168.7.1", dst="192.168.7.2") / TCP(
+            sport=40000, dport=55555, seq=seq, flags="PA"
+        )
+        recs.append((1, ts, eth(seg / Raw(stream[lo:hi])), OUT))
+        seq += hi - lo
+        ts += MS
+    path = tmp_path / "framed.pcapng"
+    _pcapng(path, recs, [(LINKTYPE_RAW, "tun0"), (LINKTYPE_ETHERNET, "eth0")])
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tapwatch",
+            "-r",
+            str(path),
+            "--tunnel-decode",
+            "55555",
+            "--tunnel-stats",
+            "-nn",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "tunnel simpletun 192.168.7.1:40000 <> 192.168.7.2:55555 on eth0" in done.stderr
+    assert "(inside: tun0; links exact)" in done.stderr
+    assert "Out: 3 outer, 3 linked" in done.stderr

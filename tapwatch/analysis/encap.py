@@ -38,7 +38,7 @@ ETH_MPLS = frozenset((0x8847, 0x8848))
 ENCRYPTED = frozenset(("WireGuard", "OpenVPN", "ESP"))
 
 #: an inner packet carried by a framed TCP/UDP tunnel stream (tapwatch's own, --tunnel-decode)
-FRAMED = "framed"
+FRAMED = "simpletun"
 
 
 @dataclass(slots=True)

@@ -394,13 +394,12 @@ class Linker:
         """One record, in ring order. Cheap unless it is (or comes near) tunnel traffic."""
         hint = outer_hint(rec.data, linktype)
         if hint == 0:
+            if self._ports and self._framed(rec, linktype):
+                return
             if rec.ts_ns < self.active_until:
                 self._inner(rec, linktype)
-                return
-            if self.active_until > 0:  # no tunnel traffic for a while: back to the cheap loop
+            elif self.active_until > 0:  # no tunnel traffic for a while: back to the cheap loop
                 self.active_until = -1
-            if self._ports:
-                self._framed(rec, linktype)
             return
         if hint == 2:
             self._icmp_too_big(rec, linktype)
@@ -409,8 +408,8 @@ class Linker:
             return
         encap = decapsulate(rec.data, linktype)
         if encap is None:
-            if self._ports:
-                self._framed(rec, linktype)
+            if not (self._ports and self._framed(rec, linktype)) and rec.ts_ns < self.active_until:
+                self._inner(rec, linktype)
             return
         if rec.ts_ns >= self.active_until:
             self._activate(rec)
@@ -430,15 +429,16 @@ class Linker:
             if rec.ts_ns - old.ts_ns <= EXACT_WINDOW_NS and old.iface < len(self.linktypes):
                 self._inner(old, self.linktypes[old.iface])
 
-    def _framed(self, rec: Record, linktype: int) -> None:
-        """A framed tunnel stream's segment: its frames are outer-carried inner packets."""
+    def _framed(self, rec: Record, linktype: int) -> bool:
+        """A framed tunnel stream's segment: its frames are outer-carried inner packets.
+        True when it is one (its frames, if it completes any, are linked)."""
         t = transport(rec.data, linktype)
         if t is None or (t.sport not in self._ports and t.dport not in self._ports):
-            return
+            return False
         assert self.view is not None
         frames = self.view.frames(rec.data, linktype)
         if not frames:
-            return
+            return frames is not None
         if rec.ts_ns >= self.active_until:
             self._activate(rec)
         self.active_until = rec.ts_ns + ACTIVE_NS
@@ -450,8 +450,9 @@ class Linker:
         with self.lock:
             for frame in frames:
                 lt = self.view.linktype_of(frame)
-                enc = Encap("tunnel stream", key, forward, frame, lt, 0, ip_len)
+                enc = Encap(FRAMED, key, forward, frame, lt, 0, ip_len)
                 self._outer(rec, enc)
+        return True
 
     def _inner(self, rec: Record, linktype: int) -> None:
         """A record that may be some tunnel's inner packet."""
