@@ -43,6 +43,7 @@ from tapwatch.analysis.encap import (
     ENCRYPTED,
     FRAMED,
     OUTER_PORTS,
+    OUTER_PROTOS,
     Encap,
     decapsulate,
     fits,
@@ -58,6 +59,10 @@ if TYPE_CHECKING:
     from tapwatch.ring import Record, Ring
     from tapwatch.sources import InterfaceInfo
     from tapwatch.tunnelview import TunnelView
+
+#: IP protocols the inactive linker's loop hands to ``take``: the encapsulations, and
+#: IPv6's extension headers (the real protocol is behind them)
+_LOOK_CLOSER = OUTER_PROTOS | frozenset((0, 43, 44, 60))
 
 #: how long after the last outer packet the linker keeps collecting candidates
 ACTIVE_NS = 10_000_000_000
@@ -342,24 +347,25 @@ class Linker:
 
     def _quick(self, records: Sequence[Record], i: int, linktypes: Sequence[int]) -> int:
         """The inactive linker's loop from ``records[i]``: returns where it stopped (after
-        a record that made it active, or the end)."""
+        a record that made it active, or the end).
+
+        Per interface the IP header's offset (0: a tun's raw IP, 14: Ethernet, -1: any
+        other link type, which ``take`` reads); TCP over IPv4 without options is ruled
+        out after four byte reads.
+        """
         ports = OUTER_PORTS
         framed = self._ports
+        quick_skip = _LOOK_CLOSER
         take = self.take
-        n = len(records)
-        while i < n:
-            rec = records[i]
+        offs = [
+            0 if lt == LINKTYPE_RAW else 14 if lt == LINKTYPE_ETHERNET else -1 for lt in linktypes
+        ]
+        for rec in records[i:] if i else records:
             i += 1
             data = rec[3]
-            lt = linktypes[rec[4]]
+            off = offs[rec[4]]
             try:
-                if lt == LINKTYPE_RAW:
-                    off = 0
-                elif lt == LINKTYPE_ETHERNET and (data[12] == 8 or data[12] == 0x86):
-                    off = 14
-                else:
-                    off = -1
-                if off >= 0:
+                if off >= 0 and (off == 0 or data[12] == 8 or data[12] == 0x86):
                     b = data[off]
                     if b == 0x45:
                         proto = data[off + 9]
@@ -375,17 +381,26 @@ class Linker:
                             and (data[p + 2] << 8 | data[p + 3]) not in framed
                         ):
                             continue
-                    elif proto == 17 and (
-                        (data[p] << 8 | data[p + 1]) not in ports
-                        and (data[p + 2] << 8 | data[p + 3]) not in ports
-                        and (data[p] << 8 | data[p + 1]) not in framed
-                        and (data[p + 2] << 8 | data[p + 3]) not in framed
-                        and not 0 < data[p + 8] < 5
-                    ):
+                    elif proto == 17:
+                        if (
+                            (data[p] << 8 | data[p + 1]) not in ports
+                            and (data[p + 2] << 8 | data[p + 3]) not in ports
+                            and (data[p] << 8 | data[p + 1]) not in framed
+                            and (data[p + 2] << 8 | data[p + 3]) not in framed
+                            and not 0 < data[p + 8] < 5
+                        ):
+                            continue
+                    elif proto == 1:  # ICMP: only "fragmentation needed" is of interest
+                        if data[p] != 3 or data[p + 1] != 4:
+                            continue
+                    elif proto == 58:  # ICMPv6: only "packet too big"
+                        if data[p] != 2:
+                            continue
+                    elif proto >= 0 and proto not in quick_skip:
                         continue
             except IndexError:
                 continue
-            take(rec, lt)
+            take(rec, linktypes[rec[4]])
             if self.active_until > 0:
                 return i
         return i
