@@ -117,11 +117,10 @@ async def test_the_tunnels_tool_and_enter_filters_to_the_outer_packets() -> None
         await pilot.press("T")
         screen = app.screen
         assert isinstance(screen, TunnelsScreen)
-        await pilot.pause()
         from tapwatch.widgets.table import LineTable
 
         table = screen.query_one(LineTable)
-        assert len(table.rows) == 1
+        await wait_for(pilot, lambda: len(table.rows) == 1)
         cells = table.rows[0]
         assert cells[:5] == (
             "WireGuard 192.168.7.1:51820 <> 192.168.7.2:51820",

@@ -7,6 +7,7 @@ to a session with the linker, as the pump would see them from several interfaces
 
 from __future__ import annotations
 
+import itertools
 import struct
 import subprocess
 import sys
@@ -418,15 +419,32 @@ def _pcapng(
     path.write_bytes(out)
 
 
-def test_tunnel_stats_at_the_end_of_a_file(tmp_path: Path) -> None:
+FILE_CASES = {
+    "GRE": (lambda inner: outer_ip() / GRE(proto=0x0800) / Raw(inner), 24, ""),
+    "Geneve": (
+        lambda inner: (
+            outer_ip() / UDP(sport=5000, dport=6081) / GENEVE(vni=5, proto=0x0800) / Raw(inner)
+        ),
+        36,
+        " vni 5",
+    ),
+    "IPIP": (lambda inner: IP(src="192.168.7.1", dst="192.168.7.2", proto=4) / Raw(inner), 20, ""),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(FILE_CASES))
+def test_tunnel_stats_at_the_end_of_a_file(tmp_path: Path, kind: str) -> None:
+    """A pcapng of the inner interface and the one under it, crafted with scapy (this
+    kernel makes no GRE, Geneve or IP-in-IP links), read with ``--tunnel-stats``."""
+    wrap, overhead, key = FILE_CASES[kind]
     recs = []
     ts = T0
     for n in range(3):
         inner = inner_ip(n)
         recs.append((0, ts, inner, OUT))
-        recs.append((1, ts + 150_000, eth(outer_ip() / GRE(proto=0x0800) / Raw(inner)), OUT))
+        recs.append((1, ts + 150_000, eth(wrap(inner)), OUT))
         ts += 10 * MS
-    path = tmp_path / "gre.pcapng"
+    path = tmp_path / f"{kind}.pcapng"
     _pcapng(path, recs, [(LINKTYPE_RAW, "gre1"), (LINKTYPE_ETHERNET, "eth0")])
     done = subprocess.run(
         [sys.executable, "-m", "tapwatch", "-r", str(path), "--tunnel-stats", "-nn"],
@@ -437,9 +455,10 @@ def test_tunnel_stats_at_the_end_of_a_file(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert len(done.stdout.splitlines()) == 6
     err = done.stderr
-    assert "tunnel GRE 192.168.7.1 <> 192.168.7.2 on eth0 (inside: gre1; links exact)" in err
+    name = f"tunnel {kind} 192.168.7.1 <> 192.168.7.2{key} on eth0"
+    assert f"{name} (inside: gre1; links exact)" in err
     assert "Out: 3 outer, 3 linked, inside median 0.150 ms p99 0.150 ms max 0.150 ms" in err
-    assert "overhead 24.0 B" in err
+    assert f"overhead {overhead}.0 B" in err
 
 
 def test_tunnel_stats_of_a_framed_stream_in_a_file(tmp_path: Path) -> None:
@@ -454,7 +473,7 @@ def test_tunnel_stats_of_a_framed_stream_in_a_file(tmp_path: Path) -> None:
         recs.append((0, ts, f, OUT))
         ts += MS
     seq = 1000
-    for lo, hi in zip(cut, cut[1:], strict=False):
+    for lo, hi in itertools.pairwise(cut):
         seg = IP(src="192.168.7.1", dst="192.168.7.2") / TCP(
             sport=40000, dport=55555, seq=seq, flags="PA"
         )

@@ -31,12 +31,13 @@ receiver indexes and counters, OpenVPN's packet-ids.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import struct
 import threading
 from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from tapwatch.analysis.conversations import Column
 from tapwatch.analysis.encap import (
@@ -78,7 +79,7 @@ MAX_SCAN = 64
 #: records looked back at in the ring when tunnel traffic starts
 BACKFILL = 512
 #: records with links held at most (the ring's evictions prune them sooner)
-MAX_LINKED = 262_144
+MAX_LINKED = 131_072
 #: delays kept per tunnel direction for the median and p99
 MAX_DELAYS = 65_536
 #: ICMP "too big" messages kept
@@ -87,8 +88,7 @@ MAX_TOO_BIG = 256
 COUNTER_MEMORY = 4096
 
 
-@dataclass(frozen=True, slots=True)
-class Link:
+class Link(NamedTuple):
     """Inner packet ``inner`` was carried by outer packet ``outer``.
 
     ``delay_ns``: time inside the tunnel (outbound: outer stamp minus inner stamp;
@@ -192,6 +192,11 @@ class DirStats:
         self.delays.append(d)
         self.delay_max = max(self.delay_max, d)
 
+    def copy(self) -> DirStats:
+        c = self.counters
+        counters = Counters(c.last, c.gaps, c.missing, c.replays, c.late, c.index_changes, c.index)
+        return dataclasses.replace(self, delays=deque(self.delays), counters=counters)
+
     def delay_quantiles(self) -> tuple[int, int, int] | None:
         """(median, p99, max) of the time inside the tunnel, ns; None without links."""
         if not self.delays:
@@ -231,6 +236,16 @@ class TunnelStats:
     learned: int | None = None  # the overhead an OpenVPN/ESP tunnel's links agree on
     _deltas: dict[int, int] = field(default_factory=dict)
     too_big_icmp: list[TooBig] = field(default_factory=list)
+
+    def copy(self) -> TunnelStats:
+        t = dataclasses.replace(
+            self,
+            inner_ifaces=set(self.inner_ifaces),
+            dirs={k: d.copy() for k, d in self.dirs.items()},
+            _deltas={},
+            too_big_icmp=list(self.too_big_icmp),
+        )
+        return t
 
     def dir(self, label: str) -> DirStats:
         d = self.dirs.get(label)
@@ -431,7 +446,8 @@ class Linker:
         self.active_until = rec.ts_ns + ACTIVE_NS
         with self.lock:
             self._outer(rec, encap)
-        self._inner(rec, linktype)  # an outer packet may itself be carried (nested tunnels)
+        # (an outer packet carried by another tunnel, a tunnel in a tunnel, is not linked:
+        # rare, and it would double what every outer packet costs)
 
     def _activate(self, rec: Record) -> None:
         """Tunnel traffic starts: the inner packets just before it become candidates."""
@@ -751,11 +767,10 @@ class Linker:
             self._expire(1 << 62)
 
     def snapshot(self) -> list[TunnelStats]:
-        """The tunnels, copied for another thread (the Tunnels tool, the exit summary)."""
-        import copy
-
+        """The tunnels, copied for another thread (the Tunnels tool, the exit summary): the
+        numbers and the delays (a C-level copy), not the counters' memory of recent values."""
         with self.lock:
-            return [copy.deepcopy(t) for t in self.tunnels.values()]
+            return [t.copy() for t in self.tunnels.values()]
 
     def unattributed_too_big(self) -> list[TooBig]:
         with self.lock:
