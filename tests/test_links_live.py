@@ -82,6 +82,9 @@ def test_vxlan_between_two_namespaces_links_exactly(pair: tuple[Netns, Netns]) -
             ],
             check=True,
         )
+        # no IPv6 on vx0: its neighbour discovery would cross at moments of its own, between
+        # the starts of tapwatch and tcpdump
+        ns.run(["sysctl", "-qw", "net.ipv6.conf.vx0.disable_ipv6=1"], check=True)
         ns.run(["ip", "addr", "add", addr, "dev", "vx0"], check=True)
         ns.run(["ip", "link", "set", "vx0", "up"], check=True)
     tw = observe(a, "vx0", "veth0")
