@@ -1,5 +1,5 @@
 """Inner and outer packets linked, in the UI: the list's marks, the tree's "Carried by" and
-"Carries" layers, ``L`` jumping between them, and the Tunnels tool (``T``), driven by Pilot."""
+"Carries" layers, ``J`` jumping between them, and the Tunnels tool (``T``), driven by Pilot."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from test_app import (  # noqa: E402
     settle,
     ui,
 )
-from test_app_tools import wait_for  # noqa: E402
+from waiting import until  # noqa: E402
 
 from tapwatch.analysis.links import Linker  # noqa: E402
 from tapwatch.app import TapwatchApp  # noqa: E402
@@ -95,15 +95,15 @@ async def test_marks_tree_and_the_jump_between_inner_and_outer() -> None:
             and label.endswith("inferred")
             for label in labels
         ), labels
-        await pilot.press("L")
-        await wait_for(pilot, lambda: packets.cursor_seq == 2)
+        await pilot.press("J")
+        await until(pilot, lambda: packets.cursor_seq == 2)
         await settle(pilot, app)
         assert any(label.startswith("Carries: packet 1 on wg0") for label in tree_labels(app))
-        await pilot.press("L")
-        await wait_for(pilot, lambda: packets.cursor_seq == 1)
+        await pilot.press("J")
+        await until(pilot, lambda: packets.cursor_seq == 1)
         packets.go_to_seq(7)
         await settle(pilot, app)
-        await pilot.press("L")
+        await pilot.press("J")
         await settle(pilot, app)
         assert packets.cursor_seq == 7
         assert "no linked" in (main(app).query_one("KeyHints").message or "")  # type: ignore[attr-defined]
@@ -120,7 +120,7 @@ async def test_the_tunnels_tool_and_enter_filters_to_the_outer_packets() -> None
         from tapwatch.widgets.table import LineTable
 
         table = screen.query_one(LineTable)
-        await wait_for(pilot, lambda: len(table.rows) == 1)
+        await until(pilot, lambda: len(table.rows) == 1)
         cells = table.rows[0]
         assert cells[:5] == (
             "WireGuard 192.168.7.1:51820 <> 192.168.7.2:51820",

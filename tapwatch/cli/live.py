@@ -258,6 +258,13 @@ class LiveRun:
             self.printer.flush(final=True)
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
+    def _say_tunnel_stats(self) -> None:
+        """``--tunnel-stats``: what the links say, per tunnel and direction."""
+        linker = self.session.linker
+        if self.opts.tunnel_stats and linker is not None:
+            for line in tunnel_stats_lines(linker, [i.name for i in self.session.interfaces]):
+                say(line)
+
     def _report(self, status: int) -> int:
         """How the run ended, one line each; the exit status."""
         session, replayer = self.session, self.replayer
@@ -278,9 +285,7 @@ class LiveRun:
         outcomes = session.outcomes()
         for line in outcomes:  # what happened to each source that had something happen
             say(line)
-        if self.opts.tunnel_stats and session.linker is not None:
-            for line in tunnel_stats_lines(session.linker, [i.name for i in session.interfaces]):
-                say(line)
+        self._say_tunnel_stats()
         if session.stop_error and session.stop_reason:
             if session.stop_reason not in outcomes:  # it names its source already
                 say(session.stop_reason)
