@@ -502,3 +502,21 @@ def test_tunnel_stats_of_a_framed_stream_in_a_file(tmp_path: Path) -> None:
     assert "tunnel simpletun 192.168.7.1:40000 <> 192.168.7.2:55555 on eth0" in done.stderr
     assert "(inside: tun0; links exact)" in done.stderr
     assert "Out: 3 outer, 3 linked" in done.stderr
+
+
+def test_a_tcpdump_any_file_cooked_v2_links_too() -> None:
+    """Linux cooked v2 (``tcpdump -i any -w``): the quick loop reads past its 20-byte header."""
+    from tapwatch.linktypes import LINKTYPE_LINUX_SLL2
+
+    def sll2(ip: bytes) -> bytes:
+        return struct.pack("!HHIHBB8s", 0x0800, 0, 3, 1, 4, 6, bytes(8)) + ip
+
+    cap = Capture(("vxlan0", LINKTYPE_ETHERNET, 1450), ("any", LINKTYPE_LINUX_SLL2, None))
+    tcp = sll2(bytes(IP(src="10.0.0.1", dst="10.0.0.2") / TCP()))
+    cap.add(1, tcp)
+    assert cap.linker.active_until < 0
+    inner = eth(inner_ip(1))
+    i = cap.add(0, inner)
+    wrapped = outer_ip() / UDP(sport=50000, dport=4789) / VXLAN(vni=42) / Raw(inner)
+    o = cap.add(1, sll2(bytes(wrapped)))
+    assert only_link(cap, i).outer == o  # type: ignore[attr-defined]

@@ -54,7 +54,13 @@ from tapwatch.analysis.encap import (
 )
 from tapwatch.analysis.headers import addr_text, transport
 from tapwatch.kinds import Direction
-from tapwatch.linktypes import LINKTYPE_ETHERNET, LINKTYPE_RAW
+from tapwatch.linktypes import (
+    LINKTYPE_ETHERNET,
+    LINKTYPE_LINUX_SLL,
+    LINKTYPE_LINUX_SLL2,
+    LINKTYPE_NETLINK,
+    LINKTYPE_RAW,
+)
 
 if TYPE_CHECKING:
     from tapwatch.ring import Record, Ring
@@ -64,6 +70,15 @@ if TYPE_CHECKING:
 #: IP protocols the inactive linker's loop hands to ``take``: the encapsulations, and
 #: IPv6's extension headers (the real protocol is behind them)
 _LOOK_CLOSER = OUTER_PROTOS | frozenset((0, 43, 44, 60))
+
+#: Per link type: where the IP header starts and where the ethertype's first byte is (-1:
+#: none, raw IP) - a tun, Ethernet, Linux cooked v1 and v2 (``tcpdump -i any`` files)
+_QUICK_HEADS = {
+    LINKTYPE_RAW: (0, -1),
+    LINKTYPE_ETHERNET: (14, 12),
+    LINKTYPE_LINUX_SLL: (16, 14),
+    LINKTYPE_LINUX_SLL2: (20, 0),
+}
 
 #: how long after the last outer packet the linker keeps collecting candidates
 ACTIVE_NS = 10_000_000_000
@@ -364,23 +379,21 @@ class Linker:
         """The inactive linker's loop from ``records[i]``: returns where it stopped (after
         a record that made it active, or the end).
 
-        Per interface the IP header's offset (0: a tun's raw IP, 14: Ethernet, -1: any
-        other link type, which ``take`` reads); TCP over IPv4 without options is ruled
-        out after four byte reads.
+        Per interface the IP header's offset and the ethertype's (``_QUICK_HEADS``; other
+        link types go to ``take``); TCP over IPv4 without options is ruled out after four
+        byte reads.
         """
         ports = OUTER_PORTS
         framed = self._ports
         quick_skip = _LOOK_CLOSER
         take = self.take
-        offs = [
-            0 if lt == LINKTYPE_RAW else 14 if lt == LINKTYPE_ETHERNET else -1 for lt in linktypes
-        ]
+        heads = [_QUICK_HEADS.get(lt, (-1, -1)) for lt in linktypes]
         for rec in records[i:] if i else records:
             i += 1
             data = rec[3]
-            off = offs[rec[4]]
+            off, et = heads[rec[4]]
             try:
-                if off >= 0 and (off == 0 or data[12] == 8 or data[12] == 0x86):
+                if off >= 0 and (et < 0 or data[et] == 8 or data[et] == 0x86):
                     b = data[off]
                     if b == 0x45:
                         proto = data[off + 9]
@@ -422,6 +435,8 @@ class Linker:
 
     def take(self, rec: Record, linktype: int) -> None:
         """One record, in ring order. Cheap unless it is (or comes near) tunnel traffic."""
+        if linktype == LINKTYPE_NETLINK:  # an interface event, not a packet
+            return
         hint = outer_hint(rec.data, linktype)
         if hint == 0:
             if self._ports and self._framed(rec, linktype):
