@@ -28,11 +28,12 @@ from tapwatch.kinds import PEER_MODES, CaptureState, DeviceState, PeerMode, Peer
 from tapwatch.linktypes import LINKTYPE_NETLINK
 from tapwatch.peer import Peer, PeerError
 from tapwatch.ring import Record, Ring
-from tapwatch.sinks import FileSink, InnerFrames, Sink, TunnelSink
+from tapwatch.sinks import FileSink, InnerFrames, LinkSink, Sink, TunnelSink
 from tapwatch.snapshot import LoadStatus, Status
 from tapwatch.sources import DeviceSource, FileSource, InterfaceInfo, RecordSource, Source
 
 if TYPE_CHECKING:
+    from tapwatch.analysis.links import Linker
     from tapwatch.device import Device, LinkInfo
     from tapwatch.filters import PacketFilter
     from tapwatch.pcap import CaptureWriter
@@ -105,6 +106,9 @@ class Session:
             sink.stop = self.request_stop
             if isinstance(sink, InnerFrames):
                 sink.keep = self.ring.set_inner
+            elif isinstance(sink, LinkSink):
+                sink.linker.bind(self._linktypes, self.interfaces, self.ring)
+                sink.first_seq = lambda: self.ring.first_seq
         self.processed = 0  # records the pump went through (matching the filter or not)
         self.missed = 0  # records the ring evicted before the pump got to them
         self.matched = 0  # records that passed the capture filter
@@ -289,6 +293,12 @@ class Session:
         return sink.view if sink is not None else None
 
     @property
+    def linker(self) -> Linker | None:
+        """What links inner and outer packets (the Tunnels tool, the tree), if it runs."""
+        sink = self.sink(LinkSink)
+        return sink.linker if sink is not None else None
+
+    @property
     def peer_mode(self) -> PeerMode:
         return self.peer.mode if self.peer is not None else "drop"
 
@@ -409,7 +419,10 @@ class Session:
         match = flt.match if flt is not None else None
         layers = decode.layers
         add = self.stats.add
-        every = [s.take for s in self.sinks if s.sees_every_record]
+        for s in self.sinks:
+            if s.batched:  # sees every record, a batch at a time: no call per record
+                s.take_batch(records, lts)
+        every = [s.take for s in self.sinks if s.sees_every_record and not s.batched]
         counted = [s.take for s in self.sinks if not s.sees_every_record]
         limit = self.limit
         for rec in records:
@@ -709,6 +722,8 @@ class Session:
             self.counted_before_clear += self.stats.total_packets
             self.stats.reset()
             self._summaries.clear()
+            if self.linker is not None:
+                self.linker.reset()
 
     def close(self) -> None:
         """Stop threads, process what is left, close output and release the sources."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, ClassVar
 
 from tapwatch.kinds import Direction
@@ -25,6 +25,7 @@ from tapwatch.reorder import HOLD_S, Reorder
 from tapwatch.ring import Record
 
 if TYPE_CHECKING:
+    from tapwatch.analysis.links import Linker
     from tapwatch.headless import LinePrinter
     from tapwatch.pcap import CaptureWriter
     from tapwatch.sources import InterfaceInfo
@@ -44,6 +45,8 @@ class Sink:
 
     #: True: every record, before the capture filter and -c; False: the records counted
     sees_every_record: ClassVar[bool] = False
+    #: True: every record, handed over a batch at a time (``take_batch``), not one by one
+    batched: ClassVar[bool] = False
 
     def __init__(self) -> None:
         #: ends capture with a reason (the session that takes the sink sets it)
@@ -51,6 +54,9 @@ class Sink:
 
     def take(self, rec: Record, linktype: int) -> None:
         """One record (pump thread)."""
+
+    def take_batch(self, records: list[Record], linktypes: Sequence[int]) -> None:
+        """A batch of records in ring order (pump thread; ``batched`` sinks only)."""
 
     def end_batch(self, idle: bool) -> None:
         """After each pump cycle; ``idle``: it found nothing new."""
@@ -261,3 +267,31 @@ class InnerFrames(Sink):
         frames = self.view.frames(rec.data, linktype)  # every segment, in order: frames span them
         if frames is not None and self.keep is not None:
             self.keep(rec.seq, tuple(frames))
+
+
+class LinkSink(Sink):
+    """Links inner and outer packets as they pass (see :mod:`tapwatch.analysis.links`);
+    the session binds the linker to its ring and interfaces, and prunes its links as the
+    ring evicts."""
+
+    sees_every_record = True
+    batched = True
+
+    def __init__(self, linker: Linker) -> None:
+        super().__init__()
+        self.linker = linker
+        #: the ring's oldest seq (the session sets it): links of evicted records go
+        self.first_seq: Callable[[], int] | None = None
+
+    def take(self, rec: Record, linktype: int) -> None:
+        self.linker.take(rec, linktype)
+
+    def take_batch(self, records: list[Record], linktypes: Sequence[int]) -> None:
+        self.linker.take_batch(records, linktypes)
+
+    def end_batch(self, idle: bool) -> None:
+        if self.first_seq is not None:
+            self.linker.prune(self.first_seq())
+
+    def close(self) -> None:
+        self.linker.finish()

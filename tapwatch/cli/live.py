@@ -16,7 +16,7 @@ from tapwatch.cli.memory import new_ring
 from tapwatch.cli.messages import PROG, Failure, quit_now, say
 from tapwatch.cli.outputs import close_quietly, lines_out, open_output
 from tapwatch.cli.privileges import become_user
-from tapwatch.cli.tunnels import make_tunnel, tunnel_view
+from tapwatch.cli.tunnels import linker_sink, make_tunnel, tunnel_stats_lines, tunnel_view
 from tapwatch.sanitize import printable
 
 if TYPE_CHECKING:
@@ -129,6 +129,8 @@ def _sinks(
     if printing:
         printer = _printer(opts, [i for s in sources for i in s.interfaces], view)
         sinks.append(PrinterSink(printer))
+    if opts.tunnel_stats or not printing:  # the UI's tree, list and Tunnels tool use the links
+        sinks.append(linker_sink(opts, dev.linktype if first.device is not None else None))
     return sinks
 
 
@@ -256,6 +258,13 @@ class LiveRun:
             self.printer.flush(final=True)
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
+    def _say_tunnel_stats(self) -> None:
+        """``--tunnel-stats``: what the links say, per tunnel and direction."""
+        linker = self.session.linker
+        if self.opts.tunnel_stats and linker is not None:
+            for line in tunnel_stats_lines(linker, [i.name for i in self.session.interfaces]):
+                say(line)
+
     def _report(self, status: int) -> int:
         """How the run ended, one line each; the exit status."""
         session, replayer = self.session, self.replayer
@@ -276,6 +285,7 @@ class LiveRun:
         outcomes = session.outcomes()
         for line in outcomes:  # what happened to each source that had something happen
             say(line)
+        self._say_tunnel_stats()
         if session.stop_error and session.stop_reason:
             if session.stop_reason not in outcomes:  # it names its source already
                 say(session.stop_reason)

@@ -6,14 +6,14 @@ import contextlib
 import os
 import stat
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
 from tapwatch.cli.memory import new_ring
 from tapwatch.cli.messages import Failure, say, silence_stdout
 from tapwatch.cli.outputs import close_quietly, lines_out, open_output
 from tapwatch.cli.privileges import become_user
-from tapwatch.cli.tunnels import tunnel_view
+from tapwatch.cli.tunnels import linker_sink, tunnel_stats_lines, tunnel_view
 from tapwatch.sanitize import printable
 
 if TYPE_CHECKING:
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from tapwatch.headless import Renderer
     from tapwatch.pcap import CaptureFile, CaptureWriter, Interface, PcapRecord
     from tapwatch.pcap.merge import MergedCapture
+    from tapwatch.sinks import Sink
 
     Capture = CaptureFile | MergedCapture
 
@@ -186,12 +187,14 @@ def _browse_file(opts: RunOptions) -> int:
     src.capture_filter = packet_filter(opts, [i.linktype for i in src.interfaces])
     src.crossings = crossings_for(cap)
     view = tunnel_view(opts, None)
+    sinks: list[Sink] = [InnerFrames(view)] if view is not None else []
+    sinks.append(linker_sink(opts, None))
     session = Session(
         [src],
         ring=ring,
         wake=wake,
         capture_filter=src.capture_filter,
-        sinks=[InnerFrames(view)] if view is not None else [],
+        sinks=sinks,
     )
     try:
         session.start()
@@ -231,9 +234,10 @@ def _print_file(opts: RunOptions, cap: Capture) -> int:
     flt = shown_filter(opts, [i.linktype for i in cap.interfaces])
     print(printable(reading_line(", ".join(opts.reads), cap.interfaces)), file=sys.stderr)
     crossings = crossings_for(cap)
+    linked = _Linked(cap, opts) if opts.tunnel_stats else None
     try:
         n = print_records(
-            cap,
+            linked if linked is not None else cap,
             cap.interfaces,
             lines_out(opts),
             flt=flt,
@@ -255,7 +259,46 @@ def _print_file(opts: RunOptions, cap: Capture) -> int:
         raise Failure(f"cannot write the lines: {e.strerror or e}") from None
     finally:
         report_crossings(crossings)
+        if linked is not None:
+            linked.report()
     return _report_truncation(opts, cap, n)
+
+
+class _Linked:
+    """``-r FILE --tunnel-stats``: the file's records, each shown to a linker on the way
+    to the lines (numbered as the lines number them), and the summary at the end."""
+
+    def __init__(self, cap: Capture, opts: RunOptions) -> None:
+        from tapwatch.ring import Ring
+
+        self.cap = cap
+        self.format = getattr(cap, "format", "")
+        self.ring = Ring(max_packets=1024)  # what the linker looks back at when a tunnel starts
+        self.sink = linker_sink(opts, None)
+        self.linker = self.sink.linker  # type: ignore[attr-defined]
+        self.linktypes: list[int] = []
+        self.linker.bind(self.linktypes, cap.interfaces, self.ring)
+
+    def __iter__(self) -> Iterator[Any]:
+        from tapwatch.ring import Record
+
+        ring, linktypes, ifaces = self.ring, self.linktypes, self.cap.interfaces
+        take = self.linker.take_batch
+        for rec in self.cap:
+            if len(linktypes) < len(ifaces):
+                linktypes[:] = [i.linktype for i in ifaces]
+            direction = rec.direction or 0
+            seq = ring.append(rec.ts_ns, direction, rec.data, rec.iface)
+            take([Record(seq, rec.ts_ns, direction, rec.data, rec.iface)], linktypes)
+            if not seq % 4096:
+                self.linker.prune(ring.first_seq)  # the summary needs no links, only counts
+            yield rec
+
+    def report(self) -> None:
+        self.linker.finish()
+        names = [i.name or f"if{n}" for n, i in enumerate(self.cap.interfaces)]
+        for line in tunnel_stats_lines(self.linker, names):
+            say(line)
 
 
 def _stdin_has_more() -> bool:

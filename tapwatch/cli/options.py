@@ -72,6 +72,7 @@ class RunOptions:
     printing: PrintOptions = field(default_factory=PrintOptions)
     tunnel: TunnelOptions | None = None
     tunnel_decode: list[int] = field(default_factory=list)  # --tunnel-decode ports
+    tunnel_stats: bool = False  # --tunnel-stats: the links' summary at exit
     snaplen: int | None = None  # -s of a live capture
     count: int | None = None  # -c
     ring_packets: int | None = None

@@ -204,6 +204,13 @@ def add_tunnel_flags(p: argparse.ArgumentParser) -> None:
         "(someone else's tunnel, observed or in a file); repeatable",
     )
     tun.add_argument(
+        "--tunnel-stats",
+        action="store_true",
+        help="at exit, per tunnel seen (VXLAN, GRE, Geneve, IP-in-IP, L2TP, MPLS, WireGuard, "
+        "OpenVPN, ESP, framed streams) and direction: time inside, overhead, packets lost "
+        "inside, too big for the MTU, counter gaps (on stderr)",
+    )
+    tun.add_argument(
         "--tunnel-max-frame",
         type=argtypes.max_frame,
         default=None,

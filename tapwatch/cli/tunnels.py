@@ -7,7 +7,11 @@ from typing import TYPE_CHECKING
 from tapwatch.cli.messages import Failure, say
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from tapwatch.analysis.links import Linker
     from tapwatch.cli.options import RunOptions
+    from tapwatch.sinks import Sink
     from tapwatch.sources import Source
     from tapwatch.tunnel import Tunnel
     from tapwatch.tunnelview import TunnelView
@@ -48,6 +52,25 @@ def make_tunnel(opts: RunOptions, source: Source, printing: bool) -> Tunnel:
         quiet_s=t.quiet_s,
         silent_s=t.silent_s,
     )
+
+
+def linker_sink(opts: RunOptions, device_linktype: int | None) -> Sink:
+    """What links inner and outer packets: a sink with a tunnel view of its own (it
+    follows the framed streams apart from what the lines or the tree show)."""
+    from tapwatch.analysis.links import Linker
+    from tapwatch.sinks import LinkSink
+
+    return LinkSink(Linker(view=tunnel_view(opts, device_linktype)))
+
+
+def tunnel_stats_lines(linker: Linker, names: Sequence[str]) -> list[str]:
+    """``--tunnel-stats``: the summary lines (interface names as the session has them)."""
+    from tapwatch.analysis.links import summary_lines
+
+    def ifname(i: int) -> str:
+        return names[i] if i < len(names) else f"if{i}"
+
+    return summary_lines(linker.snapshot(), linker.unattributed_too_big(), ifname)
 
 
 def tunnel_view(opts: RunOptions, device_linktype: int | None) -> TunnelView | None:

@@ -41,6 +41,7 @@ def validate(args: argparse.Namespace) -> RunOptions:
         printing=printing,
         tunnel=tunnel,
         tunnel_decode=args.tunnel_decode,
+        tunnel_stats=args.tunnel_stats,
         # -s shapes a capture; reading a file, tcpdump shows what the file holds, and so do we
         snaplen=None if args.read else args.snaplen,
         count=args.count,

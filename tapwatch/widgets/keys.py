@@ -184,6 +184,25 @@ TOOLS: tuple[Tool, ...] = (
     ),
     Tool(
         ANALYSE,
+        "T",
+        "tunnels",
+        "Tunnels",
+        "per tunnel and direction: time inside, overhead, packets lost inside, too big for "
+        "the MTU, ICMP too big, WireGuard handshakes and counters, OpenVPN packet-ids; "
+        "Enter filters the list to a tunnel",
+        0,
+    ),
+    Tool(
+        ANALYSE,
+        "J",
+        "linked",
+        "Inner/outer",
+        "jump between an inner packet and the outer packet that carried it (again: the "
+        "next link); rows marked ⊂ were carried, ⊃ carried one",
+        0,
+    ),
+    Tool(
+        ANALYSE,
         "o",
         "sort",
         "Sort",

@@ -63,6 +63,10 @@ FILTER_CHUNK = 4096
 TIME_ORDER_ROWS = 256
 #: Longest the filter may run per sync before yielding back to the event loop.
 FILTER_BUDGET_S = 0.025
+#: The number column's mark of a linked packet (``analysis.links``): carried by an outer
+#: packet, carrying an inner one, both (a tunnel inside a tunnel)
+LINK_MARKS = ("", "⊂", "⊃", "⊃")
+
 #: Widest an address column grows (a full IPv6 address), narrowest it shrinks.
 ADDR_MAX = 39
 ADDR_MIN = 12
@@ -916,14 +920,18 @@ class PacketList(ScrollView, can_focus=True):
             return Strip.blank(width)
         state = focus_state if seq == self.cursor_seq else 0
         prev = self.seq_at(index - 1) if self.time_format is TimeFormat.DELTA else None
-        key = (seq, width, state, seq in self.marks, prev, self._version)
+        linker = self.session.linker
+        linked = linker.has_links(seq) if linker is not None else 0
+        key = (seq, width, state, seq in self.marks, prev, self._version, linked)
         strip = self._cache.get(key)
         if strip is None:
-            strip = self._render_row(seq, cols, state, prev)
+            strip = self._render_row(seq, cols, state, prev, linked)
             self._cache[key] = strip
         return strip
 
-    def _render_row(self, seq: int, cols: Columns, state: int, prev: int | None) -> Strip:
+    def _render_row(
+        self, seq: int, cols: Columns, state: int, prev: int | None, linked: int = 0
+    ) -> Strip:
         rec = self.ring.get(seq)
         width = cols.width
         if rec is None:  # evicted between sync and paint, or below a sorted snapshot
@@ -941,7 +949,7 @@ class PacketList(ScrollView, can_focus=True):
         src, dst = printable(s.src), printable(s.dst)
         marked = seq in self.marks
         fields = [
-            _fit(("•" if marked else "") + str(seq), cols.no, right=True),
+            _fit(("•" if marked else LINK_MARKS[linked]) + str(seq), cols.no, right=True),
             _fit(when, cols.time, right=True),
         ]
         if rec.iface >= len(self._ifnames):  # numbered since (an interface made later)

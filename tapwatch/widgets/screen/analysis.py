@@ -18,6 +18,7 @@ from tapwatch.widgets.conversations import ConversationsScreen
 from tapwatch.widgets.expert import ExpertScreen
 from tapwatch.widgets.follow import FollowScreen
 from tapwatch.widgets.screen.filtering import DisplayFilter
+from tapwatch.widgets.tunnels import TunnelsScreen
 
 if TYPE_CHECKING:
     from tapwatch.analysis.expert import SharedExpert
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 
 
 class AnalysisTools(DisplayFilter):
-    """``f`` ``F``, ``C`` ``E``, ``X`` ``R``."""
+    """``f`` ``F``, ``C`` ``E``, ``X`` ``R``, ``T`` ``J``."""
 
     #: the TCP analysis and transactions (made by the detail panes, which show them too)
     shared_expert: SharedExpert
@@ -41,6 +42,7 @@ class AnalysisTools(DisplayFilter):
         super().__init__(session, refresh_hz=refresh_hz, clock=clock)
         self.initial_filter = display_filter  # -Y
         self.shared_index = SharedIndex([i.linktype for i in session.interfaces])
+        self._link_turn: dict[int, int] = {}  # which of a packet's links ``L`` follows next
 
     def action_follow(self) -> None:
         rec = self.packet_list.selected_record()
@@ -115,6 +117,47 @@ class AnalysisTools(DisplayFilter):
                 self.say(f"packet {seq:,} is no longer held", "warning")
                 return
         packets.focus()
+
+    def action_tunnels(self) -> None:
+        linker = self.session.linker
+        if linker is None:
+            self.say("this session does not link inner and outer packets", "warning")
+            return
+        self.app.push_screen(
+            TunnelsScreen(
+                linker, [i.name for i in self.session.interfaces], live=self.session.live
+            ),
+            self._tool_filter,
+        )
+
+    def action_linked(self) -> None:
+        """The packet linked to the selected one (an inner packet's carrier, an outer
+        packet's cargo); pressed again on the same packet, the next of its links."""
+        rec = self.packet_list.selected_record()
+        linker = self.session.linker
+        if rec is None or linker is None:
+            self.say("select a packet first", "warning")
+            return
+        links = linker.links_of(rec.seq)
+        if not links:
+            self.say(f"packet {rec.seq:,} has no linked inner or outer packet", "warning")
+            return
+        turn = self._link_turn.get(rec.seq, 0) % len(links)
+        link = links[turn]
+        other = link.outer if link.inner == rec.seq else link.inner
+        self._link_turn = {other: 0, rec.seq: turn + 1}
+        if other != rec.seq:
+            self._link_turn[other] = next(
+                (n for n, k in enumerate(linker.links_of(other)) if k == link), 0
+            )
+        if self.packet_list.go_to_seq(other):
+            self.packet_list.focus()
+        else:
+            self.say(
+                f"packet {other:,} ({'outer' if other == link.outer else 'inner'}) is hidden "
+                "by the display filter or no longer held",
+                "warning",
+            )
 
     def _tool_filter(self, expr: str | None) -> None:
         """A tool asked to see its subject in the list: apply it as the display filter."""

@@ -20,6 +20,8 @@ from textual.widgets import Tree
 
 from tapwatch.analysis.expert import SharedExpert, enrich, info_words
 from tapwatch.analysis.frame import FrameInfo, frame_node
+from tapwatch.analysis.links import link_lines
+from tapwatch.sanitize import printable
 from tapwatch.tunnelview import MAX_FRAMES_DISSECTED, more_frames
 from tapwatch.widgets.detail import DetailTree
 from tapwatch.widgets.hexview import HexView
@@ -122,6 +124,25 @@ class DetailPanes(ScreenBase):
             note(rec) if callable(note) else None,
         )
 
+    def _link_nodes(self, rec: Record) -> list[Node]:
+        """ "Carried by" / "Carries": the packets linked to this one (``analysis.links``),
+        shown as layers of their own after the frame layer."""
+        from tapwatch.decode import Node
+
+        session = self.session
+        linker = getattr(session, "linker", None)
+        links = linker.links_of(rec.seq) if linker is not None else []
+        if not links:
+            return []
+        names = [printable(i.name) for i in session.interfaces]
+        end = len(rec.data)
+        return [
+            Node(label, 0, end, [Node(d, 0, end, []) for d in details])
+            for label, _other, details in link_lines(
+                rec.seq, links, lambda i: names[i] if i < len(names) else f"if{i}"
+            )
+        ]
+
     def update_detail(self) -> None:
         """Show the packet under the cursor: at once from the cache, else dissect it."""
         seq = self._want
@@ -147,12 +168,14 @@ class DetailPanes(ScreenBase):
         if cached is not None:
             self._cache.move_to_end(seq)
             nodes, note = cached
-            tree.show_nodes(seq, self._with_analysis(seq, nodes), note=note, frame=frame)
+            tree.show_nodes(
+                seq, self._link_nodes(rec) + self._with_analysis(seq, nodes), note=note, frame=frame
+            )
             self._shown = seq
             self._prefetch()
             return
         if not (tree.seq == seq and tree.pending):
-            tree.show_nodes(seq, [], frame=frame, pending=True)
+            tree.show_nodes(seq, self._link_nodes(rec), frame=frame, pending=True)
         self._start_dissect(rec)
 
     def _with_analysis(self, seq: int, nodes: list[Node]) -> list[Node]:

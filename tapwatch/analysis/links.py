@@ -1,0 +1,1019 @@
+"""Inner and outer, linked: which outer packet carried which inner packet, and what the
+tunnel did to it on the way.
+
+The :class:`Linker` sees every record once, in ring order (the pump hands them
+over, see :class:`tapwatch.sinks.LinkSink`), and links an inner packet (seen
+on a tun, a tap, a vxlan or wg interface) to the outer packet that carried it
+(seen on the interface underneath), both ways:
+
+- exactly where the framing is visible: a cleartext encapsulation carries the
+  inner packet's very bytes (:func:`~tapwatch.analysis.encap.decapsulate`), and
+  a framed tunnel stream (tapwatch's own tunnel end, ``--tunnel-decode``) hands
+  out whole frames; the bytes are the key.
+- inferred where the tunnel encrypts (WireGuard, OpenVPN, ESP): the same
+  direction, within a time window, the oldest inner packet whose length and the
+  protocol's overhead make the outer payload's length. Such a link is marked
+  inferred and never shown as certain.
+
+What no tunnel costs: one call to :func:`~tapwatch.analysis.encap.outer_hint` a
+record (a few byte reads). The stores of candidates fill only while tunnel
+traffic is seen (the linker is *active*: an outer packet in the last
+``ACTIVE_NS``); when it becomes active it looks back into the ring for the
+inner packets that came just before. Everything held is bounded by time and
+by count; links of records the ring evicted are forgotten.
+
+From the links, per tunnel and direction: time inside the tunnel, overhead,
+packets that went in and never came out, outer packets too big for the outer
+interface's MTU, ICMP "too big" tied to its flow, WireGuard's handshakes,
+receiver indexes and counters, OpenVPN's packet-ids.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import struct
+import threading
+from collections import OrderedDict, deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, NamedTuple
+
+from tapwatch.analysis.conversations import Column
+from tapwatch.analysis.encap import (
+    ENCRYPTED,
+    FRAMED,
+    OUTER_PORTS,
+    OUTER_PROTOS,
+    Encap,
+    decapsulate,
+    fits,
+    inner_key,
+    ip_view,
+    outer_hint,
+)
+from tapwatch.analysis.headers import addr_text, transport
+from tapwatch.kinds import Direction
+from tapwatch.linktypes import (
+    LINKTYPE_ETHERNET,
+    LINKTYPE_LINUX_SLL,
+    LINKTYPE_LINUX_SLL2,
+    LINKTYPE_NETLINK,
+    LINKTYPE_RAW,
+)
+
+if TYPE_CHECKING:
+    from tapwatch.ring import Record, Ring
+    from tapwatch.sources import InterfaceInfo
+    from tapwatch.tunnelview import TunnelView
+
+#: IP protocols the inactive linker's loop hands to ``take``: the encapsulations, and
+#: IPv6's extension headers (the real protocol is behind them)
+_LOOK_CLOSER = OUTER_PROTOS | frozenset((0, 43, 44, 60))
+
+#: Per link type: where the IP header starts and where the ethertype's first byte is (-1:
+#: none, raw IP) - a tun, Ethernet, Linux cooked v1 and v2 (``tcpdump -i any`` files)
+_QUICK_HEADS = {
+    LINKTYPE_RAW: (0, -1),
+    LINKTYPE_ETHERNET: (14, 12),
+    LINKTYPE_LINUX_SLL: (16, 14),
+    LINKTYPE_LINUX_SLL2: (20, 0),
+}
+
+#: how long after the last outer packet the linker keeps collecting candidates
+ACTIVE_NS = 10_000_000_000
+#: how far apart an inner packet and its outer packet may be (exact, inferred)
+EXACT_WINDOW_NS = 2_000_000_000
+INFERRED_WINDOW_NS = 500_000_000
+#: an outer packet may be stamped this much before its inner one (two readers' clocks)
+SLACK_NS = 1_000_000
+#: candidates held at most (each kind); the oldest go first
+MAX_CANDIDATES = 8192
+#: inferred candidates looked at for one packet
+MAX_SCAN = 64
+#: records looked back at in the ring when tunnel traffic starts
+BACKFILL = 512
+#: records with links held at most (the ring's evictions prune them sooner)
+MAX_LINKED = 131_072
+#: delays kept per tunnel direction for the median and p99
+MAX_DELAYS = 65_536
+#: ICMP "too big" messages kept
+MAX_TOO_BIG = 256
+#: recent counters remembered to tell a replay from a late packet
+COUNTER_MEMORY = 4096
+
+
+class Link(NamedTuple):
+    """Inner packet ``inner`` was carried by outer packet ``outer``.
+
+    ``delay_ns``: time inside the tunnel (outbound: outer stamp minus inner stamp;
+    inbound: the inner packet comes out after the outer one arrived).
+    ``overhead``: outer IP length minus inner IP length.
+    """
+
+    inner: int
+    outer: int
+    exact: bool
+    kind: str
+    tunnel: tuple[object, ...]
+    inner_iface: int
+    outer_iface: int
+    direction: int
+    delay_ns: int
+    overhead: int
+
+
+@dataclass(slots=True)
+class _Cand:
+    """An inner packet waiting for its outer one (or an outer one for its inner)."""
+
+    seq: int
+    ts: int
+    iface: int
+    direction: int
+    length: int  # IP length (inner), encrypted payload (outer)
+    encap: Encap | None = None
+    linked: bool = False
+
+
+@dataclass
+class Counters:
+    """A sequence of counters (WireGuard's, OpenVPN's packet-id, ESP's): gaps and replays."""
+
+    last: int = -1
+    gaps: int = 0
+    missing: int = 0
+    replays: int = 0
+    late: int = 0
+    index_changes: int = 0
+    index: int = -1
+    _seen: deque[int] = field(default_factory=lambda: deque(maxlen=COUNTER_MEMORY))
+    _set: set[int] = field(default_factory=set)
+
+    def see(self, index: int, counter: int) -> None:
+        if index != self.index:
+            if self.index != -1:
+                self.index_changes += 1
+            self.index = index
+            self.last = -1
+            self._seen.clear()
+            self._set.clear()
+        if counter in self._set:
+            self.replays += 1
+            return
+        if self.last >= 0:
+            if counter > self.last + 1:
+                self.gaps += 1
+                self.missing += counter - self.last - 1
+            elif counter < self.last:
+                self.late += 1
+        if counter > self.last:
+            self.last = counter
+        if len(self._seen) == self._seen.maxlen:
+            self._set.discard(self._seen[0])
+        self._seen.append(counter)
+        self._set.add(counter)
+
+
+@dataclass
+class DirStats:
+    """One direction of one tunnel."""
+
+    label: str
+    packets: int = 0  # outer packets
+    linked: int = 0
+    exact: int = 0
+    inferred: int = 0
+    lost: int = 0  # went in, never came out
+    too_big: int = 0  # outer packet longer than the outer interface's MTU
+    overhead_sum: int = 0
+    overhead_min: int | None = None
+    overhead_max: int = 0
+    delays: deque[int] = field(default_factory=lambda: deque(maxlen=MAX_DELAYS))
+    delay_max: int = 0
+    counters: Counters = field(default_factory=Counters)
+
+    def add_link(self, link: Link) -> None:
+        self.linked += 1
+        if link.exact:
+            self.exact += 1
+        else:
+            self.inferred += 1
+        self.overhead_sum += link.overhead
+        self.overhead_max = max(self.overhead_max, link.overhead)
+        if self.overhead_min is None or link.overhead < self.overhead_min:
+            self.overhead_min = link.overhead
+        d = max(0, link.delay_ns)
+        self.delays.append(d)
+        self.delay_max = max(self.delay_max, d)
+
+    def copy(self) -> DirStats:
+        c = self.counters
+        counters = Counters(c.last, c.gaps, c.missing, c.replays, c.late, c.index_changes, c.index)
+        return dataclasses.replace(self, delays=deque(self.delays), counters=counters)
+
+    def delay_quantiles(self) -> tuple[int, int, int] | None:
+        """(median, p99, max) of the time inside the tunnel, ns; None without links."""
+        if not self.delays:
+            return None
+        ds = sorted(self.delays)
+        return ds[len(ds) // 2], ds[min(len(ds) - 1, (len(ds) * 99) // 100)], self.delay_max
+
+    @property
+    def overhead_mean(self) -> float | None:
+        return self.overhead_sum / self.linked if self.linked else None
+
+
+@dataclass
+class TooBig:
+    """An ICMP "fragmentation needed" / "packet too big" and the flow it is about."""
+
+    seq: int
+    ts: int
+    mtu: int
+    flow: str
+    tunnel: tuple[object, ...] | None
+
+
+@dataclass
+class TunnelStats:
+    """What the links say about one tunnel (both directions)."""
+
+    kind: str
+    key: tuple[object, ...]
+    name: str
+    outer_iface: int
+    inner_ifaces: set[int] = field(default_factory=set)
+    dirs: dict[str, DirStats] = field(default_factory=dict)
+    last_handshake_ns: int | None = None
+    handshakes: int = 0
+    last_ns: int = 0
+    learned: int | None = None  # the overhead an OpenVPN/ESP tunnel's links agree on
+    _deltas: dict[int, int] = field(default_factory=dict)
+    too_big_icmp: list[TooBig] = field(default_factory=list)
+
+    def copy(self) -> TunnelStats:
+        t = dataclasses.replace(
+            self,
+            inner_ifaces=set(self.inner_ifaces),
+            dirs={k: d.copy() for k, d in self.dirs.items()},
+            _deltas={},
+            too_big_icmp=list(self.too_big_icmp),
+        )
+        return t
+
+    def dir(self, label: str) -> DirStats:
+        d = self.dirs.get(label)
+        if d is None:
+            d = self.dirs[label] = DirStats(label)
+        return d
+
+    @property
+    def exact(self) -> bool:
+        return self.kind not in ENCRYPTED
+
+    def handshake_age_ns(self) -> int | None:
+        """Time from the last handshake to the tunnel's last packet."""
+        if self.last_handshake_ns is None:
+            return None
+        return max(0, self.last_ns - self.last_handshake_ns)
+
+    def learn(self, delta: int) -> None:
+        """One more inferred link's payload-minus-inner: the commonest becomes the model."""
+        if self.learned is not None:
+            return
+        n = self._deltas.get(delta, 0) + 1
+        self._deltas[delta] = n
+        if n >= 3:
+            self.learned = min(d for d, c in self._deltas.items() if c >= 3)
+
+
+def _dir_label(direction: int, forward: bool) -> str:
+    if direction == Direction.OUTBOUND:
+        return "Out"
+    if direction == Direction.INBOUND:
+        return "In"
+    return "A>B" if forward else "B>A"
+
+
+def tunnel_name(key: tuple[object, ...]) -> str:
+    """``VXLAN 10.0.0.1 <> 10.0.0.2 vni 42`` (endpoints, then the key where there is one)."""
+    kind = str(key[0])
+    ends = []
+    for end in (key[1], key[2]):
+        addr, port = end if isinstance(end, tuple) else (b"", 0)
+        text = addr_text(addr) if addr else "?"
+        ends.append(f"{text}:{port}" if port else text)
+    rest = ""
+    if len(key) > 3:
+        label = {"VXLAN": "vni", "Geneve": "vni", "GRE": "key", "ESP": "spi"}.get(kind, "id")
+        val = key[3]
+        rest = f" {label} {val:#x}" if kind == "ESP" and isinstance(val, int) else f" {label} {val}"
+    return f"{kind} {ends[0]} <> {ends[1]}{rest}"
+
+
+class Linker:
+    """Links inner and outer records as they come (pump thread); read from any thread.
+
+    ``linktypes`` and ``interfaces``: the session's (lists that grow when a file
+    names another interface). ``ring``: where to look back when tunnel traffic
+    starts. ``view``: a framed tunnel stream follower (tapwatch's own tunnel,
+    ``--tunnel-decode``), whose frames link exactly.
+    """
+
+    def __init__(
+        self,
+        linktypes: Sequence[int] = (),
+        interfaces: Sequence[InterfaceInfo] = (),
+        ring: Ring | None = None,
+        view: TunnelView | None = None,
+    ) -> None:
+        self.linktypes = linktypes
+        self.interfaces = interfaces
+        self.ring = ring
+        self.view = view
+        self._ports = view.ports if view is not None else frozenset()
+        self.lock = threading.Lock()
+        self.active_until = -1
+        self.links: OrderedDict[int, list[Link]] = OrderedDict()
+        self.tunnels: dict[tuple[object, ...], TunnelStats] = {}
+        self.too_big: deque[TooBig] = deque(maxlen=MAX_TOO_BIG)
+        self._iface_tunnel: dict[int, tuple[object, ...]] = {}
+        self._outer_ifaces: set[int] = set()  # where outer packets were seen
+        self._exact_inner: dict[bytes, list[_Cand]] = {}
+        self._exact_outer: dict[bytes, list[_Cand]] = {}
+        self._exact_order: deque[tuple[int, bytes, bool]] = deque()
+        self._inf_inner: deque[_Cand] = deque()
+        self._inf_outer: deque[_Cand] = deque()
+        self._last_seq = 0
+
+    def bind(
+        self, linktypes: Sequence[int], interfaces: Sequence[InterfaceInfo], ring: Ring
+    ) -> None:
+        """The session's link types, interfaces and ring (lists it grows in place)."""
+        self.linktypes, self.interfaces, self.ring = linktypes, interfaces, ring
+
+    # ----- the pump's side ---------------------------------------------------------------
+    def take_batch(self, records: Sequence[Record], linktypes: Sequence[int]) -> None:
+        """A batch of records in ring order: the pump's call, once a batch.
+
+        While no tunnel is in sight, ``_quick`` is all a record costs: a few byte
+        reads rule out the common case (TCP, and UDP off the tunnels' ports, over IPv4
+        or IPv6, on a tun or an Ethernet); anything else goes to ``take``. While
+        tunnel traffic is seen, every record goes to ``take`` (each is a candidate).
+        """
+        i, n = 0, len(records)
+        take = self.take
+        while i < n:
+            if self.active_until > 0:
+                while i < n:
+                    rec = records[i]
+                    i += 1
+                    take(rec, linktypes[rec[4]])
+                    if self.active_until < 0:
+                        break
+            else:
+                i = self._quick(records, i, linktypes)
+
+    def _quick(self, records: Sequence[Record], i: int, linktypes: Sequence[int]) -> int:
+        """The inactive linker's loop from ``records[i]``: returns where it stopped (after
+        a record that made it active, or the end).
+
+        Per interface the IP header's offset and the ethertype's (``_QUICK_HEADS``; other
+        link types go to ``take``); TCP over IPv4 without options is ruled out after four
+        byte reads.
+        """
+        ports = OUTER_PORTS
+        framed = self._ports
+        quick_skip = _LOOK_CLOSER
+        take = self.take
+        heads = [_QUICK_HEADS.get(lt, (-1, -1)) for lt in linktypes]
+        for rec in records[i:] if i else records:
+            i += 1
+            data = rec[3]
+            off, et = heads[rec[4]]
+            try:
+                if off >= 0 and (et < 0 or data[et] == 8 or data[et] == 0x86):
+                    b = data[off]
+                    if b == 0x45:
+                        proto = data[off + 9]
+                        p = off + 20
+                    elif b >> 4 == 6:
+                        proto = data[off + 6]
+                        p = off + 40
+                    else:
+                        proto = p = -1
+                    if proto == 6:
+                        if not framed or (
+                            (data[p] << 8 | data[p + 1]) not in framed
+                            and (data[p + 2] << 8 | data[p + 3]) not in framed
+                        ):
+                            continue
+                    elif proto == 17:
+                        if (
+                            (data[p] << 8 | data[p + 1]) not in ports
+                            and (data[p + 2] << 8 | data[p + 3]) not in ports
+                            and (data[p] << 8 | data[p + 1]) not in framed
+                            and (data[p + 2] << 8 | data[p + 3]) not in framed
+                            and not 0 < data[p + 8] < 5
+                        ):
+                            continue
+                    elif proto == 1:  # ICMP: only "fragmentation needed" is of interest
+                        if data[p] != 3 or data[p + 1] != 4:
+                            continue
+                    elif proto == 58:  # ICMPv6: only "packet too big"
+                        if data[p] != 2:
+                            continue
+                    elif proto >= 0 and proto not in quick_skip:
+                        continue
+            except IndexError:
+                continue
+            take(rec, linktypes[rec[4]])
+            if self.active_until > 0:
+                return i
+        return i
+
+    def take(self, rec: Record, linktype: int) -> None:
+        """One record, in ring order. Cheap unless it is (or comes near) tunnel traffic."""
+        if linktype == LINKTYPE_NETLINK:  # an interface event, not a packet
+            return
+        hint = outer_hint(rec.data, linktype)
+        if hint == 0:
+            if self._ports and self._framed(rec, linktype):
+                return
+            if rec.ts_ns < self.active_until:
+                self._inner(rec, linktype)
+            elif self.active_until > 0:  # no tunnel traffic for a while: back to the cheap loop
+                self.active_until = -1
+            return
+        if hint == 2:
+            self._icmp_too_big(rec, linktype)
+            if rec.ts_ns < self.active_until:
+                self._inner(rec, linktype)
+            return
+        encap = decapsulate(rec.data, linktype)
+        if encap is None:
+            if not (self._ports and self._framed(rec, linktype)) and rec.ts_ns < self.active_until:
+                self._inner(rec, linktype)
+            return
+        if rec.ts_ns >= self.active_until:
+            self._activate(rec)
+        self.active_until = rec.ts_ns + ACTIVE_NS
+        with self.lock:
+            self._outer(rec, encap)
+        # (an outer packet carried by another tunnel, a tunnel in a tunnel, is not linked:
+        # rare, and it would double what every outer packet costs)
+
+    def _activate(self, rec: Record) -> None:
+        """Tunnel traffic starts: the inner packets just before it become candidates."""
+        self._expire(1 << 62)  # what is left from an earlier stretch
+        ring = self.ring
+        if ring is None:
+            return
+        lo = max(rec.seq - BACKFILL, self._last_seq + 1 if self._last_seq else 0)
+        for old in ring.range(lo, rec.seq):
+            if rec.ts_ns - old.ts_ns <= EXACT_WINDOW_NS and old.iface < len(self.linktypes):
+                self._inner(old, self.linktypes[old.iface])
+
+    def _framed(self, rec: Record, linktype: int) -> bool:
+        """A framed tunnel stream's segment: its frames are outer-carried inner packets.
+        True when it is one (its frames, if it completes any, are linked)."""
+        t = transport(rec.data, linktype)
+        if t is None or (t.sport not in self._ports and t.dport not in self._ports):
+            return False
+        assert self.view is not None
+        frames = self.view.frames(rec.data, linktype)
+        if not frames:
+            return frames is not None
+        if rec.ts_ns >= self.active_until:
+            self._activate(rec)
+        self.active_until = rec.ts_ns + ACTIVE_NS
+        ends = ((t.src, t.sport), (t.dst, t.dport))
+        forward = ends[0] <= ends[1]
+        a, b = ends if forward else (ends[1], ends[0])
+        key = (FRAMED, a, b)
+        ip_len = t.end - (ip_view(rec.data, linktype)[0])
+        with self.lock:
+            for frame in frames:
+                lt = self.view.linktype_of(frame)
+                enc = Encap(FRAMED, key, forward, frame, lt, 0, ip_len)
+                self._outer(rec, enc)
+        return True
+
+    def _inner(self, rec: Record, linktype: int) -> None:
+        """A record that may be some tunnel's inner packet."""
+        data = rec.data
+        key = inner_key(data, linktype)
+        size = len(key)
+        if key is data and linktype == LINKTYPE_ETHERNET:  # not IP (ARP): what the link carries
+            size -= 14
+        c = _Cand(rec.seq, rec.ts_ns, rec.iface, rec.direction, size)
+        with self.lock:
+            self._last_seq = rec.seq
+            self._expire(rec.ts_ns)
+            waiting = self._exact_outer.get(key)
+            if waiting:
+                while waiting and waiting[0].linked:
+                    waiting.pop(0)
+                if waiting and waiting[0].seq != rec.seq:
+                    out = waiting.pop(0)
+                    out.linked = True
+                    assert out.encap is not None
+                    self._link(c, out, out.encap, True)
+                    return
+            if key[:1] and key[0] >> 4 in (4, 6):
+                for out in self._scan(self._inf_outer, c):
+                    assert out.encap is not None
+                    self._link(c, out, out.encap, False)
+                    out.linked = True
+                    return
+            self._exact_inner.setdefault(key, []).append(c)
+            self._exact_order.append((c.ts, key, True))
+            if rec.iface not in self._outer_ifaces:
+                self._inf_inner.append(c)
+            if len(self._inf_inner) > MAX_CANDIDATES:
+                self._drop_inner(self._inf_inner.popleft())
+            if len(self._exact_order) > 2 * MAX_CANDIDATES:
+                self._expire_exact_one()
+
+    def _outer(self, rec: Record, encap: Encap) -> None:
+        """An outer packet (lock held): link it to a waiting inner one, or wait."""
+        t = self._tunnel(rec, encap)
+        self._outer_ifaces.add(rec.iface)
+        label = _dir_label(rec.direction, encap.forward)
+        ds = t.dir(label)
+        ds.packets += 1
+        t.last_ns = rec.ts_ns
+        if encap.kind == "WireGuard":
+            if encap.message in (1, 2):
+                t.last_handshake_ns = rec.ts_ns
+                t.handshakes += 1
+            if encap.message != 4 or encap.payload <= 32:
+                return  # a handshake, a keepalive: no inner packet
+            ds.counters.see(encap.index, encap.counter)
+        elif encap.kind == "OpenVPN":
+            if encap.message not in (6, 9):
+                return  # the control channel
+            if encap.counter >= 0:
+                ds.counters.see(encap.index, encap.counter)
+        elif encap.kind == "ESP":
+            ds.counters.see(encap.index, encap.counter)
+        mtu = self._mtu(rec.iface)
+        if mtu and encap.ip_len > mtu:
+            ds.too_big += 1
+        c = _Cand(rec.seq, rec.ts_ns, rec.iface, rec.direction, encap.payload, encap)
+        if encap.inner is not None:
+            key = inner_key(encap.inner, encap.inner_linktype)
+            waiting = self._exact_inner.get(key)
+            while waiting:
+                inner = waiting.pop(0)
+                if not inner.linked and inner.seq != rec.seq:
+                    inner.linked = True
+                    self._link(inner, c, encap, True)
+                    return
+            self._exact_outer.setdefault(key, []).append(c)
+            self._exact_order.append((c.ts, key, False))
+            return
+        for inner in self._scan(self._inf_inner, c, t):
+            inner.linked = True
+            self._link(inner, c, encap, False)
+            return
+        self._inf_outer.append(c)
+        if len(self._inf_outer) > MAX_CANDIDATES:
+            self._drop_outer(self._inf_outer.popleft())
+
+    def _scan(self, cands: deque[_Cand], c: _Cand, t: TunnelStats | None = None) -> list[_Cand]:
+        """The oldest candidate in ``cands`` that can be the other end of ``c`` by
+        direction, time and length (a list of none or one)."""
+        while cands and cands[0].linked:
+            cands.popleft()
+        looked = steps = 0
+        for other in cands:
+            steps += 1
+            if steps > 8 * MAX_SCAN:
+                break
+            if other.linked or other.iface == c.iface or other.direction != c.direction:
+                continue
+            if c.encap is not None:  # c is the outer one
+                outer, inner = c, other
+            else:
+                outer, inner = other, c
+            dt = outer.ts - inner.ts
+            if c.direction == Direction.INBOUND:
+                dt = -dt
+            if dt < -SLACK_NS or dt > INFERRED_WINDOW_NS:
+                continue
+            looked += 1
+            if looked > MAX_SCAN:
+                break
+            enc = outer.encap
+            assert enc is not None
+            tun = t if t is not None else self.tunnels.get(enc.tunnel)
+            known = self._iface_tunnel.get(inner.iface)
+            if known is not None and known != enc.tunnel:
+                continue
+            if fits(enc.kind, enc.payload, inner.length, tun.learned if tun else None):
+                return [other]
+        return []
+
+    def _link(self, inner: _Cand, outer: _Cand, encap: Encap, exact: bool) -> None:
+        direction = outer.direction if outer.direction else inner.direction
+        delay = inner.ts - outer.ts if direction == Direction.INBOUND else outer.ts - inner.ts
+        link = Link(
+            inner.seq,
+            outer.seq,
+            exact,
+            encap.kind,
+            encap.tunnel,
+            inner.iface,
+            outer.iface,
+            direction,
+            delay,
+            encap.ip_len - inner.length,
+        )
+        for seq in (inner.seq, outer.seq):
+            held = self.links.get(seq)
+            if held is None:
+                self.links[seq] = [link]
+            else:
+                held.append(link)
+        while len(self.links) > MAX_LINKED:
+            self.links.popitem(last=False)
+        t = self.tunnels.get(encap.tunnel)
+        if t is None:
+            return
+        t.inner_ifaces.add(inner.iface)
+        self._iface_tunnel.setdefault(inner.iface, encap.tunnel)
+        if not exact:
+            t.learn(encap.payload - inner.length)
+        t.dir(_dir_label(outer.direction, encap.forward)).add_link(link)
+
+    def _tunnel(self, rec: Record, encap: Encap) -> TunnelStats:
+        t = self.tunnels.get(encap.tunnel)
+        if t is None:
+            t = self.tunnels[encap.tunnel] = TunnelStats(
+                encap.kind, encap.tunnel, tunnel_name(encap.tunnel), rec.iface
+            )
+            for tb in self.too_big:  # an ICMP about this tunnel's outer flow, seen first
+                if tb.tunnel is None and _about(tb, t):
+                    tb.tunnel = t.key
+                    t.too_big_icmp.append(tb)
+        return t
+
+    def _mtu(self, iface: int) -> int | None:
+        ifs = self.interfaces
+        return getattr(ifs[iface], "mtu", None) if iface < len(ifs) else None
+
+    # ----- expiry: what never found its other end ---------------------------------------
+    def _expire(self, now: int) -> None:
+        order = self._exact_order
+        while order and order[0][0] < now - EXACT_WINDOW_NS:
+            self._expire_exact_one()
+        inner = self._inf_inner
+        while inner and inner[0].ts < now - EXACT_WINDOW_NS:
+            self._drop_inner(inner.popleft())
+        outer = self._inf_outer
+        while outer and outer[0].ts < now - INFERRED_WINDOW_NS:
+            self._drop_outer(outer.popleft())
+
+    def _expire_exact_one(self) -> None:
+        _ts, key, is_inner = self._exact_order.popleft()
+        store = self._exact_inner if is_inner else self._exact_outer
+        waiting = store.get(key)
+        if not waiting:
+            store.pop(key, None)
+            return
+        c = waiting.pop(0)
+        if not waiting:
+            del store[key]
+        if not is_inner:
+            self._drop_outer(c)
+
+    def _drop_inner(self, c: _Cand) -> None:
+        """An inner packet that no outer one carried: lost inside the tunnel, when it went
+        into a tunnel's inner interface on the way out."""
+        if c.linked or c.direction == Direction.INBOUND:
+            return
+        key = self._iface_tunnel.get(c.iface)
+        t = self.tunnels.get(key) if key is not None else None
+        if t is None or (c.direction == Direction.UNKNOWN and not t.exact):
+            return
+        ds = t.dir(_dir_label(c.direction, True))
+        ds.lost += 1
+        mtu = self._mtu(t.outer_iface)
+        mean = ds.overhead_mean
+        if mtu and mean is not None and c.length + mean > mtu:
+            ds.too_big += 1
+
+    def _drop_outer(self, c: _Cand) -> None:
+        """An outer packet whose inner one never came out of the inner interface."""
+        if c.linked or c.encap is None or c.direction == Direction.OUTBOUND:
+            return
+        t = self.tunnels.get(c.encap.tunnel)
+        if t is None or not t.inner_ifaces:
+            return  # nothing of this tunnel was ever seen inside: its inside is not watched
+        t.dir(_dir_label(c.direction, c.encap.forward)).lost += 1
+
+    def _icmp_too_big(self, rec: Record, linktype: int) -> None:
+        """ICMP "fragmentation needed" / ICMPv6 "packet too big": the flow it is about."""
+        off, v = ip_view(rec.data, linktype)
+        d = rec.data
+        if v == 4:
+            l4 = off + (d[off] & 15) * 4
+            if len(d) < l4 + 28:
+                return
+            mtu = d[l4 + 6] << 8 | d[l4 + 7]
+        else:
+            l4 = off + 40
+            if len(d) < l4 + 48:
+                return
+            mtu = struct.unpack_from("!I", d, l4 + 4)[0]
+        t = transport(d[l4 + 8 :], 101)
+        if t is None:
+            return
+        proto = {6: "TCP", 17: "UDP"}.get(t.proto, f"proto {t.proto}")
+        src = addr_text(t.src) + (f":{t.sport}" if t.sport else "")
+        dst = addr_text(t.dst) + (f":{t.dport}" if t.dport else "")
+        tb = TooBig(rec.seq, rec.ts_ns, mtu, f"{proto} {src} > {dst}", None)
+        with self.lock:
+            for tun in self.tunnels.values():
+                if _about(tb, tun, t.src, t.sport, t.dst, t.dport):
+                    tb.tunnel = tun.key
+                    break
+            else:
+                key = self._iface_tunnel.get(rec.iface)
+                if key is not None:  # about an inner flow, said on the inner interface
+                    tb.tunnel = key
+            self.too_big.append(tb)
+            if tb.tunnel is not None:
+                tun = self.tunnels[tb.tunnel]
+                if len(tun.too_big_icmp) < MAX_TOO_BIG:
+                    tun.too_big_icmp.append(tb)
+
+    # ----- the readers' side ---------------------------------------------------------------
+    def links_of(self, seq: int) -> list[Link]:
+        """The links of record ``seq`` (it carried, or was carried by): [] for none."""
+        with self.lock:
+            return list(self.links.get(seq, ()))
+
+    def has_links(self, seq: int) -> int:
+        """0: none; 1: the record was carried (inner); 2: it carried (outer); 3: both."""
+        held = self.links.get(seq)
+        if not held:
+            return 0
+        mark = 0
+        for link in held:
+            mark |= 1 if link.inner == seq else 2
+        return mark
+
+    def prune(self, first_seq: int) -> None:
+        """Forget the links of records the ring no longer holds."""
+        with self.lock:
+            links = self.links
+            while links:
+                seq = next(iter(links))
+                if seq >= first_seq:
+                    break
+                links.popitem(last=False)
+
+    def finish(self) -> None:
+        """Capture is over: what still waits for its other end never gets it (lost)."""
+        with self.lock:
+            self._expire(1 << 62)
+
+    def snapshot(self) -> list[TunnelStats]:
+        """The tunnels, copied for another thread (the Tunnels tool, the exit summary): the
+        numbers and the delays (a C-level copy), not the counters' memory of recent values."""
+        with self.lock:
+            return [t.copy() for t in self.tunnels.values()]
+
+    def unattributed_too_big(self) -> list[TooBig]:
+        with self.lock:
+            return [tb for tb in self.too_big if tb.tunnel is None]
+
+    def reset(self) -> None:
+        with self.lock:
+            self.links.clear()
+            self.tunnels.clear()
+            self.too_big.clear()
+            self._iface_tunnel.clear()
+            self._outer_ifaces.clear()
+            self._exact_inner.clear()
+            self._exact_outer.clear()
+            self._exact_order.clear()
+            self._inf_inner.clear()
+            self._inf_outer.clear()
+            self.active_until = -1
+
+
+def _about(
+    tb: TooBig,
+    tun: TunnelStats,
+    src: bytes | None = None,
+    sport: int = 0,
+    dst: bytes | None = None,
+    dport: int = 0,
+) -> bool:
+    """Whether an ICMP "too big" is about ``tun``'s outer flow (its endpoints)."""
+    if src is None:
+        return False
+    ends = {tun.key[1], tun.key[2]}
+    if (src, sport) in ends and (dst, dport) in ends:
+        return True
+    return (src, 0) in ends and (dst, 0) in ends
+
+
+# ----- text: the tree's nodes and the exit summary -----------------------------------------
+
+
+def ms(ns: int) -> str:
+    """A duration for people: ``0.153 ms``."""
+    return f"{ns / 1e6:.3f} ms"
+
+
+def link_lines(
+    seq: int, links: Sequence[Link], ifname: Callable[[int], str]
+) -> list[tuple[str, int, list[str]]]:
+    """The tree's "Carried by" / "Carries" nodes of record ``seq``: (label, the other
+    packet's seq, the details); names pass through ``ifname`` (sanitized by the caller)."""
+    out = []
+    for link in links:
+        how = "exact" if link.exact else "inferred (by direction, time and length; not certain)"
+        if link.inner == seq:
+            other, where, label = link.outer, ifname(link.outer_iface), "Carried by"
+        else:
+            other, where, label = link.inner, ifname(link.inner_iface), "Carries"
+        details = [
+            f"Packet: {other} on {where}",
+            f"Tunnel: {tunnel_name(link.tunnel)}",
+            f"Time inside the tunnel: {ms(link.delay_ns)}",
+            f"Overhead: {link.overhead} bytes",
+            f"Link: {how}",
+        ]
+        text = f"{label}: packet {other} on {where}, {link.kind}, {ms(link.delay_ns)} inside, "
+        text += f"+{link.overhead} bytes, {'exact' if link.exact else 'inferred'}"
+        out.append((text, other, details))
+    return out
+
+
+def summary_lines(
+    tunnels: Sequence[TunnelStats], loose: Sequence[TooBig], ifname: Callable[[int], str]
+) -> list[str]:
+    """``--tunnel-stats``: per tunnel and direction, as the Tunnels tool shows it."""
+    if not tunnels and not loose:
+        return ["tunnels: none seen"]
+    lines = []
+    for t in tunnels:
+        how = "exact" if t.exact else "inferred"
+        inner = ", ".join(ifname(i) for i in sorted(t.inner_ifaces)) or "not seen"
+        lines.append(f"tunnel {t.name} on {ifname(t.outer_iface)} (inside: {inner}; links {how})")
+        for d in t.dirs.values():
+            q = d.delay_quantiles()
+            delay = f"inside median {ms(q[0])} p99 {ms(q[1])} max {ms(q[2])}" if q else "no links"
+            mean = d.overhead_mean
+            ovh = f"overhead {mean:.1f} B ({d.overhead_min}-{d.overhead_max})" if mean else ""
+            parts = [
+                f"  {d.label}: {d.packets} outer, {d.linked} linked",
+                delay,
+                ovh,
+                f"lost inside {d.lost}",
+                f"over MTU {d.too_big}",
+            ]
+            c = d.counters
+            if c.index != -1:
+                word = (
+                    "counter"
+                    if t.kind == "WireGuard"
+                    else "packet-id"
+                    if t.kind == "OpenVPN"
+                    else "seq"
+                )
+                parts.append(
+                    f"{word} gaps {c.gaps} ({c.missing} missing), replays {c.replays}, "
+                    f"late {c.late}, index changes {c.index_changes}"
+                )
+            lines.append(", ".join(p for p in parts if p))
+        age = t.handshake_age_ns()
+        if t.kind == "WireGuard":
+            lines.append(
+                f"  handshakes {t.handshakes}"
+                + (
+                    f", last {age / 1e9:.1f} s before the tunnel's last packet"
+                    if age is not None
+                    else ""
+                )
+            )
+        for tb in t.too_big_icmp:
+            lines.append(f"  ICMP too big (MTU {tb.mtu}) packet {tb.seq}: {tb.flow}")
+    for tb in loose:
+        lines.append(f"ICMP too big (MTU {tb.mtu}) packet {tb.seq}: {tb.flow} (no tunnel seen)")
+    return lines
+
+
+def nearest(sorted_seqs: Sequence[int], seq: int) -> int:
+    """Index of ``seq`` (or where it would go) in a sorted list."""
+    return bisect.bisect_left(sorted_seqs, seq)
+
+
+# ----- the Tunnels tool's table --------------------------------------------------------------
+
+TUNNEL_COLUMNS = (
+    Column("Tunnel", 34),
+    Column("Dir", 4),
+    Column("Links", 9),
+    Column("Outer", 7, True),
+    Column("Linked", 7, True),
+    Column("Median", 10, True, 1),
+    Column("p99", 10, True, 2),
+    Column("Max", 10, True, 2),
+    Column("Overhead", 9, True, 1),
+    Column("Lost", 6, True),
+    Column("Over MTU", 8, True, 1),
+    Column("Counters", 30, False, 3),
+)
+
+
+def _counter_text(kind: str, c: Counters) -> str:
+    if c.index == -1:
+        return ""
+    word = {"WireGuard": "ctr", "OpenVPN": "pid"}.get(kind, "seq")
+    return (
+        f"{word} gaps {c.gaps} (-{c.missing}), replays {c.replays}, late {c.late}, "
+        f"index changes {c.index_changes}"
+    )
+
+
+def tunnel_rows(tunnels: Sequence[TunnelStats]) -> list[tuple[str, ...]]:
+    """One row per tunnel and direction, as the Tunnels tool shows them."""
+    rows: list[tuple[str, ...]] = []
+    for t in sorted(tunnels, key=lambda t: t.name):
+        for d in t.dirs.values():
+            q = d.delay_quantiles()
+            mean = d.overhead_mean
+            rows.append(
+                (
+                    t.name,
+                    d.label,
+                    "exact" if t.exact else "inferred",
+                    f"{d.packets:,}",
+                    f"{d.linked:,}",
+                    ms(q[0]) if q else "-",
+                    ms(q[1]) if q else "-",
+                    ms(q[2]) if q else "-",
+                    f"{mean:.1f} B" if mean is not None else "-",
+                    f"{d.lost:,}",
+                    f"{d.too_big:,}",
+                    _counter_text(t.kind, d.counters),
+                )
+            )
+    return rows
+
+
+def tunnel_notes(
+    tunnels: Sequence[TunnelStats], loose: Sequence[TooBig], ifname: Callable[[int], str]
+) -> list[str]:
+    """What a table row cannot hold: where each tunnel runs, WireGuard's handshakes, the
+    ICMP "too big" messages and the flows they are about."""
+    out = []
+    for t in sorted(tunnels, key=lambda t: t.name):
+        inner = ", ".join(ifname(i) for i in sorted(t.inner_ifaces)) or "not seen"
+        line = f"{t.name}: outer on {ifname(t.outer_iface)}, inside {inner}"
+        if t.kind == "WireGuard":
+            age = t.handshake_age_ns()
+            line += f"; {t.handshakes} handshakes" + (
+                f", the last {age / 1e9:.1f} s before its last packet" if age is not None else ""
+            )
+        if t.learned is not None:
+            line += f"; overhead model {t.learned} B"
+        out.append(line)
+        for tb in t.too_big_icmp:
+            out.append(f"  ICMP too big, MTU {tb.mtu} (packet {tb.seq}): {tb.flow}")
+    for tb in loose:
+        out.append(f"ICMP too big, MTU {tb.mtu} (packet {tb.seq}): {tb.flow} (no tunnel seen)")
+    return out
+
+
+def tunnel_filter(t: TunnelStats) -> str:
+    """The tcpdump expression that shows a tunnel's outer packets."""
+    ends = [e for e in (t.key[1], t.key[2]) if isinstance(e, tuple)]
+    hosts = " and ".join(f"host {addr_text(a)}" for a, _p in ends if a)
+    ports = {p for _a, p in ends if p}
+    kind = t.kind
+    base = {
+        "VXLAN": "udp port 4789",
+        "Geneve": "udp port 6081",
+        "L2TP": "udp port 1701",
+        "GRE": "proto 47",
+        "MPLS over GRE": "proto 47",
+        "IPIP": "(ip proto 4 or ip6 proto 4)",
+        "IPv6-in-IP": "(ip proto 41 or ip6 proto 41)",
+        "L2TPv3": "proto 115",
+        "MPLS": "mpls",
+    }.get(kind)
+    if base is None:
+        if ports:
+            base = " or ".join(f"port {p}" for p in sorted(ports))
+            base = f"udp and ({base})" if kind != FRAMED else f"({base})"
+        else:
+            base = "proto 50" if kind == "ESP" else "ip"
+    return f"{base} and {hosts}" if hosts else base

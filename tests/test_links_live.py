@@ -1,0 +1,182 @@
+"""Inner and outer linked on real tunnels, in private namespaces: the kernel's VXLAN (exact
+links) and wireguard-go (inferred), tapwatch observing the tunnel's interface and the veth
+under it with ``--tunnel-stats``, tcpdump beside it as the reference for the outer packets."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from netns import TAPWATCH, Netns, link_pair, needs_netns, netns
+from test_live import stop
+
+pytestmark = [needs_netns, pytest.mark.netns]
+
+
+@pytest.fixture
+def pair() -> Iterator[tuple[Netns, Netns]]:
+    with netns("twa") as a, netns("twb") as b:
+        link_pair(a, b, "10.200.0.1/24", "10.200.0.2/24")
+        yield a, b
+
+
+def observe(ns: Netns, *ifaces: str) -> subprocess.Popen[str]:
+    args = [*TAPWATCH, "--headless", "--tunnel-stats", "-nn"]
+    for name in ifaces:
+        args += ["--observe", name]
+    proc = ns.popen(args)
+    for name in ifaces:
+        ns.wait_capturing(name)
+    return proc
+
+
+def tcpdump(ns: Netns, dev: str, expr: str) -> subprocess.Popen[str]:
+    proc = ns.popen(["tcpdump", "-i", dev, "-nn", "-l", *expr.split()])
+    before = time.monotonic()
+    while ns.packet_sockets(dev) < 2 and time.monotonic() - before < 15:  # ours and its
+        time.sleep(0.05)
+    return proc
+
+
+def direction(err: str, label: str) -> tuple[int, int]:
+    m = re.search(rf"^tapwatch:   {label}: (\d+) outer, (\d+) linked", err, re.M)
+    assert m, err
+    return int(m.group(1)), int(m.group(2))
+
+
+def wait_stats(proc: subprocess.Popen[str]) -> str:
+    _out, err = stop(proc)
+    assert proc.returncode == 0, err
+    return err
+
+
+def test_vxlan_between_two_namespaces_links_exactly(pair: tuple[Netns, Netns]) -> None:
+    a, b = pair
+    for ns, me, peer, addr in (
+        (a, "10.200.0.1", "10.200.0.2", "10.9.0.1/24"),
+        (b, "10.200.0.2", "10.200.0.1", "10.9.0.2/24"),
+    ):
+        ns.run(
+            [
+                "ip",
+                "link",
+                "add",
+                "vx0",
+                "type",
+                "vxlan",
+                "id",
+                "42",
+                "remote",
+                peer,
+                "local",
+                me,
+                "dstport",
+                "4789",
+                "dev",
+                "veth0",
+            ],
+            check=True,
+        )
+        # no IPv6 on vx0: its neighbour discovery would cross at moments of its own, between
+        # the starts of tapwatch and tcpdump
+        ns.run(["sysctl", "-qw", "net.ipv6.conf.vx0.disable_ipv6=1"], check=True)
+        ns.run(["ip", "addr", "add", addr, "dev", "vx0"], check=True)
+        ns.run(["ip", "link", "set", "vx0", "up"], check=True)
+    tw = observe(a, "vx0", "veth0")
+    td = tcpdump(a, "veth0", "udp port 4789")
+    try:
+        done = a.run(["ping", "-c", "5", "-i", "0.2", "-W", "2", "10.9.0.2"])
+        assert " 0% packet loss" in done.stdout, done.stdout
+    finally:
+        err = wait_stats(tw)
+        tdout, _ = stop(td)
+    assert "tunnel VXLAN 10.200.0.1 <> 10.200.0.2 vni 42 on veth0 (inside: vx0; links exact)" in err
+    out_outer, out_linked = direction(err, "Out")
+    in_outer, in_linked = direction(err, "In")
+    seen = sum(1 for ln in tdout.splitlines() if "VXLAN" in ln)
+    assert out_outer + in_outer == seen  # every outer packet tcpdump saw, and no other
+    assert out_linked == out_outer and in_linked == in_outer  # each carried frame found
+    assert out_outer >= 5 and in_outer >= 5  # the pings (and ARP) both ways
+    assert re.search(r"Out: .*overhead 50\.0 B \(50-50\)", err)
+
+
+def _wg(
+    ns: Netns, name: str, key: str, peer_pub: str, peer: str, inside: str, allowed: str
+) -> subprocess.Popen[str]:
+    daemon = ns.popen(
+        ["wireguard-go", "-f", name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    assert ns.wait_link(name), f"wireguard-go made no {name}"
+    ns.run(
+        [
+            "wg",
+            "set",
+            name,
+            "private-key",
+            key,
+            "listen-port",
+            "51820",
+            "peer",
+            peer_pub,
+            "endpoint",
+            f"{peer}:51820",
+            "allowed-ips",
+            allowed,
+        ],
+        check=True,
+    )
+    ns.run(["ip", "addr", "add", inside, "dev", name], check=True)
+    ns.run(["ip", "link", "set", name, "up"], check=True)
+    return daemon
+
+
+@pytest.mark.skipif(
+    shutil.which("wireguard-go") is None or shutil.which("wg") is None,
+    reason="needs wireguard-go and wireguard-tools",
+)
+def test_wireguard_go_links_are_inferred(pair: tuple[Netns, Netns], tmp_path) -> None:  # type: ignore[no-untyped-def]
+    a, b = pair
+    tag = uuid.uuid4().hex[:6]  # the control sockets live in one directory for every namespace
+    names = (f"wga{tag}", f"wgb{tag}")
+    keys = []
+    for n in range(2):
+        priv = subprocess.run(
+            ["wg", "genkey"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        pub = subprocess.run(
+            ["wg", "pubkey"], input=priv, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        path = tmp_path / f"key{n}"
+        path.write_text(priv + "\n")
+        path.chmod(0o600)
+        keys.append((str(path), pub))
+    daemons = [
+        _wg(a, names[0], keys[0][0], keys[1][1], "10.200.0.2", "10.9.0.1/24", "10.9.0.2/32"),
+        _wg(b, names[1], keys[1][0], keys[0][1], "10.200.0.1", "10.9.0.2/24", "10.9.0.1/32"),
+    ]
+    try:
+        tw = observe(a, names[0], "veth0")
+        td = tcpdump(a, "veth0", "udp port 51820")
+        try:
+            done = a.run(["ping", "-c", "5", "-i", "0.2", "-W", "3", "-s", "300", "10.9.0.2"])
+            assert " 0% packet loss" in done.stdout, done.stdout
+        finally:
+            err = wait_stats(tw)
+            tdout, _ = stop(td)
+    finally:
+        for d in daemons:
+            d.terminate()
+            d.wait(timeout=10)
+    tunnel = "tunnel WireGuard 10.200.0.1:51820 <> 10.200.0.2:51820 on veth0"
+    assert f"{tunnel} (inside: {names[0]}; links inferred)" in err
+    out_outer, out_linked = direction(err, "Out")
+    in_outer, in_linked = direction(err, "In")
+    assert out_outer + in_outer == sum(1 for ln in tdout.splitlines() if " UDP, length" in ln)
+    assert out_linked == 5 and in_linked == 5  # every echo request and reply; handshakes not
+    assert "handshakes 2" in err  # initiation and response
+    assert re.search(r"Out: .*counter gaps 0 \(0 missing\), replays 0", err)
