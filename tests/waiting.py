@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 #: How long a condition may take to come true on a loaded 2-core machine.
@@ -33,3 +34,30 @@ async def until(
         if time.monotonic() > deadline:
             raise AssertionError(f"never happened: {what}")
         await pilot.pause(0.02)
+
+
+def device_counter(ns: Any, dev: str, name: str) -> int:
+    """A device's counter in namespace ``ns`` (``rx_packets``: what the host received from it)."""
+    return int(ns.run(["cat", f"/sys/class/net/{dev}/statistics/{name}"]).stdout.strip() or 0)
+
+
+def text_of(path: Path) -> str:
+    """What a file holds so far ("" before it exists): output a test waits on."""
+    try:
+        return path.read_text(errors="replace")
+    except FileNotFoundError:
+        return ""
+
+
+def records_on_disk(path: Path, keep: Callable[[bytes], object] = bool) -> int:
+    """Whole records (those ``keep`` accepts) a capture file being written holds so far.
+
+    0 before the file or its header exists: what a writer has flushed, to wait on.
+    """
+    from tapwatch.pcap import PcapError, read_capture
+
+    try:
+        with read_capture(str(path)) as cap:
+            return sum(1 for r in cap if keep(r.data))
+    except (OSError, PcapError):
+        return 0
