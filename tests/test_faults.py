@@ -7,12 +7,12 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
 from netns import TAPWATCH, Netns, needs_netns
 from test_live import stop, tshark_fields, wait_addr
+from waiting import text_of, wait_for
 
 from tapwatch import pcap
 from tapwatch.kinds import Direction
@@ -102,11 +102,17 @@ def test_full_disk_is_reported_and_capture_goes_on(ns: Netns, tmp_path: Path) ->
         f"mount -t tmpfs -o size=16k tmpfs {mnt} && exec {' '.join(TAPWATCH)} "
         f"--create tun1 --addr 10.8.2.1/24 --headless -w {mnt}/cap.pcap icmp"
     )
-    tw = ns.popen(["unshare", "--mount", "--propagation", "private", "sh", "-c", script])
-    wait_addr(ns, "tun1", "10.8.2.1")
-    ns.run(["ping", "-c", "20", "-s", "1400", "-i", "0.1", "-W", "1", "10.8.2.2"])
-    time.sleep(0.8)
-    out, err = stop(tw)
+    lines = tmp_path / "lines.txt"
+    with lines.open("w") as out_fd:
+        tw = ns.popen(
+            ["unshare", "--mount", "--propagation", "private", "sh", "-c", script], stdout=out_fd
+        )
+        wait_addr(ns, "tun1", "10.8.2.1")
+        ns.wait_capturing("tun1")
+        ns.run(["ping", "-c", "20", "-s", "1400", "-i", "0.1", "-W", "1", "10.8.2.2"])
+        wait_for(lambda: text_of(lines).count("echo request") >= 20)
+        _, err = stop(tw)
+    out = lines.read_text()
     assert tw.returncode == 1, err
     assert "Traceback" not in err
     assert "no space left on device" in err.lower()
@@ -173,7 +179,7 @@ def _drop_privileges_keeps_capturing_and_replying(ns: Netns, out_file: Path) -> 
     )
     try:
         wait_addr(ns, "tun1", "10.8.3.1")
-        time.sleep(0.5)
+        ns.wait_capturing("tun1")  # privileges are given up before capture starts
         ping = ns.run(["ping", "-c", "3", "-i", "0.2", "-W", "2", "10.8.3.2"])
         uid_line = ""
         for line in Path(f"/proc/{_child_pid(tw.pid)}/status").read_text().splitlines():
