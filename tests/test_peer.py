@@ -7,13 +7,13 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from netns import TAPWATCH, Netns, needs_netns, netns
 from test_live import stop, tshark_fields, wait_addr
+from waiting import device_counter, text_of, wait_for
 
 from tapwatch import pcap
 from tapwatch.kinds import Direction
@@ -59,7 +59,7 @@ def test_reply_mode_answers_ping(
     )
     try:
         wait_addr(ns, device, addr.split("/")[0])
-        time.sleep(0.3)
+        ns.wait_capturing(device)  # the session has started: its ring reader is bound
         ping = ns.run(
             ["ping", *(["-6"] if ping6 else []), "-c", "5", "-i", "0.2", "-W", "2", target]
         )
@@ -122,8 +122,10 @@ def test_echo_mode_writes_back_what_it_read(ns: Netns, tmp_path: Path) -> None:
     )
     try:
         wait_addr(ns, "tun1", "10.2.0.1")
+        ns.wait_capturing("tun1")
         ns.run(["ping", "-c", "3", "-i", "0.2", "-W", "1", "10.2.0.2"])
-        time.sleep(0.2)
+        # what tapwatch writes into its device the host receives: its rx counter
+        assert wait_for(lambda: device_counter(ns, "tun1", "rx_packets") >= 3)
     finally:
         stop(tw, signal.SIGTERM)
     recs = list(pcap.read_capture(str(out_file)))
@@ -187,34 +189,46 @@ def test_reply_without_address_is_a_clear_error(ns: Netns) -> None:
 
 
 def test_replay_of_arp_into_tun_is_refused_or_skipped(ns: Netns, tmp_path: Path) -> None:
+    from scapy.layers.inet import IP, UDP
     from scapy.layers.l2 import ARP, Ether
     from scapy.utils import wrpcap
 
     capfile = tmp_path / "arp.pcap"
     wrpcap(
         str(capfile),
-        [Ether(dst="ff:ff:ff:ff:ff:ff", src="02:00:00:00:00:09") / ARP(pdst="10.9.0.1")],
-    )
-    tw = ns.popen(
         [
-            *TAPWATCH,
-            "--create",
-            "tun9",
-            "--addr",
-            "10.9.0.1/24",
-            "--replay",
-            str(capfile),
-            "--headless",
-            "-c",
-            "1",
-        ]
+            Ether(dst="ff:ff:ff:ff:ff:ff", src="02:00:00:00:00:09") / ARP(pdst="10.9.0.1"),
+            # replayed after the ARP frame: once it arrives, the ARP frame's turn has passed
+            Ether(dst="02:00:00:00:00:01", src="02:00:00:00:00:09")
+            / IP(src="10.9.0.2", dst="10.9.0.1")
+            / UDP(sport=4000, dport=4001)
+            / b"after",
+        ],
     )
-    try:
-        time.sleep(1.0)
-    finally:
-        out, err = stop(tw)
+    lines = tmp_path / "lines.txt"
+    with lines.open("w") as out_fd:
+        tw = ns.popen(
+            [
+                *TAPWATCH,
+                "--create",
+                "tun9",
+                "--addr",
+                "10.9.0.1/24",
+                "--replay",
+                str(capfile),
+                "--headless",
+            ],
+            stdout=out_fd,
+        )
+        try:
+            wait_for(lambda: " In  " in text_of(lines))
+        finally:
+            _, err = stop(tw)
+    out = lines.read_text()
     assert "Traceback" not in err
-    assert " In  " not in out  # an ARP frame cannot enter a tun device
+    assert [ln for ln in out.splitlines() if " In  " in ln and "UDP" in ln], out
+    assert "ARP" not in out  # an ARP frame cannot enter a tun device
+    assert "replay: 1 packets written, 1 skipped" in err, err
 
 
 def test_reply_mode_answers_what_the_capture_filter_hides(ns: Netns) -> None:
@@ -366,9 +380,19 @@ def _echo_through_forwarding_host(pinger: Netns, router: Netns, mode: str) -> di
     try:
         assert helper.stdout is not None
         assert helper.stdout.readline().strip() == "ready"
-        pinger.run(["ping", "-c", "1", "-W", "1", "10.2.0.2"])
-        time.sleep(0.5)
+        ping = pinger.run(["ping", "-c", "1", "-W", "1", "10.2.0.2"])
+        first = ""
+        if mode == "guarded":
+            # the loop is seen when the echoed ping comes back one hop older: the warning
+            # (or the helper's end, 5 s after the last packet, if it never comes)
+            assert helper.stderr is not None
+            first = helper.stderr.readline()
+        else:
+            # the loop ends where the TTL runs out: the router's "time exceeded" reaches
+            # the pinger after the last bounce, and ping returns once it has it
+            assert "+1 error" in ping.stdout, ping.stdout
         out, err = helper.communicate("", timeout=20)
+        err = first + err
     finally:
         if helper.poll() is None:
             helper.kill()
@@ -397,6 +421,8 @@ def test_echo_stops_a_forwarding_loop(routed: tuple[Netns, Netns]) -> None:
 def test_echo_mode_stops_a_forwarding_loop(routed: tuple[Netns, Netns], tmp_path: Path) -> None:
     pinger, router = routed
     out_file = tmp_path / "loop.pcapng"
+    errors = tmp_path / "stderr.txt"
+    err_fd = errors.open("w")
     tw = router.popen(
         [
             *TAPWATCH,
@@ -410,15 +436,19 @@ def test_echo_mode_stops_a_forwarding_loop(routed: tuple[Netns, Netns], tmp_path
             "-w",
             str(out_file),
             "icmp",
-        ]
+        ],
+        stderr=err_fd,
     )
     try:
         wait_addr(router, "tun1", "10.2.0.1")
-        time.sleep(0.3)
+        router.wait_capturing("tun1")
         pinger.run(["ping", "-c", "1", "-W", "1", "10.2.0.2"])
-        time.sleep(0.5)
+        # the echo sees its own ping come back, and says so: then both copies are in
+        wait_for(lambda: "ip_forward" in text_of(errors))
     finally:
-        _, err = stop(tw)
+        stop(tw)
+        err_fd.close()
+    err = errors.read_text()
     recs = list(pcap.read_capture(str(out_file)))
     sent = [r for r in recs if r.direction == Direction.OUTBOUND]
     echoed = [r for r in recs if r.direction == Direction.INBOUND]
@@ -459,7 +489,10 @@ _LINUX_ORACLE = textwrap.dedent(
     sh("ip", "link", "set", "v1", "up")
     sh("ip", "route", "add", "default", "via", "10.7.0.1", "dev", "v0")
     sh("ip", "-6", "route", "add", "default", "via", "fd07::1", "dev", "v0")
-    time.sleep(0.3)
+    deadline = time.monotonic() + 30  # both ends up: the veth has its carrier
+    while time.monotonic() < deadline and any(
+            open(f"/sys/class/net/{d}/operstate").read().strip() != "up" for d in ("v0", "v1")):
+        time.sleep(0.01)
     responder = Responder(LINKTYPE_ETHERNET, [ipaddress.ip_interface("10.7.0.1/24"),
                                               ipaddress.ip_interface("fd07::1/64")], mac=KMAC)
     sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
