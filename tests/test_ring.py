@@ -104,7 +104,9 @@ def test_a_written_frame_is_stored_before_what_its_write_made_the_host_send() ->
         )
         t.start()
         caused.append(t)
-        time.sleep(0.02)  # the reader is ready to store before the write returns
+        # a fixed time, the case under test: the reader has every chance to store during the
+        # write; a correct ring keeps it waiting on its lock, so there is no event to wait for
+        time.sleep(0.02)
 
     seq = ring.append_written(write, int(Direction.INBOUND), b"advert")
     caused[0].join()
