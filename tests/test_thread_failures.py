@@ -17,7 +17,6 @@ import struct
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -37,7 +36,7 @@ from tapwatch.sources import InterfaceInfo, open_file
 
 pytest.importorskip("textual")
 
-from waiting import until
+from waiting import until, wait_for
 
 from tapwatch.app import TapwatchApp
 from tapwatch.widgets.detail import DetailTree
@@ -230,15 +229,10 @@ def test_the_pump_goes_on_after_a_failure(monkeypatch: pytest.MonkeyPatch) -> No
     session.start()
     try:
         session.feed(1, Direction.OUTBOUND, PKT)
-        deadline = time.monotonic() + 10
-        while not threads.failures():
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
+        assert wait_for(threads.failures)
         for i in range(5):
             session.feed(2 + i, Direction.OUTBOUND, PKT)
-        while session.matched < 6:
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
+        assert wait_for(lambda: session.matched >= 6)
     finally:
         session.close()
     assert session.matched == 6 and session.pump_failures == 1
@@ -322,13 +316,8 @@ def test_in_a_terminal_the_file_loads_and_a_failure_sets_the_exit_status(tmp_pat
             capture_output=True, text=True, timeout=20, env=env,
         ).stdout  # fmt: skip
 
-    def shows(name: str, text: str, timeout: float = 20) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if text in tmux("capture-pane", "-p", "-t", name):
-                return True
-            time.sleep(0.2)
-        return False
+    def shows(name: str, text: str) -> bool:
+        return wait_for(lambda: text in tmux("capture-pane", "-p", "-t", name), every=0.2)
 
     path = hostile(tmp_path / "h.pcapng", "tsresol")
     inject = tmp_path / "inject.py"
