@@ -26,6 +26,7 @@ from capture_checks import survive, tshark_fields
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pcapng_build import ng_block, ng_end, ng_epb, ng_flags, ng_idb, ng_opt, ng_shb, pcap_header
+from waiting import records_on_disk, wait_for
 
 from tapwatch.kinds import Direction
 from tapwatch.linktypes import LINKTYPE_ETHERNET, LINKTYPE_RAW
@@ -249,7 +250,7 @@ def test_flushes_by_itself_after_interval(tmp_path: Path, packets: list[bytes]) 
     w = open_writer(str(path), LINKTYPE_RAW)
     try:
         w.write(TS0, packets[0])
-        time.sleep(FLUSH_INTERVAL + 0.1)
+        time.sleep(FLUSH_INTERVAL + 0.1)  # the behaviour under test: a quiet time past the interval
         w.write(TS0 + 1000, packets[1])
         recs, cap = read_all(str(path))  # another handle, writer still open
         assert [r.data for r in recs] == packets[:2] and not cap.truncated
@@ -270,7 +271,7 @@ while True:
     w.write(time.time_ns(), data + bytes(i % 7), i & 1)
     i += 1
     if pause:
-        time.sleep(pause)
+        time.sleep(pause)  # slow traffic, the case under test: never fills the buffer
 """
 
 
@@ -284,7 +285,11 @@ def test_sigkill_leaves_readable_file(tmp_path: Path, suffix: str, pause: float)
     )
     try:
         assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
-        time.sleep(1.2)
+        # killed once the file holds what the assertions below look for, whatever the load
+        if pause:
+            wait_for(lambda: records_on_disk(path) >= 10)
+        else:  # a flood: the file's size, not a read that could never keep up
+            wait_for(lambda: path.exists() and path.stat().st_size > 24 + 1001 * (16 + 34))
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=10)
@@ -313,10 +318,10 @@ sys.stdout.write("after")
 """
 
 PIPE_SCRIPT = r"""
-import sys, time
+import sys
 sys.path.insert(0, sys.argv[1])
 from tapwatch.pcap import PcapError, open_writer
-time.sleep(0.3)  # let the parent close its end of the pipe
+sys.stdin.read()  # the parent closes its end of the pipe, then our stdin
 try:
     w = open_writer("-", 101)
     for _ in range(100000):
@@ -340,10 +345,14 @@ def test_stdout_target_keeps_fd1_open() -> None:
 
 def test_stdout_broken_pipe_is_one_clear_error() -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-c", PIPE_SCRIPT, ROOT], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        [sys.executable, "-c", PIPE_SCRIPT, ROOT],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
-    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
     proc.stdout.close()  # the reader of -w - went away
+    proc.stdin.close()  # and now the writer may start
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=30) == 3
     assert "output pipe closed" in err
