@@ -5,23 +5,18 @@ from __future__ import annotations
 import re
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 from netns import TAPWATCH, Netns, needs_netns
+from waiting import records_on_disk, stop, wait_addr, wait_for
 
 pytestmark = [needs_netns, pytest.mark.netns]
 
 
-def wait_addr(ns: Netns, dev: str, addr: str, timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        out = ns.run(["ip", "-o", "addr", "show", "dev", dev]).stdout
-        if addr in out:
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{dev} never got {addr}")
+def is_icmp(data: bytes) -> bool:
+    """An IPv4 ICMP packet (a tun's raw IP frame)."""
+    return len(data) > 9 and data[0] >> 4 == 4 and data[9] == 1
 
 
 def tshark_fields(path: Path, *fields: str, display: str = "") -> list[list[str]]:
@@ -32,12 +27,6 @@ def tshark_fields(path: Path, *fields: str, display: str = "") -> list[list[str]
         cmd += ["-Y", display]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=60).stdout
     return [line.split("\t") for line in out.splitlines() if line.strip()]
-
-
-def stop(proc: subprocess.Popen[str], sig: int = signal.SIGINT) -> tuple[str, str]:
-    proc.send_signal(sig)
-    out, err = proc.communicate(timeout=20)
-    return out, err
 
 
 def test_ping_into_created_tun_prints_requests_and_writes_pcap(ns: Netns, tmp_path: Path) -> None:
@@ -132,8 +121,10 @@ def test_sigterm_mid_capture_leaves_valid_pcap_and_no_device(ns: Netns, tmp_path
     pcap = tmp_path / "term.pcap"
     tw = ns.popen([*TAPWATCH, "--create", "tun3", "--addr", "10.3.0.1/24", "-q", "-w", str(pcap)])
     wait_addr(ns, "tun3", "10.3.0.1")
+    ns.wait_capturing("tun3")
     ping = ns.popen(["ping", "-i", "0.05", "-W", "1", "10.3.0.2"])
-    time.sleep(1.0)
+    # mid-capture: once the timed flushes have put five pings in the file
+    wait_for(lambda: records_on_disk(pcap, is_icmp) >= 5, every=0.1)
     _, err = stop(tw, signal.SIGTERM)
     ping.kill()
     ping.wait()
@@ -150,8 +141,10 @@ def test_sigkill_leaves_readable_pcap_and_no_device(ns: Netns, tmp_path: Path) -
     pcap = tmp_path / "kill.pcap"
     tw = ns.popen([*TAPWATCH, "--create", "tun4", "--addr", "10.4.0.1/24", "-q", "-w", str(pcap)])
     wait_addr(ns, "tun4", "10.4.0.1")
+    ns.wait_capturing("tun4")
     ns.run(["ping", "-c", "5", "-i", "0.1", "-W", "1", "10.4.0.2"])
-    time.sleep(1.2)  # longer than the flush interval
+    # nothing stops tapwatch: only its timed flush can put the pings on disk before the kill
+    wait_for(lambda: records_on_disk(pcap, is_icmp) >= 5, every=0.1)
     tw.kill()
     tw.wait()
     rows = tshark_fields(pcap, "icmp.seq", display="icmp")

@@ -6,6 +6,8 @@ how long a test that is going to fail takes to say so.
 
 from __future__ import annotations
 
+import signal
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -61,3 +63,21 @@ def records_on_disk(path: Path, keep: Callable[[bytes], object] = bool) -> int:
             return sum(1 for r in cap if keep(r.data))
     except (OSError, PcapError):
         return 0
+
+
+def wait_addr(ns: Any, dev: str, addr: str, timeout: float = TIMEOUT) -> None:
+    """Wait until ``dev`` in namespace ``ns`` has ``addr`` (tapwatch configured its device)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = ns.run(["ip", "-o", "addr", "show", "dev", dev]).stdout
+        if addr in out:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{dev} never got {addr}")
+
+
+def stop(proc: subprocess.Popen[str], sig: int = signal.SIGINT) -> tuple[str, str]:
+    """Signal ``proc`` (Ctrl-C by default) and collect what it printed on its way out."""
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=20)
+    return out, err
