@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from netns import TAPWATCH, Netns, needs_netns
-from test_live import stop, wait_addr
+from waiting import stop, text_of, wait_addr, wait_for
 
 from tapwatch import pcap
 from tapwatch.kinds import Direction
@@ -30,8 +30,8 @@ def veth(ns: Netns) -> None:
         ns.run(cmd, check=True)
 
 
-def tcpdump_any(ns: Netns, expr: list[str]) -> subprocess.Popen[str]:
-    proc = ns.popen(["tcpdump", "-i", "any", "-nn", "-l", *expr])
+def tcpdump_any(ns: Netns, expr: list[str], **kw: object) -> subprocess.Popen[str]:
+    proc = ns.popen(["tcpdump", "-i", "any", "-nn", "-l", *expr], **kw)
     assert proc.stderr is not None
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:  # "listening on any" once it captures
@@ -40,9 +40,20 @@ def tcpdump_any(ns: Netns, expr: list[str]) -> subprocess.Popen[str]:
     raise AssertionError("tcpdump never started")
 
 
-def test_device_and_observed_interface_print_like_tcpdump_any(ns: Netns) -> None:
+def on_ours(text: str) -> list[str]:
+    """tcpdump -i any's lines about the test's own interfaces (tun0, va, vb)."""
+    return [
+        ln
+        for ln in text.splitlines()
+        if (m := ANY_LINE.match(ln)) is not None and m.group(1) in ("tun0", "va", "vb")
+    ]
+
+
+def test_device_and_observed_interface_print_like_tcpdump_any(ns: Netns, tmp_path: Path) -> None:
     veth(ns)
-    td = tcpdump_any(ns, ["icmp", "or", "arp"])
+    td_lines, tw_lines = tmp_path / "tcpdump.txt", tmp_path / "tapwatch.txt"
+    td_out, tw_out = td_lines.open("w"), tw_lines.open("w")
+    td = tcpdump_any(ns, ["icmp", "or", "arp"], stdout=td_out)
     tw = ns.popen(
         [
             *TAPWATCH,
@@ -57,24 +68,36 @@ def test_device_and_observed_interface_print_like_tcpdump_any(ns: Netns) -> None
             "vb",
             "--headless",
             "icmp or arp",
-        ]
+        ],
+        stdout=tw_out,
     )
     try:
         wait_addr(ns, "tun0", "10.9.0.1")
         ns.wait_capturing("vb")  # the observers are opened after tun0 is configured, vb last
         ns.run(["ping", "-c", "2", "-i", "0.3", "-W", "1", "10.9.0.2"])
         ns.run(["ping", "-c", "1", "-W", "1", "10.8.0.2"])  # ARP on the veth pair, no answer
-        time.sleep(0.5)  # tcpdump's side: its ring hands over blocks on a timer
+
+        def ours_so_far() -> list[str]:
+            return [ln for ln in text_of(tw_lines).splitlines() if ANY_LINE.match(ln)]
+
+        # tapwatch has the lines looked for below, and tcpdump (whose ring hands over blocks
+        # on a timer) as many on these interfaces: what differs then is a real difference
+        wait_for(
+            lambda: (
+                sum("echo reply" in ln for ln in ours_so_far()) == 2
+                and sum("who-has 10.8.0.2" in ln for ln in ours_so_far()) >= 2
+            )
+        )
+        wait_for(lambda: len(on_ours(text_of(td_lines))) >= len(ours_so_far()))
     finally:
-        out, err = stop(tw)
-        tdout, _ = stop(td)
+        _, err = stop(tw)
+        stop(td)
+        td_out.close()
+        tw_out.close()
+    out, tdout = tw_lines.read_text(), td_lines.read_text()
     assert tw.returncode == 0, err
     ours = [ln for ln in out.splitlines() if ANY_LINE.match(ln)]
-    theirs = {
-        ln
-        for ln in tdout.splitlines()
-        if ANY_LINE.match(ln) and ANY_LINE.match(ln).group(1) in ("tun0", "va", "vb")
-    }
+    theirs = set(on_ours(tdout))
     # every line a packet line, but for interface events (an address va gets late)
     assert len(ours) == len([ln for ln in out.splitlines() if not ln.startswith("# ")]), out
     # the same lines, word for word, timestamps aside (tapwatch stamps its own replies)
@@ -89,7 +112,12 @@ def test_device_and_observed_interface_print_like_tcpdump_any(ns: Netns) -> None
 def test_pcapng_directions_agree_with_tcpdump_any(ns: Netns, tmp_path: Path) -> None:
     ours = tmp_path / "tw.pcapng"
     theirs = tmp_path / "td.pcapng"
-    td = ns.popen(["tcpdump", "-i", "any", "-nn", "-w", str(theirs), "--print", "-l", "icmp"])
+    td_lines = tmp_path / "tcpdump.txt"
+    td_out = td_lines.open("w")
+    td = ns.popen(
+        ["tcpdump", "-i", "any", "-nn", "-w", str(theirs), "--print", "-l", "icmp"],
+        stdout=td_out,
+    )
     assert td.stderr is not None
     while "listening on" not in td.stderr.readline():
         pass
@@ -110,10 +138,12 @@ def test_pcapng_directions_agree_with_tcpdump_any(ns: Netns, tmp_path: Path) -> 
     try:
         wait_addr(ns, "tun1", "10.6.0.1")
         ping = ns.run(["ping", "-c", "3", "-i", "0.2", "-W", "1", "10.6.0.2"])
-        time.sleep(0.3)  # tcpdump's side: its ring hands over blocks on a timer
+        # tcpdump's ring hands over blocks on a timer: until it has printed the 6 packets
+        wait_for(lambda: text_of(td_lines).count("ICMP echo") >= 6)
     finally:
         stop(tw)
         stop(td)
+        td_out.close()
     assert "3 received" in ping.stdout
     got = [(r.direction, r.data) for r in pcap.read_capture(str(ours))]
     # tcpdump -i any writes Linux cooked v2: protocol at 0, packet type at 10 (4: outgoing),
@@ -181,9 +211,11 @@ def test_rotation_by_time_stops_after_w_files(ns: Netns, tmp_path: Path) -> None
     assert len(list(tmp_path.glob("t-*.pcap"))) == 2
 
 
-def test_loopback_shows_each_packet_once_as_tcpdump_does(ns: Netns) -> None:
+def test_loopback_shows_each_packet_once_as_tcpdump_does(ns: Netns, tmp_path: Path) -> None:
     """Loopback hands packet sockets every packet twice (sent, received): keep one, as libpcap."""
-    td = ns.popen(["tcpdump", "-i", "lo", "-nn", "-l", "icmp"])
+    td_lines = tmp_path / "tcpdump.txt"
+    td_out = td_lines.open("w")
+    td = ns.popen(["tcpdump", "-i", "lo", "-nn", "-l", "icmp"], stdout=td_out)
     assert td.stderr is not None
     while "listening on" not in td.stderr.readline():
         pass
@@ -191,10 +223,13 @@ def test_loopback_shows_each_packet_once_as_tcpdump_does(ns: Netns) -> None:
     try:
         ns.wait_capturing("lo", before=1)  # tcpdump's socket is the first
         ns.run(["ping", "-c", "2", "-i", "0.2", "127.0.0.1"])
-        time.sleep(0.3)  # tcpdump's side: its ring hands over blocks on a timer
+        # tcpdump's ring hands over blocks on a timer: until it has printed the 4 packets
+        wait_for(lambda: text_of(td_lines).count("ICMP echo") >= 4)
     finally:
         out, _ = stop(tw)
-        theirs, _ = stop(td)
+        stop(td)
+        td_out.close()
+    theirs = td_lines.read_text()
     ours = [ln.split(" ", 1)[1].replace("In  ", "", 1) for ln in out.splitlines() if ln]
     assert ours == [ln.split(" ", 1)[1] for ln in theirs.splitlines() if ln], (out, theirs)
     assert len(ours) == 4

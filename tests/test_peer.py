@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 from netns import TAPWATCH, Netns, needs_netns, netns
-from test_live import stop, tshark_fields, wait_addr
-from waiting import device_counter, text_of, wait_for
+from test_live import tshark_fields
+from waiting import device_counter, stop, text_of, wait_addr, wait_for
 
 from tapwatch import pcap
 from tapwatch.kinds import Direction
