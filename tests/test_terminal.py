@@ -200,9 +200,11 @@ def test_no_control_byte_from_a_capture_reaches_the_terminal(ns: Netns, tmp_path
         "10",
         "-s",
         control,
-        "sleep 1; printf '\\033]2;pwned\\007\\033]52;c;aGk=\\007'; sleep 30",
+        # prints once told to (tmux's wait-for; $TMUX names our server inside the pane)
+        f"tmux wait-for {control}; printf '\\033]2;pwned\\007\\033]52;c;aGk=\\007'; sleep 30",
     )
     tmux("set-option", "-s", "set-clipboard", "on")  # OSC 52 would create a tmux buffer
+    tmux("wait-for", "-S", control)
     assert wait_for(
         lambda: (
             tmux("display-message", "-p", "-t", control, "#{pane_title}").stdout.strip() == "pwned"
