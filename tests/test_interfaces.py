@@ -31,13 +31,18 @@ def veth(ns: Netns) -> None:
 
 
 def tcpdump_any(ns: Netns, expr: list[str], **kw: object) -> subprocess.Popen[str]:
-    proc = ns.popen(["tcpdump", "-i", "any", "-nn", "-l", *expr], **kw)
+    return tcpdump_started(ns.popen(["tcpdump", "-i", "any", "-nn", "-l", *expr], **kw))
+
+
+def tcpdump_started(proc: subprocess.Popen[str]) -> subprocess.Popen[str]:
+    """``proc`` once tcpdump says "listening on" (it captures); fails if it ends first."""
     assert proc.stderr is not None
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:  # "listening on any" once it captures
-        if "listening on" in proc.stderr.readline():
+    said = ""
+    while line := proc.stderr.readline():  # "" once tcpdump has ended
+        said += line
+        if "listening on" in line:
             return proc
-    raise AssertionError("tcpdump never started")
+    raise AssertionError(f"tcpdump never started: {said}")
 
 
 def on_ours(text: str) -> list[str]:
@@ -118,9 +123,7 @@ def test_pcapng_directions_agree_with_tcpdump_any(ns: Netns, tmp_path: Path) -> 
         ["tcpdump", "-i", "any", "-nn", "-w", str(theirs), "--print", "-l", "icmp"],
         stdout=td_out,
     )
-    assert td.stderr is not None
-    while "listening on" not in td.stderr.readline():
-        pass
+    tcpdump_started(td)
     tw = ns.popen(
         [
             *TAPWATCH,
@@ -215,10 +218,7 @@ def test_loopback_shows_each_packet_once_as_tcpdump_does(ns: Netns, tmp_path: Pa
     """Loopback hands packet sockets every packet twice (sent, received): keep one, as libpcap."""
     td_lines = tmp_path / "tcpdump.txt"
     td_out = td_lines.open("w")
-    td = ns.popen(["tcpdump", "-i", "lo", "-nn", "-l", "icmp"], stdout=td_out)
-    assert td.stderr is not None
-    while "listening on" not in td.stderr.readline():
-        pass
+    td = tcpdump_started(ns.popen(["tcpdump", "-i", "lo", "-nn", "-l", "icmp"], stdout=td_out))
     tw = ns.popen([*TAPWATCH, "-i", "lo", "--headless", "icmp"])
     try:
         ns.wait_capturing("lo", before=1)  # tcpdump's socket is the first
