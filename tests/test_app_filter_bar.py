@@ -24,6 +24,7 @@ from test_app import (
     ui,
 )
 from textual import events
+from waiting import until
 
 from tapwatch.app import TapwatchApp
 from tapwatch.filtercheck import FilterJudge, FilterRequest
@@ -76,15 +77,17 @@ async def test_enter_before_the_check_applies_once_it_is_through() -> None:
         # an invalid one entered at once: refused, the input opens again with the error
         await pilot.press("slash", "ctrl+u", *"icmp and", "enter")
         await filter_checked(pilot, app)
-        await pilot.pause()
-        assert filter_input(app).has_focus and filter_input(app).has_class("-invalid")
+        await until(  # the refusal reopens the input after the check's answer is handled
+            pilot,
+            lambda: filter_input(app).has_focus and filter_input(app).has_class("-invalid"),
+            "the refused filter's input open again, marked invalid",
+        )
         assert display_filter(app) == "icmp"
 
 
 @ui
 async def test_finding_by_a_filter_that_compiles_for_ever_gives_up_and_keys_work() -> None:
     from test_app import said
-    from waiting import until
 
     app = TapwatchApp(tun_records(20))
     async with app.run_test(size=SIZE) as pilot:
