@@ -63,11 +63,6 @@ async def test_a_pasted_filter_that_compiles_for_ever_leaves_the_keys_working() 
         assert flt.has_class("-valid") and bar.error is None, (bar.error, flt.value, bar.pending)
 
 
-@pytest.mark.xfail(
-    reason="known race on a loaded machine: the second Enter's filter is sometimes reverted to "
-    "the applied one before its check answers (the input ends closed, holding 'icmp')",
-    strict=False,
-)
 @ui
 async def test_enter_before_the_check_applies_once_it_is_through() -> None:
     app = TapwatchApp(tun_records(20))

@@ -123,7 +123,15 @@ class FilterInput(SafeInput):
             self.step = step
 
     class Left(Message):
-        """The input lost the focus (Tab, a click elsewhere)."""
+        """The input lost the focus (Tab, a click elsewhere) while open as ``opened``."""
+
+        def __init__(self, opened: int) -> None:
+            super().__init__()
+            self.opened = opened
+
+    #: which opening of the input this is (the bar counts them): a blur that arrives after
+    #: the input was opened again belongs to the earlier opening and is stale
+    opened = 0
 
     class Clicked(Message):
         """A click on the input while it was not being edited."""
@@ -135,8 +143,7 @@ class FilterInput(SafeInput):
         self.post_message(self.Recall(step))
 
     def on_blur(self) -> None:
-        self.can_focus = False
-        self.post_message(self.Left())
+        self.post_message(self.Left(self.opened))
 
     def on_click(self) -> None:
         if not self.has_focus:
@@ -177,6 +184,8 @@ class FilterBar(ReportsWorkerFailures, Horizontal):
         self._debounce: Timer | None = None
         self._slow_timer: Timer | None = None
         self._submit_gen: int | None = None  # Enter waits for this check
+        self._opened = 0  # how many times the input was opened (see FilterInput.opened)
+        self._reopening = False  # a refused Enter opens the input again (queued)
         self.capture_expr = capture_expr
         self.applied = ""
         self.error: str | None = None
@@ -192,6 +201,9 @@ class FilterBar(ReportsWorkerFailures, Horizontal):
             compact=True,
             suggester=FilterSuggester(self),
             highlighter=self._marks,
+            # the bar sets -valid/-invalid from its check; Input's own validation (no
+            # validators: always valid) would overwrite them on blur, change and Enter
+            validate_on=[],
         )
         self._input.can_focus = False
         self._message = Label("", id="filter-msg")
@@ -211,6 +223,9 @@ class FilterBar(ReportsWorkerFailures, Horizontal):
     def edit(self) -> None:
         """Open the input (with the applied expression) for editing."""
         flt = self.input
+        self._opened += 1
+        self._reopening = False
+        flt.opened = self._opened
         flt.can_focus = True
         flt.focus()
         flt.cursor_position = len(flt.value)
@@ -395,6 +410,9 @@ class FilterBar(ReportsWorkerFailures, Horizontal):
 
     def on_filter_input_left(self, event: FilterInput.Left) -> None:
         event.stop()
+        if event.opened != self._opened or self._reopening:
+            return  # opened again since (a refused Enter): the blur is stale, the edit goes on
+        self.input.can_focus = False
         if self.input.value != self.applied and self._submit_gen != self._gen:
             self.restore()  # left without Enter (an Enter waiting for its check keeps it)
 
@@ -423,8 +441,11 @@ class FilterBar(ReportsWorkerFailures, Horizontal):
         _, ok, compiled = self._result
         if not ok:
             self.app.bell()
-            if not self.input.has_focus:  # closed by an Enter before the check was through
-                self.edit()
+            if not self.input.can_focus:  # closed by an Enter before the check was through
+                # after the focus move the close asked for (queued on the app), not before it:
+                # that move's blur is then stale when it arrives (see on_filter_input_left)
+                self._reopening = True
+                self.app.call_later(self.edit)
             return
         expr = text.strip()
         self.set_applied(expr, compiled)

@@ -56,7 +56,8 @@ class DisplayFilter(ScreenBase):
     @on(FilterBar.Closed)
     def _filter_closed(self) -> None:
         if not self.filter_bar.input.can_focus:  # not opened again since (a refused Enter)
-            self.packet_list.focus()
+            # now, not queued: a refused Enter's reopening may be queued already
+            self.set_focus(self.packet_list)
 
     def apply_filter(self, expr: str, compiled: PacketFilter | None = None) -> None:
         """Show only what ``expr`` matches (with the capture filter); empty shows everything."""
