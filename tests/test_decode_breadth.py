@@ -1,7 +1,8 @@
 """Hostile input against the decoders of tunnel hosts' control protocols and link types:
-every packet of their corpus files (tests/corpus/tunnelctl.py and links.py), cut at every offset and
-mutated, through the one-line decoder at tcpdump's -v levels.  Nothing may reach the
-decoder's last resort ("decoder error"): the explicit length checks must catch it all.
+every packet of their corpus files (tests/corpus/tunnelctl.py, links.py and wireless.py),
+cut at every offset and mutated, through the one-line decoder at tcpdump's -v levels.
+Nothing may reach the decoder's last resort ("decoder error"): the explicit length checks
+must catch it all.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ FILES = {
     "brcm.pcap": "BRCM",
     "brcm-prepend.pcap": "BRCM",
     "ikev2.pcap": "ISAKMP",
+    "radiotap.pcap": "802.11",
+    "dot11.pcap": "802.11",
 }
 
 
@@ -38,7 +41,11 @@ def _records(name: str) -> tuple[int, list[bytes]]:
 
 
 def _text(data: bytes, lt: int, verbose: int) -> str:
-    return decode.line_text(data, lt, decode.TcpFlows(), True, verbose=verbose)
+    text = decode.line_text(data, lt, decode.TcpFlows(), True, verbose=verbose)
+    # every byte of the packet reaches the line escaped: nothing outside ' '..'~' but the
+    # line breaks and tabs of tcpdump's -v layout and hex dumps
+    assert all(" " <= c <= "~" or c in "\n\t" for c in text), (data.hex(), text)
+    return text
 
 
 @pytest.mark.parametrize("name", sorted(FILES))

@@ -49,6 +49,7 @@ COMPILED_MODULES = (
             "overlay",
             "openflow",
             "lan",
+            "wifi",
         )
     ),
     "tapwatch.pcap.records",
