@@ -1,8 +1,8 @@
 """Hostile input against the decoders of tunnel hosts' control protocols and link types:
-every packet of their corpus files (tests/corpus/tunnelctl.py, links.py and wireless.py),
-cut at every offset and mutated, through the one-line decoder at tcpdump's -v levels.
-Nothing may reach the decoder's last resort ("decoder error"): the explicit length checks
-must catch it all.
+every packet of their corpus files (tests/corpus/tunnelctl.py, links.py, wireless.py
+and l2tpctl.py), cut at every offset and mutated, through the one-line decoder at
+tcpdump's -v levels.  Nothing may reach the decoder's last resort ("decoder error"): the
+explicit length checks must catch it all.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ FILES = {
     "ikev2.pcap": "ISAKMP",
     "radiotap.pcap": "802.11",
     "dot11.pcap": "802.11",
+    "l2tpctl.pcap": "L2TP",
 }
 
 

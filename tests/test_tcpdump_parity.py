@@ -125,6 +125,7 @@ CLAIMED = (
     "LISP",
     "OpenFlow",
     "802.11",
+    "L2TP",
 )
 
 
@@ -179,6 +180,7 @@ WHOLE = (
     "ikev2.pcap",
     "radiotap.pcap",
     "dot11.pcap",
+    "l2tpctl.pcap",
 )
 
 

@@ -8,7 +8,8 @@ Two very different jobs live in this package:
   when ``pip install`` can).  The protocol modules (``link``, ``ip``,
   ``transport``, ``icmp``, ``dns``, ``dhcp``, ``isakmp``, ``services``, ``apps``, ``tunnels``,
   ``ospf``, ``multicast``, ``liveness``, ``ldp``, ``bgp``, ``ppp``, ``wan``, ``pptp``, ``overlay``,
-  ``openflow``, ``lan``, ``wifi``)
+  ``openflow``, ``lan``, ``wifi``; ``l2tpctl`` prints L2TP's control messages for
+  ``tunnels``)
   each bind handlers into the dispatch tables of :mod:`tapwatch.decode.core`, one
   table per layer boundary (link type, ethertype, IP protocol, UDP and TCP port),
   which both walks share.  :class:`LineFormatter` prints a capture's packets as
@@ -39,7 +40,7 @@ Differences from ``tcpdump -nn`` (tcpdump 4.99.3), each a flag away:
   Broadcom LI shim first; ``strict=True`` prints the shim.
 * Not (yet) decoded as tcpdump does: the link types no module here binds; inside 802.11
   data frames, LLC other than SNAP and SNAP with a vendor's OUI (a hex dump); OpenFlow
-  1.3's message bodies; L2TP's control messages; BGP's VPN, labeled and EVPN routes;
+  1.3's message bodies; BGP's VPN, labeled and EVPN routes;
   OSPF traffic-engineering LSAs; DVMRP and PIMv1; ICMPv6 node information payloads, a
   packet cut short *inside* a tunnel (tcpdump blames the inner header, tapwatch the
   outer one), the application protocols not named in :mod:`~tapwatch.decode.apps` and

@@ -50,6 +50,7 @@ COMPILED_MODULES = (
             "openflow",
             "lan",
             "wifi",
+            "l2tpctl",
         )
     ),
     "tapwatch.pcap.records",
