@@ -1,7 +1,7 @@
-"""Hostile input against the decoders of tunnel hosts' control protocols and link types:
-every packet of their corpus files (tests/corpus/tunnelctl.py, links.py, wireless.py
-and l2tpctl.py), cut at every offset and mutated, through the one-line decoder at
-tcpdump's -v levels.  Nothing may reach the decoder's last resort ("decoder error"): the
+"""Hostile input against the decoders of tunnel hosts' control protocols and link types: every
+packet of their corpus files (tests/corpus/tunnelctl.py, links.py, wireless.py, l2tpctl.py
+and openflow13.py), cut at every offset and mutated, through the one-line decoder at
+tcpdump's -v levels. Nothing may reach the decoder's last resort ("decoder error"): the
 explicit length checks must catch it all.
 """
 
@@ -33,6 +33,7 @@ FILES = {
     "radiotap.pcap": "802.11",
     "dot11.pcap": "802.11",
     "l2tpctl.pcap": "L2TP",
+    "openflow13.pcap": "OpenFlow",
 }
 
 

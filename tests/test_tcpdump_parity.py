@@ -181,6 +181,7 @@ WHOLE = (
     "radiotap.pcap",
     "dot11.pcap",
     "l2tpctl.pcap",
+    "openflow13.pcap",
 )
 
 

@@ -39,11 +39,11 @@ Differences from ``tcpdump -nn`` (tcpdump 4.99.3), each a flag away:
 * BFD from UDP port 49152 prints as BFD; tcpdump takes that source port for a
   Broadcom LI shim first; ``strict=True`` prints the shim.
 * Not (yet) decoded as tcpdump does: the link types no module here binds; inside 802.11
-  data frames, LLC other than SNAP and SNAP with a vendor's OUI (a hex dump); OpenFlow
-  1.3's message bodies; BGP's VPN, labeled and EVPN routes;
-  OSPF traffic-engineering LSAs; DVMRP and PIMv1; ICMPv6 node information payloads, a
-  packet cut short *inside* a tunnel (tcpdump blames the inner header, tapwatch the
-  outer one), the application protocols not named in :mod:`~tapwatch.decode.apps` and
+  data frames, LLC other than SNAP and what SNAP carries for a vendor (CDP and the like
+  print as a hex dump); BGP's VPN, labeled and EVPN routes; OSPF traffic-engineering
+  LSAs; DVMRP and PIMv1; ICMPv6 node information payloads, a packet cut short *inside* a
+  tunnel (tcpdump blames the inner header, tapwatch the outer one), the application
+  protocols not named in :mod:`~tapwatch.decode.apps` and
   :mod:`~tapwatch.decode.services` (they print as ``UDP, length N``); with ``-v``, RIPv1
   routes.
 
