@@ -85,3 +85,22 @@ def test_seeded_mutations_never_reach_the_last_resort(name: str) -> None:
         text = _text(data, lt, i % 3)
         assert "decoder error" not in text, (name, data.hex(), text)
         decode.layers(data, lt)
+
+
+@pytest.mark.parametrize("name", ["radiotap.pcap", "dot11.pcap"])
+def test_tree_of_wireless_frames(name: str) -> None:
+    """scapy's layers dissect both link types for the tree; radiotap's fields get the bytes
+    they sit in (aligned from the header's start), whatever the frame after it."""
+    lt, frames = _records(name)
+    for frame in frames:
+        nodes = decode.detail(frame, lt)
+        assert not any("failed" in n.label or "unavailable" in n.label for n in nodes), nodes
+        assert all(0 <= n.start <= n.end <= len(frame) for n in nodes)
+    first = decode.detail(frames[0], lt)
+    if lt == 127:
+        radio = first[0]
+        assert radio.label.startswith("RadioTap")
+        fields = {c.label.split(":")[0]: (c.start, c.end) for c in radio.children}
+        assert fields["Mac timestamp"] == (8, 16)  # TSFT right after the presence word
+        assert "123456789" in next(c.label for c in radio.children if "timestamp" in c.label)
+    assert any(n.label.startswith("802.11") for n in first)
