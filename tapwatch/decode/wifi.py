@@ -66,7 +66,8 @@ _VHT_BANDWIDTH: Final = (
     *("160 MHz (U)", "160 MHz (LL)", "160 MHz (LU)", "160 MHz (UL)", "160 MHz (UU)"),
     *("160 MHz (LLL)", "160 MHz (LLU)", "160 MHz (LUL)", "160 MHz (UUU)", "160 MHz (ULL)"),
     *("160 MHz (ULU)", "160 MHz (UUL)", "160 MHz (UUU)"),
-    *(f"unknown ({i})" for i in range(26, 32)),
+    *("unknown (26)", "unknown (27)", "unknown (28)", "unknown (29)", "unknown (30)"),
+    "unknown (31)",
 )
 _ACTION_SUB: Final = {
     3: ("BA ", ("ADDBA Request", "ADDBA Response", "DELBA")),
