@@ -34,6 +34,7 @@ FILES = {
     "dot11.pcap": "802.11",
     "l2tpctl.pcap": "L2TP",
     "openflow13.pcap": "OpenFlow",
+    "eapol.pcap": "EAPOL",
 }
 
 

@@ -126,6 +126,7 @@ CLAIMED = (
     "OpenFlow",
     "802.11",
     "L2TP",
+    "EAPOL",
 )
 
 
@@ -182,6 +183,7 @@ WHOLE = (
     "dot11.pcap",
     "l2tpctl.pcap",
     "openflow13.pcap",
+    "eapol.pcap",
 )
 
 
@@ -239,7 +241,7 @@ if __name__ == "__main__":
 
 
 @pytest.mark.parametrize("verbose", [0, 1])
-@pytest.mark.parametrize("name", ["radiotap.pcap", "dot11.pcap"])
+@pytest.mark.parametrize("name", ["radiotap.pcap", "dot11.pcap", "eapol.pcap"])
 def test_wireless_link_header_as_tcpdump_e(name: str, verbose: int) -> None:
     """With ``-e`` the 802.11 header's addresses (and at -v its flags and duration) print
     between the radio's fields and the frame's body, and a data frame's LLC/SNAP header

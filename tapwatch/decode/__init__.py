@@ -8,7 +8,7 @@ Two very different jobs live in this package:
   when ``pip install`` can).  The protocol modules (``link``, ``ip``,
   ``transport``, ``icmp``, ``dns``, ``dhcp``, ``isakmp``, ``services``, ``apps``, ``tunnels``,
   ``ospf``, ``multicast``, ``liveness``, ``ldp``, ``bgp``, ``ppp``, ``wan``, ``pptp``, ``overlay``,
-  ``openflow``, ``lan``, ``wifi``; ``l2tpctl`` prints L2TP's control messages for
+  ``openflow``, ``lan``, ``wifi``, ``eapol``; ``l2tpctl`` prints L2TP's control messages for
   ``tunnels``)
   each bind handlers into the dispatch tables of :mod:`tapwatch.decode.core`, one
   table per layer boundary (link type, ethertype, IP protocol, UDP and TCP port),
@@ -86,6 +86,7 @@ for _name in (
     "openflow",
     "lan",
     "wifi",
+    "eapol",
 ):
     _importlib.import_module(f"tapwatch.decode.{_name}")
 

@@ -51,6 +51,7 @@ COMPILED_MODULES = (
             "lan",
             "wifi",
             "l2tpctl",
+            "eapol",
         )
     ),
     "tapwatch.pcap.records",

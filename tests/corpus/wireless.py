@@ -11,6 +11,9 @@ Deauthentication, Action), the control frames (RTS, CTS, Acknowledgment, Block A
 its request, PS-Poll, CF-End), data frames carrying IPv4, IPv6 and ARP over LLC/SNAP in
 each To/From-DS direction, QoS data, null data, protected data, and cut-short frames.
 ``dot11.pcap`` (link type 105): some of the same frames without a radio header.
+``eapol.pcap``: 802.1X on a wired port (EAPOL start and logoff, EAP identity,
+notification, NAK, MD5, TLS, TTLS, FAST, SIM and AKA, success and failure), then lengths
+that disagree and frames cut short; ``radiotap.pcap`` ends with WPA's four-way handshake.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ def _frames() -> list[Any]:
         Dot11ReassoReq,
         Dot11ReassoResp,
     )
+    from scapy.layers.eap import EAPOL, EAPOL_KEY
     from scapy.layers.inet import ICMP, IP, UDP
     from scapy.layers.inet6 import ICMPv6EchoRequest, IPv6
     from scapy.layers.l2 import ARP, LLC, SNAP
@@ -136,6 +140,17 @@ def _frames() -> list[Any]:
         Dot11(type=3, subtype=0, addr1=AP),
         ctrl(3, addr1=AP),
     ]
+    # WPA's four-way handshake: EAPOL-Key frames in data frames (scapy.layers.eap)
+    for i, (fc, a1, a2, key) in enumerate(
+        (
+            (0x02, STA, AP, EAPOL_KEY(key_descriptor_type=2, key_ack=1, key_type=1)),
+            (0x01, AP, STA, EAPOL_KEY(key_descriptor_type=2, has_key_mic=1, key_type=1)),
+            (0x02, STA, AP, EAPOL_KEY(key_descriptor_type=2, install=1, key_ack=1, key_type=1)),
+            (0x01, AP, STA, EAPOL_KEY(key_descriptor_type=2, secure=1, key_type=1)),
+        )
+    ):
+        data = Dot11(type=2, subtype=8, FCfield=fc, addr1=a1, addr2=a2, addr3=AP, SC=i << 4)
+        bodies.append(data / Dot11QoS() / LLC() / SNAP() / EAPOL(version=2, type=3) / key)
     return bodies
 
 
@@ -284,6 +299,53 @@ def dot11(path: Path) -> None:
     wrpcap(str(path), frames, linktype=105)
 
 
+def eapol(path: Path) -> None:
+    """802.1X on a wired port (scapy.layers.eap): start, identity, MD5, TLS, TTLS, FAST and
+    PEAP exchanges, success, failure, logoff, and the malformed lengths tcpdump names."""
+    from scapy.layers.eap import EAP, EAP_FAST, EAP_MD5, EAP_TLS, EAP_TTLS, EAPOL
+    from scapy.layers.l2 import Ether
+    from scapy.utils import wrpcap
+
+    sup, auth, pae = "02:00:00:00:00:01", "02:00:00:00:00:0a", "01:80:c2:00:00:03"
+
+    def out(frame: Any, src: str = sup, dst: str = pae) -> bytes:
+        return bytes(Ether(src=src, dst=dst) / frame)
+
+    frames = [
+        out(EAPOL(version=1, type=1)),
+        out(EAPOL(version=2) / EAP(code=1, id=1, type=1), auth, sup),
+        out(EAPOL(version=2) / EAP(code=2, id=1, type=1, identity=b"alice@example.org")),
+        out(EAPOL(version=2) / EAP(code=1, id=2, type=2) / b"hello\x01", auth, sup),
+        out(EAPOL(version=2) / EAP(code=2, id=2, type=3, desired_auth_types=[13, 21, 99])),
+        out(EAPOL(version=2) / EAP_MD5(code=1, id=3, value=b"\x11" * 16), auth, sup),
+        out(EAPOL(version=2) / EAP_TLS(code=1, id=4, S=1), auth, sup),
+        out(EAPOL(version=2) / EAP_TLS(code=2, id=4, L=1, M=1, tls_message_len=3000) / (b"t" * 40)),
+        out(EAPOL(version=2) / EAP_TTLS(code=1, id=5, S=1, version=1), auth, sup),
+        out(EAPOL(version=2) / EAP_FAST(code=1, id=6, S=1, version=1), auth, sup),
+        out(EAPOL(version=2) / EAP(code=1, id=7, type=18) / b"\x0a\x00\x00", auth, sup),
+        out(EAPOL(version=2) / EAP(code=2, id=7, type=23) / b"\x01\x00\x00"),
+        out(EAPOL(version=2) / EAP(code=3, id=8), auth, sup),
+        out(EAPOL(version=2) / EAP(code=4, id=9), auth, sup),
+        out(EAPOL(version=2) / EAP(code=9, id=9), auth, sup),
+        out(EAPOL(version=2) / EAP(code=1, id=10, type=4), auth, sup),
+        out(EAPOL(version=1, type=2)),
+        out(EAPOL(version=3, type=4) / (b"\x00" * 4)),
+        out(EAPOL(version=2, type=9)),
+        # the EAPOL length disagrees with EAP's; EAP's length under its header; cut short
+        out(EAPOL(version=2, len=9) / EAP(code=2, id=1, type=1, identity=b"bob")),
+        out(EAPOL(version=2, len=2) / b"\x01\x01\x00\x02"),
+        out(EAPOL(version=2, len=4) / b"\x01\x01\x00\x04"),
+        out(EAPOL(version=2, len=0)),
+        out(EAPOL(version=2) / EAP(code=2, id=1, type=1, identity=b"carol"))[:22],
+        out(EAPOL(version=2) / EAP_TLS(code=1, id=4, L=1) / b"\x00\x00")[:25],
+        out(EAPOL(version=2) / b"\x02\x01\x00\x06\x02"),
+        out(EAPOL(version=2) / b"\x02\x01\x00\x05\x0d"),
+        out(EAPOL(version=2) / b"\x02\x01\x00\x07\x15\x80\x00"),
+    ]
+    wrpcap(str(path), frames, linktype=1)
+
+
 if __name__ == "__main__":
     radiotap(HERE / "radiotap.pcap")
     dot11(HERE / "dot11.pcap")
+    eapol(HERE / "eapol.pcap")
