@@ -916,6 +916,8 @@ def _frame(d: bytes, p: int, length: int, pad: bool, fcs: bool, a: Acc) -> tuple
         return "", _TRUNC
     e = not a.lean
     head = _header(d, fc, p, a.verbose) if e else ""
+    if e:  # the list's address columns: the frame's source and destination (IP's if it has)
+        _addresses(d, fc, p, hdrlen, a)
     body_at = p + hdrlen
     rest = length - hdrlen
     ftype = fc >> 2 & 3
@@ -937,6 +939,22 @@ def _frame(d: bytes, p: int, length: int, pad: bool, fcs: bool, a: Acc) -> tuple
     if text.endswith(_TRUNC):
         a.bad = True
     return head, text
+
+
+def _addresses(d: bytes, fc: int, p: int, hdrlen: int, a: Acc) -> None:
+    """Source and destination MAC as tcpdump's ``get_*_src_dst_mac`` pick them."""
+    ftype = fc >> 2 & 3
+    if ftype == 2:
+        ds = fc >> 8 & 3
+        so, do = (10, 10, 16, 24)[ds], (4, 16, 4, 16)[ds]
+    elif ftype == 0:
+        so, do = 10, 4
+    else:  # control frames: the transmitter where there is one, the receiver
+        so, do = (10 if hdrlen >= 16 else -1), 4
+    if so >= 0 and p + so + 6 <= len(d):
+        a.src = mac(d[p + so : p + so + 6])
+    if p + do + 6 <= len(d):
+        a.dst = mac(d[p + do : p + do + 6])
 
 
 def _frame_walk(d: bytes, p: int, fcs: bool, pad: bool, out: list[str]) -> None:
