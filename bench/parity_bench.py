@@ -38,6 +38,7 @@ CLAIMED = frozenset(
         "IGMP", "PIM", "VRRP", "BFD", "LDP", "BCM-LI", "WireGuard", "OpenVPN", "PPP", "PPPoE",
         "LCP", "IPCP", "IP6CP", "CHAP", "PAP", "CHDLC", "SLARP", "FR", "IPNET", "IPoIB",
         "PPTP", "VXLAN-GPE", "NSH", "LISP", "OpenFlow", "ARCNET", "DSA", "EDSA", "BRCM",
+        "802.11", "EAPOL",
     )
 )  # fmt: skip
 

@@ -124,6 +124,9 @@ CLAIMED = (
     "NSH",
     "LISP",
     "OpenFlow",
+    "802.11",
+    "L2TP",
+    "EAPOL",
 )
 
 
@@ -176,6 +179,11 @@ WHOLE = (
     "brcm.pcap",
     "brcm-prepend.pcap",
     "ikev2.pcap",
+    "radiotap.pcap",
+    "dot11.pcap",
+    "l2tpctl.pcap",
+    "openflow13.pcap",
+    "eapol.pcap",
 )
 
 
@@ -230,3 +238,20 @@ def main() -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+@pytest.mark.parametrize("verbose", [0, 1])
+@pytest.mark.parametrize("name", ["radiotap.pcap", "dot11.pcap", "eapol.pcap"])
+def test_wireless_link_header_as_tcpdump_e(name: str, verbose: int) -> None:
+    """With ``-e`` the 802.11 header's addresses (and at -v its flags and duration) print
+    between the radio's fields and the frame's body, and a data frame's LLC/SNAP header
+    is spelled out, as tcpdump prints them."""
+    path = CORPUS / name
+    theirs = tcpdump_packets(path, "-e", *(["-v"] if verbose else []))
+    with pcap.read_capture(str(path)) as reader:
+        fmt = decode.LineFormatter(reader.linktype, strict=True, verbose=verbose, link=True)
+        ours = [fmt.line(r.ts_ns, r.data, r.orig_len)[16:] for r in reader]
+    assert len(ours) == len(theirs)
+    pairs = zip(ours, theirs, strict=True)
+    diffs = [f"  tapwatch: {o!r}\n  tcpdump:  {t!r}" for o, t in pairs if o != t]
+    assert not diffs, "\n".join(diffs)

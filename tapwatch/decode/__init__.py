@@ -8,7 +8,8 @@ Two very different jobs live in this package:
   when ``pip install`` can).  The protocol modules (``link``, ``ip``,
   ``transport``, ``icmp``, ``dns``, ``dhcp``, ``isakmp``, ``services``, ``apps``, ``tunnels``,
   ``ospf``, ``multicast``, ``liveness``, ``ldp``, ``bgp``, ``ppp``, ``wan``, ``pptp``, ``overlay``,
-  ``openflow``, ``lan``)
+  ``openflow``, ``lan``, ``wifi``, ``eapol``; ``l2tpctl`` prints L2TP's control messages for
+  ``tunnels``)
   each bind handlers into the dispatch tables of :mod:`tapwatch.decode.core`, one
   table per layer boundary (link type, ethertype, IP protocol, UDP and TCP port),
   which both walks share.  :class:`LineFormatter` prints a capture's packets as
@@ -37,13 +38,14 @@ Differences from ``tcpdump -nn`` (tcpdump 4.99.3), each a flag away:
   full-size packet is not padded to 16 bytes).
 * BFD from UDP port 49152 prints as BFD; tcpdump takes that source port for a
   Broadcom LI shim first; ``strict=True`` prints the shim.
-* Not (yet) decoded as tcpdump does: 802.11 with radiotap and the other link types no
-  module here binds; OpenFlow 1.3's message bodies; L2TP's control messages; BGP's
-  VPN, labeled and EVPN routes; OSPF traffic-engineering LSAs; DVMRP and PIMv1; ICMPv6
-  node information payloads, a packet cut short *inside* a tunnel (tcpdump blames the
-  inner header, tapwatch the outer one), the application protocols not named in
-  :mod:`~tapwatch.decode.apps` and :mod:`~tapwatch.decode.services` (they print as
-  ``UDP, length N``); with ``-v``, RIPv1 routes.
+* Not (yet) decoded as tcpdump does: the link types no module here binds; inside 802.11
+  data frames, LLC other than SNAP and what SNAP carries for a vendor (CDP and the like
+  print as a hex dump); BGP's VPN, labeled and EVPN routes; OSPF traffic-engineering
+  LSAs; DVMRP and PIMv1; ICMPv6 node information payloads, a packet cut short *inside* a
+  tunnel (tcpdump blames the inner header, tapwatch the outer one), the application
+  protocols not named in :mod:`~tapwatch.decode.apps` and
+  :mod:`~tapwatch.decode.services` (they print as ``UDP, length N``); with ``-v``, RIPv1
+  routes.
 
 Nothing in here may raise on hostile input: a capture is attacker-controlled
 data.  Truncation is handled explicitly (tcpdump-style ``[|udp]`` markers and
@@ -83,6 +85,8 @@ for _name in (
     "overlay",
     "openflow",
     "lan",
+    "wifi",
+    "eapol",
 ):
     _importlib.import_module(f"tapwatch.decode.{_name}")
 

@@ -49,6 +49,9 @@ COMPILED_MODULES = (
             "overlay",
             "openflow",
             "lan",
+            "wifi",
+            "l2tpctl",
+            "eapol",
         )
     ),
     "tapwatch.pcap.records",

@@ -89,6 +89,7 @@ def _load_scapy() -> None:
         "layers.ppp",
         "layers.pptp",
         "contrib.openflow",
+        "layers.dot11",  # radiotap (127) and 802.11 (105) by their link types
     ):
         logger = logging.getLogger("scapy")
         level = logger.level
@@ -393,6 +394,10 @@ def _field_nodes(pkt: Any, own: bytes, base: int, depth: int, net: Net) -> list[
     gets the byte(s) that contain its bits.
     """
     probe = _probe_for(pkt)
+    if type(pkt).__name__ == "RadioTap" and probe is not pkt:
+        # radiotap's fields are aligned from the header's start: scapy measures how far
+        # in a field is by the packet's original bytes, which here are the header's own
+        object.__setattr__(probe, "original", own)
     where = Where(type(pkt).__name__, base, net, probe)
     total = len(own)
     s: Any = own

@@ -14,6 +14,7 @@ from __future__ import annotations
 import struct
 from typing import Final
 
+from tapwatch.decode import l2tpctl
 from tapwatch.decode.core import (
     ETHERTYPES,
     IP_PROTOS,
@@ -374,7 +375,9 @@ def _ppp_inner(d: bytes, p: int, end: int, a: Acc) -> str:
 
 def _l2tp(d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int) -> str | None:
     if end - off < 2:
-        return None
+        a.layers.append("L2TP")
+        a.bad = True
+        return " [|l2tp]"  # tcpdump reads the flags whatever the length says
     flags = S_H.unpack_from(d, off)[0]
     ver = flags & 0xF
     a.layers.append("L2TP")
@@ -394,40 +397,64 @@ def _l2tp(d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: 
         + ("P" if flags & 0x0100 else "")
     )
     out = f" l2tp:[{fl}]"
-    mlen = length
+    # tcpdump's l2tp_print: fields print as they are read, so a cut shows where it fell
+    mlen = 0
     if lb:
         if end - p < 2:
             a.bad = True
             return out + " [|l2tp]"
         mlen = S_H.unpack_from(d, p)[0]
         p += 2
+    if end - p < 2:
+        a.bad = True
+        return out + " [|l2tp]"
+    tid = S_H.unpack_from(d, p)[0]
+    out += f"({tid}/"
     if end - p < 4:
         a.bad = True
         return out + " [|l2tp]"
-    tid, sid = S_HH.unpack_from(d, p)
+    sid = S_H.unpack_from(d, p + 2)[0]
     p += 4
-    out += f"({tid}/{sid})"
+    out += f"{sid})"
     a.info = f"L2TP tunnel {tid} session {sid}"
     if s:
-        if end - p < 4:
-            a.bad = True
-            return out + " [|l2tp]"
-        ns, nr = S_HH.unpack_from(d, p)
-        out += f"Ns={ns},Nr={nr}"
-        p += 4
-    if o:
         if end - p < 2:
             a.bad = True
             return out + " [|l2tp]"
+        out += f"Ns={S_H.unpack_from(d, p)[0]},"
+        if end - p < 4:
+            a.bad = True
+            return out + " [|l2tp]"
+        out += f"Nr={S_H.unpack_from(d, p + 2)[0]}"
+        p += 4
+    if o:
+        if end - p < 2 or end - p - 2 < S_H.unpack_from(d, p)[0]:
+            a.bad = True
+            return out + " [|l2tp]"
         p += 2 + S_H.unpack_from(d, p)[0]
+    if lb:
+        if length < mlen:
+            a.bad = True
+            return out + f" Length {mlen} larger than packet"
+        length = mlen
+    if length < p - off:
+        a.bad = True
+        return out + f" Length {length} smaller than header length"
     if t:
         if not lb:
-            out += " [L bit not set]"
-        if p >= min(end, off + mlen):
+            a.bad = True
+            return out + " No length"
+        if length == p - off:
             return out + " ZLB"
-        return out + " control"
+        text, clean = l2tpctl.avps(d, p, end, length - (p - off))
+        if not clean:
+            a.bad = True
+        if len(text) > 6 and text[1:9] == "*MSGTYPE":
+            a.info += " " + text[10 : text.find(")", 10)]
+        return out + text
     if _deep(a.layers):
         return out
+    end = min(end, off + length)
     return out + " {" + _ppp_inner(d, p, end, a) + "}"
 
 

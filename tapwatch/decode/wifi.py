@@ -1,0 +1,1022 @@
+"""802.11 as tcpdump 4.99 prints it: the plain 802.11 link type (105) and 802.11 behind a
+radiotap header (127), the way monitor-mode interfaces capture a wireless link.
+
+The radiotap header's fields print in their bit order, each aligned to its size from the
+header's start (tcpdump's ``cpack``): TSFT, flags, rate, channel, signal and noise,
+antenna, MCS and VHT; a field of unknown size ends the walk (``[bit N]``).  The frame then
+prints as tcpdump's ``ieee802_11_print``: management frames by subtype (Beacon, Probe
+Request/Response, Authentication, Association, Deauthentication ... with the SSID, rates
+and channel of their elements), control frames by name with their addresses, data frames
+as the LLC/SNAP payload they carry (an IP packet prints as usual).  The MAC header's
+addresses print only with ``-e``, as tcpdump's do.
+"""
+
+# ruff: noqa: E501 (tcpdump's status and reason texts are kept whole, one a line)
+from __future__ import annotations
+
+from typing import Final
+
+from tapwatch.decode.core import (
+    LINKTYPES,
+    Acc,
+    LinkHandler,
+    bind,
+    ethertype_text,
+    ethertype_walk,
+    mac,
+)
+from tapwatch.decode.names import ETHERTYPE_NAMES
+from tapwatch.decode.verbose import hex_ascii
+
+_TRUNC: Final = " [|802.11]"
+_RT_TRUNC: Final = " [|802.11_radio]"
+
+_MGMT_NAMES: Final = {
+    0: "Assoc Request",
+    1: "Assoc Response",
+    2: "ReAssoc Request",
+    3: "ReAssoc Response",
+    4: "Probe Request",
+    5: "Probe Response",
+    8: "Beacon",
+    9: "ATIM",
+    10: "Disassociation",
+    11: "Authentication",
+    12: "DeAuthentication",
+    13: "Action",
+}
+_CTRL_NAMES: Final = {
+    7: "Control Wrapper",
+    8: "BAR",
+    9: "BA",
+    10: "Power Save-Poll",
+    11: "Request-To-Send",
+    12: "Clear-To-Send",
+    13: "Acknowledgment",
+    14: "CF-End",
+    15: "CF-End+CF-Ack",
+}
+#: a control frame's header length by subtype (what tcpdump checks before its body)
+_CTRL_HDRLEN: Final = {7: 16, 8: 20, 9: 10, 10: 16, 11: 16, 12: 10, 13: 10, 14: 16, 15: 16}
+_AUTH_ALGS: Final = ("Open System", "Shared Key", "EAP")
+_HT_BANDWIDTH: Final = ("20 MHz", "40 MHz", "20 MHz (L)", "20 MHz (U)")
+_VHT_BANDWIDTH: Final = (
+    *("20 MHz", "40 MHz", "20 MHz (L)", "20 MHz (U)", "80 MHz", "80 MHz (L)", "80 MHz (U)"),
+    *("80 MHz (LL)", "80 MHz (LU)", "80 MHz (UL)", "80 MHz (UU)", "160 MHz", "160 MHz (L)"),
+    *("160 MHz (U)", "160 MHz (LL)", "160 MHz (LU)", "160 MHz (UL)", "160 MHz (UU)"),
+    *("160 MHz (LLL)", "160 MHz (LLU)", "160 MHz (LUL)", "160 MHz (UUU)", "160 MHz (ULL)"),
+    *("160 MHz (ULU)", "160 MHz (UUL)", "160 MHz (UUU)"),
+    *("unknown (26)", "unknown (27)", "unknown (28)", "unknown (29)", "unknown (30)"),
+    "unknown (31)",
+)
+_ACTION_SUB: Final = {
+    3: ("BA ", ("ADDBA Request", "ADDBA Response", "DELBA")),
+    7: ("HT ", ("TxChWidth", "MIMOPwrSave")),
+    13: (
+        "MeshAction ",
+        (
+            *("MeshLink", "HWMP", "Gate Announcement", "Congestion Control"),
+            *("MCCA Setup Request", "MCCA Setup Reply", "MCCA Advertisement Request"),
+            *("MCCA Advertisement", "MCCA Teardown", "TBTT Adjustment Request"),
+            "TBTT Adjustment Response",
+        ),
+    ),
+    14: ("MultiohopAction ", ("Proxy Update", "Proxy Update Confirmation")),
+}
+_ACTION_PLAIN: Final = {0: "Spectrum Management", 1: "QoS", 2: "DLS", 127: "Vendor"}
+_SELFPROT: Final = (
+    "",
+    "Peering Open",
+    "Peering Confirm",
+    "Peering Close",
+    "Group Key Inform",
+    "Group Key Acknowledge",
+)
+
+_STATUSES: Final = (
+    "Successful",
+    "Unspecified failure",
+    "TDLS wakeup schedule rejected but alternative schedule provided",
+    "TDLS wakeup schedule rejected",
+    "Reserved",
+    "Security disabled",
+    "Unacceptable lifetime",
+    "Not in same BSS",
+    "Reserved",
+    "Reserved",
+    "Cannot Support all requested capabilities in the Capability Information field",
+    "Reassociation denied due to inability to confirm that association exists",
+    "Association denied due to reason outside the scope of this standard",
+    "Responding STA does not support the specified authentication algorithm",
+    "Received an Authentication frame with authentication transaction sequence number out of expected sequence",
+    "Authentication rejected because of challenge failure",
+    "Authentication rejected due to timeout waiting for next frame in sequence",
+    "Association denied because AP is unable to handle additional associated STAs",
+    "Association denied due to requesting STA not supporting all of the data rates in the BSSBasicRateSet parameter, the Basic HT-MCS Set field of the HT Operation parameter, or the Basic VHT-MCS and NSS Set field in the VHT Operation parameter",
+    "Association denied due to requesting STA not supporting the short preamble option",
+    "Reserved",
+    "Reserved",
+    "Association request rejected because Spectrum Management capability is required",
+    "Association request rejected because the information in the Power Capability element is unacceptable",
+    "Association request rejected because the information in the Supported Channels element is unacceptable",
+    "Association denied due to requesting STA not supporting the Short Slot Time option",
+    "Reserved",
+    "Association denied because the requested STA does not support HT features",
+    "R0KH unreachable",
+    "Association denied because the requesting STA does not support the phased coexistence operation (PCO) transition time required by the AP",
+    "Association request rejected temporarily; try again later",
+    "Robust management frame policy violation",
+    "Unspecified, QoS-related failure",
+    "Association denied because QoS AP or PCP has insufficient bandwidth to handle another QoS STA",
+    "Association denied due to excessive frame loss rates and/or poor conditions on current operating channel",
+    "Association (with QoS BSS) denied because the requesting STA does not support the QoS facility",
+    "Reserved",
+    "The request has been declined",
+    "The request has not been successful as one or more parameters have invalid values",
+    "The allocation or TS has not been created because the request cannot be honored; however, a suggested TSPEC/DMG TSPEC is provided so that the initiating STA can attempt to set another allocation or TS with the suggested changes to the TSPEC/DMG TSPEC",
+    "Invalid element, i.e., an element defined in this standard for which the content does not meet the specifications in Clause 9",
+    "Invalid group cipher",
+    "Invalid pairwise cipher",
+    "Invalid AKMP",
+    "Unsupported RSNE version",
+    "Invalid RSNE capabilities",
+    "Cipher suite rejected because of security policy",
+    "The TS or allocation has not been created; however, the HC or PCP might be capable of creating a TS or allocation, in response to a request, after the time indicated in the TS Delay element",
+    "Direct Link is not allowed in the BSS by policy",
+    "The Destination STA is not present within this BSS",
+    "The Destination STA is not a QoS STA",
+    "Association denied because the listen interval is too large",
+    "Invalid FT Action frame count",
+    "Invalid pairwise master key identifier (PMKID)",
+    "Invalid MDE",
+    "Invalid FTE",
+    "Requested TCLAS processing is not supported by the AP or PCP",
+    "The AP or PCP has insufficient TCLAS processing resources to satisfy the request",
+    "The TS has not been created because the request cannot be honored; however, the HC or PCP suggests that the STA transition to a different BSS to set up the TS",
+    "GAS Advertisement Protocol not supported",
+    "No outstanding GAS request",
+    "GAS Response not received from the Advertisement Server",
+    "STA timed out waiting for GAS Query Response",
+    "LARGE GAS Response is larger than query response length limit",
+    "Request refused because home network does not support request",
+    "Advertisement Server in the network is not currently reachable",
+    "Reserved",
+    "Request refused due to permissions received via SSPN interface",
+    "Request refused because the AP or PCP does not support unauthenticated access",
+    "Reserved",
+    "Reserved",
+    "Reserved",
+    "Invalid contents of RSNE",
+    "U-APSD coexistence is not supported",
+    "Requested U-APSD coexistence mode is not supported",
+    "Requested Interval/Duration value cannot be supported with U-APSD coexistence",
+    "Authentication is rejected because an Anti-Clogging Token is required",
+    "Authentication is rejected because the offered finite cyclic group is not supported",
+    "The TBTT adjustment request has not been successful because the STA could not find an alternative TBTT",
+    "Transmission failure",
+    "Requested TCLAS Not Supported",
+    "TCLAS Resources Exhausted",
+    "Rejected with Suggested BSS transition",
+    "Reject with recommended schedule",
+    "Reject because no wakeup schedule specified",
+    "Success, the destination STA is in power save mode",
+    "FST pending, in process of admitting FST session",
+    "Performing FST now",
+    "FST pending, gap(s) in block ack window",
+    "Reject because of U-PID setting",
+    "Reserved",
+    "Reserved",
+    "(Re)Association refused for some external reason",
+    "(Re)Association refused because of memory limits at the AP",
+    "(Re)Association refused because emergency services are not supported at the AP",
+    "GAS query response not yet received",
+    "Reject since the request is for transition to a frequency band subject to DSE procedures and FST Initiator is a dependent STA",
+    "Requested TCLAS processing has been terminated by the AP",
+    "The TS schedule conflicts with an existing schedule; an alternative schedule is provided",
+    "The association has been denied; however, one or more Multi-band elements are included that can be used by the receiving STA to join the BSS",
+    "The request failed due to a reservation conflict",
+    "The request failed due to exceeded MAF limit",
+    "The request failed due to exceeded MCCA track limit",
+    "Association denied because the information in theSpectrum Management field is unacceptable",
+    "Association denied because the requesting STA does not support VHT features",
+    "Enablement denied",
+    "Enablement denied due to restriction from an authorized GDB",
+    "Authorization deenabled",
+)
+
+_REASONS: Final = (
+    "Reserved",
+    "Unspecified reason",
+    "Previous authentication no longer valid",
+    "Deauthenticated because sending STA is leaving (or has left) IBSS or ESS",
+    "Disassociated due to inactivity",
+    "Disassociated because AP is unable to handle all currently  associated STAs",
+    "Class 2 frame received from nonauthenticated STA",
+    "Class 3 frame received from nonassociated STA",
+    "Disassociated because sending STA is leaving (or has left) BSS",
+    "STA requesting (re)association is not authenticated with responding STA",
+    "Disassociated because the information in the Power Capability element is unacceptable",
+    "Disassociated because the information in the Supported Channels element is unacceptable",
+    "Disassociated due to BSS transition management",
+    "Invalid element, i.e., an element defined in this standard for which the content does not meet the specifications in Clause 9",
+    "Message integrity code (MIC) failure",
+    "4-Way Handshake timeout",
+    "Group key handshake timeout",
+    "Information element in 4-Way Handshake different from (Re)AssociationRequest/Probe Response/Beacon frame",
+    "Invalid group cipher",
+    "Invalid pairwise cipher",
+    "Invalid AKMP",
+    "Unsupported RSNE version",
+    "Invalid RSNE capabilities",
+    "IEEE 802.1X authentication failed",
+    "Cipher suite rejected because of the security policy",
+    "TDLS direct-link teardown due to TDLS peer STA unreachable via the TDLS direct link",
+    "TDLS direct-link teardown for unspecified reason",
+    "Disassociated because session terminated by SSP request",
+    "Disassociated because of lack of SSP roaming agreement",
+    "Requested service rejected because of SSP cipher suite or AKM requirement",
+    "Requested service not authorized in this location",
+    "TS deleted because QoS AP lacks sufficient bandwidth for this QoS STA due to a change in BSS service characteristics or operational mode (e.g. an HT BSS change from 40 MHz channel to 20 MHz channel)",
+    "Disassociated for unspecified, QoS-related reason",
+    "Disassociated because QoS AP lacks sufficient bandwidth for this QoS STA",
+    "Disassociated because of excessive number of frames that need to be acknowledged, but are not acknowledged due to AP transmissions and/or poor channel conditions",
+    "Disassociated because STA is transmitting outside the limits of its TXOPs",
+    "Requested from peer STA as the STA is leaving the BSS (or resetting)",
+    "Requested from peer STA as it does not want to use the mechanism",
+    "Requested from peer STA as the STA received frames using the mechanism for which a set up is required",
+    "Requested from peer STA due to time out",
+    "Reserved",
+    "Reserved",
+    "Reserved",
+    "Reserved",
+    "Reserved",
+    "Peer STA does not support the requested cipher suite",
+    "In a DLS Teardown frame: The teardown was initiated by the DLS peer. In a Disassociation frame: Disassociated because authorized access limit reached",
+    "In a DLS Teardown frame: The teardown was initiated by the AP. In a Disassociation frame: Disassociated due to external service requirements",
+    "Invalid FT Action frame count",
+    "Invalid pairwise master key identifier (PMKID)",
+    "Invalid MDE",
+    "Invalid FTE",
+    "Mesh peering canceled for unknown reasons",
+    "The mesh STA has reached the supported maximum number of peer mesh STAs",
+    "The received information violates the Mesh Configuration policy configured in the mesh STA profile",
+    "The mesh STA has received a Mesh Peering Close frame requesting to close the mesh peering",
+    "The mesh STA has resent dot11MeshMaxRetries Mesh Peering Open frames, without receiving a Mesh Peering Confirm frame",
+    "The confirmTimer for the mesh peering instance times out",
+    "The mesh STA fails to unwrap the GTK or the values in the wrapped contents do not match",
+    "The mesh STA receives inconsistent information about the mesh parameters between mesh peering Management frames",
+    "The mesh STA fails the authenticated mesh peering exchange because due to failure in selecting either the pairwise ciphersuite or group ciphersuite",
+    "The mesh STA does not have proxy information for this external destination",
+    "The mesh STA does not have forwarding information for this destination",
+    "The mesh STA determines that the link to the next hop of an active path in its forwarding information is no longer usable",
+    "The Deauthentication frame was sent because the MAC address of the STA already exists in the mesh BSS",
+    "The mesh STA performs channel switch to meet regulatory requirements",
+    "The mesh STA performs channel switching with unspecified reason",
+)
+
+#: (20 MHz long GI, 20 MHz short GI, 40 MHz long GI, 40 MHz short GI) by MCS index
+_HT_RATES: Final = (
+    (6.5, 7.2, 13.5, 15.0),
+    (13.0, 14.4, 27.0, 30.0),
+    (19.5, 21.7, 40.5, 45.0),
+    (26.0, 28.9, 54.0, 60.0),
+    (39.0, 43.3, 81.0, 90.0),
+    (52.0, 57.8, 108.0, 120.0),
+    (58.5, 65.0, 121.5, 135.0),
+    (65.0, 72.2, 135.0, 150.0),
+    (13.0, 14.4, 27.0, 30.0),
+    (26.0, 28.9, 54.0, 60.0),
+    (39.0, 43.3, 81.0, 90.0),
+    (52.0, 57.8, 108.0, 120.0),
+    (78.0, 86.7, 162.0, 180.0),
+    (104.0, 115.6, 216.0, 240.0),
+    (117.0, 130.0, 243.0, 270.0),
+    (130.0, 144.4, 270.0, 300.0),
+    (19.5, 21.7, 40.5, 45.0),
+    (39.0, 43.3, 81.0, 90.0),
+    (58.5, 65.0, 121.5, 135.0),
+    (78.0, 86.7, 162.0, 180.0),
+    (117.0, 130.0, 243.0, 270.0),
+    (156.0, 173.3, 324.0, 360.0),
+    (175.5, 195.0, 364.5, 405.0),
+    (195.0, 216.7, 405.0, 450.0),
+    (26.0, 28.9, 54.0, 60.0),
+    (52.0, 57.8, 108.0, 120.0),
+    (78.0, 86.7, 162.0, 180.0),
+    (104.0, 115.6, 216.0, 240.0),
+    (156.0, 173.3, 324.0, 360.0),
+    (208.0, 231.1, 432.0, 480.0),
+    (234.0, 260.0, 486.0, 540.0),
+    (260.0, 288.9, 540.0, 600.0),
+    (0.0, 0.0, 6.0, 6.7),
+    (39.0, 43.3, 81.0, 90.0),
+    (52.0, 57.8, 108.0, 120.0),
+    (65.0, 72.2, 135.0, 150.0),
+    (58.5, 65.0, 121.5, 135.0),
+    (78.0, 86.7, 162.0, 180.0),
+    (97.5, 108.3, 202.5, 225.0),
+    (52.0, 57.8, 108.0, 120.0),
+    (65.0, 72.2, 135.0, 150.0),
+    (65.0, 72.2, 135.0, 150.0),
+    (78.0, 86.7, 162.0, 180.0),
+    (91.0, 101.1, 189.0, 210.0),
+    (91.0, 101.1, 189.0, 210.0),
+    (104.0, 115.6, 216.0, 240.0),
+    (78.0, 86.7, 162.0, 180.0),
+    (97.5, 108.3, 202.5, 225.0),
+    (97.5, 108.3, 202.5, 225.0),
+    (117.0, 130.0, 243.0, 270.0),
+    (136.5, 151.7, 283.5, 315.0),
+    (136.5, 151.7, 283.5, 315.0),
+    (156.0, 173.3, 324.0, 360.0),
+    (65.0, 72.2, 135.0, 150.0),
+    (78.0, 86.7, 162.0, 180.0),
+    (91.0, 101.1, 189.0, 210.0),
+    (78.0, 86.7, 162.0, 180.0),
+    (91.0, 101.1, 189.0, 210.0),
+    (104.0, 115.6, 216.0, 240.0),
+    (117.0, 130.0, 243.0, 270.0),
+    (104.0, 115.6, 216.0, 240.0),
+    (117.0, 130.0, 243.0, 270.0),
+    (130.0, 144.4, 270.0, 300.0),
+    (130.0, 144.4, 270.0, 300.0),
+    (143.0, 158.9, 297.0, 330.0),
+    (97.5, 108.3, 202.5, 225.0),
+    (117.0, 130.0, 243.0, 270.0),
+    (136.5, 151.7, 283.5, 315.0),
+    (117.0, 130.0, 243.0, 270.0),
+    (136.5, 151.7, 283.5, 315.0),
+    (156.0, 173.3, 324.0, 360.0),
+    (175.5, 195.0, 364.5, 405.0),
+    (156.0, 173.3, 324.0, 360.0),
+    (175.5, 195.0, 364.5, 405.0),
+    (195.0, 216.7, 405.0, 450.0),
+    (195.0, 216.7, 405.0, 450.0),
+    (214.5, 238.3, 445.5, 495.0),
+)
+_HT_KNOWN_BW: Final = 0x01
+_HT_KNOWN_INDEX: Final = 0x02
+_HT_KNOWN_GI: Final = 0x04
+
+
+def _le16(d: bytes, p: int) -> int:
+    return d[p] | d[p + 1] << 8
+
+
+def _le32(d: bytes, p: int) -> int:
+    return d[p] | d[p + 1] << 8 | d[p + 2] << 16 | d[p + 3] << 24
+
+
+def _s8(v: int) -> int:
+    return v - 256 if v & 0x80 else v
+
+
+def _char(c: int) -> str:
+    """tcpdump's ``fn_print_char``: a byte as printable ASCII (``M-`` and ``^`` escapes)."""
+    out = ""
+    if c & 0x80:
+        out = "M-"
+        c &= 0x7F
+    if c < 0x20 or c == 0x7F:
+        return out + "^" + chr(c ^ 0x40)
+    return out + chr(c)
+
+
+# --------------------------------------------------------------------------- radiotap
+
+
+class _Cursor:
+    """tcpdump's ``cpack``: fields read in order, each aligned to its size from the header's
+    start; ``ok`` turns false when a field would run past the header's length."""
+
+    def __init__(self, d: bytes, start: int, end: int) -> None:
+        self.d = d
+        self.p = start
+        self.end = end
+
+    def take(self, size: int) -> int:
+        """The offset of the next field of ``size`` bytes (aligned), or -1 past the end."""
+        p = self.p
+        if p % size:
+            p += size - p % size
+        if p + size > self.end:
+            return -1
+        self.p = p + size
+        return p
+
+
+def _chaninfo(freq: int, flags: int, present: int) -> str:
+    out = f"{freq} MHz"
+    if present & (1 << 19):
+        out += " 11n"
+    else:
+        if flags & 0x880 == 0x880:
+            out += " FHSS"
+        if flags & 0x140 == 0x140:
+            out += " 11a/10Mhz" if flags & 0x4000 else " 11a/5Mhz" if flags & 0x8000 else " 11a"
+        if flags & 0xC0 == 0xC0 or flags & 0x480 == 0x480:
+            out += " 11g/10Mhz" if flags & 0x4000 else " 11g/5Mhz" if flags & 0x8000 else " 11g"
+        elif flags & 0xA0 == 0xA0:
+            out += " 11b"
+        if flags & 0x10:
+            out += " Turbo"
+    if flags & 0x10000:
+        out += " ht/20"
+    elif flags & 0x40000:
+        out += " ht/40-"
+    elif flags & 0x20000:
+        out += " ht/40+"
+    return out + " "
+
+
+def _mcs(d: bytes, p: int) -> str:
+    known, flags, index = d[p], d[p + 1], d[p + 2]
+    out = ""
+    if known & _HT_KNOWN_INDEX:
+        rate = 0.0
+        if index < len(_HT_RATES) and known & (_HT_KNOWN_BW | _HT_KNOWN_GI):
+            rate = _HT_RATES[index][(2 if flags & 3 == 1 else 0) + (1 if flags & 4 else 0)]
+        out += f"{rate:.1f} Mb/s MCS {index} " if rate else f"MCS {index} "
+    if known & _HT_KNOWN_BW:
+        out += _HT_BANDWIDTH[flags & 3] + " "
+    if known & _HT_KNOWN_GI:
+        out += "short GI " if flags & 4 else "long GI "
+    if known & 0x08:
+        out += "greenfield " if flags & 8 else "mixed "
+    if known & 0x10:
+        out += "LDPC FEC " if flags & 0x10 else "BCC FEC "
+    if known & 0x20:
+        out += f"RX-STBC{(flags & 0x60) >> 5} "
+    return out
+
+
+def _vht(d: bytes, p: int) -> str:
+    known, flags, bw = _le16(d, p), d[p + 2], d[p + 3]
+    coding = d[p + 8]
+    out = ""
+    for i in range(4):
+        m = d[p + 4 + i]
+        if m & 0x0F:
+            out += f"User {i} MCS {m >> 4} " + ("LDPC FEC " if coding & (1 << i) else "BCC FEC ")
+    if known & 0x40:
+        out += _VHT_BANDWIDTH[bw & 0x1F] + " "
+    if known & 0x04:
+        out += "short GI " if flags & 4 else "long GI "
+    return out
+
+
+#: the radiotap fields tcpdump knows: bit -> (alignment, size)
+_FIELDS: Final = {
+    0: (8, 8),
+    1: (1, 1),
+    2: (1, 1),
+    3: (2, 4),
+    4: (1, 2),
+    5: (1, 1),
+    6: (1, 1),
+    7: (2, 2),
+    8: (2, 2),
+    9: (1, 1),
+    10: (1, 1),
+    11: (1, 1),
+    12: (1, 1),
+    13: (1, 1),
+    14: (2, 2),
+    18: (4, 8),
+    19: (1, 3),
+    20: (4, 8),
+    21: (2, 12),
+}
+
+
+def _field(c: _Cursor, bit: int, present: int, out: list[str]) -> int:
+    """One field's text into ``out``; returns its flags byte (bit 1), -1 when the walk ends."""
+    spec = _FIELDS.get(bit)
+    if spec is None:
+        out.append(f"[bit {bit}] ")
+        return -1
+    align, size = spec
+    # tcpdump reads a field as its parts, each aligned to its own size: the first part
+    # sets the field's alignment, and every field here is laid out without inner gaps
+    p = c.take(align)
+    if p < 0 or p + size > c.end:
+        out.append(_RT_TRUNC)
+        return -1
+    c.p = p + size
+    d = c.d
+    if bit == 0:
+        out.append(f"{_le32(d, p) | _le32(d, p + 4) << 32}us tsft ")
+    elif bit == 1:
+        f = d[p]
+        out.append(
+            ("cfp " if f & 1 else "")
+            + ("short preamble " if f & 2 else "")
+            + ("wep " if f & 4 else "")
+            + ("fragmented " if f & 8 else "")
+            + ("bad-fcs " if f & 0x40 else "")
+        )
+        return 0x100 | f
+    elif bit == 2:
+        r = d[p]
+        out.append(f"MCS {r & 0x7F} " if 0x80 <= r <= 0x8F else f"{0.5 * r:2.1f} Mb/s ")
+    elif bit == 3:
+        if not present & (1 << 18):
+            out.append(_chaninfo(_le16(d, p), _le16(d, p + 2), present))
+    elif bit == 4:
+        out.append(f"fhset {d[p]} fhpat {d[p + 1]} ")
+    elif bit == 5:
+        out.append(f"{_s8(d[p])}dBm signal ")
+    elif bit == 6:
+        out.append(f"{_s8(d[p])}dBm noise ")
+    elif bit == 7:
+        out.append(f"{_le16(d, p)} sq ")
+    elif bit == 8:
+        v = _le16(d, p)
+        out.append(f"{-(v - 65536 if v & 0x8000 else v)} tx power ")
+    elif bit == 9:
+        out.append(f"{-_s8(d[p])}dB tx attenuation ")
+    elif bit == 10:
+        out.append(f"{_s8(d[p])}dBm tx power ")
+    elif bit == 11:
+        out.append(f"antenna {d[p]} ")
+    elif bit == 12:
+        out.append(f"{d[p]}dB signal ")
+    elif bit == 13:
+        out.append(f"{d[p]}dB noise ")
+    elif bit == 18:
+        out.append(_chaninfo(_le16(d, p + 4), _le32(d, p), present))
+    elif bit == 19:
+        out.append(_mcs(d, p))
+    elif bit == 21:
+        out.append(_vht(d, p))
+    return 0
+
+
+def _radiotap(d: bytes) -> tuple[str, int, int]:
+    """``(fields' text, header length, flags byte)``; length -1: the header itself is cut."""
+    n = len(d)
+    if n < 8:
+        return _RT_TRUNC, -1, 0
+    rlen = _le16(d, 2)
+    if rlen < 8 or n < rlen:
+        return _RT_TRUNC, -1, 0
+    last = 4
+    while last + 4 <= rlen and d[last + 3] & 0x80:
+        last += 4
+    if last + 4 > rlen:
+        return _RT_TRUNC, -1, 0
+    c = _Cursor(d, last + 4, rlen)
+    out: list[str] = []
+    bit0 = 0
+    vendor = False
+    skip = 0
+    flags = 0
+    for w in range(4, last + 4, 4):
+        present = _le32(d, w)
+        if vendor:
+            if c.p + skip > rlen:
+                break
+            c.p += skip
+            skip = 0
+        else:
+            stop = False
+            bits = present & 0x1FFFFFFF
+            b = 0
+            while bits:
+                if bits & 1:
+                    got = _field(c, bit0 + b, present, out)
+                    if got < 0:
+                        stop = True
+                        break
+                    if got:
+                        flags = got & 0xFF
+                bits >>= 1
+                b += 1
+            if stop:
+                break
+        ns = present & 0x60000000
+        if ns == 0:
+            bit0 += 32
+        elif ns == 0x20000000:
+            bit0, vendor, skip = 0, False, 0
+        elif ns == 0x40000000:
+            bit0, vendor = 0, True
+            q = c.p + (c.p & 1)
+            if q + 2 > rlen:  # tcpdump checks room for the item without moving there
+                out.append(_RT_TRUNC)
+                continue
+            if c.p + 4 > rlen:  # the OUI and sub-namespace, read unaligned
+                out.append(_RT_TRUNC)
+                c.p = min(c.p + 4, rlen)
+                continue
+            c.p += 4
+            q = c.take(2)
+            if q < 0:
+                out.append(_RT_TRUNC)
+                continue
+            skip = _le16(d, q)
+    return "".join(out), rlen, flags
+
+
+# --------------------------------------------------------------------------- 802.11
+
+
+class _Elements:
+    """What tcpdump keeps of a management frame's elements: the first SSID, rates, channel."""
+
+    def __init__(self) -> None:
+        self.ssid: bytes | None = None
+        self.rates: bytes | None = None
+        self.channel = -1
+
+    def parse(self, d: bytes, p: int, end: int, length: int) -> bool:
+        """tcpdump's ``parse_elements``: false where it gives up (cut short, oversized)."""
+        while length > 0:
+            if p + 2 > end or length < 2:
+                return False
+            eid, elen = d[p], d[p + 1]
+            if p + 2 + elen > end or length < elen + 2:
+                return False
+            body = d[p + 2 : p + 2 + elen]
+            if eid == 0:
+                if elen > 32:
+                    return False
+                if self.ssid is None:
+                    self.ssid = body
+            elif eid == 1:
+                if elen > 16:
+                    return False
+                if self.rates is None and elen:
+                    self.rates = body
+            elif eid == 3:
+                if elen == 1 and self.channel < 0:
+                    self.channel = body[0]
+            elif eid == 5:
+                if elen - 3 > 251:
+                    return False
+            elif eid == 16 and elen > 253:
+                return False
+            p += 2 + elen
+            length -= 2 + elen
+        return True
+
+    def ssid_text(self) -> str:
+        if self.ssid is None:
+            return ""
+        s = self.ssid.split(b"\0", 1)[0]
+        return " (" + "".join(_char(c) for c in s) + ")"
+
+    def rates_text(self) -> str:
+        if not self.rates:
+            return ""
+        rates = " ".join(f"{0.5 * (r & 0x7F):2.1f}{'*' if r & 0x80 else ''}" for r in self.rates)
+        return f" [{rates} Mbit]"
+
+    def channel_text(self, cap: int) -> str:
+        out = f" CH: {self.channel}" if self.channel >= 0 else ""
+        return out + (", PRIVACY" if cap & 0x10 else "")
+
+
+def _status(code: int) -> str:
+    return _STATUSES[code] if code < len(_STATUSES) else "n/a"
+
+
+def _wep(d: bytes, p: int, end: int) -> str | None:
+    if p + 4 > end:
+        return None
+    iv = _le32(d, p)
+    return f" IV:{iv & 0xFFFFFF:3x} Pad {(iv >> 24) & 0x3F:x} KeyID {iv >> 30:x}"
+
+
+def _mgmt(d: bytes, fc: int, hp: int, p: int, end: int, length: int, e: bool) -> str:
+    """A management frame's body, tcpdump's ``mgmt_body_print`` (the trunc marker included)."""
+    st = fc >> 4 & 0xF
+    out = _MGMT_NAMES.get(st, f"Unhandled Management subtype({st:x})")
+    if fc & 0x4000:
+        wep = _wep(d, p, end)
+        return out + (wep if wep is not None else _TRUNC)
+    el = _Elements()
+    fixed = {0: 4, 1: 6, 2: 10, 3: 6, 4: 0, 5: 12, 8: 12, 10: 2, 11: 6, 12: 2, 13: 2}.get(st)
+    if fixed is None:
+        return out
+    if p + fixed > end or length < fixed:
+        return out + _TRUNC
+    if st in (10, 12):
+        reason = _le16(d, p)
+        text = _REASONS[reason] if reason < len(_REASONS) else "Reserved"
+        if st == 12 and not e:
+            return f"{out} ({mac(d[hp + 10 : hp + 16])}): {text}"
+        return f"{out}: {text}"
+    if st == 13:
+        out += ": " if e else f" ({mac(d[hp + 10 : hp + 16])}): "
+        cat, act = d[p], d[p + 1]
+        if cat in _ACTION_PLAIN:
+            return f"{out}{_ACTION_PLAIN[cat]} Act#{act}"
+        if cat in _ACTION_SUB:
+            word, names = _ACTION_SUB[cat]
+            return out + word + (names[act] if act < len(names) else f"Act#{act}")
+        if cat == 15:
+            sp = _SELFPROT[act] if 0 < act < len(_SELFPROT) else f"Act#{act}"
+            return f"{out}SelfprotectAction {sp}"
+        return f"{out}Reserved({cat}) Act#{act}"
+    ok = el.parse(d, p + fixed, end, length - fixed)
+    cap = _le16(d, p + 8) if st in (5, 8) else _le16(d, p) if st != 4 and st != 11 else 0
+    if st in (0, 4):
+        out += el.ssid_text() + el.rates_text()
+    elif st in (1, 3):
+        status = _le16(d, p + 2)
+        aid = _le16(d, p + 4) & 0x3FFF
+        out += f" AID({aid:x}) :{' PRIVACY ' if cap & 0x10 else ''}: {_status(status)}"
+    elif st == 2:
+        out += el.ssid_text() + f" AP : {mac(d[p + 4 : p + 10])}"
+    elif st == 5:
+        out += el.ssid_text() + el.rates_text() + el.channel_text(cap)
+    elif st == 8:
+        out += el.ssid_text() + el.rates_text() + (" ESS" if cap & 1 else " IBSS")
+        out += el.channel_text(cap)
+    else:  # 11: authentication
+        alg, seq, status = _le16(d, p), _le16(d, p + 2), _le16(d, p + 4)
+        name = _AUTH_ALGS[alg] if alg < len(_AUTH_ALGS) else "Reserved"
+        verdict = _status(status) if seq % 2 else ""
+        if alg == 1 and seq in (2, 3):
+            out += f" ({name})-{seq:x} [Challenge Text] {verdict}"
+        else:
+            out += f" ({name})-{seq:x}: {verdict}"
+    return out if ok else out + _TRUNC
+
+
+def _ctrl(d: bytes, fc: int, hp: int, e: bool) -> str:
+    st = fc >> 4 & 0xF
+    out = _CTRL_NAMES[st]
+    if st == 10:
+        return out + f" AID({_le16(d, hp + 2):x})"
+    if e or st == 7:
+        return out
+    if st == 8:
+        ra, ta = mac(d[hp + 4 : hp + 10]), mac(d[hp + 10 : hp + 16])
+        return out + f" RA:{ra} TA:{ta} CTL({_le16(d, hp + 16):x}) SEQ({_le16(d, hp + 18)}) "
+    if st == 11:
+        return out + f" TA:{mac(d[hp + 10 : hp + 16])} "
+    return out + f" RA:{mac(d[hp + 4 : hp + 10])} "
+
+
+def _header(d: bytes, fc: int, hp: int, verbose: int) -> str:
+    """The MAC header as ``-e`` prints it (tcpdump's ``ieee_802_11_hdr_print``)."""
+    out = ""
+    ftype, st = fc >> 2 & 3, fc >> 4 & 0xF
+    if verbose:
+        for bit, word in (
+            (0x2000, "More Data "),
+            (0x0400, "More Fragments "),
+            (0x1000, "Pwr Mgmt "),
+            (0x0800, "Retry "),
+            (0x8000, "Strictly Ordered "),
+            (0x4000, "Protected "),
+        ):
+            if fc & bit:
+                out += word
+        if ftype != 1 or st != 10:
+            out += f"{_le16(d, hp + 2)}us "
+
+    def at(o: int) -> str:
+        return mac(d[hp + o : hp + o + 6])
+
+    if ftype == 0:
+        return out + f"BSSID:{at(16)} DA:{at(4)} SA:{at(10)} "
+    if ftype == 1:
+        if st == 8:
+            ctl, seq = _le16(d, hp + 16), _le16(d, hp + 18)
+            return out + f" RA:{at(4)} TA:{at(10)} CTL({ctl:x}) SEQ({seq}) "
+        if st in (9, 12, 13):
+            return out + f"RA:{at(4)} "
+        if st == 10:
+            return out + f"BSSID:{at(4)} TA:{at(10)} "
+        if st == 11:
+            return out + f"RA:{at(4)} TA:{at(10)} "
+        if st in (14, 15):
+            return out + f"RA:{at(4)} BSSID:{at(10)} "
+        return out
+    if st & 0xB:
+        out += "CF "
+        if st & 1:
+            out += "Ack/Poll" if st & 2 else "Ack"
+        elif st & 2:
+            out += "Poll"
+        if st & 8:
+            out += "+QoS"
+        out += " "
+    ds = fc >> 8 & 3
+    if ds == 0:
+        return out + f"DA:{at(4)} SA:{at(10)} BSSID:{at(16)} "
+    if ds == 2:
+        return out + f"DA:{at(4)} BSSID:{at(10)} SA:{at(16)} "
+    if ds == 1:
+        return out + f"BSSID:{at(4)} SA:{at(10)} DA:{at(16)} "
+    return out + f"RA:{at(4)} TA:{at(10)} DA:{at(16)} SA:{at(24)} "
+
+
+_PROTOCOL_WORDS: Final = ("IP ", "IP6 ", "ARP, ", "RARP, ")
+#: what -e prints of an LLC header announcing SNAP
+_LLC_SNAP_E: Final = "LLC, dsap SNAP (0xaa) Individual, ssap SNAP (0xaa) Command, ctrl 0x03: "
+
+
+def _data(d: bytes, fc: int, hp: int, p: int, end: int, length: int, a: Acc, e: bool) -> str:
+    """A data frame's LLC/SNAP payload (tcpdump's ``llc_print`` then the ethertype)."""
+    ds = fc >> 8 & 3
+    so = (10, 10, 16, 24)[ds]
+    do = (4, 16, 4, 16)[ds]
+    if end - p < 3 or length < 3:
+        a.bad = True
+        return " [|llc]" + _dump(d[p:end], a)
+    dsap, ssap, ctrl = d[p], d[p + 1], d[p + 2]
+    if dsap == 0xAA and ssap == 0xAA and ctrl == 3:
+        a.layers.append("LLC")
+        if end - p < 8 or length < 8:
+            a.bad = True
+            return (_LLC_SNAP_E if e else "") + " [|snap]"
+        oui = d[p + 3] << 16 | d[p + 4] << 8 | d[p + 5]
+        t = d[p + 6] << 8 | d[p + 7]
+        name = ETHERTYPE_NAMES.get(t, "Unknown")
+        if oui == 0:
+            text = ethertype_text(d if end == len(d) else d[:end], p + 8, t, a)
+            if text is not None:
+                if not e:
+                    return text
+                for word in _PROTOCOL_WORDS:
+                    if text.startswith(word):
+                        text = text[len(word) :]
+                        break
+                return (
+                    f"{_LLC_SNAP_E}oui Ethernet (0x000000), ethertype {name} (0x{t:04x}), "
+                    f"length {length - 8}: {text}"
+                )
+            a.layers.pop()  # the "other" ethertype_text added
+        if e:
+            head = (
+                f"{_LLC_SNAP_E}oui {'Ethernet' if oui == 0 else 'Unknown'} (0x{oui:06x}), "
+                f"{'ethertype' if oui == 0 else 'pid'} {name if oui == 0 else 'Unknown'} "
+                f"(0x{t:04x}), length {length - 8}: "
+            )
+        else:
+            head = f"{mac(d[hp + so : hp + so + 6])} > {mac(d[hp + do : hp + do + 6])} "
+            if oui == 0:
+                head += f"SNAP, ethertype {name} (0x{t:04x}), length {length - 8}: "
+            else:
+                head += f"SNAP, oui Unknown (0x{oui:06x}), pid Unknown (0x{t:04x}), "
+                head += f"length {length - 8}: "
+        return head + _dump(d[p:end], a)
+    a.layers.append("LLC")
+    return _dump(d[p:end], a).lstrip()
+
+
+def _dump(b: bytes, a: Acc) -> str:
+    """tcpdump's hex and ASCII dump of what it cannot name (one line unless -v or strict)."""
+    if not b:
+        return ""
+    if a.strict or a.verbose:
+        return hex_ascii(b, "\n\t")
+    return hex_ascii(b, "\n\t").replace("\n\t", " ")
+
+
+def _hdrlen(fc: int) -> tuple[int, str]:
+    """The MAC header's length by frame type, or 0 and tcpdump's word for an unknown one."""
+    ftype, st = fc >> 2 & 3, fc >> 4 & 0xF
+    if ftype == 0:
+        return 24, ""
+    if ftype == 1:
+        n = _CTRL_HDRLEN.get(st, 0)
+        return n, "" if n else f"unknown 802.11 ctrl frame subtype ({st})"
+    if ftype == 2:
+        return (30 if fc & 0x300 == 0x300 else 24) + (2 if st & 8 else 0), ""
+    return 0, f"unknown 802.11 frame type ({ftype})"
+
+
+def _frame(d: bytes, p: int, length: int, pad: bool, fcs: bool, a: Acc) -> tuple[str, str]:
+    """``(-e header, body)`` of the 802.11 frame at ``p``; ``length`` its length on the wire."""
+    end = len(d)
+    a.layers.append("802.11")
+    if fcs:
+        if length < 4:
+            a.bad = True
+            return "", _TRUNC
+        length -= 4
+        if end - p > length:
+            end = p + length
+    if end - p < 2:
+        a.bad = True
+        return "", _TRUNC
+    fc = _le16(d, p)
+    hdrlen, unknown = _hdrlen(fc)
+    if not hdrlen:
+        return "", unknown
+    if pad:
+        hdrlen = (hdrlen + 3) & ~3
+    if end - p < hdrlen:
+        a.bad = True
+        return "", _TRUNC
+    e = not a.lean
+    head = _header(d, fc, p, a.verbose) if e else ""
+    if e:  # the list's address columns: the frame's source and destination (IP's if it has)
+        _addresses(d, fc, p, hdrlen, a)
+    body_at = p + hdrlen
+    rest = length - hdrlen
+    ftype = fc >> 2 & 3
+    if ftype == 0:
+        text = _mgmt(d, fc, p, body_at, end, rest, e)
+        a.info = text
+    elif ftype == 1:
+        text = _ctrl(d, fc, p, e)
+        a.info = text.rstrip()
+    elif fc >> 4 & 4:  # a data frame without data (Null, QoS Null, CF-Ack ...)
+        text = ""
+        a.info = "Null data"
+    elif fc & 0x4000:
+        wep = _wep(d, body_at, end)
+        text = "Data" + (wep if wep is not None else _TRUNC)
+        a.info = "Protected data"
+    else:
+        text = _data(d, fc, p, body_at, end, rest, a, e)
+    if text.endswith(_TRUNC):
+        a.bad = True
+    return head, text
+
+
+def _addresses(d: bytes, fc: int, p: int, hdrlen: int, a: Acc) -> None:
+    """Source and destination MAC as tcpdump's ``get_*_src_dst_mac`` pick them."""
+    ftype = fc >> 2 & 3
+    if ftype == 2:
+        ds = fc >> 8 & 3
+        so, do = (10, 10, 16, 24)[ds], (4, 16, 4, 16)[ds]
+    elif ftype == 0:
+        so, do = 10, 4
+    else:  # control frames: the transmitter where there is one, the receiver
+        so, do = (10 if hdrlen >= 16 else -1), 4
+    if so >= 0 and p + so + 6 <= len(d):
+        a.src = mac(d[p + so : p + so + 6])
+    if p + do + 6 <= len(d):
+        a.dst = mac(d[p + do : p + do + 6])
+
+
+def _frame_walk(d: bytes, p: int, fcs: bool, pad: bool, out: list[str]) -> None:
+    out.append("802.11")
+    end = len(d) - (4 if fcs else 0)
+    if end - p < 2:
+        return
+    fc = _le16(d, p)
+    hdrlen, _unknown = _hdrlen(fc)
+    if not hdrlen or fc >> 2 & 3 != 2 or fc >> 4 & 4 or fc & 0x4000:
+        return
+    if pad:
+        hdrlen = (hdrlen + 3) & ~3
+    q = p + hdrlen
+    if end - q < 3:
+        return
+    out.append("LLC")
+    snap = d[q] == 0xAA and d[q + 1] == 0xAA and d[q + 2] == 3 and end - q >= 8
+    if snap and d[q + 3] == 0 and d[q + 4] == 0 and d[q + 5] == 0:
+        ethertype_walk(d if end == len(d) else d[:end], q + 8, d[q + 6] << 8 | d[q + 7], out)
+
+
+class _Dot11(LinkHandler):
+    """Plain 802.11 (link type 105): the frame, no radio header."""
+
+    def text(self, d: bytes, a: Acc) -> tuple[str, str]:
+        head, body = _frame(d, 0, len(d) + a.cut, False, False, a)
+        if a.lean:
+            return "", body
+        return head, body
+
+    def walk(self, d: bytes, out: list[str]) -> None:
+        _frame_walk(d, 0, False, False, out)
+
+
+class _Radiotap(LinkHandler):
+    """802.11 behind a radiotap header (link type 127): the radio's fields, then the frame."""
+
+    def text(self, d: bytes, a: Acc) -> tuple[str, str]:
+        a.layers.append("Radiotap")
+        radio, rlen, flags = _radiotap(d)
+        if rlen < 0:
+            a.bad = True
+            return "", radio
+        head, body = _frame(
+            d, rlen, len(d) + a.cut - rlen, bool(flags & 0x20), bool(flags & 0x10), a
+        )
+        if a.lean:
+            return "", radio + body
+        return radio + head, body
+
+    def walk(self, d: bytes, out: list[str]) -> None:
+        out.append("Radiotap")
+        if len(d) < 8:
+            return
+        rlen = _le16(d, 2)
+        if rlen < 8 or len(d) < rlen:
+            return
+        _text, rlen, flags = _radiotap(d)
+        if rlen >= 0:
+            _frame_walk(d, rlen, bool(flags & 0x10), bool(flags & 0x20), out)
+
+
+bind(LINKTYPES, (105,), _Dot11("802.11"))
+bind(LINKTYPES, (127,), _Radiotap("Radiotap"))
