@@ -520,3 +520,33 @@ def test_a_tcpdump_any_file_cooked_v2_links_too() -> None:
     wrapped = outer_ip() / UDP(sport=50000, dport=4789) / VXLAN(vni=42) / Raw(inner)
     o = cap.add(1, sll2(bytes(wrapped)))
     assert only_link(cap, i).outer == o  # type: ignore[attr-defined]
+
+
+def test_tunnel_stats_when_converting_a_file(tmp_path: Path) -> None:
+    """``-r A -w B --tunnel-stats``: the summary as ``-r A --tunnel-stats`` gives it, and
+    every record written (tshark reads all of them back: tcpdump takes one link type)."""
+    wrap, _overhead, _key = FILE_CASES["GRE"]
+    recs = []
+    ts = T0
+    for n in range(3):
+        inner = inner_ip(n)
+        recs.append((0, ts, inner, OUT))
+        recs.append((1, ts + 150_000, eth(wrap(inner)), OUT))
+        ts += 10 * MS
+    path = tmp_path / "gre.pcapng"
+    _pcapng(path, recs, [(LINKTYPE_RAW, "gre1"), (LINKTYPE_ETHERNET, "eth0")])
+    out = tmp_path / "copy.pcapng"
+    done = subprocess.run(
+        [sys.executable, "-m", "tapwatch", "-r", str(path), "-w", str(out), "--tunnel-stats"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (
+        "tunnel GRE 192.168.7.1 <> 192.168.7.2 on eth0 (inside: gre1; links exact)" in done.stderr
+    )
+    assert "Out: 3 outer, 3 linked, inside median 0.150 ms" in done.stderr
+    assert "wrote 6 packets" in done.stderr
+    ref = subprocess.run(["tshark", "-n", "-r", str(out)], capture_output=True, text=True)
+    assert len(ref.stdout.splitlines()) == 6, ref.stderr
