@@ -550,3 +550,59 @@ def test_tunnel_stats_when_converting_a_file(tmp_path: Path) -> None:
     assert "wrote 6 packets" in done.stderr
     ref = subprocess.run(["tshark", "-n", "-r", str(out)], capture_output=True, text=True)
     assert len(ref.stdout.splitlines()) == 6, ref.stderr
+
+
+def _framed_pcap(path: Path) -> None:
+    """A classic pcap (Ethernet: tcpdump reads it) of a simpletun stream: a SYN, three
+    frames (the second spanning two segments), a bare ACK."""
+    from scapy.utils import wrpcap
+
+    frames = [inner_ip(n, 40 + n) for n in range(3)]
+    stream = b"".join(struct.pack("!H", len(f)) + f for f in frames)
+    cut = [0, len(frames[0]) + 2 + 10, len(stream)]
+    head = Ether(src=MAC_A, dst=MAC_B) / IP(src="192.168.7.1", dst="192.168.7.2")
+    pkts = [head / TCP(sport=40000, dport=55555, seq=999, flags="S")]
+    seq = 1000
+    for lo, hi in itertools.pairwise(cut):
+        pkts.append(head / TCP(sport=40000, dport=55555, seq=seq, flags="PA") / Raw(stream[lo:hi]))
+        seq += hi - lo
+    pkts.append(head / TCP(sport=40000, dport=55555, seq=seq, flags="A"))
+    for n, p in enumerate(pkts):
+        p.time = 1_700_000_000 + n / 1000
+    wrpcap(str(path), pkts)
+
+
+def _lines(*args: str) -> list[str]:
+    done = subprocess.run(
+        [sys.executable, "-m", "tapwatch", *args], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()
+
+
+def test_a_framed_streams_line_shows_the_inner_packet_after_the_outer_addresses(
+    tmp_path: Path,
+) -> None:
+    """``--tunnel-decode``: a segment's line is tcpdump's with what it carries put right
+    after the outer addresses (where tcpdump puts what an encapsulation carries) and
+    tcpdump's TCP details after ``|``; ``--strict-tcpdump`` prints tcpdump's lines only."""
+    path = tmp_path / "framed.pcap"
+    _framed_pcap(path)
+    ref = subprocess.run(["tcpdump", "-nn", "-r", str(path)], capture_output=True, text=True)
+    ref_lines = ref.stdout.splitlines()
+    assert len(ref_lines) == 4, ref.stderr
+    strict = _lines("-r", str(path), "-nn", "--tunnel-decode", "55555", "--strict-tcpdump")
+    assert strict == ref_lines
+    ours = _lines("-r", str(path), "-nn", "--tunnel-decode", "55555")
+    assert len(ours) == 4
+    carried = [
+        "tunnel 1 frame: IP 10.9.0.1 > 10.9.0.2: ICMP echo request, id 0, seq 0, length 48",
+        "tunnel 2 frames: IP 10.9.0.1 > 10.9.0.2: ICMP echo request, id 0, seq 1, length 49; "
+        "IP 10.9.0.1 > 10.9.0.2: ICMP echo request, id 0, seq 2, length 50",
+    ]
+    for mine, theirs, inner in zip(ours, ref_lines, [None, *carried, None], strict=True):
+        outer, _sep, details = theirs.partition(": ")
+        if inner is None:
+            assert mine == theirs  # a SYN, an ACK: nothing carried
+        else:
+            assert mine == f"{outer}: {inner} | {details}"
