@@ -319,6 +319,42 @@ def test_openvpn_is_inferred_with_its_learned_overhead_and_packet_id_gaps() -> N
     assert "packet-id gaps 1 (2 missing)" in cap.summary()
 
 
+def test_openvpn_over_tcp_links_each_packet_of_the_stream() -> None:
+    """OpenVPN over TCP: a 2-byte length before each packet in the stream; a segment may
+    carry two packets, a packet may span two segments; ACKs carry none."""
+    cap = Capture(("tun0", LINKTYPE_RAW, 1500), ("eth0", LINKTYPE_ETHERNET, 1500))
+    head = outer_ip()
+    seq = 5000
+
+    def segment(payload: bytes, flags: str = "PA") -> bytes:
+        nonlocal seq
+        tcp = TCP(sport=1194, dport=40000, seq=seq, ack=1, flags=flags)
+        seq += len(payload)
+        return eth(head / tcp / Raw(payload))
+
+    inners = [inner_ip(n, 40 + 20 * n) for n in range(4)]
+    packets = [
+        struct.pack("!H", len(openvpn(len(i), n + 1))) + openvpn(len(i), n + 1)
+        for n, i in enumerate(inners)
+    ]
+    seqs = [cap.add(0, i) for i in inners]
+    cap.add(1, segment(b"", "A"))
+    first = cap.add(1, segment(packets[0] + packets[1]))  # two in one segment
+    cut = len(packets[2]) // 2
+    cap.add(1, segment(packets[2][:cut]))  # the start of the third
+    third = cap.add(1, segment(packets[2][cut:] + packets[3]))  # its end, and the fourth
+    got = [only_link(cap, s) for s in seqs]
+    assert [g.outer for g in got] == [first, first, third, third]  # type: ignore[attr-defined]
+    assert {g.exact for g in got} == {False}  # type: ignore[attr-defined]
+    t = cap.linker.snapshot()[0]
+    assert t.name == "OpenVPN 192.168.7.1:1194 <> 192.168.7.2:40000 over TCP"
+    assert t.learned == 24
+    assert "Out: 4 outer, 4 linked" in cap.summary()
+    from tapwatch.analysis.links import tunnel_filter
+
+    assert tunnel_filter(t).startswith("tcp and (port 1194 or port 40000)")
+
+
 def test_esp_is_inferred() -> None:
     cap = Capture(("ipsec0", LINKTYPE_RAW, 1400), ("eth0", LINKTYPE_ETHERNET, 1500))
     for n in range(4):

@@ -180,3 +180,90 @@ def test_wireguard_go_links_are_inferred(pair: tuple[Netns, Netns], tmp_path) ->
     assert out_linked == 5 and in_linked == 5  # every echo request and reply; handshakes not
     assert "handshakes 2" in err  # initiation and response
     assert re.search(r"Out: .*counter gaps 0 \(0 missing\), replays 0", err)
+
+
+def _certs(tmp_path) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """A CA and the two ends' certificates and keys (EC, a day), made in the test's tmp dir."""
+
+    def ssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=tmp_path)
+
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    ssl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.crt", "-subj", "/CN=ca", "-days", "1")
+    for end in ("server", "client"):
+        ssl("req", *ec, "-keyout", f"{end}.key", "-out", f"{end}.csr", "-subj", f"/CN={end}")
+        ssl(
+            "x509", "-req", "-in", f"{end}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+            "-CAcreateserial", "-out", f"{end}.crt", "-days", "1",
+        )  # fmt: skip
+    return {name: str(tmp_path / name) for name in ("ca.crt",)}
+
+
+def _openvpn(ns: Netns, tmp_path, end: str, proto: str, *args: str):  # type: ignore[no-untyped-def]
+    log = tmp_path / f"{end}.log"
+    common = [
+        "openvpn", "--dev", "tun0", "--dev-type", "tun", "--disable-dco", "--dh", "none",
+        "--ca", str(tmp_path / "ca.crt"), "--cert", str(tmp_path / f"{end}.crt"),
+        "--key", str(tmp_path / f"{end}.key"), f"--tls-{end}", "--ping", "0", "--verb", "3",
+        "--proto", proto,
+    ]  # fmt: skip
+    with log.open("w") as f:
+        proc = ns.popen([*common, *args], stdout=f, stderr=subprocess.STDOUT)
+    return proc, log
+
+
+@pytest.mark.skipif(shutil.which("openvpn") is None, reason="needs openvpn")
+@pytest.mark.parametrize("proto", ["udp", "tcp"])
+def test_openvpn_links_are_inferred(pair: tuple[Netns, Netns], tmp_path, proto: str) -> None:  # type: ignore[no-untyped-def]
+    """OpenVPN 2.6 with TLS (certificates made here) between two namespaces, over UDP and
+    over TCP (a stream of length-prefixed packets): each ping's inner packets on tun0 are
+    linked to the outer packets on veth0, and the outer counts are tcpdump's."""
+    from waiting import wait_for
+
+    a, b = pair
+    _certs(tmp_path)
+    if proto == "udp":
+        srv = ("udp", "--local", "10.200.0.1", "--lport", "1194", "--remote", "10.200.0.2")
+        cli = ("udp", "--local", "10.200.0.2", "--lport", "1194", "--remote", "10.200.0.1")
+    else:
+        srv = ("tcp-server", "--local", "10.200.0.1", "--lport", "1194")
+        cli = ("tcp-client", "--remote", "10.200.0.1", "1194")
+    for ns in pair:  # no IPv6 on tun0: its router solicitations would cross at any moment
+        for scope in ("all", "default"):
+            ns.run(["sysctl", "-qw", f"net.ipv6.conf.{scope}.disable_ipv6=1"], check=True)
+    procs = []
+    try:
+        server, slog = _openvpn(a, tmp_path, "server", *srv, "--ifconfig", "10.9.0.1", "10.9.0.2")
+        procs.append(server)
+        client, clog = _openvpn(b, tmp_path, "client", *cli, "--ifconfig", "10.9.0.2", "10.9.0.1")
+        procs.append(client)
+        for log in (slog, clog):
+            assert wait_for(
+                lambda log=log: "Initialization Sequence Completed" in log.read_text(), 60
+            ), log.read_text()
+        tw = observe(a, "tun0", "veth0")
+        td = tcpdump(a, "veth0", f"{'udp' if proto == 'udp' else 'tcp'} port 1194")
+        ti = tcpdump(a, "tun0", "icmp")
+        try:
+            done = a.run(["ping", "-c", "5", "-i", "0.2", "-W", "3", "-s", "300", "10.9.0.2"])
+            assert " 0% packet loss" in done.stdout, done.stdout
+        finally:
+            err = wait_stats(tw)
+            tdout, _ = stop(td)
+            tiout, _ = stop(ti)
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait(timeout=20)
+    over = " over TCP" if proto == "tcp" else ""
+    assert "tunnel OpenVPN 10.200.0.1:1194 <> 10.200.0.2:" in err, err
+    assert f"{over} on veth0 (inside: tun0; links inferred)" in err, err
+    out_outer, out_linked = direction(err, "Out")
+    in_outer, in_linked = direction(err, "In")
+    carried = [ln for ln in tdout.splitlines() if re.search(r", length [1-9]\d*$", ln)]
+    assert out_outer + in_outer == len(carried), tdout  # one OpenVPN packet each (no ACKs)
+    assert (
+        sum(" ICMP echo " in ln for ln in tiout.splitlines()) == 10
+    )  # the echo requests and replies inside
+    assert out_linked == 5 and in_linked == 5, err  # each linked to its outer packet
+    assert re.search(r"Out: .*overhead .*packet-id gaps 0 \(0 missing\), replays 0", err)

@@ -43,6 +43,7 @@ from tapwatch.analysis.conversations import Column
 from tapwatch.analysis.encap import (
     ENCRYPTED,
     FRAMED,
+    OPENVPN_TCP,
     OUTER_PORTS,
     OUTER_PROTOS,
     Encap,
@@ -50,6 +51,7 @@ from tapwatch.analysis.encap import (
     fits,
     inner_key,
     ip_view,
+    openvpn,
     outer_hint,
 )
 from tapwatch.analysis.headers import addr_text, transport
@@ -305,7 +307,9 @@ def tunnel_name(key: tuple[object, ...]) -> str:
         text = addr_text(addr) if addr else "?"
         ends.append(f"{text}:{port}" if port else text)
     rest = ""
-    if len(key) > 3:
+    if kind == "OpenVPN" and key[3:] == ("tcp",):
+        rest = " over TCP"
+    elif len(key) > 3:
         label = {"VXLAN": "vni", "Geneve": "vni", "GRE": "key", "ESP": "spi"}.get(kind, "id")
         val = key[3]
         rest = f" {label} {val:#x}" if kind == "ESP" and isinstance(val, int) else f" {label} {val}"
@@ -346,6 +350,7 @@ class Linker:
         self._inf_inner: deque[_Cand] = deque()
         self._inf_outer: deque[_Cand] = deque()
         self._last_seq = 0
+        self._ovpn_view: TunnelView | None = None  # OpenVPN's TCP streams, once one is seen
 
     def bind(
         self, linktypes: Sequence[int], interfaces: Sequence[InterfaceInfo], ring: Ring
@@ -404,9 +409,12 @@ class Linker:
                     else:
                         proto = p = -1
                     if proto == 6:
-                        if not framed or (
-                            (data[p] << 8 | data[p + 1]) not in framed
-                            and (data[p + 2] << 8 | data[p + 3]) not in framed
+                        sp = data[p] << 8 | data[p + 1]
+                        dp = data[p + 2] << 8 | data[p + 3]
+                        if (
+                            sp != OPENVPN_TCP
+                            and dp != OPENVPN_TCP
+                            and (not framed or (sp not in framed and dp not in framed))
                         ):
                             continue
                     elif proto == 17:
@@ -438,6 +446,9 @@ class Linker:
         if linktype == LINKTYPE_NETLINK:  # an interface event, not a packet
             return
         hint = outer_hint(rec.data, linktype)
+        if hint == 3:
+            self._openvpn_tcp(rec, linktype)
+            return
         if hint == 0:
             if self._ports and self._framed(rec, linktype):
                 return
@@ -500,6 +511,31 @@ class Linker:
                 self._outer(rec, enc)
         return True
 
+    def _openvpn_tcp(self, rec: Record, linktype: int) -> None:
+        """A segment of an OpenVPN TCP stream: each OpenVPN packet it completes (2-byte
+        length, then the packet; one may span segments) is an outer packet of its own."""
+        t = transport(rec.data, linktype)
+        if t is None:
+            return
+        view = self._ovpn_view
+        if view is None:
+            from tapwatch.tunnelview import TunnelView
+
+            view = self._ovpn_view = TunnelView((OPENVPN_TCP,))
+        frames = view.frames(rec.data, linktype)
+        if not frames:
+            return  # an ACK, or the start of a packet
+        if rec.ts_ns >= self.active_until:
+            self._activate(rec)
+        self.active_until = rec.ts_ns + ACTIVE_NS
+        head = t.start - ip_view(rec.data, linktype)[0] + 2  # IP, TCP, the length
+        with self.lock:
+            for frame in frames:
+                if frame:
+                    enc = openvpn(frame, 0, len(frame), t.src, t.dst, t.sport, t.dport, 0, True)
+                    enc.ip_len = head + len(frame)
+                    self._outer(rec, enc)
+
     def _inner(self, rec: Record, linktype: int) -> None:
         """A record that may be some tunnel's inner packet."""
         data = rec.data
@@ -559,7 +595,7 @@ class Linker:
         elif encap.kind == "ESP":
             ds.counters.see(encap.index, encap.counter)
         mtu = self._mtu(rec.iface)
-        if mtu and encap.ip_len > mtu:
+        if mtu and encap.ip_len > mtu and not encap.stream:
             ds.too_big += 1
         c = _Cand(rec.seq, rec.ts_ns, rec.iface, rec.direction, encap.payload, encap)
         if encap.inner is not None:
@@ -803,6 +839,8 @@ class Linker:
             self._exact_order.clear()
             self._inf_inner.clear()
             self._inf_outer.clear()
+            if self._ovpn_view is not None:
+                self._ovpn_view.reset()
             self.active_until = -1
 
 
@@ -1013,7 +1051,10 @@ def tunnel_filter(t: TunnelStats) -> str:
     if base is None:
         if ports:
             base = " or ".join(f"port {p}" for p in sorted(ports))
-            base = f"udp and ({base})" if kind != FRAMED else f"({base})"
+            if kind == FRAMED:
+                base = f"({base})"
+            else:
+                base = f"{'tcp' if t.key[3:] == ('tcp',) else 'udp'} and ({base})"
         else:
             base = "proto 50" if kind == "ESP" else "ip"
     return f"{base} and {hosts}" if hosts else base
