@@ -867,6 +867,17 @@ def observer_reader(
         raise SourceError(f"cannot observe {name}: {e.strerror}") from None
 
 
+def _sysfs_mtu(name: str) -> int | None:
+    """An interface's MTU as the kernel says it now (None when it cannot be read)."""
+    if "/" in name or name in (".", ".."):
+        return None
+    try:
+        with open(f"/sys/class/net/{name}/mtu", "rb") as f:
+            return int(f.read(16).strip())
+    except (OSError, ValueError):
+        return None
+
+
 def open_observer(
     name: str,
     ring: Ring,
@@ -890,6 +901,7 @@ def open_observer(
     )
     reason = (why + "; observing read-only") if why else "observer mode is read-only"
     info = InterfaceInfo(name, "observe", read_only_reason=reason, linktype=linktype, index=index)
+    info.mtu = _sysfs_mtu(name)  # what the links' "over MTU" compares outer packets with
     src = Source([info], reader=reader)
     src.kind = "observe"
     return src

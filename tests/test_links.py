@@ -642,3 +642,96 @@ def test_a_framed_streams_line_shows_the_inner_packet_after_the_outer_addresses(
             assert mine == theirs  # a SYN, an ACK: nothing carried
         else:
             assert mine == f"{outer}: {inner} | {details}"
+
+
+# ----- IPv4 fragments of outer packets -----------------------------------------------------
+
+
+def _vxlan_fragments(n: int, size: int, mtu: int) -> tuple[bytes, list[bytes]]:
+    """An inner Ethernet frame of a ping of ``size`` bytes and its VXLAN datagram cut into
+    fragments for ``mtu`` by scapy's ``fragment()`` (each an Ethernet frame)."""
+    from scapy.all import fragment
+
+    inner = eth(inner_ip(n, size))
+    outer = IP(src="192.168.7.1", dst="192.168.7.2", id=100 + n) / UDP(sport=50000, dport=4789)
+    frags = fragment(outer / VXLAN(vni=42) / Raw(inner), fragsize=mtu - 20)
+    return inner, [eth(bytes(f)) for f in frags]
+
+
+@pytest.mark.parametrize("order", ["in order", "reversed"])
+def test_a_fragmented_outer_packet_is_reassembled_and_linked(order: str) -> None:
+    cap = Capture(("vxlan0", LINKTYPE_ETHERNET, 1450), ("eth0", LINKTYPE_ETHERNET, 1000))
+    inner, frags = _vxlan_fragments(1, 1300, 1000)
+    assert len(frags) == 2
+    i = cap.add(0, inner)
+    seqs = [cap.add(1, f) for f in (frags if order == "in order" else frags[::-1])]
+    link = only_link(cap, i)
+    assert (link.outer, link.exact) == (seqs[-1], True)  # type: ignore[attr-defined]
+    summary = cap.summary()
+    assert "Out: 1 outer, 1 linked" in summary and "over MTU 1" in summary, summary
+    cap.linker.finish()
+    assert "lost inside 0" in cap.summary()
+    assert not cap.linker.fragments.pending
+
+
+def test_fragments_are_bounded_and_a_lost_piece_leaves_the_inner_packet_lost() -> None:
+    from tapwatch.analysis import fragments as fr
+
+    cap = Capture(("vxlan0", LINKTYPE_ETHERNET, 1450), ("eth0", LINKTYPE_ETHERNET, 1000))
+    small, whole = _vxlan_fragments(0, 100, 1000)  # one that fits: the tunnel is known
+    cap.add(0, small)
+    cap.add(1, whole[0])
+    inner, frags = _vxlan_fragments(1, 1300, 1000)
+    cap.add(0, inner)
+    first = cap.add(1, frags[0])  # the first piece; the rest comes too late
+    assert cap.linker.links_of(first) == []
+    held = cap.linker.fragments
+    assert len(held.pending) == 1
+    for n in range(fr.MAX_PENDING + 10):  # first pieces of datagrams that never complete
+        _i, more = _vxlan_fragments(1000 + n, 1300, 1000)
+        cap.add(1, more[0], after_ms=0.01)
+    assert len(held.pending) == fr.MAX_PENDING and held.held <= fr.MAX_HELD
+    cap.add(1, frags[1], after_ms=3000)  # past the timeout: alone, it makes nothing
+    assert held.reassembled == 0 and len(held.pending) == 1
+    cap.linker.finish()
+    assert "Out: 1 outer, 1 linked" in cap.summary()
+    assert "lost inside 1" in cap.summary()
+    # pieces that overlap drop their datagram
+    r = fr.Reassembler()
+    a = bytes(IP(src="1.1.1.1", dst="2.2.2.2", id=9, flags="MF", frag=0, proto=17) / Raw(b"a" * 16))
+    b = bytes(IP(src="1.1.1.1", dst="2.2.2.2", id=9, flags="MF", frag=1, proto=17) / Raw(b"b" * 16))
+    c = bytes(IP(src="1.1.1.1", dst="2.2.2.2", id=9, frag=3, proto=17) / Raw(b"c" * 8))
+    assert r.add(a, 0, T0) is None and r.add(b, 0, T0) is None and r.add(c, 0, T0) is None
+    assert r.dropped == 1 and not r.pending and r.held == 0
+    for junk in (b"", b"\x45", bytes(19), a[:20] + b"\xff" * 3):  # hostile: never raises
+        r.add(junk, 0, T0)
+
+
+def test_a_fragmented_vxlan_file_links_with_tunnel_stats(tmp_path: Path) -> None:
+    """A pcapng of vxlan0 and eth0 whose VXLAN datagrams were cut by scapy's fragment():
+    ``--tunnel-stats`` links every ping, none lost; tshark reassembles the same datagrams."""
+    recs = []
+    ts = T0
+    for n in range(3):
+        inner, frags = _vxlan_fragments(n, 1300, 1000)
+        recs.append((0, ts, inner, OUT))
+        for k, f in enumerate(frags):
+            recs.append((1, ts + 100_000 + k * 10_000, f, OUT))
+        ts += 10 * MS
+    path = tmp_path / "frag.pcapng"
+    _pcapng(path, recs, [(LINKTYPE_ETHERNET, "vxlan0"), (LINKTYPE_ETHERNET, "eth0")])
+    done = subprocess.run(
+        [sys.executable, "-m", "tapwatch", "-r", str(path), "--tunnel-stats", "-nn"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "tunnel VXLAN 192.168.7.1 <> 192.168.7.2 vni 42 on eth0" in done.stderr
+    assert "Out: 3 outer, 3 linked" in done.stderr and "lost inside 0" in done.stderr
+    ref = subprocess.run(
+        ["tshark", "-n", "-r", str(path), "-Y", "vxlan", "-T", "fields", "-e", "frame.number"],
+        capture_output=True,
+        text=True,
+    )
+    assert len(ref.stdout.split()) == 3, ref.stderr  # tshark: three reassembled VXLAN packets

@@ -75,7 +75,9 @@ class Encap:
 
 def outer_hint(data: bytes, linktype: int) -> int:
     """1 when ``data`` may be a tunnel's outer packet, 2 for an ICMP "too big", 3 for a
-    TCP segment of OpenVPN's port (its stream carries the packets), else 0.
+    TCP segment of OpenVPN's port (its stream carries the packets), 4 for an IPv4
+    fragment of UDP or an encapsulating protocol (see :mod:`~tapwatch.analysis.fragments`),
+    else 0.
 
     The cheap question every record is asked: the link header, the IP
     protocol, UDP's ports or WireGuard's first four bytes. Nothing allocated.
@@ -101,9 +103,14 @@ def outer_hint(data: bytes, linktype: int) -> int:
         _v, off = _network(data, linktype)
         if not _v:
             return 0
-    if n < off + 28:
+    if n < off + 20:
         return 0
     v = data[off] >> 4
+    if v == 4 and (data[off + 6] & 0x3F or data[off + 7]):  # a fragment (MF, or an offset)
+        proto = data[off + 9]
+        return 4 if proto == 17 or proto in OUTER_PROTOS else 0
+    if n < off + 28:
+        return 0
     if v == 4:
         proto = data[off + 9]
         l4 = off + (data[off] & 15) * 4

@@ -54,6 +54,7 @@ from tapwatch.analysis.encap import (
     openvpn,
     outer_hint,
 )
+from tapwatch.analysis.fragments import Reassembler
 from tapwatch.analysis.headers import addr_text, transport
 from tapwatch.kinds import Direction
 from tapwatch.linktypes import (
@@ -351,6 +352,7 @@ class Linker:
         self._inf_outer: deque[_Cand] = deque()
         self._last_seq = 0
         self._ovpn_view: TunnelView | None = None  # OpenVPN's TCP streams, once one is seen
+        self.fragments = Reassembler()  # outer datagrams the path's MTU cut in pieces
 
     def bind(
         self, linktypes: Sequence[int], interfaces: Sequence[InterfaceInfo], ring: Ring
@@ -419,7 +421,9 @@ class Linker:
                             continue
                     elif proto == 17:
                         if (
-                            (data[p] << 8 | data[p + 1]) not in ports
+                            # not an IPv4 fragment (a short last one has no UDP header)
+                            not (b == 0x45 and (data[off + 6] & 0x3F or data[off + 7]))
+                            and (data[p] << 8 | data[p + 1]) not in ports
                             and (data[p + 2] << 8 | data[p + 3]) not in ports
                             and (data[p] << 8 | data[p + 1]) not in framed
                             and (data[p + 2] << 8 | data[p + 3]) not in framed
@@ -448,6 +452,9 @@ class Linker:
         hint = outer_hint(rec.data, linktype)
         if hint == 3:
             self._openvpn_tcp(rec, linktype)
+            return
+        if hint == 4:
+            self._fragment(rec, linktype)
             return
         if hint == 0:
             if self._ports and self._framed(rec, linktype):
@@ -510,6 +517,22 @@ class Linker:
                 enc = Encap(FRAMED, key, forward, frame, lt, 0, ip_len)
                 self._outer(rec, enc)
         return True
+
+    def _fragment(self, rec: Record, linktype: int) -> None:
+        """An IPv4 fragment of a possible outer packet: the whole datagram, once its last
+        piece came, is taken apart and linked to the record that completed it."""
+        off, _v = ip_view(rec.data, linktype)
+        datagram = self.fragments.add(rec.data, off, rec.ts_ns)
+        if datagram is None:
+            return
+        encap = decapsulate(datagram, LINKTYPE_RAW)
+        if encap is None:
+            return
+        if rec.ts_ns >= self.active_until:
+            self._activate(rec)
+        self.active_until = rec.ts_ns + ACTIVE_NS
+        with self.lock:
+            self._outer(rec, encap)
 
     def _openvpn_tcp(self, rec: Record, linktype: int) -> None:
         """A segment of an OpenVPN TCP stream: each OpenVPN packet it completes (2-byte
@@ -839,6 +862,7 @@ class Linker:
             self._exact_order.clear()
             self._inf_inner.clear()
             self._inf_outer.clear()
+            self.fragments.clear()
             if self._ovpn_view is not None:
                 self._ovpn_view.reset()
             self.active_until = -1
