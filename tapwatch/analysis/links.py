@@ -411,25 +411,27 @@ class Linker:
                     else:
                         proto = p = -1
                     if proto == 6:
-                        sp = data[p] << 8 | data[p + 1]
-                        dp = data[p + 2] << 8 | data[p + 3]
-                        if (
-                            sp != OPENVPN_TCP
-                            and dp != OPENVPN_TCP
-                            and (not framed or (sp not in framed and dp not in framed))
+                        # OpenVPN's 1194 is 0x04AA: its low byte rules most ports out
+                        if (data[p + 1] != 0xAA or data[p] != 4) and (
+                            data[p + 3] != 0xAA or data[p + 2] != 4
                         ):
-                            continue
+                            if not framed or (
+                                (data[p] << 8 | data[p + 1]) not in framed
+                                and (data[p + 2] << 8 | data[p + 3]) not in framed
+                            ):
+                                continue
                     elif proto == 17:
-                        if (
-                            # not an IPv4 fragment (a short last one has no UDP header)
-                            not (b == 0x45 and (data[off + 6] & 0x3F or data[off + 7]))
-                            and (data[p] << 8 | data[p + 1]) not in ports
-                            and (data[p + 2] << 8 | data[p + 3]) not in ports
-                            and (data[p] << 8 | data[p + 1]) not in framed
-                            and (data[p + 2] << 8 | data[p + 3]) not in framed
-                            and not 0 < data[p + 8] < 5
-                        ):
-                            continue
+                        # an IPv4 fragment goes on (a short last one has no UDP header)
+                        if b != 0x45 or not (data[off + 6] & 0x3F or data[off + 7]):
+                            sp = data[p] << 8 | data[p + 1]
+                            dp = data[p + 2] << 8 | data[p + 3]
+                            if (
+                                sp not in ports
+                                and dp not in ports
+                                and not 0 < data[p + 8] < 5
+                                and (not framed or (sp not in framed and dp not in framed))
+                            ):
+                                continue
                     elif proto == 1:  # ICMP: only "fragmentation needed" is of interest
                         if data[p] != 3 or data[p + 1] != 4:
                             continue
