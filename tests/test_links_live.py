@@ -286,3 +286,41 @@ def test_openvpn_links_are_inferred(pair: tuple[Netns, Netns], tmp_path, proto: 
     )  # the echo requests and replies inside
     assert out_linked == 5 and in_linked == 5, err  # each linked to its outer packet
     assert re.search(r"Out: .*overhead .*packet-id gaps 0 \(0 missing\), replays 0", err)
+
+
+def test_tapwatchs_own_tunnel_end_links_exactly(pair: tuple[Netns, Netns]) -> None:
+    """tapwatch as the tunnel's server (its tun0 and the stream it writes) with veth0
+    observed: every ping's frame is linked exactly to the segment that carried it; the
+    simpletun-style client writes each frame in two segments (length, then frame), as
+    tcpdump beside it sees."""
+    from test_tunnel import A_IN, B_IN, peer_process, wait_connected, wait_listening
+
+    a, b = pair
+    for ns in pair:  # no IPv6 on the tuns: their router solicitations would cross any time
+        ns.run(["sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1"], check=True)
+    args = [*TAPWATCH, "--create", "tun0", "--addr", f"{A_IN}/24", "--tunnel-listen", "55555"]
+    tw = a.popen([*args, "--observe", "veth0", "--headless", "--tunnel-stats", "-nn"])
+    client = td = None
+    try:
+        a.wait_capturing("veth0")
+        wait_listening(a)
+        client = peer_process(b, ["--connect", "10.200.0.1:55555", "--split"], "tun0", f"{B_IN}/24")
+        wait_connected(a)
+        td = tcpdump(a, "veth0", "tcp port 55555")
+        done = a.run(["ping", "-c", "5", "-i", "0.2", "-W", "3", B_IN])
+        assert " 0% packet loss" in done.stdout, done.stdout
+    finally:
+        err = wait_stats(tw)
+        tdout, _ = stop(td) if td is not None else ("", "")
+        if client is not None:
+            client.kill()
+            client.wait()
+    assert "tunnel simpletun 10.200.0.1:55555 <> 10.200.0.2:" in err, err
+    assert "on veth0 (inside: tun0; links exact)" in err, err
+    out_outer, out_linked = direction(err, "Out")
+    in_outer, in_linked = direction(err, "In")
+    carrying = [ln for ln in tdout.splitlines() if re.search(r", length [1-9]\d*$", ln)]
+    sent = [ln for ln in carrying if " 10.200.0.1.55555 > " in ln]
+    assert out_outer == out_linked == len(sent) == 5, (err, tdout)  # one segment a frame
+    assert in_outer == in_linked == 5, err  # a frame in two segments: linked once, whole
+    assert len(carrying) - len(sent) == 10, tdout
