@@ -23,7 +23,8 @@ from scapy.layers.ppp import PPP
 from scapy.layers.vxlan import VXLAN
 
 from tapwatch.analysis.encap import decapsulate, outer_hint
-from tapwatch.analysis.links import Linker, link_lines, summary_lines
+from tapwatch.analysis.links import Linker
+from tapwatch.analysis.tunnelstats import link_lines, summary_lines
 from tapwatch.kinds import Direction
 from tapwatch.linktypes import LINKTYPE_ETHERNET, LINKTYPE_RAW
 from tapwatch.ring import Ring
@@ -350,7 +351,7 @@ def test_openvpn_over_tcp_links_each_packet_of_the_stream() -> None:
     assert t.name == "OpenVPN 192.168.7.1:1194 <> 192.168.7.2:40000 over TCP"
     assert t.learned == 24
     assert "Out: 4 outer, 4 linked" in cap.summary()
-    from tapwatch.analysis.links import tunnel_filter
+    from tapwatch.analysis.tunnelstats import tunnel_filter
 
     assert tunnel_filter(t).startswith("tcp and (port 1194 or port 40000)")
 

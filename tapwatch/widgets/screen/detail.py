@@ -20,7 +20,7 @@ from textual.widgets import Tree
 
 from tapwatch.analysis.expert import SharedExpert, enrich, info_words
 from tapwatch.analysis.frame import FrameInfo, frame_node
-from tapwatch.analysis.links import link_lines
+from tapwatch.analysis.tunnelstats import link_lines
 from tapwatch.sanitize import printable
 from tapwatch.tunnelview import MAX_FRAMES_DISSECTED, more_frames
 from tapwatch.widgets.detail import DetailTree
