@@ -231,7 +231,10 @@ def _openvpn(ns: Netns, tmp_path, end: str, proto: str, *args: str):  # type: ig
     return proc, log
 
 
-@pytest.mark.skipif(shutil.which("openvpn") is None, reason="needs openvpn")
+@pytest.mark.skipif(
+    shutil.which("openvpn") is None or shutil.which("openssl") is None,
+    reason="needs openvpn and openssl (for the certificates)",
+)
 @pytest.mark.parametrize("proto", ["udp", "tcp"])
 def test_openvpn_links_are_inferred(pair: tuple[Netns, Netns], tmp_path, proto: str) -> None:  # type: ignore[no-untyped-def]
     """OpenVPN 2.6 with TLS (certificates made here) between two namespaces, over UDP and
