@@ -675,6 +675,26 @@ def test_a_fragmented_outer_packet_is_reassembled_and_linked(order: str) -> None
     assert not cap.linker.fragments.pending
 
 
+def test_an_inner_fragment_is_still_an_inner_packet() -> None:
+    """A UDP datagram cut by the inner path: each piece on vxlan0 is carried whole by a
+    VXLAN packet of its own, and linked to it."""
+    from scapy.all import fragment
+
+    cap = Capture(("vxlan0", LINKTYPE_ETHERNET, 1450), ("eth0", LINKTYPE_ETHERNET, 1500))
+    big = IP(src="10.9.0.1", dst="10.9.0.2", id=7) / UDP(sport=5000, dport=5001) / Raw(b"d" * 2000)
+    pieces = [eth(bytes(f)) for f in fragment(big, fragsize=1400)]
+    assert len(pieces) == 2
+    first = cap.add(
+        1, eth(outer_ip() / UDP(sport=50001, dport=4789) / VXLAN(vni=42) / Raw(eth(inner_ip())))
+    )
+    assert cap.linker.active_until > 0 and first
+    for piece in pieces:
+        i = cap.add(0, piece)
+        o = cap.add(1, eth(outer_ip() / UDP(sport=50000, dport=4789) / VXLAN(vni=42) / Raw(piece)))
+        link = only_link(cap, i)
+        assert (link.outer, link.exact) == (o, True)  # type: ignore[attr-defined]
+
+
 def test_fragments_are_bounded_and_a_lost_piece_leaves_the_inner_packet_lost() -> None:
     from tapwatch.analysis import fragments as fr
 

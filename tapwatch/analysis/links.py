@@ -334,11 +334,14 @@ class Linker:
         """An IPv4 fragment of a possible outer packet: the whole datagram, once its last
         piece came, is taken apart and linked to the record that completed it."""
         off, _v = ip_view(rec.data, linktype)
-        datagram = self.fragments.add(rec.data, off, rec.ts_ns)
-        if datagram is None:
-            return
-        encap = decapsulate(datagram, LINKTYPE_RAW)
+        with self.lock:
+            datagram = self.fragments.add(rec.data, off, rec.ts_ns)
+        encap = decapsulate(datagram, LINKTYPE_RAW) if datagram is not None else None
         if encap is None:
+            # a fragment inside a tunnel (a big UDP datagram cut by the inner path) is an
+            # inner packet of its own
+            if rec.ts_ns < self.active_until and rec.iface not in self._outer_ifaces:
+                self._inner(rec, linktype)
             return
         if rec.ts_ns >= self.active_until:
             self._activate(rec)
