@@ -675,6 +675,27 @@ def test_a_fragmented_outer_packet_is_reassembled_and_linked(order: str) -> None
     assert not cap.linker.fragments.pending
 
 
+def test_an_ipv6_outer_packet_in_fragments_is_reassembled_and_linked() -> None:
+    from scapy.layers.inet6 import IPv6ExtHdrFragment, fragment6
+
+    cap = Capture(("vxlan0", LINKTYPE_ETHERNET, 1450), ("eth0", LINKTYPE_ETHERNET, 1280))
+    inner = eth(inner_ip(1, 1300))
+    outer = (
+        IPv6(src="fd00::1", dst="fd00::2")
+        / IPv6ExtHdrFragment(id=77)
+        / UDP(sport=50000, dport=4789)
+        / VXLAN(vni=42)
+        / Raw(inner)
+    )
+    frags = [eth(bytes(f)) for f in fragment6(outer, 1280)]
+    assert len(frags) == 2
+    i = cap.add(0, inner)
+    seqs = [cap.add(1, f) for f in frags[::-1]]
+    link = only_link(cap, i)
+    assert (link.outer, link.exact) == (seqs[-1], True)  # type: ignore[attr-defined]
+    assert "tunnel VXLAN fd00::1 <> fd00::2 vni 42" in cap.summary()
+
+
 def test_an_inner_fragment_is_still_an_inner_packet() -> None:
     """A UDP datagram cut by the inner path: each piece on vxlan0 is carried whole by a
     VXLAN packet of its own, and linked to it."""

@@ -75,7 +75,7 @@ class Encap:
 
 def outer_hint(data: bytes, linktype: int) -> int:
     """1 when ``data`` may be a tunnel's outer packet, 2 for an ICMP "too big", 3 for a
-    TCP segment of OpenVPN's port (its stream carries the packets), 4 for an IPv4
+    TCP segment of OpenVPN's port (its stream carries the packets), 4 for an IP
     fragment of UDP or an encapsulating protocol (see :mod:`~tapwatch.analysis.fragments`),
     else 0.
 
@@ -119,6 +119,9 @@ def outer_hint(data: bytes, linktype: int) -> int:
             return 0
         proto = data[off + 6]
         l4 = off + 40
+        if proto == 44:  # a fragment: what it is a piece of
+            nxt = data[l4]
+            return 4 if nxt == 17 or nxt in OUTER_PROTOS else 0
     else:
         return 0
     if proto == 17:

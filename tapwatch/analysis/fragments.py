@@ -1,9 +1,10 @@
-"""IPv4 fragments of tunnels' outer packets put back together, within bounds.
+"""IP fragments of tunnels' outer packets put back together, within bounds.
 
 A VXLAN or WireGuard datagram longer than the outer path's MTU leaves the host
 in fragments: only the first holds the UDP header, none holds the whole inner
 packet, so without reassembly the inner packet looks lost inside the tunnel.
-The linker hands every fragment of a UDP or encapsulating IP protocol here;
+The linker hands every fragment of a UDP or encapsulating IP protocol here
+(IPv4's, and IPv6's whose fragment header follows the fixed one);
 when the last missing piece arrives, the whole datagram comes back (its IP
 header the first fragment's, no longer marked a fragment) and is taken apart
 like any outer packet, linked to the record that completed it (where Wireshark
@@ -49,29 +50,46 @@ class Reassembler:
     dropped: int = 0  # timed out, crowded out, overlapping or too long
 
     def add(self, data: bytes, off: int, ts_ns: int) -> bytes | None:
-        """One fragment (its IPv4 header at ``data[off]``); the whole datagram (raw IP,
-        from its header on) when this was the last piece missing, else None."""
+        """One fragment (its IP header at ``data[off]``: IPv4, or IPv6 with the fragment
+        header right after the fixed one); the whole datagram (raw IP, from its header on)
+        when this was the last piece missing, else None."""
         self._expire(ts_ns)
         n = len(data)
         if n < off + 20:
             return None
-        ihl = (data[off] & 15) * 4
-        total_len = data[off + 2] << 8 | data[off + 3]
-        end = min(n, off + total_len)
-        if ihl < 20 or off + ihl > end:
-            return None
-        word = data[off + 6] << 8 | data[off + 7]
-        more = bool(word & 0x2000)
-        start = (word & 0x1FFF) * 8
-        piece = bytes(data[off + ihl : end])
+        if data[off] >> 4 == 6:
+            if n < off + 48 or data[off + 6] != 44:
+                return None
+            end = min(n, off + 40 + (data[off + 4] << 8 | data[off + 5]))
+            word = data[off + 42] << 8 | data[off + 43]
+            more = bool(word & 1)
+            start = word & 0xFFF8
+            piece = bytes(data[off + 48 : end])
+            # the fixed header, saying what follows the fragment header
+            header = bytes(data[off : off + 6]) + bytes(data[off + 40 : off + 41])
+            header += bytes(data[off + 7 : off + 40])
+            key = (
+                b"6" + bytes(data[off + 8 : off + 40]),
+                int.from_bytes(data[off + 44 : off + 48], "big"),
+            )
+        else:
+            ihl = (data[off] & 15) * 4
+            end = min(n, off + (data[off + 2] << 8 | data[off + 3]))
+            if ihl < 20 or off + ihl > end:
+                return None
+            word = data[off + 6] << 8 | data[off + 7]
+            more = bool(word & 0x2000)
+            start = (word & 0x1FFF) * 8
+            piece = bytes(data[off + ihl : end])
+            header = bytes(data[off : off + ihl])
+            # protocol, src, dst; identification
+            key = (
+                bytes(data[off + 9 : off + 10]) + bytes(data[off + 12 : off + 20]),
+                data[off + 4] << 8 | data[off + 5],
+            )
         if start + len(piece) > MAX_DATAGRAM or (more and len(piece) % 8):
             self.dropped += 1
             return None
-        # src, dst, protocol, identification
-        key = (
-            bytes(data[off + 9 : off + 10]) + bytes(data[off + 12 : off + 20]),
-            data[off + 4] << 8 | data[off + 5],
-        )
         p = self.pending.get(key)
         if p is None:
             p = self.pending[key] = _Pending(ts_ns)
@@ -85,7 +103,7 @@ class Reassembler:
         p.held += len(piece)
         self.held += len(piece)
         if start == 0:
-            p.header = bytes(data[off : off + ihl])
+            p.header = header
         if not more:
             if p.total >= 0 and p.total != start + len(piece):
                 self._drop(key)
@@ -117,10 +135,13 @@ class Reassembler:
         self.held -= p.held
         self.reassembled += 1
         header = bytearray(p.header)
-        length = len(header) + at
-        header[2], header[3] = length >> 8, length & 0xFF
-        header[6] &= 0x40  # DF stays; MF and the offset go
-        header[7] = 0
+        if header[0] >> 4 == 6:
+            header[4], header[5] = at >> 8, at & 0xFF
+        else:
+            length = len(header) + at
+            header[2], header[3] = length >> 8, length & 0xFF
+            header[6] &= 0x40  # DF stays; MF and the offset go
+            header[7] = 0
         return bytes(header) + b"".join(parts)
 
     def _drop(self, key: tuple[bytes, int]) -> None:
