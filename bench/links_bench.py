@@ -12,7 +12,9 @@ best of ``--repeat``. Cases:
   Ethernet interface: what most captures are;
 * *VXLAN*: each inner frame on vxlan0 and its outer packet on veth0 (exact links);
 * *WireGuard*: each inner packet on wg0 and a WireGuard transport packet of the
-  right length on veth0 (inferred links).
+  right length on veth0 (inferred links);
+* *VXLAN in fragments*: each outer datagram in two IPv4 fragments, reassembled first;
+* *OpenVPN over TCP*: each packet of the stream after its 2-byte length (inferred).
 
 Nothing is sent anywhere: the records are built in memory.
 
@@ -120,6 +122,54 @@ def wireguard(n: int) -> list[tuple[int, int, bytes, int]]:
     return out
 
 
+def vxlan_fragmented(n: int) -> list[tuple[int, int, bytes, int]]:
+    """VXLAN whose outer datagrams the outer path cut in two IPv4 fragments (a 1,300-byte
+    ping): an inner frame, then two fragments (the link is made at the second)."""
+    out = []
+    for i in range(n // 3):
+        inner = (
+            ETH
+            + b"\x08\x00"
+            + ipv4(1, bytes([8, 0, 0, 0, 0, 1]) + struct.pack("!H", i & 0xFFFF) + b"p" * 1272,
+                   b"\n\x09\0\1", b"\n\x09\0\2")
+        )  # fmt: skip
+        payload = udp(40000, 4789, bytes([8, 0, 0, 0, 0, 0, 42, 0]) + inner)
+        cut = 976  # a multiple of 8: the first fragment's payload
+        frags = []
+        for lo, hi, flags in ((0, cut, 0x2000), (cut, len(payload), 0)):
+            piece = payload[lo:hi]
+            head = struct.pack(
+                "!BBHHHBBH4s4s", 0x45, 0, 20 + len(piece), i & 0xFFFF, flags | lo // 8, 64, 17,
+                0, b"\xc0\xa8\1\1", b"\xc0\xa8\1\2",
+            )  # fmt: skip
+            frags.append(ETH + b"\x08\x00" + head + piece)
+        t = 1_000_000_000 + i * 30_000
+        out.append((t, 2, inner, 2))
+        out.append((t + 50_000, 2, frags[0], 1))
+        out.append((t + 51_000, 2, frags[1], 1))
+    return out
+
+
+def openvpn_tcp(n: int) -> list[tuple[int, int, bytes, int]]:
+    """OpenVPN over TCP: each inner packet on tun0, then a segment on veth0 carrying its
+    P_DATA_V2 packet (AES-GCM: 24 bytes more) after the stream's 2-byte length."""
+    out = []
+    seq = 1
+    for i in range(n // 2):
+        inner = ipv4(
+            6, tcp(40000, 443, b"x" * (100 + (i * 37) % 1200)), b"\n\x09\0\1", b"\n\x09\0\2"
+        )
+        pkt = bytes([9 << 3, 0, 0, 1]) + struct.pack("!I", i + 1) + bytes(16 + len(inner))
+        body = struct.pack("!H", len(pkt)) + pkt
+        seg = struct.pack("!HHIIBBHHH", 1194, 50000, seq, 1, 0x50, 0x18, 65535, 0, 0) + body
+        seq += len(body)
+        outer = ETH + b"\x08\x00" + ipv4(6, seg, b"\xc0\xa8\1\1", b"\xc0\xa8\1\2")
+        t = 1_000_000_000 + i * 20_000
+        out.append((t, 2, inner, 0))
+        out.append((t + 50_000, 2, outer, 1))
+    return out
+
+
 def session(records: list[tuple[int, int, bytes, int]], sinks: list[Sink]) -> Session:
     ifs = [
         InterfaceInfo("inner0", "observed", linktype=101, index=0, mtu=1420),
@@ -180,6 +230,8 @@ def main() -> int:
         ("no tunnel", plain),
         ("VXLAN (exact)", vxlan),
         ("WireGuard (inferred)", wireguard),
+        ("VXLAN, outer in 2 IPv4 fragments (exact)", vxlan_fragmented),
+        ("OpenVPN over TCP (inferred)", openvpn_tcp),
     ):
         records = make(args.packets)
         refs, runs = [], []

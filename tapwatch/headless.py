@@ -134,10 +134,10 @@ class Renderer:
         else:
             body = printable_layout(text) if fmt.strict else printable(text)  # tcpdump's tabs
         view = self.tunnel_view
-        if view is not None:
+        if view is not None and not fmt.strict:  # tcpdump knows no simpletun stream
             inner = view.frames(data, linktype)
             if inner is not None:
-                body += ": " + describe(view, inner)
+                body = with_inner(body, describe(view, inner))
         stamp = self._stamp(ts_ns)
         names = self.names
         if names is not None:
@@ -588,3 +588,19 @@ class LinePrinter:
             self.broken = True
             return f"cannot write output: {e.strerror}"
         return None
+
+
+#: where tcpdump's text of a TCP segment or UDP datagram leaves its addresses for its details
+_DETAILS = (": Flags [", ": UDP, length")
+
+
+def with_inner(text: str, inner: str) -> str:
+    """A tunnel segment's line: what it carries right after the outer addresses (where
+    tcpdump itself puts what an encapsulation carries, and where the list's row shows
+    it), tcpdump's TCP/UDP details after `` | `` (long with TCP's options: last);
+    appended when the details are not where they are looked for (``-q``)."""
+    for mark in _DETAILS:
+        at = text.find(mark)
+        if at >= 0:
+            return f"{text[: at + 2]}{inner} | {text[at + 2 :]}"
+    return f"{text}: {inner}"

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import os
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -867,6 +868,22 @@ def observer_reader(
         raise SourceError(f"cannot observe {name}: {e.strerror}") from None
 
 
+def _link_mtu(name: str) -> int | None:
+    """An interface's MTU as the kernel says it now, asked through a socket of the
+    namespace tapwatch works in (``--netns`` moves the process, not /sys); None when it
+    cannot be had."""
+    import fcntl
+    import socket
+
+    siocgifmtu = 0x8921
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            ifreq = struct.pack("16si20x", name.encode()[:15], 0)
+            return int(struct.unpack_from("16si", fcntl.ioctl(s.fileno(), siocgifmtu, ifreq))[1])
+    except (OSError, UnicodeError):
+        return None
+
+
 def open_observer(
     name: str,
     ring: Ring,
@@ -890,6 +907,7 @@ def open_observer(
     )
     reason = (why + "; observing read-only") if why else "observer mode is read-only"
     info = InterfaceInfo(name, "observe", read_only_reason=reason, linktype=linktype, index=index)
+    info.mtu = _link_mtu(name)  # what the links' "over MTU" compares outer packets with
     src = Source([info], reader=reader)
     src.kind = "observe"
     return src

@@ -137,3 +137,37 @@ async def test_the_tunnels_tool_and_enter_filters_to_the_outer_packets() -> None
         assert not isinstance(app.screen, TunnelsScreen)
         assert display_filter(app).startswith("udp and (port 51820)")
         assert packet_list(app).shown_seqs() == [2, 4, 6]
+
+
+@ui
+async def test_the_tree_shows_a_link_that_arrives_after_the_packet() -> None:
+    """The selected inner packet's tree gains its "Carried by" layer once the outer packet
+    that carried it comes, without moving the cursor."""
+    wg0 = InterfaceInfo("wg0", "observe", linktype=LINKTYPE_RAW, index=0, mtu=1420)
+    veth = InterfaceInfo("veth0", "observe", linktype=LINKTYPE_ETHERNET, index=1, mtu=1500)
+    session = Session([RecordSource(wg0), RecordSource(veth)], sinks=[LinkSink(Linker())])
+    inner = bytes(IP(src="10.9.0.1", dst="10.9.0.2") / ICMP(seq=1) / Raw(b"p" * 56))
+    session.feed(T0, OUTBOUND, inner, 0)
+    other = Ether(src=MAC_A, dst=MAC_B) / IP(src="192.168.7.1", dst="192.168.7.9") / UDP(dport=53)
+    session.feed(T0 + 100_000, OUTBOUND, bytes(other), 1)
+    session.pump()
+    app = TapwatchApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        packets = packet_list(app)
+        packets.go_to_seq(1)
+        packets.focus()
+        await settle(pilot, app)
+        assert not any(label.startswith("Carried by") for label in tree_labels(app))
+        wg = struct.pack("<BxxxIQ", 4, 7, 0) + bytes(((len(inner) + 15) & ~15) + 16)
+        outer = Ether(src=MAC_A, dst=MAC_B) / IP(src="192.168.7.1", dst="192.168.7.2")
+        session.feed(T0 + 300_000, OUTBOUND, bytes(outer / UDP(sport=51820, dport=51820) / wg), 1)
+        session.pump()
+        await settle(pilot, app)
+        await until(
+            pilot,
+            lambda: any(
+                label.startswith("Carried by: packet 3 on veth0") for label in tree_labels(app)
+            ),
+        )
+        assert packets.cursor_seq == 1

@@ -23,7 +23,8 @@ from scapy.layers.ppp import PPP
 from scapy.layers.vxlan import VXLAN
 
 from tapwatch.analysis.encap import decapsulate, outer_hint
-from tapwatch.analysis.links import Linker, link_lines, summary_lines
+from tapwatch.analysis.links import Linker
+from tapwatch.analysis.tunnelstats import link_lines, summary_lines
 from tapwatch.kinds import Direction
 from tapwatch.linktypes import LINKTYPE_ETHERNET, LINKTYPE_RAW
 from tapwatch.ring import Ring
@@ -319,6 +320,42 @@ def test_openvpn_is_inferred_with_its_learned_overhead_and_packet_id_gaps() -> N
     assert "packet-id gaps 1 (2 missing)" in cap.summary()
 
 
+def test_openvpn_over_tcp_links_each_packet_of_the_stream() -> None:
+    """OpenVPN over TCP: a 2-byte length before each packet in the stream; a segment may
+    carry two packets, a packet may span two segments; ACKs carry none."""
+    cap = Capture(("tun0", LINKTYPE_RAW, 1500), ("eth0", LINKTYPE_ETHERNET, 1500))
+    head = outer_ip()
+    seq = 5000
+
+    def segment(payload: bytes, flags: str = "PA") -> bytes:
+        nonlocal seq
+        tcp = TCP(sport=1194, dport=40000, seq=seq, ack=1, flags=flags)
+        seq += len(payload)
+        return eth(head / tcp / Raw(payload))
+
+    inners = [inner_ip(n, 40 + 20 * n) for n in range(4)]
+    packets = [
+        struct.pack("!H", len(openvpn(len(i), n + 1))) + openvpn(len(i), n + 1)
+        for n, i in enumerate(inners)
+    ]
+    seqs = [cap.add(0, i) for i in inners]
+    cap.add(1, segment(b"", "A"))
+    first = cap.add(1, segment(packets[0] + packets[1]))  # two in one segment
+    cut = len(packets[2]) // 2
+    cap.add(1, segment(packets[2][:cut]))  # the start of the third
+    third = cap.add(1, segment(packets[2][cut:] + packets[3]))  # its end, and the fourth
+    got = [only_link(cap, s) for s in seqs]
+    assert [g.outer for g in got] == [first, first, third, third]  # type: ignore[attr-defined]
+    assert {g.exact for g in got} == {False}  # type: ignore[attr-defined]
+    t = cap.linker.snapshot()[0]
+    assert t.name == "OpenVPN 192.168.7.1:1194 <> 192.168.7.2:40000 over TCP"
+    assert t.learned == 24
+    assert "Out: 4 outer, 4 linked" in cap.summary()
+    from tapwatch.analysis.tunnelstats import tunnel_filter
+
+    assert tunnel_filter(t).startswith("tcp and (port 1194 or port 40000)")
+
+
 def test_esp_is_inferred() -> None:
     cap = Capture(("ipsec0", LINKTYPE_RAW, 1400), ("eth0", LINKTYPE_ETHERNET, 1500))
     for n in range(4):
@@ -520,3 +557,223 @@ def test_a_tcpdump_any_file_cooked_v2_links_too() -> None:
     wrapped = outer_ip() / UDP(sport=50000, dport=4789) / VXLAN(vni=42) / Raw(inner)
     o = cap.add(1, sll2(bytes(wrapped)))
     assert only_link(cap, i).outer == o  # type: ignore[attr-defined]
+
+
+def test_tunnel_stats_when_converting_a_file(tmp_path: Path) -> None:
+    """``-r A -w B --tunnel-stats``: the summary as ``-r A --tunnel-stats`` gives it, and
+    every record written (tshark reads all of them back: tcpdump takes one link type)."""
+    wrap, _overhead, _key = FILE_CASES["GRE"]
+    recs = []
+    ts = T0
+    for n in range(3):
+        inner = inner_ip(n)
+        recs.append((0, ts, inner, OUT))
+        recs.append((1, ts + 150_000, eth(wrap(inner)), OUT))
+        ts += 10 * MS
+    path = tmp_path / "gre.pcapng"
+    _pcapng(path, recs, [(LINKTYPE_RAW, "gre1"), (LINKTYPE_ETHERNET, "eth0")])
+    out = tmp_path / "copy.pcapng"
+    done = subprocess.run(
+        [sys.executable, "-m", "tapwatch", "-r", str(path), "-w", str(out), "--tunnel-stats"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (
+        "tunnel GRE 192.168.7.1 <> 192.168.7.2 on eth0 (inside: gre1; links exact)" in done.stderr
+    )
+    assert "Out: 3 outer, 3 linked, inside median 0.150 ms" in done.stderr
+    assert "wrote 6 packets" in done.stderr
+    ref = subprocess.run(["tshark", "-n", "-r", str(out)], capture_output=True, text=True)
+    assert len(ref.stdout.splitlines()) == 6, ref.stderr
+
+
+def _framed_pcap(path: Path) -> None:
+    """A classic pcap (Ethernet: tcpdump reads it) of a simpletun stream: a SYN, three
+    frames (the second spanning two segments), a bare ACK."""
+    from scapy.utils import wrpcap
+
+    frames = [inner_ip(n, 40 + n) for n in range(3)]
+    stream = b"".join(struct.pack("!H", len(f)) + f for f in frames)
+    cut = [0, len(frames[0]) + 2 + 10, len(stream)]
+    head = Ether(src=MAC_A, dst=MAC_B) / IP(src="192.168.7.1", dst="192.168.7.2")
+    pkts = [head / TCP(sport=40000, dport=55555, seq=999, flags="S")]
+    seq = 1000
+    for lo, hi in itertools.pairwise(cut):
+        pkts.append(head / TCP(sport=40000, dport=55555, seq=seq, flags="PA") / Raw(stream[lo:hi]))
+        seq += hi - lo
+    pkts.append(head / TCP(sport=40000, dport=55555, seq=seq, flags="A"))
+    for n, p in enumerate(pkts):
+        p.time = 1_700_000_000 + n / 1000
+    wrpcap(str(path), pkts)
+
+
+def _lines(*args: str) -> list[str]:
+    done = subprocess.run(
+        [sys.executable, "-m", "tapwatch", *args], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()
+
+
+def test_a_framed_streams_line_shows_the_inner_packet_after_the_outer_addresses(
+    tmp_path: Path,
+) -> None:
+    """``--tunnel-decode``: a segment's line is tcpdump's with what it carries put right
+    after the outer addresses (where tcpdump puts what an encapsulation carries) and
+    tcpdump's TCP details after ``|``; ``--strict-tcpdump`` prints tcpdump's lines only."""
+    path = tmp_path / "framed.pcap"
+    _framed_pcap(path)
+    ref = subprocess.run(["tcpdump", "-nn", "-r", str(path)], capture_output=True, text=True)
+    ref_lines = ref.stdout.splitlines()
+    assert len(ref_lines) == 4, ref.stderr
+    strict = _lines("-r", str(path), "-nn", "--tunnel-decode", "55555", "--strict-tcpdump")
+    assert strict == ref_lines
+    ours = _lines("-r", str(path), "-nn", "--tunnel-decode", "55555")
+    assert len(ours) == 4
+    carried = [
+        "tunnel 1 frame: IP 10.9.0.1 > 10.9.0.2: ICMP echo request, id 0, seq 0, length 48",
+        "tunnel 2 frames: IP 10.9.0.1 > 10.9.0.2: ICMP echo request, id 0, seq 1, length 49; "
+        "IP 10.9.0.1 > 10.9.0.2: ICMP echo request, id 0, seq 2, length 50",
+    ]
+    for mine, theirs, inner in zip(ours, ref_lines, [None, *carried, None], strict=True):
+        outer, _sep, details = theirs.partition(": ")
+        if inner is None:
+            assert mine == theirs  # a SYN, an ACK: nothing carried
+        else:
+            assert mine == f"{outer}: {inner} | {details}"
+
+
+# ----- IPv4 fragments of outer packets -----------------------------------------------------
+
+
+def _vxlan_fragments(n: int, size: int, mtu: int) -> tuple[bytes, list[bytes]]:
+    """An inner Ethernet frame of a ping of ``size`` bytes and its VXLAN datagram cut into
+    fragments for ``mtu`` by scapy's ``fragment()`` (each an Ethernet frame)."""
+    from scapy.all import fragment
+
+    inner = eth(inner_ip(n, size))
+    outer = IP(src="192.168.7.1", dst="192.168.7.2", id=100 + n) / UDP(sport=50000, dport=4789)
+    frags = fragment(outer / VXLAN(vni=42) / Raw(inner), fragsize=mtu - 20)
+    return inner, [eth(bytes(f)) for f in frags]
+
+
+@pytest.mark.parametrize("order", ["in order", "reversed"])
+def test_a_fragmented_outer_packet_is_reassembled_and_linked(order: str) -> None:
+    cap = Capture(("vxlan0", LINKTYPE_ETHERNET, 1450), ("eth0", LINKTYPE_ETHERNET, 1000))
+    inner, frags = _vxlan_fragments(1, 1300, 1000)
+    assert len(frags) == 2
+    i = cap.add(0, inner)
+    seqs = [cap.add(1, f) for f in (frags if order == "in order" else frags[::-1])]
+    link = only_link(cap, i)
+    assert (link.outer, link.exact) == (seqs[-1], True)  # type: ignore[attr-defined]
+    summary = cap.summary()
+    assert "Out: 1 outer, 1 linked" in summary and "over MTU 1" in summary, summary
+    cap.linker.finish()
+    assert "lost inside 0" in cap.summary()
+    assert not cap.linker.fragments.pending
+
+
+def test_an_ipv6_outer_packet_in_fragments_is_reassembled_and_linked() -> None:
+    from scapy.layers.inet6 import IPv6ExtHdrFragment, fragment6
+
+    cap = Capture(("vxlan0", LINKTYPE_ETHERNET, 1450), ("eth0", LINKTYPE_ETHERNET, 1280))
+    inner = eth(inner_ip(1, 1300))
+    outer = (
+        IPv6(src="fd00::1", dst="fd00::2")
+        / IPv6ExtHdrFragment(id=77)
+        / UDP(sport=50000, dport=4789)
+        / VXLAN(vni=42)
+        / Raw(inner)
+    )
+    frags = [eth(bytes(f)) for f in fragment6(outer, 1280)]
+    assert len(frags) == 2
+    i = cap.add(0, inner)
+    seqs = [cap.add(1, f) for f in frags[::-1]]
+    link = only_link(cap, i)
+    assert (link.outer, link.exact) == (seqs[-1], True)  # type: ignore[attr-defined]
+    assert "tunnel VXLAN fd00::1 <> fd00::2 vni 42" in cap.summary()
+
+
+def test_an_inner_fragment_is_still_an_inner_packet() -> None:
+    """A UDP datagram cut by the inner path: each piece on vxlan0 is carried whole by a
+    VXLAN packet of its own, and linked to it."""
+    from scapy.all import fragment
+
+    cap = Capture(("vxlan0", LINKTYPE_ETHERNET, 1450), ("eth0", LINKTYPE_ETHERNET, 1500))
+    big = IP(src="10.9.0.1", dst="10.9.0.2", id=7) / UDP(sport=5000, dport=5001) / Raw(b"d" * 2000)
+    pieces = [eth(bytes(f)) for f in fragment(big, fragsize=1400)]
+    assert len(pieces) == 2
+    first = cap.add(
+        1, eth(outer_ip() / UDP(sport=50001, dport=4789) / VXLAN(vni=42) / Raw(eth(inner_ip())))
+    )
+    assert cap.linker.active_until > 0 and first
+    for piece in pieces:
+        i = cap.add(0, piece)
+        o = cap.add(1, eth(outer_ip() / UDP(sport=50000, dport=4789) / VXLAN(vni=42) / Raw(piece)))
+        link = only_link(cap, i)
+        assert (link.outer, link.exact) == (o, True)  # type: ignore[attr-defined]
+
+
+def test_fragments_are_bounded_and_a_lost_piece_leaves_the_inner_packet_lost() -> None:
+    from tapwatch.analysis import fragments as fr
+
+    cap = Capture(("vxlan0", LINKTYPE_ETHERNET, 1450), ("eth0", LINKTYPE_ETHERNET, 1000))
+    small, whole = _vxlan_fragments(0, 100, 1000)  # one that fits: the tunnel is known
+    cap.add(0, small)
+    cap.add(1, whole[0])
+    inner, frags = _vxlan_fragments(1, 1300, 1000)
+    cap.add(0, inner)
+    first = cap.add(1, frags[0])  # the first piece; the rest comes too late
+    assert cap.linker.links_of(first) == []
+    held = cap.linker.fragments
+    assert len(held.pending) == 1
+    for n in range(fr.MAX_PENDING + 10):  # first pieces of datagrams that never complete
+        _i, more = _vxlan_fragments(1000 + n, 1300, 1000)
+        cap.add(1, more[0], after_ms=0.01)
+    assert len(held.pending) == fr.MAX_PENDING and held.held <= fr.MAX_HELD
+    cap.add(1, frags[1], after_ms=3000)  # past the timeout: alone, it makes nothing
+    assert held.reassembled == 0 and len(held.pending) == 1
+    cap.linker.finish()
+    assert "Out: 1 outer, 1 linked" in cap.summary()
+    assert "lost inside 1" in cap.summary()
+    # pieces that overlap drop their datagram
+    r = fr.Reassembler()
+    a = bytes(IP(src="1.1.1.1", dst="2.2.2.2", id=9, flags="MF", frag=0, proto=17) / Raw(b"a" * 16))
+    b = bytes(IP(src="1.1.1.1", dst="2.2.2.2", id=9, flags="MF", frag=1, proto=17) / Raw(b"b" * 16))
+    c = bytes(IP(src="1.1.1.1", dst="2.2.2.2", id=9, frag=3, proto=17) / Raw(b"c" * 8))
+    assert r.add(a, 0, T0) is None and r.add(b, 0, T0) is None and r.add(c, 0, T0) is None
+    assert r.dropped == 1 and not r.pending and r.held == 0
+    for junk in (b"", b"\x45", bytes(19), a[:20] + b"\xff" * 3):  # hostile: never raises
+        r.add(junk, 0, T0)
+
+
+def test_a_fragmented_vxlan_file_links_with_tunnel_stats(tmp_path: Path) -> None:
+    """A pcapng of vxlan0 and eth0 whose VXLAN datagrams were cut by scapy's fragment():
+    ``--tunnel-stats`` links every ping, none lost; tshark reassembles the same datagrams."""
+    recs = []
+    ts = T0
+    for n in range(3):
+        inner, frags = _vxlan_fragments(n, 1300, 1000)
+        recs.append((0, ts, inner, OUT))
+        for k, f in enumerate(frags):
+            recs.append((1, ts + 100_000 + k * 10_000, f, OUT))
+        ts += 10 * MS
+    path = tmp_path / "frag.pcapng"
+    _pcapng(path, recs, [(LINKTYPE_ETHERNET, "vxlan0"), (LINKTYPE_ETHERNET, "eth0")])
+    done = subprocess.run(
+        [sys.executable, "-m", "tapwatch", "-r", str(path), "--tunnel-stats", "-nn"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "tunnel VXLAN 192.168.7.1 <> 192.168.7.2 vni 42 on eth0" in done.stderr
+    assert "Out: 3 outer, 3 linked" in done.stderr and "lost inside 0" in done.stderr
+    ref = subprocess.run(
+        ["tshark", "-n", "-r", str(path), "-Y", "vxlan", "-T", "fields", "-e", "frame.number"],
+        capture_output=True,
+        text=True,
+    )
+    assert len(ref.stdout.split()) == 3, ref.stderr  # tshark: three reassembled VXLAN packets

@@ -55,8 +55,15 @@ def wait_stats(proc: subprocess.Popen[str]) -> str:
     return err
 
 
-def test_vxlan_between_two_namespaces_links_exactly(pair: tuple[Netns, Netns]) -> None:
+@pytest.mark.parametrize("veth_mtu", [1500, 1000])
+def test_vxlan_between_two_namespaces_links_exactly(
+    pair: tuple[Netns, Netns], veth_mtu: int
+) -> None:
+    """The kernel's VXLAN; with veth0's MTU at 1000 under vx0's 1450 outer datagrams
+    leave in IP fragments, reassembled before they are linked."""
     a, b = pair
+    for ns in pair:
+        ns.run(["ip", "link", "set", "veth0", "mtu", str(veth_mtu)], check=True)
     for ns, me, peer, addr in (
         (a, "10.200.0.1", "10.200.0.2", "10.9.0.1/24"),
         (b, "10.200.0.2", "10.200.0.1", "10.9.0.2/24"),
@@ -67,6 +74,8 @@ def test_vxlan_between_two_namespaces_links_exactly(pair: tuple[Netns, Netns]) -
                 "link",
                 "add",
                 "vx0",
+                "mtu",  # over a veth0 of a smaller MTU, the outer datagrams are cut
+                "1450",
                 "type",
                 "vxlan",
                 "id",
@@ -77,8 +86,7 @@ def test_vxlan_between_two_namespaces_links_exactly(pair: tuple[Netns, Netns]) -
                 me,
                 "dstport",
                 "4789",
-                "dev",
-                "veth0",
+                # no "dev veth0": that would cap vx0's MTU at veth0's less 50
             ],
             check=True,
         )
@@ -88,9 +96,12 @@ def test_vxlan_between_two_namespaces_links_exactly(pair: tuple[Netns, Netns]) -
         ns.run(["ip", "addr", "add", addr, "dev", "vx0"], check=True)
         ns.run(["ip", "link", "set", "vx0", "up"], check=True)
     tw = observe(a, "vx0", "veth0")
-    td = tcpdump(a, "veth0", "udp port 4789")
+    fragmented = veth_mtu < 1450
+    # tcpdump's filter: every fragment of the tunnel's datagrams (only the first has the port)
+    td = tcpdump(a, "veth0", "udp port 4789 or (ip[6:2] & 0x3fff != 0)")
+    size = ["-s", "1200"] if fragmented else []
     try:
-        done = a.run(["ping", "-c", "5", "-i", "0.2", "-W", "2", "10.9.0.2"])
+        done = a.run(["ping", "-c", "5", "-i", "0.2", "-W", "2", *size, "10.9.0.2"])
         assert " 0% packet loss" in done.stdout, done.stdout
     finally:
         err = wait_stats(tw)
@@ -103,6 +114,14 @@ def test_vxlan_between_two_namespaces_links_exactly(pair: tuple[Netns, Netns]) -
     assert out_linked == out_outer and in_linked == in_outer  # each carried frame found
     assert out_outer >= 5 and in_outer >= 5  # the pings (and ARP) both ways
     assert re.search(r"Out: .*overhead 50\.0 B \(50-50\)", err)
+    assert "lost inside 0" in err and "lost inside 1" not in err
+    if fragmented:
+        # tcpdump: the first ping's datagrams leave in two pieces, the second without ports
+        # (the kernel then lowers vx0's path MTU and cuts the inner packets instead, each
+        # piece in a datagram of its own); tapwatch counts a datagram once, whole
+        assert sum("ip-proto-17" in ln for ln in tdout.splitlines()) >= 2, tdout
+        assert re.search(r"Out: .*over MTU [1-9]", err), err
+        assert re.search(r"In: .*over MTU [1-9]", err), err
 
 
 def _wg(
@@ -139,8 +158,16 @@ def _wg(
     shutil.which("wireguard-go") is None or shutil.which("wg") is None,
     reason="needs wireguard-go and wireguard-tools",
 )
-def test_wireguard_go_links_are_inferred(pair: tuple[Netns, Netns], tmp_path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("veth_mtu", [1500, 1000])
+def test_wireguard_go_links_are_inferred(
+    pair: tuple[Netns, Netns], tmp_path, veth_mtu: int
+) -> None:  # type: ignore[no-untyped-def]
+    """wireguard-go between two namespaces; with veth0's MTU at 1000 under the wg device's
+    1420, 1,300-byte pings leave in two IP fragments (reassembled before linking)."""
     a, b = pair
+    for ns in pair:
+        ns.run(["ip", "link", "set", "veth0", "mtu", str(veth_mtu)], check=True)
+    size = "1300" if veth_mtu < 1420 else "300"
     tag = uuid.uuid4().hex[:6]  # the control sockets live in one directory for every namespace
     names = (f"wga{tag}", f"wgb{tag}")
     keys = []
@@ -163,7 +190,7 @@ def test_wireguard_go_links_are_inferred(pair: tuple[Netns, Netns], tmp_path) ->
         tw = observe(a, names[0], "veth0")
         td = tcpdump(a, "veth0", "udp port 51820")
         try:
-            done = a.run(["ping", "-c", "5", "-i", "0.2", "-W", "3", "-s", "300", "10.9.0.2"])
+            done = a.run(["ping", "-c", "5", "-i", "0.2", "-W", "3", "-s", size, "10.9.0.2"])
             assert " 0% packet loss" in done.stdout, done.stdout
         finally:
             err = wait_stats(tw)
@@ -178,5 +205,135 @@ def test_wireguard_go_links_are_inferred(pair: tuple[Netns, Netns], tmp_path) ->
     in_outer, in_linked = direction(err, "In")
     assert out_outer + in_outer == sum(1 for ln in tdout.splitlines() if " UDP, length" in ln)
     assert out_linked == 5 and in_linked == 5  # every echo request and reply; handshakes not
+    if veth_mtu < 1420:  # tcpdump's filter sees the first pieces (the ports): one a datagram
+        assert re.search(r"Out: .*over MTU 5\b", err) and re.search(r"In: .*over MTU 5\b", err)
     assert "handshakes 2" in err  # initiation and response
     assert re.search(r"Out: .*counter gaps 0 \(0 missing\), replays 0", err)
+
+
+def _certs(tmp_path) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """A CA and the two ends' certificates and keys (EC, a day), made in the test's tmp dir."""
+
+    def ssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=tmp_path)
+
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    ssl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.crt", "-subj", "/CN=ca", "-days", "1")
+    for end in ("server", "client"):
+        ssl("req", *ec, "-keyout", f"{end}.key", "-out", f"{end}.csr", "-subj", f"/CN={end}")
+        ssl(
+            "x509", "-req", "-in", f"{end}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+            "-CAcreateserial", "-out", f"{end}.crt", "-days", "1",
+        )  # fmt: skip
+    return {name: str(tmp_path / name) for name in ("ca.crt",)}
+
+
+def _openvpn(ns: Netns, tmp_path, end: str, proto: str, *args: str):  # type: ignore[no-untyped-def]
+    log = tmp_path / f"{end}.log"
+    common = [
+        "openvpn", "--dev", "tun0", "--dev-type", "tun", "--disable-dco", "--dh", "none",
+        "--ca", str(tmp_path / "ca.crt"), "--cert", str(tmp_path / f"{end}.crt"),
+        "--key", str(tmp_path / f"{end}.key"), f"--tls-{end}", "--ping", "0", "--verb", "3",
+        "--proto", proto,
+    ]  # fmt: skip
+    with log.open("w") as f:
+        proc = ns.popen([*common, *args], stdout=f, stderr=subprocess.STDOUT)
+    return proc, log
+
+
+@pytest.mark.skipif(
+    shutil.which("openvpn") is None or shutil.which("openssl") is None,
+    reason="needs openvpn and openssl (for the certificates)",
+)
+@pytest.mark.parametrize("proto", ["udp", "tcp"])
+def test_openvpn_links_are_inferred(pair: tuple[Netns, Netns], tmp_path, proto: str) -> None:  # type: ignore[no-untyped-def]
+    """OpenVPN 2.6 with TLS (certificates made here) between two namespaces, over UDP and
+    over TCP (a stream of length-prefixed packets): each ping's inner packets on tun0 are
+    linked to the outer packets on veth0, and the outer counts are tcpdump's."""
+    from waiting import wait_for
+
+    a, b = pair
+    _certs(tmp_path)
+    if proto == "udp":
+        srv = ("udp", "--local", "10.200.0.1", "--lport", "1194", "--remote", "10.200.0.2")
+        cli = ("udp", "--local", "10.200.0.2", "--lport", "1194", "--remote", "10.200.0.1")
+    else:
+        srv = ("tcp-server", "--local", "10.200.0.1", "--lport", "1194")
+        cli = ("tcp-client", "--remote", "10.200.0.1", "1194")
+    for ns in pair:  # no IPv6 on tun0: its router solicitations would cross at any moment
+        for scope in ("all", "default"):
+            ns.run(["sysctl", "-qw", f"net.ipv6.conf.{scope}.disable_ipv6=1"], check=True)
+    procs = []
+    try:
+        server, slog = _openvpn(a, tmp_path, "server", *srv, "--ifconfig", "10.9.0.1", "10.9.0.2")
+        procs.append(server)
+        client, clog = _openvpn(b, tmp_path, "client", *cli, "--ifconfig", "10.9.0.2", "10.9.0.1")
+        procs.append(client)
+        for log in (slog, clog):
+            assert wait_for(
+                lambda log=log: "Initialization Sequence Completed" in log.read_text(), 60
+            ), log.read_text()
+        tw = observe(a, "tun0", "veth0")
+        td = tcpdump(a, "veth0", f"{'udp' if proto == 'udp' else 'tcp'} port 1194")
+        ti = tcpdump(a, "tun0", "icmp")
+        try:
+            done = a.run(["ping", "-c", "5", "-i", "0.2", "-W", "3", "-s", "300", "10.9.0.2"])
+            assert " 0% packet loss" in done.stdout, done.stdout
+        finally:
+            err = wait_stats(tw)
+            tdout, _ = stop(td)
+            tiout, _ = stop(ti)
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait(timeout=20)
+    over = " over TCP" if proto == "tcp" else ""
+    assert "tunnel OpenVPN 10.200.0.1:1194 <> 10.200.0.2:" in err, err
+    assert f"{over} on veth0 (inside: tun0; links inferred)" in err, err
+    out_outer, out_linked = direction(err, "Out")
+    in_outer, in_linked = direction(err, "In")
+    carried = [ln for ln in tdout.splitlines() if re.search(r", length [1-9]\d*$", ln)]
+    assert out_outer + in_outer == len(carried), tdout  # one OpenVPN packet each (no ACKs)
+    assert (
+        sum(" ICMP echo " in ln for ln in tiout.splitlines()) == 10
+    )  # the echo requests and replies inside
+    assert out_linked == 5 and in_linked == 5, err  # each linked to its outer packet
+    assert re.search(r"Out: .*overhead .*packet-id gaps 0 \(0 missing\), replays 0", err)
+
+
+def test_tapwatchs_own_tunnel_end_links_exactly(pair: tuple[Netns, Netns]) -> None:
+    """tapwatch as the tunnel's server (its tun0 and the stream it writes) with veth0
+    observed: every ping's frame is linked exactly to the segment that carried it; the
+    simpletun-style client writes each frame in two segments (length, then frame), as
+    tcpdump beside it sees."""
+    from test_tunnel import A_IN, B_IN, peer_process, wait_connected, wait_listening
+
+    a, b = pair
+    for ns in pair:  # no IPv6 on the tuns: their router solicitations would cross any time
+        ns.run(["sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1"], check=True)
+    args = [*TAPWATCH, "--create", "tun0", "--addr", f"{A_IN}/24", "--tunnel-listen", "55555"]
+    tw = a.popen([*args, "--observe", "veth0", "--headless", "--tunnel-stats", "-nn"])
+    client = td = None
+    try:
+        a.wait_capturing("veth0")
+        wait_listening(a)
+        client = peer_process(b, ["--connect", "10.200.0.1:55555", "--split"], "tun0", f"{B_IN}/24")
+        wait_connected(a)
+        td = tcpdump(a, "veth0", "tcp port 55555")
+        done = a.run(["ping", "-c", "5", "-i", "0.2", "-W", "3", B_IN])
+        assert " 0% packet loss" in done.stdout, done.stdout
+    finally:
+        err = wait_stats(tw)
+        tdout, _ = stop(td) if td is not None else ("", "")
+        if client is not None:
+            client.kill()
+            client.wait()
+    assert "tunnel simpletun 10.200.0.1:55555 <> 10.200.0.2:" in err, err
+    assert "on veth0 (inside: tun0; links exact)" in err, err
+    out_outer, out_linked = direction(err, "Out")
+    in_outer, in_linked = direction(err, "In")
+    carrying = [ln for ln in tdout.splitlines() if re.search(r", length [1-9]\d*$", ln)]
+    sent = [ln for ln in carrying if " 10.200.0.1.55555 > " in ln]
+    assert out_outer == out_linked == len(sent) == 5, (err, tdout)  # one segment a frame
+    assert in_outer == in_linked == 5, err  # a frame in two segments: linked once, whole
+    assert len(carrying) - len(sent) == 10, tdout

@@ -32,6 +32,8 @@ _LE_IQ = struct.Struct("<IQ")
 OUTER_PROTOS = frozenset((4, 41, 47, 50, 115, 137))
 #: UDP ports of encapsulations: VXLAN, Geneve, L2TP, OpenVPN, ESP-in-UDP, MPLS-in-UDP, WireGuard
 OUTER_PORTS = frozenset((4789, 6081, 1701, 1194, 4500, 6635, 51820))
+#: OpenVPN's TCP port (``--proto tcp-server``): a stream of packets, each after a 2-byte length
+OPENVPN_TCP = 1194
 ETH_MPLS = frozenset((0x8847, 0x8848))
 
 #: kinds whose inner packet is encrypted: links to them are inferred
@@ -54,7 +56,8 @@ class Encap:
     outer packet from its IP header on (what must fit the outer interface's MTU).
     ``message``: WireGuard's message type, OpenVPN's opcode (0 otherwise);
     ``index``/``counter``: WireGuard's receiver index and counter, OpenVPN's peer-id and
-    packet-id, ESP's SPI and sequence number.
+    packet-id, ESP's SPI and sequence number. ``stream``: a packet taken out of a TCP
+    stream (``ip_len`` is then what it takes with its own IP and TCP headers).
     """
 
     kind: str
@@ -67,10 +70,14 @@ class Encap:
     message: int = 0
     index: int = -1
     counter: int = -1
+    stream: bool = False  # one packet of a TCP stream (OpenVPN over TCP): no MTU of its own
 
 
 def outer_hint(data: bytes, linktype: int) -> int:
-    """1 when ``data`` may be a tunnel's outer packet, 2 for an ICMP "too big", else 0.
+    """1 when ``data`` may be a tunnel's outer packet, 2 for an ICMP "too big", 3 for a
+    TCP segment of OpenVPN's port (its stream carries the packets), 4 for an IP
+    fragment of UDP or an encapsulating protocol (see :mod:`~tapwatch.analysis.fragments`),
+    else 0.
 
     The cheap question every record is asked: the link header, the IP
     protocol, UDP's ports or WireGuard's first four bytes. Nothing allocated.
@@ -96,9 +103,14 @@ def outer_hint(data: bytes, linktype: int) -> int:
         _v, off = _network(data, linktype)
         if not _v:
             return 0
-    if n < off + 28:
+    if n < off + 20:
         return 0
     v = data[off] >> 4
+    if v == 4 and (data[off + 6] & 0x3F or data[off + 7]):  # a fragment (MF, or an offset)
+        proto = data[off + 9]
+        return 4 if proto == 17 or proto in OUTER_PROTOS else 0
+    if n < off + 28:
+        return 0
     if v == 4:
         proto = data[off + 9]
         l4 = off + (data[off] & 15) * 4
@@ -107,6 +119,9 @@ def outer_hint(data: bytes, linktype: int) -> int:
             return 0
         proto = data[off + 6]
         l4 = off + 40
+        if proto == 44:  # a fragment: what it is a piece of
+            nxt = data[l4]
+            return 4 if nxt == 17 or nxt in OUTER_PROTOS else 0
     else:
         return 0
     if proto == 17:
@@ -122,6 +137,10 @@ def outer_hint(data: bytes, linktype: int) -> int:
             if 0 < data[l4 + 8] < 5 and not (data[l4 + 9] or data[l4 + 10] or data[l4 + 11])
             else 0
         )
+    if proto == 6:  # OpenVPN over TCP: its stream of length-prefixed packets
+        sport = data[l4] << 8 | data[l4 + 1]
+        dport = data[l4 + 2] << 8 | data[l4 + 3]
+        return 3 if sport == OPENVPN_TCP or dport == OPENVPN_TCP else 0
     if proto in OUTER_PROTOS:
         return 1
     if (proto == 1 and data[l4] == 3 and data[l4 + 1] == 4) or (proto == 58 and data[l4] == 2):
@@ -255,15 +274,7 @@ def _udp(
             e.index = struct.unpack_from("<I", d, p + 8)[0]
         return e
     if 1194 in ports and end - p >= 1:
-        op = d[p] >> 3
-        e = _mk("OpenVPN", src, dst, (), None, LINKTYPE_RAW, ip_len, end - p, sport, dport)
-        e.message = op
-        if op == 9 and end - p >= 8:  # P_DATA_V2: opcode/key, peer-id, then the packet-id
-            e.index = d[p + 1] << 16 | d[p + 2] << 8 | d[p + 3]
-            e.counter = _I.unpack_from(d, p + 4)[0]
-        elif op == 6 and end - p >= 5:
-            e.counter = _I.unpack_from(d, p + 1)[0]
-        return e
+        return openvpn(d, p, end, src, dst, sport, dport, ip_len)
     if 4500 in ports:
         if end - p < 8 or _I.unpack_from(d, p)[0] == 0:
             return None  # a NAT-keepalive or IKE (non-ESP marker)
@@ -272,6 +283,33 @@ def _udp(
         e.index, e.counter = spi, seqno
         return e
     return None
+
+
+def openvpn(
+    d: bytes,
+    p: int,
+    end: int,
+    src: bytes,
+    dst: bytes,
+    sport: int,
+    dport: int,
+    ip_len: int,
+    over_tcp: bool = False,
+) -> Encap:
+    """One OpenVPN packet in ``d[p:end]`` (a UDP datagram's payload, or one packet of a TCP
+    stream, its 2-byte length taken off): the opcode, and the data channel's peer-id and
+    packet-id. Over TCP the tunnel's key says so (``tcp``), its packets counted apart."""
+    extra: tuple[object, ...] = ("tcp",) if over_tcp else ()
+    e = _mk("OpenVPN", src, dst, extra, None, LINKTYPE_RAW, ip_len, end - p, sport, dport)
+    e.stream = over_tcp
+    op = d[p] >> 3
+    e.message = op
+    if op == 9 and end - p >= 8:  # P_DATA_V2: opcode/key, peer-id, then the packet-id
+        e.index = d[p + 1] << 16 | d[p + 2] << 8 | d[p + 3]
+        e.counter = _I.unpack_from(d, p + 4)[0]
+    elif op == 6 and end - p >= 5:
+        e.counter = _I.unpack_from(d, p + 1)[0]
+    return e
 
 
 def _gre(d: bytes, p: int, end: int, src: bytes, dst: bytes, ip_len: int) -> Encap | None:

@@ -328,6 +328,7 @@ class _Converter:
         if opts.printing.headless and not opts.printing.quiet:
             self.lines = lines_out(opts)
         self.written = self.skipped = 0
+        self.linked = _Linked(cap, opts) if opts.tunnel_stats else None
 
     def run(self) -> int:
         writer = self._open()
@@ -340,6 +341,8 @@ class _Converter:
             if self.lines is not None:
                 with contextlib.suppress(OSError):
                     self.lines.flush()
+            if self.linked is not None:
+                self.linked.report()
         self._close(writer)
         return _report_truncation(self.opts, self.cap, self.written)
 
@@ -377,7 +380,8 @@ class _Converter:
         count = self.opts.count
         crossings = crossings_for(self.cap)
         try:
-            for number, rec in enumerate(self.cap, 1):
+            records = self.linked if self.linked is not None else self.cap
+            for number, rec in enumerate(records, 1):
                 lt = self.ifaces[rec.iface].linktype
                 if self.flt is not None and not self.flt.match_file_record(rec, lt, number):
                     continue

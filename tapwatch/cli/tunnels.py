@@ -65,7 +65,7 @@ def linker_sink(opts: RunOptions, device_linktype: int | None) -> Sink:
 
 def tunnel_stats_lines(linker: Linker, names: Sequence[str]) -> list[str]:
     """``--tunnel-stats``: the summary lines (interface names as the session has them)."""
-    from tapwatch.analysis.links import summary_lines
+    from tapwatch.analysis.tunnelstats import summary_lines
 
     def ifname(i: int) -> str:
         return names[i] if i < len(names) else f"if{i}"

@@ -21,7 +21,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from tapwatch.analysis.links import (
+from tapwatch.analysis.tunnelstats import (
     TUNNEL_COLUMNS,
     TunnelStats,
     tunnel_filter,

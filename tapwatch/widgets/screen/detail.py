@@ -20,7 +20,7 @@ from textual.widgets import Tree
 
 from tapwatch.analysis.expert import SharedExpert, enrich, info_words
 from tapwatch.analysis.frame import FrameInfo, frame_node
-from tapwatch.analysis.links import link_lines
+from tapwatch.analysis.tunnelstats import link_lines
 from tapwatch.sanitize import printable
 from tapwatch.tunnelview import MAX_FRAMES_DISSECTED, more_frames
 from tapwatch.widgets.detail import DetailTree
@@ -66,6 +66,9 @@ class DetailPanes(ScreenBase):
         self._shown: int | None = -1  # the packet whose layers the tree shows
         self._frame_for: int | None = None  # the packet whose bytes the hex view shows
         self._cache: OrderedDict[int, tuple[list[Node], str | None]] = OrderedDict()
+        #: the packet whose links the tree shows, and how many: a link found later (its
+        #: outer packet came after the tree was drawn) redraws the tree on the next tick
+        self._links_shown: tuple[int, int] | None = None
         #: TCP analysis and transactions, shared with the Expert and Transactions tools
         self.shared_expert = SharedExpert([i.linktype for i in session.interfaces])
         self._expert_busy = False
@@ -124,6 +127,15 @@ class DetailPanes(ScreenBase):
             note(rec) if callable(note) else None,
         )
 
+    def tick(self) -> None:
+        super().tick()
+        shown = self._links_shown
+        if shown is None or self._shown != self._want or shown[0] != self._shown:
+            return
+        linker = getattr(self.session, "linker", None)
+        if linker is not None and len(linker.links.get(shown[0], ())) != shown[1]:
+            self.update_detail()  # a link arrived (or left with its record): the tree again
+
     def _link_nodes(self, rec: Record) -> list[Node]:
         """ "Carried by" / "Carries": the packets linked to this one (``analysis.links``),
         shown as layers of their own after the frame layer."""
@@ -132,6 +144,7 @@ class DetailPanes(ScreenBase):
         session = self.session
         linker = getattr(session, "linker", None)
         links = linker.links_of(rec.seq) if linker is not None else []
+        self._links_shown = (rec.seq, len(links))
         if not links:
             return []
         names = [printable(i.name) for i in session.interfaces]

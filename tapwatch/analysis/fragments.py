@@ -1,0 +1,163 @@
+"""IP fragments of tunnels' outer packets put back together, within bounds.
+
+A VXLAN or WireGuard datagram longer than the outer path's MTU leaves the host
+in fragments: only the first holds the UDP header, none holds the whole inner
+packet, so without reassembly the inner packet looks lost inside the tunnel.
+The linker hands every fragment of a UDP or encapsulating IP protocol here
+(IPv4's, and IPv6's whose fragment header follows the fixed one);
+when the last missing piece arrives, the whole datagram comes back (its IP
+header the first fragment's, no longer marked a fragment) and is taken apart
+like any outer packet, linked to the record that completed it (where Wireshark
+shows a reassembled datagram too).
+
+Hostile bytes: fragments are attacker-controlled. What is held is bounded by
+datagrams, by bytes and by time; overlapping or inconsistent pieces drop the
+datagram (counted), never raise.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+#: datagrams waiting for pieces at once (the oldest is dropped past this)
+MAX_PENDING = 64
+#: bytes held for all of them together
+MAX_HELD = 1 << 20
+#: how long a datagram waits for its missing pieces (RFC 791's lower bound is 15 s; a
+#: tunnel's fragments come within microseconds of each other)
+TIMEOUT_NS = 2_000_000_000
+#: an IPv4 datagram's largest total length
+MAX_DATAGRAM = 65_535
+
+
+@dataclass(slots=True)
+class _Pending:
+    started: int
+    header: bytes = b""  # the first fragment's IP header, once it came
+    total: int = -1  # the payload's length, once the last fragment came
+    pieces: dict[int, bytes] = field(default_factory=dict)
+    held: int = 0
+
+
+@dataclass
+class Reassembler:
+    """Collects IPv4 fragments; :meth:`add` returns a datagram when one is whole."""
+
+    pending: OrderedDict[tuple[bytes, int], _Pending] = field(default_factory=OrderedDict)
+    held: int = 0
+    reassembled: int = 0
+    dropped: int = 0  # timed out, crowded out, overlapping or too long
+
+    def add(self, data: bytes, off: int, ts_ns: int) -> bytes | None:
+        """One fragment (its IP header at ``data[off]``: IPv4, or IPv6 with the fragment
+        header right after the fixed one); the whole datagram (raw IP, from its header on)
+        when this was the last piece missing, else None."""
+        self._expire(ts_ns)
+        n = len(data)
+        if n < off + 20:
+            return None
+        if data[off] >> 4 == 6:
+            if n < off + 48 or data[off + 6] != 44:
+                return None
+            end = min(n, off + 40 + (data[off + 4] << 8 | data[off + 5]))
+            word = data[off + 42] << 8 | data[off + 43]
+            more = bool(word & 1)
+            start = word & 0xFFF8
+            piece = bytes(data[off + 48 : end])
+            # the fixed header, saying what follows the fragment header
+            header = bytes(data[off : off + 6]) + bytes(data[off + 40 : off + 41])
+            header += bytes(data[off + 7 : off + 40])
+            key = (
+                b"6" + bytes(data[off + 8 : off + 40]),
+                int.from_bytes(data[off + 44 : off + 48], "big"),
+            )
+        else:
+            ihl = (data[off] & 15) * 4
+            end = min(n, off + (data[off + 2] << 8 | data[off + 3]))
+            if ihl < 20 or off + ihl > end:
+                return None
+            word = data[off + 6] << 8 | data[off + 7]
+            more = bool(word & 0x2000)
+            start = (word & 0x1FFF) * 8
+            piece = bytes(data[off + ihl : end])
+            header = bytes(data[off : off + ihl])
+            # protocol, src, dst; identification
+            key = (
+                bytes(data[off + 9 : off + 10]) + bytes(data[off + 12 : off + 20]),
+                data[off + 4] << 8 | data[off + 5],
+            )
+        if start + len(piece) > MAX_DATAGRAM or (more and len(piece) % 8):
+            self.dropped += 1
+            return None
+        p = self.pending.get(key)
+        if p is None:
+            p = self.pending[key] = _Pending(ts_ns)
+            while len(self.pending) > MAX_PENDING:
+                self._drop(next(iter(self.pending)))
+        if start in p.pieces:  # a copy (or a different piece at the same place)
+            if p.pieces[start] != piece:
+                self._drop(key)
+            return None
+        p.pieces[start] = piece
+        p.held += len(piece)
+        self.held += len(piece)
+        if start == 0:
+            p.header = header
+        if not more:
+            if p.total >= 0 and p.total != start + len(piece):
+                self._drop(key)
+                return None
+            p.total = start + len(piece)
+        while self.held > MAX_HELD and self.pending:
+            self._drop(next(iter(self.pending)))
+        if key not in self.pending or not p.header or p.total < 0 or p.held < p.total:
+            return None
+        return self._whole(key, p)
+
+    def _whole(self, key: tuple[bytes, int], p: _Pending) -> bytes | None:
+        """The datagram, when its pieces cover it exactly (else: overlapping, dropped)."""
+        at = 0
+        parts = []
+        for start in sorted(p.pieces):
+            if start != at:
+                if start > at:
+                    return None  # a hole: more to come (held counts overlap twice)
+                self._drop(key)
+                return None
+            piece = p.pieces[start]
+            parts.append(piece)
+            at += len(piece)
+        if at != p.total:
+            self._drop(key)
+            return None
+        del self.pending[key]
+        self.held -= p.held
+        self.reassembled += 1
+        header = bytearray(p.header)
+        if header[0] >> 4 == 6:
+            header[4], header[5] = at >> 8, at & 0xFF
+        else:
+            length = len(header) + at
+            header[2], header[3] = length >> 8, length & 0xFF
+            header[6] &= 0x40  # DF stays; MF and the offset go
+            header[7] = 0
+        return bytes(header) + b"".join(parts)
+
+    def _drop(self, key: tuple[bytes, int]) -> None:
+        p = self.pending.pop(key, None)
+        if p is not None:
+            self.held -= p.held
+            self.dropped += 1
+
+    def _expire(self, now: int) -> None:
+        pending = self.pending
+        while pending:
+            key = next(iter(pending))
+            if now - pending[key].started <= TIMEOUT_NS:
+                break
+            self._drop(key)
+
+    def clear(self) -> None:
+        self.pending.clear()
+        self.held = 0
