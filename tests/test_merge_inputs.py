@@ -377,3 +377,90 @@ def test_two_hosts_live_pipes_show_each_packet_leave_one_and_reach_the_other() -
     pairs = re.findall(r"fd\d+ -> fd\d+: (\d+) packets seen at both", err)
     assert sum(int(n) for n in pairs) == 6, err
     assert both.returncode == 0, err
+
+
+def test_an_input_that_is_no_capture_is_said_and_the_others_go_on(
+    tmp_path: Path, two_hosts: tuple[Path, Path]
+) -> None:
+    """A bad header, an empty file, a pipe that closes empty: each said in one line naming
+    it; every packet of the good inputs printed (as tcpdump -r prints them); status 1; the
+    summary says what happened to each input."""
+    a, b = two_hosts
+    bad = tmp_path / "bad.pcap"
+    bad.write_bytes(b"this is no capture header at all")
+    empty = tmp_path / "empty.pcap"
+    empty.write_bytes(b"")
+    r_fd, w_fd = os.pipe()
+    os.close(w_fd)  # a live pipe whose writer closes before its header
+    reads = [str(a), str(bad), str(b), str(empty), f"/dev/fd/{r_fd}"]
+    proc = subprocess.run(
+        [*TAPWATCH, *(arg for path in reads for arg in ("-r", path))],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=ENV,
+        pass_fds=(r_fd,),
+    )
+    os.close(r_fd)
+    ref = subprocess.run(
+        ["tcpdump", "-nn", "-r", str(a)], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 1, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 10  # hostA's five and hostB's five
+    assert len(ref.stdout.splitlines()) == 5
+    err = proc.stderr.splitlines()
+    for name in (str(bad), str(empty), f"/dev/fd/{r_fd}"):
+        told = [ln for ln in err if ln.startswith(f"tapwatch: {name}") and "other inputs" in ln]
+        assert len(told) == 1, proc.stderr
+    assert f"tapwatch: input {a} (hostA): 5 packets, read to its end" in err
+    assert f"tapwatch: input {b} (hostB): 5 packets, read to its end" in err
+    assert any(ln.startswith(f"tapwatch: input {bad} (bad): not read") for ln in err)
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_pipe_that_fails_part_way_leaves_the_live_one_running(
+    two_hosts: tuple[Path, Path],
+) -> None:
+    """One live pipe sends garbage after its packets: said once, its packets kept; the other
+    pipe, still open, goes on being printed."""
+    a, _b = two_hosts
+    header = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 101)
+    r1, w1 = os.pipe()
+    r2, w2 = os.pipe()
+    os.write(w1, a.read_bytes() + struct.pack("<IIII", T0 + 9, 0, 10**7, 10**7))  # absurd size
+    os.close(w1)
+    os.write(w2, header)
+    proc = subprocess.Popen(
+        [*TAPWATCH, "-r", f"/dev/fd/{r1}", "-r", f"/dev/fd/{r2}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+        pass_fds=(r1, r2),
+    )
+    os.close(r1)
+    os.close(r2)
+    got: list[str] = []
+    reader = threading.Thread(target=lambda: got.extend(iter(proc.stdout.readline, "")))
+    reader.daemon = True
+    reader.start()
+    try:
+        deadline = time.monotonic() + 30
+        while len(got) < 5 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert len(got) == 5 and proc.poll() is None, got  # the other pipe keeps it running
+        data = bytes(IP(src="10.9.0.1", dst="10.9.0.2") / ICMP(seq=77))
+        os.write(w2, struct.pack("<IIII", T0 + 20, 0, len(data), len(data)) + data)
+        while len(got) < 6 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert len(got) == 6 and "seq 77" in got[5], got
+    finally:
+        os.close(w2)
+        proc.wait(timeout=30)
+        reader.join(timeout=10)
+        err = proc.stderr.read()  # type: ignore[union-attr]
+    assert proc.returncode == 1, err
+    told = [ln for ln in err.splitlines() if ln.startswith(f"tapwatch: /dev/fd/{r1}")]
+    assert len(told) == 1 and "kept its 5 packets" in told[0], err
+    assert f"(fd{r2}): 1 packets, read to its end" in err

@@ -6,7 +6,7 @@ import contextlib
 import os
 import stat
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
 from tapwatch.cli.memory import new_ring
@@ -22,14 +22,19 @@ if TYPE_CHECKING:
     from tapwatch.filters import PacketFilter
     from tapwatch.headless import Renderer
     from tapwatch.pcap import CaptureFile, CaptureWriter, Interface, PcapRecord
-    from tapwatch.pcap.merge import MergedCapture
+    from tapwatch.pcap.merge import MergedCapture, Pending
     from tapwatch.sinks import Sink
 
     Capture = CaptureFile | MergedCapture
 
 
-def open_capture(opts: RunOptions, stdin: BinaryIO | None = None) -> Capture:
-    """The -r input, or every -r input merged by time into one (see tapwatch.pcap.merge)."""
+def open_capture(
+    opts: RunOptions,
+    stdin: BinaryIO | None = None,
+    on_trouble: Callable[[str], None] | None = say,
+) -> Capture:
+    """The -r input, or every -r input merged by time into one (see tapwatch.pcap.merge);
+    ``on_trouble`` is told when one of several inputs fails (the others go on)."""
     from tapwatch import pcap
     from tapwatch.pcap.merge import MergedCapture, Pending, pipe_input, unique_labels
 
@@ -46,15 +51,29 @@ def open_capture(opts: RunOptions, stdin: BinaryIO | None = None) -> Capture:
             if path == "-":
                 inputs.append(pipe_input("standard input", stdin))
             elif _regular(path):
-                inputs.append(pcap.read_capture(path))
+                try:
+                    inputs.append(pcap.read_capture(path))
+                except pcap.PcapError as e:  # said, and the other inputs go on (if any is one)
+                    inputs.append(_failed(path, e))
             else:  # a pipe (<(ssh host tapwatch -w -)): its header is read by its own thread
                 inputs.append(pipe_input(path))
-        return MergedCapture(inputs, unique_labels(reads))
+        return MergedCapture(inputs, unique_labels(reads), on_trouble=on_trouble)
     except pcap.PcapError as e:
         for cap in inputs:
             if not isinstance(cap, Pending):
                 cap.close()
         raise Failure(str(e)) from None
+
+
+def _failed(path: str, error: Exception) -> Pending:
+    """An input that is no capture, as one whose opening fails in the merge (which says so
+    and goes on with the others)."""
+    from tapwatch.pcap.merge import Pending
+
+    def fail() -> CaptureFile:
+        raise error
+
+    return Pending(path, fail)
 
 
 def _regular(path: str) -> bool:
@@ -177,7 +196,7 @@ def _browse_file(opts: RunOptions) -> int:
     stdin = None
     if "-" in opts.reads:  # the capture keeps its pipe; the UI gets the terminal as fd 0
         stdin = os.fdopen(terminal.take_stdin(), "rb")
-    cap = open_capture(opts, stdin)
+    cap = open_capture(opts, stdin, on_trouble=None)  # told after the UI (it owns the screen)
     if not isinstance(cap, MergedCapture) and is_live(cap):
         # read through a thread of its own, so the loader knows when the next record is not
         # there yet and hands over what it has: a live pipe's packets show as they arrive
@@ -207,6 +226,7 @@ def _browse_file(opts: RunOptions) -> int:
     if not outcome.hung_up:
         say(session.exit_line())
     report_crossings(src.crossings)
+    troubled = _tell_troubles(cap)
     if src.truncated_at is not None:
         say(
             f"{', '.join(opts.reads)}: loaded the first {src.truncated_at:,} packets (the ring "
@@ -214,12 +234,31 @@ def _browse_file(opts: RunOptions) -> int:
         )
     if src.error:
         raise Failure(src.error)
-    return outcome.status
+    return outcome.status or int(troubled)
+
+
+def _tell_troubles(cap: Capture) -> bool:
+    """After the UI: the inputs that failed while it showed, and what happened to each
+    input (several inputs, when any failed). Whether any failed."""
+    from tapwatch.pcap.merge import MergedCapture
+
+    if not isinstance(cap, MergedCapture) or not cap.failed:
+        return False
+    for line in cap.troubles + cap.summary():
+        say(line)
+    return True
 
 
 def _report_truncation(opts: RunOptions, cap: Capture, n: int) -> int:
     """A file that ends inside a record: said, and the exit status is 1 as tcpdump's
-    ("truncated dump file"), though everything before the cut was printed or written."""
+    ("truncated dump file"), though everything before the cut was printed or written.
+    Several inputs: when any had trouble, one line per input says what happened to it,
+    and the status is 1."""
+    troubled = getattr(cap, "failed", None)
+    if troubled or (troubled is not None and cap.truncated):
+        for line in cap.summary():  # type: ignore[union-attr]
+            say(line)
+        return 1
     if cap.truncated:
         say(f"{', '.join(opts.reads)}: the last packet is cut short; kept the {n} before it")
         return 1

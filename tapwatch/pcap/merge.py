@@ -22,6 +22,12 @@ regular file is always waited for, a live pipe that has nothing yet is not, so
 an idle pipe never holds the others back. A pipe's packet that arrives after
 that wait, stamped before packets already given out, comes out late (out of
 time order) rather than never.
+
+One input's trouble never stops the others: an input that is no capture (a bad
+header, a pipe that closes empty) or that fails part way is said in one line
+naming it when the merge notices, the other inputs go on, and :meth:`MergedCapture.summary`
+says at the end what happened to each. Only when no input at all is a capture
+does opening fail.
 """
 
 from __future__ import annotations
@@ -128,6 +134,8 @@ class _Input:
         self.done = False  # the thread has read the last record (or failed)
         self.error: PcapError | None = None
         self.to_global: list[int] = []
+        self.count = 0  # records given out
+        self.said = False  # its trouble has been told
         self.empty_since: float | None = None  # when the merge began waiting for it
         self._cond = cond
         self.stop = False
@@ -177,14 +185,19 @@ class MergedCapture:
         labels: Sequence[str] | None = None,
         wait_s: float = WAIT_S,
         header_wait_s: float = HEADER_WAIT_S,
+        on_trouble: Callable[[str], None] | None = None,
     ) -> None:
         """``labels`` None: one capture read through a thread, its interfaces as they are
         (a live pipe whose reader wants to know whether the next record is there).
 
         A :class:`Pending` input is opened by its thread; the merge waits for its header
         ``header_wait_s`` at most (while no input has one: as long as it takes), and
-        numbers its interfaces when its first packets come. Raises PcapError when an
-        input that answered in time is no capture."""
+        numbers its interfaces when its first packets come. ``on_trouble`` is told one
+        line when an input fails (the others go on). Raises PcapError only when no input
+        is a capture."""
+        self.on_trouble = on_trouble
+        #: the lines told about inputs that failed, in the order they were noticed
+        self.troubles: list[str] = []
         self.rename = labels is not None
         if labels is None:
             labels = [""] * len(captures)
@@ -233,15 +246,58 @@ class MergedCapture:
                 if not late or (opened and time.monotonic() >= deadline):
                     break
                 self._cond.wait(max(0.01, deadline - time.monotonic()) if opened else 0.5)
+            failed = [i for i in self.inputs if i.capture is None and i.done and i.error]
+            if len(failed) == len(self.inputs):
+                self.close()
+                raise failed[0].error  # type: ignore[misc]  # no capture at all: said first
             for inp in self.inputs:
-                if inp.capture is None and inp.done and inp.error is not None:
-                    self.close()
-                    raise inp.error  # no capture at all: said before anything is shown
                 if inp.capture is not None:
                     self._learn(inp)
             if not self.interfaces:
                 self.close()
                 raise PcapError(f"{self.path}: no input holds an interface")
+            for inp in failed:  # the others go on: said before anything is shown
+                self._tell(inp)
+
+    def _tell(self, inp: _Input) -> None:
+        """Say once that ``inp`` failed, naming it (the other inputs go on)."""
+        if inp.said or inp.error is None or not self.rename:
+            return
+        inp.said = True
+        msg = str(inp.error)
+        if inp.path not in msg:
+            msg = f"{inp.path}: {msg}"
+        if inp.capture is None:
+            line = f"{msg}; read the other inputs without it"
+        else:
+            line = f"{msg}; kept its {inp.count} packets before, the other inputs go on"
+        self.troubles.append(line)
+        if self.on_trouble is not None:
+            self.on_trouble(line)
+
+    @property
+    def failed(self) -> list[str]:
+        """The paths of the inputs that failed (no capture, or a read error part way)."""
+        return [inp.path for inp in self.inputs if inp.error is not None]
+
+    def summary(self) -> list[str]:
+        """What happened to each input, one line each (several inputs only)."""
+        if not self.rename:
+            return []
+        out = []
+        for inp in self.inputs:
+            if inp.capture is None and inp.error is not None:
+                what = f"not read ({inp.error})"
+            elif inp.error is not None:
+                what = f"{inp.count} packets, then failed ({inp.error})"
+            elif inp.capture is not None and inp.capture.truncated:
+                what = f"{inp.count} packets, the last cut short"
+            elif inp.done:
+                what = f"{inp.count} packets, read to its end"
+            else:
+                what = f"{inp.count} packets, still open when the run ended"
+            out.append(f"input {inp.path} ({inp.label}): {what}")
+        return out
 
     def _learn(self, inp: _Input) -> None:
         """Number the interfaces ``inp``'s capture has described and this has not."""
@@ -281,7 +337,7 @@ class MergedCapture:
         cond = self._cond
         heap = self._heap  # (ts, input, record): one record per input at most
         waiting = list(self.inputs)  # inputs with no record in the heap that may have more
-        errors: list[PcapError] = []
+        errors: list[PcapError] = []  # one input's (no others: a single capture read)
         last_ts: int | None = None
         try:
             while True:
@@ -295,7 +351,9 @@ class MergedCapture:
                                 heapq.heappush(heap, (rec.ts_ns, inp.number, rec))
                                 inp.empty_since = None
                             elif inp.done:  # this input has given all it had
-                                if inp.error is not None:
+                                if inp.error is not None and self.rename:
+                                    self._tell(inp)  # the others go on
+                                elif inp.error is not None:
                                     errors.append(inp.error)
                                 if inp.capture is not None and inp.capture.truncated:
                                     self.truncated = True
@@ -325,6 +383,7 @@ class MergedCapture:
                     break
                 ts, number, rec = heapq.heappop(heap)
                 waiting.append(self.inputs[number])
+                self.inputs[number].count += 1
                 if last_ts is not None and ts < last_ts:
                     self.out_of_order += 1
                 else:
