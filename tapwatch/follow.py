@@ -34,6 +34,7 @@ from tapwatch.ring import Extra, Ring
 from tapwatch.sources import InterfaceInfo, Source, SourceError
 
 if TYPE_CHECKING:
+    from tapwatch.capture.anylink import NewLinkReader
     from tapwatch.capture.links import LinkChange, LinkMonitor
     from tapwatch.filters import PacketFilter
     from tapwatch.kinds import DeviceState
@@ -83,6 +84,10 @@ class Follow:
         #: a link of this name appeared with another link type: the session numbers a new
         #: interface for it (set by the LinkWatch)
         self.new_interface: Callable[[InterfaceInfo], None] | None = None
+        #: ``-i any``'s unbound socket: a link that (re)appears is read there, from its first
+        #: packet, not by a socket opened once its announcement is heard (set by the LinkWatch)
+        self.shared: NewLinkReader | None = None
+        self._shared_index = 0  # the link the shared socket reads for this source
         self._lock = threading.Lock()
 
     def appeared(self, ifindex: int, *, new: bool = False, arphrd: int = 0) -> None:
@@ -117,15 +122,19 @@ class Follow:
                     )
                 if linktype != info.linktype:
                     info = self._renumber(info, linktype)
-                reader = sources.observer_reader(
-                    self.name,
-                    self.ring,
-                    self.wake,
-                    index=info.index,
-                    linktype=linktype,
-                    loopback=loopback,
-                    capture_filter=self.capture_filter,
-                )
+                if self.shared is not None:
+                    self._adopt(ifindex, info, linktype, loopback)
+                    reader = None
+                else:
+                    reader = sources.observer_reader(
+                        self.name,
+                        self.ring,
+                        self.wake,
+                        index=info.index,
+                        linktype=linktype,
+                        loopback=loopback,
+                        capture_filter=self.capture_filter,
+                    )
             except SourceError as e:
                 self.problem = str(e)
                 src.state = "error"
@@ -138,13 +147,23 @@ class Follow:
                 info.read_only_reason = (
                     f"{self.name} was made again by another program; observing read-only"
                 )
-            src.reader = reader
             src.state = "up"
-            reader.start()
+            if reader is not None:
+                src.reader = reader
+                reader.start()
         if back:
             self.on_notice(f"{self.name} is back: capturing on it again")
         elif not new:
             self.on_notice(f"{self.name} appeared: capturing on it")
+
+    def _adopt(self, ifindex: int, info: InterfaceInfo, linktype: int, loopback: bool) -> None:
+        """The shared socket hands ``ifindex``'s packets (those it holds too) to ``info``."""
+        from tapwatch.capture.anylink import Adopted
+
+        assert self.shared is not None
+        flt = self.capture_filter.for_linktype(linktype) if self.capture_filter else None
+        self._shared_index = ifindex
+        self.shared.adopt(ifindex, Adopted(info.index, loopback, flt.match if flt else None))
 
     def _renumber(self, info: InterfaceInfo, linktype: int) -> InterfaceInfo:
         """Another link type under the same name: a new interface of the session."""
@@ -176,6 +195,9 @@ class Follow:
         """Stop the reader of a link that went, without waiting for it: it hands over what
         it still holds and closes its socket on its own, while the monitor hears on (a VPN
         makes the next link at once)."""
+        if self.shared is not None and self._shared_index:
+            self.shared.forget(self._shared_index)
+            self._shared_index = 0
         reader = self.source.reader
         if reader is None:
             return
@@ -190,6 +212,8 @@ class Follow:
     def packets(self) -> int:
         src = self.source
         now = src.reader.packets if src.reader is not None else 0
+        if self.shared is not None:
+            now += sum(self.shared.packets_of(i.index) for i in src.interfaces)
         return now + sum(r.packets for r in src.retired)
 
     def outcome(self) -> str | None:
@@ -266,6 +290,8 @@ class LinkWatch(Source):
         self.on_new_source: Callable[[Source], None] | None = None
         self.on_notice: Callable[[str], None] = lambda text: None
         self._lock = threading.Lock()
+        #: -i any: the unbound socket that reads links made after the start (open_new_links)
+        self.newlinks: NewLinkReader | None = None
         try:
             self.monitor: LinkMonitor = LinkMonitor(self._changed)
         except Exception as e:  # OSError, or pyroute2's own errors from the first dump
@@ -284,6 +310,22 @@ class LinkWatch(Source):
     def live(self) -> bool:
         return False  # it records events; packets come from the followed sources
 
+    def open_new_links(self, skip: set[int]) -> None:
+        """-i any: read every link not in ``skip`` (the links of the start) through one
+        unbound socket, open from now on, so a link made later is read from its first packet."""
+        from tapwatch.capture.anylink import NewLinkReader
+
+        try:
+            self.newlinks = NewLinkReader(self.ring, self.wake, skip)
+        except OSError as e:  # no ring here? new links get their own sockets, when heard of
+            self.on_notice(f"-i any: new links are read once announced ({e.strerror or e})")
+            return
+        for follow in self.follows.values():
+            follow.shared = self.newlinks
+
+    def kernel_drops(self) -> int | None:
+        return self.newlinks.kernel_drops() if self.newlinks is not None else None
+
     def present(self) -> dict[str, int]:
         """The links there are now: name -> index."""
         return {name: index for index, (name, _t) in self.monitor.links().items()}
@@ -292,6 +334,7 @@ class LinkWatch(Source):
         if not follow.named_by_kernel:  # -i any is as quiet as tcpdump's: its events say it
             follow.on_notice = lambda text: self.on_notice(text)
         follow.new_interface = self._number
+        follow.shared = self.newlinks
         self.follows[follow.name] = follow
         if follow.present:
             follow.ifindex = self.present().get(follow.name, 0)
@@ -299,10 +342,14 @@ class LinkWatch(Source):
     def start(self) -> None:
         if self.monitor.ident is None:
             self.monitor.start()
+        if self.newlinks is not None and self.newlinks.ident is None:
+            self.newlinks.start()
 
     def stop(self) -> None:
         self.stopped = True
         self.monitor.stop()
+        if self.newlinks is not None:
+            self.newlinks.stop()
 
     def failure(self) -> str | None:
         return self.monitor.error
@@ -311,6 +358,11 @@ class LinkWatch(Source):
         self.stop()
         if self.monitor.is_alive():
             self.monitor.join(timeout=2)
+        if self.newlinks is not None:
+            if self.newlinks.is_alive():
+                self.newlinks.join(timeout=2)
+            elif self.newlinks.ident is None:  # never started: its socket is closed here
+                self.newlinks.tpacket.close()
 
     def _number(self, info: InterfaceInfo) -> None:
         if self.on_new_interface is not None:
@@ -336,6 +388,8 @@ class LinkWatch(Source):
                 follow = self.follows.get(change.old or change.name)
                 if follow is not None:
                     follow.vanished(change.index)
+                elif self.newlinks is not None:
+                    self.newlinks.forget(change.index)
             if change.what in ("added", "renamed"):
                 follow = self.follows.get(change.name)
                 if follow is not None:
@@ -350,6 +404,8 @@ class LinkWatch(Source):
         try:
             linktype, _loopback = sources.kind_of_link(name, arphrd)
         except SourceError:
+            if self.newlinks is not None:
+                self.newlinks.ignore(ifindex)
             return  # a link type tapwatch does not decode (as at the start)
         info = InterfaceInfo(
             name, "observe", read_only_reason="observer mode is read-only", linktype=linktype

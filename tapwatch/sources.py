@@ -634,7 +634,12 @@ def open_live(
                 _follow(sources[-1], ring, wake, capture_filter, watch, named_by_kernel=False)
         kernel_names: set[str] = set()
         if "any" in observe:
-            observe, kernel_names = _every_interface(observe, {s.name for s in sources})
+            import socket
+
+            there = socket.if_nameindex()  # read by sockets of their own; later ones: shared
+            if watch is not None:
+                watch.open_new_links({index for index, _name in there})
+            observe, kernel_names = _every_interface(observe, {s.name for s in sources}, there)
         for obs in observe:
             if any(s.name == obs for s in sources):
                 raise SourceError(f"{obs} is named twice: watch each interface once")
@@ -732,7 +737,9 @@ def _waiting(
     return src
 
 
-def _every_interface(observe: list[str], taken: set[str]) -> tuple[list[str], set[str]]:
+def _every_interface(
+    observe: list[str], taken: set[str], there: list[tuple[int, str]]
+) -> tuple[list[str], set[str]]:
     """``-i any``: every interface of the namespace tapwatch can decode, in index order, and
     which of the names came from the kernel.
 
@@ -741,12 +748,12 @@ def _every_interface(observe: list[str], taken: set[str]) -> tuple[list[str], se
     which prints the same ``-i any`` lines. A name the kernel gives is taken as
     it is, however odd (the kernel allows escapes and any bytes but '/', ':' and
     whitespace); it is escaped wherever it is shown, like every other name.
+    ``there``: the links there are (``socket.if_nameindex()``), read once: a link made
+    after it is read by ``-i any``'s shared socket (:mod:`tapwatch.capture.anylink`).
     """
-    import socket
-
     names = [n for n in observe if n != "any"]
     found: set[str] = set()
-    for _index, name in sorted(socket.if_nameindex()):
+    for _index, name in sorted(there):
         if name in taken or name in names:
             continue
         try:

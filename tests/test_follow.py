@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -90,7 +91,7 @@ def test_any_captures_interfaces_made_after_it_started_as_tcpdump_does(
         with netns() as far:
             for round_ in (1, 2):  # made, deleted, made again under the same name
                 link_pair(ns, far, "10.5.0.1/24", "10.5.0.2/24")
-                wait_for(lambda: sockets_on(ns, "veth0") >= 1, "tapwatch on the new veth0")
+                # no wait for a socket of its own: -i any reads a new link from its first packet
                 ping = ns.run(["ping", "-c", "3", "-i", "0.1", "-W", "2", "10.5.0.2"])
                 assert "3 received" in ping.stdout
                 want = 6 * round_
@@ -348,3 +349,57 @@ def test_attach_follows_openvpns_tun0_through_a_restart(ns: Netns, tmp_path: Pat
         "tapwatch: tun0: went away 2 times, came back once, away at the end; "
         "12 packets captured from it"
     ) in err
+
+
+#: makes a veth pair and sends at once on it: no wait between the link's birth and its first
+#: frames (the frames are whole Ethernet frames with their addresses: nothing is resolved)
+_BORN_AND_SEND = r"""
+import socket, struct, subprocess, sys
+for cmd in (["ip", "link", "add", "nva", "type", "veth", "peer", "name", "nvb"],
+            ["ip", "link", "set", "nvb", "up"], ["ip", "link", "set", "nva", "up"]):
+    subprocess.run(cmd, check=True)
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind(("nva", 0))
+for seq in range(int(sys.argv[1])):
+    payload = b"born%04d" % seq
+    udp = struct.pack("!HHHH", 40000, 9999, 8 + len(payload), 0) + payload
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), seq, 0, 64, 17, 0,
+                     bytes([10, 66, 0, 1]), bytes([10, 66, 0, 2]))
+    s.send(bytes.fromhex("ffffffffffff020000000001") + b"\x08\x00" + ip + udp)
+"""
+
+
+#: one more frame on the link made above, from another port (told apart in the lines)
+_SEND_LATE = _BORN_AND_SEND.replace("40000", "40001").replace(
+    "subprocess.run(cmd, check=True)", "pass"
+)
+
+
+def test_any_sees_the_first_frames_of_a_link_made_after_it_started(
+    ns: Netns, tmp_path: Path
+) -> None:
+    """Frames sent on a new link the moment it is up: tcpdump -i any sees each (one unbound
+    packet socket); tapwatch -i any must see the same, from the first."""
+    ours, theirs = tmp_path / "tw.txt", tmp_path / "td.txt"
+    td = tcpdump(ns, theirs, ["udp", "port", "9999"])
+    tw = start(ns, [*TAPWATCH, "-i", "any", "-l", "-nn", "udp", "port", "9999"], ours)
+    try:
+        ns.wait_capturing("lo")
+        sent = ns.run([sys.executable, "-c", _BORN_AND_SEND, "5"])
+        assert sent.returncode == 0, sent.stderr
+        wait_for(lambda: len(lines(theirs, "nva")) + len(lines(theirs, "nvb")) >= 10, "tcpdump")
+        # a frame sent once tapwatch has heard of both links is seen whatever the way: when
+        # it is printed, every frame before it was printed or missed
+        wait_for(lambda: {"nva", "nvb"} <= {n for n, _t in events(ours)}, "tapwatch's events")
+        late = ns.run([sys.executable, "-c", _SEND_LATE, "1"])
+        assert late.returncode == 0, late.stderr
+        wait_for(lambda: any(".40001 >" in ln for ln in lines(theirs, "nvb")), "tcpdump, late")
+        wait_for(lambda: any(".40001 >" in ln for ln in lines(ours, "nvb")), "tapwatch, late")
+    finally:
+        _out, err = stop(tw)
+        stop(td)
+    assert tw.returncode == 0, err
+    for dev in ("nva", "nvb"):
+        mine = [ln.split(" ", 1)[1] for ln in lines(ours, dev)]
+        assert mine == [ln.split(" ", 1)[1] for ln in lines(theirs, dev)], (dev, err)
+        assert len(mine) == 6
