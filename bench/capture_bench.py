@@ -44,6 +44,9 @@ from bench import common
 READERS = ("py-ref", "c-ref", "headless", "tui")
 # the same with tapwatch's other capture paths forced (TAPWATCH_CAPTURE), for comparison
 ALT_READERS = ("headless-process", "headless-thread", "tui-thread")
+#: ``headless`` with ``-i any`` beside the device: what the other sockets of -i any cost
+#: the device's capture (the tun is read by its own reader either way)
+ANY_READERS = ("headless-any",)
 PAYLOAD = 64
 PACKET_LEN = 20 + 8 + PAYLOAD  # what one datagram is on a tun (raw IPv4)
 DEFAULT_TXQ = 1000  # what cli gives a created device
@@ -185,10 +188,13 @@ def _headless_trial(
     tmp: str,
     capture_path: str | None = None,
 ) -> dict:
-    path = os.path.join(tmp, f"{dev}.pcap")
+    path = os.path.join(tmp, f"{dev}.pcap" + ("ng" if capture_path == "any" else ""))
     cmd = common.tapwatch_cmd(
         "--create", dev, "--addr", common.SUBNET_ADDR, "--headless", "-q", "-w", path
     )
+    if capture_path == "any":
+        cmd += ["-i", "any"]
+        capture_path = None
     if txq != DEFAULT_TXQ:
         cmd += ["--txqueuelen", str(txq)]
     env = common.env()

@@ -100,7 +100,7 @@ def _run_section(
         n = packets or (50_000 if quick else 200_000)
         rates = [100_000, 0] if quick else [50_000, 100_000, 200_000, 0]
         assert loadgen is not None
-        readers = cb.READERS if quick else cb.READERS + cb.ALT_READERS
+        readers = cb.READERS if quick else cb.READERS + cb.ALT_READERS + cb.ANY_READERS
         raw = cb.run(
             loadgen,
             packets=n,
