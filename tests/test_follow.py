@@ -403,3 +403,56 @@ def test_any_sees_the_first_frames_of_a_link_made_after_it_started(
         mine = [ln.split(" ", 1)[1] for ln in lines(ours, dev)]
         assert mine == [ln.split(" ", 1)[1] for ln in lines(theirs, dev)], (dev, err)
         assert len(mine) == 6
+
+
+#: a wireguard-go stand-in for the device's life: makes tun NAME (no packet-info header),
+#: holds it down, says "held", and reads until its standard input closes
+_HOLD_TUN = r"""
+import fcntl, os, struct, sys, threading
+fd = os.open("/dev/net/tun", os.O_RDWR)
+fcntl.ioctl(fd, 0x400454CA, struct.pack("16sH", sys.argv[1].encode(), 0x0001 | 0x1000))
+print("held", flush=True)
+threading.Thread(target=lambda: [os.read(fd, 65536) for _ in iter(int, 1)], daemon=True).start()
+sys.stdin.read()
+"""
+
+
+def bound_to(ns: Netns, dev: str) -> int:
+    """Packet sockets bound to ``dev``, hooked in or not (/proc/net/packet's Iface column)."""
+    index = ns.run(["cat", f"/sys/class/net/{dev}/ifindex"]).stdout.strip()
+    rows = ns.run(["cat", "/proc/net/packet"]).stdout.splitlines()[1:]
+    return sum(1 for row in rows if row.split()[4] == index)
+
+
+def test_an_interface_down_at_the_start_and_brought_up_later_is_no_going_away(
+    ns: Netns, tmp_path: Path
+) -> None:
+    """wireguard-go makes its tun, and is configured (address, up) after tapwatch started:
+    nothing "went away"; the packets once it is up are tcpdump -i any's."""
+    ours, theirs = tmp_path / "tw.txt", tmp_path / "td.txt"
+    holder = ns.popen([sys.executable, "-c", _HOLD_TUN, "wg7"], stdin=subprocess.PIPE)
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    td = tcpdump(ns, theirs, ["icmp"])
+    tw = ns.popen([*TAPWATCH, "--observe", "wg7", "-l", "-nn", "icmp"], stdout=ours.open("w"))
+    try:
+        # a socket bound to a link that is down is not hooked in yet: count it bound at all
+        wait_for(lambda: bound_to(ns, "wg7") >= 1, "tapwatch's socket on wg7")
+        ns.run(["ip", "addr", "add", "10.97.0.1/24", "dev", "wg7"], check=True)
+        ns.run(["ip", "link", "set", "wg7", "up"], check=True)
+        wait_for(lambda: ("wg7", "link up") in events(ours), "tapwatch's event")
+        ping = ns.run(["ping", "-c", "3", "-i", "0.2", "-W", "1", "10.97.0.2"])
+        assert "3 packets transmitted" in ping.stdout, ping.stdout + ping.stderr
+        wait_for(lambda: len(lines(theirs, "wg7")) >= 3, "tcpdump's lines")
+        wait_for(lambda: len(ours.read_text().splitlines()) >= 4, "tapwatch's lines")
+        ns.run(["ip", "link", "set", "wg7", "down"], check=True)  # and down again: no going
+        wait_for(lambda: ("wg7", "link down") in events(ours), "tapwatch's event")
+    finally:
+        _out, err = stop(tw)
+        stop(td)
+        holder.communicate(timeout=10)
+    assert tw.returncode == 0, err
+    assert "went away" not in err + ours.read_text(), err
+    assert "Traceback" not in err
+    mine = [ln.split(" ", 1)[1] for ln in ours.read_text().splitlines() if not ln.startswith("#")]
+    assert mine == [ln.split(" ", 2)[2].lstrip() for ln in lines(theirs, "wg7")]
+    assert len(mine) == 3
