@@ -70,6 +70,11 @@ class PeerError(TapwatchError):
     """A reply/echo/drop configuration or write problem, with a one-line message for the user."""
 
 
+class PeerStopped(PeerError):
+    """The device can no longer be written for good (made again by another program, which
+    owns it now: tapwatch observes it read-only). Said once; the peer answers no more."""
+
+
 def echo(data: bytes) -> list[bytes]:
     """Write every frame straight back, the classic tun/tap loopback.
 
@@ -665,6 +670,10 @@ class Peer(Sink):
         self.mode: PeerMode = "drop"
         self.replies_sent = 0
         self.action_error: str | None = None  # the last failed write, for the status bar
+        #: why answering stopped for good (None while it may answer)
+        self.stopped: str | None = None
+        #: hears once that answering stopped (the session's notices: stderr, the status bar)
+        self.on_notice: Callable[[str], object] | None = None
 
     def check(self, mode: PeerMode) -> None:
         """PeerError when this peer cannot work in ``mode``."""
@@ -677,6 +686,8 @@ class Peer(Sink):
 
     def answer(self, data: bytes) -> None:
         """Answer one frame the host sent, in the current mode."""
+        if self.stopped is not None:
+            return
         if self.mode == "echo":
             if self.echo is None:
                 return
@@ -688,6 +699,11 @@ class Peer(Sink):
         for frame in out:
             try:
                 self.write(frame)
+            except PeerStopped as e:
+                self.stopped = self.action_error = str(e)
+                if self.on_notice is not None:
+                    self.on_notice(str(e))
+                return
             except PeerError as e:
                 self.action_error = str(e)
                 return

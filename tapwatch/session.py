@@ -102,6 +102,8 @@ class Session:
             info = src.interfaces[0]
             self.peer = Peer(src.inject, info.linktype, info.index, ifname=src.name)
             self.sinks.append(self.peer)
+        if self.peer is not None and self.peer.on_notice is None:
+            self.peer.on_notice = self.note  # answering stopped for good: said once
         for sink in self.sinks:
             sink.stop = self.request_stop
             if isinstance(sink, InnerFrames):

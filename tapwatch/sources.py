@@ -249,11 +249,14 @@ class DeviceSource(Source):
         packets and the tunnel's frames (from whichever thread they come).
         Raises PeerError with the reason when the device cannot take it.
         """
-        from tapwatch.peer import PeerError
+        from tapwatch.peer import PeerError, PeerStopped
 
         device = self.device
         if device is None or device.fd < 0:
             raise PeerError("no device to write to")
+        reason = self.read_only_reason  # made again by another program: not ours to write
+        if reason is not None:
+            raise PeerStopped(f"replies and echoes stopped: {reason}")
         try:  # stamped as the write begins, stored before anything it makes the host send
             self.ring.append_written(
                 device.write, Direction.INBOUND, frame, self.interfaces[0].index

@@ -456,3 +456,44 @@ def test_an_interface_down_at_the_start_and_brought_up_later_is_no_going_away(
     mine = [ln.split(" ", 1)[1] for ln in ours.read_text().splitlines() if not ln.startswith("#")]
     assert mine == [ln.split(" ", 2)[2].lstrip() for ln in lines(theirs, "wg7")]
     assert len(mine) == 3
+
+
+def test_reply_to_an_attached_device_made_again_by_another_program_says_once_it_stopped(
+    ns: Netns, tmp_path: Path
+) -> None:
+    """--attach --reply, and a VPN deletes the device and makes it again (it owns the new
+    one: tapwatch observes it read-only). Replies stop, said once; never one failed write
+    after another on the dead descriptor."""
+    ours = tmp_path / "tw.txt"
+    ns.run(["ip", "tuntap", "add", "mode", "tun", "name", "tunr"], check=True)
+    ns.run(["ip", "addr", "add", "10.98.0.1/24", "dev", "tunr"], check=True)
+    tw = ns.popen(
+        [*TAPWATCH, "--attach", "tunr", "--reply", "-l", "-nn", "icmp"], stdout=ours.open("w")
+    )
+    holder = None
+    try:
+        wait_for(lambda: "UP" in ns.run(["ip", "link", "show", "tunr"]).stdout, "tunr up")
+        ping = ns.run(["ping", "-c", "2", "-i", "0.2", "-W", "2", "10.98.0.2"])
+        assert "2 received" in ping.stdout, ping.stdout  # tapwatch answers
+        ns.run(["ip", "link", "del", "tunr"], check=True)
+        wait_for(lambda: ("tunr", "link removed") in events(ours), "the removal")
+        holder = ns.popen([sys.executable, "-c", _HOLD_TUN, "tunr"], stdin=subprocess.PIPE)
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        ns.run(["ip", "addr", "add", "10.98.0.1/24", "dev", "tunr"], check=True)
+        ns.run(["ip", "link", "set", "tunr", "up"], check=True)
+        wait_for(lambda: bound_to(ns, "tunr") >= 1, "tapwatch observing the new tunr")
+        ping = ns.run(["ping", "-c", "3", "-i", "0.2", "-W", "1", "10.98.0.2"])
+        assert " 0 received" in ping.stdout, ping.stdout  # the new owner answers nothing
+        wait_for(lambda: ours.read_text().count("echo request") >= 5, "tapwatch's lines")
+    finally:
+        _out, err = stop(tw)
+        if holder is not None:
+            holder.communicate(timeout=10)
+    assert tw.returncode == 0, err
+    said = [ln for ln in err.splitlines() if "stopped" in ln]
+    assert said == [
+        "tapwatch: replies and echoes stopped: tunr was made again by another program; "
+        "observing read-only"
+    ], err
+    assert "failed" not in err, err
+    assert ours.read_text().count("echo reply") == 2  # the two before, none after
