@@ -68,7 +68,7 @@ CHILD = textwrap.dedent("""
     import tapwatch
     from tapwatch.ring import Ring
     from tapwatch.session import Session
-    from tapwatch.sources import open_file
+    from tapwatch.filesource import open_file
     page = os.sysconf("SC_PAGE_SIZE")
     def rss():
         with open("/proc/self/statm") as f:

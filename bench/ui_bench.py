@@ -281,9 +281,9 @@ async def _first_screen(path: str) -> dict:
     from textual._compositor import CompositorUpdate
 
     from tapwatch.app import TapwatchApp
+    from tapwatch.filesource import open_file
     from tapwatch.ring import Ring
     from tapwatch.session import Session
-    from tapwatch.sources import open_file
     from tapwatch.widgets.packet_list import PacketList
 
     t0 = time.perf_counter()
@@ -334,10 +334,10 @@ async def _tools(path: str, presses: int) -> dict:
     from tapwatch.analysis.conversations import TrafficIndex, conversation_table
     from tapwatch.analysis.streams import follow
     from tapwatch.app import TapwatchApp
+    from tapwatch.filesource import open_file
     from tapwatch.filters import compile_packet_filter
     from tapwatch.ring import Ring
     from tapwatch.session import Session
-    from tapwatch.sources import open_file
     from tapwatch.widgets.conversations import ConversationsScreen
     from tapwatch.widgets.detail import DetailTree
     from tapwatch.widgets.follow import FollowScreen

@@ -24,13 +24,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from tapwatch import decode
 from tapwatch.decode.netlink import describe as describe_event
+from tapwatch.filesource import FileSource
 from tapwatch.kinds import PEER_MODES, CaptureState, DeviceState, PeerMode, PeerRole
 from tapwatch.linktypes import LINKTYPE_NETLINK
 from tapwatch.peer import Peer, PeerError
 from tapwatch.ring import Record, Ring
 from tapwatch.sinks import FileSink, InnerFrames, LinkSink, Sink, TunnelSink
 from tapwatch.snapshot import LoadStatus, Status
-from tapwatch.sources import DeviceSource, FileSource, InterfaceInfo, RecordSource, Source
+from tapwatch.sources import DeviceSource, InterfaceInfo, RecordSource, Source
 
 if TYPE_CHECKING:
     from tapwatch.analysis.links import Linker

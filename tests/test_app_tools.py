@@ -685,7 +685,7 @@ async def test_a_file_larger_than_the_ring_says_what_was_loaded(tmp_path: Path) 
     import threading
 
     from tapwatch import pcap
-    from tapwatch.sources import open_file
+    from tapwatch.filesource import open_file
 
     path = tmp_path / "big.pcap"
     w = pcap.open_writer(str(path), LINKTYPE_RAW)

@@ -203,9 +203,9 @@ def test_the_ui_shows_a_live_pipes_packets_as_they_arrive() -> None:
     from test_app import packet_list, settle
 
     from tapwatch.app import TapwatchApp
+    from tapwatch.filesource import open_file
     from tapwatch.ring import Ring
     from tapwatch.session import Session
-    from tapwatch.sources import open_file
 
     r, w = os.pipe()
     os.write(w, struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 101))
@@ -274,10 +274,10 @@ def test_the_ui_session_keeps_the_delay_across_with_the_packet(
     """What the list's row and the frame layer show: where the packet left, how long before."""
     from tapwatch import pcap
     from tapwatch.analysis.crossing import Crossings
+    from tapwatch.filesource import FileSource
     from tapwatch.pcap.merge import MergedCapture, unique_labels
     from tapwatch.ring import Ring
     from tapwatch.session import Session
-    from tapwatch.sources import FileSource
 
     a, b = two_hosts
     cap = MergedCapture(
@@ -303,9 +303,9 @@ def test_the_status_bar_names_each_link_type_of_a_mixed_file(tmp_path: Path) -> 
     pytest.importorskip("textual")
     from scapy.layers.l2 import Ether
 
+    from tapwatch.filesource import open_file
     from tapwatch.ring import Ring
     from tapwatch.session import Session
-    from tapwatch.sources import open_file
     from tapwatch.widgets.status import ViewState, render_status
 
     both = tmp_path / "both.pcapng"

@@ -16,10 +16,10 @@ import threading
 import time
 import tracemalloc
 
+from tapwatch.filesource import open_file
 from tapwatch.kinds import Direction
 from tapwatch.ring import EXTRA_BYTES, Extra, Ring
 from tapwatch.session import Session
-from tapwatch.sources import open_file
 
 PKT = bytes.fromhex("4500005400010000400100000a0000010a000002") + bytes(64)
 

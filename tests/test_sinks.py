@@ -16,6 +16,7 @@ from scapy.layers.inet import ICMP, IP, UDP
 from scapy.layers.l2 import ARP, Ether
 
 from tapwatch import pcap
+from tapwatch.filesource import FileSource
 from tapwatch.filters import compile_packet_filter
 from tapwatch.headless import LinePrinter
 from tapwatch.kinds import Direction
@@ -24,7 +25,7 @@ from tapwatch.peer import Peer, PeerError
 from tapwatch.ring import Ring
 from tapwatch.session import Session
 from tapwatch.sinks import FileSink, PrinterSink, Sink, TunnelSink
-from tapwatch.sources import FileSource, InterfaceInfo, RecordSource
+from tapwatch.sources import InterfaceInfo, RecordSource
 
 T0 = 1_700_000_000_000_000_000
 PING = bytes(IP(src="10.0.0.1", dst="10.0.0.2") / ICMP(id=7, seq=1) / (b"p" * 56))

@@ -26,13 +26,14 @@ import pytest
 from pcapng_build import ng_end, ng_epb, ng_idb, ng_opt, ng_shb
 
 from tapwatch import threads
+from tapwatch.filesource import open_file
 from tapwatch.kinds import Direction
 from tapwatch.linktypes import LINKTYPE_RAW
 from tapwatch.pcap import read_capture
 from tapwatch.pcap.formats import TS_MAX, TS_MIN
 from tapwatch.ring import Ring
 from tapwatch.session import Session
-from tapwatch.sources import InterfaceInfo, open_file
+from tapwatch.sources import InterfaceInfo
 
 pytest.importorskip("textual")
 
@@ -142,7 +143,7 @@ def test_a_loader_that_fails_says_so_in_the_status_bar(
         real(*args, **kw)
 
     monkeypatch.setattr(ring, "extend", extend)
-    monkeypatch.setattr("tapwatch.sources._FileLoader.FIRST_BATCH", 2)
+    monkeypatch.setattr("tapwatch.filesource._FileLoader.FIRST_BATCH", 2)
     src = open_file(str(path), ring, wake)
     session = Session([src], ring=ring, wake=wake)
     session.start()

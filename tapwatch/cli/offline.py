@@ -179,10 +179,10 @@ def _browse_file(opts: RunOptions) -> int:
     import threading
 
     from tapwatch import terminal
+    from tapwatch.filesource import FileSource
     from tapwatch.pcap.merge import MergedCapture
     from tapwatch.session import Session
     from tapwatch.sinks import InnerFrames
-    from tapwatch.sources import FileSource
 
     size = None
     for path in opts.reads:
