@@ -369,7 +369,9 @@ def print_records(
             lt = linktypes[iface]
             if lt == LINKTYPE_NETLINK:  # an interface event: said as one, never a packet
                 if not (quiet or strict):
-                    text = printable(describe_event(data, link_names))
+                    text = printable(
+                        describe_event(data, link_names, getattr(rec, "comment", None))
+                    )
                     pending.append(f"# {decode.stamp(rec.ts_ns)}event {text}")
                 continue
             number += 1

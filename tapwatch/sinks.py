@@ -105,6 +105,7 @@ class FileSink(Sink):
         self._writing = True
         self._last_flush = time.monotonic()
         self.events_not_written = 0
+        self._comments: dict[int, str] = {}  # interface events' words, by seq, until written
         #: the file's number of each interface added while capture ran (None: it cannot
         #: hold it - classic pcap has one link type); the first ones are the file's own
         known = getattr(writer, "interfaces", None)  # (a stand-in writer may not say)
@@ -126,6 +127,8 @@ class FileSink(Sink):
         if self._file_iface(rec.iface) is None:
             self.events_not_written += 1
             return
+        if len(self._comments) < 4096:  # its words go with it (a comment Wireshark shows)
+            self._comments[rec.seq] = text
         self.take(rec, 0)
 
     def _file_iface(self, iface: int) -> int | None:
@@ -160,7 +163,11 @@ class FileSink(Sink):
                 return
             iface = mapped
         try:
-            if snap is not None and len(data) > snap:
+            comment = self._comments.pop(rec.seq, None) if self._comments else None
+            commented = getattr(self.writer, "write_commented", None)
+            if comment is not None and commented is not None:
+                commented(rec.ts_ns, data, rec.direction, iface, comment)
+            elif snap is not None and len(data) > snap:
                 self.writer.write(rec.ts_ns, data[:snap], rec.direction, len(data), iface)
             else:
                 self.writer.write(rec.ts_ns, data, rec.direction, None, iface)

@@ -497,3 +497,41 @@ def test_reply_to_an_attached_device_made_again_by_another_program_says_once_it_
     ], err
     assert "failed" not in err, err
     assert ours.read_text().count("echo reply") == 2  # the two before, none after
+
+
+def test_an_mtu_change_read_back_from_pcapng_says_old_and_new_as_live(
+    ns: Netns, tmp_path: Path
+) -> None:
+    """The event lines of -r FILE are the live ones (the MTU before is the record's
+    comment, which tshark shows too); converted again, the words stay."""
+    ours, cap, again = tmp_path / "tw.txt", tmp_path / "tw.pcapng", tmp_path / "again.pcapng"
+    ns.run(["ip", "link", "add", "va", "type", "veth", "peer", "name", "vb"], check=True)
+    tw = ns.popen(
+        [*TAPWATCH, "--observe", "va", "-l", "-nn", "-w", str(cap)], stdout=ours.open("w")
+    )
+    try:
+        wait_for(lambda: bound_to(ns, "va") >= 1, "tapwatch's socket on va")
+        ns.run(["ip", "link", "set", "va", "mtu", "1400"], check=True)
+        ns.run(["ip", "link", "set", "va", "mtu", "1300", "up"], check=True)
+        wait_for(lambda: ("va", "mtu 1400 -> 1300") in events(ours), "the live events")
+    finally:
+        _out, err = stop(tw)
+    assert tw.returncode == 0, err
+    live = [e for e in events(ours) if e[1].startswith("mtu")]
+    assert live == [("va", "mtu 1500 -> 1400"), ("va", "mtu 1400 -> 1300")]
+    read = subprocess.run([*TAPWATCH, "-r", str(cap)], capture_output=True, text=True, timeout=60)
+    assert [e for e in events_in(read.stdout) if e[1].startswith("mtu")] == live, read.stdout
+    conv = subprocess.run(
+        [*TAPWATCH, "-r", str(cap), "-w", str(again)], capture_output=True, text=True, timeout=60
+    )
+    assert conv.returncode == 0, conv.stderr
+    read = subprocess.run([*TAPWATCH, "-r", str(again)], capture_output=True, text=True, timeout=60)
+    assert [e for e in events_in(read.stdout) if e[1].startswith("mtu")] == live, read.stdout
+    if shutil.which("tshark"):
+        shown = subprocess.run(
+            ["tshark", "-r", str(cap), "-T", "fields", "-e", "frame.comment"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        ).stdout
+        assert "va: mtu 1500 -> 1400" in shown and "va: mtu 1400 -> 1300" in shown, shown

@@ -14,6 +14,7 @@ from tapwatch.cli.messages import Failure, say, silence_stdout
 from tapwatch.cli.outputs import close_quietly, lines_out, open_output
 from tapwatch.cli.privileges import become_user
 from tapwatch.cli.tunnels import linker_sink, tunnel_stats_lines, tunnel_view
+from tapwatch.linktypes import LINKTYPE_NETLINK
 from tapwatch.sanitize import printable
 
 if TYPE_CHECKING:
@@ -458,7 +459,12 @@ class _Converter:
         if rec.iface >= len(writer.interfaces):
             pcap.add_missing_interfaces(writer, self.ifaces)
         try:
-            writer.write(rec.ts_ns, rec.data, rec.direction, rec.orig_len, rec.iface)
+            commented = getattr(writer, "write_commented", None) if rec.comment else None
+            if commented is not None and self.ifaces[rec.iface].linktype == LINKTYPE_NETLINK:
+                # an interface event's words (the MTU before a change) stay with it
+                commented(rec.ts_ns, rec.data, rec.direction, rec.iface, rec.comment)
+            else:
+                writer.write(rec.ts_ns, rec.data, rec.direction, rec.orig_len, rec.iface)
         except pcap.RecordDoesNotFit:
             self.skipped += 1
             return False

@@ -10,6 +10,7 @@ the sanitizer like any decoded field.
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 import struct
 
@@ -68,11 +69,28 @@ def _addr(family: int, value: bytes | None) -> str | None:
     return value.hex()
 
 
-def describe(record: bytes, names: dict[int, str] | None = None) -> str:
+_MTU_WORDS = re.compile(r": mtu (\d{1,10}) -> (\d{1,10})\Z")
+
+
+def _mtu_before(comment: str | None, mtu: int | None) -> int | None:
+    """The MTU before a change, as the record's comment says it (None when it does not, or
+    names another new MTU than the message: the message is what is trusted)."""
+    if comment is None or mtu is None or len(comment) > 512:
+        return None
+    m = _MTU_WORDS.search(comment)
+    if m is None or int(m.group(2)) != mtu:
+        return None
+    return int(m.group(1))
+
+
+def describe(record: bytes, names: dict[int, str] | None = None, comment: str | None = None) -> str:
     """``NAME: what happened`` for one LINKTYPE_NETLINK record (a short word if unknown).
 
     ``names``: the links' names by index, as earlier records of the same capture told
     them (kept up to date here); address and route messages carry only the index.
+    ``comment``: the record's pcapng comment, where tapwatch writes the words it said
+    live; an MTU change is said as live (``mtu OLD -> NEW``) when the comment says the
+    MTU it had before and its new MTU is the message's.
     """
     names = names if names is not None else {}
     msg = record[COOKED_LEN:]
@@ -94,6 +112,9 @@ def describe(record: bytes, names: dict[int, str] | None = None) -> str:
         said = f"mtu {mtu}, {state}" if mtu is not None else state
         if change == ALL_CHANGED:
             return f"{name}: link added (index {index}, {said})"
+        old = _mtu_before(comment, mtu)
+        if old is not None:
+            return f"{name}: mtu {old} -> {mtu}"
         return f"{name}: link {state}" if change & IFF_UP else f"{name}: link ({said})"
     if kind in (RTM_NEWADDR, RTM_DELADDR) and end >= at + _IFADDR.size:
         family, plen, _f, _scope, index = _IFADDR.unpack_from(msg, at)

@@ -224,6 +224,16 @@ class RotatingWriter(ClosesOnExit):
         iface: int = 0,
     ) -> None:
         """Append one packet, to a new file first when the size or the time says so."""
+        writer = self._due()
+        writer.write(ts_ns, data, direction, orig_len, iface)
+        n = len(data)
+        if n > self._limit:
+            n = self._limit
+        self._size += self._overhead + n + (-n & 3 if self._pad else 0)
+        self.count += 1
+
+    def _due(self) -> PacketWriter:
+        """The file to write the next record to (a new one when the size or time says so)."""
         if self._writer is None or self._seconds or self._size > self._file_size:
             if self._closed:
                 raise PcapError(f"cannot write {self.template}: the capture writer is closed")
@@ -232,11 +242,20 @@ class RotatingWriter(ClosesOnExit):
             self._rotate()
         writer = self._writer
         assert writer is not None
-        writer.write(ts_ns, data, direction, orig_len, iface)
-        n = len(data)
-        if n > self._limit:
-            n = self._limit
-        self._size += self._overhead + n + (-n & 3 if self._pad else 0)
+        return writer
+
+    def write_commented(
+        self, ts_ns: int, data: bytes, direction: int | None, iface: int, comment: str
+    ) -> None:
+        """One record with its comment (pcapng; classic pcap has no place for one)."""
+        writer = self._due()
+        commented = getattr(writer, "write_commented", None)
+        if commented is not None:
+            commented(ts_ns, data, direction, iface, comment)
+        else:
+            writer.write(ts_ns, data, direction, None, iface)
+        n = min(len(data), self._limit)
+        self._size += self._overhead + n + 8 + len(comment.encode("utf-8", "replace"))
         self.count += 1
 
     def add_interface(self, linktype: int, name: str | None = None) -> int:

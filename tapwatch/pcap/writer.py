@@ -57,6 +57,7 @@ from tapwatch.pcap.formats import (
     BT_IDB,
     BT_SHB,
     DEFAULT_SNAPLEN,
+    OPT_COMMENT,
     OPT_ENDOFOPT,
     OPT_EPB_FLAGS,
     OPT_IF_NAME,
@@ -580,6 +581,29 @@ class PcapngWriter(PacketWriter):
         self.count += 1
         if _monotonic() >= self._deadline:
             self.flush()
+
+    def write_commented(
+        self, ts_ns: int, data: bytes, direction: int | None, iface: int, comment: str
+    ) -> None:
+        """One EPB with an opt_comment too (Wireshark shows it as the packet's comment):
+        an interface event's words, which say more than its message alone (the MTU it
+        had before). Not on the packets' path: events are few."""
+        n = min(len(data), self._limit)
+        if iface and not 0 <= iface < self._nif:
+            raise self._no_such_interface(iface)
+        text = comment.encode("utf-8", "replace")[:0xFFFF]
+        opts = self._option(OPT_COMMENT, text)
+        opts += struct.pack("<HHI", OPT_EPB_FLAGS, 4, direction & 3 if direction else 0)
+        opts += struct.pack("<HH", OPT_ENDOFOPT, 0)
+        body = struct.pack("<5I", iface, ts_ns >> 32, ts_ns & 0xFFFFFFFF, n, len(data))
+        try:
+            block = self._block(BT_EPB, body + data[:n] + PADS[n & 3] + opts)
+            self._write(block)
+        except struct.error:
+            raise self._does_not_fit(ts_ns, len(data)) from None
+        except OSError as exc:
+            raise self._fail(exc) from None
+        self.count += 1
 
 
 def format_for(target: object, fmt: str | None) -> str:
