@@ -103,6 +103,9 @@ class Session:
             info = src.interfaces[0]
             self.peer = Peer(src.inject, info.linktype, info.index, ifname=src.name)
             self.sinks.append(self.peer)
+        tunnel_sink = self.sink(TunnelSink)
+        if tunnel_sink is not None and src is not None:
+            tunnel_sink.read_by(src.reader)  # device -> far end without the pump between
         if self.peer is not None and self.peer.on_notice is None:
             self.peer.on_notice = self.note  # answering stopped for good: said once
         for sink in self.sinks:

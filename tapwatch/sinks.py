@@ -245,9 +245,18 @@ class TunnelSink(Sink):
         super().__init__()
         self.tunnel = tunnel
         self.iface = iface
+        #: the device's reader sends each frame itself, as it reads it (no hand-over to
+        #: the pump: bench/tunnel_latency_bench.py); this sink then sends nothing
+        self.direct = False
+
+    def read_by(self, reader: object) -> None:
+        """Let ``reader`` (the device's) send each frame the moment it reads it, if it can."""
+        if getattr(reader, "forwards", False):
+            reader.forward = self.tunnel.send  # type: ignore[attr-defined]
+            self.direct = True
 
     def take(self, rec: Record, linktype: int) -> None:
-        if rec.direction == Direction.OUTBOUND and rec.iface == self.iface:
+        if not self.direct and rec.direction == Direction.OUTBOUND and rec.iface == self.iface:
             self.tunnel.send(rec.data)
 
     def start(self) -> None:

@@ -40,6 +40,7 @@ import os
 import select
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from tapwatch.capture.base import (
@@ -167,6 +168,9 @@ class Reader(CaptureReader):
 class ThreadReader(Reader):
     """``os.read`` batches in this thread: the path that needs nothing, and keeps the least."""
 
+    #: whether :attr:`forward` is honoured (this thread reads the device itself)
+    forwards = True
+
     def __init__(
         self,
         fd: int,
@@ -178,6 +182,9 @@ class ThreadReader(Reader):
     ) -> None:
         super().__init__(fd, ring, wake, iface=iface, capture_filter=capture_filter)
         self.path = "thread"
+        #: hands each frame on as it is read, in this thread (a tunnel's end: the tunnel's
+        #: send), before the ring and the pump see it; set only where :attr:`forwards`
+        self.forward: Callable[[bytes], None] | None = None
         self._drops_lock = threading.Lock()
         base = queue_drops(self.ifname) if self.ifname else None
         self._drops_base = base or 0
@@ -218,9 +225,16 @@ class ThreadReader(Reader):
         read, now, fd = os.read, time.time_ns, self.fd
         batch: Batch = []
         append = batch.append
+        forward = self.forward
         try:
-            for _ in range(BATCH):
-                append((now(), OUTBOUND, read(fd, READ_SIZE)))
+            if forward is None:
+                for _ in range(BATCH):
+                    append((now(), OUTBOUND, read(fd, READ_SIZE)))
+            else:  # a tunnel's end: each frame goes on the moment it is read
+                for _ in range(BATCH):
+                    ts, frame = now(), read(fd, READ_SIZE)
+                    forward(frame)
+                    append((ts, OUTBOUND, frame))
         except BlockingIOError:
             pass
         return batch
@@ -228,6 +242,8 @@ class ThreadReader(Reader):
 
 class ProcessReader(ThreadReader):
     """A child process reads the device into shared memory; this thread fills the ring."""
+
+    forwards = False
 
     def _capture(self) -> None:
         if not self._run_child():
