@@ -92,7 +92,8 @@ def add_source_flags(p: argparse.ArgumentParser) -> None:
         "live pipes as one capture, merged by time, each interface named after its input "
         "(hostA:tun0): each input keeps its order, and a record waits for every other "
         "input's next one - for a live pipe that has none, at most 0.2 s, so an idle pipe "
-        "never holds the others back (its packets may then come out of time order)",
+        "never holds the others back (its packets may then come out of time order); an "
+        "input that is no capture or fails is said and the others go on (exit status 1)",
     )
     g.add_argument(
         "--demo",
