@@ -464,3 +464,24 @@ def test_a_pipe_that_fails_part_way_leaves_the_live_one_running(
     told = [ln for ln in err.splitlines() if ln.startswith(f"tapwatch: /dev/fd/{r1}")]
     assert len(told) == 1 and "kept its 5 packets" in told[0], err
     assert f"(fd{r2}): 1 packets, read to its end" in err
+
+
+def test_the_merge_tells_an_inputs_trouble_once_as_it_comes(
+    tmp_path: Path, two_hosts: tuple[Path, Path]
+) -> None:
+    """What the UI's status bar hears (on_trouble) and the summary after it."""
+    from tapwatch import pcap
+    from tapwatch.pcap.merge import MergedCapture, pipe_input
+
+    a, _b = two_hosts
+    bad = tmp_path / "bad.pcap"
+    bad.write_bytes(b"no capture")
+    told: list[str] = []
+    cap = MergedCapture(
+        [pcap.read_capture(str(a)), pipe_input(str(bad))], ["hostA", "bad"], on_trouble=told.append
+    )
+    with cap:
+        assert len(list(cap)) == 5
+    assert len(told) == 1 and told[0].startswith(str(bad)) and "other inputs" in told[0]
+    assert cap.failed == [str(bad)]
+    assert cap.summary()[0] == f"input {a} (hostA): 5 packets, read to its end"

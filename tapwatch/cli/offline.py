@@ -216,6 +216,7 @@ def _browse_file(opts: RunOptions) -> int:
         capture_filter=src.capture_filter,
         sinks=sinks,
     )
+    _troubles_to(cap, session.note)
     try:
         session.start()
         from tapwatch.app import run_ui
@@ -236,6 +237,16 @@ def _browse_file(opts: RunOptions) -> int:
     if src.error:
         raise Failure(src.error)
     return outcome.status or int(troubled)
+
+
+def _troubles_to(cap: Capture, note: Callable[[str], None]) -> None:
+    """One input's trouble in the UI's status bar, as it comes (those said so far first)."""
+    from tapwatch.pcap.merge import MergedCapture
+
+    if isinstance(cap, MergedCapture):
+        for line in cap.troubles:
+            note(line)
+        cap.on_trouble = note
 
 
 def _tell_troubles(cap: Capture) -> bool:
