@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from textual.screen import Screen
 
 from tapwatch.analysis.interfaces import InterfaceTally
+from tapwatch.heap import HeapFreezer
 from tapwatch.sanitize import printable
 from tapwatch.widgets.counters import CountersPane, InterfaceRow
 from tapwatch.widgets.failures import ReportsWorkerFailures
@@ -55,6 +56,7 @@ class ScreenBase(ReportsWorkerFailures, Screen[None]):
         self.refresh_hz = refresh_hz
         self._clock = clock
         self._ticks = 0
+        self.heap = HeapFreezer()  # keeps full garbage collections off the keys' path
         self._ready = False  # the panes are mounted and styled: the timer may draw
         self._shown_rows = False  # the first rows were drawn (a loading file may read on)
         self._notified_gone = False
@@ -118,6 +120,7 @@ class ScreenBase(ReportsWorkerFailures, Screen[None]):
         session = self.session
         packets = self.packet_list
         packets.sync()
+        self.heap.grown(session.ring.next_seq - 1)
         if packets.rows and not self._shown_rows:
             self._shown_rows = True
             # drawn on the next frame: a file's loader may read on at full speed now
