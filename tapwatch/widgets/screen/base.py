@@ -57,6 +57,7 @@ class ScreenBase(ReportsWorkerFailures, Screen[None]):
         self._clock = clock
         self._ticks = 0
         self.heap = HeapFreezer()  # keeps full garbage collections off the keys' path
+        self.file_loading = False  # a capture file is still being read into the ring
         self._ready = False  # the panes are mounted and styled: the timer may draw
         self._shown_rows = False  # the first rows were drawn (a loading file may read on)
         self._notified_gone = False
@@ -121,12 +122,16 @@ class ScreenBase(ReportsWorkerFailures, Screen[None]):
         packets = self.packet_list
         packets.sync()
         self.heap.grown(session.ring.next_seq - 1)
-        if packets.rows and not self._shown_rows:
+        if (packets.rows or session.ring.next_seq > 1) and not self._shown_rows:
             self._shown_rows = True
             # drawn on the next frame: a file's loader may read on at full speed now
             self.call_after_refresh(session.first_screen_shown)
         now = self.now_ns()
         st = session.status(now)
+        load = st.loading
+        self.file_loading = load is not None and not load.done and not load.follows_pipe
+        if self.file_loading:
+            self.while_loading()
         self._show_status(st, now)
         if session.multi_interface and (
             self.tally is None or len(self.tally.counts) < len(session.interfaces)
@@ -141,6 +146,9 @@ class ScreenBase(ReportsWorkerFailures, Screen[None]):
             self._writable = writable
             self.refresh_bindings()
         self._notices(st.device_state)
+
+    def while_loading(self) -> None:
+        """Called on each tick while a capture file loads (the tools start their indexes)."""
 
     def _show_status(self, st: Status, now: int) -> None:
         packets = self.packet_list
