@@ -44,3 +44,10 @@ class HeapFreezer:
         gc.collect(1)
         gc.freeze()
         self.freezes += 1
+
+    def thaw(self) -> None:
+        """Hand what was frozen back to the collector (the UI ends; the process may go on,
+        as a test run's does)."""
+        if self.freezes:
+            gc.unfreeze()
+            self.freezes = 0

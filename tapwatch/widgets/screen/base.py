@@ -147,6 +147,9 @@ class ScreenBase(ReportsWorkerFailures, Screen[None]):
             self.refresh_bindings()
         self._notices(st.device_state)
 
+    def on_unmount(self) -> None:
+        self.heap.thaw()
+
     def while_loading(self) -> None:
         """Called on each tick while a capture file loads (the tools start their indexes)."""
 

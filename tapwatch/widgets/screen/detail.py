@@ -92,6 +92,9 @@ class DetailPanes(ScreenBase):
         """True while the tree/hex panes have not caught up with the cursor yet."""
         return self._want != self._shown
 
+    def on_unmount(self) -> None:
+        self._analysis_heap.thaw()
+
     def _follow_cursor(self, seq: int | None) -> None:
         """The list's cursor moved (called by the list at once: the tree and the bytes are
         drawn in the frame that shows the moved cursor)."""
