@@ -15,7 +15,7 @@ from typing import ClassVar
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -151,12 +151,26 @@ class HexView(ScrollView, can_focus=True):
         return bytes_per_line(self.scrollable_content_region.width or self.size.width)
 
     def show(self, data: bytes) -> None:
-        """Show a new packet, unhighlighted, from the top."""
+        """Show a new packet, unhighlighted, from the top.
+
+        Only the lines the old or the new packet covers are drawn again: a packet that fits
+        the pane leaves the virtual size as it was (no layout), and the blank lines below
+        stay as they are (each line drawn costs the compositor, on every cursor move).
+        """
+        per = self.per_line
+        before = (len(self.data) + per - 1) // per
         self.data = data
         self.mark = None
+        old_size = self.virtual_size
         self._resize()
-        self.scroll_to(y=0, animate=False, force=True)
-        self.refresh()
+        if self.scroll_offset.y or self.virtual_size != old_size:
+            self.scroll_to(y=0, animate=False, force=True)
+            self.refresh()
+            return
+        after = (len(data) + per - 1) // per
+        rows = min(max(before, after), self.scrollable_content_region.height)
+        if rows:
+            self.refresh(Region(0, 0, self.size.width, rows))
 
     def highlight(self, start: int, end: int) -> None:
         """Mark bytes [start, end) and scroll them into view."""
@@ -179,7 +193,8 @@ class HexView(ScrollView, can_focus=True):
     def _resize(self) -> None:
         per = self.per_line
         lines = (len(self.data) + per - 1) // per
-        self.virtual_size = Size(self.size.width, lines)
+        # a packet that fits the pane has the pane's height: one size for all of them
+        self.virtual_size = Size(self.size.width, max(lines, self.scrollable_content_region.height))
 
     def on_resize(self, _event: events.Resize) -> None:
         self._resize()
