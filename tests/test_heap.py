@@ -20,3 +20,22 @@ def test_freezes_only_on_growth_by_half() -> None:
     finally:
         heap.thaw()
     assert heap.freezes == 0
+
+
+def test_resting_collector_collects_young_garbage_only_at_rest() -> None:
+    from tapwatch.heap import RestingCollector
+
+    before = gc.get_threshold()
+    rc = RestingCollector(hard=50_000)
+    rc.start()
+    try:
+        assert gc.get_threshold()[0] == 50_000  # the automatic collector still bounds memory
+        for _ in range(2000):  # cyclic garbage, past the usual threshold
+            a: list[object] = []
+            a.append(a)
+        assert rc.tick(busy=True) is None  # the user is moving: not now
+        assert rc.tick(busy=False) in (0, 1)
+        assert gc.get_count()[0] < before[0]
+    finally:
+        rc.stop()
+    assert gc.get_threshold() == before

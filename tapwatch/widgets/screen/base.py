@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from textual.screen import Screen
 
 from tapwatch.analysis.interfaces import InterfaceTally
-from tapwatch.heap import HeapFreezer
+from tapwatch.heap import HeapFreezer, RestingCollector
 from tapwatch.sanitize import printable
 from tapwatch.widgets.counters import CountersPane, InterfaceRow
 from tapwatch.widgets.failures import ReportsWorkerFailures
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 #: ticks between counter refreshes (0.5 s at 20 Hz)
 COUNTERS_EVERY = 10
+REST_S = 0.15  # the cursor has not moved for this long: garbage may be collected
 
 
 class ScreenBase(ReportsWorkerFailures, Screen[None]):
@@ -57,6 +58,7 @@ class ScreenBase(ReportsWorkerFailures, Screen[None]):
         self._clock = clock
         self._ticks = 0
         self.heap = HeapFreezer()  # keeps full garbage collections off the keys' path
+        self.collector = RestingCollector()  # ... and the young ones too
         self.file_loading = False  # a capture file is still being read into the ring
         self._ready = False  # the panes are mounted and styled: the timer may draw
         self._shown_rows = False  # the first rows were drawn (a loading file may read on)
@@ -115,6 +117,7 @@ class ScreenBase(ReportsWorkerFailures, Screen[None]):
 
     def tick(self) -> None:
         """Catch up with the session: new rows, the status counts, counters, one-time notices."""
+        self.collector.tick(time.monotonic() - getattr(self, "_moved_at", 0.0) < REST_S)
         if not self._ready:
             return
         self._ticks += 1
@@ -147,7 +150,11 @@ class ScreenBase(ReportsWorkerFailures, Screen[None]):
             self.refresh_bindings()
         self._notices(st.device_state)
 
+    def on_mount(self) -> None:
+        self.collector.start()
+
     def on_unmount(self) -> None:
+        self.collector.stop()
         self.heap.thaw()
 
     def while_loading(self) -> None:
