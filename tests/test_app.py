@@ -937,7 +937,7 @@ def test_hex_lines_keep_their_columns() -> None:
     marked = [
         seg.text for seg in dump_line(data, 16, 16, (17, 19)) if seg.style and seg.style.bgcolor
     ]
-    assert marked == ["52", " ", "53", "R", "S"]
+    assert marked == ["52 53", "RS"]  # one segment a run of marked cells
     assert bytes_per_line(80) == 16 and bytes_per_line(44) == 8
 
 

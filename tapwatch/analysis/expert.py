@@ -112,8 +112,11 @@ class ExpertIndex:
         """The newest record looked at."""
         return self.next_seq - 1
 
-    def update(self, ring: Ring, progress: Progress | None = None) -> int:
-        """Look at every record from where the last update stopped; returns how many."""
+    def update(self, ring: Ring, progress: Progress | None = None, chunk: int = CHUNK) -> int:
+        """Look at every record from where the last update stopped; returns how many.
+
+        ``progress`` hears of each ``chunk`` of records (a smaller chunk lets a background
+        pass pause sooner for the user's keys)."""
         if ring.cleared != self.cleared:
             self.reset(ring.first_seq, ring.cleared)
         stop = ring.next_seq
@@ -125,18 +128,18 @@ class ExpertIndex:
             progress.total = max(0, stop - self.next_seq)
         done = 0
         while self.next_seq < stop:
-            chunk = ring.range(self.next_seq, min(stop, self.next_seq + CHUNK))
-            if not chunk:
+            records = ring.range(self.next_seq, min(stop, self.next_seq + chunk))
+            if not records:
                 if self.next_seq < ring.first_seq:
                     self.skipped += ring.first_seq - self.next_seq
                     self._pad(ring.first_seq)
                     self.next_seq = ring.first_seq
                     continue
                 break
-            self.feed(chunk)
-            done += len(chunk)
+            self.feed(records)
+            done += len(records)
             if progress is not None:
-                progress.advance(len(chunk))
+                progress.advance(len(records))
         return done
 
     def _pad(self, upto: int) -> None:
@@ -283,10 +286,12 @@ class SharedExpert:
         got = self.existing
         return got.caught_up_to if got is not None else 0
 
-    def catch_up(self, ring: Ring, progress: Progress | None = None) -> ExpertIndex:
+    def catch_up(
+        self, ring: Ring, progress: Progress | None = None, chunk: int = CHUNK
+    ) -> ExpertIndex:
         """Bring the index up to the ring's newest record; call with ``lock`` held."""
         index = self.index
-        index.update(ring, progress)
+        index.update(ring, progress, chunk)
         return index
 
 

@@ -206,6 +206,7 @@ def _browse_file(opts: RunOptions) -> int:
     src = FileSource(cap, label, ring, wake, follows_pipe=is_live(cap))  # type: ignore[arg-type]
     src.capture_filter = packet_filter(opts, [i.linktype for i in src.interfaces])
     src.crossings = crossings_for(cap)
+    src.screen_wait = 15.0  # the UI says when its first rows are drawn
     view = tunnel_view(opts, None)
     sinks: list[Sink] = [InnerFrames(view)] if view is not None else []
     sinks.append(linker_sink(opts, None))

@@ -20,6 +20,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
+from textual.geometry import Region
 from textual.strip import Strip
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
@@ -72,6 +73,7 @@ class DetailTree(Tree["Node | None"], inherit_bindings=False):
         self.expanded_layers: set[str] = set()
         self.seq: int | None = None
         self.pending = False  # the protocol layers are still being dissected
+        self._base_style: Style | None = None  # the widget's style while a frame is drawn
 
     def show_nodes(
         self,
@@ -82,10 +84,15 @@ class DetailTree(Tree["Node | None"], inherit_bindings=False):
         frame: Node | None = None,
         pending: bool = False,
     ) -> None:
-        """Replace the tree with the frame layer and the dissection of packet ``seq``."""
+        """Replace the tree with the frame layer and the dissection of packet ``seq``.
+
+        The nodes are put in place quietly and the tree is told once at the end: Tree's
+        ``add`` invalidates the whole tree (and asks for a layout) per node, 50 times a packet.
+        """
         self.seq = seq
         self.pending = pending
         keep_line = self.cursor_line
+        _drop_nodes(self.root)
         self.clear()
         root = self.root
         get = self.get_component_rich_style
@@ -93,20 +100,43 @@ class DetailTree(Tree["Node | None"], inherit_bindings=False):
         if frame is not None:
             self._add_layer(frame, get("detail--frame"), field)
         if note:
-            root.add_leaf(Text(printable(note), style=get("detail--note")), data=None)
+            self._quiet_add(root, Text(printable(note), style=get("detail--note")), None, False)
         for node in nodes:
             self._add_layer(node, layer, field)
         if pending:
-            root.add_leaf(Text("dissecting…", style=get("detail--note")), data=None)
+            self._quiet_add(root, Text("dissecting…", style=get("detail--note")), None, False)
+        self._invalidate()
         self.cursor_line = keep_line if self.has_focus and keep_line < self.last_line else -1
+
+    def _quiet_add(
+        self,
+        parent: TreeNode[Node | None],
+        label: Text,
+        data: Node | None,
+        allow_expand: bool,
+        expand: bool = False,
+    ) -> TreeNode[Node | None]:
+        """``parent.add`` without invalidating the tree (``show_nodes`` does that once)."""
+        node = self._add_node(parent, label, data)
+        node._expanded = expand
+        node._allow_expand = allow_expand
+        parent._children.append(node)
+        return node
+
+    def process_label(self, label: str | Text) -> Text:
+        """A label as it is: ours are one line of plain text already (``printable``)."""
+        if isinstance(label, Text) and "\n" not in label.plain:
+            return label
+        return super().process_label(label)
 
     def _add_layer(self, node: Node, style: Style, field: Style) -> None:
         key = layer_key(node.label)
-        branch = self.root.add(
+        branch = self._quiet_add(
+            self.root,
             Text(printable(node.label), style=style),
-            data=node,
-            expand=key in self.expanded_layers,
-            allow_expand=bool(node.children),
+            node,
+            bool(node.children),
+            key in self.expanded_layers,
         )
         self._add_fields(branch, node.children, field)
 
@@ -115,11 +145,9 @@ class DetailTree(Tree["Node | None"], inherit_bindings=False):
     ) -> None:
         for child in children:
             label = Text(printable(child.label), style=style)
+            sub = self._quiet_add(parent, label, child, bool(child.children))
             if child.children:
-                sub = parent.add(label, data=child)
                 self._add_fields(sub, child.children, style)
-            else:
-                parent.add_leaf(label, data=child)
 
     def on_tree_node_expanded(self, event: Tree.NodeExpanded[Node | None]) -> None:
         if event.node.parent is self.root and event.node.data is not None:
@@ -147,10 +175,21 @@ class DetailTree(Tree["Node | None"], inherit_bindings=False):
         else:
             self.action_cursor_parent()
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # the widget's style once a frame, not once a line (it walks the DOM: ~1 ms a line
+        # on a loaded machine, most of the tree's drawing time)
+        self._base_style = self.rich_style
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._base_style = None
+
     def render_line(self, y: int) -> Strip:
         """A line wider than the pane ends with an ellipsis where it is cut (the pane does not
         scroll sideways: zoom it with ``\\`` to read long lines whole)."""
-        strip = super().render_line(y)
+        scroll_x, scroll_y = self.scroll_offset
+        base = self._base_style if self._base_style is not None else self.rich_style
+        strip = self._render_line(y + scroll_y, scroll_x, scroll_x + self.size.width, base)
         width = self.scrollable_content_region.width
         index = y + self.scroll_offset.y
         lines = self._tree_lines
@@ -173,3 +212,16 @@ class DetailTree(Tree["Node | None"], inherit_bindings=False):
     def action_collapse_all(self) -> None:
         for child in self.root.children:
             child.collapse_all()
+
+
+def _drop_nodes(root: TreeNode[Node | None]) -> None:
+    """Unlink the old nodes from each other before the tree lets them go: parent and child
+    point at each other, so each packet shown left ~50 cycles for the garbage collector's
+    full passes (which walk everything the process holds); unlinked, they go at once."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        children = node._children
+        stack.extend(children)
+        node._children = []
+        node._parent = None

@@ -15,7 +15,7 @@ from typing import ClassVar
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -57,34 +57,56 @@ def dump_line(
     """Segments of one dump line; bytes in ``mark`` (start, end) are highlighted.
 
     Every line has the same width whatever its length, so the ASCII column
-    lines up on the short last line too.
+    lines up on the short last line too. Neighbours of one style are one
+    segment (a line is ~6 segments, not ~50: each segment costs the compositor).
     """
     chunk = data[offset : offset + per_line]
     n = len(chunk)
     lo, hi = mark if mark is not None else (0, 0)
     mark_style, hex_style = styles.mark, styles.hex
-    hexes: list[Segment] = []
-    chars: list[Segment] = []
+    hexes: list[tuple[str, Style | None]] = []
+    chars: list[tuple[str, Style | None]] = []
     for i in range(per_line):
         pos = offset + i
         marked = i < n and lo <= pos < hi
         if i < n:
             b = chunk[i]
-            hexes.append(Segment(f"{b:02x}", mark_style if marked else hex_style))
+            hexes.append((f"{b:02x}", mark_style if marked else hex_style))
             printable = b in PRINTABLE
             chars.append(
-                Segment(
+                (
                     chr(b) if printable else ".",
                     mark_style if marked else (styles.ascii if printable else styles.dot),
                 )
             )
         else:
-            hexes.append(Segment("  "))
+            hexes.append(("  ", None))
         if i + 1 < per_line:
             sep = "  " if i == 7 and per_line > 8 else " "
             joined = marked and i + 1 < n and lo <= pos + 1 < hi
-            hexes.append(Segment(sep, mark_style if joined else hex_style))
-    return [Segment(f"{offset:04x}  ", styles.offset), *hexes, Segment("  "), *chars]
+            hexes.append((sep, mark_style if joined else hex_style))
+    return [
+        Segment(f"{offset:04x}  ", styles.offset),
+        *_merged(hexes),
+        Segment("  "),
+        *_merged(chars),
+    ]
+
+
+def _merged(parts: list[tuple[str, Style | None]]) -> list[Segment]:
+    """One segment per run of parts of one style."""
+    out: list[Segment] = []
+    texts: list[str] = []
+    style: Style | None = None
+    for text, st in parts:
+        if texts and st is not style:
+            out.append(Segment("".join(texts), style))
+            texts = []
+        style = st
+        texts.append(text)
+    if texts:
+        out.append(Segment("".join(texts), style))
+    return out
 
 
 class HexView(ScrollView, can_focus=True):
@@ -129,12 +151,26 @@ class HexView(ScrollView, can_focus=True):
         return bytes_per_line(self.scrollable_content_region.width or self.size.width)
 
     def show(self, data: bytes) -> None:
-        """Show a new packet, unhighlighted, from the top."""
+        """Show a new packet, unhighlighted, from the top.
+
+        Only the lines the old or the new packet covers are drawn again: a packet that fits
+        the pane leaves the virtual size as it was (no layout), and the blank lines below
+        stay as they are (each line drawn costs the compositor, on every cursor move).
+        """
+        per = self.per_line
+        before = (len(self.data) + per - 1) // per
         self.data = data
         self.mark = None
+        old_size = self.virtual_size
         self._resize()
-        self.scroll_to(y=0, animate=False, force=True)
-        self.refresh()
+        if self.scroll_offset.y or self.virtual_size != old_size:
+            self.scroll_to(y=0, animate=False, force=True)
+            self.refresh()
+            return
+        after = (len(data) + per - 1) // per
+        rows = min(max(before, after), self.scrollable_content_region.height)
+        if rows:
+            self.refresh(Region(0, 0, self.size.width, rows))
 
     def highlight(self, start: int, end: int) -> None:
         """Mark bytes [start, end) and scroll them into view."""
@@ -157,7 +193,8 @@ class HexView(ScrollView, can_focus=True):
     def _resize(self) -> None:
         per = self.per_line
         lines = (len(self.data) + per - 1) // per
-        self.virtual_size = Size(self.size.width, lines)
+        # a packet that fits the pane has the pane's height: one size for all of them
+        self.virtual_size = Size(self.size.width, max(lines, self.scrollable_content_region.height))
 
     def on_resize(self, _event: events.Resize) -> None:
         self._resize()

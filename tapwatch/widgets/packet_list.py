@@ -295,6 +295,10 @@ class PacketList(ScrollView, can_focus=True):
         self._version = 0  # bumped when every row must be drawn again
         #: the TCP analysis's words for a packet ("[TCP Retransmission]"), or None
         self.expert_words: Callable[[int], str | None] | None = None
+        #: told of a cursor move at once, before the move's frame is drawn, so the panes that
+        #: follow the cursor draw in that same frame (the CursorMoved message, which is also
+        #: posted, arrives a frame or two later: 30-50 ms more from key to tree)
+        self.on_cursor: Callable[[int | None], None] | None = None
         self._reported: int | None = -1
         self.scan_total = 0  # records the running filter pass has to look at
         self.scan_done = 0
@@ -717,6 +721,8 @@ class PacketList(ScrollView, can_focus=True):
     def _report(self) -> None:
         if self.cursor_seq != self._reported:
             self._reported = self.cursor_seq
+            if self.on_cursor is not None:
+                self.on_cursor(self.cursor_seq)
             self.post_message(self.CursorMoved(self.cursor_seq))
 
     def _move_to_seq(self, seq: int | None) -> None:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from textual.screen import Screen
 
 from tapwatch.analysis.interfaces import InterfaceTally
+from tapwatch.heap import HeapFreezer, RestingCollector
 from tapwatch.sanitize import printable
 from tapwatch.widgets.counters import CountersPane, InterfaceRow
 from tapwatch.widgets.failures import ReportsWorkerFailures
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 
 #: ticks between counter refreshes (0.5 s at 20 Hz)
 COUNTERS_EVERY = 10
+REST_S = 0.15  # the cursor has not moved for this long: garbage may be collected
 
 
 class ScreenBase(ReportsWorkerFailures, Screen[None]):
@@ -55,6 +57,9 @@ class ScreenBase(ReportsWorkerFailures, Screen[None]):
         self.refresh_hz = refresh_hz
         self._clock = clock
         self._ticks = 0
+        self.heap = HeapFreezer()  # keeps full garbage collections off the keys' path
+        self.collector = RestingCollector()  # ... and the young ones too
+        self.file_loading = False  # a capture file is still being read into the ring
         self._ready = False  # the panes are mounted and styled: the timer may draw
         self._shown_rows = False  # the first rows were drawn (a loading file may read on)
         self._notified_gone = False
@@ -112,18 +117,24 @@ class ScreenBase(ReportsWorkerFailures, Screen[None]):
 
     def tick(self) -> None:
         """Catch up with the session: new rows, the status counts, counters, one-time notices."""
+        self.collector.tick(time.monotonic() - getattr(self, "_moved_at", 0.0) < REST_S)
         if not self._ready:
             return
         self._ticks += 1
         session = self.session
         packets = self.packet_list
         packets.sync()
-        if packets.rows and not self._shown_rows:
+        self.heap.grown(session.ring.next_seq - 1)
+        if (packets.rows or session.ring.next_seq > 1) and not self._shown_rows:
             self._shown_rows = True
             # drawn on the next frame: a file's loader may read on at full speed now
             self.call_after_refresh(session.first_screen_shown)
         now = self.now_ns()
         st = session.status(now)
+        load = st.loading
+        self.file_loading = load is not None and not load.done and not load.follows_pipe
+        if self.file_loading:
+            self.while_loading()
         self._show_status(st, now)
         if session.multi_interface and (
             self.tally is None or len(self.tally.counts) < len(session.interfaces)
@@ -138,6 +149,16 @@ class ScreenBase(ReportsWorkerFailures, Screen[None]):
             self._writable = writable
             self.refresh_bindings()
         self._notices(st.device_state)
+
+    def on_mount(self) -> None:
+        self.collector.start()
+
+    def on_unmount(self) -> None:
+        self.collector.stop()
+        self.heap.thaw()
+
+    def while_loading(self) -> None:
+        """Called on each tick while a capture file loads (the tools start their indexes)."""
 
     def _show_status(self, st: Status, now: int) -> None:
         packets = self.packet_list

@@ -11,16 +11,20 @@ rows around it are dissected ahead, so walking the list finds them ready.
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.message import Message
 from textual.widgets import Tree
+from textual.worker import get_current_worker
 
+from tapwatch.analysis import Progress
 from tapwatch.analysis.expert import SharedExpert, enrich, info_words
 from tapwatch.analysis.frame import FrameInfo, frame_node
 from tapwatch.analysis.tunnelstats import link_lines
+from tapwatch.heap import HeapFreezer
 from tapwatch.sanitize import printable
 from tapwatch.tunnelview import MAX_FRAMES_DISSECTED, more_frames
 from tapwatch.widgets.detail import DetailTree
@@ -40,6 +44,11 @@ PREFETCH = (1, -1, 2, -2)  # rows around the cursor dissected ahead when idle
 #: packets the TCP analysis may still have to look at for the tree to start it by itself
 #: (more waits for the Expert or Transactions tool, which show their progress)
 EXPERT_AUTO = 50_000
+#: the tree's own TCP analysis pass steps aside while the cursor moves: it holds the GIL
+#: for whole chunks (about 50 µs a packet), which doubled the key-to-tree time on a
+#: 50k-packet file in the seconds after it opened
+EXPERT_CHUNK = 128  # records between looks at the keys (a few ms)
+QUIET_S = 1.0  # the cursor has rested this long: go on
 
 
 class DetailPanes(ScreenBase):
@@ -72,17 +81,32 @@ class DetailPanes(ScreenBase):
         #: TCP analysis and transactions, shared with the Expert and Transactions tools
         self.shared_expert = SharedExpert([i.linktype for i in session.interfaces])
         self._expert_busy = False
+        self._moved_at = 0.0  # when the cursor last moved (monotonic)
+        self._dissector_frozen = False
+        self._analysis_heap = HeapFreezer()
         self.packet_list.expert_words = self._expert_words
+        self.packet_list.on_cursor = self._follow_cursor
 
     @property
     def detail_pending(self) -> bool:
         """True while the tree/hex panes have not caught up with the cursor yet."""
         return self._want != self._shown
 
+    def on_unmount(self) -> None:
+        self._analysis_heap.thaw()
+
+    def _follow_cursor(self, seq: int | None) -> None:
+        """The list's cursor moved (called by the list at once: the tree and the bytes are
+        drawn in the frame that shows the moved cursor)."""
+        self._want = seq
+        self._moved_at = time.monotonic()
+        self.update_detail()
+
     @on(PacketList.CursorMoved)
     def _cursor_moved(self, event: PacketList.CursorMoved) -> None:
-        self._want = event.seq
-        self.update_detail()
+        # the list told _follow_cursor already; a message arriving now may be stale
+        if self.packet_list.on_cursor is None:
+            self._follow_cursor(event.seq)
 
     @on(Tree.NodeHighlighted, "#detail")
     def _node_highlighted(self, event: Tree.NodeHighlighted[Node | None]) -> None:
@@ -211,9 +235,20 @@ class DetailPanes(ScreenBase):
     @work(thread=True, exclusive=True, group="expert-tree", exit_on_error=False)
     def _expert_catch_up(self) -> None:
         shared = self.shared_expert
+        worker = get_current_worker()
+
+        def step_aside(_done: int, _total: int) -> None:
+            """Between chunks: wait while the cursor is moving (the keys come first)."""
+            while (
+                time.monotonic() - self._moved_at < QUIET_S
+                and not worker.is_cancelled
+                and self.app.is_running
+            ):
+                time.sleep(0.05)
+
         try:
             with shared.lock:
-                shared.catch_up(self.session.ring)
+                shared.catch_up(self.session.ring, Progress(report=step_aside), EXPERT_CHUNK)
         finally:
             self.post_message(self.ExpertCaughtUp())
 
@@ -224,6 +259,9 @@ class DetailPanes(ScreenBase):
 
     def on_detail_panes_expert_caught_up(self, _message: DetailPanes.ExpertCaughtUp) -> None:
         self._expert_busy = False
+        index = self.shared_expert.existing
+        if index is not None:  # what the pass built is long-lived: out of the GC's way
+            self._analysis_heap.grown(index.packets)
         self.packet_list.redraw()
         if self._want is not None and self._want == self._shown:
             self.update_detail()
@@ -269,6 +307,9 @@ class DetailPanes(ScreenBase):
         self.post_message(self.DetailReady(rec.seq, nodes, note))
 
     def on_detail_panes_detail_ready(self, message: DetailPanes.DetailReady) -> None:
+        if not self._dissector_frozen:  # scapy's modules are loaded now: out of the GC's way
+            self._dissector_frozen = True
+            self.heap.freeze()
         self._cache[message.seq] = (message.nodes, message.note)
         while len(self._cache) > DETAIL_CACHE:
             self._cache.popitem(last=False)
