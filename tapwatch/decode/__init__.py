@@ -21,6 +21,27 @@ Two very different jobs live in this package:
   one *selected* packet with scapy and map every field back to byte offsets; the
   labels are an analyst's (:mod:`tapwatch.decode.fields`).
 
+The one header walk (:func:`walk`, every handler's ``walk`` method, compiled) is what
+every consumer reads a frame's headers from:
+
+* input: the frame's bytes and its link type (nothing else: no global changes what a walk
+  finds; the TCP numbering of :func:`~tapwatch.decode.classify.walk_records` travels in
+  the walk's own state);
+* output, a :class:`~tapwatch.decode.core.Walk`: the layers as ``(name, offset)`` pairs,
+  outermost first (``names``/``starts``; :meth:`~tapwatch.decode.core.Walk.spans` adds
+  each layer's length), plus the few fields the consumers need: the first network
+  layer's ethertype and offset (``ethertype``, ``net``: replay, the peer), the first IP
+  header's version, offset, protocol and datagram end, and that header's TCP/UDP ports,
+  payload offset, sequence number and flags (``version``, ``ip``, ``proto``, ``ip_end``,
+  ``l4``, ``sport``, ``dport``, ``payload``, ``seq``, ``flags``: analysis);
+* ``deep=False`` stops at the first transport header.
+
+Its consumers: :func:`layers` (the counters), :mod:`tapwatch.analysis.headers`,
+:mod:`tapwatch.replay`, :mod:`tapwatch.peer`, and the byte spans of the tree's layers.
+The text (:func:`summarize`, ``-v``) goes through the same tables and handlers with its
+own walk, ``text``, since it needs every field.  When both ports of a segment are bound,
+the handler with the lower ``prio`` (:func:`~tapwatch.decode.core.bind`) is tried first.
+
 Differences from ``tcpdump -nn`` (tcpdump 4.99.3), each a flag away:
 
 * Relative TCP numbers need the packets before: the UI list (:func:`summarize`)
@@ -90,8 +111,8 @@ for _name in (
 ):
     _importlib.import_module(f"tapwatch.decode.{_name}")
 
-from tapwatch.decode.classify import layers  # noqa: E402 (after the binding imports)
-from tapwatch.decode.core import Cookies, Summary, TcpFlows  # noqa: E402 (after the binding imports)
+from tapwatch.decode.classify import layers, walk  # noqa: E402 (after the binding imports)
+from tapwatch.decode.core import Cookies, Summary, TcpFlows, Walk  # noqa: E402 (after the binding imports)
 from tapwatch.decode.framing import FramedStream, split_frames  # noqa: E402
 from tapwatch.decode.line import (  # noqa: E402 (after the binding imports)
     LineFormatter,
@@ -124,6 +145,7 @@ __all__ = [
     "Node",
     "Summary",
     "TcpFlows",
+    "Walk",
     "detail",
     "format_line",
     "layers",
@@ -133,4 +155,5 @@ __all__ = [
     "summarize",
     "summarize_with",
     "verbose_text",
+    "walk",
 ]

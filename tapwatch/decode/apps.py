@@ -10,7 +10,7 @@ import re
 import time
 from typing import Final
 
-from tapwatch.decode.core import TCP_PORTS, UDP_PORTS, Acc, LayerOnly, PortHandler, bind
+from tapwatch.decode.core import TCP_PORTS, UDP_PORTS, Acc, LayerOnly, PortHandler, Walk, bind
 from tapwatch.decode.verbose import hexdump
 
 _HTTP_CMDS: Final = frozenset(
@@ -405,7 +405,7 @@ class _Ntp(PortHandler):
             text += _ntp_control(d, off, end, length)
         return text
 
-    def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
+    def walk(self, d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
         if end - off >= 1:
             out.append("NTP")
 
@@ -475,7 +475,7 @@ class _Syslog(PortHandler):
             text += hexdump(d[off : min(end, off + length)], "\n\t")
         return text
 
-    def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
+    def walk(self, d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
         if _syslog_pri(d, off, end) >= 0:
             out.append("Syslog")
 

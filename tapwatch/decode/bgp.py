@@ -18,6 +18,7 @@ from tapwatch.decode.core import (
     Acc,
     PortHandler,
     Trunc,
+    Walk,
     bind,
     ip4,
     need,
@@ -757,7 +758,7 @@ class _Bgp(PortHandler):
             a.info = f"{_MSGS.get(d[off + 18], 'Unknown')} Message"
         return bgp(d, off, end, a.verbose)
 
-    def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
+    def walk(self, d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
         out.append("BGP")
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tapwatch.decode.core import LINKTYPES, TAP, TcpFlows
+from tapwatch.decode.core import LINKTYPES, TcpFlows, Walk
 
 
 def layers(data: Any, linktype: int) -> tuple[str, ...]:
@@ -18,16 +18,39 @@ def layers(data: Any, linktype: int) -> tuple[str, ...]:
     Never raises.
     """
     try:
-        out: list[str] = []
-        d = data if type(data) is bytes else bytes(data)
-        h = LINKTYPES.get(linktype)
-        if h is not None:
-            h.walk(d, out)
-        else:
-            out.append("other")
-        return tuple(out)
+        return tuple(_walk(data, linktype, True).names)
     except Exception:  # never take the capture loop down
         return ("other",)
+
+
+def walk(data: Any, linktype: int, deep: bool = True) -> Walk:
+    """The one header walk of a frame (:class:`~tapwatch.decode.core.Walk`): its layers with
+    their offsets and the first IP header's fields.  ``deep=False`` stops at the first
+    transport header.  Never raises: a frame that breaks a handler keeps what was walked
+    before it.
+    """
+    w = Walk(None, deep)
+    try:
+        _into(data, linktype, w)
+    except Exception:  # hostile bytes: what was walked so far stands
+        return w
+    return w
+
+
+def _walk(data: Any, linktype: int, deep: bool) -> Walk:
+    w = Walk(None, deep)
+    _into(data, linktype, w)
+    return w
+
+
+def _into(data: Any, linktype: int, w: Walk) -> None:
+    d = data if type(data) is bytes else bytes(data)
+    h = LINKTYPES.get(linktype)
+    if h is not None:
+        w.at = 0
+        h.walk(d, w)
+    else:
+        w.add("other", 0)
 
 
 def walk_records(
@@ -48,19 +71,13 @@ def walk_records(
     h = LINKTYPES.get(linktype)
     if h is None:
         return
-    out: list[str] = []
-    TAP.flows = flows
-    try:
-        for i in range(len(records)):
-            if keep is not None and not keep[i]:
-                continue
-            d = records[i][1]
-            if 0 <= snaplen < len(d):
-                d = d[:snaplen]
-            out.clear()
-            try:
-                h.walk(d, out)
-            except Exception:  # never take the printer down (the check after printing catches it)
-                continue
-    finally:
-        TAP.flows = None
+    for i in range(len(records)):
+        if keep is not None and not keep[i]:
+            continue
+        d = records[i][1]
+        if 0 <= snaplen < len(d):
+            d = d[:snaplen]
+        try:
+            h.walk(d, Walk(flows))
+        except Exception:  # never take the printer down (the check after printing catches it)
+            continue

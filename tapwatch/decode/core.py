@@ -146,16 +146,79 @@ class Cookies:
         return "I"
 
 
-#: Set while :func:`~tapwatch.decode.classify.walk_records` walks packets: the walks then
-#: feed the TCP segments they pass to ``flows`` as the text decoder does.
-class FlowTap:
-    def __init__(self) -> None:
-        self.flows: TcpFlows | None = None
+class Walk:
+    """The one header walk of a frame: what every consumer reads of its headers.
+
+    Every handler's ``walk`` fills one of these (see the contract in
+    :mod:`tapwatch.decode`): ``names`` are the layers, outermost first (what
+    :func:`~tapwatch.decode.layers` returns), ``starts[i]`` the byte offset where
+    layer ``i`` starts in the frame (``-1``: not known), and the fields below
+    describe the *first* network header and what it carries.  A dispatch through a
+    table sets ``at``, the offset of the layer the next handler names, so a
+    handler that knows nothing of offsets still gets its span.
+
+    ``flows``: number the TCP segments the walk passes as the line printer does
+    (:func:`~tapwatch.decode.classify.walk_records`); ``deep=False`` stops at the
+    first transport header (what analysis and replay need) instead of following what
+    its ports carry.
+    """
+
+    def __init__(self, flows: TcpFlows | None = None, deep: bool = True) -> None:
+        self.names: list[str] = []
+        self.starts: list[int] = []
+        self.at = -1
+        self.flows = flows
+        self.deep = deep
+        #: the raw addresses of the innermost IP header so far (TCP's per-connection state)
         self.src = b""
         self.dst = b""
+        #: the first network layer: its ethertype (as a link header names it) and offset
+        self.ethertype = -1
+        self.net = -1
+        #: the first IP header: version (0: none), offset, the protocol it carries (after
+        #: IPv6's extension headers), the end of its datagram in the frame
+        self.version = 0
+        self.ip = -1
+        self.proto = -1
+        self.ip_end = -1
+        #: where the first IP header's payload starts (-1: a later fragment, or cut short),
+        #: and if that is TCP or UDP: its ports, where its payload starts (-1: no ports
+        #: read), TCP's sequence number and flags
+        self.l4 = -1
+        self.sport = 0
+        self.dport = 0
+        self.payload = -1
+        self.seq = 0
+        self.flags = 0
 
+    def append(self, name: str) -> None:
+        """A layer named where a table dispatched to it (its offset: ``at``, else unknown)."""
+        self.names.append(name)
+        self.starts.append(self.at)
+        self.at = -1
 
-TAP: Final = FlowTap()
+    def add(self, name: str, off: int) -> None:
+        """A layer whose offset its walk knows."""
+        self.names.append(name)
+        self.starts.append(off)
+        self.at = -1
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def spans(self, size: int) -> list[tuple[str, int, int]]:
+        """``(layer, start, end)`` per layer whose offset is known: a layer ends where the
+        next one with a known offset starts (the last at ``size``, the frame's length)."""
+        out: list[tuple[str, int, int]] = []
+        nxt = size
+        for i in range(len(self.names) - 1, -1, -1):
+            st = self.starts[i]
+            if st < 0:
+                continue
+            out.append((self.names[i], st, nxt if nxt >= st else st))
+            nxt = st
+        out.reverse()
+        return out
 
 
 class Acc:
@@ -234,7 +297,7 @@ class LinkHandler(Handler):
         """``(-e link text, body)``."""
         raise NotImplementedError
 
-    def walk(self, d: bytes, out: list[str]) -> None:
+    def walk(self, d: bytes, out: Walk) -> None:
         raise NotImplementedError
 
 
@@ -244,7 +307,7 @@ class EtherHandler(Handler):
     def text(self, d: bytes, off: int, a: Acc) -> str | None:
         raise NotImplementedError
 
-    def walk(self, d: bytes, off: int, out: list[str]) -> None:
+    def walk(self, d: bytes, off: int, out: Walk) -> None:
         raise NotImplementedError
 
 
@@ -258,7 +321,7 @@ class IpHandler(Handler):
     ) -> str | None:
         raise NotImplementedError
 
-    def walk(self, d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool) -> None:
+    def walk(self, d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> None:
         raise NotImplementedError
 
 
@@ -277,14 +340,14 @@ class PortHandler(Handler):
     ) -> str | None:
         raise NotImplementedError
 
-    def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
+    def walk(self, d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
         raise NotImplementedError
 
 
 class LayerOnly(PortHandler):
     """A protocol recognised by its port alone: the layer name and nothing to decode."""
 
-    def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
+    def walk(self, d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
         out.append(self.name)
 
 
@@ -406,7 +469,11 @@ def ethertype_text(d: bytes, off: int, t: int, a: Acc) -> str | None:
     return None
 
 
-def ethertype_walk(d: bytes, off: int, t: int, out: list[str]) -> None:
+def ethertype_walk(d: bytes, off: int, t: int, out: Walk) -> None:
+    if out.net < 0:
+        out.ethertype = t
+        out.net = off
+    out.at = off
     h = ETHERTYPES.get(t)
     if h is not None:
         h.walk(d, off, out)
@@ -445,8 +512,9 @@ def ip_text(d: bytes, off: int, end: int, a: Acc) -> str:
     return "[|ip]" if v < 0 else f"[malformed: not IP (version {v})], length {end - off}"
 
 
-def ip_walk(d: bytes, off: int, end: int, out: list[str]) -> None:
+def ip_walk(d: bytes, off: int, end: int, out: Walk) -> None:
     v = d[off] >> 4 if off < end else -1
+    out.at = off
     if v == 4 or v == 6:
         ETHERTYPES[0x0800 if v == 4 else 0x86DD].walk(d if end == len(d) else d[:end], off, out)
     else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from tapwatch.decode.core import S_I, UDP_PORTS, Acc, PortHandler, Trunc, bind, ip4, mac
+from tapwatch.decode.core import S_I, UDP_PORTS, Acc, PortHandler, Trunc, Walk, bind, ip4, mac
 from tapwatch.decode.names import DHCP_TYPES
 
 #: tcpdump's ``tag2str``: each option's format letter (i addresses, l/s/b numbers, $ text,
@@ -315,7 +315,7 @@ class _Dhcp(PortHandler):
         a.layers.append("DHCP")
         return _dhcp(d, off, end, length, a)
 
-    def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
+    def walk(self, d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
         out.append("DHCP")
 
 

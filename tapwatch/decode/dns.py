@@ -17,6 +17,7 @@ from tapwatch.decode.core import (
     Bad,
     PortHandler,
     Trunc,
+    Walk,
     bind,
     ip4,
     ntop6,
@@ -337,7 +338,7 @@ class _DnsUdp(PortHandler):
         mdns = (sport == 5353 or dport == 5353) and sport != 53 and dport != 53
         return _dns(d, off, end, length, a, mdns)
 
-    def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
+    def walk(self, d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
         out.append("DNS")
 
 
@@ -350,7 +351,7 @@ class _DnsTcp(PortHandler):
             return ": " + _dns(d, off + 2, end, length - 2, a, False)
         return None
 
-    def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
+    def walk(self, d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
         if end - off >= 2 and (d[off] << 8 | d[off + 1]) == end - off - 2:
             out.append("DNS")
 

@@ -17,6 +17,7 @@ from tapwatch.decode.core import (
     Acc,
     Ctx,
     IpHandler,
+    Walk,
     bind,
     head_noport,
     ntop6,
@@ -481,7 +482,7 @@ class _Icmp(IpHandler):
     ) -> str | None:
         return _icmp(d, off, end, clen, a, ctx, frag)
 
-    def walk(self, d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool) -> None:
+    def walk(self, d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> None:
         out.append("ICMP")
 
 
@@ -491,7 +492,7 @@ class _Icmp6(IpHandler):
     ) -> str | None:
         return _icmp6(d, off, end, clen, a, ctx, frag)
 
-    def walk(self, d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool) -> None:
+    def walk(self, d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> None:
         out.append("ICMPv6")
 
 

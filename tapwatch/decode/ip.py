@@ -15,11 +15,11 @@ from tapwatch.decode.core import (
     MAX_LAYERS,
     S_I,
     S_II,
-    TAP,
     Acc,
     Ctx,
     EtherHandler,
     IpHandler,
+    Walk,
     bind,
     head_noport,
     ip4,
@@ -104,8 +104,8 @@ def ipv4(d: bytes, off: int, a: Acc, lim: int = -1, quoted: bool = False) -> str
     return upper(d, poff, end, clen, proto, a, ctx, False)
 
 
-def ipv4_walk(d: bytes, off: int, out: list[str], lim: int = -1) -> None:
-    out.append("IPv4")
+def ipv4_walk(d: bytes, off: int, out: Walk, lim: int = -1) -> None:
+    out.add("IPv4", off)
     if lim < 0:
         lim = len(d)
     if lim - off < 20:
@@ -113,15 +113,23 @@ def ipv4_walk(d: bytes, off: int, out: list[str], lim: int = -1) -> None:
     vhl = d[off]
     hl = (vhl & 15) << 2
     tot = d[off + 2] << 8 | d[off + 3]
+    first = out.version == 0
+    if first and vhl >> 4 == 4:  # the frame's first IP header: what analysis and replay read
+        out.version = 4
+        out.ip = off
+        out.proto = d[off + 9]
+        out.ip_end = off + tot if hl <= tot and off + tot <= lim else lim
     if vhl >> 4 != 4 or hl < 20 or lim - off < hl or tot < hl:
         return
     end = off + tot if off + tot <= lim else lim
     fo = d[off + 6] << 8 | d[off + 7]
     if fo & 0x1FFF:
         return
-    if TAP.flows is not None:
-        TAP.src = d[off + 12 : off + 16]
-        TAP.dst = d[off + 16 : off + 20]
+    if first:
+        out.l4 = off + hl
+    if out.flows is not None:
+        out.src = d[off + 12 : off + 16]
+        out.dst = d[off + 16 : off + 20]
     upper_walk(d, off + hl, end, tot - hl, d[off + 9], out, fo & 0x2000 != 0)
 
 
@@ -232,8 +240,8 @@ def ipv6(d: bytes, off: int, a: Acc, lim: int = -1) -> str:
     return text
 
 
-def ipv6_walk(d: bytes, off: int, out: list[str], lim: int = -1) -> None:
-    out.append("IPv6")
+def ipv6_walk(d: bytes, off: int, out: Walk, lim: int = -1) -> None:
+    out.add("IPv6", off)
     if lim < 0:
         lim = len(d)
     if lim - off < 40 or d[off] >> 4 != 6:
@@ -244,6 +252,12 @@ def ipv6_walk(d: bytes, off: int, out: list[str], lim: int = -1) -> None:
     if plen == 0 and nh == 0:
         cend = lim
     end = cend if cend <= lim else lim
+    first = out.version == 0
+    if first:  # the frame's first IP header: what analysis and replay read
+        out.version = 6
+        out.ip = off
+        out.proto = nh
+        out.ip_end = end
     pos = off + 40
     frag = False
     for _ in range(MAX_EXT_HEADERS):
@@ -259,6 +273,8 @@ def ipv6_walk(d: bytes, off: int, out: list[str], lim: int = -1) -> None:
             if pos + 8 > end:
                 return
             fo = d[pos + 2] << 8 | d[pos + 3]
+            if first:
+                out.proto = d[pos]
             if fo & 0xFFF8:
                 return
             frag = frag or bool(fo & 1)
@@ -271,13 +287,17 @@ def ipv6_walk(d: bytes, off: int, out: list[str], lim: int = -1) -> None:
             nh, pos = nxt, pos + size
         else:
             break
+        if first:
+            out.proto = nh
     else:
         return
     if nh == 59:
         return
-    if TAP.flows is not None:
-        TAP.src = d[off + 8 : off + 24]
-        TAP.dst = d[off + 24 : off + 40]
+    if first:
+        out.l4 = pos
+    if out.flows is not None:
+        out.src = d[off + 8 : off + 24]
+        out.dst = d[off + 24 : off + 40]
     upper_walk(d, pos, end, cend - pos, nh, out, frag)
 
 
@@ -320,14 +340,13 @@ def upper(d: bytes, off: int, end: int, clen: int, proto: int, a: Acc, ctx: Ctx,
     return f"{head_noport(ctx)} ip-proto-{proto} {clen}"  # two spaces, as tcpdump
 
 
-def upper_walk(
-    d: bytes, off: int, end: int, clen: int, proto: int, out: list[str], frag: bool
-) -> None:
+def upper_walk(d: bytes, off: int, end: int, clen: int, proto: int, out: Walk, frag: bool) -> None:
+    out.at = off
     h = IP_PROTOS.get(proto)
-    if h is not None:
-        h.walk(d, off, end, clen, out, frag)
-    else:
+    if h is None or (not out.deep and off == out.l4 and proto != 6 and proto != 17):
         out.append(IPPROTO_NAMES.get(proto, "other"))
+    else:
+        h.walk(d, off, end, clen, out, frag)
 
 
 # --------------------------------------------------------------------------- IP in IP
@@ -349,14 +368,14 @@ def _ip6in_text(
     return head_noport(ctx) + ipv6(d, off, a, end)
 
 
-def _ip4in_walk(d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool) -> None:
+def _ip4in_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> None:
     if frag or len(out) >= MAX_LAYERS:
         out.append("IPv4")
         return
     ipv4_walk(d, off, out, end)
 
 
-def _ip6in_walk(d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool) -> None:
+def _ip6in_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> None:
     if frag or len(out) >= MAX_LAYERS:
         out.append("IPv6")
         return
@@ -367,7 +386,7 @@ class _Ip4(EtherHandler):
     def text(self, d: bytes, off: int, a: Acc) -> str | None:
         return ipv4(d, off, a)
 
-    def walk(self, d: bytes, off: int, out: list[str]) -> None:
+    def walk(self, d: bytes, off: int, out: Walk) -> None:
         ipv4_walk(d, off, out)
 
 
@@ -375,7 +394,7 @@ class _Ip6(EtherHandler):
     def text(self, d: bytes, off: int, a: Acc) -> str | None:
         return ipv6(d, off, a)
 
-    def walk(self, d: bytes, off: int, out: list[str]) -> None:
+    def walk(self, d: bytes, off: int, out: Walk) -> None:
         ipv6_walk(d, off, out)
 
 
@@ -385,7 +404,7 @@ class _Ip4in(IpHandler):
     ) -> str | None:
         return _ip4in_text(d, off, end, clen, a, ctx, frag)
 
-    def walk(self, d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool) -> None:
+    def walk(self, d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> None:
         _ip4in_walk(d, off, end, clen, out, frag)
 
 
@@ -395,7 +414,7 @@ class _Ip6in(IpHandler):
     ) -> str | None:
         return _ip6in_text(d, off, end, clen, a, ctx, frag)
 
-    def walk(self, d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool) -> None:
+    def walk(self, d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> None:
         _ip6in_walk(d, off, end, clen, out, frag)
 
 

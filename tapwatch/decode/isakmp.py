@@ -18,7 +18,18 @@ from __future__ import annotations
 
 from typing import Final
 
-from tapwatch.decode.core import UDP_PORTS, Acc, PortHandler, Trunc, bind, ip4, ntop6, u16, u32
+from tapwatch.decode.core import (
+    UDP_PORTS,
+    Acc,
+    PortHandler,
+    Trunc,
+    Walk,
+    bind,
+    ip4,
+    ntop6,
+    u16,
+    u32,
+)
 
 _IKE1_EXCHANGES: Final = {
     0: "none",
@@ -834,7 +845,7 @@ class _Isakmp(PortHandler):
         a.layers.append("ISAKMP")
         return isakmp(d, off, end, a.verbose, a, length)
 
-    def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
+    def walk(self, d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
         out.append("ISAKMP")
 
 
@@ -859,7 +870,7 @@ class _NatT(PortHandler):
         seq = int.from_bytes(d[off + 4 : off + 8], "big")
         return f"UDP-encap: ESP(spi=0x{spi:08x},seq=0x{seq:x}), length {length}"
 
-    def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
+    def walk(self, d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
         if end - off >= 4 and d[off : off + 4] == b"\0\0\0\0":
             out.append("ISAKMP")
         elif end - off >= 8:

@@ -17,6 +17,7 @@ from tapwatch.decode.core import (
     LINKTYPES,
     Acc,
     LinkHandler,
+    Walk,
     bind,
     ethertype_text,
     ethertype_walk,
@@ -104,7 +105,7 @@ class _Arcnet(LinkHandler):
                 return link, ""
         return link, _arc_body(d, hlen, code, a)
 
-    def walk(self, d: bytes, out: list[str]) -> None:
+    def walk(self, d: bytes, out: Walk) -> None:
         out.append("ARCNET")
         if len(d) < 3:
             return
@@ -143,7 +144,7 @@ class _ArcnetLinux(LinkHandler):
         link = f"{d[0]:02x} {d[1]:02x} {_arc_name(d[2])} {n + a.cut}: "
         return link, _arc_body(d, hlen, code, a)
 
-    def walk(self, d: bytes, out: list[str]) -> None:
+    def walk(self, d: bytes, out: Walk) -> None:
         out.append("ARCNET")
         if len(d) < 5:
             return
@@ -257,7 +258,7 @@ class _SwitchTag(LinkHandler):
         rest = _LENGTH.sub(f"length {len(d) + a.cut}: ", rest)
         return f"{addrs}, {self.tag(t, True)}{rest}", text
 
-    def walk(self, d: bytes, out: list[str]) -> None:
+    def walk(self, d: bytes, out: Walk) -> None:
         out.append(self.name)
         if len(d) >= 14 + self.size:
             ether_walk(d[:12] + d[12 + self.size :], 0, out)
@@ -276,7 +277,7 @@ class _BrcmPrepend(LinkHandler):
             return "", text
         return _brcm(d[:4]) + link, text
 
-    def walk(self, d: bytes, out: list[str]) -> None:
+    def walk(self, d: bytes, out: Walk) -> None:
         out.append("BRCM")
         if len(d) >= 4:
             ether_walk(d[4:], 0, out)

@@ -15,6 +15,7 @@ from tapwatch.decode.core import (
     Acc,
     PortHandler,
     Trunc,
+    Walk,
     bind,
     ip4,
     need,
@@ -308,7 +309,7 @@ class _Ldp(PortHandler):
         a.info = text.strip().split("\n")[0] if not a.lean else ""
         return text
 
-    def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
+    def walk(self, d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
         out.append("LDP")
 
 

@@ -17,6 +17,7 @@ from tapwatch.decode.core import (
     Acc,
     EtherHandler,
     LinkHandler,
+    Walk,
     bind,
     ethertype_text,
     ethertype_walk,
@@ -103,8 +104,8 @@ def ether(d: bytes, off: int, a: Acc) -> tuple[str, str]:
     return link, text
 
 
-def ether_walk(d: bytes, off: int, out: list[str]) -> None:
-    out.append("Ethernet")
+def ether_walk(d: bytes, off: int, out: Walk) -> None:
+    out.add("Ethernet", off)
     n = len(d)
     if n < off + 14:
         return
@@ -115,7 +116,7 @@ def ether_walk(d: bytes, off: int, out: list[str]) -> None:
     p = off + 14
     tags = 0
     while t in VLAN_TYPES and tags < MAX_VLAN_TAGS:
-        out.append(VLAN_TYPES[t])
+        out.add(VLAN_TYPES[t], p)
         tags += 1
         if n < p + 4:
             return
@@ -152,8 +153,8 @@ def _llc(d: bytes, off: int, a: Acc, link: str) -> tuple[str, str]:
     return link, f"LLC, dsap 0x{dsap:02x}, ssap 0x{ssap:02x}, ctrl 0x{ctrl:02x}, length {n - off}"
 
 
-def _llc_walk(d: bytes, off: int, out: list[str]) -> None:
-    out.append("LLC")
+def _llc_walk(d: bytes, off: int, out: Walk) -> None:
+    out.add("LLC", off)
     n = len(d)
     if n < off + 3:
         return
@@ -162,7 +163,7 @@ def _llc_walk(d: bytes, off: int, out: list[str]) -> None:
             ethertype_walk(d, off + 8, d[off + 6] << 8 | d[off + 7], out)
         return
     if d[off] == 0x42:
-        out.append("STP")
+        out.add("STP", off + 3)
 
 
 # --------------------------------------------------------------------------- cooked, null
@@ -181,8 +182,8 @@ def _sll(d: bytes, a: Acc) -> tuple[str, str]:
     return _cooked(d, 16, a, direction, "", halen, addr, proto)
 
 
-def _sll_walk(d: bytes, out: list[str]) -> None:
-    out.append("SLL")
+def _sll_walk(d: bytes, out: Walk) -> None:
+    out.add("SLL", 0)
     if len(d) >= 16:
         t = d[14] << 8 | d[15]
         if t > 1500:
@@ -211,8 +212,8 @@ def _sll2(d: bytes, a: Acc) -> tuple[str, str]:
     )
 
 
-def _sll2_walk(d: bytes, out: list[str]) -> None:
-    out.append("SLL2")
+def _sll2_walk(d: bytes, out: Walk) -> None:
+    out.add("SLL2", 0)
     if len(d) >= 20:
         t = d[0] << 8 | d[1]
         if t > 1500:
@@ -261,8 +262,8 @@ def _null(d: bytes, a: Acc) -> tuple[str, str]:
     return "", link.rstrip(": ")
 
 
-def _null_walk(d: bytes, out: list[str]) -> None:
-    out.append("Null")
+def _null_walk(d: bytes, out: Walk) -> None:
+    out.add("Null", 0)
     if len(d) >= 4:
         name = NULL_FAMILIES.get(_null_family(d))
         if name is not None:
@@ -280,12 +281,12 @@ def _raw(d: bytes, a: Acc) -> tuple[str, str]:
     return "", "[|ip]" if v < 0 else f"[malformed: not IP (version {v})], length {len(d)}"
 
 
-def _raw_walk(d: bytes, out: list[str]) -> None:
+def _raw_walk(d: bytes, out: Walk) -> None:
     v = d[0] >> 4 if d else -1
     if v == 4 or v == 6:
-        ETHERTYPES[0x0800 if v == 4 else 0x86DD].walk(d, 0, out)
+        ethertype_walk(d, 0, 0x0800 if v == 4 else 0x86DD, out)
     else:
-        out.append("other")
+        out.add("other", 0)
 
 
 # --------------------------------------------------------------------------- ARP
@@ -378,7 +379,7 @@ class _Ethernet(LinkHandler):
     def text(self, d: bytes, a: Acc) -> tuple[str, str]:
         return ether(d, 0, a)
 
-    def walk(self, d: bytes, out: list[str]) -> None:
+    def walk(self, d: bytes, out: Walk) -> None:
         ether_walk(d, 0, out)
 
 
@@ -386,7 +387,7 @@ class _Raw(LinkHandler):
     def text(self, d: bytes, a: Acc) -> tuple[str, str]:
         return _raw(d, a)
 
-    def walk(self, d: bytes, out: list[str]) -> None:
+    def walk(self, d: bytes, out: Walk) -> None:
         _raw_walk(d, out)
 
 
@@ -400,7 +401,7 @@ class _Fixed(LinkHandler):
     def text(self, d: bytes, a: Acc) -> tuple[str, str]:
         return "", ethertype_text(d, 0, self.ethertype, a) or ""
 
-    def walk(self, d: bytes, out: list[str]) -> None:
+    def walk(self, d: bytes, out: Walk) -> None:
         ethertype_walk(d, 0, self.ethertype, out)
 
 
@@ -408,7 +409,7 @@ class _Sll(LinkHandler):
     def text(self, d: bytes, a: Acc) -> tuple[str, str]:
         return _sll(d, a)
 
-    def walk(self, d: bytes, out: list[str]) -> None:
+    def walk(self, d: bytes, out: Walk) -> None:
         _sll_walk(d, out)
 
 
@@ -416,7 +417,7 @@ class _Sll2(LinkHandler):
     def text(self, d: bytes, a: Acc) -> tuple[str, str]:
         return _sll2(d, a)
 
-    def walk(self, d: bytes, out: list[str]) -> None:
+    def walk(self, d: bytes, out: Walk) -> None:
         _sll2_walk(d, out)
 
 
@@ -424,7 +425,7 @@ class _Null(LinkHandler):
     def text(self, d: bytes, a: Acc) -> tuple[str, str]:
         return _null(d, a)
 
-    def walk(self, d: bytes, out: list[str]) -> None:
+    def walk(self, d: bytes, out: Walk) -> None:
         _null_walk(d, out)
 
 
@@ -434,7 +435,7 @@ class _Arp(EtherHandler):
     def text(self, d: bytes, off: int, a: Acc) -> str | None:
         return _arp(d, off, a, self.name)
 
-    def walk(self, d: bytes, off: int, out: list[str]) -> None:
+    def walk(self, d: bytes, off: int, out: Walk) -> None:
         out.append(self.name)
 
 
@@ -450,7 +451,7 @@ class _Named(EtherHandler):
         a.info = f"{self.wording}, length {len(d) - off}"
         return a.info
 
-    def walk(self, d: bytes, off: int, out: list[str]) -> None:
+    def walk(self, d: bytes, off: int, out: Walk) -> None:
         out.append(self.name)
 
 

@@ -19,6 +19,7 @@ from tapwatch.decode.core import (
     IpHandler,
     PortHandler,
     Trunc,
+    Walk,
     bind,
     bits,
     head_noport,
@@ -98,7 +99,7 @@ class _Vrrp(IpHandler):
             out.append(" [|vrrp]")
         return "".join(out)
 
-    def walk(self, d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool) -> None:
+    def walk(self, d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> None:
         out.append("VRRP")
 
 
@@ -227,7 +228,7 @@ class _Bfd(PortHandler):
             a.bad = True
             return " [|bfd]"
 
-    def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
+    def walk(self, d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
         if dport in (3784, 3785, 4784, 6784):
             out.append("BFD")
 
@@ -278,7 +279,7 @@ class _BcmLi(PortHandler):
             return out + ip_text(d, p, min(end, off + length), a)
         return out + " (invalid)"
 
-    def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
+    def walk(self, d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
         if sport != 49152 or dport in (3784, 3785, 4784, 6784):
             return
         out.append("BCM-LI")

@@ -18,6 +18,7 @@ from tapwatch.decode.core import (
     Ctx,
     IpHandler,
     Trunc,
+    Walk,
     bind,
     head_noport,
     ip4,
@@ -186,7 +187,7 @@ class _Igmp(IpHandler):
             a.bad = True
             return f"{hd} [|igmp]"
 
-    def walk(self, d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool) -> None:
+    def walk(self, d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> None:
         out.append("IGMP")
 
 
@@ -621,7 +622,7 @@ class _Pim(IpHandler):
             out.append(" [|pimv2]")
         return "".join(out)
 
-    def walk(self, d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool) -> None:
+    def walk(self, d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> None:
         out.append("PIM")
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from tapwatch.decode.core import TCP_PORTS, Acc, PortHandler, Trunc, bind, ip4, mac, u16, u32
+from tapwatch.decode.core import TCP_PORTS, Acc, PortHandler, Trunc, Walk, bind, ip4, mac, u16, u32
 from tapwatch.decode.verbose import hex_ascii
 
 _VERSIONS: Final = {1: "1.0", 2: "1.1", 3: "1.2", 4: "1.3", 5: "1.4", 6: "1.5"}
@@ -1038,7 +1038,7 @@ class _OpenFlow(PortHandler):
             a.info = text[2:].replace("\n\t", " ")
         return text
 
-    def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
+    def walk(self, d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
         out.append("OpenFlow")
 
 

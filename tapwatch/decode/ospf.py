@@ -22,6 +22,7 @@ from tapwatch.decode.core import (
     Ctx,
     IpHandler,
     Trunc,
+    Walk,
     bind,
     bits,
     head_noport,
@@ -847,7 +848,7 @@ class _Ospf(IpHandler):
             a.bad = True
             return f"{hd} [|ospf{3 if len(ctx[5]) == 16 else 2}]"
 
-    def walk(self, d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool) -> None:
+    def walk(self, d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> None:
         out.append("OSPF")
 
 

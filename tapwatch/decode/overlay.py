@@ -21,6 +21,7 @@ from tapwatch.decode.core import (
     EtherHandler,
     PortHandler,
     Trunc,
+    Walk,
     bind,
     bits,
     ethertype_text,
@@ -57,7 +58,7 @@ def _inner(d: bytes, off: int, end: int, proto: int, a: Acc) -> str | None:
     return None
 
 
-def _inner_walk(d: bytes, off: int, end: int, proto: int, out: list[str]) -> None:
+def _inner_walk(d: bytes, off: int, end: int, proto: int, out: Walk) -> None:
     data = d if end == len(d) else d[:end]
     if proto == 1 or proto == 2:
         ethertype_walk(data, off, 0x0800 if proto == 1 else 0x86DD, out)
@@ -154,7 +155,7 @@ def _context(d: bytes, p: int, end: int, hlen: int, md: int) -> tuple[str, int]:
     return out, p
 
 
-def _nsh_walk(d: bytes, off: int, end: int, out: list[str]) -> None:
+def _nsh_walk(d: bytes, off: int, end: int, out: Walk) -> None:
     out.append("NSH")
     if end - off < 8 or len(out) >= MAX_LAYERS:
         return
@@ -205,7 +206,7 @@ class _VxlanGpe(PortHandler):
     ) -> str | None:
         return vxlan_gpe(d, off, end, length, a)
 
-    def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
+    def walk(self, d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
         out.append("VXLAN-GPE")
         if end - off < 8 or len(out) >= MAX_LAYERS:
             return
@@ -222,7 +223,7 @@ class _Nsh(EtherHandler):
     def text(self, d: bytes, off: int, a: Acc) -> str | None:
         return nsh(d, off, len(d), len(d) - off, a)
 
-    def walk(self, d: bytes, off: int, out: list[str]) -> None:
+    def walk(self, d: bytes, off: int, out: Walk) -> None:
         _nsh_walk(d, off, len(d), out)
 
 
@@ -355,7 +356,7 @@ class _Lisp(PortHandler):
         # one packet, one line: the records follow on it (tcpdump starts a line for each)
         return " ".join(part.strip(" ") for part in text.split("\n"))
 
-    def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
+    def walk(self, d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
         out.append("LISP")
 
 

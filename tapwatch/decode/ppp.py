@@ -19,6 +19,7 @@ from tapwatch.decode.core import (
     EtherHandler,
     LinkHandler,
     Trunc,
+    Walk,
     bind,
     ethertype_text,
     ethertype_walk,
@@ -493,7 +494,7 @@ def ppp(d: bytes, p: int, end: int, length: int, a: Acc) -> str:
         return " [|ppp]"
 
 
-def _ppp_walk(d: bytes, p: int, end: int, out: list[str]) -> None:
+def _ppp_walk(d: bytes, p: int, end: int, out: Walk) -> None:
     out.append("PPP")
     if end - p >= 2 and u16(d, p) in (0xFF03, 0x0003, 0x0103):
         p += 2
@@ -522,7 +523,7 @@ class _Ppp(EtherHandler):
     def text(self, d: bytes, off: int, a: Acc) -> str | None:
         return ppp(d, off, len(d), len(d) - off, a)
 
-    def walk(self, d: bytes, off: int, out: list[str]) -> None:
+    def walk(self, d: bytes, off: int, out: Walk) -> None:
         _ppp_walk(d, off, len(d), out)
 
 
@@ -587,7 +588,7 @@ class _PppoeEther(EtherHandler):
     def text(self, d: bytes, off: int, a: Acc) -> str | None:
         return pppoe(d, off, a)
 
-    def walk(self, d: bytes, off: int, out: list[str]) -> None:
+    def walk(self, d: bytes, off: int, out: Walk) -> None:
         out.append("PPPoE")
         if len(d) - off >= 6 and d[off + 1] == 0:
             _ppp_walk(d, off + 6, min(len(d), off + 6 + u16(d, off + 4)), out)
@@ -614,7 +615,7 @@ class _PppLink(LinkHandler):
             return "", f"unknown addr {d[2]:02x}; ctrl {d[3]:02x}"
         return "", ppp(d, 0, len(d), len(d), a)
 
-    def walk(self, d: bytes, out: list[str]) -> None:
+    def walk(self, d: bytes, out: Walk) -> None:
         _ppp_walk(d, 0, len(d), out)
 
 
@@ -624,7 +625,7 @@ class _PppoeLink(LinkHandler):
     def text(self, d: bytes, a: Acc) -> tuple[str, str]:
         return "", pppoe(d, 0, a)
 
-    def walk(self, d: bytes, out: list[str]) -> None:
+    def walk(self, d: bytes, out: Walk) -> None:
         _PppoeEther("PPPoE").walk(d, 0, out)
 
 

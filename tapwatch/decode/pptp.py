@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from tapwatch.decode.core import TCP_PORTS, Acc, PortHandler, Trunc, bind, need, u16, u32
+from tapwatch.decode.core import TCP_PORTS, Acc, PortHandler, Trunc, Walk, bind, need, u16, u32
 
 _TYPES: Final = (
     "NOT_DEFINED",
@@ -301,7 +301,7 @@ class _Pptp(PortHandler):
             a.info = text[2:]
         return text
 
-    def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
+    def walk(self, d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
         out.append("PPTP")
 
 

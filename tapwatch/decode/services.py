@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from tapwatch.decode.core import TCP_PORTS, UDP_PORTS, Acc, PortHandler, bind, ip4, ntop6
+from tapwatch.decode.core import TCP_PORTS, UDP_PORTS, Acc, PortHandler, Walk, bind, ip4, ntop6
 from tapwatch.decode.verbose import hexdump
 
 # --------------------------------------------------------------------------- SNMP
@@ -241,7 +241,7 @@ class _Snmp(PortHandler):
         a.layers.append("SNMP")
         return snmp(d, off, end, a.verbose)
 
-    def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
+    def walk(self, d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
         out.append("SNMP")
 
 
@@ -292,7 +292,7 @@ class _Rip(PortHandler):
             out += hexdump(d[off : min(end, off + length)], "\n\t")
         return out
 
-    def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
+    def walk(self, d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
         out.append("RIP")
 
 
@@ -356,7 +356,7 @@ class _Tftp(PortHandler):
             return out if ok else out + " [|tftp]"
         return out
 
-    def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
+    def walk(self, d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
         out.append("TFTP")
 
 
@@ -456,7 +456,7 @@ class _Radius(PortHandler):
             p += ln
         return out
 
-    def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
+    def walk(self, d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
         out.append("RADIUS")
 
 
@@ -563,7 +563,7 @@ class _Dhcp6(PortHandler):
         xid = int.from_bytes(d[off + 1 : off + 4], "big")
         return f"{out} (xid={xid:x}{_dhcp6_options(d, off + 4, end)})"
 
-    def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
+    def walk(self, d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
         out.append("DHCPv6")
 
 
@@ -688,7 +688,7 @@ class _Telnet(PortHandler):
             p = nxt
         return f" [telnet {', '.join(words)}]" if words else ""
 
-    def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
+    def walk(self, d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
         out.append("Telnet")
 
 

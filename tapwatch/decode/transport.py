@@ -13,13 +13,13 @@ from typing import Final
 from tapwatch.decode.core import (
     IP_PROTOS,
     S_II,
-    TAP,
     TCP_PORTS,
     UDP_HEURISTICS,
     UDP_PORTS,
     Acc,
     Ctx,
     IpHandler,
+    Walk,
     bind,
     by_port,
     head,
@@ -81,12 +81,20 @@ def udp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -
     return f"{hd}UDP, length {mlen}"
 
 
-def udp_walk(d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool) -> None:
-    out.append("UDP")
-    if frag or end - off < 8:
+def udp_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> None:
+    out.add("UDP", off)
+    if end - off < 8:
         return
     sport = d[off] << 8 | d[off + 1]
     dport = d[off + 2] << 8 | d[off + 3]
+    if off == out.l4 and out.payload < 0:  # the first IP header's: what analysis reads
+        out.sport = sport
+        out.dport = dport
+        out.payload = off + 8
+        if not out.deep:
+            return
+    if frag:
+        return
     ulen = d[off + 4] << 8 | d[off + 5]
     if ulen < 8 or (ulen > end - off and ulen > clen):
         return
@@ -94,23 +102,28 @@ def udp_walk(d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool
     n = len(out)
     if sport in UDP_PORTS or dport in UDP_PORTS:
         h1, h2 = by_port(UDP_PORTS, sport, dport)
-        if TAP.flows is not None:  # only TCP segments are wanted: skip what holds none
+        if out.flows is not None:  # only TCP segments are wanted: skip what holds none
             if h1 is not None and not h1.tunnel:
                 h1 = None
             if h2 is not None and not h2.tunnel:
                 h2 = None
         if h1 is not None:
+            out.at = off + 8
             h1.walk(d, off + 8, pend, out, sport, dport)
             if len(out) == n and h2 is not None:
+                out.at = off + 8
                 h2.walk(d, off + 8, pend, out, sport, dport)
         elif h2 is not None:
+            out.at = off + 8
             h2.walk(d, off + 8, pend, out, sport, dport)
-    if TAP.flows is not None:
+    if out.flows is not None:
         return
     for h in UDP_HEURISTICS:
         if len(out) != n:
             return
+        out.at = off + 8
         h.walk(d, off + 8, pend, out, sport, dport)
+    out.at = -1
 
 
 # --------------------------------------------------------------------------- TCP
@@ -215,16 +228,25 @@ def tcp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -
     return hd + parts
 
 
-def tcp_walk(d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool) -> None:
-    out.append("TCP")
+def tcp_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> None:
+    out.add("TCP", off)
     if end - off < 20:
         return
-    flows = TAP.flows
+    if off == out.l4 and out.payload < 0:  # the first IP header's: what analysis reads
+        out.sport = d[off] << 8 | d[off + 1]
+        out.dport = d[off + 2] << 8 | d[off + 3]
+        out.seq = d[off + 4] << 24 | d[off + 5] << 16 | d[off + 6] << 8 | d[off + 7]
+        out.flags = d[off + 13]
+        p = off + ((d[off + 12] >> 4) << 2)
+        out.payload = p if p <= end else end
+        if not out.deep:
+            return
+    flows = out.flows
     if flows is not None:  # walk_records: number the segment as tcp() does, if it carries ACK
         if d[off + 13] & 0x10:
             flows.relative(
-                TAP.src,
-                TAP.dst,
+                out.src,
+                out.dst,
                 d[off] << 8 | d[off + 1],
                 d[off + 2] << 8 | d[off + 3],
                 d[off + 4] << 24 | d[off + 5] << 16 | d[off + 6] << 8 | d[off + 7],
@@ -245,9 +267,12 @@ def tcp_walk(d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool
     h1, h2 = by_port(TCP_PORTS, sport, dport)
     if h1 is not None:
         n = len(out)
+        out.at = off + doff
         h1.walk(d, off + doff, end, out, sport, dport)
         if len(out) == n and h2 is not None:
+            out.at = off + doff
             h2.walk(d, off + doff, end, out, sport, dport)
+        out.at = -1
 
 
 def _udp_verdict(d: bytes, off: int, ulen: int, ctx: Ctx, end: int) -> str:
@@ -496,7 +521,7 @@ class _Udp(IpHandler):
     ) -> str | None:
         return udp(d, off, end, clen, a, ctx, frag)
 
-    def walk(self, d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool) -> None:
+    def walk(self, d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> None:
         udp_walk(d, off, end, clen, out, frag)
 
 
@@ -506,7 +531,7 @@ class _Tcp(IpHandler):
     ) -> str | None:
         return tcp(d, off, end, clen, a, ctx, frag)
 
-    def walk(self, d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool) -> None:
+    def walk(self, d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> None:
         tcp_walk(d, off, end, clen, out, frag)
 
 

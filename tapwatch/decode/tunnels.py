@@ -31,6 +31,7 @@ from tapwatch.decode.core import (
     EtherHandler,
     IpHandler,
     PortHandler,
+    Walk,
     bind,
     ethertype_text,
     ethertype_walk,
@@ -46,7 +47,7 @@ _S_LE_II: Final = struct.Struct("<II")
 _S_LE_IQ: Final = struct.Struct("<IQ")
 
 
-def _deep(layers: list[str]) -> bool:
+def _deep(layers: list[str] | Walk) -> bool:
     return len(layers) >= MAX_LAYERS
 
 
@@ -56,7 +57,7 @@ def _inner_ether(d: bytes, off: int, end: int, a: Acc) -> str:
     return text
 
 
-def _inner_ether_walk(d: bytes, off: int, end: int, out: list[str]) -> None:
+def _inner_ether_walk(d: bytes, off: int, end: int, out: Walk) -> None:
     ether_walk(d if end == len(d) else d[:end], off, out)
 
 
@@ -150,7 +151,7 @@ def _gre(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) 
     return out + f"gre-proto-0x{proto:x}"
 
 
-def _gre_walk(d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool) -> None:
+def _gre_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> None:
     if frag:
         return
     out.append("GRE")
@@ -195,7 +196,7 @@ def _erspan(d: bytes, p: int, end: int, a: Acc, typ2: bool) -> str:
     return f"ERSPAN II, session {session}, vlan {vlan}: " + _inner_ether(d, p + 8, end, a)
 
 
-def _erspan_walk(d: bytes, p: int, end: int, out: list[str], typ2: bool) -> None:
+def _erspan_walk(d: bytes, p: int, end: int, out: Walk, typ2: bool) -> None:
     out.append("ERSPAN")
     _inner_ether_walk(d, p + 8 if typ2 else p, end, out)
 
@@ -214,7 +215,7 @@ def _esp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) 
     return f"{hd}ESP(spi=0x{spi:08x},seq=0x{seq:x}), length {clen}"
 
 
-def _esp_walk(d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool) -> None:
+def _esp_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> None:
     out.append("ESP")
 
 
@@ -231,7 +232,7 @@ def _ah(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -
     return upper(d, off + size, end, clen - size, nxt, a, inner, frag)
 
 
-def _ah_walk(d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool) -> None:
+def _ah_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> None:
     out.append("AH")
     _text, nxt, size = ah_header(d, off, end)
     if size < 0 or _deep(out):
@@ -273,7 +274,7 @@ def _mpls(d: bytes, off: int, a: Acc) -> str:
     return out
 
 
-def _mpls_walk(d: bytes, off: int, out: list[str]) -> None:
+def _mpls_walk(d: bytes, off: int, out: Walk) -> None:
     out.append("MPLS")
     n = len(d)
     p = off
@@ -307,7 +308,7 @@ def _vxlan(d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport:
     return out + ("\n" if a.strict else ": ") + _inner_ether(d, off + 8, end, a)
 
 
-def _vxlan_walk(d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
+def _vxlan_walk(d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
     out.append("VXLAN")
     if end - off >= 8 and not _deep(out):
         _inner_ether_walk(d, off + 8, end, out)
@@ -351,7 +352,7 @@ def _geneve(
     return f"{out}{sep}{text}"
 
 
-def _geneve_walk(d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
+def _geneve_walk(d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
     out.append("Geneve")
     if end - off < 8 or d[off] >> 6 or _deep(out):
         return
@@ -458,7 +459,7 @@ def _l2tp(d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: 
     return out + " {" + _ppp_inner(d, p, end, a) + "}"
 
 
-def _l2tp_walk(d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
+def _l2tp_walk(d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
     if end - off < 2:
         return
     out.append("L2TP")
@@ -539,7 +540,7 @@ def _l2tpv3_ip(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: 
     return head_noport(ctx) + _l2tpv3_data(d, off, end, a)
 
 
-def _l2tpv3_ip_walk(d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool) -> None:
+def _l2tpv3_ip_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> None:
     if frag or end - off < 4:
         out.append("other")
         return
@@ -594,7 +595,7 @@ def _wireguard(
     return f"WireGuard {text}, length {length}"
 
 
-def _wireguard_walk(d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
+def _wireguard_walk(d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
     if wireguard_type(d, off, end, sport == 51820 or dport == 51820):
         out.append("WireGuard")
 
@@ -684,12 +685,12 @@ def _openvpn_tcp(
     return ": " + text
 
 
-def _openvpn_walk(d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
+def _openvpn_walk(d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
     if end - off >= 1 and d[off] >> 3 in _OVPN_OPS:
         out.append("OpenVPN")
 
 
-def _openvpn_tcp_walk(d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
+def _openvpn_tcp_walk(d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
     if (
         end - off >= 3
         and S_H.unpack_from(d, off)[0] + 2 <= end - off
@@ -704,7 +705,7 @@ class _Gre(IpHandler):
     ) -> str | None:
         return _gre(d, off, end, clen, a, ctx, frag)
 
-    def walk(self, d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool) -> None:
+    def walk(self, d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> None:
         _gre_walk(d, off, end, clen, out, frag)
 
 
@@ -714,7 +715,7 @@ class _Esp(IpHandler):
     ) -> str | None:
         return _esp(d, off, end, clen, a, ctx, frag)
 
-    def walk(self, d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool) -> None:
+    def walk(self, d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> None:
         _esp_walk(d, off, end, clen, out, frag)
 
 
@@ -724,7 +725,7 @@ class _Ah(IpHandler):
     ) -> str | None:
         return _ah(d, off, end, clen, a, ctx, frag)
 
-    def walk(self, d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool) -> None:
+    def walk(self, d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> None:
         _ah_walk(d, off, end, clen, out, frag)
 
 
@@ -732,7 +733,7 @@ class _Mpls(EtherHandler):
     def text(self, d: bytes, off: int, a: Acc) -> str | None:
         return _mpls(d, off, a)
 
-    def walk(self, d: bytes, off: int, out: list[str]) -> None:
+    def walk(self, d: bytes, off: int, out: Walk) -> None:
         _mpls_walk(d, off, out)
 
 
@@ -742,7 +743,7 @@ class _Vxlan(PortHandler):
     ) -> str | None:
         return _vxlan(d, off, end, length, a, sport, dport)
 
-    def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
+    def walk(self, d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
         _vxlan_walk(d, off, end, out, sport, dport)
 
 
@@ -752,7 +753,7 @@ class _Geneve(PortHandler):
     ) -> str | None:
         return _geneve(d, off, end, length, a, sport, dport)
 
-    def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
+    def walk(self, d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
         _geneve_walk(d, off, end, out, sport, dport)
 
 
@@ -762,7 +763,7 @@ class _L2tp(PortHandler):
     ) -> str | None:
         return _l2tp(d, off, end, length, a, sport, dport)
 
-    def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
+    def walk(self, d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
         _l2tp_walk(d, off, end, out, sport, dport)
 
 
@@ -772,7 +773,7 @@ class _WireGuard(PortHandler):
     ) -> str | None:
         return _wireguard(d, off, end, length, a, sport, dport)
 
-    def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
+    def walk(self, d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
         _wireguard_walk(d, off, end, out, sport, dport)
 
 
@@ -782,7 +783,7 @@ class _OpenVpnUdp(PortHandler):
     ) -> str | None:
         return _openvpn_udp(d, off, end, length, a, sport, dport)
 
-    def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
+    def walk(self, d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
         _openvpn_walk(d, off, end, out, sport, dport)
 
 
@@ -792,7 +793,7 @@ class _OpenVpnTcp(PortHandler):
     ) -> str | None:
         return _openvpn_tcp(d, off, end, length, a, sport, dport)
 
-    def walk(self, d: bytes, off: int, end: int, out: list[str], sport: int, dport: int) -> None:
+    def walk(self, d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
         _openvpn_tcp_walk(d, off, end, out, sport, dport)
 
 
@@ -802,7 +803,7 @@ class _L2tpv3(IpHandler):
     ) -> str | None:
         return _l2tpv3_ip(d, off, end, clen, a, ctx, frag)
 
-    def walk(self, d: bytes, off: int, end: int, clen: int, out: list[str], frag: bool) -> None:
+    def walk(self, d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> None:
         _l2tpv3_ip_walk(d, off, end, clen, out, frag)
 
 

@@ -17,6 +17,7 @@ from tapwatch.decode.core import (
     Acc,
     LinkHandler,
     Trunc,
+    Walk,
     bind,
     bits,
     ethertype_text,
@@ -96,7 +97,7 @@ class _Chdlc(LinkHandler):
         a.layers.append("other")
         return link, f"unknown CHDLC protocol (0x{proto:04x})"
 
-    def walk(self, d: bytes, out: list[str]) -> None:
+    def walk(self, d: bytes, out: Walk) -> None:
         out.append("CHDLC")
         if len(d) >= 4:
             proto = u16(d, 2)
@@ -220,7 +221,7 @@ class _FrameRelay(LinkHandler):
         a.layers.append("other")
         return link, pre + _fr_hdr(alen, dlci, flags, nlpid, body + hlen, False).rstrip(": ")
 
-    def walk(self, d: bytes, out: list[str]) -> None:
+    def walk(self, d: bytes, out: Walk) -> None:
         out.append("FR")
         ok, dlci, alen, _flags = _q922(d)
         n = len(d)
@@ -258,7 +259,7 @@ class _Ipnet(LinkHandler):
         a.layers.append("other")
         return "", link.rstrip(": ")
 
-    def walk(self, d: bytes, out: list[str]) -> None:
+    def walk(self, d: bytes, out: Walk) -> None:
         out.append("IPNET")
         if len(d) >= 24 and d[1] in (2, 26):
             ethertype_walk(d, 24, 0x0800 if d[1] == 2 else 0x86DD, out)
@@ -280,7 +281,7 @@ class _Ipoib(LinkHandler):
             return "", link[7:].rstrip(": ")
         return link, text
 
-    def walk(self, d: bytes, out: list[str]) -> None:
+    def walk(self, d: bytes, out: Walk) -> None:
         out.append("IPoIB")
         if len(d) >= 44:
             ethertype_walk(d, 44, u16(d, 40), out)
