@@ -274,7 +274,7 @@ MAX_LAYERS: Final = 16
 
 
 class Handler:
-    """What every handler has: a layer name, and its binding order (tcpdump's precedence).
+    """What every handler has: a layer name, and its place (``prio``: tcpdump's precedence).
 
     One subclass per layer boundary fixes the signatures of the two walks --
     ``text`` for summarize, ``walk`` for layers -- and each protocol subclasses
@@ -287,7 +287,7 @@ class Handler:
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self.prio = 0  # set by bind(): the earlier bound wins when both ports match
+        self.prio = 0  # set by bind(): its place in PRECEDENCE, lower first when both ports match
 
 
 class LinkHandler(Handler):
@@ -351,8 +351,6 @@ class LayerOnly(PortHandler):
         out.append(self.name)
 
 
-_bound: list[int] = [0]
-
 LINKTYPES: Final[dict[int, LinkHandler]] = {}
 ETHERTYPES: Final[dict[int, EtherHandler]] = {}
 IP_PROTOS: Final[dict[int, IpHandler]] = {}
@@ -366,28 +364,93 @@ UDP_HEURISTICS: Final[list[PortHandler]] = []
 H = TypeVar("H", bound=Handler)
 
 
-def bind(table: dict[int, H], keys: tuple[int, ...], handler: H) -> H:
-    """Register ``handler`` for every key (one protocol may own several ports or types)."""
-    _bound[0] += 1
-    handler.prio = _bound[0]
+#: Which handler a segment is given first when both its ports are bound (and which keeps a
+#: key two handlers are bound to): tcpdump's order of its ``udp_print``/``tcp_print``
+#: tests.  A name's place here is its ``prio`` (lower first); a handler not named here
+#: comes after all of them (``LAST``), and equal places are ordered by name, then the
+#: lower port first -- never by which module was imported first.
+PRECEDENCE: Final = (
+    "DNS",
+    "DHCP",
+    "ISAKMP",
+    "TFTP",
+    "RIP",
+    "SNMP",
+    "RADIUS",
+    "DHCPv6",
+    "Telnet",
+    "SMTP",
+    "SSH",
+    "FTP",
+    "HTTP",
+    "RTSP",
+    "NTP",
+    "Syslog",
+    "VXLAN",
+    "Geneve",
+    "L2TP",
+    "WireGuard",
+    "OpenVPN",
+    "BCM-LI",
+    "BFD",
+    "LDP",
+    "BGP",
+    "PPTP",
+    "LISP",
+    "VXLAN-GPE",
+    "OpenFlow",
+)
+#: the place of a handler whose name :data:`PRECEDENCE` does not list
+LAST: Final = len(PRECEDENCE)
+#: the place of a stand-in that only names a layer: any decoding handler for its key wins
+FALLBACK: Final = 1 << 30
+_RANK: Final = {name: i for i, name in enumerate(PRECEDENCE)}
+
+
+def first(a: Handler, b: Handler, ka: int, kb: int) -> bool:
+    """Whether ``a`` (bound to key ``ka``) goes before ``b`` (key ``kb``): lower ``prio``,
+    then name, then key; the same answer whatever order they were bound in."""
+    if a.prio != b.prio:
+        return a.prio < b.prio
+    if a.name != b.name:
+        return a.name < b.name
+    if ka != kb:
+        return ka < kb
+    return f"{type(a).__module__}.{type(a).__qualname__}" < (
+        f"{type(b).__module__}.{type(b).__qualname__}"
+    )
+
+
+def bind(table: dict[int, H], keys: tuple[int, ...], handler: H, prio: int = -1) -> H:
+    """Register ``handler`` for every key (one protocol may own several ports or types).
+
+    ``prio`` is its place (lower first); ``-1``: its name's place in :data:`PRECEDENCE`.
+    A key already bound stays with the handler that goes :func:`first`; two handlers no
+    rule tells apart (one name, place and class) on one key are a mistake, said at import.
+    """
+    handler.prio = prio if prio >= 0 else _RANK.get(handler.name, LAST)
     for k in keys:
-        table[k] = handler
+        old = table.get(k)
+        if old is None or old is handler or first(handler, old, k, k):
+            table[k] = handler
+        elif not first(old, handler, k, k):  # no rule tells them apart
+            raise ValueError(f"{handler.name}: key {k} is bound twice to the same handler class")
     return handler
 
 
 def by_port(
     table: dict[int, PortHandler], sport: int, dport: int
 ) -> tuple[PortHandler | None, PortHandler | None]:
-    """The handlers for a segment's two ports, the one bound first (tcpdump's order) first."""
+    """The handlers for a segment's two ports, the one that goes :func:`first` first."""
     hs = table.get(sport)
     hd = table.get(dport)
     if hs is None:
         return hd, None
     if hd is None or hd is hs:
         return hs, None
-    if hd.prio < hs.prio:
-        return hd, hs
-    return hs, hd
+    if hd.prio != hs.prio:
+        return (hd, hs) if hd.prio < hs.prio else (hs, hd)
+    return (hs, hd) if first(hs, hd, sport, dport) else (hd, hs)
 
 
 # --------------------------------------------------------------------------- helpers

@@ -12,6 +12,7 @@ from typing import Final
 
 from tapwatch.decode.core import (
     ETHERTYPES,
+    FALLBACK,
     LINKTYPES,
     S_HH,
     Acc,
@@ -464,6 +465,5 @@ bind(LINKTYPES, (LINKTYPE_LINUX_SLL2,), _Sll2("SLL2"))
 bind(LINKTYPES, (LINKTYPE_NULL,), _Null("Null"))
 bind(ETHERTYPES, (0x0806,), _Arp("ARP"))
 bind(ETHERTYPES, (0x8035,), _Arp("RARP"))
-for _t, _layer in ETHER_OTHER_LAYERS.items():
-    if _t not in ETHERTYPES:
-        bind(ETHERTYPES, (_t,), _Named(_layer, ETHERTYPE_NAMES[_t]))
+for _t, _layer in ETHER_OTHER_LAYERS.items():  # a decoding module's handler replaces these
+    bind(ETHERTYPES, (_t,), _Named(_layer, ETHERTYPE_NAMES[_t]), FALLBACK)
