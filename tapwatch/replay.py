@@ -20,19 +20,17 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
+from tapwatch.decode import walk
 from tapwatch.errors import TapwatchError
 from tapwatch.linktypes import (
     LINKTYPE_ETHERNET,
     LINKTYPE_IPV4,
     LINKTYPE_IPV6,
-    LINKTYPE_LINUX_SLL,
-    LINKTYPE_LINUX_SLL2,
-    LINKTYPE_NULL,
     LINKTYPE_RAW,
     SUPPORTED,
 )
 from tapwatch.linktypes import name as linktype_name
-from tapwatch.wire import ETH_P_IP, ETH_P_IPV6, VLAN_TPIDS, parse_mac
+from tapwatch.wire import ETH_P_IP, ETH_P_IPV6, parse_mac
 
 if TYPE_CHECKING:
     from tapwatch.session import Session
@@ -113,51 +111,28 @@ def _trim_ip(packet: bytes) -> bytes:
 def _split(data: bytes, from_lt: int) -> tuple[int, bytes, bytes] | None:
     """Split a frame into (ethertype, network-layer payload, Ethernet tags to keep).
 
-    Returns None when the frame carries no ethertype we can name.
+    Read from the decoder's header walk: the first ethertype a link header names (after
+    any VLAN tags) and where that layer starts.  Returns None when the frame carries no
+    ethertype we can name (an 802.3 length field with LLC, a header cut short), or names
+    IP and does not hold the IP version it names.
     """
-    if from_lt in _RAW_TYPES:
-        version = _ip_version(data)
-        if version == 4:
-            return ETH_P_IP, data, b""
-        if version == 6:
-            return ETH_P_IPV6, data, b""
+    w = walk(data, from_lt, False)
+    net = w.net
+    etype = w.ethertype
+    if net < 0 or etype < 0x0600:
         return None
+    tags = b""
     if from_lt == LINKTYPE_ETHERNET:
-        if len(data) < 14:
-            return None
-        off = 12
-        etype = struct.unpack_from("!H", data, off)[0]
-        while etype in VLAN_TPIDS:
-            off += 4
-            if len(data) < off + 2:
-                return None
-            etype = struct.unpack_from("!H", data, off)[0]
-        if etype < 0x0600:
-            return None  # 802.3 length field: LLC, no ethertype
-        return etype, data[off + 2 :], data[12:off]
-    if from_lt == LINKTYPE_LINUX_SLL:
-        if len(data) < 16:
-            return None
-        etype = struct.unpack_from("!H", data, 14)[0]
-        return (etype, data[16:], b"") if etype >= 0x0600 else None
-    if from_lt == LINKTYPE_LINUX_SLL2:
-        if len(data) < 20:
-            return None
-        etype = struct.unpack_from("!H", data, 0)[0]
-        return (etype, data[20:], b"") if etype >= 0x0600 else None
-    if from_lt == LINKTYPE_NULL:
-        if len(data) < 4:
-            return None
-        family = struct.unpack_from("=I", data, 0)[0]
-        if family > 0xFFFF:  # written on a host of the other byte order
-            family = struct.unpack_from(">I" if struct.pack("=I", 1)[0] else "<I", data, 0)[0]
-        payload = data[4:]
-        if family == 2 and _ip_version(payload) == 4:
-            return ETH_P_IP, payload, b""
-        if family in _NULL_AF_INET6 and _ip_version(payload) == 6:
-            return ETH_P_IPV6, payload, b""
+        i = w.starts.index(net)
+        if i > 0 and w.names[i - 1] == "LLC":
+            return None  # 802.3 with SNAP: no Ethernet II header to keep
+        tags = data[12 : net - 2]
+    payload = data[net:]
+    if (etype == ETH_P_IP and _ip_version(payload) != 4) or (
+        etype == ETH_P_IPV6 and _ip_version(payload) != 6
+    ):
         return None
-    return None
+    return etype, payload, tags
 
 
 def convert(
