@@ -27,6 +27,7 @@ import struct
 from collections.abc import Callable, Iterable
 from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
 
+from tapwatch.decode import walk
 from tapwatch.errors import TapwatchError
 from tapwatch.kinds import PEER_MODES, Direction, PeerMode
 from tapwatch.linktypes import (
@@ -43,7 +44,6 @@ from tapwatch.wire import (
     ETH_P_IP,
     ETH_P_IPV6,
     IPPROTO_ICMPV6,
-    VLAN_TPIDS,
     checksum,
     mac_str,
     pseudo_header6,
@@ -360,19 +360,20 @@ class Responder:
             return None  # unicast to some other station: a NIC would filter it
         if data[6] & 1 or data[6:12] == ZERO_MAC:
             return None  # no station sends from a group or zero address: nobody to answer
-        off = 12
-        etype = (data[12] << 8) | data[13]
-        while etype in VLAN_TPIDS and off < 20:
-            off += 4
-            etype = (data[off] << 8) | data[off + 1]
-        l3 = off + 2
+        w = walk(data, LINKTYPE_ETHERNET, False)  # the decoder's header walk
+        if not w.ethernet_ii():
+            return None
+        etype = w.ethertype
+        l3 = w.net
+        off = l3 - 2  # the ethertype field; the VLAN tags are data[12:off]
         answer: tuple[bytes, bytes] | None
         if etype == ETH_P_ARP:
             answer = self._arp(data, l3)
         elif (
             etype == ETH_P_IPV6
+            and w.proto == 58
+            and w.l4 == l3 + 40
             and len(data) >= l3 + 48
-            and data[l3 + 6] == 58
             and data[l3 + 40] == 135
         ):
             answer = self._neighbor_solicitation(data, l3)
@@ -621,14 +622,10 @@ class Echo:
     @staticmethod
     def _l3_offset(data: bytes) -> int:
         """Where the IP header starts in an Ethernet frame (VLAN tags skipped), or -1."""
-        if len(data) < 14:
-            return -1
-        off = 12
-        etype = (data[12] << 8) | data[13]
-        while etype in VLAN_TPIDS and off < 20 and len(data) >= off + 6:
-            off += 4
-            etype = (data[off] << 8) | data[off + 1]
-        return off + 2 if etype in (ETH_P_IP, ETH_P_IPV6) else -1
+        w = walk(data, LINKTYPE_ETHERNET, False)  # the decoder's header walk
+        if w.ethertype in (ETH_P_IP, ETH_P_IPV6) and w.ethernet_ii():
+            return w.net
+        return -1
 
 
 #: the link types echo mode works on (what tun and tap devices carry)

@@ -123,8 +123,7 @@ def _split(data: bytes, from_lt: int) -> tuple[int, bytes, bytes] | None:
         return None
     tags = b""
     if from_lt == LINKTYPE_ETHERNET:
-        i = w.starts.index(net)
-        if i > 0 and w.names[i - 1] == "LLC":
+        if not w.ethernet_ii():
             return None  # 802.3 with SNAP: no Ethernet II header to keep
         tags = data[12 : net - 2]
     payload = data[net:]

@@ -206,6 +206,14 @@ class Walk:
     def __len__(self) -> int:
         return len(self.names)
 
+    def ethernet_ii(self) -> bool:
+        """The first network layer's ethertype is a link header's own type field (after any
+        VLAN tags), not one an 802.2 LLC/SNAP header carries: what a reply copies."""
+        if self.net < 0:
+            return False
+        i = self.starts.index(self.net) if self.net in self.starts else 0
+        return i == 0 or self.names[i - 1] != "LLC"
+
     def spans(self, size: int) -> list[tuple[str, int, int]]:
         """``(layer, start, end)`` per layer whose offset is known: a layer ends where the
         next one with a known offset starts (the last at ``size``, the frame's length)."""
