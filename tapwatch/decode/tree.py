@@ -177,7 +177,7 @@ def detail(data: bytes, linktype: int) -> list[Node]:
         level = logger.level
         logger.setLevel(logging.ERROR)
         try:
-            nodes = _layer_nodes(pkt, head, Net(data))
+            nodes = _layer_nodes(pkt, head, Net(data), _walked(head, linktype))
         finally:
             logger.setLevel(level)
         if len(data) > len(head):
@@ -228,7 +228,44 @@ _MAX_DEPTH = 6
 MAX_DISSECT = 4096
 
 
-def _layer_nodes(pkt: Any, data: bytes, net: Net) -> list[Node]:
+#: scapy's layer classes by the decoder walk's names for the same layers
+_WALK_NAMES = {
+    "Ether": "Ethernet",
+    "Dot1Q": "802.1Q",
+    "Dot1AD": "802.1ad",
+    "CookedLinux": "SLL",
+    "CookedLinuxV2": "SLL2",
+    "Loopback": "Null",
+    "LoopbackOpenBSD": "Null",
+    "ARP": "ARP",
+    "IP": "IPv4",
+    "IPv6": "IPv6",
+    "TCP": "TCP",
+    "UDP": "UDP",
+    "ICMP": "ICMP",
+    "GRE": "GRE",
+    "VXLAN": "VXLAN",
+    "GENEVE": "Geneve",
+    "MPLS": "MPLS",
+    "DNS": "DNS",
+    "ESP": "ESP",
+    "AH": "AH",
+    "PPPoE": "PPPoE",
+    "OpenVPN": "OpenVPN",
+}
+
+
+def _walked(data: bytes, linktype: int) -> list[tuple[str, int]]:
+    """The decoder's header walk of the frame: ``(layer, offset)`` where it knows the offset."""
+    from tapwatch.decode.classify import walk
+
+    w = walk(data, linktype)
+    return [(name, st) for name, st in zip(w.names, w.starts, strict=True) if st >= 0]
+
+
+def _layer_nodes(
+    pkt: Any, data: bytes, net: Net, walked: list[tuple[str, int]] | None = None
+) -> list[Node]:
     """Walk the layer chain; each layer's own bytes follow the previous layer's.
 
     Scapy dissects a frame front to back, and a layer's header bytes are exactly
@@ -236,7 +273,15 @@ def _layer_nodes(pkt: Any, data: bytes, net: Net) -> list[Node]:
     out as a ``Padding`` layer appended at the end of the chain, which is where
     those bytes sit, so a running offset stays correct.  ``net`` follows the
     innermost IP header so far (the checksums of what it carries need it).
+
+    ``walked`` is the decoder's header walk of the frame (the spans the summary
+    line, the counters and the tools read): a layer it names starts where the
+    walk says, and bytes scapy leaves undissected (``Raw``) where the walk names a
+    layer carry that layer's name -- a protocol bound in the decoder's tables shows
+    in the tree with its span without a scapy layer of its own.
     """
+    walked = walked or []
+    wi = 0  # the walk's layers before this one are matched
     from scapy.packet import NoPayload
 
     from tapwatch.decode import depth
@@ -273,7 +318,18 @@ def _layer_nodes(pkt: Any, data: bytes, net: Net) -> list[Node]:
             continue
         own = _own_bytes(layer)
         start = min(pos, n)
-        if own and data[start : start + len(own)] != own:
+        wname = "Data" if kind == "Raw" else _WALK_NAMES.get(kind, "")
+        at = -1
+        for k in range(wi, len(walked)):
+            if (wname == "Data" and walked[k][1] == start) or walked[k][0] == wname:
+                at = k
+                break
+        if at >= 0 and walked[at][1] <= n:
+            start = walked[at][1]  # where the decoder's walk has this layer
+            wi = at + 1
+            if wname == "Data" and walked[at][0] not in _WALK_NAMES.values():
+                kind = walked[at][0]  # a layer scapy does not know: the walk's name
+        elif own and data[start : start + len(own)] != own:
             # pre/post_dissect rewrote something: try to locate the header bytes.
             found = data.find(own, start, start + len(own) + 16)
             if found >= 0:
@@ -284,7 +340,11 @@ def _layer_nodes(pkt: Any, data: bytes, net: Net) -> list[Node]:
         except Exception as exc:
             children = [Node(f"[fields unavailable: {type(exc).__name__}]", start, end, [])]
         _follow_ip(net, type(layer).__name__, start)
-        node = Node(_clip(_layer_label(layer, end - start)), start, end, children)
+        if kind != type(layer).__name__:  # named by the walk
+            label = f"{printable(kind)} ({end - start} bytes)"
+        else:
+            label = _layer_label(layer, end - start)
+        node = Node(_clip(label), start, end, children)
         if kind == "TCP":
             node = depth.tcp(node, data, min(n, net.end) if net.end > start else n)
             ports = (int(layer.sport), int(layer.dport))
