@@ -167,3 +167,59 @@ def test_the_rule_holds_for_any_two_handlers_in_either_order() -> None:
 @pytest.mark.parametrize("name", ["TAP", "FlowTap"])
 def test_no_global_changes_what_a_walk_finds(name: str) -> None:
     assert not hasattr(core, name)
+
+
+_TOY = textwrap.dedent(
+    """
+    import json
+    from scapy.layers.inet import IP, UDP
+    from tapwatch import decode
+    from tapwatch.decode import core
+    from tapwatch.linktypes import LINKTYPE_RAW
+
+    class Toy(core.PortHandler):
+        def text(self, d, off, end, length, a, sport, dport):
+            a.layers.append(self.name)
+            a.info = f"Toy message {d[off]}"
+            return f"Toy message {d[off]}, length {length}"
+
+        def walk(self, d, off, end, out, sport, dport):
+            out.append(self.name)
+
+    core.bind(core.UDP_PORTS, (7777,), Toy("Toy"))  # the one table entry
+    frame = bytes(IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=40000, dport=7777) / b"\\x05abc")
+    s = decode.summarize(frame, LINKTYPE_RAW)
+    w = decode.walk(frame, LINKTYPE_RAW)
+    tree = decode.detail(frame, LINKTYPE_RAW)
+    print(json.dumps({
+        "text": s.text,
+        "layers": list(s.layers),
+        "counted": list(decode.layers(frame, LINKTYPE_RAW)),
+        "spans": w.spans(len(frame)),
+        "tree": [[n.label, n.start, n.end] for n in tree],
+    }))
+    """
+)
+
+
+def test_a_protocol_is_one_handler_and_one_table_entry() -> None:
+    """A toy protocol on UDP 7777, bound in the subprocess and nowhere else, appears in
+    the summary line, the counters' layers, the header walk's spans and the tree."""
+    out = subprocess.run(
+        [sys.executable, "-c", _TOY],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_pure_env(),
+        check=True,
+    )
+    got = json.loads(out.stdout)
+    assert got["text"] == "IP 10.0.0.1.40000 > 10.0.0.2.7777: Toy message 5, length 4"
+    assert got["layers"] == got["counted"] == ["IPv4", "UDP", "Toy"]
+    assert got["spans"] == [["IPv4", 0, 20], ["UDP", 20, 28], ["Toy", 28, 32]]
+    assert [n[0].split(",")[0] for n in got["tree"]] == [
+        "Internet Protocol Version 4",
+        "User Datagram Protocol",
+        "Toy (4 bytes)",
+    ]
+    assert [n[1:] for n in got["tree"]] == [[0, 20], [20, 28], [28, 32]]
