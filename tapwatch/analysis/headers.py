@@ -45,7 +45,7 @@ class Transport(NamedTuple):
 
 def _network(data: bytes, linktype: int) -> tuple[int, int]:
     """(family 4/6 or 0, offset of the IP header) when the link header carries IP itself."""
-    w = walk(data, linktype, False)
+    w = walk(data, linktype, False, False)
     if w.ethertype == 0x0800 and w.ip == w.net:
         return 4, w.net
     if w.ethertype == 0x86DD and w.ip == w.net:
@@ -55,7 +55,7 @@ def _network(data: bytes, linktype: int) -> tuple[int, int]:
 
 def transport(data: bytes, linktype: int) -> Transport | None:
     """Addresses, ports and payload span of the frame's first IP packet; None when it has none."""
-    w = walk(data, linktype, False)
+    w = walk(data, linktype, False, False)
     v = w.version
     if v == 0:
         return None

@@ -18,28 +18,24 @@ def layers(data: Any, linktype: int) -> tuple[str, ...]:
     Never raises.
     """
     try:
-        return tuple(_walk(data, linktype, True).names)
+        w = Walk(None, True, False)
+        _into(data, linktype, w)
+        return tuple(w.names)
     except Exception:  # never take the capture loop down
         return ("other",)
 
 
-def walk(data: Any, linktype: int, deep: bool = True) -> Walk:
+def walk(data: Any, linktype: int, deep: bool = True, spans: bool = True) -> Walk:
     """The one header walk of a frame (:class:`~tapwatch.decode.core.Walk`): its layers with
     their offsets and the first IP header's fields.  ``deep=False`` stops at the first
-    transport header.  Never raises: a frame that breaks a handler keeps what was walked
-    before it.
+    transport header; ``spans=False`` keeps no offsets (cheaper, for the fields alone).
+    Never raises: a frame that breaks a handler keeps what was walked before it.
     """
-    w = Walk(None, deep)
+    w = Walk(None, deep, spans)
     try:
         _into(data, linktype, w)
     except Exception:  # hostile bytes: what was walked so far stands
         return w
-    return w
-
-
-def _walk(data: Any, linktype: int, deep: bool) -> Walk:
-    w = Walk(None, deep)
-    _into(data, linktype, w)
     return w
 
 
@@ -78,6 +74,6 @@ def walk_records(
         if 0 <= snaplen < len(d):
             d = d[:snaplen]
         try:
-            h.walk(d, Walk(flows))
+            h.walk(d, Walk(flows, True, False))
         except Exception:  # never take the printer down (the check after printing catches it)
             continue
