@@ -1,32 +1,49 @@
 """Per-packet cost of the decoder's hot calls, on the offline benchmark's packet mix.
 
-``summarize``, ``layers`` and ``LineFormatter.line`` over the raw-IP and Ethernet
-templates of :mod:`bench.offline_bench` (each call on a fresh ``bytes`` copy),
-best of N rounds of CPU time. Run it against two checkouts with ``PYTHONPATH``
-to compare them in one sitting; the figures are only meaningful as ratios.
+``summarize``, ``layers``, ``LineFormatter.line`` and the tools' plain header pass
+(``analysis.headers.transport``) over the raw-IP and Ethernet templates of
+:mod:`bench.offline_bench` (each call on a fresh ``bytes`` copy), best of N rounds
+of CPU time.  The figures are only meaningful as ratios: ``--ref DIR`` measures the
+checkout at ``DIR`` (run from this script in a child process, the two alternating)
+and prints each figure against it.
+
+Run: ``python bench/decode_bench.py [rounds] [--ref DIR]``.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+_ROOT = Path(os.environ.get("TAPWATCH_BENCH_ROOT") or Path(__file__).resolve().parent.parent)
+sys.path.insert(0, str(_ROOT))
 
 
-def main() -> int:
+def measure(rounds: int) -> dict[str, float]:
+    """Microseconds per call, best of ``rounds``, for every hot call this checkout has."""
     from bench.offline_bench import templates
     from tapwatch import decode
     from tapwatch.linktypes import LINKTYPE_ETHERNET, LINKTYPE_RAW
 
-    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 7
+    try:
+        from tapwatch.analysis.headers import transport
+    except ImportError:  # a checkout from before the tools' header pass
+        transport = None
+
+    out: dict[str, float] = {}
     for lt, eth in ((LINKTYPE_RAW, False), (LINKTYPE_ETHERNET, True)):
         pkts = [bytes(p) for p in templates(eth)] * 2000
-        calls = {
+        calls: dict[str, Callable[[bytes], object]] = {
             "summarize": lambda d, lt=lt: decode.summarize(d, lt),
             "layers": lambda d, lt=lt: decode.layers(d, lt),
         }
+        if transport is not None:
+            calls["header pass"] = lambda d, lt=lt: transport(d, lt)
         fmt = getattr(decode, "LineFormatter", None)
         if fmt is not None:
             f = fmt(lt)
@@ -38,7 +55,49 @@ def main() -> int:
                 for d in pkts:
                     fn(d)
                 best = min(best, time.process_time() - t0)
-            print(f"{'eth' if eth else 'raw'} {name:20s} {best / len(pkts) * 1e6:6.2f} us")
+            out[f"{'eth' if eth else 'raw'} {name}"] = best / len(pkts) * 1e6
+    return out
+
+
+def _child(root: Path, rounds: int) -> dict[str, float]:
+    env = {**os.environ, "TAPWATCH_BENCH_ROOT": str(root), "PYTHONPATH": str(root)}
+    out = subprocess.run(
+        [sys.executable, __file__, str(rounds), "--json"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result: dict[str, float] = json.loads(out.stdout.splitlines()[-1])
+    return result
+
+
+def main() -> int:
+    args = sys.argv[1:]
+    rounds = int(args[0]) if args and args[0].isdigit() else 7
+    if "--json" in args:
+        print(json.dumps(measure(rounds)))
+        return 0
+    if "--ref" not in args:
+        for name, us in measure(rounds).items():
+            print(f"{name:24s} {us:6.2f} us")
+        return 0
+    ref_root = Path(args[args.index("--ref") + 1]).resolve()
+    here: dict[str, float] = {}
+    ref: dict[str, float] = {}
+    for _ in range(3):  # alternate, so both see the same load
+        for got, root in ((ref, ref_root), (here, _ROOT)):
+            for k, v in _child(root, rounds).items():
+                got[k] = min(v, got.get(k, float("inf")))
+    print(f"load average {os.getloadavg()[0]:.1f}; this checkout {_ROOT}, reference {ref_root}")
+    print("| call | reference | this | ratio |")
+    print("|---|---:|---:|---:|")
+    for name, us in here.items():
+        r = ref.get(name)
+        ratio = f"{us / r:.2f}x" if r else "-"
+        rtext = f"{r:.2f} us" if r else "-"
+        print(f"| {name} | {rtext} | {us:.2f} us | {ratio} |")
     return 0
 
 
