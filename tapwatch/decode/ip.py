@@ -369,14 +369,14 @@ def _ip6in_text(
 
 
 def _ip4in_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> None:
-    if frag or len(out) >= MAX_LAYERS:
+    if frag or len(out.names) >= MAX_LAYERS:
         out.append("IPv4")
         return
     ipv4_walk(d, off, out, end)
 
 
 def _ip6in_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> None:
-    if frag or len(out) >= MAX_LAYERS:
+    if frag or len(out.names) >= MAX_LAYERS:
         out.append("IPv6")
         return
     ipv6_walk(d, off, out, end)

@@ -157,7 +157,7 @@ def _context(d: bytes, p: int, end: int, hlen: int, md: int) -> tuple[str, int]:
 
 def _nsh_walk(d: bytes, off: int, end: int, out: Walk) -> None:
     out.append("NSH")
-    if end - off < 8 or len(out) >= MAX_LAYERS:
+    if end - off < 8 or len(out.names) >= MAX_LAYERS:
         return
     base = u32(d, off)
     hlen = (base >> 16) & 0x3F
@@ -208,7 +208,7 @@ class _VxlanGpe(PortHandler):
 
     def walk(self, d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
         out.append("VXLAN-GPE")
-        if end - off < 8 or len(out) >= MAX_LAYERS:
+        if end - off < 8 or len(out.names) >= MAX_LAYERS:
             return
         nxt = d[off + 3]
         if nxt == 4:

@@ -99,7 +99,7 @@ def udp_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> 
     if ulen < 8 or (ulen > end - off and ulen > clen):
         return
     pend = off + ulen if ulen <= end - off else end
-    n = len(out)
+    n = len(out.names)
     if sport in UDP_PORTS or dport in UDP_PORTS:
         h1, h2 = by_port(UDP_PORTS, sport, dport)
         if out.flows is not None:  # only TCP segments are wanted: skip what holds none
@@ -110,7 +110,7 @@ def udp_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> 
         if h1 is not None:
             out.at = off + 8
             h1.walk(d, off + 8, pend, out, sport, dport)
-            if len(out) == n and h2 is not None:
+            if len(out.names) == n and h2 is not None:
                 out.at = off + 8
                 h2.walk(d, off + 8, pend, out, sport, dport)
         elif h2 is not None:
@@ -119,7 +119,7 @@ def udp_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> 
     if out.flows is not None:
         return
     for h in UDP_HEURISTICS:
-        if len(out) != n:
+        if len(out.names) != n:
             return
         out.at = off + 8
         h.walk(d, off + 8, pend, out, sport, dport)
@@ -266,10 +266,10 @@ def tcp_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> 
         return
     h1, h2 = by_port(TCP_PORTS, sport, dport)
     if h1 is not None:
-        n = len(out)
+        n = len(out.names)
         out.at = off + doff
         h1.walk(d, off + doff, end, out, sport, dport)
-        if len(out) == n and h2 is not None:
+        if len(out.names) == n and h2 is not None:
             out.at = off + doff
             h2.walk(d, off + doff, end, out, sport, dport)
         out.at = -1

@@ -47,7 +47,7 @@ _S_LE_II: Final = struct.Struct("<II")
 _S_LE_IQ: Final = struct.Struct("<IQ")
 
 
-def _deep(layers: list[str] | Walk) -> bool:
+def _deep(layers: list[str]) -> bool:
     return len(layers) >= MAX_LAYERS
 
 
@@ -155,7 +155,7 @@ def _gre_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) ->
     if frag:
         return
     out.append("GRE")
-    if end - off < 4 or _deep(out):
+    if end - off < 4 or _deep(out.names):
         return
     flags, proto = S_HH.unpack_from(d, off)
     if flags & 7 == 1 and proto == 0x880B and flags & 0x1000:
@@ -235,7 +235,7 @@ def _ah(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -
 def _ah_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> None:
     out.append("AH")
     _text, nxt, size = ah_header(d, off, end)
-    if size < 0 or _deep(out):
+    if size < 0 or _deep(out.names):
         return
     upper_walk(d, off + size, end, clen - size, nxt, out, frag)
 
@@ -287,7 +287,7 @@ def _mpls_walk(d: bytes, off: int, out: Walk) -> None:
             break
     else:
         return
-    if p < n and not _deep(out) and d[p] >> 4 in (4, 6):
+    if p < n and not _deep(out.names) and d[p] >> 4 in (4, 6):
         ip_walk(d, p, n, out)
 
 
@@ -310,7 +310,7 @@ def _vxlan(d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport:
 
 def _vxlan_walk(d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
     out.append("VXLAN")
-    if end - off >= 8 and not _deep(out):
+    if end - off >= 8 and not _deep(out.names):
         _inner_ether_walk(d, off + 8, end, out)
 
 
@@ -354,7 +354,7 @@ def _geneve(
 
 def _geneve_walk(d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
     out.append("Geneve")
-    if end - off < 8 or d[off] >> 6 or _deep(out):
+    if end - off < 8 or d[off] >> 6 or _deep(out.names):
         return
     proto = S_H.unpack_from(d, off + 2)[0]
     p = off + 8 + (d[off] & 0x3F) * 4
@@ -464,12 +464,12 @@ def _l2tp_walk(d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) 
         return
     out.append("L2TP")
     flags = S_H.unpack_from(d, off)[0]
-    if flags & 0xF == 3 and not flags & 0x8000 and end - off >= 8 and not _deep(out):
+    if flags & 0xF == 3 and not flags & 0x8000 and end - off >= 8 and not _deep(out.names):
         inner = _l2tpv3_frame(d, off + 8, end)
         if inner >= 0:
             _inner_ether_walk(d, inner, end, out)
         return
-    if flags & 0xF != 2 or flags & 0x8000 or _deep(out):
+    if flags & 0xF != 2 or flags & 0x8000 or _deep(out.names):
         return
     p = off + 2 + (2 if flags & 0x4000 else 0) + 4 + (4 if flags & 0x0800 else 0)
     if flags & 0x0200:
@@ -545,7 +545,7 @@ def _l2tpv3_ip_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bo
         out.append("other")
         return
     out.append("L2TP")
-    if d[off : off + 4] != b"\0\0\0\0" and not _deep(out):
+    if d[off : off + 4] != b"\0\0\0\0" and not _deep(out.names):
         inner = _l2tpv3_frame(d, off + 4, end)
         if inner >= 0:
             _inner_ether_walk(d, inner, end, out)
