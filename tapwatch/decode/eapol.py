@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from tapwatch.decode.core import ETHERTYPES, Acc, EtherHandler, bind, u16
+from tapwatch.decode.core import ETHERTYPES, Acc, EtherHandler, Walk, bind, u16
 
 _FRAME_TYPES: Final = (
     "EAP packet",
@@ -144,7 +144,7 @@ class _Eapol(EtherHandler):
             a.bad = True
         return out + text
 
-    def walk(self, d: bytes, off: int, out: list[str]) -> None:
+    def walk(self, d: bytes, off: int, out: Walk) -> None:
         out.append("EAPOL")
 
 

@@ -20,6 +20,7 @@ from tapwatch.decode.core import (
     LINKTYPES,
     Acc,
     LinkHandler,
+    Walk,
     bind,
     ethertype_text,
     ethertype_walk,
@@ -957,7 +958,7 @@ def _addresses(d: bytes, fc: int, p: int, hdrlen: int, a: Acc) -> None:
         a.dst = mac(d[p + do : p + do + 6])
 
 
-def _frame_walk(d: bytes, p: int, fcs: bool, pad: bool, out: list[str]) -> None:
+def _frame_walk(d: bytes, p: int, fcs: bool, pad: bool, out: Walk) -> None:
     out.append("802.11")
     end = len(d) - (4 if fcs else 0)
     if end - p < 2:
@@ -986,7 +987,7 @@ class _Dot11(LinkHandler):
             return "", body
         return head, body
 
-    def walk(self, d: bytes, out: list[str]) -> None:
+    def walk(self, d: bytes, out: Walk) -> None:
         _frame_walk(d, 0, False, False, out)
 
 
@@ -1006,7 +1007,7 @@ class _Radiotap(LinkHandler):
             return "", radio + body
         return radio + head, body
 
-    def walk(self, d: bytes, out: list[str]) -> None:
+    def walk(self, d: bytes, out: Walk) -> None:
         out.append("Radiotap")
         if len(d) < 8:
             return
