@@ -9,6 +9,7 @@ no netem), so the kernel's own TCP retransmits, sends duplicate ACKs and fills w
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -238,13 +239,17 @@ def test_lossy_real_traffic_matches_tshark(tmp_path: Path) -> None:
             assert client.returncode == 0, client.stderr
         finally:
             dump.terminate()
-            dump.wait(10)
+            _, said = dump.communicate(timeout=10)
             srv.terminate()
             srv.wait(10)
     assert selected(path, "tcp.analysis.window_full")
     wrong = _differences(path, ANALYSIS + TRANSACTIONS, tmp_path)
     assert not wrong, [(e, sorted(set(o) ^ set(t))[:10]) for e, o, t in wrong]
-    assert selected(path, "http.time"), "no HTTP response was paired"
+    # the HTTP exchanges are whole in the file only when tcpdump kept every packet (on a
+    # loaded machine the kernel may drop some of its copies; tshark then pairs fewer too)
+    dropped = re.search(r"(\d+) packets? dropped by kernel", said)
+    if dropped is None or dropped[1] == "0":
+        assert selected(path, "http.time"), f"no HTTP response was paired; tcpdump: {said}"
     _dash_y_agrees(path, "http.time > 0.2")
 
 

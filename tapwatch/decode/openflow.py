@@ -18,287 +18,41 @@ and the next message is decoded.
 
 from __future__ import annotations
 
-from typing import Final
-
 from tapwatch.decode.core import TCP_PORTS, Acc, PortHandler, Trunc, Walk, bind, ip4, mac, u16, u32
+from tapwatch.decode.openflow_names import (
+    ACTION_BITS,
+    ACTIONS,
+    ASYNC_PACKET_IN,
+    ASYNC_PORT,
+    CAPABILITIES,
+    CAPABILITIES13,
+    CONFIG,
+    ERRORS,
+    ERRORS13,
+    FEATURES,
+    FEATURES13,
+    FIX,
+    FLOW_CMDS,
+    FLOW_FLAGS,
+    MIN,
+    PORT_CONFIG,
+    PORT_CONFIG13,
+    PORT_REASONS,
+    PORT_STATE13,
+    PORTS,
+    PORTS13,
+    REQ10,
+    REQ13,
+    ROLES,
+    STATS,
+    TABLES,
+    TYPES10,
+    TYPES13,
+    VENDORS,
+    VERSIONS,
+    WILDCARDS,
+)
 from tapwatch.decode.verbose import hex_ascii
-
-_VERSIONS: Final = {1: "1.0", 2: "1.1", 3: "1.2", 4: "1.3", 5: "1.4", 6: "1.5"}
-_TYPES10: Final = (
-    *("HELLO", "ERROR", "ECHO_REQUEST", "ECHO_REPLY", "VENDOR", "FEATURES_REQUEST"),
-    *("FEATURES_REPLY", "GET_CONFIG_REQUEST", "GET_CONFIG_REPLY", "SET_CONFIG"),
-    *("PACKET_IN", "FLOW_REMOVED", "PORT_STATUS", "PACKET_OUT", "FLOW_MOD", "PORT_MOD"),
-    *("STATS_REQUEST", "STATS_REPLY", "BARRIER_REQUEST", "BARRIER_REPLY"),
-    *("QUEUE_GET_CONFIG_REQUEST", "QUEUE_GET_CONFIG_REPLY"),
-)
-_TYPES13: Final = (
-    *("HELLO", "ERROR", "ECHO_REQUEST", "ECHO_REPLY", "EXPERIMENTER", "FEATURES_REQUEST"),
-    *("FEATURES_REPLY", "GET_CONFIG_REQUEST", "GET_CONFIG_REPLY", "SET_CONFIG"),
-    *("PACKET_IN", "FLOW_REMOVED", "PORT_STATUS", "PACKET_OUT", "FLOW_MOD", "GROUP_MOD"),
-    *("PORT_MOD", "TABLE_MOD", "MULTIPART_REQUEST", "MULTIPART_REPLY", "BARRIER_REQUEST"),
-    *("BARRIER_REPLY", "QUEUE_GET_CONFIG_REQUEST", "QUEUE_GET_CONFIG_REPLY", "ROLE_REQUEST"),
-    *("ROLE_REPLY", "GET_ASYNC_REQUEST", "GET_ASYNC_REPLY", "SET_ASYNC", "METER_MOD"),
-)
-_FIX, _MIN = 1, 2
-#: body-size rules by message type: (fixed or minimum, total length)
-_REQ10: Final = {
-    0: (_MIN, 8), 1: (_MIN, 12), 2: (_MIN, 8), 3: (_MIN, 8), 4: (_MIN, 12), 5: (_FIX, 8),
-    6: (_MIN, 32), 7: (_FIX, 8), 8: (_FIX, 12), 9: (_FIX, 12), 10: (_MIN, 18),
-    11: (_FIX, 88), 12: (_FIX, 64), 13: (_MIN, 16), 14: (_MIN, 72), 15: (_FIX, 32),
-    16: (_MIN, 12), 17: (_MIN, 12), 18: (_FIX, 8), 19: (_FIX, 8), 20: (_FIX, 12),
-    21: (_MIN, 16),
-}  # fmt: skip
-_REQ13: Final = {
-    0: (_MIN, 8), 1: (_MIN, 12), 2: (_MIN, 8), 3: (_MIN, 8), 4: (_MIN, 16), 5: (_FIX, 8),
-    6: (_FIX, 32), 7: (_FIX, 8), 8: (_FIX, 12), 9: (_FIX, 12), 12: (_FIX, 80),
-    16: (_FIX, 40), 17: (_FIX, 16), 20: (_FIX, 8), 21: (_FIX, 8), 22: (_FIX, 16),
-    24: (_FIX, 24), 25: (_FIX, 24), 26: (_FIX, 8), 27: (_FIX, 32), 28: (_FIX, 32),
-}  # fmt: skip
-
-_PORTS: Final = {
-    0xFF00: "MAX", 0xFFF8: "IN_PORT", 0xFFF9: "TABLE", 0xFFFA: "NORMAL", 0xFFFB: "FLOOD",
-    0xFFFC: "ALL", 0xFFFD: "CONTROLLER", 0xFFFE: "LOCAL", 0xFFFF: "NONE",
-}  # fmt: skip
-_PORT_CONFIG: Final = (
-    (1, "PORT_DOWN"), (2, "NO_STP"), (4, "NO_RECV"), (8, "NO_RECV_STP"), (16, "NO_FLOOD"),
-    (32, "NO_FWD"), (64, "NO_PACKET_IN"),
-)  # fmt: skip
-_PORT_STATE: Final = (
-    (1, "LINK_DOWN"), (0, "STP_LISTEN"), (0x100, "STP_LEARN"), (0x200, "STP_FORWARD"),
-    (0x300, "STP_BLOCK"),
-)  # fmt: skip
-_FEATURES: Final = tuple(
-    (1 << i, n)
-    for i, n in enumerate(
-        (
-            *("10MB_HD", "10MB_FD", "100MB_HD", "100MB_FD", "1GB_HD", "1GB_FD", "10GB_FD"),
-            *("COPPER", "FIBER", "AUTONEG", "PAUSE", "PAUSE_ASYM"),
-        )
-    )
-)
-_ACTIONS: Final = (
-    *("OUTPUT", "SET_VLAN_VID", "SET_VLAN_PCP", "STRIP_VLAN", "SET_DL_SRC", "SET_DL_DST"),
-    *("SET_NW_SRC", "SET_NW_DST", "SET_NW_TOS", "SET_TP_SRC", "SET_TP_DST", "ENQUEUE"),
-)
-_ACTION_BITS: Final = tuple((1 << i, n) for i, n in enumerate(_ACTIONS))
-_CAPABILITIES: Final = (
-    (1, "FLOW_STATS"), (2, "TABLE_STATS"), (4, "PORT_STATS"), (8, "STP"), (16, "RESERVED"),
-    (32, "IP_REASM"), (64, "QUEUE_STATS"), (128, "ARP_MATCH_IP"),
-)  # fmt: skip
-_WILDCARDS: Final = (
-    (1, "IN_PORT"), (2, "DL_VLAN"), (4, "DL_SRC"), (8, "DL_DST"), (16, "DL_TYPE"),
-    (32, "NW_PROTO"), (64, "TP_SRC"), (128, "TP_DST"), (1 << 20, "DL_VLAN_PCP"),
-    (1 << 21, "NW_TOS"),
-)  # fmt: skip
-_CONFIG: Final = {0: "FRAG_NORMAL", 1: "FRAG_DROP", 2: "FRAG_REASM"}
-_FLOW_CMDS: Final = ("ADD", "MODIFY", "MODIFY_STRICT", "DELETE", "DELETE_STRICT")
-_FLOW_FLAGS: Final = ((1, "SEND_FLOW_REM"), (2, "CHECK_OVERLAP"), (4, "EMERG"))
-_STATS: Final = {0: "DESC", 1: "FLOW", 2: "AGGREGATE", 3: "TABLE", 4: "PORT", 5: "QUEUE"}
-_TABLES: Final = {0xFE: "EMERG", 0xFF: "ALL"}
-_ERRORS: Final = (
-    ("HELLO_FAILED", ("INCOMPATIBLE", "EPERM")),
-    (
-        "BAD_REQUEST",
-        (
-            *("BAD_VERSION", "BAD_TYPE", "BAD_STAT", "BAD_VENDOR", "BAD_SUBTYPE", "EPERM"),
-            *("BAD_LEN", "BUFFER_EMPTY", "BUFFER_UNKNOWN"),
-        ),
-    ),
-    (
-        "BAD_ACTION",
-        (
-            *("BAD_TYPE", "BAD_LEN", "BAD_VENDOR", "BAD_VENDOR_TYPE", "BAD_OUT_PORT"),
-            *("BAD_ARGUMENT", "EPERM", "TOO_MANY", "BAD_QUEUE"),
-        ),
-    ),
-    (
-        "FLOW_MOD_FAILED",
-        (
-            *("ALL_TABLES_FULL", "OVERLAP", "EPERM", "BAD_EMERG_TIMEOUT", "BAD_COMMAND"),
-            "UNSUPPORTED",
-        ),
-    ),
-    ("PORT_MOD_FAILED", ("BAD_PORT", "BAD_HW_ADDR")),
-    ("QUEUE_OP_FAILED", ("BAD_PORT", "BAD_QUEUE", "EPERM")),
-)
-#: vendor and experimenter ids tcpdump names (its OUI table and ONF's experimenter ids)
-_VENDORS: Final = {
-    0x000000: "Ethernet", 0x00000C: "Cisco", 0x00005E: "IANA", 0x000081: "Nortel Networks SONMP",
-    0x0000F8: "Cisco bridged", 0x0080C2: "Ethernet bridged", 0x00A03E: "ATM Forum",
-    0x00E02F: "DOCSIS Spanning Tree", 0x080007: "Appletalk", 0x009069: "Juniper",
-    0x080009: "Hewlett-Packard", 0x00120F: "IEEE 802.3 Private", 0x0012BB: "ANSI/TIA",
-    0x001B21: "DCBX", 0x002320: "Nicira Networks", 0x5C16C7: "Big Switch Networks",
-    0xB0D2F5: "Vello Systems", 0x002481: "HP", 0x0004EA: "HP-Labs", 0x748771: "Infoblox Inc",
-    0xA42305: "Open Networking Lab", 0x00049F: "Freescale", 0x0015AD: "Netronome",
-    0x001018: "Broadcom", 0x00E004: "PMC-Sierra", 0xD0F0DB: "Ericsson",
-    0x4F4E4600: "ONF Extensions",
-    0xFF000001: "Budapest University of Technology and Economics", 0xFF000002: "NoviFlow",
-    0xFF000003: "L3+ Extensions, Vendor Neutral", 0xFF000004: "L4-L7 Extensions",
-    0xFF000005: "Wireless and Mobility Extensions",
-    0xFF000006: "Forwarding Abstractions Extensions",
-    0xFF000007: "Optical Transport Extensions", 0xFF000008: "Network Benchmarking Lab, NCTU",
-    0xFF000009: "Mobile Packet Core Extensions",
-    0xFF00000A: "MPLS-TP OpenFlow Extensions for SPTN",
-}  # fmt: skip
-#: OpenFlow 1.3 error types, each with its codes (tcpdump"s ofpet_str and code tables)
-_ERRORS13: Final = (
-    ("HELLO_FAILED", ("INCOMPATIBLE", "EPERM")),
-    (
-        "BAD_REQUEST",
-        (
-            "BAD_VERSION",
-            "BAD_TYPE",
-            "BAD_MULTIPART",
-            "BAD_EXPERIMENTER",
-            "BAD_EXP_TYPE",
-            "EPERM",
-            "BAD_LEN",
-            "BUFFER_EMPTY",
-            "BUFFER_UNKNOWN",
-            "BAD_TABLE_ID",
-            "IS_SLAVE",
-            "BAD_PORT",
-            "BAD_PACKET",
-            "MULTIPART_BUFFER_OVERFLOW",
-        ),
-    ),
-    (
-        "BAD_ACTION",
-        (
-            "BAD_TYPE",
-            "BAD_LEN",
-            "BAD_EXPERIMENTER",
-            "BAD_EXP_TYPE",
-            "BAD_OUT_PORT",
-            "BAD_ARGUMENT",
-            "EPERM",
-            "TOO_MANY",
-            "BAD_QUEUE",
-            "BAD_OUT_GROUP",
-            "MATCH_INCONSISTENT",
-            "UNSUPPORTED_ORDER",
-            "BAD_TAG",
-            "BAD_SET_TYPE",
-            "BAD_SET_LEN",
-            "BAD_SET_ARGUMENT",
-        ),
-    ),
-    (
-        "BAD_INSTRUCTION",
-        (
-            "UNKNOWN_INST",
-            "UNSUP_INST",
-            "BAD_TABLE_ID",
-            "UNSUP_METADATA",
-            "UNSUP_METADATA_MASK",
-            "BAD_EXPERIMENTER",
-            "BAD_EXP_TYPE",
-            "BAD_LEN",
-            "EPERM",
-        ),
-    ),
-    (
-        "BAD_MATCH",
-        (
-            "BAD_TYPE",
-            "BAD_LEN",
-            "BAD_TAG",
-            "BAD_DL_ADDR_MASK",
-            "BAD_NW_ADDR_MASK",
-            "BAD_WILDCARDS",
-            "BAD_FIELD",
-            "BAD_VALUE",
-            "BAD_MASK",
-            "BAD_PREREQ",
-            "DUP_FIELD",
-            "EPERM",
-        ),
-    ),
-    (
-        "FLOW_MOD_FAILED",
-        (
-            "UNKNOWN",
-            "TABLE_FULL",
-            "BAD_TABLE_ID",
-            "OVERLAP",
-            "EPERM",
-            "BAD_TIMEOUT",
-            "BAD_COMMAND",
-            "BAD_FLAGS",
-        ),
-    ),
-    (
-        "GROUP_MOD_FAILED",
-        (
-            "GROUP_EXISTS",
-            "INVALID_GROUP",
-            "WEIGHT_UNSUPPORTED",
-            "OUT_OF_GROUPS",
-            "OUT_OF_BUCKETS",
-            "CHAINING_UNSUPPORTED",
-            "WATCH_UNSUPPORTED",
-            "LOOP",
-            "UNKNOWN_GROUP",
-            "CHAINED_GROUP",
-            "BAD_TYPE",
-            "BAD_COMMAND",
-            "BAD_BUCKET",
-            "BAD_MATCH",
-            "EPERM",
-        ),
-    ),
-    ("PORT_MOD_FAILED", ("BAD_PORT", "BAD_HW_ADDR", "BAD_CONFIG", "BAD_ADVERTISE", "EPERM")),
-    ("TABLE_MOD_FAILED", ("BAD_TABLE", "BAD_CONFIG", "EPERM")),
-    ("QUEUE_OP_FAILED", ("BAD_PORT", "BAD_QUEUE", "EPERM")),
-    ("SWITCH_CONFIG_FAILED", ("BAD_FLAGS", "BAD_LEN", "EPERM")),
-    ("ROLE_REQUEST_FAILED", ("STALE", "UNSUP", "BAD_ROLE")),
-    (
-        "METER_MOD_FAILED",
-        (
-            "UNKNOWN",
-            "METER_EXISTS",
-            "INVALID_METER",
-            "UNKNOWN_METER",
-            "BAD_COMMAND",
-            "BAD_FLAGS",
-            "BAD_RATE",
-            "BAD_BURST",
-            "BAD_BAND",
-            "BAD_BAND_VALUE",
-            "OUT_OF_METERS",
-            "OUT_OF_BANDS",
-        ),
-    ),
-    (
-        "TABLE_FEATURES_FAILED",
-        ("BAD_TABLE", "BAD_METADATA", "BAD_TYPE", "BAD_LEN", "BAD_ARGUMENT", "EPERM"),
-    ),
-)
-_PORTS13: Final = {
-    0xFFFFFF00: "MAX", 0xFFFFFFF8: "IN_PORT", 0xFFFFFFF9: "TABLE", 0xFFFFFFFA: "NORMAL",
-    0xFFFFFFFB: "FLOOD", 0xFFFFFFFC: "ALL", 0xFFFFFFFD: "CONTROLLER", 0xFFFFFFFE: "LOCAL",
-    0xFFFFFFFF: "ANY",
-}  # fmt: skip
-_CAPABILITIES13: Final = (
-    (1, "FLOW_STATS"), (2, "TABLE_STATS"), (4, "PORT_STATS"), (8, "GROUP_STATS"),
-    (0x20, "IP_REASM"), (0x40, "QUEUE_STATS"), (0x100, "PORT_BLOCKED"),
-)  # fmt: skip
-_PORT_CONFIG13: Final = ((1, "PORT_DOWN"), (4, "NO_RECV"), (32, "NO_FWD"), (64, "NO_PACKET_IN"))
-_PORT_STATE13: Final = ((1, "LINK_DOWN"), (2, "BLOCKED"), (4, "LIVE"))
-_FEATURES13: Final = tuple(
-    (1 << i, n)
-    for i, n in enumerate(
-        (
-            *("10MB_HD", "10MB_FD", "100MB_HD", "100MB_FD", "1GB_HD", "1GB_FD", "10GB_FD"),
-            *("40GB_FD", "100GB_FD", "1TB_FD", "OTHER", "COPPER", "FIBER", "AUTONEG", "PAUSE"),
-            "PAUSE_ASYM",
-        )
-    )
-)
-_ROLES: Final = ("NOCHANGE", "EQUAL", "MASTER", "SLAVE")
-_PORT_REASONS: Final = ("ADD", "DELETE", "MODIFY")
-_ASYNC_PACKET_IN: Final = ((1, "NO_MATCH"), (2, "ACTION"), (4, "INVALID_TTL"))
-_ASYNC_PORT: Final = ((1, "ADD"), (2, "DELETE"), (4, "MODIFY"))
 
 
 class _Invalid(Exception):
@@ -322,7 +76,7 @@ def _known(names: tuple[tuple[int, str], ...]) -> int:
 
 
 def _port(v: int) -> str:
-    return _PORTS.get(v, str(v))
+    return PORTS.get(v, str(v))
 
 
 def _vlan(v: int) -> str:
@@ -404,7 +158,7 @@ class _Msg:
         if n < 4:
             raise _Invalid
         v = self.w(p)
-        self.put(f", vendor 0x{v:08x} ({_VENDORS.get(v, 'unknown')})")
+        self.put(f", vendor 0x{v:08x} ({VENDORS.get(v, 'unknown')})")
         self.data(p + 4, n - 4)
 
     # ------------------------------------------------------------ OpenFlow 1.0 structures
@@ -422,12 +176,12 @@ class _Msg:
             else:
                 for i, (label, names) in enumerate(
                     (
-                        ("config", _PORT_CONFIG),
+                        ("config", PORT_CONFIG),
                         ("state", ()),
-                        ("curr", _FEATURES),
-                        ("advertised", _FEATURES),
-                        ("supported", _FEATURES),
-                        ("peer", _FEATURES),
+                        ("curr", FEATURES),
+                        ("advertised", FEATURES),
+                        ("supported", FEATURES),
+                        ("peer", FEATURES),
                     )
                 ):
                     v = self.w(p + 24 + 4 * i)
@@ -499,7 +253,7 @@ class _Msg:
                 raise _Invalid
             t = self.h(p)
             self.put(f"{pfx}action type ")
-            self.put(_ACTIONS[t] if t < len(_ACTIONS) else "VENDOR" if t == 0xFFFF
+            self.put(ACTIONS[t] if t < len(ACTIONS) else "VENDOR" if t == 0xFFFF
                      else f"invalid (0x{t:04x})")  # fmt: skip
             alen = self.h(p + 2)
             self.put(f", len {alen}")
@@ -565,8 +319,8 @@ class _Msg:
             self.data(p, n)
         elif t == 1:
             et, code = self.h(p), self.h(p + 2)
-            if et < len(_ERRORS):
-                name, codes = _ERRORS[et]
+            if et < len(ERRORS):
+                name, codes = ERRORS[et]
                 word = codes[code] if code < len(codes) else f"invalid (0x{code:04x})"
             else:
                 name, word = f"invalid (0x{et:04x})", f"invalid (0x{code:04x})"
@@ -576,7 +330,7 @@ class _Msg:
             self.vendor(p, n)
         elif t in (8, 9):
             flags = self.h(p)
-            self.put(f"\n\t flags {_CONFIG.get(flags, f'invalid (0x{flags:04x})')}")
+            self.put(f"\n\t flags {CONFIG.get(flags, f'invalid (0x{flags:04x})')}")
             self.put(f", miss_send_len {self.h(p + 2)}")
         elif t == 6:
             self.put(f"\n\t dpid 0x{self.q(p):016x}, n_buffers {self.w(p + 8)}")
@@ -584,9 +338,9 @@ class _Msg:
             self.need(p + 13, 3)
             cap = self.w(p + 16)
             self.put(f"\n\t capabilities 0x{cap:08x}")
-            self.put(_bitmap(_CAPABILITIES, cap, 0xEF))
+            self.put(_bitmap(CAPABILITIES, cap, 0xEF))
             act = self.w(p + 20)
-            self.put(f"\n\t actions 0x{act:08x}" + _bitmap(_ACTION_BITS, act, 0xFFF))
+            self.put(f"\n\t actions 0x{act:08x}" + _bitmap(ACTION_BITS, act, 0xFFF))
             self.phy_ports(p + 24, n - 24)
         elif t == 10:
             buf = self.w(p)
@@ -630,7 +384,7 @@ class _Msg:
             p = self.match("\n\t ", p)
             self.put(f"\n\t cookie 0x{self.q(p):016x}")
             cmd = self.h(p + 8)
-            self.put(f", command {_FLOW_CMDS[cmd] if cmd < 5 else f'invalid (0x{cmd:04x})'}")
+            self.put(f", command {FLOW_CMDS[cmd] if cmd < 5 else f'invalid (0x{cmd:04x})'}")
             for i, label in enumerate(("idle_timeout", "hard_timeout", "priority")):
                 v = self.h(p + 10 + 2 * i)
                 if v:
@@ -642,14 +396,14 @@ class _Msg:
             if cmd in (3, 4):
                 self.put(f", out_port {_port(out)}")
             fl = self.h(p + 22)
-            self.put(f", flags 0x{fl:04x}" + _bitmap(_FLOW_FLAGS, fl, 7))
+            self.put(f", flags 0x{fl:04x}" + _bitmap(FLOW_FLAGS, fl, 7))
             self.actions("\n\t ", p + 24, n - 64)
         elif t == 15:
             self.put(f"\n\t port_no {_port(self.h(p))}")
             self.need(p + 2, 6)
             self.put(f", hw_addr {mac(d[p + 2 : p + 8])}")
             for i, (label, names) in enumerate(
-                (("config", _PORT_CONFIG), ("mask", _PORT_CONFIG), ("advertise", _FEATURES))
+                (("config", PORT_CONFIG), ("mask", PORT_CONFIG), ("advertise", FEATURES))
             ):
                 v = self.w(p + 8 + 4 * i)
                 self.put(f"\n\t {label} 0x{v:08x}" + _bitmap(names, v, _known(names)))
@@ -709,7 +463,7 @@ class _Msg:
 
     def stats_request(self, p: int, n: int) -> None:
         t = self.h(p)
-        self.put(f"\n\t type {_STATS.get(t, 'VENDOR' if t == 0xFFFF else f'invalid (0x{t:04x})')}")
+        self.put(f"\n\t type {STATS.get(t, 'VENDOR' if t == 0xFFFF else f'invalid (0x{t:04x})')}")
         fl = self.h(p + 2)
         self.put(f", flags 0x{fl:04x}" + (" (bogus)" if fl else ""))
         n -= 4
@@ -722,7 +476,7 @@ class _Msg:
                 raise _Invalid
             p = self.match("\n\t ", p)
             tid = self.b(p)
-            self.put(f"\n\t table_id {_TABLES.get(tid, str(tid))}")
+            self.put(f"\n\t table_id {TABLES.get(tid, str(tid))}")
             self.b(p + 1)
             self.put(f", out_port {_port(self.h(p + 2))}")
         elif t == 4:
@@ -742,7 +496,7 @@ class _Msg:
 
     def stats_reply(self, p: int, n: int) -> None:
         t = self.h(p)
-        self.put(f"\n\t type {_STATS.get(t, 'VENDOR' if t == 0xFFFF else f'invalid (0x{t:04x})')}")
+        self.put(f"\n\t type {STATS.get(t, 'VENDOR' if t == 0xFFFF else f'invalid (0x{t:04x})')}")
         fl = self.h(p + 2)
         self.put(f", flags 0x{fl:04x}" + _bitmap(((1, "MORE"),), fl, 1))
         p += 4
@@ -772,11 +526,11 @@ class _Msg:
                 if n < 64:
                     raise _Invalid
                 tid = self.b(p)
-                self.put(f"\n\t table_id {_TABLES.get(tid, str(tid))}")
+                self.put(f"\n\t table_id {TABLES.get(tid, str(tid))}")
                 self.need(p + 1, 3)
                 self.put(f", name '{self.name(p + 4, 32)}'")
                 wc = self.w(p + 36)
-                self.put(f"\n\t  wildcards 0x{wc:08x}" + _bitmap(_WILDCARDS, wc, 0x3FFFFF))
+                self.put(f"\n\t  wildcards 0x{wc:08x}" + _bitmap(WILDCARDS, wc, 0x3FFFFF))
                 self.put(f"\n\t  max_entries {self.w(p + 40)}, active_count {self.w(p + 44)}")
                 self.put(f", lookup_count {self.q(p + 48)}, matched_count {self.q(p + 56)}")
                 p += 64
@@ -824,7 +578,7 @@ class _Msg:
             if el < 88 or el > n:
                 raise _Invalid
             tid = self.b(p + 2)
-            self.put(f", table_id {_TABLES.get(tid, str(tid))}")
+            self.put(f", table_id {TABLES.get(tid, str(tid))}")
             self.b(p + 3)
             q = self.match("\n\t  ", p + 4)
             self.put(f"\n\t  duration_sec {self.w(q)}, duration_nsec {self.w(q + 4)}")
@@ -847,42 +601,42 @@ class _Msg:
             self.hello13(p, n)
         elif t == 1:
             et, code = self.h(p), self.h(p + 2)
-            known = et < len(_ERRORS13)
-            word = _ERRORS13[et][0] if known else "EXPERIMENTER" if et == 0xFFFF else ""
+            known = et < len(ERRORS13)
+            word = ERRORS13[et][0] if known else "EXPERIMENTER" if et == 0xFFFF else ""
             self.put(f"\n\t type {word or f'invalid (0x{et:04x})'}")
-            codes = _ERRORS13[et][1] if known else ()
+            codes = ERRORS13[et][1] if known else ()
             self.put(f", code {codes[code] if code < len(codes) else f'invalid (0x{code:04x})'}")
             self.data(p + 4, n - 4)
         elif t in (2, 3):
             self.data(p, n)
         elif t == 4:
             v = self.w(p)
-            self.put(f"\n\t experimenter 0x{v:08x} ({_VENDORS.get(v, 'unknown')})")
+            self.put(f"\n\t experimenter 0x{v:08x} ({VENDORS.get(v, 'unknown')})")
             self.put(f", exp_type 0x{self.w(p + 4):08x}")
             self.data(p + 8, n - 8)
         elif t == 6:
             self.put(f"\n\t dpid 0x{self.q(p):016x}, n_buffers {self.w(p + 8)}")
             self.put(f", n_tables {self.b(p + 12)}, auxiliary_id {self.b(p + 13)}")
             cap = self.w(p + 16)
-            self.put(f"\n\t capabilities 0x{cap:08x}" + _bitmap(_CAPABILITIES13, cap, 0x16F))
+            self.put(f"\n\t capabilities 0x{cap:08x}" + _bitmap(CAPABILITIES13, cap, 0x16F))
             self.need(p + 20, 4)
         elif t in (8, 9):
             f = self.h(p)
-            self.put(f"\n\t flags {_CONFIG.get(f, f'invalid (0x{f:04x})')}")
+            self.put(f"\n\t flags {CONFIG.get(f, f'invalid (0x{f:04x})')}")
             ml = self.h(p + 2)
             word = "MAX" if ml == 0xFFE5 else "NO_BUFFER" if ml == 0xFFFF else str(ml)
             self.put(f", miss_send_len {word}")
         elif t == 12:
             r = self.b(p)
             # (tcpdump's format for an unknown reason lacks its %: the words come out as is)
-            self.put(f"\n\t reason {_PORT_REASONS[r] if r < 3 else 'invalid (0x02x)'}")
+            self.put(f"\n\t reason {PORT_REASONS[r] if r < 3 else 'invalid (0x02x)'}")
             self.port13(p + 8)
         elif t == 16:
-            self.put(f"\n\t port_no {_PORTS13.get(self.w(p), str(self.w(p)))}")
+            self.put(f"\n\t port_no {PORTS13.get(self.w(p), str(self.w(p)))}")
             self.need(p + 8, 6)
             self.put(f", hw_addr {mac(self.d[p + 8 : p + 14])}")
             for i, (word, names) in enumerate(
-                (("config", _PORT_CONFIG13), ("mask", _PORT_CONFIG13), ("advertise", _FEATURES13))
+                (("config", PORT_CONFIG13), ("mask", PORT_CONFIG13), ("advertise", FEATURES13))
             ):
                 v = self.w(p + 16 + 4 * i)
                 self.put(f"\n\t  {word} 0x{v:08x}" + _bitmap(names, v, _known(names)))
@@ -892,21 +646,21 @@ class _Msg:
             word = "MAX" if tid == 0xFE else "ALL" if tid == 0xFF else str(tid)
             self.put(f"\n\t table_id {word}, config 0x{self.w(p + 4):08x}")
         elif t == 22:
-            self.put(f"\n\t port {_PORTS13.get(self.w(p), str(self.w(p)))}")
+            self.put(f"\n\t port {PORTS13.get(self.w(p), str(self.w(p)))}")
             self.need(p + 4, 4)
         elif t in (24, 25):
             r = self.w(p)
-            self.put(f"\n\t role {_ROLES[r] if r < 4 else f'invalid (0x{r:08x})'}")
+            self.put(f"\n\t role {ROLES[r] if r < 4 else f'invalid (0x{r:08x})'}")
             self.put(f", generation_id 0x{self.q(p + 8):016x}")
         elif t in (27, 28):
             for i, (word, names) in enumerate(
                 (
-                    ("packet_in_mask[EM]", _ASYNC_PACKET_IN),
-                    ("packet_in_mask[S]", _ASYNC_PACKET_IN),
-                    ("port_status_mask[EM]", _ASYNC_PORT),
-                    ("port_status_mask[S]", _ASYNC_PORT),
-                    ("flow_removed_mask[EM]", _ASYNC_PORT),
-                    ("flow_removed_mask[S]", _ASYNC_PORT),
+                    ("packet_in_mask[EM]", ASYNC_PACKET_IN),
+                    ("packet_in_mask[S]", ASYNC_PACKET_IN),
+                    ("port_status_mask[EM]", ASYNC_PORT),
+                    ("port_status_mask[S]", ASYNC_PORT),
+                    ("flow_removed_mask[EM]", ASYNC_PORT),
+                    ("flow_removed_mask[S]", ASYNC_PORT),
                 )
             ):
                 v = self.w(p + 4 * i)
@@ -916,7 +670,7 @@ class _Msg:
         """An OpenFlow 1.3 port (``ofp_port``): its number, address and name; with ``-vv``
         its configuration, state, features and speeds."""
         v = self.w(p)
-        self.put(f"\n\t  port_no {_PORTS13.get(v, str(v))}")
+        self.put(f"\n\t  port_no {PORTS13.get(v, str(v))}")
         self.need(p + 8, 6)
         self.put(f", hw_addr {mac(self.d[p + 8 : p + 14])}, name '{self.name(p + 16, 16)}'")
         if self.v < 2:
@@ -924,12 +678,12 @@ class _Msg:
             return
         q = p + 32
         for word, names in (
-            ("config", _PORT_CONFIG13),
-            ("state", _PORT_STATE13),
-            ("curr", _FEATURES13),
-            ("advertised", _FEATURES13),
-            ("supported", _FEATURES13),
-            ("peer", _FEATURES13),
+            ("config", PORT_CONFIG13),
+            ("state", PORT_STATE13),
+            ("curr", FEATURES13),
+            ("advertised", FEATURES13),
+            ("supported", FEATURES13),
+            ("peer", FEATURES13),
         ):
             v = self.w(q)
             self.put(f"\n\t   {word} 0x{v:08x}" + _bitmap(names, v, _known(names)))
@@ -970,14 +724,14 @@ def openflow(d: bytes, off: int, end: int, length: int, verbose: int) -> str:
     try:
         while n > 0:
             version = m.b(p)
-            put(f"\n\tversion {_VERSIONS.get(version, f'unknown (0x{version:02x})')}")
+            put(f"\n\tversion {VERSIONS.get(version, f'unknown (0x{version:02x})')}")
             p += 1
             n -= 1
             if n < 1:
                 put(" (end of TCP payload)")
                 return "".join(m.out)
             t = m.b(p)
-            names = _TYPES10 if version == 1 else _TYPES13 if version == 4 else ()
+            names = TYPES10 if version == 1 else TYPES13 if version == 4 else ()
             put(f", type {names[t] if t < len(names) else f'unknown (0x{t:02x})'}")
             p += 1
             n -= 1
@@ -1001,9 +755,9 @@ def openflow(d: bytes, off: int, end: int, length: int, verbose: int) -> str:
                 m.need(p, n)
                 return "".join(m.out)
             body = ml - 8
-            req = (_REQ10 if version == 1 else _REQ13 if version == 4 else {}).get(t)
+            req = (REQ10 if version == 1 else REQ13 if version == 4 else {}).get(t)
             if req is not None and (
-                (req[0] == _FIX and ml != req[1]) or (req[0] == _MIN and ml < req[1])
+                (req[0] == FIX and ml != req[1]) or (req[0] == MIN and ml < req[1])
             ):
                 put(" (invalid)")
             elif t < len(names) and verbose:

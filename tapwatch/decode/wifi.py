@@ -11,7 +11,6 @@ as the LLC/SNAP payload they carry (an IP packet prints as usual).  The MAC head
 addresses print only with ``-e``, as tcpdump's do.
 """
 
-# ruff: noqa: E501 (tcpdump's status and reason texts are kept whole, one a line)
 from __future__ import annotations
 
 from typing import Final
@@ -28,336 +27,26 @@ from tapwatch.decode.core import (
 )
 from tapwatch.decode.names import ETHERTYPE_NAMES
 from tapwatch.decode.verbose import hex_ascii
+from tapwatch.decode.wifi_names import (
+    ACTION_PLAIN,
+    ACTION_SUB,
+    AUTH_ALGS,
+    CTRL_HDRLEN,
+    CTRL_NAMES,
+    HT_BANDWIDTH,
+    HT_KNOWN_BW,
+    HT_KNOWN_GI,
+    HT_KNOWN_INDEX,
+    HT_RATES,
+    MGMT_NAMES,
+    REASONS,
+    SELFPROT,
+    STATUSES,
+    VHT_BANDWIDTH,
+)
 
 _TRUNC: Final = " [|802.11]"
 _RT_TRUNC: Final = " [|802.11_radio]"
-
-_MGMT_NAMES: Final = {
-    0: "Assoc Request",
-    1: "Assoc Response",
-    2: "ReAssoc Request",
-    3: "ReAssoc Response",
-    4: "Probe Request",
-    5: "Probe Response",
-    8: "Beacon",
-    9: "ATIM",
-    10: "Disassociation",
-    11: "Authentication",
-    12: "DeAuthentication",
-    13: "Action",
-}
-_CTRL_NAMES: Final = {
-    7: "Control Wrapper",
-    8: "BAR",
-    9: "BA",
-    10: "Power Save-Poll",
-    11: "Request-To-Send",
-    12: "Clear-To-Send",
-    13: "Acknowledgment",
-    14: "CF-End",
-    15: "CF-End+CF-Ack",
-}
-#: a control frame's header length by subtype (what tcpdump checks before its body)
-_CTRL_HDRLEN: Final = {7: 16, 8: 20, 9: 10, 10: 16, 11: 16, 12: 10, 13: 10, 14: 16, 15: 16}
-_AUTH_ALGS: Final = ("Open System", "Shared Key", "EAP")
-_HT_BANDWIDTH: Final = ("20 MHz", "40 MHz", "20 MHz (L)", "20 MHz (U)")
-_VHT_BANDWIDTH: Final = (
-    *("20 MHz", "40 MHz", "20 MHz (L)", "20 MHz (U)", "80 MHz", "80 MHz (L)", "80 MHz (U)"),
-    *("80 MHz (LL)", "80 MHz (LU)", "80 MHz (UL)", "80 MHz (UU)", "160 MHz", "160 MHz (L)"),
-    *("160 MHz (U)", "160 MHz (LL)", "160 MHz (LU)", "160 MHz (UL)", "160 MHz (UU)"),
-    *("160 MHz (LLL)", "160 MHz (LLU)", "160 MHz (LUL)", "160 MHz (UUU)", "160 MHz (ULL)"),
-    *("160 MHz (ULU)", "160 MHz (UUL)", "160 MHz (UUU)"),
-    *("unknown (26)", "unknown (27)", "unknown (28)", "unknown (29)", "unknown (30)"),
-    "unknown (31)",
-)
-_ACTION_SUB: Final = {
-    3: ("BA ", ("ADDBA Request", "ADDBA Response", "DELBA")),
-    7: ("HT ", ("TxChWidth", "MIMOPwrSave")),
-    13: (
-        "MeshAction ",
-        (
-            *("MeshLink", "HWMP", "Gate Announcement", "Congestion Control"),
-            *("MCCA Setup Request", "MCCA Setup Reply", "MCCA Advertisement Request"),
-            *("MCCA Advertisement", "MCCA Teardown", "TBTT Adjustment Request"),
-            "TBTT Adjustment Response",
-        ),
-    ),
-    14: ("MultiohopAction ", ("Proxy Update", "Proxy Update Confirmation")),
-}
-_ACTION_PLAIN: Final = {0: "Spectrum Management", 1: "QoS", 2: "DLS", 127: "Vendor"}
-_SELFPROT: Final = (
-    "",
-    "Peering Open",
-    "Peering Confirm",
-    "Peering Close",
-    "Group Key Inform",
-    "Group Key Acknowledge",
-)
-
-_STATUSES: Final = (
-    "Successful",
-    "Unspecified failure",
-    "TDLS wakeup schedule rejected but alternative schedule provided",
-    "TDLS wakeup schedule rejected",
-    "Reserved",
-    "Security disabled",
-    "Unacceptable lifetime",
-    "Not in same BSS",
-    "Reserved",
-    "Reserved",
-    "Cannot Support all requested capabilities in the Capability Information field",
-    "Reassociation denied due to inability to confirm that association exists",
-    "Association denied due to reason outside the scope of this standard",
-    "Responding STA does not support the specified authentication algorithm",
-    "Received an Authentication frame with authentication transaction sequence number out of expected sequence",
-    "Authentication rejected because of challenge failure",
-    "Authentication rejected due to timeout waiting for next frame in sequence",
-    "Association denied because AP is unable to handle additional associated STAs",
-    "Association denied due to requesting STA not supporting all of the data rates in the BSSBasicRateSet parameter, the Basic HT-MCS Set field of the HT Operation parameter, or the Basic VHT-MCS and NSS Set field in the VHT Operation parameter",
-    "Association denied due to requesting STA not supporting the short preamble option",
-    "Reserved",
-    "Reserved",
-    "Association request rejected because Spectrum Management capability is required",
-    "Association request rejected because the information in the Power Capability element is unacceptable",
-    "Association request rejected because the information in the Supported Channels element is unacceptable",
-    "Association denied due to requesting STA not supporting the Short Slot Time option",
-    "Reserved",
-    "Association denied because the requested STA does not support HT features",
-    "R0KH unreachable",
-    "Association denied because the requesting STA does not support the phased coexistence operation (PCO) transition time required by the AP",
-    "Association request rejected temporarily; try again later",
-    "Robust management frame policy violation",
-    "Unspecified, QoS-related failure",
-    "Association denied because QoS AP or PCP has insufficient bandwidth to handle another QoS STA",
-    "Association denied due to excessive frame loss rates and/or poor conditions on current operating channel",
-    "Association (with QoS BSS) denied because the requesting STA does not support the QoS facility",
-    "Reserved",
-    "The request has been declined",
-    "The request has not been successful as one or more parameters have invalid values",
-    "The allocation or TS has not been created because the request cannot be honored; however, a suggested TSPEC/DMG TSPEC is provided so that the initiating STA can attempt to set another allocation or TS with the suggested changes to the TSPEC/DMG TSPEC",
-    "Invalid element, i.e., an element defined in this standard for which the content does not meet the specifications in Clause 9",
-    "Invalid group cipher",
-    "Invalid pairwise cipher",
-    "Invalid AKMP",
-    "Unsupported RSNE version",
-    "Invalid RSNE capabilities",
-    "Cipher suite rejected because of security policy",
-    "The TS or allocation has not been created; however, the HC or PCP might be capable of creating a TS or allocation, in response to a request, after the time indicated in the TS Delay element",
-    "Direct Link is not allowed in the BSS by policy",
-    "The Destination STA is not present within this BSS",
-    "The Destination STA is not a QoS STA",
-    "Association denied because the listen interval is too large",
-    "Invalid FT Action frame count",
-    "Invalid pairwise master key identifier (PMKID)",
-    "Invalid MDE",
-    "Invalid FTE",
-    "Requested TCLAS processing is not supported by the AP or PCP",
-    "The AP or PCP has insufficient TCLAS processing resources to satisfy the request",
-    "The TS has not been created because the request cannot be honored; however, the HC or PCP suggests that the STA transition to a different BSS to set up the TS",
-    "GAS Advertisement Protocol not supported",
-    "No outstanding GAS request",
-    "GAS Response not received from the Advertisement Server",
-    "STA timed out waiting for GAS Query Response",
-    "LARGE GAS Response is larger than query response length limit",
-    "Request refused because home network does not support request",
-    "Advertisement Server in the network is not currently reachable",
-    "Reserved",
-    "Request refused due to permissions received via SSPN interface",
-    "Request refused because the AP or PCP does not support unauthenticated access",
-    "Reserved",
-    "Reserved",
-    "Reserved",
-    "Invalid contents of RSNE",
-    "U-APSD coexistence is not supported",
-    "Requested U-APSD coexistence mode is not supported",
-    "Requested Interval/Duration value cannot be supported with U-APSD coexistence",
-    "Authentication is rejected because an Anti-Clogging Token is required",
-    "Authentication is rejected because the offered finite cyclic group is not supported",
-    "The TBTT adjustment request has not been successful because the STA could not find an alternative TBTT",
-    "Transmission failure",
-    "Requested TCLAS Not Supported",
-    "TCLAS Resources Exhausted",
-    "Rejected with Suggested BSS transition",
-    "Reject with recommended schedule",
-    "Reject because no wakeup schedule specified",
-    "Success, the destination STA is in power save mode",
-    "FST pending, in process of admitting FST session",
-    "Performing FST now",
-    "FST pending, gap(s) in block ack window",
-    "Reject because of U-PID setting",
-    "Reserved",
-    "Reserved",
-    "(Re)Association refused for some external reason",
-    "(Re)Association refused because of memory limits at the AP",
-    "(Re)Association refused because emergency services are not supported at the AP",
-    "GAS query response not yet received",
-    "Reject since the request is for transition to a frequency band subject to DSE procedures and FST Initiator is a dependent STA",
-    "Requested TCLAS processing has been terminated by the AP",
-    "The TS schedule conflicts with an existing schedule; an alternative schedule is provided",
-    "The association has been denied; however, one or more Multi-band elements are included that can be used by the receiving STA to join the BSS",
-    "The request failed due to a reservation conflict",
-    "The request failed due to exceeded MAF limit",
-    "The request failed due to exceeded MCCA track limit",
-    "Association denied because the information in theSpectrum Management field is unacceptable",
-    "Association denied because the requesting STA does not support VHT features",
-    "Enablement denied",
-    "Enablement denied due to restriction from an authorized GDB",
-    "Authorization deenabled",
-)
-
-_REASONS: Final = (
-    "Reserved",
-    "Unspecified reason",
-    "Previous authentication no longer valid",
-    "Deauthenticated because sending STA is leaving (or has left) IBSS or ESS",
-    "Disassociated due to inactivity",
-    "Disassociated because AP is unable to handle all currently  associated STAs",
-    "Class 2 frame received from nonauthenticated STA",
-    "Class 3 frame received from nonassociated STA",
-    "Disassociated because sending STA is leaving (or has left) BSS",
-    "STA requesting (re)association is not authenticated with responding STA",
-    "Disassociated because the information in the Power Capability element is unacceptable",
-    "Disassociated because the information in the Supported Channels element is unacceptable",
-    "Disassociated due to BSS transition management",
-    "Invalid element, i.e., an element defined in this standard for which the content does not meet the specifications in Clause 9",
-    "Message integrity code (MIC) failure",
-    "4-Way Handshake timeout",
-    "Group key handshake timeout",
-    "Information element in 4-Way Handshake different from (Re)AssociationRequest/Probe Response/Beacon frame",
-    "Invalid group cipher",
-    "Invalid pairwise cipher",
-    "Invalid AKMP",
-    "Unsupported RSNE version",
-    "Invalid RSNE capabilities",
-    "IEEE 802.1X authentication failed",
-    "Cipher suite rejected because of the security policy",
-    "TDLS direct-link teardown due to TDLS peer STA unreachable via the TDLS direct link",
-    "TDLS direct-link teardown for unspecified reason",
-    "Disassociated because session terminated by SSP request",
-    "Disassociated because of lack of SSP roaming agreement",
-    "Requested service rejected because of SSP cipher suite or AKM requirement",
-    "Requested service not authorized in this location",
-    "TS deleted because QoS AP lacks sufficient bandwidth for this QoS STA due to a change in BSS service characteristics or operational mode (e.g. an HT BSS change from 40 MHz channel to 20 MHz channel)",
-    "Disassociated for unspecified, QoS-related reason",
-    "Disassociated because QoS AP lacks sufficient bandwidth for this QoS STA",
-    "Disassociated because of excessive number of frames that need to be acknowledged, but are not acknowledged due to AP transmissions and/or poor channel conditions",
-    "Disassociated because STA is transmitting outside the limits of its TXOPs",
-    "Requested from peer STA as the STA is leaving the BSS (or resetting)",
-    "Requested from peer STA as it does not want to use the mechanism",
-    "Requested from peer STA as the STA received frames using the mechanism for which a set up is required",
-    "Requested from peer STA due to time out",
-    "Reserved",
-    "Reserved",
-    "Reserved",
-    "Reserved",
-    "Reserved",
-    "Peer STA does not support the requested cipher suite",
-    "In a DLS Teardown frame: The teardown was initiated by the DLS peer. In a Disassociation frame: Disassociated because authorized access limit reached",
-    "In a DLS Teardown frame: The teardown was initiated by the AP. In a Disassociation frame: Disassociated due to external service requirements",
-    "Invalid FT Action frame count",
-    "Invalid pairwise master key identifier (PMKID)",
-    "Invalid MDE",
-    "Invalid FTE",
-    "Mesh peering canceled for unknown reasons",
-    "The mesh STA has reached the supported maximum number of peer mesh STAs",
-    "The received information violates the Mesh Configuration policy configured in the mesh STA profile",
-    "The mesh STA has received a Mesh Peering Close frame requesting to close the mesh peering",
-    "The mesh STA has resent dot11MeshMaxRetries Mesh Peering Open frames, without receiving a Mesh Peering Confirm frame",
-    "The confirmTimer for the mesh peering instance times out",
-    "The mesh STA fails to unwrap the GTK or the values in the wrapped contents do not match",
-    "The mesh STA receives inconsistent information about the mesh parameters between mesh peering Management frames",
-    "The mesh STA fails the authenticated mesh peering exchange because due to failure in selecting either the pairwise ciphersuite or group ciphersuite",
-    "The mesh STA does not have proxy information for this external destination",
-    "The mesh STA does not have forwarding information for this destination",
-    "The mesh STA determines that the link to the next hop of an active path in its forwarding information is no longer usable",
-    "The Deauthentication frame was sent because the MAC address of the STA already exists in the mesh BSS",
-    "The mesh STA performs channel switch to meet regulatory requirements",
-    "The mesh STA performs channel switching with unspecified reason",
-)
-
-#: (20 MHz long GI, 20 MHz short GI, 40 MHz long GI, 40 MHz short GI) by MCS index
-_HT_RATES: Final = (
-    (6.5, 7.2, 13.5, 15.0),
-    (13.0, 14.4, 27.0, 30.0),
-    (19.5, 21.7, 40.5, 45.0),
-    (26.0, 28.9, 54.0, 60.0),
-    (39.0, 43.3, 81.0, 90.0),
-    (52.0, 57.8, 108.0, 120.0),
-    (58.5, 65.0, 121.5, 135.0),
-    (65.0, 72.2, 135.0, 150.0),
-    (13.0, 14.4, 27.0, 30.0),
-    (26.0, 28.9, 54.0, 60.0),
-    (39.0, 43.3, 81.0, 90.0),
-    (52.0, 57.8, 108.0, 120.0),
-    (78.0, 86.7, 162.0, 180.0),
-    (104.0, 115.6, 216.0, 240.0),
-    (117.0, 130.0, 243.0, 270.0),
-    (130.0, 144.4, 270.0, 300.0),
-    (19.5, 21.7, 40.5, 45.0),
-    (39.0, 43.3, 81.0, 90.0),
-    (58.5, 65.0, 121.5, 135.0),
-    (78.0, 86.7, 162.0, 180.0),
-    (117.0, 130.0, 243.0, 270.0),
-    (156.0, 173.3, 324.0, 360.0),
-    (175.5, 195.0, 364.5, 405.0),
-    (195.0, 216.7, 405.0, 450.0),
-    (26.0, 28.9, 54.0, 60.0),
-    (52.0, 57.8, 108.0, 120.0),
-    (78.0, 86.7, 162.0, 180.0),
-    (104.0, 115.6, 216.0, 240.0),
-    (156.0, 173.3, 324.0, 360.0),
-    (208.0, 231.1, 432.0, 480.0),
-    (234.0, 260.0, 486.0, 540.0),
-    (260.0, 288.9, 540.0, 600.0),
-    (0.0, 0.0, 6.0, 6.7),
-    (39.0, 43.3, 81.0, 90.0),
-    (52.0, 57.8, 108.0, 120.0),
-    (65.0, 72.2, 135.0, 150.0),
-    (58.5, 65.0, 121.5, 135.0),
-    (78.0, 86.7, 162.0, 180.0),
-    (97.5, 108.3, 202.5, 225.0),
-    (52.0, 57.8, 108.0, 120.0),
-    (65.0, 72.2, 135.0, 150.0),
-    (65.0, 72.2, 135.0, 150.0),
-    (78.0, 86.7, 162.0, 180.0),
-    (91.0, 101.1, 189.0, 210.0),
-    (91.0, 101.1, 189.0, 210.0),
-    (104.0, 115.6, 216.0, 240.0),
-    (78.0, 86.7, 162.0, 180.0),
-    (97.5, 108.3, 202.5, 225.0),
-    (97.5, 108.3, 202.5, 225.0),
-    (117.0, 130.0, 243.0, 270.0),
-    (136.5, 151.7, 283.5, 315.0),
-    (136.5, 151.7, 283.5, 315.0),
-    (156.0, 173.3, 324.0, 360.0),
-    (65.0, 72.2, 135.0, 150.0),
-    (78.0, 86.7, 162.0, 180.0),
-    (91.0, 101.1, 189.0, 210.0),
-    (78.0, 86.7, 162.0, 180.0),
-    (91.0, 101.1, 189.0, 210.0),
-    (104.0, 115.6, 216.0, 240.0),
-    (117.0, 130.0, 243.0, 270.0),
-    (104.0, 115.6, 216.0, 240.0),
-    (117.0, 130.0, 243.0, 270.0),
-    (130.0, 144.4, 270.0, 300.0),
-    (130.0, 144.4, 270.0, 300.0),
-    (143.0, 158.9, 297.0, 330.0),
-    (97.5, 108.3, 202.5, 225.0),
-    (117.0, 130.0, 243.0, 270.0),
-    (136.5, 151.7, 283.5, 315.0),
-    (117.0, 130.0, 243.0, 270.0),
-    (136.5, 151.7, 283.5, 315.0),
-    (156.0, 173.3, 324.0, 360.0),
-    (175.5, 195.0, 364.5, 405.0),
-    (156.0, 173.3, 324.0, 360.0),
-    (175.5, 195.0, 364.5, 405.0),
-    (195.0, 216.7, 405.0, 450.0),
-    (195.0, 216.7, 405.0, 450.0),
-    (214.5, 238.3, 445.5, 495.0),
-)
-_HT_KNOWN_BW: Final = 0x01
-_HT_KNOWN_INDEX: Final = 0x02
-_HT_KNOWN_GI: Final = 0x04
 
 
 def _le16(d: bytes, p: int) -> int:
@@ -433,14 +122,14 @@ def _chaninfo(freq: int, flags: int, present: int) -> str:
 def _mcs(d: bytes, p: int) -> str:
     known, flags, index = d[p], d[p + 1], d[p + 2]
     out = ""
-    if known & _HT_KNOWN_INDEX:
+    if known & HT_KNOWN_INDEX:
         rate = 0.0
-        if index < len(_HT_RATES) and known & (_HT_KNOWN_BW | _HT_KNOWN_GI):
-            rate = _HT_RATES[index][(2 if flags & 3 == 1 else 0) + (1 if flags & 4 else 0)]
+        if index < len(HT_RATES) and known & (HT_KNOWN_BW | HT_KNOWN_GI):
+            rate = HT_RATES[index][(2 if flags & 3 == 1 else 0) + (1 if flags & 4 else 0)]
         out += f"{rate:.1f} Mb/s MCS {index} " if rate else f"MCS {index} "
-    if known & _HT_KNOWN_BW:
-        out += _HT_BANDWIDTH[flags & 3] + " "
-    if known & _HT_KNOWN_GI:
+    if known & HT_KNOWN_BW:
+        out += HT_BANDWIDTH[flags & 3] + " "
+    if known & HT_KNOWN_GI:
         out += "short GI " if flags & 4 else "long GI "
     if known & 0x08:
         out += "greenfield " if flags & 8 else "mixed "
@@ -460,7 +149,7 @@ def _vht(d: bytes, p: int) -> str:
         if m & 0x0F:
             out += f"User {i} MCS {m >> 4} " + ("LDPC FEC " if coding & (1 << i) else "BCC FEC ")
     if known & 0x40:
-        out += _VHT_BANDWIDTH[bw & 0x1F] + " "
+        out += VHT_BANDWIDTH[bw & 0x1F] + " "
     if known & 0x04:
         out += "short GI " if flags & 4 else "long GI "
     return out
@@ -679,7 +368,7 @@ class _Elements:
 
 
 def _status(code: int) -> str:
-    return _STATUSES[code] if code < len(_STATUSES) else "n/a"
+    return STATUSES[code] if code < len(STATUSES) else "n/a"
 
 
 def _wep(d: bytes, p: int, end: int) -> str | None:
@@ -692,7 +381,7 @@ def _wep(d: bytes, p: int, end: int) -> str | None:
 def _mgmt(d: bytes, fc: int, hp: int, p: int, end: int, length: int, e: bool) -> str:
     """A management frame's body, tcpdump's ``mgmt_body_print`` (the trunc marker included)."""
     st = fc >> 4 & 0xF
-    out = _MGMT_NAMES.get(st, f"Unhandled Management subtype({st:x})")
+    out = MGMT_NAMES.get(st, f"Unhandled Management subtype({st:x})")
     if fc & 0x4000:
         wep = _wep(d, p, end)
         return out + (wep if wep is not None else _TRUNC)
@@ -704,20 +393,20 @@ def _mgmt(d: bytes, fc: int, hp: int, p: int, end: int, length: int, e: bool) ->
         return out + _TRUNC
     if st in (10, 12):
         reason = _le16(d, p)
-        text = _REASONS[reason] if reason < len(_REASONS) else "Reserved"
+        text = REASONS[reason] if reason < len(REASONS) else "Reserved"
         if st == 12 and not e:
             return f"{out} ({mac(d[hp + 10 : hp + 16])}): {text}"
         return f"{out}: {text}"
     if st == 13:
         out += ": " if e else f" ({mac(d[hp + 10 : hp + 16])}): "
         cat, act = d[p], d[p + 1]
-        if cat in _ACTION_PLAIN:
-            return f"{out}{_ACTION_PLAIN[cat]} Act#{act}"
-        if cat in _ACTION_SUB:
-            word, names = _ACTION_SUB[cat]
+        if cat in ACTION_PLAIN:
+            return f"{out}{ACTION_PLAIN[cat]} Act#{act}"
+        if cat in ACTION_SUB:
+            word, names = ACTION_SUB[cat]
             return out + word + (names[act] if act < len(names) else f"Act#{act}")
         if cat == 15:
-            sp = _SELFPROT[act] if 0 < act < len(_SELFPROT) else f"Act#{act}"
+            sp = SELFPROT[act] if 0 < act < len(SELFPROT) else f"Act#{act}"
             return f"{out}SelfprotectAction {sp}"
         return f"{out}Reserved({cat}) Act#{act}"
     ok = el.parse(d, p + fixed, end, length - fixed)
@@ -737,7 +426,7 @@ def _mgmt(d: bytes, fc: int, hp: int, p: int, end: int, length: int, e: bool) ->
         out += el.channel_text(cap)
     else:  # 11: authentication
         alg, seq, status = _le16(d, p), _le16(d, p + 2), _le16(d, p + 4)
-        name = _AUTH_ALGS[alg] if alg < len(_AUTH_ALGS) else "Reserved"
+        name = AUTH_ALGS[alg] if alg < len(AUTH_ALGS) else "Reserved"
         verdict = _status(status) if seq % 2 else ""
         if alg == 1 and seq in (2, 3):
             out += f" ({name})-{seq:x} [Challenge Text] {verdict}"
@@ -748,7 +437,7 @@ def _mgmt(d: bytes, fc: int, hp: int, p: int, end: int, length: int, e: bool) ->
 
 def _ctrl(d: bytes, fc: int, hp: int, e: bool) -> str:
     st = fc >> 4 & 0xF
-    out = _CTRL_NAMES[st]
+    out = CTRL_NAMES[st]
     if st == 10:
         return out + f" AID({_le16(d, hp + 2):x})"
     if e or st == 7:
@@ -885,7 +574,7 @@ def _hdrlen(fc: int) -> tuple[int, str]:
     if ftype == 0:
         return 24, ""
     if ftype == 1:
-        n = _CTRL_HDRLEN.get(st, 0)
+        n = CTRL_HDRLEN.get(st, 0)
         return n, "" if n else f"unknown 802.11 ctrl frame subtype ({st})"
     if ftype == 2:
         return (30 if fc & 0x300 == 0x300 else 24) + (2 if st & 8 else 0), ""
