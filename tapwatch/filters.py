@@ -82,8 +82,29 @@ def _libpcap() -> ctypes.CDLL:
             ctypes.POINTER(_PktHdr),
             ctypes.c_char_p,
         ]
+        lib.pcap_datalink_val_to_name.restype = ctypes.c_char_p
+        lib.pcap_datalink_val_to_name.argtypes = [ctypes.c_int]
+        lib.pcap_datalink_val_to_description.restype = ctypes.c_char_p
+        lib.pcap_datalink_val_to_description.argtypes = [ctypes.c_int]
         _lib = lib
         return lib
+
+
+def link_type_label(linktype: int) -> str:
+    """A link type as tcpdump names it after "link-type " (``EN10MB (Ethernet)``): libpcap's
+    name and description; tapwatch's own name where libpcap has none (or is missing)."""
+    from tapwatch.linktypes import header_name
+
+    try:
+        lib = _libpcap()
+    except FilterError:
+        return header_name(linktype)
+    name = lib.pcap_datalink_val_to_name(_dlt(linktype))
+    if not name:
+        return header_name(linktype)
+    desc = lib.pcap_datalink_val_to_description(_dlt(linktype))
+    label = name.decode("ascii", "replace")
+    return f"{label} ({desc.decode('ascii', 'replace')})" if desc else label
 
 
 def _dlt(linktype: int) -> int:

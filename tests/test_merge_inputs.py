@@ -262,10 +262,11 @@ def test_a_file_of_several_link_types_names_every_one(tmp_path: Path) -> None:
     assert len(kinds) == 2
     r = run("-r", str(both))
     assert r.returncode == 0, r.stderr
-    assert f"reading from file {both}, link-types raw IPv4, Ethernet" in r.stderr
+    assert f"reading from file {both}, link-types IPV4 (Raw IPv4), EN10MB (Ethernet)" in r.stderr
     # the same for two inputs of one type each
     r = run("-r", str(tun), "-r", str(eth), "-c", "1")
-    assert f"reading from file {tun}, {eth}, link-types raw IPv4, Ethernet" in r.stderr
+    types = "link-types IPV4 (Raw IPv4), EN10MB (Ethernet)"  # libpcap's names, as tcpdump's
+    assert f"reading from file {tun}, {eth}, {types}" in r.stderr
 
 
 def test_the_ui_session_keeps_the_delay_across_with_the_packet(

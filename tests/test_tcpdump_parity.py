@@ -255,3 +255,25 @@ def test_wireless_link_header_as_tcpdump_e(name: str, verbose: int) -> None:
     pairs = zip(ours, theirs, strict=True)
     diffs = [f"  tapwatch: {o!r}\n  tcpdump:  {t!r}" for o, t in pairs if o != t]
     assert not diffs, "\n".join(diffs)
+
+
+@pytest.mark.parametrize(
+    "name", ["crafted.pcap", "radiotap.pcap", "arcnet-linux.pcap", "chdlc.pcap", "ipnet.pcap"]
+)
+def test_reading_line_names_the_link_type_as_tcpdump(name: str) -> None:
+    """The "reading from file" line: libpcap's link-type name and description, the snapshot
+    length, word for word tcpdump's."""
+    exe = shutil.which("tcpdump")
+    if exe is None:
+        pytest.skip("tcpdump not installed")
+    path = CORPUS / name
+    theirs = subprocess.run(
+        [exe, "-nn", "-c", "1", "-r", str(path)], capture_output=True, text=True, timeout=60
+    ).stderr.splitlines()[0]
+    ours = subprocess.run(
+        [sys.executable, "-m", "tapwatch", "-nn", "-c", "1", "-r", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stderr.splitlines()[0]
+    assert ours == theirs

@@ -296,7 +296,7 @@ class LiveRun:
 
 
 def listening(session: Session) -> str:
-    from tapwatch.linktypes import header_name
+    from tapwatch.filters import link_type_label
 
     parts = []
     for src in session.sources:
@@ -308,6 +308,6 @@ def listening(session: Session) -> str:
         if any(s.state == "waiting" and iface in s.interfaces for s in session.sources):
             continue
         what = "observing" if iface.kind == "observe" else "listening on"
-        parts.append(f"{what} {iface.name}, link-type {header_name(iface.linktype)}")
+        parts.append(f"{what} {iface.name}, link-type {link_type_label(iface.linktype)}")
     mode = f", mode {session.peer_mode}" if session.peer_mode != "drop" else ""
     return f"{PROG}: {'; '.join(parts)}{mode}, Ctrl-C to stop"

@@ -138,13 +138,14 @@ def is_live(cap: Capture) -> bool:
 
 def reading_line(path: str, interfaces: Sequence[Interface]) -> str:
     """tcpdump's "reading from file F, link-type T" - every link type the file holds."""
-    from tapwatch.linktypes import header_name
+    from tapwatch.filters import link_type_label
 
     kinds = list(dict.fromkeys(i.linktype for i in interfaces))
     if len(kinds) <= 1:
         lt = kinds[0] if kinds else 0
-        return f"reading from file {path}, link-type {header_name(lt)}"
-    return f"reading from file {path}, link-types {', '.join(header_name(k) for k in kinds)}"
+        snap = f", snapshot length {interfaces[0].snaplen}" if interfaces else ""
+        return f"reading from file {path}, link-type {link_type_label(lt)}{snap}"
+    return f"reading from file {path}, link-types {', '.join(link_type_label(k) for k in kinds)}"
 
 
 def run_file(opts: RunOptions) -> int:
