@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from netns import link_pair, needs_netns, netns
 from test_dfilter import CORPUS, needs_tshark, selected, tshark_selected_many
+from waiting import device_counter, records_on_disk, wait_for
 
 ANALYSIS = [
     "tcp.analysis.flags",
@@ -233,10 +234,15 @@ def test_lossy_real_traffic_matches_tshark(tmp_path: Path) -> None:
         srv = b.popen([sys.executable, "-c", _SERVER])
         try:
             a.wait_capturing("veth0")
+            seen = sum(device_counter(a, "veth0", c) for c in ("rx_packets", "tx_packets"))
             assert srv.stdout is not None and srv.stdout.readline().strip() == "ready"
             a.run(["ping", "-c", "5", "-i", "0.05", "10.77.0.2"], timeout=30)
             client = a.run([sys.executable, "-c", _CLIENT], timeout=120)
             assert client.returncode == 0, client.stderr
+            # every packet veth0 carried since tcpdump started is in the file before it stops
+            # (on a loaded machine tcpdump can be well behind the traffic)
+            sent = sum(device_counter(a, "veth0", c) for c in ("rx_packets", "tx_packets")) - seen
+            wait_for(lambda: records_on_disk(path) >= sent, timeout=60)
         finally:
             dump.terminate()
             _, said = dump.communicate(timeout=10)
