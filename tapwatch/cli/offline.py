@@ -176,6 +176,18 @@ def shown_filter(opts: RunOptions, linktypes: Sequence[int]) -> Any:
     return combine(packet_filter(opts, linktypes), opts.display_filter)
 
 
+def _regular_size(reads: Sequence[str]) -> int | None:
+    """The bytes the inputs that are regular files hold (None: none is), to size the ring."""
+    size = None
+    for path in reads:
+        if path != "-":
+            with contextlib.suppress(OSError):
+                st = os.stat(path)
+                if stat.S_ISREG(st.st_mode):
+                    size = (size or 0) + st.st_size
+    return size
+
+
 def _browse_file(opts: RunOptions) -> int:
     """-r into the UI: the file loads in the background while the first screen shows."""
     import threading
@@ -186,14 +198,7 @@ def _browse_file(opts: RunOptions) -> int:
     from tapwatch.session import Session
     from tapwatch.sinks import InnerFrames
 
-    size = None
-    for path in opts.reads:
-        if path != "-":
-            with contextlib.suppress(OSError):
-                st = os.stat(path)
-                if stat.S_ISREG(st.st_mode):
-                    size = (size or 0) + st.st_size
-    ring = new_ring(opts, size)
+    ring = new_ring(opts, _regular_size(opts.reads))
     wake = threading.Event()
     stdin = None
     if "-" in opts.reads:  # the capture keeps its pipe; the UI gets the terminal as fd 0

@@ -219,6 +219,11 @@ def add_tunnel_flags(p: argparse.ArgumentParser) -> None:
         help="longest frame sent to the far end (default 2000: simpletun's buffer; "
         "longer frames are dropped and counted)",
     )
+    _add_peer_guard_flags(tun)
+
+
+def _add_peer_guard_flags(tun: argparse._ArgumentGroup) -> None:
+    """Who may be the far end of a listening tunnel, and for how long."""
     tun.add_argument(
         "--tunnel-allow",
         type=argtypes.network,
