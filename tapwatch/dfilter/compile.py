@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from tapwatch.dfilter import ftypes, registry, syntax
+from tapwatch.dfilter import fastpath, ftypes, registry, syntax
 from tapwatch.dfilter.packet import Capture, Layer, Packet
 from tapwatch.dfilter.regex import RegexError, compile_pattern
 from tapwatch.dfilter.syntax import DisplayFilterError
@@ -705,6 +705,9 @@ class DisplayFilter:
         self.cost = registry.costliest([f.cost for f in fields])
         #: the filter reads more than the frame's own fields: dissect every packet in order
         self.dissects = any(f.protocol != "frame" for f in fields)
+        #: header fields only: the fast walk (tapwatch.dfilter.fastpath) with the generic
+        #: walk where it gives up; None: every packet through the generic walk
+        self._fast = fastpath.FastPath(self.dissects) if fastpath.eligible(fields) else None
         self.interfaces: list[str | None] = []
         self.numbered_interfaces = False
         self._capture = self.new_capture()
@@ -747,6 +750,13 @@ class DisplayFilter:
         if number <= self._last:
             self.restart()
         self._last = number
+        fast = self._fast
+        if fast is not None:
+            got = fast.packet(
+                self._capture, data, linktype, number, ts_ns, iface, direction, orig_len
+            )
+            if got is not None:
+                return self._test(got)
         pkt = self._capture.packet(data, linktype, number, ts_ns, iface, direction, orig_len)
         return self._test(pkt)
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import struct
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from tapwatch.dfilter import registry
 from tapwatch.dfilter.packet import Layer, Packet
@@ -35,6 +35,18 @@ UDP_PORTS: Final[dict[int, Walker]] = {}
 TCP_PORTS: Final[dict[int, Walker]] = {}
 #: Tried in order on UDP payloads no port claimed: a walker returning True took it.
 UDP_HEURISTICS: Final[list[Callable[[Packet, bytes, int, int], bool]]] = []
+#: Walkers (and heuristics) that add only their own layers and never hand a payload on
+#: through the tables: nothing after them is a link, network or transport layer, so the
+#: header fast path (:mod:`tapwatch.dfilter.fastpath`) need not follow them.
+LEAVES: Final[set[Callable[..., Any]]] = set()
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def leaf(fn: _F) -> _F:
+    """Mark ``fn`` a leaf walker (see :data:`LEAVES`); a walker not marked is assumed to nest."""
+    LEAVES.add(fn)
+    return fn
 
 
 def walk(pkt: Packet) -> None:

@@ -198,16 +198,21 @@ class Capture:
         orig_len: int | None = None,
     ) -> Packet:
         """The next packet of the capture, after the passes have seen it."""
-        if self.first_ns is None:
-            self.first_ns = ts_ns
         pkt = Packet(data, linktype, number, ts_ns, iface, self, direction, orig_len)
-        pkt.delta_ns = 0 if self.prev_ns is None else ts_ns - self.prev_ns
-        self.prev_ns = ts_ns
+        pkt.delta_ns = self.stamp(ts_ns)
         if self.eager:
             pkt.layers()
         for p in self.passes:
             p.feed(pkt)
         return pkt
+
+    def stamp(self, ts_ns: int) -> int:
+        """Take the next packet's time: its ``frame.time_delta`` (once per packet)."""
+        if self.first_ns is None:
+            self.first_ns = ts_ns
+        prev = self.prev_ns
+        self.prev_ns = ts_ns
+        return 0 if prev is None else ts_ns - prev
 
     def interface_name(self, iface: int) -> str | None:
         """The interface's name, when the capture gives one (pcapng, a live session)."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from tapwatch.dfilter import registry
-from tapwatch.dfilter.dissect import UDP_PORTS, bind, u16, u32
+from tapwatch.dfilter.dissect import UDP_PORTS, bind, leaf, u16, u32
 from tapwatch.dfilter.packet import Layer, Packet, Pass
 from tapwatch.dfilter.protocols.transport import TcpInfo
 
@@ -217,10 +217,12 @@ _dns_field("dns.ptr.domain_name", "FT_STRING", _rdata(12), True, "Domain name")
 _dns_field("dns.mx.mail_exchange", "FT_STRING", _rdata(15), True, "Mail exchange")
 
 
+@leaf
 def dns(pkt: Packet, d: bytes, off: int, end: int) -> None:
     pkt.add(Layer("dns", d, off, end, 12))
 
 
+@leaf
 def mdns(pkt: Packet, d: bytes, off: int, end: int) -> None:
     pkt.add(Layer("mdns", d, off, end, 12))
 
@@ -312,6 +314,7 @@ registry.register_field(
 )
 
 
+@leaf
 def dhcp(pkt: Packet, d: bytes, off: int, end: int) -> None:
     pkt.add(Layer("dhcp", d, off, end))
 

@@ -20,6 +20,7 @@ from tapwatch.dfilter.dissect import (
     flag,
     ip_any,
     ip_proto,
+    leaf,
     raw,
     u16,
     u32,
@@ -155,6 +156,7 @@ registry.register_field("wg.counter", "FT_UINT64", "wg", _wg_at({4: 8}, 8))
 _WG_SIZES = {1: 148, 2: 92, 3: 64}
 
 
+@leaf
 def wg_heuristic(pkt: Packet, d: bytes, off: int, end: int) -> bool:
     n = end - off
     if n < 4 or d[off + 1 : off + 4] != b"\0\0\0":
@@ -200,6 +202,7 @@ registry.register_field("openvpn.sessionid", "FT_UINT64", "openvpn", _ovpn_sessi
 registry.register_field("openvpn.peerid", "FT_UINT24", "openvpn", _ovpn_peer)
 
 
+@leaf
 def openvpn(pkt: Packet, d: bytes, off: int, end: int) -> None:
     pkt.add(Layer("openvpn", d, off, end, 1))
 
@@ -213,6 +216,7 @@ uint("esp.spi", "FT_UINT32", "esp", 0, 4, desc="Security parameters index")
 uint("esp.sequence", "FT_UINT32", "esp", 4, 4, desc="Sequence number")
 
 
+@leaf
 def esp(pkt: Packet, d: bytes, off: int, end: int) -> None:
     if off < end:
         pkt.add(Layer("esp", d, off, end, 8))
@@ -223,6 +227,7 @@ IP_PROTOS[50] = esp
 registry.register_protocol("udpencap", "UDP encapsulation of IPsec packets")
 
 
+@leaf
 def udpencap(pkt: Packet, d: bytes, off: int, end: int) -> None:
     """NAT traversal (UDP 4500): ESP unless the first four bytes are zero (IKE's marker)."""
     pkt.add(Layer("udpencap", d, off, off, 0))

@@ -1,0 +1,306 @@
+"""The header fast path: a filter on link, IP and transport fields without the generic walk.
+
+Most filters an analyst types (``ip.src == 10.0.0.1``, ``tcp.port == 80``, ``udp &&
+ip.ttl < 64``, ``frame.len > 100``, ``icmp.type == 8``) read fields of the outer
+headers only.  The generic walk (:mod:`tapwatch.dfilter.dissect`) makes a new
+:class:`~tapwatch.dfilter.packet.Packet` and a :class:`~tapwatch.dfilter.packet.Layer`
+per protocol for every packet, through a dispatch per layer: most of a header
+filter's time.  Here one straight-line function walks the usual stacks (a link header,
+at most one 802.1Q tag, IPv4 or IPv6, TCP/UDP/ICMP/ICMPv6, or ARP) into layer objects
+made once per filter and reused, and the filter's compiled test runs on them
+unchanged: the same field getters read the same spans.
+
+It gives up -- the packet then goes through the generic walk, with the same capture --
+whenever the generic walk could find something it does not model: a second
+occurrence of a protocol (VLAN stacks, tunnels, the datagram inside an ICMP error),
+IPv6 extension headers, IP fragments (their reassembly keeps state across packets),
+or a payload handed to a walker not marked a leaf (:data:`~tapwatch.dfilter.dissect.LEAVES`).
+So it is taken only by filters whose every field belongs to :data:`HEADERS`, needs
+no in-order pass and costs :data:`~tapwatch.dfilter.registry.FAST`; and only while
+the dispatch tables still hold the walkers it mirrors (a module that rebinds one turns
+it off).  tests/test_dfilter_fastpath.py checks it against the generic walk.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable
+from typing import Any, Final
+
+from tapwatch.dfilter import dissect, registry
+from tapwatch.dfilter.packet import Capture, Layer, Packet
+from tapwatch.linktypes import (
+    LINKTYPE_ETHERNET,
+    LINKTYPE_IPV4,
+    LINKTYPE_IPV6,
+    LINKTYPE_LINUX_SLL,
+    LINKTYPE_LINUX_SLL2,
+    LINKTYPE_NULL,
+    LINKTYPE_RAW,
+)
+
+#: The protocols whose layers the fast walk makes.
+HEADERS: Final = frozenset(
+    {"frame", "raw", "null", "sll", "eth", "vlan", "ip", "ipv6", "tcp", "udp", "icmp"}
+    | {"icmpv6", "arp"}
+)
+
+_U16: Final = struct.Struct("!H").unpack_from
+_IP4: Final = struct.Struct("!BxHxxHxB").unpack_from
+_VLAN: Final = frozenset({0x8100, 0x88A8, 0x9100})
+_IPV6_EXT: Final = frozenset({0, 43, 44, 60})
+_ICMP_ERRORS: Final = frozenset({3, 4, 5, 11, 12})
+
+
+def _expected() -> list[tuple[dict[int, Any], int, Any]]:
+    """(table, key, walker) for every dispatch the fast walk mirrors."""
+    from tapwatch.dfilter.protocols import ip, link, transport
+
+    d = dissect
+    out: list[tuple[dict[int, Any], int, Any]] = [
+        (d.LINKTYPES, LINKTYPE_ETHERNET, link.ether),
+        (d.LINKTYPES, LINKTYPE_RAW, link.raw_ip),
+        (d.LINKTYPES, 12, link.raw_ip),
+        (d.LINKTYPES, LINKTYPE_IPV4, d.ip_any),
+        (d.LINKTYPES, LINKTYPE_IPV6, d.ip_any),
+        (d.LINKTYPES, LINKTYPE_NULL, link.null),
+        (d.LINKTYPES, LINKTYPE_LINUX_SLL, link.sll),
+        (d.LINKTYPES, LINKTYPE_LINUX_SLL2, link.sll2),
+        (d.ETHERTYPES, 0x0800, ip.ipv4),
+        (d.ETHERTYPES, 0x86DD, ip.ipv6),
+        (d.ETHERTYPES, 0x0806, link.arp),
+        (d.IP_PROTOS, 6, transport.tcp),
+        (d.IP_PROTOS, 17, transport.udp),
+        (d.IP_PROTOS, 1, ip.icmp),
+        (d.IP_PROTOS, 58, ip.icmpv6),
+    ]
+    out += [(d.ETHERTYPES, t, link.vlan) for t in _VLAN]
+    return out
+
+
+def eligible(fields: Iterable[registry.Field]) -> bool:
+    """Whether a filter reading ``fields`` may take the fast path."""
+    for f in fields:
+        if f.protocol not in HEADERS or f.needs or f.cost != registry.FAST:
+            return False
+        if any(p not in HEADERS for p in f.also):
+            return False
+    return all(table.get(key) is fn for table, key, fn in _expected())
+
+
+class FastPath:
+    """The fast walk for one filter, with the packet and layers it reuses.
+
+    ``headers=False`` (a filter on ``frame.*`` alone): no walk, the frame layer only.
+    """
+
+    def __init__(self, headers: bool = True) -> None:
+        from tapwatch.dfilter.protocols.transport import TcpInfo
+
+        self.headers = headers
+        self.pkt = Packet(b"", -1)
+        self._layers = {n: Layer(n, b"", 0, 0) for n in HEADERS}
+        self._tcpinfo = TcpInfo(0)
+
+    def packet(
+        self,
+        cap: Capture,
+        data: bytes,
+        linktype: int,
+        number: int,
+        ts_ns: int,
+        iface: int,
+        direction: int,
+        orig_len: int | None,
+    ) -> Packet | None:
+        """The packet with its layers, or None: the generic walk must take it."""
+        if self.headers:
+            try:
+                found = self.walk(data, linktype)
+            except Exception:  # hostile bytes: the generic walk decides what stands
+                return None
+            if found is None:
+                return None
+        else:
+            frame = self._layers["frame"]
+            frame.data, frame.end, frame.extra = data, len(data), None
+            found = [frame]
+        p = self.pkt
+        p.data = data
+        p.orig_len = len(data) if orig_len is None else orig_len
+        p.linktype = linktype
+        p.number = number
+        p.ts_ns = ts_ns
+        p.iface = iface
+        p.capture = cap
+        p.direction = direction
+        p.delta_ns = cap.stamp(ts_ns)
+        p._layers = found
+        p._index = {x.name: [x] for x in found}
+        return p
+
+    def walk(self, d: bytes, lt: int) -> list[Layer] | None:
+        """The layers the generic walk would find, or None where it would find more."""
+        ls = self._layers
+        end = len(d)
+        frame = ls["frame"]
+        frame.data, frame.end, frame.extra = d, end, None
+        out = [frame]
+        off = 0
+        et = -1  # the ethertype to dispatch at ``off``; -1: nothing more
+        if lt == LINKTYPE_RAW or lt == 12:
+            x = ls["raw"]
+            x.data, x.off, x.end, x.hlen, x.extra = d, 0, end, 0, None
+            out.append(x)
+            et = -2
+        elif lt == LINKTYPE_ETHERNET:
+            if end < 14:
+                return out
+            t = _U16(d, 12)[0]
+            x = ls["eth"]
+            x.data, x.off, x.end, x.hlen, x.extra = d, 0, 14, 14, t
+            out.append(x)
+            if t >= 0x600:
+                et, off = t, 14
+        elif lt in (LINKTYPE_IPV4, LINKTYPE_IPV6):
+            et = -2
+        elif lt in (LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2):
+            size = 16 if lt == LINKTYPE_LINUX_SLL else 20
+            if end < size:
+                return out
+            x = ls["sll"]
+            x.data, x.off, x.end, x.hlen, x.extra = d, 0, size, size, None
+            out.append(x)
+            et, off = _U16(d, 14 if size == 16 else 0)[0], size
+        elif lt == LINKTYPE_NULL:
+            if end < 4:
+                return out
+            x = ls["null"]
+            x.data, x.off, x.end, x.hlen, x.extra = d, 0, 4, 4, None
+            out.append(x)
+            et, off = -2, 4
+        elif lt in dissect.LINKTYPES:
+            return None
+        else:
+            return out
+        if et == -2:  # a bare IP packet: its version from the first nibble
+            if off >= end:
+                return out
+            v = d[off] >> 4
+            et = 0x0800 if v == 4 else 0x86DD if v == 6 else -1
+        if et in _VLAN:
+            if off >= end or off + 4 > end:
+                return out
+            x = ls["vlan"]
+            x.data, x.off, x.end, x.hlen, x.extra = d, off, off + 4, 4, None
+            out.append(x)
+            et = _U16(d, off + 2)[0]
+            off += 4
+            if et in _VLAN:
+                return None  # stacked tags: several vlan layers
+        if off >= end or et < 0:
+            return out
+        if et == 0x0800:
+            if off + 20 > end:
+                return out
+            vhl, total, fo, proto = _IP4(d, off)
+            ihl = (vhl & 15) * 4
+            if ihl < 20 or off + ihl > end:
+                return out
+            if fo & 0x3FFF:
+                return None  # a fragment: reassembly keeps state
+            if total >= ihl:
+                stop = min(end, off + total)
+                claimed = off + total
+            else:
+                stop = claimed = end
+            x = ls["ip"]
+            x.data, x.off, x.end, x.hlen, x.extra = d, off, stop, ihl, claimed
+            out.append(x)
+            off += ihl
+        elif et == 0x86DD:
+            if off + 40 > end:
+                return out
+            plen = _U16(d, off + 4)[0]
+            if plen:
+                stop = min(end, off + 40 + plen)
+                claimed = off + 40 + plen
+            else:
+                stop = claimed = end
+            x = ls["ipv6"]
+            x.data, x.off, x.end, x.hlen, x.extra = d, off, stop, 40, claimed
+            out.append(x)
+            proto = d[off + 6]
+            if proto in _IPV6_EXT:
+                return None
+            off += 40
+        elif et == 0x0806:
+            if off + 8 > end:
+                return out
+            size = 8 + 2 * (d[off + 4] + d[off + 5])
+            x = ls["arp"]
+            x.data, x.off, x.end, x.hlen, x.extra = d, off, min(end, off + size), size, None
+            out.append(x)
+            return out
+        else:
+            fn = dissect.ETHERTYPES.get(et)
+            return out if fn is None or fn in dissect.LEAVES else None
+        # the transport, from ``off`` to the datagram's end ``stop``
+        if proto == 6:
+            if off >= stop:
+                return out
+            x = ls["tcp"]
+            info = self._tcpinfo
+            if off + 20 > stop:
+                x.data, x.off, x.end, x.hlen = d, off, stop, stop - off
+                info.length = 0
+            else:
+                thl = (d[off + 12] >> 4) * 4
+                if thl < 20:
+                    return out
+                x.data, x.off, x.end, x.hlen = d, off, stop, min(thl, stop - off)
+                length = (claimed if claimed >= off else stop) - off - thl
+                info.length = length if length > 0 else 0
+            x.extra = info
+            out.append(x)
+            return out
+        if proto == 17:
+            if off >= stop:
+                return out
+            x = ls["udp"]
+            x.extra = None
+            if off + 8 > stop:
+                x.data, x.off, x.end, x.hlen = d, off, stop, stop - off
+                out.append(x)
+                return out
+            ulen = _U16(d, off + 4)[0]
+            ustop = min(stop, off + ulen) if ulen >= 8 else stop
+            x.data, x.off, x.end, x.hlen = d, off, ustop, 8
+            out.append(x)
+            if off + 8 >= ustop:
+                return out
+            sport, dport = _U16(d, off)[0], _U16(d, off + 2)[0]
+            lo, hi = (sport, dport) if sport <= dport else (dport, sport)
+            ports = dissect.UDP_PORTS
+            leaves = dissect.LEAVES
+            for port in (lo, hi):
+                if port:
+                    fn = ports.get(port)
+                    if fn is not None:
+                        return out if fn in leaves else None
+            for h in dissect.UDP_HEURISTICS:
+                if h not in leaves:
+                    return None
+            return out
+        if proto == 1 or proto == 58:
+            if off + 4 > stop:
+                return out
+            t = d[off]
+            if off + 8 < stop and (t in _ICMP_ERRORS if proto == 1 else t < 128):
+                return None  # an error: the datagram that caused it follows, as IP
+            x = ls["icmp" if proto == 1 else "icmpv6"]
+            x.data, x.off, x.end, x.hlen, x.extra = d, off, stop, 8, None
+            out.append(x)
+            return out
+        fn = dissect.IP_PROTOS.get(proto)
+        return out if fn is None or fn in dissect.LEAVES else None
