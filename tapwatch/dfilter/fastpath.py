@@ -47,6 +47,9 @@ HEADERS: Final = frozenset(
 
 _U16: Final = struct.Struct("!H").unpack_from
 _IP4: Final = struct.Struct("!BxHxxHxB").unpack_from
+#: The stack order of the layers the fast walk makes (one of each at most).
+ORDER: Final = ("frame", "raw", "null", "sll", "eth", "vlan", "ip", "ipv6", "arp", "tcp", "udp")
+ORDER2: Final = ("icmp", "icmpv6")
 _VLAN: Final = frozenset({0x8100, 0x88A8, 0x9100})
 _IPV6_EXT: Final = frozenset({0, 43, 44, 60})
 _ICMP_ERRORS: Final = frozenset({3, 4, 5, 11, 12})
@@ -101,6 +104,7 @@ class FastPath:
         self.pkt = Packet(b"", -1)
         self._layers = {n: Layer(n, b"", 0, 0) for n in HEADERS}
         self._tcpinfo = TcpInfo(0)
+        self._stacks: dict[int, tuple[list[Layer], dict[str, list[Layer]]]] = {}
 
     def packet(
         self,
@@ -119,12 +123,15 @@ class FastPath:
                 found = self.walk(data, linktype)
             except Exception:  # hostile bytes: the generic walk decides what stands
                 return None
-            if found is None:
-                return None
         else:
             frame = self._layers["frame"]
             frame.data, frame.end, frame.extra = data, len(data), None
-            found = [frame]
+            found = 1
+        got = self._stacks.get(found)
+        if got is None:
+            if not found:
+                return None
+            got = self._stack(found)
         p = self.pkt
         p.data = data
         p.orig_len = len(data) if orig_len is None else orig_len
@@ -135,31 +142,43 @@ class FastPath:
         p.capture = cap
         p.direction = direction
         p.delta_ns = cap.stamp(ts_ns)
-        p._layers = found
-        p._index = {x.name: [x] for x in found}
+        p._layers, p._index = got
         return p
 
-    def walk(self, d: bytes, lt: int) -> list[Layer] | None:
+    def _stack(self, found: int) -> tuple[list[Layer], dict[str, list[Layer]]]:
+        """The layers and index of one set of layers: the same objects for every packet
+        with that stack (nothing changes them: a filter taking this path runs no pass)."""
+        layers = [self._layers[n] for i, n in enumerate(ORDER + ORDER2) if found >> i & 1]
+        got = self._stacks[found] = (layers, {x.name: [x] for x in layers})
+        return got
+
+    def layers(self, d: bytes, lt: int) -> list[Layer] | None:
         """The layers the generic walk would find, or None where it would find more."""
+        found = self.walk(d, lt)
+        return self._stack(found)[0] if found else None
+
+    def walk(self, d: bytes, lt: int) -> int:
+        """The layers the generic walk would find (bits of :data:`ORDER`), or 0 where it would
+        find more."""
         ls = self._layers
         end = len(d)
         frame = ls["frame"]
         frame.data, frame.end, frame.extra = d, end, None
-        out = [frame]
+        m = 1  # the layers found, a bit each (ORDER): one of each, so their order is known
         off = 0
         et = -1  # the ethertype to dispatch at ``off``; -1: nothing more
         if lt == LINKTYPE_RAW or lt == 12:
             x = ls["raw"]
             x.data, x.off, x.end, x.hlen, x.extra = d, 0, end, 0, None
-            out.append(x)
+            m |= 2  # raw
             et = -2
         elif lt == LINKTYPE_ETHERNET:
             if end < 14:
-                return out
+                return m
             t = _U16(d, 12)[0]
             x = ls["eth"]
             x.data, x.off, x.end, x.hlen, x.extra = d, 0, 14, 14, t
-            out.append(x)
+            m |= 16  # eth
             if t >= 0x600:
                 et, off = t, 14
         elif lt in (LINKTYPE_IPV4, LINKTYPE_IPV6):
@@ -167,88 +186,88 @@ class FastPath:
         elif lt in (LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2):
             size = 16 if lt == LINKTYPE_LINUX_SLL else 20
             if end < size:
-                return out
+                return m
             x = ls["sll"]
             x.data, x.off, x.end, x.hlen, x.extra = d, 0, size, size, None
-            out.append(x)
+            m |= 8  # sll
             et, off = _U16(d, 14 if size == 16 else 0)[0], size
         elif lt == LINKTYPE_NULL:
             if end < 4:
-                return out
+                return m
             x = ls["null"]
             x.data, x.off, x.end, x.hlen, x.extra = d, 0, 4, 4, None
-            out.append(x)
+            m |= 4  # null
             et, off = -2, 4
         elif lt in dissect.LINKTYPES:
-            return None
+            return 0
         else:
-            return out
+            return m
         if et == -2:  # a bare IP packet: its version from the first nibble
             if off >= end:
-                return out
+                return m
             v = d[off] >> 4
             et = 0x0800 if v == 4 else 0x86DD if v == 6 else -1
         if et in _VLAN:
             if off >= end or off + 4 > end:
-                return out
+                return m
             x = ls["vlan"]
             x.data, x.off, x.end, x.hlen, x.extra = d, off, off + 4, 4, None
-            out.append(x)
+            m |= 32  # vlan
             et = _U16(d, off + 2)[0]
             off += 4
             if et in _VLAN:
-                return None  # stacked tags: several vlan layers
+                return 0  # stacked tags: several vlan layers
         if off >= end or et < 0:
-            return out
+            return m
         if et == 0x0800:
             if off + 20 > end:
-                return out
+                return m
             vhl, total, fo, proto = _IP4(d, off)
             ihl = (vhl & 15) * 4
             if ihl < 20 or off + ihl > end:
-                return out
+                return m
             if fo & 0x3FFF:
-                return None  # a fragment: reassembly keeps state
+                return 0  # a fragment: reassembly keeps state
             if total >= ihl:
-                stop = min(end, off + total)
+                stop = off + total if off + total < end else end
                 claimed = off + total
             else:
                 stop = claimed = end
             x = ls["ip"]
             x.data, x.off, x.end, x.hlen, x.extra = d, off, stop, ihl, claimed
-            out.append(x)
+            m |= 64  # ip
             off += ihl
         elif et == 0x86DD:
             if off + 40 > end:
-                return out
+                return m
             plen = _U16(d, off + 4)[0]
             if plen:
-                stop = min(end, off + 40 + plen)
+                stop = off + 40 + plen if off + 40 + plen < end else end
                 claimed = off + 40 + plen
             else:
                 stop = claimed = end
             x = ls["ipv6"]
             x.data, x.off, x.end, x.hlen, x.extra = d, off, stop, 40, claimed
-            out.append(x)
+            m |= 128  # ipv6
             proto = d[off + 6]
             if proto in _IPV6_EXT:
-                return None
+                return 0
             off += 40
         elif et == 0x0806:
             if off + 8 > end:
-                return out
+                return m
             size = 8 + 2 * (d[off + 4] + d[off + 5])
             x = ls["arp"]
             x.data, x.off, x.end, x.hlen, x.extra = d, off, min(end, off + size), size, None
-            out.append(x)
-            return out
+            m |= 256  # arp
+            return m
         else:
             fn = dissect.ETHERTYPES.get(et)
-            return out if fn is None or fn in dissect.LEAVES else None
+            return m if fn is None or fn in dissect.LEAVES else 0
         # the transport, from ``off`` to the datagram's end ``stop``
         if proto == 6:
             if off >= stop:
-                return out
+                return m
             x = ls["tcp"]
             info = self._tcpinfo
             if off + 20 > stop:
@@ -257,28 +276,33 @@ class FastPath:
             else:
                 thl = (d[off + 12] >> 4) * 4
                 if thl < 20:
-                    return out
-                x.data, x.off, x.end, x.hlen = d, off, stop, min(thl, stop - off)
+                    return m
+                x.data, x.off, x.end, x.hlen = (
+                    d,
+                    off,
+                    stop,
+                    thl if off + thl <= stop else stop - off,
+                )
                 length = (claimed if claimed >= off else stop) - off - thl
                 info.length = length if length > 0 else 0
             x.extra = info
-            out.append(x)
-            return out
+            m |= 512  # tcp
+            return m
         if proto == 17:
             if off >= stop:
-                return out
+                return m
             x = ls["udp"]
             x.extra = None
             if off + 8 > stop:
                 x.data, x.off, x.end, x.hlen = d, off, stop, stop - off
-                out.append(x)
-                return out
+                m |= 1024  # udp
+                return m
             ulen = _U16(d, off + 4)[0]
-            ustop = min(stop, off + ulen) if ulen >= 8 else stop
+            ustop = off + ulen if ulen >= 8 and off + ulen < stop else stop
             x.data, x.off, x.end, x.hlen = d, off, ustop, 8
-            out.append(x)
+            m |= 1024  # udp
             if off + 8 >= ustop:
-                return out
+                return m
             sport, dport = _U16(d, off)[0], _U16(d, off + 2)[0]
             lo, hi = (sport, dport) if sport <= dport else (dport, sport)
             ports = dissect.UDP_PORTS
@@ -287,20 +311,20 @@ class FastPath:
                 if port:
                     fn = ports.get(port)
                     if fn is not None:
-                        return out if fn in leaves else None
+                        return m if fn in leaves else 0
             for h in dissect.UDP_HEURISTICS:
                 if h not in leaves:
-                    return None
-            return out
+                    return 0
+            return m
         if proto == 1 or proto == 58:
             if off + 4 > stop:
-                return out
+                return m
             t = d[off]
             if off + 8 < stop and (t in _ICMP_ERRORS if proto == 1 else t < 128):
-                return None  # an error: the datagram that caused it follows, as IP
+                return 0  # an error: the datagram that caused it follows, as IP
             x = ls["icmp" if proto == 1 else "icmpv6"]
             x.data, x.off, x.end, x.hlen, x.extra = d, off, stop, 8, None
-            out.append(x)
-            return out
+            m |= 2048 if proto == 1 else 4096
+            return m
         fn = dissect.IP_PROTOS.get(proto)
-        return out if fn is None or fn in dissect.LEAVES else None
+        return m if fn is None or fn in dissect.LEAVES else 0
