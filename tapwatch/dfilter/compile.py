@@ -87,6 +87,17 @@ class Compiler:
         get = v.get
         if isinstance(node.value, (syntax.Arith, syntax.Call)):
             return lambda pkt: any(get(pkt))
+        word = node.value
+        if isinstance(word, syntax.Word) and word.layers is None and len(v.fields) == 1:
+            f = v.fields[0]
+            if f.is_protocol and not f.also:
+                name = f.protocol  # present: a layer of it, without its bytes
+
+                def present(pkt: Packet) -> bool:
+                    index = pkt._index
+                    return bool((pkt.index() if index is None else index).get(name))
+
+                return present
         return lambda pkt: bool(get(pkt))
 
     # ------------------------------------------------------------------ values
@@ -644,8 +655,10 @@ def _direct_any(v: Val, quant: str) -> Callable[[Callable[[Any], bool]], Test] |
     if quant != "any" or len(v.fields) != 1 or not isinstance(v.node, syntax.Word):
         return None
     f = v.fields[0]
-    if f.multi or f.also or f.get is None or v.node.layers is not None:
+    if f.also or f.get is None or v.node.layers is not None:
         return None
+    if f.multi:
+        return _direct_parts(f)
     name, get = f.protocol, f.get
 
     def make(pred: Callable[[Any], bool]) -> Test:
@@ -658,6 +671,37 @@ def _direct_any(v: Val, quant: str) -> Callable[[Callable[[Any], bool]], Test] |
                 return False
             for layer in found:
                 x = get(pkt, layer)
+                if x is not None and pred(x):
+                    return True
+            return False
+
+        return test
+
+    return make
+
+
+def _direct_parts(f: registry.Field) -> Callable[[Callable[[Any], bool]], Test] | None:
+    """``_direct_any`` for a field that is either of two (``tcp.port``): each part's value
+    tested in turn, as the list of both would be."""
+    if len(f.parts) != 2 or any(p.get is None for p in f.parts):
+        return None
+    name = f.protocol
+    g1, g2 = f.parts[0].get, f.parts[1].get
+    assert g1 is not None and g2 is not None
+
+    def make(pred: Callable[[Any], bool]) -> Test:
+        def test(pkt: Packet) -> bool:
+            index = pkt._index
+            if index is None:
+                index = pkt.index()
+            found = index.get(name)
+            if not found:
+                return False
+            for layer in found:
+                x = g1(pkt, layer)
+                if x is not None and pred(x):
+                    return True
+                x = g2(pkt, layer)
                 if x is not None and pred(x):
                     return True
             return False

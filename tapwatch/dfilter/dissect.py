@@ -207,8 +207,16 @@ def both(
             return [] if b is None else [b]
         return [a] if b is None else [a, b]
 
+    parts = (first, second) if not (first.multi or second.multi or first.also) else ()
     return registry.register_field(
-        name, first.ftype, first.protocol, get, multi=True, needs=first.needs, desc=desc
+        name,
+        first.ftype,
+        first.protocol,
+        get,
+        multi=True,
+        needs=first.needs,
+        desc=desc,
+        parts=parts if second.protocol == first.protocol else (),
     )
 
 

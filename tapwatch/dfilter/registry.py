@@ -65,6 +65,9 @@ class Field:
     desc: str = ""
     #: other protocols whose layers carry this field too (DNS's fields in mDNS)
     also: tuple[str, ...] = ()
+    #: a field that is either of these, single-valued, of the same layer (``ip.addr``):
+    #: its values are theirs, in order, so a test may read them one by one
+    parts: tuple[Field, ...] = ()
 
     @property
     def is_protocol(self) -> bool:
@@ -102,11 +105,12 @@ def register_field(
     cost: str = FAST,
     desc: str = "",
     also: tuple[str, ...] = (),
+    parts: tuple[Field, ...] = (),
 ) -> Field:
     """A field read from each ``protocol`` layer by ``get`` (see the module's docstring)."""
     if cost not in _COST_ORDER:
         raise ValueError(f"unknown cost {cost!r}")
-    f = Field(name, ftype, protocol, get, multi, needs, cost, desc, also)
+    f = Field(name, ftype, protocol, get, multi, needs, cost, desc, also, parts)
     _FIELDS[name] = f
     return f
 
