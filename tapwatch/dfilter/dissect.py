@@ -183,6 +183,16 @@ def raw(name: str, ftype: str, proto: str, at: int, size: int, desc: str = "") -
     as the address's integer)."""
     as_int = ftype in ("FT_IPv4", "FT_IPv6")
 
+    if as_int and size == 4:  # an IPv4 address: one unpack, no slice
+
+        def get4(pkt: Packet, layer: Layer) -> Any:
+            o = layer.off + at
+            if o + 4 > layer.end:
+                return None
+            return _U32(layer.data, o)[0]
+
+        return registry.register_field(name, ftype, proto, get4, desc=desc)
+
     def get(pkt: Packet, layer: Layer) -> Any:
         o = layer.off + at
         if o + size > layer.end:
