@@ -11,6 +11,8 @@ types into Wireshark and select what tshark's ``-Y`` selects on the same capture
   (:mod:`~tapwatch.dfilter.protocols`) and other parts of tapwatch extend;
 * :mod:`~tapwatch.dfilter.dissect` finds a packet's layers with ``struct``, never
   scapy, in the spirit of the fast decoder;
+* :mod:`~tapwatch.dfilter.fastpath` walks the usual link/IP/transport stacks in one
+  function for filters on header fields alone, and hands the rest to the generic walk;
 * :mod:`~tapwatch.dfilter.language` tells the two languages apart.
 """
 
