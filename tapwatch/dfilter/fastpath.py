@@ -24,7 +24,7 @@ it off).  tests/test_dfilter_fastpath.py checks it against the generic walk.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 from tapwatch.dfilter import dissect, registry
@@ -105,6 +105,9 @@ class FastPath:
         self._layers = {n: Layer(n, b"", 0, 0) for n in HEADERS}
         self._tcpinfo = TcpInfo(0)
         self._stacks: dict[int, tuple[list[Layer], dict[str, list[Layer]]]] = {}
+        #: the layers the generic walk would find (bits of ORDER), or 0 where it would
+        #: find more
+        self.walk = _make_walk(self._layers, self._tcpinfo)
 
     def packet(
         self,
@@ -157,26 +160,43 @@ class FastPath:
         found = self.walk(d, lt)
         return self._stack(found)[0] if found else None
 
-    def walk(self, d: bytes, lt: int) -> int:
+
+def _make_walk(layers: dict[str, Layer], info_: Any) -> Callable[[bytes, int], int]:
+    """``FastPath.walk`` for one filter's layers: they are the closure's own names (no
+    lookup per packet)."""
+    frame_ = layers["frame"]
+    raw_ = layers["raw"]
+    null_ = layers["null"]
+    sll_ = layers["sll"]
+    eth_ = layers["eth"]
+    vlan_ = layers["vlan"]
+    ip_ = layers["ip"]
+    ipv6_ = layers["ipv6"]
+    arp_ = layers["arp"]
+    tcp_ = layers["tcp"]
+    udp_ = layers["udp"]
+    icmp_ = layers["icmp"]
+    icmpv6_ = layers["icmpv6"]
+
+    def walk(d: bytes, lt: int) -> int:
         """The layers the generic walk would find (bits of :data:`ORDER`), or 0 where it would
         find more."""
-        ls = self._layers
         end = len(d)
-        frame = ls["frame"]
+        frame = frame_
         frame.data, frame.end, frame.extra = d, end, None
         m = 1  # the layers found, a bit each (ORDER): one of each, so their order is known
         off = 0
         et = -1  # the ethertype to dispatch at ``off``; -1: nothing more
-        if lt == LINKTYPE_RAW or lt == 12:
-            x = ls["raw"]
+        if lt == 101 or lt == 12:
+            x = raw_
             x.data, x.off, x.end, x.hlen, x.extra = d, 0, end, 0, None
             m |= 2  # raw
             et = -2
-        elif lt == LINKTYPE_ETHERNET:
+        elif lt == 1:
             if end < 14:
                 return m
             t = _U16(d, 12)[0]
-            x = ls["eth"]
+            x = eth_
             x.data, x.off, x.end, x.hlen, x.extra = d, 0, 14, 14, t
             m |= 16  # eth
             if t >= 0x600:
@@ -187,14 +207,14 @@ class FastPath:
             size = 16 if lt == LINKTYPE_LINUX_SLL else 20
             if end < size:
                 return m
-            x = ls["sll"]
+            x = sll_
             x.data, x.off, x.end, x.hlen, x.extra = d, 0, size, size, None
             m |= 8  # sll
             et, off = _U16(d, 14 if size == 16 else 0)[0], size
         elif lt == LINKTYPE_NULL:
             if end < 4:
                 return m
-            x = ls["null"]
+            x = null_
             x.data, x.off, x.end, x.hlen, x.extra = d, 0, 4, 4, None
             m |= 4  # null
             et, off = -2, 4
@@ -210,7 +230,7 @@ class FastPath:
         if et in _VLAN:
             if off >= end or off + 4 > end:
                 return m
-            x = ls["vlan"]
+            x = vlan_
             x.data, x.off, x.end, x.hlen, x.extra = d, off, off + 4, 4, None
             m |= 32  # vlan
             et = _U16(d, off + 2)[0]
@@ -233,7 +253,7 @@ class FastPath:
                 claimed = off + total
             else:
                 stop = claimed = end
-            x = ls["ip"]
+            x = ip_
             x.data, x.off, x.end, x.hlen, x.extra = d, off, stop, ihl, claimed
             m |= 64  # ip
             off += ihl
@@ -246,7 +266,7 @@ class FastPath:
                 claimed = off + 40 + plen
             else:
                 stop = claimed = end
-            x = ls["ipv6"]
+            x = ipv6_
             x.data, x.off, x.end, x.hlen, x.extra = d, off, stop, 40, claimed
             m |= 128  # ipv6
             proto = d[off + 6]
@@ -257,7 +277,7 @@ class FastPath:
             if off + 8 > end:
                 return m
             size = 8 + 2 * (d[off + 4] + d[off + 5])
-            x = ls["arp"]
+            x = arp_
             x.data, x.off, x.end, x.hlen, x.extra = d, off, min(end, off + size), size, None
             m |= 256  # arp
             return m
@@ -268,8 +288,8 @@ class FastPath:
         if proto == 6:
             if off >= stop:
                 return m
-            x = ls["tcp"]
-            info = self._tcpinfo
+            x = tcp_
+            info = info_
             if off + 20 > stop:
                 x.data, x.off, x.end, x.hlen = d, off, stop, stop - off
                 info.length = 0
@@ -291,7 +311,7 @@ class FastPath:
         if proto == 17:
             if off >= stop:
                 return m
-            x = ls["udp"]
+            x = udp_
             x.extra = None
             if off + 8 > stop:
                 x.data, x.off, x.end, x.hlen = d, off, stop, stop - off
@@ -322,9 +342,11 @@ class FastPath:
             t = d[off]
             if off + 8 < stop and (t in _ICMP_ERRORS if proto == 1 else t < 128):
                 return 0  # an error: the datagram that caused it follows, as IP
-            x = ls["icmp" if proto == 1 else "icmpv6"]
+            x = icmp_ if proto == 1 else icmpv6_
             x.data, x.off, x.end, x.hlen, x.extra = d, off, stop, 8, None
             m |= 2048 if proto == 1 else 4096
             return m
         fn = dissect.IP_PROTOS.get(proto)
         return m if fn is None or fn in dissect.LEAVES else 0
+
+    return walk
