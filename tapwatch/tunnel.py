@@ -189,6 +189,13 @@ class FrameDecoder:
     _skip: int = 0  # bytes of an oversized frame still to read past
 
     def feed(self, data: bytes) -> list[bytes]:
+        if not self._buf and not self._skip:  # the usual segment: one whole frame, alone
+            n = len(data) - 2
+            if 0 < n <= self.max_frame and (data[0] << 8 | data[1]) == n:
+                frame = data[2:]  # no copy into the buffer and out again: time before the write
+                if self.linktype == LINKTYPE_RAW and _ip_length(frame) not in (None, n):
+                    self.counters.length_mismatch += 1
+                return [frame]
         buf = self._buf
         buf += data
         frames: list[bytes] = []
@@ -605,14 +612,17 @@ class Tunnel(threading.Thread):
                         if not data:
                             decoder.end()
                             return
-                        # ACK at once: simpletun writes the prefix and the frame apart, and
-                        # with Nagle on its side the frame waits for this ACK, which a delayed
-                        # ACK would hold back ~40 ms
-                        with contextlib.suppress(OSError):
-                            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
                         for frame in decoder.feed(data):
                             silent_until = None  # a frame: this is a peer, not a squatter
                             self._deliver(frame)
+                        # ACK at once: simpletun writes the prefix and the frame apart, and
+                        # with Nagle on its side the frame waits for this ACK, which a delayed
+                        # ACK would hold back ~40 ms. After the frames are in the device: the
+                        # system call is not in the way of what the peer sent.
+                        try:
+                            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
+                        except OSError:
+                            pass
                         self._say_framing()
         finally:
             self._say_framing(force=True)
