@@ -154,6 +154,8 @@ def _run(ns_a: str, ns_b: str, variant: str, relay: str, n: int) -> tuple[list[i
             stderr=subprocess.DEVNULL,
             env=end_env,
             text=True,
+            # ``-m`` puts the working directory first on the path: the checkout under test
+            cwd=BASE if variant == "tapwatch base" and BASE else None,
         )
     try:
         assert peer.stdout.readline().strip() == "connected"
