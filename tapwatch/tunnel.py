@@ -649,10 +649,8 @@ class Tunnel(threading.Thread):
                         # with Nagle on its side the frame waits for this ACK, which a delayed
                         # ACK would hold back ~40 ms. After the frames are in the device: the
                         # system call is not in the way of what the peer sent.
-                        try:
+                        with contextlib.suppress(OSError):
                             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
-                        except OSError:
-                            pass
                         self._say_framing()
         finally:
             self._say_framing(force=True)
