@@ -15,7 +15,9 @@ one write per frame. tapwatch runs as a user would run it (``--create tun0 --add
 10.0.0.1/24 --tunnel-connect 10.200.0.2 -q``, lines to /dev/null). Variants alternate,
 ``rounds`` times each; figures are the pooled median, p90 and p99 of the probes (the
 first WARM of each run left out), and tapwatch's ratio to the relay's.
-Run (root): ``python bench/tunnel_latency_bench.py [probes] [rounds]``.
+Run (root): ``python bench/tunnel_latency_bench.py [probes] [rounds]``. With
+``TAPWATCH_BENCH_BASE=/path/to/another/checkout`` a third variant, "tapwatch base", runs that
+checkout's tapwatch in the same rounds (before and after a change, alternately).
 """
 
 from __future__ import annotations
@@ -107,8 +109,14 @@ print(json.dumps(got), flush=True)
 """
 
 
+BASE = os.environ.get("TAPWATCH_BENCH_BASE")
+
+
 def _run(ns_a: str, ns_b: str, variant: str, relay: str, n: int) -> tuple[list[int], list[int]]:
     run = {"env": env(), "text": True}
+    end_env = env()
+    if variant == "tapwatch base" and BASE:
+        end_env["PYTHONPATH"] = BASE  # that checkout's package first on the path
     peer = subprocess.Popen(
         in_netns(ns_b, [sys.executable, "-c", PEER, str(n), str(GAP_S)]),
         stdout=subprocess.PIPE,
@@ -144,7 +152,10 @@ def _run(ns_a: str, ns_b: str, variant: str, relay: str, n: int) -> tuple[list[i
             ),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            **run,  # type: ignore[call-overload]
+            env=end_env,
+            text=True,
+            # ``-m`` puts the working directory first on the path: the checkout under test
+            cwd=BASE if variant == "tapwatch base" and BASE else None,
         )
     try:
         assert peer.stdout.readline().strip() == "connected"
@@ -185,8 +196,8 @@ def main() -> None:
         sys.exit("needs root (it makes namespaces and a tun device)")
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 500
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 2
-    variants = ("C relay", "tapwatch")
-    pooled = {v: ([], []) for v in variants}
+    variants: tuple[str, ...] = ("C relay", "tapwatch") + (("tapwatch base",) if BASE else ())
+    pooled: dict[str, tuple[list[int], list[int]]] = {v: ([], []) for v in variants}
     with tempdir() as tmp:
         relay = os.path.join(tmp, "tunrelay")
         subprocess.run(
@@ -244,9 +255,10 @@ def main() -> None:
                 f"| {v} | {name} | {len(ms)} | {pct(ms, 50):.3f} ms | {pct(ms, 90):.3f} ms "
                 f"| {pct(ms, 99):.3f} ms |"
             )
-    for name in ("device -> peer", "peer -> device"):
-        t, c = stats["tapwatch", name], stats["C relay", name]
-        print(f"tapwatch / C relay, {name}: median {t[0] / c[0]:.2f}x, p90 {t[1] / c[1]:.2f}x")
+    for v in variants[1:]:
+        for name in ("device -> peer", "peer -> device"):
+            t, c = stats[v, name], stats["C relay", name]
+            print(f"{v} / C relay, {name}: median {t[0] / c[0]:.2f}x, p90 {t[1] / c[1]:.2f}x")
 
 
 if __name__ == "__main__":

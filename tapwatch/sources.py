@@ -246,19 +246,21 @@ class DeviceSource(Source):
         packets and the tunnel's frames (from whichever thread they come).
         Raises PeerError with the reason when the device cannot take it.
         """
-        from tapwatch.peer import PeerError, PeerStopped
-
         device = self.device
-        if device is None or device.fd < 0:
-            raise PeerError("no device to write to")
-        reason = self.read_only_reason  # made again by another program: not ours to write
-        if reason is not None:
-            raise PeerStopped(f"replies and echoes stopped: {reason}")
+        iface = self.interfaces[0]
+        if device is None or device.fd < 0 or iface.read_only_reason is not None:
+            from tapwatch.peer import PeerError, PeerStopped  # only on the way out: per frame,
+            # the import statement's look-up is time before the write (the tunnel's latency)
+
+            if device is None or device.fd < 0:
+                raise PeerError("no device to write to")
+            # made again by another program: not ours to write
+            raise PeerStopped(f"replies and echoes stopped: {iface.read_only_reason}")
         try:  # stamped as the write begins, stored before anything it makes the host send
-            self.ring.append_written(
-                device.write, Direction.INBOUND, frame, self.interfaces[0].index
-            )
+            self.ring.append_written(device.write, Direction.INBOUND, frame, iface.index)
         except OSError as e:
+            from tapwatch.peer import PeerError
+
             raise PeerError(f"writing to {self.name} failed: {e.strerror}") from None
         self.wake.set()
 

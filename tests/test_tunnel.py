@@ -64,6 +64,18 @@ def test_framing_problems_are_counted_and_the_stream_stays_in_step() -> None:
     assert c.cut_short == 1 and c.framing_errors == 4
 
 
+def test_a_segment_holding_one_whole_frame_is_judged_as_any_other() -> None:
+    """The one-frame segment is taken without the decoder's buffer: same frames, same counts."""
+    c = TunnelCounters()
+    d = FrameDecoder(c, max_frame=100)
+    assert d.feed(encode(ip4(total=99))) == [ip4(total=99)] and c.length_mismatch == 1
+    assert d.feed(struct.pack("!H", 150)) == [] and c.too_long_in == 1  # to be read past
+    assert d.feed(b"z" * 150 + encode(ip4())) == [ip4()]  # the stream stayed in step
+    assert d.feed(struct.pack("!H", 0)) == [] and c.zero_length == 1
+    assert d.feed(encode(ip4())[:-1]) == [] and d.feed(b"x") == [ip4()]  # the buffered path
+    assert c.framing_errors == 3
+
+
 def test_ethernet_frames_are_not_checked_against_an_ip_length() -> None:
     c = TunnelCounters()
     frame = b"\x02" * 12 + b"\x08\x00" + ip4() + b"\0" * 6  # padded to the minimum
