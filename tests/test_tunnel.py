@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from netns import TAPWATCH, Netns, link_pair, needs_netns, netns
 from test_live import stop, wait_addr
+from waiting import wait_for
 
 from tapwatch.linktypes import LINKTYPE_ETHERNET, LINKTYPE_RAW
 from tapwatch.tunnel import FrameDecoder, TunnelCounters, TunnelError, encode, parse_endpoint
@@ -251,8 +252,11 @@ def test_two_tapwatch_ends(pair: tuple[Netns, Netns], tap: bool, udp: bool) -> N
         wait_addr(b, "tun0", B_IN)
         if not udp:
             wait_connected(a)
-        else:  # the server learns its peer from the first datagram
-            b.run(["ping", "-c", "1", "-W", "1", A_IN])
+        else:  # the server learns its peer from the first datagram that reaches it
+            assert wait_for(
+                lambda: received(b.run(["ping", "-c", "1", "-W", "1", A_IN]).stdout) == 1,
+                timeout=30,
+            ), "the server never answered through the tunnel"
         there = a.run(["ping", "-c", "5", "-i", "0.2", "-W", "2", B_IN])
         back = b.run(["ping", "-c", "5", "-i", "0.2", "-W", "2", A_IN])
     finally:
