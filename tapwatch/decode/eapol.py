@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Final
 
 from tapwatch.decode.core import ETHERTYPES, Acc, EtherHandler, Walk, bind, u16
+from tapwatch.decode.verbose import safe_char
 
 _FRAME_TYPES: Final = (
     "EAP packet",
@@ -51,20 +52,9 @@ _AKA: Final = {
 _TRUNC: Final = " [|eap]"
 
 
-def _char(c: int) -> str:
-    """tcpdump's ``fn_print_char``: a byte as printable ASCII (``M-`` and ``^`` escapes)."""
-    out = ""
-    if c & 0x80:
-        out = "M-"
-        c &= 0x7F
-    if c < 0x20 or c == 0x7F:
-        return out + "^" + chr(c ^ 0x40)
-    return out + chr(c)
-
-
 def _jnp(b: bytes) -> str:
     """``nd_printjnp``: up to the first NUL, escaped."""
-    return "".join(_char(c) for c in b.split(b"\0", 1)[0])
+    return "".join(safe_char(c) for c in b.split(b"\0", 1)[0])
 
 
 def _tls_flags(f: int) -> str:

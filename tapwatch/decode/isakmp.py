@@ -30,6 +30,7 @@ from tapwatch.decode.core import (
     u16,
     u32,
 )
+from tapwatch.decode.verbose import safe_char
 
 _IKE1_EXCHANGES: Final = {
     0: "none",
@@ -399,7 +400,7 @@ class _V1:
                 out.append(f" len={n} [bad: < 4]" if n < 4 else f" len={n} {ip4(b[:4])}")
                 n = 0
             elif t in (2, 3):
-                out.append(f" len={n} " + "".join(_safe(c) for c in b))
+                out.append(f" len={n} " + "".join(safe_char(c) for c in b))
                 n = 0
             elif t == 4:
                 out.append(
@@ -749,17 +750,6 @@ class _V2(_V1):
         if self.ep < ep2:
             out.append("...")
         return cp
-
-
-def _safe(c: int) -> str:
-    """tcpdump's ``safeputchar``: ``M-`` for the high bit, ``^X`` for controls."""
-    out = ""
-    if c & 0x80:
-        out = "M-"
-        c &= 0x7F
-    if c < 0x20 or c == 0x7F:
-        return out + "^" + chr(c ^ 0x40)
-    return out + chr(c)
 
 
 def isakmp(

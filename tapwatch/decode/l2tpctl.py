@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from tapwatch.decode.verbose import safe_char
+
 _MSGTYPES: Final = {
     1: "SCCRQ",
     2: "SCCRP",
@@ -47,19 +49,8 @@ _SHORT: Final = "AVP too short"
 _TRUNC: Final = " [|l2tp]"
 
 
-def _char(c: int) -> str:
-    """tcpdump's ``fn_print_char``: a byte as printable ASCII (``M-`` and ``^`` escapes)."""
-    out = ""
-    if c & 0x80:
-        out = "M-"
-        c &= 0x7F
-    if c < 0x20 or c == 0x7F:
-        return out + "^" + chr(c ^ 0x40)
-    return out + chr(c)
-
-
 def _string(v: bytes) -> str:
-    return "".join(_char(c) for c in v)
+    return "".join(safe_char(c) for c in v)
 
 
 def _u16(v: bytes, p: int = 0) -> int:

@@ -52,7 +52,7 @@ from tapwatch.decode.openflow_names import (
     VERSIONS,
     WILDCARDS,
 )
-from tapwatch.decode.verbose import hex_ascii
+from tapwatch.decode.verbose import hex_ascii, safe_char
 
 
 class _Invalid(Exception):
@@ -87,16 +87,6 @@ def _vlan(v: int) -> str:
 
 def _pcp(v: int) -> str:
     return str(v) if v <= 7 else f"{v} (bogus)"
-
-
-def _char(c: int) -> str:
-    out = ""
-    if c & 0x80:
-        out = "M-"
-        c &= 0x7F
-    if c < 0x20 or c == 0x7F:
-        return out + "^" + chr(c ^ 0x40)
-    return out + chr(c)
 
 
 class _Msg:
@@ -135,7 +125,7 @@ class _Msg:
         """A fixed-size NUL-padded string (``nd_printjnp``)."""
         self.need(p, n)
         raw = self.d[p : p + n].split(b"\0", 1)[0]
-        return "".join(_char(c) for c in raw)
+        return "".join(safe_char(c) for c in raw)
 
     def data(self, p: int, n: int) -> None:
         """``of_data_print``: `` data (N octets)``, and with ``-vv`` their dump."""

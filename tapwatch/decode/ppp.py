@@ -28,7 +28,7 @@ from tapwatch.decode.core import (
     u16,
     u32,
 )
-from tapwatch.decode.verbose import hexdump
+from tapwatch.decode.verbose import hexdump, safe_char
 
 #: PPP's ethertype: the key the PPP frame handler is bound under.
 ETHERTYPE_PPP: Final = 0x880B
@@ -149,17 +149,6 @@ _PPPOE_TAGS: Final = {
     0x0202: "AC-System-Error",
     0x0203: "Generic-Error",
 }
-
-
-def _char(c: int) -> str:
-    """tcpdump's ``fn_print_char``: ``M-`` for the high bit, ``^X`` for controls."""
-    out = ""
-    if c & 0x80:
-        out = "M-"
-        c &= 0x7F
-    if c < 0x20 or c == 0x7F:
-        return out + "^" + chr(c ^ 0x40)
-    return out + chr(c)
 
 
 def _lcp_opt(d: bytes, p: int, length: int, end: int, out: list[str], verbose: int) -> int:
@@ -384,11 +373,11 @@ def _chap(d: bytes, p: int, end: int, length: int, out: list[str]) -> None:
         q += vs
         n = ln - (q - p)
         need(q, max(n, 0), end)
-        out.append(", Name " + "".join(_char(c) for c in d[q : q + max(n, 0)]))
+        out.append(", Name " + "".join(safe_char(c) for c in d[q : q + max(n, 0)]))
     elif code in (3, 4):
         n = ln - 4
         need(q, max(n, 0), end)
-        out.append(", Msg " + "".join(_char(c) for c in d[q : q + max(n, 0)]))
+        out.append(", Msg " + "".join(safe_char(c) for c in d[q : q + max(n, 0)]))
 
 
 def _pap(d: bytes, p: int, end: int, length: int, out: list[str]) -> None:
@@ -424,7 +413,7 @@ def _pap(d: bytes, p: int, end: int, length: int, out: list[str]) -> None:
                 if length - (q - p) < n:
                     return
                 need(q, n, end)
-                out.append(f", {word} " + "".join(_char(c) for c in d[q : q + n]))
+                out.append(f", {word} " + "".join(safe_char(c) for c in d[q : q + n]))
                 q += n
         elif code in (2, 3):
             if ln < 5:
@@ -435,7 +424,7 @@ def _pap(d: bytes, p: int, end: int, length: int, out: list[str]) -> None:
             if length - (q - p) < n:
                 return
             need(q, n, end)
-            out.append(", Msg " + "".join(_char(c) for c in d[q : q + n]))
+            out.append(", Msg " + "".join(safe_char(c) for c in d[q : q + n]))
     except Trunc:
         out.append("[|pap]")
 

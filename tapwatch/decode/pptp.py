@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Final
 
 from tapwatch.decode.core import TCP_PORTS, Acc, PortHandler, Trunc, Walk, bind, need, u16, u32
+from tapwatch.decode.verbose import safe_char
 
 _TYPES: Final = (
     "NOT_DEFINED",
@@ -74,17 +75,6 @@ _FRAMING: Final = {1: "A", 2: "S", 3: "E"}
 _REASONS: Final = {1: "None", 2: "Stop-Protocol", 3: "Stop-Local-Shutdown"}
 
 
-def _char(c: int) -> str:
-    """tcpdump's ``fn_print_char``: ``M-`` for the high bit, ``^X`` for controls."""
-    out = ""
-    if c & 0x80:
-        out = "M-"
-        c &= 0x7F
-    if c < 0x20 or c == 0x7F:
-        return out + "^" + chr(c ^ 0x40)
-    return out + chr(c)
-
-
 class _Out:
     """The message's text so far, kept when the data ends (tcpdump prints as it reads)."""
 
@@ -120,7 +110,7 @@ class _Out:
             c = self.d[q]
             if c == 0:
                 break
-            chars.append(_char(c))
+            chars.append(safe_char(c))
         self.put("".join(chars) + ")")
 
     def reserved1(self, p: int) -> None:

@@ -57,6 +57,18 @@ _IPOPT_NAMES: Final = {
 _ECN: Final = ("", ",ECT(1)", ",ECT(0)", ",CE")
 
 
+def safe_char(c: int) -> str:
+    """tcpdump's ``fn_print_char``/``safeputchar``: a byte as printable ASCII, ``M-`` for the
+    high bit and ``^X`` for a control character."""
+    out = ""
+    if c & 0x80:
+        out = "M-"
+        c &= 0x7F
+    if c < 0x20 or c == 0x7F:
+        return out + "^" + chr(c ^ 0x40)
+    return out + chr(c)
+
+
 def shouldbe(field: int, computed: int) -> int:
     """tcpdump's ``in_cksum_shouldbe``: the right checksum, from the field and the sum over the
     data with the field in place (0 when the field is right)."""

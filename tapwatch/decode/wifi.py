@@ -26,7 +26,7 @@ from tapwatch.decode.core import (
     mac,
 )
 from tapwatch.decode.names import ETHERTYPE_NAMES
-from tapwatch.decode.verbose import hex_ascii
+from tapwatch.decode.verbose import hex_ascii, safe_char
 from tapwatch.decode.wifi_names import (
     ACTION_PLAIN,
     ACTION_SUB,
@@ -59,17 +59,6 @@ def _le32(d: bytes, p: int) -> int:
 
 def _s8(v: int) -> int:
     return v - 256 if v & 0x80 else v
-
-
-def _char(c: int) -> str:
-    """tcpdump's ``fn_print_char``: a byte as printable ASCII (``M-`` and ``^`` escapes)."""
-    out = ""
-    if c & 0x80:
-        out = "M-"
-        c &= 0x7F
-    if c < 0x20 or c == 0x7F:
-        return out + "^" + chr(c ^ 0x40)
-    return out + chr(c)
 
 
 # --------------------------------------------------------------------------- radiotap
@@ -354,7 +343,7 @@ class _Elements:
         if self.ssid is None:
             return ""
         s = self.ssid.split(b"\0", 1)[0]
-        return " (" + "".join(_char(c) for c in s) + ")"
+        return " (" + "".join(safe_char(c) for c in s) + ")"
 
     def rates_text(self) -> str:
         if not self.rates:
