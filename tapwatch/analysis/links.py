@@ -286,13 +286,17 @@ class Linker:
             if not (self._ports and self._framed(rec, linktype)) and rec.ts_ns < self.active_until:
                 self._inner(rec, linktype)
             return
-        if rec.ts_ns >= self.active_until:
-            self._activate(rec)
-        self.active_until = rec.ts_ns + ACTIVE_NS
+        self._keep_active(rec)
         with self.lock:
             self._outer(rec, encap)
         # (an outer packet carried by another tunnel, a tunnel in a tunnel, is not linked:
         # rare, and it would double what every outer packet costs)
+
+    def _keep_active(self, rec: Record) -> None:
+        """An outer packet: tunnel traffic goes on (or starts again) until ACTIVE_NS after it."""
+        if rec.ts_ns >= self.active_until:
+            self._activate(rec)
+        self.active_until = rec.ts_ns + ACTIVE_NS
 
     def _activate(self, rec: Record) -> None:
         """Tunnel traffic starts: the inner packets just before it become candidates."""
@@ -315,9 +319,7 @@ class Linker:
         frames = self.view.frames(rec.data, linktype)
         if not frames:
             return frames is not None
-        if rec.ts_ns >= self.active_until:
-            self._activate(rec)
-        self.active_until = rec.ts_ns + ACTIVE_NS
+        self._keep_active(rec)
         ends = ((t.src, t.sport), (t.dst, t.dport))
         forward = ends[0] <= ends[1]
         a, b = ends if forward else (ends[1], ends[0])
@@ -343,9 +345,7 @@ class Linker:
             if rec.ts_ns < self.active_until and rec.iface not in self._outer_ifaces:
                 self._inner(rec, linktype)
             return
-        if rec.ts_ns >= self.active_until:
-            self._activate(rec)
-        self.active_until = rec.ts_ns + ACTIVE_NS
+        self._keep_active(rec)
         with self.lock:
             self._outer(rec, encap)
 
@@ -363,9 +363,7 @@ class Linker:
         frames = view.frames(rec.data, linktype)
         if not frames:
             return  # an ACK, or the start of a packet
-        if rec.ts_ns >= self.active_until:
-            self._activate(rec)
-        self.active_until = rec.ts_ns + ACTIVE_NS
+        self._keep_active(rec)
         head = t.start - ip_view(rec.data, linktype)[0] + 2  # IP, TCP, the length
         with self.lock:
             for frame in frames:
