@@ -24,6 +24,9 @@ import pytest
 pytest.importorskip("textual")
 scapy_all = pytest.importorskip("scapy.all")
 
+from textual.geometry import Region  # noqa: E402
+from textual.widget import Widget  # noqa: E402
+
 from tapwatch.app import TapwatchApp  # noqa: E402
 from tapwatch.device import LinkInfo  # noqa: E402
 from tapwatch.kinds import Direction  # noqa: E402
@@ -877,6 +880,38 @@ async def test_detail_tree_and_hex_follow_the_selection() -> None:
         rec2 = session.ring.get(2)
         assert rec2 is not None and hex_view(app).data == rec2.data
         assert tree.root.children[1].is_expanded
+
+
+def drawn(pane: Widget) -> list[list[tuple[str, str]]]:
+    """What a pane's lines hold now, frame included: the lines it did not draw again are
+    those it drew before (text and style of each run; the mouse's metadata left out)."""
+    lines = pane.render_lines(Region(0, 0, *pane.outer_size))
+    return [[(s.text, str(s.style)) for s in line.simplify()] for line in lines]
+
+
+@ui
+async def test_panes_drawn_line_by_line_match_a_whole_redraw() -> None:
+    """The tree, the bytes and the list draw again only the lines a cursor move changed;
+    what they show must be what drawing them whole shows (pings, DNS, TCP, IPv6, a cut
+    packet; the tree focused with a layer open, and not)."""
+    app = TapwatchApp(offline(14))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        keys = ["j"] * 6 + ["tab", "down", "right", "shift+tab"] + ["j"] * 14 + ["k"] * 4
+        # then the tree focused, its cursor on a field, while the list's cursor moves on (as
+        # new packets move it when it follows them)
+        keys += ["tab", "down", "down", *(f"row {i}" for i in (3, 4, 5, 2, 9))]
+        for key in keys:
+            if key.startswith("row "):
+                packet_list(app).move_cursor(int(key[4:]))
+            else:
+                await pilot.press(key)
+            await settle(pilot, app)
+            for pane in (detail_tree(app), hex_view(app), packet_list(app)):
+                shown = drawn(pane)
+                pane.refresh()
+                assert shown == drawn(pane), (key, type(pane).__name__)
+        assert detail_tree(app).has_focus and detail_tree(app).cursor_line == 1
 
 
 @ui

@@ -20,7 +20,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
-from textual.geometry import Region
+from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
@@ -75,6 +75,73 @@ class DetailTree(Tree["Node | None"], inherit_bindings=False):
         self.pending = False  # the protocol layers are still being dissected
         self._base_style: Style | None = None  # the widget's style while a frame is drawn
 
+    #: set while the tree changes in ways it redraws itself, line by line (``refresh`` ignored)
+    _quiet = False
+
+    def refresh(
+        self,
+        *regions: Region,
+        repaint: bool = True,
+        layout: bool = False,
+        recompose: bool = False,
+    ) -> DetailTree:
+        if self._quiet:
+            return self
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+
+    def set_title(self, title: str) -> None:
+        """The pane's title, redrawing only the frame's top line: setting ``border_title``
+        repaints the whole pane, every line of it, on each cursor move."""
+        if title == self.border_title:
+            return
+        self._quiet = True
+        try:
+            self.border_title = title
+        finally:
+            self._quiet = False
+        top, _right, _bottom, left = self.styles.gutter
+        if top:
+            self.refresh(Region(-left, -top, self.outer_size.width, 1))
+        else:
+            self.refresh()
+
+    def validate_virtual_size(self, size: Size) -> Size:
+        """One size for every packet whose tree fits the pane: a new size asks for a layout
+        of the whole screen. The width is the pane's: lines wider than it end with an
+        ellipsis (the pane does not scroll sideways); the height is at least the pane's."""
+        region = self.scrollable_content_region
+        if not region:
+            return size
+        return Size(region.width, max(size.height, region.height))
+
+    def _row_key(self, index: int) -> tuple[object, ...] | None:
+        """What line ``index`` of the tree shows, as far as drawing it goes: two equal keys
+        draw the same line (None: a blank line below the tree)."""
+        lines = self._tree_lines
+        if not 0 <= index < len(lines):
+            return None
+        line = lines[index]
+        node = line.node
+        label = node._label
+        path = line.path
+        return (
+            label.plain,
+            label.style,
+            tuple(label.spans),
+            node._allow_expand,
+            node._expanded,
+            line.last,
+            tuple(n.is_last for n in path[:-1]),
+            tuple(n._selected for n in path),
+            tuple(n._hover for n in path),
+            index == self.cursor_line,
+            index == self.hover_line,
+        )
+
+    def _visible_keys(self) -> list[tuple[object, ...] | None]:
+        top = self.scroll_offset.y
+        return [self._row_key(top + y) for y in range(self.scrollable_content_region.height)]
+
     def show_nodes(
         self,
         seq: int | None,
@@ -86,14 +153,22 @@ class DetailTree(Tree["Node | None"], inherit_bindings=False):
     ) -> None:
         """Replace the tree with the frame layer and the dissection of packet ``seq``.
 
-        The nodes are put in place quietly and the tree is told once at the end: Tree's
-        ``add`` invalidates the whole tree (and asks for a layout) per node, 50 times a packet.
+        The nodes are put in place quietly and only the lines that differ from the last
+        packet's are drawn again: Tree's ``add`` invalidates the whole tree (and asks for a
+        layout) per node, 50 times a packet, and a whole tree drawn is every line of the pane,
+        the blank ones too.
         """
         self.seq = seq
         self.pending = pending
         keep_line = self.cursor_line
+        before = self._visible_keys() if self.is_mounted else []
+        old_size = self.virtual_size
         _drop_nodes(self.root)
-        self.clear()
+        self._quiet = True
+        try:
+            self.clear()
+        finally:
+            self._quiet = False
         root = self.root
         get = self.get_component_rich_style
         layer, field = get("detail--layer"), get("detail--field")
@@ -105,8 +180,31 @@ class DetailTree(Tree["Node | None"], inherit_bindings=False):
             self._add_layer(node, layer, field)
         if pending:
             self._quiet_add(root, Text("dissecting…", style=get("detail--note")), None, False)
-        self._invalidate()
+        self._redraw_changed(before, old_size)
         self.cursor_line = keep_line if self.has_focus and keep_line < self.last_line else -1
+
+    def _redraw_changed(self, before: list[tuple[object, ...] | None], old_size: Size) -> None:
+        """Tell the tree its nodes changed (what ``_invalidate`` does) and draw again only
+        the lines whose keys changed; all of it when the size or the scroll must change."""
+        self._clear_line_cache()
+        self._updates += 1
+        self.root._reset()
+        self._quiet = True
+        try:
+            self._build()  # the lines and the virtual size (a layout only if it changed)
+        finally:
+            self._quiet = False
+        top = self.scroll_offset.y
+        after = self._visible_keys()
+        if len(after) != len(before) or self.virtual_size != old_size or top > self.max_scroll_y:
+            if top > self.max_scroll_y:
+                self.scroll_to(y=self.max_scroll_y, animate=False, force=True)
+            self.refresh(layout=True)
+            return
+        width = self.size.width
+        for y, (old, new) in enumerate(zip(before, after, strict=True)):
+            if old != new:
+                self.refresh(Region(0, y, width, 1))
 
     def _quiet_add(
         self,

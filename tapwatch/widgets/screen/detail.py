@@ -187,7 +187,7 @@ class DetailPanes(ScreenBase):
         if seq is None:
             self._shown = self._frame_for = None
             tree.show_nodes(None, [])
-            tree.border_title = "Details"
+            tree.set_title("Details")
             hexv.show(b"")
             return
         rec = self.session.ring.get(seq)
@@ -200,7 +200,7 @@ class DetailPanes(ScreenBase):
         if seq != self._frame_for:
             hexv.show(rec.data)
             self._frame_for = seq
-        tree.border_title = f"Details · packet {seq}"
+        tree.set_title(f"Details · packet {seq}")
         cached = self._cache.get(seq)
         if cached is not None:
             self._cache.move_to_end(seq)
@@ -209,7 +209,9 @@ class DetailPanes(ScreenBase):
                 seq, self._link_nodes(rec) + self._with_analysis(seq, nodes), note=note, frame=frame
             )
             self._shown = seq
-            self._prefetch()
+            # after the frame that shows this packet: the dissection ahead runs in a thread
+            # that takes the interpreter from the drawing in 5 ms slices
+            self.call_after_refresh(self._prefetch)
             return
         if not (tree.seq == seq and tree.pending):
             tree.show_nodes(seq, self._link_nodes(rec), frame=frame, pending=True)
