@@ -911,7 +911,61 @@ async def test_panes_drawn_line_by_line_match_a_whole_redraw() -> None:
                 shown = drawn(pane)
                 pane.refresh()
                 assert shown == drawn(pane), (key, type(pane).__name__)
-        assert detail_tree(app).has_focus and detail_tree(app).cursor_line == 1
+        tree = detail_tree(app)
+        assert tree.has_focus and tree.cursor_line == 1
+        # another theme: the next packet's tree has its colours (the tree keeps its styles
+        # while the theme and the focus are the same)
+        layer = tree.get_component_rich_style("detail--layer")
+        app.theme = "textual-light"
+        await settle(pilot, app)
+        assert tree.get_component_rich_style("detail--layer") != layer
+        packet_list(app).move_cursor(4)
+        await settle(pilot, app)
+        frame = tree.get_component_rich_style("detail--frame")
+        assert frame.color is not None and frame.color.triplet is not None
+        assert any(frame.color.triplet.hex in style for _, style in drawn(tree)[1])
+
+
+@ui
+async def test_bytes_scrollbar_follows_long_and_short_packets() -> None:
+    """The bytes pane keeps its scrollbar (no layout when a packet needs one and the next
+    does not): blank while the packet fits, its thumb sized by each long packet."""
+    sizes = [40, 600, 1200, 60, 300, 40]
+    records = [
+        (T0 + i * 1000, OUTBOUND, bytes(IP(src=HOST, dst=PEER) / UDP() / Raw(b"x" * n)))
+        for i, n in enumerate(sizes)
+    ]
+    info = InterfaceInfo("sizes.pcap", "file", read_only_reason="a capture file")
+    app = TapwatchApp(Session.from_records(LINKTYPE_RAW, records, info=info))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        hv = hex_view(app)
+        bar = hv.vertical_scrollbar
+        for n in range(len(sizes)):
+            if n:
+                await pilot.press("j")
+                await settle(pilot, app)
+            rec = main(app).session.ring.get(n + 1)
+            assert rec is not None and hv.data == rec.data
+            lines = -(-len(rec.data) // hv.per_line)
+            height = hv.scrollable_content_region.height
+            assert hv.virtual_size.height == max(lines, height)
+            assert hv.show_vertical_scrollbar and bar.window_virtual_size == max(lines, height)
+            thumb = any(
+                seg.style is not None and seg.style.reverse
+                for line in bar.render_lines(Region(0, 0, *bar.outer_size))
+                for seg in line
+            )
+            assert thumb == (lines > height), n
+            assert hv.max_scroll_y == max(0, lines - height)
+            shown = drawn(hv)
+            hv.refresh()
+            assert shown == drawn(hv)
+        await pilot.press("k", "k", "k", "k")  # back to the 1200-byte packet: it scrolls
+        await settle(pilot, app)
+        hv.scroll_to(y=10, animate=False)
+        await pilot.pause()
+        assert hv.scroll_offset.y == 10
 
 
 @ui

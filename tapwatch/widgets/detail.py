@@ -14,7 +14,7 @@ the app; Enter, right/left (l/h) and clicks expand and collapse.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
@@ -74,6 +74,8 @@ class DetailTree(Tree["Node | None"], inherit_bindings=False):
         self.seq: int | None = None
         self.pending = False  # the protocol layers are still being dissected
         self._base_style: Style | None = None  # the widget's style while a frame is drawn
+        #: component styles as long as the stylesheet and the focus are the same
+        self._style_memo: dict[tuple[tuple[str, ...], bool, bool], Style] = {}
 
     #: set while the tree changes in ways it redraws itself, line by line (``refresh`` ignored)
     _quiet = False
@@ -88,6 +90,24 @@ class DetailTree(Tree["Node | None"], inherit_bindings=False):
         if self._quiet:
             return self
         return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+
+    def get_component_rich_style(self, *names: str, partial: bool = False, **kwargs: Any) -> Style:
+        """Tree draws each line with ~7 component styles; textual forgets them on every
+        refresh (a line redrawn is one), and each costs a walk of the styles: kept here until
+        the stylesheet changes (a theme) or the focus does (the cursor's style follows it)."""
+        if kwargs:  # textual's later ``default=``: as textual does it
+            return super().get_component_rich_style(*names, partial=partial, **kwargs)
+        key = (names, partial, self.has_focus)
+        style = self._style_memo.get(key)
+        if style is None:
+            style = self._style_memo[key] = super().get_component_rich_style(
+                *names, partial=partial
+            )
+        return style
+
+    def notify_style_update(self) -> None:
+        self._style_memo.clear()
+        super().notify_style_update()
 
     def set_title(self, title: str) -> None:
         """The pane's title, redrawing only the frame's top line: setting ``border_title``

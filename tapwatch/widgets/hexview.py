@@ -10,14 +10,18 @@ used outside the app (the craft dialog's preview, tests).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-from rich.segment import Segment
+from rich.segment import Segment, Segments
 from rich.style import Style
 from textual import events
 from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
+from textual.scrollbar import ScrollBarRender
 from textual.strip import Strip
+
+if TYPE_CHECKING:
+    from rich.console import Console, ConsoleOptions, RenderResult
 
 OFFSET_STYLE = Style(color="#7f8c9d")
 HEX_STYLE = Style(color="#d7dae0")
@@ -42,6 +46,8 @@ class HexStyles:
     ascii: Style = ASCII_STYLE
     dot: Style = DOT_STYLE
     mark: Style = MARK_STYLE
+    #: blank cells (a short line's missing bytes, the gaps): the pane's own colours
+    blank: Style | None = None
 
 
 DEFAULT_STYLES = HexStyles()
@@ -80,7 +86,7 @@ def dump_line(
                 )
             )
         else:
-            hexes.append(("  ", None))
+            hexes.append(("  ", styles.blank))
         if i + 1 < per_line:
             sep = "  " if i == 7 and per_line > 8 else " "
             joined = marked and i + 1 < n and lo <= pos + 1 < hi
@@ -88,7 +94,7 @@ def dump_line(
     return [
         Segment(f"{offset:04x}  ", styles.offset),
         *_merged(hexes),
-        Segment("  "),
+        Segment("  ", styles.blank),
         *_merged(chars),
     ]
 
@@ -107,6 +113,25 @@ def _merged(parts: list[tuple[str, Style | None]]) -> list[Segment]:
     if texts:
         out.append(Segment("".join(texts), style))
     return out
+
+
+class _TrackWhileScrolling(ScrollBarRender):
+    """The pane's scrollbar, drawn as the pane's own background while the packet fits.
+
+    The hex view keeps its scrollbar whatever the packet (``overflow-y: scroll``): one that
+    came and went with the packet's length asked for a layout of the whole screen, twice,
+    on every cursor move between a short and a long packet. Fitting, it looks as if there
+    were none.
+    """
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if self.window_size:
+            yield from super().__rich_console__(console, options)
+            return
+        # nothing to scroll: blank, as the dump's own blank cells
+        width = self.thickness if self.vertical else (options.max_width or console.width)
+        height = (options.height or console.height) if self.vertical else self.thickness
+        yield Segments([Segment(" " * width), Segment.line()] * height)
 
 
 class HexView(ScrollView, can_focus=True):
@@ -128,6 +153,8 @@ class HexView(ScrollView, can_focus=True):
 
     def on_mount(self) -> None:
         self.watch(self.app, "theme", self._theme_changed, init=False)
+        # the documented way to draw one scrollbar differently (ScrollBar.renderer)
+        setattr(self.vertical_scrollbar, "renderer", _TrackWhileScrolling)  # noqa: B010
 
     def _theme_changed(self) -> None:
         self._styles = None
@@ -143,6 +170,7 @@ class HexView(ScrollView, can_focus=True):
                 get("hex-view--ascii"),
                 get("hex-view--dot"),
                 get("hex-view--mark"),
+                Style(color=self.rich_style.color, bgcolor=self.rich_style.bgcolor),
             )
         return self._styles
 
@@ -153,22 +181,29 @@ class HexView(ScrollView, can_focus=True):
     def show(self, data: bytes) -> None:
         """Show a new packet, unhighlighted, from the top.
 
-        Only the lines the old or the new packet covers are drawn again: a packet that fits
-        the pane leaves the virtual size as it was (no layout), and the blank lines below
-        stay as they are (each line drawn costs the compositor, on every cursor move).
+        Only the lines the old or the new packet covers are drawn again, and a new size asks
+        for no layout: the scrollbar is always there (drawn as the pane while the packet fits)
+        and only its thumb changes (each line drawn and each layout of the screen cost a
+        frame, on every cursor move).
         """
         per = self.per_line
         before = (len(self.data) + per - 1) // per
         self.data = data
         self.mark = None
-        old_size = self.virtual_size
-        self._resize()
-        if self.scroll_offset.y or self.virtual_size != old_size:
+        after = (len(data) + per - 1) // per
+        height = self.scrollable_content_region.height
+        old, new = self.virtual_size, self._size_for(after)
+        if new != old and self.show_vertical_scrollbar:
+            # the scrollbar is there whatever the size: its thumb changes, not the layout
+            self.set_reactive(HexView.virtual_size, new)
+            self.vertical_scrollbar.window_virtual_size = new.height
+        elif new != old:
+            self.virtual_size = new
+        if self.scroll_offset.y:
             self.scroll_to(y=0, animate=False, force=True)
             self.refresh()
             return
-        after = (len(data) + per - 1) // per
-        rows = min(max(before, after), self.scrollable_content_region.height)
+        rows = min(max(before, after), height)
         if rows:
             self.refresh(Region(0, 0, self.size.width, rows))
 
@@ -190,11 +225,13 @@ class HexView(ScrollView, can_focus=True):
         """The highlighted bytes (for tests and copy)."""
         return self.data[self.mark[0] : self.mark[1]] if self.mark else b""
 
+    def _size_for(self, lines: int) -> Size:
+        # a packet that fits the pane has the pane's height: one size for all of them
+        return Size(self.size.width, max(lines, self.scrollable_content_region.height))
+
     def _resize(self) -> None:
         per = self.per_line
-        lines = (len(self.data) + per - 1) // per
-        # a packet that fits the pane has the pane's height: one size for all of them
-        self.virtual_size = Size(self.size.width, max(lines, self.scrollable_content_region.height))
+        self.virtual_size = self._size_for((len(self.data) + per - 1) // per)
 
     def on_resize(self, _event: events.Resize) -> None:
         self._resize()
@@ -204,8 +241,9 @@ class HexView(ScrollView, can_focus=True):
         per = self.per_line
         line = self.scroll_offset.y + y
         offset = line * per
+        styles = self.hex_styles
         if not self.data or offset >= len(self.data):
-            return Strip.blank(width)
-        return Strip(
-            dump_line(self.data, offset, per, self.mark, self.hex_styles)
-        ).adjust_cell_length(width)
+            return Strip.blank(width, styles.blank)
+        return Strip(dump_line(self.data, offset, per, self.mark, styles)).adjust_cell_length(
+            width, styles.blank
+        )
