@@ -77,6 +77,8 @@ def _ext_modules() -> list:
     except (Exception, SystemExit) as exc:  # a failed compile must not fail the install
         _note(f"compiling it failed ({exc.__class__.__name__}: pip install -v shows why)")
         return []
+    for ext in modules:  # no debugging symbols (Python's own CFLAGS ask for -g): debug info
+        ext.extra_compile_args.append("-g0")  # for generated C took a third of the compile
     _note("")
     return modules
 

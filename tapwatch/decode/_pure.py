@@ -48,8 +48,10 @@ COMPILED_MODULES = (
             "pptp",
             "overlay",
             "openflow",
+            "openflow_names",
             "lan",
             "wifi",
+            "wifi_names",
             "l2tpctl",
             "eapol",
         )
