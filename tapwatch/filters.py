@@ -15,7 +15,7 @@ import threading
 from collections.abc import Iterable
 
 from tapwatch.errors import TapwatchError
-from tapwatch.linktypes import LINKTYPE_RAW, name
+from tapwatch.linktypes import LINKTYPE_RAW, header_name, name
 
 #: libpcap works with DLT_* values; they equal the LINKTYPE_* values except raw IP.
 _DLT_RAW_LINUX = 12
@@ -93,8 +93,6 @@ def _libpcap() -> ctypes.CDLL:
 def link_type_label(linktype: int) -> str:
     """A link type as tcpdump names it after "link-type " (``EN10MB (Ethernet)``): libpcap's
     name and description; tapwatch's own name where libpcap has none (or is missing)."""
-    from tapwatch.linktypes import header_name
-
     try:
         lib = _libpcap()
     except FilterError:
