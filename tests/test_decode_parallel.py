@@ -252,11 +252,21 @@ def test_workers_only_where_processors_are_idle(
 
 
 def _children(pid: int) -> set[int]:
+    """The decoding workers of ``pid``: its children that run tapwatch (not the short-lived
+    programs its libraries start while importing, which have a command line of their own)."""
     try:
         text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
     except OSError:
         return set()
-    return {int(x) for x in text.split()}
+    workers = set()
+    for child in text.split():
+        try:
+            cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"tapwatch" in cmdline:
+            workers.add(int(child))
+    return workers
 
 
 def test_ctrl_c_with_workers_prints_whole_lines_and_leaves_no_worker(tmp_path: Path) -> None:
