@@ -26,6 +26,7 @@ scapy_all = pytest.importorskip("scapy.all")
 
 from textual.geometry import Region  # noqa: E402
 from textual.widget import Widget  # noqa: E402
+from waiting import until  # noqa: E402
 
 from tapwatch.app import TapwatchApp  # noqa: E402
 from tapwatch.device import LinkInfo  # noqa: E402
@@ -637,10 +638,7 @@ async def _export(pilot, app: TapwatchApp, path: Path, only_shown: bool) -> None
         screen.query_one("#export-shown").value = True
     await pilot.press("enter")
     await settle(pilot, app)
-    for _ in range(100):
-        if path.exists() and app._notifications:
-            break
-        await pilot.pause(0.05)
+    await until(pilot, lambda: path.exists() and app._notifications, f"{path} written and said")
 
 
 @pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed")
@@ -681,10 +679,7 @@ async def test_export_error_is_notified_not_raised(tmp_path: Path) -> None:
         app.screen.query_one("#export-path").value = str(tmp_path / "missing" / "x.pcap")
         await pilot.press("enter")
         await settle(pilot, app)
-        for _ in range(100):
-            if app._notifications:
-                break
-            await pilot.pause(0.05)
+        await until(pilot, lambda: app._notifications, "a notification")
         errors = [n for n in app._notifications if n.severity == "error"]
         assert errors and "x.pcap" in errors[0].message
 

@@ -10,6 +10,7 @@ import pytest
 pytest.importorskip("textual")
 
 from test_app import SIZE, packet_list, said, settle, status_text, tun_records, ui
+from waiting import until
 
 from tapwatch.app import TapwatchApp
 from tapwatch.capture.links import cooked
@@ -80,9 +81,5 @@ async def test_events_are_rows_of_their_own_hidden_with_a_key_and_found() -> Non
         await pilot.press("ctrl+f")
         assert isinstance(app.screen, FindScreen)
         await pilot.press(*"link removed", "enter")
-        for _ in range(100):
-            await pilot.pause(0.02)
-            if packets.cursor_seq == packets_only + 2:
-                break
-        assert packets.cursor_seq == packets_only + 2
+        await until(pilot, lambda: packets.cursor_seq == packets_only + 2, "find reaching it")
         await settle(pilot, app)  # the detail pane shows an event without failing
