@@ -27,6 +27,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from waiting import TIMEOUT
+
 from tapwatch import craft
 from tapwatch.sandbox import expression, frame
 from tapwatch.sandbox.confine import Limits
@@ -131,7 +133,7 @@ def main() -> None:
         except craft.CraftError as e:
             result["previews"][expr] = f"error: {e}"
     names = expression.scapy_names()
-    sandbox = Sandbox(Limits())
+    sandbox = Sandbox(Limits(wall=TIMEOUT))  # the tests' patience on a loaded machine
     result["unguarded"] = run(sandbox, unguarded(exprs, names, guard=True))
     result["no guard"] = run(sandbox, unguarded(exprs, names, guard=False))
     result["escaped"] = run(sandbox, escapes(sandbox))
