@@ -395,9 +395,9 @@ class LinkWatch(Source):
                 if follow is not None:
                     follow.appeared(change.index, arphrd=change.arphrd)
                 elif self.any_interface and change.name not in self.taken:
-                    self._open_new(change.name, change.index, change.arphrd)
+                    self._open_new(change.name, change.index, change.arphrd, change.mtu)
 
-    def _open_new(self, name: str, ifindex: int, arphrd: int) -> None:
+    def _open_new(self, name: str, ifindex: int, arphrd: int, mtu: int = 0) -> None:
         """-i any: a link made after the start becomes a followed source of its own."""
         from tapwatch import sources
 
@@ -408,7 +408,11 @@ class LinkWatch(Source):
                 self.newlinks.ignore(ifindex)
             return  # a link type tapwatch does not decode (as at the start)
         info = InterfaceInfo(
-            name, "observe", read_only_reason="observer mode is read-only", linktype=linktype
+            name,
+            "observe",
+            read_only_reason="observer mode is read-only",
+            linktype=linktype,
+            mtu=mtu or None,  # as the announcement says (later changes: the events)
         )
         src = FollowedSource(info)
         follow = Follow(

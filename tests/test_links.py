@@ -777,3 +777,48 @@ def test_a_fragmented_vxlan_file_links_with_tunnel_stats(tmp_path: Path) -> None
         text=True,
     )
     assert len(ref.stdout.split()) == 3, ref.stderr  # tshark: three reassembled VXLAN packets
+
+
+def _mtu_event(index: int, name: str, mtu: int) -> bytes:
+    """A LINKTYPE_NETLINK record: RTM_NEWLINK saying ``name``'s MTU (as the monitor keeps it)."""
+    from tapwatch.capture.links import cooked
+
+    def rta(t: int, value: bytes) -> bytes:
+        return struct.pack("=HH", 4 + len(value), t) + value + b"\0" * (-len(value) & 3)
+
+    attrs = rta(3, name.encode() + b"\0") + rta(4, struct.pack("=I", mtu))
+    body = struct.pack("=BxHiII", 0, 1, index, 1, 0) + attrs
+    return cooked(struct.pack("=IHHII", 16 + len(body), 16, 0, 0, 0) + body)
+
+
+def test_over_mtu_uses_the_mtu_the_interface_had_when_the_packet_was_seen() -> None:
+    """veth0's MTU read at the start is 1500; an interface event lowers it to 1000, then a
+    later link (a name the session met after the start) says its own: each outer packet is
+    held against the MTU of its moment, an event that comes late in the ring included."""
+    from tapwatch.linktypes import LINKTYPE_NETLINK
+
+    cap = Capture(
+        ("vxlan0", LINKTYPE_ETHERNET, 1500),
+        ("veth0", LINKTYPE_ETHERNET, 1500),
+        ("netlink", LINKTYPE_NETLINK, None),
+    )
+
+    def carried(n: int) -> None:
+        inner = eth(inner_ip(n, 1100))  # wrapped: 1,192 bytes of IP on veth0
+        cap.add(0, inner)
+        cap.add(1, eth(outer_ip() / UDP(sport=50000, dport=4789) / VXLAN(vni=42) / Raw(inner)))
+
+    carried(1)
+    assert cap.linker.snapshot()[0].dirs["Out"].too_big == 0  # 1,192 < 1,500
+    cap.add(2, _mtu_event(5, "veth0", 1000), direction=0)
+    carried(2)
+    carried(3)
+    assert cap.linker.snapshot()[0].dirs["Out"].too_big == 2  # 1,192 > 1,000 from the event on
+    # the stamp decides, not the ring's order: an event stamped later than packets that
+    # come after it in the ring (another reader's) leaves them to the MTU before it
+    cap.session.feed(cap.ts + 5 * MS, 0, _mtu_event(5, "veth0", 9000), 2)
+    cap.session.pump()
+    carried(4)  # stamped before the raise to 9000: 1,192 > 1,000
+    cap.ts += 10 * MS
+    carried(5)  # after it: fits
+    assert cap.linker.snapshot()[0].dirs["Out"].too_big == 3

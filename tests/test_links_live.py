@@ -337,3 +337,92 @@ def test_tapwatchs_own_tunnel_end_links_exactly(pair: tuple[Netns, Netns]) -> No
     assert out_outer == out_linked == len(sent) == 5, (err, tdout)  # one segment a frame
     assert in_outer == in_linked == 5, err  # a frame in two segments: linked once, whole
     assert len(carrying) - len(sent) == 10, tdout
+
+
+def _vx0(ns: Netns, me: str, peer: str, addr: str) -> None:
+    """A VXLAN link vx0 (MTU 1450, vni 42) from ``me`` to ``peer``, addressed and up."""
+    ns.run(
+        ["ip", "link", "add", "vx0", "mtu", "1450", "type", "vxlan", "id", "42", "remote", peer,
+         "local", me, "dstport", "4789"],
+        check=True,
+    )  # fmt: skip
+    ns.run(["sysctl", "-qw", "net.ipv6.conf.vx0.disable_ipv6=1"], check=True)
+    ns.run(["ip", "addr", "add", addr, "dev", "vx0"], check=True)
+    ns.run(["ip", "link", "set", "vx0", "up"], check=True)
+
+
+def _over_mtu(err: str, label: str) -> int:
+    m = re.search(rf"^tapwatch:   {label}: .*over MTU (\d+)", err, re.M)
+    assert m, err
+    return int(m.group(1))
+
+
+def test_over_mtu_follows_an_mtu_change_mid_capture(pair: tuple[Netns, Netns], tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """veth0 under vx0 at 1500, then lowered to 1000 with ``ip link set`` while tapwatch runs:
+    the 1,278-byte outer datagrams of 1,200-byte pings fit before, not after (they leave in
+    IP fragments, reassembled and counted once); tcpdump beside it sees the pieces."""
+    from waiting import wait_for
+
+    a, b = pair
+    _vx0(a, "10.200.0.1", "10.200.0.2", "10.9.0.1/24")
+    _vx0(b, "10.200.0.2", "10.200.0.1", "10.9.0.2/24")
+    out = tmp_path / "tw.txt"
+    tw = a.popen(
+        [*TAPWATCH, "--headless", "--tunnel-stats", "-nn", "-l", "--observe", "vx0",
+         "--observe", "veth0"],
+        stdout=out.open("w"),
+    )  # fmt: skip
+    a.wait_capturing("vx0")
+    a.wait_capturing("veth0")
+    td = tcpdump(a, "veth0", "udp port 4789 or (ip[6:2] & 0x3fff != 0)")
+    try:
+        done = a.run(["ping", "-c", "3", "-i", "0.2", "-W", "2", "-s", "1200", "10.9.0.2"])
+        assert " 0% packet loss" in done.stdout, done.stdout
+        for ns in (b, a):
+            ns.run(["ip", "link", "set", "veth0", "mtu", "1000"], check=True)
+        # the change is an interface event of tapwatch's: its stamp is where the MTU changes
+        assert wait_for(lambda: "event veth0: mtu 1500 -> 1000" in out.read_text()), out.read_text()
+        done = a.run(["ping", "-c", "3", "-i", "0.2", "-W", "2", "-s", "1200", "10.9.0.2"])
+        assert " 0% packet loss" in done.stdout, done.stdout
+    finally:
+        err = wait_stats(tw)
+        tdout, _ = stop(td)
+    # tcpdump: datagrams in pieces after the change only (the one without ports: a last piece)
+    assert sum("ip-proto-17" in ln for ln in tdout.splitlines()) >= 1, tdout
+    # the three pings before the change fit 1500 and count for nothing; after it, the first
+    # datagram each way went over 1000 (the kernel then lowers vx0's path MTU and cuts the
+    # inner packets instead, each piece a datagram of its own that fits)
+    assert 1 <= _over_mtu(err, "Out") < 3, err
+    assert 1 <= _over_mtu(err, "In") < 3, err
+
+
+def test_any_gives_a_link_made_later_its_mtu(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """-i any started before veth0 (made with MTU 1000) and vx0 exist: the links it meets
+    later have their MTU from their announcement, and the over-MTU count uses it."""
+    from waiting import wait_for
+
+    with netns("twa") as a, netns("twb") as b:
+        out = tmp_path / "tw.txt"
+        tw = a.popen(
+            [*TAPWATCH, "--headless", "--tunnel-stats", "-nn", "-l", "-i", "any"],
+            stdout=out.open("w"),
+        )
+        a.wait_capturing("lo")
+        try:
+            a.run(["ip", "link", "add", "veth0", "mtu", "1000", "type", "veth", "peer", "name",
+                   "veth0p", "mtu", "1000"], check=True)  # fmt: skip
+            a.run(["ip", "link", "set", "veth0p", "netns", b.name], check=True)
+            b.run(["ip", "link", "set", "veth0p", "name", "veth0"], check=True)
+            for ns, addr in ((a, "10.200.0.1/24"), (b, "10.200.0.2/24")):
+                ns.run(["ip", "addr", "add", addr, "dev", "veth0"], check=True)
+                ns.run(["ip", "link", "set", "veth0", "up"], check=True)
+            _vx0(a, "10.200.0.1", "10.200.0.2", "10.9.0.1/24")
+            _vx0(b, "10.200.0.2", "10.200.0.1", "10.9.0.2/24")
+            assert wait_for(lambda: "event vx0: link up" in out.read_text()), out.read_text()
+            done = a.run(["ping", "-c", "3", "-i", "0.2", "-W", "2", "-s", "1200", "10.9.0.2"])
+            assert " 0% packet loss" in done.stdout, done.stdout
+        finally:
+            err = wait_stats(tw)
+    assert "mtu 1500 -> " not in out.read_text()  # no change: the MTU it was made with
+    assert "(inside: vx0; links exact)" in err, err
+    assert _over_mtu(err, "Out") >= 1 and _over_mtu(err, "In") >= 1, err

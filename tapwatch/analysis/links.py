@@ -22,6 +22,11 @@ traffic is seen (the linker is *active*: an outer packet in the last
 inner packets that came just before. Everything held is bounded by time and
 by count; links of records the ring evicted are forgotten.
 
+The MTU an outer packet is held against is its interface's at the packet's time: the one
+read when the interface was opened (or announced), then each MTU the interface events
+(LINKTYPE_NETLINK records: a link changed, went up or down) say it had from their stamp on,
+matched by the link's name.
+
 Outer packets cut in IPv4 fragments are put together first
 (:mod:`~tapwatch.analysis.fragments`); OpenVPN over TCP is a stream of
 length-prefixed packets, each an outer packet of its own.
@@ -35,6 +40,7 @@ told, is :mod:`~tapwatch.analysis.tunnelstats`.
 
 from __future__ import annotations
 
+import bisect
 import struct
 import threading
 from collections import OrderedDict, deque
@@ -108,6 +114,9 @@ MAX_SCAN = 64
 BACKFILL = 512
 #: records with links held at most (the ring's evictions prune them sooner)
 MAX_LINKED = 131_072
+#: MTUs remembered per link name, and link names (the oldest go first)
+MAX_MTU_CHANGES = 64
+MAX_MTU_NAMES = 1024
 
 
 @dataclass(slots=True)
@@ -159,6 +168,10 @@ class Linker:
         self._last_seq = 0
         self._ovpn_view: TunnelView | None = None  # OpenVPN's TCP streams, once one is seen
         self.fragments = Reassembler()  # outer datagrams the path's MTU cut in pieces
+        #: link name -> (stamp, MTU) the interface events said, in time order
+        self._mtus: dict[str, list[tuple[int, int]]] = {}
+        #: interface -> its MTU before the first event said another (read at its start)
+        self._mtu_before: dict[int, int | None] = {}
 
     def bind(
         self, linktypes: Sequence[int], interfaces: Sequence[InterfaceInfo], ring: Ring
@@ -260,6 +273,7 @@ class Linker:
     def take(self, rec: Record, linktype: int) -> None:
         """One record, in ring order. Cheap unless it is (or comes near) tunnel traffic."""
         if linktype == LINKTYPE_NETLINK:  # an interface event, not a packet
+            self._mtu_event(rec)
             return
         hint = outer_hint(rec.data, linktype)
         if hint == 3:
@@ -430,7 +444,7 @@ class Linker:
                 ds.counters.see(encap.index, encap.counter)
         elif encap.kind == "ESP":
             ds.counters.see(encap.index, encap.counter)
-        mtu = self._mtu(rec.iface)
+        mtu = self._mtu(rec.iface, rec.ts_ns)
         if mtu and encap.ip_len > mtu and not encap.stream:
             ds.too_big += 1
         c = _Cand(rec.seq, rec.ts_ns, rec.iface, rec.direction, encap.payload, encap)
@@ -532,9 +546,41 @@ class Linker:
                     t.too_big_icmp.append(tb)
         return t
 
-    def _mtu(self, iface: int) -> int | None:
+    def _mtu(self, iface: int, ts: int) -> int | None:
+        """``iface``'s MTU at ``ts`` (lock held): the last one an interface event said
+        before ``ts``, else the one read at its start; None when unknown."""
         ifs = self.interfaces
-        return getattr(ifs[iface], "mtu", None) if iface < len(ifs) else None
+        if iface >= len(ifs):
+            return None
+        info = ifs[iface]
+        start: int | None = getattr(info, "mtu", None)  # a file's interfaces have none
+        said = self._mtus.get(info.name)
+        if not said:
+            return start
+        before = self._mtu_before.setdefault(iface, start)
+        at = bisect.bisect_right(said, (ts, 1 << 62))
+        return said[at - 1][1] if at else before
+
+    def _mtu_event(self, rec: Record) -> None:
+        """An interface event: the MTU its link has from now on (by name), if it says one."""
+        from tapwatch.decode.netlink import link_mtu
+
+        said = link_mtu(rec.data)
+        if said is None or not said[1]:
+            return
+        _index, name, mtu = said
+        with self.lock:
+            for i, info in enumerate(self.interfaces):  # what they had before: as read
+                if info.name == name:
+                    self._mtu_before.setdefault(i, getattr(info, "mtu", None))
+            known = self._mtus.get(name)
+            if known is None:
+                if len(self._mtus) >= MAX_MTU_NAMES:
+                    self._mtus.pop(next(iter(self._mtus)))
+                known = self._mtus[name] = []
+            bisect.insort(known, (rec.ts_ns, mtu))
+            if len(known) > MAX_MTU_CHANGES:
+                del known[0]
 
     # ----- expiry: what never found its other end ---------------------------------------
     def _expire(self, now: int) -> None:
@@ -572,7 +618,7 @@ class Linker:
             return
         ds = t.dir(dir_label(c.direction, True))
         ds.lost += 1
-        mtu = self._mtu(t.outer_iface)
+        mtu = self._mtu(t.outer_iface, c.ts)
         mean = ds.overhead_mean
         if mtu and mean is not None and c.length + mean > mtu:
             ds.too_big += 1
@@ -675,7 +721,7 @@ class Linker:
             self._exact_order.clear()
             self._inf_inner.clear()
             self._inf_outer.clear()
-            self.fragments.clear()
+            self.fragments.clear()  # (the MTUs the events said stay: they are the links')
             if self._ovpn_view is not None:
                 self._ovpn_view.reset()
             self.active_until = -1
