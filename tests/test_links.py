@@ -822,3 +822,100 @@ def test_over_mtu_uses_the_mtu_the_interface_had_when_the_packet_was_seen() -> N
     cap.ts += 10 * MS
     carried(5)  # after it: fits
     assert cap.linker.snapshot()[0].dirs["Out"].too_big == 3
+
+
+# ----- IPv6 fragments behind extension headers, reassembled as tshark does ----------------
+
+
+def _v6_chain(names: str) -> list[object]:
+    from scapy.layers.inet6 import IPv6ExtHdrDestOpt, IPv6ExtHdrHopByHop, IPv6ExtHdrRouting
+
+    make = {
+        "hbh": IPv6ExtHdrHopByHop,
+        "dst": IPv6ExtHdrDestOpt,
+        "rt": lambda: IPv6ExtHdrRouting(addresses=["fd00::9"], segleft=0),
+    }
+    return [make[n]() for n in names.split()]  # type: ignore[operator]
+
+
+@pytest.mark.skipif(not __import__("shutil").which("tshark"), reason="tshark is not installed")
+@pytest.mark.parametrize("chain", ["", "hbh", "dst", "hbh dst rt dst"])
+@pytest.mark.parametrize("order", ["in order", "reversed"])
+def test_ipv6_fragments_behind_extension_headers_reassemble_as_tshark_does(
+    tmp_path: Path, chain: str, order: str
+) -> None:
+    """A VXLAN datagram over IPv6 with Hop-by-Hop, Routing and Destination Options headers
+    before its fragment header, cut by scapy's fragment6 (never sent): the frame that
+    completes it, the reassembled bytes and what they carry are tshark's."""
+    from scapy.all import wrpcap
+    from scapy.layers.inet6 import IPv6ExtHdrFragment, fragment6
+
+    from tapwatch.analysis.fragments import Reassembler, v6_chain
+
+    inner = eth(inner_ip(7, 1300))
+    outer = IPv6(src="fd00::1", dst="fd00::2")
+    for ext in _v6_chain(chain):
+        outer = outer / ext  # type: ignore[operator]
+    outer = outer / IPv6ExtHdrFragment(id=77) / UDP(sport=50000, dport=4789) / VXLAN(vni=42)
+    frags = [eth(bytes(f)) for f in fragment6(outer / Raw(inner), 1280)]
+    assert len(frags) == 2
+    if order == "reversed":
+        frags.reverse()
+    path = tmp_path / "v6.pcap"
+    wrpcap(str(path), [Ether(f) for f in frags])
+    fields = ["frame.number", "ipv6.reassembled.length", "ipv6.reassembled.data", "vxlan.vni"]
+    run = subprocess.run(
+        ["tshark", "-r", str(path), "-T", "fields", "-E", "separator=,"]
+        + [a for f in fields for a in ("-e", f)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    theirs = {
+        int(row[0]): (int(row[1]), bytes.fromhex(row[2]), int(row[3]))
+        for row in (ln.split(",") for ln in run.stdout.splitlines())
+        if row[1]
+    }
+    assert len(theirs) == 1, run.stdout
+    r = Reassembler()
+    mine = {}
+    for n, f in enumerate(frags, 1):
+        whole = r.add(f, 14, T0 + n)
+        if whole is not None:
+            mine[n] = whole
+    assert list(mine) == list(theirs)
+    frame, (length, data, vni) = next(iter(theirs.items()))
+    whole = mine[frame]
+    assert whole.endswith(data) and len(data) == length
+    unfragmentable = len(whole) - length  # the fixed header and the chain before the fragment
+    assert struct.unpack_from("!H", whole, 4)[0] == unfragmentable - 40 + length
+    # the chain of the first piece kept, the fragment header gone: UDP follows it
+    assert v6_chain(whole, 0, len(whole))[:2] == (17, unfragmentable)
+    enc = decapsulate(whole, LINKTYPE_RAW)
+    assert enc is not None and enc.kind == "VXLAN" and enc.tunnel[-1] == vni == 42
+    assert enc.inner == inner
+    # and linked, through the linker's own way in (the hint, then the reassembly)
+    cap = Capture(("vxlan0", LINKTYPE_ETHERNET, 1450), ("eth0", LINKTYPE_ETHERNET, 1280))
+    i = cap.add(0, inner)
+    seqs = [cap.add(1, f) for f in frags]
+    link = only_link(cap, i)
+    assert (link.outer, link.exact) == (seqs[frame - 1], True)  # type: ignore[attr-defined]
+
+
+def test_an_ipv6_chain_past_the_bound_or_the_packet_is_refused_quietly() -> None:
+    from scapy.layers.inet6 import IPv6ExtHdrDestOpt, IPv6ExtHdrFragment
+
+    from tapwatch.analysis.fragments import MAX_V6_EXT, Reassembler
+
+    head = IPv6(src="fd00::1", dst="fd00::2")
+    for _ in range(MAX_V6_EXT + 1):
+        head = head / IPv6ExtHdrDestOpt()  # type: ignore[operator]
+    pkt = bytes(head / IPv6ExtHdrFragment(id=1, m=1) / UDP(dport=4789) / Raw(b"x" * 64))
+    r = Reassembler()
+    assert r.add(pkt, 0, T0) is None and not r.pending
+    assert outer_hint(pkt, LINKTYPE_RAW) == 0
+    cut = bytes(IPv6(src="fd00::1", dst="fd00::2") / IPv6ExtHdrDestOpt() / IPv6ExtHdrFragment())
+    for n in range(40, len(cut)):  # cut anywhere: refused, never raises
+        assert r.add(cut[:n], 0, T0) is None
+        outer_hint(cut[:n], LINKTYPE_RAW)
+        decapsulate(cut[:n], LINKTYPE_RAW)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from tapwatch.analysis.fragments import V6_EXT, V6_FRAGMENT, v6_chain
 from tapwatch.analysis.headers import _network
 from tapwatch.decode.tunnels import wireguard_type
 from tapwatch.linktypes import LINKTYPE_ETHERNET, LINKTYPE_RAW
@@ -119,7 +120,11 @@ def outer_hint(data: bytes, linktype: int) -> int:
             return 0
         proto = data[off + 6]
         l4 = off + 40
-        if proto == 44:  # a fragment: what it is a piece of
+        if proto in V6_EXT:  # Hop-by-Hop, Routing, Destination Options: what follows them
+            proto, l4, _named = v6_chain(data, off, n)
+            if proto < 0 or n < l4 + 8:
+                return 0
+        if proto == V6_FRAGMENT:  # a fragment: what it is a piece of
             nxt = data[l4]
             return 4 if nxt == 17 or nxt in OUTER_PROTOS else 0
     else:
@@ -191,6 +196,8 @@ def decapsulate(data: bytes, linktype: int) -> Encap | None:
         proto = data[off + 6]
         src, dst = data[off + 8 : off + 24], data[off + 24 : off + 40]
         l4 = off + 40
+        if proto in V6_EXT:  # a reassembled datagram keeps its first piece's (as tshark)
+            proto, l4, _named = v6_chain(data, off, end)
     ip_len = end - off
     if l4 > end:
         return None
