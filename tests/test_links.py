@@ -320,6 +320,36 @@ def test_openvpn_is_inferred_with_its_learned_overhead_and_packet_id_gaps() -> N
     assert "packet-id gaps 1 (2 missing)" in cap.summary()
 
 
+def openvpn_static(inner_len: int, first: int) -> bytes:
+    """OpenVPN static-key (--secret, SHA1, AES-CBC): HMAC (its first byte ``first``), IV,
+    then packet-id, time and the inner packet padded to the block by 1-16 bytes."""
+    return bytes([first]) + bytes(35) + bytes(((inner_len + 8) // 16 + 1) * 16)
+
+
+def test_openvpn_static_key_is_told_by_its_first_bytes_and_every_packet_linked() -> None:
+    """The first packet's HMAC happens to begin like a control packet (held), the second's
+    like no opcode: the tunnel is static-key, the first is linked after all; sizes vary, so
+    does the CBC padding; the HMAC is never read as a packet-id."""
+    cap = Capture(("tun0", LINKTYPE_RAW, 1500), ("eth0", LINKTYPE_ETHERNET, 1500))
+    firsts = [0x21, 0x4A, 0xF3, 0x00, 0x30, 0x9C, 0x11]  # op 4, op 9, none, none, op 6...
+    pairs = []
+    for n, first in enumerate(firsts):
+        inner = inner_ip(n, 50 + 37 * n)
+        i = cap.add(0, inner)
+        o = cap.add(
+            1,
+            eth(outer_ip() / UDP(sport=1194, dport=1194) / Raw(openvpn_static(len(inner), first))),
+        )
+        pairs.append((i, o))
+    for i, o in pairs:
+        assert only_link(cap, i).outer == o  # type: ignore[attr-defined]
+    t = cap.linker.snapshot()[0]
+    assert t.static_key and t.learned_base == 36
+    assert "static key on eth0" in cap.summary() and "packet-id" not in cap.summary()
+    cap.linker.finish()
+    assert "lost inside 0" in cap.summary()
+
+
 def test_openvpn_over_tcp_links_each_packet_of_the_stream() -> None:
     """OpenVPN over TCP: a 2-byte length before each packet in the stream; a segment may
     carry two packets, a packet may span two segments; ACKs carry none."""

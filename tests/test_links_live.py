@@ -426,3 +426,68 @@ def test_any_gives_a_link_made_later_its_mtu(tmp_path) -> None:  # type: ignore[
     assert "mtu 1500 -> " not in out.read_text()  # no change: the MTU it was made with
     assert "(inside: vx0; links exact)" in err, err
     assert _over_mtu(err, "Out") >= 1 and _over_mtu(err, "In") >= 1, err
+
+
+@pytest.mark.skipif(shutil.which("openvpn") is None, reason="needs openvpn")
+@pytest.mark.parametrize(
+    "crypto", [("--cipher", "AES-256-CBC"), ("--cipher", "none", "--auth", "none")]
+)
+def test_openvpn_static_key_links_are_inferred(
+    pair: tuple[Netns, Netns], tmp_path, crypto: tuple[str, ...]
+) -> None:  # type: ignore[no-untyped-def]
+    """OpenVPN 2.6 in static-key mode (--secret) between two namespaces: its packets have no
+    opcode (they begin with the HMAC, or the packet-id without one), so tapwatch tells the
+    mode from the first bytes and takes every packet as data; pings of several sizes (the
+    CBC padding varies with them) are each linked, and the outer counts are tcpdump's."""
+    from waiting import wait_for
+
+    a, b = pair
+    key = tmp_path / "static.key"
+    subprocess.run(["openvpn", "--genkey", "secret", str(key)], check=True, capture_output=True)
+    for ns in pair:  # no IPv6 on tun0: its router solicitations would cross at any moment
+        for scope in ("all", "default"):
+            ns.run(["sysctl", "-qw", f"net.ipv6.conf.{scope}.disable_ipv6=1"], check=True)
+    procs, logs = [], []
+    try:
+        for ns, me, peer, local, remote in (
+            (a, "10.200.0.1", "10.200.0.2", "10.9.0.1", "10.9.0.2"),
+            (b, "10.200.0.2", "10.200.0.1", "10.9.0.2", "10.9.0.1"),
+        ):
+            log = tmp_path / f"{ns.name}.log"
+            logs.append(log)
+            with log.open("w") as f:
+                procs.append(
+                    ns.popen(
+                        ["openvpn", "--dev", "tun0", "--dev-type", "tun", "--disable-dco",
+                         "--secret", str(key), *crypto, "--proto", "udp", "--local", me,
+                         "--lport", "1194", "--remote", peer, "--rport", "1194",
+                         "--ifconfig", local, remote, "--ping", "0", "--verb", "3"],
+                        stdout=f,
+                        stderr=subprocess.STDOUT,
+                    )
+                )  # fmt: skip
+        for log in logs:
+            assert wait_for(
+                lambda log=log: "Initialization Sequence Completed" in log.read_text(), 60
+            ), log.read_text()
+        tw = observe(a, "tun0", "veth0")
+        td = tcpdump(a, "veth0", "udp port 1194")
+        try:
+            for size in ("100", "301", "1000", "57"):
+                done = a.run(["ping", "-c", "2", "-i", "0.2", "-W", "3", "-s", size, "10.9.0.2"])
+                assert " 0% packet loss" in done.stdout, done.stdout
+        finally:
+            err = wait_stats(tw)
+            tdout, _ = stop(td)
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait(timeout=20)
+    assert "tunnel OpenVPN 10.200.0.1:1194 <> 10.200.0.2:1194 static key on veth0" in err, err
+    assert "(inside: tun0; links inferred)" in err, err
+    out_outer, out_linked = direction(err, "Out")
+    in_outer, in_linked = direction(err, "In")
+    assert out_outer + in_outer == sum(" UDP, length" in ln for ln in tdout.splitlines()), tdout
+    assert out_linked == 8 and in_linked == 8, err  # every echo request and reply
+    assert "lost inside 0" in err and "lost inside 1" not in err, err
+    assert "packet-id gaps" not in err  # encrypted (or absent): never read from the HMAC

@@ -27,6 +27,13 @@ read when the interface was opened (or announced), then each MTU the interface e
 (LINKTYPE_NETLINK records: a link changed, went up or down) say it had from their stamp on,
 matched by the link's name.
 
+OpenVPN in static-key mode (``--secret``) has no opcode: its packets begin with their
+HMAC, so a first byte that is no opcode (two in three are not) says the tunnel is one, and
+then every packet of it is data, its overhead the HMAC and IV and the cipher's block
+padding (:func:`~tapwatch.analysis.encap.static_key_base`). Until the mode is known
+(``OPENVPN_SURE`` packets with opcodes make it TLS mode), packets that look like control
+packets are held, and linked after all if the tunnel turns out static-key.
+
 Outer packets cut in IPv4 fragments are put together first
 (:mod:`~tapwatch.analysis.fragments`); OpenVPN over TCP is a stream of
 length-prefixed packets, each an outer packet of its own.
@@ -50,6 +57,8 @@ from typing import TYPE_CHECKING
 
 from tapwatch.analysis.encap import (
     FRAMED,
+    OPENVPN_DATA,
+    OPENVPN_OPS,
     OPENVPN_TCP,
     OUTER_PORTS,
     OUTER_PROTOS,
@@ -60,6 +69,7 @@ from tapwatch.analysis.encap import (
     ip_view,
     openvpn,
     outer_hint,
+    static_key_base,
 )
 from tapwatch.analysis.fragments import Reassembler
 from tapwatch.analysis.headers import addr_text, transport
@@ -114,6 +124,11 @@ MAX_SCAN = 64
 BACKFILL = 512
 #: records with links held at most (the ring's evictions prune them sooner)
 MAX_LINKED = 131_072
+#: OpenVPN packets with valid opcodes after which a tunnel is taken to be in TLS mode (a
+#: static-key tunnel's random first byte looks like one a time in three: 3**-16 by chance)
+OPENVPN_SURE = 16
+#: OpenVPN packets held per tunnel while its mode is not known
+OPENVPN_HELD = 32
 #: MTUs remembered per link name, and link names (the oldest go first)
 MAX_MTU_CHANGES = 64
 MAX_MTU_NAMES = 1024
@@ -167,6 +182,8 @@ class Linker:
         self._inf_outer: deque[_Cand] = deque()
         self._last_seq = 0
         self._ovpn_view: TunnelView | None = None  # OpenVPN's TCP streams, once one is seen
+        #: OpenVPN packets like control ones, of tunnels whose mode is not known yet
+        self._ovpn_held: dict[tuple[object, ...], deque[tuple[Record, Encap]]] = {}
         self.fragments = Reassembler()  # outer datagrams the path's MTU cut in pieces
         #: link name -> (stamp, MTU) the interface events said, in time order
         self._mtus: dict[str, list[tuple[int, int]]] = {}
@@ -438,15 +455,58 @@ class Linker:
                 return  # a handshake, a keepalive: no inner packet
             ds.counters.see(encap.index, encap.counter)
         elif encap.kind == "OpenVPN":
-            if encap.message not in (6, 9):
-                return  # the control channel
-            if encap.counter >= 0:
+            if not self._openvpn_data(t, rec, encap):
+                return  # the control channel (or held until the mode is known)
+            if encap.counter >= 0 and not t.static_key:
                 ds.counters.see(encap.index, encap.counter)
         elif encap.kind == "ESP":
             ds.counters.see(encap.index, encap.counter)
+        self._outer_cand(rec, encap, t)
+
+    def _openvpn_data(self, t: TunnelStats, rec: Record, encap: Encap) -> bool:
+        """Whether an OpenVPN packet is a data packet to link now (lock held); learns the
+        tunnel's mode.
+
+        A first byte that is no opcode makes the tunnel static-key: its packet-ids were
+        none (forgotten), and the packets held are data after all. While the mode is not
+        known, a packet like a control one is held, and so is a data-like one after it
+        (it may be static-key's too, and would take the inner packet of the one held);
+        once the mode is sure (TLS) the data packets held are linked in their order."""
+        if t.static_key:
+            return True
+        if encap.message not in OPENVPN_OPS:
+            t.static_key = True
+            for d in t.dirs.values():
+                d.counters = type(d.counters)()  # what was read as packet-ids was HMAC
+            for old, enc in self._ovpn_held.pop(t.key, ()):
+                if rec.ts_ns - old.ts_ns <= EXACT_WINDOW_NS:
+                    self._outer_cand(old, enc, t)
+            return True
+        data = encap.message in OPENVPN_DATA
+        if t.valid_ops >= OPENVPN_SURE:
+            return data
+        t.valid_ops += 1
+        held = self._ovpn_held.get(t.key)
+        if t.valid_ops >= OPENVPN_SURE:  # TLS mode: what was held is what it looked like
+            for old, enc in self._ovpn_held.pop(t.key, ()):
+                if enc.message in OPENVPN_DATA and rec.ts_ns - old.ts_ns <= EXACT_WINDOW_NS:
+                    ds = t.dir(dir_label(old.direction, enc.forward))
+                    if enc.counter >= 0:
+                        ds.counters.see(enc.index, enc.counter)
+                    self._outer_cand(old, enc, t)
+            return data
+        if data and not held:
+            return True
+        if held is None:
+            held = self._ovpn_held[t.key] = deque(maxlen=OPENVPN_HELD)
+        held.append((rec, encap))
+        return False
+
+    def _outer_cand(self, rec: Record, encap: Encap, t: TunnelStats) -> None:
+        """An outer packet that carries an inner one (lock held): link it, or let it wait."""
         mtu = self._mtu(rec.iface, rec.ts_ns)
         if mtu and encap.ip_len > mtu and not encap.stream:
-            ds.too_big += 1
+            t.dir(dir_label(rec.direction, encap.forward)).too_big += 1
         c = _Cand(rec.seq, rec.ts_ns, rec.iface, rec.direction, encap.payload, encap)
         if encap.inner is not None:
             key = inner_key(encap.inner, encap.inner_linktype)
@@ -498,7 +558,10 @@ class Linker:
             known = self._iface_tunnel.get(inner.iface)
             if known is not None and known != enc.tunnel:
                 continue
-            if fits(enc.kind, enc.payload, inner.length, tun.learned if tun else None):
+            if tun is not None and tun.static_key:
+                if fits("OpenVPN static", enc.payload, inner.length, tun.learned, tun.learned_base):
+                    return [other]
+            elif fits(enc.kind, enc.payload, inner.length, tun.learned if tun else None):
                 return [other]
         return []
 
@@ -531,6 +594,8 @@ class Linker:
         t.inner_ifaces.add(inner.iface)
         self._iface_tunnel.setdefault(inner.iface, encap.tunnel)
         if not exact:
+            if t.static_key:
+                t.learn_base(static_key_base(encap.payload, inner.length))
             t.learn(encap.payload - inner.length)
         t.dir(dir_label(outer.direction, encap.forward)).add_link(link)
 
@@ -721,6 +786,7 @@ class Linker:
             self._exact_order.clear()
             self._inf_inner.clear()
             self._inf_outer.clear()
+            self._ovpn_held.clear()
             self.fragments.clear()  # (the MTUs the events said stay: they are the links')
             if self._ovpn_view is not None:
                 self._ovpn_view.reset()
