@@ -312,9 +312,19 @@ class LinkWatch(Source):
 
     def open_new_links(self, skip: set[int]) -> None:
         """-i any: read every link not in ``skip`` (the links of the start) through one
-        unbound socket, open from now on, so a link made later is read from its first packet."""
-        from tapwatch.capture.anylink import NewLinkReader
+        unbound socket, open from now on, so a link made later is read from its first packet.
 
+        That socket reads through the kernel's packet ring: when ``TAPWATCH_CAPTURE``
+        forces another path there is none, and a link made later gets a socket of its own
+        on that path once announced (its first packets, sent before, are not seen)."""
+        from tapwatch.capture.anylink import NewLinkReader
+        from tapwatch.capture.base import requested_path
+
+        if requested_path() not in (None, "tpacket"):
+            # TAPWATCH_CAPTURE forces another path than the packet ring, which the shared
+            # socket is: as for every observed interface, each new link is read by a
+            # socket of its own on the forced path, once its announcement is heard
+            return
         try:
             self.newlinks = NewLinkReader(self.ring, self.wake, skip)
         except OSError as e:  # no ring here? new links get their own sockets, when heard of

@@ -535,3 +535,41 @@ def test_an_mtu_change_read_back_from_pcapng_says_old_and_new_as_live(
             timeout=60,
         ).stdout
         assert "va: mtu 1500 -> 1400" in shown and "va: mtu 1400 -> 1300" in shown, shown
+
+
+def _any_sockets(ns: Netns) -> int:
+    """Packet sockets bound to no interface (-i any's shared one, tcpdump -i any's)."""
+    rows = ns.run(["cat", "/proc/net/packet"]).stdout.splitlines()[1:]
+    return sum(1 for row in rows if row.split()[4] == "0")
+
+
+@pytest.mark.parametrize("forced", ["", "process"])
+def test_any_honours_the_forced_capture_path_for_links_made_later(
+    ns: Netns, tmp_path: Path, forced: str
+) -> None:
+    """TAPWATCH_CAPTURE forces the path of every reader; -i any's shared socket reads only
+    by the packet ring, so with another path forced a link made later gets a socket of its
+    own (on the forced path) once announced, and there is no shared one."""
+    import os
+
+    ours = tmp_path / "tw.txt"
+    env = {k: v for k, v in os.environ.items() if k != "TAPWATCH_CAPTURE"}
+    if forced:
+        env["TAPWATCH_CAPTURE"] = forced
+    tw = ns.popen([*TAPWATCH, "-i", "any", "-l", "-nn", "icmp"], stdout=ours.open("w"), env=env)
+    try:
+        ns.wait_capturing("lo")
+        with netns() as far:
+            link_pair(ns, far, "10.5.0.1/24", "10.5.0.2/24")
+            wait_for(lambda: ("veth0", "link up") in events(ours), "the link's events")
+            if forced:
+                wait_for(lambda: bound_to(ns, "veth0") == 1, "a socket of its own")
+            ping = ns.run(["ping", "-c", "3", "-i", "0.1", "-W", "2", "10.5.0.2"])
+            assert "3 received" in ping.stdout
+            wait_for(lambda: len(lines(ours, "veth0")) >= 6, "tapwatch's lines")
+            assert _any_sockets(ns) == (0 if forced else 1)
+            assert bound_to(ns, "veth0") == (1 if forced else 0)
+    finally:
+        _out, err = stop(tw)
+    assert tw.returncode == 0, err
+    assert len(lines(ours, "veth0")) == 6
