@@ -80,6 +80,7 @@ class Follow:
         self.came = 0  # times it came back after going
         self.late = False  # it first appeared after the start
         self.problem: str | None = None  # why it could not be read when it last appeared
+        self.unnamed = False  # -i any: a link never announced, named by its index
         self.on_notice: Callable[[str], None] = lambda text: None
         #: a link of this name appeared with another link type: the session numbers a new
         #: interface for it (set by the LinkWatch)
@@ -221,6 +222,8 @@ class Follow:
         if not self.seen:
             return f"{self.name}: never appeared; nothing captured from it"
         parts = []
+        if self.unnamed:
+            parts.append("never announced (named by its index)")
         if self.late:
             parts.append("appeared after the start")
         if self.went:
@@ -332,6 +335,7 @@ class LinkWatch(Source):
             return
         for follow in self.follows.values():
             follow.shared = self.newlinks
+        self.newlinks.on_unnamed = self._unnamed
 
     def kernel_drops(self) -> int | None:
         return self.newlinks.kernel_drops() if self.newlinks is not None else None
@@ -407,7 +411,26 @@ class LinkWatch(Source):
                 elif self.any_interface and change.name not in self.taken:
                     self._open_new(change.name, change.index, change.arphrd, change.mtu)
 
-    def _open_new(self, name: str, ifindex: int, arphrd: int, mtu: int = 0) -> None:
+    def _unnamed(self, ifindex: int, arphrd: int) -> None:
+        """-i any: a link whose packets waited long and that was never announced (netlink
+        dropped the message): its packets are kept, under its index as name (``ifN``, as
+        tcpdump names a link it cannot name), and it is said (the shared socket's thread)."""
+        with self._lock:
+            if self.stopped:
+                return
+            name = f"if{ifindex}"
+            if name in self.follows or name in self.taken:
+                return
+            self._open_new(name, ifindex, arphrd, unnamed=True)
+            if name in self.follows:  # (not a link type tapwatch decodes: let go, as announced)
+                self.on_notice(
+                    f"-i any: link index {ifindex} was never announced; "
+                    f"its packets are kept as {name}"
+                )
+
+    def _open_new(
+        self, name: str, ifindex: int, arphrd: int, mtu: int = 0, *, unnamed: bool = False
+    ) -> None:
         """-i any: a link made after the start becomes a followed source of its own."""
         from tapwatch import sources
 
@@ -428,6 +451,7 @@ class LinkWatch(Source):
         follow = Follow(
             src, self.ring, self.wake, self.capture_filter, named_by_kernel=True, present=False
         )
+        follow.unnamed = unnamed
         src.follow = follow
         src.state = WAITING
         self.add_follow(follow)

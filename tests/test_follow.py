@@ -573,3 +573,52 @@ def test_any_honours_the_forced_capture_path_for_links_made_later(
         _out, err = stop(tw)
     assert tw.returncode == 0, err
     assert len(lines(ours, "veth0")) == 6
+
+
+#: tapwatch with the announcements of the links named nv* lost (as when netlink drops
+#: messages), and packets held for 0.5 s instead of 5 before they are handed on
+_DEAF_TAPWATCH = r"""
+import sys
+from tapwatch.capture import anylink, links
+anylink.PENDING_S = 0.5
+heard = links.LinkMonitor._link_change
+def deaf(self, msg, event, raw, now):
+    if str(msg.get_attr("IFLA_IFNAME") or "").startswith("nv"):
+        return []
+    return heard(self, msg, event, raw, now)
+links.LinkMonitor._link_change = deaf
+from tapwatch.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_any_keeps_the_packets_of_a_link_never_announced_under_its_index(
+    ns: Netns, tmp_path: Path
+) -> None:
+    """Packets of a link whose announcement never came wait, then are kept as ``ifN`` (the
+    link's index, as tcpdump names a link it cannot name), never dropped in silence: the
+    lines are tcpdump -i any's but for the name, the exit summary says it."""
+    ours, theirs = tmp_path / "tw.txt", tmp_path / "td.txt"
+    td = tcpdump(ns, theirs, ["udp", "port", "9999"])
+    args = ["-i", "any", "-l", "-nn", "udp", "port", "9999"]
+    tw = start(ns, [sys.executable, "-c", _DEAF_TAPWATCH, *args], ours)
+    try:
+        ns.wait_capturing("lo")
+        sent = ns.run([sys.executable, "-c", _BORN_AND_SEND, "5"])
+        assert sent.returncode == 0, sent.stderr
+        index = {
+            dev: ns.run(["cat", f"/sys/class/net/{dev}/ifindex"]).stdout.strip()
+            for dev in ("nva", "nvb")
+        }
+        wait_for(lambda: len(lines(theirs, "nva")) + len(lines(theirs, "nvb")) >= 10, "tcpdump")
+        wait_for(lambda: all(len(lines(ours, f"if{i}")) >= 5 for i in index.values()), "tapwatch")
+    finally:
+        _out, err = stop(tw)
+        stop(td)
+    assert tw.returncode == 0, err
+    for dev, i in index.items():
+        mine = [ln.split(" ", 2)[2] for ln in lines(ours, f"if{i}")]
+        assert mine == [ln.split(" ", 2)[2] for ln in lines(theirs, dev)], (dev, err)
+        assert f"-i any: link index {i} was never announced; its packets are kept as if{i}" in err
+        assert f"if{i}: never announced (named by its index); 5 packets captured" in err, err
+    assert "dropped by kernel" not in err or " 0 dropped by kernel" in err, err
