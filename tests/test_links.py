@@ -346,6 +346,9 @@ def test_openvpn_static_key_is_told_by_its_first_bytes_and_every_packet_linked()
     t = cap.linker.snapshot()[0]
     assert t.static_key and t.learned_base == 36
     assert "static key on eth0" in cap.summary() and "packet-id" not in cap.summary()
+    from tapwatch.analysis.tunnelstats import tunnel_rows
+
+    assert tunnel_rows([t])[0][0].endswith(" static key")  # the Tunnels tool says it too
     cap.linker.finish()
     assert "lost inside 0" in cap.summary()
 

@@ -397,7 +397,7 @@ def tunnel_rows(tunnels: Sequence[TunnelStats]) -> list[tuple[str, ...]]:
             mean = d.overhead_mean
             rows.append(
                 (
-                    t.name,
+                    t.name + (" static key" if t.static_key else ""),
                     d.label,
                     "exact" if t.exact else "inferred",
                     f"{d.packets:,}",
