@@ -855,6 +855,15 @@ def test_over_mtu_uses_the_mtu_the_interface_had_when_the_packet_was_seen() -> N
     cap.ts += 10 * MS
     carried(5)  # after it: fits
     assert cap.linker.snapshot()[0].dirs["Out"].too_big == 3
+    # an event that comes after packets stamped after it (the link watch's thread was
+    # slower than the capture's): they are judged again by the MTU of their time
+    carried(6)
+    cap.ts += 5 * MS
+    carried(7)
+    assert cap.linker.snapshot()[0].dirs["Out"].too_big == 3  # 9000 still
+    cap.session.feed(cap.ts - 1 * MS, 0, _mtu_event(5, "veth0", 1100), 2)
+    cap.session.pump()
+    assert cap.linker.snapshot()[0].dirs["Out"].too_big == 4  # the last one: over 1100
 
 
 # ----- IPv6 fragments behind extension headers, reassembled as tshark does ----------------

@@ -53,7 +53,7 @@ import threading
 from collections import OrderedDict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tapwatch.analysis.encap import (
     FRAMED,
@@ -132,6 +132,8 @@ OPENVPN_HELD = 32
 #: MTUs remembered per link name, and link names (the oldest go first)
 MAX_MTU_CHANGES = 64
 MAX_MTU_NAMES = 1024
+#: outer packets remembered to be judged again against an MTU an event says late
+MAX_JUDGED = 1024
 
 
 @dataclass(slots=True)
@@ -189,6 +191,10 @@ class Linker:
         self._mtus: dict[str, list[tuple[int, int]]] = {}
         #: interface -> its MTU before the first event said another (read at its start)
         self._mtu_before: dict[int, int | None] = {}
+        #: outer packets lately held against an MTU: [stamp, interface, IP length, their
+        #: direction's figures, over]; judged again when an event stamped before them
+        #: comes after them (the link watch's thread was slower than the capture's)
+        self._judged: deque[list[Any]] = deque(maxlen=MAX_JUDGED)
 
     def bind(
         self, linktypes: Sequence[int], interfaces: Sequence[InterfaceInfo], ring: Ring
@@ -504,9 +510,13 @@ class Linker:
 
     def _outer_cand(self, rec: Record, encap: Encap, t: TunnelStats) -> None:
         """An outer packet that carries an inner one (lock held): link it, or let it wait."""
-        mtu = self._mtu(rec.iface, rec.ts_ns)
-        if mtu and encap.ip_len > mtu and not encap.stream:
-            t.dir(dir_label(rec.direction, encap.forward)).too_big += 1
+        if not encap.stream:
+            mtu = self._mtu(rec.iface, rec.ts_ns)
+            over = bool(mtu and encap.ip_len > mtu)
+            ds = t.dir(dir_label(rec.direction, encap.forward))
+            if over:
+                ds.too_big += 1
+            self._judged.append([rec.ts_ns, rec.iface, encap.ip_len, ds, over])
         c = _Cand(rec.seq, rec.ts_ns, rec.iface, rec.direction, encap.payload, encap)
         if encap.inner is not None:
             key = inner_key(encap.inner, encap.inner_linktype)
@@ -646,6 +656,21 @@ class Linker:
             bisect.insort(known, (rec.ts_ns, mtu))
             if len(known) > MAX_MTU_CHANGES:
                 del known[0]
+            self._judge_again(name, rec.ts_ns)
+
+    def _judge_again(self, name: str, since: int) -> None:
+        """The outer packets of link ``name`` stamped from ``since`` on, held against the
+        MTU of their time again (lock held)."""
+        if not self._judged or max(j[0] for j in self._judged) < since:
+            return
+        ifaces = {i for i, info in enumerate(self.interfaces) if info.name == name}
+        for j in self._judged:
+            if j[0] >= since and j[1] in ifaces:
+                mtu = self._mtu(j[1], j[0])
+                over = bool(mtu and j[2] > mtu)
+                if over != j[4]:
+                    j[3].too_big += 1 if over else -1
+                    j[4] = over
 
     # ----- expiry: what never found its other end ---------------------------------------
     def _expire(self, now: int) -> None:
@@ -787,6 +812,7 @@ class Linker:
             self._inf_inner.clear()
             self._inf_outer.clear()
             self._ovpn_held.clear()
+            self._judged.clear()
             self.fragments.clear()  # (the MTUs the events said stay: they are the links')
             if self._ovpn_view is not None:
                 self._ovpn_view.reset()
