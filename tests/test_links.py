@@ -353,6 +353,31 @@ def test_openvpn_static_key_is_told_by_its_first_bytes_and_every_packet_linked()
     assert "lost inside 0" in cap.summary()
 
 
+@pytest.mark.parametrize("pings", [3, 1])
+def test_openvpn_tls_seen_from_its_handshake_is_told_by_its_repeated_peer_id(pings: int) -> None:
+    """A TLS tunnel seen from its start: control packets first (held while the mode is not
+    known), then data packets with one peer-id; three in a row make it TLS mode and the
+    held ones are linked in order; a capture that ends before that links them as they look."""
+    cap = Capture(("tun0", LINKTYPE_RAW, 1500), ("eth0", LINKTYPE_ETHERNET, 1500))
+
+    def outer(payload: bytes) -> bytes:
+        return eth(outer_ip() / UDP(sport=1194, dport=1194) / Raw(payload))
+
+    for op in (7, 8, 4, 5):  # hard resets, TLS records, an ACK
+        cap.add(1, outer(bytes([op << 3]) + bytes(60)))
+    pairs = []
+    for n in range(pings):
+        inner = inner_ip(n, 60 + 30 * n)
+        i = cap.add(0, inner)
+        pairs.append((i, cap.add(1, outer(openvpn(len(inner), n + 1)))))
+    cap.linker.finish()
+    for i, o in pairs:
+        assert only_link(cap, i).outer == o  # type: ignore[attr-defined]
+    t = cap.linker.snapshot()[0]
+    assert not t.static_key and t.dirs["Out"].linked == pings
+    assert "packet-id gaps 0 (0 missing)" in cap.summary()
+
+
 def test_openvpn_over_tcp_links_each_packet_of_the_stream() -> None:
     """OpenVPN over TCP: a 2-byte length before each packet in the stream; a segment may
     carry two packets, a packet may span two segments; ACKs carry none."""

@@ -492,14 +492,15 @@ class Linker:
         if t.valid_ops >= OPENVPN_SURE:
             return data
         t.valid_ops += 1
+        if data:  # TLS's data packets repeat their peer-id; a static-key HMAC never does
+            same = (encap.message, encap.index)
+            t.ovpn_same = t.ovpn_same + 1 if same == t.ovpn_last and encap.index >= 0 else 1
+            t.ovpn_last = same
+            if t.ovpn_same >= 3:
+                t.valid_ops = OPENVPN_SURE
         held = self._ovpn_held.get(t.key)
         if t.valid_ops >= OPENVPN_SURE:  # TLS mode: what was held is what it looked like
-            for old, enc in self._ovpn_held.pop(t.key, ()):
-                if enc.message in OPENVPN_DATA and rec.ts_ns - old.ts_ns <= EXACT_WINDOW_NS:
-                    ds = t.dir(dir_label(old.direction, enc.forward))
-                    if enc.counter >= 0:
-                        ds.counters.see(enc.index, enc.counter)
-                    self._outer_cand(old, enc, t)
+            self._tls_after_all(t, rec.ts_ns)
             return data
         if data and not held:
             return True
@@ -507,6 +508,16 @@ class Linker:
             held = self._ovpn_held[t.key] = deque(maxlen=OPENVPN_HELD)
         held.append((rec, encap))
         return False
+
+    def _tls_after_all(self, t: TunnelStats, now: int) -> None:
+        """The data packets held while ``t``'s mode was not known, counted and linked in
+        their order as TLS mode's (lock held)."""
+        for old, enc in self._ovpn_held.pop(t.key, ()):
+            if enc.message in OPENVPN_DATA and now - old.ts_ns <= EXACT_WINDOW_NS:
+                ds = t.dir(dir_label(old.direction, enc.forward))
+                if enc.counter >= 0:
+                    ds.counters.see(enc.index, enc.counter)
+                self._outer_cand(old, enc, t)
 
     def _outer_cand(self, rec: Record, encap: Encap, t: TunnelStats) -> None:
         """An outer packet that carries an inner one (lock held): link it, or let it wait."""
@@ -787,6 +798,10 @@ class Linker:
     def finish(self) -> None:
         """Capture is over: what still waits for its other end never gets it (lost)."""
         with self.lock:
+            for key in list(self._ovpn_held):  # a mode never known: what they looked like
+                t = self.tunnels.get(key)
+                if t is not None:
+                    self._tls_after_all(t, t.last_ns)
             self._expire(1 << 62)
 
     def snapshot(self) -> list[TunnelStats]:

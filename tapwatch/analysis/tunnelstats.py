@@ -171,6 +171,9 @@ class TunnelStats:
     static_key: bool = False
     #: OpenVPN packets seen with a valid opcode while the mode is not known (see the linker)
     valid_ops: int = 0
+    #: the last OpenVPN data-like packet's (opcode, peer-id), how many times in a row
+    ovpn_last: tuple[int, int] = (-1, -1)
+    ovpn_same: int = 0
     #: a static-key tunnel's HMAC and IV as its links agree (a block cipher's model; the
     #: constant overhead of one without a cipher is ``learned``)
     learned_base: int | None = None
