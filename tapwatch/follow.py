@@ -80,6 +80,7 @@ class Follow:
         self.came = 0  # times it came back after going
         self.late = False  # it first appeared after the start
         self.problem: str | None = None  # why it could not be read when it last appeared
+        self.unnamed = False  # -i any: a link never announced, named by its index
         self.on_notice: Callable[[str], None] = lambda text: None
         #: a link of this name appeared with another link type: the session numbers a new
         #: interface for it (set by the LinkWatch)
@@ -221,6 +222,8 @@ class Follow:
         if not self.seen:
             return f"{self.name}: never appeared; nothing captured from it"
         parts = []
+        if self.unnamed:
+            parts.append("never announced (named by its index)")
         if self.late:
             parts.append("appeared after the start")
         if self.went:
@@ -312,9 +315,19 @@ class LinkWatch(Source):
 
     def open_new_links(self, skip: set[int]) -> None:
         """-i any: read every link not in ``skip`` (the links of the start) through one
-        unbound socket, open from now on, so a link made later is read from its first packet."""
-        from tapwatch.capture.anylink import NewLinkReader
+        unbound socket, open from now on, so a link made later is read from its first packet.
 
+        That socket reads through the kernel's packet ring: when ``TAPWATCH_CAPTURE``
+        forces another path there is none, and a link made later gets a socket of its own
+        on that path once announced (its first packets, sent before, are not seen)."""
+        from tapwatch.capture.anylink import NewLinkReader
+        from tapwatch.capture.base import requested_path
+
+        if requested_path() not in (None, "tpacket"):
+            # TAPWATCH_CAPTURE forces another path than the packet ring, which the shared
+            # socket is: as for every observed interface, each new link is read by a
+            # socket of its own on the forced path, once its announcement is heard
+            return
         try:
             self.newlinks = NewLinkReader(self.ring, self.wake, skip)
         except OSError as e:  # no ring here? new links get their own sockets, when heard of
@@ -322,6 +335,7 @@ class LinkWatch(Source):
             return
         for follow in self.follows.values():
             follow.shared = self.newlinks
+        self.newlinks.on_unnamed = self._unnamed
 
     def kernel_drops(self) -> int | None:
         return self.newlinks.kernel_drops() if self.newlinks is not None else None
@@ -395,9 +409,28 @@ class LinkWatch(Source):
                 if follow is not None:
                     follow.appeared(change.index, arphrd=change.arphrd)
                 elif self.any_interface and change.name not in self.taken:
-                    self._open_new(change.name, change.index, change.arphrd)
+                    self._open_new(change.name, change.index, change.arphrd, change.mtu)
 
-    def _open_new(self, name: str, ifindex: int, arphrd: int) -> None:
+    def _unnamed(self, ifindex: int, arphrd: int) -> None:
+        """-i any: a link whose packets waited long and that was never announced (netlink
+        dropped the message): its packets are kept, under its index as name (``ifN``, as
+        tcpdump names a link it cannot name), and it is said (the shared socket's thread)."""
+        with self._lock:
+            if self.stopped:
+                return
+            name = f"if{ifindex}"
+            if name in self.follows or name in self.taken:
+                return
+            self._open_new(name, ifindex, arphrd, unnamed=True)
+            if name in self.follows:  # (not a link type tapwatch decodes: let go, as announced)
+                self.on_notice(
+                    f"-i any: link index {ifindex} was never announced; "
+                    f"its packets are kept as {name}"
+                )
+
+    def _open_new(
+        self, name: str, ifindex: int, arphrd: int, mtu: int = 0, *, unnamed: bool = False
+    ) -> None:
         """-i any: a link made after the start becomes a followed source of its own."""
         from tapwatch import sources
 
@@ -408,12 +441,17 @@ class LinkWatch(Source):
                 self.newlinks.ignore(ifindex)
             return  # a link type tapwatch does not decode (as at the start)
         info = InterfaceInfo(
-            name, "observe", read_only_reason="observer mode is read-only", linktype=linktype
+            name,
+            "observe",
+            read_only_reason="observer mode is read-only",
+            linktype=linktype,
+            mtu=mtu or None,  # as the announcement says (later changes: the events)
         )
         src = FollowedSource(info)
         follow = Follow(
             src, self.ring, self.wake, self.capture_filter, named_by_kernel=True, present=False
         )
+        follow.unnamed = unnamed
         src.follow = follow
         src.state = WAITING
         self.add_follow(follow)

@@ -61,6 +61,8 @@ class InterfaceInfo:
     name: str
     kind: SourceKind
     addresses: list[str] = field(default_factory=list)
+    #: as read at the start (or said when the link appeared); later changes are interface
+    #: events, which the links' "over MTU" follows by their stamps
     mtu: int | None = None
     mac: str | None = None
     peer_mac: str | None = None  # the MAC tapwatch answers with in reply mode (tap)

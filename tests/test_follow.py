@@ -535,3 +535,90 @@ def test_an_mtu_change_read_back_from_pcapng_says_old_and_new_as_live(
             timeout=60,
         ).stdout
         assert "va: mtu 1500 -> 1400" in shown and "va: mtu 1400 -> 1300" in shown, shown
+
+
+def _any_sockets(ns: Netns) -> int:
+    """Packet sockets bound to no interface (-i any's shared one, tcpdump -i any's)."""
+    rows = ns.run(["cat", "/proc/net/packet"]).stdout.splitlines()[1:]
+    return sum(1 for row in rows if row.split()[4] == "0")
+
+
+@pytest.mark.parametrize("forced", ["", "process"])
+def test_any_honours_the_forced_capture_path_for_links_made_later(
+    ns: Netns, tmp_path: Path, forced: str
+) -> None:
+    """TAPWATCH_CAPTURE forces the path of every reader; -i any's shared socket reads only
+    by the packet ring, so with another path forced a link made later gets a socket of its
+    own (on the forced path) once announced, and there is no shared one."""
+    import os
+
+    ours = tmp_path / "tw.txt"
+    env = {k: v for k, v in os.environ.items() if k != "TAPWATCH_CAPTURE"}
+    if forced:
+        env["TAPWATCH_CAPTURE"] = forced
+    tw = ns.popen([*TAPWATCH, "-i", "any", "-l", "-nn", "icmp"], stdout=ours.open("w"), env=env)
+    try:
+        ns.wait_capturing("lo")
+        with netns() as far:
+            link_pair(ns, far, "10.5.0.1/24", "10.5.0.2/24")
+            wait_for(lambda: ("veth0", "link up") in events(ours), "the link's events")
+            if forced:
+                wait_for(lambda: bound_to(ns, "veth0") == 1, "a socket of its own")
+            ping = ns.run(["ping", "-c", "3", "-i", "0.1", "-W", "2", "10.5.0.2"])
+            assert "3 received" in ping.stdout
+            wait_for(lambda: len(lines(ours, "veth0")) >= 6, "tapwatch's lines")
+            assert _any_sockets(ns) == (0 if forced else 1)
+            assert bound_to(ns, "veth0") == (1 if forced else 0)
+    finally:
+        _out, err = stop(tw)
+    assert tw.returncode == 0, err
+    assert len(lines(ours, "veth0")) == 6
+
+
+#: tapwatch with the announcements of the links named nv* lost (as when netlink drops
+#: messages), and packets held for 0.5 s instead of 5 before they are handed on
+_DEAF_TAPWATCH = r"""
+import sys
+from tapwatch.capture import anylink, links
+anylink.PENDING_S = 0.5
+heard = links.LinkMonitor._link_change
+def deaf(self, msg, event, raw, now):
+    if str(msg.get_attr("IFLA_IFNAME") or "").startswith("nv"):
+        return []
+    return heard(self, msg, event, raw, now)
+links.LinkMonitor._link_change = deaf
+from tapwatch.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_any_keeps_the_packets_of_a_link_never_announced_under_its_index(
+    ns: Netns, tmp_path: Path
+) -> None:
+    """Packets of a link whose announcement never came wait, then are kept as ``ifN`` (the
+    link's index, as tcpdump names a link it cannot name), never dropped in silence: the
+    lines are tcpdump -i any's but for the name, the exit summary says it."""
+    ours, theirs = tmp_path / "tw.txt", tmp_path / "td.txt"
+    td = tcpdump(ns, theirs, ["udp", "port", "9999"])
+    args = ["-i", "any", "-l", "-nn", "udp", "port", "9999"]
+    tw = start(ns, [sys.executable, "-c", _DEAF_TAPWATCH, *args], ours)
+    try:
+        ns.wait_capturing("lo")
+        sent = ns.run([sys.executable, "-c", _BORN_AND_SEND, "5"])
+        assert sent.returncode == 0, sent.stderr
+        index = {
+            dev: ns.run(["cat", f"/sys/class/net/{dev}/ifindex"]).stdout.strip()
+            for dev in ("nva", "nvb")
+        }
+        wait_for(lambda: len(lines(theirs, "nva")) + len(lines(theirs, "nvb")) >= 10, "tcpdump")
+        wait_for(lambda: all(len(lines(ours, f"if{i}")) >= 5 for i in index.values()), "tapwatch")
+    finally:
+        _out, err = stop(tw)
+        stop(td)
+    assert tw.returncode == 0, err
+    for dev, i in index.items():
+        mine = [ln.split(" ", 2)[2] for ln in lines(ours, f"if{i}")]
+        assert mine == [ln.split(" ", 2)[2] for ln in lines(theirs, dev)], (dev, err)
+        assert f"-i any: link index {i} was never announced; its packets are kept as if{i}" in err
+        assert f"if{i}: never announced (named by its index); 5 packets captured" in err, err
+    assert "dropped by kernel" not in err or " 0 dropped by kernel" in err, err

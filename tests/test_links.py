@@ -320,6 +320,64 @@ def test_openvpn_is_inferred_with_its_learned_overhead_and_packet_id_gaps() -> N
     assert "packet-id gaps 1 (2 missing)" in cap.summary()
 
 
+def openvpn_static(inner_len: int, first: int) -> bytes:
+    """OpenVPN static-key (--secret, SHA1, AES-CBC): HMAC (its first byte ``first``), IV,
+    then packet-id, time and the inner packet padded to the block by 1-16 bytes."""
+    return bytes([first]) + bytes(35) + bytes(((inner_len + 8) // 16 + 1) * 16)
+
+
+def test_openvpn_static_key_is_told_by_its_first_bytes_and_every_packet_linked() -> None:
+    """The first packet's HMAC happens to begin like a control packet (held), the second's
+    like no opcode: the tunnel is static-key, the first is linked after all; sizes vary, so
+    does the CBC padding; the HMAC is never read as a packet-id."""
+    cap = Capture(("tun0", LINKTYPE_RAW, 1500), ("eth0", LINKTYPE_ETHERNET, 1500))
+    firsts = [0x21, 0x4A, 0xF3, 0x00, 0x30, 0x9C, 0x11]  # op 4, op 9, none, none, op 6...
+    pairs = []
+    for n, first in enumerate(firsts):
+        inner = inner_ip(n, 50 + 37 * n)
+        i = cap.add(0, inner)
+        o = cap.add(
+            1,
+            eth(outer_ip() / UDP(sport=1194, dport=1194) / Raw(openvpn_static(len(inner), first))),
+        )
+        pairs.append((i, o))
+    for i, o in pairs:
+        assert only_link(cap, i).outer == o  # type: ignore[attr-defined]
+    t = cap.linker.snapshot()[0]
+    assert t.static_key and t.learned_base == 36
+    assert "static key on eth0" in cap.summary() and "packet-id" not in cap.summary()
+    from tapwatch.analysis.tunnelstats import tunnel_rows
+
+    assert tunnel_rows([t])[0][0].endswith(" static key")  # the Tunnels tool says it too
+    cap.linker.finish()
+    assert "lost inside 0" in cap.summary()
+
+
+@pytest.mark.parametrize("pings", [3, 1])
+def test_openvpn_tls_seen_from_its_handshake_is_told_by_its_repeated_peer_id(pings: int) -> None:
+    """A TLS tunnel seen from its start: control packets first (held while the mode is not
+    known), then data packets with one peer-id; three in a row make it TLS mode and the
+    held ones are linked in order; a capture that ends before that links them as they look."""
+    cap = Capture(("tun0", LINKTYPE_RAW, 1500), ("eth0", LINKTYPE_ETHERNET, 1500))
+
+    def outer(payload: bytes) -> bytes:
+        return eth(outer_ip() / UDP(sport=1194, dport=1194) / Raw(payload))
+
+    for op in (7, 8, 4, 5):  # hard resets, TLS records, an ACK
+        cap.add(1, outer(bytes([op << 3]) + bytes(60)))
+    pairs = []
+    for n in range(pings):
+        inner = inner_ip(n, 60 + 30 * n)
+        i = cap.add(0, inner)
+        pairs.append((i, cap.add(1, outer(openvpn(len(inner), n + 1)))))
+    cap.linker.finish()
+    for i, o in pairs:
+        assert only_link(cap, i).outer == o  # type: ignore[attr-defined]
+    t = cap.linker.snapshot()[0]
+    assert not t.static_key and t.dirs["Out"].linked == pings
+    assert "packet-id gaps 0 (0 missing)" in cap.summary()
+
+
 def test_openvpn_over_tcp_links_each_packet_of_the_stream() -> None:
     """OpenVPN over TCP: a 2-byte length before each packet in the stream; a segment may
     carry two packets, a packet may span two segments; ACKs carry none."""
@@ -777,3 +835,154 @@ def test_a_fragmented_vxlan_file_links_with_tunnel_stats(tmp_path: Path) -> None
         text=True,
     )
     assert len(ref.stdout.split()) == 3, ref.stderr  # tshark: three reassembled VXLAN packets
+
+
+def _mtu_event(index: int, name: str, mtu: int) -> bytes:
+    """A LINKTYPE_NETLINK record: RTM_NEWLINK saying ``name``'s MTU (as the monitor keeps it)."""
+    from tapwatch.capture.links import cooked
+
+    def rta(t: int, value: bytes) -> bytes:
+        return struct.pack("=HH", 4 + len(value), t) + value + b"\0" * (-len(value) & 3)
+
+    attrs = rta(3, name.encode() + b"\0") + rta(4, struct.pack("=I", mtu))
+    body = struct.pack("=BxHiII", 0, 1, index, 1, 0) + attrs
+    return cooked(struct.pack("=IHHII", 16 + len(body), 16, 0, 0, 0) + body)
+
+
+def test_over_mtu_uses_the_mtu_the_interface_had_when_the_packet_was_seen() -> None:
+    """veth0's MTU read at the start is 1500; an interface event lowers it to 1000, then a
+    later link (a name the session met after the start) says its own: each outer packet is
+    held against the MTU of its moment, an event that comes late in the ring included."""
+    from tapwatch.linktypes import LINKTYPE_NETLINK
+
+    cap = Capture(
+        ("vxlan0", LINKTYPE_ETHERNET, 1500),
+        ("veth0", LINKTYPE_ETHERNET, 1500),
+        ("netlink", LINKTYPE_NETLINK, None),
+    )
+
+    def carried(n: int) -> None:
+        inner = eth(inner_ip(n, 1100))  # wrapped: 1,192 bytes of IP on veth0
+        cap.add(0, inner)
+        cap.add(1, eth(outer_ip() / UDP(sport=50000, dport=4789) / VXLAN(vni=42) / Raw(inner)))
+
+    carried(1)
+    assert cap.linker.snapshot()[0].dirs["Out"].too_big == 0  # 1,192 < 1,500
+    cap.add(2, _mtu_event(5, "veth0", 1000), direction=0)
+    carried(2)
+    carried(3)
+    assert cap.linker.snapshot()[0].dirs["Out"].too_big == 2  # 1,192 > 1,000 from the event on
+    # the stamp decides, not the ring's order: an event stamped later than packets that
+    # come after it in the ring (another reader's) leaves them to the MTU before it
+    cap.session.feed(cap.ts + 5 * MS, 0, _mtu_event(5, "veth0", 9000), 2)
+    cap.session.pump()
+    carried(4)  # stamped before the raise to 9000: 1,192 > 1,000
+    cap.ts += 10 * MS
+    carried(5)  # after it: fits
+    assert cap.linker.snapshot()[0].dirs["Out"].too_big == 3
+    # an event that comes after packets stamped after it (the link watch's thread was
+    # slower than the capture's): they are judged again by the MTU of their time
+    carried(6)
+    cap.ts += 5 * MS
+    carried(7)
+    assert cap.linker.snapshot()[0].dirs["Out"].too_big == 3  # 9000 still
+    cap.session.feed(cap.ts - 1 * MS, 0, _mtu_event(5, "veth0", 1100), 2)
+    cap.session.pump()
+    assert cap.linker.snapshot()[0].dirs["Out"].too_big == 4  # the last one: over 1100
+
+
+# ----- IPv6 fragments behind extension headers, reassembled as tshark does ----------------
+
+
+def _v6_chain(names: str) -> list[object]:
+    from scapy.layers.inet6 import IPv6ExtHdrDestOpt, IPv6ExtHdrHopByHop, IPv6ExtHdrRouting
+
+    make = {
+        "hbh": IPv6ExtHdrHopByHop,
+        "dst": IPv6ExtHdrDestOpt,
+        "rt": lambda: IPv6ExtHdrRouting(addresses=["fd00::9"], segleft=0),
+    }
+    return [make[n]() for n in names.split()]  # type: ignore[operator]
+
+
+@pytest.mark.skipif(not __import__("shutil").which("tshark"), reason="tshark is not installed")
+@pytest.mark.parametrize("chain", ["", "hbh", "dst", "hbh dst rt dst"])
+@pytest.mark.parametrize("order", ["in order", "reversed"])
+def test_ipv6_fragments_behind_extension_headers_reassemble_as_tshark_does(
+    tmp_path: Path, chain: str, order: str
+) -> None:
+    """A VXLAN datagram over IPv6 with Hop-by-Hop, Routing and Destination Options headers
+    before its fragment header, cut by scapy's fragment6 (never sent): the frame that
+    completes it, the reassembled bytes and what they carry are tshark's."""
+    from scapy.all import wrpcap
+    from scapy.layers.inet6 import IPv6ExtHdrFragment, fragment6
+
+    from tapwatch.analysis.fragments import Reassembler, v6_chain
+
+    inner = eth(inner_ip(7, 1300))
+    outer = IPv6(src="fd00::1", dst="fd00::2")
+    for ext in _v6_chain(chain):
+        outer = outer / ext  # type: ignore[operator]
+    outer = outer / IPv6ExtHdrFragment(id=77) / UDP(sport=50000, dport=4789) / VXLAN(vni=42)
+    frags = [eth(bytes(f)) for f in fragment6(outer / Raw(inner), 1280)]
+    assert len(frags) == 2
+    if order == "reversed":
+        frags.reverse()
+    path = tmp_path / "v6.pcap"
+    wrpcap(str(path), [Ether(f) for f in frags])
+    fields = ["frame.number", "ipv6.reassembled.length", "ipv6.reassembled.data", "vxlan.vni"]
+    run = subprocess.run(
+        ["tshark", "-r", str(path), "-T", "fields", "-E", "separator=,"]
+        + [a for f in fields for a in ("-e", f)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    theirs = {
+        int(row[0]): (int(row[1]), bytes.fromhex(row[2]), int(row[3]))
+        for row in (ln.split(",") for ln in run.stdout.splitlines())
+        if row[1]
+    }
+    assert len(theirs) == 1, run.stdout
+    r = Reassembler()
+    mine = {}
+    for n, f in enumerate(frags, 1):
+        whole = r.add(f, 14, T0 + n)
+        if whole is not None:
+            mine[n] = whole
+    assert list(mine) == list(theirs)
+    frame, (length, data, vni) = next(iter(theirs.items()))
+    whole = mine[frame]
+    assert whole.endswith(data) and len(data) == length
+    unfragmentable = len(whole) - length  # the fixed header and the chain before the fragment
+    assert struct.unpack_from("!H", whole, 4)[0] == unfragmentable - 40 + length
+    # the chain of the first piece kept, the fragment header gone: UDP follows it
+    assert v6_chain(whole, 0, len(whole))[:2] == (17, unfragmentable)
+    enc = decapsulate(whole, LINKTYPE_RAW)
+    assert enc is not None and enc.kind == "VXLAN" and enc.tunnel[-1] == vni == 42
+    assert enc.inner == inner
+    # and linked, through the linker's own way in (the hint, then the reassembly)
+    cap = Capture(("vxlan0", LINKTYPE_ETHERNET, 1450), ("eth0", LINKTYPE_ETHERNET, 1280))
+    i = cap.add(0, inner)
+    seqs = [cap.add(1, f) for f in frags]
+    link = only_link(cap, i)
+    assert (link.outer, link.exact) == (seqs[frame - 1], True)  # type: ignore[attr-defined]
+
+
+def test_an_ipv6_chain_past_the_bound_or_the_packet_is_refused_quietly() -> None:
+    from scapy.layers.inet6 import IPv6ExtHdrDestOpt, IPv6ExtHdrFragment
+
+    from tapwatch.analysis.fragments import MAX_V6_EXT, Reassembler
+
+    head = IPv6(src="fd00::1", dst="fd00::2")
+    for _ in range(MAX_V6_EXT + 1):
+        head = head / IPv6ExtHdrDestOpt()  # type: ignore[operator]
+    pkt = bytes(head / IPv6ExtHdrFragment(id=1, m=1) / UDP(dport=4789) / Raw(b"x" * 64))
+    r = Reassembler()
+    assert r.add(pkt, 0, T0) is None and not r.pending
+    assert outer_hint(pkt, LINKTYPE_RAW) == 0
+    cut = bytes(IPv6(src="fd00::1", dst="fd00::2") / IPv6ExtHdrDestOpt() / IPv6ExtHdrFragment())
+    for n in range(40, len(cut)):  # cut anywhere: refused, never raises
+        assert r.add(cut[:n], 0, T0) is None
+        outer_hint(cut[:n], LINKTYPE_RAW)
+        decapsulate(cut[:n], LINKTYPE_RAW)

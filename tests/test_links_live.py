@@ -337,3 +337,157 @@ def test_tapwatchs_own_tunnel_end_links_exactly(pair: tuple[Netns, Netns]) -> No
     assert out_outer == out_linked == len(sent) == 5, (err, tdout)  # one segment a frame
     assert in_outer == in_linked == 5, err  # a frame in two segments: linked once, whole
     assert len(carrying) - len(sent) == 10, tdout
+
+
+def _vx0(ns: Netns, me: str, peer: str, addr: str) -> None:
+    """A VXLAN link vx0 (MTU 1450, vni 42) from ``me`` to ``peer``, addressed and up."""
+    ns.run(
+        ["ip", "link", "add", "vx0", "mtu", "1450", "type", "vxlan", "id", "42", "remote", peer,
+         "local", me, "dstport", "4789"],
+        check=True,
+    )  # fmt: skip
+    ns.run(["sysctl", "-qw", "net.ipv6.conf.vx0.disable_ipv6=1"], check=True)
+    ns.run(["ip", "addr", "add", addr, "dev", "vx0"], check=True)
+    ns.run(["ip", "link", "set", "vx0", "up"], check=True)
+
+
+def _over_mtu(err: str, label: str) -> int:
+    m = re.search(rf"^tapwatch:   {label}: .*over MTU (\d+)", err, re.M)
+    assert m, err
+    return int(m.group(1))
+
+
+def test_over_mtu_follows_an_mtu_change_mid_capture(pair: tuple[Netns, Netns], tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """veth0 under vx0 at 1500, then lowered to 1000 with ``ip link set`` while tapwatch runs:
+    the 1,278-byte outer datagrams of 1,200-byte pings fit before, not after (they leave in
+    IP fragments, reassembled and counted once); tcpdump beside it sees the pieces."""
+    from waiting import wait_for
+
+    a, b = pair
+    _vx0(a, "10.200.0.1", "10.200.0.2", "10.9.0.1/24")
+    _vx0(b, "10.200.0.2", "10.200.0.1", "10.9.0.2/24")
+    out = tmp_path / "tw.txt"
+    tw = a.popen(
+        [*TAPWATCH, "--headless", "--tunnel-stats", "-nn", "-l", "--observe", "vx0",
+         "--observe", "veth0"],
+        stdout=out.open("w"),
+    )  # fmt: skip
+    a.wait_capturing("vx0")
+    a.wait_capturing("veth0")
+    td = tcpdump(a, "veth0", "udp port 4789 or (ip[6:2] & 0x3fff != 0)")
+    try:
+        done = a.run(["ping", "-c", "3", "-i", "0.2", "-W", "2", "-s", "1200", "10.9.0.2"])
+        assert " 0% packet loss" in done.stdout, done.stdout
+        for ns in (b, a):
+            ns.run(["ip", "link", "set", "veth0", "mtu", "1000"], check=True)
+        # the change is an interface event of tapwatch's: its stamp is where the MTU changes
+        assert wait_for(lambda: "event veth0: mtu 1500 -> 1000" in out.read_text()), out.read_text()
+        done = a.run(["ping", "-c", "3", "-i", "0.2", "-W", "2", "-s", "1200", "10.9.0.2"])
+        assert " 0% packet loss" in done.stdout, done.stdout
+    finally:
+        err = wait_stats(tw)
+        tdout, _ = stop(td)
+    # tcpdump: datagrams in pieces after the change only (the one without ports: a last piece)
+    assert sum("ip-proto-17" in ln for ln in tdout.splitlines()) >= 1, tdout
+    # the three pings before the change fit 1500 and count for nothing; after it, the first
+    # datagram each way went over 1000 (the kernel then lowers vx0's path MTU and cuts the
+    # inner packets instead, each piece a datagram of its own that fits)
+    assert 1 <= _over_mtu(err, "Out") < 3, err
+    assert 1 <= _over_mtu(err, "In") < 3, err
+
+
+def test_any_gives_a_link_made_later_its_mtu(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """-i any started before veth0 (made with MTU 1000) and vx0 exist: the links it meets
+    later have their MTU from their announcement, and the over-MTU count uses it."""
+    from waiting import wait_for
+
+    with netns("twa") as a, netns("twb") as b:
+        out = tmp_path / "tw.txt"
+        tw = a.popen(
+            [*TAPWATCH, "--headless", "--tunnel-stats", "-nn", "-l", "-i", "any"],
+            stdout=out.open("w"),
+        )
+        a.wait_capturing("lo")
+        try:
+            a.run(["ip", "link", "add", "veth0", "mtu", "1000", "type", "veth", "peer", "name",
+                   "veth0p", "mtu", "1000"], check=True)  # fmt: skip
+            a.run(["ip", "link", "set", "veth0p", "netns", b.name], check=True)
+            b.run(["ip", "link", "set", "veth0p", "name", "veth0"], check=True)
+            for ns, addr in ((a, "10.200.0.1/24"), (b, "10.200.0.2/24")):
+                ns.run(["ip", "addr", "add", addr, "dev", "veth0"], check=True)
+                ns.run(["ip", "link", "set", "veth0", "up"], check=True)
+            _vx0(a, "10.200.0.1", "10.200.0.2", "10.9.0.1/24")
+            _vx0(b, "10.200.0.2", "10.200.0.1", "10.9.0.2/24")
+            assert wait_for(lambda: "event vx0: link up" in out.read_text()), out.read_text()
+            done = a.run(["ping", "-c", "3", "-i", "0.2", "-W", "2", "-s", "1200", "10.9.0.2"])
+            assert " 0% packet loss" in done.stdout, done.stdout
+        finally:
+            err = wait_stats(tw)
+    assert "mtu 1500 -> " not in out.read_text()  # no change: the MTU it was made with
+    assert "(inside: vx0; links exact)" in err, err
+    assert _over_mtu(err, "Out") >= 1 and _over_mtu(err, "In") >= 1, err
+
+
+@pytest.mark.skipif(shutil.which("openvpn") is None, reason="needs openvpn")
+@pytest.mark.parametrize(
+    "crypto", [("--cipher", "AES-256-CBC"), ("--cipher", "none", "--auth", "none")]
+)
+def test_openvpn_static_key_links_are_inferred(
+    pair: tuple[Netns, Netns], tmp_path, crypto: tuple[str, ...]
+) -> None:  # type: ignore[no-untyped-def]
+    """OpenVPN 2.6 in static-key mode (--secret) between two namespaces: its packets have no
+    opcode (they begin with the HMAC, or the packet-id without one), so tapwatch tells the
+    mode from the first bytes and takes every packet as data; pings of several sizes (the
+    CBC padding varies with them) are each linked, and the outer counts are tcpdump's."""
+    from waiting import wait_for
+
+    a, b = pair
+    key = tmp_path / "static.key"
+    subprocess.run(["openvpn", "--genkey", "secret", str(key)], check=True, capture_output=True)
+    for ns in pair:  # no IPv6 on tun0: its router solicitations would cross at any moment
+        for scope in ("all", "default"):
+            ns.run(["sysctl", "-qw", f"net.ipv6.conf.{scope}.disable_ipv6=1"], check=True)
+    procs, logs = [], []
+    try:
+        for ns, me, peer, local, remote in (
+            (a, "10.200.0.1", "10.200.0.2", "10.9.0.1", "10.9.0.2"),
+            (b, "10.200.0.2", "10.200.0.1", "10.9.0.2", "10.9.0.1"),
+        ):
+            log = tmp_path / f"{ns.name}.log"
+            logs.append(log)
+            with log.open("w") as f:
+                procs.append(
+                    ns.popen(
+                        ["openvpn", "--dev", "tun0", "--dev-type", "tun", "--disable-dco",
+                         "--secret", str(key), *crypto, "--proto", "udp", "--local", me,
+                         "--lport", "1194", "--remote", peer, "--rport", "1194",
+                         "--ifconfig", local, remote, "--ping", "0", "--verb", "3"],
+                        stdout=f,
+                        stderr=subprocess.STDOUT,
+                    )
+                )  # fmt: skip
+        for log in logs:
+            assert wait_for(
+                lambda log=log: "Initialization Sequence Completed" in log.read_text(), 60
+            ), log.read_text()
+        tw = observe(a, "tun0", "veth0")
+        td = tcpdump(a, "veth0", "udp port 1194")
+        try:
+            for size in ("100", "301", "1000", "57"):
+                done = a.run(["ping", "-c", "2", "-i", "0.2", "-W", "3", "-s", size, "10.9.0.2"])
+                assert " 0% packet loss" in done.stdout, done.stdout
+        finally:
+            err = wait_stats(tw)
+            tdout, _ = stop(td)
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait(timeout=20)
+    assert "tunnel OpenVPN 10.200.0.1:1194 <> 10.200.0.2:1194 static key on veth0" in err, err
+    assert "(inside: tun0; links inferred)" in err, err
+    out_outer, out_linked = direction(err, "Out")
+    in_outer, in_linked = direction(err, "In")
+    assert out_outer + in_outer == sum(" UDP, length" in ln for ln in tdout.splitlines()), tdout
+    assert out_linked == 8 and in_linked == 8, err  # every echo request and reply
+    assert "lost inside 0" in err and "lost inside 1" not in err, err
+    assert "packet-id gaps" not in err  # encrypted (or absent): never read from the HMAC

@@ -19,6 +19,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from tapwatch.analysis.fragments import V6_EXT, V6_FRAGMENT, v6_chain
 from tapwatch.analysis.headers import _network
 from tapwatch.decode.tunnels import wireguard_type
 from tapwatch.linktypes import LINKTYPE_ETHERNET, LINKTYPE_RAW
@@ -38,6 +39,9 @@ ETH_MPLS = frozenset((0x8847, 0x8848))
 
 #: kinds whose inner packet is encrypted: links to them are inferred
 ENCRYPTED = frozenset(("WireGuard", "OpenVPN", "ESP"))
+#: OpenVPN's opcodes (the first byte's high five bits): control 1-5, 7, 8, 10, 11; data 6, 9
+OPENVPN_OPS = frozenset(range(1, 12))
+OPENVPN_DATA = frozenset((6, 9))
 
 #: an inner packet carried by a framed TCP/UDP tunnel stream (tapwatch's own, --tunnel-decode)
 FRAMED = "simpletun"
@@ -119,7 +123,11 @@ def outer_hint(data: bytes, linktype: int) -> int:
             return 0
         proto = data[off + 6]
         l4 = off + 40
-        if proto == 44:  # a fragment: what it is a piece of
+        if proto in V6_EXT:  # Hop-by-Hop, Routing, Destination Options: what follows them
+            proto, l4, _named = v6_chain(data, off, n)
+            if proto < 0 or n < l4 + 8:
+                return 0
+        if proto == V6_FRAGMENT:  # a fragment: what it is a piece of
             nxt = data[l4]
             return 4 if nxt == 17 or nxt in OUTER_PROTOS else 0
     else:
@@ -191,6 +199,8 @@ def decapsulate(data: bytes, linktype: int) -> Encap | None:
         proto = data[off + 6]
         src, dst = data[off + 8 : off + 24], data[off + 24 : off + 40]
         l4 = off + 40
+        if proto in V6_EXT:  # a reassembled datagram keeps its first piece's (as tshark)
+            proto, l4, _named = v6_chain(data, off, end)
     ip_len = end - off
     if l4 > end:
         return None
@@ -401,13 +411,36 @@ def wireguard_payload(inner_len: int) -> int:
     return 32 + ((inner_len + 15) & ~15)
 
 
-def fits(kind: str, payload: int, inner_len: int, learned: int | None) -> bool:
+def static_key_base(payload: int, inner_len: int) -> int:
+    """What an OpenVPN static-key (``--secret``) packet of ``payload`` bytes carrying
+    ``inner_len`` has besides its CBC-encrypted plaintext (the packet-id and time, 8 bytes,
+    and the inner packet, padded to the 16-byte block by 1-16 bytes): its HMAC and IV, the
+    same for every packet of a tunnel (36 with SHA1 and AES-CBC, its defaults but the cipher)."""
+    return payload - ((inner_len + 8) // 16 + 1) * 16
+
+
+def fits(
+    kind: str, payload: int, inner_len: int, learned: int | None, base: int | None = None
+) -> bool:
     """Whether an encrypted payload of ``payload`` bytes can carry an inner packet of
     ``inner_len``: WireGuard's model exactly (with the padding that the MTU may cut),
-    OpenVPN's and ESP's overhead as learned for this tunnel (with ESP's padding)."""
+    OpenVPN's and ESP's overhead as learned for this tunnel (with ESP's padding); for an
+    OpenVPN static-key tunnel ("OpenVPN static") its HMAC and IV as learned (``base``,
+    :func:`static_key_base`: a block cipher), or its constant overhead (``learned``: no
+    cipher), with a compression byte or not."""
     delta = payload - inner_len
     if kind == "WireGuard":
         return 32 <= delta < 48
+    if kind == "OpenVPN static":
+        if learned is None and base is None:
+            return 8 <= delta <= 128
+        return (learned is not None and (delta == learned or delta == learned + 1)) or (
+            base is not None
+            and (
+                static_key_base(payload, inner_len) == base
+                or static_key_base(payload, inner_len + 1) == base
+            )
+        )
     if kind == "OpenVPN":
         if learned is None:
             return 4 < delta <= 96

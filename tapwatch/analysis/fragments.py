@@ -4,7 +4,9 @@ A VXLAN or WireGuard datagram longer than the outer path's MTU leaves the host
 in fragments: only the first holds the UDP header, none holds the whole inner
 packet, so without reassembly the inner packet looks lost inside the tunnel.
 The linker hands every fragment of a UDP or encapsulating IP protocol here
-(IPv4's, and IPv6's whose fragment header follows the fixed one);
+(IPv4's, and IPv6's: the fragment header found as tshark finds it, after the
+fixed header and any Hop-by-Hop, Routing and Destination Options headers, at
+most ``MAX_V6_EXT`` of them);
 when the last missing piece arrives, the whole datagram comes back (its IP
 header the first fragment's, no longer marked a fragment) and is taken apart
 like any outer packet, linked to the record that completed it (where Wireshark
@@ -29,6 +31,33 @@ MAX_HELD = 1 << 20
 TIMEOUT_NS = 2_000_000_000
 #: an IPv4 datagram's largest total length
 MAX_DATAGRAM = 65_535
+#: IPv6 extension headers walked over to what follows (Hop-by-Hop, Routing, Destination
+#: Options: the unfragmentable part, which comes before a fragment header)
+V6_EXT = frozenset((0, 43, 60))
+#: IPv6 extension headers walked over at most (hostile chains are bounded)
+MAX_V6_EXT = 8
+#: the IPv6 Fragment header's protocol number
+V6_FRAGMENT = 44
+
+
+def v6_chain(data: bytes, off: int, end: int) -> tuple[int, int, int]:
+    """``(protocol, its offset, offset of the byte naming it)`` after the IPv6 header at
+    ``data[off]`` and the extension headers of ``V6_EXT`` behind it (the byte is the fixed
+    header's next-header field or the last extension header's). The protocol is -1 when
+    the chain runs past ``end`` or is longer than ``MAX_V6_EXT`` headers."""
+    nxt = data[off + 6]
+    at, named = off + 40, off + 6
+    for _ in range(MAX_V6_EXT):
+        if nxt not in V6_EXT:
+            return (nxt if at <= end else -1), at, named
+        if at + 8 > end:
+            return -1, at, named
+        named = at
+        nxt = data[at]
+        at += (data[at + 1] + 1) * 8
+    if nxt in V6_EXT or at > end:
+        return -1, at, named
+    return nxt, at, named
 
 
 @dataclass(slots=True)
@@ -50,27 +79,32 @@ class Reassembler:
     dropped: int = 0  # timed out, crowded out, overlapping or too long
 
     def add(self, data: bytes, off: int, ts_ns: int) -> bytes | None:
-        """One fragment (its IP header at ``data[off]``: IPv4, or IPv6 with the fragment
-        header right after the fixed one); the whole datagram (raw IP, from its header on)
-        when this was the last piece missing, else None."""
+        """One fragment (its IP header at ``data[off]``: IPv4, or IPv6 with a fragment
+        header in its chain, see :func:`v6_chain`); the whole datagram (raw IP, from its
+        header on, an IPv6 one with the extension headers of its first piece before the
+        fragment header) when this was the last piece missing, else None."""
         self._expire(ts_ns)
         n = len(data)
         if n < off + 20:
             return None
         if data[off] >> 4 == 6:
-            if n < off + 48 or data[off + 6] != 44:
+            if n < off + 48:
                 return None
             end = min(n, off + 40 + (data[off + 4] << 8 | data[off + 5]))
-            word = data[off + 42] << 8 | data[off + 43]
+            proto, fh, named = v6_chain(data, off, end)
+            if proto != V6_FRAGMENT or fh + 8 > end:
+                return None
+            word = data[fh + 2] << 8 | data[fh + 3]
             more = bool(word & 1)
             start = word & 0xFFF8
-            piece = bytes(data[off + 48 : end])
-            # the fixed header, saying what follows the fragment header
-            header = bytes(data[off : off + 6]) + bytes(data[off + 40 : off + 41])
-            header += bytes(data[off + 7 : off + 40])
+            piece = bytes(data[fh + 8 : end])
+            # the unfragmentable part, the byte that named the fragment header naming what
+            # follows it
+            header = bytes(data[off:named]) + bytes(data[fh : fh + 1])
+            header += bytes(data[named + 1 : fh])
             key = (
                 b"6" + bytes(data[off + 8 : off + 40]),
-                int.from_bytes(data[off + 44 : off + 48], "big"),
+                int.from_bytes(data[fh + 4 : fh + 8], "big"),
             )
         else:
             ihl = (data[off] & 15) * 4
@@ -136,7 +170,11 @@ class Reassembler:
         self.reassembled += 1
         header = bytearray(p.header)
         if header[0] >> 4 == 6:
-            header[4], header[5] = at >> 8, at & 0xFF
+            length = len(header) - 40 + at
+            if length > 0xFFFF:
+                self.dropped += 1
+                return None
+            header[4], header[5] = length >> 8, length & 0xFF
         else:
             length = len(header) + at
             header[2], header[3] = length >> 8, length & 0xFF

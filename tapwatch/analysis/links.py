@@ -22,6 +22,18 @@ traffic is seen (the linker is *active*: an outer packet in the last
 inner packets that came just before. Everything held is bounded by time and
 by count; links of records the ring evicted are forgotten.
 
+The MTU an outer packet is held against is its interface's at the packet's time: the one
+read when the interface was opened (or announced), then each MTU the interface events
+(LINKTYPE_NETLINK records: a link changed, went up or down) say it had from their stamp on,
+matched by the link's name.
+
+OpenVPN in static-key mode (``--secret``) has no opcode: its packets begin with their
+HMAC, so a first byte that is no opcode (two in three are not) says the tunnel is one, and
+then every packet of it is data, its overhead the HMAC and IV and the cipher's block
+padding (:func:`~tapwatch.analysis.encap.static_key_base`). Until the mode is known
+(``OPENVPN_SURE`` packets with opcodes make it TLS mode), packets that look like control
+packets are held, and linked after all if the tunnel turns out static-key.
+
 Outer packets cut in IPv4 fragments are put together first
 (:mod:`~tapwatch.analysis.fragments`); OpenVPN over TCP is a stream of
 length-prefixed packets, each an outer packet of its own.
@@ -35,15 +47,18 @@ told, is :mod:`~tapwatch.analysis.tunnelstats`.
 
 from __future__ import annotations
 
+import bisect
 import struct
 import threading
 from collections import OrderedDict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tapwatch.analysis.encap import (
     FRAMED,
+    OPENVPN_DATA,
+    OPENVPN_OPS,
     OPENVPN_TCP,
     OUTER_PORTS,
     OUTER_PROTOS,
@@ -54,6 +69,7 @@ from tapwatch.analysis.encap import (
     ip_view,
     openvpn,
     outer_hint,
+    static_key_base,
 )
 from tapwatch.analysis.fragments import Reassembler
 from tapwatch.analysis.headers import addr_text, transport
@@ -108,6 +124,16 @@ MAX_SCAN = 64
 BACKFILL = 512
 #: records with links held at most (the ring's evictions prune them sooner)
 MAX_LINKED = 131_072
+#: OpenVPN packets with valid opcodes after which a tunnel is taken to be in TLS mode (a
+#: static-key tunnel's random first byte looks like one a time in three: 3**-16 by chance)
+OPENVPN_SURE = 16
+#: OpenVPN packets held per tunnel while its mode is not known
+OPENVPN_HELD = 32
+#: MTUs remembered per link name, and link names (the oldest go first)
+MAX_MTU_CHANGES = 64
+MAX_MTU_NAMES = 1024
+#: outer packets remembered to be judged again against an MTU an event says late
+MAX_JUDGED = 1024
 
 
 @dataclass(slots=True)
@@ -158,7 +184,17 @@ class Linker:
         self._inf_outer: deque[_Cand] = deque()
         self._last_seq = 0
         self._ovpn_view: TunnelView | None = None  # OpenVPN's TCP streams, once one is seen
+        #: OpenVPN packets like control ones, of tunnels whose mode is not known yet
+        self._ovpn_held: dict[tuple[object, ...], deque[tuple[Record, Encap]]] = {}
         self.fragments = Reassembler()  # outer datagrams the path's MTU cut in pieces
+        #: link name -> (stamp, MTU) the interface events said, in time order
+        self._mtus: dict[str, list[tuple[int, int]]] = {}
+        #: interface -> its MTU before the first event said another (read at its start)
+        self._mtu_before: dict[int, int | None] = {}
+        #: outer packets lately held against an MTU: [stamp, interface, IP length, their
+        #: direction's figures, over]; judged again when an event stamped before them
+        #: comes after them (the link watch's thread was slower than the capture's)
+        self._judged: deque[list[Any]] = deque(maxlen=MAX_JUDGED)
 
     def bind(
         self, linktypes: Sequence[int], interfaces: Sequence[InterfaceInfo], ring: Ring
@@ -260,6 +296,7 @@ class Linker:
     def take(self, rec: Record, linktype: int) -> None:
         """One record, in ring order. Cheap unless it is (or comes near) tunnel traffic."""
         if linktype == LINKTYPE_NETLINK:  # an interface event, not a packet
+            self._mtu_event(rec)
             return
         hint = outer_hint(rec.data, linktype)
         if hint == 3:
@@ -424,15 +461,73 @@ class Linker:
                 return  # a handshake, a keepalive: no inner packet
             ds.counters.see(encap.index, encap.counter)
         elif encap.kind == "OpenVPN":
-            if encap.message not in (6, 9):
-                return  # the control channel
-            if encap.counter >= 0:
+            if not self._openvpn_data(t, rec, encap):
+                return  # the control channel (or held until the mode is known)
+            if encap.counter >= 0 and not t.static_key:
                 ds.counters.see(encap.index, encap.counter)
         elif encap.kind == "ESP":
             ds.counters.see(encap.index, encap.counter)
-        mtu = self._mtu(rec.iface)
-        if mtu and encap.ip_len > mtu and not encap.stream:
-            ds.too_big += 1
+        self._outer_cand(rec, encap, t)
+
+    def _openvpn_data(self, t: TunnelStats, rec: Record, encap: Encap) -> bool:
+        """Whether an OpenVPN packet is a data packet to link now (lock held); learns the
+        tunnel's mode.
+
+        A first byte that is no opcode makes the tunnel static-key: its packet-ids were
+        none (forgotten), and the packets held are data after all. While the mode is not
+        known, a packet like a control one is held, and so is a data-like one after it
+        (it may be static-key's too, and would take the inner packet of the one held);
+        once the mode is sure (TLS) the data packets held are linked in their order."""
+        if t.static_key:
+            return True
+        if encap.message not in OPENVPN_OPS:
+            t.static_key = True
+            for d in t.dirs.values():
+                d.counters = type(d.counters)()  # what was read as packet-ids was HMAC
+            for old, enc in self._ovpn_held.pop(t.key, ()):
+                if rec.ts_ns - old.ts_ns <= EXACT_WINDOW_NS:
+                    self._outer_cand(old, enc, t)
+            return True
+        data = encap.message in OPENVPN_DATA
+        if t.valid_ops >= OPENVPN_SURE:
+            return data
+        t.valid_ops += 1
+        if data:  # TLS's data packets repeat their peer-id; a static-key HMAC never does
+            same = (encap.message, encap.index)
+            t.ovpn_same = t.ovpn_same + 1 if same == t.ovpn_last and encap.index >= 0 else 1
+            t.ovpn_last = same
+            if t.ovpn_same >= 3:
+                t.valid_ops = OPENVPN_SURE
+        held = self._ovpn_held.get(t.key)
+        if t.valid_ops >= OPENVPN_SURE:  # TLS mode: what was held is what it looked like
+            self._tls_after_all(t, rec.ts_ns)
+            return data
+        if data and not held:
+            return True
+        if held is None:
+            held = self._ovpn_held[t.key] = deque(maxlen=OPENVPN_HELD)
+        held.append((rec, encap))
+        return False
+
+    def _tls_after_all(self, t: TunnelStats, now: int) -> None:
+        """The data packets held while ``t``'s mode was not known, counted and linked in
+        their order as TLS mode's (lock held)."""
+        for old, enc in self._ovpn_held.pop(t.key, ()):
+            if enc.message in OPENVPN_DATA and now - old.ts_ns <= EXACT_WINDOW_NS:
+                ds = t.dir(dir_label(old.direction, enc.forward))
+                if enc.counter >= 0:
+                    ds.counters.see(enc.index, enc.counter)
+                self._outer_cand(old, enc, t)
+
+    def _outer_cand(self, rec: Record, encap: Encap, t: TunnelStats) -> None:
+        """An outer packet that carries an inner one (lock held): link it, or let it wait."""
+        if not encap.stream:
+            mtu = self._mtu(rec.iface, rec.ts_ns)
+            over = bool(mtu and encap.ip_len > mtu)
+            ds = t.dir(dir_label(rec.direction, encap.forward))
+            if over:
+                ds.too_big += 1
+            self._judged.append([rec.ts_ns, rec.iface, encap.ip_len, ds, over])
         c = _Cand(rec.seq, rec.ts_ns, rec.iface, rec.direction, encap.payload, encap)
         if encap.inner is not None:
             key = inner_key(encap.inner, encap.inner_linktype)
@@ -484,7 +579,10 @@ class Linker:
             known = self._iface_tunnel.get(inner.iface)
             if known is not None and known != enc.tunnel:
                 continue
-            if fits(enc.kind, enc.payload, inner.length, tun.learned if tun else None):
+            if tun is not None and tun.static_key:
+                if fits("OpenVPN static", enc.payload, inner.length, tun.learned, tun.learned_base):
+                    return [other]
+            elif fits(enc.kind, enc.payload, inner.length, tun.learned if tun else None):
                 return [other]
         return []
 
@@ -517,6 +615,8 @@ class Linker:
         t.inner_ifaces.add(inner.iface)
         self._iface_tunnel.setdefault(inner.iface, encap.tunnel)
         if not exact:
+            if t.static_key:
+                t.learn_base(static_key_base(encap.payload, inner.length))
             t.learn(encap.payload - inner.length)
         t.dir(dir_label(outer.direction, encap.forward)).add_link(link)
 
@@ -532,9 +632,56 @@ class Linker:
                     t.too_big_icmp.append(tb)
         return t
 
-    def _mtu(self, iface: int) -> int | None:
+    def _mtu(self, iface: int, ts: int) -> int | None:
+        """``iface``'s MTU at ``ts`` (lock held): the last one an interface event said
+        before ``ts``, else the one read at its start; None when unknown."""
         ifs = self.interfaces
-        return getattr(ifs[iface], "mtu", None) if iface < len(ifs) else None
+        if iface >= len(ifs):
+            return None
+        info = ifs[iface]
+        start: int | None = getattr(info, "mtu", None)  # a file's interfaces have none
+        said = self._mtus.get(info.name)
+        if not said:
+            return start
+        before = self._mtu_before.setdefault(iface, start)
+        at = bisect.bisect_right(said, (ts, 1 << 62))
+        return said[at - 1][1] if at else before
+
+    def _mtu_event(self, rec: Record) -> None:
+        """An interface event: the MTU its link has from now on (by name), if it says one."""
+        from tapwatch.decode.netlink import link_mtu
+
+        said = link_mtu(rec.data)
+        if said is None or not said[1]:
+            return
+        _index, name, mtu = said
+        with self.lock:
+            for i, info in enumerate(self.interfaces):  # what they had before: as read
+                if info.name == name:
+                    self._mtu_before.setdefault(i, getattr(info, "mtu", None))
+            known = self._mtus.get(name)
+            if known is None:
+                if len(self._mtus) >= MAX_MTU_NAMES:
+                    self._mtus.pop(next(iter(self._mtus)))
+                known = self._mtus[name] = []
+            bisect.insort(known, (rec.ts_ns, mtu))
+            if len(known) > MAX_MTU_CHANGES:
+                del known[0]
+            self._judge_again(name, rec.ts_ns)
+
+    def _judge_again(self, name: str, since: int) -> None:
+        """The outer packets of link ``name`` stamped from ``since`` on, held against the
+        MTU of their time again (lock held)."""
+        if not self._judged or max(j[0] for j in self._judged) < since:
+            return
+        ifaces = {i for i, info in enumerate(self.interfaces) if info.name == name}
+        for j in self._judged:
+            if j[0] >= since and j[1] in ifaces:
+                mtu = self._mtu(j[1], j[0])
+                over = bool(mtu and j[2] > mtu)
+                if over != j[4]:
+                    j[3].too_big += 1 if over else -1
+                    j[4] = over
 
     # ----- expiry: what never found its other end ---------------------------------------
     def _expire(self, now: int) -> None:
@@ -572,7 +719,7 @@ class Linker:
             return
         ds = t.dir(dir_label(c.direction, True))
         ds.lost += 1
-        mtu = self._mtu(t.outer_iface)
+        mtu = self._mtu(t.outer_iface, c.ts)
         mean = ds.overhead_mean
         if mtu and mean is not None and c.length + mean > mtu:
             ds.too_big += 1
@@ -651,6 +798,10 @@ class Linker:
     def finish(self) -> None:
         """Capture is over: what still waits for its other end never gets it (lost)."""
         with self.lock:
+            for key in list(self._ovpn_held):  # a mode never known: what they looked like
+                t = self.tunnels.get(key)
+                if t is not None:
+                    self._tls_after_all(t, t.last_ns)
             self._expire(1 << 62)
 
     def snapshot(self) -> list[TunnelStats]:
@@ -675,7 +826,9 @@ class Linker:
             self._exact_order.clear()
             self._inf_inner.clear()
             self._inf_outer.clear()
-            self.fragments.clear()
+            self._ovpn_held.clear()
+            self._judged.clear()
+            self.fragments.clear()  # (the MTUs the events said stay: they are the links')
             if self._ovpn_view is not None:
                 self._ovpn_view.reset()
             self.active_until = -1

@@ -167,6 +167,17 @@ class TunnelStats:
     handshakes: int = 0
     last_ns: int = 0
     learned: int | None = None  # the overhead an OpenVPN/ESP tunnel's links agree on
+    #: OpenVPN in static-key mode (--secret): its packets have no opcode, every one is data
+    static_key: bool = False
+    #: OpenVPN packets seen with a valid opcode while the mode is not known (see the linker)
+    valid_ops: int = 0
+    #: the last OpenVPN data-like packet's (opcode, peer-id), how many times in a row
+    ovpn_last: tuple[int, int] = (-1, -1)
+    ovpn_same: int = 0
+    #: a static-key tunnel's HMAC and IV as its links agree (a block cipher's model; the
+    #: constant overhead of one without a cipher is ``learned``)
+    learned_base: int | None = None
+    _bases: dict[int, int] = field(default_factory=dict)
     _deltas: dict[int, int] = field(default_factory=dict)
     too_big_icmp: list[TooBig] = field(default_factory=list)
 
@@ -176,6 +187,7 @@ class TunnelStats:
             inner_ifaces=set(self.inner_ifaces),
             dirs={k: d.copy() for k, d in self.dirs.items()},
             _deltas={},
+            _bases={},
             too_big_icmp=list(self.too_big_icmp),
         )
         return t
@@ -195,6 +207,15 @@ class TunnelStats:
         if self.last_handshake_ns is None:
             return None
         return max(0, self.last_ns - self.last_handshake_ns)
+
+    def learn_base(self, base: int) -> None:
+        """One more static-key link's HMAC and IV (``encap.static_key_base``): as ``learn``."""
+        if self.learned_base is not None:
+            return
+        n = self._bases.get(base, 0) + 1
+        self._bases[base] = n
+        if n >= 3:
+            self.learned_base = base
 
     def learn(self, delta: int) -> None:
         """One more inferred link's payload-minus-inner: the commonest becomes the model."""
@@ -292,7 +313,8 @@ def summary_lines(
     for t in tunnels:
         how = "exact" if t.exact else "inferred"
         inner = ", ".join(ifname(i) for i in sorted(t.inner_ifaces)) or "not seen"
-        lines.append(f"tunnel {t.name} on {ifname(t.outer_iface)} (inside: {inner}; links {how})")
+        name = t.name + (" static key" if t.static_key else "")
+        lines.append(f"tunnel {name} on {ifname(t.outer_iface)} (inside: {inner}; links {how})")
         for d in t.dirs.values():
             q = d.delay_quantiles()
             delay = f"inside median {ms(q[0])} p99 {ms(q[1])} max {ms(q[2])}" if q else "no links"
@@ -378,7 +400,7 @@ def tunnel_rows(tunnels: Sequence[TunnelStats]) -> list[tuple[str, ...]]:
             mean = d.overhead_mean
             rows.append(
                 (
-                    t.name,
+                    t.name + (" static key" if t.static_key else ""),
                     d.label,
                     "exact" if t.exact else "inferred",
                     f"{d.packets:,}",
@@ -403,7 +425,8 @@ def tunnel_notes(
     out = []
     for t in sorted(tunnels, key=lambda t: t.name):
         inner = ", ".join(ifname(i) for i in sorted(t.inner_ifaces)) or "not seen"
-        line = f"{t.name}: outer on {ifname(t.outer_iface)}, inside {inner}"
+        name = t.name + (" static key" if t.static_key else "")
+        line = f"{name}: outer on {ifname(t.outer_iface)}, inside {inner}"
         if t.kind == "WireGuard":
             age = t.handshake_age_ns()
             line += f"; {t.handshakes} handshakes" + (

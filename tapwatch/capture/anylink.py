@@ -14,6 +14,10 @@ the session numbered for its link (by the index the kernel gives with it, so
 the name is the one the link had when the packet came). A packet of a link the
 announcement of which has not been handled yet waits here (bounded) until the
 link is adopted, or is dropped if the link is one tapwatch does not decode.
+A link whose packets waited ``PENDING_S`` and that was never announced (netlink
+drops messages when its socket overflows) is handed to ``on_unnamed`` with its
+type (the packets' ARPHRD), which adopts it under its index as name, ``ifN``,
+as tcpdump names a link it cannot name: the packets are kept, not lost.
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ _JEQ_K = 0x15
 _SKF_AD_IFINDEX = 8
 _DROP = (0x06, 0, 0, 0)
 _IFINDEX_AT = 48 + 4  # sockaddr_ll.sll_ifindex, after the aligned tpacket3_hdr
+_HATYPE_AT = 48 + 8  # sockaddr_ll.sll_hatype: the link's ARPHRD type
 _PKTTYPE_AT = 48 + 10
 #: the most links of the start the kernel program tests (a jump reaches 255 ahead); with
 #: more, the reader alone tests them
@@ -110,7 +115,12 @@ class NewLinkReader(CaptureReader):
         self.pending: dict[int, list[tuple[int, int, bytes]]] = {}
         self.pending_since: dict[int, float] = {}
         self.pending_n = 0
+        self.hatypes: dict[int, int] = {}  # ARPHRD of links with packets held
         self.dropped = 0  # held too long or too many
+        #: called (this thread, no lock held) with ``(ifindex, arphrd)`` of a link whose
+        #: packets waited ``PENDING_S`` unannounced; it adopts or ignores the link
+        self.on_unnamed: Callable[[int, int], None] | None = None
+        self._asked: set[int] = set()  # links on_unnamed was called for
         self._lock = threading.Lock()
         sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)  # receives nothing yet
         try:
@@ -138,6 +148,7 @@ class NewLinkReader(CaptureReader):
                     attach_program(self.sock, skip_program(self.skip))
             held = self.pending.pop(ifindex, [])
             self.pending_since.pop(ifindex, None)
+            self.hatypes.pop(ifindex, None)
             self.pending_n -= len(held)
             if held:
                 self._put(ifindex, link, held)
@@ -149,6 +160,7 @@ class NewLinkReader(CaptureReader):
             self.ignored.add(ifindex)
             self.pending_n -= len(self.pending.pop(ifindex, []))
             self.pending_since.pop(ifindex, None)
+            self.hatypes.pop(ifindex, None)
 
     def ignore(self, ifindex: int) -> None:
         """``ifindex`` is a link tapwatch does not capture (a type it does not decode)."""
@@ -180,6 +192,7 @@ class NewLinkReader(CaptureReader):
         mm = tring.mm
         block_hdr, pkt_hdr = tring._BLOCK_HDR.unpack_from, tring._PKT_HDR.unpack_from
         ifindex_of = struct.Struct("<i").unpack_from
+        hatype_of = struct.Struct("<H").unpack_from
         blocks = 0
         while True:
             base = tring._next * BLOCK_SIZE
@@ -187,6 +200,7 @@ class NewLinkReader(CaptureReader):
             if not status & TP_STATUS_USER:
                 break
             by_link: dict[int, list[tuple[int, int, bytes]]] = {}
+            hatypes: dict[int, int] = {}
             at = base + first
             for _ in range(count):
                 nxt, sec, nsec, snap, _len, st, mac, net, _hash, tci, tpid, _pad = pkt_hdr(mm, at)
@@ -195,7 +209,12 @@ class NewLinkReader(CaptureReader):
                     data = with_vlan(data, tci, tpid if st & TP_STATUS_VLAN_TPID_VALID else 0)
                 out = mm[at + _PKTTYPE_AT] == PACKET_OUTGOING
                 rec = (sec * 1_000_000_000 + nsec, OUTBOUND if out else INBOUND, data)
-                by_link.setdefault(ifindex_of(mm, at + _IFINDEX_AT)[0], []).append(rec)
+                ifindex = ifindex_of(mm, at + _IFINDEX_AT)[0]
+                recs = by_link.get(ifindex)
+                if recs is None:
+                    recs = by_link[ifindex] = []
+                    hatypes[ifindex] = hatype_of(mm, at + _HATYPE_AT)[0]
+                recs.append(rec)
                 at += nxt
             struct.pack_into("<I", mm, base + 8, 0)  # the block is the kernel's again
             tring._next = (tring._next + 1) % BLOCKS
@@ -203,12 +222,12 @@ class NewLinkReader(CaptureReader):
             blocks += 1
             with self._lock:
                 for ifindex, recs in by_link.items():
-                    self._hand(ifindex, recs)
+                    self._hand(ifindex, recs, hatypes[ifindex])
         if self.pending:
             self._expire()
         return blocks
 
-    def _hand(self, ifindex: int, recs: list[tuple[int, int, bytes]]) -> None:
+    def _hand(self, ifindex: int, recs: list[tuple[int, int, bytes]], hatype: int = 0) -> None:
         """One link's records of a block: to its interface, or held until it is adopted."""
         if ifindex in self.skip or ifindex in self.ignored:
             return
@@ -223,17 +242,34 @@ class NewLinkReader(CaptureReader):
         if recs:
             self.pending.setdefault(ifindex, []).extend(recs)
             self.pending_since.setdefault(ifindex, time.monotonic())
+            self.hatypes.setdefault(ifindex, hatype)
             self.pending_n += len(recs)
 
     def _expire(self) -> None:
+        """Links whose packets waited ``PENDING_S``: handed to ``on_unnamed`` (once), their
+        packets kept waiting for it; dropped (counted) only if it did not take them."""
         now = time.monotonic()
+        ask = []
         with self._lock:
             for ifindex, since in list(self.pending_since.items()):
-                if now - since > PENDING_S:
-                    held = self.pending.pop(ifindex, [])
-                    self.pending_since.pop(ifindex)
-                    self.pending_n -= len(held)
-                    self.dropped += len(held)
+                if now - since <= PENDING_S:
+                    continue
+                if self.on_unnamed is not None and ifindex not in self._asked:
+                    self._asked.add(ifindex)
+                    self.pending_since[ifindex] = now  # a while more for the answer
+                    ask.append((ifindex, self.hatypes.get(ifindex, 0)))
+                    continue
+                held = self.pending.pop(ifindex, [])
+                self.pending_since.pop(ifindex)
+                self.hatypes.pop(ifindex, None)
+                self.pending_n -= len(held)
+                self.dropped += len(held)
+        for ifindex, hatype in ask:
+            assert self.on_unnamed is not None
+            try:
+                self.on_unnamed(ifindex, hatype)
+            except Exception:  # a bug there: the packets go as before, counted
+                continue
 
     def _capture(self) -> None:
         poller = select.poll()

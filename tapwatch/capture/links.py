@@ -82,6 +82,7 @@ class LinkChange:
     raw: bytes
     old: str = ""
     arphrd: int = 0
+    mtu: int = 0  # the link's MTU ("added": a link made later has it from here)
 
     @property
     def link(self) -> bool:
@@ -209,7 +210,7 @@ class LinkMonitor(threading.Thread):
         if known is None:
             state = "up" if flags & IFF_UP else "down"
             text = f"link added (index {index}, mtu {mtu}, {state})"
-            return [LinkChange(now, "added", index, name, text, raw, arphrd=arphrd)]
+            return [LinkChange(now, "added", index, name, text, raw, arphrd=arphrd, mtu=mtu)]
         out = []
         if name and name != known.name:
             out.append(
@@ -233,7 +234,9 @@ class LinkMonitor(threading.Thread):
             text = "carrier on" if flags & IFF_LOWER_UP else "carrier lost"
             out.append(LinkChange(now, what, index, name, text, raw))
         if mtu and mtu != known.mtu:
-            out.append(LinkChange(now, "mtu", index, name, f"mtu {known.mtu} -> {mtu}", raw))
+            out.append(
+                LinkChange(now, "mtu", index, name, f"mtu {known.mtu} -> {mtu}", raw, mtu=mtu)
+            )
         return out
 
     def _addr_change(self, msg: Any, event: str, raw: bytes, now: int) -> list[LinkChange]:

@@ -273,7 +273,9 @@ def _add_capture_file_flags(td: argparse._ArgumentGroup) -> None:
         dest="observe",
         metavar="IF",
         action="append",
-        help="as --observe; '-i any' observes every interface of the namespace",
+        help="as --observe; '-i any' observes every interface of the namespace, and those "
+        "made later from their first packet (once announced when TAPWATCH_CAPTURE forces "
+        "another path than tpacket)",
     )
     td.add_argument(
         "-w",

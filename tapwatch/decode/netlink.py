@@ -83,6 +83,25 @@ def _mtu_before(comment: str | None, mtu: int | None) -> int | None:
     return int(m.group(1))
 
 
+def link_mtu(record: bytes) -> tuple[int, str, int] | None:
+    """``(index, name, mtu)`` a LINKTYPE_NETLINK record's new-link message says (a link
+    added, changed, up or down: each carries the MTU the link has then), None for any other
+    record or one without an MTU. ``name`` is "" when the message names none."""
+    msg = record[COOKED_LEN:]
+    if len(msg) < _NLMSG.size + _IFINFO.size:
+        return None
+    length, kind, _flags, _seq, _pid = _NLMSG.unpack_from(msg)
+    if kind != RTM_NEWLINK:
+        return None
+    at = _NLMSG.size
+    _fam, _type, index, _if_flags, _change = _IFINFO.unpack_from(msg, at)
+    attrs = _attrs(msg, at + _IFINFO.size, min(length, len(msg)))
+    mtu = _u32(attrs.get(IFLA_MTU))
+    if not mtu:
+        return None
+    return index, _text(attrs.get(IFLA_IFNAME)), mtu
+
+
 def describe(record: bytes, names: dict[int, str] | None = None, comment: str | None = None) -> str:
     """``NAME: what happened`` for one LINKTYPE_NETLINK record (a short word if unknown).
 
