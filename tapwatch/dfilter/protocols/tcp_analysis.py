@@ -139,6 +139,7 @@ class _Dir:
         "lastnondupack",
         "lastsegmentflags",
         "maxseqtobeacked",
+        "mp_ops",
         "nextseq",
         "nextseqtime",
         "segments",
@@ -151,11 +152,14 @@ class _Dir:
         self.maxseqtobeacked = 0
         self.lastack = 0
         self.lastacktime = 0
+        #: duplicate ACKs in a row; -1 after an "ACKed unseen segment" in the other direction
         self.dupacknum = 0
         self.lastnondupack = 0
         self.window = -1  # raw, as the header says; -1 not seen
         self.is_first_ack = True
         self.lastsegmentflags = 0
+        #: the MPTCP connection's operations as of this direction's last segment
+        self.mp_ops = 0
         #: [frame, seq, nextseq, ts] of segments not acknowledged yet, newest first
         self.segments: list[list[int]] = []
 
@@ -167,6 +171,21 @@ class _Conn:
         self.dirs = (_Dir(), _Dir())
         self.first_rtt = 0
         self.mru_syn = 0
+
+
+class _Mptcp:
+    """An MPTCP connection, shared by its subflows: the option subtypes seen on any of
+    them (Wireshark's ``mp_operations``, a bit per subtype)."""
+
+    __slots__ = ("ops",)
+
+    def __init__(self) -> None:
+        self.ops = 0
+
+
+#: MPTCP connections remembered by token at once
+MAX_MPTCP_TOKENS: Final = 1 << 16
+_M32: Final = 0xFFFFFFFF
 
 
 def _gt(a: int, b: int) -> bool:
@@ -190,6 +209,8 @@ class TcpAnalysis(Pass):
 
     def __init__(self) -> None:
         self.last_stream: dict[tuple[bytes, bytes, int, int], int] = {}
+        #: MPTCP token -> connection, so a subflow that joins shares its connection's state
+        self.mptcp_tokens: dict[int, _Mptcp] = {}
 
     def feed(self, pkt: Packet) -> None:
         tcps = pkt.index().get("tcp")
@@ -202,6 +223,8 @@ class TcpAnalysis(Pass):
         self._segment(pkt, layer, info)
 
     def _segment(self, pkt: Packet, layer: Layer, info: TcpInfo) -> None:
+        """Wireshark 4.0's ``tcp_analyze_sequence_number`` for one segment, its tests in
+        its order, then what ``dissect_tcp`` does after it (initial RTT, first ACK, MPTCP)."""
         d, o = layer.data, layer.off
         flow = info.flow
         src, dst = _addresses(pkt, layer)
@@ -228,90 +251,79 @@ class TcpAnalysis(Pass):
         now = pkt.ts_ns
         syn, fin, rst, has_ack = flags & 2, flags & 1, flags & 4, flags & 0x10
         ctl = flags & 7  # SYN FIN RST
-
-        # the initial RTT: from the latest SYN to the first ACK of the handshake
-        if syn and not has_ack:
-            conn.mru_syn = now or 1
-        elif has_ack and not syn and not conn.first_rtt and conn.mru_syn:
-            conn.first_rtt = max(1, now - conn.mru_syn)
+        mp: _Mptcp | None = flow.state.get("mptcp")
 
         ta = Analysis()
         if reused and syn:
             ta.flags |= REUSED_PORTS
         f = 0
-        checked_fwd = False
         if seglen == 1 and seq == fwd.nextseq and rev.window == 0:
-            f |= ZERO_WINDOW_PROBE
-            checked_fwd = True
-        if not checked_fwd:
+            f |= ZERO_WINDOW_PROBE  # and on to "finished_fwd"
+        else:
             if window == 0 and not ctl:
                 f |= ZERO_WINDOW
             if fwd.nextseq and _gt(seq, fwd.nextseq) and not rst:
                 f |= LOST_PACKET
-            if seglen in (0, 1) and seq == (fwd.nextseq - 1) & 0xFFFFFFFF and not ctl:
+            if seglen in (0, 1) and seq == (fwd.nextseq - 1) & _M32 and not ctl:
                 f |= KEEP_ALIVE
-            if (
-                seglen == 0
-                and window
-                and window != fwd.window
-                and seq == fwd.nextseq
-                and ack == fwd.lastack
-                and not ctl
-            ):
+            same = seglen == 0 and seq == fwd.nextseq and ack == fwd.lastack and not ctl
+            if same and window and window != fwd.window:
                 f |= WINDOW_UPDATE
             if seglen > 0 and not ctl and rev.window >= 0 and flow.sides[1 - direction].scale != -1:
                 shift = 0 if rev.is_first_ack else _shift(flow, 1 - direction)
-                if (seq + seglen) & 0xFFFFFFFF == (
-                    rev.lastack + (rev.window << shift)
-                ) & 0xFFFFFFFF:
+                if (seq + seglen) & _M32 == (rev.lastack + (rev.window << shift)) & _M32:
                     f |= WINDOW_FULL
-            same = seglen == 0 and window == fwd.window and seq == fwd.nextseq and not ctl
-            if same and window and ack == fwd.lastack and rev.lastsegmentflags & KEEP_ALIVE:
+            same = same and window == fwd.window
+            if same and window and (rev.lastsegmentflags & KEEP_ALIVE):
                 f |= KEEP_ALIVE_ACK
-            elif (
-                same
-                and window == 0
-                and (ack == fwd.lastack or ack == (fwd.lastack + 1) & 0xFFFFFFFF)
-                and rev.lastsegmentflags & ZERO_WINDOW_PROBE
-            ):
+            elif same and window == 0 and rev.lastsegmentflags & ZERO_WINDOW_PROBE:
                 f |= ZERO_WINDOW_PROBE_ACK
-            elif same and window and ack == fwd.lastack and not _mptcp_operation(layer):
-                fwd.dupacknum += 1
+            elif same and window and (mp is None or mp.ops == fwd.mp_ops):
+                # (MPTCP lets an ACK repeat after an operation on the connection: RFC 8684)
+                fwd.dupacknum = 1 if fwd.dupacknum == -1 else fwd.dupacknum + 1
                 f |= DUPLICATE_ACK
                 ta.dupack_num = fwd.dupacknum
                 ta.dupack_frame = fwd.lastnondupack
-        if not f & DUPLICATE_ACK:
+        # finished_fwd: a new acknowledgment number starts the duplicate count again
+        if ack != fwd.lastack:
             fwd.lastnondupack = pkt.number
             fwd.dupacknum = 0
         if rev.maxseqtobeacked and _gt(ack, rev.maxseqtobeacked) and has_ack:
-            f |= ACK_LOST_PACKET
-            rev.maxseqtobeacked = rev.nextseq
+            if _lt(rev.maxseqtobeacked, rev.nextseq):
+                rev.maxseqtobeacked = rev.nextseq
+                f |= ACK_LOST_PACKET
+            else:
+                # the other direction sends pure ACKs only: said once for the same loss
+                if rev.dupacknum == 0:
+                    f |= ACK_LOST_PACKET
+                rev.dupacknum = -1
 
-        if (seglen > 0 or syn or fin) and not f & KEEP_ALIVE:
+        if (seglen > 0 or syn or fin) and not (f | ta.flags) & KEEP_ALIVE:
             behind = bool(fwd.nextseq) and _lt(seq, fwd.nextseq)
-            ooo = conn.first_rtt or OOO_DEFAULT_NS
-            if (
+            if seglen > 1 and (fwd.nextseq - 1) & _M32 == seq:
+                behind = False  # new data after a possible zero window probe
+            if seglen > 0 and rev.lastack and _le((seq + seglen) & _M32, rev.lastack):
+                f |= SPURIOUS_RETRANSMISSION
+            elif (
                 behind
                 and rev.dupacknum >= 2
                 and rev.lastack == seq
-                and now - rev.lastacktime < FAST_RETRANS_NS
+                and 0 <= now - rev.lastacktime < FAST_RETRANS_NS
             ):
                 f |= FAST_RETRANSMISSION
             elif (
                 behind
-                and now - fwd.nextseqtime < ooo
-                and fwd.nextseq != (seq + seglen + (1 if syn or fin else 0)) & 0xFFFFFFFF
+                and 0 <= now - fwd.nextseqtime < (conn.first_rtt or OOO_DEFAULT_NS)
+                and fwd.nextseq != (seq + seglen + (1 if syn or fin else 0)) & _M32
             ):
                 f |= OUT_OF_ORDER
-            elif seglen > 0 and rev.lastack and _le((seq + seglen) & 0xFFFFFFFF, rev.lastack):
-                f |= SPURIOUS_RETRANSMISSION
             elif behind:
                 f |= RETRANSMISSION
 
-        nextseq = (seq + seglen) & 0xFFFFFFFF
+        nextseq = (seq + seglen) & _M32
         if (seglen or syn or fin) and len(fwd.segments) < MAX_UNACKED:
             if syn or fin:
-                nextseq = (nextseq + 1) & 0xFFFFFFFF
+                nextseq = (nextseq + 1) & _M32
             fwd.segments.insert(0, [pkt.number, seq, nextseq, now])
         if (_gt(nextseq, fwd.nextseq) or not fwd.nextseq) and not f & ZERO_WINDOW_PROBE:
             fwd.nextseq = nextseq
@@ -321,6 +333,8 @@ class TcpAnalysis(Pass):
         fwd.window = window
         fwd.lastack = ack
         fwd.lastacktime = now
+        if mp is not None:
+            fwd.mp_ops = mp.ops
         ta.flags |= f
         fwd.lastsegmentflags = ta.flags
 
@@ -341,10 +355,76 @@ class TcpAnalysis(Pass):
                     keep.append(ual)
                     continue
             rev.segments = keep
-        if has_ack and not syn:
+
+        # after the analysis, as dissect_tcp: the initial RTT (from the latest SYN to the
+        # first pure ACK), whether the side has ACKed yet (its window scaled from then on)
+        if syn and not has_ack:
+            conn.mru_syn = now
+        if syn:
+            fwd.is_first_ack = True
+        elif has_ack:
+            if conn.mru_syn and not conn.first_rtt:
+                conn.first_rtt = now - conn.mru_syn
             fwd.is_first_ack = False
+        if layer.hlen > 20:
+            self._mptcp(flow, layer, direction)
         if ta.flags or ta.acks_frame:
             info.analysis = ta
+
+    def _mptcp(self, flow: Any, layer: Layer, direction: int) -> None:
+        """What the segment's MPTCP options tell, after its analysis (as Wireshark reads
+        options after it): the connection the subflow belongs to, found by token (the
+        keys' hash of MP_CAPABLE, the token of MP_JOIN's SYN), and the operations seen."""
+        ops = 0
+        for kind, body in tcp_options(layer):
+            if kind != 30 or not body:
+                continue
+            subtype, version = body[0] >> 4, body[0] & 15
+            optlen = len(body) + 2
+            mp: _Mptcp | None = flow.state.get("mptcp")
+            if mp is None and (subtype > 1 or (subtype == 1 and optlen != 12)):
+                flow.state["mptcp"] = _Mptcp()
+            if subtype == 0 and optlen in (12, 20, 22, 24) and len(body) >= 10:
+                self._token(flow, direction, _key_token(version, body[2:10]))
+                if optlen >= 20 and len(body) >= 18:
+                    self._token(flow, 1 - direction, _key_token(version, body[10:18]))
+            elif subtype == 1 and optlen == 12 and len(body) >= 6:
+                self._token(flow, 1 - direction, u32(body, 2))
+            if subtype < 8:
+                ops |= 1 << subtype
+        mp = flow.state.get("mptcp")
+        if mp is not None:
+            mp.ops |= ops
+
+    def _token(self, flow: Any, side: int, token: int) -> None:
+        """Wireshark's ``mptcp_get_meta_from_token``: a side's first token attaches the
+        subflow to the connection registered with it, or registers the subflow's own."""
+        known = flow.state.setdefault("mptcp.sides", [False, False])
+        if known[side]:
+            return
+        known[side] = True
+        found = self.mptcp_tokens.get(token)
+        if found is not None:
+            flow.state["mptcp"] = found
+            return
+        mp = flow.state.get("mptcp")
+        if mp is None:
+            mp = flow.state["mptcp"] = _Mptcp()
+        self.mptcp_tokens[token] = mp
+        if len(self.mptcp_tokens) > MAX_MPTCP_TOKENS:
+            del self.mptcp_tokens[next(iter(self.mptcp_tokens))]
+
+
+def _key_token(version: int, key: bytes) -> int:
+    """The token of an MPTCP key: the first 32 bits of its SHA-1 (version 0) or SHA-256
+    (version 1) hash."""
+    import hashlib
+
+    if version == 0:
+        return int.from_bytes(hashlib.sha1(key).digest()[:4], "big")  # RFC 6824
+    if version == 1:
+        return int.from_bytes(hashlib.sha256(key).digest()[:4], "big")
+    return 0
 
 
 def _shift(flow: Any, side: int) -> int:
@@ -353,15 +433,6 @@ def _shift(flow: Any, side: int) -> int:
     if a < 0 or b == -2:
         return 0
     return int(a)
-
-
-def _mptcp_operation(layer: Layer) -> bool:
-    """Whether the segment carries an MPTCP address or path operation (ADD_ADDR,
-    REMOVE_ADDR, MP_PRIO, MP_FAIL, MP_FASTCLOSE): RFC 8684 lets such ACKs repeat, and
-    Wireshark does not call them duplicates."""
-    if layer.hlen <= 20:
-        return False
-    return any(k == 30 and b and 3 <= b[0] >> 4 <= 7 for k, b in tcp_options(layer))
 
 
 def _quoted(pkt: Packet, layer: Layer) -> bool:
