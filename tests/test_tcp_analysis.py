@@ -201,6 +201,145 @@ def test_corpus_matches_tshark(name: str, tmp_path: Path) -> None:
     assert not _differences(CORPUS / f"{name}.pcap", exprs + TRANSACTIONS, tmp_path)
 
 
+def _http_segments(path: Path) -> None:
+    """HTTP/1.x whose requests and responses span several TCP segments."""
+    from scapy.layers.inet import IP, TCP
+    from scapy.layers.l2 import Ether
+    from scapy.packet import Raw
+    from scapy.utils import wrpcap
+
+    a, b = "10.0.0.1", "10.0.0.2"
+    e = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
+    pk: list[object] = []
+    t = [1000.0]
+
+    def add(p: object, dt: float) -> None:
+        t[0] += dt
+        p.time = t[0]  # type: ignore[attr-defined]
+        pk.append(p)
+
+    def connection(port: int, exchanges: list[tuple[list[bytes], list[bytes]]]) -> None:
+        def seg(cli: bool, seq: int, ack: int, data: bytes = b"", flags: str = "PA") -> object:
+            ip = IP(src=a, dst=b) if cli else IP(src=b, dst=a)
+            sp, dp = (port, 80) if cli else (80, port)
+            p = e / ip / TCP(sport=sp, dport=dp, flags=flags, seq=seq, ack=ack)
+            return p / Raw(data) if data else p
+
+        add(seg(True, 0, 0, flags="S"), 0.1)
+        add(seg(False, 0, 1, flags="SA"), 0.01)
+        add(seg(True, 1, 1, flags="A"), 0.01)
+        cs = ss = 1
+        for client, server in exchanges:
+            for chunk in client:
+                add(seg(True, cs, ss, chunk), 0.1)
+                cs += len(chunk)
+            for chunk in server:
+                if chunk == b"FIN":
+                    add(seg(False, ss, cs, flags="FA"), 0.1)
+                    ss += 1
+                else:
+                    add(seg(False, ss, cs, chunk), 0.2)
+                    ss += len(chunk)
+
+    ok = b"HTTP/1.1 200 OK\r\n"
+    connection(
+        4300,
+        [
+            # a request in two segments, its response's body in three
+            (
+                [b"GET /big HTTP/1.1\r\nHost: h\r\n", b"User-Agent: x\r\n\r\n"],
+                [ok + b"Content-Length: 30\r\n\r\n" + b"0" * 10, b"1" * 10, b"2" * 10],
+            ),
+            # response headers cut mid-line
+            (
+                [b"GET /two HTTP/1.1\r\nHost: h\r\n\r\n"],
+                [b"HTTP/1.1 404", b" Not Found\r\nContent-Length: 0\r\n\r\n"],
+            ),
+            # a response to HEAD has no body whatever its Content-Length says
+            (
+                [b"HEAD /h HTTP/1.1\r\nHost: h\r\n\r\n"],
+                [ok + b"Content-Length: 100\r\n\r\n"],
+            ),
+            # chunked, over three segments
+            (
+                [b"GET /c HTTP/1.1\r\nHost: h\r\n\r\n"],
+                [
+                    ok + b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
+                    b"3\r\nabc\r\n",
+                    b"0\r\n\r\n",
+                ],
+            ),
+            # a POST body over two segments
+            (
+                [
+                    b"POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 20\r\n\r\n",
+                    b"0" * 10,
+                    b"1" * 10,
+                ],
+                [b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n"],
+            ),
+            # no length: the response runs until the server's FIN, in whose frame it ends
+            (
+                [b"GET /close HTTP/1.0\r\n\r\n"],
+                [b"HTTP/1.0 200 OK\r\n\r\nbody part one ", b"body part two", b"FIN"],
+            ),
+        ],
+    )
+    wrpcap(str(path), pk)
+
+
+def _tshark_two_pass_http(path: Path) -> dict[int, tuple[str, str, str]]:
+    """Per frame, tshark -2's (request in, response in, time since request)."""
+    fields = ["frame.number", "http.request_in", "http.response_in", "http.time"]
+    r = subprocess.run(
+        ["tshark", "-r", str(path), "-2", "-T", "fields", *(x for f in fields for x in ("-e", f))],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    out = {}
+    for line in r.stdout.splitlines():
+        number, *rest = line.split("\t")
+        row = (rest[0], rest[1], rest[2][:-6] if rest[2] else "")  # time: to the microsecond
+        if any(row):
+            out[int(number)] = row
+    return out
+
+
+def _expert_http(path: Path) -> dict[int, tuple[str, str, str]]:
+    """The same from the expert index (what the tree and the Transactions view show)."""
+    from tapwatch import pcap
+    from tapwatch.analysis.expert import ExpertIndex
+    from tapwatch.ring import Record
+
+    with pcap.read_capture(str(path)) as cap:
+        index = ExpertIndex([i.linktype for i in cap.interfaces])
+        index.feed([Record(n, r.ts_ns, 0, r.data, r.iface) for n, r in enumerate(cap, 1)])
+    out = {}
+    for n in range(1, index.caught_up_to + 1):
+        req, resp = index.request_of.get(n), index.response_of.get(n)
+        row = (
+            str(req[0]) if req else "",
+            str(resp[0]) if resp else "",
+            f"{req[1] / 1e9:.3f}" if req else "",
+        )
+        if any(row):
+            out[n] = row
+    return out
+
+
+@needs_tshark
+def test_multi_segment_http_pairs_match_tshark_two_pass(tmp_path: Path) -> None:
+    path = tmp_path / "http.pcap"
+    _http_segments(path)
+    theirs = _tshark_two_pass_http(path)
+    assert len(theirs) == 12, theirs  # six exchanges, each paired both ways
+    assert _expert_http(path) == theirs
+    # and one pass, as tshark -Y: what the response knows
+    assert not _differences(path, ["http.time", "http.time > 0.5", "http.request_in"], tmp_path)
+
+
 _SERVER = """
 import socket, threading, time, http.server
 s = socket.socket()

@@ -351,9 +351,12 @@ class TcpReassembly(Pass):
             return
         for layer in tcps:
             info: TcpInfo = layer.extra
-            if info.length <= 0 or info.flow is None:
+            if info.flow is None:
                 continue
             d, o = layer.data, layer.off
+            fin = d[o + 13] & 1 if o + 14 <= layer.end else 0
+            if info.length <= 0 and not fin:
+                continue
             sport, dport = u16(d, o), u16(d, o + 2)
             lo, hi = (sport, dport) if sport <= dport else (dport, sport)
             app = None
@@ -366,12 +369,16 @@ class TcpReassembly(Pass):
                     break
             if app is None:
                 continue
-            payload = d[o + layer.hlen : layer.end]
-            if not payload:
-                continue
+            payload = d[o + layer.hlen : layer.end] if info.length > 0 else b""
             state = info.flow.state.setdefault("tcp.reassembly", {})
             key = (d[o : o + 2], sport)
             side = state.get(key)
+            if not payload:
+                # a FIN ends what runs until the end of the connection (an HTTP
+                # response without a length): it completes in the FIN's frame
+                if side is not None and side.buf and app == "http":
+                    self._http(pkt, layer, side, state, True)
+                continue
             if side is None:
                 side = state[key] = _Direction()
             seq = u32(d, o + 4)
@@ -385,17 +392,23 @@ class TcpReassembly(Pass):
                 side.buf = b""
                 continue
             if app == "http":
-                self._http(pkt, layer, side)
+                self._http(pkt, layer, side, state, bool(fin))
             else:
                 self._tls(pkt, layer, side)
 
-    def _http(self, pkt: Packet, anchor: Layer, side: _Direction) -> None:
+    def _http(
+        self, pkt: Packet, anchor: Layer, side: _Direction, state: dict[Any, Any], fin: bool
+    ) -> None:
+        """The messages ``side``'s bytes complete; ``state["method"]`` is the connection's
+        latest request method (a response to HEAD has no body, as Wireshark reads it)."""
         buf = side.buf
         at = anchor
         while buf:
-            msg, used = http_message(buf)
+            msg, used = http_message(buf, state.get("method"), fin)
             if used == 0:
                 break
+            if msg.get("request"):
+                state["method"] = msg["method"]
             layer = Layer("http", buf, 0, used)
             layer.extra = msg
             at = pkt.insert_after(at, layer)
@@ -457,10 +470,17 @@ _METHODS: Final = frozenset(
 MAX_HEADERS: Final = 64 * 1024
 
 
-def http_message(buf: bytes) -> tuple[dict[str, Any], int]:
+def http_message(
+    buf: bytes, method: str | None = None, end_of_stream: bool = False
+) -> tuple[dict[str, Any], int]:
     """One message from the start of ``buf``: its fields and how many bytes it took
     (0: incomplete, wait for more).  Bytes that do not start a message are taken whole
-    as a continuation (an ``http`` layer without request or response), as Wireshark."""
+    as a continuation (an ``http`` layer without request or response), as Wireshark.
+
+    As Wireshark 4.0 (``req_resp_hdrs_do_reassembly``): a response to ``method`` HEAD
+    (or a 2xx to CONNECT), 1xx, 204 and 304 have no body; a response with neither a
+    length nor chunks runs until the connection ends; at ``end_of_stream`` (the segment
+    has FIN) the body is what is there."""
     head_end = buf.find(b"\r\n\r\n", 0, MAX_HEADERS)
     first_line = buf.split(b"\r\n", 1)[0]
     parts = first_line.split(b" ", 2)
@@ -493,18 +513,32 @@ def http_message(buf: bytes) -> tuple[dict[str, Any], int]:
     msg["headers"] = headers
     length = 0
     chunked = "chunked" in headers.get("transfer-encoding", "").lower()
-    if "content-length" in headers and headers["content-length"].isdigit():
+    no_body = is_response and (
+        method == "HEAD"
+        or (msg["code"] // 100 == 2 and method in ("CONNECT", "SSTP_DUPLEX_POST"))
+        or msg["code"] // 100 == 1
+        or msg["code"] in (204, 304)
+    )
+    if no_body:
+        pass
+    elif "content-length" in headers and headers["content-length"].isdigit():
         length = int(headers["content-length"])
     elif chunked:
         end = _chunked_end(buf, body_start)
         if end < 0:
-            return {}, 0
+            if not end_of_stream:
+                return {}, 0
+            end = len(buf)
         msg["body"] = buf[body_start:end]
         return msg, end
-    elif is_response and not (100 <= msg["code"] < 200 or msg["code"] in (204, 304)):
-        length = len(buf) - body_start  # no length given: what came with it
+    elif is_response:
+        if not end_of_stream:
+            return {}, 0  # no length given: the body runs until the connection ends
+        length = len(buf) - body_start
     if len(buf) < body_start + length:
-        return {}, 0
+        if not end_of_stream:
+            return {}, 0
+        length = len(buf) - body_start
     msg["body"] = buf[body_start : body_start + length]
     return msg, body_start + length
 
