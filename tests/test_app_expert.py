@@ -7,6 +7,12 @@ and pair them (the pairing itself is checked against tshark in test_tcp_analysis
 
 from __future__ import annotations
 
+import re
+import shutil
+import struct
+import subprocess
+from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +21,7 @@ pytest.importorskip("textual")
 scapy_all = pytest.importorskip("scapy.all")
 
 from test_app import INBOUND, OUTBOUND, T0, detail_tree, main, packet_list, settle, ui  # noqa: E402
+from textual.widgets import Static  # noqa: E402
 from waiting import until  # noqa: E402
 
 from tapwatch.app import TapwatchApp  # noqa: E402
@@ -22,6 +29,7 @@ from tapwatch.linktypes import LINKTYPE_RAW  # noqa: E402
 from tapwatch.session import Session  # noqa: E402
 from tapwatch.sources import InterfaceInfo  # noqa: E402
 from tapwatch.widgets.expert import ExpertScreen  # noqa: E402
+from tapwatch.widgets.table import LineTable  # noqa: E402
 from tapwatch.widgets.transactions import TransactionsScreen  # noqa: E402
 
 IP, TCP, UDP, ICMP, Raw = (
@@ -98,7 +106,10 @@ async def test_expert_counts_flags_and_enter_goes_to_the_packet() -> None:
         screen = app.screen
         assert isinstance(screen, ExpertScreen)
         await until(pilot, lambda: bool(screen.seqs), "the tool's rows")
-        assert screen.seqs == [5]
+        # SYN, SYN+ACK, the request, its retransmission, the response (see below)
+        assert screen.seqs == [1, 2, 4, 5, 9]
+        for _ in range(screen.seqs.index(5)):
+            await pilot.press("down")
         await pilot.press("enter")
         await settle(pilot, app)
         assert not isinstance(app.screen, ExpertScreen)
@@ -138,3 +149,53 @@ async def test_transactions_slowest_first_and_the_tree_pairs_them() -> None:
         await settle(pilot, app)
         assert "[Response in frame: 9]" in _labels(detail_tree(app).root)
         assert main(app).shared_expert.index.caught_up_to == 10
+
+
+def _tshark_expert(records: list[tuple[int, int, bytes]], path: Path) -> Counter[tuple[str, ...]]:
+    """``tshark -q -z expert`` on the records written as a raw-IP pcap: (severity, group,
+    protocol, summary) -> how many."""
+    with path.open("wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B23C4D, 2, 4, 0, 0, 65535, LINKTYPE_RAW))
+        for ts, _d, data in records:
+            f.write(struct.pack("<IIII", ts // 10**9, ts % 10**9, len(data), len(data)) + data)
+    r = subprocess.run(
+        ["tshark", "-r", str(path), "-q", "-z", "expert"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    severities = {"Errors": "Error", "Warns": "Warning", "Notes": "Note", "Chats": "Chat"}
+    out: Counter[tuple[str, ...]] = Counter()
+    severity = None
+    for line in r.stdout.splitlines():
+        head = re.match(r"(\w+) \(\d+\)$", line)
+        if head:
+            severity = severities.get(head[1])
+            continue
+        row = re.match(r"\s+(\d+)\s+(\S+)\s+(\S+)\s+(.*)$", line)
+        if row and severity and row[1] != "Frequency":
+            out[(severity, row[2], row[3], row[4])] += int(row[1])
+    return out
+
+
+@ui
+@pytest.mark.skipif(shutil.which("tshark") is None, reason="needs tshark")
+async def test_expert_lists_what_tshark_z_expert_lists(tmp_path: Path) -> None:
+    """Every severity, Chat included: the connection's SYN and SYN+ACK, the HTTP request
+    and response lines, the retransmission; same severity, group, protocol and summary."""
+    sess = session()
+    records = [(r.ts_ns, r.direction, r.data) for r in sess.ring.range(1, 11)]
+    app = TapwatchApp(sess)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("X")
+        screen = app.screen
+        assert isinstance(screen, ExpertScreen)
+        await until(pilot, lambda: bool(screen.seqs), "the tool's rows")
+        rows = screen.query_one(LineTable).rows
+        head = str(screen.query_one(".expert-head", Static).render())
+    ours = Counter((sev, group, proto, summary) for _n, sev, group, proto, summary, _s in rows)
+    assert ours == _tshark_expert(records, tmp_path / "web.pcap")
+    assert ours[("Chat", "Sequence", "HTTP", "GET /slow HTTP/1.1\\r\\n")] == 1
+    assert head.startswith("notes 1 · chats 4"), head

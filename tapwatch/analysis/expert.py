@@ -48,6 +48,7 @@ class ExpertItem:
     group: str  # "Sequence"
     summary: str
     stream: int
+    protocol: str = "TCP"
 
 
 @dataclass(frozen=True)
@@ -99,10 +100,14 @@ class ExpertIndex:
         #: seq -> (acks frame, RTT ns) for packets that acknowledge a segment
         self.acks: dict[int, tuple[int, int]] = {}
         self.counts: dict[str, int] = {}
+        #: items by severity ("Warning", "Note", "Chat"), kept or not
+        self.severities: dict[str, int] = {}
         self.transactions: list[Transaction] = []
         self.response_of: dict[int, tuple[int, str]] = {}  # request -> (response, kind)
         self.request_of: dict[int, tuple[int, int, str]] = {}  # response -> (request, ns, kind)
         self._pending: dict[int, str] = {}
+        #: (stream, address, port) of the sides that sent a FIN first
+        self._closing: dict[tuple[int, bytes, int], bool] = {}
         self.dropped = 0  # items or transactions not kept (over MAX_ROWS)
         self.skipped = 0  # records evicted before the index got to them
         self.packets = 0
@@ -152,7 +157,12 @@ class ExpertIndex:
             self.window.extend([-1] * n)
 
     def feed(self, records: Sequence[Record]) -> None:
-        from tapwatch.dfilter.protocols.tcp_analysis import FLAGS, REUSED_PORTS
+        from tapwatch.dfilter.protocols.tcp_analysis import (
+            ALSO_RETRANSMISSION,
+            DUPLICATE_ACK,
+            FLAGS,
+            RETRANSMISSION,
+        )
         from tapwatch.dfilter.protocols.transport import TcpInfo
 
         lts = self.linktypes
@@ -163,8 +173,10 @@ class ExpertIndex:
             pkt = cap.packet(rec.data, lts[rec.iface], rec.seq, rec.ts_ns, rec.iface, rec.direction)
             index = pkt.index()
             tcps = index.get("tcp")
-            info = tcps[0].extra if tcps else None
-            if isinstance(info, TcpInfo) and info.stream >= 0:
+            tcp = tcps[0] if tcps else None
+            info = tcp.extra if tcp is not None else None
+            if tcp is not None and isinstance(info, TcpInfo) and info.stream >= 0:
+                self._connection(pkt, tcp, info.stream)
                 self.stream.append(info.stream)
                 self.rel_seq.append(info.seq & 0xFFFFFFFF)
                 self.rel_ack.append(info.ack & 0xFFFFFFFF)
@@ -185,23 +197,112 @@ class ExpertIndex:
                         for bit, (name, text, severity) in FLAGS.items():
                             if not ta.flags & bit:
                                 continue
-                            self.counts[name] = self.counts.get(name, 0) + 1
-                            if len(self.items) >= MAX_ROWS:
-                                self.dropped += 1
-                                continue
-                            if bit == REUSED_PORTS:
-                                text = "A new tcp session is started with the same ports"
-                            self.items.append(
-                                ExpertItem(rec.seq, severity, "Sequence", text, info.stream)
-                            )
+                            if bit == DUPLICATE_ACK:
+                                text = f"{text} (#{ta.dupack_num})"
+                            item = ExpertItem(rec.seq, severity, "Sequence", text, info.stream)
+                            self._add(name, item)
+                            if bit & ALSO_RETRANSMISSION:  # Wireshark says both
+                                name, text, severity = FLAGS[RETRANSMISSION]
+                                item = ExpertItem(rec.seq, severity, "Sequence", text, info.stream)
+                                self._add(name, item)
             else:
                 self.stream.append(-1)
                 for arr in (self.rel_seq, self.rel_ack, self.nxtseq):
                     arr.append(0)
                 self.window.append(-1)
+            if "http" in index:
+                self._http_chat(pkt, index, info.stream if isinstance(info, TcpInfo) else -1)
+            if "dns" in index:
+                self._dns_retransmissions(pkt, index)
             self._requests(pkt, index)
             self._paired()
             self.next_seq = rec.seq + 1
+
+    def _add(self, name: str, item: ExpertItem) -> None:
+        """Count an item by kind; keep it while under :data:`MAX_ROWS`."""
+        self.counts[name] = self.counts.get(name, 0) + 1
+        sev = self.severities
+        sev[item.severity] = sev.get(item.severity, 0) + 1
+        if len(self.items) >= MAX_ROWS:
+            self.dropped += 1
+            return
+        self.items.append(item)
+
+    def _connection(self, pkt: Packet, layer: Layer, stream: int) -> None:
+        """What Wireshark's TCP says of a connection's SYN, FIN and RST (its Chat items,
+        the closing notes and the reset warning), in its words."""
+        d, o = layer.data, layer.off
+        if o + 14 > layer.end:
+            return
+        flags = d[o + 13]
+        if not flags & 7 and layer.hlen <= 20:
+            return
+        from tapwatch.dfilter.protocols.tcp_analysis import _quoted
+        from tapwatch.dfilter.protocols.transport import _addresses, tcp_options
+
+        if _quoted(pkt, layer):
+            return
+        seq = pkt.number
+        if layer.hlen > 20:  # Wireshark reads options (and says these) only when there are some
+            mss = any(k == 2 for k, _b in tcp_options(layer))
+            if flags & 2 and not mss:
+                text = "The SYN packet does not contain a MSS option"
+                self._add("mss_absent", ExpertItem(seq, "Note", "Protocol", text, stream))
+            elif mss and not flags & 2:
+                text = "The non-SYN packet does contain a MSS option"
+                self._add("mss_present", ExpertItem(seq, "Warning", "Protocol", text, stream))
+        sport, dport = (d[o] << 8) | d[o + 1], (d[o + 2] << 8) | d[o + 3]
+        if flags & 2:
+            if flags & 0x10:
+                text = f"Connection establish acknowledge (SYN+ACK): server port {sport}"
+                self._add("syn_ack", ExpertItem(seq, "Chat", "Sequence", text, stream))
+            else:
+                text = f"Connection establish request (SYN): server port {dport}"
+                self._add("syn", ExpertItem(seq, "Chat", "Sequence", text, stream))
+        if flags & 1:
+            self._add("fin", ExpertItem(seq, "Chat", "Sequence", "Connection finish (FIN)", stream))
+            src, dst = _addresses(pkt, layer)
+            me, peer = (stream, src, sport), (stream, dst, dport)
+            if peer not in self._closing:
+                self._closing[me] = True
+                if len(self._closing) > MAX_PENDING:
+                    del self._closing[next(iter(self._closing))]
+                text = "This frame initiates the connection closing"
+                self._add("fin_active", ExpertItem(seq, "Note", "Sequence", text, stream))
+            else:
+                text = "This frame undergoes the connection closing"
+                self._add("fin_passive", ExpertItem(seq, "Note", "Sequence", text, stream))
+        if flags & 4:
+            text = "Connection reset (RST)"
+            self._add("rst", ExpertItem(seq, "Warning", "Sequence", text, stream))
+
+    def _dns_retransmissions(self, pkt: Packet, index: dict[str, list[Layer]]) -> None:
+        """Wireshark's DNS warnings for a query or response seen again (same ID, same
+        conversation), from the transactions pass."""
+        from tapwatch.dfilter.protocols.transactions import pairing
+
+        for layer in index["dns"]:
+            p = pairing(pkt, layer)
+            if p is None or not p.retransmit_of:
+                continue
+            if layer.data[layer.off + 2] & 0x80:
+                name, text = "dns_response_retransmission", "DNS response retransmission"
+                text += f". Original response in frame {p.retransmit_of}"
+            else:
+                name, text = "dns_query_retransmission", "DNS query retransmission"
+                text += f". Original request in frame {p.retransmit_of}"
+            self._add(name, ExpertItem(pkt.number, "Warning", "Protocol", text, -1, "DNS"))
+
+    def _http_chat(self, pkt: Packet, index: dict[str, list[Layer]], stream: int) -> None:
+        """Wireshark's HTTP Chat item: each request's and response's first line."""
+        for layer in index.get("http", ()):
+            msg = layer.extra
+            if not isinstance(msg, dict) or not (msg.get("request") or msg.get("response")):
+                continue
+            d = layer.data[layer.off : layer.end]
+            line = d[: d.find(b"\r\n")].decode("latin-1")
+            item = ExpertItem(pkt.number, "Chat", "Sequence", line + "\\r\\n", stream, "HTTP")
+            self._add("http", item)
 
     def _requests(self, pkt: Packet, index: dict[str, list[Layer]]) -> None:
         """Remember what a request asked, for the Transactions view's rows."""
@@ -305,7 +406,7 @@ def seconds(ns: int) -> str:
 
 def analysis_lines(index: ExpertIndex, seq: int) -> list[str]:
     """The ``[SEQ/ACK analysis]`` lines for a TCP packet, Wireshark's words (empty: none)."""
-    from tapwatch.dfilter.protocols.tcp_analysis import FLAGS, RETRANSMISSION
+    from tapwatch.dfilter.protocols.tcp_analysis import DUPLICATE_ACK, FLAGS, RETRANSMISSION
 
     out = []
     ack = index.acks.get(seq)
@@ -321,6 +422,8 @@ def analysis_lines(index: ExpertIndex, seq: int) -> list[str]:
             out.append(f"[Duplicate to the ACK in frame: {dupframe}]")
         for bit, (_name, text, severity) in FLAGS.items():
             if flags & bit:
+                if bit == DUPLICATE_ACK:
+                    text = f"{text} (#{dupnum})"
                 out.append(f"[Expert Info ({severity}/Sequence): {text}]")
                 if bit != RETRANSMISSION and _name.endswith("retransmission"):
                     out.append(
@@ -376,7 +479,17 @@ def transaction_lines(index: ExpertIndex, seq: int) -> list[str]:
 
 
 def expert_table_rows(items: Sequence[ExpertItem]) -> list[tuple[str, ...]]:
-    return [(f"{i.seq}", i.severity, i.group, i.summary, f"{i.stream}") for i in items]
+    return [
+        (
+            f"{i.seq}",
+            i.severity,
+            i.group,
+            i.protocol,
+            i.summary,
+            f"{i.stream}" if i.stream >= 0 else "",
+        )
+        for i in items
+    ]
 
 
 def transaction_rows(rows: Sequence[Transaction]) -> list[tuple[str, ...]]:
@@ -404,6 +517,7 @@ def sort_items(items: Sequence[ExpertItem], column: str, descending: bool) -> li
         "No.": lambda i: i.seq,
         "Severity": lambda i: (order.get(i.severity, 9), i.seq),
         "Group": lambda i: (i.group, i.seq),
+        "Protocol": lambda i: (i.protocol, i.seq),
         "Summary": lambda i: (i.summary, i.seq),
         "Stream": lambda i: (i.stream, i.seq),
     }

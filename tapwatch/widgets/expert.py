@@ -41,6 +41,7 @@ EXPERT_COLUMNS = (
     Column("No.", 8, True),
     Column("Severity", 8),
     Column("Group", 8, False, 2),
+    Column("Protocol", 8, False, 1),
     Column("Summary", 50),
     Column("Stream", 6, True, 1),
 )
@@ -152,21 +153,29 @@ class IndexTableScreen(ReportsWorkerFailures, ModalScreen["int | None"]):
         self.dismiss(None)
 
 
-class ExpertScreen(IndexTableScreen):
-    """Wireshark's Expert Information for TCP: each flagged packet, counts by kind."""
+_SEVERITIES = (("Error", "errors"), ("Warning", "warnings"), ("Note", "notes"), ("Chat", "chats"))
 
-    TITLE_TEXT = "Expert information (TCP analysis)"
+
+class ExpertScreen(IndexTableScreen):
+    """Wireshark's Expert Information for TCP and HTTP: each item (errors to chats, as
+    Wireshark's severities), counts by kind."""
+
+    TITLE_TEXT = "Expert information (TCP analysis, connections, HTTP)"
     COLUMNS = EXPERT_COLUMNS
     DEFAULT_SORT = ("No.", False)
-    ASCENDING = frozenset({"No.", "Severity", "Group", "Summary", "Stream"})
+    ASCENDING = frozenset({"No.", "Severity", "Group", "Protocol", "Summary", "Stream"})
 
     def rows(
         self, index: ExpertIndex, column: str, descending: bool
     ) -> tuple[list[tuple[str, ...]], list[int], str]:
         items = sort_items(index.items, column, descending)
+        sev = index.severities
+        by_severity = [f"{label} {sev[s]:,}" for s, label in _SEVERITIES if sev.get(s)]
         counts = sorted(index.counts.items(), key=lambda kv: -kv[1])
         head = (
-            " · ".join(f"{name.replace('_', ' ')} {n:,}" for name, n in counts)
+            " · ".join(by_severity)
+            + " — "
+            + " · ".join(f"{name.replace('_', ' ')} {n:,}" for name, n in counts)
             if counts
             else "nothing flagged"
         )

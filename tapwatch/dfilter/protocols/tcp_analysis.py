@@ -108,7 +108,7 @@ INFO_WORDS: Final = (
     (REUSED_PORTS, "TCP Port numbers reused"),
 )
 #: flags that also say "retransmission" (Wireshark adds that field for them too)
-_ALSO_RETRANSMISSION: Final = FAST_RETRANSMISSION | SPURIOUS_RETRANSMISSION
+ALSO_RETRANSMISSION: Final = FAST_RETRANSMISSION | SPURIOUS_RETRANSMISSION
 
 
 class Analysis:
@@ -476,7 +476,7 @@ _register(
     "TCP Analysis Flags",
 )
 for _bit, (_field, _desc, _sev) in FLAGS.items():
-    _mask = _bit | (_ALSO_RETRANSMISSION if _bit == RETRANSMISSION else 0)
+    _mask = _bit | (ALSO_RETRANSMISSION if _bit == RETRANSMISSION else 0)
     _register(f"tcp.analysis.{_field}", "FT_NONE", _has(_mask), _desc)
 
 
