@@ -20,6 +20,11 @@ Passes alternate (BPF, Wireshark, BPF, ...) and each figure is the median of the
 repetitions; the ratio is Wireshark's time over BPF's, target <= 2 for header fields.
 Run: ``python bench/dfilter_bench.py [packets] [repetitions]``
 (``DFILTER_BENCH_HEADERS_ONLY=1``: leave out the stateful and deep filters).
+
+``--ref DIR`` (another checkout, e.g. ``git archive main``): the stateful and deep filters
+of :data:`OTHERS` only, each checkout in a child process of its own over the same file,
+alternating (reference, this, reference, ...), each filter's time a ratio to the BPF pass
+of the same child; medians of the repetitions.
 """
 
 from __future__ import annotations
@@ -32,7 +37,8 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+_ROOT = Path(os.environ.get("TAPWATCH_BENCH_ROOT") or Path(__file__).resolve().parent.parent)
+sys.path.insert(0, str(_ROOT))
 
 BPF = "tcp[13] & 2 != 0 and src host 10.77.0.1"
 SAME = "tcp.flags.syn == 1 && ip.src == 10.77.0.1"
@@ -48,8 +54,10 @@ OTHERS = (
     "tcp.stream == 5",
     'http.request.method == "GET"',
     "tcp.analysis.flags",
+    "tcp.analysis.ack_rtt > 0.5",
     "http.time > 1",
     "icmp.resptime > 10",
+    "dns.time > 1",
 )
 
 
@@ -163,7 +171,79 @@ def markdown(res: dict) -> list[str]:
     return lines
 
 
+def _child_pass(path: str) -> dict:
+    """In a child: the BPF pass and each filter of :data:`OTHERS` once over ``path``."""
+    records = _records(path)
+    gc.collect()
+    gc.freeze()
+    out: dict = {"bpf": _bpf_pass(records)[0]}
+    for expr in OTHERS:
+        out[expr] = _display_pass(records, expr)
+    return out
+
+
+def _in_child(root: Path, path: str) -> dict:
+    import json
+    import subprocess
+
+    env = {**os.environ, "TAPWATCH_BENCH_ROOT": str(root), "PYTHONPATH": str(root)}
+    r = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--child", path],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    got: dict = json.loads(r.stdout.splitlines()[-1])
+    return got
+
+
+def compare(ref: Path, packets: int, reps: int) -> list[str]:
+    """Before (``ref``) and after (this checkout) on the same file, alternating."""
+    from bench.ui_bench import _write_analyst_file
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "analyst.pcap")
+        _write_analyst_file(path, packets)
+        runs: dict[str, list[dict]] = {"ref": [], "this": []}
+        for _ in range(reps):
+            runs["ref"].append(_in_child(ref, path))
+            runs["this"].append(_in_child(_ROOT, path))
+    lines = [
+        f"{packets:,} packets (the analyst file), {reps} alternating runs per checkout; "
+        f"reference {ref}",
+        "",
+        "| filter | matched | before: vs BPF | after: time | after: vs BPF |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for expr in OTHERS:
+        before = statistics.median(r[expr][0] / r["bpf"] for r in runs["ref"])
+        after = statistics.median(r[expr][0] / r["bpf"] for r in runs["this"])
+        secs = statistics.median(r[expr][0] for r in runs["this"])
+        n = runs["this"][0][expr][1]
+        assert all(r[expr][1] == n for r in runs["ref"] + runs["this"]), expr
+        lines.append(f"| `{expr}` | {n:,} | {before:.2f}x | {secs:.2f} s | {after:.2f}x |")
+    bpf = statistics.median(r["bpf"] for r in runs["this"])
+    lines.append(f"| BPF `{BPF}` (reference pass) | | 1.00x | {bpf:.2f} s | 1.00x |")
+    return lines
+
+
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--child"]:
+        import json
+
+        print(json.dumps(_child_pass(sys.argv[2])))
+        raise SystemExit(0)
+    if "--ref" in sys.argv:
+        at = sys.argv.index("--ref")
+        ref = Path(sys.argv[at + 1]).resolve()
+        rest = sys.argv[1:at] + sys.argv[at + 2 :]
+        n = int(rest[0]) if rest else 100_000
+        reps = int(rest[1]) if len(rest) > 1 else 3
+        print("\n".join(compare(ref, n, reps)))
+        print(f"load average: {os.getloadavg()[0]:.2f}", file=sys.stderr)
+        raise SystemExit(0)
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 500_000
     reps = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     res = run(n, reps)

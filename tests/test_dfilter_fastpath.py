@@ -135,13 +135,29 @@ def test_the_corpus_walks_agree() -> None:
             _check(frames, lt)
 
 
-def test_only_header_filters_take_it() -> None:
-    for expr in ("ip.src == 10.0.0.1", "tcp.port == 80", "udp && ip.ttl < 64", "frame.len > 1"):
+def test_header_and_pass_filters_take_it() -> None:
+    """Header fields, and fields of the in-order passes that read the header layers
+    (streams, TCP analysis, reassembled HTTP, transactions); not other protocols."""
+    for expr in (
+        "ip.src == 10.0.0.1",
+        "tcp.port == 80",
+        "udp && ip.ttl < 64",
+        "frame.len > 1",
+        "tcp.stream == 1",
+        "tcp.analysis.flags",
+        "http.request",
+        "http.time > 1",
+        "icmp.resptime > 1",
+    ):
         flt = compile_filter(expr)
         assert flt is not None and flt._fast is not None, expr
-    for expr in ("tcp.stream == 1", "dns", "http.request", "vxlan.vni == 1", "tcp.analysis.flags"):
+    for expr in ("dns", "dns.time > 1", "vxlan.vni == 1", "tcp.analysis.flags || dns"):
         flt = compile_filter(expr)
         assert flt is not None and flt._fast is None, expr
+    # a pass that adds layers gives each packet its own copy of the stack
+    http, tcp = compile_filter("http.time > 1"), compile_filter("tcp.analysis.flags")
+    assert http is not None and http._fast is not None and http._fast.fresh
+    assert tcp is not None and tcp._fast is not None and not tcp._fast.fresh
 
 
 FAST_FILTERS = [
@@ -168,6 +184,15 @@ FAST_FILTERS = [
     "ip.proto == 17",
     "arp.opcode == 1",
     "ip.ttl == 50 && !udp",
+    # fields of in-order passes, run on the fast walk's layers
+    "tcp.stream == 1",
+    "tcp.seq == 1",
+    "tcp.analysis.flags",
+    "tcp.analysis.ack_rtt",
+    "udp.stream == 1",
+    "icmp.resptime",
+    "http.request",
+    "http.response.code == 200",
 ]
 
 

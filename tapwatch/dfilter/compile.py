@@ -751,7 +751,14 @@ class DisplayFilter:
         self.dissects = any(f.protocol != "frame" for f in fields)
         #: header fields only: the fast walk (tapwatch.dfilter.fastpath) with the generic
         #: walk where it gives up; None: every packet through the generic walk
-        self._fast = fastpath.FastPath(self.dissects) if fastpath.eligible(fields) else None
+        self._fast = (
+            fastpath.FastPath(
+                self.dissects,
+                any(p.name in fastpath.ADDING for p in registry.passes_for(set(self.needs))),
+            )
+            if fastpath.eligible(fields)
+            else None
+        )
         self.interfaces: list[str | None] = []
         self.numbered_interfaces = False
         self._capture = self.new_capture()

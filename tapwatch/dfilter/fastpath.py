@@ -81,12 +81,30 @@ def _expected() -> list[tuple[dict[int, Any], int, Any]]:
     return out
 
 
+#: In-order passes that may run on the fast walk's layers: they read the layers and note
+#: what they find in ``layer.extra`` (reset by the walk for every packet); those of
+#: :data:`ADDING` also add layers (a packet then gets its own copy of the stack).
+PASSES: Final = frozenset(
+    {"tcp.stream", "tcp.analysis", "udp.stream", "transactions", "transactions.http"}
+    | {"tcp.reassembly"}
+)
+ADDING: Final = frozenset({"tcp.reassembly"})
+#: What the passes of :data:`ADDING` add: the protocols of reassembled TCP payloads.
+ADDED: Final = frozenset({"http", "tls"})
+
+
 def eligible(fields: Iterable[registry.Field]) -> bool:
-    """Whether a filter reading ``fields`` may take the fast path."""
+    """Whether a filter reading ``fields`` may take the fast path: header fields, and the
+    fields of the passes in :data:`PASSES` (stream numbers, TCP analysis, reassembled HTTP
+    and TLS, transactions), over the header protocols."""
     for f in fields:
-        if f.protocol not in HEADERS or f.needs or f.cost != registry.FAST:
+        if not PASSES.issuperset(f.needs):
             return False
-        if any(p not in HEADERS for p in f.also):
+        if f.protocol not in HEADERS and f.protocol not in ADDED:
+            return False
+        if f.cost != registry.FAST and not f.needs:
+            return False
+        if any(p not in HEADERS and p not in ADDED for p in f.also):
             return False
     return all(table.get(key) is fn for table, key, fn in _expected())
 
@@ -97,10 +115,12 @@ class FastPath:
     ``headers=False`` (a filter on ``frame.*`` alone): no walk, the frame layer only.
     """
 
-    def __init__(self, headers: bool = True) -> None:
+    def __init__(self, headers: bool = True, fresh: bool = False) -> None:
         from tapwatch.dfilter.protocols.transport import TcpInfo
 
         self.headers = headers
+        #: a pass adds layers: each packet gets its own list and index of the stack
+        self.fresh = fresh
         self.pkt = Packet(b"", -1)
         self._layers = {n: Layer(n, b"", 0, 0) for n in HEADERS}
         self._tcpinfo = TcpInfo(0)
@@ -145,12 +165,19 @@ class FastPath:
         p.capture = cap
         p.direction = direction
         p.delta_ns = cap.stamp(ts_ns)
-        p._layers, p._index = got
+        if self.fresh:
+            layers = got[0][:]
+            p._layers, p._index = layers, {x.name: [x] for x in layers}
+        else:
+            p._layers, p._index = got
+        for ps in cap.passes:
+            ps.feed(p)
         return p
 
     def _stack(self, found: int) -> tuple[list[Layer], dict[str, list[Layer]]]:
         """The layers and index of one set of layers: the same objects for every packet
-        with that stack (nothing changes them: a filter taking this path runs no pass)."""
+        with that stack (nothing changes them: the passes a filter on this path runs add
+        no layer)."""
         layers = [self._layers[n] for i, n in enumerate(ORDER + ORDER2) if found >> i & 1]
         got = self._stacks[found] = (layers, {x.name: [x] for x in layers})
         return got
@@ -290,6 +317,9 @@ def _make_walk(layers: dict[str, Layer], info_: Any) -> Callable[[bytes, int], i
                 return m
             x = tcp_
             info = info_
+            # what the passes noted on the last packet's TCP (they note this one's anew)
+            info.stream = info.seq = info.ack = info.nxtseq = info.window = -1
+            info.scale = info.flow = info.analysis = None
             if off + 20 > stop:
                 x.data, x.off, x.end, x.hlen = d, off, stop, stop - off
                 info.length = 0

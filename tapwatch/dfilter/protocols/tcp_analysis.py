@@ -19,9 +19,9 @@ from __future__ import annotations
 from typing import Any, Final
 
 from tapwatch.dfilter import registry
-from tapwatch.dfilter.dissect import u16, u32
+from tapwatch.dfilter.dissect import u32
 from tapwatch.dfilter.packet import Layer, Packet, Pass
-from tapwatch.dfilter.protocols.transport import TcpInfo, _addresses, tcp_options
+from tapwatch.dfilter.protocols.transport import TcpInfo, tcp_options
 
 #: Segments of one direction kept waiting for their acknowledgment.
 MAX_UNACKED: Final = 10000
@@ -213,29 +213,29 @@ class TcpAnalysis(Pass):
         self.mptcp_tokens: dict[int, _Mptcp] = {}
 
     def feed(self, pkt: Packet) -> None:
-        tcps = pkt.index().get("tcp")
+        index = pkt.index()
+        tcps = index.get("tcp")
         if not tcps:
             return
         layer = tcps[0]
         info = layer.extra
-        if not isinstance(info, TcpInfo) or info.flow is None or _quoted(pkt, layer):
+        if not isinstance(info, TcpInfo) or info.flow is None:
+            return
+        if ("icmp" in index or "icmpv6" in index) and _quoted(pkt, layer):
             return
         self._segment(pkt, layer, info)
 
     def _segment(self, pkt: Packet, layer: Layer, info: TcpInfo) -> None:
         """Wireshark 4.0's ``tcp_analyze_sequence_number`` for one segment, its tests in
         its order, then what ``dissect_tcp`` does after it (initial RTT, first ACK, MPTCP)."""
-        d, o = layer.data, layer.off
         flow = info.flow
-        src, dst = _addresses(pkt, layer)
-        sport = u16(d, o)
-        direction = 0 if flow.first == (src, sport) else 1
+        hdr = info.hdr
+        assert hdr is not None
+        direction = info.direction
         conn: _Conn | None = flow.state.get("tcp.analysis")
         if conn is None:
             conn = flow.state["tcp.analysis"] = _Conn()
-            dport = u16(d, o + 2)
-            a, b = (src, sport), (dst, dport)
-            key = (src, dst, sport, dport) if a <= b else (dst, src, dport, sport)
+            key = flow.key
             before = self.last_stream.get(key)
             self.last_stream[key] = info.stream
             if len(self.last_stream) > (1 << 20):
@@ -244,18 +244,17 @@ class TcpAnalysis(Pass):
         else:
             reused = False
         fwd, rev = conn.dirs[direction], conn.dirs[1 - direction]
-        seq, ack = u32(d, o + 4), u32(d, o + 8)
-        flags = u16(d, o + 12) & 0x0FFF
-        window = u16(d, o + 14)
+        _sport, _dport, seq, ack, flags, window = hdr
+        flags &= 0x0FFF
         seglen = info.length
         now = pkt.ts_ns
         syn, fin, rst, has_ack = flags & 2, flags & 1, flags & 4, flags & 0x10
         ctl = flags & 7  # SYN FIN RST
         mp: _Mptcp | None = flow.state.get("mptcp")
 
-        ta = Analysis()
-        if reused and syn:
-            ta.flags |= REUSED_PORTS
+        base = REUSED_PORTS if reused and syn else 0  # flags from before the analysis
+        dupack_num = dupack_frame = acks_frame = 0
+        ack_rtt_ns = -1
         f = 0
         if seglen == 1 and seq == fwd.nextseq and rev.window == 0:
             f |= ZERO_WINDOW_PROBE  # and on to "finished_fwd"
@@ -282,8 +281,8 @@ class TcpAnalysis(Pass):
                 # (MPTCP lets an ACK repeat after an operation on the connection: RFC 8684)
                 fwd.dupacknum = 1 if fwd.dupacknum == -1 else fwd.dupacknum + 1
                 f |= DUPLICATE_ACK
-                ta.dupack_num = fwd.dupacknum
-                ta.dupack_frame = fwd.lastnondupack
+                dupack_num = fwd.dupacknum
+                dupack_frame = fwd.lastnondupack
         # finished_fwd: a new acknowledgment number starts the duplicate count again
         if ack != fwd.lastack:
             fwd.lastnondupack = pkt.number
@@ -298,7 +297,7 @@ class TcpAnalysis(Pass):
                     f |= ACK_LOST_PACKET
                 rev.dupacknum = -1
 
-        if (seglen > 0 or syn or fin) and not (f | ta.flags) & KEEP_ALIVE:
+        if (seglen > 0 or syn or fin) and not f & KEEP_ALIVE:
             behind = bool(fwd.nextseq) and _lt(seq, fwd.nextseq)
             if seglen > 1 and (fwd.nextseq - 1) & _M32 == seq:
                 behind = False  # new data after a possible zero window probe
@@ -335,8 +334,8 @@ class TcpAnalysis(Pass):
         fwd.lastacktime = now
         if mp is not None:
             fwd.mp_ops = mp.ops
-        ta.flags |= f
-        fwd.lastsegmentflags = ta.flags
+        f |= base
+        fwd.lastsegmentflags = f
 
         # what this acknowledges: the RTT to the oldest segment it acknowledges exactly
         segs = rev.segments
@@ -344,8 +343,8 @@ class TcpAnalysis(Pass):
             keep: list[list[int]] = []
             for ual in segs:
                 if ack == ual[2]:
-                    ta.acks_frame = ual[0]
-                    ta.ack_rtt_ns = now - ual[3]
+                    acks_frame = ual[0]
+                    ack_rtt_ns = now - ual[3]
                     continue
                 if _gt(ack, ual[1]) and _le(ack, ual[2]):
                     ual[1] = ack
@@ -368,8 +367,13 @@ class TcpAnalysis(Pass):
             fwd.is_first_ack = False
         if layer.hlen > 20:
             self._mptcp(flow, layer, direction)
-        if ta.flags or ta.acks_frame:
-            info.analysis = ta
+        if f or acks_frame:
+            ta = info.analysis = Analysis()
+            ta.flags = f
+            ta.acks_frame = acks_frame
+            ta.ack_rtt_ns = ack_rtt_ns
+            ta.dupack_num = dupack_num
+            ta.dupack_frame = dupack_frame
 
     def _mptcp(self, flow: Any, layer: Layer, direction: int) -> None:
         """What the segment's MPTCP options tell, after its analysis (as Wireshark reads

@@ -24,6 +24,7 @@ Wireshark's rules, checked against tshark 4.0 on crafted captures:
 
 from __future__ import annotations
 
+import struct
 from typing import Any, Final
 
 from tapwatch.dfilter import registry
@@ -34,7 +35,6 @@ from tapwatch.dfilter.dissect import (
     both,
     flag,
     u16,
-    u32,
     uint,
 )
 from tapwatch.dfilter.packet import Layer, Packet, Pass
@@ -63,10 +63,27 @@ def claimed_end(pkt: Packet, d: bytes, off: int, end: int) -> int:
 class TcpInfo:
     """What the TCP pass works out for one TCP layer (``layer.extra``)."""
 
-    __slots__ = ("ack", "analysis", "flow", "length", "nxtseq", "scale", "seq", "stream", "window")
+    __slots__ = (
+        "ack",
+        "analysis",
+        "direction",
+        "flow",
+        "hdr",
+        "length",
+        "nxtseq",
+        "scale",
+        "seq",
+        "stream",
+        "window",
+    )
 
     def __init__(self, length: int) -> None:
         self.length = length  # tcp.len
+        #: (sport, dport, seq, ack, offset and flags, window) as the header says, and the
+        #: direction in the connection (0: as its first packet): the stream pass reads them
+        #: once for the passes after it
+        self.hdr: tuple[int, int, int, int, int, int] | None = None
+        self.direction = 0
         self.stream = -1
         self.seq = -1
         self.ack = -1
@@ -284,11 +301,15 @@ class TcpFlow:
     """One TCP connection as the pass tracks it; ``sides`` by direction (0: the side that
     was the source of the first packet seen)."""
 
-    __slots__ = ("first", "number", "sides", "state")
+    __slots__ = ("first", "key", "number", "sides", "state")
 
-    def __init__(self, number: int, first: tuple[bytes, int]) -> None:
+    def __init__(
+        self, number: int, first: tuple[bytes, int], key: tuple[bytes, bytes, int, int]
+    ) -> None:
         self.number = number
         self.first = first  # (source address, source port) of direction 0
+        #: addresses and ports, the lower (address, port) first: the same both ways
+        self.key = key
         self.sides = (_Side(), _Side())
         #: what later passes keep per connection (reassembly buffers...), by pass name
         self.state: dict[str, Any] = {}
@@ -317,9 +338,9 @@ class TcpStreams(Pass):
             return
         d, o = layer.data, layer.off
         src, dst = _addresses(pkt, layer)
-        sport, dport = u16(d, o), u16(d, o + 2)
-        seq, ack = u32(d, o + 4), u32(d, o + 8)
-        flags = u16(d, o + 12) & 0x0FFF
+        hdr = info.hdr = _TCP_HEADER(d, o)
+        sport, dport, seq, ack, flags, window = hdr
+        flags &= 0x0FFF
         syn, has_ack, fin = flags & 2, flags & 0x10, flags & 1
         a, b = (src, sport), (dst, dport)
         key = (src, dst, sport, dport) if a <= b else (dst, src, dport, sport)
@@ -331,9 +352,9 @@ class TcpStreams(Pass):
         if flow is None:
             if len(self.flows) >= MAX_STREAMS:
                 del self.flows[next(iter(self.flows))]
-            flow = self.flows[key] = TcpFlow(self.count, a)
+            flow = self.flows[key] = TcpFlow(self.count, a, key)
             self.count += 1
-        direction = 0 if flow.first == a else 1
+        direction = info.direction = 0 if flow.first == a else 1
         fwd, rev = flow.sides[direction], flow.sides[1 - direction]
         if syn:
             fwd.base = seq  # a SYN numbers its side from itself, even a second one
@@ -355,7 +376,6 @@ class TcpStreams(Pass):
         else:
             info.ack = ack
         info.nxtseq = (info.seq + info.length + (1 if syn else 0) + (1 if fin else 0)) & 0xFFFFFFFF
-        window = u16(d, o + 14)
         if syn:
             info.window = window
             info.scale = None
@@ -367,8 +387,20 @@ class TcpStreams(Pass):
             info.window, info.scale = window << fwd.scale, 1 << fwd.scale
 
 
+_TCP_HEADER: Final = struct.Struct("!HHIIHH").unpack_from
+
+
 def _addresses(pkt: Packet, layer: Layer) -> tuple[bytes, bytes]:
     """The addresses of the IP header a transport layer sits in (the nearest before it)."""
+    index = pkt.index()
+    ips, ip6s = index.get("ip"), index.get("ipv6")
+    one = ips if ip6s is None else ip6s if ips is None else None
+    if one is not None and len(one) == 1 and len(index.get(layer.name, ())) == 1:
+        lay = one[0]  # the one IP header, before the one layer of this protocol
+        if lay.data is layer.data and lay.off < layer.off:
+            if ips is not None:
+                return lay.data[lay.off + 12 : lay.off + 16], lay.data[lay.off + 16 : lay.off + 20]
+            return lay.data[lay.off + 8 : lay.off + 24], lay.data[lay.off + 24 : lay.off + 40]
     layers = pkt.layers()
     at = layers.index(layer) if layer in layers else len(layers)
     for i in range(at - 1, -1, -1):
