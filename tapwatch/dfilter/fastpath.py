@@ -15,10 +15,12 @@ whenever the generic walk could find something it does not model: a second
 occurrence of a protocol (VLAN stacks, tunnels, the datagram inside an ICMP error),
 IPv6 extension headers, IP fragments (their reassembly keeps state across packets),
 or a payload handed to a walker not marked a leaf (:data:`~tapwatch.dfilter.dissect.LEAVES`).
-So it is taken only by filters whose every field belongs to :data:`HEADERS`, needs
-no in-order pass and costs :data:`~tapwatch.dfilter.registry.FAST`; and only while
-the dispatch tables still hold the walkers it mirrors (a module that rebinds one turns
-it off).  tests/test_dfilter_fastpath.py checks it against the generic walk.
+So it is taken only by filters whose every field belongs to :data:`HEADERS` (or to what
+reassembly adds: HTTP, TLS) and needs no in-order pass but those of :data:`PASSES`
+(streams, TCP analysis, reassembly, transactions: the passes then read the fast walk's
+layers, one header unpack feeding the TCP analysis); and only while the dispatch tables
+still hold the walkers it mirrors (a module that rebinds one turns it off).
+tests/test_dfilter_fastpath.py checks it against the generic walk and tshark.
 """
 
 from __future__ import annotations

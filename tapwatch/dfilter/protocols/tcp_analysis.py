@@ -9,7 +9,10 @@ segment not captured, ACKed unseen segment, duplicate ACK, zero window (probe, p
 ACK), window full, window update, keep-alive (ACK), reused ports -- and, for an
 acknowledgment, the frame it acknowledges and the time it took (``tcp.analysis.ack_rtt``).
 
-The tests are Wireshark's, in its order; the reference is tshark on the same capture.
+The tests are Wireshark 4.0.17's, in its order (the Debian 12 tshark the tests compare
+with); the reference is tshark on the same capture.  MPTCP subflows are tied to their
+connection by token as Wireshark ties them, so an ACK repeated after an MPTCP operation
+on any subflow is not a duplicate (RFC 8684 allows it).
 Memory is bounded: the stream pass bounds connections, and each direction keeps at most
 :data:`MAX_UNACKED` segments waiting for their acknowledgment (Wireshark's own bound).
 """
