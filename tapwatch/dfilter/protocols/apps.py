@@ -326,6 +326,7 @@ bind(UDP_PORTS, (67, 68), dhcp)
 #: Wireshark's default ports for HTTP and TLS over TCP.
 HTTP_PORTS: Final = frozenset({80, 3128, 3132, 5985, 8080, 8088, 11371, 1900, 2869, 2710})
 TLS_PORTS: Final = frozenset({443})
+_APPS: Final = {p: "http" for p in HTTP_PORTS} | {p: "tls" for p in TLS_PORTS}
 #: Bytes held for one direction of a connection while a message is incomplete.
 MAX_PENDING: Final = 1 << 20
 
@@ -359,14 +360,7 @@ class TcpReassembly(Pass):
                 continue
             sport, dport = u16(d, o), u16(d, o + 2)
             lo, hi = (sport, dport) if sport <= dport else (dport, sport)
-            app = None
-            for port in (lo, hi):
-                if port in HTTP_PORTS:
-                    app = "http"
-                    break
-                if port in TLS_PORTS:
-                    app = "tls"
-                    break
+            app = _APPS.get(lo) or _APPS.get(hi)  # the lower port decides first
             if app is None:
                 continue
             payload = d[o + layer.hlen : layer.end] if info.length > 0 else b""
@@ -482,7 +476,8 @@ def http_message(
     length nor chunks runs until the connection ends; at ``end_of_stream`` (the segment
     has FIN) the body is what is there."""
     head_end = buf.find(b"\r\n\r\n", 0, MAX_HEADERS)
-    first_line = buf.split(b"\r\n", 1)[0]
+    eol = buf.find(b"\r\n", 0, MAX_HEADERS)
+    first_line = buf[:eol] if eol >= 0 else buf[:MAX_HEADERS]  # (not a copy of the body)
     parts = first_line.split(b" ", 2)
     is_request = len(parts) == 3 and parts[0] in _METHODS and parts[2].startswith(b"HTTP/")
     is_response = len(parts) >= 2 and parts[0].startswith(b"HTTP/1.") and parts[1][:3].isdigit()
