@@ -432,3 +432,27 @@ def _dash_y_agrees(path: Path, expr: str) -> int:
     n = len(r.stdout.splitlines())
     assert n == len(tshark_selected(path, expr))
     return n
+
+
+@pytest.mark.parametrize("name", ["real", "crafted", "services", "mptcp", "overlay", "vpn"])
+def test_expert_index_on_the_fast_walk_is_the_generic_walks(name: str) -> None:
+    """The expert index feeds its passes from the header fast walk where it can: what it
+    keeps is what the generic walk alone gives."""
+    from tapwatch import pcap
+    from tapwatch.analysis.expert import ExpertIndex
+    from tapwatch.ring import Record
+
+    with pcap.read_capture(str(CORPUS / f"{name}.pcap")) as cap:
+        lts = [i.linktype for i in cap.interfaces]
+        records = [Record(n, r.ts_ns, 0, r.data, r.iface) for n, r in enumerate(cap, 1)]
+    kept = []
+    for fast in (False, True):
+        index = ExpertIndex(lts)
+        index.fast = fast
+        index.reset()
+        index.feed(records)
+        arrays = [list(a) for a in (index.stream, index.rel_seq, index.rel_ack, index.window)]
+        pairs = (index.request_of, index.response_of)
+        kept.append((index.items, index.flags, index.acks, arrays, pairs))
+        assert (index._fast is not None) == fast
+    assert kept[0] == kept[1]

@@ -71,6 +71,9 @@ class ExpertIndex:
     Not thread-safe: one worker at a time updates it, under :class:`SharedExpert`'s lock.
     """
 
+    #: take the header fast path (tests turn it off to compare)
+    fast = True
+
     def __init__(self, linktypes: Sequence[int]) -> None:
         self.linktypes = list(linktypes)
         self.reset()
@@ -85,6 +88,11 @@ class ExpertIndex:
         from tapwatch.dfilter.packet import Capture
 
         self.capture: Capture = Capture(passes)
+        from tapwatch.dfilter.fastpath import FastPath
+
+        #: the header fast walk feeds the passes where it can: not UDP (DNS is read by the
+        #: generic walk), a fresh stack per packet (reassembly adds layers)
+        self._fast = FastPath(True, True, frozenset({"udp"})) if self.fast else None
         self._pairing: list[Any] = [p for p in passes if p.name.startswith("transactions")]
         for tx in self._pairing:
             tx.record = True
@@ -170,7 +178,14 @@ class ExpertIndex:
         for rec in records:
             self._pad(rec.seq)
             self.packets += 1
-            pkt = cap.packet(rec.data, lts[rec.iface], rec.seq, rec.ts_ns, rec.iface, rec.direction)
+            lt = lts[rec.iface]
+            fast = self._fast
+            got = (
+                fast.packet(cap, rec.data, lt, rec.seq, rec.ts_ns, rec.iface, rec.direction, None)
+                if fast is not None
+                else None
+            )
+            pkt = got or cap.packet(rec.data, lt, rec.seq, rec.ts_ns, rec.iface, rec.direction)
             index = pkt.index()
             tcps = index.get("tcp")
             tcp = tcps[0] if tcps else None

@@ -117,12 +117,17 @@ class FastPath:
     ``headers=False`` (a filter on ``frame.*`` alone): no walk, the frame layer only.
     """
 
-    def __init__(self, headers: bool = True, fresh: bool = False) -> None:
+    def __init__(
+        self, headers: bool = True, fresh: bool = False, generic: frozenset[str] = frozenset()
+    ) -> None:
         from tapwatch.dfilter.protocols.transport import TcpInfo
 
         self.headers = headers
         #: a pass adds layers: each packet gets its own list and index of the stack
         self.fresh = fresh
+        #: packets with these layers go to the generic walk (it reads their payloads: DNS
+        #: over UDP for a caller that needs it)
+        self._generic = sum(1 << i for i, n in enumerate(ORDER + ORDER2) if n in generic)
         self.pkt = Packet(b"", -1)
         self._layers = {n: Layer(n, b"", 0, 0) for n in HEADERS}
         self._tcpinfo = TcpInfo(0)
@@ -152,6 +157,8 @@ class FastPath:
             frame = self._layers["frame"]
             frame.data, frame.end, frame.extra = data, len(data), None
             found = 1
+        if found & self._generic:
+            return None
         got = self._stacks.get(found)
         if got is None:
             if not found:
