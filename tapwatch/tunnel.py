@@ -35,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import ipaddress
+import select
 import selectors
 import socket
 import struct
@@ -75,6 +76,8 @@ TunnelState = Literal[
 ]
 
 _PREFIX = struct.Struct("!H")
+#: What wakes the stream loop for its connection: data, the peer gone, an error.
+_READ = select.POLLIN | select.POLLERR | select.POLLHUP
 
 
 class TunnelError(TapwatchError):
@@ -593,24 +596,33 @@ class Tunnel(threading.Thread):
             self.state = "connected"
             self.counters.connections += 1
         self._event(f"tunnel: connected to {self.peer}")
-        sel = self._sel
-        sel.register(conn, selectors.EVENT_READ)
-        sel.register(self._wake_r, selectors.EVENT_READ)
+        # select.poll, not the selector: its modify is no system call, and what it returns
+        # is (fd, events) with nothing built around it; the time from waking to writing
+        # the frame into the device is this loop's (bench/tunnel_latency_bench.py)
+        poller = select.poll()
+        cfd, wfd = conn.fileno(), self._wake_r.fileno()
+        poller.register(cfd, _READ)
+        poller.register(wfd, select.POLLIN)
         listener = self._listener
+        lfd = -1
         if listener is not None:  # a second client is turned away, not left in the queue
-            sel.register(listener, selectors.EVENT_READ)
+            lfd = listener.fileno()
+            poller.register(lfd, select.POLLIN)
         # a server's client must send a frame soon: a silent connection must not hold the slot
         silent_until = (
             time.monotonic() + self.silent_s if listener is not None and self.silent_s > 0 else None
         )
+        recv, feed, deliver = conn.recv, decoder.feed, self._deliver
+        halt = self._halt
+        writing = False
         try:
-            while not self._halt.is_set():
-                with self._lock:
-                    want_write = bool(self._backlog)
-                sel.modify(
-                    conn, selectors.EVENT_READ | (selectors.EVENT_WRITE if want_write else 0)
-                )
-                wait = 0.5
+            while not halt.is_set():
+                # read without the lock: send() pokes the wake pipe after it queues, so a
+                # backlog that appears just after this look still wakes the loop
+                if bool(self._backlog) is not writing:
+                    writing = not writing
+                    poller.modify(cfd, _READ | select.POLLOUT if writing else _READ)
+                wait = 500
                 if silent_until is not None:
                     left = silent_until - time.monotonic()
                     if left <= 0:
@@ -621,43 +633,40 @@ class Tunnel(threading.Thread):
                         )
                         decoder.end()
                         return
-                    wait = min(wait, left)
-                for key, events in sel.select(wait):
-                    if key.fileobj is self._wake_r:
-                        self._drain_wake()
-                        continue
-                    if key.fileobj is listener:
-                        self._turn_away(listener)
-                        continue
-                    if events & selectors.EVENT_WRITE and not self._flush_backlog(conn):
-                        decoder.end()
-                        return
-                    if events & selectors.EVENT_READ:
-                        try:
-                            data = conn.recv(65536)
-                        except (BlockingIOError, InterruptedError):
-                            continue
-                        except OSError:
-                            data = b""
-                        if not data:
+                    wait = min(wait, int(left * 1000) + 1)
+                for fd, events in poller.poll(wait):
+                    if fd == cfd:
+                        if events & _READ:
+                            try:
+                                data = recv(65536)
+                            except (BlockingIOError, InterruptedError):
+                                data = None
+                            except OSError:
+                                data = b""
+                            if data is not None:
+                                if not data:
+                                    decoder.end()
+                                    return
+                                for frame in feed(data):
+                                    silent_until = None  # a frame: a peer, not a squatter
+                                    deliver(frame)
+                                # ACK at once: simpletun writes the prefix and the frame apart,
+                                # and with Nagle on its side the frame waits for this ACK, which
+                                # a delayed ACK would hold back ~40 ms. After the frames are in
+                                # the device: the system call is not in the way of what the
+                                # peer sent.
+                                with contextlib.suppress(OSError):
+                                    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
+                                self._say_framing()
+                        if events & select.POLLOUT and not self._flush_backlog(conn):
                             decoder.end()
                             return
-                        for frame in decoder.feed(data):
-                            silent_until = None  # a frame: this is a peer, not a squatter
-                            self._deliver(frame)
-                        # ACK at once: simpletun writes the prefix and the frame apart, and
-                        # with Nagle on its side the frame waits for this ACK, which a delayed
-                        # ACK would hold back ~40 ms. After the frames are in the device: the
-                        # system call is not in the way of what the peer sent.
-                        with contextlib.suppress(OSError):
-                            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
-                        self._say_framing()
+                    elif fd == wfd:
+                        self._drain_wake()
+                    elif fd == lfd:
+                        self._turn_away(listener)  # type: ignore[arg-type]
         finally:
             self._say_framing(force=True)
-            sel.unregister(conn)
-            sel.unregister(self._wake_r)
-            if listener is not None:
-                sel.unregister(listener)
             self._close_conn()
 
     def _turn_away(self, listener: socket.socket) -> None:

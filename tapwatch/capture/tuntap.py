@@ -219,7 +219,49 @@ class ThreadReader(Reader):
 
     def _capture(self) -> None:
         self.path = "thread"
-        self._read_until_stopped(self.fd)
+        self._read_and_forward(self.fd)
+
+    def _read_and_forward(self, fd: int) -> None:
+        """Read batches until stopped; with :attr:`forward` set (a tunnel's end), each frame
+        goes on the moment it is read, then to the ring.
+
+        Like :meth:`_read_until_stopped`, with less work around each frame: a read that
+        finds the queue empty sends the thread back to ``poll()`` at once (not a second
+        read that fails too). On a machine with few cores every microsecond this thread
+        spends around a frame, before the send or after it, is one the far end's receiver
+        may wait for a processor (bench/tunnel_latency_bench.py). :attr:`forward` is
+        looked at once per wake-up: the session sets it after this thread started.
+        """
+        poller = select.poll()
+        poller.register(fd, select.POLLIN | select.POLLERR | select.POLLHUP)
+        wait = poller.poll
+        read, now = os.read, time.time_ns
+        stop = self.stop_event
+        deliver = self._deliver
+        while not stop.is_set() and self.failure is None:
+            batch: Batch = []
+            append = batch.append
+            forward = self.forward
+            drained = False
+            try:
+                if forward is None:
+                    for _ in range(BATCH):
+                        append((now(), OUTBOUND, read(fd, READ_SIZE)))
+                else:
+                    for _ in range(BATCH):
+                        ts, frame = now(), read(fd, READ_SIZE)
+                        forward(frame)
+                        append((ts, OUTBOUND, frame))
+            except BlockingIOError:
+                drained = True
+            except OSError as e:
+                self._fail(e)  # what was read before it still goes to the ring
+            if batch:
+                deliver(batch)
+            if drained:
+                for _fd, ev in wait(POLL_MS):
+                    if ev & DEAD and not ev & select.POLLIN:  # what is queued comes first
+                        self.failure = DeviceGone()
 
     def _read_batch(self) -> Batch:
         read, now, fd = os.read, time.time_ns, self.fd
