@@ -624,6 +624,7 @@ class Tunnel(threading.Thread):
             time.monotonic() + self.silent_s if listener is not None and self.silent_s > 0 else None
         )
         recv, feed, deliver = conn.recv, decoder.feed, self._deliver
+        max_frame, raw = self.max_frame, self.linktype == LINKTYPE_RAW
         halt = self._halt
         writing = False
         try:
@@ -658,9 +659,23 @@ class Tunnel(threading.Thread):
                                 if not data:
                                     decoder.end()
                                     return
-                                for frame in feed(data):
-                                    silent_until = None  # a frame: a peer, not a squatter
+                                n = len(data) - 2
+                                if (
+                                    not decoder._buf
+                                    and not decoder._skip
+                                    and 0 < n <= max_frame
+                                    and (data[0] << 8 | data[1]) == n
+                                ):  # the usual segment, one whole frame alone: into the
+                                    # device at once, its IP length looked at afterwards
+                                    silent_until = None
+                                    frame = data[2:]
                                     deliver(frame)
+                                    if raw and _ip_length(frame) not in (None, n):
+                                        self.counters.length_mismatch += 1
+                                else:
+                                    for frame in feed(data):
+                                        silent_until = None  # a frame: a peer, not a squatter
+                                        deliver(frame)
                                 # ACK at once: simpletun writes the prefix and the frame apart,
                                 # and with Nagle on its side the frame waits for this ACK, which
                                 # a delayed ACK would hold back ~40 ms. After the frames are in
