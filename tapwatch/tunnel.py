@@ -39,7 +39,6 @@ import select
 import selectors
 import socket
 import struct
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -63,9 +62,6 @@ PEER_QUIET_S = 2.0
 #: A TCP client that sends no complete frame this long after connecting is closed: a silent
 #: connection must not hold the server's one slot (0: never).
 SILENT_TIMEOUT_S = 10.0
-#: While a tunnel runs, how long another thread may hold the interpreter lock when the
-#: tunnel's threads (the device's reader, the tunnel's own) wait for it.
-SWITCH_INTERVAL_S = 0.0005
 #: An Ethernet header: a tap frame shorter than this is no frame.
 _ETHER_HEADER = 14
 
@@ -463,12 +459,6 @@ class Tunnel(threading.Thread):
 
     # ----- the thread ----------------------------------------------------------------------
     def run(self) -> None:
-        # the device's reader and this thread wait for the interpreter lock whenever the pump
-        # or the UI holds it; by default up to 5 ms (sys.getswitchinterval()) before the
-        # holder must let go, which was the p99 of both directions
-        # (bench/tunnel_latency_bench.py). Set back when the tunnel ends.
-        switch = sys.getswitchinterval()
-        sys.setswitchinterval(min(switch, SWITCH_INTERVAL_S))
         try:
             if self.role == "server":
                 self._serve()
@@ -485,7 +475,6 @@ class Tunnel(threading.Thread):
             self._wake_w.close()
             if self.state != "failed":
                 self.state = "stopped"
-            sys.setswitchinterval(switch)
 
     def stop(self) -> None:
         self._halt.set()
