@@ -335,6 +335,13 @@ def _layer_nodes(
             if found >= 0:
                 start = found
         end = min(n, start + len(own))
+        built = _wireshark_node(kind, data, start, net)
+        if built is not None:
+            _follow_ip(net, kind, start)
+            ports = _nest(nodes, built, kind, data, net, ports)
+            pos = end
+            layer = layer.payload
+            continue
         try:
             children = _field_nodes(layer, own, start, 0, net)
         except Exception as exc:
@@ -345,6 +352,20 @@ def _layer_nodes(
         else:
             label = _layer_label(layer, end - start)
         node = Node(_clip(label), start, end, children)
+        if kind == "Raw" and nodes and _takes_data(nodes[-1], data):
+            # the bytes an ICMP echo carries are its Data, nested in it as tshark nests them
+            from tapwatch.decode.wstree import data_node
+
+            last = nodes[-1]
+            stop = min(last.end, end) if last.end > start else end
+            nodes[-1] = Node(last.label, last.start, last.end, [*last.children, data_node(data, start, stop)])
+            pos = end
+            layer = layer.payload
+            continue
+        if kind == "Raw":
+            from tapwatch.decode.wstree import data_node
+
+            node = data_node(data, start, end)
         if kind == "TCP":
             node = depth.tcp(node, data, min(n, net.end) if net.end > start else n)
             ports = (int(layer.sport), int(layer.dport))
@@ -371,6 +392,86 @@ def _layer_nodes(
         what = "Further layers, not shown" if more else "Trailing bytes"
         nodes.append(Node(_clip(f"{what} ({n - pos} bytes)"), pos, n, []))
     return nodes
+
+
+def _wireshark_node(kind: str, data: bytes, start: int, net: Net) -> Node | None:
+    """The layer's node in Wireshark's words (:mod:`tapwatch.decode.wstree`), or None when
+    tapwatch words it from scapy's fields."""
+    from tapwatch.decode import wstree
+
+    build = wstree.BUILDERS.get(kind)
+    if build is None and kind.startswith("ICMPv6") and not kind.startswith("ICMPv6NDOpt"):
+        build = wstree.icmpv6
+    if build is None:
+        if kind in wstree.IPV6_EXTENSIONS:
+            return wstree.ipv6_extension(kind, data, start, net)
+        return None
+    return build(data, start, net)
+
+
+_QUOTED = frozenset({"IPerror", "TCPerror", "UDPerror", "ICMPerror", "IPerror6"})
+
+
+def _nest(
+    nodes: list[Node], node: Node, kind: str, data: bytes, net: Net, ports: tuple[int, int] | None
+) -> tuple[int, int] | None:
+    """Put a layer's node where Wireshark puts it: a quoted packet inside the ICMP message
+    that quotes it, an IPv6 extension header inside its IPv6 layer, others after the last
+    layer.  Returns the TCP ports the payload that follows is carried on."""
+    from tapwatch.decode import depth, wstree
+
+    host = _quoting(nodes, data)
+    if kind in _QUOTED and host is not None:
+        nodes[host] = _append(nodes[host], node)
+        return ports
+    if kind in wstree.IPV6_EXTENSIONS and nodes and nodes[-1].label.startswith(
+        "Internet Protocol Version 6"
+    ):
+        last = _append(nodes[-1], node)
+        nodes[-1] = Node(last.label, last.start, max(last.end, node.end), last.children)
+        return ports
+    if kind.startswith("ICMPv6ND_") or kind == "ICMPv6NDRedirect":
+        node = depth.icmpv6_nd(node, data)
+    nodes.append(node)
+    if kind == "TCP" and node.end - node.start >= 4:
+        s = node.start
+        return (data[s] << 8 | data[s + 1], data[s + 2] << 8 | data[s + 3])
+    return ports
+
+
+def _append(node: Node, child: Node) -> Node:
+    return Node(node.label, node.start, node.end, [*node.children, child])
+
+
+def _icmp_type(node: Node, data: bytes) -> tuple[int, int]:
+    """(ICMP version 4 or 6, message type) of an ICMP layer's node; (0, -1) for other nodes."""
+    if node.start >= len(data):
+        return 0, -1
+    if node.label == "Internet Control Message Protocol":
+        return 4, data[node.start]
+    if node.label == "Internet Control Message Protocol v6":
+        return 6, data[node.start]
+    return 0, -1
+
+
+def _quoting(nodes: list[Node], data: bytes) -> int | None:
+    """The index of the last top node when it is an ICMP error (which quotes a packet)."""
+    from tapwatch.decode.wstree import ICMP_ERRORS
+
+    if not nodes:
+        return None
+    version, t = _icmp_type(nodes[-1], data)
+    if (version == 4 and t in ICMP_ERRORS) or (version == 6 and 1 <= t <= 4):
+        return len(nodes) - 1
+    return None
+
+
+def _takes_data(node: Node, data: bytes) -> bool:
+    """Whether the bytes after this layer are its own Data (an ICMP echo's, not a quote's)."""
+    from tapwatch.decode.wstree import ICMP_ERRORS
+
+    version, t = _icmp_type(node, data)
+    return (version == 4 and t not in ICMP_ERRORS) or (version == 6 and t >= 128)
 
 
 def _ether_label(data: bytes, start: int) -> str:
