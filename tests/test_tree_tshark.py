@@ -19,6 +19,7 @@ words (``[correct]``, ``[incorrect, should be 0x...]``) are compared too.
 from __future__ import annotations
 
 import shutil
+import struct
 import subprocess
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -42,7 +43,6 @@ from scapy.layers.inet6 import (
 )
 from scapy.layers.l2 import ARP, Ether
 from scapy.layers.vxlan import VXLAN
-from scapy.utils import RawPcapWriter
 
 from tapwatch import pcap
 from tapwatch.decode import Node, detail
@@ -97,6 +97,16 @@ ONLY_TAPWATCH = {
 }
 
 
+#: Real frames whose tree differs from tshark's on purpose, each with its reason:
+KNOWN_DIFFERENT = {
+    "crafted.pcap eth:ethertype:ip:icmp:data": (
+        "an IP header claiming more bytes than the frame had on the wire: tshark verifies the "
+        "ICMP checksum over the bytes the frame has, tapwatch (given only the captured bytes, "
+        "it cannot tell a lying header from a frame cut by the snap length) says unverified"
+    ),
+}
+
+
 @dataclass
 class Theirs:
     """One node of tshark's tree: its text, its bytes and its children (shown ones only)."""
@@ -119,7 +129,8 @@ def _theirs(e: ET.Element) -> Theirs | None:
         # PDML leaves the "Data (N bytes)" line of -V out of the data field that a
         # protocol nests: its bytes are its first child's
         start, end = kids[0].start, kids[0].end
-        label = f"Data ({end - start} bytes)"
+        n = end - start
+        label = f"Data ({n} byte{'' if n == 1 else 's'})"
     else:
         start = int(pos) if pos is not None else -1
         end = start + int(size) if size is not None else -1
@@ -137,14 +148,13 @@ def tshark_trees(path: Path) -> list[list[Theirs]]:
     assert r.returncode == 0, r.stderr.decode(errors="replace")
     out = []
     for packet in ET.fromstring(r.stdout):
-        layers = [
-            t
-            for p in packet
-            if p.get("name") not in ("geninfo", "frame")
-            for t in [_theirs(p)]
-            if t is not None
-        ]
-        out.append(layers)
+        protos: list[ET.Element] = []
+        for p in packet:
+            if p.get("name") == "fake-field-wrapper":  # data after the last layer
+                protos += list(p)
+            elif p.get("name") not in ("geninfo", "frame"):
+                protos.append(p)
+        out.append([t for t in (_theirs(p) for p in protos) if t is not None])
     return out
 
 
@@ -176,15 +186,27 @@ def mismatches(ours: list[Node], theirs: list[Theirs]) -> list[str]:
     """Every checked node of tapwatch's tree that tshark's tree lacks (text, bytes or place),
     and every checked tshark layer tapwatch's tree does not show."""
     bad: list[str] = []
+    malformed = any(t.name == "_ws.malformed" for t in theirs)
+    checked = True  # every layer before this one is worded Wireshark's way
     for node in ours:
         if any(node.label.startswith(k) for k in ONLY_TAPWATCH):
             continue
         if not node.label.startswith(CHECKED_TITLES):
+            checked = False
+            continue
+        if node.label.startswith("Data (") and (not checked or malformed):
+            # bytes after a layer tapwatch words otherwise (tshark nests them in that
+            # layer), or after a header tshark finds malformed (tapwatch shows the cut
+            # header's bytes as data)
             continue
         bad += _walk(node, theirs, "")
+    if malformed:
+        return bad
     shown = {(n.label, n.start, n.end) for n in ours}
     for t in theirs:
-        if t.name in CHECKED and t.name != "data" and (t.label, t.start, t.end) not in shown:
+        if t.name not in CHECKED:
+            break  # what follows a layer tapwatch does not word Wireshark's way
+        if t.name != "data" and (t.label, t.start, t.end) not in shown:
             bad.append(f"tshark's layer {t.label!r} [{t.start}:{t.end}] is not in the tree")
     return bad
 
@@ -287,8 +309,9 @@ BUILT = {
 REAL = ("real.pcap", "snaplen.pcap", "crafted.pcap", "services.pcap")
 
 
-def _real_samples() -> list[tuple[str, bytes]]:
-    out: list[tuple[str, bytes]] = []
+def _real_samples() -> list[tuple[str, bytes, int]]:
+    """(name, bytes, length on the wire) of one frame of each kind in the real captures."""
+    out: list[tuple[str, bytes, int]] = []
     for name in REAL:
         r = subprocess.run(
             ["tshark", "-r", str(CORPUS / name), "-T", "fields", "-e", "frame.protocols"],
@@ -304,8 +327,17 @@ def _real_samples() -> list[tuple[str, bytes]]:
             for kind, rec in zip(kinds, cap, strict=False):
                 if kind not in seen:
                     seen.add(kind)
-                    out.append((f"{name} {kind}", bytes(rec.data)))
+                    out.append((f"{name} {kind}", bytes(rec.data), rec.orig_len))
     return out
+
+
+def write_pcap(path: Path, frames: list[tuple[bytes, int]]) -> None:
+    """A classic pcap of Ethernet frames, each with its length on the wire (a cut frame
+    stays cut for tshark: its checksums are unverified, as tapwatch says)."""
+    out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, LINKTYPE_ETHERNET)]
+    for i, (data, wirelen) in enumerate(frames):
+        out.append(struct.pack("<IIII", i, 0, len(data), max(wirelen, len(data))) + data)
+    path.write_bytes(b"".join(out))
 
 
 needs_tshark = pytest.mark.skipif(
@@ -316,17 +348,14 @@ needs_tshark = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def compared(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[list[Node], list[Theirs]]]:
     """Every packet's tree, tapwatch's and tshark's, by the packet's name."""
-    frames = [(name, bytes(p)) for name, p in BUILT.items()] + _real_samples()
+    frames = [(name, bytes(p), len(p)) for name, p in BUILT.items()] + _real_samples()
     path = tmp_path_factory.mktemp("oracle") / "frames.pcap"
-    w = RawPcapWriter(str(path), linktype=LINKTYPE_ETHERNET)
-    for _name, data in frames:
-        w.write(data)
-    w.close()
+    write_pcap(path, [(data, wirelen) for _name, data, wirelen in frames])
     theirs = tshark_trees(path)
     assert len(theirs) == len(frames)
     return {
         name: (detail(data, LINKTYPE_ETHERNET), t)
-        for (name, data), t in zip(frames, theirs, strict=True)
+        for (name, data, _wirelen), t in zip(frames, theirs, strict=True)
     }
 
 
@@ -346,7 +375,7 @@ def test_real_frames_tree_is_tsharks(
     bad = {
         name: got
         for name, (ours, theirs) in compared.items()
-        if name not in BUILT
+        if name not in BUILT and name not in KNOWN_DIFFERENT
         for got in [mismatches(ours, theirs)]
         if got
     }
@@ -361,5 +390,11 @@ def test_checksum_verdicts_are_tsharks(
     """tshark's words for a wrong checksum, over the checksum's bytes."""
     ours, _ = compared["bad checksums"]
     labels = [c.label for n in ours for c in n.children]
-    assert "Header Checksum: 0x1234 [incorrect, should be 0x66cc]" in labels
-    assert "Checksum: 0x4321 [incorrect, should be 0x836b]" in labels
+    assert (
+        'Header Checksum: 0x1234 incorrect, should be 0x66cc(may be caused by "IP checksum '
+        'offload"?)' in labels
+    )
+    assert (
+        'Checksum: 0x4321 incorrect, should be 0x836b (maybe caused by "UDP checksum offload"?)'
+        in labels
+    )

@@ -339,7 +339,13 @@ def _layer_nodes(
         if built is not None:
             _follow_ip(net, kind, start)
             ports = _nest(nodes, built, kind, data, net, ports)
-            pos = end
+            pos = max(end, built.end) if kind == "DNS" else end
+            if _fragment(kind, data, start):
+                # a fragment: tshark shows what it carries as data until it is reassembled
+                if pos < n:
+                    nodes.append(_data_node(data, pos, n))
+                pos = n
+                break
             layer = layer.payload
             continue
         try:
@@ -394,12 +400,30 @@ def _layer_nodes(
     return nodes
 
 
+def _fragment(kind: str, data: bytes, start: int) -> bool:
+    """Whether this IP header (or IPv6 fragment header) starts a fragment: what it carries
+    is shown as data, as tshark shows a fragment it cannot reassemble."""
+    if kind == "IP" and start + 8 <= len(data):
+        return bool((data[start + 6] << 8 | data[start + 7]) & 0x3FFF)
+    if kind == "IPv6ExtHdrFragment" and start + 4 <= len(data):
+        return data[start + 2 : start + 4] != b"\0\0"
+    return False
+
+
+def _data_node(data: bytes, start: int, end: int) -> Node:
+    from tapwatch.decode.wstree import data_node
+
+    return data_node(data, start, end)
+
+
 def _wireshark_node(kind: str, data: bytes, start: int, net: Net) -> Node | None:
     """The layer's node in Wireshark's words (:mod:`tapwatch.decode.wstree`), or None when
     tapwatch words it from scapy's fields."""
     from tapwatch.decode import wstree
 
     build = wstree.BUILDERS.get(kind)
+    if kind == "DNS" and net.end > start and start >= 8 and data[start - 8 : start - 6] != b"":
+        build = wstree.dns if _over_udp(data, start) else None
     if build is None and kind.startswith("ICMPv6") and not kind.startswith("ICMPv6NDOpt"):
         build = wstree.icmpv6
     if build is None:
@@ -407,6 +431,12 @@ def _wireshark_node(kind: str, data: bytes, start: int, net: Net) -> Node | None
             return wstree.ipv6_extension(kind, data, start, net)
         return None
     return build(data, start, net)
+
+
+def _over_udp(data: bytes, start: int) -> bool:
+    """Whether the 8 bytes before ``start`` are a UDP header that ends there (its length
+    field spans exactly what follows it): DNS over TCP has a length prefix instead."""
+    return start >= 8 and (data[start - 4] << 8 | data[start - 3]) >= 8
 
 
 _QUOTED = frozenset({"IPerror", "TCPerror", "UDPerror", "ICMPerror", "IPerror6"})
@@ -428,7 +458,9 @@ def _nest(
         "Internet Protocol Version 6"
     ):
         last = _append(nodes[-1], node)
-        nodes[-1] = Node(last.label, last.start, max(last.end, node.end), last.children)
+        if kind != "IPv6ExtHdrFragment":  # tshark's IPv6 layer does not span that one
+            last = Node(last.label, last.start, max(last.end, node.end), last.children)
+        nodes[-1] = last
         return ports
     if kind.startswith("ICMPv6ND_") or kind == "ICMPv6NDRedirect":
         node = depth.icmpv6_nd(node, data)

@@ -59,16 +59,28 @@ def data_node(data: bytes, start: int, end: int) -> Node:
     """``Data (N bytes)`` with its ``Data:`` and ``[Length: N]`` lines, as tshark's data."""
     n = end - start
     return _n(
-        f"Data ({n} bytes)",
+        f"Data ({n} byte{'' if n == 1 else 's'})",
         start,
         end,
         [_n(f"Data: {_hex_bytes(data[start:end])}", start, end), _n(f"[Length: {n}]", start, start)],
     )
 
 
+_OFFLOAD: Final = {
+    "ip": '(may be caused by "IP checksum offload"?)',
+    "tcp": '(maybe caused by "TCP checksum offload"?)',
+    "udp": ' (maybe caused by "UDP checksum offload"?)',
+}
+
+
 def _verdict(field: int, start: int, net: Net, kind: str) -> str:
-    """``0x1c46 [correct]`` / ``[incorrect, should be 0x...]`` / ``[unverified]``."""
-    return _checksum(field, Where("", start, net, None), kind)
+    """``0x1c46 [correct]``, ``[unverified]``, or tshark's ``0x1234 incorrect, should be
+    0x66cc`` with the offload hint it gives IP, TCP and UDP."""
+    got = _checksum(field, Where("", start, net, None), kind)
+    at = got.find(" [incorrect, should be ")
+    if at < 0:
+        return got
+    return f"{got[:at]} incorrect, should be {got[at + 23 : -1]}{_OFFLOAD.get(kind, '')}"
 
 
 # ----------------------------------------------------------------------------- Ethernet
@@ -241,7 +253,7 @@ _ECN_LONG: Final = (
 
 def _ds_words(v: int) -> str:
     dscp = v >> 2
-    return f"0x{v:02x} (DSCP: {_DSCP_SHORT.get(dscp, f'Unknown ({dscp})')}, ECN: {_ECN_SHORT[v & 3]})"
+    return f"0x{v:02x} (DSCP: {_DSCP_SHORT.get(dscp, 'Unknown')}, ECN: {_ECN_SHORT[v & 3]})"
 
 
 def _ds_bits(v: int, shift: int, width: int, at: int, end: int) -> list[Node]:
@@ -367,11 +379,29 @@ def ipv6_extension(kind: str, data: bytes, s: int, net: Net) -> Node | None:
     if title is None or s + 2 > len(data):
         return None
     end = min(len(data), s + (8 if kind == "IPv6ExtHdrFragment" else (data[s + 1] + 1) * 8))
-    kids = [_n(f"Next Header: {ip_protocol(data[s])}", s, s + 1)]
-    if kind != "IPv6ExtHdrFragment":
-        n = data[s + 1]
-        kids.append(_n(f"Length: {n}", s + 1, s + 2))
-        kids.append(_n(f"[Length: {(n + 1) * 8} bytes]", s + 1, s + 2))
+    if kind == "IPv6ExtHdrFragment":
+        if s + 8 > len(data):
+            return None
+        off = _u16(data, s + 2)
+        return _n(
+            title,
+            s,
+            end,
+            [
+                _n(f"Next header: {ip_protocol(data[s])}", s, s + 1),
+                _n(f"Reserved octet: 0x{data[s + 1]:02x}", s + 1, s + 2),
+                _n(bits_line(off, 0xFFF8, 16, "Offset", f"{off >> 3} ({off & 0xFFF8} bytes)"), s + 2, s + 4),
+                _n(bits_line(off, 0x0006, 16, "Reserved bits", str(off >> 1 & 3)), s + 2, s + 4),
+                _n(bits_line(off, 0x0001, 16, "More Fragments", "Yes" if off & 1 else "No"), s + 2, s + 4),
+                _n(f"Identification: 0x{_u32(data, s + 4):08x}", s + 4, s + 8),
+            ],
+        )
+    n = data[s + 1]
+    kids = [
+        _n(f"Next Header: {ip_protocol(data[s])}", s, s + 1),
+        _n(f"Length: {n}", s + 1, s + 2),
+        _n(f"[Length: {(n + 1) * 8} bytes]", s + 1, s + 2),
+    ]
     return _n(title, s, end, kids)
 
 
@@ -449,7 +479,10 @@ def icmp(data: bytes, s: int, net: Net) -> Node | None:
         ]
     elif t == 5:
         kids.append(_n(f"Gateway Address: {_ip4(d[s + 4 : s + 8])}", s + 4, s + 8))
-    elif t in (3, 11) and not (t == 3 and c == 4):
+    elif t == 3 and c == 4:
+        kids.append(_n(f"Unused: {d[s + 4 : s + 6].hex()}", s + 4, s + 6))
+        kids.append(_n(f"MTU of next hop: {_u16(d, s + 6)}", s + 6, s + 8))
+    elif t in (3, 11):
         kids.append(_n(f"Unused: {d[s + 4 : s + 8].hex()}", s + 4, s + 8))
     return _n("Internet Control Message Protocol", s, max(end, s + 8), kids)
 
@@ -473,6 +506,20 @@ ICMP6_TYPES: Final = {
 }
 
 
+_ICMP6_CODES: Final = {
+    1: {
+        0: "no route to destination",
+        1: "Administratively prohibited",
+        2: "Beyond scope of source address",
+        3: "Address unreachable",
+        4: "Port unreachable",
+        5: "Source address failed ingress/egress policy",
+        6: "Reject route to destination",
+    },
+    3: {0: "hop limit exceeded in transit", 1: "fragment reassembly time exceeded"},
+}
+
+
 def icmpv6(data: bytes, s: int, net: Net) -> Node | None:
     """ICMPv6's common header, echo and neighbour discovery bodies; its span runs to the end
     of the IPv6 payload (the ND options are nested by :func:`tapwatch.decode.depth.icmpv6_nd`)."""
@@ -481,12 +528,17 @@ def icmpv6(data: bytes, s: int, net: Net) -> Node | None:
     d = data
     t, c = d[s], d[s + 1]
     end = min(len(d), net.end) if net.end > s else len(d)
+    cname = _ICMP6_CODES.get(t, {}).get(c)
     kids = [
         _n(f"Type: {ICMP6_TYPES.get(t, 'Unknown')} ({t})", s, s + 1),
-        _n(f"Code: {c}", s + 1, s + 2),
+        _n(f"Code: {c} ({cname})" if cname else f"Code: {c}", s + 1, s + 2),
         _n(f"Checksum: {_verdict(_u16(d, s + 2), s, net, 'icmp6')}", s + 2, s + 4),
     ]
-    if t in (128, 129) and s + 8 <= end:
+    if t in (1, 3) and s + 8 <= len(d):
+        kids.append(_n(f"Reserved: {d[s + 4 : s + 8].hex()}", s + 4, s + 8))
+    elif t == 2 and s + 8 <= len(d):
+        kids.append(_n(f"MTU: {_u32(d, s + 4)}", s + 4, s + 8))
+    elif t in (128, 129) and s + 8 <= end:
         kids += [
             _n(f"Identifier: 0x{_u16(d, s + 4):04x}", s + 4, s + 6),
             _n(f"Sequence: {_u16(d, s + 6)}", s + 6, s + 8),
@@ -535,7 +587,8 @@ _TCP_BITS: Final = (
 _TCP_FLAG_WORDS: Final = ("FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR", "AE")
 
 
-def tcp(data: bytes, s: int, net: Net) -> Node | None:
+def tcp(data: bytes, s: int, net: Net, quoted: bool = False) -> Node | None:
+    """TCP's header; a quoted one (in an ICMP error) has no segment length, as in tshark."""
     if s + 20 > len(data):
         return None
     d = data
@@ -543,7 +596,7 @@ def tcp(data: bytes, s: int, net: Net) -> Node | None:
     seq, ack = _u32(d, s + 4), _u32(d, s + 8)
     hlen = (d[s + 12] >> 4) * 4
     flags = _u16(d, s + 12) & 0x0FFF
-    seg_end = min(len(d), net.end) if net.end > s else len(d)
+    seg_end = net.end if net.end > s else len(d)  # the IP header's length, captured or not
     seglen = max(0, seg_end - s - hlen)
     words = ", ".join(w for i, w in enumerate(_TCP_FLAG_WORDS) if flags >> i & 1)
     bits = [
@@ -553,7 +606,7 @@ def tcp(data: bytes, s: int, net: Net) -> Node | None:
     kids = [
         _n(f"Source Port: {sport}", s, s + 2),
         _n(f"Destination Port: {dport}", s + 2, s + 4),
-        _n(f"[TCP Segment Len: {seglen}]", s, s),
+        *([] if quoted else [_n(f"[TCP Segment Len: {seglen}]", s, s)]),
         _n(f"Sequence Number: {seq}", s + 4, s + 8),
         _n(f"Acknowledgment Number: {ack}", s + 8, s + 12),
         _n(bits_line(d[s + 12], 0xF0, 8, "Header Length", f"{hlen} bytes ({hlen // 4})"), s + 12, s + 13),
@@ -568,7 +621,8 @@ def tcp(data: bytes, s: int, net: Net) -> Node | None:
     title = f"Transmission Control Protocol, Src Port: {sport}, Dst Port: {dport}, Seq: {seq}"
     if flags & 0x10:
         title += f", Ack: {ack}"
-    title += f", Len: {seglen}"
+    if not quoted:
+        title += f", Len: {seglen}"
     return _n(title, s, max(s + 20, stop), kids)
 
 
@@ -653,19 +707,28 @@ def udp(data: bytes, s: int, net: Net) -> Node | None:
     sport, dport = _u16(d, s), _u16(d, s + 2)
     length = _u16(d, s + 4)
     csum = _u16(d, s + 6)
+    avail = (net.end if net.end > s else len(d)) - s  # what the IP header says, as tshark
+    bogus = length > avail
     if csum == 0 and len(net.src) == 4:
         shown = "0x0000 [zero-value ignored]"
+    elif bogus:
+        shown = f"0x{csum:04x} [unverified]"
     else:
         shown = _verdict(csum, s, net, "udp")
     kids = [
         _n(f"Source Port: {sport}", s, s + 2),
         _n(f"Destination Port: {dport}", s + 2, s + 4),
-        _n(f"Length: {length}", s + 4, s + 6),
+        _n(
+            f"Length: {length}" + (f" (bogus, payload length {avail})" if bogus else ""),
+            s + 4,
+            s + 6,
+        ),
         _n(f"Checksum: {shown}", s + 6, s + 8),
     ]
-    end = min(len(d), s + length) if length >= 8 else len(d)
+    end = min(len(d), s + avail if bogus else s + length if length >= 8 else len(d))
     if end > s + 8:
-        kids.append(_n(f"UDP payload ({end - s - 8} bytes)", s + 8, end))
+        size = end - s - 8
+        kids.append(_n(f"UDP payload ({size} byte{'' if size == 1 else 's'})", s + 8, end))
     return _n(f"User Datagram Protocol, Src Port: {sport}, Dst Port: {dport}", s, s + 8, kids)
 
 
@@ -741,9 +804,177 @@ BUILDERS: Final[dict[str, Builder]] = {
     "IPerror6": ipv6,
     "ICMP": icmp,
     "TCP": tcp,
-    "TCPerror": tcp,
+    "TCPerror": lambda d, s, net: tcp(d, s, net, quoted=True),
     "UDP": udp,
     "UDPerror": udp,
     "ARP": arp,
     "VXLAN": vxlan,
 }
+
+
+# ----------------------------------------------------------------------------- DNS
+
+DNS_TYPES: Final = {
+    1: "A (Host Address)",
+    2: "NS (authoritative Name Server)",
+    5: "CNAME (Canonical NAME for an alias)",
+    6: "SOA (Start Of a zone of Authority)",
+    12: "PTR (domain name PoinTeR)",
+    13: "HINFO (host information)",
+    15: "MX (Mail eXchange)",
+    16: "TXT (Text strings)",
+    28: "AAAA (IPv6 Address)",
+    33: "SRV (Server Selection)",
+    35: "NAPTR (Naming Authority Pointer)",
+    41: "OPT",
+    43: "DS (Delegation Signer)",
+    46: "RRSIG (Resource Record Signature)",
+    47: "NSEC (Next Secure)",
+    48: "DNSKEY (DNS Public Key)",
+    64: "SVCB (General Purpose Service Endpoints)",
+    65: "HTTPS (HTTPS Specific Service Endpoints)",
+    255: "* (A request for all records the server/cache has available)",
+}
+_DNS_CLASSES: Final = {1: "IN", 2: "CS", 3: "CH", 4: "HS", 254: "NONE", 255: "ANY"}
+_SECTIONS: Final = ("Queries", "Answers", "Authoritative nameservers", "Additional records")
+
+
+def _dns_type_short(t: int) -> str:
+    long = DNS_TYPES.get(t)
+    return long.split(" ", 1)[0] if long else f"Unknown ({t})"
+
+
+def _dns_name(d: bytes, at: int, end: int) -> tuple[str, int, int] | None:
+    """(name, labels, end of the name in place) of a DNS name at ``at``, following at most
+    :data:`MAX_ITEMS` compression pointers; None when it runs off the message."""
+    labels: list[str] = []
+    here, stop, jumps = at, -1, 0
+    while True:
+        if here >= end:
+            return None
+        n = d[here]
+        if n == 0:
+            if stop < 0:
+                stop = here + 1
+            break
+        if n & 0xC0 == 0xC0:
+            if here + 2 > end or jumps >= MAX_ITEMS:
+                return None
+            if stop < 0:
+                stop = here + 2
+            here = (n & 0x3F) << 8 | d[here + 1]
+            jumps += 1
+            continue
+        if n & 0xC0 or here + 1 + n > end:
+            return None
+        labels.append(d[here + 1 : here + 1 + n].decode("latin-1"))
+        here += 1 + n
+    return (".".join(labels) if labels else "<Root>"), len(labels), stop
+
+
+def _ttl_words(v: int) -> str:
+    """Wireshark's duration words: ``5 minutes``, ``1 hour, 1 minute, 5 seconds``."""
+    parts = []
+    for size, word in ((86400, "day"), (3600, "hour"), (60, "minute"), (1, "second")):
+        k, v = divmod(v, size)
+        if k:
+            parts.append(f"{k} {word}{'' if k == 1 else 's'}")
+    return ", ".join(parts) if parts else "0 seconds"
+
+
+def dns(data: bytes, s: int, net: Net) -> Node | None:
+    """A DNS message over UDP: header, flags, and the A, AAAA, CNAME, NS and PTR records
+    (other records keep their name, type and class lines only)."""
+    from tapwatch.decode.depth import dns_flags
+
+    d = data
+    end = min(len(d), net.end) if net.end > s else len(d)
+    if s + 12 > end:
+        return None
+    counts = [_u16(d, s + 4 + 2 * i) for i in range(4)]
+    kids = [
+        _n(f"Transaction ID: 0x{_u16(d, s):04x}", s, s + 2),
+        dns_flags(_u16(d, s + 2), s + 2),
+        _n(f"Questions: {counts[0]}", s + 4, s + 6),
+        _n(f"Answer RRs: {counts[1]}", s + 6, s + 8),
+        _n(f"Authority RRs: {counts[2]}", s + 8, s + 10),
+        _n(f"Additional RRs: {counts[3]}", s + 10, s + 12),
+    ]
+    at = s + 12
+    items = 0
+    for section, count in zip(_SECTIONS, counts, strict=True):
+        records: list[Node] = []
+        first = at
+        for _ in range(count):
+            items += 1
+            got = _dns_record(d, s, at, end, section == "Queries") if items <= MAX_ITEMS else None
+            if got is None:
+                break
+            node, at = got
+            if node is not None:
+                records.append(node)
+        else:
+            if count and records:
+                kids.append(_n(section, first, at, records))
+            continue
+        break
+    what = "response" if d[s + 2] & 0x80 else "query"
+    return _n(f"Domain Name System ({what})", s, end, kids)
+
+
+def _dns_record(
+    d: bytes, msg: int, at: int, end: int, question: bool
+) -> tuple[Node | None, int] | None:
+    """One question or resource record at ``at``: its node (None: shown by no line) and
+    where the next one starts; None when it runs off the message."""
+    got = _dns_name(d, at, end)
+    if got is None:
+        return None
+    name, labels, p = got
+    if p + 4 > end:
+        return None
+    t, c = _u16(d, p), _u16(d, p + 2)
+    cls = _DNS_CLASSES.get(c, f"Unknown (0x{c:04x})")
+    title = f"{name}: type {_dns_type_short(t)}, class {cls}"
+    kids = [_n(f"Name: {name}", at, p)]
+    if question:
+        kids += [
+            _n(f"[Name Length: {len(name)}]", at, p),
+            _n(f"[Label Count: {labels}]", at, p),
+        ]
+    kids += [
+        _n(f"Type: {DNS_TYPES.get(t, 'Unknown')} ({t})", p, p + 2),
+        _n(f"Class: {cls} (0x{c:04x})", p + 2, p + 4),
+    ]
+    if question:
+        return _n(title, at, p + 4, kids), p + 4
+    if p + 10 > end:
+        return None
+    ttl, rdlen = _u32(d, p + 4), _u16(d, p + 8)
+    r, stop = p + 10, p + 10 + rdlen
+    if stop > end:
+        return None
+    if t == 41 or c & 0x8000:  # EDNS's OPT and mDNS's cache-flush records: worded otherwise
+        return None, stop
+    kids += [
+        _n(f"Time to live: {ttl} ({_ttl_words(ttl)})", p + 4, p + 8),
+        _n(f"Data length: {rdlen}", p + 8, p + 10),
+    ]
+    if t == 1 and rdlen == 4:
+        value = _ip4(d[r:stop])
+        title += f", addr {value}"
+        kids.append(_n(f"Address: {value}", r, stop))
+    elif t == 28 and rdlen == 16:
+        value = _ip6(d[r:stop])
+        title += f", addr {value}"
+        kids.append(_n(f"AAAA Address: {value}", r, stop))
+    elif t in (2, 5, 12):
+        target = _dns_name(d, r, stop)
+        if target is None:
+            return None, stop
+        word, field = {2: ("ns", "Name Server"), 5: ("cname", "CNAME"), 12: ("", "Domain Name")}[t]
+        title += f", {word} {target[0]}" if word else f" {target[0]}"
+        kids.append(_n(f"{field}: {target[0]}", r, stop))
+    else:
+        return _n(title, at, stop, kids[:3]), stop
+    return _n(title, at, stop, kids), stop
