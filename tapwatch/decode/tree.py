@@ -339,7 +339,7 @@ def _layer_nodes(
         if built is not None:
             _follow_ip(net, kind, start)
             ports = _nest(nodes, built, kind, data, net, ports)
-            pos = max(end, built.end) if kind == "DNS" else end
+            pos = end
             if _fragment(kind, data, start):
                 # a fragment: tshark shows what it carries as data until it is reassembled
                 if pos < n:
@@ -349,7 +349,7 @@ def _layer_nodes(
             layer = layer.payload
             continue
         try:
-            children = _field_nodes(layer, own, start, 0, net)
+            children = _within(_field_nodes(layer, own, start, 0, net), n)
         except Exception as exc:
             children = [Node(f"[fields unavailable: {type(exc).__name__}]", start, end, [])]
         _follow_ip(net, type(layer).__name__, start)
@@ -408,6 +408,17 @@ def _fragment(kind: str, data: bytes, start: int) -> bool:
     if kind == "IPv6ExtHdrFragment" and start + 4 <= len(data):
         return data[start + 2 : start + 4] != b"\0\0"
     return False
+
+
+def _within(nodes: list[Node], n: int) -> list[Node]:
+    """The nodes with their spans cut at the frame's end ``n`` (scapy may own bytes that a
+    layer before it has shown already)."""
+    return [
+        Node(c.label, min(c.start, n), min(c.end, n), _within(c.children, n))
+        if c.end > n or c.children
+        else c
+        for c in nodes
+    ]
 
 
 def _data_node(data: bytes, start: int, end: int) -> Node:

@@ -844,9 +844,10 @@ def _dns_type_short(t: int) -> str:
     return long.split(" ", 1)[0] if long else f"Unknown ({t})"
 
 
-def _dns_name(d: bytes, at: int, end: int) -> tuple[str, int, int] | None:
-    """(name, labels, end of the name in place) of a DNS name at ``at``, following at most
-    :data:`MAX_ITEMS` compression pointers; None when it runs off the message."""
+def _dns_name(d: bytes, msg: int, at: int, end: int) -> tuple[str, int, int] | None:
+    """(name, labels, end of the name in place) of a DNS name at ``at`` in the message that
+    starts at ``msg``, following at most :data:`MAX_ITEMS` compression pointers (offsets
+    from ``msg``); None when it runs off the message (``end``)."""
     labels: list[str] = []
     here, stop, jumps = at, -1, 0
     while True:
@@ -862,7 +863,7 @@ def _dns_name(d: bytes, at: int, end: int) -> tuple[str, int, int] | None:
                 return None
             if stop < 0:
                 stop = here + 2
-            here = (n & 0x3F) << 8 | d[here + 1]
+            here = msg + ((n & 0x3F) << 8 | d[here + 1])
             jumps += 1
             continue
         if n & 0xC0 or here + 1 + n > end:
@@ -889,6 +890,8 @@ def dns(data: bytes, s: int, net: Net) -> Node | None:
 
     d = data
     end = min(len(d), net.end) if net.end > s else len(d)
+    if s >= 8 and _u16(d, s - 4) >= 8:  # the UDP datagram's own length bounds the message
+        end = min(end, s - 8 + _u16(d, s - 4))
     if s + 12 > end:
         return None
     counts = [_u16(d, s + 4 + 2 * i) for i in range(4)]
@@ -927,7 +930,7 @@ def _dns_record(
 ) -> tuple[Node | None, int] | None:
     """One question or resource record at ``at``: its node (None: shown by no line) and
     where the next one starts; None when it runs off the message."""
-    got = _dns_name(d, at, end)
+    got = _dns_name(d, msg, at, end)
     if got is None:
         return None
     name, labels, p = got
@@ -969,7 +972,7 @@ def _dns_record(
         title += f", addr {value}"
         kids.append(_n(f"AAAA Address: {value}", r, stop))
     elif t in (2, 5, 12):
-        target = _dns_name(d, r, stop)
+        target = _dns_name(d, msg, r, stop)
         if target is None:
             return None, stop
         word, field = {2: ("ns", "Name Server"), 5: ("cname", "CNAME"), 12: ("", "Domain Name")}[t]
