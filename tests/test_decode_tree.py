@@ -71,7 +71,9 @@ def test_corpus_trees_carry_no_python_reprs_and_agree_with_tcpdump(name: str) ->
             # (the corpus was captured where checksums are offloaded)
             text = " ".join(_labels(nodes))
             if "Transmission Control Protocol" in text and rec.data[:1]:
-                assert "[correct]" in text or "incorrect, should be" in text or "[unverified]" in text
+                assert (
+                    "[correct]" in text or "incorrect, should be" in text or "[unverified]" in text
+                )
 
 
 def test_routing_daemons_packets_are_layers_of_the_tree() -> None:

@@ -350,7 +350,9 @@ needs_tshark = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def compared(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[list[Node], list[Theirs]]]:
+def compared(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, tuple[list[Node], list[Theirs]]]:
     """Every packet's tree, tapwatch's and tshark's, by the packet's name."""
     frames = [(name, bytes(p), len(p)) for name, p in BUILT.items()] + _real_samples()
     path = tmp_path_factory.mktemp("oracle") / "frames.pcap"

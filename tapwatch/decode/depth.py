@@ -215,9 +215,7 @@ def dns_flags(f: int, at: int) -> Node:
                 ),
             )
         )
-    rows.append(
-        (0x0010, "Non-authenticated data", "Acceptable" if f & 0x10 else "Unacceptable")
-    )
+    rows.append((0x0010, "Non-authenticated data", "Acceptable" if f & 0x10 else "Unacceptable"))
     if response:
         rows.append((0x000F, "Reply code", f"{_RCODES.get(rcode, 'Unknown')} ({rcode})"))
     return Node(

@@ -364,7 +364,9 @@ def _layer_nodes(
 
             last = nodes[-1]
             stop = min(last.end, end) if last.end > start else end
-            nodes[-1] = Node(last.label, last.start, last.end, [*last.children, data_node(data, start, stop)])
+            nodes[-1] = Node(
+                last.label, last.start, last.end, [*last.children, data_node(data, start, stop)]
+            )
             pos = end
             layer = layer.payload
             continue
@@ -465,8 +467,10 @@ def _nest(
     if kind in _QUOTED and host is not None:
         nodes[host] = _append(nodes[host], node)
         return ports
-    if kind in wstree.IPV6_EXTENSIONS and nodes and nodes[-1].label.startswith(
-        "Internet Protocol Version 6"
+    if (
+        kind in wstree.IPV6_EXTENSIONS
+        and nodes
+        and nodes[-1].label.startswith("Internet Protocol Version 6")
     ):
         last = _append(nodes[-1], node)
         if kind != "IPv6ExtHdrFragment":  # tshark's IPv6 layer does not span that one

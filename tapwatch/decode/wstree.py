@@ -62,7 +62,10 @@ def data_node(data: bytes, start: int, end: int) -> Node:
         f"Data ({n} byte{'' if n == 1 else 's'})",
         start,
         end,
-        [_n(f"Data: {_hex_bytes(data[start:end])}", start, end), _n(f"[Length: {n}]", start, start)],
+        [
+            _n(f"Data: {_hex_bytes(data[start:end])}", start, end),
+            _n(f"[Length: {n}]", start, start),
+        ],
     )
 
 
@@ -294,7 +297,9 @@ def ipv4(data: bytes, s: int, net: Net) -> Node | None:
     ident = _u16(d, s + 4)
     flags = d[s + 6] >> 5
     words = ", ".join(
-        w for bit, w in ((4, "Reserved bit"), (2, "Don't fragment"), (1, "More fragments")) if flags & bit
+        w
+        for bit, w in ((4, "Reserved bit"), (2, "Don't fragment"), (1, "More fragments"))
+        if flags & bit
     )
     frag = _u16(d, s + 6) & 0x1FFF
     kids = [
@@ -390,9 +395,17 @@ def ipv6_extension(kind: str, data: bytes, s: int, net: Net) -> Node | None:
             [
                 _n(f"Next header: {ip_protocol(data[s])}", s, s + 1),
                 _n(f"Reserved octet: 0x{data[s + 1]:02x}", s + 1, s + 2),
-                _n(bits_line(off, 0xFFF8, 16, "Offset", f"{off >> 3} ({off & 0xFFF8} bytes)"), s + 2, s + 4),
+                _n(
+                    bits_line(off, 0xFFF8, 16, "Offset", f"{off >> 3} ({off & 0xFFF8} bytes)"),
+                    s + 2,
+                    s + 4,
+                ),
                 _n(bits_line(off, 0x0006, 16, "Reserved bits", str(off >> 1 & 3)), s + 2, s + 4),
-                _n(bits_line(off, 0x0001, 16, "More Fragments", "Yes" if off & 1 else "No"), s + 2, s + 4),
+                _n(
+                    bits_line(off, 0x0001, 16, "More Fragments", "Yes" if off & 1 else "No"),
+                    s + 2,
+                    s + 4,
+                ),
                 _n(f"Identification: 0x{_u32(data, s + 4):08x}", s + 4, s + 8),
             ],
         )
@@ -550,7 +563,11 @@ def icmpv6(data: bytes, s: int, net: Net) -> Node | None:
             kids.append(_n(f"Reserved: {d[s + 4 : s + 8].hex()}", s + 4, s + 8))
         else:
             f = _u32(d, s + 4)
-            names = [w for bit, w in ((1 << 31, "Router"), (1 << 30, "Solicited"), (1 << 29, "Override")) if f & bit]
+            names = [
+                w
+                for bit, w in ((1 << 31, "Router"), (1 << 30, "Solicited"), (1 << 29, "Override"))
+                if f & bit
+            ]
             kids.append(
                 _n(
                     f"Flags: 0x{f:08x}" + (f", {', '.join(names)}" if names else ""),
@@ -560,7 +577,11 @@ def icmpv6(data: bytes, s: int, net: Net) -> Node | None:
                         _n(bits_line(f, 1 << 31, 32, "Router", _set(f & 1 << 31)), s + 4, s + 8),
                         _n(bits_line(f, 1 << 30, 32, "Solicited", _set(f & 1 << 30)), s + 4, s + 8),
                         _n(bits_line(f, 1 << 29, 32, "Override", _set(f & 1 << 29)), s + 4, s + 8),
-                        _n(bits_line(f, 0x1FFFFFFF, 32, "Reserved", str(f & 0x1FFFFFFF)), s + 4, s + 8),
+                        _n(
+                            bits_line(f, 0x1FFFFFFF, 32, "Reserved", str(f & 0x1FFFFFFF)),
+                            s + 4,
+                            s + 8,
+                        ),
                     ],
                 )
             )
@@ -609,7 +630,11 @@ def tcp(data: bytes, s: int, net: Net, quoted: bool = False) -> Node | None:
         *([] if quoted else [_n(f"[TCP Segment Len: {seglen}]", s, s)]),
         _n(f"Sequence Number: {seq}", s + 4, s + 8),
         _n(f"Acknowledgment Number: {ack}", s + 8, s + 12),
-        _n(bits_line(d[s + 12], 0xF0, 8, "Header Length", f"{hlen} bytes ({hlen // 4})"), s + 12, s + 13),
+        _n(
+            bits_line(d[s + 12], 0xF0, 8, "Header Length", f"{hlen} bytes ({hlen // 4})"),
+            s + 12,
+            s + 13,
+        ),
         _n(f"Flags: 0x{flags:03x}" + (f" ({words})" if words else ""), s + 12, s + 14, bits),
         _n(f"Window: {_u16(d, s + 14)}", s + 14, s + 16),
         _n(f"Checksum: {_verdict(_u16(d, s + 16), s, net, 'tcp')}", s + 16, s + 18),
@@ -662,7 +687,7 @@ def _tcp_options(d: bytes, start: int, end: int) -> Node:
     while p < end and len(out) < MAX_ITEMS:
         kind = d[p]
         ln = 1 if kind in (0, 1) else (d[p + 1] if p + 1 < end else 0)
-        if ln < 2 and kind not in (0, 1) or p + ln > end:
+        if (ln < 2 and kind not in (0, 1)) or p + ln > end:
             break
         names.append(_OPTION_SHORT.get(kind, "Unknown"))
         out.append(_tcp_option(d, p, ln))
@@ -771,13 +796,21 @@ def vxlan(data: bytes, s: int, net: Net) -> Node | None:
         return None
     d = data
     f = _u16(d, s)
-    words = [w for bit, w in ((0x8000, "GBP Extension"), (0x0800, "VXLAN Network ID (VNI)")) if f & bit]
+    words = [
+        w for bit, w in ((0x8000, "GBP Extension"), (0x0800, "VXLAN Network ID (VNI)")) if f & bit
+    ]
     flags = _n(
         f"Flags: 0x{f:04x}" + "".join(f", {w}" for w in words),
         s,
         s + 2,
         [
-            _n(bits_line(f, 0x8000, 16, "GBP Extension", "Defined" if f & 0x8000 else "Not defined"), s, s + 2),
+            _n(
+                bits_line(
+                    f, 0x8000, 16, "GBP Extension", "Defined" if f & 0x8000 else "Not defined"
+                ),
+                s,
+                s + 2,
+            ),
             _n(bits_line(f, 0x0800, 16, "VXLAN Network ID (VNI)", str(bool(f & 0x0800))), s, s + 2),
             _n(bits_line(f, 0x0040, 16, "Don't Learn", str(bool(f & 0x0040))), s, s + 2),
             _n(bits_line(f, 0x0008, 16, "Policy Applied", str(bool(f & 0x0008))), s, s + 2),
@@ -787,7 +820,11 @@ def vxlan(data: bytes, s: int, net: Net) -> Node | None:
     kids = [
         flags,
         _n(f"Group Policy ID: {_u16(d, s + 2)}", s + 2, s + 4),
-        _n(f"VXLAN Network Identifier (VNI): {int.from_bytes(d[s + 4 : s + 7], 'big')}", s + 4, s + 7),
+        _n(
+            f"VXLAN Network Identifier (VNI): {int.from_bytes(d[s + 4 : s + 7], 'big')}",
+            s + 4,
+            s + 7,
+        ),
         _n(f"Reserved: {d[s + 7]}", s + 7, s + 8),
     ]
     return _n("Virtual eXtensible Local Area Network", s, s + 8, kids)
