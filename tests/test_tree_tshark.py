@@ -266,6 +266,22 @@ BUILT = {
         / UDP(sport=40002, dport=53)
         / DNS(id=0x1234, rd=1, qd=DNSQR(qname="example.org", qtype="AAAA"))
     ),
+    "dns records": eth(
+        IP(src="10.0.0.2", dst="10.0.0.1")
+        / UDP(sport=53, dport=40003)
+        / DNS(
+            id=9,
+            qr=1,
+            aa=1,
+            qd=DNSQR(qname="1.0.0.10.in-addr.arpa", qtype="PTR"),
+            an=[
+                DNSRR(rrname="1.0.0.10.in-addr.arpa", type="PTR", rdata="host.example", ttl=0),
+                DNSRR(rrname="example", type="NS", rdata="ns1.example", ttl=65),
+                DNSRR(rrname="example", type="MX", rdata=b"\x00\x0a\x04mail\x07example\x00"),
+                DNSRR(rrname="example", type="TXT", rdata=[b"v=spf1 -all"]),
+            ],
+        )
+    ),
     "arp reply": eth(ARP(op=2, hwsrc=M1, psrc="10.0.0.1", hwdst=M2, pdst="10.0.0.2")),
     "arp request": Ether(src=M1, dst="ff:ff:ff:ff:ff:ff")
     / ARP(op=1, hwsrc=M1, psrc="10.0.0.1", pdst="10.0.0.2"),
@@ -304,6 +320,7 @@ BUILT = {
         / UDPerror(sport=40000, dport=9)
         / b"abcd"
     ),
+    "ethernet padding": Ether(bytes(eth(IP(src="10.0.0.1", dst="10.0.0.2") / ICMP())) + bytes(18)),
     "a vendor's address": Ether(src="00:1b:21:12:34:56", dst="01:00:5e:00:00:16")
     / IP(src="10.0.0.1", dst="224.0.0.22", ttl=1)
     / UDP(sport=1, dport=2),

@@ -370,6 +370,22 @@ def _layer_nodes(
             pos = end
             layer = layer.payload
             continue
+        if (
+            kind == "Padding"
+            and nodes
+            and nodes[0].label.startswith("Ethernet II,")
+            and end > start
+        ):
+            # what fills a short frame up to Ethernet's minimum: tshark shows it in the
+            # Ethernet layer, over those bytes
+            from tapwatch.decode.wstree import hex_value
+
+            nodes[0] = _append(
+                nodes[0], Node(f"Padding: {hex_value(data[start:end])}", start, end, [])
+            )
+            pos = end
+            layer = layer.payload
+            continue
         if kind == "Raw":
             from tapwatch.decode.wstree import data_node
 

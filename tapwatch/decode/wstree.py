@@ -50,7 +50,7 @@ def _u32(d: bytes, at: int) -> int:
     return int.from_bytes(d[at : at + 4], "big")
 
 
-def _hex_bytes(b: bytes) -> str:
+def hex_value(b: bytes) -> str:
     """A bytes field's value as tshark shows it: hex, cut with an ellipsis past 36 bytes."""
     return b.hex() if len(b) <= SHOWN_DATA else b[:SHOWN_DATA].hex() + "…"
 
@@ -63,7 +63,7 @@ def data_node(data: bytes, start: int, end: int) -> Node:
         start,
         end,
         [
-            _n(f"Data: {_hex_bytes(data[start:end])}", start, end),
+            _n(f"Data: {hex_value(data[start:end])}", start, end),
             _n(f"[Length: {n}]", start, start),
         ],
     )
@@ -505,6 +505,9 @@ ICMP6_TYPES: Final = {
     2: "Packet Too Big",
     3: "Time Exceeded",
     4: "Parameter Problem",
+    100: "Private experimentation",
+    101: "Private experimentation",
+    127: "Reserved for expansion of ICMPv6 error messages",
     128: "Echo (ping) request",
     129: "Echo (ping) reply",
     130: "Multicast Listener Query",
@@ -515,7 +518,30 @@ ICMP6_TYPES: Final = {
     135: "Neighbor Solicitation",
     136: "Neighbor Advertisement",
     137: "Redirect",
+    138: "Router Renumbering",
+    139: "Node Information Query",
+    140: "Node Information Reply",
+    141: "Inverse Neighbor Discovery Solicitation",
+    142: "Inverse Neighbor Discovery Advertisement",
     143: "Multicast Listener Report Message v2",
+    144: "Home Agent Address Discovery Request",
+    145: "Home Agent Address Discovery Reply",
+    146: "Mobile Prefix Solicitation",
+    147: "Mobile Prefix Advertisement",
+    148: "Certification Path Solicitation",
+    149: "Certification Path Advertisement",
+    150: "Experimental Mobility",
+    151: "Multicast Router Advertisement",
+    152: "Multicast Router Solicitation",
+    153: "Multicast Router Termination",
+    154: "FMIPv6",
+    155: "RPL Control",
+    156: "Locator Update",
+    157: "Duplicate Address Request",
+    158: "Duplicate Address Confirmation",
+    159: "MPL Control Message",
+    160: "Extended Echo request",
+    161: "Extended Echo reply",
 }
 
 
@@ -530,6 +556,8 @@ _ICMP6_CODES: Final = {
         6: "Reject route to destination",
     },
     3: {0: "hop limit exceeded in transit", 1: "fragment reassembly time exceeded"},
+    139: {0: "Query subject = IPv6 addresses"},
+    140: {0: "Successful"},
 }
 
 
@@ -792,7 +820,8 @@ def arp(data: bytes, s: int, net: Net) -> Node | None:
 
 
 def vxlan(data: bytes, s: int, net: Net) -> Node | None:
-    if s + 8 > len(data):
+    """VXLAN's header; None for VXLAN-GPE (UDP port 4790), worded otherwise."""
+    if s + 8 > len(data) or (s >= 8 and _u16(data, s - 6) == 4790):
         return None
     d = data
     f = _u16(d, s)
@@ -1013,8 +1042,15 @@ def _dns_record(
         if target is None:
             return None, stop
         word, field = {2: ("ns", "Name Server"), 5: ("cname", "CNAME"), 12: ("", "Domain Name")}[t]
-        title += f", {word} {target[0]}" if word else f" {target[0]}"
+        title += f", {word} {target[0]}" if word else f", {target[0]}"
         kids.append(_n(f"{field}: {target[0]}", r, stop))
+    elif t == 15 and rdlen >= 3:
+        target = _dns_name(d, msg, r + 2, stop)
+        if target is None:
+            return None, stop
+        title += f", preference {_u16(d, r)}, mx {target[0]}"
+        kids.append(_n(f"Preference: {_u16(d, r)}", r, r + 2))
+        kids.append(_n(f"Mail Exchange: {target[0]}", r + 2, stop))
     else:
         return _n(title, at, stop, kids[:3]), stop
     return _n(title, at, stop, kids), stop
