@@ -37,6 +37,9 @@ from scapy.layers.inet6 import (
     ICMPv6EchoRequest,
     ICMPv6ND_NA,
     ICMPv6ND_NS,
+    ICMPv6ND_RA,
+    ICMPv6NDOptMTU,
+    ICMPv6NDOptPrefixInfo,
     ICMPv6NDOptDstLLAddr,
     ICMPv6NDOptSrcLLAddr,
     IPv6,
@@ -307,6 +310,12 @@ BUILT = {
         / ICMPv6ND_NA(tgt="fe80::2", R=0, S=1, O=1)
         / ICMPv6NDOptDstLLAddr(lladdr=M2)
     ),
+    "ipv6 router advertisement": Ether(src=M1, dst="33:33:00:00:00:01")
+    / IPv6(src="fe80::1", dst="ff02::1", hlim=255)
+    / ICMPv6ND_RA(chlim=64, routerlifetime=1800, M=1)
+    / ICMPv6NDOptSrcLLAddr(lladdr=M1)
+    / ICMPv6NDOptMTU(mtu=1500)
+    / ICMPv6NDOptPrefixInfo(prefix="fd00::", prefixlen=64),
     "udp over ipv6": eth(IPv6(src="fd00::1", dst="fd00::2") / UDP(sport=1234, dport=4321) / b"x"),
     "bad checksums": eth(
         IP(src="10.0.0.1", dst="10.0.0.2", chksum=0x1234)

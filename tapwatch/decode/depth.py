@@ -275,7 +275,37 @@ def icmpv6_nd(node: Node, data: bytes) -> Node:
             title = f"{name} : {':'.join(f'{b:02x}' for b in body[:6])}"
             kids.append(Node(f"Link-layer address: {mac_text(body[:6])}", at + 2, at + 8, []))
         elif t == 5 and len(body) >= 6:
-            kids.append(Node(f"MTU: {int.from_bytes(body[2:6], 'big')}", at + 4, at + 8, []))
+            mtu = int.from_bytes(body[2:6], "big")
+            title = f"{name} : {mtu}"
+            kids.append(Node("Reserved", at + 2, at + 4, []))
+            kids.append(Node(f"MTU: {mtu}", at + 4, at + 8, []))
+        elif t == 3 and len(body) >= 30:
+            import ipaddress
+
+            prefix = ipaddress.IPv6Address(body[14:30])
+            title = f"{name} : {prefix}/{body[0]}"
+            f = body[1]
+            names = [
+                w
+                for bit, w in (
+                    (0x80, "On-link flag(L)"),
+                    (0x40, "Autonomous address-configuration flag(A)"),
+                    (0x20, "Router address flag(R)"),
+                )
+                if f & bit
+            ]
+            flag = f"Flag: 0x{f:02x}" + "".join(f", {w}" for w in names)
+            fbits = [
+                bits_line(f, 0x80, 8, "On-link flag(L)", _set(f, 0x80)),
+                bits_line(f, 0x40, 8, "Autonomous address-configuration flag(A)", _set(f, 0x40)),
+                bits_line(f, 0x20, 8, "Router address flag(R)", _set(f, 0x20)),
+                bits_line(f, 0x1F, 8, "Reserved", str(f & 0x1F)),
+            ]
+            kids += [
+                Node(f"Prefix Length: {body[0]}", at + 2, at + 3, []),
+                Node(flag, at + 3, at + 4, [Node(b, at + 3, at + 4, []) for b in fbits]),
+                Node(f"Prefix: {prefix}", at + 16, at + 32, []),
+            ]
         options.append(Node(_clip(f"ICMPv6 Option ({title})"), at, stop, kids))
         at += n * 8
     if not options:

@@ -415,7 +415,45 @@ def ipv6_extension(kind: str, data: bytes, s: int, net: Net) -> Node | None:
         _n(f"Length: {n}", s + 1, s + 2),
         _n(f"[Length: {(n + 1) * 8} bytes]", s + 1, s + 2),
     ]
+    if kind in ("IPv6ExtHdrHopByHop", "IPv6ExtHdrDestOpt"):
+        kids += _ipv6_options(data, s + 2, end)
     return _n(title, s, end, kids)
+
+
+_ROUTER_ALERTS: Final = {0: "MLD", 1: "RSVP", 2: "Active Networks"}
+
+
+def _ipv6_options(d: bytes, at: int, end: int) -> list[Node]:
+    """The Router Alert and PadN options of a hop-by-hop or destination options header
+    (the first option of another kind ends the list shown)."""
+    out: list[Node] = []
+    while at + 2 <= end and len(out) < MAX_ITEMS:
+        t, n = d[at], d[at + 1]
+        stop = at + 2 + n
+        if stop > end or t not in (1, 5) or (t == 5 and n != 2):
+            break
+        name = "PadN" if t == 1 else "Router Alert"
+        kids = [
+            _n(
+                f"Type: {name} (0x{t:02x})",
+                at,
+                at + 1,
+                [
+                    _n(bits_line(t, 0xC0, 8, "Action", "Skip and continue (0)"), at, at + 1),
+                    _n(bits_line(t, 0x20, 8, "May Change", "No"), at, at + 1),
+                    _n(bits_line(t, 0x1F, 8, "Low-Order Bits", f"0x{t & 0x1F:02x}"), at, at + 1),
+                ],
+            ),
+            _n(f"Length: {n}", at + 1, at + 2),
+        ]
+        if t == 5:
+            v = _u16(d, at + 2)
+            kids.append(_n(f"Router Alert: {_ROUTER_ALERTS.get(v, 'Unknown')} ({v})", at + 2, stop))
+        elif n == 0:
+            kids.append(_n("PadN: <none>", stop, stop))
+        out.append(_n(name, at, stop, kids))
+        at = stop
+    return out
 
 
 # ----------------------------------------------------------------------------- ICMP
@@ -616,7 +654,95 @@ def icmpv6(data: bytes, s: int, net: Net) -> Node | None:
         kids.append(_n(f"Target Address: {_ip6(d[s + 8 : s + 24])}", s + 8, s + 24))
     elif t == 133 and s + 8 <= end:
         kids.append(_n(f"Reserved: {d[s + 4 : s + 8].hex()}", s + 4, s + 8))
+    elif t == 134 and s + 16 <= end:
+        kids += _router_advertisement(d, s)
+    elif t == 143 and s + 8 <= end:
+        kids += _mld2_report(d, s, end)
     return _n("Internet Control Message Protocol v6", s, max(end, s + 4), kids)
+
+
+_PREFERENCES: Final = ("Medium", "High", "Reserved", "Low")
+
+
+def _router_advertisement(d: bytes, s: int) -> list[Node]:
+    f = d[s + 5]
+    prf = _PREFERENCES[f >> 3 & 3]
+    words = [
+        w
+        for bit, w in (
+            (0x80, "Managed address configuration"),
+            (0x40, "Other configuration"),
+            (0x20, "Home Agent"),
+        )
+        if f & bit
+    ]
+    words.append(f"Prf (Default Router Preference): {prf}")
+    if f & 0x04:
+        words.append("Proxy")
+    at = s + 5
+    bits = [
+        _n(bits_line(f, 0x80, 8, "Managed address configuration", _set(f & 0x80)), at, at + 1),
+        _n(bits_line(f, 0x40, 8, "Other configuration", _set(f & 0x40)), at, at + 1),
+        _n(bits_line(f, 0x20, 8, "Home Agent", _set(f & 0x20)), at, at + 1),
+        _n(
+            bits_line(f, 0x18, 8, "Prf (Default Router Preference)", f"{prf} ({f >> 3 & 3})"),
+            at,
+            at + 1,
+        ),
+        _n(bits_line(f, 0x04, 8, "Proxy", _set(f & 0x04)), at, at + 1),
+        _n(bits_line(f, 0x03, 8, "Reserved", str(f & 3)), at, at + 1),
+    ]
+    return [
+        _n(f"Cur hop limit: {d[s + 4]}", s + 4, s + 5),
+        _n(f"Flags: 0x{f:02x}, {', '.join(words)}", at, at + 1, bits),
+        _n(f"Router lifetime (s): {_u16(d, s + 6)}", s + 6, s + 8),
+        _n(f"Reachable time (ms): {_u32(d, s + 8)}", s + 8, s + 12),
+        _n(f"Retrans timer (ms): {_u32(d, s + 12)}", s + 12, s + 16),
+    ]
+
+
+_MLD_RECORDS: Final = {
+    1: "Include",
+    2: "Exclude",
+    3: "Changed to include",
+    4: "Changed to exclude",
+    5: "Allow new sources",
+    6: "Block old sources",
+}
+
+
+def _mld2_report(d: bytes, s: int, end: int) -> list[Node]:
+    """An MLDv2 report's body: the record count, then each multicast address record."""
+    count = _u16(d, s + 6)
+    out = [
+        _n(f"Reserved: {d[s + 4 : s + 6].hex()}", s + 4, s + 6),
+        _n(f"Number of Multicast Address Records: {count}", s + 6, s + 8),
+    ]
+    at = s + 8
+    for _ in range(min(count, MAX_ITEMS)):
+        if at + 20 > end:
+            break
+        kind, aux, nsrc = d[at], d[at + 1], _u16(d, at + 2)
+        stop = at + 20 + 16 * nsrc + 4 * aux
+        if stop > end:
+            break
+        name = _MLD_RECORDS.get(kind, "Unknown")
+        group = _ip6(d[at + 4 : at + 20])
+        out.append(
+            _n(
+                f"Multicast Address Record {name}: {group}",
+                at,
+                stop,
+                [
+                    _n(f"Record Type: {name} ({kind})", at, at + 1),
+                    _n(f"Aux Data Len: {aux}", at + 1, at + 2),
+                    _n(f"Number of Sources: {nsrc}", at + 2, at + 4),
+                    _n(f"Multicast Address: {group}", at + 4, at + 20),
+                ],
+            )
+        )
+        at = stop
+    return out
 
 
 # ----------------------------------------------------------------------------- TCP
