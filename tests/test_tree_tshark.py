@@ -38,9 +38,9 @@ from scapy.layers.inet6 import (
     ICMPv6ND_NA,
     ICMPv6ND_NS,
     ICMPv6ND_RA,
+    ICMPv6NDOptDstLLAddr,
     ICMPv6NDOptMTU,
     ICMPv6NDOptPrefixInfo,
-    ICMPv6NDOptDstLLAddr,
     ICMPv6NDOptSrcLLAddr,
     IPv6,
 )
