@@ -31,7 +31,7 @@ import pytest
 pytest.importorskip("scapy")
 
 from scapy.layers.dns import DNS, DNSQR, DNSRR
-from scapy.layers.inet import ICMP, IP, TCP, UDP, IPerror, UDPerror
+from scapy.layers.inet import ICMP, IP, TCP, UDP, IPerror, IPOption_Router_Alert, UDPerror
 from scapy.layers.inet6 import (
     ICMPv6EchoReply,
     ICMPv6EchoRequest,
@@ -251,6 +251,21 @@ BUILT = {
         IP(src="10.0.0.1", dst="10.0.0.2", flags="DF")
         / TCP(sport=40000, dport=5000, flags="PA", seq=5, ack=77, window=502)
         / (b"hello" * 3)
+    ),
+    "tcp sack and eol": eth(
+        IP(src="10.0.0.1", dst="10.0.0.2")
+        / TCP(
+            sport=1,
+            dport=2,
+            flags="A",
+            seq=1,
+            ack=2,
+            options=[("NOP", None), ("NOP", None), ("SAck", (100, 200)), ("EOL", None)],
+        )
+    ),
+    "ipv4 with options": eth(
+        IP(src="10.0.0.1", dst="224.0.0.22", ttl=1, options=[IPOption_Router_Alert()])
+        / UDP(sport=1, dport=2)
     ),
     "dns response": eth(
         IP(src="10.0.0.2", dst="10.0.0.1")

@@ -219,7 +219,7 @@ def verbose_text(data: bytes, linktype: int) -> str:
         return printable(f"[dissection failed: {type(exc).__name__}: {exc}] ({n} bytes)")
 
 
-_MAX_LABEL = 160
+_MAX_LABEL = 240  # Wireshark's own bound on a tree label (ITEM_LABEL_LENGTH)
 _MAX_DEPTH = 6
 #: Bytes of a frame scapy is given.  Its cost grows faster than the size on hostile
 #: input (a 60 KB DNS message full of compression pointers takes 5-11 s), and a

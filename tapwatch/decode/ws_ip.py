@@ -185,7 +185,30 @@ def ipv4(data: bytes, s: int, net: Net) -> Node | None:
         node(f"Source Address: {src}", s + 12, s + 16),
         node(f"Destination Address: {dst}", s + 16, s + 20),
     ]
+    if end > s + 20:
+        options = _ipv4_options(d, s + 20, end)
+        if options is not None:
+            kids.append(options)
     return node(f"Internet Protocol Version 4, Src: {src}, Dst: {dst}", s, end, kids)
+
+
+_ROUTER_ALERT_WORDS: Final = {0: "Router shall examine packet"}
+
+
+def _ipv4_options(d: bytes, start: int, end: int) -> Node | None:
+    """IPv4 options when they are all Router Alerts (what IGMP and RSVP carry); None (no
+    node) when another option is there."""
+    kids: list[Node] = []
+    at = start
+    while at < end:
+        if d[at] != 0x94 or at + 4 > end or d[at + 1] != 4:
+            return None
+        v = u16(d, at + 2)
+        what = _ROUTER_ALERT_WORDS.get(v, "Reserved")
+        kids.append(node(f"IP Option - Router Alert (4 bytes): {what} ({v})", at, at + 4))
+        at += 4
+    words = ", Router Alert" * len(kids)
+    return node(f"Options: ({end - start} bytes){words}", start, end, kids)
 
 
 def ipv6(data: bytes, s: int, net: Net) -> Node | None:

@@ -109,9 +109,7 @@ def _tcp_options(d: bytes, start: int, end: int) -> Node:
             break
         names.append(_OPTION_SHORT.get(kind, "Unknown"))
         out.append(_tcp_option(d, p, ln))
-        p += ln
-        if kind == 0:
-            break
+        p += ln  # past an End of Option List each byte left is one more, as tshark reads it
     label = f"Options: ({end - start} bytes)" + "".join(f", {n}" for n in names)
     return node(label, start, end, out)
 
@@ -132,6 +130,13 @@ def _tcp_option(d: bytes, p: int, ln: int) -> Node:
         title = f"Window scale: {shift} (multiply by {1 << min(shift, 14)})"
         kids.append(node(f"Shift count: {shift}", p + 2, p + 3))
         kids.append(node(f"[Multiplier: {1 << min(shift, 14)}]", p + 2, p + 3))
+    elif kind == 5 and ln >= 10 and (ln - 2) % 8 == 0:
+        blocks = [(u32(body, i), u32(body, i + 4)) for i in range(0, ln - 2, 8)]
+        title = "SACK " + " ".join(f"{a}-{b}" for a, b in blocks)
+        for i, (a, b) in enumerate(blocks):
+            kids.append(node(f"left edge = {a}", p + 2 + 8 * i, p + 6 + 8 * i))
+            kids.append(node(f"right edge = {b}", p + 6 + 8 * i, p + 10 + 8 * i))
+        kids.append(node(f"[TCP SACK Count: {len(blocks)}]", p, p))
     elif kind == 8 and ln == 10:
         tsval, tsecr = u32(body, 0), u32(body, 4)
         title = f"Timestamps: TSval {tsval}, TSecr {tsecr}"
