@@ -159,12 +159,14 @@ def _dissect(data: bytes, linktype: int) -> Any:
         logger.setLevel(level)
 
 
-def detail(data: bytes, linktype: int) -> list[Node]:
+def detail(data: bytes, linktype: int, wire_len: int | None = None) -> list[Node]:
     """Protocol tree of one frame through scapy, with byte spans; never raises.
 
     One top node per layer, its children the fields (``ttl: 64``), nested for
     sub-packets such as IP/TCP options or DNS records.  On any failure the result
-    is a single node that says so and spans the whole frame.
+    is a single node that says so and spans the whole frame.  ``wire_len``: the frame's
+    length on the wire when known (a snap length may have cut what was captured): an IP
+    header that claims more than the frame had is measured by the frame, as tshark does.
     """
     try:
         if type(data) is not bytes:
@@ -177,7 +179,8 @@ def detail(data: bytes, linktype: int) -> list[Node]:
         level = logger.level
         logger.setLevel(logging.ERROR)
         try:
-            nodes = _layer_nodes(pkt, head, Net(data), _walked(head, linktype))
+            wire = max(wire_len, len(data)) if wire_len is not None else None
+            nodes = _layer_nodes(pkt, head, Net(data, wire), _walked(head, linktype))
         finally:
             logger.setLevel(level)
         if len(data) > len(head):
@@ -592,18 +595,24 @@ def _probe_for(pkt: Any) -> Any:
         return pkt
 
 
+def _reported(net: Net, claimed: int) -> int:
+    """Where an IP payload ends: where its header says, unless the frame ended sooner on the
+    wire (tshark's reported length)."""
+    return claimed if net.wire is None else min(claimed, net.wire)
+
+
 def _follow_ip(net: Net, name: str, start: int) -> None:
     """After an IP header: its addresses and the end of its payload, for the checksums."""
     d = net.data
     if name in ("IP", "IPerror") and start + 20 <= len(d) and d[start] >> 4 == 4:
         net.src = d[start + 12 : start + 16]
         net.dst = d[start + 16 : start + 20]
-        net.end = start + (d[start + 2] << 8 | d[start + 3])
+        net.end = _reported(net, start + (d[start + 2] << 8 | d[start + 3]))
         net.fragment = bool((d[start + 6] << 8 | d[start + 7]) & 0x3FFF)
     elif name in ("IPv6", "IPerror6") and start + 40 <= len(d) and d[start] >> 4 == 6:
         net.src = d[start + 8 : start + 24]
         net.dst = d[start + 24 : start + 40]
-        net.end = start + 40 + (d[start + 4] << 8 | d[start + 5])
+        net.end = _reported(net, start + 40 + (d[start + 4] << 8 | d[start + 5]))
         net.fragment = False
     elif name == "IPv6ExtHdrFragment" and start + 4 <= len(d):
         net.fragment = bool((d[start + 2] << 8 | d[start + 3]) & 0xFFF9)
