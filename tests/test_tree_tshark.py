@@ -13,7 +13,15 @@ tshark runs with MAC vendor resolution only (``-n -N m``: tapwatch names vendors
 Wireshark's own ``manuf`` file, as Wireshark does by default; no DNS, no port names), with
 absolute TCP sequence numbers (the tree of one packet knows no stream; the expert pass adds
 relative ones in the UI) and with the IP/TCP/UDP checksums verified, so that the verdict
-words (``[correct]``, ``[incorrect, should be 0x...]``) are compared too.
+words (``[correct]``, ``incorrect, should be 0x... (maybe caused by ...)``, ``[unverified]``)
+are compared too.  Each frame keeps its length on the wire, so a frame cut by a snap length
+stays cut for both.
+
+Not compared: layers tapwatch still words from scapy's fields (802.1Q, GRE, MPLS, OpenVPN,
+DHCP, the routing protocols...: a node whose title is not one of ``CHECKED_TITLES``, and the
+data after it, which tshark nests in that layer), what the UI adds outside ``detail()`` (the
+frame layer, the expert pass's TCP analysis, reassembled tunnel frames), and the labels of
+``ONLY_TAPWATCH``.
 """
 
 from __future__ import annotations
@@ -97,10 +105,12 @@ ONLY_TAPWATCH = {
     "Further layers, not shown": "the tree's bounded work: at most 64 layers",
     # a dissection that raised (tshark would show a malformed-packet node instead)
     "[Dissection failed": "scapy raised: the tree says so instead of crashing the UI",
+    # bytes after the last layer that no layer claims (tshark: a trailer in the link layer
+    # or nothing at all)
+    "Trailing bytes (": "what no layer claimed stays selectable in the tree and the hex view",
 }
 
 
-#: Real frames whose tree differs from tshark's on purpose, each with its reason:
 @dataclass
 class Theirs:
     """One node of tshark's tree: its text, its bytes and its children (shown ones only)."""
