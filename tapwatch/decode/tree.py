@@ -338,7 +338,7 @@ def _layer_nodes(
             if found >= 0:
                 start = found
         end = min(n, start + len(own))
-        built = _wireshark_node(kind, data, start, net)
+        built = _wireshark_node(kind, data, start, net, _last_layer(nodes, data))
         if built is not None:
             _follow_ip(net, kind, start)
             ports = _nest(nodes, built, kind, data, net, ports)
@@ -448,14 +448,24 @@ def _data_node(data: bytes, start: int, end: int) -> Node:
     return data_node(data, start, end)
 
 
-def _wireshark_node(kind: str, data: bytes, start: int, net: Net) -> Node | None:
+def _last_layer(nodes: list[Node], data: bytes) -> str:
+    """The title of the layer shown last (inside an ICMP error, the last quoted one)."""
+    if not nodes:
+        return ""
+    host = _quoting(nodes, data)
+    if host is not None and nodes[host].children:
+        return nodes[host].children[-1].label
+    return nodes[-1].label
+
+
+def _wireshark_node(kind: str, data: bytes, start: int, net: Net, after: str) -> Node | None:
     """The layer's node in Wireshark's words (:mod:`tapwatch.decode.wstree`), or None when
-    tapwatch words it from scapy's fields."""
+    tapwatch words it from scapy's fields.  ``after``: the title of the layer before."""
     from tapwatch.decode import wstree
 
     build = wstree.BUILDERS.get(kind)
-    if kind == "DNS" and net.end > start and start >= 8 and data[start - 8 : start - 6] != b"":
-        build = wstree.dns if _over_udp(data, start) else None
+    if kind == "DNS" and after.startswith("User Datagram Protocol,"):
+        build = wstree.dns  # over TCP, a length prefix comes first: scapy's words for now
     if build is None and kind.startswith("ICMPv6") and not kind.startswith("ICMPv6NDOpt"):
         build = wstree.icmpv6
     if build is None:
@@ -463,12 +473,6 @@ def _wireshark_node(kind: str, data: bytes, start: int, net: Net) -> Node | None
             return wstree.ipv6_extension(kind, data, start, net)
         return None
     return build(data, start, net)
-
-
-def _over_udp(data: bytes, start: int) -> bool:
-    """Whether the 8 bytes before ``start`` are a UDP header that ends there (its length
-    field spans exactly what follows it): DNS over TCP has a length prefix instead."""
-    return start >= 8 and (data[start - 4] << 8 | data[start - 3]) >= 8
 
 
 _QUOTED = frozenset({"IPerror", "TCPerror", "UDPerror", "ICMPerror", "IPerror6"})
