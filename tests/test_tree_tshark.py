@@ -50,6 +50,9 @@ from scapy.layers.inet6 import (
     ICMPv6NDOptMTU,
     ICMPv6NDOptPrefixInfo,
     ICMPv6NDOptSrcLLAddr,
+    ICMPv6PacketTooBig,
+    ICMPv6TimeExceeded,
+    IPerror6,
     IPv6,
 )
 from scapy.layers.l2 import ARP, Ether
@@ -342,6 +345,30 @@ BUILT = {
         / b"abcd"
     ),
     "ethernet padding": Ether(bytes(eth(IP(src="10.0.0.1", dst="10.0.0.2") / ICMP())) + bytes(18)),
+    "icmp redirect": eth(
+        IP(src="10.0.0.254", dst="10.0.0.1")
+        / ICMP(type=5, code=1, gw="10.0.0.253")
+        / IPerror(src="10.0.0.1", dst="10.9.9.9")
+        / UDPerror(sport=40000, dport=53)
+    ),
+    "icmp time exceeded": eth(
+        IP(src="10.0.0.254", dst="10.0.0.1")
+        / ICMP(type=11, code=0)
+        / IPerror(src="10.0.0.1", dst="10.9.9.9", ttl=1)
+        / UDPerror(sport=40000, dport=33434)
+    ),
+    "icmpv6 packet too big": eth(
+        IPv6(src="fd00::fe", dst="fd00::1")
+        / ICMPv6PacketTooBig(mtu=1280)
+        / IPerror6(src="fd00::1", dst="fd00::9")
+        / UDPerror(sport=1, dport=2)
+    ),
+    "icmpv6 time exceeded": eth(
+        IPv6(src="fd00::fe", dst="fd00::1")
+        / ICMPv6TimeExceeded()
+        / IPerror6(src="fd00::1", dst="fd00::9", hlim=1)
+        / UDPerror(sport=1, dport=2)
+    ),
     "a vendor's address": Ether(src="00:1b:21:12:34:56", dst="01:00:5e:00:00:16")
     / IP(src="10.0.0.1", dst="224.0.0.22", ttl=1)
     / UDP(sport=1, dport=2),
