@@ -300,6 +300,16 @@ BUILT = {
             ],
         )
     ),
+    "dns over tcp": eth(
+        IP(src="10.0.0.2", dst="10.0.0.1")
+        / TCP(sport=53, dport=40004, flags="PA", seq=10, ack=20)
+        / DNS(
+            id=11,
+            qr=1,
+            qd=DNSQR(qname="example.net", qtype="AAAA"),
+            an=DNSRR(rrname="example.net", type="AAAA", rdata="fd00::5"),
+        )
+    ),
     "arp reply": eth(ARP(op=2, hwsrc=M1, psrc="10.0.0.1", hwdst=M2, pdst="10.0.0.2")),
     "arp request": Ether(src=M1, dst="ff:ff:ff:ff:ff:ff")
     / ARP(op=1, hwsrc=M1, psrc="10.0.0.1", pdst="10.0.0.2"),

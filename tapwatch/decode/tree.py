@@ -464,8 +464,8 @@ def _wireshark_node(kind: str, data: bytes, start: int, net: Net, after: str) ->
     from tapwatch.decode import wstree
 
     build = wstree.BUILDERS.get(kind)
-    if kind == "DNS" and after.startswith("User Datagram Protocol,"):
-        build = wstree.dns  # over TCP, a length prefix comes first: scapy's words for now
+    if kind == "DNS":  # over TCP, a length prefix comes first
+        build = wstree.dns if after.startswith("User Datagram Protocol,") else wstree.dns_tcp
     if build is None and kind.startswith("ICMPv6") and not kind.startswith("ICMPv6NDOpt"):
         build = wstree.icmpv6
     if build is None:

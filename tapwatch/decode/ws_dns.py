@@ -82,16 +82,40 @@ def _ttl_words(v: int) -> str:
 
 
 def dns(data: bytes, s: int, net: Net) -> Node | None:
-    """A DNS message over UDP: header, flags, and the A, AAAA, CNAME, NS and PTR records
+    """A DNS message over UDP: header, flags, and the A, AAAA, CNAME, NS, PTR and MX records
     (other records keep their name, type and class lines only)."""
-    from tapwatch.decode.depth import dns_flags
-
     d = data
     end = min(len(d), net.end) if net.end > s else len(d)
     if s >= 8 and u16(d, s - 4) >= 8:  # the UDP datagram's own length bounds the message
         end = min(end, s - 8 + u16(d, s - 4))
     if s + 12 > end:
         return None
+    return node(f"Domain Name System ({_what(d, s)})", s, end, _message(d, s, end))
+
+
+def dns_tcp(data: bytes, s: int, net: Net) -> Node | None:
+    """A DNS message over TCP: its two-byte length, then the message (whole in this segment;
+    a message that starts a segment and goes on in the next is left to scapy's words)."""
+    d = data
+    if s + 14 > len(d):
+        return None
+    length = u16(d, s)
+    end = s + 2 + length
+    if end > min(len(d), net.end if net.end > s else len(d)):
+        return None
+    kids = [node(f"Length: {length}", s, s + 2), *_message(d, s + 2, end)]
+    return node(f"Domain Name System ({_what(d, s + 2)})", s, end, kids)
+
+
+def _what(d: bytes, msg: int) -> str:
+    return "response" if d[msg + 2] & 0x80 else "query"
+
+
+def _message(d: bytes, s: int, end: int) -> list[Node]:
+    """The header, flags and sections of the message at ``s`` (compression pointers are
+    offsets from there), up to ``end``."""
+    from tapwatch.decode.depth import dns_flags
+
     counts = [u16(d, s + 4 + 2 * i) for i in range(4)]
     kids = [
         node(f"Transaction ID: 0x{u16(d, s):04x}", s, s + 2),
@@ -119,8 +143,7 @@ def dns(data: bytes, s: int, net: Net) -> Node | None:
                 kids.append(node(section, first, at, records))
             continue
         break
-    what = "response" if d[s + 2] & 0x80 else "query"
-    return node(f"Domain Name System ({what})", s, end, kids)
+    return kids
 
 
 def _dns_record(

@@ -27,7 +27,7 @@ from tapwatch.decode.depth import bits_line, mac_text
 from tapwatch.decode.fields import Net
 from tapwatch.decode.tree import Node
 from tapwatch.decode.ws_common import data_node, hex_value, ip4, node, u16
-from tapwatch.decode.ws_dns import dns
+from tapwatch.decode.ws_dns import dns, dns_tcp
 from tapwatch.decode.ws_icmp import ICMP_ERRORS, icmp, icmpv6
 from tapwatch.decode.ws_ip import IPV6_EXTENSIONS, ip_protocol, ipv4, ipv6, ipv6_extension
 from tapwatch.decode.ws_transport import tcp, udp
@@ -38,6 +38,7 @@ __all__ = [
     "IPV6_EXTENSIONS",
     "data_node",
     "dns",
+    "dns_tcp",
     "hex_value",
     "icmpv6",
     "ip_protocol",
