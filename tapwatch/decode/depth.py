@@ -126,9 +126,9 @@ _DNS_FLAG_FIELDS: Final = (
 _OPCODES: Final = {
     0: "Standard query",
     1: "Inverse query",
-    2: "Server status",
-    4: "Notify",
-    5: "Update",
+    2: "Server status request",
+    4: "Zone change notification",
+    5: "Dynamic update",
 }
 _RCODES: Final = {
     0: "No error",
@@ -146,27 +146,29 @@ def dns(node: Node, data: bytes) -> Node:
     start = _dns_start(node, data)
     if start is None or len(kids) == len(node.children):
         return node
-    f = data[start + 2] << 8 | data[start + 3]
+    flags = dns_flags(data[start + 2] << 8 | data[start + 3], start + 2)
+    at = next((i for i, c in enumerate(kids) if c.label.startswith("Transaction ID")), -1)
+    kids.insert(at + 1, flags)
+    return Node(node.label, node.start, node.end, kids)
+
+
+def dns_flags(f: int, at: int) -> Node:
+    """DNS's flags word at ``at`` as tshark shows it: ``Flags: 0x8180 Standard query response,
+    No error`` over one bit line per flag."""
     response = bool(f & 0x8000)
     opcode = (f >> 11) & 0xF
     what = _OPCODES.get(opcode, f"Opcode {opcode}")
     rcode = f & 0xF
     if response:
-        what += " response"
-        if rcode:
-            what += f", {_RCODES.get(rcode, f'rcode {rcode}')}"
-    bits = [
-        bits_line(
-            f, 0x8000, 16, "Response", "Message is a response" if response else "Message is a query"
-        ),
-        bits_line(f, 0x7800, 16, "Opcode", f"{_OPCODES.get(opcode, 'Unknown')} ({opcode})"),
+        what += f" response, {_RCODES.get(rcode, 'Unknown error')}"
+    rows = [
+        (0x8000, "Response", "Message is a response" if response else "Message is a query"),
+        (0x7800, "Opcode", f"{_OPCODES.get(opcode, 'Unknown')} ({opcode})"),
     ]
     if response:
-        bits.append(
-            bits_line(
-                f,
+        rows.append(
+            (
                 0x0400,
-                16,
                 "Authoritative",
                 _said(
                     f,
@@ -176,30 +178,20 @@ def dns(node: Node, data: bytes) -> Node:
                 ),
             )
         )
-    bits.append(
-        bits_line(
-            f,
-            0x0200,
-            16,
-            "Truncated",
-            _said(f, 0x0200, "Message is truncated", "Message is not truncated"),
-        )
+    rows.append(
+        (0x0200, "Truncated", _said(f, 0x0200, "Message is truncated", "Message is not truncated"))
     )
-    bits.append(
-        bits_line(
-            f,
+    rows.append(
+        (
             0x0100,
-            16,
             "Recursion desired",
             _said(f, 0x0100, "Do query recursively", "Don't do query recursively"),
         )
     )
     if response:
-        bits.append(
-            bits_line(
-                f,
+        rows.append(
+            (
                 0x0080,
-                16,
                 "Recursion available",
                 _said(
                     f,
@@ -209,13 +201,11 @@ def dns(node: Node, data: bytes) -> Node:
                 ),
             )
         )
-    bits.append(bits_line(f, 0x0040, 16, "Z", "reserved (0)"))
+    rows.append((0x0040, "Z", "reserved (0)"))
     if response:
-        bits.append(
-            bits_line(
-                f,
+        rows.append(
+            (
                 0x0020,
-                16,
                 "Answer authenticated",
                 _said(
                     f,
@@ -225,28 +215,15 @@ def dns(node: Node, data: bytes) -> Node:
                 ),
             )
         )
-    bits.append(
-        bits_line(
-            f,
-            0x0010,
-            16,
-            "Non-authenticated data",
-            "Acceptable" if f & 0x10 else "Unacceptable",
-        )
-    )
+    rows.append((0x0010, "Non-authenticated data", "Acceptable" if f & 0x10 else "Unacceptable"))
     if response:
-        bits.append(
-            bits_line(f, 0x000F, 16, "Reply code", f"{_RCODES.get(rcode, 'Unknown')} ({rcode})")
-        )
-    flags = Node(
+        rows.append((0x000F, "Reply code", f"{_RCODES.get(rcode, 'Unknown')} ({rcode})"))
+    return Node(
         f"Flags: 0x{f:04x} {what}",
-        start + 2,
-        start + 4,
-        [Node(b, start + 2, start + 4, []) for b in bits],
+        at,
+        at + 2,
+        [Node(bits_line(f, m, 16, n, v), at, at + 2, []) for m, n, v in rows],
     )
-    at = next((i for i, c in enumerate(kids) if c.label.startswith("Transaction ID")), -1)
-    kids.insert(at + 1, flags)
-    return Node(node.label, node.start, node.end, kids)
 
 
 def _dns_start(node: Node, data: bytes) -> int | None:
@@ -298,7 +275,37 @@ def icmpv6_nd(node: Node, data: bytes) -> Node:
             title = f"{name} : {':'.join(f'{b:02x}' for b in body[:6])}"
             kids.append(Node(f"Link-layer address: {mac_text(body[:6])}", at + 2, at + 8, []))
         elif t == 5 and len(body) >= 6:
-            kids.append(Node(f"MTU: {int.from_bytes(body[2:6], 'big')}", at + 4, at + 8, []))
+            mtu = int.from_bytes(body[2:6], "big")
+            title = f"{name} : {mtu}"
+            kids.append(Node("Reserved", at + 2, at + 4, []))
+            kids.append(Node(f"MTU: {mtu}", at + 4, at + 8, []))
+        elif t == 3 and len(body) >= 30:
+            import ipaddress
+
+            prefix = ipaddress.IPv6Address(body[14:30])
+            title = f"{name} : {prefix}/{body[0]}"
+            f = body[1]
+            names = [
+                w
+                for bit, w in (
+                    (0x80, "On-link flag(L)"),
+                    (0x40, "Autonomous address-configuration flag(A)"),
+                    (0x20, "Router address flag(R)"),
+                )
+                if f & bit
+            ]
+            flag = f"Flag: 0x{f:02x}" + "".join(f", {w}" for w in names)
+            fbits = [
+                bits_line(f, 0x80, 8, "On-link flag(L)", _set(f, 0x80)),
+                bits_line(f, 0x40, 8, "Autonomous address-configuration flag(A)", _set(f, 0x40)),
+                bits_line(f, 0x20, 8, "Router address flag(R)", _set(f, 0x20)),
+                bits_line(f, 0x1F, 8, "Reserved", str(f & 0x1F)),
+            ]
+            kids += [
+                Node(f"Prefix Length: {body[0]}", at + 2, at + 3, []),
+                Node(flag, at + 3, at + 4, [Node(b, at + 3, at + 4, []) for b in fbits]),
+                Node(f"Prefix: {prefix}", at + 16, at + 32, []),
+            ]
         options.append(Node(_clip(f"ICMPv6 Option ({title})"), at, stop, kids))
         at += n * 8
     if not options:
@@ -476,49 +483,81 @@ def _sni(hs: bytes) -> str | None:
 # ----------------------------------------------------------------------------- MAC vendors
 
 
-#: Wireshark's own database, where Wireshark is installed (tshark resolves with it)
+#: Wireshark's own databases, where Wireshark is installed (tshark resolves with them):
+#: vendors' prefixes, and well-known addresses (broadcast, multicast ranges)
 WIRESHARK_MANUF: Final = "/usr/share/wireshark/manuf"
+WIRESHARK_WKA: Final = "/usr/share/wireshark/wka"
 
 
 @functools.lru_cache(maxsize=4096)
 def vendor(mac: bytes) -> str | None:
-    """The vendor's short name for a globally administered address (``Intel``), from
-    Wireshark's manuf file when installed, else the copy scapy ships; None when unknown
-    or locally administered."""
-    if len(mac) != 6 or mac[0] & 0x02:
+    """The name Wireshark gives an address: a well-known address's own name
+    (``Broadcast``), a named range and the rest (``IPv6mcast_16``), or the vendor's short
+    name and the last three bytes (``IntelCor_12:34:56``); None when nothing names it."""
+    if len(mac) != 6:
         return None
-    return _manuf().get(mac[:3].hex())
+    table = _names()
+    whole = int.from_bytes(mac, "big")
+    exact = table.get(48, {}).get(whole)
+    if exact is not None:
+        return exact
+    for bits in sorted(table, reverse=True):
+        if bits == 48 or (bits == 24 and mac[0] & 0x02):
+            continue
+        name = table[bits].get(whole >> (48 - bits))
+        if name is None:
+            continue
+        if bits == 24:
+            return f"{name}_{mac[3:].hex(':')}"
+        rest = mac[bits // 8 :].lstrip(b"\0") or b"\0"
+        return f"{name}_{rest.hex(':')}"
+    return None
 
 
 @functools.lru_cache(maxsize=1)
-def _manuf() -> dict[str, str]:
-    """The 24-bit prefixes of the manuf data, parsed once (``00:00:0C<tab>Cisco<tab>...``)."""
-    text = ""
-    try:
-        with open(WIRESHARK_MANUF, encoding="utf-8", errors="replace") as f:
-            text = f.read(8 << 20)
-    except OSError:
+def _names() -> dict[int, dict[int, str]]:
+    """Prefixes by their length in bits (48: whole addresses), parsed once from Wireshark's
+    ``manuf`` and ``wka`` files (``00:00:0C<tab>Cisco``, ``01-00-5E/25<tab>IPv4mcast``),
+    else from the copy of ``manuf`` scapy ships."""
+    texts = []
+    for path in (WIRESHARK_MANUF, WIRESHARK_WKA):
+        try:
+            with open(path, encoding="utf-8", errors="replace") as f:
+                texts.append(f.read(8 << 20))
+        except OSError:
+            continue
+    if not texts:
         try:
             from scapy.libs.manuf import DATA
 
-            text = str(DATA)
+            texts.append(str(DATA))
         except Exception:
             return {}
-    out: dict[str, str] = {}
-    for line in text.splitlines():
-        if not line or line[0] == "#":
-            continue
-        parts = line.split("\t")
-        prefix = parts[0].strip()
-        if len(parts) < 2 or len(prefix) != 8:
-            continue
-        out[prefix.replace(":", "").lower()] = parts[1].strip()
+    out: dict[int, dict[int, str]] = {}
+    for text in texts:
+        for line in text.splitlines():
+            if not line or line[0] == "#":
+                continue
+            parts = [p.strip() for p in line.split("\t") if p.strip()]
+            if len(parts) < 2:
+                continue
+            prefix, _, mask = parts[0].strip().partition("/")
+            digits = prefix.replace(":", "").replace("-", "").replace(".", "")
+            try:
+                value = int(digits, 16)
+            except ValueError:
+                continue
+            bits = int(mask) if mask.isdigit() else len(digits) * 4
+            if not 0 < bits <= 48 or len(digits) > 12:
+                continue
+            value = (value << (48 - len(digits) * 4)) >> (48 - bits)
+            out.setdefault(bits, {}).setdefault(value, parts[1])
     return out
 
 
 def mac_text(mac: bytes) -> str:
-    """``Intel_12:34:56 (00:1b:21:12:34:56)`` as Wireshark resolves it; an address it cannot
+    """``IntelCor_12:34:56 (00:1b:21:12:34:56)`` as Wireshark resolves it; an address it cannot
     name shows as itself twice, as tshark shows it (``02:00:00:00:00:01 (02:00:...)``)."""
     bare = ":".join(f"{b:02x}" for b in mac)
     name = vendor(mac)
-    return f"{name}_{bare[9:]} ({bare})" if name is not None else f"{bare} ({bare})"
+    return f"{name} ({bare})" if name is not None else f"{bare} ({bare})"

@@ -41,8 +41,11 @@ SHOWN_BYTES: Final = 24
 class Net:
     """What checksums need of the nearest IP header: addresses and where its payload ends."""
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes, wire: int | None = None) -> None:
         self.data = data
+        #: the frame's length on the wire, when known: an IP header claiming more ends there
+        #: (tshark's reported length); None: the IP header's length is believed
+        self.wire = wire
         self.src = b""
         self.dst = b""
         self.end = -1  # end of the IP payload in ``data`` (-1: no IP header yet)

@@ -159,12 +159,14 @@ def _dissect(data: bytes, linktype: int) -> Any:
         logger.setLevel(level)
 
 
-def detail(data: bytes, linktype: int) -> list[Node]:
+def detail(data: bytes, linktype: int, wire_len: int | None = None) -> list[Node]:
     """Protocol tree of one frame through scapy, with byte spans; never raises.
 
     One top node per layer, its children the fields (``ttl: 64``), nested for
     sub-packets such as IP/TCP options or DNS records.  On any failure the result
-    is a single node that says so and spans the whole frame.
+    is a single node that says so and spans the whole frame.  ``wire_len``: the frame's
+    length on the wire when known (a snap length may have cut what was captured): an IP
+    header that claims more than the frame had is measured by the frame, as tshark does.
     """
     try:
         if type(data) is not bytes:
@@ -177,7 +179,8 @@ def detail(data: bytes, linktype: int) -> list[Node]:
         level = logger.level
         logger.setLevel(logging.ERROR)
         try:
-            nodes = _layer_nodes(pkt, head, Net(data), _walked(head, linktype))
+            wire = max(wire_len, len(data)) if wire_len is not None else None
+            nodes = _layer_nodes(pkt, head, Net(data, wire), _walked(head, linktype))
         finally:
             logger.setLevel(level)
         if len(data) > len(head):
@@ -219,7 +222,7 @@ def verbose_text(data: bytes, linktype: int) -> str:
         return printable(f"[dissection failed: {type(exc).__name__}: {exc}] ({n} bytes)")
 
 
-_MAX_LABEL = 160
+_MAX_LABEL = 240  # Wireshark's own bound on a tree label (ITEM_LABEL_LENGTH)
 _MAX_DEPTH = 6
 #: Bytes of a frame scapy is given.  Its cost grows faster than the size on hostile
 #: input (a 60 KB DNS message full of compression pointers takes 5-11 s), and a
@@ -335,8 +338,21 @@ def _layer_nodes(
             if found >= 0:
                 start = found
         end = min(n, start + len(own))
+        built = _wireshark_node(kind, data, start, net, _last_layer(nodes, data))
+        if built is not None:
+            _follow_ip(net, kind, start)
+            ports = _nest(nodes, built, kind, data, net, ports)
+            pos = end
+            if _fragment(kind, data, start):
+                # a fragment: tshark shows what it carries as data until it is reassembled
+                if pos < n:
+                    nodes.append(_data_node(data, pos, n))
+                pos = n
+                break
+            layer = layer.payload
+            continue
         try:
-            children = _field_nodes(layer, own, start, 0, net)
+            children = _within(_field_nodes(layer, own, start, 0, net), n)
         except Exception as exc:
             children = [Node(f"[fields unavailable: {type(exc).__name__}]", start, end, [])]
         _follow_ip(net, type(layer).__name__, start)
@@ -345,6 +361,38 @@ def _layer_nodes(
         else:
             label = _layer_label(layer, end - start)
         node = Node(_clip(label), start, end, children)
+        if kind == "Raw" and nodes and _takes_data(nodes[-1], data):
+            # the bytes an ICMP echo carries are its Data, nested in it as tshark nests them
+            from tapwatch.decode.wstree import data_node
+
+            last = nodes[-1]
+            stop = min(last.end, end) if last.end > start else end
+            nodes[-1] = Node(
+                last.label, last.start, last.end, [*last.children, data_node(data, start, stop)]
+            )
+            pos = end
+            layer = layer.payload
+            continue
+        if (
+            kind == "Padding"
+            and nodes
+            and nodes[0].label.startswith("Ethernet II,")
+            and end > start
+        ):
+            # what fills a short frame up to Ethernet's minimum: tshark shows it in the
+            # Ethernet layer, over those bytes
+            from tapwatch.decode.wstree import hex_value
+
+            nodes[0] = _append(
+                nodes[0], Node(f"Padding: {hex_value(data[start:end])}", start, end, [])
+            )
+            pos = end
+            layer = layer.payload
+            continue
+        if kind == "Raw":
+            from tapwatch.decode.wstree import data_node
+
+            node = data_node(data, start, end)
         if kind == "TCP":
             node = depth.tcp(node, data, min(n, net.end) if net.end > start else n)
             ports = (int(layer.sport), int(layer.dport))
@@ -371,6 +419,129 @@ def _layer_nodes(
         what = "Further layers, not shown" if more else "Trailing bytes"
         nodes.append(Node(_clip(f"{what} ({n - pos} bytes)"), pos, n, []))
     return nodes
+
+
+def _fragment(kind: str, data: bytes, start: int) -> bool:
+    """Whether this IP header (or IPv6 fragment header) starts a fragment: what it carries
+    is shown as data, as tshark shows a fragment it cannot reassemble."""
+    if kind == "IP" and start + 8 <= len(data):
+        return bool((data[start + 6] << 8 | data[start + 7]) & 0x3FFF)
+    if kind == "IPv6ExtHdrFragment" and start + 4 <= len(data):
+        return data[start + 2 : start + 4] != b"\0\0"
+    return False
+
+
+def _within(nodes: list[Node], n: int) -> list[Node]:
+    """The nodes with their spans cut at the frame's end ``n`` (scapy may own bytes that a
+    layer before it has shown already)."""
+    return [
+        Node(c.label, min(c.start, n), min(c.end, n), _within(c.children, n))
+        if c.end > n or c.children
+        else c
+        for c in nodes
+    ]
+
+
+def _data_node(data: bytes, start: int, end: int) -> Node:
+    from tapwatch.decode.wstree import data_node
+
+    return data_node(data, start, end)
+
+
+def _last_layer(nodes: list[Node], data: bytes) -> str:
+    """The title of the layer shown last (inside an ICMP error, the last quoted one)."""
+    if not nodes:
+        return ""
+    host = _quoting(nodes, data)
+    if host is not None and nodes[host].children:
+        return nodes[host].children[-1].label
+    return nodes[-1].label
+
+
+def _wireshark_node(kind: str, data: bytes, start: int, net: Net, after: str) -> Node | None:
+    """The layer's node in Wireshark's words (:mod:`tapwatch.decode.wstree`), or None when
+    tapwatch words it from scapy's fields.  ``after``: the title of the layer before."""
+    from tapwatch.decode import wstree
+
+    build = wstree.BUILDERS.get(kind)
+    if kind == "DNS":  # over TCP, a length prefix comes first
+        build = wstree.dns if after.startswith("User Datagram Protocol,") else wstree.dns_tcp
+    if build is None and kind.startswith("ICMPv6") and not kind.startswith("ICMPv6NDOpt"):
+        build = wstree.icmpv6
+    if build is None:
+        if kind in wstree.IPV6_EXTENSIONS:
+            return wstree.ipv6_extension(kind, data, start, net)
+        return None
+    return build(data, start, net)
+
+
+_QUOTED = frozenset({"IPerror", "TCPerror", "UDPerror", "ICMPerror", "IPerror6"})
+
+
+def _nest(
+    nodes: list[Node], node: Node, kind: str, data: bytes, net: Net, ports: tuple[int, int] | None
+) -> tuple[int, int] | None:
+    """Put a layer's node where Wireshark puts it: a quoted packet inside the ICMP message
+    that quotes it, an IPv6 extension header inside its IPv6 layer, others after the last
+    layer.  Returns the TCP ports the payload that follows is carried on."""
+    from tapwatch.decode import depth, wstree
+
+    host = _quoting(nodes, data)
+    if kind in _QUOTED and host is not None:
+        nodes[host] = _append(nodes[host], node)
+        return ports
+    if (
+        kind in wstree.IPV6_EXTENSIONS
+        and nodes
+        and nodes[-1].label.startswith("Internet Protocol Version 6")
+    ):
+        last = _append(nodes[-1], node)
+        if kind != "IPv6ExtHdrFragment":  # tshark's IPv6 layer does not span that one
+            last = Node(last.label, last.start, max(last.end, node.end), last.children)
+        nodes[-1] = last
+        return ports
+    if kind.startswith("ICMPv6ND_") or kind == "ICMPv6NDRedirect":
+        node = depth.icmpv6_nd(node, data)
+    nodes.append(node)
+    if kind == "TCP" and node.end - node.start >= 4:
+        s = node.start
+        return (data[s] << 8 | data[s + 1], data[s + 2] << 8 | data[s + 3])
+    return ports
+
+
+def _append(node: Node, child: Node) -> Node:
+    return Node(node.label, node.start, node.end, [*node.children, child])
+
+
+def _icmp_type(node: Node, data: bytes) -> tuple[int, int]:
+    """(ICMP version 4 or 6, message type) of an ICMP layer's node; (0, -1) for other nodes."""
+    if node.start >= len(data):
+        return 0, -1
+    if node.label == "Internet Control Message Protocol":
+        return 4, data[node.start]
+    if node.label == "Internet Control Message Protocol v6":
+        return 6, data[node.start]
+    return 0, -1
+
+
+def _quoting(nodes: list[Node], data: bytes) -> int | None:
+    """The index of the last top node when it is an ICMP error (which quotes a packet)."""
+    from tapwatch.decode.wstree import ICMP_ERRORS
+
+    if not nodes:
+        return None
+    version, t = _icmp_type(nodes[-1], data)
+    if (version == 4 and t in ICMP_ERRORS) or (version == 6 and 1 <= t <= 4):
+        return len(nodes) - 1
+    return None
+
+
+def _takes_data(node: Node, data: bytes) -> bool:
+    """Whether the bytes after this layer are its own Data (an ICMP echo's, not a quote's)."""
+    from tapwatch.decode.wstree import ICMP_ERRORS
+
+    version, t = _icmp_type(node, data)
+    return (version == 4 and t not in ICMP_ERRORS) or (version == 6 and t >= 128)
 
 
 def _ether_label(data: bytes, start: int) -> str:
@@ -428,18 +599,24 @@ def _probe_for(pkt: Any) -> Any:
         return pkt
 
 
+def _reported(net: Net, claimed: int) -> int:
+    """Where an IP payload ends: where its header says, unless the frame ended sooner on the
+    wire (tshark's reported length)."""
+    return claimed if net.wire is None else min(claimed, net.wire)
+
+
 def _follow_ip(net: Net, name: str, start: int) -> None:
     """After an IP header: its addresses and the end of its payload, for the checksums."""
     d = net.data
     if name in ("IP", "IPerror") and start + 20 <= len(d) and d[start] >> 4 == 4:
         net.src = d[start + 12 : start + 16]
         net.dst = d[start + 16 : start + 20]
-        net.end = start + (d[start + 2] << 8 | d[start + 3])
+        net.end = _reported(net, start + (d[start + 2] << 8 | d[start + 3]))
         net.fragment = bool((d[start + 6] << 8 | d[start + 7]) & 0x3FFF)
     elif name in ("IPv6", "IPerror6") and start + 40 <= len(d) and d[start] >> 4 == 6:
         net.src = d[start + 8 : start + 24]
         net.dst = d[start + 24 : start + 40]
-        net.end = start + 40 + (d[start + 4] << 8 | d[start + 5])
+        net.end = _reported(net, start + 40 + (d[start + 4] << 8 | d[start + 5]))
         net.fragment = False
     elif name == "IPv6ExtHdrFragment" and start + 4 <= len(d):
         net.fragment = bool((d[start + 2] << 8 | d[start + 3]) & 0xFFF9)

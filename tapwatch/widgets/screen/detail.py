@@ -288,7 +288,9 @@ class DetailPanes(ScreenBase):
         from tapwatch import decode
 
         try:
-            nodes, note = list(decode.detail(rec.data, linktype)), None
+            wire = getattr(self.session, "wire_length", None)  # a cut frame's length on the wire
+            wire_len = wire(rec) if wire is not None else None
+            nodes, note = list(decode.detail(rec.data, linktype, wire_len)), None
             for n, (frame, lt) in enumerate(frames, 1):
                 # reassembled bytes lie in no one place of this segment: no byte spans
                 inner = [_without_spans(node) for node in decode.detail(frame, lt)]

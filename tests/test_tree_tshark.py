@@ -1,0 +1,481 @@
+"""The protocol tree against tshark on the same packets: tshark is the oracle, never tapwatch's
+own earlier output.
+
+Packets are built with scapy (never sent) and written to a pcap with real captures' frames
+(``tests/corpus``); ``tshark -T pdml`` dissects the file once.  Every node tapwatch's tree
+shows for the layers Wireshark's words are kept for (Ethernet, IPv4, IPv6, ICMP, ICMPv6,
+TCP, UDP, ARP, DNS, VXLAN and the data they carry) must be a node of tshark's tree with the
+same text (``showname``) over the same bytes (``pos``, ``pos + size``), nested under the
+same parent.  tapwatch may show fewer nodes than tshark (it leaves out what needs the whole
+capture, such as stream indexes and timestamps); it may not show other words or spans.
+
+tshark runs with MAC vendor resolution only (``-n -N m``: tapwatch names vendors from
+Wireshark's own ``manuf`` file, as Wireshark does by default; no DNS, no port names), with
+absolute TCP sequence numbers (the tree of one packet knows no stream; the expert pass adds
+relative ones in the UI) and with the IP/TCP/UDP checksums verified, so that the verdict
+words (``[correct]``, ``incorrect, should be 0x... (maybe caused by ...)``, ``[unverified]``)
+are compared too.  Each frame keeps its length on the wire, so a frame cut by a snap length
+stays cut for both.
+
+Not compared: layers tapwatch still words from scapy's fields (802.1Q, GRE, MPLS, OpenVPN,
+DHCP, the routing protocols...: a node whose title is not one of ``CHECKED_TITLES``, and the
+data after it, which tshark nests in that layer), what the UI adds outside ``detail()`` (the
+frame layer, the expert pass's TCP analysis, reassembled tunnel frames), and the labels of
+``ONLY_TAPWATCH``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import struct
+import subprocess
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("scapy")
+
+from scapy.layers.dns import DNS, DNSQR, DNSRR
+from scapy.layers.inet import ICMP, IP, TCP, UDP, IPerror, IPOption_Router_Alert, UDPerror
+from scapy.layers.inet6 import (
+    ICMPv6EchoReply,
+    ICMPv6EchoRequest,
+    ICMPv6ND_NA,
+    ICMPv6ND_NS,
+    ICMPv6ND_RA,
+    ICMPv6NDOptDstLLAddr,
+    ICMPv6NDOptMTU,
+    ICMPv6NDOptPrefixInfo,
+    ICMPv6NDOptSrcLLAddr,
+    ICMPv6PacketTooBig,
+    ICMPv6TimeExceeded,
+    IPerror6,
+    IPv6,
+)
+from scapy.layers.l2 import ARP, Ether
+from scapy.layers.vxlan import VXLAN
+
+from tapwatch import pcap
+from tapwatch.decode import Node, detail
+from tapwatch.linktypes import LINKTYPE_ETHERNET
+
+CORPUS = Path(__file__).resolve().parent / "corpus"
+M1, M2 = "02:00:00:00:00:01", "02:00:00:00:00:02"
+
+TSHARK_ARGS = (
+    "-n",
+    "-N",
+    "m",
+    "-o",
+    "ip.check_checksum:TRUE",
+    "-o",
+    "tcp.check_checksum:TRUE",
+    "-o",
+    "udp.check_checksum:TRUE",
+    "-o",
+    "tcp.relative_sequence_numbers:FALSE",
+    "-T",
+    "pdml",
+)
+
+#: tshark's protocol names whose subtrees are checked node by node (``data`` is the bytes
+#: they carry: ``Data (8 bytes)`` under ICMP, or a layer of its own after IP)
+CHECKED = frozenset(
+    {"eth", "ip", "ipv6", "icmp", "icmpv6", "tcp", "udp", "arp", "dns", "vxlan", "data"}
+)
+#: the titles tapwatch gives those layers (a top node starting so is checked)
+CHECKED_TITLES = (
+    "Ethernet II,",
+    "Internet Protocol Version 4,",
+    "Internet Protocol Version 6,",
+    "Internet Control Message Protocol",
+    "Transmission Control Protocol,",
+    "User Datagram Protocol,",
+    "Address Resolution Protocol",
+    "Domain Name System",
+    "Virtual eXtensible Local Area Network",
+    "Data (",
+)
+#: Labels tapwatch shows on purpose that tshark's tree lacks, each with its reason:
+ONLY_TAPWATCH = {
+    # the part of a frame over the tree's bound: scapy's cost grows faster than the
+    # size on hostile input, so only the first MAX_DISSECT bytes are dissected
+    "Not dissected:": "bytes past the dissection bound are summed up, not dissected",
+    # a layer the 64-layer bound stops at
+    "Further layers, not shown": "the tree's bounded work: at most 64 layers",
+    # a dissection that raised (tshark would show a malformed-packet node instead)
+    "[Dissection failed": "scapy raised: the tree says so instead of crashing the UI",
+    # bytes after the last layer that no layer claims (tshark: a trailer in the link layer
+    # or nothing at all)
+    "Trailing bytes (": "what no layer claimed stays selectable in the tree and the hex view",
+}
+
+
+@dataclass
+class Theirs:
+    """One node of tshark's tree: its text, its bytes and its children (shown ones only)."""
+
+    label: str
+    start: int
+    end: int
+    name: str
+    children: list[Theirs] = field(default_factory=list)
+
+
+def _theirs(e: ET.Element) -> Theirs | None:
+    if e.get("hide") == "yes":
+        return None
+    name = e.get("name", "")
+    label = e.get("showname") or e.get("show") or ""
+    pos, size = e.get("pos"), e.get("size")
+    kids = [t for t in (_theirs(c) for c in e) if t is not None]
+    if name == "data" and not e.get("showname") and kids:
+        # PDML leaves the "Data (N bytes)" line of -V out of the data field that a
+        # protocol nests: its bytes are its first child's
+        start, end = kids[0].start, kids[0].end
+        n = end - start
+        label = f"Data ({n} byte{'' if n == 1 else 's'})"
+    else:
+        start = int(pos) if pos is not None else -1
+        end = start + int(size) if size is not None else -1
+    return Theirs(label, start, end, name, kids)
+
+
+def tshark_trees(path: Path) -> list[list[Theirs]]:
+    """tshark's tree of every frame of ``path``: its layers after the frame's."""
+    r = subprocess.run(
+        ["tshark", "-r", str(path), *TSHARK_ARGS],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert r.returncode == 0, r.stderr.decode(errors="replace")
+    out = []
+    for packet in ET.fromstring(r.stdout):
+        protos: list[ET.Element] = []
+        for p in packet:
+            if p.get("name") == "fake-field-wrapper":  # data after the last layer
+                protos += list(p)
+            elif p.get("name") not in ("geninfo", "frame"):
+                protos.append(p)
+        out.append([t for t in (_theirs(p) for p in protos) if t is not None])
+    return out
+
+
+def _generated(label: str) -> str:
+    """tshark -V puts generated fields in brackets; PDML shows them bare."""
+    return label[1:-1] if label.startswith("[") and label.endswith("]") else label
+
+
+def _find(node: Node, among: list[Theirs]) -> Theirs | None:
+    want = _generated(node.label)
+    for t in among:
+        if t.label == want and (t.start, t.end) == (node.start, node.end):
+            return t
+    return None
+
+
+def _walk(node: Node, among: list[Theirs], path: str) -> Iterator[str]:
+    """What of ``node`` (and its subtree) is not in tshark's tree at the same place."""
+    got = _find(node, among)
+    if got is None:
+        near = [f"{t.label!r} [{t.start}:{t.end}]" for t in among][:40]
+        yield f"{path}{node.label!r} [{node.start}:{node.end}] not in tshark's {near}"
+        return
+    for child in node.children:
+        yield from _walk(child, got.children, f"{path}{node.label[:40]!r} > ")
+
+
+def mismatches(ours: list[Node], theirs: list[Theirs]) -> list[str]:
+    """Every checked node of tapwatch's tree that tshark's tree lacks (text, bytes or place),
+    and every checked tshark layer tapwatch's tree does not show."""
+    bad: list[str] = []
+    malformed = any(t.name == "_ws.malformed" for t in theirs)
+    checked = True  # every layer before this one is worded Wireshark's way
+    for node in ours:
+        if any(node.label.startswith(k) for k in ONLY_TAPWATCH):
+            continue
+        if not node.label.startswith(CHECKED_TITLES):
+            checked = False
+            continue
+        if node.label.startswith("Data (") and (not checked or malformed):
+            # bytes after a layer tapwatch words otherwise (tshark nests them in that
+            # layer), or after a header tshark finds malformed (tapwatch shows the cut
+            # header's bytes as data)
+            continue
+        bad += _walk(node, theirs, "")
+    if malformed:
+        return bad
+    shown = {(n.label, n.start, n.end) for n in ours}
+    for t in theirs:
+        if t.name not in CHECKED:
+            break  # what follows a layer tapwatch does not word Wireshark's way
+        if t.name != "data" and (t.label, t.start, t.end) not in shown:
+            bad.append(f"tshark's layer {t.label!r} [{t.start}:{t.end}] is not in the tree")
+    return bad
+
+
+def eth(p: object) -> Ether:
+    return Ether(src=M1, dst=M2) / p  # type: ignore[operator,no-any-return]
+
+
+BUILT = {
+    "icmp echo": eth(
+        IP(src="10.0.0.1", dst="10.0.0.2", id=7238, flags="DF")
+        / ICMP(id=0x1234, seq=1)
+        / (b"x" * 8)
+    ),
+    "icmp echo reply, 56 bytes": eth(
+        IP(src="10.0.0.2", dst="10.0.0.1", tos=0xB8) / ICMP(type=0, id=7, seq=9) / bytes(range(56))
+    ),
+    "tcp syn with options": eth(
+        IP(src="10.0.0.1", dst="10.0.0.2")
+        / TCP(
+            sport=50000,
+            dport=80,
+            flags="S",
+            seq=1000,
+            options=[
+                ("MSS", 1460),
+                ("SAckOK", b""),
+                ("Timestamp", (1, 0)),
+                ("NOP", None),
+                ("WScale", 7),
+            ],
+        )
+    ),
+    "tcp ack with data": eth(
+        IP(src="10.0.0.1", dst="10.0.0.2", flags="DF")
+        / TCP(sport=40000, dport=5000, flags="PA", seq=5, ack=77, window=502)
+        / (b"hello" * 3)
+    ),
+    "tcp sack and eol": eth(
+        IP(src="10.0.0.1", dst="10.0.0.2")
+        / TCP(
+            sport=1,
+            dport=2,
+            flags="A",
+            seq=1,
+            ack=2,
+            options=[("NOP", None), ("NOP", None), ("SAck", (100, 200)), ("EOL", None)],
+        )
+    ),
+    "ipv4 with options": eth(
+        IP(src="10.0.0.1", dst="224.0.0.22", ttl=1, options=[IPOption_Router_Alert()])
+        / UDP(sport=1, dport=2)
+    ),
+    "dns response": eth(
+        IP(src="10.0.0.2", dst="10.0.0.1")
+        / UDP(sport=53, dport=40001)
+        / DNS(
+            id=7,
+            qr=1,
+            rd=1,
+            ra=1,
+            qd=DNSQR(qname="www.example.com"),
+            an=DNSRR(rrname="www.example.com", rdata="93.184.216.34", ttl=300),
+        )
+    ),
+    "dns query": eth(
+        IP(src="10.0.0.1", dst="10.0.0.2")
+        / UDP(sport=40002, dport=53)
+        / DNS(id=0x1234, rd=1, qd=DNSQR(qname="example.org", qtype="AAAA"))
+    ),
+    "dns records": eth(
+        IP(src="10.0.0.2", dst="10.0.0.1")
+        / UDP(sport=53, dport=40003)
+        / DNS(
+            id=9,
+            qr=1,
+            aa=1,
+            qd=DNSQR(qname="1.0.0.10.in-addr.arpa", qtype="PTR"),
+            an=[
+                DNSRR(rrname="1.0.0.10.in-addr.arpa", type="PTR", rdata="host.example", ttl=0),
+                DNSRR(rrname="example", type="NS", rdata="ns1.example", ttl=65),
+                DNSRR(rrname="example", type="MX", rdata=b"\x00\x0a\x04mail\x07example\x00"),
+                DNSRR(rrname="example", type="TXT", rdata=[b"v=spf1 -all"]),
+            ],
+        )
+    ),
+    "dns over tcp": eth(
+        IP(src="10.0.0.2", dst="10.0.0.1")
+        / TCP(sport=53, dport=40004, flags="PA", seq=10, ack=20)
+        / DNS(
+            id=11,
+            qr=1,
+            qd=DNSQR(qname="example.net", qtype="AAAA"),
+            an=DNSRR(rrname="example.net", type="AAAA", rdata="fd00::5"),
+        )
+    ),
+    "arp reply": eth(ARP(op=2, hwsrc=M1, psrc="10.0.0.1", hwdst=M2, pdst="10.0.0.2")),
+    "arp request": Ether(src=M1, dst="ff:ff:ff:ff:ff:ff")
+    / ARP(op=1, hwsrc=M1, psrc="10.0.0.1", pdst="10.0.0.2"),
+    "vxlan": eth(
+        IP(src="10.9.0.1", dst="10.9.0.2")
+        / UDP(sport=5555, dport=4789)
+        / VXLAN(flags=0x08, vni=42)
+        / Ether(src=M1, dst=M2)
+        / IP(src="192.168.1.1", dst="192.168.1.2")
+        / ICMP()
+    ),
+    "ipv6 icmpv6 echo": eth(IPv6(src="fd00::1", dst="fd00::2") / ICMPv6EchoRequest(id=1, seq=2)),
+    "ipv6 icmpv6 echo reply with data": eth(
+        IPv6(src="fd00::2", dst="fd00::1", tc=0x10, fl=0x12345)
+        / ICMPv6EchoReply(id=1, seq=2, data=b"abcdefgh")
+    ),
+    "ipv6 neighbour solicitation": Ether(src=M1, dst="33:33:ff:00:00:02")
+    / IPv6(src="fe80::1", dst="ff02::1:ff00:2", hlim=255)
+    / ICMPv6ND_NS(tgt="fe80::2")
+    / ICMPv6NDOptSrcLLAddr(lladdr=M1),
+    "ipv6 neighbour advertisement": eth(
+        IPv6(src="fe80::2", dst="fe80::1", hlim=255)
+        / ICMPv6ND_NA(tgt="fe80::2", R=0, S=1, O=1)
+        / ICMPv6NDOptDstLLAddr(lladdr=M2)
+    ),
+    "ipv6 router advertisement": Ether(src=M1, dst="33:33:00:00:00:01")
+    / IPv6(src="fe80::1", dst="ff02::1", hlim=255)
+    / ICMPv6ND_RA(chlim=64, routerlifetime=1800, M=1)
+    / ICMPv6NDOptSrcLLAddr(lladdr=M1)
+    / ICMPv6NDOptMTU(mtu=1500)
+    / ICMPv6NDOptPrefixInfo(prefix="fd00::", prefixlen=64),
+    "udp over ipv6": eth(IPv6(src="fd00::1", dst="fd00::2") / UDP(sport=1234, dport=4321) / b"x"),
+    "bad checksums": eth(
+        IP(src="10.0.0.1", dst="10.0.0.2", chksum=0x1234)
+        / UDP(sport=1, dport=2, chksum=0x4321)
+        / b"hi"
+    ),
+    "icmp unreachable quoting udp": eth(
+        IP(src="10.0.0.2", dst="10.0.0.1")
+        / ICMP(type=3, code=3)
+        / IPerror(src="10.0.0.1", dst="10.0.0.2")
+        / UDPerror(sport=40000, dport=9)
+        / b"abcd"
+    ),
+    "ethernet padding": Ether(bytes(eth(IP(src="10.0.0.1", dst="10.0.0.2") / ICMP())) + bytes(18)),
+    "icmp redirect": eth(
+        IP(src="10.0.0.254", dst="10.0.0.1")
+        / ICMP(type=5, code=1, gw="10.0.0.253")
+        / IPerror(src="10.0.0.1", dst="10.9.9.9")
+        / UDPerror(sport=40000, dport=53)
+    ),
+    "icmp time exceeded": eth(
+        IP(src="10.0.0.254", dst="10.0.0.1")
+        / ICMP(type=11, code=0)
+        / IPerror(src="10.0.0.1", dst="10.9.9.9", ttl=1)
+        / UDPerror(sport=40000, dport=33434)
+    ),
+    "icmpv6 packet too big": eth(
+        IPv6(src="fd00::fe", dst="fd00::1")
+        / ICMPv6PacketTooBig(mtu=1280)
+        / IPerror6(src="fd00::1", dst="fd00::9")
+        / UDPerror(sport=1, dport=2)
+    ),
+    "icmpv6 time exceeded": eth(
+        IPv6(src="fd00::fe", dst="fd00::1")
+        / ICMPv6TimeExceeded()
+        / IPerror6(src="fd00::1", dst="fd00::9", hlim=1)
+        / UDPerror(sport=1, dport=2)
+    ),
+    "a vendor's address": Ether(src="00:1b:21:12:34:56", dst="01:00:5e:00:00:16")
+    / IP(src="10.0.0.1", dst="224.0.0.22", ttl=1)
+    / UDP(sport=1, dport=2),
+}
+
+#: real captures: one frame of each kind of frame the file holds (tshark's protocol stack)
+REAL = ("real.pcap", "snaplen.pcap", "crafted.pcap", "services.pcap")
+
+
+def _real_samples() -> list[tuple[str, bytes, int]]:
+    """(name, bytes, length on the wire) of one frame of each kind in the real captures."""
+    out: list[tuple[str, bytes, int]] = []
+    for name in REAL:
+        r = subprocess.run(
+            ["tshark", "-r", str(CORPUS / name), "-T", "fields", "-e", "frame.protocols"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        kinds = r.stdout.splitlines()
+        seen: set[str] = set()
+        with pcap.read_capture(str(CORPUS / name)) as cap:
+            assert cap.linktype == LINKTYPE_ETHERNET
+            for kind, rec in zip(kinds, cap, strict=False):
+                if kind not in seen:
+                    seen.add(kind)
+                    out.append((f"{name} {kind}", bytes(rec.data), rec.orig_len))
+    return out
+
+
+def write_pcap(path: Path, frames: list[tuple[bytes, int]]) -> None:
+    """A classic pcap of Ethernet frames, each with its length on the wire (a cut frame
+    stays cut for tshark: its checksums are unverified, as tapwatch says)."""
+    out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, LINKTYPE_ETHERNET)]
+    for i, (data, wirelen) in enumerate(frames):
+        out.append(struct.pack("<IIII", i, 0, len(data), max(wirelen, len(data))) + data)
+    path.write_bytes(b"".join(out))
+
+
+needs_tshark = pytest.mark.skipif(
+    shutil.which("tshark") is None, reason="tshark is not installed: it is this test's oracle"
+)
+
+
+@pytest.fixture(scope="module")
+def compared(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, tuple[list[Node], list[Theirs]]]:
+    """Every packet's tree, tapwatch's and tshark's, by the packet's name."""
+    frames = [(name, bytes(p), len(p)) for name, p in BUILT.items()] + _real_samples()
+    path = tmp_path_factory.mktemp("oracle") / "frames.pcap"
+    write_pcap(path, [(data, wirelen) for _name, data, wirelen in frames])
+    theirs = tshark_trees(path)
+    assert len(theirs) == len(frames)
+    return {
+        name: (detail(data, LINKTYPE_ETHERNET, wire_len=wirelen), t)
+        for (name, data, wirelen), t in zip(frames, theirs, strict=True)
+    }
+
+
+@needs_tshark
+@pytest.mark.parametrize("name", list(BUILT))
+def test_built_packets_tree_is_tsharks(
+    name: str, compared: dict[str, tuple[list[Node], list[Theirs]]]
+) -> None:
+    ours, theirs = compared[name]
+    assert ours and not mismatches(ours, theirs), "\n".join(mismatches(ours, theirs))
+
+
+@needs_tshark
+def test_real_frames_tree_is_tsharks(
+    compared: dict[str, tuple[list[Node], list[Theirs]]],
+) -> None:
+    bad = {
+        name: got
+        for name, (ours, theirs) in compared.items()
+        if name not in BUILT
+        for got in [mismatches(ours, theirs)]
+        if got
+    }
+    assert len(compared) > len(BUILT) + 20
+    assert not bad, "\n".join(f"{k}:\n  " + "\n  ".join(v[:6]) for k, v in bad.items())
+
+
+@needs_tshark
+def test_checksum_verdicts_are_tsharks(
+    compared: dict[str, tuple[list[Node], list[Theirs]]],
+) -> None:
+    """tshark's words for a wrong checksum, over the checksum's bytes."""
+    ours, _ = compared["bad checksums"]
+    labels = [c.label for n in ours for c in n.children]
+    assert (
+        'Header Checksum: 0x1234 incorrect, should be 0x66cc(may be caused by "IP checksum '
+        'offload"?)' in labels
+    )
+    assert (
+        'Checksum: 0x4321 incorrect, should be 0x836b (maybe caused by "UDP checksum offload"?)'
+        in labels
+    )
