@@ -3,31 +3,21 @@
 Textual's DataTable does O(n) work per added row and measures every row, which
 cannot keep up with a live capture of 100k+ packets. This widget instead owns
 no rows at all: its virtual height is the number of packets currently shown,
-``render_line(y)`` maps a screen line to a ring sequence number, fetches that
-one record and formats it (toolong's ``LogLines`` is the model). Rendered rows
-are kept in a small LRU keyed by ``(seq, width, state)`` so scrolling and the
-periodic refresh cost nothing for rows already drawn.
+``render_line(y)`` maps a screen line to a ring sequence number (through
+``widgets.packet_rows``, which knows the filter, time and sort orders), fetches that
+one record and formats it in the columns of ``widgets.packet_columns`` (toolong's
+``LogLines`` is the model). Rendered rows are kept in a small LRU keyed by
+``(seq, width, state)`` so scrolling and the periodic refresh cost nothing for rows
+already drawn.
 
-The screen calls :meth:`PacketList.sync` on a timer (10-20 Hz). ``sync`` looks
-at the ring's bounds, extends the list of matching seqs when a display filter
-is active (running the compiled filter over the new records only, in
-time-boxed chunks so rebuilding over a full ring never freezes the UI), drops
-what the ring evicted off the top and keeps the cursor where the user left it
-- or at the end while following.
-
-Rows can be sorted by a column: the order is computed in a worker over a
-snapshot of the rows (``set_order``); packets that arrive afterwards show
-below the sorted ones in arrival order until the next sort. Columns grow with
-the width: the addresses take what the longest address seen needs (a full
-IPv6 address on a wide screen), Info takes the rest and ends with an ellipsis
-when it is cut. With several interfaces an interface column appears.
+The screen calls :meth:`PacketList.sync` on a timer (10-20 Hz). ``sync`` has the rows
+catch up with the ring and keeps the cursor where the user left it - or at the end
+while following.
 """
 
 from __future__ import annotations
 
-import time
 from array import array
-from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, ClassVar
 
@@ -43,13 +33,13 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from tapwatch.analysis.sorting import SortColumn
-from tapwatch.analysis.sorting import positions as sorting_positions
 from tapwatch.analysis.timefmt import WIDTHS, TimeFormat, format_time
 from tapwatch.kinds import DIRECTION_ARROWS, Direction
-from tapwatch.linktypes import LINKTYPE_NETLINK
 from tapwatch.ring import Record
 from tapwatch.sanitize import printable
 from tapwatch.tunnelview import describe
+from tapwatch.widgets.packet_columns import ADDR_MAX, ADDR_MIN, Columns, fit
+from tapwatch.widgets.packet_rows import PacketRows, with_events
 from tapwatch.widgets.theme import PROTO_CLASS_NAMES, proto_class
 
 if TYPE_CHECKING:
@@ -57,133 +47,9 @@ if TYPE_CHECKING:
     from tapwatch.filters import PacketFilter
     from tapwatch.session import Session
 
-FILTER_CHUNK = 4096
-#: Newest rows of a live list put in time order at each sync (records reach the ring in
-#: arrival order: a tunnel end's inner packet before the outer one the kernel stamped first)
-TIME_ORDER_ROWS = 256
-#: Longest the filter may run per sync before yielding back to the event loop.
-FILTER_BUDGET_S = 0.025
 #: The number column's mark of a linked packet (``analysis.links``): carried by an outer
 #: packet, carrying an inner one, both (a tunnel inside a tunnel)
 LINK_MARKS = ("", "⊂", "⊃", "⊃")
-
-#: Widest an address column grows (a full IPv6 address), narrowest it shrinks.
-ADDR_MAX = 39
-ADDR_MIN = 12
-#: a MAC address (ARP rows): the addresses get this much before Info's third is weighed
-ADDR_MAC = 17
-DIR_WIDTH = 5
-#: Info's share before the addresses grow past ADDR_MIN ("Echo (ping) request id…")
-INFO_FIRST = 22
-
-
-class _WithEvents:
-    """A display filter that lets interface events through (or hides them all)."""
-
-    def __init__(self, inner: PacketFilter | None, hidden: bool) -> None:
-        self.inner = inner
-        self.hidden = hidden
-        record = getattr(inner, "match_record", None)
-        if record is not None:
-            self.match_record = self._match_record
-
-    def match(self, data: bytes, linktype: int) -> bool:
-        if linktype == LINKTYPE_NETLINK:
-            return not self.hidden
-        return self.inner is None or self.inner.match(data, linktype)
-
-    def _match_record(self, rec: Record, linktype: int) -> bool:
-        if linktype == LINKTYPE_NETLINK:
-            return not self.hidden
-        return bool(self.inner.match_record(rec, linktype))  # type: ignore[union-attr]
-
-
-def with_events(flt: PacketFilter | None, *, hidden: bool) -> PacketFilter | None:
-    """``flt`` as the list runs it: events shown unless ``hidden``, whatever it says."""
-    if flt is None and not hidden:
-        return None
-    return _WithEvents(flt, hidden)  # type: ignore[return-value]
-
-
-def _fit(text: str, width: int, right: bool = False) -> str:
-    """Pad or truncate ``text`` to exactly ``width`` cells (ellipsis when cut)."""
-    if width <= 0:
-        return ""
-    if len(text) > width:
-        return text[: width - 1] + "…" if width > 1 else text[:width]
-    return text.rjust(width) if right else text.ljust(width)
-
-
-class Columns:
-    """Column widths for one list width, computed once per change of width or content."""
-
-    __slots__ = ("addr", "dir", "iface", "info", "length", "no", "proto", "spans", "time", "width")
-
-    def __init__(
-        self,
-        width: int,
-        max_seq: int,
-        *,
-        time_width: int = 11,
-        iface_width: int = 0,
-        addr_seen: int = ADDR_MIN,
-        directions: bool = True,
-    ) -> None:
-        self.width = width
-        self.no = max(5, len(str(max_seq)) + 1)  # +1: room for the mark
-        self.time = time_width
-        self.iface = iface_width
-        #: the Dir column, only where packets have a direction (not a file without any)
-        self.dir = DIR_WIDTH if directions else 0
-        self.proto = 6
-        self.length = 5 if width >= 100 else 4
-        gaps = 6 + (1 if iface_width else 0) + (1 if directions else 0)
-        fixed = self.no + self.time + self.iface + self.dir + self.proto + self.length + gaps
-        rest = max(0, width - fixed)
-        # Info gets the width first (INFO_FIRST: enough to tell a request from a reply), then
-        # the addresses what the longest one seen needs, up to a full IPv6 address; Info
-        # takes what is left
-        want = max(ADDR_MIN, min(ADDR_MAX, addr_seen))
-        share = max(ADDR_MIN, (rest - INFO_FIRST) // 2)
-        self.addr = max(8, min(want, share, max(ADDR_MAC, rest // 3)))
-        self.info = max(0, rest - 2 * self.addr)
-        spans: dict[SortColumn, tuple[int, int]] = {}
-        x = 0
-        for col, w in self.layout():
-            spans[col] = (x, x + w)
-            x += w + 1
-        self.spans = spans
-
-    def layout(self) -> list[tuple[SortColumn, int]]:
-        cols = [(SortColumn.NUMBER, self.no), (SortColumn.TIME, self.time)]
-        if self.iface:
-            cols.append((SortColumn.INTERFACE, self.iface))
-        if self.dir:
-            cols.append((SortColumn.DIRECTION, self.dir))
-        cols += [
-            (SortColumn.SOURCE, self.addr),
-            (SortColumn.DESTINATION, self.addr),
-            (SortColumn.PROTOCOL, self.proto),
-            (SortColumn.LENGTH, self.length),
-            (SortColumn.INFO, self.info),
-        ]
-        return cols
-
-    def column_at(self, x: int) -> SortColumn | None:
-        for col, (lo, hi) in self.spans.items():
-            if lo <= x < hi + 1:
-                return col
-        return None
-
-    def header(self, sort: tuple[SortColumn, bool] | None = None) -> str:
-        right = {SortColumn.NUMBER, SortColumn.TIME, SortColumn.LENGTH}
-        parts = []
-        for col, w in self.layout():
-            title = "Iface" if col is SortColumn.INTERFACE else col.value
-            if sort is not None and sort[0] is col:
-                title += " ▼" if sort[1] else " ▲"
-            parts.append(_fit(title, w, right=col in right))
-        return _fit(" ".join(parts), self.width)
 
 
 class PacketList(ScrollView, can_focus=True):
@@ -254,27 +120,9 @@ class PacketList(ScrollView, can_focus=True):
         #: a capture file: nothing new arrives, so following is never offered
         self.file_mode = all(s.kind == "file" for s in session.sources)
         self.cursor_seq: int | None = None
-        self._filter: PacketFilter | None = None
-        self._matches = array("q")
-        self._mstart = 0  # matches before this index were evicted from the ring
-        self._scanned = self.ring.first_seq  # next seq the filter has to look at
-        self._limit = self.ring.next_seq  # rows end here (frozen while paused)
-        self._first = self.ring.first_seq  # seq of row 0 when unfiltered
-        self._rows = 0
-        # a live list in time order: row position (as a seq) -> the seq shown there, and back,
-        # for the few newest rows whose stamps came out of arrival order
-        self._shown_at: dict[int, int] = {}
-        self._position_of: dict[int, int] = {}
-        self._timed = self.ring.first_seq  # rows before this are in time order already
-        self._cleared_seen = self.ring.cleared
-        self.first_ns: int | None = None  # the first packet's time: relative times start here
+        #: which packets the rows show, in which order
+        self.shown = PacketRows(session, file_mode=self.file_mode)
         self.marks: set[int] = set()
-        # sorted rows: a snapshot order, then what arrived since in arrival order
-        self.sort: tuple[SortColumn, bool] | None = None
-        self._order: array[int] | None = None
-        self._order_limit = 0
-        self._order_pos = array("i")
-        self._order_base = 0
         self._cols: Columns | None = None
         self._addr_seen = ADDR_MIN
         #: a packet with a direction was seen (a live device has them from the start)
@@ -300,118 +148,84 @@ class PacketList(ScrollView, can_focus=True):
         #: posted, arrives a frame or two later: 30-50 ms more from key to tree)
         self.on_cursor: Callable[[int | None], None] | None = None
         self._reported: int | None = -1
-        self.scan_total = 0  # records the running filter pass has to look at
-        self.scan_done = 0
 
-    # ----- model -------------------------------------------------------------------------
+    # ----- model (``self.shown``; what the screen and tools read) ---------------------------
     @property
     def rows(self) -> int:
         """How many packets the list shows now."""
-        return self._rows
+        return self.shown.count
 
     @property
     def filtered(self) -> bool:
-        return self._filter is not None
+        return self.shown.filter is not None
 
     @property
     def sorted(self) -> bool:
-        return self._order is not None
+        return self.shown.order is not None
+
+    @property
+    def sort(self) -> tuple[SortColumn, bool] | None:
+        """The column and direction (descending) the rows are sorted by, or None."""
+        return self.shown.sort
+
+    @property
+    def first_ns(self) -> int | None:
+        """The first packet's time: relative times start here."""
+        return self.shown.first_ns
 
     @property
     def scanning(self) -> bool:
         """True while the filter is still catching up with the ring (a rebuild in progress)."""
-        return self._filter is not None and self._scanned < self._limit
+        return self.shown.scanning
+
+    @property
+    def scan_total(self) -> int:
+        """Records the running filter pass has to look at."""
+        return self.shown.scan_total
+
+    @property
+    def scan_done(self) -> int:
+        return self.shown.scan_done
 
     @property
     def new_while_paused(self) -> int:
         """Packets that arrived since the display was paused."""
-        return max(0, self.ring.next_seq - self._limit) if self.paused else 0
-
-    def _unsorted_rows(self) -> int:
-        if self._filter is None:
-            return max(0, self._limit_now() - self._first)
-        return len(self._matches) - self._mstart
-
-    def _limit_now(self) -> int:
-        return max(self._limit, self.ring.first_seq)
-
-    def _tail_start(self) -> int:
-        """Index, among the unsorted rows, of the first one newer than the sorted snapshot."""
-        if self._filter is None:
-            return max(0, self._order_limit - self._first)
-        return bisect_left(self._matches, self._order_limit, self._mstart) - self._mstart
+        return max(0, self.ring.next_seq - self.shown.limit) if self.paused else 0
 
     @property
     def unsorted_tail(self) -> int:
         """Rows that arrived after the last sort (shown below the sorted ones)."""
-        if self._order is None:
-            return 0
-        return self._rows - len(self._order)
-
-    def _arrival_seq(self, index: int) -> int | None:
-        if self._filter is None:
-            at = self._first + index
-            return self._shown_at.get(at, at)
-        return self._matches[self._mstart + index]
+        return self.shown.unsorted_tail
 
     def seq_at(self, index: int) -> int | None:
         """The seq shown on row ``index``."""
-        if not 0 <= index < self._rows:
-            return None
-        order = self._order
-        if order is not None:
-            if index < len(order):
-                return order[index]
-            return self._arrival_seq(self._tail_start() + index - len(order))
-        return self._arrival_seq(index)
+        return self.shown.seq_at(index)
 
     def index_of(self, seq: int) -> int:
         """Row of ``seq`` or of the first shown packet after it, clamped to the list."""
-        order = self._order
-        if order is not None:
-            at = seq - self._order_base
-            if 0 <= at < len(self._order_pos) and self._order_pos[at] >= 0:
-                return self._order_pos[at]
-            if seq >= self._order_limit:
-                idx = len(order) + self._arrival_index(seq) - self._tail_start()
-            else:
-                idx = 0
-        else:
-            idx = self._arrival_index(seq)
-        return max(0, min(idx, self._rows - 1))
-
-    def _arrival_index(self, seq: int) -> int:
-        if self._filter is None:
-            return self._position_of.get(seq, seq) - self._first
-        return bisect_left(self._matches, seq, self._mstart) - self._mstart
+        return self.shown.index_of(seq)
 
     def contains(self, seq: int) -> bool:
         """Whether ``seq`` is one of the rows shown."""
-        return self._rows > 0 and self.seq_at(self.index_of(seq)) == seq
+        return self.shown.contains(seq)
 
     @property
     def cursor_index(self) -> int | None:
-        if self.cursor_seq is None or self._rows == 0:
+        if self.cursor_seq is None or self.shown.count == 0:
             return None
-        return self.index_of(self.cursor_seq)
+        return self.shown.index_of(self.cursor_seq)
 
     def shown_seqs(self) -> list[int]:
         """Every seq the list shows now, in arrival order (for exporting what the filter shows)."""
-        return list(self.arrival_rows())
+        return list(self.shown.arrival_rows())
 
     def arrival_rows(self) -> Sequence[int]:
         """The shown seqs in arrival order, as a snapshot safe to hand to a worker."""
-        n = self._unsorted_rows()
-        if self._filter is None:
-            return range(self._first, self._first + n)
-        return self._matches[self._mstart : self._mstart + n]
+        return self.shown.arrival_rows()
 
     def display_rows(self) -> Sequence[int]:
         """The shown seqs in display order (sorted or not), as a snapshot for a worker."""
-        if self._order is None:
-            return self.arrival_rows()
-        tail = self.arrival_rows()[self._tail_start() :]
-        return self._order + array("q", tail)
+        return self.shown.display_rows()
 
     def selected_record(self) -> Record | None:
         return self.ring.get(self.cursor_seq) if self.cursor_seq is not None else None
@@ -424,14 +238,7 @@ class PacketList(ScrollView, can_focus=True):
         self._user_filter = flt
         keep = self.cursor_seq
         dropped = self.sort
-        self._filter = with_events(flt, hidden=self.events_hidden)
-        self._matches = array("q")
-        self._mstart = 0
-        self._scanned = self.ring.first_seq
-        self.scan_total = max(0, self._limit - self._scanned)
-        self.scan_done = 0
-        self._rows = 0
-        self._drop_order()
+        self.shown.set_filter(with_events(flt, hidden=self.events_hidden))
         self._cache.clear()
         self.cursor_seq = keep
         self._reveal = keep is not None  # the selected packet (or the nearest) in view again
@@ -459,42 +266,21 @@ class PacketList(ScrollView, can_focus=True):
         maps a seq back to its row.
         """
         if order is None:
-            self._drop_order()
+            self.shown.drop_order()
         else:
-            self._order = order
-            self._order_limit = limit
-            self._order_base, self._order_pos = positions or sorting_positions(order)
-            self.sort = sort
+            self.shown.set_order(order, sort, limit, positions)
             self.follow = False
         self._cache.clear()
-        self._rows = -1  # recount
+        self.shown.recount()
         self.sync()
         if self.cursor_seq is not None:
             self.scroll_to_index(self.index_of(self.cursor_seq), center=True)
         self.refresh()
         self._update_subtitle()
 
-    def _drop_order(self) -> None:
-        self._order = None
-        self._order_pos = array("i")
-        self._order_base = 0
-        self._order_limit = 0
-        self.sort = None
-
     def reset(self) -> None:
         """Forget everything shown (after the ring was cleared)."""
-        ring = self.ring
-        self._cleared_seen = ring.cleared
-        self._matches = array("q")
-        self._mstart = 0
-        self._scanned = ring.first_seq
-        self._first = ring.first_seq
-        self._limit = ring.first_seq if self.paused else ring.next_seq
-        self._rows = 0
-        self._shown_at.clear()
-        self._position_of.clear()
-        self._timed = ring.first_seq
-        self._drop_order()
+        self.shown.reset(self.paused)
         self.marks.clear()
         self.cursor_seq = None
         self.follow = True
@@ -520,8 +306,8 @@ class PacketList(ScrollView, can_focus=True):
     def _update_subtitle(self) -> None:
         """The pane's subtitle: what the list shows beyond every packet in arrival order."""
         parts = []
-        if self._filter is not None:
-            parts.append(f"{self._rows:,} shown")
+        if self.shown.filter is not None:
+            parts.append(f"{self.shown.count:,} shown")
         if self.sort is not None:
             col, desc = self.sort
             parts.append(f"sorted by {col.value} {'▼' if desc else '▲'}")
@@ -533,7 +319,7 @@ class PacketList(ScrollView, can_focus=True):
             parts.append(f"time: {self.time_format.value}")
         if self.paused:
             parts.append("paused")
-        elif not self.follow and self._rows and self._order is None and not self.file_mode:
+        elif not self.follow and self.shown.count and not self.sorted and not self.file_mode:
             parts.append("End: follow")
         subtitle = " · ".join(parts)
         if subtitle != self.border_subtitle:
@@ -563,126 +349,27 @@ class PacketList(ScrollView, can_focus=True):
 
     def sync(self) -> None:
         """Catch up with the ring: new rows, evicted rows, filter progress, cursor."""
-        ring = self.ring
-        if ring.cleared != self._cleared_seen:
+        if self.shown.cleared:
             self.reset()
             return
-        first = ring.first_seq
-        if not self.paused:
-            self._limit = ring.next_seq
-        limit = max(self._limit, first)
-        old_rows = self._rows
-        dropped = 0
-        if self._filter is None:
-            dropped = max(0, first - self._first)
-            self._first = first
-            if not self.file_mode and limit > self._timed:
-                self._time_order(first, limit)
-        if self.first_ns is None and limit > first:
-            rec = ring.get(self._shown_at.get(first, first))  # the first row, in time order
-            if rec is not None:
-                self.first_ns = rec.ts_ns
-        if self._filter is not None:
-            self._scan(first, limit)
-            matches = self._matches
-            old_mstart = self._mstart
-            if self._mstart < len(matches) and matches[self._mstart] < first:
-                self._mstart = bisect_left(matches, first, self._mstart)
-            dropped = self._mstart - old_mstart
-            if self._mstart > 65536 and self._mstart * 2 > len(matches):
-                self._matches = matches[self._mstart :]
-                self._mstart = 0
-        rows = self._unsorted_rows()
-        if self._order is not None:
-            rows = len(self._order) + max(0, rows - self._tail_start())
-            dropped = 0  # evicted rows of a sorted view stay in place (drawn as evicted)
-        self._rows = rows
-        if rows != old_rows or dropped:
-            self._set_virtual(rows)
-            if dropped and not self.follow:
-                self.scroll_to(y=max(0, self.scroll_offset.y - dropped), animate=False, force=True)
+        caught = self.shown.catch_up(self.paused)
+        if caught.reordered:
+            self.refresh()
+        if caught.changed:
+            self._set_virtual(self.shown.count)
+            if caught.dropped and not self.follow:
+                y = max(0, self.scroll_offset.y - caught.dropped)
+                self.scroll_to(y=y, animate=False, force=True)
             self.refresh()
             self._update_subtitle()
         self._place_cursor()
-
-    def _time_order(self, first: int, limit: int) -> None:
-        """Show the newest rows of a live list in time order (a file keeps its own order).
-
-        Records reach the ring as they arrive, not quite as they were stamped; the rows
-        from a little before the last sync's end to the ring's end are sorted by stamp
-        (stable: arrival order among equal stamps). Older rows stay where they are; in
-        a flood, only the newest few thousand rows of each sync are looked at.
-        """
-        shown_at, position_of = self._shown_at, self._position_of
-        # bounded work per sync (a flood brings tens of thousands of rows between two)
-        start = max(first, self._timed - TIME_ORDER_ROWS, limit - 16 * TIME_ORDER_ROWS)
-        self._timed = limit
-        seqs = [shown_at.get(at, at) for at in range(start, limit)]
-        stamps = []
-        for seq in seqs:
-            rec = self.ring.get(seq)
-            if rec is None:
-                return  # evicted meanwhile: the next sync sees the ring as it is then
-            stamps.append(rec.ts_ns)
-        order = sorted(range(len(seqs)), key=lambda i: (stamps[i], seqs[i]))
-        if all(i == n for n, i in enumerate(order)):
-            return
-        for offset, i in enumerate(order):
-            at, seq = start + offset, seqs[i]
-            if at == seq:
-                shown_at.pop(at, None)
-                position_of.pop(seq, None)
-            else:
-                shown_at[at] = seq
-                position_of[seq] = at
-        if len(shown_at) > 4 * TIME_ORDER_ROWS:  # what the ring evicted goes
-            for at in [a for a in shown_at if a < first]:
-                position_of.pop(shown_at.pop(at), None)
-        self.refresh()
-
-    def _scan(self, first: int, limit: int) -> None:
-        """Run the filter over records not looked at yet, for at most FILTER_BUDGET_S."""
-        flt = self._filter
-        assert flt is not None
-        start = max(self._scanned, first)
-        if start >= limit:
-            self._scanned = max(self._scanned, start)
-            return
-        # a Wireshark display filter reads each record's number and time too
-        match_record = getattr(flt, "match_record", None)
-        match = flt.match
-        lts = [i.linktype for i in self.session.interfaces]
-        append = self._matches.append
-        deadline = time.perf_counter() + FILTER_BUDGET_S
-        ring = self.ring
-        while start < limit:
-            chunk = ring.range(start, min(limit, start + FILTER_CHUNK))
-            if not chunk:
-                if start < ring.first_seq:  # evicted under our feet: go on from the oldest
-                    start = ring.first_seq
-                    continue
-                start = limit
-                break
-            if match_record is not None:
-                for rec in chunk:
-                    if match_record(rec, lts[rec.iface]):
-                        append(rec.seq)
-            else:
-                for rec in chunk:
-                    if match(rec.data, lts[rec.iface]):
-                        append(rec.seq)
-            self.scan_done += chunk[-1].seq + 1 - start
-            start = chunk[-1].seq + 1
-            if time.perf_counter() > deadline:
-                break
-        self._scanned = start
 
     def _set_virtual(self, rows: int) -> None:
         # +1: the header row, which stays pinned at the top of the view
         self.virtual_size = Size(self.scrollable_content_region.width, rows + 1)
 
     def _place_cursor(self) -> None:
-        rows = self._rows
+        rows = self.shown.count
         if rows == 0:
             new = None
         elif self.follow:
@@ -691,13 +378,13 @@ class PacketList(ScrollView, can_focus=True):
             new = self.seq_at(0)
         else:
             # the cursor's packet may have been evicted or filtered out: nearest shown one
-            new = self._nearest(self.cursor_seq)
-            if self.scanning and self._scanned <= self.cursor_seq and new != self.cursor_seq:
+            new = self.shown.nearest(self.cursor_seq)
+            if self.scanning and self.shown.scanned <= self.cursor_seq and new != self.cursor_seq:
                 new = self.cursor_seq  # keep the target until the rebuild reaches it
         self._move_to_seq(new)
         if self._reveal and not self.follow and new is not None and rows:
             target = self.cursor_seq
-            if not self.scanning or (target is not None and self._scanned > target):
+            if not self.scanning or (target is not None and self.shown.scanned > target):
                 # the rebuild has passed the selected packet: its row is final, show it
                 self._reveal = False
                 self.scroll_to_index(self.index_of(new), center=True)
@@ -706,17 +393,6 @@ class PacketList(ScrollView, can_focus=True):
         if self.follow and rows and self.scroll_offset.y != self.max_scroll_y:
             self.scroll_to(y=self.max_scroll_y, animate=False, force=True)
         self._report()
-
-    def _nearest(self, seq: int) -> int | None:
-        """``seq`` if it is shown, else the shown packet nearest to it (the earlier on a tie)."""
-        at = self.index_of(seq)
-        after = self.seq_at(at)
-        if after is None or after == seq or self._order is not None:
-            return after
-        before = self.seq_at(at - 1) if after > seq else None
-        if before is not None and abs(seq - before) <= abs(after - seq):
-            return before
-        return after
 
     def _report(self) -> None:
         if self.cursor_seq != self._reported:
@@ -731,7 +407,7 @@ class PacketList(ScrollView, can_focus=True):
             return
         self.cursor_seq = seq
         for s in (old, seq):
-            if s is not None and self._rows:
+            if s is not None and self.shown.count:
                 self._refresh_row(self.index_of(s))
 
     def _refresh_row(self, index: int) -> None:
@@ -746,11 +422,11 @@ class PacketList(ScrollView, can_focus=True):
 
     def move_cursor(self, index: int) -> None:
         """Put the cursor on row ``index`` (clamped); following resumes on the last row."""
-        rows = self._rows
+        rows = self.shown.count
         if rows == 0:
             return
         index = max(0, min(index, rows - 1))
-        self.follow = index == rows - 1 and self._order is None
+        self.follow = index == rows - 1 and not self.sorted
         self._move_to_seq(self.seq_at(index))
         self.scroll_to_index(index)
         self._report()
@@ -778,7 +454,7 @@ class PacketList(ScrollView, can_focus=True):
 
     def _index(self) -> int:
         idx = self.cursor_index
-        return self._rows - 1 if idx is None else idx
+        return self.shown.count - 1 if idx is None else idx
 
     def action_cursor_up(self) -> None:
         self.move_cursor(self._index() - 1)
@@ -790,8 +466,8 @@ class PacketList(ScrollView, can_focus=True):
         self.move_cursor(0)
 
     def action_last(self) -> None:
-        self.follow = self._order is None
-        self.move_cursor(self._rows - 1)
+        self.follow = not self.sorted
+        self.move_cursor(self.shown.count - 1)
         self.scroll_to(y=self.max_scroll_y, animate=False, force=True)
 
     def action_page_up(self) -> None:
@@ -814,7 +490,7 @@ class PacketList(ScrollView, can_focus=True):
         self.follow = False
 
     def on_resize(self, _event: events.Resize) -> None:
-        self._set_virtual(self._rows)
+        self._set_virtual(self.shown.count)
 
     def on_focus(self) -> None:
         self._cache.clear()
@@ -882,7 +558,7 @@ class PacketList(ScrollView, can_focus=True):
         if len(measured) > 4096:
             measured.clear()
             self._summaries.clear()
-        for index in range(top, min(self._rows, top + self.size.height)):
+        for index in range(top, min(self.shown.count, top + self.size.height)):
             seq = self.seq_at(index)
             if seq is None or seq in measured:
                 continue
@@ -942,7 +618,7 @@ class PacketList(ScrollView, can_focus=True):
         width = cols.width
         if rec is None:  # evicted between sync and paint, or below a sorted snapshot
             return Strip(
-                [Segment(_fit(f"{seq:>{cols.no}} (evicted)", width), self._style("evicted"))], width
+                [Segment(fit(f"{seq:>{cols.no}} (evicted)", width), self._style("evicted"))], width
             )
         s = self._summaries.pop(seq, None) or self.session.summary(rec)
         first = self.first_ns if self.first_ns is not None else rec.ts_ns
@@ -955,8 +631,8 @@ class PacketList(ScrollView, can_focus=True):
         src, dst = printable(s.src), printable(s.dst)
         marked = seq in self.marks
         fields = [
-            _fit(("•" if marked else LINK_MARKS[linked]) + str(seq), cols.no, right=True),
-            _fit(when, cols.time, right=True),
+            fit(("•" if marked else LINK_MARKS[linked]) + str(seq), cols.no, right=True),
+            fit(when, cols.time, right=True),
         ]
         if rec.iface >= len(self._ifnames):  # numbered since (an interface made later)
             self._ifnames = [printable(i.name) for i in self.session.interfaces]
@@ -967,10 +643,10 @@ class PacketList(ScrollView, can_focus=True):
             if rec.iface >= len(self._ifnames):  # described late (a file, a late input)
                 self._ifnames = [printable(i.name) for i in self.session.interfaces]
             name = self._ifnames[rec.iface] if rec.iface < len(self._ifnames) else "?"
-            fields.append(_fit(name, cols.iface))
+            fields.append(fit(name, cols.iface))
         dir_at = sum(len(f) + 1 for f in fields)
         if cols.dir:
-            fields.append(_fit(DIRECTION_ARROWS[rec.direction], cols.dir))
+            fields.append(fit(DIRECTION_ARROWS[rec.direction], cols.dir))
         info = printable(s.info)
         note = self.session.crossing(rec)
         if note:  # another input saw it too (both ends of a tunnel): where, how long before
@@ -985,13 +661,13 @@ class PacketList(ScrollView, can_focus=True):
         if words:
             info = f"{words} {info}"
         fields += [
-            _fit(src, cols.addr),
-            _fit(dst, cols.addr),
-            _fit(s.proto, cols.proto),
-            _fit(str(len(rec.data)), cols.length, right=True),
-            _fit(info, cols.info),
+            fit(src, cols.addr),
+            fit(dst, cols.addr),
+            fit(s.proto, cols.proto),
+            fit(str(len(rec.data)), cols.length, right=True),
+            fit(info, cols.info),
         ]
-        text = _fit(" ".join(fields), width)
+        text = fit(" ".join(fields), width)
         style = self._style("event" if s.proto == "event" else proto_class(s.proto, s.malformed))
         if state:
             style += self._style("cursor" if state == 2 else "cursor-blur")
