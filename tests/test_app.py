@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import re
 import shutil
 import subprocess
 from collections.abc import Callable, Coroutine
@@ -919,6 +920,45 @@ async def test_panes_drawn_line_by_line_match_a_whole_redraw() -> None:
         frame = tree.get_component_rich_style("detail--frame")
         assert frame.color is not None and frame.color.triplet is not None
         assert any(frame.color.triplet.hex in style for _, style in drawn(tree)[1])
+
+
+@ui
+async def test_theme_change_recolours_the_tree_without_a_cursor_move() -> None:
+    """A theme chosen (as the palette's theme picker does: it sets the app's theme) recolours
+    the tree's labels at once: the frame layer, the protocol layers and their fields, not
+    the next packet's tree only."""
+    app = TapwatchApp(offline(6))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        tree = detail_tree(app)
+        tree.root.children[1].expand()  # a layer open: its fields are drawn too
+        await settle(pilot, app)
+
+        def colours(*names: str) -> set[str]:
+            found = set()
+            for name in names:
+                color = tree.get_component_rich_style(name).color
+                assert color is not None and color.triplet is not None
+                found.add(color.triplet.hex)
+            return found
+
+        def shown() -> set[str]:
+            """The foreground colours the tree's label runs are drawn in now."""
+            text = " ".join(style for line in drawn(tree)[1:-1] for _, style in line)
+            return set(re.findall(r"#[0-9a-f]{6}", text))
+
+        # (the frame layer's line is under the tree's cursor bar, in the bar's colours)
+        names = ("detail--layer", "detail--field")
+        old = colours(*names)
+        assert old <= shown()
+        app.theme = "textual-light"
+        await settle(pilot, app)
+        new = colours(*names)
+        assert new != old
+        drawn_now = shown()
+        assert new <= drawn_now, (new, drawn_now)
+        assert not (old - new) & drawn_now  # no label keeps the old theme's colour
+        assert detail_tree(app).seq == packet_list(app).cursor_seq  # the cursor did not move
 
 
 @ui

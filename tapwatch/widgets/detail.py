@@ -76,6 +76,28 @@ class DetailTree(Tree["Node | None"], inherit_bindings=False):
         self._base_style: Style | None = None  # the widget's style while a frame is drawn
         #: component styles as long as the stylesheet and the focus are the same
         self._style_memo: dict[tuple[tuple[str, ...], bool, bool], Style] = {}
+        #: each label shown and the component class its style comes from, to restyle the
+        #: labels when the theme changes (a label keeps the style it was made with)
+        self._labelled: list[tuple[TreeNode[Node | None], str]] = []
+
+    def on_mount(self) -> None:
+        # published once the new theme's stylesheet is applied (a watch of the app's theme
+        # runs before it: the component styles would still be the old theme's)
+        self.app.theme_changed_signal.subscribe(self, self._theme_changed)
+
+    def _theme_changed(self, _theme: object) -> None:
+        """The labels in the new theme's colours, the packet shown staying as it is."""
+        self._style_memo.clear()
+        get = self.get_component_rich_style
+        styles: dict[str, Style] = {}
+        for node, name in self._labelled:
+            style = styles.get(name)
+            if style is None:
+                style = styles[name] = get(name)
+            node._label.style = style
+        self._clear_line_cache()
+        self._updates += 1
+        self.refresh()
 
     #: set while the tree changes in ways it redraws itself, line by line (``refresh`` ignored)
     _quiet = False
@@ -184,22 +206,21 @@ class DetailTree(Tree["Node | None"], inherit_bindings=False):
         before = self._visible_keys() if self.is_mounted else []
         old_size = self.virtual_size
         _drop_nodes(self.root)
+        self._labelled = []
         self._quiet = True
         try:
             self.clear()
         finally:
             self._quiet = False
         root = self.root
-        get = self.get_component_rich_style
-        layer, field = get("detail--layer"), get("detail--field")
         if frame is not None:
-            self._add_layer(frame, get("detail--frame"), field)
+            self._add_layer(frame, "detail--frame")
         if note:
-            self._quiet_add(root, Text(printable(note), style=get("detail--note")), None, False)
+            self._quiet_add(root, note, "detail--note", None, False)
         for node in nodes:
-            self._add_layer(node, layer, field)
+            self._add_layer(node, "detail--layer")
         if pending:
-            self._quiet_add(root, Text("dissecting…", style=get("detail--note")), None, False)
+            self._quiet_add(root, "dissecting…", "detail--note", None, False)
         self._redraw_changed(before, old_size)
         self.cursor_line = keep_line if self.has_focus and keep_line < self.last_line else -1
 
@@ -229,13 +250,17 @@ class DetailTree(Tree["Node | None"], inherit_bindings=False):
     def _quiet_add(
         self,
         parent: TreeNode[Node | None],
-        label: Text,
+        text: str,
+        component: str,
         data: Node | None,
         allow_expand: bool,
         expand: bool = False,
     ) -> TreeNode[Node | None]:
-        """``parent.add`` without invalidating the tree (``show_nodes`` does that once)."""
+        """``parent.add`` without invalidating the tree (``show_nodes`` does that once); the
+        label in ``component``'s style, remembered (a new theme restyles it)."""
+        label = Text(printable(text), style=self.get_component_rich_style(component))
         node = self._add_node(parent, label, data)
+        self._labelled.append((node, component))
         node._expanded = expand
         node._allow_expand = allow_expand
         parent._children.append(node)
@@ -247,25 +272,23 @@ class DetailTree(Tree["Node | None"], inherit_bindings=False):
             return label
         return super().process_label(label)
 
-    def _add_layer(self, node: Node, style: Style, field: Style) -> None:
+    def _add_layer(self, node: Node, component: str) -> None:
         key = layer_key(node.label)
         branch = self._quiet_add(
             self.root,
-            Text(printable(node.label), style=style),
+            node.label,
+            component,
             node,
             bool(node.children),
             key in self.expanded_layers,
         )
-        self._add_fields(branch, node.children, field)
+        self._add_fields(branch, node.children)
 
-    def _add_fields(
-        self, parent: TreeNode[Node | None], children: list[Node], style: Style
-    ) -> None:
+    def _add_fields(self, parent: TreeNode[Node | None], children: list[Node]) -> None:
         for child in children:
-            label = Text(printable(child.label), style=style)
-            sub = self._quiet_add(parent, label, child, bool(child.children))
+            sub = self._quiet_add(parent, child.label, "detail--field", child, bool(child.children))
             if child.children:
-                self._add_fields(sub, child.children, style)
+                self._add_fields(sub, child.children)
 
     def on_tree_node_expanded(self, event: Tree.NodeExpanded[Node | None]) -> None:
         if event.node.parent is self.root and event.node.data is not None:
