@@ -923,6 +923,30 @@ async def test_panes_drawn_line_by_line_match_a_whole_redraw() -> None:
 
 
 @ui
+async def test_list_scrollbar_drawn_again_only_when_its_thumb_moves() -> None:
+    """Scrolling the list a row at a time redraws its scrollbar only when the thumb moves
+    (most one-row scrolls of a long list move it by less than the eighth of a cell it is
+    drawn in): what the bar shows is at every step what drawing it whole shows."""
+    app = TapwatchApp(offline(300))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        packets = packet_list(app)
+        packets.move_cursor(0)
+        await settle(pilot, app)
+        bar = packets.vertical_scrollbar
+        drawings = []
+        for _ in range(60):
+            await pilot.press("j")
+            await pilot.pause()
+            shown = drawn(bar)
+            bar.refresh()
+            assert shown == drawn(bar), packets.scroll_offset.y
+            drawings.append(shown)
+        assert packets.scroll_offset.y > 40  # it scrolled
+        assert len({str(d) for d in drawings}) > 5  # and the thumb moved with it
+
+
+@ui
 async def test_theme_change_recolours_the_tree_without_a_cursor_move() -> None:
     """A theme chosen (as the palette's theme picker does: it sets the app's theme) recolours
     the tree's labels at once: the frame layer, the protocol layers and their fields, not

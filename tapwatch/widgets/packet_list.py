@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Callable, Sequence
+from math import ceil
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.segment import Segment
@@ -30,6 +31,7 @@ from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import var
 from textual.scroll_view import ScrollView
+from textual.scrollbar import ScrollBar
 from textual.strip import Strip
 
 from tapwatch.analysis.sorting import SortColumn
@@ -50,6 +52,21 @@ if TYPE_CHECKING:
 #: The number column's mark of a linked packet (``analysis.links``): carried by an outer
 #: packet, carrying an inner one, both (a tunnel inside a tunnel)
 LINK_MARKS = ("", "⊂", "⊃", "⊃")
+
+
+def thumb_cells(bar: ScrollBar, position: float) -> tuple[int, int] | None:
+    """Where a vertical scrollbar draws its thumb at ``position``, in the eighths of a cell
+    textual draws it in (``ScrollBarRender.render_bar``'s arithmetic, on the values
+    ``ScrollBar._render_bar`` gives it); None: no thumb."""
+    size = bar.size.height
+    virtual = ceil(bar.window_virtual_size)
+    window = ceil(bar.window_size) if bar.window_size < bar.window_virtual_size else 0
+    if not (window and size and virtual and size != virtual):
+        return None
+    steps = len(bar.renderer.VERTICAL_BARS)
+    thumb = max(1, window / (virtual / size))
+    start = int((size - thumb) * (position / (virtual - window)) * steps)
+    return start, start + ceil(thumb * steps)
 
 
 class PacketList(ScrollView, can_focus=True):
@@ -489,6 +506,23 @@ class PacketList(ScrollView, can_focus=True):
         # reading back through the list: stop dragging the view to the end
         self.follow = False
 
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        """ScrollView's, except that the scrollbar is drawn again only when its thumb moves.
+
+        A scroll of one row over a long list moves the thumb by less than the eighth of a
+        cell it is drawn in; redrawing the bar anyway made each scrolling cursor move
+        composite and send every line of the bar beside every row of the list.
+        """
+        if self.show_vertical_scrollbar:
+            bar = self.vertical_scrollbar
+            position = bar.validate_position(new_value)
+            if thumb_cells(bar, position) == thumb_cells(bar, bar.position):
+                bar.set_reactive(ScrollBar.position, position)  # the same drawing
+            else:
+                bar.position = new_value
+        if round(old_value) != round(new_value):
+            self.refresh(self.size.region)
+
     def on_resize(self, _event: events.Resize) -> None:
         self._set_virtual(self.shown.count)
 
@@ -593,8 +627,13 @@ class PacketList(ScrollView, can_focus=True):
         width = cols.width
         if width <= 0:
             return Strip.blank(0)
-        if y == 0:
-            return Strip([Segment(cols.header(self.sort), self._style("header"))], width)
+        if y == 0:  # the header: drawn again with every scroll, made once
+            head = (None, width, self.sort, self._version)
+            strip = self._cache.get(head)
+            if strip is None:
+                strip = Strip([Segment(cols.header(self.sort), self._style("header"))], width)
+                self._cache[head] = strip
+            return strip
         top, focus_state = self._frame  # type: ignore[misc]
         index = top + y
         seq = self.seq_at(index)
