@@ -121,8 +121,14 @@ class Reassembler:
                 bytes(data[off + 9 : off + 10]) + bytes(data[off + 12 : off + 20]),
                 data[off + 4] << 8 | data[off + 5],
             )
-        if start + len(piece) > MAX_DATAGRAM or (more and len(piece) % 8):
-            self.dropped += 1
+        # the whole, header included, must fit the 16-bit length (IPv6's counts no fixed
+        # header): a "ping of death" whose last piece ends past it is dropped
+        limit = MAX_DATAGRAM - (len(header) if header[0] >> 4 == 4 else 0)
+        if start + len(piece) > limit or (more and len(piece) % 8):
+            if key in self.pending:
+                self._drop(key)  # the pieces already held go with it
+            else:
+                self.dropped += 1
             return None
         p = self.pending.get(key)
         if p is None:
@@ -169,6 +175,10 @@ class Reassembler:
         self.held -= p.held
         self.reassembled += 1
         header = bytearray(p.header)
+        if at + (0 if header[0] >> 4 == 6 else len(header)) > MAX_DATAGRAM:
+            # (the first piece's header longer than the one the last piece came with)
+            self.dropped += 1
+            return None
         if header[0] >> 4 == 6:
             length = len(header) - 40 + at
             if length > 0xFFFF:
