@@ -73,6 +73,8 @@ class FilterSuggester(Suggester):
         from tapwatch.dfilter import complete as ws
         from tapwatch.dfilter.language import reading
 
+        if len(value) > filtercheck.MAX_TEXT:
+            return None  # refused anyway; reading it would tokenize it all at each key
         choice = self.bar.language if self.bar is not None else "auto"
         if choice == "wireshark" or reading(value, choice).language == "wireshark":
             return ws.complete(value)
