@@ -55,3 +55,47 @@ def test_no_suggestion_for_text_too_long_to_be_a_filter() -> None:
     long = "tcp or " * (filtercheck.MAX_TEXT // 7 + 1) + "ud"
     assert asyncio.run(sug.get_suggestion(long)) is None
     assert asyncio.run(sug.get_suggestion("tcp or ud")) == "tcp or udp"
+
+
+def test_a_paste_longer_than_a_filter_is_refused_before_it_is_escaped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Escaping (and then drawing) a pasted megabyte held the UI thread for seconds (1.1 s
+    for 1 MB of filter text, 2.2 s for 1.2 MB of control characters): a paste past the
+    input's limit is refused whole, unread, and the bar says why."""
+    pytest.importorskip("textual")
+    from test_app import SIZE, filter_checked, filter_input, main, settle, tun_records
+    from textual import events
+
+    from tapwatch.app import TapwatchApp
+    from tapwatch.widgets import inputs
+    from tapwatch.widgets.filter_bar import FilterBar
+
+    seen: list[int] = []
+    real = inputs.printable
+
+    def counting(text: str) -> str:
+        seen.append(len(text))
+        return real(text)
+
+    monkeypatch.setattr(inputs, "printable", counting)
+
+    async def run() -> None:
+        app = TapwatchApp(tun_records(5))
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot, app)
+            bar = main(app).query_one(FilterBar)
+            await pilot.press("slash", *"udp")
+            await filter_checked(pilot, app)
+            flt = filter_input(app)
+            seen.clear()
+            for paste in ("ip.src == 1.2.3.4 or " * 50_000, "\x1b[31m\u202e" * 200_000):
+                flt.post_message(events.Paste(paste))
+                await pilot.pause()
+                assert flt.value == "udp" and max(seen, default=0) <= inputs.MAX_INPUT
+                assert "at most 16,384 characters" in str(bar._message.render())
+            flt.post_message(events.Paste(" or \x1b"))
+            await pilot.pause()
+            assert flt.value == "udp or ^["
+
+    asyncio.run(run())
