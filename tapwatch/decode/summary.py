@@ -26,7 +26,9 @@ def summarize(data: Any, linktype: int) -> Summary:
     try:
         if type(data) is not bytes:
             data = bytes(data)
-        return _summarize(data, linktype, Acc(None, False))
+        a = Acc(None, False)
+        a.brief = True  # a line for the list: long runs of items cut short
+        return _summarize(data, linktype, a)
     except Exception as exc:  # last resort, the explicit checks should win
         return _failed(data, exc)
 
