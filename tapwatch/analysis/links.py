@@ -540,6 +540,10 @@ class Linker:
                     return
             self._exact_outer.setdefault(key, []).append(c)
             self._exact_order.append((c.ts, key, False))
+            if len(self._exact_order) > 2 * MAX_CANDIDATES:
+                # (bounded here too: a framed stream's segment can carry thousands of
+                # frames, and a flood of them held 1M candidates, 290 MB, within the window)
+                self._expire_exact_one()
             return
         for inner in self._scan(self._inf_inner, c, t):
             inner.linked = True
