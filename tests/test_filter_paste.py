@@ -99,3 +99,25 @@ def test_a_paste_longer_than_a_filter_is_refused_before_it_is_escaped(
             assert flt.value == "udp or ^["
 
     asyncio.run(run())
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "frame.len == " + "+".join(["1"] * 4000),
+        "frame.len == " + "*".join(["frame.len"] * 800),
+        "frame[" + "0:1][" * 1000 + "0] == 1",
+        "frame.len & " + " & ".join(["1"] * 1500) + " == 1",
+    ],
+    ids=["sum", "product", "slices", "bitand"],
+)
+def test_a_long_chain_of_operators_is_refused_not_a_recursion_error(text: str) -> None:
+    """Operators in a row nest the tree as parentheses do; the compiler walked 4,000 of
+    them recursively and raised RecursionError (a traceback for -Y)."""
+    from tapwatch.dfilter.compile import compile_filter
+    from tapwatch.dfilter.syntax import MAX_DEPTH, DisplayFilterError
+
+    with pytest.raises(DisplayFilterError, match=f"deeper than {MAX_DEPTH}"):
+        compile_filter(text)
+    assert compile_filter("frame.len == " + "+".join(["frame.len"] * 50)) is not None
+    assert compile_filter("frame[0:8][2:4][0] == 1") is not None
