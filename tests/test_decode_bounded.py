@@ -138,3 +138,17 @@ def test_fuzz_new_decoders_never_fall_back() -> None:
                 for v in (1, 2):
                     text = line_text(m, lt, None, False, verbose=v)
                     assert "decoder error" not in text, (name, v, m.hex())
+
+
+def test_any_list_line_is_cut_to_a_bound() -> None:
+    """What no item bound covers (a TFTP request's 15,000 options: a 100 KB line) is cut
+    at MAX_BRIEF_TEXT in the list's summary, saying how much more; the printers say it
+    all."""
+    from tapwatch.decode.summary import MAX_BRIEF_TEXT
+
+    rrq = b"\x00\x01boot.img\x00octet\x00" + b"a\x00b\x00" * 15000
+    data = _udp(40000, 69, rrq)
+    s = summarize(data, LINKTYPE_RAW)
+    assert len(s.text) <= MAX_BRIEF_TEXT + 40 and len(s.info) <= MAX_BRIEF_TEXT + 40
+    assert s.text.endswith("characters more)") and s.text.startswith("IP 10.0.0.1.40000 > ")
+    assert len(line_text(data, LINKTYPE_RAW, None, False)) > 10 * MAX_BRIEF_TEXT
