@@ -64,15 +64,20 @@ WORDS: tuple[str, ...] = (
 )
 
 _LAST_WORD = re.compile(r"[A-Za-z][A-Za-z0-9-]*$")
+#: the end of the text a word is looked for in: longer than any word offered. Searched
+#: whole, a pasted run of letters not at the end made ``re`` try every start to the end
+#: (quadratic: 10k letters took 1.4 s, on the UI thread, at every keystroke)
+TAIL = 128
 
 
 def complete(value: str) -> str | None:
     """``value`` with its last word completed, or None when there is nothing to offer."""
-    m = _LAST_WORD.search(value)
-    if m is None:
-        return None
+    tail = value[-TAIL:]
+    m = _LAST_WORD.search(tail)
+    if m is None or (m.start() == 0 and len(value) > TAIL):
+        return None  # no word, or one longer than any offered
     word = m.group(0)
-    start = m.start()
+    start = len(value) - len(tail) + m.start()
     if start and value[start - 1] in "[.:0123456789":
         return None  # inside an address or a byte offset, not a word
     lower = word.lower()

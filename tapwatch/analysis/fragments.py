@@ -13,12 +13,17 @@ like any outer packet, linked to the record that completed it (where Wireshark
 shows a reassembled datagram too).
 
 Hostile bytes: fragments are attacker-controlled. What is held is bounded by
-datagrams, by bytes and by time; overlapping or inconsistent pieces drop the
-datagram (counted), never raise.
+datagrams, by bytes (each piece also costs what holding it costs) and by time;
+overlapping or inconsistent pieces drop the datagram (counted), never raise, and
+its later pieces are dropped on arrival until the timeout (as Linux does, RFC 5722:
+a teardrop's pieces never come together). Each piece is checked against its
+neighbours when it arrives, so a flood of pieces costs the same per piece however
+many are held.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -31,6 +36,11 @@ MAX_HELD = 1 << 20
 TIMEOUT_NS = 2_000_000_000
 #: an IPv4 datagram's largest total length
 MAX_DATAGRAM = 65_535
+#: what holding one piece costs besides its bytes (its bytes object, its place in the
+#: dict and the list), counted against MAX_HELD: 8-byte pieces cannot hold 10x that
+PIECE_COST = 96
+#: datagrams remembered as dropped (their later pieces dropped on arrival)
+MAX_DEAD = 1024
 #: IPv6 extension headers walked over to what follows (Hop-by-Hop, Routing, Destination
 #: Options: the unfragmentable part, which comes before a fragment header)
 V6_EXT = frozenset((0, 43, 60))
@@ -66,7 +76,9 @@ class _Pending:
     header: bytes = b""  # the first fragment's IP header, once it came
     total: int = -1  # the payload's length, once the last fragment came
     pieces: dict[int, bytes] = field(default_factory=dict)
-    held: int = 0
+    starts: list[int] = field(default_factory=list)  # the pieces' offsets, in order
+    covered: int = 0  # payload bytes held (pieces never overlap)
+    held: int = 0  # what they cost (bytes and PIECE_COST each)
 
 
 @dataclass
@@ -77,6 +89,9 @@ class Reassembler:
     held: int = 0
     reassembled: int = 0
     dropped: int = 0  # timed out, crowded out, overlapping or too long
+    #: datagrams dropped for overlapping or inconsistent pieces: when (their later
+    #: pieces are dropped on arrival until TIMEOUT_NS after)
+    dead: OrderedDict[tuple[bytes, int], int] = field(default_factory=OrderedDict)
 
     def add(self, data: bytes, off: int, ts_ns: int) -> bytes | None:
         """One fragment (its IP header at ``data[off]``: IPv4, or IPv6 with a fragment
@@ -121,62 +136,71 @@ class Reassembler:
                 bytes(data[off + 9 : off + 10]) + bytes(data[off + 12 : off + 20]),
                 data[off + 4] << 8 | data[off + 5],
             )
-        if start + len(piece) > MAX_DATAGRAM or (more and len(piece) % 8):
-            self.dropped += 1
+        # the whole, header included, must fit the 16-bit length (IPv6's counts no fixed
+        # header): a "ping of death" whose last piece ends past it is dropped
+        limit = MAX_DATAGRAM - (len(header) if header[0] >> 4 == 4 else 0)
+        if start + len(piece) > limit or (more and len(piece) % 8):
+            if key in self.pending:
+                self._drop(key)  # the pieces already held go with it
+            else:
+                self.dropped += 1
+            return None
+        if not piece or key in self.dead:  # an empty piece; a datagram already dropped
             return None
         p = self.pending.get(key)
         if p is None:
             p = self.pending[key] = _Pending(ts_ns)
             while len(self.pending) > MAX_PENDING:
                 self._drop(next(iter(self.pending)))
-        if start in p.pieces:  # a copy (or a different piece at the same place)
-            if p.pieces[start] != piece:
-                self._drop(key)
+        pieces, starts = p.pieces, p.starts
+        end = start + len(piece)
+        i = bisect_left(starts, start)
+        if i < len(starts) and starts[i] == start:  # a copy, or a different piece there
+            if pieces[start] != piece:
+                self._kill(key, ts_ns)
             return None
-        p.pieces[start] = piece
-        p.held += len(piece)
-        self.held += len(piece)
+        if (
+            (i and starts[i - 1] + len(pieces[starts[i - 1]]) > start)  # overlaps the one before
+            or (i < len(starts) and starts[i] < end)  # or the one after
+            or (0 <= p.total < end)  # ends past the last piece
+            or (not more and (p.total >= 0 or (starts and i < len(starts))))  # a second end
+        ):
+            self._kill(key, ts_ns)
+            return None
+        pieces[start] = piece
+        starts.insert(i, start)
+        cost = len(piece) + PIECE_COST
+        p.covered += len(piece)
+        p.held += cost
+        self.held += cost
         if start == 0:
             p.header = header
         if not more:
-            if p.total >= 0 and p.total != start + len(piece):
-                self._drop(key)
-                return None
-            p.total = start + len(piece)
+            p.total = end
         while self.held > MAX_HELD and self.pending:
             self._drop(next(iter(self.pending)))
-        if key not in self.pending or not p.header or p.total < 0 or p.held < p.total:
+        if key not in self.pending or not p.header or p.total < 0 or p.covered < p.total:
             return None
         return self._whole(key, p)
 
     def _whole(self, key: tuple[bytes, int], p: _Pending) -> bytes | None:
-        """The datagram, when its pieces cover it exactly (else: overlapping, dropped)."""
-        at = 0
-        parts = []
-        for start in sorted(p.pieces):
-            if start != at:
-                if start > at:
-                    return None  # a hole: more to come (held counts overlap twice)
-                self._drop(key)
-                return None
-            piece = p.pieces[start]
-            parts.append(piece)
-            at += len(piece)
-        if at != p.total:
-            self._drop(key)
-            return None
+        """The datagram: its pieces, which never overlap, cover it exactly."""
+        parts = [p.pieces[start] for start in p.starts]
+        at = p.covered
         del self.pending[key]
         self.held -= p.held
-        self.reassembled += 1
         header = bytearray(p.header)
-        if header[0] >> 4 == 6:
-            length = len(header) - 40 + at
-            if length > 0xFFFF:
-                self.dropped += 1
-                return None
+        v6 = header[0] >> 4 == 6
+        # (the first piece's header, IPv4 options or IPv6 extension headers, may be longer
+        # than the one the last piece was checked with)
+        length = len(header) - 40 + at if v6 else len(header) + at
+        if length > MAX_DATAGRAM:
+            self.dropped += 1
+            return None
+        self.reassembled += 1
+        if v6:
             header[4], header[5] = length >> 8, length & 0xFF
         else:
-            length = len(header) + at
             header[2], header[3] = length >> 8, length & 0xFF
             header[6] &= 0x40  # DF stays; MF and the offset go
             header[7] = 0
@@ -188,7 +212,22 @@ class Reassembler:
             self.held -= p.held
             self.dropped += 1
 
+    def _kill(self, key: tuple[bytes, int], now: int) -> None:
+        """Overlapping or inconsistent pieces (a teardrop): the datagram is dropped, and
+        its later pieces on arrival."""
+        self._drop(key)
+        self.dead[key] = now
+        self.dead.move_to_end(key)
+        while len(self.dead) > MAX_DEAD:
+            self.dead.popitem(last=False)
+
     def _expire(self, now: int) -> None:
+        dead = self.dead
+        while dead:
+            key = next(iter(dead))
+            if now - dead[key] <= TIMEOUT_NS:
+                break
+            del dead[key]
         pending = self.pending
         while pending:
             key = next(iter(pending))
@@ -198,4 +237,5 @@ class Reassembler:
 
     def clear(self) -> None:
         self.pending.clear()
+        self.dead.clear()
         self.held = 0

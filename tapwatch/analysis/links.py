@@ -134,6 +134,10 @@ MAX_MTU_CHANGES = 64
 MAX_MTU_NAMES = 1024
 #: outer packets remembered to be judged again against an MTU an event says late
 MAX_JUDGED = 1024
+#: frames of one stream segment (framed, OpenVPN over TCP) linked at most; the rest are
+#: counted in ``frames_skipped``. A 64 KB segment of 1400-byte packets holds ~46; one of
+#: 4-byte frames 16,000, which took 1.3-3.6 s of the pump's time to link one by one.
+MAX_FRAMES_LINKED = 256
 
 
 @dataclass(slots=True)
@@ -195,6 +199,7 @@ class Linker:
         #: direction's figures, over]; judged again when an event stamped before them
         #: comes after them (the link watch's thread was slower than the capture's)
         self._judged: deque[list[Any]] = deque(maxlen=MAX_JUDGED)
+        self.frames_skipped = 0  # stream frames past MAX_FRAMES_LINKED in their segment
 
     def bind(
         self, linktypes: Sequence[int], interfaces: Sequence[InterfaceInfo], ring: Ring
@@ -362,6 +367,9 @@ class Linker:
         a, b = ends if forward else (ends[1], ends[0])
         key = (FRAMED, a, b)
         ip_len = t.end - (ip_view(rec.data, linktype)[0])
+        if len(frames) > MAX_FRAMES_LINKED:
+            self.frames_skipped += len(frames) - MAX_FRAMES_LINKED
+            frames = frames[:MAX_FRAMES_LINKED]
         with self.lock:
             for frame in frames:
                 lt = self.view.linktype_of(frame)
@@ -402,6 +410,9 @@ class Linker:
             return  # an ACK, or the start of a packet
         self._keep_active(rec)
         head = t.start - ip_view(rec.data, linktype)[0] + 2  # IP, TCP, the length
+        if len(frames) > MAX_FRAMES_LINKED:
+            self.frames_skipped += len(frames) - MAX_FRAMES_LINKED
+            frames = frames[:MAX_FRAMES_LINKED]
         with self.lock:
             for frame in frames:
                 if frame:
@@ -540,6 +551,10 @@ class Linker:
                     return
             self._exact_outer.setdefault(key, []).append(c)
             self._exact_order.append((c.ts, key, False))
+            if len(self._exact_order) > 2 * MAX_CANDIDATES:
+                # (bounded here too: a framed stream's segment can carry thousands of
+                # frames, and a flood of them held 1M candidates, 290 MB, within the window)
+                self._expire_exact_one()
             return
         for inner in self._scan(self._inf_inner, c, t):
             inner.linked = True

@@ -64,6 +64,8 @@ _PKTTYPE_AT = 48 + 10
 _MAX_IN_PROGRAM = 250
 #: packets of links not adopted yet held here, at most (more are counted as dropped)
 PENDING_MAX = 8192
+#: and their bytes: 8192 packets of 64 KB (a loopback's, a GSO's) would be 512 MB
+PENDING_BYTES = 16 << 20
 #: how long a link's packets wait to be adopted before they are let go
 PENDING_S = 5.0
 
@@ -116,6 +118,7 @@ class NewLinkReader(CaptureReader):
         self.pending_since: dict[int, float] = {}
         self.pending_n = 0
         self.hatypes: dict[int, int] = {}  # ARPHRD of links with packets held
+        self.pending_bytes = 0
         self.dropped = 0  # held too long or too many
         #: called (this thread, no lock held) with ``(ifindex, arphrd)`` of a link whose
         #: packets waited ``PENDING_S`` unannounced; it adopts or ignores the link
@@ -146,10 +149,7 @@ class NewLinkReader(CaptureReader):
                 self.skip.discard(ifindex)
                 with contextlib.suppress(OSError):
                     attach_program(self.sock, skip_program(self.skip))
-            held = self.pending.pop(ifindex, [])
-            self.pending_since.pop(ifindex, None)
-            self.hatypes.pop(ifindex, None)
-            self.pending_n -= len(held)
+            held = self._unhold(ifindex)
             if held:
                 self._put(ifindex, link, held)
 
@@ -158,9 +158,16 @@ class NewLinkReader(CaptureReader):
         with self._lock:
             self.links.pop(ifindex, None)
             self.ignored.add(ifindex)
-            self.pending_n -= len(self.pending.pop(ifindex, []))
-            self.pending_since.pop(ifindex, None)
-            self.hatypes.pop(ifindex, None)
+            self._unhold(ifindex)
+
+    def _unhold(self, ifindex: int) -> list[tuple[int, int, bytes]]:
+        """``ifindex``'s held packets, no longer held (lock held)."""
+        held = self.pending.pop(ifindex, [])
+        self.pending_since.pop(ifindex, None)
+        self.hatypes.pop(ifindex, None)
+        self.pending_n -= len(held)
+        self.pending_bytes -= sum(len(r[2]) for r in held)
+        return held
 
     def ignore(self, ifindex: int) -> None:
         """``ifindex`` is a link tapwatch does not capture (a type it does not decode)."""
@@ -239,11 +246,19 @@ class NewLinkReader(CaptureReader):
         if room < len(recs):
             self.dropped += len(recs) - max(room, 0)
             recs = recs[: max(room, 0)]
+        size = 0
+        for i, r in enumerate(recs):  # as many as the bytes allow
+            if self.pending_bytes + size + len(r[2]) > PENDING_BYTES:
+                self.dropped += len(recs) - i
+                recs = recs[:i]
+                break
+            size += len(r[2])
         if recs:
             self.pending.setdefault(ifindex, []).extend(recs)
             self.pending_since.setdefault(ifindex, time.monotonic())
             self.hatypes.setdefault(ifindex, hatype)
             self.pending_n += len(recs)
+            self.pending_bytes += size
 
     def _expire(self) -> None:
         """Links whose packets waited ``PENDING_S``: handed to ``on_unnamed`` (once), their
@@ -259,11 +274,7 @@ class NewLinkReader(CaptureReader):
                     self.pending_since[ifindex] = now  # a while more for the answer
                     ask.append((ifindex, self.hatypes.get(ifindex, 0)))
                     continue
-                held = self.pending.pop(ifindex, [])
-                self.pending_since.pop(ifindex)
-                self.hatypes.pop(ifindex, None)
-                self.pending_n -= len(held)
-                self.dropped += len(held)
+                self.dropped += len(self._unhold(ifindex))
         for ifindex, hatype in ask:
             assert self.on_unnamed is not None
             try:

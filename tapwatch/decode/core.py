@@ -281,6 +281,11 @@ class Acc:
         self.cookies: Cookies | None = None
         #: the TTL or hop limit of the innermost IP header so far (VRRP prints it when not 255)
         self.ttl = -1
+        #: a line for the packet list (:func:`~tapwatch.decode.summary.summarize`): a packet's
+        #: run of repeated items (OpenFlow messages, L2TP AVPs) stops after MAX_BRIEF_ITEMS.
+        #: A 64 KB segment of 8-byte OpenFlow messages made a 400 KB line in 150-210 ms, on
+        #: the UI thread, kept twice (text and info) in the session's summary cache.
+        self.brief = False
 
 
 #: The path of addresses a transport header is printed under:
@@ -291,6 +296,8 @@ Ctx = tuple[str, str, str, str, str, bytes, bytes]
 #: Layers decoded in one packet before encapsulations (IP-in-IP, GRE, VXLAN, ...) are no
 #: longer followed.  summarize and layers apply the same rule to the same list, so they agree.
 MAX_LAYERS: Final = 16
+#: Repeated items a packet-list line describes (see ``Acc.brief``); the printers say all.
+MAX_BRIEF_ITEMS: Final = 32
 
 
 class Handler:

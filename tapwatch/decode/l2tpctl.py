@@ -136,12 +136,17 @@ def _value(t: int, v: bytes) -> str:
     return ""
 
 
-def avps(d: bytes, p: int, end: int, length: int) -> tuple[str, bool]:
+def avps(d: bytes, p: int, end: int, length: int, most: int = -1) -> tuple[str, bool]:
     """The AVPs of ``length`` bytes from ``p`` (captured up to ``end``), each after a space;
-    and whether they ended cleanly (false: tcpdump's ``[|l2tp]`` closes the text)."""
+    and whether they ended cleanly (false: tcpdump's ``[|l2tp]`` closes the text).
+    ``most`` >= 0: that many AVPs at most, then how many bytes were left out."""
     out: list[str] = []
     while length > 0:
         out.append(" ")
+        if most == 0:
+            out.append(f"... {length} bytes more")
+            break
+        most -= 1
         if p + 2 > end:
             out.append(_TRUNC)
             return "".join(out), False

@@ -18,7 +18,19 @@ and the next message is decoded.
 
 from __future__ import annotations
 
-from tapwatch.decode.core import TCP_PORTS, Acc, PortHandler, Trunc, Walk, bind, ip4, mac, u16, u32
+from tapwatch.decode.core import (
+    MAX_BRIEF_ITEMS,
+    TCP_PORTS,
+    Acc,
+    PortHandler,
+    Trunc,
+    Walk,
+    bind,
+    ip4,
+    mac,
+    u16,
+    u32,
+)
 from tapwatch.decode.openflow_names import (
     ACTION_BITS,
     ACTIONS,
@@ -705,14 +717,19 @@ class _Msg:
             n -= ln - 4
 
 
-def openflow(d: bytes, off: int, end: int, length: int, verbose: int) -> str:
-    """``: OpenFlow`` and a line per message of the segment (``length``: its size)."""
+def openflow(d: bytes, off: int, end: int, length: int, verbose: int, most: int = -1) -> str:
+    """``: OpenFlow`` and a line per message of the segment (``length``: its size);
+    ``most`` >= 0: that many messages at most, then how many bytes were left out."""
     m = _Msg(d, end, verbose)
     put = m.put
     put(": OpenFlow")
     p, n = off, length
     try:
         while n > 0:
+            if most == 0:
+                put(f"\n\t... {n} bytes more")
+                break
+            most -= 1
             version = m.b(p)
             put(f"\n\tversion {VERSIONS.get(version, f'unknown (0x{version:02x})')}")
             p += 1
@@ -775,7 +792,7 @@ class _OpenFlow(PortHandler):
         a.layers.append("OpenFlow")
         if a.claimed > length:
             length = a.claimed
-        text = openflow(d, off, end, length, a.verbose)
+        text = openflow(d, off, end, length, a.verbose, MAX_BRIEF_ITEMS if a.brief else -1)
         if not a.strict and not a.verbose:  # one packet, one line
             text = text.replace("\n\t", " ")
         if not a.lean:

@@ -26,9 +26,26 @@ def summarize(data: Any, linktype: int) -> Summary:
     try:
         if type(data) is not bytes:
             data = bytes(data)
-        return _summarize(data, linktype, Acc(None, False))
+        a = Acc(None, False)
+        a.brief = True  # a line for the list: long runs of items cut short
+        s = _summarize(data, linktype, a)
+        if len(s.text) > MAX_BRIEF_TEXT or len(s.info) > MAX_BRIEF_TEXT:
+            s = s._replace(text=_cut(s.text), info=_cut(s.info))
+        return s
     except Exception as exc:  # last resort, the explicit checks should win
         return _failed(data, exc)
+
+
+#: The longest text and info of a :func:`summarize` (the packet list's, kept in the
+#: session's cache of 4096 rows): a 60 KB TFTP name, LISP records or Telnet options
+#: made lines of 140-270 KB.
+MAX_BRIEF_TEXT = 2048
+
+
+def _cut(text: str) -> str:
+    if len(text) <= MAX_BRIEF_TEXT:
+        return text
+    return f"{text[:MAX_BRIEF_TEXT]} ... ({len(text) - MAX_BRIEF_TEXT} characters more)"
 
 
 def summarize_with(

@@ -183,6 +183,7 @@ def detail(data: bytes, linktype: int, wire_len: int | None = None) -> list[Node
             nodes = _layer_nodes(pkt, head, Net(data, wire), _walked(head, linktype))
         finally:
             logger.setLevel(level)
+        nodes = bounded(nodes, [MAX_NODES])
         if len(data) > len(head):
             nodes.append(
                 Node(
@@ -229,6 +230,31 @@ _MAX_DEPTH = 6
 #: dissection cannot be interrupted, so the input itself is bounded; the rest of
 #: the frame is shown as one node (and stays in the hex view).
 MAX_DISSECT = 4096
+#: Lines of one packet's tree, at most. The pane puts every node in place on the UI
+#: thread: 4 KB of 3-byte BGP attributes made 9,150 nodes, a 780 ms stall.
+MAX_NODES = 500
+
+
+def bounded(nodes: list[Node], room: list[int]) -> list[Node]:
+    """``nodes`` with at most ``room[0]`` lines in all (depth first, as the pane shows
+    them); where the lines run out, one line says how many were left out."""
+    out: list[Node] = []
+    for i, node in enumerate(nodes):
+        if room[0] <= 1 and i < len(nodes):
+            left = sum(_count(n) for n in nodes[i:])
+            if left > 1 or room[0] < 1:
+                end = nodes[-1].end
+                out.append(Node(f"[{left:,} more lines not shown]", node.start, end, []))
+                room[0] = 0
+                return out
+        room[0] -= 1
+        kids = bounded(node.children, room) if node.children else node.children
+        out.append(node if kids is node.children else node._replace(children=kids))
+    return out
+
+
+def _count(node: Node) -> int:
+    return 1 + sum(_count(c) for c in node.children)
 
 
 #: scapy's layer classes by the decoder walk's names for the same layers

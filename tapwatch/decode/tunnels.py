@@ -18,6 +18,7 @@ from tapwatch.decode import l2tpctl
 from tapwatch.decode.core import (
     ETHERTYPES,
     IP_PROTOS,
+    MAX_BRIEF_ITEMS,
     MAX_LAYERS,
     S_H,
     S_HH,
@@ -447,7 +448,8 @@ def _l2tp(d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: 
             return out + " No length"
         if length == p - off:
             return out + " ZLB"
-        text, clean = l2tpctl.avps(d, p, end, length - (p - off))
+        most = MAX_BRIEF_ITEMS if a.brief else -1
+        text, clean = l2tpctl.avps(d, p, end, length - (p - off), most)
         if not clean:
             a.bad = True
         if len(text) > 6 and text[1:9] == "*MSGTYPE":

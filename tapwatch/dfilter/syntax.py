@@ -574,28 +574,39 @@ class _Parser:
         return self.entity()
 
     # arithmetic: & loosest, then + -, then * / %, then unary
+    # Each operator of a chain (``1+1+1``, ``f[0:2][0]``) nests the node before it one
+    # level deeper, and the compiler walks the nesting recursively: a chain counts against
+    # MAX_DEPTH as parentheses do (4,000 ``+`` in a row raised RecursionError).
     def arith(self) -> Node:
+        depth = self.depth
         node = self.sum()
         while self.op(self.peek()) == "&":
-            self.take()
+            self.deeper(self.take())
             right = self.sum()
             node = Arith(node.start, right.end, "&", node, right)
+        self.depth = depth
         return node
 
     def sum(self) -> Node:
+        depth = self.depth
         node = self.product()
         while self.op(self.peek()) in ("+", "-"):
-            op = self.op(self.take()) or ""
+            tok = self.take()
+            self.deeper(tok)
             right = self.product()
-            node = Arith(node.start, right.end, op, node, right)
+            node = Arith(node.start, right.end, self.op(tok) or "", node, right)
+        self.depth = depth
         return node
 
     def product(self) -> Node:
+        depth = self.depth
         node = self.unary()
         while self.op(self.peek()) in ("*", "/", "%"):
-            op = self.op(self.take()) or ""
+            tok = self.take()
+            self.deeper(tok)
             right = self.unary()
-            node = Arith(node.start, right.end, op, node, right)
+            node = Arith(node.start, right.end, self.op(tok) or "", node, right)
+        self.depth = depth
         return node
 
     def unary(self) -> Node:
@@ -647,10 +658,12 @@ class _Parser:
         else:
             self.unexpected(tok, "expected a field, a protocol or a value")
             raise AssertionError  # unexpected() always raises
+        depth = self.depth
         while self.op(self.peek()) == "[":
-            self.take()
+            self.deeper(self.take())
             ranges, end = self.ranges()
             node = Slice(node.start, end, node, ranges)
+        self.depth = depth
         return node
 
     def layer_spec(self) -> tuple[list[RangeNode], int]:

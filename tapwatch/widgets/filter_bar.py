@@ -73,6 +73,8 @@ class FilterSuggester(Suggester):
         from tapwatch.dfilter import complete as ws
         from tapwatch.dfilter.language import reading
 
+        if len(value) > filtercheck.MAX_TEXT:
+            return None  # refused anyway; reading it would tokenize it all at each key
         choice = self.bar.language if self.bar is not None else "auto"
         if choice == "wireshark" or reading(value, choice).language == "wireshark":
             return ws.complete(value)
@@ -135,6 +137,12 @@ class FilterInput(SafeInput):
 
     class Clicked(Message):
         """A click on the input while it was not being edited."""
+
+    class TooLong(Message):
+        """An edit (a paste) would make the text longer than a filter may be: refused."""
+
+    def restricted(self) -> None:
+        self.post_message(self.TooLong())
 
     def action_cancel_filter(self) -> None:
         self.post_message(self.Cancel())
@@ -206,6 +214,7 @@ class FilterBar(ReportsWorkerFailures, Horizontal):
             validate_on=[],
         )
         self._input.can_focus = False
+        self._input.max_length = filtercheck.MAX_TEXT
         self._message = Label("", id="filter-msg")
         self._label = Label("filter", id="filter-label")
 
@@ -399,6 +408,13 @@ class FilterBar(ReportsWorkerFailures, Horizontal):
         event.stop()
         self.language = LANGUAGES[(LANGUAGES.index(self.language) + 1) % len(LANGUAGES)]
         self.request_check(self.input.value)
+
+    def on_filter_input_too_long(self, event: FilterInput.TooLong) -> None:
+        """A paste refused for its length: said where errors are; the text stays as it was."""
+        event.stop()
+        self._message.update(f"refused: a filter is at most {filtercheck.MAX_TEXT:,} characters")
+        self._message.set_class(True, "-error")
+        self.app.bell()
 
     def on_filter_input_cancel(self, event: FilterInput.Cancel) -> None:
         event.stop()

@@ -14,6 +14,11 @@ from textual.widgets import Input
 
 from tapwatch.sanitize import printable
 
+#: The longest text an input takes unless it says less (``max_length``). A longer edit
+#: (a paste) is refused before it is escaped: escaping and drawing a pasted megabyte of
+#: control characters held the UI thread for seconds.
+MAX_INPUT = 65536
+
 
 class SafeInput(Input):
     """An ``Input`` whose value never holds a character a terminal could act on."""
@@ -23,5 +28,9 @@ class SafeInput(Input):
         return printable(value)
 
     def replace(self, text: str, start: int, end: int) -> None:
+        limit = self.max_length or MAX_INPUT
+        if len(self.value) + len(text) - max(0, end - start) > limit:
+            self.restricted()  # refused whole (a cut paste could mean something else)
+            return
         # escaped before it goes in, so the cursor lands after what is shown
         super().replace(printable(text), start, end)
