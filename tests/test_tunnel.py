@@ -15,7 +15,7 @@ from test_live import stop, wait_addr
 from waiting import wait_for
 
 from tapwatch.linktypes import LINKTYPE_ETHERNET, LINKTYPE_RAW
-from tapwatch.tunnel import FrameDecoder, TunnelCounters, TunnelError, encode, parse_endpoint
+from tapwatch.tunnelwire import FrameDecoder, TunnelCounters, TunnelError, encode, parse_endpoint
 
 PEER = [sys.executable, str(Path(__file__).with_name("simpletun_peer.py"))]
 A_OUT, B_OUT = "10.200.0.1", "10.200.0.2"  # the veth pair the tunnel runs over
@@ -505,7 +505,8 @@ def test_sending_never_blocks_and_never_sends_what_simpletun_cannot_take(ns: Net
     """In the test's own namespace (its loopback): a Tunnel client and a bare TCP server."""
     code = f"""
 import socket, time
-from tapwatch.tunnel import Endpoint, Tunnel, encode
+from tapwatch.tunnel import Tunnel
+from tapwatch.tunnelwire import Endpoint, encode
 frame = {ip4()!r}
 srv = socket.socket()
 srv.bind(("127.0.0.1", 0))

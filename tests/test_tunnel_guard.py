@@ -16,7 +16,7 @@ from test_live import wait_addr
 from test_tunnel import A_IN, A_OUT, B_IN, B_OUT, ip4, received, wait_listening
 
 from tapwatch.linktypes import LINKTYPE_ETHERNET, LINKTYPE_RAW
-from tapwatch.tunnel import well_formed
+from tapwatch.tunnelwire import well_formed
 
 B_OTHER = "10.200.0.3"  # a stranger on the same wire as the real peer
 
@@ -299,7 +299,8 @@ def test_guard_flags_are_checked() -> None:
 def test_the_status_line_names_each_guard_and_mapped_addresses_are_ipv4() -> None:
     import ipaddress
 
-    from tapwatch.tunnel import Endpoint, Tunnel
+    from tapwatch.tunnel import Tunnel
+    from tapwatch.tunnelwire import Endpoint
 
     t = Tunnel(
         "client",

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from tapwatch.headless import LineFormat
     from tapwatch.sources import Options
-    from tapwatch.tunnel import Endpoint, Network, Role, Transport
+    from tapwatch.tunnelwire import Endpoint, Network, Role, Transport
 
 
 def _default_format() -> LineFormat:

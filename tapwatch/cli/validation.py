@@ -85,7 +85,8 @@ def tunnel_options(args: argparse.Namespace) -> TunnelOptions | None:
             "--echo and --reply answer in the device's place; with a tunnel the far "
             "end does: give one of them"
         )
-    from tapwatch.tunnel import DEFAULT_MAX_FRAME, PEER_QUIET_S, SILENT_TIMEOUT_S, parse_endpoint
+    from tapwatch.tunnel import PEER_QUIET_S, SILENT_TIMEOUT_S
+    from tapwatch.tunnelwire import DEFAULT_MAX_FRAME, parse_endpoint
 
     listen = bool(args.tunnel_listen)
     return TunnelOptions(
