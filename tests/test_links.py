@@ -414,6 +414,35 @@ def test_openvpn_over_tcp_links_each_packet_of_the_stream() -> None:
     assert tunnel_filter(t).startswith("tcp and (port 1194 or port 40000)")
 
 
+def test_a_restarted_openvpn_over_tcp_links_on_its_new_connection() -> None:
+    """OpenVPN over TCP restarted: the client comes back on a new port, a new tunnel; once
+    the old connection has gone quiet, tun0's packets link to the new one (they were all
+    'lost inside' the old one, and the new one said 'inside: not seen')."""
+    cap = Capture(("tun0", LINKTYPE_RAW, 1500), ("eth0", LINKTYPE_ETHERNET, 1500))
+    head = outer_ip()
+
+    def exchange(port: int, n: int, tcp_seq: int) -> tuple[int, int]:
+        inner = inner_ip(n, 60)
+        packet = openvpn(len(inner), n + 1)
+        i = cap.add(0, inner, after_ms=200)
+        tcp = TCP(sport=1194, dport=port, seq=tcp_seq, ack=1, flags="PA")
+        o = cap.add(1, eth(head / tcp / Raw(struct.pack("!H", len(packet)) + packet)))
+        return i, o
+
+    for n in range(3):
+        i, o = exchange(40000, n, 5000 + n * 200)
+        assert only_link(cap, i).outer == o  # type: ignore[attr-defined]
+    cap.add(1, eth(head / TCP(sport=1194, dport=40000, seq=5600, ack=1, flags="FA")))
+    cap.ts += 1000 * MS  # the restart
+    cap.add(1, eth(head / TCP(sport=1194, dport=40001, seq=9000, ack=1, flags="SA")))
+    for n in range(3):
+        i, o = exchange(40001, n, 9001 + n * 200)
+        assert only_link(cap, i).outer == o  # type: ignore[attr-defined]
+    _old, new = sorted(cap.linker.snapshot(), key=lambda t: t.name)
+    assert new.name.endswith("192.168.7.2:40001 over TCP") and 0 in new.inner_ifaces
+    assert "lost inside 0" in cap.summary() and "lost inside 3" not in cap.summary()
+
+
 def test_esp_is_inferred() -> None:
     cap = Capture(("ipsec0", LINKTYPE_RAW, 1400), ("eth0", LINKTYPE_ETHERNET, 1500))
     for n in range(4):
