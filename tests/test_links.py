@@ -275,6 +275,22 @@ def test_wireguard_is_inferred_by_direction_time_and_length() -> None:
     assert "In: 1 outer, 1 linked" in summary
 
 
+def test_wireguard_has_no_learned_overhead_model_to_show() -> None:
+    """WireGuard's overhead is fixed by its format (32 bytes and the padding to 16), so the
+    Tunnels tool's note shows no "overhead model": it showed the padded delta of the first
+    pings (44 B for 84-byte pings) beside the Overhead column's 72.0 B."""
+    from tapwatch.analysis.tunnelstats import tunnel_notes
+
+    cap = wg_capture()
+    for n in range(4):
+        inner = inner_ip(n, 56)
+        cap.add(0, inner)
+        cap.add(1, wg_outer(wg(len(inner), n)), after_ms=0.3)
+    t = cap.linker.snapshot()[0]
+    assert t.learned is None
+    assert "overhead model" not in tunnel_notes([t], [], lambda n: cap.infos[n].name)[0]
+
+
 def test_wireguard_counters_handshakes_and_replays() -> None:
     cap = wg_capture()
     cap.add(1, wg_outer(struct.pack("<BxxxI", 1, 5) + bytes(140)))  # handshake initiation

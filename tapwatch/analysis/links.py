@@ -624,7 +624,7 @@ class Linker:
             self._iface_tunnel.setdefault(inner.iface, encap.tunnel)
         else:  # _scan let it through: the interface's tunnel, or one that took over from it
             self._iface_tunnel[inner.iface] = encap.tunnel
-        if not exact:
+        if not exact and encap.kind != "WireGuard":  # WireGuard's overhead is its format's
             if t.static_key:
                 t.learn_base(static_key_base(encap.payload, inner.length))
             t.learn(encap.payload - inner.length)
