@@ -58,12 +58,16 @@ class ProtoRow(NamedTuple):
 
 
 class _Counter:
-    __slots__ = ("bytes", "current", "depth", "history", "packets", "second")
+    __slots__ = ("bytes", "current", "depth", "history", "packets", "parent", "second")
 
-    def __init__(self, depth: int) -> None:
+    def __init__(self, depth: int, parent: str | None = None) -> None:
         self.packets = 0
         self.bytes = 0
         self.depth = depth
+        # the layer under this one in the first packet that carried it: the rows' depths are
+        # worked out from these, so one session's link types (a tun's raw IP beside an
+        # Ethernet interface) still make one tree
+        self.parent = parent
         self.history: deque[int] = deque(maxlen=HISTORY_SECONDS)
         self.second = -1  # the wall-clock second `current` counts
         self.current = 0
@@ -107,7 +111,7 @@ class Stats:
             for depth, name in enumerate(layers):
                 c = counters.get(name)
                 if c is None:
-                    c = counters[name] = _Counter(depth)
+                    c = counters[name] = _Counter(depth, layers[depth - 1] if depth else None)
                 if second != c.second:
                     c.roll(second)
                 c.packets += 1
@@ -133,16 +137,40 @@ class Stats:
         """Snapshot of every counter, ordered by layer, for display."""
         now_s = now_ns // 1_000_000_000
         with self._lock:
+            depths = self._depths()
             out = []
             for name, c in self._counters.items():
                 c.roll(now_s)
                 out.append(
                     ProtoRow(
-                        name, c.depth, c.packets, c.bytes, self._rate(c, now_s), list(c.history)
+                        name,
+                        depths[name],
+                        c.packets,
+                        c.bytes,
+                        self._rate(c, now_s),
+                        list(c.history),
                     )
                 )
         out.sort(key=lambda r: (_RANK.get(r.name, len(_RANK)), r.name))
         return out
+
+    def _depths(self) -> dict[str, int]:
+        """Each row one step under its parent's row. A counter's parent was counted before
+        it (earlier in the same packet), so following parents always ends."""
+        counters = self._counters
+        depths: dict[str, int] = {}
+        for name in counters:
+            chain = []
+            at: str | None = name
+            while at is not None and at not in depths:
+                chain.append(at)
+                parent = counters[at].parent
+                at = parent if parent in counters else None
+            base = -1 if at is None else depths[at]
+            for n in reversed(chain):
+                base += 1
+                depths[n] = base
+        return depths
 
     def reset(self) -> None:
         """Start counting from zero (the UI's clear)."""

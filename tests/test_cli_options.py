@@ -8,6 +8,7 @@ with the message a user reads.
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 import pytest
@@ -233,6 +234,29 @@ def test_version_says_which_decoder_runs_and_why_it_is_pure_python() -> None:
     version, decoder = r.stdout.splitlines()
     assert version.startswith("tapwatch ")
     assert decoder == "decoder: pure Python (TAPWATCH_PURE_PYTHON is set)"
+
+
+def test_a_fresh_install_s_compiled_decoder_is_not_taken_for_stale(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``pip install .`` unpacks each compiled module a moment before its source (the wheel
+    lists ``core.cpython-311-...so`` before ``core.py``): a source that much newer is the
+    same install, not an edit, so the compiled decoder runs. An edit made later is stale."""
+    import importlib.machinery
+
+    from tapwatch.decode import _pure
+
+    source = tmp_path / "core.py"
+    built = tmp_path / ("core" + importlib.machinery.EXTENSION_SUFFIXES[0])
+    source.write_text("")
+    built.write_bytes(b"")
+    monkeypatch.setattr(_pure, "_SOURCES", {"tapwatch.decode.core": source})
+    t = 1_800_000_000.0
+    os.utime(built, (t, t))
+    os.utime(source, (t + 0.0003, t + 0.0003))  # as pip unpacked them, measured
+    assert not _pure.stale()
+    os.utime(source, (t + 120, t + 120))  # edited two minutes after the build
+    assert _pure.stale()
 
 
 def test_a_filter_without_libpcap_is_one_line_naming_the_package(

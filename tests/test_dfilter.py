@@ -313,6 +313,62 @@ def test_tcp_state_matches_tshark(tmp_path: Path) -> None:
     assert not wrong, wrong
 
 
+def _cooked_captures(tmp: Path) -> list[Path]:
+    """The same packets in Linux cooked v1 (``-i any`` of old libpcap) and v2 (tcpdump 4.99's
+    ``-i any``), whose headers put the packet type, address type and protocol in other places."""
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.l2 import CookedLinux, CookedLinuxV2
+    from scapy.utils import wrpcap
+
+    inner = IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=1, dport=2)
+    mac = b"\x02\x00\x00\x00\x00\x07\x00\x00"
+    v1 = [
+        CookedLinux(pkttype=0, lladdrtype=1, lladdrlen=6, src=mac, proto=0x0800) / inner,
+        CookedLinux(pkttype=4, lladdrtype=772, lladdrlen=0, src=bytes(8), proto=0x0800) / inner,
+    ]
+    v2 = [
+        CookedLinuxV2(proto=0x0800, ifindex=3, lladdrtype=1, pkttype=0, lladdrlen=6, src=mac)
+        / inner,
+        CookedLinuxV2(proto=0x0800, ifindex=7, lladdrtype=772, pkttype=4, lladdrlen=0) / inner,
+        CookedLinuxV2(proto=0x0800, ifindex=7, lladdrtype=65534, pkttype=4, lladdrlen=0) / inner,
+    ]
+    paths = [tmp / "sll1.pcap", tmp / "sll2.pcap"]
+    wrpcap(str(paths[0]), v1, linktype=113)
+    wrpcap(str(paths[1]), v2, linktype=276)
+    return paths
+
+
+SLL_FILTERS = [
+    "sll",
+    "sll.pkttype == 0",
+    "sll.pkttype == 4",
+    "sll.hatype == 1",
+    "sll.hatype == 772",
+    "sll.hatype == 65534",
+    "sll.halen == 6",
+    "sll.halen == 0",
+    "sll.etype == 0x0800",
+    "sll.src.eth == 02:00:00:00:00:07",
+    "sll.ifindex == 3",
+    "sll.ifindex == 7",
+    "sll.ifindex",
+]
+
+
+@needs_tshark
+def test_linux_cooked_v1_and_v2_fields_match_tshark(tmp_path: Path) -> None:
+    """``sll.*`` reads each version's own layout (v2: protocol first, then the interface index,
+    address type, a one-byte packet type and address length), as tshark does."""
+    for path in _cooked_captures(tmp_path):
+        oracle = tshark_selected_many(path, SLL_FILTERS, tmp_path)
+        wrong = [
+            (e, selected(path, e), theirs)
+            for e, theirs in zip(SLL_FILTERS, oracle, strict=True)
+            if selected(path, e) != theirs
+        ]
+        assert not wrong, (path.name, wrong)
+
+
 def test_several_values_follow_wireshark_4() -> None:
     """``!=`` is "no value equals" (as !(a == b) where present); ``!==`` is "some value differs"."""
     from scapy.layers.inet import ICMP, IP, UDP

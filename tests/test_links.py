@@ -275,6 +275,22 @@ def test_wireguard_is_inferred_by_direction_time_and_length() -> None:
     assert "In: 1 outer, 1 linked" in summary
 
 
+def test_wireguard_has_no_learned_overhead_model_to_show() -> None:
+    """WireGuard's overhead is fixed by its format (32 bytes and the padding to 16), so the
+    Tunnels tool's note shows no "overhead model": it showed the padded delta of the first
+    pings (44 B for 84-byte pings) beside the Overhead column's 72.0 B."""
+    from tapwatch.analysis.tunnelstats import tunnel_notes
+
+    cap = wg_capture()
+    for n in range(4):
+        inner = inner_ip(n, 56)
+        cap.add(0, inner)
+        cap.add(1, wg_outer(wg(len(inner), n)), after_ms=0.3)
+    t = cap.linker.snapshot()[0]
+    assert t.learned is None
+    assert "overhead model" not in tunnel_notes([t], [], lambda n: cap.infos[n].name)[0]
+
+
 def test_wireguard_counters_handshakes_and_replays() -> None:
     cap = wg_capture()
     cap.add(1, wg_outer(struct.pack("<BxxxI", 1, 5) + bytes(140)))  # handshake initiation
@@ -412,6 +428,35 @@ def test_openvpn_over_tcp_links_each_packet_of_the_stream() -> None:
     from tapwatch.analysis.tunnelstats import tunnel_filter
 
     assert tunnel_filter(t).startswith("tcp and (port 1194 or port 40000)")
+
+
+def test_a_restarted_openvpn_over_tcp_links_on_its_new_connection() -> None:
+    """OpenVPN over TCP restarted: the client comes back on a new port, a new tunnel; once
+    the old connection has gone quiet, tun0's packets link to the new one (they were all
+    'lost inside' the old one, and the new one said 'inside: not seen')."""
+    cap = Capture(("tun0", LINKTYPE_RAW, 1500), ("eth0", LINKTYPE_ETHERNET, 1500))
+    head = outer_ip()
+
+    def exchange(port: int, n: int, tcp_seq: int) -> tuple[int, int]:
+        inner = inner_ip(n, 60)
+        packet = openvpn(len(inner), n + 1)
+        i = cap.add(0, inner, after_ms=200)
+        tcp = TCP(sport=1194, dport=port, seq=tcp_seq, ack=1, flags="PA")
+        o = cap.add(1, eth(head / tcp / Raw(struct.pack("!H", len(packet)) + packet)))
+        return i, o
+
+    for n in range(3):
+        i, o = exchange(40000, n, 5000 + n * 200)
+        assert only_link(cap, i).outer == o  # type: ignore[attr-defined]
+    cap.add(1, eth(head / TCP(sport=1194, dport=40000, seq=5600, ack=1, flags="FA")))
+    cap.ts += 1000 * MS  # the restart
+    cap.add(1, eth(head / TCP(sport=1194, dport=40001, seq=9000, ack=1, flags="SA")))
+    for n in range(3):
+        i, o = exchange(40001, n, 9001 + n * 200)
+        assert only_link(cap, i).outer == o  # type: ignore[attr-defined]
+    _old, new = sorted(cap.linker.snapshot(), key=lambda t: t.name)
+    assert new.name.endswith("192.168.7.2:40001 over TCP") and 0 in new.inner_ifaces
+    assert "lost inside 0" in cap.summary() and "lost inside 3" not in cap.summary()
 
 
 def test_esp_is_inferred() -> None:

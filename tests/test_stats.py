@@ -35,3 +35,19 @@ def test_reset() -> None:
     st.add(("ARP",), 42, S)
     st.reset()
     assert st.rows(S) == [] and st.total_packets == 0
+
+
+def test_depths_make_one_tree_over_a_tun_and_an_ethernet_interface() -> None:
+    """A tun's raw IP and an Ethernet interface in one session (``-i any`` under a VPN):
+    each row is indented one step under its parent protocol's row, whichever link type
+    brought a protocol first, so ICMP never looks like IPv4's sibling nor UDP like ICMP's
+    child."""
+    s = Stats()
+    s.add(("Ethernet", "ARP"), 42, 0)
+    s.add(("IPv4", "ICMP"), 84, 0)  # the tun: raw IP
+    s.add(("Ethernet", "IPv4", "UDP", "WireGuard"), 170, 0)  # the veth under it
+    depth = {r.name: r.depth for r in s.rows(0)}
+    assert depth["ICMP"] == depth["IPv4"] + 1
+    assert depth["UDP"] == depth["IPv4"] + 1
+    assert depth["WireGuard"] == depth["UDP"] + 1
+    assert depth["ARP"] == depth["Ethernet"] + 1

@@ -592,14 +592,21 @@ class Linker:
             assert enc is not None
             tun = t if t is not None else self.tunnels.get(enc.tunnel)
             known = self._iface_tunnel.get(inner.iface)
-            if known is not None and known != enc.tunnel:
-                continue
+            if known is not None and known != enc.tunnel and not self._quiet(known, inner.ts):
+                continue  # the inner interface belongs to a tunnel that is still carrying
             if tun is not None and tun.static_key:
                 if fits("OpenVPN static", enc.payload, inner.length, tun.learned, tun.learned_base):
                     return [other]
             elif fits(enc.kind, enc.payload, inner.length, tun.learned if tun else None):
                 return [other]
         return []
+
+    def _quiet(self, tunnel: tuple[object, ...], ts_ns: int) -> bool:
+        """Whether ``tunnel`` carried nothing in the window before ``ts_ns``: a VPN restarted
+        over TCP comes back as a new connection (a new tunnel) and its inner interface moves
+        to it once the old one has gone quiet."""
+        old = self.tunnels.get(tunnel)
+        return old is None or old.last_ns < ts_ns - INFERRED_WINDOW_NS
 
     def _link(self, inner: _Cand, outer: _Cand, encap: Encap, exact: bool) -> None:
         direction = outer.direction if outer.direction else inner.direction
@@ -628,8 +635,11 @@ class Linker:
         if t is None:
             return
         t.inner_ifaces.add(inner.iface)
-        self._iface_tunnel.setdefault(inner.iface, encap.tunnel)
-        if not exact:
+        if exact:
+            self._iface_tunnel.setdefault(inner.iface, encap.tunnel)
+        else:  # _scan let it through: the interface's tunnel, or one that took over from it
+            self._iface_tunnel[inner.iface] = encap.tunnel
+        if not exact and encap.kind != "WireGuard":  # WireGuard's overhead is its format's
             if t.static_key:
                 t.learn_base(static_key_base(encap.payload, inner.length))
             t.learn(encap.payload - inner.length)

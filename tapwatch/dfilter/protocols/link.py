@@ -154,19 +154,56 @@ bind(ETHERTYPES, (0x8100, 0x88A8, 0x9100), vlan)
 # ----------------------------------------------------------------------------- Linux cooked
 
 registry.register_protocol("sll", "Linux cooked-mode capture")
-uint("sll.pkttype", "FT_UINT16", "sll", 0, 2, desc="Packet type")
-uint("sll.hatype", "FT_UINT16", "sll", 2, 2, desc="Link-layer address type")
-uint("sll.halen", "FT_UINT16", "sll", 4, 2, desc="Link-layer address length")
-uint("sll.etype", "FT_UINT16", "sll", 14, 2, desc="Protocol")
+
+# The two versions lay the same fields out differently: v1 (16 bytes) packet type, address
+# type, address length (2 bytes each), 8 address bytes, protocol; v2 (20 bytes, tcpdump 4.99's
+# ``-i any``) protocol, 2 reserved bytes, the interface index, address type, then a one-byte
+# packet type and address length and 8 address bytes. A layer's ``hlen`` says which.
+_SLL_V1, _SLL_V2 = 16, 20
+# field: (offset, size) in v1, in v2; None where the version has no such field
+_SLL_LAYOUT: dict[str, tuple[tuple[int, int] | None, tuple[int, int] | None]] = {
+    "pkttype": ((0, 2), (10, 1)),
+    "hatype": ((2, 2), (8, 2)),
+    "halen": ((4, 2), (11, 1)),
+    "etype": ((14, 2), (0, 2)),
+    "ifindex": (None, (4, 4)),
+}
+
+
+def _sll_uint(name: str, ftype: str, desc: str) -> None:
+    v1, v2 = _SLL_LAYOUT[name]
+
+    def get(pkt: Packet, layer: Layer) -> Any:
+        place = v2 if layer.hlen == _SLL_V2 else v1
+        if place is None:
+            return None
+        o = layer.off + place[0]
+        if o + place[1] > layer.end:
+            return None
+        return int.from_bytes(layer.data[o : o + place[1]], "big")
+
+    registry.register_field(f"sll.{name}", ftype, "sll", get, desc=desc)
+
+
+_sll_uint("pkttype", "FT_UINT16", "Packet type")
+_sll_uint("hatype", "FT_UINT16", "Link-layer address type")
+_sll_uint("halen", "FT_UINT16", "Link-layer address length")
+_sll_uint("etype", "FT_UINT16", "Protocol")
+_sll_uint("ifindex", "FT_UINT32", "Interface index")
 
 
 def _sll_src(pkt: Packet, layer: Layer) -> Any:
-    if layer.hlen != 16 or layer.off + 14 > layer.end:
-        return None
+    """The source MAC where the address is an Ethernet one (type 1, length 6)."""
     d, o = layer.data, layer.off
-    if u16(d, o + 2) != 1 or u16(d, o + 4) != 6:
+    if layer.hlen == _SLL_V1 and o + 14 <= layer.end:
+        hatype, halen, at = u16(d, o + 2), u16(d, o + 4), o + 6
+    elif layer.hlen == _SLL_V2 and o + 18 <= layer.end:
+        hatype, halen, at = u16(d, o + 8), d[o + 11], o + 12
+    else:
         return None
-    return d[o + 6 : o + 12]
+    if hatype != 1 or halen != 6:
+        return None
+    return d[at : at + 6]
 
 
 registry.register_field("sll.src.eth", "FT_ETHER", "sll", _sll_src, desc="Source")

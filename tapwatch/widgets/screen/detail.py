@@ -99,7 +99,8 @@ class DetailPanes(ScreenBase):
         """The list's cursor moved (called by the list at once: the tree and the bytes are
         drawn in the frame that shows the moved cursor)."""
         self._want = seq
-        self._moved_at = time.monotonic()
+        if not self.packet_list.follow:  # the user's keys, not the list following new packets
+            self._moved_at = time.monotonic()
         self.update_detail()
 
     @on(PacketList.CursorMoved)
