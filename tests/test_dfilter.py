@@ -218,6 +218,26 @@ def test_corpus_selections_match_tshark(name: str, tmp_path: Path) -> None:
     assert not wrong, wrong
 
 
+@needs_tshark
+def test_openvpn_over_udp_and_tcp_selected_as_tshark_does(tmp_path: Path) -> None:
+    """Real OpenVPN handshakes and data over UDP and over TCP (each record behind its
+    length): the ``openvpn.*`` fields select what tshark's do, TCP included."""
+    path = CORPUS / "vpn.pcap"
+    exprs = [
+        "openvpn",
+        "tcp && openvpn",
+        "openvpn.opcode == 9",
+        "openvpn.opcode == 7",
+        "openvpn.sessionid",
+        "openvpn.peerid",
+        "openvpn.keyid == 0",
+    ]
+    oracle = tshark_selected_many(path, exprs, tmp_path)
+    assert oracle[1], "vpn.pcap has OpenVPN over TCP"
+    for expr, theirs in zip(exprs, oracle, strict=True):
+        assert selected(path, expr) == theirs, expr
+
+
 def _tcp_capture(path: Path) -> None:
     """Connections that start mid-stream, reuse ports, scale windows or not; explicit MACs."""
     from scapy.layers.inet import IP, TCP

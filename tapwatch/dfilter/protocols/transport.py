@@ -30,6 +30,7 @@ from typing import Any, Final
 from tapwatch.dfilter import registry
 from tapwatch.dfilter.dissect import (
     IP_PROTOS,
+    TCP_PORTS,
     UDP_HEURISTICS,
     UDP_PORTS,
     both,
@@ -281,9 +282,18 @@ def tcp(pkt: Packet, d: bytes, off: int, end: int) -> None:
     thl = (d[off + 12] >> 4) * 4
     if thl < 20:
         return
-    length = claimed_end(pkt, d, off, end) - off - thl
+    stop = claimed_end(pkt, d, off, end)
+    length = stop - off - thl
     layer = pkt.add(Layer("tcp", d, off, end, min(thl, end - off)))
     layer.extra = TcpInfo(max(0, length))
+    start, stop = off + thl, min(stop, end)
+    if start < stop and TCP_PORTS:  # a protocol whose records each segment carries whole
+        sport, dport = u16(d, off), u16(d, off + 2)
+        for port in (sport, dport) if sport <= dport else (dport, sport):
+            fn = TCP_PORTS.get(port)
+            if fn is not None:
+                fn(pkt, d, start, stop)
+                return
 
 
 IP_PROTOS[6] = tcp

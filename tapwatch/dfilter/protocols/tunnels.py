@@ -14,6 +14,7 @@ from tapwatch.dfilter import registry
 from tapwatch.dfilter.dissect import (
     ETHERTYPES,
     IP_PROTOS,
+    TCP_PORTS,
     UDP_HEURISTICS,
     UDP_PORTS,
     ethertype,
@@ -22,6 +23,7 @@ from tapwatch.dfilter.dissect import (
     ip_proto,
     leaf,
     raw,
+    room,
     u16,
     u32,
     uint,
@@ -208,6 +210,35 @@ def openvpn(pkt: Packet, d: bytes, off: int, end: int) -> None:
 
 
 UDP_PORTS[1194] = openvpn
+
+#: OpenVPN records one TCP segment may carry that are given layers (a hostile segment of
+#: tiny records must not make thousands).
+MAX_TCP_RECORDS = 256
+
+
+@leaf
+def openvpn_tcp(pkt: Packet, d: bytes, off: int, end: int) -> None:
+    """OpenVPN over TCP: each record a 2-byte length, then the packet. A layer for each
+    record, as tshark's, when the segment holds whole records only; a segment that begins
+    or ends inside a record (tshark reassembles it across segments) gets none, rather than
+    layers read from the middle of a record."""
+    spans: list[tuple[int, int]] = []
+    pos = off
+    while pos < end:
+        if pos + 2 > end or len(spans) == MAX_TCP_RECORDS:
+            return
+        n = d[pos] << 8 | d[pos + 1]
+        if n == 0 or pos + 2 + n > end:
+            return
+        spans.append((pos + 2, pos + 2 + n))
+        pos += 2 + n
+    for start, stop in spans:
+        if not room(pkt):
+            return
+        pkt.add(Layer("openvpn", d, start, stop, 1))
+
+
+TCP_PORTS[1194] = openvpn_tcp
 
 # ----------------------------------------------------------------------------- ESP
 
