@@ -28,6 +28,9 @@ def fit(text: str, width: int, right: bool = False) -> str:
         return text[: width - 1] + "…" if width > 1 else text[:width]
     return text.rjust(width) if right else text.ljust(width)
 
+#: The list width from which the Protocol column holds a whole "WireGuard" or "OpenVPN".
+PROTO_WIDE_FROM = 150
+
 
 class Columns:
     """Column widths for one list width, computed once per change of width or content."""
@@ -50,7 +53,8 @@ class Columns:
         self.iface = iface_width
         #: the Dir column, only where packets have a direction (not a file without any)
         self.dir = DIR_WIDTH if directions else 0
-        self.proto = 6
+        #: Wireshark's protocol names run to 9 ("WireGuard"); a narrow list keeps 6 for Info
+        self.proto = 9 if width >= PROTO_WIDE_FROM else 6
         self.length = 5 if width >= 100 else 4
         gaps = 6 + (1 if iface_width else 0) + (1 if directions else 0)
         fixed = self.no + self.time + self.iface + self.dir + self.proto + self.length + gaps
