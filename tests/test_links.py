@@ -302,6 +302,10 @@ def test_wireguard_counters_handshakes_and_replays() -> None:
     assert (c.gaps, c.missing, c.replays, c.index_changes) == (1, 2, 1, 1)
     assert t.handshakes == 1 and t.handshake_age_ns() == 7 * 100_000
     assert "counter gaps 1 (2 missing), replays 1" in cap.summary()
+    from tapwatch.analysis.tunnelstats import tunnel_rows
+
+    # the Tunnels tool words the gaps as the summary does
+    assert tunnel_rows([t])[0][-1].startswith("ctr gaps 1 (2 missing), replays 1")
 
 
 def test_inferred_links_stay_within_the_time_window_and_the_direction() -> None:

@@ -386,7 +386,7 @@ def _counter_text(kind: str, c: Counters) -> str:
         return ""
     word = {"WireGuard": "ctr", "OpenVPN": "pid"}.get(kind, "seq")
     return (
-        f"{word} gaps {c.gaps} (-{c.missing}), replays {c.replays}, late {c.late}, "
+        f"{word} gaps {c.gaps} ({c.missing} missing), replays {c.replays}, late {c.late}, "
         f"index changes {c.index_changes}"
     )
 
