@@ -28,6 +28,7 @@ def fit(text: str, width: int, right: bool = False) -> str:
         return text[: width - 1] + "…" if width > 1 else text[:width]
     return text.rjust(width) if right else text.ljust(width)
 
+
 #: The list width from which the Protocol column holds a whole "WireGuard" or "OpenVPN".
 PROTO_WIDE_FROM = 150
 
