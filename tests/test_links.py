@@ -275,6 +275,24 @@ def test_wireguard_is_inferred_by_direction_time_and_length() -> None:
     assert "In: 1 outer, 1 linked" in summary
 
 
+def test_pings_lost_while_the_vpn_was_down_do_not_shift_every_later_link() -> None:
+    """A ping every 200 ms; the VPN is down for two of them (they go into wg0 and never
+    out). Every later ping must link to its own outer packet, 0.1 ms after it, not to the
+    lost one before it (the oldest of equal length), 200 ms "inside"."""
+    cap = wg_capture()
+    pairs = []
+    for n in range(6):
+        inner = inner_ip(n)  # all of one length, as a ping's
+        i = cap.add(0, inner, after_ms=200)
+        if n in (1, 2):
+            continue  # the VPN was restarting: the packet never left
+        pairs.append((i, cap.add(1, wg_outer(wg(len(inner), n)), after_ms=0.1)))
+    for inner_seq, outer_seq in pairs:
+        link = only_link(cap, outer_seq)
+        assert link.inner == inner_seq  # type: ignore[attr-defined]
+        assert link.delay_ns == 100_000  # type: ignore[attr-defined]
+
+
 def test_wireguard_has_no_learned_overhead_model_to_show() -> None:
     """WireGuard's overhead is fixed by its format (32 bytes and the padding to 16), so the
     Tunnels tool's note shows no "overhead model": it showed the padded delta of the first
