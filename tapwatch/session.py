@@ -777,7 +777,7 @@ class Session:
         if files is not None and files.not_written:
             parts.append(f"{files.not_written} not written (the file's format cannot hold them)")
         if st.replies_sent:
-            parts.append(f"{st.replies_sent} frames written")
+            parts.append(f"{st.replies_sent} frames written into the device")
         if self.events:
             parts.append(f"{self.events} interface events")
         if files is not None and files.events_not_written:
