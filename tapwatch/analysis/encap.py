@@ -20,7 +20,7 @@ import struct
 from dataclasses import dataclass
 
 from tapwatch.analysis.fragments import V6_EXT, V6_FRAGMENT, v6_chain
-from tapwatch.analysis.headers import _network
+from tapwatch.analysis.headers import network
 from tapwatch.decode.tunnels import wireguard_type
 from tapwatch.linktypes import LINKTYPE_ETHERNET, LINKTYPE_RAW
 
@@ -98,13 +98,13 @@ def outer_hint(data: bytes, linktype: int) -> int:
         elif et in ETH_MPLS:
             return 1
         elif et == 0x8100 or et == 0x88A8:
-            _v, off = _network(data, linktype)
+            _v, off = network(data, linktype)
             if not off:
                 return 0
         else:
             return 0
     else:
-        _v, off = _network(data, linktype)
+        _v, off = network(data, linktype)
         if not _v:
             return 0
     if n < off + 20:
@@ -158,7 +158,7 @@ def outer_hint(data: bytes, linktype: int) -> int:
 
 def ip_view(data: bytes, linktype: int) -> tuple[int, int]:
     """(offset of the IP header, IP version) of a frame; (0, 0) when it is not IP."""
-    v, off = _network(data, linktype)
+    v, off = network(data, linktype)
     return off, v
 
 
@@ -166,7 +166,7 @@ def inner_key(data: bytes, linktype: int) -> bytes:
     """What an inner packet is matched by: its bytes from the IP header on (a tun shows
     the IP packet, a VXLAN's Ethernet frame carries the same one), the whole frame when
     it is not IP."""
-    v, off = _network(data, linktype)
+    v, off = network(data, linktype)
     if v and off:
         return data[off:]
     return data
@@ -174,7 +174,7 @@ def inner_key(data: bytes, linktype: int) -> bytes:
 
 def decapsulate(data: bytes, linktype: int) -> Encap | None:
     """The encapsulation of an outer packet, or None when it is not one (see ``outer_hint``)."""
-    v, off = _network(data, linktype)
+    v, off = network(data, linktype)
     n = len(data)
     if not v:
         if linktype == LINKTYPE_ETHERNET and n >= 18 and (data[12] << 8 | data[13]) in ETH_MPLS:

@@ -43,8 +43,9 @@ class Transport(NamedTuple):
     flags: int
 
 
-def _network(data: bytes, linktype: int) -> tuple[int, int]:
-    """(family 4/6 or 0, offset of the IP header) when the link header carries IP itself."""
+def network(data: bytes, linktype: int) -> tuple[int, int]:
+    """(family 4/6 or 0, offset of the IP header) when the link header carries IP itself
+    (after any VLAN tags or LLC/SNAP header, as the walk finds it)."""
     w = walk(data, linktype, False, False)
     if w.ethertype == 0x0800 and w.ip == w.net:
         return 4, w.net
