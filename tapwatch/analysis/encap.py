@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from tapwatch.analysis.fragments import V6_EXT, V6_FRAGMENT, v6_chain
 from tapwatch.analysis.headers import network
+from tapwatch.decode import walk
 from tapwatch.decode.tunnels import wireguard_type
 from tapwatch.linktypes import LINKTYPE_ETHERNET, LINKTYPE_RAW
 
@@ -173,42 +174,39 @@ def inner_key(data: bytes, linktype: int) -> bytes:
 
 
 def decapsulate(data: bytes, linktype: int) -> Encap | None:
-    """The encapsulation of an outer packet, or None when it is not one (see ``outer_hint``)."""
-    v, off = network(data, linktype)
-    n = len(data)
-    if not v:
+    """The encapsulation of an outer packet, or None when it is not one (see ``outer_hint``).
+
+    The IP header, its protocol and where its payload starts are the decoder's header
+    walk's (:func:`tapwatch.decode.walk`), as every tool reads them.
+    """
+    w = walk(data, linktype, False, False)
+    v, off, l4 = w.version, w.ip, w.l4
+    if v == 0 or off != w.net:  # no IP header right after the link header
+        n = len(data)
         if linktype == LINKTYPE_ETHERNET and n >= 18 and (data[12] << 8 | data[13]) in ETH_MPLS:
             return _mpls(data, 14, b"", b"", n - 14)
         return None
+    if l4 < 0:  # no payload to read (a later fragment, a header that does not add up)
+        return None
+    proto = w.proto
+    end = w.ip_end
     if v == 4:
-        if n < off + 20:
+        if data[off + 6] & 0x20:  # a first fragment: its carried packet is not whole here
             return None
-        ihl = (data[off] & 15) * 4
-        total = _H.unpack_from(data, off + 2)[0]
-        end = min(n, off + total) if total >= ihl else n
-        if ihl < 20 or _H.unpack_from(data, off + 6)[0] & 0x3FFF:
-            return None  # a fragment: its carried packet is not whole here
-        proto = data[off + 9]
         src, dst = data[off + 12 : off + 16], data[off + 16 : off + 20]
-        l4 = off + ihl
     else:
-        if n < off + 40:
+        # past those extension headers only that a reassembled datagram keeps of its first
+        # piece (Hop-by-Hop, Routing, Destination Options, as tshark): no Fragment, no AH
+        if l4 != off + 40 and v6_chain(data, off, end)[1] != l4:
             return None
-        plen = _H.unpack_from(data, off + 4)[0]
-        end = min(n, off + 40 + plen) if plen else n
-        proto = data[off + 6]
         src, dst = data[off + 8 : off + 24], data[off + 24 : off + 40]
-        l4 = off + 40
-        if proto in V6_EXT:  # a reassembled datagram keeps its first piece's (as tshark)
-            proto, l4, _named = v6_chain(data, off, end)
     ip_len = end - off
     if l4 > end:
         return None
     if proto == 17:
-        if l4 + 8 > end:
+        if w.payload < 0:  # no whole UDP header
             return None
-        sport, dport = _HH.unpack_from(data, l4)
-        return _udp(data, l4 + 8, end, src, dst, sport, dport, ip_len)
+        return _udp(data, w.payload, end, src, dst, w.sport, w.dport, ip_len)
     if proto == 4 or proto == 41:
         return _mk(
             "IPIP" if proto == 4 else "IPv6-in-IP", src, dst, (), data[l4:end], LINKTYPE_RAW, ip_len
