@@ -28,7 +28,7 @@ from tapwatch.reorder import Reorder
 from tapwatch.ring import Record
 from tapwatch.sanitize import printable, printable_layout, printable_lines
 from tapwatch.tunnelview import describe
-from tapwatch.wire import ETH_HLEN, VLAN_HLEN, VLAN_TPIDS
+from tapwatch.wire import ETH_HLEN, VLAN_HLEN
 
 if TYPE_CHECKING:
     from tapwatch.analysis.crossing import Crossings
@@ -38,6 +38,9 @@ if TYPE_CHECKING:
 #: Longest a printed line waits in a block while a slow format (-vvv, hex) fills it.
 _WRITE_EVERY = 0.2
 _LINK_HEADER = {LINKTYPE_LINUX_SLL: 16, LINKTYPE_LINUX_SLL2: 20, LINKTYPE_NULL: 4}
+#: the walk's names of link-level layers (what -x leaves out before the first other layer)
+_TAGS = frozenset(("802.1Q", "802.1ad"))
+_LINK_LAYERS = _TAGS | {"Ethernet", "LLC"}
 
 
 def packet_type_word(direction: int | None, data: bytes, linktype: int) -> str:
@@ -193,14 +196,22 @@ def _duration(delta_us: int) -> str:
 
 
 def link_header_length(data: bytes, linktype: int) -> int:
-    """Bytes of link-layer header before the network layer (what -x leaves out)."""
+    """Bytes of link-layer header before the network layer (what -x leaves out).
+
+    On Ethernet that is what the decoder's header walk passed before the first layer of
+    its own: the tags and an 802.2 LLC/SNAP header too, as tcpdump's ``ll_hdr_len``.
+    """
     if linktype == LINKTYPE_ETHERNET:
-        off = ETH_HLEN
-        while (
-            len(data) >= off + VLAN_HLEN
-            and int.from_bytes(data[off - 2 : off], "big") in VLAN_TPIDS
-        ):
-            off += VLAN_HLEN
+        w = decode.walk(data, linktype, False)
+        off = w.net
+        if off < 0:  # no ethertype named a network layer: the first layer after the link's
+            off = ETH_HLEN
+            for name, start in zip(w.names, w.starts, strict=True):
+                if name not in _LINK_LAYERS and start >= 0:
+                    off = start
+                    break
+                if name in _TAGS and start + VLAN_HLEN <= len(data):
+                    off = start + VLAN_HLEN  # after a whole tag (more than the walk follows)
         return min(off, len(data))
     return min(_LINK_HEADER.get(linktype, 0), len(data))
 

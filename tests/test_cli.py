@@ -364,3 +364,34 @@ def test_ctrl_c_stops_a_verbose_read_promptly_with_whole_lines(tmp_path: Path) -
     assert took < 5, f"took {took:.1f} s to stop"  # generous: this is no benchmark
     text = out.read_text()
     assert text.endswith("\n") and text.count(" IP 10.0.0.1.1 > 10.0.0.2.53: ") < 20_000
+
+
+def test_x_leaves_out_the_link_header_tcpdump_does(tmp_path: Path) -> None:
+    """-x prints from where tcpdump's does: after VLAN tags and an 802.2 LLC/SNAP header."""
+    from scapy.layers.l2 import LLC, SNAP, STP, Dot1Q, Dot3
+
+    ip = IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=1000, dport=9) / b"ab"
+    macs = {"src": "02:00:00:00:00:01", "dst": "02:00:00:00:00:02"}
+    pkts = [
+        Ether(**macs) / ip,
+        Ether(**macs) / Dot1Q(vlan=5) / ip,
+        Ether(**macs) / Dot1Q(vlan=5) / Dot1Q(vlan=6) / ARP(psrc="10.0.0.1", pdst="10.0.0.2"),
+        Dot3(**macs) / LLC(dsap=0xAA, ssap=0xAA, ctrl=3) / SNAP(code=0x0800) / ip,
+        Dot3(src=macs["src"], dst="01:80:c2:00:00:00") / LLC(dsap=0x42, ssap=0x42, ctrl=3) / STP(),
+    ]
+    for i, p in enumerate(pkts):
+        p.time = 1_700_000_000 + i / 10
+    path = tmp_path / "links.pcap"
+    wrpcap(str(path), pkts)
+
+    def dumps(text: str) -> list[str]:
+        return [line for line in text.splitlines() if line.startswith("\t0x")]
+
+    theirs = subprocess.run(
+        ["tcpdump", "-nn", "-x", "-r", str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert theirs.returncode == 0, theirs.stderr
+    r = run("-nn", "-x", "-r", str(path))
+    assert r.returncode == 0, r.stderr
+    assert dumps(r.stdout) == dumps(theirs.stdout)
+    assert len(dumps(r.stdout)) >= len(pkts)
