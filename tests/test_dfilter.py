@@ -541,3 +541,23 @@ def test_dash_y_prints_what_tshark_selects(tmp_path: Path) -> None:
     assert bad.returncode == 1
     lines = bad.stderr.strip().splitlines()
     assert len(lines) == 1 and "column 11" in lines[0] and "Traceback" not in bad.stderr
+
+
+def test_a_dissection_key_is_bound_once_whatever_the_import_order() -> None:
+    """Which walker dissects a port is never decided by which module was imported last."""
+    from tapwatch.dfilter import dissect
+    from tapwatch.dfilter.packet import Packet
+
+    table: dict[int, dissect.Walker] = {}
+
+    def first(pkt: Packet, d: bytes, off: int, end: int) -> None:
+        return None
+
+    def second(pkt: Packet, d: bytes, off: int, end: int) -> None:
+        return None
+
+    dissect.bind(table, (53, 5353), first)
+    dissect.bind(table, (53,), first)  # the same walker again: fine
+    with pytest.raises(ValueError, match="already bound"):
+        dissect.bind(table, (5353,), second)
+    assert table == {53: first, 5353: first}

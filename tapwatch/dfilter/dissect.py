@@ -90,7 +90,12 @@ def ip_proto(pkt: Packet, d: bytes, off: int, end: int, proto: int) -> None:
 
 
 def bind(table: dict[int, Walker], keys: tuple[int, ...], fn: Walker) -> Walker:
+    """Give ``fn`` every key; a key one walker holds is not given to another (which walker
+    dissects a port is then never the order the protocol modules were imported in)."""
     for k in keys:
+        old = table.get(k)
+        if old is not None and old is not fn:
+            raise ValueError(f"{fn.__qualname__}: key {k} is already bound to {old.__qualname__}")
         table[k] = fn
     return fn
 

@@ -1,7 +1,9 @@
 """tapwatch's own protocols, each module binding its walker and registering its fields.
 
-The import order is the binding order; a module added here is all it takes to make a
-protocol filterable (see :mod:`tapwatch.dfilter.registry` for modules elsewhere).
+A key (port, ethertype, protocol) is bound once: binding it again is an error at import,
+so the import order never decides which walker dissects a packet; a module added here is
+all it takes to make a protocol filterable (see :mod:`tapwatch.dfilter.registry` for
+modules elsewhere).
 """
 
 from tapwatch.dfilter.protocols import (
