@@ -18,8 +18,13 @@ def layers(data: Any, linktype: int) -> tuple[str, ...]:
     Never raises.
     """
     try:
-        w = Walk(None, True, False)
-        _into(data, linktype, w)
+        h = LINKTYPES.get(linktype)
+        if h is None:
+            return ("other",)
+        w = Walk(None, True, False)  # names only: no offsets kept
+        w.version = -1  # nor the first IP header's fields (their walks find them taken)
+        w.at = 0
+        h.walk(data if type(data) is bytes else bytes(data), w)
         return tuple(w.names)
     except Exception:  # never take the capture loop down
         return ("other",)

@@ -17,7 +17,14 @@ from __future__ import annotations
 
 import struct
 from socket import AF_INET6, inet_ntop
-from typing import Final, NamedTuple, TypeVar
+from typing import Any, Final, NamedTuple, TypeVar, final
+
+try:
+    from mypy_extensions import mypyc_attr
+except ImportError:  # installed without mypy: nothing is compiled, the attributes mean nothing
+
+    def mypyc_attr(*args: Any, **kwargs: Any) -> Any:  # type: ignore[misc]
+        return lambda cls: cls
 
 
 class Summary(NamedTuple):
@@ -150,6 +157,13 @@ class Cookies:
 _NO_STARTS: Final[list[int]] = []
 
 
+#: Compiled, a walk is made and dropped for every packet counted: ``free_list_len=1`` keeps
+#: the last one dropped for the next (no allocation), ``acyclic`` leaves it out of the
+#: garbage collector (it holds lists, bytes and a TcpFlows, none of which refers back),
+#: ``final`` makes its methods direct calls.  Together they took back more than half of what the
+#: walk object had cost :func:`~tapwatch.decode.layers` (bench/RESULTS.md).
+@final
+@mypyc_attr(free_list_len=1, acyclic=True)
 class Walk:
     """The one header walk of a frame: what every consumer reads of its headers.
 
@@ -167,6 +181,33 @@ class Walk:
     its ports carry.
     """
 
+    # The fields with a constant start are declared here rather than set in __init__: the
+    # same for the compiled class, and the Python one (no compiler at install) then stores
+    # five values per walk instead of twenty.
+    at: int = -1
+    #: the raw addresses of the innermost IP header so far (TCP's per-connection state)
+    src: bytes = b""
+    dst: bytes = b""
+    #: the first network layer: its ethertype (as a link header names it) and offset
+    ethertype: int = -1
+    net: int = -1
+    #: the first IP header: version (0: none; -1: the fields are not wanted, the counters'
+    #: walk), offset, the protocol it carries (after IPv6's extension headers), the end of
+    #: its datagram in the frame
+    version: int = 0
+    ip: int = -1
+    proto: int = -1
+    ip_end: int = -1
+    #: where the first IP header's payload starts (-1: a later fragment, or cut short),
+    #: and if that is TCP or UDP: its ports, where its payload starts (-1: no ports
+    #: read), TCP's sequence number and flags
+    l4: int = -1
+    sport: int = 0
+    dport: int = 0
+    payload: int = -1
+    seq: int = 0
+    flags: int = 0
+
     def __init__(
         self, flows: TcpFlows | None = None, deep: bool = True, spans: bool = True
     ) -> None:
@@ -175,30 +216,8 @@ class Walk:
         #: -- a second list per packet costs the counters' walk a tenth of its time
         self.keep = spans
         self.starts: list[int] = [] if spans else _NO_STARTS
-        self.at = -1
         self.flows = flows
         self.deep = deep
-        #: the raw addresses of the innermost IP header so far (TCP's per-connection state)
-        self.src = b""
-        self.dst = b""
-        #: the first network layer: its ethertype (as a link header names it) and offset
-        self.ethertype = -1
-        self.net = -1
-        #: the first IP header: version (0: none), offset, the protocol it carries (after
-        #: IPv6's extension headers), the end of its datagram in the frame
-        self.version = 0
-        self.ip = -1
-        self.proto = -1
-        self.ip_end = -1
-        #: where the first IP header's payload starts (-1: a later fragment, or cut short),
-        #: and if that is TCP or UDP: its ports, where its payload starts (-1: no ports
-        #: read), TCP's sequence number and flags
-        self.l4 = -1
-        self.sport = 0
-        self.dport = 0
-        self.payload = -1
-        self.seq = 0
-        self.flags = 0
 
     def append(self, name: str) -> None:
         """A layer named where a table dispatched to it (its offset: ``at``, else unknown)."""
