@@ -95,39 +95,6 @@ def test_transport_through_vlan_tags_and_ipv6() -> None:
     assert v6[t6.start : t6.end] == b"xy"
 
 
-def test_a_crossings_key_is_the_ip_packet_whatever_carries_it() -> None:
-    """The IP packet (hop limit and checksum zeroed) through tags, LLC/SNAP, cooked and null
-    headers; nothing for a frame that carries no IP where its link header says."""
-    from scapy.layers.l2 import LLC, SNAP, CookedLinux, Dot1AD, Dot3, Loopback
-
-    from tapwatch.analysis.crossing import network_bytes
-    from tapwatch.linktypes import LINKTYPE_LINUX_SLL, LINKTYPE_NULL
-
-    pkt = IP(src=C, dst=S, ttl=9) / UDP(sport=1234, dport=53) / Raw(b"abc")
-    ip = bytes(pkt)
-    key = ip[:8] + b"\0" + ip[9:10] + b"\0\0" + ip[12:]
-    eth = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
-    for frame, lt in (
-        (ip, LINKTYPE_RAW),
-        (bytes(eth / pkt), LINKTYPE_ETHERNET),
-        (bytes(eth / Dot1AD(vlan=3) / Dot1Q(vlan=7) / pkt), LINKTYPE_ETHERNET),
-        (bytes(Dot3() / LLC(dsap=0xAA, ssap=0xAA, ctrl=3) / SNAP(code=0x0800) / pkt), 1),
-        (bytes(CookedLinux(proto=0x0800) / pkt), LINKTYPE_LINUX_SLL),
-        (bytes(Loopback(type=2) / pkt), LINKTYPE_NULL),
-    ):
-        assert network_bytes(frame, lt) == key, (frame.hex(), lt)
-    assert network_bytes(bytes(IP(src=C, dst=S, ttl=200) / UDP() / Raw(b"abc")), 101) != key
-    v6 = IPv6(src="fd00::1", dst="fd00::2", hlim=3) / UDP(sport=1, dport=2)
-    raw6 = bytes(v6)
-    assert network_bytes(bytes(eth / v6), LINKTYPE_ETHERNET) == raw6[:7] + b"\0" + raw6[8:]
-    # MPLS whose label starts with the nibble 4, ARP, a cut header: not IP
-    mpls = bytes(eth)[:12] + b"\x88\x47" + b"\x40\x00\x01\x40" + ip
-    assert network_bytes(mpls, LINKTYPE_ETHERNET) is None
-    arp = scapy_all.ARP(hwsrc="02:00:00:00:00:01", psrc=C, hwdst="00:00:00:00:00:00", pdst=S)
-    assert network_bytes(bytes(eth / arp), LINKTYPE_ETHERNET) is None
-    assert network_bytes(ip[:19], LINKTYPE_RAW) is None
-
-
 def test_transport_never_raises_on_garbage() -> None:
     import random
 
