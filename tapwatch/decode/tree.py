@@ -56,7 +56,12 @@ def _load_scapy() -> None:
     if _scapy_ready:
         return
     import importlib
+    import importlib.util
 
+    # IGMP (v3 included) is one layer module in newer scapy, two contrib modules in older
+    igmp: tuple[str, ...] = ("layers.igmp",)
+    if importlib.util.find_spec("scapy.layers.igmp") is None:
+        igmp = ("contrib.igmp", "contrib.igmpv3")
     # Importing a layer module is what binds it (UDP 53 -> DNS, 67/68 -> BOOTP, ...); the
     # tunnels' modules make their inner packets layers of the tree (~10 ms more).
     for mod in (
@@ -82,7 +87,7 @@ def _load_scapy() -> None:
         "contrib.ospf",
         "layers.vrrp",
         "contrib.bfd",
-        "layers.igmp",
+        *igmp,
         "contrib.pim",
         "contrib.ldp",
         "contrib.bgp",

@@ -515,7 +515,10 @@ class PacketList(ScrollView, can_focus=True):
         """
         if self.show_vertical_scrollbar:
             bar = self.vertical_scrollbar
-            position = bar.validate_position(new_value)
+            # where textual keeps the position in eighths of a cell (validate_position), the
+            # same; the oldest allowed textual keeps it as given
+            validate = getattr(bar, "validate_position", None)
+            position = validate(new_value) if validate is not None else new_value
             if thumb_cells(bar, position) == thumb_cells(bar, bar.position):
                 bar.set_reactive(ScrollBar.position, position)  # the same drawing
             else:
