@@ -33,7 +33,9 @@ def selected(path: Path, expr: str) -> list[int]:
         flt.set_interfaces([i.name for i in cap.interfaces], cap.format == "pcapng")
         for n, rec in enumerate(cap, 1):
             lt = cap.interfaces[rec.iface].linktype
-            if flt.match_packet(rec.data, lt, n, rec.ts_ns, rec.iface, rec.orig_len):
+            if flt.match_packet(
+                rec.data, lt, n, rec.ts_ns, rec.iface, rec.orig_len, rec.direction or 0
+            ):
                 out.append(n)
     return out
 
@@ -234,6 +236,32 @@ def test_openvpn_over_udp_and_tcp_selected_as_tshark_does(tmp_path: Path) -> Non
     ]
     oracle = tshark_selected_many(path, exprs, tmp_path)
     assert oracle[1], "vpn.pcap has OpenVPN over TCP"
+    for expr, theirs in zip(exprs, oracle, strict=True):
+        assert selected(path, expr) == theirs, expr
+
+
+@needs_tshark
+def test_frame_p2p_dir_from_the_direction_selected_as_tshark_does(tmp_path: Path) -> None:
+    """``frame.p2p_dir`` is the record's direction as tshark reads epb_flags: inbound 1,
+    outbound 0, none when unknown; a Linux cooked capture's packet type gives none."""
+    import struct
+
+    from tapwatch.kinds import Direction
+    from tapwatch.linktypes import LINKTYPE_LINUX_SLL, LINKTYPE_RAW
+
+    ip = bytes.fromhex("4500001c000100004001f79c0a0000010a0000020800f7ff00000000")
+    dirs = [Direction.INBOUND, Direction.OUTBOUND, Direction.UNKNOWN, None, Direction.INBOUND]
+    path = tmp_path / "dir.pcapng"
+    with pcap.PcapngWriter(path, LINKTYPE_RAW, ifname="tun0") as w:
+        for i, d in enumerate(dirs, 1):
+            w.write(i * 10**9, ip, d)
+        sll = w.add_interface(LINKTYPE_LINUX_SLL, "any")
+        for i, pkttype in enumerate((0, 4), 10):  # to us, outgoing: no direction recorded
+            head = struct.pack(">HHH8sH", pkttype, 0xFFFE, 0, b"", 0x0800)
+            w.write(i * 10**9, head + ip, None, iface=sll)
+    exprs = ["frame.p2p_dir", "frame.p2p_dir == 1", "frame.p2p_dir == 0", "!frame.p2p_dir"]
+    oracle = tshark_selected_many(path, exprs, tmp_path)
+    assert oracle[1] == [1, 5] and oracle[2] == [2], oracle
     for expr, theirs in zip(exprs, oracle, strict=True):
         assert selected(path, expr) == theirs, expr
 
