@@ -266,6 +266,44 @@ def test_frame_p2p_dir_from_the_direction_selected_as_tshark_does(tmp_path: Path
         assert selected(path, expr) == theirs, expr
 
 
+@needs_tshark
+def test_openvpn_mpid_selected_as_tshark_does(tmp_path: Path) -> None:
+    """``openvpn.mpid``, the message packet-id of control packets: on the real handshakes
+    over UDP and TCP, and on crafted ones where tshark guesses a tls-auth HMAC, meets a
+    tls-crypt opcode, or runs out of bytes in the header."""
+    from scapy.layers.inet import IP, UDP
+    from scapy.utils import wrpcap
+
+    sid = bytes(range(1, 9))
+    hmac = bytes(range(0x40, 0x54))  # 20 bytes, no zero: tshark takes it for tls-auth
+    bodies = [
+        bytes([4 << 3]) + sid + hmac + b"\0\0\0\x09\x5f\0\0\x01" + b"\0" + b"\0\0\0\x07",
+        bytes([4 << 3]) + sid + hmac + b"\0" + b"\0\0\0\x08",  # no room for replay id
+        bytes([4 << 3]) + sid + b"\x02" + b"\0\0\0\x01\0\0\0\x02" + sid + b"\0\0\0\x03",
+        bytes([4 << 3]) + sid + b"\x02" + b"\0\0\0\x01\0\0",  # ack array cut short
+        bytes([4 << 3]) + sid + b"\0" + b"\0\0\x01",  # packet-id cut short
+        bytes([4 << 3]) + sid,
+        bytes([4 << 3]) + sid[:4],
+        bytes([4 << 3]) + sid + hmac[:10],  # HMAC cut short
+        bytes([10 << 3]) + sid + b"\0" * 48,  # tls-crypt: encrypted header
+        bytes([11 << 3]) + sid + b"\0" * 48,
+        bytes([5 << 3]) + sid + b"\x01\0\0\0\x04" + sid,  # ack: no packet-id
+        bytes([7 << 3]) + sid + b"\0" + b"\0\0\0\x01",
+    ]
+    crafted = tmp_path / "ovpn.pcap"
+    wrpcap(
+        str(crafted),
+        [IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=1194, dport=1194) / b for b in bodies],
+    )
+    exprs = ["openvpn.mpid", "openvpn.mpid == 1", "openvpn.mpid == 0", "openvpn.mpid > 2"]
+    exprs += ["tcp && openvpn.mpid == 3", "openvpn.mpid == 7", "openvpn.mpid == 8"]
+    for path in (CORPUS / "vpn.pcap", crafted):
+        oracle = tshark_selected_many(path, exprs, tmp_path)
+        assert oracle[0], path
+        for expr, theirs in zip(exprs, oracle, strict=True):
+            assert selected(path, expr) == theirs, (path.name, expr)
+
+
 def _tcp_capture(path: Path) -> None:
     """Connections that start mid-stream, reuse ports, scale windows or not; explicit MACs."""
     from scapy.layers.inet import IP, TCP
