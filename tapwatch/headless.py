@@ -387,7 +387,9 @@ def print_records(
                 continue
             number += 1
             if match_packet is not None:
-                if not match_packet(data, lt, number, rec.ts_ns, iface, _orig_len(rec)):
+                if not match_packet(
+                    data, lt, number, rec.ts_ns, iface, _orig_len(rec), rec.direction or 0
+                ):
                     continue
             elif flt is not None and not flt.match(data, lt):
                 continue

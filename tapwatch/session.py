@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from tapwatch import decode
 from tapwatch.decode.netlink import describe as describe_event
+from tapwatch.decode.netlink import link_mtu
 from tapwatch.filesource import FileSource
 from tapwatch.kinds import PEER_MODES, CaptureState, DeviceState, PeerMode, PeerRole
 from tapwatch.linktypes import LINKTYPE_NETLINK
@@ -82,6 +83,9 @@ class Session:
         for s in self.sources:
             s.on_new_interface = self._interface_added  # a file may describe one late
         self.events = 0  # interface events recorded (links, addresses, routes): not packets
+        #: the MTU the last interface event said, by interface name (the status bar's: an
+        #: InterfaceInfo keeps the one read at the start, which the links' "over MTU" reads)
+        self._mtu_now: dict[str, int] = {}
         #: what happened to sources while capture went on (one went away, came back...)
         self._notices: list[str] = []
         self.notice: str | None = None  # the latest, for the status bar
@@ -450,6 +454,9 @@ class Session:
 
     def _event(self, rec: Record) -> None:
         self.events += 1
+        said = link_mtu(rec.data)
+        if said is not None and any(i.name == said[1] for i in self.interfaces):
+            self._mtu_now[said[1]] = said[2]  # only the session's names: bounded
         text = self.event_text(rec)
         for sink in self.sinks:
             sink.event(rec, text)
@@ -616,7 +623,7 @@ class Session:
         return Status(
             interfaces=tuple((i.name, i.kind) for i in self.interfaces if i.kind != "events"),
             addresses=tuple(info.addresses),
-            mtu=info.mtu,
+            mtu=self._mtu_now.get(info.name, info.mtu) if info.mtu else info.mtu,
             device_state=self.device_state,
             capture=self.capture_state(),
             stop_reason=self.stop_reason,

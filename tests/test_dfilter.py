@@ -33,7 +33,9 @@ def selected(path: Path, expr: str) -> list[int]:
         flt.set_interfaces([i.name for i in cap.interfaces], cap.format == "pcapng")
         for n, rec in enumerate(cap, 1):
             lt = cap.interfaces[rec.iface].linktype
-            if flt.match_packet(rec.data, lt, n, rec.ts_ns, rec.iface, rec.orig_len):
+            if flt.match_packet(
+                rec.data, lt, n, rec.ts_ns, rec.iface, rec.orig_len, rec.direction or 0
+            ):
                 out.append(n)
     return out
 
@@ -236,6 +238,70 @@ def test_openvpn_over_udp_and_tcp_selected_as_tshark_does(tmp_path: Path) -> Non
     assert oracle[1], "vpn.pcap has OpenVPN over TCP"
     for expr, theirs in zip(exprs, oracle, strict=True):
         assert selected(path, expr) == theirs, expr
+
+
+@needs_tshark
+def test_frame_p2p_dir_from_the_direction_selected_as_tshark_does(tmp_path: Path) -> None:
+    """``frame.p2p_dir`` is the record's direction as tshark reads epb_flags: inbound 1,
+    outbound 0, none when unknown; a Linux cooked capture's packet type gives none."""
+    import struct
+
+    from tapwatch.kinds import Direction
+    from tapwatch.linktypes import LINKTYPE_LINUX_SLL, LINKTYPE_RAW
+
+    ip = bytes.fromhex("4500001c000100004001f79c0a0000010a0000020800f7ff00000000")
+    dirs = [Direction.INBOUND, Direction.OUTBOUND, Direction.UNKNOWN, None, Direction.INBOUND]
+    path = tmp_path / "dir.pcapng"
+    with pcap.PcapngWriter(path, LINKTYPE_RAW, ifname="tun0") as w:
+        for i, d in enumerate(dirs, 1):
+            w.write(i * 10**9, ip, d)
+        sll = w.add_interface(LINKTYPE_LINUX_SLL, "any")
+        for i, pkttype in enumerate((0, 4), 10):  # to us, outgoing: no direction recorded
+            head = struct.pack(">HHH8sH", pkttype, 0xFFFE, 0, b"", 0x0800)
+            w.write(i * 10**9, head + ip, None, iface=sll)
+    exprs = ["frame.p2p_dir", "frame.p2p_dir == 1", "frame.p2p_dir == 0", "!frame.p2p_dir"]
+    oracle = tshark_selected_many(path, exprs, tmp_path)
+    assert oracle[1] == [1, 5] and oracle[2] == [2], oracle
+    for expr, theirs in zip(exprs, oracle, strict=True):
+        assert selected(path, expr) == theirs, expr
+
+
+@needs_tshark
+def test_openvpn_mpid_selected_as_tshark_does(tmp_path: Path) -> None:
+    """``openvpn.mpid``, the message packet-id of control packets: on the real handshakes
+    over UDP and TCP, and on crafted ones where tshark guesses a tls-auth HMAC, meets a
+    tls-crypt opcode, or runs out of bytes in the header."""
+    from scapy.layers.inet import IP, UDP
+    from scapy.utils import wrpcap
+
+    sid = bytes(range(1, 9))
+    hmac = bytes(range(0x40, 0x54))  # 20 bytes, no zero: tshark takes it for tls-auth
+    bodies = [
+        bytes([4 << 3]) + sid + hmac + b"\0\0\0\x09\x5f\0\0\x01" + b"\0" + b"\0\0\0\x07",
+        bytes([4 << 3]) + sid + hmac + b"\0" + b"\0\0\0\x08",  # no room for replay id
+        bytes([4 << 3]) + sid + b"\x02" + b"\0\0\0\x01\0\0\0\x02" + sid + b"\0\0\0\x03",
+        bytes([4 << 3]) + sid + b"\x02" + b"\0\0\0\x01\0\0",  # ack array cut short
+        bytes([4 << 3]) + sid + b"\0" + b"\0\0\x01",  # packet-id cut short
+        bytes([4 << 3]) + sid,
+        bytes([4 << 3]) + sid[:4],
+        bytes([4 << 3]) + sid + hmac[:10],  # HMAC cut short
+        bytes([10 << 3]) + sid + b"\0" * 48,  # tls-crypt: encrypted header
+        bytes([11 << 3]) + sid + b"\0" * 48,
+        bytes([5 << 3]) + sid + b"\x01\0\0\0\x04" + sid,  # ack: no packet-id
+        bytes([7 << 3]) + sid + b"\0" + b"\0\0\0\x01",
+    ]
+    crafted = tmp_path / "ovpn.pcap"
+    wrpcap(
+        str(crafted),
+        [IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=1194, dport=1194) / b for b in bodies],
+    )
+    exprs = ["openvpn.mpid", "openvpn.mpid == 1", "openvpn.mpid == 0", "openvpn.mpid > 2"]
+    exprs += ["tcp && openvpn.mpid == 3", "openvpn.mpid == 7", "openvpn.mpid == 8"]
+    for path in (CORPUS / "vpn.pcap", crafted):
+        oracle = tshark_selected_many(path, exprs, tmp_path)
+        assert oracle[0], path
+        for expr, theirs in zip(exprs, oracle, strict=True):
+            assert selected(path, expr) == theirs, (path.name, expr)
 
 
 def _tcp_capture(path: Path) -> None:

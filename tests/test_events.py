@@ -153,3 +153,29 @@ def test_one_failing_source_leaves_the_session_live_and_the_last_one_ends_it() -
         assert s.capture_state() == "stopped"
     finally:
         s.close()
+
+
+def test_the_status_bar_shows_the_mtu_the_last_interface_event_said() -> None:
+    """veth0's MTU read at the start is 1500; an interface event lowers it to 1400 and the
+    status bar says 1400 from then on. An event about a link the session does not watch
+    changes nothing; a file's interfaces (no MTU read) get none from events."""
+    from tapwatch.widgets.status import ViewState, render_status
+
+    info = InterfaceInfo("veth0", "observe", linktype=LINKTYPE_RAW, mtu=1500)
+    s = Session([RecordSource(info)])
+    assert "mtu 1500" in render_status(s.status(), ViewState()).plain
+    add_event(s, 1_000, "eth9: mtu 1500 -> 9000", link_message(16, 9, "eth9", 1, 0, 9000))
+    s.pump()
+    assert s.status().mtu == 1500
+    add_event(s, 2_000, "veth0: mtu 1500 -> 1400", link_message(16, 5, "veth0", 1, 0, 1400))
+    s.pump()
+    assert s.status().mtu == 1400
+    text = render_status(s.status(), ViewState()).plain
+    assert "mtu 1400" in text and "1500" not in text
+    s.close()
+
+    read = Session([RecordSource(InterfaceInfo("veth0", "file", linktype=LINKTYPE_RAW))])
+    add_event(read, 1_000, "veth0: mtu 1500 -> 1400", link_message(16, 5, "veth0", 1, 0, 1400))
+    read.pump()
+    assert read.status().mtu is None
+    read.close()

@@ -140,7 +140,13 @@ class Compiled:
         if self.display is None:
             return bool(self.bpf.match(rec.data, linktype)) if self.bpf is not None else True
         return self.match_packet(
-            rec.data, linktype, number, rec.ts_ns, rec.iface, getattr(rec, "orig_len", None)
+            rec.data,
+            linktype,
+            number,
+            rec.ts_ns,
+            rec.iface,
+            getattr(rec, "orig_len", None),
+            getattr(rec, "direction", None) or 0,
         )
 
     def match_record(self, rec: Any, linktype: int) -> bool:

@@ -82,6 +82,17 @@ registry.register_field(
     _capture_get(lambda p, c: c.interface_name(p.iface)),
     desc="Interface name",
 )
+#: a record's Direction (pcapng epb_flags) -> tshark's p2p_dir: INBOUND is "received"
+#: (1), OUTBOUND "sent" (0); unknown has no field. tshark 4.0 takes it from epb_flags
+#: only (a Linux cooked capture's packet type does not give one).
+_P2P_DIR = {1: 1, 2: 0}
+registry.register_field(
+    "frame.p2p_dir",
+    "FT_INT8",
+    "frame",
+    lambda p, _l: _P2P_DIR.get(p.direction),
+    desc="Point-to-point direction: 0 sent, 1 received",
+)
 registry.register_field(
     "frame.marked", "FT_BOOLEAN", "frame", lambda p, _l: 0, desc="Marked (always 0 in tapwatch)"
 )
