@@ -364,6 +364,10 @@ def test_find_text_hex_and_filter_forward_back_and_wrap() -> None:
     assert find(rows, 2, True, ring, matcher(q, lts, summary)) == (0, True)
     with pytest.raises(FindError, match="column 11"):
         parse_query("filter", "ip.src == nohost", lts)
+    # the packet's direction reaches the filter, as in the filter bar (the ring's packets
+    # here all went out)
+    q = parse_query("filter", "frame.p2p_dir == 0 && icmp", lts)
+    assert find(rows, -1, True, ring, matcher(q, lts, summary)) == (1, False)
 
 
 # ----- sorting -----------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from tapwatch.analysis import Progress
 
 if TYPE_CHECKING:
     from tapwatch.filters import PacketFilter
-    from tapwatch.ring import Ring
+    from tapwatch.ring import Record, Ring
 
 FindKind = Literal["text", "hex", "filter"]
 FIND_KINDS: tuple[FindKind, ...] = ("text", "hex", "filter")
@@ -84,29 +84,28 @@ def parse_query(kind: FindKind, text: str, linktypes: Sequence[int]) -> Query:
 
 def matcher(
     query: Query, linktypes: Sequence[int], summary: Callable[[int, bytes, int], str] | None
-) -> Callable[[bytes, int, int], bool]:
-    """A predicate ``(data, iface, seq)`` for the query.
+) -> Callable[[Record], bool]:
+    """A predicate on a ring record for the query.
 
     ``summary(seq, data, iface)`` gives a packet's one-line text, for text searches.
     """
     if query.kind == "hex":
         needle = query.needle
-        return lambda data, _iface, _seq: needle in data
+        return lambda rec: needle in rec.data
     if query.kind == "filter":
         assert query.flt is not None
         match = query.flt.match
-        match_packet = getattr(query.flt, "match_packet", None)
-        if match_packet is not None:  # Wireshark's: frame.number is the packet's seq
-            return lambda data, iface, seq: bool(
-                match_packet(data, linktypes[iface], seq, 0, iface)
-            )
-        return lambda data, iface, _seq: match(data, linktypes[iface])
+        match_record = getattr(query.flt, "match_record", None)
+        if match_record is not None:  # Wireshark's: the packet's number, time and direction
+            return lambda rec: bool(match_record(rec, linktypes[rec.iface]))
+        return lambda rec: match(rec.data, linktypes[rec.iface])
     needle, lower = query.needle, query.lower
 
-    def text(data: bytes, iface: int, seq: int) -> bool:
+    def text(rec: Record) -> bool:
+        data = rec.data
         if needle in data.lower():
             return True
-        return summary is not None and lower in summary(seq, data, iface).lower()
+        return summary is not None and lower in summary(rec.seq, data, rec.iface).lower()
 
     return text
 
@@ -116,7 +115,7 @@ def find(
     start: int,
     forward: bool,
     ring: Ring,
-    match: Callable[[bytes, int, int], bool],
+    match: Callable[[Record], bool],
     progress: Progress | None = None,
 ) -> tuple[int, bool] | None:
     """The row index of the next match after row ``start``, and whether it wrapped.
@@ -137,7 +136,7 @@ def find(
         rec = get(rows[i])
         if progress is not None and checked % CHUNK == 0:
             progress.advance(CHUNK)
-        if rec is not None and match(rec.data, rec.iface, rec.seq):
+        if rec is not None and match(rec):
             return i, _wrapped(start, i, forward)
     return None
 
