@@ -280,21 +280,30 @@ class DetailPanes(ScreenBase):
     def _dissect(
         self, rec: Record, linktype: int, frames: list[tuple[bytes, int]], total: int
     ) -> None:
-        """Dissect one record off the event loop (scapy: ms, 1 s on first use).
+        """Dissect one record off the event loop and out of this process (scapy: ms, 1 s
+        on first use; :mod:`tapwatch.treechild`).
 
         ``frames``: what a tunnel segment carries (reassembled across segments), the
         first :data:`~tapwatch.tunnelview.MAX_FRAMES_DISSECTED` of ``total``: each is
         dissected too and shown as a layer after the segment's own; the rest are counted.
         """
         from tapwatch import decode
+        from tapwatch.treechild import tree_child
 
+        child = tree_child()  # scapy runs there: in a thread it held the UI's GIL
         try:
             wire = getattr(self.session, "wire_length", None)  # a cut frame's length on the wire
             wire_len = wire(rec) if wire is not None else None
-            nodes, note = list(decode.detail(rec.data, linktype, wire_len)), None
+            got = child.detail(rec.data, linktype, wire_len)
+            if got is None:
+                return  # a newer packet was selected meanwhile: nothing to keep
+            nodes, note = list(got), None
             for n, (frame, lt) in enumerate(frames, 1):
                 # reassembled bytes lie in no one place of this segment: no byte spans
-                inner = [_without_spans(node) for node in decode.detail(frame, lt)]
+                got = child.detail(frame, lt)
+                if got is None:
+                    return
+                inner = [_without_spans(node) for node in got]
                 nodes.append(
                     decode.Node(
                         f"Tunnel frame {n} of {total:,} ({len(frame)} bytes, reassembled)",

@@ -1,0 +1,241 @@
+"""The protocol tree is built in a child process, so scapy cannot hold the UI's GIL.
+
+scapy's dissection is pure Python: a worker *thread* running it still takes the
+interpreter from the event loop in slices, and 4 KB of 3-byte BGP attributes (2.5 s
+of CPU) stalled the UI 182-381 ms. So the detail pane hands each frame to a warm
+child (:class:`TreeChild`) that runs :func:`tapwatch.decode.detail` there and sends
+back the plain tree (labels, already through the sanitizer, and byte spans) as one
+JSON line. The child gets ``LIMIT_S`` seconds a frame; one that runs longer is
+killed and the tree says so (a new child starts for the next frame). A request
+that a newer one made stale is given up on, and the child killed, once it has run
+``STALE_GRACE_S`` (ordinary frames take milliseconds: walking the list never waits
+for a restart).
+
+The child is started as filtercheck's is: ``python -I -c ...``, its own session, low
+priority, an address-space limit, and it dies with its parent (PDEATHSIG, end of
+file on its standard input). When it cannot start at all the frame is dissected in
+the calling thread, as before.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tapwatch.decode.tree import Node
+
+#: Longest one frame's dissection may take before tapwatch gives up on it.
+LIMIT_S = 10.0
+#: Longest the child may take to start (scapy's imports under load), not in LIMIT_S.
+START_S = 20.0
+#: A stale request is given up on (the child killed) once it has run this long.
+STALE_GRACE_S = 0.25
+#: The child's address space.
+MEMORY_BYTES = 2 << 30
+#: Longest answer read (500 lines of at most 240 characters, escaped, fit many times).
+MAX_ANSWER = 8 << 20
+_READY = "ready"
+
+_CHILD = "import sys; sys.path.append(sys.argv[1]); from tapwatch.treechild import serve; serve()"
+
+
+def _to_json(nodes: list[Node]) -> list[Any]:
+    return [[n.label, n.start, n.end, _to_json(n.children)] for n in nodes]
+
+
+def _from_json(raw: Any, depth: int = 0) -> list[Node]:
+    """The tree the child sent (checked: a malformed answer raises ValueError)."""
+    from tapwatch.decode.tree import Node
+
+    if not isinstance(raw, list) or depth > 64:
+        raise ValueError("not a tree")
+    out = []
+    for item in raw:
+        label, start, end, kids = item
+        if not (isinstance(label, str) and type(start) is int and type(end) is int):
+            raise ValueError("not a node")
+        out.append(Node(label, start, end, _from_json(kids, depth + 1)))
+    return out
+
+
+# ----- the child ----------------------------------------------------------------------------
+def serve() -> None:
+    """The child's program: one JSON request per line (the frame in base64, its link type,
+    its length on the wire), one tree per line, until standard input closes."""
+    import ctypes
+    import resource
+
+    with contextlib.suppress(Exception):
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    with contextlib.suppress(Exception):
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
+    with contextlib.suppress(Exception):
+        os.nice(10)
+    from tapwatch.decode.tree import Node, _load_scapy, detail
+
+    _load_scapy()  # once, before the first request is timed
+    out = sys.stdout
+    out.write(_READY + "\n")
+    out.flush()
+    for line in sys.stdin:
+        try:
+            raw = json.loads(line)
+            wire = raw["wire"]
+            nodes = detail(
+                base64.b64decode(raw["data"]),
+                int(raw["linktype"]),
+                None if wire is None else int(wire),
+            )
+        except Exception as e:  # a bug here must not look like a hung dissection
+            nodes = [Node(f"[Dissection failed: {type(e).__name__}]", 0, 0, [])]
+        out.write(json.dumps(_to_json(nodes)) + "\n")
+        out.flush()
+
+
+# ----- the front ----------------------------------------------------------------------------
+class TreeChild:
+    """The UI's end: one warm child, one frame at a time. :meth:`detail` blocks (call it
+    from a worker thread)."""
+
+    def __init__(self, limit_s: float = LIMIT_S) -> None:
+        self.limit_s = limit_s
+        self._lock = threading.Lock()  # one request in the child at a time
+        self._ticket_lock = threading.Lock()
+        self._ticket = 0
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._buf = b""
+        #: frames the child dissected (what the tests look at: the work left this process)
+        self.served = 0
+
+    def close(self) -> None:
+        with self._lock:
+            self._kill()
+
+    def detail(self, data: bytes, linktype: int, wire_len: int | None = None) -> list[Node] | None:
+        """:func:`tapwatch.decode.detail` of the frame, built in the child; never raises.
+
+        None: a newer request made this one stale and it was given up on (a tree that
+        says so would be cached as the packet's)."""
+        from tapwatch.decode.tree import Node, detail
+
+        with self._ticket_lock:  # a ticket: an older request is stale from now on
+            self._ticket += 1
+            ticket = self._ticket
+        with self._lock:
+            if not self._ensure():
+                return detail(data, linktype, wire_len)  # no child here: as before
+            proc = self._proc
+            assert proc is not None and proc.stdin is not None
+            req = {"data": base64.b64encode(bytes(data)).decode(), "linktype": linktype}
+            req["wire"] = wire_len
+            try:
+                proc.stdin.write((json.dumps(req) + "\n").encode())
+                proc.stdin.flush()
+            except OSError:
+                self._kill()
+                return detail(data, linktype, wire_len)
+            line = self._read_line(time.monotonic(), ticket)
+            if line is None:
+                self._kill()
+                if ticket != self._ticket:
+                    return None
+                n = len(data)
+                return [
+                    Node(f"[Dissection given up after {self.limit_s:g} s] ({n} bytes)", 0, n, [])
+                ]
+        try:
+            nodes = _from_json(json.loads(line))
+        except (ValueError, TypeError, RecursionError):
+            return [Node("[Dissection failed: the dissector answered nonsense]", 0, 0, [])]
+        self.served += 1
+        return nodes
+
+    # -- under the lock --
+    def _ensure(self) -> bool:
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            return True
+        package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        self._buf = b""
+        try:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-I", "-c", _CHILD, package_parent],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                close_fds=True,
+                start_new_session=True,
+                cwd="/",
+            )
+        except OSError:
+            self._proc = None
+            return False
+        if self._read_line(time.monotonic() - self.limit_s + START_S, -1) != _READY:
+            self._kill()
+            return False
+        return True
+
+    def _read_line(self, started: float, ticket: int) -> str | None:
+        """The child's next line; None after ``limit_s`` from ``started``, when ``ticket``
+        went stale (-1: never) and the request has run ``STALE_GRACE_S``, or the child died."""
+        proc = self._proc
+        assert proc is not None and proc.stdout is not None
+        fd = proc.stdout.fileno()
+        deadline = started + self.limit_s
+        while b"\n" not in self._buf:
+            now = time.monotonic()
+            left = deadline - now
+            stale = ticket >= 0 and ticket != self._ticket and now - started > STALE_GRACE_S
+            if left <= 0 or stale:
+                return None
+            ready, _, _ = select.select([fd], [], [], min(left, 0.05))
+            if not ready:
+                continue
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return None
+            self._buf += chunk
+            if len(self._buf) > MAX_ANSWER:
+                return None
+        line, _, self._buf = self._buf.partition(b"\n")
+        return line.decode("utf-8", "replace").strip()
+
+    def _kill(self) -> None:
+        proc, self._proc = self._proc, None
+        self._buf = b""
+        if proc is None:
+            return
+        with contextlib.suppress(OSError):
+            proc.kill()
+        with contextlib.suppress(Exception):
+            proc.wait(timeout=2)
+        for stream in (proc.stdin, proc.stdout):
+            with contextlib.suppress(OSError):
+                if stream is not None:
+                    stream.close()
+
+
+_child: TreeChild | None = None
+_child_lock = threading.Lock()
+
+
+def tree_child() -> TreeChild:
+    """The process's tree child (every detail pane shares one)."""
+    global _child
+    with _child_lock:
+        if _child is None:
+            _child = TreeChild()
+            import atexit
+
+            atexit.register(_child.close)
+        return _child
