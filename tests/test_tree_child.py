@@ -17,7 +17,7 @@ from tapwatch.session import Session
 from tapwatch.sources import InterfaceInfo
 from tapwatch.treechild import TreeChild, tree_child
 from tests.test_app import ui
-from tests.waiting import until
+from tests.waiting import until, wait_for
 
 
 def _tcp(sport: int, dport: int, payload: bytes) -> bytes:
@@ -62,6 +62,23 @@ def test_a_dissection_over_the_limit_is_given_up_and_the_next_one_works() -> Non
         assert got[0].label.startswith("[Dissection given up after 0.05 s]")
         child.limit_s = 30.0
         assert child.detail(KEEPALIVE, LINKTYPE_RAW) == detail(KEEPALIVE, LINKTYPE_RAW)
+    finally:
+        child.close()
+
+
+def test_a_request_made_stale_is_given_up_and_the_newer_one_answered() -> None:
+    import threading
+
+    child = TreeChild()
+    try:
+        assert child.detail(KEEPALIVE, LINKTYPE_RAW) is not None  # started, warm
+        old: list[Any] = []
+        slow = threading.Thread(target=lambda: old.append(child.detail(_bgp_attributes(), 101)))
+        slow.start()
+        assert wait_for(child._lock.locked)  # the BGP packet is in the child
+        assert child.detail(KEEPALIVE, LINKTYPE_RAW) == detail(KEEPALIVE, LINKTYPE_RAW)
+        slow.join()
+        assert old == [None]  # given up: nothing to cache as the packet's tree
     finally:
         child.close()
 
