@@ -8,7 +8,9 @@ how long the UI thread was blocked. Each case runs in a Textual app driven by
   completion's ``$`` search), 1 MB of filter text, 1.2 MB of control characters;
 * selecting a packet (the reference: a 19-byte BGP KEEPALIVE): a 58 KB segment of
   3-byte BGP attributes (thousands of tree lines), a 64 KB segment of 8-byte OpenFlow
-  messages (a long list line).
+  messages (a long list line);
+* the same selections with the tree built in the worker thread, as before
+  :mod:`tapwatch.treechild` (group ``select in thread``): what the child saves.
 
 Figures: the longest stall in ms and its ratio to the group's reference.
 Run: ``python bench/hostile_ui_bench.py [repetitions]``.
@@ -90,17 +92,37 @@ async def _select(packet: bytes) -> float:
     return worst * 1e3
 
 
+class _InThread:
+    """Stands in for the tree child: dissects in the calling (worker) thread, as before."""
+
+    served = 0
+
+    def detail(self, data: bytes, linktype: int, wire_len: int | None = None) -> object:
+        from tapwatch import decode
+
+        return decode.detail(data, linktype, wire_len)
+
+
 def run(reps: int) -> dict[str, dict[str, float]]:
+    import tapwatch.treechild as treechild
+
+    child = treechild.tree_child
     out: dict[str, dict[str, float]] = {}
-    for group, cases in (("paste", PASTES), ("select", _packets())):
+    groups = (("paste", PASTES), ("select", _packets()), ("select in thread", _packets()))
+    for group, cases in groups:
         stalls: dict[str, list[float]] = {name: [] for name in cases}
         for _ in range(reps):  # interleaved: the load changes alike for every case
             for name, case in cases.items():
                 if group == "paste":
                     stall = asyncio.run(typing_bench._stall(str(case), False))["stall_ms"]
                     stalls[name].append(float(stall))
-                else:
+                    continue
+                if group == "select in thread":
+                    treechild.tree_child = _InThread  # type: ignore[assignment]
+                try:
                     stalls[name].append(asyncio.run(_select(bytes(case))))  # type: ignore[arg-type]
+                finally:
+                    treechild.tree_child = child
         ref = statistics.median(stalls[next(iter(cases))])
         for name, values in stalls.items():
             ms = statistics.median(values)
