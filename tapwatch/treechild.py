@@ -42,8 +42,9 @@ START_S = 20.0
 STALE_GRACE_S = 0.25
 #: The child's address space.
 MEMORY_BYTES = 2 << 30
-#: Longest answer read (500 lines of at most 240 characters, escaped, fit many times).
-MAX_ANSWER = 8 << 20
+#: Longest answer read: 500 lines of at most 240 characters fit, escaped (json.loads holds
+#: the GIL while it parses, so the answer is bounded too).
+MAX_ANSWER = 1 << 20
 _READY = "ready"
 
 _CHILD = "import sys; sys.path.append(sys.argv[1]); from tapwatch.treechild import serve; serve()"
@@ -54,8 +55,10 @@ def _to_json(nodes: list[Node]) -> list[Any]:
 
 
 def _from_json(raw: Any, depth: int = 0) -> list[Node]:
-    """The tree the child sent (checked: a malformed answer raises ValueError)."""
+    """The tree the child sent (checked: a malformed answer raises ValueError; every label
+    through the sanitizer again, here, whatever the child sent)."""
     from tapwatch.decode.tree import Node
+    from tapwatch.sanitize import printable
 
     if not isinstance(raw, list) or depth > 64:
         raise ValueError("not a tree")
@@ -64,7 +67,7 @@ def _from_json(raw: Any, depth: int = 0) -> list[Node]:
         label, start, end, kids = item
         if not (isinstance(label, str) and type(start) is int and type(end) is int):
             raise ValueError("not a node")
-        out.append(Node(label, start, end, _from_json(kids, depth + 1)))
+        out.append(Node(printable(label), start, end, _from_json(kids, depth + 1)))
     return out
 
 

@@ -114,3 +114,12 @@ async def test_selecting_a_packet_dissects_it_out_of_the_ui_process(
         assert "UPDATE" in labels, labels
     assert here == []  # scapy never ran in the UI's process
     assert tree_child().served >= served + 2
+
+
+def test_labels_from_the_child_pass_the_sanitizer_here_too() -> None:
+    from tapwatch.treechild import _from_json
+
+    got = _from_json([["\x1b[2J\u202eevil", 0, 4, [["ok", 0, 1, []]]]])
+    assert got == [Node("^[[2J\\u202eevil", 0, 4, [Node("ok", 0, 1, [])])]
+    with pytest.raises(ValueError):
+        _from_json([["label", "0", 4, []]])
