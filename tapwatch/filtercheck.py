@@ -31,6 +31,8 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from tapwatch import keeper
+
 #: Longest a filter may take to compile before tapwatch gives up on it.
 LIMIT_S = 3.0
 #: Longest the child may take to start (imports under load), not counted in LIMIT_S.
@@ -215,7 +217,7 @@ class FilterJudge:
         package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         self._buf = b""
         try:
-            self._proc = subprocess.Popen(
+            self._proc = keeper.popen(
                 [sys.executable, "-I", "-c", _CHILD, package_parent],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,

@@ -31,6 +31,8 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from tapwatch import keeper
+
 if TYPE_CHECKING:
     from tapwatch.decode.tree import Node
 
@@ -171,7 +173,7 @@ class TreeChild:
         package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         self._buf = b""
         try:
-            self._proc = subprocess.Popen(
+            self._proc = keeper.popen(
                 [sys.executable, "-I", "-c", _CHILD, package_parent],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,

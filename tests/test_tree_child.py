@@ -123,3 +123,33 @@ def test_labels_from_the_child_pass_the_sanitizer_here_too() -> None:
     assert got == [Node("^[[2J\\u202eevil", 0, 4, [Node("ok", 0, 1, [])])]
     with pytest.raises(ValueError):
         _from_json([["label", "0", 4, []]])
+
+
+def test_the_children_outlive_the_worker_thread_that_asked_first() -> None:
+    """The kernel kills a PR_SET_PDEATHSIG child when the *thread* that started it ends: the
+    tree's and the filter check's children, started from a UI worker thread, died with it,
+    and every selection and every check paid for a new child (0.5 s and 0.1 s)."""
+    import threading
+
+    from tapwatch import filtercheck
+
+    tree, check = TreeChild(), filtercheck.FilterJudge()
+    request = filtercheck.FilterRequest("tcp.port == 80", (LINKTYPE_RAW,))
+    try:
+        pids = []
+        for _ in range(2):
+            worker = threading.Thread(target=lambda: (tree.detail(KEEPALIVE, LINKTYPE_RAW),
+                                                      check.check(request)))  # fmt: skip
+            worker.start()
+            worker.join()
+            assert tree._proc is not None and check._proc is not None
+            # the worker is gone: were the children killed with it, they would be within ms
+            assert not wait_for(
+                lambda: tree._proc.poll() is not None or check._proc.poll() is not None,  # type: ignore[union-attr]
+                timeout=1.0,
+            )
+            pids.append((tree._proc.pid, check._proc.pid))
+        assert pids[0] == pids[1]  # the second requests went to the same children
+    finally:
+        tree.close()
+        check.close()
