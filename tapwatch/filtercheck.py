@@ -214,20 +214,9 @@ class FilterJudge:
         proc = self._proc
         if proc is not None and proc.poll() is None:
             return True
-        package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         self._buf = b""
-        try:
-            self._proc = keeper.popen(
-                [sys.executable, "-I", "-c", _CHILD, package_parent],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                close_fds=True,
-                start_new_session=True,
-                cwd="/",
-            )
-        except OSError:
-            self._proc = None
+        self._proc = keeper.start_python(_CHILD)
+        if self._proc is None:
             return False
         if self._read_line(time.monotonic() + START_S, ticket) != _READY:
             self._kill()
@@ -259,16 +248,8 @@ class FilterJudge:
     def _kill(self) -> None:
         proc, self._proc = self._proc, None
         self._buf = b""
-        if proc is None:
-            return
-        with contextlib.suppress(OSError):
-            proc.kill()
-        with contextlib.suppress(Exception):
-            proc.wait(timeout=2)
-        for stream in (proc.stdin, proc.stdout):
-            with contextlib.suppress(OSError):
-                if stream is not None:
-                    stream.close()
+        if proc is not None:
+            keeper.stop(proc)
 
 
 _judges: dict[str, FilterJudge] = {}

@@ -11,7 +11,10 @@ the life of the process, a child lives until tapwatch does.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -27,3 +30,34 @@ def popen(args: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
         return subprocess.Popen(args, **kwargs)
 
     return _KEEPER.submit(start).result()
+
+
+def start_python(code: str) -> subprocess.Popen[bytes] | None:
+    """``python -I -c CODE`` with this tapwatch importable (its package's parent as the
+    argument), pipes for standard input and output, its own session, from the keeper thread;
+    None when it cannot be started."""
+    package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        return popen(
+            [sys.executable, "-I", "-c", code, package_parent],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            close_fds=True,
+            start_new_session=True,
+            cwd="/",
+        )
+    except OSError:
+        return None
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """Kill a child started by :func:`start_python`, reap it and close its pipes."""
+    with contextlib.suppress(OSError):
+        proc.kill()
+    with contextlib.suppress(Exception):
+        proc.wait(timeout=2)
+    for stream in (proc.stdin, proc.stdout):
+        with contextlib.suppress(OSError):
+            if stream is not None:
+                stream.close()
