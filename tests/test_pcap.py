@@ -964,3 +964,32 @@ def test_no_scapy_import_and_write_cost(tmp_path: Path) -> None:
                 w.write(TS0 + i, data, OUTBOUND)
             per_write = (time.perf_counter() - t0) / 20000
         assert per_write < 20e-6, per_write
+
+
+@pytest.mark.parametrize("magic", [0xA1B2C3D4, 0xA1B23C4D])
+def test_extreme_timestamps_are_read_alike_by_every_loop(tmp_path: Path, magic: int) -> None:
+    """Seconds up to 2**32-1 and any fraction (a hostile file's too) give the same
+    nanoseconds whether the file is read record by record, in chunks or from a pipe."""
+    mult = 1 if magic == 0xA1B23C4D else 1000
+    stamps = [
+        (0, 0),
+        (1_700_000_000, 999_999),
+        (1 << 30, 1),
+        (0xFFFFFFFF, 999_999_999),
+        (0x7FFF, 1 << 29),
+        (0x8000, (1 << 29) - 1),
+        (1_234_567_890, 0xFFFFFFFF),  # a fraction past a second: kept as the file says
+    ]
+    one = b"\x45" + bytes(19)
+    body = b"".join(struct.pack("<IIII", s, f, len(one), len(one)) + one for s, f in stamps)
+    src = tmp_path / "t.pcap"
+    src.write_bytes(pcap_header("<", magic) + body)
+    want = [s * 10**9 + f * mult for s, f in stamps]
+    recs, _ = read_all(str(src))
+    assert [r.ts_ns for r in recs] == want
+    recs, _ = read_all(io.BytesIO(src.read_bytes()))  # the record-at-a-time loop
+    assert [r.ts_ns for r in recs] == want
+    with read_capture(str(src)) as cap:
+        chunks = cap.chunks(3)
+        assert chunks is not None
+        assert [ts for c in list(chunks) for ts, _, _ in cap.read_chunk(c)] == want

@@ -48,7 +48,7 @@ def stamp(ts_ns: int) -> str:
     ~2 µs, while a capture prints thousands of lines within the same second.
     """
     sec = ts_ns // 1_000_000_000
-    us = ts_ns // 1000 - sec * 1_000_000
+    us = ts_ns // 1000 % 1_000_000  # (no multiplication: see pcap.records.stamp_ns)
     return f"{_hms(sec)}.{str(us + 1_000_000)[1:]} "
 
 

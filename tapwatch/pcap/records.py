@@ -83,6 +83,21 @@ class Layout:
         )
 
 
+def stamp_ns(sec: int, frac: int, mult: int) -> int:
+    """Nanoseconds since the epoch of a record header's seconds and fraction.
+
+    Written in halves so that, compiled, every step stays on C integers: mypyc multiplies
+    on its fast path only when both factors are below 2**30 (seconds since 2004 are not),
+    and otherwise calls Python's long multiplication, which checks for signals; a Ctrl-C
+    arriving there made the compiled loop abort the process ("fatal: out of memory")
+    instead of raising KeyboardInterrupt. The halves cost less than that call.
+    """
+    ns = ((sec >> 15) * 1_000_000_000 << 15) + (sec & 0x7FFF) * 1_000_000_000
+    if frac < 1 << 29:  # any fraction a well-formed file holds
+        return ns + frac * mult
+    return ns + ((frac >> 15) * mult << 15) + (frac & 0x7FFF) * mult
+
+
 class Pass:
     """What one pass over records found: ``count`` records, ``truncated`` when the input
     ended inside one, ``offset`` of the first byte not consumed (when known)."""
@@ -138,9 +153,7 @@ def read_records(
             pos = start + caplen
             n += 1
             st.count = n
-            yield _new(
-                PcapRecord, (sec * 1_000_000_000 + frac * mult, buf[start:pos], orig, None, 0, None)
-            )
+            yield _new(PcapRecord, (stamp_ns(sec, frac, mult), buf[start:pos], orig, None, 0, None))
     except Exception as exc:
         raise convert(exc) from None
     finally:
@@ -232,5 +245,5 @@ def parse(buf: bytes, lay: Layout) -> list[tuple[int, bytes, int]]:
         pos = start + caplen
         if pos > n:  # the file changed under us: no half records
             break
-        out.append((sec * 1_000_000_000 + frac * mult, buf[start:pos], orig))
+        out.append((stamp_ns(sec, frac, mult), buf[start:pos], orig))
     return out
