@@ -2,11 +2,11 @@
 
 ``summarize``, ``layers``, ``LineFormatter.line``, the tools' plain header pass
 (``analysis.headers.transport``) and the crossing key of a merged capture
-(``analysis.crossing.network_bytes``, and ``Crossings.see`` around it) over the
-raw-IP and Ethernet templates of :mod:`bench.offline_bench` (each call on a fresh
-``bytes`` copy), best of N rounds of CPU time.  The figures are only meaningful as
-ratios: ``--ref DIR`` measures the checkout at ``DIR`` (run from this script in a
-child process, the two alternating) and prints each figure against it.
+(``analysis.crossing.network_key``, ``network_bytes`` before it, and ``Crossings.see``
+around it) over the raw-IP and Ethernet templates of :mod:`bench.offline_bench` (each
+call on a fresh ``bytes`` copy), best of N rounds of CPU time.  The figures are only
+meaningful as ratios: ``--ref DIR`` measures the checkout at ``DIR`` (run from this
+script in a child process, the two alternating) and prints each figure against it.
 
 Run: ``python bench/decode_bench.py [rounds] [--ref DIR]``.
 """
@@ -37,9 +37,11 @@ def measure(rounds: int) -> dict[str, float]:
         transport = None
 
     try:
-        from tapwatch.analysis.crossing import Crossings, network_bytes
+        from tapwatch.analysis import crossing
     except ImportError:  # a checkout from before merged inputs
-        Crossings = network_bytes = None  # type: ignore[assignment,misc]
+        crossing = None  # type: ignore[assignment]
+    # the key's function: network_key, network_bytes before it was a tuple
+    network_key = getattr(crossing, "network_key", None) or getattr(crossing, "network_bytes", None)
 
     out: dict[str, float] = {}
     for lt, eth in ((LINKTYPE_RAW, False), (LINKTYPE_ETHERNET, True)):
@@ -50,9 +52,9 @@ def measure(rounds: int) -> dict[str, float]:
         }
         if transport is not None:
             calls["header pass"] = lambda d, lt=lt: transport(d, lt)
-        if network_bytes is not None:
-            calls["crossing key"] = lambda d, lt=lt: network_bytes(d, lt)
-            seen = Crossings([0, 1], ["a", "b"])
+        if network_key is not None:
+            calls["crossing key"] = lambda d, lt=lt: network_key(d, lt)
+            seen = crossing.Crossings([0, 1], ["a", "b"])
             n = iter(range(1 << 62))
             calls["Crossings.see"] = lambda d, lt=lt, c=seen, n=n: c.see(next(n), d, lt, 0, 1)
         fmt = getattr(decode, "LineFormatter", None)
