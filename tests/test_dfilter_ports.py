@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from scapy.layers.inet import IP, UDP
-from scapy.layers.l2 import LLC, SNAP, STP, Dot3, Ether
+from scapy.layers.l2 import LLC, SNAP, STP, Dot1Q, Dot3, Ether
 from scapy.layers.ppp import PPP, PPPoE
 from scapy.packet import Raw
 from test_dfilter import needs_tshark, selected, tshark_selected_many
@@ -75,6 +75,7 @@ def test_ip_behind_llc_snap_and_pppoe_is_selected_as_tshark_selects_it(tmp_path:
         Dot3(src=M1, dst="01:80:c2:00:00:00") / LLC(dsap=0x42, ssap=0x42, ctrl=3) / STP(),
         Ether(src=M1, dst=M2, type=0x8863) / PPPoE(code=9, sessionid=0),
         Dot3(src=M1, dst=M2) / LLC(dsap=0xAA, ssap=0xAA, ctrl=3) / SNAP(OUI=0, code=0x0806),
+        Ether(src=M1, dst=M2) / Dot1Q(vlan=7, type=0x8864) / PPPoE(sessionid=5) / PPP() / PKT,
     ]
     path = tmp_path / "llc.pcap"
     w = pcap.open_writer(str(path), LINKTYPE_ETHERNET)
@@ -91,9 +92,11 @@ def test_ip_behind_llc_snap_and_pppoe_is_selected_as_tshark_selects_it(tmp_path:
         "ip && eth.src == 02:00:00:00:00:01",
         "!ip",
         "ipv6",
+        "vlan.id == 7 && ip.ttl == 9",
+        "vlan",
     ]
     theirs = tshark_selected_many(path, exprs, tmp_path)
-    assert theirs[0] == [1, 2, 3]  # the frames are what they are meant to be
+    assert theirs[0] == [1, 2, 3, 7]  # the frames are what they are meant to be
     ours = [selected(path, e) for e in exprs]
     wrong = [(e, o, t) for e, o, t in zip(exprs, ours, theirs, strict=True) if o != t]
     assert not wrong, wrong

@@ -277,6 +277,8 @@ def _make_walk(layers: dict[str, Layer], info_: Any) -> Callable[[bytes, int], i
             off += 4
             if et in _VLAN:
                 return 0  # stacked tags: several vlan layers
+            if (et < 0x600 or et in via_walk) and m & 16 and off < end:
+                return 0  # LLC, PPPoE after a tag: the generic walk asks the decoder's
         if off >= end or et < 0:
             return m
         if et == 0x0800:

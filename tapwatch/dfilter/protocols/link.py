@@ -179,7 +179,26 @@ def vlan(pkt: Packet, d: bytes, off: int, end: int) -> None:
     if off + 4 > end:
         return
     pkt.add(Layer("vlan", d, off, off + 4, 4))
-    ethertype(pkt, d, off + 4, end, u16(d, off + 2))
+    t = u16(d, off + 2)
+    if t >= 0x600 and t not in VIA_WALK:
+        ethertype(pkt, d, off + 4, end, t)
+    elif off + 4 < end:
+        start = _tagged_ether(pkt, d)
+        if start >= 0:
+            _ip_by_walk(pkt, d, start, end)
+
+
+def _tagged_ether(pkt: Packet, d: bytes) -> int:
+    """Where the Ethernet header these VLAN tags follow starts in ``d`` (-1: they follow
+    another link header, which the decoder's walk would not start from)."""
+    for layer in reversed(pkt._layers or ()):
+        if layer.data is not d:
+            return -1
+        if layer.name == "eth":
+            return layer.off
+        if layer.name != "vlan":
+            return -1
+    return -1
 
 
 bind(ETHERTYPES, (0x8100, 0x88A8, 0x9100), vlan)
