@@ -34,7 +34,8 @@ every consumer reads a frame's headers from:
   header's version, offset, protocol and datagram end, and that header's TCP/UDP ports,
   payload offset, sequence number and flags (``version``, ``ip``, ``proto``, ``ip_end``,
   ``l4``, ``sport``, ``dport``, ``payload``, ``seq``, ``flags``: analysis);
-* ``deep=False`` stops at the first transport header.
+* ``deep=False`` stops at the first transport header; :func:`first_ip` (``Walk.shallow``)
+  at the first IP header, once its version, offset and datagram end are set.
 
 Its consumers: :func:`layers` (the counters), :mod:`tapwatch.analysis.headers`,
 :mod:`tapwatch.replay`, :mod:`tapwatch.peer`, the byte spans of the tree's layers, and
