@@ -198,3 +198,15 @@ def test_the_same_packet_from_a_tun_and_a_padded_ethernet_frame_crosses() -> Non
     assert crossings.see(1_000_000_000, sent, LINKTYPE_RAW, 0, 1) is None
     c = crossings.see(1_002_000_000, got, LINKTYPE_ETHERNET, 1, 2)
     assert c is not None and c.delay_ns == 2_000_000 and c.other_iface == 0
+
+
+def test_a_walk_after_the_shallow_one_is_whole() -> None:
+    """The compiled walk object is reused from a free list: the stop at the first IP header
+    is the shallow walk's own and never carries over to the next walk."""
+    from tapwatch.decode import first_ip, layers, walk
+
+    data = bytes(PKT)
+    for _ in range(3):
+        assert first_ip(data, LINKTYPE_RAW) == (4, 0, len(data))
+        assert walk(data, LINKTYPE_RAW).names == ["IPv4", "UDP"]
+        assert layers(data, LINKTYPE_RAW) == ("IPv4", "UDP")
