@@ -1,11 +1,12 @@
 """Per-packet cost of the decoder's hot calls, on the offline benchmark's packet mix.
 
-``summarize``, ``layers``, ``LineFormatter.line`` and the tools' plain header pass
-(``analysis.headers.transport``) over the raw-IP and Ethernet templates of
-:mod:`bench.offline_bench` (each call on a fresh ``bytes`` copy), best of N rounds
-of CPU time.  The figures are only meaningful as ratios: ``--ref DIR`` measures the
-checkout at ``DIR`` (run from this script in a child process, the two alternating)
-and prints each figure against it.
+``summarize``, ``layers``, ``LineFormatter.line``, the tools' plain header pass
+(``analysis.headers.transport``) and the crossing key of a merged capture
+(``analysis.crossing.network_key``, ``network_bytes`` before it, and ``Crossings.see``
+around it) over the raw-IP and Ethernet templates of :mod:`bench.offline_bench` (each
+call on a fresh ``bytes`` copy), best of N rounds of CPU time.  The figures are only
+meaningful as ratios: ``--ref DIR`` measures the checkout at ``DIR`` (run from this
+script in a child process, the two alternating) and prints each figure against it.
 
 Run: ``python bench/decode_bench.py [rounds] [--ref DIR]``.
 """
@@ -35,6 +36,13 @@ def measure(rounds: int) -> dict[str, float]:
     except ImportError:  # a checkout from before the tools' header pass
         transport = None
 
+    try:
+        from tapwatch.analysis import crossing
+    except ImportError:  # a checkout from before merged inputs
+        crossing = None  # type: ignore[assignment]
+    # the key's function: network_key, network_bytes before it was a tuple
+    network_key = getattr(crossing, "network_key", None) or getattr(crossing, "network_bytes", None)
+
     out: dict[str, float] = {}
     for lt, eth in ((LINKTYPE_RAW, False), (LINKTYPE_ETHERNET, True)):
         pkts = [bytes(p) for p in templates(eth)] * 2000
@@ -44,6 +52,11 @@ def measure(rounds: int) -> dict[str, float]:
         }
         if transport is not None:
             calls["header pass"] = lambda d, lt=lt: transport(d, lt)
+        if network_key is not None:
+            calls["crossing key"] = lambda d, lt=lt: network_key(d, lt)
+            seen = crossing.Crossings([0, 1], ["a", "b"])
+            n = iter(range(1 << 62))
+            calls["Crossings.see"] = lambda d, lt=lt, c=seen, n=n: c.see(next(n), d, lt, 0, 1)
         fmt = getattr(decode, "LineFormatter", None)
         if fmt is not None:
             f = fmt(lt)

@@ -21,17 +21,8 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from tapwatch.decode import first_ip
 from tapwatch.kinds import Direction
-from tapwatch.linktypes import (
-    LINKTYPE_ETHERNET,
-    LINKTYPE_IPV4,
-    LINKTYPE_IPV6,
-    LINKTYPE_LINUX_SLL,
-    LINKTYPE_LINUX_SLL2,
-    LINKTYPE_NULL,
-    LINKTYPE_RAW,
-)
-from tapwatch.wire import ETH_HLEN, VLAN_HLEN, VLAN_TPIDS
 
 #: Packets remembered for pairing, at most.
 KEEP = 65536
@@ -39,32 +30,30 @@ KEEP = 65536
 WINDOW_NS = 10_000_000_000
 #: Deltas kept per pair of interfaces for the summary's median (the newest).
 _DELTAS = 100_000
-_HEADER = {LINKTYPE_LINUX_SLL: 16, LINKTYPE_LINUX_SLL2: 20, LINKTYPE_NULL: 4}
 
 
-def network_bytes(data: bytes, linktype: int) -> bytes | None:
-    """The IP packet of a frame, hop limit and IPv4 checksum zeroed; None when it is not IP."""
-    if linktype == LINKTYPE_ETHERNET:
-        off = ETH_HLEN
-        while (
-            len(data) >= off + VLAN_HLEN
-            and int.from_bytes(data[off - 2 : off], "big") in VLAN_TPIDS
-        ):
-            off += VLAN_HLEN
-    elif linktype in (LINKTYPE_RAW, LINKTYPE_IPV4, LINKTYPE_IPV6):
-        off = 0
-    elif linktype in _HEADER:
-        off = _HEADER[linktype]
-    else:
-        return None
-    ip = data[off:]
-    if len(ip) < 20:
-        return None
-    version = ip[0] >> 4
+#: A packet's identity across hops: its IP header but for the hop limit and the IPv4
+#: checksum, then the rest of its datagram (see :func:`network_key`).
+Key = tuple[bytes, int, bytes] | tuple[bytes, bytes]
+
+
+def network_key(data: bytes, linktype: int) -> Key | None:
+    """The IP packet of a frame without what a router changes; None when it is not IP.
+
+    The packet is the frame's first IP header as the decoder's header walk finds it
+    (:func:`~tapwatch.decode.first_ip`: after VLAN tags, LLC/SNAP, MPLS labels, a cooked or
+    null header...), where tshark's first ``ip``/``ipv6`` layer starts, and it ends where
+    its length says: an Ethernet frame's padding is not part of it, so the same packet
+    from a tun and from a padded Ethernet frame is one key.  IPv4: ``(bytes 0-7, the
+    protocol, bytes 12 to the end)``, the TTL and checksum left out; IPv6: ``(bytes 0-6,
+    bytes 8 to the end)``, the hop limit left out.  A tuple of the parts rather than the
+    bytes with those zeroed: the same key, made in half the time (no joined copy).
+    """
+    version, off, end = first_ip(data, linktype)
     if version == 4:
-        return ip[:8] + b"\0" + ip[9:10] + b"\0\0" + ip[12:]
-    if version == 6 and len(ip) >= 40:
-        return ip[:7] + b"\0" + ip[8:]
+        return (data[off : off + 8], data[off + 9], data[off + 12 : end])
+    if version == 6:
+        return (data[off : off + 7], data[off + 8 : end])
     return None
 
 
@@ -111,7 +100,7 @@ class Crossings:
         self.input_of = input_of
         self.names = names
         #: packet -> (ts, iface, number, direction) of its first sighting
-        self._seen: OrderedDict[bytes, tuple[int, int, int, int | None]] = OrderedDict()
+        self._seen: OrderedDict[Key, tuple[int, int, int, int | None]] = OrderedDict()
         #: (departure interface, arrival interface) -> what their crossings took
         self.pairs: dict[tuple[int, int], _Pair] = {}
 
@@ -125,7 +114,7 @@ class Crossings:
         direction: int | None = None,
     ) -> Crossing | None:
         """Record one packet (in merged order, ``number`` 1-based); its crossing, if it is one."""
-        key = network_bytes(data, linktype)
+        key = network_key(data, linktype)
         if key is None:
             return None
         seen = self._seen

@@ -34,10 +34,13 @@ every consumer reads a frame's headers from:
   header's version, offset, protocol and datagram end, and that header's TCP/UDP ports,
   payload offset, sequence number and flags (``version``, ``ip``, ``proto``, ``ip_end``,
   ``l4``, ``sport``, ``dport``, ``payload``, ``seq``, ``flags``: analysis);
-* ``deep=False`` stops at the first transport header.
+* ``deep=False`` stops at the first transport header; :func:`first_ip` (``Walk.shallow``)
+  at the first IP header, once its version, offset and datagram end are set.
 
 Its consumers: :func:`layers` (the counters), :mod:`tapwatch.analysis.headers`,
-:mod:`tapwatch.replay`, :mod:`tapwatch.peer`, and the byte spans of the tree's layers.
+:mod:`tapwatch.replay`, :mod:`tapwatch.peer`, the byte spans of the tree's layers, and
+(:func:`first_ip`: a walk that stops at the first IP header) the crossing key of
+:mod:`tapwatch.analysis.crossing`.
 The text (:func:`summarize`, ``-v``) goes through the same tables and handlers with its
 own walk, ``text``, since it needs every field.  When both ports of a segment are bound,
 the handler with the lower ``prio`` (:func:`~tapwatch.decode.core.bind`) is tried first.
@@ -111,7 +114,7 @@ for _name in (
 ):
     _importlib.import_module(f"tapwatch.decode.{_name}")
 
-from tapwatch.decode.classify import layers, walk  # noqa: E402 (after the binding imports)
+from tapwatch.decode.classify import first_ip, layers, walk  # noqa: E402 (after the binding imports)
 from tapwatch.decode.core import Cookies, Summary, TcpFlows, Walk  # noqa: E402 (after the binding imports)
 from tapwatch.decode.framing import FramedStream, split_frames  # noqa: E402
 from tapwatch.decode.line import (  # noqa: E402 (after the binding imports)
@@ -147,6 +150,7 @@ __all__ = [
     "TcpFlows",
     "Walk",
     "detail",
+    "first_ip",
     "format_line",
     "layers",
     "line_text",

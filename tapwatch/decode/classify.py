@@ -7,7 +7,7 @@ ones.  It goes through the same dispatch tables, so both agree on every frame.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from tapwatch.decode.core import LINKTYPES, TcpFlows, Walk
 
@@ -42,6 +42,35 @@ def walk(data: Any, linktype: int, deep: bool = True, spans: bool = True) -> Wal
     except Exception:  # hostile bytes: what was walked so far stands
         return w
     return w
+
+
+#: :func:`first_ip`'s answer for a frame without one
+_NO_IP: Final = (0, 0, 0)
+
+
+def first_ip(data: Any, linktype: int) -> tuple[int, int, int]:
+    """``(version, start, end)`` of the frame's first IP header as the walk finds it (after
+    tags, LLC/SNAP, MPLS labels, PPPoE ...: wherever the link header's dispatch leads), its
+    datagram ending where its length field says (within the frame); ``(0, 0, 0)``: none.
+
+    The walk stops at that header (:attr:`~tapwatch.decode.core.Walk.shallow`): what
+    :mod:`tapwatch.analysis.crossing` keys every packet of a merged capture by, at the
+    cost of the link header's dispatch alone.  Never raises.
+    """
+    h = LINKTYPES.get(linktype)
+    if h is None:
+        return _NO_IP
+    w = Walk(None, False, False)
+    w.shallow = True
+    w.at = 0
+    try:  # noqa: SIM105 (compiled, a try costs nothing; contextlib.suppress is a call)
+        h.walk(data if type(data) is bytes else bytes(data), w)
+    except Exception:  # hostile bytes: a header found before it stands
+        pass
+    v = w.version
+    if v <= 0:
+        return _NO_IP
+    return (v, w.ip, w.ip_end)
 
 
 def _into(data: Any, linktype: int, w: Walk) -> None:

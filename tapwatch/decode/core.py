@@ -207,6 +207,10 @@ class Walk:
     payload: int = -1
     seq: int = 0
     flags: int = 0
+    #: stop at the first IP header once its version, offset and datagram end are set (the
+    #: crossing key's walk, :func:`~tapwatch.decode.classify.first_ip`): nothing after it is
+    #: walked, so ``proto`` is that header's own field (before IPv6's extension headers)
+    shallow: bool = False
 
     def __init__(
         self, flows: TcpFlows | None = None, deep: bool = True, spans: bool = True

@@ -42,17 +42,20 @@ def _said(v: int, mask: int, yes: str, no: str) -> str:
 
 # ----------------------------------------------------------------------------- TCP
 
-_TCP_BITS: Final = (
-    (0xE00, "Reserved"),
-    (0x100, "Accurate ECN"),
-    (0x080, "Congestion Window Reduced"),
-    (0x040, "ECN-Echo"),
-    (0x020, "Urgent"),
-    (0x010, "Acknowledgment"),
-    (0x008, "Push"),
-    (0x004, "Reset"),
-    (0x002, "Syn"),
-    (0x001, "Fin"),
+#: TCP's flag bits in tshark's words: (mask in the 12-bit field, name, which of the two
+#: header bytes holds it).  The one place they are written: the tree's TCP builder
+#: (``ws_transport``) and :func:`tcp` here both read them.
+TCP_BITS: Final = (
+    (0xE00, "Reserved", 0),
+    (0x100, "Accurate ECN", 0),
+    (0x080, "Congestion Window Reduced", 1),
+    (0x040, "ECN-Echo", 1),
+    (0x020, "Urgent", 1),
+    (0x010, "Acknowledgment", 1),
+    (0x008, "Push", 1),
+    (0x004, "Reset", 1),
+    (0x002, "Syn", 1),
+    (0x001, "Fin", 1),
 )
 _OPTION_KINDS: Final = {
     0: "End of Option List",
@@ -84,7 +87,7 @@ def tcp(node: Node, data: bytes, segment_end: int) -> Node:
         if label.startswith("Flags:"):
             bits = [
                 Node(bits_line(flags, m, 12, n, _set(flags, m)), s + 12, s + 14, [])
-                for m, n in _TCP_BITS
+                for m, n, _byte in TCP_BITS
             ]
             child = Node(label, child.start, child.end, [*child.children, *bits])
         elif label.startswith("Options") and child.children:

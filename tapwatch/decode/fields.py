@@ -6,7 +6,7 @@ bytes; this module turns a field's value into its label, Wireshark's way:
 * names, not scapy's attribute names (``Time to Live``, not ``ttl``);
 * one base per kind of field: counts, lengths, ports and addresses as they are,
   decimal; identifiers decimal with the hex beside them; flags and checksums
-  in hex, flags with their names spelled out (``0x02 (Don't Fragment)``,
+  in hex, flags with their names spelled out (``0x02 (Don't fragment)``,
   ``0x012 [SYN, ACK]``), checksums with a verdict computed over the packet
   (``0x1c46 [correct]``, ``[incorrect, should be 0x...]``);
 * enumerations named with their number (``ICMP (1)``, ``A (1)``, ``reply (2)``);
@@ -346,7 +346,12 @@ _ICMP_CODES: Final = {
     },
     11: {0: "Time to live exceeded in transit", 1: "Fragment reassembly time exceeded"},
 }
-_TCP_FLAGS: Final = ("FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR", "AE")
+#: IPv4's three flag bits, highest first, in tshark's words: the one place they are written
+#: (the tree's IPv4 builder, ``ws_ip``, and the fallback formatter here both read them)
+IP_FLAG_WORDS: Final = ((4, "Reserved bit"), (2, "Don't fragment"), (1, "More fragments"))
+#: TCP's flags in tshark's short words (``Flags: 0x018 (PSH, ACK)``), bit 0 first: the one
+#: place they are written (``ws_transport`` and the fallback formatter here)
+TCP_FLAG_WORDS: Final = ("FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR", "AE")
 _ARP_HW: Final = {1: "Ethernet", 6: "IEEE 802", 32: "InfiniBand"}
 _BOOTP_OPS: Final = {1: "Boot Request", 2: "Boot Reply"}
 
@@ -436,12 +441,12 @@ def _ip_tos(v: int) -> str:
 
 
 def _ip_flags(v: int) -> str:
-    names = _flag_names(v, ((4, "Reserved"), (2, "Don't Fragment"), (1, "More Fragments")))
+    names = _flag_names(v, IP_FLAG_WORDS)
     return f"0x{v:02x} ({names})" if names else f"0x{v:02x}"
 
 
 def _tcp_flags(v: int) -> str:
-    names = ", ".join(n for i, n in enumerate(_TCP_FLAGS) if v >> i & 1)
+    names = ", ".join(n for i, n in enumerate(TCP_FLAG_WORDS) if v >> i & 1)
     return f"0x{v:03x} ({names})" if names else f"0x{v:03x}"
 
 

@@ -119,6 +119,8 @@ def ipv4_walk(d: bytes, off: int, out: Walk, lim: int = -1) -> None:
         out.ip = off
         out.proto = d[off + 9]
         out.ip_end = off + tot if hl <= tot and off + tot <= lim else lim
+        if out.shallow:
+            return
     if vhl >> 4 != 4 or hl < 20 or lim - off < hl or tot < hl:
         return
     end = off + tot if off + tot <= lim else lim
@@ -258,6 +260,8 @@ def ipv6_walk(d: bytes, off: int, out: Walk, lim: int = -1) -> None:
         out.ip = off
         out.proto = nh
         out.ip_end = end
+        if out.shallow:
+            return
     pos = off + 40
     frag = False
     for _ in range(MAX_EXT_HEADERS):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Final
 
 from tapwatch.decode.depth import bits_line
-from tapwatch.decode.fields import Net
+from tapwatch.decode.fields import IP_FLAG_WORDS, Net
 from tapwatch.decode.tree import Node
 from tapwatch.decode.ws_common import MAX_ITEMS, ip4, ip6, node, set_word, u16, u32, verdict
 
@@ -137,11 +137,7 @@ def ipv4(data: bytes, s: int, net: Net) -> Node | None:
     src, dst = ip4(d[s + 12 : s + 16]), ip4(d[s + 16 : s + 20])
     ident = u16(d, s + 4)
     flags = d[s + 6] >> 5
-    words = ", ".join(
-        w
-        for bit, w in ((4, "Reserved bit"), (2, "Don't fragment"), (1, "More fragments"))
-        if flags & bit
-    )
+    words = ", ".join(w for bit, w in IP_FLAG_WORDS if flags & bit)
     frag = u16(d, s + 6) & 0x1FFF
     kids = [
         node(bits_line(d[s], 0xF0, 8, "Version", "4"), s, s + 1),
@@ -159,19 +155,8 @@ def ipv4(data: bytes, s: int, net: Net) -> Node | None:
             s + 6,
             s + 7,
             [
-                node(
-                    bits_line(d[s + 6], 0x80, 8, "Reserved bit", set_word(flags & 4)), s + 6, s + 7
-                ),
-                node(
-                    bits_line(d[s + 6], 0x40, 8, "Don't fragment", set_word(flags & 2)),
-                    s + 6,
-                    s + 7,
-                ),
-                node(
-                    bits_line(d[s + 6], 0x20, 8, "More fragments", set_word(flags & 1)),
-                    s + 6,
-                    s + 7,
-                ),
+                node(bits_line(d[s + 6], bit << 5, 8, w, set_word(flags & bit)), s + 6, s + 7)
+                for bit, w in IP_FLAG_WORDS
             ],
         ),
         node(

@@ -4,26 +4,14 @@ from __future__ import annotations
 
 from typing import Final
 
-from tapwatch.decode.depth import bits_line
-from tapwatch.decode.fields import Net
+from tapwatch.decode.depth import TCP_BITS, bits_line
+from tapwatch.decode.fields import TCP_FLAG_WORDS, Net
 from tapwatch.decode.tree import Node
 from tapwatch.decode.ws_common import MAX_ITEMS, node, set_word, u16, u32, verdict
 
 # ----------------------------------------------------------------------------- TCP
 
-_TCP_BITS: Final = (
-    (0xE00, "Reserved", 0),
-    (0x100, "Accurate ECN", 0),
-    (0x080, "Congestion Window Reduced", 1),
-    (0x040, "ECN-Echo", 1),
-    (0x020, "Urgent", 1),
-    (0x010, "Acknowledgment", 1),
-    (0x008, "Push", 1),
-    (0x004, "Reset", 1),
-    (0x002, "Syn", 1),
-    (0x001, "Fin", 1),
-)
-_TCP_FLAG_WORDS: Final = ("FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR", "AE")
+# the flags' words: depth.TCP_BITS (the bits) and fields.TCP_FLAG_WORDS (the summary)
 
 
 def tcp(data: bytes, s: int, net: Net, quoted: bool = False) -> Node | None:
@@ -37,10 +25,10 @@ def tcp(data: bytes, s: int, net: Net, quoted: bool = False) -> Node | None:
     flags = u16(d, s + 12) & 0x0FFF
     seg_end = net.end if net.end > s else len(d)  # the IP header's length, captured or not
     seglen = max(0, seg_end - s - hlen)
-    words = ", ".join(w for i, w in enumerate(_TCP_FLAG_WORDS) if flags >> i & 1)
+    words = ", ".join(w for i, w in enumerate(TCP_FLAG_WORDS) if flags >> i & 1)
     bits = [
         node(bits_line(flags, m, 12, name, set_word(flags & m)), s + 12 + lo, s + 13 + lo)
-        for m, name, lo in _TCP_BITS
+        for m, name, lo in TCP_BITS
     ]
     kids = [
         node(f"Source Port: {sport}", s, s + 2),

@@ -6,7 +6,12 @@ dispatch tables below -- link type, ethertype, IP protocol, UDP and TCP port, UD
 heuristics -- and registers its fields.  A walker gets the packet and the span its
 protocol owns, adds its :class:`~tapwatch.dfilter.packet.Layer` and hands the payload
 on through the tables.  Which protocol a port or heuristic leads to follows Wireshark's
-choices (not tcpdump's), since the reference for what a filter selects is tshark.
+choices (not tcpdump's), since the reference for what a filter selects is tshark; those
+choices are one explicit table here (:data:`PORT_CHOICES`, :data:`HEURISTIC_ORDER`), never
+the order the protocol modules happen to be imported in: a module binds its walker by
+the protocol's name (:func:`bind_ports`, :func:`bind_heuristic`) and gets the ports the
+table gives that name.  Every other key (link type, ethertype, IP protocol) is bound
+with :func:`bind`, once.
 
 Nothing here may raise on hostile bytes: a walker that meets a short header stops,
 and :func:`walk` catches whatever slips through.  Layers are bounded
@@ -35,6 +40,31 @@ UDP_PORTS: Final[dict[int, Walker]] = {}
 TCP_PORTS: Final[dict[int, Walker]] = {}
 #: Tried in order on UDP payloads no port claimed: a walker returning True took it.
 UDP_HEURISTICS: Final[list[Callable[[Packet, bytes, int, int], bool]]] = []
+#: Which protocol each UDP and TCP port leads to: Wireshark's choice (tshark 4.0's default
+#: port preferences), written in this one place.  A segment whose two ports are both here
+#: goes to the lower port's protocol first, as Wireshark tries the lower port first
+#: (``decode_udp_ports``/``decode_tcp_ports``); tcpdump's choices, which the one-line
+#: decoder follows, are :data:`tapwatch.decode.core.PRECEDENCE`.
+PORT_CHOICES: Final[dict[str, dict[int, str]]] = {
+    "udp": {
+        53: "dns",
+        67: "dhcp",
+        68: "dhcp",
+        1194: "openvpn",
+        1701: "l2tp",
+        4500: "udpencap",
+        4789: "vxlan",
+        5353: "mdns",
+        6081: "geneve",
+    },
+    "tcp": {
+        1194: "openvpn",
+    },
+}
+#: The UDP heuristics, in the order they are tried on a payload no port claimed.
+HEURISTIC_ORDER: Final = ("wg",)
+_HEURISTIC_BY_NAME: Final[dict[str, Callable[[Packet, bytes, int, int], bool]]] = {}
+
 #: Walkers (and heuristics) that add only their own layers and never hand a payload on
 #: through the tables: nothing after them is a link, network or transport layer, so the
 #: header fast path (:mod:`tapwatch.dfilter.fastpath`) need not follow them.
@@ -97,6 +127,31 @@ def bind(table: dict[int, Walker], keys: tuple[int, ...], fn: Walker) -> Walker:
         if old is not None and old is not fn:
             raise ValueError(f"{fn.__qualname__}: key {k} is already bound to {old.__qualname__}")
         table[k] = fn
+    return fn
+
+
+def bind_ports(transport: str, name: str, fn: Walker) -> Walker:
+    """Give ``fn`` the ``transport`` ports :data:`PORT_CHOICES` gives the protocol ``name``;
+    a name the table gives no port is a mistake, said at import."""
+    table = UDP_PORTS if transport == "udp" else TCP_PORTS
+    keys = tuple(sorted(p for p, n in PORT_CHOICES[transport].items() if n == name))
+    if not keys:
+        raise ValueError(f"{name}: PORT_CHOICES gives it no {transport} port")
+    return bind(table, keys, fn)
+
+
+def bind_heuristic(
+    name: str, fn: Callable[[Packet, bytes, int, int], bool]
+) -> Callable[[Packet, bytes, int, int], bool]:
+    """Put the UDP heuristic ``name`` at its place in :data:`HEURISTIC_ORDER` (a name not
+    listed there, or bound twice, is a mistake said at import)."""
+    if name not in HEURISTIC_ORDER:
+        raise ValueError(f"{name}: not in HEURISTIC_ORDER")
+    old = _HEURISTIC_BY_NAME.get(name)
+    if old is not None and old is not fn:
+        raise ValueError(f"{name}: the heuristic is bound twice")
+    _HEURISTIC_BY_NAME[name] = fn
+    UDP_HEURISTICS[:] = [_HEURISTIC_BY_NAME[n] for n in HEURISTIC_ORDER if n in _HEURISTIC_BY_NAME]
     return fn
 
 

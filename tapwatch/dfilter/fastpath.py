@@ -200,6 +200,9 @@ class FastPath:
 def _make_walk(layers: dict[str, Layer], info_: Any) -> Callable[[bytes, int], int]:
     """``FastPath.walk`` for one filter's layers: they are the closure's own names (no
     lookup per packet)."""
+    from tapwatch.dfilter.protocols.link import VIA_WALK
+
+    via_walk = VIA_WALK
     frame_ = layers["frame"]
     raw_ = layers["raw"]
     null_ = layers["null"]
@@ -235,8 +238,9 @@ def _make_walk(layers: dict[str, Layer], info_: Any) -> Callable[[bytes, int], i
             x = eth_
             x.data, x.off, x.end, x.hlen, x.extra = d, 0, 14, 14, t
             m |= 16  # eth
-            if t >= 0x600:
-                et, off = t, 14
+            if t < 0x600 or t in via_walk:  # LLC, PPPoE: the generic walk asks the decoder's
+                return 0 if end > 14 else m
+            et, off = t, 14
         elif lt in (LINKTYPE_IPV4, LINKTYPE_IPV6):
             et = -2
         elif lt in (LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2):
@@ -273,6 +277,8 @@ def _make_walk(layers: dict[str, Layer], info_: Any) -> Callable[[bytes, int], i
             off += 4
             if et in _VLAN:
                 return 0  # stacked tags: several vlan layers
+            if (et < 0x600 or et in via_walk) and m & 16 and off < end:
+                return 0  # LLC, PPPoE after a tag: the generic walk asks the decoder's
         if off >= end or et < 0:
             return m
         if et == 0x0800:

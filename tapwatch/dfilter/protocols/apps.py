@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from tapwatch.dfilter import registry
-from tapwatch.dfilter.dissect import UDP_PORTS, bind, leaf, u16, u32
+from tapwatch.dfilter.dissect import bind_ports, leaf, u16, u32
 from tapwatch.dfilter.packet import Layer, Packet, Pass
 from tapwatch.dfilter.protocols.transport import TcpInfo
 
@@ -227,8 +227,8 @@ def mdns(pkt: Packet, d: bytes, off: int, end: int) -> None:
     pkt.add(Layer("mdns", d, off, end, 12))
 
 
-bind(UDP_PORTS, (53,), dns)
-bind(UDP_PORTS, (5353,), mdns)
+bind_ports("udp", "dns", dns)
+bind_ports("udp", "mdns", mdns)
 
 # ----------------------------------------------------------------------------- DHCP
 
@@ -319,7 +319,7 @@ def dhcp(pkt: Packet, d: bytes, off: int, end: int) -> None:
     pkt.add(Layer("dhcp", d, off, end))
 
 
-bind(UDP_PORTS, (67, 68), dhcp)
+bind_ports("udp", "dhcp", dhcp)
 
 # ----------------------------------------------------------------------------- TCP reassembly
 

@@ -18,6 +18,7 @@ from tapwatch.dfilter import registry
 from tapwatch.dfilter.dissect import (
     ETHERTYPES,
     IP_PROTOS,
+    bind,
     both,
     flag,
     ip_any,
@@ -157,8 +158,8 @@ def ipv4(pkt: Packet, d: bytes, off: int, end: int) -> None:
     ip_proto(pkt, d, off + ihl, stop, proto)
 
 
-ETHERTYPES[0x0800] = ipv4
-IP_PROTOS[4] = ipv4  # IP in IP
+bind(ETHERTYPES, (0x0800,), ipv4)
+bind(IP_PROTOS, (4,), ipv4)  # IP in IP
 
 # ----------------------------------------------------------------------------- IPv6
 
@@ -228,8 +229,8 @@ def ipv6(pkt: Packet, d: bytes, off: int, end: int) -> None:
     ip_proto(pkt, d, at, stop, nh)
 
 
-ETHERTYPES[0x86DD] = ipv6
-IP_PROTOS[41] = ipv6  # IPv6 in IP
+bind(ETHERTYPES, (0x86DD,), ipv6)
+bind(IP_PROTOS, (41,), ipv6)  # IPv6 in IP
 
 # ----------------------------------------------------------------------------- ICMP
 
@@ -299,7 +300,7 @@ def icmp(pkt: Packet, d: bytes, off: int, end: int) -> None:
         ip_any(pkt, d, off + 8, end)
 
 
-IP_PROTOS[1] = icmp
+bind(IP_PROTOS, (1,), icmp)
 
 # ----------------------------------------------------------------------------- ICMPv6
 
@@ -408,4 +409,4 @@ def icmpv6(pkt: Packet, d: bytes, off: int, end: int) -> None:
         ip_any(pkt, d, off + 8, end)
 
 
-IP_PROTOS[58] = icmpv6
+bind(IP_PROTOS, (58,), icmpv6)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from tapwatch.dfilter import registry
 from tapwatch.dfilter.dissect import (
@@ -131,18 +131,40 @@ registry.register_field("eth.type", "FT_UINT16", "eth", _eth_type, desc="Type")
 registry.register_field("eth.len", "FT_UINT16", "eth", _eth_len, desc="802.3 length")
 
 
+#: What follows an Ethernet header that tcpdump and Wireshark both dissect alike up to an IP
+#: header, and this module has no walker of its own for: an 802.3 length (802.2 LLC, with
+#: SNAP naming the ethertype) and a PPPoE session.  Where that IP header starts is the
+#: decoder's header walk's answer (:func:`~tapwatch.decode.first_ip`); the layers between
+#: are not filterable here (``llc``, ``pppoes`` are unknown names), the IP packet is.
+VIA_WALK: Final = frozenset({0x8864})
+
+
 def ether(pkt: Packet, d: bytes, off: int, end: int) -> None:
     if off + 14 > end:
         return
     layer = pkt.add(Layer("eth", d, off, off + 14, 14))
     t = u16(d, off + 12)
     layer.extra = t
-    if t >= 0x600:
+    if t >= 0x600 and t not in VIA_WALK:
         ethertype(pkt, d, off + 14, end, t)
+    elif off + 14 < end:
+        _ip_by_walk(pkt, d, off, end)
 
 
-LINKTYPES[LINKTYPE_ETHERNET] = ether
-ETHERTYPES[0x6558] = ether  # transparent Ethernet bridging (GRE, Geneve)
+def _ip_by_walk(pkt: Packet, d: bytes, off: int, end: int) -> None:
+    """The IP packet behind the Ethernet header at ``off`` where the decoder's walk finds it
+    (see :data:`VIA_WALK`)."""
+    from tapwatch.decode import first_ip  # the decoder loads only for these frames
+
+    frame = d if off == 0 and end == len(d) else d[off:end]
+    version, start, _end = first_ip(frame, LINKTYPE_ETHERNET)
+    if version:
+        # the IP walker works on ``d``: the header at the same place in it
+        ethertype(pkt, d, off + start, end, 0x0800 if version == 4 else 0x86DD)
+
+
+bind(LINKTYPES, (LINKTYPE_ETHERNET,), ether)
+bind(ETHERTYPES, (0x6558,), ether)  # transparent Ethernet bridging (GRE, Geneve)
 
 # ----------------------------------------------------------------------------- 802.1Q
 
@@ -157,7 +179,26 @@ def vlan(pkt: Packet, d: bytes, off: int, end: int) -> None:
     if off + 4 > end:
         return
     pkt.add(Layer("vlan", d, off, off + 4, 4))
-    ethertype(pkt, d, off + 4, end, u16(d, off + 2))
+    t = u16(d, off + 2)
+    if t >= 0x600 and t not in VIA_WALK:
+        ethertype(pkt, d, off + 4, end, t)
+    elif off + 4 < end:
+        start = _tagged_ether(pkt, d)
+        if start >= 0:
+            _ip_by_walk(pkt, d, start, end)
+
+
+def _tagged_ether(pkt: Packet, d: bytes) -> int:
+    """Where the Ethernet header these VLAN tags follow starts in ``d`` (-1: they follow
+    another link header, which the decoder's walk would not start from)."""
+    for layer in reversed(pkt._layers or ()):
+        if layer.data is not d:
+            return -1
+        if layer.name == "eth":
+            return layer.off
+        if layer.name != "vlan":
+            return -1
+    return -1
 
 
 bind(ETHERTYPES, (0x8100, 0x88A8, 0x9100), vlan)
@@ -234,8 +275,8 @@ def sll2(pkt: Packet, d: bytes, off: int, end: int) -> None:
     ethertype(pkt, d, off + 20, end, u16(d, off))
 
 
-LINKTYPES[LINKTYPE_LINUX_SLL] = sll
-LINKTYPES[LINKTYPE_LINUX_SLL2] = sll2
+bind(LINKTYPES, (LINKTYPE_LINUX_SLL,), sll)
+bind(LINKTYPES, (LINKTYPE_LINUX_SLL2,), sll2)
 
 # ----------------------------------------------------------------------------- raw IP, loopback
 
@@ -255,11 +296,11 @@ def null(pkt: Packet, d: bytes, off: int, end: int) -> None:
 
 
 registry.register_protocol("null", "Null/Loopback")
-LINKTYPES[LINKTYPE_RAW] = raw_ip
-LINKTYPES[12] = raw_ip  # DLT_RAW as some systems number it
-LINKTYPES[228] = ip_any  # LINKTYPE_IPV4
-LINKTYPES[229] = ip_any  # LINKTYPE_IPV6
-LINKTYPES[LINKTYPE_NULL] = null
+bind(LINKTYPES, (LINKTYPE_RAW,), raw_ip)
+bind(LINKTYPES, (12,), raw_ip)  # DLT_RAW as some systems number it
+bind(LINKTYPES, (228,), ip_any)  # LINKTYPE_IPV4
+bind(LINKTYPES, (229,), ip_any)  # LINKTYPE_IPV6
+bind(LINKTYPES, (LINKTYPE_NULL,), null)
 
 # ----------------------------------------------------------------------------- ARP
 
@@ -309,4 +350,4 @@ def arp(pkt: Packet, d: bytes, off: int, end: int) -> None:
     pkt.add(Layer("arp", d, off, min(end, off + size), size))
 
 
-ETHERTYPES[0x0806] = arp
+bind(ETHERTYPES, (0x0806,), arp)

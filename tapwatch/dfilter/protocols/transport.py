@@ -33,6 +33,7 @@ from tapwatch.dfilter.dissect import (
     TCP_PORTS,
     UDP_HEURISTICS,
     UDP_PORTS,
+    bind,
     both,
     flag,
     u16,
@@ -296,7 +297,7 @@ def tcp(pkt: Packet, d: bytes, off: int, end: int) -> None:
                 return
 
 
-IP_PROTOS[6] = tcp
+bind(IP_PROTOS, (6,), tcp)
 
 
 class _Side:
@@ -477,7 +478,7 @@ def udp(pkt: Packet, d: bytes, off: int, end: int) -> None:
             return
 
 
-IP_PROTOS[17] = udp
+bind(IP_PROTOS, (17,), udp)
 
 
 class UdpStreams(Pass):

@@ -14,9 +14,9 @@ from tapwatch.dfilter import registry
 from tapwatch.dfilter.dissect import (
     ETHERTYPES,
     IP_PROTOS,
-    TCP_PORTS,
-    UDP_HEURISTICS,
-    UDP_PORTS,
+    bind,
+    bind_heuristic,
+    bind_ports,
     ethertype,
     flag,
     ip_any,
@@ -45,7 +45,7 @@ def vxlan(pkt: Packet, d: bytes, off: int, end: int) -> None:
     ether(pkt, d, off + 8, end)
 
 
-UDP_PORTS[4789] = vxlan
+bind_ports("udp", "vxlan", vxlan)
 
 # ----------------------------------------------------------------------------- Geneve
 
@@ -67,7 +67,7 @@ def geneve(pkt: Packet, d: bytes, off: int, end: int) -> None:
     ethertype(pkt, d, off + size, end, u16(d, off + 2))
 
 
-UDP_PORTS[6081] = geneve
+bind_ports("udp", "geneve", geneve)
 
 # ----------------------------------------------------------------------------- GRE
 
@@ -119,7 +119,7 @@ def gre(pkt: Packet, d: bytes, off: int, end: int) -> None:
     ethertype(pkt, d, off + size, end, u16(d, off + 2))
 
 
-IP_PROTOS[47] = gre
+bind(IP_PROTOS, (47,), gre)
 
 
 def erspan(pkt: Packet, d: bytes, off: int, end: int) -> None:
@@ -131,7 +131,7 @@ def erspan(pkt: Packet, d: bytes, off: int, end: int) -> None:
 
 
 registry.register_protocol("erspan", "Encapsulated Remote Switch Packet ANalysis")
-ETHERTYPES[0x88BE] = erspan
+bind(ETHERTYPES, (0x88BE,), erspan)
 
 # ----------------------------------------------------------------------------- WireGuard
 
@@ -175,7 +175,7 @@ def wg_heuristic(pkt: Packet, d: bytes, off: int, end: int) -> bool:
     return ok
 
 
-UDP_HEURISTICS.append(wg_heuristic)
+bind_heuristic("wg", wg_heuristic)
 
 # ----------------------------------------------------------------------------- OpenVPN
 
@@ -252,7 +252,7 @@ def openvpn(pkt: Packet, d: bytes, off: int, end: int) -> None:
     pkt.add(Layer("openvpn", d, off, end, 1))
 
 
-UDP_PORTS[1194] = openvpn
+bind_ports("udp", "openvpn", openvpn)
 
 #: OpenVPN records one TCP segment may carry that are given layers (a hostile segment of
 #: tiny records must not make thousands).
@@ -281,7 +281,7 @@ def openvpn_tcp(pkt: Packet, d: bytes, off: int, end: int) -> None:
         pkt.add(Layer("openvpn", d, start, stop, 1))
 
 
-TCP_PORTS[1194] = openvpn_tcp
+bind_ports("tcp", "openvpn", openvpn_tcp)
 
 # ----------------------------------------------------------------------------- ESP
 
@@ -296,7 +296,7 @@ def esp(pkt: Packet, d: bytes, off: int, end: int) -> None:
         pkt.add(Layer("esp", d, off, end, 8))
 
 
-IP_PROTOS[50] = esp
+bind(IP_PROTOS, (50,), esp)
 
 registry.register_protocol("udpencap", "UDP encapsulation of IPsec packets")
 
@@ -309,7 +309,7 @@ def udpencap(pkt: Packet, d: bytes, off: int, end: int) -> None:
         esp(pkt, d, off, end)
 
 
-UDP_PORTS[4500] = udpencap
+bind_ports("udp", "udpencap", udpencap)
 
 # ----------------------------------------------------------------------------- AH
 
@@ -328,7 +328,7 @@ def ah(pkt: Packet, d: bytes, off: int, end: int) -> None:
     ip_proto(pkt, d, off + size, end, d[off])
 
 
-IP_PROTOS[51] = ah
+bind(IP_PROTOS, (51,), ah)
 
 # ----------------------------------------------------------------------------- MPLS
 
@@ -352,7 +352,7 @@ def mpls(pkt: Packet, d: bytes, off: int, end: int) -> None:
     ip_any(pkt, d, off, end)
 
 
-ETHERTYPES[0x8847] = mpls
+bind(ETHERTYPES, (0x8847,), mpls)
 
 # ----------------------------------------------------------------------------- L2TP
 
@@ -401,5 +401,5 @@ def l2tp_ip(pkt: Packet, d: bytes, off: int, end: int) -> None:
         pkt.add(Layer("l2tp", d, off, end, 0)).extra = 3
 
 
-UDP_PORTS[1701] = l2tp_udp
-IP_PROTOS[115] = l2tp_ip
+bind_ports("udp", "l2tp", l2tp_udp)
+bind(IP_PROTOS, (115,), l2tp_ip)
