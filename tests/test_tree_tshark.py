@@ -38,6 +38,8 @@ import pytest
 
 pytest.importorskip("scapy")
 
+from scapy.contrib.geneve import GENEVE
+from scapy.contrib.mpls import MPLS
 from scapy.layers.dns import DNS, DNSQR, DNSRR
 from scapy.layers.inet import ICMP, IP, TCP, UDP, IPerror, IPOption_Router_Alert, UDPerror
 from scapy.layers.inet6 import (
@@ -55,7 +57,9 @@ from scapy.layers.inet6 import (
     IPerror6,
     IPv6,
 )
-from scapy.layers.l2 import ARP, Ether
+from scapy.layers.ipsec import ESP
+from scapy.layers.l2 import ARP, GRE, GRE_PPTP, Dot1AD, Dot1Q, Ether
+from scapy.layers.l2tp import L2TP
 from scapy.layers.vxlan import VXLAN
 
 from tapwatch import pcap
@@ -388,6 +392,168 @@ BUILT = {
 REAL = ("real.pcap", "snaplen.pcap", "crafted.pcap", "services.pcap")
 
 
+# ----------------------------------------------------------------------------- tunnels
+# The tunnel and encapsulation layers (tapwatch/decode/ws_tunnel.py): 802.1Q and 802.1ad,
+# MPLS, GRE (and PPTP's enhanced GRE), Geneve, L2TPv2, ESP, WireGuard and OpenVPN.  tshark
+# 4.0 decodes OpenVPN on port 1194 and WireGuard on 51820 with its default preferences.
+
+TUNNEL_CHECKED = frozenset(
+    {"vlan", "ieee8021ad", "mpls", "gre", "geneve", "l2tp", "esp", "wg", "openvpn"}
+)
+TUNNEL_TITLES = (
+    "802.1Q Virtual LAN,",
+    "IEEE 802.1ad,",
+    "MultiProtocol Label Switching Header,",
+    "Generic Routing Encapsulation (",
+    "Generic Network Virtualization Encapsulation,",
+    "Layer 2 Tunneling Protocol",
+    "Encapsulating Security Payload",
+    "WireGuard Protocol",
+    "OpenVPN Protocol",
+)
+CHECKED = CHECKED | TUNNEL_CHECKED
+CHECKED_TITLES = CHECKED_TITLES + TUNNEL_TITLES
+
+_A, _B = "10.0.0.1", "10.0.0.2"
+_INNER = IP(src="192.168.1.1", dst="192.168.1.2") / ICMP(id=5, seq=9) / b"abcd"
+
+
+def _udp(sport: int, dport: int) -> object:
+    return IP(src=_A, dst=_B) / UDP(sport=sport, dport=dport)  # type: ignore[operator]
+
+
+def _wg(t: int, body: bytes) -> bytes:
+    return bytes([t, 0, 0, 0]) + body
+
+
+def _ovpn_control(op: int, acks: list[int], payload: bytes, key: int = 0) -> bytes:
+    """An OpenVPN control message without tls-auth: session, acks, remote session, id."""
+    out = bytes([op << 3 | key]) + bytes(range(1, 9)) + bytes([len(acks)])
+    out += b"".join(struct.pack(">I", a) for a in acks)
+    if acks:
+        out += bytes(range(11, 19))
+    if op != 5:
+        out += struct.pack(">I", 3)
+    return out + payload
+
+
+_CLIENT_HELLO = bytes.fromhex("16030100") + bytes([8]) + bytes.fromhex("0100000403030000")
+
+TUNNEL_BUILT = {
+    **{
+        f"802.1q priority {p}": eth(Dot1Q(prio=p, dei=p & 1, vlan=100 * p + 1) / _INNER)
+        for p in range(8)
+    },
+    "802.1q padded": Ether(bytes(eth(Dot1Q(vlan=4094) / IP(src=_A, dst=_B) / ICMP())) + bytes(14)),
+    "802.1ad q-in-q padded": Ether(
+        bytes(eth(Dot1AD(vlan=5) / Dot1Q(vlan=6) / IP(src=_A, dst=_B) / ICMP())) + bytes(10)
+    ),
+    "802.1ad q-in-q": eth(Dot1AD(prio=3, dei=1, vlan=100) / Dot1Q(vlan=200) / _INNER),
+    "mpls special labels": eth(
+        MPLS(label=0, s=0, ttl=1)
+        / MPLS(label=1, s=0)
+        / MPLS(label=2, s=0)
+        / MPLS(label=3, s=0)
+        / MPLS(label=4, s=0)
+        / MPLS(label=7, s=0)
+        / MPLS(label=10, s=0)
+        / MPLS(label=13, s=0)
+        / MPLS(label=14, s=0)
+        / MPLS(label=15, s=0)
+        / MPLS(label=16, s=0, cos=5)
+        / MPLS(label=1048575, cos=7, s=1, ttl=255)
+        / _INNER
+    ),
+    "mpls over gre, ipv6 inside": eth(
+        IP(src=_A, dst=_B)
+        / GRE(proto=0x8847)
+        / MPLS(label=16, ttl=3)
+        / IPv6(src="fd00::1", dst="fd00::2")
+        / ICMPv6EchoRequest()
+    ),
+    "gre checksum key sequence": eth(
+        IP(src=_A, dst=_B)
+        / GRE(chksum_present=1, key_present=1, seqnum_present=1, key=5, sequence_number=9)
+        / _INNER
+    ),
+    "gre bad checksum": eth(IP(src=_A, dst=_B) / GRE(chksum_present=1, chksum=0x1234) / _INNER),
+    "gre ipv6": eth(
+        IP(src=_A, dst=_B) / GRE(proto=0x86DD) / IPv6(src="fd00::1", dst="fd00::2") / UDP()
+    ),
+    "gre transparent ethernet": eth(
+        IP(src=_A, dst=_B) / GRE(proto=0x6558, key_present=1, key=0xABCDEF01) / eth(_INNER)
+    ),
+    "enhanced gre (pptp) with ack": eth(
+        IP(src=_A, dst=_B)
+        / GRE_PPTP(seqnum_present=1, acknum_present=1, call_id=7, sequence_number=4, ack_number=3)
+        / b"\xff\x03\xc0\x21\x09\x01\x00\x08\x00\x00\x00\x00"
+    ),
+    "enhanced gre (pptp) ack only": eth(
+        IP(src=_A, dst=_B) / GRE_PPTP(seqnum_present=0, acknum_present=1, call_id=9, ack_number=1)
+    ),
+    "geneve with an ovn option": eth(
+        _udp(1, 6081)
+        / GENEVE(
+            vni=0xABCDEF,
+            proto=0x0800,
+            oam=1,
+            critical=1,
+            optionlen=2,
+            options=b"\x01\x02\x03\x01\xaa\xbb\xcc\xdd",
+        )
+        / _INNER
+    ),
+    "geneve ethernet inside": eth(_udp(2, 6081) / GENEVE(vni=1, proto=0x6558) / eth(_INNER)),
+    "l2tp control, zero length body": eth(
+        _udp(1701, 1701) / L2TP(hdr="control+length+sequence", tunnel_id=5, ns=1, nr=2)
+    ),
+    "l2tp data with length, offset, priority": eth(
+        _udp(1701, 1701)
+        / L2TP(hdr="length+offset+priority", tunnel_id=5, session_id=6)
+        / b"\xff\x03\x00\x21"
+        / _INNER
+    ),
+    "l2tp data with sequence": eth(
+        _udp(1701, 1701)
+        / L2TP(hdr="sequence", tunnel_id=8, session_id=9, ns=70, nr=0)
+        / b"\xff\x03\x00\x21"
+        / _INNER
+    ),
+    "esp over ipv4": eth(IP(src=_A, dst=_B) / ESP(spi=0xDEADBEEF, seq=1, data=b"q" * 40)),
+    "esp over ipv6": eth(IPv6(src="fd00::1", dst="fd00::2") / ESP(spi=9, seq=2, data=b"q" * 24)),
+    "esp padded by ethernet": Ether(
+        bytes(eth(IP(src=_A, dst=_B) / ESP(spi=1, seq=1, data=b"q" * 4))) + bytes(14)
+    ),
+    "wireguard initiation": eth(_udp(51820, 51820) / _wg(1, bytes(range(4, 148)))),
+    "wireguard response": eth(_udp(51820, 40000) / _wg(2, bytes(range(100, 188)))),
+    "wireguard cookie reply": eth(_udp(40000, 51820) / _wg(3, bytes(range(60)))),
+    "wireguard transport": eth(_udp(51820, 51820) / _wg(4, bytes(range(1, 13)) + b"e" * 48)),
+    "wireguard keepalive": eth(_udp(51820, 51820) / _wg(4, struct.pack("<IQ", 1, 2) + bytes(16))),
+    "openvpn hard reset client": eth(_udp(40001, 1194) / _ovpn_control(7, [], b"")),
+    "openvpn hard reset server with payload": eth(
+        _udp(1194, 40001) / _ovpn_control(8, [1, 2], b"z" * 40, key=2)
+    ),
+    "openvpn ack": eth(_udp(40001, 1194) / _ovpn_control(5, [3, 4, 5], b"")),
+    "openvpn control with tls": eth(_udp(40001, 1194) / _ovpn_control(4, [7], _CLIENT_HELLO)),
+    "openvpn data v1": eth(_udp(1194, 40001) / (bytes([6 << 3 | 1]) + b"d" * 50)),
+    "openvpn data v2": eth(_udp(1194, 40001) / (bytes([9 << 3]) + b"\x00\x01\x02" + b"d" * 9)),
+    "openvpn over tcp": eth(
+        IP(src=_A, dst=_B)
+        / TCP(sport=40002, dport=1194, flags="PA", seq=1, ack=1)
+        / (struct.pack(">H", 14) + _ovpn_control(7, [], b""))
+    ),
+    "openvpn over tcp with data": eth(
+        IP(src=_A, dst=_B)
+        / TCP(sport=1194, dport=40002, flags="PA", seq=1, ack=1)
+        / (struct.pack(">H", 10) + bytes([9 << 3]) + b"\x00\x00\x07" + b"d" * 6)
+    ),
+}
+BUILT.update(TUNNEL_BUILT)
+
+#: captures whose every frame is compared (tunnel frames of real daemons and scapy's)
+TUNNEL_FILES = ("vpn.pcap", "l2tpctl.pcap", "ppp-carriers.pcap", "crafted.pcap", "services.pcap")
+
+
 def _real_samples() -> list[tuple[str, bytes, int]]:
     """(name, bytes, length on the wire) of one frame of each kind in the real captures."""
     out: list[tuple[str, bytes, int]] = []
@@ -479,3 +645,25 @@ def test_checksum_verdicts_are_tsharks(
         'Checksum: 0x4321 incorrect, should be 0x836b (maybe caused by "UDP checksum offload"?)'
         in labels
     )
+
+
+@needs_tshark
+@pytest.mark.parametrize("name", TUNNEL_FILES)
+def test_tunnel_captures_tree_is_tsharks(name: str) -> None:
+    """Every frame of the captures that hold tunnels where tshark shows a tunnel layer: each
+    tunnel layer tapwatch words, as tshark words it (and the layers around it)."""
+    path = CORPUS / name
+    theirs = tshark_trees(path)
+    bad: dict[int, list[str]] = {}
+    worded = 0
+    with pcap.read_capture(str(path)) as cap:
+        for i, (rec, t) in enumerate(zip(cap, theirs, strict=True)):
+            if not any(x.name in TUNNEL_CHECKED for x in t):
+                continue  # the other frames' layers are the other blocks' concern
+            ours = detail(bytes(rec.data), cap.linktype, wire_len=rec.orig_len)
+            worded += any(n.label.startswith(TUNNEL_TITLES) for n in ours)
+            got = mismatches(ours, t)
+            if got:
+                bad[i + 1] = got
+    assert worded
+    assert not bad, "\n".join(f"frame {k}:\n  " + "\n  ".join(v[:6]) for k, v in bad.items())

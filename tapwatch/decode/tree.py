@@ -380,7 +380,7 @@ def _layer_nodes(
                     nodes.append(_data_node(data, pos, n))
                 pos = n
                 break
-            layer = layer.payload
+            layer, pos = _parts(built, kind, layer.payload, pos, data, net, nodes)
             continue
         try:
             children = _within(_field_nodes(layer, own, start, 0, net), n)
@@ -411,11 +411,13 @@ def _layer_nodes(
             and end > start
         ):
             # what fills a short frame up to Ethernet's minimum: tshark shows it in the
-            # Ethernet layer, over those bytes
+            # layer that named the last Ethernet type (Ethernet's, or the innermost VLAN
+            # tag's), over those bytes
             from tapwatch.decode.wstree import hex_value
 
-            nodes[0] = _append(
-                nodes[0], Node(f"Padding: {hex_value(data[start:end])}", start, end, [])
+            at = max((i for i, m in enumerate(nodes) if m.label.startswith(_TAGS)), default=0)
+            nodes[at] = _append(
+                nodes[at], Node(f"Padding: {hex_value(data[start:end])}", start, end, [])
             )
             pos = end
             layer = layer.payload
@@ -450,6 +452,41 @@ def _layer_nodes(
         what = "Further layers, not shown" if more else "Trailing bytes"
         nodes.append(Node(_clip(f"{what} ({n - pos} bytes)"), pos, n, []))
     return nodes
+
+
+#: the VLAN tags' titles: an Ethernet pad is shown in the innermost one
+_TAGS = ("802.1Q Virtual LAN,", "IEEE 802.1ad,")
+
+
+def _parts(
+    built: Node, kind: str, layer: Any, pos: int, data: bytes, net: Net, nodes: list[Node]
+) -> tuple[Any, int]:
+    """The scapy layer after a Wireshark-worded node, and where it starts.
+
+    A tunnel's node may span more than scapy's layer did (a WireGuard message, which scapy
+    dissects as a header layer and a message layer; the data an OpenVPN message carries; an
+    L2TP control message's AVPs): the scapy layers whose bytes lie inside it are parts of it
+    and are not shown again.  The layers tshark shows after it (the TLS an OpenVPN control
+    message carries, the further messages of a TCP segment) are added here."""
+    from scapy.packet import NoPayload
+
+    from tapwatch.decode import wstree
+
+    if kind not in wstree.SPANNING:
+        return layer, pos
+    more = wstree.after(kind, built, data, net)
+    nodes.extend(more)
+    end = max([built.end, *(m.end for m in more)])
+    for _ in range(64):
+        if layer is None or isinstance(layer, NoPayload) or pos >= end:
+            break
+        size = len(_own_bytes(layer))
+        if pos + size > end:
+            pos = end  # what is left of this layer is shown after the node
+            break
+        pos += size
+        layer = layer.payload
+    return layer, pos
 
 
 def _fragment(kind: str, data: bytes, start: int) -> bool:

@@ -31,9 +31,25 @@ from tapwatch.decode.ws_dns import dns, dns_tcp
 from tapwatch.decode.ws_icmp import ICMP_ERRORS, icmp, icmpv6
 from tapwatch.decode.ws_ip import IPV6_EXTENSIONS, ip_protocol, ipv4, ipv6, ipv6_extension
 from tapwatch.decode.ws_transport import tcp, udp
+from tapwatch.decode.ws_tunnel import (
+    SPANNING,
+    after,
+    dot1ad,
+    dot1q,
+    esp,
+    geneve,
+    gre,
+    l2tp,
+    mpls,
+    openvpn,
+    openvpn_tcp,
+    wireguard,
+)
 
 __all__ = [
     "BUILDERS",
+    "SPANNING",
+    "after",
     "ICMP_ERRORS",
     "IPV6_EXTENSIONS",
     "data_node",
@@ -220,4 +236,16 @@ BUILDERS: Final[dict[str, Builder]] = {
     "UDPerror": udp,
     "ARP": arp,
     "VXLAN": vxlan,
+    # the tunnel and encapsulation layers (ws_tunnel)
+    "Dot1Q": dot1q,
+    "Dot1AD": dot1ad,
+    "MPLS": mpls,
+    "GRE": gre,
+    "GRE_PPTP": gre,
+    "GENEVE": geneve,
+    "L2TP": l2tp,
+    "ESP": esp,
+    "Wireguard": wireguard,
+    "OpenVPN": openvpn,
+    "OpenVPNTCP": openvpn_tcp,
 }

@@ -1,0 +1,691 @@
+"""The tunnel and encapsulation layers in tshark's words, nesting and byte spans.
+
+802.1Q and 802.1ad tags, MPLS labels, GRE (and PPTP's enhanced GRE), Geneve, L2TPv2,
+ESP, WireGuard and OpenVPN: what a VPN developer reads first in a tunnel host's capture.
+Each builder reads the header from the bytes (never trusting a length past the captured
+bytes) and returns tshark's node for the layer, or None where tshark's tree would depend on
+something this one does not read (GRE source routes, OpenVPN behind tls-auth, a WireGuard
+message of the wrong size): the scapy-based fields are shown then.
+
+A node spans what tshark's spans: a WireGuard message, an OpenVPN message with the data it
+carries, an L2TP control message with its AVPs.  The scapy layers inside that span (scapy
+dissects a WireGuard message as two layers, OpenVPN's data as a third) are parts of it
+(:func:`tapwatch.decode.tree._layer_nodes`).  What tshark leaves to the whole capture
+(WireGuard's stream index, ESP's sequence analysis) and its generated status lines are left
+out; no other word is invented.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Final
+
+from tapwatch.decode.depth import bits_line
+from tapwatch.decode.fields import Net
+from tapwatch.decode.tree import Node
+from tapwatch.decode.ws_common import MAX_ITEMS, hex_value, node, u16, u32
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _payload_end(data: bytes, s: int, net: Net) -> int:
+    """Where the bytes carried after ``s`` end: the IP payload's end (an Ethernet pad is
+    not part of them), cut at what was captured."""
+    return min(len(data), net.end) if net.end > s else len(data)
+
+
+def _yes(v: int) -> str:
+    return "Yes" if v else "No"
+
+
+def _ethertype(t: int) -> str:
+    from tapwatch.decode.wstree import ethertype
+
+    return ethertype(t)
+
+
+# ----------------------------------------------------------------------------- 802.1Q
+
+_PRIORITIES: Final = (
+    "Best Effort (default)",
+    "Background",
+    "Excellent Effort",
+    "Critical Applications",
+    "Video, < 100ms latency and jitter",
+    "Voice, < 10ms latency and jitter",
+    "Internetwork Control",
+    "Network Control",
+)
+
+
+def dot1q(data: bytes, s: int, net: Net) -> Node | None:
+    """An 802.1Q tag; None when a length (an 802.3 frame) follows it instead of a type."""
+    if s + 4 > len(data) or u16(data, s + 2) < 0x0600:
+        return None
+    tci = u16(data, s)
+    pri, dei, vid = tci >> 13, tci >> 12 & 1, tci & 0x0FFF
+    return node(
+        f"802.1Q Virtual LAN, PRI: {pri}, DEI: {dei}, ID: {vid}",
+        s,
+        s + 4,
+        [
+            node(bits_line(tci, 0xE000, 16, "Priority", f"{_PRIORITIES[pri]} ({pri})"), s, s + 2),
+            node(bits_line(tci, 0x1000, 16, "DEI", "Eligible" if dei else "Ineligible"), s, s + 2),
+            node(bits_line(tci, 0x0FFF, 16, "ID", str(vid)), s, s + 2),
+            node(f"Type: {_ethertype(u16(data, s + 2))}", s + 2, s + 4),
+        ],
+    )
+
+
+def dot1ad(data: bytes, s: int, net: Net) -> Node | None:
+    """An 802.1ad (provider, Q-in-Q) tag: tshark spans its priority and DEI on one byte."""
+    if s + 4 > len(data) or u16(data, s + 2) < 0x0600:
+        return None
+    tci = u16(data, s)
+    pri, dei, vid = tci >> 13, tci >> 12 & 1, tci & 0x0FFF
+    return node(
+        f"IEEE 802.1ad, ID: {vid}",
+        s,
+        s + 4,
+        [
+            node(bits_line(tci, 0xE000, 16, "Priority", str(pri)), s, s + 1),
+            node(bits_line(tci, 0x1000, 16, "DEI", str(dei)), s, s + 1),
+            node(bits_line(tci, 0x0FFF, 16, "ID", str(vid)), s, s + 2),
+            node(f"Type: {_ethertype(u16(data, s + 2))}", s + 2, s + 4),
+        ],
+    )
+
+
+# ----------------------------------------------------------------------------- MPLS
+
+_MPLS_SPECIAL: Final = {
+    0: "IPv4 Explicit-Null",
+    1: "Router Alert",
+    2: "IPv6 Explicit-Null",
+    3: "Implicit-Null",
+    7: "Entropy Label Indicator (ELI)",
+    13: "Generic Associated Channel Label (GAL)",
+    14: "OAM Alert",
+}
+
+
+def mpls(data: bytes, s: int, net: Net) -> Node | None:
+    """One label stack entry (scapy makes one layer of each, as tshark makes one node)."""
+    if s + 4 > len(data):
+        return None
+    v = u32(data, s)
+    label, exp, bottom, ttl = v >> 12, v >> 9 & 7, v >> 8 & 1, v & 0xFF
+    special = _MPLS_SPECIAL.get(label, "Unknown" if label < 16 else "")
+    named = f"{label} ({'Reserved - Unknown' if special == 'Unknown' else special})"
+    if not special:
+        named = str(label)
+    shown = f"{special} ({label})" if special else f"{label} (0x{label:05x})"
+    return node(
+        f"MultiProtocol Label Switching Header, Label: {named}, Exp: {exp}, S: {bottom}, "
+        f"TTL: {ttl}",
+        s,
+        s + 4,
+        [
+            node(bits_line(v, 0xFFFFF000, 32, "MPLS Label", shown), s, s + 4),
+            node(bits_line(v, 0x00000E00, 32, "MPLS Experimental Bits", str(exp)), s, s + 4),
+            node(bits_line(v, 0x00000100, 32, "MPLS Bottom Of Label Stack", str(bottom)), s, s + 4),
+            node(bits_line(v, 0x000000FF, 32, "MPLS TTL", str(ttl)), s, s + 4),
+        ],
+    )
+
+
+# ----------------------------------------------------------------------------- GRE
+
+#: GRE's own names for what it carries (not Ethernet's: IPv4 is "IP" here)
+_GRE_PROTOCOLS: Final = {
+    0x0800: "IP",
+    0x86DD: "IPv6",
+    0x6558: "Transparent Ethernet bridging",
+    0x880B: "PPP",
+    0x8847: "MPLS label switched packet",
+    0x8848: "MPLS multicast label switched packet",
+}
+
+
+def _internet_sum(b: bytes) -> int:
+    if len(b) % 2:
+        b += b"\0"
+    total = sum(int.from_bytes(b[i : i + 2], "big") for i in range(0, len(b), 2))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def gre(data: bytes, s: int, net: Net) -> Node | None:
+    """GRE (version 0) and PPTP's enhanced GRE (version 1); None for a source-routed GRE or
+    a protocol type outside this table (ERSPAN among them: tshark words the mirrored frame's
+    header, which tapwatch shows as data)."""
+    d = data
+    if s + 4 > len(d):
+        return None
+    f = u16(d, s)
+    version = f & 7
+    proto = u16(d, s + 2)
+    name = _GRE_PROTOCOLS.get(proto)
+    if f & 0x4000 or version > 1 or name is None:
+        return None
+    size = 4 + 4 * (bool(f & 0x8000) + bool(f & 0x2000) + bool(f & 0x1000))
+    if version == 1:
+        size += 4 * bool(f & 0x0080)
+    if s + size > len(d):
+        return None
+    bits = [
+        node(bits_line(f, 0x8000, 16, "Checksum Bit", _yes(f & 0x8000)), s, s + 2),
+        node(bits_line(f, 0x4000, 16, "Routing Bit", _yes(f & 0x4000)), s, s + 2),
+        node(bits_line(f, 0x2000, 16, "Key Bit", _yes(f & 0x2000)), s, s + 2),
+        node(bits_line(f, 0x1000, 16, "Sequence Number Bit", _yes(f & 0x1000)), s, s + 2),
+        node(bits_line(f, 0x0800, 16, "Strict Source Route Bit", _yes(f & 0x0800)), s, s + 2),
+        node(bits_line(f, 0x0700, 16, "Recursion control", str(f >> 8 & 7)), s, s + 2),
+    ]
+    if version == 1:
+        bits += [
+            node(bits_line(f, 0x0080, 16, "Acknowledgment", _yes(f & 0x0080)), s, s + 2),
+            node(bits_line(f, 0x0078, 16, "Flags (Reserved)", str(f >> 3 & 15)), s, s + 2),
+            node(bits_line(f, 0x0007, 16, "Version", "Enhanced GRE (1)"), s, s + 2),
+        ]
+    else:
+        bits += [
+            node(bits_line(f, 0x00F8, 16, "Flags (Reserved)", str(f >> 3 & 31)), s, s + 2),
+            node(bits_line(f, 0x0007, 16, "Version", "GRE (0)"), s, s + 2),
+        ]
+    kids = [
+        node(f"Flags and Version: 0x{f:04x}", s, s + 2, bits),
+        node(f"Protocol Type: {name} (0x{proto:04x})", s + 2, s + 4),
+    ]
+    at = s + 4
+    if f & 0x8000:
+        got = u16(d, at)
+        end = net.end if net.end > s else len(d)
+        if end <= len(d):  # the whole packet is there: the checksum can be verified
+            body = d[s:at] + b"\0\0" + d[at + 2 : end]
+            want = _internet_sum(body)
+            verdict = "[correct]" if want == got else f"incorrect, should be 0x{want:04x}"
+            kids.append(node(f"Checksum: 0x{got:04x} {verdict}", at, at + 2))
+        kids.append(node(f"Offset: {u16(d, at + 2)}", at + 2, at + 4))
+        at += 4
+    if f & 0x2000:
+        if version == 1:
+            kids.append(node(f"Payload Length: {u16(d, at)}", at, at + 2))
+            kids.append(node(f"Call ID: {u16(d, at + 2)}", at + 2, at + 4))
+        else:
+            kids.append(node(f"Key: 0x{u32(d, at):08x}", at, at + 4))
+        at += 4
+    if f & 0x1000:
+        kids.append(node(f"Sequence Number: {u32(d, at)}", at, at + 4))
+        at += 4
+    if version == 1 and f & 0x0080:
+        kids.append(node(f"Acknowledgment Number: {u32(d, at)}", at, at + 4))
+        at += 4
+    return node(f"Generic Routing Encapsulation ({name})", s, at, kids)
+
+
+# ----------------------------------------------------------------------------- Geneve
+
+#: option classes by the names tshark gives them
+_GENEVE_CLASSES: Final = {
+    0x0102: "Open Virtual Networking (OVN)",
+}
+
+
+def geneve(data: bytes, s: int, net: Net) -> Node | None:
+    d = data
+    if s + 8 > len(d) or d[s] >> 6 != 0:
+        return None
+    optlen = (d[s] & 0x3F) * 4
+    end = s + 8 + optlen
+    if end > len(d):
+        return None
+    f = d[s + 1]
+    proto = u16(d, s + 2)
+    vni = int.from_bytes(d[s + 4 : s + 7], "big")
+    words = [
+        w
+        for bit, w in (
+            (0x80, "Operations, Administration and Management Frame"),
+            (0x40, "Critical Options Present"),
+        )
+        if f & bit
+    ]
+    kids = [
+        node(f"Version: {d[s] >> 6}", s, s + 1),
+        node(f"Length: {optlen} bytes", s, s + 1),
+        node(
+            f"Flags: 0x{f:02x}" + "".join(f", {w}" for w in words),
+            s + 1,
+            s + 2,
+            [
+                node(
+                    bits_line(
+                        f,
+                        0x80,
+                        8,
+                        "Operations, Administration and Management Frame",
+                        str(bool(f & 0x80)),
+                    ),
+                    s + 1,
+                    s + 2,
+                ),
+                node(
+                    bits_line(f, 0x40, 8, "Critical Options Present", str(bool(f & 0x40))),
+                    s + 1,
+                    s + 2,
+                ),
+                node(bits_line(f, 0x3F, 8, "Reserved", str(bool(f & 0x3F))), s + 1, s + 2),
+            ],
+        ),
+        node(f"Protocol Type: {_ethertype(proto)}", s + 2, s + 4),
+        node(f"Virtual Network Identifier (VNI): 0x{vni:06x} ({vni})", s + 4, s + 7),
+    ]
+    if optlen:
+        options = _geneve_options(d, s + 8, end)
+        if options is not None:
+            kids.append(options)
+    title = f"Generic Network Virtualization Encapsulation, VNI: 0x{vni:06x}"
+    return node(title + (", OAM" if f & 0x80 else ""), s, end, kids)
+
+
+def _geneve_options(d: bytes, start: int, end: int) -> Node | None:
+    """The options when tshark names each one's class as this module does; None (no
+    node) otherwise."""
+    out: list[Node] = []
+    at = start
+    while at < end:
+        if at + 4 > end or len(out) >= MAX_ITEMS:
+            return None
+        cls, t, n = u16(d, at), d[at + 2], (d[at + 3] & 0x1F) * 4 + 4
+        name = _GENEVE_CLASSES.get(cls)
+        if name is None or at + n > end:
+            return None
+        crit = "Critical" if t & 0x80 else "Non-critical"
+        kids = [
+            node(f"Class: {name} (0x{cls:04x})", at, at + 2),
+            node(f"Type: 0x{t:02x} ({crit})", at + 2, at + 3),
+            node(f"Length: {n} bytes", at + 3, at + 4),
+        ]
+        if n > 4:
+            kids.append(node(f"Unknown Option Data: {d[at + 4 : at + n].hex()}", at + 4, at + n))
+        out.append(
+            node(f"Unknown, Class: {name} (0x{cls:04x}) Type: 0x{t:02x} ({crit})", at, at + n, kids)
+        )
+        at += n
+    return node(f"Options: ({end - start} bytes)", start, end, out)
+
+
+# ----------------------------------------------------------------------------- L2TP
+
+
+def l2tp(data: bytes, s: int, net: Net) -> Node | None:
+    """L2TP: version 2 over UDP, version 3 over UDP or over IP (whose header starts with a
+    session ID, 0 for a control message).  A control message spans its AVPs, which are not
+    worded here (tshark's AVP subtrees are left out)."""
+    d = data
+    over_udp = s >= 8 and 1701 in (u16(d, s - 8), u16(d, s - 6))
+    if over_udp:
+        return _l2tp(d, s, s, net, [])
+    if s + 4 > len(d):
+        return None
+    sid = u32(d, s)
+    kid = node(f"Session ID: 0x{sid:08x}", s, s + 4)
+    if sid:
+        return node("Layer 2 Tunneling Protocol version 3", s, s + 4, [kid])
+    return _l2tp(d, s + 4, s, net, [kid])
+
+
+def _l2tp(d: bytes, s: int, title_at: int, net: Net, kids: list[Node]) -> Node | None:
+    if s + 6 > len(d):
+        return None
+    f = u16(d, s)
+    version = f & 15
+    if version not in (2, 3) or (title_at < s and not f & 0x8000):
+        return None
+    control, has_len, has_seq, has_off, prio = (
+        f & 0x8000,
+        f & 0x4000,
+        f & 0x0800,
+        f & 0x0200 if version == 2 else 0,
+        f & 0x0100 if version == 2 else 0,
+    )
+    size = 2 + 2 * bool(has_len) + (6 if version == 3 and not control else 4)
+    if version == 2 or control:
+        size += 4 * bool(has_seq) + 2 * bool(has_off)
+    if s + size > len(d):
+        return None  # every field read below is within the captured bytes
+    words = ["Control Message" if control else "Data Message"]
+    words += [
+        w
+        for bit, w in (
+            (has_len, "Length Bit"),
+            (has_seq, "Sequence Bit"),
+            (has_off, "Offset bit"),
+            (prio, "Priority"),
+        )
+        if bit
+    ]
+    bits = [
+        bits_line(f, 0x8000, 16, "Type", "Control Message (1)" if control else "Data Message (0)"),
+        bits_line(
+            f,
+            0x4000,
+            16,
+            "Length Bit",
+            "Length field is present" if has_len else "Length field is not present",
+        ),
+        bits_line(
+            f,
+            0x0800,
+            16,
+            "Sequence Bit",
+            "Ns and Nr fields are present" if has_seq else "Ns and Nr fields are not present",
+        ),
+    ]
+    if version == 2:
+        bits += [
+            bits_line(
+                f,
+                0x0200,
+                16,
+                "Offset bit",
+                "Offset Size field is present" if has_off else "Offset size field is not present",
+            ),
+            bits_line(
+                f,
+                0x0100,
+                16,
+                "Priority",
+                "This data message has priority" if prio else "No priority",
+            ),
+        ]
+    bits.append(bits_line(f, 0x000F, 16, "Version", str(version)))
+    kids = [
+        *kids,
+        node(
+            f"Flags: 0x{f:04x}, Type: {', '.join(words)}",
+            s,
+            s + 2,
+            [node(b, s, s + 2) for b in bits],
+        ),
+    ]
+    at = s + 2
+    payload_end = _payload_end(d, title_at, net)
+
+    def field(label: str, n: int) -> bool:
+        nonlocal at
+        if at + n > len(d):
+            return False
+        kids.append(node(label, at, at + n))
+        at += n
+        return True
+
+    length = -1
+    if has_len and at + 2 <= len(d):
+        length = u16(d, at)
+    if has_len and not field(f"Length: {length}", 2):
+        return None
+    if version == 3 and not control:
+        if not (
+            field(f"Reserved: 0x{u16(d, at):04x}", 2)
+            and field(f"Session ID: 0x{u32(d, at):08x}", 4)
+        ):
+            return None
+        return node("Layer 2 Tunneling Protocol version 3", title_at, at, kids)
+    if version == 3:
+        if not field(f"Control Connection ID: 0x{u32(d, at):08x}", 4):
+            return None
+    elif not (field(f"Tunnel ID: {u16(d, at)}", 2) and field(f"Session ID: {u16(d, at)}", 2)):
+        return None
+    if has_seq and not (field(f"Ns: {u16(d, at)}", 2) and field(f"Nr: {u16(d, at)}", 2)):
+        return None
+    hdr = at
+    if has_off:
+        if at + 2 > len(d):
+            return None
+        off = u16(d, at)
+        field(f"Offset: {off}", 2)
+        hdr = at
+        if off:
+            pad = min(at + off, payload_end)
+            kids.append(node("Offset Padding", at, pad))
+            at = pad
+    end = at
+    if control:
+        end = payload_end
+        if has_len:
+            if length < at - s:
+                return None
+            if s + length > len(d) and len(d) - at < 6:
+                return None  # cut before its first AVP: tshark shows no L2TP node then
+            end = min(s + length, len(d))
+        if end <= hdr:
+            kids.append(node("Zero Length Body message", title_at, title_at))
+    title = "Layer 2 Tunneling Protocol" + (" version 3" if version == 3 else "")
+    return node(title, title_at, end, kids)
+
+
+# ----------------------------------------------------------------------------- ESP
+
+
+def esp(data: bytes, s: int, net: Net) -> Node | None:
+    """ESP: the SPI and sequence number; the rest is encrypted, and tshark's node spans it."""
+    if s + 8 > len(data):
+        return None
+    spi = u32(data, s)
+    return node(
+        "Encapsulating Security Payload",
+        s,
+        max(s + 8, _payload_end(data, s, net)),
+        [
+            node(f"ESP SPI: 0x{spi:08x} ({spi})", s, s + 4),
+            node(f"ESP Sequence: {u32(data, s + 4)}", s + 4, s + 8),
+        ],
+    )
+
+
+# ----------------------------------------------------------------------------- WireGuard
+
+_WG_TYPES: Final = {
+    1: "Handshake Initiation",
+    2: "Handshake Response",
+    3: "Cookie Reply",
+    4: "Transport Data",
+}
+_WG_SIZES: Final = {1: 148, 2: 92, 3: 64}
+
+
+def _le32(d: bytes, at: int) -> int:
+    return int.from_bytes(d[at : at + 4], "little")
+
+
+def wireguard(data: bytes, s: int, net: Net) -> Node | None:
+    """A WireGuard message (scapy's header layer and its message layer are one node here);
+    None for a message tshark would not take as WireGuard (its type and reserved bytes; a
+    handshake message's exact size)."""
+    d = data
+    end = _payload_end(d, s, net)
+    if end <= s + 4 or end > len(d):
+        return None
+    t, size = d[s], end - s
+    if t not in _WG_TYPES or d[s + 1 : s + 4] != b"\0\0\0":
+        return None
+    if (t == 4 and size < 32) or (t != 4 and size != _WG_SIZES[t]):
+        return None
+    kids = [
+        node(f"Type: {_WG_TYPES[t]} ({t})", s, s + 1),
+        node(f"Reserved: {d[s + 1 : s + 4].hex()}", s + 1, s + 4),
+    ]
+    at = s + 4
+
+    def field(label: str, n: int) -> None:
+        nonlocal at
+        kids.append(node(label, at, at + n))
+        at += n
+
+    if t in (1, 2):
+        field(f"Sender: 0x{_le32(d, at):08x}", 4)
+        if t == 2:
+            field(f"Receiver: 0x{_le32(d, at):08x}", 4)
+        field(f"Ephemeral: {base64.b64encode(d[at : at + 32]).decode()}", 32)
+        if t == 1:
+            field("Encrypted Static", 48)
+            field("Encrypted Timestamp", 28)
+        else:
+            field("Encrypted Empty", 16)
+        field(f"mac1: {d[at : at + 16].hex()}", 16)
+        field(f"mac2: {d[at : at + 16].hex()}", 16)
+    elif t == 3:
+        field(f"Receiver: 0x{_le32(d, at):08x}", 4)
+        field(f"Nonce: {d[at : at + 24].hex()}", 24)
+        field(f"Encrypted Cookie: {d[at : at + 32].hex()}", 32)
+    else:
+        field(f"Receiver: 0x{_le32(d, at):08x}", 4)
+        field(f"Counter: {int.from_bytes(d[at : at + 8], 'little')}", 8)
+        field("Encrypted Packet", end - at)
+    return node("WireGuard Protocol", s, end, kids)
+
+
+# ----------------------------------------------------------------------------- OpenVPN
+
+_OPENVPN_OPCODES: Final = {
+    1: "P_CONTROL_HARD_RESET_CLIENT_V1",
+    2: "P_CONTROL_HARD_RESET_SERVER_V1",
+    3: "P_CONTROL_SOFT_RESET_V1",
+    4: "P_CONTROL_V1",
+    5: "P_ACK_V1",
+    6: "P_DATA_V1",
+    7: "P_CONTROL_HARD_RESET_CLIENT_V2",
+    8: "P_CONTROL_HARD_RESET_SERVER_V2",
+    9: "P_DATA_V2",
+}
+#: the opcode whose payload is TLS (shown as a layer of its own after OpenVPN's)
+P_CONTROL_V1: Final = 4
+
+
+def openvpn(data: bytes, s: int, net: Net) -> Node | None:
+    """An OpenVPN message over UDP: the datagram's payload."""
+    return _openvpn(data, s, _payload_end(data, s, net), [])
+
+
+def openvpn_tcp(data: bytes, s: int, net: Net) -> Node | None:
+    """An OpenVPN message over TCP: its 2-byte length, then the message (the first of the
+    segment; one cut by the segment's end is not worded)."""
+    if s + 3 > len(data):
+        return None
+    plen = u16(data, s)
+    end = s + 2 + plen
+    if plen < 1 or end > _payload_end(data, s, net):
+        return None
+    return _openvpn(data, s + 2, end, [node(f"Packet Length: {plen}", s, s + 2)], s)
+
+
+def _openvpn(data: bytes, s: int, end: int, kids: list[Node], title_at: int = -1) -> Node | None:
+    d = data
+    if s >= end or end > len(d):
+        return None
+    t = d[s]
+    op, key = t >> 3, t & 7
+    name = _OPENVPN_OPCODES.get(op)
+    if name is None:
+        return None
+    kids = [
+        *kids,
+        node(
+            f"Type: 0x{t:02x} [opcode/key_id]",
+            s,
+            s + 1,
+            [
+                node(bits_line(t, 0xF8, 8, "Opcode", f"{name} (0x{op:02x})"), s, s + 1),
+                node(bits_line(t, 0x07, 8, "Key ID", str(key)), s, s + 1),
+            ],
+        ),
+    ]
+    at = s + 1
+    if op == 9:
+        if at + 3 > end:
+            return None
+        kids.append(node(f"Peer ID: {int.from_bytes(d[at : at + 3], 'big')}", at, at + 3))
+        at += 3
+    elif op != 6:
+        control = _openvpn_control(d, at, end, op)
+        if control is None:
+            return None
+        kids += control
+        at = control[-1].end
+    if at < end and op != P_CONTROL_V1:
+        n = end - at
+        kids.append(
+            node(f"Data ({n} bytes)", at, end, [node(f"Data: {hex_value(d[at:end])}", at, end)])
+        )
+    return node("OpenVPN Protocol", title_at if title_at >= 0 else s, end, kids)
+
+
+def _openvpn_control(d: bytes, at: int, end: int, op: int) -> list[Node] | None:
+    """A control or acknowledgement message's session and reliability fields; None when
+    their sizes do not add up (tls-auth or tls-crypt: an HMAC or ciphertext comes first)."""
+    if at + 9 > end:
+        return None
+    n = d[at + 8]
+    need = 9 + 4 * n + (8 if n else 0) + (0 if op == 5 else 4)
+    if n > 8 or at + need > end or (op == 5 and at + need != end):
+        return None
+    out = [
+        node(f"Session ID: {int.from_bytes(d[at : at + 8], 'big')}", at, at + 8),
+        node(f"Message Packet-ID Array Length: {n}", at + 8, at + 9),
+    ]
+    at += 9
+    if n:
+        out.append(
+            node(
+                "Packet-ID Array",
+                at,
+                at,
+                [
+                    node(f"Message Packet-ID Array Element: {u32(d, p)}", p, p + 4)
+                    for p in range(at, at + 4 * n, 4)
+                ],
+            )
+        )
+        at += 4 * n
+        out.append(node(f"Remote Session ID: {int.from_bytes(d[at : at + 8], 'big')}", at, at + 8))
+        at += 8
+    if op != 5:
+        out.append(node(f"Message Packet-ID: {u32(d, at)}", at, at + 4))
+    return out
+
+
+#: the scapy layers whose node may span the scapy layers after it (their parts)
+SPANNING: Final = frozenset({"Wireguard", "OpenVPN", "OpenVPNTCP", "L2TP"})
+
+
+def after(kind: str, built: Node, data: bytes, net: Net) -> list[Node]:
+    """The layers tshark shows after an OpenVPN message: the TLS a control message carries
+    (the records when the payload starts one; else a fragment, shown as tshark shows one
+    awaiting reassembly), and over TCP the segment's further messages."""
+    out: list[Node] = []
+    seg_end = _payload_end(data, built.start, net)
+    msg: Node | None = built
+    while msg is not None and len(out) < MAX_ITEMS:
+        out += _tls_of(msg, data)
+        if kind != "OpenVPNTCP" or msg.end >= seg_end:
+            break
+        msg = openvpn_tcp(data, msg.end, net)
+        if msg is not None:
+            out.append(msg)
+    return out
+
+
+def _tls_of(msg: Node, data: bytes) -> list[Node]:
+    from tapwatch.decode.depth import tls
+
+    if msg.label != "OpenVPN Protocol" or not msg.children:
+        return []
+    first = (
+        msg.children[1] if msg.children[0].label.startswith("Packet Length") else msg.children[0]
+    )
+    at = max(c.end for c in msg.children)
+    if data[first.start] >> 3 != P_CONTROL_V1 or at >= msg.end:
+        return []
+    return tls(data, at, msg.end) or [node("Transport Layer Security", at, msg.end)]
