@@ -99,6 +99,8 @@ async def test_marks_tree_and_the_jump_between_inner_and_outer() -> None:
         await until(pilot, lambda: packets.cursor_seq == 2)
         await settle(pilot, app)
         assert any(label.startswith("Carries: packet 1 on wg0") for label in tree_labels(app))
+        # the outer packet's own layers below the link, WireGuard's in tshark's words
+        await until(pilot, lambda: "WireGuard Protocol" in tree_labels(app))
         await pilot.press("J")
         await until(pilot, lambda: packets.cursor_seq == 1)
         packets.go_to_seq(7)

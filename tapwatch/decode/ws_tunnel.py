@@ -144,6 +144,7 @@ _GRE_PROTOCOLS: Final = {
     0x880B: "PPP",
     0x8847: "MPLS label switched packet",
     0x8848: "MPLS multicast label switched packet",
+    0x88BE: "ERSPAN",
 }
 
 
@@ -158,8 +159,7 @@ def _internet_sum(b: bytes) -> int:
 
 def gre(data: bytes, s: int, net: Net) -> Node | None:
     """GRE (version 0) and PPTP's enhanced GRE (version 1); None for a source-routed GRE or
-    a protocol type outside this table (ERSPAN among them: tshark words the mirrored frame's
-    header, which tapwatch shows as data)."""
+    a protocol type outside this table."""
     d = data
     if s + 4 > len(d):
         return None
@@ -657,13 +657,17 @@ def _openvpn_control(d: bytes, at: int, end: int, op: int) -> list[Node] | None:
 
 
 #: the scapy layers whose node may span the scapy layers after it (their parts)
-SPANNING: Final = frozenset({"Wireguard", "OpenVPN", "OpenVPNTCP", "L2TP"})
+SPANNING: Final = frozenset({"Wireguard", "OpenVPN", "OpenVPNTCP", "L2TP", "GRE"})
 
 
 def after(kind: str, built: Node, data: bytes, net: Net) -> list[Node]:
     """The layers tshark shows after an OpenVPN message: the TLS a control message carries
     (the records when the payload starts one; else a fragment, shown as tshark shows one
-    awaiting reassembly), and over TCP the segment's further messages."""
+    awaiting reassembly), and over TCP the segment's further messages.  After GRE: the
+    ERSPAN header of a mirrored frame (the frame itself is shown as data: scapy leaves it
+    undissected)."""
+    if kind == "GRE":
+        return _erspan(built, data, net)
     out: list[Node] = []
     seg_end = _payload_end(data, built.start, net)
     msg: Node | None = built
@@ -689,3 +693,32 @@ def _tls_of(msg: Node, data: bytes) -> list[Node]:
     if data[first.start] >> 3 != P_CONTROL_V1 or at >= msg.end:
         return []
     return tls(data, at, msg.end) or [node("Transport Layer Security", at, msg.end)]
+
+
+def _erspan(gre_node: Node, data: bytes, net: Net) -> list[Node]:
+    """ERSPAN type II (GRE with a sequence number; type I has no header of its own): its
+    header, spanning the mirrored frame as tshark's does, then that frame as data."""
+    d, s = data, gre_node.end
+    g = gre_node.start
+    if not gre_node.label.endswith("(ERSPAN)") or not u16(d, g) & 0x1000 or s + 8 > len(d):
+        return []
+    end = _payload_end(d, g, net)
+    a, b, c = u16(d, s), u16(d, s + 2), u32(d, s + 4)
+    if a >> 12 != 1 or b & 0x1C00:
+        return []  # another version, or a frame encapsulated or cut: words not read here
+    kids = [
+        node(bits_line(a, 0xF000, 16, "Version", "Type II (1)"), s, s + 2),
+        node(bits_line(a, 0x0FFF, 16, "Vlan", str(a & 0xFFF)), s, s + 2),
+        node(bits_line(b, 0xE000, 16, "COS", str(b >> 13)), s + 2, s + 4),
+        node(bits_line(b, 0x1800, 16, "Encap", "Originally without VLAN tag (0)"), s + 2, s + 4),
+        node(bits_line(b, 0x0400, 16, "Truncated", "Not truncated (0)"), s + 2, s + 4),
+        node(bits_line(b, 0x03FF, 16, "SpanID", str(b & 0x3FF)), s + 2, s + 4),
+        node(bits_line(c, 0xFFF00000, 32, "Reserved", str(c >> 20)), s + 4, s + 8),
+        node(bits_line(c, 0x000FFFFF, 32, "Index", str(c & 0xFFFFF)), s + 4, s + 8),
+    ]
+    out = [node("Encapsulated Remote Switch Packet ANalysis Type II", s, end, kids)]
+    if end > s + 8:
+        from tapwatch.decode.ws_common import data_node
+
+        out.append(data_node(d, s + 8, end))
+    return out

@@ -48,10 +48,10 @@ from tapwatch.decode.ws_tunnel import (
 
 __all__ = [
     "BUILDERS",
-    "SPANNING",
-    "after",
     "ICMP_ERRORS",
     "IPV6_EXTENSIONS",
+    "SPANNING",
+    "after",
     "data_node",
     "dns",
     "dns_tcp",
