@@ -503,6 +503,32 @@ TUNNEL_BUILT = {
         )
         / _INNER
     ),
+    **{
+        f"geneve option class 0x{c:04x}": eth(
+            _udp(3, 6081)
+            / GENEVE(
+                vni=c,
+                proto=0x0800,
+                optionlen=4,
+                options=struct.pack(">HBB", c, 0x83, 1)
+                + b"\xaa\xbb\xcc\xdd"
+                + struct.pack(">HBB", 0, 1, 0)
+                + struct.pack(">HBB", 0xFFFF, 0x7F, 0),
+            )
+            / _INNER
+        )
+        for c in (0x00FF, 0x0100, 0x0103, 0x0111, 0x0129, 0x012A, 0x0136, 0x0137, 0xFFEF)
+    },
+    "geneve options, the last one longer than the header says": eth(
+        _udp(4, 6081)
+        / GENEVE(
+            vni=2,
+            proto=0x0800,
+            optionlen=3,
+            options=b"\x01\x02\x03\x01\xaa\xbb\xcc\xdd\x01\x02\x03\x05",
+        )
+        / _INNER
+    ),
     "geneve ethernet inside": eth(_udp(2, 6081) / GENEVE(vni=1, proto=0x6558) / eth(_INNER)),
     "l2tp control, zero length body": eth(
         _udp(1701, 1701) / L2TP(hdr="control+length+sequence", tunnel_id=5, ns=1, nr=2)

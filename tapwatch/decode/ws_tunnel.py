@@ -226,10 +226,32 @@ def gre(data: bytes, s: int, net: Net) -> Node | None:
 
 # ----------------------------------------------------------------------------- Geneve
 
-#: option classes by the names tshark gives them
-_GENEVE_CLASSES: Final = {
-    0x0102: "Open Virtual Networking (OVN)",
-}
+#: option class ranges by the names tshark gives them (first, last, name); a class in no
+#: range is "Unknown"
+_GENEVE_CLASSES: Final = (
+    (0x0000, 0x00FF, "Standard"),
+    (0x0100, 0x0100, "Linux"),
+    (0x0101, 0x0101, "Open vSwitch"),
+    (0x0102, 0x0102, "Open Virtual Networking (OVN)"),
+    (0x0103, 0x0103, "In-band Network Telemetry (INT)"),
+    (0x0104, 0x0104, "VMware"),
+    (0x0105, 0x0105, "Amazon.com, Inc."),
+    (0x0106, 0x0106, "Cisco Systems, Inc."),
+    (0x0107, 0x0107, "Oracle Corporation"),
+    (0x0108, 0x0110, "Amazon.com, Inc."),
+    (0x0111, 0x0118, "IBM"),
+    (0x0119, 0x0128, "Ericsson"),
+    (0x0129, 0x0129, "Oxide Computer Company"),
+    (0x0130, 0x0131, "Cisco Systems, Inc."),
+    (0x0132, 0x0135, "Google LLC"),
+    (0x0136, 0x0136, "InfoQuick Global Connection Tech Ltd."),
+    (0x0137, 0xFEFF, "Unassigned"),
+    (0xFFF0, 0xFFFF, "Experimental"),
+)
+
+
+def _geneve_class(c: int) -> str:
+    return next((name for lo, hi, name in _GENEVE_CLASSES if lo <= c <= hi), "Unknown")
 
 
 def geneve(data: bytes, s: int, net: Net) -> Node | None:
@@ -290,16 +312,16 @@ def geneve(data: bytes, s: int, net: Net) -> Node | None:
 
 
 def _geneve_options(d: bytes, start: int, end: int) -> Node | None:
-    """The options when tshark names each one's class as this module does; None (no
-    node) otherwise."""
+    """The options (tshark 4.0 decodes none of their data: each is "Unknown"); None (no
+    node) when one runs past the header or there are too many."""
     out: list[Node] = []
     at = start
     while at < end:
         if at + 4 > end or len(out) >= MAX_ITEMS:
             return None
         cls, t, n = u16(d, at), d[at + 2], (d[at + 3] & 0x1F) * 4 + 4
-        name = _GENEVE_CLASSES.get(cls)
-        if name is None or at + n > end:
+        name = _geneve_class(cls)
+        if at + n > end:
             return None
         crit = "Critical" if t & 0x80 else "Non-critical"
         kids = [
