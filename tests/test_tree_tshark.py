@@ -477,6 +477,9 @@ TUNNEL_BUILT = {
         / _INNER
     ),
     "gre bad checksum": eth(IP(src=_A, dst=_B) / GRE(chksum_present=1, chksum=0x1234) / _INNER),
+    "gre arp": eth(IP(src=_A, dst=_B) / GRE(proto=0x0806) / ARP(op=1, hwsrc=M1, psrc=_A, pdst=_B)),
+    "gre unknown protocol": eth(IP(src=_A, dst=_B) / GRE(proto=0x1234) / (b"u" * 30)),
+    "gre keepalive": eth(IP(src=_A, dst=_B) / GRE(proto=0) / bytes(IP(src=_B, dst=_A) / GRE())),
     "gre ipv6": eth(
         IP(src=_A, dst=_B) / GRE(proto=0x86DD) / IPv6(src="fd00::1", dst="fd00::2") / UDP()
     ),

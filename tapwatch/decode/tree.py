@@ -465,8 +465,9 @@ def _parts(
 
     A tunnel's node may span more than scapy's layer did (a WireGuard message, which scapy
     dissects as a header layer and a message layer; the data an OpenVPN message carries; an
-    L2TP control message's AVPs): the scapy layers whose bytes lie inside it are parts of it
-    and are not shown again.  The layers tshark shows after it (the TLS an OpenVPN control
+    L2TP control message's AVPs; the data GRE nests when tshark has no name for its type):
+    the scapy layers whose bytes lie inside it or its children are parts of it and are not
+    shown again.  The layers tshark shows after it (the TLS an OpenVPN control
     message carries, the further messages of a TCP segment) are added here."""
     from scapy.packet import NoPayload
 
@@ -476,7 +477,7 @@ def _parts(
         return layer, pos
     more = wstree.after(kind, built, data, net)
     nodes.extend(more)
-    end = max([built.end, *(m.end for m in more)])
+    end = max([built.end, *(c.end for c in built.children), *(m.end for m in more)])
     for _ in range(64):
         if layer is None or isinstance(layer, NoPayload) or pos >= end:
             break

@@ -145,6 +145,12 @@ _GRE_PROTOCOLS: Final = {
     0x8847: "MPLS label switched packet",
     0x8848: "MPLS multicast label switched packet",
     0x88BE: "ERSPAN",
+    0x22EB: "ERSPAN III",
+    0x0806: "ARP",
+    0x8137: "IPX",
+    0x6559: "Frame Relay",
+    0x894F: "Network Service Header",
+    0x0000: "Possible GRE keepalive packet",
 }
 
 
@@ -158,8 +164,9 @@ def _internet_sum(b: bytes) -> int:
 
 
 def gre(data: bytes, s: int, net: Net) -> Node | None:
-    """GRE (version 0) and PPTP's enhanced GRE (version 1); None for a source-routed GRE or
-    a protocol type outside this table."""
+    """GRE (version 0) and PPTP's enhanced GRE (version 1); None for a source-routed GRE.
+    What GRE carries under a type tshark does not dissect is data inside GRE's node, as
+    tshark nests it."""
     d = data
     if s + 4 > len(d):
         return None
@@ -167,7 +174,7 @@ def gre(data: bytes, s: int, net: Net) -> Node | None:
     version = f & 7
     proto = u16(d, s + 2)
     name = _GRE_PROTOCOLS.get(proto)
-    if f & 0x4000 or version > 1 or name is None:
+    if f & 0x4000 or version > 1:
         return None
     size = 4 + 4 * (bool(f & 0x8000) + bool(f & 0x2000) + bool(f & 0x1000))
     if version == 1:
@@ -195,7 +202,7 @@ def gre(data: bytes, s: int, net: Net) -> Node | None:
         ]
     kids = [
         node(f"Flags and Version: 0x{f:04x}", s, s + 2, bits),
-        node(f"Protocol Type: {name} (0x{proto:04x})", s + 2, s + 4),
+        node(f"Protocol Type: {name or 'Unknown'} (0x{proto:04x})", s + 2, s + 4),
     ]
     at = s + 4
     if f & 0x8000:
@@ -221,7 +228,13 @@ def gre(data: bytes, s: int, net: Net) -> Node | None:
     if version == 1 and f & 0x0080:
         kids.append(node(f"Acknowledgment Number: {u32(d, at)}", at, at + 4))
         at += 4
-    return node(f"Generic Routing Encapsulation ({name})", s, at, kids)
+    stop = _payload_end(d, s, net)
+    if (name is None or proto == 0) and stop > at:
+        from tapwatch.decode.ws_common import data_node
+
+        kids.append(data_node(d, at, stop))
+    title = name or f"0x{proto:04X} - unknown"
+    return node(f"Generic Routing Encapsulation ({title})", s, at, kids)
 
 
 # ----------------------------------------------------------------------------- Geneve
