@@ -696,3 +696,68 @@ def test_tunnel_captures_tree_is_tsharks(name: str) -> None:
                 bad[i + 1] = got
     assert worded
     assert not bad, "\n".join(f"frame {k}:\n  " + "\n  ".join(v[:6]) for k, v in bad.items())
+
+
+def _spans(node: Node) -> Iterator[tuple[int, int]]:
+    yield node.start, node.end
+    for c in node.children:
+        yield from _spans(c)
+
+
+def test_tunnel_trees_on_hostile_bytes_are_bounded() -> None:
+    """Seeded mutations and cuts of the tunnel packets: the tree never fails, its labels and
+    lines stay bounded; every tunnel builder, given each cut of a tunnel header, returns None
+    (scapy's fields are shown then) or a node inside the captured bytes."""
+    import random
+
+    from tapwatch.decode import ws_tunnel
+    from tapwatch.decode.fields import Net
+    from tapwatch.decode.tree import MAX_NODES
+
+    builders = (
+        ws_tunnel.dot1q,
+        ws_tunnel.dot1ad,
+        ws_tunnel.mpls,
+        ws_tunnel.gre,
+        ws_tunnel.geneve,
+        ws_tunnel.l2tp,
+        ws_tunnel.esp,
+        ws_tunnel.wireguard,
+        ws_tunnel.openvpn,
+        ws_tunnel.openvpn_tcp,
+    )
+    rng = random.Random(20261207)
+    for name, p in TUNNEL_BUILT.items():
+        frame = bytes(p)
+        starts = [
+            n.start for n in detail(frame, LINKTYPE_ETHERNET) if n.label.startswith(TUNNEL_TITLES)
+        ]
+        assert starts, name
+        for s in starts:
+            for k in range(s, min(len(frame), s + 120) + 1):
+                cut = frame[:k]
+                for build in builders:
+                    net = Net(cut)
+                    net.end = rng.choice((-1, k, k + 40))
+                    got = build(cut, s, net)
+                    assert got is None or all(0 <= a <= b <= k for a, b in _spans(got)), (
+                        name,
+                        k,
+                        build.__name__,
+                    )
+        for _ in range(8):
+            buf = bytearray(frame)
+            for _ in range(rng.randint(1, 6)):
+                at = rng.randrange(14, len(buf))
+                buf[at] = rng.choice((0, 0xFF, 0x7F, 1, 4, rng.randrange(256)))
+            m = bytes(buf[: rng.choice((len(buf), rng.randrange(14, len(buf) + 1)))])
+            nodes = detail(m, LINKTYPE_ETHERNET)
+            assert not any(n.label.startswith("[Dissection failed") for n in nodes), (name, m.hex())
+            lines = list(_labels(nodes))
+            assert len(lines) <= MAX_NODES + 8 and all(len(label) <= 240 for label in lines)
+
+
+def _labels(nodes: list[Node]) -> Iterator[str]:
+    for n in nodes:
+        yield n.label
+        yield from _labels(n.children)
