@@ -4,10 +4,11 @@ own earlier output.
 Packets are built with scapy (never sent) and written to a pcap with real captures' frames
 (``tests/corpus``); ``tshark -T pdml`` dissects the file once.  Every node tapwatch's tree
 shows for the layers Wireshark's words are kept for (Ethernet, IPv4, IPv6, ICMP, ICMPv6,
-TCP, UDP, ARP, DNS, VXLAN and the data they carry) must be a node of tshark's tree with the
-same text (``showname``) over the same bytes (``pos``, ``pos + size``), nested under the
-same parent.  tapwatch may show fewer nodes than tshark (it leaves out what needs the whole
-capture, such as stream indexes and timestamps); it may not show other words or spans.
+TCP, UDP, ARP, DNS, VXLAN, the tunnels of the block below, and the data they carry) must
+be a node of tshark's tree with the same text (``showname``) over the same bytes (``pos``,
+``pos + size``), nested under the same parent.  tapwatch may show fewer nodes than tshark
+(it leaves out what needs the whole capture, such as stream indexes and timestamps); it may
+not show other words or spans.
 
 tshark runs with MAC vendor resolution only (``-n -N m``: tapwatch names vendors from
 Wireshark's own ``manuf`` file, as Wireshark does by default; no DNS, no port names), with
@@ -17,11 +18,11 @@ words (``[correct]``, ``incorrect, should be 0x... (maybe caused by ...)``, ``[u
 are compared too.  Each frame keeps its length on the wire, so a frame cut by a snap length
 stays cut for both.
 
-Not compared: layers tapwatch still words from scapy's fields (802.1Q, GRE, MPLS, OpenVPN,
-DHCP, the routing protocols...: a node whose title is not one of ``CHECKED_TITLES``, and the
-data after it, which tshark nests in that layer), what the UI adds outside ``detail()`` (the
-frame layer, the expert pass's TCP analysis, reassembled tunnel frames), and the labels of
-``ONLY_TAPWATCH``.
+Not compared: layers tapwatch still words from scapy's fields (PPP, IKE, the marker of
+UDP-encapsulated IPsec, DHCP, the routing protocols...: a node whose title is not one of
+``CHECKED_TITLES``, and the data after it, which tshark nests in that layer), what the UI
+adds outside ``detail()`` (the frame layer, the expert pass's TCP analysis, reassembled
+tunnel frames), and the labels of ``ONLY_TAPWATCH``.
 """
 
 from __future__ import annotations
