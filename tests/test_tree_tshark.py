@@ -18,11 +18,11 @@ words (``[correct]``, ``incorrect, should be 0x... (maybe caused by ...)``, ``[u
 are compared too.  Each frame keeps its length on the wire, so a frame cut by a snap length
 stays cut for both.
 
-Not compared: layers tapwatch still words from scapy's fields (PPP, IKE, the marker of
-UDP-encapsulated IPsec, DHCP, the routing protocols...: a node whose title is not one of
-``CHECKED_TITLES``, and the data after it, which tshark nests in that layer), what the UI
-adds outside ``detail()`` (the frame layer, the expert pass's TCP analysis, reassembled
-tunnel frames), and the labels of ``ONLY_TAPWATCH``.
+Not compared: layers tapwatch still words from scapy's fields (PPP, IKE, DHCP, the routing
+protocols...: a node whose title is not one of ``CHECKED_TITLES``, and the data after it,
+which tshark nests in that layer), what the UI adds outside ``detail()`` (the frame layer,
+the expert pass's TCP analysis, reassembled tunnel frames), and the labels of
+``ONLY_TAPWATCH``.
 """
 
 from __future__ import annotations
@@ -395,8 +395,9 @@ REAL = ("real.pcap", "snaplen.pcap", "crafted.pcap", "services.pcap")
 
 # ----------------------------------------------------------------------------- tunnels
 # The tunnel and encapsulation layers (tapwatch/decode/ws_tunnel.py): 802.1Q and 802.1ad,
-# MPLS, GRE (and PPTP's enhanced GRE), Geneve, L2TPv2, ESP, WireGuard and OpenVPN.  tshark
-# 4.0 decodes OpenVPN on port 1194 and WireGuard on 51820 with its default preferences.
+# MPLS, GRE (and PPTP's enhanced GRE, ERSPAN's GRE), Geneve, L2TP (v2 and v3), ESP (and the
+# marker before IKE on port 4500), WireGuard and OpenVPN.  tshark 4.0 decodes OpenVPN on
+# port 1194 and WireGuard on 51820 with its default preferences.
 
 TUNNEL_CHECKED = frozenset(
     {"vlan", "ieee8021ad", "mpls", "gre", "geneve", "l2tp", "esp", "wg", "openvpn"}
@@ -409,6 +410,7 @@ TUNNEL_TITLES = (
     "Generic Network Virtualization Encapsulation,",
     "Layer 2 Tunneling Protocol",
     "Encapsulating Security Payload",
+    "UDP Encapsulation of IPsec Packets",
     "WireGuard Protocol",
     "OpenVPN Protocol",
 )
@@ -723,6 +725,7 @@ def test_tunnel_trees_on_hostile_bytes_are_bounded() -> None:
         ws_tunnel.geneve,
         ws_tunnel.l2tp,
         ws_tunnel.esp,
+        ws_tunnel.non_esp,
         ws_tunnel.wireguard,
         ws_tunnel.openvpn,
         ws_tunnel.openvpn_tcp,

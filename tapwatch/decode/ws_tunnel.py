@@ -1,7 +1,8 @@
 """The tunnel and encapsulation layers in tshark's words, nesting and byte spans.
 
-802.1Q and 802.1ad tags, MPLS labels, GRE (and PPTP's enhanced GRE), Geneve, L2TPv2,
-ESP, WireGuard and OpenVPN: what a VPN developer reads first in a tunnel host's capture.
+802.1Q and 802.1ad tags, MPLS labels, GRE (PPTP's enhanced GRE, ERSPAN's header after
+GRE), Geneve, L2TP (v2, v3), ESP (and the marker before IKE on UDP 4500), WireGuard and
+OpenVPN: what a VPN developer reads first in a tunnel host's capture.
 Each builder reads the header from the bytes (never trusting a length past the captured
 bytes) and returns tshark's node for the layer, or None where tshark's tree would depend on
 something this one does not read (GRE source routes, OpenVPN behind tls-auth, a WireGuard
@@ -518,6 +519,13 @@ def esp(data: bytes, s: int, net: Net) -> Node | None:
             node(f"ESP Sequence: {u32(data, s + 4)}", s + 4, s + 8),
         ],
     )
+
+
+def non_esp(data: bytes, s: int, net: Net) -> Node | None:
+    """The four zero bytes before IKE on UDP port 4500 (what tells it from ESP there)."""
+    if s + 4 > len(data) or data[s : s + 4] != bytes(4):
+        return None
+    return node("UDP Encapsulation of IPsec Packets", s, s + 4, [node("Non-ESP Marker", s, s + 4)])
 
 
 # ----------------------------------------------------------------------------- WireGuard
