@@ -25,7 +25,9 @@ by count; links of records the ring evicted are forgotten.
 The MTU an outer packet is held against is its interface's at the packet's time: the one
 read when the interface was opened (or announced), then each MTU the interface events
 (LINKTYPE_NETLINK records: a link changed, went up or down) say it had from their stamp on,
-matched by the link's name.
+matched by the link's name as the session names it (:func:`event_link_name`): with several
+merged inputs (``-r a -r b``) an input's events name its own host's links (``a:eth0``, never
+``b:eth0``).
 
 OpenVPN in static-key mode (``--secret``) has no opcode: its packets begin with their
 HMAC, so a first byte that is no opcode (two in three are not) says the tunnel is one, and
@@ -145,6 +147,22 @@ MAX_JUDGED = 1024
 MAX_FRAMES_LINKED = 256
 
 
+def event_link_name(events_iface: str, link: str) -> str:
+    """The name the session gives the link ``link`` that an interface event read on the
+    interface named ``events_iface`` speaks of.
+
+    Why: several merged inputs (``-r a.pcapng -r b.pcapng``) each hold their own host's
+    links, and the merge names their interfaces with the input's label in front
+    (``a:tun0``, ``b:tun0``), the events' own interface too (``a:netlink``); the rtnetlink
+    message inside says only ``tun0``. The label is what the events' interface has in front
+    of its own name, which ends at its last ``:`` (Linux refuses ``:`` in a link's name, so
+    no events interface has one: tapwatch's is ``netlink``, tcpdump's an ``nlmon``). One
+    input, or a live session: no ``:``, the link's name as it is.
+    """
+    label, colon, _own = events_iface.rpartition(":")
+    return f"{label}{colon}{link}" if colon else link
+
+
 @dataclass(slots=True)
 class _Cand:
     """An inner packet waiting for its outer one (or an outer one for its inner)."""
@@ -196,7 +214,8 @@ class Linker:
         #: OpenVPN packets like control ones, of tunnels whose mode is not known yet
         self._ovpn_held: dict[tuple[object, ...], deque[tuple[Record, Encap]]] = {}
         self.fragments = Reassembler()  # outer datagrams the path's MTU cut in pieces
-        #: link name -> (stamp, MTU) the interface events said, in time order
+        #: link name as the session names it -> (stamp, MTU) the interface events said, in
+        #: time order
         self._mtus: dict[str, list[tuple[int, int]]] = {}
         #: interface -> its MTU before the first event said another (read at its start)
         self._mtu_before: dict[int, int | None] = {}
@@ -686,15 +705,18 @@ class Linker:
         return said[at - 1][1] if at else before
 
     def _mtu_event(self, rec: Record) -> None:
-        """An interface event: the MTU its link has from now on (by name), if it says one."""
+        """An interface event: the MTU its link has from now on (by the name the session
+        gives the link, see :func:`event_link_name`), if it says one."""
         from tapwatch.decode.netlink import link_mtu
 
         said = link_mtu(rec.data)
         if said is None or not said[1]:
             return
-        _index, name, mtu = said
+        _index, bare, mtu = said
+        ifs = self.interfaces
+        name = event_link_name((ifs[rec.iface].name or "") if rec.iface < len(ifs) else "", bare)
         with self.lock:
-            for i, info in enumerate(self.interfaces):  # what they had before: as read
+            for i, info in enumerate(ifs):  # what they had before: as read
                 if info.name == name:
                     self._mtu_before.setdefault(i, getattr(info, "mtu", None))
             known = self._mtus.get(name)
