@@ -591,6 +591,11 @@ class Session:
                 total = (total or 0) + d
         return total
 
+    def held_dropped(self) -> int:
+        """Packets read from the kernel that ``-i any``'s holding queue let go (their link
+        was not announced yet): tapwatch's loss, never counted as the kernel's."""
+        return sum(s.held_drops() for s in self.sources)
+
     def arrival_rate(self) -> float:
         """Packets arriving per second, by the wall clock, over about the last second.
 
@@ -652,6 +657,7 @@ class Session:
             notice=self.notice,
             events=self.events,
             linktypes=self._linktype_names(),
+            held_dropped=self.held_dropped(),
         )
 
     def _linktype_names(self) -> tuple[str, ...]:
@@ -777,6 +783,11 @@ class Session:
                 else f"{st.kernel_dropped} dropped by kernel"
                 if st.kernel_dropped is not None
                 else "kernel drops unknown"
+            )
+        if st.held_dropped:
+            parts.append(
+                f"{st.held_dropped} dropped waiting for their link's announcement "
+                "(-i any's holding queue)"
             )
         if st.missed:
             parts.append(f"{st.missed} not processed (ring wrapped)")
