@@ -110,3 +110,30 @@ def test_the_link_an_event_names_is_named_as_the_session_names_it() -> None:
     assert event_link_name("hostA:netlink", "tun0") == "hostA:tun0"
     assert event_link_name("a:b:netlink", "tun0") == "a:b:tun0"  # a label with a ':' in it
     assert event_link_name("", "eth0") == "eth0"
+
+
+def test_a_session_of_merged_inputs_judges_each_hosts_packets_by_its_own_events() -> None:
+    """The UI's path (the session's linker, the Tunnels tool's figures): interfaces named
+    as the merge names them, each input's events on its own events interface."""
+    from tests.test_links import Capture
+
+    cap = Capture(
+        ("a:tun0", LINKTYPE_RAW, None),
+        ("a:eth0", LINKTYPE_ETHERNET, None),
+        ("a:netlink", LINKTYPE_NETLINK, None),
+        ("b:tun0", LINKTYPE_RAW, None),
+        ("b:eth0", LINKTYPE_ETHERNET, None),
+        ("b:netlink", LINKTYPE_NETLINK, None),
+    )
+    cap.add(2, _mtu_event(3, "eth0", 1000), direction=IN)  # host a
+    cap.add(5, _mtu_event(3, "eth0", 9000), direction=IN)  # host b: same name, same index
+    for n in range(3):
+        for tun, eth0, net in ((0, 1, 7), (3, 4, 8)):
+            inner = bytes(
+                IP(src=f"10.{net}.0.1", dst=f"10.{net}.0.2", id=n) / ICMP() / Raw(b"p" * 1100)
+            )
+            cap.add(tun, inner)
+            outer = IP(src=f"192.168.{net}.1", dst=f"192.168.{net}.2") / GRE(proto=0x0800)
+            cap.add(eth0, eth(outer / Raw(inner)))
+    over = {cap.infos[t.outer_iface].name: t.dirs["Out"].too_big for t in cap.linker.snapshot()}
+    assert over == {"a:eth0": 3, "b:eth0": 0}
