@@ -117,7 +117,7 @@ class Session:
             if isinstance(sink, InnerFrames):
                 sink.keep = self.ring.set_inner
             elif isinstance(sink, LinkSink):
-                sink.linker.bind(self._linktypes, self.interfaces, self.ring)
+                sink.linker.bind(self._linktypes, self.interfaces, self.ring, self._inputs())
                 sink.first_seq = lambda: self.ring.first_seq
         self.processed = 0  # records the pump went through (matching the filter or not)
         self.missed = 0  # records the ring evicted before the pump got to them
@@ -590,6 +590,17 @@ class Session:
             if d is not None:
                 total = (total or 0) + d
         return total
+
+    def _inputs(self) -> Sequence[int]:
+        """Each interface's input where the session is one file source merging several
+        (``-r a -r b``: its interface numbers are the merge's), else empty: the linker
+        links packets of one input (one host) only."""
+        if len(self.sources) == 1 and isinstance(self.sources[0], FileSource):
+            cap = self.sources[0].capture
+            if getattr(cap, "rename", False):
+                inputs: Sequence[int] = getattr(cap, "input_of", ())
+                return inputs
+        return ()
 
     def held_dropped(self) -> int:
         """Packets read from the kernel that ``-i any``'s holding queue let go (their link

@@ -137,3 +137,52 @@ def test_a_session_of_merged_inputs_judges_each_hosts_packets_by_its_own_events(
             cap.add(eth0, eth(outer / Raw(inner)))
     over = {cap.infos[t.outer_iface].name: t.dirs["Out"].too_big for t in cap.linker.snapshot()}
     assert over == {"a:eth0": 3, "b:eth0": 0}
+
+
+def _both_ends(path_a: Path, path_b: Path, pings: int) -> None:
+    """One GRE tunnel captured at both ends: host a sends each ping into its tun0 and its
+    GRE packet leaves eth0 0.1 ms later; host b's eth0 receives it and its tun0 gives it out
+    0.1 ms after that. Host b's clock is 1 ms behind a's, so by the stamps b's GRE packet
+    comes between a's inner and outer ones, and a's outer one before b's inner one."""
+    recs_a: list[tuple[int, int, bytes, int]] = []
+    recs_b: list[tuple[int, int, bytes, int]] = []
+    for n in range(pings):
+        inner = bytes(IP(src="10.7.0.1", dst="10.7.0.2", id=n) / ICMP(seq=n) / Raw(b"p" * 100))
+        outer = eth(IP(src="192.168.7.1", dst="192.168.7.2") / GRE(proto=0x0800) / Raw(inner))
+        t = T0 + 10 * n * MS
+        recs_a += [(0, t, inner, OUT), (1, t + 100_000, outer, OUT)]
+        recs_b += [(1, t + 50_000, outer, IN), (0, t + 150_000, inner, IN)]
+    for path, recs in ((path_a, recs_a), (path_b, recs_b)):
+        _pcapng(path, recs, [(LINKTYPE_RAW, "tun0"), (LINKTYPE_ETHERNET, "eth0")])
+
+
+def test_the_two_ends_of_a_tunnel_link_within_each_host(tmp_path: Path) -> None:
+    """Both ends of one tunnel hold the same inner bytes: a's inner packet was linked to
+    b's outer one (and b's inner to a's outer: "inside" -0.05 ms) when b's clock was behind.
+    Each host's packets are linked within that host: 0.1 ms inside, each way."""
+    a, b = tmp_path / "a.pcapng", tmp_path / "b.pcapng"
+    _both_ends(a, b, pings=3)
+    err = _tunnel_stats(a, b)
+    assert re.search(r"Out: 3 outer, 3 linked, inside median 0\.100 ms p99 0\.100 ms", err), err
+    assert re.search(r"In: 3 outer, 3 linked, inside median 0\.100 ms p99 0\.100 ms", err), err
+
+
+def test_a_session_of_merged_inputs_links_within_each_input() -> None:
+    from tests.test_links import Capture
+
+    cap = Capture(
+        ("a:tun0", LINKTYPE_RAW, None),
+        ("a:eth0", LINKTYPE_ETHERNET, None),
+        ("b:tun0", LINKTYPE_RAW, None),
+        ("b:eth0", LINKTYPE_ETHERNET, None),
+    )
+    cap.linker.inputs = [0, 0, 1, 1]  # as the merge numbers them
+    for n in range(3):
+        inner = bytes(IP(src="10.7.0.1", dst="10.7.0.2", id=n) / ICMP() / Raw(b"p" * 100))
+        outer = eth(IP(src="192.168.7.1", dst="192.168.7.2") / GRE(proto=0x0800) / Raw(inner))
+        a_in = cap.add(0, inner, OUT, after_ms=10)
+        b_out = cap.add(3, outer, IN, after_ms=0.05)
+        a_out = cap.add(1, outer, OUT, after_ms=0.05)
+        b_in = cap.add(2, inner, IN, after_ms=0.05)
+        got = {(lk.inner, lk.outer) for s in (a_in, b_in) for lk in cap.linker.links_of(s)}  # type: ignore[attr-defined]
+        assert got == {(a_in, a_out), (b_in, b_out)}

@@ -180,9 +180,11 @@ class Linker:
     """Links inner and outer records as they come (pump thread); read from any thread.
 
     ``linktypes`` and ``interfaces``: the session's (lists that grow when a file
-    names another interface). ``ring``: where to look back when tunnel traffic
-    starts. ``view``: a framed tunnel stream follower (tapwatch's own tunnel,
-    ``--tunnel-decode``), whose frames link exactly.
+    names another interface). ``inputs``: each interface's input where several
+    captures are merged (``-r a -r b``: two hosts, two clocks); an inner packet is
+    linked only to an outer packet of its own input (empty: one input). ``ring``:
+    where to look back when tunnel traffic starts. ``view``: a framed tunnel stream
+    follower (tapwatch's own tunnel, ``--tunnel-decode``), whose frames link exactly.
     """
 
     def __init__(
@@ -194,6 +196,7 @@ class Linker:
     ) -> None:
         self.linktypes = linktypes
         self.interfaces = interfaces
+        self.inputs: Sequence[int] = ()
         self.ring = ring
         self.view = view
         self._ports = view.ports if view is not None else frozenset()
@@ -226,10 +229,24 @@ class Linker:
         self.frames_skipped = 0  # stream frames past MAX_FRAMES_LINKED in their segment
 
     def bind(
-        self, linktypes: Sequence[int], interfaces: Sequence[InterfaceInfo], ring: Ring
+        self,
+        linktypes: Sequence[int],
+        interfaces: Sequence[InterfaceInfo],
+        ring: Ring,
+        inputs: Sequence[int] = (),
     ) -> None:
-        """The session's link types, interfaces and ring (lists it grows in place)."""
+        """The session's link types, interfaces, their inputs and ring (lists it grows in
+        place)."""
         self.linktypes, self.interfaces, self.ring = linktypes, interfaces, ring
+        self.inputs = inputs
+
+    def _apart(self, a: int, b: int) -> bool:
+        """Whether interfaces ``a`` and ``b`` come from two merged inputs (two hosts): the
+        two ends of one tunnel hold the same inner bytes, and with one host's clock a
+        millisecond behind, one host's inner packet was linked to the other's outer one."""
+        inputs = self.inputs
+        n = len(inputs)
+        return n > 0 and (inputs[a] if a < n else -1) != (inputs[b] if b < n else -1)
 
     # ----- the pump's side ---------------------------------------------------------------
     def take_batch(self, records: Sequence[Record], linktypes: Sequence[int]) -> None:
@@ -459,8 +476,8 @@ class Linker:
             if waiting:
                 while waiting and waiting[0].linked:
                     waiting.pop(0)
-                if waiting and waiting[0].seq != rec.seq:
-                    out = waiting.pop(0)
+                out = self._first_of_input(waiting, c)
+                if out is not None:
                     out.linked = True
                     assert out.encap is not None
                     self._link(c, out, out.encap, True)
@@ -567,12 +584,13 @@ class Linker:
         if encap.inner is not None:
             key = inner_key(encap.inner, encap.inner_linktype)
             waiting = self._exact_inner.get(key)
-            while waiting:
-                inner = waiting.pop(0)
-                if not inner.linked and inner.seq != rec.seq:
-                    inner.linked = True
-                    self._link(inner, c, encap, True)
-                    return
+            while waiting and waiting[0].linked:
+                waiting.pop(0)
+            inner = self._first_of_input(waiting, c) if waiting else None
+            if inner is not None:
+                inner.linked = True
+                self._link(inner, c, encap, True)
+                return
             self._exact_outer.setdefault(key, []).append(c)
             self._exact_order.append((c.ts, key, False))
             if len(self._exact_order) > 2 * MAX_CANDIDATES:
@@ -588,6 +606,19 @@ class Linker:
         if len(self._inf_outer) > MAX_CANDIDATES:
             self._drop_outer(self._inf_outer.popleft())
 
+    def _first_of_input(self, waiting: list[_Cand], c: _Cand) -> _Cand | None:
+        """The oldest of ``waiting`` (exact candidates of one key) that can be ``c``'s other
+        end, taken out of the list: not linked, not ``c`` itself, of ``c``'s input (lock
+        held). Those of another input stay for their own host's packet."""
+        for i, other in enumerate(waiting):
+            if other.linked or other.seq == c.seq:
+                continue
+            if self.inputs and self._apart(other.iface, c.iface):
+                continue
+            del waiting[i]
+            return other
+        return None
+
     def _scan(self, cands: deque[_Cand], c: _Cand, t: TunnelStats | None = None) -> list[_Cand]:
         """The oldest candidate in ``cands`` that can be the other end of ``c`` by
         direction, time and length, passing over one :data:`STALE_NS` old when a younger one
@@ -601,6 +632,8 @@ class Linker:
             if steps > 8 * MAX_SCAN:
                 break
             if other.linked or other.iface == c.iface or other.direction != c.direction:
+                continue
+            if self.inputs and self._apart(other.iface, c.iface):
                 continue
             if c.encap is not None:  # c is the outer one
                 outer, inner = c, other
