@@ -186,3 +186,40 @@ def test_a_session_of_merged_inputs_links_within_each_input() -> None:
         b_in = cap.add(2, inner, IN, after_ms=0.05)
         got = {(lk.inner, lk.outer) for s in (a_in, b_in) for lk in cap.linker.links_of(s)}  # type: ignore[attr-defined]
         assert got == {(a_in, a_out), (b_in, b_out)}
+
+
+def test_the_uis_session_of_two_files_links_within_each_file(tmp_path: Path) -> None:
+    """The UI's path for ``-r a -r b``: one file source over the merge, the session's
+    linker told each interface's input."""
+    import threading
+
+    from tapwatch import pcap
+    from tapwatch.analysis.links import Linker
+    from tapwatch.filesource import FileSource
+    from tapwatch.pcap.merge import MergedCapture, unique_labels
+    from tapwatch.ring import Ring
+    from tapwatch.session import Session
+    from tapwatch.sinks import LinkSink
+
+    a, b = tmp_path / "a.pcapng", tmp_path / "b.pcapng"
+    _both_ends(a, b, pings=3)
+    cap = MergedCapture(
+        [pcap.read_capture(str(a)), pcap.read_capture(str(b))], unique_labels([str(a), str(b)])
+    )
+    ring, wake = Ring(), threading.Event()
+    src = FileSource(cap, "a.pcapng", ring, wake)  # type: ignore[arg-type]
+    session = Session([src], ring=ring, wake=wake, sinks=[LinkSink(Linker())])
+    session.start()
+    try:
+        assert src.wait_loaded(30) and src.error is None
+        session.pump()
+        linker = session.linker
+        assert linker is not None
+        names = [i.name for i in session.interfaces]
+        pairs = set()
+        for rec in ring.range(ring.first_seq, ring.next_seq):
+            for lk in linker.links_of(rec.seq):
+                pairs.add((names[lk.inner_iface], names[lk.outer_iface], lk.delay_ns))
+        assert pairs == {("a:tun0", "a:eth0", 100_000), ("b:tun0", "b:eth0", 100_000)}
+    finally:
+        session.close()
