@@ -295,6 +295,7 @@ class LinkWatch(Source):
         self._lock = threading.Lock()
         #: -i any: the unbound socket that reads links made after the start (open_new_links)
         self.newlinks: NewLinkReader | None = None
+        self._said_held = False  # the holding queue's first loss was said
         try:
             self.monitor: LinkMonitor = LinkMonitor(self._changed)
         except Exception as e:  # OSError, or pyroute2's own errors from the first dump
@@ -339,6 +340,23 @@ class LinkWatch(Source):
 
     def kernel_drops(self) -> int | None:
         return self.newlinks.kernel_drops() if self.newlinks is not None else None
+
+    def held_drops(self) -> int:
+        return self.newlinks.held_drops() if self.newlinks is not None else 0
+
+    def refresh(self) -> None:
+        """Say once when -i any's holding queue first lets packets go (the pump's thread,
+        about once a second): a loss of tapwatch's, named apart from the kernel's."""
+        super().refresh()
+        if not self._said_held and self.held_drops():
+            from tapwatch.capture import anylink
+
+            self._said_held = True
+            self.on_notice(
+                f"-i any: packets dropped while their link was not announced yet (more than "
+                f"{anylink.PENDING_MAX} packets or {anylink.PENDING_BYTES >> 20} MB waited); "
+                "not the kernel's drops"
+            )
 
     def present(self) -> dict[str, int]:
         """The links there are now: name -> index."""

@@ -117,7 +117,7 @@ class Session:
             if isinstance(sink, InnerFrames):
                 sink.keep = self.ring.set_inner
             elif isinstance(sink, LinkSink):
-                sink.linker.bind(self._linktypes, self.interfaces, self.ring)
+                sink.linker.bind(self._linktypes, self.interfaces, self.ring, self._inputs())
                 sink.first_seq = lambda: self.ring.first_seq
         self.processed = 0  # records the pump went through (matching the filter or not)
         self.missed = 0  # records the ring evicted before the pump got to them
@@ -591,6 +591,22 @@ class Session:
                 total = (total or 0) + d
         return total
 
+    def _inputs(self) -> Sequence[int]:
+        """Each interface's input where the session is one file source merging several
+        (``-r a -r b``: its interface numbers are the merge's), else empty: the linker
+        links packets of one input (one host) only."""
+        if len(self.sources) == 1 and isinstance(self.sources[0], FileSource):
+            cap = self.sources[0].capture
+            if getattr(cap, "rename", False):
+                inputs: Sequence[int] = getattr(cap, "input_of", ())
+                return inputs
+        return ()
+
+    def held_dropped(self) -> int:
+        """Packets read from the kernel that ``-i any``'s holding queue let go (their link
+        was not announced yet): tapwatch's loss, never counted as the kernel's."""
+        return sum(s.held_drops() for s in self.sources)
+
     def arrival_rate(self) -> float:
         """Packets arriving per second, by the wall clock, over about the last second.
 
@@ -652,6 +668,7 @@ class Session:
             notice=self.notice,
             events=self.events,
             linktypes=self._linktype_names(),
+            held_dropped=self.held_dropped(),
         )
 
     def _linktype_names(self) -> tuple[str, ...]:
@@ -777,6 +794,11 @@ class Session:
                 else f"{st.kernel_dropped} dropped by kernel"
                 if st.kernel_dropped is not None
                 else "kernel drops unknown"
+            )
+        if st.held_dropped:
+            parts.append(
+                f"{st.held_dropped} dropped waiting for their link's announcement "
+                "(-i any's holding queue)"
             )
         if st.missed:
             parts.append(f"{st.missed} not processed (ring wrapped)")

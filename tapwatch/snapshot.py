@@ -66,3 +66,5 @@ class Status:
     events: int = 0  # interface events recorded
     # ----- each interface's link type, named, when a file's are not all the same (else empty)
     linktypes: tuple[str, ...] = ()
+    # ----- read from the kernel, then let go by -i any's holding queue (links not announced)
+    held_dropped: int = 0

@@ -182,6 +182,12 @@ class Source:
                 drops = (drops or 0) + more
         return drops
 
+    def held_drops(self) -> int:
+        """Packets tapwatch read from the kernel and then let go: ``-i any``'s holding queue
+        for links not announced yet (full, or a link never taken); kept apart from
+        :meth:`kernel_drops`, which counts what the kernel dropped before tapwatch read it."""
+        return 0
+
     def load_status(self) -> LoadStatus | None:
         """How far a file is loaded; None for a source that loads nothing."""
         return None

@@ -5,8 +5,9 @@ interpreter from the event loop in slices, and 4 KB of 3-byte BGP attributes (2.
 of CPU) stalled the UI 182-381 ms. So the detail pane hands each frame to a warm
 child (:class:`TreeChild`) that runs :func:`tapwatch.decode.detail` there and sends
 back the plain tree (labels, already through the sanitizer, and byte spans) as one
-JSON line. The child gets ``LIMIT_S`` seconds a frame; one that runs longer is
-killed and the tree says so (a new child starts for the next frame). A request
+JSON line. The child gets ``LIMIT_S`` seconds a frame and ``MAX_ANSWER`` bytes of
+answer; one that runs longer or answers more is killed and the tree says which (a new
+child starts for the next frame), as it says a child that died while it dissected. A request
 that a newer one made stale is given up on, and the child killed, once it has run
 ``STALE_GRACE_S`` (ordinary frames take milliseconds: walking the list never waits
 for a restart).
@@ -119,6 +120,7 @@ class TreeChild:
         self._ticket = 0
         self._proc: subprocess.Popen[bytes] | None = None
         self._buf = b""
+        self._why = ""  # why _read_line gave up: "time", "stale", "size" or "ended"
         #: frames the child dissected (what the tests look at: the work left this process)
         self.served = 0
 
@@ -151,19 +153,27 @@ class TreeChild:
                 return detail(data, linktype, wire_len)
             line = self._read_line(time.monotonic(), ticket)
             if line is None:
+                why = self._why
                 self._kill()
-                if ticket != self._ticket:
+                if ticket != self._ticket:  # stale: nothing to cache as the packet's tree
                     return None
                 n = len(data)
-                return [
-                    Node(f"[Dissection given up after {self.limit_s:g} s] ({n} bytes)", 0, n, [])
-                ]
+                return [Node(f"[{self._given_up(why)}] ({n} bytes)", 0, n, [])]
         try:
             nodes = _from_json(json.loads(line))
         except (ValueError, TypeError, RecursionError):
             return [Node("[Dissection failed: the dissector answered nonsense]", 0, 0, [])]
         self.served += 1
         return nodes
+
+    def _given_up(self, why: str) -> str:
+        """Why there is no tree, in words: each reason its own (a too large answer read as
+        a timeout sent the user looking for a slow dissector)."""
+        if why == "size":
+            return f"Dissection given up: its tree is larger than {_size(MAX_ANSWER)}"
+        if why == "ended":
+            return "Dissection failed: the dissecting process ended"
+        return f"Dissection given up after {self.limit_s:g} s"
 
     # -- under the lock --
     def _ensure(self) -> bool:
@@ -180,8 +190,10 @@ class TreeChild:
         return True
 
     def _read_line(self, started: float, ticket: int) -> str | None:
-        """The child's next line; None after ``limit_s`` from ``started``, when ``ticket``
-        went stale (-1: never) and the request has run ``STALE_GRACE_S``, or the child died."""
+        """The child's next line; None, with why in ``_why``: after ``limit_s`` from
+        ``started`` ("time"), when ``ticket`` went stale (-1: never) and the request has run
+        ``STALE_GRACE_S`` ("stale"), an answer past ``MAX_ANSWER`` ("size"), or the child
+        died ("ended")."""
         proc = self._proc
         assert proc is not None and proc.stdout is not None
         fd = proc.stdout.fileno()
@@ -189,17 +201,22 @@ class TreeChild:
         while b"\n" not in self._buf:
             now = time.monotonic()
             left = deadline - now
-            stale = ticket >= 0 and ticket != self._ticket and now - started > STALE_GRACE_S
-            if left <= 0 or stale:
+            if ticket >= 0 and ticket != self._ticket and now - started > STALE_GRACE_S:
+                self._why = "stale"
+                return None
+            if left <= 0:
+                self._why = "time"
                 return None
             ready, _, _ = select.select([fd], [], [], min(left, 0.05))
             if not ready:
                 continue
             chunk = os.read(fd, 65536)
             if not chunk:
+                self._why = "ended"
                 return None
             self._buf += chunk
             if len(self._buf) > MAX_ANSWER:
+                self._why = "size"
                 return None
         line, _, self._buf = self._buf.partition(b"\n")
         return line.decode("utf-8", "replace").strip()
@@ -209,6 +226,14 @@ class TreeChild:
         self._buf = b""
         if proc is not None:
             keeper.stop(proc)
+
+
+def _size(n: int) -> str:
+    """``n`` bytes in words: "1 MB", "2 KB", "500 bytes"."""
+    for unit, shift in (("MB", 20), ("KB", 10)):
+        if n >= 1 << shift and not n % (1 << shift):
+            return f"{n >> shift} {unit}"
+    return f"{n:,} bytes"
 
 
 _child: TreeChild | None = None

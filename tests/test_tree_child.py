@@ -66,6 +66,54 @@ def test_a_dissection_over_the_limit_is_given_up_and_the_next_one_works() -> Non
         child.close()
 
 
+def test_an_answer_too_large_is_said_as_such_not_as_a_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An answer past MAX_ANSWER is given up on for its size: the tree says that, not
+    "given up after 10 s" (the BGP packet's 500-line tree is far over 2 KB)."""
+    from tapwatch import treechild
+
+    monkeypatch.setattr(treechild, "MAX_ANSWER", 2048)
+    child = TreeChild()
+    try:
+        data = _bgp_attributes()
+        got = child.detail(data, LINKTYPE_RAW)
+        assert got is not None and len(got) == 1
+        assert got[0].label == (
+            f"[Dissection given up: its tree is larger than 2 KB] ({len(data)} bytes)"
+        )
+        monkeypatch.setattr(treechild, "MAX_ANSWER", 1 << 20)
+        assert child.detail(KEEPALIVE, LINKTYPE_RAW) == detail(KEEPALIVE, LINKTYPE_RAW)
+    finally:
+        child.close()
+    assert treechild._size(1 << 20) == "1 MB" and treechild._size(1000) == "1,000 bytes"
+
+
+def test_a_child_that_dies_mid_dissection_is_said_as_such() -> None:
+    """The child killed while it dissects (its memory limit, an outside kill): the tree
+    says the dissecting process ended, not that it ran out of time."""
+    import os
+    import signal
+    import threading
+
+    child = TreeChild()
+    try:
+        assert child.detail(KEEPALIVE, LINKTYPE_RAW) is not None  # started, warm
+        proc = child._proc
+        assert proc is not None
+        got: list[Any] = []
+        slow = threading.Thread(target=lambda: got.append(child.detail(_bgp_attributes(), 101)))
+        slow.start()
+        assert wait_for(child._lock.locked)  # the BGP packet is in the child
+        os.kill(proc.pid, signal.SIGKILL)
+        slow.join()
+        assert got[0] is not None and len(got[0]) == 1
+        assert got[0][0].label.startswith("[Dissection failed: the dissecting process ended]")
+        assert child.detail(KEEPALIVE, LINKTYPE_RAW) == detail(KEEPALIVE, LINKTYPE_RAW)
+    finally:
+        child.close()
+
+
 def test_a_request_made_stale_is_given_up_and_the_newer_one_answered() -> None:
     import threading
 

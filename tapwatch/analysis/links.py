@@ -25,7 +25,9 @@ by count; links of records the ring evicted are forgotten.
 The MTU an outer packet is held against is its interface's at the packet's time: the one
 read when the interface was opened (or announced), then each MTU the interface events
 (LINKTYPE_NETLINK records: a link changed, went up or down) say it had from their stamp on,
-matched by the link's name.
+matched by the link's name as the session names it (:func:`event_link_name`): with several
+merged inputs (``-r a -r b``) an input's events name its own host's links (``a:eth0``, never
+``b:eth0``).
 
 OpenVPN in static-key mode (``--secret``) has no opcode: its packets begin with their
 HMAC, so a first byte that is no opcode (two in three are not) says the tunnel is one, and
@@ -145,6 +147,22 @@ MAX_JUDGED = 1024
 MAX_FRAMES_LINKED = 256
 
 
+def event_link_name(events_iface: str, link: str) -> str:
+    """The name the session gives the link ``link`` that an interface event read on the
+    interface named ``events_iface`` speaks of.
+
+    Why: several merged inputs (``-r a.pcapng -r b.pcapng``) each hold their own host's
+    links, and the merge names their interfaces with the input's label in front
+    (``a:tun0``, ``b:tun0``), the events' own interface too (``a:netlink``); the rtnetlink
+    message inside says only ``tun0``. The label is what the events' interface has in front
+    of its own name, which ends at its last ``:`` (Linux refuses ``:`` in a link's name, so
+    no events interface has one: tapwatch's is ``netlink``, tcpdump's an ``nlmon``). One
+    input, or a live session: no ``:``, the link's name as it is.
+    """
+    label, colon, _own = events_iface.rpartition(":")
+    return f"{label}{colon}{link}" if colon else link
+
+
 @dataclass(slots=True)
 class _Cand:
     """An inner packet waiting for its outer one (or an outer one for its inner)."""
@@ -162,9 +180,11 @@ class Linker:
     """Links inner and outer records as they come (pump thread); read from any thread.
 
     ``linktypes`` and ``interfaces``: the session's (lists that grow when a file
-    names another interface). ``ring``: where to look back when tunnel traffic
-    starts. ``view``: a framed tunnel stream follower (tapwatch's own tunnel,
-    ``--tunnel-decode``), whose frames link exactly.
+    names another interface). ``inputs``: each interface's input where several
+    captures are merged (``-r a -r b``: two hosts, two clocks); an inner packet is
+    linked only to an outer packet of its own input (empty: one input). ``ring``:
+    where to look back when tunnel traffic starts. ``view``: a framed tunnel stream
+    follower (tapwatch's own tunnel, ``--tunnel-decode``), whose frames link exactly.
     """
 
     def __init__(
@@ -176,6 +196,7 @@ class Linker:
     ) -> None:
         self.linktypes = linktypes
         self.interfaces = interfaces
+        self.inputs: Sequence[int] = ()
         self.ring = ring
         self.view = view
         self._ports = view.ports if view is not None else frozenset()
@@ -196,7 +217,8 @@ class Linker:
         #: OpenVPN packets like control ones, of tunnels whose mode is not known yet
         self._ovpn_held: dict[tuple[object, ...], deque[tuple[Record, Encap]]] = {}
         self.fragments = Reassembler()  # outer datagrams the path's MTU cut in pieces
-        #: link name -> (stamp, MTU) the interface events said, in time order
+        #: link name as the session names it -> (stamp, MTU) the interface events said, in
+        #: time order
         self._mtus: dict[str, list[tuple[int, int]]] = {}
         #: interface -> its MTU before the first event said another (read at its start)
         self._mtu_before: dict[int, int | None] = {}
@@ -207,10 +229,24 @@ class Linker:
         self.frames_skipped = 0  # stream frames past MAX_FRAMES_LINKED in their segment
 
     def bind(
-        self, linktypes: Sequence[int], interfaces: Sequence[InterfaceInfo], ring: Ring
+        self,
+        linktypes: Sequence[int],
+        interfaces: Sequence[InterfaceInfo],
+        ring: Ring,
+        inputs: Sequence[int] = (),
     ) -> None:
-        """The session's link types, interfaces and ring (lists it grows in place)."""
+        """The session's link types, interfaces, their inputs and ring (lists it grows in
+        place)."""
         self.linktypes, self.interfaces, self.ring = linktypes, interfaces, ring
+        self.inputs = inputs
+
+    def _apart(self, a: int, b: int) -> bool:
+        """Whether interfaces ``a`` and ``b`` come from two merged inputs (two hosts): the
+        two ends of one tunnel hold the same inner bytes, and with one host's clock a
+        millisecond behind, one host's inner packet was linked to the other's outer one."""
+        inputs = self.inputs
+        n = len(inputs)
+        return n > 0 and (inputs[a] if a < n else -1) != (inputs[b] if b < n else -1)
 
     # ----- the pump's side ---------------------------------------------------------------
     def take_batch(self, records: Sequence[Record], linktypes: Sequence[int]) -> None:
@@ -440,8 +476,8 @@ class Linker:
             if waiting:
                 while waiting and waiting[0].linked:
                     waiting.pop(0)
-                if waiting and waiting[0].seq != rec.seq:
-                    out = waiting.pop(0)
+                out = self._first_of_input(waiting, c)
+                if out is not None:
                     out.linked = True
                     assert out.encap is not None
                     self._link(c, out, out.encap, True)
@@ -548,12 +584,13 @@ class Linker:
         if encap.inner is not None:
             key = inner_key(encap.inner, encap.inner_linktype)
             waiting = self._exact_inner.get(key)
-            while waiting:
-                inner = waiting.pop(0)
-                if not inner.linked and inner.seq != rec.seq:
-                    inner.linked = True
-                    self._link(inner, c, encap, True)
-                    return
+            while waiting and waiting[0].linked:
+                waiting.pop(0)
+            inner = self._first_of_input(waiting, c) if waiting else None
+            if inner is not None:
+                inner.linked = True
+                self._link(inner, c, encap, True)
+                return
             self._exact_outer.setdefault(key, []).append(c)
             self._exact_order.append((c.ts, key, False))
             if len(self._exact_order) > 2 * MAX_CANDIDATES:
@@ -569,6 +606,19 @@ class Linker:
         if len(self._inf_outer) > MAX_CANDIDATES:
             self._drop_outer(self._inf_outer.popleft())
 
+    def _first_of_input(self, waiting: list[_Cand], c: _Cand) -> _Cand | None:
+        """The oldest of ``waiting`` (exact candidates of one key) that can be ``c``'s other
+        end, taken out of the list: not linked, not ``c`` itself, of ``c``'s input (lock
+        held). Those of another input stay for their own host's packet."""
+        for i, other in enumerate(waiting):
+            if other.linked or other.seq == c.seq:
+                continue
+            if self.inputs and self._apart(other.iface, c.iface):
+                continue
+            del waiting[i]
+            return other
+        return None
+
     def _scan(self, cands: deque[_Cand], c: _Cand, t: TunnelStats | None = None) -> list[_Cand]:
         """The oldest candidate in ``cands`` that can be the other end of ``c`` by
         direction, time and length, passing over one :data:`STALE_NS` old when a younger one
@@ -582,6 +632,8 @@ class Linker:
             if steps > 8 * MAX_SCAN:
                 break
             if other.linked or other.iface == c.iface or other.direction != c.direction:
+                continue
+            if self.inputs and self._apart(other.iface, c.iface):
                 continue
             if c.encap is not None:  # c is the outer one
                 outer, inner = c, other
@@ -686,15 +738,18 @@ class Linker:
         return said[at - 1][1] if at else before
 
     def _mtu_event(self, rec: Record) -> None:
-        """An interface event: the MTU its link has from now on (by name), if it says one."""
+        """An interface event: the MTU its link has from now on (by the name the session
+        gives the link, see :func:`event_link_name`), if it says one."""
         from tapwatch.decode.netlink import link_mtu
 
         said = link_mtu(rec.data)
         if said is None or not said[1]:
             return
-        _index, name, mtu = said
+        _index, bare, mtu = said
+        ifs = self.interfaces
+        name = event_link_name((ifs[rec.iface].name or "") if rec.iface < len(ifs) else "", bare)
         with self.lock:
-            for i, info in enumerate(self.interfaces):  # what they had before: as read
+            for i, info in enumerate(ifs):  # what they had before: as read
                 if info.name == name:
                     self._mtu_before.setdefault(i, getattr(info, "mtu", None))
             known = self._mtus.get(name)

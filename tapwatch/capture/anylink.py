@@ -18,6 +18,12 @@ A link whose packets waited ``PENDING_S`` and that was never announced (netlink
 drops messages when its socket overflows) is handed to ``on_unnamed`` with its
 type (the packets' ARPHRD), which adopts it under its index as name, ``ifN``,
 as tcpdump names a link it cannot name: the packets are kept, not lost.
+
+What the holding queue lets go (full, or a link that waited and was never taken) is
+tapwatch's own loss, not the kernel's: :meth:`NewLinkReader.held_drops` counts it apart
+from :meth:`~NewLinkReader.kernel_drops` (the packet ring's overflow), so the exit summary
+and the status say which of the two lost packets and what to change (the capture
+buffer, or nothing the user can: netlink was slow to announce the link).
 """
 
 from __future__ import annotations
@@ -119,7 +125,9 @@ class NewLinkReader(CaptureReader):
         self.pending_n = 0
         self.hatypes: dict[int, int] = {}  # ARPHRD of links with packets held
         self.pending_bytes = 0
-        self.dropped = 0  # held too long or too many
+        #: packets the holding queue let go: no room (``PENDING_MAX`` / ``PENDING_BYTES``),
+        #: or their link waited and was never taken; tapwatch's loss, not the kernel's
+        self.dropped = 0
         #: called (this thread, no lock held) with ``(ifindex, arphrd)`` of a link whose
         #: packets waited ``PENDING_S`` unannounced; it adopts or ignores the link
         self.on_unnamed: Callable[[int, int], None] | None = None
@@ -153,12 +161,14 @@ class NewLinkReader(CaptureReader):
             if held:
                 self._put(ifindex, link, held)
 
-    def forget(self, ifindex: int) -> None:
-        """``ifindex`` went away: its packets still queued are dropped."""
+    def forget(self, ifindex: int, *, lost: bool = True) -> None:
+        """``ifindex`` went away: its packets still queued are dropped (counted, ``lost``)."""
         with self._lock:
             self.links.pop(ifindex, None)
             self.ignored.add(ifindex)
-            self._unhold(ifindex)
+            held = self._unhold(ifindex)
+            if lost:
+                self.dropped += len(held)
 
     def _unhold(self, ifindex: int) -> list[tuple[int, int, bytes]]:
         """``ifindex``'s held packets, no longer held (lock held)."""
@@ -170,14 +180,20 @@ class NewLinkReader(CaptureReader):
         return held
 
     def ignore(self, ifindex: int) -> None:
-        """``ifindex`` is a link tapwatch does not capture (a type it does not decode)."""
-        self.forget(ifindex)
+        """``ifindex`` is a link tapwatch does not capture (a type it does not decode): its
+        packets are let go as announced, no loss."""
+        self.forget(ifindex, lost=False)
 
     def packets_of(self, iface: int) -> int:
         return self.counts.get(iface, 0)
 
     def kernel_drops(self) -> int:
-        return self.tpacket.drops() + self.dropped
+        """The packet ring's overflow only (the holding queue's losses: :meth:`held_drops`)."""
+        return self.tpacket.drops()
+
+    def held_drops(self) -> int:
+        """Packets read from the kernel that the holding queue let go (see ``dropped``)."""
+        return self.dropped
 
     # ----- the thread ------------------------------------------------------------------------
     def _put(self, ifindex: int, link: Adopted, batch: list[tuple[int, int, bytes]]) -> None:

@@ -335,7 +335,9 @@ class _Linked:
         self.sink = linker_sink(opts, None)
         self.linker = self.sink.linker  # type: ignore[attr-defined]
         self.linktypes: list[int] = []
-        self.linker.bind(self.linktypes, cap.interfaces, self.ring)
+        # several inputs (two hosts): each packet is linked within its own input only
+        inputs = getattr(cap, "input_of", ()) if getattr(cap, "rename", False) else ()
+        self.linker.bind(self.linktypes, cap.interfaces, self.ring, inputs)
 
     def __iter__(self) -> Iterator[Any]:
         from tapwatch.ring import Record
