@@ -1107,6 +1107,9 @@ def test_status_shows_every_loss_prominently() -> None:
     assert "pcap write error: no space left on device" in plain
     bad = {plain[span.start : span.end] for span in text.spans if span.style == BAD}
     assert {"10", "5", "3"} <= bad
+    assert "unannounced" not in plain  # -i any's holding queue: only once it let some go
+    held = render_status(replace(status, held_dropped=7), ViewState())
+    assert "kernel drops 5  unannounced 7  missed 3" in held.plain
 
 
 # ----- snapshots ---------------------------------------------------------------------------

@@ -278,6 +278,8 @@ def _loss_item(st: Status, s: StatusStyles) -> _Item:
     counted: list[tuple[str, int | None]] = [("evicted", st.evicted)]
     if st.kernel_dropped is not None or st.capture != "offline":
         counted.append(("kernel drops", st.kernel_dropped))  # a file has none to count
+    if st.held_dropped:  # -i any: let go while waiting for their link's announcement
+        counted.append(("unannounced", st.held_dropped))
     counted.append(("missed", st.missed))
     for n, (label, value) in enumerate(counted):
         if n:
