@@ -21,7 +21,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from setuptools import setup
+from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 HERE = Path(__file__).resolve().parent
@@ -83,6 +83,21 @@ def _ext_modules() -> list:
     return modules
 
 
+#: The tunnel end's frames moved without the GIL (tapwatch/_relay.c: hand-written, for a measured
+#: hot path, bench/RESULTS.md). Built beside the mypyc modules whenever there is a C compiler;
+#: without it (or when it fails to build) tunnel.py moves the frames itself, and
+#: ``tapwatch --version`` says which.
+RELAY = "tapwatch._relay"
+
+
+def _relay_modules() -> list:
+    if os.environ.get("TAPWATCH_NO_COMPILE"):
+        return []
+    if not (shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc")):
+        return []
+    return [Extension(RELAY, ["tapwatch/_relay.c"], extra_compile_args=["-g0", "-O2"])]
+
+
 class _BuildExt(build_ext):
     """Compiling C that fails leaves the pure-Python decoder, said, not a failed install.
 
@@ -94,6 +109,16 @@ class _BuildExt(build_ext):
         if self.parallel is None:
             self.parallel = os.cpu_count() or 1
 
+    def build_extension(self, ext: Extension) -> None:
+        if ext.name != RELAY:
+            super().build_extension(ext)
+            return
+        try:  # the relay failing to build leaves tunnel.py's own loop, never a failed install
+            super().build_extension(ext)
+        except Exception as exc:
+            Path(self.get_ext_fullpath(ext.name)).unlink(missing_ok=True)
+            print(f"tapwatch: the tunnel relay was not compiled ({exc})", file=sys.stderr)
+
     def run(self) -> None:
         try:
             super().run()
@@ -104,4 +129,4 @@ class _BuildExt(build_ext):
             _note(why, HERE, Path(self.build_lib))
 
 
-setup(ext_modules=_ext_modules(), cmdclass={"build_ext": _BuildExt})
+setup(ext_modules=_ext_modules() + _relay_modules(), cmdclass={"build_ext": _BuildExt})

@@ -252,7 +252,10 @@ class TunnelSink(Sink):
     def read_by(self, reader: object) -> None:
         """Let ``reader`` (the device's) send each frame the moment it reads it, if it can."""
         if getattr(reader, "forwards", False):
-            reader.forward = self.tunnel.send  # type: ignore[attr-defined]
+            if self.tunnel.relays:  # the compiled relay reads and sends, without the GIL
+                reader.relay = self.tunnel.relay_out  # type: ignore[attr-defined]
+            else:
+                reader.forward = self.tunnel.send  # type: ignore[attr-defined]
             self.direct = True
 
     def take(self, rec: Record, linktype: int) -> None:

@@ -272,6 +272,21 @@ class DeviceSource(Source):
             raise PeerError(f"writing to {self.name} failed: {e.strerror}") from None
         self.wake.set()
 
+    def writable_fd(self) -> int:
+        """The device's descriptor while :meth:`inject` may write into it, -1 otherwise: a
+        tunnel end's compiled relay writes the peer's frames there itself (tapwatch.tunnel)."""
+        device = self.device
+        if device is None or device.fd < 0 or self.interfaces[0].read_only_reason is not None:
+            return -1
+        return device.fd
+
+    def written(self, records: list[tuple[int, int, bytes]]) -> None:
+        """Record frames the tunnel's relay wrote into the device, each stamped as its write
+        began: what :meth:`inject` stores, stored after the writes (the ring's reordering
+        window puts what they made the host send after them)."""
+        self.ring.extend(records, self.interfaces[0].index)
+        self.wake.set()
+
     def link_info(self, force: bool = False) -> LinkInfo | None:
         """What the kernel says about the device, asked at most once a second (kept after close).
 

@@ -28,6 +28,15 @@ malformed datagram never changes the peer) and only once the old peer has
 been quiet for ``quiet_s``; a TCP client that sends no complete frame within
 ``silent_s`` of connecting is closed, so a silent connection cannot hold the
 one slot. Each of these is counted, shown in the status line and said.
+
+A TCP tunnel's frames are moved by the compiled relay (:mod:`tapwatch._relay`, hand-written C
+for a measured hot path: bench/RESULTS.md) when the install has it: it waits, reads and writes
+each frame to the other side without the GIL, and only then hands the frames back here to be
+counted and recorded in the ring. The device's reader calls :meth:`Tunnel.relay_out` instead
+of reading and calling :meth:`Tunnel.send`; the stream loop writes the peer's frames into the
+device itself (``device``: its descriptor, and where what was written is recorded). Every
+decision (peers, backlog, counters, what is said) stays here; without the relay, or with
+``TAPWATCH_PURE_PYTHON=1``, the Python loops below move the frames the same way, only later.
 """
 
 from __future__ import annotations
@@ -41,9 +50,10 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from tapwatch.errors import TapwatchError
+from tapwatch.kinds import Direction
 from tapwatch.linktypes import LINKTYPE_RAW
 from tapwatch.tunnelwire import (
     DEFAULT_MAX_FRAME,
@@ -57,6 +67,7 @@ from tapwatch.tunnelwire import (
     TunnelError,
     encode,
     ip_length,
+    native_relay,
     well_formed,
 )
 
@@ -82,6 +93,20 @@ TunnelState = Literal[
 
 #: What wakes the stream loop for its connection: data, the peer gone, an error.
 _READ = select.POLLIN | select.POLLERR | select.POLLHUP
+
+
+#: What the relay returns for each frame it moved: (stamp in ns, direction, frame).
+Moved = list[tuple[int, int, bytes]]
+
+
+class DeviceEnd(Protocol):
+    """The device a tunnel end writes into itself, with the compiled relay."""
+
+    def writable_fd(self) -> int:
+        """The descriptor to write the peer's frames into; -1 while it may not be written."""
+
+    def written(self, records: Moved) -> None:
+        """Record frames already written into the device (stamped as each write began)."""
 
 
 def _host_address(addr: tuple[object, ...]) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -111,6 +136,7 @@ class Tunnel(threading.Thread):
         allow: tuple[Network, ...] = (),
         quiet_s: float = PEER_QUIET_S,
         silent_s: float = SILENT_TIMEOUT_S,
+        device: DeviceEnd | None = None,
     ) -> None:
         super().__init__(name="tapwatch-tunnel", daemon=True)
         self.role = role
@@ -142,6 +168,10 @@ class Tunnel(threading.Thread):
         self._peer_heard = 0.0  # monotonic time of the UDP peer's last datagram
         self._told: set[str] = set()  # addresses already named in a warning (bounded)
         self._framing_said = (0, 0.0)  # framing errors when last said, and when
+        self._device = device
+        relay = native_relay() if transport == "tcp" and device is not None else None
+        #: the compiled relay (None: the Python loops move the frames)
+        self._relay = relay(max_frame, linktype == LINKTYPE_RAW) if relay is not None else None
         if role == "server":
             self._listener = self._listen()  # now: a port in use is an error at start
         elif transport == "udp":
@@ -193,8 +223,7 @@ class Tunnel(threading.Thread):
                     c.frames_out += 1
                     c.bytes_out += n
                     if sent < len(data):
-                        self._backlog += data[sent:]
-                        self._poke()
+                        self._queue(data[sent:])
                     return
         self._send_slowly(frame)
 
@@ -248,8 +277,46 @@ class Tunnel(threading.Thread):
             except OSError:
                 return  # the tunnel thread sees the broken connection and says so
             if sent < len(data):
-                self._backlog += data[sent:]
-                self._poke()
+                self._queue(data[sent:])
+
+    def _queue(self, data: bytes) -> None:
+        """Start the backlog (under the lock): the relay sends nothing directly until it is empty."""
+        if self._relay is not None:
+            self._relay.hold()
+        self._backlog += data
+        self._poke()
+
+    @property
+    def relays(self) -> bool:
+        """Whether the device's reader should call :meth:`relay_out` (the compiled relay)."""
+        return self._relay is not None
+
+    def relay_out(self, fd: int, wait_ms: int, batch: int) -> tuple[Moved, int, bool]:
+        """Device -> peer through the compiled relay (the device's reader thread calls it).
+
+        Waits up to ``wait_ms`` for the device ``fd``, reads what is queued (``batch`` frames
+        at most) and sends each to the peer as it is read, without the GIL; returns the frames
+        read, for the ring (``Direction.OUTBOUND``), the errno of a failed read (0: none) and
+        whether the device is gone. What the relay did not send (no peer, too long, a backlog)
+        goes through :meth:`send` here, in order, and is counted as it always is.
+        """
+        relay = self._relay
+        assert relay is not None
+        moved, nsent, nbytes, tail, gen, err, dead = relay.out(
+            fd, wait_ms, batch, Direction.OUTBOUND
+        )
+        if nsent:
+            c = self.counters
+            c.frames_out += nsent
+            c.bytes_out += nbytes
+            if tail:  # the last one went out in part: the rest first in the backlog
+                with self._lock:
+                    if self._conn is not None and relay.generation() == gen:
+                        self._backlog += tail
+                        self._poke()
+        for i in range(nsent, len(moved)):
+            self.send(moved[i][2])
+        return moved, err, dead
 
     def _udp_connect(self) -> socket.socket:
         ep = self.endpoint
@@ -402,9 +469,14 @@ class Tunnel(threading.Thread):
         with self._lock:
             self._conn = conn
             self._backlog.clear()
+            if self._relay is not None:
+                self._relay.attach(conn.fileno())
             self.state = "connected"
             self.counters.connections += 1
         self._event(f"tunnel: connected to {self.peer}")
+        if self._relay is not None:
+            self._relay_stream(conn)
+            return
         # select.poll, not the selector: its modify is no system call, and what it returns
         # is (fd, events) with nothing built around it; the time from waking to writing
         # the frame into the device is this loop's (bench/tunnel_latency_bench.py)
@@ -493,6 +565,74 @@ class Tunnel(threading.Thread):
             self._say_framing(force=True)
             self._close_conn()
 
+    def _relay_stream(self, conn: socket.socket) -> None:
+        """:meth:`_run_stream`'s loop with the compiled relay: it waits, reads what the peer
+        sent, reassembles it and writes each whole frame into the device without the GIL;
+        what was written is recorded and counted here afterwards."""
+        relay, device = self._relay, self._device
+        assert relay is not None and device is not None
+        cfd, wfd = conn.fileno(), self._wake_r.fileno()
+        listener = self._listener
+        others = [wfd]
+        if listener is not None:  # a second client is turned away, not left in the queue
+            others.append(listener.fileno())
+        silent_until = (
+            time.monotonic() + self.silent_s if listener is not None and self.silent_s > 0 else None
+        )
+        c = self.counters
+        halt = self._halt
+        inbound = relay.inbound
+        try:
+            while not halt.is_set():
+                wait = 500
+                if silent_until is not None:
+                    left = silent_until - time.monotonic()
+                    if left <= 0:
+                        c.silent_closed += 1
+                        self._event(
+                            f"tunnel: {self.peer} sent no frame in {self.silent_s:g} s of "
+                            "connecting; closed it to free the slot"
+                        )
+                        self._relay_end()
+                        return
+                    wait = min(wait, int(left * 1000) + 1)
+                # the backlog read without the lock: send() pokes the wake pipe after it queues
+                moved, events, cev, eof, frames, zero, too_long, mismatch, refused = inbound(
+                    cfd, device.writable_fd(), others, bool(self._backlog), wait, Direction.INBOUND
+                )
+                if moved:
+                    device.written(moved)
+                    c.frames_in += len(moved)
+                    c.bytes_in += sum(len(m[2]) for m in moved)
+                if frames:
+                    silent_until = None  # a frame: a peer, not a squatter
+                if zero or too_long or mismatch or refused:
+                    c.zero_length += zero
+                    c.too_long_in += too_long
+                    c.length_mismatch += mismatch
+                    c.write_errors += refused
+                self._say_framing()
+                if eof:
+                    self._relay_end()
+                    return
+                if cev & select.POLLOUT and not self._flush_backlog(conn):
+                    self._relay_end()
+                    return
+                for fd, _ in events:
+                    if fd == wfd:
+                        self._drain_wake()
+                    elif listener is not None:
+                        self._turn_away(listener)
+        finally:
+            self._say_framing(force=True)
+            self._close_conn()
+
+    def _relay_end(self) -> None:
+        """The peer's stream ended: a frame begun and not finished is counted as cut short."""
+        assert self._relay is not None
+        if self._relay.end():
+            self.counters.cut_short += 1
+
     def _turn_away(self, listener: socket.socket) -> None:
         try:
             extra, addr = listener.accept()
@@ -555,6 +695,8 @@ class Tunnel(threading.Thread):
             except OSError:
                 return False
             del self._backlog[:sent]
+            if not self._backlog and self._relay is not None:
+                self._relay.reopen()  # in order again: the relay may send directly
             return True
 
     def _run_udp(self, sock: socket.socket) -> None:
@@ -676,6 +818,8 @@ class Tunnel(threading.Thread):
         with self._lock:
             conn = self._conn
             self._conn = None
+            if self._relay is not None:
+                self._relay.detach()  # before the close: no direct send reaches its descriptor
             self._backlog.clear()
             if self.state == "connected":
                 self.state = "listening" if self.role == "server" else "retrying"

@@ -9,10 +9,11 @@ between the device and the peer is :mod:`tapwatch.tunnel`.
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 import struct
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from tapwatch.errors import TapwatchError
 from tapwatch.linktypes import LINKTYPE_RAW
@@ -222,3 +223,31 @@ def well_formed(frame: bytes, linktype: int, max_frame: int) -> bool:
 def encode(frame: bytes) -> bytes:
     """One frame as it goes on a TCP tunnel: length prefix and bytes, in one buffer."""
     return PREFIX.pack(len(frame)) + frame
+
+
+#: At run time, the Python loops instead of the compiled relay (as for the decoder: CI runs both).
+PURE_ENV = "TAPWATCH_PURE_PYTHON"
+
+
+def native_relay() -> Any:
+    """The compiled relay's class (``tapwatch._relay.Relay``), or None: not built, or not wanted.
+
+    It moves a TCP tunnel's frames without the GIL (tapwatch/_relay.c); without it tunnel.py's
+    own loops move them, with the same counters and the same behaviour, only later.
+    """
+    if os.environ.get(PURE_ENV):
+        return None
+    try:
+        from tapwatch._relay import Relay  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    return Relay
+
+
+def describe_relay() -> str:
+    """Which relay a TCP tunnel end uses, and why it is the Python one when it is (``--version``)."""
+    if native_relay() is not None:
+        return "compiled (frames moved without the GIL)"
+    if os.environ.get(PURE_ENV):
+        return f"Python ({PURE_ENV} is set)"
+    return "Python (tapwatch._relay was not built when it was installed: pip install -v shows why)"

@@ -231,9 +231,10 @@ def test_version_says_which_decoder_runs_and_why_it_is_pure_python() -> None:
         timeout=60,
     )
     assert r.returncode == 0
-    version, decoder = r.stdout.splitlines()
+    version, decoder, relay = r.stdout.splitlines()
     assert version.startswith("tapwatch ")
     assert decoder == "decoder: pure Python (TAPWATCH_PURE_PYTHON is set)"
+    assert relay == "tunnel relay: Python (TAPWATCH_PURE_PYTHON is set)"
 
 
 def test_a_fresh_install_s_compiled_decoder_is_not_taken_for_stale(

@@ -185,6 +185,10 @@ class ThreadReader(Reader):
         #: hands each frame on as it is read, in this thread (a tunnel's end: the tunnel's
         #: send), before the ring and the pump see it; set only where :attr:`forwards`
         self.forward: Callable[[bytes], None] | None = None
+        #: a tunnel end's compiled relay, set instead of :attr:`forward`: it waits for the
+        #: device, reads it and sends each frame without the GIL, and returns what it read
+        #: (``relay(fd, wait_ms, batch)`` -> records, errno of a failed read, device gone)
+        self.relay: Callable[[int, int, int], tuple[Batch, int, bool]] | None = None
         self._drops_lock = threading.Lock()
         base = queue_drops(self.ifname) if self.ifname else None
         self._drops_base = base or 0
@@ -239,6 +243,16 @@ class ThreadReader(Reader):
         stop = self.stop_event
         deliver = self._deliver
         while not stop.is_set() and self.failure is None:
+            relay = self.relay
+            if relay is not None:  # the frames already went on: into the ring now
+                moved, err, dead = relay(fd, POLL_MS, BATCH)
+                if moved:
+                    deliver(moved)
+                if err:
+                    self._fail(OSError(err, os.strerror(err)))
+                elif dead:
+                    self.failure = DeviceGone()
+                continue
             batch: Batch = []
             append = batch.append
             forward = self.forward

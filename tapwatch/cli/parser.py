@@ -44,8 +44,9 @@ class _Version(argparse.Action):
 
     def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
         from tapwatch.decode._pure import describe
+        from tapwatch.tunnelwire import describe_relay
 
-        print(f"{PROG} {__version__}\ndecoder: {describe()}")
+        print(f"{PROG} {__version__}\ndecoder: {describe()}\ntunnel relay: {describe_relay()}")
         parser.exit()
 
 

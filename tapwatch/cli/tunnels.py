@@ -51,6 +51,7 @@ def make_tunnel(opts: RunOptions, source: Source, printing: bool) -> Tunnel:
         allow=t.allow,
         quiet_s=t.quiet_s,
         silent_s=t.silent_s,
+        device=source,
     )
 
 
