@@ -17,7 +17,10 @@ one write per frame. tapwatch runs as a user would run it (``--create tun0 --add
 first WARM of each run left out), and tapwatch's ratio to the relay's.
 Run (root): ``python bench/tunnel_latency_bench.py [probes] [rounds]``. With
 ``TAPWATCH_BENCH_BASE=/path/to/another/checkout`` a third variant, "tapwatch base", runs that
-checkout's tapwatch in the same rounds (before and after a change, alternately).
+checkout's tapwatch in the same rounds (before and after a change, alternately). With
+``TAPWATCH_BENCH_NO_RELAY=1`` another, "tapwatch no relay", runs this checkout with
+``TAPWATCH_NO_RELAY=1``: tunnel.py's Python loops instead of the compiled relay
+(tapwatch/_relay.c), the decoder as installed. Each tapwatch variant says which relay it ran.
 """
 
 from __future__ import annotations
@@ -110,6 +113,7 @@ print(json.dumps(got), flush=True)
 
 
 BASE = os.environ.get("TAPWATCH_BENCH_BASE")
+NO_RELAY = bool(os.environ.get("TAPWATCH_BENCH_NO_RELAY"))
 
 
 def _run(ns_a: str, ns_b: str, variant: str, relay: str, n: int) -> tuple[list[int], list[int]]:
@@ -117,6 +121,8 @@ def _run(ns_a: str, ns_b: str, variant: str, relay: str, n: int) -> tuple[list[i
     end_env = env()
     if variant == "tapwatch base" and BASE:
         end_env["PYTHONPATH"] = BASE  # that checkout's package first on the path
+    if variant == "tapwatch no relay":
+        end_env["TAPWATCH_NO_RELAY"] = "1"
     peer = subprocess.Popen(
         in_netns(ns_b, [sys.executable, "-c", PEER, str(n), str(GAP_S)]),
         stdout=subprocess.PIPE,
@@ -191,12 +197,33 @@ def _run(ns_a: str, ns_b: str, variant: str, relay: str, n: int) -> tuple[list[i
     return keep(to_peer), keep(to_device)
 
 
+def _versions(variant: str) -> str:
+    """What ``tapwatch --version`` says of the variant's decoder and relay."""
+    e = env()
+    if variant == "tapwatch base" and BASE:
+        e["PYTHONPATH"] = BASE
+    if variant == "tapwatch no relay":
+        e["TAPWATCH_NO_RELAY"] = "1"
+    out = subprocess.run(
+        tapwatch_cmd("--version"),
+        capture_output=True,
+        text=True,
+        env=e,
+        cwd=BASE if variant == "tapwatch base" and BASE else None,
+    ).stdout
+    return "; ".join(out.strip().splitlines()[1:])
+
+
 def main() -> None:
     if os.geteuid() != 0:
         sys.exit("needs root (it makes namespaces and a tun device)")
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 500
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 2
-    variants: tuple[str, ...] = ("C relay", "tapwatch") + (("tapwatch base",) if BASE else ())
+    variants: tuple[str, ...] = (
+        ("C relay", "tapwatch")
+        + (("tapwatch base",) if BASE else ())
+        + (("tapwatch no relay",) if NO_RELAY else ())
+    )
     pooled: dict[str, tuple[list[int], list[int]]] = {v: ([], []) for v in variants}
     with tempdir() as tmp:
         relay = os.path.join(tmp, "tunrelay")
@@ -240,6 +267,8 @@ def main() -> None:
                     a, b = _run(ns_a, ns_b, v, relay, n)
                     pooled[v][0].extend(a)
                     pooled[v][1].extend(b)
+    for v in variants[1:]:
+        print(f"{v}: {_versions(v)}")
     print(
         f"{n} probes each way, {GAP_S * 1e3:g} ms apart, {rounds} rounds; "
         f"load {os.getloadavg()[0]:.1f}"

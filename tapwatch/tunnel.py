@@ -280,7 +280,7 @@ class Tunnel(threading.Thread):
                 self._queue(data[sent:])
 
     def _queue(self, data: bytes) -> None:
-        """Start the backlog (under the lock): the relay sends nothing directly until it is empty."""
+        """Start the backlog (under the lock): the relay sends nothing directly till it is empty."""
         if self._relay is not None:
             self._relay.hold()
         self._backlog += data

@@ -8,6 +8,7 @@ between the device and the peer is :mod:`tapwatch.tunnel`.
 
 from __future__ import annotations
 
+import importlib
 import ipaddress
 import os
 import socket
@@ -225,8 +226,10 @@ def encode(frame: bytes) -> bytes:
     return PREFIX.pack(len(frame)) + frame
 
 
-#: At run time, the Python loops instead of the compiled relay (as for the decoder: CI runs both).
+#: At run time, the Python loops instead of the compiled relay (as for the decoder: CI runs both);
+#: the second leaves the decoder compiled (a benchmark's before and after in one tree).
 PURE_ENV = "TAPWATCH_PURE_PYTHON"
+NO_RELAY_ENV = "TAPWATCH_NO_RELAY"
 
 
 def native_relay() -> Any:
@@ -235,19 +238,19 @@ def native_relay() -> Any:
     It moves a TCP tunnel's frames without the GIL (tapwatch/_relay.c); without it tunnel.py's
     own loops move them, with the same counters and the same behaviour, only later.
     """
-    if os.environ.get(PURE_ENV):
+    if os.environ.get(PURE_ENV) or os.environ.get(NO_RELAY_ENV):
         return None
     try:
-        from tapwatch._relay import Relay  # type: ignore[import-not-found]
+        return importlib.import_module("tapwatch._relay").Relay
     except ImportError:
         return None
-    return Relay
 
 
 def describe_relay() -> str:
-    """Which relay a TCP tunnel end uses, and why it is the Python one when it is (``--version``)."""
+    """Which relay a TCP tunnel end uses, and why it is Python when it is (``--version``)."""
     if native_relay() is not None:
         return "compiled (frames moved without the GIL)"
-    if os.environ.get(PURE_ENV):
-        return f"Python ({PURE_ENV} is set)"
+    for name in (PURE_ENV, NO_RELAY_ENV):
+        if os.environ.get(name):
+            return f"Python ({name} is set)"
     return "Python (tapwatch._relay was not built when it was installed: pip install -v shows why)"
