@@ -358,12 +358,53 @@ static size_t take_frames(Relay *self, int dev_fd, Moved *moved, size_t cap, siz
     return pos;
 }
 
+/* Read what the peer sent and write each whole frame into the device; room for more frames
+ * is made as needed. 0: the stream goes on; 1: it ended (or failed). */
+static int read_frames(Relay *self, int sock, int dev_fd, Moved **moved, size_t *cap, size_t *n,
+                       long *counts) {
+    /* read no more than the buffer keeps whole: a frame left over stays for the next call */
+    size_t room = IN_SIZE - self->have;
+    ssize_t got = -1;
+    errno = EAGAIN; /* no room (frames not yet written): read on the next call */
+    while (room && (got = recv(sock, self->in + self->have, room, MSG_DONTWAIT)) < 0 &&
+           errno == EINTR) {
+    }
+    if (got == 0 || (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) return 1;
+    if (got > 0) self->have += (size_t)got;
+    for (;;) {
+        size_t had = *n;
+        size_t pos = take_frames(self, dev_fd, *moved, *cap, n, counts);
+        if (*n < *cap || self->have < 2 || (!pos && *n == had)) break;
+        Moved *more = realloc(*moved, 2 * *cap * sizeof **moved); /* a burst of small frames */
+        if (!more) break;
+        memset(more + *cap, 0, *cap * sizeof *more);
+        *moved = more;
+        *cap *= 2;
+    }
+    if (got > 0) {
+        /* ACK at once, after the frames are in the device: simpletun writes the prefix and
+         * the frame apart, and with Nagle on its side the frame waits for this ACK */
+        int one = 1;
+        setsockopt(sock, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+    }
+    return 0;
+}
+
+static int64_t mono_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* Frames written in one call before they are handed back: the recording waits no longer. */
+#define LINGER_FRAMES 256
+
 static PyObject *Relay_inbound(Relay *self, PyObject *args) {
-    int sock, dev_fd, want_write, wait_ms;
+    int sock, dev_fd, want_write, wait_ms, linger_us;
     long direction;
     PyObject *others;
-    if (!PyArg_ParseTuple(args, "iiOpil", &sock, &dev_fd, &others, &want_write, &wait_ms,
-                          &direction))
+    if (!PyArg_ParseTuple(args, "iiOpiil", &sock, &dev_fd, &others, &want_write, &wait_ms,
+                          &linger_us, &direction))
         return NULL;
     struct pollfd fds[1 + MAX_OTHERS];
     Py_ssize_t nothers = PySequence_Size(others);
@@ -385,40 +426,39 @@ static PyObject *Relay_inbound(Relay *self, PyObject *args) {
         fds[1 + i].events = POLLIN;
         fds[1 + i].revents = 0;
     }
+    nfds_t nfds = (nfds_t)(1 + nothers);
     size_t cap = 64, n = 0;
     Moved *moved = calloc(cap, sizeof *moved);
     if (!moved) return PyErr_NoMemory();
     long counts[5] = {0, 0, 0, 0, 0}; /* zero, too long, mismatch, write errors, frames */
     int eof = 0;
     Py_BEGIN_ALLOW_THREADS
-    int r = poll(fds, (nfds_t)(1 + nothers), wait_ms);
+    int r = poll(fds, nfds, wait_ms);
     if (r < 0) {
-        for (Py_ssize_t i = 0; i <= nothers; i++) fds[i].revents = 0;
+        for (nfds_t i = 0; i < nfds; i++) fds[i].revents = 0;
     } else if (fds[0].revents & (POLLIN | POLLERR | POLLHUP)) {
-        /* read no more than the buffer keeps whole: a frame left over stays for the next call */
-        size_t room = IN_SIZE - self->have;
-        ssize_t got = -1;
-        errno = EAGAIN; /* no room (frames not yet written): read on the next call */
-        while (room && (got = recv(sock, self->in + self->have, room, MSG_DONTWAIT)) < 0 &&
-               errno == EINTR) {
-        }
-        if (got == 0 || (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
-            eof = 1;
-        } else {
-            if (got > 0) self->have += (size_t)got;
-            take_frames(self, dev_fd, moved, cap, &n, counts);
-            while (n == cap && self->have >= 2) { /* a burst of small frames: room for more */
-                Moved *more = realloc(moved, 2 * cap * sizeof *moved);
-                if (!more) break;
-                memset(more + cap, 0, cap * sizeof *more);
-                moved = more;
-                cap *= 2;
-                if (!take_frames(self, dev_fd, moved, cap, &n, counts)) break;
+        eof = read_frames(self, sock, dev_fd, &moved, &cap, &n, counts);
+        /* What a write into the device woke (the host's receiver) runs before this thread
+         * records the frames and wakes the pump: on a machine with few processors, work
+         * right after the write is time the receiver waits (bench/tunnel_latency_bench.py).
+         * So wait a moment, moving what else comes meanwhile, and hand the frames back once
+         * the stream pauses, something else needs the thread, or enough were moved. */
+        int64_t until = mono_ns() + (int64_t)linger_us * 1000;
+        while (!eof && n && linger_us > 0 && n < LINGER_FRAMES) {
+            int64_t left = until - mono_ns();
+            if (left <= 0) break;
+            struct timespec t = {(time_t)(left / 1000000000), (long)(left % 1000000000)};
+            struct pollfd again[1 + MAX_OTHERS];
+            memcpy(again, fds, nfds * sizeof *fds);
+            for (nfds_t i = 0; i < nfds; i++) again[i].revents = 0;
+            if (ppoll(again, nfds, &t, NULL) <= 0) break;
+            int other = (again[0].revents & POLLOUT) != 0;
+            for (nfds_t i = 1; i < nfds; i++) other |= again[i].revents != 0;
+            if (other) { /* the caller's to handle now */
+                for (nfds_t i = 0; i < nfds; i++) fds[i].revents |= again[i].revents;
+                break;
             }
-            /* ACK at once, after the frames are in the device: simpletun writes the prefix
-             * and the frame apart, and with Nagle on its side the frame waits for this ACK */
-            int one = 1;
-            if (got > 0) setsockopt(sock, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+            eof = read_frames(self, sock, dev_fd, &moved, &cap, &n, counts);
         }
     }
     Py_END_ALLOW_THREADS

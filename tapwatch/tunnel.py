@@ -84,6 +84,12 @@ PEER_QUIET_S = 2.0
 #: connection must not hold the server's one slot (0: never).
 SILENT_TIMEOUT_S = 10.0
 
+#: The compiled relay hands the peer's frames back to be recorded once the stream has paused
+#: this long (or at once when the thread is needed): what a write into the device woke runs
+#: first, not the ring's lock and the pump (bench/RESULTS.md). Well inside the reordering
+#: window (tapwatch.reorder), which puts what they made the host send after them.
+RECORD_AFTER_US = 1000
+
 #: Framing problems are said at most this often (a hostile peer must not flood stderr).
 FRAMING_SAY_S = 1.0
 
@@ -598,7 +604,13 @@ class Tunnel(threading.Thread):
                     wait = min(wait, int(left * 1000) + 1)
                 # the backlog read without the lock: send() pokes the wake pipe after it queues
                 moved, events, cev, eof, frames, zero, too_long, mismatch, refused = inbound(
-                    cfd, device.writable_fd(), others, bool(self._backlog), wait, Direction.INBOUND
+                    cfd,
+                    device.writable_fd(),
+                    others,
+                    bool(self._backlog),
+                    wait,
+                    RECORD_AFTER_US,
+                    Direction.INBOUND,
                 )
                 if moved:
                     device.written(moved)
