@@ -11,14 +11,16 @@
  * and without this module (no compiler when installed) tunnel.py moves the frames itself.
  *
  * One Relay per TCP tunnel end:
- *   out(dev_fd, wait_ms, batch, direction) (the device's reader thread): poll the device,
- *     read what is queued (up to batch frames), send each to the peer with its 2-byte
+ *   out(dev_fd, wait_ms, batch, linger_us, direction) (the device's reader thread): poll
+ *     the device, read what is queued (up to batch frames; what comes within linger_us too),
+ *     send each to the peer with its 2-byte
  *     length prefix while the connection is open for direct sends; returns
  *     (records, nsent, sent_bytes, tail, generation, err, dead): records are
  *     (ns stamp, direction, frame) for every frame read, the first nsent of which went out
  *     (the last of those maybe in part: tail is what is left of it, and direct sends are
  *     then closed until tunnel.py reopens them once its backlog is empty).
- *   inbound(sock_fd, dev_fd, others, want_write, wait_ms, direction) (the tunnel's thread): poll
+ *   inbound(sock_fd, dev_fd, others, want_write, wait_ms, linger_us, direction) (the tunnel's
+ *     thread): poll
  *     the connection and the thread's other descriptors; read what the peer sent,
  *     reassemble frames by byte count across calls, write each whole frame into the device;
  *     returns (records, sock_events, other_events, eof, frames, zero_length, too_long,
@@ -69,6 +71,12 @@ typedef struct {
 static int64_t now_ns(void) {
     struct timespec t;
     clock_gettime(CLOCK_REALTIME, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+static int64_t mono_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
     return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
@@ -234,9 +242,10 @@ static int send_one(Relay *self, const unsigned char *frame, size_t n, unsigned 
 }
 
 static PyObject *Relay_out(Relay *self, PyObject *args) {
-    int dev_fd, wait_ms, batch;
+    int dev_fd, wait_ms, batch, linger_us;
     long direction;
-    if (!PyArg_ParseTuple(args, "iiil", &dev_fd, &wait_ms, &batch, &direction)) return NULL;
+    if (!PyArg_ParseTuple(args, "iiiil", &dev_fd, &wait_ms, &batch, &linger_us, &direction))
+        return NULL;
     if (batch < 1) batch = 1;
     Moved *moved = calloc((size_t)batch, sizeof *moved);
     if (!moved) return PyErr_NoMemory();
@@ -254,33 +263,48 @@ static PyObject *Relay_out(Relay *self, PyObject *args) {
     } else if (r > 0) {
         unsigned char buf[READ_SIZE];
         int sending = 1;
-        while (n < (size_t)batch) {
-            int64_t ts = now_ns();
-            ssize_t got = read(dev_fd, buf, sizeof buf);
-            if (got < 0) {
-                if (errno == EINTR) continue;
-                if (errno != EAGAIN && errno != EWOULDBLOCK) err = errno;
-                break;
+        int64_t until = 0;
+        for (;;) {
+            int empty = 0;
+            while (n < (size_t)batch) {
+                int64_t ts = now_ns();
+                ssize_t got = read(dev_fd, buf, sizeof buf);
+                if (got < 0) {
+                    if (errno == EINTR) continue;
+                    if (errno != EAGAIN && errno != EWOULDBLOCK) err = errno;
+                    empty = !err;
+                    break;
+                }
+                /* sent before it is kept: the copy is time the frame need not wait */
+                if (sending && got > 0 && got <= self->max_frame && !tail &&
+                    send_one(self, buf, (size_t)got, &tail, &tail_len, &gen)) {
+                    if (nsent == 0) sched_yield(); /* what the send woke runs first, once */
+                    nsent++;
+                    sent_bytes += (size_t)got;
+                    if (tail) sending = 0;
+                } else {
+                    sending = 0; /* the rest in order through tunnel.py (counted, queued) */
+                }
+                moved[n].data = malloc(got ? (size_t)got : 1);
+                if (!moved[n].data) {
+                    nomem = 1;
+                    break;
+                }
+                memcpy(moved[n].data, buf, (size_t)got);
+                moved[n].len = (size_t)got;
+                moved[n].ts = ts;
+                n++;
             }
-            /* sent before it is kept: the copy is time the frame need not wait */
-            if (sending && got > 0 && got <= self->max_frame && !tail &&
-                send_one(self, buf, (size_t)got, &tail, &tail_len, &gen)) {
-                if (nsent == 0) sched_yield(); /* what the send woke runs first, once a wake-up */
-                nsent++;
-                sent_bytes += (size_t)got;
-                if (tail) sending = 0;
-            } else {
-                sending = 0; /* the rest in order through tunnel.py (counted, queued, dropped) */
-            }
-            moved[n].data = malloc(got ? (size_t)got : 1);
-            if (!moved[n].data) {
-                nomem = 1;
-                break;
-            }
-            memcpy(moved[n].data, buf, (size_t)got);
-            moved[n].len = (size_t)got;
-            moved[n].ts = ts;
-            n++;
+            /* As for the peer's frames (inbound): what the send woke runs before this thread
+             * records the frames and wakes the pump; frames the relay did not send are
+             * handed back at once (tunnel.py sends or counts them). */
+            if (!empty || !sending || !nsent || linger_us <= 0) break;
+            if (!until) until = mono_ns() + (int64_t)linger_us * 1000;
+            int64_t left = until - mono_ns();
+            if (left <= 0) break;
+            struct timespec t = {(time_t)(left / 1000000000), (long)(left % 1000000000)};
+            struct pollfd q = {dev_fd, POLLIN | POLLERR | POLLHUP, 0};
+            if (ppoll(&q, 1, &t, NULL) <= 0 || !(q.revents & POLLIN)) break;
         }
     }
     Py_END_ALLOW_THREADS
@@ -388,12 +412,6 @@ static int read_frames(Relay *self, int sock, int dev_fd, Moved **moved, size_t 
         setsockopt(sock, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
     }
     return 0;
-}
-
-static int64_t mono_ns(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
 /* Frames written in one call before they are handed back: the recording waits no longer. */

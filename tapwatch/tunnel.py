@@ -84,8 +84,8 @@ PEER_QUIET_S = 2.0
 #: connection must not hold the server's one slot (0: never).
 SILENT_TIMEOUT_S = 10.0
 
-#: The compiled relay hands the peer's frames back to be recorded once the stream has paused
-#: this long (or at once when the thread is needed): what a write into the device woke runs
+#: The compiled relay hands the frames it moved back to be recorded once the device or the
+#: peer has been quiet this long (or at once when the thread is needed): what a write into the device woke runs
 #: first, not the ring's lock and the pump (bench/RESULTS.md). Well inside the reordering
 #: window (tapwatch.reorder), which puts what they made the host send after them.
 RECORD_AFTER_US = 1000
@@ -309,7 +309,7 @@ class Tunnel(threading.Thread):
         relay = self._relay
         assert relay is not None
         moved, nsent, nbytes, tail, gen, err, dead = relay.out(
-            fd, wait_ms, batch, Direction.OUTBOUND
+            fd, wait_ms, batch, RECORD_AFTER_US, Direction.OUTBOUND
         )
         if nsent:
             c = self.counters
