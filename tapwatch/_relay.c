@@ -385,7 +385,7 @@ static size_t take_frames(Relay *self, int dev_fd, Moved *moved, size_t cap, siz
 /* Read what the peer sent and write each whole frame into the device; room for more frames
  * is made as needed. 0: the stream goes on; 1: it ended (or failed). */
 static int read_frames(Relay *self, int sock, int dev_fd, Moved **moved, size_t *cap, size_t *n,
-                       long *counts) {
+                       long *counts, int *acked) {
     /* read no more than the buffer keeps whole: a frame left over stays for the next call */
     size_t room = IN_SIZE - self->have;
     ssize_t got = -1;
@@ -405,12 +405,7 @@ static int read_frames(Relay *self, int sock, int dev_fd, Moved **moved, size_t 
         *moved = more;
         *cap *= 2;
     }
-    if (got > 0) {
-        /* ACK at once, after the frames are in the device: simpletun writes the prefix and
-         * the frame apart, and with Nagle on its side the frame waits for this ACK */
-        int one = 1;
-        setsockopt(sock, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
-    }
+    if (got > 0) *acked = 0;
     return 0;
 }
 
@@ -449,13 +444,13 @@ static PyObject *Relay_inbound(Relay *self, PyObject *args) {
     Moved *moved = calloc(cap, sizeof *moved);
     if (!moved) return PyErr_NoMemory();
     long counts[5] = {0, 0, 0, 0, 0}; /* zero, too long, mismatch, write errors, frames */
-    int eof = 0;
+    int eof = 0, acked = 1;
     Py_BEGIN_ALLOW_THREADS
     int r = poll(fds, nfds, wait_ms);
     if (r < 0) {
         for (nfds_t i = 0; i < nfds; i++) fds[i].revents = 0;
     } else if (fds[0].revents & (POLLIN | POLLERR | POLLHUP)) {
-        eof = read_frames(self, sock, dev_fd, &moved, &cap, &n, counts);
+        eof = read_frames(self, sock, dev_fd, &moved, &cap, &n, counts, &acked);
         /* What a write into the device woke (the host's receiver) runs before this thread
          * records the frames and wakes the pump: on a machine with few processors, work
          * right after the write is time the receiver waits (bench/tunnel_latency_bench.py).
@@ -476,7 +471,14 @@ static PyObject *Relay_inbound(Relay *self, PyObject *args) {
                 for (nfds_t i = 0; i < nfds; i++) fds[i].revents |= again[i].revents;
                 break;
             }
-            eof = read_frames(self, sock, dev_fd, &moved, &cap, &n, counts);
+            eof = read_frames(self, sock, dev_fd, &moved, &cap, &n, counts, &acked);
+        }
+        if (!acked && !eof) {
+            /* ACK now, once the frames are in the device and what they woke had its turn:
+             * simpletun writes the prefix and the frame apart, and with Nagle on its side the
+             * frame waits for this ACK, which a delayed ACK would hold back ~40 ms */
+            int one = 1;
+            setsockopt(sock, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
         }
     }
     Py_END_ALLOW_THREADS
