@@ -118,13 +118,21 @@ class _BuildExt(build_ext):
         except Exception as exc:
             Path(self.get_ext_fullpath(ext.name)).unlink(missing_ok=True)
             print(f"tapwatch: the tunnel relay was not compiled ({exc})", file=sys.stderr)
+            self._no_relay = True
+
+    def copy_extensions_to_source(self) -> None:
+        """An editable install copies what was built; a relay that failed is not there."""
+        if getattr(self, "_no_relay", False):
+            self.extensions = [e for e in self.extensions if e.name != RELAY]
+        super().copy_extensions_to_source()
 
     def run(self) -> None:
         try:
             super().run()
         except Exception as exc:
             for ext in self.extensions:  # nothing half-built is left to be imported
-                Path(self.get_ext_fullpath(ext.name)).unlink(missing_ok=True)
+                if ext.name != RELAY:  # (its own failure is caught in build_extension)
+                    Path(self.get_ext_fullpath(ext.name)).unlink(missing_ok=True)
             why = f"compiling it failed ({exc.__class__.__name__}: pip install -v shows why)"
             _note(why, HERE, Path(self.build_lib))
 
