@@ -85,9 +85,9 @@ PEER_QUIET_S = 2.0
 SILENT_TIMEOUT_S = 10.0
 
 #: The compiled relay hands the frames it moved back to be recorded once the device or the
-#: peer has been quiet this long (or at once when the thread is needed): what a write into the device woke runs
+#: peer has been quiet this long (or at once when the thread is needed): what a write woke runs
 #: first, not the ring's lock and the pump (bench/RESULTS.md). Well inside the reordering
-#: window (tapwatch.reorder), which puts what they made the host send after them.
+#: window (tapwatch.reorder), which puts what the frames made the host send after them.
 RECORD_AFTER_US = 1000
 
 #: Framing problems are said at most this often (a hostile peer must not flood stderr).
