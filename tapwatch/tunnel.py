@@ -36,7 +36,8 @@ counted and recorded in the ring. The device's reader calls :meth:`Tunnel.relay_
 of reading and calling :meth:`Tunnel.send`; the stream loop writes the peer's frames into the
 device itself (``device``: its descriptor, and where what was written is recorded). Every
 decision (peers, backlog, counters, what is said) stays here; without the relay, or with
-``TAPWATCH_PURE_PYTHON=1``, the Python loops below move the frames the same way, only later.
+``TAPWATCH_PURE_PYTHON=1`` or ``TAPWATCH_NO_RELAY=1``, the Python loops below move the frames
+the same way, only later. UDP tunnels always use them.
 """
 
 from __future__ import annotations
