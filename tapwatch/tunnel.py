@@ -89,7 +89,7 @@ SILENT_TIMEOUT_S = 10.0
 #: peer has been quiet this long (or at once when the thread is needed): what a write woke runs
 #: first, not the ring's lock and the pump (bench/RESULTS.md). Well inside the reordering
 #: window (tapwatch.reorder), which puts what the frames made the host send after them.
-RECORD_AFTER_US = 1000
+RECORD_AFTER_US = 250
 
 #: Framing problems are said at most this often (a hostile peer must not flood stderr).
 FRAMING_SAY_S = 1.0
