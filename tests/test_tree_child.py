@@ -28,10 +28,14 @@ def _tcp(sport: int, dport: int, payload: bytes) -> bytes:
 
 
 def _bgp_attributes() -> bytes:
-    """A BGP UPDATE of 1,300 3-byte path attributes (thousands of tree lines, seconds of scapy)."""
+    """A BGP UPDATE of 1,300 3-byte path attributes (thousands of tree lines, seconds of scapy).
+
+    Its length claims one byte more than the segment holds (the message goes on in the next
+    segment, which tshark would reassemble): the tree words it from scapy's fields, the
+    slow path, rather than in Wireshark's words."""
     attrs = struct.pack("!BBB", 0x40, 200, 0) * 1300
     update = struct.pack("!HH", 0, len(attrs)) + attrs
-    return _tcp(179, 40000, b"\xff" * 16 + struct.pack("!HB", 19 + len(update), 2) + update)
+    return _tcp(179, 40000, b"\xff" * 16 + struct.pack("!HB", 20 + len(update), 2) + update)
 
 
 KEEPALIVE = _tcp(179, 40000, b"\xff" * 16 + struct.pack("!HB", 19, 4))

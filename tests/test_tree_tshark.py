@@ -765,3 +765,532 @@ def _labels(nodes: list[Node]) -> Iterator[str]:
     for n in nodes:
         yield n.label
         yield from _labels(n.children)
+
+
+# ----------------------------------------------------------------------------- DHCP, routing
+# DHCP and the routing protocols (tapwatch/decode/ws_dhcp.py, ws_routing.py): their layers
+# are checked node by node too, in every packet above and in the packets and real frames here.
+
+CHECKED = CHECKED | {"dhcp", "ospf", "rip", "igmp", "bgp", "vrrp", "bfd", "pim", "ldp"}
+CHECKED_TITLES = (
+    *CHECKED_TITLES,
+    "Dynamic Host Configuration Protocol",
+    "Open Shortest Path First",
+    "Routing Information Protocol",
+    "Internet Group Management Protocol",
+    "Border Gateway Protocol",
+    "Virtual Router Redundancy Protocol",
+    "BFD Control message",
+    "Protocol Independent Multicast",
+    "Label Distribution Protocol",
+)
+
+
+def _routing_built() -> dict[str, Ether]:
+    """Crafted DHCP and routing packets (explicit addresses, never sent)."""
+    from scapy.contrib.ospf import (
+        OSPF_DBDesc,
+        OSPF_External_LSA,
+        OSPF_Hdr,
+        OSPF_Hello,
+        OSPF_Link,
+        OSPF_LSA_Hdr,
+        OSPF_LSAck,
+        OSPF_LSReq,
+        OSPF_LSReq_Item,
+        OSPF_LSUpd,
+        OSPF_Network_LSA,
+        OSPF_NSSA_External_LSA,
+        OSPF_Router_LSA,
+        OSPF_SummaryASBR_LSA,
+        OSPF_SummaryIP_LSA,
+        OSPFv3_Hdr,
+        OSPFv3_Hello,
+    )
+    from scapy.layers.dhcp import BOOTP, DHCP
+
+    def dhcp(options: list[object], **bootp: object) -> Ether:
+        return eth(
+            IP(src="10.0.0.1", dst="10.0.0.2")
+            / UDP(sport=67, dport=68)
+            / BOOTP(chaddr=bytes.fromhex("020000000009"), **bootp)
+            / DHCP(options=options)
+        )
+
+    def ospf(p: object) -> Ether:
+        return eth(IP(src="10.0.0.1", dst="224.0.0.5", ttl=1, proto=89) / p)
+
+    from scapy.layers.igmp import IGMP
+    from scapy.layers.rip import RIP, RIPAuth, RIPEntry
+    from scapy.layers.vrrp import VRRP, VRRPv3
+    from scapy.utils import checksum
+
+    def igmp(p: object, dst: str = "224.0.0.1") -> Ether:
+        ip = IP(src="10.0.0.1", dst=dst, ttl=1, proto=2, options=[IPOption_Router_Alert()])
+        return eth(ip / p)
+
+    def igmp_raw(b: bytes, dst: str) -> Ether:
+        c = checksum(b)
+        return igmp(b[:2] + bytes([c >> 8, c & 255]) + b[4:], dst)
+
+    def a(addr: str) -> bytes:
+        return bytes(int(x) for x in addr.split("."))
+
+    def rip(p: object, dst: str = "224.0.0.9") -> Ether:
+        return eth(IP(src="10.0.0.1", dst=dst, ttl=1) / UDP(sport=520, dport=520) / p)
+
+    def bgp_msg(t: int, body: bytes) -> bytes:
+        return b"\xff" * 16 + struct.pack("!HB", 19 + len(body), t) + body
+
+    def attr(flags: int, code: int, val: bytes) -> bytes:
+        if flags & 0x10:
+            return struct.pack("!BBH", flags, code, len(val)) + val
+        return struct.pack("!BBB", flags, code, len(val)) + val
+
+    def bgp(payload: bytes, port: int) -> Ether:
+        # each on its own connection: tshark takes a repeated sequence number for a
+        # retransmission and leaves it undissected
+        return eth(
+            IP(src="10.0.0.1", dst="10.0.0.2")
+            / TCP(sport=179, dport=port, flags="PA", seq=1, ack=1)
+            / payload
+        )
+
+    caps = (
+        bytes([2, 6, 1, 4, 0, 1, 0, 1, 2, 2, 2, 0, 2, 6, 65, 4, 0, 0, 0xFD, 0xE9])
+        + bytes([2, 4, 64, 2, 0x80, 0x78, 2, 6, 69, 4, 0, 1, 1, 3, 2, 3, 0x99, 1, 0xAB])
+        + bytes([2, 7, 73, 5, 1, 0x67, 2, 0x65, 0x78])
+    )
+    attrs = (
+        attr(0x40, 1, b"\x02")
+        + attr(
+            0x40, 2, bytes([2, 2]) + struct.pack("!HH", 65001, 65002) + bytes([1, 1, 0xFD, 0xEB])
+        )
+        + attr(0x40, 3, a("10.0.0.1"))
+        + attr(0x80, 4, b"\0\0\0\x05")
+        + attr(0x40, 5, b"\0\0\0\x64")
+        + attr(0x40, 6, b"")
+        + attr(0xC0, 7, struct.pack("!H", 65001) + a("1.1.1.1"))
+        + attr(0xC0, 8, struct.pack("!HHI", 65001, 100, 0xFFFFFF01))
+    )
+    withdrawn = bytes([24]) + a("10.9.9.0")[:3] + bytes([16]) + a("10.8.0.0")[:2]
+    as4 = (
+        attr(0x40, 1, b"\x00")
+        + attr(0x50, 2, bytes([2, 3]) + struct.pack("!III", 65001, 4200000000, 7))
+        + attr(0x40, 3, a("10.0.0.1"))
+    )
+    sets = (
+        attr(0x40, 1, b"\x00")
+        + attr(0x40, 2, bytes([1, 2, 0xFD, 0xE9, 0xFD, 0xEA, 3, 1, 0, 1, 4, 1, 0, 2]))
+        + attr(0x40, 3, a("10.0.0.1"))
+    )
+
+    def update(withdrawn: bytes, attrs: bytes, nlri: bytes) -> bytes:
+        w, p = struct.pack("!H", len(withdrawn)), struct.pack("!H", len(attrs))
+        return bgp_msg(2, w + withdrawn + p + attrs + nlri)
+
+    keepalive = bgp_msg(4, b"")
+    hdr = OSPF_Hdr(src="1.1.1.1")
+    return {
+        "bgp open with capabilities": bgp(
+            bgp_msg(
+                1, struct.pack("!BHH", 4, 65001, 90) + a("1.1.1.1") + bytes([len(caps)]) + caps
+            ),
+            40000,
+        ),
+        "bgp update, common attributes": bgp(
+            update(withdrawn, attrs, bytes([24]) + a("10.1.1.0")[:3] + bytes([32]) + a("10.2.2.2")),
+            40001,
+        ),
+        "bgp update, 4-octet as path": bgp(update(b"", as4, bytes([8, 10])), 40002),
+        "bgp update, as sets and confederations": bgp(update(b"", sets, bytes([8, 10])), 40003),
+        "bgp update, empty as path, add-path nlri": bgp(
+            update(
+                b"",
+                attr(0x40, 1, b"\x00") + attr(0x40, 2, b"") + attr(0x40, 3, a("10.0.0.1")),
+                struct.pack("!I", 7) + bytes([24]) + a("10.1.1.0")[:3],
+            ),
+            40004,
+        ),
+        "bgp update, attributes worded by name or unknown": bgp(
+            update(
+                b"",
+                attr(0x40, 1, b"\x00")
+                + attr(0x40, 200, b"")
+                + attr(0xC0, 201, b"ab")
+                + attr(0x80, 14, struct.pack("!HBB", 2, 1, 16) + bytes(17) + bytes([64]) + bytes(8))
+                + attr(0xC0, 16, bytes([0, 2, 0xFD, 0xE9, 0, 0, 0, 1]))
+                + attr(0xC0, 32, struct.pack("!III", 65001, 1, 2))
+                + attr(0x80, 9, a("1.1.1.1"))
+                + attr(0x80, 10, a("2.2.2.2")),
+                b"",
+            ),
+            40009,
+        ),
+        **{
+            f"bfd, diagnostic {diag}": eth(
+                IP(src="10.0.0.1", dst="10.0.0.2", ttl=255)
+                / UDP(sport=49152 + diag, dport=3784)
+                / struct.pack(
+                    "!BBBBIIIII",
+                    0x20 | diag,
+                    (diag % 4) << 6 | flags,
+                    5,
+                    24,
+                    1,
+                    2,
+                    300000 + 1500 * diag,
+                    200000 + diag,
+                    50000 * (diag % 2),
+                )
+            )
+            for diag, flags in enumerate((0, 0x20, 0x10, 0x08, 0x02, 0x01, 0x3B, 0x30, 0x09, 0))
+        },
+        "bgp notification, cease": bgp(bgp_msg(3, bytes([6, 2]) + b"bye"), 40005),
+        "bgp notification, bad peer as": bgp(bgp_msg(3, bytes([2, 2, 0xFD, 0xE9])), 40006),
+        "bgp route refresh": bgp(bgp_msg(5, struct.pack("!HBB", 1, 0, 1)), 40007),
+        "bgp keepalives and an update in one segment": bgp(
+            keepalive + keepalive + update(b"", as4, bytes([8, 10])), 40008
+        ),
+        "igmpv1 query": igmp(IGMP(type=0x11, mrcode=0, gaddr="0.0.0.0")),
+        "igmpv2 query": igmp(IGMP(type=0x11, mrcode=25, gaddr="239.1.1.1")),
+        "igmpv2 report": igmp(IGMP(type=0x16, gaddr="239.1.1.1"), "239.1.1.1"),
+        "igmpv2 leave": igmp(IGMP(type=0x17, gaddr="239.1.1.1"), "224.0.0.2"),
+        "igmpv1 report": igmp(IGMP(type=0x12, gaddr="239.1.1.1"), "239.1.1.1"),
+        "igmp bad checksum": igmp(IGMP(type=0x16, gaddr="239.1.1.1", chksum=0x1234)),
+        "igmpv3 query with sources": igmp_raw(
+            b"\x11\x64\0\0" + a("239.1.1.1") + b"\x0a\x7d\0\x02" + a("10.0.0.5") + a("10.0.0.6"),
+            "239.1.1.1",
+        ),
+        "igmpv3 query, long response time": igmp_raw(
+            b"\x11\x81\0\0" + a("0.0.0.0") + b"\x02\x7d\0\0", "224.0.0.1"
+        ),
+        "igmpv3 report": igmp_raw(
+            b"\x22\0\0\0\0\0\0\x03"
+            + (b"\x01\0\0\x02" + a("239.1.1.1") + a("10.0.0.5") + a("10.0.0.6"))
+            + (b"\x06\x01\0\x01" + a("239.1.1.2") + a("10.0.0.7") + b"abcd")
+            + (b"\x03\0\0\0" + a("239.1.1.3")),
+            "224.0.0.22",
+        ),
+        "vrrpv2, owner": eth(
+            IP(src="10.0.0.1", dst="224.0.0.18", ttl=255)
+            / VRRP(vrid=1, priority=255, addrlist=["10.0.0.100"], authtype=0)
+        ),
+        "vrrpv2, bad checksum": eth(
+            IP(src="10.0.0.1", dst="224.0.0.18", ttl=255)
+            / VRRP(vrid=1, addrlist=["10.0.0.100"], authtype=2, chksum=0x1234)
+        ),
+        "vrrpv3 over ipv4, bad checksum": eth(
+            IP(src="10.0.0.1", dst="224.0.0.18", ttl=255)
+            / VRRPv3(
+                vrid=2, priority=150, addrlist=["10.0.0.100", "10.0.0.101"], adv=300, chksum=0x1234
+            )
+        ),
+        "vrrpv3 over ipv6": eth(
+            IPv6(src="fe80::1", dst="ff02::12", hlim=255)
+            / VRRPv3(vrid=2, priority=254, addrlist=["fe80::100", "fd00::100"])
+        ),
+        "ripv2 response": rip(
+            RIP(cmd=2, version=2)
+            / RIPEntry(
+                addr="10.1.0.0", mask="255.255.0.0", nextHop="10.0.0.9", metric=2, RouteTag=7
+            )
+            / RIPEntry(addr="10.2.0.0", mask="255.255.255.0", metric=16)
+        ),
+        "ripv2 request": rip(RIP(cmd=1, version=2) / RIPEntry(AF=0, addr="0.0.0.0", metric=16)),
+        "ripv1 response": rip(
+            RIP(cmd=2, version=1) / RIPEntry(addr="10.1.0.0", mask="0.0.0.0", metric=1),
+            "10.255.255.255",
+        ),
+        "ripv2 with a password": rip(
+            RIP(cmd=2, version=2)
+            / RIPAuth(authtype=2, password=b"secret")
+            / RIPEntry(addr="10.1.0.0", mask="255.255.0.0", metric=1)
+        ),
+        "dhcp ack, common options": dhcp(
+            [
+                ("message-type", "ack"),
+                ("server_id", "10.0.0.1"),
+                ("lease_time", 86400),
+                ("renewal_time", 43200),
+                ("rebinding_time", 75600),
+                ("subnet_mask", "255.255.255.0"),
+                ("broadcast_address", "10.0.0.255"),
+                ("router", "10.0.0.1"),
+                ("name_server", "10.0.0.1", "10.0.0.2"),
+                ("domain", b"example.org"),
+                ("hostname", b"h1"),
+                ("interface-mtu", 1400),
+                ("NTP_server", "10.0.0.5"),
+                ("time_zone", 3600),
+                ("client_id", b"\x01\x02\x00\x00\x00\x00\x09"),
+                ("vendor_class_id", b"MSFT 5.0"),
+                ("max_dhcp_size", 1500),
+                ("param_req_list", [1, 3, 6, 15, 28, 42, 51, 121, 119, 252]),
+                ("tftp_server_name", b"tftp.example"),
+                ("boot-file-name", b"pxelinux.0"),
+                ("classless_static_routes", "10.1.0.0/16:10.0.0.1"),
+                (81, b"\x00\x00\x00h1.example"),
+                (82, b"\x01\x04abcd\x02\x02xy"),
+                (119, b"\x07example\x03org\x00"),
+                (43, b"\x01\x02ab"),
+                (252, b"http://wpad/wpad.dat"),
+                (200, b"\x01\x02"),
+                "end",
+                "pad",
+                "pad",
+            ],
+            op=2,
+            xid=0x1234,
+            yiaddr="10.0.0.9",
+            siaddr="10.0.0.1",
+            giaddr="10.0.0.3",
+            sname=b"srv",
+            file=b"boot.img",
+            secs=3,
+            hops=1,
+            flags=0x8000,
+        ),
+        "dhcp request, odd values": dhcp(
+            [
+                ("message-type", "request"),
+                "pad",
+                ("lease_time", 0xFFFFFFFF),
+                (19, b"\x00"),
+                (27, b"\x01"),
+                (2, b"\xff\xff\xf1\xf0"),
+                (58, b"\x00\x00\x00\x00"),
+                (59, b"\x00\x01\x51\x81"),
+                (121, b"\x00\x0a\x00\x00\x01\x18\x0a\x01\x02\x0a\x00\x00\xfe"),
+                (12, b"h1\x00"),
+                (61, b"\x00abc"),
+                (1, b"\x01\x02\x03"),
+                (3, b"\x01\x02\x03\x04\x05"),
+                (46, b"\x08"),
+                (25, b"\x05\xdc\x02\x40"),
+                "end",
+            ]
+        ),
+        "bootp without options": eth(
+            IP(src="10.0.0.1", dst="10.0.0.2")
+            / UDP(sport=68, dport=67)
+            / BOOTP(chaddr=bytes.fromhex("020000000009"), options=b"")
+        ),
+        "ospf hello, neighbours": ospf(
+            OSPF_Hdr(src="1.1.1.1", area="0.0.0.1")
+            / OSPF_Hello(
+                mask="255.255.255.0",
+                options=0x02,
+                router="10.0.0.1",
+                backup="10.0.0.2",
+                neighbors=["2.2.2.2", "3.3.3.3"],
+            )
+        ),
+        "ospf hello, simple password": ospf(
+            OSPF_Hdr(src="1.1.1.1", authtype=1, authdata=0x70617373776F7264)
+            / OSPF_Hello(mask="255.255.255.0")
+        ),
+        "ospf hello, bad checksum": ospf(
+            OSPF_Hdr(src="1.1.1.1", chksum=0x1234) / OSPF_Hello(mask="255.255.255.0")
+        ),
+        "ospf db description": ospf(
+            hdr
+            / OSPF_DBDesc(
+                dbdescr=0x07,
+                ddseq=42,
+                lsaheaders=[
+                    OSPF_LSA_Hdr(type=1, id="1.1.1.1", adrouter="1.1.1.1", seq=0x80000001),
+                    OSPF_LSA_Hdr(type=2, id="10.0.0.1", adrouter="1.1.1.1", seq=0x80000003),
+                ],
+            )
+        ),
+        "ospf ls request": ospf(
+            hdr / OSPF_LSReq(requests=[OSPF_LSReq_Item(type=1, id="2.2.2.2", adrouter="2.2.2.2")])
+        ),
+        "ospf ls update, every common lsa": ospf(
+            hdr
+            / OSPF_LSUpd(
+                lsalist=[
+                    OSPF_Router_LSA(
+                        id="1.1.1.1",
+                        adrouter="1.1.1.1",
+                        seq=0x80000001,
+                        flags="B",
+                        linklist=[
+                            OSPF_Link(id="2.2.2.2", data="10.0.0.1", type=1, metric=10),
+                            OSPF_Link(id="10.0.0.0", data="255.255.255.0", type=3, metric=10),
+                            OSPF_Link(id="10.0.0.2", data="10.0.0.1", type=2, metric=1),
+                            OSPF_Link(id="4.4.4.4", data="10.0.0.1", type=4, metric=5),
+                        ],
+                    ),
+                    OSPF_Network_LSA(
+                        id="10.0.0.1",
+                        adrouter="1.1.1.1",
+                        mask="255.255.255.0",
+                        routerlist=["1.1.1.1", "2.2.2.2"],
+                    ),
+                    OSPF_SummaryIP_LSA(
+                        id="10.2.0.0", adrouter="1.1.1.1", mask="255.255.0.0", metric=20
+                    ),
+                    OSPF_SummaryASBR_LSA(id="5.5.5.5", adrouter="1.1.1.1", metric=30),
+                    OSPF_External_LSA(
+                        id="192.168.0.0",
+                        adrouter="1.1.1.1",
+                        mask="255.255.255.0",
+                        ebit=1,
+                        metric=20,
+                        tag=7,
+                    ),
+                    OSPF_NSSA_External_LSA(
+                        id="192.168.1.0",
+                        adrouter="1.1.1.1",
+                        mask="255.255.255.0",
+                        ebit=0,
+                        metric=20,
+                        fwdaddr="10.0.0.9",
+                        options=0x08,
+                    ),
+                ]
+            )
+        ),
+        "ospfv3 hello, neighbours, bad checksum": eth(
+            IPv6(src="fe80::1", dst="ff02::5", hlim=1)
+            / OSPFv3_Hdr(src="1.1.1.1", area="0.0.0.1", chksum=0x1234)
+            / OSPFv3_Hello(
+                intid=7, prio=5, options=0x13, router="1.1.1.1", neighbors=["2.2.2.2", "3.3.3.3"]
+            )
+        ),
+        "pim hello, ipv4 address list": eth(
+            IP(src="10.0.0.1", dst="224.0.0.13", ttl=1, proto=103)
+            / (
+                b"\x20\x00\x12\x34"
+                + struct.pack("!HHH", 1, 2, 105)
+                + struct.pack("!HHHH", 2, 4, 0x81F4, 2500)
+                + struct.pack("!HHI", 19, 4, 7)
+                + struct.pack("!HHI", 20, 4, 99)
+                + struct.pack("!HH", 24, 12)
+                + b"\x01\x00"
+                + a("10.1.0.1")
+                + b"\x01\x00"
+                + a("10.2.0.1")
+                + struct.pack("!HH", 21, 4)
+                + b"\0\0\0\x01"
+            )
+        ),
+        "ospf ls acknowledge": ospf(
+            hdr
+            / OSPF_LSAck(
+                lsaheaders=[
+                    OSPF_LSA_Hdr(
+                        type=3, id="10.2.0.0", adrouter="1.1.1.1", seq=0x80000001, age=3600
+                    )
+                ]
+            )
+        ),
+    }
+
+
+ROUTING_BUILT = _routing_built()
+#: the routing daemons' captures and the DHCP exchange: every frame whose protocol stack
+#: holds one of these layers, one of each kind of stack and message
+ROUTING_REAL = ("routing.pcap", "vrrp.pcap", "services.pcap", "real.pcap", "crafted.pcap")
+ROUTING_LAYERS = frozenset({"dhcp", "ospf", "rip", "igmp", "bgp", "vrrp", "bfd", "pim", "ldp"})
+
+
+def _routing_samples() -> list[tuple[str, bytes, int]]:
+    """Every frame of the captures that holds one of the layers (a few hundred frames)."""
+    out: list[tuple[str, bytes, int]] = []
+    for name in ROUTING_REAL:
+        r = subprocess.run(
+            ["tshark", "-r", str(CORPUS / name), "-T", "fields", "-e", "frame.protocols"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        with pcap.read_capture(str(CORPUS / name)) as cap:
+            for i, (kind, rec) in enumerate(zip(r.stdout.splitlines(), cap, strict=False)):
+                if ROUTING_LAYERS & set(kind.split(":")):
+                    out.append((f"{name} #{i + 1} {kind}", bytes(rec.data), rec.orig_len))
+    return out
+
+
+@pytest.fixture(scope="module")
+def compared_routing(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, tuple[list[Node], list[Theirs]]]:
+    frames = [(name, bytes(p), len(p)) for name, p in ROUTING_BUILT.items()]
+    frames += _routing_samples()
+    path = tmp_path_factory.mktemp("oracle") / "routing.pcap"
+    write_pcap(path, [(data, wirelen) for _name, data, wirelen in frames])
+    theirs = tshark_trees(path)
+    assert len(theirs) == len(frames)
+    return {
+        name: (detail(data, LINKTYPE_ETHERNET, wire_len=wirelen), t)
+        for (name, data, wirelen), t in zip(frames, theirs, strict=True)
+    }
+
+
+@needs_tshark
+@pytest.mark.parametrize("name", list(ROUTING_BUILT))
+def test_routing_packets_tree_is_tsharks(
+    name: str, compared_routing: dict[str, tuple[list[Node], list[Theirs]]]
+) -> None:
+    ours, theirs = compared_routing[name]
+    title = next(t.label for t in theirs if t.name in ROUTING_LAYERS)
+    assert any(n.label == title for n in ours), f"{title!r} is not in the tree"
+    assert not mismatches(ours, theirs), "\n".join(mismatches(ours, theirs))
+
+
+@needs_tshark
+def test_routing_frames_tree_is_tsharks(
+    compared_routing: dict[str, tuple[list[Node], list[Theirs]]],
+) -> None:
+    """The daemons' own frames: every layer of theirs worded as tshark words it."""
+    real = {k: v for k, v in compared_routing.items() if k not in ROUTING_BUILT}
+    bad = {
+        name: got
+        for name, (ours, theirs) in real.items()
+        for got in [mismatches(ours, theirs)]
+        if got
+    }
+    assert len(real) > 100
+    assert not bad, "\n".join(f"{k}:\n  " + "\n  ".join(v[:6]) for k, v in bad.items())
+
+
+def _spans_within(node: Node, n: int) -> bool:
+    return 0 <= node.start <= node.end <= n and all(_spans_within(c, n) for c in node.children)
+
+
+@pytest.mark.parametrize("name", list(ROUTING_BUILT))
+def test_routing_builders_take_cut_and_mangled_bytes(name: str) -> None:
+    """Hostile bytes: every cut of the frame and every byte of the message flipped, through
+    the tree and through the layer's builder alone: no exception, no span past the bytes."""
+    import random
+
+    from tapwatch.decode import wstree
+    from tapwatch.decode.fields import Net
+
+    frame = bytes(ROUTING_BUILT[name])
+    start = next(
+        t.start for t in detail(frame, LINKTYPE_ETHERNET) if t.label.startswith(CHECKED_TITLES[-9:])
+    )
+    builders = {
+        wstree.BUILDERS[k]
+        for k in ("BOOTP", "OSPF", "IGMP", "RIP", "VRRP", "BGP", "BFD", "PIM", "LDP")
+    }
+    rng = random.Random(name)
+    cuts = [frame[:cut] for cut in range(start, len(frame))]
+    flips = [
+        frame[:at] + bytes([frame[at] ^ (1 << rng.randrange(8)) if k else 0xFF]) + frame[at + 1 :]
+        for at in range(start, len(frame))
+        for k in (0, 1)
+    ]
+    for data in cuts + flips[::7]:  # the whole tree (scapy's share is slow)
+        assert all(_spans_within(n, len(data)) for n in detail(data, LINKTYPE_ETHERNET))
+    for data in cuts + flips:
+        net = Net(data)
+        net.end = len(data)
+        for build in builders:
+            got = build(data, start, net)
+            assert got is None or _spans_within(got, len(data))

@@ -342,7 +342,7 @@ def _layer_nodes(
     wi = 0  # the walk's layers before this one are matched
     from scapy.packet import NoPayload
 
-    from tapwatch.decode import depth
+    from tapwatch.decode import depth, wstree
 
     n = len(data)
     nodes: list[Node] = []
@@ -404,7 +404,10 @@ def _layer_nodes(
                     nodes.append(_data_node(data, pos, n))
                 pos = n
                 break
-            layer, pos = _parts(built, kind, layer.payload, pos, data, net, nodes)
+            if kind in wstree.WHOLE_MESSAGES:
+                layer, pos = _whole_message(nodes, built, kind, layer.payload, data, end, net)
+            else:
+                layer, pos = _parts(built, kind, layer.payload, pos, data, net, nodes)
             continue
         try:
             children = _within(_field_nodes(layer, own, start, 0, net), n)
@@ -512,6 +515,65 @@ def _parts(
         pos += size
         layer = layer.payload
     return layer, pos
+
+
+def _whole_message(
+    nodes: list[Node], built: Node, kind: str, layer: Any, data: bytes, end: int, net: Net
+) -> tuple[Any, int]:
+    """After the node of a message read whole (:data:`wstree.WHOLE_MESSAGES`): the layer and
+    offset the walk goes on from.
+
+    scapy splits such a message into layers of its own (BOOTP and its options, OSPF's header
+    and its packet, RIP's entries): those inside the node are passed over.  Where the node
+    ends before scapy's layer (a segment scapy leaves undissected holding several BGP
+    messages), the messages that follow are built the same way, at most 64, and what no
+    message claims is data.
+    """
+    from scapy.packet import NoPayload, Raw
+
+    from tapwatch.decode import wstree
+
+    pos, stop, count = end, built.end, 0
+    while built.start < stop < end and count < 64:
+        count += 1
+        more = wstree.BUILDERS[kind](data, stop, net)
+        if more is None or more.end <= stop:
+            break
+        nodes.append(more)
+        stop = more.end
+    if stop < end:
+        nodes.append(_data_node(data, stop, end))
+        return layer, end
+    while layer is not None and not isinstance(layer, NoPayload) and pos < stop:
+        own = _own_bytes(layer)
+        if pos + len(own) > stop:
+            if type(layer).__name__ != "Raw":
+                return None, stop
+            # bytes scapy left undissected that run past the message: what follows it
+            layer = Raw(own[stop - pos :]) / layer.payload
+            pos = stop
+            break
+        pos += len(own)
+        layer = layer.payload
+    pos = max(pos, stop)
+    if type(layer).__name__ != "Raw":
+        return layer, pos
+    # undissected bytes right after the message: the messages that follow it (a second LDP
+    # PDU in the segment), as long as they read whole; the rest stays data
+    own = _own_bytes(layer)
+    stop = pos
+    while stop < pos + len(own) and count < 64:
+        count += 1
+        more = wstree.BUILDERS[kind](data, stop, net)
+        if more is None or more.end <= stop or more.end > pos + len(own):
+            break
+        nodes.append(more)
+        stop = more.end
+    if stop == pos:
+        return layer, pos
+    if stop < pos + len(own):
+        return Raw(own[stop - pos :]) / layer.payload, stop
+    return layer.payload, stop
 
 
 def _fragment(kind: str, data: bytes, start: int) -> bool:

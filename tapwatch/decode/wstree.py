@@ -27,9 +27,11 @@ from tapwatch.decode.depth import bits_line, mac_text
 from tapwatch.decode.fields import Net
 from tapwatch.decode.tree import Node
 from tapwatch.decode.ws_common import data_node, hex_value, ip4, node, u16
+from tapwatch.decode.ws_dhcp import dhcp, dhcp_walked
 from tapwatch.decode.ws_dns import dns, dns_tcp
 from tapwatch.decode.ws_icmp import ICMP_ERRORS, icmp, icmpv6
 from tapwatch.decode.ws_ip import IPV6_EXTENSIONS, ip_protocol, ipv4, ipv6, ipv6_extension
+from tapwatch.decode.ws_routing import bfd, bgp, igmp, ldp, ospf, ospf3, pim, rip, vrrp
 from tapwatch.decode.ws_transport import tcp, udp
 from tapwatch.decode.ws_tunnel import (
     SPANNING,
@@ -221,6 +223,30 @@ def vxlan(data: bytes, s: int, net: Net) -> Node | None:
     return node("Virtual eXtensible Local Area Network", s, s + 8, kids)
 
 
+def ospf_either(data: bytes, s: int, net: Net) -> Node | None:
+    """OSPF named by the decoder's walk: version 2 or 3 by its first byte."""
+    return ospf3(data, s, net) if s < len(data) and data[s] == 3 else ospf(data, s, net)
+
+
+#: scapy's IGMP layers (its classes differ between versions) and the walk's name
+IGMP_LAYERS: Final = (
+    "IGMP",
+    "IGMPv3",
+    "IGMP_MQ",
+    "IGMP_MR",
+    "IGMPv2_LG",
+    "IGMPv2_MR",
+    "IGMPv3_MQ",
+    "IGMPv3_MR",
+    "IGMPv3_MRA",
+)
+#: scapy's BGP layers that start a message (the walk names them BGP)
+BGP_LAYERS: Final = (
+    "BGP",
+    "BGPHeader",
+    "BGPKeepAlive",
+)
+
 Builder = Callable[[bytes, int, Net], "Node | None"]
 
 #: scapy's layer class name -> the builder of its subtree
@@ -250,4 +276,37 @@ BUILDERS: Final[dict[str, Builder]] = {
     "Wireguard": wireguard,
     "OpenVPN": openvpn,
     "OpenVPNTCP": openvpn_tcp,
+    # DHCP and the routing protocols (ws_dhcp, ws_routing): messages read whole
+    "BOOTP": dhcp,
+    "DHCP": dhcp_walked,
+    "OSPF_Hdr": ospf,
+    "OSPF": ospf_either,
+    "OSPFv3_Hdr": ospf3,
+    **dict.fromkeys(IGMP_LAYERS, igmp),
+    "RIP": rip,
+    "VRRP": vrrp,
+    "VRRPv3": vrrp,
+    **dict.fromkeys(BGP_LAYERS, bgp),
+    "BFD": bfd,
+    "PIMv2Hdr": pim,
+    "PIM": pim,
+    "LDP": ldp,
 }
+
+#: layers whose node is the whole message scapy splits into layers of its own (BOOTP and its
+#: options...): the tree passes over those, and builds again where messages follow each other
+WHOLE_MESSAGES: Final = frozenset(
+    {
+        "BOOTP",
+        "DHCP",
+        "OSPF_Hdr",
+        "OSPF",
+        "OSPFv3_Hdr",
+        *IGMP_LAYERS,
+        "RIP",
+        *BGP_LAYERS,
+        "PIMv2Hdr",
+        "PIM",
+        "LDP",
+    }
+)
