@@ -16,6 +16,10 @@ This module words the link layers (Ethernet, ARP, VXLAN) and holds the table of 
 scapy's layer name; the others live by layer in :mod:`~tapwatch.decode.ws_ip`,
 :mod:`~tapwatch.decode.ws_icmp`, :mod:`~tapwatch.decode.ws_transport` and
 :mod:`~tapwatch.decode.ws_dns`, over the helpers of :mod:`~tapwatch.decode.ws_common`.
+DHCP (:mod:`~tapwatch.decode.ws_dhcp`) and the routing protocols
+(:mod:`~tapwatch.decode.ws_routing`: OSPFv2/v3, RIP, IGMP, BGP, VRRP, BFD, PIM hello, LDP)
+are messages read whole: scapy splits them into layers that the tree then passes over
+(``WHOLE_MESSAGES``).
 """
 
 from __future__ import annotations
