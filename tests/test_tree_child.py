@@ -201,3 +201,44 @@ def test_the_children_outlive_the_worker_thread_that_asked_first() -> None:
     finally:
         tree.close()
         check.close()
+
+
+def test_requests_stale_before_their_turn_never_reach_the_child(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A key held over slow rows leaves a worker thread per row waiting for the child: each
+    one sent its frame when its turn came, ran the grace and had the child killed and started
+    again, so ten such rows put 11.5 s between the last key and its tree (2.0 s now)."""
+    import threading
+
+    from tapwatch import keeper
+
+    child = TreeChild()
+    try:
+        assert child.detail(KEEPALIVE, LINKTYPE_RAW) is not None  # started, warm
+        starts: list[str] = []
+        real = keeper.start_python
+        monkeypatch.setattr(keeper, "start_python", lambda code: starts.append(code) or real(code))
+        served, first = child.served, child._ticket
+        answers: list[Any] = []
+        with child._lock:  # a dissection in flight: the rows moved over queue behind it
+            rows = [
+                threading.Thread(
+                    target=lambda: answers.append(child.detail(_bgp_attributes(), 101))
+                )
+                for _ in range(5)
+            ]
+            for row in rows:
+                row.start()
+            assert wait_for(lambda: child._ticket == first + 5)
+            newest: list[Any] = []
+            last = threading.Thread(target=lambda: newest.append(child.detail(KEEPALIVE, 101)))
+            last.start()
+            assert wait_for(lambda: child._ticket == first + 6)
+        for t in [*rows, last]:
+            t.join()
+        assert answers == [None] * 5  # stale: nothing to cache
+        assert newest == [detail(KEEPALIVE, LINKTYPE_RAW)]
+        assert child.served == served + 1 and starts == []  # the warm child, one frame
+    finally:
+        child.close()
