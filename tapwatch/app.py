@@ -126,6 +126,14 @@ class TapwatchApp(ReportsWorkerFailures, App[int]):
             markup=False,
         )
 
+    def action_help_quit(self) -> None:
+        """Ctrl+C's hint in plain words. Textual's own is markup ("Press [b]q[/b] to quit the
+        app"), and tapwatch's notifications never read markup: the brackets showed as typed."""
+        for key, active in self.active_bindings.items():
+            if active.binding.action in ("quit", "app.quit"):
+                self.notify(f"Press {key} to quit", title="Do you want to quit?")
+                return
+
     # ----- the command palette ---------------------------------------------------------------
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """The tools by name (Ctrl+P), then Textual's theme and screenshot commands."""

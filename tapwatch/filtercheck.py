@@ -187,9 +187,16 @@ class FilterJudge:
                 return Verdict(False, error="the filter checker went away", gave_up=True)
             line = self._read_line(time.monotonic() + self.limit_s, ticket)
             if line is None:
+                ended = proc.poll()
                 self._kill()
                 if ticket != self._ticket:
                     return Verdict(False, stale=True)
+                if ended is not None:  # died at once (a crash, the memory limit): not slow
+                    return Verdict(
+                        False,
+                        error=f"the filter checker ended (exit status {ended}) on this filter",
+                        gave_up=True,
+                    )
                 return Verdict(
                     False,
                     error=f"gave up: compiling this filter took longer than {self.limit_s:g} s "
@@ -237,7 +244,9 @@ class FilterJudge:
             if not ready:
                 continue
             chunk = os.read(fd, 65536)
-            if not chunk:
+            if not chunk:  # the child is gone: reaped, so that its status can be said
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=1)
                 return None
             self._buf += chunk
             if len(self._buf) > 1 << 20:

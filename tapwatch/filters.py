@@ -12,7 +12,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from tapwatch.errors import TapwatchError
 from tapwatch.linktypes import LINKTYPE_RAW, header_name, name
@@ -118,6 +118,30 @@ class _BpfInsn(ctypes.Structure):
     ]
 
 
+def _interruptible(compile_it: Callable[[], int]) -> int:
+    """``compile_it()``, run so that Ctrl-C and SIGTERM still work meanwhile.
+
+    libpcap's optimizer takes minutes on some expressions (a few thousand ``port N``
+    terms), and a signal's Python handler runs only between bytecodes of the main
+    thread: a main thread inside ``pcap_compile`` ignored Ctrl-C and SIGTERM until it
+    returned (``tapwatch -r f 'port 1 or ... port 2999'`` outlived ``timeout 60`` by
+    ten minutes). So the main thread waits for a daemon thread that compiles; the
+    handler's KeyboardInterrupt leaves the wait, and the process, at once.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return compile_it()
+    done: list[int] = []
+    worker = threading.Thread(
+        target=lambda: done.append(compile_it()), name="bpf-compile", daemon=True
+    )
+    worker.start()
+    while worker.is_alive():
+        worker.join(0.2)
+    if not done:
+        raise FilterError("the filter could not be compiled")
+    return done[0]
+
+
 class BpfFilter:
     """An expression compiled for one link type; ``match`` is safe from any thread.
 
@@ -137,12 +161,14 @@ class BpfFilter:
             raise FilterError(f"libpcap cannot filter {name(linktype)} packets")
         self._prog = _BpfProgram()
         try:
-            rc = lib.pcap_compile(
-                handle,
-                ctypes.byref(self._prog),
-                expr.encode("utf-8", "replace"),
-                1,
-                _PCAP_NETMASK_UNKNOWN,
+            rc = _interruptible(
+                lambda: lib.pcap_compile(
+                    handle,
+                    ctypes.byref(self._prog),
+                    expr.encode("utf-8", "replace"),
+                    1,
+                    _PCAP_NETMASK_UNKNOWN,
+                )
             )
             if rc != 0:
                 err = (lib.pcap_geterr(handle) or b"syntax error").decode("utf-8", "replace")

@@ -139,6 +139,10 @@ class TreeChild:
             self._ticket += 1
             ticket = self._ticket
         with self._lock:
+            if ticket != self._ticket:
+                # stale while it waited its turn (a key held over slow rows): never sent,
+                # else each one would cost the grace, a kill and a new child, in turn
+                return None
             if not self._ensure():
                 return detail(data, linktype, wire_len)  # no child here: as before
             proc = self._proc

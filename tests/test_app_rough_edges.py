@@ -16,6 +16,7 @@ pytest.importorskip("textual")
 
 from test_app import (
     INBOUND,
+    SIZE,
     T0,
     detail_tree,
     filter_checked,
@@ -246,3 +247,15 @@ async def test_the_palette_finds_tools_by_the_words_users_type() -> None:
         assert found["go to packet"][0] == "Go to"
         assert found["save pcap"][0] == "Write"
         assert "Find" in found["search"]
+
+
+@ui
+async def test_ctrl_c_says_how_to_quit_without_markup_brackets() -> None:
+    """Ctrl+C in the UI showed Textual's hint as typed: "Press [b]q[/b] to quit the app"."""
+    app = TapwatchApp(offline(5))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("ctrl+c")
+        await until(pilot, lambda: app._notifications, "a notification")
+        messages = [n.message for n in app._notifications]
+        assert messages == ["Press q to quit"], messages

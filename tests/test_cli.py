@@ -395,3 +395,36 @@ def test_x_leaves_out_the_link_header_tcpdump_does(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     assert dumps(r.stdout) == dumps(theirs.stdout)
     assert len(dumps(r.stdout)) >= len(pkts)
+
+
+def _cpu_ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_a_signal_stops_a_filter_libpcap_takes_minutes_to_compile(mixed: Path, sig: str) -> None:
+    """libpcap's optimizer takes minutes on a few thousand ``port N`` terms; compiled in the
+    main thread, the Python signal handlers never ran: Ctrl-C did nothing and ``timeout 60``
+    (SIGTERM) was outlived by ten minutes. Now each ends it at once, as tcpdump's would."""
+    import signal
+
+    expr = " or ".join(f"port {i}" for i in range(1, 1500))
+    proc = subprocess.Popen(
+        [*TAPWATCH, "-nn", "-r", str(mixed), expr],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        maps = Path(f"/proc/{proc.pid}/maps")
+        assert wait_for(lambda: "libpcap" in maps.read_text()), "libpcap never loaded"
+        start = _cpu_ticks(proc.pid)
+        assert wait_for(lambda: _cpu_ticks(proc.pid) > start + 100)  # a second in the compile
+        proc.send_signal(getattr(signal, sig))
+        _, err = proc.communicate(timeout=20)  # generous: it used to take minutes
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130 and "Traceback" not in err, err

@@ -320,3 +320,31 @@ def test_mixed_link_types_to_classic_pcap_is_refused(tmp_path: Path) -> None:
         pytest.raises(PcapError, match=r"classic pcap holds one link type.*\.pcapng\)$"),
     ):
         copy_records(cap, w)
+
+
+def test_a_refused_classic_pcap_leaves_the_existing_file_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``tapwatch -r both.pcapng -w old.pcap`` (or ``-i any -w old.pcap``) refused the mixed
+    link types only after opening old.pcap: the user's 95,968-byte capture became a 24-byte
+    header, and nothing was written. The refusal now comes first, for the UI's export too."""
+    from tapwatch.cli import main
+
+    src = tmp_path / "both.pcapng"
+    with open_writer(str(src), LINKTYPE_RAW, ifname="tun0") as w:
+        w.add_interface(LINKTYPE_ETHERNET, "veth0")  # both known before the first packet
+        w.write(TS0, IP_PKT, OUT)
+        w.write(TS0 + 1, ETH_PKT, IN, iface=1)
+    old = tmp_path / "old.pcap"
+    with open_writer(str(old), LINKTYPE_RAW) as w:
+        w.write(TS0, IP_PKT, OUT)
+    before = old.read_bytes()
+    assert main(["-r", str(src), "-w", str(old)]) == 1
+    assert "classic pcap holds one link type" in capsys.readouterr().err
+    assert old.read_bytes() == before
+    assert main(["-r", str(src), "-w", str(tmp_path / "new.pcap")]) == 1
+    assert not (tmp_path / "new.pcap").exists()  # nothing left behind either
+    recs = [Record(1, TS0, OUT, IP_PKT, 0), Record(2, TS0 + 1, IN, ETH_PKT, 1)]
+    with pytest.raises(PcapError, match="classic pcap holds one link type"):
+        export(old, recs, LINKTYPE_RAW, "tun0", interfaces=[(LINKTYPE_ETHERNET, "veth0")])
+    assert old.read_bytes() == before

@@ -205,3 +205,98 @@ def test_the_children_outlive_the_worker_thread_that_asked_first() -> None:
     finally:
         tree.close()
         check.close()
+
+
+def test_requests_stale_before_their_turn_never_reach_the_child(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A key held over slow rows leaves a worker thread per row waiting for the child: each
+    one sent its frame when its turn came, ran the grace and had the child killed and started
+    again, so ten such rows put 11.5 s between the last key and its tree (2.0 s now)."""
+    import threading
+
+    from tapwatch import keeper
+
+    child = TreeChild()
+    try:
+        assert child.detail(KEEPALIVE, LINKTYPE_RAW) is not None  # started, warm
+        starts: list[str] = []
+        real = keeper.start_python
+        monkeypatch.setattr(keeper, "start_python", lambda code: starts.append(code) or real(code))
+        served, first = child.served, child._ticket
+        answers: list[Any] = []
+        with child._lock:  # a dissection in flight: the rows moved over queue behind it
+            rows = [
+                threading.Thread(
+                    target=lambda: answers.append(child.detail(_bgp_attributes(), 101))
+                )
+                for _ in range(5)
+            ]
+            for row in rows:
+                row.start()
+            assert wait_for(lambda: child._ticket == first + 5)
+            newest: list[Any] = []
+            last = threading.Thread(target=lambda: newest.append(child.detail(KEEPALIVE, 101)))
+            last.start()
+            assert wait_for(lambda: child._ticket == first + 6)
+        for t in [*rows, last]:
+            t.join()
+        assert answers == [None] * 5  # stale: nothing to cache
+        assert newest == [detail(KEEPALIVE, LINKTYPE_RAW)]
+        assert child.served == served + 1 and starts == []  # the warm child, one frame
+    finally:
+        child.close()
+
+
+def _busy(pid: int) -> Any:
+    """A condition: the process has run 0.2 s of processor since now (it is at work)."""
+    from pathlib import Path
+
+    def ticks() -> int:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+
+    start = ticks()
+    return lambda: ticks() > start + 20
+
+
+def test_a_child_that_dies_is_said_to_have_died_not_to_be_slow() -> None:
+    """A child killed (a crash, the OOM killer, the address-space limit) was reported as
+    "[Dissection given up after 10 s]" 0.33 s in (main says why since 415bceb), and the filter
+    check's as "compiling this filter took longer than 3 s" 1 s in: the user was told to type
+    fewer terms."""
+    import os
+    import signal
+    import threading
+
+    from tapwatch import filtercheck
+
+    child = TreeChild()
+    judge = filtercheck.FilterJudge()
+    try:
+        assert child.detail(KEEPALIVE, LINKTYPE_RAW) is not None  # started, warm
+        proc = child._proc
+        assert proc is not None
+        got: list[Any] = []
+        asker = threading.Thread(target=lambda: got.append(child.detail(_bgp_attributes(), 101)))
+        asker.start()
+        assert wait_for(_busy(proc.pid))  # the BGP packet is being dissected
+        os.kill(proc.pid, signal.SIGKILL)
+        asker.join()
+        label = got[0][0].label
+        assert label.startswith("[Dissection failed:") and "ended" in label, got
+        assert child.detail(KEEPALIVE, LINKTYPE_RAW) == detail(KEEPALIVE, LINKTYPE_RAW)
+
+        judge.start()
+        slow = filtercheck.FilterRequest(" or ".join(f"port {i}" for i in range(1, 1000)), (101,))
+        verdicts: list[filtercheck.Verdict] = []
+        checker = threading.Thread(target=lambda: verdicts.append(judge.check(slow)))
+        checker.start()
+        assert judge._proc is not None
+        assert wait_for(_busy(judge._proc.pid))  # libpcap's optimizer at work
+        os.kill(judge._proc.pid, signal.SIGKILL)
+        checker.join()
+        assert verdicts[0].gave_up and "the filter checker ended" in verdicts[0].error, verdicts
+    finally:
+        child.close()
+        judge.close()

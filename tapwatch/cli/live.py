@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import signal
 import sys
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -33,6 +34,10 @@ if TYPE_CHECKING:
     from tapwatch.tunnelview import TunnelView
 
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+#: A stop signal this soon after the one that stopped capture is the same stop delivered
+#: twice (``timeout``, ``kill -- -PGID`` and service managers signal the process and then its
+#: group), not a user's second Ctrl-C asking to quit at once.
+SAME_STOP_S = 0.5
 
 
 def open_live_session(argv: Sequence[str]) -> Session:
@@ -169,6 +174,8 @@ class LiveRun:
         self.replayer: Replayer | None = None
         self.traffic: Traffic | None = None
         self.hung_up = False
+        #: when a signal stopped capture (its twin to the process group is not a second one)
+        self._signalled_at: float | None = None
 
     def run(self) -> int:
         if not self.ui:
@@ -182,8 +189,13 @@ class LiveRun:
         return self._report(status)
 
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        now = time.monotonic()
         if self.session.stop_requested.is_set():
+            first = self._signalled_at
+            if first is not None and now - first < SAME_STOP_S:
+                return  # the same stop again, to the group: wind down as asked
             quit_now(signum)
+        self._signalled_at = now
         self.session.request_stop(signal.Signals(signum).name)
         if self.printer is not None:
             self.printer.hurry()

@@ -30,6 +30,8 @@ def open_output(
     if like is not None and not out.rotates:
         return pcap.writer_like(like, sys.stdout.buffer if out.write == "-" else out.write)
     (linktype, ifname), *more = interfaces
+    # refused before the name is opened: opening truncates the user's existing file
+    pcap.check_holds(out.write, None, (linktype, ifname), more)
     writer: CaptureWriter
     if out.rotates:
         writer = pcap.RotatingWriter(

@@ -407,6 +407,39 @@ def _pcapng_name(where: str) -> str:
     return (where if where not in ("-", "output stream", "output") else "capture") + ".pcapng"
 
 
+def _one_linktype(
+    where: str, first: tuple[int, str | None], other: WriterInterface | tuple[int, str | None]
+) -> PcapError:
+    """Why classic pcap cannot hold ``other`` beside the first interface."""
+    linktype, name = other
+    return PcapError(
+        f"cannot write {where}: classic pcap holds one link type, and "
+        f"{name or 'the new interface'} is {linktype_name(linktype)} while "
+        f"{first[1] or 'the first'} is {linktype_name(first[0])}; "
+        f"write pcapng instead (-w {_pcapng_name(where)})"
+    )
+
+
+def check_holds(
+    target: object,
+    fmt: str | None,
+    first: tuple[int, str | None],
+    interfaces: Iterable[tuple[int, str | None]],
+) -> None:
+    """Raise PcapError when ``target``'s format cannot hold ``interfaces`` beside ``first``
+    (classic pcap and a second link type): said before the file is opened, since opening
+    an existing file truncates it and a refused capture must not cost the user their file."""
+    if format_for(target, fmt) != "pcap":
+        return
+    for other in interfaces:
+        if other[0] != first[0]:
+            if isinstance(target, (str, os.PathLike)):
+                where = "standard output" if target == "-" else os.fspath(target)
+            else:
+                where = getattr(target, "name", None) or "output stream"
+            raise _one_linktype(str(where), first, other)
+
+
 class PcapWriter(PacketWriter):
     """Classic libpcap format: 24-byte header, 16-byte record headers, no direction."""
 
@@ -457,12 +490,7 @@ class PcapWriter(PacketWriter):
 
     def _interface_added(self, iface: WriterInterface) -> None:
         if iface.linktype != self.linktype:
-            raise PcapError(
-                f"cannot write {self._where}: classic pcap holds one link type, and "
-                f"{iface.name or 'the new interface'} is {linktype_name(iface.linktype)} while "
-                f"{self.ifname or 'the first'} is {linktype_name(self.linktype)}; "
-                f"write pcapng instead (-w {_pcapng_name(self._where)})"
-            )
+            raise _one_linktype(self._where, (self.linktype, self.ifname), iface)
 
     def write(
         self,
@@ -793,6 +821,8 @@ def export(
     further ones (1, 2, ...), so each record keeps its interface. Used by the
     UI's export key; a failure closes the file and raises PcapError.
     """
+    interfaces = list(interfaces)
+    check_holds(path, None, (linktype, ifname), interfaces)
     writer = open_writer(path, linktype, ifname=ifname, nanosecond=nanosecond)
     try:
         for more_linktype, more_name in interfaces:
