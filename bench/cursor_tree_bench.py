@@ -137,8 +137,43 @@ def run(packets: int, presses: int) -> dict[str, object]:
     return run_rounds(packets, presses, [None], 1, probe=False)["rounds"][0]  # type: ignore[index, no-any-return]
 
 
+def _vary(path: str) -> None:
+    """Every packet's bytes made its own: the IP identification and the payload after the
+    transport header drawn at random (fixed seed). The analyst file repeats a few templates,
+    so the bytes pane meets lines it drew before at every cycle; real traffic seldom does.
+    Checksums are left as they were (wrong now: the same for every tree compared)."""
+    import random
+
+    from tapwatch import pcap
+
+    rng = random.Random(20)
+    frames = [(r.ts_ns, bytes(r.data)) for r in pcap.read_capture(path)]
+    w = pcap.open_writer(path, 101)
+    for ts, data in frames:
+        b = bytearray(data)
+        if len(b) >= 20 and b[0] >> 4 == 4:
+            ihl = (b[0] & 15) * 4
+            b[4:6] = rng.randbytes(2)
+            proto = b[9]
+            if proto == 6 and len(b) >= ihl + 13:
+                start = ihl + (b[ihl + 12] >> 4) * 4
+            elif proto in (1, 17):
+                start = ihl + 8
+            else:
+                start = len(b)
+            b[start:] = rng.randbytes(max(0, len(b) - start))
+        w.write(ts, bytes(b))
+    w.close()
+
+
 def run_rounds(
-    packets: int, presses: int, srcs: list[str | None], rounds: int, *, probe: bool
+    packets: int,
+    presses: int,
+    srcs: list[str | None],
+    rounds: int,
+    *,
+    probe: bool,
+    varied: bool = False,
 ) -> dict[str, object]:
     from bench.ui_bench import _write_analyst_file
 
@@ -149,6 +184,8 @@ def run_rounds(
     try:
         path = os.path.join(tmp, "analyst.pcap")
         _write_analyst_file(path, packets)
+        if varied:
+            _vary(path)
         echo = os.path.join(tmp, "echo.py")
         Path(echo).write_text(ECHO)
         for r in range(rounds):
@@ -470,9 +507,7 @@ def _probe_summary(log_path: str) -> dict[str, object]:
                 "frame_cpu_ms": (frame1["cpu"] - frame0["cpu"]) * 1e3,
                 "move_cpu_ms": (move1["cpu"] - move0["cpu"]) * 1e3,
                 # the process's other threads while the press was handled and drawn
-                "others_cpu_ms": (
-                    (frame1["pcpu"] - move0["pcpu"]) - (frame1["cpu"] - move0["cpu"])
-                )
+                "others_cpu_ms": ((frame1["pcpu"] - move0["pcpu"]) - (frame1["cpu"] - move0["cpu"]))
                 * 1e3,
                 "frames": len(frames),
                 **totals,
@@ -512,15 +547,17 @@ def _main() -> None:
     ap.add_argument("--this", action="store_true", help="with --src: this tree too")
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--probe", action="store_true", help="each tree once more in the probe")
+    ap.add_argument("--varied", action="store_true", help="no two packets' bytes alike")
     a = ap.parse_args()
-    if not a.src and a.rounds == 1 and not a.probe:
+    if not a.src and a.rounds == 1 and not a.probe and not a.varied:
         r = run(a.packets, a.presses)
         print(json.dumps(r, indent=1))
         return
     srcs: list[str | None] = [os.path.abspath(s) for s in a.src or []]
     if a.this or not srcs:
         srcs.append(None)
-    print(json.dumps(run_rounds(a.packets, a.presses, srcs, a.rounds, probe=a.probe), indent=1))
+    got = run_rounds(a.packets, a.presses, srcs, a.rounds, probe=a.probe, varied=a.varied)
+    print(json.dumps(got, indent=1))
 
 
 if __name__ == "__main__":

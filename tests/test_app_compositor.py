@@ -15,14 +15,8 @@ import pytest
 
 pytest.importorskip("textual")
 
-from rich.console import Console  # noqa: E402
-from textual._compositor import ChopsUpdate, Compositor  # noqa: E402
-from textual.geometry import Region  # noqa: E402
-from textual.widget import Widget  # noqa: E402
-
-from tapwatch.app import TapwatchApp  # noqa: E402
-from tapwatch.widgets.compositor import FITS, LeanCompositor  # noqa: E402
-from test_app import (  # noqa: E402
+from rich.console import Console
+from test_app import (
     detail_tree,
     main,
     offline,
@@ -30,6 +24,12 @@ from test_app import (  # noqa: E402
     settle,
     ui,
 )
+from textual._compositor import ChopsUpdate, Compositor
+from textual.geometry import Region
+from textual.widget import Widget
+
+from tapwatch.app import TapwatchApp
+from tapwatch.widgets.compositor import FITS, LeanCompositor
 
 SIZE = (120, 40)
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping, Sequence
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
 from textual._compositor import ChopsUpdate, Compositor
@@ -88,7 +89,7 @@ class LeanCompositor(Compositor):
         for y, x1, x2 in spans:
             line_cuts = cuts[y]
             want = wanted.setdefault(y, set())
-            for cut, end in zip(line_cuts, line_cuts[1:], strict=False):
+            for cut, end in pairwise(line_cuts):
                 if cut < x2 and end > x1:
                     want.add(cut)
         if not wanted:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -26,9 +27,15 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from tapwatch.sanitize import printable
+from tapwatch.widgets.styled_lines import FITS as STYLED_LINES_FIT
+from tapwatch.widgets.styled_lines import StyledLines
 
 if TYPE_CHECKING:
     from tapwatch.decode import Node
+
+
+#: lines drawn kept across packets (a pane shows ~40; cleared whole when full)
+STRIPS_KEPT = 1024
 
 
 def layer_key(label: str) -> str:
@@ -79,6 +86,10 @@ class DetailTree(Tree["Node | None"], inherit_bindings=False):
         #: each label shown and the component class its style comes from, to restyle the
         #: labels when the theme changes (a label keeps the style it was made with)
         self._labelled: list[tuple[TreeNode[Node | None], str]] = []
+        #: lines drawn, by what they show (see ``render_line``)
+        self._strips: dict[tuple[object, ...], Strip] = {}
+        if STYLED_LINES_FIT:  # a line drawn before is styled as before, at once
+            self._styles_cache = StyledLines()
 
     def on_mount(self) -> None:
         # published once the new theme's stylesheet is applied (a watch of the app's theme
@@ -88,6 +99,7 @@ class DetailTree(Tree["Node | None"], inherit_bindings=False):
     def _theme_changed(self, _theme: object) -> None:
         """The labels in the new theme's colours, the packet shown staying as it is."""
         self._style_memo.clear()
+        self._strips.clear()
         get = self.get_component_rich_style
         styles: dict[str, Style] = {}
         for node, name in self._labelled:
@@ -129,7 +141,17 @@ class DetailTree(Tree["Node | None"], inherit_bindings=False):
 
     def notify_style_update(self) -> None:
         self._style_memo.clear()
+        self._strips.clear()
         super().notify_style_update()
+
+    def get_label_width(self, node: TreeNode[Node | None]) -> int:
+        """The label's width and its toggle's, counted (textual renders the label to
+        measure it; the line is measured on every draw for its ellipsis)."""
+        label = node._label
+        if not isinstance(label, Text):
+            return super().get_label_width(node)
+        icon = self.ICON_NODE_EXPANDED if node.is_expanded else self.ICON_NODE
+        return label.cell_len + (cell_len(icon) if node._allow_expand else 0)
 
     def set_title(self, title: str) -> None:
         """The pane's title, redrawing only the frame's top line: setting ``border_title``
@@ -327,12 +349,28 @@ class DetailTree(Tree["Node | None"], inherit_bindings=False):
 
     def render_line(self, y: int) -> Strip:
         """A line wider than the pane ends with an ellipsis where it is cut (the pane does not
-        scroll sideways: zoom it with ``\\`` to read long lines whole)."""
+        scroll sideways: zoom it with ``\\`` to read long lines whole).
+
+        Each line drawn is kept by what it shows (:meth:`_row_key`), across packets: walking
+        the list, the lines a packet shares with one shown a few moves before (a layer of the
+        same flow, a field) are that line's strip again, and textual's caches on the strip
+        (styling, filters, terminal text) answer for it."""
         scroll_x, scroll_y = self.scroll_offset
         base = self._base_style if self._base_style is not None else self.rich_style
-        strip = self._render_line(y + scroll_y, scroll_x, scroll_x + self.size.width, base)
+        index = y + scroll_y
+        width = self.size.width
+        key = (self._row_key(index), index, scroll_x, width, base, self.has_focus)
+        strip = self._strips.get(key)
+        if strip is None:
+            strip = self._draw_line(index, scroll_x, width, base)
+            if len(self._strips) >= STRIPS_KEPT:
+                self._strips.clear()
+            self._strips[key] = strip
+        return strip
+
+    def _draw_line(self, index: int, scroll_x: int, width: int, base: Style) -> Strip:
+        strip = self._render_line(index, scroll_x, scroll_x + width, base)
         width = self.scrollable_content_region.width
-        index = y + self.scroll_offset.y
         lines = self._tree_lines
         if width <= 1 or not 0 <= index < len(lines):
             return strip

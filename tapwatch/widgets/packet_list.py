@@ -42,6 +42,8 @@ from tapwatch.sanitize import printable
 from tapwatch.tunnelview import describe
 from tapwatch.widgets.packet_columns import ADDR_MAX, ADDR_MIN, Columns, fit
 from tapwatch.widgets.packet_rows import PacketRows, with_events
+from tapwatch.widgets.styled_lines import FITS as STYLED_LINES_FIT
+from tapwatch.widgets.styled_lines import StyledLines
 from tapwatch.widgets.theme import PROTO_CLASS_NAMES, proto_class
 
 if TYPE_CHECKING:
@@ -132,6 +134,8 @@ class PacketList(ScrollView, can_focus=True):
         self, session: Session, *, id: str | None = None, classes: str | None = None
     ) -> None:
         super().__init__(id=id, classes=classes)
+        if STYLED_LINES_FIT:  # a scroll by one row styles the one new row, not all of them
+            self._styles_cache = StyledLines()
         self.session = session
         self.ring = session.ring
         #: a capture file: nothing new arrives, so following is never offered

@@ -24,8 +24,8 @@ from textual.screen import Screen
 from tapwatch.analysis.interfaces import InterfaceTally
 from tapwatch.heap import HeapFreezer, RestingCollector
 from tapwatch.sanitize import printable
-from tapwatch.widgets.counters import CountersPane, InterfaceRow
 from tapwatch.widgets.compositor import FITS, LeanCompositor
+from tapwatch.widgets.counters import CountersPane, InterfaceRow
 from tapwatch.widgets.failures import ReportsWorkerFailures
 from tapwatch.widgets.filter_bar import FilterBar
 from tapwatch.widgets.keyhints import KeyHints
