@@ -272,6 +272,8 @@ def _install_probe(log_path: str) -> None:
 
     def name(w: object) -> str:
         wid = getattr(w, "id", None)
+        if wid is None and getattr(w, "parent", None) is not None:  # a scrollbar: whose
+            return f"{type(w).__name__}@{name(w.parent)}"  # type: ignore[attr-defined]
         return type(w).__name__ + (f"#{wid}" if wid else "")
 
     def timed(cls: type, attr: str, tag: str, info=None) -> None:  # type: ignore[no-untyped-def]

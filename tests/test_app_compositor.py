@@ -139,3 +139,82 @@ async def test_cursor_move_asks_only_the_lines_it_changed(
         # list rows, tree lines, bytes lines, their scrollbars' cells: well under a pane's
         # worth per widget; the whole-box way asked ~210 a move
         assert max(counts) < 90, counts
+
+
+def _plain(strips: list[Any]) -> list[list[tuple[str, Any]]]:
+    """Text and style of each piece (the tree's click data left out: a node's id differs
+    from packet to packet, where it is drawn does not)."""
+    return [
+        [(seg.text, seg.style.clear_meta_and_links() if seg.style else None) for seg in strip]
+        for strip in strips
+    ]
+
+
+@ui
+async def test_lines_kept_by_content_are_what_textual_would_draw() -> None:
+    """The list, tree and bytes keep styled lines by what they show (styled_lines.py and
+    their own line caches): after moves, scrolls, focus going from pane to pane (the
+    border's colour) and a layer expanded, each pane's lines are what a fresh styles cache
+    draws from scratch."""
+    from textual._styles_cache import StylesCache
+
+    app = TapwatchApp(offline(60))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        screen = main(app)
+        panes = [packet_list(app), detail_tree(app), screen.query_one("#hex")]
+        keys = ["j"] * 22 + ["tab", "enter", "j", "shift+tab", "k", "k", "tab", "tab"]
+        for key in keys:
+            await pilot.press(key)
+            await settle(pilot, app)
+            for pane in panes:
+                region = Region(0, 0, pane.outer_size.width, pane.outer_size.height)
+                kept = _plain(pane.render_lines(region))
+                # from scratch: textual's styles cache, and the pane's own lines forgotten
+                own = "_strips" if hasattr(pane, "_strips") else "_lines"
+                cache, pane._styles_cache = pane._styles_cache, StylesCache()
+                lines = getattr(pane, own, None)
+                if lines is not None:
+                    setattr(pane, own, {})
+                try:
+                    fresh = _plain(pane.render_lines(region))
+                finally:
+                    pane._styles_cache = cache
+                    if lines is not None:
+                        setattr(pane, own, lines)
+                assert kept == fresh, f"{pane.id} after {key!r}"
+
+
+@ui
+async def test_scrolling_move_styles_only_new_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cursor move that scrolls the list one row moved every row up: textual styled all
+    14 again (border, background, filters, terminal text); the rows that only moved are
+    the styled strips they were, so the row the cursor left, the one it took and the one
+    scrolled in are styled."""
+    from textual._styles_cache import StylesCache
+
+    styled = {"list": 0}
+    real = StylesCache.render_line
+
+    def counting(self: StylesCache, styles: Any, *args: Any) -> Any:
+        if styles.node is not None and styles.node.id == "packets":
+            styled["list"] += 1
+        return real(self, styles, *args)
+
+    app = TapwatchApp(offline(60))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        packets = packet_list(app)
+        while packets.scroll_offset.y == 0:  # down to where each move scrolls
+            await pilot.press("j")
+            await settle(pilot, app)
+        monkeypatch.setattr(StylesCache, "render_line", counting)
+        counts = []
+        for _ in range(5):
+            top = packets.scroll_offset.y
+            await pilot.press("j")
+            await settle(pilot, app)
+            assert packets.scroll_offset.y == top + 1
+            counts.append(styled["list"])
+            styled["list"] = 0
+        assert max(counts) <= 3, counts

@@ -264,7 +264,7 @@ class DetailTree(Tree["Node | None"], inherit_bindings=False):
                 self.scroll_to(y=self.max_scroll_y, animate=False, force=True)
             self.refresh(layout=True)
             return
-        width = self.size.width
+        width = self.scrollable_content_region.width  # not the scrollbar's cells
         for y, (old, new) in enumerate(zip(before, after, strict=True)):
             if old != new:
                 self.refresh(Region(0, y, width, 1))

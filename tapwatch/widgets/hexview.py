@@ -214,8 +214,8 @@ class HexView(ScrollView, can_focus=True):
             self.refresh()
             return
         rows = min(max(before, after), height)
-        if rows:
-            self.refresh(Region(0, 0, self.size.width, rows))
+        if rows:  # the dump's lines, not the scrollbar's cells beside them
+            self.refresh(Region(0, 0, self.scrollable_content_region.width, rows))
 
     def highlight(self, start: int, end: int) -> None:
         """Mark bytes [start, end) and scroll them into view."""

@@ -434,7 +434,8 @@ class PacketList(ScrollView, can_focus=True):
     def _refresh_row(self, index: int) -> None:
         y = index - self.scroll_offset.y + 1
         if 0 < y < self.size.height:
-            self.refresh(Region(0, y, self.size.width, 1))
+            # the row, not the scrollbar's cell beside it (a cursor move leaves the bar alone)
+            self.refresh(Region(0, y, self.scrollable_content_region.width, 1))
 
     # ----- cursor movement -----------------------------------------------------------------
     @property
@@ -527,8 +528,9 @@ class PacketList(ScrollView, can_focus=True):
                 bar.set_reactive(ScrollBar.position, position)  # the same drawing
             else:
                 bar.position = new_value
-        if round(old_value) != round(new_value):
-            self.refresh(self.size.region)
+        if round(old_value) != round(new_value):  # the rows, not the bar's cells beside them
+            region = self.size.region
+            self.refresh(region._replace(width=self.scrollable_content_region.width))
 
     def on_resize(self, _event: events.Resize) -> None:
         self._set_virtual(self.shown.count)

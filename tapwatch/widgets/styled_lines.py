@@ -66,9 +66,23 @@ class StyledLines(StylesCache):
         #: id of the content strip -> (the content strip, its styled strip)
         self._styled: dict[tuple[Any, ...], tuple[Strip, Strip]] = {}
 
+        #: what the widget's styles draw around a content line, as of this frame
+        self._frame_styles: tuple[Any, ...] = ()
+
     def clear(self) -> None:
         super().clear()
         self._styled.clear()
+
+    def render(self, styles: Any, *args: Any, **kwargs: Any) -> list[Strip]:
+        # a border's colour follows the focus: part of the key, read once a frame
+        self._frame_styles = (
+            styles.border,
+            styles.outline,
+            styles.tint,
+            styles.text_opacity,
+            styles.hatch if styles.has_rule("hatch") else None,
+        )
+        return super().render(styles, *args, **kwargs)
 
     def render_line(
         self,
@@ -106,7 +120,16 @@ class StyledLines(StylesCache):
                 native_ansi,
             )
         content = render_content_line(line)
-        key = (id(content), size.width, base_background, background, opacity, id(ansi_theme))
+        key = (
+            id(content),
+            size.width,
+            base_background,
+            background,
+            opacity,
+            id(ansi_theme),
+            padding,
+            self._frame_styles,
+        )
         kept = self._styled.get(key)
         if kept is not None and kept[0] is content:
             return kept[1]
