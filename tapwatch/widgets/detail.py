@@ -81,6 +81,7 @@ class DetailTree(Tree["Node | None"], inherit_bindings=False):
         self.seq: int | None = None
         self.pending = False  # the protocol layers are still being dissected
         self._base_style: Style | None = None  # the widget's style while a frame is drawn
+        self._cut_width: int | None = None  # and the width its lines are cut to
         #: component styles as long as the stylesheet and the focus are the same
         self._style_memo: dict[tuple[tuple[str, ...], bool, bool], Style] = {}
         #: each label shown and the component class its style comes from, to restyle the
@@ -342,10 +343,12 @@ class DetailTree(Tree["Node | None"], inherit_bindings=False):
         # the widget's style once a frame, not once a line (it walks the DOM: ~1 ms a line
         # on a loaded machine, most of the tree's drawing time)
         self._base_style = self.rich_style
+        self._cut_width = self._content_width()
         try:
             return super().render_lines(crop)
         finally:
             self._base_style = None
+            self._cut_width = None
 
     def render_line(self, y: int) -> Strip:
         """A line wider than the pane ends with an ellipsis where it is cut (the pane does not
@@ -359,7 +362,9 @@ class DetailTree(Tree["Node | None"], inherit_bindings=False):
         base = self._base_style if self._base_style is not None else self.rich_style
         index = y + scroll_y
         width = self.size.width
-        key = (self._row_key(index), index, scroll_x, width, base, self.has_focus)
+        # where the ellipsis goes: short of a scrollbar once the tree is taller than the pane
+        cut = self._cut_width if self._cut_width is not None else self._content_width()
+        key = (self._row_key(index), index, scroll_x, width, cut, base, self.has_focus)
         strip = self._strips.get(key)
         if strip is None:
             strip = self._draw_line(index, scroll_x, width, base)
@@ -368,9 +373,12 @@ class DetailTree(Tree["Node | None"], inherit_bindings=False):
             self._strips[key] = strip
         return strip
 
+    def _content_width(self) -> int:
+        return self.scrollable_content_region.width
+
     def _draw_line(self, index: int, scroll_x: int, width: int, base: Style) -> Strip:
         strip = self._render_line(index, scroll_x, scroll_x + width, base)
-        width = self.scrollable_content_region.width
+        width = self._content_width()
         lines = self._tree_lines
         if width <= 1 or not 0 <= index < len(lines):
             return strip
