@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -26,9 +27,15 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from tapwatch.sanitize import printable
+from tapwatch.widgets.styled_lines import FITS as STYLED_LINES_FIT
+from tapwatch.widgets.styled_lines import StyledLines
 
 if TYPE_CHECKING:
     from tapwatch.decode import Node
+
+
+#: lines drawn kept across packets (a pane shows ~40; cleared whole when full)
+STRIPS_KEPT = 1024
 
 
 def layer_key(label: str) -> str:
@@ -74,11 +81,16 @@ class DetailTree(Tree["Node | None"], inherit_bindings=False):
         self.seq: int | None = None
         self.pending = False  # the protocol layers are still being dissected
         self._base_style: Style | None = None  # the widget's style while a frame is drawn
+        self._cut_width: int | None = None  # and the width its lines are cut to
         #: component styles as long as the stylesheet and the focus are the same
         self._style_memo: dict[tuple[tuple[str, ...], bool, bool], Style] = {}
         #: each label shown and the component class its style comes from, to restyle the
         #: labels when the theme changes (a label keeps the style it was made with)
         self._labelled: list[tuple[TreeNode[Node | None], str]] = []
+        #: lines drawn, by what they show (see ``render_line``)
+        self._strips: dict[tuple[object, ...], Strip] = {}
+        if STYLED_LINES_FIT:  # a line drawn before is styled as before, at once
+            self._styles_cache = StyledLines()
 
     def on_mount(self) -> None:
         # published once the new theme's stylesheet is applied (a watch of the app's theme
@@ -88,6 +100,7 @@ class DetailTree(Tree["Node | None"], inherit_bindings=False):
     def _theme_changed(self, _theme: object) -> None:
         """The labels in the new theme's colours, the packet shown staying as it is."""
         self._style_memo.clear()
+        self._strips.clear()
         get = self.get_component_rich_style
         styles: dict[str, Style] = {}
         for node, name in self._labelled:
@@ -129,7 +142,17 @@ class DetailTree(Tree["Node | None"], inherit_bindings=False):
 
     def notify_style_update(self) -> None:
         self._style_memo.clear()
+        self._strips.clear()
         super().notify_style_update()
+
+    def get_label_width(self, node: TreeNode[Node | None]) -> int:
+        """The label's width and its toggle's, counted (textual renders the label to
+        measure it; the line is measured on every draw for its ellipsis)."""
+        label = node._label
+        if not isinstance(label, Text):
+            return super().get_label_width(node)
+        icon = self.ICON_NODE_EXPANDED if node.is_expanded else self.ICON_NODE
+        return label.cell_len + (cell_len(icon) if node._allow_expand else 0)
 
     def set_title(self, title: str) -> None:
         """The pane's title, redrawing only the frame's top line: setting ``border_title``
@@ -242,7 +265,7 @@ class DetailTree(Tree["Node | None"], inherit_bindings=False):
                 self.scroll_to(y=self.max_scroll_y, animate=False, force=True)
             self.refresh(layout=True)
             return
-        width = self.size.width
+        width = self.scrollable_content_region.width  # not the scrollbar's cells
         for y, (old, new) in enumerate(zip(before, after, strict=True)):
             if old != new:
                 self.refresh(Region(0, y, width, 1))
@@ -320,19 +343,42 @@ class DetailTree(Tree["Node | None"], inherit_bindings=False):
         # the widget's style once a frame, not once a line (it walks the DOM: ~1 ms a line
         # on a loaded machine, most of the tree's drawing time)
         self._base_style = self.rich_style
+        self._cut_width = self._content_width()
         try:
             return super().render_lines(crop)
         finally:
             self._base_style = None
+            self._cut_width = None
 
     def render_line(self, y: int) -> Strip:
         """A line wider than the pane ends with an ellipsis where it is cut (the pane does not
-        scroll sideways: zoom it with ``\\`` to read long lines whole)."""
+        scroll sideways: zoom it with ``\\`` to read long lines whole).
+
+        Each line drawn is kept by what it shows (:meth:`_row_key`), across packets: walking
+        the list, the lines a packet shares with one shown a few moves before (a layer of the
+        same flow, a field) are that line's strip again, and textual's caches on the strip
+        (styling, filters, terminal text) answer for it."""
         scroll_x, scroll_y = self.scroll_offset
         base = self._base_style if self._base_style is not None else self.rich_style
-        strip = self._render_line(y + scroll_y, scroll_x, scroll_x + self.size.width, base)
-        width = self.scrollable_content_region.width
-        index = y + self.scroll_offset.y
+        index = y + scroll_y
+        width = self.size.width
+        # where the ellipsis goes: short of a scrollbar once the tree is taller than the pane
+        cut = self._cut_width if self._cut_width is not None else self._content_width()
+        key = (self._row_key(index), index, scroll_x, width, cut, base, self.has_focus)
+        strip = self._strips.get(key)
+        if strip is None:
+            strip = self._draw_line(index, scroll_x, width, base)
+            if len(self._strips) >= STRIPS_KEPT:
+                self._strips.clear()
+            self._strips[key] = strip
+        return strip
+
+    def _content_width(self) -> int:
+        return self.scrollable_content_region.width
+
+    def _draw_line(self, index: int, scroll_x: int, width: int, base: Style) -> Strip:
+        strip = self._render_line(index, scroll_x, scroll_x + width, base)
+        width = self._content_width()
         lines = self._tree_lines
         if width <= 1 or not 0 <= index < len(lines):
             return strip

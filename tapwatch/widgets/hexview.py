@@ -20,6 +20,9 @@ from textual.scroll_view import ScrollView
 from textual.scrollbar import ScrollBarRender
 from textual.strip import Strip
 
+from tapwatch.widgets.styled_lines import FITS as STYLED_LINES_FIT
+from tapwatch.widgets.styled_lines import StyledLines
+
 if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderResult
 
@@ -28,6 +31,8 @@ HEX_STYLE = Style(color="#d7dae0")
 ASCII_STYLE = Style(color="#98c379")
 DOT_STYLE = Style(color="#5c6370")
 MARK_STYLE = Style(color="#1e1e1e", bgcolor="#e5c07b", bold=True)
+#: dump lines kept (a pane shows ~40; cleared whole when full)
+LINES_KEPT = 1024
 PRINTABLE = frozenset(range(0x20, 0x7F))
 
 
@@ -150,6 +155,10 @@ class HexView(ScrollView, can_focus=True):
         self.data = b""
         self.mark: tuple[int, int] | None = None
         self._styles: HexStyles | None = None
+        #: dump lines drawn, by what they show (see ``render_line``)
+        self._lines: dict[tuple[object, ...], Strip] = {}
+        if STYLED_LINES_FIT:  # a line drawn before is styled as before, at once
+            self._styles_cache = StyledLines()
 
     def on_mount(self) -> None:
         self.watch(self.app, "theme", self._theme_changed, init=False)
@@ -158,6 +167,7 @@ class HexView(ScrollView, can_focus=True):
 
     def _theme_changed(self) -> None:
         self._styles = None
+        self._lines.clear()
         self.refresh()
 
     @property
@@ -204,8 +214,8 @@ class HexView(ScrollView, can_focus=True):
             self.refresh()
             return
         rows = min(max(before, after), height)
-        if rows:
-            self.refresh(Region(0, 0, self.size.width, rows))
+        if rows:  # the dump's lines, not the scrollbar's cells beside them
+            self.refresh(Region(0, 0, self.scrollable_content_region.width, rows))
 
     def highlight(self, start: int, end: int) -> None:
         """Mark bytes [start, end) and scroll them into view."""
@@ -237,13 +247,29 @@ class HexView(ScrollView, can_focus=True):
         self._resize()
 
     def render_line(self, y: int) -> Strip:
+        """One dump line, kept by what it shows (its bytes, offset, marked part, width):
+        a packet shown again, or bytes a packet shares with one shown before at the same
+        offset, are the same strip again, which textual's caches on it then style, filter
+        and turn into terminal text at once."""
         width = self.size.width
         per = self.per_line
         line = self.scroll_offset.y + y
         offset = line * per
         styles = self.hex_styles
-        if not self.data or offset >= len(self.data):
+        data = self.data
+        if not data or offset >= len(data):
             return Strip.blank(width, styles.blank)
-        return Strip(dump_line(self.data, offset, per, self.mark, styles)).adjust_cell_length(
-            width, styles.blank
-        )
+        mark = self.mark
+        if mark is not None:  # the marked part of this line only
+            lo, hi = max(mark[0], offset), min(mark[1], offset + per)
+            mark = (lo, hi) if lo < hi else None
+        key = (data[offset : offset + per], offset, mark, per, width, styles)
+        strip = self._lines.get(key)
+        if strip is None:
+            strip = Strip(dump_line(data, offset, per, mark, styles)).adjust_cell_length(
+                width, styles.blank
+            )
+            if len(self._lines) >= LINES_KEPT:
+                self._lines.clear()
+            self._lines[key] = strip
+        return strip

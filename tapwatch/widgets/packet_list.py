@@ -42,6 +42,8 @@ from tapwatch.sanitize import printable
 from tapwatch.tunnelview import describe
 from tapwatch.widgets.packet_columns import ADDR_MAX, ADDR_MIN, Columns, fit
 from tapwatch.widgets.packet_rows import PacketRows, with_events
+from tapwatch.widgets.styled_lines import FITS as STYLED_LINES_FIT
+from tapwatch.widgets.styled_lines import StyledLines
 from tapwatch.widgets.theme import PROTO_CLASS_NAMES, proto_class
 
 if TYPE_CHECKING:
@@ -132,6 +134,8 @@ class PacketList(ScrollView, can_focus=True):
         self, session: Session, *, id: str | None = None, classes: str | None = None
     ) -> None:
         super().__init__(id=id, classes=classes)
+        if STYLED_LINES_FIT:  # a scroll by one row styles the one new row, not all of them
+            self._styles_cache = StyledLines()
         self.session = session
         self.ring = session.ring
         #: a capture file: nothing new arrives, so following is never offered
@@ -430,7 +434,8 @@ class PacketList(ScrollView, can_focus=True):
     def _refresh_row(self, index: int) -> None:
         y = index - self.scroll_offset.y + 1
         if 0 < y < self.size.height:
-            self.refresh(Region(0, y, self.size.width, 1))
+            # the row, not the scrollbar's cell beside it (a cursor move leaves the bar alone)
+            self.refresh(Region(0, y, self.scrollable_content_region.width, 1))
 
     # ----- cursor movement -----------------------------------------------------------------
     @property
@@ -523,8 +528,9 @@ class PacketList(ScrollView, can_focus=True):
                 bar.set_reactive(ScrollBar.position, position)  # the same drawing
             else:
                 bar.position = new_value
-        if round(old_value) != round(new_value):
-            self.refresh(self.size.region)
+        if round(old_value) != round(new_value):  # the rows, not the bar's cells beside them
+            region = self.size.region
+            self.refresh(region._replace(width=self.scrollable_content_region.width))
 
     def on_resize(self, _event: events.Resize) -> None:
         self._set_virtual(self.shown.count)

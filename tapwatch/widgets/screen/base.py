@@ -24,6 +24,7 @@ from textual.screen import Screen
 from tapwatch.analysis.interfaces import InterfaceTally
 from tapwatch.heap import HeapFreezer, RestingCollector
 from tapwatch.sanitize import printable
+from tapwatch.widgets.compositor import FITS, LeanCompositor
 from tapwatch.widgets.counters import CountersPane, InterfaceRow
 from tapwatch.widgets.failures import ReportsWorkerFailures
 from tapwatch.widgets.filter_bar import FilterBar
@@ -51,6 +52,8 @@ class ScreenBase(ReportsWorkerFailures, Screen[None]):
         self, session: Session, *, refresh_hz: float = 20, clock: Callable[[], int] | None = None
     ) -> None:
         super().__init__(id="main")
+        if FITS:  # a cursor move composes the lines that show, not every widget's every line
+            self._compositor = LeanCompositor()
         self.session = session
         #: -Y's filter (Wireshark's language), applied once the panes are up
         self.initial_filter = ""
