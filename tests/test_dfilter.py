@@ -609,6 +609,23 @@ def test_dash_y_prints_what_tshark_selects(tmp_path: Path) -> None:
     assert len(lines) == 1 and "column 11" in lines[0] and "Traceback" not in bad.stderr
 
 
+def test_a_huge_bad_filter_is_said_in_one_short_line_around_the_fault() -> None:
+    from tapwatch.dfilter.language import EXCERPT, OptionError, checked_option
+
+    long = "ip.src == 1.2.3.4 and " * 300  # 6,600 characters
+    with pytest.raises(OptionError) as e:
+        checked_option("-Y", long + "ip.dst == foo")
+    said = str(e.value)
+    assert said.startswith(f"-Y: column {len(long) + 11}: ") and len(said) < 2 * EXCERPT + 80
+    assert said.endswith("1.2.3.4 and ip.dst == foo") and ": …" in said
+    with pytest.raises(OptionError) as e:
+        checked_option("-Y", "ip.src == foo")  # short: repeated whole
+    assert str(e.value).endswith(": ip.src == foo")
+    with pytest.raises(OptionError) as e:
+        checked_option("-Y", long * 2)  # past the length limit
+    assert len(str(e.value)) < 2 * EXCERPT + 80
+
+
 def test_a_dissection_key_is_bound_once_whatever_the_import_order() -> None:
     """Which walker dissects a port is never decided by which module was imported last."""
     from tapwatch.dfilter import dissect

@@ -229,5 +229,23 @@ def checked_option(flag: str, text: str) -> str:
     try:
         compile_filter(text)
     except DisplayFilterError as e:
-        raise OptionError(f"{flag}: {e}: {text}") from None
+        raise OptionError(f"{flag}: {e}: {excerpt(text, e.start, e.end)}") from None
     return text
+
+
+#: The most of a filter an error line repeats: the line stays one line.
+EXCERPT: Final = 120
+
+
+def excerpt(text: str, start: int, end: int) -> str:
+    """``text`` whole when it is short, else the part around columns ``start``-``end``
+    (where the error is) with an ellipsis where it was cut: a pasted 100 KB filter is not
+    echoed whole on stderr."""
+    if len(text) <= EXCERPT:
+        return text
+    end = min(max(end, start + 1), start + EXCERPT // 2)
+    room = (EXCERPT - (end - start)) // 2
+    lo = max(0, start - room)
+    hi = min(len(text), max(end + room, lo + EXCERPT))
+    lo = max(0, min(lo, hi - EXCERPT))
+    return ("…" if lo else "") + text[lo:hi] + ("…" if hi < len(text) else "")
