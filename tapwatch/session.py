@@ -640,6 +640,7 @@ class Session:
             interfaces=tuple((i.name, i.kind) for i in self.interfaces if i.kind != "events"),
             addresses=tuple(info.addresses),
             mtu=self._mtu_now.get(info.name, info.mtu) if info.mtu else info.mtu,
+            mtu_of=info.name,
             device_state=self.device_state,
             capture=self.capture_state(),
             stop_reason=self.stop_reason,

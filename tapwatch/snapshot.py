@@ -68,3 +68,5 @@ class Status:
     linktypes: tuple[str, ...] = ()
     # ----- read from the kernel, then let go by -i any's holding queue (links not announced)
     held_dropped: int = 0
+    # ----- whose MTU ``mtu`` is (the headline interface), named when several are watched
+    mtu_of: str = ""

@@ -1112,6 +1112,16 @@ def test_status_shows_every_loss_prominently() -> None:
     assert "kernel drops 5  unannounced 7  missed 3" in held.plain
 
 
+def test_status_names_whose_mtu_it_shows_when_several_interfaces_are_watched() -> None:
+    from tapwatch.widgets.status import ViewState, render_status
+
+    one = replace(tun_records(3).status(), mtu=1500, mtu_of="tun1")
+    assert " mtu 1500" in render_status(one, ViewState()).plain
+    assert "tun1 mtu" not in render_status(one, ViewState()).plain  # one interface: plain
+    two = replace(one, interfaces=(("tun1", "tun"), ("veth0", "observed")))
+    assert "tun1 mtu 1500" in render_status(two, ViewState()).plain
+
+
 # ----- snapshots ---------------------------------------------------------------------------
 
 

@@ -169,7 +169,9 @@ def _source_items(st: Status, view: ViewState, s: StatusStyles) -> list[_Item]:
     if st.addresses:
         items.append(_Item(2).add(" ".join(st.addresses), s.value))
     if st.mtu:
-        items.append(_item(s, 1, "mtu", str(st.mtu), s.label))
+        # with several interfaces, the MTU says whose it is (-i any's first is lo's 65536)
+        whose = f"{printable(st.mtu_of)} mtu" if len(st.interfaces) > 1 and st.mtu_of else "mtu"
+        items.append(_item(s, 1, whose, str(st.mtu), s.label))
     if st.device_state is not None:
         state = st.device_state
         word = _Item(9)
