@@ -26,11 +26,14 @@ pass's TCP analysis, reassembled tunnel frames), and the labels of ``ONLY_TAPWAT
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import os
 import shutil
 import struct
 import subprocess
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -148,8 +151,30 @@ def _theirs(e: ET.Element) -> Theirs | None:
     return Theirs(label, start, end, name, kids)
 
 
-def tshark_trees(path: Path) -> list[list[Theirs]]:
-    """tshark's tree of every frame of ``path``: its layers after the frame's."""
+#: Where tshark's answers are kept for the run, shared by the test workers (set by the
+#: fixtures below): each worker that runs a test of this file would otherwise run tshark on
+#: the same packets again (tens of seconds of processor a worker on a busy machine).
+_SHARED: list[Path] = []
+
+
+def _tshark_pdml(path: Path) -> bytes:
+    data = path.read_bytes()
+    key = hashlib.sha256(data + "\0".join(TSHARK_ARGS).encode()).hexdigest()[:32]
+    kept = _SHARED[0] / f"pdml-{key}.xml" if _SHARED else None
+    if kept is not None:
+        with open(_SHARED[0] / f"pdml-{key}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # one worker runs tshark, the others wait for it
+            if kept.exists():
+                return kept.read_bytes()
+            out = _run_tshark(path)
+            tmp = kept.with_suffix(".part")
+            tmp.write_bytes(out)
+            tmp.replace(kept)
+            return out
+    return _run_tshark(path)
+
+
+def _run_tshark(path: Path) -> bytes:
     r = subprocess.run(
         ["tshark", "-r", str(path), *TSHARK_ARGS],
         capture_output=True,
@@ -157,8 +182,13 @@ def tshark_trees(path: Path) -> list[list[Theirs]]:
         check=False,
     )
     assert r.returncode == 0, r.stderr.decode(errors="replace")
+    return r.stdout
+
+
+def tshark_trees(path: Path) -> list[list[Theirs]]:
+    """tshark's tree of every frame of ``path``: its layers after the frame's."""
     out = []
-    for packet in ET.fromstring(r.stdout):
+    for packet in ET.fromstring(_tshark_pdml(path)):
         protos: list[ET.Element] = []
         for p in packet:
             if p.get("name") == "fake-field-wrapper":  # data after the last layer
@@ -167,6 +197,33 @@ def tshark_trees(path: Path) -> list[list[Theirs]]:
                 protos.append(p)
         out.append([t for t in (_theirs(p) for p in protos) if t is not None])
     return out
+
+
+class Compared(Mapping[str, tuple[list[Node], list[Theirs]]]):
+    """Each packet's tree, tapwatch's and tshark's, by the packet's name; tapwatch's is made
+    when a test asks for it (a worker runs a share of the tests, not all of them)."""
+
+    def __init__(self, frames: list[tuple[str, bytes, int]], theirs: list[list[Theirs]]) -> None:
+        self._frames = {n: (d, w, t) for (n, d, w), t in zip(frames, theirs, strict=True)}
+        self._made: dict[str, tuple[list[Node], list[Theirs]]] = {}
+
+    def __getitem__(self, name: str) -> tuple[list[Node], list[Theirs]]:
+        if name not in self._made:
+            data, wirelen, t = self._frames[name]
+            self._made[name] = (detail(data, LINKTYPE_ETHERNET, wire_len=wirelen), t)
+        return self._made[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._frames)
+
+    def __len__(self) -> int:
+        return len(self._frames)
+
+
+def _shared_dir(factory: pytest.TempPathFactory) -> Path:
+    """The run's directory all test workers see (a worker's own base is inside it)."""
+    base = factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
 def _generated(label: str) -> str:
@@ -627,14 +684,12 @@ def compared(
 ) -> dict[str, tuple[list[Node], list[Theirs]]]:
     """Every packet's tree, tapwatch's and tshark's, by the packet's name."""
     frames = [(name, bytes(p), len(p)) for name, p in BUILT.items()] + _real_samples()
+    _SHARED[:] = [_shared_dir(tmp_path_factory)]
     path = tmp_path_factory.mktemp("oracle") / "frames.pcap"
     write_pcap(path, [(data, wirelen) for _name, data, wirelen in frames])
     theirs = tshark_trees(path)
     assert len(theirs) == len(frames)
-    return {
-        name: (detail(data, LINKTYPE_ETHERNET, wire_len=wirelen), t)
-        for (name, data, wirelen), t in zip(frames, theirs, strict=True)
-    }
+    return Compared(frames, theirs)
 
 
 @needs_tshark
@@ -1220,14 +1275,12 @@ def compared_routing(
 ) -> dict[str, tuple[list[Node], list[Theirs]]]:
     frames = [(name, bytes(p), len(p)) for name, p in ROUTING_BUILT.items()]
     frames += _routing_samples()
+    _SHARED[:] = [_shared_dir(tmp_path_factory)]
     path = tmp_path_factory.mktemp("oracle") / "routing.pcap"
     write_pcap(path, [(data, wirelen) for _name, data, wirelen in frames])
     theirs = tshark_trees(path)
     assert len(theirs) == len(frames)
-    return {
-        name: (detail(data, LINKTYPE_ETHERNET, wire_len=wirelen), t)
-        for (name, data, wirelen), t in zip(frames, theirs, strict=True)
-    }
+    return Compared(frames, theirs)
 
 
 @needs_tshark
@@ -1246,7 +1299,7 @@ def test_routing_frames_tree_is_tsharks(
     compared_routing: dict[str, tuple[list[Node], list[Theirs]]],
 ) -> None:
     """The daemons' own frames: every layer of theirs worded as tshark words it."""
-    real = {k: v for k, v in compared_routing.items() if k not in ROUTING_BUILT}
+    real = {k: compared_routing[k] for k in compared_routing if k not in ROUTING_BUILT}
     bad = {
         name: got
         for name, (ours, theirs) in real.items()
