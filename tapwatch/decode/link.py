@@ -50,6 +50,10 @@ _S_SLL2: Final = struct.Struct("!HHIHBB8s")
 
 _ETYPE_STR: Final = {t: f"ethertype {n} (0x{t:04x})" for t, n in ETHERTYPE_NAMES.items()}
 
+#: The ethertype that announces an 802.2 LLC header (jumbo frames' LLC, tcpdump's
+#: ``ETHERTYPE_JUMBO``): what follows is read as after an 802.3 length.
+ETHERTYPE_LLC: Final = 0x8870
+
 
 def etype_str(t: int) -> str:
     """tcpdump's ``ethertype IPv4 (0x0800)``."""
@@ -72,7 +76,9 @@ def ether(d: bytes, off: int, a: Acc) -> tuple[str, str]:
         return "", f"[|ether], length {n}"
     t = d[off + 12] << 8 | d[off + 13]
     p = off + 14
-    if a.lean and t > 1500 and t not in VLAN_TYPES:  # the -e text is not wanted
+    if (
+        a.lean and t > 1500 and t not in VLAN_TYPES and t != ETHERTYPE_LLC
+    ):  # the -e text is not wanted
         text = ethertype_text(d, p, t, a)
         if text is None:
             return (
@@ -86,7 +92,9 @@ def ether(d: bytes, off: int, a: Acc) -> tuple[str, str]:
     a.src = src
     a.dst = dst
     if t <= 1500:
-        return _llc(d, off + 14, a, f"{src} > {dst}, 802.3, length {n}: ")
+        return _llc(d, p, a, f"{src} > {dst}, 802.3, length {t}: ", min(len(d), p + t))
+    if t == ETHERTYPE_LLC:
+        return _llc(d, p, a, f"{src} > {dst}, ", len(d))
     link = f"{src} > {dst}, {etype_str(t)}, length {n}: "
     tags = 0
     while t in VLAN_TYPES and tags < MAX_VLAN_TAGS:
@@ -98,7 +106,14 @@ def ether(d: bytes, off: int, a: Acc) -> tuple[str, str]:
         tci, t = S_HH.unpack_from(d, p)
         p += 4
         dei = ", DEI" if tci & 0x1000 else ""
-        link += f"vlan {tci & 0xFFF}, p {tci >> 13}{dei}, {etype_str(t)}, "
+        link += f"vlan {tci & 0xFFF}, p {tci >> 13}{dei}, "
+        # after a tag as in front of it, a length (802.3) or 0x8870 announces 802.2 LLC;
+        # tcpdump -e then writes "802.3" and the LLC header with no separator between
+        if t <= 1500:
+            return _llc(d, p, a, f"{link}802.3", min(len(d), p + t))
+        if t == ETHERTYPE_LLC:
+            return _llc(d, p, a, link, len(d))
+        link += f"{etype_str(t)}, "
     text = ethertype_text(d, p, t, a)
     if text is None:
         return "", f"{link.rstrip(': ,')}, length {len(d) - p}" if tags else link.rstrip(": ")
@@ -111,9 +126,6 @@ def ether_walk(d: bytes, off: int, out: Walk) -> None:
     if n < off + 14:
         return
     t = d[off + 12] << 8 | d[off + 13]
-    if t <= 1500:
-        _llc_walk(d, off + 14, out)
-        return
     p = off + 14
     tags = 0
     while t in VLAN_TYPES and tags < MAX_VLAN_TAGS:
@@ -123,13 +135,54 @@ def ether_walk(d: bytes, off: int, out: Walk) -> None:
             return
         t = d[p + 2] << 8 | d[p + 3]
         p += 4
+    if t <= 1500 or t == ETHERTYPE_LLC:
+        _llc_walk(d, p, out)
+        return
     ethertype_walk(d, p, t, out)
 
 
-def _llc(d: bytes, off: int, a: Acc, link: str) -> tuple[str, str]:
-    """802.2 LLC (with SNAP carrying an ethertype, and STP recognised by its SAP)."""
+#: tcpdump's names of LLC service access points (``llc_values``).
+LLC_SAPS: Final = {
+    0x00: "Null",
+    0xFF: "Global",
+    0x02: "802.1B I",
+    0x03: "802.1B G",
+    0x06: "IP",
+    0x0E: "ProWay NM",
+    0x42: "STP",
+    0x4E: "RS511",
+    0x7E: "ISO8208",
+    0x8E: "ProWay",
+    0xAA: "SNAP",
+    0xE0: "IPX",
+    0xF0: "NetBeui",
+    0xFE: "OSI",
+}
+
+
+def llc_e(d: bytes, off: int) -> str:
+    """What tcpdump -e prints of the LLC header at ``off`` (3 bytes there), through the
+    control field: ``LLC, dsap STP (0x42) Individual, ssap STP (0x42) Command, ctrl 0x03: ``."""
+    dsap, ssap = d[off] & 0xFE, d[off + 1] & 0xFE
+    ig = "Group" if d[off] & 1 else "Individual"
+    cr = "Response" if d[off + 1] & 1 else "Command"
+    ctrl = d[off + 2]
+    if ctrl & 3 == 3 or off + 4 > len(d):
+        cfield = f"0x{ctrl:02x}"
+    else:
+        cfield = f"0x{ctrl | d[off + 3] << 8:04x}"  # I and S frames: two bytes, little-endian
+    return (
+        f"LLC, dsap {LLC_SAPS.get(dsap, 'Unknown')} (0x{dsap:02x}) {ig}, "
+        f"ssap {LLC_SAPS.get(ssap, 'Unknown')} (0x{ssap:02x}) {cr}, ctrl {cfield}: "
+    )
+
+
+def _llc(d: bytes, off: int, a: Acc, link: str, end: int) -> tuple[str, str]:
+    """802.2 LLC from ``off`` to ``end`` (an 802.3 length's end, or the frame's), with SNAP
+    carrying an ethertype, and STP recognised by its SAP; ``link`` is what -e printed
+    before it (after an 802.3 length, VLAN tags, or an 0x8870 ethertype)."""
     a.layers.append("LLC")
-    n = len(d)
+    n = end
     if n < off + 3:
         a.bad = True
         return "", f"{link}[|llc]"
@@ -143,15 +196,56 @@ def _llc(d: bytes, off: int, a: Acc, link: str) -> tuple[str, str]:
         if oui == b"\0\0\0":
             text = ethertype_text(d, off + 8, t, a)
             if text is not None:
-                return f"{link}LLC/SNAP, {etype_str(t)}: ", text
+                snap = f"oui Ethernet (0x000000), {etype_str(t)}, length {n - off - 8}: "
+                return f"{link}{llc_e(d, off)}{snap}", text
         a.info = f"LLC/SNAP, oui 0x{oui.hex()}, type 0x{t:04x}"
         return "", f"{link}LLC/SNAP, oui 0x{oui.hex()}, type 0x{t:04x}"
     if dsap == 0x42:
         a.layers.append("STP")
         a.info = "Spanning Tree Protocol"
-        return link, f"STP 802.1d, length {n - off - 3}"
+        return f"{link}{llc_e(d, off)}", stp_text(d, off + 3, n)
     a.info = f"LLC, DSAP 0x{dsap:02x}, SSAP 0x{ssap:02x}"
     return link, f"LLC, dsap 0x{dsap:02x}, ssap 0x{ssap:02x}, ctrl 0x{ctrl:02x}, length {n - off}"
+
+
+#: tcpdump's names of a BPDU's flags (``stp_bpdu_flag_values``), in its order.
+_STP_FLAGS: Final = (
+    (0x01, "Topology change"),
+    (0x02, "Proposal"),
+    (0x10, "Learn"),
+    (0x20, "Forward"),
+    (0x40, "Agreement"),
+    (0x80, "Topology change ACK"),
+)
+_STP_PROTOS: Final = {0: "STP 802.1d", 2: "RSTP 802.1w", 3: "MSTP 802.1s"}
+
+
+def stp_text(d: bytes, off: int, end: int) -> str:
+    """tcpdump's line for a spanning tree BPDU at ``off`` (``stp_print`` without -v):
+    ``STP 802.1d, Config, Flags [none], bridge-id 8000.02:00:00:00:00:01.8001, length 35``."""
+    length = end - off
+    if length < 4:
+        return f"STP 802.1d, length {length} [|stp]"
+    version, kind = d[off + 2], d[off + 3]
+    out = _STP_PROTOS.get(version, f"STP Proto Version {version}")
+    if kind == 0x80:
+        return f"{out}, Topology Change, length {length}"
+    if kind not in (0x00, 0x02) or (kind == 0x02 and version < 2):
+        return f"{out}, unknown type 0x{kind:02x}, length {length}"
+    if length < 35:
+        return f"{out} [|stp]"
+    if kind == 0x00:
+        out += ", Config"
+    elif version == 2:
+        out += ", Rapid STP"
+    else:
+        out += ", Multiple STP"
+    flags = d[off + 4]
+    names = ", ".join(n for bit, n in _STP_FLAGS if flags & bit)
+    bridge = d[off + 17 : off + 25]
+    bid = f"{bridge[0]:02x}{bridge[1]:02x}.{':'.join(f'{b:02x}' for b in bridge[2:])}"
+    port = d[off + 25] << 8 | d[off + 26]
+    return f"{out}, Flags [{names or 'none'}], bridge-id {bid}.{port:04x}, length {length}"
 
 
 def _llc_walk(d: bytes, off: int, out: Walk) -> None:
