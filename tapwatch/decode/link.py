@@ -217,7 +217,8 @@ _STP_FLAGS: Final = (
     (0x40, "Agreement"),
     (0x80, "Topology change ACK"),
 )
-_STP_PROTOS: Final = {0: "STP 802.1d", 2: "RSTP 802.1w", 3: "MSTP 802.1s"}
+_STP_PROTOS: Final = {0: "802.1d", 2: "802.1w", 3: "802.1s", 4: "802.1aq"}
+_BPDU_TYPES: Final = {0x00: "Config", 0x02: "Rapid STP", 0x80: "Topology Change"}
 
 
 def stp_text(d: bytes, off: int, end: int) -> str:
@@ -225,27 +226,28 @@ def stp_text(d: bytes, off: int, end: int) -> str:
     ``STP 802.1d, Config, Flags [none], bridge-id 8000.02:00:00:00:00:01.8001, length 35``."""
     length = end - off
     if length < 4:
-        return f"STP 802.1d, length {length} [|stp]"
+        return f"STP [|stp], length {length}" if length < 3 else "STP [|stp]"
     version, kind = d[off + 2], d[off + 3]
-    out = _STP_PROTOS.get(version, f"STP Proto Version {version}")
-    if kind == 0x80:
-        return f"{out}, Topology Change, length {length}"
-    if kind not in (0x00, 0x02) or (kind == 0x02 and version < 2):
-        return f"{out}, unknown type 0x{kind:02x}, length {length}"
-    if length < 35:
-        return f"{out} [|stp]"
+    proto = _STP_PROTOS.get(version)
+    if proto is None:
+        return f"STP Unknown STP protocol (0x{version:02x})"
+    out = f"STP {proto}, " + _BPDU_TYPES.get(kind, f"Unknown BPDU Type (0x{kind:02x})")
     if kind == 0x00:
-        out += ", Config"
-    elif version == 2:
-        out += ", Rapid STP"
+        need = 35
+    elif kind == 0x02:
+        need = 36 if version == 2 else 102
     else:
-        out += ", Multiple STP"
+        return out
+    if length < need:
+        return f"{out} (invalid)"
     flags = d[off + 4]
-    names = ", ".join(n for bit, n in _STP_FLAGS if flags & bit)
+    names = ", ".join(n for bit, n in _STP_FLAGS if flags & bit) or "none"
+    if kind == 0x02 and version != 2:
+        return f"{out}, CIST Flags [{names}], length {length}"
     bridge = d[off + 17 : off + 25]
     bid = f"{bridge[0]:02x}{bridge[1]:02x}.{':'.join(f'{b:02x}' for b in bridge[2:])}"
     port = d[off + 25] << 8 | d[off + 26]
-    return f"{out}, Flags [{names or 'none'}], bridge-id {bid}.{port:04x}, length {length}"
+    return f"{out}, Flags [{names}], bridge-id {bid}.{port:04x}, length {length}"
 
 
 def _llc_walk(d: bytes, off: int, out: Walk) -> None:

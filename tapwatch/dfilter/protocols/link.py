@@ -279,14 +279,18 @@ uint("stp.version", "FT_UINT8", "stp", 2, 1, desc="Protocol Version Identifier")
 uint("stp.type", "FT_UINT8", "stp", 3, 1, desc="BPDU Type")
 
 
-def _bpdu(name: str, ftype: str, at: int, size: int, mask: int = 0, desc: str = "") -> None:
-    """A field of a configuration or RST BPDU (a topology change notification has none):
-    big-endian, masked as Wireshark's bitmask fields are (a one-bit mask: a boolean)."""
+def _bpdu(
+    name: str, ftype: str, at: int, size: int, mask: int = 0, desc: str = "", rst: bool = False
+) -> None:
+    """A field of a configuration or RST BPDU (a topology change notification has none;
+    ``rst``: of an RST BPDU only, as the flags only RSTP defines): big-endian, a one-bit
+    ``mask`` makes it a boolean."""
+    kinds = (0x02,) if rst else (0x00, 0x02)
 
     def get(pkt: Packet, layer: Layer) -> Any:
         o = layer.off
         d = layer.data
-        if o + at + size > layer.end or d[o + 3] not in (0x00, 0x02):
+        if o + at + size > layer.end or d[o + 3] not in kinds:
             return None
         v = int.from_bytes(d[o + at : o + at + size], "big")
         if ftype == "FT_ETHER":
@@ -300,10 +304,10 @@ def _bpdu(name: str, ftype: str, at: int, size: int, mask: int = 0, desc: str = 
 
 _bpdu("stp.flags", "FT_UINT8", 4, 1, desc="BPDU flags")
 _bpdu("stp.flags.tc", "FT_BOOLEAN", 4, 1, 0x01, "Topology Change")
-_bpdu("stp.flags.proposal", "FT_BOOLEAN", 4, 1, 0x02, "Proposal")
-_bpdu("stp.flags.learning", "FT_BOOLEAN", 4, 1, 0x10, "Learning")
-_bpdu("stp.flags.forwarding", "FT_BOOLEAN", 4, 1, 0x20, "Forwarding")
-_bpdu("stp.flags.agreement", "FT_BOOLEAN", 4, 1, 0x40, "Agreement")
+_bpdu("stp.flags.proposal", "FT_BOOLEAN", 4, 1, 0x02, "Proposal", rst=True)
+_bpdu("stp.flags.learning", "FT_BOOLEAN", 4, 1, 0x10, "Learning", rst=True)
+_bpdu("stp.flags.forwarding", "FT_BOOLEAN", 4, 1, 0x20, "Forwarding", rst=True)
+_bpdu("stp.flags.agreement", "FT_BOOLEAN", 4, 1, 0x40, "Agreement", rst=True)
 _bpdu("stp.flags.tcack", "FT_BOOLEAN", 4, 1, 0x80, "Topology Change Acknowledgment")
 _bpdu("stp.root.hw", "FT_ETHER", 7, 6, desc="Root Bridge System ID")
 _bpdu("stp.root.cost", "FT_UINT32", 13, 4, desc="Root Path Cost")
