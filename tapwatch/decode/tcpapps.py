@@ -57,18 +57,20 @@ _HTTP_STARTS: Final = (
 )
 
 
+#: Each port's choice, for :func:`by_port`'s one lookup a port.
+_BY_PORT: Final[dict[int, str]] = (
+    {p: "other" for p in OTHER_PORTS}
+    | {p: "tls" for p in TLS_PORTS}
+    | {p: "http" for p in HTTP_PORTS}
+)
+
+
 def by_port(sport: int, dport: int) -> str | None:
     """``"http"``, ``"tls"``, ``"other"`` (a port another dissector takes) or None (no port
     decides: the heuristic may), the lower port first as Wireshark tries it."""
-    lo, hi = (sport, dport) if sport <= dport else (dport, sport)
-    for p in (lo, hi):
-        if p in HTTP_PORTS:
-            return "http"
-        if p in TLS_PORTS:
-            return "tls"
-        if p in OTHER_PORTS:
-            return "other"
-    return None
+    if sport <= dport:
+        return _BY_PORT.get(sport) or _BY_PORT.get(dport)
+    return _BY_PORT.get(dport) or _BY_PORT.get(sport)
 
 
 def starts_record(d: bytes, off: int, end: int) -> bool:

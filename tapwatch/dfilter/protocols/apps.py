@@ -374,9 +374,12 @@ class TcpReassembly(Pass):
             key = (d[o : o + 2], sport)
             side = state.get(key)
             fresh = side is None or not side.buf
-            app = tcpapps.app(sport, dport, d, start, stop, True, fresh)
-            if app is None:
-                continue
+            if by_port == "http":
+                app: str | None = "http"
+            else:  # a TLS port, or a connection the heuristic took
+                app = tcpapps.app(sport, dport, d, start, stop, True, fresh)
+                if app is None:
+                    continue
             payload = d[start:stop]
             if not payload:
                 # a FIN ends what runs until the end of the connection (an HTTP
