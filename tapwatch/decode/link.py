@@ -35,6 +35,7 @@ from tapwatch.decode.names import (
     SLL_PKTTYPES,
     VLAN_TYPES,
 )
+from tapwatch.decode.verbose import hex_ascii
 from tapwatch.linktypes import (
     LINKTYPE_ETHERNET,
     LINKTYPE_IPV4,
@@ -199,13 +200,73 @@ def _llc(d: bytes, off: int, a: Acc, link: str, end: int) -> tuple[str, str]:
                 snap = f"oui Ethernet (0x000000), {etype_str(t)}, length {n - off - 8}: "
                 return f"{link}{llc_e(d, off)}{snap}", text
         a.info = f"LLC/SNAP, oui 0x{oui.hex()}, type 0x{t:04x}"
-        return "", f"{link}LLC/SNAP, oui 0x{oui.hex()}, type 0x{t:04x}"
+        if oui == b"\0\0\0":
+            what = f"ethertype {ETHERTYPE_NAMES.get(t, 'Unknown')} (0x{t:04x})"
+        else:
+            what = f"pid Unknown (0x{t:04x})"
+        length = f"length {n - off - 8}: {_dump(d[off:n], a)}"
+        if a.lean:  # tcpdump without -e: the addresses, then SNAP's
+            name = f"oui Unknown (0x{oui.hex()}), " if oui != b"\0\0\0" else ""
+            return "", f"{a.src} > {a.dst} SNAP, {name}{what}, {length}"
+        oname = "Ethernet" if oui == b"\0\0\0" else "Unknown"
+        return f"{link}{llc_e(d, off)}oui {oname} (0x{oui.hex()}), {what}, ", length
     if dsap == 0x42:
         a.layers.append("STP")
         a.info = "Spanning Tree Protocol"
         return f"{link}{llc_e(d, off)}", stp_text(d, off + 3, n)
     a.info = f"LLC, DSAP 0x{dsap:02x}, SSAP 0x{ssap:02x}"
+    if ctrl & 3 == 3 and dsap & 0xFE not in _SAP_PRINTERS:
+        return f"{link}{llc_e(d, off)}", _unnumbered(d, off, n, a)
     return link, f"LLC, dsap 0x{dsap:02x}, ssap 0x{ssap:02x}, ctrl 0x{ctrl:02x}, length {n - off}"
+
+
+#: SAPs tcpdump hands to a printer of their own (IP, IPX, NetBEUI, OSI, Novell's raw 802.3).
+_SAP_PRINTERS: Final = frozenset({0x06, 0xE0, 0xF0, 0xFE})
+#: tcpdump's names of unnumbered frames' commands (``llc_cmd_values``), by control & 0xef.
+_U_COMMANDS: Final = {
+    0x03: "ui",
+    0xE3: "test",
+    0xAF: "xid",
+    0x63: "ua",
+    0x43: "disc",
+    0x0F: "dm",
+    0x6F: "sabme",
+    0x87: "frmr",
+}
+#: by the SSAP's command/response bit and the control's poll/final bit (``llc_flag_values``)
+_U_FLAGS: Final = {0x00: "Command", 0x01: "Response", 0x10: "Poll", 0x11: "Final"}
+
+
+def _unnumbered(d: bytes, off: int, end: int, a: Acc) -> str:
+    """tcpdump's line for an unnumbered LLC frame of a SAP it has no printer for:
+    ``Unnumbered, ui, Flags [Command], length 8`` and the frame's bytes from the LLC
+    header on; without -e, the addresses and SAPs first."""
+    dsap, ssap, ctrl = d[off] & 0xFE, d[off + 1] & 0xFE, d[off + 2]
+    cmd = ctrl & 0xEF
+    text = (
+        f"Unnumbered, {_U_COMMANDS.get(cmd, f'{cmd:02x}')}, "
+        f"Flags [{_U_FLAGS[(d[off + 1] & 1) | (ctrl & 0x10)]}], length {end - off}"
+    )
+    if cmd == 0xAF and end - off > 3 and d[off + 3] == 0x81:  # an XID's format identifier
+        text += f": {d[off + 4]:02x} {d[off + 5]:02x}" if end - off >= 6 else " [|llc]"
+    else:
+        text += _dump(d[off:end], a)
+    if not a.lean:
+        return text
+    dname = LLC_SAPS.get(dsap) or f"Unknown DSAP 0x{dsap:02x}"
+    if dsap == ssap:
+        return f"{a.src} > {a.dst} {dname} {text}"
+    sname = LLC_SAPS.get(ssap) or f"Unknown SSAP 0x{ssap:02x}"
+    return f"{a.src} {sname} > {a.dst} {dname} {text}"
+
+
+def _dump(b: bytes, a: Acc) -> str:
+    """tcpdump's hex and ASCII dump of what it cannot name (one line unless -v or strict)."""
+    if not b:
+        return ""
+    if a.strict or a.verbose:
+        return hex_ascii(b, "\n\t")
+    return hex_ascii(b, "\n\t").replace("\n\t", " ")
 
 
 #: tcpdump's names of a BPDU's flags (``stp_bpdu_flag_values``), in its order.
