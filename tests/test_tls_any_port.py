@@ -151,3 +151,21 @@ def test_the_tree_shows_tls_where_tshark_does(capture: Path) -> None:
         if n not in CONVERSATION and o != t
     ]
     assert not wrong, wrong
+
+
+def test_one_rule_for_the_filter_and_the_tree() -> None:
+    """The display filter and the tree read the same ports and the same heuristic."""
+    from tapwatch.decode import depth, tcpapps
+    from tapwatch.dfilter.protocols import apps
+
+    assert apps.TLS_PORTS is depth.TLS_PORTS is tcpapps.TLS_PORTS
+    assert apps.HTTP_PORTS is depth.HTTP_PORTS is tcpapps.HTTP_PORTS
+    hello = client_hello(b"x")
+    assert tcpapps.app(40000, 8443, hello, 0, len(hello)) == "tls"
+    assert tcpapps.app(40000, 80, hello, 0, len(hello)) == "http"  # HTTP's port: not TLS
+    assert tcpapps.app(40000, 22, hello, 0, len(hello)) is None  # SSH's
+    get = b"GET / HTTP/1.1\r\n\r\n"
+    assert tcpapps.app(40000, 443, get, 0, len(get)) is None
+    # a segment in the middle of a record on a connection already TLS
+    assert tcpapps.app(40000, 443, get, 0, len(get), fresh=False) == "tls"
+    assert tcpapps.app(40000, 12345, b"\x00" * 8, 0, 8, tls_before=True) == "tls"
