@@ -116,6 +116,7 @@ FILTERS = [
     "tls.app_data",
     "tls.change_cipher_spec",
     "tcp && !tls",
+    'http.request.method == "GET"',  # plaintext HTTP on 443 is HTTP
 ]
 
 
@@ -165,7 +166,7 @@ def test_one_rule_for_the_filter_and_the_tree() -> None:
     assert tcpapps.app(40000, 80, hello, 0, len(hello)) == "http"  # HTTP's port: not TLS
     assert tcpapps.app(40000, 22, hello, 0, len(hello)) is None  # SSH's
     get = b"GET / HTTP/1.1\r\n\r\n"
-    assert tcpapps.app(40000, 443, get, 0, len(get)) is None
+    assert tcpapps.app(40000, 443, get, 0, len(get)) == "http"
     # a segment in the middle of a record on a connection already TLS
     assert tcpapps.app(40000, 443, get, 0, len(get), fresh=False) == "tls"
     assert tcpapps.app(40000, 12345, b"\x00" * 8, 0, 8, tls_before=True) == "tls"

@@ -9,7 +9,7 @@ then the TCP heuristics, of which TLS's accepts a segment that starts a plausibl
 header (:func:`starts_record`) and gives the whole conversation, both directions, to TLS
 from that frame on.  So TLS on 8443, 4433 or 12345 is TLS; a TLS-looking payload on a port
 another dissector takes (80, 22, 25, 53, 3306) is not; on a TLS port (443, 993, ...) every
-payload is TLS but a plaintext HTTP message (tshark hands it to HTTP).
+payload is TLS but a plaintext HTTP message, which is HTTP (tshark's TLS hands it on).
 
 Known difference: tshark has port dissectors for some 550 TCP ports; some take whatever
 they are given (then the heuristic is never tried), others refuse a payload that is not
@@ -103,10 +103,12 @@ def app(
     fresh: bool = True,
 ) -> str | None:
     """The application protocol of a TCP segment's payload ``d[off:end]``: ``"http"``,
-    ``"tls"`` or None.  ``tls_before``: the connection was taken for TLS by the heuristic
-    in an earlier segment (Wireshark's conversation then stays TLS); ``fresh``: the payload
-    starts at a message boundary (no record of the connection is pending), where plaintext
-    HTTP on a TLS connection is told apart."""
+    ``"tls"`` or None (plaintext HTTP where TLS was expected is ``"http"``).
+
+    ``tls_before``: the connection was taken for TLS by the heuristic in an earlier segment
+    (Wireshark's conversation then stays TLS); ``fresh``: the payload starts at a message
+    boundary (no record of the connection is pending), where plaintext HTTP on a TLS
+    connection is told apart."""
     chosen = by_port(sport, dport)
     if chosen == "other":
         return None
@@ -115,5 +117,5 @@ def app(
             return None
         chosen = "tls"
     if chosen == "tls" and fresh and looks_like_http(d, off, end):
-        return None
+        return "http"  # tshark's TLS hands a plaintext HTTP message to HTTP
     return chosen
