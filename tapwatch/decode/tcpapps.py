@@ -57,8 +57,9 @@ _HTTP_STARTS: Final = (
 )
 
 
-#: Each port's choice, for :func:`by_port`'s one lookup a port.
-_BY_PORT: Final[dict[int, str]] = (
+#: Each port's choice, for :func:`by_port`'s one lookup a port (the display filter's
+#: reassembly reads it inline, once a TCP segment).
+BY_PORT: Final[dict[int, str]] = (
     {p: "other" for p in OTHER_PORTS}
     | {p: "tls" for p in TLS_PORTS}
     | {p: "http" for p in HTTP_PORTS}
@@ -69,8 +70,8 @@ def by_port(sport: int, dport: int) -> str | None:
     """``"http"``, ``"tls"``, ``"other"`` (a port another dissector takes) or None (no port
     decides: the heuristic may), the lower port first as Wireshark tries it."""
     if sport <= dport:
-        return _BY_PORT.get(sport) or _BY_PORT.get(dport)
-    return _BY_PORT.get(dport) or _BY_PORT.get(sport)
+        return BY_PORT.get(sport) or BY_PORT.get(dport)
+    return BY_PORT.get(dport) or BY_PORT.get(sport)
 
 
 def starts_record(d: bytes, off: int, end: int) -> bool:

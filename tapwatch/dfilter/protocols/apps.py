@@ -329,6 +329,7 @@ bind_ports("udp", "dhcp", dhcp)
 #: rule, the protocol tree's too.
 HTTP_PORTS: Final = tcpapps.HTTP_PORTS
 TLS_PORTS: Final = tcpapps.TLS_PORTS
+_BY_PORT: Final = tcpapps.BY_PORT
 #: Bytes held for one direction of a connection while a message is incomplete.
 MAX_PENDING: Final = 1 << 20
 
@@ -361,7 +362,11 @@ class TcpReassembly(Pass):
             if info.length <= 0 and not fin:
                 continue
             sport, dport = u16(d, o), u16(d, o + 2)
-            by_port = tcpapps.by_port(sport, dport)  # the lower port decides first
+            # tcpapps.by_port, inline: the lower port decides first
+            if sport <= dport:
+                by_port = _BY_PORT.get(sport) or _BY_PORT.get(dport)
+            else:
+                by_port = _BY_PORT.get(dport) or _BY_PORT.get(sport)
             if by_port == "other":
                 continue
             start = o + layer.hlen
