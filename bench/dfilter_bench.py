@@ -58,6 +58,9 @@ OTHERS = (
     "http.time > 1",
     "icmp.resptime > 10",
     "dns.time > 1",
+    # TLS on any port: the heuristic looks at every TCP payload the reassembly pass is given
+    "tls",
+    'tls.handshake.extensions_server_name == "example.org"',
 )
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 from typing import Final
 
+from tapwatch.decode import tcpapps
 from tapwatch.decode.tree import Node, _clip
 
 # ----------------------------------------------------------------------------- bits
@@ -325,7 +326,8 @@ def icmpv6_nd(node: Node, data: bytes) -> Node:
 
 # ----------------------------------------------------------------------------- HTTP
 
-HTTP_PORTS: Final = frozenset({80, 3128, 3132, 5985, 8080, 8088, 11371, 1900, 2869, 2710})
+#: Wireshark's HTTP ports (which ports lead where is :mod:`tapwatch.decode.tcpapps`'s rule)
+HTTP_PORTS: Final = tcpapps.HTTP_PORTS
 _METHODS: Final = (
     b"GET ",
     b"POST ",
@@ -388,7 +390,8 @@ def http(data: bytes, start: int, end: int) -> list[Node] | None:
 
 # ----------------------------------------------------------------------------- TLS
 
-TLS_PORTS: Final = frozenset({443, 853, 993, 995, 465, 636, 8443})
+#: Wireshark's TLS ports; a payload on another port may be TLS too (:func:`tcpapps.app`)
+TLS_PORTS: Final = tcpapps.TLS_PORTS
 _CONTENT: Final = {
     20: "Change Cipher Spec",
     21: "Alert",
@@ -428,15 +431,16 @@ MAX_RECORDS: Final = 32
 
 
 def tls(data: bytes, start: int, end: int) -> list[Node] | None:
-    """The TLS record layer of a TCP payload made of whole or starting records; None when
-    the payload does not start a record."""
+    """The TLS layer of a TCP payload :func:`tcpapps.app` takes for TLS: its whole or
+    starting records, none when it does not start a record (tshark's continuation data:
+    a bare "Transport Layer Security"); None for an empty payload."""
     at = start
     records: list[Node] = []
     while at + 5 <= end and len(records) < MAX_RECORDS:
-        ctype, major = data[at], data[at + 1]
-        if ctype not in _CONTENT or major != 3:
-            break
+        ctype = data[at]
         version = data[at + 1] << 8 | data[at + 2]
+        if ctype not in _CONTENT or version not in tcpapps.HEURISTIC_VERSIONS:
+            break
         length = data[at + 3] << 8 | data[at + 4]
         vname = _VERSIONS.get(version, f"0x{version:04x}")
         stop = min(end, at + 5 + length)
@@ -459,7 +463,7 @@ def tls(data: bytes, start: int, end: int) -> list[Node] | None:
         records.append(Node(f"{short} Record Layer: {what}", at, stop, kids))
         at += 5 + length
     if not records:
-        return None
+        return [Node("Transport Layer Security", start, end, [])] if end > start else None
     return [Node("Transport Layer Security", start, min(end, at), records)]
 
 

@@ -35,6 +35,7 @@ from tapwatch.decode.names import (
     SLL_PKTTYPES,
     VLAN_TYPES,
 )
+from tapwatch.decode.verbose import hex_ascii
 from tapwatch.linktypes import (
     LINKTYPE_ETHERNET,
     LINKTYPE_IPV4,
@@ -49,6 +50,10 @@ _S_SLL: Final = struct.Struct("!HHH8sH")
 _S_SLL2: Final = struct.Struct("!HHIHBB8s")
 
 _ETYPE_STR: Final = {t: f"ethertype {n} (0x{t:04x})" for t, n in ETHERTYPE_NAMES.items()}
+
+#: The ethertype that announces an 802.2 LLC header (jumbo frames' LLC, tcpdump's
+#: ``ETHERTYPE_JUMBO``): what follows is read as after an 802.3 length.
+ETHERTYPE_LLC: Final = 0x8870
 
 
 def etype_str(t: int) -> str:
@@ -72,7 +77,9 @@ def ether(d: bytes, off: int, a: Acc) -> tuple[str, str]:
         return "", f"[|ether], length {n}"
     t = d[off + 12] << 8 | d[off + 13]
     p = off + 14
-    if a.lean and t > 1500 and t not in VLAN_TYPES:  # the -e text is not wanted
+    if (
+        a.lean and t > 1500 and t not in VLAN_TYPES and t != ETHERTYPE_LLC
+    ):  # the -e text is not wanted
         text = ethertype_text(d, p, t, a)
         if text is None:
             return (
@@ -86,7 +93,9 @@ def ether(d: bytes, off: int, a: Acc) -> tuple[str, str]:
     a.src = src
     a.dst = dst
     if t <= 1500:
-        return _llc(d, off + 14, a, f"{src} > {dst}, 802.3, length {n}: ")
+        return _llc(d, p, a, f"{src} > {dst}, 802.3, length {t}: ", min(len(d), p + t))
+    if t == ETHERTYPE_LLC:
+        return _llc(d, p, a, f"{src} > {dst}, ", len(d))
     link = f"{src} > {dst}, {etype_str(t)}, length {n}: "
     tags = 0
     while t in VLAN_TYPES and tags < MAX_VLAN_TAGS:
@@ -98,7 +107,14 @@ def ether(d: bytes, off: int, a: Acc) -> tuple[str, str]:
         tci, t = S_HH.unpack_from(d, p)
         p += 4
         dei = ", DEI" if tci & 0x1000 else ""
-        link += f"vlan {tci & 0xFFF}, p {tci >> 13}{dei}, {etype_str(t)}, "
+        link += f"vlan {tci & 0xFFF}, p {tci >> 13}{dei}, "
+        # after a tag as in front of it, a length (802.3) or 0x8870 announces 802.2 LLC;
+        # tcpdump -e then writes "802.3" and the LLC header with no separator between
+        if t <= 1500:
+            return _llc(d, p, a, f"{link}802.3", min(len(d), p + t))
+        if t == ETHERTYPE_LLC:
+            return _llc(d, p, a, link, len(d))
+        link += f"{etype_str(t)}, "
     text = ethertype_text(d, p, t, a)
     if text is None:
         return "", f"{link.rstrip(': ,')}, length {len(d) - p}" if tags else link.rstrip(": ")
@@ -111,9 +127,6 @@ def ether_walk(d: bytes, off: int, out: Walk) -> None:
     if n < off + 14:
         return
     t = d[off + 12] << 8 | d[off + 13]
-    if t <= 1500:
-        _llc_walk(d, off + 14, out)
-        return
     p = off + 14
     tags = 0
     while t in VLAN_TYPES and tags < MAX_VLAN_TAGS:
@@ -123,13 +136,54 @@ def ether_walk(d: bytes, off: int, out: Walk) -> None:
             return
         t = d[p + 2] << 8 | d[p + 3]
         p += 4
+    if t <= 1500 or t == ETHERTYPE_LLC:
+        _llc_walk(d, p, out)
+        return
     ethertype_walk(d, p, t, out)
 
 
-def _llc(d: bytes, off: int, a: Acc, link: str) -> tuple[str, str]:
-    """802.2 LLC (with SNAP carrying an ethertype, and STP recognised by its SAP)."""
+#: tcpdump's names of LLC service access points (``llc_values``).
+LLC_SAPS: Final = {
+    0x00: "Null",
+    0xFF: "Global",
+    0x02: "802.1B I",
+    0x03: "802.1B G",
+    0x06: "IP",
+    0x0E: "ProWay NM",
+    0x42: "STP",
+    0x4E: "RS511",
+    0x7E: "ISO8208",
+    0x8E: "ProWay",
+    0xAA: "SNAP",
+    0xE0: "IPX",
+    0xF0: "NetBeui",
+    0xFE: "OSI",
+}
+
+
+def llc_e(d: bytes, off: int) -> str:
+    """What tcpdump -e prints of the LLC header at ``off`` (3 bytes there), through the
+    control field: ``LLC, dsap STP (0x42) Individual, ssap STP (0x42) Command, ctrl 0x03: ``."""
+    dsap, ssap = d[off] & 0xFE, d[off + 1] & 0xFE
+    ig = "Group" if d[off] & 1 else "Individual"
+    cr = "Response" if d[off + 1] & 1 else "Command"
+    ctrl = d[off + 2]
+    if ctrl & 3 == 3 or off + 4 > len(d):
+        cfield = f"0x{ctrl:02x}"
+    else:
+        cfield = f"0x{ctrl | d[off + 3] << 8:04x}"  # I and S frames: two bytes, little-endian
+    return (
+        f"LLC, dsap {LLC_SAPS.get(dsap, 'Unknown')} (0x{dsap:02x}) {ig}, "
+        f"ssap {LLC_SAPS.get(ssap, 'Unknown')} (0x{ssap:02x}) {cr}, ctrl {cfield}: "
+    )
+
+
+def _llc(d: bytes, off: int, a: Acc, link: str, end: int) -> tuple[str, str]:
+    """802.2 LLC from ``off`` to ``end`` (an 802.3 length's end, or the frame's), with SNAP
+    carrying an ethertype, and STP recognised by its SAP; ``link`` is what -e printed
+    before it (after an 802.3 length, VLAN tags, or an 0x8870 ethertype)."""
     a.layers.append("LLC")
-    n = len(d)
+    n = end
     if n < off + 3:
         a.bad = True
         return "", f"{link}[|llc]"
@@ -143,15 +197,118 @@ def _llc(d: bytes, off: int, a: Acc, link: str) -> tuple[str, str]:
         if oui == b"\0\0\0":
             text = ethertype_text(d, off + 8, t, a)
             if text is not None:
-                return f"{link}LLC/SNAP, {etype_str(t)}: ", text
+                snap = f"oui Ethernet (0x000000), {etype_str(t)}, length {n - off - 8}: "
+                return f"{link}{llc_e(d, off)}{snap}", text
         a.info = f"LLC/SNAP, oui 0x{oui.hex()}, type 0x{t:04x}"
-        return "", f"{link}LLC/SNAP, oui 0x{oui.hex()}, type 0x{t:04x}"
+        if oui == b"\0\0\0":
+            what = f"ethertype {ETHERTYPE_NAMES.get(t, 'Unknown')} (0x{t:04x})"
+        else:
+            what = f"pid Unknown (0x{t:04x})"
+        length = f"length {n - off - 8}: {_dump(d[off:n], a)}"
+        if a.lean:  # tcpdump without -e: the addresses, then SNAP's
+            name = f"oui Unknown (0x{oui.hex()}), " if oui != b"\0\0\0" else ""
+            return "", f"{a.src} > {a.dst} SNAP, {name}{what}, {length}"
+        oname = "Ethernet" if oui == b"\0\0\0" else "Unknown"
+        return f"{link}{llc_e(d, off)}oui {oname} (0x{oui.hex()}), {what}, ", length
     if dsap == 0x42:
         a.layers.append("STP")
         a.info = "Spanning Tree Protocol"
-        return link, f"STP 802.1d, length {n - off - 3}"
+        return f"{link}{llc_e(d, off)}", stp_text(d, off + 3, n)
     a.info = f"LLC, DSAP 0x{dsap:02x}, SSAP 0x{ssap:02x}"
+    if ctrl & 3 == 3 and dsap & 0xFE not in _SAP_PRINTERS:
+        return f"{link}{llc_e(d, off)}", _unnumbered(d, off, n, a)
     return link, f"LLC, dsap 0x{dsap:02x}, ssap 0x{ssap:02x}, ctrl 0x{ctrl:02x}, length {n - off}"
+
+
+#: SAPs tcpdump hands to a printer of their own (IP, IPX, NetBEUI, OSI, Novell's raw 802.3).
+_SAP_PRINTERS: Final = frozenset({0x06, 0xE0, 0xF0, 0xFE})
+#: tcpdump's names of unnumbered frames' commands (``llc_cmd_values``), by control & 0xef.
+_U_COMMANDS: Final = {
+    0x03: "ui",
+    0xE3: "test",
+    0xAF: "xid",
+    0x63: "ua",
+    0x43: "disc",
+    0x0F: "dm",
+    0x6F: "sabme",
+    0x87: "frmr",
+}
+#: by the SSAP's command/response bit and the control's poll/final bit (``llc_flag_values``)
+_U_FLAGS: Final = {0x00: "Command", 0x01: "Response", 0x10: "Poll", 0x11: "Final"}
+
+
+def _unnumbered(d: bytes, off: int, end: int, a: Acc) -> str:
+    """tcpdump's line for an unnumbered LLC frame of a SAP it has no printer for:
+    ``Unnumbered, ui, Flags [Command], length 8`` and the frame's bytes from the LLC
+    header on; without -e, the addresses and SAPs first."""
+    dsap, ssap, ctrl = d[off] & 0xFE, d[off + 1] & 0xFE, d[off + 2]
+    cmd = ctrl & 0xEF
+    text = (
+        f"Unnumbered, {_U_COMMANDS.get(cmd, f'{cmd:02x}')}, "
+        f"Flags [{_U_FLAGS[(d[off + 1] & 1) | (ctrl & 0x10)]}], length {end - off}"
+    )
+    if cmd == 0xAF and end - off > 3 and d[off + 3] == 0x81:  # an XID's format identifier
+        text += f": {d[off + 4]:02x} {d[off + 5]:02x}" if end - off >= 6 else " [|llc]"
+    else:
+        text += _dump(d[off:end], a)
+    if not a.lean:
+        return text
+    dname = LLC_SAPS.get(dsap) or f"Unknown DSAP 0x{dsap:02x}"
+    if dsap == ssap:
+        return f"{a.src} > {a.dst} {dname} {text}"
+    sname = LLC_SAPS.get(ssap) or f"Unknown SSAP 0x{ssap:02x}"
+    return f"{a.src} {sname} > {a.dst} {dname} {text}"
+
+
+def _dump(b: bytes, a: Acc) -> str:
+    """tcpdump's hex and ASCII dump of what it cannot name (one line unless -v or strict)."""
+    if not b:
+        return ""
+    if a.strict or a.verbose:
+        return hex_ascii(b, "\n\t")
+    return hex_ascii(b, "\n\t").replace("\n\t", " ")
+
+
+#: tcpdump's names of a BPDU's flags (``stp_bpdu_flag_values``), in its order.
+_STP_FLAGS: Final = (
+    (0x01, "Topology change"),
+    (0x02, "Proposal"),
+    (0x10, "Learn"),
+    (0x20, "Forward"),
+    (0x40, "Agreement"),
+    (0x80, "Topology change ACK"),
+)
+_STP_PROTOS: Final = {0: "802.1d", 2: "802.1w", 3: "802.1s", 4: "802.1aq"}
+_BPDU_TYPES: Final = {0x00: "Config", 0x02: "Rapid STP", 0x80: "Topology Change"}
+
+
+def stp_text(d: bytes, off: int, end: int) -> str:
+    """tcpdump's line for a spanning tree BPDU at ``off`` (``stp_print`` without -v):
+    ``STP 802.1d, Config, Flags [none], bridge-id 8000.02:00:00:00:00:01.8001, length 35``."""
+    length = end - off
+    if length < 4:
+        return f"STP [|stp], length {length}" if length < 3 else "STP [|stp]"
+    version, kind = d[off + 2], d[off + 3]
+    proto = _STP_PROTOS.get(version)
+    if proto is None:
+        return f"STP Unknown STP protocol (0x{version:02x})"
+    out = f"STP {proto}, " + _BPDU_TYPES.get(kind, f"Unknown BPDU Type (0x{kind:02x})")
+    if kind == 0x00:
+        need = 35
+    elif kind == 0x02:
+        need = 36 if version == 2 else 102
+    else:
+        return out
+    if length < need:
+        return f"{out} (invalid)"
+    flags = d[off + 4]
+    names = ", ".join(n for bit, n in _STP_FLAGS if flags & bit) or "none"
+    if kind == 0x02 and version != 2:
+        return f"{out}, CIST Flags [{names}], length {length}"
+    bridge = d[off + 17 : off + 25]
+    bid = f"{bridge[0]:02x}{bridge[1]:02x}.{':'.join(f'{b:02x}' for b in bridge[2:])}"
+    port = d[off + 25] << 8 | d[off + 26]
+    return f"{out}, Flags [{names}], bridge-id {bid}.{port:04x}, length {length}"
 
 
 def _llc_walk(d: bytes, off: int, out: Walk) -> None:

@@ -342,7 +342,7 @@ def _layer_nodes(
     wi = 0  # the walk's layers before this one are matched
     from scapy.packet import NoPayload
 
-    from tapwatch.decode import depth, wstree
+    from tapwatch.decode import depth, tcpapps, wstree
 
     n = len(data)
     nodes: list[Node] = []
@@ -356,9 +356,10 @@ def _layer_nodes(
         if kind == "Raw" and ports is not None:
             stop = min(n, net.end) if net.end > pos else n
             app = None
-            if ports[0] in depth.HTTP_PORTS or ports[1] in depth.HTTP_PORTS:
+            choice = tcpapps.app(ports[0], ports[1], data, pos, stop)
+            if choice == "http":
                 app = depth.http(data, pos, stop)
-            elif ports[0] in depth.TLS_PORTS or ports[1] in depth.TLS_PORTS:
+            elif choice == "tls":
                 app = depth.tls(data, pos, stop)
             if app:
                 nodes.extend(app)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from tapwatch.decode import tcpapps
 from tapwatch.dfilter import registry
 from tapwatch.dfilter.dissect import bind_ports, leaf, u16, u32
 from tapwatch.dfilter.packet import Layer, Packet, Pass
@@ -323,10 +324,12 @@ bind_ports("udp", "dhcp", dhcp)
 
 # ----------------------------------------------------------------------------- TCP reassembly
 
-#: Wireshark's default ports for HTTP and TLS over TCP.
-HTTP_PORTS: Final = frozenset({80, 3128, 3132, 5985, 8080, 8088, 11371, 1900, 2869, 2710})
-TLS_PORTS: Final = frozenset({443})
-_APPS: Final = {p: "http" for p in HTTP_PORTS} | {p: "tls" for p in TLS_PORTS}
+#: Wireshark's ports for HTTP and TLS over TCP; which segments are HTTP or TLS (TLS also by
+#: its record header on a port no other protocol takes) is :mod:`tapwatch.decode.tcpapps`'s
+#: rule, the protocol tree's too.
+HTTP_PORTS: Final = tcpapps.HTTP_PORTS
+TLS_PORTS: Final = tcpapps.TLS_PORTS
+_BY_PORT: Final = tcpapps.BY_PORT
 #: Bytes held for one direction of a connection while a message is incomplete.
 MAX_PENDING: Final = 1 << 20
 
@@ -359,14 +362,30 @@ class TcpReassembly(Pass):
             if info.length <= 0 and not fin:
                 continue
             sport, dport = u16(d, o), u16(d, o + 2)
-            lo, hi = (sport, dport) if sport <= dport else (dport, sport)
-            app = _APPS.get(lo) or _APPS.get(hi)  # the lower port decides first
-            if app is None:
+            # tcpapps.by_port, inline: the lower port decides first
+            if sport <= dport:
+                by_port = _BY_PORT.get(sport) or _BY_PORT.get(dport)
+            else:
+                by_port = _BY_PORT.get(dport) or _BY_PORT.get(sport)
+            if by_port == "other":
                 continue
-            payload = d[o + layer.hlen : layer.end] if info.length > 0 else b""
-            state = info.flow.state.setdefault("tcp.reassembly", {})
+            start = o + layer.hlen
+            stop = layer.end if info.length > 0 else start
+            state = info.flow.state.get("tcp.reassembly")
+            if by_port is None and state is None and not tcpapps.starts_record(d, start, stop):
+                continue  # the fast way out for a connection nothing takes (most traffic)
+            if state is None:
+                state = info.flow.state["tcp.reassembly"] = {}
             key = (d[o : o + 2], sport)
             side = state.get(key)
+            fresh = side is None or not side.buf
+            if by_port == "http":
+                app: str | None = "http"
+            else:  # a TLS port, or a connection the heuristic took
+                app = tcpapps.app(sport, dport, d, start, stop, True, fresh)
+                if app is None:
+                    continue
+            payload = d[start:stop]
             if not payload:
                 # a FIN ends what runs until the end of the connection (an HTTP
                 # response without a length): it completes in the FIN's frame
@@ -388,7 +407,7 @@ class TcpReassembly(Pass):
             if app == "http":
                 self._http(pkt, layer, side, state, bool(fin))
             else:
-                self._tls(pkt, layer, side)
+                self._tls(pkt, layer, side, fresh)
 
     def _http(
         self, pkt: Packet, anchor: Layer, side: _Direction, state: dict[Any, Any], fin: bool
@@ -409,23 +428,26 @@ class TcpReassembly(Pass):
             buf = buf[used:]
         side.buf = buf
 
-    def _tls(self, pkt: Packet, anchor: Layer, side: _Direction) -> None:
+    def _tls(self, pkt: Packet, anchor: Layer, side: _Direction, fresh: bool) -> None:
+        """The records ``side``'s bytes complete.  As tshark, a segment that starts at a
+        record boundary is TLS even when it completes nothing (a record that continues in
+        later segments; bytes that are no record: continuation data, then dropped)."""
         buf = side.buf
         records: list[tuple[int, int, bytes]] = []
         used = 0
         while used + 5 <= len(buf):
             ctype = buf[used]
-            if ctype not in (20, 21, 22, 23, 24) or buf[used + 1] != 3:
-                used = len(buf)  # not TLS (or lost track): drop it
-                records = []
+            version = u16(buf, used + 1)
+            if ctype not in tcpapps.CONTENT_TYPES or version not in tcpapps.HEURISTIC_VERSIONS:
+                used = len(buf)  # not a record (or lost track): drop it
                 break
             n = u16(buf, used + 3)
             if used + 5 + n > len(buf):
                 break
-            records.append((ctype, u16(buf, used + 1), buf[used + 5 : used + 5 + n]))
+            records.append((ctype, version, buf[used + 5 : used + 5 + n]))
             used += 5 + n
         side.buf = buf[used:]
-        if records:
+        if records or fresh:
             layer = Layer("tls", buf, 0, used)
             layer.extra = records
             pkt.insert_after(anchor, layer)
@@ -743,7 +765,9 @@ _tls(
     "FT_STRING",
     lambda p, layer: [n for h in _hellos(layer) for t, d in h[2] if t == 0 for n in _sni(d)],
 )
-_tls("tls.app_data", "FT_BYTES", lambda p, layer: [r[2] for r in layer.extra if r[0] == 23])
+_tls(
+    "tls.app_data", "FT_BYTES", lambda p, layer: [r[2] for r in layer.extra if r[0] == 23 and r[2]]
+)
 _tls("tls.alert_message", "FT_NONE", lambda p, layer: [True for r in layer.extra if r[0] == 21])
 _tls(
     "tls.alert_message.level",

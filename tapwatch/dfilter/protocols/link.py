@@ -1,4 +1,5 @@
-"""The frame and the link layers: ``frame.*``, ``eth.*``, ``vlan.*``, ``sll.*``, ``arp.*``."""
+"""The frame and the link layers: ``frame.*``, ``eth.*``, ``vlan.*``, ``llc.*``, ``stp.*``,
+``sll.*``, ``arp.*``."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from tapwatch.dfilter.dissect import (
     ethertype,
     flag,
     ip_any,
+    leaf,
     raw,
     u16,
     uint,
@@ -131,12 +133,14 @@ registry.register_field("eth.type", "FT_UINT16", "eth", _eth_type, desc="Type")
 registry.register_field("eth.len", "FT_UINT16", "eth", _eth_len, desc="802.3 length")
 
 
-#: What follows an Ethernet header that tcpdump and Wireshark both dissect alike up to an IP
-#: header, and this module has no walker of its own for: an 802.3 length (802.2 LLC, with
-#: SNAP naming the ethertype) and a PPPoE session.  Where that IP header starts is the
-#: decoder's header walk's answer (:func:`~tapwatch.decode.first_ip`); the layers between
-#: are not filterable here (``llc``, ``pppoes`` are unknown names), the IP packet is.
-VIA_WALK: Final = frozenset({0x8864})
+#: Ethertypes the header fast path hands to the generic walk (as it hands an 802.3 length):
+#: a PPPoE session, whose IP packet starts where the decoder's header walk finds it
+#: (:func:`~tapwatch.decode.first_ip`; the PPPoE layers are not filterable here), and
+#: 0x8870, which announces 802.2 LLC as an 802.3 length does.
+VIA_WALK: Final = frozenset({0x8864, 0x8870})
+PPPOE_SESSION: Final = 0x8864
+#: The ethertype that announces an 802.2 LLC header (jumbo frames' LLC).
+ETHERTYPE_LLC: Final = 0x8870
 
 
 def ether(pkt: Packet, d: bytes, off: int, end: int) -> None:
@@ -145,10 +149,14 @@ def ether(pkt: Packet, d: bytes, off: int, end: int) -> None:
     layer = pkt.add(Layer("eth", d, off, off + 14, 14))
     t = u16(d, off + 12)
     layer.extra = t
-    if t >= 0x600 and t not in VIA_WALK:
+    if t < 0x600:
+        if off + 14 < end:  # an 802.3 length: 802.2 LLC, bounded by it
+            llc(pkt, d, off + 14, min(end, off + 14 + t))
+    elif t == PPPOE_SESSION:
+        if off + 14 < end:
+            _ip_by_walk(pkt, d, off, end)
+    else:
         ethertype(pkt, d, off + 14, end, t)
-    elif off + 14 < end:
-        _ip_by_walk(pkt, d, off, end)
 
 
 def _ip_by_walk(pkt: Packet, d: bytes, off: int, end: int) -> None:
@@ -180,12 +188,16 @@ def vlan(pkt: Packet, d: bytes, off: int, end: int) -> None:
         return
     pkt.add(Layer("vlan", d, off, off + 4, 4))
     t = u16(d, off + 2)
-    if t >= 0x600 and t not in VIA_WALK:
+    if t < 0x600:
+        if off + 4 < end:  # after a tag too, a length announces 802.2 LLC
+            llc(pkt, d, off + 4, min(end, off + 4 + t))
+    elif t == PPPOE_SESSION:
+        if off + 4 < end:
+            start = _tagged_ether(pkt, d)
+            if start >= 0:
+                _ip_by_walk(pkt, d, start, end)
+    else:
         ethertype(pkt, d, off + 4, end, t)
-    elif off + 4 < end:
-        start = _tagged_ether(pkt, d)
-        if start >= 0:
-            _ip_by_walk(pkt, d, start, end)
 
 
 def _tagged_ether(pkt: Packet, d: bytes) -> int:
@@ -202,6 +214,111 @@ def _tagged_ether(pkt: Packet, d: bytes) -> int:
 
 
 bind(ETHERTYPES, (0x8100, 0x88A8, 0x9100), vlan)
+
+# ----------------------------------------------------------------------------- 802.2 LLC, STP
+
+registry.register_protocol("llc", "Logical-Link Control")
+uint("llc.dsap", "FT_UINT8", "llc", 0, 1, desc="DSAP")
+uint("llc.dsap.sap", "FT_UINT8", "llc", 0, 1, 0xFE, "Service Access Point")
+flag("llc.dsap.ig", "llc", 0, 1, 0x01, "Individual/Group")
+uint("llc.ssap", "FT_UINT8", "llc", 1, 1, desc="SSAP")
+uint("llc.ssap.sap", "FT_UINT8", "llc", 1, 1, 0xFE, "Service Access Point")
+flag("llc.ssap.cr", "llc", 1, 1, 0x01, "Command/Response")
+
+
+def _llc_control(pkt: Packet, layer: Layer) -> Any:
+    """One byte for an unnumbered (U) frame, two (little-endian) for I and S frames."""
+    o = layer.off + 2
+    if o >= layer.end:
+        return None
+    c = layer.data[o]
+    if c & 3 == 3:
+        return c
+    return c | layer.data[o + 1] << 8 if o + 1 < layer.end else None
+
+
+def _snap(at: int, size: int, ether: bool | None) -> Any:
+    def get(pkt: Packet, layer: Layer) -> Any:
+        o = layer.off
+        d = layer.data
+        if layer.end - o < 8 or d[o] != 0xAA or d[o + 1] != 0xAA or d[o + 2] != 3:
+            return None
+        if ether is not None and (d[o + 3] | d[o + 4] | d[o + 5] == 0) != ether:
+            return None
+        return int.from_bytes(d[o + at : o + at + size], "big")
+
+    return get
+
+
+registry.register_field("llc.control", "FT_UINT16", "llc", _llc_control, desc="Control")
+registry.register_field("llc.oui", "FT_UINT24", "llc", _snap(3, 3, None), desc="Organization Code")
+registry.register_field("llc.type", "FT_UINT16", "llc", _snap(6, 2, True), desc="Type")
+
+
+def llc(pkt: Packet, d: bytes, off: int, end: int) -> None:
+    """802.2 LLC (after an 802.3 length, a VLAN tag's length, or ethertype 0x8870): SNAP
+    with Ethernet's OUI hands its ethertype on; SAP 0x42 is the spanning tree."""
+    if off >= end:
+        return
+    if end - off >= 8 and d[off] == 0xAA and d[off + 1] == 0xAA and d[off + 2] == 3:
+        pkt.add(Layer("llc", d, off, off + 8, 8))
+        if d[off + 3] | d[off + 4] | d[off + 5] == 0:
+            ethertype(pkt, d, off + 8, end, u16(d, off + 6))
+        return
+    hlen = 3 if end - off < 3 or d[off + 2] & 3 == 3 else 4
+    pkt.add(Layer("llc", d, off, min(end, off + hlen), hlen))
+    if d[off] == 0x42 and off + hlen < end:
+        stp(pkt, d, off + hlen, end)
+
+
+bind(ETHERTYPES, (ETHERTYPE_LLC,), llc)
+
+registry.register_protocol("stp", "Spanning Tree Protocol")
+uint("stp.protocol", "FT_UINT16", "stp", 0, 2, desc="Protocol Identifier")
+uint("stp.version", "FT_UINT8", "stp", 2, 1, desc="Protocol Version Identifier")
+uint("stp.type", "FT_UINT8", "stp", 3, 1, desc="BPDU Type")
+
+
+def _bpdu(
+    name: str, ftype: str, at: int, size: int, mask: int = 0, desc: str = "", rst: bool = False
+) -> None:
+    """A field of a configuration or RST BPDU (a topology change notification has none;
+    ``rst``: of an RST BPDU only, as the flags only RSTP defines): big-endian, a one-bit
+    ``mask`` makes it a boolean."""
+    kinds = (0x02,) if rst else (0x00, 0x02)
+
+    def get(pkt: Packet, layer: Layer) -> Any:
+        o = layer.off
+        d = layer.data
+        if o + at + size > layer.end or d[o + 3] not in kinds:
+            return None
+        v = int.from_bytes(d[o + at : o + at + size], "big")
+        if ftype == "FT_ETHER":
+            return d[o + at : o + at + size]
+        if ftype == "FT_BOOLEAN":
+            return 1 if v & mask else 0
+        return v
+
+    registry.register_field(name, ftype, "stp", get, desc=desc)
+
+
+_bpdu("stp.flags", "FT_UINT8", 4, 1, desc="BPDU flags")
+_bpdu("stp.flags.tc", "FT_BOOLEAN", 4, 1, 0x01, "Topology Change")
+_bpdu("stp.flags.proposal", "FT_BOOLEAN", 4, 1, 0x02, "Proposal", rst=True)
+_bpdu("stp.flags.learning", "FT_BOOLEAN", 4, 1, 0x10, "Learning", rst=True)
+_bpdu("stp.flags.forwarding", "FT_BOOLEAN", 4, 1, 0x20, "Forwarding", rst=True)
+_bpdu("stp.flags.agreement", "FT_BOOLEAN", 4, 1, 0x40, "Agreement", rst=True)
+_bpdu("stp.flags.tcack", "FT_BOOLEAN", 4, 1, 0x80, "Topology Change Acknowledgment")
+_bpdu("stp.root.hw", "FT_ETHER", 7, 6, desc="Root Bridge System ID")
+_bpdu("stp.root.cost", "FT_UINT32", 13, 4, desc="Root Path Cost")
+_bpdu("stp.bridge.hw", "FT_ETHER", 19, 6, desc="Bridge System ID")
+_bpdu("stp.port", "FT_UINT16", 25, 2, desc="Port identifier")
+
+
+@leaf
+def stp(pkt: Packet, d: bytes, off: int, end: int) -> None:
+    pkt.add(Layer("stp", d, off, end))
+
 
 # ----------------------------------------------------------------------------- Linux cooked
 
