@@ -632,6 +632,45 @@ def enrich(nodes: list[Node], index: ExpertIndex, seq: int) -> list[Node]:
     return out
 
 
+def _with_number(info: str, key: str, value: int) -> str:
+    """``info`` with the number after its first ``key`` (" Seq=") replaced by ``value``."""
+    at = info.find(key)
+    if at < 0:
+        return info
+    start = at + len(key)
+    end = start
+    while end < len(info) and info[end].isdigit():
+        end += 1
+    return f"{info[:start]}{value}{info[end:]}" if end > start else info
+
+
+def related_info(index: ExpertIndex, seq: int, info: str) -> str:
+    """A packet's Info (the decoder's, stateless) with what only the capture before it tells,
+    as Wireshark's one pass says it: a TCP segment's sequence and acknowledgement numbers
+    relative to its stream's first and its window scaled as the handshake agreed, and an
+    ICMP or ICMPv6 echo reply's request.  The packet list shows this; the tcpdump line keeps
+    the absolute numbers (tcpdump's own relative ones are the line printer's)."""
+    at = seq - index.base
+    if 0 <= at < len(index.stream) and index.stream[at] >= 0 and " Seq=" in info:
+        info = _with_number(info, " Seq=", index.rel_seq[at])
+        info = _with_number(info, " Ack=", index.rel_ack[at])
+        window = index.window[at]
+        if window >= 0:
+            info = _with_number(info, " Win=", window)
+    req = index.request_of.get(seq)
+    if req is not None and req[2] in ("icmp", "icmpv6"):
+        info = f"{info} (request in {req[0]})"
+    return info
+
+
+def info_column(index: ExpertIndex, seq: int, info: str) -> str:
+    """The packet list's Info for a packet whose decoder Info is ``info``, once the analysis
+    has looked at it: the TCP analysis's words first, then :func:`related_info`."""
+    info = related_info(index, seq, info)
+    words = info_words(index, seq)
+    return f"{words} {info}" if words else info
+
+
 def info_words(index: ExpertIndex, seq: int) -> str | None:
     """What Wireshark's Info column puts first for a flagged packet (``[TCP Dup ACK 4#1]``)."""
     got = index.flags.get(seq)

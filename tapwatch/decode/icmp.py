@@ -68,7 +68,7 @@ def _icmp_text(d: bytes, off: int, end: int, clen: int, a: Acc, head: str) -> st
         ident = d[off + 4] << 8 | d[off + 5]
         seq = d[off + 6] << 8 | d[off + 7]
         if not a.lean:
-            a.info = f"Echo (ping) {what[5:]} id={ident}, seq={seq}"
+            a.info = _ws_echo(f"Echo (ping) {what[5:]}", ident, seq, a.ttl)
         return f"{head}{what}, id {ident}, seq {seq}, length {clen}"
     if typ == 3 or typ == 5 or typ == 11 or typ == 12:
         return head + _icmp_error(d, off, end, typ, code, clen, a)
@@ -78,7 +78,7 @@ def _icmp_text(d: bytes, off: int, end: int, clen: int, a: Acc, head: str) -> st
             return head + "time stamp [|icmp]"
         ident, seq = S_HH.unpack_from(d, off + 4)
         what = "query" if typ == 13 else "reply"
-        a.info = f"Timestamp {'request' if typ == 13 else 'reply'} id={ident}, seq={seq}"
+        a.info = _ws_echo(f"Timestamp {'request' if typ == 13 else 'reply'}", ident, seq, a.ttl)
         return f"{head}time stamp {what} id {ident} seq {seq}, length {clen}"
     if typ == 18:
         if avail < 12:
@@ -93,6 +93,14 @@ def _icmp_text(d: bytes, off: int, end: int, clen: int, a: Acc, head: str) -> st
         return f"{head}{simple[0]}, length {clen}"
     a.info = f"Unknown ICMP type {typ} code {code}"
     return f"{head}type-#{typ}, length {clen}"
+
+
+def _ws_echo(name: str, ident: int, seq: int, ttl: int) -> str:
+    """Wireshark's Info for an ICMP echo or timestamp: the type name in 20 columns, the id in
+    hex, the sequence number read both ways (big- and little-endian) and the IP header's TTL."""
+    swapped = (seq & 0xFF) << 8 | seq >> 8
+    info = f"{name:<20} id=0x{ident:04x}, seq={seq}/{swapped}"
+    return f"{info}, ttl={ttl}" if ttl >= 0 else info
 
 
 def _icmp_error(d: bytes, off: int, end: int, typ: int, code: int, clen: int, a: Acc) -> str:
@@ -124,7 +132,7 @@ def _icmp_error(d: bytes, off: int, end: int, typ: int, code: int, clen: int, a:
         gw = inet_ntoa(d[off + 4 : off + 8])
         kind = "host" if code & 1 else "net"
         tos = "-tos" if code >= 2 else ""
-        a.info = f"Redirect (Redirect for {'host' if code & 1 else 'network'})"
+        a.info = f"{'Redirect':<20} (Redirect for {'host' if code & 1 else 'network'})"
         return f"redirect{tos} {idst} to {kind} {gw}, length {clen}"
     td, ws = ICMP_UNREACH.get(code, ("{} unreachable - #" + str(code), f"code {code}"))
     a.info = f"Destination unreachable ({ws})"
@@ -171,6 +179,9 @@ def _icmp6_text(d: bytes, off: int, end: int, clen: int, a: Acc, head: str) -> s
         return f"{head}unknown icmp6 type ({typ}), length {clen}"
     td, ws = names
     a.info = ws
+    node = _NODE_INFO_CODES.get(typ << 8 | code)
+    if node is not None:
+        a.info = f"{ws} ({node})"
     if typ == 128 or typ == 129:
         if avail < 8:
             a.bad = True
@@ -178,7 +189,9 @@ def _icmp6_text(d: bytes, off: int, end: int, clen: int, a: Acc, head: str) -> s
         ident = d[off + 4] << 8 | d[off + 5]
         seq = d[off + 6] << 8 | d[off + 7]
         if not a.lean:
-            a.info = f"{ws} id={ident}, seq={seq}"
+            a.info = f"{ws} id=0x{ident:04x}, seq={seq}"
+            if a.ttl >= 0:
+                a.info += f", hop limit={a.ttl}"
         return f"{head}{td}, id {ident}, seq {seq}, length {clen}"
     if typ == 135 or typ == 136:
         if avail < 24:
@@ -272,6 +285,16 @@ def _icmp6_text(d: bytes, off: int, end: int, clen: int, a: Acc, head: str) -> s
         return f"{head}{td}, {ctd} {idst}, length {clen}"
     return f"{head}{td}, length {clen}"
 
+
+#: Wireshark's code names for ICMPv6 node information (type << 8 | code)
+_NODE_INFO_CODES: Final = {
+    139 << 8: "Query subject = IPv6 addresses",
+    139 << 8 | 1: "Query subject = Name",
+    139 << 8 | 2: "Query subject = IPv4 addresses",
+    140 << 8: "Successful",
+    140 << 8 | 1: "Refused",
+    140 << 8 | 2: "Unknown query type",
+}
 
 _ND_OPTS: Final = {
     1: "source link-address",

@@ -144,12 +144,15 @@ ICMP6_NAMES: Final = {
 }
 ICMP6_UNREACH: Final = {
     0: ("unreachable route", "no route to destination"),
-    1: ("unreachable prohibited", "communication with destination administratively prohibited"),
-    2: ("beyond scope", "beyond scope of source address"),
-    3: ("unreachable address", "address unreachable"),
-    4: ("unreachable port", "port unreachable"),
-    5: ("source address failed ingress/egress policy", "source address failed policy"),
-    6: ("reject route to destination", "reject route to destination"),
+    1: ("unreachable prohibited", "Administratively prohibited"),
+    2: ("beyond scope", "Beyond scope of source address"),
+    3: ("unreachable address", "Address unreachable"),
+    4: ("unreachable port", "Port unreachable"),
+    5: (
+        "source address failed ingress/egress policy",
+        "Source address failed ingress/egress policy",
+    ),
+    6: ("reject route to destination", "Reject route to destination"),
 }
 
 DNS_TYPES: Final = {

@@ -164,6 +164,9 @@ class PacketList(ScrollView, can_focus=True):
         self._version = 0  # bumped when every row must be drawn again
         #: the TCP analysis's words for a packet ("[TCP Retransmission]"), or None
         self.expert_words: Callable[[int], str | None] | None = None
+        #: a packet's Info with what the analysis knows of the capture before it (relative
+        #: TCP numbers, an echo reply's request), or None
+        self.related_info: Callable[[int, str], str] | None = None
         #: told of a cursor move at once, before the move's frame is drawn, so the panes that
         #: follow the cursor draw in that same frame (the CursorMoved message, which is also
         #: posted, arrives a frame or two later: 30-50 ms more from key to tree)
@@ -696,6 +699,8 @@ class PacketList(ScrollView, can_focus=True):
         if cols.dir:
             fields.append(fit(DIRECTION_ARROWS[rec.direction], cols.dir))
         info = printable(s.info)
+        if self.related_info is not None:
+            info = self.related_info(seq, info)
         note = self.session.crossing(rec)
         if note:  # another input saw it too (both ends of a tunnel): where, how long before
             info = f"[{printable(note)}] {info}"

@@ -21,7 +21,7 @@ from textual.widgets import Tree
 from textual.worker import get_current_worker
 
 from tapwatch.analysis import Progress
-from tapwatch.analysis.expert import SharedExpert, enrich, info_words
+from tapwatch.analysis.expert import SharedExpert, enrich, info_words, related_info
 from tapwatch.analysis.frame import FrameInfo, frame_node
 from tapwatch.analysis.tunnelstats import link_lines
 from tapwatch.heap import HeapFreezer
@@ -85,6 +85,7 @@ class DetailPanes(ScreenBase):
         self._dissector_frozen = False
         self._analysis_heap = HeapFreezer()
         self.packet_list.expert_words = self._expert_words
+        self.packet_list.related_info = self._related_info
         self.packet_list.on_cursor = self._follow_cursor
 
     @property
@@ -259,6 +260,11 @@ class DetailPanes(ScreenBase):
         """The list's mark for a packet the TCP analysis flagged (once it has looked)."""
         index = self.shared_expert.existing
         return info_words(index, seq) if index is not None else None
+
+    def _related_info(self, seq: int, info: str) -> str:
+        """The list's Info with the analysis's relative TCP numbers and echo requests."""
+        index = self.shared_expert.existing
+        return related_info(index, seq, info) if index is not None else info
 
     def on_detail_panes_expert_caught_up(self, _message: DetailPanes.ExpertCaughtUp) -> None:
         self._expert_busy = False
