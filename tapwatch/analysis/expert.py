@@ -111,6 +111,9 @@ class ExpertIndex:
         #: items by severity ("Warning", "Note", "Chat"), kept or not
         self.severities: dict[str, int] = {}
         self.transactions: list[Transaction] = []
+        #: seq -> the Info of the IP datagram this fragment completed (Wireshark shows what
+        #: the reassembled datagram carries on its last fragment); capped at MAX_PENDING
+        self.whole_info: dict[int, str] = {}
         self.response_of: dict[int, tuple[int, str]] = {}  # request -> (response, kind)
         self.request_of: dict[int, tuple[int, int, str]] = {}  # response -> (request, ns, kind)
         self._pending: dict[int, str] = {}
@@ -187,6 +190,13 @@ class ExpertIndex:
             )
             pkt = got or cap.packet(rec.data, lt, rec.seq, rec.ts_ns, rec.iface, rec.direction)
             index = pkt.index()
+            layers = pkt.layers()
+            frame = layers[0].data
+            for i in range(1, len(layers)):
+                if layers[i].data is not frame:  # a reassembled payload starts here
+                    if layers[i - 1].name in ("ip", "ipv6.fraghdr"):
+                        self._whole_datagram(rec.seq, layers, i)
+                    break
             tcps = index.get("tcp")
             tcp = tcps[0] if tcps else None
             info = tcp.extra if tcp is not None else None
@@ -232,6 +242,33 @@ class ExpertIndex:
             self._requests(pkt, index)
             self._paired()
             self.next_seq = rec.seq + 1
+
+    def _whole_datagram(self, seq: int, layers: Sequence[Layer], at: int) -> None:
+        """Keep the Info of the IP datagram that fragment ``seq`` completed: its last
+        fragment's IP header, no longer a fragment, before the reassembled payload."""
+        if len(self.whole_info) >= MAX_PENDING:
+            return
+        from tapwatch.decode import summarize
+        from tapwatch.linktypes import LINKTYPE_RAW
+
+        whole = layers[at].data
+        frag = layers[at - 1]
+        if frag.name == "ip":
+            head = bytearray(frag.data[frag.off : frag.off + frag.hlen])
+            total = len(head) + len(whole)
+            if total > 0xFFFF:
+                return
+            head[2:4] = total.to_bytes(2, "big")
+            head[6] &= 0x40  # the DF bit stays; more-fragments and the offset go
+            head[7] = 0
+        else:
+            ip6 = next((x for x in reversed(layers[: at - 1]) if x.name == "ipv6"), None)
+            if ip6 is None or len(whole) > 0xFFFF:
+                return
+            head = bytearray(ip6.data[ip6.off : ip6.off + 40])
+            head[4:6] = len(whole).to_bytes(2, "big")
+            head[6] = frag.data[frag.off]  # what the fragment header said follows
+        self.whole_info[seq] = summarize(bytes(head) + whole, LINKTYPE_RAW).info
 
     def _add(self, name: str, item: ExpertItem) -> None:
         """Count an item by kind; keep it while under :data:`MAX_ROWS`."""
@@ -650,6 +687,9 @@ def related_info(index: ExpertIndex, seq: int, info: str) -> str:
     relative to its stream's first and its window scaled as the handshake agreed, and an
     ICMP or ICMPv6 echo reply's request.  The packet list shows this; the tcpdump line keeps
     the absolute numbers (tcpdump's own relative ones are the line printer's)."""
+    whole = index.whole_info.get(seq)
+    if whole is not None:
+        info = whole
     at = seq - index.base
     if 0 <= at < len(index.stream) and index.stream[at] >= 0 and " Seq=" in info:
         info = _with_number(info, " Seq=", index.rel_seq[at])

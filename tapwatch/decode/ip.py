@@ -96,10 +96,11 @@ def ipv4(d: bytes, off: int, a: Acc, lim: int = -1, quoted: bool = False) -> str
             )
             return f"{word} {pre}{src} > {dst}: ip-proto-{proto}"
         text = upper(d, poff, end, clen, proto, a, ctx, True)
+        # Wireshark's words: what the first fragment starts is told once reassembled
         a.info = (
             f"Fragmented IP protocol (proto={pname + ' ' if pname else ''}{proto}, "
-            f"off=0, ID={d[off + 4] << 8 | d[off + 5]:04x}) {a.info}"
-        ).rstrip()
+            f"off=0, ID={d[off + 4] << 8 | d[off + 5]:04x})"
+        )
         return text
     return upper(d, poff, end, clen, proto, a, ctx, False)
 
@@ -208,10 +209,9 @@ def ipv6(d: bytes, off: int, a: Acc, lim: int = -1) -> str:
             )
             if foff or fo & 1:
                 frag = True
-                pname = IPPROTO_WS.get(nh, "")
                 frag_info = (
                     f"IPv6 fragment (off={foff} more={'y' if fo & 1 else 'n'} "
-                    f"ident=0x{ident:08x} nxt={nh}{' ' + pname if pname else ''})"
+                    f"ident=0x{ident:08x} nxt={nh})"
                 )
                 if foff:
                     a.info = frag_info
@@ -237,8 +237,8 @@ def ipv6(d: bytes, off: int, a: Acc, lim: int = -1) -> str:
             a.info = "IPv6 no next header"
         return f"{word} {pre}{src} > {dst}: {ext_s}no next header"
     text = upper(d, pos, end, cend - pos, nh, a, (word, pre, src, dst, ext_s, s, t), frag)
-    if frag:
-        a.info = f"{frag_info} {a.info}".rstrip()
+    if frag:  # Wireshark's words: what the first fragment starts is told once reassembled
+        a.info = frag_info
     return text
 
 
