@@ -111,8 +111,9 @@ class ExpertIndex:
         #: items by severity ("Warning", "Note", "Chat"), kept or not
         self.severities: dict[str, int] = {}
         self.transactions: list[Transaction] = []
-        #: seq -> the Info of the IP datagram this fragment completed (Wireshark shows what
-        #: the reassembled datagram carries on its last fragment); capped at MAX_PENDING
+        #: seq -> the Info of the IP datagram this fragment completed, or of the HTTP message
+        #: this segment completed (Wireshark shows what was reassembled on the packet that
+        #: completed it); capped at MAX_PENDING
         self.whole_info: dict[int, str] = {}
         self.response_of: dict[int, tuple[int, str]] = {}  # request -> (response, kind)
         self.request_of: dict[int, tuple[int, int, str]] = {}  # response -> (request, ns, kind)
@@ -196,6 +197,11 @@ class ExpertIndex:
                 if layers[i].data is not frame:  # a reassembled payload starts here
                     if layers[i - 1].name in ("ip", "ipv6.fraghdr"):
                         self._whole_datagram(rec.seq, layers, i)
+                    elif layers[i].name == "http" and len(self.whole_info) < MAX_PENDING:
+                        from tapwatch.decode.apps import http_info
+
+                        http = layers[i]
+                        self.whole_info[rec.seq] = http_info(http.data, http.off, http.end)
                     break
             tcps = index.get("tcp")
             tcp = tcps[0] if tcps else None

@@ -189,8 +189,42 @@ class _Http(LayerOnly):
         a.layers.append("HTTP")
         text = txtproto(d, off, end, "HTTP", _HTTP_CMDS, True, a.verbose, length, a.claimed)
         if len(text) > 6 and not a.verbose:
-            a.info = text[8:]
+            a.info = http_info(d, off, end)
         return text
+
+
+#: what an HTTP head is searched in for its end and its headers (a longer head is told
+#: by its first line only)
+_HTTP_HEAD_MAX: Final = 8192
+
+
+def http_info(d: bytes, off: int, end: int) -> str:
+    """Wireshark's Info for an HTTP message starting at ``off``: its first line and a space,
+    then `` (media type)`` when the body is all there, or `` [TCP segment of a reassembled
+    PDU]`` when its Content-Length says more follows (Wireshark waits for it)."""
+    head = d[off : min(end, off + _HTTP_HEAD_MAX)]
+    eol = head.find(b"\n")
+    first = head[: eol if eol >= 0 else len(head)].rstrip(b"\r").decode("latin-1")
+    stop = head.find(b"\r\n\r\n")
+    if eol < 0 or stop < 0:
+        return first + " "
+    body = end - off - stop - 4
+    ctype = b""
+    length = -1
+    for line in head[eol + 1 : stop].split(b"\r\n"):
+        name, sep, value = line.partition(b":")
+        if not sep:
+            continue
+        name = name.strip().lower()
+        if name == b"content-type":
+            ctype = value.split(b";", 1)[0].strip()
+        elif name == b"content-length" and value.strip().isdigit():
+            length = int(value.strip()[:12])
+    if length > body:
+        return f"{first}  [TCP segment of a reassembled PDU]"
+    if ctype and (body > 0 or length > 0):
+        return f"{first}  ({ctype.decode('latin-1')})"
+    return first + " "
 
 
 class _Rtsp(LayerOnly):
@@ -256,6 +290,17 @@ class _Ssh(LayerOnly):
         return ""
 
 
+#: Wireshark's names of NTP's modes (the Info column's; tcpdump's are ``_NTP_MODES``)
+_NTP_WS_MODES: Final = (
+    "reserved",
+    "symmetric active",
+    "symmetric passive",
+    "client",
+    "server",
+    "broadcast",
+    "reserved for NTP control message",
+    "reserved for private use",
+)
 _NTP_MODES: Final = (
     "unspecified",
     "symmetric active",
@@ -391,7 +436,7 @@ class _Ntp(PortHandler):
             return None
         a.layers.append("NTP")
         mode = d[off] & 7
-        a.info = f"NTP Version {d[off] >> 3 & 7}, {_NTP_MODES[mode]}"
+        a.info = f"NTP Version {d[off] >> 3 & 7}, {_NTP_WS_MODES[mode]}"
         text = f"NTPv{d[off] >> 3 & 7}, {_NTP_MODES[mode]}, length {length}"
         if not a.verbose:
             return text

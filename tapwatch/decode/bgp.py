@@ -29,6 +29,15 @@ from tapwatch.decode.core import (
 from tapwatch.decode.names import AF_VALUES
 from tapwatch.decode.verbose import hexdump
 
+#: Wireshark's names of the message types (the Info column's)
+_WS_MSGS: Final = {
+    1: "OPEN",
+    2: "UPDATE",
+    3: "NOTIFICATION",
+    4: "KEEPALIVE",
+    5: "ROUTE-REFRESH",
+    6: "CAPABILITY",
+}
 _MSGS: Final = {1: "Open", 2: "Update", 3: "Notification", 4: "Keepalive", 5: "Route Refresh"}
 _OPTS: Final = {1: "Authentication Information", 2: "Capabilities Advertisement"}
 _CAPS: Final = {
@@ -755,7 +764,7 @@ class _Bgp(PortHandler):
     ) -> str | None:
         a.layers.append("BGP")
         if end - off >= 19 and not a.lean:
-            a.info = f"{_MSGS.get(d[off + 18], 'Unknown')} Message"
+            a.info = f"{_WS_MSGS.get(d[off + 18], 'Unknown')} Message"
         return bgp(d, off, end, a.verbose)
 
     def walk(self, d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:

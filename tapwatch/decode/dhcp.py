@@ -144,7 +144,7 @@ def _dhcp(d: bytes, off: int, end: int, length: int, a: Acc) -> str:
         xid = S_I.unpack_from(d, off + 4)[0]
         if mtype is not None:
             tname = DHCP_TYPES.get(mtype, f"Unknown ({mtype})")
-            a.info = f"DHCP {tname} - Transaction ID 0x{xid:08x}"
+            a.info = f"DHCP {tname:<8} - Transaction ID 0x{xid:x}"  # Wireshark's words
         else:
             a.info = f"Boot {opname} - Transaction ID 0x{xid:08x}"
     if a.verbose:

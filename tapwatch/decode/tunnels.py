@@ -583,17 +583,23 @@ def _wireguard(
         return None
     a.layers.append("WireGuard")
     if t == 1:
-        text = f"handshake initiation, sender 0x{_S_LE_I.unpack_from(d, off + 4)[0]:08x}"
+        snd = _S_LE_I.unpack_from(d, off + 4)[0]
+        text = f"handshake initiation, sender 0x{snd:08x}"
+        a.info = f"Handshake Initiation, sender=0x{snd:08x}"
     elif t == 2:
         snd, rcv = _S_LE_II.unpack_from(d, off + 4)
         text = f"handshake response, sender 0x{snd:08x}, receiver 0x{rcv:08x}"
+        a.info = f"Handshake Response, sender=0x{snd:08x}, receiver=0x{rcv:08x}"
     elif t == 3:
-        text = f"cookie reply, receiver 0x{_S_LE_I.unpack_from(d, off + 4)[0]:08x}"
+        rcv = _S_LE_I.unpack_from(d, off + 4)[0]
+        text = f"cookie reply, receiver 0x{rcv:08x}"
+        a.info = f"Cookie Reply, receiver=0x{rcv:08x}"
     else:
         rcv, ctr = _S_LE_IQ.unpack_from(d, off + 4)
         what = "keepalive" if end - off == 32 else "transport data"
         text = f"{what}, receiver 0x{rcv:08x}, counter {ctr}"
-    a.info = f"WireGuard {text}"
+        # Wireshark's words: the data's length less the 16-byte header and 16-byte tag
+        a.info = f"Transport Data, receiver=0x{rcv:08x}, counter={ctr}, datalen={end - off - 32}"
     return f"WireGuard {text}, length {length}"
 
 
@@ -670,7 +676,7 @@ def _openvpn_udp(
     if text is None:
         return None
     a.layers.append("OpenVPN")
-    a.info = text
+    a.info = _openvpn_info(d, off, end)
     return text
 
 
@@ -683,8 +689,13 @@ def _openvpn_tcp(
     if text is None:
         return None
     a.layers.append("OpenVPN")
-    a.info = text
+    a.info = _openvpn_info(d, off + 2, end)
     return ": " + text
+
+
+def _openvpn_info(d: bytes, p: int, end: int) -> str:
+    """Wireshark's Info for an OpenVPN message: its type (checked by the caller)."""
+    return f"MessageType: {_OVPN_OPS[d[p] >> 3]}"
 
 
 def _openvpn_walk(d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
