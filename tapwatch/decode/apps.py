@@ -232,6 +232,9 @@ class _Rtsp(LayerOnly):
         self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
     ) -> str | None:
         a.layers.append("RTSP")
+        line = first_line(d, off, end)
+        if line:
+            a.info = line if line.split(" ", 1)[0] in _RTSP_CMDS else f"Reply: {line}"
         return txtproto(d, off, end, "RTSP", _RTSP_CMDS, True, a.verbose, length, a.claimed)
 
 
@@ -240,6 +243,9 @@ class _Ftp(LayerOnly):
         self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
     ) -> str | None:
         a.layers.append("FTP")
+        line = first_line(d, off, end)
+        if line:
+            a.info = f"{'Request' if dport == 21 else 'Response'}: {line}"
         return txtproto(d, off, end, "FTP", None, False, a.verbose, length, a.claimed)
 
 
@@ -248,6 +254,9 @@ class _Smtp(LayerOnly):
         self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
     ) -> str | None:
         a.layers.append("SMTP")
+        line = first_line(d, off, end)
+        if line:
+            a.info = f"{'C' if dport == 25 else 'S'}: {line}"
         return txtproto(d, off, end, "SMTP", None, False, a.verbose, length, a.claimed)
 
 
@@ -275,19 +284,39 @@ class _Ssh(LayerOnly):
                 return " [|ssh]"
             c = d[off + i]
             if c == 0x0A:
-                return ": SSH: " + d[off : off + i].decode("ascii")
+                return ": SSH: " + _ssh_banner(d[off : off + i].decode("ascii"), a, dport)
             if c == 0x0D:
                 if i + 1 >= length:
                     return ""
                 if off + i + 1 >= end:
                     return " [|ssh]"
                 if d[off + i + 1] == 0x0A:
-                    return ": SSH: " + d[off : off + i].decode("ascii")
+                    return ": SSH: " + _ssh_banner(d[off : off + i].decode("ascii"), a, dport)
                 return ""
             if not 0x20 <= c < 0x7F:
                 return ""
             i += 1
         return ""
+
+
+def _ssh_banner(line: str, a: Acc, dport: int) -> str:
+    """``line`` as it was; Wireshark's Info for it set on the way."""
+    a.info = f"{'Client' if dport == 22 else 'Server'}: Protocol ({line})"
+    return line
+
+
+#: the longest first line the Info column takes of a text protocol's message
+_FIRST_LINE_MAX: Final = 1024
+
+
+def first_line(d: bytes, off: int, end: int) -> str:
+    """A text protocol message's first line, without its line end (Wireshark's Info shows
+    it after a word of its own: ``C:``, ``Request:``...); empty when there is none."""
+    chunk = d[off : min(end, off + _FIRST_LINE_MAX)]
+    eol = chunk.find(b"\n")
+    if eol >= 0:
+        chunk = chunk[:eol]
+    return chunk.rstrip(b"\r").decode("latin-1")
 
 
 #: Wireshark's names of NTP's modes (the Info column's; tcpdump's are ``_NTP_MODES``)
@@ -481,6 +510,13 @@ _SYSLOG_FAC: Final = (
     "local6",
     "local7",
 )
+#: Wireshark's short names of syslog's facilities and severities (the Info column's)
+_WS_SYSLOG_FAC: Final = (
+    *("KERN", "USER", "MAIL", "DAEMON", "AUTH", "SYSLOG", "LPR", "NEWS", "UUCP", "CRON"),
+    *("AUTHPRIV", "FTP", "NTP", "AUDIT", "ALERT", "CRON2"),
+    *(f"LOCAL{i}" for i in range(8)),
+)
+_WS_SYSLOG_SEV: Final = ("EMERG", "ALERT", "CRIT", "ERR", "WARNING", "NOTICE", "INFO", "DEBUG")
 _SYSLOG_SEV: Final = ("emerg", "alert", "crit", "error", "warning", "notice", "info", "debug")
 
 
@@ -508,6 +544,11 @@ class _Syslog(PortHandler):
         a.layers.append("Syslog")
         fac = _SYSLOG_FAC[pri >> 3]
         sev = _SYSLOG_SEV[pri & 7]
+        if not a.lean:  # Wireshark's words: FACILITY.SEVERITY: the message
+            msg_at = d.index(b">", off) + 1
+            a.info = f"{_WS_SYSLOG_FAC[pri >> 3]}.{_WS_SYSLOG_SEV[pri & 7]}: " + first_line(
+                d, msg_at, min(end, off + length)
+            )
         if not a.verbose:
             return f"SYSLOG {fac}.{sev}, length: {length}"
         msg = d[d.index(b">", off) + 1 : min(end, off + length)]

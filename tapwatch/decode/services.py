@@ -678,6 +678,8 @@ class _Telnet(PortHandler):
         self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
     ) -> str | None:
         a.layers.append("Telnet")
+        if end > off:
+            a.info = "Telnet Data ..."  # Wireshark's words, whatever the segment carries
         words = []
         p = off
         while p < end and d[p] == 0xFF:
