@@ -177,6 +177,54 @@ def snmp(d: bytes, off: int, end: int, verbose: int = 0) -> str:
         return " " + str(exc.args[0])
 
 
+#: Wireshark's names of the SNMP PDUs (the Info column's), by context tag
+_WS_SNMP_PDUS: Final = (
+    "get-request",
+    "get-next-request",
+    "get-response",
+    "set-request",
+    "trap",
+    "getBulkRequest",
+    "informRequest",
+    "snmpV2-trap",
+    "report",
+)
+
+
+def snmp_info(d: bytes, off: int, end: int) -> str:
+    """Wireshark's Info for an SNMP v1/v2c message: the PDU's name and each varbind's OID;
+    empty for what it does not read (a v1 trap, v3, a cut message)."""
+    try:
+        tag, p, e = _ber(d, off, end)
+        if tag != 0x30:
+            return ""
+        tag, vp, ve = _ber(d, p, e)
+        if tag != 0x02 or _ber_int(d, vp, ve) not in (0, 1):
+            return ""
+        _t, _cp, ce = _ber(d, ve, e)
+        tag, pp, pe = _ber(d, ce, e)
+        kind = tag - 0xA0
+        if not 0 <= kind < len(_WS_SNMP_PDUS) or kind == 4:
+            return ""
+        q = pp
+        for _ in range(3):  # request id, error status, error index
+            q = _ber(d, q, pe)[2]
+        tag, q, ve = _ber(d, q, pe)
+        if tag != 0x30:
+            return ""
+        oids = []
+        while q < ve and len(oids) < 64:
+            tag, vp, vbe = _ber(d, q, ve)
+            tag, op, oe = _ber(d, vp, vbe)
+            if tag != 0x06:
+                return ""
+            oids.append(_oid(d, op, oe)[1:])
+            q = vbe
+        return " ".join([_WS_SNMP_PDUS[kind], *oids])
+    except _Short:
+        return ""
+
+
 def _error(status: int) -> str:
     return _SNMP_ERRORS[status] if 0 <= status < len(_SNMP_ERRORS) else f"err={status}"
 
@@ -239,6 +287,10 @@ class _Snmp(PortHandler):
         self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
     ) -> str | None:
         a.layers.append("SNMP")
+        if not a.lean:
+            info = snmp_info(d, off, end)
+            if info:
+                a.info = info
         return snmp(d, off, end, a.verbose)
 
     def walk(self, d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
@@ -257,6 +309,16 @@ _RIP_CMDS: Final = {
 }
 
 
+#: Wireshark's names of the RIP commands (the Info column's)
+_WS_RIP_CMDS: Final = {
+    1: "Request",
+    2: "Response",
+    3: "Traceon",
+    4: "Traceoff",
+    5: "Vendor specific (Sun)",
+}
+
+
 class _Rip(PortHandler):
     def text(
         self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
@@ -266,6 +328,7 @@ class _Rip(PortHandler):
             return " [|rip]"
         cmd = _RIP_CMDS.get(d[off], f"unknown command ({d[off]})")
         vers = d[off + 1]
+        a.info = _WS_RIP_CMDS.get(d[off], f"Unknown command ({d[off]})")
         if not a.verbose:
             return f"RIPv{vers}, {cmd}, length: {length}"
         out = f"\n\tRIPv{vers}, {cmd}, length: {length}"
@@ -320,6 +383,43 @@ def _zstring(d: bytes, p: int, end: int) -> tuple[str, int, bool]:
     return text, (stop + 1 if z >= 0 else end), z >= 0
 
 
+#: Wireshark's names of the TFTP error codes (the Info column's)
+_WS_TFTP_ERRORS: Final = {
+    0: "Not defined",
+    1: "File not found",
+    2: "Access violation",
+    3: "Disk full or allocation exceeded",
+    4: "Illegal TFTP Operation",
+    5: "Unknown transfer ID",
+    6: "File already exists",
+    7: "No such user",
+    8: "Option negotiation failed",
+}
+
+
+def _tftp_info(d: bytes, off: int, end: int, op: int) -> str:
+    """Wireshark's Info for a TFTP packet of opcode ``op`` (its block size taken as the
+    default 512: a shorter data block is the last)."""
+    p = off + 2
+    if op in (1, 2):
+        name, p, _ok = _zstring(d, p, end)
+        mode, p, _ok = _zstring(d, p, end)
+        what = "Read Request" if op == 1 else "Write Request"
+        return f"{what}, File: {name}, Transfer type: {mode}"
+    if op in (3, 4) and end - p >= 2:
+        block = d[p] << 8 | d[p + 1]
+        if op == 4:
+            return f"Acknowledgement, Block: {block}"
+        return f"Data Packet, Block: {block}" + (" (last)" if end - p - 2 < 512 else "")
+    if op == 5 and end - p >= 2:
+        code = d[p] << 8 | d[p + 1]
+        msg, _p, _ok = _zstring(d, p + 2, end)
+        return f"Error Code, Code: {_WS_TFTP_ERRORS.get(code, f'Unknown ({code})')}, Message: {msg}"
+    if op == 6:
+        return "Option Acknowledgement"
+    return f"Unknown (0x{op:04x})"
+
+
 class _Tftp(PortHandler):
     def text(
         self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
@@ -329,6 +429,8 @@ class _Tftp(PortHandler):
         if end - off < 2:
             return out + " [|tftp]"
         op = d[off] << 8 | d[off + 1]
+        if not a.lean:
+            a.info = _tftp_info(d, off, end, op)
         out += ", " + _TFTP_OPS.get(op, f"tftp-#{op}")
         p = off + 2
         if op in (1, 2, 6):
@@ -423,6 +525,7 @@ class _Radius(PortHandler):
             return "RADIUS [|radius]"
         code = d[off]
         name = _RADIUS_CODES.get(code, "Unknown Command")
+        a.info = f"{name} id={d[off + 1]}"  # Wireshark's words
         if not a.verbose:
             return f"RADIUS, {name} ({code}), id: 0x{d[off + 1]:02x} length: {length}"
         out = (
@@ -549,6 +652,41 @@ def _dhcp6_options(d: bytes, p: int, end: int) -> str:
     return out
 
 
+#: Wireshark's names of the DHCPv6 message types (the Info column's)
+_WS_DHCP6_TYPES: Final = {
+    1: "Solicit",
+    2: "Advertise",
+    3: "Request",
+    4: "Confirm",
+    5: "Renew",
+    6: "Rebind",
+    7: "Reply",
+    8: "Release",
+    9: "Decline",
+    10: "Reconfigure",
+    11: "Information-request",
+}
+
+
+def _dhcp6_info(d: bytes, off: int, end: int, t: int) -> str:
+    """Wireshark's Info for a DHCPv6 client/server message: its type, its transaction id
+    and the client's DUID when it carries one, with Wireshark's trailing space."""
+    out = f"{_WS_DHCP6_TYPES.get(t, f'Unknown ({t})')} XID: 0x{int.from_bytes(d[off + 1 : off + 4], 'big'):06x} "
+    p = off + 4
+    for _ in range(64):
+        if p + 4 > end:
+            break
+        code = d[p] << 8 | d[p + 1]
+        ln = d[p + 2] << 8 | d[p + 3]
+        if p + 4 + ln > end:
+            break
+        if code == 1:
+            out += f"CID: {d[p + 4 : p + 4 + ln].hex()} "
+            break
+        p += 4 + ln
+    return out
+
+
 class _Dhcp6(PortHandler):
     def text(
         self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
@@ -558,6 +696,8 @@ class _Dhcp6(PortHandler):
             return "dhcp6 [|dhcp6]"
         t = d[off]
         out = "dhcp6 " + _DHCP6_TYPES.get(t, f"msgtype-{t}")
+        if not a.lean and t not in (12, 13) and end - off >= 4:
+            a.info = _dhcp6_info(d, off, end, t)
         if not a.verbose or t in (12, 13) or end - off < 4:
             return out
         xid = int.from_bytes(d[off + 1 : off + 4], "big")
