@@ -828,11 +828,46 @@ def _mismatch(d: bytes, off: int, length: int) -> str:
     return f" (len mismatch: isakmp {claimed}/ip {length})"
 
 
+#: Wireshark's names of the exchange types (the Info column's)
+_WS_EXCHANGES: Final = {
+    1: "Base",
+    2: "Identity Protection (Main Mode)",
+    3: "Authentication Only",
+    4: "Aggressive",
+    5: "Informational",
+    6: "Transaction (Config Mode)",
+    32: "Quick Mode",
+    33: "New Group Mode",
+    34: "IKE_SA_INIT",
+    35: "IKE_AUTH",
+    36: "CREATE_CHILD_SA",
+    37: "INFORMATIONAL",
+    38: "IKE_SESSION_RESUME",
+    43: "IKE_INTERMEDIATE",
+}
+
+
+def isakmp_info(d: bytes, off: int, end: int) -> str:
+    """Wireshark's Info for an ISAKMP message: its exchange, and for IKEv2 the message id
+    and which side sent it, asking or answering; empty when the header is cut."""
+    if end - off < 28:
+        return ""
+    etype = d[off + 18]
+    name = _WS_EXCHANGES.get(etype, f"Unknown ({etype})")
+    if d[off + 17] >> 4 != 2:
+        return name
+    flags = d[off + 19]
+    side = "Initiator" if flags & 0x08 else "Responder"
+    kind = "Response" if flags & 0x20 else "Request"
+    return f"{name} MID={u32(d, off + 20):02d} {side} {kind}"
+
+
 class _Isakmp(PortHandler):
     def text(
         self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
     ) -> str | None:
         a.layers.append("ISAKMP")
+        a.info = isakmp_info(d, off, end)
         return isakmp(d, off, end, a.verbose, a, length)
 
     def walk(self, d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
@@ -852,12 +887,14 @@ class _NatT(PortHandler):
             return None
         if d[off : off + 4] == b"\0\0\0\0":
             a.layers.append("ISAKMP")
+            a.info = isakmp_info(d, off + 4, end)
             return "NONESP-encap: " + isakmp(d, off + 4, end, a.verbose, a, length - 4)
         if end - off < 8:
             return None
         a.layers.append("ESP")
         spi = int.from_bytes(d[off : off + 4], "big")
         seq = int.from_bytes(d[off + 4 : off + 8], "big")
+        a.info = f"ESP (SPI=0x{spi:08x})"
         return f"UDP-encap: ESP(spi=0x{spi:08x},seq=0x{seq:x}), length {length}"
 
     def walk(self, d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
