@@ -198,13 +198,14 @@ def test_ping_request_reply_raw_ipv4() -> None:
     s = summ(b(ping_req()))
     assert s.text == "IP 192.168.3.11 > 192.168.3.12: ICMP echo request, id 24028, seq 1, length 64"
     assert (s.proto, s.src, s.dst) == ("ICMP", IP_A, IP_B)
-    assert s.info == "Echo (ping) request id=24028, seq=1"  # decimal, as in the text
+    # Wireshark's words: the id in hex, the seq read both ways, the TTL (tshark's Info)
+    assert s.info == "Echo (ping) request  id=0x5ddc, seq=1/256, ttl=64"
     assert s.layers == ("IPv4", "ICMP")
     assert not s.malformed
     assert s.link == ""
     r = summ(b(ping_rep()))
     assert r.text == "IP 192.168.3.12 > 192.168.3.11: ICMP echo reply, id 24028, seq 1, length 64"
-    assert r.info == "Echo (ping) reply id=24028, seq=1"
+    assert r.info == "Echo (ping) reply    id=0x5ddc, seq=1/256, ttl=64"
 
 
 def test_ping_raw_ipv6() -> None:
@@ -213,7 +214,7 @@ def test_ping_raw_ipv6() -> None:
     s = summ(b(req))
     assert s.text == "IP6 fd00::1 > fd00::2: ICMP6, echo request, id 4660, seq 7, length 12"
     assert (s.proto, s.src, s.dst, s.layers) == ("ICMPv6", "fd00::1", "fd00::2", ("IPv6", "ICMPv6"))
-    assert s.info == "Echo (ping) request id=4660, seq=7"
+    assert s.info == "Echo (ping) request id=0x1234, seq=7, hop limit=64"
     r = summ(b(rep))
     assert r.text == "IP6 fd00::2 > fd00::1: ICMP6, echo reply, id 4660, seq 7, length 12"
 
@@ -281,7 +282,7 @@ def test_icmpv6_errors() -> None:
         "IP6 fd00::1 > fd00::2: ICMP6, destination unreachable, unreachable port, "
         "fd00::1 udp port 53, length 56"
     )
-    assert s.info == "Destination Unreachable (port unreachable)"
+    assert s.info == "Destination Unreachable (Port unreachable)"
 
 
 # ----------------------------------------------------------------------------- ARP / NDP
@@ -477,7 +478,7 @@ def test_dhcp_discover() -> None:
     assert s.text == (
         "IP 0.0.0.0.68 > 255.255.255.255.67: BOOTP/DHCP, Request from aa:bb:cc:dd:ee:ff, length 244"
     )  # as tcpdump: the type is in the info
-    assert s.info == "DHCP Discover - Transaction ID 0x00001234"
+    assert s.info == "DHCP Discover - Transaction ID 0x1234"  # tshark's Info
     assert (s.proto, s.layers) == ("DHCP", ("IPv4", "UDP", "DHCP"))
 
 
@@ -543,7 +544,8 @@ def test_ipv6_fragment_header() -> None:
     s = summ(b(first))
     assert s.text == "IP6 fd00::1 > fd00::2: frag (0|48) 1 > 2: UDP, length 40"
     assert s.layers == ("IPv6", "UDP")
-    assert s.info.startswith("IPv6 fragment (off=0 more=y ident=0x0000abcd nxt=17 UDP)")
+    # tshark's Info: what the first fragment starts is told once reassembled
+    assert s.info == "IPv6 fragment (off=0 more=y ident=0x0000abcd nxt=17)"
     later = (
         IPv6(src="fd00::1", dst="fd00::2")
         / IPv6ExtHdrFragment(id=0xABCD, offset=6, nh=17)
