@@ -198,10 +198,7 @@ class ExpertIndex:
                     if layers[i - 1].name in ("ip", "ipv6.fraghdr"):
                         self._whole_datagram(rec.seq, layers, i)
                     elif layers[i].name == "http" and len(self.whole_info) < MAX_PENDING:
-                        from tapwatch.decode.apps import http_info
-
-                        http = layers[i]
-                        self.whole_info[rec.seq] = http_info(http.data, http.off, http.end)
+                        self._whole_http(rec.seq, layers[i])
                     break
             tcps = index.get("tcp")
             tcp = tcps[0] if tcps else None
@@ -248,6 +245,15 @@ class ExpertIndex:
             self._requests(pkt, index)
             self._paired()
             self.next_seq = rec.seq + 1
+
+    def _whole_http(self, seq: int, http: Layer) -> None:
+        """Keep the Info of the HTTP message segment ``seq`` completed, when it starts with
+        a request or status line (other bytes on an HTTP port keep TCP's words)."""
+        line = http.data[http.off : min(http.end, http.off + 1024)].split(b"\r\n", 1)[0]
+        if line.startswith(b"HTTP/") or b" HTTP/" in line:
+            from tapwatch.decode.apps import http_info
+
+            self.whole_info[seq] = http_info(http.data, http.off, http.end)
 
     def _whole_datagram(self, seq: int, layers: Sequence[Layer], at: int) -> None:
         """Keep the Info of the IP datagram that fragment ``seq`` completed: its last
