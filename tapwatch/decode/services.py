@@ -212,7 +212,7 @@ def snmp_info(d: bytes, off: int, end: int) -> str:
         tag, q, ve = _ber(d, q, pe)
         if tag != 0x30:
             return ""
-        oids = []
+        oids: list[str] = []
         while q < ve and len(oids) < 64:
             tag, vp, vbe = _ber(d, q, ve)
             tag, op, oe = _ber(d, vp, vbe)
@@ -671,7 +671,8 @@ _WS_DHCP6_TYPES: Final = {
 def _dhcp6_info(d: bytes, off: int, end: int, t: int) -> str:
     """Wireshark's Info for a DHCPv6 client/server message: its type, its transaction id
     and the client's DUID when it carries one, with Wireshark's trailing space."""
-    out = f"{_WS_DHCP6_TYPES.get(t, f'Unknown ({t})')} XID: 0x{int.from_bytes(d[off + 1 : off + 4], 'big'):06x} "
+    xid = int.from_bytes(d[off + 1 : off + 4], "big")
+    out = f"{_WS_DHCP6_TYPES.get(t, f'Unknown ({t})')} XID: 0x{xid:06x} "
     p = off + 4
     for _ in range(64):
         if p + 4 > end:
