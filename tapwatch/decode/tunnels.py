@@ -514,6 +514,26 @@ def _l2tpv3_data(d: bytes, p: int, end: int, a: Acc) -> str:
     return f"{out}: " + _inner_ether(d, inner, end, a)
 
 
+#: Wireshark's short names of the L2TP control message types (the Info column's)
+_WS_L2TP_MSGS: Final = (
+    *("SCCRQ", "SCCRP", "SCCCN", "StopCCN", "Reserved", "Hello", "OCRQ", "OCRP", "OCCN"),
+    *("ICRQ", "ICRP", "ICCN", "Reserved", "CDN", "WEN", "SLI", "MDMST", "SRRQ", "SRRP"),
+    *("ACK", "FSQ", "FSR", "MSRQ", "MSRP", "MSE", "MSI", "MSEN", "CSUN", "CSURQ"),
+)
+
+
+def _l2tp_control_info(d: bytes, p: int, end: int, ln: int, who: str) -> str:
+    """Wireshark's Info for a control message whose header (12 bytes) starts at ``p``: ZLB
+    when it carries no AVP, else the type its first AVP (Message Type) says."""
+    if ln <= 12:
+        return f"Control Message - ZLB {who}"
+    if end - p < 20:
+        return f"Control Message {who}"
+    t = S_H.unpack_from(d, p + 18)[0]
+    name = _WS_L2TP_MSGS[t - 1] if 1 <= t <= len(_WS_L2TP_MSGS) else f"Unknown ({t})"
+    return f"Control Message - {name} {who}"
+
+
 def _l2tpv3_control(d: bytes, p: int, end: int, a: Acc) -> str:
     """A control message: flags, length, control connection ID, Ns/Nr."""
     if end - p < 12:
@@ -522,7 +542,7 @@ def _l2tpv3_control(d: bytes, p: int, end: int, a: Acc) -> str:
     ln = S_H.unpack_from(d, p + 2)[0]
     ccid = S_I.unpack_from(d, p + 4)[0]
     ns, nr = S_HH.unpack_from(d, p + 8)
-    a.info = f"L2TPv3 control, connection 0x{ccid:08x}"
+    a.info = _l2tp_control_info(d, p, end, ln, f"(ccid=0x{ccid:08x})")
     what = " ZLB" if ln <= 12 else ""
     return f"L2TPv3 control, connection 0x{ccid:08x}, Ns={ns}, Nr={nr}{what}, length {ln}"
 
