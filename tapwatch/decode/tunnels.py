@@ -419,6 +419,12 @@ def _l2tp(d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: 
     p += 4
     out += f"{sid})"
     a.info = f"L2TP tunnel {tid} session {sid}"
+    if t and lb and s and not o:  # Wireshark's words for a control message
+        who = f"(tunnel id={tid}, session id={sid})"
+        if mlen <= 12:
+            a.info = f"Control Message - ZLB      {who}"
+        else:
+            a.info = _l2tp_control_info(d, off, end, mlen, who)
     if s:
         if end - p < 2:
             a.bad = True
@@ -452,7 +458,7 @@ def _l2tp(d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: 
         text, clean = l2tpctl.avps(d, p, end, length - (p - off), most)
         if not clean:
             a.bad = True
-        if len(text) > 6 and text[1:9] == "*MSGTYPE":
+        if len(text) > 6 and text[1:9] == "*MSGTYPE" and not a.info.startswith("Control"):
             a.info += " " + text[10 : text.find(")", 10)]
         return out + text
     if _deep(a.layers):
