@@ -113,7 +113,8 @@ class ExpertIndex:
         self.transactions: list[Transaction] = []
         #: seq -> the Info of the IP datagram this fragment completed, or of the HTTP message
         #: this segment completed (Wireshark shows what was reassembled on the packet that
-        #: completed it); capped at MAX_PENDING
+        #: completed it), or TCP's words for a retransmitted or out-of-order segment;
+        #: capped at MAX_PENDING
         self.whole_info: dict[int, str] = {}
         self.response_of: dict[int, tuple[int, str]] = {}  # request -> (response, kind)
         self.request_of: dict[int, tuple[int, int, str]] = {}  # response -> (request, ns, kind)
@@ -173,9 +174,13 @@ class ExpertIndex:
             ALSO_RETRANSMISSION,
             DUPLICATE_ACK,
             FLAGS,
+            OUT_OF_ORDER,
             RETRANSMISSION,
         )
         from tapwatch.dfilter.protocols.transport import TcpInfo
+
+        #: a segment whose payload Wireshark leaves undissected (its Info keeps TCP's words)
+        undissected = RETRANSMISSION | ALSO_RETRANSMISSION | OUT_OF_ORDER
 
         lts = self.linktypes
         cap = self.capture
@@ -214,6 +219,10 @@ class ExpertIndex:
                 if ta is not None:
                     if ta.acks_frame:
                         self.acks[rec.seq] = (ta.acks_frame, ta.ack_rtt_ns)
+                    if ta.flags & undissected and len(self.whole_info) < MAX_PENDING:
+                        from tapwatch.decode.summary import transport_info
+
+                        self.whole_info[rec.seq] = transport_info(rec.data, lt)
                     if ta.flags:
                         self.flags[rec.seq] = (
                             ta.flags,

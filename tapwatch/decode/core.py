@@ -292,6 +292,9 @@ class Acc:
         #: only ``text`` is wanted (the line printer): skip the info column's wording and
         #: the ``-e`` link text where they cost most (Ethernet, TCP, DNS).
         self.lean = lean
+        #: hand a TCP payload to its application's printer (False: TCP's words only, which
+        #: Wireshark shows for a retransmitted or out-of-order segment)
+        self.apps = True
         #: tcpdump's -v (1) or -vv (2): header fields, checksum verdicts, payload details
         self.verbose = verbose
         #: the TCP payload length the IP header claims (what tcpdump's text printers are

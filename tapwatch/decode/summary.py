@@ -48,6 +48,18 @@ def _cut(text: str) -> str:
     return f"{text[:MAX_BRIEF_TEXT]} ... ({len(text) - MAX_BRIEF_TEXT} characters more)"
 
 
+def transport_info(data: bytes, linktype: int) -> str:
+    """The Info of :func:`summarize` with a TCP payload left to TCP's words (Wireshark does
+    not hand a retransmitted or out-of-order segment to the application); never raises."""
+    try:
+        a = Acc(None, False)
+        a.brief = True
+        a.apps = False
+        return _cut(_summarize(data, linktype, a).info)
+    except Exception as exc:  # last resort, the explicit checks should win
+        return _failed(data, exc).info
+
+
 def summarize_with(
     data: Any, linktype: int, flows: TcpFlows | None, strict: bool, lean: bool = False
 ) -> Summary:

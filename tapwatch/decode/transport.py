@@ -213,7 +213,7 @@ def tcp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -
             f"{sport} → {dport} [{TCP_WS[flags]}] Seq={aseq}{ack_ws} Win={win} "
             f"Len={plen}{urg_ws}{opt_ws}"
         )
-    if cap > 0 and not frag:
+    if cap > 0 and not frag and a.apps:
         p = off + doff
         a.claimed = plen if plen > cap else -1
         h1 = h2 = None
