@@ -201,17 +201,20 @@ _HTTP_HEAD_MAX: Final = 8192
 def http_info(d: bytes, off: int, end: int) -> str:
     """Wireshark's Info for an HTTP message starting at ``off``: its first line and a space,
     then `` (media type)`` when the body is all there, or `` [TCP segment of a reassembled
-    PDU]`` when its Content-Length says more follows (Wireshark waits for it)."""
-    head = d[off : min(end, off + _HTTP_HEAD_MAX)]
-    eol = head.find(b"\n")
-    first = head[: eol if eol >= 0 else len(head)].rstrip(b"\r").decode("latin-1")
-    stop = head.find(b"\r\n\r\n")
-    if eol < 0 or stop < 0:
+    PDU]`` when its Content-Length says more follows (Wireshark waits for it).
+
+    Per packet on port 80: the head is searched in place, its lines split only when it
+    names a content header."""
+    lim = min(end, off + _HTTP_HEAD_MAX)
+    eol = d.find(b"\n", off, lim)
+    first = d[off : eol if eol >= 0 else lim].rstrip(b"\r").decode("latin-1")
+    stop = d.find(b"\r\n\r\n", off, lim) if eol >= 0 else -1
+    if stop < 0 or (d.find(b"ontent-", eol, stop) < 0 and d.find(b"ONTENT-", eol, stop) < 0):
         return first + " "
-    body = end - off - stop - 4
+    body = end - stop - 4
     ctype = b""
     length = -1
-    for line in head[eol + 1 : stop].split(b"\r\n"):
+    for line in d[eol + 1 : stop].split(b"\r\n"):
         name, sep, value = line.partition(b":")
         if not sep:
             continue
