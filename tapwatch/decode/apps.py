@@ -189,7 +189,7 @@ class _Http(LayerOnly):
         a.layers.append("HTTP")
         text = txtproto(d, off, end, "HTTP", _HTTP_CMDS, True, a.verbose, length, a.claimed)
         if len(text) > 6 and not a.verbose:
-            a.info = http_info(d, off, end)
+            a.info = http_info(d, off, end, text[8:])
         return text
 
 
@@ -198,16 +198,18 @@ class _Http(LayerOnly):
 _HTTP_HEAD_MAX: Final = 8192
 
 
-def http_info(d: bytes, off: int, end: int) -> str:
+def http_info(d: bytes, off: int, end: int, first: str | None = None) -> str:
     """Wireshark's Info for an HTTP message starting at ``off``: its first line and a space,
     then `` (media type)`` when the body is all there, or `` [TCP segment of a reassembled
     PDU]`` when its Content-Length says more follows (Wireshark waits for it).
 
-    Per packet on port 80: the head is searched in place, its lines split only when it
-    names a content header."""
+    ``first``: the first line as the caller already has it (tcpdump's text of it).  Per
+    packet on port 80: the head is searched in place, its lines split only when it names a
+    content header."""
     lim = min(end, off + _HTTP_HEAD_MAX)
     eol = d.find(b"\n", off, lim)
-    first = d[off : eol if eol >= 0 else lim].rstrip(b"\r").decode("latin-1")
+    if first is None:
+        first = d[off : eol if eol >= 0 else lim].rstrip(b"\r").decode("latin-1")
     stop = d.find(b"\r\n\r\n", off, lim) if eol >= 0 else -1
     if stop < 0 or (d.find(b"ontent-", eol, stop) < 0 and d.find(b"ONTENT-", eol, stop) < 0):
         return first + " "
