@@ -26,19 +26,9 @@ from scapy.fields import (
 from scapy.layers.inet import TCP, UDP
 from scapy.packet import Packet, bind_layers
 
-_OPCODES = {
-    1: "P_CONTROL_HARD_RESET_CLIENT_V1",
-    2: "P_CONTROL_HARD_RESET_SERVER_V1",
-    3: "P_CONTROL_SOFT_RESET_V1",
-    4: "P_CONTROL_V1",
-    5: "P_ACK_V1",
-    6: "P_DATA_V1",
-    7: "P_CONTROL_HARD_RESET_CLIENT_V2",
-    8: "P_CONTROL_HARD_RESET_SERVER_V2",
-    9: "P_DATA_V2",
-    10: "P_CONTROL_HARD_RESET_CLIENT_V3",
-    11: "P_CONTROL_WKC_V1",
-}
+from tapwatch.decode.tunnels import OPENVPN_OPCODES
+
+_OPCODES = dict(OPENVPN_OPCODES)
 
 
 def _plain_control(pkt: Any) -> bool:

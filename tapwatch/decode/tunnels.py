@@ -636,7 +636,8 @@ def _wireguard_walk(d: bytes, off: int, end: int, out: Walk, sport: int, dport: 
 
 # --------------------------------------------------------------------------- OpenVPN
 
-_OVPN_OPS: Final = {
+#: OpenVPN's opcodes, by number (the one table: the tree and scapy's layer read it too)
+OPENVPN_OPCODES: Final = {
     1: "P_CONTROL_HARD_RESET_CLIENT_V1",
     2: "P_CONTROL_HARD_RESET_SERVER_V1",
     3: "P_CONTROL_SOFT_RESET_V1",
@@ -655,7 +656,7 @@ def _openvpn_msg(d: bytes, p: int, end: int, length: int) -> str | None:
     if end - p < 1:
         return None
     op = d[p] >> 3
-    name = _OVPN_OPS.get(op)
+    name = OPENVPN_OPCODES.get(op)
     if name is None:
         return None
     out = f"OpenVPN {name}, key {d[p] & 7}"
@@ -721,11 +722,11 @@ def _openvpn_tcp(
 
 def _openvpn_info(d: bytes, p: int, end: int) -> str:
     """Wireshark's Info for an OpenVPN message: its type (checked by the caller)."""
-    return f"MessageType: {_OVPN_OPS[d[p] >> 3]}"
+    return f"MessageType: {OPENVPN_OPCODES[d[p] >> 3]}"
 
 
 def _openvpn_walk(d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
-    if end - off >= 1 and d[off] >> 3 in _OVPN_OPS:
+    if end - off >= 1 and d[off] >> 3 in OPENVPN_OPCODES:
         out.append("OpenVPN")
 
 
@@ -733,7 +734,7 @@ def _openvpn_tcp_walk(d: bytes, off: int, end: int, out: Walk, sport: int, dport
     if (
         end - off >= 3
         and S_H.unpack_from(d, off)[0] + 2 <= end - off
-        and d[off + 2] >> 3 in _OVPN_OPS
+        and d[off + 2] >> 3 in OPENVPN_OPCODES
     ):
         out.append("OpenVPN")
 

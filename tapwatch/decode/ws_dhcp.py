@@ -20,6 +20,7 @@ from typing import Final
 
 from tapwatch.decode.depth import bits_line, mac_text
 from tapwatch.decode.fields import Net
+from tapwatch.decode.names import DHCP_TYPES
 from tapwatch.decode.tree import Node
 from tapwatch.decode.ws_common import hex_value, ip4, node, u16, u32
 
@@ -288,17 +289,8 @@ OPTION_NAMES: Final = {
     255: "End",
 }
 
-_MESSAGE_TYPES: Final = {
-    1: "Discover",
-    2: "Offer",
-    3: "Request",
-    4: "Decline",
-    5: "ACK",
-    6: "NAK",
-    7: "Release",
-    8: "Inform",
-    9: "Force Renew",
-}
+#: option 53's message types as tshark 4.0 words them: names.DHCP_TYPES' first nine
+_MESSAGE_TYPES: Final = {k: v for k, v in DHCP_TYPES.items() if k <= 9}
 
 #: options holding one IPv4 address, which tshark also puts in the option's title
 _ONE_ADDRESS: Final = frozenset({1, 16, 28, 32, 50, 54})

@@ -24,6 +24,7 @@ from typing import Final
 from tapwatch.decode.depth import bits_line
 from tapwatch.decode.fields import Net
 from tapwatch.decode.tree import Node
+from tapwatch.decode.tunnels import OPENVPN_OPCODES
 from tapwatch.decode.ws_common import MAX_ITEMS, hex_value, node, u16, u32
 
 # ----------------------------------------------------------------------------- helpers
@@ -592,17 +593,8 @@ def wireguard(data: bytes, s: int, net: Net) -> Node | None:
 
 # ----------------------------------------------------------------------------- OpenVPN
 
-_OPENVPN_OPCODES: Final = {
-    1: "P_CONTROL_HARD_RESET_CLIENT_V1",
-    2: "P_CONTROL_HARD_RESET_SERVER_V1",
-    3: "P_CONTROL_SOFT_RESET_V1",
-    4: "P_CONTROL_V1",
-    5: "P_ACK_V1",
-    6: "P_DATA_V1",
-    7: "P_CONTROL_HARD_RESET_CLIENT_V2",
-    8: "P_CONTROL_HARD_RESET_SERVER_V2",
-    9: "P_DATA_V2",
-}
+#: the opcodes tshark 4.0 names (1-9); the others fall back to scapy's words
+_OPENVPN_OPCODES: Final = {k: v for k, v in OPENVPN_OPCODES.items() if k <= 9}
 #: the opcode whose payload is TLS (shown as a layer of its own after OpenVPN's)
 P_CONTROL_V1: Final = 4
 
