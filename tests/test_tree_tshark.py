@@ -1437,6 +1437,10 @@ APPS_BUILT = {
     ),
     "tls application data records": _tcp(853, 42014, _APP_DATA + _APP_DATA),
     "tls application data, unnamed protocol": _tcp(8443, 42015, _APP_DATA),
+    "tls encrypted handshake message": _tcp(
+        443, 42018, _record(22, 0x0303, bytes(range(100, 140)))
+    ),
+    "tls encrypted handshake message, fragment": _tcp(443, 42019, _record(22, 0x0303, b"abc")),
     "tls alert": _tcp(443, 42016, _record(21, 0x0303, b"\x02\x28")),
     "tls close notify": _tcp(42017, 995, _record(21, 0x0303, b"\x01\x00")),
 }

@@ -426,6 +426,23 @@ def _hello(data: bytes, h: int, stop: int, server: bool) -> tuple[list[Node], in
     return None
 
 
+#: every handshake type tshark knows (one of another type is taken for encrypted bytes)
+_KNOWN_HANDSHAKES: Final = frozenset(
+    {0, 1, 2, 3, 4, 5, 6, 8, 11, 12, 13, 14, 15, 16, 17, 20, 21, 22, 23, 24, 25, 67, 254}
+)
+
+
+def _encrypted(data: bytes, b: int, length: int) -> bool:
+    """Whether tshark takes a handshake record's body for an encrypted message: shorter
+    than a handshake header, or of no known type (under 6 bytes, only when the length it
+    claims runs past the record: tshark calls those a fragment)."""
+    if length < 4:
+        return True
+    if data[b] in _KNOWN_HANDSHAKES:
+        return False
+    return length >= 6 or 4 + int.from_bytes(data[b + 1 : b + 4], "big") > length
+
+
 def _record(
     data: bytes, at: int, end: int, ports: tuple[int, int], tls13: bool
 ) -> tuple[Node, bool] | None:
@@ -469,6 +486,11 @@ def _record(
                 ],
             )
         )
+    elif ctype == 22 and _encrypted(data, b, length):
+        title = "Handshake Protocol: Encrypted Handshake Message"
+        if length < 6:
+            title += " (fragment)"
+        kids.append(node(title, b, stop))
     elif ctype == 22:
         if length < 4:
             return None

@@ -56,11 +56,11 @@ from tapwatch.decode.ws_tunnel import (
 
 __all__ = [
     "BUILDERS",
-    "app_layer",
     "ICMP_ERRORS",
     "IPV6_EXTENSIONS",
     "SPANNING",
     "after",
+    "app_layer",
     "data_node",
     "dns",
     "dns_tcp",
