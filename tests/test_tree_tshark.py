@@ -1403,6 +1403,26 @@ def _server_hello(version: int | None) -> bytes:
 
 _APP_DATA = _record(23, 0x0303, bytes(range(48)))
 
+
+def _browser_hello() -> bytes:
+    """A Client Hello as browsers send it: GREASE values, a long cipher list, extensions
+    with bodies tapwatch leaves out, an unknown type and padding."""
+    exts = _ext(0x0A0A, b"") + _ext(0, struct.pack(">HBH", 14, 0, 11) + b"example.com")
+    exts += _ext(23, b"") + _ext(65281, b"\x00") + _ext(10, bytes.fromhex("00060a0a001d0017"))
+    exts += _ext(11, b"\x01\x00") + _ext(35, b"") + _ext(16, bytes.fromhex("0003026832"))
+    exts += _ext(5, bytes.fromhex("0100000000")) + _ext(13, bytes.fromhex("000404030804"))
+    exts += _ext(18, b"") + _ext(51, bytes.fromhex("0024001d0020") + bytes(32))
+    exts += _ext(45, b"\x01\x01") + _ext(43, bytes.fromhex("060a0a03040303"))
+    exts += _ext(27, b"\x02\x00\x02") + _ext(17513, bytes.fromhex("0003026832"))
+    exts += _ext(0x4646, b"\x00") + _ext(21, bytes(40))
+    suites = [0x4A4A, 0x1301, 0x1302, 0x1303, 0xC02B, 0xC02F, 0xC02C, 0xC030, 0xCCA9, 0xCCA8]
+    suites += [0xC013, 0xC014, 0x009C, 0x009D, 0x002F, 0x0035, 0x00FF, 0x5600]
+    body = b"\x03\x03" + bytes(range(32)) + b"\x20" + bytes(range(32, 64))
+    body += struct.pack(">H", 2 * len(suites)) + b"".join(struct.pack(">H", c) for c in suites)
+    body += b"\x01\x00" + struct.pack(">H", len(exts)) + exts
+    return _record(22, 0x0301, _handshake(1, body))
+
+
 APPS_BUILT = {
     "http get with a query": _tcp(
         42000,
@@ -1431,6 +1451,8 @@ APPS_BUILT = {
     "tls client hello, no session id": _tcp(
         42011, 993, _client_hello(b"mail.example.org", [0x1302, 0x002F], sid=b"")
     ),
+    "tls client hello, one suite": _tcp(42020, 443, _client_hello(b"a.example", [0xC030])),
+    "tls client hello as browsers send it": _tcp(42021, 443, _browser_hello()),
     "tls 1.2 server hello": _tcp(443, 42012, _server_hello(None)),
     "tls 1.3 server hello, change cipher spec, application data": _tcp(
         443, 42013, _server_hello(0x0304) + _record(20, 0x0303, b"\x01") + _APP_DATA

@@ -275,6 +275,17 @@ _CIPHERS: Final = {
     0x002F: "TLS_RSA_WITH_AES_128_CBC_SHA",
     0x0035: "TLS_RSA_WITH_AES_256_CBC_SHA",
     0x000A: "TLS_RSA_WITH_3DES_EDE_CBC_SHA",
+    0x0033: "TLS_DHE_RSA_WITH_AES_128_CBC_SHA",
+    0x0039: "TLS_DHE_RSA_WITH_AES_256_CBC_SHA",
+    0x009E: "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256",
+    0x009F: "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384",
+    0xC027: "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
+    0xC028: "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384",
+    0xC023: "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",
+    0xC024: "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384",
+    0x003C: "TLS_RSA_WITH_AES_128_CBC_SHA256",
+    0x003D: "TLS_RSA_WITH_AES_256_CBC_SHA256",
+    0x5600: "TLS_FALLBACK_SCSV",
 }
 _EXTENSIONS: Final = {
     0: "server_name",
@@ -290,9 +301,32 @@ _EXTENSIONS: Final = {
     35: "session_ticket",
     43: "supported_versions",
     45: "psk_key_exchange_modes",
+    27: "compress_certificate",
+    28: "record_size_limit",
+    34: "delegated_credentials",
+    41: "pre_shared_key",
+    42: "early_data",
+    44: "cookie",
+    49: "post_handshake_auth",
+    50: "signature_algorithms_cert",
     51: "key_share",
+    57: "quic_transport_parameters",
+    17513: "application_settings",
     65281: "renegotiation_info",
 }
+
+
+def _grease(v: int) -> bool:
+    """RFC 8701's reserved values (0x0a0a, 0x1a1a...), which tshark calls GREASE."""
+    return v & 0x0F0F == 0x0A0A and v >> 8 == v & 0xFF
+
+
+def _cipher(c: int) -> str | None:
+    """tshark's name of a cipher suite; None for one not in this table (tshark's is longer:
+    its line is left out rather than called unknown)."""
+    if _grease(c):
+        return f"Reserved (GREASE) (0x{c:04x})"
+    return f"{_CIPHERS[c]} (0x{c:04x})" if c in _CIPHERS else None
 
 
 def _version(v: int) -> str:
@@ -321,19 +355,24 @@ def _server_name(data: bytes, p: int, stop: int) -> Node | None:
 
 def _extension(data: bytes, p: int, server: bool) -> tuple[Node, int] | None:
     """One extension's node and the version it names (supported_versions in a Server
-    Hello), or None when tapwatch does not word its body the way tshark does."""
+    Hello), or None for a type this table does not name.  The bodies worded are the server
+    name, a Server Hello's version and an empty renegotiation_info; other bodies' lines are
+    left out."""
     t, n = u16(data, p), u16(data, p + 2)
-    name = _EXTENSIONS.get(t)
-    if name is None:
-        return None
+    if _grease(t):
+        name, type_line = "Reserved (GREASE)", f"Reserved (GREASE) ({t})"
+    elif t in _EXTENSIONS:
+        name = _EXTENSIONS[t]
+        type_line = f"{name} ({t})"
+    else:
+        return None  # tshark may know it by a name this table lacks: left out
     b, stop = p + 4, p + 4 + n
-    kids = [node(f"Type: {name} ({t})", p, p + 2), node(f"Length: {n}", p + 2, p + 4)]
+    kids = [node(f"Type: {type_line}", p, p + 2), node(f"Length: {n}", p + 2, p + 4)]
     chosen = 0
     if t == 0 and not server:
         sni = _server_name(data, b, stop)
-        if sni is None:
-            return None
-        kids.append(sni)
+        if sni is not None:
+            kids.append(sni)
     elif t == 43 and server and n == 2:
         chosen = u16(data, b)
         kids.append(node(f"Supported Version: {_version(chosen)}", b, stop))
@@ -346,8 +385,7 @@ def _extension(data: bytes, p: int, server: bool) -> tuple[Node, int] | None:
                 [node("Renegotiation info extension length: 0", b, stop)],
             )
         )
-    elif n:
-        return None  # a body worded otherwise: the record keeps the plainer wording
+    # other bodies: tshark's subtree of them is left out (the tree may show fewer lines)
     return node(f"Extension: {name} (len={n})", p, stop, kids), chosen
 
 
@@ -372,10 +410,11 @@ def _hello(data: bytes, h: int, stop: int, server: bool) -> tuple[list[Node], in
     if server:
         if p + 3 > stop:
             return None
-        c = u16(data, p)
-        if c not in _CIPHERS or data[p + 2] != 0:
+        name = _cipher(u16(data, p))
+        if data[p + 2] != 0:
             return None
-        kids.append(node(f"Cipher Suite: {_CIPHERS[c]} (0x{c:04x})", p, p + 2))
+        if name is not None:
+            kids.append(node(f"Cipher Suite: {name}", p, p + 2))
         kids.append(node("Compression Method: null (0)", p + 2, p + 3))
         p += 3
     else:
@@ -386,12 +425,12 @@ def _hello(data: bytes, h: int, stop: int, server: bool) -> tuple[list[Node], in
             return None
         suites = []
         for q in range(p + 2, p + 2 + n, 2):
-            c = u16(data, q)
-            if c not in _CIPHERS:
-                return None
-            suites.append(node(f"Cipher Suite: {_CIPHERS[c]} (0x{c:04x})", q, q + 2))
+            name = _cipher(u16(data, q))
+            if name is not None:
+                suites.append(node(f"Cipher Suite: {name}", q, q + 2))
         kids.append(node(f"Cipher Suites Length: {n}", p, p + 2))
-        kids.append(node(f"Cipher Suites ({n // 2} suites)", p + 2, p + 2 + n, suites))
+        what = "suite" if n == 2 else "suites"
+        kids.append(node(f"Cipher Suites ({n // 2} {what})", p + 2, p + 2 + n, suites))
         p += 2 + n
         if p + 2 > stop or data[p] != 1 or data[p + 1] != 0:
             return None
@@ -418,11 +457,10 @@ def _hello(data: bytes, h: int, stop: int, server: bool) -> tuple[list[Node], in
         if p + 4 > stop or p + 4 + u16(data, p + 2) > stop:
             return None
         got = _extension(data, p, server)
-        if got is None:
-            return None
-        kids.append(got[0])
-        chosen = got[1] or chosen
-        p = got[0].end
+        if got is not None:
+            kids.append(got[0])
+            chosen = got[1] or chosen
+        p += 4 + u16(data, p + 2)
     return None
 
 
