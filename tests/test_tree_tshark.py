@@ -1436,6 +1436,11 @@ APPS_BUILT = {
         b"POST /form HTTP/1.1\r\nHost: example.com:8080\r\n"
         b"Content-Type: application/octet-stream\r\nContent-Length: 7\r\n\r\na=1&b=2",
     ),
+    "http get with query parameters and cookies": _tcp(
+        42006,
+        80,
+        b"GET /a/b?x=1&y=2&z HTTP/1.1\r\nHost: h\r\nCookie: a=b; c=d;e=f\r\n\r\n",
+    ),
     "http head without host": _tcp(42002, 80, b"HEAD / HTTP/1.0\r\n\r\n"),
     "http response with a body": _tcp(
         80,

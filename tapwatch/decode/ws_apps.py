@@ -63,6 +63,37 @@ def _text(b: bytes) -> str:
     return b.decode("latin-1")
 
 
+def _uri_parts(uri: bytes, at: int) -> list[Node]:
+    """A request URI's path, query and query parameters (at most ``MAX_ITEMS``), as tshark
+    splits a URI with a query."""
+    path, mark, query = uri.partition(b"?")
+    if not mark:
+        return []
+    q = at + len(path) + 1
+    params: list[Node] = []
+    for part in query.split(b"&", MAX_ITEMS)[:MAX_ITEMS]:
+        params.append(node(f"Request URI Query Parameter: {_text(part)}", q, q + len(part)))
+        q += len(part) + 1
+    return [
+        node(f"Request URI Path: {_text(path)}", at, at + len(path)),
+        node(f"Request URI Query: {_text(query)}", at + len(path) + 1, at + len(uri), params),
+    ]
+
+
+def _cookie_pairs(line: bytes, at: int) -> list[Node]:
+    """A Cookie header's pairs (at most ``MAX_ITEMS``) over their bytes, as tshark shows."""
+    p = line.find(b":") + 1
+    out: list[Node] = []
+    for part in line[p:].split(b";", MAX_ITEMS)[:MAX_ITEMS]:
+        lead = len(part) - len(part.lstrip(b" "))
+        pair = part.strip(b" ")
+        if pair:
+            start = at + p + lead
+            out.append(node(f"Cookie pair: {_text(pair)}", start, start + len(pair)))
+        p += len(part) + 1
+    return out
+
+
 def _first_line(line: bytes, at: int, size: int) -> list[Node] | None:
     """The request or status line's children; None when it is neither."""
     parts = line.split(b" ", 2)
@@ -86,7 +117,7 @@ def _first_line(line: bytes, at: int, size: int) -> list[Node] | None:
         return kids
     if a not in _METHODS or not c.startswith(b"HTTP/1.") or len(c) != 8:
         return None
-    uri = node(f"Request URI: {_text(b)}", pb, pb + len(b))
+    uri = node(f"Request URI: {_text(b)}", pb, pb + len(b), _uri_parts(b, pb))
     return [
         node(f"Request Method: {_text(a)}", pa, pa + len(a)),
         uri,
@@ -147,6 +178,8 @@ def http_message(data: bytes, s: int, end: int, cut: bool = False) -> Node | Non
             host = _text(value)
         elif low == b"content-type":
             typed = True
+        elif low == b"cookie" and crlf:
+            sub = _cookie_pairs(raw, at)
         kids.append(node(_text(raw) + crlf, at, stop, sub))
         at = stop
     else:
