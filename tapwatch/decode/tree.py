@@ -361,11 +361,9 @@ def _layer_nodes(
                 # tshark's words where the segment holds the message or records whole
                 # (wstree.app_layer), the plainer wording otherwise
                 app = wstree.app_layer(data, pos, stop, choice, ports, cut=net.end > n)
-            if app is not None:
-                pass
-            elif choice == "http":
+            if app is None and choice == "http":
                 app = depth.http(data, pos, stop)
-            elif choice == "tls":
+            elif app is None and choice == "tls":
                 app = depth.tls(data, pos, stop)
             if app:
                 nodes.extend(app)
