@@ -250,16 +250,24 @@ def _walk(node: Node, among: list[Theirs], path: str) -> Iterator[str]:
         yield from _walk(child, got.children, f"{path}{node.label[:40]!r} > ")
 
 
-def mismatches(ours: list[Node], theirs: list[Theirs]) -> list[str]:
+def mismatches(
+    ours: list[Node],
+    theirs: list[Theirs],
+    checked_layers: frozenset[str] | None = None,
+    checked_titles: tuple[str, ...] | None = None,
+) -> list[str]:
     """Every checked node of tapwatch's tree that tshark's tree lacks (text, bytes or place),
-    and every checked tshark layer tapwatch's tree does not show."""
+    and every checked tshark layer tapwatch's tree does not show (by default the layers and
+    titles of every block; a block may check more)."""
+    layers = CHECKED if checked_layers is None else checked_layers
+    titles = CHECKED_TITLES if checked_titles is None else checked_titles
     bad: list[str] = []
     malformed = any(t.name == "_ws.malformed" for t in theirs)
     checked = True  # every layer before this one is worded Wireshark's way
     for node in ours:
         if any(node.label.startswith(k) for k in ONLY_TAPWATCH):
             continue
-        if not node.label.startswith(CHECKED_TITLES):
+        if not node.label.startswith(titles):
             checked = False
             continue
         if node.label.startswith("Data (") and (not checked or malformed):
@@ -272,7 +280,7 @@ def mismatches(ours: list[Node], theirs: list[Theirs]) -> list[str]:
         return bad
     shown = {(n.label, n.start, n.end) for n in ours}
     for t in theirs:
-        if t.name not in CHECKED:
+        if t.name not in layers:
             break  # what follows a layer tapwatch does not word Wireshark's way
         if t.name != "data" and (t.label, t.start, t.end) not in shown:
             bad.append(f"tshark's layer {t.label!r} [{t.start}:{t.end}] is not in the tree")
@@ -1303,7 +1311,7 @@ def test_routing_frames_tree_is_tsharks(
     bad = {
         name: got
         for name, (ours, theirs) in real.items()
-        for got in [mismatches(ours, theirs)]
+        for got in [mismatches(ours, theirs, APPS_CHECKED, APPS_TITLES)]
         if got
     }
     assert len(real) > 100
@@ -1346,3 +1354,236 @@ def test_routing_builders_take_cut_and_mangled_bytes(name: str) -> None:
         for build in builders:
             got = build(data, start, net)
             assert got is None or _spans_within(got, len(data))
+
+
+# ----------------------------------------------------------------------------- HTTP, TLS
+# HTTP/1.x and TLS records (tapwatch/decode/ws_apps.py): a message or records the segment
+# holds whole are checked node by node too, in every packet above and in the packets and
+# real frames here.  scapy's TLS layers need a cryptography backend: the records are bytes.
+
+#: checked in this block's packets: every HTTP or TLS node tapwatch shows is tshark's; the
+#: other blocks' packets leave them out (a message tshark reassembles from several segments
+#: is shown in the last one, over the reassembled bytes: tapwatch words the segments plainly)
+APPS_CHECKED = CHECKED | {"http", "tls"}
+APPS_TITLES = (*CHECKED_TITLES, "Hypertext Transfer Protocol", "Transport Layer Security")
+
+
+def _tcp(sport: int, dport: int, payload: bytes) -> Ether:
+    return eth(
+        IP(src=_A, dst=_B) / TCP(sport=sport, dport=dport, flags="PA", seq=1, ack=1) / payload
+    )
+
+
+def _ext(t: int, body: bytes) -> bytes:
+    return struct.pack(">HH", t, len(body)) + body
+
+
+def _record(ctype: int, version: int, body: bytes) -> bytes:
+    return struct.pack(">BHH", ctype, version, len(body)) + body
+
+
+def _handshake(t: int, body: bytes) -> bytes:
+    return bytes([t]) + len(body).to_bytes(3, "big") + body
+
+
+def _client_hello(name: bytes, suites: list[int], sid: bytes = bytes(range(32))) -> bytes:
+    sni = _ext(0, struct.pack(">HBH", len(name) + 3, 0, len(name)) + name)
+    exts = sni + _ext(0xFF01, b"\x00") + _ext(23, b"")
+    body = b"\x03\x03" + bytes(range(100, 132)) + bytes([len(sid)]) + sid
+    body += struct.pack(">H", 2 * len(suites)) + b"".join(struct.pack(">H", c) for c in suites)
+    body += b"\x01\x00" + struct.pack(">H", len(exts)) + exts
+    return _record(22, 0x0301, _handshake(1, body))
+
+
+def _server_hello(version: int | None) -> bytes:
+    exts = _ext(0xFF01, b"\x00") + (_ext(43, struct.pack(">H", version)) if version else b"")
+    body = b"\x03\x03" + bytes(range(32)) + b"\x00" + b"\x13\x01\x00"
+    return _record(22, 0x0303, _handshake(2, body + struct.pack(">H", len(exts)) + exts))
+
+
+_APP_DATA = _record(23, 0x0303, bytes(range(48)))
+
+
+def _browser_hello() -> bytes:
+    """A Client Hello as browsers send it: GREASE values, a long cipher list, extensions
+    with bodies tapwatch leaves out, an unknown type and padding."""
+    exts = _ext(0x0A0A, b"") + _ext(0, struct.pack(">HBH", 14, 0, 11) + b"example.com")
+    exts += _ext(23, b"") + _ext(65281, b"\x00") + _ext(10, bytes.fromhex("00060a0a001d0017"))
+    exts += _ext(11, b"\x01\x00") + _ext(35, b"") + _ext(16, bytes.fromhex("0003026832"))
+    exts += _ext(5, bytes.fromhex("0100000000")) + _ext(13, bytes.fromhex("000404030804"))
+    exts += _ext(18, b"") + _ext(51, bytes.fromhex("0024001d0020") + bytes(32))
+    exts += _ext(45, b"\x01\x01") + _ext(43, bytes.fromhex("060a0a03040303"))
+    exts += _ext(27, b"\x02\x00\x02") + _ext(17513, bytes.fromhex("0003026832"))
+    exts += _ext(0x4646, b"\x00") + _ext(21, bytes(40))
+    suites = [0x4A4A, 0x1301, 0x1302, 0x1303, 0xC02B, 0xC02F, 0xC02C, 0xC030, 0xCCA9, 0xCCA8]
+    suites += [0xC013, 0xC014, 0x009C, 0x009D, 0x002F, 0x0035, 0x00FF, 0x5600]
+    body = b"\x03\x03" + bytes(range(32)) + b"\x20" + bytes(range(32, 64))
+    body += struct.pack(">H", 2 * len(suites)) + b"".join(struct.pack(">H", c) for c in suites)
+    body += b"\x01\x00" + struct.pack(">H", len(exts)) + exts
+    return _record(22, 0x0301, _handshake(1, body))
+
+
+APPS_BUILT = {
+    "http get with a query": _tcp(
+        42000,
+        80,
+        b"GET /index.html?a=1 HTTP/1.1\r\nHost: example.com\r\nUser-Agent: x\r\n"
+        b"Accept: */*\r\nConnection: keep-alive\r\n\r\n",
+    ),
+    "http post with a body": _tcp(
+        42001,
+        8080,
+        b"POST /form HTTP/1.1\r\nHost: example.com:8080\r\n"
+        b"Content-Type: application/octet-stream\r\nContent-Length: 7\r\n\r\na=1&b=2",
+    ),
+    "http get with query parameters and cookies": _tcp(
+        42006,
+        80,
+        b"GET /a/b?x=1&y=2&z HTTP/1.1\r\nHost: h\r\nCookie: a=b; c=d;e=f\r\n\r\n",
+    ),
+    "http head without host": _tcp(42002, 80, b"HEAD / HTTP/1.0\r\n\r\n"),
+    "http response with a body": _tcp(
+        80,
+        42003,
+        b"HTTP/1.1 200 OK\r\nServer: t\r\nContent-Type: text/html\r\nContent-Length: 12\r\n\r\n"
+        b"<html></html",
+    ),
+    "http 404": _tcp(80, 42004, b"HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n"),
+    "http 302 with a location": _tcp(
+        8080, 42005, b"HTTP/1.1 302 Found\r\nLocation: /x\r\nContent-Length: 0\r\n\r\n"
+    ),
+    "tls client hello": _tcp(42010, 443, _client_hello(b"example.com", [0x1301, 0xC02F, 0x00FF])),
+    "tls client hello, no session id": _tcp(
+        42011, 993, _client_hello(b"mail.example.org", [0x1302, 0x002F], sid=b"")
+    ),
+    "tls client hello, one suite": _tcp(42020, 443, _client_hello(b"a.example", [0xC030])),
+    "tls client hello as browsers send it": _tcp(42021, 443, _browser_hello()),
+    "tls 1.2 server hello": _tcp(443, 42012, _server_hello(None)),
+    "tls 1.3 server hello, change cipher spec, application data": _tcp(
+        443, 42013, _server_hello(0x0304) + _record(20, 0x0303, b"\x01") + _APP_DATA
+    ),
+    "tls application data records": _tcp(853, 42014, _APP_DATA + _APP_DATA),
+    "tls application data, unnamed protocol": _tcp(8443, 42015, _APP_DATA),
+    "tls encrypted handshake message": _tcp(
+        443, 42018, _record(22, 0x0303, bytes(range(100, 140)))
+    ),
+    "tls encrypted handshake message, fragment": _tcp(443, 42019, _record(22, 0x0303, b"abc")),
+    "tls alert": _tcp(443, 42016, _record(21, 0x0303, b"\x02\x28")),
+    "tls close notify": _tcp(42017, 995, _record(21, 0x0303, b"\x01\x00")),
+}
+
+#: captures with HTTP and TLS: every frame whose protocol stack holds one of the layers
+APPS_REAL = ("real.pcap", "snaplen.pcap", "crafted.pcap")
+APPS_LAYERS = frozenset({"http", "tls"})
+
+
+def _count(node: Node) -> int:
+    return 1 + sum(_count(c) for c in node.children)
+
+
+def _apps_samples() -> list[tuple[str, bytes, int]]:
+    """The frames whose own bytes tshark shows HTTP or TLS in (not a reassembled message)."""
+    out: list[tuple[str, bytes, int]] = []
+    for name in APPS_REAL:
+        r = subprocess.run(
+            [
+                "tshark",
+                "-r",
+                str(CORPUS / name),
+                "-T",
+                "fields",
+                "-e",
+                "frame.protocols",
+                "-e",
+                "tcp.reassembled.length",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        with pcap.read_capture(str(CORPUS / name)) as cap:
+            for i, (kind, rec) in enumerate(zip(r.stdout.splitlines(), cap, strict=False)):
+                kind, _, reassembled = kind.partition("\t")
+                if APPS_LAYERS & set(kind.split(":")) and not reassembled.strip():
+                    out.append((f"{name} #{i + 1} {kind}", bytes(rec.data), rec.orig_len))
+    return out
+
+
+@pytest.fixture(scope="module")
+def compared_apps(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, tuple[list[Node], list[Theirs]]]:
+    frames = [(name, bytes(p), len(p)) for name, p in APPS_BUILT.items()]
+    frames += _apps_samples()
+    path = tmp_path_factory.mktemp("oracle") / "apps.pcap"
+    write_pcap(path, [(data, wirelen) for _name, data, wirelen in frames])
+    theirs = tshark_trees(path)
+    assert len(theirs) == len(frames)
+    return {
+        name: (detail(data, LINKTYPE_ETHERNET, wire_len=wirelen), t)
+        for (name, data, wirelen), t in zip(frames, theirs, strict=True)
+    }
+
+
+@needs_tshark
+@pytest.mark.parametrize("name", list(APPS_BUILT))
+def test_http_tls_packets_tree_is_tsharks(
+    name: str, compared_apps: dict[str, tuple[list[Node], list[Theirs]]]
+) -> None:
+    ours, theirs = compared_apps[name]
+    title = next(t.label for t in theirs if t.name in APPS_LAYERS)
+    got = next((n for n in ours if n.label == title), None)
+    assert got is not None, f"{title!r} is not in the tree"
+    assert _count(got) > 5, "tshark's fields are not under the layer"
+    bad = mismatches(ours, theirs, APPS_CHECKED, APPS_TITLES)
+    assert not bad, "\n".join(bad)
+
+
+@needs_tshark
+def test_http_tls_frames_tree_is_tsharks(
+    compared_apps: dict[str, tuple[list[Node], list[Theirs]]],
+) -> None:
+    """The corpus's HTTP and TLS frames: every layer of theirs worded as tshark words it."""
+    real = {k: v for k, v in compared_apps.items() if k not in APPS_BUILT}
+    bad = {
+        name: got
+        for name, (ours, theirs) in real.items()
+        for got in [mismatches(ours, theirs, APPS_CHECKED, APPS_TITLES)]
+        if got
+    }
+    assert len(real) > 10
+    assert not bad, "\n".join(f"{k}:\n  " + "\n  ".join(v[:6]) for k, v in bad.items())
+
+
+@pytest.mark.parametrize("name", list(APPS_BUILT))
+def test_http_tls_builders_take_cut_and_mangled_bytes(name: str) -> None:
+    """Hostile bytes: every cut of the segment and every byte of it flipped, through the
+    tree and through the builders alone: no exception, no span past the bytes, and a cut
+    message or record is not worded as a whole one."""
+    import random
+
+    from tapwatch.decode import wstree
+
+    frame = bytes(APPS_BUILT[name])
+    start = 54  # Ethernet, IPv4 and TCP without options
+    ports = (u16 := struct.unpack(">HH", frame[34:38]))[0], u16[1]
+    rng = random.Random(name)
+    choice = "http" if "http" in name else "tls"
+    whole = wstree.app_layer(frame, start, len(frame), choice, ports)
+    assert whole is not None and whole[-1].end <= len(frame)
+    for cut in range(start, len(frame)):
+        data = frame[:cut]
+        assert all(_spans_within(n, len(data)) for n in detail(data, LINKTYPE_ETHERNET))
+        got = wstree.app_layer(data, start, cut, choice, ports)
+        assert got is None or all(_spans_within(n, cut) for n in got)
+        if whole[0].label.startswith("Transport"):
+            assert got is None or got[0].end == cut, "a cut record is worded as a whole one"
+    for at in range(start, len(frame)):
+        for k in (0, 1):
+            flip = frame[at] ^ (1 << rng.randrange(8)) if k else 0xFF
+            data = frame[:at] + bytes([flip]) + frame[at + 1 :]
+            got = wstree.app_layer(data, start, len(data), choice, ports)
+            assert got is None or all(_spans_within(n, len(data)) for n in got)
+            if at % 7 == 0:
+                assert all(_spans_within(n, len(data)) for n in detail(data, LINKTYPE_ETHERNET))

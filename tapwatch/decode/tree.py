@@ -357,9 +357,13 @@ def _layer_nodes(
             stop = min(n, net.end) if net.end > pos else n
             app = None
             choice = tcpapps.app(ports[0], ports[1], data, pos, stop)
-            if choice == "http":
+            if choice is not None:
+                # tshark's words where the segment holds the message or records whole
+                # (wstree.app_layer), the plainer wording otherwise
+                app = wstree.app_layer(data, pos, stop, choice, ports, cut=net.end > n)
+            if app is None and choice == "http":
                 app = depth.http(data, pos, stop)
-            elif choice == "tls":
+            elif app is None and choice == "tls":
                 app = depth.tls(data, pos, stop)
             if app:
                 nodes.extend(app)

@@ -30,6 +30,7 @@ from typing import Final
 from tapwatch.decode.depth import bits_line, mac_text
 from tapwatch.decode.fields import Net
 from tapwatch.decode.tree import Node
+from tapwatch.decode.ws_apps import app_layer, http, tls
 from tapwatch.decode.ws_common import data_node, hex_value, ip4, node, u16
 from tapwatch.decode.ws_dhcp import dhcp, dhcp_walked
 from tapwatch.decode.ws_dns import dns, dns_tcp
@@ -59,6 +60,7 @@ __all__ = [
     "IPV6_EXTENSIONS",
     "SPANNING",
     "after",
+    "app_layer",
     "data_node",
     "dns",
     "dns_tcp",
@@ -295,6 +297,10 @@ BUILDERS: Final[dict[str, Builder]] = {
     "PIMv2Hdr": pim,
     "PIM": pim,
     "LDP": ldp,
+    # HTTP/1.x and TLS (ws_apps): named by the decoder's walk; a TCP segment's payload on
+    # their ports is read by app_layer
+    "HTTP": http,
+    "TLS": tls,
 }
 
 #: layers whose node is the whole message scapy splits into layers of its own (BOOTP and its
