@@ -1192,3 +1192,31 @@ def test_textual_stays_out_of_the_core() -> None:
         if "import textual" in text or "from textual" in text:
             offenders.append(str(rel))
     assert offenders == []
+
+
+@ui
+async def test_theme_change_recolours_the_key_hints() -> None:
+    """A theme chosen recolours the key hints line at once: it styled its text as the app's
+    theme changed, before the new theme's stylesheet was applied, and kept the old theme's
+    colours until something else redrew it."""
+    app = TapwatchApp(offline(6))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        hints = main(app).key_hints
+
+        def colour(pane: Widget, name: str) -> str:
+            color = pane.get_component_rich_style(name).color
+            assert color is not None and color.triplet is not None
+            return color.triplet.hex
+
+        def shown(pane: Widget) -> set[str]:
+            text = " ".join(style for line in drawn(pane) for _, style in line)
+            return set(re.findall(r"#[0-9a-f]{6}", text))
+
+        old = colour(hints, "key-hints--key")
+        assert old in shown(hints)
+        app.theme = "textual-light"
+        await settle(pilot, app)
+        new = colour(hints, "key-hints--key")
+        assert new != old
+        assert new in shown(hints) and old not in shown(hints)

@@ -67,11 +67,14 @@ class KeyHints(Static):
 
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
-        self.watch(self.app, "theme", lambda: self._render_hints(), init=False)
+        # published once the new theme's stylesheet is applied (a watch of the app's theme
+        # runs before it: the hints would be styled in the old theme's colours)
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self._render_hints())
         self.call_after_refresh(self._bindings_changed, self.screen)
 
     def on_unmount(self) -> None:
         self.screen.bindings_updated_signal.unsubscribe(self)
+        self.app.theme_changed_signal.unsubscribe(self)
 
     def _bindings_changed(self, screen: Screen[object]) -> None:
         items: list[tuple[int, str, str, str]] = []
