@@ -175,6 +175,8 @@ class Tunnel(threading.Thread):
         self._peer_heard = 0.0  # monotonic time of the UDP peer's last datagram
         self._told: set[str] = set()  # addresses already named in a warning (bounded)
         self._framing_said = (0, 0.0)  # framing errors when last said, and when
+        #: the framing counts when this peer came: what is said of a peer is its own
+        self._framing_base = (0, 0, 0, 0)
         self._device = device
         relay = native_relay() if transport == "tcp" and device is not None else None
         #: the compiled relay (None: the Python loops move the frames)
@@ -480,6 +482,7 @@ class Tunnel(threading.Thread):
                 self._relay.attach(conn.fileno())
             self.state = "connected"
             self.counters.connections += 1
+            self._framing_base = self._framing_counts()
         self._event(f"tunnel: connected to {self.peer}")
         if self._relay is not None:
             self._relay_stream(conn)
@@ -694,8 +697,9 @@ class Tunnel(threading.Thread):
         if not force and now - when < FRAMING_SAY_S:
             return
         self._framing_said = (c.framing_errors, now)
-        framing = _worded(self._framing_named())
-        self._event(f"tunnel: framing problems from {self.peer}: {'; '.join(framing)}")
+        framing = _worded(self._framing_named(since=self._framing_base))
+        if framing:  # (none: the counts went up before this peer came)
+            self._event(f"tunnel: framing problems from {self.peer}: {'; '.join(framing)}")
 
     def _flush_backlog(self, conn: socket.socket) -> bool:
         with self._lock:
@@ -802,6 +806,7 @@ class Tunnel(threading.Thread):
             self.peer = _addr_text(addr)
             self.state = "connected"
             c.connections += 1
+            self._framing_base = self._framing_counts()
         self._peer_heard = now
         self._event(
             f"tunnel: {self.peer} is the peer (udp)"
@@ -881,14 +886,23 @@ class Tunnel(threading.Thread):
         )
         return _worded(named)
 
-    def _framing_named(self) -> tuple[tuple[int, str], ...]:
-        """The framing problems from the peer (``TunnelCounters.framing_errors``), with words."""
+    def _framing_counts(self) -> tuple[int, int, int, int]:
         c = self.counters
+        return (c.zero_length, c.too_long_in, c.length_mismatch, c.cut_short)
+
+    def _framing_named(
+        self, since: tuple[int, int, int, int] = (0, 0, 0, 0)
+    ) -> tuple[tuple[int, str], ...]:
+        """The framing problems from the peer (``TunnelCounters.framing_errors``), with words;
+        ``since``: the counts to leave out (those of the peers before this one)."""
+        zero, too_long, mismatch, cut = (
+            n - base for n, base in zip(self._framing_counts(), since, strict=True)
+        )
         return (
-            (c.zero_length, "zero-length frame{s}"),
-            (c.too_long_in, f"frame{{s}} over {self.max_frame} B from the peer"),
-            (c.length_mismatch, "frame{s} whose IP length disagrees"),
-            (c.cut_short, "frame{s} cut short by the peer leaving"),
+            (zero, "zero-length frame{s}"),
+            (too_long, f"frame{{s}} over {self.max_frame} B from the peer"),
+            (mismatch, "frame{s} whose IP length disagrees"),
+            (cut, "frame{s} cut short by the peer leaving"),
         )
 
     def summary_text(self) -> str:

@@ -192,3 +192,35 @@ t.stop()
 print("ok")
 """
     _run(ns, way, code)
+
+
+@needs_netns
+@pytest.mark.netns
+@pytest.mark.parametrize("way", WAYS)
+def test_framing_problems_said_are_the_connected_peer_s_own(ns: Netns, way: str) -> None:
+    """The line that names a peer's framing problems counts that peer's only: a later peer
+    was said to have sent the zero-length frame an earlier one sent (the counters are the
+    session's, the exit summary gives the totals)."""
+    a = ip4(b"a" * 30)
+    code = f"""
+t = Tunnel("server", Endpoint("127.0.0.1", 0), deliver=deliver, device=Device(),
+           on_event=events.append)
+port = t._listener.getsockname()[1]
+t.start()
+for n, bad in enumerate([struct.pack("!H", 0), struct.pack("!H", 3000) + b"y" * 3000]):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(encode({a!r}) + bad + encode({a!r}))
+    until(lambda: len(recorded) == 2 * (n + 1), "the frames never reached the device")
+    s.close()
+    until(lambda: sum("went away" in e for e in events) == n + 1, "the peer never left")
+said = [e for e in events if "framing problems" in e]
+assert len(said) == 2, events
+assert said[0].endswith(": 1 zero-length frame"), said
+assert said[1].endswith(": 1 frame over 2000 B from the peer"), said
+k = t.counters
+assert (k.zero_length, k.too_long_in) == (1, 1), k
+assert "1 zero-length frame; 1 frame over 2000 B" in t.summary_text(), t.summary_text()
+t.stop()
+print("ok")
+"""
+    _run(ns, way, code)
