@@ -259,3 +259,36 @@ async def test_ctrl_c_says_how_to_quit_without_markup_brackets() -> None:
         await until(pilot, lambda: app._notifications, "a notification")
         messages = [n.message for n in app._notifications]
         assert messages == ["Press q to quit"], messages
+
+
+@ui
+async def test_a_short_tree_after_a_tall_one_has_no_scrollbar_and_whole_lines() -> None:
+    """At 80x24 packet 2's tree is taller than the pane and packet 3's fits: the scrollbar
+    goes with the tall tree, and the short one's lines use the column it took (they were cut
+    a cell short until the terminal was resized); expanding and collapsing all, the same."""
+    from pathlib import Path
+
+    from tapwatch.pcap import read_capture
+
+    with read_capture(str(Path(__file__).parent / "corpus" / "real.pcap")) as cap:
+        recs = [(r.ts_ns, 0, bytes(r.data)) for r in cap]
+        linktype = cap.linktype
+    info = InterfaceInfo("real.pcap", "file", read_only_reason="a capture file")
+    app = TapwatchApp(Session.from_records(linktype, recs, info=info))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        tree = detail_tree(app)
+        await pilot.press("down")
+        await until(pilot, lambda: tree.seq == 2 and tree.show_vertical_scrollbar)
+        await pilot.press("down")
+        await until(pilot, lambda: tree.seq == 3 and not tree.pending)
+        await pilot.pause()
+        assert not tree.show_vertical_scrollbar
+        assert tree.scrollable_content_region.width == tree.size.width
+        first = tree.render_line(0).text
+        assert len(first) == tree.size.width and first.endswith("…"), first
+        await pilot.press("tab", "asterisk")
+        await until(pilot, lambda: tree.show_vertical_scrollbar)
+        await pilot.press("minus")
+        await until(pilot, lambda: not tree.show_vertical_scrollbar)
+        assert len(tree.render_line(0).text) == tree.size.width

@@ -270,6 +270,22 @@ class DetailTree(Tree["Node | None"], inherit_bindings=False):
             if old != new:
                 self.refresh(Region(0, y, width, 1))
 
+    def _build(self) -> None:
+        """Tree's, then the scrollbar decided again when the tree's height changed: textual
+        decides it when a layout gives the widget a size or virtual size other than the one
+        it has, and Tree sets its virtual size before that layout, so a tall tree's scrollbar
+        stayed for a short one after it (lines cut a cell short) until the terminal was
+        resized. Once more when the scrollbar came or went: the lines' width changed."""
+        old = self.virtual_size
+        super()._build()
+        decide = getattr(self, "_refresh_scrollbars", None)
+        if decide is None or self.virtual_size.height == old.height or not self.is_mounted:
+            return
+        had = self.show_vertical_scrollbar
+        decide()
+        if self.show_vertical_scrollbar != had:
+            super()._build()
+
     def _quiet_add(
         self,
         parent: TreeNode[Node | None],
