@@ -64,6 +64,7 @@ from scapy.layers.ipsec import ESP
 from scapy.layers.l2 import ARP, GRE, GRE_PPTP, Dot1AD, Dot1Q, Ether
 from scapy.layers.l2tp import L2TP
 from scapy.layers.vxlan import VXLAN
+from scapy.packet import Raw
 
 from tapwatch import pcap
 from tapwatch.decode import Node, detail
@@ -389,6 +390,18 @@ BUILT = {
         / Ether(src=M1, dst=M2)
         / IP(src="192.168.1.1", dst="192.168.1.2")
         / ICMP()
+    ),
+    "vxlan-gpe ipv4": eth(
+        IP(src="10.9.0.1", dst="10.9.0.2")
+        / UDP(sport=5555, dport=4790)
+        / Raw(bytes([0x0C, 0, 0, 1, 0, 0x12, 0x34, 0]))
+        / IP(src="192.168.1.1", dst="192.168.1.2")
+        / ICMP()
+    ),
+    "vxlan-gpe oam, unknown next protocol": eth(
+        IP(src="10.9.0.1", dst="10.9.0.2")
+        / UDP(sport=5555, dport=4790)
+        / Raw(bytes([0x2D, 0, 7, 9, 0, 0, 5, 0]) + b"payload")
     ),
     "ipv6 icmpv6 echo": eth(IPv6(src="fd00::1", dst="fd00::2") / ICMPv6EchoRequest(id=1, seq=2)),
     "ipv6 icmpv6 echo reply with data": eth(

@@ -188,9 +188,11 @@ def arp(data: bytes, s: int, net: Net) -> Node | None:
 
 
 def vxlan(data: bytes, s: int, net: Net) -> Node | None:
-    """VXLAN's header; None for VXLAN-GPE (UDP port 4790), worded otherwise."""
-    if s + 8 > len(data) or (s >= 8 and u16(data, s - 6) == 4790):
+    """VXLAN's header (VXLAN-GPE's, on UDP port 4790, by :func:`vxlan_gpe`)."""
+    if s + 8 > len(data):
         return None
+    if s >= 8 and u16(data, s - 6) == 4790:
+        return vxlan_gpe(data, s)
     d = data
     f = u16(d, s)
     words = [
@@ -219,6 +221,40 @@ def vxlan(data: bytes, s: int, net: Net) -> Node | None:
     kids = [
         flags,
         node(f"Group Policy ID: {u16(d, s + 2)}", s + 2, s + 4),
+        node(
+            f"VXLAN Network Identifier (VNI): {int.from_bytes(d[s + 4 : s + 7], 'big')}",
+            s + 4,
+            s + 7,
+        ),
+        node(f"Reserved: {d[s + 7]}", s + 7, s + 8),
+    ]
+    return node("Virtual eXtensible Local Area Network", s, s + 8, kids)
+
+
+#: VXLAN-GPE's next protocols, as tshark names them
+_GPE_NEXT: Final = {1: "IPv4", 2: "IPv6", 3: "Ethernet", 4: "Network Service Header", 5: "MPLS"}
+
+
+def vxlan_gpe(d: bytes, s: int) -> Node:
+    """VXLAN-GPE's header (RFC draft: 8 flag bits, 16 reserved, the next protocol, the VNI)."""
+    f = d[s]
+    nxt = d[s + 3]
+    flags = node(
+        f"Flags: 0x{f:02x}",
+        s,
+        s + 1,
+        [
+            node(bits_line(f, 0x30, 8, "Version", str((f >> 4) & 3)), s, s + 1),
+            node(bits_line(f, 0x08, 8, "Instance", str(f >> 3 & 1)), s, s + 1),
+            node(bits_line(f, 0x04, 8, "Next Protocol Bit", str(f >> 2 & 1)), s, s + 1),
+            node(bits_line(f, 0x01, 8, "OAM bit", str(f & 1)), s, s + 1),
+            node(bits_line(f, 0xC2, 8, "Reserved(R)", str(f & 0xC2)), s, s + 1),
+        ],
+    )
+    kids = [
+        flags,
+        node(f"Reserved: {u16(d, s + 1)}", s + 1, s + 3),
+        node(f"Next Protocol: {_GPE_NEXT.get(nxt, 'Unknown')} ({nxt})", s + 3, s + 4),
         node(
             f"VXLAN Network Identifier (VNI): {int.from_bytes(d[s + 4 : s + 7], 'big')}",
             s + 4,
