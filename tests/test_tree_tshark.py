@@ -1712,3 +1712,17 @@ def test_ntp_tree_is_tsharks(tmp_path: Path) -> None:
             if got:
                 bad[f"ntp.pcap #{i + 1}"] = got
     assert not bad, "\n".join(f"{k}:\n  " + "\n  ".join(v[:6]) for k, v in bad.items())
+
+
+def test_ntp_tree_on_hostile_bytes_is_bounded() -> None:
+    """Every cut of an NTP frame and every byte of its header flipped: no exception, no span
+    past the bytes, and a cut header is not worded as NTP's."""
+    frame = bytes(eth(IP(src=_A, dst=_B) / UDP(sport=123, dport=123) / NTP_BUILT["ntp pps source"]))
+    for cut in range(42, len(frame)):
+        got = detail(frame[:cut], LINKTYPE_ETHERNET)
+        assert all(_spans_within(n, cut) for n in got)
+        assert not any(n.label.startswith("Network Time Protocol") for n in got)
+    for at in range(42, len(frame)):
+        for flip in (0x00, 0xFF, *(frame[at] ^ (1 << b) for b in range(8))):
+            data = frame[:at] + bytes([flip]) + frame[at + 1 :]
+            assert all(_spans_within(n, len(data)) for n in detail(data, LINKTYPE_ETHERNET))
