@@ -10,7 +10,17 @@ import re
 import time
 from typing import Final
 
-from tapwatch.decode.core import TCP_PORTS, UDP_PORTS, Acc, LayerOnly, PortHandler, Walk, bind
+from tapwatch.decode.core import (
+    TCP_HEURISTICS,
+    TCP_PORTS,
+    UDP_PORTS,
+    Acc,
+    LayerOnly,
+    PortHandler,
+    Walk,
+    bind,
+)
+from tapwatch.decode.tcpapps import TLS_PORTS, by_port, starts_record
 from tapwatch.decode.verbose import hexdump
 
 _HTTP_CMDS: Final = frozenset(
@@ -571,6 +581,193 @@ class _Syslog(PortHandler):
             out.append("Syslog")
 
 
+# ----------------------------------------------------------------------------- TLS Info
+
+#: tshark 4.0's handshake message names (its ``ssl_31_handshake_type``)
+TLS_HANDSHAKES: Final[dict[int, str]] = {
+    0: "Hello Request",
+    1: "Client Hello",
+    2: "Server Hello",
+    3: "Hello Verify Request",
+    4: "New Session Ticket",
+    5: "End of Early Data",
+    6: "Hello Retry Request",
+    8: "Encrypted Extensions",
+    11: "Certificate",
+    12: "Server Key Exchange",
+    13: "Certificate Request",
+    14: "Server Hello Done",
+    15: "Certificate Verify",
+    16: "Client Key Exchange",
+    20: "Finished",
+    21: "Client Certificate URL",
+    22: "Certificate Status",
+    23: "Supplemental Data",
+    24: "Key Update",
+    25: "Compressed Certificate",
+}
+#: tshark 4.0's alert descriptions (any other is "Unknown")
+TLS_ALERTS: Final[dict[int, str]] = {
+    0: "Close Notify",
+    10: "Unexpected Message",
+    20: "Bad Record MAC",
+    21: "Decryption Failed",
+    22: "Record Overflow",
+    30: "Decompression Failure",
+    40: "Handshake Failure",
+    41: "No Certificate",
+    42: "Bad Certificate",
+    43: "Unsupported Certificate",
+    44: "Certificate Revoked",
+    45: "Certificate Expired",
+    46: "Certificate Unknown",
+    47: "Illegal Parameter",
+    48: "Unknown CA",
+    49: "Access Denied",
+    50: "Decode Error",
+    51: "Decrypt Error",
+    60: "Export Restriction",
+    70: "Protocol Version",
+    71: "Insufficient Security",
+    80: "Internal Error",
+    86: "Inappropriate Fallback",
+    90: "User Canceled",
+    100: "No Renegotiation",
+    109: "Missing Extension",
+    110: "Unsupported Extension",
+    111: "Certificate Unobtainable",
+    112: "Unrecognized Name",
+    113: "Bad Certificate Status Response",
+    114: "Bad Certificate Hash Value",
+    115: "Unknown PSK Identity",
+    116: "Certificate Required",
+    120: "No Application Protocol",
+}
+#: record versions tshark reads a record under (SSL 3.0, TLS 1.0-1.3, GM/T's 0x0101)
+_TLS_VERSIONS: Final = frozenset({0x0300, 0x0301, 0x0302, 0x0303, 0x0304, 0x0101})
+#: the fewest bytes an encrypted handshake message takes (a MAC or an AEAD tag): tshark
+#: reads a shorter record's bytes as handshake messages, whatever their type
+_TLS_MIN_SEALED: Final = 16
+#: the most names one segment's Info lists (bounds the work on a hostile payload)
+_TLS_MAX_NAMES: Final = 64
+
+
+def _tls_handshake(d: bytes, p: int, stop: int, out: list[str]) -> None:
+    """The names of the handshake messages in one record ``d[p:stop]``, as tshark's Info
+    lists them: an unknown first type in a record long enough to be sealed is an
+    encrypted message; a message longer than the record is a fragment (named only when
+    it is the record's first); an unknown type after the first ends the list."""
+    n = stop - p
+    if n >= _TLS_MIN_SEALED and d[p] not in TLS_HANDSHAKES:
+        out.append("Encrypted Handshake Message")
+        return
+    first = True
+    while p < stop and len(out) < _TLS_MAX_NAMES:
+        name = TLS_HANDSHAKES.get(d[p])
+        if stop - p < 4 or p + 4 + (d[p + 1] << 16 | d[p + 2] << 8 | d[p + 3]) > stop:
+            if first:
+                out.append(f"[{name or 'Encrypted Handshake Message'} Fragment]")
+            return
+        if name is None:
+            if first:
+                out.append("Encrypted Handshake Message")
+            return
+        out.append(name)
+        p += 4 + (d[p + 1] << 16 | d[p + 2] << 8 | d[p + 3])
+        first = False
+
+
+def tls_info(d: bytes, off: int, end: int) -> str | None:
+    """tshark's Info for a TCP payload ``d[off:end]`` its TLS dissector reads (a TLS port):
+    each whole record's name (``Server Hello, Change Cipher Spec, Application Data``),
+    ``Continuation Data`` for a payload that starts no record, ``[TCP segment of a
+    reassembled PDU]`` for a first record the segment does not hold whole.
+
+    None where tshark says TCP's words or what this does not tell (printable text, which
+    tshark's TLS passes over; SSLv2 headers; empty records, which it calls malformed).
+    Stateless: a segment that continues an earlier one's record is taken for one that
+    starts none, as tshark does for the first segment it sees of a connection."""
+    if end - off < 5:
+        return None
+    c0 = d[off]
+    if c0 >= 0x80:
+        return None  # an SSLv2 record header: its own rules
+    if (
+        0x20 <= c0 < 0x7F
+        and 0x20 <= d[off + 1] < 0x7F
+        and 0x20 <= d[off + 2] < 0x7F
+        and 0x20 <= d[off + 3] < 0x7F
+    ):
+        return None  # text: tshark's TLS leaves it to TCP
+    out: list[str] = []
+    at = off
+    while at + 5 <= end and len(out) < _TLS_MAX_NAMES:
+        ctype = d[at]
+        if ctype < 20 or ctype > 24 or ((d[at + 1] << 8) | d[at + 2]) not in _TLS_VERSIONS:
+            out.append("Ignored Unknown Record" if out else "Continuation Data")
+            break
+        n = (d[at + 3] << 8) | d[at + 4]
+        b = at + 5
+        stop = b + n
+        if n == 0:
+            return None  # tshark: malformed
+        if stop > end:
+            if not out:
+                return "[TCP segment of a reassembled PDU]"
+            break  # tshark waits for the rest of a later record
+        if ctype == 23:
+            out.append("Application Data")
+        elif ctype == 20:
+            out.append("Change Cipher Spec")
+        elif ctype == 22:
+            _tls_handshake(d, b, stop, out)
+        elif ctype == 21:
+            if n != 2:
+                out.append("Encrypted Alert")
+            elif d[b] == 1 or d[b] == 2:
+                level = "Warning" if d[b] == 1 else "Fatal"
+                desc = TLS_ALERTS.get(d[b + 1], "Unknown")
+                out.append(f"Alert (Level: {level}, Description: {desc})")
+            else:
+                return None
+        elif n >= 3 and (d[b] == 1 or d[b] == 2) and 3 + ((d[b + 1] << 8) | d[b + 2]) + 16 <= n:
+            out.append("Heartbeat Request" if d[b] == 1 else "Heartbeat Response")
+        else:
+            out.append("Encrypted Heartbeat")
+        at = stop
+    return ", ".join(out) if out else None
+
+
+class _Tls(PortHandler):
+    """TLS on its ports: tcpdump names nothing there (its line stays TCP's); the Info is
+    tshark's (:func:`tls_info`).  The layer is named by ``tcpapps`` for the filter and
+    the tree, so the walk adds nothing."""
+
+    def text(
+        self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
+    ) -> str | None:
+        if not a.lean and not a.verbose:
+            info = tls_info(d, off, end)
+            if info is not None:
+                a.info = info
+        return None
+
+    def walk(self, d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
+        return None
+
+
+class _TlsHeuristic(_Tls):
+    """TLS on a port no dissector of Wireshark's takes: a segment that starts a record
+    header its heuristic accepts (later segments of the connection need its state)."""
+
+    def text(
+        self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
+    ) -> str | None:
+        if starts_record(d, off, end) and by_port(sport, dport) is None:
+            return super().text(d, off, end, length, a, sport, dport)
+        return None
+
+
 bind(TCP_PORTS, (25,), _Smtp("SMTP"))
 bind(TCP_PORTS, (22,), _Ssh("SSH"))
 bind(TCP_PORTS, (21,), _Ftp("FTP"))
@@ -578,3 +775,5 @@ bind(TCP_PORTS, (80, 8080), _Http("HTTP"))
 bind(TCP_PORTS, (554, 8554), _Rtsp("RTSP"))
 bind(UDP_PORTS, (123,), _Ntp("NTP"))
 bind(UDP_PORTS, (514,), _Syslog("Syslog"))
+bind(TCP_PORTS, tuple(sorted(TLS_PORTS)), _Tls("TLS"))
+TCP_HEURISTICS.append(_TlsHeuristic("TLS"))

@@ -413,6 +413,9 @@ TCP_PORTS: Final[dict[int, PortHandler]] = {}
 #: UDP handlers tried, in order, on payloads no port handler claimed (WireGuard runs on any
 #: port); their ``text`` returns ``None`` unless the payload has the protocol's shape.
 UDP_HEURISTICS: Final[list[PortHandler]] = []
+#: as UDP_HEURISTICS, for TCP segments whose ports no handler is bound to (TLS's record
+#: header on any port, as Wireshark's TLS heuristic takes it)
+TCP_HEURISTICS: Final[list[PortHandler]] = []
 
 H = TypeVar("H", bound=Handler)
 

@@ -13,6 +13,7 @@ from typing import Final
 from tapwatch.decode.core import (
     IP_PROTOS,
     S_II,
+    TCP_HEURISTICS,
     TCP_PORTS,
     UDP_HEURISTICS,
     UDP_PORTS,
@@ -225,6 +226,9 @@ def tcp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -
                 text = h2.text(d, p, end, cap, a, sport, dport)
             if text is not None:
                 return f"{hd}{parts}{text}"
+        else:
+            for h in TCP_HEURISTICS:  # Info only: tcpdump names nothing on other ports
+                h.text(d, p, end, cap, a, sport, dport)
     return hd + parts
 
 

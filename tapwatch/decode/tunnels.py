@@ -15,6 +15,7 @@ import struct
 from typing import Final
 
 from tapwatch.decode import l2tpctl
+from tapwatch.decode.apps import tls_info
 from tapwatch.decode.core import (
     ETHERTYPES,
     IP_PROTOS,
@@ -611,21 +612,21 @@ def _wireguard(
     if t == 1:
         snd = _S_LE_I.unpack_from(d, off + 4)[0]
         text = f"handshake initiation, sender 0x{snd:08x}"
-        a.info = f"Handshake Initiation, sender=0x{snd:08x}"
+        a.info = f"Handshake Initiation, sender=0x{snd:08X}"
     elif t == 2:
         snd, rcv = _S_LE_II.unpack_from(d, off + 4)
         text = f"handshake response, sender 0x{snd:08x}, receiver 0x{rcv:08x}"
-        a.info = f"Handshake Response, sender=0x{snd:08x}, receiver=0x{rcv:08x}"
+        a.info = f"Handshake Response, sender=0x{snd:08X}, receiver=0x{rcv:08X}"
     elif t == 3:
         rcv = _S_LE_I.unpack_from(d, off + 4)[0]
         text = f"cookie reply, receiver 0x{rcv:08x}"
-        a.info = f"Cookie Reply, receiver=0x{rcv:08x}"
+        a.info = f"Cookie Reply, receiver=0x{rcv:08X}"
     else:
         rcv, ctr = _S_LE_IQ.unpack_from(d, off + 4)
         what = "keepalive" if end - off == 32 else "transport data"
         text = f"{what}, receiver 0x{rcv:08x}, counter {ctr}"
         # Wireshark's words: the data's length less the 16-byte header and 16-byte tag
-        a.info = f"Transport Data, receiver=0x{rcv:08x}, counter={ctr}, datalen={end - off - 32}"
+        a.info = f"Transport Data, receiver=0x{rcv:08X}, counter={ctr}, datalen={end - off - 32}"
     return f"WireGuard {text}, length {length}"
 
 
@@ -721,7 +722,19 @@ def _openvpn_tcp(
 
 
 def _openvpn_info(d: bytes, p: int, end: int) -> str:
-    """Wireshark's Info for an OpenVPN message: its type (checked by the caller)."""
+    """Wireshark's Info for an OpenVPN message: its type (checked by the caller), or for a
+    control message that carries TLS, TLS's Info of its records (:func:`apps.tls_info`)."""
+    if d[p] >> 3 == 4:  # P_CONTROL_V1: session ID, acks, remote session, packet ID, TLS
+        q = p + 9
+        if q < end:
+            n = d[q]
+            q += 1 + 4 * n + (8 if n else 0) + 4
+            if q < end:
+                info = tls_info(d, q, end)
+                if info is not None:
+                    return info
+                if d[q] < 20 or d[q] > 24:  # the rest of a record an earlier message began
+                    return "Continuation Data"
     return f"MessageType: {OPENVPN_OPCODES[d[p] >> 3]}"
 
 

@@ -585,13 +585,23 @@ def _record(
     return node(f"{short} Record Layer: {title}", at, stop, kids), tls13
 
 
-def tls_records(data: bytes, s: int, end: int, ports: tuple[int, int]) -> Node | None:
+def tls_records(
+    data: bytes, s: int, end: int, ports: tuple[int, int], partial: bool = False
+) -> Node | None:
     """The TLS layer of a segment made of whole records (at most ``MAX_ITEMS``); None when
-    a record is cut, or worded otherwise."""
+    a record is cut, or worded otherwise.
+
+    ``partial``: a last record the payload holds only the start of ends the list instead
+    (the layer still spans the payload), as tshark shows an OpenVPN control message whose
+    last record the next message continues."""
     at, tls13 = s, False
     records: list[Node] = []
     while at < end:
-        if at + 5 > end or len(records) >= MAX_ITEMS:
+        if len(records) >= MAX_ITEMS:
+            return None
+        if partial and records and (at + 5 > end or at + 5 + u16(data, at + 3) > end):
+            break
+        if at + 5 > end:
             return None
         got = _record(data, at, end, ports, tls13)
         if got is None:

@@ -718,6 +718,7 @@ def after(kind: str, built: Node, data: bytes, net: Net) -> list[Node]:
 
 def _tls_of(msg: Node, data: bytes) -> list[Node]:
     from tapwatch.decode.depth import tls
+    from tapwatch.decode.ws_apps import tls_records
 
     if msg.label != "OpenVPN Protocol" or not msg.children:
         return []
@@ -727,6 +728,9 @@ def _tls_of(msg: Node, data: bytes) -> list[Node]:
     at = max(c.end for c in msg.children)
     if data[first.start] >> 3 != P_CONTROL_V1 or at >= msg.end:
         return []
+    records = tls_records(data, at, msg.end, (0, 0), partial=True)  # tshark's words
+    if records is not None:
+        return [records]
     return tls(data, at, msg.end) or [node("Transport Layer Security", at, msg.end)]
 
 

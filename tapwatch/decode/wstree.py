@@ -36,6 +36,7 @@ from tapwatch.decode.ws_dhcp import dhcp, dhcp_walked
 from tapwatch.decode.ws_dns import dns, dns_tcp
 from tapwatch.decode.ws_icmp import ICMP_ERRORS, icmp, icmpv6
 from tapwatch.decode.ws_ip import IPV6_EXTENSIONS, ip_protocol, ipv4, ipv6, ipv6_extension
+from tapwatch.decode.ws_ntp import ntp
 from tapwatch.decode.ws_routing import bfd, bgp, igmp, ldp, ospf, ospf3, pim, rip, vrrp
 from tapwatch.decode.ws_transport import tcp, udp
 from tapwatch.decode.ws_tunnel import (
@@ -337,6 +338,8 @@ BUILDERS: Final[dict[str, Builder]] = {
     # their ports is read by app_layer
     "HTTP": http,
     "TLS": tls,
+    # NTP's header (ws_ntp)
+    "NTPHeader": ntp,
 }
 
 #: layers whose node is the whole message scapy splits into layers of its own (BOOTP and its
