@@ -328,17 +328,7 @@ def icmpv6_nd(node: Node, data: bytes) -> Node:
 
 #: Wireshark's HTTP ports (which ports lead where is :mod:`tapwatch.decode.tcpapps`'s rule)
 HTTP_PORTS: Final = tcpapps.HTTP_PORTS
-_METHODS: Final = (
-    b"GET ",
-    b"POST ",
-    b"HEAD ",
-    b"PUT ",
-    b"DELETE ",
-    b"OPTIONS ",
-    b"PATCH ",
-    b"TRACE ",
-    b"CONNECT ",
-)
+_METHODS: Final = tuple(m + b" " for m in tcpapps.HTTP_METHODS)
 MAX_HEADER_LINES: Final = 200
 
 
@@ -392,28 +382,10 @@ def http(data: bytes, start: int, end: int) -> list[Node] | None:
 
 #: Wireshark's TLS ports; a payload on another port may be TLS too (:func:`tcpapps.app`)
 TLS_PORTS: Final = tcpapps.TLS_PORTS
-_CONTENT: Final = {
-    20: "Change Cipher Spec",
-    21: "Alert",
-    22: "Handshake",
-    23: "Application Data",
-    24: "Heartbeat",
-}
-_VERSIONS: Final = {
-    0x0300: "SSL 3.0",
-    0x0301: "TLS 1.0",
-    0x0302: "TLS 1.1",
-    0x0303: "TLS 1.2",
-    0x0304: "TLS 1.3",
-}
+_CONTENT: Final = tcpapps.TLS_CONTENT_TYPES
+_VERSIONS: Final = tcpapps.TLS_VERSIONS
 #: how Wireshark names a record layer by its version
-_RECORD_NAMES: Final = {
-    0x0300: "SSLv3",
-    0x0301: "TLSv1",
-    0x0302: "TLSv1.1",
-    0x0303: "TLSv1.2",
-    0x0304: "TLSv1.3",
-}
+_RECORD_NAMES: Final = tcpapps.TLS_RECORD_NAMES
 _HANDSHAKES: Final = {
     1: "Client Hello",
     2: "Server Hello",

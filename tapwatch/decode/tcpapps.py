@@ -120,3 +120,42 @@ def app(
     if chosen == "tls" and fresh and looks_like_http(d, off, end):
         return "http"  # tshark's TLS hands a plaintext HTTP message to HTTP
     return chosen
+
+
+# ----------------------------------------------------------------------------- words
+
+#: TLS's record content types, versions and the record layer's name by version, as
+#: Wireshark words them (the tree's two wordings read them here)
+TLS_CONTENT_TYPES: Final = {
+    20: "Change Cipher Spec",
+    21: "Alert",
+    22: "Handshake",
+    23: "Application Data",
+    24: "Heartbeat",
+}
+TLS_VERSIONS: Final = {
+    0x0300: "SSL 3.0",
+    0x0301: "TLS 1.0",
+    0x0302: "TLS 1.1",
+    0x0303: "TLS 1.2",
+    0x0304: "TLS 1.3",
+}
+TLS_RECORD_NAMES: Final = {
+    0x0300: "SSLv3",
+    0x0301: "TLSv1",
+    0x0302: "TLSv1.1",
+    0x0303: "TLSv1.2",
+    0x0304: "TLSv1.3",
+}
+#: HTTP/1.x's request methods
+HTTP_METHODS: Final = (
+    b"GET",
+    b"POST",
+    b"HEAD",
+    b"PUT",
+    b"DELETE",
+    b"OPTIONS",
+    b"PATCH",
+    b"TRACE",
+    b"CONNECT",
+)

@@ -16,15 +16,19 @@ from __future__ import annotations
 from typing import Final
 
 from tapwatch.decode.fields import Net
-from tapwatch.decode.tcpapps import TLS_PORTS
+from tapwatch.decode.tcpapps import (
+    HTTP_METHODS,
+    TLS_CONTENT_TYPES,
+    TLS_PORTS,
+    TLS_RECORD_NAMES,
+    TLS_VERSIONS,
+)
 from tapwatch.decode.tree import Node
 from tapwatch.decode.ws_common import MAX_ITEMS, data_node, hex_value, node, u16
 
 # ----------------------------------------------------------------------------- HTTP
 
-_METHODS: Final = frozenset(
-    {b"GET", b"POST", b"HEAD", b"PUT", b"DELETE", b"OPTIONS", b"PATCH", b"TRACE", b"CONNECT"}
-)
+_METHODS: Final = frozenset(HTTP_METHODS)
 #: how a request or response starts
 _STARTS: Final = (*(m + b" " for m in _METHODS), b"HTTP/1.")
 #: header lines worded at most (a head with more is left to the plainer wording)
@@ -234,27 +238,9 @@ def _body(data: bytes, head: Node) -> list[Node]:
 
 # ----------------------------------------------------------------------------- TLS
 
-_CONTENT: Final = {
-    20: "Change Cipher Spec",
-    21: "Alert",
-    22: "Handshake",
-    23: "Application Data",
-    24: "Heartbeat",
-}
-_VERSIONS: Final = {
-    0x0300: "SSL 3.0",
-    0x0301: "TLS 1.0",
-    0x0302: "TLS 1.1",
-    0x0303: "TLS 1.2",
-    0x0304: "TLS 1.3",
-}
-_RECORD_NAMES: Final = {
-    0x0300: "SSLv3",
-    0x0301: "TLSv1",
-    0x0302: "TLSv1.1",
-    0x0303: "TLSv1.2",
-    0x0304: "TLSv1.3",
-}
+_CONTENT: Final = TLS_CONTENT_TYPES
+_VERSIONS: Final = TLS_VERSIONS
+_RECORD_NAMES: Final = TLS_RECORD_NAMES
 _HANDSHAKES: Final = {1: "Client Hello", 2: "Server Hello"}
 #: what tshark calls the protocol TLS carries, by the server's port
 _APP_PROTOCOLS: Final = {
