@@ -358,8 +358,8 @@ def _geneve_options(d: bytes, start: int, end: int) -> Node | None:
 
 def l2tp(data: bytes, s: int, net: Net) -> Node | None:
     """L2TP: version 2 over UDP, version 3 over UDP or over IP (whose header starts with a
-    session ID, 0 for a control message).  A control message spans its AVPs, which are not
-    worded here (tshark's AVP subtrees are left out)."""
+    session ID, 0 for a control message).  A control message spans its AVPs; a version 2
+    message's AVPs are worded as tshark words them (:func:`_l2tp_avps`)."""
     d = data
     over_udp = s >= 8 and 1701 in (u16(d, s - 8), u16(d, s - 6))
     if over_udp:
@@ -499,8 +499,181 @@ def _l2tp(d: bytes, s: int, title_at: int, net: Net, kids: list[Node]) -> Node |
             end = min(s + length, len(d))
         if end <= hdr:
             kids.append(node("Zero Length Body message", title_at, title_at))
+        elif version == 2:
+            kids += _l2tp_avps(d, at, end)
     title = "Layer 2 Tunneling Protocol" + (" version 3" if version == 3 else "")
     return node(title, title_at, end, kids)
+
+
+#: RFC 2661's control message types, as tshark names them
+_L2TP_MESSAGES: Final = {
+    1: "Start_Control_Request",
+    2: "Start_Control_Reply",
+    3: "Start_Control_Connected",
+    4: "Stop_Control_Notification",
+    6: "Hello",
+    7: "Outgoing_Call_Request",
+    8: "Outgoing_Call_Reply",
+    9: "Outgoing_Call_Connected",
+    10: "Incoming_Call_Request",
+    11: "Incoming_Call_Reply",
+    12: "Incoming_Call_Connected",
+    14: "Call_Disconnect_Notification",
+    15: "WAN_Error_Notify",
+    16: "Set_Link_Info",
+}
+
+#: RFC 2661's AVP types, as tshark names them (its "<name> AVP" subtree titles)
+_L2TP_AVPS: Final = {
+    0: "Control Message",
+    1: "Result-Error Code",
+    2: "Protocol Version",
+    3: "Framing Capabilities",
+    4: "Bearer Capabilities",
+    5: "Tie Breaker",
+    6: "Firmware Revision",
+    7: "Host Name",
+    8: "Vendor Name",
+    9: "Assigned Tunnel ID",
+    10: "Receive Window Size",
+    11: "Challenge",
+    12: "Cause Code",
+    13: "Challenge Response",
+    14: "Assigned Session",
+    15: "Call Serial Number",
+    16: "Minimum BPS",
+    17: "Maximum BPS",
+    18: "Bearer Type",
+    19: "Framing Type",
+    20: "Reserved",
+    21: "Called Number",
+    22: "Calling Number",
+    23: "Sub-Address",
+    24: "Connect Speed",
+    25: "Physical Channel",
+    26: "Initial Received LCP CONFREQ",
+    27: "Last Sent LCP CONFREQ",
+    28: "Last Received LCP CONFREQ",
+    29: "Proxy Authen Type",
+    30: "Proxy Authen Name",
+    31: "Proxy Authen Challenge",
+    32: "Proxy Authen ID",
+    33: "Proxy Authen Response",
+    34: "Call status AVPs",
+    35: "ACCM",
+    36: "Random Vector",
+    37: "Private group ID",
+    38: "RxConnect Speed",
+    39: "Sequencing Required",
+    46: "PPP Disconnect Cause Code",
+}
+
+#: AVPs whose value is one unsigned number of the value's exact size: tshark's label
+_L2TP_NUMBERS: Final = {
+    9: ("Assigned Tunnel ID", 2),
+    10: ("Receive Window Size", 2),
+    14: ("Assigned Session ID", 2),
+    15: ("Call Serial Number", 4),
+    16: ("Minimum BPS", 4),
+    17: ("Maximum BPS", 4),
+    24: ("Connect Speed", 4),
+    25: ("Physical Channel", 4),
+    38: ("Rx Connect Speed", 4),
+}
+
+#: AVPs whose value is a string (shown when printable) or bytes in hex: tshark's label
+_L2TP_STRINGS: Final = {
+    7: "Host Name",
+    8: "Vendor Name",
+    21: "Called Number",
+    22: "Calling Number",
+    23: "Sub-Address",
+    30: "Proxy Authen Name",
+}
+_L2TP_HEX: Final = {
+    11: "CHAP Challenge",
+    13: "CHAP Challenge Response",
+    31: "Proxy Authen Challenge",
+    33: "Proxy Authen Response",
+    36: "Random Vector",
+    37: "Private Group ID",
+}
+
+#: AVPs that are two bit flags in 32 bits: the names of the bits 0x2 and 0x1
+_L2TP_FLAGS: Final = {
+    3: ("Async Framing Supported", "Sync Framing Supported"),
+    4: ("Analog Access Supported", "Digital Access Supported"),
+    18: ("Analog Bearer Type", "Digital Bearer Type"),
+    19: ("Async Framing Type", "Sync Framing Type"),
+}
+
+
+def _l2tp_value(d: bytes, t: int, v: int, e: int) -> list[Node]:
+    """The value lines of a known AVP whose value (``v`` to ``e``) has the size tshark
+    reads; none otherwise (its short-value and long-value words are not copied)."""
+    n = e - v
+    if t == 0 and n == 2:
+        kind = u16(d, v)
+        name = _L2TP_MESSAGES.get(kind, "Unknown" if kind >= 64 else "")
+        return [node(f"Message Type: {name} ({kind})", v, e)] if name else []
+    if t == 2 and n == 2:
+        return [node(f"Version: {d[v]}", v, v + 1), node(f"Revision: {d[v + 1]}", v + 1, e)]
+    if t == 5 and n == 8:
+        return [node(f"Tie Breaker: 0x{d[v:e].hex()}", v, e)]
+    if t == 6 and n == 2:
+        rev = u16(d, v)
+        return [node(f"Firmware Revision: {rev} (0x{rev:04x})", v, e)]
+    if t in _L2TP_NUMBERS:
+        label, size = _L2TP_NUMBERS[t]
+        if n != size:
+            return []
+        return [node(f"{label}: {int.from_bytes(d[v:e], 'big')}", v, e)]
+    if t in _L2TP_FLAGS and n == 4:
+        word, (hi, lo) = u32(d, v), _L2TP_FLAGS[t]
+        return [
+            node(bits_line(word, 2, 32, hi, "True" if word & 2 else "False"), v, e),
+            node(bits_line(word, 1, 32, lo, "True" if word & 1 else "False"), v, e),
+        ]
+    if t in _L2TP_STRINGS and n:
+        text = d[v:e]
+        if all(0x20 <= c < 0x7F for c in text):
+            return [node(f"{_L2TP_STRINGS[t]}: {text.decode('ascii')}", v, e)]
+        return []  # tshark's rendering of other bytes is not copied
+    if t in _L2TP_HEX and (n == 16 if t == 13 else n > 0):  # an MD5 response: 16 bytes
+        return [node(f"{_L2TP_HEX[t]}: {d[v:e].hex()}", v, e)]
+    return []
+
+
+def _l2tp_avps(d: bytes, at: int, end: int) -> list[Node]:
+    """The AVPs of an L2TPv2 control message (RFC 2661 4.1), at most MAX_ITEMS of them, in
+    tshark's words.  An AVP shorter than its header or past the message ends the list (the
+    message's node spans the rest); a vendor's AVP, or a type tshark names otherwise than
+    this table knows, is left out and the next one read."""
+    out: list[Node] = []
+    while at + 6 <= end and len(out) < MAX_ITEMS:
+        word = u16(d, at)
+        n = word & 0x03FF
+        if n < 6 or at + n > end:
+            break
+        vendor, t = u16(d, at + 2), u16(d, at + 4)
+        name = _L2TP_AVPS.get(t)
+        if vendor == 0 and name is not None:
+            kids = [
+                node(
+                    bits_line(word, 0x8000, 16, "Mandatory", str(bool(word & 0x8000))), at, at + 2
+                ),
+                node(bits_line(word, 0x4000, 16, "Hidden", str(bool(word & 0x4000))), at, at + 2),
+                node(bits_line(word, 0x03FF, 16, "Length", str(n)), at, at + 2),
+            ]
+            if not word & 0x4000:  # a hidden AVP's type and value are not read by tshark
+                kids += [
+                    node("Vendor ID: Reserved (0)", at + 2, at + 4),
+                    node(f"AVP Type: {name} ({t})", at + 4, at + 6),
+                    *_l2tp_value(d, t, at + 6, at + n),
+                ]
+            out.append(node(f"{name} AVP", at, at + n, kids))
+        at += n
+    return out
 
 
 # ----------------------------------------------------------------------------- ESP
