@@ -517,6 +517,42 @@ def _ovpn_control(op: int, acks: list[int], payload: bytes, key: int = 0) -> byt
     return out + payload
 
 
+def _avp(t: int, value: bytes = b"", word: int = 0x8000, vendor: int = 0) -> bytes:
+    """An L2TPv2 AVP (RFC 2661 4.1): ``word`` holds its M and H bits; its length is its own
+    unless ``word`` carries one."""
+    word |= 0 if word & 0x03FF else 6 + len(value)
+    return struct.pack(">HHH", word, vendor, t) + value
+
+
+def _l2tp_ctl(body: bytes, **kw: int) -> Ether:
+    """An L2TPv2 control message carrying ``body`` (its AVPs) over UDP 1701."""
+    return eth(
+        _udp(1701, 1701)
+        / L2TP(hdr="control+length+sequence", tunnel_id=5, ns=1, nr=2, **kw)
+        / Raw(body)
+    )
+
+
+_RFC2661_AVPS = (
+    _avp(0, struct.pack(">H", 1))
+    + _avp(1, struct.pack(">HH", 2, 6) + b"no room")
+    + _avp(2, b"\x01\x00")
+    + _avp(3, struct.pack(">I", 2))
+    + _avp(4, struct.pack(">I", 1))
+    + _avp(5, bytes(range(8)), word=0)
+    + _avp(6, struct.pack(">H", 0x0102), word=0)
+    + _avp(7, b"host.example")
+    + _avp(8, b"Vendor Inc", word=0)
+    + _avp(9, struct.pack(">H", 99))
+    + _avp(10, struct.pack(">H", 16))
+    + _avp(11, bytes(range(20, 36)))
+    + _avp(12, struct.pack(">HB", 16, 1) + b"bye")
+    + _avp(13, bytes(range(16)))
+    + _avp(14, struct.pack(">H", 77))
+    + _avp(15, struct.pack(">I", 123456))
+)
+
+
 _CLIENT_HELLO = bytes.fromhex("16030100") + bytes([8]) + bytes.fromhex("0100000403030000")
 
 TUNNEL_BUILT = {
@@ -615,6 +651,37 @@ TUNNEL_BUILT = {
     "geneve ethernet inside": eth(_udp(2, 6081) / GENEVE(vni=1, proto=0x6558) / eth(_INNER)),
     "l2tp control, zero length body": eth(
         _udp(1701, 1701) / L2TP(hdr="control+length+sequence", tunnel_id=5, ns=1, nr=2)
+    ),
+    "l2tp control, the AVPs 0 to 15 of RFC 2661": _l2tp_ctl(_RFC2661_AVPS),
+    "l2tp control, hidden, vendor and unknown AVPs": _l2tp_ctl(
+        _avp(0, struct.pack(">H", 6))
+        + _avp(7, bytes(range(12)), word=0xC000)
+        + _avp(36, b"r" * 16)
+        + _avp(200, b"xy", word=0)
+        + _avp(8, b"not\x01printable\xff", word=0)
+        + _avp(99, b"", word=0)
+        + _avp(9, b"\x00\x03", word=0xC000)
+        + _avp(1, b"\x00\x01", vendor=9)
+        + _avp(14, b"\x00\x01")
+    ),
+    "l2tp control, values of the wrong size": _l2tp_ctl(
+        _avp(0, b"\x00\x01\x02")
+        + _avp(2, b"\x01")
+        + _avp(3, b"\x00\x00\x00\x01\x00")
+        + _avp(9, b"")
+        + _avp(15, b"\x01\x02")
+        + _avp(14, b"\x00\x01\x02")
+        + _avp(13, b"short")
+        + _avp(14, b"\x00\x01")
+    ),
+    "l2tp control, an AVP shorter than its header": _l2tp_ctl(
+        _avp(0, struct.pack(">H", 6)) + _avp(9, b"\x00\x07", word=0x8003) + _avp(10, b"\x00\x01")
+    ),
+    "l2tp control, an AVP longer than the message": _l2tp_ctl(
+        _avp(0, struct.pack(">H", 6)) + _avp(7, b"abc", word=0x8040)
+    ),
+    "l2tp control, more AVPs than the tree shows": _l2tp_ctl(
+        _avp(0, struct.pack(">H", 6)) + _avp(14, b"\x00\x01") * 90
     ),
     "l2tp data with length, offset, priority": eth(
         _udp(1701, 1701)
@@ -1726,3 +1793,28 @@ def test_ntp_tree_on_hostile_bytes_is_bounded() -> None:
         for flip in (0x00, 0xFF, *(frame[at] ^ (1 << b) for b in range(8))):
             data = frame[:at] + bytes([flip]) + frame[at + 1 :]
             assert all(_spans_within(n, len(data)) for n in detail(data, LINKTYPE_ETHERNET))
+
+
+@needs_tshark
+def test_l2tp_control_avps_are_tsharks() -> None:
+    """Each AVP tshark shows in l2tpctl.pcap's control messages, up to the first vendor's AVP
+    or malformed challenge response (whose reading is not copied), is in the tree with its
+    span: the AVPs are worded, not only left unsaid."""
+    path = CORPUS / "l2tpctl.pcap"
+    missing: dict[int, list[str]] = {}
+    with pcap.read_capture(str(path)) as cap:
+        for i, (rec, t) in enumerate(zip(cap, tshark_trees(path), strict=True)):
+            theirs = next((x for x in t if x.name == "l2tp"), None)
+            if theirs is None:
+                continue
+            ours = detail(bytes(rec.data), cap.linktype, wire_len=rec.orig_len)
+            mine = next((n for n in ours if n.label.startswith("Layer 2 Tunneling")), None)
+            shown = {(n.label, n.start, n.end) for n in (mine.children if mine else [])}
+            for avp in theirs.children:
+                if avp.label.startswith("Vendor "):
+                    break
+                if avp.label.endswith(" AVP") and (avp.label, avp.start, avp.end) not in shown:
+                    missing.setdefault(i + 1, []).append(f"{avp.label} [{avp.start}:{avp.end}]")
+                if avp.label == "Challenge Response AVP" and avp.end - avp.start != 22:
+                    break
+    assert not missing, missing

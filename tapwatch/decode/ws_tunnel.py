@@ -646,9 +646,10 @@ def _l2tp_value(d: bytes, t: int, v: int, e: int) -> list[Node]:
 
 def _l2tp_avps(d: bytes, at: int, end: int) -> list[Node]:
     """The AVPs of an L2TPv2 control message (RFC 2661 4.1), at most MAX_ITEMS of them, in
-    tshark's words.  An AVP shorter than its header or past the message ends the list (the
-    message's node spans the rest); a vendor's AVP, or a type tshark names otherwise than
-    this table knows, is left out and the next one read."""
+    tshark's words.  An AVP shorter than its header or past the message, a vendor's AVP
+    or a challenge response not of 16 bytes ends the list (the message's node spans the
+    rest: tshark's reading of them is not copied); a type this table does not name is left
+    out and the next one read."""
     out: list[Node] = []
     while at + 6 <= end and len(out) < MAX_ITEMS:
         word = u16(d, at)
@@ -656,8 +657,10 @@ def _l2tp_avps(d: bytes, at: int, end: int) -> list[Node]:
         if n < 6 or at + n > end:
             break
         vendor, t = u16(d, at + 2), u16(d, at + 4)
+        if vendor:
+            break  # tshark reads a vendor's AVP by the vendor's own layouts, past its length
         name = _L2TP_AVPS.get(t)
-        if vendor == 0 and name is not None:
+        if name is not None:
             kids = [
                 node(
                     bits_line(word, 0x8000, 16, "Mandatory", str(bool(word & 0x8000))), at, at + 2
@@ -672,6 +675,8 @@ def _l2tp_avps(d: bytes, at: int, end: int) -> list[Node]:
                     *_l2tp_value(d, t, at + 6, at + n),
                 ]
             out.append(node(f"{name} AVP", at, at + n, kids))
+            if t == 13 and n != 22 and not word & 0x4000:
+                break  # tshark reads 16 bytes of response whatever the length says
         at += n
     return out
 
