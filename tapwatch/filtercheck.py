@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import select
 import signal
 import subprocess
 import sys
@@ -234,25 +233,14 @@ class FilterJudge:
         """The child's next line, or None at the deadline, when ``ticket`` went stale (-1: never)
         or the child died."""
         proc = self._proc
-        assert proc is not None and proc.stdout is not None
-        fd = proc.stdout.fileno()
-        while b"\n" not in self._buf:
-            left = deadline - time.monotonic()
-            if left <= 0 or (ticket >= 0 and ticket != self._ticket):
-                return None
-            ready, _, _ = select.select([fd], [], [], min(left, 0.05))
-            if not ready:
-                continue
-            chunk = os.read(fd, 65536)
-            if not chunk:  # the child is gone: reaped, so that its status can be said
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    proc.wait(timeout=1)
-                return None
-            self._buf += chunk
-            if len(self._buf) > 1 << 20:
-                return None
-        line, _, self._buf = self._buf.partition(b"\n")
-        return line.decode("utf-8", "replace").strip()
+        assert proc is not None
+        line, self._buf, why = keeper.read_line(
+            proc, self._buf, deadline, lambda: ticket >= 0 and ticket != self._ticket, 1 << 20
+        )
+        if why == "ended":  # the child is gone: reaped, so that its status can be said
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=1)
+        return line
 
     def _kill(self) -> None:
         proc, self._proc = self._proc, None

@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -61,3 +64,35 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         with contextlib.suppress(OSError):
             if stream is not None:
                 stream.close()
+
+
+def read_line(
+    proc: subprocess.Popen[bytes],
+    buf: bytes,
+    deadline: float,
+    stale: Callable[[], bool],
+    limit: int,
+) -> tuple[str | None, bytes, str]:
+    """A child's next line of answer: ``(line, what is left of buf, "")``, or ``(None, buf,
+    why)`` when ``stale()`` says the request is no longer wanted ("stale"), at ``deadline``
+    ("time"), when the child closed its output ("ended") or the answer grew past ``limit``
+    bytes ("size"). ``buf`` holds what an earlier read brought past its line."""
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    while b"\n" not in buf:
+        if stale():
+            return None, buf, "stale"
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None, buf, "time"
+        ready, _, _ = select.select([fd], [], [], min(left, 0.05))
+        if not ready:
+            continue
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            return None, buf, "ended"
+        buf += chunk
+        if len(buf) > limit:
+            return None, buf, "size"
+    line, _, rest = buf.partition(b"\n")
+    return line.decode("utf-8", "replace").strip(), rest, ""

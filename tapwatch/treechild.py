@@ -24,7 +24,6 @@ import base64
 import contextlib
 import json
 import os
-import select
 import signal
 import subprocess
 import sys
@@ -199,31 +198,21 @@ class TreeChild:
         ``STALE_GRACE_S`` ("stale"), an answer past ``MAX_ANSWER`` ("size"), or the child
         died ("ended")."""
         proc = self._proc
-        assert proc is not None and proc.stdout is not None
-        fd = proc.stdout.fileno()
-        deadline = started + self.limit_s
-        while b"\n" not in self._buf:
-            now = time.monotonic()
-            left = deadline - now
-            if ticket >= 0 and ticket != self._ticket and now - started > STALE_GRACE_S:
-                self._why = "stale"
-                return None
-            if left <= 0:
-                self._why = "time"
-                return None
-            ready, _, _ = select.select([fd], [], [], min(left, 0.05))
-            if not ready:
-                continue
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                self._why = "ended"
-                return None
-            self._buf += chunk
-            if len(self._buf) > MAX_ANSWER:
-                self._why = "size"
-                return None
-        line, _, self._buf = self._buf.partition(b"\n")
-        return line.decode("utf-8", "replace").strip()
+        assert proc is not None
+
+        def stale() -> bool:
+            return (
+                ticket >= 0
+                and ticket != self._ticket
+                and time.monotonic() - started > STALE_GRACE_S
+            )
+
+        line, self._buf, why = keeper.read_line(
+            proc, self._buf, started + self.limit_s, stale, MAX_ANSWER
+        )
+        if why:
+            self._why = why
+        return line
 
     def _kill(self) -> None:
         proc, self._proc = self._proc, None
