@@ -38,23 +38,32 @@ OTHER_PORTS: Final = HTTP_PORTS | frozenset({1194, 22, 25, 53, 3306}) | frozense
 HEURISTIC_VERSIONS: Final = frozenset({0x0300, 0x0301, 0x0302, 0x0303, 0x0101})
 #: A record longer than this (2**14 and room for expansion) is not a record.
 MAX_RECORD: Final = 16384 + 2048
+#: TLS's record content types, as Wireshark names them
+TLS_CONTENT_TYPES: Final = {
+    20: "Change Cipher Spec",
+    21: "Alert",
+    22: "Handshake",
+    23: "Application Data",
+    24: "Heartbeat",
+}
 #: Record content types a TLS port's dissector reads as records (20-24: change cipher
 #: spec, alert, handshake, application data, heartbeat).
-CONTENT_TYPES: Final = frozenset({20, 21, 22, 23, 24})
+CONTENT_TYPES: Final = frozenset(TLS_CONTENT_TYPES)
+#: HTTP/1.x's request methods
+HTTP_METHODS: Final = (
+    b"GET",
+    b"POST",
+    b"HEAD",
+    b"PUT",
+    b"DELETE",
+    b"OPTIONS",
+    b"PATCH",
+    b"TRACE",
+    b"CONNECT",
+)
 #: How a plaintext HTTP message starts (tshark hands such a payload on a TLS connection
 #: to HTTP).
-_HTTP_STARTS: Final = (
-    b"GET ",
-    b"POST ",
-    b"HEAD ",
-    b"PUT ",
-    b"DELETE ",
-    b"OPTIONS ",
-    b"PATCH ",
-    b"TRACE ",
-    b"CONNECT ",
-    b"HTTP/1.",
-)
+_HTTP_STARTS: Final = (*(m + b" " for m in HTTP_METHODS), b"HTTP/1.")
 
 
 #: Each port's choice, for :func:`by_port`'s one lookup a port (the display filter's
@@ -124,15 +133,8 @@ def app(
 
 # ----------------------------------------------------------------------------- words
 
-#: TLS's record content types, versions and the record layer's name by version, as
-#: Wireshark words them (the tree's two wordings read them here)
-TLS_CONTENT_TYPES: Final = {
-    20: "Change Cipher Spec",
-    21: "Alert",
-    22: "Handshake",
-    23: "Application Data",
-    24: "Heartbeat",
-}
+#: TLS's versions and the record layer's name by version, as Wireshark words them (the
+#: tree's two wordings read them, and the content types above, here)
 TLS_VERSIONS: Final = {
     0x0300: "SSL 3.0",
     0x0301: "TLS 1.0",
@@ -147,15 +149,3 @@ TLS_RECORD_NAMES: Final = {
     0x0303: "TLSv1.2",
     0x0304: "TLSv1.3",
 }
-#: HTTP/1.x's request methods
-HTTP_METHODS: Final = (
-    b"GET",
-    b"POST",
-    b"HEAD",
-    b"PUT",
-    b"DELETE",
-    b"OPTIONS",
-    b"PATCH",
-    b"TRACE",
-    b"CONNECT",
-)

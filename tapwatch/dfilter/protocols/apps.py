@@ -459,17 +459,10 @@ registry.register_pass("tcp.reassembly", TcpReassembly, after=("tcp.stream",))
 
 _NEEDS: Final = ("tcp.reassembly",)
 registry.register_protocol("http", "Hypertext Transfer Protocol", needs=_NEEDS, cost=registry.DEEP)
+#: the decoder's methods and the WebDAV and SSDP ones Wireshark's HTTP takes too
 _METHODS: Final = frozenset(
     {
-        b"GET",
-        b"POST",
-        b"HEAD",
-        b"PUT",
-        b"DELETE",
-        b"OPTIONS",
-        b"PATCH",
-        b"TRACE",
-        b"CONNECT",
+        *tcpapps.HTTP_METHODS,
         b"PROPFIND",
         b"PROPPATCH",
         b"MKCOL",
