@@ -222,13 +222,15 @@ def vxlan(data: bytes, s: int, net: Net) -> Node | None:
     kids = [
         flags,
         node(f"Group Policy ID: {u16(d, s + 2)}", s + 2, s + 4),
-        node(
-            f"VXLAN Network Identifier (VNI): {int.from_bytes(d[s + 4 : s + 7], 'big')}",
-            s + 4,
-            s + 7,
-        ),
-        node(f"Reserved: {d[s + 7]}", s + 7, s + 8),
     ]
+    return _vxlan_node(d, s, kids)
+
+
+def _vxlan_node(d: bytes, s: int, kids: list[Node]) -> Node:
+    """VXLAN's (and VXLAN-GPE's) layer: ``kids`` then the VNI and the last reserved byte."""
+    vni = int.from_bytes(d[s + 4 : s + 7], "big")
+    kids.append(node(f"VXLAN Network Identifier (VNI): {vni}", s + 4, s + 7))
+    kids.append(node(f"Reserved: {d[s + 7]}", s + 7, s + 8))
     return node("Virtual eXtensible Local Area Network", s, s + 8, kids)
 
 
@@ -256,14 +258,8 @@ def vxlan_gpe(d: bytes, s: int) -> Node:
         flags,
         node(f"Reserved: {u16(d, s + 1)}", s + 1, s + 3),
         node(f"Next Protocol: {_GPE_NEXT.get(nxt, 'Unknown')} ({nxt})", s + 3, s + 4),
-        node(
-            f"VXLAN Network Identifier (VNI): {int.from_bytes(d[s + 4 : s + 7], 'big')}",
-            s + 4,
-            s + 7,
-        ),
-        node(f"Reserved: {d[s + 7]}", s + 7, s + 8),
     ]
-    return node("Virtual eXtensible Local Area Network", s, s + 8, kids)
+    return _vxlan_node(d, s, kids)
 
 
 def ospf_either(data: bytes, s: int, net: Net) -> Node | None:
