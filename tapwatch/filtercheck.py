@@ -139,36 +139,27 @@ def serve() -> None:
 
 
 # ----- the front ----------------------------------------------------------------------------
-class FilterJudge:
+class FilterJudge(keeper.KeptChild):
     """The UI's end: one warm child, one request at a time, the newest request wins.
 
     :meth:`check` blocks (call it from a worker thread). A call made while an
     older one waits makes the older one stale: it kills the child and returns at once.
     """
 
+    CODE = _CHILD
+
     def __init__(self, limit_s: float = LIMIT_S) -> None:
-        self.limit_s = limit_s
-        self._lock = threading.Lock()  # one request in the child at a time
-        self._ticket_lock = threading.Lock()
-        self._ticket = 0
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._buf = b""
+        super().__init__(limit_s)
 
     def start(self) -> None:
         """Start the child now (its imports take a moment), so the first check is quick."""
         with self._lock:
             self._ensure(-1)  # not abandoned for a request that comes meanwhile
 
-    def close(self) -> None:
-        with self._lock:
-            self._kill()
-
     def check(self, req: FilterRequest) -> Verdict:
         if len(req.text) > MAX_TEXT:
             return judge_here(req)  # refused by its length alone
-        with self._ticket_lock:  # a ticket: an older request is stale from now on
-            self._ticket += 1
-            ticket = self._ticket
+        ticket = self._new_ticket()
         with self._lock:
             if ticket != self._ticket:
                 return Verdict(False, stale=True)
@@ -217,12 +208,9 @@ class FilterJudge:
 
     # -- under the lock --
     def _ensure(self, ticket: int) -> bool:
-        proc = self._proc
-        if proc is not None and proc.poll() is None:
+        if self._running():
             return True
-        self._buf = b""
-        self._proc = keeper.start_python(_CHILD)
-        if self._proc is None:
+        if not self._restart():
             return False
         if self._read_line(time.monotonic() + START_S, ticket) != _READY:
             self._kill()
@@ -241,12 +229,6 @@ class FilterJudge:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=1)
         return line
-
-    def _kill(self) -> None:
-        proc, self._proc = self._proc, None
-        self._buf = b""
-        if proc is not None:
-            keeper.stop(proc)
 
 
 _judges: dict[str, FilterJudge] = {}

@@ -16,6 +16,7 @@ import os
 import select
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -96,3 +97,45 @@ def read_line(
             return None, buf, "size"
     line, _, rest = buf.partition(b"\n")
     return line.decode("utf-8", "replace").strip(), rest, ""
+
+
+class KeptChild:
+    """The UI's end of a warm child that answers one line a request, one request at a time,
+    the newest request making older ones stale (the tree's and the filter check's)."""
+
+    #: the child's program (``python -I -c CODE``)
+    CODE = ""
+
+    def __init__(self, limit_s: float) -> None:
+        self.limit_s = limit_s
+        self._lock = threading.Lock()  # one request in the child at a time
+        self._ticket_lock = threading.Lock()
+        self._ticket = 0
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._buf = b""
+
+    def close(self) -> None:
+        with self._lock:
+            self._kill()
+
+    def _new_ticket(self) -> int:
+        """A ticket for a request: an older request is stale from now on."""
+        with self._ticket_lock:
+            self._ticket += 1
+            return self._ticket
+
+    # -- under the lock --
+    def _running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def _restart(self) -> bool:
+        """A new child (its ready line still to be read); False when it cannot start."""
+        self._buf = b""
+        self._proc = start_python(self.CODE)
+        return self._proc is not None
+
+    def _kill(self) -> None:
+        proc, self._proc = self._proc, None
+        self._buf = b""
+        if proc is not None:
+            stop(proc)

@@ -25,7 +25,6 @@ import contextlib
 import json
 import os
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -108,24 +107,17 @@ def serve() -> None:
 
 
 # ----- the front ----------------------------------------------------------------------------
-class TreeChild:
+class TreeChild(keeper.KeptChild):
     """The UI's end: one warm child, one frame at a time. :meth:`detail` blocks (call it
     from a worker thread)."""
 
+    CODE = _CHILD
+
     def __init__(self, limit_s: float = LIMIT_S) -> None:
-        self.limit_s = limit_s
-        self._lock = threading.Lock()  # one request in the child at a time
-        self._ticket_lock = threading.Lock()
-        self._ticket = 0
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._buf = b""
+        super().__init__(limit_s)
         self._why = ""  # why _read_line gave up: "time", "stale", "size" or "ended"
         #: frames the child dissected (what the tests look at: the work left this process)
         self.served = 0
-
-    def close(self) -> None:
-        with self._lock:
-            self._kill()
 
     def detail(self, data: bytes, linktype: int, wire_len: int | None = None) -> list[Node] | None:
         """:func:`tapwatch.decode.detail` of the frame, built in the child; never raises.
@@ -134,9 +126,7 @@ class TreeChild:
         says so would be cached as the packet's)."""
         from tapwatch.decode.tree import Node, detail
 
-        with self._ticket_lock:  # a ticket: an older request is stale from now on
-            self._ticket += 1
-            ticket = self._ticket
+        ticket = self._new_ticket()
         with self._lock:
             if ticket != self._ticket:
                 # stale while it waited its turn (a key held over slow rows): never sent,
@@ -180,12 +170,9 @@ class TreeChild:
 
     # -- under the lock --
     def _ensure(self) -> bool:
-        proc = self._proc
-        if proc is not None and proc.poll() is None:
+        if self._running():
             return True
-        self._buf = b""
-        self._proc = keeper.start_python(_CHILD)
-        if self._proc is None:
+        if not self._restart():
             return False
         if self._read_line(time.monotonic() - self.limit_s + START_S, -1) != _READY:
             self._kill()
@@ -213,12 +200,6 @@ class TreeChild:
         if why:
             self._why = why
         return line
-
-    def _kill(self) -> None:
-        proc, self._proc = self._proc, None
-        self._buf = b""
-        if proc is not None:
-            keeper.stop(proc)
 
 
 def _size(n: int) -> str:
