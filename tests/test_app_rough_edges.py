@@ -292,3 +292,32 @@ async def test_a_short_tree_after_a_tall_one_has_no_scrollbar_and_whole_lines() 
         await pilot.press("minus")
         await until(pilot, lambda: not tree.show_vertical_scrollbar)
         assert len(tree.render_line(0).text) == tree.size.width
+
+
+@ui
+async def test_info_made_from_a_reassembled_message_reaches_the_row_escaped() -> None:
+    """An HTTP request split over two segments: the row of the segment that completes it
+    shows the request line the analysis took from the reassembled bytes, escape bytes and
+    all escaped (it replaced the row's escaped Info with the raw line)."""
+    from scapy.layers.inet import IP, TCP
+
+    a, b = "10.0.0.1", "10.0.0.2"
+    line = b"GET /\x1b[2J\x1b]0;owned\x07 HTTP/1.1\r\nHost: x\r\n"
+    pkts = [
+        IP(src=a, dst=b) / TCP(sport=40000, dport=80, flags="S", seq=100),
+        IP(src=b, dst=a) / TCP(sport=80, dport=40000, flags="SA", seq=500, ack=101),
+        IP(src=a, dst=b) / TCP(sport=40000, dport=80, flags="A", seq=101, ack=501),
+        IP(src=a, dst=b) / TCP(sport=40000, dport=80, flags="PA", seq=101, ack=501) / line,
+        IP(src=a, dst=b)
+        / TCP(sport=40000, dport=80, flags="PA", seq=101 + len(line), ack=501)
+        / b"\r\n",
+    ]
+    recs = [(T0 + i * 1_000_000, INBOUND, bytes(p)) for i, p in enumerate(pkts)]
+    info = InterfaceInfo("http.pcap", "file", read_only_reason="a capture file")
+    app = TapwatchApp(Session.from_records(LINKTYPE_RAW, recs, info=info))
+    async with app.run_test(size=(220, 20)) as pilot:
+        await settle(pilot, app)
+        await until(pilot, lambda: "GET /" in row_text(app, 5), "the completing segment's row")
+        rows = [row_text(app, y) for y in range(1, 6)]
+        assert not any(c in r for r in rows for c in "\x1b\x07"), rows
+        assert "GET /^[[2J^[]0;owned^G HTTP/1.1" in row_text(app, 5)  # escaped, not dropped

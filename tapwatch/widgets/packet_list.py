@@ -698,9 +698,10 @@ class PacketList(ScrollView, can_focus=True):
         dir_at = sum(len(f) + 1 for f in fields)
         if cols.dir:
             fields.append(fit(DIRECTION_ARROWS[rec.direction], cols.dir))
-        info = printable(s.info)
-        if self.related_info is not None:
+        info = s.info
+        if self.related_info is not None:  # may be text of reassembled bytes: escaped below
             info = self.related_info(seq, info)
+        info = printable(info)
         note = self.session.crossing(rec)
         if note:  # another input saw it too (both ends of a tunnel): where, how long before
             info = f"[{printable(note)}] {info}"
