@@ -66,11 +66,17 @@ def records_on_disk(path: Path, keep: Callable[[bytes], object] = bool) -> int:
 
 
 def wait_addr(ns: Any, dev: str, addr: str, timeout: float = TIMEOUT) -> None:
-    """Wait until ``dev`` in namespace ``ns`` has ``addr`` (tapwatch configured its device)."""
+    """Wait until ``dev`` in namespace ``ns`` has ``addr`` and is up (tapwatch configured it).
+
+    The address is added before the link is set up, so the address alone does not mean
+    a packet sent now goes out of ``dev``: a ping in between fails "network unreachable".
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         out = ns.run(["ip", "-o", "addr", "show", "dev", dev]).stdout
-        if addr in out:
+        link = ns.run(["ip", "-o", "link", "show", "dev", dev]).stdout
+        flags = link.split("<", 1)[-1].split(">", 1)[0].split(",") if "<" in link else []
+        if addr in out and "UP" in flags:
             return
         time.sleep(0.05)
     raise AssertionError(f"{dev} never got {addr}")
