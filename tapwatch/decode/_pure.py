@@ -29,15 +29,16 @@ from types import ModuleType
 COMPILED_MODULES = (
     *(
         f"tapwatch.decode.{m}"
-        for m in ("core", "names", "link", "ip", "transport", "icmp", "dns", "dhcp", "isakmp")
+        for m in ("core", "names", "link", "ip", "transport", "icmp", "dns", "dhcp", "line")
     ),
     *(
         f"tapwatch.decode.{m}"
-        for m in ("services", "apps", "tunnels", "summary", "classify", "line", "verbose")
+        for m in ("isakmp", "isakmp_names", "services", "apps", "tunnels", "summary", "classify")
     ),
     *(
         f"tapwatch.decode.{m}"
         for m in (
+            "verbose",
             "ospf",
             "multicast",
             "liveness",

@@ -30,166 +30,21 @@ from tapwatch.decode.core import (
     u16,
     u32,
 )
+from tapwatch.decode.isakmp_names import (
+    CERT_TYPES,
+    GROUPS,
+    ID_TYPES,
+    IKE1_EXCHANGES,
+    IKE2_EXCHANGES,
+    IPSEC_STATUS,
+    NOTIFY_ERRORS,
+    NP,
+    OAKLEY,
+    PROTO_IDS,
+    TRANSFORMS,
+    AttrMap,
+)
 from tapwatch.decode.verbose import safe_char
-
-_IKE1_EXCHANGES: Final = {
-    0: "none",
-    1: "base",
-    2: "ident",
-    3: "auth",
-    4: "agg",
-    5: "inf",
-    32: "oakley-quick",
-    33: "oakley-newgroup",
-}
-_IKE2_EXCHANGES: Final = {34: "ikev2_init", 35: "ikev2_auth", 36: "child_sa", 37: "inf2"}
-
-#: payload names by next-payload number (tcpdump's ``npstr``)
-_NP: Final = (
-    *("none", "sa", "p", "t", "ke", "id", "cert", "cr", "hash", "sig", "nonce", "n", "d", "vid"),
-    *(f"pay{i}" for i in range(14, 33)),
-    *("v2sa", "v2ke", "v2IDi", "v2IDr", "v2cert", "v2cr", "v2auth", "v2nonce", "v2n", "v2d"),
-    *("v2vid", "v2TSi", "v2TSr", "v2e", "v2cp", "v2eap"),
-)
-_PROTO_IDS: Final = ("", "isakmp", "ipsec-ah", "ipsec-esp", "ipcomp")
-_GROUPS: Final = (
-    "",
-    "modp768",
-    "modp1024",
-    "EC2N 2^155",
-    "EC2N 2^185",
-    "modp1536",
-    "iana-grp06",
-    "iana-grp07",
-    "iana-grp08",
-    "iana-grp09",
-    "iana-grp10",
-    "iana-grp11",
-    "iana-grp12",
-    "iana-grp13",
-    "modp2048",
-    "modp3072",
-    "modp4096",
-    "modp6144",
-)  # tcpdump's table says 18 values: modp8192 (18) prints as its number
-#: attribute names and value names by attribute type: (name, values)
-_AttrMap = tuple[tuple[str, tuple[str, ...]], ...]
-_OAKLEY: Final[_AttrMap] = (
-    ("", ()),
-    ("enc", ("", "1des", "idea", "blowfish", "rc5", "3des", "cast", "aes")),
-    ("hash", ("", "md5", "sha1", "tiger", "sha2-256", "sha2-384", "sha2-512")),
-    ("auth", ("", "preshared", "dss", "rsa sig", "rsa enc", "rsa enc revised")),
-    ("group desc", _GROUPS),
-    ("group type", ("", "MODP", "ECP", "EC2N")),
-    ("group prime", ()),
-    ("group gen1", ()),
-    ("group gen2", ()),
-    ("group curve A", ()),
-    ("group curve B", ()),
-    ("lifetype", ("", "sec", "kb")),
-    ("lifeduration", ()),
-    ("prf", ()),
-    ("keylen", ()),
-    ("field", ()),
-    ("order", ()),
-)
-_IPSEC: Final[_AttrMap] = (
-    ("", ()),
-    ("lifetype", ("", "sec", "kb")),
-    ("life", ()),
-    ("group desc", _GROUPS),
-    ("enc mode", ("", "tunnel", "transport")),
-    ("auth", ("", "hmac-md5", "hmac-sha1", "1des-mac", "keyed")),
-    ("keylen", ()),
-    ("rounds", ()),
-    ("dictsize", ()),
-    ("privalg", ()),
-)
-#: transform ids by protocol id: (names, attribute map)
-_TRANSFORMS: Final[dict[int, tuple[tuple[str, ...], _AttrMap]]] = {
-    1: (("", "ike"), _OAKLEY),
-    2: (("", "(reserved)", "md5", "sha", "1des", "sha2-256", "sha2-384", "sha2-512"), _IPSEC),
-    3: (
-        (
-            "",
-            "1des-iv64",
-            "1des",
-            "3des",
-            "rc5",
-            "idea",
-            "cast",
-            "blowfish",
-            "3idea",
-            "1des-iv32",
-            "rc4",
-            "null",
-            "aes",
-        ),
-        _IPSEC,
-    ),
-    4: (("", "oui", "deflate", "lzs"), _IPSEC),
-}
-_ID_TYPES: Final = (
-    "",
-    "IPv4",
-    "FQDN",
-    "user FQDN",
-    "IPv4net",
-    "IPv6",
-    "IPv6net",
-    "IPv4range",
-    "IPv6range",
-    "ASN1 DN",
-    "ASN1 GN",
-    "keyid",
-)
-_CERT_TYPES: Final = (
-    "none",
-    "pkcs7",
-    "pgp",
-    "dns",
-    "x509sign",
-    "x509ke",
-    "kerberos",
-    "crl",
-    "arl",
-    "spki",
-    "x509attr",
-)
-_NOTIFY_ERRORS: Final = (
-    "",
-    "INVALID-PAYLOAD-TYPE",
-    "DOI-NOT-SUPPORTED",
-    "SITUATION-NOT-SUPPORTED",
-    "INVALID-COOKIE",
-    "INVALID-MAJOR-VERSION",
-    "INVALID-MINOR-VERSION",
-    "INVALID-EXCHANGE-TYPE",
-    "INVALID-FLAGS",
-    "INVALID-MESSAGE-ID",
-    "INVALID-PROTOCOL-ID",
-    "INVALID-SPI",
-    "INVALID-TRANSFORM-ID",
-    "ATTRIBUTES-NOT-SUPPORTED",
-    "NO-PROPOSAL-CHOSEN",
-    "BAD-PROPOSAL-SYNTAX",
-    "PAYLOAD-MALFORMED",
-    "INVALID-KEY-INFORMATION",
-    "INVALID-ID-INFORMATION",
-    "INVALID-CERT-ENCODING",
-    "INVALID-CERTIFICATE",
-    "CERT-TYPE-UNSUPPORTED",
-    "INVALID-CERT-AUTHORITY",
-    "INVALID-HASH-INFORMATION",
-    "AUTHENTICATION-FAILED",
-    "INVALID-SIGNATURE",
-    "ADDRESS-NOTIFICATION",
-    "NOTIFY-SA-LIFETIME",
-    "CERTIFICATE-UNAVAILABLE",
-    "UNSUPPORTED-EXCHANGE-TYPE",
-    "UNEQUAL-PAYLOAD-LENGTHS",
-)
-_IPSEC_STATUS: Final = ("RESPONDER-LIFETIME", "REPLAY-STATUS", "INITIAL-CONTACT")
 
 
 def _name(table: tuple[str, ...], v: int) -> str:
@@ -198,7 +53,7 @@ def _name(table: tuple[str, ...], v: int) -> str:
 
 
 def _np(v: int) -> str:
-    return _name(_NP, v)
+    return _name(NP, v)
 
 
 class _V1:
@@ -286,7 +141,7 @@ class _V1:
             out.append("p:")
             self.check(p, 8)
             spi = d[p + 6]
-            out.append(f" #{d[p + 4]} protoid={_name(_PROTO_IDS, d[p + 5])} transform={d[p + 7]}")
+            out.append(f" #{d[p + 4]} protoid={_name(PROTO_IDS, d[p + 5])} transform={d[p + 7]}")
             if spi:
                 out.append(" spi=" + self.raw(p + 8, spi))
             q = p + 8 + spi
@@ -295,7 +150,7 @@ class _V1:
         if np == 3:  # transform
             out.append("t:")
             self.check(p, 8)
-            names, amap = _TRANSFORMS.get(proto, ((), ()))
+            names, amap = TRANSFORMS.get(proto, ((), ()))
             if names:
                 out.append(f" #{d[p + 4]} id={_name(names, d[p + 5])} ")
             else:
@@ -315,7 +170,7 @@ class _V1:
             return self.ident(p, ln)
         if np in (6, 7):  # certificate, certificate request
             self.check(p, 5)
-            out.append(f"{name}: len={ln - 4} type={_name(_CERT_TYPES, d[p + 4])}")
+            out.append(f"{name}: len={ln - 4} type={_name(CERT_TYPES, d[p + 4])}")
             if v > 2:
                 out.append(" " + self.raw(p + 4, ln - 4))
             return p + ln
@@ -340,7 +195,7 @@ class _V1:
             out.append(
                 f" doi={doi} proto={pid}"
                 if doi != 1
-                else f" doi=ipsec proto={_name(_PROTO_IDS, pid)}"
+                else f" doi=ipsec proto={_name(PROTO_IDS, pid)}"
             )
             out.append(f" spilen={size} nspi={n} spi=")
             q = p + 12
@@ -351,7 +206,7 @@ class _V1:
         out.append(name)
         return p + ln
 
-    def attr(self, p: int, ep2: int, amap: _AttrMap) -> int:
+    def attr(self, p: int, ep2: int, amap: AttrMap) -> int:
         """``ikev1_attrmap_print``: one data attribute, ``(type=enc value=aes)``."""
         d, out = self.d, self.out
         self.check(p, 1)
@@ -392,7 +247,7 @@ class _V1:
         self.check(p, 8)
         data, n = (p + 8, ln - 8) if ln > 8 else (-1, 0)
         t = d[p + 4]
-        out.append(f" idtype={_name(_ID_TYPES, t)} protoid={d[p + 5]} port={u16(d, p + 6)}")
+        out.append(f" idtype={_name(ID_TYPES, t)} protoid={d[p + 5]} port={u16(d, p + 6)}")
         if n:
             self.check(data, n)
             b = d[data : data + n]
@@ -444,7 +299,7 @@ class _V1:
         doi, pid, spi, t = u32(d, p + 4), d[p + 8], d[p + 9], u16(d, p + 10)
         if doi != 1:
             if t < 8192:
-                word = _name(_NOTIFY_ERRORS, t)
+                word = _name(NOTIFY_ERRORS, t)
             elif 16384 <= t < 24576:
                 word = _name(("CONNECTED",), t - 16384)
             else:
@@ -454,16 +309,16 @@ class _V1:
                 out.append(" spi=" + self.raw(p + 12, spi))
             return p + 12 + spi
         if t < 8192:
-            word = _name(_NOTIFY_ERRORS, t)
+            word = _name(NOTIFY_ERRORS, t)
         elif t < 16384:
             word = _name(("RESERVED",), t - 8192)
         elif t < 24576:
             word = _name(("CONNECTED",), t - 16384)
         elif t < 32768:
-            word = _name(_IPSEC_STATUS, t - 24576)
+            word = _name(IPSEC_STATUS, t - 24576)
         else:
             word = f"#{t}"
-        out.append(f" doi=ipsec proto={_name(_PROTO_IDS, pid)} type={word}")
+        out.append(f" doi=ipsec proto={_name(PROTO_IDS, pid)} type={word}")
         if spi:
             out.append(" spi=" + self.raw(p + 12, spi))
         cp, ep2 = p + 12 + spi, p + ln
@@ -472,7 +327,7 @@ class _V1:
                 out.append(" attrs=(")
                 try:
                     while cp < self.ep and cp < ep2:
-                        cp = self.attr(cp, ep2, _OAKLEY)
+                        cp = self.attr(cp, ep2, OAKLEY)
                 finally:
                     out.append(")")
             elif t == 24577:
@@ -487,14 +342,14 @@ class _V1:
 
 _V2_TTYPES: Final = ("", "encr", "prf", "integ", "dh", "esn")
 _V2_IDS: Final[dict[int, tuple[str, ...]]] = {
-    1: _TRANSFORMS[3][0],
+    1: TRANSFORMS[3][0],
     2: ("", "hmac-md5", "hmac-sha", "hmac-tiger", "aes128_xcbc"),
     3: ("", "hmac-md5", "hmac-sha", "dec-mac", "kpdk-md5", "aes-xcbc"),
-    4: (*_GROUPS, "modp8192"),
+    4: (*GROUPS, "modp8192"),
     5: ("no-esn", "esn"),
 }
 #: IKEv2's encryption transform attributes: only the key length (14) has a name
-_V2_ENCR_ATTRS: Final[_AttrMap] = (*((("", ()),) * 14), ("keylen", ()))
+_V2_ENCR_ATTRS: Final[AttrMap] = (*((("", ()),) * 14), ("keylen", ()))
 _V2_AUTH: Final = ("invalid", "rsasig", "shared-secret", "dsssig")
 #: notification names, and whether the SPI is shown
 _V2_NOTIFY: Final = {
@@ -643,7 +498,7 @@ class _V2(_V1):
             self.head("n", p)
             spi = d[p + 5]
             t = u16(d, p + 6)
-            out.append(f" prot_id={_name(_PROTO_IDS, d[p + 4])}")
+            out.append(f" prot_id={_name(PROTO_IDS, d[p + 4])}")
             known = _V2_NOTIFY.get(t)
             if known is None:
                 word = "error" if t < 8192 else "private-error" if t < 16384 else (
@@ -694,7 +549,7 @@ class _V2(_V1):
         left = oln - 4
         spi = d[p + 6]
         out.append(
-            f" #{d[p + 4]} protoid={_name(_PROTO_IDS, d[p + 5])} transform={d[p + 7]} len={oln}"
+            f" #{d[p + 4]} protoid={_name(PROTO_IDS, d[p + 5])} transform={d[p + 7]} len={oln}"
         )
         cp = p + 8
         if spi:
@@ -782,7 +637,7 @@ def isakmp(
             out += " " + a.cookies.side(d[off : off + 8], first, a.src, a.dst)
         else:
             out += " I" if first else " ?"
-        out += " " + _IKE1_EXCHANGES.get(etype, f"#{etype}")
+        out += " " + IKE1_EXCHANGES.get(etype, f"#{etype}")
         if flags:
             out += "[" + ("E" if flags & 1 else "") + ("C" if flags & 2 else "") + "]"
         if not verbose:
@@ -797,7 +652,7 @@ def isakmp(
         return out + _mismatch(d, off, length)
     if major == 2:
         out = head + (" parent_sa" if phase1 else " child_sa ")
-        out += " " + _IKE2_EXCHANGES.get(etype, f"#{etype}")
+        out += " " + IKE2_EXCHANGES.get(etype, f"#{etype}")
         if flags:
             out += (
                 "["
