@@ -104,7 +104,7 @@ def test_a_change_on_one_host_leaves_the_other_hosts_packets_alone(tmp_path: Pat
 
 
 def test_the_link_an_event_names_is_named_as_the_session_names_it() -> None:
-    from tapwatch.analysis.links import event_link_name
+    from tapwatch.analysis.mtus import event_link_name
 
     assert event_link_name("netlink", "tun0") == "tun0"  # one input, a live session
     assert event_link_name("hostA:netlink", "tun0") == "hostA:tun0"

@@ -25,7 +25,7 @@ by count; links of records the ring evicted are forgotten.
 The MTU an outer packet is held against is its interface's at the packet's time: the one
 read when the interface was opened (or announced), then each MTU the interface events
 (LINKTYPE_NETLINK records: a link changed, went up or down) say it had from their stamp on,
-matched by the link's name as the session names it (:func:`event_link_name`): with several
+matched by the link's name as the session names it (:mod:`~tapwatch.analysis.mtus`): with several
 merged inputs (``-r a -r b``) an input's events name its own host's links (``a:eth0``, never
 ``b:eth0``).
 
@@ -49,13 +49,12 @@ told, is :mod:`~tapwatch.analysis.tunnelstats`.
 
 from __future__ import annotations
 
-import bisect
 import struct
 import threading
 from collections import OrderedDict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tapwatch.analysis.encap import (
     FRAMED,
@@ -75,6 +74,7 @@ from tapwatch.analysis.encap import (
 )
 from tapwatch.analysis.fragments import Reassembler
 from tapwatch.analysis.headers import addr_text, transport
+from tapwatch.analysis.mtus import MtuBook
 from tapwatch.analysis.tunnelstats import (
     MAX_TOO_BIG,
     Link,
@@ -136,31 +136,10 @@ MAX_LINKED = 131_072
 OPENVPN_SURE = 16
 #: OpenVPN packets held per tunnel while its mode is not known
 OPENVPN_HELD = 32
-#: MTUs remembered per link name, and link names (the oldest go first)
-MAX_MTU_CHANGES = 64
-MAX_MTU_NAMES = 1024
-#: outer packets remembered to be judged again against an MTU an event says late
-MAX_JUDGED = 1024
 #: frames of one stream segment (framed, OpenVPN over TCP) linked at most; the rest are
 #: counted in ``frames_skipped``. A 64 KB segment of 1400-byte packets holds ~46; one of
 #: 4-byte frames 16,000, which took 1.3-3.6 s of the pump's time to link one by one.
 MAX_FRAMES_LINKED = 256
-
-
-def event_link_name(events_iface: str, link: str) -> str:
-    """The name the session gives the link ``link`` that an interface event read on the
-    interface named ``events_iface`` speaks of.
-
-    Why: several merged inputs (``-r a.pcapng -r b.pcapng``) each hold their own host's
-    links, and the merge names their interfaces with the input's label in front
-    (``a:tun0``, ``b:tun0``), the events' own interface too (``a:netlink``); the rtnetlink
-    message inside says only ``tun0``. The label is what the events' interface has in front
-    of its own name, which ends at its last ``:`` (Linux refuses ``:`` in a link's name, so
-    no events interface has one: tapwatch's is ``netlink``, tcpdump's an ``nlmon``). One
-    input, or a live session: no ``:``, the link's name as it is.
-    """
-    label, colon, _own = events_iface.rpartition(":")
-    return f"{label}{colon}{link}" if colon else link
 
 
 @dataclass(slots=True)
@@ -217,15 +196,7 @@ class Linker:
         #: OpenVPN packets like control ones, of tunnels whose mode is not known yet
         self._ovpn_held: dict[tuple[object, ...], deque[tuple[Record, Encap]]] = {}
         self.fragments = Reassembler()  # outer datagrams the path's MTU cut in pieces
-        #: link name as the session names it -> (stamp, MTU) the interface events said, in
-        #: time order
-        self._mtus: dict[str, list[tuple[int, int]]] = {}
-        #: interface -> its MTU before the first event said another (read at its start)
-        self._mtu_before: dict[int, int | None] = {}
-        #: outer packets lately held against an MTU: [stamp, interface, IP length, their
-        #: direction's figures, over]; judged again when an event stamped before them
-        #: comes after them (the link watch's thread was slower than the capture's)
-        self._judged: deque[list[Any]] = deque(maxlen=MAX_JUDGED)
+        self.mtus = MtuBook()  # the outer interfaces' MTUs over time, and who was held to them
         self.frames_skipped = 0  # stream frames past MAX_FRAMES_LINKED in their segment
 
     def bind(
@@ -342,7 +313,8 @@ class Linker:
     def take(self, rec: Record, linktype: int) -> None:
         """One record, in ring order. Cheap unless it is (or comes near) tunnel traffic."""
         if linktype == LINKTYPE_NETLINK:  # an interface event, not a packet
-            self._mtu_event(rec)
+            with self.lock:
+                self.mtus.event(rec, self.interfaces)
             return
         hint = outer_hint(rec.data, linktype)
         if hint == 3:
@@ -574,12 +546,8 @@ class Linker:
     def _outer_cand(self, rec: Record, encap: Encap, t: TunnelStats) -> None:
         """An outer packet that carries an inner one (lock held): link it, or let it wait."""
         if not encap.stream:
-            mtu = self._mtu(rec.iface, rec.ts_ns)
-            over = bool(mtu and encap.ip_len > mtu)
             ds = t.dir(dir_label(rec.direction, encap.forward))
-            if over:
-                ds.too_big += 1
-            self._judged.append([rec.ts_ns, rec.iface, encap.ip_len, ds, over])
+            self.mtus.judge(rec.ts_ns, rec.iface, encap.ip_len, ds, self.interfaces)
         c = _Cand(rec.seq, rec.ts_ns, rec.iface, rec.direction, encap.payload, encap)
         if encap.inner is not None:
             key = inner_key(encap.inner, encap.inner_linktype)
@@ -722,60 +690,6 @@ class Linker:
                     t.too_big_icmp.append(tb)
         return t
 
-    def _mtu(self, iface: int, ts: int) -> int | None:
-        """``iface``'s MTU at ``ts`` (lock held): the last one an interface event said
-        before ``ts``, else the one read at its start; None when unknown."""
-        ifs = self.interfaces
-        if iface >= len(ifs):
-            return None
-        info = ifs[iface]
-        start: int | None = getattr(info, "mtu", None)  # a file's interfaces have none
-        said = self._mtus.get(info.name)
-        if not said:
-            return start
-        before = self._mtu_before.setdefault(iface, start)
-        at = bisect.bisect_right(said, (ts, 1 << 62))
-        return said[at - 1][1] if at else before
-
-    def _mtu_event(self, rec: Record) -> None:
-        """An interface event: the MTU its link has from now on (by the name the session
-        gives the link, see :func:`event_link_name`), if it says one."""
-        from tapwatch.decode.netlink import link_mtu
-
-        said = link_mtu(rec.data)
-        if said is None or not said[1]:
-            return
-        _index, bare, mtu = said
-        ifs = self.interfaces
-        name = event_link_name((ifs[rec.iface].name or "") if rec.iface < len(ifs) else "", bare)
-        with self.lock:
-            for i, info in enumerate(ifs):  # what they had before: as read
-                if info.name == name:
-                    self._mtu_before.setdefault(i, getattr(info, "mtu", None))
-            known = self._mtus.get(name)
-            if known is None:
-                if len(self._mtus) >= MAX_MTU_NAMES:
-                    self._mtus.pop(next(iter(self._mtus)))
-                known = self._mtus[name] = []
-            bisect.insort(known, (rec.ts_ns, mtu))
-            if len(known) > MAX_MTU_CHANGES:
-                del known[0]
-            self._judge_again(name, rec.ts_ns)
-
-    def _judge_again(self, name: str, since: int) -> None:
-        """The outer packets of link ``name`` stamped from ``since`` on, held against the
-        MTU of their time again (lock held)."""
-        if not self._judged or max(j[0] for j in self._judged) < since:
-            return
-        ifaces = {i for i, info in enumerate(self.interfaces) if info.name == name}
-        for j in self._judged:
-            if j[0] >= since and j[1] in ifaces:
-                mtu = self._mtu(j[1], j[0])
-                over = bool(mtu and j[2] > mtu)
-                if over != j[4]:
-                    j[3].too_big += 1 if over else -1
-                    j[4] = over
-
     # ----- expiry: what never found its other end ---------------------------------------
     def _expire(self, now: int) -> None:
         order = self._exact_order
@@ -812,7 +726,7 @@ class Linker:
             return
         ds = t.dir(dir_label(c.direction, True))
         ds.lost += 1
-        mtu = self._mtu(t.outer_iface, c.ts)
+        mtu = self.mtus.at(t.outer_iface, c.ts, self.interfaces)
         mean = ds.overhead_mean
         if mtu and mean is not None and c.length + mean > mtu:
             ds.too_big += 1
@@ -920,7 +834,7 @@ class Linker:
             self._inf_inner.clear()
             self._inf_outer.clear()
             self._ovpn_held.clear()
-            self._judged.clear()
+            self.mtus.forget_judged()
             self.fragments.clear()  # (the MTUs the events said stay: they are the links')
             if self._ovpn_view is not None:
                 self._ovpn_view.reset()
