@@ -1818,3 +1818,221 @@ def test_l2tp_control_avps_are_tsharks() -> None:
                 if avp.label == "Challenge Response AVP" and avp.end - avp.start != 22:
                     break
     assert not missing, missing
+
+
+# ----------------------------------------------------------------------------- the residuals
+# Layers worded from scapy's fields until tshark's words were known for them: DHCPv6
+# (ws_dhcp6), OpenVPN with tls-auth, GRE with routing (ws_tunnel), PIM's other messages,
+# BFD with authentication, OSPF's LLS data block, IGMP mtrace (ws_routing) and NTP's control
+# messages (ws_ntp).  Each crafted packet names tshark's layer and tapwatch's title for it.
+
+
+def _opt6(code: int, body: bytes) -> bytes:
+    """A DHCPv6 option (RFC 8415 21.1)."""
+    return struct.pack(">HH", code, len(body)) + body
+
+
+def _dhcp6(body: object) -> Ether:
+    return eth(
+        IPv6(src="fe80::1", dst="ff02::1:2") / UDP(sport=546, dport=547) / body  # type: ignore[operator]
+    )
+
+
+def _residual_built() -> dict[str, tuple[Ether, str, str]]:
+    """name -> (packet, tshark's layer, tapwatch's title of it)."""
+    from scapy.layers import dhcp6 as d6
+
+    duid_llt = d6.DUID_LLT(lladdr=M1, timeval=12345)
+    v6 = ("dhcpv6", "DHCPv6")
+    return {
+        "dhcpv6 solicit": (
+            _dhcp6(
+                d6.DHCP6_Solicit(trid=0x123456)
+                / d6.DHCP6OptClientId(duid=duid_llt)
+                / d6.DHCP6OptElapsedTime(elapsedtime=100)
+                / d6.DHCP6OptIA_NA(iaid=7, T1=3600, T2=5400)
+                / d6.DHCP6OptOptReq(reqopts=[23, 24])
+                / d6.DHCP6OptRapidCommit()
+            ),
+            *v6,
+        ),
+        "dhcpv6 reply with an address": (
+            _dhcp6(
+                d6.DHCP6_Reply(trid=1)
+                / d6.DHCP6OptServerId(duid=d6.DUID_LL(lladdr=M2))
+                / d6.DHCP6OptClientId(duid=d6.DUID_EN(enterprisenum=9, id=b"abc"))
+                / d6.DHCP6OptIA_NA(
+                    iaid=7,
+                    T1=1,
+                    T2=2,
+                    ianaopts=[d6.DHCP6OptIAAddress(addr="2001:db8::5", preflft=100, validlft=200)],
+                )
+                / d6.DHCP6OptDNSServers(dnsservers=["2001:db8::53"])
+                / d6.DHCP6OptDNSDomains(dnsdomains=["example.com."])
+                / d6.DHCP6OptStatusCode(statuscode=0, statusmsg="ok")
+            ),
+            *v6,
+        ),
+        "dhcpv6 relay-forward": (
+            _dhcp6(
+                d6.DHCP6_RelayForward(hopcount=1, linkaddr="2001:db8::1", peeraddr="fe80::2")
+                / d6.DHCP6OptRelayMsg(message=d6.DHCP6_Solicit(trid=5) / d6.DHCP6OptElapsedTime())
+            ),
+            *v6,
+        ),
+        "dhcpv6 relay-reply": (
+            _dhcp6(
+                bytes([13, 0]) + bytes(32) + _opt6(18, b"\x01\x02") + _opt6(9, bytes([7, 1, 2, 3]))
+            ),
+            *v6,
+        ),
+        "dhcpv6 request for a prefix": (
+            _dhcp6(
+                d6.DHCP6_Request(trid=2)
+                / d6.DHCP6OptIA_PD(
+                    iaid=1,
+                    T1=0xFFFFFFFF,
+                    iapdopt=[
+                        d6.DHCP6OptIAPrefix(
+                            prefix="2001:db8:1::", plen=56, preflft=0xFFFFFFFF, validlft=20
+                        )
+                        / d6.DHCP6OptStatusCode(statuscode=6)
+                    ],
+                )
+                / d6.DHCP6OptPref(prefval=255)
+                / d6.DHCP6OptServerUnicast(srvaddr="2001:db8::9")
+                / d6.DHCP6OptReconfAccept()
+                / d6.DHCP6OptVendorClass(
+                    enterprisenum=311,
+                    vcdata=[
+                        d6.VENDOR_CLASS_DATA(data=b"MSFT 5.0"),
+                        d6.VENDOR_CLASS_DATA(data=b"x"),
+                    ],
+                )
+                / d6.DHCP6OptDNSServers(dnsservers=["2001:db8::53", "2001:db8::54"])
+                / d6.DHCP6OptDNSDomains(dnsdomains=["example.com.", "a.b.c."])
+            ),
+            *v6,
+        ),
+        "dhcpv6 information-request": (
+            _dhcp6(
+                bytes([11, 0, 0, 9])
+                + _opt6(4, struct.pack(">I", 3) + _opt6(5, bytes(16) + struct.pack(">II", 1, 2)))
+                + _opt6(18, b"eth0")
+                + _opt6(19, b"\x05")
+                + _opt6(21, b"\x03sip\x07example\x03com\x00")
+                + _opt6(22, bytes(16))
+                + _opt6(31, bytes(16))
+                + _opt6(32, struct.pack(">I", 86400))
+                + _opt6(82, struct.pack(">I", 3600))
+                + _opt6(83, struct.pack(">I", 3600))
+                + _opt6(6, bytes([0, 17, 0, 31, 0, 32, 0, 56, 0, 82, 0, 83, 0, 64]))
+            ),
+            *v6,
+        ),
+        "dhcpv6 advertise, other identifiers": (
+            _dhcp6(
+                bytes([2, 0xAB, 0xCD, 0xEF])
+                + _opt6(37, struct.pack(">I", 9) + b"rid")
+                + _opt6(38, b"sub")
+                + _opt6(1, b"\x00\x04" + bytes(range(16)))
+                + _opt6(2, b"\x00\x01\x00\x06\x00\x00\x00\x01" + bytes(6))
+                + _opt6(13, b"\x00\x02")
+                + _opt6(8, b"\xff\xff")
+            ),
+            *v6,
+        ),
+    }
+
+
+RESIDUAL_BUILT = _residual_built()
+#: tshark's lines tapwatch does not match, by packet, each with its reason (none so far)
+RESIDUAL_STILL_DIFFERENT: dict[str, str] = {}
+
+
+@pytest.fixture(scope="module")
+def compared_residuals(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, tuple[list[Node], list[Theirs]]]:
+    frames = [(name, bytes(p), len(p)) for name, (p, _, _) in RESIDUAL_BUILT.items()]
+    _SHARED[:] = [_shared_dir(tmp_path_factory)]
+    path = tmp_path_factory.mktemp("oracle") / "residuals.pcap"
+    write_pcap(path, [(data, wirelen) for _name, data, wirelen in frames])
+    theirs = tshark_trees(path)
+    assert len(theirs) == len(frames)
+    return Compared(frames, theirs)
+
+
+@needs_tshark
+@pytest.mark.parametrize("name", list(RESIDUAL_BUILT))
+def test_residual_layers_tree_is_tsharks(
+    name: str, compared_residuals: dict[str, tuple[list[Node], list[Theirs]]]
+) -> None:
+    """The layer is worded (tshark's title is a top node of the tree) and every node of it
+    is tshark's, with the layers around it."""
+    _, layer, title = RESIDUAL_BUILT[name]
+    ours, theirs = compared_residuals[name]
+    assert any(n.label.startswith(title) for n in ours), f"{title!r} is not worded"
+    got = mismatches(ours, theirs, CHECKED | {layer}, (*CHECKED_TITLES, title))
+    known = RESIDUAL_STILL_DIFFERENT.get(name)
+    if known is not None:
+        assert got, f"{name} agrees with tshark now: take it off the list ({known})"
+        return
+    assert not got, "\n".join(got)
+
+
+#: the corpus's frames holding these layers, by file and tshark's layer name
+RESIDUAL_REAL = {"services.pcap": ("dhcpv6", "DHCPv6")}
+
+
+@needs_tshark
+@pytest.mark.parametrize("name", list(RESIDUAL_REAL))
+def test_residual_layers_in_captures_are_tsharks(name: str) -> None:
+    layer, title = RESIDUAL_REAL[name]
+    path = CORPUS / name
+    bad: dict[int, list[str]] = {}
+    seen = 0
+    with pcap.read_capture(str(path)) as cap:
+        for i, (rec, t) in enumerate(zip(cap, tshark_trees(path), strict=True)):
+            if not any(x.name == layer for x in t):
+                continue
+            seen += 1
+            ours = detail(bytes(rec.data), cap.linktype, wire_len=rec.orig_len)
+            assert any(n.label.startswith(title) for n in ours), f"frame {i + 1}"
+            got = mismatches(ours, t, CHECKED | {layer}, (*CHECKED_TITLES, title))
+            if got:
+                bad[i + 1] = got
+    assert seen
+    assert not bad, "\n".join(f"frame {k}:\n  " + "\n  ".join(v[:6]) for k, v in bad.items())
+
+
+@pytest.mark.parametrize("name", list(RESIDUAL_BUILT))
+def test_residual_builders_take_cut_and_mangled_bytes(name: str) -> None:
+    """Every cut of the frame and every byte of the layer flipped, through the tree and the
+    layer's builders alone: no exception, no span past the bytes, labels bounded."""
+    import random
+
+    from tapwatch.decode import wstree
+    from tapwatch.decode.fields import Net
+
+    packet, _, title = RESIDUAL_BUILT[name]
+    frame = bytes(packet)
+    start = next(n.start for n in detail(frame, LINKTYPE_ETHERNET) if n.label.startswith(title))
+    builders = set(wstree.BUILDERS.values())
+    rng = random.Random(name)
+    cuts = [frame[:cut] for cut in range(start, len(frame))]
+    flips = [
+        frame[:at] + bytes([frame[at] ^ (1 << rng.randrange(8)) if k else 0xFF]) + frame[at + 1 :]
+        for at in range(start, len(frame))
+        for k in (0, 1)
+    ]
+    for data in cuts + flips[::9]:
+        nodes = detail(data, LINKTYPE_ETHERNET)
+        assert all(_spans_within(n, len(data)) for n in nodes)
+        assert all(len(label) <= 240 for label in _labels(nodes))
+    for data in cuts + flips:
+        net = Net(data)
+        net.end = len(data)
+        for build in builders:
+            got = build(data, start, net)
+            assert got is None or _spans_within(got, len(data))

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from tapwatch.decode.names import (
+    ARP_HARDWARE,
     ARP_OPS,
     DNS_CLASSES,
     DNS_OPS_WS,
@@ -352,7 +353,7 @@ IP_FLAG_WORDS: Final = ((4, "Reserved bit"), (2, "Don't fragment"), (1, "More fr
 #: TCP's flags in tshark's short words (``Flags: 0x018 (PSH, ACK)``), bit 0 first: the one
 #: place they are written (``ws_transport`` and the fallback formatter here)
 TCP_FLAG_WORDS: Final = ("FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR", "AE")
-_ARP_HW: Final = {1: "Ethernet", 6: "IEEE 802", 32: "InfiniBand"}
+_ARP_HW: Final = ARP_HARDWARE
 _BOOTP_OPS: Final = {1: "Boot Request", 2: "Boot Reply"}
 
 

@@ -285,6 +285,24 @@ DHCP_TYPES: Final = {
     12: "Lease Unknown",
     13: "Lease Active",
 }
+#: ARP's hardware types as Wireshark names them (ARP, BOOTP, DHCPv6 DUIDs)
+ARP_HARDWARE: Final = {1: "Ethernet", 6: "IEEE 802", 32: "InfiniBand"}
+#: Wireshark's names of the DHCPv6 message types (the Info column's and the tree's)
+WS_DHCP6_TYPES: Final = {
+    1: "Solicit",
+    2: "Advertise",
+    3: "Request",
+    4: "Confirm",
+    5: "Renew",
+    6: "Rebind",
+    7: "Reply",
+    8: "Release",
+    9: "Decline",
+    10: "Reconfigure",
+    11: "Information-request",
+    12: "Relay-forw",
+    13: "Relay-reply",
+}
 ARP_OPS: Final = {
     1: "Request",
     2: "Reply",

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Final
 
 from tapwatch.decode.core import TCP_PORTS, UDP_PORTS, Acc, PortHandler, Walk, bind, ip4, ntop6
+from tapwatch.decode.names import WS_DHCP6_TYPES
 from tapwatch.decode.verbose import hexdump
 
 # --------------------------------------------------------------------------- SNMP
@@ -652,27 +653,11 @@ def _dhcp6_options(d: bytes, p: int, end: int) -> str:
     return out
 
 
-#: Wireshark's names of the DHCPv6 message types (the Info column's)
-_WS_DHCP6_TYPES: Final = {
-    1: "Solicit",
-    2: "Advertise",
-    3: "Request",
-    4: "Confirm",
-    5: "Renew",
-    6: "Rebind",
-    7: "Reply",
-    8: "Release",
-    9: "Decline",
-    10: "Reconfigure",
-    11: "Information-request",
-}
-
-
 def _dhcp6_info(d: bytes, off: int, end: int, t: int) -> str:
     """Wireshark's Info for a DHCPv6 client/server message: its type, its transaction id
     and the client's DUID when it carries one, with Wireshark's trailing space."""
     xid = int.from_bytes(d[off + 1 : off + 4], "big")
-    out = f"{_WS_DHCP6_TYPES.get(t, f'Unknown ({t})')} XID: 0x{xid:06x} "
+    out = f"{WS_DHCP6_TYPES.get(t, f'Unknown ({t})')} XID: 0x{xid:06x} "
     p = off + 4
     for _ in range(64):
         if p + 4 > end:

@@ -545,7 +545,7 @@ def _has_option(d: bytes, at: int, end: int, want: int) -> bool:
     return False
 
 
-def _message_end(d: bytes, s: int) -> int:
+def message_end(d: bytes, s: int) -> int:
     """Where the DHCP message ends: its UDP datagram's end (UDP's header is before it)."""
     if s >= 8:
         ulen = u16(d, s - 4)
@@ -557,7 +557,7 @@ def _message_end(d: bytes, s: int) -> int:
 def dhcp(data: bytes, s: int, net: Net) -> Node | None:
     """The whole DHCP message from its BOOTP header; None when the header is cut short,
     except by the capture's snap length: then, as tshark does, the fields captured whole."""
-    if s + HEADER > _message_end(data, s) and s < len(data):
+    if s + HEADER > message_end(data, s) and s < len(data):
         wire = net.wire if net.wire is not None else len(data)
         if wire <= len(data) or data[s] not in (1, 2):
             return None
@@ -573,7 +573,7 @@ def dhcp(data: bytes, s: int, net: Net) -> Node | None:
 
 def _whole(data: bytes, s: int, net: Net) -> Node | None:
     d = data
-    end = _message_end(d, s)
+    end = message_end(d, s)
     if s + HEADER > end or d[s] not in (1, 2):
         return None
     op, htype, hlen = d[s], d[s + 1], d[s + 2]

@@ -29,10 +29,12 @@ from typing import Final
 
 from tapwatch.decode.depth import bits_line, mac_text
 from tapwatch.decode.fields import Net
+from tapwatch.decode.names import ARP_HARDWARE
 from tapwatch.decode.tree import Node
 from tapwatch.decode.ws_apps import app_layer, http, tls
 from tapwatch.decode.ws_common import data_node, hex_value, ip4, node, u16
 from tapwatch.decode.ws_dhcp import dhcp, dhcp_walked
+from tapwatch.decode.ws_dhcp6 import dhcp6
 from tapwatch.decode.ws_dns import dns, dns_tcp
 from tapwatch.decode.ws_icmp import ICMP_ERRORS, icmp, icmpv6
 from tapwatch.decode.ws_ip import IPV6_EXTENSIONS, ip_protocol, ipv4, ipv6, ipv6_extension
@@ -157,7 +159,6 @@ def ethernet(data: bytes, s: int, net: Net) -> Node | None:
 # ----------------------------------------------------------------------------- ARP
 
 _ARP_OPS: Final = {1: "request", 2: "reply", 3: "reverse request", 4: "reverse reply"}
-_ARP_HW: Final = {1: "Ethernet", 6: "IEEE 802", 32: "InfiniBand"}
 
 
 def arp(data: bytes, s: int, net: Net) -> Node | None:
@@ -166,7 +167,7 @@ def arp(data: bytes, s: int, net: Net) -> Node | None:
     d = data
     hw, pt, hs, ps, op = u16(d, s), u16(d, s + 2), d[s + 4], d[s + 5], u16(d, s + 6)
     kids = [
-        node(f"Hardware type: {_ARP_HW.get(hw, 'Unknown')} ({hw})", s, s + 2),
+        node(f"Hardware type: {ARP_HARDWARE.get(hw, 'Unknown')} ({hw})", s, s + 2),
         node(f"Protocol type: {ethertype(pt)}", s + 2, s + 4),
         node(f"Hardware size: {hs}", s + 4, s + 5),
         node(f"Protocol size: {ps}", s + 5, s + 6),
@@ -279,6 +280,24 @@ IGMP_LAYERS: Final = (
     "IGMPv3_MR",
     "IGMPv3_MRA",
 )
+#: scapy's DHCPv6 message layers (and the walk's name for a message scapy leaves undissected)
+DHCP6_LAYERS: Final = (
+    "DHCPv6",
+    "DHCP6",
+    "DHCP6_Solicit",
+    "DHCP6_Advertise",
+    "DHCP6_Request",
+    "DHCP6_Confirm",
+    "DHCP6_Renew",
+    "DHCP6_Rebind",
+    "DHCP6_Reply",
+    "DHCP6_Release",
+    "DHCP6_Decline",
+    "DHCP6_Reconf",
+    "DHCP6_InfoRequest",
+    "DHCP6_RelayForward",
+    "DHCP6_RelayReply",
+)
 #: scapy's BGP layers that start a message (the walk names them BGP)
 BGP_LAYERS: Final = (
     "BGP",
@@ -318,6 +337,7 @@ BUILDERS: Final[dict[str, Builder]] = {
     # DHCP and the routing protocols (ws_dhcp, ws_routing): messages read whole
     "BOOTP": dhcp,
     "DHCP": dhcp_walked,
+    **dict.fromkeys(DHCP6_LAYERS, dhcp6),
     "OSPF_Hdr": ospf,
     "OSPF": ospf_either,
     "OSPFv3_Hdr": ospf3,
@@ -344,6 +364,7 @@ WHOLE_MESSAGES: Final = frozenset(
     {
         "BOOTP",
         "DHCP",
+        *DHCP6_LAYERS,
         "OSPF_Hdr",
         "OSPF",
         "OSPFv3_Hdr",
