@@ -519,7 +519,27 @@ def _parts(
             break
         pos += size
         layer = layer.payload
+    if kind == "GRE" and pos == built.end and data[built.start] & 0x40:
+        layer = _gre_carried(data, built.start, pos, layer)
     return layer, pos
+
+
+def _gre_carried(data: bytes, g: int, at: int, layer: Any) -> Any:
+    """What a source-routed GRE packet carries, from ``at`` (after the NULL route entry):
+    scapy reads the route entries and leaves the packet undissected, or reads the packet
+    from the first entry; it is dissected here by GRE's protocol type (IPv4, IPv6,
+    Ethernet), as tshark does."""
+    from scapy.layers.inet import IP
+    from scapy.layers.inet6 import IPv6
+    from scapy.layers.l2 import Ether
+
+    carried = {0x0800: IP, 0x86DD: IPv6, 0x6558: Ether}.get(data[g + 2] << 8 | data[g + 3])
+    if carried is None:
+        return layer
+    try:
+        return carried(data[at:])
+    except Exception:  # a carried packet scapy cannot read stays data
+        return layer
 
 
 def _whole_message(

@@ -153,6 +153,19 @@ def _gre(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) 
     return out + f"gre-proto-0x{proto:x}"
 
 
+def _gre_sres_end(d: bytes, p: int, end: int) -> int:
+    """Where RFC 1701's source route entries from ``p`` end (after the NULL entry: address
+    family 0, length 0), at most 64 of them; -1 when they run past ``end``."""
+    for _ in range(64):
+        if p + 4 > end:
+            return -1
+        n = d[p + 3]
+        if d[p] == 0 and d[p + 1] == 0 and n == 0:
+            return p + 4
+        p += 4 + n
+    return -1
+
+
 def _gre_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> None:
     if frag:
         return
@@ -174,7 +187,9 @@ def _gre_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) ->
         + (4 if flags & 0x2000 else 0)
         + (4 if flags & 0x1000 else 0)
     )
-    if p > end:
+    if flags & 0x4000:
+        p = _gre_sres_end(d, p, end)
+    if p < 0 or p > end:
         return
     if proto == 0x6558:
         _inner_ether_walk(d, p, end, out)

@@ -19,6 +19,7 @@ out; no other word is invented.
 from __future__ import annotations
 
 import base64
+import time
 from typing import Final
 
 from tapwatch.decode.depth import bits_line
@@ -166,8 +167,8 @@ def _internet_sum(b: bytes) -> int:
 
 
 def gre(data: bytes, s: int, net: Net) -> Node | None:
-    """GRE (version 0) and PPTP's enhanced GRE (version 1); None for a source-routed GRE.
-    What GRE carries under a type tshark does not dissect is data inside GRE's node, as
+    """GRE (version 0) and PPTP's enhanced GRE (version 1), with RFC 1701's source route
+    entries (SREs) up to the NULL one.  What GRE carries under a type tshark does not dissect is data inside GRE's node, as
     tshark nests it."""
     d = data
     if s + 4 > len(d):
@@ -176,9 +177,9 @@ def gre(data: bytes, s: int, net: Net) -> Node | None:
     version = f & 7
     proto = u16(d, s + 2)
     name = _GRE_PROTOCOLS.get(proto)
-    if f & 0x4000 or version > 1:
+    if version > 1 or (version == 1 and f & 0xC000):
         return None
-    size = 4 + 4 * (bool(f & 0x8000) + bool(f & 0x2000) + bool(f & 0x1000))
+    size = 4 + 4 * (bool(f & 0xC000) + bool(f & 0x2000) + bool(f & 0x1000))
     if version == 1:
         size += 4 * bool(f & 0x0080)
     if s + size > len(d):
@@ -207,10 +208,12 @@ def gre(data: bytes, s: int, net: Net) -> Node | None:
         node(f"Protocol Type: {name or 'Unknown'} (0x{proto:04x})", s + 2, s + 4),
     ]
     at = s + 4
-    if f & 0x8000:
+    if f & 0xC000:
         got = u16(d, at)
         end = net.end if net.end > s else len(d)
-        if end <= len(d):  # the whole packet is there: the checksum can be verified
+        if not f & 0x8000:  # there for the routing offset only
+            kids.append(node(f"Checksum: 0x{got:04x} [unverified]", at, at + 2))
+        elif end <= len(d):  # the whole packet is there: the checksum can be verified
             body = d[s:at] + b"\0\0" + d[at + 2 : end]
             want = _internet_sum(body)
             verdict = "[correct]" if want == got else f"incorrect, should be 0x{want:04x}"
@@ -231,12 +234,41 @@ def gre(data: bytes, s: int, net: Net) -> Node | None:
         kids.append(node(f"Acknowledgment Number: {u32(d, at)}", at, at + 4))
         at += 4
     stop = _payload_end(d, s, net)
+    if f & 0x4000:
+        at = _gre_routing(d, at, stop, kids)
+        if at < 0:
+            return None
     if (name is None or proto == 0) and stop > at:
         from tapwatch.decode.ws_common import data_node
 
         kids.append(data_node(d, at, stop))
     title = name or f"0x{proto:04X} - unknown"
     return node(f"Generic Routing Encapsulation ({title})", s, at, kids)
+
+
+def _gre_routing(d: bytes, at: int, end: int, kids: list[Node]) -> int:
+    """RFC 1701's source route entries up to the NULL one (at most ``MAX_ITEMS``), each a
+    ``Routing`` line with its fields beside it, as tshark's PDML has them; where they end,
+    or -1 when the list runs past ``end``."""
+    for _ in range(MAX_ITEMS):
+        if at + 4 > end:
+            return -1
+        af, n = u16(d, at), d[at + 3]
+        if at + 4 + n > end:
+            return -1
+        kids += [
+            node("Routing", at, at + 4 + n),
+            node(f"Address Family: {af}", at, at + 2),
+            node(f"SRE Offset: {d[at + 2]}", at + 2, at + 3),
+            node(f"SRE Length: {n}", at + 3, at + 4),
+        ]
+        if af == 0 and n == 0:
+            return at + 4
+        kids.append(
+            node(f"Routing Information: {d[at + 4 : at + 4 + n].hex()}", at + 4, at + 4 + n)
+        )
+        at += 4 + n
+    return -1
 
 
 # ----------------------------------------------------------------------------- Geneve
@@ -835,20 +867,46 @@ def _openvpn(data: bytes, s: int, end: int, kids: list[Node], title_at: int = -1
     return node("OpenVPN Protocol", title_at if title_at >= 0 else s, end, kids)
 
 
+#: the HMAC size tshark 4.0 assumes for tls-auth (its preference's default: SHA-1)
+TLS_AUTH_HMAC: Final = 20
+
+
+def tls_auth_guess(d: bytes, at: int) -> bool:
+    """tshark's guess that a control message carries tls-auth: the byte after the session
+    id (an HMAC's first, else the acknowledgement count) is not zero and the four bytes
+    from it have two or more bytes that are not zero (an HMAC's entropy)."""
+    word = d[at : at + 4]
+    return len(word) == 4 and word[0] != 0 and sum(1 for b in word if b) > 1
+
+
 def _openvpn_control(d: bytes, at: int, end: int, op: int) -> list[Node] | None:
-    """A control or acknowledgement message's session and reliability fields; None when
-    their sizes do not add up (tls-auth or tls-crypt: an HMAC or ciphertext comes first)."""
+    """A control or acknowledgement message's session, tls-auth and reliability fields, as
+    tshark reads them (its tls-auth guess, a 20-byte HMAC, the replay packet id and net
+    time); None when their sizes do not add up (a longer HMAC, tls-crypt's ciphertext)."""
     if at + 9 > end:
         return None
-    n = d[at + 8]
-    need = 9 + 4 * n + (8 if n else 0) + (0 if op == 5 else 4)
+    out = [node(f"Session ID: {int.from_bytes(d[at : at + 8], 'big')}", at, at + 8)]
+    at += 8
+    if tls_auth_guess(d, at):
+        if at + TLS_AUTH_HMAC + 1 > end:
+            return None
+        out.append(node(f"HMAC: {d[at : at + TLS_AUTH_HMAC].hex()}", at, at + TLS_AUTH_HMAC))
+        at += TLS_AUTH_HMAC
+        if end - at >= 8:
+            out.append(node(f"Replay-Packet-ID: {u32(d, at)}", at, at + 4))
+            stamp = time.gmtime(u32(d, at + 4))
+            when = time.strftime("%b ", stamp) + f"{stamp.tm_mday:2d}, "
+            when += time.strftime("%Y %H:%M:%S", stamp) + ".000000000 UTC"
+            out.append(node(f"Net Time: {when}", at + 4, at + 8))
+            at += 8
+    if at + 1 > end:
+        return None
+    n = d[at]
+    need = 1 + 4 * n + (8 if n else 0) + (0 if op == 5 else 4)
     if n > 8 or at + need > end or (op == 5 and at + need != end):
         return None
-    out = [
-        node(f"Session ID: {int.from_bytes(d[at : at + 8], 'big')}", at, at + 8),
-        node(f"Message Packet-ID Array Length: {n}", at + 8, at + 9),
-    ]
-    at += 9
+    out.append(node(f"Message Packet-ID Array Length: {n}", at, at + 1))
+    at += 1
     if n:
         out.append(
             node(
