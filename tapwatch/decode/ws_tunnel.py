@@ -168,8 +168,8 @@ def _internet_sum(b: bytes) -> int:
 
 def gre(data: bytes, s: int, net: Net) -> Node | None:
     """GRE (version 0) and PPTP's enhanced GRE (version 1), with RFC 1701's source route
-    entries (SREs) up to the NULL one.  What GRE carries under a type tshark does not dissect is data inside GRE's node, as
-    tshark nests it."""
+    entries (SREs) up to the NULL one.  What GRE carries under a type tshark does not
+    dissect is data inside GRE's node, as tshark nests it."""
     d = data
     if s + 4 > len(d):
         return None
