@@ -1862,6 +1862,25 @@ def _gre_routed(flags: int, fields: bytes, sres: bytes, proto: int = 0x0800) -> 
     return eth(IP(src=_A, dst=_B, proto=47) / Raw(head + inner))
 
 
+def _pim(t: int, body: bytes, dst: str = "224.0.0.13") -> Ether:
+    """A PIMv2 message with its checksum (a register's covers its 8-byte header only)."""
+    from scapy.utils import checksum
+
+    head = bytes([0x20 | t, 0]) + b"\0\0" + body
+    c = checksum(head[:8] if t == 1 else head)
+    head = head[:2] + struct.pack(">H", c) + head[4:]
+    return eth(IP(src=_A, dst=dst, proto=103, ttl=1) / Raw(head))
+
+
+def _enc_unicast(a: str) -> bytes:
+    return bytes([1, 0]) + bytes(int(x) for x in a.split("."))
+
+
+def _enc_group(a: str, mask: int = 32, flags: int = 0, source: bool = False) -> bytes:
+    """An encoded group address, or source address (``source``: flags default to S)."""
+    return bytes([1, 0, flags | (4 if source else 0), mask]) + bytes(int(x) for x in a.split("."))
+
+
 def _residual_built() -> dict[str, tuple[Ether, str, str]]:
     """name -> (packet, tshark's layer, tapwatch's title of it)."""
     from scapy.layers import dhcp6 as d6
@@ -1870,6 +1889,7 @@ def _residual_built() -> dict[str, tuple[Ether, str, str]]:
     v6 = ("dhcpv6", "DHCPv6")
     ovpn = ("openvpn", "OpenVPN Protocol")
     gre = ("gre", "Generic Routing Encapsulation (")
+    pim = ("pim", "Protocol Independent Multicast")
     return {
         "dhcpv6 solicit": (
             _dhcp6(
@@ -2001,6 +2021,79 @@ def _residual_built() -> dict[str, tuple[Ether, str, str]]:
         "gre routing, key, ethernet": (
             _gre_routed(0x6000, struct.pack(">HHI", 0, 0, 77), _sre(0x1234, b"xy"), 0x6558),
             *gre,
+        ),
+        **{f"pim {what}": (p, *pim) for what, p in _pim_messages().items()},
+    }
+
+
+def _pim_messages() -> dict[str, Ether]:
+    u, g = _enc_unicast, _enc_group
+    inner = bytes(IP(src="10.1.1.1", dst="239.1.1.1") / ICMP())
+    rp = struct.pack(">HBB", 150, 192, 0)
+    return {
+        "register": _pim(1, struct.pack(">I", 0) + inner, _B),
+        "register, border, header only": _pim(
+            1, struct.pack(">I", 1 << 31) + bytes(IP(src="10.1.1.1", dst="239.1.1.1")), _B
+        ),
+        "null-register": _pim(1, struct.pack(">I", 1 << 30), _B),
+        "register-stop": _pim(2, g("239.1.1.1") + u("10.1.1.1"), _B),
+        "join/prune, two groups": _pim(
+            3,
+            u("10.0.0.2")
+            + struct.pack(">BBH", 0, 2, 210)
+            + g("239.1.1.1")
+            + struct.pack(">HH", 1, 1)
+            + g("10.1.1.1", source=True)
+            + g("10.1.1.2", flags=1, source=True)
+            + g("239.2.2.2", 24)
+            + struct.pack(">HH", 1, 0)
+            + g("0.0.0.0", 0, 3, source=True),
+        ),
+        "join/prune, scoped group, infinite holdtime": _pim(
+            3,
+            u("10.0.0.2")
+            + struct.pack(">BBH", 0, 1, 0xFFFF)
+            + g("239.1.1.1", 32, 1)
+            + struct.pack(">HH", 2, 0)
+            + g("10.1.1.1")
+            + g("10.1.1.2", flags=2),
+        ),
+        "assert, rp tree": _pim(
+            5, g("239.1.1.1") + u("10.1.1.1") + struct.pack(">II", 1 << 31 | 100, 20)
+        ),
+        "assert": _pim(5, g("239.1.1.1") + u("10.1.1.1") + struct.pack(">II", 100, 20)),
+        "bootstrap, one rp": _pim(
+            4,
+            struct.pack(">HBB", 0x1234, 30, 64)
+            + u("10.0.0.1")
+            + g("224.0.0.0", 4)
+            + bytes([1, 1, 0, 0])
+            + u("10.0.0.5")
+            + rp,
+        ),
+        "bootstrap, two groups": _pim(
+            4,
+            struct.pack(">HBB", 0x1234, 30, 64)
+            + u("10.0.0.1")
+            + g("224.0.0.0", 4)
+            + bytes([2, 2, 0, 0])
+            + u("10.0.0.5")
+            + rp
+            + u("10.0.0.6")
+            + struct.pack(">HBB", 0xFFFF, 1, 0)
+            + g("239.0.0.0", 8, 0x80)
+            + bytes([1, 1, 0, 0])
+            + u("10.0.0.7")
+            + struct.pack(">HBB", 0, 2, 0),
+        ),
+        "candidate-rp advertisement": _pim(
+            8,
+            bytes([2, 192])
+            + struct.pack(">H", 150)
+            + u("10.0.0.5")
+            + g("224.0.0.0", 4)
+            + g("239.0.0.0", 8),
+            _B,
         ),
     }
 

@@ -520,26 +520,28 @@ def _parts(
         pos += size
         layer = layer.payload
     if kind == "GRE" and pos == built.end and data[built.start] & 0x40:
-        layer = _gre_carried(data, built.start, pos, layer)
+        # a source-routed GRE packet: scapy reads the route entries and leaves the packet
+        # after them undissected, or reads the packet from the first entry
+        g = built.start
+        layer = _reparse(data, pos, len(data), data[g + 2] << 8 | data[g + 3]) or layer
     return layer, pos
 
 
-def _gre_carried(data: bytes, g: int, at: int, layer: Any) -> Any:
-    """What a source-routed GRE packet carries, from ``at`` (after the NULL route entry):
-    scapy reads the route entries and leaves the packet undissected, or reads the packet
-    from the first entry; it is dissected here by GRE's protocol type (IPv4, IPv6,
-    Ethernet), as tshark does."""
+def _reparse(data: bytes, at: int, end: int, ethertype: int) -> Any:
+    """The packet from ``at`` to ``end`` dissected by scapy as its Ethernet type says
+    (IPv4, IPv6, Ethernet), where scapy did not dissect it (or dissected it elsewhere);
+    None for another type or what scapy cannot read."""
     from scapy.layers.inet import IP
     from scapy.layers.inet6 import IPv6
     from scapy.layers.l2 import Ether
 
-    carried = {0x0800: IP, 0x86DD: IPv6, 0x6558: Ether}.get(data[g + 2] << 8 | data[g + 3])
+    carried = {0x0800: IP, 0x86DD: IPv6, 0x6558: Ether}.get(ethertype)
     if carried is None:
-        return layer
+        return None
     try:
-        return carried(data[at:])
+        return carried(data[at:end])
     except Exception:  # a carried packet scapy cannot read stays data
-        return layer
+        return None
 
 
 def _whole_message(
@@ -558,6 +560,13 @@ def _whole_message(
 
     from tapwatch.decode import wstree
 
+    if kind in ("PIMv2Hdr", "PIM") and data[built.start] == 0x21 and built.start + 8 < built.end:
+        # a PIM register: the packet it carries is shown after PIM's layer, as tshark does
+        carried = _reparse(
+            data, built.start + 8, built.end, 0x0800 if data[built.start + 8] >> 4 == 4 else 0x86DD
+        )
+        if carried is not None:
+            return carried, built.start + 8
     pos, stop, count = end, built.end, 0
     while built.start < stop < end and count < 64:
         count += 1

@@ -1551,20 +1551,152 @@ def _pim_option(d: bytes, p: int, t: int, n: int) -> Node | None:
     return None
 
 
+#: tshark's names of the PIM messages worded here
+_PIM_TYPES: Final = {
+    0: "Hello",
+    1: "Register",
+    2: "Register-stop",
+    3: "Join/Prune",
+    4: "Bootstrap",
+    5: "Assert",
+    8: "Candidate-RP-Advertisement",
+}
+#: an encoded address's family: (tshark's name, address size)
+_PIM_FAMILIES: Final = {1: ("IPv4", 4), 2: ("IPv6", 16)}
+_GROUP_FLAGS: Final = ((0x80, "Bidirectional PIM"), (0x01, "Admin Scope Zone"))
+_SOURCE_FLAGS: Final = (
+    (0x04, "Sparse", "S"),
+    (0x02, "WildCard", "W"),
+    (0x01, "Rendezvous Point Tree", "R"),
+)
+
+
+def _pim_family(d: bytes, q: int, end: int, fixed: int) -> tuple[int, str, list[Node]] | None:
+    """(size, address text, family and encoding lines) of an encoded address at ``q``
+    whose address follows ``fixed`` bytes; None for another family or encoding, or one
+    past ``end``."""
+    if q + 2 > end or d[q] not in _PIM_FAMILIES or d[q + 1] != 0:
+        return None
+    name, size = _PIM_FAMILIES[d[q]]
+    if q + fixed + size > end:
+        return None
+    raw = d[q + fixed : q + fixed + size]
+    head = [
+        node(f"Address Family: {name} ({d[q]})", q, q + 1),
+        node("Encoding Type: Native (0)", q + 1, q + 2),
+    ]
+    return fixed + size, ip4(raw) if size == 4 else ip6(raw), head
+
+
+def _pim_unicast(d: bytes, q: int, end: int, label: str) -> Node | None:
+    got = _pim_family(d, q, end, 2)
+    if got is None:
+        return None
+    size, text, head = got
+    return node(f"{label}: {text}", q, q + size, [*head, node(f"Unicast: {text}", q + 2, q + size)])
+
+
+def _pim_group(d: bytes, q: int, end: int, label: str) -> Node | None:
+    got = _pim_family(d, q, end, 4)
+    if got is None or d[q + 2] & 0x7E:
+        return None
+    size, text, head = got
+    f = d[q + 2]
+    words = "".join(f", {w}" for bit, w in _GROUP_FLAGS if f & bit)
+    flags = node(
+        f"Flags: 0x{f:02x}{words}",
+        q + 2,
+        q + 3,
+        [
+            node(bits_line(f, 0x80, 8, "Bidirectional PIM", set_word(f & 0x80)), q + 2, q + 3),
+            node(bits_line(f, 0x7E, 8, "Reserved", "0x00"), q + 2, q + 3),
+            node(bits_line(f, 0x01, 8, "Admin Scope Zone", set_word(f & 1)), q + 2, q + 3),
+        ],
+    )
+    return node(
+        f"{label}: {text}/{d[q + 3]}",
+        q,
+        q + size,
+        [
+            *head,
+            flags,
+            node(f"Masklen: {d[q + 3]}", q + 3, q + 4),
+            node(f"Group: {text}", q + 4, q + size),
+        ],
+    )
+
+
+def _pim_source(d: bytes, q: int, end: int) -> Node | None:
+    got = _pim_family(d, q, end, 4)
+    if got is None or d[q + 2] & 0xF8:
+        return None
+    size, text, head = got
+    f = d[q + 2]
+    words = "".join(f", {w}" for bit, w, _ in _SOURCE_FLAGS if f & bit)
+    letters = "".join(c for bit, _, c in _SOURCE_FLAGS if f & bit)
+    bits = [node(bits_line(f, 0xF8, 8, "Reserved", "0x00"), q + 2, q + 3)]
+    bits += [
+        node(bits_line(f, bit, 8, w, set_word(f & bit)), q + 2, q + 3)
+        for bit, w, _ in _SOURCE_FLAGS
+    ]
+    return node(
+        f"IP address: {text}/{d[q + 3]}" + (f" ({letters})" if letters else ""),
+        q,
+        q + size,
+        [
+            *head,
+            node(f"Flags: 0x{f:02x}{words}", q + 2, q + 3, bits),
+            node(f"Masklen: {d[q + 3]}", q + 3, q + 4),
+            node(f"Source: {text}", q + 4, q + size),
+        ],
+    )
+
+
+def _pim_holdtime(d: bytes, at: int) -> Node:
+    h = u16(d, at)
+    return node(f"Holdtime: {'Infinity (65535)' if h == 0xFFFF else h}", at, at + 2)
+
+
 def pim(data: bytes, s: int, net: Net) -> Node | None:
-    """A PIMv2 hello and its common options."""
+    """A PIMv2 message: a hello and its common options, a register, register-stop,
+    join/prune, bootstrap, assert or candidate-RP advertisement, as tshark 4.0 nests them
+    (some of its bootstrap lines sit outside the group they belong to: so they sit here)."""
     d = data
     end = min(len(d), net.end) if net.end > s else len(d)
-    if s + 4 > end or d[s] != 0x20 or not net.src:
+    if s + 4 > end or d[s] >> 4 != 2 or d[s] & 15 not in _PIM_TYPES or not net.src:
         return None
-    field = u16(d, s + 2)
+    t = d[s] & 15
     six = len(net.src) == 16
-    c = pseudo_sum(net.src, net.dst, 103, d[s:end]) if six else cksum(d[s:end])
+    if t == 1 and six:
+        return None  # a register's checksum over IPv6 is not read here
+    field = u16(d, s + 2)
+    summed = d[s : s + 8] if t == 1 else d[s:end]  # a register's covers its header only
+    c = pseudo_sum(net.src, net.dst, 103, summed) if six else cksum(summed)
     shown = (
         f"0x{field:04x} [correct]"
         if c == 0
         else f"0x{field:04x} incorrect, should be 0x{shouldbe(field, c):04x}"
     )
+    kids = [
+        node(bits_line(d[s], 0xF0, 8, "Version", "2"), s, s + 1),
+        node(bits_line(d[s], 0x0F, 8, "Type", f"{_PIM_TYPES[t]} ({t})"), s, s + 1),
+        node(f"Reserved byte(s): {d[s + 1]:02x}", s + 1, s + 2),
+        node(f"Checksum: {shown}", s + 2, s + 4),
+    ]
+    if t == 0:
+        options = _pim_hello(d, s, end)
+        if options is None:
+            return None
+        kids += options
+    else:
+        body = _PIM_BODIES[t](d, s + 4, end, kids)
+        if body is None:
+            return None
+        kids.insert(4, node("PIM Options", s + 4, end, body))
+    return node("Protocol Independent Multicast", s, end, kids)
+
+
+def _pim_hello(d: bytes, s: int, end: int) -> list[Node] | None:
     options: list[Node] = []
     count, p = 0, s + 4
     while p + 4 <= end and count < MAX_ITEMS:
@@ -1578,15 +1710,169 @@ def pim(data: bytes, s: int, net: Net) -> Node | None:
         p += 4 + n
     if p != end:
         return None
-    kids = [
-        node(bits_line(d[s], 0xF0, 8, "Version", "2"), s, s + 1),
-        node(bits_line(d[s], 0x0F, 8, "Type", "Hello (0)"), s, s + 1),
-        node(f"Reserved byte(s): {d[s + 1]:02x}", s + 1, s + 2),
-        node(f"Checksum: {shown}", s + 2, s + 4),
+    return [node(f"PIM Options: {count}", s + 4, end, options)] if count else []
+
+
+def _pim_register(d: bytes, p: int, end: int, top: list[Node]) -> list[Node] | None:
+    """The flags, then the version of the packet it carries (the packet itself is shown
+    after PIM's layer, as tshark shows it)."""
+    if p + 4 > end:
+        return None
+    f = u32(d, p)
+    out = [
+        node(
+            f"Flags: 0x{f:08x}",
+            p,
+            p + 4,
+            [
+                node(bits_line(f, 1 << 31, 32, "Border", "Yes" if f >> 31 else "No"), p, p + 4),
+                node(
+                    bits_line(f, 1 << 30, 32, "Null-Register", "Yes" if f >> 30 & 1 else "No"),
+                    p,
+                    p + 4,
+                ),
+            ],
+        )
     ]
-    if count:
-        kids.append(node(f"PIM Options: {count}", s + 4, end, options))
-    return node("Protocol Independent Multicast", s, end, kids)
+    if p + 4 < end:
+        v = d[p + 4] >> 4
+        if v not in (4, 6):
+            return None
+        shown = f"IPv{v} ({v})"
+        out.append(node(bits_line(d[p + 4], 0xF0, 8, "IP Version", shown), p + 4, p + 5))
+    return out
+
+
+def _pim_register_stop(d: bytes, p: int, end: int, top: list[Node]) -> list[Node] | None:
+    group = _pim_group(d, p, end, "Group")
+    source = _pim_unicast(d, group.end, end, "Source") if group else None
+    if group is None or source is None or source.end != end:
+        return None
+    return [group, source]
+
+
+def _pim_join_prune(d: bytes, p: int, end: int, top: list[Node]) -> list[Node] | None:
+    up = _pim_unicast(d, p, end, "Upstream-neighbor")
+    if up is None or up.end + 4 > end:
+        return None
+    q = up.end
+    groups = d[q + 1]
+    out = [
+        up,
+        node(f"Reserved byte(s): {d[q]:02x}", q, q + 1),
+        node(f"Num Groups: {groups}", q + 1, q + 2),
+        _pim_holdtime(d, q + 2),
+    ]
+    q += 4
+    for i in range(min(groups, MAX_ITEMS)):
+        group = _pim_group(d, q, end, f"Group {i}")
+        if group is None or group.end + 4 > end:
+            return None
+        g, q = q, group.end + 4
+        lists = []
+        for k, what in enumerate(("Joins", "Prunes")):
+            count = u16(d, group.end + 2 * k)
+            sources: list[Node] = []
+            for _ in range(count):
+                src = _pim_source(d, q, end) if len(sources) < MAX_ITEMS else None
+                if src is None:
+                    return None
+                sources.append(src)
+                q = src.end
+            at = group.end + 2 * k
+            lists.append(node(f"Num {what}: {count}", at, at + 2, sources))
+        out.append(node(f"Group {i}", g, end, [group, *lists]))  # tshark's span: to the end
+    return out if q == end else None
+
+
+def _pim_bootstrap(d: bytes, p: int, end: int, top: list[Node]) -> list[Node] | None:
+    """tshark 4.0 puts each RP's priority in its group's subtree, its address and holdtime
+    among the options, and its reserved byte in PIM's own tree (``top``)."""
+    bsr = _pim_unicast(d, p + 4, end, "BSR") if p + 4 <= end else None
+    if bsr is None:
+        return None
+    out = [
+        node(f"Fragment tag: 0x{u16(d, p):04x}", p, p + 2),
+        node(f"Hash mask len: {d[p + 2]}", p + 2, p + 3),
+        node(f"BSR priority: {d[p + 3]}", p + 3, p + 4),
+        bsr,
+    ]
+    q = bsr.end
+    reserved: list[Node] = []
+    for i in range(MAX_ITEMS + 1):
+        if q >= end:
+            break
+        group = _pim_group(d, q, end, f"Group {i}")
+        if i == MAX_ITEMS or group is None or group.end + 4 > end:
+            return None
+        g = group.end
+        inner = [
+            *group.children,
+            node(f"RP count: {d[g]}", g, g + 1),
+            node(f"FRP count: {d[g + 1]}", g + 1, g + 2),
+        ]
+        rps: list[Node] = []
+        q = g + 4
+        for j in range(d[g + 1]):
+            rp = _pim_unicast(d, q, end, f"RP {j}")
+            if rp is None or rp.end + 4 > end:
+                return None
+            r = rp.end
+            inner.append(node(f"Priority: {d[r + 2]}", r + 2, r + 3))
+            rps += [rp, _pim_holdtime(d, r)]
+            reserved.append(node(f"Reserved byte(s): {d[r + 3]:02x}", r + 3, r + 4))
+            q = r + 4
+        out += [node(group.label, group.start, group.end, inner), *rps]
+    top += reserved
+    return out
+
+
+def _pim_assert(d: bytes, p: int, end: int, top: list[Node]) -> list[Node] | None:
+    group = _pim_group(d, p, end, "Group")
+    source = _pim_unicast(d, group.end, end, "Source") if group else None
+    if group is None or source is None or source.end + 8 != end:
+        return None
+    q = source.end
+    pref = u32(d, q)
+    return [
+        group,
+        source,
+        node(bits_line(d[q], 0x80, 8, "RP Tree", str(bool(d[q] & 0x80))), q, q + 1),
+        node(
+            bits_line(pref, 0x7FFFFFFF, 32, "Metric Preference", str(pref & 0x7FFFFFFF)), q, q + 4
+        ),
+        node(f"Metric: {u32(d, q + 4)}", q + 4, q + 8),
+    ]
+
+
+def _pim_candidate_rp(d: bytes, p: int, end: int, top: list[Node]) -> list[Node] | None:
+    rp = _pim_unicast(d, p + 4, end, "RP") if p + 4 <= end else None
+    if rp is None:
+        return None
+    out = [
+        node(f"Prefix-count: {d[p]}", p, p + 1),
+        node(f"Priority: {d[p + 1]}", p + 1, p + 2),
+        _pim_holdtime(d, p + 2),
+        rp,
+    ]
+    q = rp.end
+    for i in range(d[p]):
+        group = _pim_group(d, q, end, f"Group {i}")
+        if group is None:
+            return None
+        out.append(group)
+        q = group.end
+    return out if q == end else None
+
+
+_PIM_BODIES: Final = {
+    1: _pim_register,
+    2: _pim_register_stop,
+    3: _pim_join_prune,
+    4: _pim_bootstrap,
+    5: _pim_assert,
+    8: _pim_candidate_rp,
+}
 
 
 # ----------------------------------------------------------------------------- LDP
