@@ -1881,6 +1881,13 @@ def _enc_group(a: str, mask: int = 32, flags: int = 0, source: bool = False) -> 
     return bytes([1, 0, flags | (4 if source else 0), mask]) + bytes(int(x) for x in a.split("."))
 
 
+def _bfd_auth(auth: bytes, flags: int = 0x04) -> Ether:
+    """A BFD control message (state Up) with the authentication section ``auth``."""
+    head = bytes([0x20, 3 << 6 | flags, 3, 24 + len(auth)])
+    body = head + struct.pack(">IIIII", 1, 2, 1000000, 1000000, 0) + auth
+    return eth(IP(src=_A, dst=_B, ttl=255) / UDP(sport=49152, dport=3784) / Raw(body))
+
+
 def _residual_built() -> dict[str, tuple[Ether, str, str]]:
     """name -> (packet, tshark's layer, tapwatch's title of it)."""
     from scapy.layers import dhcp6 as d6
@@ -1890,6 +1897,7 @@ def _residual_built() -> dict[str, tuple[Ether, str, str]]:
     ovpn = ("openvpn", "OpenVPN Protocol")
     gre = ("gre", "Generic Routing Encapsulation (")
     pim = ("pim", "Protocol Independent Multicast")
+    bfd = ("bfd", "BFD Control message")
     return {
         "dhcpv6 solicit": (
             _dhcp6(
@@ -2023,6 +2031,20 @@ def _residual_built() -> dict[str, tuple[Ether, str, str]]:
             *gre,
         ),
         **{f"pim {what}": (p, *pim) for what, p in _pim_messages().items()},
+        "bfd simple password": (_bfd_auth(bytes([1, 9, 1]) + b"secret"), *bfd),
+        "bfd simple password, poll": (_bfd_auth(bytes([1, 4, 1]) + b"x", 0x24), *bfd),
+        **{
+            f"bfd {name}": (
+                _bfd_auth(bytes([t, size, 5, 0]) + struct.pack(">I", 7) + bytes(range(size - 8))),
+                *bfd,
+            )
+            for t, name, size in (
+                (2, "keyed md5", 24),
+                (3, "meticulous keyed md5", 24),
+                (4, "keyed sha1", 28),
+                (5, "meticulous keyed sha1", 28),
+            )
+        },
     }
 
 

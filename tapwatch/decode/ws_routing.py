@@ -1207,13 +1207,17 @@ def _six_bits(v: int, mask: int, name: str, word: str) -> str:
 
 
 def bfd(data: bytes, s: int, net: Net) -> Node | None:
-    """A BFD control message without authentication (RFC 5880)."""
+    """A BFD control message (RFC 5880), with its authentication section when the A bit
+    says there is one."""
     d = data
     end = min(len(d), net.end) if net.end > s else len(d)
-    if s + 24 > end or d[s] >> 5 != 1 or d[s + 3] != 24 or end != s + 24:
+    if s + 24 > end or d[s] >> 5 != 1 or d[s + 3] != end - s:
         return None
     diag, sta, flags = d[s] & 0x1F, d[s + 1] >> 6, d[s + 1] & 0x3F
-    if diag not in _BFD_DIAGNOSTICS or flags & 0x04:
+    if diag not in _BFD_DIAGNOSTICS or (end != s + 24) != bool(flags & 0x04):
+        return None
+    auth = _bfd_auth(d, s + 24, end) if flags & 0x04 else None
+    if flags & 0x04 and auth is None:
         return None
     tx, rx, echo = u32(d, s + 12), u32(d, s + 16), u32(d, s + 20)
     mult = d[s + 2]
@@ -1248,14 +1252,53 @@ def bfd(data: bytes, s: int, net: Net) -> Node | None:
             s + 2,
             s + 3,
         ),
-        node("Message Length: 24 bytes", s + 3, s + 4),
+        node(f"Message Length: {end - s} bytes", s + 3, s + 4),
         node(f"My Discriminator: 0x{u32(d, s + 4):08x}", s + 4, s + 8),
         node(f"Your Discriminator: 0x{u32(d, s + 8):08x}", s + 8, s + 12),
         interval("Desired Min TX Interval", tx, s + 12),
         interval("Required Min RX Interval", rx, s + 16),
         interval("Required Min Echo Interval", echo, s + 20),
     ]
-    return node("BFD Control message", s, s + 24, kids)
+    if auth is not None:
+        kids.append(auth)
+    return node("BFD Control message", s, end, kids)
+
+
+#: BFD's authentication types: (tshark's name, the section's length, 0: 4 to 19 bytes)
+_BFD_AUTH: Final = {
+    1: ("Simple Password", 0),
+    2: ("Keyed MD5", 24),
+    3: ("Meticulous Keyed MD5", 24),
+    4: ("Keyed SHA1", 28),
+    5: ("Meticulous Keyed SHA1", 28),
+}
+
+
+def _bfd_auth(d: bytes, a: int, end: int) -> Node | None:
+    """The authentication section from ``a`` to the message's ``end``: a password tshark
+    shows as text (printable ASCII only here), or a sequence number and digest."""
+    if a + 3 > end or d[a] not in _BFD_AUTH:
+        return None
+    t, n = d[a], d[a + 1]
+    name, size = _BFD_AUTH[t]
+    if a + n != end or (size and n != size) or (not size and not 4 <= n <= 19):
+        return None
+    kids = [
+        node(f"Authentication Type: {name} ({t})", a, a + 1),
+        node(f"Authentication Length: {n} bytes", a + 1, a + 2),
+        node(f"Authentication Key ID: {d[a + 2]}", a + 2, a + 3),
+    ]
+    if size:
+        kids += [
+            node(f"Sequence Number: 0x{u32(d, a + 4):08x}", a + 4, a + 8),
+            node(f"Checksum: {d[a + 8 : end].hex()}", a + 8, end),
+        ]
+    else:
+        word = d[a + 3 : end]
+        if not all(0x20 <= c < 0x7F for c in word):
+            return None
+        kids.append(node(f"Password: {word.decode('ascii')}", a + 3, end))
+    return node(f"Authentication: {name}", a, end, kids)
 
 
 # ----------------------------------------------------------------------------- OSPFv3
