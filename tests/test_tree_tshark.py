@@ -1888,6 +1888,22 @@ def _bfd_auth(auth: bytes, flags: int = 0x04) -> Ether:
     return eth(IP(src=_A, dst=_B, ttl=255) / UDP(sport=49152, dport=3784) / Raw(body))
 
 
+def _ntp_control(
+    op: int, data: bytes = b"", response: bool = False, status: int = 0, assoc: int = 0, **kw: int
+) -> Ether:
+    """An NTP control message (mode 6): the request from a client port, or its response;
+    ``kw``: its ``seq``, ``offset``, more bit ``more``, ``vn`` and ``li``."""
+    flags = kw.get("li", 0) << 6 | kw.get("vn", 2) << 3 | 6
+    f2 = (0x80 if response else 0) | kw.get("more", 0) << 5 | op
+    head = bytes([flags, f2]) + struct.pack(
+        ">HHHHH", kw.get("seq", 1), status, assoc, kw.get("offset", 0), len(data)
+    )
+    body = head + data + bytes(-len(data) % 4)
+    ports = UDP(sport=123, dport=40000) if response else UDP(sport=40000, dport=123)
+    a, b = (_B, _A) if response else (_A, _B)
+    return eth(IP(src=a, dst=b) / ports / Raw(body))
+
+
 def _residual_built() -> dict[str, tuple[Ether, str, str]]:
     """name -> (packet, tshark's layer, tapwatch's title of it)."""
     from scapy.layers import dhcp6 as d6
@@ -1898,6 +1914,8 @@ def _residual_built() -> dict[str, tuple[Ether, str, str]]:
     gre = ("gre", "Generic Routing Encapsulation (")
     pim = ("pim", "Protocol Independent Multicast")
     bfd = ("bfd", "BFD Control message")
+    ntpc = ("ntp", "Network Time Protocol")
+    peers = struct.pack(">HHHH", 1, 0x9614, 2, 0x1234)
     return {
         "dhcpv6 solicit": (
             _dhcp6(
@@ -2045,6 +2063,32 @@ def _residual_built() -> dict[str, tuple[Ether, str, str]]:
                 (5, "meticulous keyed sha1", 28),
             )
         },
+        "ntp control read status": (_ntp_control(1), *ntpc),
+        "ntp control read status response": (
+            _ntp_control(1, peers, response=True, status=0x0618),
+            *ntpc,
+        ),
+        "ntp control read status response, broadcast peer": (
+            _ntp_control(1, struct.pack(">HH", 3, 0x0800), response=True, status=0xC93F),
+            *ntpc,
+        ),
+        "ntp control system status, nothing set": (_ntp_control(1, response=True), *ntpc),
+        "ntp control system status, unknown clock source": (
+            _ntp_control(1, response=True, status=0x3F00),
+            *ntpc,
+        ),
+        "ntp control read variables": (_ntp_control(2, b"version,leap"), *ntpc),
+        "ntp control system variables": (
+            _ntp_control(2, b'version="ntpd 4.2", leap=0', response=True, status=0x0618),
+            *ntpc,
+        ),
+        "ntp control peer variables, more": (
+            _ntp_control(
+                2, b"x=1", response=True, assoc=5, status=0x9614, offset=100, more=1, vn=3, li=1
+            ),
+            *ntpc,
+        ),
+        "ntp control v4 unset trap": (_ntp_control(31, vn=4), *ntpc),
     }
 
 
@@ -2158,6 +2202,14 @@ def test_residual_layers_tree_is_tsharks(
         return
     assert not got, "\n".join(got)
 
+
+#: tshark's lines the tree leaves out (it shows fewer lines, never other words), each with
+#: its reason:
+RESIDUAL_LEFT_OUT = {
+    "an NTP control message's variables (read variables and the like)": "tshark 4.0 parses "
+    "the text into nested lines of its own, some empty, some over bytes outside the packet "
+    "(a quoted value's line at offset 125 of an 82-byte frame): the tree shows the Data line",
+}
 
 #: the corpus's frames holding these layers, by file and tshark's layer name
 RESIDUAL_REAL = {"services.pcap": ("dhcpv6", "DHCPv6")}

@@ -356,6 +356,7 @@ BUILDERS: Final[dict[str, Builder]] = {
     "TLS": tls,
     # NTP's header (ws_ntp)
     "NTPHeader": ntp,
+    "NTPControl": ntp,
 }
 
 #: layers whose node is the whole message scapy splits into layers of its own (BOOTP and its
