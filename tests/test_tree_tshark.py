@@ -1904,6 +1904,27 @@ def _ntp_control(
     return eth(IP(src=a, dst=b) / ports / Raw(body))
 
 
+def _ospf_lls(t: int, body: bytes, tlvs: bytes, crypto: bytes = b"") -> Ether:
+    """An OSPFv2 hello or database description with an LLS data block (RFC 5613) holding
+    ``tlvs``; ``crypto``: the digest after the packet (cryptographic authentication), its
+    key id 1.  The checksum covers the LLS block too, as tshark 4.0 verifies it."""
+    from scapy.utils import checksum
+
+    auth = struct.pack(">HBBI", 0, 1, len(crypto), 9) if crypto else bytes(8)
+    head = bytes([2, t]) + struct.pack(">H", 24 + len(body)) + bytes([1, 1, 1, 1]) + bytes(4)
+    lls = struct.pack(">HH", 0, 1 + len(tlvs) // 4) + tlvs
+    c = 0 if crypto else checksum(head + b"\0\0" + struct.pack(">H", 0) + body + lls)
+    packet = head + struct.pack(">HH", c, 2 if crypto else 0) + auth + body + crypto + lls
+    return eth(IP(src=_A, dst="224.0.0.5", proto=89, ttl=1) / Raw(packet))
+
+
+def _lls_tlv(t: int, value: bytes) -> bytes:
+    return struct.pack(">HH", t, len(value)) + value
+
+
+_OSPF_HELLO_LLS = bytes([255, 255, 255, 0]) + struct.pack(">HBBI", 10, 0x12, 1, 40) + bytes(12)
+
+
 def _residual_built() -> dict[str, tuple[Ether, str, str]]:
     """name -> (packet, tshark's layer, tapwatch's title of it)."""
     from scapy.layers import dhcp6 as d6
@@ -1915,6 +1936,7 @@ def _residual_built() -> dict[str, tuple[Ether, str, str]]:
     pim = ("pim", "Protocol Independent Multicast")
     bfd = ("bfd", "BFD Control message")
     ntpc = ("ntp", "Network Time Protocol")
+    ospf = ("ospf", "Open Shortest Path First")
     peers = struct.pack(">HHHH", 1, 0x9614, 2, 0x1234)
     return {
         "dhcpv6 solicit": (
@@ -2089,6 +2111,32 @@ def _residual_built() -> dict[str, tuple[Ether, str, str]]:
             *ntpc,
         ),
         "ntp control v4 unset trap": (_ntp_control(31, vn=4), *ntpc),
+        "ospf hello, lls resynchronization": (
+            _ospf_lls(1, _OSPF_HELLO_LLS, _lls_tlv(1, struct.pack(">I", 1))),
+            *ospf,
+        ),
+        "ospf hello, lls restart and crypto tlv": (
+            _ospf_lls(
+                1,
+                _OSPF_HELLO_LLS,
+                _lls_tlv(1, struct.pack(">I", 3)) + _lls_tlv(2, struct.pack(">I", 5) + bytes(16)),
+            ),
+            *ospf,
+        ),
+        "ospf db description, lls": (
+            _ospf_lls(
+                2, struct.pack(">HBBI", 1500, 0x52, 7, 1000), _lls_tlv(1, struct.pack(">I", 2))
+            ),
+            *ospf,
+        ),
+        "ospf hello, unknown lls tlv": (
+            _ospf_lls(1, _OSPF_HELLO_LLS, _lls_tlv(9, b"abcd") + _lls_tlv(1, bytes(4))),
+            *ospf,
+        ),
+        "ospf hello, md5 and lls": (
+            _ospf_lls(1, _OSPF_HELLO_LLS, _lls_tlv(1, struct.pack(">I", 1)), bytes(range(16))),
+            *ospf,
+        ),
     }
 
 

@@ -194,7 +194,8 @@ def _ospf_checksum(d: bytes, s: int, end: int, field: int) -> str:
 
 
 def ospf(data: bytes, s: int, net: Net) -> Node | None:
-    """An OSPFv2 packet (None for OSPFv3, an LLS block or a length past the bytes)."""
+    """An OSPFv2 packet and the LLS data block after a hello or database description that
+    says it has one (None for OSPFv3 or a length past the bytes)."""
     d = data
     if s + 24 > len(d) or d[s] != 2:
         return None
@@ -215,7 +216,12 @@ def ospf(data: bytes, s: int, net: Net) -> Node | None:
     if auth == 2:
         head.append(node(f"Checksum: 0x{field:04x} (None)", s + 12, s + 14))
     else:
-        head.append(node(f"Checksum: {_ospf_checksum(d, s, end, field)}", s + 12, s + 14))
+        # tshark 4.0 sums an LLS data block in too (RFC 5613 leaves it out): so does this
+        summed = end
+        opts_at = s + 30 if t == 1 else s + 26 if t == 2 else end
+        if opts_at < end and d[opts_at] & 0x10:
+            summed = min(len(d), net.end) if net.end > s else len(d)
+        head.append(node(f"Checksum: {_ospf_checksum(d, s, summed, field)}", s + 12, s + 14))
     head.append(node(f"Auth Type: {_OSPF_AUTH[auth]} ({auth})", s + 14, s + 16))
     if auth == 0:
         head.append(node(f"Auth Data (none): {d[s + 16 : s + 24].hex()}", s + 16, s + 24))
@@ -238,8 +244,9 @@ def ospf(data: bytes, s: int, net: Net) -> Node | None:
     kids = [node("OSPF Header", s, s + 24, head)]
     p = s + 24
     if t == 1:
-        if p + 20 > end or d[p + 6] & 0x10:
-            return None  # an LLS block follows: tshark words it from its own tables
+        if p + 20 > end:
+            return None
+        lls = d[p + 6] & 0x10
         hello = [
             node(f"Network Mask: {ip4(d[p : p + 4])}", p, p + 4),
             node(f"Hello Interval [sec]: {u16(d, p + 4)}", p + 4, p + 6),
@@ -255,8 +262,9 @@ def ospf(data: bytes, s: int, net: Net) -> Node | None:
             hello.append(node(f"Active Neighbor: {ip4(d[q : q + 4])}", q, q + 4))
         kids.append(node("OSPF Hello Packet", p, end, hello))
     elif t == 2:
-        if p + 8 > end or d[p + 2] & 0x10:
+        if p + 8 > end:
             return None
+        lls = d[p + 2] & 0x10
         kids.append(
             node(
                 "OSPF DB Description",
@@ -307,7 +315,60 @@ def ospf(data: bytes, s: int, net: Net) -> Node | None:
         kids.append(node("LS Update Packet", p, end, upd))
     else:
         kids += _lsa_headers(d, p, end)
+    if t in (1, 2) and lls:
+        block = _lls(d, stop, min(len(d), net.end) if net.end > s else len(d))
+        if block is None:
+            return None
+        kids.append(block)
+        stop = block.end
     return node("Open Shortest Path First", s, stop, kids)
+
+
+_LLS_OPTIONS: Final = (
+    (0x2, "(RS) Restart Signal", "Set", "Not set"),
+    (0x1, "(LR) LSDB Resynchronization", "Set", "Not set"),
+)
+
+
+def _lls(d: bytes, at: int, limit: int) -> Node | None:
+    """RFC 5613's LLS data block from ``at``: its checksum, length and TLVs (extended
+    options, cryptographic authentication, others by type and length), at most
+    ``MAX_ITEMS``; None when it runs past ``limit`` or a TLV is not padded to 4 bytes."""
+    if at + 4 > limit:
+        return None
+    size = u16(d, at + 2) * 4
+    end = at + size
+    if size < 4 or end > limit:
+        return None
+    kids = [
+        node(f"Checksum: 0x{u16(d, at):04x}", at, at + 2),
+        node(f"LLS Data Length: {size} bytes", at + 2, at + 4),
+    ]
+    q = at + 4
+    while q < end:
+        if len(kids) > MAX_ITEMS or q + 4 > end:
+            return None
+        t, n = u16(d, q), u16(d, q + 2)
+        v = q + 4
+        if n % 4 or v + n > end:
+            return None
+        head = [node(f"TLV Type: {t}", q, q + 2), node(f"TLV Length: {n}", q + 2, v)]
+        if t == 1 and n == 4:
+            opts = u32(d, v)
+            head.append(bit_flags("Options", opts, v, 32, _LLS_OPTIONS))
+            kids.append(node("Extended options TLV", q, v + n, head))
+        elif t == 2 and n >= 4:
+            head += [
+                node(f"Sequence number: 0x{u32(d, v):08x}", v, v + 4),
+                node(f"Auth Data: {hex_value(d[v + 4 : v + n])}", v + 4, v + n),
+            ]
+            kids.append(node("Crypto Authentication TLV", q, v + n, head))
+        elif t in (1, 2):
+            return None
+        else:
+            kids.append(node("Unknown LLS TLV", q, v + n, head))
+        q = v + n
+    return node("OSPF LLS Data Block", at, end, kids)
 
 
 def _lsa_headers(d: bytes, p: int, end: int) -> list[Node]:
