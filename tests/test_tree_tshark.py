@@ -1925,6 +1925,23 @@ def _lls_tlv(t: int, value: bytes) -> bytes:
 _OSPF_HELLO_LLS = bytes([255, 255, 255, 0]) + struct.pack(">HBBI", 10, 0x12, 1, 40) + bytes(12)
 
 
+def _mtrace(t: int, blocks: list[tuple[int, int]]) -> Ether:
+    """An mtrace query (IGMP 0x1f) or response (0x1e) with a data block per (routing
+    protocol, forwarding code), its checksum right."""
+    from scapy.utils import checksum
+
+    def a(x: str) -> bytes:
+        return bytes(int(v) for v in x.split("."))
+
+    body = a("239.1.1.1") + a("10.1.1.1") + a("10.2.2.2") + a(_A) + b"\x40\x00\x12\x34"
+    for proto, code in blocks:
+        body += struct.pack(">I", 0x12345678) + a("10.0.0.9") + a("10.0.0.8") + a("10.0.0.7")
+        body += struct.pack(">IIIBBBB", 100, 200, 300, proto, 1, 0x40 | 24, code)
+    head = bytes([t, 32]) + b"\0\0" + body
+    head = head[:2] + struct.pack(">H", checksum(head)) + head[4:]
+    return eth(IP(src=_A, dst=_B, proto=2, ttl=1) / Raw(head))
+
+
 def _residual_built() -> dict[str, tuple[Ether, str, str]]:
     """name -> (packet, tshark's layer, tapwatch's title of it)."""
     from scapy.layers import dhcp6 as d6
@@ -1937,6 +1954,7 @@ def _residual_built() -> dict[str, tuple[Ether, str, str]]:
     bfd = ("bfd", "BFD Control message")
     ntpc = ("ntp", "Network Time Protocol")
     ospf = ("ospf", "Open Shortest Path First")
+    igmp = ("igmp", "Internet Group Management Protocol")
     peers = struct.pack(">HHHH", 1, 0x9614, 2, 0x1234)
     return {
         "dhcpv6 solicit": (
@@ -2132,6 +2150,12 @@ def _residual_built() -> dict[str, tuple[Ether, str, str]]:
         "ospf hello, unknown lls tlv": (
             _ospf_lls(1, _OSPF_HELLO_LLS, _lls_tlv(9, b"abcd") + _lls_tlv(1, bytes(4))),
             *ospf,
+        ),
+        "igmp mtrace query": (_mtrace(0x1F, []), *igmp),
+        "igmp mtrace response": (_mtrace(0x1E, [(1, 0)]), *igmp),
+        "igmp mtrace response, three hops": (
+            _mtrace(0x1E, [(2, 0x81), (3, 6), (11, 0x0B)]),
+            *igmp,
         ),
         "ospf hello, md5 and lls": (
             _ospf_lls(1, _OSPF_HELLO_LLS, _lls_tlv(1, struct.pack(">I", 1)), bytes(range(16))),

@@ -420,12 +420,109 @@ def _max_resp(d: bytes, at: int, v3: bool) -> Node:
     )
 
 
+#: mtrace's routing protocols and forwarding codes, as tshark names them
+_MTRACE_PROTOCOLS: Final = {
+    1: "DVMRP",
+    2: "MOSPF",
+    3: "PIM",
+    4: "CBT",
+    5: "PIM using special routing table",
+    6: "PIM using a static route",
+    7: "DVMRP using a static route",
+    8: "PIM using MBGP (aka BGP4+) route",
+    9: "CBT using special routing table",
+    10: "CBT using a static route",
+    11: "PIM using state created by Assert processing",
+}
+_MTRACE_CODES: Final = {
+    0x00: "NO_ERROR",
+    0x01: "WRONG_IF",
+    0x02: "PRUNE_SENT",
+    0x03: "PRUNE_RCVD",
+    0x04: "SCOPED",
+    0x05: "NO_ROUTE",
+    0x06: "WRONG_LAST_HOP",
+    0x07: "NOT_FORWARDING",
+    0x08: "REACHED_RP",
+    0x09: "RPF_IF",
+    0x0A: "NO_MULTICAST",
+    0x0B: "INFO_HIDDEN",
+    0x81: "NO_SPACE",
+    0x82: "OLD_ROUTER",
+    0x83: "ADMIN_PROHIB",
+}
+#: an mtrace query's size, and a response data block's
+_MTRACE_QUERY: Final = 24
+_MTRACE_BLOCK: Final = 32
+
+
+def mtrace(d: bytes, s: int, end: int, net: Net) -> Node | None:
+    """A multicast traceroute query or response (IGMP types 0x1f and 0x1e): the query's
+    fields, then each hop's response data block (at most ``MAX_ITEMS``); None for a length
+    that is not the query plus whole blocks, or a block's protocol or code tshark names
+    from no table here."""
+    t = d[s]
+    blocks = (end - s - _MTRACE_QUERY) // _MTRACE_BLOCK
+    if end - s < _MTRACE_QUERY or (end - s - _MTRACE_QUERY) % _MTRACE_BLOCK or blocks > MAX_ITEMS:
+        return None
+    if t == 0x1F and blocks:
+        return None
+    kids = [
+        node(f"Type: Traceroute {'Query' if t == 0x1F else 'Response'} (0x{t:02x})", s, s + 1),
+        node(f"# hops: {d[s + 1]}", s + 1, s + 2),
+        node(f"Checksum: {verdict(u16(d, s + 2), s, net, 'icmp')}", s + 2, s + 4),
+    ]
+    for i, what in enumerate(("Multicast", "Source", "Receiver", "Response")):
+        at = s + 4 + 4 * i
+        kids.append(node(f"{what} Address: {ip4(d[at : at + 4])}", at, at + 4))
+    kids += [
+        node(f"Response TTL: {d[s + 20]}", s + 20, s + 21),
+        node(f"Query ID: {int.from_bytes(d[s + 21 : s + 24], 'big')}", s + 21, s + 24),
+    ]
+    for b in range(s + _MTRACE_QUERY, end, _MTRACE_BLOCK):
+        block = _mtrace_block(d, b)
+        if block is None:
+            return None
+        kids.append(block)
+    return node("Internet Group Management Protocol", s, end, kids)
+
+
+def _mtrace_block(d: bytes, b: int) -> Node | None:
+    proto, code, m = d[b + 28], d[b + 31], d[b + 30]
+    if proto not in _MTRACE_PROTOCOLS or code not in _MTRACE_CODES:
+        return None
+    into, out = ip4(d[b + 4 : b + 8]), ip4(d[b + 8 : b + 12])
+    pname, cname = _MTRACE_PROTOCOLS[proto], _MTRACE_CODES[code]
+    return node(
+        f"Response data block: {into} -> {out},  Proto: {pname},  Forwarding Code: {cname}",
+        b,
+        b + _MTRACE_BLOCK,
+        [
+            node(f"Query Arrival: {u32(d, b)}", b, b + 4),
+            node(f"In itf addr: {into}", b + 4, b + 8),
+            node(f"Out itf addr: {out}", b + 8, b + 12),
+            node(f"Previous rtr addr: {ip4(d[b + 12 : b + 16])}", b + 12, b + 16),
+            node(f"In pkts: {u32(d, b + 16)}", b + 16, b + 20),
+            node(f"Out pkts: {u32(d, b + 20)}", b + 20, b + 24),
+            node(f"S,G pkt count: {u32(d, b + 24)}", b + 24, b + 28),
+            node(f"Rtg Protocol: {pname} ({proto})", b + 28, b + 29),
+            node(f"FwdTTL: {d[b + 29]}", b + 29, b + 30),
+            node(bits_line(m, 0x80, 8, "MBZ", f"0x{m >> 7:x}"), b + 30, b + 31),
+            node(bits_line(m, 0x40, 8, "S", f"0x{m >> 6 & 1:x}"), b + 30, b + 31),
+            node(bits_line(m, 0x3F, 8, "Src Mask", f"0x{m & 0x3F:x}"), b + 30, b + 31),
+            node(f"Forwarding Code: {cname} (0x{code:02x})", b + 31, b + 32),
+        ],
+    )
+
+
 def igmp(data: bytes, s: int, net: Net) -> Node | None:
-    """IGMPv1, v2 and v3 queries and reports, and v2's leave (None for the rest: DVMRP,
-    mtrace, ...)."""
+    """IGMPv1, v2 and v3 queries and reports, v2's leave and mtrace's queries and responses
+    (None for the rest: DVMRP, ...)."""
     d = data
     end = min(len(d), net.end) if net.end > s else len(d)
     t = d[s] if s < end else -1
+    if t in (0x1E, 0x1F):
+        return mtrace(d, s, end, net)
     if t not in _IGMP_TYPES or s + 8 > end:
         return None
     size = end - s
