@@ -18,7 +18,7 @@ words (``[correct]``, ``incorrect, should be 0x... (maybe caused by ...)``, ``[u
 are compared too.  Each frame keeps its length on the wire, so a frame cut by a snap length
 stays cut for both.
 
-Not compared: layers tapwatch still words from scapy's fields (PPP, IKE, DHCPv6...: a
+Not compared: layers tapwatch still words from scapy's fields (PPP, IKE...: a
 node whose title is not one of ``CHECKED_TITLES``, and the data after it, which tshark
 nests in that layer), what the UI adds outside ``detail()`` (the frame layer, the expert
 pass's TCP analysis, reassembled tunnel frames), and the labels of ``ONLY_TAPWATCH``.

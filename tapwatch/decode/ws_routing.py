@@ -1,6 +1,9 @@
 """The routing and redundancy protocols in Wireshark's words, nesting and byte spans.
 
-OSPFv2, RIPv1/v2, IGMPv1/v2/v3, BGP and VRRP are what a tunnel host's daemons say; each
+OSPFv2 (with RFC 5613's LLS data block), OSPFv3, RIPv1/v2, IGMPv1/v2/v3 and mtrace, BGP,
+VRRP, BFD (with its authentication section), PIMv2 (hello, register, register-stop,
+join/prune, bootstrap, assert, candidate-RP advertisement) and LDP are what a tunnel host's
+daemons say; each
 builder reads the whole message (scapy splits most of them into several layers: OSPF's
 header and its packet, RIP's entries, BGP's header and its body; the tree passes over
 those, :data:`tapwatch.decode.wstree.WHOLE_MESSAGES`) and returns tshark's one layer for it.

@@ -16,8 +16,9 @@ This module words the link layers (Ethernet, ARP, VXLAN) and holds the table of 
 scapy's layer name; the others live by layer in :mod:`~tapwatch.decode.ws_ip`,
 :mod:`~tapwatch.decode.ws_icmp`, :mod:`~tapwatch.decode.ws_transport` and
 :mod:`~tapwatch.decode.ws_dns`, over the helpers of :mod:`~tapwatch.decode.ws_common`.
-DHCP (:mod:`~tapwatch.decode.ws_dhcp`) and the routing protocols
-(:mod:`~tapwatch.decode.ws_routing`: OSPFv2/v3, RIP, IGMP, BGP, VRRP, BFD, PIM hello, LDP)
+DHCP (:mod:`~tapwatch.decode.ws_dhcp`), DHCPv6 (:mod:`~tapwatch.decode.ws_dhcp6`) and the
+routing protocols (:mod:`~tapwatch.decode.ws_routing`: OSPFv2/v3 and OSPF's LLS block, RIP,
+IGMP and mtrace, BGP, VRRP, BFD, PIM, LDP)
 are messages read whole: scapy splits them into layers that the tree then passes over
 (``WHOLE_MESSAGES``).
 """
