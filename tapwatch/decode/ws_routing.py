@@ -3,10 +3,12 @@
 OSPFv2 (with RFC 5613's LLS data block), OSPFv3, RIPv1/v2, IGMPv1/v2/v3 and mtrace, BGP,
 VRRP, BFD (with its authentication section), PIMv2 (hello, register, register-stop,
 join/prune, bootstrap, assert, candidate-RP advertisement) and LDP are what a tunnel host's
-daemons say; each
-builder reads the whole message (scapy splits most of them into several layers: OSPF's
-header and its packet, RIP's entries, BGP's header and its body; the tree passes over
-those, :data:`tapwatch.decode.wstree.WHOLE_MESSAGES`) and returns tshark's one layer for it.
+daemons say; each builder reads the whole message (scapy splits most of them into several
+layers: OSPF's header and its packet, RIP's entries, BGP's header and its body; the tree
+passes over those, :data:`tapwatch.decode.wstree.WHOLE_MESSAGES`) and returns tshark's one
+layer for it.  Where tshark 4.0 places a line oddly (a bootstrap RP's priority in its group,
+a join/prune group spanning to the message's end, an LLS block summed into OSPF's checksum),
+the tree places it the same way.
 
 What tshark words from tables tapwatch does not carry (OSPF's opaque LSAs and TE TLVs, BGP's
 path attributes beyond the common ones, vendor extensions) is left out rather than worded
