@@ -2042,6 +2042,24 @@ def _residual_built() -> dict[str, tuple[Ether, str, str]]:
             ),
             *v6,
         ),
+        "dhcpv6 solicit, client fqdn": (
+            _dhcp6(
+                d6.DHCP6_Solicit(trid=0xABCDEF)
+                / d6.DHCP6OptClientId(duid=duid_llt)
+                / d6.DHCP6OptClientFQDN(flags=1, fqdn="host.example.com.")
+                / d6.DHCP6OptIA_NA(iaid=1)
+                / d6.DHCP6OptOptReq(reqopts=[23, 24, 39, 82])
+                / d6.DHCP6OptElapsedTime()
+            ),
+            *v6,
+        ),
+        **{
+            f"dhcpv6 request, fqdn flags 0x{f:02x}": (
+                _dhcp6(bytes([3, 0, 0, 1]) + _opt6(39, bytes([f]) + name)),
+                *v6,
+            )
+            for f, name in ((0, b"\x01a\x02bc\x00"), (2, b"\x04host"), (4, b"\x04host"))
+        },
         "dhcpv6 advertise, other identifiers": (
             _dhcp6(
                 bytes([2, 0xAB, 0xCD, 0xEF])

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from typing import Final
 
+from tapwatch.decode.depth import bits_line
 from tapwatch.decode.fields import Net
 from tapwatch.decode.names import ARP_HARDWARE, WS_DHCP6_TYPES
 from tapwatch.decode.tree import Node
@@ -373,6 +374,65 @@ def _vendor_class(d: bytes, v: int, n: int, depth: int) -> Values:
     return [_enterprise(d, v), node(f"vendor-class-data: {first}", v + 6, v + n)]
 
 
+_FQDN_WISHES: Final = {
+    0: "CLIENT wants to update its AAAA RRs and SERVER to update its PTR RRs",
+    1: "CLIENT wants SERVER to update both its AAAA and PTR RRs",
+    4: "CLIENT prefers that the server not perform *any* DNS updates",
+}
+
+
+def _client_fqdn(d: bytes, v: int, n: int, depth: int) -> Values:
+    """RFC 4704's flags (N and S; the O bit tshark 4.0 does not show) and the name: a
+    whole one of two labels or more, or a one-label partial name (the N-and-S error and
+    other names are not worded here)."""
+    if n < 2 or d[v] & 0xF8 or d[v] & 5 == 5:
+        return None
+    f = d[v]
+    flags = node(
+        f"Flags: 0x{f:02x}  [{_FQDN_WISHES[f & 5]}]",
+        v,
+        v + 1,
+        [
+            node(
+                bits_line(
+                    f,
+                    4,
+                    8,
+                    "N bit",
+                    f"Server SHOULD{' NOT' if f & 4 else ''} perform PTR RR updates",
+                ),
+                v,
+                v + 1,
+            ),
+            node(
+                bits_line(
+                    f,
+                    1,
+                    8,
+                    "S bit",
+                    f"Server SHOULD{'' if f & 1 else ' NOT'} perform AAAA RR updates",
+                ),
+                v,
+                v + 1,
+            ),
+        ],
+    )
+    at, stop = v + 1, v + n
+    if stop - at == 1 + d[at] and d[at] and not d[at] & 0xC0:  # one label, no root
+        text = _ascii(d[at + 1 : stop])
+        return None if text is None else [flags, node(f"Partial domain name: {text}", at, stop)]
+    got = _dns_name(d, at, at, stop)
+    if (
+        got is None
+        or got[1] < 2
+        or got[2] != stop
+        or any(c & 0xC0 for c in _label_lengths(d, at, stop))
+    ):
+        return None
+    text = _ascii(got[0].encode("latin-1"))
+    return None if text is None else [flags, node(f"Client Domain Name: {text}.", at, stop)]
+
+
 def _remote_id(d: bytes, v: int, n: int, depth: int) -> Values:
     if n < 5 or u32(d, v) not in _ENTERPRISES:
         return None
@@ -424,6 +484,7 @@ _VALUES: Final[dict[int, Callable[[bytes, int, int, int], Values]]] = {
     32: _fixed(4, lambda d, v: f"Lifetime: {u32(d, v)}"),
     37: _remote_id,
     38: _subscriber,
+    39: _client_fqdn,
     82: _bare,
     83: _bare,
 }
