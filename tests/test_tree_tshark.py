@@ -1872,6 +1872,24 @@ def _pim(t: int, body: bytes, dst: str = "224.0.0.13") -> Ether:
     return eth(IP(src=_A, dst=dst, proto=103, ttl=1) / Raw(head))
 
 
+def _pim6(t: int, body: bytes) -> Ether:
+    """A PIMv6 message, its checksum over IPv6's pseudo-header."""
+    from scapy.layers.inet6 import in6_chksum
+
+    ip = IPv6(src="fe80::1", dst="ff02::d", nh=103, hlim=1)
+    head = bytes([0x20 | t, 0]) + b"\0\0" + body
+    head = head[:2] + struct.pack(">H", in6_chksum(103, ip, head)) + head[4:]
+    return eth(ip / Raw(head))
+
+
+def _enc6(a: str, mask: int = -1, flags: int = 0) -> bytes:
+    """An encoded IPv6 unicast address, or group/source address when ``mask`` is given."""
+    import ipaddress
+
+    packed = ipaddress.IPv6Address(a).packed
+    return bytes([2, 0]) + (bytes([flags, mask]) if mask >= 0 else b"") + packed
+
+
 def _enc_unicast(a: str) -> bytes:
     return bytes([1, 0]) + bytes(int(x) for x in a.split("."))
 
@@ -2241,6 +2259,17 @@ def _pim_messages() -> dict[str, Ether]:
             + bytes([1, 1, 0, 0])
             + u("10.0.0.7")
             + struct.pack(">HBB", 0, 2, 0),
+        ),
+        "ipv6 join": _pim6(
+            3,
+            _enc6("fe80::2")
+            + struct.pack(">BBH", 0, 1, 210)
+            + _enc6("ff3e::1", 128)
+            + struct.pack(">HH", 1, 0)
+            + _enc6("2001:db8::1", 128, 4),
+        ),
+        "ipv6 assert": _pim6(
+            5, _enc6("ff3e::1", 128) + _enc6("2001:db8::1") + struct.pack(">II", 100, 20)
         ),
         "candidate-rp advertisement": _pim(
             8,
