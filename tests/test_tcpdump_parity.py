@@ -18,6 +18,7 @@ Run as a script to print the identity per protocol:
 from __future__ import annotations
 
 import shutil
+import struct
 import subprocess
 import sys
 from collections import defaultdict
@@ -277,3 +278,31 @@ def test_reading_line_names_the_link_type_as_tcpdump(name: str) -> None:
         timeout=60,
     ).stderr.splitlines()[0]
     assert ours == theirs
+
+
+def test_source_routed_gre_lines_identical(tmp_path: Path) -> None:
+    """GRE with RFC 1701's source route entries (IPv4 hops, AS numbers, another family,
+    entries whose offset or length is wrong) prints as tcpdump prints it, the packet after
+    the entries included, in both modes and at -v."""
+    from test_tree_tshark import _gre_routed, _sre, write_pcap
+
+    hops = bytes([10, 0, 0, 1, 10, 0, 0, 2])
+    packets = [
+        _gre_routed(0x4000, struct.pack(">HH", 0, 4), _sre(0x0800, hops)),
+        _gre_routed(
+            0xC000,
+            struct.pack(">HH", 0, 0),
+            _sre(0xFFFE, struct.pack(">HH", 100, 200), 2) + _sre(0x0800, hops, 4),
+        ),
+        _gre_routed(0x6000, struct.pack(">HHI", 0, 0, 77), _sre(0x1234, b"xy"), 0x6558),
+        _gre_routed(0x5000, struct.pack(">HHI", 0, 0, 9), _sre(0x0800, hops, 1)),
+        _gre_routed(0x4000, struct.pack(">HH", 0, 0), _sre(0x0800, bytes(6))),
+        _gre_routed(0x4000, struct.pack(">HH", 0, 0), _sre(0x0800, hops, 8)),
+        _gre_routed(0x4000, struct.pack(">HH", 0, 0), _sre(0xFFFE, bytes(4), 1)),
+    ]
+    path = tmp_path / "gre-routing.pcap"
+    write_pcap(path, [(bytes(p), len(bytes(p))) for p in packets])
+    for strict in (True, False):
+        for verbose in (0, 1):
+            diffs, _per = compare(path, strict=strict, verbose=verbose)
+            assert not diffs, diffs

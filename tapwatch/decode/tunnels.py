@@ -38,6 +38,7 @@ from tapwatch.decode.core import (
     ethertype_text,
     ethertype_walk,
     head_noport,
+    ip4,
     ip_text,
     ip_walk,
 )
@@ -122,6 +123,8 @@ def _gre(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) 
         if end - p < 4:
             a.bad = True
             return out + " [|gre]"
+        if a.verbose:
+            out += f", sum 0x{S_H.unpack_from(d, p)[0]:x}"
         out += f", off 0x{S_H.unpack_from(d, p + 2)[0]:x}"
         p += 4
     if flags & 0x2000:
@@ -138,6 +141,12 @@ def _gre(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) 
         seq = S_I.unpack_from(d, p)[0]
         out += f", seq {seq}"
         p += 4
+    if flags & 0x4000:
+        sres, p = _gre_sres(d, p, end)
+        out += sres
+        if p < 0:
+            a.bad = True
+            return out
     out += f", length {clen}\n\t" if a.verbose else f", length {clen}: "
     a.info = f"Generic Routing Encapsulation (0x{proto:04x})"
     if _deep(a.layers):
@@ -151,6 +160,44 @@ def _gre(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) 
         if text is not None:
             return out + text
     return out + f"gre-proto-0x{proto:x}"
+
+
+def _gre_sres(d: bytes, p: int, end: int) -> tuple[str, int]:
+    """tcpdump's words for RFC 1701's source route entries from ``p``: ``, (rtaf=ip *a b)``
+    (IPv4 hops, ``*`` at the entry's offset), ``, (rtaf=asn 64 *c8)`` (AS numbers in hex),
+    ``, (rtaf=0x1234)``, an entry whose offset or length is wrong said so; and where the
+    NULL entry ends them, or -1 when they run past ``end`` (at most 64 entries)."""
+    out = ""
+    for _ in range(64):
+        if p + 4 > end:
+            return out + " [|gre]", -1
+        af, off, n = d[p] << 8 | d[p + 1], d[p + 2], d[p + 3]
+        p += 4
+        if af == 0 and n == 0:
+            return out, p
+        if p + n > end:
+            return out + " [|gre]", -1
+        out += _gre_sre(d, af, off, n, p)
+        p += n
+    return out + " [|gre]", -1
+
+
+def _gre_sre(d: bytes, af: int, off: int, n: int, p: int) -> str:
+    if af not in (0x0800, 0xFFFE):
+        return f", (rtaf=0x{af:x})"
+    size, name = (4, "ip") if af == 0x0800 else (2, "asn")
+    if off % size:
+        return f", (rtaf={name}, badoffset={off})"
+    if n % size:
+        return f", (rtaf={name}, badlength={n})"
+    if off >= n:
+        return f", (rtaf={name}, badoff/len={off}/{n})"
+    words = [
+        ("*" if q - p == off else "")
+        + (ip4(d[q : q + 4]) if size == 4 else f"{d[q] << 8 | d[q + 1]:x}")
+        for q in range(p, p + n, size)
+    ]
+    return f", (rtaf={name} {' '.join(words)})"
 
 
 def _gre_sres_end(d: bytes, p: int, end: int) -> int:
