@@ -910,8 +910,9 @@ def _labels(nodes: list[Node]) -> Iterator[str]:
 
 
 # ----------------------------------------------------------------------------- DHCP, routing
-# DHCP and the routing protocols (tapwatch/decode/ws_dhcp.py, ws_routing.py): their layers
-# are checked node by node too, in every packet above and in the packets and real frames here.
+# DHCP and the routing protocols (tapwatch/decode/ws_dhcp.py, ws_ospf.py, ws_multicast.py,
+# ws_bgp.py, ws_routing.py): their layers are checked node by node too, in every packet above
+# and in the packets and real frames here.
 
 CHECKED = CHECKED | {"dhcp", "ospf", "rip", "igmp", "bgp", "vrrp", "bfd", "pim", "ldp"}
 CHECKED_TITLES = (
@@ -1823,8 +1824,9 @@ def test_l2tp_control_avps_are_tsharks() -> None:
 # ----------------------------------------------------------------------------- the residuals
 # Layers worded from scapy's fields until tshark's words were known for them: DHCPv6
 # (ws_dhcp6), OpenVPN with tls-auth, GRE with routing (ws_tunnel), PIM's other messages,
-# BFD with authentication, OSPF's LLS data block, IGMP mtrace (ws_routing) and NTP's control
-# messages (ws_ntp).  Each crafted packet names tshark's layer and tapwatch's title for it.
+# BFD with authentication (ws_routing), OSPF's LLS data block (ws_ospf), IGMP mtrace
+# (ws_multicast) and NTP's control messages (ws_ntp).  Each crafted packet names tshark's
+# layer and tapwatch's title for it.
 
 
 def _opt6(code: int, body: bytes) -> bytes:

@@ -17,10 +17,10 @@ scapy's layer name; the others live by layer in :mod:`~tapwatch.decode.ws_ip`,
 :mod:`~tapwatch.decode.ws_icmp`, :mod:`~tapwatch.decode.ws_transport` and
 :mod:`~tapwatch.decode.ws_dns`, over the helpers of :mod:`~tapwatch.decode.ws_common`.
 DHCP (:mod:`~tapwatch.decode.ws_dhcp`), DHCPv6 (:mod:`~tapwatch.decode.ws_dhcp6`) and the
-routing protocols (:mod:`~tapwatch.decode.ws_routing`: OSPFv2/v3 and OSPF's LLS block, RIP,
-IGMP and mtrace, BGP, VRRP, BFD, PIM, LDP)
-are messages read whole: scapy splits them into layers that the tree then passes over
-(``WHOLE_MESSAGES``).
+routing protocols (:mod:`~tapwatch.decode.ws_ospf`: OSPFv2/v3 and OSPF's LLS block;
+:mod:`~tapwatch.decode.ws_multicast`: IGMP and mtrace, PIM; :mod:`~tapwatch.decode.ws_bgp`;
+:mod:`~tapwatch.decode.ws_routing`: RIP, VRRP, BFD, LDP) are messages read whole: scapy
+splits them into layers that the tree then passes over (``WHOLE_MESSAGES``).
 """
 
 from __future__ import annotations
@@ -33,14 +33,17 @@ from tapwatch.decode.fields import Net
 from tapwatch.decode.names import ARP_HARDWARE
 from tapwatch.decode.tree import Node
 from tapwatch.decode.ws_apps import app_layer, http, tls
+from tapwatch.decode.ws_bgp import bgp
 from tapwatch.decode.ws_common import data_node, hex_value, ip4, node, u16
 from tapwatch.decode.ws_dhcp import dhcp, dhcp_walked
 from tapwatch.decode.ws_dhcp6 import dhcp6
 from tapwatch.decode.ws_dns import dns, dns_tcp
 from tapwatch.decode.ws_icmp import ICMP_ERRORS, icmp, icmpv6
 from tapwatch.decode.ws_ip import IPV6_EXTENSIONS, ip_protocol, ipv4, ipv6, ipv6_extension
+from tapwatch.decode.ws_multicast import igmp, pim
 from tapwatch.decode.ws_ntp import ntp
-from tapwatch.decode.ws_routing import bfd, bgp, igmp, ldp, ospf, ospf3, pim, rip, vrrp
+from tapwatch.decode.ws_ospf import ospf, ospf3
+from tapwatch.decode.ws_routing import bfd, ldp, rip, vrrp
 from tapwatch.decode.ws_transport import tcp, udp
 from tapwatch.decode.ws_tunnel import (
     SPANNING,
@@ -335,7 +338,7 @@ BUILDERS: Final[dict[str, Builder]] = {
     "Wireguard": wireguard,
     "OpenVPN": openvpn,
     "OpenVPNTCP": openvpn_tcp,
-    # DHCP and the routing protocols (ws_dhcp, ws_routing): messages read whole
+    # DHCP and the routing protocols (ws_dhcp, ws_ospf, ws_multicast, ws_bgp, ws_routing)
     "BOOTP": dhcp,
     "DHCP": dhcp_walked,
     **dict.fromkeys(DHCP6_LAYERS, dhcp6),
