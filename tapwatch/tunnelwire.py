@@ -119,6 +119,7 @@ class TunnelCounters:
     silent_closed: int = 0  # TCP clients closed for sending no frame in time
     unreachable: int = 0  # ICMP port unreachable for our datagrams (nobody listening there)
     write_errors: int = 0  # frames the device refused
+    unrecorded: int = 0  # frames the relay carried whose copies its full queue let go
     connections: int = 0
 
     @property
