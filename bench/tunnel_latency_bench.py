@@ -14,7 +14,8 @@ The reference is bench/tunrelay.c (compiled here with cc): one poll() loop, a re
 one write per frame. tapwatch runs as a user would run it (``--create tun0 --addr
 10.0.0.1/24 --tunnel-connect 10.200.0.2 -q``, lines to /dev/null). Variants alternate,
 ``rounds`` times each; figures are the pooled median, p90 and p99 of the probes (the
-first WARM of each run left out), and tapwatch's ratio to the relay's.
+first WARM of each run left out), and tapwatch's ratio to the relay's, pooled and for each
+round alone (the relay's run of the same round: how much the ratio moves with the load).
 Run (root): ``python bench/tunnel_latency_bench.py [probes] [rounds]``. With
 ``TAPWATCH_BENCH_BASE=/path/to/another/checkout`` a third variant, "tapwatch base", runs that
 checkout's tapwatch in the same rounds (before and after a change, alternately). With
@@ -225,6 +226,8 @@ def main() -> None:
         + (("tapwatch no relay",) if NO_RELAY else ())
     )
     pooled: dict[str, tuple[list[int], list[int]]] = {v: ([], []) for v in variants}
+    per_round: list[dict[str, tuple[list[int], list[int]]]] = []
+    load0 = os.getloadavg()[0]
     with tempdir() as tmp:
         relay = os.path.join(tmp, "tunrelay")
         subprocess.run(
@@ -232,6 +235,7 @@ def main() -> None:
             check=True,
         )
         for _ in range(rounds):
+            per_round.append({})
             for v in variants:
                 with private_netns() as ns_a, private_netns() as ns_b:
                     subprocess.run(
@@ -265,13 +269,14 @@ def main() -> None:
                             in_netns(ns, ["ip", "link", "set", "veth0", "up"]), check=True
                         )
                     a, b = _run(ns_a, ns_b, v, relay, n)
+                    per_round[-1][v] = (a, b)
                     pooled[v][0].extend(a)
                     pooled[v][1].extend(b)
     for v in variants[1:]:
         print(f"{v}: {_versions(v)}")
     print(
         f"{n} probes each way, {GAP_S * 1e3:g} ms apart, {rounds} rounds; "
-        f"load {os.getloadavg()[0]:.1f}"
+        f"load {load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
     )
     print("| end | direction | probes | median | p90 | p99 |")
     print("|---|---|---:|---:|---:|---:|")
@@ -287,7 +292,19 @@ def main() -> None:
     for v in variants[1:]:
         for name in ("device -> peer", "peer -> device"):
             t, c = stats[v, name], stats["C relay", name]
-            print(f"{v} / C relay, {name}: median {t[0] / c[0]:.2f}x, p90 {t[1] / c[1]:.2f}x")
+            print(
+                f"{v} / C relay, {name}: median {t[0] / c[0]:.2f}x, p90 {t[1] / c[1]:.2f}x, "
+                f"p99 {t[2] / c[2]:.2f}x"
+            )
+            each = []
+            for r in per_round:
+                side = 0 if name == "device -> peer" else 1
+                mine, ref = r[v][side], r["C relay"][side]
+                if mine and ref:
+                    each.append(
+                        "/".join(f"{pct(mine, q) / pct(ref, q):.2f}" for q in (50, 90, 99))
+                    )
+            print(f"  each round (median/p90/p99): {'  '.join(each)}")
 
 
 if __name__ == "__main__":

@@ -563,11 +563,12 @@ class Tunnel(threading.Thread):
         with self._lock:
             self._conn = conn
             self._backlog.clear()
+            # before the relay takes the connection: its thread counts this peer's at once
+            self._framing_base = self._framing_counts()
             if self._relay is not None:
                 self._relay.attach(conn.fileno())  # the relay's from now: sends, backlog
             self.state = "connected"
             self.counters.connections += 1
-            self._framing_base = self._framing_counts()
         self._event(f"tunnel: connected to {self.peer}")
         if self._relay is not None:
             self._relay_stream(conn)

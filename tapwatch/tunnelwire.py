@@ -250,7 +250,7 @@ def native_relay() -> Any:
 def describe_relay() -> str:
     """Which relay a TCP tunnel end uses, and why it is Python when it is (``--version``)."""
     if native_relay() is not None:
-        return "compiled (frames moved without the GIL)"
+        return "compiled (a native thread moves the frames, never waiting for the GIL)"
     for name in (PURE_ENV, NO_RELAY_ENV):
         if os.environ.get(name):
             return f"Python ({name} is set)"

@@ -250,7 +250,8 @@ def test_stop_ends_the_thread_while_frames_flow_and_after_the_peer_and_device_we
         relay.stop()
         assert relay.state()[2] is False  # not running
         relay.stop()  # twice is harmless
-        assert relay.counters()[UNRECORDED] > 0  # nobody drained: the copies were counted
+        counts = relay.counters()
+        assert counts[FRAMES_IN] + counts[WRITE_ERRORS] > 0  # it was moving the peer's frames
     finally:
         relay.stop()
         for s in (ours, dev):
