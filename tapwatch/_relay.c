@@ -66,7 +66,8 @@ typedef struct {
     PyObject_HEAD
     int ready_once; /* the mutex, condition and buffers exist */
     pthread_mutex_t mu;
-    pthread_cond_t cv; /* the queue, the device's state and taken requests changed */
+    pthread_cond_t cv;     /* the queue changed, a request was taken, the thread ended */
+    pthread_cond_t dev_cv; /* the device failed or went (the device's reader waits for it) */
     int max_frame, raw, out_dir, in_dir;
     long linger_us;
     /* asked by Python (under mu), taken by the thread at the top of its loop */
@@ -242,7 +243,7 @@ static void from_device(Relay *r, short revents) {
             pthread_mutex_lock(&r->mu);
             r->dev_err = errno;
             r->dev_dead = 1;
-            post(r);
+            pthread_cond_broadcast(&r->dev_cv);
             pthread_mutex_unlock(&r->mu);
             return;
         }
@@ -256,7 +257,7 @@ static void from_device(Relay *r, short revents) {
     if (revents & (POLLERR | POLLHUP | POLLNVAL) && (!(revents & POLLIN) || hup)) {
         pthread_mutex_lock(&r->mu);
         r->dev_dead = 1; /* what was queued was read first */
-        post(r);
+        pthread_cond_broadcast(&r->dev_cv);
         pthread_mutex_unlock(&r->mu);
     }
 }
@@ -408,6 +409,7 @@ static void *run(void *arg) {
     pthread_mutex_lock(&r->mu);
     r->running = 0;
     post(r);
+    pthread_cond_broadcast(&r->dev_cv);
     pthread_mutex_unlock(&r->mu);
     return NULL;
 }
@@ -461,6 +463,7 @@ static int Relay_init(Relay *self, PyObject *args, PyObject *kw) {
     }
     pthread_mutex_init(&self->mu, NULL);
     pthread_cond_init(&self->cv, NULL);
+    pthread_cond_init(&self->dev_cv, NULL);
     self->ready_once = 1;
     self->qcap = (size_t)queue;
     self->max_frame = max_frame;
@@ -479,6 +482,7 @@ static PyObject *Relay_stop(Relay *self, PyObject *Py_UNUSED(unused)) {
     pthread_mutex_lock(&self->mu);
     int joining = self->running && !self->stopping;
     self->stopping = 1;
+    pthread_cond_broadcast(&self->dev_cv);
     pthread_mutex_unlock(&self->mu);
     poke(self->ctl[1]);
     if (joining) pthread_join(self->th, NULL);
@@ -499,6 +503,7 @@ static void Relay_dealloc(Relay *self) {
         close(self->note[1]);
         pthread_mutex_destroy(&self->mu);
         pthread_cond_destroy(&self->cv);
+        pthread_cond_destroy(&self->dev_cv);
     }
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
@@ -627,8 +632,8 @@ static PyObject *Relay_wait_device(Relay *self, PyObject *arg) {
         until.tv_nsec -= 1000000000;
     }
     pthread_mutex_lock(&self->mu);
-    while (wait_ms > 0 && !self->dev_dead && !self->stopping) {
-        if (pthread_cond_timedwait(&self->cv, &self->mu, &until) == ETIMEDOUT) break;
+    while (wait_ms > 0 && !self->dev_dead) { /* the whole wait: the reader's loop is paced by it */
+        if (pthread_cond_timedwait(&self->dev_cv, &self->mu, &until) == ETIMEDOUT) break;
     }
     err = self->dev_err;
     dead = self->dev_dead;
