@@ -301,9 +301,7 @@ def main() -> None:
                 side = 0 if name == "device -> peer" else 1
                 mine, ref = r[v][side], r["C relay"][side]
                 if mine and ref:
-                    each.append(
-                        "/".join(f"{pct(mine, q) / pct(ref, q):.2f}" for q in (50, 90, 99))
-                    )
+                    each.append("/".join(f"{pct(mine, q) / pct(ref, q):.2f}" for q in (50, 90, 99)))
             print(f"  each round (median/p90/p99): {'  '.join(each)}")
 
 

@@ -804,7 +804,8 @@ class Session:
             )
         if st.unrecorded:
             parts.append(
-                f"{st.unrecorded} carried by the tunnel but not recorded (the relay's queue was full)"
+                f"{st.unrecorded} carried by the tunnel but not recorded "
+                "(the relay's queue was full)"
             )
         if st.missed:
             parts.append(f"{st.missed} not processed (ring wrapped)")

@@ -3,8 +3,9 @@
 A tunnel peer is a stranger and the relay (tapwatch/_relay.c) is C that parses what it
 sends, as root: here random streams of frames (zero lengths, lengths past the limit, frames
 of every size) cut into random segments reach the relay's thread through a socket pair and
-come out of another (no device, no network): what it writes into the "device" and what it counts must be what
-the 2-byte length framing says, whatever the segments, and nothing may hang or crash.
+come out of another (no device, no network): what it writes into the "device" and what it
+counts must be what the 2-byte length framing says, whatever the segments, and nothing may
+hang or crash. The queue of copies, its full case and stopping are here too.
 """
 
 from __future__ import annotations
