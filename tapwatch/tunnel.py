@@ -201,6 +201,7 @@ class Tunnel(threading.Thread):
         self._peer_heard = 0.0  # monotonic time of the UDP peer's last datagram
         self._told: set[str] = set()  # addresses already named in a warning (bounded)
         self._device_fd = -1  # the descriptor the device's reader handed the relay
+        self._device_lock = threading.Lock()  # the reader and this thread set the relay's device
         self._framing_said = (0, 0.0)  # framing errors when last said, and when
         #: the framing counts when this peer came: what is said of a peer is its own
         self._framing_base = (0, 0, 0, 0)
@@ -364,8 +365,9 @@ class Tunnel(threading.Thread):
         relay = self._relay
         assert relay is not None
         if fd != self._device_fd:
-            self._device_fd = fd
-            relay.device(fd, fd >= 0)
+            with self._device_lock:
+                self._device_fd = fd
+                relay.device(fd, fd >= 0)
         if fd < 0:
             return 0, False
         err, dead = relay.wait_device(wait_ms)
@@ -414,8 +416,9 @@ class Tunnel(threading.Thread):
         device's reader hands it over), and the recorder that drains its copies."""
         relay, device = self._relay, self._device
         assert relay is not None and device is not None
-        if self._device_fd < 0:
-            relay.device(device.writable_fd(), False)
+        with self._device_lock:  # the reader may have handed it over already: it reads it too
+            if self._device_fd < 0:
+                relay.device(device.writable_fd(), False)
         relay.start()
         self._recorder = threading.Thread(
             target=self._record, name="tapwatch-tunnel-recorder", daemon=True
