@@ -14,13 +14,18 @@ The reference is bench/tunrelay.c (compiled here with cc): one poll() loop, a re
 one write per frame. tapwatch runs as a user would run it (``--create tun0 --addr
 10.0.0.1/24 --tunnel-connect 10.200.0.2 -q``, lines to /dev/null). Variants alternate,
 ``rounds`` times each; figures are the pooled median, p90 and p99 of the probes (the
-first WARM of each run left out), and tapwatch's ratio to the relay's.
+first WARM of each run left out), and tapwatch's ratio to the relay's, pooled and for each
+round alone (the relay's run of the same round: how much the ratio moves with the load).
 Run (root): ``python bench/tunnel_latency_bench.py [probes] [rounds]``. With
 ``TAPWATCH_BENCH_BASE=/path/to/another/checkout`` a third variant, "tapwatch base", runs that
 checkout's tapwatch in the same rounds (before and after a change, alternately). With
 ``TAPWATCH_BENCH_NO_RELAY=1`` another, "tapwatch no relay", runs this checkout with
 ``TAPWATCH_NO_RELAY=1``: tunnel.py's Python loops instead of the compiled relay
-(tapwatch/_relay.c), the decoder as installed. Each tapwatch variant says which relay it ran.
+(tapwatch/_relay.c), the decoder as installed. With ``TAPWATCH_BENCH_RELAY_ALONE=1`` another,
+"relay alone", runs tapwatch's compiled relay by itself in a small script (its thread, and a
+recorder that drains the copies and keeps nothing): what the relay costs without the rest of
+tapwatch (the ring, the pump, the decoder) wanting the same processors.
+Each tapwatch variant says which relay it ran.
 """
 
 from __future__ import annotations
@@ -114,6 +119,28 @@ print(json.dumps(got), flush=True)
 
 BASE = os.environ.get("TAPWATCH_BENCH_BASE")
 NO_RELAY = bool(os.environ.get("TAPWATCH_BENCH_NO_RELAY"))
+RELAY_ALONE = bool(os.environ.get("TAPWATCH_BENCH_RELAY_ALONE"))
+
+#: "relay alone": tapwatch's relay and a recorder that drops the copies, nothing else. Creates
+#: the tun as bench/tunrelay.c does (prints "ready" once it exists), then connects.
+ALONE = """
+import fcntl, os, socket, struct, sys
+from tapwatch._relay import Relay
+tun = os.open("/dev/net/tun", os.O_RDWR | os.O_NONBLOCK)
+fcntl.ioctl(tun, 0x400454CA, struct.pack("16sH", sys.argv[1].encode(), 0x0001 | 0x1000))
+print("ready", flush=True)
+sock = socket.create_connection((sys.argv[2], int(sys.argv[3])))
+sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+relay = Relay(2000, True, queue=8192, linger_us=250)
+relay.device(tun, True)
+relay.attach(sock.fileno())
+relay.start()
+try:
+    while True:
+        relay.drain(200, 8192)
+except KeyboardInterrupt:
+    relay.stop()
+"""
 
 
 def _run(ns_a: str, ns_b: str, variant: str, relay: str, n: int) -> tuple[list[int], list[int]]:
@@ -130,9 +157,10 @@ def _run(ns_a: str, ns_b: str, variant: str, relay: str, n: int) -> tuple[list[i
     )
     assert peer.stdout is not None
     assert peer.stdout.readline().strip() == "listening"
-    if variant == "C relay":
+    if variant in ("C relay", "relay alone"):
+        cmd = [relay] if variant == "C relay" else [sys.executable, "-c", ALONE]
         end = subprocess.Popen(
-            in_netns(ns_a, [relay, "tun0", "10.200.0.2", "55555"]),
+            in_netns(ns_a, [*cmd, "tun0", "10.200.0.2", "55555"]),
             stdout=subprocess.PIPE,
             **run,  # type: ignore[call-overload]
         )
@@ -199,6 +227,8 @@ def _run(ns_a: str, ns_b: str, variant: str, relay: str, n: int) -> tuple[list[i
 
 def _versions(variant: str) -> str:
     """What ``tapwatch --version`` says of the variant's decoder and relay."""
+    if variant == "relay alone":
+        return "tapwatch._relay from this checkout, nothing else of tapwatch"
     e = env()
     if variant == "tapwatch base" and BASE:
         e["PYTHONPATH"] = BASE
@@ -223,8 +253,11 @@ def main() -> None:
         ("C relay", "tapwatch")
         + (("tapwatch base",) if BASE else ())
         + (("tapwatch no relay",) if NO_RELAY else ())
+        + (("relay alone",) if RELAY_ALONE else ())
     )
     pooled: dict[str, tuple[list[int], list[int]]] = {v: ([], []) for v in variants}
+    per_round: list[dict[str, tuple[list[int], list[int]]]] = []
+    load0 = os.getloadavg()[0]
     with tempdir() as tmp:
         relay = os.path.join(tmp, "tunrelay")
         subprocess.run(
@@ -232,6 +265,7 @@ def main() -> None:
             check=True,
         )
         for _ in range(rounds):
+            per_round.append({})
             for v in variants:
                 with private_netns() as ns_a, private_netns() as ns_b:
                     subprocess.run(
@@ -265,13 +299,14 @@ def main() -> None:
                             in_netns(ns, ["ip", "link", "set", "veth0", "up"]), check=True
                         )
                     a, b = _run(ns_a, ns_b, v, relay, n)
+                    per_round[-1][v] = (a, b)
                     pooled[v][0].extend(a)
                     pooled[v][1].extend(b)
     for v in variants[1:]:
         print(f"{v}: {_versions(v)}")
     print(
         f"{n} probes each way, {GAP_S * 1e3:g} ms apart, {rounds} rounds; "
-        f"load {os.getloadavg()[0]:.1f}"
+        f"load {load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
     )
     print("| end | direction | probes | median | p90 | p99 |")
     print("|---|---|---:|---:|---:|---:|")
@@ -287,7 +322,24 @@ def main() -> None:
     for v in variants[1:]:
         for name in ("device -> peer", "peer -> device"):
             t, c = stats[v, name], stats["C relay", name]
-            print(f"{v} / C relay, {name}: median {t[0] / c[0]:.2f}x, p90 {t[1] / c[1]:.2f}x")
+            print(
+                f"{v} / C relay, {name}: median {t[0] / c[0]:.2f}x, p90 {t[1] / c[1]:.2f}x, "
+                f"p99 {t[2] / c[2]:.2f}x"
+            )
+            each: list[tuple[float, ...]] = []
+            for r in per_round:
+                side = 0 if name == "device -> peer" else 1
+                mine, ref = r[v][side], r["C relay"][side]
+                if mine and ref:
+                    each.append(tuple(pct(mine, q) / pct(ref, q) for q in (50, 90, 99)))
+            shown = ["/".join(f"{x:.2f}" for x in e) for e in each]
+            print(f"  each round (median/p90/p99): {'  '.join(shown)}")
+            if each:  # the load moves from round to round: the middle round is the steadier figure
+                mid = [pct([e[i] for e in each], 50) for i in range(3)]
+                print(
+                    f"  median of the rounds' ratios: median {mid[0]:.2f}x, p90 {mid[1]:.2f}x, "
+                    f"p99 {mid[2]:.2f}x"
+                )
 
 
 if __name__ == "__main__":

@@ -670,6 +670,7 @@ class Session:
             events=self.events,
             linktypes=self._linktype_names(),
             held_dropped=self.held_dropped(),
+            unrecorded=tunnel.counters.unrecorded if tunnel is not None else 0,
         )
 
     def _linktype_names(self) -> tuple[str, ...]:
@@ -800,6 +801,11 @@ class Session:
             parts.append(
                 f"{st.held_dropped} dropped waiting for their link's announcement "
                 "(-i any's holding queue)"
+            )
+        if st.unrecorded:
+            parts.append(
+                f"{st.unrecorded} carried by the tunnel but not recorded "
+                "(the relay's queue was full)"
             )
         if st.missed:
             parts.append(f"{st.missed} not processed (ring wrapped)")

@@ -252,11 +252,13 @@ class TunnelSink(Sink):
     def read_by(self, reader: object) -> None:
         """Let ``reader`` (the device's) send each frame the moment it reads it, if it can."""
         if getattr(reader, "forwards", False):
-            if self.tunnel.relays:  # the compiled relay reads and sends, without the GIL
-                reader.relay = self.tunnel.relay_out  # type: ignore[attr-defined]
+            if self.tunnel.relays:  # the compiled relay's thread reads the device and sends
+                reader.relay = self.tunnel.relay_device  # type: ignore[attr-defined]
             else:
                 reader.forward = self.tunnel.send  # type: ignore[attr-defined]
             self.direct = True
+        elif self.tunnel.relays:  # another capture path reads the device: frames come here
+            self.tunnel.without_relay()
 
     def take(self, rec: Record, linktype: int) -> None:
         if not self.direct and rec.direction == Direction.OUTBOUND and rec.iface == self.iface:

@@ -68,5 +68,7 @@ class Status:
     linktypes: tuple[str, ...] = ()
     # ----- read from the kernel, then let go by -i any's holding queue (links not announced)
     held_dropped: int = 0
+    # ----- carried by the tunnel's relay, their copies let go by its full queue (never recorded)
+    unrecorded: int = 0
     # ----- whose MTU ``mtu`` is (the headline interface), named when several are watched
     mtu_of: str = ""

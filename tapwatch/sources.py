@@ -281,9 +281,9 @@ class DeviceSource(Source):
         return device.fd
 
     def written(self, records: list[tuple[int, int, bytes]]) -> None:
-        """Record frames the tunnel's relay wrote into the device, each stamped as its write
-        began: what :meth:`inject` stores, stored after the writes (the ring's reordering
-        window puts what they made the host send after them)."""
+        """Record the frames the tunnel's relay moved, both ways, in the order it moved them:
+        each stamped as it was read from the device, or as its write into it began (what
+        :meth:`inject` stores, stored after the writes)."""
         self.ring.extend(records, self.interfaces[0].index)
         self.wake.set()
 

@@ -30,12 +30,16 @@ been quiet for ``quiet_s``; a TCP client that sends no complete frame within
 one slot. Each of these is counted, shown in the status line and said.
 
 A TCP tunnel's frames are moved by the compiled relay (:mod:`tapwatch._relay`, hand-written C
-for a measured hot path: bench/RESULTS.md) when the install has it: it waits, reads and writes
-each frame to the other side without the GIL, and only then hands the frames back here to be
-counted and recorded in the ring. The device's reader calls :meth:`Tunnel.relay_out` instead
-of reading and calling :meth:`Tunnel.send`; the stream loop writes the peer's frames into the
-device itself (``device``: its descriptor, and where what was written is recorded). Every
-decision (peers, backlog, counters, what is said) stays here; without the relay, or with
+for a measured hot path: bench/RESULTS.md) when the install has it: a native thread of its own
+reads the device and the peer's connection and writes each frame to the other side, never
+waiting for the GIL, and keeps the backlog of a peer that does not read. Copies of what it
+moved, stamped as they were read, wait in a bounded queue; one thread here (the recorder)
+drains them into the ring, both directions in the order they were moved, so a reply is never
+numbered before its request. A full queue never holds a frame back: it is carried, and its
+copy counted as not recorded (``unrecorded``). The device's reader hands the device over
+(:meth:`Tunnel.relay_device`) instead of reading it; the peer's frames are written into the
+device's descriptor (``device``: that descriptor, and where what was moved is recorded).
+Every decision (peers, retries, what is said) stays here; without the relay, or with
 ``TAPWATCH_PURE_PYTHON=1`` or ``TAPWATCH_NO_RELAY=1``, the Python loops below move the frames
 the same way, only later. UDP tunnels always use them.
 """
@@ -85,11 +89,32 @@ PEER_QUIET_S = 2.0
 #: connection must not hold the server's one slot (0: never).
 SILENT_TIMEOUT_S = 10.0
 
-#: The compiled relay hands the frames it moved back to be recorded once the device or the
-#: peer has been quiet this long (or at once when the thread is needed): what a write woke runs
-#: first, not the ring's lock and the pump (bench/RESULTS.md). Well inside the reordering
-#: window (tapwatch.reorder), which puts what the frames made the host send after them.
+#: The compiled relay wakes the recorder once the tunnel has been quiet this long (or once
+#: many copies wait): what a frame woke runs first, not the recorder, the ring's lock and the
+#: pump (bench/RESULTS.md). Well inside the reordering window (tapwatch.reorder).
 RECORD_AFTER_US = 250
+#: Copies of moved frames the relay keeps for the recorder; more are carried, counted, not kept.
+RECORD_QUEUE = 8192
+#: Longest the recorder waits for copies before it looks whether the tunnel stops.
+RECORD_WAIT_MS = 200
+
+#: The relay's counters (``Relay.counters()``), in its order: the TunnelCounters it owns.
+RELAY_COUNTERS = (
+    "frames_out",
+    "bytes_out",
+    "frames_in",
+    "bytes_in",
+    "zero_length",
+    "too_long_in",
+    "length_mismatch",
+    "cut_short",
+    "too_long_out",
+    "empty_out",
+    "no_peer",
+    "backlog_full",
+    "write_errors",
+    "unrecorded",
+)
 
 #: Framing problems are said at most this often (a hostile peer must not flood stderr).
 FRAMING_SAY_S = 1.0
@@ -113,7 +138,8 @@ class DeviceEnd(Protocol):
         """The descriptor to write the peer's frames into; -1 while it may not be written."""
 
     def written(self, records: Moved) -> None:
-        """Record frames already written into the device (stamped as each write began)."""
+        """Record frames the relay moved, both directions, in the order it moved them
+        (stamped as each was read from the device, or as its write into the device began)."""
 
 
 def _host_address(addr: tuple[object, ...]) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -156,7 +182,7 @@ class Tunnel(threading.Thread):
         self.allow = allow  # empty: any address may be the peer
         self.quiet_s = quiet_s
         self.silent_s = silent_s
-        self.counters = TunnelCounters()
+        self._counters = TunnelCounters()
         self.state: TunnelState = "listening" if role == "server" else "connecting"
         self.peer: str | None = None
         self.error: str | None = None
@@ -174,13 +200,27 @@ class Tunnel(threading.Thread):
         self._udp_client: socket.socket | None = None
         self._peer_heard = 0.0  # monotonic time of the UDP peer's last datagram
         self._told: set[str] = set()  # addresses already named in a warning (bounded)
+        self._device_fd = -1  # the descriptor the device's reader handed the relay
+        self._device_lock = threading.Lock()  # the reader and this thread set the relay's device
         self._framing_said = (0, 0.0)  # framing errors when last said, and when
         #: the framing counts when this peer came: what is said of a peer is its own
         self._framing_base = (0, 0, 0, 0)
         self._device = device
         relay = native_relay() if transport == "tcp" and device is not None else None
         #: the compiled relay (None: the Python loops move the frames)
-        self._relay = relay(max_frame, linktype == LINKTYPE_RAW) if relay is not None else None
+        self._relay = (
+            relay(
+                max_frame,
+                linktype == LINKTYPE_RAW,
+                queue=RECORD_QUEUE,
+                linger_us=RECORD_AFTER_US,
+                out_dir=Direction.OUTBOUND,
+                in_dir=Direction.INBOUND,
+            )
+            if relay is not None
+            else None
+        )
+        self._recorder: threading.Thread | None = None
         if role == "server":
             self._listener = self._listen()  # now: a port in use is an error at start
         elif transport == "udp":
@@ -207,8 +247,20 @@ class Tunnel(threading.Thread):
         return sock
 
     # ----- what the pump calls -----------------------------------------------------------
+    @property
+    def counters(self) -> TunnelCounters:
+        """Every count; those the compiled relay keeps are read from it as they are now."""
+        c = self._counters
+        relay = self._relay
+        if relay is not None:
+            for name, value in zip(RELAY_COUNTERS, relay.counters(), strict=True):
+                setattr(c, name, value)
+        return c
+
     def send(self, frame: bytes) -> None:
         """Send one frame the device gave (its reader's thread); never blocks that thread."""
+        if self._relay is not None:  # the relay reads the device itself: never twice
+            return
         n = len(frame)
         conn = self._conn
         # the usual case first, with as little Python as may be before the send: the device's
@@ -289,43 +341,37 @@ class Tunnel(threading.Thread):
                 self._queue(data[sent:])
 
     def _queue(self, data: bytes) -> None:
-        """Start the backlog (under the lock): the relay sends nothing directly till it is empty."""
-        if self._relay is not None:
-            self._relay.hold()
+        """Start the backlog (under the lock)."""
         self._backlog += data
         self._poke()
 
     @property
     def relays(self) -> bool:
-        """Whether the device's reader should call :meth:`relay_out` (the compiled relay)."""
+        """Whether the device's reader should hand the device over (:meth:`relay_device`)."""
         return self._relay is not None
 
-    def relay_out(self, fd: int, wait_ms: int, batch: int) -> tuple[Moved, int, bool]:
-        """Device -> peer through the compiled relay (the device's reader thread calls it).
+    def without_relay(self) -> None:
+        """The Python loops move the frames: the device's reader cannot hand the device over
+        (another capture path reads it), and frames must not reach the peer from two threads.
+        Only before the tunnel starts."""
+        assert self.ident is None
+        self._relay = None
 
-        Waits up to ``wait_ms`` for the device ``fd``, reads what is queued (``batch`` frames
-        at most) and sends each to the peer as it is read, without the GIL; returns the frames
-        read, for the ring (``Direction.OUTBOUND``), the errno of a failed read (0: none) and
-        whether the device is gone. What the relay did not send (no peer, too long, a backlog)
-        goes through :meth:`send` here, in order, and is counted as it always is.
-        """
+    def relay_device(self, fd: int, wait_ms: int) -> tuple[int, bool]:
+        """The device's reader hands its descriptor ``fd`` to the relay (-1: takes it back, and
+        the relay uses it no more once this returns) and watches it instead of reading it:
+        waits up to ``wait_ms`` and returns the errno of a failed read (0: none) and whether the
+        device is gone. The frames it reads reach the ring through the recorder."""
         relay = self._relay
         assert relay is not None
-        moved, nsent, nbytes, tail, gen, err, dead = relay.out(
-            fd, wait_ms, batch, RECORD_AFTER_US, Direction.OUTBOUND
-        )
-        if nsent:
-            c = self.counters
-            c.frames_out += nsent
-            c.bytes_out += nbytes
-            if tail:  # the last one went out in part: the rest first in the backlog
-                with self._lock:
-                    if self._conn is not None and relay.generation() == gen:
-                        self._backlog += tail
-                        self._poke()
-        for i in range(nsent, len(moved)):
-            self.send(moved[i][2])
-        return moved, err, dead
+        if fd != self._device_fd:
+            with self._device_lock:
+                self._device_fd = fd
+                relay.device(fd, fd >= 0)
+        if fd < 0:
+            return 0, False
+        err, dead = relay.wait_device(wait_ms)
+        return int(err), bool(dead)
 
     def _udp_connect(self) -> socket.socket:
         ep = self.endpoint
@@ -345,6 +391,8 @@ class Tunnel(threading.Thread):
     # ----- the thread ----------------------------------------------------------------------
     def run(self) -> None:
         try:
+            if self._relay is not None:
+                self._start_relay()
             if self.role == "server":
                 self._serve()
             else:
@@ -353,6 +401,8 @@ class Tunnel(threading.Thread):
             self._set_state("failed", f"tunnel failed: {type(e).__name__}: {e}")
         finally:
             self._close_conn()
+            if self._relay is not None:
+                self._stop_relay()
             if self._listener is not None:
                 self._listener.close()
             self._sel.close()
@@ -360,6 +410,44 @@ class Tunnel(threading.Thread):
             self._wake_w.close()
             if self.state != "failed":
                 self.state = "stopped"
+
+    def _start_relay(self) -> None:
+        """The relay's thread, writing the peer's frames into the device (read once the
+        device's reader hands it over), and the recorder that drains its copies."""
+        relay, device = self._relay, self._device
+        assert relay is not None and device is not None
+        with self._device_lock:  # the reader may have handed it over already: it reads it too
+            if self._device_fd < 0:
+                relay.device(device.writable_fd(), False)
+        relay.start()
+        self._recorder = threading.Thread(
+            target=self._record, name="tapwatch-tunnel-recorder", daemon=True
+        )
+        self._recorder.start()
+
+    def _record(self) -> None:
+        """Drain the relay's copies into the ring, in the order it moved the frames: the one
+        thread that does (two would number a reply before its request)."""
+        relay, device = self._relay, self._device
+        assert relay is not None and device is not None
+        drain, written, halt = relay.drain, device.written, self._halt
+        while not halt.is_set():
+            moved = drain(RECORD_WAIT_MS, RECORD_QUEUE)
+            if moved:
+                written(moved)
+
+    def _stop_relay(self) -> None:
+        """The relay's thread ends (no descriptor is used after this), then what it queued is
+        recorded."""
+        relay, device = self._relay, self._device
+        assert relay is not None and device is not None
+        relay.stop()
+        self._halt.set()
+        if self._recorder is not None:
+            self._recorder.join(timeout=2)
+        moved = relay.drain(0, RECORD_QUEUE)
+        if moved:
+            device.written(moved)
 
     def stop(self) -> None:
         self._halt.set()
@@ -478,11 +566,12 @@ class Tunnel(threading.Thread):
         with self._lock:
             self._conn = conn
             self._backlog.clear()
+            # before the relay takes the connection: its thread counts this peer's at once
+            self._framing_base = self._framing_counts()
             if self._relay is not None:
-                self._relay.attach(conn.fileno())
+                self._relay.attach(conn.fileno())  # the relay's from now: sends, backlog
             self.state = "connected"
             self.counters.connections += 1
-            self._framing_base = self._framing_counts()
         self._event(f"tunnel: connected to {self.peer}")
         if self._relay is not None:
             self._relay_stream(conn)
@@ -576,78 +665,51 @@ class Tunnel(threading.Thread):
             self._close_conn()
 
     def _relay_stream(self, conn: socket.socket) -> None:
-        """:meth:`_run_stream`'s loop with the compiled relay: it waits, reads what the peer
-        sent, reassembles it and writes each whole frame into the device without the GIL;
-        what was written is recorded and counted here afterwards."""
-        relay, device = self._relay, self._device
-        assert relay is not None and device is not None
-        cfd, wfd = conn.fileno(), self._wake_r.fileno()
+        """:meth:`_run_stream`'s loop with the compiled relay: its thread moves the frames and
+        keeps the backlog; this one waits for what it says (the peer left, its first frame,
+        framing problems), a second client to turn away, a silent client's time, the stop."""
+        relay = self._relay
+        assert relay is not None
+        poller = select.poll()
+        rfd, wfd = relay.fileno(), self._wake_r.fileno()
+        poller.register(rfd, select.POLLIN)
+        poller.register(wfd, select.POLLIN)
         listener = self._listener
-        others = [wfd]
+        lfd = -1
         if listener is not None:  # a second client is turned away, not left in the queue
-            others.append(listener.fileno())
+            lfd = listener.fileno()
+            poller.register(lfd, select.POLLIN)
         silent_until = (
             time.monotonic() + self.silent_s if listener is not None and self.silent_s > 0 else None
         )
-        c = self.counters
         halt = self._halt
-        inbound = relay.inbound
         try:
             while not halt.is_set():
                 wait = 500
                 if silent_until is not None:
                     left = silent_until - time.monotonic()
                     if left <= 0:
-                        c.silent_closed += 1
+                        self._counters.silent_closed += 1
                         self._event(
                             f"tunnel: {self.peer} sent no frame in {self.silent_s:g} s of "
                             "connecting; closed it to free the slot"
                         )
-                        self._relay_end()
                         return
                     wait = min(wait, int(left * 1000) + 1)
-                # the backlog read without the lock: send() pokes the wake pipe after it queues
-                moved, events, cev, eof, frames, zero, too_long, mismatch, refused = inbound(
-                    cfd,
-                    device.writable_fd(),
-                    others,
-                    bool(self._backlog),
-                    wait,
-                    RECORD_AFTER_US,
-                    Direction.INBOUND,
-                )
-                if moved:
-                    device.written(moved)
-                    c.frames_in += len(moved)
-                    c.bytes_in += sum(len(m[2]) for m in moved)
-                if frames:
-                    silent_until = None  # a frame: a peer, not a squatter
-                if zero or too_long or mismatch or refused:
-                    c.zero_length += zero
-                    c.too_long_in += too_long
-                    c.length_mismatch += mismatch
-                    c.write_errors += refused
-                self._say_framing()
-                if eof:
-                    self._relay_end()
-                    return
-                if cev & select.POLLOUT and not self._flush_backlog(conn):
-                    self._relay_end()
-                    return
-                for fd, _ in events:
+                for fd, _ in poller.poll(wait):
                     if fd == wfd:
                         self._drain_wake()
-                    elif listener is not None:
-                        self._turn_away(listener)
+                    elif fd == lfd:
+                        self._turn_away(listener)  # type: ignore[arg-type]
+                ended, heard, _running = relay.state()
+                if heard:
+                    silent_until = None  # a frame: a peer, not a squatter
+                self._say_framing()
+                if ended:
+                    return
         finally:
             self._say_framing(force=True)
             self._close_conn()
-
-    def _relay_end(self) -> None:
-        """The peer's stream ended: a frame begun and not finished is counted as cut short."""
-        assert self._relay is not None
-        if self._relay.end():
-            self.counters.cut_short += 1
 
     def _turn_away(self, listener: socket.socket) -> None:
         try:
@@ -712,8 +774,6 @@ class Tunnel(threading.Thread):
             except OSError:
                 return False
             del self._backlog[:sent]
-            if not self._backlog and self._relay is not None:
-                self._relay.reopen()  # in order again: the relay may send directly
             return True
 
     def _run_udp(self, sock: socket.socket) -> None:
@@ -837,7 +897,7 @@ class Tunnel(threading.Thread):
             conn = self._conn
             self._conn = None
             if self._relay is not None:
-                self._relay.detach()  # before the close: no direct send reaches its descriptor
+                self._relay.attach(-1)  # taken before the close: its descriptor is used no more
             self._backlog.clear()
             if self.state == "connected":
                 self.state = "listening" if self.role == "server" else "retrying"
@@ -883,6 +943,7 @@ class Tunnel(threading.Thread):
             (c.silent_closed, "silent client{s} closed"),
             (c.unreachable, "datagram{s} the peer's host refused (port unreachable)"),
             (c.write_errors, "frame{s} the device refused"),
+            (c.unrecorded, "frame{s} carried but not recorded (the relay's queue was full)"),
         )
         return _worded(named)
 

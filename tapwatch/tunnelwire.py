@@ -119,6 +119,7 @@ class TunnelCounters:
     silent_closed: int = 0  # TCP clients closed for sending no frame in time
     unreachable: int = 0  # ICMP port unreachable for our datagrams (nobody listening there)
     write_errors: int = 0  # frames the device refused
+    unrecorded: int = 0  # frames the relay carried whose copies its full queue let go
     connections: int = 0
 
     @property
@@ -249,7 +250,7 @@ def native_relay() -> Any:
 def describe_relay() -> str:
     """Which relay a TCP tunnel end uses, and why it is Python when it is (``--version``)."""
     if native_relay() is not None:
-        return "compiled (frames moved without the GIL)"
+        return "compiled (a native thread moves the frames, never waiting for the GIL)"
     for name in (PURE_ENV, NO_RELAY_ENV):
         if os.environ.get(name):
             return f"Python ({name} is set)"

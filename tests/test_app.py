@@ -1110,6 +1110,9 @@ def test_status_shows_every_loss_prominently() -> None:
     assert "unannounced" not in plain  # -i any's holding queue: only once it let some go
     held = render_status(replace(status, held_dropped=7), ViewState())
     assert "kernel drops 5  unannounced 7  missed 3" in held.plain
+    assert "unrecorded" not in plain  # the tunnel relay's queue: only once it let copies go
+    unrecorded = render_status(replace(status, unrecorded=4), ViewState())
+    assert "kernel drops 5  unrecorded 4  missed 3" in unrecorded.plain
 
 
 def test_status_names_whose_mtu_it_shows_when_several_interfaces_are_watched() -> None:

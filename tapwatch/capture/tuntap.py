@@ -185,10 +185,11 @@ class ThreadReader(Reader):
         #: hands each frame on as it is read, in this thread (a tunnel's end: the tunnel's
         #: send), before the ring and the pump see it; set only where :attr:`forwards`
         self.forward: Callable[[bytes], None] | None = None
-        #: a tunnel end's compiled relay, set instead of :attr:`forward`: it waits for the
-        #: device, reads it and sends each frame without the GIL, and returns what it read
-        #: (``relay(fd, wait_ms, batch)`` -> records, errno of a failed read, device gone)
-        self.relay: Callable[[int, int, int], tuple[Batch, int, bool]] | None = None
+        #: a tunnel end's compiled relay, set instead of :attr:`forward`: its own thread reads
+        #: the device, sends each frame and has them recorded; this thread hands the device
+        #: over and watches it (``relay(fd, wait_ms)`` -> errno of a failed read, device gone;
+        #: ``relay(-1, 0)`` takes it back before the device may close)
+        self.relay: Callable[[int, int], tuple[int, bool]] | None = None
         self._drops_lock = threading.Lock()
         base = queue_drops(self.ifname) if self.ifname else None
         self._drops_base = base or 0
@@ -244,14 +245,16 @@ class ThreadReader(Reader):
         deliver = self._deliver
         while not stop.is_set() and self.failure is None:
             relay = self.relay
-            if relay is not None:  # the frames already went on: into the ring now
-                moved, err, dead = relay(fd, POLL_MS, BATCH)
-                if moved:
-                    deliver(moved)
-                if err:
-                    self._fail(OSError(err, os.strerror(err)))
-                elif dead:
-                    self.failure = DeviceGone()
+            if relay is not None:  # the relay's thread reads the device: watch it go
+                try:
+                    err, dead = relay(fd, POLL_MS)
+                    if err:
+                        self._fail(OSError(err, os.strerror(err)))
+                    elif dead:
+                        self.failure = DeviceGone()
+                finally:
+                    if stop.is_set() or self.failure is not None:
+                        relay(-1, 0)  # before the device may close: the relay lets go of it
                 continue
             batch: Batch = []
             append = batch.append

@@ -282,6 +282,8 @@ def _loss_item(st: Status, s: StatusStyles) -> _Item:
         counted.append(("kernel drops", st.kernel_dropped))  # a file has none to count
     if st.held_dropped:  # -i any: let go while waiting for their link's announcement
         counted.append(("unannounced", st.held_dropped))
+    if st.unrecorded:  # the tunnel carried them; its relay's full queue let their copies go
+        counted.append(("unrecorded", st.unrecorded))
     counted.append(("missed", st.missed))
     for n, (label, value) in enumerate(counted):
         if n:
