@@ -29,19 +29,13 @@ been quiet for ``quiet_s``; a TCP client that sends no complete frame within
 ``silent_s`` of connecting is closed, so a silent connection cannot hold the
 one slot. Each of these is counted, shown in the status line and said.
 
-A TCP tunnel's frames are moved by the compiled relay (:mod:`tapwatch._relay`, hand-written C
-for a measured hot path: bench/RESULTS.md) when the install has it: a native thread of its own
-reads the device and the peer's connection and writes each frame to the other side, never
-waiting for the GIL, and keeps the backlog of a peer that does not read. Copies of what it
-moved, stamped as they were read, wait in a bounded queue; one thread here (the recorder)
-drains them into the ring, both directions in the order they were moved, so a reply is never
-numbered before its request. A full queue never holds a frame back: it is carried, and its
-copy counted as not recorded (``unrecorded``). The device's reader hands the device over
-(:meth:`Tunnel.relay_device`) instead of reading it; the peer's frames are written into the
-device's descriptor (``device``: that descriptor, and where what was moved is recorded).
-Every decision (peers, retries, what is said) stays here; without the relay, or with
-``TAPWATCH_PURE_PYTHON=1`` or ``TAPWATCH_NO_RELAY=1``, the Python loops below move the frames
-the same way, only later. UDP tunnels always use them.
+A TCP tunnel's frames are moved by the compiled relay when the install has it: a native
+thread reads the device and the peer's connection and writes each frame to the other side,
+never waiting for the GIL; its copies reach the ring through one recorder, in the order moved
+(:mod:`tapwatch.tunnelrelay`). Every decision (peers, retries, what is said) stays here;
+without the relay, or with ``TAPWATCH_PURE_PYTHON=1`` or ``TAPWATCH_NO_RELAY=1``, the Python
+loops below move the frames the same way, only later. UDP tunnels always use them. What a
+tunnel end says of its counters is :mod:`tapwatch.tunnelwords`.
 """
 
 from __future__ import annotations
@@ -55,11 +49,11 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from tapwatch.errors import TapwatchError
-from tapwatch.kinds import Direction
 from tapwatch.linktypes import LINKTYPE_RAW
+from tapwatch.tunnelrelay import RELAY_COUNTERS, DeviceEnd, RelayEnd
 from tapwatch.tunnelwire import (
     DEFAULT_MAX_FRAME,
     PREFIX,
@@ -75,6 +69,14 @@ from tapwatch.tunnelwire import (
     native_relay,
     well_formed,
 )
+from tapwatch.tunnelwords import (
+    addr_text,
+    framing_counts,
+    framing_named,
+    problems,
+    summary_text,
+    worded,
+)
 
 #: Frames waiting for a slow peer before new ones are dropped (and counted).
 MAX_BACKLOG = 4 << 20
@@ -89,33 +91,6 @@ PEER_QUIET_S = 2.0
 #: connection must not hold the server's one slot (0: never).
 SILENT_TIMEOUT_S = 10.0
 
-#: The compiled relay wakes the recorder once the tunnel has been quiet this long (or once
-#: many copies wait): what a frame woke runs first, not the recorder, the ring's lock and the
-#: pump (bench/RESULTS.md). Well inside the reordering window (tapwatch.reorder).
-RECORD_AFTER_US = 250
-#: Copies of moved frames the relay keeps for the recorder; more are carried, counted, not kept.
-RECORD_QUEUE = 8192
-#: Longest the recorder waits for copies before it looks whether the tunnel stops.
-RECORD_WAIT_MS = 200
-
-#: The relay's counters (``Relay.counters()``), in its order: the TunnelCounters it owns.
-RELAY_COUNTERS = (
-    "frames_out",
-    "bytes_out",
-    "frames_in",
-    "bytes_in",
-    "zero_length",
-    "too_long_in",
-    "length_mismatch",
-    "cut_short",
-    "too_long_out",
-    "empty_out",
-    "no_peer",
-    "backlog_full",
-    "write_errors",
-    "unrecorded",
-)
-
 #: Framing problems are said at most this often (a hostile peer must not flood stderr).
 FRAMING_SAY_S = 1.0
 
@@ -125,21 +100,6 @@ TunnelState = Literal[
 
 #: What wakes the stream loop for its connection: data, the peer gone, an error.
 _READ = select.POLLIN | select.POLLERR | select.POLLHUP
-
-
-#: What the relay returns for each frame it moved: (stamp in ns, direction, frame).
-Moved = list[tuple[int, int, bytes]]
-
-
-class DeviceEnd(Protocol):
-    """The device a tunnel end writes into itself, with the compiled relay."""
-
-    def writable_fd(self) -> int:
-        """The descriptor to write the peer's frames into; -1 while it may not be written."""
-
-    def written(self, records: Moved) -> None:
-        """Record frames the relay moved, both directions, in the order it moved them
-        (stamped as each was read from the device, or as its write into the device began)."""
 
 
 def _host_address(addr: tuple[object, ...]) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -200,27 +160,16 @@ class Tunnel(threading.Thread):
         self._udp_client: socket.socket | None = None
         self._peer_heard = 0.0  # monotonic time of the UDP peer's last datagram
         self._told: set[str] = set()  # addresses already named in a warning (bounded)
-        self._device_fd = -1  # the descriptor the device's reader handed the relay
-        self._device_lock = threading.Lock()  # the reader and this thread set the relay's device
+        relay = native_relay() if transport == "tcp" and device is not None else None
+        #: the compiled relay and the device it writes into (None: the Python loops move them)
+        self._end = (
+            RelayEnd(relay, device, max_frame, linktype == LINKTYPE_RAW, self._halt)
+            if relay is not None and device is not None
+            else None
+        )
         self._framing_said = (0, 0.0)  # framing errors when last said, and when
         #: the framing counts when this peer came: what is said of a peer is its own
         self._framing_base = (0, 0, 0, 0)
-        self._device = device
-        relay = native_relay() if transport == "tcp" and device is not None else None
-        #: the compiled relay (None: the Python loops move the frames)
-        self._relay = (
-            relay(
-                max_frame,
-                linktype == LINKTYPE_RAW,
-                queue=RECORD_QUEUE,
-                linger_us=RECORD_AFTER_US,
-                out_dir=Direction.OUTBOUND,
-                in_dir=Direction.INBOUND,
-            )
-            if relay is not None
-            else None
-        )
-        self._recorder: threading.Thread | None = None
         if role == "server":
             self._listener = self._listen()  # now: a port in use is an error at start
         elif transport == "udp":
@@ -346,32 +295,27 @@ class Tunnel(threading.Thread):
         self._poke()
 
     @property
+    def _relay(self) -> Any:
+        """The compiled relay (``tapwatch._relay.Relay``), or None: the Python loops."""
+        return self._end.relay if self._end is not None else None
+
+    @property
     def relays(self) -> bool:
         """Whether the device's reader should hand the device over (:meth:`relay_device`)."""
-        return self._relay is not None
+        return self._end is not None
 
     def without_relay(self) -> None:
         """The Python loops move the frames: the device's reader cannot hand the device over
         (another capture path reads it), and frames must not reach the peer from two threads.
         Only before the tunnel starts."""
         assert self.ident is None
-        self._relay = None
+        self._end = None
 
     def relay_device(self, fd: int, wait_ms: int) -> tuple[int, bool]:
-        """The device's reader hands its descriptor ``fd`` to the relay (-1: takes it back, and
-        the relay uses it no more once this returns) and watches it instead of reading it:
-        waits up to ``wait_ms`` and returns the errno of a failed read (0: none) and whether the
-        device is gone. The frames it reads reach the ring through the recorder."""
-        relay = self._relay
-        assert relay is not None
-        if fd != self._device_fd:
-            with self._device_lock:
-                self._device_fd = fd
-                relay.device(fd, fd >= 0)
-        if fd < 0:
-            return 0, False
-        err, dead = relay.wait_device(wait_ms)
-        return int(err), bool(dead)
+        """The device's reader hands its descriptor ``fd`` to the relay (see
+        :meth:`RelayEnd.hand_device`)."""
+        assert self._end is not None
+        return self._end.hand_device(fd, wait_ms)
 
     def _udp_connect(self) -> socket.socket:
         ep = self.endpoint
@@ -391,8 +335,8 @@ class Tunnel(threading.Thread):
     # ----- the thread ----------------------------------------------------------------------
     def run(self) -> None:
         try:
-            if self._relay is not None:
-                self._start_relay()
+            if self._end is not None:
+                self._end.start()
             if self.role == "server":
                 self._serve()
             else:
@@ -401,8 +345,8 @@ class Tunnel(threading.Thread):
             self._set_state("failed", f"tunnel failed: {type(e).__name__}: {e}")
         finally:
             self._close_conn()
-            if self._relay is not None:
-                self._stop_relay()
+            if self._end is not None:
+                self._end.stop()
             if self._listener is not None:
                 self._listener.close()
             self._sel.close()
@@ -410,44 +354,6 @@ class Tunnel(threading.Thread):
             self._wake_w.close()
             if self.state != "failed":
                 self.state = "stopped"
-
-    def _start_relay(self) -> None:
-        """The relay's thread, writing the peer's frames into the device (read once the
-        device's reader hands it over), and the recorder that drains its copies."""
-        relay, device = self._relay, self._device
-        assert relay is not None and device is not None
-        with self._device_lock:  # the reader may have handed it over already: it reads it too
-            if self._device_fd < 0:
-                relay.device(device.writable_fd(), False)
-        relay.start()
-        self._recorder = threading.Thread(
-            target=self._record, name="tapwatch-tunnel-recorder", daemon=True
-        )
-        self._recorder.start()
-
-    def _record(self) -> None:
-        """Drain the relay's copies into the ring, in the order it moved the frames: the one
-        thread that does (two would number a reply before its request)."""
-        relay, device = self._relay, self._device
-        assert relay is not None and device is not None
-        drain, written, halt = relay.drain, device.written, self._halt
-        while not halt.is_set():
-            moved = drain(RECORD_WAIT_MS, RECORD_QUEUE)
-            if moved:
-                written(moved)
-
-    def _stop_relay(self) -> None:
-        """The relay's thread ends (no descriptor is used after this), then what it queued is
-        recorded."""
-        relay, device = self._relay, self._device
-        assert relay is not None and device is not None
-        relay.stop()
-        self._halt.set()
-        if self._recorder is not None:
-            self._recorder.join(timeout=2)
-        moved = relay.drain(0, RECORD_QUEUE)
-        if moved:
-            device.written(moved)
 
     def stop(self) -> None:
         self._halt.set()
@@ -507,7 +413,7 @@ class Tunnel(threading.Thread):
                             conn.close()
                         self._not_allowed(addr, "connection")
                         continue
-                    self.peer = _addr_text(addr)
+                    self.peer = addr_text(addr)
                     return conn
             return None
         finally:
@@ -567,7 +473,7 @@ class Tunnel(threading.Thread):
             self._conn = conn
             self._backlog.clear()
             # before the relay takes the connection: its thread counts this peer's at once
-            self._framing_base = self._framing_counts()
+            self._framing_base = framing_counts(self.counters)
             if self._relay is not None:
                 self._relay.attach(conn.fileno())  # the relay's from now: sends, backlog
             self.state = "connected"
@@ -724,8 +630,7 @@ class Tunnel(threading.Thread):
         self.counters.refused += 1
         self._warn_once(
             str(addr[0]),
-            f"tunnel: turned away {_addr_text(addr)}: {self.peer} is connected "
-            "(one peer at a time)",
+            f"tunnel: turned away {addr_text(addr)}: {self.peer} is connected (one peer at a time)",
         )
 
     def _allowed(self, addr: tuple[object, ...]) -> bool:
@@ -739,7 +644,7 @@ class Tunnel(threading.Thread):
         self.counters.not_allowed += 1
         self._warn_once(
             "allow " + str(addr[0]),
-            f"tunnel: ignoring {what}s from {_addr_text(addr)}: not in --tunnel-allow",
+            f"tunnel: ignoring {what}s from {addr_text(addr)}: not in --tunnel-allow",
         )
 
     def _warn_once(self, key: str, text: str) -> None:
@@ -759,7 +664,7 @@ class Tunnel(threading.Thread):
         if not force and now - when < FRAMING_SAY_S:
             return
         self._framing_said = (c.framing_errors, now)
-        framing = _worded(self._framing_named(since=self._framing_base))
+        framing = worded(framing_named(self.counters, self.max_frame, since=self._framing_base))
         if framing:  # (none: the counts went up before this peer came)
             self._event(f"tunnel: framing problems from {self.peer}: {'; '.join(framing)}")
 
@@ -847,7 +752,7 @@ class Tunnel(threading.Thread):
             c.unfit += 1
             self._warn_once(
                 "unfit " + str(addr[0]),
-                f"tunnel: ignoring a datagram from {_addr_text(addr)} that is no frame "
+                f"tunnel: ignoring a datagram from {addr_text(addr)} that is no frame "
                 f"({len(data)} B): only a well-formed frame makes a peer",
             )
             return False
@@ -855,7 +760,7 @@ class Tunnel(threading.Thread):
             c.foreign += 1
             self._warn_once(
                 str(addr[0]),
-                f"tunnel: ignoring datagrams from {_addr_text(addr)}: "
+                f"tunnel: ignoring datagrams from {addr_text(addr)}: "
                 f"{self.peer} is the peer (another takes over once it is "
                 f"quiet for {self.quiet_s:g} s)",
             )
@@ -863,10 +768,10 @@ class Tunnel(threading.Thread):
         old = self.peer
         with self._lock:
             self._peer_addr = addr
-            self.peer = _addr_text(addr)
+            self.peer = addr_text(addr)
             self.state = "connected"
             c.connections += 1
-            self._framing_base = self._framing_counts()
+            self._framing_base = framing_counts(self.counters)
         self._peer_heard = now
         self._event(
             f"tunnel: {self.peer} is the peer (udp)"
@@ -929,65 +834,7 @@ class Tunnel(threading.Thread):
 
     def problems(self) -> list[str]:
         """Every non-zero problem counter, in words."""
-        c = self.counters
-        named = (
-            *self._framing_named(),
-            (c.too_long_out, f"device frame{{s}} over {self.max_frame} B not sent"),
-            (c.empty_out, "empty device frame{s} not sent"),
-            (c.no_peer, "device frame{s} with no peer connected"),
-            (c.backlog_full, "device frame{s} dropped: the peer did not keep up"),
-            (c.foreign, "datagram{s} from other addresses ignored"),
-            (c.refused, "client{s} turned away (one peer at a time)"),
-            (c.not_allowed, "connection{s} or datagram{s} from addresses not allowed"),
-            (c.unfit, "malformed datagram{s} from others (never a peer)"),
-            (c.silent_closed, "silent client{s} closed"),
-            (c.unreachable, "datagram{s} the peer's host refused (port unreachable)"),
-            (c.write_errors, "frame{s} the device refused"),
-            (c.unrecorded, "frame{s} carried but not recorded (the relay's queue was full)"),
-        )
-        return _worded(named)
-
-    def _framing_counts(self) -> tuple[int, int, int, int]:
-        c = self.counters
-        return (c.zero_length, c.too_long_in, c.length_mismatch, c.cut_short)
-
-    def _framing_named(
-        self, since: tuple[int, int, int, int] = (0, 0, 0, 0)
-    ) -> tuple[tuple[int, str], ...]:
-        """The framing problems from the peer (``TunnelCounters.framing_errors``), with words;
-        ``since``: the counts to leave out (those of the peers before this one)."""
-        zero, too_long, mismatch, cut = (
-            n - base for n, base in zip(self._framing_counts(), since, strict=True)
-        )
-        return (
-            (zero, "zero-length frame{s}"),
-            (too_long, f"frame{{s}} over {self.max_frame} B from the peer"),
-            (mismatch, "frame{s} whose IP length disagrees"),
-            (cut, "frame{s} cut short by the peer leaving"),
-        )
+        return problems(self.counters, self.max_frame)
 
     def summary_text(self) -> str:
-        c = self.counters
-        text = (
-            f"tunnel: {c.connections} connection{'s' if c.connections != 1 else ''}, "
-            f"{c.frames_out} frame{_s(c.frames_out)} sent, {c.frames_in} received, "
-            f"{c.framing_errors} framing error{_s(c.framing_errors)}"
-        )
-        problems = self.problems()
-        return text + (f" ({'; '.join(problems)})" if problems else "")
-
-
-def _s(n: int) -> str:
-    return "" if n == 1 else "s"
-
-
-def _worded(named: tuple[tuple[int, str], ...]) -> list[str]:
-    """``(count, words with {s})`` pairs as "3 frames ...", the zero counts left out."""
-    return [f"{n:,} {what.format(s=_s(n))}" for n, what in named if n]
-
-
-def _addr_text(addr: tuple[object, ...]) -> str:
-    host, port = str(addr[0]), addr[1]
-    if host.startswith("::ffff:") and "." in host:
-        host = host[7:]
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        return summary_text(self.counters, self.max_frame)

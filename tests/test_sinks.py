@@ -165,7 +165,10 @@ def test_the_tunnel_carries_what_the_host_sent_and_starts_and_stops_with_the_ses
         started = stopped = False
 
         def __init__(self) -> None:
+            from tapwatch.tunnelwire import TunnelCounters
+
             self.sent: list[bytes] = []
+            self.counters = TunnelCounters()  # the status bar reads its unrecorded count
 
         def send(self, frame: bytes) -> None:
             self.sent.append(frame)
