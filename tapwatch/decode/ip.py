@@ -122,6 +122,7 @@ def ipv4_walk(d: bytes, off: int, out: Walk, lim: int = -1) -> None:
         out.ip_end = off + tot if hl <= tot and off + tot <= lim else lim
         if out.shallow:
             return
+    out.head(off + hl)  # what the header says, whatever its version (a filter reads it so)
     if vhl >> 4 != 4 or hl < 20 or lim - off < hl or tot < hl:
         return
     end = off + tot if off + tot <= lim else lim
@@ -269,6 +270,7 @@ def ipv6_walk(d: bytes, off: int, out: Walk, lim: int = -1) -> None:
             if pos + 8 > end:
                 return
             hlen = (d[pos + 1] + 1) << 3
+            out.part(pos, pos + hlen)
             if pos + hlen > end:
                 return
             nh = d[pos]
@@ -277,6 +279,7 @@ def ipv6_walk(d: bytes, off: int, out: Walk, lim: int = -1) -> None:
             if pos + 8 > end:
                 return
             fo = d[pos + 2] << 8 | d[pos + 3]
+            out.part(pos, pos + 8)
             if first:
                 out.proto = d[pos]
             if fo & 0xFFF8:
@@ -288,6 +291,7 @@ def ipv6_walk(d: bytes, off: int, out: Walk, lim: int = -1) -> None:
             _ah, nxt, size = ah_header(d, pos, end)
             if size < 0:
                 return
+            out.part(pos, pos + size)
             nh, pos = nxt, pos + size
         else:
             break
@@ -295,6 +299,7 @@ def ipv6_walk(d: bytes, off: int, out: Walk, lim: int = -1) -> None:
             out.proto = nh
     else:
         return
+    out.head(pos)
     if nh == 59:
         return
     if first:

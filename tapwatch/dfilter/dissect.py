@@ -23,10 +23,13 @@ from __future__ import annotations
 import contextlib
 import struct
 from collections.abc import Callable
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from tapwatch.dfilter import registry
 from tapwatch.dfilter.packet import Layer, Packet
+
+if TYPE_CHECKING:
+    from tapwatch.decode.core import Walk
 
 #: Layers one packet may have before encapsulations are no longer followed.
 MAX_LAYERS: Final = 24
@@ -111,6 +114,38 @@ def ip_any(pkt: Packet, d: bytes, off: int, end: int) -> None:
             ethertype(pkt, d, off, end, 0x0800)
         elif v == 6:
             ethertype(pkt, d, off, end, 0x86DD)
+
+
+def walked(
+    pkt: Packet, d: bytes, off: int, end: int, name: str, etype: int, proto: int = -1
+) -> Walk:
+    """The decoder's header walk (:func:`tapwatch.decode.walk`) that read the header of the
+    layer ``name`` (the decoder's names: ``Ethernet``, ``IPv4``, ``MPLS`` ...) at ``d[off]``.
+
+    Where a link, IP or MPLS header ends and the next layer begins is read there, never
+    again here: the frame's walk, made once a packet, when ``d`` is the frame and it reached
+    that header; else the walk from that header on (``etype``: the ethertype announcing it,
+    :data:`tapwatch.decode.classify.ETHERNET` for Ethernet; ``proto``: the IP protocol
+    number, for what IP carries), for a datagram reassembled from fragments or a payload the
+    decoder does not follow."""
+    from tapwatch.decode import walk_from
+
+    if d is pkt.data:
+        w = frame_walk(pkt)
+        if w.header_end(off, name) >= 0 or w.part_end(off, name) >= 0:
+            return w
+    return walk_from(d, off, end, etype, proto)
+
+
+def frame_walk(pkt: Packet) -> Walk:
+    """The decoder's header walk of the packet's frame, made on first use."""
+    w: Walk | None = pkt._walk
+    if w is None or pkt._walk_of is not pkt.data:
+        from tapwatch.decode import walk
+
+        w = pkt._walk = walk(pkt.data, pkt.linktype)
+        pkt._walk_of = pkt.data
+    return w
 
 
 def ip_proto(pkt: Packet, d: bytes, off: int, end: int, proto: int) -> None:

@@ -38,6 +38,7 @@ from tapwatch.dfilter.dissect import (
     flag,
     u16,
     uint,
+    walked,
 )
 from tapwatch.dfilter.packet import Layer, Packet, Pass
 
@@ -280,8 +281,9 @@ def tcp(pkt: Packet, d: bytes, off: int, end: int) -> None:
     if off + 20 > end:  # cut short: the layer is there (as Wireshark's), its fields as far as read
         pkt.add(Layer("tcp", d, off, end, end - off)).extra = TcpInfo(0)
         return
-    thl = (d[off + 12] >> 4) * 4
-    if thl < 20:
+    head = walked(pkt, d, off, end, "TCP", -1, 6).header_end(off, "TCP")  # its data offset
+    thl = head - off
+    if head < 0 or thl < 20:
         return
     stop = claimed_end(pkt, d, off, end)
     length = stop - off - thl
