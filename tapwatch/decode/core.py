@@ -240,12 +240,13 @@ class Walk:
             self.heads.append(-1)
         self.at = -1
 
-    def add(self, name: str, off: int) -> None:
-        """A layer whose offset its walk knows."""
+    def add(self, name: str, off: int, head: int = -1) -> None:
+        """A layer whose offset its walk knows (and ``head``: where its header ends, when
+        known before the layer is added: one call, for the walks that keep no offsets)."""
         self.names.append(name)
         if self.keep:
             self.starts.append(off)
-            self.heads.append(-1)
+            self.heads.append(head)
         self.at = -1
 
     def head(self, end: int) -> None:

@@ -106,13 +106,14 @@ def ipv4(d: bytes, off: int, a: Acc, lim: int = -1, quoted: bool = False) -> str
 
 
 def ipv4_walk(d: bytes, off: int, out: Walk, lim: int = -1) -> None:
-    out.add("IPv4", off)
     if lim < 0:
         lim = len(d)
     if lim - off < 20:
+        out.add("IPv4", off)
         return
     vhl = d[off]
     hl = (vhl & 15) << 2
+    out.add("IPv4", off, off + hl)  # what the header says, whatever its version (-Y reads it)
     tot = d[off + 2] << 8 | d[off + 3]
     first = out.version == 0
     if first and vhl >> 4 == 4:  # the frame's first IP header: what analysis and replay read
@@ -122,7 +123,6 @@ def ipv4_walk(d: bytes, off: int, out: Walk, lim: int = -1) -> None:
         out.ip_end = off + tot if hl <= tot and off + tot <= lim else lim
         if out.shallow:
             return
-    out.head(off + hl)  # what the header says, whatever its version (a filter reads it so)
     if vhl >> 4 != 4 or hl < 20 or lim - off < hl or tot < hl:
         return
     end = off + tot if off + tot <= lim else lim
@@ -299,7 +299,8 @@ def ipv6_walk(d: bytes, off: int, out: Walk, lim: int = -1) -> None:
             out.proto = nh
     else:
         return
-    out.head(pos)
+    if out.keep:  # (a call the counters' walk, which keeps no offsets, need not pay)
+        out.head(pos)
     if nh == 59:
         return
     if first:
