@@ -128,24 +128,51 @@ def walked(
     :data:`tapwatch.decode.classify.ETHERNET` for Ethernet; ``proto``: the IP protocol
     number, for what IP carries), for a datagram reassembled from fragments or a payload the
     decoder does not follow."""
-    from tapwatch.decode import walk_from
-
     if d is pkt.data:
         w = frame_walk(pkt)
         if w.header_end(off, name) >= 0 or w.part_end(off, name) >= 0:
             return w
-    return walk_from(d, off, end, etype, proto)
+    got: Walk = _decoder().walk_from(d, off, end, etype, proto)
+    return got
+
+
+def header_end(
+    pkt: Packet, d: bytes, off: int, end: int, name: str, etype: int, proto: int = -1
+) -> int:
+    """Where the header of the layer ``name`` at ``d[off]`` ends, as :func:`walked`'s walk
+    read it (-1: it read none there); one lookup where the frame's walk has it."""
+    if d is pkt.data:
+        got = frame_walk(pkt).header_end(off, name)
+        if got >= 0:
+            return got
+    w: Walk = _decoder().walk_from(d, off, end, etype, proto)
+    return w.header_end(off, name)
 
 
 def frame_walk(pkt: Packet) -> Walk:
     """The decoder's header walk of the packet's frame, made on first use."""
     w: Walk | None = pkt._walk
     if w is None or pkt._walk_of is not pkt.data:
-        from tapwatch.decode import walk
-
-        w = pkt._walk = walk(pkt.data, pkt.linktype)
+        # to the first transport header: what a tunnel carries is walked from its header
+        # when a walker reaches it (walked), which costs the many packets that carry none
+        # nothing
+        w = _decoder().walk(pkt.data, pkt.linktype, False)
+        pkt._walk = w
         pkt._walk_of = pkt.data
     return w
+
+
+_DECODER: list[Any] = []
+
+
+def _decoder() -> Any:
+    """:mod:`tapwatch.decode`, imported on first use (a filter that is only compiled, as the
+    filter bar's check does, never loads it; an import statement per call cost 1-3 us)."""
+    if not _DECODER:
+        import tapwatch.decode
+
+        _DECODER.append(tapwatch.decode)
+    return _DECODER[0]
 
 
 def ip_proto(pkt: Packet, d: bytes, off: int, end: int, proto: int) -> None:

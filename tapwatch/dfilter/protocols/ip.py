@@ -21,6 +21,7 @@ from tapwatch.dfilter.dissect import (
     bind,
     both,
     flag,
+    header_end,
     ip_any,
     ip_proto,
     raw,
@@ -141,7 +142,7 @@ def ipv4(pkt: Packet, d: bytes, off: int, end: int) -> None:
     if off + 20 > end:
         return
     _vhl, total, fo, proto = _IP4_HEAD(d, off)
-    head = walked(pkt, d, off, end, "IPv4", 0x0800).header_end(off, "IPv4")  # IHL's, walked
+    head = header_end(pkt, d, off, end, "IPv4", 0x0800)  # IHL's, as the walk read it
     ihl = head - off
     if head < 0 or ihl < 20 or head > end:
         return

@@ -14,12 +14,12 @@ from tapwatch.dfilter.dissect import (
     ethertype,
     flag,
     frame_walk,
+    header_end,
     ip_any,
     leaf,
     raw,
     u16,
     uint,
-    walked,
 )
 from tapwatch.dfilter.packet import Layer, Packet
 from tapwatch.linktypes import (
@@ -153,7 +153,7 @@ _BRIDGED: Final = 0x6558
 def ether(pkt: Packet, d: bytes, off: int, end: int) -> None:
     if off + 14 > end:
         return
-    p = walked(pkt, d, off, end, "Ethernet", _BRIDGED).header_end(off, "Ethernet")
+    p = header_end(pkt, d, off, end, "Ethernet", _BRIDGED)
     if p < 0 or p > end:
         return
     layer = pkt.add(Layer("eth", d, off, p, p - off))

@@ -36,9 +36,9 @@ from tapwatch.dfilter.dissect import (
     bind,
     both,
     flag,
+    header_end,
     u16,
     uint,
-    walked,
 )
 from tapwatch.dfilter.packet import Layer, Packet, Pass
 
@@ -281,7 +281,7 @@ def tcp(pkt: Packet, d: bytes, off: int, end: int) -> None:
     if off + 20 > end:  # cut short: the layer is there (as Wireshark's), its fields as far as read
         pkt.add(Layer("tcp", d, off, end, end - off)).extra = TcpInfo(0)
         return
-    head = walked(pkt, d, off, end, "TCP", -1, 6).header_end(off, "TCP")  # its data offset
+    head = header_end(pkt, d, off, end, "TCP", -1, 6)  # its data offset, as walked
     thl = head - off
     if head < 0 or thl < 20:
         return

@@ -19,6 +19,7 @@ from tapwatch.dfilter.dissect import (
     bind_ports,
     ethertype,
     flag,
+    header_end,
     ip_any,
     ip_proto,
     leaf,
@@ -111,7 +112,7 @@ registry.register_field("gre.sequence_number", "FT_UINT32", "gre", _gre_optional
 def gre(pkt: Packet, d: bytes, off: int, end: int) -> None:
     if off + 4 > end:
         return
-    p = walked(pkt, d, off, end, "GRE", -1, 47).header_end(off, "GRE")  # its flags' fields
+    p = header_end(pkt, d, off, end, "GRE", -1, 47)  # the fields its flags announce
     if p < 0 or p > end:
         return
     pkt.add(Layer("gre", d, off, p, p - off))
