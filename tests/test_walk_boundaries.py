@@ -165,6 +165,7 @@ _FILTER_LAYERS = {
     "null": ("Null",),
     "ip": ("IPv4",),
     "gre": ("GRE",),
+    "geneve": ("Geneve",),
     "ah": ("AH", "/IPv6"),
     "mpls": ("/MPLS",),
     "ipv6.hopopts": ("/IPv6",),

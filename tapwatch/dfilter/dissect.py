@@ -149,6 +149,18 @@ def header_end(
     return w.header_end(off, name)
 
 
+def carried_end(pkt: Packet, d: bytes, off: int, end: int, name: str) -> int:
+    """Where the header of the layer ``name`` that the UDP datagram just added carries at
+    ``d[off]`` ends, as the decoder's walk from that datagram's header read it (its ports
+    dispatched as the decoder dispatches them); -1 when it read none there."""
+    layers = pkt._layers
+    udp = layers[-1] if layers else None
+    if udp is None or udp.name != "udp" or udp.data is not d or udp.off + 8 != off:
+        return -1
+    w: Walk = _decoder().walk_from(d, udp.off, end, -1, 17)
+    return w.header_end(off, name)
+
+
 def frame_walk(pkt: Packet) -> Walk:
     """The decoder's header walk of the packet's frame, made on first use."""
     w: Walk | None = pkt._walk

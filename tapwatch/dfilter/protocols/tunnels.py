@@ -17,6 +17,7 @@ from tapwatch.dfilter.dissect import (
     bind,
     bind_heuristic,
     bind_ports,
+    carried_end,
     ethertype,
     flag,
     header_end,
@@ -62,11 +63,11 @@ uint("geneve.vni", "FT_UINT24", "geneve", 4, 3, desc="Virtual network identifier
 def geneve(pkt: Packet, d: bytes, off: int, end: int) -> None:
     if off + 8 > end:
         return
-    size = 8 + (d[off] & 0x3F) * 4
-    if off + size > end:
+    p = carried_end(pkt, d, off, end, "Geneve")  # its options' length, as the walk read it
+    if p < 0 or p > end:
         return
-    pkt.add(Layer("geneve", d, off, off + size, size))
-    ethertype(pkt, d, off + size, end, u16(d, off + 2))
+    pkt.add(Layer("geneve", d, off, p, p - off))
+    ethertype(pkt, d, p, end, u16(d, off + 2))
 
 
 bind_ports("udp", "geneve", geneve)
