@@ -1,6 +1,7 @@
 """Per-packet cost of the decoder's hot calls, on the offline benchmark's packet mix.
 
-``summarize``, ``layers``, ``LineFormatter.line``, the tools' plain header pass
+``summarize``, ``layers``, the header walk with its spans (``walk``), ``LineFormatter.line``,
+the tools' plain header pass
 (``analysis.headers.transport``) and the crossing key of a merged capture
 (``analysis.crossing.network_key``, ``network_bytes`` before it, and ``Crossings.see``
 around it) over the raw-IP and Ethernet templates of :mod:`bench.offline_bench` (each
@@ -50,6 +51,9 @@ def measure(rounds: int) -> dict[str, float]:
             "summarize": lambda d, lt=lt: decode.summarize(d, lt),
             "layers": lambda d, lt=lt: decode.layers(d, lt),
         }
+        walk = getattr(decode, "walk", None)
+        if walk is not None:  # with every layer's offsets and header ends (the tree's, -Y's)
+            calls["walk (spans)"] = lambda d, lt=lt, w=walk: w(d, lt)
         if transport is not None:
             calls["header pass"] = lambda d, lt=lt: transport(d, lt)
         if network_key is not None:

@@ -21,7 +21,6 @@ with its column, a refused host name, the number of packets a range stands for.
 
 from __future__ import annotations
 
-import atexit
 import itertools
 import json
 import os
@@ -30,9 +29,10 @@ import sys
 import threading
 import time
 from dataclasses import asdict
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from tapwatch.errors import TapwatchError
+from tapwatch.keeper import PerProcess
 from tapwatch.linktypes import LINKTYPE_ETHERNET
 from tapwatch.sandbox.confine import Limits
 from tapwatch.sandbox.protocol import (
@@ -358,18 +358,12 @@ class _Retry(Exception):
     """The server went away before answering: start another and ask once more."""
 
 
-_builder: Builder | None = None
-_builder_lock = threading.Lock()
+_BUILDER: Final = PerProcess(Builder)
 
 
 def builder() -> Builder:
     """The process's one builder (and server), closed when the process exits."""
-    global _builder
-    with _builder_lock:
-        if _builder is None:
-            _builder = Builder()
-            atexit.register(_builder.close)
-        return _builder
+    return _BUILDER.get()
 
 
 def warm() -> None:
@@ -379,8 +373,9 @@ def warm() -> None:
 
 def cancel_previews() -> None:
     """Kill the preview being evaluated, if any (the dialog closed)."""
-    if _builder is not None:
-        _builder.cancel()
+    made = _BUILDER.made()
+    if made is not None:
+        made.cancel()
 
 
 def preview(

@@ -25,10 +25,9 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Final
 
 from tapwatch import keeper
 
@@ -231,18 +230,10 @@ class FilterJudge(keeper.KeptChild):
         return line
 
 
-_judges: dict[str, FilterJudge] = {}
-_judges_lock = threading.Lock()
+_JUDGES: Final = keeper.PerProcess(FilterJudge)
 
 
 def judge(purpose: str = "filter bar") -> FilterJudge:
     """The process's judge for ``purpose`` (every filter bar shares one child; finding by a
     filter has its own, so neither makes the other's request stale)."""
-    with _judges_lock:
-        got = _judges.get(purpose)
-        if got is None:
-            got = _judges[purpose] = FilterJudge()
-            import atexit
-
-            atexit.register(got.close)
-        return got
+    return _JUDGES.get(purpose)

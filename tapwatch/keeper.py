@@ -20,7 +20,44 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
+
+
+class _Closable(Protocol):
+    def close(self) -> None: ...
+
+
+_T = TypeVar("_T", bound=_Closable)
+
+
+class PerProcess(Generic[_T]):
+    """The process's one object of a kind (one per key), made on first use and closed at exit.
+
+    The tree's child, the filter checks' children and the packet builder's server are each
+    shared by every caller of the process: two threads asking at once must still make one,
+    so the making happens under a lock, and what was made is closed when the process exits
+    (a child left running would outlive tapwatch until its parent-death signal)."""
+
+    def __init__(self, make: Callable[[], _T]) -> None:
+        self._make = make
+        self._made: dict[str, _T] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str = "") -> _T:
+        with self._lock:
+            got = self._made.get(key)
+            if got is None:
+                got = self._made[key] = self._make()
+                import atexit
+
+                atexit.register(got.close)
+            return got
+
+    def made(self, key: str = "") -> _T | None:
+        """The object for ``key`` if one was made (None: nobody asked for it yet)."""
+        with self._lock:
+            return self._made.get(key)
+
 
 #: One thread, idle between starts, never ended before the interpreter is.
 _KEEPER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="child-keeper")

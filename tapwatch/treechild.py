@@ -26,9 +26,8 @@ import json
 import os
 import signal
 import sys
-import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from tapwatch import keeper
 
@@ -210,17 +209,9 @@ def _size(n: int) -> str:
     return f"{n:,} bytes"
 
 
-_child: TreeChild | None = None
-_child_lock = threading.Lock()
+_TREE_CHILD: Final = keeper.PerProcess(TreeChild)
 
 
 def tree_child() -> TreeChild:
     """The process's tree child (every detail pane shares one)."""
-    global _child
-    with _child_lock:
-        if _child is None:
-            _child = TreeChild()
-            import atexit
-
-            atexit.register(_child.close)
-        return _child
+    return _TREE_CHILD.get()

@@ -29,16 +29,24 @@ every consumer reads a frame's headers from:
   the walk's own state);
 * output, a :class:`~tapwatch.decode.core.Walk`: the layers as ``(name, offset)`` pairs,
   outermost first (``names``/``starts``; :meth:`~tapwatch.decode.core.Walk.spans` adds
-  each layer's length), plus the few fields the consumers need: the first network
-  layer's ethertype and offset (``ethertype``, ``net``: replay, the peer), the first IP
-  header's version, offset, protocol and datagram end, and that header's TCP/UDP ports,
-  payload offset, sequence number and flags (``version``, ``ip``, ``proto``, ``ip_end``,
-  ``l4``, ``sport``, ``dport``, ``payload``, ``seq``, ``flags``: analysis);
+  each layer's length), where each layer's header ends as its length fields say
+  (``heads``: IPv4's IHL, TCP's data offset, GRE's flags, Geneve's options, the end of
+  IPv6's extension headers and of an MPLS stack) and the headers inside a layer (``inner``:
+  each IPv6 extension header, each MPLS label), plus the few fields the consumers need:
+  the first network layer's ethertype and offset (``ethertype``, ``net``: replay, the
+  peer), the first IP header's version, offset, protocol and datagram end, and that
+  header's TCP/UDP ports, payload offset, sequence number and flags (``version``, ``ip``,
+  ``proto``, ``ip_end``, ``l4``, ``sport``, ``dport``, ``payload``, ``seq``, ``flags``:
+  analysis);
 * ``deep=False`` stops at the first transport header; :func:`first_ip` (``Walk.shallow``)
   at the first IP header, once its version, offset and datagram end are set.
 
 Its consumers: :func:`layers` (the counters), :mod:`tapwatch.analysis.headers`,
-:mod:`tapwatch.replay`, :mod:`tapwatch.peer`, the byte spans of the tree's layers, and
+:mod:`tapwatch.replay`, :mod:`tapwatch.peer`, the byte spans of the tree's layers and where
+their headers end (the builders read a header's fields, the walk where it ends:
+:meth:`~tapwatch.decode.fields.Net.header_end`), the display filter's link, IP, MPLS, GRE and
+AH layers (:func:`tapwatch.dfilter.dissect.walked`; :func:`walk_from` walks from a header
+the frame's walk did not reach, such as a reassembled datagram), and
 (:func:`first_ip`: a walk that stops at the first IP header) the crossing key of
 :mod:`tapwatch.analysis.crossing`.
 The text (:func:`summarize`, ``-v``) goes through the same tables and handlers with its
@@ -114,7 +122,7 @@ for _name in (
 ):
     _importlib.import_module(f"tapwatch.decode.{_name}")
 
-from tapwatch.decode.classify import first_ip, layers, walk  # noqa: E402 (after the binding imports)
+from tapwatch.decode.classify import first_ip, layers, walk, walk_from  # noqa: E402 (after the binding imports)
 from tapwatch.decode.core import Cookies, Summary, TcpFlows, Walk  # noqa: E402 (after the binding imports)
 from tapwatch.decode.framing import FramedStream, split_frames  # noqa: E402
 from tapwatch.decode.line import (  # noqa: E402 (after the binding imports)
@@ -160,4 +168,5 @@ __all__ = [
     "summarize_with",
     "verbose_text",
     "walk",
+    "walk_from",
 ]

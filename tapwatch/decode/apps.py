@@ -20,7 +20,7 @@ from tapwatch.decode.core import (
     Walk,
     bind,
 )
-from tapwatch.decode.tcpapps import TLS_PORTS, by_port, starts_record
+from tapwatch.decode.tcpapps import TLS_ALERTS, TLS_HANDSHAKES, TLS_PORTS, by_port, starts_record
 from tapwatch.decode.verbose import hexdump
 
 _HTTP_CMDS: Final = frozenset(
@@ -583,66 +583,6 @@ class _Syslog(PortHandler):
 
 # ----------------------------------------------------------------------------- TLS Info
 
-#: tshark 4.0's handshake message names (its ``ssl_31_handshake_type``)
-TLS_HANDSHAKES: Final[dict[int, str]] = {
-    0: "Hello Request",
-    1: "Client Hello",
-    2: "Server Hello",
-    3: "Hello Verify Request",
-    4: "New Session Ticket",
-    5: "End of Early Data",
-    6: "Hello Retry Request",
-    8: "Encrypted Extensions",
-    11: "Certificate",
-    12: "Server Key Exchange",
-    13: "Certificate Request",
-    14: "Server Hello Done",
-    15: "Certificate Verify",
-    16: "Client Key Exchange",
-    20: "Finished",
-    21: "Client Certificate URL",
-    22: "Certificate Status",
-    23: "Supplemental Data",
-    24: "Key Update",
-    25: "Compressed Certificate",
-}
-#: tshark 4.0's alert descriptions (any other is "Unknown")
-TLS_ALERTS: Final[dict[int, str]] = {
-    0: "Close Notify",
-    10: "Unexpected Message",
-    20: "Bad Record MAC",
-    21: "Decryption Failed",
-    22: "Record Overflow",
-    30: "Decompression Failure",
-    40: "Handshake Failure",
-    41: "No Certificate",
-    42: "Bad Certificate",
-    43: "Unsupported Certificate",
-    44: "Certificate Revoked",
-    45: "Certificate Expired",
-    46: "Certificate Unknown",
-    47: "Illegal Parameter",
-    48: "Unknown CA",
-    49: "Access Denied",
-    50: "Decode Error",
-    51: "Decrypt Error",
-    60: "Export Restriction",
-    70: "Protocol Version",
-    71: "Insufficient Security",
-    80: "Internal Error",
-    86: "Inappropriate Fallback",
-    90: "User Canceled",
-    100: "No Renegotiation",
-    109: "Missing Extension",
-    110: "Unsupported Extension",
-    111: "Certificate Unobtainable",
-    112: "Unrecognized Name",
-    113: "Bad Certificate Status Response",
-    114: "Bad Certificate Hash Value",
-    115: "Unknown PSK Identity",
-    116: "Certificate Required",
-    120: "No Application Protocol",
-}
 #: record versions tshark reads a record under (SSL 3.0, TLS 1.0-1.3, GM/T's 0x0101)
 _TLS_VERSIONS: Final = frozenset({0x0300, 0x0301, 0x0302, 0x0303, 0x0304, 0x0101})
 #: the fewest bytes an encrypted handshake message takes (a MAC or an AEAD tag): tshark

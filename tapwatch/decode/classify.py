@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from tapwatch.decode.core import LINKTYPES, TcpFlows, Walk
+from tapwatch.decode.core import LINKTYPES, TcpFlows, Walk, ethertype_walk
+from tapwatch.decode.ip import upper_walk
+from tapwatch.decode.link import ether_walk
 
 
 def layers(data: Any, linktype: int) -> tuple[str, ...]:
@@ -39,6 +41,34 @@ def walk(data: Any, linktype: int, deep: bool = True, spans: bool = True) -> Wal
     w = Walk(None, deep, spans)
     try:
         _into(data, linktype, w)
+    except Exception:  # hostile bytes: what was walked so far stands
+        return w
+    return w
+
+
+#: the "ethertype" :func:`walk_from` takes for an Ethernet header (transparent Ethernet
+#: bridging, as GRE and Geneve announce one)
+ETHERNET: Final = 0x6558
+
+
+def walk_from(data: Any, off: int, end: int, ethertype: int, proto: int = -1) -> Walk:
+    """The walk from a header inside ``data``: the one ``ethertype`` announces at ``off``
+    (:data:`ETHERNET`: an Ethernet header), or with ``proto`` set, the one that IP protocol
+    number announces (GRE, AH ...); the bytes end at ``end``, the offsets are ``data``'s.
+    What a consumer that follows a header the frame's walk did not reach (a datagram
+    reassembled from fragments, one quoted in an ICMP error) reads that header's boundaries
+    from.  Never raises."""
+    w = Walk(None, True, True)
+    d = data if type(data) is bytes else bytes(data)
+    if end < len(d):
+        d = d[:end]
+    try:
+        if proto >= 0:
+            upper_walk(d, off, len(d), len(d) - off, proto, w, False)
+        elif ethertype == ETHERNET:
+            ether_walk(d, off, w)
+        else:
+            ethertype_walk(d, off, ethertype, w)
     except Exception:  # hostile bytes: what was walked so far stands
         return w
     return w

@@ -220,6 +220,15 @@ class Walk:
         #: -- a second list per packet costs the counters' walk a tenth of its time
         self.keep = spans
         self.starts: list[int] = [] if spans else _NO_STARTS
+        #: ``heads[i]``: where layer ``i``'s header ends -- where its payload starts -- as the
+        #: header's own length fields say (IPv4's IHL, TCP's data offset, the end of IPv6's
+        #: extension headers or of an MPLS label stack); it may lie past the captured bytes
+        #: (consumers clip it); -1: not read.  Kept with ``starts`` (``spans=True``) only.
+        self.heads: list[int] = [] if spans else _NO_STARTS
+        #: the headers inside a layer, as flat ``start, end, layer`` triples (``layer``: its
+        #: index in ``names``): IPv6's extension headers (fragment and AH included), each
+        #: label of an MPLS stack
+        self.inner: list[int] = [] if spans else _NO_STARTS
         self.flows = flows
         self.deep = deep
 
@@ -228,14 +237,47 @@ class Walk:
         self.names.append(name)
         if self.keep:
             self.starts.append(self.at)
+            self.heads.append(-1)
         self.at = -1
 
-    def add(self, name: str, off: int) -> None:
-        """A layer whose offset its walk knows."""
+    def add(self, name: str, off: int, head: int = -1) -> None:
+        """A layer whose offset its walk knows (and ``head``: where its header ends, when
+        known before the layer is added: one call, for the walks that keep no offsets)."""
         self.names.append(name)
         if self.keep:
             self.starts.append(off)
+            self.heads.append(head)
         self.at = -1
+
+    def head(self, end: int) -> None:
+        """The header of the layer added last ends at ``end`` (see ``heads``)."""
+        if self.keep:
+            self.heads[len(self.heads) - 1] = end
+
+    def part(self, start: int, end: int) -> None:
+        """A header inside the layer added last spans ``start:end`` (see ``inner``)."""
+        if self.keep:
+            self.inner.append(start)
+            self.inner.append(end)
+            self.inner.append(len(self.names) - 1)
+
+    def header_end(self, off: int, name: str) -> int:
+        """Where the header of the layer ``name`` that starts at ``off`` ends (its ``heads``
+        entry); -1 when the walk read no such header."""
+        starts = self.starts
+        for i in range(len(starts) - 1, -1, -1):
+            if starts[i] == off and self.heads[i] >= 0 and self.names[i] == name:
+                return self.heads[i]
+        return -1
+
+    def part_end(self, off: int, name: str) -> int:
+        """Where the header that starts at ``off`` inside a layer ``name`` ends (``inner``:
+        IPv6's extension headers, MPLS's labels); -1 when the walk read none there."""
+        inner = self.inner
+        for i in range(0, len(inner), 3):
+            if inner[i] == off and self.names[inner[i + 2]] == name:
+                return inner[i + 1]
+        return -1
 
     def __len__(self) -> int:
         return len(self.names)

@@ -386,19 +386,7 @@ _CONTENT: Final = tcpapps.TLS_CONTENT_TYPES
 _VERSIONS: Final = tcpapps.TLS_VERSIONS
 #: how Wireshark names a record layer by its version
 _RECORD_NAMES: Final = tcpapps.TLS_RECORD_NAMES
-_HANDSHAKES: Final = {
-    1: "Client Hello",
-    2: "Server Hello",
-    4: "New Session Ticket",
-    8: "Encrypted Extensions",
-    11: "Certificate",
-    12: "Server Key Exchange",
-    13: "Certificate Request",
-    14: "Server Hello Done",
-    15: "Certificate Verify",
-    16: "Client Key Exchange",
-    20: "Finished",
-}
+_HANDSHAKES: Final = tcpapps.TLS_HANDSHAKES
 MAX_RECORDS: Final = 32
 
 

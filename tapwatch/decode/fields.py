@@ -20,7 +20,7 @@ Every label still goes through :func:`tapwatch.sanitize.printable` in the tree
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from tapwatch.decode.names import (
     ARP_HARDWARE,
@@ -34,16 +34,32 @@ from tapwatch.decode.names import (
     ICMP_UNREACH,
 )
 from tapwatch.decode.verbose import IPPROTO_TD, cksum, pseudo_sum, shouldbe
+from tapwatch.linktypes import LINKTYPE_RAW
+
+if TYPE_CHECKING:
+    from tapwatch.decode.core import Walk
 
 #: Bytes of a data field shown in hex before the rest is summed up by its length.
 SHOWN_BYTES: Final = 24
 
 
 class Net:
-    """What checksums need of the nearest IP header: addresses and where its payload ends."""
+    """What checksums need of the nearest IP header: addresses and where its payload ends;
+    and where the frame's headers end, as the decoder's one header walk read them
+    (:meth:`header_end`): the tree's builders read the fields of a header, never where it
+    ends or where the next layer begins."""
 
-    def __init__(self, data: bytes, wire: int | None = None) -> None:
+    def __init__(
+        self, data: bytes, wire: int | None = None, walked: Walk | None = None, linktype: int = 1
+    ) -> None:
         self.data = data
+        #: the decoder's walk of ``data`` (the tree passes its own; else one is made on first
+        #: use, of ``data`` as a frame of ``linktype``: Ethernet unless said)
+        self.walked = walked
+        self.linktype = linktype
+        #: walks of datagrams the frame's walk does not enter (quoted in an ICMP error), by
+        #: the offset they start at
+        self._quoted: list[tuple[int, Walk]] = []
         #: the frame's length on the wire, when known: an IP header claiming more ends there
         #: (tshark's reported length); None: the IP header's length is believed
         self.wire = wire
@@ -51,6 +67,39 @@ class Net:
         self.dst = b""
         self.end = -1  # end of the IP payload in ``data`` (-1: no IP header yet)
         self.fragment = False  # the payload is a fragment: its checksum cannot be verified
+
+    def header_end(self, s: int, name: str, ip: bool = False) -> int:
+        """Where the header of the layer ``name`` (the walk's names: ``IPv4``, ``TCP``,
+        ``GRE`` ...) that starts at ``s`` ends (its payload starts), as the walk read its
+        length fields; -1 when the walk read no such header there.  ``ip``: an IP header,
+        which the frame's walk may not have entered (a datagram an ICMP error quotes): the
+        walk of that datagram from ``s`` answers, and answers later for what it carries."""
+        return self._find(s, name, ip, False)
+
+    def part_end(self, s: int, name: str) -> int:
+        """Where the header that starts at ``s`` inside a layer ``name`` ends (an IPv6
+        extension header, an MPLS label), as the walk read it; -1 when it read none there."""
+        return self._find(s, name, False, True)
+
+    def _find(self, s: int, name: str, ip: bool, part: bool) -> int:
+        from tapwatch.decode.classify import walk
+
+        w = self.walked
+        if w is None:
+            w = self.walked = walk(self.data, self.linktype)
+        got = w.part_end(s, name) if part else w.header_end(s, name)
+        if got >= 0:
+            return got
+        for base, sub in self._quoted:
+            got = sub.part_end(s - base, name) if part else sub.header_end(s - base, name)
+            if got >= 0:
+                return got + base
+        if ip and s < len(self.data) and len(self._quoted) < 8:
+            sub = walk(self.data[s:], LINKTYPE_RAW)
+            self._quoted.append((s, sub))
+            got = sub.header_end(0, name)
+            return got + s if got >= 0 else -1
+        return -1
 
 
 class Where:

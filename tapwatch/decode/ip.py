@@ -106,13 +106,14 @@ def ipv4(d: bytes, off: int, a: Acc, lim: int = -1, quoted: bool = False) -> str
 
 
 def ipv4_walk(d: bytes, off: int, out: Walk, lim: int = -1) -> None:
-    out.add("IPv4", off)
     if lim < 0:
         lim = len(d)
     if lim - off < 20:
+        out.add("IPv4", off)
         return
     vhl = d[off]
     hl = (vhl & 15) << 2
+    out.add("IPv4", off, off + hl)  # what the header says, whatever its version (-Y reads it)
     tot = d[off + 2] << 8 | d[off + 3]
     first = out.version == 0
     if first and vhl >> 4 == 4:  # the frame's first IP header: what analysis and replay read
@@ -269,6 +270,7 @@ def ipv6_walk(d: bytes, off: int, out: Walk, lim: int = -1) -> None:
             if pos + 8 > end:
                 return
             hlen = (d[pos + 1] + 1) << 3
+            out.part(pos, pos + hlen)
             if pos + hlen > end:
                 return
             nh = d[pos]
@@ -277,6 +279,7 @@ def ipv6_walk(d: bytes, off: int, out: Walk, lim: int = -1) -> None:
             if pos + 8 > end:
                 return
             fo = d[pos + 2] << 8 | d[pos + 3]
+            out.part(pos, pos + 8)
             if first:
                 out.proto = d[pos]
             if fo & 0xFFF8:
@@ -288,6 +291,7 @@ def ipv6_walk(d: bytes, off: int, out: Walk, lim: int = -1) -> None:
             _ah, nxt, size = ah_header(d, pos, end)
             if size < 0:
                 return
+            out.part(pos, pos + size)
             nh, pos = nxt, pos + size
         else:
             break
@@ -295,6 +299,8 @@ def ipv6_walk(d: bytes, off: int, out: Walk, lim: int = -1) -> None:
             out.proto = nh
     else:
         return
+    if out.keep:  # (a call the counters' walk, which keeps no offsets, need not pay)
+        out.head(pos)
     if nh == 59:
         return
     if first:

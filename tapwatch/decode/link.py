@@ -122,7 +122,7 @@ def ether(d: bytes, off: int, a: Acc) -> tuple[str, str]:
 
 
 def ether_walk(d: bytes, off: int, out: Walk) -> None:
-    out.add("Ethernet", off)
+    out.add("Ethernet", off, off + 14)
     n = len(d)
     if n < off + 14:
         return
@@ -130,7 +130,7 @@ def ether_walk(d: bytes, off: int, out: Walk) -> None:
     p = off + 14
     tags = 0
     while t in VLAN_TYPES and tags < MAX_VLAN_TAGS:
-        out.add(VLAN_TYPES[t], p)
+        out.add(VLAN_TYPES[t], p, p + 4)
         tags += 1
         if n < p + 4:
             return
@@ -341,7 +341,7 @@ def _sll(d: bytes, a: Acc) -> tuple[str, str]:
 
 
 def _sll_walk(d: bytes, out: Walk) -> None:
-    out.add("SLL", 0)
+    out.add("SLL", 0, 16)
     if len(d) >= 16:
         t = d[14] << 8 | d[15]
         if t > 1500:
@@ -371,7 +371,7 @@ def _sll2(d: bytes, a: Acc) -> tuple[str, str]:
 
 
 def _sll2_walk(d: bytes, out: Walk) -> None:
-    out.add("SLL2", 0)
+    out.add("SLL2", 0, 20)
     if len(d) >= 20:
         t = d[0] << 8 | d[1]
         if t > 1500:
@@ -421,7 +421,7 @@ def _null(d: bytes, a: Acc) -> tuple[str, str]:
 
 
 def _null_walk(d: bytes, out: Walk) -> None:
-    out.add("Null", 0)
+    out.add("Null", 0, 4)
     if len(d) >= 4:
         name = NULL_FAMILIES.get(_null_family(d))
         if name is not None:

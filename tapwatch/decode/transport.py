@@ -83,7 +83,7 @@ def udp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -
 
 
 def udp_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> None:
-    out.add("UDP", off)
+    out.add("UDP", off, off + 8)
     if end - off < 8:
         return
     sport = d[off] << 8 | d[off + 1]
@@ -233,9 +233,10 @@ def tcp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -
 
 
 def tcp_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> None:
-    out.add("TCP", off)
     if end - off < 20:
+        out.add("TCP", off)
         return
+    out.add("TCP", off, off + ((d[off + 12] >> 4) << 2))
     if off == out.l4 and out.payload < 0:  # the first IP header's: what analysis reads
         out.sport = d[off] << 8 | d[off + 1]
         out.dport = d[off + 2] << 8 | d[off + 3]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from tapwatch.decode.fields import (
     Net,
@@ -34,6 +34,9 @@ from tapwatch.linktypes import (
     LINKTYPE_RAW,
 )
 from tapwatch.sanitize import printable, printable_lines
+
+if TYPE_CHECKING:
+    from tapwatch.decode.core import Walk
 
 
 class Node(NamedTuple):
@@ -185,7 +188,11 @@ def detail(data: bytes, linktype: int, wire_len: int | None = None) -> list[Node
         logger.setLevel(logging.ERROR)
         try:
             wire = max(wire_len, len(data)) if wire_len is not None else None
-            nodes = _layer_nodes(pkt, head, Net(data, wire), _walked(head, linktype))
+            from tapwatch.decode.classify import walk
+
+            walked = walk(head, linktype)
+            net = Net(data, wire, walked, linktype)
+            nodes = _layer_nodes(pkt, head, net, _walked(walked))
         finally:
             logger.setLevel(level)
         nodes = bounded(nodes, [MAX_NODES])
@@ -313,11 +320,9 @@ _WALK_NAMES = {
 }
 
 
-def _walked(data: bytes, linktype: int) -> list[tuple[str, int]]:
-    """The decoder's header walk of the frame: ``(layer, offset)`` where it knows the offset."""
-    from tapwatch.decode.classify import walk
-
-    w = walk(data, linktype)
+def _walked(w: Walk) -> list[tuple[str, int]]:
+    """The decoder's header walk of the frame: ``(layer, offset)`` where it knows the offset
+    (where each header ends, the builders ask the walk through :meth:`Net.header_end`)."""
     return [(name, st) for name, st in zip(w.names, w.starts, strict=True) if st >= 0]
 
 

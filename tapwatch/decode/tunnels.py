@@ -217,26 +217,30 @@ def _gre_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) ->
     if frag:
         return
     out.append("GRE")
-    if end - off < 4 or _deep(out.names):
+    if end - off < 4:
         return
     flags, proto = S_HH.unpack_from(d, off)
-    if flags & 7 == 1 and proto == 0x880B and flags & 0x1000:
-        p = off + 8 + 4 + (4 if flags & 0x80 else 0)
-        if p <= end:
-            ethertype_walk(d if end == len(d) else d[:end], p, proto, out)
-        return
-    if flags & 7:
-        return
+    version = flags & 7
+    # each optional field a flag announces: checksum and offset (also for routing), key
+    # (PPTP's payload length and call ID), sequence number, PPTP's acknowledgment
     p = (
         off
         + 4
         + (4 if flags & 0xC000 else 0)
         + (4 if flags & 0x2000 else 0)
         + (4 if flags & 0x1000 else 0)
+        + (4 if version == 1 and flags & 0x0080 else 0)
     )
-    if flags & 0x4000:
+    if flags & 0x4000 and version == 0:  # RFC 1701's source route entries, to the NULL one
         p = _gre_sres_end(d, p, end)
-    if p < 0 or p > end:
+    if p < 0:  # the entries run past the data: where the header ends is not known
+        return
+    out.head(p)
+    if version > 1 or p > end or _deep(out.names):
+        return
+    if version:
+        if proto == 0x880B and flags & 0x1000:
+            ethertype_walk(d if end == len(d) else d[:end], p, proto, out)
         return
     if proto == 0x6558:
         _inner_ether_walk(d, p, end, out)
@@ -262,6 +266,7 @@ def _erspan(d: bytes, p: int, end: int, a: Acc, typ2: bool) -> str:
 
 def _erspan_walk(d: bytes, p: int, end: int, out: Walk, typ2: bool) -> None:
     out.append("ERSPAN")
+    out.head(p + 8 if typ2 else p)
     _inner_ether_walk(d, p + 8 if typ2 else p, end, out)
 
 
@@ -298,6 +303,8 @@ def _ah(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -
 
 def _ah_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> None:
     out.append("AH")
+    if end - off >= 2:  # what its length says (in 32-bit words, less 2), cut short or not
+        out.head(off + 8 + (d[off + 1] << 2))
     _text, nxt, size = ah_header(d, off, end)
     if size < 0 or _deep(out.names):
         return
@@ -345,12 +352,14 @@ def _mpls_walk(d: bytes, off: int, out: Walk) -> None:
     for _ in range(16):
         if n - p < 4:
             return
+        out.part(p, p + 4)
         bos = d[p + 2] & 1
         p += 4
         if bos:
             break
     else:
         return
+    out.head(p)
     if p < n and not _deep(out.names) and d[p] >> 4 in (4, 6):
         ip_walk(d, p, n, out)
 
@@ -374,6 +383,7 @@ def _vxlan(d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport:
 
 def _vxlan_walk(d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
     out.append("VXLAN")
+    out.head(off + 8)
     if end - off >= 8 and not _deep(out.names):
         _inner_ether_walk(d, off + 8, end, out)
 
@@ -418,11 +428,12 @@ def _geneve(
 
 def _geneve_walk(d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
     out.append("Geneve")
-    if end - off < 8 or d[off] >> 6 or _deep(out.names):
+    if end - off < 8:
         return
     proto = S_H.unpack_from(d, off + 2)[0]
     p = off + 8 + (d[off] & 0x3F) * 4
-    if p > end:
+    out.head(p)
+    if d[off] >> 6 or p > end or _deep(out.names):
         return
     if proto == 0x6558:
         _inner_ether_walk(d, p, end, out)

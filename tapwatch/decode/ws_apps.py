@@ -18,7 +18,9 @@ from typing import Final
 from tapwatch.decode.fields import Net
 from tapwatch.decode.tcpapps import (
     HTTP_METHODS,
+    TLS_ALERTS,
     TLS_CONTENT_TYPES,
+    TLS_HANDSHAKES,
     TLS_PORTS,
     TLS_RECORD_NAMES,
     TLS_VERSIONS,
@@ -241,7 +243,9 @@ def _body(data: bytes, head: Node) -> list[Node]:
 _CONTENT: Final = TLS_CONTENT_TYPES
 _VERSIONS: Final = TLS_VERSIONS
 _RECORD_NAMES: Final = TLS_RECORD_NAMES
-_HANDSHAKES: Final = {1: "Client Hello", 2: "Server Hello"}
+_HANDSHAKES: Final = TLS_HANDSHAKES
+#: the handshake messages whose bodies are worded here (the others: their header only)
+_WORDED_HANDSHAKES: Final = frozenset({1, 2})
 #: what tshark calls the protocol TLS carries, by the server's port
 _APP_PROTOCOLS: Final = {
     443: "Hypertext Transfer Protocol",
@@ -252,28 +256,7 @@ _APP_PROTOCOLS: Final = {
     636: "Lightweight Directory Access Protocol",
 }
 _ALERT_LEVELS: Final = {1: "Warning", 2: "Fatal"}
-_ALERTS: Final = {
-    0: "Close Notify",
-    10: "Unexpected Message",
-    20: "Bad Record MAC",
-    40: "Handshake Failure",
-    42: "Bad Certificate",
-    43: "Unsupported Certificate",
-    44: "Certificate Revoked",
-    45: "Certificate Expired",
-    46: "Certificate Unknown",
-    47: "Illegal Parameter",
-    48: "Unknown CA",
-    50: "Decode Error",
-    51: "Decrypt Error",
-    70: "Protocol Version",
-    71: "Insufficient Security",
-    80: "Internal Error",
-    90: "User Canceled",
-    109: "Missing Extension",
-    112: "Unrecognized Name",
-    120: "No Application Protocol",
-}
+_ALERTS: Final = TLS_ALERTS
 _CIPHERS: Final = {
     0x1301: "TLS_AES_128_GCM_SHA256",
     0x1302: "TLS_AES_256_GCM_SHA384",
@@ -483,10 +466,9 @@ def _hello(data: bytes, h: int, stop: int, server: bool) -> tuple[list[Node], in
     return None
 
 
-#: every handshake type tshark knows (one of another type is taken for encrypted bytes)
-_KNOWN_HANDSHAKES: Final = frozenset(
-    {0, 1, 2, 3, 4, 5, 6, 8, 11, 12, 13, 14, 15, 16, 17, 20, 21, 22, 23, 24, 25, 67, 254}
-)
+#: every handshake type tshark knows (one of another type is taken for encrypted bytes): the
+#: named ones, and three more (17, 67, 254) that tshark's tree knows and its Info does not name
+_KNOWN_HANDSHAKES: Final = frozenset(TLS_HANDSHAKES) | {17, 67, 254}
 
 
 def _encrypted(data: bytes, b: int, length: int) -> bool:
@@ -552,7 +534,7 @@ def _record(
         if length < 4:
             return None
         htype, hlen = data[b], int.from_bytes(data[b + 1 : b + 4], "big")
-        if htype not in _HANDSHAKES or b + 4 + hlen != stop or tls13:
+        if htype not in _WORDED_HANDSHAKES or b + 4 + hlen != stop or tls13:
             return None
         got = _hello(data, b, stop, server=htype == 2)
         if got is None:

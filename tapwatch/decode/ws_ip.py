@@ -132,8 +132,8 @@ def ipv4(data: bytes, s: int, net: Net) -> Node | None:
     if s + 20 > len(data) or data[s] >> 4 != 4:
         return None
     d = data
-    ihl = (d[s] & 15) * 4
-    end = min(len(d), s + max(ihl, 20))
+    ihl = (d[s] & 15) * 4  # the field's value; where the header ends is the walk's
+    end = min(len(d), max(net.header_end(s, "IPv4", ip=True), s + 20))
     src, dst = ip4(d[s + 12 : s + 16]), ip4(d[s + 16 : s + 20])
     ident = u16(d, s + 4)
     flags = d[s + 6] >> 5
@@ -199,6 +199,8 @@ def _ipv4_options(d: bytes, start: int, end: int) -> Node | None:
 def ipv6(data: bytes, s: int, net: Net) -> Node | None:
     if s + 40 > len(data) or data[s] >> 4 != 6:
         return None
+    # a quoted datagram: the walk enters it here (the ends of its extension headers)
+    net.header_end(s, "IPv6", ip=True)
     d = data
     first = u32(d, s)
     tc = (first >> 20) & 0xFF
@@ -238,7 +240,10 @@ def ipv6_extension(kind: str, data: bytes, s: int, net: Net) -> Node | None:
     title = _EXT_TITLES.get(kind)
     if title is None or s + 2 > len(data):
         return None
-    end = min(len(data), s + (8 if kind == "IPv6ExtHdrFragment" else (data[s + 1] + 1) * 8))
+    claimed = net.part_end(s, "IPv6")  # the walk's: the extension headers it passed over
+    if claimed < 0:
+        return None
+    end = min(len(data), claimed)
     if kind == "IPv6ExtHdrFragment":
         if s + 8 > len(data):
             return None

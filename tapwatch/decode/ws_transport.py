@@ -46,8 +46,9 @@ def tcp(data: bytes, s: int, net: Net, quoted: bool = False) -> Node | None:
         node(f"Checksum: {verdict(u16(d, s + 16), s, net, 'tcp')}", s + 16, s + 18),
         node(f"Urgent Pointer: {u16(d, s + 18)}", s + 18, s + 20),
     ]
-    stop = min(len(d), s + hlen)
-    if hlen > 20 and stop > s + 20:
+    head = net.header_end(s, "TCP")  # where the walk read the header to end (its data offset)
+    stop = min(len(d), head if head >= 0 else s + 20)
+    if stop > s + 20:
         kids.append(_tcp_options(d, s + 20, stop))
     title = f"Transmission Control Protocol, Src Port: {sport}, Dst Port: {dport}, Seq: {seq}"
     if flags & 0x10:

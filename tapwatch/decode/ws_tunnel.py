@@ -113,8 +113,10 @@ _MPLS_SPECIAL: Final = {
 
 
 def mpls(data: bytes, s: int, net: Net) -> Node | None:
-    """One label stack entry (scapy makes one layer of each, as tshark makes one node)."""
-    if s + 4 > len(data):
+    """One label stack entry (scapy makes one layer of each, as tshark makes one node): one
+    the walk read in the stack (it stops at the bottom of the stack)."""
+    end = net.part_end(s, "MPLS")
+    if end < 0 or end > len(data):
         return None
     v = u32(data, s)
     label, exp, bottom, ttl = v >> 12, v >> 9 & 7, v >> 8 & 1, v & 0xFF
@@ -127,12 +129,12 @@ def mpls(data: bytes, s: int, net: Net) -> Node | None:
         f"MultiProtocol Label Switching Header, Label: {named}, Exp: {exp}, S: {bottom}, "
         f"TTL: {ttl}",
         s,
-        s + 4,
+        end,
         [
-            node(bits_line(v, 0xFFFFF000, 32, "MPLS Label", shown), s, s + 4),
-            node(bits_line(v, 0x00000E00, 32, "MPLS Experimental Bits", str(exp)), s, s + 4),
-            node(bits_line(v, 0x00000100, 32, "MPLS Bottom Of Label Stack", str(bottom)), s, s + 4),
-            node(bits_line(v, 0x000000FF, 32, "MPLS TTL", str(ttl)), s, s + 4),
+            node(bits_line(v, 0xFFFFF000, 32, "MPLS Label", shown), s, end),
+            node(bits_line(v, 0x00000E00, 32, "MPLS Experimental Bits", str(exp)), s, end),
+            node(bits_line(v, 0x00000100, 32, "MPLS Bottom Of Label Stack", str(bottom)), s, end),
+            node(bits_line(v, 0x000000FF, 32, "MPLS TTL", str(ttl)), s, end),
         ],
     )
 
@@ -179,10 +181,9 @@ def gre(data: bytes, s: int, net: Net) -> Node | None:
     name = _GRE_PROTOCOLS.get(proto)
     if version > 1 or (version == 1 and f & 0xC000):
         return None
-    size = 4 + 4 * (bool(f & 0xC000) + bool(f & 0x2000) + bool(f & 0x1000))
-    if version == 1:
-        size += 4 * bool(f & 0x0080)
-    if s + size > len(d):
+    # the walk's: the optional fields the flags announce, and the source route entries
+    head = net.header_end(s, "GRE")
+    if head < 0 or head > len(d):
         return None
     bits = [
         node(bits_line(f, 0x8000, 16, "Checksum Bit", _yes(f & 0x8000)), s, s + 2),
@@ -234,16 +235,16 @@ def gre(data: bytes, s: int, net: Net) -> Node | None:
         kids.append(node(f"Acknowledgment Number: {u32(d, at)}", at, at + 4))
         at += 4
     stop = _payload_end(d, s, net)
-    if f & 0x4000:
+    if f & 0x4000:  # the entries' fields (where they end: the walk's head)
         at = _gre_routing(d, at, stop, kids)
         if at < 0:
             return None
-    if (name is None or proto == 0) and stop > at:
+    if (name is None or proto == 0) and stop > head:
         from tapwatch.decode.ws_common import data_node
 
-        kids.append(data_node(d, at, stop))
+        kids.append(data_node(d, head, stop))
     title = name or f"0x{proto:04X} - unknown"
-    return node(f"Generic Routing Encapsulation ({title})", s, at, kids)
+    return node(f"Generic Routing Encapsulation ({title})", s, head, kids)
 
 
 def _gre_routing(d: bytes, at: int, end: int, kids: list[Node]) -> int:
@@ -305,9 +306,9 @@ def geneve(data: bytes, s: int, net: Net) -> Node | None:
     d = data
     if s + 8 > len(d) or d[s] >> 6 != 0:
         return None
-    optlen = (d[s] & 0x3F) * 4
-    end = s + 8 + optlen
-    if end > len(d):
+    optlen = (d[s] & 0x3F) * 4  # the field's value; where the header ends is the walk's
+    end = net.header_end(s, "Geneve")
+    if end < 0 or end > len(d):
         return None
     f = d[s + 1]
     proto = u16(d, s + 2)

@@ -23,10 +23,13 @@ from __future__ import annotations
 import contextlib
 import struct
 from collections.abc import Callable
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from tapwatch.dfilter import registry
 from tapwatch.dfilter.packet import Layer, Packet
+
+if TYPE_CHECKING:
+    from tapwatch.decode.core import Walk
 
 #: Layers one packet may have before encapsulations are no longer followed.
 MAX_LAYERS: Final = 24
@@ -111,6 +114,77 @@ def ip_any(pkt: Packet, d: bytes, off: int, end: int) -> None:
             ethertype(pkt, d, off, end, 0x0800)
         elif v == 6:
             ethertype(pkt, d, off, end, 0x86DD)
+
+
+def walked(
+    pkt: Packet, d: bytes, off: int, end: int, name: str, etype: int, proto: int = -1
+) -> Walk:
+    """The decoder's header walk (:func:`tapwatch.decode.walk`) that read the header of the
+    layer ``name`` (the decoder's names: ``Ethernet``, ``IPv4``, ``MPLS`` ...) at ``d[off]``.
+
+    Where a link, IP or MPLS header ends and the next layer begins is read there, never
+    again here: the frame's walk, made once a packet, when ``d`` is the frame and it reached
+    that header; else the walk from that header on (``etype``: the ethertype announcing it,
+    :data:`tapwatch.decode.classify.ETHERNET` for Ethernet; ``proto``: the IP protocol
+    number, for what IP carries), for a datagram reassembled from fragments or a payload the
+    decoder does not follow."""
+    if d is pkt.data:
+        w = frame_walk(pkt)
+        if w.header_end(off, name) >= 0 or w.part_end(off, name) >= 0:
+            return w
+    got: Walk = _decoder().walk_from(d, off, end, etype, proto)
+    return got
+
+
+def header_end(
+    pkt: Packet, d: bytes, off: int, end: int, name: str, etype: int, proto: int = -1
+) -> int:
+    """Where the header of the layer ``name`` at ``d[off]`` ends, as :func:`walked`'s walk
+    read it (-1: it read none there); one lookup where the frame's walk has it."""
+    if d is pkt.data:
+        got = frame_walk(pkt).header_end(off, name)
+        if got >= 0:
+            return got
+    w: Walk = _decoder().walk_from(d, off, end, etype, proto)
+    return w.header_end(off, name)
+
+
+def carried_end(pkt: Packet, d: bytes, off: int, end: int, name: str) -> int:
+    """Where the header of the layer ``name`` that the UDP datagram just added carries at
+    ``d[off]`` ends, as the decoder's walk from that datagram's header read it (its ports
+    dispatched as the decoder dispatches them); -1 when it read none there."""
+    layers = pkt._layers
+    udp = layers[-1] if layers else None
+    if udp is None or udp.name != "udp" or udp.data is not d or udp.off + 8 != off:
+        return -1
+    w: Walk = _decoder().walk_from(d, udp.off, end, -1, 17)
+    return w.header_end(off, name)
+
+
+def frame_walk(pkt: Packet) -> Walk:
+    """The decoder's header walk of the packet's frame, made on first use."""
+    w: Walk | None = pkt._walk
+    if w is None or pkt._walk_of is not pkt.data:
+        # to the first transport header: what a tunnel carries is walked from its header
+        # when a walker reaches it (walked), which costs the many packets that carry none
+        # nothing
+        w = _decoder().walk(pkt.data, pkt.linktype, False)
+        pkt._walk = w
+        pkt._walk_of = pkt.data
+    return w
+
+
+_DECODER: list[Any] = []
+
+
+def _decoder() -> Any:
+    """:mod:`tapwatch.decode`, imported on first use (a filter that is only compiled, as the
+    filter bar's check does, never loads it; an import statement per call cost 1-3 us)."""
+    if not _DECODER:
+        import tapwatch.decode
+
+        _DECODER.append(tapwatch.decode)
+    return _DECODER[0]
 
 
 def ip_proto(pkt: Packet, d: bytes, off: int, end: int, proto: int) -> None:

@@ -56,6 +56,8 @@ class Packet:
     __slots__ = (
         "_index",
         "_layers",
+        "_walk",
+        "_walk_of",
         "capture",
         "data",
         "delta_ns",
@@ -92,6 +94,10 @@ class Packet:
         self.direction = direction
         self._layers: list[Layer] | None = None
         self._index: dict[str, list[Layer]] | None = None
+        #: the decoder's header walk of ``data`` (tapwatch.dfilter.dissect.walked), and the
+        #: bytes it is of (a packet object the fast path reuses gets new bytes)
+        self._walk: Any = None
+        self._walk_of: bytes | None = None
 
     def layers(self) -> list[Layer]:
         """Every layer, outermost first (the frame is the first)."""

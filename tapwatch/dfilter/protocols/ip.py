@@ -21,12 +21,14 @@ from tapwatch.dfilter.dissect import (
     bind,
     both,
     flag,
+    header_end,
     ip_any,
     ip_proto,
     raw,
     room,
     u16,
     uint,
+    walked,
 )
 from tapwatch.dfilter.packet import Capture, Layer, Packet
 
@@ -139,9 +141,10 @@ _IP4_HEAD: Final = struct.Struct("!BxHxxHxB").unpack_from
 def ipv4(pkt: Packet, d: bytes, off: int, end: int) -> None:
     if off + 20 > end:
         return
-    vhl, total, fo, proto = _IP4_HEAD(d, off)
-    ihl = (vhl & 15) * 4
-    if ihl < 20 or off + ihl > end:
+    _vhl, total, fo, proto = _IP4_HEAD(d, off)
+    head = header_end(pkt, d, off, end, "IPv4", 0x0800)  # IHL's, as the walk read it
+    ihl = head - off
+    if head < 0 or ihl < 20 or head > end:
         return
     stop = min(end, off + total) if total >= ihl else end
     pkt.add(Layer("ip", d, off, stop, ihl)).extra = off + total if total >= ihl else end
@@ -199,14 +202,17 @@ def ipv6(pkt: Packet, d: bytes, off: int, end: int) -> None:
     pkt.add(Layer("ipv6", d, off, stop, 40)).extra = claimed
     nh = d[off + 6]
     at = off + 40
+    # the extension headers' ends are the walk's (it passed over them to the payload)
+    w = walked(pkt, d, off, end, "IPv6", 0x86DD)
     for _ in range(8):  # a bounded chain of extension headers
         name = _EXT.get(nh)
         if name is None or not room(pkt):
             break
+        nxt = w.part_end(at, "IPv6")
         if nh == 44:
-            if at + 8 > stop:
+            if nxt < 0 or nxt > stop:
                 return
-            pkt.add(Layer(name, d, at, at + 8, 8))
+            pkt.add(Layer(name, d, at, nxt, nxt - at))
             fo = u16(d, at + 2)
             proto = d[at]
             more, offset = fo & 1, fo & 0xFFF8
@@ -214,18 +220,15 @@ def ipv6(pkt: Packet, d: bytes, off: int, end: int) -> None:
             if cap is None:
                 return
             key = (6, d[off + 8 : off + 40], d[at + 4 : at + 8], proto)
-            whole = _reassembly(cap).add(key, offset, d[at + 8 : stop], not more)
+            whole = _reassembly(cap).add(key, offset, d[nxt:stop], not more)
             if whole is not None:
                 ip_proto(pkt, whole, 0, len(whole), proto)
             return
-        if at + 2 > stop:
+        if nxt < 0 or nxt > stop:
             return
-        size = (d[at + 1] + 1) * 8
-        if at + size > stop:
-            return
-        pkt.add(Layer(name, d, at, at + size, size)).extra = claimed
+        pkt.add(Layer(name, d, at, nxt, nxt - at)).extra = claimed
         nh = d[at]
-        at += size
+        at = nxt
     ip_proto(pkt, d, at, stop, nh)
 
 

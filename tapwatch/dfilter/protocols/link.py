@@ -13,6 +13,8 @@ from tapwatch.dfilter.dissect import (
     both,
     ethertype,
     flag,
+    frame_walk,
+    header_end,
     ip_any,
     leaf,
     raw,
@@ -143,20 +145,28 @@ PPPOE_SESSION: Final = 0x8864
 ETHERTYPE_LLC: Final = 0x8870
 
 
+#: the ethertype announcing an Ethernet header (transparent Ethernet bridging): how the walk
+#: from a header is asked for one (tapwatch.decode.classify.ETHERNET)
+_BRIDGED: Final = 0x6558
+
+
 def ether(pkt: Packet, d: bytes, off: int, end: int) -> None:
     if off + 14 > end:
         return
-    layer = pkt.add(Layer("eth", d, off, off + 14, 14))
+    p = header_end(pkt, d, off, end, "Ethernet", _BRIDGED)
+    if p < 0 or p > end:
+        return
+    layer = pkt.add(Layer("eth", d, off, p, p - off))
     t = u16(d, off + 12)
     layer.extra = t
     if t < 0x600:
-        if off + 14 < end:  # an 802.3 length: 802.2 LLC, bounded by it
-            llc(pkt, d, off + 14, min(end, off + 14 + t))
+        if p < end:  # an 802.3 length: 802.2 LLC, bounded by it
+            llc(pkt, d, p, min(end, p + t))
     elif t == PPPOE_SESSION:
-        if off + 14 < end:
+        if p < end:
             _ip_by_walk(pkt, d, off, end)
     else:
-        ethertype(pkt, d, off + 14, end, t)
+        ethertype(pkt, d, p, end, t)
 
 
 def _ip_by_walk(pkt: Packet, d: bytes, off: int, end: int) -> None:
@@ -186,18 +196,26 @@ uint("vlan.etype", "FT_UINT16", "vlan", 2, 2, desc="Type")
 def vlan(pkt: Packet, d: bytes, off: int, end: int) -> None:
     if off + 4 > end:
         return
-    pkt.add(Layer("vlan", d, off, off + 4, 4))
+    p = -1
+    if d is pkt.data:
+        w = frame_walk(pkt)
+        p = max(w.header_end(off, "802.1Q"), w.header_end(off, "802.1ad"))
+    if p < 0:  # a tag the walk does not read (past its MAX_VLAN_TAGS, after a cooked
+        p = off + 4  # header, in a reassembled payload): a tag's fixed size
+    if p > end:
+        return
+    pkt.add(Layer("vlan", d, off, p, p - off))
     t = u16(d, off + 2)
     if t < 0x600:
-        if off + 4 < end:  # after a tag too, a length announces 802.2 LLC
-            llc(pkt, d, off + 4, min(end, off + 4 + t))
+        if p < end:  # after a tag too, a length announces 802.2 LLC
+            llc(pkt, d, p, min(end, p + t))
     elif t == PPPOE_SESSION:
-        if off + 4 < end:
+        if p < end:
             start = _tagged_ether(pkt, d)
             if start >= 0:
                 _ip_by_walk(pkt, d, start, end)
     else:
-        ethertype(pkt, d, off + 4, end, t)
+        ethertype(pkt, d, p, end, t)
 
 
 def _tagged_ether(pkt: Packet, d: bytes) -> int:
@@ -378,18 +396,29 @@ def _sll_src(pkt: Packet, layer: Layer) -> Any:
 registry.register_field("sll.src.eth", "FT_ETHER", "sll", _sll_src, desc="Source")
 
 
+def _link_end(pkt: Packet, d: bytes, name: str) -> int:
+    """Where the frame's link header ``name`` (the decoder walk's name) ends: the walk's."""
+    return frame_walk(pkt).header_end(0, name) if d is pkt.data else -1
+
+
 def sll(pkt: Packet, d: bytes, off: int, end: int) -> None:
     if off + 16 > end:
         return
-    pkt.add(Layer("sll", d, off, off + 16, 16))
-    ethertype(pkt, d, off + 16, end, u16(d, off + 14))
+    p = _link_end(pkt, d, "SLL")
+    if p < 0:
+        return
+    pkt.add(Layer("sll", d, off, p, p - off))
+    ethertype(pkt, d, p, end, u16(d, off + 14))
 
 
 def sll2(pkt: Packet, d: bytes, off: int, end: int) -> None:
     if off + 20 > end:
         return
-    pkt.add(Layer("sll", d, off, off + 20, 20))
-    ethertype(pkt, d, off + 20, end, u16(d, off))
+    p = _link_end(pkt, d, "SLL2")
+    if p < 0:
+        return
+    pkt.add(Layer("sll", d, off, p, p - off))
+    ethertype(pkt, d, p, end, u16(d, off))
 
 
 bind(LINKTYPES, (LINKTYPE_LINUX_SLL,), sll)
@@ -408,8 +437,11 @@ def raw_ip(pkt: Packet, d: bytes, off: int, end: int) -> None:
 def null(pkt: Packet, d: bytes, off: int, end: int) -> None:
     if off + 4 > end:
         return
-    pkt.add(Layer("null", d, off, off + 4, 4))
-    ip_any(pkt, d, off + 4, end)
+    p = _link_end(pkt, d, "Null")
+    if p < 0:
+        return
+    pkt.add(Layer("null", d, off, p, p - off))
+    ip_any(pkt, d, p, end)
 
 
 registry.register_protocol("null", "Null/Loopback")

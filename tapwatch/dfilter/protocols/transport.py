@@ -36,6 +36,7 @@ from tapwatch.dfilter.dissect import (
     bind,
     both,
     flag,
+    header_end,
     u16,
     uint,
 )
@@ -280,8 +281,9 @@ def tcp(pkt: Packet, d: bytes, off: int, end: int) -> None:
     if off + 20 > end:  # cut short: the layer is there (as Wireshark's), its fields as far as read
         pkt.add(Layer("tcp", d, off, end, end - off)).extra = TcpInfo(0)
         return
-    thl = (d[off + 12] >> 4) * 4
-    if thl < 20:
+    head = header_end(pkt, d, off, end, "TCP", -1, 6)  # its data offset, as walked
+    thl = head - off
+    if head < 0 or thl < 20:
         return
     stop = claimed_end(pkt, d, off, end)
     length = stop - off - thl

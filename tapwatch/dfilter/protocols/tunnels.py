@@ -17,8 +17,10 @@ from tapwatch.dfilter.dissect import (
     bind,
     bind_heuristic,
     bind_ports,
+    carried_end,
     ethertype,
     flag,
+    header_end,
     ip_any,
     ip_proto,
     leaf,
@@ -27,6 +29,7 @@ from tapwatch.dfilter.dissect import (
     u16,
     u32,
     uint,
+    walked,
 )
 from tapwatch.dfilter.packet import Layer, Packet
 from tapwatch.dfilter.protocols.link import ether
@@ -60,11 +63,11 @@ uint("geneve.vni", "FT_UINT24", "geneve", 4, 3, desc="Virtual network identifier
 def geneve(pkt: Packet, d: bytes, off: int, end: int) -> None:
     if off + 8 > end:
         return
-    size = 8 + (d[off] & 0x3F) * 4
-    if off + size > end:
+    p = carried_end(pkt, d, off, end, "Geneve")  # its options' length, as the walk read it
+    if p < 0 or p > end:
         return
-    pkt.add(Layer("geneve", d, off, off + size, size))
-    ethertype(pkt, d, off + size, end, u16(d, off + 2))
+    pkt.add(Layer("geneve", d, off, p, p - off))
+    ethertype(pkt, d, p, end, u16(d, off + 2))
 
 
 bind_ports("udp", "geneve", geneve)
@@ -110,13 +113,11 @@ registry.register_field("gre.sequence_number", "FT_UINT32", "gre", _gre_optional
 def gre(pkt: Packet, d: bytes, off: int, end: int) -> None:
     if off + 4 > end:
         return
-    flags = u16(d, off)
-    size = 4 + (4 if flags & 0xC000 else 0) + (4 if flags & 0x2000 else 0)
-    size += 4 if flags & 0x1000 else 0
-    if off + size > end:
+    p = header_end(pkt, d, off, end, "GRE", -1, 47)  # the fields its flags announce
+    if p < 0 or p > end:
         return
-    pkt.add(Layer("gre", d, off, off + size, size))
-    ethertype(pkt, d, off + size, end, u16(d, off + 2))
+    pkt.add(Layer("gre", d, off, p, p - off))
+    ethertype(pkt, d, p, end, u16(d, off + 2))
 
 
 bind(IP_PROTOS, (47,), gre)
@@ -323,9 +324,12 @@ uint("ah.sequence", "FT_UINT32", "ah", 8, 4, desc="Sequence number")
 def ah(pkt: Packet, d: bytes, off: int, end: int) -> None:
     if off + 12 > end:
         return
-    size = (d[off + 1] + 2) * 4
-    pkt.add(Layer("ah", d, off, min(end, off + size), size))
-    ip_proto(pkt, d, off + size, end, d[off])
+    w = walked(pkt, d, off, end, "AH", -1, 51)
+    p = max(w.header_end(off, "AH"), w.part_end(off, "IPv6"))  # behind IPv6: one of its chain
+    if p < 0:
+        return
+    pkt.add(Layer("ah", d, off, min(end, p), p - off))
+    ip_proto(pkt, d, p, end, d[off])
 
 
 bind(IP_PROTOS, (51,), ah)
@@ -340,16 +344,21 @@ uint("mpls.ttl", "FT_UINT32", "mpls", 0, 4, 0x000000FF, "Time to live")
 
 
 def mpls(pkt: Packet, d: bytes, off: int, end: int) -> None:
-    """The label stack (one layer per label, as Wireshark's), then IP by its version."""
+    """The label stack (one layer per label, as Wireshark's), then IP by its version: the
+    labels and where the stack ends are the walk's (it stops at the bottom of the stack)."""
+    w = walked(pkt, d, off, end, "MPLS", 0x8847)
+    at = off
     for _ in range(16):
-        if off + 4 > end:
+        nxt = w.part_end(at, "MPLS")
+        if nxt < 0 or nxt > end:
             return
-        pkt.add(Layer("mpls", d, off, off + 4, 4))
-        bottom = d[off + 2] & 1
-        off += 4
-        if bottom:
+        pkt.add(Layer("mpls", d, at, nxt, nxt - at))
+        at = nxt
+        if at == w.header_end(off, "MPLS"):
             break
-    ip_any(pkt, d, off, end)
+    else:
+        return
+    ip_any(pkt, d, at, end)
 
 
 bind(ETHERTYPES, (0x8847,), mpls)
