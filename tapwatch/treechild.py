@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Final
 from tapwatch import keeper
 
 if TYPE_CHECKING:
-    from tapwatch.decode.tree import Node
+    from tapwatch.decode.node import Node
 
 #: Longest one frame's dissection may take before tapwatch gives up on it.
 LIMIT_S = 10.0
@@ -57,7 +57,7 @@ def _to_json(nodes: list[Node]) -> list[Any]:
 def _from_json(raw: Any, depth: int = 0) -> list[Node]:
     """The tree the child sent (checked: a malformed answer raises ValueError; every label
     through the sanitizer again, here, whatever the child sent)."""
-    from tapwatch.decode.tree import Node
+    from tapwatch.decode.node import Node
     from tapwatch.sanitize import printable
 
     if not isinstance(raw, list) or depth > 64:
@@ -84,7 +84,8 @@ def serve() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
     with contextlib.suppress(Exception):
         os.nice(10)
-    from tapwatch.decode.tree import Node, _load_scapy, detail
+    from tapwatch.decode.node import Node
+    from tapwatch.decode.tree import _load_scapy, detail
 
     _load_scapy()  # once, before the first request is timed
     out = sys.stdout
@@ -123,7 +124,8 @@ class TreeChild(keeper.KeptChild):
 
         None: a newer request made this one stale and it was given up on (a tree that
         says so would be cached as the packet's)."""
-        from tapwatch.decode.tree import Node, detail
+        from tapwatch.decode.node import Node
+        from tapwatch.decode.tree import detail
 
         ticket = self._new_ticket()
         with self._lock:

@@ -15,8 +15,8 @@ from scapy.packet import Raw
 
 from tapwatch.decode import Node, detail, summarize
 from tapwatch.decode.core import MAX_BRIEF_ITEMS
+from tapwatch.decode.node import MAX_NODES
 from tapwatch.decode.summary import line_text
-from tapwatch.decode.tree import MAX_NODES
 from tapwatch.linktypes import LINKTYPE_RAW
 
 

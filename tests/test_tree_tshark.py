@@ -857,7 +857,7 @@ def test_tunnel_trees_on_hostile_bytes_are_bounded() -> None:
 
     from tapwatch.decode import ws_tunnel
     from tapwatch.decode.fields import Net
-    from tapwatch.decode.tree import MAX_NODES
+    from tapwatch.decode.node import MAX_NODES
 
     builders = (
         ws_tunnel.dot1q,

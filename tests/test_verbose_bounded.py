@@ -22,7 +22,7 @@ import pytest
 from scapy.all import IP, TCP, UDP, IPv6, Raw
 
 from tapwatch.decode import verbose_text
-from tapwatch.decode.tree import MAX_DUMP_CHARS, MAX_NODES, dump_bounded
+from tapwatch.decode.node import MAX_DUMP_CHARS, MAX_NODES, dump_bounded
 from tapwatch.linktypes import LINKTYPE_ETHERNET, LINKTYPE_RAW
 from tests.pcapng_build import ng_epb, ng_idb, ng_shb
 

@@ -36,7 +36,8 @@ from scapy.utils import wrpcap
 
 from tapwatch import decode, pcap
 from tapwatch.decode.core import Walk
-from tapwatch.decode.tree import Node, detail
+from tapwatch.decode.node import Node
+from tapwatch.decode.tree import detail
 from tapwatch.dfilter import compile_filter
 from tapwatch.dfilter.packet import Packet
 from tapwatch.linktypes import LINKTYPE_ETHERNET, LINKTYPE_RAW

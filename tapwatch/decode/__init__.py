@@ -137,7 +137,8 @@ from tapwatch.decode.summary import (  # noqa: E402 (after the binding imports)
 )
 
 if TYPE_CHECKING:
-    from tapwatch.decode.tree import Node, detail, verbose_text
+    from tapwatch.decode.node import Node
+    from tapwatch.decode.tree import detail, verbose_text
 
 
 def __getattr__(name: str) -> Any:

@@ -18,7 +18,7 @@ import functools
 from typing import Final
 
 from tapwatch.decode import tcpapps
-from tapwatch.decode.tree import Node, _clip
+from tapwatch.decode.node import Node, clip
 
 # ----------------------------------------------------------------------------- bits
 
@@ -310,7 +310,7 @@ def icmpv6_nd(node: Node, data: bytes) -> Node:
                 Node(flag, at + 3, at + 4, [Node(b, at + 3, at + 4, []) for b in fbits]),
                 Node(f"Prefix: {prefix}", at + 16, at + 32, []),
             ]
-        options.append(Node(_clip(f"ICMPv6 Option ({title})"), at, stop, kids))
+        options.append(Node(clip(f"ICMPv6 Option ({title})"), at, stop, kids))
         at += n * 8
     if not options:
         return node
@@ -363,11 +363,11 @@ def http(data: bytes, start: int, end: int) -> list[Node] | None:
                     Node(f"Request URI: {parts[1]}", at, at + size, []),
                     Node(f"Request Version: {parts[2]}", at, at + size, []),
                 ]
-            kids.append(Node(_clip(text + "\\r\\n"), at, min(end, at + size), sub))
+            kids.append(Node(clip(text + "\\r\\n"), at, min(end, at + size), sub))
             first = False
         elif raw or at < start + stop:
             kids.append(
-                Node(_clip(text + "\\r\\n" if raw else "\\r\\n"), at, min(end, at + size), [])
+                Node(clip(text + "\\r\\n" if raw else "\\r\\n"), at, min(end, at + size), [])
             )
         at += size
         if not raw and not first:
@@ -416,7 +416,7 @@ def tls(data: bytes, start: int, end: int) -> list[Node] | None:
             hs = [Node(f"Handshake Type: {hname} ({htype})", at + 5, at + 6, [])]
             sni = _sni(data[at + 5 : stop]) if htype == 1 else None
             if sni is not None:
-                hs.append(Node(_clip(f"Server Name: {sni}"), at + 5, stop, []))
+                hs.append(Node(clip(f"Server Name: {sni}"), at + 5, stop, []))
             kids.append(Node(f"Handshake Protocol: {hname}", at + 5, stop, hs))
             what = f"Handshake Protocol: {hname}"
         short = _RECORD_NAMES.get(version, vname)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Final
 
 from tapwatch.decode.fields import Net
+from tapwatch.decode.node import Node
 from tapwatch.decode.tcpapps import (
     HTTP_METHODS,
     TLS_ALERTS,
@@ -25,7 +26,6 @@ from tapwatch.decode.tcpapps import (
     TLS_RECORD_NAMES,
     TLS_VERSIONS,
 )
-from tapwatch.decode.tree import Node
 from tapwatch.decode.ws_common import MAX_ITEMS, data_node, hex_value, node, u16
 
 # ----------------------------------------------------------------------------- HTTP

@@ -2,7 +2,7 @@
 
 The builders (:mod:`tapwatch.decode.wstree` and the ``ws_*`` modules) read a header with plain
 indexing and return :class:`~tapwatch.decode.tree.Node` trees in tshark's words; every label
-goes through the tree's sanitizer (:func:`~tapwatch.decode.tree._clip`).
+goes through the tree's sanitizer (:func:`~tapwatch.decode.node.clip`).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Final
 
 from tapwatch.decode.fields import Net, Where, _checksum
-from tapwatch.decode.tree import Node, _clip
+from tapwatch.decode.node import Node, clip
 
 MAX_ITEMS: Final = 64
 #: bytes of a data field shown before tshark's own ellipsis
@@ -19,7 +19,7 @@ SHOWN_DATA: Final = 36
 
 def node(label: str, start: int, end: int, kids: list[Node] | None = None) -> Node:
     """A tree node with its label sanitized and bounded."""
-    return Node(_clip(label), start, end, kids or [])
+    return Node(clip(label), start, end, kids or [])
 
 
 def ip4(b: bytes) -> str:

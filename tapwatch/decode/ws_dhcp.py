@@ -21,7 +21,7 @@ from typing import Final
 from tapwatch.decode.depth import bits_line, mac_text
 from tapwatch.decode.fields import Net
 from tapwatch.decode.names import DHCP_TYPES
-from tapwatch.decode.tree import Node
+from tapwatch.decode.node import Node
 from tapwatch.decode.ws_common import hex_value, ip4, node, u16, u32
 
 MAX_OPTIONS: Final = 300

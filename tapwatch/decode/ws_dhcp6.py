@@ -24,7 +24,7 @@ from typing import Final
 from tapwatch.decode.depth import bits_line
 from tapwatch.decode.fields import Net
 from tapwatch.decode.names import ARP_HARDWARE, WS_DHCP6_TYPES
-from tapwatch.decode.tree import Node
+from tapwatch.decode.node import Node
 from tapwatch.decode.ws_common import MAX_ITEMS, ip6, node, u16, u32
 from tapwatch.decode.ws_dhcp import message_end
 from tapwatch.decode.ws_dns import _dns_name

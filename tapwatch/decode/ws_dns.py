@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Final
 
 from tapwatch.decode.fields import Net
-from tapwatch.decode.tree import Node
+from tapwatch.decode.node import Node
 from tapwatch.decode.ws_common import MAX_ITEMS, ip4, ip6, node, u16, u32
 
 # ----------------------------------------------------------------------------- DNS

@@ -8,7 +8,7 @@ from typing import Final
 
 from tapwatch.decode.depth import bits_line
 from tapwatch.decode.fields import Net
-from tapwatch.decode.tree import Node
+from tapwatch.decode.node import Node
 from tapwatch.decode.ws_common import (
     MAX_ITEMS,
     data_node,

@@ -6,7 +6,7 @@ from typing import Final
 
 from tapwatch.decode.depth import bits_line
 from tapwatch.decode.fields import IP_FLAG_WORDS, Net
-from tapwatch.decode.tree import Node
+from tapwatch.decode.node import Node
 from tapwatch.decode.ws_common import MAX_ITEMS, ip4, ip6, node, set_word, u16, u32, verdict
 
 # ----------------------------------------------------------------------------- IP

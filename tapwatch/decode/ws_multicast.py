@@ -17,7 +17,7 @@ from typing import Final
 
 from tapwatch.decode.depth import bits_line
 from tapwatch.decode.fields import Net
-from tapwatch.decode.tree import Node
+from tapwatch.decode.node import Node
 from tapwatch.decode.verbose import cksum, pseudo_sum, shouldbe
 from tapwatch.decode.ws_common import (
     MAX_ITEMS,

@@ -6,7 +6,7 @@ from typing import Final
 
 from tapwatch.decode.depth import TCP_BITS, bits_line
 from tapwatch.decode.fields import TCP_FLAG_WORDS, Net
-from tapwatch.decode.tree import Node
+from tapwatch.decode.node import Node
 from tapwatch.decode.ws_common import MAX_ITEMS, node, set_word, u16, u32, verdict
 
 # ----------------------------------------------------------------------------- TCP

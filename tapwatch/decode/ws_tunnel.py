@@ -24,7 +24,7 @@ from typing import Final
 
 from tapwatch.decode.depth import bits_line
 from tapwatch.decode.fields import Net
-from tapwatch.decode.tree import Node
+from tapwatch.decode.node import Node
 from tapwatch.decode.tunnels import OPENVPN_OPCODES
 from tapwatch.decode.ws_common import MAX_ITEMS, hex_value, node, u16, u32
 

@@ -31,7 +31,7 @@ from typing import Final
 from tapwatch.decode.depth import bits_line, mac_text
 from tapwatch.decode.fields import Net
 from tapwatch.decode.names import ARP_HARDWARE
-from tapwatch.decode.tree import Node
+from tapwatch.decode.node import Node
 from tapwatch.decode.ws_apps import app_layer, http, tls
 from tapwatch.decode.ws_bgp import bgp
 from tapwatch.decode.ws_common import data_node, hex_value, ip4, node, u16

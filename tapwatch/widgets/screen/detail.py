@@ -321,7 +321,7 @@ class DetailPanes(ScreenBase):
             if total > len(frames):  # a peer's 20,000 tiny frames: bounded work
                 nodes.append(decode.Node(more_frames(total - len(frames)), 0, 0, []))
             if frames:  # each frame's tree is bounded, not yet all of them together
-                from tapwatch.decode.tree import MAX_NODES, bounded
+                from tapwatch.decode.node import MAX_NODES, bounded
 
                 nodes = bounded(nodes, [MAX_NODES])
         except Exception as e:  # decode.detail never raises; be sure
