@@ -855,7 +855,7 @@ def test_tunnel_trees_on_hostile_bytes_are_bounded() -> None:
     (scapy's fields are shown then) or a node inside the captured bytes."""
     import random
 
-    from tapwatch.decode import ws_tunnel
+    from tapwatch.decode import ws_l2tp, ws_tunnel
     from tapwatch.decode.fields import Net
     from tapwatch.decode.node import MAX_NODES
 
@@ -865,7 +865,7 @@ def test_tunnel_trees_on_hostile_bytes_are_bounded() -> None:
         ws_tunnel.mpls,
         ws_tunnel.gre,
         ws_tunnel.geneve,
-        ws_tunnel.l2tp,
+        ws_l2tp.l2tp,
         ws_tunnel.esp,
         ws_tunnel.non_esp,
         ws_tunnel.wireguard,

@@ -40,6 +40,7 @@ from tapwatch.decode.ws_dhcp6 import dhcp6
 from tapwatch.decode.ws_dns import dns, dns_tcp
 from tapwatch.decode.ws_icmp import ICMP_ERRORS, icmp, icmpv6
 from tapwatch.decode.ws_ip import IPV6_EXTENSIONS, ip_protocol, ipv4, ipv6, ipv6_extension
+from tapwatch.decode.ws_l2tp import l2tp
 from tapwatch.decode.ws_multicast import igmp, pim
 from tapwatch.decode.ws_ntp import ntp
 from tapwatch.decode.ws_ospf import ospf, ospf3
@@ -53,7 +54,6 @@ from tapwatch.decode.ws_tunnel import (
     esp,
     geneve,
     gre,
-    l2tp,
     mpls,
     non_esp,
     openvpn,
