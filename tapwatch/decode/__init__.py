@@ -7,9 +7,9 @@ Two very different jobs live in this package:
   reading header fields byte by byte, and never touch scapy (compiled with mypyc
   when ``pip install`` can).  The protocol modules (``link``, ``ip``,
   ``transport``, ``icmp``, ``dns``, ``dhcp``, ``isakmp``, ``services``, ``apps``, ``tunnels``,
-  ``ospf``, ``multicast``, ``liveness``, ``ldp``, ``bgp``, ``ppp``, ``wan``, ``pptp``, ``overlay``,
-  ``openflow``, ``lan``, ``wifi``, ``eapol``; ``l2tpctl`` prints L2TP's control messages for
-  ``tunnels``)
+  ``l2tp``, ``ospf``, ``multicast``, ``liveness``, ``ldp``, ``bgp``, ``ppp``, ``wan``, ``pptp``,
+  ``overlay``, ``openflow``, ``lan``, ``wifi``, ``eapol``; ``l2tpctl`` prints L2TP's control
+  messages for ``l2tp``; ``isakmp_names``, ``openflow_names`` and ``wifi_names`` hold tables)
   each bind handlers into the dispatch tables of :mod:`tapwatch.decode.core`, one
   table per layer boundary (link type, ethertype, IP protocol, UDP and TCP port),
   which both walks share.  :class:`LineFormatter` prints a capture's packets as
@@ -106,6 +106,7 @@ for _name in (
     "services",
     "apps",
     "tunnels",
+    "l2tp",
     "ospf",
     "multicast",
     "liveness",

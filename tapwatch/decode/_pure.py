@@ -54,6 +54,7 @@ COMPILED_MODULES = (
             "wifi",
             "wifi_names",
             "l2tpctl",
+            "l2tp",
             "eapol",
         )
     ),

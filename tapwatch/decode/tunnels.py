@@ -1,5 +1,5 @@
 """Tunnels, down to the inner packet: GRE (and Ethernet over GRE, ERSPAN I/II), VXLAN, Geneve,
-L2TPv2, MPLS, ESP and AH, WireGuard and OpenVPN.
+MPLS, ESP and AH, WireGuard and OpenVPN (L2TP: :mod:`tapwatch.decode.l2tp`).
 
 Where the inner packet is plaintext the line goes on with it, as tcpdump prints it:
 ``IP a > b: GREv0, length 36: IP c > d: ICMP echo request, ...``.  Two forms are
@@ -14,12 +14,10 @@ from __future__ import annotations
 import struct
 from typing import Final
 
-from tapwatch.decode import l2tpctl
 from tapwatch.decode.apps import tls_info
 from tapwatch.decode.core import (
     ETHERTYPES,
     IP_PROTOS,
-    MAX_BRIEF_ITEMS,
     MAX_LAYERS,
     S_H,
     S_HH,
@@ -50,17 +48,17 @@ _S_LE_II: Final = struct.Struct("<II")
 _S_LE_IQ: Final = struct.Struct("<IQ")
 
 
-def _deep(layers: list[str]) -> bool:
+def deep(layers: list[str]) -> bool:
     return len(layers) >= MAX_LAYERS
 
 
-def _inner_ether(d: bytes, off: int, end: int, a: Acc) -> str:
+def inner_ether(d: bytes, off: int, end: int, a: Acc) -> str:
     """An Ethernet frame carried in a tunnel, printed without its link header (no ``-e``)."""
     _link, text = ether(d if end == len(d) else d[:end], off, a)
     return text
 
 
-def _inner_ether_walk(d: bytes, off: int, end: int, out: Walk) -> None:
+def inner_ether_walk(d: bytes, off: int, end: int, out: Walk) -> None:
     ether_walk(d if end == len(d) else d[:end], off, out)
 
 
@@ -113,7 +111,7 @@ def _gre(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) 
         if not flags & 0x1000:
             return f"{out}, no-payload, length {clen}"
         out += f", length {clen}" + ("\n\t" if a.verbose else ": ")
-        if proto == 0x880B and not _deep(a.layers):
+        if proto == 0x880B and not deep(a.layers):
             return out + (ethertype_text(d if end == len(d) else d[:end], p, 0x880B, a) or "")
         return out + f"gre-proto-0x{proto:x}"
     if ver != 0:
@@ -149,10 +147,10 @@ def _gre(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) 
             return out
     out += f", length {clen}\n\t" if a.verbose else f", length {clen}: "
     a.info = f"Generic Routing Encapsulation (0x{proto:04x})"
-    if _deep(a.layers):
+    if deep(a.layers):
         return out + f"gre-proto-0x{proto:x}"
     if proto == 0x6558:
-        return out + _inner_ether(d, p, end, a)
+        return out + inner_ether(d, p, end, a)
     if proto == 0x88BE and not a.strict:
         return out + _erspan(d, p, end, a, seq >= 0)
     if proto in (0x0800, 0x86DD, 0x8847):
@@ -236,14 +234,14 @@ def _gre_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) ->
     if p < 0:  # the entries run past the data: where the header ends is not known
         return
     out.head(p)
-    if version > 1 or p > end or _deep(out.names):
+    if version > 1 or p > end or deep(out.names):
         return
     if version:
         if proto == 0x880B and flags & 0x1000:
             ethertype_walk(d if end == len(d) else d[:end], p, proto, out)
         return
     if proto == 0x6558:
-        _inner_ether_walk(d, p, end, out)
+        inner_ether_walk(d, p, end, out)
     elif proto == 0x88BE:
         _erspan_walk(d, p, end, out, bool(flags & 0x1000))
     elif proto in (0x0800, 0x86DD, 0x8847):
@@ -254,20 +252,20 @@ def _erspan(d: bytes, p: int, end: int, a: Acc, typ2: bool) -> str:
     """ERSPAN type I (no header: GRE without sequence) or type II (8-byte header)."""
     a.layers.append("ERSPAN")
     if not typ2:
-        return "ERSPAN I: " + _inner_ether(d, p, end, a)
+        return "ERSPAN I: " + inner_ether(d, p, end, a)
     if end - p < 8:
         a.bad = True
         return "ERSPAN II [|erspan]"
     w1, _w2 = S_II.unpack_from(d, p)
     vlan = w1 >> 16 & 0xFFF
     session = w1 & 0x3FF
-    return f"ERSPAN II, session {session}, vlan {vlan}: " + _inner_ether(d, p + 8, end, a)
+    return f"ERSPAN II, session {session}, vlan {vlan}: " + inner_ether(d, p + 8, end, a)
 
 
 def _erspan_walk(d: bytes, p: int, end: int, out: Walk, typ2: bool) -> None:
     out.append("ERSPAN")
     out.head(p + 8 if typ2 else p)
-    _inner_ether_walk(d, p + 8 if typ2 else p, end, out)
+    inner_ether_walk(d, p + 8 if typ2 else p, end, out)
 
 
 # --------------------------------------------------------------------------- ESP / AH
@@ -295,7 +293,7 @@ def _ah(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -
         a.bad = True
         return head_noport(ctx) + text
     a.info = text.rstrip(": ")
-    if _deep(a.layers):
+    if deep(a.layers):
         return head_noport(ctx) + text
     inner: Ctx = (ctx[0], ctx[1], ctx[2], ctx[3], ctx[4] + text, ctx[5], ctx[6])
     return upper(d, off + size, end, clen - size, nxt, a, inner, frag)
@@ -306,7 +304,7 @@ def _ah_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> 
     if end - off >= 2:  # what its length says (in 32-bit words, less 2), cut short or not
         out.head(off + 8 + (d[off + 1] << 2))
     _text, nxt, size = ah_header(d, off, end)
-    if size < 0 or _deep(out.names):
+    if size < 0 or deep(out.names):
         return
     upper_walk(d, off + size, end, clen - size, nxt, out, frag)
 
@@ -337,7 +335,7 @@ def _mpls(d: bytes, off: int, a: Acc) -> str:
     sep = "\n\t" if a.verbose else " "  # tcpdump -v: a line per label, and the packet
     out = "MPLS " + sep.join(parts)
     a.info = f"MPLS label {label}"
-    if p >= n or _deep(a.layers):
+    if p >= n or deep(a.layers):
         return out
     v = 4 if label == 0 else 6 if label == 2 else d[p] >> 4
     if v == 4 or v == 6:
@@ -360,7 +358,7 @@ def _mpls_walk(d: bytes, off: int, out: Walk) -> None:
     else:
         return
     out.head(p)
-    if p < n and not _deep(out.names) and d[p] >> 4 in (4, 6):
+    if p < n and not deep(out.names) and d[p] >> 4 in (4, 6):
         ip_walk(d, p, n, out)
 
 
@@ -376,16 +374,16 @@ def _vxlan(d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport:
     vni = S_I.unpack_from(d, off + 4)[0] >> 8
     a.info = f"VXLAN, VNI {vni}"
     out = f"VXLAN, flags [{'I' if flags & 8 else '.'}] (0x{flags:02x}), vni {vni}"
-    if _deep(a.layers):
+    if deep(a.layers):
         return out
-    return out + ("\n" if a.strict else ": ") + _inner_ether(d, off + 8, end, a)
+    return out + ("\n" if a.strict else ": ") + inner_ether(d, off + 8, end, a)
 
 
 def _vxlan_walk(d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
     out.append("VXLAN")
     out.head(off + 8)
-    if end - off >= 8 and not _deep(out.names):
-        _inner_ether_walk(d, off + 8, end, out)
+    if end - off >= 8 and not deep(out.names):
+        inner_ether_walk(d, off + 8, end, out)
 
 
 def _geneve(
@@ -414,11 +412,11 @@ def _geneve(
     if olen:
         out += f", options [{olen} bytes]"
     p = off + 8 + olen
-    if _deep(a.layers):
+    if deep(a.layers):
         return out
     sep = "\n\t" if a.verbose else ": "
     if proto == 0x6558:
-        return out + sep + _inner_ether(d, p, end, a)
+        return out + sep + inner_ether(d, p, end, a)
     text = ethertype_text(d if end == len(d) else d[:end], p, proto, a)
     if text is None:
         a.layers.pop()  # the "other" ethertype_text added
@@ -433,224 +431,12 @@ def _geneve_walk(d: bytes, off: int, end: int, out: Walk, sport: int, dport: int
     proto = S_H.unpack_from(d, off + 2)[0]
     p = off + 8 + (d[off] & 0x3F) * 4
     out.head(p)
-    if d[off] >> 6 or p > end or _deep(out.names):
+    if d[off] >> 6 or p > end or deep(out.names):
         return
     if proto == 0x6558:
-        _inner_ether_walk(d, p, end, out)
+        inner_ether_walk(d, p, end, out)
     elif proto in ETHERTYPES:
         ethertype_walk(d if end == len(d) else d[:end], p, proto, out)
-
-
-# --------------------------------------------------------------------------- L2TP
-
-
-def _ppp_inner(d: bytes, p: int, end: int, a: Acc) -> str:
-    """The PPP frame an L2TP data message carries, through the PPP handler (ethertype 0x880b)."""
-    return ethertype_text(d if end == len(d) else d[:end], p, 0x880B, a) or ""
-
-
-def _l2tp(d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int) -> str | None:
-    if end - off < 2:
-        a.layers.append("L2TP")
-        a.bad = True
-        return " [|l2tp]"  # tcpdump reads the flags whatever the length says
-    flags = S_H.unpack_from(d, off)[0]
-    ver = flags & 0xF
-    a.layers.append("L2TP")
-    if ver == 3 and not a.strict:
-        return " " + _l2tpv3_udp(d, off, end, length, a)
-    if ver == 1:
-        return " l2f:"
-    if ver != 2:
-        return " Unknown Version, neither L2F(1) nor L2TP(2)"
-    p = off + 2
-    t, lb, s, o = flags & 0x8000, flags & 0x4000, flags & 0x0800, flags & 0x0200
-    fl = (
-        ("T" if t else "")
-        + ("L" if lb else "")
-        + ("S" if s else "")
-        + ("O" if o else "")
-        + ("P" if flags & 0x0100 else "")
-    )
-    out = f" l2tp:[{fl}]"
-    # tcpdump's l2tp_print: fields print as they are read, so a cut shows where it fell
-    mlen = 0
-    if lb:
-        if end - p < 2:
-            a.bad = True
-            return out + " [|l2tp]"
-        mlen = S_H.unpack_from(d, p)[0]
-        p += 2
-    if end - p < 2:
-        a.bad = True
-        return out + " [|l2tp]"
-    tid = S_H.unpack_from(d, p)[0]
-    out += f"({tid}/"
-    if end - p < 4:
-        a.bad = True
-        return out + " [|l2tp]"
-    sid = S_H.unpack_from(d, p + 2)[0]
-    p += 4
-    out += f"{sid})"
-    a.info = f"L2TP tunnel {tid} session {sid}"
-    if t and lb and s and not o:  # Wireshark's words for a control message
-        who = f"(tunnel id={tid}, session id={sid})"
-        if mlen <= 12:
-            a.info = f"Control Message - ZLB      {who}"
-        else:
-            a.info = _l2tp_control_info(d, off, end, mlen, who)
-    if s:
-        if end - p < 2:
-            a.bad = True
-            return out + " [|l2tp]"
-        out += f"Ns={S_H.unpack_from(d, p)[0]},"
-        if end - p < 4:
-            a.bad = True
-            return out + " [|l2tp]"
-        out += f"Nr={S_H.unpack_from(d, p + 2)[0]}"
-        p += 4
-    if o:
-        if end - p < 2 or end - p - 2 < S_H.unpack_from(d, p)[0]:
-            a.bad = True
-            return out + " [|l2tp]"
-        p += 2 + S_H.unpack_from(d, p)[0]
-    if lb:
-        if length < mlen:
-            a.bad = True
-            return out + f" Length {mlen} larger than packet"
-        length = mlen
-    if length < p - off:
-        a.bad = True
-        return out + f" Length {length} smaller than header length"
-    if t:
-        if not lb:
-            a.bad = True
-            return out + " No length"
-        if length == p - off:
-            return out + " ZLB"
-        most = MAX_BRIEF_ITEMS if a.brief else -1
-        text, clean = l2tpctl.avps(d, p, end, length - (p - off), most)
-        if not clean:
-            a.bad = True
-        if len(text) > 6 and text[1:9] == "*MSGTYPE" and not a.info.startswith("Control"):
-            a.info += " " + text[10 : text.find(")", 10)]
-        return out + text
-    if _deep(a.layers):
-        return out
-    end = min(end, off + length)
-    return out + " {" + _ppp_inner(d, p, end, a) + "}"
-
-
-def _l2tp_walk(d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
-    if end - off < 2:
-        return
-    out.append("L2TP")
-    flags = S_H.unpack_from(d, off)[0]
-    if flags & 0xF == 3 and not flags & 0x8000 and end - off >= 8 and not _deep(out.names):
-        inner = _l2tpv3_frame(d, off + 8, end)
-        if inner >= 0:
-            _inner_ether_walk(d, inner, end, out)
-        return
-    if flags & 0xF != 2 or flags & 0x8000 or _deep(out.names):
-        return
-    p = off + 2 + (2 if flags & 0x4000 else 0) + 4 + (4 if flags & 0x0800 else 0)
-    if flags & 0x0200:
-        if end - p < 2:
-            return
-        p += 2 + S_H.unpack_from(d, p)[0]
-    ethertype_walk(d if end == len(d) else d[:end], p, 0x880B, out)
-
-
-# --------------------------------------------------------------------------- L2TPv3
-#
-# RFC 3931, over IP (protocol 115) or UDP 1701: a session's frames (Ethernet pseudowires,
-# mostly) behind a session ID and a cookie whose length (0, 4 or 8 bytes) is agreed out
-# of band -- so it is found by looking for the Ethernet frame after each.  tcpdump 4.99
-# prints "ip-proto-115" and "Unknown Version" (strict mode does too).
-
-_L2TP3_ETHERTYPES: Final = frozenset((0x0800, 0x86DD, 0x0806, 0x8100, 0x88A8, 0x8847))
-
-
-def _l2tpv3_frame(d: bytes, p: int, end: int) -> int:
-    """Where the Ethernet frame after a data session header starts (-1: none found)."""
-    for cookie in (0, 4, 8):
-        q = p + cookie
-        if end - q >= 14 and (d[q + 12] << 8 | d[q + 13]) in _L2TP3_ETHERTYPES:
-            return q
-    return -1
-
-
-def _l2tpv3_data(d: bytes, p: int, end: int, a: Acc) -> str:
-    """``L2TPv3, session 0x1234: <the Ethernet frame>`` from the session ID at ``p``."""
-    if end - p < 4:
-        a.bad = True
-        return "L2TPv3 [|l2tp]"
-    sid = S_I.unpack_from(d, p)[0]
-    a.info = f"L2TPv3 session 0x{sid:08x}"
-    out = f"L2TPv3, session 0x{sid:08x}"
-    inner = _l2tpv3_frame(d, p + 4, end)
-    if inner < 0 or _deep(a.layers):
-        return f"{out}, length {end - p - 4}"
-    return f"{out}: " + _inner_ether(d, inner, end, a)
-
-
-#: Wireshark's short names of the L2TP control message types (the Info column's)
-_WS_L2TP_MSGS: Final = (
-    *("SCCRQ", "SCCRP", "SCCCN", "StopCCN", "Reserved", "Hello", "OCRQ", "OCRP", "OCCN"),
-    *("ICRQ", "ICRP", "ICCN", "Reserved", "CDN", "WEN", "SLI", "MDMST", "SRRQ", "SRRP"),
-    *("ACK", "FSQ", "FSR", "MSRQ", "MSRP", "MSE", "MSI", "MSEN", "CSUN", "CSURQ"),
-)
-
-
-def _l2tp_control_info(d: bytes, p: int, end: int, ln: int, who: str) -> str:
-    """Wireshark's Info for a control message whose header (12 bytes) starts at ``p``: ZLB
-    when it carries no AVP, else the type its first AVP (Message Type) says."""
-    if ln <= 12:
-        return f"Control Message - ZLB {who}"
-    if end - p < 20:
-        return f"Control Message {who}"
-    t = S_H.unpack_from(d, p + 18)[0]
-    name = _WS_L2TP_MSGS[t - 1] if 1 <= t <= len(_WS_L2TP_MSGS) else f"Unknown ({t})"
-    return f"Control Message - {name} {who}"
-
-
-def _l2tpv3_control(d: bytes, p: int, end: int, a: Acc) -> str:
-    """A control message: flags, length, control connection ID, Ns/Nr."""
-    if end - p < 12:
-        a.bad = True
-        return "L2TPv3 control [|l2tp]"
-    ln = S_H.unpack_from(d, p + 2)[0]
-    ccid = S_I.unpack_from(d, p + 4)[0]
-    ns, nr = S_HH.unpack_from(d, p + 8)
-    a.info = _l2tp_control_info(d, p, end, ln, f"(ccid=0x{ccid:08x})")
-    what = " ZLB" if ln <= 12 else ""
-    return f"L2TPv3 control, connection 0x{ccid:08x}, Ns={ns}, Nr={nr}{what}, length {ln}"
-
-
-def _l2tpv3_udp(d: bytes, off: int, end: int, length: int, a: Acc) -> str:
-    if d[off] & 0x80:
-        return _l2tpv3_control(d, off, end, a)
-    return _l2tpv3_data(d, off + 4, end, a)
-
-
-def _l2tpv3_ip(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -> str | None:
-    if a.strict or frag or end - off < 4:
-        return None
-    a.layers.append("L2TP")
-    if d[off : off + 4] == b"\0\0\0\0":  # session 0: a control message follows
-        return head_noport(ctx) + _l2tpv3_control(d, off + 4, end, a)
-    return head_noport(ctx) + _l2tpv3_data(d, off, end, a)
-
-
-def _l2tpv3_ip_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> None:
-    if frag or end - off < 4:
-        out.append("other")
-        return
-    out.append("L2TP")
-    if d[off : off + 4] != b"\0\0\0\0" and not _deep(out.names):
-        inner = _l2tpv3_frame(d, off + 4, end)
-        if inner >= 0:
-            _inner_ether_walk(d, inner, end, out)
 
 
 # --------------------------------------------------------------------------- WireGuard
@@ -883,16 +669,6 @@ class _Geneve(PortHandler):
         _geneve_walk(d, off, end, out, sport, dport)
 
 
-class _L2tp(PortHandler):
-    def text(
-        self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
-    ) -> str | None:
-        return _l2tp(d, off, end, length, a, sport, dport)
-
-    def walk(self, d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
-        _l2tp_walk(d, off, end, out, sport, dport)
-
-
 class _WireGuard(PortHandler):
     def text(
         self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
@@ -923,24 +699,12 @@ class _OpenVpnTcp(PortHandler):
         _openvpn_tcp_walk(d, off, end, out, sport, dport)
 
 
-class _L2tpv3(IpHandler):
-    def text(
-        self, d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool
-    ) -> str | None:
-        return _l2tpv3_ip(d, off, end, clen, a, ctx, frag)
-
-    def walk(self, d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> None:
-        _l2tpv3_ip_walk(d, off, end, clen, out, frag)
-
-
 bind(IP_PROTOS, (47,), _Gre("GRE"))
-bind(IP_PROTOS, (115,), _L2tpv3("L2TP"))
 bind(IP_PROTOS, (50,), _Esp("ESP"))
 bind(IP_PROTOS, (51,), _Ah("AH"))
 bind(ETHERTYPES, (0x8847, 0x8848), _Mpls("MPLS"))
 bind(UDP_PORTS, (4789,), _Vxlan("VXLAN", tunnel=True))
 bind(UDP_PORTS, (6081,), _Geneve("Geneve", tunnel=True))
-bind(UDP_PORTS, (1701,), _L2tp("L2TP", tunnel=True))
 UDP_HEURISTICS.append(bind(UDP_PORTS, (51820,), _WireGuard("WireGuard")))  # on any port
 bind(UDP_PORTS, (1194,), _OpenVpnUdp("OpenVPN"))
 bind(TCP_PORTS, (1194,), _OpenVpnTcp("OpenVPN"))
