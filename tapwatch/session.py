@@ -235,6 +235,13 @@ class Session:
         return self._linktypes[rec.iface]
 
     @property
+    def linktypes(self) -> Sequence[int]:
+        """Every interface's link type by its number, the session's own list: it grows as
+        interfaces are found while capture runs (``-i any``, a VPN's device made again), so
+        an index that reads the ring from a worker keeps this, never a copy of the start's."""
+        return self._linktypes
+
+    @property
     def multi_interface(self) -> bool:
         return sum(1 for i in self.interfaces if i.kind != "events") > 1
 

@@ -9,12 +9,25 @@ import pytest
 
 pytest.importorskip("textual")
 
-from test_app import SIZE, packet_list, said, settle, status_text, tun_records, ui
+from test_app import (
+    OUTBOUND,
+    SIZE,
+    main,
+    packet_list,
+    ping,
+    said,
+    settle,
+    status_text,
+    syn,
+    tun_records,
+    ui,
+)
 from waiting import until
 
+from tapwatch import threads
 from tapwatch.app import TapwatchApp
 from tapwatch.capture.links import cooked
-from tapwatch.linktypes import LINKTYPE_NETLINK
+from tapwatch.linktypes import LINKTYPE_NETLINK, LINKTYPE_RAW
 from tapwatch.ring import Extra
 from tapwatch.session import Session
 from tapwatch.sources import InterfaceInfo
@@ -83,3 +96,34 @@ async def test_events_are_rows_of_their_own_hidden_with_a_key_and_found() -> Non
         await pilot.press(*"link removed", "enter")
         await until(pilot, lambda: packets.cursor_seq == packets_only + 2, "find reaching it")
         await settle(pilot, app)  # the detail pane shows an event without failing
+
+
+@ui
+async def test_an_interface_found_after_the_start_is_analysed_as_the_first_ones() -> None:
+    """``-i any`` numbers a link made after the UI started (a VPN's device made again): the
+    TCP analysis behind the tree and the conversations read its packets with its own link
+    type; they had kept the interfaces of the start, and every packet of the new one was an
+    IndexError in the expert-tree worker, said again at each move of the cursor."""
+    threads.reset()
+    session = tun_records(4)
+    app = TapwatchApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        info = InterfaceInfo("tun0", "observe", linktype=LINKTYPE_RAW)
+        session.add_interface(info)
+        last = session.ring.get(session.ring.next_seq - 1)
+        assert last is not None
+        session.ring.extend(
+            [(last.ts_ns + 1, OUTBOUND, ping(90)), (last.ts_ns + 2, OUTBOUND, syn(91))], info.index
+        )
+        session.pump()
+        await pilot.press("end")
+        await settle(pilot, app)
+        assert threads.failures() == []
+        screen = main(app)
+        newest = session.ring.next_seq - 1
+        assert screen.shared_expert.caught_up_to() == newest
+        with screen.shared_index.lock:
+            index = screen.shared_index.catch_up(session.ring)
+        assert index.packets == len(session.ring)
+        assert index.not_ip == 0

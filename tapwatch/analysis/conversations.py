@@ -130,7 +130,8 @@ class TrafficIndex:
     """
 
     def __init__(self, linktypes: Sequence[int]) -> None:
-        self.linktypes = list(linktypes)
+        #: kept, not copied: a live session's list grows as interfaces are found
+        self.linktypes = linktypes
         self.reset()
 
     def reset(self, next_seq: int = 1, cleared: int = 0) -> None:

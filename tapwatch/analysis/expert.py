@@ -75,7 +75,8 @@ class ExpertIndex:
     fast = True
 
     def __init__(self, linktypes: Sequence[int]) -> None:
-        self.linktypes = list(linktypes)
+        #: kept, not copied: a live session's list grows as interfaces are found
+        self.linktypes = linktypes
         self.reset()
 
     def reset(self, next_seq: int = 1, cleared: int = 0) -> None:
@@ -443,7 +444,7 @@ class SharedExpert:
     def __init__(self, linktypes: Sequence[int]) -> None:
         import threading
 
-        self.linktypes = list(linktypes)
+        self.linktypes = linktypes  # the session's own: it grows while capture runs
         #: made by the first catch-up, in a worker: loading the filter's protocols takes
         #: about half a second, which the UI's start must not wait for
         self.existing: ExpertIndex | None = None

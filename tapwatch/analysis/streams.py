@@ -13,7 +13,7 @@ the memory the ring was sized for.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -126,7 +126,7 @@ MAX_PENDING = 1 << 20
 def follow(
     conv: Conversation,
     records: Iterable[Record | None],
-    linktypes: list[int],
+    linktypes: Sequence[int],
     *,
     limit: int = DEFAULT_LIMIT,
     progress: Progress | None = None,

@@ -32,6 +32,8 @@ from tapwatch.sanitize import printable
 from tapwatch.widgets.failures import ReportsWorkerFailures
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from tapwatch.ring import Ring
 
 #: how often the screen reads its worker's progress
@@ -136,7 +138,7 @@ class FollowScreen(ReportsWorkerFailures, ModalScreen["str | None"]):
             self.error = error
 
     def __init__(
-        self, shared: SharedIndex, ring: Ring, linktypes: list[int], data: bytes, linktype: int
+        self, shared: SharedIndex, ring: Ring, linktypes: Sequence[int], data: bytes, linktype: int
     ) -> None:
         super().__init__()
         self.shared = shared

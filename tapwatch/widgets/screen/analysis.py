@@ -49,7 +49,7 @@ class AnalysisTools(DisplayFilter):
     ) -> None:
         super().__init__(session, refresh_hz=refresh_hz, clock=clock)
         self.initial_filter = display_filter  # -Y
-        self.shared_index = SharedIndex([i.linktype for i in session.interfaces])
+        self.shared_index = SharedIndex(session.linktypes)
         self._link_turn: dict[int, int] = {}  # which of a packet's links ``L`` follows next
         self._indexing = False
 
@@ -93,7 +93,7 @@ class AnalysisTools(DisplayFilter):
             FollowScreen(
                 self.shared_index,
                 self.session.ring,
-                [i.linktype for i in self.session.interfaces],
+                self.session.linktypes,
                 rec.data,
                 linktype,
             ),

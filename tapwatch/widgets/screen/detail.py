@@ -79,7 +79,7 @@ class DetailPanes(ScreenBase):
         #: outer packet came after the tree was drawn) redraws the tree on the next tick
         self._links_shown: tuple[int, int] | None = None
         #: TCP analysis and transactions, shared with the Expert and Transactions tools
-        self.shared_expert = SharedExpert([i.linktype for i in session.interfaces])
+        self.shared_expert = SharedExpert(session.linktypes)
         self._expert_busy = False
         self._moved_at = 0.0  # when the cursor last moved (monotonic)
         self._dissector_frozen = False

@@ -180,7 +180,7 @@ class FindAndSort(ScreenBase):
     ) -> None:
         from tapwatch import decode
 
-        lts = [i.linktype for i in self.session.interfaces]
+        lts = self.session.linktypes  # grows while the find runs (-i any)
 
         event_text = self.session.event_text_at
 
