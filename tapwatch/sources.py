@@ -415,14 +415,25 @@ def open_live(
                 devmod.validate_name(obs)
                 sources.append(_waiting(obs, ring, wake, len(sources), capture_filter, watch))
                 continue
-            src = open_observer(
-                obs,
-                ring,
-                wake,
-                index=len(sources),
-                capture_filter=capture_filter,
-                named_by_kernel=by_kernel,
-            )
+            try:
+                src = open_observer(
+                    obs,
+                    ring,
+                    wake,
+                    index=len(sources),
+                    capture_filter=capture_filter,
+                    named_by_kernel=by_kernel,
+                )
+            except SourceError:
+                # the link went between its check and its socket (a VPN restarting as
+                # tapwatch starts): what a name that does not exist gets, never the end
+                if watch is None or devmod.exists(obs):
+                    raise
+                if not by_kernel:  # --observe NAME: waited for, as one not made yet
+                    sources.append(_waiting(obs, ring, wake, len(sources), capture_filter, watch))
+                # -i any: left out, as a link gone before the start; one made again under
+                # its name is a new link, which the shared socket reads from its first packet
+                continue
             sources.append(src)
             if watch is not None:
                 _follow(src, ring, wake, capture_filter, watch, named_by_kernel=by_kernel)

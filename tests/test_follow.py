@@ -622,3 +622,43 @@ def test_any_keeps_the_packets_of_a_link_never_announced_under_its_index(
         assert f"-i any: link index {i} was never announced; its packets are kept as if{i}" in err
         assert f"if{i}: never announced (named by its index); 5 packets captured" in err, err
     assert "dropped by kernel" not in err or " 0 dropped by kernel" in err, err
+
+
+#: tapwatch, with each link named gone* deleted just before its socket is opened: a VPN
+#: that restarts (its device deleted) while tapwatch starts, between the list of the
+#: links and their sockets
+_GONE_AT_START = r"""
+import subprocess, sys
+from tapwatch import sources
+opened = sources.open_observer
+def gone_first(name, *args, **kw):
+    if name.startswith("gone"):
+        subprocess.run(["ip", "link", "del", name])  # gone1 goes with gone0
+    return opened(name, *args, **kw)
+sources.open_observer = gone_first
+from tapwatch.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("watch", [["-i", "any"], ["--observe", "gone0", "--observe", "lo"]])
+def test_a_link_deleted_while_tapwatch_starts_is_one_that_is_not_there(
+    ns: Netns, tmp_path: Path, watch: list[str]
+) -> None:
+    """The link went between the check that it exists and its socket: tapwatch started
+    all the same (-i any: without it; --observe: waiting for it), where it had ended with
+    "cannot observe gone0: No such device" and captured nothing."""
+    ns.run(["ip", "link", "add", "gone0", "type", "veth", "peer", "name", "gone1"], check=True)
+    ours = tmp_path / "tw.txt"
+    tw = start(ns, [sys.executable, "-c", _GONE_AT_START, *watch, "-l", "-nn", "icmp"], ours)
+    try:
+        ns.wait_capturing("lo")
+        ping = ns.run(["ping", "-c", "2", "-i", "0.1", "-W", "2", "127.0.0.1"])
+        assert "2 received" in ping.stdout
+        wait_for(lambda: len(lines(ours, "lo")) == 4, "tapwatch's lines of lo")
+    finally:
+        _out, err = stop(tw)
+    assert not ns.link_exists("gone0")
+    assert "cannot observe" not in err and "Traceback" not in err, err
+    if "--observe" in watch:
+        assert "gone0 does not exist yet; waiting for it" in err
