@@ -644,3 +644,65 @@ def test_a_dissection_key_is_bound_once_whatever_the_import_order() -> None:
     with pytest.raises(ValueError, match="already bound"):
         dissect.bind(table, (5353,), second)
     assert table == {53: first, 5353: first}
+
+
+def _serial_link_captures(tmp: Path) -> list[Path]:
+    """The same IP packets on the serial links tcpdump's test captures hold: PPP, Cisco
+    HDLC and Frame Relay (RFC 2427's NLPID framing), each a link type of its own."""
+    from scapy.layers.inet import ICMP, IP, TCP, UDP
+    from scapy.layers.inet6 import IPv6
+    from scapy.utils import wrpcap
+
+    inner = [
+        bytes(IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=5353, dport=53)),
+        bytes(IP(src="10.0.0.2", dst="10.0.0.1") / TCP(sport=80, dport=40000, flags="SA")),
+        bytes(IP(src="10.0.0.1", dst="10.0.0.3") / ICMP()),
+        bytes(IPv6(src="fe80::1", dst="fe80::2") / UDP(sport=521, dport=521)),
+    ]
+
+    def ppp(p: bytes) -> bytes:
+        return b"\xff\x03" + (b"\x00\x21" if p[0] >> 4 == 4 else b"\x00\x57") + p
+
+    def chdlc(p: bytes) -> bytes:
+        return b"\x0f\x00" + (b"\x08\x00" if p[0] >> 4 == 4 else b"\x86\xdd") + p
+
+    def frelay(p: bytes) -> bytes:
+        return b"\x18\x41\x03" + (b"\xcc" if p[0] >> 4 == 4 else b"\x8e") + p
+
+    paths = []
+    for name, frame, linktype in (("ppp", ppp, 9), ("chdlc", chdlc, 104), ("fr", frelay, 107)):
+        path = tmp / f"{name}.pcap"
+        wrpcap(str(path), [frame(p) for p in inner], linktype=linktype)
+        paths.append(path)
+    return paths
+
+
+SERIAL_FILTERS = [
+    "ip",
+    "ipv6",
+    "udp",
+    "tcp",
+    "icmp",
+    "ip.src == 10.0.0.1",
+    "ip.addr == 10.0.0.3",
+    "ipv6.dst == fe80::2",
+    "udp.dstport == 53",
+    "tcp.flags.syn == 1",
+    "frame.len > 40",
+]
+
+
+@needs_tshark
+def test_ip_on_serial_links_selected_as_tshark_does(tmp_path: Path) -> None:
+    """A link type the filter has no walker of its own for (PPP, Cisco HDLC, Frame Relay)
+    has its IP packet where the decoder finds it: ``ip``, ``udp`` and the rest select what
+    tshark selects; they had selected nothing there (every line showed the packet)."""
+    for path in _serial_link_captures(tmp_path):
+        oracle = tshark_selected_many(path, SERIAL_FILTERS, tmp_path)
+        assert oracle[0] == [1, 2, 3], (path.name, oracle)  # tshark reads the framing
+        wrong = [
+            (e, selected(path, e), theirs)
+            for e, theirs in zip(SERIAL_FILTERS, oracle, strict=True)
+            if selected(path, e) != theirs
+        ]
+        assert not wrong, (path.name, wrong)

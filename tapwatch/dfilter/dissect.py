@@ -84,11 +84,21 @@ def leaf(fn: _F) -> _F:
 
 def walk(pkt: Packet) -> None:
     """Fill ``pkt``'s layers (after the frame layer :class:`Packet` adds itself)."""
-    fn = LINKTYPES.get(pkt.linktype)
-    if fn is None:
-        return
+    fn = LINKTYPES.get(pkt.linktype, _ip_where_the_decoder_finds_it)
     with contextlib.suppress(Exception):  # hostile bytes: keep the layers found, never raise
         fn(pkt, pkt.data, 0, len(pkt.data))
+
+
+def _ip_where_the_decoder_finds_it(pkt: Packet, d: bytes, off: int, end: int) -> None:
+    """A link type no walker here knows (PPP, Cisco HDLC, Frame Relay, IPNET, ARCNET...):
+    the IP packet where the one-line decoder's walk finds it, so ``ip``, ``tcp`` and the
+    rest select in such a capture what tshark selects (the link's own header is not
+    filterable); they had selected nothing, though every line showed the IP packet."""
+    from tapwatch.decode import first_ip  # the decoder loads only for these frames
+
+    version, start, _end = first_ip(d, pkt.linktype)
+    if version:
+        ethertype(pkt, d, off + start, end, 0x0800 if version == 4 else 0x86DD)
 
 
 Packet.dissector = walk

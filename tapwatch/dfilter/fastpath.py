@@ -258,10 +258,8 @@ def _make_walk(layers: dict[str, Layer], info_: Any) -> Callable[[bytes, int], i
             x.data, x.off, x.end, x.hlen, x.extra = d, 0, 4, 4, None
             m |= 4  # null
             et, off = -2, 4
-        elif lt in dissect.LINKTYPES:
+        else:  # the generic walk's (a link type without a walker: where the decoder finds IP)
             return 0
-        else:
-            return m
         if et == -2:  # a bare IP packet: its version from the first nibble
             if off >= end:
                 return m
