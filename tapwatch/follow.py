@@ -98,6 +98,7 @@ class Follow:
         ``arphrd``: its type, when the announcement said it (no need to ask the kernel).
         """
         from tapwatch import sources
+        from tapwatch.filters import FilterError
 
         with self._lock:
             src = self.source
@@ -136,7 +137,11 @@ class Follow:
                         loopback=loopback,
                         capture_filter=self.capture_filter,
                     )
-            except SourceError as e:
+            except (SourceError, FilterError) as e:
+                # FilterError: the capture filter names what this link type has not (ether
+                # host on a tun made after the start): libpcap cannot compile it for this link
+                if self.shared is not None:  # its packets are let go, not held for it
+                    self.shared.ignore(ifindex)
                 self.problem = str(e)
                 src.state = "error"
                 self.on_notice(

@@ -662,3 +662,33 @@ def test_a_link_deleted_while_tapwatch_starts_is_one_that_is_not_there(
     assert "cannot observe" not in err and "Traceback" not in err, err
     if "--observe" in watch:
         assert "gone0 does not exist yet; waiting for it" in err
+
+
+def test_a_link_the_capture_filter_cannot_be_compiled_for_is_said_and_the_rest_goes_on(
+    ns: Netns, tmp_path: Path
+) -> None:
+    """-i any with an expression libpcap compiles for Ethernet only (``ether host``), in a
+    namespace with no raw link at the start: a tun made later cannot be read under it. The
+    exit summary's line for the link says so with libpcap's reason, and lo is captured on;
+    it had been an "internal error" of the link monitor."""
+    ours = tmp_path / "tw.txt"
+    tw = start(
+        ns, [*TAPWATCH, "-i", "any", "-l", "-nn", "ether host 02:00:00:00:00:01 or icmp"], ours
+    )
+    try:
+        ns.wait_capturing("lo")
+        for cmd in (
+            ["ip", "tuntap", "add", "tun5", "mode", "tun"],
+            ["ip", "addr", "add", "10.90.0.1/24", "dev", "tun5"],
+            ["ip", "link", "set", "tun5", "up"],
+        ):
+            ns.run(cmd, check=True)
+        ping = ns.run(["ping", "-c", "2", "-i", "0.1", "-W", "2", "127.0.0.1"])
+        assert "2 received" in ping.stdout
+        wait_for(lambda: len(lines(ours, "lo")) == 4, "tapwatch's lines of lo")
+    finally:
+        _out, err = stop(tw)
+        ns.run(["ip", "link", "del", "tun5"])
+    assert "tun5: last time it could not be read (invalid filter" in err, err
+    assert "ethernet addresses supported only on" in err
+    assert "internal error" not in err and "Traceback" not in err
