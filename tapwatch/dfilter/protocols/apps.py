@@ -404,6 +404,17 @@ class TcpReassembly(Pass):
             if len(side.buf) > MAX_PENDING:
                 side.buf = b""
                 continue
+            if len(payload) < info.length:
+                # the capture cut this segment (a snapshot length): its missing bytes never
+                # come, so, as Wireshark, what is there is the message as it is, and the
+                # stream goes on after the segment's real end (no gap at the next one)
+                side.next_seq = (seq + info.length) & 0xFFFFFFFF
+                if app == "http":
+                    self._http(pkt, layer, side, state, True)
+                else:
+                    self._tls(pkt, layer, side, fresh)
+                side.buf = b""
+                continue
             if app == "http":
                 self._http(pkt, layer, side, state, bool(fin))
             else:
