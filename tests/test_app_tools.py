@@ -649,7 +649,11 @@ async def test_two_interfaces_column_counters_and_frame_layer() -> None:
 async def test_status_has_a_line_for_a_tunnel_when_the_session_has_one() -> None:
     session, _dev = with_device(3)
 
+    from tapwatch.tunnelwire import TunnelCounters
+
     class Tunnel:
+        counters = TunnelCounters()  # the status bar reads its unrecorded count
+
         def status_text(self) -> str:
             return "tunnel client → 10.200.0.1:55555 connected · 12 frames out, 9 in\x1b[2K"
 
