@@ -16,6 +16,7 @@ list only shrinks.
 from __future__ import annotations
 
 import shutil
+import struct
 import subprocess
 from pathlib import Path
 
@@ -26,7 +27,15 @@ from tapwatch.analysis.expert import ExpertIndex, info_column
 from tapwatch.ring import Ring
 
 CORPUS = Path(__file__).parent / "corpus"
-FILES = ("real.pcap", "crafted.pcap", "services.pcap", "tls.pcap", "vpn.pcap")
+FILES = (
+    "real.pcap",
+    "crafted.pcap",
+    "services.pcap",
+    "tls.pcap",
+    "vpn.pcap",
+    "ppp.pcap",
+    "ppp-carriers.pcap",
+)
 
 pytestmark = pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark is not installed")
 
@@ -120,3 +129,66 @@ def test_info_is_tsharks(name: str) -> None:
         if file == name and ours[frame - 1] == theirs[frame - 1]
     ]
     assert agree == [], f"these frames agree with tshark now: take them off the list: {agree}"
+
+
+def crafted_infos(tmp_path: Path, frames: list[bytes], linktype: int) -> list[tuple[str, str]]:
+    """(tapwatch's decoder Info, tshark's Info) of each crafted frame: stateless words only."""
+    path = tmp_path / "crafted.pcap"
+    with path.open("wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, linktype))
+        for n, frame in enumerate(frames):
+            f.write(struct.pack("<IIII", n + 1, 0, len(frame), len(frame)) + frame)
+    return list(
+        zip(
+            [decode.summarize(frame, linktype).info for frame in frames],
+            tshark_info(path),
+            strict=True,
+        )
+    )
+
+
+def _ppp(proto: int, code: int, body: bytes = b"") -> bytes:
+    """A PPP frame (address and control first) of a control protocol, CHAP or PAP."""
+    return b"\xff\x03" + struct.pack(">HBBH", proto, code, 7, 4 + len(body)) + body
+
+
+def test_ppp_words_are_tsharks(tmp_path: Path) -> None:
+    """The codes of LCP, IPCP, IPv6CP, CCP and the other control protocols (tshark calls codes
+    8-13 of all but LCP malformed); CHAP's names cut at
+    20 characters and values at 36 bytes, strings with control and non-UTF-8 bytes."""
+    frames = [_ppp(0xC021, code, b"\x00" * 8 if code > 7 else b"") for code in range(1, 17)]
+    frames += [
+        _ppp(proto, code)
+        for proto in (0x8021, 0x8057, 0x80FD, 0x8023, 0x8281, 0xC02B)
+        for code in (*range(1, 8), 14, 15, 16)
+    ]
+    hostile = b"x\x01\x7f\xe9y'\"\\z\t\n\x1b[31m"
+    for code in (1, 2):
+        for value, name in ((bytes(range(16)), b"server"), (bytes(200), b"n" * 21), (b"", hostile)):
+            frames.append(_ppp(0xC223, code, bytes([len(value)]) + value + name))
+    frames += [_ppp(0xC223, code, msg) for code in (3, 4) for msg in (b"", b"m" * 40, hostile)]
+    frames += [
+        _ppp(0xC023, 1, b"\x05alice\x06secret"),
+        _ppp(0xC023, 1, b"\x00\x00"),
+        _ppp(0xC023, 1, bytes([len(hostile)]) + hostile + b"\x01\x80"),
+        _ppp(0xC023, 2, b"\x02ok"),
+        _ppp(0xC023, 3, bytes([len(hostile)]) + hostile),
+        _ppp(0xC023, 2, b"\x00"),
+    ]
+    differ = [(n, m, t) for n, (m, t) in enumerate(crafted_infos(tmp_path, frames, 9)) if m != t]
+    assert differ == [], differ
+
+
+def test_pppoe_words_are_tsharks(tmp_path: Path) -> None:
+    """PPPoE discovery's codes and the AC-Name tags tshark adds (empty, several, odd bytes)."""
+    eth = bytes.fromhex("020000000002020000000001") + b"\x88\x63"
+
+    def discovery(code: int, tags: list[tuple[int, bytes]]) -> bytes:
+        body = b"".join(struct.pack(">HH", t, len(v)) + v for t, v in tags)
+        return eth + struct.pack(">BBHH", 0x11, code, 0, len(body)) + body
+
+    tags = [(0x0101, b"svc"), (0x0102, b"corpus-ac"), (0x0103, b"\x01\x02"), (0x0102, b"")]
+    frames = [discovery(code, t) for code in (9, 7, 0x19, 0x65, 0xA7, 0x33) for t in ([], tags)]
+    frames.append(discovery(7, [(0x0102, b"a" * 300)]))
+    differ = [(n, m, t) for n, (m, t) in enumerate(crafted_infos(tmp_path, frames, 1)) if m != t]
+    assert differ == [], differ
