@@ -35,6 +35,7 @@ FILES = (
     "vpn.pcap",
     "ppp.pcap",
     "ppp-carriers.pcap",
+    "eapol.pcap",
 )
 
 pytestmark = pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark is not installed")
@@ -190,5 +191,44 @@ def test_pppoe_words_are_tsharks(tmp_path: Path) -> None:
     tags = [(0x0101, b"svc"), (0x0102, b"corpus-ac"), (0x0103, b"\x01\x02"), (0x0102, b"")]
     frames = [discovery(code, t) for code in (9, 7, 0x19, 0x65, 0xA7, 0x33) for t in ([], tags)]
     frames.append(discovery(7, [(0x0102, b"a" * 300)]))
+    differ = [(n, m, t) for n, (m, t) in enumerate(crafted_infos(tmp_path, frames, 1)) if m != t]
+    assert differ == [], differ
+
+
+def test_eapol_words_are_tsharks(tmp_path: Path) -> None:
+    """EAPOL's frame types, EAP's codes, every EAP type (but the four whose first bytes tshark
+    words further: PAX, PSK, IKEv2, GPSK), TLS flags' lengths and EAP-FAST's start TLV, cut
+    and overlong lengths."""
+    head = bytes.fromhex("0180c2000003020000000001888e")
+
+    def eapol(t: int, body: bytes) -> bytes:
+        return head + struct.pack(">BBH", 2, t, len(body)) + body
+
+    def eap(code: int, data: bytes) -> bytes:
+        return struct.pack(">BBH", code, 1, 4 + len(data)) + data
+
+    frames = [eapol(t, b"") for t in (1, 2, 4, 6, 7, 8, 9, 0x0A, 0xAB)]
+    frames += [eapol(0, eap(code, b"\x01abc")) for code in (0, 1, 2, 3, 4, 5, 6, 7, 0xAB)]
+    frames += [eapol(0, eap(code, b"")) for code in (1, 2, 3, 0xFE)]
+    frames += [
+        eapol(0, eap(1, bytes([t]) + bytes(8))) for t in range(256) if t not in (46, 47, 49, 51)
+    ]
+    for data in (
+        "2b21",
+        "2b2100040000",
+        "2b21000400026162",
+        "2b21000400056162",
+        "2b210004",
+        "2b01",
+        "2ba10000001000040000",
+        "0d20",
+        "1520",
+        "1920",
+        "19800000",
+        "0d8000000005",
+        "19210004",
+    ):
+        frames.append(eapol(0, eap(1, bytes.fromhex(data))))
+    frames += [eapol(0, eap(2, b"\x01") + b"trailer"), eapol(0, eap(1, b"\x0d")[:6] + b"\x0d")]
     differ = [(n, m, t) for n, (m, t) in enumerate(crafted_infos(tmp_path, frames, 1)) if m != t]
     assert differ == [], differ
