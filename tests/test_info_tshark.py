@@ -36,6 +36,7 @@ FILES = (
     "ppp.pcap",
     "ppp-carriers.pcap",
     "eapol.pcap",
+    "lisp.pcap",
 )
 
 pytestmark = pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark is not installed")
@@ -230,5 +231,61 @@ def test_eapol_words_are_tsharks(tmp_path: Path) -> None:
     ):
         frames.append(eapol(0, eap(1, bytes.fromhex(data))))
     frames += [eapol(0, eap(2, b"\x01") + b"trailer"), eapol(0, eap(1, b"\x0d")[:6] + b"\x0d")]
+    differ = [(n, m, t) for n, (m, t) in enumerate(crafted_infos(tmp_path, frames, 1)) if m != t]
+    assert differ == [], differ
+
+
+def _udp(payload: bytes, sport: int, dport: int) -> bytes:
+    """An Ethernet frame with IPv4 and UDP around ``payload`` (explicit addresses)."""
+    udp = struct.pack(">HHHH", sport, dport, 8 + len(payload), 0) + payload
+    ip = struct.pack(">BBHHHBBH", 0x45, 0, 20 + len(udp), 1, 0, 64, 17, 0)
+    ip += bytes((10, 0, 0, 1, 10, 0, 0, 2))
+    return bytes.fromhex("020000000002020000000001") + b"\x08\x00" + ip + udp
+
+
+def test_lisp_words_are_tsharks(tmp_path: Path) -> None:
+    """LISP's message types, Map-Register's RTR flag, the EID of a message with one record
+    (IPv4, IPv6, MAC, empty, LCAF types, an AFI tshark does not read), a Map-Request's source
+    EID and ITR-RLOCs, Info-Request, an empty Encapsulated Control Message."""
+    loc = struct.pack(">BBBBHH", 1, 100, 255, 0, 5, 1) + bytes((203, 0, 113, 1))
+
+    def rec(afi: int = 1, eid: bytes = bytes((192, 0, 2, 0)), mask: int = 24) -> bytes:
+        return struct.pack(">IBBBBHH", 1440, 1, mask, 0, 0, 0, afi) + eid + loc
+
+    def reg(first: int, count: int, recs: bytes) -> bytes:
+        return bytes((first, 0, 0, count)) + bytes(8) + struct.pack(">HH", 0, 0) + recs
+
+    def req(irc: int, count: int, addrs: list[bytes], recs: bytes) -> bytes:
+        return bytes((0x10, 0, irc, count)) + bytes(8) + b"".join(addrs) + recs
+
+    a4, a0 = struct.pack(">H", 1) + bytes((10, 0, 0, 1)), struct.pack(">H", 0)
+    r4 = struct.pack(">BBH", 0, 24, 1) + bytes((192, 0, 2, 0))
+    messages = [reg(t << 4, 1, rec()) for t in range(16) if t != 7]
+    messages += [
+        reg(0x31, 1, rec()),
+        reg(0x30, 2, rec() * 2),
+        reg(0x30, 1, rec(0, b"", 0)),
+        reg(0x30, 1, rec(2, bytes(16), 64)),
+        reg(0x30, 1, rec(99, b"abcd", 0)),
+        reg(0x30, 1, rec(16389, b"abcdef", 48)),
+        reg(0x40, 0, b""),
+        bytes((0x20, 0, 0, 1)) + bytes(8) + rec(),
+        bytes((0x20, 0, 0, 2)) + bytes(8) + rec() * 2,
+        reg(0x70, 0, struct.pack(">IBBH", 0, 0, 32, 1) + bytes((192, 0, 2, 0, 0, 0))),
+        req(0, 1, [a4, a4], r4),
+        req(0, 1, [a0, a4], r4),
+        req(0, 1, [a4, a0], r4),
+        req(0, 1, [a4, a4], struct.pack(">BBH", 0, 0, 0)),
+        req(1, 1, [a4, a0, a0], r4),
+        req(1, 1, [a4, a4, a4], r4),
+        req(0, 0, [a4, a4], b""),
+        req(0, 2, [a4, a4], r4 * 2),
+        bytes.fromhex("800000004500001c00010000401166bc0a0900010a09000210f610f60008c9dd"),
+    ]
+    messages += [
+        reg(0x30, 1, rec(16387, bytes((0, 0, t, 0, 0, 0)), 0))
+        for t in (0, 1, 4, 6, 10, 11, 13, 14, 16, 19, 200)
+    ]
+    frames = [_udp(m, 4342, 4342) for m in messages]
     differ = [(n, m, t) for n, (m, t) in enumerate(crafted_infos(tmp_path, frames, 1)) if m != t]
     assert differ == [], differ
