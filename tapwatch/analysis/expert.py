@@ -18,6 +18,7 @@ flagged packet or transaction one small tuple, each list capped at :data:`MAX_RO
 
 from __future__ import annotations
 
+import re
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -690,16 +691,18 @@ def enrich(nodes: list[Node], index: ExpertIndex, seq: int) -> list[Node]:
     return out
 
 
+#: the digits of a number in an Info (ASCII only, as the decoder writes them)
+_DIGITS: Final = re.compile("[0-9]+")
+
+
 def _with_number(info: str, key: str, value: int) -> str:
     """``info`` with the number after its first ``key`` (" Seq=") replaced by ``value``."""
     at = info.find(key)
     if at < 0:
         return info
     start = at + len(key)
-    end = start
-    while end < len(info) and info[end].isdigit():
-        end += 1
-    return f"{info[:start]}{value}{info[end:]}" if end > start else info
+    number = _DIGITS.match(info, start)
+    return f"{info[:start]}{value}{info[number.end() :]}" if number is not None else info
 
 
 def related_info(index: ExpertIndex, seq: int, info: str) -> str:
@@ -732,14 +735,31 @@ def info_column(index: ExpertIndex, seq: int, info: str) -> str:
     return f"{words} {info}" if words else info
 
 
+_WORDED: list[int] = []
+
+
+def _worded_bits() -> int:
+    """The analysis flags that put words in the Info column (loaded on first use)."""
+    if not _WORDED:
+        from tapwatch.dfilter.protocols.tcp_analysis import INFO_WORDS
+
+        bits = 0
+        for bit, _word in INFO_WORDS:
+            bits |= bit
+        _WORDED.append(bits)
+    return _WORDED[0]
+
+
 def info_words(index: ExpertIndex, seq: int) -> str | None:
     """What Wireshark's Info column puts first for a flagged packet (``[TCP Dup ACK 4#1]``)."""
     got = index.flags.get(seq)
     if got is None:
         return None
+    flags, _acks, _rtt, dupnum, dupframe = got
+    if not flags & _worded_bits():  # most flagged segments (an ACK's RTT) have no words
+        return None
     from tapwatch.dfilter.protocols.tcp_analysis import DUPLICATE_ACK, INFO_WORDS
 
-    flags, _acks, _rtt, dupnum, dupframe = got
     words = []
     for bit, word in INFO_WORDS:
         if flags & bit:

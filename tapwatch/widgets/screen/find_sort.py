@@ -289,7 +289,12 @@ class FindAndSort(ScreenBase):
 
         lts = [i.linktype for i in self.session.interfaces]
         names = [i.name for i in self.session.interfaces]
-        key = key_function(column, lambda r: decode.summarize(r.data, lts[r.iface]), names)
+        key = key_function(
+            column,
+            lambda r: decode.summarize(r.data, lts[r.iface]),
+            names,
+            self.packet_list.shown_info,  # Info sorts as the rows read
+        )
         started = time.monotonic()
         try:
             order = sort_rows(
@@ -312,6 +317,11 @@ class FindAndSort(ScreenBase):
         self.busy.pop("sorting", None)
         self._sort_took = message.took
         self.packet_list.set_order(message.order, message.sort, message.limit, message.where)
+
+    def analysis_grew(self) -> None:
+        sort = self.packet_list.sort
+        if sort is not None and sort[0] is SortColumn.INFO and not self.sorting:
+            self.sort_by(*sort)  # the analysis's words in the rows move them
 
     def _maybe_resort(self) -> None:
         """Sort again what a live capture added, when sorting is quick enough to repeat."""
