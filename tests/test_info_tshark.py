@@ -61,19 +61,11 @@ STILL_DIFFERENT: dict[tuple[str, int], str] = {
     # a retransmission built broken: tshark counts the segment's length from the bytes
     # captured (Len=27), tapwatch from the IP header's claim (Len=37, malformed)
     ("crafted.pcap", 68): "malformed: TCP length past the data",
-    # SNMP: a v1 trap (tshark names its enterprise OID "iso.3..."), a cut message (tshark
-    # falls back to UDP's words, tapwatch to tcpdump's line)
-    ("services.pcap", 6): "SNMP v1 trap",
-    ("services.pcap", 10): "SNMP message cut short",
     # tshark took these for TFTP (a conversation it set up from an earlier TFTP request on
     # the same addresses and port 40000); they are RADIUS and DNS
     ("services.pcap", 18): "tshark: TFTP conversation (RADIUS)",
     ("services.pcap", 20): "tshark: TFTP conversation (RADIUS)",
     ("services.pcap", 41): "tshark: TFTP conversation (DNS)",
-    # L2TPv3 data over IP: tshark does not take the session's payload for Ethernet (no
-    # pseudowire type configured) and says "D[S:0x...]"; tapwatch shows the inner frame
-    ("services.pcap", 34): "L2TPv3 data session: tshark leaves the payload undecoded",
-    ("services.pcap", 36): "L2TPv3 data session: tshark leaves the payload undecoded",
     # TLS records tshark finds malformed: a Client Hello cut inside its record (tshark reads
     # its fields; tapwatch names the message only), an empty record; content type 25, for
     # which tshark 4.0 leaves the Info empty
@@ -235,12 +227,16 @@ def test_eapol_words_are_tsharks(tmp_path: Path) -> None:
     assert differ == [], differ
 
 
+def _ip(proto: int, payload: bytes) -> bytes:
+    """An IPv4 header (explicit addresses) and ``payload``."""
+    ip = struct.pack(">BBHHHBBH", 0x45, 0, 20 + len(payload), 1, 0, 64, proto, 0)
+    return ip + bytes((10, 0, 0, 1, 10, 0, 0, 2)) + payload
+
+
 def _udp(payload: bytes, sport: int, dport: int) -> bytes:
     """An Ethernet frame with IPv4 and UDP around ``payload`` (explicit addresses)."""
     udp = struct.pack(">HHHH", sport, dport, 8 + len(payload), 0) + payload
-    ip = struct.pack(">BBHHHBBH", 0x45, 0, 20 + len(udp), 1, 0, 64, 17, 0)
-    ip += bytes((10, 0, 0, 1, 10, 0, 0, 2))
-    return bytes.fromhex("020000000002020000000001") + b"\x08\x00" + ip + udp
+    return bytes.fromhex("020000000002020000000001") + b"\x08\x00" + _ip(17, udp)
 
 
 def test_lisp_words_are_tsharks(tmp_path: Path) -> None:
@@ -287,5 +283,47 @@ def test_lisp_words_are_tsharks(tmp_path: Path) -> None:
         for t in (0, 1, 4, 6, 10, 11, 13, 14, 16, 19, 200)
     ]
     frames = [_udp(m, 4342, 4342) for m in messages]
+    differ = [(n, m, t) for n, (m, t) in enumerate(crafted_infos(tmp_path, frames, 1)) if m != t]
+    assert differ == [], differ
+
+
+def test_snmp_trap_and_l2tpv3_data_words_are_tsharks(tmp_path: Path) -> None:
+    """An SNMPv1 trap: its enterprise OID named by its first arc, then its varbinds' OIDs;
+    L2TPv3 data sessions over IP and UDP, with and without a cookie: tshark names the
+    session and leaves the payload (an Ethernet frame here) undecoded."""
+    from scapy.asn1.asn1 import ASN1_INTEGER, ASN1_OID
+    from scapy.layers.snmp import SNMP, SNMPtrapv1, SNMPvarbind
+
+    def trap(enterprise: str, oids: list[str]) -> bytes:
+        pdu = SNMPtrapv1(
+            enterprise=ASN1_OID(enterprise),
+            agent_addr="10.0.0.1",
+            generic_trap=6,
+            specific_trap=5,
+            time_stamp=1234,
+            varbindlist=[SNMPvarbind(oid=ASN1_OID(o), value=ASN1_INTEGER(7)) for o in oids],
+        )
+        return _udp(bytes(SNMP(version=0, community=b"public", PDU=pdu)), 40000, 162)
+
+    frames = [
+        trap("1.3.6.1.4.1.8072", ["1.3.6.1.2.1.1.3.0"]),
+        trap("0.3.6", []),
+        trap("2.5.1", ["1.3.6", "0.0"]),
+        trap("1.3.6.1.2.1.1.3.0", ["1.3", "1.3.6.1.4.1.8072.1"]),
+    ]
+    inner = bytes.fromhex(
+        "02000000000302000000000408004500001c00010000400166c40a0a00010a0a00020800f7ff00000000"
+    )
+
+    def over_ip(payload: bytes) -> bytes:
+        return _udp(b"", 1, 1)[:14] + _ip(115, payload)
+
+    frames += [
+        over_ip(struct.pack(">I", 0x1234) + inner),
+        over_ip(struct.pack(">I", 0x1234) + b"\xaa\xbb\xcc\xdd" + inner),
+        over_ip(struct.pack(">I", 0xDEADBEEF)),
+        _udp(struct.pack(">HHI", 0x0003, 0, 0x1234) + inner, 1701, 1701),
+        _udp(struct.pack(">HHI", 0x0003, 0, 0xABCDEF01) + b"\x11\x22\x33\x44" + inner, 1701, 1701),
+    ]
     differ = [(n, m, t) for n, (m, t) in enumerate(crafted_infos(tmp_path, frames, 1)) if m != t]
     assert differ == [], differ
