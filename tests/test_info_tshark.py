@@ -37,6 +37,8 @@ FILES = (
     "ppp-carriers.pcap",
     "eapol.pcap",
     "lisp.pcap",
+    "openflow.pcap",
+    "openflow13.pcap",
 )
 
 pytestmark = pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark is not installed")
@@ -72,6 +74,12 @@ STILL_DIFFERENT: dict[tuple[str, int], str] = {
     ("tls.pcap", 48): "TLS: Client Hello cut inside its record",
     ("tls.pcap", 49): "TLS: empty record",
     ("tls.pcap", 50): "TLS: content type 25",
+    # OpenFlow on a connection whose segment 31 starts a 32-byte HELLO with 8 bytes: tshark's
+    # reassembly waits for the rest and takes every later segment for part of that message
+    **{
+        ("openflow.pcap", n): "OpenFlow: tshark's reassembly of a message cut short"
+        for n in (33, 34, *range(36, 56))
+    },
     # an OpenVPN control message over TCP whose payload tshark's reassembly leaves as data
     # (its words: the message type); tapwatch takes it for the rest of an earlier record
     ("vpn.pcap", 54): "OpenVPN control payload: tshark's reassembly state",
@@ -126,19 +134,13 @@ def test_info_is_tsharks(name: str) -> None:
 
 
 def crafted_infos(tmp_path: Path, frames: list[bytes], linktype: int) -> list[tuple[str, str]]:
-    """(tapwatch's decoder Info, tshark's Info) of each crafted frame: stateless words only."""
+    """(tapwatch's Info, tshark's Info) of each crafted frame, written as one capture."""
     path = tmp_path / "crafted.pcap"
     with path.open("wb") as f:
         f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, linktype))
         for n, frame in enumerate(frames):
             f.write(struct.pack("<IIII", n + 1, 0, len(frame), len(frame)) + frame)
-    return list(
-        zip(
-            [decode.summarize(frame, linktype).info for frame in frames],
-            tshark_info(path),
-            strict=True,
-        )
-    )
+    return list(zip(tapwatch_info(path), tshark_info(path), strict=True))
 
 
 def _ppp(proto: int, code: int, body: bytes = b"") -> bytes:
@@ -325,5 +327,51 @@ def test_snmp_trap_and_l2tpv3_data_words_are_tsharks(tmp_path: Path) -> None:
         _udp(struct.pack(">HHI", 0x0003, 0, 0x1234) + inner, 1701, 1701),
         _udp(struct.pack(">HHI", 0x0003, 0, 0xABCDEF01) + b"\x11\x22\x33\x44" + inner, 1701, 1701),
     ]
+    differ = [(n, m, t) for n, (m, t) in enumerate(crafted_infos(tmp_path, frames, 1)) if m != t]
+    assert differ == [], differ
+
+
+def test_openflow_words_are_tsharks(tmp_path: Path) -> None:
+    """OpenFlow 1.0, 1.3, 1.4 and 1.5 message types (unknown ones too), 1.3's multipart
+    kinds, the last message of a segment named, a first message the segment does not hold
+    or shorter than its header, 1.3 messages too short for tshark (fixed parts, an error's
+    offending header, HELLO elements' padding). Each segment on a connection of its own."""
+    from scapy.layers.inet import IP, TCP
+    from scapy.layers.l2 import Ether
+
+    def seg(payload: bytes, sport: int) -> bytes:
+        ip = IP(src="10.0.0.1", dst="10.0.0.2")
+        tcp = TCP(sport=sport, dport=6653, flags="PA", seq=1000, ack=1)
+        return bytes(Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / ip / tcp / payload)
+
+    def msg(v: int, t: int, body: bytes = b"", size: int = -1) -> bytes:
+        return struct.pack(">BBHI", v, t, 8 + len(body) if size < 0 else size, 1) + body
+
+    def multipart(t: int, kind: int) -> bytes:
+        body = bytes(8) if t == 18 and kind in (4, 5, 6, 7, 9, 10) else b""
+        return msg(4, t, struct.pack(">HH4x", kind, 0) + body)
+
+    payloads = [multipart(18, k) for k in (0, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14)]
+    payloads += [multipart(19, k) for k in (1, 3, 4, 5, 6, 7, 9, 10, 12, 13)]
+    payloads += [msg(v, t) for v in (1, 4, 5, 6) for t in (0, 2)]
+    payloads += [msg(v, t) for v in (1, 4) for t in (30, 40)]
+    payloads += [
+        msg(1, 16, struct.pack(">HH", 0, 0)),
+        msg(1, 0) + msg(1, 2),
+        msg(4, 0) + multipart(18, 0),
+        msg(1, 0, size=32),  # the rest in a later segment
+        msg(1, 0, size=4),
+        msg(1, 0) + msg(1, 2, size=40),
+        msg(4, 6, bytes(20)),  # FEATURES_REPLY short of 32 bytes
+        msg(4, 24, bytes(8)),  # ROLE_REQUEST short of 24
+        msg(4, 1, struct.pack(">HH", 1, 6) + b"\x04\x00"),  # an offending header cut
+        msg(4, 1, struct.pack(">HH", 0, 0) + b"no"),  # HELLO_FAILED's text
+        msg(4, 1, struct.pack(">HH", 9, 1) + msg(4, 2)),
+        msg(4, 0, struct.pack(">HHI", 1, 12, 0x10)),  # an element past the message
+        msg(4, 0, struct.pack(">HHI", 2, 5, 0)),
+        msg(4, 0, struct.pack(">HHQ", 1, 12, 0x10)),  # its padding past the message
+        msg(4, 0, struct.pack(">HHQ4x", 1, 12, 0x10)),
+    ]
+    frames = [seg(p, 30000 + n) for n, p in enumerate(payloads)]
     differ = [(n, m, t) for n, (m, t) in enumerate(crafted_infos(tmp_path, frames, 1)) if m != t]
     assert differ == [], differ
