@@ -39,6 +39,8 @@ FILES = (
     "lisp.pcap",
     "openflow.pcap",
     "openflow13.pcap",
+    "dot11.pcap",
+    "radiotap.pcap",
 )
 
 pytestmark = pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark is not installed")
@@ -80,6 +82,23 @@ STILL_DIFFERENT: dict[tuple[str, int], str] = {
         ("openflow.pcap", n): "OpenFlow: tshark's reassembly of a message cut short"
         for n in (33, 34, *range(36, 56))
     },
+    # 802.11 action frames: tshark reads each category's fields (a dialog token, and calls
+    # most of these malformed); tapwatch says the category and action as tcpdump does
+    ("dot11.pcap", 8): "802.11 action frame's fields",
+    **{("radiotap.pcap", n): "802.11 action frame's fields" for n in (20, 21, 22, 23, 24, 26)},
+    # a reassociation response without elements (tshark wants some), a DMG beacon (frame
+    # type 3) and a reserved control subtype, which tshark words and tapwatch does not
+    ("radiotap.pcap", 16): "802.11 reassociation response without elements",
+    ("radiotap.pcap", 47): "802.11 DMG beacon",
+    ("radiotap.pcap", 48): "802.11 reserved control subtype",
+    # LLC/SNAP with a protocol ID no dissector takes: tshark says LLC's words with its OUI
+    # table's names; tapwatch the ethertype or tcpdump's line
+    ("dot11.pcap", 19): "SNAP with an unknown PID",
+    ("radiotap.pcap", 44): "SNAP with an unknown PID",
+    ("radiotap.pcap", 45): "SNAP with an unknown OUI",
+    # UDP 5353 -> 9999 with 5 bytes: tshark takes it for another protocol by its port
+    ("dot11.pcap", 14): "tshark: another protocol on UDP 9999",
+    ("radiotap.pcap", 37): "tshark: another protocol on UDP 9999",
     # an OpenVPN control message over TCP whose payload tshark's reassembly leaves as data
     # (its words: the message type); tapwatch takes it for the rest of an earlier record
     ("vpn.pcap", 54): "OpenVPN control payload: tshark's reassembly state",
@@ -373,5 +392,93 @@ def test_openflow_words_are_tsharks(tmp_path: Path) -> None:
         msg(4, 0, struct.pack(">HHQ4x", 1, 12, 0x10)),
     ]
     frames = [seg(p, 30000 + n) for n, p in enumerate(payloads)]
+    differ = [(n, m, t) for n, (m, t) in enumerate(crafted_infos(tmp_path, frames, 1)) if m != t]
+    assert differ == [], differ
+
+
+def test_dot11_words_are_tsharks(tmp_path: Path) -> None:
+    """802.11 management, control and data frames without a payload: tshark's names, the
+    sequence and fragment numbers, the flags' letters, a beacon's interval, the first SSID
+    (quoted, in hex when not printable UTF-8, Wildcard when empty), frames and elements cut
+    short; a control wrapper without its carried frame; a fragment with more to come."""
+    a1, a2, a3 = bytes.fromhex("020000000001"), bytes.fromhex("020000000002"), a3_addr()
+
+    def frame(ftype: int, st: int, flags: int = 0, body: bytes = b"", seq: int = 0x10) -> bytes:
+        fc = ftype << 2 | st << 4 | flags << 8
+        return struct.pack("<HH", fc, 0) + a1 + a2 + a3 + struct.pack("<H", seq) + body
+
+    def ie(eid: int, b: bytes) -> bytes:
+        return bytes((eid, len(b))) + b
+
+    def beacon(ies: bytes, interval: int = 100) -> bytes:
+        return frame(0, 8, body=bytes(8) + struct.pack("<HH", interval, 0x21) + ies)
+
+    frames = [
+        beacon(ie(0, ssid))
+        for ssid in (b"lab", b"a b", "café".encode(), b"a\x01b", b"a\x80b", b'a"b\\', b"", b"\0\0")
+    ]
+    frames += [
+        beacon(ie(0, b"one") + ie(0, b"two")),
+        beacon(ie(1, b"\x82\x84")),
+        beacon(ie(1, b"\x82\x84") + ie(0, b"lab"), 65535),
+        beacon(ie(0, b"lab")[:4]),
+        beacon(b"")[:30],
+        frame(0, 4, body=ie(0, b"x"), seq=0xFFF5),
+        frame(0, 4, body=ie(0, b"x")),
+        frame(0, 0, body=b"\x21\x00\x0a\x00" + ie(0, b"x")),
+        frame(0, 2, body=b"\x21\x00\x0a\x00" + a3 + ie(0, b"x")),
+        frame(0, 1, body=b"\x21\x00\x00\x00\x01\xc0" + ie(1, b"\x82")),
+        frame(0, 5, body=bytes(8) + struct.pack("<HH", 7, 1) + ie(0, b"p")),
+        frame(0, 11, body=b"\x00\x00\x01\x00\x00\x00"),
+        frame(0, 12, body=b"\x03\x00"),
+        frame(0, 10, body=b"\x08\x00"),
+        frame(0, 9),
+        frame(0, 8)[:20],
+        frame(2, 0)[:2],
+        frame(0, 8)[:1],
+    ]
+    frames += [frame(2, st, flags=0x41, body=bytes(22)) for st in (0, 1, 2, 3, 8, 9, 10, 11)]
+    frames += [frame(2, st, flags=f) for st in (4, 5, 6, 7, 12, 14, 15) for f in (0, 0x11, 0x12)]
+    frames.append(frame(2, 0, flags=0x04, body=bytes(20)))
+    for st in (8, 10, 11, 12, 13, 14, 15):
+        fc = 1 << 2 | st << 4
+        frames.append(struct.pack("<HH", fc, 0) + a1 + a2 + bytes(24))
+    frames += [struct.pack("<HH", 0x74, 0) + a1 + bytes(n) for n in (6, 8, 20)]
+    differ = [(n, m, t) for n, (m, t) in enumerate(crafted_infos(tmp_path, frames, 105)) if m != t]
+    assert differ == [], differ
+
+
+def a3_addr() -> bytes:
+    return bytes.fromhex("020000000003")
+
+
+def test_eapol_key_words_are_tsharks(tmp_path: Path) -> None:
+    """EAPOL-Key frames (RSN and WPA descriptors): which message of the four-way or group
+    handshake tshark calls each, from the key information bits and the key data."""
+    head = bytes.fromhex("020000000002020000000001888e")
+    rsn = bytes.fromhex("30140100000fac040100000fac040100000fac020000")
+
+    def key(info: int, data: bytes = b"", desc: int = 2, nonce: bytes = bytes(32)) -> bytes:
+        body = bytes((desc,)) + struct.pack(">HH", info, 16) + bytes(8) + nonce + bytes(48)
+        body += struct.pack(">H", len(data)) + data
+        return head + struct.pack(">BBH", 2, 3, len(body)) + body
+
+    pairwise, ack, install, mic, secure = 0x0008, 0x0080, 0x0040, 0x0100, 0x0200
+    frames = [
+        key(info | 2, data, desc, nonce)
+        for info in (
+            pairwise | ack,
+            pairwise | ack | install | mic | secure,
+            pairwise | mic,
+            pairwise | mic | secure,
+            ack | mic | secure,
+            mic | secure,
+            0,
+        )
+        for data in (b"", rsn)
+        for desc in (2, 254)
+        for nonce in (bytes(32), b"\x01" * 32)
+    ]
+    frames.append(key(pairwise | ack | 2)[:60])
     differ = [(n, m, t) for n, (m, t) in enumerate(crafted_infos(tmp_path, frames, 1)) if m != t]
     assert differ == [], differ

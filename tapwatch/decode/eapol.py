@@ -219,11 +219,28 @@ def _ws_eap(d: bytes, p: int, end: int) -> str:
     return word
 
 
+def _ws_key(d: bytes, p: int, end: int) -> str:
+    """Wireshark's Info for an EAPOL-Key frame (RSN or WPA descriptor): which message of the
+    four-way or the group handshake its key information bits (and key data) say it is."""
+    if end - p < 1 or d[p] not in (2, 254):
+        return "Key"
+    if end - p < 95:
+        return "Key" + _MALFORMED
+    info = u16(d, p + 1)
+    if not info & 0x0008:  # a group key
+        return f"Key (Group Message {1 if info & 0x0080 else 2} of 2)"
+    if info & 0x0080:  # from the authenticator: 1, or 3 with Install
+        return f"Key (Message {3 if info & 0x0040 else 1} of 4)"
+    return f"Key (Message {2 if u16(d, p + 93) else 4} of 4)"  # 2 carries key data
+
+
 def _ws_info(d: bytes, off: int) -> str:
     """Wireshark's Info for the EAPOL frame at ``off``."""
     t = d[off + 1]
     if t == 0:
         return _ws_eap(d, off + 4, min(len(d), off + 4 + u16(d, off + 2)))
+    if t == 3:
+        return _ws_key(d, off + 4, min(len(d), off + 4 + u16(d, off + 2)))
     if t < len(_WS_FRAME_TYPES):
         return _WS_FRAME_TYPES[t] or ""
     return f"Unknown Type (0x{t:02X})"
