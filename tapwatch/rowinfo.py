@@ -36,7 +36,7 @@ def row_info(
     note, inner = session.side_words(rec)
     if note:  # another input saw it too (both ends of a tunnel): where, how long before
         info = f"[{printable(note)}] {info}"
-    view = session.tunnel_view
+    view = session.tunnel_view if inner is not None else None
     if inner is not None and view is not None:
         # a tunnel segment: what it carries comes first, the outer TCP details (long
         # with their options) after it, where the column may cut them

@@ -691,18 +691,24 @@ def enrich(nodes: list[Node], index: ExpertIndex, seq: int) -> list[Node]:
     return out
 
 
-#: the digits of a number in an Info (ASCII only, as the decoder writes them)
-_DIGITS: Final = re.compile("[0-9]+")
+#: TCP's numbers in its Info, as the decoder writes them (an Ack only where the flag is)
+_TCP_NUMBERS: Final = re.compile(" Seq=([0-9]+)(?: Ack=([0-9]+))? Win=([0-9]+)")
 
 
-def _with_number(info: str, key: str, value: int) -> str:
-    """``info`` with the number after its first ``key`` (" Seq=") replaced by ``value``."""
-    at = info.find(key)
-    if at < 0:
+def _relative(info: str, seq: int, ack: int, window: int) -> str:
+    """``info`` with TCP's sequence and acknowledgement numbers replaced by ``seq`` and
+    ``ack``, and its window by ``window`` when that is known (>= 0): one search, one join
+    (every TCP row of the list goes through here when drawn or sorted by Info)."""
+    m = _TCP_NUMBERS.search(info)
+    if m is None:
         return info
-    start = at + len(key)
-    number = _DIGITS.match(info, start)
-    return f"{info[:start]}{value}{info[number.end() :]}" if number is not None else info
+    out = [info[: m.start(1)], str(seq)]
+    last = m.end(1)
+    if m.start(2) >= 0:
+        out += [info[last : m.start(2)], str(ack)]
+        last = m.end(2)
+    out += [info[last : m.start(3)], str(window) if window >= 0 else m[3], info[m.end(3) :]]
+    return "".join(out)
 
 
 def related_info(index: ExpertIndex, seq: int, info: str) -> str:
@@ -716,11 +722,7 @@ def related_info(index: ExpertIndex, seq: int, info: str) -> str:
         info = whole
     at = seq - index.base
     if 0 <= at < len(index.stream) and index.stream[at] >= 0 and " Seq=" in info:
-        info = _with_number(info, " Seq=", index.rel_seq[at])
-        info = _with_number(info, " Ack=", index.rel_ack[at])
-        window = index.window[at]
-        if window >= 0:
-            info = _with_number(info, " Win=", window)
+        info = _relative(info, index.rel_seq[at], index.rel_ack[at], index.window[at])
     req = index.request_of.get(seq)
     if req is not None and req[2] in ("icmp", "icmpv6"):
         info = f"{info} (request in {req[0]})"
