@@ -120,7 +120,7 @@ _WS_FRAME_TYPES: Final = (
     "Announcement (Specific)",
     "Announcement Request",
 )
-_WS_CODES: Final = (None, "Request", "Response", "Success", "Failure", "Initiate", "Finish")
+_WS_CODES: Final = ("", "Request", "Response", "Success", "Failure", "Initiate", "Finish")
 #: the EAP types whose first byte is TLS's flags (Wireshark reads a length after them when
 #: the L bit says so): TLS, TTLS, PEAP, FAST
 _WS_TLS_TYPES: Final = frozenset((13, 21, 25, 43))
