@@ -3,7 +3,7 @@
 The rows show the decoder's Info with what the analysis adds (relative TCP numbers, an echo
 reply's request, "[TCP Retransmission]"...), escaped, after tapwatch's own words (another
 input saw it, a tunnel segment's frames); the sort by Info orders by that text
-(:func:`tapwatch.rowinfo.row_info`), as the list's sort worker does. The reference, in the
+(:func:`tapwatch.rowinfo.sort_info`, what the list's sort worker calls). The reference, in the
 same run on the same ring, is the sort by the decoder's Info alone (what the sort read
 before). Both sort every packet of the 500k-packet analyst file (``bench/ui_bench.py``'s
 varied traffic: TCP connections with payload, DNS, pings), after the TCP analysis has
@@ -34,11 +34,11 @@ def main() -> None:
     args = ap.parse_args()
 
     from tapwatch import decode, pcap
-    from tapwatch.analysis.expert import ExpertIndex, info_words, related_info
+    from tapwatch.analysis.expert import ExpertIndex
     from tapwatch.analysis.sorting import SortColumn, key_function, sort_rows
     from tapwatch.linktypes import LINKTYPE_RAW
     from tapwatch.ring import Ring
-    from tapwatch.rowinfo import row_info
+    from tapwatch.rowinfo import sort_info
     from tapwatch.session import Session
     from tapwatch.sources import InterfaceInfo
 
@@ -62,19 +62,9 @@ def main() -> None:
     def summary(r: object) -> decode.Summary:
         return decode.summarize(r.data, LINKTYPE_RAW)  # type: ignore[attr-defined]
 
-    def shown(r: object, info: str) -> str:
-        seq = r.seq  # type: ignore[attr-defined]
-        return row_info(
-            session,
-            r,  # type: ignore[arg-type]
-            info,
-            lambda s, i: related_info(index, s, i),
-            info_words(index, seq),
-        )
-
     keys = {
         "decoder Info (reference)": key_function(SortColumn.INFO, summary, names),
-        "shown Info": key_function(SortColumn.INFO, summary, names, shown),
+        "shown Info": key_function(SortColumn.INFO, summary, names, sort_info(session, index)),
     }
     times: dict[str, list[float]] = {k: [] for k in keys}
     orders: dict[str, list[int]] = {}

@@ -11,8 +11,10 @@ inner frames, and the TCP analysis's words first.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING
 
+from tapwatch.analysis.expert import ExpertIndex, info_words, related_info
 from tapwatch.sanitize import printable
 from tapwatch.tunnelview import describe
 
@@ -42,3 +44,12 @@ def row_info(
         # with their options) after it, where the column may cut them
         info = f"{describe(view, inner)} | outer: {info}"
     return f"{words} {info}" if words else info
+
+
+def sort_info(session: Session, index: ExpertIndex | None) -> Callable[[Record, str], str]:
+    """What the sort by Info orders a record by, given its decoder Info: :func:`row_info` with
+    the analysis as ``index`` has it now (looked up once for the whole sort, not per row)."""
+    if index is None:
+        return lambda rec, info: row_info(session, rec, info, None, None)
+    related = partial(related_info, index)
+    return lambda rec, info: row_info(session, rec, info, related, info_words(index, rec.seq))

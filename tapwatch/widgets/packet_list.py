@@ -662,12 +662,6 @@ class PacketList(ScrollView, can_focus=True):
             self._cache[key] = strip
         return strip
 
-    def shown_info(self, rec: Record, info: str) -> str:
-        """The Info ``rec``'s row shows (its decoder Info is ``info``): what the sort by Info
-        orders by.  Safe from a worker thread: it reads the session and the analysis."""
-        words = self.expert_words(rec.seq) if self.expert_words is not None else None
-        return row_info(self.session, rec, info, self.related_info, words)
-
     def _render_row(
         self, seq: int, cols: Columns, state: int, prev: int | None, linked: int = 0
     ) -> Strip:
