@@ -559,6 +559,14 @@ class Session:
             return None
         return list(extra.inner)
 
+    def side_words(self, rec: Record) -> tuple[str | None, list[bytes] | None]:
+        """:meth:`crossing` and :meth:`inner_frames` in one look at the ring: what a row's
+        Info adds to the decoder's (the list draws it and sorts every row by it)."""
+        extra = self.ring.extra(rec.seq)
+        if extra is None:
+            return None, None
+        return extra.note, list(extra.inner) if extra.inner is not None else None
+
     def summary(self, rec: Record) -> decode.Summary:
         """Decoded summary of a record, cached by seq (the UI asks for the same rows often).
 

@@ -126,6 +126,31 @@ async def test_expert_counts_flags_and_enter_goes_to_the_packet() -> None:
 
 
 @ui
+async def test_sort_by_info_orders_the_info_the_rows_show() -> None:
+    """Sorted by Info, a retransmission sorts by the "[TCP Retransmission]" its row shows
+    (after "Standard query response"), not by the decoder's "GET /slow" under it."""
+    from tapwatch.analysis.sorting import SortColumn
+
+    app = TapwatchApp(session())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        packets = packet_list(app)
+        await until(pilot, lambda: main(app)._expert_words(5) == "[TCP Retransmission]")
+        main(app).sort_by(SortColumn.INFO)
+        await until(pilot, lambda: packets.sort == (SortColumn.INFO, False) and packets.sorted)
+        cols = packets._cols
+        assert cols is not None
+        start, end = cols.spans[SortColumn.INFO]
+        order = [packets.seq_at(i) for i in range(packets.rows)]
+        shown = [
+            "".join(seg.text for seg in packets._render_row(seq, cols, 0, None))[start:end]
+            for seq in order
+        ]
+        assert shown == sorted(shown)
+        assert order[-1] == 5 and shown[-1].startswith("[TCP Retransmission] ")
+
+
+@ui
 async def test_transactions_slowest_first_and_the_tree_pairs_them() -> None:
     app = TapwatchApp(session())
     async with app.run_test(size=SIZE) as pilot:

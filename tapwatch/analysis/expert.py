@@ -18,6 +18,7 @@ flagged packet or transaction one small tuple, each list capped at :data:`MAX_RO
 
 from __future__ import annotations
 
+import re
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -691,16 +692,24 @@ def enrich(nodes: list[Node], index: ExpertIndex, seq: int) -> list[Node]:
     return out
 
 
-def _with_number(info: str, key: str, value: int) -> str:
-    """``info`` with the number after its first ``key`` (" Seq=") replaced by ``value``."""
-    at = info.find(key)
-    if at < 0:
+#: TCP's numbers in its Info, as the decoder writes them (an Ack only where the flag is)
+_TCP_NUMBERS: Final = re.compile(" Seq=([0-9]+)(?: Ack=([0-9]+))? Win=([0-9]+)")
+
+
+def _relative(info: str, seq: int, ack: int, window: int) -> str:
+    """``info`` with TCP's sequence and acknowledgement numbers replaced by ``seq`` and
+    ``ack``, and its window by ``window`` when that is known (>= 0): one search, one join
+    (every TCP row of the list goes through here when drawn or sorted by Info)."""
+    m = _TCP_NUMBERS.search(info)
+    if m is None:
         return info
-    start = at + len(key)
-    end = start
-    while end < len(info) and info[end].isdigit():
-        end += 1
-    return f"{info[:start]}{value}{info[end:]}" if end > start else info
+    out = [info[: m.start(1)], str(seq)]
+    last = m.end(1)
+    if m.start(2) >= 0:
+        out += [info[last : m.start(2)], str(ack)]
+        last = m.end(2)
+    out += [info[last : m.start(3)], str(window) if window >= 0 else m[3], info[m.end(3) :]]
+    return "".join(out)
 
 
 def related_info(index: ExpertIndex, seq: int, info: str) -> str:
@@ -714,11 +723,7 @@ def related_info(index: ExpertIndex, seq: int, info: str) -> str:
         info = whole
     at = seq - index.base
     if 0 <= at < len(index.stream) and index.stream[at] >= 0 and " Seq=" in info:
-        info = _with_number(info, " Seq=", index.rel_seq[at])
-        info = _with_number(info, " Ack=", index.rel_ack[at])
-        window = index.window[at]
-        if window >= 0:
-            info = _with_number(info, " Win=", window)
+        info = _relative(info, index.rel_seq[at], index.rel_ack[at], index.window[at])
     req = index.request_of.get(seq)
     if req is not None and req[2] in ("icmp", "icmpv6"):
         info = f"{info} (request in {req[0]})"
@@ -733,14 +738,31 @@ def info_column(index: ExpertIndex, seq: int, info: str) -> str:
     return f"{words} {info}" if words else info
 
 
+_WORDED: list[int] = []
+
+
+def _worded_bits() -> int:
+    """The analysis flags that put words in the Info column (loaded on first use)."""
+    if not _WORDED:
+        from tapwatch.dfilter.protocols.tcp_analysis import INFO_WORDS
+
+        bits = 0
+        for bit, _word in INFO_WORDS:
+            bits |= bit
+        _WORDED.append(bits)
+    return _WORDED[0]
+
+
 def info_words(index: ExpertIndex, seq: int) -> str | None:
     """What Wireshark's Info column puts first for a flagged packet (``[TCP Dup ACK 4#1]``)."""
     got = index.flags.get(seq)
     if got is None:
         return None
+    flags, _acks, _rtt, dupnum, dupframe = got
+    if not flags & _worded_bits():  # most flagged segments (an ACK's RTT) have no words
+        return None
     from tapwatch.dfilter.protocols.tcp_analysis import DUPLICATE_ACK, INFO_WORDS
 
-    flags, _acks, _rtt, dupnum, dupframe = got
     words = []
     for bit, word in INFO_WORDS:
         if flags & bit:

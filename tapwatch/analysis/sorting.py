@@ -51,9 +51,13 @@ def address_key(text: str) -> tuple[int, bytes, str]:
 
 
 def key_function(
-    column: SortColumn, summary: Callable[[Record], Summary], ifnames: Sequence[str]
+    column: SortColumn,
+    summary: Callable[[Record], Summary],
+    ifnames: Sequence[str],
+    shown_info: Callable[[Record, str], str] | None = None,
 ) -> Callable[[Record], object]:
-    """The sort key of a record for ``column``."""
+    """The sort key of a record for ``column``; ``shown_info`` turns the decoder's Info into
+    the one the row shows (the analysis's words with it), which Info then sorts by."""
     if column is SortColumn.NUMBER:
         return lambda r: r.seq
     if column is SortColumn.TIME:
@@ -70,6 +74,9 @@ def key_function(
         return lambda r: address_key(summary(r).dst)
     if column is SortColumn.PROTOCOL:
         return lambda r: summary(r).proto
+    if shown_info is not None:
+        shown = shown_info
+        return lambda r: shown(r, summary(r).info)
     return lambda r: summary(r).info
 
 

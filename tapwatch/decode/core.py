@@ -608,6 +608,30 @@ def printable_ascii(b: bytes) -> str:
     return "".join(c if " " <= c <= "~" else "." for c in s)
 
 
+#: bytes of a data field Wireshark shows before its ellipsis
+SHOWN_DATA: Final = 36
+#: the escapes of Wireshark's ``format_text`` for the C control characters it names
+_WS_ESCAPES: Final = {7: "\\a", 8: "\\b", 9: "\\t", 10: "\\n", 11: "\\v", 12: "\\f", 13: "\\r"}
+
+
+def hex_value(b: bytes) -> str:
+    """A bytes field's value as tshark shows it: hex, cut with an ellipsis past 36 bytes."""
+    return b.hex() if len(b) <= SHOWN_DATA else b[:SHOWN_DATA].hex() + "…"
+
+
+def ws_text(b: bytes) -> str:
+    """A string from a packet as Wireshark's ``format_text`` shows it in the Info column: UTF-8
+    (a byte that is not, U+FFFD), a control character escaped (``\\n``, ``\\033``).  The
+    list escapes whatever it shows again; this is tshark's wording, not the safety."""
+    s = b.decode("utf-8", "replace")
+    if s.isprintable():
+        return s
+    return "".join(
+        c if c.isprintable() or ord(c) > 0x7F else _WS_ESCAPES.get(ord(c)) or f"\\{ord(c):03o}"
+        for c in s
+    )
+
+
 def head(ctx: Ctx, sport: int, dport: int) -> str:
     """``IP a.1 > b.2: `` -- or, after IPv6 extension headers, ``... HBH 1 > 2: `` like tcpdump."""
     if ctx[4]:

@@ -49,6 +49,82 @@ _AKA: Final = {
     13: "Reauth",
     14: "Client error",
 }
+#: Wireshark's names of EAP's types (the Info column's)
+_WS_TYPES: Final = {
+    1: "Identity",
+    2: "Notification",
+    3: "Legacy Nak (Response Only)",
+    4: "MD5-Challenge EAP (EAP-MD5-CHALLENGE)",
+    5: "One-Time Password EAP (EAP-OTP)",
+    6: "Generic Token Card EAP (EAP-GTC)",
+    7: "Allocated",
+    8: "Allocated",
+    9: "RSA Public Key Authentication EAP (EAP-RSA-PKA)",
+    10: "DSS Unilateral EAP (EAP-DSS)",
+    11: "KEA EAP (EAP-KEA)",
+    12: "KEA Validate EAP (EAP-KEA-VALIDATE)",
+    13: "TLS EAP (EAP-TLS)",
+    14: "Defender Token EAP (EAP-AXENT)",
+    15: "RSA Security SecurID EAP (EAP-RSA-SECURID)",
+    16: "Arcot Systems EAP (EAP-ARCOT-SYSTEMS)",
+    17: "Cisco Wireless EAP / Lightweight EAP (EAP-LEAP)",
+    18: "GSM Subscriber Identity Modules EAP (EAP-SIM)",
+    19: "Secure Remote Password SHA1 Part 1 EAP (EAP-SRP-SHA1-PART1)",
+    20: "Secure Remote Password SHA1 Part 2 EAP (EAP-SRP-SHA1-PART2)",
+    21: "Tunneled TLS EAP (EAP-TTLS)",
+    22: "Remote Access Service EAP (EAP-RAS)",
+    23: "UMTS Authentication and Key Agreement EAP (EAP-AKA)",
+    24: "3Com Wireless EAP (EAP-3COM-WIRELESS)",
+    25: "Protected EAP (EAP-PEAP)",
+    26: "MS-Authentication EAP (EAP-MS-AUTH)",
+    27: "Mutual Authentication w/Key Exchange EAP (EAP-MAKE)",
+    28: "CRYPTOCard EAP (EAP-CRYPTOCARD)",
+    29: "MS-CHAP-v2 EAP (EAP-MS-CHAP-V2)",
+    30: "DynamID EAP (EAP-DYNAMID)",
+    31: "Rob EAP (EAP-ROB)",
+    32: "Protected One-Time Password EAP (EAP-POTP)",
+    33: "MS-Authentication TLV EAP (EAP-MS-AUTH-TLV)",
+    34: "SentriNET (EAP-SENTRINET)",
+    35: "Actiontec Wireless EAP (EAP-ACTIONTEC-WIRELESS)",
+    36: "Cogent Systems Biometrics Authentication EAP (EAP-COGENT-BIOMETRIC)",
+    37: "AirFortress EAP (EAP-AIRFORTRESS)",
+    38: "HTTP Digest EAP (EAP-HTTP-DIGEST)",
+    39: "SecureSuite EAP (EAP-SECURESUITE)",
+    40: "DeviceConnect EAP (EAP-DEVICECONNECT)",
+    41: "Simple Password Exponential Key Exchange EAP (EAP-SPEKE)",
+    42: "MOBAC EAP (EAP-MOBAC)",
+    43: "Flexible Authentication via Secure Tunneling EAP (EAP-FAST)",
+    44: "ZoneLabs EAP (EAP-ZLXEAP)",
+    45: "Link EAP (EAP-LINK)",
+    46: "Password Authenticated eXchange EAP (EAP-PAX)",
+    47: "Pre-Shared Key EAP (EAP-PSK)",
+    48: "Shared-secret Authentication and Key Establishment EAP (EAP-SAKE)",
+    49: "Internet Key Exchange v2 EAP (EAP-IKEv2)",
+    50: "UMTS Authentication and Key Agreement' EAP (EAP-AKA')",
+    51: "Generalized Pre-Shared Key EAP (EAP-GPSK)",
+    52: "Password EAP (EAP-pwd)",
+    53: "Encrypted Key Exchange v1 EAP (EAP-EKEv1)",
+    55: "Tunneled EAP protocol",
+    254: "Expanded Type",
+    255: "Experimental",
+}
+#: Wireshark's names of EAPOL's frame types and EAP's codes
+_WS_FRAME_TYPES: Final = (
+    None,  # an EAP packet: EAP's words
+    "Start",
+    "Logoff",
+    "Key",
+    "Encapsulated ASF Alert",
+    "MKA",
+    "Announcement (Generic)",
+    "Announcement (Specific)",
+    "Announcement Request",
+)
+_WS_CODES: Final = ("", "Request", "Response", "Success", "Failure", "Initiate", "Finish")
+#: the EAP types whose first byte is TLS's flags (Wireshark reads a length after them when
+#: the L bit says so): TLS, TTLS, PEAP, FAST
+_WS_TLS_TYPES: Final = frozenset((13, 21, 25, 43))
+_MALFORMED: Final = "[Malformed Packet]"
 _TRUNC: Final = " [|eap]"
 
 
@@ -114,6 +190,62 @@ def eap(d: bytes, p: int, end: int, length: int) -> str:
     return out
 
 
+def _ws_eap(d: bytes, p: int, end: int) -> str:
+    """Wireshark's Info for the EAP packet at ``p`` (``end``: what EAPOL's length leaves it):
+    the code, and for a request or response its type; ``[Malformed Packet]`` where tshark
+    finds the packet shorter than its fields."""
+    if end - p < 1:
+        return _MALFORMED
+    code = d[p]
+    word = _WS_CODES[code] if 0 < code < 7 else f"Unknown code (0x{code:02X})"
+    if code not in (1, 2):
+        return word
+    if end - p < 5 or u16(d, p + 2) < 5:
+        return word + _MALFORMED
+    t = d[p + 4]
+    word += ", " + (_WS_TYPES.get(t) or f"Unknown type (0x{t:02x})")
+    stop = p + u16(d, p + 2)
+    if stop > end:
+        return word + _MALFORMED
+    if t in _WS_TLS_TYPES and stop > p + 5:
+        flags, q = d[p + 5], p + 6
+        if flags & 0x80:  # the L bit: a length follows
+            q += 4
+            if q > stop:
+                return word + _MALFORMED
+        # EAP-FAST's start carries its authority's TLV
+        if t == 43 and flags & 0x20 and (q + 4 > stop or q + 4 + u16(d, q + 2) > stop):
+            return word + _MALFORMED
+    return word
+
+
+def _ws_key(d: bytes, p: int, end: int) -> str:
+    """Wireshark's Info for an EAPOL-Key frame (RSN or WPA descriptor): which message of the
+    four-way or the group handshake its key information bits (and key data) say it is."""
+    if end - p < 1 or d[p] not in (2, 254):
+        return "Key"
+    if end - p < 95:
+        return "Key" + _MALFORMED
+    info = u16(d, p + 1)
+    if not info & 0x0008:  # a group key
+        return f"Key (Group Message {1 if info & 0x0080 else 2} of 2)"
+    if info & 0x0080:  # from the authenticator: 1, or 3 with Install
+        return f"Key (Message {3 if info & 0x0040 else 1} of 4)"
+    return f"Key (Message {2 if u16(d, p + 93) else 4} of 4)"  # 2 carries key data
+
+
+def _ws_info(d: bytes, off: int) -> str:
+    """Wireshark's Info for the EAPOL frame at ``off``."""
+    t = d[off + 1]
+    if t == 0:
+        return _ws_eap(d, off + 4, min(len(d), off + 4 + u16(d, off + 2)))
+    if t == 3:
+        return _ws_key(d, off + 4, min(len(d), off + 4 + u16(d, off + 2)))
+    if t < len(_WS_FRAME_TYPES):
+        return _WS_FRAME_TYPES[t] or ""
+    return f"Unknown Type (0x{t:02X})"
+
+
 class _Eapol(EtherHandler):
     def text(self, d: bytes, off: int, a: Acc) -> str | None:
         a.layers.append("EAPOL")
@@ -123,7 +255,7 @@ class _Eapol(EtherHandler):
             return _TRUNC
         t, ln = d[off + 1], u16(d, off + 2)
         out = f"{_FRAME_TYPES[t] if t < 5 else 'unknown'} ({t}) v{d[off]}, len {ln}"
-        a.info = out
+        a.info = out if a.lean else _ws_info(d, off)
         if not a.verbose or t != 0:
             return out
         if ln == 0:

@@ -175,12 +175,16 @@ def _l2tpv3_data(d: bytes, p: int, end: int, a: Acc) -> str:
         a.bad = True
         return "L2TPv3 [|l2tp]"
     sid = S_I.unpack_from(d, p)[0]
-    a.info = f"L2TPv3 session 0x{sid:08x}"
     out = f"L2TPv3, session 0x{sid:08x}"
     inner = _l2tpv3_frame(d, p + 4, end)
-    if inner < 0 or deep(a.layers):
-        return f"{out}, length {end - p - 4}"
-    return f"{out}: " + inner_ether(d, inner, end, a)
+    if inner >= 0 and not deep(a.layers):
+        out += ": " + inner_ether(d, inner, end, a)
+    else:
+        out += f", length {end - p - 4}"
+    # Wireshark's Info: the session, its payload left undecoded (no pseudowire type is
+    # agreed in the packets), whatever the frame inside says
+    a.info = f"D[S:0x{sid:08X}]"
+    return out
 
 
 #: Wireshark's short names of the L2TP control message types (the Info column's)

@@ -18,6 +18,8 @@ and the next message is decoded.
 
 from __future__ import annotations
 
+from typing import Final
+
 from tapwatch.decode.core import (
     MAX_BRIEF_ITEMS,
     TCP_PORTS,
@@ -47,6 +49,7 @@ from tapwatch.decode.openflow_names import (
     FLOW_CMDS,
     FLOW_FLAGS,
     MIN,
+    MULTIPART13,
     PORT_CONFIG,
     PORT_CONFIG13,
     PORT_REASONS,
@@ -785,6 +788,68 @@ def openflow(d: bytes, off: int, end: int, length: int, verbose: int, most: int 
     return "".join(m.out)
 
 
+#: messages of one segment Wireshark's Info is looked for in (it names the last)
+_WS_MOST: Final = 4096
+#: what Wireshark adds to TCP's words for a segment that starts a message it does not hold
+#: (it waits for the rest), and for one whose first message is shorter than its header
+_WS_PART: Final = " [TCP segment of a reassembled PDU]"
+_WS_BAD: Final = "[Malformed Packet]"
+
+
+def _ws_short13(d: bytes, p: int, t: int, ml: int) -> bool:
+    """An OpenFlow 1.3 message at ``p`` (whole in the segment) too short for what Wireshark
+    reads of it: its fixed part, the offending header an error carries (8 bytes, but for
+    HELLO_FAILED's text and an experimenter's data), a HELLO element's padded length."""
+    req = REQ13.get(t)
+    if req is not None and ml < req[1]:
+        return True
+    if t == 1:
+        data = ml - 12
+        return d[p + 8] << 8 | d[p + 9] not in (0, 0xFFFF) and 0 < data < 8
+    if t == 0:
+        q, stop = p + 8, p + ml
+        for _ in range(_WS_MOST):
+            if stop - q < 4:
+                break
+            size = d[q + 2] << 8 | d[q + 3]
+            if size < 4:
+                break
+            q += (size + 7) & ~7
+            if q > stop:
+                return True
+    return False
+
+
+def ws_info(d: bytes, off: int, end: int) -> str:
+    """Wireshark's Info for the OpenFlow messages of a segment: the last whole message's
+    type (``Type: OFPT_HELLO``; a multipart message's kind after it), for the versions it
+    reads (1.0, 1.3-1.5); ``""`` when it words none; what it adds to TCP's words (``_WS_PART``,
+    ``_WS_BAD``) when the segment's first message is not there whole or is too short."""
+    words = ""
+    p = off
+    for _ in range(_WS_MOST):
+        if end - p < 8:
+            return _WS_PART if p == off else words
+        version, t, ml = d[p], d[p + 1], d[p + 2] << 8 | d[p + 3]
+        if ml < 8:
+            return words or _WS_BAD
+        if p + ml > end:
+            return _WS_PART if p == off else words
+        names = TYPES10 if version == 1 else TYPES13 if version in (4, 5, 6) else None
+        if names is None or (version > 4 and t >= len(names)):  # 1.4's own: not worded here
+            return ""
+        words = f"Type: OFPT_{names[t]}" if t < len(names) else "Type: Unknown message type"
+        if version == 4 and t in (18, 19) and ml >= 10:
+            mp = MULTIPART13.get(d[p + 8] << 8 | d[p + 9])
+            words += f", OFPMP_{mp}" if mp else ", Unknown type"
+        if version == 4 and _ws_short13(d, p, t, ml):
+            return words + "[Malformed Packet]"  # Wireshark stops at the message
+        p += ml
+        if p >= end:
+            break
+    return words
+
+
 class _OpenFlow(PortHandler):
     def text(
         self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
@@ -796,7 +861,12 @@ class _OpenFlow(PortHandler):
         if not a.strict and not a.verbose:  # one packet, one line
             text = text.replace("\n\t", " ")
         if not a.lean:
-            a.info = text[2:].replace("\n\t", " ")
+            words = ws_info(d, off, min(end, off + length))
+            if words in (_WS_PART, _WS_BAD):
+                if not a.info.endswith(words):
+                    a.info += words  # after TCP's words
+            else:
+                a.info = words or text[2:].replace("\n\t", " ")
         return text
 
     def walk(self, d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:

@@ -24,6 +24,12 @@ TYPES13: Final = (
     *("BARRIER_REPLY", "QUEUE_GET_CONFIG_REQUEST", "QUEUE_GET_CONFIG_REPLY", "ROLE_REQUEST"),
     *("ROLE_REPLY", "GET_ASYNC_REQUEST", "GET_ASYNC_REPLY", "SET_ASYNC", "METER_MOD"),
 )
+#: OpenFlow 1.3's multipart types (the ``OFPMP_`` names Wireshark's Info adds)
+MULTIPART13: Final = {
+    **dict(enumerate(("DESC", "FLOW", "AGGREGATE", "TABLE", "PORT_STATS", "QUEUE", "GROUP"))),
+    **{7: "GROUP_DESC", 8: "GROUP_FEATURES", 9: "METER", 10: "METER_CONFIG"},
+    **{11: "METER_FEATURES", 12: "TABLE_FEATURES", 13: "PORT_DESC", 0xFFFF: "EXPERIMENTER"},
+}
 FIX, MIN = 1, 2
 #: body-size rules by message type: (fixed or minimum, total length)
 REQ10: Final = {

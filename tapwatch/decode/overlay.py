@@ -237,6 +237,29 @@ _LISP_TYPES: Final = {
     4: "LISP-Map-Notify",
     8: "LISP-Encapsulated-Contol-Message",  # tcpdump's spelling
 }
+#: Wireshark's names of LISP's message types (the Info column's); 7 is Info-Request or -Reply
+_WS_LISP_TYPES: Final = {
+    1: "Map-Request",
+    2: "Map-Reply",
+    3: "Map-Register",
+    4: "Map-Notify",
+    6: "Map-Referral",
+    8: "Encapsulated Control Message",
+}
+#: Wireshark's names of the LCAF types an EID is worded by when their body says no more
+_WS_LCAF_TYPES: Final = {
+    0: "Null Body",
+    1: "AFI List",
+    4: "Application Data",
+    6: "Opaque Key",
+    10: "Explicit Locator Path",
+    11: "Security Key",
+    13: "Replication List Entry",
+    14: "JSON Data Model",
+}
+#: an EID whose LCAF type Wireshark words by its body (instance IDs, AS numbers...): no
+#: ``for`` then
+_WS_LCAF_WORDED: Final = frozenset((2, 3, 5, 7, 8, 9, 12, 15))
 _REGISTER_FLAGS: Final = (
     (0x08000000, "P-Proxy-Map-Reply"),
     (0x04000000, "S-LISP-SEC-Capable"),
@@ -248,6 +271,88 @@ _NOTIFY_FLAGS: Final = ((0x08000000, "I-xTR-ID-Present"), (0x04000000, "R-Build-
 _LISP_AUTH: Final = {0: "None", 1: "SHA1", 2: "SHA256"}
 _LISP_ACTIONS: Final = ("No-Action", "Natively-Forward", "Send-Map-Request", "Drop")
 _LOC_FLAGS: Final = ((4, "Local-Locator"), (2, "RLoc-Probed"), (1, "Reachable"))
+
+
+def _ws_eid(d: bytes, p: int, end: int) -> str | None:
+    """An EID's words after ``for`` in Wireshark's Info (``p``: its AFI); None where tshark
+    names none (an AFI it does not read), ``""`` when the address is cut short."""
+    if p + 2 > end:
+        return ""
+    afi, p = u16(d, p), p + 2
+    size = {0: 0, 1: 4, 2: 16, 16389: 6, 16387: 6}.get(afi)
+    if size is None:
+        return None
+    if p + size > end:
+        return ""
+    if afi == 1:
+        return ip4(d[p : p + 4])
+    if afi == 2:
+        return ntop6(d[p : p + 16])
+    if afi == 16389:
+        return d[p : p + 6].hex(":")
+    if afi == 16387:
+        lcaf = d[p + 2]
+        if lcaf in _WS_LCAF_WORDED:
+            return None
+        return _WS_LCAF_TYPES.get(lcaf) or f"Unknown LCAF Type ({lcaf})"
+    return "not set"
+
+
+def _ws_lisp(d: bytes, off: int, end: int, a: Acc) -> str:
+    """Wireshark's Info for the LISP control message at ``off``: its type, ``(RTR)`` for a
+    Map-Register built for one, and the EID prefix of a message with one record."""
+    t = d[off] >> 4
+    if t == 7:
+        word = "Info-Reply" if d[off] & 0x08 else "Info-Request"
+    elif t == 8:
+        return _ws_ecm(d, off + 4, end, a) or _WS_LISP_TYPES[8]
+    else:
+        word = _WS_LISP_TYPES.get(t) or f"Unknown LISP Control Packet ({t})"
+    if t == 3 and d[off] & 0x01:
+        word += " (RTR)"
+    if t == 1:  # the records follow the source EID and the ITR-RLOCs
+        p = off + 12
+        for n in range(1 + (d[off + 2] & 0x1F) + 1):
+            if p + 2 > end:
+                return word + "[Malformed Packet]"
+            # the source EID may be empty (AFI 0), an ITR-RLOC may not
+            size = {0: 0 if n == 0 else None, 1: 4, 2: 16}.get(u16(d, p))
+            if size is None:
+                return word
+            p += 2 + size
+        mask_at, eid_at = p + 1, p + 2
+    elif t in (3, 4, 7):  # after the key ID and the authentication data
+        p = off + 16 + (u16(d, off + 14) if off + 16 <= end else 0)
+        if t == 7:
+            mask_at, eid_at = p + 5, p + 6
+        else:
+            mask_at, eid_at = p + 5, p + 10
+    elif t in (2, 6):
+        mask_at, eid_at = off + 17, off + 22
+    else:
+        return word
+    if t != 7 and d[off + 3] != 1:
+        return word
+    if eid_at > end:
+        return word + "[Malformed Packet]"
+    eid = _ws_eid(d, eid_at, end)
+    if eid is None:
+        return word
+    if not eid:
+        return word + "[Malformed Packet]"
+    return f"{word} for {eid}/{d[mask_at]}"
+
+
+def _ws_ecm(d: bytes, p: int, end: int, a: Acc) -> str:
+    """The Info of the IP packet an Encapsulated Control Message carries (Wireshark's Info is
+    the inner packet's), read with an accumulator of its own: the line keeps tcpdump's
+    words, which stop at the ECM."""
+    if p >= end or d[p] >> 4 not in (4, 6) or len(a.layers) >= MAX_LAYERS:
+        return ""
+    inner = Acc(None, False)
+    inner.layers = list(a.layers)
+    ethertype_text(d if end == len(d) else d[:end], p, 0x0800 if d[p] >> 4 == 4 else 0x86DD, inner)
+    return inner.info
 
 
 def _lisp_dump(d: bytes, p: int, n: int, end: int, prefix: str, out: list[str]) -> bool:
@@ -265,7 +370,8 @@ def lisp(d: bytes, off: int, end: int, length: int, a: Acc) -> str:
     v = a.verbose
     t = d[off] >> 4
     out = [_LISP_TYPES.get(t, f"unknown-type-{t}") + ","]
-    a.info = out[0][:-1]
+    if not a.lean:
+        a.info = _ws_lisp(d, off, end, a)
     if t != 3 and t != 4:
         return out[0]
     if v:
@@ -351,6 +457,10 @@ class _Lisp(PortHandler):
         self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
     ) -> str | None:
         text = lisp(d, off, end, length, a)
+        if length == 0:  # Wireshark hands an empty payload to no protocol: UDP's words
+            a.info = f"{sport} → {dport} Len=0"
+        elif a.bad and a.info and not a.info.endswith("]"):
+            a.info += "[Malformed Packet]"  # Wireshark's, right after its words
         if a.strict or a.verbose or "\n" not in text:
             return text
         # one packet, one line: the records follow on it (tcpdump starts a line for each)

@@ -23,10 +23,12 @@ from tapwatch.decode.core import (
     bind,
     ethertype_text,
     ethertype_walk,
+    hex_value,
     ip4,
     need,
     u16,
     u32,
+    ws_text,
 )
 from tapwatch.decode.verbose import hexdump, safe_char
 
@@ -89,6 +91,29 @@ _CODES: Final = {
     10: "Echo-Reply",
     11: "Disc-Req",
 }
+#: Wireshark's words for the control protocols' codes (the Info column's): every control
+#: protocol knows 1-7, LCP 0-13, CCP also 14-15 (Reset-Request and -Ack)
+_WS_CODES: Final = (
+    "Vendor Specific",
+    "Configuration Request",
+    "Configuration Ack",
+    "Configuration Nak",
+    "Configuration Reject",
+    "Termination Request",
+    "Termination Ack",
+    "Code Reject",
+    "Protocol Reject",
+    "Echo Request",
+    "Echo Reply",
+    "Discard Request",
+    "Identification",
+    "Time Remaining",
+)
+_WS_CCP_RESETS: Final = {14: "Reset Request", 15: "Reset Ack"}
+_WS_CHAP: Final = {1: "Challenge", 2: "Response", 3: "Success", 4: "Failure"}
+_WS_PAP: Final = {1: "Authenticate-Request", 2: "Authenticate-Ack", 3: "Authenticate-Nak"}
+#: the longest CHAP name Wireshark's Info shows before ``...``
+_WS_CHAP_NAME: Final = 20
 _LCP_OPTS: Final = (
     "Vend-Ext",
     "MRU",
@@ -136,6 +161,17 @@ _AUTHALG: Final = {5: "MD5", 128: "MS-CHAPv1", 129: "MS-CHAPv2"}
 _CHAP: Final = {1: "Challenge", 2: "Response", 3: "Success", 4: "Fail"}
 _PAP: Final = {1: "Auth-Req", 2: "Auth-ACK", 3: "Auth-NACK"}
 _PPPOE_CODES: Final = {0x09: "PADI", 0x07: "PADO", 0x19: "PADR", 0x65: "PADS", 0xA7: "PADT", 0: ""}
+#: Wireshark's names of PPPoE's codes (the Info column's)
+_WS_PPPOE_CODES: Final = {
+    0x09: "Active Discovery Initiation (PADI)",
+    0x07: "Active Discovery Offer (PADO)",
+    0x19: "Active Discovery Request (PADR)",
+    0x65: "Active Discovery Session-confirmation (PADS)",
+    0xA7: "Active Discovery Terminate (PADT)",
+    0: "Session Data",
+}
+#: the bytes of an AC-Name kept for the Info column (which the list cuts far shorter)
+_WS_AC_NAME_MAX: Final = 4096
 _PPPOE_TAGS: Final = {
     0: "EOL",
     0x0101: "Service-Name",
@@ -429,9 +465,46 @@ def _pap(d: bytes, p: int, end: int, length: int, out: list[str]) -> None:
         out.append("[|pap]")
 
 
+def _ws_info(d: bytes, p: int, end: int, proto: int) -> str:
+    """The Info column's words for a control protocol, CHAP or PAP message (Wireshark's): the
+    code's name, CHAP's name and value, PAP's peer and password or message."""
+    if p >= end:
+        return ""
+    code = d[p]
+    if proto in _CONTROL:
+        if code == 0 or code > 13 or (code > 7 and proto != 0xC021):
+            return _WS_CCP_RESETS.get(code, "Unknown") if proto == 0x80FD else "Unknown"
+        return _WS_CODES[code]
+    words = _WS_CHAP if proto == 0xC223 else _WS_PAP
+    word = words.get(code, "Unknown")
+    if end - p < 4 or code not in words:
+        return word
+    stop = min(end, p + max(u16(d, p + 2), 4))
+    q = p + 4
+    if proto == 0xC223 and code in (1, 2):
+        if q >= stop or q + 1 + d[q] > stop:
+            return word
+        value = d[q + 1 : q + 1 + d[q]]
+        name = d[q + 1 + d[q] : stop]
+        more = "..." if len(name) > _WS_CHAP_NAME else ""
+        shown = ws_text(name[:_WS_CHAP_NAME])
+        return f"{word} (NAME='{shown}{more}', VALUE=0x{hex_value(value)})"
+    if proto == 0xC223:
+        return f"{word} (MESSAGE='{ws_text(d[q:stop])}')"
+    fields: list[str] = []
+    for label in ("Peer-ID", "Password") if code == 1 else ("Message",):
+        if q >= stop or q + 1 + d[q] > stop:
+            return word
+        fields.append(f"{label}='{ws_text(d[q + 1 : q + 1 + d[q]])}'")
+        q += 1 + d[q]
+    return f"{word} ({', '.join(fields)})"
+
+
 def handle(d: bytes, p: int, end: int, length: int, proto: int, a: Acc) -> str:
     """What a PPP protocol field announces (tcpdump's ``handle_ppp``)."""
     out: list[str] = []
+    if (proto in _CONTROL or proto in (0xC223, 0xC023)) and not a.lean:
+        a.info = _ws_info(d, p, min(end, p + length), proto) or a.info
     if proto in _CONTROL:
         _ctrl(d, p, end, length, proto, out, a.verbose)
         return "".join(out)
@@ -535,7 +608,7 @@ def pppoe(d: bytes, p: int, a: Acc) -> str:
         out += f" [type {typ}]"
     name = _PPPOE_CODES.get(code, f"PAD-{code:x}")
     out += f"PPPoE {name}"
-    a.info = f"PPPoE {name}".strip()
+    a.info = _WS_PPPOE_CODES.get(code, "Unknown")
     if code == 0x09 and plen > 1484 - 6:
         out += f" [len {plen}!]"
     if plen > length:
@@ -553,6 +626,9 @@ def pppoe(d: bytes, p: int, a: Acc) -> str:
                 t, tl = u16(d, q), u16(d, q + 2)
                 q += 4
                 tag = _PPPOE_TAGS.get(t, f"TAG-0x{t:x}")
+                if t == 0x0102 and q + tl <= len(d) and not a.lean:
+                    ac = d[q : q + min(tl, _WS_AC_NAME_MAX)].decode("ascii", "replace")
+                    a.info += f" AC-Name='{ac}'"
                 if tl:
                     need(q, tl, len(d))
                     v = d[q : q + tl]

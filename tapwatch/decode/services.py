@@ -192,9 +192,14 @@ _WS_SNMP_PDUS: Final = (
 )
 
 
-def snmp_info(d: bytes, off: int, end: int) -> str:
+#: Wireshark's names of an OID's first arc (without MIBs it names no other)
+_WS_OID_ROOTS: Final = ("itu-t", "iso", "joint-iso-itu-t")
+
+
+def snmp_info(d: bytes, off: int, end: int) -> str | None:
     """Wireshark's Info for an SNMP v1/v2c message: the PDU's name and each varbind's OID;
-    empty for what it does not read (a v1 trap, v3, a cut message)."""
+    a v1 trap's enterprise first; empty for what it does not read (v3), None for a message
+    cut short (which tshark does not take for SNMP)."""
     try:
         tag, p, e = _ber(d, off, end)
         if tag != 0x30:
@@ -205,10 +210,21 @@ def snmp_info(d: bytes, off: int, end: int) -> str:
         _t, _cp, ce = _ber(d, ve, e)
         tag, pp, pe = _ber(d, ce, e)
         kind = tag - 0xA0
-        if not 0 <= kind < len(_WS_SNMP_PDUS) or kind == 4:
+        if not 0 <= kind < len(_WS_SNMP_PDUS):
             return ""
         q = pp
-        for _ in range(3):  # request id, error status, error index
+        head: list[str] = [_WS_SNMP_PDUS[kind]]
+        if kind == 4:  # a v1 trap: its enterprise, named by its first arc as tshark does
+            tag, op, oe = _ber(d, q, pe)
+            if tag != 0x06:
+                return ""
+            oid = _oid(d, op, oe)[1:].split(".", 1)
+            first = _WS_OID_ROOTS[int(oid[0])] if oid[0] else ""
+            head.append(".".join([first, *oid[1:]]))
+            q = oe
+        # a request's id, error status and index; a trap's agent address, generic and
+        # specific trap and time stamp
+        for _ in range(4 if kind == 4 else 3):
             q = _ber(d, q, pe)[2]
         tag, q, ve = _ber(d, q, pe)
         if tag != 0x30:
@@ -221,9 +237,9 @@ def snmp_info(d: bytes, off: int, end: int) -> str:
                 return ""
             oids.append(_oid(d, op, oe)[1:])
             q = vbe
-        return " ".join([_WS_SNMP_PDUS[kind], *oids])
+        return " ".join([*head, *oids])
     except _Short:
-        return ""
+        return None
 
 
 def _error(status: int) -> str:
@@ -290,7 +306,9 @@ class _Snmp(PortHandler):
         a.layers.append("SNMP")
         if not a.lean:
             info = snmp_info(d, off, end)
-            if info:
+            if info is None:  # not SNMP to Wireshark: UDP's words
+                a.info = f"{sport} → {dport} Len={length}"
+            elif info:
                 a.info = info
         return snmp(d, off, end, a.verbose)
 

@@ -176,6 +176,6 @@ def _summarize(d: bytes, lt: int, a: Acc) -> Summary:
     lay = a.layers
     proto = lay[-1] if lay and lay[-1] != "other" else (lay[-2] if len(lay) > 1 else "unknown")
     info = a.info or text
-    if a.bad and not info.endswith("[Malformed Packet]"):
+    if a.bad and "[Malformed Packet" not in info:  # (Wireshark's words may say why after it)
         info += " [Malformed Packet]"
     return _new_summary(Summary, (proto, a.src, a.dst, info, tuple(lay), a.bad, text, link))

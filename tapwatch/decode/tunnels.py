@@ -107,7 +107,8 @@ def _gre(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) 
                 return out + " [|gre]"
             out += f", ack {S_I.unpack_from(d, p)[0]}"
             p += 4
-        a.info = f"GRE v1 call {call}"
+        # Wireshark's GRE Info, which what the GRE carries then replaces
+        a.info = "Encapsulated PPP" if proto == 0x880B else f"GRE v1 call {call}"
         if not flags & 0x1000:
             return f"{out}, no-payload, length {clen}"
         out += f", length {clen}" + ("\n\t" if a.verbose else ": ")

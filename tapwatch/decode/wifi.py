@@ -43,6 +43,8 @@ from tapwatch.decode.wifi_names import (
     SELFPROT,
     STATUSES,
     VHT_BANDWIDTH,
+    WS_FLAGS,
+    WS_FRAMES,
 )
 
 _TRUNC: Final = " [|802.11]"
@@ -506,12 +508,14 @@ def _data(d: bytes, fc: int, hp: int, p: int, end: int, length: int, a: Acc, e: 
     do = (4, 16, 4, 16)[ds]
     if end - p < 3 or length < 3:
         a.bad = True
+        a.info = _WS_BAD  # Wireshark's LLC leaves nothing else
         return " [|llc]" + _dump(d[p:end], a)
     dsap, ssap, ctrl = d[p], d[p + 1], d[p + 2]
     if dsap == 0xAA and ssap == 0xAA and ctrl == 3:
         a.layers.append("LLC")
         if end - p < 8 or length < 8:
             a.bad = True
+            a.info = "U, func=UI" + _WS_BAD
             return (_LLC_SNAP_E if e else "") + " [|snap]"
         oui = d[p + 3] << 16 | d[p + 4] << 8 | d[p + 5]
         t = d[p + 6] << 8 | d[p + 7]
@@ -577,12 +581,15 @@ def _frame(d: bytes, p: int, length: int, pad: bool, fcs: bool, a: Acc) -> tuple
     if fcs:
         if length < 4:
             a.bad = True
+            name = WS_FRAMES.get((d[p] >> 2 & 3, d[p] >> 4 & 0xF)) if end - p >= 2 else None
+            a.info = (name or "") + _WS_BAD
             return "", _TRUNC
         length -= 4
         if end - p > length:
             end = p + length
     if end - p < 2:
         a.bad = True
+        a.info = _WS_BAD
         return "", _TRUNC
     fc = _le16(d, p)
     hdrlen, unknown = _hdrlen(fc)
@@ -592,6 +599,9 @@ def _frame(d: bytes, p: int, length: int, pad: bool, fcs: bool, a: Acc) -> tuple
         hdrlen = (hdrlen + 3) & ~3
     if end - p < hdrlen:
         a.bad = True
+        name = WS_FRAMES.get((fc >> 2 & 3, fc >> 4 & 0xF))
+        if name is not None:
+            a.info = name + _WS_BAD  # Wireshark names the frame, then gives up
         return "", _TRUNC
     e = not a.lean
     head = _header(d, fc, p, a.verbose) if e else ""
@@ -617,7 +627,75 @@ def _frame(d: bytes, p: int, length: int, pad: bool, fcs: bool, a: Acc) -> tuple
         text = _data(d, fc, p, body_at, end, rest, a, e)
     if text.endswith(_TRUNC):
         a.bad = True
+    if e:
+        words = _ws_info(d, fc, p, body_at, end, fcs)
+        if words is not None:
+            a.info = words
     return head, text
+
+
+#: a management frame's fixed fields (before its elements), by subtype
+_FIXED: Final = {0: 4, 1: 6, 2: 10, 3: 6, 4: 0, 5: 12, 8: 12, 9: 0, 10: 2, 11: 6, 12: 2}
+_WS_BAD: Final = "[Malformed Packet]"
+#: Wireshark's words for an element that runs past the frame
+_WS_CUT_ELEMENT: Final = (
+    "[Malformed Packet: length of contained item exceeds length of containing item]"
+)
+#: elements of one frame looked through for the SSID Wireshark's Info names
+_WS_MOST_ELEMENTS: Final = 512
+
+
+def _ws_ssid(b: bytes) -> str:
+    """An SSID as Wireshark's Info gives it: quoted when it is printable UTF-8, in hex when
+    not, ``Wildcard (Broadcast)`` when empty."""
+    if not b:
+        return "Wildcard (Broadcast)"
+    try:
+        text = b.decode("utf-8")
+    except UnicodeDecodeError:
+        return b.hex()
+    return f'"{text}"' if text.isprintable() else b.hex()
+
+
+def _ws_info(d: bytes, fc: int, hp: int, body: int, end: int, fcs: bool) -> str | None:
+    """Wireshark's Info for the 802.11 frame at ``hp`` whose body starts at ``body``: its
+    type, sequence and fragment numbers and flags, a beacon's interval and the first SSID;
+    None where its words are not these (a data frame's payload speaks, an action frame's
+    fields, a reserved subtype)."""
+    ftype, st = fc >> 2 & 3, fc >> 4 & 0xF
+    name = WS_FRAMES.get((ftype, st))
+    if name is None or (ftype == 0 and st not in _FIXED):
+        return None
+    if ftype == 2 and fc & 0x0400:  # more fragments: Wireshark waits for the rest
+        return "Fragmented IEEE 802.11 frame"
+    if ftype == 2 and not fc & 0x4000 and not st & 4:
+        return None  # the payload's words
+    bits = fc >> 8
+    flags = "".join(c if bits & 0x80 >> i else "." for i, c in enumerate(WS_FLAGS))
+    flags += "C" if fcs else ""
+    if ftype == 1:
+        if st == 7 and end - hp < 18:  # no room for the carried frame's control field
+            return name + _WS_BAD
+        return f"{name}, Flags={flags}"
+    seq = _le16(d, hp + 22)
+    out = f"{name}, SN={seq >> 4}, FN={seq & 0xF}, Flags={flags}"
+    if ftype == 2 or fc & 0x4000:
+        return out
+    fixed = _FIXED[st]
+    if end - body < fixed:
+        return out + "[Malformed Packet]"
+    if st in (5, 8):
+        out += f", BI={_le16(d, body + 8)}"
+    p = body + fixed
+    for _ in range(_WS_MOST_ELEMENTS):
+        if end - p < 2:
+            break
+        if p + 2 + d[p + 1] > end:
+            return out + _WS_CUT_ELEMENT
+        if d[p] == 0:
+            return f"{out}, SSID={_ws_ssid(d[p + 2 : p + 2 + d[p + 1]])}"
+        p += 2 + d[p + 1]
+    return out
 
 
 def _addresses(d: bytes, fc: int, p: int, hdrlen: int, a: Acc) -> None:
@@ -677,6 +755,8 @@ class _Radiotap(LinkHandler):
         radio, rlen, flags = _radiotap(d)
         if rlen < 0:
             a.bad = True
+            if len(d) >= 4:  # the header's version and length, as Wireshark reads them
+                a.info = f"Radiotap Capture v{d[0]}, Length {_le16(d, 2)}{_WS_BAD}"
             return "", radio
         head, body = _frame(
             d, rlen, len(d) + a.cut - rlen, bool(flags & 0x20), bool(flags & 0x10), a

@@ -35,6 +35,46 @@ CTRL_NAMES: Final = {
     14: "CF-End",
     15: "CF-End+CF-Ack",
 }
+#: Wireshark's names of the frame types by (type, subtype): the Info column's
+WS_FRAMES: Final = {
+    **{
+        (0, st): name
+        for st, name in enumerate(
+            (
+                *("Association Request", "Association Response", "Reassociation Request"),
+                *("Reassociation Response", "Probe Request", "Probe Response"),
+                *("Measurement Pilot", "Unrecognized (Reserved frame)", "Beacon frame", "ATIM"),
+                *("Disassociate", "Authentication", "Deauthentication", "Action"),
+                *("Action No Ack", "Aruba Management"),
+            )
+        )
+    },
+    (1, 4): "Beamforming Report Poll",
+    (1, 7): "Control Wrapper",
+    (1, 8): "802.11 Block Ack Req",
+    (1, 9): "802.11 Block Ack",
+    (1, 10): "Power-Save poll",
+    (1, 11): "Request-to-send",
+    (1, 12): "Clear-to-send",
+    (1, 13): "Acknowledgement",
+    (1, 14): "CF-End (Control-frame)",
+    (1, 15): "CF-End + CF-Ack (Control-frame)",
+    **{
+        (2, st): name
+        for st, name in enumerate(
+            (
+                *("Data", "Data + CF-Ack", "Data + CF-Poll", "Data + CF-Ack + CF-Poll"),
+                *("Null function (No data)", "Acknowledgement (No data)", "CF-Poll (No data)"),
+                *("CF-Ack/Poll (No data)", "QoS Data", "QoS Data + CF-Acknowledgment"),
+                *("QoS Data + CF-Poll", "QoS Data + CF-Ack + CF-Poll"),
+                *("QoS Null function (No data)", "Unrecognized (Reserved frame)"),
+                *("QoS CF-Poll (No Data)", "QoS CF-Ack + CF-Poll (No data)"),
+            )
+        )
+    },
+}
+#: Wireshark's letters for the frame control flags, 0x80 down to 0x01 (``Flags=.p.....T``)
+WS_FLAGS: Final = "opmPRMFT"
 #: a control frame's header length by subtype (what tcpdump checks before its body)
 CTRL_HDRLEN: Final = {7: 16, 8: 20, 9: 10, 10: 16, 11: 16, 12: 10, 13: 10, 14: 16, 15: 16}
 AUTH_ALGS: Final = ("Open System", "Shared Key", "EAP")

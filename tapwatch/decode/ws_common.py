@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Final
 
+from tapwatch.decode.core import SHOWN_DATA as SHOWN_DATA
+from tapwatch.decode.core import hex_value as hex_value
 from tapwatch.decode.fields import Net, Where, _checksum
 from tapwatch.decode.node import Node, clip
 
 MAX_ITEMS: Final = 64
-#: bytes of a data field shown before tshark's own ellipsis
-SHOWN_DATA: Final = 36
 
 
 def node(label: str, start: int, end: int, kids: list[Node] | None = None) -> Node:
@@ -38,11 +38,6 @@ def u16(d: bytes, at: int) -> int:
 
 def u32(d: bytes, at: int) -> int:
     return int.from_bytes(d[at : at + 4], "big")
-
-
-def hex_value(b: bytes) -> str:
-    """A bytes field's value as tshark shows it: hex, cut with an ellipsis past 36 bytes."""
-    return b.hex() if len(b) <= SHOWN_DATA else b[:SHOWN_DATA].hex() + "…"
 
 
 def data_node(data: bytes, start: int, end: int) -> Node:

@@ -38,8 +38,8 @@ from tapwatch.analysis.sorting import SortColumn
 from tapwatch.analysis.timefmt import WIDTHS, TimeFormat, format_time
 from tapwatch.kinds import DIRECTION_ARROWS, Direction
 from tapwatch.ring import Record
+from tapwatch.rowinfo import row_info
 from tapwatch.sanitize import printable
-from tapwatch.tunnelview import describe
 from tapwatch.widgets.packet_columns import ADDR_MAX, ADDR_MIN, Columns, fit
 from tapwatch.widgets.packet_rows import PacketRows, with_events
 from tapwatch.widgets.styled_lines import FITS as STYLED_LINES_FIT
@@ -698,22 +698,8 @@ class PacketList(ScrollView, can_focus=True):
         dir_at = sum(len(f) + 1 for f in fields)
         if cols.dir:
             fields.append(fit(DIRECTION_ARROWS[rec.direction], cols.dir))
-        info = s.info
-        if self.related_info is not None:  # may be text of reassembled bytes: escaped below
-            info = self.related_info(seq, info)
-        info = printable(info)
-        note = self.session.crossing(rec)
-        if note:  # another input saw it too (both ends of a tunnel): where, how long before
-            info = f"[{printable(note)}] {info}"
-        inner = self.session.inner_frames(rec)
-        view = self.session.tunnel_view
-        if inner is not None and view is not None:
-            # a tunnel segment: what it carries comes first, the outer TCP details (long
-            # with their options) after it, where the column may cut them
-            info = f"{describe(view, inner)} | outer: {info}"
         words = self.expert_words(seq) if self.expert_words is not None else None
-        if words:
-            info = f"{words} {info}"
+        info = row_info(self.session, rec, s.info, self.related_info, words)
         fields += [
             fit(src, cols.addr),
             fit(dst, cols.addr),

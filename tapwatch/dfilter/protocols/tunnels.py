@@ -14,6 +14,7 @@ from tapwatch.dfilter import registry
 from tapwatch.dfilter.dissect import (
     ETHERTYPES,
     IP_PROTOS,
+    LINKTYPES,
     bind,
     bind_heuristic,
     bind_ports,
@@ -393,6 +394,12 @@ def l2tp_udp(pkt: Packet, d: bytes, off: int, end: int) -> None:
         if at + 2 > end:
             return
         at += 2 + u16(d, at)
+    ppp(pkt, d, at, end)
+
+
+def ppp(pkt: Packet, d: bytes, at: int, end: int) -> None:
+    """A PPP frame (its address and control bytes, if there) and the IP it carries: L2TPv2's
+    data, enhanced GRE's (PPTP) and the PPP link types'."""
     if at + 2 <= end and d[at : at + 2] == b"\xff\x03":
         at += 2
     if at + 2 > end:
@@ -412,3 +419,5 @@ def l2tp_ip(pkt: Packet, d: bytes, off: int, end: int) -> None:
 
 bind_ports("udp", "l2tp", l2tp_udp)
 bind(IP_PROTOS, (115,), l2tp_ip)
+bind(ETHERTYPES, (0x880B,), ppp)  # what GRE carries
+bind(LINKTYPES, (9, 50), ppp)  # LINKTYPE_PPP, LINKTYPE_PPP_HDLC

@@ -100,6 +100,10 @@ class ScreenBase(ReportsWorkerFailures, Screen[None]):
         """What compiling the filter bar's text takes (the display filter tool says)."""
         raise NotImplementedError
 
+    def analysis_grew(self) -> None:
+        """The TCP analysis has looked at more packets: what rows show may have changed (the
+        sort tool sorts again by Info, which follows the words the rows show)."""
+
     def say(
         self, text: str, severity: SeverityLevel = "information", *, timeout: float = 4
     ) -> None:

@@ -272,6 +272,7 @@ class DetailPanes(ScreenBase):
         if index is not None:  # what the pass built is long-lived: out of the GC's way
             self._analysis_heap.grown(index.packets)
         self.packet_list.redraw()
+        self.analysis_grew()
         if self._want is not None and self._want == self._shown:
             self.update_detail()
 

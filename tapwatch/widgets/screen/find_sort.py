@@ -23,6 +23,7 @@ from tapwatch.analysis import Cancelled, Progress
 from tapwatch.analysis.find import FindError, FindKind, Query, find, matcher, parse_query
 from tapwatch.analysis.sorting import SortColumn, key_function, positions, sort_rows
 from tapwatch.linktypes import LINKTYPE_NETLINK
+from tapwatch.rowinfo import sort_info
 from tapwatch.widgets.dialogs.find import FindRequest, FindScreen
 from tapwatch.widgets.dialogs.goto import GotoScreen
 from tapwatch.widgets.dialogs.sort import SortScreen
@@ -30,6 +31,7 @@ from tapwatch.widgets.packet_list import PacketList
 from tapwatch.widgets.screen.base import ScreenBase
 
 if TYPE_CHECKING:
+    from tapwatch.analysis.expert import SharedExpert
     from tapwatch.session import Session
 
 #: a sort that took this long is not redone by itself on a live capture
@@ -40,6 +42,9 @@ RESORT_CHECK_S = 0.5
 
 class FindAndSort(ScreenBase):
     """ctrl+g, ctrl+f ``n`` ``N``, ``o`` ``O`` and the column headers."""
+
+    #: the TCP analysis (made by the detail panes): the sort by Info reads its words
+    shared_expert: SharedExpert
 
     class FindDone(Message):
         def __init__(self, query: Query, forward: bool, seq: int | None, wrapped: bool) -> None:
@@ -289,7 +294,9 @@ class FindAndSort(ScreenBase):
 
         lts = [i.linktype for i in self.session.interfaces]
         names = [i.name for i in self.session.interfaces]
-        key = key_function(column, lambda r: decode.summarize(r.data, lts[r.iface]), names)
+        # Info sorts as the rows read it: with the analysis's words as far as it has looked
+        shown = sort_info(self.session, self.shared_expert.existing)
+        key = key_function(column, lambda r: decode.summarize(r.data, lts[r.iface]), names, shown)
         started = time.monotonic()
         try:
             order = sort_rows(
@@ -312,6 +319,11 @@ class FindAndSort(ScreenBase):
         self.busy.pop("sorting", None)
         self._sort_took = message.took
         self.packet_list.set_order(message.order, message.sort, message.limit, message.where)
+
+    def analysis_grew(self) -> None:
+        sort = self.packet_list.sort
+        if sort is not None and sort[0] is SortColumn.INFO and not self.sorting:
+            self.sort_by(*sort)  # the analysis's words in the rows move them
 
     def _maybe_resort(self) -> None:
         """Sort again what a live capture added, when sorting is quick enough to repeat."""
