@@ -22,6 +22,12 @@ if TYPE_CHECKING:
     from tapwatch.ring import Record
     from tapwatch.session import Session
 
+#: Characters of a row's Info, at most: more than a terminal's line shows (the list cuts the
+#: column to its width), and what the sort by Info compares. A tunnel segment's eight inner
+#: frames' lines, each as long as the decoder allows, made 16 KB, alike to their last
+#: characters in a stranger's capture: a sort compared them whole, holding the GIL.
+MAX_ROW_INFO = 2048
+
 
 def row_info(
     session: Session,
@@ -43,7 +49,8 @@ def row_info(
         # a tunnel segment: what it carries comes first, the outer TCP details (long
         # with their options) after it, where the column may cut them
         info = f"{describe(view, inner)} | outer: {info}"
-    return f"{words} {info}" if words else info
+    info = f"{words} {info}" if words else info
+    return info[:MAX_ROW_INFO]
 
 
 def sort_info(session: Session, index: ExpertIndex | None) -> Callable[[Record, str], str]:
