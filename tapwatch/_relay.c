@@ -485,7 +485,13 @@ static PyObject *Relay_stop(Relay *self, PyObject *Py_UNUSED(unused)) {
     pthread_cond_broadcast(&self->dev_cv);
     pthread_mutex_unlock(&self->mu);
     poke(self->ctl[1]);
-    if (joining) pthread_join(self->th, NULL);
+    if (joining) {
+        pthread_join(self->th, NULL);
+    } else { /* another caller joins: this one too returns only once the thread ended */
+        pthread_mutex_lock(&self->mu);
+        while (self->running) pthread_cond_wait(&self->cv, &self->mu);
+        pthread_mutex_unlock(&self->mu);
+    }
     Py_END_ALLOW_THREADS
     Py_RETURN_NONE;
 }

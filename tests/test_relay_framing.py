@@ -17,6 +17,7 @@ import socket
 import struct
 import sys
 import termios
+import threading
 import time
 from collections.abc import Callable
 
@@ -257,3 +258,53 @@ def test_stop_ends_the_thread_while_frames_flow_and_after_the_peer_and_device_we
         relay.stop()
         for s in (ours, dev):
             s.close()
+
+
+def test_a_stop_beside_another_returns_only_once_the_thread_ended() -> None:
+    """Two callers stop the relay while its thread is inside a write into the device (a
+    full pipe): one joins the thread, and the other returned at once, the thread still
+    running, free to close a descriptor the thread was about to use. Both now return only
+    once the thread ended."""
+    peer, ours = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    r, w = os.pipe()
+    os.set_blocking(w, False)
+    with contextlib.suppress(BlockingIOError):
+        while True:
+            os.write(w, b"\0" * 4096)
+    os.set_blocking(w, True)
+    relay = relay_module.Relay(MAX_FRAME, False)
+    relay.device(w, False)
+    relay.attach(ours.fileno())
+    relay.start()
+    running_after: list[bool] = []
+
+    def stop() -> None:
+        relay.stop()
+        running_after.append(relay.state()[2])
+
+    stoppers = [threading.Thread(target=stop) for _ in range(2)]
+    try:
+        peer.sendall(stream_of([b"x" * 200]))
+        until(lambda: unread(ours) == 0, "the relay never read the frame")  # now in the write
+        for t in stoppers:
+            t.start()
+        # neither may return while the write blocks (nothing to wait for: a bounded look)
+        stoppers[0].join(timeout=0.5)
+        stoppers[1].join(timeout=0.5)
+        os.set_blocking(r, False)
+        with contextlib.suppress(BlockingIOError):
+            while os.read(r, 65536):
+                pass
+        for t in stoppers:
+            t.join(timeout=TIMEOUT)
+        assert running_after == [False, False]
+    finally:
+        os.set_blocking(r, False)
+        with contextlib.suppress(BlockingIOError):
+            while os.read(r, 65536):
+                pass
+        relay.stop()
+        for fd in (r, w):
+            os.close(fd)
+        peer.close()
+        ours.close()
