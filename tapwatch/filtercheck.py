@@ -118,7 +118,7 @@ def serve() -> None:
     from tapwatch.dfilter import registry
 
     registry.fields()  # loaded once, before the first request is timed
-    out = sys.stdout
+    out = keeper.answer_channel()
     out.write(_READY + "\n")
     out.flush()
     for line in sys.stdin:

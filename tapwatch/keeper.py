@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TextIO, TypeVar
 
 
 class _Closable(Protocol):
@@ -90,6 +90,21 @@ def start_python(code: str) -> subprocess.Popen[bytes] | None:
         )
     except OSError:
         return None
+
+
+def answer_channel() -> TextIO:
+    """In a child: where its answers go, a private copy of its standard output; descriptor
+    1 then goes to /dev/null (and ``sys.stdout`` with it).
+
+    Why: the parent takes each line on that pipe for the answer to its request. Anything
+    else printed there (a library's ``print`` while it dissects a packet) was read as the
+    answer ("answered nonsense"), and the real answer, left in the buffer, as the next
+    request's: every tree after it was the one before's."""
+    out = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)
+    os.close(null)
+    return out
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:

@@ -88,7 +88,7 @@ def serve() -> None:
     from tapwatch.decode.tree import _load_scapy, detail
 
     _load_scapy()  # once, before the first request is timed
-    out = sys.stdout
+    out = keeper.answer_channel()
     out.write(_READY + "\n")
     out.flush()
     for line in sys.stdin:

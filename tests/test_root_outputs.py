@@ -11,6 +11,7 @@ captured before the refusal must still be there.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import stat
@@ -182,6 +183,49 @@ def test_a_root_file_named_under_sudo_is_refused(world: World) -> None:
     assert len(list(pcap.read_capture(str(old)))) == 40
 
 
+def test_a_directory_link_another_user_made_is_never_followed(world: World) -> None:
+    """`ln -s /etc ~eve/out` by nobody, then root's `-w ~eve/out/x.pcap`: the last
+    component was checked, the directories on the way were followed, and root created its
+    file where the stranger pointed (here a directory only root may write)."""
+    as_nobody("ln", "-s", str(world.rootonly), str(world.home / "out"))
+    as_nobody("mkdir", str(world.home / "sub"))
+    as_nobody("ln", "-s", "../out", str(world.home / "sub" / "up"))
+    root_link = world.base / "rootlink"  # root's own link on the way, then nobody's
+    root_link.symlink_to(world.home)
+    for target in (
+        world.home / "out" / "cap.pcap",
+        world.home / "sub" / "up" / "cap.pcap",
+        root_link / "out" / "cap.pcap",
+        world.home / "sub" / ".." / "out" / "cap.pcap",
+    ):
+        for sudo in (None, 1):  # plain root, and root through sudo by another user (daemon)
+            r = tapwatch("-r", str(world.capture), "-w", str(target), sudo=sudo)
+            assert r.returncode == 1, (target, r.stderr)
+            line = one_line(r.stderr)
+            assert line.startswith(f"tapwatch: refusing to write {target}: "), line
+            assert "is a symbolic link that belongs to nobody" in line, line
+            assert list(world.rootonly.iterdir()) == []
+    # links of root's and of the user who ran sudo are theirs to make: followed
+    r = tapwatch("-r", str(world.capture), "-w", str(root_link / "mine.pcap"), sudo=None)
+    assert r.returncode == 0, r.stderr
+    assert len(list(pcap.read_capture(str(world.home / "mine.pcap")))) == 40
+    r = tapwatch("-r", str(world.capture), "-w", str(world.home / "out" / "cap.pcap"))
+    assert r.returncode == 0, r.stderr  # (sudo by nobody: nobody's own link)
+    assert len(list(pcap.read_capture(str(world.rootonly / "cap.pcap")))) == 40
+
+
+def test_the_ui_write_key_refuses_a_directory_link(world: World) -> None:
+    """The w dialog's path goes through the same walk: nobody's link to root's directory."""
+    as_nobody("ln", "-s", str(world.rootonly), str(world.tmp / "exports"))
+    env = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("SUDO_")}
+    try:
+        errors = write_from_the_ui(world.tmp / "exports" / "x.pcapng")
+    finally:
+        os.environ.update(env)
+    assert len(errors) == 1 and "exports on the way is a symbolic link" in errors[0], errors
+    assert list(world.rootonly.iterdir()) == []
+
+
 def test_rotation_refuses_a_planted_link_and_keeps_what_it_wrote(world: World) -> None:
     """-C opens files later: the second one is a symlink nobody planted in their directory."""
     first = world.home / "cap.pcap"
@@ -261,6 +305,8 @@ def test_replay_file_is_never_the_output(ns: Netns, world: World) -> None:
 def write_from_the_ui(target: Path) -> list[str]:
     """Press w in the UI, write to ``target`` (saying yes to "overwrite?"); the errors shown."""
     pytest.importorskip("textual")
+    from textual.worker import WorkerCancelled
+
     from tapwatch.app import TapwatchApp
     from tapwatch.session import Session
     from tapwatch.sources import InterfaceInfo
@@ -283,7 +329,8 @@ def write_from_the_ui(target: Path) -> list[str]:
             if isinstance(app.screen, ConfirmScreen):  # "exists. Overwrite it?"
                 await pilot.press("y")
             for _ in range(200):
-                await app.workers.wait_for_complete()
+                with contextlib.suppress(WorkerCancelled):  # a stale worker another replaced
+                    await app.workers.wait_for_complete()
                 await pilot.pause(0.02)
                 if app._notifications:
                     break

@@ -307,3 +307,28 @@ def test_a_child_that_dies_is_said_to_have_died_not_to_be_slow() -> None:
     finally:
         child.close()
         judge.close()
+
+
+class _ChattyTreeChild(TreeChild):
+    """A child whose dissection prints to standard output, as a library's ``print`` may."""
+
+    CODE = (
+        "import sys; sys.path.append(sys.argv[1]); import tapwatch.decode.tree as t\n"
+        "real = t.detail\n"
+        "def chatty(*args):\n"
+        "    print('[+] dissected', flush=True)\n"
+        "    return real(*args)\n"
+        "t.detail = chatty\n"
+        "from tapwatch.treechild import serve; serve()\n"
+    )
+
+
+def test_what_a_dissection_prints_is_never_taken_for_its_answer() -> None:
+    """A line printed while dissecting was read as the answer ("answered nonsense"), and the
+    answer, left behind, as the next packet's tree: each tree shown was the packet before's."""
+    child = _ChattyTreeChild()
+    try:
+        for data in (KEEPALIVE, _tcp(80, 40000, b"HTTP/1.1 200 OK\r\n\r\n"), KEEPALIVE):
+            assert child.detail(data, LINKTYPE_RAW) == detail(data, LINKTYPE_RAW)
+    finally:
+        child.close()

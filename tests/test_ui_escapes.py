@@ -123,3 +123,28 @@ def test_a_hostile_working_directory_never_reaches_the_terminal(
     assert any("wrote 4 packets to" in t for t in texts)
     assert any("^[]0;X^Gx" in t for t in texts), texts  # the path, spelled out
     assert "icmp^[]52;c;aGk=^G\\u202e" in texts  # pasted text, spelled out in the field
+
+
+def test_an_interface_name_is_never_markup_in_the_craft_dialog() -> None:
+    """A border title given as a str is markup: an interface called ``[b]x[/b]`` or
+    ``[@click=app.quit]`` (both valid names) lost its brackets or became a link."""
+    from tapwatch.widgets.dialogs.craft import CraftScreen
+
+    for name in ("[b]x[/b]", "[@click=app.quit]"):
+        session = Session.from_records(
+            LINKTYPE_RAW, [(1, Direction.OUTBOUND, PKT)], info=InterfaceInfo(name, "tun")
+        )
+
+        async def play(session: Session) -> str:
+            app = TapwatchApp(session)
+            async with app.run_test(size=(120, 36)) as pilot:
+                screen = CraftScreen(session)
+                await app.push_screen(screen)
+                await pilot.pause()
+                box = screen.query_one(".dialog")
+                title = box._border_title
+                assert title is not None
+                assert not [s for s in title.spans if "@click" in str(s.style)]
+                return title.plain
+
+        assert asyncio.run(play(session)) == f"Craft a packet to write into {name}"

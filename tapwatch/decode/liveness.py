@@ -200,9 +200,13 @@ def bfd(d: bytes, p: int, end: int, length: int, port: int, verbose: int) -> str
     name = _BFD_DIAG[diag] if diag < len(_BFD_DIAG) else "unknown"
     mult = d[p + 2]
     tx = u32(d, p + 12)
+    # tcpdump's u_int product, wrapped at 32 bits; in halves, each factor below 2**30: a
+    # compiled product of a larger factor goes through Python's long multiplication, which
+    # checks for signals, and a Ctrl-C there made mypyc abort the process
+    detect = ((mult * (tx >> 16) & 0xFFFF) << 16) + mult * (tx & 0xFFFF) & 0xFFFFFFFF
     out += (
         f", Diagnostic: {name} (0x{diag:02x})"
-        f"\n\tDetection Timer Multiplier: {mult} ({mult * tx // 1000 & 0xFFFFFFFF} ms Detection "
+        f"\n\tDetection Timer Multiplier: {mult} ({detect // 1000} ms Detection "
         f"time), BFD Length: {d[p + 3]}"
         f"\n\tMy Discriminator: 0x{u32(d, p + 4):08x}, Your Discriminator: 0x{u32(d, p + 8):08x}"
         f"\n\t  Desired min Tx Interval:    {tx // 1000:4d} ms"

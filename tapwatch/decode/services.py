@@ -75,7 +75,15 @@ def _ber(d: bytes, p: int, end: int) -> tuple[int, int, int]:
 
 
 def _ber_int(d: bytes, p: int, e: int) -> int:
-    return int.from_bytes(d[p:e], "big", signed=True) if e > p else 0
+    """An INTEGER as tcpdump reads it into an ``int32_t``: its last four bytes, signed (a
+    long one from a packet is no number of thousands of digits, which ``str`` refuses)."""
+    return int.from_bytes(d[max(p, e - 4) : e], "big", signed=True) if e > p else 0
+
+
+def _ber_uns(d: bytes, p: int, e: int, size: int = 4) -> int:
+    """An unsigned value (Counter, Gauge, TimeTicks; Counter64 with ``size`` 8) as tcpdump
+    keeps it: its last ``size`` bytes."""
+    return int.from_bytes(d[max(p, e - size) : e], "big")
 
 
 def _oid(d: bytes, p: int, e: int) -> str:
@@ -84,13 +92,16 @@ def _oid(d: bytes, p: int, e: int) -> str:
     v = 0
     first = True
     for c in d[p:e]:
-        v = v << 7 | c & 0x7F
+        # in 32 bits, as tcpdump's ``int``: a subidentifier of thousands of bytes from a
+        # packet would be a number too long to print, built in quadratic time
+        v = (v << 7 | c & 0x7F) & 0xFFFFFFFF
         if c & 0x80:
             continue
         if first:
-            s = min(v // 40, 2)
+            signed = v - (1 << 32) if v >> 31 else v
+            s = min(signed // 40 if signed >= 0 else -(-signed // 40), 2)  # C's division
             out.append(str(s))
-            v -= s * 40
+            v = (signed - s * 40) & 0xFFFFFFFF
             first = False
         out.append(str(v))
         v = 0
@@ -113,7 +124,7 @@ def _snmp_value(d: bytes, tag: int, p: int, e: int) -> str:
     if tag == 0x40:
         return ".".join(str(c) for c in d[p:e])
     if tag in (0x41, 0x42, 0x43, 0x46, 0x47):
-        return str(int.from_bytes(d[p:e], "big"))
+        return str(_ber_uns(d, p, e, 8 if tag == 0x46 else 4))
     if 0x80 <= tag <= 0x82:
         return f"[{_SNMP_EXCEPTIONS[tag - 0x80]}]"
     if tag == 0x30:
@@ -295,7 +306,7 @@ def _trap(d: bytes, p: int, end: int) -> str:
     if g == 6:
         out += f" s={_ber_int(d, sp, se)}"
     _t, tp, te = _ber(d, se, end)
-    out += f" {int.from_bytes(d[tp:te], 'big')}"
+    out += f" {_ber_uns(d, tp, te)}"
     return out + _varbinds(d, te, end, 4)
 
 

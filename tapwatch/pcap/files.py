@@ -7,6 +7,12 @@ input. An output is therefore opened the way tcpdump and dumpcap open theirs:
 * the last component of the name is never followed as a symbolic link
   (``O_NOFOLLOW``): ``ln -s /etc/shadow ~/cap.pcap`` gets a refusal, not a
   truncated shadow file;
+* a directory on the way is followed through a symbolic link only when the link
+  belongs to root or to the user tapwatch runs for (``sudo``'s, ``-Z``'s):
+  ``ln -s /etc ~/dir`` by another user makes ``-w ~/dir/x.pcap`` a refusal, not
+  a file root creates in /etc. The directories are walked one by one, each
+  opened without following a link, and the file is opened in the last one
+  (``openat``), so no link can be swapped in between the look and the open;
 * a new file is created exclusively (``O_EXCL``), mode 0600 (captures hold
   secrets: passwords in clear, cookies, DNS history), so nothing can be
   slipped in between the check and the creation;
@@ -301,24 +307,105 @@ def _check_existing(
         )
 
 
+#: Links followed on the way to an output's directory, at most (the kernel's own limit).
+_MAX_LINKS = 40
+_WALK = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _link_owners(who: Writer) -> set[int]:
+    """Whose symbolic links an output's path may go through: root's, the process's, the
+    writing user's and the one who ran sudo (their own links lead where they chose)."""
+    owners = {0, os.geteuid(), who.uid}
+    with contextlib.suppress(KeyError, ValueError):
+        owners.add(int(os.environ["SUDO_UID"]))
+    return owners
+
+
+def _directory_of(path: str, who: Writer) -> tuple[int, str]:
+    """An ``O_PATH`` descriptor of the directory ``path``'s file is in, and the file's name.
+
+    Why walk by hand: the kernel follows every link in the directories of a name, and a
+    link another user made (``~eve/out -> /etc``) would choose where root creates a file.
+    Each directory is opened without following a link; a link met is followed only when
+    it belongs to someone in :func:`_link_owners`, else PcapError. The caller closes the
+    descriptor.
+    """
+    head, name = os.path.split(path)
+    cur = os.open("/" if path.startswith("/") else ".", _WALK)
+    try:
+        parts = head.split("/")
+        parts.reverse()  # a stack: a link's target is pushed in front of what follows it
+        links = 0
+        owners: set[int] | None = None
+        while parts:
+            part = parts.pop()
+            if part in ("", "."):
+                continue
+            try:
+                fd = os.open(part, _WALK, dir_fd=cur)
+            except OSError as exc:
+                if exc.errno not in (errno.ENOTDIR, errno.ELOOP):
+                    raise
+                st = os.stat(part, dir_fd=cur, follow_symlinks=False)
+                if not stat.S_ISLNK(st.st_mode):
+                    raise
+                owners = owners if owners is not None else _link_owners(who)
+                if st.st_uid not in owners:
+                    raise _refuse(
+                        path,
+                        f"{part} on the way is a symbolic link that belongs to "
+                        f"{user_name(st.st_uid)}, and tapwatch follows no other user's link "
+                        "to a directory; name the directory itself",
+                    ) from None
+                links += 1
+                if links > _MAX_LINKS:
+                    raise OSError(errno.ELOOP, os.strerror(errno.ELOOP)) from None
+                target = os.readlink(part, dir_fd=cur)
+                if target.startswith("/"):
+                    fd = os.open("/", _WALK)
+                    os.close(cur)
+                    cur = fd
+                parts.extend(reversed(target.split("/")))
+                continue
+            os.close(cur)
+            cur = fd
+    except BaseException:
+        os.close(cur)
+        raise
+    return cur, name
+
+
 def _open_fd(path: str, who: Writer, inputs: list[FileId | None]) -> tuple[int, bool]:
     """The open descriptor for ``path`` and whether this call created the file."""
+    if not os.path.basename(path):  # "dir/": the kernel says what it is
+        return os.open(path, _CREATE, FILE_MODE), True
+    where, name = _directory_of(path, who)
+    try:
+        return _open_in(where, name, path, who, inputs)
+    finally:
+        os.close(where)
+
+
+def _open_in(
+    where: int, name: str, path: str, who: Writer, inputs: list[FileId | None]
+) -> tuple[int, bool]:
+    """:func:`_open_fd` in the directory ``where`` (a descriptor), for the file ``name``."""
     for _attempt in range(8):
         try:
-            return os.open(path, _CREATE, FILE_MODE), True
+            return os.open(name, _CREATE, FILE_MODE, dir_fd=where), True
         except FileExistsError:
             pass
         # there is something by that name: look before opening (a device must not even be
         # opened), open without following a link, then judge what was opened
         try:
-            before = os.lstat(path)
+            before = os.stat(name, dir_fd=where, follow_symlinks=False)
         except FileNotFoundError:
             continue  # gone meanwhile: create it after all
         if stat.S_ISLNK(before.st_mode):
             raise _symlink(path, inputs)
         _check_existing(path, before, who, inputs)
         try:
-            fd = os.open(path, _OPEN_EXISTING)
+            fd = os.open(name, _OPEN_EXISTING, dir_fd=where)
         except FileNotFoundError:
             continue
         except OSError as exc:
@@ -327,7 +414,7 @@ def _open_fd(path: str, who: Writer, inputs: list[FileId | None]) -> tuple[int, 
             if exc.errno != errno.ENXIO or not stat.S_ISFIFO(before.st_mode):
                 raise
             # the user's own FIFO with nobody reading yet: wait for its reader, as tcpdump
-            fd = os.open(path, _OPEN_EXISTING & ~os.O_NONBLOCK)
+            fd = os.open(name, _OPEN_EXISTING & ~os.O_NONBLOCK, dir_fd=where)
         try:
             st = os.fstat(fd)
             if (st.st_dev, st.st_ino) != (before.st_dev, before.st_ino):

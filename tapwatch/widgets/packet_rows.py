@@ -358,16 +358,28 @@ class PacketRows:
                     continue
                 start = limit
                 break
+            # the clock read after each record, not each chunk: a filter that takes a
+            # millisecond a packet (a long pattern, many terms) held the event loop for the
+            # whole chunk of 4096, seconds, before the budget was looked at
+            now = time.perf_counter
+            last = None
             if match_record is not None:
                 for rec in chunk:
                     if match_record(rec, lts[rec.iface]):
                         append(rec.seq)
+                    if now() > deadline:
+                        last = rec
+                        break
             else:
                 for rec in chunk:
                     if match(rec.data, lts[rec.iface]):
                         append(rec.seq)
-            self.scan_done += chunk[-1].seq + 1 - start
-            start = chunk[-1].seq + 1
-            if time.perf_counter() > deadline:
+                    if now() > deadline:
+                        last = rec
+                        break
+            end = (last if last is not None else chunk[-1]).seq + 1
+            self.scan_done += end - start
+            start = end
+            if last is not None:
                 break
         self.scanned = start

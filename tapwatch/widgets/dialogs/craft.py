@@ -98,7 +98,9 @@ class CraftScreen(ReportsWorkerFailures, ModalScreen[int | None]):
 
     def compose(self) -> ComposeResult:
         box = Vertical(classes="dialog wide")
-        box.border_title = f"Craft a packet to write into {printable(self.session.info.name)}"
+        # Text, not a str: a str title is markup, and an interface's name is anyone's
+        # choice of bytes ("[@click=app.quit]" is a valid name)
+        box.border_title = Text(f"Craft a packet to write into {printable(self.session.info.name)}")
         with box:
             yield Label(f"scapy expression, e.g.  {self._example()}", classes="hint", markup=False)
             yield SafeInput(placeholder=self._example(), id="craft-expr")
