@@ -19,7 +19,7 @@ import textwrap
 
 import pytest
 
-from tapwatch.decode import core
+from tapwatch.decode import PROTOCOL_MODULES, core
 
 _SNAPSHOT = textwrap.dedent(
     """
@@ -51,11 +51,7 @@ _SNAPSHOT = textwrap.dedent(
 )
 
 # the package's order (tapwatch/decode/__init__.py)
-_ORDER = [
-    "link", "ip", "transport", "icmp", "dns", "dhcp", "isakmp", "services", "apps", "tunnels",
-    "ospf", "multicast", "liveness", "ldp", "bgp", "ppp", "wan", "pptp", "overlay", "openflow",
-    "lan", "wifi", "eapol",
-]  # fmt: skip
+_ORDER = list(PROTOCOL_MODULES)
 
 
 def _pure_env() -> dict[str, str]:

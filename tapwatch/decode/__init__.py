@@ -93,9 +93,10 @@ from tapwatch.decode._pure import choose as _choose
 
 _choose()  # the sources instead of the compiled copies: asked for, or the copies are stale
 
-# Importing a protocol module binds its handlers.  The order is tcpdump's order of
-# precedence when both ports of a segment name a protocol (DNS before DHCP ...).
-for _name in (
+#: The protocol modules, imported in this order: importing one binds its handlers.  The order
+#: is tcpdump's order of precedence when both ports of a segment name a protocol (DNS before
+#: DHCP ...); the tables themselves must not depend on it (a key is bound once).
+PROTOCOL_MODULES = (
     "link",
     "ip",
     "transport",
@@ -120,7 +121,8 @@ for _name in (
     "lan",
     "wifi",
     "eapol",
-):
+)
+for _name in PROTOCOL_MODULES:
     _importlib.import_module(f"tapwatch.decode.{_name}")
 
 from tapwatch.decode.classify import first_ip, layers, walk, walk_from  # noqa: E402 (after the binding imports)
@@ -152,6 +154,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "PROTOCOL_MODULES",
     "Cookies",
     "FramedStream",
     "LineFormatter",
