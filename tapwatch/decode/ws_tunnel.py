@@ -395,10 +395,11 @@ def esp(data: bytes, s: int, net: Net) -> Node | None:
     if s + 8 > len(data):
         return None
     spi = u32(data, s)
+    head = net.header_end(s, "ESP", at=s, proto=50)  # the walk's: SPI and sequence number
     return node(
         "Encapsulating Security Payload",
         s,
-        max(s + 8, payload_end(data, s, net)),
+        max(min(len(data), head) if head >= 0 else s + 8, payload_end(data, s, net)),
         [
             node(f"ESP SPI: 0x{spi:08x} ({spi})", s, s + 4),
             node(f"ESP Sequence: {u32(data, s + 4)}", s + 4, s + 8),
@@ -445,7 +446,9 @@ def wireguard(data: bytes, s: int, net: Net) -> Node | None:
         node(f"Type: {_WG_TYPES[t]} ({t})", s, s + 1),
         node(f"Reserved: {d[s + 1 : s + 4].hex()}", s + 1, s + 4),
     ]
-    at = s + 4
+    at = net.header_end(s, "WireGuard", at=s - 8, proto=17)  # the walk's: type, reserved
+    if at < 0:
+        return None  # not a message the decoder's walk takes as WireGuard
 
     def field(label: str, n: int) -> None:
         nonlocal at
