@@ -652,8 +652,11 @@ def _erspan(gre_node: Node, data: bytes, net: Net) -> list[Node]:
     header, spanning the mirrored frame as tshark's does, then that frame as data."""
     d, s = data, gre_node.end
     g = gre_node.start
-    if not gre_node.label.endswith("(ERSPAN)") or not u16(d, g) & 0x1000 or s + 8 > len(d):
+    if not gre_node.label.endswith("(ERSPAN)"):
         return []
+    head = net.header_end(s, "ERSPAN", at=g, proto=47)  # the walk's, from GRE's flags
+    if head <= s or head > len(d):
+        return []  # type I (no header of its own), or cut inside the header
     end = payload_end(d, g, net)
     a, b, c = u16(d, s), u16(d, s + 2), u32(d, s + 4)
     if a >> 12 != 1 or b & 0x1C00:
@@ -669,8 +672,8 @@ def _erspan(gre_node: Node, data: bytes, net: Net) -> list[Node]:
         node(bits_line(c, 0x000FFFFF, 32, "Index", str(c & 0xFFFFF)), s + 4, s + 8),
     ]
     out = [node("Encapsulated Remote Switch Packet ANalysis Type II", s, end, kids)]
-    if end > s + 8:
+    if end > head:
         from tapwatch.decode.ws_common import data_node
 
-        out.append(data_node(d, s + 8, end))
+        out.append(data_node(d, head, end))
     return out

@@ -179,8 +179,10 @@ def carried_end(
         if got >= 0:
             return got
     layers = pkt._layers
-    last = layers[-1] if layers else None
-    if last is None or last.data is not d or last.off + last.hlen != start:
+    if not layers:
+        return -1
+    last = layers[-1]
+    if last.data is not d or last.off + last.hlen != start:
         return -1
     proto = _CARRIERS.get(last.name, -1)
     if proto < 0:
