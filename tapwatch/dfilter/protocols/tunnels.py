@@ -307,7 +307,8 @@ uint("esp.sequence", "FT_UINT32", "esp", 4, 4, desc="Sequence number")
 @leaf
 def esp(pkt: Packet, d: bytes, off: int, end: int) -> None:
     if off < end:
-        pkt.add(Layer("esp", d, off, end, 8))
+        p = header_end(pkt, d, off, end, "ESP", -1, 50)  # SPI and sequence number, as walked
+        pkt.add(Layer("esp", d, off, end, min(p, end) - off if p > off else 0))
 
 
 bind(IP_PROTOS, (50,), esp)
@@ -398,9 +399,10 @@ def l2tp_udp(pkt: Packet, d: bytes, off: int, end: int) -> None:
     flags = u16(d, off)
     version = flags & 0x000F
     at = carried_end(pkt, d, off, end, "L2TP")  # its optional fields' end, as walked
-    layer = pkt.add(Layer("l2tp", d, off, end, at - off if off < at <= end else 0))
+    # (cut short, or an Offset Size past the message: the header runs to the bytes' end)
+    layer = pkt.add(Layer("l2tp", d, off, end, min(at, end) - off if at > off else 0))
     layer.extra = version
-    if version != 2 or flags & 0x8000 or at < 0:
+    if version != 2 or flags & 0x8000 or at < 0 or at > end:
         return
     ppp(pkt, d, at, end)
 
@@ -423,7 +425,7 @@ def ppp(pkt: Packet, d: bytes, at: int, end: int) -> None:
 def l2tp_ip(pkt: Packet, d: bytes, off: int, end: int) -> None:
     if off < end:
         p = header_end(pkt, d, off, end, "L2TP", -1, 115)  # the session ID or control header
-        pkt.add(Layer("l2tp", d, off, end, p - off if off < p <= end else 0)).extra = 3
+        pkt.add(Layer("l2tp", d, off, end, min(p, end) - off if p > off else 0)).extra = 3
 
 
 bind_ports("udp", "l2tp", l2tp_udp)
