@@ -200,10 +200,11 @@ def vlan(pkt: Packet, d: bytes, off: int, end: int) -> None:
     if d is pkt.data:
         w = frame_walk(pkt)
         p = max(w.header_end(off, "802.1Q"), w.header_end(off, "802.1ad"))
-    if p < 0:  # a tag the frame's walk does not read (past its MAX_VLAN_TAGS, after a
-        # cooked header, in a reassembled payload): the walk from the tag reads it
-        p = header_end(pkt, d, off, end, "802.1Q", 0x8100)
-    if p < 0 or p > end:
+    if p < 0:  # a tag the walk does not read (past its MAX_VLAN_TAGS, after a cooked
+        # header, in a reassembled payload): a tag's fixed size -- the decoder walks tags
+        # only inside its Ethernet header, no walk starts at a tag alone
+        p = off + 4
+    if p > end:
         return
     pkt.add(Layer("vlan", d, off, p, p - off))
     t = u16(d, off + 2)
