@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from scapy.contrib.erspan import ERSPAN_II
 from scapy.contrib.geneve import GENEVE
 from scapy.contrib.mpls import MPLS
 from scapy.layers.inet import ICMP, IP, TCP, UDP
@@ -32,6 +33,7 @@ from scapy.layers.inet6 import (
 from scapy.layers.ipsec import AH
 from scapy.layers.l2 import GRE, GRE_PPTP, Dot1AD, Dot1Q, Ether
 from scapy.layers.ppp import PPP
+from scapy.layers.vxlan import VXLAN
 from scapy.utils import wrpcap
 
 from tapwatch import decode, pcap
@@ -45,6 +47,30 @@ from tapwatch.linktypes import LINKTYPE_ETHERNET, LINKTYPE_RAW
 CORPUS = Path(__file__).resolve().parent / "corpus"
 
 _E = {"src": "02:00:00:00:00:01", "dst": "02:00:00:00:00:02"}
+_INNER = Ether(**_E) / IP(src="192.168.0.1", dst="192.168.0.2") / ICMP()
+_PPP_IP = b"\xff\x03\x00\x21" + bytes(IP(src="192.168.7.1", dst="192.168.7.2") / ICMP())
+#: an L2TP control message's first AVP: Message Type, Start-Control-Connection-Request
+_AVP = b"\x80\x08\x00\x00\x00\x00\x00\x01"
+
+
+def _udp(sport: int, dport: int, payload: bytes) -> bytes:
+    return bytes(
+        Ether(**_E) / IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=sport, dport=dport) / payload
+    )
+
+
+def _ip(proto: int, payload: bytes) -> bytes:
+    return bytes(Ether(**_E) / IP(src="10.0.0.1", dst="10.0.0.2", proto=proto) / payload)
+
+
+def _openvpn_tcp(*records: bytes) -> bytes:
+    body = b"".join(len(r).to_bytes(2, "big") + r for r in records)
+    tcp = TCP(sport=40000, dport=1194, flags="PA")
+    return bytes(Ether(**_E) / IP(src="10.0.0.1", dst="10.0.0.2") / tcp / body)
+
+
+#: P_CONTROL_HARD_RESET_CLIENT_V2: session ID, no acks, packet-id
+_OVPN_RESET = bytes([7 << 3]) + bytes(range(8)) + b"\x00" + b"\x00\x00\x00\x00"
 #: frames whose headers have lengths of their own to read, each a link type and bytes
 CRAFTED: dict[str, tuple[int, bytes]] = {
     "ipv4 and tcp options": (
@@ -122,6 +148,66 @@ CRAFTED: dict[str, tuple[int, bytes]] = {
             / ICMP()
         ),
     ),
+    # L2TPv2 data: Length, Ns/Nr and an Offset Size of 4 (and its padding) before PPP
+    "l2tpv2 data with length, sequence and offset": (
+        LINKTYPE_ETHERNET,
+        _udp(
+            1701,
+            1701,
+            b"\x4a\x02\x00\x32\x00\x07\x00\x09\x00\x01\x00\x02\x00\x04\xee\xee\xee\xee" + _PPP_IP,
+        ),
+    ),
+    "l2tpv2 data without optional fields": (
+        LINKTYPE_ETHERNET,
+        _udp(1701, 1701, b"\x00\x02\x00\x07\x00\x09" + _PPP_IP),
+    ),
+    # a control message: its Length says where the message ends (before 6 bytes of junk)
+    "l2tpv2 control with length and sequence": (
+        LINKTYPE_ETHERNET,
+        _udp(1701, 1701, b"\xc8\x02\x00\x14\x00\x00\x00\x00\x00\x00\x00\x00" + _AVP + b"\x00" * 6),
+    ),
+    "l2tpv3 over ip, data": (LINKTYPE_ETHERNET, _ip(115, b"\x00\x00\x12\x34" + bytes(_INNER))),
+    "l2tpv3 over ip, control": (
+        LINKTYPE_ETHERNET,
+        _ip(115, b"\x00" * 4 + b"\xc8\x03\x00\x14\x00\x00\x00\x05\x00\x00\x00\x00" + _AVP),
+    ),
+    "l2tpv3 over udp, data": (
+        LINKTYPE_ETHERNET,
+        _udp(1701, 1701, b"\x00\x03\x00\x00\x00\x00\x12\x34" + bytes(_INNER)),
+    ),
+    "vxlan": (LINKTYPE_ETHERNET, _udp(40000, 4789, bytes(VXLAN(vni=42) / _INNER))),
+    "erspan type i": (
+        LINKTYPE_ETHERNET,
+        bytes(Ether(**_E) / IP(src="10.0.0.1", dst="10.0.0.2") / GRE(proto=0x88BE) / _INNER),
+    ),
+    "erspan type ii": (
+        LINKTYPE_ETHERNET,
+        bytes(
+            Ether(**_E)
+            / IP(src="10.0.0.1", dst="10.0.0.2")
+            / GRE(proto=0x88BE, seqnum_present=1, sequence_number=1)
+            / ERSPAN_II(session_id=3)
+            / _INNER
+        ),
+    ),
+    "openvpn over udp": (
+        LINKTYPE_ETHERNET,
+        _udp(40000, 1194, bytes([9 << 3]) + b"\x00\x00\x05" + b"\xab" * 20),
+    ),
+    "openvpn over tcp, two records": (
+        LINKTYPE_ETHERNET,
+        _openvpn_tcp(_OVPN_RESET, bytes([6 << 3]) + b"\xcd" * 16),
+    ),
+    # the datagram's length says 12 bytes; IP carries 28 (the rest is not UDP's)
+    "udp shorter than its ip payload": (
+        LINKTYPE_ETHERNET,
+        bytes(
+            Ether(**_E)
+            / IP(src="10.0.0.1", dst="10.0.0.2")
+            / UDP(sport=5000, dport=5001, len=12)
+            / (b"z" * 20)
+        ),
+    ),
     "ah behind ipv4 and ipv6": (
         LINKTYPE_RAW,
         bytes(
@@ -145,6 +231,12 @@ _TITLES = {
     "User Datagram Protocol,": "UDP",
     "Generic Routing Encapsulation": "GRE",
     "Generic Network Virtualization Encapsulation": "Geneve",
+    "Layer 2 Tunneling Protocol": "L2TP",
+    "Virtual eXtensible Local Area Network": "VXLAN",
+    "Encapsulated Remote Switch Packet ANalysis": "ERSPAN",
+    "Encapsulating Security Payload": "ESP",
+    "WireGuard Protocol": "WireGuard",
+    "OpenVPN Protocol": "OpenVPN",
 }
 #: the tree's nodes of headers inside a layer: IPv6's extension headers, MPLS's labels
 _PARTS = {
@@ -156,7 +248,12 @@ _PARTS = {
 }
 #: the tree's layers whose node spans exactly the header (IPv4 and TCP: at least the 20
 #: bytes of the fixed part; IPv6 and UDP span what they carry, as tshark's)
-_WHOLE_HEADER = frozenset({"Ethernet", "802.1Q", "802.1ad", "IPv4", "TCP", "GRE", "Geneve"})
+_WHOLE_HEADER = frozenset(
+    {"Ethernet", "802.1Q", "802.1ad", "IPv4", "TCP", "GRE", "Geneve", "VXLAN"}
+)
+#: the tree's layers whose node spans more than the header (a message, what it carries): one
+#: of its fields ends where the walk has the header end, and the walk must have one
+_FIELDS_TO_HEADER = frozenset({"L2TP", "ERSPAN", "ESP", "WireGuard", "OpenVPN", "UDP"})
 #: the display filter's layers, by the walk's names for them (a layer inside a layer: the
 #: layer's name after a slash)
 _FILTER_LAYERS = {
@@ -168,6 +265,13 @@ _FILTER_LAYERS = {
     "gre": ("GRE",),
     "geneve": ("Geneve",),
     "ah": ("AH", "/IPv6"),
+    "udp": ("UDP",),
+    "vxlan": ("VXLAN",),
+    "l2tp": ("L2TP",),
+    "erspan": ("ERSPAN",),
+    "openvpn": ("OpenVPN",),
+    "esp": ("ESP",),
+    "wg": ("WireGuard",),
     "mpls": ("/MPLS",),
     "ipv6.hopopts": ("/IPv6",),
     "ipv6.routing": ("/IPv6",),
@@ -191,6 +295,13 @@ def _nodes(nodes: list[Node]) -> Iterator[Node]:
     for n in nodes:
         yield n
         yield from _nodes(n.children)
+
+
+def _layer_end(w: Walk, off: int, name: str) -> int:
+    """Where the walk has the layer end by its own length (-1: none, or a walk that keeps
+    no such ends: then the comparisons say what disagrees, not an AttributeError)."""
+    get = getattr(w, "layer_end", None)
+    return get(off, name) if get is not None else -1
 
 
 def _expected(w: Walk, off: int, names: tuple[str, ...]) -> int:
@@ -231,7 +342,27 @@ def _tree_disagreements(lt: int, data: bytes, w: Walk) -> tuple[list[str], int]:
             want = min(n, max(head, node.start + 20) if name in ("IPv4", "TCP") else head)
             if node.end != want:
                 bad.append(f"tree {node.label!r}: ends at {node.end}, the walk's at {want}")
+        elif name in _FIELDS_TO_HEADER:
+            bad += _spanning(node, name, head, w, n)
     return bad, checked
+
+
+def _spanning(node: Node, name: str, head: int, w: Walk, n: int) -> list[str]:
+    """A node spanning more than its header: the walk read where the header ends, a field
+    (or the node) ends there, and UDP's payload ends where the walk has the datagram end."""
+    if head < 0:
+        return [f"tree {node.label!r} at {node.start}: the walk read no header end"]
+    ends = {node.end} | {c.end for c in node.children}
+    if name == "ERSPAN" and node.start == head:
+        return []  # type I: no header of its own (tshark shows none)
+    if min(n, head) not in ends:
+        return [f"tree {node.label!r}: no field ends at the walk's header end {head}"]
+    if name == "UDP":
+        ext = _layer_end(w, node.start, "UDP")
+        pay = [c for c in node.children if c.label.startswith("UDP payload")]
+        if ext >= 0 and pay and (pay[0].start, pay[0].end) != (head, min(n, ext)):
+            return [f"tree UDP payload spans {pay[0].start}:{pay[0].end}, the walk's {head}:{ext}"]
+    return []
 
 
 def _filter_disagreements(lt: int, data: bytes, w: Walk) -> tuple[list[str], int]:
@@ -240,10 +371,19 @@ def _filter_disagreements(lt: int, data: bytes, w: Walk) -> tuple[list[str], int
         names = _FILTER_LAYERS.get(layer.name)
         if names is None or layer.data is not data:
             continue
-        end = _expected(w, layer.off, names)
+        at = layer.off
+        if layer.name == "openvpn" and w.header_end(at, "OpenVPN") < 0:
+            at -= 2  # over TCP: the walk's layer starts at the record's length
+        end = _expected(w, at, names)
         if end < 0:
+            if (names[0], at) in set(zip(w.names, w.starts, strict=True)):
+                bad.append(f"-Y {layer.name} at {at}: the walk read no header end")
             continue  # a header the frame's walk does not reach
         checked += 1
+        end = min(end, len(data))  # a header cut short: the filter's ends with the bytes
+        ext = _layer_end(w, at, "UDP") if layer.name == "udp" else -1
+        if ext >= 0 and layer.end != min(ext, len(data)):
+            bad.append(f"-Y udp at {at}: ends at {layer.end}, the walk's datagram at {ext}")
         if layer.off + layer.hlen != end:
             bad.append(
                 f"-Y {layer.name} at {layer.off}: header ends at {layer.off + layer.hlen}, "

@@ -31,8 +31,10 @@ every consumer reads a frame's headers from:
   outermost first (``names``/``starts``; :meth:`~tapwatch.decode.core.Walk.spans` adds
   each layer's length), where each layer's header ends as its length fields say
   (``heads``: IPv4's IHL, TCP's data offset, GRE's flags, Geneve's options, the end of
-  IPv6's extension headers and of an MPLS stack) and the headers inside a layer (``inner``:
-  each IPv6 extension header, each MPLS label), plus the few fields the consumers need:
+  IPv6's extension headers and of an MPLS stack, L2TP's optional fields) and the headers
+  inside a layer (``inner``: each IPv6 extension header, each MPLS label), where a layer
+  ends by a length of its own (``ends``: UDP's, an L2TP message's, an OpenVPN record's),
+  plus the few fields the consumers need:
   the first network layer's ethertype and offset (``ethertype``, ``net``: replay, the
   peer), the first IP header's version, offset, protocol and datagram end, and that
   header's TCP/UDP ports, payload offset, sequence number and flags (``version``, ``ip``,
@@ -44,9 +46,11 @@ every consumer reads a frame's headers from:
 Its consumers: :func:`layers` (the counters), :mod:`tapwatch.analysis.headers`,
 :mod:`tapwatch.replay`, :mod:`tapwatch.peer`, the byte spans of the tree's layers and where
 their headers end (the builders read a header's fields, the walk where it ends:
-:meth:`~tapwatch.decode.fields.Net.header_end`), the display filter's link, IP, MPLS, GRE and
-AH layers (:func:`tapwatch.dfilter.dissect.walked`; :func:`walk_from` walks from a header
-the frame's walk did not reach, such as a reassembled datagram), and
+:meth:`~tapwatch.decode.fields.Net.header_end`, and where a UDP datagram, an L2TP message
+or an OpenVPN record ends by its length: ``Net.layer_end``), the display filter's link, IP,
+MPLS, GRE, AH, UDP, VXLAN, Geneve, L2TP, ERSPAN, OpenVPN and ESP layers
+(:func:`tapwatch.dfilter.dissect.walked` and ``carried_end``; :func:`walk_from` walks from a
+header the frame's walk did not reach, such as a reassembled datagram or a tunnel's), and
 (:func:`first_ip`: a walk that stops at the first IP header) the crossing key of
 :mod:`tapwatch.analysis.crossing`.
 The text (:func:`summarize`, ``-v``) goes through the same tables and handlers with its

@@ -51,20 +51,24 @@ def walk(data: Any, linktype: int, deep: bool = True, spans: bool = True) -> Wal
 ETHERNET: Final = 0x6558
 
 
-def walk_from(data: Any, off: int, end: int, ethertype: int, proto: int = -1) -> Walk:
+def walk_from(
+    data: Any, off: int, end: int, ethertype: int, proto: int = -1, claimed: int = -1
+) -> Walk:
     """The walk from a header inside ``data``: the one ``ethertype`` announces at ``off``
     (:data:`ETHERNET`: an Ethernet header), or with ``proto`` set, the one that IP protocol
     number announces (GRE, AH ...); the bytes end at ``end``, the offsets are ``data``'s.
     What a consumer that follows a header the frame's walk did not reach (a datagram
     reassembled from fragments, one quoted in an ICMP error) reads that header's boundaries
-    from.  Never raises."""
+    from.  ``claimed``: with ``proto``, the payload's length as its IP header claims it, when
+    more than was captured (else the bytes to ``end``).  Never raises."""
     w = Walk(None, True, True)
     d = data if type(data) is bytes else bytes(data)
     if end < len(d):
         d = d[:end]
     try:
         if proto >= 0:
-            upper_walk(d, off, len(d), len(d) - off, proto, w, False)
+            clen = claimed if claimed > len(d) - off else len(d) - off
+            upper_walk(d, off, len(d), clen, proto, w, False)
         elif ethertype == ETHERNET:
             ether_walk(d, off, w)
         else:

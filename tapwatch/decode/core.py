@@ -229,6 +229,11 @@ class Walk:
         #: index in ``names``): IPv6's extension headers (fragment and AH included), each
         #: label of an MPLS stack
         self.inner: list[int] = [] if spans else _NO_STARTS
+        #: where a layer ends by a length of its own, as flat ``layer, end`` pairs (``layer``:
+        #: its index in ``names``): UDP's length (clipped to what the IP header claims), the
+        #: message length of an L2TP header with its Length bit, an OpenVPN record over TCP;
+        #: it may lie past the captured bytes (consumers clip it)
+        self.ends: list[int] = [] if spans else _NO_STARTS
         self.flows = flows
         self.deep = deep
 
@@ -260,6 +265,22 @@ class Walk:
             self.inner.append(start)
             self.inner.append(end)
             self.inner.append(len(self.names) - 1)
+
+    def extent(self, end: int) -> None:
+        """The layer added last ends at ``end``, as its own length field says (see ``ends``)."""
+        if self.keep:
+            self.ends.append(len(self.names) - 1)
+            self.ends.append(end)
+
+    def layer_end(self, off: int, name: str) -> int:
+        """Where the layer ``name`` that starts at ``off`` ends by its own length field
+        (``ends``); -1 when the walk read no such length there."""
+        ends = self.ends
+        for i in range(0, len(ends), 2):
+            k = ends[i]
+            if self.starts[k] == off and self.names[k] == name:
+                return ends[i + 1]
+        return -1
 
     def header_end(self, off: int, name: str) -> int:
         """Where the header of the layer ``name`` that starts at ``off`` ends (its ``heads``

@@ -74,13 +74,15 @@ _OPTION_KINDS: Final = {
 }
 
 
-def tcp(node: Node, data: bytes, segment_end: int) -> Node:
-    """Flag bits under Flags, ``[TCP Segment Len]``, kind and length under each option."""
+def tcp(node: Node, data: bytes, segment_end: int, head: int = -1) -> Node:
+    """Flag bits under Flags, ``[TCP Segment Len]``, kind and length under each option;
+    ``head``: where the decoder's header walk read the header to end (its data offset; -1:
+    not read, the 20 bytes of the fixed part)."""
     s = node.start
     if s + 20 > len(data):
         return node
     flags = (data[s + 12] << 8 | data[s + 13]) & 0x0FFF
-    hlen = (data[s + 12] >> 4) * 4
+    hlen = head - s if head >= s else 20
     seglen = max(0, segment_end - s - hlen)
     kids: list[Node] = []
     for child in node.children:

@@ -68,38 +68,63 @@ class Net:
         self.end = -1  # end of the IP payload in ``data`` (-1: no IP header yet)
         self.fragment = False  # the payload is a fragment: its checksum cannot be verified
 
-    def header_end(self, s: int, name: str, ip: bool = False) -> int:
+    def header_end(self, s: int, name: str, ip: bool = False, at: int = -1, proto: int = -1) -> int:
         """Where the header of the layer ``name`` (the walk's names: ``IPv4``, ``TCP``,
         ``GRE`` ...) that starts at ``s`` ends (its payload starts), as the walk read its
         length fields; -1 when the walk read no such header there.  ``ip``: an IP header,
         which the frame's walk may not have entered (a datagram an ICMP error quotes): the
-        walk of that datagram from ``s`` answers, and answers later for what it carries."""
-        return self._find(s, name, ip, False)
+        walk of that datagram from ``s`` answers, and answers later for what it carries.
+        ``proto`` (with ``at``): the header is what the header of that IP protocol at ``at``
+        carries (``at == s``: it is that header), walked from there when the frame's walk
+        did not reach it (past its nesting bound, in a datagram it does not enter)."""
+        return self._find(s, name, ip, 0, at, proto)
 
     def part_end(self, s: int, name: str) -> int:
         """Where the header that starts at ``s`` inside a layer ``name`` ends (an IPv6
         extension header, an MPLS label), as the walk read it; -1 when it read none there."""
-        return self._find(s, name, False, True)
+        return self._find(s, name, False, 1, -1, -1)
 
-    def _find(self, s: int, name: str, ip: bool, part: bool) -> int:
-        from tapwatch.decode.classify import walk
+    def layer_end(self, s: int, name: str, at: int = -1, proto: int = -1) -> int:
+        """Where the layer ``name`` that starts at ``s`` ends by a length of its own (UDP's,
+        an L2TP header's, an OpenVPN record's), as the walk read it, past the captured bytes
+        if it says so; -1 when it read none there (``at``, ``proto``: as for
+        :meth:`header_end`)."""
+        return self._find(s, name, False, 2, at, proto)
+
+    def _find(self, s: int, name: str, ip: bool, kind: int, at: int, proto: int) -> int:
+        from tapwatch.decode.classify import walk, walk_from
 
         w = self.walked
         if w is None:
             w = self.walked = walk(self.data, self.linktype)
-        got = w.part_end(s, name) if part else w.header_end(s, name)
+        got = _lookup(w, s, name, kind)
         if got >= 0:
             return got
         for base, sub in self._quoted:
-            got = sub.part_end(s - base, name) if part else sub.header_end(s - base, name)
+            got = _lookup(sub, s - base, name, kind)
             if got >= 0:
                 return got + base
-        if ip and s < len(self.data) and len(self._quoted) < 8:
+        if len(self._quoted) >= 8 or s >= len(self.data):
+            return -1
+        if ip:
             sub = walk(self.data[s:], LINKTYPE_RAW)
             self._quoted.append((s, sub))
-            got = sub.header_end(0, name)
+            got = _lookup(sub, 0, name, kind)
             return got + s if got >= 0 else -1
+        if proto >= 0 and 0 <= at <= s:
+            sub = walk_from(self.data, at, len(self.data), -1, proto)  # the frame's offsets
+            self._quoted.append((0, sub))
+            return _lookup(sub, s, name, kind)
         return -1
+
+
+def _lookup(w: Walk, s: int, name: str, kind: int) -> int:
+    """``w``'s header end (``kind`` 0), inner header end (1) or length end (2) at ``s``."""
+    if kind == 1:
+        return w.part_end(s, name)
+    if kind == 2:
+        return w.layer_end(s, name)
+    return w.header_end(s, name)
 
 
 class Where:

@@ -757,6 +757,7 @@ class _NatT(PortHandler):
             out.append("ISAKMP")
         elif end - off >= 8:
             out.append("ESP")
+            out.head(off + 8)  # the SPI and sequence number; the rest is encrypted
 
 
 bind(UDP_PORTS, (500,), _Isakmp("ISAKMP"))

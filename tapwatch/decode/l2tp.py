@@ -130,23 +130,43 @@ def _l2tp(d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: 
     return out + " {" + _ppp_inner(d, p, end, a) + "}"
 
 
+def _l2tp_head(d: bytes, off: int, end: int, out: Walk) -> int:
+    """Where the L2TP header at ``off`` (version 2, or 3 as UDP carries it) ends, as its
+    flags say: the Length field, Ns and Nr, version 2's Offset Size and the padding it
+    announces; recorded in the walk with the message's end by its Length field, if any.
+    -1: not version 2 or 3, or cut before the Offset Size."""
+    flags = S_H.unpack_from(d, off)[0]
+    version = flags & 0xF
+    if version != 2 and version != 3:
+        return -1
+    p = off + (4 if flags & 0x4000 else 2)
+    if flags & 0x4000 and end - off >= 4:
+        out.extent(off + S_H.unpack_from(d, off + 2)[0])
+    if version == 3 and not flags & 0x8000:  # a data message: reserved bits, the session ID
+        p += 6
+    else:
+        p += 4 + (4 if flags & 0x0800 else 0)
+        if version == 2 and flags & 0x0200:
+            if end - p < 2:
+                return -1
+            p += 2 + S_H.unpack_from(d, p)[0]
+    out.head(p)
+    return p
+
+
 def _l2tp_walk(d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
     if end - off < 2:
         return
     out.append("L2TP")
     flags = S_H.unpack_from(d, off)[0]
+    p = _l2tp_head(d, off, end, out)
     if flags & 0xF == 3 and not flags & 0x8000 and end - off >= 8 and not deep(out.names):
         inner = _l2tpv3_frame(d, off + 8, end)
         if inner >= 0:
             inner_ether_walk(d, inner, end, out)
         return
-    if flags & 0xF != 2 or flags & 0x8000 or deep(out.names):
+    if flags & 0xF != 2 or flags & 0x8000 or deep(out.names) or p < 0:
         return
-    p = off + 2 + (2 if flags & 0x4000 else 0) + 4 + (4 if flags & 0x0800 else 0)
-    if flags & 0x0200:
-        if end - p < 2:
-            return
-        p += 2 + S_H.unpack_from(d, p)[0]
     ethertype_walk(d if end == len(d) else d[:end], p, 0x880B, out)
 
 
@@ -240,7 +260,12 @@ def _l2tpv3_ip_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bo
         out.append("other")
         return
     out.append("L2TP")
-    if d[off : off + 4] != b"\0\0\0\0" and not deep(out.names):
+    if d[off : off + 4] == b"\0\0\0\0":  # session 0: a control message's header follows
+        if end - off >= 6:
+            _l2tp_head(d, off + 4, end, out)
+        return
+    out.head(off + 4)  # the session ID (the cookie's length is agreed out of band)
+    if not deep(out.names):
         inner = _l2tpv3_frame(d, off + 4, end)
         if inner >= 0:
             inner_ether_walk(d, inner, end, out)

@@ -86,6 +86,9 @@ def udp_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> 
     out.add("UDP", off, off + 8)
     if end - off < 8:
         return
+    ulen = d[off + 4] << 8 | d[off + 5]
+    if ulen >= 8 and out.keep:  # the datagram's end: its length, at most what IP claims
+        out.extent(off + (ulen if ulen <= clen or clen < 8 else clen))
     sport = d[off] << 8 | d[off + 1]
     dport = d[off + 2] << 8 | d[off + 3]
     if off == out.l4 and out.payload < 0:  # the first IP header's: what analysis reads
@@ -96,7 +99,6 @@ def udp_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> 
             return
     if frag:
         return
-    ulen = d[off + 4] << 8 | d[off + 5]
     if ulen < 8 or (ulen > end - off and ulen > clen):
         return
     pend = off + ulen if ulen <= end - off else end

@@ -411,7 +411,8 @@ def _layer_nodes(
 
             node = data_node(data, start, end)
         if kind == "TCP":
-            node = depth.tcp(node, data, min(n, net.end) if net.end > start else n)
+            seg_end = min(n, net.end) if net.end > start else n
+            node = depth.tcp(node, data, seg_end, net.header_end(start, "TCP", at=start, proto=6))
             ports = (int(layer.sport), int(layer.dport))
         elif kind == "DNS":
             node = depth.dns(node, data)

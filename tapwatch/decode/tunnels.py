@@ -264,8 +264,7 @@ def _erspan(d: bytes, p: int, end: int, a: Acc, typ2: bool) -> str:
 
 
 def _erspan_walk(d: bytes, p: int, end: int, out: Walk, typ2: bool) -> None:
-    out.append("ERSPAN")
-    out.head(p + 8 if typ2 else p)
+    out.add("ERSPAN", p, p + 8 if typ2 else p)
     inner_ether_walk(d, p + 8 if typ2 else p, end, out)
 
 
@@ -285,6 +284,7 @@ def _esp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) 
 
 def _esp_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> None:
     out.append("ESP")
+    out.head(off + 8)  # the SPI and sequence number; the rest is encrypted
 
 
 def _ah(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -> str | None:
@@ -493,6 +493,7 @@ def _wireguard(
 def _wireguard_walk(d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
     if wireguard_type(d, off, end, sport == 51820 or dport == 51820):
         out.append("WireGuard")
+        out.head(off + 4)  # the type and three reserved bytes
 
 
 # --------------------------------------------------------------------------- OpenVPN
@@ -601,6 +602,7 @@ def _openvpn_info(d: bytes, p: int, end: int) -> str:
 def _openvpn_walk(d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
     if end - off >= 1 and d[off] >> 3 in OPENVPN_OPCODES:
         out.append("OpenVPN")
+        out.head(off + 1)  # the opcode and key ID
 
 
 def _openvpn_tcp_walk(d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
@@ -610,6 +612,8 @@ def _openvpn_tcp_walk(d: bytes, off: int, end: int, out: Walk, sport: int, dport
         and d[off + 2] >> 3 in OPENVPN_OPCODES
     ):
         out.append("OpenVPN")
+        out.head(off + 3)  # the record's length, the opcode and key ID
+        out.extent(off + 2 + S_H.unpack_from(d, off)[0])  # the record's end
 
 
 class _Gre(IpHandler):

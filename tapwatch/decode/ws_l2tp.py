@@ -24,16 +24,21 @@ def l2tp(data: bytes, s: int, net: Net) -> Node | None:
     session ID, 0 for a control message).  A control message spans its AVPs; a version 2
     message's AVPs are worded as tshark words them (:func:`_l2tp_avps`)."""
     d = data
-    over_udp = s >= 8 and 1701 in (u16(d, s - 8), u16(d, s - 6))
-    if over_udp:
+    if over_udp(d, s):
         return _l2tp(d, s, s, net, [])
     if s + 4 > len(d):
         return None
     sid = u32(d, s)
     kid = node(f"Session ID: 0x{sid:08x}", s, s + 4)
-    if sid:
-        return node("Layer 2 Tunneling Protocol version 3", s, s + 4, [kid])
+    if sid:  # a data session: its header ends where the walk read it to (the session ID)
+        head = net.header_end(s, "L2TP", at=s, proto=115)
+        return node("Layer 2 Tunneling Protocol version 3", s, min(len(d), max(head, s + 4)), [kid])
     return _l2tp(d, s + 4, s, net, [kid])
+
+
+def over_udp(d: bytes, s: int) -> bool:
+    """Whether the L2TP header at ``s`` is what UDP port 1701 carries."""
+    return s >= 8 and 1701 in (u16(d, s - 8), u16(d, s - 6))
 
 
 def _l2tp(d: bytes, s: int, title_at: int, net: Net, kids: list[Node]) -> Node | None:
@@ -112,6 +117,14 @@ def _l2tp(d: bytes, s: int, title_at: int, net: Net, kids: list[Node]) -> Node |
     ]
     at = s + 2
     carried_end = payload_end(d, title_at, net)
+    # where the header ends (its Length, Ns/Nr, Offset Size and padding) and where the
+    # message ends by its Length: the decoder's walk read both, from UDP's header or the
+    # IP protocol's if the frame's walk did not reach this one
+    via, proto = (title_at, 115) if title_at < s or not over_udp(d, s) else (s - 8, 17)
+    head = net.header_end(title_at, "L2TP", at=via, proto=proto)
+    if head < 0:
+        return None
+    msg_end = net.layer_end(title_at, "L2TP", at=via, proto=proto)
 
     def field(label: str, n: int) -> bool:
         nonlocal at
@@ -132,7 +145,7 @@ def _l2tp(d: bytes, s: int, title_at: int, net: Net, kids: list[Node]) -> Node |
             and field(f"Session ID: 0x{u32(d, at):08x}", 4)
         ):
             return None
-        return node("Layer 2 Tunneling Protocol version 3", title_at, at, kids)
+        return node("Layer 2 Tunneling Protocol version 3", title_at, min(len(d), head), kids)
     if version == 3:
         if not field(f"Control Connection ID: 0x{u32(d, at):08x}", 4):
             return None
@@ -147,19 +160,19 @@ def _l2tp(d: bytes, s: int, title_at: int, net: Net, kids: list[Node]) -> Node |
         off = u16(d, at)
         field(f"Offset: {off}", 2)
         hdr = at
-        if off:
-            pad = min(at + off, carried_end)
+        if head > at:
+            pad = min(head, carried_end)
             kids.append(node("Offset Padding", at, pad))
             at = pad
     end = at
     if control:
         end = carried_end
         if has_len:
-            if length < at - s:
+            if msg_end < at:
                 return None
-            if s + length > len(d) and len(d) - at < 6:
+            if msg_end > len(d) and len(d) - at < 6:
                 return None  # cut before its first AVP: tshark shows no L2TP node then
-            end = min(s + length, len(d))
+            end = min(msg_end, len(d))
         if end <= hdr:
             kids.append(node("Zero Length Body message", title_at, title_at))
         elif version == 2:

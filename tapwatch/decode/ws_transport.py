@@ -46,7 +46,9 @@ def tcp(data: bytes, s: int, net: Net, quoted: bool = False) -> Node | None:
         node(f"Checksum: {verdict(u16(d, s + 16), s, net, 'tcp')}", s + 16, s + 18),
         node(f"Urgent Pointer: {u16(d, s + 18)}", s + 18, s + 20),
     ]
-    head = net.header_end(s, "TCP")  # where the walk read the header to end (its data offset)
+    # where the walk read the header to end (its data offset); walked from this header when
+    # the frame's walk did not reach it (past its nesting bound)
+    head = net.header_end(s, "TCP", at=s, proto=6)
     stop = min(len(d), head if head >= 0 else s + 20)
     if stop > s + 20:
         kids.append(_tcp_options(d, s + 20, stop))
@@ -162,7 +164,8 @@ def udp(data: bytes, s: int, net: Net) -> Node | None:
         ),
         node(f"Checksum: {shown}", s + 6, s + 8),
     ]
-    end = min(len(d), s + avail if bogus else s + length if length >= 8 else len(d))
+    stop = net.layer_end(s, "UDP", at=s, proto=17)  # the walk's: the length, within IP's
+    end = min(len(d), stop if stop >= 0 else len(d))
     if end > s + 8:
         size = end - s - 8
         kids.append(node(f"UDP payload ({size} byte{'' if size == 1 else 's'})", s + 8, end))

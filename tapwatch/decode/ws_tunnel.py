@@ -395,10 +395,11 @@ def esp(data: bytes, s: int, net: Net) -> Node | None:
     if s + 8 > len(data):
         return None
     spi = u32(data, s)
+    head = net.header_end(s, "ESP", at=s, proto=50)  # the walk's: SPI and sequence number
     return node(
         "Encapsulating Security Payload",
         s,
-        max(s + 8, payload_end(data, s, net)),
+        max(min(len(data), head) if head >= 0 else s + 8, payload_end(data, s, net)),
         [
             node(f"ESP SPI: 0x{spi:08x} ({spi})", s, s + 4),
             node(f"ESP Sequence: {u32(data, s + 4)}", s + 4, s + 8),
@@ -445,7 +446,9 @@ def wireguard(data: bytes, s: int, net: Net) -> Node | None:
         node(f"Type: {_WG_TYPES[t]} ({t})", s, s + 1),
         node(f"Reserved: {d[s + 1 : s + 4].hex()}", s + 1, s + 4),
     ]
-    at = s + 4
+    at = net.header_end(s, "WireGuard", at=s - 8, proto=17)  # the walk's: type, reserved
+    if at < 0:
+        return None  # not a message the decoder's walk takes as WireGuard
 
     def field(label: str, n: int) -> None:
         nonlocal at
@@ -649,8 +652,11 @@ def _erspan(gre_node: Node, data: bytes, net: Net) -> list[Node]:
     header, spanning the mirrored frame as tshark's does, then that frame as data."""
     d, s = data, gre_node.end
     g = gre_node.start
-    if not gre_node.label.endswith("(ERSPAN)") or not u16(d, g) & 0x1000 or s + 8 > len(d):
+    if not gre_node.label.endswith("(ERSPAN)"):
         return []
+    head = net.header_end(s, "ERSPAN", at=g, proto=47)  # the walk's, from GRE's flags
+    if head <= s or head > len(d):
+        return []  # type I (no header of its own), or cut inside the header
     end = payload_end(d, g, net)
     a, b, c = u16(d, s), u16(d, s + 2), u32(d, s + 4)
     if a >> 12 != 1 or b & 0x1C00:
@@ -666,8 +672,8 @@ def _erspan(gre_node: Node, data: bytes, net: Net) -> list[Node]:
         node(bits_line(c, 0x000FFFFF, 32, "Index", str(c & 0xFFFFF)), s + 4, s + 8),
     ]
     out = [node("Encapsulated Remote Switch Packet ANalysis Type II", s, end, kids)]
-    if end > s + 8:
+    if end > head:
         from tapwatch.decode.ws_common import data_node
 
-        out.append(data_node(d, s + 8, end))
+        out.append(data_node(d, head, end))
     return out

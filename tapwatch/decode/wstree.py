@@ -228,15 +228,17 @@ def vxlan(data: bytes, s: int, net: Net) -> Node | None:
         flags,
         node(f"Group Policy ID: {u16(d, s + 2)}", s + 2, s + 4),
     ]
-    return _vxlan_node(d, s, kids)
+    head = net.header_end(s, "VXLAN", at=s - 8, proto=17)  # the walk's, from UDP if need be
+    return _vxlan_node(d, s, kids, min(len(d), head) if head >= s + 8 else s + 8)
 
 
-def _vxlan_node(d: bytes, s: int, kids: list[Node]) -> Node:
-    """VXLAN's (and VXLAN-GPE's) layer: ``kids`` then the VNI and the last reserved byte."""
+def _vxlan_node(d: bytes, s: int, kids: list[Node], end: int = -1) -> Node:
+    """VXLAN's (and VXLAN-GPE's) layer: ``kids`` then the VNI and the last reserved byte;
+    the layer ends at ``end`` (-1: the 8 bytes of VXLAN-GPE's header, which no walk reads)."""
     vni = int.from_bytes(d[s + 4 : s + 7], "big")
     kids.append(node(f"VXLAN Network Identifier (VNI): {vni}", s + 4, s + 7))
     kids.append(node(f"Reserved: {d[s + 7]}", s + 7, s + 8))
-    return node("Virtual eXtensible Local Area Network", s, s + 8, kids)
+    return node("Virtual eXtensible Local Area Network", s, end if end >= 0 else s + 8, kids)
 
 
 #: VXLAN-GPE's next protocols, as tshark names them

@@ -159,16 +159,41 @@ def header_end(
     return w.header_end(off, name)
 
 
-def carried_end(pkt: Packet, d: bytes, off: int, end: int, name: str) -> int:
-    """Where the header of the layer ``name`` that the UDP datagram just added carries at
-    ``d[off]`` ends, as the decoder's walk from that datagram's header read it (its ports
-    dispatched as the decoder dispatches them); -1 when it read none there."""
+#: the layers whose payload :func:`carried_end` walks from, by the IP protocol they are
+_CARRIERS: Final = {"udp": 17, "tcp": 6, "gre": 47}
+
+
+def carried_end(
+    pkt: Packet, d: bytes, off: int, end: int, name: str, length: bool = False, at: int = -1
+) -> int:
+    """Where the header of the layer ``name`` at ``d[off]`` (``at``: where the walk has the
+    layer start, when before its header, as an OpenVPN record's length) ends, which the
+    UDP, TCP or GRE layer just added carries -- as the frame's walk read it, else the
+    decoder's walk from that carrier's header (its ports dispatched as the decoder
+    dispatches them); -1 when it read none there.  ``length``: where the layer ends by a
+    length of its own (:meth:`~tapwatch.decode.core.Walk.layer_end`) instead."""
+    start = off if at < 0 else at
+    if d is pkt.data:
+        fw = frame_walk(pkt)
+        got = fw.layer_end(start, name) if length else fw.header_end(start, name)
+        if got >= 0:
+            return got
     layers = pkt._layers
-    udp = layers[-1] if layers else None
-    if udp is None or udp.name != "udp" or udp.data is not d or udp.off + 8 != off:
+    if not layers:
         return -1
-    w: Walk = _decoder().walk_from(d, udp.off, end, -1, 17)
-    return w.header_end(off, name)
+    last = layers[-1]
+    if last.data is not d or last.off + last.hlen != start:
+        return -1
+    proto = _CARRIERS.get(last.name, -1)
+    if proto < 0:
+        return -1
+    claimed = -1  # the carrier's length as its IP header claims it (a packet cut short)
+    ip = layers[-2] if len(layers) >= 2 else None
+    named = ip is not None and (ip.name in ("ip", "ipv6") or ip.name.startswith("ipv6."))
+    if named and ip is not None and ip.data is d and type(ip.extra) is int:
+        claimed = ip.extra - last.off
+    w: Walk = _decoder().walk_from(d, last.off, end, -1, proto, claimed)
+    return w.layer_end(start, name) if length else w.header_end(start, name)
 
 
 def frame_walk(pkt: Packet) -> Walk:

@@ -201,7 +201,9 @@ def vlan(pkt: Packet, d: bytes, off: int, end: int) -> None:
         w = frame_walk(pkt)
         p = max(w.header_end(off, "802.1Q"), w.header_end(off, "802.1ad"))
     if p < 0:  # a tag the walk does not read (past its MAX_VLAN_TAGS, after a cooked
-        p = off + 4  # header, in a reassembled payload): a tag's fixed size
+        # header, in a reassembled payload): a tag's fixed size -- the decoder walks tags
+        # only inside its Ethernet header, no walk starts at a tag alone
+        p = off + 4
     if p > end:
         return
     pkt.add(Layer("vlan", d, off, p, p - off))

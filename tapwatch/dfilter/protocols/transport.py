@@ -39,6 +39,7 @@ from tapwatch.dfilter.dissect import (
     header_end,
     u16,
     uint,
+    walked,
 )
 from tapwatch.dfilter.packet import Layer, Packet, Pass
 
@@ -461,12 +462,17 @@ def udp(pkt: Packet, d: bytes, off: int, end: int) -> None:
     if off + 8 > end:  # cut short
         pkt.add(Layer("udp", d, off, end, end - off))
         return
-    ulen = u16(d, off + 4)
-    stop = min(end, off + ulen) if ulen >= 8 else end
-    pkt.add(Layer("udp", d, off, stop, 8))
+    # its header's end and the datagram's (its length, within IP's), as the walk read them
+    w = walked(pkt, d, off, end, "UDP", -1, 17)
+    head = w.header_end(off, "UDP")
+    if head < 0 or head > end:
+        return
+    ext = w.layer_end(off, "UDP")
+    stop = min(end, ext) if ext >= 0 else end
+    pkt.add(Layer("udp", d, off, stop, head - off))
     sport, dport = u16(d, off), u16(d, off + 2)
     lo, hi = (sport, dport) if sport <= dport else (dport, sport)
-    start = off + 8
+    start = head
     if start >= stop:
         return
     for port in (lo, hi):

@@ -45,8 +45,11 @@ uint("vxlan.vni", "FT_UINT24", "vxlan", 4, 3, desc="VXLAN network identifier")
 def vxlan(pkt: Packet, d: bytes, off: int, end: int) -> None:
     if off + 8 > end:
         return
-    pkt.add(Layer("vxlan", d, off, off + 8, 8))
-    ether(pkt, d, off + 8, end)
+    p = carried_end(pkt, d, off, end, "VXLAN")  # its header's end, as the walk read it
+    if p < 0 or p > end:
+        return
+    pkt.add(Layer("vxlan", d, off, p, p - off))
+    ether(pkt, d, p, end)
 
 
 bind_ports("udp", "vxlan", vxlan)
@@ -125,11 +128,13 @@ bind(IP_PROTOS, (47,), gre)
 
 
 def erspan(pkt: Packet, d: bytes, off: int, end: int) -> None:
-    """ERSPAN type II: an 8-byte header, then the mirrored frame."""
-    if off + 8 > end:
+    """ERSPAN: type II's 8-byte header (type I has none: GRE without a sequence number),
+    then the mirrored frame; where the header ends is the walk's, from GRE's flags."""
+    p = carried_end(pkt, d, off, end, "ERSPAN")
+    if p < 0 or p > end:
         return
-    pkt.add(Layer("erspan", d, off, off + 8, 8))
-    ether(pkt, d, off + 8, end)
+    pkt.add(Layer("erspan", d, off, p, p - off))
+    ether(pkt, d, p, end)
 
 
 registry.register_protocol("erspan", "Encapsulated Remote Switch Packet ANalysis")
@@ -251,7 +256,9 @@ registry.register_field(
 
 @leaf
 def openvpn(pkt: Packet, d: bytes, off: int, end: int) -> None:
-    pkt.add(Layer("openvpn", d, off, end, 1))
+    p = carried_end(pkt, d, off, end, "OpenVPN")  # the opcode and key ID, as walked
+    if off < p <= end:
+        pkt.add(Layer("openvpn", d, off, end, p - off))
 
 
 bind_ports("udp", "openvpn", openvpn)
@@ -267,8 +274,13 @@ def openvpn_tcp(pkt: Packet, d: bytes, off: int, end: int) -> None:
     record, as tshark's, when the segment holds whole records only; a segment that begins
     or ends inside a record (tshark reassembles it across segments) gets none, rather than
     layers read from the middle of a record."""
-    spans: list[tuple[int, int]] = []
-    pos = off
+    # the first record's header and end as the walk read them (it reads the first only)
+    head = carried_end(pkt, d, off + 2, end, "OpenVPN", at=off)
+    first = carried_end(pkt, d, off + 2, end, "OpenVPN", True, off)
+    if head < 0 or first < 0 or first > end:
+        return
+    spans: list[tuple[int, int]] = [(off + 2, first)]
+    pos = first
     while pos < end:
         if pos + 2 > end or len(spans) == MAX_TCP_RECORDS:
             return
@@ -280,7 +292,7 @@ def openvpn_tcp(pkt: Packet, d: bytes, off: int, end: int) -> None:
     for start, stop in spans:
         if not room(pkt):
             return
-        pkt.add(Layer("openvpn", d, start, stop, 1))
+        pkt.add(Layer("openvpn", d, start, stop, head - off - 2))
 
 
 bind_ports("tcp", "openvpn", openvpn_tcp)
@@ -295,7 +307,8 @@ uint("esp.sequence", "FT_UINT32", "esp", 4, 4, desc="Sequence number")
 @leaf
 def esp(pkt: Packet, d: bytes, off: int, end: int) -> None:
     if off < end:
-        pkt.add(Layer("esp", d, off, end, 8))
+        p = header_end(pkt, d, off, end, "ESP", -1, 50)  # SPI and sequence number, as walked
+        pkt.add(Layer("esp", d, off, end, min(p, end) - off if p > off else 0))
 
 
 bind(IP_PROTOS, (50,), esp)
@@ -385,15 +398,12 @@ def l2tp_udp(pkt: Packet, d: bytes, off: int, end: int) -> None:
         return
     flags = u16(d, off)
     version = flags & 0x000F
-    layer = pkt.add(Layer("l2tp", d, off, end, 0))
+    at = carried_end(pkt, d, off, end, "L2TP")  # its optional fields' end, as walked
+    # (cut short, or an Offset Size past the message: the header runs to the bytes' end)
+    layer = pkt.add(Layer("l2tp", d, off, end, min(at, end) - off if at > off else 0))
     layer.extra = version
-    if version != 2 or flags & 0x8000:
+    if version != 2 or flags & 0x8000 or at < 0 or at > end:
         return
-    at = off + 2 + (2 if flags & 0x4000 else 0) + 4 + (4 if flags & 0x0800 else 0)
-    if flags & 0x0200:
-        if at + 2 > end:
-            return
-        at += 2 + u16(d, at)
     ppp(pkt, d, at, end)
 
 
@@ -414,7 +424,8 @@ def ppp(pkt: Packet, d: bytes, at: int, end: int) -> None:
 
 def l2tp_ip(pkt: Packet, d: bytes, off: int, end: int) -> None:
     if off < end:
-        pkt.add(Layer("l2tp", d, off, end, 0)).extra = 3
+        p = header_end(pkt, d, off, end, "L2TP", -1, 115)  # the session ID or control header
+        pkt.add(Layer("l2tp", d, off, end, min(p, end) - off if p > off else 0)).extra = 3
 
 
 bind_ports("udp", "l2tp", l2tp_udp)
