@@ -16,6 +16,7 @@ from tapwatch.decode import tcpapps
 from tapwatch.dfilter import registry
 from tapwatch.dfilter.dissect import bind_ports, leaf, u16, u32
 from tapwatch.dfilter.packet import Layer, Packet, Pass
+from tapwatch.dfilter.protocols import tcp_analysis
 from tapwatch.dfilter.protocols.transport import TcpInfo
 
 # ----------------------------------------------------------------------------- DNS
@@ -330,24 +331,114 @@ bind_ports("udp", "dhcp", dhcp)
 HTTP_PORTS: Final = tcpapps.HTTP_PORTS
 TLS_PORTS: Final = tcpapps.TLS_PORTS
 _BY_PORT: Final = tcpapps.BY_PORT
-#: Bytes held for one direction of a connection while a message is incomplete.
+#: Bytes one message may gather before it is given up (Wireshark's bound: 1 MiB).
 MAX_PENDING: Final = 1 << 20
+#: Messages spanning segments remembered per direction (the oldest is forgotten).
+MAX_MSPS: Final = 64
+#: What a dissector asks of the segments that follow, beside a byte count: Wireshark's
+#: ``DESEGMENT_ONE_MORE_SEGMENT`` and ``DESEGMENT_UNTIL_FIN``.
+ONE_MORE: Final = -1
+UNTIL_FIN: Final = -2
+#: The analysis flags after which Wireshark hands a segment to no dissector
+#: (``tcp_no_subdissector_on_error``), and those after which it does not even reassemble it.
+_NOT_DISSECTED: Final = tcp_analysis.RETRANSMISSION | tcp_analysis.OUT_OF_ORDER
+_NOT_REASSEMBLED: Final = tcp_analysis.RETRANSMISSION | tcp_analysis.SPURIOUS_RETRANSMISSION
+
+
+class _Msp:
+    """A message spanning segments, Wireshark's ``tcp_multisegment_pdu``: its bytes run
+    from ``seq`` to ``nxtpdu`` (relative sequence numbers), gathered as they come, in
+    order or not, and handed on once every byte up to the last one is there."""
+
+    __slots__ = ("datalen", "done", "entire", "frags", "last_frame", "nxtpdu", "seq", "size")
+
+    def __init__(self, seq: int, nxtpdu: int, frame: int) -> None:
+        self.seq = seq
+        self.nxtpdu = nxtpdu
+        self.frags: dict[int, bytes] = {}
+        self.size = 0
+        self.datalen = -1  # known once the fragment that ends the message came
+        self.entire = False  # take the whole next segment (ONE_MORE)
+        self.done = False  # reassembled and handed on
+        self.last_frame = frame
+
+    def add(self, at: int, data: bytes, more: bool) -> bool:
+        """Add ``data`` at ``at``; whether the message is now whole (this frame completes it)."""
+        if self.done:
+            return False
+        if at not in self.frags or len(self.frags[at]) < len(data):
+            self.size += len(data) - len(self.frags.get(at, b""))
+            self.frags[at] = data
+        if not more:
+            self.datalen = at + len(data)
+        if self.datalen < 0 or self.size > MAX_PENDING:
+            return False
+        have = 0
+        for off in sorted(self.frags):
+            if off > have:
+                return False
+            have = max(have, off + len(self.frags[off]))
+        return have >= self.datalen
+
+    def data(self) -> bytes:
+        out = bytearray()
+        for off in sorted(self.frags):
+            piece = self.frags[off]
+            if off + len(piece) > len(out):
+                out += piece[len(out) - off :]
+        return bytes(out)
 
 
 class _Direction:
-    __slots__ = ("buf", "next_seq")
+    __slots__ = ("msps",)
 
     def __init__(self) -> None:
-        self.buf = b""
-        self.next_seq: int | None = None
+        self.msps: list[_Msp] = []
+
+    def exact(self, seq: int) -> _Msp | None:
+        for m in self.msps:
+            if m.seq == seq:
+                return m
+        return None
+
+    def holding(self, seq: int) -> _Msp | None:
+        """The latest message that starts before ``seq`` (Wireshark's lookup at ``seq - 1``),
+        when ``seq`` falls inside it."""
+        best: _Msp | None = None
+        for m in self.msps:
+            if m.seq <= seq - 1 and (best is None or m.seq > best.seq):
+                best = m
+        if best is not None and best.seq <= seq < best.nxtpdu:
+            return best
+        return None
+
+    def new(self, seq: int, nxtpdu: int, frame: int) -> _Msp:
+        for m in self.msps:
+            if m.seq == seq:
+                self.msps.remove(m)
+                break
+        if len(self.msps) >= MAX_MSPS:
+            del self.msps[0]
+        m = _Msp(seq, nxtpdu, frame)
+        self.msps.append(m)
+        return m
 
 
 class TcpReassembly(Pass):
-    """Follows each HTTP and TLS connection's bytes, each direction in order, and adds the
-    messages a segment completes to its frame as ``http`` / ``tls`` layers."""
+    """Follows each HTTP and TLS connection's bytes as Wireshark's TCP reassembly does
+    (out-of-order reassembly off, its 4.0 default) and adds the messages a segment
+    completes to its frame as ``http`` / ``tls`` layers.
+
+    As ``desegment_tcp``: a segment inside a message still gathering is added to it at
+    its place, in order or not, and the segment that completes it (every byte up to
+    the end it announced) gets the message; a segment that starts where a message began
+    before, or that the TCP analysis calls a retransmission, is taken by no one; one it
+    calls out of order (or a retransmission) that starts no message reaches no dissector,
+    nor does a message such a segment completes; anything else is handed on as it is,
+    and what its dissector finds incomplete starts a message that gathers what follows."""
 
     name = "tcp.reassembly"
-    after = ("tcp.stream",)
+    after = ("tcp.stream", "tcp.analysis")
 
     def feed(self, pkt: Packet) -> None:
         tcps = pkt.index().get("tcp")
@@ -378,93 +469,219 @@ class TcpReassembly(Pass):
                 state = info.flow.state["tcp.reassembly"] = {}
             key = (d[o : o + 2], sport)
             side = state.get(key)
-            fresh = side is None or not side.buf
+            seq = info.seq
+            fresh = side is None or side.holding(seq) is None
             if by_port == "http":
                 app: str | None = "http"
             else:  # a TLS port, or a connection the heuristic took
                 app = tcpapps.app(sport, dport, d, start, stop, True, fresh)
                 if app is None:
                     continue
-            payload = d[start:stop]
-            if not payload:
-                # a FIN ends what runs until the end of the connection (an HTTP
-                # response without a length): it completes in the FIN's frame
-                if side is not None and side.buf and app == "http":
-                    self._http(pkt, layer, side, state, True)
-                continue
             if side is None:
                 side = state[key] = _Direction()
-            seq = u32(d, o + 4)
-            if side.next_seq is not None and seq != side.next_seq:
-                if (seq - side.next_seq) & 0xFFFFFFFF > 0x7FFFFFFF:
-                    continue  # a retransmission of bytes already taken
-                side.buf = b""  # a gap: start again from here
-            side.next_seq = (seq + len(payload)) & 0xFFFFFFFF
-            side.buf += payload
-            if len(side.buf) > MAX_PENDING:
-                side.buf = b""
-                continue
-            if len(payload) < info.length:
-                # the capture cut this segment (a snapshot length): its missing bytes never
-                # come, so, as Wireshark, what is there is the message as it is, and the
-                # stream goes on after the segment's real end (no gap at the next one)
-                side.next_seq = (seq + info.length) & 0xFFFFFFFF
-                if app == "http":
-                    self._http(pkt, layer, side, state, True)
-                else:
-                    self._tls(pkt, layer, side, fresh)
-                side.buf = b""
-                continue
-            if app == "http":
-                self._http(pkt, layer, side, state, bool(fin))
-            else:
-                self._tls(pkt, layer, side, fresh)
+            payload = d[start:stop]
+            if payload:
+                self._segment(pkt, layer, info, side, state, app, payload, seq)
+            if fin and app == "http":
+                self._fin(pkt, layer, side, state)
 
-    def _http(
-        self, pkt: Packet, anchor: Layer, side: _Direction, state: dict[Any, Any], fin: bool
+    def _segment(
+        self,
+        pkt: Packet,
+        layer: Layer,
+        info: TcpInfo,
+        side: _Direction,
+        state: dict[Any, Any],
+        app: str,
+        payload: bytes,
+        seq: int,
     ) -> None:
-        """The messages ``side``'s bytes complete; ``state["method"]`` is the connection's
-        latest request method (a response to HEAD has no body, as Wireshark reads it)."""
-        buf = side.buf
-        at = anchor
-        while buf:
-            msg, used = http_message(buf, state.get("method"), fin)
-            if used == 0:
-                break
-            if msg.get("request"):
-                state["method"] = msg["method"]
-            layer = Layer("http", buf, 0, used)
-            layer.extra = msg
-            at = pkt.insert_after(at, layer)
-            buf = buf[used:]
-        side.buf = buf
+        """Wireshark's ``desegment_tcp`` for one segment's ``payload`` at ``seq``."""
+        flags = info.analysis.flags if info.analysis is not None else 0
+        nxtseq = seq + len(payload)
+        cut = len(payload) < info.length  # the capture cut it: what is there is all there is
+        anchor = layer
+        for _ in range(64):  # each round takes a message's part of the segment
+            rest = payload[seq - (nxtseq - len(payload)) :]
+            if not rest:
+                return
+            m = side.exact(seq)
+            if m is not None and nxtseq <= m.nxtpdu and m.last_frame != pkt.number:
+                return  # the first segment of a message again
+            if flags & _NOT_REASSEMBLED:
+                return
+            m = side.holding(seq)
+            if m is None:
+                if flags & _NOT_DISSECTED:
+                    return
+                anchor, at, need = self._dissect(pkt, anchor, rest, app, state, True, cut)
+                if need:
+                    start = seq + at
+                    if need == ONE_MORE:
+                        m = side.new(start, nxtseq + 1, pkt.number)
+                        m.entire = True
+                    elif need == UNTIL_FIN:
+                        m = side.new(start, nxtseq + 0x40000000, pkt.number)
+                    else:
+                        m = side.new(start, nxtseq + need, pkt.number)
+                    m.add(0, rest[at:], nxtseq < m.nxtpdu)
+                return
+            m.last_frame = pkt.number
+            n = len(rest) if m.entire else min(nxtseq - seq, m.nxtpdu - seq)
+            whole = m.add(seq - m.seq, rest[:n], nxtseq < m.nxtpdu or m.nxtpdu - m.seq >= 0x40000000)
+            if whole and m.entire:
+                m.entire = False
+                m.nxtpdu = max(m.nxtpdu, nxtseq)
+            follows = m.nxtpdu - seq if seq <= m.nxtpdu < nxtseq and n > 0 else 0
+            if whole:
+                m.done = True
+                if flags & _NOT_DISSECTED:
+                    need = 0
+                else:
+                    data = m.data()
+                    anchor, at, need = self._dissect(pkt, anchor, data, app, state, False, cut)
+                if need:
+                    if at == 0 or m.seq + at <= seq:
+                        m.done = False
+                        m.datalen = -1
+                    else:  # what is left starts in this segment: a message of its own
+                        old = m
+                        m = side.new(m.seq + at, m.nxtpdu, pkt.number)
+                        m.add(0, data[at:], True)
+                        m.nxtpdu = old.nxtpdu
+                    if need == ONE_MORE:
+                        m.nxtpdu = max(seq + len(rest), m.nxtpdu) + 1
+                        m.entire = True
+                    elif need == UNTIL_FIN:
+                        m.nxtpdu = m.seq + 0x40000000
+                    elif seq + n >= m.nxtpdu:
+                        m.nxtpdu = seq + n + need
+                    else:
+                        m.nxtpdu += need
+                    seq += n
+                    continue
+            if not follows:
+                return
+            seq += follows
 
-    def _tls(self, pkt: Packet, anchor: Layer, side: _Direction, fresh: bool) -> None:
-        """The records ``side``'s bytes complete.  As tshark, a segment that starts at a
-        record boundary is TLS even when it completes nothing (a record that continues in
-        later segments; bytes that are no record: continuation data, then dropped)."""
-        buf = side.buf
+    def _fin(self, pkt: Packet, layer: Layer, side: _Direction, state: dict[Any, Any]) -> None:
+        """A FIN ends a message that runs until the connection ends (an HTTP response
+        without a length): it completes in the FIN's frame with what was gathered."""
+        for m in side.msps:
+            if not m.done and m.nxtpdu - m.seq >= 0x40000000 and m.frags:
+                m.done = True
+                data = m.data()
+                at = 0
+                anchor = layer
+                while at < len(data):
+                    msg, used = http_message(data[at:], state.get("method"), True)
+                    if used == 0:
+                        break
+                    anchor = self._http_layer(pkt, anchor, data[at : at + used], msg, state)
+                    at += used
+
+    @staticmethod
+    def _http_layer(
+        pkt: Packet, anchor: Layer, data: bytes, msg: dict[str, Any], state: dict[Any, Any]
+    ) -> Layer:
+        if msg.get("request"):
+            state["method"] = msg["method"]
+            state["seen"] = True
+        layer = Layer("http", data, 0, len(data))
+        layer.extra = msg
+        return pkt.insert_after(anchor, layer)
+
+    def _dissect(
+        self,
+        pkt: Packet,
+        anchor: Layer,
+        buf: bytes,
+        app: str,
+        state: dict[Any, Any],
+        fresh: bool,
+        cut: bool,
+    ) -> tuple[Layer, int, int]:
+        """Hand ``buf`` to HTTP or TLS: the layer the messages were added after, where what
+        is incomplete begins and how much more it needs (0: nothing is incomplete;
+        :data:`ONE_MORE`, :data:`UNTIL_FIN`, or a byte count)."""
+        if app == "http":
+            at = 0
+            while at < len(buf):
+                part = buf[at:]
+                # as Wireshark's dissect_http_message: bytes that are not text, or a first
+                # line that is no request or response, are a continuation only once a
+                # request was seen on the connection (else not HTTP); a first line not
+                # ended yet waits for the next segment, whatever it turns out to be
+                first = part[2:] if len(part) > 3 and part[:2] == b"\r\n" else part
+                if not 0x20 <= first[0] < 0x7F:
+                    if state.get("seen"):
+                        anchor = self._http_layer(pkt, anchor, part, {"continuation": True}, state)
+                    return anchor, len(buf), 0
+                if not cut and _line_end(first) < 0:
+                    return anchor, at, ONE_MORE
+                msg, used = http_message(part, state.get("method"), cut)
+                if msg.get("continuation"):
+                    if state.get("seen"):
+                        anchor = self._http_layer(pkt, anchor, part, msg, state)
+                    return anchor, len(buf), 0
+                if used == 0:
+                    return anchor, at, _http_need(part, state.get("method"))
+                anchor = self._http_layer(pkt, anchor, part[:used], msg, state)
+                at += used
+            return anchor, len(buf), 0
+        # TLS: as tshark, a segment that starts at a record boundary is TLS even when it
+        # completes nothing; bytes that are no record are continuation data, dropped
         records: list[tuple[int, int, bytes]] = []
-        used = 0
-        while used + 5 <= len(buf):
+        used, need = 0, 0
+        while used < len(buf):
+            if used + 5 > len(buf):
+                need = ONE_MORE
+                break
             ctype = buf[used]
             version = u16(buf, used + 1)
             if ctype not in tcpapps.CONTENT_TYPES or version not in tcpapps.HEURISTIC_VERSIONS:
-                used = len(buf)  # not a record (or lost track): drop it
+                used = len(buf)
                 break
             n = u16(buf, used + 3)
             if used + 5 + n > len(buf):
+                need = used + 5 + n - len(buf)
                 break
             records.append((ctype, version, buf[used + 5 : used + 5 + n]))
             used += 5 + n
-        side.buf = buf[used:]
+        if cut:
+            need = 0
         if records or fresh:
             layer = Layer("tls", buf, 0, used)
             layer.extra = records
-            pkt.insert_after(anchor, layer)
+            anchor = pkt.insert_after(anchor, layer)
+        return anchor, used, need
 
 
-registry.register_pass("tcp.reassembly", TcpReassembly, after=("tcp.stream",))
+def _line_end(buf: bytes) -> int:
+    """Where the first line ends (a CR or LF, as ``tvb_find_line_end``); -1: not yet."""
+    cr, lf = buf.find(b"\r", 0, MAX_HEADERS), buf.find(b"\n", 0, MAX_HEADERS)
+    return lf if cr < 0 else cr if lf < 0 else min(cr, lf)
+
+
+def _http_need(buf: bytes, method: str | None) -> int:
+    """What HTTP asks of the segments that follow for the incomplete message at the start
+    of ``buf`` (Wireshark's ``req_resp_hdrs_do_reassembly``): the missing bytes of a body
+    of known length, one more segment for headers or chunks, the end of the connection
+    for a response without a length."""
+    head_end = buf.find(b"\r\n\r\n", 0, MAX_HEADERS)
+    if head_end < 0:
+        return ONE_MORE
+    msg, _used = http_message(buf[: head_end + 4], method, True)
+    headers = msg.get("headers") or {}
+    length = headers.get("content-length", "")
+    if "chunked" in headers.get("transfer-encoding", "").lower():
+        return ONE_MORE
+    if length.isdigit():
+        return max(1, head_end + 4 + int(length) - len(buf))
+    return UNTIL_FIN
+
+
+registry.register_pass("tcp.reassembly", TcpReassembly, after=("tcp.stream", "tcp.analysis"))
 
 # ----------------------------------------------------------------------------- HTTP
 
