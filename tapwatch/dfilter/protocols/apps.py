@@ -629,8 +629,9 @@ class TcpReassembly(Pass):
                 anchor = self._http_layer(pkt, anchor, part[:used], msg, state)
                 at += used
             return anchor, len(buf), 0
-        # TLS: as tshark, a segment that starts at a record boundary is TLS even when it
-        # completes nothing; bytes that are no record are continuation data, dropped
+        # TLS: as tshark, whatever is handed to TLS is TLS, even when it completes no
+        # record (a segment, or a message whose reassembly it then asks to go on);
+        # bytes that are no record are continuation data, dropped
         records: list[tuple[int, int, bytes]] = []
         used, need = 0, 0
         while used < len(buf):
@@ -650,10 +651,9 @@ class TcpReassembly(Pass):
             used += 5 + n
         if cut:
             need = 0
-        if records or fresh:
-            layer = Layer("tls", buf, 0, used)
-            layer.extra = records
-            anchor = pkt.insert_after(anchor, layer)
+        layer = Layer("tls", buf, 0, used)
+        layer.extra = records
+        anchor = pkt.insert_after(anchor, layer)
         return anchor, used, need
 
 
