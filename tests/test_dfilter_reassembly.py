@@ -1,0 +1,121 @@
+"""TCP reassembly as tshark's: which frames ``http`` and ``tls`` select when segments come
+out of order, are retransmitted, or split a TLS record's header.
+
+Each capture is crafted with scapy (explicit addresses, never sent) after the pattern of
+one of Wireshark's own test captures (``http-ooo.pcap``, ``http-ooo2.pcap``,
+``tls-fragmented-handshakes.pcap``, ``retrans-tls.pcap``), and tshark on the same file
+is the reference.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from test_dfilter import needs_tshark, selected, tshark_selected_many
+
+A, B = "10.0.0.1", "10.0.0.2"
+FILTERS = ["http", "tls", "http.request", "http.request.method == \"PUT\"", "tls.record"]
+
+
+def _write(path: Path, segments: list[tuple[int, bytes, str]], dport: int) -> None:
+    """One direction's segments ``(relative seq, payload, flags)`` after a handshake, each
+    10 us after the one before (out of order, never retransmitted, by tshark's rule)."""
+    from scapy.layers.inet import IP, TCP
+    from scapy.layers.l2 import Ether
+    from scapy.packet import Raw
+    from scapy.utils import wrpcap
+
+    e = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
+    r = Ether(src="02:00:00:00:00:02", dst="02:00:00:00:00:01")
+    isn, risn = 1000, 5000
+    pkts = [
+        e / IP(src=A, dst=B) / TCP(sport=32323, dport=dport, flags="S", seq=isn),
+        r / IP(src=B, dst=A) / TCP(sport=dport, dport=32323, flags="SA", seq=risn, ack=isn + 1),
+        e / IP(src=A, dst=B) / TCP(sport=32323, dport=dport, flags="A", seq=isn + 1, ack=risn + 1),
+    ]
+    for rel, data, flags in segments:
+        tcp = TCP(sport=32323, dport=dport, flags=flags, seq=isn + rel, ack=risn + 1)
+        pkts.append(e / IP(src=A, dst=B) / tcp / Raw(data) if data else e / IP(src=A, dst=B) / tcp)
+    for i, p in enumerate(pkts):
+        p.time = 1_700_000_000 + i * 0.00001
+    wrpcap(str(path), pkts)
+
+
+def _http_out_of_order(path: Path) -> None:
+    """A request whose last segment comes out of order (not HTTP to tshark), then one whose
+    body completes in order after a gap an out-of-order segment fills, then a chunked
+    request with a lost segment: its later segments are continuations."""
+    put = b"PUT /%d HTTP/1.1\r\nContent-Length: %d\r\n\r\n"
+    p3, p4 = put % (3, 6), put % (4, 5)
+    chunked = b"PUT /5 HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nDATA\r\n"
+    segs = [
+        (1, put % (1, 4), "A"),
+        (39, b"1\n", "A"),
+        (60, b"\r", "A"),
+        (41, b"2\n", "A"),  # fills the request out of order: reassembled, not dissected
+        (41, b"2\n", "A"),
+        (43, b"GET /2 HTTP/1.1\r\n", "A"),
+        (61, b"\n", "A"),
+        (62, p3, "A"),
+        (62 + len(p3) + 6, p4, "A"),  # after a gap
+        (62 + len(p3), b"after\n", "A"),  # out of order: completes /3, not dissected
+        (62 + len(p3) + 6 + len(p4), b"four\n", "A"),  # completes /4: HTTP
+    ]
+    at = 62 + len(p3) + 6 + len(p4) + 5
+    segs += [
+        (at, chunked[:-6], "A"),
+        (at + len(chunked) - 5, b"ATA\r\n", "A"),  # one byte lost: a continuation
+        (at + len(chunked), b"0\r\n\r\n", "A"),
+        (at + len(chunked) - 6, b"D", "A"),  # out of order
+        (at + len(chunked) + 5, b"", "F"),
+    ]
+    _write(path, segs, 80)
+
+
+def _http_nothing_before(path: Path) -> None:
+    """Out-of-order segments before any request was seen: no HTTP at all (tshark calls a
+    line that is no request a continuation only once a request was seen)."""
+    req = b"PUT /1 HTTP/1.1\r\nContent-Length: 4\r\n\r\n"
+    segs = [
+        (len(req) + 2, b"2\n", "A"),
+        (1, req, "A"),
+        (1, req, "A"),
+        (len(req), b"1\n", "A"),
+        (len(req) + 4, b"3\n", "A"),
+        (1, req, "A"),
+    ]
+    _write(path, segs, 80)
+
+
+def _tls_split_headers(path: Path) -> None:
+    """Records whose five-byte header a segment boundary cuts (the frame that completes the
+    header but not the record is TLS to tshark), and a retransmission that starts where a
+    record began and brings the rest of it."""
+    big = b"\x17\x03\x03\x00\x30" + b"3" * 48
+    data = b"\x17\x03\x03\x00\x10" + b"d" * 16
+    stream = big * 3 + data * 2
+    segs = []
+    cuts = [0, 55, 110, 117, 160, 175, len(stream)]
+    for s, t in zip(cuts, cuts[1:], strict=False):
+        segs.append((1 + s, stream[s:t], "PA"))
+    _write(path, segs, 443)
+
+
+def _tls_retransmitted_start(path: Path) -> None:
+    record = b"\x17\x03\x03\x00\x10" + b"r" * 16
+    _write(path, [(1, record[:1], "PA"), (1, record, "PA")], 443)
+
+
+@needs_tshark
+def test_reassembly_selects_what_tshark_selects(tmp_path: Path) -> None:
+    """Out-of-order and retransmitted segments, split TLS headers: the frames ``http`` and
+    ``tls`` select are tshark's (main took an out-of-order segment for new data, made
+    every line after a gap HTTP, and missed TLS frames that extend a record)."""
+    makers = [_http_out_of_order, _http_nothing_before, _tls_split_headers]
+    makers.append(_tls_retransmitted_start)
+    for make in makers:
+        path = tmp_path / f"{make.__name__}.pcap"
+        make(path)
+        oracle = tshark_selected_many(path, FILTERS, tmp_path)
+        for expr, want in zip(FILTERS, oracle, strict=True):
+            assert selected(path, expr) == want, (make.__name__, expr)
