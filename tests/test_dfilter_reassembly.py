@@ -9,12 +9,13 @@ is the reference.
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 from test_dfilter import needs_tshark, selected, tshark_selected_many
 
 A, B = "10.0.0.1", "10.0.0.2"
-FILTERS = ["http", "tls", "http.request", "http.request.method == \"PUT\"", "tls.record"]
+FILTERS = ["http", "tls", "http.request", 'http.request.method == "PUT"', "tls.record"]
 
 
 def _write(path: Path, segments: list[tuple[int, bytes, str]], dport: int) -> None:
@@ -96,7 +97,7 @@ def _tls_split_headers(path: Path) -> None:
     stream = big * 3 + data * 2
     segs = []
     cuts = [0, 55, 110, 117, 160, 175, len(stream)]
-    for s, t in zip(cuts, cuts[1:], strict=False):
+    for s, t in itertools.pairwise(cuts):
         segs.append((1 + s, stream[s:t], "PA"))
     _write(path, segs, 443)
 

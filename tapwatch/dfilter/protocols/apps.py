@@ -471,12 +471,12 @@ class TcpReassembly(Pass):
             side = state.get(key)
             seq = info.seq
             fresh = side is None or side.holding(seq) is None
-            if by_port == "http":
-                app: str | None = "http"
-            else:  # a TLS port, or a connection the heuristic took
-                app = tcpapps.app(sport, dport, d, start, stop, True, fresh)
-                if app is None:
+            app = "http"
+            if by_port != "http":  # a TLS port, or a connection the heuristic took
+                got = tcpapps.app(sport, dport, d, start, stop, True, fresh)
+                if got is None:
                     continue
+                app = got
             if side is None:
                 side = state[key] = _Direction()
             payload = d[start:stop]
@@ -528,7 +528,8 @@ class TcpReassembly(Pass):
                 return
             m.last_frame = pkt.number
             n = len(rest) if m.entire else min(nxtseq - seq, m.nxtpdu - seq)
-            whole = m.add(seq - m.seq, rest[:n], nxtseq < m.nxtpdu or m.nxtpdu - m.seq >= 0x40000000)
+            until_fin = m.nxtpdu - m.seq >= 0x40000000
+            whole = m.add(seq - m.seq, rest[:n], nxtseq < m.nxtpdu or until_fin)
             if whole and m.entire:
                 m.entire = False
                 m.nxtpdu = max(m.nxtpdu, nxtseq)
