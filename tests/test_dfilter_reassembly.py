@@ -88,6 +88,28 @@ def _http_nothing_before(path: Path) -> None:
     _write(path, segs, 80)
 
 
+def _http_header_lines_after_gaps(path: Path) -> None:
+    """Headers of a request that never completes, some segments lost, swapped or sent
+    again over others: a segment after a gap whose first line is a header (a colon) is
+    HTTP to tshark though no request was seen yet; one whose first line is not, is not."""
+    line = b"X-Header-%02d: value\r\n"  # 20 bytes a line
+    segs = [
+        (1, b"GET / HTTP/1.1\r\n", "A"),
+        (17, line % 1, "A"),
+        (57, line % 3, "A"),  # after a gap
+        (37, line % 2, "A"),  # out of order
+        (77, line % 4, "A"),
+        (77, b"X-Overlap-IGNORE:\r\n", "A"),  # a retransmission
+        (77, line % 4 + line % 5, "A"),  # out of order
+        (137, b"not a header line\r\n", "A"),  # after a gap
+        (157, b"X-Header-99\r\n", "A"),
+        (200, b"\r\n", "A"),
+        (230, line % 6, "A"),
+        (250, b"\r\n", "A"),
+    ]
+    _write(path, segs, 80)
+
+
 def _tls_split_headers(path: Path) -> None:
     """Records whose five-byte header a segment boundary cuts (the frame that completes the
     header but not the record is TLS to tshark), and a retransmission that starts where a
@@ -112,7 +134,8 @@ def test_reassembly_selects_what_tshark_selects(tmp_path: Path) -> None:
     """Out-of-order and retransmitted segments, split TLS headers: the frames ``http`` and
     ``tls`` select are tshark's (main took an out-of-order segment for new data, made
     every line after a gap HTTP, and missed TLS frames that extend a record)."""
-    makers = [_http_out_of_order, _http_nothing_before, _tls_split_headers]
+    makers = [_http_out_of_order, _http_nothing_before, _http_header_lines_after_gaps]
+    makers.append(_tls_split_headers)
     makers.append(_tls_retransmitted_start)
     for make in makers:
         path = tmp_path / f"{make.__name__}.pcap"

@@ -610,9 +610,9 @@ class TcpReassembly(Pass):
             while at < len(buf):
                 part = buf[at:]
                 # as Wireshark's dissect_http_message: bytes that are not text, or a first
-                # line that is no request or response, are a continuation only once a
-                # request was seen on the connection (else not HTTP); a first line not
-                # ended yet waits for the next segment, whatever it turns out to be
+                # line that is no request, response or header, are a continuation only
+                # once a request was seen on the connection (else not HTTP); a first line
+                # not ended yet waits for the next segment, whatever it turns out to be
                 first = part[2:] if len(part) > 3 and part[:2] == b"\r\n" else part
                 if not 0x20 <= first[0] < 0x7F:
                     if state.get("seen"):
@@ -622,7 +622,10 @@ class TcpReassembly(Pass):
                     return anchor, at, ONE_MORE
                 msg, used = http_message(part, state.get("method"), cut)
                 if msg.get("continuation"):
-                    if state.get("seen"):
+                    # (its header loop takes a first line that is empty or has a colon
+                    # for a header: HTTP, seen or not)
+                    line = first[: _line_end(first)]
+                    if state.get("seen") or not line or b":" in line:
                         anchor = self._http_layer(pkt, anchor, part, msg, state)
                     return anchor, len(buf), 0
                 if used == 0:
