@@ -35,8 +35,13 @@ def _write(path: Path, segments: list[tuple[int, bytes, str]], dport: int) -> No
         e / IP(src=A, dst=B) / TCP(sport=32323, dport=dport, flags="A", seq=isn + 1, ack=risn + 1),
     ]
     for rel, data, flags in segments:
-        tcp = TCP(sport=32323, dport=dport, flags=flags, seq=isn + rel, ack=risn + 1)
-        pkts.append(e / IP(src=A, dst=B) / tcp / Raw(data) if data else e / IP(src=A, dst=B) / tcp)
+        if rel < 0:  # the other way, from the server (its relative sequence number negated)
+            tcp = TCP(sport=dport, dport=32323, flags=flags, seq=risn - rel, ack=isn + 1)
+            head = r / IP(src=B, dst=A) / tcp
+        else:
+            tcp = TCP(sport=32323, dport=dport, flags=flags, seq=isn + rel, ack=risn + 1)
+            head = e / IP(src=A, dst=B) / tcp
+        pkts.append(head / Raw(data) if data else head)
     for i, p in enumerate(pkts):
         p.time = 1_700_000_000 + i * 0.00001
     wrpcap(str(path), pkts)
@@ -129,6 +134,30 @@ def _tls_retransmitted_start(path: Path) -> None:
     _write(path, [(1, record[:1], "PA"), (1, record, "PA")], 443)
 
 
+def _tls_after_a_gap(path: Path) -> None:
+    """Once the Server Hello said TLS 1.2, a server segment after a gap that starts with a
+    known content type is a record whatever its version field says (tshark then gathers
+    the length it announces, so the segments after it are not TLS until it completes),
+    and one that starts with an unknown type is an ignored record; before, a header
+    with an unknown version is continuation data."""
+    rnd = bytes(range(32))
+    client = b"\x01\x00\x00\x29\x03\x03" + rnd + b"\x00\x00\x02\x00\x2f\x01\x00"
+    server = b"\x02\x00\x00\x26\x03\x03" + rnd + b"\x00\x00\x2f\x00"
+    app = b"\x17\x03\x03\x00\x20" + b"a" * 32
+    segs = [
+        (1, b"\x18\xe0\x1f\x00\x10" + b"c" * 30, "PA"),  # no version known yet
+        (36, b"\x16\x03\x01\x00\x2d" + client, "PA"),
+        (-1, b"\x16\x03\x03\x00\x2a" + server, "PA"),
+        (-48, app, "PA"),
+        (-85 - 37, b"\x99" + b"u" * 36, "PA"),  # after a gap: an unknown record
+        (-85 - 74, b"\x18\xe0\x1f\x00\x60" + b"h" * 32, "PA"),  # a record to gather
+        (-85 - 111, b"h" * 37, "PA"),
+        (-85 - 148, b"h" * 37 + app, "PA"),
+        (-85 - 148 - 37 - 37, app, "PA"),
+    ]
+    _write(path, segs, 443)
+
+
 @needs_tshark
 def test_reassembly_selects_what_tshark_selects(tmp_path: Path) -> None:
     """Out-of-order and retransmitted segments, split TLS headers: the frames ``http`` and
@@ -136,7 +165,7 @@ def test_reassembly_selects_what_tshark_selects(tmp_path: Path) -> None:
     every line after a gap HTTP, and missed TLS frames that extend a record)."""
     makers = [_http_out_of_order, _http_nothing_before, _http_header_lines_after_gaps]
     makers.append(_tls_split_headers)
-    makers.append(_tls_retransmitted_start)
+    makers += [_tls_retransmitted_start, _tls_after_a_gap]
     for make in makers:
         path = tmp_path / f"{make.__name__}.pcap"
         make(path)

@@ -634,31 +634,79 @@ class TcpReassembly(Pass):
                 at += used
             return anchor, len(buf), 0
         # TLS: as tshark, whatever is handed to TLS is TLS, even when it completes no
-        # record (a segment, or a message whose reassembly it then asks to go on);
-        # bytes that are no record are continuation data, dropped
+        # record (a segment, or a message whose reassembly it then asks to go on).  How
+        # bytes that start no record are skipped depends on the connection's version, as
+        # in dissect_ssl: once TLS 1.0-1.2 is known they are an unknown record that ends
+        # the segment; before (or under TLS 1.3) a header with a version of its own must
+        # open a record, and one of a known type with another version is taken as it is.
         records: list[tuple[int, int, bytes]] = []
         used, need = 0, 0
+        known = state.get("tls.version")
+        classic = known in _TLS_CLASSIC
         while used < len(buf):
             if used + 5 > len(buf):
                 need = ONE_MORE
                 break
             ctype = buf[used]
             version = u16(buf, used + 1)
-            if ctype not in tcpapps.CONTENT_TYPES or version not in tcpapps.HEURISTIC_VERSIONS:
-                used = len(buf)
+            if classic and known != 0x0300 and ctype not in tcpapps.CONTENT_TYPES:
+                used = len(buf)  # "Ignored Unknown Record"
+                break
+            if not classic and (
+                ctype not in tcpapps.CONTENT_TYPES or version not in tcpapps.HEURISTIC_VERSIONS
+            ):
+                used = len(buf)  # "Continuation Data"
                 break
             n = u16(buf, used + 3)
+            if ctype not in tcpapps.CONTENT_TYPES:
+                used = min(len(buf), used + 5 + n)  # a continuation it steps over
+                continue
             if used + 5 + n > len(buf):
                 need = used + 5 + n - len(buf)
                 break
-            records.append((ctype, version, buf[used + 5 : used + 5 + n]))
+            body = buf[used + 5 : used + 5 + n]
+            records.append((ctype, version, body))
             used += 5 + n
+            known = _tls_version(known, ctype, version, body)
+            classic = known in _TLS_CLASSIC
+        state["tls.version"] = known
         if cut:
             need = 0
         layer = Layer("tls", buf, 0, used)
         layer.extra = records
         anchor = pkt.insert_after(anchor, layer)
         return anchor, used, need
+
+
+#: Versions under which tshark reads records as TLS 1.0-1.2 / SSL 3.0 / GM/T (its
+#: session version; unknown and TLS 1.3 read otherwise).
+_TLS_CLASSIC: Final = frozenset({0x0300, 0x0301, 0x0302, 0x0303, 0x0101})
+_TLS_VERSIONS: Final = _TLS_CLASSIC | {0x0304}
+#: Handshake types that say a connection's version (not a Client Hello: Wireshark's
+#: ``ssl_is_authoritative_version_message``).
+_AUTHORITATIVE: Final = frozenset(
+    {0, 2, 4, 5, 6, 8, 11, 12, 13, 14, 15, 16, 20, 21, 22, 23, 24, 25, 67}
+)
+
+
+def _tls_version(known: int | None, ctype: int, version: int, body: bytes) -> int | None:
+    """The connection's version after a whole record, as Wireshark's
+    ``ssl_try_set_version``: the first record other than a Client Hello gives it, and a
+    Server Hello's (its supported_versions extension for TLS 1.3)."""
+    if ctype == 22 and body[:1] == b"\x02":
+        hello = body[4 : 4 + int.from_bytes(body[1:4], "big")]
+        legacy, _suites, exts = _hello(hello, True)
+        chosen = legacy
+        for t, data in exts:
+            if t == 43 and len(data) == 2:
+                chosen = u16(data, 0)
+        if chosen in _TLS_VERSIONS:
+            return chosen
+    if known is not None:
+        return known
+    if ctype == 22 and (not body or body[0] not in _AUTHORITATIVE):
+        return None
+    return version if version in _TLS_VERSIONS else None
 
 
 def _line_end(buf: bytes) -> int:
