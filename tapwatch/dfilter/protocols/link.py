@@ -1,5 +1,5 @@
 """The frame and the link layers: ``frame.*``, ``eth.*``, ``vlan.*``, ``llc.*``, ``stp.*``,
-``sll.*``, ``arp.*``."""
+``sll.*``, ``arp.*``, ``macsec.*``."""
 
 from __future__ import annotations
 
@@ -502,3 +502,91 @@ def arp(pkt: Packet, d: bytes, off: int, end: int) -> None:
 
 
 bind(ETHERTYPES, (0x0806,), arp)
+
+# ----------------------------------------------------------------------------- MACsec
+
+registry.register_protocol("macsec", "802.1AE Security tag")
+uint("macsec.TCI", "FT_UINT8", "macsec", 0, 1, 0xFC, "TCI")
+uint("macsec.TCI.V", "FT_UINT8", "macsec", 0, 1, 0x80, "VER")
+flag("macsec.TCI.ES", "macsec", 0, 1, 0x40, "ES")
+flag("macsec.TCI.SC", "macsec", 0, 1, 0x20, "SC")
+flag("macsec.TCI.SCB", "macsec", 0, 1, 0x10, "SCB")
+flag("macsec.TCI.E", "macsec", 0, 1, 0x08, "E")
+flag("macsec.TCI.C", "macsec", 0, 1, 0x04, "C")
+uint("macsec.AN", "FT_UINT8", "macsec", 0, 1, 0x03, "AN")
+uint("macsec.SL", "FT_UINT8", "macsec", 1, 1, 0x3F, "Short length")
+uint("macsec.PN", "FT_UINT32", "macsec", 2, 4, desc="Packet number")
+#: The ICV's length (version 0) and the SecTAG's with and without the SCI.
+MACSEC_ICV: Final = 16
+
+
+def _sci(fn: Any) -> Any:
+    """A field of the SCI, there only when the SC bit says it is."""
+
+    def get(pkt: Packet, layer: Layer) -> Any:
+        d, o = layer.data, layer.off
+        return fn(d, o) if d[o] & 0x20 else None
+
+    return get
+
+
+registry.register_field(
+    "macsec.SCI.system_identifier",
+    "FT_ETHER",
+    "macsec",
+    _sci(lambda d, o: d[o + 6 : o + 12]),
+    desc="System Identifier",
+)
+registry.register_field(
+    "macsec.SCI.port_identifier",
+    "FT_UINT16",
+    "macsec",
+    _sci(lambda d, o: u16(d, o + 12)),
+    desc="Port Identifier",
+)
+
+
+def _macsec_etype(pkt: Packet, layer: Layer) -> Any:
+    d, o = layer.data, layer.off
+    return u16(d, o + layer.hlen) if not d[o] & 0x0C else None
+
+
+def _macsec_icv(pkt: Packet, layer: Layer) -> Any:
+    """The last 16 bytes captured of a frame encrypted or changed; of one in clear, as
+    Wireshark's ethertype trailer, what follows the payload's own length (the walker
+    leaves where that is in ``extra``)."""
+    d, o, end = layer.data, layer.off, layer.end
+    if d[o] & 0x0C:
+        return d[end - MACSEC_ICV : end]
+    at = layer.extra
+    return d[at:end] if isinstance(at, int) and at < end else None
+
+
+registry.register_field("macsec.etype", "FT_UINT16", "macsec", _macsec_etype, desc="Ethertype")
+registry.register_field("macsec.ICV", "FT_BYTES", "macsec", _macsec_icv, desc="ICV")
+
+
+def macsec(pkt: Packet, d: bytes, off: int, end: int) -> None:
+    """802.1AE, as Wireshark's dissector reads it: version 0 only, a SecTAG of 14 bytes
+    with the SCI (6 without), a 16-byte ICV at the end of what was captured, and, when
+    neither the E nor the C bit is set (the frame is neither encrypted nor changed), the
+    ethertype and payload in clear: ``ip`` selects what such a frame carries.  The short
+    length is not used to cut the payload (tshark's IP goes by its own total length)."""
+    if off >= end or d[off] & 0x80:
+        return
+    tag = 14 if d[off] & 0x20 else 6
+    if end - off <= tag + MACSEC_ICV:
+        return
+    layer = pkt.add(Layer("macsec", d, off, end, tag))
+    if d[off] & 0x0C or end - off < tag + MACSEC_ICV + 2:
+        return
+    start = off + tag + 2
+    ethertype(pkt, d, start, end, u16(d, off + tag))
+    for inner in pkt._layers or ():
+        if inner.data is d and inner.off == start:
+            if inner.name in ("ip", "ipv6") and isinstance(inner.extra, int):
+                layer.extra = inner.extra  # where the IP packet's own length ends
+            break
+
+
+bind(ETHERTYPES, (0x88E5,), macsec)
