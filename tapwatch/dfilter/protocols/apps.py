@@ -335,6 +335,8 @@ _BY_PORT: Final = tcpapps.BY_PORT
 MAX_PENDING: Final = 1 << 20
 #: Messages spanning segments remembered per direction (the oldest is forgotten).
 MAX_MSPS: Final = 64
+#: Pieces one message may gather (a 1 MiB body in full-size segments takes about 720).
+MAX_FRAGMENTS: Final = 2048
 #: What a dissector asks of the segments that follow, beside a byte count: Wireshark's
 #: ``DESEGMENT_ONE_MORE_SEGMENT`` and ``DESEGMENT_UNTIL_FIN``.
 ONE_MORE: Final = -1
@@ -348,37 +350,59 @@ _NOT_REASSEMBLED: Final = tcp_analysis.RETRANSMISSION | tcp_analysis.SPURIOUS_RE
 class _Msp:
     """A message spanning segments, Wireshark's ``tcp_multisegment_pdu``: its bytes run
     from ``seq`` to ``nxtpdu`` (relative sequence numbers), gathered as they come, in
-    order or not, and handed on once every byte up to the last one is there."""
+    order or not, and handed on once every byte up to the last one is there.  What it
+    holds is bounded (:data:`MAX_PENDING` bytes, :data:`MAX_FRAGMENTS` pieces): past
+    that it is given up, and the segments it spans are taken by no one."""
 
-    __slots__ = ("datalen", "done", "entire", "frags", "last_frame", "nxtpdu", "seq", "size")
+    __slots__ = (
+        "datalen",
+        "done",
+        "early",
+        "entire",
+        "frags",
+        "have",
+        "last_frame",
+        "nxtpdu",
+        "seq",
+        "size",
+    )
 
     def __init__(self, seq: int, nxtpdu: int, frame: int) -> None:
         self.seq = seq
         self.nxtpdu = nxtpdu
         self.frags: dict[int, bytes] = {}
         self.size = 0
+        self.have = 0  # the bytes from the start all there
+        self.early: dict[int, int] = {}  # pieces past a hole: where each ends
         self.datalen = -1  # known once the fragment that ends the message came
         self.entire = False  # take the whole next segment (ONE_MORE)
-        self.done = False  # reassembled and handed on
+        self.done = False  # reassembled and handed on (or given up)
         self.last_frame = frame
 
     def add(self, at: int, data: bytes, more: bool) -> bool:
         """Add ``data`` at ``at``; whether the message is now whole (this frame completes it)."""
         if self.done:
             return False
-        if at not in self.frags or len(self.frags[at]) < len(data):
-            self.size += len(data) - len(self.frags.get(at, b""))
+        old = self.frags.get(at, b"")
+        if len(old) < len(data):
+            self.size += len(data) - len(old)
             self.frags[at] = data
+        if self.size > MAX_PENDING or len(self.frags) > MAX_FRAGMENTS:
+            self.done = True  # given up
+            self.frags, self.early = {}, {}
+            return False
+        if at > self.have:
+            self.early[at] = max(self.early.get(at, 0), at + len(data))
+        else:
+            self.have = max(self.have, at + len(data))
+            while self.early:  # pieces that came early may continue it now
+                off = min(self.early)
+                if off > self.have:
+                    break
+                self.have = max(self.have, self.early.pop(off))
         if not more:
             self.datalen = at + len(data)
-        if self.datalen < 0 or self.size > MAX_PENDING:
-            return False
-        have = 0
-        for off in sorted(self.frags):
-            if off > have:
-                return False
-            have = max(have, off + len(self.frags[off]))
-        return have >= self.datalen
+        return 0 <= self.datalen <= self.have
 
     def data(self) -> bytes:
         out = bytearray()
