@@ -10,6 +10,7 @@ is the reference.
 from __future__ import annotations
 
 import itertools
+import struct
 from pathlib import Path
 
 from test_dfilter import needs_tshark, selected, tshark_selected_many
@@ -18,7 +19,7 @@ A, B = "10.0.0.1", "10.0.0.2"
 FILTERS = ["http", "tls", "http.request", 'http.request.method == "PUT"', "tls.record"]
 
 
-def _write(path: Path, segments: list[tuple[int, bytes, str]], dport: int) -> None:
+def _write(path: Path, segments: list[tuple[int, bytes, str]], dport: int, snap: int = 0) -> None:
     """One direction's segments ``(relative seq, payload, flags)`` after a handshake, each
     10 us after the one before (out of order, never retransmitted, by tshark's rule)."""
     from scapy.layers.inet import IP, TCP
@@ -44,7 +45,15 @@ def _write(path: Path, segments: list[tuple[int, bytes, str]], dport: int) -> No
         pkts.append(head / Raw(data) if data else head)
     for i, p in enumerate(pkts):
         p.time = 1_700_000_000 + i * 0.00001
-    wrpcap(str(path), pkts)
+    if not snap:
+        wrpcap(str(path), pkts)
+        return
+    out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, snap, 1)]  # records cut at snap
+    for i, p in enumerate(pkts):
+        raw = bytes(p)
+        out.append(struct.pack("<IIII", 1_700_000_000, i * 10, min(snap, len(raw)), len(raw)))
+        out.append(raw[:snap])
+    path.write_bytes(b"".join(out))
 
 
 def _http_out_of_order(path: Path) -> None:
@@ -115,6 +124,21 @@ def _http_header_lines_after_gaps(path: Path) -> None:
     _write(path, segs, 80)
 
 
+def _http_cut_heads(path: Path) -> None:
+    """A capture cut at 84 bytes: a request cut in its first line and a response cut in
+    its headers are HTTP as they are (nothing gathers after a cut segment), and the
+    response's next segment a continuation."""
+    request = b"GET /images/a-rather-long-name-for-an-image.png HTTP/1.1\r\nHost: x\r\n\r\n"
+    response = b"HTTP/1.1 200 OK\r\nDate: today\r\nContent-Length: 2000\r\n\r\n" + b"\x91" * 600
+    segs = [
+        (1, request, "PA"),
+        (-1, response, "PA"),
+        (-1 - len(response), b"\xf8" * 300, "PA"),
+        (-1 - len(response) - 300, b"\xf8" * 20, "PA"),
+    ]
+    _write(path, segs, 80, snap=84)
+
+
 def _tls_split_headers(path: Path) -> None:
     """Records whose five-byte header a segment boundary cuts (the frame that completes the
     header but not the record is TLS to tshark), and a retransmission that starts where a
@@ -164,7 +188,7 @@ def test_reassembly_selects_what_tshark_selects(tmp_path: Path) -> None:
     ``tls`` select are tshark's (main took an out-of-order segment for new data, made
     every line after a gap HTTP, and missed TLS frames that extend a record)."""
     makers = [_http_out_of_order, _http_nothing_before, _http_header_lines_after_gaps]
-    makers.append(_tls_split_headers)
+    makers += [_http_cut_heads, _tls_split_headers]
     makers += [_tls_retransmitted_start, _tls_after_a_gap]
     for make in makers:
         path = tmp_path / f"{make.__name__}.pcap"

@@ -523,8 +523,15 @@ class TcpReassembly(Pass):
         """Wireshark's ``desegment_tcp`` for one segment's ``payload`` at ``seq``."""
         flags = info.analysis.flags if info.analysis is not None else 0
         nxtseq = seq + len(payload)
-        cut = len(payload) < info.length  # the capture cut it: what is there is all there is
         anchor = layer
+        if len(payload) < info.length:
+            # the capture cut it (a snapshot length): its missing bytes never come, so, as
+            # Wireshark (which cannot desegment then), what is there is the message as it
+            # is, and nothing gathers after it
+            if not flags & (_NOT_REASSEMBLED | _NOT_DISSECTED):
+                self._dissect(pkt, anchor, payload, app, state, True, True)
+            return
+        cut = False
         for _ in range(64):  # each round takes a message's part of the segment
             rest = payload[seq - (nxtseq - len(payload)) :]
             if not rest:
@@ -645,6 +652,17 @@ class TcpReassembly(Pass):
                 if not cut and _line_end(first) < 0:
                     return anchor, at, ONE_MORE
                 msg, used = http_message(part, state.get("method"), cut)
+                if cut and (used == 0 or msg.get("continuation")) and _starts_message(first):
+                    # cut in its head: the fields of what is there
+                    msg, used = http_message(part + b"\r\n\r\n", state.get("method"), True)
+                    msg.pop("body", None)
+                    if msg.get("continuation") and not first.startswith(b"HTTP/"):
+                        words = first.split(b"\r", 1)[0].split(b" ")  # a request line cut
+                        msg = {"request": 1, "method": words[0].decode("latin-1")}
+                        msg["uri"] = words[1].decode("latin-1")
+                        msg["headers"], msg["lines"] = {}, []
+                    anchor = self._http_layer(pkt, anchor, part, msg, state)
+                    return anchor, len(buf), 0
                 if msg.get("continuation"):
                     # (its header loop takes a first line that is empty or has a colon
                     # for a header: HTTP, seen or not)
@@ -731,6 +749,12 @@ def _tls_version(known: int | None, ctype: int, version: int, body: bytes) -> in
     if ctype == 22 and (not body or body[0] not in _AUTHORITATIVE):
         return None
     return version if version in _TLS_VERSIONS else None
+
+
+def _starts_message(buf: bytes) -> bool:
+    """Whether ``buf`` begins as a request (a method and a space) or a response does."""
+    word = buf[:20].split(b" ", 1)
+    return (len(word) == 2 and word[0] in _METHODS) or buf.startswith(b"HTTP/1.")
 
 
 def _line_end(buf: bytes) -> int:
