@@ -27,6 +27,7 @@ from functools import partial
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.driver import Driver
 from textual.notifications import SeverityLevel
@@ -42,6 +43,12 @@ if TYPE_CHECKING:
     from tapwatch.session import Session
 
 REFRESH_HZ = 20
+#: keys that leave a tool screen and do nothing on the main screen: one typed right after the
+#: key that opens a tool, and read before that key was acted on, means the tool is not wanted
+LEAVE_KEYS = frozenset({"escape"})
+#: keys from the terminal remembered while they travel through the screens (a key a widget
+#: keeps never comes back; the oldest are forgotten)
+KEYS_IN_FLIGHT = 256
 
 
 class TapwatchApp(ReportsWorkerFailures, App[int]):
@@ -68,6 +75,10 @@ class TapwatchApp(ReportsWorkerFailures, App[int]):
         self.handle_signals = handle_signals
         self.signalled: str | None = None  # the signal that ended the UI, if one did
         self.hung_up = False
+        self._keys_read = 0  # keys from the terminal, counted
+        self._in_flight: dict[int, int] = {}  # a key event's id: its count
+        self._left_at = 0  # the count of the last leave key read
+        self._key_in_hand: int | None = None  # the count of the key whose bindings run
         super().__init__()
         self.register_theme(TAPWATCH_THEME)
         self.theme = TAPWATCH_THEME.name
@@ -101,6 +112,36 @@ class TapwatchApp(ReportsWorkerFailures, App[int]):
             self.exit(0)
         # a thread that failed (loader, pump, tunnel, a worker) is said as it happens
         self.set_interval(0.5, partial(say_failures, self), name="tapwatch-failures")
+
+    async def on_event(self, event: events.Event) -> None:
+        """Count the keys as the terminal sends them, and know which one the bindings act on.
+
+        A key goes from the app to the focused widget and back up before its binding runs; an
+        Esc typed right after ``f`` is read meanwhile, while the main screen is still on top,
+        and reached it instead of the Follow screen that ``f`` then opened (4 of 44 scripted
+        runs, more while a file loads). :meth:`left_since_key` lets a tool see that and not
+        open."""
+        if not isinstance(event, events.Key):
+            await super().on_event(event)
+            return
+        if not event.is_forwarded:  # from the terminal, on its way to the focused widget
+            self._keys_read += 1
+            self._in_flight[id(event)] = self._keys_read
+            if len(self._in_flight) > KEYS_IN_FLIGHT:
+                del self._in_flight[next(iter(self._in_flight))]
+            if event.key in LEAVE_KEYS:
+                self._left_at = self._keys_read
+            await super().on_event(event)
+            return
+        self._key_in_hand = self._in_flight.pop(id(event), None)
+        try:
+            await super().on_event(event)  # back from the widgets: the bindings run
+        finally:
+            self._key_in_hand = None
+
+    def left_since_key(self) -> bool:
+        """A leave key (Esc) was read after the key whose binding is running now."""
+        return self._key_in_hand is not None and self._left_at > self._key_in_hand
 
     def notify(
         self,

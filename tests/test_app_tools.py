@@ -922,3 +922,35 @@ def test_the_readme_keys_table_names_every_tool() -> None:
     table = readme[readme.index("### Keys") : readme.index("The layout follows the terminal")]
     for tool in keys.TOOLS:
         assert tool.name in table, tool.name
+
+
+@ui
+@pytest.mark.parametrize(("key", "tool"), [("f", FollowScreen), ("C", ConversationsScreen)])
+async def test_esc_typed_right_after_a_tool_key_leaves_no_tool_open(key: str, tool: type) -> None:
+    """Both keys come from the terminal before the first is acted on (a busy UI, a loading
+    file): the Esc is read while the main screen is still on top. No tool is pushed."""
+    from textual import events
+
+    app = TapwatchApp(stream_session())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        packet_list(app).go_to_seq(4)
+        pushed: list[str] = []
+        push = app.push_screen
+
+        def recording(screen: Any, *args: Any, **kw: Any) -> Any:
+            pushed.append(type(screen).__name__)
+            return push(screen, *args, **kw)
+
+        app.push_screen = recording  # type: ignore[method-assign]
+        app.post_message(events.Key(key, key))
+        app.post_message(events.Key("escape", None))
+        await settle(pilot, app)
+        assert tool.__name__ not in pushed
+        assert len(app.screen_stack) == 1
+        # pressed one after the other, the tool opens and Esc closes it
+        await pilot.press(key)
+        assert isinstance(app.screen, tool)
+        await pilot.press("escape")
+        await settle(pilot, app)
+        assert len(app.screen_stack) == 1

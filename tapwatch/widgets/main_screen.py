@@ -204,7 +204,7 @@ class MainScreen(AnalysisTools, FindAndSort, ExportAndMarks, PeerActions, Detail
         self.app.exit(0)
 
     def action_help(self) -> None:
-        self.app.push_screen(HelpScreen(help_sections(self)))
+        self.open_tool(HelpScreen(help_sections(self)))
 
     def palette_commands(self) -> Iterator[tuple[str, str, str]]:
         """(name, help, action) of every palette command that can act now."""

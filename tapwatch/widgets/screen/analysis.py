@@ -89,7 +89,7 @@ class AnalysisTools(DisplayFilter):
         if t is None or not (t.sport or t.dport):
             self.say("the selected packet is not TCP or UDP: nothing to follow", "warning")
             return
-        self.app.push_screen(
+        self.open_tool(
             FollowScreen(
                 self.shared_index,
                 self.session.ring,
@@ -119,7 +119,7 @@ class AnalysisTools(DisplayFilter):
 
     def _open_conversations(self, start: str) -> None:
         first = self.packet_list.first_ns or 0
-        self.app.push_screen(
+        self.open_tool(
             ConversationsScreen(
                 self.shared_index, self.session.ring, first, live=self.session.live, start=start
             ),
@@ -127,7 +127,7 @@ class AnalysisTools(DisplayFilter):
         )
 
     def action_expert(self) -> None:
-        self.app.push_screen(
+        self.open_tool(
             ExpertScreen(self.shared_expert, self.session.ring, live=self.session.live),
             self._tool_packet,
         )
@@ -135,7 +135,7 @@ class AnalysisTools(DisplayFilter):
     def action_transactions(self) -> None:
         from tapwatch.widgets.transactions import TransactionsScreen
 
-        self.app.push_screen(
+        self.open_tool(
             TransactionsScreen(self.shared_expert, self.session.ring, live=self.session.live),
             self._tool_packet,
         )
@@ -158,7 +158,7 @@ class AnalysisTools(DisplayFilter):
         if linker is None:
             self.say("this session does not link inner and outer packets", "warning")
             return
-        self.app.push_screen(
+        self.open_tool(
             TunnelsScreen(
                 linker, [i.name for i in self.session.interfaces], live=self.session.live
             ),

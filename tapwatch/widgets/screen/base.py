@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual.screen import Screen
 
@@ -103,6 +103,16 @@ class ScreenBase(ReportsWorkerFailures, Screen[None]):
     def analysis_grew(self) -> None:
         """The TCP analysis has looked at more packets: what rows show may have changed (the
         sort tool sorts again by Info, which follows the words the rows show)."""
+
+    def open_tool(self, screen: Screen[Any], callback: Callable[[Any], None] | None = None) -> None:
+        """Push a tool's screen or dialog, unless Esc was typed after the key that opens it.
+
+        That Esc was read before the key was acted on: it went to this screen, where it does
+        nothing, and the tool would have stayed open (the app tells, ``left_since_key``)."""
+        left = getattr(self.app, "left_since_key", None)
+        if left is not None and left():
+            return
+        self.app.push_screen(screen, callback)
 
     def say(
         self, text: str, severity: SeverityLevel = "information", *, timeout: float = 4

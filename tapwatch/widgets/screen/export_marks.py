@@ -42,7 +42,7 @@ class ExportAndMarks(ScreenBase):
         screen = ExportScreen(
             default, len(self.session.ring), packets.rows, packets.filtered, marked
         )
-        self.app.push_screen(screen, self._export)
+        self.open_tool(screen, self._export)
 
     def _export(self, request: ExportRequest | None) -> None:
         if request is None:

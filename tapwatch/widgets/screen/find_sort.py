@@ -90,7 +90,7 @@ class FindAndSort(ScreenBase):
         if not len(ring):
             self.say("no packets held yet", "warning")
             return
-        self.app.push_screen(GotoScreen(ring.first_seq, ring.next_seq - 1), self.go_to)
+        self.open_tool(GotoScreen(ring.first_seq, ring.next_seq - 1), self.go_to)
 
     def go_to(self, seq: int | None) -> None:
         if seq is None:
@@ -114,7 +114,7 @@ class FindAndSort(ScreenBase):
     # ----- find ------------------------------------------------------------------------------
     def action_find(self, kind: str = "") -> None:
         start: FindKind = kind if kind in ("text", "hex", "filter") else self._find_kind  # type: ignore[assignment]
-        self.app.push_screen(
+        self.open_tool(
             FindScreen(start, self._find_text if start == self._find_kind else ""),
             self._find_requested,
         )
@@ -221,7 +221,7 @@ class FindAndSort(ScreenBase):
         return cols
 
     def action_sort(self) -> None:
-        self.app.push_screen(
+        self.open_tool(
             SortScreen(self.sort_columns(), self.packet_list.sort), self._sort_chosen
         )
 

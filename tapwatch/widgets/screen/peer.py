@@ -93,4 +93,4 @@ class PeerActions(ScreenBase):
             if size:
                 self.say(f"sent a crafted packet ({size} bytes)")
 
-        self.app.push_screen(CraftScreen(self.session), sent)
+        self.open_tool(CraftScreen(self.session), sent)
