@@ -954,3 +954,78 @@ async def test_esc_typed_right_after_a_tool_key_leaves_no_tool_open(key: str, to
         await pilot.press("escape")
         await settle(pilot, app)
         assert len(app.screen_stack) == 1
+
+
+@ui
+async def test_esc_stops_a_running_sort_and_the_list_keeps_its_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A sort of 500k packets by Info takes seconds with its progress in the status bar;
+    Esc stops it as it stops a find (here the sort waits until stopped)."""
+    import threading
+
+    from tapwatch.analysis import Cancelled
+    from tapwatch.analysis.sorting import SortColumn
+    from tapwatch.widgets.screen import find_sort
+
+    released = threading.Event()
+
+    def slow_sort(rows: Any, ring: Any, key: Any, *, descending: bool, progress: Any) -> Any:
+        while not released.wait(0.01):
+            progress.advance(0)  # raises Cancelled once stopped
+        raise Cancelled
+
+    monkeypatch.setattr(find_sort, "sort_rows", slow_sort)
+    app = TapwatchApp(offline(20))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        screen = main(app)
+        try:
+            screen.sort_by(SortColumn.INFO)
+            await until(pilot, lambda: "sorting" in status_text(app), "the sort's progress")
+            await pilot.press("escape")
+            await until(pilot, lambda: not screen.sorting, "the sort stopped")
+        finally:
+            released.set()  # a sort Esc did not stop ends here, as it would have
+        await settle(pilot, app)
+        assert packet_list(app).sort is None
+        assert "sorting" not in status_text(app)
+
+
+@ui
+async def test_sorted_by_info_the_analysis_catching_up_sorts_again_only_rows_it_missed() -> None:
+    """Sorted by Info after the analysis had read every row, the analysis catching up with
+    newer packets does not sort them all again (on a live capture of 500k packets: 5 s of a
+    core each time the tree looked at a new packet, the rows moving under the cursor)."""
+    from tapwatch.analysis.sorting import SortColumn
+
+    session = tun_records(30)
+    app = TapwatchApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        screen = main(app)
+        packets = packet_list(app)
+        newest = session.ring.next_seq - 1
+        packets.go_to_seq(newest)
+        await until(pilot, lambda: screen.shared_expert.caught_up_to() == newest, "analysis")
+        screen.sort_by(SortColumn.INFO)
+        await until(pilot, lambda: packets.sort == (SortColumn.INFO, False) and not screen.sorting)
+        sorts: list[object] = []
+        sort_by = screen.sort_by
+
+        def counted(*args: Any) -> None:
+            sorts.append(args)
+            sort_by(*args)
+
+        screen.sort_by = counted  # type: ignore[method-assign]
+        screen._sort_took = 10.0  # as slow as 500k packets: the timer leaves it alone
+        last = session.ring.get(newest)
+        assert last is not None
+        session.ring.extend([(last.ts_ns + 1, OUTBOUND, ping(90))], 0)
+        session.pump()
+        await settle(pilot, app)
+        assert packets.go_to_seq(newest + 1)  # below the sorted rows
+        await until(pilot, lambda: screen.shared_expert.caught_up_to() == newest + 1, "caught up")
+        await settle(pilot, app)
+        assert sorts == []
+        assert packets.sort == (SortColumn.INFO, False)

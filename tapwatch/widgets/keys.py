@@ -210,6 +210,7 @@ TOOLS: tuple[Tool, ...] = (
         7,
     ),
     Tool(ANALYSE, "O", "unsort", "Arrival order", "back to arrival order", 0),
+    Tool(ANALYSE, "escape", "cancel_work", "Stop", "stop a sort or a find that is running", 0),
     Tool(
         LAYOUT,
         "backslash",

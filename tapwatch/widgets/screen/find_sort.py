@@ -80,6 +80,10 @@ class FindAndSort(ScreenBase):
         self._sort_started = 0.0
         self._sort_took = 0.0
         self._sort_wanted: tuple[SortColumn, bool] | None = None
+        #: the newest row the last sort ordered, and the newest the analysis had looked at
+        #: when it ran: the analysis growing past the second re-sorts, once, rows it missed
+        self._sort_rows_to = -1
+        self._sort_analysed_to = -1
 
     def on_mount(self) -> None:
         self.set_interval(RESORT_CHECK_S, self._maybe_resort, name="tapwatch-resort")
@@ -221,9 +225,7 @@ class FindAndSort(ScreenBase):
         return cols
 
     def action_sort(self) -> None:
-        self.open_tool(
-            SortScreen(self.sort_columns(), self.packet_list.sort), self._sort_chosen
-        )
+        self.open_tool(SortScreen(self.sort_columns(), self.packet_list.sort), self._sort_chosen)
 
     def action_sort_by(self, column: str) -> None:
         col = SortColumn(column)
@@ -271,6 +273,8 @@ class FindAndSort(ScreenBase):
             return
         self._sort_wanted = None
         rows = packets.arrival_rows()
+        self._sort_rows_to = rows[-1] if len(rows) else -1
+        self._sort_analysed_to = self.shared_expert.caught_up_to()
         limit = self.session.ring.next_seq if not packets.paused else packets.ring.next_seq
         progress = self._replace_busy("sorting", Progress(len(rows)))
         self._sort_started = time.monotonic()
@@ -302,6 +306,7 @@ class FindAndSort(ScreenBase):
             order = sort_rows(
                 rows, self.session.ring, key, descending=descending, progress=progress
             )
+            progress.advance(0)  # cancelled while the keys were sorted: not shown
         except Cancelled:
             return
         last = rows[-1] + 1 if len(rows) else limit
@@ -321,9 +326,28 @@ class FindAndSort(ScreenBase):
         self.packet_list.set_order(message.order, message.sort, message.limit, message.where)
 
     def analysis_grew(self) -> None:
+        """The analysis's words in the rows move them: sort by Info again, when the last sort
+        ordered rows the analysis had not looked at yet. Rows newer than the sort are the
+        timer's (:meth:`_maybe_resort`, while sorting is quick): a live capture whose
+        analysis caught up now and then sorted all its packets again each time (5 s of a
+        core for 500k packets, the rows moving under the cursor)."""
         sort = self.packet_list.sort
-        if sort is not None and sort[0] is SortColumn.INFO and not self.sorting:
-            self.sort_by(*sort)  # the analysis's words in the rows move them
+        if sort is None or sort[0] is not SortColumn.INFO or self.sorting:
+            return
+        if self._sort_analysed_to >= self._sort_rows_to:
+            return  # the sort read the words of every row it ordered
+        if self.shared_expert.caught_up_to() <= self._sort_analysed_to:
+            return
+        self.sort_by(*sort)
+
+    def action_cancel_work(self) -> None:
+        """Esc: stop a sort or a find that is running (the list keeps its order)."""
+        for what in ("sorting", "finding"):
+            progress = self.busy.pop(what, None)
+            if progress is not None:
+                progress.cancel()
+                self.say(f"{what} cancelled")
+        self._sort_wanted = None
 
     def _maybe_resort(self) -> None:
         """Sort again what a live capture added, when sorting is quick enough to repeat."""
