@@ -389,7 +389,7 @@ class ExpertIndex:
         for layer in index.get("dns", ()):
             d, o = layer.data, layer.off
             if o + 12 <= layer.end and not d[o + 2] & 0x80:
-                from tapwatch.dfilter.protocols.apps import dns_message
+                from tapwatch.dfilter.protocols.datagrams import dns_message
 
                 qs = dns_message(layer).queries
                 what = " ".join(f"{_qtype(t)} {n}" for n, t, _c in qs[:2]) or "query"

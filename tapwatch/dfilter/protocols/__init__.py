@@ -8,6 +8,7 @@ modules elsewhere).
 
 from tapwatch.dfilter.protocols import (
     apps,
+    datagrams,
     ip,
     link,
     tcp_analysis,
@@ -16,4 +17,13 @@ from tapwatch.dfilter.protocols import (
     tunnels,
 )
 
-__all__ = ["apps", "ip", "link", "tcp_analysis", "transactions", "transport", "tunnels"]
+__all__ = [
+    "apps",
+    "datagrams",
+    "ip",
+    "link",
+    "tcp_analysis",
+    "transactions",
+    "transport",
+    "tunnels",
+]
