@@ -3,6 +3,11 @@
 The builders (:mod:`tapwatch.decode.wstree` and the ``ws_*`` modules) read a header with plain
 indexing and return :class:`~tapwatch.decode.tree.Node` trees in tshark's words; every label
 goes through the tree's sanitizer (:func:`~tapwatch.decode.node.clip`).
+
+Their contract: what tshark words from tables tapwatch does not carry is left out rather than
+worded otherwise (tapwatch shows fewer lines, never other words); a header cut short, or a
+length that points past the captured bytes, returns None (scapy's fields are shown instead);
+every loop is bounded by the message's bytes and by ``MAX_ITEMS``.
 """
 
 from __future__ import annotations

@@ -5,10 +5,8 @@ Where tshark 4.0 places a line oddly (a bootstrap RP's priority in its group, a 
 group spanning to the message's end), the tree places it the same way; the packet a
 register carries is dissected after PIM's layer.
 
-What tshark words from tables tapwatch does not carry is left out rather than worded
-otherwise: tapwatch shows fewer lines, never other words.  A header cut short, or a length
-that points past the captured bytes, returns None (scapy's fields are shown instead).
-Every loop is bounded by the message's bytes and by ``MAX_ITEMS``.
+The builders' contract (fewer lines rather than other words, None for a header cut short,
+loops bounded) is :mod:`tapwatch.decode.ws_common`'s.
 """
 
 from __future__ import annotations

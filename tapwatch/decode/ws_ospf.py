@@ -6,10 +6,8 @@ tree passes over those, :data:`tapwatch.decode.wstree.WHOLE_MESSAGES`) and retur
 one layer for it.  tshark 4.0 sums an LLS block into OSPF's checksum, and so does the tree.
 Opaque LSAs and TE TLVs are not worded.
 
-What tshark words from tables tapwatch does not carry is left out rather than worded
-otherwise: tapwatch shows fewer lines, never other words.  A header cut short, or a length
-that points past the captured bytes, returns None (scapy's fields are shown instead).
-Every loop is bounded by the message's bytes and by ``MAX_ITEMS``.
+The builders' contract (fewer lines rather than other words, None for a header cut short,
+loops bounded) is :mod:`tapwatch.decode.ws_common`'s.
 """
 
 from __future__ import annotations

@@ -4,10 +4,8 @@ nesting and byte spans: what a tunnel host's other routing and redundancy daemon
 OSPF, the multicast protocols and BGP have modules of their own (:mod:`ws_ospf`,
 :mod:`ws_multicast`, :mod:`ws_bgp`).
 
-What tshark words from tables tapwatch does not carry is left out rather than worded
-otherwise: tapwatch shows fewer lines, never other words.  A header cut short, or a length
-that points past the captured bytes, returns None (scapy's fields are shown instead).
-Every loop is bounded by the message's bytes and by ``MAX_ITEMS``.
+The builders' contract (fewer lines rather than other words, None for a header cut short,
+loops bounded) is :mod:`tapwatch.decode.ws_common`'s.
 """
 
 from __future__ import annotations
