@@ -12,12 +12,10 @@ tcpdump on the same file. Built by hand (struct), never sent.
 
 from __future__ import annotations
 
-import shutil
 import struct
-import subprocess
 from pathlib import Path
 
-import pytest
+from test_tcpdump_parity import tcpdump_packets
 
 from tapwatch import decode, pcap
 from tapwatch.decode import services
@@ -79,28 +77,12 @@ PACKETS = [
 ]
 
 
-def _tcpdump(path: Path) -> list[str]:
-    exe = shutil.which("tcpdump")
-    if exe is None:
-        pytest.skip("tcpdump not installed")
-    out = subprocess.run(
-        [exe, "-nn", "-v", "-r", str(path)], capture_output=True, text=True, timeout=60, check=True
-    ).stdout
-    packets: list[str] = []
-    for line in out.splitlines():
-        if len(line) > 15 and line[2] == ":" and line[5] == ":" and line[8] == ".":
-            packets.append(line[16:])
-        elif packets:
-            packets[-1] += "\n" + line
-    return packets
-
-
 def test_wide_fields_print_as_tcpdump_prints_them(tmp_path: Path) -> None:
     path = tmp_path / "numbers.pcap"
     with pcap.open_writer(str(path), LINKTYPE_RAW) as w:
         for i, data in enumerate(PACKETS):
             w.write(T0 + i * 1000, data)
-    theirs = _tcpdump(path)
+    theirs = tcpdump_packets(path, "-v")
     fmt = decode.LineFormatter(LINKTYPE_RAW, strict=True, verbose=1)
     ours = [fmt.line(T0 + i * 1000, data, len(data))[16:] for i, data in enumerate(PACKETS)]
     assert len(theirs) == len(ours)
