@@ -106,9 +106,12 @@ def test_a_child_that_dies_mid_dissection_is_said_as_such() -> None:
         proc = child._proc
         assert proc is not None
         got: list[Any] = []
+        # stopped first, so the request waits in its pipe and no answer can come before the
+        # kill, however long this thread is kept from running (a busy machine)
+        os.kill(proc.pid, signal.SIGSTOP)
         slow = threading.Thread(target=lambda: got.append(child.detail(_bgp_attributes(), 101)))
         slow.start()
-        assert wait_for(child._lock.locked)  # the BGP packet is in the child
+        assert wait_for(child._lock.locked)  # the BGP packet is on its way to the child
         os.kill(proc.pid, signal.SIGKILL)
         slow.join()
         assert got[0] is not None and len(got[0]) == 1
