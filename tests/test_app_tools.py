@@ -553,7 +553,14 @@ async def test_palette_offers_every_tool_by_name() -> None:
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"conversations")
-        await pilot.pause(0.3)
+
+        def found() -> bool:  # the palette's search has put its hit in the list
+            from textual.command import CommandList
+
+            lists = file_app.screen.query(CommandList)
+            return bool(lists) and lists.first().option_count > 0
+
+        await until(pilot, found)
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(file_app.screen, ConversationsScreen))
 
@@ -781,9 +788,8 @@ async def test_neighbours_are_dissected_ahead_so_the_tree_follows_at_once() -> N
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
         await workers_done(app)
-        await pilot.pause(0.2)
-        await workers_done(app)
-        assert {2, 3} <= set(main(app)._cache)  # the next rows are ready before asked for
+        # the next rows are dissected ahead, before they are asked for
+        await until(pilot, lambda: {2, 3} <= set(main(app)._cache))
         await pilot.press("j")
         assert not main(app).detail_pending  # shown in the same keypress, no dissection waited for
         assert detail_tree(app).seq == 2 and not detail_tree(app).pending
