@@ -294,36 +294,19 @@ _MESSAGE_TYPES: Final = {k: v for k, v in DHCP_TYPES.items() if k <= 9}
 
 #: options holding one IPv4 address, which tshark also puts in the option's title
 _ONE_ADDRESS: Final = frozenset({1, 16, 28, 32, 50, 54})
-#: options holding IPv4 addresses, by the words of each item
-_ADDRESSES: Final = {
-    3: "Router",
-    4: "Time Server",
-    5: "Name Server",
-    6: "Domain Name Server",
-    7: "Log Server",
-    8: "Quotes Server",
-    9: "LPR Server",
-    10: "Impress Server",
-    11: "Resource Location Server",
+#: options holding IPv4 addresses, by the words of each item: the option's name, but singular
+#: where tshark names the option in the plural ("... Servers") and each item in the singular
+_SINGULAR: Final = {
     41: "Network Information Service Server",
     42: "Network Time Protocol Server",
-    44: "NetBIOS over TCP/IP Name Server",
-    45: "NetBIOS over TCP/IP Datagram Distribution Name Server",
-    48: "X Window System Font Server",
-    49: "X Window System Display Manager",
     65: "Network Information Service+ Server",
-    68: "Mobile IP Home Agent",
-    69: "SMTP Server",
-    70: "POP3 Server",
-    71: "NNTP Server",
-    72: "Default WWW Server",
-    73: "Default Finger Server",
-    74: "Default IRC Server",
-    75: "StreetTalk Server",
-    76: "StreetTalk Directory Assistance Server",
-    92: "Associated IP option",
-    112: "NetInfo Parent Server Address",
-    118: "Subnet Selection Option",
+}
+_ADDRESSES: Final = {
+    code: _SINGULAR.get(code, OPTION_NAMES[code])
+    for code in (
+        *(3, 4, 5, 6, 7, 8, 9, 10, 11, 41, 42, 44, 45, 48, 49, 65, 68),
+        *(69, 70, 71, 72, 73, 74, 75, 76, 92, 112, 118),
+    )
 }
 #: options holding a time in seconds (2, the time offset, is signed)
 _TIMES: Final = frozenset({2, 24, 35, 38, 51, 58, 59, 91})
