@@ -42,11 +42,14 @@ def survive(data: bytes) -> None:
     assert stream.largest <= MAX_BLOCK
 
 
-def tshark_fields(path: Path | str, *fields: str) -> list[list[str]]:
-    """``tshark -n -r PATH -T fields -e F ...``: one row of field values per packet."""
+def tshark_fields(path: Path | str, *fields: str, display: str = "") -> list[list[str]]:
+    """``tshark -n -r PATH -T fields -e F ... [-Y DISPLAY]``: one row of field values per
+    packet (no name is resolved)."""
     cmd = ["tshark", "-n", "-r", str(path), "-T", "fields"]
     for field in fields:
         cmd += ["-e", field]
+    if display:
+        cmd += ["-Y", display]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
     assert res.returncode == 0, res.stderr
     return [line.split("\t") for line in res.stdout.splitlines()]

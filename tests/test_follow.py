@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from capture_checks import tshark_fields
 from netns import TAPWATCH, Netns, link_pair, needs_netns, netns
 from test_live import stop, wait_addr
 
@@ -165,13 +166,7 @@ def test_observe_waits_for_a_tun_and_follows_it_through_a_vpn_style_restart(
     ) in err
     # the file holds the packets and the events; tshark decodes the events as netlink
     n_events = int(re.search(r"(\d+) interface events", err).group(1))  # type: ignore[union-attr]
-    got = subprocess.run(
-        ["tshark", "-r", str(cap), "-T", "fields", "-e", "frame.protocols"],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    ).stdout.split()
+    got = [row[0] for row in tshark_fields(cap, "frame.protocols")]
     assert got.count("netlink:netlink-route") == n_events > 0
     assert sum(p.startswith("raw:ip:icmp") for p in got) == 12
     # read back, the file's events say what they said live (here: no change that needs

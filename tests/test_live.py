@@ -7,6 +7,7 @@ import signal
 import subprocess
 from pathlib import Path
 
+import capture_checks
 import pytest
 from netns import TAPWATCH, Netns, needs_netns
 from waiting import records_on_disk, stop, wait_addr, wait_for
@@ -20,13 +21,9 @@ def is_icmp(data: bytes) -> bool:
 
 
 def tshark_fields(path: Path, *fields: str, display: str = "") -> list[list[str]]:
-    cmd = ["tshark", "-r", str(path), "-T", "fields"]
-    for f in fields:
-        cmd += ["-e", f]
-    if display:
-        cmd += ["-Y", display]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=60).stdout
-    return [line.split("\t") for line in out.splitlines() if line.strip()]
+    """tshark's field rows, the packets with none of the fields left out."""
+    rows = capture_checks.tshark_fields(path, *fields, display=display)
+    return [row for row in rows if "\t".join(row).strip()]
 
 
 def test_ping_into_created_tun_prints_requests_and_writes_pcap(ns: Netns, tmp_path: Path) -> None:

@@ -6,10 +6,10 @@ tree has the layers tshark has.  Crafted frames, never sent.
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
+from capture_checks import tshark_fields
 from scapy.layers.inet import IP, UDP
 from scapy.layers.l2 import LLC, SNAP, STP, Dot1AD, Dot1Q, Dot3, Ether
 from scapy.packet import Packet as ScapyPacket
@@ -138,13 +138,7 @@ def test_llc_behind_a_tag_is_selected_as_tshark_selects_it(capture: Path, tmp_pa
 
 @needs_tshark
 def test_the_tree_has_tsharks_llc_and_stp_layers(capture: Path) -> None:
-    out = subprocess.run(
-        ["tshark", "-r", str(capture), "-T", "fields", "-e", "frame.protocols"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    ).stdout.split()
+    out = [row[0] for row in tshark_fields(capture, "frame.protocols")]
     with pcap.read_capture(str(capture)) as cap:
         trees = [decode.detail(r.data, cap.interfaces[r.iface].linktype) for r in cap]
     assert len(trees) == len(out)

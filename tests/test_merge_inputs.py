@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
+from capture_checks import tshark_fields
 from pcapng_build import ng_epb, ng_idb, ng_opt, ng_shb
 from scapy.layers.inet import ICMP, IP
 from scapy.utils import wrpcap
@@ -53,14 +54,6 @@ def two_hosts(tmp_path: Path) -> tuple[Path, Path]:
     wrpcap(str(a), pings(5, 64, 0.0))
     wrpcap(str(b), pings(5, 63, 0.0012))
     return a, b
-
-
-def tshark_fields(path: Path, *fields: str) -> list[list[str]]:
-    args = ["tshark", "-r", str(path), "-T", "fields"]
-    for f in fields:
-        args += ["-e", f]
-    out = subprocess.run(args, capture_output=True, text=True, timeout=60, check=True).stdout
-    return [line.split("\t") for line in out.splitlines()]
 
 
 @needs_tshark

@@ -10,10 +10,10 @@ same crafted segments (never sent).
 from __future__ import annotations
 
 import struct
-import subprocess
 from pathlib import Path
 
 import pytest
+from capture_checks import tshark_fields
 from scapy.layers.inet import IP, TCP
 from scapy.layers.l2 import Ether
 from scapy.packet import Raw
@@ -132,13 +132,7 @@ def test_tls_on_any_port_is_selected_as_tshark_selects_it(capture: Path, tmp_pat
 
 @needs_tshark
 def test_the_tree_shows_tls_where_tshark_does(capture: Path) -> None:
-    out = subprocess.run(
-        ["tshark", "-r", str(capture), "-T", "fields", "-e", "frame.protocols"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    ).stdout.split()
+    out = [row[0] for row in tshark_fields(capture, "frame.protocols")]
     theirs = ["tls" in line.split(":") for line in out]
     ours = []
     with pcap.read_capture(str(capture)) as cap:
