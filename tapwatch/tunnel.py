@@ -485,19 +485,9 @@ class Tunnel(threading.Thread):
         # select.poll, not the selector: its modify is no system call, and what it returns
         # is (fd, events) with nothing built around it; the time from waking to writing
         # the frame into the device is this loop's (bench/tunnel_latency_bench.py)
-        poller = select.poll()
-        cfd, wfd = conn.fileno(), self._wake_r.fileno()
-        poller.register(cfd, _READ)
-        poller.register(wfd, select.POLLIN)
+        cfd = conn.fileno()
+        poller, wfd, lfd, silent_until = self._stream_poller(cfd, _READ)
         listener = self._listener
-        lfd = -1
-        if listener is not None:  # a second client is turned away, not left in the queue
-            lfd = listener.fileno()
-            poller.register(lfd, select.POLLIN)
-        # a server's client must send a frame soon: a silent connection must not hold the slot
-        silent_until = (
-            time.monotonic() + self.silent_s if listener is not None and self.silent_s > 0 else None
-        )
         recv, feed, deliver = conn.recv, decoder.feed, self._deliver
         max_frame, raw = self.max_frame, self.linktype == LINKTYPE_RAW
         halt = self._halt
@@ -509,18 +499,10 @@ class Tunnel(threading.Thread):
                 if bool(self._backlog) is not writing:
                     writing = not writing
                     poller.modify(cfd, _READ | select.POLLOUT if writing else _READ)
-                wait = 500
-                if silent_until is not None:
-                    left = silent_until - time.monotonic()
-                    if left <= 0:
-                        self.counters.silent_closed += 1
-                        self._event(
-                            f"tunnel: {self.peer} sent no frame in {self.silent_s:g} s of "
-                            "connecting; closed it to free the slot"
-                        )
-                        decoder.end()
-                        return
-                    wait = min(wait, int(left * 1000) + 1)
+                wait = self._silent_wait(silent_until)
+                if wait < 0:
+                    decoder.end()
+                    return
                 for fd, events in poller.poll(wait):
                     if fd == cfd:
                         if events & _READ:
@@ -576,32 +558,14 @@ class Tunnel(threading.Thread):
         framing problems), a second client to turn away, a silent client's time, the stop."""
         relay = self._relay
         assert relay is not None
-        poller = select.poll()
-        rfd, wfd = relay.fileno(), self._wake_r.fileno()
-        poller.register(rfd, select.POLLIN)
-        poller.register(wfd, select.POLLIN)
+        poller, wfd, lfd, silent_until = self._stream_poller(relay.fileno(), select.POLLIN)
         listener = self._listener
-        lfd = -1
-        if listener is not None:  # a second client is turned away, not left in the queue
-            lfd = listener.fileno()
-            poller.register(lfd, select.POLLIN)
-        silent_until = (
-            time.monotonic() + self.silent_s if listener is not None and self.silent_s > 0 else None
-        )
         halt = self._halt
         try:
             while not halt.is_set():
-                wait = 500
-                if silent_until is not None:
-                    left = silent_until - time.monotonic()
-                    if left <= 0:
-                        self._counters.silent_closed += 1
-                        self._event(
-                            f"tunnel: {self.peer} sent no frame in {self.silent_s:g} s of "
-                            "connecting; closed it to free the slot"
-                        )
-                        return
-                    wait = min(wait, int(left * 1000) + 1)
+                wait = self._silent_wait(silent_until)
+                if wait < 0:
+                    return
                 for fd, _ in poller.poll(wait):
                     if fd == wfd:
                         self._drain_wake()
@@ -616,6 +580,41 @@ class Tunnel(threading.Thread):
         finally:
             self._say_framing(force=True)
             self._close_conn()
+
+    def _stream_poller(self, fd: int, events: int) -> tuple[select.poll, int, int, float | None]:
+        """A stream loop's poller: ``fd`` (the connection, or the relay's note) for
+        ``events``, the wake pipe, and a server's listener (a second client is turned away, not
+        left in the queue). Returns it with the wake pipe's and the listener's descriptors (-1:
+        none) and when a server's silent client is closed (None: never)."""
+        poller = select.poll()
+        wfd = self._wake_r.fileno()
+        poller.register(fd, events)
+        poller.register(wfd, select.POLLIN)
+        lfd = -1
+        listener = self._listener
+        if listener is not None:
+            lfd = listener.fileno()
+            poller.register(lfd, select.POLLIN)
+        # a server's client must send a frame soon: a silent connection must not hold the slot
+        silent_until = (
+            time.monotonic() + self.silent_s if listener is not None and self.silent_s > 0 else None
+        )
+        return poller, wfd, lfd, silent_until
+
+    def _silent_wait(self, silent_until: float | None) -> int:
+        """How long a stream loop may wait (ms) before its client's silent time runs out; -1
+        when it has run out: counted and said, the loop closes the connection."""
+        if silent_until is None:
+            return 500
+        left = silent_until - time.monotonic()
+        if left <= 0:
+            self._counters.silent_closed += 1
+            self._event(
+                f"tunnel: {self.peer} sent no frame in {self.silent_s:g} s of "
+                "connecting; closed it to free the slot"
+            )
+            return -1
+        return min(500, int(left * 1000) + 1)
 
     def _turn_away(self, listener: socket.socket) -> None:
         try:
