@@ -45,6 +45,23 @@ _UNIX: Final = 2208988800
 HEADER: Final = 48
 
 
+def _flags(flags: int, s: int, mname: str) -> Node:
+    """The first byte's node (leap indicator, version, mode), ``mname`` the mode's name."""
+    li, vn, mode = flags >> 6, flags >> 3 & 7, flags & 7
+    lname = _LEAP[li]
+    return node(
+        f"Flags: 0x{flags:02x}, Leap Indicator: {lname}, Version number: NTP Version {vn}, "
+        f"Mode: {mname}",
+        s,
+        s + 1,
+        [
+            node(bits_line(flags, 0xC0, 8, "Leap Indicator", f"{lname} ({li})"), s, s + 1),
+            node(bits_line(flags, 0x38, 8, "Version number", f"NTP Version {vn} ({vn})"), s, s + 1),
+            node(bits_line(flags, 0x07, 8, "Mode", f"{mname} ({mode})"), s, s + 1),
+        ],
+    )
+
+
 def _stratum(s: int) -> str:
     if s == 0:
         return "unspecified or invalid"
@@ -81,7 +98,7 @@ def ntp(data: bytes, s: int, net: Net) -> Node | None:
     if s + HEADER != end:
         return None
     flags = d[s]
-    li, vn, mode = flags >> 6, (flags >> 3) & 7, flags & 7
+    vn, mode = (flags >> 3) & 7, flags & 7
     if mode not in _MODES or not 1 <= vn <= 4:
         return None
     stratum, poll = d[s + 1], d[s + 2]
@@ -98,24 +115,10 @@ def ntp(data: bytes, s: int, net: Net) -> Node | None:
             return None
     else:
         ref_s = ip4(ref)
-    mname, lname = _MODES[mode], _LEAP[li]
+    mname = _MODES[mode]
     polled = f"{poll} ({2**poll} seconds)" if 4 <= poll <= 17 else f"invalid ({poll})"
     kids = [
-        node(
-            f"Flags: 0x{flags:02x}, Leap Indicator: {lname}, Version number: NTP Version {vn}, "
-            f"Mode: {mname}",
-            s,
-            s + 1,
-            [
-                node(bits_line(flags, 0xC0, 8, "Leap Indicator", f"{lname} ({li})"), s, s + 1),
-                node(
-                    bits_line(flags, 0x38, 8, "Version number", f"NTP Version {vn} ({vn})"),
-                    s,
-                    s + 1,
-                ),
-                node(bits_line(flags, 0x07, 8, "Mode", f"{mname} ({mode})"), s, s + 1),
-            ],
-        ),
+        _flags(flags, s, mname),
         node(f"Peer Clock Stratum: {_stratum(stratum)} ({stratum})", s + 1, s + 2),
         node(f"Peer Polling Interval: {polled}", s + 2, s + 3),
         node(f"Peer Clock Precision: {2.0**prec:8.6f} seconds", s + 3, s + 4),
@@ -232,7 +235,7 @@ def control(d: bytes, s: int, end: int) -> Node | None:
     if s + CONTROL_HEADER > end:
         return None
     flags, f2 = d[s], d[s + 1]
-    li, vn, op = flags >> 6, (flags >> 3) & 7, f2 & 0x1F
+    vn, op = (flags >> 3) & 7, f2 & 0x1F
     count = int.from_bytes(d[s + 10 : s + 12], "big")
     data_end = s + CONTROL_HEADER + count
     if f2 & 0x40 or op not in _OPCODES or not 1 <= vn <= 4 or data_end > end:
@@ -242,24 +245,9 @@ def control(d: bytes, s: int, end: int) -> Node | None:
     if count and (op not in (1, 2) or (op == 1 and (not f2 & 0x80 or count % 4))):
         return None
     status, assoc = int.from_bytes(d[s + 4 : s + 6], "big"), int.from_bytes(d[s + 6 : s + 8], "big")
-    lname = _LEAP[li]
     response = "Response" if f2 & 0x80 else "Request"
     kids = [
-        node(
-            f"Flags: 0x{flags:02x}, Leap Indicator: {lname}, Version number: NTP Version {vn}, "
-            f"Mode: {_CTRL_MODE}",
-            s,
-            s + 1,
-            [
-                node(bits_line(flags, 0xC0, 8, "Leap Indicator", f"{lname} ({li})"), s, s + 1),
-                node(
-                    bits_line(flags, 0x38, 8, "Version number", f"NTP Version {vn} ({vn})"),
-                    s,
-                    s + 1,
-                ),
-                node(bits_line(flags, 0x07, 8, "Mode", f"{_CTRL_MODE} (6)"), s, s + 1),
-            ],
-        ),
+        _flags(flags, s, _CTRL_MODE),
         node(
             f"Flags 2: 0x{f2:02x}, Response bit: {response}, Opcode: {_OPCODES[op]}",
             s + 1,
