@@ -30,7 +30,7 @@ from tapwatch.decode.names import AF_VALUES
 from tapwatch.decode.verbose import hexdump
 
 #: Wireshark's names of the message types (the Info column's)
-_WS_MSGS: Final = {
+WS_MESSAGES: Final = {
     1: "OPEN",
     2: "UPDATE",
     3: "NOTIFICATION",
@@ -764,7 +764,7 @@ class _Bgp(PortHandler):
     ) -> str | None:
         a.layers.append("BGP")
         if end - off >= 19 and not a.lean:
-            a.info = f"{_WS_MSGS.get(d[off + 18], 'Unknown')} Message"
+            a.info = f"{WS_MESSAGES.get(d[off + 18], 'Unknown')} Message"
         return bgp(d, off, end, a.verbose)
 
     def walk(self, d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:

@@ -127,7 +127,8 @@ _BFD_V0_FLAGS: Final = (
     (0x02, "Reserved"),
     (0x01, "Reserved"),
 )
-_BFD_V1_FLAGS: Final = (
+#: BFD's (RFC 5880) flag bits and session states, as tcpdump and Wireshark both name them
+BFD_FLAGS: Final = (
     (0x20, "Poll"),
     (0x10, "Final"),
     (0x08, "Control Plane Independent"),
@@ -135,7 +136,7 @@ _BFD_V1_FLAGS: Final = (
     (0x02, "Demand"),
     (0x01, "Multipoint"),
 )
-_BFD_STATES: Final = ("AdminDown", "Down", "Init", "Up")
+BFD_STATES: Final = ("AdminDown", "Down", "Init", "Up")
 _BFD_AUTH: Final = {
     1: "Simple Password",
     2: "Keyed MD5",
@@ -188,8 +189,8 @@ def bfd(d: bytes, p: int, end: int, length: int, port: int, verbose: int) -> str
         out = f"BFDv0, length: {length}\n\t{head}"
     elif version == 1:
         head = (
-            f"{_BFD_PORTS[port]}, State {_BFD_STATES[flags >> 6]}, "
-            f"Flags: [{bits(_BFD_V1_FLAGS, flags & 0x3F)}]"
+            f"{_BFD_PORTS[port]}, State {BFD_STATES[flags >> 6]}, "
+            f"Flags: [{bits(BFD_FLAGS, flags & 0x3F)}]"
         )
         if not verbose:
             return f"BFDv1, {head}, length: {length}"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from tapwatch.decode.bgp import WS_MESSAGES
 from tapwatch.decode.depth import bits_line
 from tapwatch.decode.fields import Net
 from tapwatch.decode.node import Node
@@ -28,15 +29,7 @@ from tapwatch.decode.ws_common import (
 
 # ----------------------------------------------------------------------------- BGP
 
-_BGP_TYPES: Final = {
-    1: "OPEN",
-    2: "UPDATE",
-    3: "NOTIFICATION",
-    4: "KEEPALIVE",
-    5: "ROUTE-REFRESH",
-    6: "CAPABILITY",
-    128: "Cisco ROUTE-REFRESH",
-}
+_BGP_TYPES: Final = {**WS_MESSAGES, 128: "Cisco ROUTE-REFRESH"}  # the tree names one more
 #: Wireshark's names of BGP capabilities
 CAPABILITIES: Final = {
     0: "Reserved capability",

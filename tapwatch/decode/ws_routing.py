@@ -14,6 +14,7 @@ from typing import Final
 
 from tapwatch.decode.depth import bits_line
 from tapwatch.decode.fields import Net
+from tapwatch.decode.liveness import BFD_FLAGS, BFD_STATES
 from tapwatch.decode.node import Node
 from tapwatch.decode.verbose import cksum, pseudo_sum, shouldbe
 from tapwatch.decode.ws_common import (
@@ -186,15 +187,6 @@ _BFD_DIAGNOSTICS: Final = {
     8: "Reverse Concatenated Path Down",
     9: "Mis-Connectivity Defect",
 }
-_BFD_STATES: Final = {0: "AdminDown", 1: "Down", 2: "Init", 3: "Up"}
-_BFD_FLAGS: Final = (
-    (0x20, "Poll"),
-    (0x10, "Final"),
-    (0x08, "Control Plane Independent"),
-    (0x04, "Authentication Present"),
-    (0x02, "Demand"),
-    (0x01, "Multipoint"),
-)
 
 
 def _six_bits(v: int, mask: int, name: str, word: str) -> str:
@@ -218,7 +210,7 @@ def bfd(data: bytes, s: int, net: Net) -> Node | None:
         return None
     tx, rx, echo = u32(d, s + 12), u32(d, s + 16), u32(d, s + 20)
     mult = d[s + 2]
-    set_names = [name for bit, name in _BFD_FLAGS if flags & bit]
+    set_names = [name for bit, name in BFD_FLAGS if flags & bit]
 
     def interval(what: str, v: int, at: int) -> Node:
         return node(f"{what}: {v // 1000:4d} ms ({v} us)", at, at + 4)
@@ -231,7 +223,7 @@ def bfd(data: bytes, s: int, net: Net) -> Node | None:
             s + 1,
         ),
         node(
-            bits_line(d[s + 1], 0xC0, 8, "Session State", f"{_BFD_STATES[sta]} (0x{sta:x})"),
+            bits_line(d[s + 1], 0xC0, 8, "Session State", f"{BFD_STATES[sta]} (0x{sta:x})"),
             s + 1,
             s + 2,
         ),
@@ -241,7 +233,7 @@ def bfd(data: bytes, s: int, net: Net) -> Node | None:
             s + 2,
             [
                 node(_six_bits(flags, bit, name, set_word(flags & bit)), s + 1, s + 2)
-                for bit, name in _BFD_FLAGS
+                for bit, name in BFD_FLAGS
             ],
         ),
         node(
