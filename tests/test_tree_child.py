@@ -107,11 +107,21 @@ def test_a_child_that_dies_mid_dissection_is_said_as_such() -> None:
         assert proc is not None
         got: list[Any] = []
         # stopped first, so the request waits in its pipe and no answer can come before the
-        # kill, however long this thread is kept from running (a busy machine)
+        # kill, however long this thread is kept from running (a busy machine); killed once
+        # the request is written and its answer waited for (a kill before the write is a
+        # dead pipe, answered in this process instead)
         os.kill(proc.pid, signal.SIGSTOP)
+        waiting = threading.Event()
+        read_line = child._read_line
+
+        def answer_awaited(started: float, ticket: int) -> str | None:
+            waiting.set()
+            return read_line(started, ticket)
+
+        child._read_line = answer_awaited  # type: ignore[method-assign]
         slow = threading.Thread(target=lambda: got.append(child.detail(_bgp_attributes(), 101)))
         slow.start()
-        assert wait_for(child._lock.locked)  # the BGP packet is on its way to the child
+        assert wait_for(waiting.is_set)  # the BGP packet is in the child's pipe
         os.kill(proc.pid, signal.SIGKILL)
         slow.join()
         assert got[0] is not None and len(got[0]) == 1
