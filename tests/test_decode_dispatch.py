@@ -175,7 +175,6 @@ _TOY = textwrap.dedent(
 
     class Toy(core.PortHandler):
         def text(self, d, off, end, length, a, sport, dport):
-            a.layers.append(self.name)
             a.info = f"Toy message {d[off]}"
             return f"Toy message {d[off]}, length {length}"
 

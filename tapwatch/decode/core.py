@@ -291,6 +291,34 @@ class Walk:
                 return self.heads[i]
         return -1
 
+    def has(self, off: int, name: str) -> bool:
+        """The walk went into a layer ``name`` starting at ``off``."""
+        starts = self.starts
+        for i in range(len(starts) - 1, -1, -1):
+            if starts[i] == off and self.names[i] == name:
+                return True
+        return False
+
+    def adopt(self, other: Walk) -> None:
+        """Take in ``other``: a walk of a header this one did not reach (one an ICMP error
+        quotes), made from there with the same handlers' ``walk``, so that lookups by
+        offset find its layers too (its first-IP fields are not taken)."""
+        if not self.keep:
+            return
+        base = len(self.names)
+        self.names.extend(other.names)
+        self.starts.extend(other.starts)
+        self.heads.extend(other.heads)
+        inner = other.inner
+        for i in range(0, len(inner), 3):
+            self.inner.append(inner[i])
+            self.inner.append(inner[i + 1])
+            self.inner.append(inner[i + 2] + base)
+        ends = other.ends
+        for i in range(0, len(ends), 2):
+            self.ends.append(ends[i] + base)
+            self.ends.append(ends[i + 1])
+
     def part_end(self, off: int, name: str) -> int:
         """Where the header that starts at ``off`` inside a layer ``name`` ends (``inner``:
         IPv6's extension headers, MPLS's labels); -1 when the walk read none there."""
@@ -327,6 +355,10 @@ class Walk:
         return out
 
 
+#: An accumulator's walk until an entry point sets the frame's (no layer in it).
+_UNWALKED: Final = Walk(None, True, False)
+
+
 class Acc:
     """Mutable scratch state of one summarize() call (cheaper than returning tuples).
 
@@ -345,7 +377,14 @@ class Acc:
         lean: bool = False,
         verbose: int = 0,
     ) -> None:
-        self.layers: list[str] = []
+        #: the frame's one header walk (:func:`~tapwatch.decode.classify.walk`, offsets kept):
+        #: where the text finds its layers (``Summary.layers``) and its headers' boundaries.
+        #: Set by the entry points in :mod:`~tapwatch.decode.summary` before the link
+        #: handler's ``text`` runs.
+        self.w: Walk = _UNWALKED
+        #: layers the text has gone through so far: its stop at MAX_LAYERS encapsulations
+        #: matches the walk's (which counts ``len(names)``)
+        self.depth = 0
         self.src = ""
         self.dst = ""
         self.info = ""
@@ -670,7 +709,7 @@ def ethertype_text(d: bytes, off: int, t: int, a: Acc) -> str | None:
     h = ETHERTYPES.get(t)
     if h is not None:
         return h.text(d, off, a)
-    a.layers.append("other")
+    a.depth += 1
     a.info = f"Ethertype 0x{t:04x}"
     return None
 
@@ -713,7 +752,7 @@ def ip_text(d: bytes, off: int, end: int, a: Acc) -> str:
     if v == 4 or v == 6:
         h = ETHERTYPES[0x0800 if v == 4 else 0x86DD]
         return h.text(d if end == len(d) else d[:end], off, a) or ""
-    a.layers.append("other")
+    a.depth += 1
     a.bad = True
     return "[|ip]" if v < 0 else f"[malformed: not IP (version {v})], length {end - off}"
 

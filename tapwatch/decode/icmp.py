@@ -34,7 +34,7 @@ from tapwatch.decode.verbose import cksum, hexdump, pseudo_sum, shouldbe
 
 
 def _icmp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -> str:
-    a.layers.append("ICMP")
+    a.depth += 1
     if end <= off:  # not even the type: tcpdump has printed nothing of ICMP yet
         a.bad = True
         return f"{head_noport(ctx)} [|icmp]"
@@ -47,7 +47,7 @@ def _icmp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool)
         if c:
             field = d[off + 2] << 8 | d[off + 3]
             text += f" (wrong icmp cksum {field:x} (->{shouldbe(field, c):x})!)"
-    if d[off] in (3, 4, 5, 11, 12) and end - off >= 12 and len(a.layers) < MAX_LAYERS:
+    if d[off] in (3, 4, 5, 11, 12) and end - off >= 12 and a.depth < MAX_LAYERS:
         text += "\n\t" + ipv4(d, off + 8, a, end, quoted=True)
     return text
 
@@ -168,7 +168,7 @@ def _icmp_error(d: bytes, off: int, end: int, typ: int, code: int, clen: int, a:
 
 
 def _icmp6(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -> str:
-    a.layers.append("ICMPv6")
+    a.depth += 1
     if a.verbose:
         return _icmp6_verbose(d, off, end, clen, a, ctx, frag)
     return _icmp6_text(d, off, end, clen, a, f"{head_noport(ctx)}ICMP6, ")

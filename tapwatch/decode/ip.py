@@ -37,7 +37,7 @@ def ipv4(d: bytes, off: int, a: Acc, lim: int = -1, quoted: bool = False) -> str
     ``quoted``: the header an ICMP error quotes, whose packet was cut short on purpose
     (not "truncated-ip").
     """
-    a.layers.append("IPv4")
+    a.depth += 1
     if lim < 0:
         lim = len(d)
     avail = lim - off
@@ -139,7 +139,7 @@ def ipv4_walk(d: bytes, off: int, out: Walk, lim: int = -1) -> None:
 
 def ipv6(d: bytes, off: int, a: Acc, lim: int = -1) -> str:
     """IPv6 header, then the extension-header chain walked to the upper layer."""
-    a.layers.append("IPv6")
+    a.depth += 1
     if lim < 0:
         lim = len(d)
     avail = lim - off
@@ -342,10 +342,10 @@ def upper(d: bytes, off: int, end: int, clen: int, proto: int, a: Acc, ctx: Ctx,
             return text
     name = IPPROTO_NAMES.get(proto)
     if name is not None:
-        a.layers.append(name)
+        a.depth += 1
         a.info = a.info or f"{name}, length {clen}"
         return f"{head_noport(ctx)}{name}, length {clen}"
-    a.layers.append("other")
+    a.depth += 1
     a.info = a.info or f"IP protocol {proto}, length {clen}"
     return f"{head_noport(ctx)} ip-proto-{proto} {clen}"  # two spaces, as tcpdump
 
@@ -365,7 +365,7 @@ def upper_walk(d: bytes, off: int, end: int, clen: int, proto: int, out: Walk, f
 def _ip4in_text(
     d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool
 ) -> str | None:
-    if frag or len(a.layers) >= MAX_LAYERS:
+    if frag or a.depth >= MAX_LAYERS:
         return None
     return head_noport(ctx) + ipv4(d, off, a, end)
 
@@ -373,7 +373,7 @@ def _ip4in_text(
 def _ip6in_text(
     d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool
 ) -> str | None:
-    if frag or len(a.layers) >= MAX_LAYERS:
+    if frag or a.depth >= MAX_LAYERS:
         return None
     return head_noport(ctx) + ipv6(d, off, a, end)
 

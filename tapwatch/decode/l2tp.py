@@ -40,12 +40,12 @@ def _ppp_inner(d: bytes, p: int, end: int, a: Acc) -> str:
 
 def _l2tp(d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int) -> str | None:
     if end - off < 2:
-        a.layers.append("L2TP")
+        a.depth += 1
         a.bad = True
         return " [|l2tp]"  # tcpdump reads the flags whatever the length says
     flags = S_H.unpack_from(d, off)[0]
     ver = flags & 0xF
-    a.layers.append("L2TP")
+    a.depth += 1
     if ver == 3 and not a.strict:
         return " " + _l2tpv3_udp(d, off, end, length, a)
     if ver == 1:
@@ -124,7 +124,7 @@ def _l2tp(d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: 
         if len(text) > 6 and text[1:9] == "*MSGTYPE" and not a.info.startswith("Control"):
             a.info += " " + text[10 : text.find(")", 10)]
         return out + text
-    if deep(a.layers):
+    if deep(a.depth):
         return out
     end = min(end, off + length)
     return out + " {" + _ppp_inner(d, p, end, a) + "}"
@@ -160,12 +160,12 @@ def _l2tp_walk(d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) 
     out.append("L2TP")
     flags = S_H.unpack_from(d, off)[0]
     p = _l2tp_head(d, off, end, out)
-    if flags & 0xF == 3 and not flags & 0x8000 and end - off >= 8 and not deep(out.names):
+    if flags & 0xF == 3 and not flags & 0x8000 and end - off >= 8 and not deep(len(out.names)):
         inner = _l2tpv3_frame(d, off + 8, end)
         if inner >= 0:
             inner_ether_walk(d, inner, end, out)
         return
-    if flags & 0xF != 2 or flags & 0x8000 or deep(out.names) or p < 0:
+    if flags & 0xF != 2 or flags & 0x8000 or deep(len(out.names)) or p < 0:
         return
     ethertype_walk(d if end == len(d) else d[:end], p, 0x880B, out)
 
@@ -197,7 +197,7 @@ def _l2tpv3_data(d: bytes, p: int, end: int, a: Acc) -> str:
     sid = S_I.unpack_from(d, p)[0]
     out = f"L2TPv3, session 0x{sid:08x}"
     inner = _l2tpv3_frame(d, p + 4, end)
-    if inner >= 0 and not deep(a.layers):
+    if inner >= 0 and not deep(a.depth):
         out += ": " + inner_ether(d, inner, end, a)
     else:
         out += f", length {end - p - 4}"
@@ -249,7 +249,7 @@ def _l2tpv3_udp(d: bytes, off: int, end: int, length: int, a: Acc) -> str:
 def _l2tpv3_ip(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -> str | None:
     if a.strict or frag or end - off < 4:
         return None
-    a.layers.append("L2TP")
+    a.depth += 1
     if d[off : off + 4] == b"\0\0\0\0":  # session 0: a control message follows
         return head_noport(ctx) + _l2tpv3_control(d, off + 4, end, a)
     return head_noport(ctx) + _l2tpv3_data(d, off, end, a)
@@ -265,7 +265,7 @@ def _l2tpv3_ip_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bo
             _l2tp_head(d, off + 4, end, out)
         return
     out.head(off + 4)  # the session ID (the cookie's length is agreed out of band)
-    if not deep(out.names):
+    if not deep(len(out.names)):
         inner = _l2tpv3_frame(d, off + 4, end)
         if inner >= 0:
             inner_ether_walk(d, inner, end, out)

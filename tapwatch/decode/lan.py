@@ -59,8 +59,8 @@ def _arc_body(d: bytes, p: int, code: int, a: Acc) -> str:
         text = ethertype_text(d, p, t, a)
         if text is not None:
             return text
-        a.layers.pop()  # the "other" ethertype_text added
-    a.layers.append("other")
+        a.depth -= 1  # the "other" ethertype_text counted
+    a.depth += 1
     if a.strict or a.verbose:
         return hex_ascii(d[p:], "\n\t")
     return hex_ascii(d[p:], "\n\t").replace("\n\t", " ").lstrip()  # one packet, one line
@@ -71,7 +71,7 @@ class _Arcnet(LinkHandler):
     sequence number (an exception frame repeats them after a 0xff flag)."""
 
     def text(self, d: bytes, a: Acc) -> tuple[str, str]:
-        a.layers.append("ARCNET")
+        a.depth += 1
         n = len(d)
         length = n + a.cut
         if n < 3:
@@ -101,7 +101,7 @@ class _Arcnet(LinkHandler):
             else:
                 link += f"(fragment {flag // 2 + 1}) {length}: "
             if flag and not flag & 1:  # a later fragment: nothing to decode
-                a.layers.append("other")
+                a.depth += 1
                 return link, ""
         return link, _arc_body(d, hlen, code, a)
 
@@ -129,7 +129,7 @@ class _ArcnetLinux(LinkHandler):
     the split flag and sequence number; Linux hands over reassembled packets."""
 
     def text(self, d: bytes, a: Acc) -> tuple[str, str]:
-        a.layers.append("ARCNET")
+        a.depth += 1
         n = len(d)
         if n < 5:
             a.bad = True
@@ -243,7 +243,7 @@ class _SwitchTag(LinkHandler):
 
     def text(self, d: bytes, a: Acc) -> tuple[str, str]:
         size = self.size
-        a.layers.append(self.name)
+        a.depth += 1
         if len(d) < 14 + size:
             a.bad = True
             return "", f" [|{self.word}]"
@@ -268,7 +268,7 @@ class _BrcmPrepend(LinkHandler):
     """A Broadcom tag before the Ethernet frame: shown only with ``-e``."""
 
     def text(self, d: bytes, a: Acc) -> tuple[str, str]:
-        a.layers.append("BRCM")
+        a.depth += 1
         if len(d) < 4:
             a.bad = True
             return "", " [|brcm-tag-prepend]"

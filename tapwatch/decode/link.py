@@ -66,7 +66,7 @@ def etype_str(t: int) -> str:
 
 def ether(d: bytes, off: int, a: Acc) -> tuple[str, str]:
     """Ethernet II / 802.3 from ``off``, with any number (up to 8) of 802.1Q/802.1ad tags."""
-    a.layers.append("Ethernet")
+    a.depth += 1
     n = len(d) - off
     if n < 14:
         a.bad = True
@@ -99,7 +99,7 @@ def ether(d: bytes, off: int, a: Acc) -> tuple[str, str]:
     link = f"{src} > {dst}, {etype_str(t)}, length {n}: "
     tags = 0
     while t in VLAN_TYPES and tags < MAX_VLAN_TAGS:
-        a.layers.append(VLAN_TYPES[t])
+        a.depth += 1
         tags += 1
         if len(d) < p + 4:
             a.bad = True
@@ -182,7 +182,7 @@ def _llc(d: bytes, off: int, a: Acc, link: str, end: int) -> tuple[str, str]:
     """802.2 LLC from ``off`` to ``end`` (an 802.3 length's end, or the frame's), with SNAP
     carrying an ethertype, and STP recognised by its SAP; ``link`` is what -e printed
     before it (after an 802.3 length, VLAN tags, or an 0x8870 ethertype)."""
-    a.layers.append("LLC")
+    a.depth += 1
     n = end
     if n < off + 3:
         a.bad = True
@@ -211,7 +211,7 @@ def _llc(d: bytes, off: int, a: Acc, link: str, end: int) -> tuple[str, str]:
         oname = "Ethernet" if oui == b"\0\0\0" else "Unknown"
         return f"{link}{llc_e(d, off)}oui {oname} (0x{oui.hex()}), {what}, ", length
     if dsap == 0x42:
-        a.layers.append("STP")
+        a.depth += 1
         a.info = "Spanning Tree Protocol"
         return f"{link}{llc_e(d, off)}", stp_text(d, off + 3, n)
     a.info = f"LLC, DSAP 0x{dsap:02x}, SSAP 0x{ssap:02x}"
@@ -329,7 +329,7 @@ def _llc_walk(d: bytes, off: int, out: Walk) -> None:
 
 def _sll(d: bytes, a: Acc) -> tuple[str, str]:
     """Linux cooked capture v1 (16-byte header), as tcpdump -i any writes it."""
-    a.layers.append("SLL")
+    a.depth += 1
     n = len(d)
     if n < 16:
         a.bad = True
@@ -352,7 +352,7 @@ def _sll_walk(d: bytes, out: Walk) -> None:
 
 def _sll2(d: bytes, a: Acc) -> tuple[str, str]:
     """Linux cooked capture v2 (20-byte header with the interface index)."""
-    a.layers.append("SLL2")
+    a.depth += 1
     n = len(d)
     if n < 20:
         a.bad = True
@@ -390,7 +390,7 @@ def _cooked(
     text = ethertype_text(d, off, proto, a) if proto > 1500 else None
     if text is None:
         if proto <= 1500:
-            a.layers.append("other")
+            a.depth += 1
             a.info = f"Linux cooked, protocol 0x{proto:04x}"
         return "", link.rstrip(": ")
     return link, text
@@ -405,7 +405,7 @@ def _null_family(d: bytes) -> int:
 
 def _null(d: bytes, a: Acc) -> tuple[str, str]:
     """BSD loopback: a 4-byte address family in the *capturing* host's byte order."""
-    a.layers.append("Null")
+    a.depth += 1
     n = len(d)
     if n < 4:
         a.bad = True
@@ -415,7 +415,7 @@ def _null(d: bytes, a: Acc) -> tuple[str, str]:
     link = f"AF {name or 'Unknown'} ({fam}), length {n}: "
     if name is not None:
         return link, ethertype_text(d, 4, 0x0800 if name == "IPv4" else 0x86DD, a) or ""
-    a.layers.append("other")
+    a.depth += 1
     a.info = f"Null/Loopback, family {fam}"
     return "", link.rstrip(": ")
 
@@ -434,7 +434,7 @@ def _raw(d: bytes, a: Acc) -> tuple[str, str]:
     v = d[0] >> 4 if d else -1
     if v == 4 or v == 6:
         return "", ETHERTYPES[0x0800 if v == 4 else 0x86DD].text(d, 0, a) or ""
-    a.layers.append("other")
+    a.depth += 1
     a.bad = True
     return "", "[|ip]" if v < 0 else f"[malformed: not IP (version {v})], length {len(d)}"
 
@@ -451,7 +451,7 @@ def _raw_walk(d: bytes, out: Walk) -> None:
 
 
 def _arp(d: bytes, off: int, a: Acc, name: str) -> str:
-    a.layers.append(name)
+    a.depth += 1
     n = len(d) - off
     if n < 8:
         a.bad = True
@@ -605,7 +605,7 @@ class _Named(EtherHandler):
         self.wording = wording
 
     def text(self, d: bytes, off: int, a: Acc) -> str | None:
-        a.layers.append(self.name)
+        a.depth += 1
         a.info = f"{self.wording}, length {len(d) - off}"
         return a.info
 

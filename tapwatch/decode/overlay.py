@@ -68,7 +68,7 @@ def _inner_walk(d: bytes, off: int, end: int, proto: int, out: Walk) -> None:
 
 def nsh(d: bytes, off: int, end: int, length: int, a: Acc) -> str:
     """``NSH, flags [none], service-path-id 0x00002a, service-index 0xff: <inner>``."""
-    a.layers.append("NSH")
+    a.depth += 1
     if length < 8:
         a.bad = True
         return f" (packet length {length} < 8) (invalid)"
@@ -109,7 +109,7 @@ def nsh(d: bytes, off: int, end: int, length: int, a: Acc) -> str:
         return out + " [|nsh]"
     else:
         p += (hlen - 2) * 4
-    if len(a.layers) >= MAX_LAYERS:
+    if a.depth >= MAX_LAYERS:
         return out
     inner = _inner(d, p, end, nxt, a)
     sep = "\n    " if v else ": "
@@ -168,7 +168,7 @@ def _nsh_walk(d: bytes, off: int, end: int, out: Walk) -> None:
 
 def vxlan_gpe(d: bytes, off: int, end: int, length: int, a: Acc) -> str:
     """``VXLAN-GPE, flags [IP], vni 4660: <NSH or the packet>``."""
-    a.layers.append("VXLAN-GPE")
+    a.depth += 1
     out = "VXLAN-GPE, "
     if length < 8:
         a.bad = True
@@ -188,7 +188,7 @@ def vxlan_gpe(d: bytes, off: int, end: int, length: int, a: Acc) -> str:
     )
     out += f"vni {vni}"
     a.info = f"VXLAN-GPE, VNI {vni}"
-    if len(a.layers) >= MAX_LAYERS:
+    if a.depth >= MAX_LAYERS:
         return out
     sep = "\n    " if a.verbose else ": "
     if nxt == 4:
@@ -347,10 +347,11 @@ def _ws_ecm(d: bytes, p: int, end: int, a: Acc) -> str:
     """The Info of the IP packet an Encapsulated Control Message carries (Wireshark's Info is
     the inner packet's), read with an accumulator of its own: the line keeps tcpdump's
     words, which stop at the ECM."""
-    if p >= end or d[p] >> 4 not in (4, 6) or len(a.layers) >= MAX_LAYERS:
+    if p >= end or d[p] >> 4 not in (4, 6) or a.depth >= MAX_LAYERS:
         return ""
     inner = Acc(None, False)
-    inner.layers = list(a.layers)
+    inner.depth = a.depth
+    inner.w = a.w
     ethertype_text(d if end == len(d) else d[:end], p, 0x0800 if d[p] >> 4 == 4 else 0x86DD, inner)
     return inner.info
 
@@ -363,7 +364,7 @@ def _lisp_dump(d: bytes, p: int, n: int, end: int, prefix: str, out: list[str]) 
 
 def lisp(d: bytes, off: int, end: int, length: int, a: Acc) -> str:
     """``LISP-Map-Register, 1 record(s),`` then one line per EID record (its locators)."""
-    a.layers.append("LISP")
+    a.depth += 1
     if end - off < 16:
         a.bad = True
         return " [|lisp]"

@@ -531,7 +531,7 @@ def handle(d: bytes, p: int, end: int, length: int, proto: int, a: Acc) -> str:
 
 def ppp(d: bytes, p: int, end: int, length: int, a: Acc) -> str:
     """A PPP frame from its address field, if any (tcpdump's ``ppp_print``)."""
-    a.layers.append("PPP")
+    a.depth += 1
     try:
         if length < 2:
             raise Trunc
@@ -595,7 +595,7 @@ class _Ppp(EtherHandler):
 
 
 def pppoe(d: bytes, p: int, a: Acc) -> str:
-    a.layers.append("PPPoE")
+    a.depth += 1
     length = len(d) - p
     if length < 6:
         a.bad = True
@@ -674,16 +674,16 @@ class _PppLink(LinkHandler):
 
     def text(self, d: bytes, a: Acc) -> tuple[str, str]:
         if len(d) < 4:
-            a.layers.append("PPP")
+            a.depth += 1
             a.bad = True
             return "", "[|ppp]"
         if self.name == "PPP_HDLC" and d[0] == 0xFF:
             proto = u16(d, 2)
             name = _PROTOS.get(proto, f"unknown PPP protocol (0x{proto:04x})")
-            a.layers.append("PPP")
+            a.depth += 1
             return "", f"{name}: " + handle(d, 4, len(d), len(d) - 4, proto, a)
         if self.name == "PPP_HDLC":
-            a.layers.append("PPP")
+            a.depth += 1
             return "", f"unknown addr {d[2]:02x}; ctrl {d[3]:02x}"
         return "", ppp(d, 0, len(d), len(d), a)
 

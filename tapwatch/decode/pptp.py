@@ -285,7 +285,7 @@ class _Pptp(PortHandler):
     def text(
         self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
     ) -> str | None:
-        a.layers.append("PPTP")
+        a.depth += 1
         text = pptp(d, off, end, a.verbose)
         if not a.lean:
             a.info = text[2:]

@@ -314,7 +314,7 @@ class _Snmp(PortHandler):
     def text(
         self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
     ) -> str | None:
-        a.layers.append("SNMP")
+        a.depth += 1
         if not a.lean:
             info = snmp_info(d, off, end)
             if info is None:  # not SNMP to Wireshark: UDP's words
@@ -353,7 +353,7 @@ class _Rip(PortHandler):
     def text(
         self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
     ) -> str | None:
-        a.layers.append("RIP")
+        a.depth += 1
         if end - off < 4:
             return " [|rip]"
         cmd = _RIP_CMDS.get(d[off], f"unknown command ({d[off]})")
@@ -454,7 +454,7 @@ class _Tftp(PortHandler):
     def text(
         self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
     ) -> str | None:
-        a.layers.append("TFTP")
+        a.depth += 1
         out = f"TFTP, length {length}"
         if end - off < 2:
             return out + " [|tftp]"
@@ -550,7 +550,7 @@ class _Radius(PortHandler):
     def text(
         self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
     ) -> str | None:
-        a.layers.append("RADIUS")
+        a.depth += 1
         if end - off < 20:
             return "RADIUS [|radius]"
         code = d[off]
@@ -706,7 +706,7 @@ class _Dhcp6(PortHandler):
     def text(
         self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
     ) -> str | None:
-        a.layers.append("DHCPv6")
+        a.depth += 1
         if end - off < 1:
             return "dhcp6 [|dhcp6]"
         t = d[off]
@@ -832,7 +832,7 @@ class _Telnet(PortHandler):
     def text(
         self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
     ) -> str | None:
-        a.layers.append("Telnet")
+        a.depth += 1
         if end > off:
             a.info = "Telnet Data ..."  # Wireshark's words, whatever the segment carries
         words = []

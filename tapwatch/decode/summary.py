@@ -9,6 +9,7 @@ from __future__ import annotations
 import socket
 from typing import Any, Final
 
+from tapwatch.decode.classify import walk
 from tapwatch.decode.core import LINKTYPES, Acc, Cookies, Summary, TcpFlows
 from tapwatch.decode.names import SLL_PKTTYPES
 from tapwatch.linktypes import LINKTYPE_LINUX_SLL2, LINKTYPE_RAW
@@ -28,6 +29,7 @@ def summarize(data: Any, linktype: int) -> Summary:
             data = bytes(data)
         a = Acc(None, False)
         a.brief = True  # a line for the list: long runs of items cut short
+        a.w = walk(data, linktype)
         s = _summarize(data, linktype, a)
         if len(s.text) > MAX_BRIEF_TEXT or len(s.info) > MAX_BRIEF_TEXT:
             s = s._replace(text=_cut(s.text), info=_cut(s.info))
@@ -55,6 +57,7 @@ def transport_info(data: bytes, linktype: int) -> str:
         a = Acc(None, False)
         a.brief = True
         a.apps = False
+        a.w = walk(data, linktype)
         return _cut(_summarize(data, linktype, a).info)
     except Exception as exc:  # last resort, the explicit checks should win
         return _failed(data, exc).info
@@ -70,7 +73,9 @@ def summarize_with(
     try:
         if type(data) is not bytes:
             data = bytes(data)
-        return _summarize(data, linktype, Acc(flows, strict, lean))
+        a = Acc(flows, strict, lean)
+        a.w = walk(data, linktype)
+        return _summarize(data, linktype, a)
     except Exception as exc:  # last resort, the explicit checks should win
         return _failed(data, exc)
 
@@ -103,6 +108,7 @@ def line_text(
         if orig_len > len(data):
             a.cut = orig_len - len(data)
         a.cookies = cookies
+        a.w = walk(data, linktype)
         h = LINKTYPES.get(linktype)
         if h is None:
             return f"link type {linktype}, length {len(data)}"
@@ -170,10 +176,9 @@ def _summarize(d: bytes, lt: int, a: Acc) -> Summary:
     if h is not None:
         link, text = h.text(d, a)
     else:
-        a.layers.append("other")
         link = ""
         text = f"link type {lt}, length {len(d)}"
-    lay = a.layers
+    lay = a.w.names  # the layers the one walk found (what the counters count)
     proto = lay[-1] if lay and lay[-1] != "other" else (lay[-2] if len(lay) > 1 else "unknown")
     info = a.info or text
     if a.bad and "[Malformed Packet" not in info:  # (Wireshark's words may say why after it)

@@ -33,7 +33,7 @@ from tapwatch.decode.verbose import pseudo_sum, shouldbe
 
 
 def udp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -> str:
-    a.layers.append("UDP")
+    a.depth += 1
     avail = end - off
     if avail < 8:
         a.bad = True
@@ -133,7 +133,7 @@ def udp_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> 
 
 
 def tcp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -> str:
-    a.layers.append("TCP")
+    a.depth += 1
     avail = end - off
     if avail < 20:
         a.bad = True

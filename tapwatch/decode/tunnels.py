@@ -48,8 +48,8 @@ _S_LE_II: Final = struct.Struct("<II")
 _S_LE_IQ: Final = struct.Struct("<IQ")
 
 
-def deep(layers: list[str]) -> bool:
-    return len(layers) >= MAX_LAYERS
+def deep(depth: int) -> bool:
+    return depth >= MAX_LAYERS
 
 
 def inner_ether(d: bytes, off: int, end: int, a: Acc) -> str:
@@ -77,7 +77,7 @@ _GRE_FLAGS: Final = (
 def _gre(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -> str | None:
     if frag:
         return None
-    a.layers.append("GRE")
+    a.depth += 1
     hd = head_noport(ctx)
     if end - off < 4:
         a.bad = True
@@ -112,7 +112,7 @@ def _gre(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) 
         if not flags & 0x1000:
             return f"{out}, no-payload, length {clen}"
         out += f", length {clen}" + ("\n\t" if a.verbose else ": ")
-        if proto == 0x880B and not deep(a.layers):
+        if proto == 0x880B and not deep(a.depth):
             return out + (ethertype_text(d if end == len(d) else d[:end], p, 0x880B, a) or "")
         return out + f"gre-proto-0x{proto:x}"
     if ver != 0:
@@ -148,7 +148,7 @@ def _gre(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) 
             return out
     out += f", length {clen}\n\t" if a.verbose else f", length {clen}: "
     a.info = f"Generic Routing Encapsulation (0x{proto:04x})"
-    if deep(a.layers):
+    if deep(a.depth):
         return out + f"gre-proto-0x{proto:x}"
     if proto == 0x6558:
         return out + inner_ether(d, p, end, a)
@@ -235,7 +235,7 @@ def _gre_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) ->
     if p < 0:  # the entries run past the data: where the header ends is not known
         return
     out.head(p)
-    if version > 1 or p > end or deep(out.names):
+    if version > 1 or p > end or deep(len(out.names)):
         return
     if version:
         if proto == 0x880B and flags & 0x1000:
@@ -251,7 +251,7 @@ def _gre_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) ->
 
 def _erspan(d: bytes, p: int, end: int, a: Acc, typ2: bool) -> str:
     """ERSPAN type I (no header: GRE without sequence) or type II (8-byte header)."""
-    a.layers.append("ERSPAN")
+    a.depth += 1
     if not typ2:
         return "ERSPAN I: " + inner_ether(d, p, end, a)
     if end - p < 8:
@@ -272,7 +272,7 @@ def _erspan_walk(d: bytes, p: int, end: int, out: Walk, typ2: bool) -> None:
 
 
 def _esp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -> str | None:
-    a.layers.append("ESP")
+    a.depth += 1
     hd = head_noport(ctx)
     if end - off < 8:
         a.bad = True
@@ -288,13 +288,13 @@ def _esp_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) ->
 
 
 def _ah(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -> str | None:
-    a.layers.append("AH")
+    a.depth += 1
     text, nxt, size = ah_header(d, off, end, a.verbose > 0)
     if size < 0:
         a.bad = True
         return head_noport(ctx) + text
     a.info = text.rstrip(": ")
-    if deep(a.layers):
+    if deep(a.depth):
         return head_noport(ctx) + text
     inner: Ctx = (ctx[0], ctx[1], ctx[2], ctx[3], ctx[4] + text, ctx[5], ctx[6])
     return upper(d, off + size, end, clen - size, nxt, a, inner, frag)
@@ -305,7 +305,7 @@ def _ah_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> 
     if end - off >= 2:  # what its length says (in 32-bit words, less 2), cut short or not
         out.head(off + 8 + (d[off + 1] << 2))
     _text, nxt, size = ah_header(d, off, end)
-    if size < 0 or deep(out.names):
+    if size < 0 or deep(len(out.names)):
         return
     upper_walk(d, off + size, end, clen - size, nxt, out, frag)
 
@@ -314,7 +314,7 @@ def _ah_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> 
 
 
 def _mpls(d: bytes, off: int, a: Acc) -> str:
-    a.layers.append("MPLS")
+    a.depth += 1
     n = len(d)
     parts: list[str] = []
     p = off
@@ -336,7 +336,7 @@ def _mpls(d: bytes, off: int, a: Acc) -> str:
     sep = "\n\t" if a.verbose else " "  # tcpdump -v: a line per label, and the packet
     out = "MPLS " + sep.join(parts)
     a.info = f"MPLS label {label}"
-    if p >= n or deep(a.layers):
+    if p >= n or deep(a.depth):
         return out
     v = 4 if label == 0 else 6 if label == 2 else d[p] >> 4
     if v == 4 or v == 6:
@@ -359,7 +359,7 @@ def _mpls_walk(d: bytes, off: int, out: Walk) -> None:
     else:
         return
     out.head(p)
-    if p < n and not deep(out.names) and d[p] >> 4 in (4, 6):
+    if p < n and not deep(len(out.names)) and d[p] >> 4 in (4, 6):
         ip_walk(d, p, n, out)
 
 
@@ -367,7 +367,7 @@ def _mpls_walk(d: bytes, off: int, out: Walk) -> None:
 
 
 def _vxlan(d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int) -> str | None:
-    a.layers.append("VXLAN")
+    a.depth += 1
     if end - off < 8:
         a.bad = True
         return "VXLAN [|vxlan]"
@@ -375,7 +375,7 @@ def _vxlan(d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport:
     vni = S_I.unpack_from(d, off + 4)[0] >> 8
     a.info = f"VXLAN, VNI {vni}"
     out = f"VXLAN, flags [{'I' if flags & 8 else '.'}] (0x{flags:02x}), vni {vni}"
-    if deep(a.layers):
+    if deep(a.depth):
         return out
     return out + ("\n" if a.strict else ": ") + inner_ether(d, off + 8, end, a)
 
@@ -383,14 +383,14 @@ def _vxlan(d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport:
 def _vxlan_walk(d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
     out.append("VXLAN")
     out.head(off + 8)
-    if end - off >= 8 and not deep(out.names):
+    if end - off >= 8 and not deep(len(out.names)):
         inner_ether_walk(d, off + 8, end, out)
 
 
 def _geneve(
     d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
 ) -> str | None:
-    a.layers.append("Geneve")
+    a.depth += 1
     if end - off < 8:
         a.bad = True
         return "Geneve [|geneve]"
@@ -413,14 +413,14 @@ def _geneve(
     if olen:
         out += f", options [{olen} bytes]"
     p = off + 8 + olen
-    if deep(a.layers):
+    if deep(a.depth):
         return out
     sep = "\n\t" if a.verbose else ": "
     if proto == 0x6558:
         return out + sep + inner_ether(d, p, end, a)
     text = ethertype_text(d if end == len(d) else d[:end], p, proto, a)
     if text is None:
-        a.layers.pop()  # the "other" ethertype_text added
+        a.depth -= 1  # the "other" ethertype_text counted
         return f"{out}{sep}geneve-proto-0x{proto:x}"
     return f"{out}{sep}{text}"
 
@@ -432,7 +432,7 @@ def _geneve_walk(d: bytes, off: int, end: int, out: Walk, sport: int, dport: int
     proto = S_H.unpack_from(d, off + 2)[0]
     p = off + 8 + (d[off] & 0x3F) * 4
     out.head(p)
-    if d[off] >> 6 or p > end or deep(out.names):
+    if d[off] >> 6 or p > end or deep(len(out.names)):
         return
     if proto == 0x6558:
         inner_ether_walk(d, p, end, out)
@@ -468,7 +468,7 @@ def _wireguard(
     t = wireguard_type(d, off, end, sport == 51820 or dport == 51820)
     if t == 0 or a.strict:
         return None
-    a.layers.append("WireGuard")
+    a.depth += 1
     if t == 1:
         snd = _S_LE_I.unpack_from(d, off + 4)[0]
         text = f"handshake initiation, sender 0x{snd:08x}"
@@ -564,7 +564,7 @@ def _openvpn_udp(
     text = _openvpn_msg(d, off, end, length)
     if text is None:
         return None
-    a.layers.append("OpenVPN")
+    a.depth += 1
     a.info = _openvpn_info(d, off, end)
     return text
 
@@ -577,7 +577,7 @@ def _openvpn_tcp(
     text = _openvpn_msg(d, off + 2, end, S_H.unpack_from(d, off)[0])
     if text is None:
         return None
-    a.layers.append("OpenVPN")
+    a.depth += 1
     a.info = _openvpn_info(d, off + 2, end)
     return ": " + text
 

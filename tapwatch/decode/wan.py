@@ -79,7 +79,7 @@ def _etype_str(t: int) -> str:
 
 class _Chdlc(LinkHandler):
     def text(self, d: bytes, a: Acc) -> tuple[str, str]:
-        a.layers.append("CHDLC")
+        a.depth += 1
         n = len(d)
         if n < 4:
             a.bad = True
@@ -90,11 +90,11 @@ class _Chdlc(LinkHandler):
             f"length {n}: "
         )
         if proto == 0x8035:
-            a.layers.append("SLARP")
+            a.depth += 1
             return link, _slarp(d, 4, n, n - 4, a.verbose)
         if proto in (0x0800, 0x86DD, 0x8847, 0x8848):
             return link, ethertype_text(d, 4, proto, a) or ""
-        a.layers.append("other")
+        a.depth += 1
         return link, f"unknown CHDLC protocol (0x{proto:04x})"
 
     def walk(self, d: bytes, out: Walk) -> None:
@@ -174,7 +174,7 @@ def _fr_hdr(alen: int, dlci: int, flags: int, nlpid: int, length: int, cisco: bo
 
 class _FrameRelay(LinkHandler):
     def text(self, d: bytes, a: Acc) -> tuple[str, str]:
-        a.layers.append("FR")
+        a.depth += 1
         n = len(d)
         ok, dlci, alen, flags = _q922(d)
         if ok < 0:
@@ -218,7 +218,7 @@ class _FrameRelay(LinkHandler):
             return link, pre + (ethertype_text(d, hlen, 0x86DD, a) or "")
         if nlpid == 0xCF:
             return link, pre + (ethertype_text(d, hlen, 0x880B, a) or "")
-        a.layers.append("other")
+        a.depth += 1
         return link, pre + _fr_hdr(alen, dlci, flags, nlpid, body + hlen, False).rstrip(": ")
 
     def walk(self, d: bytes, out: Walk) -> None:
@@ -246,7 +246,7 @@ class _Ipnet(LinkHandler):
     """Solaris IPNET: a 24-byte header with the address family and the zones."""
 
     def text(self, d: bytes, a: Acc) -> tuple[str, str]:
-        a.layers.append("IPNET")
+        a.depth += 1
         n = len(d)
         if n < 24:
             a.bad = True
@@ -256,7 +256,7 @@ class _Ipnet(LinkHandler):
         link = f"{u32(d, 16)} > {u32(d, 20)}, family {name} ({fam}), length {n}: "
         if fam in (2, 26):
             return link, ethertype_text(d, 24, 0x0800 if fam == 2 else 0x86DD, a) or ""
-        a.layers.append("other")
+        a.depth += 1
         return "", link.rstrip(": ")
 
     def walk(self, d: bytes, out: Walk) -> None:
@@ -269,7 +269,7 @@ class _Ipoib(LinkHandler):
     """IP over InfiniBand: a 44-byte pseudo-header with the ethertype at offset 40."""
 
     def text(self, d: bytes, a: Acc) -> tuple[str, str]:
-        a.layers.append("IPoIB")
+        a.depth += 1
         n = len(d)
         if n < 44:
             a.bad = True

@@ -512,7 +512,7 @@ def _data(d: bytes, fc: int, hp: int, p: int, end: int, length: int, a: Acc, e: 
         return " [|llc]" + _dump(d[p:end], a)
     dsap, ssap, ctrl = d[p], d[p + 1], d[p + 2]
     if dsap == 0xAA and ssap == 0xAA and ctrl == 3:
-        a.layers.append("LLC")
+        a.depth += 1
         if end - p < 8 or length < 8:
             a.bad = True
             a.info = "U, func=UI" + _WS_BAD
@@ -533,7 +533,7 @@ def _data(d: bytes, fc: int, hp: int, p: int, end: int, length: int, a: Acc, e: 
                     f"{_LLC_SNAP_E}oui Ethernet (0x000000), ethertype {name} (0x{t:04x}), "
                     f"length {length - 8}: {text}"
                 )
-            a.layers.pop()  # the "other" ethertype_text added
+            a.depth -= 1  # the "other" ethertype_text counted
         if e:
             head = (
                 f"{_LLC_SNAP_E}oui {'Ethernet' if oui == 0 else 'Unknown'} (0x{oui:06x}), "
@@ -548,7 +548,7 @@ def _data(d: bytes, fc: int, hp: int, p: int, end: int, length: int, a: Acc, e: 
                 head += f"SNAP, oui Unknown (0x{oui:06x}), pid Unknown (0x{t:04x}), "
                 head += f"length {length - 8}: "
         return head + _dump(d[p:end], a)
-    a.layers.append("LLC")
+    a.depth += 1
     return _dump(d[p:end], a).lstrip()
 
 
@@ -577,7 +577,7 @@ def _hdrlen(fc: int) -> tuple[int, str]:
 def _frame(d: bytes, p: int, length: int, pad: bool, fcs: bool, a: Acc) -> tuple[str, str]:
     """``(-e header, body)`` of the 802.11 frame at ``p``; ``length`` its length on the wire."""
     end = len(d)
-    a.layers.append("802.11")
+    a.depth += 1
     if fcs:
         if length < 4:
             a.bad = True
@@ -751,7 +751,7 @@ class _Radiotap(LinkHandler):
     """802.11 behind a radiotap header (link type 127): the radio's fields, then the frame."""
 
     def text(self, d: bytes, a: Acc) -> tuple[str, str]:
-        a.layers.append("Radiotap")
+        a.depth += 1
         radio, rlen, flags = _radiotap(d)
         if rlen < 0:
             a.bad = True
