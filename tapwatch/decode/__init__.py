@@ -43,7 +43,7 @@ every consumer reads a frame's headers from:
 * ``deep=False`` stops at the first transport header; :func:`first_ip` (``Walk.shallow``)
   at the first IP header, once its version, offset and datagram end are set.
 
-Its consumers: :func:`layers` (the counters), :mod:`tapwatch.analysis.headers`,
+Its consumers: :func:`layers` (the counters), the text (below), :mod:`tapwatch.analysis.headers`,
 :mod:`tapwatch.replay`, :mod:`tapwatch.peer`, the byte spans of the tree's layers and where
 their headers end (the builders read a header's fields, the walk where it ends:
 :meth:`~tapwatch.decode.fields.Net.header_end`, and where a UDP datagram, an L2TP message
@@ -53,9 +53,14 @@ MPLS, GRE, AH, UDP, VXLAN, Geneve, L2TP, ERSPAN, OpenVPN and ESP layers
 header the frame's walk did not reach, such as a reassembled datagram or a tunnel's), and
 (:func:`first_ip`: a walk that stops at the first IP header) the crossing key of
 :mod:`tapwatch.analysis.crossing`.
-The text (:func:`summarize`, ``-v``) goes through the same tables and handlers with its
-own walk, ``text``, since it needs every field.  When both ports of a segment are bound,
-the handler with the lower ``prio`` (:func:`~tapwatch.decode.core.bind`) is tried first.
+The text (:func:`summarize`, :func:`line_text`, ``-v``) is a consumer too: each entry point
+walks the frame first and hands the walk to the handlers' ``text`` (``Acc.w``).  The
+line's layers (``Summary.layers``, the list's Protocol column) are the walk's names, the
+counters' own; a ``text`` formats the fields of a header whose boundaries it takes from
+the walk, and a header the frame's walk did not reach (one an ICMP error quotes) is walked
+from there by the same handler's ``walk`` (``Walk.adopt``) before its text reads it.
+When both ports of a segment are bound, the handler with the lower ``prio``
+(:func:`~tapwatch.decode.core.bind`) is tried first, by the walk and the text alike.
 
 Differences from ``tcpdump -nn`` (tcpdump 4.99.3), each a flag away:
 

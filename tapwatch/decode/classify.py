@@ -1,8 +1,8 @@
 """``layers``: the protocol stack of a frame, for the per-protocol counters.
 
-A separate, leaner walk than :func:`~tapwatch.decode.summarize` (no strings
-built), because the statistics see every captured packet, not just the visible
-ones.  It goes through the same dispatch tables, so both agree on every frame.
+The walk alone (no strings built), because the statistics see every captured packet,
+not just the visible ones; :func:`walk` is the same walk with its offsets kept, which
+:func:`~tapwatch.decode.summarize` runs first and reads its layers and boundaries from.
 """
 
 from __future__ import annotations

@@ -3,10 +3,12 @@
 The tables are the seams between layers, in the spirit of scapy's ``bind_layers``:
 one table per layer boundary (link type, ethertype, IP protocol, UDP port, TCP
 port, GRE protocol).  A protocol module registers one :class:`Handler` per key at
-import time; the handler carries both jobs that walk a packet -- the tcpdump text
-(for :func:`~tapwatch.decode.summarize`) and the bare layer names (for
-:func:`~tapwatch.decode.layers`, which the counters call for every packet).  Adding
-a protocol is one handler and one :func:`bind` call.
+import time; the handler carries both jobs -- ``walk``, the one reader of its header's
+layout (the layer's name, where its header and payload start and end: what
+:func:`~tapwatch.decode.layers`, the counters, and every other consumer read), and
+``text``, the tcpdump words for :func:`~tapwatch.decode.summarize`, which takes those
+boundaries from the frame's walk (``Acc.w``).  Adding a protocol is one handler and one
+:func:`bind` call.
 
 Modules never import each other's decoders: they call through these tables, so
 the dependency graph stays a star around this module (and IP-in-GRE-in-UDP-in-IP
@@ -431,9 +433,10 @@ MAX_BRIEF_ITEMS: Final = 32
 class Handler:
     """What every handler has: a layer name, and its place (``prio``: tcpdump's precedence).
 
-    One subclass per layer boundary fixes the signatures of the two walks --
-    ``text`` for summarize, ``walk`` for layers -- and each protocol subclasses
-    it with both methods.  Typed methods (rather than callables in a table) let
+    One subclass per layer boundary fixes the signatures of its two jobs --
+    ``walk``, the header's layout for every consumer, and ``text``, the words
+    summarize prints, read at the boundaries the walk found -- and each protocol
+    subclasses it with both methods.  Typed methods (rather than callables in a table) let
     the compiled decoder call the next layer directly instead of through
     Python's calling convention.  A ``text`` returns ``None`` to say "not mine
     after all" where the key alone is not proof (an application protocol on
