@@ -172,15 +172,17 @@ def _failed(data: object, exc: Exception) -> Summary:
 
 
 def _summarize(d: bytes, lt: int, a: Acc) -> Summary:
+    # the layers the one walk found (what the counters count), taken before the text runs:
+    # a header the walk did not reach that the text walks from (Walk.adopt) is no layer
+    lay = tuple(a.w.names)
     h = LINKTYPES.get(lt)
     if h is not None:
         link, text = h.text(d, a)
     else:
         link = ""
         text = f"link type {lt}, length {len(d)}"
-    lay = a.w.names  # the layers the one walk found (what the counters count)
     proto = lay[-1] if lay and lay[-1] != "other" else (lay[-2] if len(lay) > 1 else "unknown")
     info = a.info or text
     if a.bad and "[Malformed Packet" not in info:  # (Wireshark's words may say why after it)
         info += " [Malformed Packet]"
-    return _new_summary(Summary, (proto, a.src, a.dst, info, tuple(lay), a.bad, text, link))
+    return _new_summary(Summary, (proto, a.src, a.dst, info, lay, a.bad, text, link))
