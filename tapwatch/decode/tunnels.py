@@ -52,6 +52,44 @@ def deep(depth: int) -> bool:
     return depth >= MAX_LAYERS
 
 
+def fresh(off: int) -> Walk:
+    """A walk to run from a header the frame's walk did not reach (an ICMP error's quote, a
+    handler the text tried that the walk did not pick, the nesting bound): the text reads that
+    header's boundaries from the same walk function, never from a length field of its own."""
+    sub = Walk(None, True, True)
+    sub.at = off
+    return sub
+
+
+def adopt(a: Acc, sub: Walk) -> Walk:
+    """Take ``sub`` (a :func:`fresh` walk, run) into the frame's walk, so that later lookups
+    find its layers too; the walk to read them from now (``sub``: the frame's may keep none)."""
+    a.w.adopt(sub)
+    return sub
+
+
+def parts(w: Walk, off: int, name: str) -> list[int]:
+    """The headers the walk read inside the layer ``name`` at ``off``, as flat ``start, end``
+    pairs in the order read (MPLS's labels, GRE's source route entries, OpenVPN's records
+    over TCP): what a text iterates instead of reading their length fields again."""
+    names = w.names
+    starts = w.starts
+    k = -1
+    for i in range(len(starts) - 1, -1, -1):
+        if starts[i] == off and names[i] == name:
+            k = i
+            break
+    out: list[int] = []
+    if k < 0:
+        return out
+    inner = w.inner
+    for i in range(0, len(inner), 3):
+        if inner[i + 2] == k:
+            out.append(inner[i])
+            out.append(inner[i + 1])
+    return out
+
+
 def inner_ether(d: bytes, off: int, end: int, a: Acc) -> str:
     """An Ethernet frame carried in a tunnel, printed without its link header (no ``-e``)."""
     _link, text = ether(d if end == len(d) else d[:end], off, a)
@@ -84,6 +122,13 @@ def _gre(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) 
         return f"{hd}GRE [|gre]"
     flags, proto = S_HH.unpack_from(d, off)
     ver = flags & 7
+    # where the header ends (after the optional fields and the source route entries) and
+    # where each entry ends: the walk's, which alone reads the entries' lengths
+    w = a.w
+    if not w.has(off, "GRE"):
+        w = fresh(off)
+        _gre_walk(d, off, end, clen, w, False)
+        adopt(a, w)
     p = off + 4
     out = f"{hd}GREv{ver}"
     if a.verbose:
@@ -113,6 +158,8 @@ def _gre(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) 
             return f"{out}, no-payload, length {clen}"
         out += f", length {clen}" + ("\n\t" if a.verbose else ": ")
         if proto == 0x880B and not deep(a.depth):
+            if flags & 0xE000 == 0x2000:  # the walk's header; else tcpdump's: it reads the
+                p = w.header_end(off, "GRE")  # key whatever K says, the walk as tshark
             return out + (ethertype_text(d if end == len(d) else d[:end], p, 0x880B, a) or "")
         return out + f"gre-proto-0x{proto:x}"
     if ver != 0:
@@ -141,11 +188,11 @@ def _gre(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) 
         out += f", seq {seq}"
         p += 4
     if flags & 0x4000:
-        sres, p = _gre_sres(d, p, end)
-        out += sres
-        if p < 0:
-            a.bad = True
-            return out
+        out += _gre_sres(d, parts(w, off, "GRE"), end)
+    p = w.header_end(off, "GRE")
+    if p < 0:  # the entries ran past the data
+        a.bad = True
+        return out
     out += f", length {clen}\n\t" if a.verbose else f", length {clen}: "
     a.info = f"Generic Routing Encapsulation (0x{proto:04x})"
     if deep(a.depth):
@@ -161,24 +208,22 @@ def _gre(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) 
     return out + f"gre-proto-0x{proto:x}"
 
 
-def _gre_sres(d: bytes, p: int, end: int) -> tuple[str, int]:
-    """tcpdump's words for RFC 1701's source route entries from ``p``: ``, (rtaf=ip *a b)``
-    (IPv4 hops, ``*`` at the entry's offset), ``, (rtaf=asn 64 *c8)`` (AS numbers in hex),
-    ``, (rtaf=0x1234)``, an entry whose offset or length is wrong said so; and where the
-    NULL entry ends them, or -1 when they run past ``end`` (at most 64 entries)."""
+def _gre_sres(d: bytes, sres: list[int], end: int) -> str:
+    """tcpdump's words for RFC 1701's source route entries, as flat ``start, end`` pairs
+    from the walk: ``, (rtaf=ip *a b)`` (IPv4 hops, ``*`` at the entry's offset),
+    ``, (rtaf=asn 64 *c8)`` (AS numbers in hex), ``, (rtaf=0x1234)``, an entry whose offset
+    or length is wrong said so; `` [|gre]`` after them unless the NULL entry ends them
+    (the walk read at most 64)."""
     out = ""
-    for _ in range(64):
-        if p + 4 > end:
-            return out + " [|gre]", -1
-        af, off, n = d[p] << 8 | d[p + 1], d[p + 2], d[p + 3]
-        p += 4
-        if af == 0 and n == 0:
-            return out, p
-        if p + n > end:
-            return out + " [|gre]", -1
-        out += _gre_sre(d, af, off, n, p)
-        p += n
-    return out + " [|gre]", -1
+    for i in range(0, len(sres), 2):
+        p, e = sres[i], sres[i + 1]
+        af = d[p] << 8 | d[p + 1]
+        if af == 0 and e == p + 4:
+            return out
+        if e > end:
+            return out + " [|gre]"
+        out += _gre_sre(d, af, d[p + 2], e - p - 4, p + 4)
+    return out + " [|gre]"
 
 
 def _gre_sre(d: bytes, af: int, off: int, n: int, p: int) -> str:
@@ -199,13 +244,15 @@ def _gre_sre(d: bytes, af: int, off: int, n: int, p: int) -> str:
     return f", (rtaf={name} {' '.join(words)})"
 
 
-def _gre_sres_end(d: bytes, p: int, end: int) -> int:
+def _gre_sres_end(d: bytes, p: int, end: int, out: Walk) -> int:
     """Where RFC 1701's source route entries from ``p`` end (after the NULL entry: address
-    family 0, length 0), at most 64 of them; -1 when they run past ``end``."""
+    family 0, length 0), at most 64 of them; -1 when they run past ``end``.  Each entry
+    whose length was read is a part of the layer (what the text words, entry by entry)."""
     for _ in range(64):
         if p + 4 > end:
             return -1
         n = d[p + 3]
+        out.part(p, p + 4 + n)
         if d[p] == 0 and d[p + 1] == 0 and n == 0:
             return p + 4
         p += 4 + n
@@ -231,7 +278,7 @@ def _gre_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) ->
         + (4 if version == 1 and flags & 0x0080 else 0)
     )
     if flags & 0x4000 and version == 0:  # RFC 1701's source route entries, to the NULL one
-        p = _gre_sres_end(d, p, end)
+        p = _gre_sres_end(d, p, end, out)
     if p < 0:  # the entries run past the data: where the header ends is not known
         return
     out.head(p)
@@ -252,15 +299,21 @@ def _gre_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) ->
 def _erspan(d: bytes, p: int, end: int, a: Acc, typ2: bool) -> str:
     """ERSPAN type I (no header: GRE without sequence) or type II (8-byte header)."""
     a.depth += 1
-    if not typ2:
+    w = a.w
+    if not w.has(p, "ERSPAN"):
+        w = fresh(p)
+        _erspan_walk(d, p, end, w, typ2)
+        adopt(a, w)
+    h = w.header_end(p, "ERSPAN")  # the walk's: type II's header, type I's none
+    if h == p:
         return "ERSPAN I: " + inner_ether(d, p, end, a)
-    if end - p < 8:
+    if h > end:
         a.bad = True
         return "ERSPAN II [|erspan]"
     w1, _w2 = S_II.unpack_from(d, p)
     vlan = w1 >> 16 & 0xFFF
     session = w1 & 0x3FF
-    return f"ERSPAN II, session {session}, vlan {vlan}: " + inner_ether(d, p + 8, end, a)
+    return f"ERSPAN II, session {session}, vlan {vlan}: " + inner_ether(d, h, end, a)
 
 
 def _erspan_walk(d: bytes, p: int, end: int, out: Walk, typ2: bool) -> None:
@@ -274,7 +327,12 @@ def _erspan_walk(d: bytes, p: int, end: int, out: Walk, typ2: bool) -> None:
 def _esp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -> str | None:
     a.depth += 1
     hd = head_noport(ctx)
-    if end - off < 8:
+    w = a.w
+    if not w.has(off, "ESP"):
+        w = fresh(off)
+        _esp_walk(d, off, end, clen, w, frag)
+        adopt(a, w)
+    if w.header_end(off, "ESP") > end:  # the walk's: the SPI and sequence number
         a.bad = True
         return f"{hd} [|esp]"
     spi, seq = S_II.unpack_from(d, off)
@@ -368,7 +426,13 @@ def _mpls_walk(d: bytes, off: int, out: Walk) -> None:
 
 def _vxlan(d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int) -> str | None:
     a.depth += 1
-    if end - off < 8:
+    w = a.w
+    if not w.has(off, "VXLAN"):
+        w = fresh(off)
+        _vxlan_walk(d, off, end, w, sport, dport)
+        adopt(a, w)
+    p = w.header_end(off, "VXLAN")  # the walk's: flags, reserved bits, VNI
+    if p > end:
         a.bad = True
         return "VXLAN [|vxlan]"
     flags = d[off]
@@ -377,7 +441,7 @@ def _vxlan(d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport:
     out = f"VXLAN, flags [{'I' if flags & 8 else '.'}] (0x{flags:02x}), vni {vni}"
     if deep(a.depth):
         return out
-    return out + ("\n" if a.strict else ": ") + inner_ether(d, off + 8, end, a)
+    return out + ("\n" if a.strict else ": ") + inner_ether(d, p, end, a)
 
 
 def _vxlan_walk(d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
@@ -407,12 +471,16 @@ def _geneve(
     if rsvd:
         out += f", rsvd 0x{rsvd:x}"
     a.info = f"Geneve, VNI 0x{vni:x}"
-    olen = (vo & 0x3F) * 4
-    if end - off - 8 < olen:
-        return f"{out} truncated-geneve - {olen - (end - off - 8)} bytes missing"
-    if olen:
-        out += f", options [{olen} bytes]"
-    p = off + 8 + olen
+    w = a.w
+    if not w.has(off, "Geneve"):
+        w = fresh(off)
+        _geneve_walk(d, off, end, w, sport, dport)
+        adopt(a, w)
+    p = w.header_end(off, "Geneve")  # the walk's: after the options its length announces
+    if p > end:
+        return f"{out} truncated-geneve - {p - end} bytes missing"
+    if p > off + 8:
+        out += f", options [{p - off - 8} bytes]"
     if deep(a.depth):
         return out
     sep = "\n\t" if a.verbose else ": "
@@ -465,24 +533,32 @@ def wireguard_type(d: bytes, off: int, end: int, port: bool = False) -> int:
 def _wireguard(
     d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
 ) -> str | None:
-    t = wireguard_type(d, off, end, sport == 51820 or dport == 51820)
-    if t == 0 or a.strict:
+    if a.strict:
         return None
+    w = a.w
+    if not w.has(off, "WireGuard"):
+        w = fresh(off)
+        _wireguard_walk(d, off, end, w, sport, dport)
+        adopt(a, w)
+    p = w.header_end(off, "WireGuard")  # the walk's: the message has WireGuard's shape
+    if p < 0:
+        return None
+    t = d[off]
     a.depth += 1
     if t == 1:
-        snd = _S_LE_I.unpack_from(d, off + 4)[0]
+        snd = _S_LE_I.unpack_from(d, p)[0]
         text = f"handshake initiation, sender 0x{snd:08x}"
         a.info = f"Handshake Initiation, sender=0x{snd:08X}"
     elif t == 2:
-        snd, rcv = _S_LE_II.unpack_from(d, off + 4)
+        snd, rcv = _S_LE_II.unpack_from(d, p)
         text = f"handshake response, sender 0x{snd:08x}, receiver 0x{rcv:08x}"
         a.info = f"Handshake Response, sender=0x{snd:08X}, receiver=0x{rcv:08X}"
     elif t == 3:
-        rcv = _S_LE_I.unpack_from(d, off + 4)[0]
+        rcv = _S_LE_I.unpack_from(d, p)[0]
         text = f"cookie reply, receiver 0x{rcv:08x}"
         a.info = f"Cookie Reply, receiver=0x{rcv:08X}"
     else:
-        rcv, ctr = _S_LE_IQ.unpack_from(d, off + 4)
+        rcv, ctr = _S_LE_IQ.unpack_from(d, p)
         what = "keepalive" if end - off == 32 else "transport data"
         text = f"{what}, receiver 0x{rcv:08x}, counter {ctr}"
         # Wireshark's words: the data's length less the 16-byte header and 16-byte tag
