@@ -374,25 +374,29 @@ def _ah_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> 
 def _mpls(d: bytes, off: int, a: Acc) -> str:
     a.depth += 1
     n = len(d)
-    parts: list[str] = []
-    p = off
+    w = a.w
+    if not w.has(off, "MPLS"):
+        w = fresh(off)
+        _mpls_walk(d, off, w)
+        adopt(a, w)
+    # the labels the walk read (each a part), and where the stack ends: after the label
+    # with the bottom-of-stack bit (-1: cut short, or 16 labels without it)
+    labels = parts(w, off, "MPLS")
+    p = w.header_end(off, "MPLS")
+    words: list[str] = []
     label = -1
-    for _ in range(16):
-        if n - p < 4:
-            a.bad = True
-            return "MPLS " + " ".join(parts) + (" " if parts else "") + "[|mpls]"
-        w = S_I.unpack_from(d, p)[0]
-        label = w >> 12
-        bos = w >> 8 & 1
-        p += 4
-        parts.append(f"(label {label}, tc {w >> 9 & 7}{', [S]' if bos else ''}, ttl {w & 0xFF})")
-        if bos:
-            break
-    else:
+    for i in range(0, len(labels), 2):
+        v = S_I.unpack_from(d, labels[i])[0]
+        label = v >> 12
+        bos = ", [S]" if v >> 8 & 1 else ""
+        words.append(f"(label {label}, tc {v >> 9 & 7}{bos}, ttl {v & 0xFF})")
+    if p < 0:
         a.bad = True
-        return "MPLS " + " ".join(parts)
+        if len(labels) < 32:  # cut short
+            return "MPLS " + " ".join(words) + (" " if words else "") + "[|mpls]"
+        return "MPLS " + " ".join(words)
     sep = "\n\t" if a.verbose else " "  # tcpdump -v: a line per label, and the packet
-    out = "MPLS " + sep.join(parts)
+    out = "MPLS " + sep.join(words)
     a.info = f"MPLS label {label}"
     if p >= n or deep(a.depth):
         return out
@@ -637,6 +641,13 @@ def _openvpn_udp(
 ) -> str | None:
     if a.strict:
         return None
+    w = a.w
+    if not w.has(off, "OpenVPN"):
+        w = fresh(off)
+        _openvpn_walk(d, off, end, w, sport, dport)
+        adopt(a, w)
+    if w.header_end(off, "OpenVPN") < 0:  # the walk's: an opcode OpenVPN has
+        return None
     text = _openvpn_msg(d, off, end, length)
     if text is None:
         return None
@@ -648,9 +659,18 @@ def _openvpn_udp(
 def _openvpn_tcp(
     d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
 ) -> str | None:
-    if a.strict or end - off < 3 or S_H.unpack_from(d, off)[0] + 2 > length:
+    if a.strict or end - off < 3:
         return None
-    text = _openvpn_msg(d, off + 2, end, S_H.unpack_from(d, off)[0])
+    w = a.w
+    if not w.has(off, "OpenVPN"):
+        # walked to the end the headers claim: a record the capture cut is still one
+        w = fresh(off)
+        _openvpn_tcp_walk(d, off, off + length if off + length > end else end, w, sport, dport)
+        adopt(a, w)
+    rec = w.layer_end(off, "OpenVPN")  # the walk's: the first record's end, by its length
+    if rec < 0 or rec > off + length:
+        return None
+    text = _openvpn_msg(d, off + 2, end, rec - off - 2)
     if text is None:
         return None
     a.depth += 1
@@ -689,7 +709,30 @@ def _openvpn_tcp_walk(d: bytes, off: int, end: int, out: Walk, sport: int, dport
     ):
         out.append("OpenVPN")
         out.head(off + 3)  # the record's length, the opcode and key ID
-        out.extent(off + 2 + S_H.unpack_from(d, off)[0])  # the record's end
+        rec = off + 2 + S_H.unpack_from(d, off)[0]
+        out.extent(rec)  # the first record's end
+        if out.keep:
+            _openvpn_records(d, off, rec, min(end, len(d)), out)
+
+
+#: the records of one TCP segment the walk records (the tree shows fewer: MAX_ITEMS nodes)
+_MAX_RECORDS: Final = 80
+
+
+def _openvpn_records(d: bytes, off: int, rec: int, end: int, out: Walk) -> None:
+    """Every record of an OpenVPN-over-TCP segment (from ``off``, the first ending at
+    ``rec``) as a part of the layer, while their lengths lie in the segment's bytes: what
+    the tree reads the further records' extents from.  A record of length 0 ends them."""
+    out.part(off, rec)
+    p = rec
+    for _ in range(_MAX_RECORDS):
+        if p + 2 > end:
+            return
+        n = S_H.unpack_from(d, p)[0]
+        if n == 0:
+            return
+        out.part(p, p + 2 + n)
+        p += 2 + n
 
 
 class _Gre(IpHandler):
