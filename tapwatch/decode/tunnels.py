@@ -570,6 +570,16 @@ def _wireguard(
     return f"WireGuard {text}, length {length}"
 
 
+def wireguard_head(d: bytes, off: int, end: int) -> int:
+    """Where the header of the WireGuard message at ``off`` ends, as the walk reads it off
+    WireGuard's port (-1: not a message's shape): for a reader the frame's walk gave no
+    WireGuard layer there (the display filter's heuristic, on a port the decoder gives
+    another protocol)."""
+    w = fresh(off)
+    _wireguard_walk(d, off, end, w, 0, 0)
+    return w.header_end(off, "WireGuard")
+
+
 def _wireguard_walk(d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
     if wireguard_type(d, off, end, sport == 51820 or dport == 51820):
         out.append("WireGuard")

@@ -178,7 +178,16 @@ def wg_heuristic(pkt: Packet, d: bytes, off: int, end: int) -> bool:
     else:
         ok = False
     if ok:
-        pkt.add(Layer("wg", d, off, end, 4))
+        # the header's end (type and reserved bytes) as the decoder's walk read it: the
+        # frame's, else its WireGuard walk from here (this shape is what it takes too)
+        p = carried_end(pkt, d, off, end, "WireGuard")
+        if p < 0:
+            from tapwatch.decode.tunnels import wireguard_head
+
+            p = wireguard_head(d, off, end)
+        if p < 0:
+            return False
+        pkt.add(Layer("wg", d, off, end, p - off))
     return ok
 
 
