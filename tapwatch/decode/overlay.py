@@ -163,7 +163,7 @@ def _context(d: bytes, p: int, end: int, hlen: int, md: int) -> tuple[str, int]:
 
 
 def _nsh_walk(d: bytes, off: int, end: int, out: Walk) -> None:
-    out.append("NSH")
+    out.add("NSH", off)  # (from VXLAN-GPE no table dispatched to it: its offset said here)
     if end - off < 8:
         return
     base = u32(d, off)

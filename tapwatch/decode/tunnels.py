@@ -541,6 +541,10 @@ def _wireguard(
         return None
     w = a.w
     if not w.has(off, "WireGuard"):
+        # tried on every UDP payload no port claimed: its shape (not a boundary) first, a
+        # walk made only for a message the frame's walk did not reach
+        if not wireguard_type(d, off, end, sport == 51820 or dport == 51820):
+            return None
         w = fresh(off)
         _wireguard_walk(d, off, end, w, sport, dport)
         adopt(a, w)
