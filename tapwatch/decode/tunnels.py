@@ -729,8 +729,9 @@ def _openvpn_tcp_walk(d: bytes, off: int, end: int, out: Walk, sport: int, dport
             _openvpn_records(d, off, rec, min(end, len(d)), out)
 
 
-#: the records of one TCP segment the walk records (the tree shows fewer: MAX_ITEMS nodes)
-_MAX_RECORDS: Final = 80
+#: the records of one TCP segment the walk records: one more than the display filter gives
+#: layers (its MAX_TCP_RECORDS; the tree shows fewer, MAX_ITEMS nodes)
+_MAX_RECORDS: Final = 257
 
 
 def _openvpn_records(d: bytes, off: int, rec: int, end: int, out: Walk) -> None:
