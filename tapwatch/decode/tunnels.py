@@ -354,8 +354,14 @@ def _ah(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -
     a.info = text.rstrip(": ")
     if deep(a.depth):
         return head_noport(ctx) + text
+    w = a.w
+    if not w.has(off, "AH"):
+        w = fresh(off)
+        _ah_walk(d, off, end, clen, w, frag)
+        adopt(a, w)
+    p = w.header_end(off, "AH")  # the walk's: what its length says
     inner: Ctx = (ctx[0], ctx[1], ctx[2], ctx[3], ctx[4] + text, ctx[5], ctx[6])
-    return upper(d, off + size, end, clen - size, nxt, a, inner, frag)
+    return upper(d, p, end, clen - (p - off), nxt, a, inner, frag)
 
 
 def _ah_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> None:
