@@ -28,7 +28,7 @@ from tapwatch.decode.core import (
     ethertype_walk,
     head_noport,
 )
-from tapwatch.decode.tunnels import deep, inner_ether, inner_ether_walk
+from tapwatch.decode.tunnels import adopt, deep, fresh, inner_ether, inner_ether_walk
 
 # --------------------------------------------------------------------------- L2TP
 
@@ -46,8 +46,15 @@ def _l2tp(d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: 
     flags = S_H.unpack_from(d, off)[0]
     ver = flags & 0xF
     a.depth += 1
+    # the message's end by its Length field, where its header ends (after the padding
+    # the Offset Size announces), L2TPv3's cookie: the walk's
+    w = a.w
+    if not w.has(off, "L2TP"):
+        w = fresh(off)
+        _l2tp_walk(d, off, end, w, sport, dport)
+        adopt(a, w)
     if ver == 3 and not a.strict:
-        return " " + _l2tpv3_udp(d, off, end, length, a)
+        return " " + _l2tpv3_udp(d, off, end, a, w)
     if ver == 1:
         return " l2f:"
     if ver != 2:
@@ -68,7 +75,7 @@ def _l2tp(d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: 
         if end - p < 2:
             a.bad = True
             return out + " [|l2tp]"
-        mlen = S_H.unpack_from(d, p)[0]
+        mlen = w.layer_end(off, "L2TP") - off
         p += 2
     if end - p < 2:
         a.bad = True
@@ -98,11 +105,10 @@ def _l2tp(d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: 
             return out + " [|l2tp]"
         out += f"Nr={S_H.unpack_from(d, p + 2)[0]}"
         p += 4
-    if o:
-        if end - p < 2 or end - p - 2 < S_H.unpack_from(d, p)[0]:
-            a.bad = True
-            return out + " [|l2tp]"
-        p += 2 + S_H.unpack_from(d, p)[0]
+    p = w.header_end(off, "L2TP")
+    if p < 0 or p > end:  # cut in the Offset Size or the padding it announces
+        a.bad = True
+        return out + " [|l2tp]"
     if lb:
         if length < mlen:
             a.bad = True
@@ -160,10 +166,8 @@ def _l2tp_walk(d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) 
     out.append("L2TP")
     flags = S_H.unpack_from(d, off)[0]
     p = _l2tp_head(d, off, end, out)
-    if flags & 0xF == 3 and not flags & 0x8000 and end - off >= 8 and not deep(len(out.names)):
-        inner = _l2tpv3_frame(d, off + 8, end)
-        if inner >= 0:
-            inner_ether_walk(d, inner, end, out)
+    if flags & 0xF == 3 and not flags & 0x8000 and end - off >= 8:
+        _l2tpv3_frame_walk(d, off + 8, end, out)
         return
     if flags & 0xF != 2 or flags & 0x8000 or deep(len(out.names)) or p < 0:
         return
@@ -189,14 +193,27 @@ def _l2tpv3_frame(d: bytes, p: int, end: int) -> int:
     return -1
 
 
-def _l2tpv3_data(d: bytes, p: int, end: int, a: Acc) -> str:
-    """``L2TPv3, session 0x1234: <the Ethernet frame>`` from the session ID at ``p``."""
+def _l2tpv3_frame_walk(d: bytes, p: int, end: int, out: Walk) -> None:
+    """After a data session's ID (ending at ``p``): the cookie's length guessed once, here
+    (recorded as a part spanning the cookie, 0 to 8 bytes, when an Ethernet frame follows
+    it: what the text reads), and the frame walked unless past the nesting bound."""
+    inner = _l2tpv3_frame(d, p, end)
+    if inner < 0:
+        return
+    out.part(p, inner)
+    if not deep(len(out.names)):
+        inner_ether_walk(d, inner, end, out)
+
+
+def _l2tpv3_data(d: bytes, p: int, end: int, a: Acc, w: Walk) -> str:
+    """``L2TPv3, session 0x1234: <the Ethernet frame>`` from the session ID at ``p``; ``w``
+    has the L2TP layer (its cookie, as the walk guessed it)."""
     if end - p < 4:
         a.bad = True
         return "L2TPv3 [|l2tp]"
     sid = S_I.unpack_from(d, p)[0]
     out = f"L2TPv3, session 0x{sid:08x}"
-    inner = _l2tpv3_frame(d, p + 4, end)
+    inner = w.part_end(p + 4, "L2TP")
     if inner >= 0 and not deep(a.depth):
         out += ": " + inner_ether(d, inner, end, a)
     else:
@@ -240,10 +257,10 @@ def _l2tpv3_control(d: bytes, p: int, end: int, a: Acc) -> str:
     return f"L2TPv3 control, connection 0x{ccid:08x}, Ns={ns}, Nr={nr}{what}, length {ln}"
 
 
-def _l2tpv3_udp(d: bytes, off: int, end: int, length: int, a: Acc) -> str:
+def _l2tpv3_udp(d: bytes, off: int, end: int, a: Acc, w: Walk) -> str:
     if d[off] & 0x80:
         return _l2tpv3_control(d, off, end, a)
-    return _l2tpv3_data(d, off + 4, end, a)
+    return _l2tpv3_data(d, off + 4, end, a, w)
 
 
 def _l2tpv3_ip(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -> str | None:
@@ -252,7 +269,12 @@ def _l2tpv3_ip(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: 
     a.depth += 1
     if d[off : off + 4] == b"\0\0\0\0":  # session 0: a control message follows
         return head_noport(ctx) + _l2tpv3_control(d, off + 4, end, a)
-    return head_noport(ctx) + _l2tpv3_data(d, off, end, a)
+    w = a.w
+    if not w.has(off, "L2TP"):
+        w = fresh(off)
+        _l2tpv3_ip_walk(d, off, end, clen, w, frag)
+        adopt(a, w)
+    return head_noport(ctx) + _l2tpv3_data(d, off, end, a, w)
 
 
 def _l2tpv3_ip_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> None:
@@ -265,10 +287,7 @@ def _l2tpv3_ip_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bo
             _l2tp_head(d, off + 4, end, out)
         return
     out.head(off + 4)  # the session ID (the cookie's length is agreed out of band)
-    if not deep(len(out.names)):
-        inner = _l2tpv3_frame(d, off + 4, end)
-        if inner >= 0:
-            inner_ether_walk(d, inner, end, out)
+    _l2tpv3_frame_walk(d, off + 4, end, out)
 
 
 class _L2tp(PortHandler):

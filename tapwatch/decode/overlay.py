@@ -33,6 +33,7 @@ from tapwatch.decode.core import (
     u32,
 )
 from tapwatch.decode.link import ether, ether_walk
+from tapwatch.decode.tunnels import adopt, fresh
 from tapwatch.decode.verbose import hexdump
 
 _NSH_NEXT: Final = {
@@ -93,6 +94,12 @@ def nsh(d: bytes, off: int, end: int, length: int, a: Acc) -> str:
     if end - off < 8:
         a.bad = True
         return out + " [|nsh]"
+    w = a.w
+    if not w.has(off, "NSH"):
+        w = fresh(off)
+        _nsh_walk(d, off, end, w)
+        adopt(a, w)
+    head = w.header_end(off, "NSH")  # the walk's: the header's length, in words
     out += f"service-path-id 0x{u32(d, off + 4) >> 8:06x}, service-index 0x{d[off + 7]:x}"
     if hlen < 2:
         a.bad = True
@@ -104,11 +111,11 @@ def nsh(d: bytes, off: int, end: int, length: int, a: Acc) -> str:
         if p < 0:
             a.bad = True
             return out
-    elif p + (hlen - 2) * 4 > end:
+    elif head > end:
         a.bad = True
         return out + " [|nsh]"
     else:
-        p += (hlen - 2) * 4
+        p = head
     if a.depth >= MAX_LAYERS:
         return out
     inner = _inner(d, p, end, nxt, a)
@@ -156,12 +163,13 @@ def _context(d: bytes, p: int, end: int, hlen: int, md: int) -> tuple[str, int]:
 
 
 def _nsh_walk(d: bytes, off: int, end: int, out: Walk) -> None:
-    out.append("NSH")
-    if end - off < 8 or len(out.names) >= MAX_LAYERS:
+    out.add("NSH", off)  # (from VXLAN-GPE no table dispatched to it: its offset said here)
+    if end - off < 8:
         return
     base = u32(d, off)
     hlen = (base >> 16) & 0x3F
-    if base >> 30 or hlen < 2 or off + hlen * 4 > end:
+    out.head(off + hlen * 4)  # its length (in 4-byte words) counts the base header
+    if len(out.names) >= MAX_LAYERS or base >> 30 or hlen < 2 or off + hlen * 4 > end:
         return
     _inner_walk(d, off + hlen * 4, end, base & 0xFF, out)
 
@@ -190,10 +198,16 @@ def vxlan_gpe(d: bytes, off: int, end: int, length: int, a: Acc) -> str:
     a.info = f"VXLAN-GPE, VNI {vni}"
     if a.depth >= MAX_LAYERS:
         return out
+    w = a.w
+    if not w.has(off, "VXLAN-GPE"):
+        w = fresh(off)
+        _vxlan_gpe_walk(d, off, end, w)
+        adopt(a, w)
+    p = w.header_end(off, "VXLAN-GPE")  # the walk's: its fixed 8-byte header
     sep = "\n    " if a.verbose else ": "
     if nxt == 4:
-        return out + sep + nsh(d, off + 8, end, length - 8, a)
-    inner = _inner(d, off + 8, end, nxt, a)
+        return out + sep + nsh(d, p, end, length - (p - off), a)
+    inner = _inner(d, p, end, nxt, a)
     if inner is None:
         a.bad = True
         return out + sep + "ERROR: unknown-next-protocol (invalid)"
@@ -207,14 +221,19 @@ class _VxlanGpe(PortHandler):
         return vxlan_gpe(d, off, end, length, a)
 
     def walk(self, d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
-        out.append("VXLAN-GPE")
-        if end - off < 8 or len(out.names) >= MAX_LAYERS:
-            return
-        nxt = d[off + 3]
-        if nxt == 4:
-            _nsh_walk(d, off + 8, end, out)
-        else:
-            _inner_walk(d, off + 8, end, nxt, out)
+        _vxlan_gpe_walk(d, off, end, out)
+
+
+def _vxlan_gpe_walk(d: bytes, off: int, end: int, out: Walk) -> None:
+    out.append("VXLAN-GPE")
+    out.head(off + 8)  # flags, reserved bits, next protocol, VNI: a fixed size (the tree's)
+    if end - off < 8 or len(out.names) >= MAX_LAYERS:
+        return
+    nxt = d[off + 3]
+    if nxt == 4:
+        _nsh_walk(d, off + 8, end, out)
+    else:
+        _inner_walk(d, off + 8, end, nxt, out)
 
 
 class _Nsh(EtherHandler):

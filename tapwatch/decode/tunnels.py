@@ -52,6 +52,44 @@ def deep(depth: int) -> bool:
     return depth >= MAX_LAYERS
 
 
+def fresh(off: int) -> Walk:
+    """A walk to run from a header the frame's walk did not reach (an ICMP error's quote, a
+    handler the text tried that the walk did not pick, the nesting bound): the text reads that
+    header's boundaries from the same walk function, never from a length field of its own."""
+    sub = Walk(None, True, True)
+    sub.at = off
+    return sub
+
+
+def adopt(a: Acc, sub: Walk) -> Walk:
+    """Take ``sub`` (a :func:`fresh` walk, run) into the frame's walk, so that later lookups
+    find its layers too; the walk to read them from now (``sub``: the frame's may keep none)."""
+    a.w.adopt(sub)
+    return sub
+
+
+def parts(w: Walk, off: int, name: str) -> list[int]:
+    """The headers the walk read inside the layer ``name`` at ``off``, as flat ``start, end``
+    pairs in the order read (MPLS's labels, GRE's source route entries, OpenVPN's records
+    over TCP): what a text iterates instead of reading their length fields again."""
+    names = w.names
+    starts = w.starts
+    k = -1
+    for i in range(len(starts) - 1, -1, -1):
+        if starts[i] == off and names[i] == name:
+            k = i
+            break
+    out: list[int] = []
+    if k < 0:
+        return out
+    inner = w.inner
+    for i in range(0, len(inner), 3):
+        if inner[i + 2] == k:
+            out.append(inner[i])
+            out.append(inner[i + 1])
+    return out
+
+
 def inner_ether(d: bytes, off: int, end: int, a: Acc) -> str:
     """An Ethernet frame carried in a tunnel, printed without its link header (no ``-e``)."""
     _link, text = ether(d if end == len(d) else d[:end], off, a)
@@ -84,6 +122,13 @@ def _gre(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) 
         return f"{hd}GRE [|gre]"
     flags, proto = S_HH.unpack_from(d, off)
     ver = flags & 7
+    # where the header ends (after the optional fields and the source route entries) and
+    # where each entry ends: the walk's, which alone reads the entries' lengths
+    w = a.w
+    if not w.has(off, "GRE"):
+        w = fresh(off)
+        _gre_walk(d, off, end, clen, w, False)
+        adopt(a, w)
     p = off + 4
     out = f"{hd}GREv{ver}"
     if a.verbose:
@@ -113,6 +158,8 @@ def _gre(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) 
             return f"{out}, no-payload, length {clen}"
         out += f", length {clen}" + ("\n\t" if a.verbose else ": ")
         if proto == 0x880B and not deep(a.depth):
+            if flags & 0xE000 == 0x2000:  # the walk's header; else tcpdump's: it reads the
+                p = w.header_end(off, "GRE")  # key whatever K says, the walk as tshark
             return out + (ethertype_text(d if end == len(d) else d[:end], p, 0x880B, a) or "")
         return out + f"gre-proto-0x{proto:x}"
     if ver != 0:
@@ -141,11 +188,11 @@ def _gre(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) 
         out += f", seq {seq}"
         p += 4
     if flags & 0x4000:
-        sres, p = _gre_sres(d, p, end)
-        out += sres
-        if p < 0:
-            a.bad = True
-            return out
+        out += _gre_sres(d, parts(w, off, "GRE"), end)
+    p = w.header_end(off, "GRE")
+    if p < 0:  # the entries ran past the data
+        a.bad = True
+        return out
     out += f", length {clen}\n\t" if a.verbose else f", length {clen}: "
     a.info = f"Generic Routing Encapsulation (0x{proto:04x})"
     if deep(a.depth):
@@ -161,24 +208,22 @@ def _gre(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) 
     return out + f"gre-proto-0x{proto:x}"
 
 
-def _gre_sres(d: bytes, p: int, end: int) -> tuple[str, int]:
-    """tcpdump's words for RFC 1701's source route entries from ``p``: ``, (rtaf=ip *a b)``
-    (IPv4 hops, ``*`` at the entry's offset), ``, (rtaf=asn 64 *c8)`` (AS numbers in hex),
-    ``, (rtaf=0x1234)``, an entry whose offset or length is wrong said so; and where the
-    NULL entry ends them, or -1 when they run past ``end`` (at most 64 entries)."""
+def _gre_sres(d: bytes, sres: list[int], end: int) -> str:
+    """tcpdump's words for RFC 1701's source route entries, as flat ``start, end`` pairs
+    from the walk: ``, (rtaf=ip *a b)`` (IPv4 hops, ``*`` at the entry's offset),
+    ``, (rtaf=asn 64 *c8)`` (AS numbers in hex), ``, (rtaf=0x1234)``, an entry whose offset
+    or length is wrong said so; `` [|gre]`` after them unless the NULL entry ends them
+    (the walk read at most 64)."""
     out = ""
-    for _ in range(64):
-        if p + 4 > end:
-            return out + " [|gre]", -1
-        af, off, n = d[p] << 8 | d[p + 1], d[p + 2], d[p + 3]
-        p += 4
-        if af == 0 and n == 0:
-            return out, p
-        if p + n > end:
-            return out + " [|gre]", -1
-        out += _gre_sre(d, af, off, n, p)
-        p += n
-    return out + " [|gre]", -1
+    for i in range(0, len(sres), 2):
+        p, e = sres[i], sres[i + 1]
+        af = d[p] << 8 | d[p + 1]
+        if af == 0 and e == p + 4:
+            return out
+        if e > end:
+            return out + " [|gre]"
+        out += _gre_sre(d, af, d[p + 2], e - p - 4, p + 4)
+    return out + " [|gre]"
 
 
 def _gre_sre(d: bytes, af: int, off: int, n: int, p: int) -> str:
@@ -199,13 +244,15 @@ def _gre_sre(d: bytes, af: int, off: int, n: int, p: int) -> str:
     return f", (rtaf={name} {' '.join(words)})"
 
 
-def _gre_sres_end(d: bytes, p: int, end: int) -> int:
+def _gre_sres_end(d: bytes, p: int, end: int, out: Walk) -> int:
     """Where RFC 1701's source route entries from ``p`` end (after the NULL entry: address
-    family 0, length 0), at most 64 of them; -1 when they run past ``end``."""
+    family 0, length 0), at most 64 of them; -1 when they run past ``end``.  Each entry
+    whose length was read is a part of the layer (what the text words, entry by entry)."""
     for _ in range(64):
         if p + 4 > end:
             return -1
         n = d[p + 3]
+        out.part(p, p + 4 + n)
         if d[p] == 0 and d[p + 1] == 0 and n == 0:
             return p + 4
         p += 4 + n
@@ -231,7 +278,7 @@ def _gre_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) ->
         + (4 if version == 1 and flags & 0x0080 else 0)
     )
     if flags & 0x4000 and version == 0:  # RFC 1701's source route entries, to the NULL one
-        p = _gre_sres_end(d, p, end)
+        p = _gre_sres_end(d, p, end, out)
     if p < 0:  # the entries run past the data: where the header ends is not known
         return
     out.head(p)
@@ -252,15 +299,21 @@ def _gre_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) ->
 def _erspan(d: bytes, p: int, end: int, a: Acc, typ2: bool) -> str:
     """ERSPAN type I (no header: GRE without sequence) or type II (8-byte header)."""
     a.depth += 1
-    if not typ2:
+    w = a.w
+    if not w.has(p, "ERSPAN"):
+        w = fresh(p)
+        _erspan_walk(d, p, end, w, typ2)
+        adopt(a, w)
+    h = w.header_end(p, "ERSPAN")  # the walk's: type II's header, type I's none
+    if h == p:
         return "ERSPAN I: " + inner_ether(d, p, end, a)
-    if end - p < 8:
+    if h > end:
         a.bad = True
         return "ERSPAN II [|erspan]"
     w1, _w2 = S_II.unpack_from(d, p)
     vlan = w1 >> 16 & 0xFFF
     session = w1 & 0x3FF
-    return f"ERSPAN II, session {session}, vlan {vlan}: " + inner_ether(d, p + 8, end, a)
+    return f"ERSPAN II, session {session}, vlan {vlan}: " + inner_ether(d, h, end, a)
 
 
 def _erspan_walk(d: bytes, p: int, end: int, out: Walk, typ2: bool) -> None:
@@ -274,7 +327,12 @@ def _erspan_walk(d: bytes, p: int, end: int, out: Walk, typ2: bool) -> None:
 def _esp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -> str | None:
     a.depth += 1
     hd = head_noport(ctx)
-    if end - off < 8:
+    w = a.w
+    if not w.has(off, "ESP"):
+        w = fresh(off)
+        _esp_walk(d, off, end, clen, w, frag)
+        adopt(a, w)
+    if w.header_end(off, "ESP") > end:  # the walk's: the SPI and sequence number
         a.bad = True
         return f"{hd} [|esp]"
     spi, seq = S_II.unpack_from(d, off)
@@ -296,8 +354,14 @@ def _ah(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -
     a.info = text.rstrip(": ")
     if deep(a.depth):
         return head_noport(ctx) + text
+    w = a.w
+    if not w.has(off, "AH"):
+        w = fresh(off)
+        _ah_walk(d, off, end, clen, w, frag)
+        adopt(a, w)
+    p = w.header_end(off, "AH")  # the walk's: what its length says
     inner: Ctx = (ctx[0], ctx[1], ctx[2], ctx[3], ctx[4] + text, ctx[5], ctx[6])
-    return upper(d, off + size, end, clen - size, nxt, a, inner, frag)
+    return upper(d, p, end, clen - (p - off), nxt, a, inner, frag)
 
 
 def _ah_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> None:
@@ -316,25 +380,29 @@ def _ah_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> 
 def _mpls(d: bytes, off: int, a: Acc) -> str:
     a.depth += 1
     n = len(d)
-    parts: list[str] = []
-    p = off
+    w = a.w
+    if not w.has(off, "MPLS"):
+        w = fresh(off)
+        _mpls_walk(d, off, w)
+        adopt(a, w)
+    # the labels the walk read (each a part), and where the stack ends: after the label
+    # with the bottom-of-stack bit (-1: cut short, or 16 labels without it)
+    labels = parts(w, off, "MPLS")
+    p = w.header_end(off, "MPLS")
+    words: list[str] = []
     label = -1
-    for _ in range(16):
-        if n - p < 4:
-            a.bad = True
-            return "MPLS " + " ".join(parts) + (" " if parts else "") + "[|mpls]"
-        w = S_I.unpack_from(d, p)[0]
-        label = w >> 12
-        bos = w >> 8 & 1
-        p += 4
-        parts.append(f"(label {label}, tc {w >> 9 & 7}{', [S]' if bos else ''}, ttl {w & 0xFF})")
-        if bos:
-            break
-    else:
+    for i in range(0, len(labels), 2):
+        v = S_I.unpack_from(d, labels[i])[0]
+        label = v >> 12
+        bos = ", [S]" if v >> 8 & 1 else ""
+        words.append(f"(label {label}, tc {v >> 9 & 7}{bos}, ttl {v & 0xFF})")
+    if p < 0:
         a.bad = True
-        return "MPLS " + " ".join(parts)
+        if len(labels) < 32:  # cut short
+            return "MPLS " + " ".join(words) + (" " if words else "") + "[|mpls]"
+        return "MPLS " + " ".join(words)
     sep = "\n\t" if a.verbose else " "  # tcpdump -v: a line per label, and the packet
-    out = "MPLS " + sep.join(parts)
+    out = "MPLS " + sep.join(words)
     a.info = f"MPLS label {label}"
     if p >= n or deep(a.depth):
         return out
@@ -368,7 +436,13 @@ def _mpls_walk(d: bytes, off: int, out: Walk) -> None:
 
 def _vxlan(d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int) -> str | None:
     a.depth += 1
-    if end - off < 8:
+    w = a.w
+    if not w.has(off, "VXLAN"):
+        w = fresh(off)
+        _vxlan_walk(d, off, end, w, sport, dport)
+        adopt(a, w)
+    p = w.header_end(off, "VXLAN")  # the walk's: flags, reserved bits, VNI
+    if p > end:
         a.bad = True
         return "VXLAN [|vxlan]"
     flags = d[off]
@@ -377,7 +451,7 @@ def _vxlan(d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport:
     out = f"VXLAN, flags [{'I' if flags & 8 else '.'}] (0x{flags:02x}), vni {vni}"
     if deep(a.depth):
         return out
-    return out + ("\n" if a.strict else ": ") + inner_ether(d, off + 8, end, a)
+    return out + ("\n" if a.strict else ": ") + inner_ether(d, p, end, a)
 
 
 def _vxlan_walk(d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
@@ -407,12 +481,16 @@ def _geneve(
     if rsvd:
         out += f", rsvd 0x{rsvd:x}"
     a.info = f"Geneve, VNI 0x{vni:x}"
-    olen = (vo & 0x3F) * 4
-    if end - off - 8 < olen:
-        return f"{out} truncated-geneve - {olen - (end - off - 8)} bytes missing"
-    if olen:
-        out += f", options [{olen} bytes]"
-    p = off + 8 + olen
+    w = a.w
+    if not w.has(off, "Geneve"):
+        w = fresh(off)
+        _geneve_walk(d, off, end, w, sport, dport)
+        adopt(a, w)
+    p = w.header_end(off, "Geneve")  # the walk's: after the options its length announces
+    if p > end:
+        return f"{out} truncated-geneve - {p - end} bytes missing"
+    if p > off + 8:
+        out += f", options [{p - off - 8} bytes]"
     if deep(a.depth):
         return out
     sep = "\n\t" if a.verbose else ": "
@@ -465,29 +543,51 @@ def wireguard_type(d: bytes, off: int, end: int, port: bool = False) -> int:
 def _wireguard(
     d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
 ) -> str | None:
-    t = wireguard_type(d, off, end, sport == 51820 or dport == 51820)
-    if t == 0 or a.strict:
+    if a.strict:
         return None
+    w = a.w
+    if not w.has(off, "WireGuard"):
+        # tried on every UDP payload no port claimed: its shape (not a boundary) first, a
+        # walk made only for a message the frame's walk did not reach
+        if not wireguard_type(d, off, end, sport == 51820 or dport == 51820):
+            return None
+        w = fresh(off)
+        _wireguard_walk(d, off, end, w, sport, dport)
+        adopt(a, w)
+    p = w.header_end(off, "WireGuard")  # the walk's: the message has WireGuard's shape
+    if p < 0:
+        return None
+    t = d[off]
     a.depth += 1
     if t == 1:
-        snd = _S_LE_I.unpack_from(d, off + 4)[0]
+        snd = _S_LE_I.unpack_from(d, p)[0]
         text = f"handshake initiation, sender 0x{snd:08x}"
         a.info = f"Handshake Initiation, sender=0x{snd:08X}"
     elif t == 2:
-        snd, rcv = _S_LE_II.unpack_from(d, off + 4)
+        snd, rcv = _S_LE_II.unpack_from(d, p)
         text = f"handshake response, sender 0x{snd:08x}, receiver 0x{rcv:08x}"
         a.info = f"Handshake Response, sender=0x{snd:08X}, receiver=0x{rcv:08X}"
     elif t == 3:
-        rcv = _S_LE_I.unpack_from(d, off + 4)[0]
+        rcv = _S_LE_I.unpack_from(d, p)[0]
         text = f"cookie reply, receiver 0x{rcv:08x}"
         a.info = f"Cookie Reply, receiver=0x{rcv:08X}"
     else:
-        rcv, ctr = _S_LE_IQ.unpack_from(d, off + 4)
+        rcv, ctr = _S_LE_IQ.unpack_from(d, p)
         what = "keepalive" if end - off == 32 else "transport data"
         text = f"{what}, receiver 0x{rcv:08x}, counter {ctr}"
         # Wireshark's words: the data's length less the 16-byte header and 16-byte tag
         a.info = f"Transport Data, receiver=0x{rcv:08X}, counter={ctr}, datalen={end - off - 32}"
     return f"WireGuard {text}, length {length}"
+
+
+def wireguard_head(d: bytes, off: int, end: int) -> int:
+    """Where the header of the WireGuard message at ``off`` ends, as the walk reads it off
+    WireGuard's port (-1: not a message's shape): for a reader the frame's walk gave no
+    WireGuard layer there (the display filter's heuristic, on a port the decoder gives
+    another protocol)."""
+    w = fresh(off)
+    _wireguard_walk(d, off, end, w, 0, 0)
+    return w.header_end(off, "WireGuard")
 
 
 def _wireguard_walk(d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
@@ -561,6 +661,13 @@ def _openvpn_udp(
 ) -> str | None:
     if a.strict:
         return None
+    w = a.w
+    if not w.has(off, "OpenVPN"):
+        w = fresh(off)
+        _openvpn_walk(d, off, end, w, sport, dport)
+        adopt(a, w)
+    if w.header_end(off, "OpenVPN") < 0:  # the walk's: an opcode OpenVPN has
+        return None
     text = _openvpn_msg(d, off, end, length)
     if text is None:
         return None
@@ -572,9 +679,18 @@ def _openvpn_udp(
 def _openvpn_tcp(
     d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
 ) -> str | None:
-    if a.strict or end - off < 3 or S_H.unpack_from(d, off)[0] + 2 > length:
+    if a.strict or end - off < 3:
         return None
-    text = _openvpn_msg(d, off + 2, end, S_H.unpack_from(d, off)[0])
+    w = a.w
+    if not w.has(off, "OpenVPN"):
+        # walked to the end the headers claim: a record the capture cut is still one
+        w = fresh(off)
+        _openvpn_tcp_walk(d, off, off + length if off + length > end else end, w, sport, dport)
+        adopt(a, w)
+    rec = w.layer_end(off, "OpenVPN")  # the walk's: the first record's end, by its length
+    if rec < 0 or rec > off + length:
+        return None
+    text = _openvpn_msg(d, off + 2, end, rec - off - 2)
     if text is None:
         return None
     a.depth += 1
@@ -613,7 +729,31 @@ def _openvpn_tcp_walk(d: bytes, off: int, end: int, out: Walk, sport: int, dport
     ):
         out.append("OpenVPN")
         out.head(off + 3)  # the record's length, the opcode and key ID
-        out.extent(off + 2 + S_H.unpack_from(d, off)[0])  # the record's end
+        rec = off + 2 + S_H.unpack_from(d, off)[0]
+        out.extent(rec)  # the first record's end
+        if out.keep:
+            _openvpn_records(d, off, rec, min(end, len(d)), out)
+
+
+#: the records of one TCP segment the walk records: one more than the display filter gives
+#: layers (its MAX_TCP_RECORDS; the tree shows fewer, MAX_ITEMS nodes)
+_MAX_RECORDS: Final = 257
+
+
+def _openvpn_records(d: bytes, off: int, rec: int, end: int, out: Walk) -> None:
+    """Every record of an OpenVPN-over-TCP segment (from ``off``, the first ending at
+    ``rec``) as a part of the layer, while their lengths lie in the segment's bytes: what
+    the tree reads the further records' extents from.  A record of length 0 ends them."""
+    out.part(off, rec)
+    p = rec
+    for _ in range(_MAX_RECORDS):
+        if p + 2 > end:
+            return
+        n = S_H.unpack_from(d, p)[0]
+        if n == 0:
+            return
+        out.part(p, p + 2 + n)
+        p += 2 + n
 
 
 class _Gre(IpHandler):

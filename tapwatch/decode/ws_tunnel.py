@@ -492,13 +492,14 @@ def openvpn(data: bytes, s: int, net: Net) -> Node | None:
 
 
 def openvpn_tcp(data: bytes, s: int, net: Net) -> Node | None:
-    """An OpenVPN message over TCP: its 2-byte length, then the message (the first of the
-    segment; one cut by the segment's end is not worded)."""
+    """An OpenVPN message over TCP: its 2-byte length, then the message (any of the
+    segment's; one cut by the segment's end is not worded).  Where it ends is the walk's,
+    which records every record of the segment (a part of its OpenVPN layer)."""
     if s + 3 > len(data):
         return None
-    plen = u16(data, s)
-    end = s + 2 + plen
-    if plen < 1 or end > payload_end(data, s, net):
+    end = net.part_end(s, "OpenVPN")
+    plen = end - s - 2
+    if end < 0 or plen < 1 or end > payload_end(data, s, net):
         return None
     return _openvpn(data, s + 2, end, [node(f"Packet Length: {plen}", s, s + 2)], s)
 

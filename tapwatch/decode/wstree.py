@@ -198,7 +198,7 @@ def vxlan(data: bytes, s: int, net: Net) -> Node | None:
     if s + 8 > len(data):
         return None
     if s >= 8 and u16(data, s - 6) == 4790:
-        return vxlan_gpe(data, s)
+        return vxlan_gpe(data, s, net)
     d = data
     f = u16(d, s)
     words = [
@@ -234,7 +234,7 @@ def vxlan(data: bytes, s: int, net: Net) -> Node | None:
 
 def _vxlan_node(d: bytes, s: int, kids: list[Node], end: int = -1) -> Node:
     """VXLAN's (and VXLAN-GPE's) layer: ``kids`` then the VNI and the last reserved byte;
-    the layer ends at ``end`` (-1: the 8 bytes of VXLAN-GPE's header, which no walk reads)."""
+    the layer ends at ``end`` (-1: its fixed 8 bytes)."""
     vni = int.from_bytes(d[s + 4 : s + 7], "big")
     kids.append(node(f"VXLAN Network Identifier (VNI): {vni}", s + 4, s + 7))
     kids.append(node(f"Reserved: {d[s + 7]}", s + 7, s + 8))
@@ -245,8 +245,9 @@ def _vxlan_node(d: bytes, s: int, kids: list[Node], end: int = -1) -> Node:
 _GPE_NEXT: Final = {1: "IPv4", 2: "IPv6", 3: "Ethernet", 4: "Network Service Header", 5: "MPLS"}
 
 
-def vxlan_gpe(d: bytes, s: int) -> Node:
-    """VXLAN-GPE's header (RFC draft: 8 flag bits, 16 reserved, the next protocol, the VNI)."""
+def vxlan_gpe(d: bytes, s: int, net: Net) -> Node:
+    """VXLAN-GPE's header (RFC draft: 8 flag bits, 16 reserved, the next protocol, the VNI);
+    where it ends is the walk's, as for VXLAN."""
     f = d[s]
     nxt = d[s + 3]
     flags = node(
@@ -266,7 +267,8 @@ def vxlan_gpe(d: bytes, s: int) -> Node:
         node(f"Reserved: {u16(d, s + 1)}", s + 1, s + 3),
         node(f"Next Protocol: {_GPE_NEXT.get(nxt, 'Unknown')} ({nxt})", s + 3, s + 4),
     ]
-    return _vxlan_node(d, s, kids)
+    head = net.header_end(s, "VXLAN-GPE", at=s - 8, proto=17)  # the walk's, from UDP if need be
+    return _vxlan_node(d, s, kids, min(len(d), head) if head >= s + 8 else s + 8)
 
 
 def ospf_either(data: bytes, s: int, net: Net) -> Node | None:

@@ -178,22 +178,43 @@ def carried_end(
         got = fw.layer_end(start, name) if length else fw.header_end(start, name)
         if got >= 0:
             return got
+    w = _carrier_walk(pkt, d, start, end)
+    if w is None:
+        return -1
+    return w.layer_end(start, name) if length else w.header_end(start, name)
+
+
+def carried_walk(pkt: Packet, d: bytes, start: int, end: int, name: str) -> Walk | None:
+    """The walk that has the layer ``name`` starting at ``d[start]``, which the UDP, TCP or
+    GRE layer just added carries (see :func:`carried_end`): the frame's, else the decoder's
+    walk from that carrier's header; None when neither can say.  What reads more of the
+    layer than its header's end (the records of an OpenVPN segment, parts of the layer)."""
+    if d is pkt.data:
+        fw = frame_walk(pkt)
+        if fw.has(start, name):
+            return fw
+    return _carrier_walk(pkt, d, start, end)
+
+
+def _carrier_walk(pkt: Packet, d: bytes, start: int, end: int) -> Walk | None:
+    """The decoder's walk from the header of the carrier layer just added (UDP, TCP, GRE)
+    whose payload starts at ``start``; None: the last layer is no such carrier there."""
     layers = pkt._layers
     if not layers:
-        return -1
+        return None
     last = layers[-1]
     if last.data is not d or last.off + last.hlen != start:
-        return -1
+        return None
     proto = _CARRIERS.get(last.name, -1)
     if proto < 0:
-        return -1
+        return None
     claimed = -1  # the carrier's length as its IP header claims it (a packet cut short)
     ip = layers[-2] if len(layers) >= 2 else None
     named = ip is not None and (ip.name in ("ip", "ipv6") or ip.name.startswith("ipv6."))
     if named and ip is not None and ip.data is d and type(ip.extra) is int:
         claimed = ip.extra - last.off
     w: Walk = _decoder().walk_from(d, last.off, end, -1, proto, claimed)
-    return w.layer_end(start, name) if length else w.header_end(start, name)
+    return w
 
 
 def frame_walk(pkt: Packet) -> Walk:

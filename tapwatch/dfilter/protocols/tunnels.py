@@ -19,6 +19,7 @@ from tapwatch.dfilter.dissect import (
     bind_heuristic,
     bind_ports,
     carried_end,
+    carried_walk,
     ethertype,
     flag,
     header_end,
@@ -178,7 +179,16 @@ def wg_heuristic(pkt: Packet, d: bytes, off: int, end: int) -> bool:
     else:
         ok = False
     if ok:
-        pkt.add(Layer("wg", d, off, end, 4))
+        # the header's end (type and reserved bytes) as the decoder's walk read it: the
+        # frame's, else its WireGuard walk from here (this shape is what it takes too)
+        p = carried_end(pkt, d, off, end, "WireGuard")
+        if p < 0:
+            from tapwatch.decode.tunnels import wireguard_head
+
+            p = wireguard_head(d, off, end)
+        if p < 0:
+            return False
+        pkt.add(Layer("wg", d, off, end, p - off))
     return ok
 
 
@@ -274,21 +284,22 @@ def openvpn_tcp(pkt: Packet, d: bytes, off: int, end: int) -> None:
     record, as tshark's, when the segment holds whole records only; a segment that begins
     or ends inside a record (tshark reassembles it across segments) gets none, rather than
     layers read from the middle of a record."""
-    # the first record's header and end as the walk read them (it reads the first only)
-    head = carried_end(pkt, d, off + 2, end, "OpenVPN", at=off)
-    first = carried_end(pkt, d, off + 2, end, "OpenVPN", True, off)
-    if head < 0 or first < 0 or first > end:
+    # the first record's header, and every record's extent (the walk records each as a
+    # part of its OpenVPN layer): where they end is the walk's, never read again here
+    w = carried_walk(pkt, d, off, end, "OpenVPN")
+    head = w.header_end(off, "OpenVPN") if w is not None else -1
+    if w is None or head < 0:
         return
-    spans: list[tuple[int, int]] = [(off + 2, first)]
-    pos = first
+    spans: list[tuple[int, int]] = []
+    pos = off
     while pos < end:
-        if pos + 2 > end or len(spans) == MAX_TCP_RECORDS:
+        if len(spans) == MAX_TCP_RECORDS:
             return
-        n = d[pos] << 8 | d[pos + 1]
-        if n == 0 or pos + 2 + n > end:
+        stop = w.part_end(pos, "OpenVPN")  # (after the first, none of length 0)
+        if stop < 0 or stop > end:  # cut by the segment's end
             return
-        spans.append((pos + 2, pos + 2 + n))
-        pos += 2 + n
+        spans.append((pos + 2, stop))
+        pos = stop
     for start, stop in spans:
         if not room(pkt):
             return
