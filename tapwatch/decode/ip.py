@@ -29,17 +29,60 @@ from tapwatch.decode.names import IPPROTO_NAMES, IPPROTO_WS, MAX_EXT_HEADERS
 from tapwatch.decode.verbose import ip4_header, ip6_header, ip6_options
 
 _EXT_HDRS: Final = {0: "HBH", 60: "DSTOPT", 43: "RT6", 135: "MOBILITY", 139: "HIP", 140: "SHIM6"}
+#: the next-header values that start a chain the text follows through the walk's ``inner``
+_CHAINED: Final = frozenset((*_EXT_HDRS, 44, 51))
 
 
 def ipv4(d: bytes, off: int, a: Acc, lim: int = -1, quoted: bool = False) -> str:
     """IPv4 header; ``lim`` bounds the packet (end of frame, or of the outer IP payload).
 
     ``quoted``: the header an ICMP error quotes, whose packet was cut short on purpose
-    (not "truncated-ip").
+    (not "truncated-ip").  Where the header ends is the frame's walk's (``a.w``): a header
+    the walk did not reach (the packet an ICMP error quotes, printed at -v) is walked from
+    here by :func:`ipv4_walk` and that walk adopted while its text is made (:func:`adopted`).
     """
-    a.depth += 1
     if lim < 0:
         lim = len(d)
+    w = a.w
+    he = w.header_end(off, "IPv4")
+    if he >= 0 or lim - off < 20 or w.has(off, "IPv4"):
+        return _ipv4(d, off, a, lim, quoted, he)
+    sub = Walk(None, True, True)
+    ipv4_walk(d, off, sub, lim)
+    mark = adopted(w, sub)
+    try:
+        return _ipv4(d, off, a, lim, quoted, sub.header_end(off, "IPv4"))
+    finally:
+        forget(w, mark)
+
+
+def adopted(w: Walk, sub: Walk) -> tuple[int, int, int]:
+    """``w.adopt(sub)``: the walk of a header the frame's walk did not reach, taken in so that
+    the texts of that header and of all it carries find their boundaries in ``a.w``.  The
+    mark it returns is :func:`forget`'s, once that text is made."""
+    mark = (len(w.names), len(w.inner), len(w.ends))
+    w.adopt(sub)
+    return mark
+
+
+def forget(w: Walk, mark: tuple[int, int, int]) -> None:
+    """Let go of what :func:`adopted` took in: the frame's walk is the frame's again -- its
+    names are ``Summary.layers``, read once the whole text is made, and what a text went
+    into beyond the walk (the inner packet of a LISP control message, for Wireshark's Info)
+    is no layer the counters count."""
+    if not w.keep:
+        return
+    n, ni, ne = mark
+    del w.names[n:]
+    del w.starts[n:]
+    del w.heads[n:]
+    del w.inner[ni:]
+    del w.ends[ne:]
+
+
+def _ipv4(d: bytes, off: int, a: Acc, lim: int, quoted: bool, he: int) -> str:
+    """:func:`ipv4`'s text; ``he``: where the walk read the header to end (-1: no header)."""
+    a.depth += 1
     avail = lim - off
     if avail < 20:
         a.bad = True
@@ -48,7 +91,7 @@ def ipv4(d: bytes, off: int, a: Acc, lim: int = -1, quoted: bool = False) -> str
     if vhl >> 4 != 4:
         a.bad = True
         return f"IP [malformed: version {vhl >> 4}], length {avail}"
-    hl = (vhl & 15) << 2
+    hl = he - off  # the walk's: where the header ends by its IHL
     tot = d[off + 2] << 8 | d[off + 3]
     fo = d[off + 6] << 8 | d[off + 7]
     proto = d[off + 9]
@@ -58,6 +101,9 @@ def ipv4(d: bytes, off: int, a: Acc, lim: int = -1, quoted: bool = False) -> str
     dst = ip4(t)
     a.src = src
     a.dst = dst
+    if he < 0:  # the walk read no header here: cut short
+        a.bad = True
+        return f"IP {src} > {dst}: [|ip]"
     if hl < 20:
         a.bad = True
         return f"IP {src} > {dst}: [malformed: bad header length {hl}]"
@@ -112,7 +158,7 @@ def ipv4_walk(d: bytes, off: int, out: Walk, lim: int = -1) -> None:
         out.add("IPv4", off)
         return
     vhl = d[off]
-    hl = (vhl & 15) << 2
+    hl = (vhl & 15) << 2  # the IHL: what the text and every consumer take from here
     out.add("IPv4", off, off + hl)  # what the header says, whatever its version (-Y reads it)
     tot = d[off + 2] << 8 | d[off + 3]
     first = out.version == 0
@@ -138,10 +184,29 @@ def ipv4_walk(d: bytes, off: int, out: Walk, lim: int = -1) -> None:
 
 
 def ipv6(d: bytes, off: int, a: Acc, lim: int = -1) -> str:
-    """IPv6 header, then the extension-header chain walked to the upper layer."""
-    a.depth += 1
+    """IPv6 header, then the extension-header chain followed to the upper layer.
+
+    Each extension header ends where the frame's walk read its length (its ``inner``); a
+    chain the walk did not reach is walked from here by :func:`ipv6_walk`, adopted while
+    its text is made (as :func:`ipv4`).
+    """
     if lim < 0:
         lim = len(d)
+    w = a.w
+    if lim - off < 40 or d[off + 6] not in _CHAINED or w.has(off, "IPv6"):
+        return _ipv6(d, off, a, lim, w)
+    sub = Walk(None, True, True)
+    ipv6_walk(d, off, sub, lim)
+    mark = adopted(w, sub)
+    try:
+        return _ipv6(d, off, a, lim, w)
+    finally:
+        forget(w, mark)
+
+
+def _ipv6(d: bytes, off: int, a: Acc, lim: int, w: Walk) -> str:
+    """:func:`ipv6`'s text; ``w``: the walk that went through its extension headers."""
+    a.depth += 1
     avail = lim - off
     if avail < 40:
         a.bad = True
@@ -177,31 +242,31 @@ def ipv6(d: bytes, off: int, a: Acc, lim: int = -1) -> str:
     exts: list[str] = []
     frag = False
     frag_info = ""
+    # each extension header ends where the walk read its length (``inner``): the chain is
+    # followed, never measured again here
     for _ in range(MAX_EXT_HEADERS):
         ext = _EXT_HDRS.get(nh)
         if ext is not None:
-            if pos + 8 > end:
-                a.bad = True
-                return f"{word} {pre}{src} > {dst}: {' '.join([*exts, ext])} [|{ext.lower()}]"
-            hlen = (d[pos + 1] + 1) << 3
-            if pos + hlen > end:
+            nxt = w.part_end(pos, "IPv6")
+            if pos + 8 > end or nxt < 0 or nxt > end:
                 a.bad = True
                 return f"{word} {pre}{src} > {dst}: {' '.join([*exts, ext])} [|{ext.lower()}]"
             if nh == 43:
                 ext = f"RT6 (len={d[pos + 1]}, type={d[pos + 2]}, segleft={d[pos + 3]})"
             elif a.verbose and (nh == 0 or nh == 60):
-                ext = f"{ext} {ip6_options(d, pos + 2, pos + hlen)}".rstrip(" ")
+                ext = f"{ext} {ip6_options(d, pos + 2, nxt)}".rstrip(" ")
             exts.append(ext)
             nh = d[pos]
-            pos += hlen
+            pos = nxt
         elif nh == 44:
-            if pos + 8 > end:
+            nxt = w.part_end(pos, "IPv6")
+            if pos + 8 > end or nxt < 0:
                 a.bad = True
                 return f"{word} {pre}{src} > {dst}: {' '.join([*exts, 'frag'])} [|frag]"
             fo = d[pos + 2] << 8 | d[pos + 3]
             ident = S_I.unpack_from(d, pos + 4)[0]
             nh = d[pos]
-            pos += 8
+            pos = nxt
             foff = fo & 0xFFF8
             exts.append(
                 f"frag (0x{ident:08x}:{foff}|{cend - pos})"
@@ -217,14 +282,15 @@ def ipv6(d: bytes, off: int, a: Acc, lim: int = -1) -> str:
                 if foff:
                     a.info = frag_info
                     return f"{word} {pre}{src} > {dst}: {' '.join(exts)}"
-        elif nh == 51:  # AH: length in 4-octet units, minus 2
-            ah, nxt, size = ah_header(d, pos, end, a.verbose > 0)
+        elif nh == 51:  # AH: where it ends, the walk read from its length
+            nxt = w.part_end(pos, "IPv6")
+            ah, ahnh, size = ah_header(d, pos, end, a.verbose > 0, nxt)
             if size < 0:
                 a.bad = True
                 return f"{word} {pre}{src} > {dst}: {' '.join([*exts, ah])}"
             exts.append(ah.rstrip())
-            nh = nxt
-            pos += size
+            nh = ahnh
+            pos = nxt
         else:
             break
     else:
@@ -288,11 +354,13 @@ def ipv6_walk(d: bytes, off: int, out: Walk, lim: int = -1) -> None:
             nh = d[pos]
             pos += 8
         elif nh == 51:
-            _ah, nxt, size = ah_header(d, pos, end)
+            size = ah_size(d, pos, end)
             if size < 0:
                 return
-            out.part(pos, pos + size)
-            nh, pos = nxt, pos + size
+            out.part(pos, pos + size)  # cut short too: the text says how long it claims to be
+            if pos + size > end:
+                return
+            nh, pos = d[pos], pos + size
         else:
             break
         if first:
@@ -311,22 +379,35 @@ def ipv6_walk(d: bytes, off: int, out: Walk, lim: int = -1) -> None:
     upper_walk(d, pos, end, cend - pos, nh, out, frag)
 
 
-def ah_header(d: bytes, off: int, end: int, verbose: bool = False) -> tuple[str, int, int]:
+def ah_size(d: bytes, off: int, end: int) -> int:
+    """The AH header's size by its length field (4-octet units, less 2): the walks' reader;
+    -1 when not even its fixed part (12 bytes) was captured."""
+    if end - off < 12:
+        return -1
+    return 8 + (d[off + 1] << 2)
+
+
+def ah_header(
+    d: bytes, off: int, end: int, verbose: bool = False, stop: int = -2
+) -> tuple[str, int, int]:
     """tcpdump's ``AH(spi=..,seq=..,icv=0x..): `` text, the next header and the header size.
 
-    The size is ``-1`` when the header is cut short.  ``verbose``: with tcpdump -v's
-    ``length=N(M-bytes),`` first.
+    ``stop``: where the header ends as the walk read its length (-1: it read none, fewer
+    than 12 bytes); left out (-2), :func:`ah_size` reads it here.  The size is ``-1`` when
+    the header is cut short.  ``verbose``: with tcpdump -v's ``length=N(M-bytes),`` first.
     """
-    if end - off < 12:
+    if stop == -2:
+        size = ah_size(d, off, end)
+        stop = off + size if size >= 0 else -1
+    if stop < 0:
         return "AH [|ah]", 0, -1
     nxt = d[off]
-    sumlen = d[off + 1] << 2
     spi, seq = S_II.unpack_from(d, off + 4)
-    ln = f"length={d[off + 1]}({sumlen + 8}-bytes)," if verbose else ""
-    if end - off < 8 + sumlen:
+    ln = f"length={d[off + 1]}({stop - off}-bytes)," if verbose else ""
+    if stop > end:
         return f"AH({ln}spi=0x{spi:08x},seq=0x{seq:x}[truncated]):", nxt, -1
-    icv = d[off + 12 : off + 8 + sumlen].hex() if sumlen > 4 else ""
-    return f"AH({ln}spi=0x{spi:08x},seq=0x{seq:x},icv=0x{icv}): ", nxt, 8 + sumlen
+    icv = d[off + 12 : stop].hex() if stop - off > 12 else ""
+    return f"AH({ln}spi=0x{spi:08x},seq=0x{seq:x},icv=0x{icv}): ", nxt, stop - off
 
 
 def upper(d: bytes, off: int, end: int, clen: int, proto: int, a: Acc, ctx: Ctx, frag: bool) -> str:
