@@ -129,9 +129,11 @@ def _icmp_error(d: bytes, off: int, end: int, typ: int, code: int, clen: int, a:
             a.bad = True
             return "parameter problem [|icmp]"
         return f"parameter problem - octet {d[off + 4]}, length {clen}"
-    # 3 and 5 name the inner destination: need the quoted IP header.
+    # 3 and 5 name the inner destination: need the quoted IP header, which ends where the
+    # walk read its IHL (an ``inner`` header of the ICMP layer)
     inner = off + 8
-    if end - inner < 20 or d[inner] >> 4 != 4 or (d[inner] & 15) < 5:
+    qend = _quoted(d, off, end, a, "ICMP").part_end(inner, "ICMP")
+    if end - inner < 20 or d[inner] >> 4 != 4 or qend - inner < 20:
         a.bad = True
         a.info = "Destination unreachable" if typ == 3 else "Redirect"
         return ("unreachable" if typ == 3 else "redirect") + " [|icmp]"
@@ -147,9 +149,8 @@ def _icmp_error(d: bytes, off: int, end: int, typ: int, code: int, clen: int, a:
     if code == 2:
         return td.format(idst, d[inner + 9]) + f", length {clen}"
     if code == 3:
-        ihl = (d[inner] & 15) << 2
         iproto = d[inner + 9]
-        tp = inner + ihl
+        tp = qend
         if end - tp < 4:
             a.bad = True
             return f"{idst} port unreachable [|icmp]"
@@ -281,7 +282,7 @@ def _icmp6_text(d: bytes, off: int, end: int, clen: int, a: Acc, head: str) -> s
         ctd, cws = ICMP6_UNREACH.get(code, (f"unknown unreach code ({code})", f"code {code}"))
         a.info = f"{ws} ({cws})"
         if code == 4:
-            nh, tp = _ext_walk(d, inner, end)
+            nh, tp = _upper(_quoted(d, off, end, a, "ICMPv6"), d, inner)
             if tp < 0 or end - tp < 4:
                 a.bad = True
                 return f"{head}{td}, {ctd}, {idst} [|icmp6]"
@@ -473,19 +474,72 @@ def _mld2_report(d: bytes, off: int, end: int, clen: int, verbose: int) -> str:
     return out
 
 
-def _ext_walk(d: bytes, ip6: int, end: int) -> tuple[int, int]:
-    """Upper-layer protocol and offset of an IPv6 packet quoted in an ICMPv6 error (-1: cut)."""
-    nh = d[ip6 + 6]
-    pos = ip6 + 40
+def _quoted(d: bytes, off: int, end: int, a: Acc, name: str) -> Walk:
+    """The walk that went through the ICMP(v6) message at ``off``: the frame's, or (a message
+    it did not reach) the message's own walk from there -- read at once, for the headers
+    its error quotes, and nothing the text goes on to call looks for them."""
+    w = a.w
+    if w.has(off, name):
+        return w
+    sub = Walk(None, True, True)
+    sub.at = off
+    if name == "ICMP":
+        _icmp_walk(d, off, end, sub)
+    else:
+        _icmp6_walk(d, off, end, sub)
+    return sub
+
+
+def _icmp_walk(d: bytes, off: int, end: int, out: Walk) -> None:
+    """ICMP; an error naming its quoted packet's destination (unreachable, redirect) has the
+    quoted IPv4 header as an ``inner`` header, ending where its IHL says: what the text
+    finds the quoted transport header's port after."""
+    out.append("ICMP")
+    q = off + 8
+    if out.keep and end - q >= 20 and (d[off] == 3 or d[off] == 5) and d[q] >> 4 == 4:
+        out.part(q, q + ((d[q] & 15) << 2))
+
+
+def _icmp6_walk(d: bytes, off: int, end: int, out: Walk) -> None:
+    """ICMPv6; a port unreachable has its quoted IPv6 header and the extension headers after
+    it as ``inner`` headers, walked as tcpdump's ``get_upperlayer`` walks them (hop-by-hop,
+    destination options, routing, fragment; a cut one ends the chain): the text follows
+    them to the quoted transport header."""
+    out.append("ICMPv6")
+    q = off + 8
+    if not out.keep or end - q < 40 or d[off] != 1 or d[off + 1] != 4:
+        return
+    out.part(q, q + 40)
+    nh = d[q + 6]
+    pos = q + 40
     for _ in range(MAX_EXT_HEADERS):
-        if nh in (0, 60, 43):
+        if nh == 0 or nh == 60 or nh == 43:
             if pos + 2 > end:
-                return nh, -1
-            nh, pos = d[pos], pos + ((d[pos + 1] + 1) << 3)
+                return
+            nxt = pos + ((d[pos + 1] + 1) << 3)
         elif nh == 44:
             if pos + 8 > end:
+                return
+            nxt = pos + 8
+        else:
+            return
+        out.part(pos, nxt)
+        nh, pos = d[pos], nxt
+
+
+def _upper(w: Walk, d: bytes, ip6: int) -> tuple[int, int]:
+    """Upper-layer protocol and offset of an IPv6 packet quoted in an ICMPv6 error, following
+    the headers ``w`` walked in it (:func:`_icmp6_walk`); -1: the chain was cut short."""
+    nh = d[ip6 + 6]
+    pos = w.part_end(ip6, "ICMPv6")
+    if pos < 0:
+        return nh, -1
+    for _ in range(MAX_EXT_HEADERS):
+        if nh == 0 or nh == 60 or nh == 43 or nh == 44:
+            nxt = w.part_end(pos, "ICMPv6")
+            if nxt < 0:
                 return nh, -1
-            nh, pos = d[pos], pos + 8
+            nh, pos = d[pos], nxt
         else:
             return nh, pos
     return nh, -1
@@ -514,7 +568,7 @@ class _Icmp(IpHandler):
         return _icmp(d, off, end, clen, a, ctx, frag)
 
     def walk(self, d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> None:
-        out.append("ICMP")
+        _icmp_walk(d, off, end, out)
 
 
 class _Icmp6(IpHandler):
@@ -524,7 +578,7 @@ class _Icmp6(IpHandler):
         return _icmp6(d, off, end, clen, a, ctx, frag)
 
     def walk(self, d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> None:
-        out.append("ICMPv6")
+        _icmp6_walk(d, off, end, out)
 
 
 bind(IP_PROTOS, (1,), _Icmp("ICMP"))

@@ -26,6 +26,7 @@ from tapwatch.decode.core import (
     head,
     head_noport,
 )
+from tapwatch.decode.ip import adopted, forget
 from tapwatch.decode.names import TCP_TD, TCP_WS
 from tapwatch.decode.verbose import pseudo_sum, shouldbe
 
@@ -33,6 +34,25 @@ from tapwatch.decode.verbose import pseudo_sum, shouldbe
 
 
 def udp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -> str:
+    """UDP header and what its ports carry, the datagram ending where the frame's walk read
+    its length (``a.w``'s ``ends``); a header the walk did not reach is walked from here by
+    :func:`udp_walk`, adopted while its text is made."""
+    w = a.w
+    stop = w.layer_end(off, "UDP")
+    if stop >= 0 or end - off < 8 or w.has(off, "UDP"):
+        return _udp(d, off, end, clen, a, ctx, frag, stop)
+    sub = Walk(None, True, True)
+    udp_walk(d, off, end, clen, sub, frag)
+    mark = adopted(w, sub)
+    try:
+        return _udp(d, off, end, clen, a, ctx, frag, sub.layer_end(off, "UDP"))
+    finally:
+        forget(w, mark)
+
+
+def _udp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool, stop: int) -> str:
+    """:func:`udp`'s text; ``stop``: where the walk read the datagram to end (its length,
+    within what IP claims; -1: no length of at least 8 read)."""
     a.depth += 1
     avail = end - off
     if avail < 8:
@@ -47,22 +67,22 @@ def udp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -
     if frag:
         a.info = f"{sport} → {dport} Len={max(ulen - 8, 0)}"
         return f"{hd}UDP, length {max(ulen - 8, 0)}"
-    if ulen < 8:
+    if ulen < 8 or stop < 0:  # (the walk reads no length under 8)
         a.bad = True
         a.info = f"{sport} → {dport} [bad length {ulen}]"
         return f"{hd}UDP, [malformed: bad length {ulen} < 8]"
-    if ulen > avail:
+    if stop > end or ulen > clen:  # past the capture, or past what IP claims (then clipped)
         a.bad = True
         pend = end
         if ulen > clen:  # the UDP header lies about the size, not a short capture
             a.info = f"{sport} → {dport} [bad length {ulen} > IP payload length {clen}]"
             return f"{hd}UDP, [malformed: bad length {ulen} > {clen}]"
     else:
-        pend = off + ulen
+        pend = stop
     mlen = ulen - 8
     if a.verbose and (a.verbose > 1 or len(ctx[5]) == 16):
         # tcpdump checks UDP checksums at -v over IPv6, at -vv over IPv4
-        hd += _udp_verdict(d, off, ulen, ctx, end)
+        hd += _udp_verdict(d, off, stop, ctx, end)
     h1 = h2 = None
     if sport in UDP_PORTS or dport in UDP_PORTS:
         h1, h2 = by_port(UDP_PORTS, sport, dport)
@@ -133,6 +153,24 @@ def udp_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> 
 
 
 def tcp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -> str:
+    """TCP header and what its ports carry, the header ending where the frame's walk read
+    its data offset (``a.w``); a header the walk did not reach is walked from here by
+    :func:`tcp_walk`, adopted while its text is made."""
+    w = a.w
+    he = w.header_end(off, "TCP")
+    if he >= 0 or end - off < 20 or w.has(off, "TCP"):
+        return _tcp(d, off, end, clen, a, ctx, frag, he)
+    sub = Walk(None, True, True)
+    tcp_walk(d, off, end, clen, sub, frag)
+    mark = adopted(w, sub)
+    try:
+        return _tcp(d, off, end, clen, a, ctx, frag, sub.header_end(off, "TCP"))
+    finally:
+        forget(w, mark)
+
+
+def _tcp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool, he: int) -> str:
+    """:func:`tcp`'s text; ``he``: where the walk read the header to end (-1: none read)."""
     a.depth += 1
     avail = end - off
     if avail < 20:
@@ -148,7 +186,7 @@ def tcp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -
     win = d[off + 14] << 8 | d[off + 15]
     urp = d[off + 18] << 8 | d[off + 19]
     hd = head(ctx, sport, dport)
-    doff = (offflags >> 12) << 2
+    doff = he - off if he >= 0 else 0  # the walk's: the data offset (none read: malformed)
     flags = offflags & 0x1FF
     fl = TCP_TD[flags & 0xFF]
     aseq = seq
@@ -282,14 +320,15 @@ def tcp_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> 
         out.at = -1
 
 
-def _udp_verdict(d: bytes, off: int, ulen: int, ctx: Ctx, end: int) -> str:
-    """``[udp sum ok] `` / ``[bad udp cksum 0x1234 -> 0x5678!] `` / ``[no cksum] `` (IPv4)."""
+def _udp_verdict(d: bytes, off: int, stop: int, ctx: Ctx, end: int) -> str:
+    """``[udp sum ok] `` / ``[bad udp cksum 0x1234 -> 0x5678!] `` / ``[no cksum] `` (IPv4),
+    over the datagram to ``stop`` (where the walk read it to end)."""
     field = d[off + 6] << 8 | d[off + 7]
     if len(ctx[5]) == 4 and field == 0:
         return "[no cksum] "
-    if end - off < ulen:
+    if end < stop:
         return ""
-    c = pseudo_sum(ctx[5], ctx[6], 17, d[off : off + ulen])
+    c = pseudo_sum(ctx[5], ctx[6], 17, d[off:stop])
     if c:
         return f"[bad udp cksum 0x{field:04x} -> 0x{shouldbe(field, c):04x}!] "
     return "[udp sum ok] "
