@@ -39,6 +39,19 @@ def _text(frame: bytes, w: core.Walk, verbose: int = 0) -> str:
     return core.LINKTYPES[ETH].text(frame, a)[1]
 
 
+def _as_tcpdump(tmp_path: Path, frame: bytes) -> None:
+    """The line printer (the real entry point, its own walk) prints ``frame`` as tcpdump
+    does, plain and at -v."""
+    path = tmp_path / "walked.pcap"
+    wrpcap(str(path), [Ether(frame)])
+    for verbose in (0, 1):
+        theirs = tcpdump_packets(path, *(["-v"] if verbose else []))
+        with pcap.read_capture(str(path)) as reader:
+            fmt = decode.LineFormatter(reader.linktype, strict=True, verbose=verbose)
+            ours = [fmt.line(r.ts_ns, r.data, r.orig_len)[16:] for r in reader]
+        assert len(ours) == 1 and ours == theirs
+
+
 def _layer(w: core.Walk, name: str, nth: int = 0) -> int:
     return [i for i, n in enumerate(w.names) if n == name][nth]
 
@@ -108,43 +121,49 @@ def _icmp6_port(quoted_udp: UDP) -> bytes:
 #: the quoted UDP header's length and checksum fields are what a moved boundary reads
 ODD_UDP = UDP(sport=3333, dport=53, len=0x1234, chksum=0x4321)
 ICMP_PORT = _icmp_port(ODD_UDP)
+#: a quoted datagram as a host sends it back: what tcpdump's text is compared on
+QUOTED = UDP(sport=3333, dport=53) / b"ab"
 ICMP6_PORT = _icmp6_port(ODD_UDP)
 
 
-def test_ipv4_text_takes_its_header_length_from_the_walk() -> None:
+def test_ipv4_text_takes_its_header_length_from_the_walk(tmp_path: Path) -> None:
     w = decode.walk(V4_OPTS, ETH)
     assert "1111 > 10.0.0.2.2222" in _text(V4_OPTS, w)
     w.heads[_layer(w, "IPv4")] -= 4  # the walk says: no options, UDP right after 20 bytes
     moved = _text(V4_OPTS, w)
     assert "10.0.0.1.257 > 10.0.0.2.257" in moved, moved  # the ports read from the NOPs
+    _as_tcpdump(tmp_path, V4_OPTS)
 
 
-def test_ipv6_text_follows_the_walks_extension_headers() -> None:
+def test_ipv6_text_follows_the_walks_extension_headers(tmp_path: Path) -> None:
     w = decode.walk(V6_HBH, ETH)
     assert "HBH 1111 > 2222" in _text(V6_HBH, w)
     _move_part(w, 14 + 40, -8)  # the hop-by-hop header ends after its first 8 bytes
     moved = _text(V6_HBH, w)
     assert "HBH 0 > 0" in moved, moved  # UDP read from the header's padding
+    _as_tcpdump(tmp_path, V6_HBH)
 
 
-def test_ah_text_and_what_follows_it_end_where_the_walk_read_its_length() -> None:
+def test_ah_text_and_what_follows_it_end_where_the_walk_read_its_length(tmp_path: Path) -> None:
     w = decode.walk(V6_AH, ETH)
     before = _text(V6_AH, w)
     assert "icv=0x" + "aa" * 12 + "): 1111 > 2222" in before, before
     _move_part(w, 14 + 40, 4)  # four bytes more of AH: the ICV takes UDP's ports
     moved = _text(V6_AH, w)
     assert "icv=0x" + "aa" * 12 + "045708ae): " in moved, moved
+    _as_tcpdump(tmp_path, V6_AH)
 
 
-def test_tcp_text_takes_its_data_offset_from_the_walk() -> None:
+def test_tcp_text_takes_its_data_offset_from_the_walk(tmp_path: Path) -> None:
     w = decode.walk(TCP_TS, ETH)
     assert "options [nop,nop,TS val 1 ecr 2], length 0" in _text(TCP_TS, w)
     w.heads[_layer(w, "TCP")] -= 12  # the walk says: no options
     moved = _text(TCP_TS, w)
     assert "options" not in moved and moved.endswith("win 8192, length 12"), moved
+    _as_tcpdump(tmp_path, TCP_TS)
 
 
-def test_udp_text_ends_the_datagram_where_the_walk_read_its_length() -> None:
+def test_udp_text_ends_the_datagram_where_the_walk_read_its_length(tmp_path: Path) -> None:
     w = decode.walk(UDP_DNS, ETH)
     assert "A? example.com." in _text(UDP_DNS, w)
     udp = _layer(w, "UDP")
@@ -153,25 +172,28 @@ def test_udp_text_ends_the_datagram_where_the_walk_read_its_length() -> None:
     w.ends[k + 1] = w.starts[udp] + 8 + 12  # the datagram: the DNS header alone
     moved = _text(UDP_DNS, w)
     assert "example.com" not in moved and "[|domain]" in moved, moved
+    _as_tcpdump(tmp_path, UDP_DNS)
 
 
-def test_icmp_error_text_finds_the_quoted_transport_header_after_the_walks_ip_header() -> None:
+def test_icmp_error_text_finds_the_quoted_port_after_the_walks_ip_header(tmp_path: Path) -> None:
     w = decode.walk(ICMP_PORT, ETH)
     assert "udp port 53 unreachable" in _text(ICMP_PORT, w)
     _move_part(w, 14 + 20 + 8, 4)  # the quoted IPv4 header four bytes longer
     moved = _text(ICMP_PORT, w)
     assert f"udp port {0x4321} unreachable" in moved, moved  # the quoted UDP checksum field
+    _as_tcpdump(tmp_path, _icmp_port(QUOTED))
 
 
-def test_icmp6_error_text_follows_the_walks_quoted_extension_headers() -> None:
+def test_icmp6_error_text_follows_the_walks_quoted_extension_headers(tmp_path: Path) -> None:
     w = decode.walk(ICMP6_PORT, ETH)
     assert "udp port 53, length" in _text(ICMP6_PORT, w)
     _move_part(w, 14 + 40 + 8 + 40, 4)  # the quoted hop-by-hop header four bytes longer
     moved = _text(ICMP6_PORT, w)
     assert f"udp port {0x4321}, length" in moved, moved  # the quoted UDP checksum field
+    _as_tcpdump(tmp_path, _icmp6_port(QUOTED))
 
 
-def test_verbose_quoted_packet_is_printed_from_the_walk_it_was_given() -> None:
+def test_verbose_quoted_packet_is_printed_from_the_walk_it_was_given(tmp_path: Path) -> None:
     """At -v the packet an ICMP error quotes is printed in full: a walk of it already in the
     frame's walk is read, not its header's length field."""
     q = 14 + 20 + 8
@@ -182,16 +204,4 @@ def test_verbose_quoted_packet_is_printed_from_the_walk_it_was_given() -> None:
     w.adopt(sub)
     moved = _text(ICMP_PORT, w, verbose=1)
     assert "10.0.0.1.4660 > 10.0.0.2.17185" in moved, moved  # UDP read from its length on
-
-
-def test_the_real_entry_point_still_prints_what_tcpdump_prints(tmp_path: Path) -> None:
-    quoted = UDP(sport=3333, dport=53) / b"ab"
-    frames = [V4_OPTS, V6_HBH, V6_AH, TCP_TS, UDP_DNS, _icmp_port(quoted), _icmp6_port(quoted)]
-    path = tmp_path / "walked.pcap"
-    wrpcap(str(path), [Ether(f) for f in frames])
-    for verbose in (0, 1):
-        theirs = tcpdump_packets(path, *(["-v"] if verbose else []))
-        with pcap.read_capture(str(path)) as reader:
-            fmt = decode.LineFormatter(reader.linktype, strict=True, verbose=verbose)
-            ours = [fmt.line(r.ts_ns, r.data, r.orig_len)[16:] for r in reader]
-        assert ours == theirs
+    _as_tcpdump(tmp_path, _icmp_port(QUOTED))
