@@ -205,3 +205,23 @@ def test_verbose_quoted_packet_is_printed_from_the_walk_it_was_given(tmp_path: P
     moved = _text(ICMP_PORT, w, verbose=1)
     assert "10.0.0.1.4660 > 10.0.0.2.17185" in moved, moved  # UDP read from its length on
     _as_tcpdump(tmp_path, _icmp_port(QUOTED))
+
+
+def _move_end(w: core.Walk, layer: int, by: int) -> None:
+    """The layer ``layer`` ends (by its own length field) ``by`` bytes later."""
+    for k in range(0, len(w.ends), 2):
+        if w.ends[k] == layer:
+            w.ends[k + 1] += by
+            return
+    raise AssertionError(f"no end for layer {layer}")
+
+
+def test_ip_texts_end_the_datagram_where_the_walk_read_its_length(tmp_path: Path) -> None:
+    """IPv4's total length and IPv6's payload length: what the UDP inside is measured with."""
+    for frame, name, claimed in ((UDP_DNS, "IPv4", 37), (V6_HBH, "IPv6", 16)):
+        w = decode.walk(frame, ETH)
+        assert "malformed" not in _text(frame, w)
+        _move_end(w, _layer(w, name), -8)  # the datagram said to end eight bytes sooner
+        moved = _text(frame, w)
+        assert f"[malformed: bad length {claimed} > {claimed - 8}]" in moved, moved
+        _as_tcpdump(tmp_path, frame)

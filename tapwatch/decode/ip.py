@@ -29,8 +29,6 @@ from tapwatch.decode.names import IPPROTO_NAMES, IPPROTO_WS, MAX_EXT_HEADERS
 from tapwatch.decode.verbose import ip4_header, ip6_header, ip6_options
 
 _EXT_HDRS: Final = {0: "HBH", 60: "DSTOPT", 43: "RT6", 135: "MOBILITY", 139: "HIP", 140: "SHIM6"}
-#: the next-header values that start a chain the text follows through the walk's ``inner``
-_CHAINED: Final = frozenset((*_EXT_HDRS, 44, 51))
 
 
 def ipv4(d: bytes, off: int, a: Acc, lim: int = -1, quoted: bool = False) -> str:
@@ -46,12 +44,14 @@ def ipv4(d: bytes, off: int, a: Acc, lim: int = -1, quoted: bool = False) -> str
     w = a.w
     he = w.header_end(off, "IPv4")
     if he >= 0 or lim - off < 20 or w.has(off, "IPv4"):
-        return _ipv4(d, off, a, lim, quoted, he)
+        return _ipv4(d, off, a, lim, quoted, he, w.layer_end(off, "IPv4"))
     sub = Walk(None, True, True)
     ipv4_walk(d, off, sub, lim)
     mark = adopted(w, sub)
     try:
-        return _ipv4(d, off, a, lim, quoted, sub.header_end(off, "IPv4"))
+        return _ipv4(
+            d, off, a, lim, quoted, sub.header_end(off, "IPv4"), sub.layer_end(off, "IPv4")
+        )
     finally:
         forget(w, mark)
 
@@ -80,8 +80,10 @@ def forget(w: Walk, mark: tuple[int, int, int]) -> None:
     del w.ends[ne:]
 
 
-def _ipv4(d: bytes, off: int, a: Acc, lim: int, quoted: bool, he: int) -> str:
-    """:func:`ipv4`'s text; ``he``: where the walk read the header to end (-1: no header)."""
+def _ipv4(d: bytes, off: int, a: Acc, lim: int, quoted: bool, he: int, te: int) -> str:
+    """:func:`ipv4`'s text; ``he``: where the walk read the header to end (its IHL), ``te``
+    the datagram (its total length), past the captured bytes if it says so (-1: no header
+    read)."""
     a.depth += 1
     avail = lim - off
     if avail < 20:
@@ -92,7 +94,7 @@ def _ipv4(d: bytes, off: int, a: Acc, lim: int, quoted: bool, he: int) -> str:
         a.bad = True
         return f"IP [malformed: version {vhl >> 4}], length {avail}"
     hl = he - off  # the walk's: where the header ends by its IHL
-    tot = d[off + 2] << 8 | d[off + 3]
+    tot = te - off  # and the datagram by its total length
     fo = d[off + 6] << 8 | d[off + 7]
     proto = d[off + 9]
     s = d[off + 12 : off + 16]
@@ -101,7 +103,7 @@ def _ipv4(d: bytes, off: int, a: Acc, lim: int, quoted: bool, he: int) -> str:
     dst = ip4(t)
     a.src = src
     a.dst = dst
-    if he < 0:  # the walk read no header here: cut short
+    if he < 0 or te < 0:  # the walk read no header here: cut short
         a.bad = True
         return f"IP {src} > {dst}: [|ip]"
     if hl < 20:
@@ -114,18 +116,18 @@ def _ipv4(d: bytes, off: int, a: Acc, lim: int, quoted: bool, he: int) -> str:
         a.bad = True
         return f"IP {src} > {dst}: [malformed: total length {tot} < header length {hl}]"
     pre = ""
-    if tot > avail:
+    if te > lim:
         # what the wire held beyond the capture does not count as missing (tcpdump
         # compares the header with the frame's length on the wire, not the captured one)
-        missing = tot - avail - (a.cut if lim >= len(d) else 0)
+        missing = te - lim - (a.cut if lim >= len(d) else 0)
         if missing > 0 and not quoted:
             pre = f"truncated-ip - {missing} bytes missing! "
         a.bad = True
         end = lim
     else:
-        end = off + tot
-    poff = off + hl
-    clen = tot - hl
+        end = te
+    poff = he
+    clen = te - he
     foff = (fo & 0x1FFF) << 3
     word = "IP"
     if a.verbose:  # "IP (tos 0x0, ttl 64, ...)" and the addresses on the next line
@@ -161,6 +163,8 @@ def ipv4_walk(d: bytes, off: int, out: Walk, lim: int = -1) -> None:
     hl = (vhl & 15) << 2  # the IHL: what the text and every consumer take from here
     out.add("IPv4", off, off + hl)  # what the header says, whatever its version (-Y reads it)
     tot = d[off + 2] << 8 | d[off + 3]
+    if out.keep:  # the datagram's end by its total length (the text's; spans walks only)
+        out.extent(off + tot)
     first = out.version == 0
     if first and vhl >> 4 == 4:  # the frame's first IP header: what analysis and replay read
         out.version = 4
@@ -193,19 +197,22 @@ def ipv6(d: bytes, off: int, a: Acc, lim: int = -1) -> str:
     if lim < 0:
         lim = len(d)
     w = a.w
-    if lim - off < 40 or d[off + 6] not in _CHAINED or w.has(off, "IPv6"):
-        return _ipv6(d, off, a, lim, w)
+    ce = w.layer_end(off, "IPv6")
+    if ce >= 0 or lim - off < 40 or d[off] >> 4 != 6 or w.has(off, "IPv6"):
+        return _ipv6(d, off, a, lim, w, ce)
     sub = Walk(None, True, True)
     ipv6_walk(d, off, sub, lim)
     mark = adopted(w, sub)
     try:
-        return _ipv6(d, off, a, lim, w)
+        return _ipv6(d, off, a, lim, w if w.keep else sub, sub.layer_end(off, "IPv6"))
     finally:
         forget(w, mark)
 
 
-def _ipv6(d: bytes, off: int, a: Acc, lim: int, w: Walk) -> str:
-    """:func:`ipv6`'s text; ``w``: the walk that went through its extension headers."""
+def _ipv6(d: bytes, off: int, a: Acc, lim: int, w: Walk, cend: int) -> str:
+    """:func:`ipv6`'s text; ``w``: the walk that went through its extension headers, ``cend``
+    where it read the packet to end (its payload length; a jumbogram's: the bytes'; -1: no
+    header read)."""
     a.depth += 1
     avail = lim - off
     if avail < 40:
@@ -214,7 +221,6 @@ def _ipv6(d: bytes, off: int, a: Acc, lim: int, w: Walk) -> str:
     if d[off] >> 4 != 6:
         a.bad = True
         return f"IP6 [malformed: version {d[off] >> 4}], length {avail}"
-    plen = d[off + 4] << 8 | d[off + 5]
     nh = d[off + 6]
     s = d[off + 8 : off + 24]
     t = d[off + 24 : off + 40]
@@ -222,9 +228,9 @@ def _ipv6(d: bytes, off: int, a: Acc, lim: int, w: Walk) -> str:
     dst = ntop6(t)
     a.src = src
     a.dst = dst
-    cend = off + 40 + plen  # where the header says the packet ends
-    if plen == 0 and nh == 0:  # jumbogram (RFC 2675): the length is in a HBH option
-        cend = lim
+    if cend < 0:  # the walk read no header here: cut short
+        a.bad = True
+        return "IP6  [|ip6]"
     pre = ""
     if cend > lim:
         a.bad = True
@@ -318,8 +324,10 @@ def ipv6_walk(d: bytes, off: int, out: Walk, lim: int = -1) -> None:
     plen = d[off + 4] << 8 | d[off + 5]
     nh = d[off + 6]
     cend = off + 40 + plen
-    if plen == 0 and nh == 0:
+    if plen == 0 and nh == 0:  # jumbogram (RFC 2675): the length is in a HBH option
         cend = lim
+    if out.keep:  # where the packet ends by its payload length (the text's; spans walks only)
+        out.extent(cend)
     end = cend if cend <= lim else lim
     first = out.version == 0
     if first:  # the frame's first IP header: what analysis and replay read
