@@ -93,7 +93,10 @@ def pseudo_sum(src: bytes, dst: bytes, proto: int, seg: bytes) -> int:
 
 
 def ip4_header(d: bytes, off: int, hl: int, avail: int) -> str:
-    """``(tos 0x0, ttl 64, id 1, offset 0, flags [DF], proto ICMP (1), length 84)``."""
+    """``(tos 0x0, ttl 64, id 1, offset 0, flags [DF], proto ICMP (1), length 84)``.
+
+    ``hl``: the header's length as the frame's walk read its IHL (the options and the
+    checksum span it); the fields printed are read here, no boundary is."""
     tos = d[off + 1]
     ttl = d[off + 8]
     fo = d[off + 6] << 8 | d[off + 7]
@@ -178,7 +181,8 @@ def ip6_header(d: bytes, off: int) -> str:
 
 
 def ip6_options(d: bytes, p: int, end: int) -> str:
-    """tcpdump's ``ip6_opt_print`` of a hop-by-hop or destination options header's options."""
+    """tcpdump's ``ip6_opt_print`` of a hop-by-hop or destination options header's options,
+    up to ``end``: where the walk read that header to end."""
     out = ""
     i = p
     while i < end:
