@@ -66,10 +66,10 @@ def adopted(w: Walk, sub: Walk) -> tuple[int, int, int]:
 
 
 def forget(w: Walk, mark: tuple[int, int, int]) -> None:
-    """Let go of what :func:`adopted` took in: the frame's walk is the frame's again -- its
-    names are ``Summary.layers``, read once the whole text is made, and what a text went
-    into beyond the walk (the inner packet of a LISP control message, for Wireshark's Info)
-    is no layer the counters count."""
+    """Let go of what :func:`adopted` took in, once that header's text is made: the frame's
+    walk is the frame's again (what a text went into beyond the walk, such as the inner
+    packet of a LISP control message, is no layer of the frame), and a text that walks many
+    such headers one after the other does not grow it."""
     if not w.keep:
         return
     n, ni, ne = mark

@@ -347,31 +347,32 @@ def _esp_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) ->
 
 def _ah(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -> str | None:
     a.depth += 1
-    text, nxt, size = ah_header(d, off, end, a.verbose > 0)
-    if size < 0:
-        a.bad = True
-        return head_noport(ctx) + text
-    a.info = text.rstrip(": ")
-    if deep(a.depth):
-        return head_noport(ctx) + text
     w = a.w
     if not w.has(off, "AH"):
         w = fresh(off)
         _ah_walk(d, off, end, clen, w, frag)
         adopt(a, w)
     p = w.header_end(off, "AH")  # the walk's: what its length says
+    text, nxt, size = ah_header(d, off, end, a.verbose > 0, p if end - off >= 12 else -1)
+    if size < 0:
+        a.bad = True
+        return head_noport(ctx) + text
+    a.info = text.rstrip(": ")
+    if deep(a.depth):
+        return head_noport(ctx) + text
     inner: Ctx = (ctx[0], ctx[1], ctx[2], ctx[3], ctx[4] + text, ctx[5], ctx[6])
     return upper(d, p, end, clen - (p - off), nxt, a, inner, frag)
 
 
 def _ah_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> None:
     out.append("AH")
-    if end - off >= 2:  # what its length says (in 32-bit words, less 2), cut short or not
-        out.head(off + 8 + (d[off + 1] << 2))
-    _text, nxt, size = ah_header(d, off, end)
-    if size < 0 or deep(len(out.names)):
+    if end - off < 2:
         return
-    upper_walk(d, off + size, end, clen - size, nxt, out, frag)
+    size = 8 + (d[off + 1] << 2)  # what its length says (in 32-bit words, less 2)
+    out.head(off + size)  # cut short or not
+    if end - off < 12 or off + size > end or deep(len(out.names)):
+        return
+    upper_walk(d, off + size, end, clen - size, d[off], out, frag)
 
 
 # --------------------------------------------------------------------------- MPLS
