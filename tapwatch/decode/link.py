@@ -528,7 +528,9 @@ def _raw_walk(d: bytes, out: Walk) -> None:
 # --------------------------------------------------------------------------- ARP
 
 
-def _arp(d: bytes, off: int, a: Acc, name: str) -> str:
+def _arp(d: bytes, off: int, a: Acc, h: EtherHandler) -> str:
+    """ARP or RARP; where the packet's addresses end is the walk's (:func:`_arp_walk`)."""
+    name = h.name
     a.depth += 1
     n = len(d) - off
     if n < 8:
@@ -541,7 +543,10 @@ def _arp(d: bytes, off: int, a: Acc, name: str) -> str:
     op = d[off + 6] << 8 | d[off + 7]
     opname = ARP_OPS.get(op, f"Unknown ({op})")
     p = off + 8
-    if n < 8 + 2 * (hln + pln):
+    end = a.w.header_end(off, name)
+    if end < 0:
+        end = walked_from(d, off, a, h).header_end(off, name)
+    if end < 0 or len(d) < end:
         a.bad = True
         return f"{name}, {opname} [|arp]"
     sha = d[p : p + hln]
@@ -669,10 +674,18 @@ class _Arp(EtherHandler):
     """ARP, and RARP (the same packet under another ethertype and name)."""
 
     def text(self, d: bytes, off: int, a: Acc) -> str | None:
-        return _arp(d, off, a, self.name)
+        return _arp(d, off, a, self)
 
     def walk(self, d: bytes, off: int, out: Walk) -> None:
-        out.append(self.name)
+        _arp_walk(d, off, out, self.name)
+
+
+def _arp_walk(d: bytes, off: int, out: Walk, name: str) -> None:
+    """ARP's walk: its header ends after the four addresses its two lengths announce (what
+    :func:`_arp`'s text reads there; the counters' walk reads no lengths)."""
+    out.append(name)
+    if out.keep and len(d) >= off + 6:
+        out.head(off + 8 + 2 * (d[off + 4] + d[off + 5]))
 
 
 class _Named(EtherHandler):
