@@ -30,7 +30,7 @@ from tapwatch.decode.core import (
     u32,
     ws_text,
 )
-from tapwatch.decode.link import missed
+from tapwatch.decode.link import missed, walked_from
 from tapwatch.decode.verbose import hexdump, safe_char
 
 #: PPP's ethertype: the key the PPP frame handler is bound under.
@@ -607,14 +607,23 @@ class _Ppp(EtherHandler):
 
 
 def pppoe(d: bytes, p: int, a: Acc) -> str:
+    """A PPPoE header and its payload (discovery tags, or a session's PPP frame).  Where the
+    header ends and where its length field ends the payload are the walk's
+    (:func:`_pppoe_walk`)."""
     a.depth += 1
+    w = a.w
+    h = w.header_end(p, "PPPoE")
+    if h < 0:  # a PPPoE header the walk did not reach
+        w = walked_from(d, p, a, _PPPOE)
+        h = w.header_end(p, "PPPoE")
+    e = w.layer_end(p, "PPPoE")
     length = len(d) - p
-    if length < 6:
+    if h < 0 or e < 0 or len(d) < h:
         a.bad = True
         return f" (length {length} < 6) (invalid)"
-    length -= 6
+    length = len(d) - h
     ver, typ, code = d[p] >> 4, d[p] & 0xF, d[p + 1]
-    sid, plen = u16(d, p + 2), u16(d, p + 4)
+    sid, plen = u16(d, p + 2), e - h
     out = ""
     if ver != 1:
         out += f" [ver {ver}]"
@@ -630,7 +639,7 @@ def pppoe(d: bytes, p: int, a: Acc) -> str:
         plen = length
     if sid:
         out += f" [ses 0x{sid:x}]"
-    q = p + 6
+    q = h
     if code:
         t = 0xFFFF
         stop = q + plen
@@ -673,9 +682,21 @@ class _PppoeEther(EtherHandler):
         return pppoe(d, off, a)
 
     def walk(self, d: bytes, off: int, out: Walk) -> None:
-        out.append("PPPoE")
-        if len(d) - off >= 6 and d[off + 1] == 0:
-            _ppp_walk(d, off + 6, min(len(d), off + 6 + u16(d, off + 4)), out)
+        _pppoe_walk(d, off, out)
+
+
+def _pppoe_walk(d: bytes, off: int, out: Walk) -> None:
+    """PPPoE's walk: a 6-byte header, and the end its length field gives the payload (past the
+    captured bytes if it says so): what :func:`pppoe`'s text reads of them."""
+    out.add("PPPoE", off, off + 6)
+    if len(d) - off >= 6:
+        end = off + 6 + u16(d, off + 4)
+        out.extent(end)
+        if d[off + 1] == 0:
+            _ppp_walk(d, off + 6, min(len(d), end), out)
+
+
+_PPPOE: Final = _PppoeEther("PPPoE")
 
 
 # --------------------------------------------------------------------------- link types
@@ -710,7 +731,7 @@ class _PppoeLink(LinkHandler):
         return "", pppoe(d, 0, a)
 
     def walk(self, d: bytes, out: Walk) -> None:
-        _PppoeEther("PPPoE").walk(d, 0, out)
+        _pppoe_walk(d, 0, out)
 
 
 bind(ETHERTYPES, (ETHERTYPE_PPP,), _Ppp("PPP"))
