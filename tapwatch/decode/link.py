@@ -180,12 +180,13 @@ def missed(a: Acc, sub: Walk) -> Walk:
     return sub
 
 
-def link_walked(d: bytes, a: Acc, name: str, h: LinkHandler) -> int:
-    """Where the link header ``name`` (the frame's first, at 0) ends: the frame's walk's, or
-    ``h``'s walk's when the text runs without it (adopted, as :func:`walked_from`); -1: no
-    header read."""
-    end = a.w.header_end(0, name)
-    if end >= 0:
+def link_walked(d: bytes, a: Acc, name: str, h: LinkHandler, off: int = 0) -> int:
+    """Where the header ``name`` at ``off`` that the link type ``h`` starts with (or leads to
+    by its own walk) ends: the frame's walk's, or ``h``'s walk's when the text runs without
+    it (:func:`missed`); -1: the walk went there and read no header (cut short)."""
+    w = a.w
+    end = w.header_end(off, name)
+    if end >= 0 or w.has(off, name):
         return end
     sub = Walk(None, True, True)
     sub.at = 0
@@ -193,7 +194,7 @@ def link_walked(d: bytes, a: Acc, name: str, h: LinkHandler) -> int:
         h.walk(d, sub)
     except Exception:  # hostile bytes: what was walked before stands (as the frame's walk)
         pass
-    return missed(a, sub).header_end(0, name)
+    return missed(a, sub).header_end(off, name)
 
 
 class _EtherWalk(EtherHandler):

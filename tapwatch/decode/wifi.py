@@ -25,6 +25,7 @@ from tapwatch.decode.core import (
     ethertype_walk,
     mac,
 )
+from tapwatch.decode.link import link_walked
 from tapwatch.decode.names import ETHERTYPE_NAMES
 from tapwatch.decode.verbose import hex_ascii, safe_char
 from tapwatch.decode.wifi_names import (
@@ -574,8 +575,10 @@ def _hdrlen(fc: int) -> tuple[int, str]:
     return 0, f"unknown 802.11 frame type ({ftype})"
 
 
-def _frame(d: bytes, p: int, length: int, pad: bool, fcs: bool, a: Acc) -> tuple[str, str]:
-    """``(-e header, body)`` of the 802.11 frame at ``p``; ``length`` its length on the wire."""
+def _frame(d: bytes, p: int, length: int, fcs: bool, a: Acc, h: LinkHandler) -> tuple[str, str]:
+    """``(-e header, body)`` of the 802.11 frame at ``p``; ``length`` its length on the wire.
+    Where its MAC header ends (by frame type, padded to 4 bytes when the radio header says
+    so) is the walk's (:func:`_frame_walk`, of the link type ``h``)."""
     end = len(d)
     a.depth += 1
     if fcs:
@@ -595,9 +598,9 @@ def _frame(d: bytes, p: int, length: int, pad: bool, fcs: bool, a: Acc) -> tuple
     hdrlen, unknown = _hdrlen(fc)
     if not hdrlen:
         return "", unknown
-    if pad:
-        hdrlen = (hdrlen + 3) & ~3
-    if end - p < hdrlen:
+    body_at = link_walked(d, a, "802.11", h, p)  # the MAC header's end (padded), as walked
+    hdrlen = body_at - p
+    if body_at < 0 or end < body_at:
         a.bad = True
         name = WS_FRAMES.get((fc >> 2 & 3, fc >> 4 & 0xF))
         if name is not None:
@@ -607,7 +610,6 @@ def _frame(d: bytes, p: int, length: int, pad: bool, fcs: bool, a: Acc) -> tuple
     head = _header(d, fc, p, a.verbose) if e else ""
     if e:  # the list's address columns: the frame's source and destination (IP's if it has)
         _addresses(d, fc, p, hdrlen, a)
-    body_at = p + hdrlen
     rest = length - hdrlen
     ftype = fc >> 2 & 3
     if ftype == 0:
@@ -715,16 +717,22 @@ def _addresses(d: bytes, fc: int, p: int, hdrlen: int, a: Acc) -> None:
 
 
 def _frame_walk(d: bytes, p: int, fcs: bool, pad: bool, out: Walk) -> None:
-    out.append("802.11")
-    end = len(d) - (4 if fcs else 0)
-    if end - p < 2:
+    """802.11's walk: where the MAC header ends (its length by frame type, padded to 4 bytes
+    when the radio header says so) -- what :func:`_frame`'s text reads -- and a data frame's
+    LLC/SNAP payload."""
+    out.add("802.11", p)
+    if len(d) - p < 2:
         return
     fc = _le16(d, p)
     hdrlen, _unknown = _hdrlen(fc)
-    if not hdrlen or fc >> 2 & 3 != 2 or fc >> 4 & 4 or fc & 0x4000:
+    if not hdrlen:
         return
     if pad:
         hdrlen = (hdrlen + 3) & ~3
+    out.head(p + hdrlen)
+    end = len(d) - (4 if fcs else 0)
+    if end - p < 2 or fc >> 2 & 3 != 2 or fc >> 4 & 4 or fc & 0x4000:
+        return
     q = p + hdrlen
     if end - q < 3:
         return
@@ -738,7 +746,7 @@ class _Dot11(LinkHandler):
     """Plain 802.11 (link type 105): the frame, no radio header."""
 
     def text(self, d: bytes, a: Acc) -> tuple[str, str]:
-        head, body = _frame(d, 0, len(d) + a.cut, False, False, a)
+        head, body = _frame(d, 0, len(d) + a.cut, False, a, self)
         if a.lean:
             return "", body
         return head, body
@@ -752,15 +760,14 @@ class _Radiotap(LinkHandler):
 
     def text(self, d: bytes, a: Acc) -> tuple[str, str]:
         a.depth += 1
-        radio, rlen, flags = _radiotap(d)
+        radio, _rlen, flags = _radiotap(d)  # its fields; where it ends: the walk's
+        rlen = link_walked(d, a, "Radiotap", self)
         if rlen < 0:
             a.bad = True
             if len(d) >= 4:  # the header's version and length, as Wireshark reads them
                 a.info = f"Radiotap Capture v{d[0]}, Length {_le16(d, 2)}{_WS_BAD}"
             return "", radio
-        head, body = _frame(
-            d, rlen, len(d) + a.cut - rlen, bool(flags & 0x20), bool(flags & 0x10), a
-        )
+        head, body = _frame(d, rlen, len(d) + a.cut - rlen, bool(flags & 0x10), a, self)
         if a.lean:
             return "", radio + body
         return radio + head, body
@@ -774,6 +781,7 @@ class _Radiotap(LinkHandler):
             return
         _text, rlen, flags = _radiotap(d)
         if rlen >= 0:
+            out.head(rlen)
             _frame_walk(d, rlen, bool(flags & 0x10), bool(flags & 0x20), out)
 
 
