@@ -133,11 +133,17 @@ def ether_walk(d: bytes, off: int, out: Walk) -> None:
     """Ethernet's walk: the header, each tag, and an 802.3 length's end of the LLC layer
     (what :func:`ether`'s text reads of them)."""
     out.add("Ethernet", off, off + 14)
+    if len(d) >= off + 14:
+        tags_walk(d, off + 14, d[off + 12] << 8 | d[off + 13], out)
+
+
+def tags_walk(d: bytes, p: int, t: int, out: Walk) -> None:
+    """From ``p``, what the type ``t`` after an Ethernet header's addresses announces: up to
+    MAX_VLAN_TAGS 802.1Q/802.1ad tags (each a 4-byte header), then 802.2 LLC (a length, or
+    0x8870) or the ethertype's layer.  :func:`ether_walk` goes on here; the tree's builder of
+    a tag the frame's walk did not reach (after a cooked header's type, past MAX_VLAN_TAGS)
+    walks from the tag with it."""
     n = len(d)
-    if n < off + 14:
-        return
-    t = d[off + 12] << 8 | d[off + 13]
-    p = off + 14
     tags = 0
     while t in VLAN_TYPES and tags < MAX_VLAN_TAGS:
         out.add(VLAN_TYPES[t], p, p + 4)
