@@ -25,7 +25,7 @@ from tapwatch.decode.core import (
     ethertype_walk,
     mac,
 )
-from tapwatch.decode.link import link_walked
+from tapwatch.decode.link import link_walked, missed
 from tapwatch.decode.names import ETHERTYPE_NAMES
 from tapwatch.decode.verbose import hex_ascii, safe_char
 from tapwatch.decode.wifi_names import (
@@ -575,10 +575,26 @@ def _hdrlen(fc: int) -> tuple[int, str]:
     return 0, f"unknown 802.11 frame type ({ftype})"
 
 
-def _frame(d: bytes, p: int, length: int, fcs: bool, a: Acc, h: LinkHandler) -> tuple[str, str]:
+def _mac_end(d: bytes, p: int, fcs: bool, pad: bool, a: Acc) -> int:
+    """Where the MAC header of the 802.11 frame at ``p`` ends, as the frame's walk read it; a
+    frame it did not reach is walked from ``p`` (:func:`~tapwatch.decode.link.missed`); -1:
+    the walk read no header there (cut short, or a type it has no length for)."""
+    w = a.w
+    end = w.header_end(p, "802.11")
+    if end >= 0 or w.has(p, "802.11"):
+        return end
+    sub = Walk(None, True, True)
+    try:
+        _frame_walk(d, p, fcs, pad, sub)
+    except Exception:  # hostile bytes: what was walked before stands
+        pass
+    return missed(a, sub).header_end(p, "802.11")
+
+
+def _frame(d: bytes, p: int, length: int, pad: bool, fcs: bool, a: Acc) -> tuple[str, str]:
     """``(-e header, body)`` of the 802.11 frame at ``p``; ``length`` its length on the wire.
-    Where its MAC header ends (by frame type, padded to 4 bytes when the radio header says
-    so) is the walk's (:func:`_frame_walk`, of the link type ``h``)."""
+    Where its MAC header ends (by frame type, padded to 4 bytes when ``pad``: the radio
+    header says so) is the walk's (:func:`_frame_walk`)."""
     end = len(d)
     a.depth += 1
     if fcs:
@@ -598,7 +614,7 @@ def _frame(d: bytes, p: int, length: int, fcs: bool, a: Acc, h: LinkHandler) -> 
     hdrlen, unknown = _hdrlen(fc)
     if not hdrlen:
         return "", unknown
-    body_at = link_walked(d, a, "802.11", h, p)  # the MAC header's end (padded), as walked
+    body_at = _mac_end(d, p, fcs, pad, a)  # the MAC header's end (padded), as walked
     hdrlen = body_at - p
     if body_at < 0 or end < body_at:
         a.bad = True
@@ -746,7 +762,7 @@ class _Dot11(LinkHandler):
     """Plain 802.11 (link type 105): the frame, no radio header."""
 
     def text(self, d: bytes, a: Acc) -> tuple[str, str]:
-        head, body = _frame(d, 0, len(d) + a.cut, False, a, self)
+        head, body = _frame(d, 0, len(d) + a.cut, False, False, a)
         if a.lean:
             return "", body
         return head, body
@@ -767,7 +783,9 @@ class _Radiotap(LinkHandler):
             if len(d) >= 4:  # the header's version and length, as Wireshark reads them
                 a.info = f"Radiotap Capture v{d[0]}, Length {_le16(d, 2)}{_WS_BAD}"
             return "", radio
-        head, body = _frame(d, rlen, len(d) + a.cut - rlen, bool(flags & 0x10), a, self)
+        head, body = _frame(
+            d, rlen, len(d) + a.cut - rlen, bool(flags & 0x20), bool(flags & 0x10), a
+        )
         if a.lean:
             return "", radio + body
         return radio + head, body
