@@ -169,7 +169,7 @@ def walked_from(d: bytes, off: int, a: Acc, h: EtherHandler) -> Walk:
     its own.  See :func:`missed` for why it is not taken into the frame's walk."""
     sub = Walk(None, True, True)
     sub.at = off
-    try:
+    try:  # noqa: SIM105 (compiled, a try costs nothing; contextlib.suppress is a call)
         h.walk(d, off, sub)
     except Exception:  # hostile bytes: what was walked before stands (as the frame's walk)
         pass
@@ -196,7 +196,7 @@ def link_walked(d: bytes, a: Acc, name: str, h: LinkHandler, off: int = 0) -> in
         return end
     sub = Walk(None, True, True)
     sub.at = 0
-    try:
+    try:  # noqa: SIM105 (compiled, a try costs nothing; contextlib.suppress is a call)
         h.walk(d, sub)
     except Exception:  # hostile bytes: what was walked before stands (as the frame's walk)
         pass

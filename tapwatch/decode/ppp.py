@@ -559,7 +559,7 @@ def _ppp_head(d: bytes, p: int, end: int, a: Acc) -> int:
     if h >= 0 or w.has(p, "PPP"):
         return h
     sub = Walk(None, True, True)
-    try:
+    try:  # noqa: SIM105 (compiled, a try costs nothing; contextlib.suppress is a call)
         _ppp_walk(d, p, end, sub)
     except Exception:  # hostile bytes: what was walked before stands (as the frame's walk)
         pass

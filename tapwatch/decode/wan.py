@@ -191,7 +191,7 @@ class _FrameRelay(LinkHandler):
         if alen < 0:  # a text without the frame's walk
             sub = Walk(None, True, True)
             sub.at = 0
-            try:
+            try:  # noqa: SIM105 (compiled, a try costs nothing; contextlib.suppress is a call)
                 self.walk(d, sub)
             except Exception:  # hostile bytes: what was walked before stands
                 pass

@@ -584,7 +584,7 @@ def _mac_end(d: bytes, p: int, fcs: bool, pad: bool, a: Acc) -> int:
     if end >= 0 or w.has(p, "802.11"):
         return end
     sub = Walk(None, True, True)
-    try:
+    try:  # noqa: SIM105 (compiled, a try costs nothing; contextlib.suppress is a call)
         _frame_walk(d, p, fcs, pad, sub)
     except Exception:  # hostile bytes: what was walked before stands
         pass

@@ -23,8 +23,8 @@ import base64
 import time
 from typing import Final
 
-from tapwatch.decode.depth import bits_line
 from tapwatch.decode.core import Walk
+from tapwatch.decode.depth import bits_line
 from tapwatch.decode.fields import Net
 from tapwatch.decode.link import tags_walk
 from tapwatch.decode.node import Node
