@@ -167,9 +167,28 @@ def _dot11_data(extra: bytes) -> bytes:
 
 
 def test_dot11_text_reads_the_body_where_the_walk_ends_the_mac_header() -> None:
-    frame = _dot11_data(b"\xde\xad\xbe\xef")
-    assert _SEEN not in _text(frame, 105, decode.walk(frame, 105))
-    assert _SEEN in _moved(frame, 105, "802.11", 0, 28)
+    # four bytes that start as an LLC/SNAP header too (the walk reads one there, of an
+    # unknown OUI): the headers after the moved end are where the walk has them, moved
+    frame = _dot11_data(b"\xaa\xaa\x03\x00")
+    w = decode.walk(frame, 105)
+    assert _SEEN not in _text(frame, 105, w)
+    _move_head(w, "802.11", 0, 28)
+    for i in range(0, len(w.inner), 3):  # its LLC and SNAP headers follow the MAC header's end
+        w.inner[i] += 4
+        w.inner[i + 1] += 4
+    assert _SEEN in _text(frame, 105, w)
+
+
+def test_dot11_text_reads_snaps_packet_where_the_walk_ends_snaps_header() -> None:
+    hdr = _dot11_data(b"")[:24]
+    frame = hdr + b"\xaa\xaa\x03\x00\x00\x00\x08\x00" + b"\xde\xad\x08\x00" + _IP
+    w = decode.walk(frame, 105)
+    assert _SEEN not in _text(frame, 105, w)
+    for i in range(0, len(w.inner), 3):  # SNAP: a header inside the frame's layer
+        if w.inner[i] == 27:
+            assert w.inner[i + 1] == 32
+            w.inner[i + 1] = 36
+    assert _SEEN in _text(frame, 105, w)
 
 
 def test_radiotap_text_reads_the_frame_where_the_walk_ends_the_radio_header() -> None:
