@@ -71,7 +71,7 @@ def ether(d: bytes, off: int, a: Acc) -> tuple[str, str]:
     (:func:`ether_walk`, the one reader of those boundaries): the text reads the fields."""
     a.depth += 1
     w = a.w
-    p = w.header_end(off, "Ethernet")
+    p = outer_end(w, off, "Ethernet")
     if p < 0:  # a frame the walk did not go into (one a tunnel carries past its reach)
         w = walked_from(d, off, a, _ETHER)
         p = w.header_end(off, "Ethernet")
@@ -108,7 +108,7 @@ def ether(d: bytes, off: int, a: Acc) -> tuple[str, str]:
     while t in VLAN_TYPES and tags < MAX_VLAN_TAGS:
         a.depth += 1
         tags += 1
-        q = w.header_end(p, VLAN_TYPES[t])  # the walk read every tag the text reads
+        q = outer_end(w, p, VLAN_TYPES[t])  # the walk read every tag the text reads
         if q < 0 or len(d) < q:
             a.bad = True
             return "", f"{link}[|vlan]"
@@ -127,6 +127,18 @@ def ether(d: bytes, off: int, a: Acc) -> tuple[str, str]:
     if text is None:
         return "", f"{link.rstrip(': ,')}, length {len(d) - p}" if tags else link.rstrip(": ")
     return link, text
+
+
+def outer_end(w: Walk, off: int, name: str) -> int:
+    """``w.header_end(off, name)`` looked up from the outermost layer in: where Ethernet's
+    text asks, the header is the walk's first layer (its tags the next ones), and this
+    handler runs for nearly every frame (``header_end`` looks from the innermost out)."""
+    starts = w.starts
+    heads = w.heads
+    for i in range(len(starts)):
+        if starts[i] == off and heads[i] >= 0 and w.names[i] == name:
+            return heads[i]
+    return -1
 
 
 def ether_walk(d: bytes, off: int, out: Walk) -> None:
