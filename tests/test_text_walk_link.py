@@ -139,7 +139,9 @@ def test_pppoe_text_reads_ppp_where_the_walk_ends_its_header_and_payload() -> No
     w = decode.walk(frame, 51)
     assert _SEEN not in _text(frame, 51, w)
     _move_head(w, "PPPoE", 0, 8)  # PPP from there: a frame the walk did not reach there
+    assert not w.has(8, "PPP")
     assert _SEEN in _text(frame, 51, w)
+    assert w.header_end(8, "PPP") == 10  # walked from there, and taken into the frame's walk
     # the payload's end is the walk's (its length field's, as it read it)
     w = decode.walk(frame, 51)
     i = w.ends.index(_layer(w, "PPPoE", 0), 0)

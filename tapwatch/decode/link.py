@@ -176,9 +176,9 @@ def tags_walk(d: bytes, p: int, t: int, out: Walk) -> None:
 def walked_from(d: bytes, off: int, a: Acc, h: EtherHandler) -> Walk:
     """The walk of the header ``h`` reads at ``off``, where the frame's walk did not reach it
     (a frame a tunnel carries that the walk did not go into, a text called without the
-    frame's walk): ``h``'s own walk from there.  The text reads that header's boundaries, and
-    those of the headers it carries, from the returned walk: never from a length field of
-    its own.  See :func:`missed` for why it is not taken into the frame's walk."""
+    frame's walk): ``h``'s own walk from there, taken into the frame's (:func:`missed`).
+    The text reads that header's boundaries, and those of the headers it carries, from the
+    returned walk: never from a length field of its own."""
     sub = Walk(None, True, True)
     sub.at = off
     try:  # noqa: SIM105 (compiled, a try costs nothing; contextlib.suppress is a call)
@@ -189,12 +189,11 @@ def walked_from(d: bytes, off: int, a: Acc, h: EtherHandler) -> Walk:
 
 
 def missed(a: Acc, sub: Walk) -> Walk:
-    """``sub``, the walk of a header the frame's walk ``a.w`` did not reach, as the text reads
-    it.  Not adopted into ``a.w``: the entry points take ``Summary.layers`` from ``a.w``'s
-    names after the text ran, so an adopted walk's layers would be counted in the list's
-    line but not by the counters (a GRE header whose text and walk end it apart, in
-    tcpdump's mutated PPTP frames, made 4 PPP frames LCP).  A text that meets the same
-    miss again walks again: misses are frames the walk gave up on, not the usual path."""
+    """``sub``, the walk of a header the frame's walk ``a.w`` did not reach, taken into
+    ``a.w`` (``Walk.adopt``: the entry points take the line's layers before the text runs,
+    so these are no layers of the frame) so that a later lookup of what that header
+    carries finds it there; returned, for the text to read that header's boundaries."""
+    a.w.adopt(sub)
     return sub
 
 
