@@ -219,7 +219,7 @@ class _FrameRelay(LinkHandler):
                 pre += "Pad! "
         elif alen == 3:
             pre += "No pad! "
-        if n < hlen:
+        if hlen < 0 or n < hlen:
             a.bad = True
             return "", pre + " [|fr]"
         nlpid = d[hlen - 1]
