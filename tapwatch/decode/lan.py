@@ -23,7 +23,7 @@ from tapwatch.decode.core import (
     ethertype_walk,
     u16,
 )
-from tapwatch.decode.link import ether, ether_walk
+from tapwatch.decode.link import ether, ether_walk, link_walked, missed
 from tapwatch.decode.names import ETHERTYPE_NAMES
 from tapwatch.decode.verbose import hex_ascii
 
@@ -71,28 +71,36 @@ class _Arcnet(LinkHandler):
     sequence number (an exception frame repeats them after a 0xff flag)."""
 
     def text(self, d: bytes, a: Acc) -> tuple[str, str]:
+        """Where the header ends (and the RFC 1201 part before an exception frame's repeat)
+        is the walk's: the text reads the fields before it."""
         a.depth += 1
         n = len(d)
         length = n + a.cut
-        if n < 3:
+        w = a.w
+        if not w.has(0, "ARCNET"):  # a text without the frame's walk
+            sub = Walk(None, True, True)
+            try:  # noqa: SIM105 (compiled, a try costs nothing; contextlib.suppress is a call)
+                self.walk(d, sub)
+            except Exception:  # hostile bytes: what was walked before stands
+                pass
+            w = missed(a, sub)
+        hlen = w.header_end(0, "ARCNET")
+        if hlen < 0:
             a.bad = True
             return "", " [|arcnet]"
         code = d[2]
         head = f"{d[0]:02x} {d[1]:02x} {_arc_name(code)}"
         if code in _ARC_OLD:
-            hlen, flag, seq = 3, 0, 0
+            flag, seq = 0, 0
             link = f"{head} {length}: "
         else:
-            if n < 6:
+            if n < w.part_end(0, "ARCNET"):
                 a.bad = True
                 return "", f"{head} {length}:  phds [|arcnet]"
-            if d[3] == 0xFF:
-                if n < 10:
-                    a.bad = True
-                    return "", f"{head} {length}:  phds extended [|arcnet]"
-                hlen, flag, seq = 10, d[7], u16(d, 8)
-            else:
-                hlen, flag, seq = 6, d[3], u16(d, 4)
+            if n < hlen:
+                a.bad = True
+                return "", f"{head} {length}:  phds extended [|arcnet]"
+            flag, seq = d[hlen - 3], u16(d, hlen - 2)  # the split flag and sequence number
             link = f"{head} seqid {seq:04x} "
             if flag == 0:
                 link += f"{length}: "
@@ -106,10 +114,17 @@ class _Arcnet(LinkHandler):
         return link, _arc_body(d, hlen, code, a)
 
     def walk(self, d: bytes, out: Walk) -> None:
-        out.append("ARCNET")
+        """The header: 3 bytes (RFC 1051), 6 (RFC 1201: split flag, sequence number; a part
+        of its own), 10 (an exception frame repeats them after a 0xff flag)."""
+        out.add("ARCNET", 0)
         if len(d) < 3:
             return
         code = d[2]
+        if code in _ARC_OLD:
+            out.head(3)
+        else:
+            out.part(0, 6)
+            out.head(10 if len(d) >= 4 and d[3] == 0xFF else 6)
         if code in _ARC_OLD:
             p = 3
         elif len(d) < 6 or (d[3] == 0xFF and len(d) < 10):
@@ -131,25 +146,22 @@ class _ArcnetLinux(LinkHandler):
     def text(self, d: bytes, a: Acc) -> tuple[str, str]:
         a.depth += 1
         n = len(d)
-        if n < 5:
-            a.bad = True
-            return "", " [|arcnet_linux]"
-        code = d[4]
-        hlen = 5 if code in _ARC_OLD else 8
-        if n < hlen:
+        hlen = link_walked(d, a, "ARCNET", self)  # by the system code: the walk's
+        if hlen < 0 or n < hlen:
             a.bad = True
             return "", " [|arcnet_linux]"
         # tcpdump's -e reads BSD's layout here: the "system code" it names is the offset's
-        # first byte
+        # first byte (the packet's own is d[4])
         link = f"{d[0]:02x} {d[1]:02x} {_arc_name(d[2])} {n + a.cut}: "
-        return link, _arc_body(d, hlen, code, a)
+        return link, _arc_body(d, hlen, d[4], a)
 
     def walk(self, d: bytes, out: Walk) -> None:
-        out.append("ARCNET")
+        out.add("ARCNET", 0)
         if len(d) < 5:
             return
         code = d[4]
         hlen = 5 if code in _ARC_OLD else 8
+        out.head(hlen)
         t = _ARC_CARRIES.get(code, 0x8035 if code == _ARC_CARRIES_RARP else -1)
         if len(d) >= hlen and t >= 0:
             ethertype_walk(d, hlen, t, out)

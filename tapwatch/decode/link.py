@@ -65,18 +65,25 @@ def etype_str(t: int) -> str:
 
 
 def ether(d: bytes, off: int, a: Acc) -> tuple[str, str]:
-    """Ethernet II / 802.3 from ``off``, with any number (up to 8) of 802.1Q/802.1ad tags."""
+    """Ethernet II / 802.3 from ``off``, with any number (up to 8) of 802.1Q/802.1ad tags.
+
+    Where the Ethernet header, each tag and an 802.3 length's LLC end is the frame's walk's
+    (:func:`ether_walk`, the one reader of those boundaries): the text reads the fields."""
     a.depth += 1
+    w = a.w
+    p = outer_end(w, off, "Ethernet")
+    if p < 0:  # a frame the walk did not go into (one a tunnel carries past its reach)
+        w = walked_from(d, off, a, _ETHER)
+        p = w.header_end(off, "Ethernet")
     n = len(d) - off
-    if n < 14:
+    if p < 0 or len(d) < p:
         a.bad = True
         if n >= 12:
             a.dst = mac(d[off : off + 6])
             a.src = mac(d[off + 6 : off + 12])
             return "", f"{a.src} > {a.dst}, length {n}: [|ether]"
         return "", f"[|ether], length {n}"
-    t = d[off + 12] << 8 | d[off + 13]
-    p = off + 14
+    t = d[p - 2] << 8 | d[p - 1]
     if (
         a.lean and t > 1500 and t not in VLAN_TYPES and t != ETHERTYPE_LLC
     ):  # the -e text is not wanted
@@ -93,27 +100,28 @@ def ether(d: bytes, off: int, a: Acc) -> tuple[str, str]:
     a.src = src
     a.dst = dst
     if t <= 1500:
-        return _llc(d, p, a, f"{src} > {dst}, 802.3, length {t}: ", min(len(d), p + t))
+        return _llc(d, p, a, f"{src} > {dst}, 802.3, length {t}: ", w)
     if t == ETHERTYPE_LLC:
-        return _llc(d, p, a, f"{src} > {dst}, ", len(d))
+        return _llc(d, p, a, f"{src} > {dst}, ", w)
     link = f"{src} > {dst}, {etype_str(t)}, length {n}: "
     tags = 0
     while t in VLAN_TYPES and tags < MAX_VLAN_TAGS:
         a.depth += 1
         tags += 1
-        if len(d) < p + 4:
+        q = outer_end(w, p, VLAN_TYPES[t])  # the walk read every tag the text reads
+        if q < 0 or len(d) < q:
             a.bad = True
             return "", f"{link}[|vlan]"
         tci, t = S_HH.unpack_from(d, p)
-        p += 4
+        p = q
         dei = ", DEI" if tci & 0x1000 else ""
         link += f"vlan {tci & 0xFFF}, p {tci >> 13}{dei}, "
         # after a tag as in front of it, a length (802.3) or 0x8870 announces 802.2 LLC;
         # tcpdump -e then writes "802.3" and the LLC header with no separator between
         if t <= 1500:
-            return _llc(d, p, a, f"{link}802.3", min(len(d), p + t))
+            return _llc(d, p, a, f"{link}802.3", w)
         if t == ETHERTYPE_LLC:
-            return _llc(d, p, a, link, len(d))
+            return _llc(d, p, a, link, w)
         link += f"{etype_str(t)}, "
     text = ethertype_text(d, p, t, a)
     if text is None:
@@ -121,13 +129,33 @@ def ether(d: bytes, off: int, a: Acc) -> tuple[str, str]:
     return link, text
 
 
+def outer_end(w: Walk, off: int, name: str) -> int:
+    """``w.header_end(off, name)`` looked up from the outermost layer in: where Ethernet's
+    text asks, the header is the walk's first layer (its tags the next ones), and this
+    handler runs for nearly every frame (``header_end`` looks from the innermost out)."""
+    starts = w.starts
+    heads = w.heads
+    for i in range(len(starts)):
+        if starts[i] == off and heads[i] >= 0 and w.names[i] == name:
+            return heads[i]
+    return -1
+
+
 def ether_walk(d: bytes, off: int, out: Walk) -> None:
+    """Ethernet's walk: the header, each tag, and an 802.3 length's end of the LLC layer
+    (what :func:`ether`'s text reads of them)."""
     out.add("Ethernet", off, off + 14)
+    if len(d) >= off + 14:
+        tags_walk(d, off + 14, d[off + 12] << 8 | d[off + 13], out)
+
+
+def tags_walk(d: bytes, p: int, t: int, out: Walk) -> None:
+    """From ``p``, what the type ``t`` after an Ethernet header's addresses announces: up to
+    MAX_VLAN_TAGS 802.1Q/802.1ad tags (each a 4-byte header), then 802.2 LLC (a length, or
+    0x8870) or the ethertype's layer.  :func:`ether_walk` goes on here; the tree's builder of
+    a tag the frame's walk did not reach (after a cooked header's type, past MAX_VLAN_TAGS)
+    walks from the tag with it."""
     n = len(d)
-    if n < off + 14:
-        return
-    t = d[off + 12] << 8 | d[off + 13]
-    p = off + 14
     tags = 0
     while t in VLAN_TYPES and tags < MAX_VLAN_TAGS:
         out.add(VLAN_TYPES[t], p, p + 4)
@@ -136,10 +164,67 @@ def ether_walk(d: bytes, off: int, out: Walk) -> None:
             return
         t = d[p + 2] << 8 | d[p + 3]
         p += 4
-    if t <= 1500 or t == ETHERTYPE_LLC:
-        _llc_walk(d, p, out)
+    if t <= 1500:
+        _llc_walk(d, p, out, p + t)
+        return
+    if t == ETHERTYPE_LLC:
+        _llc_walk(d, p, out, -1)
         return
     ethertype_walk(d, p, t, out)
+
+
+def walked_from(d: bytes, off: int, a: Acc, h: EtherHandler) -> Walk:
+    """The walk of the header ``h`` reads at ``off``, where the frame's walk did not reach it
+    (a frame a tunnel carries that the walk did not go into, a text called without the
+    frame's walk): ``h``'s own walk from there, taken into the frame's (:func:`missed`).
+    The text reads that header's boundaries, and those of the headers it carries, from the
+    returned walk: never from a length field of its own."""
+    sub = Walk(None, True, True)
+    sub.at = off
+    try:  # noqa: SIM105 (compiled, a try costs nothing; contextlib.suppress is a call)
+        h.walk(d, off, sub)
+    except Exception:  # hostile bytes: what was walked before stands (as the frame's walk)
+        pass
+    return missed(a, sub)
+
+
+def missed(a: Acc, sub: Walk) -> Walk:
+    """``sub``, the walk of a header the frame's walk ``a.w`` did not reach, taken into
+    ``a.w`` (``Walk.adopt``: the entry points take the line's layers before the text runs,
+    so these are no layers of the frame) so that a later lookup of what that header
+    carries finds it there; returned, for the text to read that header's boundaries."""
+    a.w.adopt(sub)
+    return sub
+
+
+def link_walked(d: bytes, a: Acc, name: str, h: LinkHandler, off: int = 0) -> int:
+    """Where the header ``name`` at ``off`` that the link type ``h`` starts with (or leads to
+    by its own walk) ends: the frame's walk's, or ``h``'s walk's when the text runs without
+    it (:func:`missed`); -1: the walk went there and read no header (cut short)."""
+    w = a.w
+    end = w.header_end(off, name)
+    if end >= 0 or w.has(off, name):
+        return end
+    sub = Walk(None, True, True)
+    sub.at = 0
+    try:  # noqa: SIM105 (compiled, a try costs nothing; contextlib.suppress is a call)
+        h.walk(d, sub)
+    except Exception:  # hostile bytes: what was walked before stands (as the frame's walk)
+        pass
+    return missed(a, sub).header_end(off, name)
+
+
+class _EtherWalk(EtherHandler):
+    """An Ethernet header as a header to walk from (:func:`walked_from`)."""
+
+    def text(self, d: bytes, off: int, a: Acc) -> str | None:
+        return ether(d, off, a)[1]
+
+    def walk(self, d: bytes, off: int, out: Walk) -> None:
+        ether_walk(d, off, out)
+
+
+_ETHER: Final = _EtherWalk("Ethernet")
 
 
 #: tcpdump's names of LLC service access points (``llc_values``).
@@ -178,33 +263,40 @@ def llc_e(d: bytes, off: int) -> str:
     )
 
 
-def _llc(d: bytes, off: int, a: Acc, link: str, end: int) -> tuple[str, str]:
-    """802.2 LLC from ``off`` to ``end`` (an 802.3 length's end, or the frame's), with SNAP
+def _llc(d: bytes, off: int, a: Acc, link: str, w: Walk) -> tuple[str, str]:
+    """802.2 LLC from ``off`` to its end (an 802.3 length's, or the frame's), with SNAP
     carrying an ethertype, and STP recognised by its SAP; ``link`` is what -e printed
-    before it (after an 802.3 length, VLAN tags, or an 0x8870 ethertype)."""
+    before it (after an 802.3 length, VLAN tags, or an 0x8870 ethertype).  Its end, its
+    header's and SNAP's are those :func:`_llc_walk` read into ``w`` (the walk that read the
+    Ethernet header before it)."""
     a.depth += 1
-    n = end
-    if n < off + 3:
+    n = len(d)
+    end = w.layer_end(off, "LLC")
+    if 0 <= end < n:
+        n = end
+    h = w.header_end(off, "LLC")
+    if h < 0 or n < h:
         a.bad = True
         return "", f"{link}[|llc]"
     dsap, ssap, ctrl = d[off], d[off + 1], d[off + 2]
     if dsap == 0xAA and ssap == 0xAA and ctrl == 3:
-        if n < off + 8:
+        s = w.part_end(h, "LLC")  # SNAP's header, inside LLC's layer
+        if s < 0 or n < s:
             a.bad = True
             return "", f"{link}LLC/SNAP [|snap]"
-        oui = d[off + 3 : off + 6]
-        t = d[off + 6] << 8 | d[off + 7]
+        oui = d[h : h + 3]
+        t = d[s - 2] << 8 | d[s - 1]
         if oui == b"\0\0\0":
-            text = ethertype_text(d, off + 8, t, a)
+            text = ethertype_text(d, s, t, a)
             if text is not None:
-                snap = f"oui Ethernet (0x000000), {etype_str(t)}, length {n - off - 8}: "
+                snap = f"oui Ethernet (0x000000), {etype_str(t)}, length {n - s}: "
                 return f"{link}{llc_e(d, off)}{snap}", text
         a.info = f"LLC/SNAP, oui 0x{oui.hex()}, type 0x{t:04x}"
         if oui == b"\0\0\0":
             what = f"ethertype {ETHERTYPE_NAMES.get(t, 'Unknown')} (0x{t:04x})"
         else:
             what = f"pid Unknown (0x{t:04x})"
-        length = f"length {n - off - 8}: {_dump(d[off:n], a)}"
+        length = f"length {n - s}: {_dump(d[off:n], a)}"
         if a.lean:  # tcpdump without -e: the addresses, then SNAP's
             name = f"oui Unknown (0x{oui.hex()}), " if oui != b"\0\0\0" else ""
             return "", f"{a.src} > {a.dst} SNAP, {name}{what}, {length}"
@@ -213,7 +305,7 @@ def _llc(d: bytes, off: int, a: Acc, link: str, end: int) -> tuple[str, str]:
     if dsap == 0x42:
         a.depth += 1
         a.info = "Spanning Tree Protocol"
-        return f"{link}{llc_e(d, off)}", stp_text(d, off + 3, n)
+        return f"{link}{llc_e(d, off)}", stp_text(d, h, n)
     a.info = f"LLC, DSAP 0x{dsap:02x}, SSAP 0x{ssap:02x}"
     if ctrl & 3 == 3 and dsap & 0xFE not in _SAP_PRINTERS:
         return f"{link}{llc_e(d, off)}", _unnumbered(d, off, n, a)
@@ -311,12 +403,18 @@ def stp_text(d: bytes, off: int, end: int) -> str:
     return f"{out}, Flags [{names}], bridge-id {bid}.{port:04x}, length {length}"
 
 
-def _llc_walk(d: bytes, off: int, out: Walk) -> None:
-    out.add("LLC", off)
+def _llc_walk(d: bytes, off: int, out: Walk, end: int) -> None:
+    """802.2 LLC's walk: its 3-byte header (dsap, ssap, an unnumbered control byte), SNAP's
+    5 bytes after it as a header inside the layer, and ``end`` (an 802.3 length's, -1:
+    none) as the layer's end -- what :func:`_llc`'s text reads of them."""
+    out.add("LLC", off, off + 3)
+    if end >= 0:
+        out.extent(end)
     n = len(d)
     if n < off + 3:
         return
     if d[off] == 0xAA and d[off + 1] == 0xAA and d[off + 2] == 3:
+        out.part(off + 3, off + 8)
         if n >= off + 8 and d[off + 3 : off + 6] == b"\0\0\0":
             ethertype_walk(d, off + 8, d[off + 6] << 8 | d[off + 7], out)
         return
@@ -327,17 +425,19 @@ def _llc_walk(d: bytes, off: int, out: Walk) -> None:
 # --------------------------------------------------------------------------- cooked, null
 
 
-def _sll(d: bytes, a: Acc) -> tuple[str, str]:
-    """Linux cooked capture v1 (16-byte header), as tcpdump -i any writes it."""
+def _sll(d: bytes, a: Acc, h: LinkHandler) -> tuple[str, str]:
+    """Linux cooked capture v1 (16-byte header), as tcpdump -i any writes it; where the header
+    ends is the walk's (:func:`_sll_walk`)."""
     a.depth += 1
     n = len(d)
-    if n < 16:
+    p = link_walked(d, a, "SLL", h)
+    if p < 0 or n < p:
         a.bad = True
         return "", f"Linux cooked, length {n}: [|sll]"
     pkttype, _hatype, halen, addr, proto = _S_SLL.unpack_from(d, 0)
     # tcpdump -e right-aligns the packet type in three columns (" In", "Out")
     direction = f"{SLL_PKTTYPES.get(pkttype, f'pkttype {pkttype}'):>3}"
-    return _cooked(d, 16, a, direction, "", halen, addr, proto)
+    return _cooked(d, p, a, direction, "", halen, addr, proto)
 
 
 def _sll_walk(d: bytes, out: Walk) -> None:
@@ -350,17 +450,19 @@ def _sll_walk(d: bytes, out: Walk) -> None:
             out.append("other")
 
 
-def _sll2(d: bytes, a: Acc) -> tuple[str, str]:
-    """Linux cooked capture v2 (20-byte header with the interface index)."""
+def _sll2(d: bytes, a: Acc, h: LinkHandler) -> tuple[str, str]:
+    """Linux cooked capture v2 (20-byte header with the interface index); where the header
+    ends is the walk's (:func:`_sll2_walk`)."""
     a.depth += 1
     n = len(d)
-    if n < 20:
+    p = link_walked(d, a, "SLL2", h)
+    if p < 0 or n < p:
         a.bad = True
         return "", f"Linux cooked v2, length {n}: [|sll2]"
     proto, _res, ifindex, _hatype, pkttype, halen, addr = _S_SLL2.unpack_from(d, 0)
     return _cooked(
         d,
-        20,
+        p,
         a,
         SLL_PKTTYPES.get(pkttype, f"pkttype {pkttype}"),
         f" ifindex {ifindex}",
@@ -403,18 +505,20 @@ def _null_family(d: bytes) -> int:
     return fam
 
 
-def _null(d: bytes, a: Acc) -> tuple[str, str]:
-    """BSD loopback: a 4-byte address family in the *capturing* host's byte order."""
+def _null(d: bytes, a: Acc, h: LinkHandler) -> tuple[str, str]:
+    """BSD loopback: a 4-byte address family in the *capturing* host's byte order; where it
+    ends is the walk's (:func:`_null_walk`)."""
     a.depth += 1
     n = len(d)
-    if n < 4:
+    p = link_walked(d, a, "Null", h)
+    if p < 0 or n < p:
         a.bad = True
         return "", f"[|null], length {n}"
     fam = _null_family(d)
     name = NULL_FAMILIES.get(fam)
     link = f"AF {name or 'Unknown'} ({fam}), length {n}: "
     if name is not None:
-        return link, ethertype_text(d, 4, 0x0800 if name == "IPv4" else 0x86DD, a) or ""
+        return link, ethertype_text(d, p, 0x0800 if name == "IPv4" else 0x86DD, a) or ""
     a.depth += 1
     a.info = f"Null/Loopback, family {fam}"
     return "", link.rstrip(": ")
@@ -450,7 +554,9 @@ def _raw_walk(d: bytes, out: Walk) -> None:
 # --------------------------------------------------------------------------- ARP
 
 
-def _arp(d: bytes, off: int, a: Acc, name: str) -> str:
+def _arp(d: bytes, off: int, a: Acc, h: EtherHandler) -> str:
+    """ARP or RARP; where the packet's addresses end is the walk's (:func:`_arp_walk`)."""
+    name = h.name
     a.depth += 1
     n = len(d) - off
     if n < 8:
@@ -463,7 +569,10 @@ def _arp(d: bytes, off: int, a: Acc, name: str) -> str:
     op = d[off + 6] << 8 | d[off + 7]
     opname = ARP_OPS.get(op, f"Unknown ({op})")
     p = off + 8
-    if n < 8 + 2 * (hln + pln):
+    end = a.w.header_end(off, name)
+    if end < 0:
+        end = walked_from(d, off, a, h).header_end(off, name)
+    if end < 0 or len(d) < end:
         a.bad = True
         return f"{name}, {opname} [|arp]"
     sha = d[p : p + hln]
@@ -565,7 +674,7 @@ class _Fixed(LinkHandler):
 
 class _Sll(LinkHandler):
     def text(self, d: bytes, a: Acc) -> tuple[str, str]:
-        return _sll(d, a)
+        return _sll(d, a, self)
 
     def walk(self, d: bytes, out: Walk) -> None:
         _sll_walk(d, out)
@@ -573,7 +682,7 @@ class _Sll(LinkHandler):
 
 class _Sll2(LinkHandler):
     def text(self, d: bytes, a: Acc) -> tuple[str, str]:
-        return _sll2(d, a)
+        return _sll2(d, a, self)
 
     def walk(self, d: bytes, out: Walk) -> None:
         _sll2_walk(d, out)
@@ -581,7 +690,7 @@ class _Sll2(LinkHandler):
 
 class _Null(LinkHandler):
     def text(self, d: bytes, a: Acc) -> tuple[str, str]:
-        return _null(d, a)
+        return _null(d, a, self)
 
     def walk(self, d: bytes, out: Walk) -> None:
         _null_walk(d, out)
@@ -591,10 +700,18 @@ class _Arp(EtherHandler):
     """ARP, and RARP (the same packet under another ethertype and name)."""
 
     def text(self, d: bytes, off: int, a: Acc) -> str | None:
-        return _arp(d, off, a, self.name)
+        return _arp(d, off, a, self)
 
     def walk(self, d: bytes, off: int, out: Walk) -> None:
-        out.append(self.name)
+        _arp_walk(d, off, out, self.name)
+
+
+def _arp_walk(d: bytes, off: int, out: Walk, name: str) -> None:
+    """ARP's walk: its header ends after the four addresses its two lengths announce (what
+    :func:`_arp`'s text reads there; the counters' walk reads no lengths)."""
+    out.append(name)
+    if out.keep and len(d) >= off + 6:
+        out.head(off + 8 + 2 * (d[off + 4] + d[off + 5]))
 
 
 class _Named(EtherHandler):

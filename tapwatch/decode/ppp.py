@@ -30,6 +30,7 @@ from tapwatch.decode.core import (
     u32,
     ws_text,
 )
+from tapwatch.decode.link import missed, walked_from
 from tapwatch.decode.verbose import hexdump, safe_char
 
 #: PPP's ethertype: the key the PPP frame handler is bound under.
@@ -530,27 +531,18 @@ def handle(d: bytes, p: int, end: int, length: int, proto: int, a: Acc) -> str:
 
 
 def ppp(d: bytes, p: int, end: int, length: int, a: Acc) -> str:
-    """A PPP frame from its address field, if any (tcpdump's ``ppp_print``)."""
+    """A PPP frame from its address field, if any (tcpdump's ``ppp_print``); ``length``:
+    ``end - p``.  Where its header (address and control, the protocol field) ends is the
+    walk's (:func:`_ppp_walk`): the text reads the protocol's value before it."""
     a.depth += 1
     try:
-        if length < 2:
+        h = _ppp_head(d, p, end, a)
+        if h < 0:  # the walk read no protocol field: cut short
             raise Trunc
-        need(p, 2, end)
-        if u16(d, p) in (0xFF03, 0x0003, 0x0103):
-            p += 2
-            length -= 2
-        if length < 2:
-            raise Trunc
-        need(p, 1, end)
-        if d[p] % 2:
-            proto = d[p]
-            p += 1
-            length -= 1
-        else:
-            need(p, 2, end)
-            proto = u16(d, p)
-            p += 2
-            length -= 2
+        q = p + 2 if u16(d, p) in (0xFF03, 0x0003, 0x0103) else p
+        proto = d[q] if h - q == 1 else u16(d, q)
+        length -= h - p
+        p = h
         a.info = _PROTOS.get(proto, f"PPP protocol 0x{proto:04x}")
         return handle(d, p, end, length, proto, a)
     except Trunc:
@@ -558,8 +550,27 @@ def ppp(d: bytes, p: int, end: int, length: int, a: Acc) -> str:
         return " [|ppp]"
 
 
+def _ppp_head(d: bytes, p: int, end: int, a: Acc) -> int:
+    """Where the PPP header at ``p`` ends, as the frame's walk read it; a PPP frame the walk
+    did not reach is walked from ``p`` (:func:`~tapwatch.decode.link.missed`); -1: cut
+    short (the walk read no protocol field)."""
+    w = a.w
+    h = w.header_end(p, "PPP")
+    if h >= 0 or w.has(p, "PPP"):
+        return h
+    sub = Walk(None, True, True)
+    try:  # noqa: SIM105 (compiled, a try costs nothing; contextlib.suppress is a call)
+        _ppp_walk(d, p, end, sub)
+    except Exception:  # hostile bytes: what was walked before stands (as the frame's walk)
+        pass
+    return missed(a, sub).header_end(p, "PPP")
+
+
 def _ppp_walk(d: bytes, p: int, end: int, out: Walk) -> None:
-    out.append("PPP")
+    """PPP's walk from ``p`` (its bytes end at ``end``): its header ends after the address and
+    control bytes, if any, and a protocol field of one byte (compressed: an odd first byte)
+    or two; no end recorded: cut short before the protocol field."""
+    out.add("PPP", p)
     if end - p >= 2 and u16(d, p) in (0xFF03, 0x0003, 0x0103):
         p += 2
     if end - p < 2:
@@ -570,6 +581,7 @@ def _ppp_walk(d: bytes, p: int, end: int, out: Walk) -> None:
     else:
         proto = u16(d, p)
         p += 2
+    out.head(p)
     lim = d if end >= len(d) else d[:end]
     if proto in (0x0021, 0x002F):
         ethertype_walk(lim, p, 0x0800, out)
@@ -595,14 +607,23 @@ class _Ppp(EtherHandler):
 
 
 def pppoe(d: bytes, p: int, a: Acc) -> str:
+    """A PPPoE header and its payload (discovery tags, or a session's PPP frame).  Where the
+    header ends and where its length field ends the payload are the walk's
+    (:func:`_pppoe_walk`)."""
     a.depth += 1
+    w = a.w
+    h = w.header_end(p, "PPPoE")
+    if h < 0:  # a PPPoE header the walk did not reach
+        w = walked_from(d, p, a, _PPPOE)
+        h = w.header_end(p, "PPPoE")
+    e = w.layer_end(p, "PPPoE")
     length = len(d) - p
-    if length < 6:
+    if h < 0 or e < 0 or len(d) < h:
         a.bad = True
         return f" (length {length} < 6) (invalid)"
-    length -= 6
+    length = len(d) - h
     ver, typ, code = d[p] >> 4, d[p] & 0xF, d[p + 1]
-    sid, plen = u16(d, p + 2), u16(d, p + 4)
+    sid, plen = u16(d, p + 2), e - h
     out = ""
     if ver != 1:
         out += f" [ver {ver}]"
@@ -618,7 +639,7 @@ def pppoe(d: bytes, p: int, a: Acc) -> str:
         plen = length
     if sid:
         out += f" [ses 0x{sid:x}]"
-    q = p + 6
+    q = h
     if code:
         t = 0xFFFF
         stop = q + plen
@@ -661,9 +682,21 @@ class _PppoeEther(EtherHandler):
         return pppoe(d, off, a)
 
     def walk(self, d: bytes, off: int, out: Walk) -> None:
-        out.append("PPPoE")
-        if len(d) - off >= 6 and d[off + 1] == 0:
-            _ppp_walk(d, off + 6, min(len(d), off + 6 + u16(d, off + 4)), out)
+        _pppoe_walk(d, off, out)
+
+
+def _pppoe_walk(d: bytes, off: int, out: Walk) -> None:
+    """PPPoE's walk: a 6-byte header, and the end its length field gives the payload (past the
+    captured bytes if it says so): what :func:`pppoe`'s text reads of them."""
+    out.add("PPPoE", off, off + 6)
+    if len(d) - off >= 6:
+        end = off + 6 + u16(d, off + 4)
+        out.extent(end)
+        if d[off + 1] == 0:
+            _ppp_walk(d, off + 6, min(len(d), end), out)
+
+
+_PPPOE: Final = _PppoeEther("PPPoE")
 
 
 # --------------------------------------------------------------------------- link types
@@ -698,7 +731,7 @@ class _PppoeLink(LinkHandler):
         return "", pppoe(d, 0, a)
 
     def walk(self, d: bytes, out: Walk) -> None:
-        _PppoeEther("PPPoE").walk(d, 0, out)
+        _pppoe_walk(d, 0, out)
 
 
 bind(ETHERTYPES, (ETHERTYPE_PPP,), _Ppp("PPP"))

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Final
 
 from tapwatch.decode.core import TCP_PORTS, Acc, PortHandler, Trunc, Walk, bind, need, u16, u32
+from tapwatch.decode.link import missed
 from tapwatch.decode.verbose import safe_char
 
 _TYPES: Final = (
@@ -258,8 +259,10 @@ def _body(o: _Out, t: int, p: int) -> None:
         o.put(f" RECV_ACCM(0x{o.u32(p + 8):08x})")
 
 
-def pptp(d: bytes, off: int, end: int, verbose: int = 0) -> str:
-    """``: pptp CTRL_MSGTYPE=SCCRQ PROTO_VER(1.0) ...`` (``[|pptp]`` where the data ends)."""
+def pptp(d: bytes, off: int, end: int, verbose: int, head: int) -> str:
+    """``: pptp CTRL_MSGTYPE=SCCRQ PROTO_VER(1.0) ...`` (``[|pptp]`` where the data ends).
+    ``head``: where the control header ends and the message's body starts, the walk's
+    (:meth:`_Pptp.walk`)."""
     o = _Out(d, end, verbose)
     o.put(": pptp")
     try:
@@ -275,7 +278,7 @@ def pptp(d: bytes, off: int, end: int, verbose: int = 0) -> str:
         t = o.u16(off + 8)
         o.put(f" CTRL_MSGTYPE={_TYPES[t]}" if t < len(_TYPES) else f" UNKNOWN_CTRL_MSGTYPE({t})")
         o.reserved2(off + 10)
-        _body(o, t, off + 12)
+        _body(o, t, head)
     except Trunc:
         o.put(" [|pptp]")
     return "".join(o.parts)
@@ -286,13 +289,21 @@ class _Pptp(PortHandler):
         self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
     ) -> str | None:
         a.depth += 1
-        text = pptp(d, off, end, a.verbose)
+        w = a.w
+        head = w.header_end(off, "PPTP")
+        if head < 0:  # a message the frame's walk did not reach: walked from here
+            sub = Walk(None, True, True)
+            self.walk(d, off, end, sub, sport, dport)
+            head = missed(a, sub).header_end(off, "PPTP")
+        text = pptp(d, off, end, a.verbose, head)
         if not a.lean:
             a.info = text[2:]
         return text
 
     def walk(self, d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
-        out.append("PPTP")
+        """The control header is 12 bytes (length, message type, magic cookie, control
+        message type, reserved): where the message's body starts, as its text reads it."""
+        out.add("PPTP", off, off + 12)
 
 
 bind(TCP_PORTS, (1723,), _Pptp("PPTP"))

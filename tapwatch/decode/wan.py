@@ -27,6 +27,7 @@ from tapwatch.decode.core import (
     u16,
     u32,
 )
+from tapwatch.decode.link import link_walked, missed
 from tapwatch.decode.names import ETHERTYPE_NAMES
 from tapwatch.decode.verbose import hexdump
 
@@ -78,27 +79,30 @@ def _etype_str(t: int) -> str:
 
 
 class _Chdlc(LinkHandler):
+    """Cisco HDLC: address, control, an ethertype; where the header ends is the walk's."""
+
     def text(self, d: bytes, a: Acc) -> tuple[str, str]:
         a.depth += 1
         n = len(d)
-        if n < 4:
+        p = link_walked(d, a, "CHDLC", self)
+        if p < 0 or n < p:
             a.bad = True
             return "", " [|chdlc]"
-        proto = u16(d, 2)
+        proto = u16(d, p - 2)
         link = (
             f"{_CAST.get(d[0], f'0x{d[0]:02x}')}, ethertype {_etype_str(proto)} (0x{proto:04x}), "
             f"length {n}: "
         )
         if proto == 0x8035:
             a.depth += 1
-            return link, _slarp(d, 4, n, n - 4, a.verbose)
+            return link, _slarp(d, p, n, n - p, a.verbose)
         if proto in (0x0800, 0x86DD, 0x8847, 0x8848):
-            return link, ethertype_text(d, 4, proto, a) or ""
+            return link, ethertype_text(d, p, proto, a) or ""
         a.depth += 1
         return link, f"unknown CHDLC protocol (0x{proto:04x})"
 
     def walk(self, d: bytes, out: Walk) -> None:
-        out.append("CHDLC")
+        out.add("CHDLC", 0, 4)
         if len(d) >= 4:
             proto = u16(d, 2)
             if proto == 0x8035:
@@ -176,12 +180,23 @@ class _FrameRelay(LinkHandler):
     def text(self, d: bytes, a: Acc) -> tuple[str, str]:
         a.depth += 1
         n = len(d)
-        ok, dlci, alen, flags = _q922(d)
+        ok, dlci, _alen, flags = _q922(d)  # its values; where the address ends: the walk's
         if ok < 0:
             a.bad = True
             return "", " [|fr]"
         if ok == 0:
             return "", "Q.922, invalid address"
+        w = a.w
+        alen = w.part_end(0, "FR")
+        if alen < 0:  # a text without the frame's walk
+            sub = Walk(None, True, True)
+            sub.at = 0
+            try:  # noqa: SIM105 (compiled, a try costs nothing; contextlib.suppress is a call)
+                self.walk(d, sub)
+            except Exception:  # hostile bytes: what was walked before stands
+                pass
+            w = missed(a, sub)
+            alen = w.part_end(0, "FR")
         if n < alen + 1:
             a.bad = True
             return "", " [|fr]"
@@ -193,20 +208,18 @@ class _FrameRelay(LinkHandler):
                 t = u16(d, alen)
                 link = _fr_hdr(alen, dlci, flags, t, n, True)
                 if t in ETHERTYPES:
-                    return link, ethertype_text(d, alen + 2, t, a) or ""
+                    return link, ethertype_text(d, w.header_end(0, "FR"), t, a) or ""
                 pre = f"UI {d[alen]:02x}! "
         if n < alen + 2:
             a.bad = True
             return "", pre + " [|fr]"
-        if d[alen + 1] == 0:
+        hlen = w.header_end(0, "FR")
+        if hlen > alen + 2:
             if alen != 3:
                 pre += "Pad! "
-            hlen = alen + 3
-        else:
-            if alen == 3:
-                pre += "No pad! "
-            hlen = alen + 2
-        if n < hlen:
+        elif alen == 3:
+            pre += "No pad! "
+        if hlen < 0 or n < hlen:
             a.bad = True
             return "", pre + " [|fr]"
         nlpid = d[hlen - 1]
@@ -222,17 +235,26 @@ class _FrameRelay(LinkHandler):
         return link, pre + _fr_hdr(alen, dlci, flags, nlpid, body + hlen, False).rstrip(": ")
 
     def walk(self, d: bytes, out: Walk) -> None:
-        out.append("FR")
+        """Frame Relay's walk: the Q.922 address (a header inside the layer, its length by its
+        extension bits), and where the header ends: after a Cisco ethertype, or after the
+        control byte, a pad byte if any and the NLPID -- what the text reads of them."""
+        out.add("FR", 0)
         ok, dlci, alen, _flags = _q922(d)
         n = len(d)
-        if ok != 1 or n < alen + 2:
+        if ok != 1:
             return
-        if d[alen] != 0x03 and dlci != 0:
-            t = u16(d, alen)
-            if t in ETHERTYPES:
-                ethertype_walk(d, alen + 2, t, out)
+        out.part(0, alen)
+        if n < alen + 2:
+            return
+        cisco = d[alen] != 0x03 and dlci != 0
+        if cisco and u16(d, alen) in ETHERTYPES:
+            out.head(alen + 2)
+            ethertype_walk(d, alen + 2, u16(d, alen), out)
             return
         hlen = alen + 3 if d[alen + 1] == 0 else alen + 2
+        out.head(hlen)
+        if cisco:
+            return
         if n >= hlen:
             t = {0xCC: 0x0800, 0x8E: 0x86DD, 0xCF: 0x880B}.get(d[hlen - 1], -1)
             if t >= 0:
@@ -248,19 +270,20 @@ class _Ipnet(LinkHandler):
     def text(self, d: bytes, a: Acc) -> tuple[str, str]:
         a.depth += 1
         n = len(d)
-        if n < 24:
+        p = link_walked(d, a, "IPNET", self)
+        if p < 0 or n < p:
             a.bad = True
             return "", " [|ipnet]"
         fam = d[1]
         name = {2: "IPv4", 26: "IPv6"}.get(fam, "Unknown")
         link = f"{u32(d, 16)} > {u32(d, 20)}, family {name} ({fam}), length {n}: "
         if fam in (2, 26):
-            return link, ethertype_text(d, 24, 0x0800 if fam == 2 else 0x86DD, a) or ""
+            return link, ethertype_text(d, p, 0x0800 if fam == 2 else 0x86DD, a) or ""
         a.depth += 1
         return "", link.rstrip(": ")
 
     def walk(self, d: bytes, out: Walk) -> None:
-        out.append("IPNET")
+        out.add("IPNET", 0, 24)
         if len(d) >= 24 and d[1] in (2, 26):
             ethertype_walk(d, 24, 0x0800 if d[1] == 2 else 0x86DD, out)
 
@@ -271,18 +294,19 @@ class _Ipoib(LinkHandler):
     def text(self, d: bytes, a: Acc) -> tuple[str, str]:
         a.depth += 1
         n = len(d)
-        if n < 44:
+        p = link_walked(d, a, "IPoIB", self)
+        if p < 0 or n < p:
             a.bad = True
             return "", " [|ipoib]"
-        t = u16(d, 40)
+        t = u16(d, p - 4)
         link = f"IPOIB, ethertype {ETHERTYPE_NAMES.get(t, 'Unknown')} (0x{t:04x}), length {n}: "
-        text = ethertype_text(d, 44, t, a)
+        text = ethertype_text(d, p, t, a)
         if text is None:
             return "", link[7:].rstrip(": ")
         return link, text
 
     def walk(self, d: bytes, out: Walk) -> None:
-        out.append("IPoIB")
+        out.add("IPoIB", 0, 44)
         if len(d) >= 44:
             ethertype_walk(d, 44, u16(d, 40), out)
 

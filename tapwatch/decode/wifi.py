@@ -25,6 +25,7 @@ from tapwatch.decode.core import (
     ethertype_walk,
     mac,
 )
+from tapwatch.decode.link import link_walked, missed
 from tapwatch.decode.names import ETHERTYPE_NAMES
 from tapwatch.decode.verbose import hex_ascii, safe_char
 from tapwatch.decode.wifi_names import (
@@ -501,27 +502,32 @@ _PROTOCOL_WORDS: Final = ("IP ", "IP6 ", "ARP, ", "RARP, ")
 _LLC_SNAP_E: Final = "LLC, dsap SNAP (0xaa) Individual, ssap SNAP (0xaa) Command, ctrl 0x03: "
 
 
-def _data(d: bytes, fc: int, hp: int, p: int, end: int, length: int, a: Acc, e: bool) -> str:
-    """A data frame's LLC/SNAP payload (tcpdump's ``llc_print`` then the ethertype)."""
+def _data(
+    d: bytes, fc: int, hp: int, p: int, end: int, length: int, a: Acc, e: bool, w: Walk
+) -> str:
+    """A data frame's LLC/SNAP payload (tcpdump's ``llc_print`` then the ethertype); where
+    the LLC and SNAP headers end is the walk ``w``'s (:func:`_frame_walk`)."""
     ds = fc >> 8 & 3
     so = (10, 10, 16, 24)[ds]
     do = (4, 16, 4, 16)[ds]
-    if end - p < 3 or length < 3:
+    h = w.part_end(p, "802.11")
+    if h < 0 or end < h or length < h - p:
         a.bad = True
         a.info = _WS_BAD  # Wireshark's LLC leaves nothing else
         return " [|llc]" + _dump(d[p:end], a)
     dsap, ssap, ctrl = d[p], d[p + 1], d[p + 2]
     if dsap == 0xAA and ssap == 0xAA and ctrl == 3:
         a.depth += 1
-        if end - p < 8 or length < 8:
+        s = w.part_end(h, "802.11")
+        if s < 0 or end < s or length < s - p:
             a.bad = True
             a.info = "U, func=UI" + _WS_BAD
             return (_LLC_SNAP_E if e else "") + " [|snap]"
-        oui = d[p + 3] << 16 | d[p + 4] << 8 | d[p + 5]
-        t = d[p + 6] << 8 | d[p + 7]
+        oui = d[h] << 16 | d[h + 1] << 8 | d[h + 2]
+        t = d[s - 2] << 8 | d[s - 1]
         name = ETHERTYPE_NAMES.get(t, "Unknown")
         if oui == 0:
-            text = ethertype_text(d if end == len(d) else d[:end], p + 8, t, a)
+            text = ethertype_text(d if end == len(d) else d[:end], s, t, a)
             if text is not None:
                 if not e:
                     return text
@@ -531,22 +537,22 @@ def _data(d: bytes, fc: int, hp: int, p: int, end: int, length: int, a: Acc, e: 
                         break
                 return (
                     f"{_LLC_SNAP_E}oui Ethernet (0x000000), ethertype {name} (0x{t:04x}), "
-                    f"length {length - 8}: {text}"
+                    f"length {length - (s - p)}: {text}"
                 )
             a.depth -= 1  # the "other" ethertype_text counted
         if e:
             head = (
                 f"{_LLC_SNAP_E}oui {'Ethernet' if oui == 0 else 'Unknown'} (0x{oui:06x}), "
                 f"{'ethertype' if oui == 0 else 'pid'} {name if oui == 0 else 'Unknown'} "
-                f"(0x{t:04x}), length {length - 8}: "
+                f"(0x{t:04x}), length {length - (s - p)}: "
             )
         else:
             head = f"{mac(d[hp + so : hp + so + 6])} > {mac(d[hp + do : hp + do + 6])} "
             if oui == 0:
-                head += f"SNAP, ethertype {name} (0x{t:04x}), length {length - 8}: "
+                head += f"SNAP, ethertype {name} (0x{t:04x}), length {length - (s - p)}: "
             else:
                 head += f"SNAP, oui Unknown (0x{oui:06x}), pid Unknown (0x{t:04x}), "
-                head += f"length {length - 8}: "
+                head += f"length {length - (s - p)}: "
         return head + _dump(d[p:end], a)
     a.depth += 1
     return _dump(d[p:end], a).lstrip()
@@ -574,8 +580,24 @@ def _hdrlen(fc: int) -> tuple[int, str]:
     return 0, f"unknown 802.11 frame type ({ftype})"
 
 
+def _mac_walk(d: bytes, p: int, fcs: bool, pad: bool, a: Acc) -> Walk:
+    """The walk that read the 802.11 frame at ``p``: the frame's, or for a frame it did not
+    reach the walk from ``p`` (:func:`~tapwatch.decode.link.missed`)."""
+    w = a.w
+    if w.has(p, "802.11"):
+        return w
+    sub = Walk(None, True, True)
+    try:  # noqa: SIM105 (compiled, a try costs nothing; contextlib.suppress is a call)
+        _frame_walk(d, p, fcs, pad, sub)
+    except Exception:  # hostile bytes: what was walked before stands
+        pass
+    return missed(a, sub)
+
+
 def _frame(d: bytes, p: int, length: int, pad: bool, fcs: bool, a: Acc) -> tuple[str, str]:
-    """``(-e header, body)`` of the 802.11 frame at ``p``; ``length`` its length on the wire."""
+    """``(-e header, body)`` of the 802.11 frame at ``p``; ``length`` its length on the wire.
+    Where its MAC header ends (by frame type, padded to 4 bytes when ``pad``: the radio
+    header says so) is the walk's (:func:`_frame_walk`)."""
     end = len(d)
     a.depth += 1
     if fcs:
@@ -595,9 +617,10 @@ def _frame(d: bytes, p: int, length: int, pad: bool, fcs: bool, a: Acc) -> tuple
     hdrlen, unknown = _hdrlen(fc)
     if not hdrlen:
         return "", unknown
-    if pad:
-        hdrlen = (hdrlen + 3) & ~3
-    if end - p < hdrlen:
+    w = _mac_walk(d, p, fcs, pad, a)
+    body_at = w.header_end(p, "802.11")  # the MAC header's end (padded), as walked
+    hdrlen = body_at - p
+    if body_at < 0 or end < body_at:
         a.bad = True
         name = WS_FRAMES.get((fc >> 2 & 3, fc >> 4 & 0xF))
         if name is not None:
@@ -607,7 +630,6 @@ def _frame(d: bytes, p: int, length: int, pad: bool, fcs: bool, a: Acc) -> tuple
     head = _header(d, fc, p, a.verbose) if e else ""
     if e:  # the list's address columns: the frame's source and destination (IP's if it has)
         _addresses(d, fc, p, hdrlen, a)
-    body_at = p + hdrlen
     rest = length - hdrlen
     ftype = fc >> 2 & 3
     if ftype == 0:
@@ -624,7 +646,7 @@ def _frame(d: bytes, p: int, length: int, pad: bool, fcs: bool, a: Acc) -> tuple
         text = "Data" + (wep if wep is not None else _TRUNC)
         a.info = "Protected data"
     else:
-        text = _data(d, fc, p, body_at, end, rest, a, e)
+        text = _data(d, fc, p, body_at, end, rest, a, e, w)
     if text.endswith(_TRUNC):
         a.bad = True
     if e:
@@ -715,17 +737,29 @@ def _addresses(d: bytes, fc: int, p: int, hdrlen: int, a: Acc) -> None:
 
 
 def _frame_walk(d: bytes, p: int, fcs: bool, pad: bool, out: Walk) -> None:
-    out.append("802.11")
-    end = len(d) - (4 if fcs else 0)
-    if end - p < 2:
+    """802.11's walk: where the MAC header ends (its length by frame type, padded to 4 bytes
+    when the radio header says so) and a data frame's LLC and SNAP headers (inside the
+    frame's layer: the LLC layer is named only where the bytes after the FCS hold its
+    header) -- what :func:`_frame`'s and :func:`_data`'s texts read -- and what SNAP
+    carries."""
+    out.add("802.11", p)
+    if len(d) - p < 2:
         return
     fc = _le16(d, p)
     hdrlen, _unknown = _hdrlen(fc)
-    if not hdrlen or fc >> 2 & 3 != 2 or fc >> 4 & 4 or fc & 0x4000:
+    if not hdrlen:
         return
     if pad:
         hdrlen = (hdrlen + 3) & ~3
+    out.head(p + hdrlen)
+    if fc >> 2 & 3 != 2 or fc >> 4 & 4 or fc & 0x4000:
+        return
     q = p + hdrlen
+    if out.keep:  # a data frame's LLC header and SNAP's, as headers inside the frame's layer
+        out.part(q, q + 3)
+        if len(d) >= q + 3 and d[q] == 0xAA and d[q + 1] == 0xAA and d[q + 2] == 3:
+            out.part(q + 3, q + 8)
+    end = len(d) - (4 if fcs else 0)
     if end - q < 3:
         return
     out.append("LLC")
@@ -752,7 +786,8 @@ class _Radiotap(LinkHandler):
 
     def text(self, d: bytes, a: Acc) -> tuple[str, str]:
         a.depth += 1
-        radio, rlen, flags = _radiotap(d)
+        radio, _rlen, flags = _radiotap(d)  # its fields; where it ends: the walk's
+        rlen = link_walked(d, a, "Radiotap", self)
         if rlen < 0:
             a.bad = True
             if len(d) >= 4:  # the header's version and length, as Wireshark reads them
@@ -774,6 +809,7 @@ class _Radiotap(LinkHandler):
             return
         _text, rlen, flags = _radiotap(d)
         if rlen >= 0:
+            out.head(rlen)
             _frame_walk(d, rlen, bool(flags & 0x10), bool(flags & 0x20), out)
 
 

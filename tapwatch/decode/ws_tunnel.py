@@ -23,8 +23,10 @@ import base64
 import time
 from typing import Final
 
+from tapwatch.decode.core import Walk
 from tapwatch.decode.depth import bits_line
 from tapwatch.decode.fields import Net
+from tapwatch.decode.link import tags_walk
 from tapwatch.decode.node import Node
 from tapwatch.decode.tunnels import OPENVPN_OPCODES
 from tapwatch.decode.ws_common import MAX_ITEMS, hex_value, node, u16, u32
@@ -62,40 +64,58 @@ _PRIORITIES: Final = (
 )
 
 
+def tag_end(data: bytes, s: int, net: Net, name: str, tpid: int) -> int:
+    """Where the VLAN tag ``name`` (the walk's: ``802.1Q``, ``802.1ad``) at ``s`` ends: the
+    frame's walk's, or where the frame's walk did not reach it (after a cooked header's type,
+    past its MAX_VLAN_TAGS) the walk from the tag (:func:`~tapwatch.decode.link.tags_walk`,
+    ``tpid`` the type announcing it): never a size of the builder's own."""
+    end = net.header_end(s, name)
+    if end >= 0:
+        return end
+    sub = Walk(None, True, True)
+    try:
+        tags_walk(data, s, tpid, sub)
+    except Exception:  # hostile bytes: no end read
+        return -1
+    return sub.header_end(s, name)
+
+
 def dot1q(data: bytes, s: int, net: Net) -> Node | None:
     """An 802.1Q tag; None when a length (an 802.3 frame) follows it instead of a type."""
-    if s + 4 > len(data) or u16(data, s + 2) < 0x0600:
+    e = tag_end(data, s, net, "802.1Q", 0x8100)
+    if e < 0 or e > len(data) or u16(data, e - 2) < 0x0600:
         return None
     tci = u16(data, s)
     pri, dei, vid = tci >> 13, tci >> 12 & 1, tci & 0x0FFF
     return node(
         f"802.1Q Virtual LAN, PRI: {pri}, DEI: {dei}, ID: {vid}",
         s,
-        s + 4,
+        e,
         [
             node(bits_line(tci, 0xE000, 16, "Priority", f"{_PRIORITIES[pri]} ({pri})"), s, s + 2),
             node(bits_line(tci, 0x1000, 16, "DEI", "Eligible" if dei else "Ineligible"), s, s + 2),
             node(bits_line(tci, 0x0FFF, 16, "ID", str(vid)), s, s + 2),
-            node(f"Type: {_ethertype(u16(data, s + 2))}", s + 2, s + 4),
+            node(f"Type: {_ethertype(u16(data, e - 2))}", e - 2, e),
         ],
     )
 
 
 def dot1ad(data: bytes, s: int, net: Net) -> Node | None:
     """An 802.1ad (provider, Q-in-Q) tag: tshark spans its priority and DEI on one byte."""
-    if s + 4 > len(data) or u16(data, s + 2) < 0x0600:
+    e = tag_end(data, s, net, "802.1ad", 0x88A8)
+    if e < 0 or e > len(data) or u16(data, e - 2) < 0x0600:
         return None
     tci = u16(data, s)
     pri, dei, vid = tci >> 13, tci >> 12 & 1, tci & 0x0FFF
     return node(
         f"IEEE 802.1ad, ID: {vid}",
         s,
-        s + 4,
+        e,
         [
             node(bits_line(tci, 0xE000, 16, "Priority", str(pri)), s, s + 1),
             node(bits_line(tci, 0x1000, 16, "DEI", str(dei)), s, s + 1),
             node(bits_line(tci, 0x0FFF, 16, "ID", str(vid)), s, s + 2),
-            node(f"Type: {_ethertype(u16(data, s + 2))}", s + 2, s + 4),
+            node(f"Type: {_ethertype(u16(data, e - 2))}", e - 2, e),
         ],
     )
 
