@@ -361,6 +361,16 @@ class Walk:
 _UNWALKED: Final = Walk(None, True, False)
 
 
+def fresh(off: int) -> Walk:
+    """A walk to run from a header the frame's walk did not reach (the packet an ICMP error
+    quotes, a handler the text tried that the walk did not pick, past the nesting bound): a
+    text reads that header's boundaries from the same handler's walk, run from there with
+    this, never from a length field of its own (:meth:`Acc.adopt` takes it in)."""
+    sub = Walk(None, True, True)
+    sub.at = off
+    return sub
+
+
 class Acc:
     """Mutable scratch state of one summarize() call (cheaper than returning tuples).
 
@@ -416,6 +426,14 @@ class Acc:
         #: A 64 KB segment of 8-byte OpenFlow messages made a 400 KB line in 150-210 ms, on
         #: the UI thread, kept twice (text and info) in the session's summary cache.
         self.brief = False
+
+    def adopt(self, sub: Walk) -> Walk:
+        """Take ``sub`` (a :func:`fresh` walk, run) into the frame's walk, so that a later
+        lookup of what that header carries finds it there (the entry points took the line's
+        layers before the text ran: these are no layers of the frame); returns ``sub``, for
+        the text to read that header's boundaries from (the frame's walk may keep none)."""
+        self.w.adopt(sub)
+        return sub
 
 
 #: The path of addresses a transport header is printed under:

@@ -21,6 +21,7 @@ from tapwatch.decode.core import (
     IpHandler,
     Walk,
     bind,
+    fresh,
     head_noport,
     ip4,
     ntop6,
@@ -37,7 +38,7 @@ def ipv4(d: bytes, off: int, a: Acc, lim: int = -1, quoted: bool = False) -> str
     ``quoted``: the header an ICMP error quotes, whose packet was cut short on purpose
     (not "truncated-ip").  Where the header ends is the frame's walk's (``a.w``): a header
     the walk did not reach (the packet an ICMP error quotes, printed at -v) is walked from
-    here by :func:`ipv4_walk` and that walk adopted while its text is made (:func:`adopted`).
+    here by :func:`ipv4_walk` and that walk taken in (``Acc.adopt``).
     """
     if lim < 0:
         lim = len(d)
@@ -45,39 +46,10 @@ def ipv4(d: bytes, off: int, a: Acc, lim: int = -1, quoted: bool = False) -> str
     he = w.header_end(off, "IPv4")
     if he >= 0 or lim - off < 20 or w.has(off, "IPv4"):
         return _ipv4(d, off, a, lim, quoted, he, w.layer_end(off, "IPv4"))
-    sub = Walk(None, True, True)
+    sub = fresh(off)
     ipv4_walk(d, off, sub, lim)
-    mark = adopted(w, sub)
-    try:
-        return _ipv4(
-            d, off, a, lim, quoted, sub.header_end(off, "IPv4"), sub.layer_end(off, "IPv4")
-        )
-    finally:
-        forget(w, mark)
-
-
-def adopted(w: Walk, sub: Walk) -> tuple[int, int, int]:
-    """``w.adopt(sub)``: the walk of a header the frame's walk did not reach, taken in so that
-    the texts of that header and of all it carries find their boundaries in ``a.w``.  The
-    mark it returns is :func:`forget`'s, once that text is made."""
-    mark = (len(w.names), len(w.inner), len(w.ends))
-    w.adopt(sub)
-    return mark
-
-
-def forget(w: Walk, mark: tuple[int, int, int]) -> None:
-    """Let go of what :func:`adopted` took in, once that header's text is made: the frame's
-    walk is the frame's again (what a text went into beyond the walk, such as the inner
-    packet of a LISP control message, is no layer of the frame), and a text that walks many
-    such headers one after the other does not grow it."""
-    if not w.keep:
-        return
-    n, ni, ne = mark
-    del w.names[n:]
-    del w.starts[n:]
-    del w.heads[n:]
-    del w.inner[ni:]
-    del w.ends[ne:]
+    a.adopt(sub)
+    return _ipv4(d, off, a, lim, quoted, sub.header_end(off, "IPv4"), sub.layer_end(off, "IPv4"))
 
 
 def _ipv4(d: bytes, off: int, a: Acc, lim: int, quoted: bool, he: int, te: int) -> str:
@@ -191,8 +163,8 @@ def ipv6(d: bytes, off: int, a: Acc, lim: int = -1) -> str:
     """IPv6 header, then the extension-header chain followed to the upper layer.
 
     Each extension header ends where the frame's walk read its length (its ``inner``); a
-    chain the walk did not reach is walked from here by :func:`ipv6_walk`, adopted while
-    its text is made (as :func:`ipv4`).
+    chain the walk did not reach is walked from here by :func:`ipv6_walk` and that walk
+    taken in (``Acc.adopt``), as :func:`ipv4` does.
     """
     if lim < 0:
         lim = len(d)
@@ -200,13 +172,10 @@ def ipv6(d: bytes, off: int, a: Acc, lim: int = -1) -> str:
     ce = w.layer_end(off, "IPv6")
     if ce >= 0 or lim - off < 40 or d[off] >> 4 != 6 or w.has(off, "IPv6"):
         return _ipv6(d, off, a, lim, w, ce)
-    sub = Walk(None, True, True)
+    sub = fresh(off)
     ipv6_walk(d, off, sub, lim)
-    mark = adopted(w, sub)
-    try:
-        return _ipv6(d, off, a, lim, w if w.keep else sub, sub.layer_end(off, "IPv6"))
-    finally:
-        forget(w, mark)
+    a.adopt(sub)
+    return _ipv6(d, off, a, lim, w if w.keep else sub, sub.layer_end(off, "IPv6"))
 
 
 def _ipv6(d: bytes, off: int, a: Acc, lim: int, w: Walk, cend: int) -> str:

@@ -26,9 +26,10 @@ from tapwatch.decode.core import (
     bind,
     ethertype_text,
     ethertype_walk,
+    fresh,
     head_noport,
 )
-from tapwatch.decode.tunnels import adopt, deep, fresh, inner_ether, inner_ether_walk
+from tapwatch.decode.tunnels import deep, inner_ether, inner_ether_walk
 
 # --------------------------------------------------------------------------- L2TP
 
@@ -52,7 +53,7 @@ def _l2tp(d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: 
     if not w.has(off, "L2TP"):
         w = fresh(off)
         _l2tp_walk(d, off, end, w, sport, dport)
-        adopt(a, w)
+        a.adopt(w)
     if ver == 3 and not a.strict:
         return " " + _l2tpv3_udp(d, off, end, a, w)
     if ver == 1:
@@ -273,7 +274,7 @@ def _l2tpv3_ip(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: 
     if not w.has(off, "L2TP"):
         w = fresh(off)
         _l2tpv3_ip_walk(d, off, end, clen, w, frag)
-        adopt(a, w)
+        a.adopt(w)
     return head_noport(ctx) + _l2tpv3_data(d, off, end, a, w)
 
 

@@ -23,7 +23,7 @@ from tapwatch.decode.core import (
     ethertype_walk,
     u16,
 )
-from tapwatch.decode.link import ether, ether_walk, link_walked, missed
+from tapwatch.decode.link import ether, ether_walk, link_walked
 from tapwatch.decode.names import ETHERTYPE_NAMES
 from tapwatch.decode.verbose import hex_ascii
 
@@ -83,7 +83,7 @@ class _Arcnet(LinkHandler):
                 self.walk(d, sub)
             except Exception:  # hostile bytes: what was walked before stands
                 pass
-            w = missed(a, sub)
+            w = a.adopt(sub)
         hlen = w.header_end(0, "ARCNET")
         if hlen < 0:
             a.bad = True

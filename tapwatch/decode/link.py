@@ -176,7 +176,7 @@ def tags_walk(d: bytes, p: int, t: int, out: Walk) -> None:
 def walked_from(d: bytes, off: int, a: Acc, h: EtherHandler) -> Walk:
     """The walk of the header ``h`` reads at ``off``, where the frame's walk did not reach it
     (a frame a tunnel carries that the walk did not go into, a text called without the
-    frame's walk): ``h``'s own walk from there, taken into the frame's (:func:`missed`).
+    frame's walk): ``h``'s own walk from there, taken into the frame's (``Acc.adopt``).
     The text reads that header's boundaries, and those of the headers it carries, from the
     returned walk: never from a length field of its own."""
     sub = Walk(None, True, True)
@@ -185,22 +185,13 @@ def walked_from(d: bytes, off: int, a: Acc, h: EtherHandler) -> Walk:
         h.walk(d, off, sub)
     except Exception:  # hostile bytes: what was walked before stands (as the frame's walk)
         pass
-    return missed(a, sub)
-
-
-def missed(a: Acc, sub: Walk) -> Walk:
-    """``sub``, the walk of a header the frame's walk ``a.w`` did not reach, taken into
-    ``a.w`` (``Walk.adopt``: the entry points take the line's layers before the text runs,
-    so these are no layers of the frame) so that a later lookup of what that header
-    carries finds it there; returned, for the text to read that header's boundaries."""
-    a.w.adopt(sub)
-    return sub
+    return a.adopt(sub)
 
 
 def link_walked(d: bytes, a: Acc, name: str, h: LinkHandler, off: int = 0) -> int:
     """Where the header ``name`` at ``off`` that the link type ``h`` starts with (or leads to
     by its own walk) ends: the frame's walk's, or ``h``'s walk's when the text runs without
-    it (:func:`missed`); -1: the walk went there and read no header (cut short)."""
+    it (``Acc.adopt``); -1: the walk went there and read no header (cut short)."""
     w = a.w
     end = w.header_end(off, name)
     if end >= 0 or w.has(off, name):
@@ -211,7 +202,7 @@ def link_walked(d: bytes, a: Acc, name: str, h: LinkHandler, off: int = 0) -> in
         h.walk(d, sub)
     except Exception:  # hostile bytes: what was walked before stands (as the frame's walk)
         pass
-    return missed(a, sub).header_end(off, name)
+    return a.adopt(sub).header_end(off, name)
 
 
 class _EtherWalk(EtherHandler):

@@ -26,6 +26,7 @@ from tapwatch.decode.core import (
     bits,
     ethertype_text,
     ethertype_walk,
+    fresh,
     ip4,
     need,
     ntop6,
@@ -33,7 +34,6 @@ from tapwatch.decode.core import (
     u32,
 )
 from tapwatch.decode.link import ether, ether_walk
-from tapwatch.decode.tunnels import adopt, fresh
 from tapwatch.decode.verbose import hexdump
 
 _NSH_NEXT: Final = {
@@ -98,7 +98,7 @@ def nsh(d: bytes, off: int, end: int, length: int, a: Acc) -> str:
     if not w.has(off, "NSH"):
         w = fresh(off)
         _nsh_walk(d, off, end, w)
-        adopt(a, w)
+        a.adopt(w)
     head = w.header_end(off, "NSH")  # the walk's: the header's length, in words
     out += f"service-path-id 0x{u32(d, off + 4) >> 8:06x}, service-index 0x{d[off + 7]:x}"
     if hlen < 2:
@@ -202,7 +202,7 @@ def vxlan_gpe(d: bytes, off: int, end: int, length: int, a: Acc) -> str:
     if not w.has(off, "VXLAN-GPE"):
         w = fresh(off)
         _vxlan_gpe_walk(d, off, end, w)
-        adopt(a, w)
+        a.adopt(w)
     p = w.header_end(off, "VXLAN-GPE")  # the walk's: its fixed 8-byte header
     sep = "\n    " if a.verbose else ": "
     if nxt == 4:

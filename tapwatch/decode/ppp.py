@@ -30,7 +30,7 @@ from tapwatch.decode.core import (
     u32,
     ws_text,
 )
-from tapwatch.decode.link import missed, walked_from
+from tapwatch.decode.link import walked_from
 from tapwatch.decode.verbose import hexdump, safe_char
 
 #: PPP's ethertype: the key the PPP frame handler is bound under.
@@ -552,7 +552,7 @@ def ppp(d: bytes, p: int, end: int, length: int, a: Acc) -> str:
 
 def _ppp_head(d: bytes, p: int, end: int, a: Acc) -> int:
     """Where the PPP header at ``p`` ends, as the frame's walk read it; a PPP frame the walk
-    did not reach is walked from ``p`` (:func:`~tapwatch.decode.link.missed`); -1: cut
+    did not reach is walked from ``p`` (:meth:`~tapwatch.decode.core.Acc.adopt`); -1: cut
     short (the walk read no protocol field)."""
     w = a.w
     h = w.header_end(p, "PPP")
@@ -563,7 +563,7 @@ def _ppp_head(d: bytes, p: int, end: int, a: Acc) -> int:
         _ppp_walk(d, p, end, sub)
     except Exception:  # hostile bytes: what was walked before stands (as the frame's walk)
         pass
-    return missed(a, sub).header_end(p, "PPP")
+    return a.adopt(sub).header_end(p, "PPP")
 
 
 def _ppp_walk(d: bytes, p: int, end: int, out: Walk) -> None:

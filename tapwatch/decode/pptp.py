@@ -17,7 +17,6 @@ from __future__ import annotations
 from typing import Final
 
 from tapwatch.decode.core import TCP_PORTS, Acc, PortHandler, Trunc, Walk, bind, need, u16, u32
-from tapwatch.decode.link import missed
 from tapwatch.decode.verbose import safe_char
 
 _TYPES: Final = (
@@ -294,7 +293,7 @@ class _Pptp(PortHandler):
         if head < 0:  # a message the frame's walk did not reach: walked from here
             sub = Walk(None, True, True)
             self.walk(d, off, end, sub, sport, dport)
-            head = missed(a, sub).header_end(off, "PPTP")
+            head = a.adopt(sub).header_end(off, "PPTP")
         text = pptp(d, off, end, a.verbose, head)
         if not a.lean:
             a.info = text[2:]

@@ -23,10 +23,10 @@ from tapwatch.decode.core import (
     Walk,
     bind,
     by_port,
+    fresh,
     head,
     head_noport,
 )
-from tapwatch.decode.ip import adopted, forget
 from tapwatch.decode.names import TCP_TD, TCP_WS
 from tapwatch.decode.verbose import pseudo_sum, shouldbe
 
@@ -36,18 +36,15 @@ from tapwatch.decode.verbose import pseudo_sum, shouldbe
 def udp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -> str:
     """UDP header and what its ports carry, the datagram ending where the frame's walk read
     its length (``a.w``'s ``ends``); a header the walk did not reach is walked from here by
-    :func:`udp_walk`, adopted while its text is made."""
+    :func:`udp_walk`, taken in (``Acc.adopt``)."""
     w = a.w
     stop = w.layer_end(off, "UDP")
     if stop >= 0 or end - off < 8 or w.has(off, "UDP"):
         return _udp(d, off, end, clen, a, ctx, frag, stop)
-    sub = Walk(None, True, True)
+    sub = fresh(off)
     udp_walk(d, off, end, clen, sub, frag)
-    mark = adopted(w, sub)
-    try:
-        return _udp(d, off, end, clen, a, ctx, frag, sub.layer_end(off, "UDP"))
-    finally:
-        forget(w, mark)
+    a.adopt(sub)
+    return _udp(d, off, end, clen, a, ctx, frag, sub.layer_end(off, "UDP"))
 
 
 def _udp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool, stop: int) -> str:
@@ -155,18 +152,15 @@ def udp_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> 
 def tcp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -> str:
     """TCP header and what its ports carry, the header ending where the frame's walk read
     its data offset (``a.w``); a header the walk did not reach is walked from here by
-    :func:`tcp_walk`, adopted while its text is made."""
+    :func:`tcp_walk`, taken in (``Acc.adopt``)."""
     w = a.w
     he = w.header_end(off, "TCP")
     if he >= 0 or end - off < 20 or w.has(off, "TCP"):
         return _tcp(d, off, end, clen, a, ctx, frag, he)
-    sub = Walk(None, True, True)
+    sub = fresh(off)
     tcp_walk(d, off, end, clen, sub, frag)
-    mark = adopted(w, sub)
-    try:
-        return _tcp(d, off, end, clen, a, ctx, frag, sub.header_end(off, "TCP"))
-    finally:
-        forget(w, mark)
+    a.adopt(sub)
+    return _tcp(d, off, end, clen, a, ctx, frag, sub.header_end(off, "TCP"))
 
 
 def _tcp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool, he: int) -> str:

@@ -35,6 +35,7 @@ from tapwatch.decode.core import (
     bind,
     ethertype_text,
     ethertype_walk,
+    fresh,
     head_noport,
     ip4,
     ip_text,
@@ -50,22 +51,6 @@ _S_LE_IQ: Final = struct.Struct("<IQ")
 
 def deep(depth: int) -> bool:
     return depth >= MAX_LAYERS
-
-
-def fresh(off: int) -> Walk:
-    """A walk to run from a header the frame's walk did not reach (an ICMP error's quote, a
-    handler the text tried that the walk did not pick, the nesting bound): the text reads that
-    header's boundaries from the same walk function, never from a length field of its own."""
-    sub = Walk(None, True, True)
-    sub.at = off
-    return sub
-
-
-def adopt(a: Acc, sub: Walk) -> Walk:
-    """Take ``sub`` (a :func:`fresh` walk, run) into the frame's walk, so that later lookups
-    find its layers too; the walk to read them from now (``sub``: the frame's may keep none)."""
-    a.w.adopt(sub)
-    return sub
 
 
 def parts(w: Walk, off: int, name: str) -> list[int]:
@@ -128,7 +113,7 @@ def _gre(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) 
     if not w.has(off, "GRE"):
         w = fresh(off)
         _gre_walk(d, off, end, clen, w, False)
-        adopt(a, w)
+        a.adopt(w)
     p = off + 4
     out = f"{hd}GREv{ver}"
     if a.verbose:
@@ -303,7 +288,7 @@ def _erspan(d: bytes, p: int, end: int, a: Acc, typ2: bool) -> str:
     if not w.has(p, "ERSPAN"):
         w = fresh(p)
         _erspan_walk(d, p, end, w, typ2)
-        adopt(a, w)
+        a.adopt(w)
     h = w.header_end(p, "ERSPAN")  # the walk's: type II's header, type I's none
     if h == p:
         return "ERSPAN I: " + inner_ether(d, p, end, a)
@@ -331,7 +316,7 @@ def _esp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) 
     if not w.has(off, "ESP"):
         w = fresh(off)
         _esp_walk(d, off, end, clen, w, frag)
-        adopt(a, w)
+        a.adopt(w)
     if w.header_end(off, "ESP") > end:  # the walk's: the SPI and sequence number
         a.bad = True
         return f"{hd} [|esp]"
@@ -351,7 +336,7 @@ def _ah(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -
     if not w.has(off, "AH"):
         w = fresh(off)
         _ah_walk(d, off, end, clen, w, frag)
-        adopt(a, w)
+        a.adopt(w)
     p = w.header_end(off, "AH")  # the walk's: what its length says
     text, nxt, size = ah_header(d, off, end, a.verbose > 0, p if end - off >= 12 else -1)
     if size < 0:
@@ -385,7 +370,7 @@ def _mpls(d: bytes, off: int, a: Acc) -> str:
     if not w.has(off, "MPLS"):
         w = fresh(off)
         _mpls_walk(d, off, w)
-        adopt(a, w)
+        a.adopt(w)
     # the labels the walk read (each a part), and where the stack ends: after the label
     # with the bottom-of-stack bit (-1: cut short, or 16 labels without it)
     labels = parts(w, off, "MPLS")
@@ -441,7 +426,7 @@ def _vxlan(d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport:
     if not w.has(off, "VXLAN"):
         w = fresh(off)
         _vxlan_walk(d, off, end, w, sport, dport)
-        adopt(a, w)
+        a.adopt(w)
     p = w.header_end(off, "VXLAN")  # the walk's: flags, reserved bits, VNI
     if p > end:
         a.bad = True
@@ -486,7 +471,7 @@ def _geneve(
     if not w.has(off, "Geneve"):
         w = fresh(off)
         _geneve_walk(d, off, end, w, sport, dport)
-        adopt(a, w)
+        a.adopt(w)
     p = w.header_end(off, "Geneve")  # the walk's: after the options its length announces
     if p > end:
         return f"{out} truncated-geneve - {p - end} bytes missing"
@@ -554,7 +539,7 @@ def _wireguard(
             return None
         w = fresh(off)
         _wireguard_walk(d, off, end, w, sport, dport)
-        adopt(a, w)
+        a.adopt(w)
     p = w.header_end(off, "WireGuard")  # the walk's: the message has WireGuard's shape
     if p < 0:
         return None
@@ -666,7 +651,7 @@ def _openvpn_udp(
     if not w.has(off, "OpenVPN"):
         w = fresh(off)
         _openvpn_walk(d, off, end, w, sport, dport)
-        adopt(a, w)
+        a.adopt(w)
     if w.header_end(off, "OpenVPN") < 0:  # the walk's: an opcode OpenVPN has
         return None
     text = _openvpn_msg(d, off, end, length)
@@ -687,7 +672,7 @@ def _openvpn_tcp(
         # walked to the end the headers claim: a record the capture cut is still one
         w = fresh(off)
         _openvpn_tcp_walk(d, off, off + length if off + length > end else end, w, sport, dport)
-        adopt(a, w)
+        a.adopt(w)
     rec = w.layer_end(off, "OpenVPN")  # the walk's: the first record's end, by its length
     if rec < 0 or rec > off + length:
         return None

@@ -27,7 +27,7 @@ from tapwatch.decode.core import (
     u16,
     u32,
 )
-from tapwatch.decode.link import link_walked, missed
+from tapwatch.decode.link import link_walked
 from tapwatch.decode.names import ETHERTYPE_NAMES
 from tapwatch.decode.verbose import hexdump
 
@@ -195,7 +195,7 @@ class _FrameRelay(LinkHandler):
                 self.walk(d, sub)
             except Exception:  # hostile bytes: what was walked before stands
                 pass
-            w = missed(a, sub)
+            w = a.adopt(sub)
             alen = w.part_end(0, "FR")
         if n < alen + 1:
             a.bad = True

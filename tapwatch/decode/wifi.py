@@ -25,7 +25,7 @@ from tapwatch.decode.core import (
     ethertype_walk,
     mac,
 )
-from tapwatch.decode.link import link_walked, missed
+from tapwatch.decode.link import link_walked
 from tapwatch.decode.names import ETHERTYPE_NAMES
 from tapwatch.decode.verbose import hex_ascii, safe_char
 from tapwatch.decode.wifi_names import (
@@ -582,7 +582,7 @@ def _hdrlen(fc: int) -> tuple[int, str]:
 
 def _mac_walk(d: bytes, p: int, fcs: bool, pad: bool, a: Acc) -> Walk:
     """The walk that read the 802.11 frame at ``p``: the frame's, or for a frame it did not
-    reach the walk from ``p`` (:func:`~tapwatch.decode.link.missed`)."""
+    reach the walk from ``p`` (:meth:`~tapwatch.decode.core.Acc.adopt`)."""
     w = a.w
     if w.has(p, "802.11"):
         return w
@@ -591,7 +591,7 @@ def _mac_walk(d: bytes, p: int, fcs: bool, pad: bool, a: Acc) -> Walk:
         _frame_walk(d, p, fcs, pad, sub)
     except Exception:  # hostile bytes: what was walked before stands
         pass
-    return missed(a, sub)
+    return a.adopt(sub)
 
 
 def _frame(d: bytes, p: int, length: int, pad: bool, fcs: bool, a: Acc) -> tuple[str, str]:
