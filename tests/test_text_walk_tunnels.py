@@ -320,3 +320,35 @@ def _walk_nodes(nodes: list[decode.Node]) -> list[decode.Node]:
         out.append(n)
         out += _walk_nodes(n.children)
     return out
+
+
+@pytest.mark.skipif(shutil.which("tshark") is None, reason="needs tshark")
+def test_a_network_service_header_and_what_it_carries_are_tsharks_layers_in_the_tree() -> None:
+    """VXLAN-GPE carrying NSH carrying IPv4: scapy leaves the bytes undissected; the tree
+    names each layer the walk found over tshark's bytes for it (it was one "Data" node)."""
+    import subprocess
+
+    path = Path(__file__).resolve().parent / "corpus" / "overlay.pcap"
+    pdml = subprocess.run(
+        ["tshark", "-n", "-r", str(path), "-c", "1", "-T", "pdml"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    theirs = []
+    for line in pdml.splitlines():
+        line = line.strip()
+        if line.startswith("<proto name=") and 'pos="' in line and 'size="' in line:
+            name = line.split('"')[1]
+            pos = int(line.split('pos="')[1].split('"')[0])
+            size = int(line.split('size="')[1].split('"')[0])
+            theirs.append((name, pos, pos + size))
+    inner = [t for t in theirs if t[1] >= 50]
+    assert [t[0] for t in inner] == ["nsh", "ip", "icmp"]
+    from tapwatch import pcap
+
+    with pcap.read_capture(str(path)) as reader:
+        data = bytes(next(iter(reader)).data)
+    ours = [(n.start, n.end) for n in detail(data, ETH) if n.start >= 50]
+    assert ours == [(s, e) for _n, s, e in inner]

@@ -371,6 +371,13 @@ def _layer_nodes(
         except Exception as exc:
             children = [Node(f"[fields unavailable: {type(exc).__name__}]", start, end, [])]
         follow_ip(net, type(layer).__name__, start)
+        if kind != type(layer).__name__ and kind != "Raw" and at >= 0:
+            # bytes scapy left undissected, where the walk has a layer scapy does not know
+            # (and maybe more inside it): one node per walked layer, over its own bytes
+            nodes.extend(_walk_named(data, walked, at, end))
+            pos = end
+            layer = layer.payload
+            continue
         if kind != type(layer).__name__:  # named by the walk
             label = f"{printable(kind)} ({end - start} bytes)"
         else:
@@ -582,6 +589,30 @@ def _within(nodes: list[Node], n: int) -> list[Node]:
         else c
         for c in nodes
     ]
+
+
+def _walk_named(data: bytes, walked: list[tuple[str, int]], at: int, end: int) -> list[Node]:
+    """The layers the walk found from ``walked[at]`` on, in bytes scapy left undissected up to
+    ``end``: each named by the walk, from its offset to the next one's (a VXLAN-GPE frame's
+    Network Service Header, then the packet it carries), its bytes as its data."""
+    from tapwatch.decode.wstree import data_node
+
+    out: list[Node] = []
+    for k in range(at, len(walked)):
+        name, st = walked[k]
+        stop = walked[k + 1][1] if k + 1 < len(walked) else end
+        if st >= end or stop <= st:
+            break
+        stop = min(stop, end)
+        out.append(
+            Node(
+                clip(f"{printable(name)} ({stop - st} bytes)"),
+                st,
+                stop,
+                [data_node(data, st, stop)],
+            )
+        )
+    return out
 
 
 def _data_node(data: bytes, start: int, end: int) -> Node:
