@@ -23,7 +23,7 @@ from tapwatch.decode.core import (
     ethertype_walk,
     u16,
 )
-from tapwatch.decode.link import ether, ether_walk, link_walked
+from tapwatch.decode.link import ether, ether_walk, link_walk, link_walked
 from tapwatch.decode.names import ETHERTYPE_NAMES
 from tapwatch.decode.verbose import hex_ascii
 
@@ -76,14 +76,7 @@ class _Arcnet(LinkHandler):
         a.depth += 1
         n = len(d)
         length = n + a.cut
-        w = a.w
-        if not w.has(0, "ARCNET"):  # a text without the frame's walk
-            sub = Walk(None, True, True)
-            try:  # noqa: SIM105 (compiled, a try costs nothing; contextlib.suppress is a call)
-                self.walk(d, sub)
-            except Exception:  # hostile bytes: what was walked before stands
-                pass
-            w = a.adopt(sub)
+        w = link_walk(d, a, "ARCNET", self)
         hlen = w.header_end(0, "ARCNET")
         if hlen < 0:
             a.bad = True

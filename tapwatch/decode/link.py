@@ -188,21 +188,30 @@ def walked_from(d: bytes, off: int, a: Acc, h: EtherHandler) -> Walk:
     return a.adopt(sub)
 
 
-def link_walked(d: bytes, a: Acc, name: str, h: LinkHandler, off: int = 0) -> int:
-    """Where the header ``name`` at ``off`` that the link type ``h`` starts with (or leads to
-    by its own walk) ends: the frame's walk's, or ``h``'s walk's when the text runs without
-    it (``Acc.adopt``); -1: the walk went there and read no header (cut short)."""
+def link_walk(d: bytes, a: Acc, name: str, h: LinkHandler, off: int = 0) -> Walk:
+    """The walk that has the header ``name`` at ``off`` the link type ``h`` starts with (or
+    leads to by its own walk): the frame's, or ``h``'s walk of the frame when the text runs
+    without it, taken in (``Acc.adopt``)."""
     w = a.w
-    end = w.header_end(off, name)
-    if end >= 0 or w.has(off, name):
-        return end
+    if w.has(off, name):
+        return w
     sub = Walk(None, True, True)
     sub.at = 0
     try:  # noqa: SIM105 (compiled, a try costs nothing; contextlib.suppress is a call)
         h.walk(d, sub)
     except Exception:  # hostile bytes: what was walked before stands (as the frame's walk)
         pass
-    return a.adopt(sub).header_end(off, name)
+    return a.adopt(sub)
+
+
+def link_walked(d: bytes, a: Acc, name: str, h: LinkHandler, off: int = 0) -> int:
+    """Where the header ``name`` at ``off`` of :func:`link_walk` ends; -1: the walk went
+    there and read no header (cut short)."""
+    w = a.w
+    end = w.header_end(off, name)
+    if end >= 0:
+        return end
+    return link_walk(d, a, name, h, off).header_end(off, name)
 
 
 class _EtherWalk(EtherHandler):

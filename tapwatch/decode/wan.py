@@ -27,7 +27,7 @@ from tapwatch.decode.core import (
     u16,
     u32,
 )
-from tapwatch.decode.link import link_walked
+from tapwatch.decode.link import link_walk, link_walked
 from tapwatch.decode.names import ETHERTYPE_NAMES
 from tapwatch.decode.verbose import hexdump
 
@@ -186,17 +186,8 @@ class _FrameRelay(LinkHandler):
             return "", " [|fr]"
         if ok == 0:
             return "", "Q.922, invalid address"
-        w = a.w
+        w = link_walk(d, a, "FR", self)
         alen = w.part_end(0, "FR")
-        if alen < 0:  # a text without the frame's walk
-            sub = Walk(None, True, True)
-            sub.at = 0
-            try:  # noqa: SIM105 (compiled, a try costs nothing; contextlib.suppress is a call)
-                self.walk(d, sub)
-            except Exception:  # hostile bytes: what was walked before stands
-                pass
-            w = a.adopt(sub)
-            alen = w.part_end(0, "FR")
         if n < alen + 1:
             a.bad = True
             return "", " [|fr]"
