@@ -196,7 +196,6 @@ class _Http(LayerOnly):
     def text(
         self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
     ) -> str | None:
-        a.depth += 1
         text = txtproto(d, off, end, "HTTP", _HTTP_CMDS, True, a.verbose, length, a.claimed)
         if len(text) > 6 and not a.verbose:
             a.info = http_info(d, off, end, text[8:])
@@ -246,7 +245,6 @@ class _Rtsp(LayerOnly):
     def text(
         self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
     ) -> str | None:
-        a.depth += 1
         line = first_line(d, off, end)
         if line:
             a.info = line if line.split(" ", 1)[0] in _RTSP_CMDS else f"Reply: {line}"
@@ -257,7 +255,6 @@ class _Ftp(LayerOnly):
     def text(
         self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
     ) -> str | None:
-        a.depth += 1
         line = first_line(d, off, end)
         if line:
             a.info = f"{'Request' if dport == 21 else 'Response'}: {line}"
@@ -268,7 +265,6 @@ class _Smtp(LayerOnly):
     def text(
         self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
     ) -> str | None:
-        a.depth += 1
         line = first_line(d, off, end)
         if line:
             a.info = f"{'C' if dport == 25 else 'S'}: {line}"
@@ -285,7 +281,6 @@ class _Ssh(LayerOnly):
     def text(
         self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
     ) -> str | None:
-        a.depth += 1
         if a.claimed > length:
             length = a.claimed
         for i, c in enumerate(b"SSH-"):
@@ -478,7 +473,6 @@ class _Ntp(PortHandler):
     ) -> str | None:
         if end - off < 1:
             return None
-        a.depth += 1
         mode = d[off] & 7
         a.info = f"NTP Version {d[off] >> 3 & 7}, {_NTP_WS_MODES[mode]}"
         text = f"NTPv{d[off] >> 3 & 7}, {_NTP_MODES[mode]}, length {length}"
@@ -556,7 +550,6 @@ class _Syslog(PortHandler):
         pri = _syslog_pri(d, off, end)
         if pri < 0:
             return None
-        a.depth += 1
         fac = _SYSLOG_FAC[pri >> 3]
         sev = _SYSLOG_SEV[pri & 7]
         if not a.lean:  # Wireshark's words: FACILITY.SEVERITY: the message

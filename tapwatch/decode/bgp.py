@@ -762,7 +762,6 @@ class _Bgp(PortHandler):
     def text(
         self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
     ) -> str | None:
-        a.depth += 1
         if end - off >= 19 and not a.lean:
             a.info = f"{WS_MESSAGES.get(d[off + 18], 'Unknown')} Message"
         return bgp(d, off, end, a.verbose)

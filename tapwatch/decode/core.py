@@ -155,6 +155,13 @@ class Cookies:
         return "I"
 
 
+#: Layers decoded in one packet before encapsulations (IP-in-IP, GRE, VXLAN, ...) are no
+#: longer followed.  the walk decides
+#: (:meth:`Walk.full`); a text goes into an inner layer only where the walk did
+#: (:meth:`Walk.full_before`), so the line stops where the counters' layers stop.
+MAX_LAYERS: Final = 16
+
+
 #: the ``starts`` of every walk that keeps no offsets (never appended to)
 _NO_STARTS: Final[list[int]] = []
 
@@ -213,6 +220,12 @@ class Walk:
     #: crossing key's walk, :func:`~tapwatch.decode.classify.first_ip`): nothing after it is
     #: walked, so ``proto`` is that header's own field (before IPv6's extension headers)
     shallow: bool = False
+    #: layers counted before this walk's first: a :func:`fresh` walk of a header inside the
+    #: frame counts on from the frame's count there, so it stops where the frame's would
+    base: int = 0
+    #: flat ``first, shift`` pairs, one per walk taken in by :meth:`adopt`: layer ``i`` from
+    #: ``first`` on was counted ``i + shift`` by its own walk (None: nothing taken in)
+    shifts: list[int] | None = None
 
     def __init__(
         self, flows: TcpFlows | None = None, deep: bool = True, spans: bool = True
@@ -301,6 +314,38 @@ class Walk:
                 return True
         return False
 
+    def full(self) -> bool:
+        """The walk has counted MAX_LAYERS layers: it goes into nothing the layer it named
+        last carries (every walk asks this before walking an encapsulated packet)."""
+        return self.base + len(self.names) >= MAX_LAYERS
+
+    def before(self, p: int) -> int:
+        """The layers the walk had counted when it came to offset ``p``: the count with the
+        last layer that starts before ``p`` (and any of unknown offset named right after it);
+        ``base`` when none does."""
+        starts = self.starts
+        n = len(starts)
+        for i in range(n - 1, -1, -1):
+            s = starts[i]
+            if 0 <= s < p:
+                while i + 1 < n and starts[i + 1] < 0:
+                    i += 1
+                c = i + 1 + self.base
+                sh = self.shifts
+                if sh is not None:
+                    for j in range(0, len(sh), 2):
+                        if sh[j] <= i:
+                            c = i + 1 + sh[j + 1]
+                return c
+        return self.base
+
+    def full_before(self, p: int) -> bool:
+        """The walk's :meth:`full` where it came to ``p``: what a text asks before going into
+        the packet a layer carries at ``p``, so that it goes in exactly where the walk did
+        (or, where the walk goes into no such packet by design -- an ICMP error's quoted
+        packet -- where a walk from there would)."""
+        return self.before(p) >= MAX_LAYERS
+
     def adopt(self, other: Walk) -> None:
         """Take in ``other``: a walk of a header this one did not reach (one an ICMP error
         quotes), made from there with the same handlers' ``walk``, so that lookups by
@@ -308,6 +353,10 @@ class Walk:
         if not self.keep:
             return
         base = len(self.names)
+        if self.shifts is None:
+            self.shifts = []
+        self.shifts.append(base)
+        self.shifts.append(other.base - base)
         self.names.extend(other.names)
         self.starts.extend(other.starts)
         self.heads.extend(other.heads)
@@ -361,13 +410,17 @@ class Walk:
 _UNWALKED: Final = Walk(None, True, False)
 
 
-def fresh(off: int) -> Walk:
+def fresh(off: int, frame: Walk | None = None) -> Walk:
     """A walk to run from a header the frame's walk did not reach (the packet an ICMP error
-    quotes, a handler the text tried that the walk did not pick, past the nesting bound): a
-    text reads that header's boundaries from the same handler's walk, run from there with
-    this, never from a length field of its own (:meth:`Acc.adopt` takes it in)."""
+    quotes, a handler the text tried that the walk did not pick): a text reads that header's
+    boundaries from the same handler's walk, run from there with this, never from a length
+    field of its own (:meth:`Acc.adopt` takes it in).  It counts on from ``frame``'s count
+    at ``off`` (:meth:`Walk.before`), so it stops at MAX_LAYERS where the frame's would
+    (no ``frame``: from none, for a reader of that one header alone)."""
     sub = Walk(None, True, True)
     sub.at = off
+    if frame is not None:
+        sub.base = frame.before(off)
     return sub
 
 
@@ -394,9 +447,6 @@ class Acc:
         #: Set by the entry points in :mod:`~tapwatch.decode.summary` before the link
         #: handler's ``text`` runs.
         self.w: Walk = _UNWALKED
-        #: layers the text has gone through so far: its stop at MAX_LAYERS encapsulations
-        #: matches the walk's (which counts ``len(names)``)
-        self.depth = 0
         self.src = ""
         self.dst = ""
         self.info = ""
@@ -441,9 +491,6 @@ class Acc:
 #: plus the raw source and destination addresses (for TCP's per-connection state).
 Ctx = tuple[str, str, str, str, str, bytes, bytes]
 
-#: Layers decoded in one packet before encapsulations (IP-in-IP, GRE, VXLAN, ...) are no
-#: longer followed.  summarize and layers apply the same rule to the same list, so they agree.
-MAX_LAYERS: Final = 16
 #: Repeated items a packet-list line describes (see ``Acc.brief``); the printers say all.
 MAX_BRIEF_ITEMS: Final = 32
 
@@ -730,7 +777,6 @@ def ethertype_text(d: bytes, off: int, t: int, a: Acc) -> str | None:
     h = ETHERTYPES.get(t)
     if h is not None:
         return h.text(d, off, a)
-    a.depth += 1
     a.info = f"Ethertype 0x{t:04x}"
     return None
 
@@ -773,7 +819,6 @@ def ip_text(d: bytes, off: int, end: int, a: Acc) -> str:
     if v == 4 or v == 6:
         h = ETHERTYPES[0x0800 if v == 4 else 0x86DD]
         return h.text(d if end == len(d) else d[:end], off, a) or ""
-    a.depth += 1
     a.bad = True
     return "[|ip]" if v < 0 else f"[malformed: not IP (version {v})], length {end - off}"
 

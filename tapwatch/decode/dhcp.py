@@ -316,7 +316,6 @@ class _Dhcp(PortHandler):
     def text(
         self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
     ) -> str | None:
-        a.depth += 1
         return _dhcp(d, off, end, length, a)
 
     def walk(self, d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:

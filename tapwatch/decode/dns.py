@@ -333,7 +333,6 @@ class _DnsUdp(PortHandler):
     def text(
         self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
     ) -> str | None:
-        a.depth += 1
         # tcpdump tries port 53 before 5353: mDNS only when neither port is DNS's
         mdns = (sport == 5353 or dport == 5353) and sport != 53 and dport != 53
         return _dns(d, off, end, length, a, mdns)
@@ -347,7 +346,6 @@ class _DnsTcp(PortHandler):
         self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
     ) -> str | None:
         if length >= 2 and (d[off] << 8 | d[off + 1]) == length - 2:
-            a.depth += 1
             return ": " + _dns(d, off + 2, end, length - 2, a, False)
         return None
 

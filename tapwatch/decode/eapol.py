@@ -248,7 +248,6 @@ def _ws_info(d: bytes, off: int) -> str:
 
 class _Eapol(EtherHandler):
     def text(self, d: bytes, off: int, a: Acc) -> str | None:
-        a.depth += 1
         end = len(d)
         if end - off < 4:
             a.bad = True

@@ -11,7 +11,6 @@ from typing import Final
 
 from tapwatch.decode.core import (
     IP_PROTOS,
-    MAX_LAYERS,
     S_HH,
     S_I,
     Acc,
@@ -34,7 +33,6 @@ from tapwatch.decode.verbose import cksum, hexdump, pseudo_sum, shouldbe
 
 
 def _icmp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -> str:
-    a.depth += 1
     if end <= off:  # not even the type: tcpdump has printed nothing of ICMP yet
         a.bad = True
         return f"{head_noport(ctx)} [|icmp]"
@@ -47,7 +45,9 @@ def _icmp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool)
         if c:
             field = d[off + 2] << 8 | d[off + 3]
             text += f" (wrong icmp cksum {field:x} (->{shouldbe(field, c):x})!)"
-    if d[off] in (3, 4, 5, 11, 12) and end - off >= 12 and a.depth < MAX_LAYERS:
+    # the walk goes into no quoted packet: it is walked from there (ipv4), counting on
+    # from the frame's walk, and printed unless that count is already at the bound
+    if d[off] in (3, 4, 5, 11, 12) and end - off >= 12 and not a.w.full_before(off + 8):
         text += "\n\t" + ipv4(d, off + 8, a, end, quoted=True)
     return text
 
@@ -169,7 +169,6 @@ def _icmp_error(d: bytes, off: int, end: int, typ: int, code: int, clen: int, a:
 
 
 def _icmp6(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -> str:
-    a.depth += 1
     if a.verbose:
         return _icmp6_verbose(d, off, end, clen, a, ctx, frag)
     return _icmp6_text(d, off, end, clen, a, f"{head_noport(ctx)}ICMP6, ")

@@ -12,7 +12,6 @@ from typing import Final
 from tapwatch.decode.core import (
     ETHERTYPES,
     IP_PROTOS,
-    MAX_LAYERS,
     S_I,
     S_II,
     Acc,
@@ -46,7 +45,7 @@ def ipv4(d: bytes, off: int, a: Acc, lim: int = -1, quoted: bool = False) -> str
     he = w.header_end(off, "IPv4")
     if he >= 0 or lim - off < 20 or w.has(off, "IPv4"):
         return _ipv4(d, off, a, lim, quoted, he, w.layer_end(off, "IPv4"))
-    sub = fresh(off)
+    sub = fresh(off, a.w)
     ipv4_walk(d, off, sub, lim)
     a.adopt(sub)
     return _ipv4(d, off, a, lim, quoted, sub.header_end(off, "IPv4"), sub.layer_end(off, "IPv4"))
@@ -56,7 +55,6 @@ def _ipv4(d: bytes, off: int, a: Acc, lim: int, quoted: bool, he: int, te: int) 
     """:func:`ipv4`'s text; ``he``: where the walk read the header to end (its IHL), ``te``
     the datagram (its total length), past the captured bytes if it says so (-1: no header
     read)."""
-    a.depth += 1
     avail = lim - off
     if avail < 20:
         a.bad = True
@@ -172,7 +170,7 @@ def ipv6(d: bytes, off: int, a: Acc, lim: int = -1) -> str:
     ce = w.layer_end(off, "IPv6")
     if ce >= 0 or lim - off < 40 or d[off] >> 4 != 6 or w.has(off, "IPv6"):
         return _ipv6(d, off, a, lim, w, ce)
-    sub = fresh(off)
+    sub = fresh(off, a.w)
     ipv6_walk(d, off, sub, lim)
     a.adopt(sub)
     return _ipv6(d, off, a, lim, w if w.keep else sub, sub.layer_end(off, "IPv6"))
@@ -182,7 +180,6 @@ def _ipv6(d: bytes, off: int, a: Acc, lim: int, w: Walk, cend: int) -> str:
     """:func:`ipv6`'s text; ``w``: the walk that went through its extension headers, ``cend``
     where it read the packet to end (its payload length; a jumbogram's: the bytes'; -1: no
     header read)."""
-    a.depth += 1
     avail = lim - off
     if avail < 40:
         a.bad = True
@@ -400,10 +397,8 @@ def upper(d: bytes, off: int, end: int, clen: int, proto: int, a: Acc, ctx: Ctx,
             return text
     name = IPPROTO_NAMES.get(proto)
     if name is not None:
-        a.depth += 1
         a.info = a.info or f"{name}, length {clen}"
         return f"{head_noport(ctx)}{name}, length {clen}"
-    a.depth += 1
     a.info = a.info or f"IP protocol {proto}, length {clen}"
     return f"{head_noport(ctx)} ip-proto-{proto} {clen}"  # two spaces, as tcpdump
 
@@ -423,7 +418,7 @@ def upper_walk(d: bytes, off: int, end: int, clen: int, proto: int, out: Walk, f
 def _ip4in_text(
     d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool
 ) -> str | None:
-    if frag or a.depth >= MAX_LAYERS:
+    if frag or a.w.full_before(off):  # the walk named the inner header and stopped there
         return None
     return head_noport(ctx) + ipv4(d, off, a, end)
 
@@ -431,20 +426,20 @@ def _ip4in_text(
 def _ip6in_text(
     d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool
 ) -> str | None:
-    if frag or a.depth >= MAX_LAYERS:
+    if frag or a.w.full_before(off):
         return None
     return head_noport(ctx) + ipv6(d, off, a, end)
 
 
 def _ip4in_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> None:
-    if frag or len(out.names) >= MAX_LAYERS:
+    if frag or out.full():
         out.append("IPv4")
         return
     ipv4_walk(d, off, out, end)
 
 
 def _ip6in_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> None:
-    if frag or len(out.names) >= MAX_LAYERS:
+    if frag or out.full():
         out.append("IPv6")
         return
     ipv6_walk(d, off, out, end)

@@ -721,7 +721,6 @@ class _Isakmp(PortHandler):
     def text(
         self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
     ) -> str | None:
-        a.depth += 1
         a.info = isakmp_info(d, off, end)
         return isakmp(d, off, end, a.verbose, a, length)
 
@@ -736,17 +735,14 @@ class _NatT(PortHandler):
         self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
     ) -> str | None:
         if length == 1 and end > off and d[off] == 0xFF:
-            a.depth += 1
             return "isakmp-nat-keep-alive"
         if end - off < 4:
             return None
         if d[off : off + 4] == b"\0\0\0\0":
-            a.depth += 1
             a.info = isakmp_info(d, off + 4, end)
             return "NONESP-encap: " + isakmp(d, off + 4, end, a.verbose, a, length - 4)
         if end - off < 8:
             return None
-        a.depth += 1
         spi = int.from_bytes(d[off : off + 4], "big")
         seq = int.from_bytes(d[off + 4 : off + 8], "big")
         a.info = f"ESP (SPI=0x{spi:08x})"

@@ -29,7 +29,7 @@ from tapwatch.decode.core import (
     fresh,
     head_noport,
 )
-from tapwatch.decode.tunnels import deep, inner_ether, inner_ether_walk
+from tapwatch.decode.tunnels import inner_ether, inner_ether_walk
 
 # --------------------------------------------------------------------------- L2TP
 
@@ -41,17 +41,15 @@ def _ppp_inner(d: bytes, p: int, end: int, a: Acc) -> str:
 
 def _l2tp(d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int) -> str | None:
     if end - off < 2:
-        a.depth += 1
         a.bad = True
         return " [|l2tp]"  # tcpdump reads the flags whatever the length says
     flags = S_H.unpack_from(d, off)[0]
     ver = flags & 0xF
-    a.depth += 1
     # the message's end by its Length field, where its header ends (after the padding
     # the Offset Size announces), L2TPv3's cookie: the walk's
     w = a.w
     if not w.has(off, "L2TP"):
-        w = fresh(off)
+        w = fresh(off, a.w)
         _l2tp_walk(d, off, end, w, sport, dport)
         a.adopt(w)
     if ver == 3 and not a.strict:
@@ -131,7 +129,7 @@ def _l2tp(d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: 
         if len(text) > 6 and text[1:9] == "*MSGTYPE" and not a.info.startswith("Control"):
             a.info += " " + text[10 : text.find(")", 10)]
         return out + text
-    if deep(a.depth):
+    if w.full_before(off + 1):  # the walk's count with L2TP: no further in
         return out
     end = min(end, off + length)
     return out + " {" + _ppp_inner(d, p, end, a) + "}"
@@ -170,7 +168,7 @@ def _l2tp_walk(d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) 
     if flags & 0xF == 3 and not flags & 0x8000 and end - off >= 8:
         _l2tpv3_frame_walk(d, off + 8, end, out)
         return
-    if flags & 0xF != 2 or flags & 0x8000 or deep(len(out.names)) or p < 0:
+    if flags & 0xF != 2 or flags & 0x8000 or out.full() or p < 0:
         return
     ethertype_walk(d if end == len(d) else d[:end], p, 0x880B, out)
 
@@ -202,7 +200,7 @@ def _l2tpv3_frame_walk(d: bytes, p: int, end: int, out: Walk) -> None:
     if inner < 0:
         return
     out.part(p, inner)
-    if not deep(len(out.names)):
+    if not out.full():
         inner_ether_walk(d, inner, end, out)
 
 
@@ -215,7 +213,7 @@ def _l2tpv3_data(d: bytes, p: int, end: int, a: Acc, w: Walk) -> str:
     sid = S_I.unpack_from(d, p)[0]
     out = f"L2TPv3, session 0x{sid:08x}"
     inner = w.part_end(p + 4, "L2TP")
-    if inner >= 0 and not deep(a.depth):
+    if inner >= 0 and not w.full_before(inner):
         out += ": " + inner_ether(d, inner, end, a)
     else:
         out += f", length {end - p - 4}"
@@ -267,12 +265,11 @@ def _l2tpv3_udp(d: bytes, off: int, end: int, a: Acc, w: Walk) -> str:
 def _l2tpv3_ip(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -> str | None:
     if a.strict or frag or end - off < 4:
         return None
-    a.depth += 1
     if d[off : off + 4] == b"\0\0\0\0":  # session 0: a control message follows
         return head_noport(ctx) + _l2tpv3_control(d, off + 4, end, a)
     w = a.w
     if not w.has(off, "L2TP"):
-        w = fresh(off)
+        w = fresh(off, a.w)
         _l2tpv3_ip_walk(d, off, end, clen, w, frag)
         a.adopt(w)
     return head_noport(ctx) + _l2tpv3_data(d, off, end, a, w)

@@ -59,8 +59,6 @@ def _arc_body(d: bytes, p: int, code: int, a: Acc) -> str:
         text = ethertype_text(d, p, t, a)
         if text is not None:
             return text
-        a.depth -= 1  # the "other" ethertype_text counted
-    a.depth += 1
     if a.strict or a.verbose:
         return hex_ascii(d[p:], "\n\t")
     return hex_ascii(d[p:], "\n\t").replace("\n\t", " ").lstrip()  # one packet, one line
@@ -73,7 +71,6 @@ class _Arcnet(LinkHandler):
     def text(self, d: bytes, a: Acc) -> tuple[str, str]:
         """Where the header ends (and the RFC 1201 part before an exception frame's repeat)
         is the walk's: the text reads the fields before it."""
-        a.depth += 1
         n = len(d)
         length = n + a.cut
         w = link_walk(d, a, "ARCNET", self)
@@ -102,7 +99,6 @@ class _Arcnet(LinkHandler):
             else:
                 link += f"(fragment {flag // 2 + 1}) {length}: "
             if flag and not flag & 1:  # a later fragment: nothing to decode
-                a.depth += 1
                 return link, ""
         return link, _arc_body(d, hlen, code, a)
 
@@ -137,7 +133,6 @@ class _ArcnetLinux(LinkHandler):
     the split flag and sequence number; Linux hands over reassembled packets."""
 
     def text(self, d: bytes, a: Acc) -> tuple[str, str]:
-        a.depth += 1
         n = len(d)
         hlen = link_walked(d, a, "ARCNET", self)  # by the system code: the walk's
         if hlen < 0 or n < hlen:
@@ -248,7 +243,6 @@ class _SwitchTag(LinkHandler):
 
     def text(self, d: bytes, a: Acc) -> tuple[str, str]:
         size = self.size
-        a.depth += 1
         if len(d) < 14 + size:
             a.bad = True
             return "", f" [|{self.word}]"
@@ -273,7 +267,6 @@ class _BrcmPrepend(LinkHandler):
     """A Broadcom tag before the Ethernet frame: shown only with ``-e``."""
 
     def text(self, d: bytes, a: Acc) -> tuple[str, str]:
-        a.depth += 1
         if len(d) < 4:
             a.bad = True
             return "", " [|brcm-tag-prepend]"

@@ -302,7 +302,6 @@ class _Ldp(PortHandler):
     def text(
         self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
     ) -> str | None:
-        a.depth += 1
         if a.claimed > length:
             length = a.claimed
         text = ldp(d, off, end, length, a.verbose)

@@ -69,7 +69,6 @@ def ether(d: bytes, off: int, a: Acc) -> tuple[str, str]:
 
     Where the Ethernet header, each tag and an 802.3 length's LLC end is the frame's walk's
     (:func:`ether_walk`, the one reader of those boundaries): the text reads the fields."""
-    a.depth += 1
     w = a.w
     p = outer_end(w, off, "Ethernet")
     if p < 0:  # a frame the walk did not go into (one a tunnel carries past its reach)
@@ -106,7 +105,6 @@ def ether(d: bytes, off: int, a: Acc) -> tuple[str, str]:
     link = f"{src} > {dst}, {etype_str(t)}, length {n}: "
     tags = 0
     while t in VLAN_TYPES and tags < MAX_VLAN_TAGS:
-        a.depth += 1
         tags += 1
         q = outer_end(w, p, VLAN_TYPES[t])  # the walk read every tag the text reads
         if q < 0 or len(d) < q:
@@ -269,7 +267,6 @@ def _llc(d: bytes, off: int, a: Acc, link: str, w: Walk) -> tuple[str, str]:
     before it (after an 802.3 length, VLAN tags, or an 0x8870 ethertype).  Its end, its
     header's and SNAP's are those :func:`_llc_walk` read into ``w`` (the walk that read the
     Ethernet header before it)."""
-    a.depth += 1
     n = len(d)
     end = w.layer_end(off, "LLC")
     if 0 <= end < n:
@@ -303,7 +300,6 @@ def _llc(d: bytes, off: int, a: Acc, link: str, w: Walk) -> tuple[str, str]:
         oname = "Ethernet" if oui == b"\0\0\0" else "Unknown"
         return f"{link}{llc_e(d, off)}oui {oname} (0x{oui.hex()}), {what}, ", length
     if dsap == 0x42:
-        a.depth += 1
         a.info = "Spanning Tree Protocol"
         return f"{link}{llc_e(d, off)}", stp_text(d, h, n)
     a.info = f"LLC, DSAP 0x{dsap:02x}, SSAP 0x{ssap:02x}"
@@ -428,7 +424,6 @@ def _llc_walk(d: bytes, off: int, out: Walk, end: int) -> None:
 def _sll(d: bytes, a: Acc, h: LinkHandler) -> tuple[str, str]:
     """Linux cooked capture v1 (16-byte header), as tcpdump -i any writes it; where the header
     ends is the walk's (:func:`_sll_walk`)."""
-    a.depth += 1
     n = len(d)
     p = link_walked(d, a, "SLL", h)
     if p < 0 or n < p:
@@ -453,7 +448,6 @@ def _sll_walk(d: bytes, out: Walk) -> None:
 def _sll2(d: bytes, a: Acc, h: LinkHandler) -> tuple[str, str]:
     """Linux cooked capture v2 (20-byte header with the interface index); where the header
     ends is the walk's (:func:`_sll2_walk`)."""
-    a.depth += 1
     n = len(d)
     p = link_walked(d, a, "SLL2", h)
     if p < 0 or n < p:
@@ -492,7 +486,6 @@ def _cooked(
     text = ethertype_text(d, off, proto, a) if proto > 1500 else None
     if text is None:
         if proto <= 1500:
-            a.depth += 1
             a.info = f"Linux cooked, protocol 0x{proto:04x}"
         return "", link.rstrip(": ")
     return link, text
@@ -508,7 +501,6 @@ def _null_family(d: bytes) -> int:
 def _null(d: bytes, a: Acc, h: LinkHandler) -> tuple[str, str]:
     """BSD loopback: a 4-byte address family in the *capturing* host's byte order; where it
     ends is the walk's (:func:`_null_walk`)."""
-    a.depth += 1
     n = len(d)
     p = link_walked(d, a, "Null", h)
     if p < 0 or n < p:
@@ -519,7 +511,6 @@ def _null(d: bytes, a: Acc, h: LinkHandler) -> tuple[str, str]:
     link = f"AF {name or 'Unknown'} ({fam}), length {n}: "
     if name is not None:
         return link, ethertype_text(d, p, 0x0800 if name == "IPv4" else 0x86DD, a) or ""
-    a.depth += 1
     a.info = f"Null/Loopback, family {fam}"
     return "", link.rstrip(": ")
 
@@ -538,7 +529,6 @@ def _raw(d: bytes, a: Acc) -> tuple[str, str]:
     v = d[0] >> 4 if d else -1
     if v == 4 or v == 6:
         return "", ETHERTYPES[0x0800 if v == 4 else 0x86DD].text(d, 0, a) or ""
-    a.depth += 1
     a.bad = True
     return "", "[|ip]" if v < 0 else f"[malformed: not IP (version {v})], length {len(d)}"
 
@@ -557,7 +547,6 @@ def _raw_walk(d: bytes, out: Walk) -> None:
 def _arp(d: bytes, off: int, a: Acc, h: EtherHandler) -> str:
     """ARP or RARP; where the packet's addresses end is the walk's (:func:`_arp_walk`)."""
     name = h.name
-    a.depth += 1
     n = len(d) - off
     if n < 8:
         a.bad = True
@@ -722,7 +711,6 @@ class _Named(EtherHandler):
         self.wording = wording
 
     def text(self, d: bytes, off: int, a: Acc) -> str | None:
-        a.depth += 1
         a.info = f"{self.wording}, length {len(d) - off}"
         return a.info
 

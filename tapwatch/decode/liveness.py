@@ -89,7 +89,6 @@ class _Vrrp(IpHandler):
     def text(
         self, d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool
     ) -> str | None:
-        a.depth += 1
         hd = head_noport(ctx)
         out = [hd]
         try:
@@ -225,7 +224,6 @@ class _Bfd(PortHandler):
     ) -> str | None:
         if dport not in (3784, 3785, 4784, 6784):
             return None
-        a.depth += 1
         a.info = "BFD Control message" if dport != 3785 else "BFD Echo message"
         try:
             return bfd(d, off, end, length, dport, a.verbose)
@@ -251,7 +249,6 @@ class _BcmLi(PortHandler):
     ) -> str | None:
         if sport != 49152 or (not a.strict and dport in (3784, 3785, 4784, 6784)):
             return None
-        a.depth += 1
         if length < 4:
             return f" (length {length} < 4) (invalid)"
         if end - off < 4:

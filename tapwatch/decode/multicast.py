@@ -176,7 +176,6 @@ class _Igmp(IpHandler):
     def text(
         self, d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool
     ) -> str | None:
-        a.depth += 1
         hd = head_noport(ctx)
         if len(ctx[5]) == 16:
             a.bad = True
@@ -599,7 +598,6 @@ class _Pim(IpHandler):
     def text(
         self, d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool
     ) -> str | None:
-        a.depth += 1
         hd = head_noport(ctx)
         if end - off < 1:
             a.bad = True

@@ -854,7 +854,6 @@ class _OpenFlow(PortHandler):
     def text(
         self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
     ) -> str | None:
-        a.depth += 1
         if a.claimed > length:
             length = a.claimed
         text = openflow(d, off, end, length, a.verbose, MAX_BRIEF_ITEMS if a.brief else -1)

@@ -838,7 +838,6 @@ class _Ospf(IpHandler):
     def text(
         self, d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool
     ) -> str | None:
-        a.depth += 1
         hd = head_noport(ctx)
         try:
             if len(ctx[5]) == 16:

@@ -15,7 +15,6 @@ from typing import Final
 
 from tapwatch.decode.core import (
     ETHERTYPES,
-    MAX_LAYERS,
     UDP_PORTS,
     Acc,
     EtherHandler,
@@ -69,7 +68,6 @@ def _inner_walk(d: bytes, off: int, end: int, proto: int, out: Walk) -> None:
 
 def nsh(d: bytes, off: int, end: int, length: int, a: Acc) -> str:
     """``NSH, flags [none], service-path-id 0x00002a, service-index 0xff: <inner>``."""
-    a.depth += 1
     if length < 8:
         a.bad = True
         return f" (packet length {length} < 8) (invalid)"
@@ -96,7 +94,7 @@ def nsh(d: bytes, off: int, end: int, length: int, a: Acc) -> str:
         return out + " [|nsh]"
     w = a.w
     if not w.has(off, "NSH"):
-        w = fresh(off)
+        w = fresh(off, a.w)
         _nsh_walk(d, off, end, w)
         a.adopt(w)
     head = w.header_end(off, "NSH")  # the walk's: the header's length, in words
@@ -116,7 +114,7 @@ def nsh(d: bytes, off: int, end: int, length: int, a: Acc) -> str:
         return out + " [|nsh]"
     else:
         p = head
-    if a.depth >= MAX_LAYERS:
+    if w.full_before(off + 1):  # the walk's count with NSH: no further in
         return out
     inner = _inner(d, p, end, nxt, a)
     sep = "\n    " if v else ": "
@@ -169,14 +167,13 @@ def _nsh_walk(d: bytes, off: int, end: int, out: Walk) -> None:
     base = u32(d, off)
     hlen = (base >> 16) & 0x3F
     out.head(off + hlen * 4)  # its length (in 4-byte words) counts the base header
-    if len(out.names) >= MAX_LAYERS or base >> 30 or hlen < 2 or off + hlen * 4 > end:
+    if out.full() or base >> 30 or hlen < 2 or off + hlen * 4 > end:
         return
     _inner_walk(d, off + hlen * 4, end, base & 0xFF, out)
 
 
 def vxlan_gpe(d: bytes, off: int, end: int, length: int, a: Acc) -> str:
     """``VXLAN-GPE, flags [IP], vni 4660: <NSH or the packet>``."""
-    a.depth += 1
     out = "VXLAN-GPE, "
     if length < 8:
         a.bad = True
@@ -196,14 +193,14 @@ def vxlan_gpe(d: bytes, off: int, end: int, length: int, a: Acc) -> str:
     )
     out += f"vni {vni}"
     a.info = f"VXLAN-GPE, VNI {vni}"
-    if a.depth >= MAX_LAYERS:
-        return out
     w = a.w
     if not w.has(off, "VXLAN-GPE"):
-        w = fresh(off)
+        w = fresh(off, a.w)
         _vxlan_gpe_walk(d, off, end, w)
         a.adopt(w)
     p = w.header_end(off, "VXLAN-GPE")  # the walk's: its fixed 8-byte header
+    if w.full_before(p):
+        return out
     sep = "\n    " if a.verbose else ": "
     if nxt == 4:
         return out + sep + nsh(d, p, end, length - (p - off), a)
@@ -227,7 +224,7 @@ class _VxlanGpe(PortHandler):
 def _vxlan_gpe_walk(d: bytes, off: int, end: int, out: Walk) -> None:
     out.append("VXLAN-GPE")
     out.head(off + 8)  # flags, reserved bits, next protocol, VNI: a fixed size (the tree's)
-    if end - off < 8 or len(out.names) >= MAX_LAYERS:
+    if end - off < 8 or out.full():
         return
     nxt = d[off + 3]
     if nxt == 4:
@@ -366,11 +363,10 @@ def _ws_ecm(d: bytes, p: int, end: int, a: Acc) -> str:
     """The Info of the IP packet an Encapsulated Control Message carries (Wireshark's Info is
     the inner packet's), read with an accumulator of its own: the line keeps tcpdump's
     words, which stop at the ECM."""
-    if p >= end or d[p] >> 4 not in (4, 6) or a.depth >= MAX_LAYERS:
+    if p >= end or d[p] >> 4 not in (4, 6) or a.w.full_before(p):
         return ""
     inner = Acc(None, False)
-    inner.depth = a.depth
-    inner.w = a.w
+    inner.w = a.w  # the packet is walked from ``p`` on, counting on from the frame's walk
     ethertype_text(d if end == len(d) else d[:end], p, 0x0800 if d[p] >> 4 == 4 else 0x86DD, inner)
     return inner.info
 
@@ -383,7 +379,6 @@ def _lisp_dump(d: bytes, p: int, n: int, end: int, prefix: str, out: list[str]) 
 
 def lisp(d: bytes, off: int, end: int, length: int, a: Acc) -> str:
     """``LISP-Map-Register, 1 record(s),`` then one line per EID record (its locators)."""
-    a.depth += 1
     if end - off < 16:
         a.bad = True
         return " [|lisp]"

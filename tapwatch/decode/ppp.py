@@ -534,7 +534,6 @@ def ppp(d: bytes, p: int, end: int, length: int, a: Acc) -> str:
     """A PPP frame from its address field, if any (tcpdump's ``ppp_print``); ``length``:
     ``end - p``.  Where its header (address and control, the protocol field) ends is the
     walk's (:func:`_ppp_walk`): the text reads the protocol's value before it."""
-    a.depth += 1
     try:
         h = _ppp_head(d, p, end, a)
         if h < 0:  # the walk read no protocol field: cut short
@@ -610,7 +609,6 @@ def pppoe(d: bytes, p: int, a: Acc) -> str:
     """A PPPoE header and its payload (discovery tags, or a session's PPP frame).  Where the
     header ends and where its length field ends the payload are the walk's
     (:func:`_pppoe_walk`)."""
-    a.depth += 1
     w = a.w
     h = w.header_end(p, "PPPoE")
     if h < 0:  # a PPPoE header the walk did not reach
@@ -707,16 +705,13 @@ class _PppLink(LinkHandler):
 
     def text(self, d: bytes, a: Acc) -> tuple[str, str]:
         if len(d) < 4:
-            a.depth += 1
             a.bad = True
             return "", "[|ppp]"
         if self.name == "PPP_HDLC" and d[0] == 0xFF:
             proto = u16(d, 2)
             name = _PROTOS.get(proto, f"unknown PPP protocol (0x{proto:04x})")
-            a.depth += 1
             return "", f"{name}: " + handle(d, 4, len(d), len(d) - 4, proto, a)
         if self.name == "PPP_HDLC":
-            a.depth += 1
             return "", f"unknown addr {d[2]:02x}; ctrl {d[3]:02x}"
         return "", ppp(d, 0, len(d), len(d), a)
 

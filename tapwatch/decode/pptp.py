@@ -287,7 +287,6 @@ class _Pptp(PortHandler):
     def text(
         self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
     ) -> str | None:
-        a.depth += 1
         w = a.w
         head = w.header_end(off, "PPTP")
         if head < 0:  # a message the frame's walk did not reach: walked from here

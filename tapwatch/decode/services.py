@@ -314,7 +314,6 @@ class _Snmp(PortHandler):
     def text(
         self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
     ) -> str | None:
-        a.depth += 1
         if not a.lean:
             info = snmp_info(d, off, end)
             if info is None:  # not SNMP to Wireshark: UDP's words
@@ -353,7 +352,6 @@ class _Rip(PortHandler):
     def text(
         self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
     ) -> str | None:
-        a.depth += 1
         if end - off < 4:
             return " [|rip]"
         cmd = _RIP_CMDS.get(d[off], f"unknown command ({d[off]})")
@@ -454,7 +452,6 @@ class _Tftp(PortHandler):
     def text(
         self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
     ) -> str | None:
-        a.depth += 1
         out = f"TFTP, length {length}"
         if end - off < 2:
             return out + " [|tftp]"
@@ -550,7 +547,6 @@ class _Radius(PortHandler):
     def text(
         self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
     ) -> str | None:
-        a.depth += 1
         if end - off < 20:
             return "RADIUS [|radius]"
         code = d[off]
@@ -706,7 +702,6 @@ class _Dhcp6(PortHandler):
     def text(
         self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
     ) -> str | None:
-        a.depth += 1
         if end - off < 1:
             return "dhcp6 [|dhcp6]"
         t = d[off]
@@ -832,7 +827,6 @@ class _Telnet(PortHandler):
     def text(
         self, d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
     ) -> str | None:
-        a.depth += 1
         if end > off:
             a.info = "Telnet Data ..."  # Wireshark's words, whatever the segment carries
         words = []

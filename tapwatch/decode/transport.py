@@ -41,7 +41,7 @@ def udp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -
     stop = w.layer_end(off, "UDP")
     if stop >= 0 or end - off < 8 or w.has(off, "UDP"):
         return _udp(d, off, end, clen, a, ctx, frag, stop)
-    sub = fresh(off)
+    sub = fresh(off, a.w)
     udp_walk(d, off, end, clen, sub, frag)
     a.adopt(sub)
     return _udp(d, off, end, clen, a, ctx, frag, sub.layer_end(off, "UDP"))
@@ -50,7 +50,6 @@ def udp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -
 def _udp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool, stop: int) -> str:
     """:func:`udp`'s text; ``stop``: where the walk read the datagram to end (its length,
     within what IP claims; -1: no length of at least 8 read)."""
-    a.depth += 1
     avail = end - off
     if avail < 8:
         a.bad = True
@@ -157,7 +156,7 @@ def tcp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -
     he = w.header_end(off, "TCP")
     if he >= 0 or end - off < 20 or w.has(off, "TCP"):
         return _tcp(d, off, end, clen, a, ctx, frag, he)
-    sub = fresh(off)
+    sub = fresh(off, a.w)
     tcp_walk(d, off, end, clen, sub, frag)
     a.adopt(sub)
     return _tcp(d, off, end, clen, a, ctx, frag, sub.header_end(off, "TCP"))
@@ -165,7 +164,6 @@ def tcp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -
 
 def _tcp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool, he: int) -> str:
     """:func:`tcp`'s text; ``he``: where the walk read the header to end (-1: none read)."""
-    a.depth += 1
     avail = end - off
     if avail < 20:
         a.bad = True

@@ -18,7 +18,6 @@ from tapwatch.decode.apps import tls_info
 from tapwatch.decode.core import (
     ETHERTYPES,
     IP_PROTOS,
-    MAX_LAYERS,
     S_H,
     S_HH,
     S_I,
@@ -47,10 +46,6 @@ from tapwatch.decode.link import ether, ether_walk
 _S_LE_I: Final = struct.Struct("<I")
 _S_LE_II: Final = struct.Struct("<II")
 _S_LE_IQ: Final = struct.Struct("<IQ")
-
-
-def deep(depth: int) -> bool:
-    return depth >= MAX_LAYERS
 
 
 def parts(w: Walk, off: int, name: str) -> list[int]:
@@ -100,7 +95,6 @@ _GRE_FLAGS: Final = (
 def _gre(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -> str | None:
     if frag:
         return None
-    a.depth += 1
     hd = head_noport(ctx)
     if end - off < 4:
         a.bad = True
@@ -111,7 +105,7 @@ def _gre(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) 
     # where each entry ends: the walk's, which alone reads the entries' lengths
     w = a.w
     if not w.has(off, "GRE"):
-        w = fresh(off)
+        w = fresh(off, a.w)
         _gre_walk(d, off, end, clen, w, False)
         a.adopt(w)
     p = off + 4
@@ -142,7 +136,7 @@ def _gre(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) 
         if not flags & 0x1000:
             return f"{out}, no-payload, length {clen}"
         out += f", length {clen}" + ("\n\t" if a.verbose else ": ")
-        if proto == 0x880B and not deep(a.depth):
+        if proto == 0x880B and not w.full_before(off + 1):  # the walk's count with GRE
             if flags & 0xE000 == 0x2000:  # the walk's header; else tcpdump's: it reads the
                 p = w.header_end(off, "GRE")  # key whatever K says, the walk as tshark
             return out + (ethertype_text(d if end == len(d) else d[:end], p, 0x880B, a) or "")
@@ -180,7 +174,7 @@ def _gre(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) 
         return out
     out += f", length {clen}\n\t" if a.verbose else f", length {clen}: "
     a.info = f"Generic Routing Encapsulation (0x{proto:04x})"
-    if deep(a.depth):
+    if w.full_before(p):  # the walk went (or would go) no further in
         return out + f"gre-proto-0x{proto:x}"
     if proto == 0x6558:
         return out + inner_ether(d, p, end, a)
@@ -267,7 +261,7 @@ def _gre_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) ->
     if p < 0:  # the entries run past the data: where the header ends is not known
         return
     out.head(p)
-    if version > 1 or p > end or deep(len(out.names)):
+    if version > 1 or p > end or out.full():
         return
     if version:
         if proto == 0x880B and flags & 0x1000:
@@ -283,10 +277,9 @@ def _gre_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) ->
 
 def _erspan(d: bytes, p: int, end: int, a: Acc, typ2: bool) -> str:
     """ERSPAN type I (no header: GRE without sequence) or type II (8-byte header)."""
-    a.depth += 1
     w = a.w
     if not w.has(p, "ERSPAN"):
-        w = fresh(p)
+        w = fresh(p, a.w)
         _erspan_walk(d, p, end, w, typ2)
         a.adopt(w)
     h = w.header_end(p, "ERSPAN")  # the walk's: type II's header, type I's none
@@ -310,11 +303,10 @@ def _erspan_walk(d: bytes, p: int, end: int, out: Walk, typ2: bool) -> None:
 
 
 def _esp(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -> str | None:
-    a.depth += 1
     hd = head_noport(ctx)
     w = a.w
     if not w.has(off, "ESP"):
-        w = fresh(off)
+        w = fresh(off, a.w)
         _esp_walk(d, off, end, clen, w, frag)
         a.adopt(w)
     if w.header_end(off, "ESP") > end:  # the walk's: the SPI and sequence number
@@ -331,10 +323,9 @@ def _esp_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) ->
 
 
 def _ah(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -> str | None:
-    a.depth += 1
     w = a.w
     if not w.has(off, "AH"):
-        w = fresh(off)
+        w = fresh(off, a.w)
         _ah_walk(d, off, end, clen, w, frag)
         a.adopt(w)
     p = w.header_end(off, "AH")  # the walk's: what its length says
@@ -343,7 +334,7 @@ def _ah(d: bytes, off: int, end: int, clen: int, a: Acc, ctx: Ctx, frag: bool) -
         a.bad = True
         return head_noport(ctx) + text
     a.info = text.rstrip(": ")
-    if deep(a.depth):
+    if w.full_before(p):
         return head_noport(ctx) + text
     inner: Ctx = (ctx[0], ctx[1], ctx[2], ctx[3], ctx[4] + text, ctx[5], ctx[6])
     return upper(d, p, end, clen - (p - off), nxt, a, inner, frag)
@@ -355,7 +346,7 @@ def _ah_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> 
         return
     size = 8 + (d[off + 1] << 2)  # what its length says (in 32-bit words, less 2)
     out.head(off + size)  # cut short or not
-    if end - off < 12 or off + size > end or deep(len(out.names)):
+    if end - off < 12 or off + size > end or out.full():
         return
     upper_walk(d, off + size, end, clen - size, d[off], out, frag)
 
@@ -364,11 +355,10 @@ def _ah_walk(d: bytes, off: int, end: int, clen: int, out: Walk, frag: bool) -> 
 
 
 def _mpls(d: bytes, off: int, a: Acc) -> str:
-    a.depth += 1
     n = len(d)
     w = a.w
     if not w.has(off, "MPLS"):
-        w = fresh(off)
+        w = fresh(off, a.w)
         _mpls_walk(d, off, w)
         a.adopt(w)
     # the labels the walk read (each a part), and where the stack ends: after the label
@@ -390,7 +380,7 @@ def _mpls(d: bytes, off: int, a: Acc) -> str:
     sep = "\n\t" if a.verbose else " "  # tcpdump -v: a line per label, and the packet
     out = "MPLS " + sep.join(words)
     a.info = f"MPLS label {label}"
-    if p >= n or deep(a.depth):
+    if p >= n or w.full_before(p):
         return out
     v = 4 if label == 0 else 6 if label == 2 else d[p] >> 4
     if v == 4 or v == 6:
@@ -413,7 +403,7 @@ def _mpls_walk(d: bytes, off: int, out: Walk) -> None:
     else:
         return
     out.head(p)
-    if p < n and not deep(len(out.names)) and d[p] >> 4 in (4, 6):
+    if p < n and not out.full() and d[p] >> 4 in (4, 6):
         ip_walk(d, p, n, out)
 
 
@@ -421,10 +411,9 @@ def _mpls_walk(d: bytes, off: int, out: Walk) -> None:
 
 
 def _vxlan(d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int) -> str | None:
-    a.depth += 1
     w = a.w
     if not w.has(off, "VXLAN"):
-        w = fresh(off)
+        w = fresh(off, a.w)
         _vxlan_walk(d, off, end, w, sport, dport)
         a.adopt(w)
     p = w.header_end(off, "VXLAN")  # the walk's: flags, reserved bits, VNI
@@ -435,7 +424,7 @@ def _vxlan(d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport:
     vni = S_I.unpack_from(d, off + 4)[0] >> 8
     a.info = f"VXLAN, VNI {vni}"
     out = f"VXLAN, flags [{'I' if flags & 8 else '.'}] (0x{flags:02x}), vni {vni}"
-    if deep(a.depth):
+    if w.full_before(p):
         return out
     return out + ("\n" if a.strict else ": ") + inner_ether(d, p, end, a)
 
@@ -443,14 +432,13 @@ def _vxlan(d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport:
 def _vxlan_walk(d: bytes, off: int, end: int, out: Walk, sport: int, dport: int) -> None:
     out.append("VXLAN")
     out.head(off + 8)
-    if end - off >= 8 and not deep(len(out.names)):
+    if end - off >= 8 and not out.full():
         inner_ether_walk(d, off + 8, end, out)
 
 
 def _geneve(
     d: bytes, off: int, end: int, length: int, a: Acc, sport: int, dport: int
 ) -> str | None:
-    a.depth += 1
     if end - off < 8:
         a.bad = True
         return "Geneve [|geneve]"
@@ -469,7 +457,7 @@ def _geneve(
     a.info = f"Geneve, VNI 0x{vni:x}"
     w = a.w
     if not w.has(off, "Geneve"):
-        w = fresh(off)
+        w = fresh(off, a.w)
         _geneve_walk(d, off, end, w, sport, dport)
         a.adopt(w)
     p = w.header_end(off, "Geneve")  # the walk's: after the options its length announces
@@ -477,14 +465,13 @@ def _geneve(
         return f"{out} truncated-geneve - {p - end} bytes missing"
     if p > off + 8:
         out += f", options [{p - off - 8} bytes]"
-    if deep(a.depth):
+    if w.full_before(p):
         return out
     sep = "\n\t" if a.verbose else ": "
     if proto == 0x6558:
         return out + sep + inner_ether(d, p, end, a)
     text = ethertype_text(d if end == len(d) else d[:end], p, proto, a)
     if text is None:
-        a.depth -= 1  # the "other" ethertype_text counted
         return f"{out}{sep}geneve-proto-0x{proto:x}"
     return f"{out}{sep}{text}"
 
@@ -496,7 +483,7 @@ def _geneve_walk(d: bytes, off: int, end: int, out: Walk, sport: int, dport: int
     proto = S_H.unpack_from(d, off + 2)[0]
     p = off + 8 + (d[off] & 0x3F) * 4
     out.head(p)
-    if d[off] >> 6 or p > end or deep(len(out.names)):
+    if d[off] >> 6 or p > end or out.full():
         return
     if proto == 0x6558:
         inner_ether_walk(d, p, end, out)
@@ -537,14 +524,13 @@ def _wireguard(
         # walk made only for a message the frame's walk did not reach
         if not wireguard_type(d, off, end, sport == 51820 or dport == 51820):
             return None
-        w = fresh(off)
+        w = fresh(off, a.w)
         _wireguard_walk(d, off, end, w, sport, dport)
         a.adopt(w)
     p = w.header_end(off, "WireGuard")  # the walk's: the message has WireGuard's shape
     if p < 0:
         return None
     t = d[off]
-    a.depth += 1
     if t == 1:
         snd = _S_LE_I.unpack_from(d, p)[0]
         text = f"handshake initiation, sender 0x{snd:08x}"
@@ -649,7 +635,7 @@ def _openvpn_udp(
         return None
     w = a.w
     if not w.has(off, "OpenVPN"):
-        w = fresh(off)
+        w = fresh(off, a.w)
         _openvpn_walk(d, off, end, w, sport, dport)
         a.adopt(w)
     if w.header_end(off, "OpenVPN") < 0:  # the walk's: an opcode OpenVPN has
@@ -657,7 +643,6 @@ def _openvpn_udp(
     text = _openvpn_msg(d, off, end, length)
     if text is None:
         return None
-    a.depth += 1
     a.info = _openvpn_info(d, off, end)
     return text
 
@@ -670,7 +655,7 @@ def _openvpn_tcp(
     w = a.w
     if not w.has(off, "OpenVPN"):
         # walked to the end the headers claim: a record the capture cut is still one
-        w = fresh(off)
+        w = fresh(off, a.w)
         _openvpn_tcp_walk(d, off, off + length if off + length > end else end, w, sport, dport)
         a.adopt(w)
     rec = w.layer_end(off, "OpenVPN")  # the walk's: the first record's end, by its length
@@ -679,7 +664,6 @@ def _openvpn_tcp(
     text = _openvpn_msg(d, off + 2, end, rec - off - 2)
     if text is None:
         return None
-    a.depth += 1
     a.info = _openvpn_info(d, off + 2, end)
     return ": " + text
 

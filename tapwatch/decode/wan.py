@@ -82,7 +82,6 @@ class _Chdlc(LinkHandler):
     """Cisco HDLC: address, control, an ethertype; where the header ends is the walk's."""
 
     def text(self, d: bytes, a: Acc) -> tuple[str, str]:
-        a.depth += 1
         n = len(d)
         p = link_walked(d, a, "CHDLC", self)
         if p < 0 or n < p:
@@ -94,11 +93,9 @@ class _Chdlc(LinkHandler):
             f"length {n}: "
         )
         if proto == 0x8035:
-            a.depth += 1
             return link, _slarp(d, p, n, n - p, a.verbose)
         if proto in (0x0800, 0x86DD, 0x8847, 0x8848):
             return link, ethertype_text(d, p, proto, a) or ""
-        a.depth += 1
         return link, f"unknown CHDLC protocol (0x{proto:04x})"
 
     def walk(self, d: bytes, out: Walk) -> None:
@@ -178,7 +175,6 @@ def _fr_hdr(alen: int, dlci: int, flags: int, nlpid: int, length: int, cisco: bo
 
 class _FrameRelay(LinkHandler):
     def text(self, d: bytes, a: Acc) -> tuple[str, str]:
-        a.depth += 1
         n = len(d)
         ok, dlci, _alen, flags = _q922(d)  # its values; where the address ends: the walk's
         if ok < 0:
@@ -222,7 +218,6 @@ class _FrameRelay(LinkHandler):
             return link, pre + (ethertype_text(d, hlen, 0x86DD, a) or "")
         if nlpid == 0xCF:
             return link, pre + (ethertype_text(d, hlen, 0x880B, a) or "")
-        a.depth += 1
         return link, pre + _fr_hdr(alen, dlci, flags, nlpid, body + hlen, False).rstrip(": ")
 
     def walk(self, d: bytes, out: Walk) -> None:
@@ -259,7 +254,6 @@ class _Ipnet(LinkHandler):
     """Solaris IPNET: a 24-byte header with the address family and the zones."""
 
     def text(self, d: bytes, a: Acc) -> tuple[str, str]:
-        a.depth += 1
         n = len(d)
         p = link_walked(d, a, "IPNET", self)
         if p < 0 or n < p:
@@ -270,7 +264,6 @@ class _Ipnet(LinkHandler):
         link = f"{u32(d, 16)} > {u32(d, 20)}, family {name} ({fam}), length {n}: "
         if fam in (2, 26):
             return link, ethertype_text(d, p, 0x0800 if fam == 2 else 0x86DD, a) or ""
-        a.depth += 1
         return "", link.rstrip(": ")
 
     def walk(self, d: bytes, out: Walk) -> None:
@@ -283,7 +276,6 @@ class _Ipoib(LinkHandler):
     """IP over InfiniBand: a 44-byte pseudo-header with the ethertype at offset 40."""
 
     def text(self, d: bytes, a: Acc) -> tuple[str, str]:
-        a.depth += 1
         n = len(d)
         p = link_walked(d, a, "IPoIB", self)
         if p < 0 or n < p:

@@ -517,7 +517,6 @@ def _data(
         return " [|llc]" + _dump(d[p:end], a)
     dsap, ssap, ctrl = d[p], d[p + 1], d[p + 2]
     if dsap == 0xAA and ssap == 0xAA and ctrl == 3:
-        a.depth += 1
         s = w.part_end(h, "802.11")
         if s < 0 or end < s or length < s - p:
             a.bad = True
@@ -539,7 +538,6 @@ def _data(
                     f"{_LLC_SNAP_E}oui Ethernet (0x000000), ethertype {name} (0x{t:04x}), "
                     f"length {length - (s - p)}: {text}"
                 )
-            a.depth -= 1  # the "other" ethertype_text counted
         if e:
             head = (
                 f"{_LLC_SNAP_E}oui {'Ethernet' if oui == 0 else 'Unknown'} (0x{oui:06x}), "
@@ -554,7 +552,6 @@ def _data(
                 head += f"SNAP, oui Unknown (0x{oui:06x}), pid Unknown (0x{t:04x}), "
                 head += f"length {length - (s - p)}: "
         return head + _dump(d[p:end], a)
-    a.depth += 1
     return _dump(d[p:end], a).lstrip()
 
 
@@ -599,7 +596,6 @@ def _frame(d: bytes, p: int, length: int, pad: bool, fcs: bool, a: Acc) -> tuple
     Where its MAC header ends (by frame type, padded to 4 bytes when ``pad``: the radio
     header says so) is the walk's (:func:`_frame_walk`)."""
     end = len(d)
-    a.depth += 1
     if fcs:
         if length < 4:
             a.bad = True
@@ -785,7 +781,6 @@ class _Radiotap(LinkHandler):
     """802.11 behind a radiotap header (link type 127): the radio's fields, then the frame."""
 
     def text(self, d: bytes, a: Acc) -> tuple[str, str]:
-        a.depth += 1
         radio, _rlen, flags = _radiotap(d)  # its fields; where it ends: the walk's
         rlen = link_walked(d, a, "Radiotap", self)
         if rlen < 0:
