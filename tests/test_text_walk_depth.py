@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import shutil
+import struct
 import subprocess
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from scapy.layers.inet6 import IPv6
 from scapy.layers.ipsec import AH
 from scapy.layers.l2 import GRE, Dot1Q, Ether
 from scapy.layers.vxlan import VXLAN
-from scapy.packet import Packet
+from scapy.packet import Packet, Raw
 from scapy.utils import wrpcap
 
 from tapwatch import decode
@@ -99,9 +100,49 @@ def icmp_quotes(n: int) -> Packet:
     return pkt
 
 
+def l2tp_chain(n: int) -> Packet:
+    """IPv4 / UDP / L2TP data / PPP carrying IPv4, ``n`` times, then IPv4 / echo request."""
+    pkt: Packet = _ip(n) / ECHO
+    for i in range(n - 1, -1, -1):
+        l2tp = struct.pack("!HHH", 0x0002, 7, 100 + i) + b"\xff\x03\x00\x21"
+        pkt = _ip(i) / UDP(sport=1701, dport=1701) / Raw(l2tp) / pkt
+    return pkt
+
+
+def gpe_chain(n: int) -> Packet:
+    """IPv4 / UDP / VXLAN-GPE, every other one through NSH, carrying IPv4, ``n`` times."""
+    pkt: Packet = _ip(n) / ECHO
+    for i in range(n - 1, -1, -1):
+        if i % 2:
+            nsh = struct.pack("!II", 63 << 22 | 2 << 16 | 2 << 8 | 1, (0x100 + i) << 8 | 255)
+            gpe = struct.pack("!BHBI", 0x0C, 0, 4, i << 8) + nsh
+        else:
+            gpe = struct.pack("!BHBI", 0x0C, 0, 1, i << 8)
+        pkt = _ip(i) / UDP(sport=3000 + i, dport=4790) / Raw(gpe) / pkt
+    return pkt
+
+
+def pptp_chain(n: int) -> Packet:
+    """IPv4 / enhanced GRE (PPTP) / PPP carrying IPv4, ``n`` times, then IPv4 / echo."""
+    pkt: Packet = _ip(n) / ECHO
+    for i in range(n - 1, -1, -1):
+        inner = bytes(pkt)
+        gre = struct.pack("!HHHHI", 0x3001, 0x880B, len(inner) + 4, 40 + i, i + 1)
+        pkt = _ip(i) / Raw(gre + b"\xff\x03\x00\x21" + inner)
+        pkt[IP].proto = 47
+    return pkt
+
+
+def quoted_gre(n: int) -> Packet:
+    """An ICMP error quoting a GRE chain ``n`` deep (its quote walked from there, at -v)."""
+    return IP(src="10.9.9.1", dst="10.9.9.2") / ICMP(type=3, code=1) / gre_chain(n)
+
+
 #: each builder's frames around the bound, with 0 to 3 VLAN tags before the outer header
 #: (so the bound falls on every layer of a repeated unit)
 BUILDERS = (ipip, gre_chain, vxlan_chain, mpls_chain, geneve_chain, ah_chain, six_in_four)
+#: more, for the texts that walk a header the frame's walk did not reach
+MORE = (l2tp_chain, gpe_chain, pptp_chain, quoted_gre)
 
 
 def _vlans(pkt: Packet, tags: int) -> bytes:
@@ -123,7 +164,7 @@ def _vlans(pkt: Packet, tags: int) -> bytes:
 def deep_frames() -> list[tuple[str, bytes, int]]:
     """``(name, frame, linktype)``: every builder from shallow to well past the bound."""
     out: list[tuple[str, bytes, int]] = []
-    for build in BUILDERS:
+    for build in BUILDERS + MORE:
         for n in range(3, 22):
             pkt = build(n)
             if not isinstance(pkt, Ether):
@@ -183,6 +224,9 @@ WORDS = {
     "geneve_chain": (("IP 10.", "IPv4"), ("Geneve,", "Geneve")),
     "ah_chain": (("IP 10.", "IPv4"), ("AH(", "AH")),
     "six_in_four": (("IP 10.", "IPv4"), ("IP6 fd00", "IPv6")),
+    "l2tp_chain": (("IP 10.", "IPv4"), ("l2tp:", "L2TP")),
+    "gpe_chain": (("IP 10.", "IPv4"), ("VXLAN-GPE,", "VXLAN-GPE"), ("NSH,", "NSH")),
+    "pptp_chain": (("IP 10.", "IPv4"), ("GREv1", "GRE")),
 }
 
 
@@ -192,7 +236,7 @@ def _read(w: decode.Walk, name: str) -> int:
     return sum(1 for n, h in zip(w.names, w.heads, strict=True) if n == name and h >= 0)
 
 
-@pytest.mark.parametrize("build", BUILDERS, ids=lambda b: b.__name__)
+@pytest.mark.parametrize("build", BUILDERS + MORE[:3], ids=lambda b: b.__name__)
 def test_the_line_stops_where_the_walk_stops_and_agrees_with_tcpdump(
     tmp_path: Path, build: object
 ) -> None:
