@@ -156,9 +156,9 @@ class Cookies:
 
 
 #: Layers decoded in one packet before encapsulations (IP-in-IP, GRE, VXLAN, ...) are no
-#: longer followed.  the walk decides
-#: (:meth:`Walk.full`); a text goes into an inner layer only where the walk did
-#: (:meth:`Walk.full_before`), so the line stops where the counters' layers stop.
+#: longer followed.  The walk alone counts them (:meth:`Walk.full`); a text goes into an
+#: inner layer only where the walk did (:meth:`Walk.full_before`), so the line stops
+#: where the counters' layers stop.
 MAX_LAYERS: Final = 16
 
 
