@@ -336,3 +336,15 @@ def test_every_text_of_a_deep_frame_is_decoded_and_its_layers_are_the_walks() ->
         row = texts(frame, lt)
         assert all("decoder error" not in str(t) for t in row), label
         assert decode.summarize(frame, lt).layers == decode.layers(frame, lt), label
+
+
+def test_a_text_run_without_the_frames_walk_still_stops_at_the_bound() -> None:
+    """No entry point, no walk handed: the first walk the text makes becomes its walk, so
+    a chain of 60 headers still stops where the counters' layers stop."""
+    from tapwatch.decode.core import LINKTYPES
+
+    for frame in (bytes(ipip(60)), bytes(gre_chain(30))):
+        _link, text = LINKTYPES[LINKTYPE_RAW].text(frame, Acc())
+        w = decode.walk(frame, LINKTYPE_RAW)
+        assert text.count("IP 10.") == _read(w, "IPv4") < 20, text
+        assert text.count("GREv0") == w.names.count("GRE"), text

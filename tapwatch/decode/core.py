@@ -481,8 +481,13 @@ class Acc:
         """Take ``sub`` (a :func:`fresh` walk, run) into the frame's walk, so that a later
         lookup of what that header carries finds it there (the entry points took the line's
         layers before the text ran: these are no layers of the frame); returns ``sub``, for
-        the text to read that header's boundaries from (the frame's walk may keep none)."""
-        self.w.adopt(sub)
+        the text to read that header's boundaries from.  A text run without the frame's
+        walk (no entry point: ``w`` keeps nothing) takes ``sub`` as its walk, so the walks it
+        makes after count on from it and the nesting bound holds there too."""
+        if self.w.keep:
+            self.w.adopt(sub)
+        else:
+            self.w = sub
         return sub
 
 
