@@ -11,6 +11,7 @@ hang or crash. The queue of copies, its full case and stopping are here too.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import socket
@@ -244,7 +245,11 @@ def test_stop_ends_the_thread_while_frames_flow_and_after_the_peer_and_device_we
             with contextlib.suppress(BlockingIOError):
                 peer.send(chunk)
         host.close()  # the device goes away
-        assert relay.wait_device(int(TIMEOUT * 1000)) == (0, True)
+        err, gone = relay.wait_device(int(TIMEOUT * 1000))
+        assert gone
+        # the stand-in's end closed with frames the relay wrote still unread: its next read
+        # is a reset rather than an end of file, as the race goes (a tun device has neither)
+        assert err in (0, errno.ECONNRESET)
         peer.close()  # and the peer
         until(lambda: relay.state()[0], "the relay never saw the peer leave")
         relay.attach(-1)  # taken: the descriptor may be closed
