@@ -352,3 +352,18 @@ def test_a_network_service_header_and_what_it_carries_are_tsharks_layers_in_the_
         data = bytes(next(iter(reader)).data)
     ours = [(n.start, n.end) for n in detail(data, ETH) if n.start >= 50]
     assert ours == [(s, e) for _n, s, e in inner]
+
+
+@pytest.mark.skipif(shutil.which("tshark") is None, reason="needs tshark")
+def test_a_vxlan_gpe_payload_of_no_known_protocol_is_data_as_tshark_has_it() -> None:
+    """Next protocol 0 (the P bit clear): tshark shows the payload as data; scapy's plain
+    VXLAN binding took it for an Ethernet frame, and so did the tree."""
+    from tapwatch import pcap
+
+    path = Path(__file__).resolve().parent / "corpus" / "overlay.pcap"
+    protocols = [row[0] for row in tshark_fields(path, "frame.protocols")]
+    assert protocols[4] == "eth:ethertype:ip:udp:data"
+    with pcap.read_capture(str(path)) as reader:
+        data = [bytes(r.data) for r in reader][4]
+    inner = [n for n in detail(data, ETH) if n.start >= 50]
+    assert [(n.label, n.start, n.end) for n in inner] == [("Data (31 bytes)", 50, len(data))]

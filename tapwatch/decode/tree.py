@@ -336,9 +336,25 @@ def _layer_nodes(
         wname = "Data" if kind == "Raw" else _WALK_NAMES.get(kind, "")
         at = -1
         for k in range(wi, len(walked)):
-            if (wname == "Data" and walked[k][1] == start) or walked[k][0] == wname:
+            if (
+                (wname == "Data" and walked[k][1] == start)
+                or walked[k][0] == wname
+                or (wname == "VXLAN" and walked[k][0] == "VXLAN-GPE")  # scapy's one class
+            ):
                 at = k
                 break
+        if (
+            at < 0
+            and wname not in ("", "Data")
+            and 0 < wi == len(walked)
+            and walked[wi - 1][0] == "VXLAN-GPE"
+            and start >= walked[wi - 1][1]
+        ):
+            # its next protocol names no packet the walk knows (tshark: data); scapy takes
+            # the bytes for an Ethernet frame by the plain VXLAN binding
+            nodes.append(_data_node(data, start, n))
+            pos = n
+            break
         if at >= 0 and walked[at][1] <= n:
             start = walked[at][1]  # where the decoder's walk has this layer
             wi = at + 1
