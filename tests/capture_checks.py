@@ -1,10 +1,14 @@
-"""Checks shared by the capture file tests: hostile input survived, tshark's view of a file."""
+"""Checks shared by the capture file tests: hostile input survived, tshark's and tcpdump's
+view of a file."""
 
 from __future__ import annotations
 
 import io
+import shutil
 import subprocess
 from pathlib import Path
+
+import pytest
 
 from tapwatch.pcap import MAX_BLOCK, MAX_CAPLEN, MAX_INTERFACES, PcapError, read_capture
 
@@ -53,3 +57,25 @@ def tshark_fields(path: Path | str, *fields: str, display: str = "") -> list[lis
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
     assert res.returncode == 0, res.stderr
     return [line.split("\t") for line in res.stdout.splitlines()]
+
+
+def tcpdump_packets(path: Path | str, *flags: str) -> list[str]:
+    """``tcpdump -nn FLAGS -r PATH``: its text per packet, without the timestamp
+    (continuation lines joined by \\n); skips the test where tcpdump is not installed."""
+    exe = shutil.which("tcpdump")
+    if exe is None:
+        pytest.skip("tcpdump not installed")
+    out = subprocess.run(
+        [exe, "-nn", *flags, "-r", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    packets: list[str] = []
+    for line in out.splitlines():
+        if len(line) > 15 and line[2] == ":" and line[5] == ":" and line[8] == ".":
+            packets.append(line[16:])
+        elif packets:
+            packets[-1] += "\n" + line
+    return packets

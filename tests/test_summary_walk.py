@@ -15,9 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from capture_checks import tshark_fields
 
 from tapwatch import decode, pcap
-from tests.capture_checks import tshark_fields
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 

@@ -25,32 +25,12 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from capture_checks import tcpdump_packets
 
 from tapwatch import decode, pcap
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 FILES = sorted(CORPUS.glob("*.pcap"))
-
-
-def tcpdump_packets(path: Path, *flags: str) -> list[str]:
-    """tcpdump's text per packet, without the timestamp (continuation lines joined by \\n)."""
-    exe = shutil.which("tcpdump")
-    if exe is None:
-        pytest.skip("tcpdump not installed")
-    out = subprocess.run(
-        [exe, "-nn", *flags, "-r", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    ).stdout
-    packets: list[str] = []
-    for line in out.splitlines():
-        if len(line) > 15 and line[2] == ":" and line[5] == ":" and line[8] == ".":
-            packets.append(line[16:])
-        elif packets:
-            packets[-1] += "\n" + line
-    return packets
 
 
 def compare(

@@ -7,12 +7,11 @@ text handed a walk that stops earlier stops there too.  Pure computation on scap
 from __future__ import annotations
 
 import functools
-import shutil
 import struct
-import subprocess
 from pathlib import Path
 
 import pytest
+from capture_checks import tcpdump_packets
 from scapy.contrib.geneve import GENEVE
 from scapy.contrib.mpls import MPLS
 from scapy.layers.inet import ICMP, IP, UDP
@@ -194,27 +193,6 @@ def texts(frame: bytes, lt: int) -> list[object]:
     return row
 
 
-def tcpdump_texts(path: Path, *flags: str) -> list[str]:
-    """tcpdump's text per packet, without the timestamp (continuation lines joined by \\n)."""
-    exe = shutil.which("tcpdump")
-    if exe is None:
-        pytest.skip("tcpdump not installed")
-    out = subprocess.run(
-        [exe, "-nn", *flags, "-r", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    ).stdout
-    packets: list[str] = []
-    for line in out.splitlines():
-        if len(line) > 15 and line[2] == ":" and line[5] == ":" and line[8] == ".":
-            packets.append(line[16:])
-        elif packets:
-            packets[-1] += "\n" + line
-    return packets
-
-
 #: per builder: (the words of a layer in the line, the layer's name) -- one each per header
 WORDS = {
     "ipip": (("IP 10.", "IPv4"),),
@@ -245,7 +223,7 @@ def test_the_line_stops_where_the_walk_stops_and_agrees_with_tcpdump(
     ether = [(n, f) for n, f, lt in frames if lt == LINKTYPE_ETHERNET]
     path = tmp_path / "deep.pcap"
     wrpcap(str(path), [Ether(f) for _n, f in ether])
-    theirs = tcpdump_texts(path)
+    theirs = tcpdump_packets(path)
     assert len(theirs) == len(ether)
     deep = 0
     for (label, frame), want in zip(ether, theirs, strict=True):
@@ -273,7 +251,7 @@ def test_an_icmp_error_quoting_icmp_errors_stops_at_the_bound_as_tcpdump_words_i
     ether = [(n, f) for n, f, lt in frames if lt == LINKTYPE_ETHERNET]
     path = tmp_path / "quotes.pcap"
     wrpcap(str(path), [Ether(f) for _n, f in ether])
-    theirs = tcpdump_texts(path, "-v")
+    theirs = tcpdump_packets(path, "-v")
     deep = 0
     for (label, frame), want in zip(ether, theirs, strict=True):
         n = int(label[label.index("(") + 1 : label.index(")")])
