@@ -105,7 +105,8 @@ _SAFI: Final = {
 _ORIGIN: Final = {0: "IGP", 1: "EGP", 2: "Incomplete"}
 _SEG_OPEN: Final = {1: "{ ", 2: "", 3: "( ", 4: "({ "}
 _SEG_CLOSE: Final = {1: "}", 2: "", 3: ")", 4: "})"}
-_NOTIFY: Final = {
+#: the NOTIFICATION error codes, tcpdump's words (the tree's are tshark's, one differs)
+NOTIFY: Final = {
     1: "Message Header Error",
     2: "OPEN Message Error",
     3: "UPDATE Message Error",
@@ -676,7 +677,7 @@ def _notification(d: bytes, p: int, length: int, end: int, out: list[str]) -> No
     if length < 21:
         return
     major, minor = d[p + 19], d[p + 20]
-    out.append(f", {_NOTIFY.get(major, 'Unknown Error')} ({major})")
+    out.append(f", {NOTIFY.get(major, 'Unknown Error')} ({major})")
     if major == 6:
         out.append(f", subcode {_CEASE.get(minor, 'Unknown')} ({minor})")
         if minor == 1 and length >= 28:

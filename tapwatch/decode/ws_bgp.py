@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from tapwatch.decode.bgp import WS_MESSAGES
+from tapwatch.decode.bgp import NOTIFY, WS_MESSAGES
 from tapwatch.decode.depth import bits_line
 from tapwatch.decode.fields import Net
 from tapwatch.decode.node import Node
@@ -71,15 +71,8 @@ _SAFI: Final = {
     133: "Flow Spec Filter",
     134: "Flow Spec Filter VPN",
 }
-_MAJOR_ERRORS: Final = {
-    1: "Message Header Error",
-    2: "OPEN Message Error",
-    3: "UPDATE Message Error",
-    4: "Hold Timer Expired",
-    5: "Finite State Machine Error",
-    6: "Cease",
-    7: "CAPABILITY Message Error",
-}
+#: tshark's words for the error codes: tcpdump's, but for one
+_MAJOR_ERRORS: Final = {**NOTIFY, 7: "CAPABILITY Message Error"}
 _CEASE: Final = {
     1: "Maximum Number of Prefixes Reached",
     2: "Administratively Shutdown",
