@@ -20,7 +20,8 @@ import sys
 import termios
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -29,6 +30,25 @@ from hypothesis import strategies as st
 relay_module = pytest.importorskip("tapwatch._relay", reason="the relay is not compiled here")
 
 MAX_FRAME = 300
+
+
+@contextlib.contextmanager
+def _relay_between(**options: int) -> Iterator[tuple[Any, socket.socket, socket.socket]]:
+    """A started relay between a peer's stream and a stand-in device (a packet socket pair),
+    stopped and every socket closed after: ``(relay, the peer's end, the host's end)``."""
+    peer, ours = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    host, dev = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    dev.setblocking(False)
+    relay = relay_module.Relay(MAX_FRAME, False, **options)
+    relay.device(dev.fileno(), True)
+    relay.attach(ours.fileno())
+    relay.start()
+    try:
+        yield relay, peer, host
+    finally:
+        relay.stop()
+        for s in (peer, ours, host, dev):
+            s.close()
 
 
 def expected(frames: list[bytes | int]) -> tuple[list[bytes], int, int]:
@@ -161,14 +181,7 @@ def test_a_stream_cut_inside_a_frame_is_said_to_end_cut_short() -> None:
 def test_a_full_queue_carries_every_frame_and_counts_the_copies_it_let_go() -> None:
     """The recorder is late (it drains nothing): every frame still reaches the device and the
     peer, whole and in order; the queue keeps the first copies and counts the rest."""
-    peer, ours = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-    host, dev = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    dev.setblocking(False)
-    relay = relay_module.Relay(MAX_FRAME, False, queue=4)
-    relay.device(dev.fileno(), True)
-    relay.attach(ours.fileno())
-    relay.start()
-    try:
+    with _relay_between(queue=4) as (relay, peer, host):
         inbound = [b"in %d" % i for i in range(10)]
         outbound = [b"out %d" % i for i in range(10)]
         peer.sendall(stream_of(list(inbound)))
@@ -190,24 +203,13 @@ def test_a_full_queue_carries_every_frame_and_counts_the_copies_it_let_go() -> N
         later: list[bytes] = []
         until(lambda: later.extend(r[2] for r in relay.drain(10, 10)) or later, "no copy")
         assert later == [b"after"]
-    finally:
-        relay.stop()
-        for s in (peer, ours, host, dev):
-            s.close()
 
 
 def test_copies_are_queued_in_the_order_the_frames_moved_with_rising_stamps() -> None:
     """A request read from the device, then its reply from the peer: the request's copy comes
     first and its stamp is no later (one thread moves both ways: the ring numbers them so)."""
-    peer, ours = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-    host, dev = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    dev.setblocking(False)
-    relay = relay_module.Relay(MAX_FRAME, False, out_dir=1, in_dir=0)
-    relay.device(dev.fileno(), True)
-    relay.attach(ours.fileno())
-    relay.start()
-    peer.settimeout(TIMEOUT)
-    try:
+    with _relay_between(out_dir=1, in_dir=0) as (relay, peer, host):
+        peer.settimeout(TIMEOUT)
         moved: list[tuple[int, int, bytes]] = []
         for i in range(50):
             host.send(b"request %d" % i)
@@ -222,23 +224,12 @@ def test_copies_are_queued_in_the_order_the_frames_moved_with_rising_stamps() ->
         ]
         stamps = [ts for ts, _d, _f in moved]
         assert stamps == sorted(stamps)
-    finally:
-        relay.stop()
-        for s in (peer, ours, host, dev):
-            s.close()
 
 
 def test_stop_ends_the_thread_while_frames_flow_and_after_the_peer_and_device_went() -> None:
     """Stopping never hangs: with the peer sending a stream and the device's other end gone,
     the thread is joined, and after it no descriptor is touched (closing them is safe)."""
-    peer, ours = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-    host, dev = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    dev.setblocking(False)
-    relay = relay_module.Relay(MAX_FRAME, False, queue=16)
-    relay.device(dev.fileno(), True)
-    relay.attach(ours.fileno())
-    relay.start()
-    try:
+    with _relay_between(queue=16) as (relay, peer, host):
         peer.setblocking(False)
         chunk = stream_of([b"f" * 200] * 50)
         for _ in range(50):  # the peer keeps the relay busy
@@ -259,10 +250,6 @@ def test_stop_ends_the_thread_while_frames_flow_and_after_the_peer_and_device_we
         relay.stop()  # twice is harmless
         counts = relay.counters()
         assert counts[FRAMES_IN] + counts[WRITE_ERRORS] > 0  # it was moving the peer's frames
-    finally:
-        relay.stop()
-        for s in (ours, dev):
-            s.close()
 
 
 def test_a_stop_beside_another_returns_only_once_the_thread_ended() -> None:

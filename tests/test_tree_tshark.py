@@ -227,6 +227,19 @@ def _shared_dir(factory: pytest.TempPathFactory) -> Path:
     return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
+def _compared(
+    factory: pytest.TempPathFactory, frames: list[tuple[str, bytes, int]], stem: str
+) -> Compared:
+    """``frames`` (name, bytes, length on the wire) written to one capture, tshark's trees of
+    it read once (shared by the test workers), tapwatch's made as the tests ask."""
+    _SHARED[:] = [_shared_dir(factory)]
+    path = factory.mktemp("oracle") / f"{stem}.pcap"
+    write_pcap(path, [(data, wirelen) for _name, data, wirelen in frames])
+    theirs = tshark_trees(path)
+    assert len(theirs) == len(frames)
+    return Compared(frames, theirs)
+
+
 def _generated(label: str) -> str:
     """tshark -V puts generated fields in brackets; PDML shows them bare."""
     return label[1:-1] if label.startswith("[") and label.endswith("]") else label
@@ -772,12 +785,7 @@ def compared(
 ) -> dict[str, tuple[list[Node], list[Theirs]]]:
     """Every packet's tree, tapwatch's and tshark's, by the packet's name."""
     frames = [(name, bytes(p), len(p)) for name, p in BUILT.items()] + _real_samples()
-    _SHARED[:] = [_shared_dir(tmp_path_factory)]
-    path = tmp_path_factory.mktemp("oracle") / "frames.pcap"
-    write_pcap(path, [(data, wirelen) for _name, data, wirelen in frames])
-    theirs = tshark_trees(path)
-    assert len(theirs) == len(frames)
-    return Compared(frames, theirs)
+    return _compared(tmp_path_factory, frames, "frames")
 
 
 @needs_tshark
@@ -1364,12 +1372,7 @@ def compared_routing(
 ) -> dict[str, tuple[list[Node], list[Theirs]]]:
     frames = [(name, bytes(p), len(p)) for name, p in ROUTING_BUILT.items()]
     frames += _routing_samples()
-    _SHARED[:] = [_shared_dir(tmp_path_factory)]
-    path = tmp_path_factory.mktemp("oracle") / "routing.pcap"
-    write_pcap(path, [(data, wirelen) for _name, data, wirelen in frames])
-    theirs = tshark_trees(path)
-    assert len(theirs) == len(frames)
-    return Compared(frames, theirs)
+    return _compared(tmp_path_factory, frames, "routing")
 
 
 @needs_tshark
@@ -1597,14 +1600,7 @@ def compared_apps(
 ) -> dict[str, tuple[list[Node], list[Theirs]]]:
     frames = [(name, bytes(p), len(p)) for name, p in APPS_BUILT.items()]
     frames += _apps_samples()
-    path = tmp_path_factory.mktemp("oracle") / "apps.pcap"
-    write_pcap(path, [(data, wirelen) for _name, data, wirelen in frames])
-    theirs = tshark_trees(path)
-    assert len(theirs) == len(frames)
-    return {
-        name: (detail(data, LINKTYPE_ETHERNET, wire_len=wirelen), t)
-        for (name, data, wirelen), t in zip(frames, theirs, strict=True)
-    }
+    return _compared(tmp_path_factory, frames, "apps")
 
 
 @needs_tshark
@@ -2298,12 +2294,7 @@ def compared_residuals(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> dict[str, tuple[list[Node], list[Theirs]]]:
     frames = [(name, bytes(p), len(p)) for name, (p, _, _) in RESIDUAL_BUILT.items()]
-    _SHARED[:] = [_shared_dir(tmp_path_factory)]
-    path = tmp_path_factory.mktemp("oracle") / "residuals.pcap"
-    write_pcap(path, [(data, wirelen) for _name, data, wirelen in frames])
-    theirs = tshark_trees(path)
-    assert len(theirs) == len(frames)
-    return Compared(frames, theirs)
+    return _compared(tmp_path_factory, frames, "residuals")
 
 
 @needs_tshark
