@@ -361,18 +361,13 @@ def ah_size(d: bytes, off: int, end: int) -> int:
     return 8 + (d[off + 1] << 2)
 
 
-def ah_header(
-    d: bytes, off: int, end: int, verbose: bool = False, stop: int = -2
-) -> tuple[str, int, int]:
+def ah_header(d: bytes, off: int, end: int, verbose: bool, stop: int) -> tuple[str, int, int]:
     """tcpdump's ``AH(spi=..,seq=..,icv=0x..): `` text, the next header and the header size.
 
     ``stop``: where the header ends as the walk read its length (-1: it read none, fewer
-    than 12 bytes); left out (-2), :func:`ah_size` reads it here.  The size is ``-1`` when
-    the header is cut short.  ``verbose``: with tcpdump -v's ``length=N(M-bytes),`` first.
+    than 12 bytes).  The size is ``-1`` when the header is cut short.  ``verbose``: with
+    tcpdump -v's ``length=N(M-bytes),`` first.
     """
-    if stop == -2:
-        size = ah_size(d, off, end)
-        stop = off + size if size >= 0 else -1
     if stop < 0:
         return "AH [|ah]", 0, -1
     nxt = d[off]
