@@ -18,6 +18,7 @@ from tapwatch.decode.core import (
     IpHandler,
     Walk,
     bind,
+    fresh,
     head_noport,
     ntop6,
 )
@@ -480,8 +481,7 @@ def _quoted(d: bytes, off: int, end: int, a: Acc, name: str) -> Walk:
     w = a.w
     if w.has(off, name):
         return w
-    sub = Walk(None, True, True)
-    sub.at = off
+    sub = fresh(off)
     if name == "ICMP":
         _icmp_walk(d, off, end, sub)
     else:

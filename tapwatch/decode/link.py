@@ -22,6 +22,7 @@ from tapwatch.decode.core import (
     bind,
     ethertype_text,
     ethertype_walk,
+    fresh,
     ip4,
     mac,
     ntop6,
@@ -177,8 +178,7 @@ def walked_from(d: bytes, off: int, a: Acc, h: EtherHandler) -> Walk:
     frame's walk): ``h``'s own walk from there, taken into the frame's (``Acc.adopt``).
     The text reads that header's boundaries, and those of the headers it carries, from the
     returned walk: never from a length field of its own."""
-    sub = Walk(None, True, True)
-    sub.at = off
+    sub = fresh(off, a.w)
     try:  # noqa: SIM105 (compiled, a try costs nothing; contextlib.suppress is a call)
         h.walk(d, off, sub)
     except Exception:  # hostile bytes: what was walked before stands (as the frame's walk)
@@ -193,8 +193,7 @@ def link_walk(d: bytes, a: Acc, name: str, h: LinkHandler, off: int = 0) -> Walk
     w = a.w
     if w.has(off, name):
         return w
-    sub = Walk(None, True, True)
-    sub.at = 0
+    sub = fresh(0)
     try:  # noqa: SIM105 (compiled, a try costs nothing; contextlib.suppress is a call)
         h.walk(d, sub)
     except Exception:  # hostile bytes: what was walked before stands (as the frame's walk)
