@@ -326,3 +326,43 @@ def test_a_text_run_without_the_frames_walk_still_stops_at_the_bound() -> None:
         w = decode.walk(frame, LINKTYPE_RAW)
         assert text.count("IP 10.") == _read(w, "IPv4") < 20, text
         assert text.count("GREv0") == w.names.count("GRE"), text
+
+
+def pim_registers(n: int) -> Packet:
+    """IPv4 / PIMv2 Register, ``n`` times (each register carrying the next), then IPv4 /
+    echo request: the walk goes into no register's packet, the -v text walks each."""
+    pkt: Packet = _ip(n) / ECHO
+    for i in range(n - 1, -1, -1):
+        pkt = IP(src=f"10.0.{i}.1", dst=f"10.0.{i}.2", proto=103) / Raw(b"\x21\0\0\0\0\0\0\0") / pkt
+    return pkt
+
+
+def li_shims(n: int) -> Packet:
+    """IPv4 / UDP from port 49152 / Broadcom LI shim (an IPv4 packet), ``n`` times."""
+    pkt: Packet = _ip(n) / ECHO
+    for i in range(n - 1, -1, -1):
+        pkt = _ip(i) / UDP(sport=49152, dport=9) / Raw(b"\x0a\0\0\0") / pkt
+    return pkt
+
+
+def test_registers_and_li_shims_nested_in_themselves_stop_at_the_bound(tmp_path: Path) -> None:
+    """A PIM register's and a Broadcom LI shim's packet, nested 60 deep, are printed at -v and
+    -vv only as deep as the walk goes (a walk from there counting on from the frame's): they
+    had recursed until Python's stack ran out (a decoder error), and the shim's walk had no
+    bound (a layer per shim, 180 for this frame).  The lines agree with tcpdump's up to
+    where they stop."""
+    regs, shims = bytes(pim_registers(60)), bytes(li_shims(60))
+    shim_layers = decode.layers(shims, LINKTYPE_RAW)
+    assert len(shim_layers) <= MAX_LAYERS + 2  # (as UDP names its port)
+    for vb in (1, 2):
+        reg = line_text(regs, LINKTYPE_RAW, None, False, False, vb)
+        shim = line_text(shims, LINKTYPE_RAW, None, False, False, vb)
+        assert "decoder error" not in reg + shim, vb
+        assert 2 <= reg.count("Register") <= MAX_LAYERS // 2, reg
+        assert shim.count("BCM-LI-SHIM") == shim_layers.count("BCM-LI") > 2, shim
+    path = tmp_path / "nested.pcap"
+    wrpcap(str(path), [IP(regs), IP(shims)], linktype=LINKTYPE_RAW)
+    theirs = tcpdump_packets(path, "-v")
+    for frame, want in zip((regs, shims), theirs, strict=True):
+        ours = line_text(frame, LINKTYPE_RAW, None, False, False, 1)
+        assert want.startswith(ours), (ours, want[: len(ours) + 200])

@@ -268,6 +268,8 @@ class _BcmLi(PortHandler):
                 a.bad = True
                 return out + " [|bcm_li]"
             return out
+        if a.w.full_before(p):  # the walk's count with the shim: no further in (a shim
+            return out  # nested in shims recursed until the interpreter's stack ran out)
         if kind == 7:
             from tapwatch.decode.link import ether
 
@@ -285,7 +287,7 @@ class _BcmLi(PortHandler):
         if sport != 49152 or dport in (3784, 3785, 4784, 6784):
             return
         out.append("BCM-LI")
-        if end - off < 5:
+        if end - off < 5 or out.full():  # (shims nested in shims: the walk had no bound)
             return
         kind = d[off] >> 1 & 0xF
         if kind == 7:

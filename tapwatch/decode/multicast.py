@@ -389,7 +389,11 @@ def _pimv2(d: bytes, p: int, end: int, length: int, a: Acc, ctx: Ctx, out: list[
             need(p + 12, 8, end)
             out.append(f"IP-Null-header {ip4(d[p + 12 : p + 16])} > {ip4(d[p + 16 : p + 20])}")
         elif v in (4, 6):
-            out.append(ip_text(d, p, min(end, p + left), a))
+            # the walk goes into no register's packet: the text walks it from here (counting
+            # on from the frame's walk), and goes no further in where that walk would not --
+            # registers nested in registers recursed until the interpreter's stack ran out
+            if not a.w.full_before(p):
+                out.append(ip_text(d, p, min(end, p + left), a))
         else:
             out.append(f"IP ver {v}")
     elif t == 2:
