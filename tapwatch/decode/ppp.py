@@ -23,6 +23,7 @@ from tapwatch.decode.core import (
     bind,
     ethertype_text,
     ethertype_walk,
+    fresh,
     hex_value,
     ip4,
     need,
@@ -557,7 +558,7 @@ def _ppp_head(d: bytes, p: int, end: int, a: Acc) -> int:
     h = w.header_end(p, "PPP")
     if h >= 0 or w.has(p, "PPP"):
         return h
-    sub = Walk(None, True, True)
+    sub = fresh(p, w)
     try:  # noqa: SIM105 (compiled, a try costs nothing; contextlib.suppress is a call)
         _ppp_walk(d, p, end, sub)
     except Exception:  # hostile bytes: what was walked before stands (as the frame's walk)

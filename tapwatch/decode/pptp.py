@@ -16,7 +16,18 @@ from __future__ import annotations
 
 from typing import Final
 
-from tapwatch.decode.core import TCP_PORTS, Acc, PortHandler, Trunc, Walk, bind, need, u16, u32
+from tapwatch.decode.core import (
+    TCP_PORTS,
+    Acc,
+    PortHandler,
+    Trunc,
+    Walk,
+    bind,
+    fresh,
+    need,
+    u16,
+    u32,
+)
 from tapwatch.decode.verbose import safe_char
 
 _TYPES: Final = (
@@ -290,7 +301,7 @@ class _Pptp(PortHandler):
         w = a.w
         head = w.header_end(off, "PPTP")
         if head < 0:  # a message the frame's walk did not reach: walked from here
-            sub = Walk(None, True, True)
+            sub = fresh(off, w)
             self.walk(d, off, end, sub, sport, dport)
             head = a.adopt(sub).header_end(off, "PPTP")
         text = pptp(d, off, end, a.verbose, head)

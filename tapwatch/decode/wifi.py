@@ -23,6 +23,7 @@ from tapwatch.decode.core import (
     bind,
     ethertype_text,
     ethertype_walk,
+    fresh,
     mac,
 )
 from tapwatch.decode.link import link_walked
@@ -583,7 +584,7 @@ def _mac_walk(d: bytes, p: int, fcs: bool, pad: bool, a: Acc) -> Walk:
     w = a.w
     if w.has(p, "802.11"):
         return w
-    sub = Walk(None, True, True)
+    sub = fresh(p, w)
     try:  # noqa: SIM105 (compiled, a try costs nothing; contextlib.suppress is a call)
         _frame_walk(d, p, fcs, pad, sub)
     except Exception:  # hostile bytes: what was walked before stands
